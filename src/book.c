@@ -1,0 +1,933 @@
+/* book.c — accounts, contacts, signals: field catalogue, JSON images, queries. */
+#include "book.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const segments[] = {"smb", "mid-market", "enterprise", NULL};
+static const char *const lifecycles[] = {"prospect", "customer", "former_customer",
+					 "competitor", "partner", NULL};
+
+static const struct book_field account_fields[] = {
+	{"id", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"name", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"domain", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"segment", BOOK_ENUM, 0, segments, 0, 0, 0},
+	{"region", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"industry", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"owner", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"tier", BOOK_INT, 0, NULL, 1, 4, 0},
+	{"lifecycle", BOOK_ENUM, 0, lifecycles, 0, 0, 0},
+	{"do_not_contact", BOOK_BOOL, 0, NULL, 0, 0, 0},
+	{"arr", BOOK_REAL, 0, NULL, 0, 0, 0},
+	{"employees", BOOK_INT, 0, NULL, 0, 10000000, 0},
+	{"custom", BOOK_JSON, 0, NULL, 0, 0, 1},
+	{"merged_into", BOOK_TEXT, 0, NULL, 0, 0, 1},
+	{"version", BOOK_INT, 0, NULL, 0, 0, 1},
+	{"updated_at", BOOK_TIME, 0, NULL, 0, 0, 1},
+};
+
+static const struct book_field contact_fields[] = {
+	{"id", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"account_id", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"name", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"email", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"title", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"do_not_contact", BOOK_BOOL, 0, NULL, 0, 0, 0},
+	{"unsubscribed", BOOK_BOOL, 0, NULL, 0, 0, 0},
+	{"custom", BOOK_JSON, 0, NULL, 0, 0, 1},
+	{"version", BOOK_INT, 0, NULL, 0, 0, 1},
+	{"updated_at", BOOK_TIME, 0, NULL, 0, 0, 1},
+};
+
+static const struct book_field signal_fields[] = {
+	{"id", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"account_id", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"kind", BOOK_TEXT, 1, NULL, 0, 0, 0},
+	{"observed_at", BOOK_TIME, 1, NULL, 0, 0, 0},
+	{"detail", BOOK_TEXT, 0, NULL, 0, 0, 0},
+	{"version", BOOK_INT, 0, NULL, 0, 0, 1},
+	{"updated_at", BOOK_TIME, 0, NULL, 0, 0, 1},
+};
+
+#define NFIELDS(a) ((int)(sizeof a / sizeof a[0]))
+
+struct kind_info {
+	const char *name, *plural, *table;
+	const struct book_field *fields;
+	int nfields;
+	const char *select; /* "SELECT <all columns> FROM <table>" */
+};
+
+static const struct kind_info kinds[BOOK_KIND_COUNT] = {
+	{"account", "accounts", "account", account_fields, NFIELDS(account_fields),
+	 "SELECT id,name,domain,segment,region,industry,owner,tier,lifecycle,do_not_contact,"
+	 "arr,employees,custom,merged_into,version,updated_at FROM account"},
+	{"contact", "contacts", "contact", contact_fields, NFIELDS(contact_fields),
+	 "SELECT id,account_id,name,email,title,do_not_contact,unsubscribed,custom,version,"
+	 "updated_at FROM contact"},
+	{"signal", "signals", "signal", signal_fields, NFIELDS(signal_fields),
+	 "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal"},
+};
+
+const struct book_field *book_fields(enum book_kind kind, int *n)
+{
+	*n = kinds[kind].nfields;
+	return kinds[kind].fields;
+}
+
+const struct book_field *book_field_find(enum book_kind kind, const char *name)
+{
+	int i;
+
+	for (i = 0; i < kinds[kind].nfields; i++)
+		if (strcmp(kinds[kind].fields[i].name, name) == 0)
+			return &kinds[kind].fields[i];
+	return NULL;
+}
+
+int book_kind_parse(const char *s, enum book_kind *out, struct err *err)
+{
+	int i;
+
+	for (i = 0; i < BOOK_KIND_COUNT; i++) {
+		if (strcmp(s, kinds[i].name) == 0 || strcmp(s, kinds[i].plural) == 0) {
+			*out = (enum book_kind)i;
+			return 0;
+		}
+	}
+	return err_set(err, AIRLOCK_EINVAL,
+		       "unknown record kind '%s' (expected accounts, contacts or signals)", s);
+}
+
+const char *book_kind_name(enum book_kind kind) { return kinds[kind].name; }
+const char *book_kind_table(enum book_kind kind) { return kinds[kind].table; }
+
+void book_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]; normalised to full UTC. */
+static int parse_time(const char *text, char *buf, size_t len)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	size_t tl = strlen(text);
+
+	if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	if (tl > 10) {
+		int m2 = 0;
+
+		if (text[10] != 'T' && text[10] != ' ')
+			return -1;
+		if (sscanf(text + 11, "%2d:%2d%n", &h, &mi, &m2) != 2 || m2 != 5)
+			return -1;
+		n = 16;
+		if (text[n] == ':') {
+			if (sscanf(text + n + 1, "%2d%n", &sec, &m2) != 1 || m2 != 2)
+				return -1;
+			n += 3;
+		}
+		if (text[n] == 'Z')
+			n++;
+		if ((size_t)n != tl)
+			return -1;
+	}
+	if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
+	return 0;
+}
+
+static int enum_has(const char *const *values, const char *v)
+{
+	for (; *values; values++)
+		if (strcmp(*values, v) == 0)
+			return 1;
+	return 0;
+}
+
+static void enum_list(const char *const *values, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; *values && used < len; values++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *values);
+}
+
+int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err)
+{
+	char *end, tbuf[64], list[256];
+	long long ll;
+	double d;
+
+	*out = NULL;
+	if (!text || !*text) {
+		if (f->required)
+			return err_set(err, AIRLOCK_EINVAL, "%s is required", f->name);
+		*out = json_null();
+		return 0;
+	}
+	switch (f->type) {
+	case BOOK_TEXT:
+		*out = json_string(text);
+		break;
+	case BOOK_INT:
+		errno = 0;
+		ll = strtoll(text, &end, 10);
+		if (errno || *end || end == text)
+			return err_set(err, AIRLOCK_EINVAL, "%s: '%s' is not a whole number", f->name,
+				       text);
+		if (f->min < f->max && (ll < f->min || ll > f->max))
+			return err_set(err, AIRLOCK_EINVAL, "%s: %lld is outside %lld..%lld", f->name,
+				       ll, (long long)f->min, (long long)f->max);
+		*out = json_integer(ll);
+		break;
+	case BOOK_REAL:
+		errno = 0;
+		d = strtod(text, &end);
+		if (errno || *end || end == text || !isfinite(d))
+			return err_set(err, AIRLOCK_EINVAL, "%s: '%s' is not a number", f->name, text);
+		*out = json_real(d);
+		break;
+	case BOOK_BOOL:
+		if (!strcmp(text, "1") || !strcasecmp(text, "true") || !strcasecmp(text, "yes"))
+			*out = json_true();
+		else if (!strcmp(text, "0") || !strcasecmp(text, "false") ||
+			 !strcasecmp(text, "no"))
+			*out = json_false();
+		else
+			return err_set(err, AIRLOCK_EINVAL,
+				       "%s: '%s' is not a yes/no value (true, false, 1, 0)", f->name,
+				       text);
+		break;
+	case BOOK_ENUM:
+		if (!enum_has(f->values, text)) {
+			enum_list(f->values, list, sizeof list);
+			return err_set(err, AIRLOCK_EINVAL, "%s: '%s' is not one of %s", f->name,
+				       text, list);
+		}
+		*out = json_string(text);
+		break;
+	case BOOK_TIME:
+		if (parse_time(text, tbuf, sizeof tbuf))
+			return err_set(err, AIRLOCK_EINVAL,
+				       "%s: '%s' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
+				       f->name, text);
+		*out = json_string(tbuf);
+		break;
+	case BOOK_JSON:
+		*out = json_loads(text, JSON_DECODE_ANY, NULL);
+		if (!*out || !json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			return err_set(err, AIRLOCK_EINVAL, "%s: not a JSON object", f->name);
+		}
+		break;
+	}
+	if (!*out)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	return 0;
+}
+
+int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct err *err)
+{
+	char buf[64];
+
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (f->required)
+			return err_set(err, AIRLOCK_EINVAL, "%s is required", f->name);
+		*out = json_null();
+		return 0;
+	}
+	if (json_is_string(v))
+		return book_value_parse(f, json_string_value(v), out, err);
+	if (json_is_integer(v) && (f->type == BOOK_INT || f->type == BOOK_REAL)) {
+		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+		return book_value_parse(f, buf, out, err);
+	}
+	if (json_is_real(v) && f->type == BOOK_REAL) {
+		*out = json_real(json_real_value(v));
+		return 0;
+	}
+	if (json_is_boolean(v) && f->type == BOOK_BOOL) {
+		*out = json_incref(v);
+		return 0;
+	}
+	if (json_is_object(v) && f->type == BOOK_JSON) {
+		*out = json_incref(v);
+		return 0;
+	}
+	return err_set(err, AIRLOCK_EINVAL, "%s: wrong type of value", f->name);
+}
+
+/* Reads the row the statement points at into a JSON object. */
+static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
+{
+	const struct kind_info *k = &kinds[kind];
+	json_t *o = json_object(), *v;
+	int i;
+
+	if (!o)
+		return NULL;
+	for (i = 0; i < k->nfields; i++) {
+		const struct book_field *f = &k->fields[i];
+
+		if (store_col_is_null(st, i))
+			v = json_null();
+		else if (f->type == BOOK_INT)
+			v = json_integer(store_col_int(st, i));
+		else if (f->type == BOOK_REAL)
+			v = json_real(store_col_double(st, i));
+		else if (f->type == BOOK_BOOL)
+			v = json_boolean(store_col_int(st, i));
+		else if (f->type == BOOK_JSON) {
+			v = json_loads(store_col_text(st, i), 0, NULL);
+			if (!v)
+				v = json_object();
+		} else
+			v = json_string(store_col_text(st, i));
+		if (!v || json_object_set_new(o, f->name, v)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out, struct err *err)
+{
+	char sql[512];
+	struct store_stmt *st;
+	int rc;
+
+	*out = NULL;
+	snprintf(sql, sizeof sql, "%s WHERE id=?1", kinds[kind].select);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = row_to_json(kind, st);
+		rc = *out ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	} else if (rc == STORE_DONE)
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "no %s with id '%s'", kinds[kind].name, id);
+	store_done(st);
+	return rc;
+}
+
+/* Binds a JSON value to a parameter according to the field's type. */
+static void bind_value(struct store_stmt *st, int idx, const struct book_field *f, json_t *v)
+{
+	char *txt;
+
+	if (!v || json_is_null(v))
+		store_bind_null(st, idx);
+	else if (f->type == BOOK_INT || f->type == BOOK_BOOL)
+		store_bind_int(st, idx, json_is_boolean(v) ? json_is_true(v) : json_integer_value(v));
+	else if (f->type == BOOK_REAL)
+		store_bind_double(st, idx, json_number_value(v));
+	else if (f->type == BOOK_JSON) {
+		txt = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		store_bind_text(st, idx, txt ? txt : "{}");
+		free(txt);
+	} else
+		store_bind_text(st, idx, json_string_value(v));
+}
+
+/* Normalises every built-in field of rec (types, required ones present) into
+ * a fresh object. Unknown keys are an error: custom fields go under custom. */
+static int normalise(enum book_kind kind, json_t *rec, int partial, json_t **out, struct err *err)
+{
+	const struct kind_info *k = &kinds[kind];
+	const char *key;
+	json_t *v, *nv, *o;
+	int i, rc;
+
+	*out = NULL;
+	if (!json_is_object(rec))
+		return err_set(err, AIRLOCK_EINVAL, "%s must be a JSON object", k->name);
+	json_object_foreach(rec, key, v)
+	{
+		if (!book_field_find(kind, key))
+			return err_set(err, AIRLOCK_EINVAL, "unknown %s field '%s'", k->name, key);
+	}
+	o = json_object();
+	if (!o)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	for (i = 0; i < k->nfields; i++) {
+		const struct book_field *f = &k->fields[i];
+
+		if (f->system && strcmp(f->name, "custom") != 0)
+			continue;
+		v = json_object_get(rec, f->name);
+		if (!v && partial)
+			continue;
+		rc = book_value_check(f, v, &nv, err);
+		if (rc) {
+			json_decref(o);
+			return rc;
+		}
+		json_object_set_new(o, f->name, nv);
+	}
+	*out = o;
+	return 0;
+}
+
+static int insert_norm(struct store *s, enum book_kind kind, json_t *n, struct err *err)
+{
+	const struct kind_info *k = &kinds[kind];
+	char sql[1024], now[32];
+	size_t used;
+	struct store_stmt *st;
+	int i, p = 0, rc;
+
+	used = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(", k->table);
+	for (i = 0; i < k->nfields; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", i ? "," : "",
+					 k->fields[i].name);
+	used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES(");
+	for (i = 0; i < k->nfields; i++)
+		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s?%d", i ? "," : "", i + 1);
+	snprintf(sql + used, sizeof sql - used, ")");
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	book_now(now, sizeof now);
+	for (i = 0; i < k->nfields; i++) {
+		const struct book_field *f = &k->fields[i];
+		json_t *v = json_object_get(n, f->name);
+
+		p = i + 1;
+		if (!strcmp(f->name, "version"))
+			store_bind_int(st, p, 1);
+		else if (!strcmp(f->name, "updated_at"))
+			store_bind_text(st, p, now);
+		else if (!strcmp(f->name, "custom"))
+			bind_value(st, p, f, v && json_is_object(v) ? v : json_object());
+		else if (!strcmp(f->name, "lifecycle") && (!v || json_is_null(v)))
+			store_bind_text(st, p, "prospect");
+		else if (f->type == BOOK_BOOL && (!v || json_is_null(v)))
+			store_bind_int(st, p, 0);
+		else
+			bind_value(st, p, f, v);
+	}
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc == STORE_DONE)
+		return 0;
+	if (rc == AIRLOCK_EINVAL && strstr(err->msg, "UNIQUE"))
+		return err_set(err, AIRLOCK_EEXIST, "%s '%s' already exists", k->name,
+			       json_string_value(json_object_get(n, "id")));
+	if (rc == AIRLOCK_EINVAL && strstr(err->msg, "FOREIGN KEY"))
+		return err_set(err, AIRLOCK_EINVAL, "account '%s' does not exist",
+			       json_string_value(json_object_get(n, "account_id")));
+	return rc;
+}
+
+int book_insert(struct store *s, enum book_kind kind, json_t *rec, struct err *err)
+{
+	json_t *n;
+	int rc = normalise(kind, rec, 0, &n, err);
+
+	if (rc)
+		return rc;
+	rc = insert_norm(s, kind, n, err);
+	json_decref(n);
+	return rc;
+}
+
+/* Builds "UPDATE t SET a=?3,b=?4,version=version+1,updated_at=?2 WHERE id=?1
+ * [AND version=?N]" over the keys of n; column names come from the field
+ * catalogue only, values are bound. */
+static int update_norm(struct store *s, enum book_kind kind, const char *id, json_t *n,
+		       int64_t expect_version, struct err *err)
+{
+	const struct kind_info *k = &kinds[kind];
+	char sql[1024], now[32];
+	size_t used;
+	struct store_stmt *st;
+	int i, p = 3, rc;
+
+	used = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", k->table);
+	for (i = 0; i < k->nfields; i++) {
+		if (!json_object_get(n, k->fields[i].name) || !strcmp(k->fields[i].name, "id"))
+			continue;
+		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", k->fields[i].name,
+					 p++);
+	}
+	used += (size_t)snprintf(sql + used, sizeof sql - used,
+				 "version=version+1,updated_at=?2 WHERE id=?1");
+	if (expect_version >= 0)
+		snprintf(sql + used, sizeof sql - used, " AND version=?%d", p);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	book_now(now, sizeof now);
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, now);
+	p = 3;
+	for (i = 0; i < k->nfields; i++) {
+		json_t *v = json_object_get(n, k->fields[i].name);
+
+		if (!v || !strcmp(k->fields[i].name, "id"))
+			continue;
+		bind_value(st, p++, &k->fields[i], v);
+	}
+	if (expect_version >= 0)
+		store_bind_int(st, p, expect_version);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc == STORE_DONE)
+		rc = 0;
+	if (rc == AIRLOCK_EINVAL && strstr(err->msg, "FOREIGN KEY"))
+		return err_set(err, AIRLOCK_EINVAL, "account '%s' does not exist",
+			       json_string_value(json_object_get(n, "account_id")));
+	return rc;
+}
+
+int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fields,
+		int64_t expect_version, int64_t *new_version, struct err *err)
+{
+	json_t *cur = NULL, *upd = NULL, *custom = NULL, *v, *nv;
+	const char *key;
+	int rc;
+
+	rc = book_get(s, kind, id, &cur, err);
+	if (rc)
+		return rc;
+	if (expect_version >= 0 &&
+	    json_integer_value(json_object_get(cur, "version")) != expect_version) {
+		rc = err_set(err, AIRLOCK_ECONFLICT,
+			     "%s '%s' changed since it was read (version %lld, expected %lld)",
+			     kinds[kind].name, id,
+			     (long long)json_integer_value(json_object_get(cur, "version")),
+			     (long long)expect_version);
+		goto out;
+	}
+	upd = json_object();
+	if (!upd) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_foreach(fields, key, v)
+	{
+		const struct book_field *f;
+
+		if (!strncmp(key, "custom.", 7) && key[7] && kind != BOOK_SIGNAL) {
+			if (!custom)
+				custom = json_deep_copy(json_object_get(cur, "custom"));
+			if (!custom)
+				custom = json_object();
+			json_object_set(custom, key + 7, v);
+			continue;
+		}
+		f = book_field_find(kind, key);
+		if (!f || f->system || !strcmp(key, "id")) {
+			rc = err_set(err, AIRLOCK_EINVAL, "%s field '%s' cannot be set",
+				     kinds[kind].name, key);
+			goto out;
+		}
+		rc = book_value_check(f, v, &nv, err);
+		if (rc)
+			goto out;
+		json_object_set_new(upd, key, nv);
+	}
+	if (custom)
+		json_object_set(upd, "custom", custom);
+	if (json_object_size(upd) == 0) {
+		rc = err_set(err, AIRLOCK_EINVAL, "no fields to set");
+		goto out;
+	}
+	rc = update_norm(s, kind, id, upd, expect_version, err);
+	if (rc == 0 && new_version)
+		*new_version = json_integer_value(json_object_get(cur, "version")) + 1;
+out:
+	json_decref(cur);
+	json_decref(upd);
+	json_decref(custom);
+	return rc;
+}
+
+int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed, struct err *err)
+{
+	json_t *n = NULL, *cur = NULL, *diff = NULL, *v;
+	const char *key, *id;
+	int rc;
+
+	if (changed)
+		*changed = 0;
+	rc = normalise(kind, rec, 0, &n, err);
+	if (rc)
+		return rc;
+	id = json_string_value(json_object_get(n, "id"));
+	rc = book_get(s, kind, id, &cur, err);
+	if (rc == AIRLOCK_ENOTFOUND) {
+		err_clear(err);
+		rc = insert_norm(s, kind, n, err);
+		if (rc == 0 && changed)
+			*changed = 1;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	diff = json_object();
+	json_object_foreach(n, key, v)
+	{
+		json_t *old = json_object_get(cur, key);
+
+		if (!strcmp(key, "id"))
+			continue;
+		if (!strcmp(key, "custom") && json_object_size(v) == 0)
+			continue; /* a CSV without custom columns keeps the custom fields */
+		if (!old || !json_equal(old, v))
+			json_object_set(diff, key, v);
+	}
+	if (json_object_size(diff) > 0) {
+		rc = update_norm(s, kind, id, diff, -1, err);
+		if (rc == 0 && changed)
+			*changed = 1;
+	}
+out:
+	json_decref(n);
+	json_decref(cur);
+	json_decref(diff);
+	return rc;
+}
+
+int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t new_version,
+		 struct err *err)
+{
+	const struct kind_info *k = &kinds[kind];
+	char sql[1024], now[32];
+	size_t used;
+	struct store_stmt *st;
+	int i, p = 3, rc;
+
+	used = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", k->table);
+	for (i = 0; i < k->nfields; i++) {
+		const char *n = k->fields[i].name;
+
+		if (!strcmp(n, "id") || !strcmp(n, "version") || !strcmp(n, "updated_at"))
+			continue;
+		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", n, p++);
+	}
+	snprintf(sql + used, sizeof sql - used, "version=?%d,updated_at=?2 WHERE id=?1", p);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	book_now(now, sizeof now);
+	store_bind_text(st, 1, json_string_value(json_object_get(image, "id")));
+	store_bind_text(st, 2, now);
+	p = 3;
+	for (i = 0; i < k->nfields; i++) {
+		const struct book_field *f = &k->fields[i];
+
+		if (!strcmp(f->name, "id") || !strcmp(f->name, "version") ||
+		    !strcmp(f->name, "updated_at"))
+			continue;
+		if (!strcmp(f->name, "custom") && !json_object_get(image, "custom"))
+			store_bind_text(st, p++, "{}");
+		else
+			bind_value(st, p++, f, json_object_get(image, f->name));
+	}
+	store_bind_int(st, p, new_version);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc == STORE_DONE)
+		rc = store_changes(s) == 1 ? 0
+					   : err_set(err, AIRLOCK_ENOTFOUND, "no %s with id '%s'",
+						     k->name,
+						     json_string_value(json_object_get(image, "id")));
+	return rc;
+}
+
+/* WHERE clause for a query; parameters are numbered in a fixed order so the
+ * statement text depends only on which filters are present. */
+static void query_where(const struct book_query *q, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+#define ADD(cond) used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " AND " : " WHERE ", cond)
+	if (q->segment)
+		ADD("segment=?1");
+	if (q->region)
+		ADD("region=?2");
+	if (q->lifecycle)
+		ADD("lifecycle=?3");
+	if (q->owner)
+		ADD("owner=?4");
+	if (q->industry)
+		ADD("industry=?5");
+	if (q->text)
+		ADD("(lower(name) LIKE ?6 ESCAPE '\\' OR lower(coalesce(domain,'')) LIKE ?6 ESCAPE '\\')");
+	if (q->tier)
+		ADD("tier=?7");
+	if (q->after)
+		ADD("id>?8");
+	if (!q->include_merged)
+		ADD("merged_into IS NULL");
+#undef ADD
+}
+
+static void query_bind(struct store_stmt *st, const struct book_query *q)
+{
+	char pat[512];
+	size_t i, o = 0;
+
+	if (q->segment)
+		store_bind_text(st, 1, q->segment);
+	if (q->region)
+		store_bind_text(st, 2, q->region);
+	if (q->lifecycle)
+		store_bind_text(st, 3, q->lifecycle);
+	if (q->owner)
+		store_bind_text(st, 4, q->owner);
+	if (q->industry)
+		store_bind_text(st, 5, q->industry);
+	if (q->text) {
+		pat[o++] = '%';
+		for (i = 0; q->text[i] && o < sizeof pat - 3; i++) {
+			char c = q->text[i];
+
+			if (c == '%' || c == '_' || c == '\\')
+				pat[o++] = '\\';
+			pat[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		}
+		pat[o++] = '%';
+		pat[o] = '\0';
+		store_bind_text(st, 6, pat);
+	}
+	if (q->tier)
+		store_bind_int(st, 7, q->tier);
+	if (q->after)
+		store_bind_text(st, 8, q->after);
+}
+
+int book_search(struct store *s, const struct book_query *q, json_t **out, struct err *err)
+{
+	char where[768], sql[1536];
+	struct store_stmt *st;
+	json_t *arr, *row;
+	int rc;
+
+	*out = NULL;
+	query_where(q, where, sizeof where);
+	if (q->limit > 0)
+		snprintf(sql, sizeof sql, "%s%s ORDER BY id LIMIT %d", kinds[BOOK_ACCOUNT].select,
+			 where, q->limit);
+	else
+		snprintf(sql, sizeof sql, "%s%s ORDER BY id", kinds[BOOK_ACCOUNT].select, where);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	query_bind(st, q);
+	arr = json_array();
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		row = row_to_json(BOOK_ACCOUNT, st);
+		if (!row || json_array_append_new(arr, row)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc != STORE_DONE) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err)
+{
+	char where[768], sql[1024];
+	struct store_stmt *st;
+	int rc;
+
+	*out = 0;
+	query_where(q, where, sizeof where);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM account%s", where);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	query_bind(st, q);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+static int collect(struct store *s, enum book_kind kind, const char *sql, const char *a,
+		   const char *b, int limit, json_t **out, struct err *err)
+{
+	struct store_stmt *st;
+	json_t *arr, *row;
+	int rc;
+
+	*out = NULL;
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	if (a)
+		store_bind_text(st, 1, a);
+	if (b)
+		store_bind_text(st, 2, b);
+	store_bind_int(st, 3, limit > 0 ? limit : -1);
+	arr = json_array();
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		row = row_to_json(kind, st);
+		if (!row || json_array_append_new(arr, row)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc != STORE_DONE) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err)
+{
+	return collect(s, BOOK_CONTACT,
+		       "SELECT id,account_id,name,email,title,do_not_contact,unsubscribed,custom,"
+		       "version,updated_at FROM contact WHERE account_id=?1 ORDER BY id LIMIT ?3",
+		       account_id, NULL, 0, out, err);
+}
+
+int book_signals(struct store *s, const char *account_id, const char *kind, int limit,
+		 json_t **out, struct err *err)
+{
+	const char *sql;
+
+	if (account_id && kind)
+		sql = "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal"
+		      " WHERE account_id=?1 AND kind=?2 ORDER BY observed_at DESC, id LIMIT ?3";
+	else if (account_id)
+		sql = "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal"
+		      " WHERE account_id=?1 ORDER BY observed_at DESC, id LIMIT ?3";
+	else if (kind)
+		sql = "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal"
+		      " WHERE kind=?2 ORDER BY observed_at DESC, id LIMIT ?3";
+	else
+		sql = "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal"
+		      " ORDER BY observed_at DESC, id LIMIT ?3";
+	return collect(s, BOOK_SIGNAL, sql, account_id, kind, limit, out, err);
+}
+
+/* {"value": count, ...} for one GROUP BY query. */
+static int group_counts(struct store *s, const char *sql, json_t *into, const char *key,
+			struct err *err)
+{
+	struct store_stmt *st;
+	json_t *o = json_object();
+	int rc;
+
+	rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		const char *k = store_col_text(st, 0);
+
+		json_object_set_new(o, k ? k : "(none)", json_integer(store_col_int(st, 1)));
+	}
+	store_done(st);
+	if (rc != STORE_DONE) {
+		json_decref(o);
+		return rc;
+	}
+	json_object_set_new(into, key, o);
+	return 0;
+}
+
+static int scalar(struct store *s, const char *sql, int64_t *out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+int book_stats(struct store *s, json_t **out, struct err *err)
+{
+	json_t *o = json_object();
+	int64_t n;
+	int rc;
+
+	*out = NULL;
+	rc = scalar(s, "SELECT count(*) FROM account WHERE merged_into IS NULL", &n, err);
+	if (rc)
+		goto error;
+	json_object_set_new(o, "accounts", json_integer(n));
+	rc = scalar(s, "SELECT count(*) FROM account WHERE merged_into IS NULL AND do_not_contact=1",
+		    &n, err);
+	if (rc)
+		goto error;
+	json_object_set_new(o, "accounts_do_not_contact", json_integer(n));
+	rc = scalar(s, "SELECT count(*) FROM contact", &n, err);
+	if (rc)
+		goto error;
+	json_object_set_new(o, "contacts", json_integer(n));
+	rc = scalar(s, "SELECT count(*) FROM contact WHERE do_not_contact=1 OR unsubscribed=1", &n,
+		    err);
+	if (rc)
+		goto error;
+	json_object_set_new(o, "contacts_not_reachable", json_integer(n));
+	rc = scalar(s, "SELECT count(*) FROM signal", &n, err);
+	if (rc)
+		goto error;
+	json_object_set_new(o, "signals", json_integer(n));
+	rc = group_counts(s, "SELECT segment,count(*) FROM account WHERE merged_into IS NULL"
+			     " GROUP BY segment ORDER BY segment", o, "by_segment", err);
+	if (rc == 0)
+		rc = group_counts(s, "SELECT region,count(*) FROM account WHERE merged_into IS NULL"
+				     " GROUP BY region ORDER BY region", o, "by_region", err);
+	if (rc == 0)
+		rc = group_counts(s, "SELECT CAST(tier AS TEXT),count(*) FROM account WHERE"
+				     " merged_into IS NULL GROUP BY tier ORDER BY tier", o, "by_tier",
+				  err);
+	if (rc == 0)
+		rc = group_counts(s, "SELECT lifecycle,count(*) FROM account WHERE merged_into IS NULL"
+				     " GROUP BY lifecycle ORDER BY lifecycle", o, "by_lifecycle", err);
+	if (rc == 0)
+		rc = group_counts(s, "SELECT kind,count(*) FROM signal GROUP BY kind ORDER BY kind", o,
+				  "signals_by_kind", err);
+	if (rc)
+		goto error;
+	*out = o;
+	return 0;
+error:
+	json_decref(o);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/* book.h — the domain: accounts, contacts and signals, and queries on them.
+ *
+ * Owns: the field catalogue (names, types, allowed values), the conversion of
+ * rows to and from JSON objects (jansson), per-record versions (bumped on
+ * every change) and book queries. Custom fields live in the "custom" object
+ * of a record and are kept as they are.
+ *
+ * Never: decides whether a change is allowed (that is policy.h) or writes to
+ * the action log (audit.h). Callers own the transaction around a change.
+ *
+ * Records are json_t objects; every json_t ** out parameter returns a new
+ * reference the caller must json_decref(). */
+#ifndef AIRLOCK_BOOK_H
+#define AIRLOCK_BOOK_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+enum book_kind { BOOK_ACCOUNT, BOOK_CONTACT, BOOK_SIGNAL, BOOK_KIND_COUNT };
+
+enum book_type { BOOK_TEXT, BOOK_INT, BOOK_REAL, BOOK_BOOL, BOOK_ENUM, BOOK_TIME, BOOK_JSON };
+
+struct book_field {
+	const char *name;
+	enum book_type type;
+	int required;               /* must be present and non-empty */
+	const char *const *values;  /* BOOK_ENUM: NULL-terminated allowed values */
+	int64_t min, max;           /* BOOK_INT: inclusive range when min < max */
+	int system;                 /* maintained by airlock (version, updated_at) */
+};
+
+/* The fields of a kind, in column order; *n gets their count. */
+const struct book_field *book_fields(enum book_kind kind, int *n);
+/* NULL when the kind has no such built-in field. */
+const struct book_field *book_field_find(enum book_kind kind, const char *name);
+/* "accounts"/"account" → BOOK_ACCOUNT, etc. */
+int book_kind_parse(const char *s, enum book_kind *out, struct err *err);
+const char *book_kind_name(enum book_kind kind); /* "account" */
+const char *book_kind_table(enum book_kind kind);
+
+/* Parses text (from CSV, a CLI argument) into a JSON value of the field's
+ * type: an empty string is null. On failure err says what was expected. */
+int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err);
+/* Checks a JSON value (from a tool call) against the field's type. Returns a
+ * new reference to the normalised value (e.g. "3" → 3 for an int field). */
+int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct err *err);
+
+/* The current time as airlock stores it: "2026-11-26T07:03:00Z". buf ≥ 21. */
+void book_now(char *buf, size_t len);
+
+/* One record by id, with every field, custom fields under "custom".
+ * AIRLOCK_ENOTFOUND when absent. */
+int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out, struct err *err);
+
+/* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,
+ * AIRLOCK_EINVAL naming the field when a value is wrong. */
+int book_insert(struct store *s, enum book_kind kind, json_t *rec, struct err *err);
+
+/* Inserts, or when the id exists updates the fields rec carries (bumping the
+ * version only if a value changed). *changed (may be NULL) is 1 when the
+ * book changed. */
+int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed, struct err *err);
+
+/* Sets the fields in `fields` (built-in names, or "custom.NAME") on one
+ * record. expect_version < 0 means any; otherwise a different current
+ * version is AIRLOCK_ECONFLICT and nothing changes. *new_version may be NULL. */
+int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fields,
+		int64_t expect_version, int64_t *new_version, struct err *err);
+
+/* Writes a whole record image back (undo): every built-in field and custom
+ * replaced by the image's, version set to new_version. */
+int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t new_version,
+		 struct err *err);
+
+struct book_query {
+	const char *segment, *region, *lifecycle, *owner, *industry;
+	const char *text;    /* case-insensitive substring of name or domain */
+	int tier;            /* 0 = any */
+	const char *after;   /* pagination: ids greater than this */
+	int limit;           /* 0 = no limit */
+	int include_merged;  /* tomb-stoned accounts are hidden unless set */
+};
+
+/* Accounts matching q, ordered by id, as a JSON array. */
+int book_search(struct store *s, const struct book_query *q, json_t **out, struct err *err);
+int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err);
+
+/* Contacts of an account, ordered by id. */
+int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err);
+/* Signals, newest first; account_id and kind may be NULL; limit 0 = all. */
+int book_signals(struct store *s, const char *account_id, const char *kind, int limit,
+		 json_t **out, struct err *err);
+
+/* Counts: accounts by segment, region, tier, lifecycle; contacts (and how
+ * many may not be contacted); signals by kind. */
+int book_stats(struct store *s, json_t **out, struct err *err);
+
+#endif

@@ -1,0 +1,86 @@
+/* cli.h — the `airlock <verb>` frame shared by every cmd_<verb>.c.
+ *
+ * Owns: the verb table, the options every verb takes (--db, --json, --help,
+ * --as), opening the store, and printing results and errors the same way
+ * everywhere. Exit codes: 0 ok, 1 failure, 2 usage error.
+ *
+ * Never: decides anything about the book; it calls the modules that do. This
+ * is the only layer that may exit the process (via main's return). */
+#ifndef AIRLOCK_CLI_H
+#define AIRLOCK_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "store.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+struct cli {
+	const char *verb;
+	const char *db_path;   /* --db, else $AIRLOCK_DB, else ./airlock.db */
+	const char *as;        /* --as NAME: the human principal; default the OS user */
+	int json;              /* --json */
+	struct store *store;   /* opened by cli_store(), closed by main */
+	char principal[128];
+};
+
+struct cli_command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;   /* one line for `airlock help` */
+	const char *usage;     /* full text for `airlock VERB --help` */
+};
+
+/* Long options every verb accepts; put CLI_COMMON_OPTIONS first in a verb's
+ * option array and pass unknown results to cli_common_option(). */
+#define CLI_OPT_DB 0x1001
+#define CLI_OPT_JSON 0x1002
+#define CLI_OPT_HELP 'h'
+#define CLI_OPT_AS 0x1003
+#define CLI_COMMON_OPTIONS                                                                      \
+	{"db", required_argument, NULL, CLI_OPT_DB}, {"json", no_argument, NULL, CLI_OPT_JSON},     \
+		{"help", no_argument, NULL, CLI_OPT_HELP}, {"as", required_argument, NULL, CLI_OPT_AS}
+
+/* Handles a common option. Returns 1 if handled, -1 after printing help
+ * (the verb should return CLI_OK), 0 when c is not a common option. */
+int cli_common_option(struct cli *cli, int c, const char *arg);
+
+/* Prints "airlock: VERB: message" on stderr; returns CLI_FAIL. */
+int cli_fail(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for an err; returns CLI_FAIL. */
+int cli_fail_err(struct cli *cli, const struct err *err);
+/* Prints the message and "see 'airlock VERB --help'"; returns CLI_USAGE. */
+int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the store once (on first call) and returns it; NULL after printing
+ * the error. */
+struct store *cli_store(struct cli *cli);
+
+/* The human principal for verbs that record who acted: "human:NAME". */
+const char *cli_principal(struct cli *cli);
+
+/* Prints a JSON value to stdout (pretty, one document). Steals no reference. */
+int cli_print_json(struct cli *cli, json_t *v);
+
+/* 1 when stdout / stderr is a terminal and NO_COLOR is unset. */
+int cli_color(void);
+int cli_stderr_tty(void);
+
+/* Parses a whole positive number option; on error prints usage. */
+int cli_parse_long(struct cli *cli, const char *opt, const char *arg, long min, long max,
+		   long *out);
+
+const struct cli_command *cli_find(const char *name);
+extern const struct cli_command cli_commands[];
+
+/* The verbs, one file each. */
+int cmd_help(struct cli *cli, int argc, char **argv);
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_demo(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,445 @@
+/* store.c — SQLite implementation of store.h. */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_BUCKETS 256
+
+struct store_stmt {
+	struct store *owner;
+	sqlite3_stmt *native;
+	char *sql;
+	int bind_rc; /* first SQLite error from a bind, kept for store_step */
+	int in_use;
+	struct store_stmt *next; /* bucket chain */
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int depth; /* transaction nesting: 0 = none */
+	struct store_stmt *cache[STMT_BUCKETS];
+};
+
+static unsigned sql_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % STMT_BUCKETS;
+}
+
+static int map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return AIRLOCK_EBUSY;
+	case SQLITE_NOMEM: return AIRLOCK_ENOMEM;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+	case SQLITE_TOOBIG: return AIRLOCK_EINVAL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return AIRLOCK_ECORRUPT;
+	}
+	return AIRLOCK_EIO;
+}
+
+static int db_error(struct store *s, int rc, struct err *err, const char *what)
+{
+	return err_set(err, map_rc(rc), "%s: %s (%s)", s->path, sqlite3_errmsg(s->db), what);
+}
+
+static int migrate(struct store *s, struct err *err);
+
+int store_open(struct store **out, const char *path, struct err *err)
+{
+	struct store *s;
+	int rc;
+
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	s->path = strdup(path);
+	if (!s->path) {
+		free(s);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		rc = err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
+			     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto error;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 10000);
+	/* WAL lets readers (the console, read connectors) run beside the one
+	 * writer; FULL makes each commit durable across power loss, which the
+	 * log's "an entry exists exactly when its effect does" depends on. */
+	rc = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+			err);
+	if (rc)
+		goto error;
+	rc = migrate(s, err);
+	if (rc)
+		goto error;
+	*out = s;
+	return 0;
+error:
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < STMT_BUCKETS; i++) {
+		struct store_stmt *st = s->cache[i], *next;
+
+		for (; st; st = next) {
+			next = st->next;
+			sqlite3_finalize(st->native);
+			free(st->sql);
+			free(st);
+		}
+	}
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+const char *store_path(const struct store *s) { return s->path; }
+
+int store_exec(struct store *s, const char *sql, struct err *err)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		rc = err_set(err, map_rc(rc), "%s: %s", s->path, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+int store_begin(struct store *s, struct err *err)
+{
+	char sql[64];
+	int rc;
+
+	if (s->depth == 0)
+		rc = store_exec(s, "BEGIN IMMEDIATE", err);
+	else {
+		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
+		rc = store_exec(s, sql, err);
+	}
+	if (rc == 0)
+		s->depth++;
+	return rc;
+}
+
+int store_commit(struct store *s, struct err *err)
+{
+	char sql[64];
+	int rc;
+
+	if (s->depth == 0)
+		return err_set(err, AIRLOCK_ESTATE, "commit without a transaction");
+	if (s->depth == 1)
+		rc = store_exec(s, "COMMIT", err);
+	else {
+		snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
+		rc = store_exec(s, sql, err);
+	}
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	s->depth--;
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	char sql[80];
+
+	if (s->depth == 0)
+		return;
+	if (s->depth == 1) {
+		/* COMMIT may already have rolled back (e.g. on SQLITE_FULL). */
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	} else {
+		snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", s->depth - 1,
+			 s->depth - 1);
+		sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	s->depth--;
+}
+
+int store_in_transaction(const struct store *s) { return s->depth > 0; }
+
+int store_prepare(struct store *s, const char *sql, struct store_stmt **out, struct err *err)
+{
+	unsigned h = sql_hash(sql);
+	struct store_stmt *st;
+	int rc;
+
+	*out = NULL;
+	for (st = s->cache[h]; st; st = st->next) {
+		if (!st->in_use && strcmp(st->sql, sql) == 0) {
+			st->in_use = 1;
+			st->bind_rc = SQLITE_OK;
+			*out = st;
+			return 0;
+		}
+	}
+	st = calloc(1, sizeof *st);
+	if (!st)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	st->sql = strdup(sql);
+	if (!st->sql) {
+		free(st);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->native, NULL);
+	if (rc != SQLITE_OK) {
+		rc = err_set(err, map_rc(rc), "%s: cannot prepare statement: %s", s->path,
+			     sqlite3_errmsg(s->db));
+		free(st->sql);
+		free(st);
+		return rc;
+	}
+	st->owner = s;
+	st->in_use = 1;
+	st->next = s->cache[h];
+	s->cache[h] = st;
+	*out = st;
+	return 0;
+}
+
+static void keep_bind_rc(struct store_stmt *st, int rc)
+{
+	if (rc != SQLITE_OK && st->bind_rc == SQLITE_OK)
+		st->bind_rc = rc;
+}
+
+void store_bind_text(struct store_stmt *st, int idx, const char *v)
+{
+	if (!v)
+		keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
+	else
+		keep_bind_rc(st, sqlite3_bind_text(st->native, idx, v, -1, SQLITE_TRANSIENT));
+}
+
+void store_bind_textn(struct store_stmt *st, int idx, const char *v, int len)
+{
+	if (!v)
+		keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
+	else
+		keep_bind_rc(st, sqlite3_bind_text(st->native, idx, v, len, SQLITE_TRANSIENT));
+}
+
+void store_bind_int(struct store_stmt *st, int idx, int64_t v)
+{
+	keep_bind_rc(st, sqlite3_bind_int64(st->native, idx, v));
+}
+
+void store_bind_double(struct store_stmt *st, int idx, double v)
+{
+	keep_bind_rc(st, sqlite3_bind_double(st->native, idx, v));
+}
+
+void store_bind_null(struct store_stmt *st, int idx)
+{
+	keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
+}
+
+void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len)
+{
+	keep_bind_rc(st, sqlite3_bind_blob(st->native, idx, v, len, SQLITE_TRANSIENT));
+}
+
+int store_step(struct store_stmt *st, struct err *err)
+{
+	int rc;
+
+	if (st->bind_rc != SQLITE_OK)
+		return err_set(err, map_rc(st->bind_rc), "%s: cannot bind parameter: %s",
+			       st->owner->path, sqlite3_errstr(st->bind_rc));
+	rc = sqlite3_step(st->native);
+	if (rc == SQLITE_ROW)
+		return STORE_ROW;
+	if (rc == SQLITE_DONE)
+		return STORE_DONE;
+	return db_error(st->owner, rc, err, "step");
+}
+
+int store_col_count(struct store_stmt *st) { return sqlite3_column_count(st->native); }
+
+const char *store_col_name(struct store_stmt *st, int col)
+{
+	return sqlite3_column_name(st->native, col);
+}
+
+const char *store_col_text(struct store_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st->native, col);
+}
+
+int store_col_bytes(struct store_stmt *st, int col)
+{
+	return sqlite3_column_bytes(st->native, col);
+}
+
+const void *store_col_blob(struct store_stmt *st, int col)
+{
+	return sqlite3_column_blob(st->native, col);
+}
+
+int64_t store_col_int(struct store_stmt *st, int col)
+{
+	return sqlite3_column_int64(st->native, col);
+}
+
+double store_col_double(struct store_stmt *st, int col)
+{
+	return sqlite3_column_double(st->native, col);
+}
+
+int store_col_is_null(struct store_stmt *st, int col)
+{
+	return sqlite3_column_type(st->native, col) == SQLITE_NULL;
+}
+
+int store_col_type(struct store_stmt *st, int col)
+{
+	switch (sqlite3_column_type(st->native, col)) {
+	case SQLITE_INTEGER: return 'i';
+	case SQLITE_FLOAT: return 'r';
+	case SQLITE_TEXT: return 't';
+	case SQLITE_BLOB: return 'b';
+	}
+	return 'n';
+}
+
+void store_done(struct store_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st->native);
+	sqlite3_clear_bindings(st->native);
+	st->bind_rc = SQLITE_OK;
+	st->in_use = 0;
+}
+
+int64_t store_changes(struct store *s) { return sqlite3_changes64(s->db); }
+
+void *store_native_handle(struct store *s) { return s->db; }
+
+int store_schema_version(struct store *s, int64_t *out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*out = 0;
+	rc = store_prepare(s, "SELECT coalesce(max(version),0) FROM schema_migrations", &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+int store_integrity_check(struct store *s, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s, "PRAGMA integrity_check", &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		const char *v = store_col_text(st, 0);
+
+		rc = (v && strcmp(v, "ok") == 0)
+			     ? 0
+			     : err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check: %s", s->path,
+				       v ? v : "(null)");
+	} else if (rc == STORE_DONE)
+		rc = err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check returned nothing", s->path);
+	store_done(st);
+	return rc;
+}
+
+/* Applies every migration newer than the database, each in its own
+ * transaction so a failure leaves the schema at the last good version. A
+ * database newer than this binary is refused rather than guessed at. */
+static int migrate(struct store *s, struct err *err)
+{
+	int64_t have;
+	int i, rc;
+	struct store_stmt *st;
+
+	rc = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations("
+			   " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+			   " applied_at TEXT NOT NULL)",
+			err);
+	if (rc)
+		return rc;
+	rc = store_schema_version(s, &have, err);
+	if (rc)
+		return rc;
+	if (store_migration_count > 0 && have > store_migrations[store_migration_count - 1].version)
+		return err_set(err, AIRLOCK_EINVAL,
+			       "%s: schema version %lld is newer than this airlock understands (%d)",
+			       s->path, (long long)have,
+			       store_migrations[store_migration_count - 1].version);
+	for (i = 0; i < store_migration_count; i++) {
+		const struct store_migration *m = &store_migrations[i];
+
+		if (m->version <= have)
+			continue;
+		rc = store_begin(s, err);
+		if (rc)
+			return rc;
+		rc = store_exec(s, m->sql, err);
+		if (rc == 0)
+			rc = store_prepare(s,
+					   "INSERT INTO schema_migrations(version,name,applied_at)"
+					   " VALUES(?1,?2,strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+					   &st, err);
+		if (rc == 0) {
+			store_bind_int(st, 1, m->version);
+			store_bind_text(st, 2, m->name);
+			rc = store_step(st, err);
+			store_done(st);
+			if (rc == STORE_DONE)
+				rc = 0;
+		}
+		if (rc) {
+			store_rollback(s);
+			return err_prefix(err, "migration %d (%s)", m->version, m->name);
+		}
+		rc = store_commit(s, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

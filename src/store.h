@@ -1,0 +1,104 @@
+/* store.h — the one interface between airlock and its database.
+ *
+ * Owns: the connection, transactions, the prepared-statement cache and the
+ * numbered schema migrations (schema.c). Callers speak plain SQL with
+ * numbered parameters (?1, ?2 …) in the subset SQLite and PostgreSQL share,
+ * so a PostgreSQL backend can implement these same functions without any
+ * caller changing. Nothing above this header includes sqlite3.h.
+ *
+ * Never: builds SQL from values (only prepared statements with bound
+ * parameters), or commits on a caller's behalf.
+ *
+ * Statements come from a cache owned by the store: store_prepare() hands one
+ * out, the caller binds, steps, reads columns, and must call store_done()
+ * before preparing the same SQL again. Column text is owned by the statement
+ * and valid until the next step or store_done(). */
+#ifndef AIRLOCK_STORE_H
+#define AIRLOCK_STORE_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct store;
+struct store_stmt;
+
+enum { STORE_DONE = 0, STORE_ROW = 1 };
+
+#define STORE_DEFAULT_PATH "airlock.db"
+
+/* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL,
+ * foreign keys and a busy timeout, and applies pending migrations. On failure
+ * *out is NULL and err says why. */
+int store_open(struct store **out, const char *path, struct err *err);
+
+/* Closes the connection and frees the statement cache. NULL is fine. */
+void store_close(struct store *s);
+
+const char *store_path(const struct store *s);
+
+/* Transactions nest: the outermost store_begin() takes the write lock at once
+ * (BEGIN IMMEDIATE), inner ones are savepoints. Every store_begin() is ended
+ * by exactly one store_commit() or store_rollback(). */
+int store_begin(struct store *s, struct err *err);
+int store_commit(struct store *s, struct err *err);
+void store_rollback(struct store *s);
+int store_in_transaction(const struct store *s);
+
+/* Runs SQL with no parameters (DDL, pragmas). */
+int store_exec(struct store *s, const char *sql, struct err *err);
+
+/* Returns a cached prepared statement for sql in *out. */
+int store_prepare(struct store *s, const char *sql, struct store_stmt **out, struct err *err);
+
+/* Binding never fails on its own: the first bind error is kept in the
+ * statement and returned by the next store_step(). A NULL text binds NULL. */
+void store_bind_text(struct store_stmt *st, int idx, const char *v);
+void store_bind_textn(struct store_stmt *st, int idx, const char *v, int len);
+void store_bind_int(struct store_stmt *st, int idx, int64_t v);
+void store_bind_double(struct store_stmt *st, int idx, double v);
+void store_bind_null(struct store_stmt *st, int idx);
+/* Binds the bytes as a BLOB. */
+void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len);
+
+/* STORE_ROW, STORE_DONE, or a negative AIRLOCK_E* code with err filled. */
+int store_step(struct store_stmt *st, struct err *err);
+
+int store_col_count(struct store_stmt *st);
+const char *store_col_name(struct store_stmt *st, int col);
+/* NULL for SQL NULL. */
+const char *store_col_text(struct store_stmt *st, int col);
+int store_col_bytes(struct store_stmt *st, int col);
+const void *store_col_blob(struct store_stmt *st, int col);
+int64_t store_col_int(struct store_stmt *st, int col);
+double store_col_double(struct store_stmt *st, int col);
+int store_col_is_null(struct store_stmt *st, int col);
+/* 'i' integer, 'r' real, 't' text, 'b' blob, 'n' null. */
+int store_col_type(struct store_stmt *st, int col);
+
+/* Resets the statement and clears its bindings; it goes back to the cache. */
+void store_done(struct store_stmt *st);
+
+/* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
+int64_t store_changes(struct store *s);
+
+/* The highest applied migration number. */
+int store_schema_version(struct store *s, int64_t *out, struct err *err);
+
+/* PRAGMA integrity_check: 0 when "ok", AIRLOCK_ECORRUPT with the first
+ * complaint otherwise. */
+int store_integrity_check(struct store *s, struct err *err);
+
+/* For tests and benches: the SQLite handle behind the store (sqlite3 *). */
+void *store_native_handle(struct store *s);
+
+/* schema.c: the numbered migrations store_open() applies in order. */
+struct store_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct store_migration store_migrations[];
+extern const int store_migration_count;
+
+#endif

@@ -1,0 +1,59 @@
+# tests/e2e/lib.sh — helpers for end-to-end suites that drive the real binary.
+# Each suite sources this, runs checks, and prints TAP lines ("ok N - ...").
+# $AIRLOCK is the binary under test; each suite gets its own temporary folder
+# $T and its own database ($AIRLOCK_DB).
+set -u
+: "${AIRLOCK:?set AIRLOCK to the airlock binary}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export AIRLOCK_DB="$T/airlock.db"
+export NO_COLOR=1
+TN=0
+
+ok() {
+	TN=$((TN + 1))
+	echo "ok $TN - $1"
+}
+
+notok() {
+	TN=$((TN + 1))
+	echo "not ok $TN - $1"
+	shift
+	for line in "$@"; do printf '#   %s\n' "$line"; done
+}
+
+# expect CODE DESC CMD...: runs CMD, stdout in $T/out, stderr in $T/err, and
+# checks its exit code.
+expect() {
+	want=$1
+	desc=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		ok "$desc"
+	else
+		notok "$desc" "exit $got, wanted $want: $*" "stderr: $(head -c 800 "$T/err")" \
+			"stdout: $(head -c 400 "$T/out")"
+	fi
+}
+
+# has DESC FILE PATTERN: FILE contains a line matching the (grep -E) PATTERN.
+has() {
+	if grep -Eq -- "$3" "$2"; then ok "$1"; else notok "$1" "no /$3/ in $2:" "$(head -c 800 "$2")"; fi
+}
+
+# hasnt DESC FILE PATTERN: no line of FILE matches PATTERN.
+hasnt() {
+	if grep -Eq -- "$3" "$2"; then notok "$1" "unwanted /$3/ in $2:" "$(grep -E -- "$3" "$2" | head -5)"; else ok "$1"; fi
+}
+
+# same DESC A B: the two strings are equal.
+same() {
+	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "got '$2'" "wanted '$3'"; fi
+}
+
+# sql QUERY: runs a query on the suite's database with the sqlite3 tool.
+sql() {
+	sqlite3 -batch -noheader "$AIRLOCK_DB" "$1"
+}
