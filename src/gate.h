@@ -1,0 +1,50 @@
+/* gate.h — the flow of one agent action, from a write tool call to a
+ * decision: refused items, then policy_decide(), then a draft, a staged
+ * batch or a blocked batch, each logged with its effect.
+ *
+ * Owns: proposals, the cumulative radius per agent and workflow, the
+ * answers agents see.
+ *
+ * Never: approves, judges, applies or undoes anything — those are human verbs
+ * in staging.h, never reachable from a connector. Nothing in a tool's
+ * arguments or in book data can change what the gate allows. */
+#ifndef AIRLOCK_GATE_H
+#define AIRLOCK_GATE_H
+
+#include <jansson.h>
+
+#include "err.h"
+#include "store.h"
+
+struct policy;
+
+struct gate {
+	struct store *store;
+	const struct policy *policy; /* NULL = no loaded policy: everything blocks */
+};
+
+struct gate_call {
+	const char *principal;           /* "agent:NAME" */
+	const char *surface;             /* "mcp:write", "cli" */
+	const char *tool;                /* propose_changes, propose_merge, draft_email,
+					    save_brief, request_send */
+	const char *instruction_version; /* the call's, else the connector's default */
+};
+
+/* Runs one write-connector tool call through the gate. *result is a JSON
+ * object the connector returns as structuredContent:
+ *   {"decision": "staged"|"blocked"|"draft"|"refused", "batch_id": ...,
+ *    "radius": N, "refused_items": [...], "reasons": [...], "next": "..."}
+ * A refusal is a normal result (return 0). A negative return means airlock
+ * itself failed (err says why) and nothing was changed; the connector
+ * reports it as a tool error. AIRLOCK_EINVAL: the arguments are wrong (err
+ * names the argument). */
+int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, json_t **result,
+		   struct err *err);
+
+/* What became of an agent's proposals: one batch (batch_id) or its recent
+ * ones (batch_id NULL). An agent sees only its own batches. */
+int gate_batch_status(struct gate *g, const char *principal, const char *batch_id,
+		      json_t **result, struct err *err);
+
+#endif
