@@ -4,7 +4,7 @@
 
 PKGS     := sqlite3 jansson yaml-0.1 libsodium libmicrohttpd libcurl
 CC       ?= gcc
-WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CSTD     := -std=gnu11 -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm
@@ -41,7 +41,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	@echo "  CC      $<"
 	@$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Isrc -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIBOBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIBOBJS) | $(BUILD)/tests
 	@echo "  TEST    $@"
 	@$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Isrc -Itests -o $@ $< $(LIBOBJS) $(LDSAN) $(PKG_LIBS) -lcmocka
 

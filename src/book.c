@@ -1,6 +1,8 @@
 /* book.c — accounts, contacts, signals: field catalogue, JSON images, queries. */
 #include "book.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -109,11 +111,7 @@ const char *book_kind_table(enum book_kind kind) { return kinds[kind].table; }
 
 void book_now(char *buf, size_t len)
 {
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_format(clock_now(), buf, len);
 }
 
 /* Accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]; normalised to full UTC. */
@@ -416,8 +414,8 @@ static int insert_norm(struct store *s, enum book_kind kind, json_t *n, struct e
 			store_bind_int(st, p, 1);
 		else if (!strcmp(f->name, "updated_at"))
 			store_bind_text(st, p, now);
-		else if (!strcmp(f->name, "custom"))
-			bind_value(st, p, f, v && json_is_object(v) ? v : json_object());
+		else if (!strcmp(f->name, "custom") && !(v && json_is_object(v)))
+			store_bind_text(st, p, "{}");
 		else if (!strcmp(f->name, "lifecycle") && (!v || json_is_null(v)))
 			store_bind_text(st, p, "prospect");
 		else if (f->type == BOOK_BOOL && (!v || json_is_null(v)))

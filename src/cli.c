@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "staging.h"
+
 /* The verb table (git's commands[]). Verbs not built yet are not listed. */
 const struct cli_command cli_commands[] = {
 	{"help", cmd_help, "show the verbs, or the help of one verb",
@@ -40,6 +42,42 @@ const struct cli_command cli_commands[] = {
 	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH]\n"
 	 "\n"
 	 "Writes the records as RFC 4180 CSV to FILE or standard output.\n"},
+	{"propose", cmd_propose, "submit a proposal as an agent would (until connectors)",
+	 "usage: airlock propose FILE.json --as agent:NAME [--tool TOOL] [--instruction-version V]\n"
+	 "\n"
+	 "Runs one write-tool call through the gate exactly as the write connector\n"
+	 "does. FILE.json (or - for stdin) holds the tool's arguments; TOOL is\n"
+	 "propose_changes (default) or propose_merge. Prints the gate's answer:\n"
+	 "staged, blocked or refused, with the refused items and why.\n"
+	 "\n"
+	 "  --policy FILE   the policy (default ./airlock.yaml or $AIRLOCK_POLICY);\n"
+	 "                  a policy that does not load blocks everything\n"},
+	{"queue", cmd_queue, "list the batches waiting for a person, oldest first",
+	 "usage: airlock queue [--json]\n"
+	 "\n"
+	 "Batches that are staged (awaiting a sample audit), sampled, blocked\n"
+	 "(awaiting approve/reject) or approved (awaiting apply), oldest first.\n"},
+	{"show", cmd_show, "show a batch as a reviewable diff",
+	 "usage: airlock show BATCH [--json] [--limit N]\n"
+	 "\n"
+	 "Per record: field old -> new, the reason and the cited evidence with the\n"
+	 "signal's text; refused items and why; the verbs allowed in its state.\n"
+	 "  --limit N   show at most N records (default 50; 0 = all)\n"},
+	{"approve", cmd_approve, "approve a batch (a person other than its proposer)",
+	 "usage: airlock approve BATCH [--as NAME]\n"},
+	{"reject", cmd_reject, "reject a batch, with a reason",
+	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n"},
+	{"apply", cmd_apply, "apply an approved batch in one transaction",
+	 "usage: airlock apply BATCH [--skip-conflicts] [--as NAME]\n"
+	 "\n"
+	 "Applies every item or none. A record changed since it was staged is a\n"
+	 "conflict: by default nothing is applied and the conflicts are listed;\n"
+	 "--skip-conflicts applies the rest and marks those items.\n"},
+	{"undo", cmd_undo, "undo an applied batch, restoring the before-images",
+	 "usage: airlock undo BATCH [--force] [--as NAME]\n"
+	 "\n"
+	 "Restores every record's before-image in one transaction. Records changed\n"
+	 "after the apply are listed and nothing is undone, unless --force.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -74,6 +112,65 @@ int cli_common_option(struct cli *cli, int c, const char *arg)
 		return -1;
 	}
 	return 0;
+}
+
+const char *cli_policy_path(struct cli *cli)
+{
+	const char *p = cli->policy_path;
+
+	if (!p || !*p)
+		p = getenv("AIRLOCK_POLICY");
+	if (!p || !*p)
+		p = "airlock.yaml";
+	return p;
+}
+
+int cli_batch_arg(struct cli *cli, int argc, char **argv, int64_t *id)
+{
+	struct err err = {0};
+
+	if (optind >= argc)
+		return cli_usage(cli, "which batch? give its id");
+	if (optind + 1 < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+	if (staging_parse_id(argv[optind], id, &err))
+		return cli_usage(cli, "%s", err.msg);
+	return 0;
+}
+
+int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extra, int *done)
+{
+	static const struct option common[] = {CLI_COMMON_OPTIONS,
+						{"policy", required_argument, NULL, CLI_OPT_POLICY}};
+	struct option all[40];
+	size_t n = 0, i;
+	int c, h;
+
+	for (i = 0; i < sizeof common / sizeof common[0]; i++)
+		all[n++] = common[i];
+	for (i = 0; extra && extra[i].name && n < 39; i++)
+		all[n++] = extra[i];
+	memset(&all[n], 0, sizeof all[n]);
+	opterr = 0;
+	c = getopt_long(argc, argv, "+h", all, NULL);
+	if (c == -1)
+		return -1;
+	if (c == CLI_OPT_POLICY) {
+		cli->policy_path = optarg;
+		return cli_getopt(cli, argc, argv, extra, done);
+	}
+	h = cli_common_option(cli, c, optarg);
+	if (h < 0) {
+		*done = CLI_OK;
+		return -2;
+	}
+	if (h > 0)
+		return cli_getopt(cli, argc, argv, extra, done);
+	if (c == '?' || c == ':') {
+		*done = cli_usage(cli, "unknown option or missing value: '%s'", argv[optind - 1]);
+		return -2;
+	}
+	return c;
 }
 
 int cli_fail(struct cli *cli, const char *fmt, ...)
@@ -144,6 +241,28 @@ int cli_print_json(struct cli *cli, json_t *v)
 	if (json_dumpf(v, stdout, JSON_INDENT(2)) || fputc('\n', stdout) == EOF)
 		return cli_fail(cli, "cannot write output");
 	return CLI_OK;
+}
+
+void cli_print_conflicts(json_t *report)
+{
+	json_t *c, *list = json_object_get(report, "conflicts");
+	size_t i;
+
+	if (!list)
+		list = json_object_get(report, "overwritten");
+	json_array_foreach(list, i, c)
+	{
+		json_t *cur = json_object_get(c, "current_version");
+
+		printf("  item %lld  account %s: version %lld expected, ",
+		       (long long)json_integer_value(json_object_get(c, "item")),
+		       json_string_value(json_object_get(c, "record_id")),
+		       (long long)json_integer_value(json_object_get(c, "expected_version")));
+		if (json_is_null(cur))
+			printf("record gone\n");
+		else
+			printf("now %lld\n", (long long)json_integer_value(cur));
+	}
 }
 
 int cli_color(void)

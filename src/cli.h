@@ -22,6 +22,7 @@ struct cli {
 	const char *verb;
 	const char *db_path;   /* --db, else $AIRLOCK_DB, else ./airlock.db */
 	const char *as;        /* --as NAME: the human principal; default the OS user */
+	const char *policy_path; /* --policy, else $AIRLOCK_POLICY, else ./airlock.yaml */
 	int json;              /* --json */
 	struct store *store;   /* opened by cli_store(), closed by main */
 	char principal[128];
@@ -40,6 +41,7 @@ struct cli_command {
 #define CLI_OPT_JSON 0x1002
 #define CLI_OPT_HELP 'h'
 #define CLI_OPT_AS 0x1003
+#define CLI_OPT_POLICY 0x1004
 #define CLI_COMMON_OPTIONS                                                                      \
 	{"db", required_argument, NULL, CLI_OPT_DB}, {"json", no_argument, NULL, CLI_OPT_JSON},     \
 		{"help", no_argument, NULL, CLI_OPT_HELP}, {"as", required_argument, NULL, CLI_OPT_AS}
@@ -62,6 +64,21 @@ struct store *cli_store(struct cli *cli);
 /* The human principal for verbs that record who acted: "human:NAME". */
 const char *cli_principal(struct cli *cli);
 
+/* The policy file this run uses. */
+const char *cli_policy_path(struct cli *cli);
+
+/* Reads a whole batch id argument ("12" or "B12"); prints usage on error. */
+int cli_batch_arg(struct cli *cli, int argc, char **argv, int64_t *id);
+
+/* Parses the verb's options: the common ones plus `extra` (may be NULL).
+ * Returns the option character for an extra option, -1 at the end, or
+ * stores a CLI exit status in *done and returns -2 (help shown, or a usage
+ * error). */
+int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extra, int *done);
+
+/* Lists {"conflicts": [...]} of an apply/undo report, one line each. */
+void cli_print_conflicts(json_t *report);
+
 /* Prints a JSON value to stdout (pretty, one document). Steals no reference. */
 int cli_print_json(struct cli *cli, json_t *v);
 
@@ -82,5 +99,12 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_demo(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_propose(struct cli *cli, int argc, char **argv);
+int cmd_queue(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_approve(struct cli *cli, int argc, char **argv);
+int cmd_reject(struct cli *cli, int argc, char **argv);
+int cmd_apply(struct cli *cli, int argc, char **argv);
+int cmd_undo(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,25 +1,656 @@
-/* gate.c — PLACEHOLDER until the gate lands: fails closed on every call. */
+/* gate.c — a write tool call → refused items, radius, policy_decide(),
+ * then a staged or blocked batch, logged in the same transaction. */
 #include "gate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "book.h"
+#include "policy.h"
+#include "scope.h"
+#include "staging.h"
+
+#define GATE_MAX_ITEMS 100000
+#define GATE_TEXT_MAX 20000
+
+/* Fetches an optional string argument; a present non-string is an error
+ * naming the argument. */
+static int arg_string(json_t *args, const char *name, int required, const char **out,
+		      struct err *err)
+{
+	json_t *v = json_object_get(args, name);
+
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (required)
+			return err_set(err, AIRLOCK_EINVAL, "argument '%s' is required", name);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return err_set(err, AIRLOCK_EINVAL, "argument '%s' must be a string", name);
+	if (json_string_length(v) > GATE_TEXT_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "argument '%s' is longer than %d bytes", name,
+			       GATE_TEXT_MAX);
+	if (required && json_string_length(v) == 0)
+		return err_set(err, AIRLOCK_EINVAL, "argument '%s' must not be empty", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static void refuse(json_t *refused, size_t item, const char *record_id, const char *field,
+		   const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Records one refused item; rule is a stable name an agent can act on. */
+static void refuse(json_t *refused, size_t item, const char *record_id, const char *field,
+		   const char *rule, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *r;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r = json_pack("{s:I,s:s?,s:s?,s:s,s:s}", "item", (json_int_t)item, "record_id", record_id,
+		      "field", field, "rule", rule, "reason", msg);
+	json_array_append_new(refused, r);
+}
+
+/* Distinct records this agent proposed in this workflow since the last
+ * human checkpoint, after adding this proposal's records to the ledger. */
+static int ledger_add(struct store *s, const char *principal, const char *workflow,
+		      json_t *records, int64_t *cumulative, struct err *err)
+{
+	struct store_stmt *st;
+	const char *id;
+	json_t *v;
+	int rc;
+
+	rc = store_prepare(s,
+			   "INSERT INTO radius_ledger(principal,workflow,record_id) VALUES(?1,?2,?3)",
+			   &st, err);
+	if (rc)
+		return rc;
+	json_object_foreach(records, id, v)
+	{
+		store_bind_text(st, 1, principal);
+		store_bind_text(st, 2, workflow);
+		store_bind_text(st, 3, id);
+		rc = store_step(st, err);
+		store_reset(st);
+		if (rc != STORE_DONE) {
+			store_done(st);
+			return rc;
+		}
+	}
+	store_done(st);
+	rc = store_prepare(s,
+			   "SELECT count(DISTINCT record_id) FROM radius_ledger WHERE principal=?1"
+			   " AND workflow=?2 AND seq>coalesce((SELECT ledger_seq FROM"
+			   " radius_checkpoint WHERE principal=?1 AND workflow=?2),0)",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*cumulative = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+/* The state a decision stages its batch in. */
+static enum staging_state decision_state(enum decision_kind k)
+{
+	switch (k) {
+	case DECISION_STAGED: return STAGE_STAGED;
+	case DECISION_ALLOWED: return STAGE_APPROVED;
+	case DECISION_DRAFT:
+	case DECISION_BLOCKED: break;
+	}
+	return STAGE_BLOCKED;
+}
+
+static const char *next_step(enum decision_kind k, int64_t batch_id, char *buf, size_t len)
+{
+	switch (k) {
+	case DECISION_STAGED:
+		snprintf(buf, len,
+			 "batch %lld waits for a sample audit: a reviewer runs 'airlock sample %lld',"
+			 " judges the drawn items, then applies it. Nothing has changed yet.",
+			 (long long)batch_id, (long long)batch_id);
+		break;
+	case DECISION_BLOCKED:
+		snprintf(buf, len,
+			 "batch %lld waits for a person to approve or reject it ('airlock show %lld')."
+			 " Nothing has changed yet.",
+			 (long long)batch_id, (long long)batch_id);
+		break;
+	case DECISION_ALLOWED:
+		snprintf(buf, len, "batch %lld was applied unattended, as the policy allows.",
+			 (long long)batch_id);
+		break;
+	case DECISION_DRAFT: snprintf(buf, len, "stored as a draft for a rep to review."); break;
+	}
+	return buf;
+}
+
+/* Everything one proposal accumulates on its way through the gate. */
+struct proposal {
+	const char *workflow, *scope_text, *rationale, *iv, *action;
+	const struct policy_workflow *wf;
+	struct scope *scope;
+	json_t *items;     /* accepted: one per record, for staging_create */
+	json_t *by_record; /* record_id → index in items */
+	json_t *refused;
+	json_t *reasons;
+	int64_t radius;
+};
+
+static void proposal_release(struct proposal *pr)
+{
+	scope_free(pr->scope);
+	json_decref(pr->items);
+	json_decref(pr->by_record);
+	json_decref(pr->refused);
+	json_decref(pr->reasons);
+}
+
+/* Checks one proposed item and adds it to its record's change set, or
+ * refuses it with the rule it broke. */
+static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, struct err *err)
+{
+	const char *rid, *field, *reason;
+	const struct book_field *f;
+	json_t *value, *acct = NULL, *nv = NULL, *evidence, *entry, *idx;
+	struct err verr = {0};
+	int rc = 0;
+
+	if (!json_is_object(it))
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu] must be an object", n - 1);
+	rid = json_string_value(json_object_get(it, "record_id"));
+	field = json_string_value(json_object_get(it, "field"));
+	value = json_object_get(it, "value");
+	reason = json_string_value(json_object_get(it, "reason"));
+	evidence = json_object_get(it, "evidence");
+	if (!rid || !*rid)
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].record_id is required", n - 1);
+	if (!field || !*field)
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].field is required", n - 1);
+	if (!value)
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].value is required", n - 1);
+	if (evidence && !json_is_array(evidence))
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence must be an array", n - 1);
+	rc = book_get(g->store, BOOK_ACCOUNT, rid, &acct, &verr);
+	if (rc == AIRLOCK_ENOTFOUND) {
+		refuse(pr->refused, n, rid, field, "unknown_record", "no account with id '%s'", rid);
+		return 0;
+	}
+	if (rc) {
+		*err = verr;
+		return rc;
+	}
+	if (!json_is_null(json_object_get(acct, "merged_into"))) {
+		refuse(pr->refused, n, rid, field, "merged_record",
+		       "account '%s' was merged into '%s'", rid,
+		       json_string_value(json_object_get(acct, "merged_into")));
+		goto out;
+	}
+	if (pr->wf && !policy_field_allowed(pr->wf, field)) {
+		refuse(pr->refused, n, rid, field, "field_not_allowed",
+		       "workflow '%s' may not write field '%s'", pr->workflow, field);
+		goto out;
+	}
+	if (!strncmp(field, "custom.", 7) && field[7]) {
+		nv = json_incref(value);
+	} else {
+		f = book_field_find(BOOK_ACCOUNT, field);
+		if (!f || f->system || !strcmp(field, "id")) {
+			refuse(pr->refused, n, rid, field, "unknown_field",
+			       "'%s' is not a writable account field", field);
+			goto out;
+		}
+		if (book_value_check(f, value, &nv, &verr)) {
+			refuse(pr->refused, n, rid, field, "bad_value", "%s", verr.msg);
+			goto out;
+		}
+	}
+	if (!scope_match(pr->scope, acct)) {
+		refuse(pr->refused, n, rid, field, "outside_scope",
+		       "account '%s' lies outside the declared scope '%s'", rid, pr->scope_text);
+		goto out;
+	}
+	idx = json_object_get(pr->by_record, rid);
+	if (!idx) {
+		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[]}", "record_id", rid, "changes", "before",
+				  acct, "version", json_object_get(acct, "version"), "reasons",
+				  "evidence");
+		json_object_set_new(pr->by_record, rid, json_integer((json_int_t)json_array_size(pr->items)));
+		json_array_append_new(pr->items, entry);
+	} else
+		entry = json_array_get(pr->items, (size_t)json_integer_value(idx));
+	if (json_object_get(json_object_get(entry, "changes"), field)) {
+		refuse(pr->refused, n, rid, field, "duplicate_item",
+		       "field '%s' of account '%s' is already set by an earlier item", field, rid);
+		goto out;
+	}
+	json_object_set(json_object_get(entry, "changes"), field, nv);
+	if (reason)
+		json_array_append_new(json_object_get(entry, "reasons"), json_string(reason));
+	if (evidence)
+		json_array_extend(json_object_get(entry, "evidence"), evidence);
+out:
+	json_decref(acct);
+	json_decref(nv);
+	return 0;
+}
+
+/* Drops records whose every change equals the current value: they would
+ * alter nothing and must not count toward the radius. */
+static void drop_noops(struct proposal *pr)
+{
+	json_t *kept = json_array(), *it;
+	size_t i;
+
+	json_array_foreach(pr->items, i, it)
+	{
+		json_t *ch = json_object_get(it, "changes"), *before = json_object_get(it, "before");
+		const char *k;
+		json_t *v;
+		int differs = 0;
+
+		json_object_foreach(ch, k, v)
+		{
+			json_t *old = !strncmp(k, "custom.", 7)
+					      ? json_object_get(json_object_get(before, "custom"), k + 7)
+					      : json_object_get(before, k);
+
+			if (!old || !json_equal(old, v))
+				differs = 1;
+		}
+		if (differs)
+			json_array_append(kept, it);
+		else
+			refuse(pr->refused, 0, json_string_value(json_object_get(it, "record_id")), NULL,
+			       "no_change", "account '%s' already has the proposed values",
+			       json_string_value(json_object_get(it, "record_id")));
+	}
+	json_decref(pr->items);
+	pr->items = kept;
+	pr->radius = (int64_t)json_array_size(kept);
+}
+
+/* Stages (or blocks) the accepted items, logs the call, and builds the
+ * answer, all in one transaction. */
+static int conclude(struct gate *g, const struct gate_call *call, struct proposal *pr,
+		    json_t *args, json_t **result, struct err *err)
+{
+	struct staging_spec spec = {0};
+	struct decision_input in = {0};
+	struct decision d;
+	struct audit_entry e = {0};
+	int64_t batch_id = 0, cumulative = 0, pending = 0;
+	char next[400], bid[32];
+	const char *decision;
+	json_t *records = json_object(), *it;
+	size_t i;
+	int rc, j;
+
+	rc = store_begin(g->store, err);
+	if (rc)
+		goto out;
+	if (pr->radius > 0) {
+		json_array_foreach(pr->items, i, it)
+			json_object_set_new(records, json_string_value(json_object_get(it, "record_id")),
+					    json_true());
+		rc = ledger_add(g->store, call->principal, pr->workflow, records, &cumulative, err);
+		if (!rc)
+			rc = staging_pending_count(g->store, call->principal, &pending, err);
+		if (rc)
+			goto rollback;
+		in.wf = pr->wf;
+		in.radius = pr->radius;
+		in.cumulative = cumulative;
+		in.pending_batches = pending;
+		policy_decide(g->policy, &in, &d);
+		for (j = 0; j < d.nreasons; j++)
+			json_array_append_new(pr->reasons, json_string(d.reasons[j]));
+		spec.principal = call->principal;
+		spec.surface = call->surface;
+		spec.workflow = pr->workflow;
+		spec.tool = call->tool;
+		spec.action = pr->action;
+		spec.instruction_version = pr->iv;
+		spec.scope = pr->scope_text;
+		spec.rationale = pr->rationale;
+		spec.policy_digest = g->policy ? g->policy->digest : NULL;
+		spec.state = decision_state(d.kind);
+		spec.reasons = pr->reasons;
+		spec.refused = pr->refused;
+		spec.ttl_seconds = pr->wf ? pr->wf->ttl_seconds : 7 * 86400;
+		spec.radius = pr->radius;
+		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
+		if (!rc && d.kind == DECISION_ALLOWED)
+			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
+		if (rc)
+			goto rollback;
+		decision = d.kind == DECISION_ALLOWED ? "allowed" : staging_state_name(spec.state);
+		next_step(d.kind, batch_id, next, sizeof next);
+	} else {
+		decision = "refused";
+		json_array_append_new(pr->reasons,
+				      json_string("every item was refused: nothing was staged"));
+		snprintf(next, sizeof next,
+			 "fix the refused items (see refused_items) and propose again.");
+	}
+	snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
+	e.principal = call->principal;
+	e.surface = call->surface;
+	e.tool = call->tool;
+	e.args = args;
+	e.instruction_version = pr->iv;
+	e.decision = decision;
+	e.reasons = pr->reasons;
+	e.summary = next;
+	e.batch_id = batch_id ? bid : NULL;
+	rc = audit_append(g->store, &e, NULL, err);
+	if (rc)
+		goto rollback;
+	rc = store_commit(g->store, err);
+	if (rc)
+		goto out;
+	*result = json_pack("{s:s,s:s,s:I,s:I,s:O,s:O,s:s,s:s?}", "decision", decision, "workflow",
+			    pr->workflow, "radius", (json_int_t)pr->radius, "cumulative_radius",
+			    (json_int_t)cumulative, "refused_items", pr->refused, "reasons",
+			    pr->reasons, "next", next, "instruction_version", pr->iv);
+	if (batch_id)
+		json_object_set_new(*result, "batch_id", json_integer(batch_id));
+	if (pr->wf)
+		json_object_set_new(*result, "stage_max", json_integer(pr->wf->stage_max));
+	goto out;
+rollback:
+	store_rollback(g->store);
+out:
+	json_decref(records);
+	return rc;
+}
+
+/* Finds the workflow for a call: the one the agent named, which must list
+ * this tool; otherwise the first that lists the tool. Unknown → NULL, and
+ * the proposal is blocked (fail closed). */
+static void pick_workflow(struct gate *g, const struct gate_call *call, struct proposal *pr)
+{
+	char why[300];
+
+	pr->wf = NULL;
+	if (g->policy) {
+		pr->wf = pr->workflow ? policy_workflow(g->policy, pr->workflow)
+				      : policy_workflow_for_tool(g->policy, call->tool);
+	}
+	if (pr->wf && !pr->workflow)
+		pr->workflow = pr->wf->name;
+	if (!pr->workflow)
+		pr->workflow = "(none)";
+	if (!g->policy) {
+		snprintf(why, sizeof why, "no policy is loaded: every proposal is blocked for a person");
+		json_array_append_new(pr->reasons, json_string(why));
+	} else if (!pr->wf) {
+		snprintf(why, sizeof why,
+			 "the policy names no workflow '%s' for tool '%s': blocked for a person",
+			 pr->workflow, call->tool);
+		json_array_append_new(pr->reasons, json_string(why));
+	} else {
+		int i, listed = 0;
+
+		for (i = 0; i < pr->wf->ntools; i++)
+			if (!strcmp(pr->wf->tools[i], call->tool))
+				listed = 1;
+		if (!listed) {
+			snprintf(why, sizeof why,
+				 "workflow '%s' does not list tool '%s': blocked for a person",
+				 pr->workflow, call->tool);
+			json_array_append_new(pr->reasons, json_string(why));
+			pr->wf = NULL;
+		}
+	}
+}
+
+static int propose_changes(struct gate *g, const struct gate_call *call, json_t *args,
+			   json_t **result, struct err *err)
+{
+	struct proposal pr = {0};
+	json_t *items, *it;
+	size_t i;
+	int rc;
+
+	pr.items = json_array();
+	pr.by_record = json_object();
+	pr.refused = json_array();
+	pr.reasons = json_array();
+	pr.action = "update";
+	rc = arg_string(args, "workflow", 1, &pr.workflow, err);
+	if (!rc)
+		rc = arg_string(args, "scope", 1, &pr.scope_text, err);
+	if (!rc)
+		rc = arg_string(args, "rationale", 1, &pr.rationale, err);
+	if (!rc)
+		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
+	if (rc)
+		goto out;
+	if (!pr.iv)
+		pr.iv = call->instruction_version;
+	items = json_object_get(args, "items");
+	if (!json_is_array(items) || json_array_size(items) == 0) {
+		rc = err_set(err, AIRLOCK_EINVAL, "argument 'items' must be a non-empty array");
+		goto out;
+	}
+	if (json_array_size(items) > GATE_MAX_ITEMS) {
+		rc = err_set(err, AIRLOCK_EINVAL, "argument 'items' holds %zu items; at most %d",
+			     json_array_size(items), GATE_MAX_ITEMS);
+		goto out;
+	}
+	rc = scope_parse(pr.scope_text, &pr.scope, err);
+	if (rc) {
+		err_prefix(err, "argument 'scope'");
+		goto out;
+	}
+	pick_workflow(g, call, &pr);
+	json_array_foreach(items, i, it)
+	{
+		rc = take_item(g, &pr, i + 1, it, err);
+		if (rc)
+			goto out;
+	}
+	drop_noops(&pr);
+	rc = conclude(g, call, &pr, args, result, err);
+out:
+	proposal_release(&pr);
+	return rc;
+}
+
+/* A merge tomb-stones the merged accounts (merged_into = survivor) and
+ * re-points their contacts and signals; its radius counts every record it
+ * alters: the merged accounts, their contacts and their signals. */
+static int propose_merge(struct gate *g, const struct gate_call *call, json_t *args,
+			 json_t **result, struct err *err)
+{
+	struct proposal pr = {0};
+	const char *survivor, *reason;
+	json_t *merged, *v, *acct = NULL, *sv = NULL, *kids;
+	struct err verr = {0};
+	size_t i;
+	int rc;
+
+	pr.items = json_array();
+	pr.by_record = json_object();
+	pr.refused = json_array();
+	pr.reasons = json_array();
+	pr.action = "merge";
+	rc = arg_string(args, "survivor_id", 1, &survivor, err);
+	if (!rc)
+		rc = arg_string(args, "rationale", 1, &pr.rationale, err);
+	if (!rc)
+		rc = arg_string(args, "workflow", 0, &pr.workflow, err);
+	if (!rc)
+		rc = arg_string(args, "scope", 0, &pr.scope_text, err);
+	if (!rc)
+		rc = arg_string(args, "reason", 0, &reason, err);
+	if (!rc)
+		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
+	if (rc)
+		goto out;
+	if (!pr.iv)
+		pr.iv = call->instruction_version;
+	merged = json_object_get(args, "merged_ids");
+	if (!json_is_array(merged) || json_array_size(merged) == 0 ||
+	    json_array_size(merged) > 1000) {
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "argument 'merged_ids' must be an array of 1 to 1000 account ids");
+		goto out;
+	}
+	if (pr.scope_text) {
+		rc = scope_parse(pr.scope_text, &pr.scope, err);
+		if (rc) {
+			err_prefix(err, "argument 'scope'");
+			goto out;
+		}
+	}
+	pick_workflow(g, call, &pr);
+	rc = book_get(g->store, BOOK_ACCOUNT, survivor, &sv, &verr);
+	if (rc == AIRLOCK_ENOTFOUND || (!rc && !json_is_null(json_object_get(sv, "merged_into")))) {
+		rc = err_set(err, AIRLOCK_EINVAL, "argument 'survivor_id': no live account '%s'",
+			     survivor);
+		goto out;
+	}
+	if (rc) {
+		*err = verr;
+		goto out;
+	}
+	json_array_foreach(merged, i, v)
+	{
+		const char *id = json_string_value(v);
+		json_t *entry;
+
+		if (!id) {
+			rc = err_set(err, AIRLOCK_EINVAL, "merged_ids[%zu] must be a string", i);
+			goto out;
+		}
+		json_decref(acct);
+		acct = NULL;
+		if (!strcmp(id, survivor)) {
+			refuse(pr.refused, i + 1, id, NULL, "self_merge",
+			       "an account cannot be merged into itself");
+			continue;
+		}
+		if (json_object_get(pr.by_record, id)) {
+			refuse(pr.refused, i + 1, id, NULL, "duplicate_item", "'%s' is listed twice",
+			       id);
+			continue;
+		}
+		rc = book_get(g->store, BOOK_ACCOUNT, id, &acct, &verr);
+		if (rc == AIRLOCK_ENOTFOUND) {
+			refuse(pr.refused, i + 1, id, NULL, "unknown_record", "no account with id '%s'",
+			       id);
+			rc = 0;
+			continue;
+		}
+		if (rc) {
+			*err = verr;
+			goto out;
+		}
+		if (!json_is_null(json_object_get(acct, "merged_into"))) {
+			refuse(pr.refused, i + 1, id, NULL, "merged_record",
+			       "account '%s' was already merged", id);
+			continue;
+		}
+		if (pr.scope && !scope_match(pr.scope, acct)) {
+			refuse(pr.refused, i + 1, id, NULL, "outside_scope",
+			       "account '%s' lies outside the declared scope '%s'", id, pr.scope_text);
+			continue;
+		}
+		entry = json_pack("{s:s,s:{s:s},s:O,s:O,s:[s?],s:[]}", "record_id", id, "changes",
+				  "merged_into", survivor, "before", acct, "version",
+				  json_object_get(acct, "version"), "reasons", reason, "evidence");
+		json_object_set_new(pr.by_record, id, json_integer((json_int_t)json_array_size(pr.items)));
+		json_array_append_new(pr.items, entry);
+		rc = book_contacts(g->store, id, &kids, err);
+		if (rc)
+			goto out;
+		pr.radius += 1 + (int64_t)json_array_size(kids);
+		json_decref(kids);
+		rc = book_signals(g->store, id, NULL, 0, &kids, err);
+		if (rc)
+			goto out;
+		pr.radius += (int64_t)json_array_size(kids);
+		json_decref(kids);
+	}
+	if (json_array_size(pr.items) == 0)
+		pr.radius = 0;
+	rc = conclude(g, call, &pr, args, result, err);
+out:
+	json_decref(acct);
+	json_decref(sv);
+	proposal_release(&pr);
+	return rc;
+}
 
 int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, json_t **result,
 		   struct err *err)
 {
-	(void)g;
-	(void)call;
-	(void)args;
-	*result = json_pack("{s:s,s:[s]}", "decision", "blocked", "reasons",
-			    "the gate is not built yet: nothing is allowed");
-	(void)err;
-	return 0;
+	*result = NULL;
+	if (!call || !call->principal || !call->tool)
+		return err_set(err, AIRLOCK_EINVAL, "a call needs a principal and a tool");
+	if (!json_is_object(args))
+		return err_set(err, AIRLOCK_EINVAL, "arguments must be a JSON object");
+	if (strncmp(call->principal, "agent:", 6) != 0 && strncmp(call->principal, "human:", 6) != 0)
+		return err_set(err, AIRLOCK_EDENIED, "unknown principal '%s'", call->principal);
+	if (!strcmp(call->tool, "propose_changes"))
+		return propose_changes(g, call, args, result, err);
+	if (!strcmp(call->tool, "propose_merge"))
+		return propose_merge(g, call, args, result, err);
+	return err_set(err, AIRLOCK_EINVAL, "tool '%s' does not go through the gate", call->tool);
 }
 
 int gate_batch_status(struct gate *g, const char *principal, const char *batch_id,
 		      json_t **result, struct err *err)
 {
-	(void)g;
-	(void)principal;
-	(void)batch_id;
-	*result = json_pack("{s:[]}", "batches");
-	(void)err;
+	json_t *b = NULL, *list = NULL;
+	int64_t id;
+	int rc;
+
+	*result = NULL;
+	rc = staging_expire(g->store, NULL, err);
+	if (rc)
+		return rc;
+	if (batch_id) {
+		rc = staging_parse_id(batch_id, &id, err);
+		if (rc)
+			return rc;
+		rc = staging_get_header(g->store, id, &b, err);
+		/* another agent's batch is as good as absent */
+		if (rc == 0 && strcmp(json_string_value(json_object_get(b, "principal")), principal)) {
+			json_decref(b);
+			return err_set(err, AIRLOCK_ENOTFOUND, "no batch %lld of yours",
+				       (long long)id);
+		}
+		if (rc)
+			return rc;
+		if (!strcmp(json_string_value(json_object_get(b, "state")), "expired"))
+			json_object_set_new(b, "why",
+					    json_string("it waited past its time-to-live without a"
+							" decision; nothing of it can be applied"));
+		*result = json_pack("{s:[o]}", "batches", b);
+		return 0;
+	}
+	rc = staging_list_by_principal(g->store, principal, 20, &list, err);
+	if (rc)
+		return rc;
+	*result = json_pack("{s:o}", "batches", list);
 	return 0;
 }

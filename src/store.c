@@ -334,6 +334,12 @@ int store_col_type(struct store_stmt *st, int col)
 	return 'n';
 }
 
+void store_reset(struct store_stmt *st)
+{
+	sqlite3_reset(st->native);
+	st->bind_rc = SQLITE_OK;
+}
+
 void store_done(struct store_stmt *st)
 {
 	if (!st)

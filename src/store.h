@@ -76,6 +76,10 @@ int store_col_is_null(struct store_stmt *st, int col);
 /* 'i' integer, 'r' real, 't' text, 'b' blob, 'n' null. */
 int store_col_type(struct store_stmt *st, int col);
 
+/* Resets the statement for another run with new bindings; the caller still
+ * holds it (for loops that insert many rows). */
+void store_reset(struct store_stmt *st);
+
 /* Resets the statement and clears its bindings; it goes back to the cache. */
 void store_done(struct store_stmt *st);
 

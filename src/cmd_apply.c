@@ -1,0 +1,49 @@
+/* cmd_apply.c — `airlock apply BATCH`: every item or none, in one
+ * transaction. */
+#include "cli.h"
+#include "staging.h"
+
+int cmd_apply(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {{"skip-conflicts", no_argument, NULL, 's'},
+					      {NULL, 0, NULL, 0}};
+	struct err err = {0};
+	struct store *s;
+	json_t *report = NULL;
+	int64_t id;
+	int c, done = 0, rc, skip = 0;
+
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 's')
+			skip = 1;
+	}
+	rc = cli_batch_arg(cli, argc, argv, &id);
+	if (rc)
+		return rc;
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (staging_expire(s, NULL, &err))
+		return cli_fail_err(cli, &err);
+	rc = staging_apply(s, id, cli_principal(cli), "cli", skip, &report, &err);
+	if (cli->json && report)
+		cli_print_json(cli, report);
+	if (rc) {
+		if (!cli->json)
+			cli_print_conflicts(report);
+		json_decref(report);
+		return cli_fail_err(cli, &err);
+	}
+	if (!cli->json) {
+		printf("batch %lld applied: %lld item(s)\n", (long long)id,
+		       (long long)json_integer_value(json_object_get(report, "applied")));
+		if (json_array_size(json_object_get(report, "conflicts")))
+			printf("skipped, changed since staged:\n");
+		cli_print_conflicts(report);
+		printf("undo with: airlock undo %lld\n", (long long)id);
+	}
+	json_decref(report);
+	return CLI_OK;
+}

@@ -1,0 +1,27 @@
+/* cmd_approve.c — `airlock approve BATCH`: a person lets a batch through. */
+#include "cli.h"
+#include "staging.h"
+
+int cmd_approve(struct cli *cli, int argc, char **argv)
+{
+	struct err err = {0};
+	struct store *s;
+	int64_t id;
+	int c, done = 0, rc;
+
+	while ((c = cli_getopt(cli, argc, argv, NULL, &done)) != -1)
+		if (c == -2)
+			return done;
+	rc = cli_batch_arg(cli, argc, argv, &id);
+	if (rc)
+		return rc;
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (staging_expire(s, NULL, &err) ||
+	    staging_approve(s, id, cli_principal(cli), "cli", &err))
+		return cli_fail_err(cli, &err);
+	printf("batch %lld approved by %s; next: airlock apply %lld\n", (long long)id,
+	       cli_principal(cli), (long long)id);
+	return CLI_OK;
+}

@@ -1,0 +1,109 @@
+/* cmd_propose.c — `airlock propose`: one write-tool call through the gate,
+ * exactly as the write connector makes it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gate.h"
+#include "policy.h"
+
+/* Prints the gate's answer for a person. */
+static void print_answer(json_t *r)
+{
+	json_t *refused = json_object_get(r, "refused_items"), *reasons = json_object_get(r, "reasons"), *v;
+	size_t i;
+
+	printf("decision: %s", json_string_value(json_object_get(r, "decision")));
+	if (json_object_get(r, "batch_id"))
+		printf(" (batch %lld)", (long long)json_integer_value(json_object_get(r, "batch_id")));
+	printf("\nworkflow: %s  radius: %lld  cumulative: %lld\n",
+	       json_string_value(json_object_get(r, "workflow")),
+	       (long long)json_integer_value(json_object_get(r, "radius")),
+	       (long long)json_integer_value(json_object_get(r, "cumulative_radius")));
+	json_array_foreach(reasons, i, v) printf("  why: %s\n", json_string_value(v));
+	if (json_array_size(refused))
+		printf("refused items (%zu):\n", json_array_size(refused));
+	json_array_foreach(refused, i, v)
+	{
+		printf("  item %lld  %s%s%s  [%s] %s\n",
+		       (long long)json_integer_value(json_object_get(v, "item")),
+		       json_string_value(json_object_get(v, "record_id"))
+			       ? json_string_value(json_object_get(v, "record_id"))
+			       : "",
+		       json_string_value(json_object_get(v, "field")) ? "." : "",
+		       json_string_value(json_object_get(v, "field"))
+			       ? json_string_value(json_object_get(v, "field"))
+			       : "",
+		       json_string_value(json_object_get(v, "rule")),
+		       json_string_value(json_object_get(v, "reason")));
+	}
+	printf("next: %s\n", json_string_value(json_object_get(r, "next")));
+}
+
+int cmd_propose(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{"tool", required_argument, NULL, 't'},
+		{"instruction-version", required_argument, NULL, 'i'},
+		{NULL, 0, NULL, 0},
+	};
+	struct gate_call call = {0};
+	struct gate g = {0};
+	struct policy *policy = NULL;
+	struct err err = {0};
+	json_error_t jerr;
+	json_t *args = NULL, *result = NULL;
+	const char *file;
+	int c, done = 0, rc = CLI_FAIL;
+
+	call.tool = "propose_changes";
+	call.surface = "cli";
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 't')
+			call.tool = optarg;
+		else if (c == 'i')
+			call.instruction_version = optarg;
+	}
+	if (strcmp(call.tool, "propose_changes") && strcmp(call.tool, "propose_merge"))
+		return cli_usage(cli, "--tool must be propose_changes or propose_merge");
+	if (optind + 1 != argc)
+		return cli_usage(cli, "give one proposal file (or - for standard input)");
+	file = argv[optind];
+	if (!cli->as || strncmp(cli->as, "agent:", 6) != 0 || !cli->as[6])
+		return cli_usage(cli, "--as agent:NAME is required: proposals come from an agent");
+	call.principal = cli_principal(cli);
+	args = strcmp(file, "-") ? json_load_file(file, JSON_REJECT_DUPLICATES, &jerr)
+				 : json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+	if (!args)
+		return cli_fail(cli, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+	if (!json_is_object(args)) {
+		rc = cli_fail(cli, "%s: the proposal must be a JSON object of tool arguments", file);
+		goto out;
+	}
+	g.store = cli_store(cli);
+	if (!g.store)
+		goto out;
+	if (policy_load(cli_policy_path(cli), &policy, &err)) {
+		/* fail closed: the proposal is still recorded, and blocked */
+		fprintf(stderr, "airlock: propose: warning: %s: every proposal is blocked\n", err.msg);
+		err_clear(&err);
+	}
+	g.policy = policy;
+	if (gate_call_tool(&g, &call, args, &result, &err)) {
+		rc = cli_fail_err(cli, &err);
+		goto out;
+	}
+	if (cli->json)
+		rc = cli_print_json(cli, result);
+	else {
+		print_answer(result);
+		rc = CLI_OK;
+	}
+out:
+	json_decref(args);
+	json_decref(result);
+	policy_free(policy);
+	return rc;
+}

@@ -1,0 +1,34 @@
+/* cmd_reject.c — `airlock reject BATCH --reason TEXT`. */
+#include "cli.h"
+#include "staging.h"
+
+int cmd_reject(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {{"reason", required_argument, NULL, 'r'},
+					      {NULL, 0, NULL, 0}};
+	struct err err = {0};
+	struct store *s;
+	const char *reason = NULL;
+	int64_t id;
+	int c, done = 0, rc;
+
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 'r')
+			reason = optarg;
+	}
+	if (!reason || !*reason)
+		return cli_usage(cli, "--reason TEXT is required: say why, for the agent and the log");
+	rc = cli_batch_arg(cli, argc, argv, &id);
+	if (rc)
+		return rc;
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (staging_expire(s, NULL, &err) ||
+	    staging_reject(s, id, cli_principal(cli), "cli", reason, &err))
+		return cli_fail_err(cli, &err);
+	printf("batch %lld rejected by %s: %s\n", (long long)id, cli_principal(cli), reason);
+	return CLI_OK;
+}

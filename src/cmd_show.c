@@ -1,0 +1,210 @@
+/* cmd_show.c — `airlock show BATCH`: a reviewable diff in the spirit of
+ * `terraform plan`: per record, field old → new, reason, evidence. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "book.h"
+#include "cli.h"
+#include "staging.h"
+
+struct paint {
+	const char *old, *new, *head, *dim, *bad, *off;
+};
+
+static void value_text(json_t *v, char *buf, size_t len)
+{
+	char *t;
+
+	if (!v || json_is_null(v))
+		snprintf(buf, len, "(empty)");
+	else if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else {
+		t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		snprintf(buf, len, "%s", t ? t : "?");
+		free(t);
+	}
+}
+
+/* The evidence a proposal cites, with each signal's own text, so a reviewer
+ * judges the item without leaving the page. Book text is shown, never run. */
+static void print_evidence(struct store *s, json_t *evidence, const struct paint *p)
+{
+	struct err err = {0};
+	json_t *v, *sig;
+	size_t i;
+
+	json_array_foreach(evidence, i, v)
+	{
+		const char *id = json_string_value(v);
+
+		if (id && book_get(s, BOOK_SIGNAL, id, &sig, &err) == 0) {
+			printf("        %sevidence %s: %s %.10s \"%s\"%s\n", p->dim, id,
+			       json_string_value(json_object_get(sig, "kind")),
+			       json_string_value(json_object_get(sig, "observed_at")),
+			       json_string_value(json_object_get(sig, "detail"))
+				       ? json_string_value(json_object_get(sig, "detail"))
+				       : "",
+			       p->off);
+			json_decref(sig);
+		} else {
+			char buf[200];
+
+			value_text(v, buf, sizeof buf);
+			printf("        %sevidence %s (not a known signal)%s\n", p->dim, buf, p->off);
+		}
+	}
+}
+
+static const char *verbs_for(const char *state)
+{
+	if (!strcmp(state, "staged"))
+		return "airlock sample (then judge), approve, reject";
+	if (!strcmp(state, "sampled"))
+		return "airlock judge, approve, reject";
+	if (!strcmp(state, "blocked"))
+		return "airlock approve, reject";
+	if (!strcmp(state, "approved"))
+		return "airlock apply";
+	if (!strcmp(state, "applied"))
+		return "airlock undo";
+	return "none: the batch is finished";
+}
+
+static void print_batch(struct store *s, json_t *b, long limit, const struct paint *p)
+{
+	json_t *items = json_object_get(b, "item_list"), *it, *refused, *v;
+	const char *state = json_string_value(json_object_get(b, "state"));
+	size_t i, n = json_array_size(items);
+	char ov[256], nv[256];
+
+	printf("%sbatch %lld%s · %s · workflow %s · %s · %s\n", p->head,
+	       (long long)json_integer_value(json_object_get(b, "id")), p->off, state,
+	       json_string_value(json_object_get(b, "workflow")),
+	       json_string_value(json_object_get(b, "principal")),
+	       json_string_value(json_object_get(b, "action")));
+	printf("instruction version: %s\n",
+	       json_string_value(json_object_get(b, "instruction_version"))
+		       ? json_string_value(json_object_get(b, "instruction_version"))
+		       : "(none)");
+	printf("scope: %s\n", json_string_value(json_object_get(b, "scope"))
+				      ? json_string_value(json_object_get(b, "scope"))
+				      : "(none)");
+	printf("rationale: %s\n", json_string_value(json_object_get(b, "rationale"))
+					  ? json_string_value(json_object_get(b, "rationale"))
+					  : "(none)");
+	printf("radius: %lld record(s) · %zu item(s) · created %s · expires %s\n",
+	       (long long)json_integer_value(json_object_get(b, "radius")), n,
+	       json_string_value(json_object_get(b, "created_at")),
+	       json_string_value(json_object_get(b, "expires_at"))
+		       ? json_string_value(json_object_get(b, "expires_at"))
+		       : "never");
+	json_array_foreach(json_object_get(b, "reasons"), i, v)
+		printf("why: %s\n", json_string_value(v));
+	printf("\n");
+	json_array_foreach(items, i, it)
+	{
+		json_t *ch = json_object_get(it, "changes"), *before = json_object_get(it, "before");
+		const char *k, *ist = json_string_value(json_object_get(it, "state"));
+		json_t *cv = json_object_get(it, "current_version");
+
+		if (limit > 0 && (long)i >= limit) {
+			printf("  … %zu more record(s): airlock show %lld --limit 0\n", n - i,
+			       (long long)json_integer_value(json_object_get(b, "id")));
+			break;
+		}
+		printf("  %s~%s account %s  %s (%s, %s)%s%s%s\n", p->head, p->off,
+		       json_string_value(json_object_get(it, "record_id")),
+		       json_string_value(json_object_get(before, "name")),
+		       json_string_value(json_object_get(before, "segment"))
+			       ? json_string_value(json_object_get(before, "segment"))
+			       : "-",
+		       json_string_value(json_object_get(before, "region"))
+			       ? json_string_value(json_object_get(before, "region"))
+			       : "-",
+		       strcmp(ist, "pending") ? "  [" : "", strcmp(ist, "pending") ? ist : "",
+		       strcmp(ist, "pending") ? "]" : "");
+		if (!strcmp(state, "approved") || !strcmp(state, "staged") || !strcmp(state, "sampled") ||
+		    !strcmp(state, "blocked")) {
+			if (json_integer_value(cv) != json_integer_value(json_object_get(it, "version")))
+				printf("      %schanged since staged (version %lld → %lld): will "
+				       "conflict%s\n",
+				       p->bad, (long long)json_integer_value(json_object_get(it, "version")),
+				       (long long)json_integer_value(cv), p->off);
+		}
+		json_object_foreach(ch, k, v)
+		{
+			json_t *old = !strncmp(k, "custom.", 7)
+					      ? json_object_get(json_object_get(before, "custom"), k + 7)
+					      : json_object_get(before, k);
+
+			value_text(old, ov, sizeof ov);
+			value_text(v, nv, sizeof nv);
+			printf("      %s: %s%s%s → %s%s%s\n", k, p->old, ov, p->off, p->new, nv, p->off);
+		}
+		{
+			size_t j;
+			json_t *r;
+
+			json_array_foreach(json_object_get(it, "reasons"), j, r)
+				printf("        reason: %s\n", json_string_value(r));
+		}
+		print_evidence(s, json_object_get(it, "evidence"), p);
+		if (json_is_string(json_object_get(it, "verdict")))
+			printf("        sample verdict: %s by %s\n",
+			       json_string_value(json_object_get(it, "verdict")),
+			       json_string_value(json_object_get(it, "verdict_by")));
+	}
+	refused = json_object_get(b, "refused");
+	if (json_array_size(refused)) {
+		printf("\n%srefused (%zu): not part of the batch%s\n", p->bad, json_array_size(refused),
+		       p->off);
+		json_array_foreach(refused, i, v)
+			printf("  ✗ item %lld %s: [%s] %s\n",
+			       (long long)json_integer_value(json_object_get(v, "item")),
+			       json_string_value(json_object_get(v, "record_id"))
+				       ? json_string_value(json_object_get(v, "record_id"))
+				       : "",
+			       json_string_value(json_object_get(v, "rule")),
+			       json_string_value(json_object_get(v, "reason")));
+	}
+	printf("\nnext: %s\n", verbs_for(state));
+}
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {{"limit", required_argument, NULL, 'l'},
+					      {NULL, 0, NULL, 0}};
+	static const struct paint color = {"\033[31m", "\033[32m", "\033[1m", "\033[2m",
+					   "\033[33m", "\033[0m"};
+	static const struct paint plain = {"", "", "", "", "", ""};
+	struct err err = {0};
+	struct store *s;
+	json_t *b;
+	int64_t id;
+	long limit = 50;
+	int c, done = 0, rc;
+
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 'l' && cli_parse_long(cli, "--limit", optarg, 0, 100000000, &limit))
+			return CLI_USAGE;
+	}
+	rc = cli_batch_arg(cli, argc, argv, &id);
+	if (rc)
+		return rc;
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (staging_expire(s, NULL, &err) || staging_get(s, id, &b, &err))
+		return cli_fail_err(cli, &err);
+	if (cli->json)
+		rc = cli_print_json(cli, b);
+	else {
+		print_batch(s, b, limit, cli_color() ? &color : &plain);
+		rc = CLI_OK;
+	}
+	json_decref(b);
+	return rc;
+}

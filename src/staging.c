@@ -1,0 +1,1293 @@
+/* staging.c — batches, their state machine, apply and undo. */
+#include "staging.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "clock.h"
+
+static const char *const state_names[STAGE_STATE_COUNT] = {
+	"staged", "sampled", "blocked", "approved", "applied", "undone", "rejected", "expired",
+};
+
+const char *staging_state_name(enum staging_state s)
+{
+	return (s >= 0 && s < STAGE_STATE_COUNT) ? state_names[s] : "unknown";
+}
+
+int staging_state_parse(const char *name, enum staging_state *out)
+{
+	int i;
+
+	for (i = 0; i < STAGE_STATE_COUNT; i++)
+		if (name && strcmp(name, state_names[i]) == 0) {
+			*out = (enum staging_state)i;
+			return 0;
+		}
+	return AIRLOCK_EINVAL;
+}
+
+int staging_transition_ok(enum staging_state from, enum staging_state to)
+{
+	switch (to) {
+	case STAGE_SAMPLED: return from == STAGE_STAGED;
+	case STAGE_BLOCKED: return from == STAGE_STAGED || from == STAGE_SAMPLED;
+	case STAGE_APPROVED:
+		return from == STAGE_STAGED || from == STAGE_SAMPLED || from == STAGE_BLOCKED;
+	case STAGE_APPLIED: return from == STAGE_APPROVED;
+	case STAGE_UNDONE: return from == STAGE_APPLIED;
+	case STAGE_REJECTED:
+		return from == STAGE_STAGED || from == STAGE_SAMPLED || from == STAGE_BLOCKED;
+	case STAGE_EXPIRED:
+		return from == STAGE_STAGED || from == STAGE_SAMPLED || from == STAGE_BLOCKED ||
+		       from == STAGE_APPROVED;
+	case STAGE_STAGED:
+	case STAGE_STATE_COUNT: return 0;
+	}
+	return 0;
+}
+
+int staging_parse_id(const char *text, int64_t *out, struct err *err)
+{
+	char *end;
+	long long v;
+	const char *p = text;
+
+	if (p && (*p == 'B' || *p == 'b' || *p == '#'))
+		p++;
+	errno = 0;
+	v = p ? strtoll(p, &end, 10) : 0;
+	if (!p || !*p || errno || *end || v <= 0)
+		return err_set(err, AIRLOCK_EINVAL, "'%s' is not a batch id (e.g. 12 or B12)",
+			       text ? text : "");
+	*out = v;
+	return 0;
+}
+
+static int is_human(const char *principal)
+{
+	return principal && strncmp(principal, "human:", 6) == 0 && principal[6];
+}
+
+static char *dump(json_t *v)
+{
+	return json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/* Appends the log entry of a human verb or a system change. */
+static int log_verb(struct store *s, const char *principal, const char *surface, const char *verb,
+		    int64_t batch_id, const char *decision, json_t *args, const char *summary,
+		    struct err *err)
+{
+	struct audit_entry e = {0};
+	char bid[32];
+
+	snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
+	e.principal = principal;
+	e.surface = surface;
+	e.tool = verb;
+	e.args = args;
+	e.decision = decision;
+	e.summary = summary;
+	e.batch_id = bid;
+	return audit_append(s, &e, NULL, err);
+}
+
+int staging_create(struct store *s, const struct staging_spec *spec, json_t *items,
+		   int64_t *batch_id, struct err *err)
+{
+	struct store_stmt *st = NULL;
+	char now[CLOCK_TEXT_LEN], exp[CLOCK_TEXT_LEN];
+	char *reasons = NULL, *refused = NULL;
+	size_t i;
+	json_t *it;
+	time_t t = clock_now();
+	int rc;
+
+	if (spec->state != STAGE_STAGED && spec->state != STAGE_BLOCKED &&
+	    spec->state != STAGE_APPROVED)
+		return err_set(err, AIRLOCK_ESTATE, "a new batch cannot start as %s",
+			       staging_state_name(spec->state));
+	clock_format(t, now, sizeof now);
+	if (spec->ttl_seconds > 0)
+		clock_format(t + (time_t)spec->ttl_seconds, exp, sizeof exp);
+	reasons = dump(spec->reasons ? spec->reasons : json_array());
+	refused = dump(spec->refused ? spec->refused : json_array());
+	if (!reasons || !refused) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = store_begin(s, err);
+	if (rc)
+		goto out;
+	rc = store_prepare(s,
+			   "INSERT INTO batch(principal,surface,workflow,tool,action,"
+			   "instruction_version,scope,rationale,policy_digest,state,reasons,refused,"
+			   "radius,items,created_at,expires_at,updated_at,decided_by,decided_at)"
+			   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?15,?17,"
+			   "CASE WHEN ?17 IS NULL THEN NULL ELSE ?15 END)",
+			   &st, err);
+	if (rc)
+		goto rollback;
+	store_bind_text(st, 1, spec->principal);
+	store_bind_text(st, 2, spec->surface ? spec->surface : "cli");
+	store_bind_text(st, 3, spec->workflow);
+	store_bind_text(st, 4, spec->tool);
+	store_bind_text(st, 5, spec->action ? spec->action : "update");
+	store_bind_text(st, 6, spec->instruction_version);
+	store_bind_text(st, 7, spec->scope);
+	store_bind_text(st, 8, spec->rationale);
+	store_bind_text(st, 9, spec->policy_digest);
+	store_bind_text(st, 10, staging_state_name(spec->state));
+	store_bind_text(st, 11, reasons);
+	store_bind_text(st, 12, refused);
+	store_bind_int(st, 13, spec->radius);
+	store_bind_int(st, 14, (int64_t)json_array_size(items));
+	store_bind_text(st, 15, now);
+	store_bind_text(st, 16, spec->ttl_seconds > 0 ? exp : NULL);
+	store_bind_text(st, 17, spec->state == STAGE_APPROVED ? STAGING_UNATTENDED : NULL);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto rollback;
+	rc = store_prepare(s, "SELECT last_insert_rowid()", &st, err);
+	if (rc)
+		goto rollback;
+	rc = store_step(st, err);
+	*batch_id = store_col_int(st, 0);
+	store_done(st);
+	if (rc != STORE_ROW)
+		goto rollback;
+	rc = store_prepare(s,
+			   "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
+			   "reasons,evidence) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+			   &st, err);
+	if (rc)
+		goto rollback;
+	json_array_foreach(items, i, it)
+	{
+		char *changes = dump(json_object_get(it, "changes"));
+		char *before = dump(json_object_get(it, "before"));
+		json_t *r = json_object_get(it, "reasons"), *e = json_object_get(it, "evidence");
+		char *ir = dump(r ? r : json_array());
+		char *ev = dump(e ? e : json_array());
+
+		store_bind_int(st, 1, *batch_id);
+		store_bind_int(st, 2, (int64_t)i + 1);
+		store_bind_text(st, 3, json_string_value(json_object_get(it, "record_id")));
+		store_bind_text(st, 4, changes);
+		store_bind_text(st, 5, before);
+		store_bind_int(st, 6, json_integer_value(json_object_get(it, "version")));
+		store_bind_text(st, 7, ir);
+		store_bind_text(st, 8, ev);
+		rc = (changes && before && ir && ev) ? store_step(st, err)
+						     : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		free(changes);
+		free(before);
+		free(ir);
+		free(ev);
+		store_reset(st);
+		if (rc != STORE_DONE) {
+			store_done(st);
+			goto rollback;
+		}
+	}
+	store_done(st);
+	rc = store_commit(s, err);
+	goto out;
+rollback:
+	store_rollback(s);
+out:
+	free(reasons);
+	free(refused);
+	return rc;
+}
+
+/* Reads the current row of a statement into an object: every column by its
+ * name, the JSON-valued ones (reasons, refused, sample, changes, before,
+ * evidence, moved) parsed. */
+static json_t *row_object(struct store_stmt *st)
+{
+	static const char *const json_cols[] = {"reasons", "refused", "sample", "changes",
+						"before",  "evidence", "moved", NULL};
+	json_t *o = json_object(), *v;
+	int i, n = store_col_count(st), j;
+
+	for (i = 0; o && i < n; i++) {
+		const char *name = store_col_name(st, i);
+		int is_json = 0;
+
+		for (j = 0; json_cols[j]; j++)
+			if (!strcmp(name, json_cols[j]))
+				is_json = 1;
+		switch (store_col_type(st, i)) {
+		case 'i': v = json_integer(store_col_int(st, i)); break;
+		case 'r': v = json_real(store_col_double(st, i)); break;
+		case 't':
+			v = is_json ? json_loads(store_col_text(st, i), JSON_DECODE_ANY, NULL)
+				    : json_string(store_col_text(st, i));
+			break;
+		default: v = json_null(); break;
+		}
+		json_object_set_new(o, name, v ? v : json_null());
+	}
+	return o;
+}
+
+#define BATCH_COLS                                                                               \
+	"id,principal,surface,workflow,tool,action,instruction_version,scope,rationale,"        \
+	"policy_digest,state,reasons,refused,radius,items,sample,created_at,expires_at,"          \
+	"updated_at,decided_by,decided_at,reject_reason,applied_by,applied_at,undone_by,undone_at"
+
+int staging_get_header(struct store *s, int64_t batch_id, json_t **out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*out = NULL;
+	rc = store_prepare(s, "SELECT " BATCH_COLS " FROM batch WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = row_object(st);
+		rc = *out ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	} else if (rc == STORE_DONE)
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "no batch %lld", (long long)batch_id);
+	store_done(st);
+	return rc;
+}
+
+static int collect_rows(struct store *s, const char *sql, int64_t a, const char *b, int limit,
+			json_t **out, struct err *err)
+{
+	struct store_stmt *st;
+	json_t *arr = json_array();
+	int rc;
+
+	*out = NULL;
+	rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	store_bind_int(st, 1, a);
+	if (b)
+		store_bind_text(st, 2, b);
+	store_bind_int(st, 3, limit > 0 ? limit : -1);
+	while ((rc = store_step(st, err)) == STORE_ROW)
+		json_array_append_new(arr, row_object(st));
+	store_done(st);
+	if (rc != STORE_DONE) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err)
+{
+	json_t *b, *items;
+	int rc;
+
+	rc = staging_get_header(s, batch_id, &b, err);
+	if (rc)
+		return rc;
+	rc = collect_rows(s,
+			  "SELECT i.idx,i.record_id,i.changes,i.before,i.version,i.reasons,"
+			  "i.evidence,i.state,i.moved,i.verdict,i.verdict_by,i.verdict_note,"
+			  "a.version AS current_version FROM batch_item i LEFT JOIN account a"
+			  " ON a.id=i.record_id WHERE i.batch_id=?1 ORDER BY i.idx LIMIT ?3",
+			  batch_id, NULL, 0, &items, err);
+	if (rc) {
+		json_decref(b);
+		return rc;
+	}
+	json_object_set_new(b, "item_list", items);
+	*out = b;
+	return 0;
+}
+
+int staging_queue(struct store *s, json_t **out, struct err *err)
+{
+	return collect_rows(s,
+			    "SELECT " BATCH_COLS " FROM batch WHERE state IN"
+			    " ('staged','sampled','blocked','approved') AND ?1=?1"
+			    " ORDER BY created_at, id LIMIT ?3",
+			    0, NULL, 0, out, err);
+}
+
+int staging_list_by_principal(struct store *s, const char *principal, int limit, json_t **out,
+			      struct err *err)
+{
+	return collect_rows(s,
+			    "SELECT " BATCH_COLS " FROM batch WHERE principal=?2 AND ?1=?1"
+			    " ORDER BY id DESC LIMIT ?3",
+			    0, principal, limit, out, err);
+}
+
+int staging_pending_count(struct store *s, const char *principal, int64_t *out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*out = 0;
+	rc = store_prepare(s,
+			   "SELECT count(*) FROM batch WHERE principal=?1 AND state IN"
+			   " ('staged','sampled','blocked')",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+int staging_expire(struct store *s, int64_t *n, struct err *err)
+{
+	char now[CLOCK_TEXT_LEN];
+	json_t *ids = json_array(), *v;
+	struct store_stmt *st;
+	size_t i;
+	int rc;
+
+	if (n)
+		*n = 0;
+	clock_format(clock_now(), now, sizeof now);
+	rc = store_begin(s, err);
+	if (rc)
+		goto out;
+	rc = store_prepare(s,
+			   "SELECT id FROM batch WHERE state IN ('staged','sampled','blocked','approved')"
+			   " AND expires_at IS NOT NULL AND expires_at<=?1",
+			   &st, err);
+	if (rc)
+		goto rollback;
+	store_bind_text(st, 1, now);
+	while ((rc = store_step(st, err)) == STORE_ROW)
+		json_array_append_new(ids, json_integer(store_col_int(st, 0)));
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto rollback;
+	json_array_foreach(ids, i, v)
+	{
+		rc = store_prepare(s, "UPDATE batch SET state='expired',updated_at=?2 WHERE id=?1",
+				   &st, err);
+		if (rc)
+			goto rollback;
+		store_bind_int(st, 1, json_integer_value(v));
+		store_bind_text(st, 2, now);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			goto rollback;
+		rc = log_verb(s, "system:airlock", "airlock", "expire", json_integer_value(v),
+			      "expired", NULL, "the batch waited past its time-to-live", err);
+		if (rc)
+			goto rollback;
+	}
+	if (n)
+		*n = (int64_t)json_array_size(ids);
+	rc = store_commit(s, err);
+	goto out;
+rollback:
+	store_rollback(s);
+out:
+	json_decref(ids);
+	return rc;
+}
+
+/* The part of a batch every human verb needs, read inside the verb's
+ * transaction. */
+struct head {
+	enum staging_state state;
+	char principal[160];
+	char workflow[128];
+	char action[16];
+	char expires_at[CLOCK_TEXT_LEN];
+	char decided_by[160];
+};
+
+static int load_head(struct store *s, int64_t id, struct head *h, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s, "SELECT state,principal,workflow,action,expires_at,decided_by FROM batch"
+			   " WHERE id=?1",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		staging_state_parse(store_col_text(st, 0), &h->state);
+		snprintf(h->principal, sizeof h->principal, "%s", store_col_text(st, 1));
+		snprintf(h->workflow, sizeof h->workflow, "%s", store_col_text(st, 2));
+		snprintf(h->action, sizeof h->action, "%s", store_col_text(st, 3));
+		snprintf(h->expires_at, sizeof h->expires_at, "%s",
+			 store_col_is_null(st, 4) ? "" : store_col_text(st, 4));
+		snprintf(h->decided_by, sizeof h->decided_by, "%s",
+			 store_col_is_null(st, 5) ? "" : store_col_text(st, 5));
+		rc = 0;
+	} else if (rc == STORE_DONE)
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "no batch %lld", (long long)id);
+	store_done(st);
+	return rc;
+}
+
+/* Separation of duties: only a person acts on a batch, and never the person
+ * who proposed it when the verb is a judgement (approve, judge). */
+static int check_human(const struct head *h, int64_t id, const char *principal, int judgement,
+		       struct err *err)
+{
+	if (!is_human(principal))
+		return err_set(err, AIRLOCK_EDENIED,
+			       "%s may not act on batch %lld: only a person (human:NAME) can", principal ? principal : "(nobody)",
+			       (long long)id);
+	if (judgement && strcmp(principal, h->principal) == 0)
+		return err_set(err, AIRLOCK_EDENIED,
+			       "%s proposed batch %lld and so may not judge or approve it: another"
+			       " person must",
+			       principal, (long long)id);
+	return 0;
+}
+
+static int check_transition(const struct head *h, int64_t id, enum staging_state to,
+			    struct err *err)
+{
+	char now[CLOCK_TEXT_LEN];
+
+	clock_format(clock_now(), now, sizeof now);
+	if (h->expires_at[0] && strcmp(h->expires_at, now) <= 0 &&
+	    staging_transition_ok(h->state, STAGE_EXPIRED))
+		return err_set(err, AIRLOCK_ESTATE,
+			       "batch %lld expired at %s: nothing of it can be applied any more",
+			       (long long)id, h->expires_at);
+	if (!staging_transition_ok(h->state, to))
+		return err_set(err, AIRLOCK_ESTATE, "batch %lld is %s: it cannot become %s",
+			       (long long)id, staging_state_name(h->state), staging_state_name(to));
+	return 0;
+}
+
+static int set_state(struct store *s, int64_t id, enum staging_state from, enum staging_state to,
+		     const char *who_col, const char *at_col, const char *principal,
+		     struct err *err)
+{
+	char sql[256], now[CLOCK_TEXT_LEN];
+	struct store_stmt *st;
+	int rc;
+
+	clock_format(clock_now(), now, sizeof now);
+	if (who_col)
+		snprintf(sql, sizeof sql,
+			 "UPDATE batch SET state=?3,updated_at=?4,%s=?5,%s=?4 WHERE id=?1 AND state=?2",
+			 who_col, at_col);
+	else
+		snprintf(sql, sizeof sql,
+			 "UPDATE batch SET state=?3,updated_at=?4 WHERE id=?1 AND state=?2");
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, id);
+	store_bind_text(st, 2, staging_state_name(from));
+	store_bind_text(st, 3, staging_state_name(to));
+	store_bind_text(st, 4, now);
+	if (who_col)
+		store_bind_text(st, 5, principal);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		return rc;
+	if (store_changes(s) != 1)
+		return err_set(err, AIRLOCK_ECONFLICT, "batch %lld changed state meanwhile",
+			       (long long)id);
+	return 0;
+}
+
+/* A human looked at this agent's work in this workflow: the cumulative
+ * radius starts again from here. */
+static int checkpoint(struct store *s, const struct head *h, const char *by, struct err *err)
+{
+	char now[CLOCK_TEXT_LEN];
+	struct store_stmt *st;
+	int rc;
+
+	clock_format(clock_now(), now, sizeof now);
+	rc = store_prepare(s,
+			   "INSERT INTO radius_checkpoint(principal,workflow,ledger_seq,at,by_whom)"
+			   " VALUES(?1,?2,(SELECT coalesce(max(seq),0) FROM radius_ledger),?3,?4)"
+			   " ON CONFLICT(principal,workflow) DO UPDATE SET"
+			   " ledger_seq=excluded.ledger_seq,at=excluded.at,by_whom=excluded.by_whom",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, h->principal);
+	store_bind_text(st, 2, h->workflow);
+	store_bind_text(st, 3, now);
+	store_bind_text(st, 4, by);
+	rc = store_step(st, err);
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+int staging_approve(struct store *s, int64_t batch_id, const char *principal,
+		    const char *surface, struct err *err)
+{
+	struct head h;
+	int rc;
+
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = load_head(s, batch_id, &h, err);
+	if (!rc)
+		rc = check_human(&h, batch_id, principal, 1, err);
+	if (!rc)
+		rc = check_transition(&h, batch_id, STAGE_APPROVED, err);
+	if (!rc)
+		rc = set_state(s, batch_id, h.state, STAGE_APPROVED, "decided_by", "decided_at",
+			       principal, err);
+	if (!rc)
+		rc = checkpoint(s, &h, principal, err);
+	if (!rc)
+		rc = log_verb(s, principal, surface, "approve", batch_id, "approved", NULL,
+			      "approved by a person", err);
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s, err);
+}
+
+int staging_reject(struct store *s, int64_t batch_id, const char *principal,
+		   const char *surface, const char *reason, struct err *err)
+{
+	struct store_stmt *st;
+	struct head h;
+	json_t *args;
+	int rc;
+
+	if (!reason || !*reason)
+		return err_set(err, AIRLOCK_EINVAL, "a rejection needs a reason");
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = load_head(s, batch_id, &h, err);
+	if (!rc)
+		rc = check_human(&h, batch_id, principal, 0, err);
+	if (!rc && !staging_transition_ok(h.state, STAGE_REJECTED))
+		rc = err_set(err, AIRLOCK_ESTATE, "batch %lld is %s: it cannot become rejected",
+			     (long long)batch_id, staging_state_name(h.state));
+	if (!rc)
+		rc = set_state(s, batch_id, h.state, STAGE_REJECTED, "decided_by", "decided_at",
+			       principal, err);
+	if (!rc) {
+		rc = store_prepare(s, "UPDATE batch SET reject_reason=?2 WHERE id=?1", &st, err);
+		if (!rc) {
+			store_bind_int(st, 1, batch_id);
+			store_bind_text(st, 2, reason);
+			rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+			store_done(st);
+		}
+	}
+	if (!rc)
+		rc = checkpoint(s, &h, principal, err);
+	if (!rc) {
+		args = json_pack("{s:s}", "reason", reason);
+		rc = log_verb(s, principal, surface, "reject", batch_id, "rejected", args, reason,
+			      err);
+		json_decref(args);
+	}
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s, err);
+}
+
+/* Binds a JSON value by its own type (the gate normalised it at staging). */
+static void bind_json(struct store_stmt *st, int idx, json_t *v)
+{
+	char *txt;
+
+	if (!v || json_is_null(v))
+		store_bind_null(st, idx);
+	else if (json_is_integer(v))
+		store_bind_int(st, idx, json_integer_value(v));
+	else if (json_is_real(v))
+		store_bind_double(st, idx, json_real_value(v));
+	else if (json_is_boolean(v))
+		store_bind_int(st, idx, json_is_true(v));
+	else if (json_is_string(v))
+		store_bind_text(st, idx, json_string_value(v));
+	else {
+		txt = dump(v);
+		store_bind_text(st, idx, txt);
+		free(txt);
+	}
+}
+
+/* Sets `values` (built-in column → value; "custom" → whole object) on one
+ * account: version bumped by one; when expect ≥ 0 only if the version is
+ * still expect. *hit is 1 when the row was changed. Column names come from
+ * the batch's own changes, which the gate checked against the field
+ * catalogue; they are checked again here so a tampered batch row cannot
+ * inject SQL. */
+static int set_account(struct store *s, const char *id, json_t *values, int64_t expect,
+		       int *hit, struct err *err)
+{
+	char sql[1024], now[CLOCK_TEXT_LEN];
+	size_t used;
+	const char *key;
+	json_t *v;
+	struct store_stmt *st;
+	int p = 4, rc;
+
+	used = (size_t)snprintf(sql, sizeof sql, "UPDATE account SET ");
+	json_object_foreach(values, key, v)
+	{
+		const char *k = key;
+
+		for (; *k; k++)
+			if (!((*k >= 'a' && *k <= 'z') || *k == '_'))
+				return err_set(err, AIRLOCK_ECORRUPT, "bad field name in batch: %s",
+					       key);
+		if (used + strlen(key) + 16 >= sizeof sql)
+			return err_set(err, AIRLOCK_EINVAL, "too many fields in one item");
+		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", key, p++);
+	}
+	snprintf(sql + used, sizeof sql - used, "version=version+1,updated_at=?2 WHERE id=?1%s",
+		 expect >= 0 ? " AND version=?3" : "");
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	clock_format(clock_now(), now, sizeof now);
+	store_bind_text(st, 1, id);
+	store_bind_text(st, 2, now);
+	if (expect >= 0)
+		store_bind_int(st, 3, expect);
+	p = 4;
+	json_object_foreach(values, key, v) bind_json(st, p++, v);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		return rc;
+	*hit = store_changes(s) == 1;
+	return 0;
+}
+
+static int read_custom(struct store *s, const char *id, json_t **out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*out = NULL;
+	rc = store_prepare(s, "SELECT custom FROM account WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*out = json_loads(store_col_text(st, 0), 0, NULL);
+		if (!*out)
+			*out = json_object();
+		rc = 0;
+	} else if (rc == STORE_DONE)
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "no account '%s'", id);
+	store_done(st);
+	return rc;
+}
+
+/* Re-points the contacts and signals of one account to another; *moved
+ * gets the ids moved ({"contacts": [...], "signals": [...]}), or when
+ * `only` is given, only those ids are moved back. */
+static int move_children(struct store *s, const char *from, const char *to, json_t *only,
+			 json_t **moved, struct err *err)
+{
+	static const char *const tables[] = {"contact", "signal"};
+	static const char *const keys[] = {"contacts", "signals"};
+	char sql[256], now[CLOCK_TEXT_LEN];
+	struct store_stmt *st;
+	json_t *ids, *v;
+	size_t i;
+	int t, rc = 0;
+
+	clock_format(clock_now(), now, sizeof now);
+	if (moved)
+		*moved = json_object();
+	for (t = 0; t < 2; t++) {
+		if (only) {
+			ids = json_incref(json_object_get(only, keys[t]));
+		} else {
+			ids = json_array();
+			snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE account_id=?1 ORDER BY id",
+				 tables[t]);
+			rc = store_prepare(s, sql, &st, err);
+			if (rc)
+				return rc;
+			store_bind_text(st, 1, from);
+			while ((rc = store_step(st, err)) == STORE_ROW)
+				json_array_append_new(ids, json_string(store_col_text(st, 0)));
+			store_done(st);
+			if (rc != STORE_DONE) {
+				json_decref(ids);
+				return rc;
+			}
+			rc = 0;
+		}
+		snprintf(sql, sizeof sql,
+			 "UPDATE %s SET account_id=?2,version=version+1,updated_at=?3 WHERE id=?1",
+			 tables[t]);
+		json_array_foreach(ids, i, v)
+		{
+			rc = store_prepare(s, sql, &st, err);
+			if (rc)
+				break;
+			store_bind_text(st, 1, json_string_value(v));
+			store_bind_text(st, 2, to);
+			store_bind_text(st, 3, now);
+			rc = store_step(st, err);
+			store_done(st);
+			if (rc != STORE_DONE)
+				break;
+			rc = 0;
+		}
+		if (moved && *moved)
+			json_object_set(*moved, keys[t], ids ? ids : json_array());
+		json_decref(ids);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Applies one item's changes; *hit 0 means the record's version moved. */
+static int apply_item(struct store *s, int64_t batch_id, int64_t idx, const char *record_id,
+		      json_t *changes, int64_t version, int merge, int *hit, struct err *err)
+{
+	json_t *values = json_object(), *custom = NULL, *v, *moved = NULL;
+	const char *key;
+	struct store_stmt *st;
+	char *txt;
+	int rc = 0;
+
+	json_object_foreach(changes, key, v)
+	{
+		if (!strncmp(key, "custom.", 7)) {
+			if (!custom) {
+				rc = read_custom(s, record_id, &custom, err);
+				if (rc)
+					goto out;
+				json_object_set(values, "custom", custom);
+			}
+			json_object_set(custom, key + 7, v);
+		} else
+			json_object_set(values, key, v);
+	}
+	if (custom) {
+		txt = dump(custom);
+		json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
+		free(txt);
+	}
+	rc = set_account(s, record_id, values, version, hit, err);
+	if (rc || !*hit || !merge)
+		goto out;
+	rc = move_children(s, record_id, json_string_value(json_object_get(changes, "merged_into")),
+			   NULL, &moved, err);
+	if (rc)
+		goto out;
+	txt = dump(moved);
+	rc = store_prepare(s, "UPDATE batch_item SET moved=?3 WHERE batch_id=?1 AND idx=?2", &st, err);
+	if (!rc) {
+		store_bind_int(st, 1, batch_id);
+		store_bind_int(st, 2, idx);
+		store_bind_text(st, 3, txt);
+		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+		store_done(st);
+	}
+	free(txt);
+out:
+	json_decref(values);
+	json_decref(custom);
+	json_decref(moved);
+	return rc;
+}
+
+/* Items whose record no longer has the version they expect (the staged one
+ * for apply, staged+1 for undo), as [{idx, record_id, expected, current}]. */
+static int find_conflicts(struct store *s, int64_t batch_id, int64_t delta, json_t **out,
+			  struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*out = json_array();
+	rc = store_prepare(s,
+			   "SELECT i.idx,i.record_id,i.version+?2,a.version FROM batch_item i"
+			   " LEFT JOIN account a ON a.id=i.record_id WHERE i.batch_id=?1 AND"
+			   " i.state='pending' AND (a.version IS NULL OR a.version<>i.version+?2)"
+			   " ORDER BY i.idx",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	store_bind_int(st, 2, delta);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		json_t *c = json_pack("{s:I,s:s,s:I}", "item", (json_int_t)store_col_int(st, 0),
+				      "record_id", store_col_text(st, 1), "expected_version",
+				      (json_int_t)store_col_int(st, 2));
+
+		json_object_set_new(c, "current_version",
+				    store_col_is_null(st, 3) ? json_null()
+							     : json_integer(store_col_int(st, 3)));
+		json_array_append_new(*out, c);
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+static int mark_items(struct store *s, int64_t batch_id, json_t *conflicts, const char *state,
+		      struct err *err)
+{
+	struct store_stmt *st;
+	size_t i;
+	json_t *c;
+	int rc = 0;
+
+	json_array_foreach(conflicts, i, c)
+	{
+		rc = store_prepare(s, "UPDATE batch_item SET state=?3 WHERE batch_id=?1 AND idx=?2",
+				   &st, err);
+		if (rc)
+			return rc;
+		store_bind_int(st, 1, batch_id);
+		store_bind_int(st, 2, json_integer_value(json_object_get(c, "item")));
+		store_bind_text(st, 3, state);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			return rc;
+		rc = 0;
+	}
+	return rc;
+}
+
+static int do_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		    int skip_conflicts, int unattended, json_t **report, struct err *err);
+
+int staging_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		  int skip_conflicts, json_t **report, struct err *err)
+{
+	return do_apply(s, batch_id, principal, surface, skip_conflicts, 0, report, err);
+}
+
+int staging_apply_unattended(struct store *s, int64_t batch_id, json_t **report, struct err *err)
+{
+	return do_apply(s, batch_id, STAGING_UNATTENDED, "policy", 0, 1, report, err);
+}
+
+/* Applies an approved batch. unattended skips the person check: only for a
+ * batch the policy itself let through (decided_by = STAGING_UNATTENDED). */
+static int do_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		    int skip_conflicts, int unattended, json_t **report, struct err *err)
+{
+	struct store_stmt *st = NULL;
+	json_t *conflicts = NULL, *changes, *args;
+	struct head h;
+	int64_t applied = 0;
+	char summary[160];
+	int rc, hit;
+
+	if (report)
+		*report = NULL;
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = load_head(s, batch_id, &h, err);
+	if (!rc && !unattended)
+		rc = check_human(&h, batch_id, principal, 0, err);
+	if (!rc && unattended && strcmp(h.decided_by, STAGING_UNATTENDED) != 0)
+		rc = err_set(err, AIRLOCK_EDENIED, "batch %lld was not let through by the policy",
+			     (long long)batch_id);
+	if (!rc)
+		rc = check_transition(&h, batch_id, STAGE_APPLIED, err);
+	if (!rc)
+		rc = find_conflicts(s, batch_id, 0, &conflicts, err);
+	if (rc)
+		goto rollback;
+	if (json_array_size(conflicts) > 0) {
+		if (!skip_conflicts) {
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "%zu record(s) of batch %lld changed since they were staged:"
+				     " nothing was applied (--skip-conflicts applies the rest)",
+				     json_array_size(conflicts), (long long)batch_id);
+			goto rollback;
+		}
+		rc = mark_items(s, batch_id, conflicts, "conflict", err);
+		if (rc)
+			goto rollback;
+	}
+	rc = store_prepare(s,
+			   "SELECT idx,record_id,changes,version FROM batch_item WHERE batch_id=?1"
+			   " AND state='pending' ORDER BY idx",
+			   &st, err);
+	if (rc)
+		goto rollback;
+	store_bind_int(st, 1, batch_id);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		char rid[256];
+		int64_t idx = store_col_int(st, 0);
+
+		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		changes = json_loads(store_col_text(st, 2), 0, NULL);
+		if (!changes) {
+			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable changes",
+				     (long long)batch_id, (long long)idx);
+			break;
+		}
+		rc = apply_item(s, batch_id, idx, rid, changes, store_col_int(st, 3),
+				!strcmp(h.action, "merge"), &hit, err);
+		json_decref(changes);
+		if (rc)
+			break;
+		if (!hit) {
+			rc = err_set(err, AIRLOCK_ECONFLICT, "record %s changed while applying", rid);
+			break;
+		}
+		applied++;
+	}
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto rollback;
+	rc = set_state(s, batch_id, STAGE_APPROVED, STAGE_APPLIED, "applied_by", "applied_at",
+		       principal, err);
+	if (rc)
+		goto rollback;
+	args = json_pack("{s:b,s:I,s:O}", "skip_conflicts", skip_conflicts, "applied",
+			 (json_int_t)applied, "conflicts", conflicts);
+	snprintf(summary, sizeof summary, "applied %lld item(s), %zu conflict(s) skipped",
+		 (long long)applied, json_array_size(conflicts));
+	rc = log_verb(s, principal, surface, "apply", batch_id, "applied", args, summary, err);
+	json_decref(args);
+	if (rc)
+		goto rollback;
+	rc = store_commit(s, err);
+	if (rc)
+		goto out;
+	if (report)
+		*report = json_pack("{s:I,s:O}", "applied", (json_int_t)applied, "conflicts",
+				    conflicts);
+	goto out;
+rollback:
+	store_rollback(s);
+	if (report && conflicts && rc == AIRLOCK_ECONFLICT)
+		*report = json_pack("{s:i,s:O}", "applied", 0, "conflicts", conflicts);
+out:
+	json_decref(conflicts);
+	return rc;
+}
+
+/* Restores one item's before-values; merges also move children back. */
+static int undo_item(struct store *s, const char *record_id, json_t *changes, json_t *before,
+		     json_t *moved, int64_t expect, int merge, int *hit, struct err *err)
+{
+	json_t *values = json_object(), *v;
+	const char *key;
+	char *txt;
+	int rc, has_custom = 0;
+
+	json_object_foreach(changes, key, v)
+	{
+		if (!strncmp(key, "custom.", 7))
+			has_custom = 1;
+		else
+			json_object_set(values, key, json_object_get(before, key));
+	}
+	if (has_custom) {
+		txt = dump(json_object_get(before, "custom"));
+		json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
+		free(txt);
+	}
+	rc = set_account(s, record_id, values, expect, hit, err);
+	json_decref(values);
+	if (rc || !*hit || !merge || !moved)
+		return rc;
+	return move_children(s, NULL, record_id, moved, NULL, err);
+}
+
+int staging_undo(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		 int force, json_t **report, struct err *err)
+{
+	struct store_stmt *st = NULL;
+	json_t *conflicts = NULL, *changes, *before, *moved, *args;
+	struct head h;
+	int64_t undone = 0;
+	char summary[160];
+	int rc, hit;
+
+	if (report)
+		*report = NULL;
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = load_head(s, batch_id, &h, err);
+	if (!rc)
+		rc = check_human(&h, batch_id, principal, 0, err);
+	if (!rc && !staging_transition_ok(h.state, STAGE_UNDONE))
+		rc = err_set(err, AIRLOCK_ESTATE, "batch %lld is %s: only an applied batch can be undone",
+			     (long long)batch_id, staging_state_name(h.state));
+	if (!rc)
+		rc = find_conflicts(s, batch_id, 1, &conflicts, err);
+	if (rc)
+		goto rollback;
+	if (json_array_size(conflicts) > 0 && !force) {
+		rc = err_set(err, AIRLOCK_ECONFLICT,
+			     "%zu record(s) of batch %lld changed after it was applied: nothing was"
+			     " undone (--force restores them anyway)",
+			     json_array_size(conflicts), (long long)batch_id);
+		goto rollback;
+	}
+	rc = store_prepare(s,
+			   "SELECT idx,record_id,changes,before,moved,version FROM batch_item"
+			   " WHERE batch_id=?1 AND state='pending' ORDER BY idx DESC",
+			   &st, err);
+	if (rc)
+		goto rollback;
+	store_bind_int(st, 1, batch_id);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		char rid[256];
+
+		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		changes = json_loads(store_col_text(st, 2), 0, NULL);
+		before = json_loads(store_col_text(st, 3), 0, NULL);
+		moved = store_col_is_null(st, 4) ? NULL : json_loads(store_col_text(st, 4), 0, NULL);
+		if (!changes || !before) {
+			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable image",
+				     (long long)batch_id, (long long)store_col_int(st, 0));
+		} else {
+			rc = undo_item(s, rid, changes, before, moved,
+				       force ? -1 : store_col_int(st, 5) + 1,
+				       !strcmp(h.action, "merge"), &hit, err);
+			if (!rc && !hit)
+				rc = err_set(err, AIRLOCK_ECONFLICT,
+					     force ? "record %s no longer exists"
+						   : "record %s changed while undoing",
+					     rid);
+		}
+		json_decref(changes);
+		json_decref(before);
+		json_decref(moved);
+		if (rc)
+			break;
+		undone++;
+	}
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto rollback;
+	rc = set_state(s, batch_id, STAGE_APPLIED, STAGE_UNDONE, "undone_by", "undone_at",
+		       principal, err);
+	if (rc)
+		goto rollback;
+	args = json_pack("{s:b,s:I,s:O}", "force", force, "undone", (json_int_t)undone,
+			 "overwritten", conflicts);
+	snprintf(summary, sizeof summary, "undid %lld item(s)%s", (long long)undone,
+		 json_array_size(conflicts) ? ", overwriting later changes (--force)" : "");
+	rc = log_verb(s, principal, surface, "undo", batch_id, "undone", args, summary, err);
+	json_decref(args);
+	if (rc)
+		goto rollback;
+	rc = store_commit(s, err);
+	if (!rc && report)
+		*report = json_pack("{s:I,s:O}", "undone", (json_int_t)undone, "overwritten",
+				    conflicts);
+	goto out;
+rollback:
+	store_rollback(s);
+	if (report && conflicts && rc == AIRLOCK_ECONFLICT)
+		*report = json_pack("{s:i,s:O}", "undone", 0, "conflicts", conflicts);
+out:
+	json_decref(conflicts);
+	return rc;
+}
+
+int staging_mark_sampled(struct store *s, int64_t batch_id, const char *principal,
+			 const char *surface, json_t *sample, struct err *err)
+{
+	struct store_stmt *st;
+	struct head h;
+	char *txt = NULL;
+	int rc;
+
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = load_head(s, batch_id, &h, err);
+	if (!rc)
+		rc = check_human(&h, batch_id, principal, 1, err);
+	if (!rc)
+		rc = check_transition(&h, batch_id, STAGE_SAMPLED, err);
+	if (!rc)
+		rc = set_state(s, batch_id, STAGE_STAGED, STAGE_SAMPLED, NULL, NULL, NULL, err);
+	if (!rc) {
+		txt = dump(sample);
+		rc = store_prepare(s, "UPDATE batch SET sample=?2 WHERE id=?1", &st, err);
+		if (!rc) {
+			store_bind_int(st, 1, batch_id);
+			store_bind_text(st, 2, txt);
+			rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+			store_done(st);
+		}
+	}
+	if (!rc) {
+		json_t *items = json_object_get(sample, "items"), *v;
+		size_t i;
+
+		json_array_foreach(items, i, v)
+		{
+			rc = store_prepare(s,
+					   "UPDATE batch_item SET sampled=1 WHERE batch_id=?1 AND idx=?2",
+					   &st, err);
+			if (rc)
+				break;
+			store_bind_int(st, 1, batch_id);
+			store_bind_int(st, 2, json_integer_value(v));
+			rc = store_step(st, err);
+			store_done(st);
+			if (rc != STORE_DONE)
+				break;
+			rc = store_changes(s) == 1
+				     ? 0
+				     : err_set(err, AIRLOCK_EINVAL, "batch %lld has no item %lld",
+					       (long long)batch_id, (long long)json_integer_value(v));
+			if (rc)
+				break;
+		}
+		if (!rc && json_array_size(items) == 0)
+			rc = err_set(err, AIRLOCK_EINVAL, "a sample needs at least one item");
+	}
+	if (!rc)
+		rc = log_verb(s, principal, surface, "sample", batch_id, "sampled", sample,
+			      "sample drawn", err);
+	free(txt);
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s, err);
+}
+
+/* How many drawn items still lack a verdict, and whether any failed. */
+static int sample_progress(struct store *s, int64_t batch_id, int64_t *open, int64_t *failed,
+			   struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT coalesce(sum(CASE WHEN sampled=1 AND verdict IS NULL THEN 1 ELSE 0"
+			   " END),0), coalesce(sum(CASE WHEN verdict='fail' THEN 1 ELSE 0 END),0)"
+			   " FROM batch_item WHERE batch_id=?1",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*open = store_col_int(st, 0);
+		*failed = store_col_int(st, 1);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *principal,
+		  const char *surface, int pass, const char *note, json_t **result,
+		  struct err *err)
+{
+	struct store_stmt *st;
+	struct head h;
+	int64_t open = 0, failed = 0;
+	enum staging_state to;
+	json_t *args;
+	int rc;
+
+	*result = NULL;
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = load_head(s, batch_id, &h, err);
+	if (!rc)
+		rc = check_human(&h, batch_id, principal, 1, err);
+	if (!rc && h.state != STAGE_SAMPLED)
+		rc = err_set(err, AIRLOCK_ESTATE,
+			     "batch %lld is %s: items are judged after a sample is drawn",
+			     (long long)batch_id, staging_state_name(h.state));
+	if (rc)
+		goto rollback;
+	rc = store_prepare(s,
+			   "UPDATE batch_item SET verdict=?3,verdict_by=?4,verdict_note=?5"
+			   " WHERE batch_id=?1 AND idx=?2",
+			   &st, err);
+	if (rc)
+		goto rollback;
+	store_bind_int(st, 1, batch_id);
+	store_bind_int(st, 2, item);
+	store_bind_text(st, 3, pass ? "pass" : "fail");
+	store_bind_text(st, 4, principal);
+	store_bind_text(st, 5, note);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto rollback;
+	if (store_changes(s) != 1) {
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "batch %lld has no item %lld", (long long)batch_id,
+			     (long long)item);
+		goto rollback;
+	}
+	rc = sample_progress(s, batch_id, &open, &failed, err);
+	if (rc)
+		goto rollback;
+	to = STAGE_SAMPLED;
+	if (!pass || failed > 0)
+		to = STAGE_BLOCKED;
+	else if (open == 0)
+		to = STAGE_APPROVED;
+	if (to != STAGE_SAMPLED) {
+		rc = set_state(s, batch_id, STAGE_SAMPLED, to, "decided_by", "decided_at", principal,
+			       err);
+		if (!rc)
+			rc = checkpoint(s, &h, principal, err);
+		if (rc)
+			goto rollback;
+	}
+	args = json_pack("{s:I,s:s,s:s?}", "item", (json_int_t)item, "verdict",
+			 pass ? "pass" : "fail", "note", note);
+	rc = log_verb(s, principal, surface, "judge", batch_id, staging_state_name(to), args,
+		      to == STAGE_BLOCKED   ? "a sampled item failed: the whole batch goes back to a person"
+		      : to == STAGE_APPROVED ? "every sampled item passed: the batch may be applied"
+					     : "verdict recorded",
+		      err);
+	json_decref(args);
+	if (rc)
+		goto rollback;
+	rc = store_commit(s, err);
+	if (!rc)
+		*result = json_pack("{s:s,s:I}", "state", staging_state_name(to), "unjudged",
+				    (json_int_t)open);
+	return rc;
+rollback:
+	store_rollback(s);
+	return rc;
+}

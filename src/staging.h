@@ -1,0 +1,133 @@
+/* staging.h — batches of proposed changes and the human verbs on them.
+ *
+ * Owns: the batch and batch_item tables (migrations 20–29), the state
+ * machine, apply (one transaction, optimistic concurrency on record
+ * versions), undo (before-images restored exactly, one transaction), expiry,
+ * and separation of duties: only human principals may approve, reject,
+ * apply or undo, and never a batch they proposed themselves.
+ *
+ *   staged → sampled → approved → applied → undone
+ *   staged | sampled → blocked (a sample failed)
+ *   blocked → approved | rejected;  staged | sampled → rejected
+ *   any waiting state (staged, sampled, blocked, approved) → expired
+ *
+ * Never: decides whether a proposal may be staged (gate.h and policy.h do);
+ * it carries out what was decided. Every state change writes its action-log
+ * entry in the same transaction.
+ *
+ * Batches are JSON objects (jansson); json_t ** outputs are new references
+ * the caller must json_decref(). */
+#ifndef AIRLOCK_STAGING_H
+#define AIRLOCK_STAGING_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+enum staging_state {
+	STAGE_STAGED,
+	STAGE_SAMPLED,
+	STAGE_BLOCKED,
+	STAGE_APPROVED,
+	STAGE_APPLIED,
+	STAGE_UNDONE,
+	STAGE_REJECTED,
+	STAGE_EXPIRED,
+	STAGE_STATE_COUNT
+};
+
+const char *staging_state_name(enum staging_state s);
+int staging_state_parse(const char *name, enum staging_state *out);
+/* 1 when from → to is an edge of the state machine. */
+int staging_transition_ok(enum staging_state from, enum staging_state to);
+
+/* What a new batch is. Strings are copied; JSON values are borrowed. */
+struct staging_spec {
+	const char *principal;           /* who proposed: "agent:NAME" or "human:NAME" */
+	const char *surface;             /* "mcp:write", "cli" */
+	const char *workflow;
+	const char *tool;
+	const char *action;              /* "update" or "merge" */
+	const char *instruction_version;
+	const char *scope;
+	const char *rationale;
+	const char *policy_digest;
+	enum staging_state state;        /* STAGE_STAGED, STAGE_BLOCKED or STAGE_APPROVED */
+	json_t *reasons;                 /* array of strings: why this decision */
+	json_t *refused;                 /* array of refused items with their reasons */
+	int64_t ttl_seconds;             /* 0 = never expires */
+	int64_t radius;
+};
+
+/* Creates a batch with its items, in one transaction with its log entry.
+ * items: array of {"record_id", "changes": {field: value}, "before": {image},
+ * "version": N, "reasons": [..], "evidence": [..]}. */
+int staging_create(struct store *s, const struct staging_spec *spec, json_t *items,
+		   int64_t *batch_id, struct err *err);
+
+/* The batch with its items (and their before/after values). */
+int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err);
+/* The batch header without items (cheap). */
+int staging_get_header(struct store *s, int64_t batch_id, json_t **out, struct err *err);
+
+/* Batches that wait for a person (staged, sampled, blocked, approved),
+ * oldest first. */
+int staging_queue(struct store *s, json_t **out, struct err *err);
+
+/* Batches of one principal, newest first, at most limit. */
+int staging_list_by_principal(struct store *s, const char *principal, int limit, json_t **out,
+			      struct err *err);
+
+/* Batches of this principal waiting unreviewed (staged, sampled, blocked). */
+int staging_pending_count(struct store *s, const char *principal, int64_t *out, struct err *err);
+
+/* Moves waiting batches past their expiry to "expired", logging each.
+ * *n (may be NULL) gets how many expired. */
+int staging_expire(struct store *s, int64_t *n, struct err *err);
+
+/* Human verbs. principal must be "human:NAME" and not the batch's proposer
+ * (AIRLOCK_EDENIED otherwise); an illegal transition is AIRLOCK_ESTATE with
+ * the current state named. */
+int staging_approve(struct store *s, int64_t batch_id, const char *principal,
+		    const char *surface, struct err *err);
+int staging_reject(struct store *s, int64_t batch_id, const char *principal,
+		   const char *surface, const char *reason, struct err *err);
+
+/* Applies an approved batch in one transaction. An item whose record
+ * version differs from the one staged is a conflict: by default nothing is
+ * applied and AIRLOCK_ECONFLICT is returned with *report listing them;
+ * with skip_conflicts the rest is applied and those items are marked.
+ * *report (may be NULL): {"applied": N, "conflicts": [{record_id, ...}]}. */
+int staging_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		  int skip_conflicts, json_t **report, struct err *err);
+
+/* The principal recorded when the policy itself lets a batch through. */
+#define STAGING_UNATTENDED "policy:unattended"
+
+/* Applies a batch created approved because the policy lets its workflow
+ * through unattended (spec.state = STAGE_APPROVED); refuses any other. */
+int staging_apply_unattended(struct store *s, int64_t batch_id, json_t **report, struct err *err);
+
+/* Undoes an applied batch in one transaction, restoring before-images.
+ * Records changed after the apply are refused (AIRLOCK_ECONFLICT, listed in
+ * *report) unless force. */
+int staging_undo(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		 int force, json_t **report, struct err *err);
+
+/* Sample audit hooks (the audit module draws; staging records):
+ * staging_mark_sampled() stores the drawn item indexes and the seed and
+ * moves staged → sampled; staging_judge() records a verdict on one item:
+ * a fail blocks the batch, and when every drawn item has passed the batch
+ * becomes approved. */
+int staging_mark_sampled(struct store *s, int64_t batch_id, const char *principal,
+			 const char *surface, json_t *sample, struct err *err);
+int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *principal,
+		  const char *surface, int pass, const char *note, json_t **result,
+		  struct err *err);
+
+/* Parses "12" or "B12" into a batch id. */
+int staging_parse_id(const char *text, int64_t *out, struct err *err);
+
+#endif
