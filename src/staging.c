@@ -114,8 +114,8 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	clock_format(t, now, sizeof now);
 	if (spec->ttl_seconds > 0)
 		clock_format(t + (time_t)spec->ttl_seconds, exp, sizeof exp);
-	reasons = dump(spec->reasons ? spec->reasons : json_array());
-	refused = dump(spec->refused ? spec->refused : json_array());
+	reasons = spec->reasons ? dump(spec->reasons) : strdup("[]");
+	refused = spec->refused ? dump(spec->refused) : strdup("[]");
 	if (!reasons || !refused) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
@@ -172,8 +172,8 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 		char *changes = dump(json_object_get(it, "changes"));
 		char *before = dump(json_object_get(it, "before"));
 		json_t *r = json_object_get(it, "reasons"), *e = json_object_get(it, "evidence");
-		char *ir = dump(r ? r : json_array());
-		char *ev = dump(e ? e : json_array());
+		char *ir = r ? dump(r) : strdup("[]");
+		char *ev = e ? dump(e) : strdup("[]");
 
 		store_bind_int(st, 1, *batch_id);
 		store_bind_int(st, 2, (int64_t)i + 1);
@@ -764,7 +764,7 @@ static int move_children(struct store *s, const char *from, const char *to, json
 			rc = 0;
 		}
 		if (moved && *moved)
-			json_object_set(*moved, keys[t], ids ? ids : json_array());
+			json_object_set_new(*moved, keys[t], ids ? json_incref(ids) : json_array());
 		json_decref(ids);
 		if (rc)
 			return rc;

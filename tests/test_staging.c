@@ -1,0 +1,375 @@
+/* test_staging.c — the batch state machine, separation of duties, apply,
+ * undo, expiry and sample verdicts. */
+#include "fixtures.h"
+
+#include "clock.h"
+#include "staging.h"
+
+static int setup(void **state)
+{
+	struct testdb *t = calloc(1, sizeof *t);
+
+	testutil_store_open(t);
+	fixture_book(t->s, 30);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct testdb *t = *state;
+
+	unsetenv("AIRLOCK_NOW");
+	testutil_store_close(t);
+	free(t);
+	return 0;
+}
+
+/* Stages a batch setting `field` = value on accounts first..last, the way
+ * the gate does (before-image and version from the book). */
+static int64_t stage(struct store *s, const char *principal, enum staging_state state, int first,
+		     int last, const char *field, json_t *value)
+{
+	struct staging_spec spec = {0};
+	struct err err = {0};
+	json_t *items = json_array(), *a;
+	char id[32];
+	int64_t bid = 0;
+	int i;
+
+	for (i = first; i <= last; i++) {
+		snprintf(id, sizeof id, "A%03d", i);
+		a = fixture_account(s, id);
+		json_array_append_new(items, json_pack("{s:s,s:{s:O},s:o,s:I,s:[s],s:[s]}",
+						       "record_id", id, "changes", field, value,
+						       "before", a, "version",
+						       json_integer_value(json_object_get(a, "version")),
+						       "reasons", "r", "evidence", "S001"));
+	}
+	json_decref(value);
+	spec.principal = principal;
+	spec.surface = "cli";
+	spec.workflow = "retier";
+	spec.tool = "propose_changes";
+	spec.action = "update";
+	spec.state = state;
+	spec.ttl_seconds = 3600;
+	spec.radius = last - first + 1;
+	assert_ok(staging_create(s, &spec, items, &bid, &err), &err);
+	json_decref(items);
+	return bid;
+}
+
+static const char *state_of(struct store *s, int64_t id)
+{
+	static char buf[32];
+	struct err err = {0};
+	json_t *b;
+
+	assert_ok(staging_get_header(s, id, &b, &err), &err);
+	snprintf(buf, sizeof buf, "%s", json_string_value(json_object_get(b, "state")));
+	json_decref(b);
+	return buf;
+}
+
+static void test_transition_table(void **state)
+{
+	/* rows: from; columns: to (staged..expired); 1 = legal */
+	static const int legal[STAGE_STATE_COUNT][STAGE_STATE_COUNT] = {
+		/* staged */ {0, 1, 1, 1, 0, 0, 1, 1},
+		/* sampled */ {0, 0, 1, 1, 0, 0, 1, 1},
+		/* blocked */ {0, 0, 0, 1, 0, 0, 1, 1},
+		/* approved */ {0, 0, 0, 0, 1, 0, 0, 1},
+		/* applied */ {0, 0, 0, 0, 0, 1, 0, 0},
+		/* undone */ {0, 0, 0, 0, 0, 0, 0, 0},
+		/* rejected */ {0, 0, 0, 0, 0, 0, 0, 0},
+		/* expired */ {0, 0, 0, 0, 0, 0, 0, 0},
+	};
+	int f, t;
+
+	(void)state;
+	for (f = 0; f < STAGE_STATE_COUNT; f++)
+		for (t = 0; t < STAGE_STATE_COUNT; t++)
+			if (staging_transition_ok(f, t) != legal[f][t])
+				fail_msg("%s → %s should be %s", staging_state_name(f),
+					 staging_state_name(t), legal[f][t] ? "legal" : "illegal");
+}
+
+static void test_separation_of_duties(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *res = NULL, *sample;
+	int64_t id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 3, "tier", json_integer(1));
+	int64_t own = stage(t->s, "human:maria", STAGE_BLOCKED, 4, 5, "tier", json_integer(1));
+
+	/* no agent may use a human verb */
+	assert_int_equal(staging_approve(t->s, id, "agent:scout", "cli", &err), AIRLOCK_EDENIED);
+	assert_int_equal(staging_approve(t->s, id, "agent:other", "cli", &err), AIRLOCK_EDENIED);
+	assert_int_equal(staging_reject(t->s, id, "agent:scout", "cli", "no", &err), AIRLOCK_EDENIED);
+	assert_int_equal(staging_apply(t->s, id, "agent:scout", "cli", 0, &rep, &err),
+			 AIRLOCK_EDENIED);
+	assert_int_equal(staging_undo(t->s, id, "agent:scout", "cli", 0, &rep, &err),
+			 AIRLOCK_EDENIED);
+	assert_int_equal(staging_approve(t->s, id, "policy:unattended", "cli", &err),
+			 AIRLOCK_EDENIED);
+	assert_int_equal(staging_approve(t->s, id, "human:", "cli", &err), AIRLOCK_EDENIED);
+	/* a person may not approve or judge their own proposal */
+	assert_int_equal(staging_approve(t->s, own, "human:maria", "cli", &err), AIRLOCK_EDENIED);
+	assert_non_null(strstr(err.msg, "another person"));
+	assert_string_equal(state_of(t->s, own), "blocked");
+	/* an unattended apply of a batch the policy did not let through */
+	assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+	assert_int_equal(staging_apply_unattended(t->s, id, &rep, &err), AIRLOCK_EDENIED);
+	own = stage(t->s, "human:maria", STAGE_STAGED, 6, 7, "tier", json_integer(1));
+	sample = json_pack("{s:[i]}", "items", 1);
+	assert_int_equal(staging_mark_sampled(t->s, own, "human:maria", "cli", sample, &err),
+			 AIRLOCK_EDENIED);
+	assert_ok(staging_mark_sampled(t->s, own, "human:lee", "cli", sample, &err), &err);
+	assert_int_equal(staging_judge(t->s, own, 1, "human:maria", "cli", 1, NULL, &res, &err),
+			 AIRLOCK_EDENIED);
+	json_decref(sample);
+}
+
+static void test_illegal_transitions(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL;
+	int64_t id = stage(t->s, "agent:scout", STAGE_STAGED, 1, 3, "tier", json_integer(1));
+
+	assert_int_equal(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "is staged"));
+	assert_int_equal(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err), AIRLOCK_ESTATE);
+	assert_ok(staging_reject(t->s, id, "human:lee", "cli", "wrong", &err), &err);
+	assert_int_equal(staging_approve(t->s, id, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_int_equal(staging_reject(t->s, id, "human:lee", "cli", "again", &err),
+			 AIRLOCK_ESTATE);
+	assert_int_equal(staging_reject(t->s, id, "human:lee", "cli", "", &err), AIRLOCK_EINVAL);
+	assert_int_equal(staging_approve(t->s, 9999, "human:lee", "cli", &err), AIRLOCK_ENOTFOUND);
+	id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 3, "tier", json_integer(1));
+	assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+	assert_ok(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err), AIRLOCK_ESTATE);
+	assert_int_equal(staging_reject(t->s, id, "human:lee", "cli", "late", &err), AIRLOCK_ESTATE);
+	assert_ok(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err), AIRLOCK_ESTATE);
+	assert_string_equal(state_of(t->s, id), "undone");
+}
+
+/* The book's images of A001..A0n without version and updated_at. */
+static json_t *snapshot(struct store *s, int n)
+{
+	json_t *all = json_array(), *a;
+	char id[32];
+	int i;
+
+	for (i = 1; i <= n; i++) {
+		snprintf(id, sizeof id, "A%03d", i);
+		a = fixture_account(s, id);
+		json_object_del(a, "version");
+		json_object_del(a, "updated_at");
+		json_array_append_new(all, a);
+	}
+	return all;
+}
+
+static void test_apply_and_undo_exact(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *before = snapshot(t->s, 30), *after, *a;
+	int64_t id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 10, "tier", json_integer(1));
+	int64_t id2 = stage(t->s, "agent:scout", STAGE_BLOCKED, 11, 12, "custom.score",
+			    json_integer(42));
+
+	assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+	assert_ok(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	assert_int_equal(json_integer_value(json_object_get(rep, "applied")), 10);
+	json_decref(rep);
+	a = fixture_account(t->s, "A005");
+	assert_int_equal(json_integer_value(json_object_get(a, "tier")), 1);
+	assert_int_equal(json_integer_value(json_object_get(a, "version")), 2);
+	json_decref(a);
+	assert_ok(staging_approve(t->s, id2, "human:lee", "cli", &err), &err);
+	assert_ok(staging_apply(t->s, id2, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	a = fixture_account(t->s, "A011");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "custom"), "score")),
+			 42);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "custom"), "source")), "fixture");
+	json_decref(a);
+	assert_ok(staging_undo(t->s, id2, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_ok(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	after = snapshot(t->s, 30);
+	assert_true(json_equal(before, after));
+	a = fixture_account(t->s, "A005");
+	assert_int_equal(json_integer_value(json_object_get(a, "version")), 3); /* never goes back */
+	json_decref(a);
+	json_decref(before);
+	json_decref(after);
+}
+
+static void human_edit(struct store *s, const char *id, const char *owner)
+{
+	struct err err = {0};
+	json_t *f = json_pack("{s:s}", "owner", owner);
+
+	assert_ok(book_update(s, BOOK_ACCOUNT, id, f, -1, NULL, &err), &err);
+	json_decref(f);
+}
+
+static void test_conflicts_on_apply(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *a;
+	int64_t id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 5, "tier", json_integer(1));
+
+	assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+	human_edit(t->s, "A003", "zoe"); /* changed after staging */
+	assert_int_equal(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_int_equal(json_array_size(json_object_get(rep, "conflicts")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(rep, "conflicts"), 0), "record_id")),
+			    "A003");
+	json_decref(rep);
+	/* nothing was applied */
+	a = fixture_account(t->s, "A001");
+	assert_int_equal(json_integer_value(json_object_get(a, "tier")), 3);
+	json_decref(a);
+	assert_string_equal(state_of(t->s, id), "approved");
+	assert_ok(staging_apply(t->s, id, "human:lee", "cli", 1, &rep, &err), &err);
+	assert_int_equal(json_integer_value(json_object_get(rep, "applied")), 4);
+	json_decref(rep);
+	a = fixture_account(t->s, "A003");
+	assert_int_equal(json_integer_value(json_object_get(a, "tier")), 3);
+	assert_string_equal(json_string_value(json_object_get(a, "owner")), "zoe");
+	json_decref(a);
+	a = fixture_account(t->s, "A001");
+	assert_int_equal(json_integer_value(json_object_get(a, "tier")), 1);
+	json_decref(a);
+	/* the skipped item is marked, and undo leaves it alone */
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM batch_item WHERE state='conflict'"),
+			 1);
+	assert_ok(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	a = fixture_account(t->s, "A003");
+	assert_string_equal(json_string_value(json_object_get(a, "owner")), "zoe");
+	json_decref(a);
+}
+
+static void test_undo_after_later_edit(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *a;
+	int64_t id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 5, "tier", json_integer(1));
+
+	assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+	assert_ok(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	human_edit(t->s, "A002", "zoe");
+	assert_int_equal(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_int_equal(json_array_size(json_object_get(rep, "conflicts")), 1);
+	json_decref(rep);
+	a = fixture_account(t->s, "A001");
+	assert_int_equal(json_integer_value(json_object_get(a, "tier")), 1); /* nothing undone */
+	json_decref(a);
+	assert_ok(staging_undo(t->s, id, "human:lee", "cli", 1, &rep, &err), &err);
+	json_decref(rep);
+	a = fixture_account(t->s, "A002");
+	assert_int_equal(json_integer_value(json_object_get(a, "tier")), 3);
+	assert_string_equal(json_string_value(json_object_get(a, "owner")), "zoe");
+	json_decref(a);
+}
+
+static void test_expiry(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	char future[32];
+	int64_t n = 0;
+	int64_t id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 2, "tier", json_integer(1));
+	int64_t id2 = stage(t->s, "agent:scout", STAGE_BLOCKED, 3, 4, "tier", json_integer(1));
+
+	assert_ok(staging_approve(t->s, id2, "human:lee", "cli", &err), &err);
+	snprintf(future, sizeof future, "%lld", (long long)clock_now() + 7200);
+	setenv("AIRLOCK_NOW", future, 1);
+	/* even before the sweep, nothing expired can be approved or applied */
+	assert_int_equal(staging_approve(t->s, id, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "expired"));
+	assert_ok(staging_expire(t->s, &n, &err), &err);
+	assert_int_equal(n, 2);
+	assert_string_equal(state_of(t->s, id), "expired");
+	assert_string_equal(state_of(t->s, id2), "expired");
+	unsetenv("AIRLOCK_NOW");
+}
+
+static void test_sample_verdicts(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *res = NULL, *sample = json_pack("{s:[i,i,i],s:s}", "items", 1, 3, 5, "seed", "ab");
+	int64_t id = stage(t->s, "agent:scout", STAGE_STAGED, 1, 6, "tier", json_integer(1));
+	int64_t id2 = stage(t->s, "agent:scout", STAGE_STAGED, 7, 12, "tier", json_integer(1));
+
+	assert_int_equal(staging_judge(t->s, id, 1, "human:lee", "cli", 1, NULL, &res, &err),
+			 AIRLOCK_ESTATE); /* no sample yet */
+	assert_ok(staging_mark_sampled(t->s, id, "human:lee", "cli", sample, &err), &err);
+	assert_ok(staging_judge(t->s, id, 1, "human:lee", "cli", 1, NULL, &res, &err), &err);
+	assert_string_equal(json_string_value(json_object_get(res, "state")), "sampled");
+	json_decref(res);
+	assert_ok(staging_judge(t->s, id, 3, "human:lee", "cli", 1, NULL, &res, &err), &err);
+	json_decref(res);
+	assert_ok(staging_judge(t->s, id, 5, "human:lee", "cli", 1, "fine", &res, &err), &err);
+	assert_string_equal(json_string_value(json_object_get(res, "state")), "approved");
+	json_decref(res);
+	/* one fail sends the whole batch back */
+	assert_ok(staging_mark_sampled(t->s, id2, "human:lee", "cli", sample, &err), &err);
+	assert_ok(staging_judge(t->s, id2, 3, "human:lee", "cli", 0, "wrong tier", &res, &err), &err);
+	assert_string_equal(json_string_value(json_object_get(res, "state")), "blocked");
+	json_decref(res);
+	assert_int_equal(staging_judge(t->s, id2, 99, "human:lee", "cli", 1, NULL, &res, &err),
+			 AIRLOCK_ESTATE);
+	json_decref(sample);
+}
+
+static void test_parse_id(void **state)
+{
+	struct err err = {0};
+	int64_t id;
+
+	(void)state;
+	assert_ok(staging_parse_id("12", &id, &err), &err);
+	assert_int_equal(id, 12);
+	assert_ok(staging_parse_id("B7", &id, &err), &err);
+	assert_int_equal(id, 7);
+	assert_int_equal(staging_parse_id("x", &id, &err), AIRLOCK_EINVAL);
+	assert_int_equal(staging_parse_id("0", &id, &err), AIRLOCK_EINVAL);
+	assert_int_equal(staging_parse_id("12x", &id, &err), AIRLOCK_EINVAL);
+	assert_int_equal(staging_parse_id("", &id, &err), AIRLOCK_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transition_table),
+		cmocka_unit_test(test_parse_id),
+		cmocka_unit_test_setup_teardown(test_separation_of_duties, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_illegal_transitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_and_undo_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_on_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_undo_after_later_edit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_verdicts, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
