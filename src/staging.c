@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "staging_int.h"
 
 static const char *const state_names[STAGE_STATE_COUNT] = {
 	"staged", "sampled", "blocked", "approved", "applied", "undone", "rejected", "expired",
@@ -72,13 +73,13 @@ static int is_human(const char *principal)
 	return principal && strncmp(principal, "human:", 6) == 0 && principal[6];
 }
 
-static char *dump(json_t *v)
+char *staging_dump(json_t *v)
 {
 	return json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
 /* Appends the log entry of a human verb or a system change. */
-static int log_verb(struct store *s, const char *principal, const char *surface, const char *verb,
+int staging_log_verb(struct store *s, const char *principal, const char *surface, const char *verb,
 		    int64_t batch_id, const char *decision, json_t *args, const char *summary,
 		    struct err *err)
 {
@@ -114,8 +115,8 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	clock_format(t, now, sizeof now);
 	if (spec->ttl_seconds > 0)
 		clock_format(t + (time_t)spec->ttl_seconds, exp, sizeof exp);
-	reasons = spec->reasons ? dump(spec->reasons) : strdup("[]");
-	refused = spec->refused ? dump(spec->refused) : strdup("[]");
+	reasons = spec->reasons ? staging_dump(spec->reasons) : strdup("[]");
+	refused = spec->refused ? staging_dump(spec->refused) : strdup("[]");
 	if (!reasons || !refused) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
@@ -169,11 +170,11 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 		goto rollback;
 	json_array_foreach(items, i, it)
 	{
-		char *changes = dump(json_object_get(it, "changes"));
-		char *before = dump(json_object_get(it, "before"));
+		char *changes = staging_dump(json_object_get(it, "changes"));
+		char *before = staging_dump(json_object_get(it, "before"));
 		json_t *r = json_object_get(it, "reasons"), *e = json_object_get(it, "evidence");
-		char *ir = r ? dump(r) : strdup("[]");
-		char *ev = e ? dump(e) : strdup("[]");
+		char *ir = r ? staging_dump(r) : strdup("[]");
+		char *ev = e ? staging_dump(e) : strdup("[]");
 
 		store_bind_int(st, 1, *batch_id);
 		store_bind_int(st, 2, (int64_t)i + 1);
@@ -391,7 +392,7 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 		store_done(st);
 		if (rc != STORE_DONE)
 			goto rollback;
-		rc = log_verb(s, "system:airlock", "airlock", "expire", json_integer_value(v),
+		rc = staging_log_verb(s, "system:airlock", "airlock", "expire", json_integer_value(v),
 			      "expired", NULL, "the batch waited past its time-to-live", err);
 		if (rc)
 			goto rollback;
@@ -407,18 +408,8 @@ out:
 	return rc;
 }
 
-/* The part of a batch every human verb needs, read inside the verb's
- * transaction. */
-struct head {
-	enum staging_state state;
-	char principal[160];
-	char workflow[128];
-	char action[16];
-	char expires_at[CLOCK_TEXT_LEN];
-	char decided_by[160];
-};
 
-static int load_head(struct store *s, int64_t id, struct head *h, struct err *err)
+int staging_load_head(struct store *s, int64_t id, struct staging_head *h, struct err *err)
 {
 	struct store_stmt *st;
 	int rc;
@@ -448,7 +439,7 @@ static int load_head(struct store *s, int64_t id, struct head *h, struct err *er
 
 /* Separation of duties: only a person acts on a batch, and never the person
  * who proposed it when the verb is a judgement (approve, judge). */
-static int check_human(const struct head *h, int64_t id, const char *principal, int judgement,
+int staging_check_human(const struct staging_head *h, int64_t id, const char *principal, int judgement,
 		       struct err *err)
 {
 	if (!is_human(principal))
@@ -463,7 +454,7 @@ static int check_human(const struct head *h, int64_t id, const char *principal, 
 	return 0;
 }
 
-static int check_transition(const struct head *h, int64_t id, enum staging_state to,
+int staging_check_transition(const struct staging_head *h, int64_t id, enum staging_state to,
 			    struct err *err)
 {
 	char now[CLOCK_TEXT_LEN];
@@ -480,7 +471,7 @@ static int check_transition(const struct head *h, int64_t id, enum staging_state
 	return 0;
 }
 
-static int set_state(struct store *s, int64_t id, enum staging_state from, enum staging_state to,
+int staging_set_state(struct store *s, int64_t id, enum staging_state from, enum staging_state to,
 		     const char *who_col, const char *at_col, const char *principal,
 		     struct err *err)
 {
@@ -517,7 +508,7 @@ static int set_state(struct store *s, int64_t id, enum staging_state from, enum 
 
 /* A human looked at this agent's work in this workflow: the cumulative
  * radius starts again from here. */
-static int checkpoint(struct store *s, const struct head *h, const char *by, struct err *err)
+static int checkpoint(struct store *s, const struct staging_head *h, const char *by, struct err *err)
 {
 	char now[CLOCK_TEXT_LEN];
 	struct store_stmt *st;
@@ -544,24 +535,24 @@ static int checkpoint(struct store *s, const struct head *h, const char *by, str
 int staging_approve(struct store *s, int64_t batch_id, const char *principal,
 		    const char *surface, struct err *err)
 {
-	struct head h;
+	struct staging_head h;
 	int rc;
 
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = load_head(s, batch_id, &h, err);
+	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc)
-		rc = check_human(&h, batch_id, principal, 1, err);
+		rc = staging_check_human(&h, batch_id, principal, 1, err);
 	if (!rc)
-		rc = check_transition(&h, batch_id, STAGE_APPROVED, err);
+		rc = staging_check_transition(&h, batch_id, STAGE_APPROVED, err);
 	if (!rc)
-		rc = set_state(s, batch_id, h.state, STAGE_APPROVED, "decided_by", "decided_at",
+		rc = staging_set_state(s, batch_id, h.state, STAGE_APPROVED, "decided_by", "decided_at",
 			       principal, err);
 	if (!rc)
 		rc = checkpoint(s, &h, principal, err);
 	if (!rc)
-		rc = log_verb(s, principal, surface, "approve", batch_id, "approved", NULL,
+		rc = staging_log_verb(s, principal, surface, "approve", batch_id, "approved", NULL,
 			      "approved by a person", err);
 	if (rc) {
 		store_rollback(s);
@@ -574,7 +565,7 @@ int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 		   const char *surface, const char *reason, struct err *err)
 {
 	struct store_stmt *st;
-	struct head h;
+	struct staging_head h;
 	json_t *args;
 	int rc;
 
@@ -583,14 +574,14 @@ int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = load_head(s, batch_id, &h, err);
+	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc)
-		rc = check_human(&h, batch_id, principal, 0, err);
+		rc = staging_check_human(&h, batch_id, principal, 0, err);
 	if (!rc && !staging_transition_ok(h.state, STAGE_REJECTED))
 		rc = err_set(err, AIRLOCK_ESTATE, "batch %lld is %s: it cannot become rejected",
 			     (long long)batch_id, staging_state_name(h.state));
 	if (!rc)
-		rc = set_state(s, batch_id, h.state, STAGE_REJECTED, "decided_by", "decided_at",
+		rc = staging_set_state(s, batch_id, h.state, STAGE_REJECTED, "decided_by", "decided_at",
 			       principal, err);
 	if (!rc) {
 		rc = store_prepare(s, "UPDATE batch SET reject_reason=?2 WHERE id=?1", &st, err);
@@ -605,7 +596,7 @@ int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 		rc = checkpoint(s, &h, principal, err);
 	if (!rc) {
 		args = json_pack("{s:s}", "reason", reason);
-		rc = log_verb(s, principal, surface, "reject", batch_id, "rejected", args, reason,
+		rc = staging_log_verb(s, principal, surface, "reject", batch_id, "rejected", args, reason,
 			      err);
 		json_decref(args);
 	}
@@ -616,531 +607,26 @@ int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 	return store_commit(s, err);
 }
 
-/* Binds a JSON value by its own type (the gate normalised it at staging). */
-static void bind_json(struct store_stmt *st, int idx, json_t *v)
-{
-	char *txt;
-
-	if (!v || json_is_null(v))
-		store_bind_null(st, idx);
-	else if (json_is_integer(v))
-		store_bind_int(st, idx, json_integer_value(v));
-	else if (json_is_real(v))
-		store_bind_double(st, idx, json_real_value(v));
-	else if (json_is_boolean(v))
-		store_bind_int(st, idx, json_is_true(v));
-	else if (json_is_string(v))
-		store_bind_text(st, idx, json_string_value(v));
-	else {
-		txt = dump(v);
-		store_bind_text(st, idx, txt);
-		free(txt);
-	}
-}
-
-/* Sets `values` (built-in column → value; "custom" → whole object) on one
- * account: version bumped by one; when expect ≥ 0 only if the version is
- * still expect. *hit is 1 when the row was changed. Column names come from
- * the batch's own changes, which the gate checked against the field
- * catalogue; they are checked again here so a tampered batch row cannot
- * inject SQL. */
-static int set_account(struct store *s, const char *id, json_t *values, int64_t expect,
-		       int *hit, struct err *err)
-{
-	char sql[1024], now[CLOCK_TEXT_LEN];
-	size_t used;
-	const char *key;
-	json_t *v;
-	struct store_stmt *st;
-	int p = 4, rc;
-
-	used = (size_t)snprintf(sql, sizeof sql, "UPDATE account SET ");
-	json_object_foreach(values, key, v)
-	{
-		const char *k = key;
-
-		for (; *k; k++)
-			if (!((*k >= 'a' && *k <= 'z') || *k == '_'))
-				return err_set(err, AIRLOCK_ECORRUPT, "bad field name in batch: %s",
-					       key);
-		if (used + strlen(key) + 16 >= sizeof sql)
-			return err_set(err, AIRLOCK_EINVAL, "too many fields in one item");
-		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", key, p++);
-	}
-	snprintf(sql + used, sizeof sql - used, "version=version+1,updated_at=?2 WHERE id=?1%s",
-		 expect >= 0 ? " AND version=?3" : "");
-	rc = store_prepare(s, sql, &st, err);
-	if (rc)
-		return rc;
-	clock_format(clock_now(), now, sizeof now);
-	store_bind_text(st, 1, id);
-	store_bind_text(st, 2, now);
-	if (expect >= 0)
-		store_bind_int(st, 3, expect);
-	p = 4;
-	json_object_foreach(values, key, v) bind_json(st, p++, v);
-	rc = store_step(st, err);
-	store_done(st);
-	if (rc != STORE_DONE)
-		return rc;
-	*hit = store_changes(s) == 1;
-	return 0;
-}
-
-static int read_custom(struct store *s, const char *id, json_t **out, struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	*out = NULL;
-	rc = store_prepare(s, "SELECT custom FROM account WHERE id=?1", &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, id);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*out = json_loads(store_col_text(st, 0), 0, NULL);
-		if (!*out)
-			*out = json_object();
-		rc = 0;
-	} else if (rc == STORE_DONE)
-		rc = err_set(err, AIRLOCK_ENOTFOUND, "no account '%s'", id);
-	store_done(st);
-	return rc;
-}
-
-/* Re-points the contacts and signals of one account to another; *moved
- * gets the ids moved ({"contacts": [...], "signals": [...]}), or when
- * `only` is given, only those ids are moved back. */
-static int move_children(struct store *s, const char *from, const char *to, json_t *only,
-			 json_t **moved, struct err *err)
-{
-	static const char *const tables[] = {"contact", "signal"};
-	static const char *const keys[] = {"contacts", "signals"};
-	char sql[256], now[CLOCK_TEXT_LEN];
-	struct store_stmt *st;
-	json_t *ids, *v;
-	size_t i;
-	int t, rc = 0;
-
-	clock_format(clock_now(), now, sizeof now);
-	if (moved)
-		*moved = json_object();
-	for (t = 0; t < 2; t++) {
-		if (only) {
-			ids = json_incref(json_object_get(only, keys[t]));
-		} else {
-			ids = json_array();
-			snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE account_id=?1 ORDER BY id",
-				 tables[t]);
-			rc = store_prepare(s, sql, &st, err);
-			if (rc)
-				return rc;
-			store_bind_text(st, 1, from);
-			while ((rc = store_step(st, err)) == STORE_ROW)
-				json_array_append_new(ids, json_string(store_col_text(st, 0)));
-			store_done(st);
-			if (rc != STORE_DONE) {
-				json_decref(ids);
-				return rc;
-			}
-			rc = 0;
-		}
-		snprintf(sql, sizeof sql,
-			 "UPDATE %s SET account_id=?2,version=version+1,updated_at=?3 WHERE id=?1",
-			 tables[t]);
-		json_array_foreach(ids, i, v)
-		{
-			rc = store_prepare(s, sql, &st, err);
-			if (rc)
-				break;
-			store_bind_text(st, 1, json_string_value(v));
-			store_bind_text(st, 2, to);
-			store_bind_text(st, 3, now);
-			rc = store_step(st, err);
-			store_done(st);
-			if (rc != STORE_DONE)
-				break;
-			rc = 0;
-		}
-		if (moved && *moved)
-			json_object_set_new(*moved, keys[t], ids ? json_incref(ids) : json_array());
-		json_decref(ids);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Applies one item's changes; *hit 0 means the record's version moved. */
-static int apply_item(struct store *s, int64_t batch_id, int64_t idx, const char *record_id,
-		      json_t *changes, int64_t version, int merge, int *hit, struct err *err)
-{
-	json_t *values = json_object(), *custom = NULL, *v, *moved = NULL;
-	const char *key;
-	struct store_stmt *st;
-	char *txt;
-	int rc = 0;
-
-	json_object_foreach(changes, key, v)
-	{
-		if (!strncmp(key, "custom.", 7)) {
-			if (!custom) {
-				rc = read_custom(s, record_id, &custom, err);
-				if (rc)
-					goto out;
-				json_object_set(values, "custom", custom);
-			}
-			json_object_set(custom, key + 7, v);
-		} else
-			json_object_set(values, key, v);
-	}
-	if (custom) {
-		txt = dump(custom);
-		json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
-		free(txt);
-	}
-	rc = set_account(s, record_id, values, version, hit, err);
-	if (rc || !*hit || !merge)
-		goto out;
-	rc = move_children(s, record_id, json_string_value(json_object_get(changes, "merged_into")),
-			   NULL, &moved, err);
-	if (rc)
-		goto out;
-	txt = dump(moved);
-	rc = store_prepare(s, "UPDATE batch_item SET moved=?3 WHERE batch_id=?1 AND idx=?2", &st, err);
-	if (!rc) {
-		store_bind_int(st, 1, batch_id);
-		store_bind_int(st, 2, idx);
-		store_bind_text(st, 3, txt);
-		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
-		store_done(st);
-	}
-	free(txt);
-out:
-	json_decref(values);
-	json_decref(custom);
-	json_decref(moved);
-	return rc;
-}
-
-/* Items whose record no longer has the version they expect (the staged one
- * for apply, staged+1 for undo), as [{idx, record_id, expected, current}]. */
-static int find_conflicts(struct store *s, int64_t batch_id, int64_t delta, json_t **out,
-			  struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	*out = json_array();
-	rc = store_prepare(s,
-			   "SELECT i.idx,i.record_id,i.version+?2,a.version FROM batch_item i"
-			   " LEFT JOIN account a ON a.id=i.record_id WHERE i.batch_id=?1 AND"
-			   " i.state='pending' AND (a.version IS NULL OR a.version<>i.version+?2)"
-			   " ORDER BY i.idx",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_int(st, 1, batch_id);
-	store_bind_int(st, 2, delta);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		json_t *c = json_pack("{s:I,s:s,s:I}", "item", (json_int_t)store_col_int(st, 0),
-				      "record_id", store_col_text(st, 1), "expected_version",
-				      (json_int_t)store_col_int(st, 2));
-
-		json_object_set_new(c, "current_version",
-				    store_col_is_null(st, 3) ? json_null()
-							     : json_integer(store_col_int(st, 3)));
-		json_array_append_new(*out, c);
-	}
-	store_done(st);
-	return rc == STORE_DONE ? 0 : rc;
-}
-
-static int mark_items(struct store *s, int64_t batch_id, json_t *conflicts, const char *state,
-		      struct err *err)
-{
-	struct store_stmt *st;
-	size_t i;
-	json_t *c;
-	int rc = 0;
-
-	json_array_foreach(conflicts, i, c)
-	{
-		rc = store_prepare(s, "UPDATE batch_item SET state=?3 WHERE batch_id=?1 AND idx=?2",
-				   &st, err);
-		if (rc)
-			return rc;
-		store_bind_int(st, 1, batch_id);
-		store_bind_int(st, 2, json_integer_value(json_object_get(c, "item")));
-		store_bind_text(st, 3, state);
-		rc = store_step(st, err);
-		store_done(st);
-		if (rc != STORE_DONE)
-			return rc;
-		rc = 0;
-	}
-	return rc;
-}
-
-static int do_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
-		    int skip_conflicts, int unattended, json_t **report, struct err *err);
-
-int staging_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
-		  int skip_conflicts, json_t **report, struct err *err)
-{
-	return do_apply(s, batch_id, principal, surface, skip_conflicts, 0, report, err);
-}
-
-int staging_apply_unattended(struct store *s, int64_t batch_id, json_t **report, struct err *err)
-{
-	return do_apply(s, batch_id, STAGING_UNATTENDED, "policy", 0, 1, report, err);
-}
-
-/* Applies an approved batch. unattended skips the person check: only for a
- * batch the policy itself let through (decided_by = STAGING_UNATTENDED). */
-static int do_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
-		    int skip_conflicts, int unattended, json_t **report, struct err *err)
-{
-	struct store_stmt *st = NULL;
-	json_t *conflicts = NULL, *changes, *args;
-	struct head h;
-	int64_t applied = 0;
-	char summary[160];
-	int rc, hit;
-
-	if (report)
-		*report = NULL;
-	rc = store_begin(s, err);
-	if (rc)
-		return rc;
-	rc = load_head(s, batch_id, &h, err);
-	if (!rc && !unattended)
-		rc = check_human(&h, batch_id, principal, 0, err);
-	if (!rc && unattended && strcmp(h.decided_by, STAGING_UNATTENDED) != 0)
-		rc = err_set(err, AIRLOCK_EDENIED, "batch %lld was not let through by the policy",
-			     (long long)batch_id);
-	if (!rc)
-		rc = check_transition(&h, batch_id, STAGE_APPLIED, err);
-	if (!rc)
-		rc = find_conflicts(s, batch_id, 0, &conflicts, err);
-	if (rc)
-		goto rollback;
-	if (json_array_size(conflicts) > 0) {
-		if (!skip_conflicts) {
-			rc = err_set(err, AIRLOCK_ECONFLICT,
-				     "%zu record(s) of batch %lld changed since they were staged:"
-				     " nothing was applied (--skip-conflicts applies the rest)",
-				     json_array_size(conflicts), (long long)batch_id);
-			goto rollback;
-		}
-		rc = mark_items(s, batch_id, conflicts, "conflict", err);
-		if (rc)
-			goto rollback;
-	}
-	rc = store_prepare(s,
-			   "SELECT idx,record_id,changes,version FROM batch_item WHERE batch_id=?1"
-			   " AND state='pending' ORDER BY idx",
-			   &st, err);
-	if (rc)
-		goto rollback;
-	store_bind_int(st, 1, batch_id);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		char rid[256];
-		int64_t idx = store_col_int(st, 0);
-
-		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
-		changes = json_loads(store_col_text(st, 2), 0, NULL);
-		if (!changes) {
-			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable changes",
-				     (long long)batch_id, (long long)idx);
-			break;
-		}
-		rc = apply_item(s, batch_id, idx, rid, changes, store_col_int(st, 3),
-				!strcmp(h.action, "merge"), &hit, err);
-		json_decref(changes);
-		if (rc)
-			break;
-		if (!hit) {
-			rc = err_set(err, AIRLOCK_ECONFLICT, "record %s changed while applying", rid);
-			break;
-		}
-		applied++;
-	}
-	store_done(st);
-	if (rc != STORE_DONE)
-		goto rollback;
-	rc = set_state(s, batch_id, STAGE_APPROVED, STAGE_APPLIED, "applied_by", "applied_at",
-		       principal, err);
-	if (rc)
-		goto rollback;
-	args = json_pack("{s:b,s:I,s:O}", "skip_conflicts", skip_conflicts, "applied",
-			 (json_int_t)applied, "conflicts", conflicts);
-	snprintf(summary, sizeof summary, "applied %lld item(s), %zu conflict(s) skipped",
-		 (long long)applied, json_array_size(conflicts));
-	rc = log_verb(s, principal, surface, "apply", batch_id, "applied", args, summary, err);
-	json_decref(args);
-	if (rc)
-		goto rollback;
-	rc = store_commit(s, err);
-	if (rc)
-		goto out;
-	if (report)
-		*report = json_pack("{s:I,s:O}", "applied", (json_int_t)applied, "conflicts",
-				    conflicts);
-	goto out;
-rollback:
-	store_rollback(s);
-	if (report && conflicts && rc == AIRLOCK_ECONFLICT)
-		*report = json_pack("{s:i,s:O}", "applied", 0, "conflicts", conflicts);
-out:
-	json_decref(conflicts);
-	return rc;
-}
-
-/* Restores one item's before-values; merges also move children back. */
-static int undo_item(struct store *s, const char *record_id, json_t *changes, json_t *before,
-		     json_t *moved, int64_t expect, int merge, int *hit, struct err *err)
-{
-	json_t *values = json_object(), *v;
-	const char *key;
-	char *txt;
-	int rc, has_custom = 0;
-
-	json_object_foreach(changes, key, v)
-	{
-		if (!strncmp(key, "custom.", 7))
-			has_custom = 1;
-		else
-			json_object_set(values, key, json_object_get(before, key));
-	}
-	if (has_custom) {
-		txt = dump(json_object_get(before, "custom"));
-		json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
-		free(txt);
-	}
-	rc = set_account(s, record_id, values, expect, hit, err);
-	json_decref(values);
-	if (rc || !*hit || !merge || !moved)
-		return rc;
-	return move_children(s, NULL, record_id, moved, NULL, err);
-}
-
-int staging_undo(struct store *s, int64_t batch_id, const char *principal, const char *surface,
-		 int force, json_t **report, struct err *err)
-{
-	struct store_stmt *st = NULL;
-	json_t *conflicts = NULL, *changes, *before, *moved, *args;
-	struct head h;
-	int64_t undone = 0;
-	char summary[160];
-	int rc, hit;
-
-	if (report)
-		*report = NULL;
-	rc = store_begin(s, err);
-	if (rc)
-		return rc;
-	rc = load_head(s, batch_id, &h, err);
-	if (!rc)
-		rc = check_human(&h, batch_id, principal, 0, err);
-	if (!rc && !staging_transition_ok(h.state, STAGE_UNDONE))
-		rc = err_set(err, AIRLOCK_ESTATE, "batch %lld is %s: only an applied batch can be undone",
-			     (long long)batch_id, staging_state_name(h.state));
-	if (!rc)
-		rc = find_conflicts(s, batch_id, 1, &conflicts, err);
-	if (rc)
-		goto rollback;
-	if (json_array_size(conflicts) > 0 && !force) {
-		rc = err_set(err, AIRLOCK_ECONFLICT,
-			     "%zu record(s) of batch %lld changed after it was applied: nothing was"
-			     " undone (--force restores them anyway)",
-			     json_array_size(conflicts), (long long)batch_id);
-		goto rollback;
-	}
-	rc = store_prepare(s,
-			   "SELECT idx,record_id,changes,before,moved,version FROM batch_item"
-			   " WHERE batch_id=?1 AND state='pending' ORDER BY idx DESC",
-			   &st, err);
-	if (rc)
-		goto rollback;
-	store_bind_int(st, 1, batch_id);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		char rid[256];
-
-		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
-		changes = json_loads(store_col_text(st, 2), 0, NULL);
-		before = json_loads(store_col_text(st, 3), 0, NULL);
-		moved = store_col_is_null(st, 4) ? NULL : json_loads(store_col_text(st, 4), 0, NULL);
-		if (!changes || !before) {
-			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable image",
-				     (long long)batch_id, (long long)store_col_int(st, 0));
-		} else {
-			rc = undo_item(s, rid, changes, before, moved,
-				       force ? -1 : store_col_int(st, 5) + 1,
-				       !strcmp(h.action, "merge"), &hit, err);
-			if (!rc && !hit)
-				rc = err_set(err, AIRLOCK_ECONFLICT,
-					     force ? "record %s no longer exists"
-						   : "record %s changed while undoing",
-					     rid);
-		}
-		json_decref(changes);
-		json_decref(before);
-		json_decref(moved);
-		if (rc)
-			break;
-		undone++;
-	}
-	store_done(st);
-	if (rc != STORE_DONE)
-		goto rollback;
-	rc = set_state(s, batch_id, STAGE_APPLIED, STAGE_UNDONE, "undone_by", "undone_at",
-		       principal, err);
-	if (rc)
-		goto rollback;
-	args = json_pack("{s:b,s:I,s:O}", "force", force, "undone", (json_int_t)undone,
-			 "overwritten", conflicts);
-	snprintf(summary, sizeof summary, "undid %lld item(s)%s", (long long)undone,
-		 json_array_size(conflicts) ? ", overwriting later changes (--force)" : "");
-	rc = log_verb(s, principal, surface, "undo", batch_id, "undone", args, summary, err);
-	json_decref(args);
-	if (rc)
-		goto rollback;
-	rc = store_commit(s, err);
-	if (!rc && report)
-		*report = json_pack("{s:I,s:O}", "undone", (json_int_t)undone, "overwritten",
-				    conflicts);
-	goto out;
-rollback:
-	store_rollback(s);
-	if (report && conflicts && rc == AIRLOCK_ECONFLICT)
-		*report = json_pack("{s:i,s:O}", "undone", 0, "conflicts", conflicts);
-out:
-	json_decref(conflicts);
-	return rc;
-}
-
 int staging_mark_sampled(struct store *s, int64_t batch_id, const char *principal,
 			 const char *surface, json_t *sample, struct err *err)
 {
 	struct store_stmt *st;
-	struct head h;
+	struct staging_head h;
 	char *txt = NULL;
 	int rc;
 
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = load_head(s, batch_id, &h, err);
+	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc)
-		rc = check_human(&h, batch_id, principal, 1, err);
+		rc = staging_check_human(&h, batch_id, principal, 1, err);
 	if (!rc)
-		rc = check_transition(&h, batch_id, STAGE_SAMPLED, err);
+		rc = staging_check_transition(&h, batch_id, STAGE_SAMPLED, err);
 	if (!rc)
-		rc = set_state(s, batch_id, STAGE_STAGED, STAGE_SAMPLED, NULL, NULL, NULL, err);
+		rc = staging_set_state(s, batch_id, STAGE_STAGED, STAGE_SAMPLED, NULL, NULL, NULL, err);
 	if (!rc) {
-		txt = dump(sample);
+		txt = staging_dump(sample);
 		rc = store_prepare(s, "UPDATE batch SET sample=?2 WHERE id=?1", &st, err);
 		if (!rc) {
 			store_bind_int(st, 1, batch_id);
@@ -1177,7 +663,7 @@ int staging_mark_sampled(struct store *s, int64_t batch_id, const char *principa
 			rc = err_set(err, AIRLOCK_EINVAL, "a sample needs at least one item");
 	}
 	if (!rc)
-		rc = log_verb(s, principal, surface, "sample", batch_id, "sampled", sample,
+		rc = staging_log_verb(s, principal, surface, "sample", batch_id, "sampled", sample,
 			      "sample drawn", err);
 	free(txt);
 	if (rc) {
@@ -1217,7 +703,7 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 		  struct err *err)
 {
 	struct store_stmt *st;
-	struct head h;
+	struct staging_head h;
 	int64_t open = 0, failed = 0;
 	enum staging_state to;
 	json_t *args;
@@ -1227,9 +713,9 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = load_head(s, batch_id, &h, err);
+	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc)
-		rc = check_human(&h, batch_id, principal, 1, err);
+		rc = staging_check_human(&h, batch_id, principal, 1, err);
 	if (!rc && h.state != STAGE_SAMPLED)
 		rc = err_set(err, AIRLOCK_ESTATE,
 			     "batch %lld is %s: items are judged after a sample is drawn",
@@ -1265,7 +751,7 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 	else if (open == 0)
 		to = STAGE_APPROVED;
 	if (to != STAGE_SAMPLED) {
-		rc = set_state(s, batch_id, STAGE_SAMPLED, to, "decided_by", "decided_at", principal,
+		rc = staging_set_state(s, batch_id, STAGE_SAMPLED, to, "decided_by", "decided_at", principal,
 			       err);
 		if (!rc)
 			rc = checkpoint(s, &h, principal, err);
@@ -1274,7 +760,7 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 	}
 	args = json_pack("{s:I,s:s,s:s?}", "item", (json_int_t)item, "verdict",
 			 pass ? "pass" : "fail", "note", note);
-	rc = log_verb(s, principal, surface, "judge", batch_id, staging_state_name(to), args,
+	rc = staging_log_verb(s, principal, surface, "judge", batch_id, staging_state_name(to), args,
 		      to == STAGE_BLOCKED   ? "a sampled item failed: the whole batch goes back to a person"
 		      : to == STAGE_APPROVED ? "every sampled item passed: the batch may be applied"
 					     : "verdict recorded",
