@@ -152,7 +152,7 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extr
 		all[n++] = extra[i];
 	memset(&all[n], 0, sizeof all[n]);
 	opterr = 0;
-	c = getopt_long(argc, argv, "+h", all, NULL);
+	c = getopt_long(argc, argv, "h", all, NULL);
 	if (c == -1)
 		return -1;
 	if (c == CLI_OPT_POLICY) {
