@@ -87,6 +87,7 @@ const struct store_migration store_migrations[] = {
 	 " record_id TEXT NOT NULL,"
 	 " changes TEXT NOT NULL,"
 	 " before TEXT NOT NULL,"
+	 " restore TEXT NOT NULL,"
 	 " version INTEGER NOT NULL,"
 	 " reasons TEXT NOT NULL DEFAULT '[]',"
 	 " evidence TEXT NOT NULL DEFAULT '[]',"

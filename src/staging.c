@@ -97,6 +97,32 @@ int staging_log_verb(struct store *s, const char *principal, const char *surface
 	return audit_append(s, &e, NULL, err);
 }
 
+/* What undo writes back: the before-value of every changed field (the
+ * whole custom object when a custom field changes), so undo reads a few
+ * bytes per item instead of a whole record image. */
+static char *restore_text(json_t *changes, json_t *before)
+{
+	json_t *r = json_object(), *v;
+	const char *k;
+	char *txt;
+
+	json_object_foreach(changes, k, v)
+	{
+		json_t *old;
+
+		if (!strncmp(k, "custom.", 7)) {
+			old = json_object_get(before, "custom");
+			json_object_set_new(r, "custom", old ? json_deep_copy(old) : json_object());
+		} else {
+			old = json_object_get(before, k);
+			json_object_set(r, k, old ? old : json_null());
+		}
+	}
+	txt = staging_dump(r);
+	json_decref(r);
+	return txt;
+}
+
 int staging_create(struct store *s, const struct staging_spec *spec, json_t *items,
 		   int64_t *batch_id, struct err *err)
 {
@@ -164,7 +190,7 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 		goto rollback;
 	rc = store_prepare(s,
 			   "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
-			   "reasons,evidence) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+			   "reasons,evidence,restore) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
 			   &st, err);
 	if (rc)
 		goto rollback;
@@ -173,6 +199,7 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 		char *changes = staging_dump(json_object_get(it, "changes"));
 		char *before = staging_dump(json_object_get(it, "before"));
 		json_t *r = json_object_get(it, "reasons"), *e = json_object_get(it, "evidence");
+		char *rs = restore_text(json_object_get(it, "changes"), json_object_get(it, "before"));
 		char *ir = r ? staging_dump(r) : strdup("[]");
 		char *ev = e ? staging_dump(e) : strdup("[]");
 
@@ -184,8 +211,11 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 		store_bind_int(st, 6, json_integer_value(json_object_get(it, "version")));
 		store_bind_text(st, 7, ir);
 		store_bind_text(st, 8, ev);
-		rc = (changes && before && ir && ev) ? store_step(st, err)
-						     : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		store_bind_text(st, 9, rs);
+		rc = (changes && before && ir && ev && rs)
+			     ? store_step(st, err)
+			     : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		free(rs);
 		free(changes);
 		free(before);
 		free(ir);

@@ -214,37 +214,30 @@ out:
 	return rc;
 }
 
-/* Items whose record no longer has the version they expect (the staged one
- * for apply, staged+1 for undo), as [{idx, record_id, expected, current}]. */
-static int find_conflicts(struct store *s, int64_t batch_id, int64_t delta, json_t **out,
-			  struct err *err)
+/* Notes one item whose record no longer has the expected version, with the
+ * version it has now (null when the record is gone). Conflicts are rare, so
+ * the extra read happens only for them. */
+static int note_conflict(struct store *s, json_t *conflicts, int64_t idx, const char *record_id,
+			 int64_t expected, struct err *err)
 {
 	struct store_stmt *st;
+	json_t *c;
 	int rc;
 
-	*out = json_array();
-	rc = store_prepare(s,
-			   "SELECT i.idx,i.record_id,i.version+?2,a.version FROM batch_item i"
-			   " LEFT JOIN account a ON a.id=i.record_id WHERE i.batch_id=?1 AND"
-			   " i.state='pending' AND (a.version IS NULL OR a.version<>i.version+?2)"
-			   " ORDER BY i.idx",
-			   &st, err);
-	if (rc)
+	c = json_pack("{s:I,s:s,s:I}", "item", (json_int_t)idx, "record_id", record_id,
+		      "expected_version", (json_int_t)expected);
+	rc = store_prepare(s, "SELECT version FROM account WHERE id=?1", &st, err);
+	if (rc) {
+		json_decref(c);
 		return rc;
-	store_bind_int(st, 1, batch_id);
-	store_bind_int(st, 2, delta);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		json_t *c = json_pack("{s:I,s:s,s:I}", "item", (json_int_t)store_col_int(st, 0),
-				      "record_id", store_col_text(st, 1), "expected_version",
-				      (json_int_t)store_col_int(st, 2));
-
-		json_object_set_new(c, "current_version",
-				    store_col_is_null(st, 3) ? json_null()
-							     : json_integer(store_col_int(st, 3)));
-		json_array_append_new(*out, c);
 	}
+	store_bind_text(st, 1, record_id);
+	rc = store_step(st, err);
+	json_object_set_new(c, "current_version",
+			    rc == STORE_ROW ? json_integer(store_col_int(st, 0)) : json_null());
 	store_done(st);
-	return rc == STORE_DONE ? 0 : rc;
+	json_array_append_new(conflicts, c);
+	return rc < 0 ? rc : 0;
 }
 
 static int mark_items(struct store *s, int64_t batch_id, json_t *conflicts, const char *state,
@@ -287,13 +280,16 @@ int staging_apply_unattended(struct store *s, int64_t batch_id, json_t **report,
 	return do_apply(s, batch_id, STAGING_UNATTENDED, "policy", 0, 1, report, err);
 }
 
-/* Applies an approved batch. unattended skips the person check: only for a
- * batch the policy itself let through (decided_by = STAGING_UNATTENDED). */
+/* Applies an approved batch in one pass: each item's UPDATE is guarded by
+ * the version it was staged at, so a record changed since then simply does
+ * not match and is noted as a conflict. With conflicts and no
+ * skip_conflicts the whole transaction rolls back. unattended skips the
+ * person check: only for a batch the policy itself let through. */
 static int do_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
 		    int skip_conflicts, int unattended, json_t **report, struct err *err)
 {
 	struct store_stmt *st = NULL;
-	json_t *conflicts = NULL, *changes, *args;
+	json_t *conflicts = json_array(), *changes, *args;
 	struct staging_head h;
 	int64_t applied = 0;
 	char summary[160];
@@ -303,7 +299,7 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		*report = NULL;
 	rc = store_begin(s, err);
 	if (rc)
-		return rc;
+		goto out;
 	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc && !unattended)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
@@ -313,8 +309,35 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 	if (!rc)
 		rc = staging_check_transition(&h, batch_id, STAGE_APPLIED, err);
 	if (!rc)
-		rc = find_conflicts(s, batch_id, 0, &conflicts, err);
+		rc = store_prepare(s,
+				   "SELECT idx,record_id,changes,version FROM batch_item WHERE"
+				   " batch_id=?1 AND state='pending' ORDER BY idx",
+				   &st, err);
 	if (rc)
+		goto rollback;
+	store_bind_int(st, 1, batch_id);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		char rid[256];
+		int64_t idx = store_col_int(st, 0), version = store_col_int(st, 3);
+
+		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		changes = json_loads(store_col_text(st, 2), 0, NULL);
+		if (!changes) {
+			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable changes",
+				     (long long)batch_id, (long long)idx);
+			break;
+		}
+		rc = apply_item(s, batch_id, idx, rid, changes, version, !strcmp(h.action, "merge"),
+				&hit, err);
+		json_decref(changes);
+		if (!rc && !hit)
+			rc = note_conflict(s, conflicts, idx, rid, version, err);
+		if (rc)
+			break;
+		applied += hit;
+	}
+	store_done(st);
+	if (rc != STORE_DONE)
 		goto rollback;
 	if (json_array_size(conflicts) > 0) {
 		if (!skip_conflicts) {
@@ -328,40 +351,8 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		if (rc)
 			goto rollback;
 	}
-	rc = store_prepare(s,
-			   "SELECT idx,record_id,changes,version FROM batch_item WHERE batch_id=?1"
-			   " AND state='pending' ORDER BY idx",
-			   &st, err);
-	if (rc)
-		goto rollback;
-	store_bind_int(st, 1, batch_id);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		char rid[256];
-		int64_t idx = store_col_int(st, 0);
-
-		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
-		changes = json_loads(store_col_text(st, 2), 0, NULL);
-		if (!changes) {
-			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable changes",
-				     (long long)batch_id, (long long)idx);
-			break;
-		}
-		rc = apply_item(s, batch_id, idx, rid, changes, store_col_int(st, 3),
-				!strcmp(h.action, "merge"), &hit, err);
-		json_decref(changes);
-		if (rc)
-			break;
-		if (!hit) {
-			rc = err_set(err, AIRLOCK_ECONFLICT, "record %s changed while applying", rid);
-			break;
-		}
-		applied++;
-	}
-	store_done(st);
-	if (rc != STORE_DONE)
-		goto rollback;
-	rc = staging_set_state(s, batch_id, STAGE_APPROVED, STAGE_APPLIED, "applied_by", "applied_at",
-		       principal, err);
+	rc = staging_set_state(s, batch_id, STAGE_APPROVED, STAGE_APPLIED, "applied_by",
+			       "applied_at", principal, err);
 	if (rc)
 		goto rollback;
 	args = json_pack("{s:b,s:I,s:O}", "skip_conflicts", skip_conflicts, "applied",
@@ -373,41 +364,37 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 	if (rc)
 		goto rollback;
 	rc = store_commit(s, err);
-	if (rc)
-		goto out;
-	if (report)
+	if (!rc && report)
 		*report = json_pack("{s:I,s:O}", "applied", (json_int_t)applied, "conflicts",
 				    conflicts);
 	goto out;
 rollback:
 	store_rollback(s);
-	if (report && conflicts && rc == AIRLOCK_ECONFLICT)
+	if (report && rc == AIRLOCK_ECONFLICT)
 		*report = json_pack("{s:i,s:O}", "applied", 0, "conflicts", conflicts);
 out:
 	json_decref(conflicts);
 	return rc;
 }
 
-/* Restores one item's before-values; merges also move children back. */
-static int undo_item(struct store *s, const char *record_id, json_t *changes, json_t *before,
-		     json_t *moved, int64_t expect, int merge, int *hit, struct err *err)
+/* Restores one item's before-values (its `restore` object: the changed
+ * fields' old values, custom as a whole); merges also move children back. */
+static int undo_item(struct store *s, const char *record_id, json_t *restore, json_t *moved,
+		     int64_t expect, int merge, int *hit, struct err *err)
 {
 	json_t *values = json_object(), *v;
 	const char *key;
 	char *txt;
-	int rc, has_custom = 0;
+	int rc;
 
-	json_object_foreach(changes, key, v)
+	json_object_foreach(restore, key, v)
 	{
-		if (!strncmp(key, "custom.", 7))
-			has_custom = 1;
-		else
-			json_object_set(values, key, json_object_get(before, key));
-	}
-	if (has_custom) {
-		txt = staging_dump(json_object_get(before, "custom"));
-		json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
-		free(txt);
+		if (!strcmp(key, "custom")) {
+			txt = staging_dump(v);
+			json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
+			free(txt);
+		} else
+			json_object_set(values, key, v);
 	}
 	rc = set_account(s, record_id, values, expect, hit, err);
 	json_decref(values);
@@ -420,7 +407,7 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 		 int force, json_t **report, struct err *err)
 {
 	struct store_stmt *st = NULL;
-	json_t *conflicts = NULL, *changes, *before, *moved, *args;
+	json_t *conflicts = json_array(), *restore, *moved, *args;
 	struct staging_head h;
 	int64_t undone = 0;
 	char summary[160];
@@ -430,16 +417,54 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 		*report = NULL;
 	rc = store_begin(s, err);
 	if (rc)
-		return rc;
+		goto out;
 	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
 	if (!rc && !staging_transition_ok(h.state, STAGE_UNDONE))
-		rc = err_set(err, AIRLOCK_ESTATE, "batch %lld is %s: only an applied batch can be undone",
+		rc = err_set(err, AIRLOCK_ESTATE,
+			     "batch %lld is %s: only an applied batch can be undone",
 			     (long long)batch_id, staging_state_name(h.state));
 	if (!rc)
-		rc = find_conflicts(s, batch_id, 1, &conflicts, err);
+		rc = store_prepare(s,
+				   "SELECT idx,record_id,restore,moved,version FROM batch_item"
+				   " WHERE batch_id=?1 AND state='pending' ORDER BY idx DESC",
+				   &st, err);
 	if (rc)
+		goto rollback;
+	store_bind_int(st, 1, batch_id);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		char rid[256];
+		int64_t idx = store_col_int(st, 0), expect = store_col_int(st, 4) + 1;
+
+		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		restore = json_loads(store_col_text(st, 2), 0, NULL);
+		moved = store_col_is_null(st, 3) ? NULL : json_loads(store_col_text(st, 3), 0, NULL);
+		if (!restore) {
+			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable image",
+				     (long long)batch_id, (long long)idx);
+		} else {
+			rc = undo_item(s, rid, restore, moved, expect, !strcmp(h.action, "merge"), &hit,
+				       err);
+			if (!rc && !hit) {
+				rc = note_conflict(s, conflicts, idx, rid, expect, err);
+				/* --force restores it all the same, if the record exists */
+				if (!rc && force)
+					rc = undo_item(s, rid, restore, moved, -1,
+						       !strcmp(h.action, "merge"), &hit, err);
+				if (!rc && force && !hit)
+					rc = err_set(err, AIRLOCK_ECONFLICT,
+						     "record %s no longer exists", rid);
+			}
+		}
+		json_decref(restore);
+		json_decref(moved);
+		if (rc)
+			break;
+		undone += hit;
+	}
+	store_done(st);
+	if (rc != STORE_DONE)
 		goto rollback;
 	if (json_array_size(conflicts) > 0 && !force) {
 		rc = err_set(err, AIRLOCK_ECONFLICT,
@@ -448,45 +473,8 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 			     json_array_size(conflicts), (long long)batch_id);
 		goto rollback;
 	}
-	rc = store_prepare(s,
-			   "SELECT idx,record_id,changes,before,moved,version FROM batch_item"
-			   " WHERE batch_id=?1 AND state='pending' ORDER BY idx DESC",
-			   &st, err);
-	if (rc)
-		goto rollback;
-	store_bind_int(st, 1, batch_id);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		char rid[256];
-
-		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
-		changes = json_loads(store_col_text(st, 2), 0, NULL);
-		before = json_loads(store_col_text(st, 3), 0, NULL);
-		moved = store_col_is_null(st, 4) ? NULL : json_loads(store_col_text(st, 4), 0, NULL);
-		if (!changes || !before) {
-			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable image",
-				     (long long)batch_id, (long long)store_col_int(st, 0));
-		} else {
-			rc = undo_item(s, rid, changes, before, moved,
-				       force ? -1 : store_col_int(st, 5) + 1,
-				       !strcmp(h.action, "merge"), &hit, err);
-			if (!rc && !hit)
-				rc = err_set(err, AIRLOCK_ECONFLICT,
-					     force ? "record %s no longer exists"
-						   : "record %s changed while undoing",
-					     rid);
-		}
-		json_decref(changes);
-		json_decref(before);
-		json_decref(moved);
-		if (rc)
-			break;
-		undone++;
-	}
-	store_done(st);
-	if (rc != STORE_DONE)
-		goto rollback;
 	rc = staging_set_state(s, batch_id, STAGE_APPLIED, STAGE_UNDONE, "undone_by", "undone_at",
-		       principal, err);
+			       principal, err);
 	if (rc)
 		goto rollback;
 	args = json_pack("{s:b,s:I,s:O}", "force", force, "undone", (json_int_t)undone,
@@ -504,10 +492,9 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 	goto out;
 rollback:
 	store_rollback(s);
-	if (report && conflicts && rc == AIRLOCK_ECONFLICT)
+	if (report && rc == AIRLOCK_ECONFLICT)
 		*report = json_pack("{s:i,s:O}", "undone", 0, "conflicts", conflicts);
 out:
 	json_decref(conflicts);
 	return rc;
 }
-

@@ -1,0 +1,250 @@
+/* bench_staging.c — staging a 500-item proposal, and applying then undoing
+ * a 100,000-item batch, each as a ratio to the bare SQLite work it implies,
+ * measured in the same run on the same kind of file.
+ *
+ *   stage:  gate_call_tool(propose_changes, 500 items)  vs  INSERT of the
+ *           rows staging writes — 500 batch_item rows and the 500
+ *           radius-ledger rows — in one transaction
+ *   apply:  staging_apply of 100,000 items  vs  UPDATE of the same rows
+ *           (tier and version) in one transaction
+ *   undo:   staging_undo  vs  the same UPDATE back */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "book.h"
+#include "gate.h"
+#include "policy.h"
+#include "staging.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, struct err *err)
+{
+	fprintf(stderr, "bench_staging: %s: %s\n", what, err->msg);
+	exit(1);
+}
+
+static struct store *open_book(const char *dir, const char *name, int n)
+{
+	char path[512], sql[512];
+	struct store *s;
+	struct err err = {0};
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (store_open(&s, path, &err))
+		die("open", &err);
+	snprintf(sql, sizeof sql,
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d)"
+		 " INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)"
+		 " SELECT printf('A%%06d',i),'Company '||i,'smb','EMEA',3,'prospect',"
+		 "'2026-11-01T00:00:00Z' FROM n",
+		 n);
+	if (store_exec(s, sql, &err))
+		die("fill", &err);
+	return s;
+}
+
+/* The bare work: one transaction of n single-row UPDATEs by id. */
+static double bare_update(struct store *s, int n, int tier)
+{
+	struct store_stmt *st;
+	struct err err = {0};
+	char id[32];
+	double t0 = now_s();
+	int i;
+
+	if (store_begin(s, &err) ||
+	    store_prepare(s, "UPDATE account SET tier=?2,version=version+1 WHERE id=?1", &st, &err))
+		die("bare update", &err);
+	for (i = 1; i <= n; i++) {
+		snprintf(id, sizeof id, "A%06d", i);
+		store_bind_text(st, 1, id);
+		store_bind_int(st, 2, tier);
+		if (store_step(st, &err) != STORE_DONE)
+			die("bare update step", &err);
+		store_reset(st);
+	}
+	store_done(st);
+	if (store_commit(s, &err))
+		die("bare commit", &err);
+	return now_s() - t0;
+}
+
+static json_t *items_json(int n, int value)
+{
+	json_t *items = json_array();
+	char id[32];
+	int i;
+
+	for (i = 1; i <= n; i++) {
+		snprintf(id, sizeof id, "A%06d", i);
+		json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s,s:[s]}", "record_id", id,
+						       "field", "tier", "value", value, "reason",
+						       "intent surge", "evidence", "S1"));
+	}
+	return items;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof v[0], cmp_double);
+	return v[n / 2];
+}
+
+static const char *const tools[] = {"propose_changes"};
+static const char *const fields[] = {"tier"};
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/airlock-bench-XXXXXX", cmd[600];
+	struct policy_workflow wf = {0};
+	struct policy pol = {0};
+	struct gate g;
+	struct gate_call call = {"agent:bench", "mcp:write", "propose_changes", "v1"};
+	struct err err = {0};
+	struct store *s;
+	json_t *args, *r, *rep;
+	int big = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 100000;
+	int reps = 5, i;
+	double a[8], b[8], c[8], d[8], stage_ratio, apply_ratio, undo_ratio;
+
+	if (!mkdtemp(dir))
+		return 1;
+	wf.name = "retier";
+	wf.tools = tools;
+	wf.ntools = 1;
+	wf.effect = EFFECT_WRITE;
+	wf.reversible = 1;
+	wf.stage_max = 1000000;
+	wf.fields = fields;
+	wf.nfields = 1;
+	wf.ttl_seconds = 86400;
+	wf.max_pending = 1000000;
+	pol.workflows = &wf;
+	pol.nworkflows = 1;
+
+	/* staging 500 items vs inserting the same 500 rows */
+	s = open_book(dir, "stage.db", 1000);
+	g.store = s;
+	g.policy = &pol;
+	for (i = 0; i < reps; i++) {
+		struct store_stmt *st;
+		double t0;
+		int k;
+
+		args = json_pack("{s:s,s:s,s:s,s:o}", "workflow", "retier", "scope", "region=EMEA",
+				 "rationale", "bench", "items", items_json(500, 1 + i % 2));
+		t0 = now_s();
+		if (gate_call_tool(&g, &call, args, &r, &err))
+			die("stage", &err);
+		a[i] = now_s() - t0;
+		json_decref(r);
+		json_decref(args);
+		/* bare: the same 500 rows straight into batch_item */
+		t0 = now_s();
+		if (store_begin(s, &err) ||
+		    store_prepare(s,
+				  "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
+				  "reasons,evidence,restore) VALUES(1,?1,?2,?3,?4,1,?5,?6,'{\"tier\":3}')",
+				  &st, &err))
+			die("bare insert", &err);
+		for (k = 1; k <= 500; k++) {
+			char id[32];
+
+			snprintf(id, sizeof id, "A%06d", k);
+			store_bind_int(st, 1, 100000 * (i + 1) + k);
+			store_bind_text(st, 2, id);
+			store_bind_text(st, 3, "{\"tier\":1}");
+			store_bind_text(st, 4,
+					"{\"id\":\"A000001\",\"name\":\"Company 1\",\"segment\":\"smb\","
+					"\"region\":\"EMEA\",\"tier\":3,\"lifecycle\":\"prospect\"}");
+			store_bind_text(st, 5, "[\"intent surge\"]");
+			store_bind_text(st, 6, "[\"S1\"]");
+			if (store_step(st, &err) != STORE_DONE)
+				die("bare insert step", &err);
+			store_reset(st);
+		}
+		store_done(st);
+		if (store_prepare(s,
+				  "INSERT INTO radius_ledger(principal,workflow,record_id) VALUES(?1,?2,?3)",
+				  &st, &err))
+			die("bare ledger", &err);
+		for (k = 1; k <= 500; k++) {
+			char id[32];
+
+			snprintf(id, sizeof id, "A%06d", k);
+			store_bind_text(st, 1, "agent:bare");
+			store_bind_text(st, 2, "retier");
+			store_bind_text(st, 3, id);
+			if (store_step(st, &err) != STORE_DONE)
+				die("bare ledger step", &err);
+			store_reset(st);
+		}
+		store_done(st);
+		if (store_commit(s, &err))
+			die("bare insert commit", &err);
+		b[i] = now_s() - t0;
+	}
+	stage_ratio = median(a, reps) / median(b, reps);
+	printf("stage 500 items:     airlock %8.2f ms   bare insert %8.2f ms   ratio %.2f (goal <= 3)\n",
+	       median(a, reps) * 1e3, median(b, reps) * 1e3, stage_ratio);
+	store_close(s);
+
+	/* apply and undo of a big batch vs bare updates of the same rows */
+	s = open_book(dir, "apply.db", big);
+	g.store = s;
+	reps = 3;
+	for (i = 0; i < reps; i++) {
+		int64_t id;
+		double t0;
+
+		c[i] = bare_update(s, big, 2); /* warm, and the baseline */
+		d[i] = bare_update(s, big, 3);
+		args = json_pack("{s:s,s:s,s:s,s:o}", "workflow", "retier", "scope", "region=EMEA",
+				 "rationale", "bench", "items", items_json(big, 1));
+		if (gate_call_tool(&g, &call, args, &r, &err))
+			die("stage big", &err);
+		json_decref(args);
+		id = json_integer_value(json_object_get(r, "batch_id"));
+		json_decref(r);
+		if (staging_approve(s, id, "human:bench", "cli", &err))
+			die("approve", &err);
+		t0 = now_s();
+		if (staging_apply(s, id, "human:bench", "cli", 0, &rep, &err))
+			die("apply", &err);
+		a[i] = now_s() - t0;
+		json_decref(rep);
+		t0 = now_s();
+		if (staging_undo(s, id, "human:bench", "cli", 0, &rep, &err))
+			die("undo", &err);
+		b[i] = now_s() - t0;
+		json_decref(rep);
+	}
+	apply_ratio = median(a, reps) / median(c, reps);
+	undo_ratio = median(b, reps) / median(d, reps);
+	printf("apply %d items:  airlock %8.1f ms   bare update %8.1f ms   ratio %.2f (goal <= 2)\n", big,
+	       median(a, reps) * 1e3, median(c, reps) * 1e3, apply_ratio);
+	printf("undo %d items:   airlock %8.1f ms   bare update %8.1f ms   ratio %.2f (goal <= 2)\n", big,
+	       median(b, reps) * 1e3, median(d, reps) * 1e3, undo_ratio);
+	store_close(s);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_staging: could not remove %s\n", dir);
+	return 0;
+}
