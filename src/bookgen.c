@@ -174,7 +174,10 @@ static const char *const leaders[] = {"Sales", "Marketing", "Revenue Operations"
 				      "Customer Success"};
 
 /* xoshiro256** seeded through splitmix64: small, fast, and the same stream
- * everywhere, unlike rand(). */
+ * everywhere, unlike rand(). Every draw is a statement of its own, never
+ * one of several arguments of a call: C leaves the order in which arguments
+ * are evaluated open, and gcc and clang pick different ones, which would
+ * give two books from one seed. */
 struct rng {
 	uint64_t s[4];
 };
@@ -414,8 +417,9 @@ static int gen_account(struct gen *g, int64_t n, struct acct *a, struct err *err
 	const struct country *c;
 	json_t *rec, *custom;
 	int64_t employees, arr;
+	const char *owner, *source;
 	char renewal[32];
-	int rc;
+	int rc, dnc;
 
 	memset(a, 0, sizeof *a);
 	snprintf(a->id, sizeof a->id, "A%07lld", (long long)n);
@@ -428,9 +432,10 @@ static int gen_account(struct gen *g, int64_t n, struct acct *a, struct err *err
 	a->lifecycle = WEIGHTED(&g->r, lifecycles, NELEM(lifecycles));
 	gen_name(g, a, c);
 	gen_size(g, a, &employees, &arr);
-	custom = json_pack("{s:s,s:s}", "source", sources[WEIGHTED(&g->r, sources,
-								  NELEM(sources))].v,
-			   "country", c->name);
+	owner = reg->owners[rng_below(&g->r, reg->nowners)];
+	dnc = rng_chance(&g->r, 30);
+	source = sources[WEIGHTED(&g->r, sources, NELEM(sources))].v;
+	custom = json_pack("{s:s,s:s}", "source", source, "country", c->name);
 	if (custom && a->lifecycle == LC_CUSTOMER) {
 		epoch_plus(1 + rng_below(&g->r, 365), 0, 0, renewal, sizeof renewal);
 		renewal[10] = '\0';
@@ -439,8 +444,8 @@ static int gen_account(struct gen *g, int64_t n, struct acct *a, struct err *err
 	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:o,s:I,s:o*}", "id", a->id,
 			"name", a->name, "domain", a->domain, "segment", segments[a->segment].v,
 			"region", reg->name, "industry", industries[a->industry].name, "owner",
-			reg->owners[rng_below(&g->r, reg->nowners)], "tier", a->tier, "lifecycle",
-			lifecycles[a->lifecycle].v, "do_not_contact", rng_chance(&g->r, 30),
+			owner, "tier", a->tier, "lifecycle", lifecycles[a->lifecycle].v,
+			"do_not_contact", dnc,
 			"arr", a->lifecycle == LC_CUSTOMER ? json_real((double)arr) : json_null(),
 			"employees", (json_int_t)employees, "custom", custom);
 	if (!rec)
@@ -457,7 +462,8 @@ static int gen_contacts(struct gen *g, const struct acct *a, struct err *err)
 {
 	char emails[5][224], local[96], first_l[32], last_l[48], email[224], name[96], id[24];
 	int i, j, k, n = 1 + rng_weighted(&g->r, contact_weights[a->segment], 5), rc;
-	const char *first, *last;
+	const char *first, *last, *title;
+	int dnc, unsub;
 	json_t *rec;
 
 	for (i = 0; i < n; i++) {
@@ -482,10 +488,12 @@ static int gen_contacts(struct gen *g, const struct acct *a, struct err *err)
 		}
 		snprintf(emails[i], sizeof emails[i], "%s", email);
 		snprintf(id, sizeof id, "C%08lld", (long long)(g->sum.contacts + 1));
+		title = PICK(&g->r, titles);
+		dnc = rng_chance(&g->r, 20);
+		unsub = rng_chance(&g->r, 30);
 		rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "id", id, "account_id", a->id,
-				"name", name, "email", email, "title", PICK(&g->r, titles),
-				"do_not_contact", rng_chance(&g->r, 20), "unsubscribed",
-				rng_chance(&g->r, 30));
+				"name", name, "email", email, "title", title, "do_not_contact", dnc,
+				"unsubscribed", unsub);
 		if (!rec)
 			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		rc = book_insert_at(g->s, BOOK_CONTACT, rec, g->now, err);
@@ -500,80 +508,83 @@ static int gen_contacts(struct gen *g, const struct acct *a, struct err *err)
 static void detail_funding(struct gen *g, const struct acct *a, char *buf, size_t len)
 {
 	const char *inv = PICK(&g->r, investors);
+	int coin = rng_chance(&g->r, 500), k = (int)rng_below(&g->r, 30);
 
 	if (a->segment == SEG_SMB)
-		snprintf(buf, len, "raised a $%dM %s led by %s", 2 + (int)rng_below(&g->r, 14),
-			 rng_chance(&g->r, 500) ? "seed round" : "Series A", inv);
+		snprintf(buf, len, "raised a $%dM %s led by %s", 2 + k / 2,
+			 coin ? "seed round" : "Series A", inv);
 	else if (a->segment == SEG_MID)
-		snprintf(buf, len, "raised a $%dM Series %c led by %s",
-			 20 + (int)rng_below(&g->r, 81), rng_chance(&g->r, 600) ? 'B' : 'C', inv);
-	else if (rng_chance(&g->r, 500))
-		snprintf(buf, len, "closed a $%dM credit facility", 100 + 50 * (int)rng_below(&g->r, 9));
+		snprintf(buf, len, "raised a $%dM Series %c led by %s", 20 + 3 * k, coin ? 'B' : 'C',
+			 inv);
+	else if (coin)
+		snprintf(buf, len, "closed a $%dM credit facility", 100 + 50 * (k % 9));
 	else
-		snprintf(buf, len, "acquired a smaller competitor for $%dM",
-			 40 + 10 * (int)rng_below(&g->r, 30));
+		snprintf(buf, len, "acquired a smaller competitor for $%dM", 40 + 10 * k);
 }
 
-/* The readable detail of a signal: what a rep would see in a feed. */
+/* The readable detail of a signal: what a rep would see in a feed. Each
+ * case draws its word, then its number, then prints. */
 static void gen_detail(struct gen *g, const struct acct *a, int kind, char *buf, size_t len)
 {
 	struct rng *r = &g->r;
-	int v = (int)rng_below(r, 4);
+	int v = (int)rng_below(r, 4), k;
+	const char *w;
 
 	switch (kind) {
 	case SIG_HIRING:
+		w = v == 1 ? PICK(r, leaders) : PICK(r, teams);
+		k = (int)rng_below(r, 36);
 		if (v == 0)
 			snprintf(buf, len, "posted %d open roles for sales development representatives",
-				 2 + (int)rng_below(r, 9));
+				 2 + k / 4);
 		else if (v == 1)
-			snprintf(buf, len, "hiring a VP of %s", PICK(r, leaders));
+			snprintf(buf, len, "hiring a VP of %s", w);
 		else
-			snprintf(buf, len, "%s headcount up %d%% in the last 90 days", PICK(r, teams),
-				 5 + (int)rng_below(r, 36));
+			snprintf(buf, len, "%s headcount up %d%% in the last 90 days", w, 5 + k);
 		break;
 	case SIG_FUNDING:
 		detail_funding(g, a, buf, len);
 		break;
 	case SIG_INTENT:
+		w = PICK(r, topics);
+		k = (int)rng_skew(r, 60);
 		if (v < 2)
-			snprintf(buf, len, "researching '%s' (%d page views this week)", PICK(r, topics),
-				 3 + (int)rng_skew(r, 60));
+			snprintf(buf, len, "researching '%s' (%d page views this week)", w, 3 + k);
 		else if (v == 2)
-			snprintf(buf, len, "intent surge on '%s': score %d/100", PICK(r, topics),
-				 60 + (int)rng_below(r, 40));
+			snprintf(buf, len, "intent surge on '%s': score %d/100", w, 60 + k * 2 / 3);
 		else
-			snprintf(buf, len, "visited the pricing page %d times in 7 days",
-				 2 + (int)rng_below(r, 12));
+			snprintf(buf, len, "visited the pricing page %d times in 7 days", 2 + k / 5);
 		break;
 	case SIG_USAGE:
+		w = rng_chance(r, 650) ? "up" : "down";
+		k = (int)rng_below(r, 76);
 		if (v == 0)
-			snprintf(buf, len, "weekly active users %s %d%% over 30 days",
-				 rng_chance(r, 650) ? "up" : "down", 5 + (int)rng_below(r, 40));
+			snprintf(buf, len, "weekly active users %s %d%% over 30 days", w, 5 + k / 2);
 		else if (v == 1)
-			snprintf(buf, len, "seat utilisation at %d%% of licensed seats",
-				 25 + (int)rng_below(r, 76));
+			snprintf(buf, len, "seat utilisation at %d%% of licensed seats", 25 + k);
 		else if (v == 2)
-			snprintf(buf, len, "reached %d%% of the plan's API limit",
-				 70 + (int)rng_below(r, 31));
+			snprintf(buf, len, "reached %d%% of the plan's API limit", 70 + k * 30 / 75);
 		else
-			snprintf(buf, len, "no admin login for %d days", 14 + (int)rng_below(r, 47));
+			snprintf(buf, len, "no admin login for %d days", 14 + k * 46 / 75);
 		break;
 	case SIG_NEWS:
+		w = PICK(r, cities);
+		k = (int)rng_below(r, 45);
 		if (v == 0)
-			snprintf(buf, len, "opened a new office in %s", PICK(r, cities));
+			snprintf(buf, len, "opened a new office in %s", w);
 		else if (v == 1)
 			snprintf(buf, len, "appointed a new Chief Revenue Officer");
 		else if (v == 2)
-			snprintf(buf, len, "reported revenue up %d%% year over year",
-				 3 + (int)rng_below(r, 45));
+			snprintf(buf, len, "reported revenue up %d%% year over year", 3 + k);
 		else
-			snprintf(buf, len, "announced layoffs of about %d%% of staff",
-				 5 + (int)rng_below(r, 16));
+			snprintf(buf, len, "announced layoffs of about %d%% of staff", 5 + k / 3);
 		break;
 	default:
-		snprintf(buf, len, rng_chance(r, 700) ? "added a %s to their stack"
-						      : "replaced their %s",
-			 PICK(r, tools));
+		w = PICK(r, tools);
+		if (v == 0)
+			snprintf(buf, len, "replaced their %s", w);
+		else
+			snprintf(buf, len, "added a %s to their stack", w);
 		break;
 	}
 }
@@ -583,6 +594,8 @@ static int gen_signals(struct gen *g, const struct acct *a, struct err *err)
 {
 	int uses = a->lifecycle == LC_CUSTOMER || a->lifecycle == LC_PARTNER;
 	int i, kind, funded = 0, n = rng_weighted(&g->r, signal_weights[a->tier <= 2], 7), rc;
+	int64_t ago;
+	int hour, minute;
 	char id[24], at[32], detail[256];
 	json_t *rec;
 
@@ -591,8 +604,10 @@ static int gen_signals(struct gen *g, const struct acct *a, struct err *err)
 		/* two funding rounds in one quarter would read as a glitch */
 		if (kind == SIG_FUNDING && funded++)
 			kind = SIG_NEWS;
-		epoch_plus(-1 - rng_skew(&g->r, 90), 7 + (int)rng_below(&g->r, 12),
-			   (int)rng_below(&g->r, 60), at, sizeof at);
+		ago = 1 + rng_skew(&g->r, 90);
+		hour = 7 + (int)rng_below(&g->r, 12);
+		minute = (int)rng_below(&g->r, 60);
+		epoch_plus(-ago, hour, minute, at, sizeof at);
 		gen_detail(g, a, kind, detail, sizeof detail);
 		snprintf(id, sizeof id, "S%08lld", (long long)(g->sum.signals + 1));
 		rec = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "account_id", a->id, "kind",
