@@ -22,9 +22,9 @@ static const struct wpick segments[] = {{"smb", 60}, {"mid-market", 30}, {"enter
 /* Tier given segment: enterprise accounts are more often top priority, and
  * the mix over the whole book comes to about 5% / 15% / 35% / 45%. */
 static const int tier_weights[3][4] = {
-	{20, 92, 333, 555},   /* smb */
-	{60, 200, 400, 340},  /* mid-market */
-	{200, 350, 300, 150}, /* enterprise */
+    {20, 92, 333, 555},	  /* smb */
+    {60, 200, 400, 340},  /* mid-market */
+    {200, 350, 300, 150}, /* enterprise */
 };
 
 enum { LC_PROSPECT, LC_CUSTOMER, LC_FORMER, LC_COMPETITOR, LC_PARTNER };
@@ -50,11 +50,13 @@ struct region {
 
 static const struct country na[] = {{"United States", ".com", "Inc.", 80},
 				    {"Canada", ".ca", "Ltd.", 20}};
-static const struct country emea[] = {
-	{"United Kingdom", ".co.uk", "Ltd", 30}, {"Germany", ".de", "GmbH", 25},
-	{"France", ".fr", "SAS", 15},            {"Netherlands", ".nl", "B.V.", 10},
-	{"Sweden", ".se", "AB", 8},              {"Spain", ".es", "S.L.", 7},
-	{"United Arab Emirates", ".ae", "LLC", 5}};
+static const struct country emea[] = {{"United Kingdom", ".co.uk", "Ltd", 30},
+				      {"Germany", ".de", "GmbH", 25},
+				      {"France", ".fr", "SAS", 15},
+				      {"Netherlands", ".nl", "B.V.", 10},
+				      {"Sweden", ".se", "AB", 8},
+				      {"Spain", ".es", "S.L.", 7},
+				      {"United Arab Emirates", ".ae", "LLC", 5}};
 static const struct country apac[] = {{"Australia", ".com.au", "Pty Ltd", 30},
 				      {"Japan", ".jp", "K.K.", 25},
 				      {"Singapore", ".sg", "Pte Ltd", 20},
@@ -72,10 +74,10 @@ static const char *const owners_apac[] = {"Aiko Tanaka", "Priya Raman"};
 static const char *const owners_latam[] = {"Sofia Alvarez", "Mateo Rojas"};
 
 static const struct region regions[] = {
-	{"NA", 45, na, NELEM(na), owners_na, NELEM(owners_na)},
-	{"EMEA", 30, emea, NELEM(emea), owners_emea, NELEM(owners_emea)},
-	{"APAC", 15, apac, NELEM(apac), owners_apac, NELEM(owners_apac)},
-	{"LATAM", 10, latam, NELEM(latam), owners_latam, NELEM(owners_latam)},
+    {"NA", 45, na, NELEM(na), owners_na, NELEM(owners_na)},
+    {"EMEA", 30, emea, NELEM(emea), owners_emea, NELEM(owners_emea)},
+    {"APAC", 15, apac, NELEM(apac), owners_apac, NELEM(owners_apac)},
+    {"LATAM", 10, latam, NELEM(latam), owners_latam, NELEM(owners_latam)},
 };
 
 struct industry {
@@ -85,89 +87,102 @@ struct industry {
 };
 
 static const struct industry industries[] = {
-	{"software", 18, {"Software", "Systems", "Labs", "Cloud", NULL}},
-	{"manufacturing", 12, {"Manufacturing", "Industries", "Components", NULL}},
-	{"healthcare", 10, {"Health", "Medical", "Care", NULL}},
-	{"fintech", 9, {"Pay", "Financial", "Capital", NULL}},
-	{"retail", 9, {"Retail", "Goods", "Outfitters", NULL}},
-	{"professional services", 8, {"Consulting", "Advisory", "Group", NULL}},
-	{"logistics", 7, {"Logistics", "Freight", "Transport", NULL}},
-	{"education", 5, {"Learning", "Academy", NULL}},
-	{"media", 5, {"Media", "Studios", "Publishing", NULL}},
-	{"energy", 5, {"Energy", "Power", "Renewables", NULL}},
-	{"insurance", 5, {"Insurance", "Assurance", NULL}},
-	{"telecom", 4, {"Telecom", "Networks", NULL}},
-	{"real estate", 3, {"Properties", "Realty", NULL}},
-	{"biotech", 3, {"Biosciences", "Therapeutics", NULL}},
+    {"software", 18, {"Software", "Systems", "Labs", "Cloud", NULL}},
+    {"manufacturing", 12, {"Manufacturing", "Industries", "Components", NULL}},
+    {"healthcare", 10, {"Health", "Medical", "Care", NULL}},
+    {"fintech", 9, {"Pay", "Financial", "Capital", NULL}},
+    {"retail", 9, {"Retail", "Goods", "Outfitters", NULL}},
+    {"professional services", 8, {"Consulting", "Advisory", "Group", NULL}},
+    {"logistics", 7, {"Logistics", "Freight", "Transport", NULL}},
+    {"education", 5, {"Learning", "Academy", NULL}},
+    {"media", 5, {"Media", "Studios", "Publishing", NULL}},
+    {"energy", 5, {"Energy", "Power", "Renewables", NULL}},
+    {"insurance", 5, {"Insurance", "Assurance", NULL}},
+    {"telecom", 4, {"Telecom", "Networks", NULL}},
+    {"real estate", 3, {"Properties", "Realty", NULL}},
+    {"biotech", 3, {"Biosciences", "Therapeutics", NULL}},
 };
 
 /* Company names are ROOT+tail ("Cedarforge"): invented, not looked up. */
 static const char *const roots[] = {
-	"Alder",  "Amber",   "Anvil",   "Arbor",   "Aspen",   "Basalt", "Birch",    "Bramble",
-	"Canyon", "Cedar",   "Cinder",  "Cobalt",  "Copper",  "Coral",  "Cypress",  "Ember",
-	"Fern",   "Flint",   "Garnet",  "Glacier", "Granite", "Harbor", "Hazel",    "Heron",
-	"Indigo", "Juniper", "Kestrel", "Larch",   "Linden",  "Lumen",  "Maple",    "Marble",
-	"Meadow", "Onyx",    "Orchid",  "Osprey",  "Pebble",  "Quartz", "Raven",    "Saffron",
-	"Slate",  "Sorrel",  "Spruce",  "Tamarack", "Thistle", "Tundra", "Willow",  "Wren"};
-static const char *const tails[] = {"bay",   "bridge", "brook", "crest", "dale",  "field",
-				    "ford",  "forge",  "gate",  "haven", "hill",  "hurst",
-				    "lake",  "light",  "line",  "mark",  "mont",  "point",
-				    "port",  "ridge",  "rock",  "shore", "stone", "vale",
-				    "view",  "wick",   "wood",  "works", "loop",  "path"};
+    "Alder",  "Amber",	 "Anvil",   "Arbor",	"Aspen",   "Basalt", "Birch",	"Bramble",
+    "Canyon", "Cedar",	 "Cinder",  "Cobalt",	"Copper",  "Coral",  "Cypress", "Ember",
+    "Fern",   "Flint",	 "Garnet",  "Glacier",	"Granite", "Harbor", "Hazel",	"Heron",
+    "Indigo", "Juniper", "Kestrel", "Larch",	"Linden",  "Lumen",  "Maple",	"Marble",
+    "Meadow", "Onyx",	 "Orchid",  "Osprey",	"Pebble",  "Quartz", "Raven",	"Saffron",
+    "Slate",  "Sorrel",	 "Spruce",  "Tamarack", "Thistle", "Tundra", "Willow",	"Wren"};
+static const char *const tails[] = {
+    "bay",  "bridge", "brook", "crest", "dale", "field", "ford", "forge", "gate", "haven",
+    "hill", "hurst",  "lake",  "light", "line", "mark",	 "mont", "point", "port", "ridge",
+    "rock", "shore",  "stone", "vale",	"view", "wick",	 "wood", "works", "loop", "path"};
 
-static const struct wpick sources[] = {{"outbound", 35}, {"inbound", 30}, {"list_import", 17},
-				       {"event", 10},    {"partner_referral", 8}};
+static const struct wpick sources[] = {
+    {"outbound", 35}, {"inbound", 30}, {"list_import", 17}, {"event", 10}, {"partner_referral", 8}};
 
 static const char *const first_names[] = {
-	"Ada",    "Adrian",  "Aisha",  "Alex",   "Amara",  "Ana",    "Andre",  "Ben",
-	"Carla",  "Chen",    "Chris",  "Dana",   "David",  "Elena",  "Emil",   "Fatima",
-	"Felix",  "Grace",   "Hana",   "Ines",   "Ivan",   "James",  "Jin",    "Julia",
-	"Kai",    "Karim",   "Laura",  "Leo",    "Lina",   "Lucas",  "Mei",    "Mia",
-	"Nadia",  "Nikhil",  "Noah",   "Olivia", "Omar",   "Paula",  "Rafael", "Ravi",
-	"Rosa",   "Sam",     "Sara",   "Sven",   "Tariq",  "Tess",   "Uma",    "Victor",
-	"Wei",    "Yusuf",   "Zara",   "Ethan",  "Freya",  "Gabriel", "Ingrid", "Kenji"};
+    "Ada",   "Adrian", "Aisha", "Alex",	   "Amara",  "Ana",    "Andre", "Ben",	  "Carla",  "Chen",
+    "Chris", "Dana",   "David", "Elena",   "Emil",   "Fatima", "Felix", "Grace",  "Hana",   "Ines",
+    "Ivan",  "James",  "Jin",	"Julia",   "Kai",    "Karim",  "Laura", "Leo",	  "Lina",   "Lucas",
+    "Mei",   "Mia",    "Nadia", "Nikhil",  "Noah",   "Olivia", "Omar",	"Paula",  "Rafael", "Ravi",
+    "Rosa",  "Sam",    "Sara",	"Sven",	   "Tariq",  "Tess",   "Uma",	"Victor", "Wei",    "Yusuf",
+    "Zara",  "Ethan",  "Freya", "Gabriel", "Ingrid", "Kenji"};
 static const char *const last_names[] = {
-	"Abbott",   "Adeyemi",  "Bauer",  "Castro",  "Chowdhury", "Costa",   "Dubois",
-	"Eriksen",  "Fischer",  "Garcia", "Gupta",   "Haddad",    "Hansen",  "Ito",
-	"Jensen",   "Kowalski", "Larsen", "Lopez",   "Mbeki",     "Meyer",   "Moreau",
-	"Murphy",   "Nakamura", "Novak",  "Okoro",   "Olsen",     "Park",    "Patel",
-	"Petrov",   "Quinn",    "Ramos",  "Rossi",   "Sato",      "Schmidt", "Silva",
-	"Singh",    "Sullivan", "Suzuki", "Tan",     "Torres",    "Varga",   "Walsh",
-	"Weber",    "Wong",     "Yilmaz", "Zhang",   "Lindqvist", "Oduya",   "Brennan"};
-static const char *const titles[] = {
-	"Chief Executive Officer",      "Chief Revenue Officer",    "Chief Financial Officer",
-	"Chief Technology Officer",     "VP of Sales",              "VP of Marketing",
-	"Head of Revenue Operations",   "Director of Sales",        "Director of Marketing",
-	"Sales Operations Manager",     "Marketing Operations Manager", "IT Director",
-	"Procurement Manager",          "Head of Customer Success", "Head of Growth",
-	"Data Engineering Lead",        "Sales Development Manager", "Founder"};
+    "Abbott",  "Adeyemi",  "Bauer",  "Castro", "Chowdhury", "Costa",   "Dubois",
+    "Eriksen", "Fischer",  "Garcia", "Gupta",  "Haddad",    "Hansen",  "Ito",
+    "Jensen",  "Kowalski", "Larsen", "Lopez",  "Mbeki",	    "Meyer",   "Moreau",
+    "Murphy",  "Nakamura", "Novak",  "Okoro",  "Olsen",	    "Park",    "Patel",
+    "Petrov",  "Quinn",	   "Ramos",  "Rossi",  "Sato",	    "Schmidt", "Silva",
+    "Singh",   "Sullivan", "Suzuki", "Tan",    "Torres",    "Varga",   "Walsh",
+    "Weber",   "Wong",	   "Yilmaz", "Zhang",  "Lindqvist", "Oduya",   "Brennan"};
+static const char *const titles[] = {"Chief Executive Officer",
+				     "Chief Revenue Officer",
+				     "Chief Financial Officer",
+				     "Chief Technology Officer",
+				     "VP of Sales",
+				     "VP of Marketing",
+				     "Head of Revenue Operations",
+				     "Director of Sales",
+				     "Director of Marketing",
+				     "Sales Operations Manager",
+				     "Marketing Operations Manager",
+				     "IT Director",
+				     "Procurement Manager",
+				     "Head of Customer Success",
+				     "Head of Growth",
+				     "Data Engineering Lead",
+				     "Sales Development Manager",
+				     "Founder"};
 
 /* Contacts per account (1..5), by segment. */
-static const int contact_weights[3][5] = {{35, 30, 20, 10, 5}, {15, 25, 30, 20, 10},
-					  {5, 15, 25, 30, 25}};
+static const int contact_weights[3][5] = {
+    {35, 30, 20, 10, 5}, {15, 25, 30, 20, 10}, {5, 15, 25, 30, 25}};
 /* Signals per account (0..6): most have few; tiers 1-2 have more, which is
  * partly why they are tiered up. */
 static const int signal_weights[2][7] = {{30, 25, 18, 12, 8, 4, 3}, {10, 15, 20, 20, 15, 10, 10}};
 
 enum { SIG_INTENT, SIG_HIRING, SIG_NEWS, SIG_TECH, SIG_FUNDING, SIG_USAGE, SIG_KINDS };
-static const char *const signal_kinds[SIG_KINDS] = {"intent", "hiring",  "news",
+static const char *const signal_kinds[SIG_KINDS] = {"intent",	    "hiring",  "news",
 						    "tech_install", "funding", "usage"};
 /* usage only exists where the account uses the product */
 static const int kind_weights[2][SIG_KINDS] = {{24, 22, 16, 14, 8, 0}, {20, 16, 12, 10, 5, 25}};
 
 static const char *const topics[] = {"sales engagement platform", "revenue intelligence",
-				     "data enrichment",           "CRM migration",
-				     "pipeline forecasting",      "account-based marketing",
-				     "conversation analytics",    "territory planning"};
-static const char *const tools[] = {"marketing automation platform", "product analytics tool",
-				    "customer data platform",        "data warehouse",
-				    "sales engagement tool",         "conversation intelligence tool",
-				    "CPQ system",                    "support ticketing system"};
-static const char *const investors[] = {"Foxglove Ventures",  "Tidewater Capital",
+				     "data enrichment",		  "CRM migration",
+				     "pipeline forecasting",	  "account-based marketing",
+				     "conversation analytics",	  "territory planning"};
+static const char *const tools[] = {"marketing automation platform",
+				    "product analytics tool",
+				    "customer data platform",
+				    "data warehouse",
+				    "sales engagement tool",
+				    "conversation intelligence tool",
+				    "CPQ system",
+				    "support ticketing system"};
+static const char *const investors[] = {"Foxglove Ventures",	"Tidewater Capital",
 					"Lanternfield Capital", "Saltmarsh Partners",
-					"Bellwether Growth",  "Quillstone Ventures"};
-static const char *const cities[] = {"Austin",    "Toronto", "Dublin",    "Berlin",
-				     "Singapore", "Sydney",  "Sao Paulo", "Mexico City",
+					"Bellwether Growth",	"Quillstone Ventures"};
+static const char *const cities[] = {"Austin",	  "Toronto",  "Dublin",	   "Berlin",
+				     "Singapore", "Sydney",   "Sao Paulo", "Mexico City",
 				     "Amsterdam", "Bangalore"};
 static const char *const teams[] = {"engineering", "sales", "support", "marketing"};
 static const char *const leaders[] = {"Sales", "Marketing", "Revenue Operations",
@@ -254,12 +269,12 @@ static int rng_weighted(struct rng *r, const int *w, int n)
 #define PICK(r, arr) ((arr)[rng_below((r), NELEM(arr))])
 
 /* rng_weighted over a table of structs with a weight member w. */
-#define WEIGHTED(r, arr, n)                                                                      \
-	({                                                                                       \
-		int w_[64], i_;                                                                  \
-		for (i_ = 0; i_ < (n); i_++)                                                     \
-			w_[i_] = (arr)[i_].w;                                                    \
-		rng_weighted((r), w_, (n));                                                      \
+#define WEIGHTED(r, arr, n)                                                                        \
+	({                                                                                         \
+		int w_[64], i_;                                                                    \
+		for (i_ = 0; i_ < (n); i_++)                                                       \
+			w_[i_] = (arr)[i_].w;                                                      \
+		rng_weighted((r), w_, (n));                                                        \
 	})
 
 /* Days since 1970-01-01 for a civil date, and back (Howard Hinnant's
@@ -441,13 +456,13 @@ static int gen_account(struct gen *g, int64_t n, struct acct *a, struct err *err
 		renewal[10] = '\0';
 		json_object_set_new(custom, "renewal_date", json_string(renewal));
 	}
-	rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:o,s:I,s:o*}", "id", a->id,
-			"name", a->name, "domain", a->domain, "segment", segments[a->segment].v,
-			"region", reg->name, "industry", industries[a->industry].name, "owner",
-			owner, "tier", a->tier, "lifecycle", lifecycles[a->lifecycle].v,
-			"do_not_contact", dnc,
-			"arr", a->lifecycle == LC_CUSTOMER ? json_real((double)arr) : json_null(),
-			"employees", (json_int_t)employees, "custom", custom);
+	rec =
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:b,s:o,s:I,s:o*}", "id", a->id, "name",
+		      a->name, "domain", a->domain, "segment", segments[a->segment].v, "region",
+		      reg->name, "industry", industries[a->industry].name, "owner", owner, "tier",
+		      a->tier, "lifecycle", lifecycles[a->lifecycle].v, "do_not_contact", dnc,
+		      "arr", a->lifecycle == LC_CUSTOMER ? json_real((double)arr) : json_null(),
+		      "employees", (json_int_t)employees, "custom", custom);
 	if (!rec)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = book_insert_at(g->s, BOOK_ACCOUNT, rec, g->now, err);
@@ -514,8 +529,8 @@ static void detail_funding(struct gen *g, const struct acct *a, char *buf, size_
 		snprintf(buf, len, "raised a $%dM %s led by %s", 2 + k / 2,
 			 coin ? "seed round" : "Series A", inv);
 	else if (a->segment == SEG_MID)
-		snprintf(buf, len, "raised a $%dM Series %c led by %s", 20 + 3 * k, coin ? 'B' : 'C',
-			 inv);
+		snprintf(buf, len, "raised a $%dM Series %c led by %s", 20 + 3 * k,
+			 coin ? 'B' : 'C', inv);
 	else if (coin)
 		snprintf(buf, len, "closed a $%dM credit facility", 100 + 50 * (k % 9));
 	else
@@ -535,7 +550,8 @@ static void gen_detail(struct gen *g, const struct acct *a, int kind, char *buf,
 		w = v == 1 ? PICK(r, leaders) : PICK(r, teams);
 		k = (int)rng_below(r, 36);
 		if (v == 0)
-			snprintf(buf, len, "posted %d open roles for sales development representatives",
+			snprintf(buf, len,
+				 "posted %d open roles for sales development representatives",
 				 2 + k / 4);
 		else if (v == 1)
 			snprintf(buf, len, "hiring a VP of %s", w);
@@ -553,17 +569,20 @@ static void gen_detail(struct gen *g, const struct acct *a, int kind, char *buf,
 		else if (v == 2)
 			snprintf(buf, len, "intent surge on '%s': score %d/100", w, 60 + k * 2 / 3);
 		else
-			snprintf(buf, len, "visited the pricing page %d times in 7 days", 2 + k / 5);
+			snprintf(buf, len, "visited the pricing page %d times in 7 days",
+				 2 + k / 5);
 		break;
 	case SIG_USAGE:
 		w = rng_chance(r, 650) ? "up" : "down";
 		k = (int)rng_below(r, 76);
 		if (v == 0)
-			snprintf(buf, len, "weekly active users %s %d%% over 30 days", w, 5 + k / 2);
+			snprintf(buf, len, "weekly active users %s %d%% over 30 days", w,
+				 5 + k / 2);
 		else if (v == 1)
 			snprintf(buf, len, "seat utilisation at %d%% of licensed seats", 25 + k);
 		else if (v == 2)
-			snprintf(buf, len, "reached %d%% of the plan's API limit", 70 + k * 30 / 75);
+			snprintf(buf, len, "reached %d%% of the plan's API limit",
+				 70 + k * 30 / 75);
 		else
 			snprintf(buf, len, "no admin login for %d days", 14 + k * 46 / 75);
 		break;
@@ -652,8 +671,8 @@ static int book_is_empty(struct store *s, struct err *err)
 	return rc;
 }
 
-int bookgen_generate(struct store *s, const struct bookgen_opts *opts,
-		     struct bookgen_summary *out, struct err *err)
+int bookgen_generate(struct store *s, const struct bookgen_opts *opts, struct bookgen_summary *out,
+		     struct err *err)
 {
 	struct bookgen_opts def;
 	struct gen g;

@@ -45,7 +45,7 @@ void bookgen_opts_init(struct bookgen_opts *o);
  * holds one). opts NULL means the defaults; out may be NULL. A database that
  * already holds accounts is AIRLOCK_EEXIST and is left as it was; so is the
  * book after any other failure. */
-int bookgen_generate(struct store *s, const struct bookgen_opts *opts,
-		     struct bookgen_summary *out, struct err *err);
+int bookgen_generate(struct store *s, const struct bookgen_opts *opts, struct bookgen_summary *out,
+		     struct err *err);
 
 #endif

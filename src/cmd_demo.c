@@ -96,8 +96,8 @@ static void by_count(json_t *group, const char **keys, int max)
 
 /* Rows of one group of book_stats: the known values in their natural order
  * first (smb before enterprise, not alphabetical), then anything else. */
-static void block_fill(struct block *b, json_t *group, const char *const *order,
-		       const char *prefix, int64_t of)
+static void block_fill(struct block *b, json_t *group, const char *const *order, const char *prefix,
+		       int64_t of)
 {
 	const char *key;
 	json_t *v;
@@ -161,8 +161,8 @@ static void print_summary(json_t *st, const char *db, uint64_t seed, double secs
 	static const char *const seg_order[] = {"smb", "mid-market", "enterprise", NULL};
 	static const char *const reg_order[] = {"NA", "EMEA", "APAC", "LATAM", NULL};
 	static const char *const tier_order[] = {"1", "2", "3", "4", NULL};
-	static const char *const lc_order[] = {"prospect", "customer", "former_customer",
-					       "competitor", "partner", NULL};
+	static const char *const lc_order[] = {"prospect",   "customer", "former_customer",
+					       "competitor", "partner",	 NULL};
 	struct block seg = {"accounts by segment", 0, {{0}}}, reg = {"by region", 0, {{0}}},
 		     tier = {"by tier (1 = top priority)", 0, {{0}}},
 		     lc = {"by lifecycle", 0, {{0}}}, kinds = {"signals by kind", 0, {{0}}},
@@ -184,10 +184,10 @@ static void print_summary(json_t *st, const char *db, uint64_t seed, double secs
 	block_fill(&lc, json_object_get(st, "by_lifecycle"), lc_order, "", na);
 	by_count(json_object_get(st, "signals_by_kind"), kind_order, 16);
 	block_fill(&kinds, json_object_get(st, "signals_by_kind"), kind_order, "", ns);
-	block_add(&dnc, "accounts", json_integer_value(json_object_get(st, "accounts_do_not_contact")),
-		  na);
-	block_add(&dnc, "contacts", json_integer_value(json_object_get(st, "contacts_not_reachable")),
-		  nc);
+	block_add(&dnc, "accounts",
+		  json_integer_value(json_object_get(st, "accounts_do_not_contact")), na);
+	block_add(&dnc, "contacts",
+		  json_integer_value(json_object_get(st, "contacts_not_reachable")), nc);
 	print_pair(&seg, &reg);
 	print_pair(&tier, &lc);
 	print_pair(&kinds, &dnc);

@@ -192,8 +192,9 @@ static int race_progress(void *arg)
 	struct race *r = arg;
 
 	if (!r->wrote && sqlite3_txn_state(r->db, "main") != SQLITE_TXN_NONE &&
-	    sqlite3_exec(r->other, "UPDATE account SET version=version+1, name='other writer'"
-				   " WHERE id='A1'",
+	    sqlite3_exec(r->other,
+			 "UPDATE account SET version=version+1, name='other writer'"
+			 " WHERE id='A1'",
 			 NULL, NULL, NULL) == SQLITE_OK)
 		r->wrote = 1;
 	return 0;
@@ -244,8 +245,8 @@ static void test_custom_fields_kept_and_updated(void **state)
 
 	(void)state;
 	add(s, BOOK_ACCOUNT,
-	    json_pack("{s:s,s:s,s:{s:s,s:i}}", "id", "A1", "name", "x", "custom", "source",
-		      "event", "visits", 12));
+	    json_pack("{s:s,s:s,s:{s:s,s:i}}", "id", "A1", "name", "x", "custom", "source", "event",
+		      "visits", 12));
 	f = json_pack("{s:s,s:i}", "custom.source", "inbound", "tier", 2);
 	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), &err);
 	json_decref(f);
@@ -317,7 +318,8 @@ static void test_validation_names_the_field(void **state)
 		   "arr: 'lots' is not a number");
 	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "employees", "1e3"),
 		   "employees: '1e3' is not a whole number");
-	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "do_not_contact", "maybe"),
+	expect_bad(s,
+		   json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "do_not_contact", "maybe"),
 		   "do_not_contact: 'maybe' is not a yes/no value");
 	expect_bad(s, json_pack("{s:s,s:s,s:f}", "id", "B1", "name", "x", "tier", 2.5),
 		   "tier: wrong type of value");
@@ -396,8 +398,8 @@ static void test_contact_needs_account(void **state)
 	json_t *c, *a;
 
 	(void)state;
-	c = json_pack("{s:s,s:s,s:s,s:s}", "id", "C1", "account_id", "A404", "name", "Ada",
-		      "email", "ada@x.com");
+	c = json_pack("{s:s,s:s,s:s,s:s}", "id", "C1", "account_id", "A404", "name", "Ada", "email",
+		      "ada@x.com");
 	assert_int_equal(book_insert(s, BOOK_CONTACT, c, &err), AIRLOCK_EINVAL);
 	assert_non_null(strstr(err.msg, "account 'A404' does not exist"));
 	assert_int_equal(book_get(s, BOOK_CONTACT, "C1", &a, &err), AIRLOCK_ENOTFOUND);
@@ -445,7 +447,8 @@ static void test_restore_writes_image_back(void **state)
 	json_object_del(before, "version");
 	json_object_del(before, "updated_at");
 	if (!json_equal(before, after)) {
-		char *b = json_dumps(before, JSON_SORT_KEYS), *a = json_dumps(after, JSON_SORT_KEYS);
+		char *b = json_dumps(before, JSON_SORT_KEYS),
+		     *a = json_dumps(after, JSON_SORT_KEYS);
 
 		fail_msg("restored %s, wanted %s", a, b);
 	}
@@ -544,8 +547,7 @@ static void test_search_filters(void **state)
 	expect_search(s, &(struct book_query){.tier = 4}, "A01,A05,A08,A10");
 	expect_search(s, &(struct book_query){.lifecycle = "customer"}, "A02,A03");
 	expect_search(s, &(struct book_query){.owner = "Maya"}, "A01,A03,A07,A09");
-	expect_search(s, &(struct book_query){.segment = "smb", .region = "NA", .tier = 3},
-		      "A07");
+	expect_search(s, &(struct book_query){.segment = "smb", .region = "NA", .tier = 3}, "A07");
 	expect_search(s, &(struct book_query){.owner = "maya"}, ""); /* exact, not fuzzy */
 	/* text: case-insensitive, in the name or the domain */
 	expect_search(s, &(struct book_query){.text = "cedar"}, "A01,A06");
@@ -675,9 +677,12 @@ static void test_contacts_and_signals(void **state)
 
 	(void)state;
 	seed_book(s);
-	add(s, BOOK_CONTACT, json_pack("{s:s,s:s,s:s}", "id", "C3", "account_id", "A01", "name", "c"));
-	add(s, BOOK_CONTACT, json_pack("{s:s,s:s,s:s}", "id", "C1", "account_id", "A01", "name", "a"));
-	add(s, BOOK_CONTACT, json_pack("{s:s,s:s,s:s}", "id", "C2", "account_id", "A02", "name", "b"));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:s}", "id", "C3", "account_id", "A01", "name", "c"));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:s}", "id", "C1", "account_id", "A01", "name", "a"));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:s}", "id", "C2", "account_id", "A02", "name", "b"));
 	assert_ok(book_contacts(s, "A01", &arr, &err), &err);
 	assert_string_equal(ids(arr, buf, sizeof buf), "C1,C3");
 	json_decref(arr);
@@ -685,9 +690,9 @@ static void test_contacts_and_signals(void **state)
 	assert_int_equal(json_array_size(arr), 0);
 	json_decref(arr);
 
-#define SIG(id, acc, kind, at)                                                                   \
-	add(s, BOOK_SIGNAL,                                                                      \
-	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "account_id", acc, "kind", kind,        \
+#define SIG(id, acc, kind, at)                                                                     \
+	add(s, BOOK_SIGNAL,                                                                        \
+	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "account_id", acc, "kind", kind,          \
 		      "observed_at", at, "detail", "d"))
 	SIG("S1", "A01", "hiring", "2026-10-01");
 	SIG("S2", "A01", "funding", "2026-10-20");
@@ -809,24 +814,24 @@ static void test_value_parse_and_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_insert_get_update_bumps_version),
-		cmocka_unit_test(test_insert_at_fixed_time),
-		cmocka_unit_test(test_duplicate_id_is_eexist),
-		cmocka_unit_test(test_update_conflict_changes_nothing),
-		cmocka_unit_test(test_update_is_atomic_against_another_writer),
-		cmocka_unit_test(test_custom_fields_kept_and_updated),
-		cmocka_unit_test(test_validation_names_the_field),
-		cmocka_unit_test(test_update_empty_takes_default),
-		cmocka_unit_test(test_contact_needs_account),
-		cmocka_unit_test(test_restore_writes_image_back),
-		cmocka_unit_test(test_upsert_keeps_absent_fields),
-		cmocka_unit_test(test_search_filters),
-		cmocka_unit_test(test_search_pagination),
-		cmocka_unit_test(test_search_limits_share_a_statement),
-		cmocka_unit_test(test_merged_accounts_hidden),
-		cmocka_unit_test(test_contacts_and_signals),
-		cmocka_unit_test(test_stats),
-		cmocka_unit_test(test_value_parse_and_kinds),
+	    cmocka_unit_test(test_insert_get_update_bumps_version),
+	    cmocka_unit_test(test_insert_at_fixed_time),
+	    cmocka_unit_test(test_duplicate_id_is_eexist),
+	    cmocka_unit_test(test_update_conflict_changes_nothing),
+	    cmocka_unit_test(test_update_is_atomic_against_another_writer),
+	    cmocka_unit_test(test_custom_fields_kept_and_updated),
+	    cmocka_unit_test(test_validation_names_the_field),
+	    cmocka_unit_test(test_update_empty_takes_default),
+	    cmocka_unit_test(test_contact_needs_account),
+	    cmocka_unit_test(test_restore_writes_image_back),
+	    cmocka_unit_test(test_upsert_keeps_absent_fields),
+	    cmocka_unit_test(test_search_filters),
+	    cmocka_unit_test(test_search_pagination),
+	    cmocka_unit_test(test_search_limits_share_a_statement),
+	    cmocka_unit_test(test_merged_accounts_hidden),
+	    cmocka_unit_test(test_contacts_and_signals),
+	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_value_parse_and_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

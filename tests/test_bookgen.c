@@ -87,9 +87,8 @@ static void test_same_seed_same_book(void **state)
 	assert_int_equal(q_int(a.s, "SELECT count(*) FROM contact"), sa.contacts);
 	assert_int_equal(q_int(a.s, "SELECT count(*) FROM signal"), sa.signals);
 	/* even updated_at: nothing depends on the clock */
-	assert_int_equal(q_int(a.s, "SELECT count(*) FROM account WHERE updated_at<>'"
-				    BOOKGEN_EPOCH "'"),
-			 0);
+	assert_int_equal(
+	    q_int(a.s, "SELECT count(*) FROM account WHERE updated_at<>'" BOOKGEN_EPOCH "'"), 0);
 	testutil_store_close(&a);
 	testutil_store_close(&b);
 	testutil_store_close(&c);
@@ -108,9 +107,10 @@ static void test_smaller_book_is_a_prefix(void **state)
 	generate(a.s, 150, 9, &sa);
 	generate(b.s, 400, 9, &sb);
 	assert_true(sb.contacts > sa.contacts);
-	assert_ok(store_exec(b.s, "DELETE FROM signal WHERE account_id>'A0000150';"
-				  "DELETE FROM contact WHERE account_id>'A0000150';"
-				  "DELETE FROM account WHERE id>'A0000150'",
+	assert_ok(store_exec(b.s,
+			     "DELETE FROM signal WHERE account_id>'A0000150';"
+			     "DELETE FROM contact WHERE account_id>'A0000150';"
+			     "DELETE FROM account WHERE id>'A0000150'",
 			     &(struct err){0}),
 		  &(struct err){0});
 	assert_true(digest(a.s, "account") == digest(b.s, "account"));
@@ -130,12 +130,12 @@ static double pct(struct store *s, const char *where)
 	return 100.0 * (double)q_int(s, sql) / (double)n;
 }
 
-#define assert_between(v, lo, hi, what)                                                          \
-	do {                                                                                     \
-		double v_ = (v);                                                                 \
-		if (v_ < (lo) || v_ > (hi))                                                      \
-			fail_msg("%s: %.2f is outside %.2f..%.2f", what, v_, (double)(lo),       \
-				 (double)(hi));                                                  \
+#define assert_between(v, lo, hi, what)                                                            \
+	do {                                                                                       \
+		double v_ = (v);                                                                   \
+		if (v_ < (lo) || v_ > (hi))                                                        \
+			fail_msg("%s: %.2f is outside %.2f..%.2f", what, v_, (double)(lo),         \
+				 (double)(hi));                                                    \
 	} while (0)
 
 static void check_distributions(struct store *s)
@@ -162,11 +162,13 @@ static void check_distributions(struct store *s)
 	assert_between(pct(s, "lifecycle='competitor'"), 0.7, 2.5, "competitors");
 	assert_between(pct(s, "lifecycle='partner'"), 0.5, 4, "partners");
 	assert_between(pct(s, "do_not_contact=1"), 1.5, 4.5, "accounts do not contact");
-	assert_between(100.0 * (double)q_int(s, "SELECT count(*) FROM contact WHERE do_not_contact=1") /
-			       (double)nc,
+	assert_between(100.0 *
+			   (double)q_int(s, "SELECT count(*) FROM contact WHERE do_not_contact=1") /
+			   (double)nc,
 		       1, 3.5, "contacts do not contact");
-	assert_between(100.0 * (double)q_int(s, "SELECT count(*) FROM contact WHERE unsubscribed=1") /
-			       (double)nc,
+	assert_between(100.0 *
+			   (double)q_int(s, "SELECT count(*) FROM contact WHERE unsubscribed=1") /
+			   (double)nc,
 		       1.5, 4.5, "contacts unsubscribed");
 	assert_between((double)nc / (double)n, 1.8, 3.5, "contacts per account");
 	assert_int_equal(q_int(s, "SELECT count(DISTINCT owner) FROM account"), 12);
@@ -349,13 +351,13 @@ static void test_progress_and_caller_transaction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_seed_same_book),
-		cmocka_unit_test(test_smaller_book_is_a_prefix),
-		cmocka_unit_test(test_distributions),
-		cmocka_unit_test(test_everything_points_somewhere),
-		cmocka_unit_test(test_refuses_a_book_with_accounts),
-		cmocka_unit_test(test_bad_options),
-		cmocka_unit_test(test_progress_and_caller_transaction),
+	    cmocka_unit_test(test_same_seed_same_book),
+	    cmocka_unit_test(test_smaller_book_is_a_prefix),
+	    cmocka_unit_test(test_distributions),
+	    cmocka_unit_test(test_everything_points_somewhere),
+	    cmocka_unit_test(test_refuses_a_book_with_accounts),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_progress_and_caller_transaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
