@@ -599,22 +599,37 @@ out:
 	return rc;
 }
 
-/* Runs the read and the write of one change in one transaction (a savepoint
- * when the caller already holds one): otherwise another writer could slip
- * between them and the version check would judge a stale read. */
-int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fields,
-		int64_t expect_version, int64_t *new_version, struct err *err)
+/* The read and the write of one change must share a transaction, or another
+ * writer could slip between them and the version check would judge a stale
+ * read. Inside the caller's transaction they already do, and the change is a
+ * single statement, so only a caller without one gets one of its own (a
+ * savepoint per row would slow bulk imports for nothing). */
+static int own_begin(struct store *s, int *own, struct err *err)
 {
-	int rc = store_begin(s, err);
+	*own = !store_in_transaction(s);
+	return *own ? store_begin(s, err) : 0;
+}
 
-	if (rc)
+static int own_end(struct store *s, int own, int rc, struct err *err)
+{
+	if (!own)
 		return rc;
-	rc = update_record(s, kind, id, fields, expect_version, new_version, err);
 	if (rc) {
 		store_rollback(s);
 		return rc;
 	}
 	return store_commit(s, err);
+}
+
+int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fields,
+		int64_t expect_version, int64_t *new_version, struct err *err)
+{
+	int own, rc = own_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	rc = update_record(s, kind, id, fields, expect_version, new_version, err);
+	return own_end(s, own, rc, err);
 }
 
 static int upsert_record(struct store *s, enum book_kind kind, json_t *rec, int *changed,
@@ -667,21 +682,17 @@ out:
 
 int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed, struct err *err)
 {
-	int rc;
+	int own, rc;
 
 	if (changed)
 		*changed = 0;
-	rc = store_begin(s, err);
+	rc = own_begin(s, &own, err);
 	if (rc)
 		return rc;
-	rc = upsert_record(s, kind, rec, changed, err);
-	if (rc) {
-		store_rollback(s);
-		if (changed)
-			*changed = 0;
-		return rc;
-	}
-	return store_commit(s, err);
+	rc = own_end(s, own, upsert_record(s, kind, rec, changed, err), err);
+	if (rc && changed)
+		*changed = 0;
+	return rc;
 }
 
 int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t new_version,

@@ -173,6 +173,18 @@ static void test_update_conflict_changes_nothing(void **state)
 	assert_int_equal(num(a, "tier"), 1);
 	assert_int_equal(num(a, "version"), 2);
 	json_decref(a);
+	/* inside the caller's transaction the change is the caller's to undo */
+	assert_ok(store_begin(s, &err), &err);
+	f = json_pack("{s:i}", "tier", 4);
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, 2, &v, &err), &err);
+	assert_int_equal(v, 3);
+	assert_true(store_in_transaction(s));
+	store_rollback(s);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "tier"), 1);
+	assert_int_equal(num(a, "version"), 2);
+	json_decref(a);
 	/* updating a record that does not exist */
 	f = json_pack("{s:i}", "tier", 2);
 	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A9", f, -1, NULL, &err), AIRLOCK_ENOTFOUND);
