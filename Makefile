@@ -28,10 +28,15 @@ BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBINS:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 
 .PHONY: all deps demo check test bench clean format lint fuzz
+ifeq ($(MODE),release)
 all: airlock
+else
+all: $(BUILD)/airlock
+endif
 
-airlock: $(BUILD)/airlock
-	@cp $(BUILD)/airlock airlock
+# ./airlock is always the release build; sanitized builds stay under build/.
+airlock: build/release/airlock
+	@cp build/release/airlock airlock
 
 $(BUILD)/airlock: $(OBJS)
 	@echo "  LD      $@"

@@ -63,17 +63,25 @@ struct kind_info {
 	const struct book_field *fields;
 	int nfields;
 	const char *select; /* "SELECT <all columns> FROM <table>" */
+	const char *insert; /* "INSERT INTO <table>(<all columns>) VALUES(?1..?N)" */
 };
 
 static const struct kind_info kinds[BOOK_KIND_COUNT] = {
 	{"account", "accounts", "account", account_fields, NFIELDS(account_fields),
 	 "SELECT id,name,domain,segment,region,industry,owner,tier,lifecycle,do_not_contact,"
-	 "arr,employees,custom,merged_into,version,updated_at FROM account"},
+	 "arr,employees,custom,merged_into,version,updated_at FROM account",
+	 "INSERT INTO account(id,name,domain,segment,region,industry,owner,tier,lifecycle,"
+	 "do_not_contact,arr,employees,custom,merged_into,version,updated_at) VALUES(?1,?2,?3,"
+	 "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"},
 	{"contact", "contacts", "contact", contact_fields, NFIELDS(contact_fields),
 	 "SELECT id,account_id,name,email,title,do_not_contact,unsubscribed,custom,version,"
-	 "updated_at FROM contact"},
+	 "updated_at FROM contact",
+	 "INSERT INTO contact(id,account_id,name,email,title,do_not_contact,unsubscribed,custom,"
+	 "version,updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"},
 	{"signal", "signals", "signal", signal_fields, NFIELDS(signal_fields),
-	 "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal"},
+	 "SELECT id,account_id,kind,observed_at,detail,version,updated_at FROM signal",
+	 "INSERT INTO signal(id,account_id,kind,observed_at,detail,version,updated_at)"
+	 " VALUES(?1,?2,?3,?4,?5,?6,?7)"},
 };
 
 const struct book_field *book_fields(enum book_kind kind, int *n)
@@ -346,6 +354,24 @@ static void bind_value(struct store_stmt *st, int idx, const struct book_field *
 		store_bind_text(st, idx, json_string_value(v));
 }
 
+/* Binds a field's value, mapping an empty value of a NOT NULL column to its
+ * default (lifecycle prospect, flags false, custom {}) the same way for an
+ * insert, an update and a restore, so an empty CSV cell never reaches the
+ * database as a constraint error. */
+static void bind_field(struct store_stmt *st, int idx, const struct book_field *f, json_t *v)
+{
+	int empty = !v || json_is_null(v);
+
+	if (f->type == BOOK_JSON && !json_is_object(v))
+		store_bind_text(st, idx, "{}");
+	else if (empty && !strcmp(f->name, "lifecycle"))
+		store_bind_text(st, idx, "prospect");
+	else if (empty && f->type == BOOK_BOOL)
+		store_bind_int(st, idx, 0);
+	else
+		bind_value(st, idx, f, v);
+}
+
 /* Normalises every built-in field of rec (types, required ones present) into
  * a fresh object. Unknown keys are an error: custom fields go under custom. */
 static int normalise(enum book_kind kind, json_t *rec, int partial, json_t **out, struct err *err)
@@ -379,32 +405,30 @@ static int normalise(enum book_kind kind, json_t *rec, int partial, json_t **out
 			json_decref(o);
 			return rc;
 		}
+		/* the stored form of an empty value, so an upsert of an empty
+		 * cell over the default is not seen as a change */
+		if (json_is_null(nv) && !strcmp(f->name, "lifecycle"))
+			nv = json_string("prospect");
+		else if (json_is_null(nv) && f->type == BOOK_BOOL)
+			nv = json_false();
 		json_object_set_new(o, f->name, nv);
 	}
 	*out = o;
 	return 0;
 }
 
-static int insert_norm(struct store *s, enum book_kind kind, json_t *n, struct err *err)
+static int insert_norm(struct store *s, enum book_kind kind, json_t *n, const char *now,
+		       struct err *err)
 {
 	const struct kind_info *k = &kinds[kind];
-	char sql[1024], now[32];
-	size_t used;
 	struct store_stmt *st;
 	int i, p = 0, rc;
 
-	used = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(", k->table);
-	for (i = 0; i < k->nfields; i++)
-		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", i ? "," : "",
-					 k->fields[i].name);
-	used += (size_t)snprintf(sql + used, sizeof sql - used, ") VALUES(");
-	for (i = 0; i < k->nfields; i++)
-		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s?%d", i ? "," : "", i + 1);
-	snprintf(sql + used, sizeof sql - used, ")");
-	rc = store_prepare(s, sql, &st, err);
+	/* a literal, not built per row: bulk inserts (demo, import) spent more
+	 * time printing this statement than SQLite spent running it */
+	rc = store_prepare(s, k->insert, &st, err);
 	if (rc)
 		return rc;
-	book_now(now, sizeof now);
 	for (i = 0; i < k->nfields; i++) {
 		const struct book_field *f = &k->fields[i];
 		json_t *v = json_object_get(n, f->name);
@@ -414,14 +438,8 @@ static int insert_norm(struct store *s, enum book_kind kind, json_t *n, struct e
 			store_bind_int(st, p, 1);
 		else if (!strcmp(f->name, "updated_at"))
 			store_bind_text(st, p, now);
-		else if (!strcmp(f->name, "custom") && !(v && json_is_object(v)))
-			store_bind_text(st, p, "{}");
-		else if (!strcmp(f->name, "lifecycle") && (!v || json_is_null(v)))
-			store_bind_text(st, p, "prospect");
-		else if (f->type == BOOK_BOOL && (!v || json_is_null(v)))
-			store_bind_int(st, p, 0);
 		else
-			bind_value(st, p, f, v);
+			bind_field(st, p, f, v);
 	}
 	rc = store_step(st, err);
 	store_done(st);
@@ -438,12 +456,26 @@ static int insert_norm(struct store *s, enum book_kind kind, json_t *n, struct e
 
 int book_insert(struct store *s, enum book_kind kind, json_t *rec, struct err *err)
 {
-	json_t *n;
-	int rc = normalise(kind, rec, 0, &n, err);
+	char now[32];
 
+	book_now(now, sizeof now);
+	return book_insert_at(s, kind, rec, now, err);
+}
+
+int book_insert_at(struct store *s, enum book_kind kind, json_t *rec, const char *at,
+		   struct err *err)
+{
+	char when[32];
+	json_t *n;
+	int rc;
+
+	if (!at || parse_time(at, when, sizeof when))
+		return err_set(err, AIRLOCK_EINVAL, "updated_at: '%s' is not a date",
+			       at ? at : "");
+	rc = normalise(kind, rec, 0, &n, err);
 	if (rc)
 		return rc;
-	rc = insert_norm(s, kind, n, err);
+	rc = insert_norm(s, kind, n, when, err);
 	json_decref(n);
 	return rc;
 }
@@ -483,22 +515,27 @@ static int update_norm(struct store *s, enum book_kind kind, const char *id, jso
 
 		if (!v || !strcmp(k->fields[i].name, "id"))
 			continue;
-		bind_value(st, p++, &k->fields[i], v);
+		bind_field(st, p++, &k->fields[i], v);
 	}
 	if (expect_version >= 0)
 		store_bind_int(st, p, expect_version);
 	rc = store_step(st, err);
 	store_done(st);
-	if (rc == STORE_DONE)
-		rc = 0;
 	if (rc == AIRLOCK_EINVAL && strstr(err->msg, "FOREIGN KEY"))
 		return err_set(err, AIRLOCK_EINVAL, "account '%s' does not exist",
 			       json_string_value(json_object_get(n, "account_id")));
-	return rc;
+	if (rc != STORE_DONE)
+		return rc;
+	/* Zero rows means the record moved (or went) between our read and this
+	 * write: reporting success would claim a change that never happened. */
+	if (store_changes(s) != 1)
+		return err_set(err, AIRLOCK_ECONFLICT, "%s '%s' changed while it was being updated",
+			       k->name, id);
+	return 0;
 }
 
-int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fields,
-		int64_t expect_version, int64_t *new_version, struct err *err)
+static int update_record(struct store *s, enum book_kind kind, const char *id, json_t *fields,
+			 int64_t expect_version, int64_t *new_version, struct err *err)
 {
 	json_t *cur = NULL, *upd = NULL, *custom = NULL, *v, *nv;
 	const char *key;
@@ -560,14 +597,47 @@ out:
 	return rc;
 }
 
-int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed, struct err *err)
+/* The read and the write of one change must share a transaction, or another
+ * writer could slip between them and the version check would judge a stale
+ * read. Inside the caller's transaction they already do, and the change is a
+ * single statement, so only a caller without one gets one of its own (a
+ * savepoint per row would slow bulk imports for nothing). */
+static int own_begin(struct store *s, int *own, struct err *err)
+{
+	*own = !store_in_transaction(s);
+	return *own ? store_begin(s, err) : 0;
+}
+
+static int own_end(struct store *s, int own, int rc, struct err *err)
+{
+	if (!own)
+		return rc;
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s, err);
+}
+
+int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fields,
+		int64_t expect_version, int64_t *new_version, struct err *err)
+{
+	int own, rc = own_begin(s, &own, err);
+
+	if (rc)
+		return rc;
+	rc = update_record(s, kind, id, fields, expect_version, new_version, err);
+	return own_end(s, own, rc, err);
+}
+
+static int upsert_record(struct store *s, enum book_kind kind, json_t *rec, int *changed,
+			 struct err *err)
 {
 	json_t *n = NULL, *cur = NULL, *diff = NULL, *v;
 	const char *key, *id;
+	char now[32];
 	int rc;
 
-	if (changed)
-		*changed = 0;
 	rc = normalise(kind, rec, 0, &n, err);
 	if (rc)
 		return rc;
@@ -575,7 +645,8 @@ int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed,
 	rc = book_get(s, kind, id, &cur, err);
 	if (rc == AIRLOCK_ENOTFOUND) {
 		err_clear(err);
-		rc = insert_norm(s, kind, n, err);
+		book_now(now, sizeof now);
+		rc = insert_norm(s, kind, n, now, err);
 		if (rc == 0 && changed)
 			*changed = 1;
 		goto out;
@@ -587,7 +658,8 @@ int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed,
 	{
 		json_t *old = json_object_get(cur, key);
 
-		if (!strcmp(key, "id"))
+		/* only the fields rec carries: an absent one keeps its value */
+		if (!strcmp(key, "id") || !json_object_get(rec, key))
 			continue;
 		if (!strcmp(key, "custom") && json_object_size(v) == 0)
 			continue; /* a CSV without custom columns keeps the custom fields */
@@ -606,6 +678,21 @@ out:
 	return rc;
 }
 
+int book_upsert(struct store *s, enum book_kind kind, json_t *rec, int *changed, struct err *err)
+{
+	int own, rc;
+
+	if (changed)
+		*changed = 0;
+	rc = own_begin(s, &own, err);
+	if (rc)
+		return rc;
+	rc = own_end(s, own, upsert_record(s, kind, rec, changed, err), err);
+	if (rc && changed)
+		*changed = 0;
+	return rc;
+}
+
 int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t new_version,
 		 struct err *err)
 {
@@ -613,8 +700,11 @@ int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t ne
 	char sql[1024], now[32];
 	size_t used;
 	struct store_stmt *st;
+	const char *id = json_string_value(json_object_get(image, "id"));
 	int i, p = 3, rc;
 
+	if (!id)
+		return err_set(err, AIRLOCK_EINVAL, "%s image has no id", k->name);
 	used = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", k->table);
 	for (i = 0; i < k->nfields; i++) {
 		const char *n = k->fields[i].name;
@@ -628,7 +718,7 @@ int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t ne
 	if (rc)
 		return rc;
 	book_now(now, sizeof now);
-	store_bind_text(st, 1, json_string_value(json_object_get(image, "id")));
+	store_bind_text(st, 1, id);
 	store_bind_text(st, 2, now);
 	p = 3;
 	for (i = 0; i < k->nfields; i++) {
@@ -637,10 +727,7 @@ int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t ne
 		if (!strcmp(f->name, "id") || !strcmp(f->name, "version") ||
 		    !strcmp(f->name, "updated_at"))
 			continue;
-		if (!strcmp(f->name, "custom") && !json_object_get(image, "custom"))
-			store_bind_text(st, p++, "{}");
-		else
-			bind_value(st, p++, f, json_object_get(image, f->name));
+		bind_field(st, p++, f, json_object_get(image, f->name));
 	}
 	store_bind_int(st, p, new_version);
 	rc = store_step(st, err);
@@ -648,8 +735,7 @@ int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t ne
 	if (rc == STORE_DONE)
 		rc = store_changes(s) == 1 ? 0
 					   : err_set(err, AIRLOCK_ENOTFOUND, "no %s with id '%s'",
-						     k->name,
-						     json_string_value(json_object_get(image, "id")));
+						     k->name, id);
 	return rc;
 }
 
@@ -682,7 +768,7 @@ static void query_where(const struct book_query *q, char *buf, size_t len)
 #undef ADD
 }
 
-static void query_bind(struct store_stmt *st, const struct book_query *q)
+static void query_bind(struct store_stmt *st, const struct book_query *q, int with_limit)
 {
 	char pat[512];
 	size_t i, o = 0;
@@ -714,6 +800,8 @@ static void query_bind(struct store_stmt *st, const struct book_query *q)
 		store_bind_int(st, 7, q->tier);
 	if (q->after)
 		store_bind_text(st, 8, q->after);
+	if (with_limit && q->limit > 0)
+		store_bind_int(st, 9, q->limit);
 }
 
 int book_search(struct store *s, const struct book_query *q, json_t **out, struct err *err)
@@ -725,15 +813,17 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 
 	*out = NULL;
 	query_where(q, where, sizeof where);
+	/* the limit is bound, not printed: the statement cache keeps one
+	 * statement per distinct text, and limits vary per call */
 	if (q->limit > 0)
-		snprintf(sql, sizeof sql, "%s%s ORDER BY id LIMIT %d", kinds[BOOK_ACCOUNT].select,
-			 where, q->limit);
+		snprintf(sql, sizeof sql, "%s%s ORDER BY id LIMIT ?9", kinds[BOOK_ACCOUNT].select,
+			 where);
 	else
 		snprintf(sql, sizeof sql, "%s%s ORDER BY id", kinds[BOOK_ACCOUNT].select, where);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
-	query_bind(st, q);
+	query_bind(st, q, 1);
 	arr = json_array();
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		row = row_to_json(BOOK_ACCOUNT, st);
@@ -763,7 +853,7 @@ int book_count(struct store *s, const struct book_query *q, int64_t *out, struct
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
-	query_bind(st, q);
+	query_bind(st, q, 0);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
 		*out = store_col_int(st, 0);

@@ -58,6 +58,11 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 /* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,
  * AIRLOCK_EINVAL naming the field when a value is wrong. */
 int book_insert(struct store *s, enum book_kind kind, json_t *rec, struct err *err);
+/* The same, stamping updated_at with `at` (a book time such as
+ * "2026-11-01T00:00:00Z") instead of the clock: for generators that must give
+ * the same rows on every run. AIRLOCK_EINVAL when `at` is not a date. */
+int book_insert_at(struct store *s, enum book_kind kind, json_t *rec, const char *at,
+		   struct err *err);
 
 /* Inserts, or when the id exists updates the fields rec carries (bumping the
  * version only if a value changed). *changed (may be NULL) is 1 when the

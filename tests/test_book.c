@@ -1,0 +1,849 @@
+/* test_book.c — the book: records, versions, validation, queries, stats. */
+#include "testutil.h"
+
+#include <sqlite3.h>
+
+#include "book.h"
+
+/* Inserts an account from a json_pack format; fails the test on error. */
+static void add(struct store *s, enum book_kind kind, json_t *rec)
+{
+	struct err err = {0};
+
+	assert_non_null(rec);
+	assert_ok(book_insert(s, kind, rec, &err), &err);
+	json_decref(rec);
+}
+
+static void add_account(struct store *s, const char *id, const char *name, const char *domain,
+			const char *segment, const char *region, int tier, const char *lifecycle,
+			const char *owner)
+{
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "id", id, "name", name, "domain", domain,
+		      "segment", segment, "region", region, "tier", tier, "lifecycle", lifecycle,
+		      "owner", owner));
+}
+
+/* Ten accounts with known fields, for the query tests. */
+static void seed_book(struct store *s)
+{
+	add_account(s, "A01", "Cedarforge Health", "cedarforge.com", "smb", "NA", 4, "prospect",
+		    "Maya");
+	add_account(s, "A02", "Harborline Logistics", "harborline.io", "mid-market", "EMEA", 2,
+		    "customer", "Jonas");
+	add_account(s, "A03", "Quarry 100% Labs", "quarry.com", "enterprise", "NA", 1, "customer",
+		    "Maya");
+	add_account(s, "A04", "Pinecrest_Retail", "pinecrest.co.uk", "smb", "EMEA", 3, "prospect",
+		    "Jonas");
+	add_account(s, "A05", "Rival Systems", "rival.com", "mid-market", "APAC", 4, "competitor",
+		    "Aiko");
+	add_account(s, "A06", "CEDAR Grove Bank", "cedargrove.com", "enterprise", "LATAM", 2,
+		    "former_customer", "Sofia");
+	add_account(s, "A07", "Brightmark Media", "brightmark.com", "smb", "NA", 3, "partner",
+		    "Maya");
+	add_account(s, "A08", "Stonefield Energy", "stonefield.com", "smb", "APAC", 4, "prospect",
+		    "Aiko");
+	add_account(s, "A09", "Lumenwise", "lumenwise.com", "mid-market", "NA", 3, "prospect",
+		    "Maya");
+	add_account(s, "A10", "Vertexa", "vertexa.com", "smb", "EMEA", 4, "prospect", "Jonas");
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static json_int_t num(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* The ids of a JSON array of records, joined with commas. */
+static const char *ids(json_t *arr, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < json_array_size(arr) && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+					 str(json_array_get(arr, i), "id"));
+	return buf;
+}
+
+static void test_insert_get_update_bumps_version(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *a, *f;
+	int64_t v = 0;
+
+	(void)state;
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:s,s:i,s:f,s:i}", "id", "A1", "name", "Cedarforge", "segment",
+		      "smb", "tier", 3, "arr", 12000.5, "employees", 40));
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_string_equal(str(a, "name"), "Cedarforge");
+	assert_int_equal(num(a, "version"), 1);
+	assert_int_equal(num(a, "tier"), 3);
+	assert_true(json_real_value(json_object_get(a, "arr")) == 12000.5);
+	assert_string_equal(str(a, "lifecycle"), "prospect"); /* the default */
+	assert_true(json_is_false(json_object_get(a, "do_not_contact")));
+	assert_true(json_is_null(json_object_get(a, "domain")));
+	assert_true(json_is_object(json_object_get(a, "custom")));
+	assert_non_null(str(a, "updated_at"));
+	json_decref(a);
+
+	f = json_pack("{s:i,s:s}", "tier", 1, "owner", "Maya");
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, -1, &v, &err), &err);
+	json_decref(f);
+	assert_int_equal(v, 2);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "tier"), 1);
+	assert_string_equal(str(a, "owner"), "Maya");
+	assert_int_equal(num(a, "version"), 2);
+	json_decref(a);
+
+	/* a string where a number is expected is normalised */
+	f = json_pack("{s:s}", "tier", "2");
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, 2, &v, &err), &err);
+	json_decref(f);
+	assert_int_equal(v, 3);
+
+	assert_int_equal(book_get(s, BOOK_ACCOUNT, "nope", &a, &err), AIRLOCK_ENOTFOUND);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "nope"));
+	testutil_store_close(&t);
+}
+
+static void test_insert_at_fixed_time(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *a, *rec = json_pack("{s:s,s:s}", "id", "A1", "name", "x");
+
+	(void)state;
+	assert_ok(book_insert_at(s, BOOK_ACCOUNT, rec, "2026-11-01", &err), &err);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_string_equal(str(a, "updated_at"), "2026-11-01T00:00:00Z");
+	json_decref(a);
+	json_object_set_new(rec, "id", json_string("A2"));
+	assert_int_equal(book_insert_at(s, BOOK_ACCOUNT, rec, "yesterday", &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "yesterday"));
+	assert_int_equal(book_get(s, BOOK_ACCOUNT, "A2", &a, &err), AIRLOCK_ENOTFOUND);
+	json_decref(rec);
+	testutil_store_close(&t);
+}
+
+static void test_duplicate_id_is_eexist(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *rec = json_pack("{s:s,s:s}", "id", "A1", "name", "x");
+
+	(void)state;
+	assert_ok(book_insert(s, BOOK_ACCOUNT, rec, &err), &err);
+	assert_int_equal(book_insert(s, BOOK_ACCOUNT, rec, &err), AIRLOCK_EEXIST);
+	assert_non_null(strstr(err.msg, "'A1' already exists"));
+	json_decref(rec);
+	testutil_store_close(&t);
+}
+
+static void test_update_conflict_changes_nothing(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *a, *f;
+	int64_t v = -7;
+
+	(void)state;
+	add_account(s, "A1", "Cedarforge", "cedarforge.com", "smb", "NA", 3, "prospect", "Maya");
+	f = json_pack("{s:i}", "tier", 1);
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, 1, &v, &err), &err); /* now version 2 */
+	json_object_set_new(f, "tier", json_integer(2));
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, 1, &v, &err), AIRLOCK_ECONFLICT);
+	assert_non_null(strstr(err.msg, "version 2, expected 1"));
+	json_decref(f);
+	assert_int_equal(v, 2); /* untouched by the failed call */
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "tier"), 1);
+	assert_int_equal(num(a, "version"), 2);
+	json_decref(a);
+	/* inside the caller's transaction the change is the caller's to undo */
+	assert_ok(store_begin(s, &err), &err);
+	f = json_pack("{s:i}", "tier", 4);
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, 2, &v, &err), &err);
+	assert_int_equal(v, 3);
+	assert_true(store_in_transaction(s));
+	store_rollback(s);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "tier"), 1);
+	assert_int_equal(num(a, "version"), 2);
+	json_decref(a);
+	/* updating a record that does not exist */
+	f = json_pack("{s:i}", "tier", 2);
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A9", f, -1, NULL, &err), AIRLOCK_ENOTFOUND);
+	json_decref(f);
+	testutil_store_close(&t);
+}
+
+/* A second connection that bumps the record's version as soon as the first
+ * one has begun reading, i.e. between book_update's read and its write. */
+struct race {
+	sqlite3 *db, *other;
+	int wrote;
+};
+
+static int race_progress(void *arg)
+{
+	struct race *r = arg;
+
+	if (!r->wrote && sqlite3_txn_state(r->db, "main") != SQLITE_TXN_NONE &&
+	    sqlite3_exec(r->other,
+			 "UPDATE account SET version=version+1, name='other writer'"
+			 " WHERE id='A1'",
+			 NULL, NULL, NULL) == SQLITE_OK)
+		r->wrote = 1;
+	return 0;
+}
+
+/* Regression: book_update read the version, then updated "WHERE version=?"
+ * outside any transaction and reported success when a concurrent writer had
+ * bumped the version in between, although no row changed. */
+static void test_update_is_atomic_against_another_writer(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	struct race r = {0};
+	json_t *a, *f;
+	int64_t v = 0;
+	int rc;
+
+	(void)state;
+	add_account(s, "A1", "Cedarforge", "cedarforge.com", "smb", "NA", 3, "prospect", "Maya");
+	r.db = store_native_handle(s);
+	assert_int_equal(sqlite3_open(t.path, &r.other), SQLITE_OK);
+	sqlite3_busy_timeout(r.other, 0);
+	sqlite3_progress_handler(r.db, 1, race_progress, &r);
+	f = json_pack("{s:s}", "name", "mine");
+	rc = book_update(s, BOOK_ACCOUNT, "A1", f, 1, &v, &err);
+	sqlite3_progress_handler(r.db, 0, NULL, NULL);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	if (rc == 0) {
+		assert_string_equal(str(a, "name"), "mine");
+		assert_int_equal(num(a, "version"), v);
+	} else {
+		assert_int_equal(rc, AIRLOCK_ECONFLICT);
+		assert_string_not_equal(str(a, "name"), "mine");
+	}
+	json_decref(a);
+	sqlite3_close(r.other);
+	testutil_store_close(&t);
+}
+
+static void test_custom_fields_kept_and_updated(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *a, *f;
+
+	(void)state;
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:{s:s,s:i}}", "id", "A1", "name", "x", "custom", "source", "event",
+		      "visits", 12));
+	f = json_pack("{s:s,s:i}", "custom.source", "inbound", "tier", 2);
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), &err);
+	json_decref(f);
+	f = json_pack("{s:s}", "custom.renewal", "2027-01-31");
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), &err);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_string_equal(str(json_object_get(a, "custom"), "source"), "inbound");
+	assert_int_equal(num(json_object_get(a, "custom"), "visits"), 12);
+	assert_string_equal(str(json_object_get(a, "custom"), "renewal"), "2027-01-31");
+	assert_int_equal(num(a, "version"), 3);
+	json_decref(a);
+	/* the whole custom object and system fields are not settable */
+	f = json_pack("{s:{}}", "custom");
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "'custom' cannot be set"));
+	json_decref(f);
+	f = json_pack("{s:i}", "version", 9);
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "'version' cannot be set"));
+	json_decref(f);
+	f = json_pack("{s:s}", "id", "B1");
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	json_decref(f);
+	f = json_pack("{s:s}", "colour", "red");
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "'colour'"));
+	json_decref(f);
+	f = json_object();
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "no fields"));
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "version"), 3); /* none of the bad calls changed it */
+	json_decref(a);
+	testutil_store_close(&t);
+}
+
+/* One bad value: the call fails naming the field, and nothing is stored. */
+static void expect_bad(struct store *s, json_t *rec, const char *needle)
+{
+	struct err err = {0};
+	json_t *a = NULL;
+
+	assert_int_equal(book_insert(s, BOOK_ACCOUNT, rec, &err), AIRLOCK_EINVAL);
+	if (!strstr(err.msg, needle))
+		fail_msg("error '%s' does not contain '%s'", err.msg, needle);
+	json_decref(rec);
+	assert_int_equal(book_get(s, BOOK_ACCOUNT, "B1", &a, &err), AIRLOCK_ENOTFOUND);
+}
+
+static void test_validation_names_the_field(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *f, *a;
+
+	(void)state;
+	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "segment", "huge"),
+		   "segment: 'huge' is not one of smb, mid-market, enterprise");
+	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "lifecycle", "lead"),
+		   "lifecycle: 'lead' is not one of prospect");
+	expect_bad(s, json_pack("{s:s,s:s,s:i}", "id", "B1", "name", "x", "tier", 7),
+		   "tier: 7 is outside 1..4");
+	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "tier", "high"),
+		   "tier: 'high' is not a whole number");
+	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "arr", "lots"),
+		   "arr: 'lots' is not a number");
+	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "employees", "1e3"),
+		   "employees: '1e3' is not a whole number");
+	expect_bad(s,
+		   json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "do_not_contact", "maybe"),
+		   "do_not_contact: 'maybe' is not a yes/no value");
+	expect_bad(s, json_pack("{s:s,s:s,s:f}", "id", "B1", "name", "x", "tier", 2.5),
+		   "tier: wrong type of value");
+	expect_bad(s, json_pack("{s:s,s:s,s:s}", "id", "B1", "name", "x", "colour", "red"),
+		   "unknown account field 'colour'");
+	/* required fields */
+	expect_bad(s, json_pack("{s:s}", "id", "B1"), "name is required");
+	expect_bad(s, json_pack("{s:s,s:s}", "id", "B1", "name", ""), "name is required");
+	expect_bad(s, json_pack("{s:s}", "name", "x"), "id is required");
+	expect_bad(s, json_pack("[]"), "account must be a JSON object");
+
+	/* the same checks on update, and the record is left as it was */
+	add_account(s, "A1", "x", "x.com", "smb", "NA", 3, "prospect", "Maya");
+	f = json_pack("{s:s}", "segment", "huge");
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "segment: 'huge'"));
+	json_decref(f);
+	f = json_pack("{s:i,s:i}", "tier", 2, "employees", -1);
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "employees: -1 is outside"));
+	json_decref(f);
+	f = json_pack("{s:n}", "name");
+	assert_int_equal(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "name is required"));
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "tier"), 3);
+	assert_int_equal(num(a, "version"), 1);
+	json_decref(a);
+
+	/* signals: kind and observed_at are required, observed_at must be a date */
+	f = json_pack("{s:s,s:s,s:s}", "id", "S1", "account_id", "A1", "kind", "hiring");
+	assert_int_equal(book_insert(s, BOOK_SIGNAL, f, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "observed_at is required"));
+	json_object_set_new(f, "observed_at", json_string("31/10/2026"));
+	assert_int_equal(book_insert(s, BOOK_SIGNAL, f, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "observed_at: '31/10/2026' is not a date"));
+	json_object_set_new(f, "observed_at", json_string("2026-10-31 09:30"));
+	assert_ok(book_insert(s, BOOK_SIGNAL, f, &err), &err);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_SIGNAL, "S1", &a, &err), &err);
+	assert_string_equal(str(a, "observed_at"), "2026-10-31T09:30:00Z");
+	json_decref(a);
+	testutil_store_close(&t);
+}
+
+/* Regression: clearing a NOT NULL field (an empty CSV cell, a JSON null)
+ * reached the database as "NOT NULL constraint failed". It now takes the
+ * default an insert would give. */
+static void test_update_empty_takes_default(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *a, *f;
+
+	(void)state;
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:s,s:b}", "id", "A1", "name", "x", "lifecycle", "customer",
+		      "do_not_contact", 1));
+	f = json_pack("{s:n,s:s}", "lifecycle", "do_not_contact", "");
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, -1, NULL, &err), &err);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_string_equal(str(a, "lifecycle"), "prospect");
+	assert_true(json_is_false(json_object_get(a, "do_not_contact")));
+	json_decref(a);
+	testutil_store_close(&t);
+}
+
+static void test_contact_needs_account(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *c, *a;
+
+	(void)state;
+	c = json_pack("{s:s,s:s,s:s,s:s}", "id", "C1", "account_id", "A404", "name", "Ada", "email",
+		      "ada@x.com");
+	assert_int_equal(book_insert(s, BOOK_CONTACT, c, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "account 'A404' does not exist"));
+	assert_int_equal(book_get(s, BOOK_CONTACT, "C1", &a, &err), AIRLOCK_ENOTFOUND);
+	json_object_del(c, "account_id");
+	assert_int_equal(book_insert(s, BOOK_CONTACT, c, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "account_id is required"));
+	add_account(s, "A1", "x", "x.com", "smb", "NA", 3, "prospect", "Maya");
+	json_object_set_new(c, "account_id", json_string("A1"));
+	assert_ok(book_insert(s, BOOK_CONTACT, c, &err), &err);
+	json_decref(c);
+	/* moving it to an unknown account is refused too */
+	c = json_pack("{s:s}", "account_id", "A404");
+	assert_int_equal(book_update(s, BOOK_CONTACT, "C1", c, -1, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "account 'A404' does not exist"));
+	json_decref(c);
+	assert_ok(book_get(s, BOOK_CONTACT, "C1", &a, &err), &err);
+	assert_string_equal(str(a, "account_id"), "A1");
+	assert_int_equal(num(a, "version"), 1);
+	assert_true(json_is_false(json_object_get(a, "unsubscribed")));
+	json_decref(a);
+	testutil_store_close(&t);
+}
+
+static void test_restore_writes_image_back(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *before, *after, *f;
+
+	(void)state;
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:i,s:s,s:{s:s}}", "id", "A1", "name", "Cedarforge", "tier", 3,
+		      "domain", "cedarforge.com", "custom", "source", "event"));
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &before, &err), &err);
+	f = json_pack("{s:i,s:n,s:s,s:s}", "tier", 1, "domain", "name", "Renamed", "custom.source",
+		      "agent");
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A1", f, 1, NULL, &err), &err);
+	json_decref(f);
+	assert_ok(book_restore(s, BOOK_ACCOUNT, before, 3, &err), &err);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &after, &err), &err);
+	assert_int_equal(num(after, "version"), 3);
+	json_object_del(after, "version");
+	json_object_del(after, "updated_at");
+	json_object_del(before, "version");
+	json_object_del(before, "updated_at");
+	if (!json_equal(before, after)) {
+		char *b = json_dumps(before, JSON_SORT_KEYS),
+		     *a = json_dumps(after, JSON_SORT_KEYS);
+
+		fail_msg("restored %s, wanted %s", a, b);
+	}
+	json_decref(after);
+	/* an image of a record that is gone, and one without an id */
+	json_object_set_new(before, "id", json_string("A9"));
+	assert_int_equal(book_restore(s, BOOK_ACCOUNT, before, 2, &err), AIRLOCK_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "'A9'"));
+	/* regression: a missing id was printed through %s as a NULL pointer */
+	json_object_del(before, "id");
+	assert_int_equal(book_restore(s, BOOK_ACCOUNT, before, 2, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "image has no id"));
+	json_decref(before);
+	testutil_store_close(&t);
+}
+
+/* Regression: an upsert of a record carrying only some fields set every
+ * other field to null, and failed on the NOT NULL ones (lifecycle). */
+static void test_upsert_keeps_absent_fields(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *a, *rec;
+	int changed = -1;
+
+	(void)state;
+	add_account(s, "A1", "Cedarforge", "cedarforge.com", "enterprise", "NA", 2, "customer",
+		    "Maya");
+	rec = json_pack("{s:s,s:s}", "id", "A1", "name", "Cedarforge Health");
+	assert_ok(book_upsert(s, BOOK_ACCOUNT, rec, &changed, &err), &err);
+	assert_int_equal(changed, 1);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_string_equal(str(a, "name"), "Cedarforge Health");
+	assert_string_equal(str(a, "segment"), "enterprise");
+	assert_string_equal(str(a, "lifecycle"), "customer");
+	assert_int_equal(num(a, "tier"), 2);
+	assert_int_equal(num(a, "version"), 2);
+	json_decref(a);
+	/* the same again changes nothing and keeps the version */
+	assert_ok(book_upsert(s, BOOK_ACCOUNT, rec, &changed, &err), &err);
+	assert_int_equal(changed, 0);
+	json_decref(rec);
+	/* an empty flag over the default is no change either */
+	rec = json_pack("{s:s,s:s,s:s}", "id", "A1", "name", "Cedarforge Health", "do_not_contact",
+			"");
+	assert_ok(book_upsert(s, BOOK_ACCOUNT, rec, &changed, &err), &err);
+	assert_int_equal(changed, 0);
+	json_decref(rec);
+	/* a new id inserts */
+	rec = json_pack("{s:s,s:s}", "id", "A2", "name", "New");
+	assert_ok(book_upsert(s, BOOK_ACCOUNT, rec, &changed, &err), &err);
+	assert_int_equal(changed, 1);
+	json_decref(rec);
+	/* a bad value changes nothing */
+	rec = json_pack("{s:s,s:s,s:i}", "id", "A1", "name", "Bad", "tier", 0);
+	assert_int_equal(book_upsert(s, BOOK_ACCOUNT, rec, &changed, &err), AIRLOCK_EINVAL);
+	assert_int_equal(changed, 0);
+	json_decref(rec);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_string_equal(str(a, "name"), "Cedarforge Health");
+	assert_int_equal(num(a, "version"), 2);
+	json_decref(a);
+	testutil_store_close(&t);
+}
+
+/* Runs a search and compares the ids it returns. */
+static void expect_search(struct store *s, const struct book_query *q, const char *want)
+{
+	struct err err = {0};
+	json_t *arr;
+	char buf[512];
+	int64_t n;
+
+	assert_ok(book_search(s, q, &arr, &err), &err);
+	ids(arr, buf, sizeof buf);
+	if (strcmp(buf, want) != 0)
+		fail_msg("search gave '%s', wanted '%s'", buf, want);
+	if (q->limit == 0) {
+		assert_ok(book_count(s, q, &n, &err), &err);
+		assert_int_equal(n, json_array_size(arr));
+	}
+	json_decref(arr);
+}
+
+static void test_search_filters(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+
+	(void)state;
+	seed_book(s);
+	expect_search(s, &(struct book_query){0}, "A01,A02,A03,A04,A05,A06,A07,A08,A09,A10");
+	expect_search(s, &(struct book_query){.segment = "smb"}, "A01,A04,A07,A08,A10");
+	expect_search(s, &(struct book_query){.region = "EMEA"}, "A02,A04,A10");
+	expect_search(s, &(struct book_query){.tier = 4}, "A01,A05,A08,A10");
+	expect_search(s, &(struct book_query){.lifecycle = "customer"}, "A02,A03");
+	expect_search(s, &(struct book_query){.owner = "Maya"}, "A01,A03,A07,A09");
+	expect_search(s, &(struct book_query){.segment = "smb", .region = "NA", .tier = 3}, "A07");
+	expect_search(s, &(struct book_query){.owner = "maya"}, ""); /* exact, not fuzzy */
+	/* text: case-insensitive, in the name or the domain */
+	expect_search(s, &(struct book_query){.text = "cedar"}, "A01,A06");
+	expect_search(s, &(struct book_query){.text = "CEDARF"}, "A01");
+	expect_search(s, &(struct book_query){.text = ".co.uk"}, "A04");
+	/* LIKE wildcards in the text are literal characters */
+	expect_search(s, &(struct book_query){.text = "%"}, "A03");
+	expect_search(s, &(struct book_query){.text = "100%"}, "A03");
+	expect_search(s, &(struct book_query){.text = "_"}, "A04");
+	expect_search(s, &(struct book_query){.text = "e_r"}, "");
+	expect_search(s, &(struct book_query){.text = "\\"}, "");
+	expect_search(s, &(struct book_query){.text = "nothing like it"}, "");
+	testutil_store_close(&t);
+}
+
+static void test_search_pagination(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	struct book_query q = {.limit = 4};
+	char buf[256], last[16], all[600] = "";
+	json_t *page;
+	int pages = 0;
+
+	(void)state;
+	seed_book(s);
+	for (;;) {
+		assert_ok(book_search(s, &q, &page, &err), &err);
+		if (json_array_size(page) == 0) {
+			json_decref(page);
+			break;
+		}
+		assert_true(json_array_size(page) <= 4);
+		ids(page, buf, sizeof buf);
+		snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", all[0] ? "," : "",
+			 buf);
+		snprintf(last, sizeof last, "%s",
+			 str(json_array_get(page, json_array_size(page) - 1), "id"));
+		q.after = last;
+		json_decref(page);
+		pages++;
+	}
+	assert_int_equal(pages, 3);
+	assert_string_equal(all, "A01,A02,A03,A04,A05,A06,A07,A08,A09,A10");
+	/* with a filter */
+	expect_search(s, &(struct book_query){.segment = "smb", .after = "A04", .limit = 2},
+		      "A07,A08");
+	testutil_store_close(&t);
+}
+
+static int count_statements(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	while ((st = sqlite3_next_stmt(store_native_handle(s), st)))
+		n++;
+	return n;
+}
+
+/* Regression: the limit was printed into the SQL text, so every distinct
+ * limit added a statement to the cache for the life of the connection. */
+static void test_search_limits_share_a_statement(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *arr;
+	int before, i;
+
+	(void)state;
+	seed_book(s);
+	assert_ok(book_search(s, &(struct book_query){.limit = 1}, &arr, &err), &err);
+	json_decref(arr);
+	before = count_statements(s);
+	for (i = 2; i < 40; i++) {
+		assert_ok(book_search(s, &(struct book_query){.limit = i}, &arr, &err), &err);
+		assert_int_equal(json_array_size(arr), i < 10 ? i : 10);
+		json_decref(arr);
+	}
+	assert_int_equal(count_statements(s), before);
+	testutil_store_close(&t);
+}
+
+static void test_merged_accounts_hidden(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *img, *st;
+	int64_t n;
+
+	(void)state;
+	seed_book(s);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A06", &img, &err), &err);
+	json_object_set_new(img, "merged_into", json_string("A01"));
+	assert_ok(book_restore(s, BOOK_ACCOUNT, img, 2, &err), &err);
+	json_decref(img);
+	expect_search(s, &(struct book_query){.text = "cedar"}, "A01");
+	expect_search(s, &(struct book_query){.text = "cedar", .include_merged = 1}, "A01,A06");
+	assert_ok(book_count(s, &(struct book_query){0}, &n, &err), &err);
+	assert_int_equal(n, 9);
+	assert_ok(book_count(s, &(struct book_query){.include_merged = 1}, &n, &err), &err);
+	assert_int_equal(n, 10);
+	/* a limit does not cap the count */
+	assert_ok(book_count(s, &(struct book_query){.limit = 2}, &n, &err), &err);
+	assert_int_equal(n, 9);
+	assert_ok(book_stats(s, &st, &err), &err);
+	assert_int_equal(num(st, "accounts"), 9);
+	assert_int_equal(num(json_object_get(st, "by_lifecycle"), "former_customer"), 0);
+	json_decref(st);
+	/* the merged record itself is still there by id */
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A06", &img, &err), &err);
+	assert_string_equal(str(img, "merged_into"), "A01");
+	json_decref(img);
+	testutil_store_close(&t);
+}
+
+static void test_contacts_and_signals(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *arr;
+	char buf[256];
+
+	(void)state;
+	seed_book(s);
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:s}", "id", "C3", "account_id", "A01", "name", "c"));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:s}", "id", "C1", "account_id", "A01", "name", "a"));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:s}", "id", "C2", "account_id", "A02", "name", "b"));
+	assert_ok(book_contacts(s, "A01", &arr, &err), &err);
+	assert_string_equal(ids(arr, buf, sizeof buf), "C1,C3");
+	json_decref(arr);
+	assert_ok(book_contacts(s, "A05", &arr, &err), &err);
+	assert_int_equal(json_array_size(arr), 0);
+	json_decref(arr);
+
+#define SIG(id, acc, kind, at)                                                                     \
+	add(s, BOOK_SIGNAL,                                                                        \
+	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "account_id", acc, "kind", kind,          \
+		      "observed_at", at, "detail", "d"))
+	SIG("S1", "A01", "hiring", "2026-10-01");
+	SIG("S2", "A01", "funding", "2026-10-20");
+	SIG("S3", "A02", "hiring", "2026-10-25");
+	SIG("S4", "A01", "hiring", "2026-10-20");
+	SIG("S5", "A01", "intent", "2026-09-02T08:00:00Z");
+#undef SIG
+	/* newest first; equal times by id */
+	assert_ok(book_signals(s, NULL, NULL, 0, &arr, &err), &err);
+	assert_string_equal(ids(arr, buf, sizeof buf), "S3,S2,S4,S1,S5");
+	json_decref(arr);
+	assert_ok(book_signals(s, "A01", NULL, 0, &arr, &err), &err);
+	assert_string_equal(ids(arr, buf, sizeof buf), "S2,S4,S1,S5");
+	json_decref(arr);
+	assert_ok(book_signals(s, "A01", "hiring", 0, &arr, &err), &err);
+	assert_string_equal(ids(arr, buf, sizeof buf), "S4,S1");
+	json_decref(arr);
+	assert_ok(book_signals(s, NULL, "hiring", 2, &arr, &err), &err);
+	assert_string_equal(ids(arr, buf, sizeof buf), "S3,S4");
+	json_decref(arr);
+	assert_ok(book_signals(s, "A01", NULL, 1, &arr, &err), &err);
+	assert_string_equal(ids(arr, buf, sizeof buf), "S2");
+	json_decref(arr);
+	testutil_store_close(&t);
+}
+
+static void test_stats(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *st, *f;
+
+	(void)state;
+	assert_ok(book_stats(s, &st, &err), &err);
+	assert_int_equal(num(st, "accounts"), 0);
+	assert_int_equal(json_object_size(json_object_get(st, "by_segment")), 0);
+	json_decref(st);
+
+	seed_book(s);
+	f = json_pack("{s:b}", "do_not_contact", 1);
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A05", f, -1, NULL, &err), &err);
+	json_decref(f);
+	add(s, BOOK_ACCOUNT, json_pack("{s:s,s:s}", "id", "A11", "name", "No segment"));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:b}", "id", "C1", "account_id", "A01", "do_not_contact", 1));
+	add(s, BOOK_CONTACT,
+	    json_pack("{s:s,s:s,s:b}", "id", "C2", "account_id", "A01", "unsubscribed", 1));
+	add(s, BOOK_CONTACT, json_pack("{s:s,s:s}", "id", "C3", "account_id", "A02"));
+	add(s, BOOK_SIGNAL,
+	    json_pack("{s:s,s:s,s:s,s:s}", "id", "S1", "account_id", "A01", "kind", "hiring",
+		      "observed_at", "2026-10-01"));
+	add(s, BOOK_SIGNAL,
+	    json_pack("{s:s,s:s,s:s,s:s}", "id", "S2", "account_id", "A02", "kind", "hiring",
+		      "observed_at", "2026-10-02"));
+	add(s, BOOK_SIGNAL,
+	    json_pack("{s:s,s:s,s:s,s:s}", "id", "S3", "account_id", "A02", "kind", "news",
+		      "observed_at", "2026-10-03"));
+	assert_ok(book_stats(s, &st, &err), &err);
+	assert_int_equal(num(st, "accounts"), 11);
+	assert_int_equal(num(st, "accounts_do_not_contact"), 1);
+	assert_int_equal(num(st, "contacts"), 3);
+	assert_int_equal(num(st, "contacts_not_reachable"), 2);
+	assert_int_equal(num(st, "signals"), 3);
+	assert_int_equal(num(json_object_get(st, "by_segment"), "smb"), 5);
+	assert_int_equal(num(json_object_get(st, "by_segment"), "mid-market"), 3);
+	assert_int_equal(num(json_object_get(st, "by_segment"), "enterprise"), 2);
+	assert_int_equal(num(json_object_get(st, "by_segment"), "(none)"), 1);
+	assert_int_equal(num(json_object_get(st, "by_region"), "NA"), 4);
+	assert_int_equal(num(json_object_get(st, "by_tier"), "4"), 4);
+	assert_int_equal(num(json_object_get(st, "by_tier"), "1"), 1);
+	assert_int_equal(num(json_object_get(st, "by_lifecycle"), "prospect"), 6);
+	assert_int_equal(num(json_object_get(st, "by_lifecycle"), "competitor"), 1);
+	assert_int_equal(num(json_object_get(st, "signals_by_kind"), "hiring"), 2);
+	assert_int_equal(num(json_object_get(st, "signals_by_kind"), "news"), 1);
+	json_decref(st);
+	testutil_store_close(&t);
+}
+
+static void test_value_parse_and_kinds(void **state)
+{
+	const struct book_field *tier = book_field_find(BOOK_ACCOUNT, "tier");
+	const struct book_field *dnc = book_field_find(BOOK_ACCOUNT, "do_not_contact");
+	const struct book_field *custom = book_field_find(BOOK_ACCOUNT, "custom");
+	struct err err = {0};
+	enum book_kind k;
+	json_t *v;
+	int n;
+
+	(void)state;
+	assert_non_null(tier);
+	assert_null(book_field_find(BOOK_ACCOUNT, "colour"));
+	assert_ok(book_value_parse(tier, "", &v, &err), &err);
+	assert_true(json_is_null(v));
+	assert_ok(book_value_parse(tier, "4", &v, &err), &err);
+	assert_int_equal(json_integer_value(v), 4);
+	json_decref(v);
+	assert_int_equal(book_value_parse(tier, "4x", &v, &err), AIRLOCK_EINVAL);
+	assert_null(v);
+	assert_int_equal(book_value_parse(tier, "99999999999999999999", &v, &err), AIRLOCK_EINVAL);
+	assert_ok(book_value_parse(dnc, "Yes", &v, &err), &err);
+	assert_true(json_is_true(v));
+	assert_ok(book_value_parse(custom, "{\"a\":1}", &v, &err), &err);
+	assert_int_equal(json_object_size(v), 1);
+	json_decref(v);
+	assert_int_equal(book_value_parse(custom, "[1]", &v, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "custom: not a JSON object"));
+	assert_ok(book_kind_parse("contacts", &k, &err), &err);
+	assert_int_equal(k, BOOK_CONTACT);
+	assert_ok(book_kind_parse("signal", &k, &err), &err);
+	assert_int_equal(k, BOOK_SIGNAL);
+	assert_int_equal(book_kind_parse("deals", &k, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "'deals'"));
+	assert_string_equal(book_kind_name(BOOK_ACCOUNT), "account");
+	assert_non_null(book_fields(BOOK_SIGNAL, &n));
+	assert_int_equal(n, 7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_insert_get_update_bumps_version),
+	    cmocka_unit_test(test_insert_at_fixed_time),
+	    cmocka_unit_test(test_duplicate_id_is_eexist),
+	    cmocka_unit_test(test_update_conflict_changes_nothing),
+	    cmocka_unit_test(test_update_is_atomic_against_another_writer),
+	    cmocka_unit_test(test_custom_fields_kept_and_updated),
+	    cmocka_unit_test(test_validation_names_the_field),
+	    cmocka_unit_test(test_update_empty_takes_default),
+	    cmocka_unit_test(test_contact_needs_account),
+	    cmocka_unit_test(test_restore_writes_image_back),
+	    cmocka_unit_test(test_upsert_keeps_absent_fields),
+	    cmocka_unit_test(test_search_filters),
+	    cmocka_unit_test(test_search_pagination),
+	    cmocka_unit_test(test_search_limits_share_a_statement),
+	    cmocka_unit_test(test_merged_accounts_hidden),
+	    cmocka_unit_test(test_contacts_and_signals),
+	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_value_parse_and_kinds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
