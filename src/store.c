@@ -82,7 +82,8 @@ int store_open(struct store **out, const char *path, struct err *err)
 	 * writer; FULL makes each commit durable across power loss, which the
 	 * log's "an entry exists exactly when its effect does" depends on. */
 	rc = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+			   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+			   "PRAGMA cache_size=-65536;",
 			err);
 	if (rc)
 		goto error;
