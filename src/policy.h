@@ -1,0 +1,139 @@
+/* policy.h — the policy file (airlock.yaml): workflows, their effects and
+ * caps, the audience rules and the SMTP relay; and policy_decide(), the
+ * flowchart of the risk model made exact.
+ *
+ * Owns: loading and checking the YAML (libyaml), every problem reported as
+ * FILE:LINE:COL; the worst-case unattended blast radius of each workflow;
+ * the decision for one proposal given its radius and the agent's running
+ * totals.
+ *
+ * Never: touches the store or the book. policy_decide() is a pure function
+ * of its inputs, so it is fast and can be tested exhaustively. It fails
+ * closed: anything unknown or inconsistent is DECISION_BLOCKED.
+ *
+ * A struct policy is owned by whoever loaded it and freed with
+ * policy_free(); every pointer into it lives as long as it does. */
+#ifndef AIRLOCK_POLICY_H
+#define AIRLOCK_POLICY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define POLICY_DEFAULT_PATH "airlock.yaml"
+
+enum policy_effect { EFFECT_READ, EFFECT_DRAFT, EFFECT_WRITE, EFFECT_SEND };
+
+struct policy_sampling {
+	double confidence;  /* C, e.g. 0.95 */
+	double defect_rate; /* tolerated defect rate p, e.g. 0.05 */
+};
+
+struct policy_workflow {
+	const char *name;
+	const char *const *tools;  /* tools that belong to it */
+	int ntools;
+	enum policy_effect effect;
+	int reversible;
+	int64_t stage_max;         /* largest batch staged for sample audit; larger → blocked */
+	const char *const *fields; /* fields it may write (allow-list); "custom.*" allowed */
+	int nfields;
+	struct policy_sampling sampling;
+	int unattended;            /* explicit: may apply with no human, up to unattended_max */
+	int64_t unattended_max;    /* records per action when unattended (0 = no cap given) */
+	int64_t ttl_seconds;       /* a waiting batch expires after this */
+	int64_t max_pending;       /* batches one agent may have waiting unreviewed */
+	int line, col;             /* where it is defined, for messages */
+};
+
+struct policy_audience {
+	const char *const *competitor_domains;
+	int ncompetitor_domains;
+	int64_t touch_window_days;  /* at most max_touches per contact per window */
+	int64_t max_touches;
+};
+
+enum policy_tls { TLS_NONE, TLS_STARTTLS, TLS_IMPLICIT };
+
+struct policy_smtp {
+	const char *host;          /* NULL = not configured */
+	int port;
+	enum policy_tls tls;
+	const char *username;
+	const char *password_env;  /* name of the environment variable holding it */
+	const char *from;
+	int64_t timeout_seconds;
+	int64_t max_attempts;      /* delivery retries with back-off before "failed" */
+};
+
+struct policy {
+	const char *path;
+	struct policy_workflow *workflows;
+	int nworkflows;
+	struct policy_audience audience;
+	struct policy_smtp smtp;
+	char digest[65];           /* hex BLAKE2b-256 of the file bytes: its version */
+};
+
+/* Loads and checks path. On any problem returns AIRLOCK_EINVAL with the
+ * first problem in err ("airlock.yaml:12:5: stage_max must be a positive
+ * integer") and *out NULL. */
+int policy_load(const char *path, struct policy **out, struct err *err);
+
+/* Checks path and reports every problem: *problems gets a JSON array of
+ * {"file","line","col","message"} (empty when the file is good). Returns 0
+ * when the file could be read at all (even with problems), <0 otherwise. */
+int policy_check(const char *path, json_t **problems, struct err *err);
+
+void policy_free(struct policy *p);
+
+/* The default policy file: commented YAML a user can read as documentation.
+ * Static storage. */
+const char *policy_default_yaml(void);
+
+const struct policy_workflow *policy_workflow(const struct policy *p, const char *name);
+/* The workflow a tool belongs to (first one naming it); NULL when none. */
+const struct policy_workflow *policy_workflow_for_tool(const struct policy *p, const char *tool);
+/* 1 when the workflow may write field (exact, or via a "custom.*" entry). */
+int policy_field_allowed(const struct policy_workflow *wf, const char *field);
+const char *policy_effect_name(enum policy_effect e);
+
+/* Worst-case unattended blast radius of one workflow: records (or messages)
+ * one agent action can alter before a human sees it, with the reason.
+ * *flagged is 1 when a write or send goes through unattended with no cap. */
+int64_t policy_radius(const struct policy_workflow *wf, const char **why, int *flagged);
+
+enum decision_kind {
+	DECISION_DRAFT,   /* stored as a draft; the book does not change */
+	DECISION_STAGED,  /* staged: awaits a sample audit */
+	DECISION_BLOCKED, /* awaits a human's approve / reject */
+	DECISION_ALLOWED  /* applied unattended: only when the policy says so explicitly */
+};
+
+struct decision_input {
+	const struct policy_workflow *wf; /* NULL = unknown workflow → blocked */
+	int64_t radius;            /* distinct records this proposal alters (after refusals) */
+	int64_t cumulative;        /* distinct records this agent proposed in this workflow since
+				      the last human checkpoint, this proposal included */
+	int64_t pending_batches;   /* batches of this agent waiting unreviewed, before this one */
+};
+
+#define DECISION_REASONS_MAX 4
+#define DECISION_REASON_LEN 200
+
+struct decision {
+	enum decision_kind kind;
+	int nreasons;
+	char reasons[DECISION_REASONS_MAX][DECISION_REASON_LEN];
+};
+
+/* The flowchart: read → (not a proposal), draft → DRAFT, write/send:
+ * reversible and cumulative ≤ stage_max and pending < max_pending → STAGED,
+ * else BLOCKED; unattended only when wf->unattended and radius ≤
+ * unattended_max. Reasons are sentences an agent and a reviewer can read.
+ * p may be NULL (fail closed). Never fails. */
+void policy_decide(const struct policy *p, const struct decision_input *in, struct decision *out);
+const char *policy_decision_name(enum decision_kind k);
+
+#endif
