@@ -8,15 +8,20 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "policy.h"
+
 /* The verb table (git's commands[]). Verbs not built yet are not listed. */
 const struct cli_command cli_commands[] = {
 	{"help", cmd_help, "show the verbs, or the help of one verb",
 	 "usage: airlock help [VERB]\n"},
-	{"init", cmd_init, "create the database (and later the policy file)",
-	 "usage: airlock init [--db PATH]\n"
+	{"init", cmd_init, "create the database and the default policy file",
+	 "usage: airlock init [--db PATH] [--policy FILE] [--json]\n"
 	 "\n"
 	 "Creates the database at PATH (default ./airlock.db or $AIRLOCK_DB) and\n"
-	 "applies every schema migration. Safe to run again.\n"},
+	 "applies every schema migration, then writes the default policy, commented\n"
+	 "as documentation, to FILE (default ./airlock.yaml or $AIRLOCK_POLICY).\n"
+	 "An existing policy file is never overwritten: it is kept as it is.\n"
+	 "Safe to run again.\n"},
 	{"demo", cmd_demo, "generate a realistic demo book and show it",
 	 "usage: airlock demo [--accounts N] [--seed S] [--db PATH] [--json]\n"
 	 "\n"
@@ -40,6 +45,28 @@ const struct cli_command cli_commands[] = {
 	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH]\n"
 	 "\n"
 	 "Writes the records as RFC 4180 CSV to FILE or standard output.\n"},
+	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
+	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
+	 "\n"
+	 "Reads the policy (FILE, else --policy, $AIRLOCK_POLICY or ./airlock.yaml)\n"
+	 "and reports every problem as FILE:LINE:COL: message: unknown keys, wrong\n"
+	 "types, values out of range, a tool in two workflows, fields a workflow\n"
+	 "may not write, YAML syntax errors. Prints \"FILE: ok (N workflows)\" when\n"
+	 "there is none.\n"
+	 "\n"
+	 "exit status: 0 no problem, 1 problems (or the file cannot be read),\n"
+	 "2 usage error\n"},
+	{"radius", cmd_radius, "show the worst-case unattended blast radius per workflow",
+	 "usage: airlock radius [--policy FILE] [--json]\n"
+	 "\n"
+	 "Before anything runs: for every workflow of the policy, the largest\n"
+	 "number of records (or messages) one unattended agent action can alter,\n"
+	 "and why. Staged and blocked workflows have radius 0: nothing applies\n"
+	 "until a person looks. A write or send workflow that runs unattended with\n"
+	 "no unattended_max is flagged (marked !).\n"
+	 "\n"
+	 "exit status: 0 nothing flagged, 1 something flagged (or the policy has\n"
+	 "problems), 2 usage error\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -66,6 +93,9 @@ int cli_common_option(struct cli *cli, int c, const char *arg)
 		return 1;
 	case CLI_OPT_AS:
 		cli->as = arg;
+		return 1;
+	case CLI_OPT_POLICY:
+		cli->policy_path = arg;
 		return 1;
 	case CLI_OPT_HELP:
 		cmd = cli_find(cli->verb);
@@ -121,6 +151,17 @@ struct store *cli_store(struct cli *cli)
 		return NULL;
 	}
 	return cli->store;
+}
+
+const char *cli_policy_path(struct cli *cli)
+{
+	const char *path = cli->policy_path;
+
+	if (!path || !*path)
+		path = getenv("AIRLOCK_POLICY");
+	if (!path || !*path)
+		path = POLICY_DEFAULT_PATH;
+	return path;
 }
 
 const char *cli_principal(struct cli *cli)
@@ -195,6 +236,7 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 	      "  --db PATH   the database (default ./airlock.db, or $AIRLOCK_DB)\n"
 	      "  --json      machine-readable output, where the verb prints data\n"
 	      "  --as NAME   who is acting (default: the OS user)\n"
+	      "  --policy FILE  the policy (default ./airlock.yaml, or $AIRLOCK_POLICY)\n"
 	      "  --help      the verb's own help\n"
 	      "\n"
 	      "exit codes: 0 ok, 1 failure, 2 usage error\n",

@@ -22,6 +22,7 @@ struct cli {
 	const char *verb;
 	const char *db_path;   /* --db, else $AIRLOCK_DB, else ./airlock.db */
 	const char *as;        /* --as NAME: the human principal; default the OS user */
+	const char *policy_path; /* --policy, else $AIRLOCK_POLICY, else ./airlock.yaml */
 	int json;              /* --json */
 	struct store *store;   /* opened by cli_store(), closed by main */
 	char principal[128];
@@ -40,9 +41,11 @@ struct cli_command {
 #define CLI_OPT_JSON 0x1002
 #define CLI_OPT_HELP 'h'
 #define CLI_OPT_AS 0x1003
+#define CLI_OPT_POLICY 0x1004
 #define CLI_COMMON_OPTIONS                                                                      \
 	{"db", required_argument, NULL, CLI_OPT_DB}, {"json", no_argument, NULL, CLI_OPT_JSON},     \
-		{"help", no_argument, NULL, CLI_OPT_HELP}, {"as", required_argument, NULL, CLI_OPT_AS}
+		{"help", no_argument, NULL, CLI_OPT_HELP}, {"as", required_argument, NULL, CLI_OPT_AS}, \
+		{"policy", required_argument, NULL, CLI_OPT_POLICY}
 
 /* Handles a common option. Returns 1 if handled, -1 after printing help
  * (the verb should return CLI_OK), 0 when c is not a common option. */
@@ -58,6 +61,9 @@ int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(print
 /* Opens the store once (on first call) and returns it; NULL after printing
  * the error. */
 struct store *cli_store(struct cli *cli);
+
+/* The policy file: --policy, else $AIRLOCK_POLICY, else ./airlock.yaml. */
+const char *cli_policy_path(struct cli *cli);
 
 /* The human principal for verbs that record who acted: "human:NAME". */
 const char *cli_principal(struct cli *cli);
@@ -82,5 +88,7 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_demo(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);
+int cmd_radius(struct cli *cli, int argc, char **argv);
 
 #endif

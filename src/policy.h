@@ -95,6 +95,21 @@ const char *policy_default_yaml(void);
 const struct policy_workflow *policy_workflow(const struct policy *p, const char *name);
 /* The workflow a tool belongs to (first one naming it); NULL when none. */
 const struct policy_workflow *policy_workflow_for_tool(const struct policy *p, const char *tool);
+
+/* Which workflow judges a tool call. A tool belongs to exactly one workflow,
+ * except a routed tool (policy_tool_routed: propose_changes), whose calls
+ * name their workflow in a `workflow` argument and which may therefore be
+ * listed in several. workflow is that argument (NULL when the call gives
+ * none): the named workflow when it lists the tool, else NULL (the call is
+ * judged as unknown → blocked); with no argument, policy_workflow_for_tool.
+ * policy_load refuses a non-routed tool listed in two workflows, a tool it
+ * does not know, and a tool in a workflow of the wrong effect. */
+const struct policy_workflow *policy_workflow_for_call(const struct policy *p, const char *tool,
+						       const char *workflow);
+/* 1 when wf lists tool. */
+int policy_workflow_has_tool(const struct policy_workflow *wf, const char *tool);
+/* 1 when calls of this tool name their workflow (propose_changes). */
+int policy_tool_routed(const char *tool);
 /* 1 when the workflow may write field (exact, or via a "custom.*" entry). */
 int policy_field_allowed(const struct policy_workflow *wf, const char *field);
 const char *policy_effect_name(enum policy_effect e);
@@ -103,6 +118,8 @@ const char *policy_effect_name(enum policy_effect e);
  * one agent action can alter before a human sees it, with the reason.
  * *flagged is 1 when a write or send goes through unattended with no cap. */
 int64_t policy_radius(const struct policy_workflow *wf, const char **why, int *flagged);
+/* policy_radius() of an unattended write or send with no cap: no limit. */
+#define POLICY_RADIUS_UNBOUNDED INT64_MAX
 
 enum decision_kind {
 	DECISION_DRAFT,   /* stored as a draft; the book does not change */
