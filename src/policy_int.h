@@ -18,6 +18,7 @@
 #define POLICY_FILE_MAX (1024 * 1024) /* a policy is a page of YAML, not a megabyte */
 #define POLICY_PROBLEM_LEN 300
 #define POLICY_PROBLEMS_MAX 200      /* past this, the rest is noise */
+#define POLICY_WORKFLOWS_MAX 1000
 
 struct policy_problem {
 	int line, col; /* 1-based */
@@ -87,6 +88,11 @@ void policy_problem_kv(struct policy_ctx *c, const struct policy_kv *kv, const c
 	__attribute__((format(printf, 3, 4)));
 /* "KEY must be EXPECTED, not 'VALUE'" at the value. */
 void policy_bad_value(struct policy_ctx *c, const struct policy_kv *kv, const char *expected);
+
+/* 1 when walking on is pointless: the problem list is full or memory ran
+ * out. Every loop over a list checks it, so aliases to a long list cannot
+ * multiply the work. */
+int policy_stop(const struct policy_ctx *c);
 
 yaml_node_t *policy_node(struct policy_ctx *c, int id);
 int policy_is_empty(const yaml_node_t *n);

@@ -25,6 +25,8 @@
 #define DEF_SMTP_TIMEOUT 30
 #define DEF_SMTP_ATTEMPTS 5
 #define NAME_MAX_LEN 48 /* workflow names end up in reasons of bounded length */
+#define FIELDS_MAX 256   /* lists are checked for repeats pairwise: keep them short */
+#define DOMAINS_MAX 5000
 
 /* ---- sampling and defaults ---- */
 
@@ -194,7 +196,7 @@ static void parse_tools(struct policy_ctx *c, struct walk *w, int wfi, struct po
 		c->oom = 1;
 		return;
 	}
-	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top; it++)
+	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top && !policy_stop(c); it++)
 		check_tool(c, w, wfi, wf, policy_node(c, *it), have_effect);
 }
 
@@ -283,6 +285,12 @@ static void parse_fields(struct policy_ctx *c, struct policy_workflow *wf, const
 	if (!policy_want_seq(c, kv, "a list of field names, e.g. [tier] or [owner, custom.*]"))
 		return;
 	n = policy_seq_len(kv->v);
+	if (n > FIELDS_MAX) {
+		policy_problem_kv(c, kv, "%d fields: list at most %d, or use custom.* for every "
+					 "custom field",
+				  n, FIELDS_MAX);
+		return;
+	}
 	if (n == 0) {
 		policy_problem_kv(c, kv, "write workflow '%s' has no fields: list the fields it may "
 				  "change, e.g. [tier]",
@@ -294,7 +302,7 @@ static void parse_fields(struct policy_ctx *c, struct policy_workflow *wf, const
 		c->oom = 1;
 		return;
 	}
-	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top; it++)
+	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top && !policy_stop(c); it++)
 		check_field(c, wf, policy_node(c, *it));
 }
 
@@ -459,6 +467,12 @@ static void parse_workflows(struct policy_ctx *c, const struct policy_kv *in)
 	if (!policy_want_map(c, in, "a mapping of workflow names to their settings"))
 		return;
 	n = policy_map_len(in->v);
+	if (n > POLICY_WORKFLOWS_MAX) {
+		policy_problem_kv(c, in, "%d workflows: more than %d is not a policy a person "
+					 "can review",
+				  n, POLICY_WORKFLOWS_MAX);
+		return;
+	}
 	if (n == 0) {
 		policy_problem_kv(c, in, "no workflows: every tool call would be blocked; define at "
 				  "least one (see 'airlock init')");
@@ -469,7 +483,8 @@ static void parse_workflows(struct policy_ctx *c, const struct policy_kv *in)
 		c->oom = 1;
 		return;
 	}
-	for (pr = in->v->data.mapping.pairs.start; pr < in->v->data.mapping.pairs.top; pr++) {
+	for (pr = in->v->data.mapping.pairs.start;
+	     pr < in->v->data.mapping.pairs.top && !policy_stop(c); pr++) {
 		k = policy_node(c, pr->key);
 		v = policy_node(c, pr->value);
 		s = k ? policy_scalar(k) : NULL;
@@ -524,12 +539,17 @@ static void parse_domains(struct policy_ctx *c, const struct policy_kv *kv)
 
 	if (!policy_want_seq(c, kv, "a list of domains, e.g. [rival.example]"))
 		return;
+	if (policy_seq_len(kv->v) > DOMAINS_MAX) {
+		policy_problem_kv(c, kv, "more than %d competitor domains", DOMAINS_MAX);
+		return;
+	}
 	a->competitor_domains = policy_arena_alloc(c->pi, (size_t)policy_seq_len(kv->v) * sizeof(char *));
 	if (!a->competitor_domains) {
 		c->oom = 1;
 		return;
 	}
-	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top; it++) {
+	for (it = kv->v->data.sequence.items.start;
+	     it < kv->v->data.sequence.items.top && !policy_stop(c); it++) {
 		n = policy_node(c, *it);
 		s = n ? policy_scalar(n) : NULL;
 		if (!s || !domain_ok(s)) {

@@ -147,6 +147,11 @@ void policy_problems_free(struct policy_problems *pp)
 	memset(pp, 0, sizeof *pp);
 }
 
+int policy_stop(const struct policy_ctx *c)
+{
+	return c->oom || c->pp->oom || c->pp->n >= POLICY_PROBLEMS_MAX;
+}
+
 /* ---- scalars ---- */
 
 yaml_node_t *policy_node(struct policy_ctx *c, int id)
@@ -384,6 +389,8 @@ void policy_map_keys(struct policy_ctx *c, yaml_node_t *map, const char *where,
 
 	memset(out, 0, (size_t)nkeys * sizeof *out);
 	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		if (policy_stop(c))
+			break;
 		k = policy_node(c, pr->key);
 		v = policy_node(c, pr->value);
 		if (!k || !v)
@@ -500,6 +507,45 @@ static void syntax_problem(struct policy_ctx *c, const yaml_parser_t *y)
 		policy_problem_mark(c, &y->problem_mark, "yaml syntax error: %s", what);
 }
 
+/* libyaml's scanner costs O(depth) per token inside flow collections, so a
+ * file of nothing but '[' would take minutes. A policy is four levels deep;
+ * this pass walks the events and stops at the first one past DEPTH_MAX,
+ * before the scanner has read more than a line ahead. Syntax errors are left
+ * for the loader to report. Returns -1 after a problem. */
+#define DEPTH_MAX 32
+static int check_depth(struct policy_ctx *c)
+{
+	yaml_parser_t y;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&y)) {
+		c->oom = 1;
+		return -1;
+	}
+	yaml_parser_set_input_string(&y, c->buf, c->len);
+	while (!done && yaml_parser_parse(&y, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (depth > DEPTH_MAX) {
+			policy_problem_mark(c, &ev.start_mark, "nested more than %d levels deep: a "
+							       "policy is never this deep",
+					    DEPTH_MAX);
+			rc = -1;
+		}
+		done = rc || ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	if (y.error == YAML_MEMORY_ERROR) {
+		c->oom = 1;
+		rc = -1;
+	}
+	yaml_parser_delete(&y);
+	return rc;
+}
+
 /* Loads the first document, then makes sure no second one follows. */
 static int load_document(struct policy_ctx *c, yaml_parser_t *y, yaml_document_t *doc)
 {
@@ -557,7 +603,7 @@ int policy_parse(const char *path, const unsigned char *buf, size_t len, struct 
 		return AIRLOCK_ENOMEM;
 	}
 	yaml_parser_set_input_string(&y, buf, len);
-	if (load_document(&c, &y, &doc) == 0) {
+	if (check_depth(&c) == 0 && load_document(&c, &y, &doc) == 0) {
 		policy_schema_root(&c, yaml_document_get_root_node(&doc));
 		yaml_document_delete(&doc);
 	}

@@ -693,8 +693,25 @@ static void test_hostile_yaml(void **state)
 		deep[22 + n + i] = ']';
 	deep[22 + 2 * n] = '\0';
 	assert_ok(policy_check(write_file("deep.yaml", deep), &probs, &err), &err);
-	assert_true(json_array_size(probs) >= 1);
+	assert_int_equal(json_array_size(probs), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(probs, 0),
+								 "message")),
+			       "levels deep"));
 	json_decref(probs);
+	/* block nesting too */
+	{
+		char block[4096];
+		size_t o = 0;
+		int lvl;
+
+		o += (size_t)snprintf(block, sizeof block, "version: 1\nworkflows:\n");
+		for (lvl = 0; lvl < 40; lvl++)
+			o += (size_t)snprintf(block + o, sizeof block - o, "%*sk%d:\n", 2 * lvl + 2,
+					      "", lvl);
+		assert_ok(policy_check(write_file("deepblock.yaml", block), &probs, &err), &err);
+		assert_true(json_array_size(probs) >= 1);
+		json_decref(probs);
+	}
 	free(deep);
 	assert_ok(policy_check(write_file("alias.yaml", "version: 1\nworkflows:\n  a: &x\n"
 							"    effect: read\n    tools: *x\n"),
