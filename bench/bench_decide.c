@@ -18,12 +18,10 @@
 #define ROUNDS 31
 #define CALLS 200000
 
-typedef void (*decide_fn)(const struct policy *, const struct decision_input *,
-			  struct decision *);
+typedef void (*decide_fn)(const struct policy *, const struct decision_input *, struct decision *);
 
-__attribute__((noinline)) static void empty_decide(const struct policy *p,
-						   const struct decision_input *in,
-						   struct decision *out)
+__attribute__((noinline)) static void
+empty_decide(const struct policy *p, const struct decision_input *in, struct decision *out)
 {
 	(void)p;
 	(void)in;
@@ -85,14 +83,14 @@ int main(void)
 		fprintf(stderr, "bench_decide: %s\n", err.msg);
 		goto out;
 	}
-	in[0] = (struct decision_input){policy_workflow(p, "retier"), 40, 120, 2};    /* staged */
-	in[1] = (struct decision_input){policy_workflow(p, "retier"), 40, 240, 2};    /* cumulative */
+	in[0] = (struct decision_input){policy_workflow(p, "retier"), 40, 120, 2}; /* staged */
+	in[1] = (struct decision_input){policy_workflow(p, "retier"), 40, 240, 2}; /* cumulative */
 	in[2] = (struct decision_input){policy_workflow(p, "field_update"), 500, 500, 0}; /* size */
-	in[3] = (struct decision_input){policy_workflow(p, "merge"), 2, 2, 0};       /* irreversible */
-	in[4] = (struct decision_input){policy_workflow(p, "send"), 1, 1, 0};        /* send */
-	in[5] = (struct decision_input){policy_workflow(p, "retier"), 1, 1, 20};     /* pending */
-	in[6] = (struct decision_input){policy_workflow(p, "outreach"), 0, 0, 0};    /* draft */
-	in[7] = (struct decision_input){policy_workflow(p, "read"), 0, 0, 0};        /* read */
+	in[3] = (struct decision_input){policy_workflow(p, "merge"), 2, 2, 0};	  /* irreversible */
+	in[4] = (struct decision_input){policy_workflow(p, "send"), 1, 1, 0};	  /* send */
+	in[5] = (struct decision_input){policy_workflow(p, "retier"), 1, 1, 20};  /* pending */
+	in[6] = (struct decision_input){policy_workflow(p, "outreach"), 0, 0, 0}; /* draft */
+	in[7] = (struct decision_input){policy_workflow(p, "read"), 0, 0, 0};	  /* read */
 	base = median_ns(empty_decide, p, in, 8, &sink);
 	dec = median_ns(policy_decide, p, in, 8, &sink);
 	printf("policy_decide: median %.1f ns per call (%d rounds of %d calls, 8 inputs: every "

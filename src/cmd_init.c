@@ -76,9 +76,9 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	if (write_default_policy(policy, &written, &err))
 		return cli_fail_err(cli, &err);
 	if (cli->json) {
-		json_t *o = json_pack("{s:s,s:I,s:s,s:b}", "db", store_path(s), "schema_version",
-				      (json_int_t)version, "policy", policy, "policy_written",
-				      written);
+		json_t *o =
+		    json_pack("{s:s,s:I,s:s,s:b}", "db", store_path(s), "schema_version",
+			      (json_int_t)version, "policy", policy, "policy_written", written);
 		int rc = o ? cli_print_json(cli, o) : cli_fail(cli, "out of memory");
 
 		json_decref(o);

@@ -38,10 +38,12 @@ static int policy_check_cmd(struct cli *cli, const char *path)
 			rc = CLI_FAIL;
 		goto out;
 	}
-	json_array_foreach(problems, i, pr)
+	for (i = 0; i < n; i++) {
+		pr = json_array_get(problems, i);
 		printf("%s:%d:%d: %s\n", path, (int)json_integer_value(json_object_get(pr, "line")),
 		       (int)json_integer_value(json_object_get(pr, "col")),
 		       json_string_value(json_object_get(pr, "message")));
+	}
 	if (n)
 		printf("%s: %zu problem%s\n", path, n, n == 1 ? "" : "s");
 	else

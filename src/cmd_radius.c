@@ -41,17 +41,14 @@ static int print_json(struct cli *cli, const struct policy *p)
 		wf = &p->workflows[i];
 		r = policy_radius(wf, &why, &flagged);
 		nflagged += flagged;
-		w = json_pack("{s:s,s:s,s:b,s:o,s:b,s:o,s:o,s:b,s:b,s:s}", "name", wf->name,
-			      "effect", policy_effect_name(wf->effect), "reversible",
-			      wf->reversible, "stage_max",
-			      wf->stage_max > 0 ? json_integer(wf->stage_max) : json_null(),
-			      "unattended", wf->unattended, "unattended_max",
-			      wf->unattended_max > 0 ? json_integer(wf->unattended_max)
-						     : json_null(),
-			      "radius",
-			      r == POLICY_RADIUS_UNBOUNDED ? json_null() : json_integer(r),
-			      "unbounded", r == POLICY_RADIUS_UNBOUNDED, "flagged", flagged, "why",
-			      why);
+		w = json_pack(
+		    "{s:s,s:s,s:b,s:o,s:b,s:o,s:o,s:b,s:b,s:s}", "name", wf->name, "effect",
+		    policy_effect_name(wf->effect), "reversible", wf->reversible, "stage_max",
+		    wf->stage_max > 0 ? json_integer(wf->stage_max) : json_null(), "unattended",
+		    wf->unattended, "unattended_max",
+		    wf->unattended_max > 0 ? json_integer(wf->unattended_max) : json_null(),
+		    "radius", r == POLICY_RADIUS_UNBOUNDED ? json_null() : json_integer(r),
+		    "unbounded", r == POLICY_RADIUS_UNBOUNDED, "flagged", flagged, "why", why);
 		if (!w || json_array_append_new(a, w)) {
 			json_decref(o);
 			return cli_fail(cli, "out of memory");

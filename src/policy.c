@@ -38,8 +38,9 @@ static int read_file(const char *path, unsigned char **out, size_t *len, struct 
 		goto out;
 	}
 	if (n > POLICY_FILE_MAX) {
-		rc = err_set(err, AIRLOCK_EINVAL, "%s: larger than %d bytes; a policy is a page of "
-						  "YAML",
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "%s: larger than %d bytes; a policy is a page of "
+			     "YAML",
 			     path, POLICY_FILE_MAX);
 		goto out;
 	}
@@ -75,7 +76,7 @@ static int parse_file(const char *path, struct policy **out, struct policy_probl
 			*out = NULL;
 			rc = err_set(err, AIRLOCK_EIO, "cannot hash %s: libsodium failed", path);
 		} else {
-			sodium_bin2hex((*out)->digest, sizeof (*out)->digest, hash, sizeof hash);
+			sodium_bin2hex((*out)->digest, sizeof(*out)->digest, hash, sizeof hash);
 		}
 	}
 	free(buf);
@@ -89,9 +90,9 @@ int policy_load(const char *path, struct policy **out, struct err *err)
 
 	rc = parse_file(path, out, &pp, err);
 	if (rc == 0 && !*out) {
-		rc = err_set(err, AIRLOCK_EINVAL, "%s:%d:%d: %s%s", path, pp.v[0].line,
-			     pp.v[0].col, pp.v[0].msg,
-			     pp.n > 1 ? " (and more: see 'airlock policy check')" : "");
+		rc =
+		    err_set(err, AIRLOCK_EINVAL, "%s:%d:%d: %s%s", path, pp.v[0].line, pp.v[0].col,
+			    pp.v[0].msg, pp.n > 1 ? " (and more: see 'airlock policy check')" : "");
 	}
 	policy_problems_free(&pp);
 	return rc;
@@ -197,10 +198,14 @@ int policy_field_allowed(const struct policy_workflow *wf, const char *field)
 const char *policy_effect_name(enum policy_effect e)
 {
 	switch (e) {
-	case EFFECT_READ: return "read";
-	case EFFECT_DRAFT: return "draft";
-	case EFFECT_WRITE: return "write";
-	case EFFECT_SEND: return "send";
+	case EFFECT_READ:
+		return "read";
+	case EFFECT_DRAFT:
+		return "draft";
+	case EFFECT_WRITE:
+		return "write";
+	case EFFECT_SEND:
+		return "send";
 	}
 	return "unknown";
 }
@@ -208,10 +213,14 @@ const char *policy_effect_name(enum policy_effect e)
 const char *policy_decision_name(enum decision_kind k)
 {
 	switch (k) {
-	case DECISION_DRAFT: return "draft";
-	case DECISION_STAGED: return "staged";
-	case DECISION_BLOCKED: return "blocked";
-	case DECISION_ALLOWED: return "allowed";
+	case DECISION_DRAFT:
+		return "draft";
+	case DECISION_STAGED:
+		return "staged";
+	case DECISION_BLOCKED:
+		return "blocked";
+	case DECISION_ALLOWED:
+		return "allowed";
 	}
 	return "blocked";
 }
@@ -234,22 +243,23 @@ int64_t policy_radius(const struct policy_workflow *wf, const char **why, int *f
 		r = POLICY_RADIUS_UNBOUNDED;
 		f = 1;
 		w = wf->effect == EFFECT_SEND
-			    ? "unattended with no unattended_max: one action can send any number "
-			      "of messages with no person approving"
-			    : "unattended with no unattended_max: one action can alter any number "
-			      "of records with no person looking";
+			? "unattended with no unattended_max: one action can send any number "
+			  "of messages with no person approving"
+			: "unattended with no unattended_max: one action can alter any number "
+			  "of records with no person looking";
 	} else if (wf->unattended) {
 		r = wf->unattended_max;
 		w = wf->effect == EFFECT_SEND
-			    ? "unattended: up to unattended_max messages per action go out with no "
-			      "person approving; more are staged or blocked"
-			    : "unattended: up to unattended_max records per action apply with no "
-			      "person looking; more are staged or blocked";
+			? "unattended: up to unattended_max messages per action go out with no "
+			  "person approving; more are staged or blocked"
+			: "unattended: up to unattended_max records per action apply with no "
+			  "person looking; more are staged or blocked";
 	} else if (!wf->reversible) {
-		w = wf->effect == EFFECT_SEND ? "sends cannot be undone: every one is blocked until "
-						"a person approves it"
-					      : "irreversible: every batch is blocked until a person "
-						"approves it";
+		w = wf->effect == EFFECT_SEND
+			? "sends cannot be undone: every one is blocked until "
+			  "a person approves it"
+			: "irreversible: every batch is blocked until a person "
+			  "approves it";
 	} else {
 		w = "staged: nothing applies until a sample audit passes; past stage_max "
 		    "(counting the agent's running total) it is blocked for a person";
@@ -286,30 +296,35 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 	if (wf->unattended) {
 		if (wf->unattended_max <= 0) {
 			out->kind = DECISION_ALLOWED;
-			reason(out, "workflow '%s' runs unattended with no unattended_max: radius "
-				    "%lld applied with no human",
+			reason(out,
+			       "workflow '%s' runs unattended with no unattended_max: radius "
+			       "%lld applied with no human",
 			       wf->name, r);
 			return;
 		}
 		if (r <= wf->unattended_max) {
 			out->kind = DECISION_ALLOWED;
-			reason(out, "radius %lld is within unattended_max %lld for workflow '%s', "
-				    "which runs unattended: applied with no human",
+			reason(out,
+			       "radius %lld is within unattended_max %lld for workflow '%s', "
+			       "which runs unattended: applied with no human",
 			       r, (long long)wf->unattended_max, wf->name);
 			return;
 		}
-		reason(out, "radius %lld exceeds unattended_max %lld for workflow '%s': not "
-			    "applied unattended",
+		reason(out,
+		       "radius %lld exceeds unattended_max %lld for workflow '%s': not "
+		       "applied unattended",
 		       r, (long long)wf->unattended_max, wf->name);
 	}
 	if (!wf->reversible) {
 		blocked = 1;
 		if (wf->effect == EFFECT_SEND)
-			reason(out, "workflow '%s' sends %lld messages, which cannot be unsent: "
-				    BLOCKED_FOR_HUMAN,
+			reason(out,
+			       "workflow '%s' sends %lld messages, which cannot be "
+			       "unsent: " BLOCKED_FOR_HUMAN,
 			       wf->name, r);
 		else
-			reason(out, "workflow '%s' is irreversible (%lld records): " BLOCKED_FOR_HUMAN,
+			reason(out,
+			       "workflow '%s' is irreversible (%lld records): " BLOCKED_FOR_HUMAN,
 			       wf->name, r);
 	} else if (wf->stage_max <= 0) {
 		blocked = 1;
@@ -317,18 +332,21 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 	} else if (cum > wf->stage_max) {
 		blocked = 1;
 		if (cum == r)
-			reason(out, "radius %lld exceeds stage_max %lld for workflow '%s': "
-				    BLOCKED_FOR_HUMAN,
+			reason(out,
+			       "radius %lld exceeds stage_max %lld for workflow "
+			       "'%s': " BLOCKED_FOR_HUMAN,
 			       r, (long long)wf->stage_max, wf->name);
 		else
-			reason(out, "radius %lld (cumulative %lld since the last human checkpoint) "
-				    "exceeds stage_max %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
+			reason(out,
+			       "radius %lld (cumulative %lld since the last human checkpoint) "
+			       "exceeds stage_max %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
 			       r, cum, (long long)wf->stage_max, wf->name);
 	}
 	if (in->pending_batches >= wf->max_pending) {
 		blocked = 1;
-		reason(out, "%lld batches of this agent already wait unreviewed, and "
-			    "max_pending_batches is %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
+		reason(out,
+		       "%lld batches of this agent already wait unreviewed, and "
+		       "max_pending_batches is %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
 		       (long long)in->pending_batches, (long long)wf->max_pending, wf->name);
 	}
 	if (blocked) {
@@ -336,9 +354,10 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 		return;
 	}
 	out->kind = DECISION_STAGED;
-	reason(out, "radius %lld (cumulative %lld since the last human checkpoint) is within "
-		    "stage_max %lld for workflow '%s' and can be undone: staged for a sample audit "
-		    "(%.4g%% confidence, %.4g%% tolerated defects)",
+	reason(out,
+	       "radius %lld (cumulative %lld since the last human checkpoint) is within "
+	       "stage_max %lld for workflow '%s' and can be undone: staged for a sample audit "
+	       "(%.4g%% confidence, %.4g%% tolerated defects)",
 	       r, cum, (long long)wf->stage_max, wf->name, wf->sampling.confidence * 100,
 	       wf->sampling.defect_rate * 100);
 }
@@ -365,8 +384,9 @@ void policy_decide(const struct policy *p, const struct decision_input *in, stru
 		return;
 	}
 	if (in->radius < 0 || in->cumulative < in->radius || in->pending_batches < 0) {
-		reason(out, "inconsistent totals (radius %lld, cumulative %lld, pending %lld): "
-			    BLOCKED_FOR_HUMAN,
+		reason(out,
+		       "inconsistent totals (radius %lld, cumulative %lld, pending "
+		       "%lld): " BLOCKED_FOR_HUMAN,
 		       (long long)in->radius, (long long)in->cumulative,
 		       (long long)in->pending_batches);
 		return;
@@ -378,8 +398,9 @@ void policy_decide(const struct policy *p, const struct decision_input *in, stru
 		return;
 	case EFFECT_DRAFT:
 		out->kind = DECISION_DRAFT;
-		reason(out, "workflow '%s' drafts: stored for a person to review; the book does "
-			    "not change",
+		reason(out,
+		       "workflow '%s' drafts: stored for a person to review; the book does "
+		       "not change",
 		       wf->name);
 		return;
 	case EFFECT_WRITE:

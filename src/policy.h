@@ -78,7 +78,21 @@ struct policy {
 
 /* Loads and checks path. On any problem returns AIRLOCK_EINVAL with the
  * first problem in err ("airlock.yaml:12:5: stage_max must be a positive
- * integer") and *out NULL. */
+ * integer") and *out NULL. A missing file is AIRLOCK_ENOTFOUND, an
+ * unreadable one AIRLOCK_EIO, one over 1 MiB AIRLOCK_EINVAL.
+ *
+ * What the file may say (policy_default_yaml() is the worked example):
+ * version: 1 and workflows are required. A workflow needs effect and tools;
+ * write workflows need fields (account fields that are neither system fields
+ * nor id, custom.NAME, custom.*) and, when reversible, stage_max; fields,
+ * stage_max, unattended and unattended_max are refused on read and draft
+ * workflows; a send is never reversible; unattended_max needs unattended:
+ * true and may not exceed stage_max. Tools must be known (the MCP tool
+ * names) and sit in a workflow of their own effect. Absent values: ttl 7d,
+ * max_pending_batches 20, sampling 0.95 / 0.05 (or `defaults:`),
+ * reversible false, unattended false; audience 1 touch per 14 days; smtp
+ * host NULL (not configured), else port 25/587/465 by tls, timeout 30s,
+ * max_attempts 5. */
 int policy_load(const char *path, struct policy **out, struct err *err);
 
 /* Checks path and reports every problem: *problems gets a JSON array of
@@ -145,11 +159,16 @@ struct decision {
 	char reasons[DECISION_REASONS_MAX][DECISION_REASON_LEN];
 };
 
-/* The flowchart: read → (not a proposal), draft → DRAFT, write/send:
+/* The flowchart: read → ALLOWED (nothing changes), draft → DRAFT, write/send:
  * reversible and cumulative ≤ stage_max and pending < max_pending → STAGED,
  * else BLOCKED; unattended only when wf->unattended and radius ≤
  * unattended_max. Reasons are sentences an agent and a reviewer can read.
- * p may be NULL (fail closed). Never fails. */
+ * p may be NULL (fail closed). Never fails.
+ * Blocked as well: in NULL or in->wf NULL, a wf that is not one of p's,
+ * radius < 0, cumulative < radius, pending_batches < 0. Unattended is judged
+ * per action (radius, not cumulative); over unattended_max the normal flow
+ * applies; no unattended_max means no cap (policy_radius flags it). Every
+ * reason that applies is given (at most DECISION_REASONS_MAX). */
 void policy_decide(const struct policy *p, const struct decision_input *in, struct decision *out);
 const char *policy_decision_name(enum decision_kind k);
 

@@ -17,7 +17,7 @@
 
 #define POLICY_FILE_MAX (1024 * 1024) /* a policy is a page of YAML, not a megabyte */
 #define POLICY_PROBLEM_LEN 300
-#define POLICY_PROBLEMS_MAX 200      /* past this, the rest is noise */
+#define POLICY_PROBLEMS_MAX 200 /* past this, the rest is noise */
 #define POLICY_WORKFLOWS_MAX 1000
 
 struct policy_problem {
@@ -29,7 +29,7 @@ struct policy_problem {
 struct policy_problems {
 	struct policy_problem *v;
 	int n, cap;
-	int oom;       /* an allocation failed: the list is incomplete */
+	int oom; /* an allocation failed: the list is incomplete */
 };
 
 /* Parses and checks len bytes of YAML read from path (the name used in the
@@ -81,11 +81,11 @@ char *policy_arena_strdup(struct policy_impl *pi, const char *s);
 /* Problems at a node (NULL: 1:1), at a mark, or about a key's value (at the
  * value, or at the key when the value is empty). */
 void policy_problem_at(struct policy_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void policy_problem_mark(struct policy_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void policy_problem_kv(struct policy_ctx *c, const struct policy_kv *kv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* "KEY must be EXPECTED, not 'VALUE'" at the value. */
 void policy_bad_value(struct policy_ctx *c, const struct policy_kv *kv, const char *expected);
 

@@ -25,7 +25,7 @@
 #define DEF_SMTP_TIMEOUT 30
 #define DEF_SMTP_ATTEMPTS 5
 #define NAME_MAX_LEN 48 /* workflow names end up in reasons of bounded length */
-#define FIELDS_MAX 256   /* lists are checked for repeats pairwise: keep them short */
+#define FIELDS_MAX 256	/* lists are checked for repeats pairwise: keep them short */
 #define DOMAINS_MAX 5000
 
 /* ---- sampling and defaults ---- */
@@ -70,11 +70,11 @@ static const struct {
 	enum policy_effect effect;
 	int routed;
 } known_tools[] = {
-	{"search_accounts", EFFECT_READ, 0}, {"get_account", EFFECT_READ, 0},
-	{"list_signals", EFFECT_READ, 0},    {"book_stats", EFFECT_READ, 0},
-	{"batch_status", EFFECT_READ, 0},    {"propose_changes", EFFECT_WRITE, 1},
-	{"propose_merge", EFFECT_WRITE, 0},  {"draft_email", EFFECT_DRAFT, 0},
-	{"save_brief", EFFECT_DRAFT, 0},     {"request_send", EFFECT_SEND, 0},
+    {"search_accounts", EFFECT_READ, 0}, {"get_account", EFFECT_READ, 0},
+    {"list_signals", EFFECT_READ, 0},	 {"book_stats", EFFECT_READ, 0},
+    {"batch_status", EFFECT_READ, 0},	 {"propose_changes", EFFECT_WRITE, 1},
+    {"propose_merge", EFFECT_WRITE, 0},	 {"draft_email", EFFECT_DRAFT, 0},
+    {"save_brief", EFFECT_DRAFT, 0},	 {"request_send", EFFECT_SEND, 0},
 };
 #define NKNOWN_TOOLS ((int)(sizeof known_tools / sizeof known_tools[0]))
 
@@ -98,10 +98,14 @@ int policy_tool_routed(const char *tool)
 static const char *effect_does(enum policy_effect e)
 {
 	switch (e) {
-	case EFFECT_READ: return "only reads";
-	case EFFECT_DRAFT: return "stores drafts";
-	case EFFECT_WRITE: return "proposes changes to the book";
-	case EFFECT_SEND: return "sends messages";
+	case EFFECT_READ:
+		return "only reads";
+	case EFFECT_DRAFT:
+		return "stores drafts";
+	case EFFECT_WRITE:
+		return "proposes changes to the book";
+	case EFFECT_SEND:
+		return "sends messages";
 	}
 	return "?";
 }
@@ -133,29 +137,34 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 	if (t < 0) {
 		for (i = 0; i < NKNOWN_TOOLS; i++)
 			names[i] = known_tools[i].name;
-		policy_problem_at(c, n, "unknown tool '%.60s'%s", s, policy_hint(hb, sizeof hb, s, names, i));
+		policy_problem_at(c, n, "unknown tool '%.60s'%s", s,
+				  policy_hint(hb, sizeof hb, s, names, i));
 		return;
 	}
 	if (have_effect && known_tools[t].effect != wf->effect) {
-		policy_problem_at(c, n, "tool '%s' %s: it belongs in a %s workflow, not in workflow '%s' "
-				 "(effect %s)",
-			   s, effect_does(known_tools[t].effect),
-			   policy_effect_name(known_tools[t].effect), wf->name,
-			   policy_effect_name(wf->effect));
+		policy_problem_at(c, n,
+				  "tool '%s' %s: it belongs in a %s workflow, not in workflow '%s' "
+				  "(effect %s)",
+				  s, effect_does(known_tools[t].effect),
+				  policy_effect_name(known_tools[t].effect), wf->name,
+				  policy_effect_name(wf->effect));
 		return;
 	}
 	for (i = 0; i < w->nrefs; i++) {
 		if (strcmp(w->refs[i].tool, s) != 0)
 			continue;
 		if (w->refs[i].wf == wfi) {
-			policy_problem_at(c, n, "tool '%s' is listed twice in workflow '%s'", s, wf->name);
+			policy_problem_at(c, n, "tool '%s' is listed twice in workflow '%s'", s,
+					  wf->name);
 			return;
 		}
 		if (!known_tools[t].routed) {
-			policy_problem_at(c, n, "tool '%s' is already in workflow '%s' (line %d): a tool "
-					 "belongs to one workflow, except propose_changes, whose "
-					 "calls name their workflow",
-				   s, c->pi->pub.workflows[w->refs[i].wf].name, w->refs[i].line);
+			policy_problem_at(c, n,
+					  "tool '%s' is already in workflow '%s' (line %d): a tool "
+					  "belongs to one workflow, except propose_changes, whose "
+					  "calls name their workflow",
+					  s, c->pi->pub.workflows[w->refs[i].wf].name,
+					  w->refs[i].line);
 			return;
 		}
 	}
@@ -188,7 +197,7 @@ static void parse_tools(struct policy_ctx *c, struct walk *w, int wfi, struct po
 	n = policy_seq_len(kv->v);
 	if (n == 0) {
 		policy_problem_kv(c, kv, "workflow '%s' has no tools: list the tools it accepts",
-			   wf->name);
+				  wf->name);
 		return;
 	}
 	wf->tools = policy_arena_alloc(c->pi, (size_t)n * sizeof *wf->tools);
@@ -196,7 +205,8 @@ static void parse_tools(struct policy_ctx *c, struct walk *w, int wfi, struct po
 		c->oom = 1;
 		return;
 	}
-	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top && !policy_stop(c); it++)
+	for (it = kv->v->data.sequence.items.start;
+	     it < kv->v->data.sequence.items.top && !policy_stop(c); it++)
 		check_tool(c, w, wfi, wf, policy_node(c, *it), have_effect);
 }
 
@@ -241,32 +251,37 @@ static void check_field(struct policy_ctx *c, struct policy_workflow *wf, yaml_n
 	}
 	if (strncmp(s, "custom.", 7) == 0) {
 		if (!custom_name_ok(s + 7)) {
-			policy_problem_at(c, n, "custom field '%.60s' must be custom.NAME (letters, digits, "
-					 "'_') or custom.* (every custom field)",
-				   s);
+			policy_problem_at(
+			    c, n,
+			    "custom field '%.60s' must be custom.NAME (letters, digits, "
+			    "'_') or custom.* (every custom field)",
+			    s);
 			return;
 		}
 	} else if (strcmp(s, "custom") == 0) {
-		policy_problem_at(c, n, "name custom fields one by one as custom.NAME, or all of them "
-				 "as custom.*");
+		policy_problem_at(c, n,
+				  "name custom fields one by one as custom.NAME, or all of them "
+				  "as custom.*");
 		return;
 	} else {
 		f = book_field_find(BOOK_ACCOUNT, s);
 		if (!f) {
-			policy_problem_at(c, n, "unknown field '%.60s'%s", s,
-				   policy_hint(hb, sizeof hb, s, names, writable_fields(names, 40)));
+			policy_problem_at(
+			    c, n, "unknown field '%.60s'%s", s,
+			    policy_hint(hb, sizeof hb, s, names, writable_fields(names, 40)));
 			return;
 		}
 		if (f->system || strcmp(s, "id") == 0) {
-			policy_problem_at(c, n, "field '%s' is %s and cannot be written by a workflow", s,
-				   f->system ? "maintained by airlock" : "the record's identity");
+			policy_problem_at(
+			    c, n, "field '%s' is %s and cannot be written by a workflow", s,
+			    f->system ? "maintained by airlock" : "the record's identity");
 			return;
 		}
 	}
 	for (i = 0; i < wf->nfields; i++) {
 		if (strcmp(wf->fields[i], s) == 0) {
 			policy_problem_at(c, n, "field '%s' is listed twice in workflow '%s'", s,
-				   wf->name);
+					  wf->name);
 			return;
 		}
 	}
@@ -277,7 +292,8 @@ static void check_field(struct policy_ctx *c, struct policy_workflow *wf, yaml_n
 		wf->nfields++;
 }
 
-static void parse_fields(struct policy_ctx *c, struct policy_workflow *wf, const struct policy_kv *kv)
+static void parse_fields(struct policy_ctx *c, struct policy_workflow *wf,
+			 const struct policy_kv *kv)
 {
 	yaml_node_item_t *it;
 	int n;
@@ -286,15 +302,17 @@ static void parse_fields(struct policy_ctx *c, struct policy_workflow *wf, const
 		return;
 	n = policy_seq_len(kv->v);
 	if (n > FIELDS_MAX) {
-		policy_problem_kv(c, kv, "%d fields: list at most %d, or use custom.* for every "
-					 "custom field",
+		policy_problem_kv(c, kv,
+				  "%d fields: list at most %d, or use custom.* for every "
+				  "custom field",
 				  n, FIELDS_MAX);
 		return;
 	}
 	if (n == 0) {
-		policy_problem_kv(c, kv, "write workflow '%s' has no fields: list the fields it may "
+		policy_problem_kv(c, kv,
+				  "write workflow '%s' has no fields: list the fields it may "
 				  "change, e.g. [tier]",
-			   wf->name);
+				  wf->name);
 		return;
 	}
 	wf->fields = policy_arena_alloc(c->pi, (size_t)n * sizeof *wf->fields);
@@ -302,17 +320,29 @@ static void parse_fields(struct policy_ctx *c, struct policy_workflow *wf, const
 		c->oom = 1;
 		return;
 	}
-	for (it = kv->v->data.sequence.items.start; it < kv->v->data.sequence.items.top && !policy_stop(c); it++)
+	for (it = kv->v->data.sequence.items.start;
+	     it < kv->v->data.sequence.items.top && !policy_stop(c); it++)
 		check_field(c, wf, policy_node(c, *it));
 }
 
 /* ---- workflows ---- */
 
-enum { W_TOOLS, W_EFFECT, W_REVERSIBLE, W_STAGE_MAX, W_FIELDS, W_SAMPLING, W_TTL, W_PENDING,
-       W_UNATTENDED, W_UNATTENDED_MAX, W_NKEYS };
+enum {
+	W_TOOLS,
+	W_EFFECT,
+	W_REVERSIBLE,
+	W_STAGE_MAX,
+	W_FIELDS,
+	W_SAMPLING,
+	W_TTL,
+	W_PENDING,
+	W_UNATTENDED,
+	W_UNATTENDED_MAX,
+	W_NKEYS
+};
 static const char *const workflow_keys[W_NKEYS] = {
-	"tools",    "effect", "reversible",          "stage_max",  "fields",
-	"sampling", "ttl",    "max_pending_batches", "unattended", "unattended_max"};
+    "tools",	"effect", "reversible",		 "stage_max",  "fields",
+    "sampling", "ttl",	  "max_pending_batches", "unattended", "unattended_max"};
 static const char *const effect_names[] = {"read", "draft", "write", "send"};
 
 static int parse_effect(struct policy_ctx *c, const struct policy_kv *kv, enum policy_effect *out)
@@ -328,23 +358,27 @@ static int parse_effect(struct policy_ctx *c, const struct policy_kv *kv, enum p
 		}
 	}
 	policy_problem_kv(c, kv, "effect must be one of read, draft, write, send, not %s%s",
-		   policy_describe(kv->v, buf, sizeof buf), s ? policy_hint(hb, sizeof hb, s, effect_names, 4) : "");
+			  policy_describe(kv->v, buf, sizeof buf),
+			  s ? policy_hint(hb, sizeof hb, s, effect_names, 4) : "");
 	return 0;
 }
 
 /* Keys that mean nothing unless the workflow changes the book or sends. */
-static void only_for_changes(struct policy_ctx *c, const struct policy_workflow *wf, const struct policy_kv *kv)
+static void only_for_changes(struct policy_ctx *c, const struct policy_workflow *wf,
+			     const struct policy_kv *kv)
 {
 	const char *k = policy_scalar(kv->k);
 
 	if (strcmp(k, "fields") == 0)
-		policy_problem_at(c, kv->k, "fields apply only to write workflows; workflow '%s' has "
-				     "effect %s",
-			   wf->name, policy_effect_name(wf->effect));
+		policy_problem_at(c, kv->k,
+				  "fields apply only to write workflows; workflow '%s' has "
+				  "effect %s",
+				  wf->name, policy_effect_name(wf->effect));
 	else
-		policy_problem_at(c, kv->k, "%s applies only to write and send workflows; workflow '%s' "
-				     "has effect %s",
-			   k, wf->name, policy_effect_name(wf->effect));
+		policy_problem_at(c, kv->k,
+				  "%s applies only to write and send workflows; workflow '%s' "
+				  "has effect %s",
+				  k, wf->name, policy_effect_name(wf->effect));
 }
 
 /* The checks that need several keys at once, after each key alone. */
@@ -363,27 +397,32 @@ static void check_workflow(struct policy_ctx *c, struct policy_workflow *wf, yam
 	if (wf->effect == EFFECT_SEND && kv[W_FIELDS].k)
 		only_for_changes(c, wf, &kv[W_FIELDS]);
 	if (wf->effect == EFFECT_WRITE && POLICY_ABSENT(kv[W_FIELDS]))
-		policy_problem_at(c, name, "write workflow '%s' has no fields: list the fields it may "
-				    "change, e.g. fields: [tier]",
-			   wf->name);
+		policy_problem_at(c, name,
+				  "write workflow '%s' has no fields: list the fields it may "
+				  "change, e.g. fields: [tier]",
+				  wf->name);
 	if (wf->effect == EFFECT_SEND && wf->reversible)
-		policy_problem_kv(c, &kv[W_REVERSIBLE], "a sent message cannot be unsent: send workflow "
-						 "'%s' must not be reversible",
-			   wf->name);
+		policy_problem_kv(c, &kv[W_REVERSIBLE],
+				  "a sent message cannot be unsent: send workflow "
+				  "'%s' must not be reversible",
+				  wf->name);
 	if (wf->effect == EFFECT_WRITE && wf->reversible && POLICY_ABSENT(kv[W_STAGE_MAX]))
-		policy_problem_at(c, name, "reversible workflow '%s' has no stage_max: say how many "
-				    "records a batch may alter before a human must approve it",
-			   wf->name);
+		policy_problem_at(c, name,
+				  "reversible workflow '%s' has no stage_max: say how many "
+				  "records a batch may alter before a human must approve it",
+				  wf->name);
 	if (kv[W_UNATTENDED_MAX].k && !wf->unattended)
-		policy_problem_at(c, kv[W_UNATTENDED_MAX].k, "unattended_max is set but workflow '%s' "
-						      "is not unattended (unattended: true)",
-			   wf->name);
+		policy_problem_at(c, kv[W_UNATTENDED_MAX].k,
+				  "unattended_max is set but workflow '%s' "
+				  "is not unattended (unattended: true)",
+				  wf->name);
 	if (wf->unattended && wf->unattended_max > 0 && wf->stage_max > 0 &&
 	    wf->unattended_max > wf->stage_max)
-		policy_problem_kv(c, &kv[W_UNATTENDED_MAX],
-			   "unattended_max %lld exceeds stage_max %lld: a batch too large to "
-			   "stage cannot go through with no human at all",
-			   (long long)wf->unattended_max, (long long)wf->stage_max);
+		policy_problem_kv(
+		    c, &kv[W_UNATTENDED_MAX],
+		    "unattended_max %lld exceeds stage_max %lld: a batch too large to "
+		    "stage cannot go through with no human at all",
+		    (long long)wf->unattended_max, (long long)wf->stage_max);
 }
 
 static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_node_t *name,
@@ -400,8 +439,9 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 	wf->max_pending = c->pending;
 	wf->sampling = c->sampling;
 	if (body->type != YAML_MAPPING_NODE) {
-		policy_problem_kv(c, &self, "workflow '%s' must be a mapping of its settings (tools, "
-					    "effect, ...), not %s",
+		policy_problem_kv(c, &self,
+				  "workflow '%s' must be a mapping of its settings (tools, "
+				  "effect, ...), not %s",
 				  wf->name, policy_describe(body, where, sizeof where));
 		return;
 	}
@@ -410,18 +450,20 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 	if (kv[W_EFFECT].k)
 		have_effect = parse_effect(c, &kv[W_EFFECT], &wf->effect);
 	else if (POLICY_ABSENT(kv[W_EFFECT]))
-		policy_problem_at(c, name, "workflow '%s' has no effect: add effect: read, draft, write "
-				    "or send",
-			   wf->name);
+		policy_problem_at(c, name,
+				  "workflow '%s' has no effect: add effect: read, draft, write "
+				  "or send",
+				  wf->name);
 	if (kv[W_TOOLS].k)
 		parse_tools(c, w, wfi, wf, &kv[W_TOOLS], have_effect);
 	else if (POLICY_ABSENT(kv[W_TOOLS]))
 		policy_problem_at(c, name, "workflow '%s' has no tools: list the tools it accepts",
-			   wf->name);
+				  wf->name);
 	if (kv[W_REVERSIBLE].k)
 		policy_val_bool(c, &kv[W_REVERSIBLE], &wf->reversible);
 	if (kv[W_STAGE_MAX].k)
-		policy_val_int(c, &kv[W_STAGE_MAX], 1, INT32_MAX, "a positive integer", &wf->stage_max);
+		policy_val_int(c, &kv[W_STAGE_MAX], 1, INT32_MAX, "a positive integer",
+			       &wf->stage_max);
 	if (kv[W_SAMPLING].k) {
 		snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
 		parse_sampling(c, &kv[W_SAMPLING], where, &wf->sampling);
@@ -429,12 +471,13 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 	if (kv[W_TTL].k)
 		policy_val_duration(c, &kv[W_TTL], &wf->ttl_seconds);
 	if (kv[W_PENDING].k)
-		policy_val_int(c, &kv[W_PENDING], 1, INT32_MAX, "a positive integer", &wf->max_pending);
+		policy_val_int(c, &kv[W_PENDING], 1, INT32_MAX, "a positive integer",
+			       &wf->max_pending);
 	if (kv[W_UNATTENDED].k)
 		policy_val_bool(c, &kv[W_UNATTENDED], &wf->unattended);
 	if (kv[W_UNATTENDED_MAX].k)
 		policy_val_int(c, &kv[W_UNATTENDED_MAX], 1, INT32_MAX, "a positive integer",
-			&wf->unattended_max);
+			       &wf->unattended_max);
 	if (!have_effect)
 		return;
 	if (kv[W_FIELDS].k && wf->effect == EFFECT_WRITE)
@@ -468,13 +511,15 @@ static void parse_workflows(struct policy_ctx *c, const struct policy_kv *in)
 		return;
 	n = policy_map_len(in->v);
 	if (n > POLICY_WORKFLOWS_MAX) {
-		policy_problem_kv(c, in, "%d workflows: more than %d is not a policy a person "
-					 "can review",
+		policy_problem_kv(c, in,
+				  "%d workflows: more than %d is not a policy a person "
+				  "can review",
 				  n, POLICY_WORKFLOWS_MAX);
 		return;
 	}
 	if (n == 0) {
-		policy_problem_kv(c, in, "no workflows: every tool call would be blocked; define at "
+		policy_problem_kv(c, in,
+				  "no workflows: every tool call would be blocked; define at "
 				  "least one (see 'airlock init')");
 		return;
 	}
@@ -491,9 +536,10 @@ static void parse_workflows(struct policy_ctx *c, const struct policy_kv *in)
 		if (!k || !v)
 			continue;
 		if (!s || !name_ok(s)) {
-			policy_problem_at(c, k, "a workflow name must start with a letter and hold only "
-					 "lowercase letters, digits, '_' or '-' (at most %d)",
-				   NAME_MAX_LEN);
+			policy_problem_at(c, k,
+					  "a workflow name must start with a letter and hold only "
+					  "lowercase letters, digits, '_' or '-' (at most %d)",
+					  NAME_MAX_LEN);
 			continue;
 		}
 		for (i = 0; i < p->nworkflows; i++)
@@ -501,7 +547,7 @@ static void parse_workflows(struct policy_ctx *c, const struct policy_kv *in)
 				break;
 		if (i < p->nworkflows) {
 			policy_problem_at(c, k, "duplicate workflow '%s' (first at line %d)", s,
-				   p->workflows[i].line);
+					  p->workflows[i].line);
 			continue;
 		}
 		p->workflows[p->nworkflows].name = policy_arena_strdup(c->pi, s);
@@ -543,7 +589,8 @@ static void parse_domains(struct policy_ctx *c, const struct policy_kv *kv)
 		policy_problem_kv(c, kv, "more than %d competitor domains", DOMAINS_MAX);
 		return;
 	}
-	a->competitor_domains = policy_arena_alloc(c->pi, (size_t)policy_seq_len(kv->v) * sizeof(char *));
+	a->competitor_domains =
+	    policy_arena_alloc(c->pi, (size_t)policy_seq_len(kv->v) * sizeof(char *));
 	if (!a->competitor_domains) {
 		c->oom = 1;
 		return;
@@ -553,8 +600,9 @@ static void parse_domains(struct policy_ctx *c, const struct policy_kv *kv)
 		n = policy_node(c, *it);
 		s = n ? policy_scalar(n) : NULL;
 		if (!s || !domain_ok(s)) {
-			policy_problem_at(c, n, "a competitor domain must be a bare domain such as "
-					 "rival.example (no scheme, path or '@')");
+			policy_problem_at(c, n,
+					  "a competitor domain must be a bare domain such as "
+					  "rival.example (no scheme, path or '@')");
 			continue;
 		}
 		d = policy_arena_strdup(c->pi, s);
@@ -583,7 +631,8 @@ static void parse_audience(struct policy_ctx *c, const struct policy_kv *in)
 	struct policy_audience *a = &c->pi->pub.audience;
 	struct policy_kv kv[3];
 
-	if (!policy_want_map(c, in, "a mapping (competitor_domains, max_touches_per_contact, "
+	if (!policy_want_map(c, in,
+			     "a mapping (competitor_domains, max_touches_per_contact, "
 			     "touch_window_days)"))
 		return;
 	policy_map_keys(c, in->v, "in audience", audience_keys, 3, kv);
@@ -593,13 +642,12 @@ static void parse_audience(struct policy_ctx *c, const struct policy_kv *in)
 		policy_val_int(c, &kv[1], 1, 1000, "a positive integer", &a->max_touches);
 	if (kv[2].k)
 		policy_val_int(c, &kv[2], 1, 3650, "a whole number of days from 1 to 3650",
-			&a->touch_window_days);
+			       &a->touch_window_days);
 }
 
 enum { S_HOST, S_PORT, S_TLS, S_USER, S_PASSENV, S_FROM, S_TIMEOUT, S_ATTEMPTS, S_NKEYS };
-static const char *const smtp_keys[S_NKEYS] = {"host",     "port",         "tls",
-					       "username", "password_env", "from",
-					       "timeout",  "max_attempts"};
+static const char *const smtp_keys[S_NKEYS] = {"host",	       "port", "tls",	  "username",
+					       "password_env", "from", "timeout", "max_attempts"};
 static const char *const tls_names[] = {"none", "starttls", "tls"};
 
 static int env_name_ok(const char *s)
@@ -612,7 +660,8 @@ static int env_name_ok(const char *s)
 	return 1;
 }
 
-static void parse_smtp_values(struct policy_ctx *c, struct policy_smtp *m, const struct policy_kv *kv)
+static void parse_smtp_values(struct policy_ctx *c, struct policy_smtp *m,
+			      const struct policy_kv *kv)
 {
 	const char *s;
 	int64_t port = 0;
@@ -628,11 +677,13 @@ static void parse_smtp_values(struct policy_ctx *c, struct policy_smtp *m, const
 		if (s && i < 3)
 			m->tls = (enum policy_tls)i;
 		else
-			policy_problem_kv(c, &kv[S_TLS], "tls must be none, starttls or tls, not %s",
-				   policy_describe(kv[S_TLS].v, buf, sizeof buf));
+			policy_problem_kv(c, &kv[S_TLS],
+					  "tls must be none, starttls or tls, not %s",
+					  policy_describe(kv[S_TLS].v, buf, sizeof buf));
 	}
 	m->port = m->tls == TLS_IMPLICIT ? 465 : m->tls == TLS_STARTTLS ? 587 : 25;
-	if (kv[S_PORT].k && !policy_val_int(c, &kv[S_PORT], 1, 65535, "a port from 1 to 65535", &port))
+	if (kv[S_PORT].k &&
+	    !policy_val_int(c, &kv[S_PORT], 1, 65535, "a port from 1 to 65535", &port))
 		m->port = (int)port;
 	if (kv[S_USER].k)
 		policy_val_string(c, &kv[S_USER], &m->username);
@@ -645,7 +696,7 @@ static void parse_smtp_values(struct policy_ctx *c, struct policy_smtp *m, const
 		policy_val_duration(c, &kv[S_TIMEOUT], &m->timeout_seconds);
 	if (kv[S_ATTEMPTS].k)
 		policy_val_int(c, &kv[S_ATTEMPTS], 1, 100, "a whole number from 1 to 100",
-			&m->max_attempts);
+			       &m->max_attempts);
 }
 
 static void parse_smtp(struct policy_ctx *c, const struct policy_kv *in)
@@ -681,14 +732,16 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	int64_t v;
 
 	if (root->type != YAML_MAPPING_NODE) {
-		policy_problem_at(c, root, "the policy must be a mapping (version: 1, workflows: ...), "
-				    "not %s",
-			   policy_describe(root, buf, sizeof buf));
+		policy_problem_at(c, root,
+				  "the policy must be a mapping (version: 1, workflows: ...), "
+				  "not %s",
+				  policy_describe(root, buf, sizeof buf));
 		return;
 	}
 	policy_map_keys(c, root, "at the top level", top_keys, T_NKEYS, kv);
 	if (POLICY_ABSENT(kv[T_VERSION]))
-		policy_problem_at(c, root, "missing 'version: 1' (the version of the policy format)");
+		policy_problem_at(c, root,
+				  "missing 'version: 1' (the version of the policy format)");
 	else
 		policy_val_int(c, &kv[T_VERSION], 1, 1, "1 (the only version of the format)", &v);
 	c->ttl = DEF_TTL;
@@ -700,8 +753,9 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	if (kv[T_WORKFLOWS].k)
 		parse_workflows(c, &kv[T_WORKFLOWS]);
 	else if (POLICY_ABSENT(kv[T_WORKFLOWS]))
-		policy_problem_at(c, root, "missing 'workflows': without them every tool call is "
-				    "blocked");
+		policy_problem_at(c, root,
+				  "missing 'workflows': without them every tool call is "
+				  "blocked");
 	p->audience.max_touches = DEF_MAX_TOUCHES;
 	p->audience.touch_window_days = DEF_TOUCH_WINDOW;
 	if (kv[T_AUDIENCE].k)
@@ -712,4 +766,3 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	if (kv[T_SMTP].k)
 		parse_smtp(c, &kv[T_SMTP]);
 }
-

@@ -208,7 +208,7 @@ void policy_bad_value(struct policy_ctx *c, const struct policy_kv *kv, const ch
 	char buf[80];
 
 	policy_problem_kv(c, kv, "%s must be %s, not %s", policy_scalar(kv->k), expected,
-		   policy_describe(kv->v, buf, sizeof buf));
+			  policy_describe(kv->v, buf, sizeof buf));
 }
 
 int policy_val_int(struct policy_ctx *c, const struct policy_kv *kv, int64_t min, int64_t max,
@@ -287,11 +287,20 @@ int policy_val_duration(struct policy_ctx *c, const struct policy_kv *kv, int64_
 	if (errno || end[0] == '\0' || end[1] != '\0')
 		goto bad;
 	switch (*end) {
-	case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	default: goto bad;
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		goto bad;
 	}
 	if (v <= 0 || v > INT64_MAX / mult)
 		goto bad;
@@ -405,9 +414,11 @@ void policy_map_keys(struct policy_ctx *c, yaml_node_t *map, const char *where,
 				break;
 		if (i == nkeys) {
 			if (strcmp(s, "password") == 0) /* a secret in a file: say where it goes */
-				policy_problem_at(c, k, "a password never goes in the policy file: put it "
-						 "in an environment variable and name that variable "
-						 "with password_env");
+				policy_problem_at(
+				    c, k,
+				    "a password never goes in the policy file: put it "
+				    "in an environment variable and name that variable "
+				    "with password_env");
 			else
 				policy_problem_at(c, k, "unknown key '%.60s' %s%s", s, where,
 						  policy_hint(hb, sizeof hb, s, keys, nkeys));
@@ -418,8 +429,8 @@ void policy_map_keys(struct policy_ctx *c, yaml_node_t *map, const char *where,
 			continue;
 		}
 		if (out[i].k) {
-			policy_problem_at(c, k, "duplicate key '%s' %s (first at line %d)", s, where,
-				   (int)out[i].k->start_mark.line + 1);
+			policy_problem_at(c, k, "duplicate key '%s' %s (first at line %d)", s,
+					  where, (int)out[i].k->start_mark.line + 1);
 			continue;
 		}
 		out[i].k = k;
@@ -501,8 +512,8 @@ static void syntax_problem(struct policy_ctx *c, const yaml_parser_t *y)
 		return;
 	}
 	if (y->context)
-		policy_problem_mark(c, &y->problem_mark, "yaml syntax error: %s (%s at line %d)", what,
-			     y->context, (int)y->context_mark.line + 1);
+		policy_problem_mark(c, &y->problem_mark, "yaml syntax error: %s (%s at line %d)",
+				    what, y->context, (int)y->context_mark.line + 1);
 	else
 		policy_problem_mark(c, &y->problem_mark, "yaml syntax error: %s", what);
 }
@@ -530,8 +541,9 @@ static int check_depth(struct policy_ctx *c)
 		else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
 			depth--;
 		if (depth > DEPTH_MAX) {
-			policy_problem_mark(c, &ev.start_mark, "nested more than %d levels deep: a "
-							       "policy is never this deep",
+			policy_problem_mark(c, &ev.start_mark,
+					    "nested more than %d levels deep: a "
+					    "policy is never this deep",
 					    DEPTH_MAX);
 			rc = -1;
 		}
@@ -558,9 +570,10 @@ static int load_document(struct policy_ctx *c, yaml_parser_t *y, yaml_document_t
 	}
 	root = yaml_document_get_root_node(doc);
 	if (!root) {
-		policy_problem_mark(c, NULL, "the file is empty: a policy needs version: 1 "
-				      "and its workflows ('airlock init' writes a commented "
-				      "example where no file exists)");
+		policy_problem_mark(c, NULL,
+				    "the file is empty: a policy needs version: 1 "
+				    "and its workflows ('airlock init' writes a commented "
+				    "example where no file exists)");
 		yaml_document_delete(doc);
 		return -1;
 	}
@@ -571,8 +584,9 @@ static int load_document(struct policy_ctx *c, yaml_parser_t *y, yaml_document_t
 	}
 	root = yaml_document_get_root_node(&extra);
 	if (root)
-		policy_problem_mark(c, &root->start_mark, "a second YAML document: the policy is one "
-						   "document");
+		policy_problem_mark(c, &root->start_mark,
+				    "a second YAML document: the policy is one "
+				    "document");
 	yaml_document_delete(&extra);
 	if (root) {
 		yaml_document_delete(doc);

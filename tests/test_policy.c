@@ -226,224 +226,223 @@ struct bad_case {
 };
 
 #define WF_HEAD "version: 1\nworkflows:\n"
-#define RETIER                                                                                  \
-	"  retier:\n"                                                                          \
-	"    effect: write\n"                                                                  \
-	"    tools: [propose_changes]\n"                                                       \
-	"    reversible: true\n"                                                               \
-	"    stage_max: 200\n"                                                                 \
+#define RETIER                                                                                     \
+	"  retier:\n"                                                                              \
+	"    effect: write\n"                                                                      \
+	"    tools: [propose_changes]\n"                                                           \
+	"    reversible: true\n"                                                                   \
+	"    stage_max: 200\n"                                                                     \
 	"    fields: [tier]\n"
 
 static const struct bad_case bad_cases[] = {
-	{"unknown key, with a did-you-mean",
-	 WF_HEAD "  retier:\n"
-		 "    effect: write\n"
-		 "    tools: [propose_changes]\n"
-		 "    reversible: true\n"
-		 "    stage_mx: 200\n"
-		 "    fields: [tier]\n",
-	 7, 5, "unknown key 'stage_mx' in workflow 'retier' (did you mean 'stage_max'?)"},
-	{"unknown top-level key", "version: 1\nworkflow:\n  x: 1\n", 2, 1,
-	 "unknown key 'workflow' at the top level (did you mean 'workflows'?)"},
-	{"unknown key, nothing close", WF_HEAD RETIER "    colour: blue\n", 9, 5,
-	 "unknown key 'colour' in workflow 'retier'"},
-	{"unknown key in sampling",
-	 "version: 1\ndefaults:\n  sampling:\n    confidense: 0.9\n" WF_HEAD RETIER, 4, 5,
-	 "unknown key 'confidense' in the sampling of defaults (did you mean 'confidence'?)"},
-	{"quoted number is text", WF_HEAD RETIER "    max_pending_batches: \"5\"\n", 9, 26,
-	 "max_pending_batches must be a positive integer, not '5' (quoted: text)"},
-	{"list where a number goes",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: [1]\n    fields: [tier]\n",
-	 7, 16, "stage_max must be a positive integer, not a list"},
-	{"zero stage_max",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 0\n    fields: [tier]\n",
-	 7, 16, "stage_max must be a positive integer, not '0'"},
-	{"negative stage_max",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: -5\n    fields: [tier]\n",
-	 7, 16, "stage_max must be a positive integer, not '-5'"},
-	{"fractional stage_max",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 2.5\n    fields: [tier]\n",
-	 7, 16, "stage_max must be a positive integer, not '2.5'"},
-	{"empty value points at the key",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max:\n    fields: [tier]\n",
-	 7, 5, "stage_max must be a positive integer, not an empty value"},
-	{"confidence 1", "version: 1\ndefaults:\n  sampling: {confidence: 1}\n" WF_HEAD RETIER, 3, 26,
-	 "confidence must be a number between 0 and 1 (exclusive) such as 0.95 or 95%, not '1'"},
-	{"confidence 0", "version: 1\ndefaults:\n  sampling: {confidence: 0}\n" WF_HEAD RETIER, 3, 26,
-	 "confidence must be a number between 0 and 1 (exclusive)~"},
-	{"confidence 95", "version: 1\ndefaults:\n  sampling: {confidence: 95}\n" WF_HEAD RETIER, 3,
-	 26, "confidence must be a number between 0 and 1 (exclusive)~"},
-	{"defect_rate 1.5", WF_HEAD RETIER "    sampling:\n      defect_rate: 1.5\n", 10, 20,
-	 "defect_rate must be a number between 0 and 1 (exclusive)~"},
-	{"defect_rate negative", WF_HEAD RETIER "    sampling:\n      defect_rate: -0.1\n", 10, 20,
-	 "defect_rate must be a number between 0 and 1 (exclusive)~"},
-	{"defect_rate nan", WF_HEAD RETIER "    sampling:\n      defect_rate: nan\n", 10, 20,
-	 "defect_rate must be a number between 0 and 1 (exclusive)~"},
-	{"a tool in two workflows",
-	 WF_HEAD "  outreach:\n    effect: draft\n    tools: [draft_email, save_brief]\n"
-		 "  notes:\n    effect: draft\n    tools: [save_brief]\n",
-	 8, 13,
-	 "tool 'save_brief' is already in workflow 'outreach' (line 5): a tool belongs to one "
-	 "workflow, except propose_changes, whose calls name their workflow"},
-	{"a tool twice in one workflow",
-	 WF_HEAD "  outreach:\n    effect: draft\n    tools: [draft_email, draft_email]\n", 5, 26,
-	 "tool 'draft_email' is listed twice in workflow 'outreach'"},
-	{"empty tool list", WF_HEAD "  outreach:\n    effect: draft\n    tools: []\n", 5, 12,
-	 "workflow 'outreach' has no tools: list the tools it accepts"},
-	{"no tools key", WF_HEAD "  outreach:\n    effect: draft\n", 3, 3,
-	 "workflow 'outreach' has no tools: list the tools it accepts"},
-	{"tools not a list", WF_HEAD "  outreach:\n    effect: draft\n    tools: draft_email\n", 5,
-	 12, "tools must be a list of tool names, e.g. [propose_changes], not 'draft_email'"},
-	{"unknown tool", WF_HEAD "  outreach:\n    effect: draft\n    tools: [draft_emial]\n", 5,
-	 13, "unknown tool 'draft_emial' (did you mean 'draft_email'?)"},
-	{"a write tool in a read workflow",
-	 WF_HEAD "  read:\n    effect: read\n    tools: [get_account, propose_changes]\n", 5, 26,
-	 "tool 'propose_changes' proposes changes to the book: it belongs in a write workflow, "
-	 "not in workflow 'read' (effect read)"},
-	{"bad effect",
-	 WF_HEAD "  retier:\n    effect: delete\n    tools: [propose_changes]\n", 4, 13,
-	 "effect must be one of read, draft, write, send, not 'delete'"},
-	{"effect typo", WF_HEAD "  outreach:\n    effect: drafts\n    tools: [save_brief]\n", 4, 13,
-	 "effect must be one of read, draft, write, send, not 'drafts' (did you mean 'draft'?)"},
-	{"no effect", WF_HEAD "  outreach:\n    tools: [save_brief]\n", 3, 3,
-	 "workflow 'outreach' has no effect: add effect: read, draft, write or send"},
-	{"fields on a draft workflow",
-	 WF_HEAD "  outreach:\n    effect: draft\n    tools: [save_brief]\n    fields: [owner]\n",
-	 6, 5, "fields apply only to write workflows; workflow 'outreach' has effect draft"},
-	{"fields on a send workflow",
-	 WF_HEAD "  send:\n    effect: send\n    tools: [request_send]\n    fields: [owner]\n", 6,
-	 5, "fields apply only to write workflows; workflow 'send' has effect send"},
-	{"stage_max on a read workflow",
-	 WF_HEAD "  read:\n    effect: read\n    tools: [get_account]\n    stage_max: 5\n", 6, 5,
-	 "stage_max applies only to write and send workflows; workflow 'read' has effect read"},
-	{"write workflow with no fields",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n",
-	 3, 3,
-	 "write workflow 'retier' has no fields: list the fields it may change, e.g. fields: "
-	 "[tier]"},
-	{"write workflow with an empty field list",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: []\n",
-	 8, 13, "write workflow 'retier' has no fields~"},
-	{"unknown field",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: [tierr]\n",
-	 8, 14, "unknown field 'tierr' (did you mean 'tier'?)"},
-	{"system field",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: [tier, version]\n",
-	 8, 20, "field 'version' is maintained by airlock and cannot be written by a workflow"},
-	{"identity field",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: [id]\n",
-	 8, 14, "field 'id' is the record's identity and cannot be written by a workflow"},
-	{"bare custom",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: [custom]\n",
-	 8, 14, "name custom fields one by one as custom.NAME, or all of them as custom.*"},
-	{"bad custom name",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: [custom.a-b]\n",
-	 8, 14, "custom field 'custom.a-b' must be custom.NAME~"},
-	{"field twice",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    stage_max: 200\n    fields: [tier, tier]\n",
-	 8, 20, "field 'tier' is listed twice in workflow 'retier'"},
-	{"duplicate top-level key", "version: 1\nversion: 1\n" WF_HEAD RETIER, 2, 1,
-	 "duplicate key 'version' at the top level (first at line 1)"},
-	{"duplicate key in a workflow", WF_HEAD RETIER "    stage_max: 300\n", 9, 5,
-	 "duplicate key 'stage_max' in workflow 'retier' (first at line 7)"},
-	{"duplicate workflow", WF_HEAD RETIER RETIER, 9, 3,
-	 "duplicate workflow 'retier' (first at line 3)"},
-	{"yaml syntax error", "version: 1\nworkflows:\n  retier: [\n", 4, 1, "yaml syntax error: ~"},
-	{"yaml bad indentation", "version: 1\nworkflows:\n  a:\n    effect: read\n   tools: []\n", 5,
-	 4, "yaml syntax error: ~"},
-	{"tab indentation", "version: 1\nworkflows:\n\tretier: {}\n", 3, 1, "yaml syntax error: ~"},
-	{"empty file", "", 1, 1, "the file is empty~"},
-	{"comments only", "# nothing here\n\n", 1, 1, "the file is empty~"},
-	{"not a mapping: a list", "- version: 1\n", 1, 1,
-	 "the policy must be a mapping (version: 1, workflows: ...), not a list"},
-	{"not a mapping: text", "hello\n", 1, 1,
-	 "the policy must be a mapping (version: 1, workflows: ...), not 'hello'"},
-	{"second document", WF_HEAD RETIER "---\nversion: 1\n", 10, 1,
-	 "a second YAML document: the policy is one document"},
-	{"send marked reversible",
-	 WF_HEAD "  send:\n    effect: send\n    tools: [request_send]\n    reversible: true\n", 6,
-	 17, "a sent message cannot be unsent: send workflow 'send' must not be reversible"},
-	{"reversible write without stage_max",
-	 WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
-		 "    reversible: true\n    fields: [tier]\n",
-	 3, 3, "reversible workflow 'retier' has no stage_max~"},
-	{"reversible yes", WF_HEAD RETIER "  merge:\n    effect: write\n    tools: [propose_merge]\n"
-				      "    reversible: yes\n    fields: [owner]\n",
-	 12, 17, "reversible must be true or false, not 'yes'"},
-	{"duration without unit", "version: 1\ndefaults:\n  ttl: 7\n" WF_HEAD RETIER, 3, 8,
-	 "ttl must be a positive duration such as 7d, 12h, 30m or 90s, not '7'"},
-	{"duration zero", "version: 1\ndefaults:\n  ttl: 0d\n" WF_HEAD RETIER, 3, 8,
-	 "ttl must be a positive duration~"},
-	{"duration unknown unit", "version: 1\ndefaults:\n  ttl: 2w\n" WF_HEAD RETIER, 3, 8,
-	 "ttl must be a positive duration~"},
-	{"duration in words", WF_HEAD RETIER "    ttl: 7 days\n", 9, 10,
-	 "ttl must be a positive duration such as 7d, 12h, 30m or 90s, not '7 days'"},
-	{"duration overflow", WF_HEAD RETIER "    ttl: 9999999999999999999d\n", 9, 10,
-	 "ttl must be a positive duration~"},
-	{"duration negative", WF_HEAD RETIER "    ttl: -1h\n", 9, 10,
-	 "ttl must be a positive duration~"},
-	{"version 2", "version: 2\nworkflows:\n" RETIER, 1, 10,
-	 "version must be 1 (the only version of the format), not '2'"},
-	{"no version", "workflows:\n" RETIER, 1, 1,
-	 "missing 'version: 1' (the version of the policy format)"},
-	{"no workflows", "version: 1\n", 1, 1,
-	 "missing 'workflows': without them every tool call is blocked"},
-	{"empty workflows", "version: 1\nworkflows: {}\n", 2, 12, "no workflows: ~"},
-	{"bad workflow name", WF_HEAD "  Re Tier:\n    effect: read\n    tools: [get_account]\n", 3,
-	 3, "a workflow name must start with a letter~"},
-	{"workflow not a mapping", WF_HEAD "  retier: write\n", 3, 11,
-	 "workflow 'retier' must be a mapping of its settings (tools, effect, ...), not 'write'"},
-	{"unattended_max without unattended", WF_HEAD RETIER "    unattended_max: 5\n", 9, 5,
-	 "unattended_max is set but workflow 'retier' is not unattended (unattended: true)"},
-	{"unattended on a draft workflow",
-	 WF_HEAD "  outreach:\n    effect: draft\n    tools: [save_brief]\n    unattended: true\n",
-	 6, 5,
-	 "unattended applies only to write and send workflows; workflow 'outreach' has effect "
-	 "draft"},
-	{"unattended_max over stage_max",
-	 WF_HEAD RETIER "    unattended: true\n    unattended_max: 500\n", 10, 21,
-	 "unattended_max 500 exceeds stage_max 200~"},
-	{"password in smtp",
-	 WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  password: hunter2\n", 12, 3,
-	 "a password never goes in the policy file~"},
-	{"smtp bad tls", WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  tls: ssl\n", 12,
-	 8, "tls must be none, starttls or tls, not 'ssl'"},
-	{"smtp bad port",
-	 WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  port: 70000\n", 12, 9,
-	 "port must be a port from 1 to 65535, not '70000'"},
-	{"smtp no host", WF_HEAD RETIER "smtp:\n  from: a@b.example\n", 9, 1,
-	 "smtp has no host: give the relay's host name"},
-	{"smtp bad from", WF_HEAD RETIER "smtp:\n  host: mail\n  from: nobody\n", 11, 9,
-	 "from must be an email address, not 'nobody'"},
-	{"smtp bad password_env",
-	 WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  username: u\n"
-			"  password_env: MY-PASS\n",
-	 13, 17, "password_env must be the name of an environment variable, not 'MY-PASS'"},
-	{"smtp username without password_env",
-	 WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  username: u\n", 12, 3,
-	 "smtp has a username but no password_env"},
-	{"smtp bad timeout", WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  timeout: 30\n",
-	 12, 12, "timeout must be a positive duration~"},
-	{"audience bad domain",
-	 WF_HEAD RETIER "audience:\n  competitor_domains: [https://rival.example/]\n", 10, 24,
-	 "a competitor domain must be a bare domain~"},
-	{"audience zero touches", WF_HEAD RETIER "audience:\n  max_touches_per_contact: 0\n", 10, 28,
-	 "max_touches_per_contact must be a positive integer, not '0'"},
-	{"non-text key", WF_HEAD RETIER "[a]: 1\n", 9, 1, "keys must be plain names at the top level"},
-	{"nul byte", "version: 1\nworkflows:\n  a\x01: {}\n", 3, 4, "yaml syntax error: ~"},
+    {"unknown key, with a did-you-mean",
+     WF_HEAD "  retier:\n"
+	     "    effect: write\n"
+	     "    tools: [propose_changes]\n"
+	     "    reversible: true\n"
+	     "    stage_mx: 200\n"
+	     "    fields: [tier]\n",
+     7, 5, "unknown key 'stage_mx' in workflow 'retier' (did you mean 'stage_max'?)"},
+    {"unknown top-level key", "version: 1\nworkflow:\n  x: 1\n", 2, 1,
+     "unknown key 'workflow' at the top level (did you mean 'workflows'?)"},
+    {"unknown key, nothing close", WF_HEAD RETIER "    colour: blue\n", 9, 5,
+     "unknown key 'colour' in workflow 'retier'"},
+    {"unknown key in sampling",
+     "version: 1\ndefaults:\n  sampling:\n    confidense: 0.9\n" WF_HEAD RETIER, 4, 5,
+     "unknown key 'confidense' in the sampling of defaults (did you mean 'confidence'?)"},
+    {"quoted number is text", WF_HEAD RETIER "    max_pending_batches: \"5\"\n", 9, 26,
+     "max_pending_batches must be a positive integer, not '5' (quoted: text)"},
+    {"list where a number goes",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: [1]\n    fields: [tier]\n",
+     7, 16, "stage_max must be a positive integer, not a list"},
+    {"zero stage_max",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 0\n    fields: [tier]\n",
+     7, 16, "stage_max must be a positive integer, not '0'"},
+    {"negative stage_max",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: -5\n    fields: [tier]\n",
+     7, 16, "stage_max must be a positive integer, not '-5'"},
+    {"fractional stage_max",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 2.5\n    fields: [tier]\n",
+     7, 16, "stage_max must be a positive integer, not '2.5'"},
+    {"empty value points at the key",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max:\n    fields: [tier]\n",
+     7, 5, "stage_max must be a positive integer, not an empty value"},
+    {"confidence 1", "version: 1\ndefaults:\n  sampling: {confidence: 1}\n" WF_HEAD RETIER, 3, 26,
+     "confidence must be a number between 0 and 1 (exclusive) such as 0.95 or 95%, not '1'"},
+    {"confidence 0", "version: 1\ndefaults:\n  sampling: {confidence: 0}\n" WF_HEAD RETIER, 3, 26,
+     "confidence must be a number between 0 and 1 (exclusive)~"},
+    {"confidence 95", "version: 1\ndefaults:\n  sampling: {confidence: 95}\n" WF_HEAD RETIER, 3, 26,
+     "confidence must be a number between 0 and 1 (exclusive)~"},
+    {"defect_rate 1.5", WF_HEAD RETIER "    sampling:\n      defect_rate: 1.5\n", 10, 20,
+     "defect_rate must be a number between 0 and 1 (exclusive)~"},
+    {"defect_rate negative", WF_HEAD RETIER "    sampling:\n      defect_rate: -0.1\n", 10, 20,
+     "defect_rate must be a number between 0 and 1 (exclusive)~"},
+    {"defect_rate nan", WF_HEAD RETIER "    sampling:\n      defect_rate: nan\n", 10, 20,
+     "defect_rate must be a number between 0 and 1 (exclusive)~"},
+    {"a tool in two workflows",
+     WF_HEAD "  outreach:\n    effect: draft\n    tools: [draft_email, save_brief]\n"
+	     "  notes:\n    effect: draft\n    tools: [save_brief]\n",
+     8, 13,
+     "tool 'save_brief' is already in workflow 'outreach' (line 5): a tool belongs to one "
+     "workflow, except propose_changes, whose calls name their workflow"},
+    {"a tool twice in one workflow",
+     WF_HEAD "  outreach:\n    effect: draft\n    tools: [draft_email, draft_email]\n", 5, 26,
+     "tool 'draft_email' is listed twice in workflow 'outreach'"},
+    {"empty tool list", WF_HEAD "  outreach:\n    effect: draft\n    tools: []\n", 5, 12,
+     "workflow 'outreach' has no tools: list the tools it accepts"},
+    {"no tools key", WF_HEAD "  outreach:\n    effect: draft\n", 3, 3,
+     "workflow 'outreach' has no tools: list the tools it accepts"},
+    {"tools not a list", WF_HEAD "  outreach:\n    effect: draft\n    tools: draft_email\n", 5, 12,
+     "tools must be a list of tool names, e.g. [propose_changes], not 'draft_email'"},
+    {"unknown tool", WF_HEAD "  outreach:\n    effect: draft\n    tools: [draft_emial]\n", 5, 13,
+     "unknown tool 'draft_emial' (did you mean 'draft_email'?)"},
+    {"a write tool in a read workflow",
+     WF_HEAD "  read:\n    effect: read\n    tools: [get_account, propose_changes]\n", 5, 26,
+     "tool 'propose_changes' proposes changes to the book: it belongs in a write workflow, "
+     "not in workflow 'read' (effect read)"},
+    {"bad effect", WF_HEAD "  retier:\n    effect: delete\n    tools: [propose_changes]\n", 4, 13,
+     "effect must be one of read, draft, write, send, not 'delete'"},
+    {"effect typo", WF_HEAD "  outreach:\n    effect: drafts\n    tools: [save_brief]\n", 4, 13,
+     "effect must be one of read, draft, write, send, not 'drafts' (did you mean 'draft'?)"},
+    {"no effect", WF_HEAD "  outreach:\n    tools: [save_brief]\n", 3, 3,
+     "workflow 'outreach' has no effect: add effect: read, draft, write or send"},
+    {"fields on a draft workflow",
+     WF_HEAD "  outreach:\n    effect: draft\n    tools: [save_brief]\n    fields: [owner]\n", 6, 5,
+     "fields apply only to write workflows; workflow 'outreach' has effect draft"},
+    {"fields on a send workflow",
+     WF_HEAD "  send:\n    effect: send\n    tools: [request_send]\n    fields: [owner]\n", 6, 5,
+     "fields apply only to write workflows; workflow 'send' has effect send"},
+    {"stage_max on a read workflow",
+     WF_HEAD "  read:\n    effect: read\n    tools: [get_account]\n    stage_max: 5\n", 6, 5,
+     "stage_max applies only to write and send workflows; workflow 'read' has effect read"},
+    {"write workflow with no fields",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n",
+     3, 3,
+     "write workflow 'retier' has no fields: list the fields it may change, e.g. fields: "
+     "[tier]"},
+    {"write workflow with an empty field list",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: []\n",
+     8, 13, "write workflow 'retier' has no fields~"},
+    {"unknown field",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: [tierr]\n",
+     8, 14, "unknown field 'tierr' (did you mean 'tier'?)"},
+    {"system field",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: [tier, version]\n",
+     8, 20, "field 'version' is maintained by airlock and cannot be written by a workflow"},
+    {"identity field",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: [id]\n",
+     8, 14, "field 'id' is the record's identity and cannot be written by a workflow"},
+    {"bare custom",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: [custom]\n",
+     8, 14, "name custom fields one by one as custom.NAME, or all of them as custom.*"},
+    {"bad custom name",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: [custom.a-b]\n",
+     8, 14, "custom field 'custom.a-b' must be custom.NAME~"},
+    {"field twice",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    stage_max: 200\n    fields: [tier, tier]\n",
+     8, 20, "field 'tier' is listed twice in workflow 'retier'"},
+    {"duplicate top-level key", "version: 1\nversion: 1\n" WF_HEAD RETIER, 2, 1,
+     "duplicate key 'version' at the top level (first at line 1)"},
+    {"duplicate key in a workflow", WF_HEAD RETIER "    stage_max: 300\n", 9, 5,
+     "duplicate key 'stage_max' in workflow 'retier' (first at line 7)"},
+    {"duplicate workflow", WF_HEAD RETIER RETIER, 9, 3,
+     "duplicate workflow 'retier' (first at line 3)"},
+    {"yaml syntax error", "version: 1\nworkflows:\n  retier: [\n", 4, 1, "yaml syntax error: ~"},
+    {"yaml bad indentation", "version: 1\nworkflows:\n  a:\n    effect: read\n   tools: []\n", 5, 4,
+     "yaml syntax error: ~"},
+    {"tab indentation", "version: 1\nworkflows:\n\tretier: {}\n", 3, 1, "yaml syntax error: ~"},
+    {"empty file", "", 1, 1, "the file is empty~"},
+    {"comments only", "# nothing here\n\n", 1, 1, "the file is empty~"},
+    {"not a mapping: a list", "- version: 1\n", 1, 1,
+     "the policy must be a mapping (version: 1, workflows: ...), not a list"},
+    {"not a mapping: text", "hello\n", 1, 1,
+     "the policy must be a mapping (version: 1, workflows: ...), not 'hello'"},
+    {"second document", WF_HEAD RETIER "---\nversion: 1\n", 10, 1,
+     "a second YAML document: the policy is one document"},
+    {"send marked reversible",
+     WF_HEAD "  send:\n    effect: send\n    tools: [request_send]\n    reversible: true\n", 6, 17,
+     "a sent message cannot be unsent: send workflow 'send' must not be reversible"},
+    {"reversible write without stage_max",
+     WF_HEAD "  retier:\n    effect: write\n    tools: [propose_changes]\n"
+	     "    reversible: true\n    fields: [tier]\n",
+     3, 3, "reversible workflow 'retier' has no stage_max~"},
+    {"reversible yes",
+     WF_HEAD RETIER "  merge:\n    effect: write\n    tools: [propose_merge]\n"
+		    "    reversible: yes\n    fields: [owner]\n",
+     12, 17, "reversible must be true or false, not 'yes'"},
+    {"duration without unit", "version: 1\ndefaults:\n  ttl: 7\n" WF_HEAD RETIER, 3, 8,
+     "ttl must be a positive duration such as 7d, 12h, 30m or 90s, not '7'"},
+    {"duration zero", "version: 1\ndefaults:\n  ttl: 0d\n" WF_HEAD RETIER, 3, 8,
+     "ttl must be a positive duration~"},
+    {"duration unknown unit", "version: 1\ndefaults:\n  ttl: 2w\n" WF_HEAD RETIER, 3, 8,
+     "ttl must be a positive duration~"},
+    {"duration in words", WF_HEAD RETIER "    ttl: 7 days\n", 9, 10,
+     "ttl must be a positive duration such as 7d, 12h, 30m or 90s, not '7 days'"},
+    {"duration overflow", WF_HEAD RETIER "    ttl: 9999999999999999999d\n", 9, 10,
+     "ttl must be a positive duration~"},
+    {"duration negative", WF_HEAD RETIER "    ttl: -1h\n", 9, 10,
+     "ttl must be a positive duration~"},
+    {"version 2", "version: 2\nworkflows:\n" RETIER, 1, 10,
+     "version must be 1 (the only version of the format), not '2'"},
+    {"no version", "workflows:\n" RETIER, 1, 1,
+     "missing 'version: 1' (the version of the policy format)"},
+    {"no workflows", "version: 1\n", 1, 1,
+     "missing 'workflows': without them every tool call is blocked"},
+    {"empty workflows", "version: 1\nworkflows: {}\n", 2, 12, "no workflows: ~"},
+    {"bad workflow name", WF_HEAD "  Re Tier:\n    effect: read\n    tools: [get_account]\n", 3, 3,
+     "a workflow name must start with a letter~"},
+    {"workflow not a mapping", WF_HEAD "  retier: write\n", 3, 11,
+     "workflow 'retier' must be a mapping of its settings (tools, effect, ...), not 'write'"},
+    {"unattended_max without unattended", WF_HEAD RETIER "    unattended_max: 5\n", 9, 5,
+     "unattended_max is set but workflow 'retier' is not unattended (unattended: true)"},
+    {"unattended on a draft workflow",
+     WF_HEAD "  outreach:\n    effect: draft\n    tools: [save_brief]\n    unattended: true\n", 6,
+     5,
+     "unattended applies only to write and send workflows; workflow 'outreach' has effect "
+     "draft"},
+    {"unattended_max over stage_max",
+     WF_HEAD RETIER "    unattended: true\n    unattended_max: 500\n", 10, 21,
+     "unattended_max 500 exceeds stage_max 200~"},
+    {"password in smtp",
+     WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  password: hunter2\n", 12, 3,
+     "a password never goes in the policy file~"},
+    {"smtp bad tls", WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  tls: ssl\n", 12, 8,
+     "tls must be none, starttls or tls, not 'ssl'"},
+    {"smtp bad port", WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  port: 70000\n",
+     12, 9, "port must be a port from 1 to 65535, not '70000'"},
+    {"smtp no host", WF_HEAD RETIER "smtp:\n  from: a@b.example\n", 9, 1,
+     "smtp has no host: give the relay's host name"},
+    {"smtp bad from", WF_HEAD RETIER "smtp:\n  host: mail\n  from: nobody\n", 11, 9,
+     "from must be an email address, not 'nobody'"},
+    {"smtp bad password_env",
+     WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  username: u\n"
+		    "  password_env: MY-PASS\n",
+     13, 17, "password_env must be the name of an environment variable, not 'MY-PASS'"},
+    {"smtp username without password_env",
+     WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  username: u\n", 12, 3,
+     "smtp has a username but no password_env"},
+    {"smtp bad timeout", WF_HEAD RETIER "smtp:\n  host: mail\n  from: a@b.example\n  timeout: 30\n",
+     12, 12, "timeout must be a positive duration~"},
+    {"audience bad domain",
+     WF_HEAD RETIER "audience:\n  competitor_domains: [https://rival.example/]\n", 10, 24,
+     "a competitor domain must be a bare domain~"},
+    {"audience zero touches", WF_HEAD RETIER "audience:\n  max_touches_per_contact: 0\n", 10, 28,
+     "max_touches_per_contact must be a positive integer, not '0'"},
+    {"non-text key", WF_HEAD RETIER "[a]: 1\n", 9, 1, "keys must be plain names at the top level"},
+    {"nul byte", "version: 1\nworkflows:\n  a\x01: {}\n", 3, 4, "yaml syntax error: ~"},
 };
 
 /* "PATH:L:C: MSG" for case c, checked against got; 1 on a mismatch, printed. */
@@ -508,37 +507,37 @@ static void test_bad_case_base_is_good(void **state)
 
 static void test_check_reports_every_problem(void **state)
 {
-	static const char text[] = "version: 1\n"                               /* 1 */
-				   "defaults:\n"                                 /* 2 */
-				   "  ttl: soon\n"                               /* 3 */
-				   "workflows:\n"                                /* 4 */
-				   "  retier:\n"                                 /* 5 */
-				   "    effect: write\n"                         /* 6 */
-				   "    tools: [propose_changes]\n"              /* 7 */
-				   "    reversible: true\n"                      /* 8 */
-				   "    stage_max: 0\n"                          /* 9 */
-				   "    fields: [tierr]\n"                       /* 10 */
-				   "  outreach:\n"                               /* 11 */
-				   "    effect: draft\n"                         /* 12 */
-				   "    tools: [draft_email]\n"                  /* 13 */
-				   "  drafts:\n"                                 /* 14 */
-				   "    effect: draft\n"                         /* 15 */
-				   "    tools: [draft_email]\n"                  /* 16 */
-				   "    fields: [owner]\n"                       /* 17 */
-				   "smtp:\n"                                     /* 18 */
-				   "  host: mail\n"                              /* 19 */
-				   "  from: a@b.example\n"                       /* 20 */
-				   "  tls: ssl\n";                               /* 21 */
+	static const char text[] = "version: 1\n"		    /* 1 */
+				   "defaults:\n"		    /* 2 */
+				   "  ttl: soon\n"		    /* 3 */
+				   "workflows:\n"		    /* 4 */
+				   "  retier:\n"		    /* 5 */
+				   "    effect: write\n"	    /* 6 */
+				   "    tools: [propose_changes]\n" /* 7 */
+				   "    reversible: true\n"	    /* 8 */
+				   "    stage_max: 0\n"		    /* 9 */
+				   "    fields: [tierr]\n"	    /* 10 */
+				   "  outreach:\n"		    /* 11 */
+				   "    effect: draft\n"	    /* 12 */
+				   "    tools: [draft_email]\n"	    /* 13 */
+				   "  drafts:\n"		    /* 14 */
+				   "    effect: draft\n"	    /* 15 */
+				   "    tools: [draft_email]\n"	    /* 16 */
+				   "    fields: [owner]\n"	    /* 17 */
+				   "smtp:\n"			    /* 18 */
+				   "  host: mail\n"		    /* 19 */
+				   "  from: a@b.example\n"	    /* 20 */
+				   "  tls: ssl\n";		    /* 21 */
 	static const struct {
 		int line, col;
 		const char *start;
 	} want[] = {
-		{3, 8, "ttl must be a positive duration"},
-		{9, 16, "stage_max must be a positive integer, not '0'"},
-		{10, 14, "unknown field 'tierr'"},
-		{16, 13, "tool 'draft_email' is already in workflow 'outreach' (line 13)"},
-		{17, 5, "fields apply only to write workflows"},
-		{21, 8, "tls must be none, starttls or tls"},
+	    {3, 8, "ttl must be a positive duration"},
+	    {9, 16, "stage_max must be a positive integer, not '0'"},
+	    {10, 14, "unknown field 'tierr'"},
+	    {16, 13, "tool 'draft_email' is already in workflow 'outreach' (line 13)"},
+	    {17, 5, "fields apply only to write workflows"},
+	    {21, 8, "tls must be none, starttls or tls"},
 	};
 	struct err err = {0};
 	json_t *probs, *pr;
@@ -562,8 +561,7 @@ static void test_check_reports_every_problem(void **state)
 	}
 	json_decref(probs);
 	/* a good file has none */
-	assert_ok(policy_check(write_file("good.yaml", policy_default_yaml()), &probs, &err),
-		  &err);
+	assert_ok(policy_check(write_file("good.yaml", policy_default_yaml()), &probs, &err), &err);
 	assert_int_equal(json_array_size(probs), 0);
 	json_decref(probs);
 }
@@ -694,9 +692,9 @@ static void test_hostile_yaml(void **state)
 	deep[22 + 2 * n] = '\0';
 	assert_ok(policy_check(write_file("deep.yaml", deep), &probs, &err), &err);
 	assert_int_equal(json_array_size(probs), 1);
-	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(probs, 0),
-								 "message")),
-			       "levels deep"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(json_array_get(probs, 0), "message")),
+		   "levels deep"));
 	json_decref(probs);
 	/* block nesting too */
 	{
@@ -817,10 +815,10 @@ static struct decision decide(const struct policy *p, const char *wf, int64_t ra
 	return d;
 }
 
-#define assert_reason(d, i, text)                                                               \
-	do {                                                                                    \
-		if (!strstr((d).reasons[i], (text)))                                            \
-			fail_msg("reason %d '%s' lacks '%s'", (i), (d).reasons[i], (text));     \
+#define assert_reason(d, i, text)                                                                  \
+	do {                                                                                       \
+		if (!strstr((d).reasons[i], (text)))                                               \
+			fail_msg("reason %d '%s' lacks '%s'", (i), (d).reasons[i], (text));        \
 	} while (0)
 
 static void test_decide_read_draft_staged(void **state)
@@ -960,22 +958,22 @@ static void test_decide_unattended(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_loads),
-		cmocka_unit_test(test_digest_is_blake2b_of_bytes),
-		cmocka_unit_test(test_lookups),
-		cmocka_unit_test(test_inheritance_and_overrides),
-		cmocka_unit_test(test_bad_case_base_is_good),
-		cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_check_reports_every_problem),
-		cmocka_unit_test(test_unreadable_files),
-		cmocka_unit_test(test_truncation_never_crashes),
-		cmocka_unit_test(test_mutations_never_crash),
-		cmocka_unit_test(test_hostile_yaml),
-		cmocka_unit_test(test_radius),
-		cmocka_unit_test(test_decide_read_draft_staged),
-		cmocka_unit_test(test_decide_blocked),
-		cmocka_unit_test(test_decide_fails_closed),
-		cmocka_unit_test(test_decide_unattended),
+	    cmocka_unit_test(test_default_loads),
+	    cmocka_unit_test(test_digest_is_blake2b_of_bytes),
+	    cmocka_unit_test(test_lookups),
+	    cmocka_unit_test(test_inheritance_and_overrides),
+	    cmocka_unit_test(test_bad_case_base_is_good),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_check_reports_every_problem),
+	    cmocka_unit_test(test_unreadable_files),
+	    cmocka_unit_test(test_truncation_never_crashes),
+	    cmocka_unit_test(test_mutations_never_crash),
+	    cmocka_unit_test(test_hostile_yaml),
+	    cmocka_unit_test(test_radius),
+	    cmocka_unit_test(test_decide_read_draft_staged),
+	    cmocka_unit_test(test_decide_blocked),
+	    cmocka_unit_test(test_decide_fails_closed),
+	    cmocka_unit_test(test_decide_unattended),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
