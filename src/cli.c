@@ -9,16 +9,20 @@
 #include <errno.h>
 
 #include "staging.h"
+#include "policy.h"
 
 /* The verb table (git's commands[]). Verbs not built yet are not listed. */
 const struct cli_command cli_commands[] = {
 	{"help", cmd_help, "show the verbs, or the help of one verb",
 	 "usage: airlock help [VERB]\n"},
-	{"init", cmd_init, "create the database (and later the policy file)",
-	 "usage: airlock init [--db PATH]\n"
+	{"init", cmd_init, "create the database and the default policy file",
+	 "usage: airlock init [--db PATH] [--policy FILE] [--json]\n"
 	 "\n"
 	 "Creates the database at PATH (default ./airlock.db or $AIRLOCK_DB) and\n"
-	 "applies every schema migration. Safe to run again.\n"},
+	 "applies every schema migration, then writes the default policy, commented\n"
+	 "as documentation, to FILE (default ./airlock.yaml or $AIRLOCK_POLICY).\n"
+	 "An existing policy file is never overwritten: it is kept as it is.\n"
+	 "Safe to run again.\n"},
 	{"demo", cmd_demo, "generate a realistic demo book and show it",
 	 "usage: airlock demo [--accounts N] [--seed S] [--db PATH] [--json]\n"
 	 "\n"
@@ -78,6 +82,28 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "Restores every record's before-image in one transaction. Records changed\n"
 	 "after the apply are listed and nothing is undone, unless --force.\n"},
+	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
+	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
+	 "\n"
+	 "Reads the policy (FILE, else --policy, $AIRLOCK_POLICY or ./airlock.yaml)\n"
+	 "and reports every problem as FILE:LINE:COL: message: unknown keys, wrong\n"
+	 "types, values out of range, a tool in two workflows, fields a workflow\n"
+	 "may not write, YAML syntax errors. Prints \"FILE: ok (N workflows)\" when\n"
+	 "there is none.\n"
+	 "\n"
+	 "exit status: 0 no problem, 1 problems (or the file cannot be read),\n"
+	 "2 usage error\n"},
+	{"radius", cmd_radius, "show the worst-case unattended blast radius per workflow",
+	 "usage: airlock radius [--policy FILE] [--json]\n"
+	 "\n"
+	 "Before anything runs: for every workflow of the policy, the largest\n"
+	 "number of records (or messages) one unattended agent action can alter,\n"
+	 "and why. Staged and blocked workflows have radius 0: nothing applies\n"
+	 "until a person looks. A write or send workflow that runs unattended with\n"
+	 "no unattended_max is flagged (marked !).\n"
+	 "\n"
+	 "exit status: 0 nothing flagged, 1 something flagged (or the policy has\n"
+	 "problems), 2 usage error\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -105,6 +131,9 @@ int cli_common_option(struct cli *cli, int c, const char *arg)
 	case CLI_OPT_AS:
 		cli->as = arg;
 		return 1;
+	case CLI_OPT_POLICY:
+		cli->policy_path = arg;
+		return 1;
 	case CLI_OPT_HELP:
 		cmd = cli_find(cli->verb);
 		if (cmd)
@@ -112,17 +141,6 @@ int cli_common_option(struct cli *cli, int c, const char *arg)
 		return -1;
 	}
 	return 0;
-}
-
-const char *cli_policy_path(struct cli *cli)
-{
-	const char *p = cli->policy_path;
-
-	if (!p || !*p)
-		p = getenv("AIRLOCK_POLICY");
-	if (!p || !*p)
-		p = "airlock.yaml";
-	return p;
 }
 
 int cli_batch_arg(struct cli *cli, int argc, char **argv, int64_t *id)
@@ -140,8 +158,7 @@ int cli_batch_arg(struct cli *cli, int argc, char **argv, int64_t *id)
 
 int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extra, int *done)
 {
-	static const struct option common[] = {CLI_COMMON_OPTIONS,
-						{"policy", required_argument, NULL, CLI_OPT_POLICY}};
+	static const struct option common[] = {CLI_COMMON_OPTIONS};
 	struct option all[40];
 	size_t n = 0, i;
 	int c, h;
@@ -155,10 +172,6 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extr
 	c = getopt_long(argc, argv, "h", all, NULL);
 	if (c == -1)
 		return -1;
-	if (c == CLI_OPT_POLICY) {
-		cli->policy_path = optarg;
-		return cli_getopt(cli, argc, argv, extra, done);
-	}
 	h = cli_common_option(cli, c, optarg);
 	if (h < 0) {
 		*done = CLI_OK;
@@ -218,6 +231,17 @@ struct store *cli_store(struct cli *cli)
 		return NULL;
 	}
 	return cli->store;
+}
+
+const char *cli_policy_path(struct cli *cli)
+{
+	const char *path = cli->policy_path;
+
+	if (!path || !*path)
+		path = getenv("AIRLOCK_POLICY");
+	if (!path || !*path)
+		path = POLICY_DEFAULT_PATH;
+	return path;
 }
 
 const char *cli_principal(struct cli *cli)
@@ -314,6 +338,7 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 	      "  --db PATH   the database (default ./airlock.db, or $AIRLOCK_DB)\n"
 	      "  --json      machine-readable output, where the verb prints data\n"
 	      "  --as NAME   who is acting (default: the OS user)\n"
+	      "  --policy FILE  the policy (default ./airlock.yaml, or $AIRLOCK_POLICY)\n"
 	      "  --help      the verb's own help\n"
 	      "\n"
 	      "exit codes: 0 ok, 1 failure, 2 usage error\n",

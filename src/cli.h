@@ -44,7 +44,8 @@ struct cli_command {
 #define CLI_OPT_POLICY 0x1004
 #define CLI_COMMON_OPTIONS                                                                      \
 	{"db", required_argument, NULL, CLI_OPT_DB}, {"json", no_argument, NULL, CLI_OPT_JSON},     \
-		{"help", no_argument, NULL, CLI_OPT_HELP}, {"as", required_argument, NULL, CLI_OPT_AS}
+		{"help", no_argument, NULL, CLI_OPT_HELP}, {"as", required_argument, NULL, CLI_OPT_AS}, \
+		{"policy", required_argument, NULL, CLI_OPT_POLICY}
 
 /* Handles a common option. Returns 1 if handled, -1 after printing help
  * (the verb should return CLI_OK), 0 when c is not a common option. */
@@ -61,11 +62,11 @@ int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(print
  * the error. */
 struct store *cli_store(struct cli *cli);
 
+/* The policy file: --policy, else $AIRLOCK_POLICY, else ./airlock.yaml. */
+const char *cli_policy_path(struct cli *cli);
+
 /* The human principal for verbs that record who acted: "human:NAME". */
 const char *cli_principal(struct cli *cli);
-
-/* The policy file this run uses. */
-const char *cli_policy_path(struct cli *cli);
 
 /* Reads a whole batch id argument ("12" or "B12"); prints usage on error. */
 int cli_batch_arg(struct cli *cli, int argc, char **argv, int64_t *id);
@@ -106,5 +107,7 @@ int cmd_approve(struct cli *cli, int argc, char **argv);
 int cmd_reject(struct cli *cli, int argc, char **argv);
 int cmd_apply(struct cli *cli, int argc, char **argv);
 int cmd_undo(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);
+int cmd_radius(struct cli *cli, int argc, char **argv);
 
 #endif

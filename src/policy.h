@@ -78,7 +78,21 @@ struct policy {
 
 /* Loads and checks path. On any problem returns AIRLOCK_EINVAL with the
  * first problem in err ("airlock.yaml:12:5: stage_max must be a positive
- * integer") and *out NULL. */
+ * integer") and *out NULL. A missing file is AIRLOCK_ENOTFOUND, an
+ * unreadable one AIRLOCK_EIO, one over 1 MiB AIRLOCK_EINVAL.
+ *
+ * What the file may say (policy_default_yaml() is the worked example):
+ * version: 1 and workflows are required. A workflow needs effect and tools;
+ * write workflows need fields (account fields that are neither system fields
+ * nor id, custom.NAME, custom.*) and, when reversible, stage_max; fields,
+ * stage_max, unattended and unattended_max are refused on read and draft
+ * workflows; a send is never reversible; unattended_max needs unattended:
+ * true and may not exceed stage_max. Tools must be known (the MCP tool
+ * names) and sit in a workflow of their own effect. Absent values: ttl 7d,
+ * max_pending_batches 20, sampling 0.95 / 0.05 (or `defaults:`),
+ * reversible false, unattended false; audience 1 touch per 14 days; smtp
+ * host NULL (not configured), else port 25/587/465 by tls, timeout 30s,
+ * max_attempts 5. */
 int policy_load(const char *path, struct policy **out, struct err *err);
 
 /* Checks path and reports every problem: *problems gets a JSON array of
@@ -95,6 +109,21 @@ const char *policy_default_yaml(void);
 const struct policy_workflow *policy_workflow(const struct policy *p, const char *name);
 /* The workflow a tool belongs to (first one naming it); NULL when none. */
 const struct policy_workflow *policy_workflow_for_tool(const struct policy *p, const char *tool);
+
+/* Which workflow judges a tool call. A tool belongs to exactly one workflow,
+ * except a routed tool (policy_tool_routed: propose_changes), whose calls
+ * name their workflow in a `workflow` argument and which may therefore be
+ * listed in several. workflow is that argument (NULL when the call gives
+ * none): the named workflow when it lists the tool, else NULL (the call is
+ * judged as unknown → blocked); with no argument, policy_workflow_for_tool.
+ * policy_load refuses a non-routed tool listed in two workflows, a tool it
+ * does not know, and a tool in a workflow of the wrong effect. */
+const struct policy_workflow *policy_workflow_for_call(const struct policy *p, const char *tool,
+						       const char *workflow);
+/* 1 when wf lists tool. */
+int policy_workflow_has_tool(const struct policy_workflow *wf, const char *tool);
+/* 1 when calls of this tool name their workflow (propose_changes). */
+int policy_tool_routed(const char *tool);
 /* 1 when the workflow may write field (exact, or via a "custom.*" entry). */
 int policy_field_allowed(const struct policy_workflow *wf, const char *field);
 const char *policy_effect_name(enum policy_effect e);
@@ -103,6 +132,8 @@ const char *policy_effect_name(enum policy_effect e);
  * one agent action can alter before a human sees it, with the reason.
  * *flagged is 1 when a write or send goes through unattended with no cap. */
 int64_t policy_radius(const struct policy_workflow *wf, const char **why, int *flagged);
+/* policy_radius() of an unattended write or send with no cap: no limit. */
+#define POLICY_RADIUS_UNBOUNDED INT64_MAX
 
 enum decision_kind {
 	DECISION_DRAFT,   /* stored as a draft; the book does not change */
@@ -128,11 +159,16 @@ struct decision {
 	char reasons[DECISION_REASONS_MAX][DECISION_REASON_LEN];
 };
 
-/* The flowchart: read → (not a proposal), draft → DRAFT, write/send:
+/* The flowchart: read → ALLOWED (nothing changes), draft → DRAFT, write/send:
  * reversible and cumulative ≤ stage_max and pending < max_pending → STAGED,
  * else BLOCKED; unattended only when wf->unattended and radius ≤
  * unattended_max. Reasons are sentences an agent and a reviewer can read.
- * p may be NULL (fail closed). Never fails. */
+ * p may be NULL (fail closed). Never fails.
+ * Blocked as well: in NULL or in->wf NULL, a wf that is not one of p's,
+ * radius < 0, cumulative < radius, pending_batches < 0. Unattended is judged
+ * per action (radius, not cumulative); over unattended_max the normal flow
+ * applies; no unattended_max means no cap (policy_radius flags it). Every
+ * reason that applies is given (at most DECISION_REASONS_MAX). */
 void policy_decide(const struct policy *p, const struct decision_input *in, struct decision *out);
 const char *policy_decision_name(enum decision_kind k);
 
