@@ -40,6 +40,26 @@ const struct cli_command cli_commands[] = {
 	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH]\n"
 	 "\n"
 	 "Writes the records as RFC 4180 CSV to FILE or standard output.\n"},
+	{"mcp", cmd_mcp, "serve one MCP connector (read or write) over stdio",
+	 "usage: airlock mcp --connector read|write --agent NAME [--instruction-version V]\n"
+	 "                   [--db PATH]\n"
+	 "\n"
+	 "Speaks MCP (newline-delimited JSON-RPC 2.0) on standard input and output for\n"
+	 "one agent. The read connector has research tools (search_accounts,\n"
+	 "get_account, list_signals, book_stats, batch_status); the write connector\n"
+	 "has propose/draft tools (propose_changes, propose_merge, draft_email,\n"
+	 "save_brief, request_send), each of which goes through the gate: nothing is\n"
+	 "changed or sent without review. Every tool call is recorded in the action\n"
+	 "log as agent:NAME. Standard output carries protocol messages only; logs go\n"
+	 "to standard error. End of input ends the session.\n"
+	 "\n"
+	 "  --connector read|write    which tool set to serve\n"
+	 "  --agent NAME              who the agent is (letters, digits, . _ -)\n"
+	 "  --instruction-version V   default instruction version of write calls\n"
+	 "\n"
+	 "Example client configuration (Claude Desktop, Cursor, ...):\n"
+	 "  {\"command\": \"airlock\", \"args\": [\"mcp\", \"--connector\", \"read\",\n"
+	 "   \"--agent\", \"researcher\", \"--db\", \"/path/to/airlock.db\"]}\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
