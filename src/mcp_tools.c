@@ -123,14 +123,14 @@ static const struct mcp_tool tools[] = {
 	 run_list_signals},
 	{"book_stats", "Book statistics", MCP_READ, 1, 0, 1,
 	 "Counts over the whole book: accounts by segment, region, tier and lifecycle; contacts "
-	 "and how many may not be contacted; signals by kind.",
+	 "and how many may not be contacted; signals by kind." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{}}",
 	 "{\"type\":\"object\",\"required\":[\"accounts\"],\"properties\":{\"accounts\":"
 	 "{\"type\":\"integer\"}}}",
 	 run_book_stats},
 	{"batch_status", "Status of my proposals", MCP_READ, 1, 0, 1,
 	 "What became of your own proposals: one batch by id, or your recent batches (staged, "
-	 "blocked, approved, rejected, applied, undone). You see only batches you proposed.",
+	 "blocked, approved, rejected, applied, undone). You see only batches you proposed." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"batch_id\":" S_ID
 	 "}}",
 	 S_OBJ, run_batch_status},
