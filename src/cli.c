@@ -60,6 +60,31 @@ const struct cli_command cli_commands[] = {
 	 "Example client configuration (Claude Desktop, Cursor, ...):\n"
 	 "  {\"command\": \"airlock\", \"args\": [\"mcp\", \"--connector\", \"read\",\n"
 	 "   \"--agent\", \"researcher\", \"--db\", \"/path/to/airlock.db\"]}\n"},
+	{"serve", cmd_serve, "serve the MCP connectors over HTTP",
+	 "usage: airlock serve [--listen ADDR:PORT] [--threads N] [--no-auth [--agent NAME]]\n"
+	 "                     [--instruction-version V] [--db PATH]\n"
+	 "\n"
+	 "Serves MCP over Streamable HTTP: the read connector at /mcp/read and the\n"
+	 "write connector at /mcp/write (POST one JSON-RPC message, JSON answer;\n"
+	 "Mcp-Session-Id from initialize; DELETE ends a session). Each request needs\n"
+	 "'Authorization: Bearer TOKEN' with a token of that connector (airlock token\n"
+	 "create); the token's agent is who acts. Requests whose Host or Origin is\n"
+	 "not this server are refused (DNS rebinding). SIGINT or SIGTERM stops it\n"
+	 "cleanly.\n"
+	 "\n"
+	 "  --listen ADDR:PORT   default 127.0.0.1:8750; PORT 0 picks a free port\n"
+	 "  --threads N          worker threads (default 4)\n"
+	 "  --no-auth            no tokens (for the conformance suite); loopback only;\n"
+	 "                       the agent is --agent NAME (default 'anonymous')\n"},
+	{"token", cmd_token, "create, list or revoke connector tokens",
+	 "usage: airlock token create --connector read|write --agent NAME [--json]\n"
+	 "       airlock token list [--json]\n"
+	 "       airlock token revoke ID\n"
+	 "\n"
+	 "A token lets one agent use one HTTP connector of airlock serve. create\n"
+	 "prints the token once on standard output; airlock keeps only its hash.\n"
+	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
+	 "token at once. Creating and revoking are recorded in the action log.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

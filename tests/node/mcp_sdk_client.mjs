@@ -148,14 +148,16 @@ async function main() {
   await client.close();
 
   if (cfg.transport === "http") {
-    for (const [tok, want, desc] of [[cfg.otherToken, /403/, "a token of the other connector is refused (403)"],
-      [null, /401/, "no token is refused (401)"], ["alk_deadbeef_nope", /401/, "an unknown token is refused (401)"]]) {
+    for (const [tok, status, want, desc] of [
+      [cfg.otherToken, 403, /needs a (read|write) token/, "a token of the other connector is refused (403)"],
+      [null, 401, /missing 'Authorization: Bearer/, "no token is refused (401)"],
+      ["alk_0123456789abcdef_nope", 401, /invalid token/, "an unknown token is refused (401)"]]) {
       if (tok === undefined) continue;
       try {
         await connect(tok);
         ok(false, desc);
       } catch (e) {
-        ok(want.test(e.message), desc, e.message);
+        ok(e.code === status && want.test(e.message), desc, `code ${e.code}: ${e.message}`);
       }
     }
   }
