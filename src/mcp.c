@@ -268,24 +268,64 @@ static json_t *tool_error(const char *message)
 			 "isError", 1);
 }
 
-static json_t *tool_ok(json_t *structured)
+/* The answer to a successful tools/call, written out directly: the
+ * structured result is serialised once and embedded twice (as
+ * structuredContent and, escaped, as the text block), which is most of the
+ * work of a read call. Steals structured. */
+static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structured)
 {
-	char *text = json_dumps(structured, JSON_COMPACT);
-	json_t *r;
+	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	static const char mid1[] = ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+	static const char mid2[] = "\"}],\"structuredContent\":";
+	static const char tail[] = ",\"isError\":false";
+	static const char stateless_tail[] =
+		",\"resultType\":\"complete\",\"_meta\":{\"" META_SERVERINFO
+		"\":{\"name\":\"" MCP_SERVER_NAME "\",\"version\":\"" MCP_SERVER_VERSION "\"}}";
+	char *sc = json_dumps(structured, JSON_COMPACT);
+	char *ids = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *out = NULL, *w;
+	size_t n, i, quotes = 0, total;
 
-	if (!text) {
-		json_decref(structured);
-		return NULL;
+	json_decref(structured);
+	if (!sc || !ids)
+		goto out;
+	n = strlen(sc);
+	/* jansson's compact output has no raw control characters: only " and
+	 * \ need escaping to embed it in a JSON string. */
+	for (i = 0; i < n; i++)
+		quotes += sc[i] == '"' || sc[i] == '\\';
+	total = sizeof pre + strlen(ids) + sizeof mid1 + n + quotes + sizeof mid2 + n +
+		sizeof tail + sizeof stateless_tail + 4;
+	out = malloc(total);
+	if (!out)
+		goto out;
+	w = out;
+#define PUT(str, len)                                                                           \
+	do {                                                                                    \
+		memcpy(w, str, len);                                                            \
+		w += len;                                                                       \
+	} while (0)
+	PUT(pre, sizeof pre - 1);
+	PUT(ids, strlen(ids));
+	PUT(mid1, sizeof mid1 - 1);
+	for (i = 0; i < n; i++) {
+		if (sc[i] == '"' || sc[i] == '\\')
+			*w++ = '\\';
+		*w++ = sc[i];
 	}
-	r = json_pack("{s:[{s:s}],s:o,s:b}", "content", "type", "text", "structuredContent",
-		      structured, "isError", 0);
-	if (r && json_object_set_new(json_array_get(json_object_get(r, "content"), 0), "text",
-				     json_string(text))) {
-		json_decref(r);
-		r = NULL;
-	}
-	free(text);
-	return r;
+	PUT(mid2, sizeof mid2 - 1);
+	PUT(sc, n);
+	PUT(tail, sizeof tail - 1);
+	if (ses->stateless)
+		PUT(stateless_tail, sizeof stateless_tail - 1);
+#undef PUT
+	*w++ = '}';
+	*w++ = '}';
+	*w = '\0';
+out:
+	free(sc);
+	free(ids);
+	return out;
 }
 
 static void summarise(const char *tool, json_t *result, char *buf, size_t len)
@@ -394,7 +434,8 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 					  "decision",
 					  json_object_get(result, "decision") ?: json_null()));
 	json_decref(args);
-	return reply_result(ses, reply, id, tool_ok(result));
+	*reply = tool_ok_reply(ses, id, result);
+	return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
 }
 
 /* Reads the per-request _meta of the 2026-07-28 revision into a throw-away
