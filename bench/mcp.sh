@@ -6,7 +6,7 @@
 # by the same closed-loop load generator (bench_mcp_load) in the same run.
 #
 # Knobs: MCP_BENCH_CLIENTS (64), MCP_BENCH_SECONDS (10), MCP_BENCH_WARMUP (2),
-# MCP_BENCH_ACCOUNTS (20000), MCP_BENCH_THREADS (airlock workers, 2).
+# MCP_BENCH_ACCOUNTS (20000), MCP_BENCH_THREADS (airlock workers, 4).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AIRLOCK=${AIRLOCK:-$ROOT/build/release/airlock}
@@ -15,7 +15,7 @@ CLIENTS=${MCP_BENCH_CLIENTS:-64}
 SECS=${MCP_BENCH_SECONDS:-10}
 WARMUP=${MCP_BENCH_WARMUP:-2}
 ACCOUNTS=${MCP_BENCH_ACCOUNTS:-20000}
-THREADS=${MCP_BENCH_THREADS:-2}
+THREADS=${MCP_BENCH_THREADS:-4}
 TOOL=search_accounts
 ARGS=${MCP_BENCH_ARGS:-'{"limit":20}'}
 
