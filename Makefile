@@ -77,6 +77,22 @@ bench: deps
 	@$(MAKE) --no-print-directory MODE=release airlock $(patsubst bench/%.c,build/release/bench/%,$(BENCHSRC))
 	@sh bench/run
 
+# libFuzzer on the MCP message handler: bounded run (FUZZ_TIME seconds),
+# new inputs in build/fuzz/corpus-mcp, seeds in fuzz/corpus/mcp, crashers
+# kept in fuzz/regress/mcp (replayed by tests/test_mcp_fuzz.c in make check).
+FUZZ_TIME ?= 60
+FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+fuzz: build/fuzz/fuzz_mcp
+	@mkdir -p build/fuzz/corpus-mcp fuzz/regress/mcp
+	build/fuzz/fuzz_mcp -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 \
+		-artifact_prefix=fuzz/regress/mcp/ build/fuzz/corpus-mcp fuzz/corpus/mcp
+
+build/fuzz/fuzz_mcp: fuzz/fuzz_mcp.c fuzz/fuzz_mcp_harness.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p build/fuzz
+	@echo "  FUZZ    $@"
+	@clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(PKG_CFLAGS) -Isrc -o $@ fuzz/fuzz_mcp.c $(FUZZ_SRCS) $(PKG_LIBS)
+
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h
 

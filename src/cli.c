@@ -104,6 +104,51 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "exit status: 0 nothing flagged, 1 something flagged (or the policy has\n"
 	 "problems), 2 usage error\n"},
+	{"mcp", cmd_mcp, "serve one MCP connector (read or write) over stdio",
+	 "usage: airlock mcp --connector read|write --agent NAME [--instruction-version V]\n"
+	 "                   [--db PATH]\n"
+	 "\n"
+	 "Speaks MCP (newline-delimited JSON-RPC 2.0) on standard input and output for\n"
+	 "one agent. The read connector has research tools (search_accounts,\n"
+	 "get_account, list_signals, book_stats, batch_status); the write connector\n"
+	 "has propose/draft tools (propose_changes, propose_merge, draft_email,\n"
+	 "save_brief, request_send), each of which goes through the gate: nothing is\n"
+	 "changed or sent without review. Every tool call is recorded in the action\n"
+	 "log as agent:NAME. Standard output carries protocol messages only; logs go\n"
+	 "to standard error. End of input ends the session.\n"
+	 "\n"
+	 "  --connector read|write    which tool set to serve\n"
+	 "  --agent NAME              who the agent is (letters, digits, . _ -)\n"
+	 "  --instruction-version V   default instruction version of write calls\n"
+	 "\n"
+	 "Example client configuration (Claude Desktop, Cursor, ...):\n"
+	 "  {\"command\": \"airlock\", \"args\": [\"mcp\", \"--connector\", \"read\",\n"
+	 "   \"--agent\", \"researcher\", \"--db\", \"/path/to/airlock.db\"]}\n"},
+	{"serve", cmd_serve, "serve the MCP connectors over HTTP",
+	 "usage: airlock serve [--listen ADDR:PORT] [--threads N] [--no-auth [--agent NAME]]\n"
+	 "                     [--instruction-version V] [--db PATH]\n"
+	 "\n"
+	 "Serves MCP over Streamable HTTP: the read connector at /mcp/read and the\n"
+	 "write connector at /mcp/write (POST one JSON-RPC message, JSON answer;\n"
+	 "Mcp-Session-Id from initialize; DELETE ends a session). Each request needs\n"
+	 "'Authorization: Bearer TOKEN' with a token of that connector (airlock token\n"
+	 "create); the token's agent is who acts. Requests whose Host or Origin is\n"
+	 "not this server are refused (DNS rebinding). SIGINT or SIGTERM stops it\n"
+	 "cleanly.\n"
+	 "\n"
+	 "  --listen ADDR:PORT   default 127.0.0.1:8750; PORT 0 picks a free port\n"
+	 "  --threads N          worker threads (default 4)\n"
+	 "  --no-auth            no tokens (for the conformance suite); loopback only;\n"
+	 "                       the agent is --agent NAME (default 'anonymous')\n"},
+	{"token", cmd_token, "create, list or revoke connector tokens",
+	 "usage: airlock token create --connector read|write --agent NAME [--json]\n"
+	 "       airlock token list [--json]\n"
+	 "       airlock token revoke ID\n"
+	 "\n"
+	 "A token lets one agent use one HTTP connector of airlock serve. create\n"
+	 "prints the token once on standard output; airlock keeps only its hash.\n"
+	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
+	 "token at once. Creating and revoking are recorded in the action log.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

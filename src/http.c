@@ -1,0 +1,384 @@
+/* http.c — libmicrohttpd behind http.h. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define MAX_ROUTES 16
+
+struct route {
+	char path[64];
+	http_handler fn;
+	void *ctx;
+};
+
+struct http_server {
+	struct http_config cfg;
+	char host[64];
+	struct MHD_Daemon *d;
+	int port;
+	int nroutes;
+	struct route routes[MAX_ROUTES];
+};
+
+/* Per-request state between MHD's calls. */
+struct conn {
+	char *body;
+	size_t len, cap;
+	int too_large;
+};
+
+int http_is_loopback(const char *host)
+{
+	struct in_addr a4;
+
+	if (!strcasecmp(host, "localhost") || !strcmp(host, "::1") || !strcmp(host, "[::1]"))
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return 0;
+}
+
+int http_server_new(struct http_server **out, const struct http_config *cfg, struct err *err)
+{
+	struct http_server *s = calloc(1, sizeof *s);
+
+	*out = NULL;
+	if (!s)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	s->cfg = *cfg;
+	if (snprintf(s->host, sizeof s->host, "%s", cfg->host) >= (int)sizeof s->host) {
+		free(s);
+		return err_set(err, AIRLOCK_EINVAL, "listen address '%s' is too long", cfg->host);
+	}
+	s->cfg.host = s->host;
+	if (!s->cfg.max_body)
+		s->cfg.max_body = 4u << 20;
+	if (!s->cfg.timeout_s)
+		s->cfg.timeout_s = 30;
+	if (!s->cfg.threads)
+		s->cfg.threads = 4;
+	*out = s;
+	return 0;
+}
+
+int http_route(struct http_server *s, const char *path, http_handler fn, void *ctx,
+	       struct err *err)
+{
+	struct route *r;
+
+	if (s->nroutes >= MAX_ROUTES || strlen(path) >= sizeof r->path)
+		return err_set(err, AIRLOCK_EINVAL, "cannot add route %s", path);
+	r = &s->routes[s->nroutes++];
+	snprintf(r->path, sizeof r->path, "%s", path);
+	r->fn = fn;
+	r->ctx = ctx;
+	return 0;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)req->native, MHD_HEADER_KIND,
+					   name);
+}
+
+void http_add_header(struct http_response *res, const char *name, const char *value)
+{
+	char *v;
+
+	if (res->nheaders >= HTTP_MAX_HEADERS || strlen(name) >= sizeof res->headers[0].name)
+		return;
+	v = strdup(value);
+	if (!v)
+		return;
+	snprintf(res->headers[res->nheaders].name, sizeof res->headers[0].name, "%s", name);
+	res->headers[res->nheaders++].value = v;
+}
+
+void http_respond_owned(struct http_response *res, int status, const char *content_type,
+			char *body, size_t len)
+{
+	free(res->body);
+	res->status = body || !len ? status : 500;
+	res->content_type = content_type;
+	res->body = body;
+	res->body_len = body ? len : 0;
+}
+
+void http_respond(struct http_response *res, int status, const char *content_type,
+		  const char *body)
+{
+	char *b = body ? strdup(body) : NULL;
+
+	http_respond_owned(res, status, content_type, b, body ? strlen(body) : 0);
+	if (body && !b)
+		res->status = 500;
+}
+
+/* Splits "name:port", "[v6]:port" or "name" into host and port (-1 none). */
+static int split_host(const char *in, char *host, size_t len, long *port)
+{
+	const char *colon;
+	size_t n;
+	char *end;
+
+	*port = -1;
+	if (in[0] == '[') {
+		const char *close = strchr(in, ']');
+
+		if (!close)
+			return -1;
+		n = (size_t)(close - in) + 1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (!colon && close[1])
+			return -1;
+	} else {
+		colon = strchr(in, ':');
+		n = colon ? (size_t)(colon - in) : strlen(in);
+	}
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(host, in, n);
+	host[n] = '\0';
+	if (colon) {
+		*port = strtol(colon + 1, &end, 10);
+		if (end == colon + 1 || *end || *port < 0 || *port > 65535)
+			return -1;
+	}
+	return 0;
+}
+
+/* DNS rebinding: a web page can make a browser send requests to our port
+ * under its own name. Only names that mean this server are accepted: the
+ * loopback names when bound to loopback, else the bound address itself. */
+static int host_allowed(const struct http_server *s, const char *hostport)
+{
+	char host[256];
+	long port;
+
+	if (split_host(hostport, host, sizeof host, &port))
+		return 0;
+	if (port >= 0 && port != s->port)
+		return 0;
+	if (http_is_loopback(s->host))
+		return !strcasecmp(host, "localhost") || !strcmp(host, "[::1]") ||
+		       http_is_loopback(host);
+	if (!strcmp(s->host, "0.0.0.0") || !strcmp(s->host, "::"))
+		return 1; /* the operator chose every interface: names are theirs */
+	return !strcasecmp(host, s->host) ||
+	       (host[0] == '[' && !strncasecmp(host + 1, s->host, strlen(s->host)));
+}
+
+static int origin_allowed(const struct http_server *s, const char *origin)
+{
+	const char *hp;
+
+	if (!strncasecmp(origin, "http://", 7))
+		hp = origin + 7;
+	else if (!strncasecmp(origin, "https://", 8))
+		hp = origin + 8;
+	else
+		return 0; /* "null", file://, chrome-extension://: not a site we serve */
+	if (strchr(hp, '/'))
+		return 0;
+	return host_allowed(s, hp);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, struct http_response *res)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	int i;
+
+	r = MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (void *)"",
+					    res->body ? MHD_RESPMEM_MUST_FREE
+						      : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(res->body);
+		res->body = NULL;
+		ret = MHD_NO;
+		goto out;
+	}
+	res->body = NULL; /* MHD owns it now */
+	if (res->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	for (i = 0; i < res->nheaders; i++)
+		MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+	ret = MHD_queue_response(c, (unsigned)res->status, r);
+	MHD_destroy_response(r);
+out:
+	for (i = 0; i < res->nheaders; i++)
+		free(res->headers[i].value);
+	res->nheaders = 0;
+	return ret;
+}
+
+static enum MHD_Result plain(struct MHD_Connection *c, int status, const char *msg)
+{
+	struct http_response res = {0};
+
+	http_respond(&res, status, "text/plain; charset=utf-8", msg);
+	return send_response(c, &res);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct conn *cn = *con_cls;
+	struct http_request req;
+	struct http_response res = {0};
+	const char *host, *origin, *cl;
+	int i;
+
+	(void)version;
+	if (!cn) {
+		/* First call: headers only. Refuse here what we would refuse anyway,
+		 * so MHD answers without reading a byte of the body. */
+		cn = calloc(1, sizeof *cn);
+		if (!cn)
+			return MHD_NO;
+		*con_cls = cn;
+		host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+		origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+		if (!host)
+			return plain(c, 400, "missing Host header\n");
+		if (!host_allowed(s, host))
+			return plain(c, 403,
+				     "this Host is not served here (DNS rebinding protection)\n");
+		if (origin && !origin_allowed(s, origin))
+			return plain(c, 403, "requests from this Origin are not allowed\n");
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
+			return plain(c, 413, "request body is larger than the limit\n");
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!cn->too_large && cn->len + *upload_size > s->cfg.max_body)
+			cn->too_large = 1;
+		if (!cn->too_large) {
+			if (cn->len + *upload_size + 1 > cn->cap) {
+				size_t ncap = cn->cap ? cn->cap : 4096;
+				char *nb;
+
+				while (ncap < cn->len + *upload_size + 1)
+					ncap *= 2;
+				nb = realloc(cn->body, ncap);
+				if (!nb)
+					return MHD_NO;
+				cn->body = nb;
+				cn->cap = ncap;
+			}
+			memcpy(cn->body + cn->len, upload_data, *upload_size);
+			cn->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (cn->too_large)
+		return plain(c, 413, "request body is larger than the limit\n");
+	for (i = 0; i < s->nroutes; i++)
+		if (!strcmp(s->routes[i].path, url))
+			break;
+	if (i == s->nroutes)
+		return plain(c, 404, "not found\n");
+	req.method = method;
+	req.path = url;
+	req.body = cn->body ? cn->body : "";
+	req.body_len = cn->len;
+	req.native = c;
+	if (cn->body)
+		cn->body[cn->len] = '\0';
+	res.status = 500;
+	s->routes[i].fn(s->routes[i].ctx, &req, &res);
+	return send_response(c, &res);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (cn) {
+		free(cn->body);
+		free(cn);
+		*con_cls = NULL;
+	}
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	fputs("airlock serve: http: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+int http_server_start(struct http_server *s, struct err *err)
+{
+	struct sockaddr_in a4 = {0};
+	struct sockaddr_in6 a6 = {0};
+	struct sockaddr *sa;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	char h[64];
+	const char *host = s->host;
+
+	if (!strcasecmp(host, "localhost"))
+		host = "127.0.0.1";
+	snprintf(h, sizeof h, "%s", host);
+	if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+		memmove(h, h + 1, strlen(h));
+		h[strlen(h) - 1] = '\0';
+	}
+	if (inet_pton(AF_INET, h, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)s->cfg.port);
+		sa = (struct sockaddr *)&a4;
+	} else if (inet_pton(AF_INET6, h, &a6.sin6_addr) == 1) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)s->cfg.port);
+		sa = (struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		return err_set(err, AIRLOCK_EINVAL,
+			       "listen address '%s' is not a numeric IPv4/IPv6 address or localhost",
+			       s->host);
+	}
+	s->d = MHD_start_daemon(flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
+				(unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, 2048u,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (!s->d)
+		return err_set(err, AIRLOCK_EIO,
+			       "cannot listen on %s:%d (address in use, or not an address of this "
+			       "machine?)",
+			       s->host, s->cfg.port);
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : s->cfg.port;
+	return 0;
+}
+
+int http_server_port(const struct http_server *s) { return s->port; }
+
+void http_server_free(struct http_server *s)
+{
+	if (!s)
+		return;
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	free(s);
+}

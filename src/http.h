@@ -1,0 +1,84 @@
+/* http.h — airlock's HTTP server (libmicrohttpd): routes, bounded request
+ * bodies, timeouts, and the Host/Origin checks that stop DNS rebinding, for
+ * every route (the MCP endpoints now, the console later).
+ *
+ * Owns: the daemon, its worker threads, per-connection body buffers.
+ *
+ * Never: knows what a route means; authenticates (routes do that); accepts
+ * a request whose Host is not the address it serves, or whose Origin is
+ * another site.
+ *
+ * Handlers run on worker threads, several at once: what they share they
+ * must lock. A handler fills struct http_response; the server frees the
+ * body and header values it holds after sending. */
+#ifndef AIRLOCK_HTTP_H
+#define AIRLOCK_HTTP_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define HTTP_MAX_HEADERS 8
+
+struct http_server;
+
+struct http_request {
+	const char *method; /* "POST", "GET", ... */
+	const char *path;   /* without the query */
+	const char *body;   /* NUL-terminated copy; body_len bytes */
+	size_t body_len;
+	void *native;       /* the MHD_Connection, for http_header() */
+};
+
+struct http_response {
+	int status;
+	const char *content_type; /* static string; NULL = none */
+	char *body;               /* malloc'd, freed by the server; may be NULL */
+	size_t body_len;
+	int nheaders;
+	struct {
+		char name[48];
+		char *value; /* malloc'd, freed by the server */
+	} headers[HTTP_MAX_HEADERS];
+};
+
+typedef void (*http_handler)(void *ctx, const struct http_request *req,
+			     struct http_response *res);
+
+struct http_config {
+	const char *host;        /* numeric address or "localhost" */
+	int port;                /* 0 = any free port */
+	size_t max_body;         /* larger bodies get 413 */
+	unsigned timeout_s;      /* idle connection timeout */
+	unsigned threads;        /* worker threads */
+	const char *server_name; /* for the Server header; may be NULL */
+};
+
+/* Creates a server (not yet listening). */
+int http_server_new(struct http_server **out, const struct http_config *cfg, struct err *err);
+/* Routes an exact path to a handler; call before http_server_start(). */
+int http_route(struct http_server *s, const char *path, http_handler fn, void *ctx,
+	       struct err *err);
+/* Starts listening; binding errors are reported here. */
+int http_server_start(struct http_server *s, struct err *err);
+/* The port actually bound (useful with port 0). */
+int http_server_port(const struct http_server *s);
+/* Stops accepting, waits for the workers, frees everything. NULL is fine. */
+void http_server_free(struct http_server *s);
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* Helpers for handlers; they never fail loudly: out of memory leaves a 500. */
+void http_respond(struct http_response *res, int status, const char *content_type,
+		  const char *body);
+/* Takes ownership of body (malloc'd). */
+void http_respond_owned(struct http_response *res, int status, const char *content_type,
+			char *body, size_t len);
+void http_add_header(struct http_response *res, const char *name, const char *value);
+
+/* 1 when host (an address or name) is a loopback one: 127.0.0.0/8, ::1,
+ * localhost. */
+int http_is_loopback(const char *host);
+
+#endif

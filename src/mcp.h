@@ -1,0 +1,112 @@
+/* mcp.h — the MCP connectors: one transport-independent message handler
+ * that stdio (cmd_mcp.c), Streamable HTTP (mcp_http.c) and the fuzzer share.
+ *
+ * Owns: the MCP lifecycle (initialize / notifications/initialized with
+ * version negotiation 2025-11-25, 2025-06-18, 2025-03-26), the stateless
+ * revision 2026-07-28 (server/discover, per-request _meta, resultType),
+ * ping, logging/setLevel and notifications/message, tools/list and
+ * tools/call for the two connectors: read (research tools over the book)
+ * and write (propose/draft tools, every call through gate_call_tool()).
+ *
+ * Never: exposes a tool that approves, judges, applies or undoes anything;
+ * puts a write tool on the read connector; lets a tool's arguments or book
+ * data pick the principal (it comes from the transport: --agent on stdio,
+ * the bearer token on HTTP). Every tools/call is recorded with
+ * audit_append() once, on either connector.
+ *
+ * Ownership: a struct mcp_server borrows its store (the caller closes it
+ * after mcp_server_free()). Replies are malloc'd strings the caller frees.
+ * A server and its sessions are used by one thread at a time. */
+#ifndef AIRLOCK_MCP_H
+#define AIRLOCK_MCP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "gate.h"
+#include "store.h"
+
+#define MCP_SERVER_NAME "airlock"
+#define MCP_SERVER_VERSION "0.1.0"
+/* The newest revision with an initialize handshake, and the stateless one. */
+#define MCP_LATEST_SESSION_VERSION "2025-11-25"
+#define MCP_STATELESS_VERSION "2026-07-28"
+/* JSON-RPC errors the 2026-07-28 revision defines. */
+#define MCP_ERR_HEADER_MISMATCH (-32020)
+#define MCP_ERR_UNSUPPORTED_VERSION (-32022)
+/* Largest message mcp_handle() accepts; transports refuse larger ones first. */
+#define MCP_MAX_MESSAGE (4u * 1024u * 1024u)
+
+enum mcp_connector { MCP_READ, MCP_WRITE };
+
+struct mcp_server {
+	enum mcp_connector connector;
+	struct store *store;                     /* borrowed */
+	struct gate gate;                        /* .policy NULL until a policy is wired */
+	const char *default_instruction_version; /* borrowed; may be NULL */
+	json_t *tools;                           /* the tools/list array, built once */
+	json_t *schemas;                         /* tool name → inputSchema */
+};
+
+/* What a session knows; for HTTP one per Mcp-Session-Id, for stdio one per
+ * process. The stateless revision uses a throw-away copy per request. */
+struct mcp_session {
+	char principal[128];      /* "agent:NAME", set by the transport */
+	int initialized;          /* initialize answered */
+	int client_ready;         /* notifications/initialized received */
+	int stateless;            /* this request speaks 2026-07-28 */
+	char protocol_version[16];
+	int log_level;            /* -1: send no notifications/message */
+	char client_name[64];
+	/* Where notifications/message go (stdio writes a line; HTTP may stream
+	 * them as SSE events). NULL drops them. msg is valid during the call. */
+	void (*notify)(void *ctx, const char *msg);
+	void *notify_ctx;
+};
+
+/* Builds the server for one connector. */
+int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct store *store,
+		    const char *default_instruction_version, struct err *err);
+void mcp_server_free(struct mcp_server *srv);
+
+const char *mcp_connector_name(enum mcp_connector c); /* "read" / "write" */
+int mcp_connector_parse(const char *s, enum mcp_connector *out);
+
+/* 1 when name is a usable agent name: 1–64 of [A-Za-z0-9._-]. */
+int mcp_agent_valid(const char *name);
+
+/* A fresh session for principal "agent:NAME" (agent given without prefix). */
+void mcp_session_init(struct mcp_session *s, const char *agent);
+
+/* Handles one JSON-RPC message of len bytes. *reply gets the response to
+ * send, or NULL when there is none (notifications, responses). Returns 0
+ * when the reply is a result or there is none, else the JSON-RPC error code
+ * in the reply (negative), so a transport can pick its status code. */
+int mcp_handle(struct mcp_server *srv, struct mcp_session *ses, const char *msg, size_t len,
+	       char **reply);
+/* The same for a message already decoded (borrowed). */
+int mcp_handle_json(struct mcp_server *srv, struct mcp_session *ses, json_t *msg, char **reply);
+
+/* 1 when version is one initialize can agree on. */
+int mcp_version_supported(const char *version);
+/* The protocol version in a request's params._meta, or NULL. */
+const char *mcp_meta_version(json_t *msg);
+
+/* tools.c: the tool table. */
+struct mcp_tool;
+const struct mcp_tool *mcp_tool_find(enum mcp_connector c, const char *name);
+/* The connector that has a tool of this name, or -1. */
+int mcp_tool_connector(const char *name);
+/* Builds the tools/list array and the name → inputSchema map. */
+int mcp_tools_build(enum mcp_connector c, json_t **list, json_t **schemas, struct err *err);
+/* Runs a tool whose arguments already passed its schema. *result is the
+ * structuredContent; a negative return is a tool-level failure (err says
+ * why); *decision, *reasons, *batch_id (borrowed from *result) are for the
+ * action log. */
+int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct mcp_tool *t,
+		 json_t *args, json_t **result, struct err *err);
+int mcp_tool_is_write(const struct mcp_tool *t);
+const char *mcp_tool_name(const struct mcp_tool *t);
+
+#endif

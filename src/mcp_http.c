@@ -1,0 +1,590 @@
+/* mcp_http.c — MCP over Streamable HTTP (see mcp_http.h). */
+#include "mcp_http.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "jsonrpc.h"
+#include "mcp.h"
+#include "token.h"
+
+#define SESSION_BUCKETS 1024
+#define SESSION_ID_BYTES 32
+#define JSON_TYPE "application/json"
+#define SSE_TYPE "text/event-stream"
+
+/* One database connection and a server per connector, used by one request
+ * at a time; workers take one from the pool and give it back. */
+struct worker {
+	struct store *store;
+	struct mcp_server srv[2];
+	struct worker *next;
+};
+
+struct session {
+	char id[SESSION_ID_BYTES * 2 + 1];
+	enum mcp_connector connector;
+	char agent[72];
+	struct mcp_session ses;
+	pthread_mutex_t lock; /* one request at a time per session */
+	time_t last_used;
+	int refs;             /* the table's and every request's */
+	int ended;
+	struct session *next; /* bucket chain */
+};
+
+struct mcp_http;
+
+struct route_ctx {
+	struct mcp_http *m;
+	enum mcp_connector connector;
+};
+
+struct mcp_http {
+	struct mcp_http_config cfg;
+	struct route_ctx routes[2];
+	char *db_path, *agent, *iv;
+	pthread_mutex_t lock; /* the pool and the session table */
+	struct worker *idle;
+	struct session *buckets[SESSION_BUCKETS];
+	unsigned nsessions;
+};
+
+int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struct err *err)
+{
+	struct mcp_http *m = calloc(1, sizeof *m);
+
+	*out = NULL;
+	if (!m || sodium_init() < 0) {
+		free(m);
+		return err_set(err, AIRLOCK_ENOMEM, "cannot set up the MCP endpoints");
+	}
+	m->cfg = *cfg;
+	m->db_path = strdup(cfg->db_path);
+	m->agent = strdup(cfg->agent ? cfg->agent : "anonymous");
+	m->iv = cfg->instruction_version ? strdup(cfg->instruction_version) : NULL;
+	if (!m->db_path || !m->agent || (cfg->instruction_version && !m->iv)) {
+		mcp_http_free(m);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	if (!m->cfg.max_sessions)
+		m->cfg.max_sessions = 10000;
+	if (!m->cfg.idle_seconds)
+		m->cfg.idle_seconds = 3600;
+	pthread_mutex_init(&m->lock, NULL);
+	*out = m;
+	return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+	mcp_server_free(&w->srv[0]);
+	mcp_server_free(&w->srv[1]);
+	store_close(w->store);
+	free(w);
+}
+
+static void session_unref(struct session *s)
+{
+	if (--s->refs == 0) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+	}
+}
+
+void mcp_http_free(struct mcp_http *m)
+{
+	struct worker *w, *wn;
+	struct session *s, *sn;
+	int i;
+
+	if (!m)
+		return;
+	for (w = m->idle; w; w = wn) {
+		wn = w->next;
+		worker_free(w);
+	}
+	for (i = 0; i < SESSION_BUCKETS; i++)
+		for (s = m->buckets[i]; s; s = sn) {
+			sn = s->next;
+			session_unref(s);
+		}
+	if (m->db_path)
+		pthread_mutex_destroy(&m->lock);
+	free(m->db_path);
+	free(m->agent);
+	free(m->iv);
+	free(m);
+}
+
+static struct worker *worker_take(struct mcp_http *m, struct err *err)
+{
+	struct worker *w;
+
+	pthread_mutex_lock(&m->lock);
+	w = m->idle;
+	if (w)
+		m->idle = w->next;
+	pthread_mutex_unlock(&m->lock);
+	if (w)
+		return w;
+	w = calloc(1, sizeof *w);
+	if (!w) {
+		err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (store_open(&w->store, m->db_path, err) ||
+	    mcp_server_init(&w->srv[MCP_READ], MCP_READ, w->store, m->iv, err) ||
+	    mcp_server_init(&w->srv[MCP_WRITE], MCP_WRITE, w->store, m->iv, err)) {
+		worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void worker_give(struct mcp_http *m, struct worker *w)
+{
+	pthread_mutex_lock(&m->lock);
+	w->next = m->idle;
+	m->idle = w;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static unsigned bucket_of(const char *id)
+{
+	unsigned h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % SESSION_BUCKETS;
+}
+
+/* Unlinks a session from the table (caller holds m->lock). */
+static void unlink_session(struct mcp_http *m, struct session *s)
+{
+	struct session **p = &m->buckets[bucket_of(s->id)];
+
+	for (; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			s->ended = 1;
+			m->nsessions--;
+			session_unref(s);
+			return;
+		}
+}
+
+/* Drops sessions idle for too long (caller holds m->lock). */
+static void sweep(struct mcp_http *m, time_t now)
+{
+	struct session *s, *sn;
+	int i;
+
+	for (i = 0; i < SESSION_BUCKETS; i++)
+		for (s = m->buckets[i]; s; s = sn) {
+			sn = s->next;
+			if (now - s->last_used > (time_t)m->cfg.idle_seconds && s->refs == 1)
+				unlink_session(m, s);
+		}
+}
+
+/* Finds a live session and takes a reference; NULL when unknown or ended. */
+static struct session *session_get(struct mcp_http *m, const char *id)
+{
+	struct session *s;
+
+	if (strlen(id) != SESSION_ID_BYTES * 2)
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	for (s = m->buckets[bucket_of(id)]; s; s = s->next)
+		if (sodium_memcmp(s->id, id, SESSION_ID_BYTES * 2) == 0 && !s->ended)
+			break;
+	if (s) {
+		s->refs++;
+		s->last_used = time(NULL);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+static void session_put(struct mcp_http *m, struct session *s)
+{
+	pthread_mutex_lock(&m->lock);
+	session_unref(s);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Registers a new session; returns 0, or -1 when the table is full. */
+static int session_add(struct mcp_http *m, struct session *s)
+{
+	unsigned char raw[SESSION_ID_BYTES];
+	time_t now = time(NULL);
+	unsigned b;
+
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(s->id, sizeof s->id, raw, sizeof raw);
+	pthread_mutex_init(&s->lock, NULL);
+	s->last_used = now;
+	s->refs = 1;
+	pthread_mutex_lock(&m->lock);
+	if (m->nsessions >= m->cfg.max_sessions)
+		sweep(m, now);
+	if (m->nsessions >= m->cfg.max_sessions) {
+		pthread_mutex_unlock(&m->lock);
+		pthread_mutex_destroy(&s->lock);
+		return -1;
+	}
+	b = bucket_of(s->id);
+	s->next = m->buckets[b];
+	m->buckets[b] = s;
+	m->nsessions++;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static void respond_rpc_error(struct http_response *res, int status, int code, const char *msg)
+{
+	char *body = jsonrpc_error(NULL, code, msg, NULL);
+
+	http_respond_owned(res, status, JSON_TYPE, body, body ? strlen(body) : 0);
+}
+
+/* Bearer authentication. Returns 0 with the agent's name in agent, or fills
+ * res with 401/403. */
+static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
+			const struct http_request *req, struct http_response *res, char *agent,
+			size_t len)
+{
+	const char *auth = http_header(req, "Authorization");
+	struct token_info info;
+	struct err err = {0};
+	char msg[160];
+
+	if (m->cfg.no_auth) {
+		snprintf(agent, len, "%s", m->agent);
+		return 0;
+	}
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+		http_add_header(res, "WWW-Authenticate", "Bearer realm=\"airlock\"");
+		respond_rpc_error(res, 401, JSONRPC_INVALID_REQUEST,
+				  "missing 'Authorization: Bearer TOKEN' (airlock token create)");
+		return -1;
+	}
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	if (token_verify(w->store, auth, &info, &err)) {
+		http_add_header(res, "WWW-Authenticate",
+				"Bearer realm=\"airlock\", error=\"invalid_token\"");
+		respond_rpc_error(res, err.code == AIRLOCK_EDENIED ? 401 : 500,
+				  JSONRPC_INVALID_REQUEST,
+				  err.code == AIRLOCK_EDENIED ? "invalid token: unknown or revoked"
+							      : "cannot check the token");
+		return -1;
+	}
+	if (strcmp(info.connector, mcp_connector_name(connector)) != 0) {
+		snprintf(msg, sizeof msg,
+			 "this token is for the %s connector; /mcp/%s needs a %s token",
+			 info.connector, mcp_connector_name(connector), mcp_connector_name(connector));
+		respond_rpc_error(res, 403, JSONRPC_INVALID_REQUEST, msg);
+		return -1;
+	}
+	snprintf(agent, len, "%s", info.agent);
+	return 0;
+}
+
+static int accepts(const char *accept, const char *type)
+{
+	return accept && strcasestr(accept, type) != NULL;
+}
+
+/* Notifications produced while handling one request; sent before the
+ * answer as SSE events when the client accepts them. */
+struct collected {
+	char *buf;
+	size_t len, cap;
+	int overflow;
+};
+
+static void collect_notification(void *ctx, const char *msg)
+{
+	struct collected *c = ctx;
+	size_t need = strlen(msg) + 32;
+	char *nb;
+
+	if (c->overflow || c->len + need > (1u << 20)) {
+		c->overflow = 1;
+		return;
+	}
+	if (c->len + need > c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 4096;
+
+		while (ncap < c->len + need)
+			ncap *= 2;
+		nb = realloc(c->buf, ncap);
+		if (!nb) {
+			c->overflow = 1;
+			return;
+		}
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	c->len += (size_t)snprintf(c->buf + c->len, c->cap - c->len, "event: message\ndata: %s\n\n",
+				   msg);
+}
+
+static void respond_reply(struct http_response *res, int rc, char *reply, struct collected *n,
+			  int sse_ok)
+{
+	size_t rl, total;
+	char *body;
+
+	if (!reply) {
+		http_respond(res, 202, NULL, NULL);
+		return;
+	}
+	rl = strlen(reply);
+	if (n->len && sse_ok) {
+		total = n->len + rl + 32;
+		body = malloc(total);
+		if (body) {
+			total = (size_t)snprintf(body, total, "%.*sevent: message\ndata: %s\n\n",
+						 (int)n->len, n->buf, reply);
+			http_respond_owned(res, 200, SSE_TYPE, body, total);
+		} else {
+			http_respond(res, 500, NULL, NULL);
+		}
+		free(reply);
+		return;
+	}
+	/* Malformed messages and the stateless revision's version errors are
+	 * the client's fault at the HTTP level too. */
+	http_respond_owned(res,
+			   rc == JSONRPC_PARSE_ERROR || rc == JSONRPC_INVALID_REQUEST ||
+					   rc == MCP_ERR_UNSUPPORTED_VERSION ||
+					   rc == MCP_ERR_HEADER_MISMATCH
+				   ? 400
+				   : 200,
+			   JSON_TYPE, reply, rl);
+}
+
+static int is_initialize(json_t *msg)
+{
+	json_t *m = json_object_get(msg, "method");
+
+	return json_is_string(m) && !strcmp(json_string_value(m), "initialize") &&
+	       json_object_get(msg, "id");
+}
+
+/* A POST without a session: initialize starts one; the stateless revision
+ * (and server/discover) needs none; anything else is refused. */
+static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_connector c,
+			     const char *agent, const struct http_request *req, json_t *msg,
+			     struct http_response *res, int sse_ok)
+{
+	const char *hv = http_header(req, "MCP-Protocol-Version");
+	const char *hm = http_header(req, "Mcp-Method");
+	const char *mv = mcp_meta_version(msg);
+	const char *method = json_string_value(json_object_get(msg, "method"));
+	struct collected n = {0};
+	struct session *s;
+	char *reply;
+	int rc;
+
+	if (is_initialize(msg)) {
+		s = calloc(1, sizeof *s);
+		if (!s) {
+			http_respond(res, 500, NULL, NULL);
+			return;
+		}
+		mcp_session_init(&s->ses, agent);
+		s->connector = c;
+		snprintf(s->agent, sizeof s->agent, "%s", agent);
+		rc = mcp_handle_json(&w->srv[c], &s->ses, msg, &reply);
+		if (rc == 0 && s->ses.initialized && session_add(m, s) != 0) {
+			free(reply);
+			free(s);
+			respond_rpc_error(res, 503, JSONRPC_INTERNAL_ERROR,
+					  "too many open sessions; try again later");
+			return;
+		}
+		if (rc == 0 && s->ses.initialized)
+			http_add_header(res, "Mcp-Session-Id", s->id);
+		else
+			free(s);
+		respond_reply(res, rc, reply, &n, 0);
+		return;
+	}
+	if (mv || (method && !strcmp(method, "server/discover"))) {
+		struct mcp_session tmp;
+
+		/* The 2026-07-28 transport: header and body must agree, so a proxy
+		 * routing on the header cannot be shown one thing and run another. */
+		if (mv && (!hv || strcmp(hv, mv) != 0)) {
+			respond_rpc_error(res, 400, MCP_ERR_HEADER_MISMATCH,
+					  "the MCP-Protocol-Version header must equal "
+					  "params._meta[\"io.modelcontextprotocol/protocolVersion\"]");
+			return;
+		}
+		if (hm && (!method || strcmp(hm, method) != 0)) {
+			respond_rpc_error(res, 400, MCP_ERR_HEADER_MISMATCH,
+					  "the Mcp-Method header must equal the message's method");
+			return;
+		}
+		mcp_session_init(&tmp, agent);
+		tmp.notify = collect_notification;
+		tmp.notify_ctx = &n;
+		rc = mcp_handle_json(&w->srv[c], &tmp, msg, &reply);
+		respond_reply(res, rc, reply, &n, sse_ok);
+		free(n.buf);
+		return;
+	}
+	respond_rpc_error(res, 400, JSONRPC_INVALID_REQUEST,
+			  "missing Mcp-Session-Id header: send initialize first (or use protocol "
+			  "version " MCP_STATELESS_VERSION ")");
+}
+
+static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_connector c,
+			    const char *agent, const char *sid, json_t *msg,
+			    struct http_response *res, int sse_ok)
+{
+	struct collected n = {0};
+	struct session *s = session_get(m, sid);
+	char *reply;
+	int rc;
+
+	/* Another connector's or another agent's session is as good as unknown:
+	 * its existence is not for this caller to learn. */
+	if (!s || s->connector != c || strcmp(s->agent, agent) != 0) {
+		if (s)
+			session_put(m, s);
+		respond_rpc_error(res, 404, JSONRPC_INVALID_REQUEST,
+				  "unknown or ended session: initialize a new one");
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ses.notify = collect_notification;
+	s->ses.notify_ctx = &n;
+	rc = mcp_handle_json(&w->srv[c], &s->ses, msg, &reply);
+	s->ses.notify = NULL;
+	s->ses.notify_ctx = NULL;
+	pthread_mutex_unlock(&s->lock);
+	session_put(m, s);
+	respond_reply(res, rc, reply, &n, sse_ok);
+	free(n.buf);
+}
+
+static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector c,
+			const char *agent, const struct http_request *req,
+			struct http_response *res)
+{
+	const char *accept = http_header(req, "Accept");
+	const char *ctype = http_header(req, "Content-Type");
+	const char *hv = http_header(req, "MCP-Protocol-Version");
+	const char *sid = http_header(req, "Mcp-Session-Id");
+	json_error_t jerr;
+	json_t *msg;
+	char *reply, buf[200];
+	int rc;
+
+	if (!accepts(accept, JSON_TYPE) || !accepts(accept, SSE_TYPE)) {
+		respond_rpc_error(res, 406, JSONRPC_INVALID_REQUEST,
+				  "the Accept header must list application/json and "
+				  "text/event-stream");
+		return;
+	}
+	if (!ctype || strncasecmp(ctype, JSON_TYPE, strlen(JSON_TYPE)) != 0) {
+		respond_rpc_error(res, 415, JSONRPC_INVALID_REQUEST,
+				  "Content-Type must be application/json");
+		return;
+	}
+	if (hv && !mcp_version_supported(hv) && strcmp(hv, MCP_STATELESS_VERSION) != 0) {
+		snprintf(buf, sizeof buf, "unsupported MCP-Protocol-Version '%.40s'", hv);
+		respond_rpc_error(res, 400, JSONRPC_INVALID_REQUEST, buf);
+		return;
+	}
+	if (jsonrpc_parse(req->body, req->body_len, &msg, &jerr)) {
+		struct mcp_session tmp;
+
+		mcp_session_init(&tmp, agent);
+		rc = mcp_handle(&w->srv[c], &tmp, req->body, req->body_len, &reply);
+		respond_reply(res, rc, reply, &(struct collected){0}, 0);
+		return;
+	}
+	if (sid)
+		post_in_session(m, w, c, agent, sid, msg, res, 1);
+	else
+		post_sessionless(m, w, c, agent, req, msg, res, 1);
+	json_decref(msg);
+}
+
+static void handle_delete(struct mcp_http *m, enum mcp_connector c, const char *agent,
+			  const struct http_request *req, struct http_response *res)
+{
+	const char *sid = http_header(req, "Mcp-Session-Id");
+	struct session *s;
+
+	if (!sid) {
+		respond_rpc_error(res, 400, JSONRPC_INVALID_REQUEST, "missing Mcp-Session-Id header");
+		return;
+	}
+	s = session_get(m, sid);
+	if (!s || s->connector != c || strcmp(s->agent, agent) != 0) {
+		if (s)
+			session_put(m, s);
+		respond_rpc_error(res, 404, JSONRPC_INVALID_REQUEST, "unknown or ended session");
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	unlink_session(m, s);
+	session_unref(s);
+	pthread_mutex_unlock(&m->lock);
+	http_respond(res, 204, NULL, NULL);
+}
+
+static void on_mcp(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct route_ctx *rc = ctx;
+	struct mcp_http *m = rc->m;
+	struct err err = {0};
+	struct worker *w;
+	char agent[72];
+
+	if (strcmp(req->method, "POST") && strcmp(req->method, "DELETE")) {
+		/* We offer no server-to-client stream (GET): every answer comes
+		 * back on its POST. */
+		http_add_header(res, "Allow", "POST, DELETE");
+		http_respond(res, 405, "text/plain; charset=utf-8",
+			     "this endpoint takes POST (and DELETE to end a session)\n");
+		return;
+	}
+	w = worker_take(m, &err);
+	if (!w) {
+		fprintf(stderr, "airlock serve: %s\n", err.msg);
+		respond_rpc_error(res, 500, JSONRPC_INTERNAL_ERROR, "airlock cannot open its database");
+		return;
+	}
+	if (authenticate(m, w, rc->connector, req, res, agent, sizeof agent) == 0) {
+		if (!strcmp(req->method, "POST"))
+			handle_post(m, w, rc->connector, agent, req, res);
+		else
+			handle_delete(m, rc->connector, agent, req, res);
+	}
+	worker_give(m, w);
+}
+
+int mcp_http_routes(struct mcp_http *m, struct http_server *srv, struct err *err)
+{
+	m->routes[MCP_READ].m = m->routes[MCP_WRITE].m = m;
+	m->routes[MCP_READ].connector = MCP_READ;
+	m->routes[MCP_WRITE].connector = MCP_WRITE;
+	if (http_route(srv, "/mcp/read", on_mcp, &m->routes[MCP_READ], err) ||
+	    http_route(srv, "/mcp/write", on_mcp, &m->routes[MCP_WRITE], err))
+		return err->code;
+	return 0;
+}
