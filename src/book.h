@@ -124,21 +124,30 @@ int book_foreach(struct store *s, enum book_kind kind,
  *    one of them differs; fields and custom keys without a column are kept;
  *  - an empty value is null, or the default for lifecycle and yes/no
  *    fields; an empty custom value removes that key.
- * The caller owns the transaction around the whole load (the loader
- * remembers whether the table was empty when it was made, to skip looking
- * each id up), and must not change the table by other means meanwhile. */
+ * Into a table that was empty when the loader was made, new rows are staged
+ * and written many per INSERT (an error then names the row by its tag);
+ * otherwise each row is looked up and written at once. The caller owns the
+ * transaction around the whole load, must call book_loader_finish() before
+ * committing, must not change the table by other means meanwhile, and
+ * rolls back after an error (earlier rows may have been written). */
 struct book_loader;
 enum { BOOK_LOAD_INSERTED = 1, BOOK_LOAD_UPDATED = 2, BOOK_LOAD_UNCHANGED = 3 };
 
 /* columns are copied. AIRLOCK_EINVAL names a column that cannot be loaded. */
 int book_loader_new(struct store *s, enum book_kind kind, const char *const *columns, int n,
 		    struct book_loader **out, struct err *err);
-/* values[i] (NUL-terminated) is column i's. *outcome gets BOOK_LOAD_*. On
- * AIRLOCK_EINVAL err names the field ("tier: 'x' is not a whole number",
- * "account 'A1' does not exist"); AIRLOCK_EEXIST when an id is loaded twice
- * into a table that was empty. */
-int book_loader_put(struct book_loader *l, const char *const *values, int *outcome,
-		    struct err *err);
+/* values[i] (NUL-terminated, copied) is column i's; tag (a line number, say)
+ * names the row in errors. *outcome gets BOOK_LOAD_*. On AIRLOCK_EINVAL err
+ * names the field ("tier: 'x' is not a whole number", "account 'A1' does not
+ * exist"); AIRLOCK_EEXIST when an id is loaded twice into a table that was
+ * empty. After an error, book_loader_failed_tag() is the tag of the row at
+ * fault, which may be an earlier, staged one. */
+int book_loader_put(struct book_loader *l, const char *const *values, int64_t tag,
+		    int *outcome, struct err *err);
+/* Writes the rows still staged; errors as for book_loader_put(). */
+int book_loader_finish(struct book_loader *l, struct err *err);
+int64_t book_loader_failed_tag(const struct book_loader *l);
+/* Staged rows not finished are dropped. NULL is fine. */
 void book_loader_free(struct book_loader *l);
 
 #endif

@@ -20,6 +20,20 @@ struct slot {
 	json_t *own;
 };
 
+/* One value of a row waiting to be inserted; text lives in the arena. */
+struct bval {
+	int k;
+	int64_t i;
+	double r;
+	size_t off;
+};
+
+/* Rows of an empty table are inserted LOAD_BATCH at a time with one
+ * multi-row INSERT: SQLite then runs the per-statement work once per batch,
+ * notably the ephemeral table it builds for every CHECK (x IN (...)), which
+ * costs more than the row itself. */
+#define LOAD_BATCH 64
+
 struct book_loader {
 	struct store *s;
 	enum book_kind kind;
@@ -33,9 +47,19 @@ struct book_loader {
 	int *cat_col;      /* per catalogue field: its column, or -1 */
 	int *sel_col;      /* columns read back for comparison, in SELECT order */
 	int nsel;
-	char *ins_sql, *sel_sql, *upd_sql;
+	char *ins_sql, *batch_sql, *sel_sql, *upd_sql;
 	struct slot *v;
 	char now[32];
+
+	/* rows staged for insertion */
+	int *ins_field; /* catalogue index of each INSERT value */
+	int nins, ins_id, ins_account;
+	int batch_max, nrows;
+	struct bval *rows; /* batch_max × nins */
+	int64_t *tags;
+	char *arena;
+	size_t alen, acap;
+	int64_t failed_tag;
 };
 
 char *book_value_text(json_t *v)
@@ -111,32 +135,47 @@ static int sql_add(char **sql, size_t *len, const char *part)
 	return 0;
 }
 
+/* "INSERT INTO t(<fields>,version,updated_at) VALUES(?2,…,1,?1),(…)" for
+ * rows rows; ?1 is the shared time, row r's values start at 2 + r × nins. */
+static char *insert_sql(struct book_loader *l, int rows)
+{
+	char part[160], *sql = NULL;
+	size_t len = 0;
+	int q, r, p = 1, bad;
+
+	snprintf(part, sizeof part, "INSERT INTO %s(", book_kind_table(l->kind));
+	bad = sql_add(&sql, &len, part);
+	for (q = 0; q < l->nins; q++) {
+		bad |= sql_add(&sql, &len, l->cat[l->ins_field[q]].name);
+		bad |= sql_add(&sql, &len, ",");
+	}
+	bad |= sql_add(&sql, &len, "version,updated_at) VALUES");
+	for (r = 0; r < rows; r++) {
+		bad |= sql_add(&sql, &len, r ? ",(" : "(");
+		for (q = 0; q < l->nins; q++) {
+			snprintf(part, sizeof part, "?%d,", ++p);
+			bad |= sql_add(&sql, &len, part);
+		}
+		bad |= sql_add(&sql, &len, "1,?1)");
+	}
+	if (bad) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
 static int build_sql(struct book_loader *l, struct err *err)
 {
 	const char *table = book_kind_table(l->kind);
 	char part[160];
-	size_t il = 0, sl = 0, ul = 0;
+	size_t sl = 0, ul = 0;
 	int i, p = 0, bad = 0, has_custom = book_field_find(l->kind, "custom") != NULL;
 
-	snprintf(part, sizeof part, "INSERT INTO %s(", table);
-	bad |= sql_add(&l->ins_sql, &il, part);
-	for (i = 0; i < l->ncat; i++) {
-		const struct book_field *f = &l->cat[i];
-
-		if (f->system && strcmp(f->name, "custom") != 0)
-			continue;
-		bad |= sql_add(&l->ins_sql, &il, f->name);
-		bad |= sql_add(&l->ins_sql, &il, ",");
-	}
-	bad |= sql_add(&l->ins_sql, &il, "version,updated_at) VALUES(");
-	for (i = 0; i < l->ncat; i++) {
-		if (l->cat[i].system && strcmp(l->cat[i].name, "custom") != 0)
-			continue;
-		snprintf(part, sizeof part, "?%d,", ++p);
-		bad |= sql_add(&l->ins_sql, &il, part);
-	}
-	snprintf(part, sizeof part, "1,?%d)", ++p);
-	bad |= sql_add(&l->ins_sql, &il, part);
+	l->ins_sql = insert_sql(l, 1);
+	if (l->batch_max > 1)
+		l->batch_sql = insert_sql(l, l->batch_max);
+	bad |= !l->ins_sql || (l->batch_max > 1 && !l->batch_sql);
 
 	/* SELECT id,<columns>[,custom] … and UPDATE … SET <columns>[,custom] */
 	bad |= sql_add(&l->sel_sql, &sl, "SELECT id");
@@ -229,6 +268,33 @@ static int table_is_empty(struct book_loader *l, int *empty, struct err *err)
 	return 0;
 }
 
+/* Which fields an INSERT sets, and room for a batch of staged rows (one row
+ * when the table had records: each id must be looked up first anyway). */
+static int plan_inserts(struct book_loader *l, struct err *err)
+{
+	int i;
+
+	l->ins_field = calloc((size_t)l->ncat, sizeof *l->ins_field);
+	if (!l->ins_field)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	l->ins_id = l->ins_account = -1;
+	for (i = 0; i < l->ncat; i++) {
+		if (l->cat[i].system && strcmp(l->cat[i].name, "custom") != 0)
+			continue;
+		if (!strcmp(l->cat[i].name, "id"))
+			l->ins_id = l->nins;
+		if (!strcmp(l->cat[i].name, "account_id"))
+			l->ins_account = l->nins;
+		l->ins_field[l->nins++] = i;
+	}
+	l->batch_max = l->table_was_empty ? LOAD_BATCH : 1;
+	l->rows = calloc((size_t)l->batch_max * (size_t)l->nins, sizeof *l->rows);
+	l->tags = calloc((size_t)l->batch_max, sizeof *l->tags);
+	if (!l->rows || !l->tags)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	return 0;
+}
+
 int book_loader_new(struct store *s, enum book_kind kind, const char *const *columns, int n,
 		    struct book_loader **out, struct err *err)
 {
@@ -254,9 +320,11 @@ int book_loader_new(struct store *s, enum book_kind kind, const char *const *col
 	}
 	rc = resolve_columns(l, columns, err);
 	if (rc == 0)
-		rc = build_sql(l, err);
-	if (rc == 0)
 		rc = table_is_empty(l, &l->table_was_empty, err);
+	if (rc == 0)
+		rc = plan_inserts(l, err);
+	if (rc == 0)
+		rc = build_sql(l, err);
 	if (rc)
 		goto error;
 	book_now(l->now, sizeof l->now);
@@ -280,6 +348,11 @@ void book_loader_free(struct book_loader *l)
 	free(l->sel_col);
 	free(l->cat_col);
 	free(l->v);
+	free(l->ins_field);
+	free(l->rows);
+	free(l->tags);
+	free(l->arena);
+	free(l->batch_sql);
 	free(l->ins_sql);
 	free(l->sel_sql);
 	free(l->upd_sql);
@@ -379,78 +452,161 @@ static int merge_custom(struct book_loader *l, json_t *obj, int *changed, struct
 }
 
 /* Turns constraint failures into what the user did wrong. */
-static int write_error(struct book_loader *l, int rc, struct err *err)
+static int write_error(struct book_loader *l, int rc, const char *id, const char *account,
+		       struct err *err)
 {
-	const char *id = l->v[l->id_col].t, *account = "?";
-	int i;
-
-	for (i = 0; i < l->ncat; i++)
-		if (!strcmp(l->cat[i].name, "account_id") && l->cat_col[i] >= 0 &&
-		    l->v[l->cat_col[i]].t)
-			account = l->v[l->cat_col[i]].t;
-
 	if (rc == AIRLOCK_EINVAL && strstr(err->msg, "UNIQUE"))
 		return err_set(err, AIRLOCK_EEXIST, "%s '%s' already exists",
 			       book_kind_name(l->kind), id);
 	if (rc == AIRLOCK_EINVAL && strstr(err->msg, "FOREIGN KEY"))
-		return err_set(err, AIRLOCK_EINVAL, "account '%s' does not exist", account);
+		return err_set(err, AIRLOCK_EINVAL, "account '%s' does not exist",
+			       account ? account : "?");
 	return rc;
 }
 
-static int insert_row(struct book_loader *l, struct err *err)
+static int arena_add(struct book_loader *l, const char *t, size_t *off)
 {
-	struct store_stmt *st;
+	size_t n = strlen(t) + 1, cap;
+	char *na;
+
+	if (l->alen + n > l->acap) {
+		cap = l->acap ? l->acap : 16384;
+		while (cap < l->alen + n)
+			cap *= 2;
+		na = realloc(l->arena, cap);
+		if (!na)
+			return AIRLOCK_ENOMEM;
+		l->arena = na;
+		l->acap = cap;
+	}
+	memcpy(l->arena + l->alen, t, n);
+	*off = l->alen;
+	l->alen += n;
+	return 0;
+}
+
+/* Copies the parsed row, with defaults for the fields it lacks and the
+ * custom object's text, into the next staged row. */
+static int stage_row(struct book_loader *l, int64_t tag, struct err *err)
+{
+	struct bval *row = &l->rows[(size_t)l->nrows * (size_t)l->nins];
 	json_t *custom = NULL;
 	char *ctext = NULL;
-	int i, p = 0, rc, changed;
+	int q, rc = 0, changed;
 
-	for (i = 0; i < l->ncat; i++) {
-		const struct book_field *f = &l->cat[i];
-
-		if (f->required && l->cat_col[i] < 0)
+	for (q = 0; q < l->ncat; q++)
+		if (l->cat[q].required && l->cat_col[q] < 0)
 			return err_set(err, AIRLOCK_EINVAL, "%s '%s' is new and needs a %s",
-				       book_kind_name(l->kind), l->v[l->id_col].t, f->name);
-	}
+				       book_kind_name(l->kind), l->v[l->id_col].t, l->cat[q].name);
 	if (l->ncustom) {
 		custom = json_object();
-		if (!custom)
-			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		rc = merge_custom(l, custom, &changed, err);
-		if (rc == 0) {
-			ctext = json_dumps(custom, JSON_COMPACT | JSON_SORT_KEYS);
-			if (!ctext)
-				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		}
+		rc = custom ? merge_custom(l, custom, &changed, err)
+			    : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		if (rc == 0 && !(ctext = json_dumps(custom, JSON_COMPACT | JSON_SORT_KEYS)))
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		json_decref(custom);
 		if (rc)
-			return rc;
+			goto out;
 	}
-	rc = store_prepare(l->s, l->ins_sql, &st, err);
-	if (rc)
-		goto out;
-	for (i = 0; i < l->ncat; i++) {
-		const struct book_field *f = &l->cat[i];
-		struct slot def = {0};
+	for (q = 0; q < l->nins && rc == 0; q++) {
+		const struct book_field *f = &l->cat[l->ins_field[q]];
+		int col = l->cat_col[l->ins_field[q]];
+		struct slot sl = {0};
 
-		if (f->system && strcmp(f->name, "custom") != 0)
-			continue;
-		p++;
-		if (f->type == BOOK_JSON)
-			store_bind_text(st, p, ctext ? ctext : "{}");
-		else if (l->cat_col[i] >= 0)
-			bind_slot(st, p, &l->v[l->cat_col[i]]);
-		else {
-			apply_default(f, &def);
-			bind_slot(st, p, &def);
-		}
+		if (f->type == BOOK_JSON) {
+			sl.k = V_TEXT;
+			sl.t = ctext ? ctext : "{}";
+		} else if (col >= 0)
+			sl = l->v[col];
+		else
+			apply_default(f, &sl);
+		row[q].k = sl.k;
+		row[q].i = sl.i;
+		row[q].r = sl.r;
+		if (sl.k == V_TEXT && arena_add(l, sl.t, &row[q].off))
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	store_bind_text(st, p + 1, l->now);
-	rc = store_step(st, err);
-	store_done(st);
-	rc = rc == STORE_DONE ? 0 : write_error(l, rc, err);
+	if (rc == 0)
+		l->tags[l->nrows++] = tag;
 out:
 	free(ctext);
 	return rc;
+}
+
+static const char *staged_text(struct book_loader *l, int row, int q)
+{
+	const struct bval *b;
+
+	if (q < 0)
+		return NULL;
+	b = &l->rows[(size_t)row * (size_t)l->nins + (size_t)q];
+	return b->k == V_TEXT ? l->arena + b->off : NULL;
+}
+
+/* Inserts count staged rows from row first with one statement. */
+static int insert_staged(struct book_loader *l, const char *sql, int first, int count,
+			 struct err *err)
+{
+	struct store_stmt *st;
+	int r, q, p = 1, rc;
+
+	rc = store_prepare(l->s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, l->now);
+	for (r = first; r < first + count; r++) {
+		const struct bval *row = &l->rows[(size_t)r * (size_t)l->nins];
+
+		for (q = 0; q < l->nins; q++) {
+			p++;
+			switch (row[q].k) {
+			case V_INT: store_bind_int(st, p, row[q].i); break;
+			case V_REAL: store_bind_double(st, p, row[q].r); break;
+			case V_TEXT: store_bind_text(st, p, l->arena + row[q].off); break;
+			default: store_bind_null(st, p);
+			}
+		}
+	}
+	rc = store_step(st, err);
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+/* Writes the staged rows. A batch that fails leaves nothing behind (SQLite
+ * undoes the whole statement), and is replayed row by row to name the row
+ * at fault: l->failed_tag. */
+static int flush_rows(struct book_loader *l, struct err *err)
+{
+	int r, rc = 0;
+
+	if (l->nrows == l->batch_max && l->batch_max > 1) {
+		rc = insert_staged(l, l->batch_sql, 0, l->nrows, err);
+		if (rc == 0 || rc != AIRLOCK_EINVAL)
+			goto out;
+	}
+	for (r = 0; r < l->nrows; r++) {
+		rc = insert_staged(l, l->ins_sql, r, 1, err);
+		if (rc) {
+			l->failed_tag = l->tags[r];
+			rc = write_error(l, rc, staged_text(l, r, l->ins_id),
+					 staged_text(l, r, l->ins_account), err);
+			break;
+		}
+	}
+out:
+	l->nrows = 0;
+	l->alen = 0;
+	return rc;
+}
+
+int book_loader_finish(struct book_loader *l, struct err *err)
+{
+	return flush_rows(l, err);
+}
+
+int64_t book_loader_failed_tag(const struct book_loader *l)
+{
+	return l->failed_tag;
 }
 
 /* 1 when the current value in column col of st equals the slot. */
@@ -521,6 +677,7 @@ out:
 static int update_row(struct book_loader *l, const char *ctext, struct err *err)
 {
 	struct store_stmt *st;
+	const char *account = NULL;
 	int i, p = 1, rc;
 
 	rc = store_prepare(l->s, l->upd_sql, &st, err);
@@ -534,16 +691,22 @@ static int update_row(struct book_loader *l, const char *ctext, struct err *err)
 	store_bind_text(st, p + 1, l->now);
 	rc = store_step(st, err);
 	store_done(st);
-	return rc == STORE_DONE ? 0 : write_error(l, rc, err);
+	if (rc == STORE_DONE)
+		return 0;
+	for (i = 0; i < l->ncat; i++)
+		if (!strcmp(l->cat[i].name, "account_id") && l->cat_col[i] >= 0)
+			account = l->v[l->cat_col[i]].t;
+	return write_error(l, rc, l->v[l->id_col].t, account, err);
 }
 
-int book_loader_put(struct book_loader *l, const char *const *values, int *outcome,
-		    struct err *err)
+int book_loader_put(struct book_loader *l, const char *const *values, int64_t tag,
+		    int *outcome, struct err *err)
 {
 	char *ctext = NULL;
 	int rc, state = 0;
 
 	*outcome = 0;
+	l->failed_tag = tag;
 	rc = parse_row(l, values, err);
 	if (rc)
 		goto out;
@@ -553,7 +716,9 @@ int book_loader_put(struct book_loader *l, const char *const *values, int *outco
 			goto out;
 	}
 	if (state == 0) {
-		rc = insert_row(l, err);
+		rc = stage_row(l, tag, err);
+		if (rc == 0 && l->nrows == l->batch_max)
+			rc = flush_rows(l, err);
 		*outcome = BOOK_LOAD_INSERTED;
 	} else if (state == 2) {
 		rc = update_row(l, ctext, err);

@@ -604,9 +604,9 @@ static int load_record(struct job *j, const struct csv_record *rec, struct impor
 	}
 	for (i = 0; i < j->nload; i++)
 		j->values[i] = rec->fields[j->load_col[i]];
-	rc = book_loader_put(j->loader, j->values, &outcome, err);
+	rc = book_loader_put(j->loader, j->values, rec->line, &outcome, err);
 	if (rc)
-		return err_prefix(err, "%ld", rec->line);
+		return err_prefix(err, "%lld", (long long)book_loader_failed_tag(j->loader));
 	res->rows++;
 	if (outcome == BOOK_LOAD_INSERTED)
 		res->inserted++;
@@ -689,8 +689,11 @@ int import_csv(struct store *s, enum book_kind kind, const char *path, const cha
 		if (rc == 0 && progress && progress->fn && out->rows % IMPORT_PROGRESS_EVERY == 0)
 			progress->fn(progress->ctx, out->rows, csv_reader_offset(j.r), total);
 	}
-	if (rc == CSV_EOF)
-		rc = 0;
+	if (rc == CSV_EOF) {
+		rc = book_loader_finish(j.loader, err);
+		if (rc)
+			err_prefix(err, "%lld", (long long)book_loader_failed_tag(j.loader));
+	}
 	out->bytes = csv_reader_offset(j.r);
 	if (rc == 0)
 		rc = log_import(&j, principal, out, err);

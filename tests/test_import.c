@@ -167,11 +167,13 @@ static const char *text(struct store *s, const char *sql, char *buf, size_t len)
 	return buf;
 }
 
+static int64_t tag;
+
 static int put(struct book_loader *l, const char *a, const char *b, const char *c,
 	       const char *d, struct err *err)
 {
 	const char *row[] = {a, b, c, d};
-	int outcome = 0, rc = book_loader_put(l, row, &outcome, err);
+	int outcome = 0, rc = book_loader_put(l, row, ++tag, &outcome, err);
 
 	return rc ? rc : outcome;
 }
@@ -189,13 +191,43 @@ static void test_loader_upsert_rules(void **state)
 	(void)state;
 	assert_ok(store_begin(s, &err), &err);
 	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	tag = 0;
 	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_INSERTED);
 	assert_int_equal(put(l, "A2", "Beta", "", "", &err), BOOK_LOAD_INSERTED);
-	/* the table was empty when the loader started: a repeat is refused */
-	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), AIRLOCK_EEXIST);
-	assert_non_null(strstr(err.msg, "account 'A1' already exists"));
+	/* the table was empty when the loader started: rows are staged, and a
+	 * repeated id is found when they are written, naming its row */
+	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_INSERTED);
 	assert_int_equal(put(l, "A3", "Gamma", "7", "", &err), AIRLOCK_EINVAL);
 	assert_string_equal(err.msg, "tier: 7 is outside 1..4");
+	assert_int_equal(book_loader_failed_tag(l), 4);
+	assert_int_equal(book_loader_finish(l, &err), AIRLOCK_EEXIST);
+	assert_non_null(strstr(err.msg, "account 'A1' already exists"));
+	assert_int_equal(book_loader_failed_tag(l), 3);
+	book_loader_free(l);
+	store_rollback(s);
+	assert_int_equal(scalar(s, "SELECT count(*) FROM account"), 0);
+
+	/* a full batch with a bad row in the middle names that row */
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	tag = 0;
+	for (int i = 0; i < 200; i++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "B%03d", i == 150 ? 7 : i);
+		if (put(l, id, "Bee", "2", "", &err) != BOOK_LOAD_INSERTED)
+			break;
+	}
+	assert_int_equal(err.code, AIRLOCK_EEXIST);
+	assert_int_equal(book_loader_failed_tag(l), 151);
+	book_loader_free(l);
+	store_rollback(s);
+
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_INSERTED);
+	assert_int_equal(put(l, "A2", "Beta", "", "", &err), BOOK_LOAD_INSERTED);
+	assert_ok(book_loader_finish(l, &err), &err);
 	book_loader_free(l);
 	assert_ok(store_commit(s, &err), &err);
 
@@ -204,6 +236,7 @@ static void test_loader_upsert_rules(void **state)
 	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_UNCHANGED);
 	assert_int_equal(put(l, "A2", "Beta", "2", "", &err), BOOK_LOAD_UPDATED);
 	assert_int_equal(put(l, "A4", "Delta", "", "", &err), BOOK_LOAD_INSERTED);
+	assert_ok(book_loader_finish(l, &err), &err);
 	book_loader_free(l);
 	assert_ok(store_commit(s, &err), &err);
 	assert_int_equal(scalar(s, "SELECT version FROM account WHERE id='A1'"), 1);

@@ -120,6 +120,34 @@ for i in range(5000):
 w("Z99999,Last,5\n")' >"$B"
 fails_cleanly "bad last row of 5000" "bad.csv:5002: tier: 5 is outside 1..4" accounts "$B"
 same "none of the 5000 rows stayed" "$(sql "SELECT count(*) FROM account WHERE id LIKE 'Z%'")" "0"
+# into an empty table rows are written many per INSERT: a bad one deep in a
+# batch is still named by its own line
+DB1=$AIRLOCK_DB
+AIRLOCK_DB="$T/batch.db"
+expect 0 "batch db" "$AIRLOCK" init
+printf 'id,name\nA1,One\n' >"$D/one.csv"
+expect 0 "batch db: one account" "$AIRLOCK" import accounts "$D/one.csv"
+python3 -c '
+import sys
+sys.stdout.write("id,account_id,email\n")
+for i in range(300):
+    sys.stdout.write("K%03d,%s,k%d@one.com\n" % (i, "GHOST" if i == 200 else "A1", i))' >"$B"
+fails_cleanly "unknown account deep in a batch" "bad.csv:202: account 'GHOST' does not exist" contacts "$B"
+python3 -c '
+import sys
+sys.stdout.write("id,name\n")
+for i in range(300):
+    sys.stdout.write("N%03d,n\n" % i)' >"$B"
+expect 0 "300 rows in batches" "$AIRLOCK" import accounts "$B"
+has "300 rows imported" "$T/out" "imported 300 accounts .*\(300 new"
+same "all 300 there" "$(sql "SELECT count(*) FROM account WHERE id LIKE 'N%'")" "300"
+printf 'id,account_id,email\n' >"$B"
+expect 0 "header-only contacts into an empty table" "$AIRLOCK" import contacts "$B"
+printf 'id,account_id,email\nK1,A1,a@b\n' >"$B"
+expect 0 "import from standard input" sh -c "'$AIRLOCK' import contacts - <'$B'"
+has "stdin summary" "$T/out" "imported 1 contact from - \(1 new"
+AIRLOCK_DB=$DB1
+
 python3 -c '
 import sys
 sys.stdout.write("id,name\nB1,Ok\nB2," + "x" * (1024 * 1024 + 1) + "\n")' >"$B"
