@@ -25,21 +25,48 @@ const struct cli_command cli_commands[] = {
 	 "The same N and S always give the same book. Refuses a database that\n"
 	 "already holds accounts.\n"},
 	{"import", cmd_import, "import accounts, contacts or signals from CSV",
-	 "usage: airlock import accounts|contacts|signals FILE.csv [--map MAP] [--db PATH]\n"
+	 "usage: airlock import accounts|contacts|signals FILE.csv [--map MAP] [--quiet]\n"
+	 "                      [--db PATH] [--json]\n"
 	 "\n"
-	 "Reads an RFC 4180 CSV file (header row, quoted fields, embedded newlines,\n"
-	 "UTF-8 with or without BOM) and adds or updates the records in one\n"
-	 "transaction: a bad row stops the import with FILE:LINE: what is wrong,\n"
-	 "and the book is left unchanged.\n"
+	 "Reads an RFC 4180 CSV file (FILE - is standard input): a header row, then\n"
+	 "one record per row; quoted fields may hold commas, quotes (doubled) and\n"
+	 "line breaks; UTF-8 with or without a byte order mark; any line ending.\n"
+	 "New ids are added, known ids get the file's values (their version goes up\n"
+	 "only when a value changes); fields the file has no column for are kept.\n"
+	 "All in one transaction: a bad row stops the import with FILE:LINE: what is\n"
+	 "wrong, and the book is left unchanged. The import is written to the\n"
+	 "action log.\n"
+	 "\n"
+	 "Columns are matched to fields by name (any case). Other columns become\n"
+	 "custom fields of accounts and contacts (a column custom.NAME sets the\n"
+	 "custom field NAME); for signals they are an error. An empty value is\n"
+	 "null (for lifecycle and yes/no fields, their default; for a custom field,\n"
+	 "no value). Contacts and signals must name an existing account.\n"
 	 "\n"
 	 "  --map MAP   rename the file's columns onto airlock's fields:\n"
-	 "              'Account ID=id,Account Name=name,Website=domain', or a\n"
-	 "              preset: salesforce, hubspot\n"
-	 "  --quiet     no progress bar\n"},
+	 "              'Account ID=id,Account Name=name,Website=domain'\n"
+	 "              (field: a built-in field, custom.NAME, or - to skip the\n"
+	 "              column; write \\, \\= and \\\\ for a comma, equals sign or\n"
+	 "              backslash in a column name). It may start with a preset,\n"
+	 "              salesforce or hubspot, which later pairs override:\n"
+	 "              'salesforce,Tier=tier'. Presets rename the standard\n"
+	 "              columns of those CRMs' exports (Account ID, Account Name,\n"
+	 "              Website, Record ID, Company name, ...), never values:\n"
+	 "              Salesforce Type or HubSpot Lifecycle Stage stay custom.\n"
+	 "  --quiet     no progress bar (it is drawn only when stderr is a terminal)\n"
+	 "  --json      print the summary as JSON: rows, inserted, updated, unchanged\n"},
 	{"export", cmd_export, "export accounts, contacts or signals as CSV",
-	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH]\n"
+	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH] [--json]\n"
 	 "\n"
-	 "Writes the records as RFC 4180 CSV to FILE or standard output.\n"},
+	 "Writes the records as RFC 4180 CSV (CRLF line ends), ordered by id, to FILE\n"
+	 "or standard output: the built-in fields, then one column per custom field\n"
+	 "(sorted; named custom.NAME when NAME would read back as something else).\n"
+	 "`airlock import` reads the file back to the same records, and exporting\n"
+	 "those gives the same bytes. Airlock's own bookkeeping (version,\n"
+	 "updated_at, merged_into) is not exported.\n"
+	 "\n"
+	 "  -o, --output FILE   write FILE (atomically: a failed export leaves no file)\n"
+	 "  --json              with -o, print a JSON summary: kind, file, rows\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "book.h"
@@ -179,6 +180,7 @@ static int export_to_file(struct store *s, struct export *x, const char *path, s
 {
 	size_t n = strlen(path) + 16;
 	char *tmp = malloc(n);
+	mode_t mask;
 	int fd, rc;
 
 	if (!tmp)
@@ -189,6 +191,15 @@ static int export_to_file(struct store *s, struct export *x, const char *path, s
 		rc = err_set(err, AIRLOCK_EIO, "cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);
 		return rc;
+	}
+	/* mkstemp makes the file 0600; give it the mode a plain create would */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) {
+		rc = err_set(err, AIRLOCK_EIO, "cannot set the mode of %s: %s", tmp,
+			     strerror(errno));
+		close(fd);
+		goto out;
 	}
 	x->out = fdopen(fd, "w");
 	if (!x->out) {
