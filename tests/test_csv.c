@@ -429,6 +429,43 @@ static void test_round_trip(void **state)
 	free(out);
 }
 
+/* Random bytes from a hostile alphabet: every input ends in records then
+ * EOF or one clean EINVAL with a line number, never a crash (ASan watches),
+ * and line numbers never go backwards. */
+static void test_hostile_inputs(void **state)
+{
+	static const char alpha[] = {'"', ',', '\r', '\n', 'a', ' ', '\0', (char)0xEF,
+				     (char)0xBB, (char)0xBF, (char)0xC3, (char)0xA9, (char)0xFF};
+	struct csv_limits lim = {16, 8, 64};
+	char buf[300];
+	unsigned seed = 99;
+	int i, k, n, rc;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		struct csv_record rec;
+		struct src s;
+		long last = 0;
+
+		n = (int)((seed = seed * 1103515245u + 12345u) >> 16) % (int)sizeof buf;
+		for (k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[k] = alpha[(seed >> 16) % sizeof alpha];
+		}
+		src_open(&s, buf, (size_t)n, i % 2 ? &lim : NULL);
+		while ((rc = csv_read(s.r, &rec, &s.err)) == CSV_RECORD) {
+			assert_true(rec.line > last);
+			assert_true(rec.nfields >= 1);
+			last = rec.line;
+		}
+		if (rc != CSV_EOF) {
+			assert_int_equal(rc, AIRLOCK_EINVAL);
+			assert_true(s.err.msg[0] >= '1' && s.err.msg[0] <= '9');
+		}
+		src_close(&s);
+	}
+}
+
 static void test_utf8_validator(void **state)
 {
 	size_t bad = 0;
@@ -462,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_writer_quotes_only_when_needed),
 		cmocka_unit_test(test_writer_reports_write_errors),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_hostile_inputs),
 		cmocka_unit_test(test_utf8_validator),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
