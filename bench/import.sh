@@ -4,7 +4,9 @@
 # indexes, no constraints) in a fresh database: the floor for "rows from a
 # CSV file into SQLite". Also timed, to show where the time goes: the sqlite3
 # shell loading the same rows into airlock's own account table (its indexes,
-# CHECK constraints, WAL), which is the work airlock cannot skip.
+# CHECK constraints, WAL), which is the work airlock cannot skip; and, as a
+# diagnosis only, airlock importing into that table with its six secondary
+# indexes dropped beforehand.
 #
 # Each measurement is the median of REPS runs, each into a fresh database;
 # the runs of the three alternate so drift on a shared machine hits all
@@ -51,6 +53,12 @@ while [ "$i" -lt "$REPS" ]; do
 	fresh
 	run_ms airlock "$AIRLOCK" --db "$W/db" import accounts "$W/accounts.csv" --quiet
 	[ "$(sqlite3 "$W/db" 'SELECT count(*) FROM account')" = "$ROWS" ] || { echo "bench/import: airlock import incomplete" >&2; exit 1; }
+	fresh
+	"$AIRLOCK" --db "$W/db" init >/dev/null
+	for ix in $(sqlite3 "$W/db" "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='account' AND sql IS NOT NULL"); do
+		sqlite3 "$W/db" "DROP INDEX $ix"
+	done
+	run_ms noidx "$AIRLOCK" --db "$W/db" import accounts "$W/accounts.csv" --quiet
 	i=$((i + 1))
 done
 
@@ -66,9 +74,10 @@ goal=$(awk -v r="$ratio" 'BEGIN { print (r <= 2.0) ? "met" : "NOT met" }')
 	echo "  sqlite3 .import, bare table               $bare / $(median "$W/bare.cpu")"
 	echo "  sqlite3 .import, airlock's account table  $table / $(median "$W/table.cpu")"
 	echo "  airlock import accounts                   $al / $(median "$W/airlock.cpu")  ($(awk -v r="$ROWS" -v m="$al" 'BEGIN { printf "%.0f", r / m * 1000 }') rows/s)"
+	echo "  (diagnosis) airlock, no secondary indexes $(median "$W/noidx.wall") / $(median "$W/noidx.cpu")  ($(div "$(median "$W/noidx.wall")" "$bare") x bare)"
 	echo "  ratio airlock / bare sqlite3:             $ratio wall, $(div "$(median "$W/airlock.cpu")" "$(median "$W/bare.cpu")") cpu (goal <= 2 wall: $goal)"
 	echo "  ratio airlock / sqlite3, same table:      $(div "$al" "$table") wall, $(div "$(median "$W/airlock.cpu")" "$(median "$W/table.cpu")") cpu"
-	for n in bare table airlock; do
+	for n in bare table airlock noidx; do
 		echo "  runs $n (wall ms): $(tr '\n' ' ' <"$W/$n.wall")"
 	done
 } | tee "$OUTDIR/import.txt"
