@@ -174,15 +174,36 @@ static int export_run(struct store *s, struct export *x, struct err *err)
 	return rc;
 }
 
-/* Writes to a temporary file beside path and renames it into place, so a
- * failed export never leaves a half-written file behind. */
+/* Writes straight to path when it is not a plain file (a device, a pipe, a
+ * symbolic link), where replacing it would be wrong. */
+static int export_in_place(struct store *s, struct export *x, const char *path,
+			   struct err *err)
+{
+	int rc;
+
+	x->out = fopen(path, "w");
+	if (!x->out)
+		return err_set(err, AIRLOCK_EIO, "cannot write %s: %s", path, strerror(errno));
+	rc = export_run(s, x, err);
+	if (fclose(x->out) != 0 && rc == 0)
+		rc = err_set(err, AIRLOCK_EIO, "cannot write %s: %s", path, strerror(errno));
+	x->out = NULL;
+	return rc;
+}
+
+/* Writes a regular file through a temporary file beside it, renamed into
+ * place, so a failed export never leaves a half-written file behind. */
 static int export_to_file(struct store *s, struct export *x, const char *path, struct err *err)
 {
 	size_t n = strlen(path) + 16;
-	char *tmp = malloc(n);
+	struct stat st;
+	char *tmp;
 	mode_t mask;
 	int fd, rc;
 
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return export_in_place(s, x, path, err);
+	tmp = malloc(n);
 	if (!tmp)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	snprintf(tmp, n, "%s.tmp-XXXXXX", path);

@@ -210,6 +210,22 @@ expect 0 "export --json -o" "$AIRLOCK" export signals -o "$D/s.csv" --json
 has "export --json" "$T/out" '"rows": 2'
 expect 2 "export --json without -o is a usage error" "$AIRLOCK" export accounts --json
 
+# -o onto something that is not a plain file writes through it rather than
+# replacing it (a regression: it once renamed a temporary file over it)
+mkfifo "$D/pipe"
+timeout 10 cat "$D/pipe" >"$D/from_pipe" &
+expect 0 "export into a named pipe" "$AIRLOCK" export accounts -o "$D/pipe"
+wait
+if [ -p "$D/pipe" ]; then ok "the pipe is still a pipe"; else notok "the pipe is still a pipe"; fi
+if cmp -s "$D/from_pipe" "$D/x_accounts.csv"; then ok "the pipe got the export"; else notok "the pipe got the export"; fi
+echo old >"$D/target.csv"
+ln -s target.csv "$D/link.csv"
+expect 0 "export through a symbolic link" "$AIRLOCK" export accounts -o "$D/link.csv"
+if [ -L "$D/link.csv" ] && cmp -s "$D/target.csv" "$D/x_accounts.csv"; then ok "the link is kept and its target written"; else notok "the link is kept and its target written"; fi
+expect 1 "export into a missing folder fails" "$AIRLOCK" export accounts -o "$D/no/such/dir.csv"
+has "export error names the file" "$T/err" "cannot create .*no/such/dir.csv"
+if ls "$D"/*.tmp-* >/dev/null 2>&1; then notok "no temporary files left"; else ok "no temporary files left"; fi
+
 DB1=$AIRLOCK_DB
 AIRLOCK_DB="$T/fresh.db"
 expect 0 "fresh db" "$AIRLOCK" init
