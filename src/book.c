@@ -1019,3 +1019,30 @@ error:
 	json_decref(o);
 	return rc;
 }
+
+int book_foreach(struct store *s, enum book_kind kind,
+		 int (*fn)(json_t *rec, void *ctx, struct err *err), void *ctx, struct err *err)
+{
+	char sql[512];
+	struct store_stmt *st;
+	json_t *rec;
+	int rc;
+
+	snprintf(sql, sizeof sql, "%s ORDER BY id", kinds[kind].select);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		rec = row_to_json(kind, st);
+		if (!rec) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+		rc = fn(rec, ctx, err);
+		json_decref(rec);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}

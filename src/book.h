@@ -48,6 +48,14 @@ int book_value_parse(const struct book_field *f, const char *text, json_t **out,
  * new reference to the normalised value (e.g. "3" → 3 for an int field). */
 int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct err *err);
 
+/* The text form of a value, as CSV export writes it and book_value_parse
+ * reads it back: "" for null, true/false, whole numbers as digits, reals as
+ * the shortest of 15-17 significant digits that reads back as the same
+ * double, strings as they are, objects and arrays as compact JSON with
+ * sorted keys. Returns a new string the caller frees; NULL when out of
+ * memory. (book_load.c) */
+char *book_value_text(json_t *v);
+
 /* The current time as airlock stores it: "2026-11-26T07:03:00Z". buf ≥ 21. */
 void book_now(char *buf, size_t len);
 
@@ -102,5 +110,49 @@ int book_signals(struct store *s, const char *account_id, const char *kind, int 
 /* Counts: accounts by segment, region, tier, lifecycle; contacts (and how
  * many may not be contacted); signals by kind. */
 int book_stats(struct store *s, json_t **out, struct err *err);
+
+/* Calls fn(rec, ctx, err) for every record of kind, ordered by id, with the
+ * image book_get gives (rec is borrowed: valid during the call only). Stops
+ * at the first non-zero return of fn and returns it. */
+int book_foreach(struct store *s, enum book_kind kind,
+		 int (*fn)(json_t *rec, void *ctx, struct err *err), void *ctx, struct err *err);
+
+/* Bulk loading (book_load.c), for import: many rows of text values over one
+ * fixed set of columns, with book_value_parse's checks but no JSON image per
+ * row and one cached statement per kind of write. Columns are built-in
+ * field names (not system ones: version, updated_at, merged_into, custom)
+ * or "custom.NAME" (accounts and contacts only); "id" must be one of them.
+ * Per row:
+ *  - an unknown id is inserted at version 1; fields without a column take
+ *    their defaults (null; lifecycle prospect; yes/no fields false);
+ *  - a known id gets the columns' values, and its version bumped, only when
+ *    one of them differs; fields and custom keys without a column are kept;
+ *  - an empty value is null, or the default for lifecycle and yes/no
+ *    fields; an empty custom value removes that key.
+ * Into a table that was empty when the loader was made, new rows are staged
+ * and written many per INSERT (an error then names the row by its tag);
+ * otherwise each row is looked up and written at once. The caller owns the
+ * transaction around the whole load, must call book_loader_finish() before
+ * committing, must not change the table by other means meanwhile, and
+ * rolls back after an error (earlier rows may have been written). */
+struct book_loader;
+enum { BOOK_LOAD_INSERTED = 1, BOOK_LOAD_UPDATED = 2, BOOK_LOAD_UNCHANGED = 3 };
+
+/* columns are copied. AIRLOCK_EINVAL names a column that cannot be loaded. */
+int book_loader_new(struct store *s, enum book_kind kind, const char *const *columns, int n,
+		    struct book_loader **out, struct err *err);
+/* values[i] (NUL-terminated, copied) is column i's; tag (a line number, say)
+ * names the row in errors. *outcome gets BOOK_LOAD_*. On AIRLOCK_EINVAL err
+ * names the field ("tier: 'x' is not a whole number", "account 'A1' does not
+ * exist"); AIRLOCK_EEXIST when an id is loaded twice into a table that was
+ * empty. After an error, book_loader_failed_tag() is the tag of the row at
+ * fault, which may be an earlier, staged one. */
+int book_loader_put(struct book_loader *l, const char *const *values, int64_t tag,
+		    int *outcome, struct err *err);
+/* Writes the rows still staged; errors as for book_loader_put(). */
+int book_loader_finish(struct book_loader *l, struct err *err);
+int64_t book_loader_failed_tag(const struct book_loader *l);
+/* Staged rows not finished are dropped. NULL is fine. */
+void book_loader_free(struct book_loader *l);
 
 #endif

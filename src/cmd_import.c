@@ -1,9 +1,130 @@
-/* cmd_import.c — placeholder until the import verb is built. */
+/* cmd_import.c — `airlock import KIND FILE.csv`: load a CSV file into the
+ * book in one transaction, with a progress bar on a terminal. */
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
+#include "import.h"
+
+struct bar {
+	const char *what; /* "accounts" */
+	double start, last;
+	int drawn;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Redraws at most ten times a second; the line is cleared when done. */
+static void bar_draw(void *ctx, int64_t rows, uint64_t bytes, uint64_t total)
+{
+	struct bar *b = ctx;
+	double t = now_seconds(), el = t - b->start;
+
+	if (b->drawn && t - b->last < 0.1)
+		return;
+	b->last = t;
+	b->drawn = 1;
+	fprintf(stderr, "\rimporting %s: %lld rows, %.1f", b->what, (long long)rows,
+		(double)bytes / 1e6);
+	if (total)
+		fprintf(stderr, " of %.1f MB (%d%%)", (double)total / 1e6,
+			(int)(100.0 * (double)bytes / (double)total));
+	else
+		fputs(" MB", stderr);
+	if (el > 0.05)
+		fprintf(stderr, ", %.0f rows/s", (double)rows / el);
+	fputs("\033[K", stderr);
+	fflush(stderr);
+}
+
+static void bar_clear(struct bar *b)
+{
+	if (b->drawn)
+		fputs("\r\033[K", stderr);
+}
+
+static int print_summary(struct cli *cli, enum book_kind kind, const char *path,
+			 const struct import_result *r)
+{
+	const char *name = book_kind_name(kind);
+	char kinds[32];
+	json_t *o;
+	int rc;
+
+	if (cli->json) {
+		snprintf(kinds, sizeof kinds, "%ss", name);
+		o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "kind", kinds, "file",
+			      path, "rows", (json_int_t)r->rows, "inserted",
+			      (json_int_t)r->inserted, "updated", (json_int_t)r->updated,
+			      "unchanged", (json_int_t)r->unchanged, "bytes", (json_int_t)r->bytes);
+		if (!o)
+			return cli_fail(cli, "out of memory");
+		rc = cli_print_json(cli, o);
+		json_decref(o);
+		return rc;
+	}
+	printf("imported %lld %s%s from %s (%lld new, %lld updated, %lld unchanged)\n",
+	       (long long)r->rows, name, r->rows == 1 ? "" : "s", path, (long long)r->inserted,
+	       (long long)r->updated, (long long)r->unchanged);
+	return CLI_OK;
+}
 
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_fail(cli, "not built yet");
+	static const struct option opts[] = {CLI_COMMON_OPTIONS,
+					     {"map", required_argument, NULL, 'm'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {NULL, 0, NULL, 0}};
+	struct import_progress progress = {0};
+	struct import_result res;
+	struct err err = {0};
+	char what[32];
+	struct bar bar = {0};
+	enum book_kind kind;
+	const char *map = NULL, *path;
+	struct store *s;
+	int c, h, quiet = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "hm:q", opts, NULL)) != -1) {
+		h = cli_common_option(cli, c, optarg);
+		if (h < 0)
+			return CLI_OK;
+		if (h > 0)
+			continue;
+		if (c == 'm')
+			map = optarg;
+		else if (c == 'q')
+			quiet = 1;
+		else
+			return cli_usage(cli, "unknown option");
+	}
+	if (argc - optind < 2)
+		return cli_usage(cli, "name the records and the file: accounts|contacts|signals "
+				      "FILE.csv");
+	if (argc - optind > 2)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind + 2]);
+	if (book_kind_parse(argv[optind], &kind, &err))
+		return cli_usage(cli, "%s", err.msg);
+	path = argv[optind + 1];
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (!quiet && cli_stderr_tty()) {
+		snprintf(what, sizeof what, "%ss", book_kind_name(kind));
+		bar.what = what;
+		bar.start = now_seconds();
+		progress.fn = bar_draw;
+		progress.ctx = &bar;
+	}
+	rc = import_csv(s, kind, path, map, cli_principal(cli), &progress, &res, &err);
+	bar_clear(&bar);
+	if (rc)
+		return cli_fail_err(cli, &err);
+	return print_summary(cli, kind, path, &res);
 }

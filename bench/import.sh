@@ -1,0 +1,83 @@
+#!/bin/sh
+# bench/import.sh — `airlock import accounts` of a 100,000-row CSV against
+# the sqlite3 shell's `.import --csv` of the same file into a bare table (no
+# indexes, no constraints) in a fresh database: the floor for "rows from a
+# CSV file into SQLite". Also timed, to show where the time goes: the sqlite3
+# shell loading the same rows into airlock's own account table (its indexes,
+# CHECK constraints, WAL), which is the work airlock cannot skip; and, as a
+# diagnosis only, airlock importing into that table with its six secondary
+# indexes dropped beforehand.
+#
+# Each measurement is the median of REPS runs, each into a fresh database;
+# the runs of the three alternate so drift on a shared machine hits all
+# alike. Wall time is the figure; CPU time (user + system) is printed beside
+# it because it moves less when other work shares the machine. Prints the
+# figures and writes them to build/bench/import.txt.
+#   BENCH_IMPORT_ROWS (100000), BENCH_REPS (5), AIRLOCK (build/release/airlock)
+set -eu
+ROWS=${BENCH_IMPORT_ROWS:-100000}
+REPS=${BENCH_REPS:-5}
+AIRLOCK=${AIRLOCK:-$(pwd)/build/release/airlock}
+OUTDIR=$(pwd)/build/bench
+BENCH=$(cd "$(dirname "$0")" && pwd)
+[ -x "$AIRLOCK" ] || { echo "bench/import: no $AIRLOCK (run make first)" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "bench/import: sqlite3 shell missing" >&2; exit 1; }
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$OUTDIR"
+
+python3 "$BENCH/gen_accounts.py" "$ROWS" >"$W/accounts.csv"
+python3 "$BENCH/gen_accounts.py" "$ROWS" --table >"$W/table.csv"
+
+# run_ms NAME CMD...: appends the command's wall and CPU milliseconds to
+# $W/NAME.wall and $W/NAME.cpu (the command must succeed)
+run_ms() {
+	name=$1
+	shift
+	/usr/bin/time -f '%e %U %S' -o "$W/time" "$@" >/dev/null 2>"$W/stderr" ||
+		{ cat "$W/stderr" >&2; exit 1; }
+	awk '{ printf "%d\n", $1 * 1000 }' "$W/time" >>"$W/$name.wall"
+	awk '{ printf "%d\n", ($2 + $3) * 1000 }' "$W/time" >>"$W/$name.cpu"
+}
+
+fresh() { rm -f "$W"/db "$W"/db-wal "$W"/db-shm; }
+
+i=0
+while [ "$i" -lt "$REPS" ]; do
+	fresh
+	run_ms bare sqlite3 "$W/db" ".import --csv $W/accounts.csv t"
+	fresh
+	"$AIRLOCK" --db "$W/db" init >/dev/null
+	run_ms table sqlite3 "$W/db" ".import --csv $W/table.csv account"
+	[ "$(sqlite3 "$W/db" 'SELECT count(*) FROM account')" = "$ROWS" ] || { echo "bench/import: sqlite3 load incomplete" >&2; exit 1; }
+	fresh
+	run_ms airlock "$AIRLOCK" --db "$W/db" import accounts "$W/accounts.csv" --quiet
+	[ "$(sqlite3 "$W/db" 'SELECT count(*) FROM account')" = "$ROWS" ] || { echo "bench/import: airlock import incomplete" >&2; exit 1; }
+	fresh
+	"$AIRLOCK" --db "$W/db" init >/dev/null
+	for ix in $(sqlite3 "$W/db" "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='account' AND sql IS NOT NULL"); do
+		sqlite3 "$W/db" "DROP INDEX $ix"
+	done
+	run_ms noidx "$AIRLOCK" --db "$W/db" import accounts "$W/accounts.csv" --quiet
+	i=$((i + 1))
+done
+
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+bare=$(median "$W/bare.wall")
+table=$(median "$W/table.wall")
+al=$(median "$W/airlock.wall")
+ratio=$(div "$al" "$bare")
+goal=$(awk -v r="$ratio" 'BEGIN { print (r <= 2.0) ? "met" : "NOT met" }')
+{
+	echo "import: $ROWS accounts, $(wc -c <"$W/accounts.csv") bytes, median of $REPS runs (ms, wall / cpu)"
+	echo "  sqlite3 .import, bare table               $bare / $(median "$W/bare.cpu")"
+	echo "  sqlite3 .import, airlock's account table  $table / $(median "$W/table.cpu")"
+	echo "  airlock import accounts                   $al / $(median "$W/airlock.cpu")  ($(awk -v r="$ROWS" -v m="$al" 'BEGIN { printf "%.0f", r / m * 1000 }') rows/s)"
+	echo "  (diagnosis) airlock, no secondary indexes $(median "$W/noidx.wall") / $(median "$W/noidx.cpu")  ($(div "$(median "$W/noidx.wall")" "$bare") x bare)"
+	echo "  ratio airlock / bare sqlite3:             $ratio wall, $(div "$(median "$W/airlock.cpu")" "$(median "$W/bare.cpu")") cpu (goal <= 2 wall: $goal)"
+	echo "  ratio airlock / sqlite3, same table:      $(div "$al" "$table") wall, $(div "$(median "$W/airlock.cpu")" "$(median "$W/table.cpu")") cpu"
+	for n in bare table airlock noidx; do
+		echo "  runs $n (wall ms): $(tr '\n' ' ' <"$W/$n.wall")"
+	done
+} | tee "$OUTDIR/import.txt"

@@ -1,0 +1,377 @@
+/* test_import.c — header mapping and presets, the bulk loader's upsert rules,
+ * the text form of values, and import_csv's all-or-nothing behaviour, on
+ * real SQLite files. */
+#include "testutil.h"
+
+#include "book.h"
+#include "import.h"
+
+/* Maps a header and returns the targets joined by "|" ("-" for skipped). */
+static int map_join(enum book_kind kind, const char *map, const char *const *hdr, int n,
+		    char *out, size_t len, struct err *err)
+{
+	char **t;
+	size_t used = 0;
+	int i, rc = import_map_header(kind, map, hdr, n, &t, err);
+
+	out[0] = '\0';
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "|" : "",
+					 t[i] ? t[i] : "-");
+	import_targets_free(t, n);
+	return 0;
+}
+
+static void expect_map(enum book_kind kind, const char *map, const char *const *hdr, int n,
+		       const char *want)
+{
+	char got[1024];
+	struct err err = {0};
+
+	assert_ok(map_join(kind, map, hdr, n, got, sizeof got, &err), &err);
+	assert_string_equal(got, want);
+}
+
+static void expect_map_error(enum book_kind kind, const char *map, const char *const *hdr,
+			     int n, const char *want)
+{
+	char got[1024];
+	struct err err = {0};
+
+	assert_int_equal(map_join(kind, map, hdr, n, got, sizeof got, &err), AIRLOCK_EINVAL);
+	if (!strstr(err.msg, want))
+		fail_msg("error '%s' does not contain '%s'", err.msg, want);
+}
+
+static void test_map_defaults(void **state)
+{
+	static const char *const h[] = {"ID", "Name", "tier", "Fav Colour", "custom.tier"};
+	static const char *const sig[] = {"id", "account_id", "kind", "observed_at"};
+
+	(void)state;
+	expect_map(BOOK_ACCOUNT, NULL, h, 5, "id|name|tier|custom.Fav Colour|custom.tier");
+	expect_map(BOOK_SIGNAL, NULL, sig, 4, "id|account_id|kind|observed_at");
+}
+
+static void test_map_by_hand(void **state)
+{
+	static const char *const h[] = {"Account ID", "Account Name", "a,b=c", "Junk", "Tier"};
+
+	(void)state;
+	expect_map(BOOK_ACCOUNT, " Account ID = id ,Account Name=NAME,a\\,b\\=c=custom.ab,Junk=-,",
+		   h, 5, "id|name|custom.ab|-|tier");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=id,Nope=name", h, 5,
+			 "the header has no column 'Nope'");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=colour", h, 5, "'colour' is not a field");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=version", h, 5, "'version' is not a field");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=id,Account ID=name", h, 5, "mapped twice");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=id=x", h, 5, "two '='");
+	expect_map_error(BOOK_ACCOUNT, "=id", h, 5, "no column name");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=id,salesforce", h, 5, "neither");
+	expect_map_error(BOOK_ACCOUNT, "Account Name=name,Tier=name", h, 5, "both give name");
+	expect_map_error(BOOK_ACCOUNT, "Account ID=-,Account Name=name", h, 5, "no id column");
+	expect_map_error(BOOK_SIGNAL, "Account ID=custom.x", h, 5, "'custom.x' is not a field");
+}
+
+static void test_presets(void **state)
+{
+	static const char *const sf[] = {"Account ID", "Account Name", "Website", "Type",
+					 "Billing Country", "Billing Country/Region",
+					 "Number of Employees"};
+	static const char *const sfc[] = {"Contact ID", "Account ID", "Full Name", "Email",
+					  "Email Opt Out"};
+	static const char *const hs[] = {"Record ID", "Company name", "Lifecycle Stage",
+					 "Annual Revenue", "Score"};
+
+	(void)state;
+	/* the first preset column present wins; the other stays a custom field */
+	expect_map(BOOK_ACCOUNT, "salesforce", sf, 7,
+		   "id|name|domain|custom.Type|custom.Billing Country|region|employees");
+	expect_map(BOOK_CONTACT, "SalesForce", sfc, 5, "id|account_id|name|email|unsubscribed");
+	expect_map(BOOK_ACCOUNT, "hubspot,Score=tier,Lifecycle Stage=-", hs, 5,
+		   "id|name|-|arr|tier");
+	expect_map_error(BOOK_SIGNAL, "hubspot", hs, 5, "no hubspot preset for signals");
+	expect_map_error(BOOK_ACCOUNT, "pipedrive", hs, 5, "neither 'Column=field' nor a preset");
+}
+
+static void test_header_errors(void **state)
+{
+	static const char *const empty[] = {"id", ""};
+	static const char *const sys[] = {"id", "name", "updated_at"};
+	static const char *const sig[] = {"id", "account_id", "kind", "observed_at", "x"};
+
+	(void)state;
+	expect_map_error(BOOK_ACCOUNT, NULL, empty, 2, "column 2 has no name");
+	expect_map_error(BOOK_ACCOUNT, NULL, sys, 3, "column 'updated_at' is kept by airlock");
+	expect_map(BOOK_ACCOUNT, "updated_at=-", sys, 3, "id|name|-");
+	expect_map_error(BOOK_SIGNAL, NULL, sig, 5, "column 'x' is not a signal field");
+}
+
+static void test_value_text(void **state)
+{
+	json_t *vals[] = {json_null(),      json_true(),        json_false(),
+			  json_integer(-42), json_real(0.1),     json_real(3956110.9),
+			  json_real(1e20),   json_real(2500000), json_string(" a,b "),
+			  json_pack("{s:i,s:[]}", "b", 1, "a")};
+	const char *want[] = {"",  "true",    "false", "-42",       "0.1",
+			      "3956110.9", "1e+20", "2500000", " a,b ", "{\"a\":[],\"b\":1}"};
+	char *t;
+	size_t i;
+
+	json_t *r;
+
+	(void)state;
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		t = book_value_text(vals[i]);
+		assert_non_null(t);
+		assert_string_equal(t, want[i]);
+		free(t);
+		json_decref(vals[i]);
+	}
+	/* a value with no short form still reads back exactly */
+	r = json_real(0.1 + 0.2);
+	t = book_value_text(r);
+	assert_true(strtod(t, NULL) == 0.1 + 0.2);
+	free(t);
+	json_decref(r);
+	t = book_value_text(NULL);
+	assert_string_equal(t, "");
+	free(t);
+}
+
+static int64_t scalar(struct store *s, const char *sql)
+{
+	struct store_stmt *st;
+	struct err err = {0};
+	int64_t v = -1;
+
+	assert_ok(store_prepare(s, sql, &st, &err), &err);
+	if (store_step(st, &err) == STORE_ROW)
+		v = store_col_int(st, 0);
+	store_done(st);
+	return v;
+}
+
+static const char *text(struct store *s, const char *sql, char *buf, size_t len)
+{
+	struct store_stmt *st;
+	struct err err = {0};
+
+	buf[0] = '\0';
+	assert_ok(store_prepare(s, sql, &st, &err), &err);
+	if (store_step(st, &err) == STORE_ROW && store_col_text(st, 0))
+		snprintf(buf, len, "%s", store_col_text(st, 0));
+	store_done(st);
+	return buf;
+}
+
+static int64_t tag;
+
+static int put(struct book_loader *l, const char *a, const char *b, const char *c,
+	       const char *d, struct err *err)
+{
+	const char *row[] = {a, b, c, d};
+	int outcome = 0, rc = book_loader_put(l, row, ++tag, &outcome, err);
+
+	return rc ? rc : outcome;
+}
+
+static void test_loader_upsert_rules(void **state)
+{
+	static const char *const cols[] = {"id", "name", "tier", "custom.src"};
+	static const char *const cols2[] = {"id", "lifecycle", "custom.other", "do_not_contact"};
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct book_loader *l;
+	struct err err = {0};
+	char buf[256];
+
+	(void)state;
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	tag = 0;
+	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_INSERTED);
+	assert_int_equal(put(l, "A2", "Beta", "", "", &err), BOOK_LOAD_INSERTED);
+	/* the table was empty when the loader started: rows are staged, and a
+	 * repeated id is found when they are written, naming its row */
+	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_INSERTED);
+	assert_int_equal(put(l, "A3", "Gamma", "7", "", &err), AIRLOCK_EINVAL);
+	assert_string_equal(err.msg, "tier: 7 is outside 1..4");
+	assert_int_equal(book_loader_failed_tag(l), 4);
+	assert_int_equal(book_loader_finish(l, &err), AIRLOCK_EEXIST);
+	assert_non_null(strstr(err.msg, "account 'A1' already exists"));
+	assert_int_equal(book_loader_failed_tag(l), 3);
+	book_loader_free(l);
+	store_rollback(s);
+	assert_int_equal(scalar(s, "SELECT count(*) FROM account"), 0);
+
+	/* a full batch with a bad row in the middle names that row */
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	tag = 0;
+	for (int i = 0; i < 200; i++) {
+		char id[16];
+
+		snprintf(id, sizeof id, "B%03d", i == 150 ? 7 : i);
+		if (put(l, id, "Bee", "2", "", &err) != BOOK_LOAD_INSERTED)
+			break;
+	}
+	assert_int_equal(err.code, AIRLOCK_EEXIST);
+	assert_int_equal(book_loader_failed_tag(l), 151);
+	book_loader_free(l);
+	store_rollback(s);
+
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_INSERTED);
+	assert_int_equal(put(l, "A2", "Beta", "", "", &err), BOOK_LOAD_INSERTED);
+	assert_ok(book_loader_finish(l, &err), &err);
+	book_loader_free(l);
+	assert_ok(store_commit(s, &err), &err);
+
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols, 4, &l, &err), &err);
+	assert_int_equal(put(l, "A1", "Acme", "1", "web", &err), BOOK_LOAD_UNCHANGED);
+	assert_int_equal(put(l, "A2", "Beta", "2", "", &err), BOOK_LOAD_UPDATED);
+	assert_int_equal(put(l, "A4", "Delta", "", "", &err), BOOK_LOAD_INSERTED);
+	assert_ok(book_loader_finish(l, &err), &err);
+	book_loader_free(l);
+	assert_ok(store_commit(s, &err), &err);
+	assert_int_equal(scalar(s, "SELECT version FROM account WHERE id='A1'"), 1);
+	assert_int_equal(scalar(s, "SELECT version*10+tier FROM account WHERE id='A2'"), 22);
+
+	/* custom keys not in the file are kept; an empty value removes one; a
+	 * typed value that reads the same as the text is unchanged */
+	assert_ok(store_exec(s, "UPDATE account SET custom='{\"n\":5,\"src\":\"web\"}' "
+				"WHERE id='A1'",
+			     &err),
+		  &err);
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(book_loader_new(s, BOOK_ACCOUNT, cols2, 4, &l, &err), &err);
+	assert_int_equal(put(l, "A1", "prospect", "", "false", &err), BOOK_LOAD_UNCHANGED);
+	assert_int_equal(put(l, "A1x", "customer", "y", "", &err), AIRLOCK_EINVAL);
+	assert_string_equal(err.msg, "account 'A1x' is new and needs a name");
+	book_loader_free(l);
+	store_rollback(s);
+	assert_ok(store_begin(s, &err), &err);
+	{
+		static const char *const c3[] = {"id", "custom.n", "custom.src", "custom.new"};
+
+		assert_ok(book_loader_new(s, BOOK_ACCOUNT, c3, 4, &l, &err), &err);
+		assert_int_equal(put(l, "A1", "5", "web", "", &err), BOOK_LOAD_UNCHANGED);
+		assert_int_equal(put(l, "A2", "", "", "x", &err), BOOK_LOAD_UPDATED);
+		book_loader_free(l);
+		assert_ok(book_loader_new(s, BOOK_ACCOUNT, c3, 4, &l, &err), &err);
+		assert_int_equal(put(l, "A1", "6", "", "", &err), BOOK_LOAD_UPDATED);
+		book_loader_free(l);
+	}
+	assert_ok(store_commit(s, &err), &err);
+	assert_string_equal(text(s, "SELECT custom FROM account WHERE id='A1'", buf, sizeof buf),
+			    "{\"n\":\"6\"}");
+	assert_string_equal(text(s, "SELECT custom FROM account WHERE id='A2'", buf, sizeof buf),
+			    "{\"new\":\"x\"}");
+	assert_string_equal(text(s, "SELECT name FROM account WHERE id='A2'", buf, sizeof buf),
+			    "Beta");
+	testutil_store_close(&t);
+}
+
+static void test_loader_refuses_bad_columns(void **state)
+{
+	static const char *const noid[] = {"name"};
+	static const char *const sys[] = {"id", "version"};
+	static const char *const twice[] = {"id", "name", "name"};
+	static const char *const sigc[] = {"id", "custom.x"};
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct book_loader *l;
+	struct err err = {0};
+
+	(void)state;
+	assert_int_equal(book_loader_new(s, BOOK_ACCOUNT, noid, 1, &l, &err), AIRLOCK_EINVAL);
+	assert_int_equal(book_loader_new(s, BOOK_ACCOUNT, sys, 2, &l, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "kept by airlock"));
+	assert_int_equal(book_loader_new(s, BOOK_ACCOUNT, twice, 3, &l, &err), AIRLOCK_EINVAL);
+	assert_int_equal(book_loader_new(s, BOOK_SIGNAL, sigc, 2, &l, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "no custom fields"));
+	assert_null(l);
+	testutil_store_close(&t);
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static int calls;
+static int64_t last_rows;
+
+static void count_progress(void *ctx, int64_t rows, uint64_t bytes, uint64_t total)
+{
+	(void)ctx;
+	assert_true(bytes <= total);
+	calls++;
+	last_rows = rows;
+}
+
+static void test_import_csv_all_or_nothing(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct import_progress p = {count_progress, NULL};
+	struct import_result r;
+	struct err err = {0};
+	char path[400];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/a.csv", t.dir);
+	write_file(path, "id,name,tier\nA1,One,1\nA2,Two,2\n");
+	assert_ok(import_csv(s, BOOK_ACCOUNT, path, NULL, "human:test", &p, &r, &err), &err);
+	assert_int_equal(r.rows, 2);
+	assert_int_equal(r.inserted, 2);
+	assert_true(calls >= 1);
+	assert_int_equal(last_rows, 2);
+	assert_false(store_in_transaction(s));
+
+	write_file(path, "id,name,tier\nA3,Three,3\nA1,One,9\n");
+	assert_int_equal(import_csv(s, BOOK_ACCOUNT, path, NULL, "human:test", NULL, &r, &err),
+			 AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "a.csv:3: tier: 9 is outside 1..4"));
+	assert_int_equal(strncmp(err.msg, path, strlen(path)), 0);
+	assert_int_equal(r.rows, 0);
+	assert_int_equal(scalar(s, "SELECT count(*) FROM account"), 2);
+	assert_false(store_in_transaction(s));
+
+	/* inside a caller's transaction the import is a savepoint */
+	assert_ok(store_begin(s, &err), &err);
+	write_file(path, "id,name\nA5,Five\n");
+	assert_ok(import_csv(s, BOOK_ACCOUNT, path, NULL, "human:test", NULL, &r, &err), &err);
+	store_rollback(s);
+	assert_int_equal(scalar(s, "SELECT count(*) FROM account"), 2);
+
+	snprintf(path, sizeof path, "%s/missing.csv", t.dir);
+	assert_int_equal(import_csv(s, BOOK_ACCOUNT, path, NULL, "human:test", NULL, &r, &err),
+			 AIRLOCK_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "cannot open"));
+	testutil_store_close(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map_defaults),
+		cmocka_unit_test(test_map_by_hand),
+		cmocka_unit_test(test_presets),
+		cmocka_unit_test(test_header_errors),
+		cmocka_unit_test(test_value_text),
+		cmocka_unit_test(test_loader_upsert_rules),
+		cmocka_unit_test(test_loader_refuses_bad_columns),
+		cmocka_unit_test(test_import_csv_all_or_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
