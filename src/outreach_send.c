@@ -703,7 +703,7 @@ static int record_outcome(struct run *r, json_t *row, enum smtp_outcome out, con
 		json_object_set_new(row, "attempts", json_integer(attempts));
 		if (c.next_attempt)
 			json_object_set_new(row, "next_attempt_at", json_string(c.next_attempt));
-		report_add(r, list, row, c.state, c.last_error, NULL);
+		report_add(r, list, row, c.state, detail[0] ? detail : c.last_error, NULL);
 	}
 	return rc;
 }

@@ -130,19 +130,29 @@ static int needs_encoding(const char *s)
 	return 0;
 }
 
-/* Writes s as RFC 2047 encoded words ("=?UTF-8?B?...?="), each at most 75
- * characters, split on UTF-8 character boundaries and folded onto
- * continuation lines. Control characters become spaces. */
-static void put_encoded_words(struct out *o, const char *s)
+#define LINE_MAX_SOFT 78 /* RFC 5322 2.1.1: lines SHOULD be at most 78 */
+#define WORD_LINE_MAX 76 /* RFC 2047 2: a line holding encoded words */
+
+/* Writes s as RFC 2047 encoded words ("=?UTF-8?B?...?="), each filling the
+ * rest of its line and split on UTF-8 character boundaries, one per folded
+ * line. *col is the column the header is at, and is updated. Control
+ * characters become spaces. */
+static void put_encoded_words(struct out *o, const char *s, size_t *col)
 {
 	unsigned char chunk[45];
 	char b64[sodium_base64_ENCODED_LEN(45, sodium_base64_VARIANT_ORIGINAL)];
-	size_t n = strlen(s), i = 0, k;
-	int first = 1;
+	size_t n = strlen(s), i = 0, k, maxraw;
 
 	while (i < n) {
+		if (*col + 12 + 16 > WORD_LINE_MAX) {
+			out_str(o, "\r\n ");
+			*col = 1;
+		}
+		maxraw = (WORD_LINE_MAX - *col - 12) / 4 * 3;
+		if (maxraw > sizeof chunk)
+			maxraw = sizeof chunk;
 		k = 0;
-		while (i < n && k < sizeof chunk) {
+		while (i < n) {
 			size_t clen = 1, j;
 			unsigned char c = (unsigned char)s[i];
 
@@ -154,7 +164,7 @@ static void put_encoded_words(struct out *o, const char *s)
 				clen = 2;
 			if (i + clen > n)
 				clen = n - i;
-			if (k + clen > sizeof chunk)
+			if (k + clen > maxraw)
 				break;
 			for (j = 0; j < clen; j++) {
 				c = (unsigned char)s[i + j];
@@ -163,38 +173,63 @@ static void put_encoded_words(struct out *o, const char *s)
 			i += clen;
 		}
 		sodium_bin2base64(b64, sizeof b64, chunk, k, sodium_base64_VARIANT_ORIGINAL);
-		if (!first)
-			out_str(o, "\r\n ");
 		out_str(o, "=?UTF-8?B?");
 		out_str(o, b64);
 		out_str(o, "?=");
-		first = 0;
+		*col += 12 + strlen(b64);
 	}
 }
 
-/* A display name: a quoted string when plain ASCII, else encoded words. */
-static void put_display_name(struct out *o, const char *name)
+/* Unstructured text (a subject): as it is when plain ASCII, folded at
+ * spaces to keep lines short; encoded words otherwise. */
+static void put_unstructured(struct out *o, const char *s, size_t *col)
+{
+	const char *p = s;
+
+	if (needs_encoding(s) || strstr(s, "=?")) {
+		put_encoded_words(o, s, col);
+		return;
+	}
+	while (*p) {
+		size_t w = strcspn(p + 1, " ") + 1; /* a space and the word after it */
+
+		if (p != s && *p == ' ' && *col + w > LINE_MAX_SOFT) {
+			out_str(o, "\r\n");
+			*col = 0;
+		}
+		out_put(o, p, w);
+		*col += w;
+		p += w;
+	}
+}
+
+/* A display name: a quoted string when short plain ASCII, else encoded
+ * words (which fold). */
+static void put_display_name(struct out *o, const char *name, size_t *col)
 {
 	const char *c;
 
-	if (needs_encoding(name)) {
-		put_encoded_words(o, name);
+	if (needs_encoding(name) || strlen(name) > 60) {
+		put_encoded_words(o, name, col);
 		return;
 	}
 	out_put(o, "\"", 1);
 	for (c = name; *c; c++) {
-		if (*c == '"' || *c == '\\')
+		if (*c == '"' || *c == '\\') {
 			out_put(o, "\\", 1);
+			(*col)++;
+		}
 		out_put(o, c, 1);
 	}
 	out_put(o, "\"", 1);
+	*col += strlen(name) + 2;
 }
 
-static void put_mailbox(struct out *o, const char *name, const char *addr)
+static void put_mailbox(struct out *o, const char *name, const char *addr, size_t col)
 {
 	if (name && *name) {
-		put_display_name(o, name);
-		out_str(o, " <");
+		put_display_name(o, name, &col);
+		out_str(o, col + 3 + strlen(addr) > LINE_MAX_SOFT ? "\r\n <" : " <");
 		out_str(o, addr);
 		out_str(o, ">");
 	} else {
@@ -281,6 +316,7 @@ int smtp_format(const struct smtp_message *m, char **out, size_t *len, struct er
 	struct out o = {0};
 	char addr[SMTP_ADDRESS_MAX + 1], name[256], date[64];
 	struct tm tm;
+	size_t col;
 	int rc;
 
 	*out = NULL;
@@ -304,14 +340,12 @@ int smtp_format(const struct smtp_message *m, char **out, size_t *len, struct er
 	out_str(&o, date);
 	out_str(&o, "\r\nFrom: ");
 	from_name(m->from, name, sizeof name);
-	put_mailbox(&o, name, addr);
+	put_mailbox(&o, name, addr, 6);
 	out_str(&o, "\r\nTo: ");
-	put_mailbox(&o, m->to_name, m->to_address);
+	put_mailbox(&o, m->to_name, m->to_address, 4);
 	out_str(&o, "\r\nSubject: ");
-	if (needs_encoding(m->subject) || strstr(m->subject, "=?"))
-		put_encoded_words(&o, m->subject);
-	else
-		out_str(&o, m->subject);
+	col = 9;
+	put_unstructured(&o, m->subject, &col);
 	out_str(&o, "\r\nMIME-Version: 1.0\r\n"
 		    "Content-Type: text/plain; charset=utf-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n");

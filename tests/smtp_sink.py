@@ -3,8 +3,8 @@
 
 Speaks EHLO/HELO, AUTH PLAIN/LOGIN (when --auth is given), MAIL, RCPT, DATA,
 RSET, NOOP, QUIT on 127.0.0.1. Every accepted message is written to
-MAILDIR/new/N.eml (through MAILDIR/tmp, then renamed, so a reader never sees
-half a file), with its envelope in MAILDIR/new/N.json.
+MAILDIR/new/PID-N.eml (through MAILDIR/tmp, then renamed, so a reader never
+sees half a file), with its envelope in MAILDIR/new/PID-N.json.
 
   --port-file F      bind a free port and write its number to F
   --delay-data S     after storing a message, wait S seconds before the 250
@@ -136,16 +136,16 @@ class Handler(socketserver.StreamRequestHandler):
             self.reply("%d message refused" % opts.fail_data)
             return
         with LOCK:
-            n = next(COUNTER)
-        tmp = os.path.join(opts.maildir, "tmp", "%d.eml" % n)
+            n = "%d-%d" % (os.getpid(), next(COUNTER))  # unique across restarts
+        tmp = os.path.join(opts.maildir, "tmp", "%s.eml" % n)
         with open(tmp, "wb") as f:
             f.write(b"".join(lines))
-        with open(os.path.join(opts.maildir, "new", "%d.json" % n), "w") as f:
+        with open(os.path.join(opts.maildir, "new", "%s.json" % n), "w") as f:
             json.dump({"mail_from": self.mail_from, "rcpt": self.rcpts, "auth": self.user}, f)
-        os.rename(tmp, os.path.join(opts.maildir, "new", "%d.eml" % n))
+        os.rename(tmp, os.path.join(opts.maildir, "new", "%s.eml" % n))
         if opts.delay_data:
             time.sleep(opts.delay_data)
-        self.reply("250 ok: queued as %d" % n)
+        self.reply("250 ok: queued as %s" % n)
 
 
 class Server(socketserver.ThreadingTCPServer):
