@@ -34,7 +34,9 @@ static void print_evidence(json_t *b)
 	size_t i;
 
 	json_array_foreach(json_object_get(b, "evidence"), i, e)
+	{
 		printf("%s%s", i ? ", " : "", json_string_value(e));
+	}
 }
 
 int cmd_briefs(struct cli *cli, int argc, char **argv)
@@ -59,14 +61,17 @@ int cmd_briefs(struct cli *cli, int argc, char **argv)
 		if (h > 0)
 			continue;
 		switch (c) {
-		case OPT_ACCOUNT: f.account_id = optarg; break;
+		case OPT_ACCOUNT:
+			f.account_id = optarg;
+			break;
 		case OPT_LIMIT:
 			rc = cli_parse_long(cli, "--limit", optarg, 1, 100000, &limit);
 			if (rc)
 				return rc;
 			f.limit = (int)limit;
 			break;
-		default: return cli_usage(cli, "unknown option");
+		default:
+			return cli_usage(cli, "unknown option");
 		}
 	}
 	if (argc - optind > 1)
@@ -81,8 +86,8 @@ int cmd_briefs(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		rc = cli_print_json(cli, out);
 	} else if (argc - optind == 1) {
-		printf("brief %s\naccount:   %s\nby:        %s%s%s%s, %s\nevidence:  ", s_(out, "id"),
-		       s_(out, "account_id"), s_(out, "principal"),
+		printf("brief %s\naccount:   %s\nby:        %s%s%s%s, %s\nevidence:  ",
+		       s_(out, "id"), s_(out, "account_id"), s_(out, "principal"),
 		       *s_(out, "instruction_version") ? " (instructions " : "",
 		       s_(out, "instruction_version"), *s_(out, "instruction_version") ? ")" : "",
 		       s_(out, "created_at"));

@@ -48,8 +48,8 @@ static void print_list(json_t *drafts)
 				 json_array_size(rec) - 1);
 		else
 			snprintf(to, sizeof to, "%s", s_(json_array_get(rec, 0), "address"));
-		printf("%-16s %-14s %-12s %-28s ", s_(d, "id"), s_(d, "status"), s_(d, "account_id"),
-		       to);
+		printf("%-16s %-14s %-12s %-28s ", s_(d, "id"), s_(d, "status"),
+		       s_(d, "account_id"), to);
 		put_cut(s_(d, "subject"), 60);
 		putchar('\n');
 	}
@@ -64,9 +64,9 @@ static void print_one(json_t *d)
 	printf("account:   %s\n", s_(d, "account_id"));
 	json_array_foreach(json_object_get(d, "recipients"), i, r)
 	{
-		printf("%s %s%s%s <%s> (contact %s)\n", i ? "          " : "to:       ",
-		       *s_(r, "name") ? "\"" : "", s_(r, "name"), *s_(r, "name") ? "\"" : "",
-		       s_(r, "address"), s_(r, "contact_id"));
+		printf("%s %s%s%s <%s> (contact %s)\n",
+		       i ? "          " : "to:       ", *s_(r, "name") ? "\"" : "", s_(r, "name"),
+		       *s_(r, "name") ? "\"" : "", s_(r, "address"), s_(r, "contact_id"));
 	}
 	printf("audience:  %s\n", s_(d, "audience"));
 	if (*s_(d, "workflow"))
@@ -85,9 +85,10 @@ static void print_one(json_t *d)
 	{
 		if (i == 0)
 			puts("\noutbox:");
-		printf("  %-6lld %-9s %s %s%s%s\n", (long long)json_integer_value(json_object_get(o, "id")),
-		       s_(o, "state"), s_(o, "address"), s_(o, "message_id"),
-		       *s_(o, "last_error") ? " — " : "", s_(o, "last_error"));
+		printf("  %-6lld %-9s %s %s%s%s\n",
+		       (long long)json_integer_value(json_object_get(o, "id")), s_(o, "state"),
+		       s_(o, "address"), s_(o, "message_id"), *s_(o, "last_error") ? " — " : "",
+		       s_(o, "last_error"));
 	}
 }
 
@@ -113,15 +114,20 @@ int cmd_drafts(struct cli *cli, int argc, char **argv)
 		if (h > 0)
 			continue;
 		switch (c) {
-		case OPT_ACCOUNT: f.account_id = optarg; break;
-		case OPT_STATUS: f.status = optarg; break;
+		case OPT_ACCOUNT:
+			f.account_id = optarg;
+			break;
+		case OPT_STATUS:
+			f.status = optarg;
+			break;
 		case OPT_LIMIT:
 			rc = cli_parse_long(cli, "--limit", optarg, 1, 100000, &limit);
 			if (rc)
 				return rc;
 			f.limit = (int)limit;
 			break;
-		default: return cli_usage(cli, "unknown option");
+		default:
+			return cli_usage(cli, "unknown option");
 		}
 	}
 	if (argc - optind > 2)

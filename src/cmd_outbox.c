@@ -20,7 +20,10 @@ static const char *s_(json_t *o, const char *k)
 	return v ? v : "";
 }
 
-static long long id_of(json_t *o) { return (long long)json_integer_value(json_object_get(o, "id")); }
+static long long id_of(json_t *o)
+{
+	return (long long)json_integer_value(json_object_get(o, "id"));
+}
 
 static void print_row(const char *label, json_t *o)
 {
@@ -51,15 +54,18 @@ static int print_list(json_t *rows)
 
 		printf("%-6lld %-9s %-8lld %-20s %-28s %s", id_of(o), pending ? "pending" : st,
 		       (long long)json_integer_value(json_object_get(o, "attempts")),
-		       pending ? s_(o, "next_attempt_at") : "-", s_(o, "address"), s_(o, "draft_id"));
+		       pending ? s_(o, "next_attempt_at") : "-", s_(o, "address"),
+		       s_(o, "draft_id"));
 		if (*s_(o, "last_error"))
 			printf(" — %s", s_(o, "last_error"));
 		putchar('\n');
 		if (!strcmp(st, "unknown"))
-			printf("       ↳ needs a person: 'airlock outbox mark-sent %lld' if the relay has "
+			printf("       ↳ needs a person: 'airlock outbox mark-sent %lld' if the "
+			       "relay has "
 			       "it, else 'airlock outbox resend %lld --force'\n",
 			       id_of(o), id_of(o));
-		attention += !strcmp(st, "unknown") || !strcmp(st, "failed") || !strcmp(st, "blocked");
+		attention +=
+		    !strcmp(st, "unknown") || !strcmp(st, "failed") || !strcmp(st, "blocked");
 	}
 	if (attention)
 		printf("%d message%s need%s a person\n", attention, attention == 1 ? "" : "s",
@@ -70,8 +76,8 @@ static int print_list(json_t *rows)
 /* Prints a delivery report; returns how many messages were not sent. */
 static int print_report(json_t *rep)
 {
-	static const char *const lists[] = {"recovered", "sent", "retry", "failed", "blocked",
-					    "unknown"};
+	static const char *const lists[] = {"recovered", "sent",    "retry",
+					    "failed",	 "blocked", "unknown"};
 	size_t i, k;
 	json_t *o;
 	int sent = (int)json_array_size(json_object_get(rep, "sent")), other = 0;
@@ -85,8 +91,8 @@ static int print_report(json_t *rep)
 	if (sent + other == 0)
 		puts("nothing to deliver");
 	else
-		printf("delivered %d message%s; %d not delivered%s\n", sent, sent == 1 ? "" : "s", other,
-		       other ? " (see 'airlock outbox')" : "");
+		printf("delivered %d message%s; %d not delivered%s\n", sent, sent == 1 ? "" : "s",
+		       other, other ? " (see 'airlock outbox')" : "");
 	return other;
 }
 
@@ -150,9 +156,11 @@ static int do_deliver(struct cli *cli, struct store *s, struct deliver_opts *d)
 	int rc, missed;
 
 	if (!d->smtp.host || !*d->smtp.host)
-		return cli_usage(cli, "deliver: which relay? give --host (or set AIRLOCK_SMTP_HOST)");
+		return cli_usage(cli,
+				 "deliver: which relay? give --host (or set AIRLOCK_SMTP_HOST)");
 	if (!d->smtp.from || !*d->smtp.from)
-		return cli_usage(cli, "deliver: which sender? give --from (or set AIRLOCK_SMTP_FROM)");
+		return cli_usage(cli,
+				 "deliver: which sender? give --from (or set AIRLOCK_SMTP_FROM)");
 	if (outreach_deliver(s, &d->rules, &d->smtp, cli_principal(cli), NULL,
 			     d->now ? OUTREACH_DELIVER_NOW : 0, &rep, &err))
 		return cli_fail_err(cli, &err);
@@ -173,7 +181,8 @@ static int do_deliver(struct cli *cli, struct store *s, struct deliver_opts *d)
 	}
 	json_decref(rep);
 	if (rc == CLI_OK && missed)
-		return cli_fail(cli, "%d message%s not delivered", missed, missed == 1 ? " was" : "s were");
+		return cli_fail(cli, "%d message%s not delivered", missed,
+				missed == 1 ? " was" : "s were");
 	return rc;
 }
 
@@ -188,7 +197,8 @@ static int one_message(struct cli *cli, struct store *s, const char *sub, const 
 	errno = 0;
 	id = strtoll(idtext, &end, 10);
 	if (errno || *end || end == idtext || id <= 0)
-		return cli_usage(cli, "%s: '%s' is not a message id (a number from 'airlock outbox')",
+		return cli_usage(cli,
+				 "%s: '%s' is not a message id (a number from 'airlock outbox')",
 				 sub, idtext);
 	if (!strcmp(sub, "resend"))
 		rc = outreach_outbox_resend(s, cli_principal(cli), id, force, &err);
@@ -226,22 +236,22 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 		OPT_TOUCHES
 	};
 	static const struct option opts[] = {
-		CLI_COMMON_OPTIONS,
-		{"all", no_argument, NULL, OPT_ALL},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"now", no_argument, NULL, OPT_NOW},
-		{"host", required_argument, NULL, OPT_HOST},
-		{"port", required_argument, NULL, OPT_PORT},
-		{"tls", required_argument, NULL, OPT_TLS},
-		{"user", required_argument, NULL, OPT_USER},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"max-attempts", required_argument, NULL, OPT_ATTEMPTS},
-		{"retry-base", required_argument, NULL, OPT_RETRY},
-		{"competitor-domain", required_argument, NULL, OPT_COMPETITOR},
-		{"touch-window-days", required_argument, NULL, OPT_WINDOW},
-		{"max-touches", required_argument, NULL, OPT_TOUCHES},
-		{NULL, 0, NULL, 0}};
+	    CLI_COMMON_OPTIONS,
+	    {"all", no_argument, NULL, OPT_ALL},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"now", no_argument, NULL, OPT_NOW},
+	    {"host", required_argument, NULL, OPT_HOST},
+	    {"port", required_argument, NULL, OPT_PORT},
+	    {"tls", required_argument, NULL, OPT_TLS},
+	    {"user", required_argument, NULL, OPT_USER},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"max-attempts", required_argument, NULL, OPT_ATTEMPTS},
+	    {"retry-base", required_argument, NULL, OPT_RETRY},
+	    {"competitor-domain", required_argument, NULL, OPT_COMPETITOR},
+	    {"touch-window-days", required_argument, NULL, OPT_WINDOW},
+	    {"max-touches", required_argument, NULL, OPT_TOUCHES},
+	    {NULL, 0, NULL, 0}};
 	struct deliver_opts d = {0};
 	struct err err = {0};
 	struct store *s;
@@ -261,10 +271,18 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 			continue;
 		deliver_opt += c >= OPT_NOW;
 		switch (c) {
-		case OPT_ALL: all = 1; break;
-		case OPT_FORCE: force = 1; break;
-		case OPT_NOW: d.now = 1; break;
-		case OPT_HOST: d.smtp.host = optarg; break;
+		case OPT_ALL:
+			all = 1;
+			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
+		case OPT_NOW:
+			d.now = 1;
+			break;
+		case OPT_HOST:
+			d.smtp.host = optarg;
+			break;
 		case OPT_PORT:
 			if ((rc = cli_parse_long(cli, "--port", optarg, 1, 65535, &v)))
 				return rc;
@@ -274,8 +292,12 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 			if ((rc = parse_tls(cli, optarg, &d.smtp.tls)))
 				return rc;
 			break;
-		case OPT_USER: d.smtp.username = optarg; break;
-		case OPT_FROM: d.smtp.from = optarg; break;
+		case OPT_USER:
+			d.smtp.username = optarg;
+			break;
+		case OPT_FROM:
+			d.smtp.from = optarg;
+			break;
 		case OPT_TIMEOUT:
 			if ((rc = cli_parse_long(cli, "--timeout", optarg, 1, 3600, &v)))
 				return rc;
@@ -293,7 +315,8 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_COMPETITOR:
 			if (d.rules.n >= MAX_COMPETITORS)
-				return cli_usage(cli, "at most %d --competitor-domain", MAX_COMPETITORS);
+				return cli_usage(cli, "at most %d --competitor-domain",
+						 MAX_COMPETITORS);
 			d.competitors[d.rules.n++] = optarg;
 			break;
 		case OPT_WINDOW:
@@ -306,17 +329,19 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 				return rc;
 			d.rules.max_touches = v;
 			break;
-		default: return cli_usage(cli, "unknown option");
+		default:
+			return cli_usage(cli, "unknown option");
 		}
 	}
 	if (optind < argc)
 		sub = argv[optind++];
 	if (sub && strcmp(sub, "deliver") && strcmp(sub, "resend") && strcmp(sub, "mark-sent") &&
 	    strcmp(sub, "cancel"))
-		return cli_usage(cli, "unknown subcommand '%s' (deliver, resend, mark-sent, cancel)",
-				 sub);
+		return cli_usage(
+		    cli, "unknown subcommand '%s' (deliver, resend, mark-sent, cancel)", sub);
 	if (deliver_opt && (!sub || strcmp(sub, "deliver")))
-		return cli_usage(cli, "relay and audience options go with 'airlock outbox deliver'");
+		return cli_usage(cli,
+				 "relay and audience options go with 'airlock outbox deliver'");
 	if (force && (!sub || strcmp(sub, "resend")))
 		return cli_usage(cli, "--force goes with 'airlock outbox resend ID'");
 	if (all && sub)

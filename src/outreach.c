@@ -70,11 +70,11 @@ static int exec_done(struct store_stmt *st, struct err *err)
 
 /* ---- loading a draft ------------------------------------------------------ */
 
-static const char *const draft_cols[] = {"id", "account_id", "subject", "body", "audience",
-					 "workflow", "principal", "instruction_version", "status",
-					 "findings", "created_at", "updated_at"};
-#define DRAFT_SELECT                                                                             \
-	"SELECT id,account_id,subject,body,audience,workflow,principal,instruction_version,"     \
+static const char *const draft_cols[] = {
+    "id",	 "account_id",		"subject", "body",     "audience",   "workflow",
+    "principal", "instruction_version", "status",  "findings", "created_at", "updated_at"};
+#define DRAFT_SELECT                                                                               \
+	"SELECT id,account_id,subject,body,audience,workflow,principal,instruction_version,"       \
 	"status,findings,created_at,updated_at FROM draft"
 
 static json_t *draft_row_json(struct store_stmt *st, int with_body)
@@ -212,8 +212,8 @@ static int check_keys(json_t *args, const char *const *allowed, struct err *err)
 }
 
 /* A required (or optional) string argument of 1..max bytes. */
-static int arg_string(json_t *args, const char *key, int required, size_t max,
-		      const char **out, struct err *err)
+static int arg_string(json_t *args, const char *key, int required, size_t max, const char **out,
+		      struct err *err)
 {
 	json_t *v = json_object_get(args, key);
 	size_t n;
@@ -230,8 +230,8 @@ static int arg_string(json_t *args, const char *key, int required, size_t max,
 	if (n == 0)
 		return err_set(err, AIRLOCK_EINVAL, "%s must not be empty", key);
 	if (n > max)
-		return err_set(err, AIRLOCK_EINVAL, "%s is too long (%zu bytes, at most %zu)", key, n,
-			       max);
+		return err_set(err, AIRLOCK_EINVAL, "%s is too long (%zu bytes, at most %zu)", key,
+			       n, max);
 	if (strlen(json_string_value(v)) != n)
 		return err_set(err, AIRLOCK_EINVAL, "%s contains a NUL character", key);
 	*out = json_string_value(v);
@@ -276,15 +276,16 @@ static int arg_list(json_t *args, const char *key, const char *alias, int min, i
 	if (!json_is_array(v))
 		return err_set(err, AIRLOCK_EINVAL, "%s must be an array of strings", key);
 	if ((int)json_array_size(v) < min || json_array_size(v) > (size_t)max)
-		return err_set(err, AIRLOCK_EINVAL, "%s must hold %d to %d entries (it has %zu)", key,
-			       min, max, json_array_size(v));
+		return err_set(err, AIRLOCK_EINVAL, "%s must hold %d to %d entries (it has %zu)",
+			       key, min, max, json_array_size(v));
 	json_array_foreach(v, i, e)
 	{
-		if (!json_is_string(e) || json_string_length(e) == 0 || json_string_length(e) > 320 ||
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) > 320 ||
 		    strlen(json_string_value(e)) != json_string_length(e))
 			return err_set(err, AIRLOCK_EINVAL,
-				       "%s[%zu] must be a non-empty string of at most 320 bytes", key,
-				       i);
+				       "%s[%zu] must be a non-empty string of at most 320 bytes",
+				       key, i);
 		for (j = 0; j < i; j++)
 			if (!strcmp(json_string_value(json_array_get(v, j)), json_string_value(e)))
 				return err_set(err, AIRLOCK_EINVAL, "%s[%zu]: '%s' is listed twice",
@@ -305,9 +306,9 @@ static int check_workflow(const char *w, struct err *err)
 	for (c = w; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || strchr("_-.:", *c)))
-			return err_set(err, AIRLOCK_EINVAL,
-				       "workflow '%s' may hold only letters, digits, '_', '-', '.', ':'",
-				       w);
+			return err_set(
+			    err, AIRLOCK_EINVAL,
+			    "workflow '%s' may hold only letters, digits, '_', '-', '.', ':'", w);
 	return 0;
 }
 
@@ -327,9 +328,9 @@ static void draft_args_release(struct draft_args *a)
 
 static int parse_draft_args(json_t *args, struct draft_args *a, struct err *err)
 {
-	static const char *const allowed[] = {"account_id", "contacts", "contact_ids", "subject",
-					      "body",       "audience", "workflow",    "instruction_version",
-					      NULL};
+	static const char *const allowed[] = {
+	    "account_id", "contacts", "contact_ids",	     "subject", "body",
+	    "audience",	  "workflow", "instruction_version", NULL};
 	const char *aud = NULL;
 	int rc;
 
@@ -376,7 +377,10 @@ static int guard_args(struct store *s, const struct outreach_audience_rules *rul
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(a->contacts, i, c) refs[i] = json_string_value(c);
+	json_array_foreach(a->contacts, i, c)
+	{
+		refs[i] = json_string_value(c);
+	}
 	in.account_id = a->account_id;
 	in.audience = a->audience;
 	in.audience_text = a->audience_text;
@@ -385,8 +389,8 @@ static int guard_args(struct store *s, const struct outreach_audience_rules *rul
 				  findings, resolved, err);
 }
 
-int outreach_guard_args(struct store *s, const struct outreach_audience_rules *rules,
-			json_t *args, json_t **findings, struct err *err)
+int outreach_guard_args(struct store *s, const struct outreach_audience_rules *rules, json_t *args,
+			json_t **findings, struct err *err)
 {
 	struct draft_args a;
 	int rc;
@@ -437,11 +441,12 @@ static int insert_draft(struct store *s, const char *id, const struct draft_args
 	int rc;
 
 	outreach_time(time(NULL), now, sizeof now);
-	rc = store_prepare(s,
-			   "INSERT INTO draft(id,account_id,subject,body,audience,workflow,principal,"
-			   "instruction_version,status,findings,created_at,updated_at)"
-			   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'draft','[]',?9,?9)",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "INSERT INTO draft(id,account_id,subject,body,audience,workflow,principal,"
+	    "instruction_version,status,findings,created_at,updated_at)"
+	    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'draft','[]',?9,?9)",
+	    &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, id);
@@ -458,10 +463,11 @@ static int insert_draft(struct store *s, const char *id, const struct draft_args
 	{
 		if (rc)
 			break;
-		rc = store_prepare(s,
-				   "INSERT INTO draft_recipient(draft_id,position,contact_id,address,name)"
-				   " VALUES(?1,?2,?3,?4,?5)",
-				   &st, err);
+		rc = store_prepare(
+		    s,
+		    "INSERT INTO draft_recipient(draft_id,position,contact_id,address,name)"
+		    " VALUES(?1,?2,?3,?4,?5)",
+		    &st, err);
 		if (rc)
 			break;
 		store_bind_text(st, 1, id);
@@ -483,7 +489,10 @@ static json_t *rules_of(json_t *findings)
 	json_array_foreach(findings, i, f)
 	{
 		dup = 0;
-		json_array_foreach(names, j, n) dup |= json_equal(n, json_object_get(f, "rule"));
+		json_array_foreach(names, j, n)
+		{
+			dup |= json_equal(n, json_object_get(f, "rule"));
+		}
 		if (!dup)
 			json_array_append(names, json_object_get(f, "rule"));
 	}
@@ -543,10 +552,11 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 		rc = store_commit(s, err);
 		if (rc)
 			goto out;
-		*result = json_pack("{s:n,s:s,s:O,s:O,s:s}", "draft_id", "status", "refused",
-				    "findings", findings, "reasons", reasons, "next",
-				    "nothing was stored: change the recipients, the audience or the "
-				    "workflow so that no rule applies, then call draft_email again");
+		*result =
+		    json_pack("{s:n,s:s,s:O,s:O,s:s}", "draft_id", "status", "refused", "findings",
+			      findings, "reasons", reasons, "next",
+			      "nothing was stored: change the recipients, the audience or the "
+			      "workflow so that no rule applies, then call draft_email again");
 		goto out;
 	}
 	rc = outreach_new_id("dr_", id, sizeof id, err);
@@ -565,13 +575,16 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 	if (rc)
 		goto out;
 	recips = json_array();
-	json_array_foreach(resolved, i, r) json_array_append_new(
-		recips, json_pack("{s:O,s:O}", "contact_id", json_object_get(r, "contact_id"),
-				  "address", json_object_get(r, "address")));
-	*result = json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:[]}", "draft_id", id, "status", "draft",
-			    "account_id", a.account_id, "recipients", recips, "audience",
-			    a.audience_text, "messages", (json_int_t)json_array_size(resolved),
-			    "findings");
+	json_array_foreach(resolved, i, r)
+	{
+		json_array_append_new(recips, json_pack("{s:O,s:O}", "contact_id",
+							json_object_get(r, "contact_id"), "address",
+							json_object_get(r, "address")));
+	}
+	*result =
+	    json_pack("{s:s,s:s,s:s,s:o,s:s,s:I,s:[]}", "draft_id", id, "status", "draft",
+		      "account_id", a.account_id, "recipients", recips, "audience", a.audience_text,
+		      "messages", (json_int_t)json_array_size(resolved), "findings");
 	goto out;
 rollback:
 	store_rollback(s);
@@ -591,8 +604,8 @@ out:
 int outreach_brief_create(struct store *s, const char *principal, const char *instruction_version,
 			  json_t *args, json_t **result, struct err *err)
 {
-	static const char *const allowed[] = {"account_id", "text", "evidence", "signal_ids",
-					      "instruction_version", NULL};
+	static const char *const allowed[] = {
+	    "account_id", "text", "evidence", "signal_ids", "instruction_version", NULL};
 	const char *account_id, *text;
 	json_t *evidence = NULL, *acc = NULL, *sig = NULL, *e, *ev;
 	struct store_stmt *st;
@@ -617,16 +630,17 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 		return rc;
 	rc = book_get(s, BOOK_ACCOUNT, account_id, &acc, err);
 	if (rc == AIRLOCK_ENOTFOUND)
-		rc = err_set(err, AIRLOCK_EINVAL, "save_brief: account_id: there is no account '%s'",
-			     account_id);
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "save_brief: account_id: there is no account '%s'", account_id);
 	json_array_foreach(evidence, i, e)
 	{
 		if (rc)
 			break;
 		rc = book_get(s, BOOK_SIGNAL, json_string_value(e), &sig, err);
 		if (rc == AIRLOCK_ENOTFOUND)
-			rc = err_set(err, AIRLOCK_EINVAL, "save_brief: evidence[%zu]: there is no "
-							  "signal '%s'",
+			rc = err_set(err, AIRLOCK_EINVAL,
+				     "save_brief: evidence[%zu]: there is no "
+				     "signal '%s'",
 				     i, json_string_value(e));
 		else if (rc == 0 && strcmp(str(sig, "account_id"), account_id) != 0)
 			rc = err_set(err, AIRLOCK_EINVAL,
@@ -661,9 +675,10 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 	}
 	if (!rc) {
 		snprintf(summary, sizeof summary, "brief %s for account %s citing %zu signal%s", id,
-			 account_id, json_array_size(evidence), json_array_size(evidence) == 1 ? "" : "s");
-		rc = outreach_log(s, principal, "save_brief", args, instruction_version, "draft", NULL,
-				  summary, err);
+			 account_id, json_array_size(evidence),
+			 json_array_size(evidence) == 1 ? "" : "s");
+		rc = outreach_log(s, principal, "save_brief", args, instruction_version, "draft",
+				  NULL, summary, err);
 	}
 	if (rc) {
 		store_rollback(s);
@@ -702,7 +717,8 @@ static int set_status(struct store *s, const char *id, const char *from, const c
 	store_bind_text(st, 4, now);
 	rc = exec_done(st, err);
 	if (rc == 0 && store_changes(s) != 1)
-		rc = err_set(err, AIRLOCK_ECONFLICT, "draft %s changed while it was being updated", id);
+		rc = err_set(err, AIRLOCK_ECONFLICT, "draft %s changed while it was being updated",
+			     id);
 	return rc;
 }
 
@@ -780,8 +796,8 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 			 "send of %zu draft%s refused by the audience guard (%zu finding%s)",
 			 json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
 			 json_array_size(findings), json_array_size(findings) == 1 ? "" : "s");
-		rc = outreach_log(s, principal, "request_send", args, NULL, "refused", reasons, summary,
-				  err);
+		rc = outreach_log(s, principal, "request_send", args, NULL, "refused", reasons,
+				  summary, err);
 	} else {
 		json_array_foreach(ids, i, id)
 		{
@@ -793,17 +809,18 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 			 json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
 			 (long long)messages, messages == 1 ? "" : "s");
 		if (!rc)
-			rc = outreach_log(s, principal, "request_send", args, NULL, "send_requested",
-					  NULL, summary, err);
+			rc = outreach_log(s, principal, "request_send", args, NULL,
+					  "send_requested", NULL, summary, err);
 	}
 	if (rc)
 		store_rollback(s);
 	else
 		rc = store_commit(s, err);
 	if (rc == 0 && json_array_size(findings) > 0)
-		*result = json_pack("{s:s,s:O,s:O,s:s}", "status", "refused", "findings", findings,
-				    "reasons", reasons, "next",
-				    "nothing changed: fix or discard the drafts named in the findings");
+		*result =
+		    json_pack("{s:s,s:O,s:O,s:s}", "status", "refused", "findings", findings,
+			      "reasons", reasons, "next",
+			      "nothing changed: fix or discard the drafts named in the findings");
 	else if (rc == 0)
 		*result = json_pack("{s:s,s:O,s:I}", "status", "send_requested", "draft_ids", ids,
 				    "messages", messages);
@@ -932,7 +949,7 @@ int outreach_draft_rollup(struct store *s, const char *draft_id, struct err *err
 		return rc;
 	if (n == 0)
 		return 0;
-	status = n_unknown ? "unknown"
+	status = n_unknown   ? "unknown"
 		 : n_pending ? "approved"
 		 : n_failed  ? "failed"
 		 : n_sent    ? "sent"
@@ -953,19 +970,18 @@ int outreach_draft_rollup(struct store *s, const char *draft_id, struct err *err
 
 /* ---- views ------------------------------------------------------------------------ */
 
-static const char *const statuses[] = {"draft",  "discarded", "send_requested", "approved",
-				       "sent",   "failed",    "unknown",        "blocked",
-				       NULL};
+static const char *const statuses[] = {"draft",	 "discarded", "send_requested", "approved", "sent",
+				       "failed", "unknown",   "blocked",	NULL};
 
 int outreach_drafts_list(struct store *s, const struct outreach_filter *f, json_t **out,
 			 struct err *err)
 {
 	static const char *const sql[4] = {
-		DRAFT_SELECT " ORDER BY created_at DESC, id DESC LIMIT ?3",
-		DRAFT_SELECT " WHERE account_id=?1 ORDER BY created_at DESC, id DESC LIMIT ?3",
-		DRAFT_SELECT " WHERE status=?2 ORDER BY created_at DESC, id DESC LIMIT ?3",
-		DRAFT_SELECT " WHERE account_id=?1 AND status=?2"
-			     " ORDER BY created_at DESC, id DESC LIMIT ?3"};
+	    DRAFT_SELECT " ORDER BY created_at DESC, id DESC LIMIT ?3",
+	    DRAFT_SELECT " WHERE account_id=?1 ORDER BY created_at DESC, id DESC LIMIT ?3",
+	    DRAFT_SELECT " WHERE status=?2 ORDER BY created_at DESC, id DESC LIMIT ?3",
+	    DRAFT_SELECT " WHERE account_id=?1 AND status=?2"
+			 " ORDER BY created_at DESC, id DESC LIMIT ?3"};
 	struct store_stmt *st;
 	json_t *arr, *row, *rec;
 	size_t i;
@@ -1046,7 +1062,7 @@ static json_t *brief_json(struct store_stmt *st)
 			 store_col_text(st, 6));
 }
 
-#define BRIEF_SELECT                                                                             \
+#define BRIEF_SELECT                                                                               \
 	"SELECT id,account_id,text,evidence,principal,instruction_version,created_at FROM brief"
 
 int outreach_briefs_list(struct store *s, const struct outreach_filter *f, json_t **out,
@@ -1058,9 +1074,10 @@ int outreach_briefs_list(struct store *s, const struct outreach_filter *f, json_
 
 	*out = NULL;
 	rc = store_prepare(s,
-			   f->account_id ? BRIEF_SELECT " WHERE account_id=?1"
-							" ORDER BY created_at DESC, id DESC LIMIT ?2"
-					 : BRIEF_SELECT " ORDER BY created_at DESC, id DESC LIMIT ?2",
+			   f->account_id
+			       ? BRIEF_SELECT " WHERE account_id=?1"
+					      " ORDER BY created_at DESC, id DESC LIMIT ?2"
+			       : BRIEF_SELECT " ORDER BY created_at DESC, id DESC LIMIT ?2",
 			   &st, err);
 	if (rc)
 		return rc;

@@ -15,7 +15,12 @@
  * same transaction as the change. Every json_t ** out parameter returns a
  * new reference the caller must json_decref(); on failure it is NULL.
  *
- * Lifecycle of a draft:
+ * Guard rules (each finding names one): do_not_contact, unsubscribed,
+ * competitor, customer_prospecting, outside_audience, not_a_contact,
+ * touch_window. A finding is {"rule", "message", "account_id",
+ * "contact_id"?, "address"?}. */
+/* clang-format off */
+/* Lifecycle of a draft:
  *   draft ──request──▶ send_requested ──approve──▶ approved ──deliver──▶ sent
  *     │                     │ reject → draft               ├─▶ failed  (a message failed for good)
  *     └─discard─▶ discarded                                 ├─▶ unknown (a message's fate is unknown)
@@ -26,11 +31,8 @@
  *      │  └─guard finding─▶ blocked    ├──▶ failed (5xx, or max_attempts reached)
  *      │                               └──▶ unknown (no final answer, or airlock died)
  *      └── resend (failed, blocked; unknown only with force)   mark-sent: unknown/failed → sent
- *
- * Guard rules (each finding names one): do_not_contact, unsubscribed,
- * competitor, customer_prospecting, outside_audience, not_a_contact,
- * touch_window. A finding is {"rule", "message", "account_id",
- * "contact_id"?, "address"?}. */
+ */
+/* clang-format on */
 #ifndef AIRLOCK_OUTREACH_H
 #define AIRLOCK_OUTREACH_H
 
@@ -49,9 +51,9 @@
 
 struct outreach_audience_rules {
 	const char *const *competitor_domains; /* "rival.com" also covers mail.rival.com */
-	int n;                                 /* entries in competitor_domains */
-	int64_t touch_window_days;             /* the window D; ≤ 0 turns the rule off */
-	int64_t max_touches;                   /* at most N messages per contact per D days */
+	int n;				       /* entries in competitor_domains */
+	int64_t touch_window_days;	       /* the window D; ≤ 0 turns the rule off */
+	int64_t max_touches;		       /* at most N messages per contact per D days */
 };
 
 struct outreach_smtp {
@@ -59,10 +61,10 @@ struct outreach_smtp {
 	int port;
 	enum smtp_tls tls; /* SMTP_TLS_NONE, SMTP_TLS_STARTTLS, SMTP_TLS_TLS */
 	const char *username;
-	const char *password; /* already resolved from the secret store */
-	const char *from;     /* "addr" or "Name <addr>"; its domain names Message-IDs */
+	const char *password;	    /* already resolved from the secret store */
+	const char *from;	    /* "addr" or "Name <addr>"; its domain names Message-IDs */
 	int64_t timeout_seconds;    /* per message; 0 = 60 */
-	int max_attempts;           /* 0 = 5 */
+	int max_attempts;	    /* 0 = 5 */
 	int64_t retry_base_seconds; /* first back-off, doubled each attempt, at most
 				       6 h; 0 = 60 */
 };
@@ -90,8 +92,8 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 
 /* The guard on draft_email arguments, without storing anything: *findings
  * is an array, empty when every recipient may be written to. */
-int outreach_guard_args(struct store *s, const struct outreach_audience_rules *rules,
-			json_t *args, json_t **findings, struct err *err);
+int outreach_guard_args(struct store *s, const struct outreach_audience_rules *rules, json_t *args,
+			json_t **findings, struct err *err);
 
 /* The guard on a stored draft against the book as it is now (send time):
  * the stored addresses must still be the contacts' addresses. */
@@ -142,8 +144,7 @@ int outreach_deliver(struct store *s, const struct outreach_audience_rules *rule
 /* Marks as unknown every message in sending whose sender is gone: its claim
  * expired, or it was a process on this host that no longer runs. *recovered
  * (may be NULL) gets the rows. */
-int outreach_recover(struct store *s, const char *principal, json_t **recovered,
-		     struct err *err);
+int outreach_recover(struct store *s, const char *principal, json_t **recovered, struct err *err);
 
 /* Human verbs on one outbox row. resend: failed, blocked or cancelled →
  * intended (due now, same Message-ID); unknown only with force, because the
@@ -152,8 +153,7 @@ int outreach_recover(struct store *s, const char *principal, json_t **recovered,
  * cancelled. AIRLOCK_ESTATE names the state when the change is not allowed. */
 int outreach_outbox_resend(struct store *s, const char *principal, int64_t id, int force,
 			   struct err *err);
-int outreach_outbox_mark_sent(struct store *s, const char *principal, int64_t id,
-			      struct err *err);
+int outreach_outbox_mark_sent(struct store *s, const char *principal, int64_t id, struct err *err);
 int outreach_outbox_cancel(struct store *s, const char *principal, int64_t id, struct err *err);
 
 /* Outbox rows, oldest first: those needing attention or still pending
@@ -162,8 +162,8 @@ int outreach_outbox_list(struct store *s, int all, json_t **out, struct err *err
 
 struct outreach_filter {
 	const char *account_id; /* NULL = any */
-	const char *status;     /* NULL = any */
-	int limit;              /* 0 = 100 */
+	const char *status;	/* NULL = any */
+	int limit;		/* 0 = 100 */
 };
 
 /* Drafts, newest first, without bodies; one draft in full (body, findings,

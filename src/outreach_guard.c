@@ -12,7 +12,7 @@
 
 static int add_finding(json_t *findings, const char *rule, const char *account_id,
 		       const char *contact_id, const char *address, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+    __attribute__((format(printf, 6, 7)));
 
 static int add_finding(json_t *findings, const char *rule, const char *account_id,
 		       const char *contact_id, const char *address, const char *fmt, ...)
@@ -89,7 +89,8 @@ static const char *competitor_domain(const struct outreach_audience_rules *r, co
 		el = strlen(e);
 		if (el == 0 || el > dl)
 			continue;
-		if (strcasecmp(domain + dl - el, e) == 0 && (el == dl || domain[dl - el - 1] == '.'))
+		if (strcasecmp(domain + dl - el, e) == 0 &&
+		    (el == dl || domain[dl - el - 1] == '.'))
 			return e;
 	}
 	return NULL;
@@ -137,12 +138,13 @@ static int guard_account(const struct outreach_audience_rules *rules,
 		rc = add_finding(findings, "do_not_contact", id, NULL, NULL,
 				 "account %s (%s) is marked do-not-contact", id, name);
 	if (!rc && !strcmp(life, "competitor"))
-		rc = add_finding(findings, "competitor", id, NULL, NULL,
-				 "account %s (%s) is a competitor (lifecycle=competitor)", id, name);
+		rc =
+		    add_finding(findings, "competitor", id, NULL, NULL,
+				"account %s (%s) is a competitor (lifecycle=competitor)", id, name);
 	else if (!rc && (comp = competitor_domain(rules, str(a, "domain"))))
 		rc = add_finding(findings, "competitor", id, NULL, NULL,
-				 "account %s (%s): its domain %s is on the competitor list (%s)", id,
-				 name, str(a, "domain"), comp);
+				 "account %s (%s): its domain %s is on the competitor list (%s)",
+				 id, name, str(a, "domain"), comp);
 	if (!rc && !strcmp(life, "customer") && prospect_outreach(in, a)) {
 		int by_workflow = contains_ci(in->workflow, "prospect");
 
@@ -153,11 +155,11 @@ static int guard_account(const struct outreach_audience_rules *rules,
 				 by_workflow ? in->workflow : in->audience_text);
 	}
 	if (!rc && !scope_match(in->audience, a))
-		rc = add_finding(findings, "outside_audience", id, NULL, NULL,
-				 "account %s (%s; lifecycle=%s, segment=%s, region=%s) is outside the "
-				 "draft's audience: %s",
-				 id, name, life, str(a, "segment"), str(a, "region"),
-				 in->audience_text);
+		rc = add_finding(
+		    findings, "outside_audience", id, NULL, NULL,
+		    "account %s (%s; lifecycle=%s, segment=%s, region=%s) is outside the "
+		    "draft's audience: %s",
+		    id, name, life, str(a, "segment"), str(a, "region"), in->audience_text);
 	return rc;
 }
 
@@ -168,13 +170,13 @@ static int touches(struct store *s, const struct outreach_guard_in *in, const ch
 		   const char *since, int64_t *n, struct err *err)
 {
 	static const char *const sql_draft =
-		"SELECT (SELECT count(*) FROM touch WHERE contact_id=?1 AND at>=?2)"
-		" + (SELECT count(*) FROM outbox WHERE contact_id=?1 AND updated_at>=?2"
-		"    AND state IN ('intended','sending','unknown') AND draft_id<>?3)";
+	    "SELECT (SELECT count(*) FROM touch WHERE contact_id=?1 AND at>=?2)"
+	    " + (SELECT count(*) FROM outbox WHERE contact_id=?1 AND updated_at>=?2"
+	    "    AND state IN ('intended','sending','unknown') AND draft_id<>?3)";
 	static const char *const sql_send =
-		"SELECT (SELECT count(*) FROM touch WHERE contact_id=?1 AND at>=?2)"
-		" + (SELECT count(*) FROM outbox WHERE contact_id=?1 AND updated_at>=?2"
-		"    AND state IN ('sending','unknown') AND draft_id<>?3)";
+	    "SELECT (SELECT count(*) FROM touch WHERE contact_id=?1 AND at>=?2)"
+	    " + (SELECT count(*) FROM outbox WHERE contact_id=?1 AND updated_at>=?2"
+	    "    AND state IN ('sending','unknown') AND draft_id<>?3)";
 	struct store_stmt *st;
 	int rc;
 
@@ -249,13 +251,14 @@ static int resolve(struct store *s, const struct outreach_guard_in *in, const ch
 		if (rc)
 			return rc;
 		if (!c && elsewhere[0])
-			return add_finding(findings, "not_a_contact", acc, NULL, ref,
-					   "%s belongs to a contact of account %s, not of account %s",
-					   ref, elsewhere, acc);
+			return add_finding(
+			    findings, "not_a_contact", acc, NULL, ref,
+			    "%s belongs to a contact of account %s, not of account %s", ref,
+			    elsewhere, acc);
 		if (!c)
 			return add_finding(findings, "not_a_contact", acc, NULL, ref,
-					   "%s is not the address of any contact of account %s", ref,
-					   acc);
+					   "%s is not the address of any contact of account %s",
+					   ref, acc);
 	} else {
 		rc = book_get(s, BOOK_CONTACT, ref, &c, err);
 		if (rc == AIRLOCK_ENOTFOUND) {
@@ -269,8 +272,8 @@ static int resolve(struct store *s, const struct outreach_guard_in *in, const ch
 	}
 	if (strcmp(str(c, "account_id"), acc) != 0) {
 		rc = add_finding(findings, "not_a_contact", acc, str(c, "id"), stored,
-				 "contact %s belongs to account %s, not to account %s", str(c, "id"),
-				 str(c, "account_id"), acc);
+				 "contact %s belongs to account %s, not to account %s",
+				 str(c, "id"), str(c, "account_id"), acc);
 		json_decref(c);
 		return rc;
 	}
@@ -287,9 +290,10 @@ static int resolve(struct store *s, const struct outreach_guard_in *in, const ch
 		return rc;
 	}
 	if (stored && strcasecmp(stored, email) != 0) {
-		rc = add_finding(findings, "not_a_contact", acc, str(c, "id"), stored,
-				 "contact %s's address changed from %s to %s since the draft was made",
-				 str(c, "id"), stored, email);
+		rc = add_finding(
+		    findings, "not_a_contact", acc, str(c, "id"), stored,
+		    "contact %s's address changed from %s to %s since the draft was made",
+		    str(c, "id"), stored, email);
 		json_decref(c);
 		return rc;
 	}
@@ -326,11 +330,12 @@ static int guard_contact(struct store *s, const struct outreach_audience_rules *
 	if (rc)
 		return rc;
 	if (n + 1 > rules->max_touches)
-		return add_finding(findings, "touch_window", acc, id, email,
-				   "contact %s (%s) already has %lld message%s in the last %lld days"
-				   " (at most %lld)",
-				   id, email, (long long)n, n == 1 ? "" : "s",
-				   (long long)rules->touch_window_days, (long long)rules->max_touches);
+		return add_finding(
+		    findings, "touch_window", acc, id, email,
+		    "contact %s (%s) already has %lld message%s in the last %lld days"
+		    " (at most %lld)",
+		    id, email, (long long)n, n == 1 ? "" : "s", (long long)rules->touch_window_days,
+		    (long long)rules->max_touches);
 	return 0;
 }
 
@@ -408,8 +413,8 @@ int outreach_guard_loaded(struct store *s, const struct outreach_audience_rules 
 	if (rc)
 		return add_finding(findings, "outside_audience", d->account_id, NULL, NULL,
 				   "the draft's audience no longer reads as a scope: %s", perr.msg)
-			       ? err_set(err, AIRLOCK_ENOMEM, "out of memory")
-			       : 0;
+			   ? err_set(err, AIRLOCK_ENOMEM, "out of memory")
+			   : 0;
 	refs = calloc(n + 1, sizeof *refs);
 	addrs = calloc(n + 1, sizeof *addrs);
 	if (!refs || !addrs) {

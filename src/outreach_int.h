@@ -28,12 +28,12 @@ int outreach_log(struct store *s, const char *principal, const char *tool, json_
 
 /* What the guard needs to know about a draft. */
 struct outreach_guard_in {
-	const char *draft_id;  /* NULL before the draft is stored */
+	const char *draft_id; /* NULL before the draft is stored */
 	const char *account_id;
 	const struct scope *audience;
 	const char *audience_text; /* canonical, for messages */
-	const char *workflow;      /* may be NULL */
-	int send_time;             /* 1: only messages that may have reached the relay
+	const char *workflow;	   /* may be NULL */
+	int send_time;		   /* 1: only messages that may have reached the relay
 				      count for touch_window; 0: queued ones too */
 };
 
@@ -51,10 +51,10 @@ int outreach_guard_run(struct store *s, const struct outreach_audience_rules *ru
 
 /* A stored draft with its recipients [{"contact_id", "address", "name"}]. */
 struct outreach_draft_row {
-	json_t *row;        /* the draft's columns as an object */
+	json_t *row;	    /* the draft's columns as an object */
 	json_t *recipients; /* array */
 	const char *id, *account_id, *audience, *workflow, *principal, *status, *subject,
-		*body; /* borrowed from row */
+	    *body; /* borrowed from row */
 };
 
 /* Loads a draft; AIRLOCK_ENOTFOUND names it. Release with
@@ -72,8 +72,7 @@ int outreach_guard_loaded(struct store *s, const struct outreach_audience_rules 
 			  const char *address, json_t *findings, struct err *err);
 
 /* The outbox rows of one draft, oldest first. */
-int outreach_outbox_of_draft(struct store *s, const char *draft_id, json_t **out,
-			     struct err *err);
+int outreach_outbox_of_draft(struct store *s, const char *draft_id, json_t **out, struct err *err);
 
 /* "rule: message" strings for findings (a new array). */
 json_t *outreach_reasons(json_t *findings);

@@ -34,23 +34,25 @@ static int exec_done(struct store_stmt *st, struct err *err)
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-static void now_text(char *buf, size_t len) { outreach_time(time(NULL), buf, len); }
+static void now_text(char *buf, size_t len)
+{
+	outreach_time(time(NULL), buf, len);
+}
 
 /* ---- rows ----------------------------------------------------------------- */
 
-#define OUTBOX_SELECT                                                                            \
-	"SELECT o.id,o.draft_id,o.contact_id,o.address,o.message_id,o.state,o.attempts,"          \
-	"o.next_attempt_at,o.last_error,o.claimed_by,o.claim_until,o.created_at,o.updated_at,"   \
+#define OUTBOX_SELECT                                                                              \
+	"SELECT o.id,o.draft_id,o.contact_id,o.address,o.message_id,o.state,o.attempts,"           \
+	"o.next_attempt_at,o.last_error,o.claimed_by,o.claim_until,o.created_at,o.updated_at,"     \
 	"o.sent_at,d.account_id,d.subject FROM outbox o LEFT JOIN draft d ON d.id=o.draft_id"
 
 static json_t *outbox_json(struct store_stmt *st)
 {
-	static const char *const cols[] = {"id",          "draft_id",   "contact_id",
-					   "address",     "message_id", "state",
-					   "attempts",    "next_attempt_at", "last_error",
-					   "claimed_by",  "claim_until", "created_at",
-					   "updated_at",  "sent_at",    "account_id",
-					   "subject"};
+	static const char *const cols[] = {
+	    "id",	  "draft_id",	"contact_id",  "address",
+	    "message_id", "state",	"attempts",    "next_attempt_at",
+	    "last_error", "claimed_by", "claim_until", "created_at",
+	    "updated_at", "sent_at",	"account_id",  "subject"};
 	json_t *o = json_object(), *v;
 	size_t i;
 
@@ -129,8 +131,7 @@ int outreach_outbox_list(struct store *s, int all, json_t **out, struct err *err
 			    NULL, -1, out, err);
 }
 
-int outreach_outbox_of_draft(struct store *s, const char *draft_id, json_t **out,
-			     struct err *err)
+int outreach_outbox_of_draft(struct store *s, const char *draft_id, json_t **out, struct err *err)
 {
 	return collect_rows(s, OUTBOX_SELECT " WHERE o.draft_id=?1 ORDER BY o.id", draft_id, -1,
 			    out, err);
@@ -140,11 +141,11 @@ int outreach_outbox_of_draft(struct store *s, const char *draft_id, json_t **out
  * one of the states `from` lists; AIRLOCK_ECONFLICT when it moved. */
 struct change {
 	const char *state;
-	const char *last_error;    /* NULL clears it */
-	const char *next_attempt;  /* NULL keeps it */
-	int reset_attempts;        /* attempts = 0 */
-	int sent;                  /* sets sent_at */
-	int claim;                 /* attempts+1, claimed_by, claim_until from below */
+	const char *last_error;	  /* NULL clears it */
+	const char *next_attempt; /* NULL keeps it */
+	int reset_attempts;	  /* attempts = 0 */
+	int sent;		  /* sets sent_at */
+	int claim;		  /* attempts+1, claimed_by, claim_until from below */
 	const char *claimed_by;
 	const char *claim_until;
 	const char *owner; /* when set, a row in sending must carry this claim */
@@ -271,8 +272,7 @@ static int claim_is_stale(const char *claimed_by, const char *claim_until, const
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-int outreach_recover(struct store *s, const char *principal, json_t **recovered,
-		     struct err *err)
+int outreach_recover(struct store *s, const char *principal, json_t **recovered, struct err *err)
 {
 	json_t *rows = NULL, *row, *done = json_array();
 	struct change c = {0};
@@ -283,8 +283,8 @@ int outreach_recover(struct store *s, const char *principal, json_t **recovered,
 	if (recovered)
 		*recovered = NULL;
 	now_text(now, sizeof now);
-	rc = collect_rows(s, OUTBOX_SELECT " WHERE o.state='sending' ORDER BY o.id", NULL, -1, &rows,
-			  err);
+	rc = collect_rows(s, OUTBOX_SELECT " WHERE o.state='sending' ORDER BY o.id", NULL, -1,
+			  &rows, err);
 	json_array_foreach(rows, i, row)
 	{
 		if (rc)
@@ -311,7 +311,8 @@ int outreach_recover(struct store *s, const char *principal, json_t **recovered,
 		if (!rc)
 			rc = outreach_draft_rollup(s, str(row, "draft_id"), err);
 		if (!rc)
-			rc = log_row(s, principal, "outbox_recover", row, "unknown", msg, NULL, err);
+			rc =
+			    log_row(s, principal, "outbox_recover", row, "unknown", msg, NULL, err);
 		if (rc) {
 			store_rollback(s);
 			break;
@@ -345,8 +346,8 @@ static int in_filter(json_t *ids, const char *id)
 /* "<dr_x.2.9f3a01c2@example.com>": the draft, the recipient's position and
  * a random part, at the sender's domain. Only safe characters of the draft
  * id are kept, so the header needs no quoting. */
-static int message_id(const char *draft_id, size_t pos, const char *domain, char *buf,
-		      size_t len, struct err *err)
+static int message_id(const char *draft_id, size_t pos, const char *domain, char *buf, size_t len,
+		      struct err *err)
 {
 	char safe[48], rnd[OUTREACH_ID_MAX];
 	size_t i, o = 0;
@@ -357,8 +358,8 @@ static int message_id(const char *draft_id, size_t pos, const char *domain, char
 
 		safe[o++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			     (c >= '0' && c <= '9') || c == '_' || c == '-')
-				    ? c
-				    : '-';
+				? c
+				: '-';
 	}
 	safe[o] = '\0';
 	rc = outreach_new_id("", rnd, sizeof rnd, err);
@@ -402,11 +403,12 @@ static int queue_draft(struct store *s, const char *principal, const char *draft
 	{
 		rc = message_id(draft_id, i + 1, domain, mid, sizeof mid, err);
 		if (!rc)
-			rc = store_prepare(s,
-					   "INSERT INTO outbox(draft_id,contact_id,address,message_id,"
-					   "state,attempts,next_attempt_at,created_at,updated_at)"
-					   " VALUES(?1,?2,?3,?4,'intended',0,?5,?5,?5)",
-					   &st, err);
+			rc = store_prepare(
+			    s,
+			    "INSERT INTO outbox(draft_id,contact_id,address,message_id,"
+			    "state,attempts,next_attempt_at,created_at,updated_at)"
+			    " VALUES(?1,?2,?3,?4,'intended',0,?5,?5,?5)",
+			    &st, err);
 		if (rc)
 			break;
 		store_bind_text(st, 1, draft_id);
@@ -424,8 +426,8 @@ static int queue_draft(struct store *s, const char *principal, const char *draft
 
 		snprintf(summary, sizeof summary, "draft %s: %d message%s queued for the relay",
 			 draft_id, *queued, *queued == 1 ? "" : "s");
-		rc = outreach_log(s, principal, "outbox_queue", args, NULL, "intended", NULL, summary,
-				  err);
+		rc = outreach_log(s, principal, "outbox_queue", args, NULL, "intended", NULL,
+				  summary, err);
 		json_decref(args);
 	}
 out:
@@ -445,10 +447,11 @@ static int queue_approved(struct store *s, const char *principal, json_t *filter
 	size_t i;
 	int rc, queued;
 
-	rc = store_prepare(s,
-			   "SELECT id FROM draft d WHERE status='approved' AND NOT EXISTS"
-			   " (SELECT 1 FROM outbox o WHERE o.draft_id=d.id) ORDER BY created_at, id",
-			   &st, err);
+	rc =
+	    store_prepare(s,
+			  "SELECT id FROM draft d WHERE status='approved' AND NOT EXISTS"
+			  " (SELECT 1 FROM outbox o WHERE o.draft_id=d.id) ORDER BY created_at, id",
+			  &st, err);
 	if (rc) {
 		json_decref(ids);
 		return rc;
@@ -516,11 +519,13 @@ static int guard_message(struct run *r, json_t *row, struct outreach_draft_row *
 		 json_string_value(json_array_get(reasons, 0)));
 	c.state = "blocked";
 	c.last_error = msg;
-	rc = change_row(r->s, json_integer_value(json_object_get(row, "id")), "'intended'", &c, err);
+	rc =
+	    change_row(r->s, json_integer_value(json_object_get(row, "id")), "'intended'", &c, err);
 	if (!rc)
 		rc = outreach_draft_rollup(r->s, d->id, err);
 	if (!rc)
-		rc = log_row(r->s, r->principal, "outbox_deliver", row, "blocked", NULL, reasons, err);
+		rc = log_row(r->s, r->principal, "outbox_deliver", row, "blocked", NULL, reasons,
+			     err);
 	if (!rc)
 		report_add(r, "blocked", row, "blocked", msg, findings);
 out:
@@ -538,7 +543,8 @@ static int unbuildable(struct run *r, json_t *row, const char *why, struct err *
 	snprintf(msg, sizeof msg, "cannot build the message: %s", why);
 	c.state = "failed";
 	c.last_error = msg;
-	rc = change_row(r->s, json_integer_value(json_object_get(row, "id")), "'intended'", &c, err);
+	rc =
+	    change_row(r->s, json_integer_value(json_object_get(row, "id")), "'intended'", &c, err);
 	if (!rc)
 		rc = outreach_draft_rollup(r->s, str(row, "draft_id"), err);
 	if (!rc)
@@ -677,7 +683,8 @@ static int record_outcome(struct run *r, json_t *row, enum smtp_outcome out, con
 		c.state = "unknown";
 		list = "unknown";
 		snprintf(detail, sizeof detail,
-			 "the message went out but the relay's answer did not come back: %s", error);
+			 "the message went out but the relay's answer did not come back: %s",
+			 error);
 		c.last_error = detail;
 		break;
 	}
@@ -686,7 +693,8 @@ static int record_outcome(struct run *r, json_t *row, enum smtp_outcome out, con
 		return rc;
 	/* claimed_by=our claim: a recovery that already made it unknown is
 	 * overridden only by a definite answer */
-	rc = change_row(r->s, id, out == SMTP_UNKNOWN ? "'sending'" : "'sending','unknown'", &c, err);
+	rc = change_row(r->s, id, out == SMTP_UNKNOWN ? "'sending'" : "'sending','unknown'", &c,
+			err);
 	if (!rc && out == SMTP_SENT)
 		rc = add_touch(r->s, row, err);
 	if (!rc)
@@ -866,8 +874,8 @@ int outreach_deliver(struct store *s, const struct outreach_audience_rules *rule
 /* ---- a person's verbs on one message --------------------------------------------------- */
 
 static int human_change(struct store *s, const char *principal, int64_t id, const char *tool,
-			const char *from_sql, const struct change *c, int touch,
-			const char *detail, struct err *err)
+			const char *from_sql, const struct change *c, int touch, const char *detail,
+			struct err *err)
 {
 	json_t *row = NULL;
 	int rc;
@@ -930,20 +938,19 @@ int outreach_outbox_resend(struct store *s, const char *principal, int64_t id, i
 	c.state = "intended";
 	c.reset_attempts = 1;
 	c.next_attempt = now;
-	rc = human_change(s, principal, id, "outbox_resend",
-			  force ? "'failed','blocked','cancelled','unknown'"
-				: "'failed','blocked','cancelled'",
-			  &c, 0, force ? "queued again by a person (forced)" : "queued again by a person",
-			  err);
+	rc = human_change(
+	    s, principal, id, "outbox_resend",
+	    force ? "'failed','blocked','cancelled','unknown'" : "'failed','blocked','cancelled'",
+	    &c, 0, force ? "queued again by a person (forced)" : "queued again by a person", err);
 	if (rc == AIRLOCK_ECONFLICT)
-		return state_refusal(s, id, "only a failed, blocked, cancelled or unknown message can "
-					    "be sent again",
+		return state_refusal(s, id,
+				     "only a failed, blocked, cancelled or unknown message can "
+				     "be sent again",
 				     err);
 	return rc;
 }
 
-int outreach_outbox_mark_sent(struct store *s, const char *principal, int64_t id,
-			      struct err *err)
+int outreach_outbox_mark_sent(struct store *s, const char *principal, int64_t id, struct err *err)
 {
 	struct change c = {0};
 	int rc;
@@ -964,11 +971,13 @@ int outreach_outbox_cancel(struct store *s, const char *principal, int64_t id, s
 	int rc;
 
 	c.state = "cancelled";
-	rc = human_change(s, principal, id, "outbox_cancel", "'intended','failed','blocked','unknown'",
-			  &c, 0, "cancelled by a person", err);
+	rc = human_change(s, principal, id, "outbox_cancel",
+			  "'intended','failed','blocked','unknown'", &c, 0, "cancelled by a person",
+			  err);
 	if (rc == AIRLOCK_ECONFLICT)
-		return state_refusal(s, id, "only a pending, failed, blocked or unknown message can be "
-					    "cancelled",
+		return state_refusal(s, id,
+				     "only a pending, failed, blocked or unknown message can be "
+				     "cancelled",
 				     err);
 	return rc;
 }

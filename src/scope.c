@@ -19,7 +19,7 @@ static const char *const op_text[] = {"=", "!=", "<", "<=", ">", ">="};
 struct token {
 	enum tok_kind kind;
 	size_t pos; /* byte offset in the source */
-	int op;     /* T_OP */
+	int op;	    /* T_OP */
 	char *text; /* T_WORD, T_STRING: unescaped, in the parser's scratch */
 };
 
@@ -32,14 +32,14 @@ struct value {
 	double d;
 	int b;
 	int has_num, has_bool; /* custom fields: the word also reads as these */
-	char *s;               /* canonical text, owned */
+	char *s;	       /* canonical text, owned */
 };
 
 struct node {
 	enum node_kind kind;
-	int k0, nk;                 /* N_OR, N_AND: kids[k0 .. k0+nk); N_NOT: kids[k0] */
+	int k0, nk;		    /* N_OR, N_AND: kids[k0 .. k0+nk); N_NOT: kids[k0] */
 	const struct book_field *f; /* NULL for custom.NAME */
-	char *custom;               /* NAME of custom.NAME, owned */
+	char *custom;		    /* NAME of custom.NAME, owned */
 	int op;
 	int negate; /* NOT IN */
 	int v0, nv; /* vals[v0 .. v0+nv) */
@@ -85,7 +85,7 @@ static void where(const char *src, size_t pos, int *line, int *col)
 }
 
 static int fail_at(struct parser *p, size_t pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail_at(struct parser *p, size_t pos, const char *fmt, ...)
 {
@@ -123,13 +123,23 @@ static int is_keyword(const char *w)
 static const char *tok_desc(const struct token *t, char *buf, size_t len)
 {
 	switch (t->kind) {
-	case T_END: return "the end";
-	case T_LPAREN: return "'('";
-	case T_RPAREN: return "')'";
-	case T_COMMA: return "','";
-	case T_OP: snprintf(buf, len, "'%s'", op_text[t->op]); return buf;
-	case T_STRING: snprintf(buf, len, "\"%.60s\"", t->text); return buf;
-	case T_WORD: snprintf(buf, len, "'%.60s'", t->text); return buf;
+	case T_END:
+		return "the end";
+	case T_LPAREN:
+		return "'('";
+	case T_RPAREN:
+		return "')'";
+	case T_COMMA:
+		return "','";
+	case T_OP:
+		snprintf(buf, len, "'%s'", op_text[t->op]);
+		return buf;
+	case T_STRING:
+		snprintf(buf, len, "\"%.60s\"", t->text);
+		return buf;
+	case T_WORD:
+		snprintf(buf, len, "'%.60s'", t->text);
+		return buf;
 	}
 	return "?";
 }
@@ -176,7 +186,8 @@ static int lex(struct parser *p)
 				t->op = s[i + 1] == '=' ? OP_GE : OP_GT;
 			i += (t->op == OP_EQ || t->op == OP_LT || t->op == OP_GT) ? 1 : 2;
 			if (s[i] == '=' || s[i] == '<' || s[i] == '>' || s[i] == '!')
-				return fail_at(p, t->pos, "unknown operator starting '%c%c'", c, s[i]);
+				return fail_at(p, t->pos, "unknown operator starting '%c%c'", c,
+					       s[i]);
 		} else if (c == '"' || c == '\'') {
 			t->kind = T_STRING;
 			t->text = p->scratch + o;
@@ -188,7 +199,8 @@ static int lex(struct parser *p)
 				p->scratch[o++] = s[i];
 			}
 			if (i >= n)
-				return fail_at(p, t->pos, "unterminated quoted value (missing %c)", c);
+				return fail_at(p, t->pos, "unterminated quoted value (missing %c)",
+					       c);
 			p->scratch[o++] = '\0';
 			i++;
 		} else if (is_word_byte(c)) {
@@ -260,8 +272,14 @@ static struct value *new_value(struct parser *p)
 	return &sc->vals[sc->nvals++];
 }
 
-static struct token *peek(struct parser *p) { return &p->toks[p->at]; }
-static struct token *next(struct parser *p) { return &p->toks[p->at < p->ntoks - 1 ? p->at++ : p->at]; }
+static struct token *peek(struct parser *p)
+{
+	return &p->toks[p->at];
+}
+static struct token *next(struct parser *p)
+{
+	return &p->toks[p->at < p->ntoks - 1 ? p->at++ : p->at];
+}
 
 static int peek_keyword(struct parser *p, const char *kw)
 {
@@ -350,7 +368,8 @@ static int resolve_field(struct parser *p, const struct token *t, struct node *n
 	}
 	n->f = book_field_find(BOOK_ACCOUNT, w);
 	if (n->f && n->f->type == BOOK_JSON)
-		return fail_at(p, t->pos, "'%s' holds the custom fields: name one as custom.NAME", w);
+		return fail_at(p, t->pos, "'%s' holds the custom fields: name one as custom.NAME",
+			       w);
 	if (!n->f)
 		return unknown_field(p, t);
 	return 0;
@@ -374,7 +393,8 @@ static int parse_value(struct parser *p, struct node *n, int op)
 	struct err e = {0};
 
 	if (t->kind != T_WORD && t->kind != T_STRING)
-		return fail_at(p, t->pos, "expected a value, found %s", tok_desc(t, desc, sizeof desc));
+		return fail_at(p, t->pos, "expected a value, found %s",
+			       tok_desc(t, desc, sizeof desc));
 	if (t->kind == T_WORD && is_keyword(t->text))
 		return fail_at(p, t->pos,
 			       "expected a value, found the keyword %s (quote it to mean the word)",
@@ -498,7 +518,8 @@ static int parse_pred(struct parser *p)
 		next(p);
 		if (op >= OP_LT && nd->f && nd->f->type != BOOK_INT && nd->f->type != BOOK_REAL &&
 		    nd->f->type != BOOK_TIME)
-			return fail_at(p, t->pos, "'%s' needs a number or date field; %s is not one",
+			return fail_at(p, t->pos,
+				       "'%s' needs a number or date field; %s is not one",
 				       op_text[op], nd->f->name);
 		nd->op = op;
 		nd->v0 = p->sc->nvals;
@@ -558,8 +579,9 @@ static int parse_unary(struct parser *p)
 			int line, col;
 
 			where(p->src, t->pos, &line, &col);
-			return fail_at(p, peek(p)->pos, "expected ')' to close the '(' at %d:%d, found %s",
-				       line, col, tok_desc(peek(p), desc, sizeof desc));
+			return fail_at(p, peek(p)->pos,
+				       "expected ')' to close the '(' at %d:%d, found %s", line,
+				       col, tok_desc(peek(p), desc, sizeof desc));
 		}
 		next(p);
 		p->depth--;
@@ -631,8 +653,14 @@ out:
 	return rc;
 }
 
-static int parse_and(struct parser *p) { return parse_list(p, "AND", N_AND, parse_unary); }
-static int parse_or(struct parser *p) { return parse_list(p, "OR", N_OR, parse_and); }
+static int parse_and(struct parser *p)
+{
+	return parse_list(p, "AND", N_AND, parse_unary);
+}
+static int parse_or(struct parser *p)
+{
+	return parse_list(p, "OR", N_OR, parse_and);
+}
 
 int scope_parse(const char *text, struct scope **out, struct err *err)
 {
@@ -671,10 +699,11 @@ int scope_parse(const char *text, struct scope **out, struct err *err)
 
 		if (t->kind == T_WORD && !is_keyword(t->text) &&
 		    (prev->kind == T_WORD || prev->kind == T_STRING))
-			rc = fail_at(&p, t->pos,
-				     "unexpected %s: quote a value that holds spaces (\"New York\"), "
-				     "or join conditions with AND / OR",
-				     tok_desc(t, desc, sizeof desc));
+			rc = fail_at(
+			    &p, t->pos,
+			    "unexpected %s: quote a value that holds spaces (\"New York\"), "
+			    "or join conditions with AND / OR",
+			    tok_desc(t, desc, sizeof desc));
 		else
 			rc = fail_at(&p, t->pos, "unexpected %s", tok_desc(t, desc, sizeof desc));
 	}
@@ -717,8 +746,14 @@ static json_t *field_of(const struct node *n, json_t *acct)
 	return json_is_object(c) ? json_object_get(c, n->custom) : NULL;
 }
 
-static int ord3(double a, double b) { return a < b ? -1 : a > b; }
-static int ord3i(int64_t a, int64_t b) { return a < b ? -1 : a > b; }
+static int ord3(double a, double b)
+{
+	return a < b ? -1 : a > b;
+}
+static int ord3i(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
 
 /* Compares the account's value v with x: returns 1 and sets *ord (-1, 0, 1)
  * when the two are comparable, 0 when they are not (missing value, wrong
@@ -815,10 +850,14 @@ static int eval(const struct scope *s, int i, json_t *acct)
 		if (!compare(n, v, &s->vals[n->v0], &ord))
 			return 0;
 		switch (n->op) {
-		case OP_LT: return ord < 0;
-		case OP_LE: return ord <= 0;
-		case OP_GT: return ord > 0;
-		case OP_GE: return ord >= 0;
+		case OP_LT:
+			return ord < 0;
+		case OP_LE:
+			return ord <= 0;
+		case OP_GT:
+			return ord > 0;
+		case OP_GE:
+			return ord >= 0;
 		}
 	}
 	return 0;
@@ -862,7 +901,10 @@ static void put(struct buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
 
 static void put_value(struct buf *b, const char *s)
 {
@@ -900,8 +942,10 @@ enum { PREC_OR = 1, PREC_AND = 2, PREC_NOT = 3, PREC_ATOM = 4 };
 static void put_node(struct buf *b, const struct scope *s, int i, int parent)
 {
 	const struct node *n = &s->nodes[i];
-	int k, prec = n->kind == N_OR ? PREC_OR : n->kind == N_AND ? PREC_AND
-				  : n->kind == N_NOT ? PREC_NOT : PREC_ATOM;
+	int k, prec = n->kind == N_OR	 ? PREC_OR
+		      : n->kind == N_AND ? PREC_AND
+		      : n->kind == N_NOT ? PREC_NOT
+					 : PREC_ATOM;
 
 	if (prec < parent)
 		put(b, "(", 1);

@@ -77,7 +77,8 @@ int smtp_from_address(const char *from, char *addr, size_t len, struct err *err)
 	memcpy(addr, from, n);
 	addr[n] = '\0';
 	if (!smtp_address_valid(addr))
-		return err_set(err, AIRLOCK_EINVAL, "from: '%s' is not a valid e-mail address", addr);
+		return err_set(err, AIRLOCK_EINVAL, "from: '%s' is not a valid e-mail address",
+			       addr);
 	return 0;
 }
 
@@ -118,7 +119,10 @@ static void out_put(struct out *o, const char *s, size_t n)
 	o->p[o->len] = '\0';
 }
 
-static void out_str(struct out *o, const char *s) { out_put(o, s, strlen(s)); }
+static void out_str(struct out *o, const char *s)
+{
+	out_put(o, s, strlen(s));
+}
 
 /* ---- headers ------------------------------------------------------------ */
 
@@ -403,10 +407,14 @@ int smtp_host_valid(const char *h)
 const char *smtp_outcome_name(enum smtp_outcome o)
 {
 	switch (o) {
-	case SMTP_SENT: return "sent";
-	case SMTP_RETRY: return "retry";
-	case SMTP_REJECTED: return "rejected";
-	case SMTP_UNKNOWN: return "unknown";
+	case SMTP_SENT:
+		return "sent";
+	case SMTP_RETRY:
+		return "retry";
+	case SMTP_REJECTED:
+		return "rejected";
+	case SMTP_UNKNOWN:
+		return "unknown";
 	}
 	return "?";
 }
@@ -425,8 +433,8 @@ static enum smtp_outcome classify(CURLcode rc, long code, int eof)
 	return SMTP_RETRY;
 }
 
-int smtp_send(const struct smtp_relay *r, const char *mail_from, const char *rcpt,
-	      const char *data, size_t len, enum smtp_outcome *outcome, struct err *err)
+int smtp_send(const struct smtp_relay *r, const char *mail_from, const char *rcpt, const char *data,
+	      size_t len, enum smtp_outcome *outcome, struct err *err)
 {
 	static int global_ready;
 	char url[512], from[SMTP_ADDRESS_MAX + 3], to[SMTP_ADDRESS_MAX + 3];
@@ -486,8 +494,8 @@ int smtp_send(const struct smtp_relay *r, const char *mail_from, const char *rcp
 	*outcome = classify(rc, code, up.eof);
 	if (*outcome != SMTP_SENT) {
 		if (code > 0)
-			err_set(err, AIRLOCK_EIO, "relay %s:%d: %s (last reply %ld)", r->host, r->port,
-				ebuf[0] ? ebuf : curl_easy_strerror(rc), code);
+			err_set(err, AIRLOCK_EIO, "relay %s:%d: %s (last reply %ld)", r->host,
+				r->port, ebuf[0] ? ebuf : curl_easy_strerror(rc), code);
 		else
 			err_set(err, AIRLOCK_EIO, "relay %s:%d: %s", r->host, r->port,
 				ebuf[0] ? ebuf : curl_easy_strerror(rc));

@@ -21,9 +21,9 @@
 #define SMTP_ADDRESS_MAX 254
 
 enum smtp_tls {
-	SMTP_TLS_NONE,     /* plain SMTP (a relay on localhost) */
+	SMTP_TLS_NONE,	   /* plain SMTP (a relay on localhost) */
 	SMTP_TLS_STARTTLS, /* plain connect, then STARTTLS, required (port 587) */
-	SMTP_TLS_TLS       /* TLS from the first byte (smtps, port 465) */
+	SMTP_TLS_TLS	   /* TLS from the first byte (smtps, port 465) */
 };
 
 struct smtp_relay {
@@ -37,11 +37,11 @@ struct smtp_relay {
 };
 
 struct smtp_message {
-	const char *from;       /* "addr" or "Display Name <addr>" */
+	const char *from;	/* "addr" or "Display Name <addr>" */
 	const char *to_address; /* checked with smtp_address_valid() */
-	const char *to_name;    /* may be NULL */
-	const char *subject;    /* one line, UTF-8 */
-	const char *body;       /* UTF-8 text; \n or \r\n line ends */
+	const char *to_name;	/* may be NULL */
+	const char *subject;	/* one line, UTF-8 */
+	const char *body;	/* UTF-8 text; \n or \r\n line ends */
 	const char *message_id; /* "<...@...>", stable across retries */
 	time_t date;
 	const char *draft_id; /* X-Airlock-Draft header; may be NULL */
@@ -78,8 +78,8 @@ int smtp_format(const struct smtp_message *m, char **out, size_t *len, struct er
  * set (err says why for anything but SMTP_SENT), or a negative code when the
  * message could not even be attempted (bad configuration, no memory): then
  * nothing was sent. */
-int smtp_send(const struct smtp_relay *r, const char *mail_from, const char *rcpt,
-	      const char *data, size_t len, enum smtp_outcome *outcome, struct err *err);
+int smtp_send(const struct smtp_relay *r, const char *mail_from, const char *rcpt, const char *data,
+	      size_t len, enum smtp_outcome *outcome, struct err *err);
 
 const char *smtp_outcome_name(enum smtp_outcome o);
 

@@ -72,39 +72,55 @@ static int setup(void **state)
 	struct store *s;
 
 	f->s = s = testutil_store_open(&f->t);
-	add(s, BOOK_ACCOUNT, "{\"id\":\"a1\",\"name\":\"Acme\",\"domain\":\"acme.test\","
-			     "\"segment\":\"smb\",\"region\":\"EMEA\",\"lifecycle\":\"prospect\"}");
-	add(s, BOOK_ACCOUNT, "{\"id\":\"a2\",\"name\":\"Globex\",\"domain\":\"globex.test\","
-			     "\"segment\":\"smb\",\"lifecycle\":\"customer\"}");
-	add(s, BOOK_ACCOUNT, "{\"id\":\"a3\",\"name\":\"Rival\",\"domain\":\"rival.test\","
-			     "\"segment\":\"smb\",\"lifecycle\":\"competitor\"}");
-	add(s, BOOK_ACCOUNT, "{\"id\":\"a4\",\"name\":\"Initech\",\"domain\":\"initech.test\","
-			     "\"segment\":\"smb\",\"lifecycle\":\"prospect\",\"do_not_contact\":true}");
-	add(s, BOOK_ACCOUNT, "{\"id\":\"a5\",\"name\":\"Umbrella\",\"domain\":\"umbrella.test\","
-			     "\"segment\":\"enterprise\",\"lifecycle\":\"prospect\"}");
-	add(s, BOOK_ACCOUNT, "{\"id\":\"a6\",\"name\":\"Hooli\",\"domain\":\"mail.hooli.test\","
-			     "\"segment\":\"smb\",\"lifecycle\":\"prospect\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"c1\",\"account_id\":\"a1\",\"name\":\"Bob\","
-			     "\"email\":\"bob@acme.test\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"c2\",\"account_id\":\"a1\",\"name\":\"Carol\","
-			     "\"email\":\"carol@acme.test\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"c3\",\"account_id\":\"a1\",\"name\":\"Dave\","
-			     "\"email\":\"dave@acme.test\",\"do_not_contact\":true}");
-	add(s, BOOK_CONTACT, "{\"id\":\"c4\",\"account_id\":\"a1\",\"name\":\"Erin\","
-			     "\"email\":\"erin@acme.test\",\"unsubscribed\":true}");
+	add(s, BOOK_ACCOUNT,
+	    "{\"id\":\"a1\",\"name\":\"Acme\",\"domain\":\"acme.test\","
+	    "\"segment\":\"smb\",\"region\":\"EMEA\",\"lifecycle\":\"prospect\"}");
+	add(s, BOOK_ACCOUNT,
+	    "{\"id\":\"a2\",\"name\":\"Globex\",\"domain\":\"globex.test\","
+	    "\"segment\":\"smb\",\"lifecycle\":\"customer\"}");
+	add(s, BOOK_ACCOUNT,
+	    "{\"id\":\"a3\",\"name\":\"Rival\",\"domain\":\"rival.test\","
+	    "\"segment\":\"smb\",\"lifecycle\":\"competitor\"}");
+	add(s, BOOK_ACCOUNT,
+	    "{\"id\":\"a4\",\"name\":\"Initech\",\"domain\":\"initech.test\","
+	    "\"segment\":\"smb\",\"lifecycle\":\"prospect\",\"do_not_contact\":true}");
+	add(s, BOOK_ACCOUNT,
+	    "{\"id\":\"a5\",\"name\":\"Umbrella\",\"domain\":\"umbrella.test\","
+	    "\"segment\":\"enterprise\",\"lifecycle\":\"prospect\"}");
+	add(s, BOOK_ACCOUNT,
+	    "{\"id\":\"a6\",\"name\":\"Hooli\",\"domain\":\"mail.hooli.test\","
+	    "\"segment\":\"smb\",\"lifecycle\":\"prospect\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"c1\",\"account_id\":\"a1\",\"name\":\"Bob\","
+	    "\"email\":\"bob@acme.test\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"c2\",\"account_id\":\"a1\",\"name\":\"Carol\","
+	    "\"email\":\"carol@acme.test\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"c3\",\"account_id\":\"a1\",\"name\":\"Dave\","
+	    "\"email\":\"dave@acme.test\",\"do_not_contact\":true}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"c4\",\"account_id\":\"a1\",\"name\":\"Erin\","
+	    "\"email\":\"erin@acme.test\",\"unsubscribed\":true}");
 	add(s, BOOK_CONTACT, "{\"id\":\"c5\",\"account_id\":\"a1\",\"name\":\"No Mail\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"c6\",\"account_id\":\"a1\",\"name\":\"Frank\","
-			     "\"email\":\"frank@sub.rival.test\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"g1\",\"account_id\":\"a2\",\"name\":\"Gina\","
-			     "\"email\":\"gina@globex.test\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"c6\",\"account_id\":\"a1\",\"name\":\"Frank\","
+	    "\"email\":\"frank@sub.rival.test\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"g1\",\"account_id\":\"a2\",\"name\":\"Gina\","
+	    "\"email\":\"gina@globex.test\"}");
 	add(s, BOOK_CONTACT, "{\"id\":\"r1\",\"account_id\":\"a3\",\"email\":\"rob@rival.test\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"i1\",\"account_id\":\"a4\",\"email\":\"ian@initech.test\"}");
-	add(s, BOOK_CONTACT, "{\"id\":\"u1\",\"account_id\":\"a5\",\"email\":\"uma@umbrella.test\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"i1\",\"account_id\":\"a4\",\"email\":\"ian@initech.test\"}");
+	add(s, BOOK_CONTACT,
+	    "{\"id\":\"u1\",\"account_id\":\"a5\",\"email\":\"uma@umbrella.test\"}");
 	add(s, BOOK_CONTACT, "{\"id\":\"h1\",\"account_id\":\"a6\",\"email\":\"hal@ok.test\"}");
-	add(s, BOOK_SIGNAL, "{\"id\":\"s1\",\"account_id\":\"a1\",\"kind\":\"hiring\","
-			    "\"observed_at\":\"2026-01-02\"}");
-	add(s, BOOK_SIGNAL, "{\"id\":\"s2\",\"account_id\":\"a2\",\"kind\":\"funding\","
-			    "\"observed_at\":\"2026-01-03\"}");
+	add(s, BOOK_SIGNAL,
+	    "{\"id\":\"s1\",\"account_id\":\"a1\",\"kind\":\"hiring\","
+	    "\"observed_at\":\"2026-01-02\"}");
+	add(s, BOOK_SIGNAL,
+	    "{\"id\":\"s2\",\"account_id\":\"a2\",\"kind\":\"funding\","
+	    "\"observed_at\":\"2026-01-03\"}");
 	f->dead_port = closed_port();
 	f->smtp.host = "127.0.0.1";
 	f->smtp.port = f->dead_port;
@@ -171,8 +187,11 @@ static json_t *finding(json_t *findings, const char *rule)
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(findings, i, f) if (!strcmp(json_string_value(json_object_get(f, "rule")),
-						      rule)) return f;
+	json_array_foreach(findings, i, f)
+	{
+		if (!strcmp(json_string_value(json_object_get(f, "rule")), rule))
+			return f;
+	}
 	return NULL;
 }
 
@@ -230,8 +249,9 @@ static void test_clean_draft_is_stored(void **state)
 {
 	struct fx *f = *state;
 	struct err err = {0};
-	json_t *args = draft_args("a1", "[\"c1\", \"CAROL@acme.test\"]",
-				  "lifecycle = prospect and segment in (smb, mid-market)", "outbound");
+	json_t *args =
+	    draft_args("a1", "[\"c1\", \"CAROL@acme.test\"]",
+		       "lifecycle = prospect and segment in (smb, mid-market)", "outbound");
 	json_t *res = NULL, *d = NULL;
 	char buf[256];
 
@@ -241,19 +261,21 @@ static void test_clean_draft_is_stored(void **state)
 	assert_string_equal(json_string_value(json_object_get(res, "audience")),
 			    "lifecycle=prospect AND segment IN (smb, mid-market)");
 	/* an address resolves to the contact, ASCII case ignored */
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(res, "recipients"), 1), "contact_id")),
-			    "c2");
-	assert_ok(outreach_draft_get(f->s, json_string_value(json_object_get(res, "draft_id")), &d,
-				     &err),
-		  &err);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(res, "recipients"), 1),
+					      "contact_id")),
+	    "c2");
+	assert_ok(
+	    outreach_draft_get(f->s, json_string_value(json_object_get(res, "draft_id")), &d, &err),
+	    &err);
 	assert_string_equal(json_string_value(json_object_get(d, "principal")), "agent:a");
 	assert_string_equal(json_string_value(json_object_get(d, "instruction_version")), "v7");
 	assert_string_equal(json_string_value(json_object_get(d, "workflow")), "outbound");
 	assert_string_equal(json_string_value(json_object_get(d, "body")),
 			    "Hi,\nwould a short call help?\n");
 	assert_int_equal(json_array_size(json_object_get(d, "recipients")), 2);
-	assert_string_equal(text_of(f->s, "SELECT address FROM draft_recipient WHERE contact_id='c2'",
+	assert_string_equal(text_of(f->s,
+				    "SELECT address FROM draft_recipient WHERE contact_id='c2'",
 				    buf, sizeof buf),
 			    "carol@acme.test");
 	/* the book did not change */
@@ -337,15 +359,17 @@ static void test_touch_window_at_draft_time(void **state)
 	add_touches(f->s, "c1", 1, 3);
 	stored(f, draft_args("a1", "[\"c1\"]", "segment=smb", NULL), id, sizeof id);
 	add_touches(f->s, "c1", 1, 29);
-	refused(f, draft_args("a1", "[\"c1\"]", "segment=smb", NULL), "touch_window",
-		"contact c1 (bob@acme.test) already has 2 messages in the last 30 days (at most 2)");
+	refused(
+	    f, draft_args("a1", "[\"c1\"]", "segment=smb", NULL), "touch_window",
+	    "contact c1 (bob@acme.test) already has 2 messages in the last 30 days (at most 2)");
 	/* a rule with no window is off */
 	{
 		struct outreach_audience_rules off = {competitors, 2, 0, 2};
 		struct err err = {0};
 		json_t *res = NULL, *args = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
 
-		assert_ok(outreach_draft_create(f->s, &off, "agent:a", NULL, args, &res, &err), &err);
+		assert_ok(outreach_draft_create(f->s, &off, "agent:a", NULL, args, &res, &err),
+			  &err);
 		assert_string_equal(json_string_value(json_object_get(res, "status")), "draft");
 		json_decref(res);
 		json_decref(args);
@@ -467,15 +491,18 @@ static void test_briefs(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "text")),
 			    "Acme is hiring.");
 	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(list, 0), "instruction_version")),
-		"v2");
+	    json_string_value(json_object_get(json_array_get(list, 0), "instruction_version")),
+	    "v2");
 	json_decref(list);
 	assert_false(store_in_transaction(f->s));
 }
 
 /* ---- send requests ---------------------------------------------------------------- */
 
-static json_t *ids_of(const char *id) { return json_pack("{s:[s]}", "draft_ids", id); }
+static json_t *ids_of(const char *id)
+{
+	return json_pack("{s:[s]}", "draft_ids", id);
+}
 
 static void request_ok(struct fx *f, const char *id, int messages)
 {
@@ -614,7 +641,8 @@ static void blocked_at_send(struct fx *f, const char *id, const char *rule, cons
 		fail_msg("no %s finding saying '%s' in %s", rule, want, dump);
 	}
 	assert_int_equal(json_array_size(json_object_get(rep, "retry")), 0);
-	snprintf(sql, sizeof sql, "SELECT state||' '||attempts FROM outbox WHERE draft_id='%s'", id);
+	snprintf(sql, sizeof sql, "SELECT state||' '||attempts FROM outbox WHERE draft_id='%s'",
+		 id);
 	assert_string_equal(text_of(f->s, sql, buf, sizeof buf), "blocked 0");
 	snprintf(sql, sizeof sql, "SELECT last_error FROM outbox WHERE draft_id='%s'", id);
 	assert_non_null(strstr(text_of(f->s, sql, buf, sizeof buf), rule));
@@ -634,7 +662,8 @@ static void test_unchanged_book_goes_to_the_relay(void **state)
 	r = json_array_get(json_object_get(rep, "retry"), 0);
 	assert_non_null(r);
 	assert_int_equal(json_integer_value(json_object_get(r, "attempts")), 1);
-	assert_non_null(strstr(json_string_value(json_object_get(r, "last_error")), "relay 127.0.0.1:"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(r, "last_error")), "relay 127.0.0.1:"));
 	assert_string_equal(text_of(f->s, "SELECT state FROM outbox", buf, sizeof buf), "intended");
 	assert_string_equal(status_of(f, id, buf, sizeof buf), "approved");
 	json_decref(rep);
@@ -708,7 +737,8 @@ static void test_not_a_contact_at_send_time(void **state)
 			"contact c1's address changed from bob@acme.test to robert@acme.test");
 	approved(f, "a1", "c2", "segment=smb", NULL, id, sizeof id);
 	update(f->s, BOOK_CONTACT, "c2", "{\"account_id\":\"a2\"}");
-	blocked_at_send(f, id, "not_a_contact", "contact c2 belongs to account a2, not to account a1");
+	blocked_at_send(f, id, "not_a_contact",
+			"contact c2 belongs to account a2, not to account a1");
 }
 
 static void test_touch_window_at_send_time(void **state)
@@ -782,9 +812,9 @@ static void test_retry_backoff_then_failed(void **state)
 		int64_t mid = count(f->s, "SELECT id FROM outbox");
 
 		assert_ok(outreach_outbox_resend(f->s, "human:rep", mid, 0, &err), &err);
-		assert_string_equal(text_of(f->s, "SELECT state||' '||attempts FROM outbox", buf,
-					    sizeof buf),
-				    "intended 0");
+		assert_string_equal(
+		    text_of(f->s, "SELECT state||' '||attempts FROM outbox", buf, sizeof buf),
+		    "intended 0");
 		assert_string_equal(status_of(f, id, buf, sizeof buf), "approved");
 	}
 }
@@ -801,7 +831,9 @@ static void test_one_row_per_recipient_even_when_run_twice(void **state)
 	json_decref(deliver(f, OUTREACH_DELIVER_NOW));
 	assert_int_equal(count(f->s, "SELECT count(*) FROM outbox"), 2);
 	assert_int_equal(count(f->s, "SELECT count(DISTINCT message_id) FROM outbox"), 2);
-	assert_int_equal(count(f->s, "SELECT count(*) FROM outbox WHERE message_id LIKE '<dr_%@example.com>'"), 2);
+	assert_int_equal(
+	    count(f->s, "SELECT count(*) FROM outbox WHERE message_id LIKE '<dr_%@example.com>'"),
+	    2);
 	/* the Message-ID is stable across attempts: the table refuses a change
 	 * of recipient set, and the id column never changes */
 	assert_int_equal(count(f->s, "SELECT sum(attempts) FROM outbox"), 4);
@@ -877,7 +909,8 @@ static void test_recovery_marks_unknown_and_never_resends(void **state)
 	json_decref(rec);
 	/* ... until its deadline passes */
 	snprintf(buf, sizeof buf,
-		 "UPDATE outbox SET claim_until='2000-01-01T00:00:00Z' WHERE id=%lld", (long long)mid);
+		 "UPDATE outbox SET claim_until='2000-01-01T00:00:00Z' WHERE id=%lld",
+		 (long long)mid);
 	assert_ok(store_exec(f->s, buf, &err), &err);
 	assert_ok(outreach_recover(f->s, "human:rep", &rec, &err), &err);
 	assert_int_equal(json_array_size(rec), 1);
@@ -937,7 +970,8 @@ static void test_forced_resend_and_cancel(void **state)
 	assert_string_equal(text_of(f->s, "SELECT state FROM outbox", buf, sizeof buf), "intended");
 	assert_int_equal(outreach_outbox_resend(f->s, "human:rep", mid, 1, &err), AIRLOCK_ESTATE);
 	assert_ok(outreach_outbox_cancel(f->s, "human:rep", mid, &err), &err);
-	assert_string_equal(text_of(f->s, "SELECT state FROM outbox", buf, sizeof buf), "cancelled");
+	assert_string_equal(text_of(f->s, "SELECT state FROM outbox", buf, sizeof buf),
+			    "cancelled");
 	{
 		json_t *list = NULL;
 
@@ -983,34 +1017,34 @@ static void test_drafts_list_filters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_clean_draft_is_stored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_guard_rules_at_draft_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_customer_outreach_that_is_not_prospecting_passes,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_touch_window_at_draft_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_draft_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_guard_args_stores_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_briefs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_request_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unchanged_book_goes_to_the_relay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_do_not_contact_at_send_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsubscribed_at_send_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_competitor_at_send_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_customer_prospecting_at_send_time, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_outside_audience_at_send_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_contact_at_send_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_touch_window_at_send_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_guard_draft_sees_the_book_now, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_backoff_then_failed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_one_row_per_recipient_even_when_run_twice, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_deliver_refuses_inside_a_transaction, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_marks_unknown_and_never_resends, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_forced_resend_and_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drafts_list_filters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clean_draft_is_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_rules_at_draft_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_customer_outreach_that_is_not_prospecting_passes,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_touch_window_at_draft_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_draft_arguments, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_args_stores_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_briefs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_send_request_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unchanged_book_goes_to_the_relay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_do_not_contact_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsubscribed_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_competitor_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_customer_prospecting_at_send_time, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_outside_audience_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_a_contact_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_touch_window_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_draft_sees_the_book_now, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_backoff_then_failed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_row_per_recipient_even_when_run_twice, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_deliver_refuses_inside_a_transaction, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_recovery_marks_unknown_and_never_resends, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_forced_resend_and_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drafts_list_filters, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

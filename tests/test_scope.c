@@ -16,12 +16,13 @@ static json_t *account(const char *json)
 
 static json_t *acme(void)
 {
-	return account("{\"id\":\"a1\",\"name\":\"Acme\",\"domain\":\"acme.com\","
-		       "\"segment\":\"mid-market\",\"region\":\"EMEA\",\"industry\":null,"
-		       "\"owner\":\"kim\",\"tier\":2,\"lifecycle\":\"prospect\","
-		       "\"do_not_contact\":false,\"arr\":125000.5,\"employees\":300,"
-		       "\"custom\":{\"plan\":\"gold\",\"seats\":40,\"beta\":true,\"city\":\"New York\"},"
-		       "\"merged_into\":null,\"version\":3,\"updated_at\":\"2026-03-01T10:00:00Z\"}");
+	return account(
+	    "{\"id\":\"a1\",\"name\":\"Acme\",\"domain\":\"acme.com\","
+	    "\"segment\":\"mid-market\",\"region\":\"EMEA\",\"industry\":null,"
+	    "\"owner\":\"kim\",\"tier\":2,\"lifecycle\":\"prospect\","
+	    "\"do_not_contact\":false,\"arr\":125000.5,\"employees\":300,"
+	    "\"custom\":{\"plan\":\"gold\",\"seats\":40,\"beta\":true,\"city\":\"New York\"},"
+	    "\"merged_into\":null,\"version\":3,\"updated_at\":\"2026-03-01T10:00:00Z\"}");
 }
 
 static struct scope *parse_ok(const char *text)
@@ -148,7 +149,8 @@ static void test_match_semantics(void **state)
 static void test_canonical_text(void **state)
 {
 	(void)state;
-	canonical_is("segment = mid-market and region = EMEA", "segment=mid-market AND region=EMEA");
+	canonical_is("segment = mid-market and region = EMEA",
+		     "segment=mid-market AND region=EMEA");
 	canonical_is("lifecycle=prospect AND segment in (smb,mid-market)",
 		     "lifecycle=prospect AND segment IN (smb, mid-market)");
 	canonical_is("tier <= 02", "tier<=2");
@@ -180,41 +182,48 @@ static void test_errors_name_the_column(void **state)
 	(void)state;
 	parse_fails("segment=smb AND regoin=EMEA",
 		    "scope:1:17: unknown field 'regoin' (did you mean 'region'?)");
-	parse_fails("segment=smb AND\n  colour=red",
-		    "scope:2:3: unknown field 'colour' (account fields, or custom.NAME for a custom "
-		    "field)");
+	parse_fails(
+	    "segment=smb AND\n  colour=red",
+	    "scope:2:3: unknown field 'colour' (account fields, or custom.NAME for a custom "
+	    "field)");
 	parse_fails("segment=large",
 		    "scope:1:9: segment: 'large' is not one of smb, mid-market, enterprise");
 	parse_fails("tier<=x", "scope:1:7: tier: 'x' is not a whole number");
 	parse_fails("tier=9", "scope:1:6: tier: 9 is outside 1..4");
-	parse_fails("segment<smb", "scope:1:8: '<' needs a number or date field; segment is not one");
-	parse_fails("region=New York",
-		    "scope:1:12: unexpected 'York': quote a value that holds spaces (\"New York\"), "
-		    "or join conditions with AND / OR");
+	parse_fails("segment<smb",
+		    "scope:1:8: '<' needs a number or date field; segment is not one");
+	parse_fails(
+	    "region=New York",
+	    "scope:1:12: unexpected 'York': quote a value that holds spaces (\"New York\"), "
+	    "or join conditions with AND / OR");
 	parse_fails("region=\"New York", "scope:1:8: unterminated quoted value (missing \")");
 	parse_fails("(segment=smb OR tier=1", "scope:1:23: expected ')' to close the '(' at 1:1, "
-				      "found the end");
+					      "found the end");
 	parse_fails("segment=smb)", "scope:1:12: unexpected ')'");
 	parse_fails("region", "scope:1:1: region needs a comparison, such as region=VALUE");
 	parse_fails("region=", "scope:1:8: expected a value, found the end");
-	parse_fails("region= AND tier=1",
-		    "scope:1:9: expected a value, found the keyword AND (quote it to mean the word)");
+	parse_fails(
+	    "region= AND tier=1",
+	    "scope:1:9: expected a value, found the keyword AND (quote it to mean the word)");
 	parse_fails("segment IN ()", "scope:1:13: expected a value, found ')'");
 	parse_fails("segment IN (smb mid-market)",
 		    "scope:1:17: expected ',' or ')' in the IN list, found 'mid-market'");
 	parse_fails("segment IN smb", "scope:1:12: expected '(' after IN");
 	parse_fails("!do_not_contact", "scope:1:1: unexpected '!' (use NOT, or != to compare)");
 	parse_fails("tier=<2", "scope:1:5: unknown operator starting '=<'");
-	parse_fails("custom=1", "scope:1:1: 'custom' holds the custom fields: name one as custom.NAME");
+	parse_fails("custom=1",
+		    "scope:1:1: 'custom' holds the custom fields: name one as custom.NAME");
 	parse_fails("custom.=1", "scope:1:1: custom field name must be 1 to 64 characters");
-	parse_fails("custom.a.b=1",
-		    "scope:1:1: custom field name 'a.b' may hold only letters, digits, '_' and '-'");
+	parse_fails(
+	    "custom.a.b=1",
+	    "scope:1:1: custom field name 'a.b' may hold only letters, digits, '_' and '-'");
 	parse_fails("", "scope is empty");
 	parse_fails("  \n ", "scope is empty");
 	parse_fails("AND tier=1", "scope:1:1: expected a field, NOT or '(', found 'AND'");
 	parse_fails("tier=1 AND", "scope:1:11: expected a field, NOT or '(', found the end");
-	parse_fails("tier=1 tier=2", "scope:1:8: unexpected 'tier': quote a value that holds spaces "
-				     "(\"New York\"), or join conditions with AND / OR");
+	parse_fails("tier=1 tier=2",
+		    "scope:1:8: unexpected 'tier': quote a value that holds spaces "
+		    "(\"New York\"), or join conditions with AND / OR");
 	parse_fails("region=\"a\x01\"", "scope:1:10: control character in a quoted value");
 	parse_fails("region=a\x01", "scope:1:9: unexpected character 0x01");
 	parse_fails("region=Zürich AND regoin=x",
@@ -286,8 +295,9 @@ static void *count_malloc(size_t n)
 
 static void test_match_does_not_allocate(void **state)
 {
-	struct scope *s = parse_ok("(segment IN (smb, mid-market) OR tier<=2) AND NOT do_not_contact"
-				   " AND custom.plan=gold AND region!=\"\" AND arr>1000");
+	struct scope *s =
+	    parse_ok("(segment IN (smb, mid-market) OR tier<=2) AND NOT do_not_contact"
+		     " AND custom.plan=gold AND region!=\"\" AND arr>1000");
 	json_t *a = acme();
 	int i, m = 0;
 
@@ -304,12 +314,12 @@ static void test_match_does_not_allocate(void **state)
 }
 
 static const char *const corpus[] = {
-	"segment=mid-market AND region=EMEA",
-	"lifecycle=prospect AND segment IN (smb, mid-market)",
-	"tier<=2 AND NOT do_not_contact",
-	"(region=\"New York\" OR region!=EMEA) AND custom.plan=gold",
-	"segment NOT IN ('smb', \"enterprise\") OR (tier>1 AND (arr>=5e5 OR employees<10))",
-	"NOT (NOT (do_not_contact=false)) AND updated_at>2026-01-01T10:00Z",
+    "segment=mid-market AND region=EMEA",
+    "lifecycle=prospect AND segment IN (smb, mid-market)",
+    "tier<=2 AND NOT do_not_contact",
+    "(region=\"New York\" OR region!=EMEA) AND custom.plan=gold",
+    "segment NOT IN ('smb', \"enterprise\") OR (tier>1 AND (arr>=5e5 OR employees<10))",
+    "NOT (NOT (do_not_contact=false)) AND updated_at>2026-01-01T10:00Z",
 };
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -354,10 +364,29 @@ static void check_input(const char *text, json_t *a)
 
 static void test_fuzz_truncations_and_mutations(void **state)
 {
-	static const char alphabet[] = "()=!<>,\"' \\\tabcINOTRDAND.tier1-2segmentsmb\n\x80\xc3\xbc";
-	static const char *const pieces[] = {"AND ", "OR ", "NOT ", "IN ", "(", ")", ",", "=",
-					     "!=", "<=", ">", "tier", "segment", "smb", "region",
-					     "\"x y\"", "'q'", "custom.k", "do_not_contact", " ", "2"};
+	static const char alphabet[] =
+	    "()=!<>,\"' \\\tabcINOTRDAND.tier1-2segmentsmb\n\x80\xc3\xbc";
+	static const char *const pieces[] = {"AND ",
+					     "OR ",
+					     "NOT ",
+					     "IN ",
+					     "(",
+					     ")",
+					     ",",
+					     "=",
+					     "!=",
+					     "<=",
+					     ">",
+					     "tier",
+					     "segment",
+					     "smb",
+					     "region",
+					     "\"x y\"",
+					     "'q'",
+					     "custom.k",
+					     "do_not_contact",
+					     " ",
+					     "2"};
 	char buf[256];
 	json_t *a = acme();
 	size_t i, n, len;
@@ -385,7 +414,9 @@ static void test_fuzz_truncations_and_mutations(void **state)
 			char c = alphabet[rnd() % (sizeof alphabet - 1)];
 
 			switch (rnd() % 3) {
-			case 0: buf[at] = c; break;
+			case 0:
+				buf[at] = c;
+				break;
 			case 1: /* delete */
 				memmove(buf + at, buf + at + 1, len - at);
 				len--;
@@ -425,13 +456,13 @@ static void test_fuzz_truncations_and_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_examples_match),
-		cmocka_unit_test(test_match_semantics),
-		cmocka_unit_test(test_canonical_text),
-		cmocka_unit_test(test_errors_name_the_column),
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_match_does_not_allocate),
-		cmocka_unit_test(test_fuzz_truncations_and_mutations),
+	    cmocka_unit_test(test_examples_match),
+	    cmocka_unit_test(test_match_semantics),
+	    cmocka_unit_test(test_canonical_text),
+	    cmocka_unit_test(test_errors_name_the_column),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_match_does_not_allocate),
+	    cmocka_unit_test(test_fuzz_truncations_and_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,12 +16,25 @@ static void test_addresses(void **state)
 {
 	static const char *const good[] = {"bob@acme.test", "a.b+tag@sub.example.co",
 					   "o'neil@x-y.test", "x@a.b", NULL};
-	static const char *const bad[] = {"", "bob", "@acme.test", "bob@", "bob@acme",
-					  "bob@@acme.test", ".bob@acme.test", "bob.@acme.test",
-					  "b..ob@acme.test", "bob smith@acme.test", "bob@acme..test",
-					  "bob@-acme.test", "bob@acme-.test", "\"bob\"@acme.test",
-					  "bob@acme.test\r\nBcc: x@y.test", "bob@ac_me.test",
-					  "<bob@acme.test>", "bøb@acme.test", NULL};
+	static const char *const bad[] = {"",
+					  "bob",
+					  "@acme.test",
+					  "bob@",
+					  "bob@acme",
+					  "bob@@acme.test",
+					  ".bob@acme.test",
+					  "bob.@acme.test",
+					  "b..ob@acme.test",
+					  "bob smith@acme.test",
+					  "bob@acme..test",
+					  "bob@-acme.test",
+					  "bob@acme-.test",
+					  "\"bob\"@acme.test",
+					  "bob@acme.test\r\nBcc: x@y.test",
+					  "bob@ac_me.test",
+					  "<bob@acme.test>",
+					  "bøb@acme.test",
+					  NULL};
 	char longlocal[80];
 	int i;
 
@@ -51,8 +64,8 @@ static void test_from_address(void **state)
 	assert_string_equal(addr, "sales@example.com");
 	assert_int_equal(smtp_from_address("Sales <sales@example.com", addr, sizeof addr, &err),
 			 AIRLOCK_EINVAL);
-	assert_string_equal(err.msg,
-			    "from: 'Sales <sales@example.com' must be ADDRESS or \"Name <ADDRESS>\"");
+	assert_string_equal(
+	    err.msg, "from: 'Sales <sales@example.com' must be ADDRESS or \"Name <ADDRESS>\"");
 	assert_int_equal(smtp_from_address("", addr, sizeof addr, &err), AIRLOCK_EINVAL);
 	assert_string_equal(err.msg, "from: no sender address configured");
 	assert_int_equal(smtp_from_address("<x>", addr, sizeof addr, &err), AIRLOCK_EINVAL);
@@ -103,8 +116,9 @@ static void decode_words(const char *v, char *out, size_t len)
 		end = strstr(v + 10, "?=");
 		assert_non_null(end);
 		assert_true(end + 2 - v <= 75);
-		assert_int_equal(sodium_base642bin(bin, sizeof bin, v + 10, (size_t)(end - v - 10), NULL,
-						   &blen, NULL, sodium_base64_VARIANT_ORIGINAL),
+		assert_int_equal(sodium_base642bin(bin, sizeof bin, v + 10, (size_t)(end - v - 10),
+						   NULL, &blen, NULL,
+						   sodium_base64_VARIANT_ORIGINAL),
 				 0);
 		assert_true(blen == 0 || (bin[0] & 0xC0) != 0x80); /* not mid-character */
 		assert_true(o + blen < len);
@@ -165,7 +179,8 @@ static void test_format_plain(void **state)
 	m.to_address = "bob@acme.test";
 	m.to_name = "Bob \"the builder\" Smith";
 	m.subject = "A quick question";
-	m.body = "Hi Bob,\n.\n..hidden\nend with space \nand tab\t\nx=1\r\n" "ünïcödé ✓\n";
+	m.body = "Hi Bob,\n.\n..hidden\nend with space \nand tab\t\nx=1\r\n"
+		 "ünïcödé ✓\n";
 	m.message_id = "<dr_1.1.abc@example.com>";
 	m.date = 1795000000;
 	m.draft_id = "dr_1";
@@ -214,7 +229,8 @@ static void test_format_encoded_words_and_long_lines(void **state)
 	(void)state;
 	/* a long subject of 2- and 3-byte characters */
 	for (len = 0, i = 0; i < 40; i++)
-		len += (size_t)snprintf(subject + len, sizeof subject - len, "%s", i % 2 ? "é" : "✓");
+		len +=
+		    (size_t)snprintf(subject + len, sizeof subject - len, "%s", i % 2 ? "é" : "✓");
 	snprintf(subject + len, sizeof subject - len, " — fin");
 	for (i = 0; i < sizeof body - 1; i++)
 		body[i] = (char)('a' + i % 26);
@@ -427,8 +443,9 @@ static enum smtp_outcome run_script(const struct script *sc, char *msg, size_t l
 	r.host = "127.0.0.1";
 	r.port = ntohs(a.sin_port);
 	r.timeout_seconds = 2;
-	assert_ok(smtp_send(&r, "sales@example.com", "bob@acme.test", data, strlen(data), &out, &err),
-		  &err);
+	assert_ok(
+	    smtp_send(&r, "sales@example.com", "bob@acme.test", data, strlen(data), &out, &err),
+	    &err);
 	snprintf(msg, len, "%s", err.msg);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
@@ -475,21 +492,22 @@ static void test_send_refuses_bad_configuration(void **state)
 	r.port = 0;
 	assert_int_equal(smtp_send(&r, "a@b.test", "c@d.test", "x", 1, &out, &err), AIRLOCK_EINVAL);
 	r.port = 25;
-	assert_int_equal(smtp_send(&r, "a@b.test", "c d@d.test", "x", 1, &out, &err), AIRLOCK_EINVAL);
+	assert_int_equal(smtp_send(&r, "a@b.test", "c d@d.test", "x", 1, &out, &err),
+			 AIRLOCK_EINVAL);
 	assert_string_equal(smtp_outcome_name(SMTP_UNKNOWN), "unknown");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addresses),
-		cmocka_unit_test(test_from_address),
-		cmocka_unit_test(test_format_plain),
-		cmocka_unit_test(test_format_encoded_words_and_long_lines),
-		cmocka_unit_test(test_format_folds_long_ascii_headers),
-		cmocka_unit_test(test_format_refuses_injection),
-		cmocka_unit_test(test_relay_answers),
-		cmocka_unit_test(test_send_refuses_bad_configuration),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_from_address),
+	    cmocka_unit_test(test_format_plain),
+	    cmocka_unit_test(test_format_encoded_words_and_long_lines),
+	    cmocka_unit_test(test_format_folds_long_ascii_headers),
+	    cmocka_unit_test(test_format_refuses_injection),
+	    cmocka_unit_test(test_relay_answers),
+	    cmocka_unit_test(test_send_refuses_bad_configuration),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
