@@ -499,6 +499,41 @@ static void report_add(struct run *r, const char *list, json_t *row, const char 
 	json_array_append_new(json_object_get(r->report, list), e);
 }
 
+/* Adds send-time findings to the draft's, so a rep sees them with the
+ * draft (airlock drafts ID). */
+static int keep_findings(struct store *s, const char *draft_id, json_t *findings, struct err *err)
+{
+	struct store_stmt *st;
+	json_t *all = NULL;
+	char *text;
+	int rc;
+
+	rc = store_prepare(s, "SELECT findings FROM draft WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, draft_id);
+	if (store_step(st, err) == STORE_ROW && store_col_text(st, 0))
+		all = json_loads(store_col_text(st, 0), 0, NULL);
+	store_done(st);
+	if (!json_is_array(all)) {
+		json_decref(all);
+		all = json_array();
+	}
+	json_array_extend(all, findings);
+	text = json_dumps(all, JSON_COMPACT);
+	json_decref(all);
+	if (!text)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_prepare(s, "UPDATE draft SET findings=?2 WHERE id=?1", &st, err);
+	if (!rc) {
+		store_bind_text(st, 1, draft_id);
+		store_bind_text(st, 2, text);
+		rc = exec_done(st, err);
+	}
+	free(text);
+	return rc;
+}
+
 /* Blocks the message when the guard finds anything; *blocked says so. */
 static int guard_message(struct run *r, json_t *row, struct outreach_draft_row *d, int *blocked,
 			 struct err *err)
@@ -521,6 +556,8 @@ static int guard_message(struct run *r, json_t *row, struct outreach_draft_row *
 	c.last_error = msg;
 	rc =
 	    change_row(r->s, json_integer_value(json_object_get(row, "id")), "'intended'", &c, err);
+	if (!rc)
+		rc = keep_findings(r->s, d->id, findings, err);
 	if (!rc)
 		rc = outreach_draft_rollup(r->s, d->id, err);
 	if (!rc)

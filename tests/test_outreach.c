@@ -647,6 +647,9 @@ static void blocked_at_send(struct fx *f, const char *id, const char *rule, cons
 	snprintf(sql, sizeof sql, "SELECT last_error FROM outbox WHERE draft_id='%s'", id);
 	assert_non_null(strstr(text_of(f->s, sql, buf, sizeof buf), rule));
 	assert_string_equal(status_of(f, id, buf, sizeof buf), "blocked");
+	/* the draft keeps the finding for the rep */
+	snprintf(sql, sizeof sql, "SELECT findings FROM draft WHERE id='%s'", id);
+	assert_non_null(strstr(text_of(f->s, sql, buf, sizeof buf), rule));
 	json_decref(rep);
 }
 

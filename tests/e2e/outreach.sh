@@ -162,6 +162,8 @@ same "the relay got nothing more" "$(messages good)" 3
 same "the draft is blocked" "$(sql "SELECT status FROM draft WHERE id='dr_guard'")" "blocked"
 expect 0 "the outbox lists it" "$AIRLOCK" outbox
 has "as blocked" "$T/out" "blocked .*jo@globex.test"
+expect 0 "the draft shows why" "$AIRLOCK" drafts dr_guard
+has "with the guard's finding" "$T/out" "^  unsubscribed: contact c6 \(jo@globex.test\) has unsubscribed"
 
 # --- credentials ----------------------------------------------------------
 start_sink authed --auth relayuser:s3cret
