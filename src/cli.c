@@ -176,6 +176,55 @@ const struct cli_command cli_commands[] = {
 	 "prints the token once on standard output; airlock keeps only its hash.\n"
 	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
 	 "token at once. Creating and revoking are recorded in the action log.\n"},
+	 "Writes the records as RFC 4180 CSV to FILE or standard output.\n"},
+	{"drafts", cmd_drafts, "e-mail drafts agents wrote, and their status",
+	 "usage: airlock drafts [--account ID] [--status S] [--limit N] [--json]\n"
+	 "       airlock drafts ID [--json]\n"
+	 "       airlock drafts discard ID [--as NAME]\n"
+	 "\n"
+	 "Lists drafts, newest first (default 100), or shows one in full: recipients,\n"
+	 "declared audience, body, guard findings and its outbox messages. A draft\n"
+	 "that fails the audience guard is never stored: the agent is told why.\n"
+	 "\n"
+	 "  --status S   draft, send_requested, approved, sent, failed, unknown,\n"
+	 "               blocked or discarded\n"
+	 "  discard ID   drop a draft (or a requested send) that was not sent\n"},
+	{"briefs", cmd_briefs, "research briefs agents saved",
+	 "usage: airlock briefs [--account ID] [--limit N] [--json]\n"
+	 "       airlock briefs ID [--json]\n"
+	 "\n"
+	 "Lists research briefs, newest first (default 100), or shows one in full\n"
+	 "with the signals it cites.\n"},
+	{"outbox", cmd_outbox, "messages pending, failed or of unknown fate; deliver them",
+	 "usage: airlock outbox [--all] [--json]\n"
+	 "       airlock outbox deliver [--now] [relay options] [audience options] [--json]\n"
+	 "       airlock outbox resend ID [--force]\n"
+	 "       airlock outbox mark-sent ID\n"
+	 "       airlock outbox cancel ID\n"
+	 "\n"
+	 "Lists the messages that are pending (with their next attempt), failed,\n"
+	 "blocked by the audience guard at send time, or unknown: airlock stopped\n"
+	 "while handing them to the relay, so they may or may not have arrived.\n"
+	 "Unknown messages are never sent again on their own: check the relay, then\n"
+	 "'mark-sent ID' if it has the message, or 'resend ID --force' if not.\n"
+	 "--all lists sent and cancelled messages too.\n"
+	 "\n"
+	 "deliver sends every approved message that is due, one per recipient with\n"
+	 "a stable Message-ID, exactly once: the audience guard runs again first;\n"
+	 "a failure is retried later with back-off and reported, never lost. Exit\n"
+	 "status 1 when any message was not delivered.\n"
+	 "  --now                  ignore back-off: try every pending message now\n"
+	 "  --host H, --port P     the SMTP relay ($AIRLOCK_SMTP_HOST, _PORT; port 25)\n"
+	 "  --tls none|starttls|tls  ($AIRLOCK_SMTP_TLS; default none)\n"
+	 "  --user U               AUTH user ($AIRLOCK_SMTP_USER); the password only\n"
+	 "                         from $AIRLOCK_SMTP_PASSWORD\n"
+	 "  --from ADDR            sender, 'Name <addr>' or addr ($AIRLOCK_SMTP_FROM)\n"
+	 "  --timeout S            per message (default 60)\n"
+	 "  --max-attempts N       before a message is failed (default 5)\n"
+	 "  --retry-base S         first back-off, doubled each attempt (default 60)\n"
+	 "  --competitor-domain D  (repeatable) never write to D or its subdomains\n"
+	 "  --touch-window-days D, --max-touches N\n"
+	 "                         at most N messages per contact per D days (3 per 30)\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
