@@ -176,7 +176,6 @@ const struct cli_command cli_commands[] = {
 	 "prints the token once on standard output; airlock keeps only its hash.\n"
 	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
 	 "token at once. Creating and revoking are recorded in the action log.\n"},
-	 "Writes the records as RFC 4180 CSV to FILE or standard output.\n"},
 	{"drafts", cmd_drafts, "e-mail drafts agents wrote, and their status",
 	 "usage: airlock drafts [--account ID] [--status S] [--limit N] [--json]\n"
 	 "       airlock drafts ID [--json]\n"
