@@ -71,6 +71,7 @@ test: $(BUILD)/airlock $(TESTBINS)
 	@MODE=$(MODE) BUILD=$(BUILD) sh tests/run
 
 check: deps
+	@sh scripts/npm-deps.sh
 	@$(MAKE) --no-print-directory MODE=check test
 
 bench: deps

@@ -364,6 +364,24 @@ const char *cli_policy_path(struct cli *cli)
 	return path;
 }
 
+struct policy *cli_policy(struct cli *cli, int required)
+{
+	struct err err = {0};
+
+	if (!cli->policy_tried) {
+		cli->policy_tried = 1;
+		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
+			cli->policy = NULL;
+			if (required)
+				cli_fail(cli, "%s (airlock does not run with a policy that does not"
+					      " check: see 'airlock policy check')",
+					 err.msg);
+		}
+	} else if (!cli->policy && required)
+		cli_fail(cli, "no usable policy at %s", cli_policy_path(cli));
+	return cli->policy;
+}
+
 const char *cli_principal(struct cli *cli)
 {
 	const char *name = cli->as;

@@ -25,6 +25,8 @@ struct cli {
 	const char *policy_path; /* --policy, else $AIRLOCK_POLICY, else ./airlock.yaml */
 	int json;              /* --json */
 	struct store *store;   /* opened by cli_store(), closed by main */
+	struct policy *policy; /* loaded by cli_policy(), freed by main */
+	int policy_tried;
 	char principal[128];
 };
 
@@ -64,6 +66,12 @@ struct store *cli_store(struct cli *cli);
 
 /* The policy file: --policy, else $AIRLOCK_POLICY, else ./airlock.yaml. */
 const char *cli_policy_path(struct cli *cli);
+
+/* The policy, loaded once. NULL when it does not load: with required, the
+ * error is printed (the verb must stop: airlock never serves with a policy
+ * that does not check); otherwise NULL is returned quietly and the caller
+ * works without one (e.g. a person rejecting a batch). */
+struct policy *cli_policy(struct cli *cli, int required);
 
 /* The human principal for verbs that record who acted: "human:NAME". */
 const char *cli_principal(struct cli *cli);

@@ -1,7 +1,26 @@
 /* cmd_apply.c — `airlock apply BATCH`: every item or none, in one
  * transaction. */
 #include "cli.h"
+#include "review.h"
 #include "staging.h"
+
+/* What the relay did with a send batch's messages. */
+static void print_delivery(json_t *d)
+{
+	static const char *const keys[] = {"sent", "retry", "failed", "blocked", "unknown"};
+	size_t i;
+
+	if (!d)
+		return;
+	if (json_is_string(json_object_get(d, "note")))
+		printf("%s\n", json_string_value(json_object_get(d, "note")));
+	if (json_is_string(json_object_get(d, "error")))
+		printf("delivery failed: %s (the messages stay in the outbox)\n",
+		       json_string_value(json_object_get(d, "error")));
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (json_array_size(json_object_get(d, keys[i])))
+			printf("messages %s: %zu\n", keys[i], json_array_size(json_object_get(d, keys[i])));
+}
 
 int cmd_apply(struct cli *cli, int argc, char **argv)
 {
@@ -25,9 +44,9 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
-	if (staging_expire(s, NULL, &err))
-		return cli_fail_err(cli, &err);
-	rc = staging_apply(s, id, cli_principal(cli), "cli", skip, &report, &err);
+	struct review r = {s, cli_policy(cli, 0), "cli"};
+
+	rc = review_apply(&r, id, cli_principal(cli), skip, &report, &err);
 	if (cli->json && report)
 		cli_print_json(cli, report);
 	if (rc) {
@@ -42,7 +61,9 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		if (json_array_size(json_object_get(report, "conflicts")))
 			printf("skipped, changed since staged:\n");
 		cli_print_conflicts(report);
-		printf("undo with: airlock undo %lld\n", (long long)id);
+		print_delivery(json_object_get(report, "delivery"));
+		if (!json_object_get(report, "delivery"))
+			printf("undo with: airlock undo %lld\n", (long long)id);
 	}
 	json_decref(report);
 	return CLI_OK;

@@ -1,5 +1,6 @@
 /* cmd_approve.c — `airlock approve BATCH`: a person lets a batch through. */
 #include "cli.h"
+#include "review.h"
 #include "staging.h"
 
 int cmd_approve(struct cli *cli, int argc, char **argv)
@@ -18,8 +19,9 @@ int cmd_approve(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
-	if (staging_expire(s, NULL, &err) ||
-	    staging_approve(s, id, cli_principal(cli), "cli", &err))
+	struct review r = {s, cli_policy(cli, 0), "cli"};
+
+	if (review_approve(&r, id, cli_principal(cli), &err))
 		return cli_fail_err(cli, &err);
 	printf("batch %lld approved by %s; next: airlock apply %lld\n", (long long)id,
 	       cli_principal(cli), (long long)id);

@@ -115,11 +115,14 @@ int cmd_mcp(struct cli *cli, int argc, char **argv)
 				      "or '-'");
 	if (iv && (!*iv || strlen(iv) > 200))
 		return cli_usage(cli, "--instruction-version must be 1 to 200 characters");
+	if (!cli_policy(cli, 1))
+		return CLI_FAIL;
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
 	if (mcp_server_init(&srv, kind, s, iv, &err))
 		return cli_fail_err(cli, &err);
+	srv.gate.policy = cli->policy;
 	mcp_session_init(&ses, agent);
 	ses.notify = notify_stdout;
 	fprintf(stderr, "airlock mcp: %s connector for %s on %s (stdio)\n",

@@ -1,5 +1,6 @@
 /* cmd_reject.c — `airlock reject BATCH --reason TEXT`. */
 #include "cli.h"
+#include "review.h"
 #include "staging.h"
 
 int cmd_reject(struct cli *cli, int argc, char **argv)
@@ -26,8 +27,9 @@ int cmd_reject(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
-	if (staging_expire(s, NULL, &err) ||
-	    staging_reject(s, id, cli_principal(cli), "cli", reason, &err))
+	struct review r = {s, cli_policy(cli, 0), "cli"};
+
+	if (review_reject(&r, id, cli_principal(cli), reason, &err))
 		return cli_fail_err(cli, &err);
 	printf("batch %lld rejected by %s: %s\n", (long long)id, cli_principal(cli), reason);
 	return CLI_OK;

@@ -102,6 +102,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--agent: 1 to 64 letters, digits, '.', '_' or '-'");
 	/* Open (and migrate) the database once here, so a bad path fails now
 	 * rather than on the first request. */
+	if (!cli_policy(cli, 1))
+		return CLI_FAIL;
+	mc.policy = cli->policy;
 	if (!cli_store(cli))
 		return CLI_FAIL;
 	mc.db_path = db_path(cli);

@@ -1,6 +1,7 @@
 /* cmd_undo.c — `airlock undo BATCH`: before-images restored, one
  * transaction. */
 #include "cli.h"
+#include "review.h"
 #include "staging.h"
 
 int cmd_undo(struct cli *cli, int argc, char **argv)
@@ -25,7 +26,9 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
-	rc = staging_undo(s, id, cli_principal(cli), "cli", force, &report, &err);
+	struct review r = {s, cli_policy(cli, 0), "cli"};
+
+	rc = review_undo(&r, id, cli_principal(cli), force, &report, &err);
 	if (cli->json && report)
 		cli_print_json(cli, report);
 	if (rc) {

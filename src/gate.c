@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "book.h"
+#include "outreach.h"
 #include "policy.h"
 #include "scope.h"
 #include "staging.h"
@@ -147,6 +148,7 @@ struct proposal {
 	const struct policy_workflow *wf;
 	struct scope *scope;
 	json_t *items;     /* accepted: one per record, for staging_create */
+	json_t *draft_ids; /* a send: the drafts it would send (borrowed) */
 	json_t *by_record; /* record_id → index in items */
 	json_t *refused;
 	json_t *reasons;
@@ -338,6 +340,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
 		if (!rc && d.kind == DECISION_ALLOWED)
 			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
+		if (!rc && d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
+			rc = outreach_send_approve(g->store, STAGING_UNATTENDED, pr->draft_ids, err);
 		if (rc)
 			goto rollback;
 		decision = d.kind == DECISION_ALLOWED ? "allowed" : staging_state_name(spec.state);
@@ -600,6 +604,189 @@ out:
 	return rc;
 }
 
+/* The audience rules of the policy, in outreach's terms. */
+void gate_audience_rules(const struct policy *p, struct outreach_audience_rules *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!p)
+		return;
+	r->competitor_domains = p->audience.competitor_domains;
+	r->n = p->audience.ncompetitor_domains;
+	r->touch_window_days = p->audience.touch_window_days;
+	r->max_touches = p->audience.max_touches;
+}
+
+/* A call the gate refuses before any module sees it (no policy, unknown
+ * workflow, wrong effect): logged, nothing stored, the agent told why. */
+static int refuse_call(struct gate *g, const struct gate_call *call, json_t *args,
+		       const char *workflow, const char *why, json_t **result, struct err *err)
+{
+	struct audit_entry e = {0};
+	json_t *reasons = json_pack("[s]", why);
+	const char *iv = json_string_value(json_object_get(args, "instruction_version"));
+	int rc;
+
+	e.principal = call->principal;
+	e.surface = call->surface;
+	e.tool = call->tool;
+	e.args = args;
+	e.instruction_version = iv ? iv : call->instruction_version;
+	e.decision = "refused";
+	e.reasons = reasons;
+	e.summary = why;
+	rc = audit_append(g->store, &e, NULL, err);
+	if (!rc)
+		*result = json_pack("{s:s,s:s,s:O,s:[],s:s}", "decision", "refused", "workflow",
+				    workflow ? workflow : "(none)", "reasons", reasons,
+				    "refused_items", "next",
+				    "ask the person who runs airlock to add this tool to a workflow of"
+				    " the policy");
+	json_decref(reasons);
+	return rc;
+}
+
+/* draft_email and save_brief: stored for a rep, the book untouched. The
+ * policy must put the tool in a draft workflow; the audience guard runs on
+ * every recipient. */
+static int draft_tool(struct gate *g, const struct gate_call *call, json_t *args,
+		      json_t **result, struct err *err)
+{
+	struct outreach_audience_rules rules;
+	struct proposal pr = {0};
+	const char *iv, *status;
+	char why[300];
+	json_t *r = NULL;
+	int rc;
+
+	pr.reasons = json_array();
+	rc = arg_string(args, "workflow", 0, &pr.workflow, err);
+	if (!rc)
+		rc = arg_string(args, "instruction_version", 0, &iv, err);
+	if (rc)
+		goto out;
+	pick_workflow(g, call, &pr);
+	if (!pr.wf || pr.wf->effect != EFFECT_DRAFT) {
+		if (pr.wf)
+			snprintf(why, sizeof why, "workflow '%s' is not a draft workflow: a draft"
+				 " tool cannot run in it", pr.workflow);
+		else
+			snprintf(why, sizeof why, "%s", json_string_value(json_array_get(pr.reasons, 0)));
+		rc = refuse_call(g, call, args, pr.workflow, why, result, err);
+		goto out;
+	}
+	if (!iv)
+		iv = call->instruction_version;
+	gate_audience_rules(g->policy, &rules);
+	if (!strcmp(call->tool, "draft_email"))
+		rc = outreach_draft_create(g->store, &rules, call->principal, iv, args, &r, err);
+	else
+		rc = outreach_brief_create(g->store, call->principal, iv, args, &r, err);
+	if (rc)
+		goto out;
+	status = json_string_value(json_object_get(r, "status"));
+	json_object_set_new(r, "decision",
+			    json_string(status && !strcmp(status, "refused") ? "refused" : "draft"));
+	json_object_set_new(r, "workflow", json_string(pr.wf->name));
+	json_object_set_new(r, "radius", json_integer(0));
+	if (!json_object_get(r, "next"))
+		json_object_set_new(r, "next",
+				    json_string("stored for a rep to read; the book did not change."
+						" request_send asks for a draft to be sent."));
+	*result = r;
+	r = NULL;
+out:
+	json_decref(r);
+	json_decref(pr.reasons);
+	return rc;
+}
+
+/* request_send: the drafts are checked again and marked send_requested,
+ * then the send is judged like any write: its radius is the number of
+ * messages, and a send is irreversible, so by default it is blocked for a
+ * person. All in one transaction. */
+static int request_send(struct gate *g, const struct gate_call *call, json_t *args,
+			json_t **result, struct err *err)
+{
+	struct outreach_audience_rules rules;
+	struct proposal pr = {0};
+	json_t *r = NULL, *ids, *v, *d;
+	const char *status;
+	size_t i;
+	int rc;
+
+	pr.items = json_array();
+	pr.by_record = json_object();
+	pr.refused = json_array();
+	pr.reasons = json_array();
+	pr.action = "send";
+	rc = arg_string(args, "workflow", 0, &pr.workflow, err);
+	if (!rc)
+		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
+	if (rc)
+		goto out;
+	if (!pr.iv)
+		pr.iv = call->instruction_version;
+	pick_workflow(g, call, &pr);
+	if (pr.wf && pr.wf->effect != EFFECT_SEND) {
+		rc = refuse_call(g, call, args, pr.workflow, "request_send must belong to a send"
+				 " workflow", result, err);
+		goto out;
+	}
+	rc = store_begin(g->store, err);
+	if (rc)
+		goto out;
+	gate_audience_rules(g->policy, &rules);
+	rc = outreach_send_request(g->store, &rules, call->principal, args, &r, err);
+	if (rc)
+		goto rollback;
+	status = json_string_value(json_object_get(r, "status"));
+	if (!status || strcmp(status, "send_requested") != 0) {
+		rc = store_commit(g->store, err);
+		if (rc)
+			goto out;
+		json_object_set_new(r, "decision", json_string("refused"));
+		*result = r;
+		r = NULL;
+		goto out;
+	}
+	ids = json_object_get(r, "draft_ids");
+	pr.draft_ids = ids;
+	json_array_foreach(ids, i, v)
+	{
+		rc = outreach_draft_get(g->store, json_string_value(v), &d, err);
+		if (rc)
+			goto rollback;
+		json_array_append_new(
+			pr.items,
+			json_pack("{s:O,s:{s:O},s:{s:O,s:O,s:O},s:i,s:[],s:[]}", "record_id", v,
+				  "changes", "send", json_object_get(d, "messages"), "before", "subject",
+				  json_object_get(d, "subject"), "account_id",
+				  json_object_get(d, "account_id"), "recipients",
+				  json_object_get(d, "recipients"), "version", 0, "reasons", "evidence"));
+		json_decref(d);
+	}
+	pr.radius = json_integer_value(json_object_get(r, "messages"));
+	pr.scope_text = NULL;
+	pr.rationale = "send drafted outreach";
+	rc = conclude(g, call, &pr, args, result, err);
+	if (rc)
+		goto rollback;
+	rc = store_commit(g->store, err);
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+	} else
+		json_object_set(*result, "draft_ids", ids);
+	goto out;
+rollback:
+	store_rollback(g->store);
+out:
+	json_decref(r);
+	pr.draft_ids = NULL;
+	proposal_release(&pr);
+	return rc;
+}
+
 int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, json_t **result,
 		   struct err *err)
 {
@@ -614,6 +801,10 @@ int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, j
 		return propose_changes(g, call, args, result, err);
 	if (!strcmp(call->tool, "propose_merge"))
 		return propose_merge(g, call, args, result, err);
+	if (!strcmp(call->tool, "draft_email") || !strcmp(call->tool, "save_brief"))
+		return draft_tool(g, call, args, result, err);
+	if (!strcmp(call->tool, "request_send"))
+		return request_send(g, call, args, result, err);
 	return err_set(err, AIRLOCK_EINVAL, "tool '%s' does not go through the gate", call->tool);
 }
 

@@ -47,4 +47,9 @@ int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, j
 int gate_batch_status(struct gate *g, const char *principal, const char *batch_id,
 		      json_t **result, struct err *err);
 
+struct outreach_audience_rules;
+
+/* Fills outreach's audience rules from the policy (all off when p is NULL). */
+void gate_audience_rules(const struct policy *p, struct outreach_audience_rules *r);
+
 #endif

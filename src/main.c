@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "policy.h"
 
 /* Options may come before the verb (airlock --db x.db queue) as well as after
  * it; the ones before are taken here. */
@@ -19,6 +20,10 @@ int main(int argc, char **argv)
 			cli.db_path = argv[++i];
 		else if (!strncmp(argv[i], "--db=", 5))
 			cli.db_path = argv[i] + 5;
+		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
+			cli.policy_path = argv[++i];
+		else if (!strncmp(argv[i], "--policy=", 9))
+			cli.policy_path = argv[i] + 9;
 		else if (!strcmp(argv[i], "--json"))
 			cli.json = 1;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
@@ -42,6 +47,7 @@ int main(int argc, char **argv)
 	optind = 1;
 	rc = cmd->fn(&cli, argc - i, argv + i);
 	store_close(cli.store);
+	policy_free(cli.policy);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "airlock: %s: cannot write to standard output\n", cli.verb);
 		return CLI_FAIL;

@@ -144,6 +144,8 @@ static struct worker *worker_take(struct mcp_http *m, struct err *err)
 		worker_free(w);
 		return NULL;
 	}
+	w->srv[MCP_READ].gate.policy = m->cfg.policy;
+	w->srv[MCP_WRITE].gate.policy = m->cfg.policy;
 	return w;
 }
 

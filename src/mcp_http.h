@@ -20,6 +20,8 @@
 
 struct mcp_http;
 
+struct policy;
+
 struct mcp_http_config {
 	const char *db_path;
 	int no_auth;                     /* no tokens: every request acts as agent */
@@ -27,6 +29,7 @@ struct mcp_http_config {
 	const char *instruction_version; /* default for write calls; may be NULL */
 	unsigned max_sessions;           /* 0 = 10000 */
 	unsigned idle_seconds;           /* 0 = 3600 */
+	const struct policy *policy;     /* borrowed; the gate's policy (NULL blocks all) */
 };
 
 int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struct err *err);

@@ -174,7 +174,8 @@ static const struct mcp_tool tools[] = {
 	 "the book (do-not-contact, unsubscribed, competitors, customers) now and again at "
 	 "send time." GATED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,"
-	 "\"required\":[\"account_id\",\"contact_ids\",\"subject\",\"body\"],\"properties\":{"
+	 "\"required\":[\"account_id\",\"contact_ids\",\"subject\",\"body\",\"audience\"],"
+	 "\"properties\":{"
 	 "\"account_id\":" S_ID ",\"contact_ids\":" S_IDS(50, "recipients (contact ids)")
 	 ",\"subject\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":300},"
 	 "\"body\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":20000},"

@@ -321,6 +321,12 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		int64_t idx = store_col_int(st, 0), version = store_col_int(st, 3);
 
 		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		if (!strcmp(h.action, "send")) {
+			/* a send changes no record: its drafts are handed to delivery
+			 * by the caller, in this same transaction */
+			applied++;
+			continue;
+		}
 		changes = json_loads(store_col_text(st, 2), 0, NULL);
 		if (!changes) {
 			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable changes",
@@ -421,6 +427,9 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 	rc = staging_load_head(s, batch_id, &h, err);
 	if (!rc)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
+	if (!rc && !strcmp(h.action, "send"))
+		rc = err_set(err, AIRLOCK_ESTATE,
+			     "batch %lld sent e-mail: a send cannot be undone", (long long)batch_id);
 	if (!rc && !staging_transition_ok(h.state, STAGE_UNDONE))
 		rc = err_set(err, AIRLOCK_ESTATE,
 			     "batch %lld is %s: only an applied batch can be undone",

@@ -421,7 +421,17 @@ static int migrate(struct store *s, struct err *err)
 	for (i = 0; i < store_migration_count; i++) {
 		const struct store_migration *m = &store_migrations[i];
 
-		if (m->version <= have)
+		/* each migration is applied once, whatever order branches
+		 * added them in: a gap below the newest is filled too */
+		rc = store_prepare(s, "SELECT 1 FROM schema_migrations WHERE version=?1", &st, err);
+		if (rc)
+			return rc;
+		store_bind_int(st, 1, m->version);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc < 0)
+			return rc;
+		if (rc == STORE_ROW)
 			continue;
 		rc = store_begin(s, err);
 		if (rc)

@@ -567,7 +567,8 @@ static void test_argument_validation(void **state)
 	expect_tool_error(&f, "propose_merge", "{\"survivor_id\":\"A1\",\"merged_ids\":[],"
 			  "\"rationale\":\"dup\"}", "argument 'merged_ids' needs at least 1 item");
 	expect_tool_error(&f, "draft_email", "{\"account_id\":\"A1\",\"contact_ids\":[\"C1\"],"
-			  "\"subject\":\"\",\"body\":\"b\"}", "argument 'subject' must not be empty");
+			  "\"subject\":\"\",\"body\":\"b\",\"audience\":\"tier=1\"}",
+			  "argument 'subject' must not be empty");
 	expect_tool_error(&f, "request_send", "{}", "argument 'draft_ids' is required");
 	expect_tool_error(&f, "save_brief", "{\"account_id\":\"A1\",\"text\":\"t\","
 			  "\"instruction_version\":5}", "argument 'instruction_version' must be a string");
@@ -652,7 +653,6 @@ static void test_write_tools_reach_the_gate(void **state)
 		{"draft_email", "{\"account_id\":\"A1\",\"contact_ids\":[\"C1\"],\"subject\":\"s\","
 				"\"body\":\"b\",\"audience\":\"prospects\"}"},
 		{"save_brief", "{\"account_id\":\"A1\",\"text\":\"t\",\"evidence\":[\"S1\"]}"},
-		{"request_send", "{\"draft_ids\":[\"D1\"]}"},
 	};
 	struct fixture f;
 	json_t *res;
@@ -668,6 +668,11 @@ static void test_write_tools_reach_the_gate(void **state)
 							   "decision")));
 		json_decref(res);
 	}
+	/* a send of a draft that does not exist is the agent's mistake, named */
+	res = call_tool(&f, "request_send", "{\"draft_ids\":[\"D1\"]}");
+	assert_true(json_is_true(json_object_get(res, "isError")));
+	assert_non_null(strstr(tool_text(res), "D1"));
+	json_decref(res);
 	fixture_close(&f);
 }
 

@@ -7,6 +7,12 @@ set -u
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export AIRLOCK_DB="$T/airlock.db"
+# every suite runs under the default policy, written where the suite owns it
+# (never ./airlock.yaml of the checkout)
+export AIRLOCK_POLICY="$T/default-policy.yaml"
+AIRLOCK_DB="$T/.policy-init.db" "$AIRLOCK" init >/dev/null 2>&1 ||
+	echo "lib.sh: could not write the default policy" >&2
+rm -f "$T"/.policy-init.db*
 export NO_COLOR=1
 TN=0
 

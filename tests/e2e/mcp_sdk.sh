@@ -22,7 +22,7 @@ INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
 before=$(sql "SELECT group_concat(id||tier||version) FROM account")
 
 for c in read write; do
-	cfg="{\"transport\":\"stdio\",\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"$c\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\"],\"connector\":\"$c\"}"
+	cfg="{\"transport\":\"stdio\",\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"$c\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$AIRLOCK_POLICY\"],\"connector\":\"$c\"}"
 	"$NODE" "$CLIENT" "$cfg" >"$T/sdk_$c.out" 2>&1
 	cat "$T/sdk_$c.out"
 	grep -q '^ok ' "$T/sdk_$c.out" || notok "stdio $c: SDK client ran"

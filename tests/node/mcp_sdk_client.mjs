@@ -56,9 +56,9 @@ const writeCalls = {
     items: [{ record_id: "A1", field: "tier", value: 1, reason: "hiring", evidence: ["S1"] }],
   },
   propose_merge: { survivor_id: "A1", merged_ids: ["A2"], rationale: "same company" },
-  draft_email: { account_id: "A1", contact_ids: ["C1"], subject: "Hello", body: "Hi Ann" },
+  draft_email: { account_id: "A1", contact_ids: ["C1"], subject: "Hello", body: "Hi Ann", audience: "lifecycle=prospect" },
   save_brief: { account_id: "A1", text: "Acme is hiring.", evidence: ["S1"] },
-  request_send: { draft_ids: ["D1"] },
+  request_send: { draft_ids: [] }, // filled with the draft draft_email made
 };
 
 async function main() {
@@ -94,9 +94,12 @@ async function main() {
     ok(/untrusted/.test(t.description), `${t.name}: description warns that book data is untrusted`);
   }
 
-  for (const [name, args] of Object.entries(read ? readCalls : writeCalls)) {
+  let draftId = null;
+  for (const [name, args0] of Object.entries(read ? readCalls : writeCalls)) {
+    const args = name === "request_send" ? { draft_ids: [draftId ?? "none"] } : args0;
     try {
       const r = await client.callTool({ name, arguments: args });
+      if (name === "draft_email") draftId = r.structuredContent?.draft_id;
       const text = r.content?.[0]?.text ?? "";
       let parsed = null;
       try { parsed = JSON.parse(text); } catch { /* checked below */ }
