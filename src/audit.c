@@ -65,7 +65,6 @@ void audit_hash_hex(const unsigned char hash[AUDIT_HASH_BYTES], char out[AUDIT_H
 	sodium_bin2hex(out, AUDIT_HASH_HEX, hash, AUDIT_HASH_BYTES);
 }
 
-
 static int set_text(json_t *o, const char *key, const char *v, struct err *err)
 {
 	json_t *j = v ? json_string(v) : json_null();
@@ -127,7 +126,8 @@ static int idset_collect(struct idset *ids, json_t *v, int depth)
 	if (depth > IDS_MAX_DEPTH)
 		return 0;
 	if (json_is_object(v)) {
-		json_object_foreach(v, key, val) {
+		json_object_foreach(v, key, val)
+		{
 			if (is_excluded_key(key))
 				continue;
 			if (!strcmp(key, "id") || ends_with(key, "_id")) {
@@ -135,17 +135,15 @@ static int idset_collect(struct idset *ids, json_t *v, int depth)
 					return rc;
 			} else if ((!strcmp(key, "ids") || ends_with(key, "_ids")) &&
 				   json_is_array(val)) {
-				json_array_foreach(val, i, el)
-					if ((rc = idset_add(ids, el)))
-						return rc;
+				json_array_foreach(val, i,
+						   el) if ((rc = idset_add(ids, el))) return rc;
 			}
 			if ((rc = idset_collect(ids, val, depth + 1)))
 				return rc;
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, el)
-			if ((rc = idset_collect(ids, el, depth + 1)))
-				return rc;
+		json_array_foreach(v, i,
+				   el) if ((rc = idset_collect(ids, el, depth + 1))) return rc;
 	}
 	return 0;
 }
@@ -168,13 +166,15 @@ static int record_ids_of(const struct audit_entry *e, json_t *args, json_t **out
 				     "action log entry: record_ids must be an array of strings");
 			goto out;
 		}
-		json_array_foreach(e->record_ids, i, el) {
+		json_array_foreach(e->record_ids, i, el)
+		{
 			if (!json_is_string(el) || !*json_string_value(el) ||
 			    strlen(json_string_value(el)) > AUDIT_RECORD_ID_MAX) {
-				rc = err_set(err, AIRLOCK_EINVAL,
-					     "action log entry: record_ids[%zu] must be a string of 1 to "
-					     "%d bytes",
-					     i, AUDIT_RECORD_ID_MAX);
+				rc = err_set(
+				    err, AIRLOCK_EINVAL,
+				    "action log entry: record_ids[%zu] must be a string of 1 to "
+				    "%d bytes",
+				    i, AUDIT_RECORD_ID_MAX);
 				goto out;
 			}
 			if (idset_add(&ids, el)) {
@@ -233,7 +233,8 @@ static int entry_object(const struct audit_entry *e, json_t **out, struct err *e
 			     "action log entry: reasons must be an array of strings");
 		goto out;
 	}
-	json_array_foreach(reasons, i, el) {
+	json_array_foreach(reasons, i, el)
+	{
 		if (!json_is_string(el)) {
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "action log entry: reasons[%zu] is not a string", i);
@@ -261,8 +262,7 @@ out:
 	return rc;
 }
 
-int audit_head(struct store *s, int64_t *seq, unsigned char hash[AUDIT_HASH_BYTES],
-	       struct err *err)
+int audit_head(struct store *s, int64_t *seq, unsigned char hash[AUDIT_HASH_BYTES], struct err *err)
 {
 	struct store_stmt *st;
 	int rc;
@@ -333,9 +333,10 @@ static int insert_records(struct store *s, int64_t seq, json_t *ids, struct err 
 	size_t i;
 	int rc;
 
-	json_array_foreach(ids, i, el) {
-		rc = store_prepare(s, "INSERT INTO action_log_record(record_id, seq) VALUES (?1, ?2)",
-				   &st, err);
+	json_array_foreach(ids, i, el)
+	{
+		rc = store_prepare(
+		    s, "INSERT INTO action_log_record(record_id, seq) VALUES (?1, ?2)", &st, err);
 		if (rc)
 			return rc;
 		store_bind_text(st, 1, json_string_value(el));
@@ -424,7 +425,6 @@ out:
 	return rc;
 }
 
-
 int audit_query(struct store *s, const struct audit_filter *f, audit_entry_fn fn, void *ctx,
 		struct err *err)
 {
@@ -512,8 +512,8 @@ static int parse_age(const char *text, time_t *seconds)
 int audit_parse_time(const char *text, char out[AUDIT_TIME_MAX], struct err *err)
 {
 	static const char *const formats[] = {
-		"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-		"%Y-%m-%d",
+	    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
+	    "%Y-%m-%d %H:%M",	 "%Y-%m-%d",
 	};
 	struct timespec now;
 	struct tm tm;

@@ -49,15 +49,15 @@
 #define AUDIT_RECORD_ID_MAX 256
 
 struct audit_entry {
-	const char *principal;           /* "agent:NAME" or "human:NAME" */
-	const char *surface;             /* "mcp:read", "mcp:write", "cli", "console" */
-	const char *tool;                /* tool name or CLI verb */
-	json_t *args;                    /* arguments (borrowed); NULL = {} */
+	const char *principal;		 /* "agent:NAME" or "human:NAME" */
+	const char *surface;		 /* "mcp:read", "mcp:write", "cli", "console" */
+	const char *tool;		 /* tool name or CLI verb */
+	json_t *args;			 /* arguments (borrowed); NULL = {} */
 	const char *instruction_version; /* may be NULL */
-	const char *decision;            /* "read", "draft", "staged", "blocked", ... may be NULL */
-	json_t *reasons;                 /* array of strings (borrowed); may be NULL */
-	const char *summary;             /* one line a person can read; may be NULL */
-	const char *batch_id;            /* may be NULL */
+	const char *decision;		 /* "read", "draft", "staged", "blocked", ... may be NULL */
+	json_t *reasons;		 /* array of strings (borrowed); may be NULL */
+	const char *summary;		 /* one line a person can read; may be NULL */
+	const char *batch_id;		 /* may be NULL */
 	/* The book records the call concerns, for `airlock log --record ID`:
 	 * an array of strings (borrowed). NULL = found in args: the string (or
 	 * whole number) values of keys named "id" or ending in "_id", and the
@@ -90,26 +90,26 @@ int audit_head(struct store *s, int64_t *seq, unsigned char hash[AUDIT_HASH_BYTE
 /* What verify found wrong with the first bad entry. */
 enum audit_problem {
 	AUDIT_INTACT = 0,
-	AUDIT_EDITED,      /* content does not match its hash, or a column its body */
-	AUDIT_MISSING,     /* an entry was deleted: a gap, or the tail is gone */
-	AUDIT_INSERTED,    /* an entry that does not belong (bad seq, beyond the head) */
-	AUDIT_REORDERED,   /* an entry sits at another entry's place */
-	AUDIT_BROKEN_LINK, /* prev_hash does not name the entry before */
-	AUDIT_REWRITTEN,   /* the chain is consistent but differs from a checkpoint */
+	AUDIT_EDITED,	    /* content does not match its hash, or a column its body */
+	AUDIT_MISSING,	    /* an entry was deleted: a gap, or the tail is gone */
+	AUDIT_INSERTED,	    /* an entry that does not belong (bad seq, beyond the head) */
+	AUDIT_REORDERED,    /* an entry sits at another entry's place */
+	AUDIT_BROKEN_LINK,  /* prev_hash does not name the entry before */
+	AUDIT_REWRITTEN,    /* the chain is consistent but differs from a checkpoint */
 	AUDIT_BAD_SIGNATURE /* the checkpoint's signature or key is wrong */
 };
 
 struct audit_verify_result {
-	int ok;                     /* 1 when nothing is wrong */
-	int64_t count;              /* entries checked (all of them when ok) */
-	int64_t head_seq;           /* when ok: the last seq */
+	int ok;				      /* 1 when nothing is wrong */
+	int64_t count;			      /* entries checked (all of them when ok) */
+	int64_t head_seq;		      /* when ok: the last seq */
 	unsigned char head[AUDIT_HASH_BYTES]; /* when ok: the head hash */
 	enum audit_problem problem;
-	int64_t bad_seq;            /* the first bad entry (0 when ok) */
-	char message[512];          /* "entry 17: ... (edited)" */
-	int checkpoint_checked;     /* 1 when a checkpoint was given and matched */
+	int64_t bad_seq;	/* the first bad entry (0 when ok) */
+	char message[512];	/* "entry 17: ... (edited)" */
+	int checkpoint_checked; /* 1 when a checkpoint was given and matched */
 	int64_t checkpoint_seq;
-	int checkpoint_key_local;   /* 1 when its key is this database's key */
+	int checkpoint_key_local; /* 1 when its key is this database's key */
 };
 
 /* Recomputes the whole chain in seq order and checks every column against
@@ -123,6 +123,13 @@ struct audit_verify_result {
  * it could not (database error, unreadable or malformed checkpoint file). */
 int audit_verify(struct store *s, const char *checkpoint_path, struct audit_verify_result *r,
 		 struct err *err);
+
+/* Threads audit_verify may use. With 2 (the default) a second thread checks
+ * the rows the caller's thread reads, which nearly halves the time when a
+ * core is free; with 1 the caller's thread does both, which costs less CPU
+ * in total on a machine that is already busy. Logs shorter than 256 entries
+ * always use one. Set it before verifying, not during. */
+extern int audit_verify_threads;
 
 /* The key file of a database: "<db_path>.key". */
 int audit_key_path(const char *db_path, char *out, size_t size, struct err *err);
@@ -155,8 +162,8 @@ struct audit_filter {
 	const char *batch_id;
 	const char *tool;
 	const char *principal;
-	const char *since;     /* in the log's time format (audit_parse_time) */
-	int64_t limit;         /* the newest `limit` entries; 0 = all */
+	const char *since; /* in the log's time format (audit_parse_time) */
+	int64_t limit;	   /* the newest `limit` entries; 0 = all */
 };
 
 /* Calls fn for each matching entry, newest first, with the parsed body

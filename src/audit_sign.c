@@ -104,7 +104,8 @@ int audit_key_init(const char *db_path, int *created, struct err *err)
 	fd = -1;
 	if (link(tmp, path)) {
 		if (errno != EEXIST)
-			rc = err_set(err, AIRLOCK_EIO, "cannot create %s: %s", path, strerror(errno));
+			rc = err_set(err, AIRLOCK_EIO, "cannot create %s: %s", path,
+				     strerror(errno));
 		goto out;
 	}
 	if (created)
@@ -208,7 +209,8 @@ static int key_load(const char *db_path, int need_secret, struct keypair *kp, st
 		return rc;
 	rc = read_small_file(path, KEY_FILE_MAX, need_secret, &text, err);
 	if (rc == AIRLOCK_ENOTFOUND)
-		return err_set(err, rc, "%s: no signing key; run 'airlock init' to create it", path);
+		return err_set(err, rc, "%s: no signing key; run 'airlock init' to create it",
+			       path);
 	if (rc)
 		return rc;
 	o = json_loads(text, 0, NULL);
@@ -239,8 +241,7 @@ out:
 }
 
 /* What the signature covers; see audit.h. Returns the length. */
-static size_t checkpoint_message(const struct audit_checkpoint *cp, unsigned char *msg,
-				 size_t size)
+static size_t checkpoint_message(const struct audit_checkpoint *cp, unsigned char *msg, size_t size)
 {
 	size_t n = sizeof AUDIT_CHECKPOINT_FORMAT; /* with its NUL */
 	size_t at = strlen(cp->at);
@@ -271,7 +272,8 @@ int audit_checkpoint_load(const char *path, struct audit_checkpoint *cp, struct 
 		return rc;
 	o = json_loads(text, 0, &jerr);
 	if (!o) {
-		rc = err_set(err, AIRLOCK_EINVAL, "%s:%d: not JSON: %s", path, jerr.line, jerr.text);
+		rc =
+		    err_set(err, AIRLOCK_EINVAL, "%s:%d: not JSON: %s", path, jerr.line, jerr.text);
 		goto out;
 	}
 	seq = json_object_get(o, "seq");

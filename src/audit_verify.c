@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "audit_int.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,16 @@
 
 static const unsigned char zero_hash[AUDIT_HASH_BYTES];
 
+int audit_verify_threads = 2;
+
 /* The query columns, in SELECT order after seq, and their body keys. */
 static const char *const query_columns[] = {
-	"at", "principal", "surface", "tool", "instruction_version", "decision", "batch_id",
+    "at", "principal", "surface", "tool", "instruction_version", "decision", "batch_id",
 };
 #define NQUERY (int)(sizeof query_columns / sizeof query_columns[0])
 #define FIELD_SEQ NQUERY
+_Static_assert(sizeof "instruction_version" - 1 == 19 && sizeof "principal" - 1 == 9,
+	       "field_index's lengths follow query_columns");
 
 /* Where each field's value sits in a body: [tok, tok + len). */
 struct body_fields {
@@ -31,14 +36,23 @@ static size_t skip_ws(const char *b, size_t n, size_t p)
 	return p;
 }
 
+/* Bytes that end a run inside a string (1) or inside an object or array
+ * outside strings (2). Table lookups keep the skipping loops tight. */
+static const unsigned char stops[256] = {
+    ['"'] = 3, ['\\'] = 1, ['{'] = 2, ['['] = 2, ['}'] = 2, [']'] = 2,
+};
+
 /* p at an opening quote; returns the index after the closing one, or 0. */
 static size_t skip_string(const char *b, size_t n, size_t p)
 {
 	for (p++; p < n; p++) {
-		if (b[p] == '\\')
+		while (p < n && !(stops[(unsigned char)b[p]] & 1))
 			p++;
-		else if (b[p] == '"')
+		if (p >= n)
+			break;
+		if (b[p] == '"')
 			return p + 1;
+		p++; /* the escaped byte */
 	}
 	return 0;
 }
@@ -60,6 +74,10 @@ static size_t skip_value(const char *b, size_t n, size_t p)
 		return p > start ? p : 0;
 	}
 	while (p < n) {
+		while (p < n && !(stops[(unsigned char)b[p]] & 2))
+			p++;
+		if (p >= n)
+			break;
 		switch (b[p]) {
 		case '"':
 			p = skip_string(b, n, p);
@@ -67,9 +85,10 @@ static size_t skip_value(const char *b, size_t n, size_t p)
 				return 0;
 			continue;
 		case '{':
-		case '[': depth++; break;
-		case '}':
-		case ']':
+		case '[':
+			depth++;
+			break;
+		default:
 			if (--depth == 0)
 				return p + 1;
 			break;
@@ -81,12 +100,13 @@ static size_t skip_value(const char *b, size_t n, size_t p)
 
 static int field_index(const char *key, size_t len)
 {
+	static const unsigned char lens[] = {2, 9, 7, 4, 19, 8, 8};
 	int i;
 
 	if (len == 3 && memcmp(key, "seq", 3) == 0)
 		return FIELD_SEQ;
 	for (i = 0; i < NQUERY; i++)
-		if (strlen(query_columns[i]) == len && memcmp(query_columns[i], key, len) == 0)
+		if (lens[i] == len && memcmp(query_columns[i], key, len) == 0)
 			return i;
 	return -1;
 }
@@ -168,6 +188,9 @@ static int token_equals_text(const char *t, size_t tn, const char *col, size_t c
 
 	if (tn < 2 || t[0] != '"' || t[tn - 1] != '"')
 		return 0;
+	/* the usual case: no escapes, so equal bytes mean equal strings */
+	if (tn - 2 == cn && memcmp(t + 1, col, cn) == 0 && !memchr(col, '\\', cn))
+		return 1;
 	while (i < tn - 1) {
 		if (t[i] != '\\') {
 			if (j >= cn || col[j] != t[i])
@@ -179,14 +202,30 @@ static int token_equals_text(const char *t, size_t tn, const char *col, size_t c
 		if (i + 1 >= tn - 1)
 			return 0;
 		switch (t[i + 1]) {
-		case '"': cp = '"'; break;
-		case '\\': cp = '\\'; break;
-		case '/': cp = '/'; break;
-		case 'b': cp = '\b'; break;
-		case 'f': cp = '\f'; break;
-		case 'n': cp = '\n'; break;
-		case 'r': cp = '\r'; break;
-		case 't': cp = '\t'; break;
+		case '"':
+			cp = '"';
+			break;
+		case '\\':
+			cp = '\\';
+			break;
+		case '/':
+			cp = '/';
+			break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
 		case 'u':
 			if (i + 6 > tn - 1 || (cp = hex4(t + i + 2)) < 0)
 				return 0;
@@ -199,7 +238,8 @@ static int token_equals_text(const char *t, size_t tn, const char *col, size_t c
 				i += 6;
 			}
 			break;
-		default: return 0;
+		default:
+			return 0;
 		}
 		i += 2;
 		if (cp < 0x80) {
@@ -228,15 +268,23 @@ static int token_equals_text(const char *t, size_t tn, const char *col, size_t c
 	return j == cn;
 }
 
-static int token_equals_column(const char *t, size_t tn, struct store_stmt *st, int col)
+/* A query column as read from its row: its SQLite type ('n' null, 't'
+ * text, anything else is wrong for these columns) and its bytes. */
+struct column {
+	int type;
+	const char *text;
+	size_t len;
+};
+
+static int token_equals_column(const char *t, size_t tn, const struct column *c)
 {
 	if (!t)
 		return 0;
-	switch (store_col_type(st, col)) {
-	case 'n': return tn == 4 && memcmp(t, "null", 4) == 0;
+	switch (c->type) {
+	case 'n':
+		return tn == 4 && memcmp(t, "null", 4) == 0;
 	case 't':
-		return token_equals_text(t, tn, store_col_text(st, col),
-					 (size_t)store_col_bytes(st, col));
+		return token_equals_text(t, tn, c->text, c->len);
 	}
 	return 0;
 }
@@ -258,7 +306,7 @@ static int64_t token_int(const char *t, size_t tn)
 }
 
 int audit_verify_fail(struct audit_verify_result *r, enum audit_problem p, int64_t seq,
-		  const char *fmt, ...)
+		      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -272,8 +320,7 @@ int audit_verify_fail(struct audit_verify_result *r, enum audit_problem p, int64
 }
 
 /* Quotes a body field's decoded value for a message; "null" for null. */
-static void body_value_text(const char *body, size_t len, const char *key, char *out,
-			    size_t size)
+static void body_value_text(const char *body, size_t len, const char *key, char *out, size_t size)
 {
 	json_t *o = json_loadb(body, len, 0, NULL), *v = json_object_get(o, key);
 
@@ -286,108 +333,337 @@ static void body_value_text(const char *body, size_t len, const char *key, char 
 	json_decref(o);
 }
 
-static void column_text(struct store_stmt *st, int col, char *out, size_t size)
+static void column_text(const struct column *c, char *out, size_t size)
 {
-	if (store_col_type(st, col) == 'n')
+	if (c->type == 'n')
 		snprintf(out, size, "null");
+	else if (c->type == 't')
+		snprintf(out, size, "'%.*s'", c->len > 60 ? 60 : (int)c->len, c->text);
 	else
-		snprintf(out, size, "'%.60s'", store_col_text(st, col));
+		snprintf(out, size, "a value of SQLite type '%c'", c->type);
 }
 
-/* Checks one row against the chain so far; 1 when it found a problem. */
-static int check_row(struct store_stmt *st, int64_t expect, const unsigned char prev[],
-		     unsigned char hash[], struct audit_verify_result *r)
+/* Verification is a pipeline of two halves. The reader steps through the
+ * rows and copies each one into a batch; the checker takes whole batches
+ * and does everything else: the place of each entry, the chain, the hash,
+ * the columns against the body. Reading from SQLite costs about as much as
+ * checking, so on two cores the checker runs on its own thread while the
+ * reader fills the next batch. A log shorter than one batch never starts
+ * the thread, and when no thread can be had the reader checks its batches
+ * itself: either way rows are checked in order, one at a time. */
+#define BATCH_ROWS 256
+#define BATCH_BYTES (1u << 20)
+
+struct row {
+	int64_t seq;
+	size_t body, body_len; /* offsets into the batch's bytes */
+	size_t col[NQUERY], col_len[NQUERY];
+	int col_type[NQUERY];
+	unsigned char prev[AUDIT_HASH_BYTES]; /* prev_hash as stored */
+	unsigned char hash[AUDIT_HASH_BYTES]; /* hash as stored */
+	int prev_ok, hash_ok;		      /* the stored values had 32 bytes */
+};
+
+struct batch {
+	struct row rows[BATCH_ROWS];
+	int n;
+	int full; /* handed to the checker and not yet checked */
+	char *bytes;
+	size_t used, cap;
+};
+
+struct checker {
+	pthread_t thread;
+	int threaded;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch batch[2];
+	int fill;     /* the batch the reader fills */
+	int take;     /* the batch the checker takes next */
+	int finished; /* the reader has handed over its last batch */
+	/* the checker's own; the reader looks only after the join */
+	int64_t expect; /* the seq the next row must have */
+	unsigned char prev[AUDIT_HASH_BYTES];
+	int64_t cp_seq;
+	unsigned char cp_hash[AUDIT_HASH_BYTES];
+	int cp_seen;
+	int failed;
+	struct audit_verify_result bad;
+};
+
+/* Checks one row against the chain so far, in the order that names the
+ * likeliest cause first: its place, then the link, then the hash, then the
+ * copies. Returns 1 after recording a problem. */
+static int check_row(struct checker *k, const struct batch *b, const struct row *row)
 {
-	int64_t seq = store_col_int(st, 0), body_seq;
-	const char *body = store_col_text(st, 8);
-	size_t len = (size_t)store_col_bytes(st, 8);
+	const char *body = b->bytes + row->body;
+	unsigned char hash[AUDIT_HASH_BYTES];
+	struct audit_verify_result *r = &k->bad;
 	struct body_fields f;
-	char a[80], b[80];
+	struct column c;
+	int64_t seq = row->seq, body_seq;
+	char x[80], y[80];
 	int scanned, i;
 
-	if (seq > expect)
-		return audit_verify_fail(r, AUDIT_MISSING, expect,
-			       "entry %lld is missing: the log goes from entry %lld to %lld (deleted)",
-			       (long long)expect, (long long)(expect - 1), (long long)seq);
-	if (seq < expect)
+	if (seq > k->expect)
+		return audit_verify_fail(r, AUDIT_MISSING, k->expect,
+					 "entry %lld is missing: the log goes from entry %lld to "
+					 "%lld (deleted)",
+					 (long long)k->expect, (long long)(k->expect - 1),
+					 (long long)seq);
+	if (seq < k->expect)
 		return audit_verify_fail(r, AUDIT_INSERTED, seq,
-			       "entry %lld does not belong: the log starts at entry 1 (inserted)",
-			       (long long)seq);
-	if (!body)
-		body = "";
-	scanned = body_scan(body, len, &f) == 0;
+					 "entry %lld does not belong: the log starts at entry 1 "
+					 "(inserted)",
+					 (long long)seq);
+	scanned = body_scan(body, row->body_len, &f) == 0;
 	body_seq = scanned ? token_int(f.tok[FIELD_SEQ], f.len[FIELD_SEQ]) : -1;
 	if (body_seq >= 0 && body_seq != seq)
 		return audit_verify_fail(r, AUDIT_REORDERED, seq,
-			       "entry %lld holds the body of entry %lld (entries were inserted, "
-			       "removed or reordered)",
-			       (long long)seq, (long long)body_seq);
-	if (store_col_bytes(st, 9) != AUDIT_HASH_BYTES ||
-	    memcmp(store_col_blob(st, 9), prev, AUDIT_HASH_BYTES) != 0)
+					 "entry %lld holds the body of entry %lld (entries were "
+					 "inserted, removed or reordered)",
+					 (long long)seq, (long long)body_seq);
+	if (!row->prev_ok || memcmp(row->prev, k->prev, AUDIT_HASH_BYTES) != 0)
 		return audit_verify_fail(r, AUDIT_BROKEN_LINK, seq,
-			       "entry %lld: its prev_hash is not the hash of entry %lld (an entry "
-			       "before it was inserted, removed or rewritten)",
-			       (long long)seq, (long long)(seq - 1));
-	audit_hash(seq, prev, body, len, hash);
-	if (store_col_bytes(st, 10) != AUDIT_HASH_BYTES ||
-	    memcmp(store_col_blob(st, 10), hash, AUDIT_HASH_BYTES) != 0)
+					 "entry %lld: its prev_hash is not the hash of entry %lld "
+					 "(an entry before it was inserted, removed or rewritten)",
+					 (long long)seq, (long long)(seq - 1));
+	audit_hash(seq, k->prev, body, row->body_len, hash);
+	if (!row->hash_ok || memcmp(row->hash, hash, AUDIT_HASH_BYTES) != 0)
 		return audit_verify_fail(r, AUDIT_EDITED, seq,
-			       "entry %lld: its content does not match its hash (edited)",
-			       (long long)seq);
-	if (!scanned || body_seq < 0)
+					 "entry %lld: its content does not match its hash (edited)",
+					 (long long)seq);
+	if (body_seq < 0)
 		return audit_verify_fail(r, AUDIT_EDITED, seq,
-			       "entry %lld: its body is not a log entry (rewritten)", (long long)seq);
+					 "entry %lld: its body is not a log entry (rewritten)",
+					 (long long)seq);
 	for (i = 0; i < NQUERY; i++) {
-		if (token_equals_column(f.tok[i], f.len[i], st, i + 1))
+		c.type = row->col_type[i];
+		c.text = b->bytes + row->col[i];
+		c.len = row->col_len[i];
+		if (token_equals_column(f.tok[i], f.len[i], &c))
 			continue;
-		column_text(st, i + 1, a, sizeof a);
-		body_value_text(body, len, query_columns[i], b, sizeof b);
+		column_text(&c, x, sizeof x);
+		body_value_text(body, row->body_len, query_columns[i], y, sizeof y);
 		return audit_verify_fail(r, AUDIT_EDITED, seq,
-			       "entry %lld: column %s is %s but its hashed body says %s (edited)",
-			       (long long)seq, query_columns[i], a, b);
+					 "entry %lld: column %s is %s but its hashed body says %s "
+					 "(edited)",
+					 (long long)seq, query_columns[i], x, y);
 	}
+	if (seq == k->cp_seq) {
+		memcpy(k->cp_hash, hash, sizeof hash);
+		k->cp_seen = 1;
+	}
+	memcpy(k->prev, hash, sizeof hash);
+	k->expect++;
 	return 0;
+}
+
+static void check_batch(struct checker *k, const struct batch *b)
+{
+	int i;
+
+	for (i = 0; i < b->n && !k->failed; i++)
+		if (check_row(k, b, &b->rows[i]))
+			__atomic_store_n(&k->failed, 1, __ATOMIC_RELAXED);
+}
+
+static void *checker_main(void *arg)
+{
+	struct checker *k = arg;
+	struct batch *b;
+
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->batch[k->take].full && !k->finished)
+			pthread_cond_wait(&k->cv, &k->mu);
+		b = &k->batch[k->take];
+		if (!b->full)
+			break;
+		pthread_mutex_unlock(&k->mu);
+		check_batch(k, b);
+		pthread_mutex_lock(&k->mu);
+		b->full = 0;
+		k->take ^= 1;
+		pthread_cond_broadcast(&k->cv);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+/* Hands the batch being filled to the checker (or checks it here) and
+ * waits until the other batch is free to fill. */
+static void checker_submit(struct checker *k, int start_thread)
+{
+	struct batch *b = &k->batch[k->fill];
+
+	if (b->n == 0)
+		return;
+	if (!k->threaded && start_thread && audit_verify_threads > 1 &&
+	    pthread_create(&k->thread, NULL, checker_main, k) == 0)
+		k->threaded = 1;
+	if (!k->threaded) {
+		check_batch(k, b);
+	} else {
+		pthread_mutex_lock(&k->mu);
+		b->full = 1;
+		pthread_cond_broadcast(&k->cv);
+		k->fill ^= 1;
+		while (k->batch[k->fill].full)
+			pthread_cond_wait(&k->cv, &k->mu);
+		pthread_mutex_unlock(&k->mu);
+	}
+	b = &k->batch[k->fill];
+	b->n = 0;
+	b->used = 0;
+}
+
+/* Copies len bytes into the batch; returns their offset, or (size_t)-1
+ * when memory ran out. */
+static size_t batch_put(struct batch *b, const void *p, size_t len)
+{
+	size_t cap, off = b->used;
+	char *grown;
+
+	if (b->used + len > b->cap) {
+		cap = b->cap ? b->cap : 64 * 1024;
+		while (cap < b->used + len)
+			cap *= 2;
+		grown = realloc(b->bytes, cap);
+		if (!grown)
+			return (size_t)-1;
+		b->bytes = grown;
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->bytes + off, p, len);
+	b->used += len;
+	return off;
+}
+
+/* The reader's whole job: copy the row out of SQLite. Columns are read
+ * once each, since every call into SQLite takes its connection lock. */
+static int checker_add(struct checker *k, struct store_stmt *st, struct err *err)
+{
+	struct batch *b = &k->batch[k->fill];
+	const char *body = store_col_text(st, 8);
+	size_t len = body ? (size_t)store_col_bytes(st, 8) : 0, off;
+	struct row *row;
+	int i, n;
+
+	if (b->n == BATCH_ROWS || (b->n > 0 && b->used + len > BATCH_BYTES)) {
+		checker_submit(k, 1);
+		b = &k->batch[k->fill];
+	}
+	row = &b->rows[b->n];
+	row->seq = store_col_int(st, 0);
+	if ((row->body = batch_put(b, body, len)) == (size_t)-1)
+		goto nomem;
+	row->body_len = len;
+	for (i = 0; i < NQUERY; i++) {
+		row->col_type[i] = store_col_type(st, i + 1);
+		row->col_len[i] = 0;
+		row->col[i] = b->used;
+		if (row->col_type[i] != 't')
+			continue;
+		n = store_col_bytes(st, i + 1);
+		if ((off = batch_put(b, store_col_text(st, i + 1), (size_t)n)) == (size_t)-1)
+			goto nomem;
+		row->col[i] = off;
+		row->col_len[i] = (size_t)n;
+	}
+	row->prev_ok = store_col_bytes(st, 9) == AUDIT_HASH_BYTES;
+	if (row->prev_ok)
+		memcpy(row->prev, store_col_blob(st, 9), AUDIT_HASH_BYTES);
+	row->hash_ok = store_col_bytes(st, 10) == AUDIT_HASH_BYTES;
+	if (row->hash_ok)
+		memcpy(row->hash, store_col_blob(st, 10), AUDIT_HASH_BYTES);
+	b->n++;
+	return 0;
+nomem:
+	return err_set(err, AIRLOCK_ENOMEM, "out of memory verifying the log");
+}
+
+/* Checks what is left, stops the thread and frees the batches. */
+static void checker_finish(struct checker *k)
+{
+	int i;
+
+	checker_submit(k, 0);
+	if (k->threaded) {
+		pthread_mutex_lock(&k->mu);
+		k->finished = 1;
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		pthread_join(k->thread, NULL);
+		k->threaded = 0;
+	}
+	for (i = 0; i < 2; i++) {
+		free(k->batch[i].bytes);
+		k->batch[i].bytes = NULL;
+	}
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mu);
 }
 
 static int check_head(int64_t last, const unsigned char hash[], int64_t head_seq,
 		      const unsigned char head[], struct audit_verify_result *r)
 {
 	if (head_seq > last && head_seq == last + 1)
-		return audit_verify_fail(r, AUDIT_MISSING, head_seq,
-			       "entry %lld is missing: the log's head says it ends there but the "
-			       "last entry is %lld (deleted from the end)",
-			       (long long)head_seq, (long long)last);
+		return audit_verify_fail(
+		    r, AUDIT_MISSING, head_seq,
+		    "entry %lld is missing: the log's head says it ends there but the "
+		    "last entry is %lld (deleted from the end)",
+		    (long long)head_seq, (long long)last);
 	if (head_seq > last)
-		return audit_verify_fail(r, AUDIT_MISSING, last + 1,
-			       "entries %lld to %lld are missing: the log's head says it ends at "
-			       "%lld (deleted from the end)",
-			       (long long)(last + 1), (long long)head_seq, (long long)head_seq);
+		return audit_verify_fail(
+		    r, AUDIT_MISSING, last + 1,
+		    "entries %lld to %lld are missing: the log's head says it ends at "
+		    "%lld (deleted from the end)",
+		    (long long)(last + 1), (long long)head_seq, (long long)head_seq);
 	if (head_seq < last)
-		return audit_verify_fail(r, AUDIT_INSERTED, head_seq + 1,
-			       "entry %lld is beyond the log's head, which ends at entry %lld "
-			       "(inserted)",
-			       (long long)(head_seq + 1), (long long)head_seq);
+		return audit_verify_fail(
+		    r, AUDIT_INSERTED, head_seq + 1,
+		    "entry %lld is beyond the log's head, which ends at entry %lld "
+		    "(inserted)",
+		    (long long)(head_seq + 1), (long long)head_seq);
 	if (memcmp(hash, head, AUDIT_HASH_BYTES) != 0)
-		return audit_verify_fail(r, AUDIT_BROKEN_LINK, last,
-			       "entry %lld: the log's head record holds another hash (the head "
-			       "was changed)",
-			       (long long)last);
+		return audit_verify_fail(
+		    r, AUDIT_BROKEN_LINK, last,
+		    "entry %lld: the log's head record holds another hash (the head "
+		    "was changed)",
+		    (long long)last);
+	return 0;
+}
+
+static int check_checkpoint(const struct audit_checkpoint *cp, const struct checker *k,
+			    int64_t last, struct audit_verify_result *r)
+{
+	if (cp->seq > last)
+		return audit_verify_fail(r, AUDIT_MISSING, last + 1,
+					 "the checkpoint covers entry %lld but the log ends at "
+					 "entry %lld (entries deleted)",
+					 (long long)cp->seq, (long long)last);
+	if ((k->cp_seen || cp->seq == 0) &&
+	    memcmp(k->cp_seen ? k->cp_hash : zero_hash, cp->head, AUDIT_HASH_BYTES) != 0)
+		return audit_verify_fail(r, AUDIT_REWRITTEN, cp->seq,
+					 "entry %lld does not have the hash the checkpoint of %s "
+					 "signed: the log was rewritten at or before entry %lld",
+					 (long long)cp->seq, cp->at, (long long)cp->seq);
 	return 0;
 }
 
 int audit_verify(struct store *s, const char *checkpoint_path, struct audit_verify_result *r,
 		 struct err *err)
 {
-	unsigned char prev[AUDIT_HASH_BYTES], hash[AUDIT_HASH_BYTES], head[AUDIT_HASH_BYTES];
-	unsigned char at_cp[AUDIT_HASH_BYTES];
+	unsigned char head[AUDIT_HASH_BYTES];
 	struct audit_checkpoint cp = {0};
 	struct store_stmt *st = NULL;
-	int64_t expect = 1, head_seq = 0;
-	int rc, have_head = 0, cp_seen = 0;
+	struct checker *k;
+	int64_t head_seq = 0, last;
+	int rc, have_head = 0;
 
 	memset(r, 0, sizeof *r);
-	memcpy(prev, zero_hash, sizeof prev);
-	memcpy(at_cp, zero_hash, sizeof at_cp);
 	if ((rc = audit_sodium_ready(err)))
 		return rc;
 	if (checkpoint_path) {
@@ -398,15 +674,25 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 	}
 	/* The head comes from the same statement as the rows, so both are read
 	 * from one snapshot even while others append. */
-	rc = store_prepare(s,
-			   "SELECT seq, at, principal, surface, tool, instruction_version, decision,"
-			   " batch_id, body, prev_hash, hash,"
-			   " (SELECT seq FROM action_log_head WHERE id = 1),"
-			   " (SELECT hash FROM action_log_head WHERE id = 1)"
-			   " FROM action_log ORDER BY seq",
-			   &st, err);
+	rc =
+	    store_prepare(s,
+			  "SELECT seq, at, principal, surface, tool, instruction_version, decision,"
+			  " batch_id, body, prev_hash, hash,"
+			  " (SELECT seq FROM action_log_head WHERE id = 1),"
+			  " (SELECT hash FROM action_log_head WHERE id = 1)"
+			  " FROM action_log ORDER BY seq",
+			  &st, err);
 	if (rc)
 		return rc;
+	k = calloc(1, sizeof *k);
+	if (!k) {
+		store_done(st);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory verifying the log");
+	}
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	k->expect = 1;
+	k->cp_seq = checkpoint_path ? cp.seq : -1;
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		if (!have_head) {
 			have_head = 1;
@@ -416,56 +702,50 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 			else
 				memset(head, 0xff, sizeof head);
 		}
-		if (check_row(st, expect, prev, hash, r))
-			goto done;
-		if (checkpoint_path && expect == cp.seq) {
-			memcpy(at_cp, hash, sizeof at_cp);
-			cp_seen = 1;
-		}
-		memcpy(prev, hash, sizeof prev);
-		r->count++;
-		expect++;
+		/* the checker's verdict is read without its lock: a stale 0 only
+		 * means reading a little further than needed */
+		if (__atomic_load_n(&k->failed, __ATOMIC_RELAXED))
+			break;
+		if ((rc = checker_add(k, st, err)) != 0)
+			break;
 	}
 	store_done(st);
-	st = NULL;
+	checker_finish(k);
 	if (rc < 0)
-		return rc;
+		goto out;
+	rc = 0;
+	if (k->failed) {
+		*r = k->bad;
+		r->count = k->expect - 1;
+		goto out;
+	}
+	last = k->expect - 1;
 	if (!have_head) {
 		/* no rows: the head must say the log is empty */
 		rc = audit_head(s, &head_seq, head, err);
 		if (rc == AIRLOCK_ECORRUPT) {
-			audit_verify_fail(r, AUDIT_MISSING, 0, "the log's head record is missing or damaged");
-			return 0;
+			rc = 0;
+			audit_verify_fail(r, AUDIT_MISSING, 0,
+					  "the log's head record is missing or damaged");
+			goto out;
 		}
 		if (rc)
-			return rc;
+			goto out;
 	}
-	if (check_head(expect - 1, prev, head_seq, head, r))
-		return 0;
+	r->count = last;
+	if (check_head(last, k->prev, head_seq, head, r))
+		goto out;
 	if (checkpoint_path) {
-		if (cp.seq > expect - 1) {
-			audit_verify_fail(r, AUDIT_MISSING, expect,
-				"the checkpoint covers entry %lld but the log ends at entry %lld "
-				"(entries deleted)",
-				(long long)cp.seq, (long long)(expect - 1));
-			return 0;
-		}
-		if ((cp_seen || cp.seq == 0) && memcmp(at_cp, cp.head, AUDIT_HASH_BYTES) != 0) {
-			audit_verify_fail(r, AUDIT_REWRITTEN, cp.seq,
-				"entry %lld does not have the hash the checkpoint of %s signed: the "
-				"log was rewritten at or before entry %lld",
-				(long long)cp.seq, cp.at, (long long)cp.seq);
-			return 0;
-		}
+		if (check_checkpoint(&cp, k, last, r))
+			goto out;
 		r->checkpoint_checked = 1;
 		r->checkpoint_seq = cp.seq;
 		r->checkpoint_key_local = cp.key_local;
 	}
 	r->ok = 1;
-	r->head_seq = expect - 1;
-	memcpy(r->head, prev, sizeof r->head);
-	return 0;
-done:
-	store_done(st);
-	return 0;
+	r->head_seq = last;
+	memcpy(r->head, k->prev, sizeof r->head);
+out:
+	free(k);
+	return rc;
 }

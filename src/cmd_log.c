@@ -132,7 +132,7 @@ static int log_checkpoint_entry(struct cli *cli, struct store *s, json_t *cp, co
 static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CLI_COMMON_OPTIONS, {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+	    CLI_COMMON_OPTIONS, {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
 	struct audit_verify_result r;
 	struct err err = {0};
 	const char *file = NULL;
@@ -225,10 +225,18 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		return cmd_log_checkpoint(cli, argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': f.record_id = optarg; continue;
-		case 'b': f.batch_id = optarg; continue;
-		case 't': f.tool = optarg; continue;
-		case 'p': f.principal = optarg; continue;
+		case 'r':
+			f.record_id = optarg;
+			continue;
+		case 'b':
+			f.batch_id = optarg;
+			continue;
+		case 't':
+			f.tool = optarg;
+			continue;
+		case 'p':
+			f.principal = optarg;
+			continue;
 		case 's':
 			if (audit_parse_time(optarg, since, &err))
 				return cli_usage(cli, "--since: %s", err.msg);

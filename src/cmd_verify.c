@@ -7,20 +7,27 @@
 static const char *problem_name(enum audit_problem p)
 {
 	switch (p) {
-	case AUDIT_INTACT: return "intact";
-	case AUDIT_EDITED: return "edited";
-	case AUDIT_MISSING: return "missing";
-	case AUDIT_INSERTED: return "inserted";
-	case AUDIT_REORDERED: return "reordered";
-	case AUDIT_BROKEN_LINK: return "broken_link";
-	case AUDIT_REWRITTEN: return "rewritten";
-	case AUDIT_BAD_SIGNATURE: return "bad_signature";
+	case AUDIT_INTACT:
+		return "intact";
+	case AUDIT_EDITED:
+		return "edited";
+	case AUDIT_MISSING:
+		return "missing";
+	case AUDIT_INSERTED:
+		return "inserted";
+	case AUDIT_REORDERED:
+		return "reordered";
+	case AUDIT_BROKEN_LINK:
+		return "broken_link";
+	case AUDIT_REWRITTEN:
+		return "rewritten";
+	case AUDIT_BAD_SIGNATURE:
+		return "bad_signature";
 	}
 	return "unknown";
 }
 
-static int print_json(struct cli *cli, const struct audit_verify_result *r,
-		      const char *checkpoint)
+static int print_json(struct cli *cli, const struct audit_verify_result *r, const char *checkpoint)
 {
 	char head[AUDIT_HASH_HEX];
 	json_t *o;
@@ -49,7 +56,7 @@ static int print_json(struct cli *cli, const struct audit_verify_result *r,
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CLI_COMMON_OPTIONS, {"checkpoint", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	    CLI_COMMON_OPTIONS, {"checkpoint", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
 	struct audit_verify_result r;
 	struct err err = {0};
 	const char *checkpoint = NULL;
@@ -84,7 +91,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (checkpoint)
 		printf("checkpoint %s: entry %lld matches, signed by %s\n", checkpoint,
 		       (long long)r.checkpoint_seq,
-		       r.checkpoint_key_local ? "this database's key"
-					      : "the key in the checkpoint (no local key to compare)");
+		       r.checkpoint_key_local
+			   ? "this database's key"
+			   : "the key in the checkpoint (no local key to compare)");
 	return CLI_OK;
 }

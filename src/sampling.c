@@ -30,7 +30,10 @@ int64_t sampling_defects_assumed(int64_t N, double p)
 	return d;
 }
 
-static int plan_args_ok(int64_t N, double p) { return N >= 0 && p > 0 && p <= 1; }
+static int plan_args_ok(int64_t N, double p)
+{
+	return N >= 0 && p > 0 && p <= 1;
+}
 
 /* C(N−D, n)/C(N, n) as the running product Π_{i<n} (N−D−i)/(N−i): each
  * factor is below 1 and the product falls monotonically, so the first n
@@ -89,10 +92,11 @@ int sampling_statement(char *buf, size_t size, int64_t N, double p, int64_t n_re
 		 * values, so the sentence never claims more than was earned. */
 		pct = (int)floor(conf * 100 + 1e-9);
 		if (D <= 1)
-			n = snprintf(buf, size,
-				     "zero bad items in %lld of %lld ⇒ with %d%% confidence no item "
-				     "of the batch is wrong",
-				     (long long)n_read, (long long)N, pct);
+			n = snprintf(
+			    buf, size,
+			    "zero bad items in %lld of %lld ⇒ with %d%% confidence no item "
+			    "of the batch is wrong",
+			    (long long)n_read, (long long)N, pct);
 		else
 			n = snprintf(buf, size,
 				     "zero bad items in %lld of %lld ⇒ with %d%% confidence fewer "
@@ -335,9 +339,12 @@ int sampling_level_parse(const char *name)
 double sampling_level_fraction(enum sampling_level level, double p)
 {
 	switch (level) {
-	case SAMPLING_TIGHTENED: return p / 2;
-	case SAMPLING_REDUCED: return p * 2 < 1 ? p * 2 : 1;
-	case SAMPLING_NORMAL: break;
+	case SAMPLING_TIGHTENED:
+		return p / 2;
+	case SAMPLING_REDUCED:
+		return p * 2 < 1 ? p * 2 : 1;
+	case SAMPLING_NORMAL:
+		break;
 	}
 	return p;
 }

@@ -101,10 +101,10 @@ int64_t sampling_level_plan_size(enum sampling_level level, int64_t N, double p,
 
 /* A workflow's switching policy. */
 struct sampling_policy {
-	double target;     /* tolerated defect fraction p, e.g. 0.05 */
+	double target;	   /* tolerated defect fraction p, e.g. 0.05 */
 	double confidence; /* C, e.g. 0.95: plans and the upper bound */
 	int reduce_after;  /* R: clean batches in a row before reduced (default 10) */
-	double cusum_h;    /* CUSUM decision limit (default 4.0) */
+	double cusum_h;	   /* CUSUM decision limit (default 4.0) */
 };
 
 /* Fills the defaults: target 0.05, confidence 0.95, R = 10, h = 4.0. */
@@ -115,13 +115,13 @@ void sampling_policy_default(struct sampling_policy *pol);
  * evidence). */
 struct sampling_state {
 	enum sampling_level level;
-	unsigned recent;  /* outcomes of the last batches at this level, bit 0 the
-			     newest, 1 = failed; only the low 5 bits count */
-	int nrecent;      /* how many of those bits are real (≤ 5) */
-	int clean_run;    /* batches passed in a row at this level */
+	unsigned recent;   /* outcomes of the last batches at this level, bit 0 the
+			      newest, 1 = failed; only the low 5 bits count */
+	int nrecent;	   /* how many of those bits are real (≤ 5) */
+	int clean_run;	   /* batches passed in a row at this level */
 	int64_t inspected; /* items judged, all time */
 	int64_t defects;   /* of which bad */
-	double cusum;      /* the CUSUM statistic S */
+	double cusum;	   /* the CUSUM statistic S */
 };
 
 /* Records one batch's sample outcome and returns the new level (also set in

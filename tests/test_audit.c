@@ -41,10 +41,11 @@ static int64_t raw_int(struct store *s, const char *sql)
 
 static void drop_triggers(struct store *s)
 {
-	raw(s, "DROP TRIGGER action_log_no_update; DROP TRIGGER action_log_no_delete;"
-	       "DROP TRIGGER action_log_chained; DROP TRIGGER action_log_head_forward;"
-	       "DROP TRIGGER action_log_head_no_delete; DROP TRIGGER action_log_head_no_insert;"
-	       "DROP TRIGGER action_log_record_no_update; DROP TRIGGER action_log_record_no_delete;");
+	raw(s,
+	    "DROP TRIGGER action_log_no_update; DROP TRIGGER action_log_no_delete;"
+	    "DROP TRIGGER action_log_chained; DROP TRIGGER action_log_head_forward;"
+	    "DROP TRIGGER action_log_head_no_delete; DROP TRIGGER action_log_head_no_insert;"
+	    "DROP TRIGGER action_log_record_no_update; DROP TRIGGER action_log_record_no_delete;");
 }
 
 static int64_t append(struct store *s, const char *tool, const char *batch, json_t *args)
@@ -99,8 +100,8 @@ static void verify_ok(struct store *s, int64_t count)
 	assert_int_equal(r.head_seq, count);
 }
 
-static void verify_bad(struct store *s, const char *checkpoint, enum audit_problem p,
-		       int64_t seq, const char *needle)
+static void verify_bad(struct store *s, const char *checkpoint, enum audit_problem p, int64_t seq,
+		       const char *needle)
 {
 	struct audit_verify_result r;
 	struct err err = {0};
@@ -292,15 +293,15 @@ static void test_triggers_refuse_update_and_delete(void **state)
 	struct testdb t;
 	struct store *s = make_log(&t, 3);
 	const char *refused[] = {
-		"UPDATE action_log SET tool = 'x' WHERE seq = 2",
-		"DELETE FROM action_log WHERE seq = 3",
-		"UPDATE action_log_record SET record_id = 'Z'",
-		"DELETE FROM action_log_record",
-		"DELETE FROM action_log_head",
-		"UPDATE action_log_head SET seq = 2",
-		"INSERT INTO action_log_head VALUES (2, 0, zeroblob(32))",
-		"INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
-		" VALUES (9, 'x', 'p', 's', 't', '{}', zeroblob(32), zeroblob(32))",
+	    "UPDATE action_log SET tool = 'x' WHERE seq = 2",
+	    "DELETE FROM action_log WHERE seq = 3",
+	    "UPDATE action_log_record SET record_id = 'Z'",
+	    "DELETE FROM action_log_record",
+	    "DELETE FROM action_log_head",
+	    "UPDATE action_log_head SET seq = 2",
+	    "INSERT INTO action_log_head VALUES (2, 0, zeroblob(32))",
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " VALUES (9, 'x', 'p', 's', 't', '{}', zeroblob(32), zeroblob(32))",
 	};
 	size_t i;
 
@@ -324,7 +325,8 @@ static void test_tamper_body(void **state)
 
 	(void)state;
 	drop_triggers(s);
-	raw(s, "UPDATE action_log SET body = replace(body, '\"tier\":', '\"tier\":1') WHERE seq = 4");
+	raw(s,
+	    "UPDATE action_log SET body = replace(body, '\"tier\":', '\"tier\":1') WHERE seq = 4");
 	verify_bad(s, NULL, AUDIT_EDITED, 4, "entry 4: its content does not match its hash");
 	testutil_store_close(&t);
 }
@@ -334,16 +336,17 @@ static void test_tamper_body(void **state)
 static void test_tamper_each_column(void **state)
 {
 	static const char *const edits[][2] = {
-		{"at", "UPDATE action_log SET at = '2001-01-01T00:00:00.000000Z' WHERE seq = 3"},
-		{"principal", "UPDATE action_log SET principal = 'human:boss' WHERE seq = 3"},
-		{"surface", "UPDATE action_log SET surface = 'cli' WHERE seq = 3"},
-		{"tool", "UPDATE action_log SET tool = 'tool0 ' WHERE seq = 3"},
-		{"instruction_version", "UPDATE action_log SET instruction_version = NULL WHERE seq = 3"},
-		{"decision", "UPDATE action_log SET decision = 'approved' WHERE seq = 3"},
-		{"batch_id", "UPDATE action_log SET batch_id = 'B9' WHERE seq = 3"},
-		{"batch_id", "UPDATE action_log SET batch_id = NULL WHERE seq = 3"},
-		{"batch_id", "UPDATE action_log SET batch_id = 3 WHERE seq = 3"},
-		{"tool", "UPDATE action_log SET tool = CAST('tool0' AS BLOB) WHERE seq = 3"},
+	    {"at", "UPDATE action_log SET at = '2001-01-01T00:00:00.000000Z' WHERE seq = 3"},
+	    {"principal", "UPDATE action_log SET principal = 'human:boss' WHERE seq = 3"},
+	    {"surface", "UPDATE action_log SET surface = 'cli' WHERE seq = 3"},
+	    {"tool", "UPDATE action_log SET tool = 'tool0 ' WHERE seq = 3"},
+	    {"instruction_version",
+	     "UPDATE action_log SET instruction_version = NULL WHERE seq = 3"},
+	    {"decision", "UPDATE action_log SET decision = 'approved' WHERE seq = 3"},
+	    {"batch_id", "UPDATE action_log SET batch_id = 'B9' WHERE seq = 3"},
+	    {"batch_id", "UPDATE action_log SET batch_id = NULL WHERE seq = 3"},
+	    {"batch_id", "UPDATE action_log SET batch_id = 3 WHERE seq = 3"},
+	    {"tool", "UPDATE action_log SET tool = CAST('tool0' AS BLOB) WHERE seq = 3"},
 	};
 	size_t i;
 
@@ -420,12 +423,13 @@ static void forge(struct store *s, int64_t seq, const unsigned char prev[32])
 	char body[256];
 	sqlite3_stmt *st;
 
-	snprintf(body, sizeof body,
-		 "{\"args\":{},\"at\":\"2030-01-01T00:00:00.000000Z\",\"batch_id\":null,"
-		 "\"decision\":\"approved\",\"instruction_version\":null,\"principal\":\"human:x\","
-		 "\"reasons\":[],\"record_ids\":[],\"seq\":%lld,\"summary\":null,\"surface\":\"cli\","
-		 "\"tool\":\"approve\"}",
-		 (long long)seq);
+	snprintf(
+	    body, sizeof body,
+	    "{\"args\":{},\"at\":\"2030-01-01T00:00:00.000000Z\",\"batch_id\":null,"
+	    "\"decision\":\"approved\",\"instruction_version\":null,\"principal\":\"human:x\","
+	    "\"reasons\":[],\"record_ids\":[],\"seq\":%lld,\"summary\":null,\"surface\":\"cli\","
+	    "\"tool\":\"approve\"}",
+	    (long long)seq);
 	audit_hash(seq, prev, body, strlen(body), h);
 	assert_int_equal(sqlite3_prepare_v2(store_native_handle(s),
 					    "INSERT INTO action_log VALUES (?1,"
@@ -512,7 +516,8 @@ static void rechain(struct store *s, int64_t from)
 	sqlite3_stmt *sel, *upd, *head;
 	unsigned char prev[32] = {0}, h[32];
 
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, body, hash FROM action_log ORDER BY seq",
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT seq, body, hash FROM action_log ORDER BY seq",
 					    -1, &sel, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
@@ -538,9 +543,9 @@ static void rechain(struct store *s, int64_t from)
 	}
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE action_log_head SET hash = ?1", -1, &head,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "UPDATE action_log_head SET hash = ?1", -1, &head, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_blob(head, 1, prev, 32, SQLITE_TRANSIENT);
 	assert_int_equal(sqlite3_step(head), SQLITE_DONE);
 	sqlite3_finalize(head);
@@ -580,7 +585,8 @@ static void test_checkpoint_catches_rewrite(void **state)
 	assert_int_equal(r.count, 7);
 	/* entry 3 edited and everything after re-hashed: consistent on its own */
 	drop_triggers(s);
-	raw(s, "UPDATE action_log SET body = replace(body, 're-tier 3', 're-tier 9') WHERE seq = 3");
+	raw(s,
+	    "UPDATE action_log SET body = replace(body, 're-tier 3', 're-tier 9') WHERE seq = 3");
 	rechain(s, 3);
 	verify_ok(s, 7);
 	verify_bad(s, cp, AUDIT_REWRITTEN, 6, "rewritten at or before entry 6");
@@ -801,8 +807,8 @@ static void test_parse_time(void **state)
 {
 	char out[AUDIT_TIME_MAX], now[AUDIT_TIME_MAX];
 	struct err err = {0};
-	const char *bad[] = {"", "yesterday", "2025-13-01", "2025-01-01T25:00", "10x", "-5m",
-			     "2025-01-01Zjunk"};
+	const char *bad[] = {"",    "yesterday", "2025-13-01",	   "2025-01-01T25:00",
+			     "10x", "-5m",	 "2025-01-01Zjunk"};
 	size_t i;
 
 	(void)state;
@@ -844,27 +850,63 @@ static void test_rewritten_body_not_an_entry(void **state)
 	testutil_store_close(&t);
 }
 
+/* Longer logs are hashed on a second thread while rows are read: the
+ * first problem must still be the one reported, wherever the batches end. */
+static void test_long_log_reports_first_problem(void **state)
+{
+	struct testdb t;
+	struct store *s;
+
+	audit_verify_threads = *(int *)*state;
+	s = make_log(&t, 1100);
+	verify_ok(s, 1100);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET body = replace(body, 're-tier', 'RE-tier') WHERE seq = 700");
+	verify_bad(s, NULL, AUDIT_EDITED, 700, "does not match its hash");
+	/* a later column edit does not hide the earlier hash mismatch... */
+	raw(s, "UPDATE action_log SET tool = 'x' WHERE seq = 900");
+	verify_bad(s, NULL, AUDIT_EDITED, 700, "does not match its hash");
+	/* ...and an earlier one comes first */
+	raw(s, "UPDATE action_log SET decision = 'x' WHERE seq = 257");
+	verify_bad(s, NULL, AUDIT_EDITED, 257, "column decision");
+	raw(s, "DELETE FROM action_log WHERE seq = 256");
+	verify_bad(s, NULL, AUDIT_MISSING, 256, "entry 256 is missing");
+	testutil_store_close(&t);
+
+	/* a broken link and a column edit in the same entry: the link wins */
+	s = make_log(&t, 600);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET prev_hash = zeroblob(32), tool = 'y' WHERE seq = 513");
+	verify_bad(s, NULL, AUDIT_BROKEN_LINK, 513, "prev_hash");
+	testutil_store_close(&t);
+	audit_verify_threads = 2;
+}
+
+static int one_thread = 1, two_threads = 2;
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_and_verify),
-		cmocka_unit_test(test_empty_log_verifies),
-		cmocka_unit_test(test_bad_entries_are_refused),
-		cmocka_unit_test(test_unicode_survives_and_verifies),
-		cmocka_unit_test(test_rolled_back_append_leaves_nothing),
-		cmocka_unit_test(test_triggers_refuse_update_and_delete),
-		cmocka_unit_test(test_tamper_body),
-		cmocka_unit_test(test_tamper_each_column),
-		cmocka_unit_test(test_tamper_hash_and_link),
-		cmocka_unit_test(test_tamper_delete),
-		cmocka_unit_test(test_tamper_insert),
-		cmocka_unit_test(test_tamper_swap),
-		cmocka_unit_test(test_checkpoint_catches_rewrite),
-		cmocka_unit_test(test_checkpoint_signature_tamper),
-		cmocka_unit_test(test_key_init_and_permissions),
-		cmocka_unit_test(test_query_filters_and_record_index),
-		cmocka_unit_test(test_parse_time),
-		cmocka_unit_test(test_rewritten_body_not_an_entry),
+	    cmocka_unit_test(test_append_and_verify),
+	    cmocka_unit_test(test_empty_log_verifies),
+	    cmocka_unit_test(test_bad_entries_are_refused),
+	    cmocka_unit_test(test_unicode_survives_and_verifies),
+	    cmocka_unit_test(test_rolled_back_append_leaves_nothing),
+	    cmocka_unit_test(test_triggers_refuse_update_and_delete),
+	    cmocka_unit_test(test_tamper_body),
+	    cmocka_unit_test(test_tamper_each_column),
+	    cmocka_unit_test(test_tamper_hash_and_link),
+	    cmocka_unit_test(test_tamper_delete),
+	    cmocka_unit_test(test_tamper_insert),
+	    cmocka_unit_test(test_tamper_swap),
+	    cmocka_unit_test(test_checkpoint_catches_rewrite),
+	    cmocka_unit_test(test_checkpoint_signature_tamper),
+	    cmocka_unit_test(test_key_init_and_permissions),
+	    cmocka_unit_test(test_query_filters_and_record_index),
+	    cmocka_unit_test(test_parse_time),
+	    cmocka_unit_test(test_rewritten_body_not_an_entry),
+	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &one_thread),
+	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &two_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
