@@ -15,9 +15,9 @@
  *           order, every non-ASCII character as \uXXXX, so the bytes are
  *           plain ASCII that no database or terminal re-encodes). Keys:
  *           args, at, batch_id, decision, instruction_version, principal,
- *           reasons, record_ids, seq, summary, surface, tool (absent values
- *           are JSON null). The bytes are stored exactly as hashed and never
- *           re-serialised.
+ *           reasons, record_ids, seq, summary, surface, tool (absent strings
+ *           are JSON null, absent args {} and reasons []). The bytes are
+ *           stored exactly as hashed and never re-serialised.
  *   hash  = BLAKE2b-256 (unkeyed) of
  *           "airlock.log.v1" (14 bytes, no NUL) ‖ seq as 8 bytes big-endian
  *           ‖ prev_hash (32 bytes; zeros for entry 1) ‖ body.
