@@ -224,6 +224,39 @@ const struct cli_command cli_commands[] = {
 	 "  --competitor-domain D  (repeatable) never write to D or its subdomains\n"
 	 "  --touch-window-days D, --max-touches N\n"
 	 "                         at most N messages per contact per D days (3 per 30)\n"},
+	{"log", cmd_log, "show the action log, or sign a checkpoint of it",
+	 "usage: airlock log [--record ID] [--batch ID] [--tool T] [--principal P]\n"
+	 "                   [--since TIME] [--limit N] [--db PATH] [--json]\n"
+	 "       airlock log checkpoint [-o FILE] [--db PATH] [--json]\n"
+	 "\n"
+	 "Shows the action log, newest entry first: every agent call and every\n"
+	 "human verb, one hash-chained entry each. The filters combine:\n"
+	 "\n"
+	 "  --record ID      entries that concern book record ID\n"
+	 "  --batch ID       entries about batch ID\n"
+	 "  --tool T         entries of tool or verb T (propose_changes, approve, ...)\n"
+	 "  --principal P    entries by P (agent:NAME, human:NAME)\n"
+	 "  --since TIME     entries at or after TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]\n"
+	 "                   (UTC), or an age: 30m, 12h, 7d, 2w\n"
+	 "  --limit N        the newest N entries only\n"
+	 "  --json           the entries as JSON, with each entry's hash\n"
+	 "\n"
+	 "'log checkpoint' checks the whole chain, then signs its head (seq and hash)\n"
+	 "with the database's key (DB.key, made by 'airlock init') and writes the\n"
+	 "checkpoint to FILE, or to standard output. Keep checkpoints away from the\n"
+	 "database: 'airlock verify --checkpoint FILE' then detects a rewrite of the\n"
+	 "whole log. Taking a checkpoint is itself logged.\n"},
+	{"verify", cmd_verify, "check that the action log was not edited",
+	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"
+	 "\n"
+	 "Recomputes the action log's hash chain from the first entry and checks\n"
+	 "every entry's columns against its hashed body. Prints 'N entries, head\n"
+	 "HASH' and exits 0 when the log is intact; otherwise names the first entry\n"
+	 "that was edited, deleted, inserted or moved, and exits 1.\n"
+	 "\n"
+	 "  --checkpoint FILE  also check a checkpoint from 'airlock log checkpoint':\n"
+	 "                     its signature (against DB.key when present) and that\n"
+	 "                     the log still has the signed hash at the signed entry\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

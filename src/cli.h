@@ -123,5 +123,7 @@ int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_drafts(struct cli *cli, int argc, char **argv);
 int cmd_briefs(struct cli *cli, int argc, char **argv);
 int cmd_outbox(struct cli *cli, int argc, char **argv);
+int cmd_log(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,5 +1,7 @@
 /* cmd_init.c — `airlock init`: create the database with the current schema
  * and write the default policy file, never over an existing one. */
+/* cmd_init.c — `airlock init`: create the database with the current schema. */
+#include "audit.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -70,6 +72,9 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	/* the key that signs log checkpoints: DB.key, 0600, never replaced */
+	if (audit_key_init(store_path(s), NULL, &err))
+		return cli_fail_err(cli, &err);
 	if (store_schema_version(s, &version, &err))
 		return cli_fail_err(cli, &err);
 	policy = cli_policy_path(cli);

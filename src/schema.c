@@ -55,6 +55,60 @@ const struct store_migration store_migrations[] = {
 	 " updated_at TEXT NOT NULL);"
 	 "CREATE INDEX signal_account ON signal(account_id, observed_at);"
 	 "CREATE INDEX signal_kind ON signal(kind);"},
+	{10, "action log",
+	 /* The log proper. Every column but seq, prev_hash and hash is a
+	  * query copy of a field of body, which alone is hashed (audit.h). */
+	 "CREATE TABLE action_log("
+	 " seq INTEGER PRIMARY KEY,"
+	 " at TEXT NOT NULL,"
+	 " principal TEXT NOT NULL,"
+	 " surface TEXT NOT NULL,"
+	 " tool TEXT NOT NULL,"
+	 " instruction_version TEXT,"
+	 " decision TEXT,"
+	 " batch_id TEXT,"
+	 " body TEXT NOT NULL,"
+	 " prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),"
+	 " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+	 "CREATE INDEX action_log_at ON action_log(at);"
+	 "CREATE INDEX action_log_batch ON action_log(batch_id);"
+	 "CREATE INDEX action_log_tool ON action_log(tool);"
+	 "CREATE INDEX action_log_principal ON action_log(principal);"
+	 /* Which entries concern which book record: derived from each body's
+	  * record_ids, so it can be rebuilt from the log alone. */
+	 "CREATE TABLE action_log_record("
+	 " record_id TEXT NOT NULL,"
+	 " seq INTEGER NOT NULL,"
+	 " PRIMARY KEY (record_id, seq));"
+	 /* The newest entry, so an append reads one row instead of searching. */
+	 "CREATE TABLE action_log_head("
+	 " id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 " seq INTEGER NOT NULL,"
+	 " hash BLOB NOT NULL CHECK (length(hash) = 32));"
+	 "INSERT INTO action_log_head(id, seq, hash) VALUES (1, 0,"
+	 " X'0000000000000000000000000000000000000000000000000000000000000000');"
+	 "CREATE TRIGGER action_log_no_update BEFORE UPDATE ON action_log"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log is append-only'); END;"
+	 "CREATE TRIGGER action_log_no_delete BEFORE DELETE ON action_log"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log is append-only'); END;"
+	 /* A stray INSERT (another tool, a hand-typed statement) must still
+	  * extend the chain from its head or be refused. */
+	 "CREATE TRIGGER action_log_chained BEFORE INSERT ON action_log"
+	 " WHEN NEW.seq IS NOT (SELECT seq + 1 FROM action_log_head WHERE id = 1)"
+	 "  OR NEW.prev_hash IS NOT (SELECT hash FROM action_log_head WHERE id = 1)"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log entries must extend the chain from its head'); END;"
+	 "CREATE TRIGGER action_log_record_no_update BEFORE UPDATE ON action_log_record"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log is append-only'); END;"
+	 "CREATE TRIGGER action_log_record_no_delete BEFORE DELETE ON action_log_record"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log is append-only'); END;"
+	 "CREATE TRIGGER action_log_head_no_insert BEFORE INSERT ON action_log_head"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log_head has exactly one row'); END;"
+	 "CREATE TRIGGER action_log_head_no_delete BEFORE DELETE ON action_log_head"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log_head has exactly one row'); END;"
+	 "CREATE TRIGGER action_log_head_forward BEFORE UPDATE ON action_log_head"
+	 " WHEN NEW.id IS NOT OLD.id OR NEW.seq IS NOT OLD.seq + 1"
+	 "  OR NEW.hash IS NOT (SELECT hash FROM action_log WHERE seq = NEW.seq)"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log_head only moves to the newest entry'); END;"},
 	{20, "staging",
 	 "CREATE TABLE batch("
 	 " id INTEGER PRIMARY KEY,"

@@ -249,7 +249,8 @@ has "own export: all unchanged" "$T/out" "\(0 new, 0 updated, [0-9]+ unchanged\)
 if [ "$(sql "SELECT count(*) FROM pragma_table_info('action_log') WHERE name='tool'")" = 1 ]; then
 	n0=$(sql "SELECT count(*) FROM action_log WHERE tool='import'")
 	"$AIRLOCK" import accounts "$D/acc.csv" >/dev/null 2>&1
-	"$AIRLOCK" import accounts "$D/bad.csv" >/dev/null 2>&1
+	printf 'id,name,tier\nQ1,Bad,x\n' >"$D/bad2.csv"
+	"$AIRLOCK" import accounts "$D/bad2.csv" >/dev/null 2>&1
 	same "one log entry per successful import" "$(sql "SELECT count(*) FROM action_log WHERE tool='import'")" "$((n0 + 1))"
 fi
 

@@ -1,0 +1,43 @@
+/* audit_int.h — what audit.c, audit_verify.c and audit_sign.c share; not
+ * for use outside the audit module (SQLite's *Int.h habit). */
+#ifndef AIRLOCK_AUDIT_INT_H
+#define AIRLOCK_AUDIT_INT_H
+
+#include <sodium.h>
+#include <time.h>
+
+#include "audit.h"
+
+#define AUDIT_CHECKPOINT_FORMAT "airlock.checkpoint.v1"
+
+/* A checkpoint as read from its file. */
+struct audit_checkpoint {
+	int64_t seq;
+	unsigned char head[AUDIT_HASH_BYTES];
+	char at[AUDIT_TIME_MAX];
+	unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+	unsigned char signature[crypto_sign_BYTES];
+	int key_local; /* the database's own key file holds this public key */
+};
+
+int audit_sodium_ready(struct err *err);
+
+/* The log's time format, "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC). */
+void audit_now(char out[AUDIT_TIME_MAX]);
+void audit_format_time(time_t t, long usec, char out[AUDIT_TIME_MAX]);
+
+/* Marks r as failed at seq with the formatted message; returns 1. */
+int audit_verify_fail(struct audit_verify_result *r, enum audit_problem p, int64_t seq,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Reads and checks the shape of a checkpoint file; AIRLOCK_EINVAL names
+ * the file and the bad field. */
+int audit_checkpoint_load(const char *path, struct audit_checkpoint *cp, struct err *err);
+
+/* Checks the checkpoint's signature and, when the database has a key file,
+ * that the checkpoint was signed with that key (setting cp->key_local).
+ * Returns 1 after audit_verify_fail() when either is wrong, else 0. */
+int audit_checkpoint_check_signature(const char *db_path, const char *cp_path,
+				     struct audit_checkpoint *cp, struct audit_verify_result *r);
+
+#endif

@@ -1,0 +1,751 @@
+/* audit_verify.c — audit_verify(): recompute the chain and check every
+ * column against the body it was copied from. Part of the audit module
+ * (audit.h). */
+#include "audit.h"
+#include "audit_int.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned char zero_hash[AUDIT_HASH_BYTES];
+
+int audit_verify_threads = 2;
+
+/* The query columns, in SELECT order after seq, and their body keys. */
+static const char *const query_columns[] = {
+    "at", "principal", "surface", "tool", "instruction_version", "decision", "batch_id",
+};
+#define NQUERY (int)(sizeof query_columns / sizeof query_columns[0])
+#define FIELD_SEQ NQUERY
+_Static_assert(sizeof "instruction_version" - 1 == 19 && sizeof "principal" - 1 == 9,
+	       "field_index's lengths follow query_columns");
+
+/* Where each field's value sits in a body: [tok, tok + len). */
+struct body_fields {
+	const char *tok[NQUERY + 1];
+	size_t len[NQUERY + 1];
+};
+
+static size_t skip_ws(const char *b, size_t n, size_t p)
+{
+	while (p < n && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r'))
+		p++;
+	return p;
+}
+
+/* Bytes that end a run inside a string (1) or inside an object or array
+ * outside strings (2). Table lookups keep the skipping loops tight. */
+static const unsigned char stops[256] = {
+    ['"'] = 3, ['\\'] = 1, ['{'] = 2, ['['] = 2, ['}'] = 2, [']'] = 2,
+};
+
+/* p at an opening quote; returns the index after the closing one, or 0. */
+static size_t skip_string(const char *b, size_t n, size_t p)
+{
+	for (p++; p < n; p++) {
+		while (p < n && !(stops[(unsigned char)b[p]] & 1))
+			p++;
+		if (p >= n)
+			break;
+		if (b[p] == '"')
+			return p + 1;
+		p++; /* the escaped byte */
+	}
+	return 0;
+}
+
+/* Skips one value (the body's hash already vouches for its bytes, so this
+ * only needs to find where the value ends, never to validate it). */
+static size_t skip_value(const char *b, size_t n, size_t p)
+{
+	size_t depth = 0, start = p;
+
+	if (p >= n)
+		return 0;
+	if (b[p] == '"')
+		return skip_string(b, n, p);
+	if (b[p] != '{' && b[p] != '[') {
+		while (p < n && b[p] != ',' && b[p] != '}' && b[p] != ']' && b[p] != ' ' &&
+		       b[p] != '\n' && b[p] != '\t' && b[p] != '\r')
+			p++;
+		return p > start ? p : 0;
+	}
+	while (p < n) {
+		while (p < n && !(stops[(unsigned char)b[p]] & 2))
+			p++;
+		if (p >= n)
+			break;
+		switch (b[p]) {
+		case '"':
+			p = skip_string(b, n, p);
+			if (!p)
+				return 0;
+			continue;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		default:
+			if (--depth == 0)
+				return p + 1;
+			break;
+		}
+		p++;
+	}
+	return 0;
+}
+
+static int field_index(const char *key, size_t len)
+{
+	static const unsigned char lens[] = {2, 9, 7, 4, 19, 8, 8};
+	int i;
+
+	if (len == 3 && memcmp(key, "seq", 3) == 0)
+		return FIELD_SEQ;
+	for (i = 0; i < NQUERY; i++)
+		if (lens[i] == len && memcmp(query_columns[i], key, len) == 0)
+			return i;
+	return -1;
+}
+
+/* Finds the top-level fields verify compares with the columns, in one pass
+ * and without allocating: 0, or -1 when the body is not one JSON object
+ * with each of those keys at most once. */
+static int body_scan(const char *b, size_t n, struct body_fields *f)
+{
+	size_t p, k, v;
+	int idx;
+
+	memset(f, 0, sizeof *f);
+	p = skip_ws(b, n, 0);
+	if (p >= n || b[p] != '{')
+		return -1;
+	p = skip_ws(b, n, p + 1);
+	if (p < n && b[p] == '}')
+		return skip_ws(b, n, p + 1) == n ? 0 : -1;
+	for (;;) {
+		if (p >= n || b[p] != '"' || !(k = skip_string(b, n, p)))
+			return -1;
+		idx = field_index(b + p + 1, k - p - 2);
+		p = skip_ws(b, n, k);
+		if (p >= n || b[p] != ':')
+			return -1;
+		p = skip_ws(b, n, p + 1);
+		if (!(v = skip_value(b, n, p)))
+			return -1;
+		if (idx >= 0) {
+			if (f->tok[idx])
+				return -1;
+			f->tok[idx] = b + p;
+			f->len[idx] = v - p;
+		}
+		p = skip_ws(b, n, v);
+		if (p < n && b[p] == ',') {
+			p = skip_ws(b, n, p + 1);
+			continue;
+		}
+		if (p < n && b[p] == '}')
+			return skip_ws(b, n, p + 1) == n ? 0 : -1;
+		return -1;
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static long hex4(const char *t)
+{
+	long v = 0;
+	int i, h;
+
+	for (i = 0; i < 4; i++) {
+		if ((h = hexval(t[i])) < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Whether the JSON string token t equals the UTF-8 bytes col, decoding the
+ * token's escapes on the fly (with JSON_ENSURE_ASCII every non-ASCII
+ * character in a body is a \u escape, a surrogate pair above U+FFFF). */
+static int token_equals_text(const char *t, size_t tn, const char *col, size_t cn)
+{
+	unsigned char u[4];
+	size_t i = 1, j = 0, m, k;
+	long cp, lo;
+
+	if (tn < 2 || t[0] != '"' || t[tn - 1] != '"')
+		return 0;
+	/* the usual case: no escapes, so equal bytes mean equal strings */
+	if (tn - 2 == cn && memcmp(t + 1, col, cn) == 0 && !memchr(col, '\\', cn))
+		return 1;
+	while (i < tn - 1) {
+		if (t[i] != '\\') {
+			if (j >= cn || col[j] != t[i])
+				return 0;
+			i++;
+			j++;
+			continue;
+		}
+		if (i + 1 >= tn - 1)
+			return 0;
+		switch (t[i + 1]) {
+		case '"':
+			cp = '"';
+			break;
+		case '\\':
+			cp = '\\';
+			break;
+		case '/':
+			cp = '/';
+			break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
+		case 'u':
+			if (i + 6 > tn - 1 || (cp = hex4(t + i + 2)) < 0)
+				return 0;
+			i += 4;
+			if (cp >= 0xD800 && cp < 0xDC00) {
+				if (i + 8 > tn - 1 || t[i + 2] != '\\' || t[i + 3] != 'u' ||
+				    (lo = hex4(t + i + 4)) < 0xDC00 || lo > 0xDFFF)
+					return 0;
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				i += 6;
+			}
+			break;
+		default:
+			return 0;
+		}
+		i += 2;
+		if (cp < 0x80) {
+			u[0] = (unsigned char)cp;
+			m = 1;
+		} else if (cp < 0x800) {
+			u[0] = (unsigned char)(0xC0 | (cp >> 6));
+			u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+			m = 2;
+		} else if (cp < 0x10000) {
+			u[0] = (unsigned char)(0xE0 | (cp >> 12));
+			u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+			u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+			m = 3;
+		} else {
+			u[0] = (unsigned char)(0xF0 | (cp >> 18));
+			u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+			u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+			u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+			m = 4;
+		}
+		for (k = 0; k < m; k++, j++)
+			if (j >= cn || (unsigned char)col[j] != u[k])
+				return 0;
+	}
+	return j == cn;
+}
+
+/* A query column as read from its row: its SQLite type ('n' null, 't'
+ * text, anything else is wrong for these columns) and its bytes. */
+struct column {
+	int type;
+	const char *text;
+	size_t len;
+};
+
+static int token_equals_column(const char *t, size_t tn, const struct column *c)
+{
+	if (!t)
+		return 0;
+	switch (c->type) {
+	case 'n':
+		return tn == 4 && memcmp(t, "null", 4) == 0;
+	case 't':
+		return token_equals_text(t, tn, c->text, c->len);
+	}
+	return 0;
+}
+
+/* The body's seq, or -1 when it is not a plain non-negative integer. */
+static int64_t token_int(const char *t, size_t tn)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (!t || tn == 0 || tn > 18)
+		return -1;
+	for (i = 0; i < tn; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		v = v * 10 + (t[i] - '0');
+	}
+	return v;
+}
+
+int audit_verify_fail(struct audit_verify_result *r, enum audit_problem p, int64_t seq,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	r->ok = 0;
+	r->problem = p;
+	r->bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof r->message, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* Quotes a body field's decoded value for a message; "null" for null. */
+static void body_value_text(const char *body, size_t len, const char *key, char *out, size_t size)
+{
+	json_t *o = json_loadb(body, len, 0, NULL), *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		snprintf(out, size, "'%.60s'", json_string_value(v));
+	else if (json_is_null(v))
+		snprintf(out, size, "null");
+	else
+		snprintf(out, size, "%s", v ? "a non-string" : "nothing");
+	json_decref(o);
+}
+
+static void column_text(const struct column *c, char *out, size_t size)
+{
+	if (c->type == 'n')
+		snprintf(out, size, "null");
+	else if (c->type == 't')
+		snprintf(out, size, "'%.*s'", c->len > 60 ? 60 : (int)c->len, c->text);
+	else
+		snprintf(out, size, "a value of SQLite type '%c'", c->type);
+}
+
+/* Verification is a pipeline of two halves. The reader steps through the
+ * rows and copies each one into a batch; the checker takes whole batches
+ * and does everything else: the place of each entry, the chain, the hash,
+ * the columns against the body. Reading from SQLite costs about as much as
+ * checking, so on two cores the checker runs on its own thread while the
+ * reader fills the next batch. A log shorter than one batch never starts
+ * the thread, and when no thread can be had the reader checks its batches
+ * itself: either way rows are checked in order, one at a time. */
+#define BATCH_ROWS 256
+#define BATCH_BYTES (1u << 20)
+
+struct row {
+	int64_t seq;
+	size_t body, body_len; /* offsets into the batch's bytes */
+	size_t col[NQUERY], col_len[NQUERY];
+	int col_type[NQUERY];
+	unsigned char prev[AUDIT_HASH_BYTES]; /* prev_hash as stored */
+	unsigned char hash[AUDIT_HASH_BYTES]; /* hash as stored */
+	int prev_ok, hash_ok;		      /* the stored values had 32 bytes */
+};
+
+struct batch {
+	struct row rows[BATCH_ROWS];
+	int n;
+	int full; /* handed to the checker and not yet checked */
+	char *bytes;
+	size_t used, cap;
+};
+
+struct checker {
+	pthread_t thread;
+	int threaded;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch batch[2];
+	int fill;     /* the batch the reader fills */
+	int take;     /* the batch the checker takes next */
+	int finished; /* the reader has handed over its last batch */
+	/* the checker's own; the reader looks only after the join */
+	int64_t expect; /* the seq the next row must have */
+	unsigned char prev[AUDIT_HASH_BYTES];
+	int64_t cp_seq;
+	unsigned char cp_hash[AUDIT_HASH_BYTES];
+	int cp_seen;
+	int failed;
+	struct audit_verify_result bad;
+};
+
+/* Checks one row against the chain so far, in the order that names the
+ * likeliest cause first: its place, then the link, then the hash, then the
+ * copies. Returns 1 after recording a problem. */
+static int check_row(struct checker *k, const struct batch *b, const struct row *row)
+{
+	const char *body = b->bytes + row->body;
+	unsigned char hash[AUDIT_HASH_BYTES];
+	struct audit_verify_result *r = &k->bad;
+	struct body_fields f;
+	struct column c;
+	int64_t seq = row->seq, body_seq;
+	char x[80], y[80];
+	int scanned, i;
+
+	if (seq > k->expect)
+		return audit_verify_fail(r, AUDIT_MISSING, k->expect,
+					 "entry %lld is missing: the log goes from entry %lld to "
+					 "%lld (deleted)",
+					 (long long)k->expect, (long long)(k->expect - 1),
+					 (long long)seq);
+	if (seq < k->expect)
+		return audit_verify_fail(r, AUDIT_INSERTED, seq,
+					 "entry %lld does not belong: the log starts at entry 1 "
+					 "(inserted)",
+					 (long long)seq);
+	scanned = body_scan(body, row->body_len, &f) == 0;
+	body_seq = scanned ? token_int(f.tok[FIELD_SEQ], f.len[FIELD_SEQ]) : -1;
+	if (body_seq >= 0 && body_seq != seq)
+		return audit_verify_fail(r, AUDIT_REORDERED, seq,
+					 "entry %lld holds the body of entry %lld (entries were "
+					 "inserted, removed or reordered)",
+					 (long long)seq, (long long)body_seq);
+	if (!row->prev_ok || memcmp(row->prev, k->prev, AUDIT_HASH_BYTES) != 0)
+		return audit_verify_fail(r, AUDIT_BROKEN_LINK, seq,
+					 "entry %lld: its prev_hash is not the hash of entry %lld "
+					 "(an entry before it was inserted, removed or rewritten)",
+					 (long long)seq, (long long)(seq - 1));
+	audit_hash(seq, k->prev, body, row->body_len, hash);
+	if (!row->hash_ok || memcmp(row->hash, hash, AUDIT_HASH_BYTES) != 0)
+		return audit_verify_fail(r, AUDIT_EDITED, seq,
+					 "entry %lld: its content does not match its hash (edited)",
+					 (long long)seq);
+	if (body_seq < 0)
+		return audit_verify_fail(r, AUDIT_EDITED, seq,
+					 "entry %lld: its body is not a log entry (rewritten)",
+					 (long long)seq);
+	for (i = 0; i < NQUERY; i++) {
+		c.type = row->col_type[i];
+		c.text = b->bytes + row->col[i];
+		c.len = row->col_len[i];
+		if (token_equals_column(f.tok[i], f.len[i], &c))
+			continue;
+		column_text(&c, x, sizeof x);
+		body_value_text(body, row->body_len, query_columns[i], y, sizeof y);
+		return audit_verify_fail(r, AUDIT_EDITED, seq,
+					 "entry %lld: column %s is %s but its hashed body says %s "
+					 "(edited)",
+					 (long long)seq, query_columns[i], x, y);
+	}
+	if (seq == k->cp_seq) {
+		memcpy(k->cp_hash, hash, sizeof hash);
+		k->cp_seen = 1;
+	}
+	memcpy(k->prev, hash, sizeof hash);
+	k->expect++;
+	return 0;
+}
+
+static void check_batch(struct checker *k, const struct batch *b)
+{
+	int i;
+
+	for (i = 0; i < b->n && !k->failed; i++)
+		if (check_row(k, b, &b->rows[i]))
+			__atomic_store_n(&k->failed, 1, __ATOMIC_RELAXED);
+}
+
+static void *checker_main(void *arg)
+{
+	struct checker *k = arg;
+	struct batch *b;
+
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->batch[k->take].full && !k->finished)
+			pthread_cond_wait(&k->cv, &k->mu);
+		b = &k->batch[k->take];
+		if (!b->full)
+			break;
+		pthread_mutex_unlock(&k->mu);
+		check_batch(k, b);
+		pthread_mutex_lock(&k->mu);
+		b->full = 0;
+		k->take ^= 1;
+		pthread_cond_broadcast(&k->cv);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+/* Hands the batch being filled to the checker (or checks it here) and
+ * waits until the other batch is free to fill. */
+static void checker_submit(struct checker *k, int start_thread)
+{
+	struct batch *b = &k->batch[k->fill];
+
+	if (b->n == 0)
+		return;
+	if (!k->threaded && start_thread && audit_verify_threads > 1 &&
+	    pthread_create(&k->thread, NULL, checker_main, k) == 0)
+		k->threaded = 1;
+	if (!k->threaded) {
+		check_batch(k, b);
+	} else {
+		pthread_mutex_lock(&k->mu);
+		b->full = 1;
+		pthread_cond_broadcast(&k->cv);
+		k->fill ^= 1;
+		while (k->batch[k->fill].full)
+			pthread_cond_wait(&k->cv, &k->mu);
+		pthread_mutex_unlock(&k->mu);
+	}
+	b = &k->batch[k->fill];
+	b->n = 0;
+	b->used = 0;
+}
+
+/* Copies len bytes into the batch; returns their offset, or (size_t)-1
+ * when memory ran out. */
+static size_t batch_put(struct batch *b, const void *p, size_t len)
+{
+	size_t cap, off = b->used;
+	char *grown;
+
+	if (b->used + len > b->cap) {
+		cap = b->cap ? b->cap : 64 * 1024;
+		while (cap < b->used + len)
+			cap *= 2;
+		grown = realloc(b->bytes, cap);
+		if (!grown)
+			return (size_t)-1;
+		b->bytes = grown;
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->bytes + off, p, len);
+	b->used += len;
+	return off;
+}
+
+/* The reader's whole job: copy the row out of SQLite. Columns are read
+ * once each, since every call into SQLite takes its connection lock. */
+static int checker_add(struct checker *k, struct store_stmt *st, struct err *err)
+{
+	struct batch *b = &k->batch[k->fill];
+	const char *body = store_col_text(st, 8);
+	size_t len = body ? (size_t)store_col_bytes(st, 8) : 0, off;
+	struct row *row;
+	int i, n;
+
+	if (b->n == BATCH_ROWS || (b->n > 0 && b->used + len > BATCH_BYTES)) {
+		checker_submit(k, 1);
+		b = &k->batch[k->fill];
+	}
+	row = &b->rows[b->n];
+	row->seq = store_col_int(st, 0);
+	if ((row->body = batch_put(b, body, len)) == (size_t)-1)
+		goto nomem;
+	row->body_len = len;
+	for (i = 0; i < NQUERY; i++) {
+		row->col_type[i] = store_col_type(st, i + 1);
+		row->col_len[i] = 0;
+		row->col[i] = b->used;
+		if (row->col_type[i] != 't')
+			continue;
+		n = store_col_bytes(st, i + 1);
+		if ((off = batch_put(b, store_col_text(st, i + 1), (size_t)n)) == (size_t)-1)
+			goto nomem;
+		row->col[i] = off;
+		row->col_len[i] = (size_t)n;
+	}
+	row->prev_ok = store_col_bytes(st, 9) == AUDIT_HASH_BYTES;
+	if (row->prev_ok)
+		memcpy(row->prev, store_col_blob(st, 9), AUDIT_HASH_BYTES);
+	row->hash_ok = store_col_bytes(st, 10) == AUDIT_HASH_BYTES;
+	if (row->hash_ok)
+		memcpy(row->hash, store_col_blob(st, 10), AUDIT_HASH_BYTES);
+	b->n++;
+	return 0;
+nomem:
+	return err_set(err, AIRLOCK_ENOMEM, "out of memory verifying the log");
+}
+
+/* Checks what is left, stops the thread and frees the batches. */
+static void checker_finish(struct checker *k)
+{
+	int i;
+
+	checker_submit(k, 0);
+	if (k->threaded) {
+		pthread_mutex_lock(&k->mu);
+		k->finished = 1;
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		pthread_join(k->thread, NULL);
+		k->threaded = 0;
+	}
+	for (i = 0; i < 2; i++) {
+		free(k->batch[i].bytes);
+		k->batch[i].bytes = NULL;
+	}
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mu);
+}
+
+static int check_head(int64_t last, const unsigned char hash[], int64_t head_seq,
+		      const unsigned char head[], struct audit_verify_result *r)
+{
+	if (head_seq > last && head_seq == last + 1)
+		return audit_verify_fail(
+		    r, AUDIT_MISSING, head_seq,
+		    "entry %lld is missing: the log's head says it ends there but the "
+		    "last entry is %lld (deleted from the end)",
+		    (long long)head_seq, (long long)last);
+	if (head_seq > last)
+		return audit_verify_fail(
+		    r, AUDIT_MISSING, last + 1,
+		    "entries %lld to %lld are missing: the log's head says it ends at "
+		    "%lld (deleted from the end)",
+		    (long long)(last + 1), (long long)head_seq, (long long)head_seq);
+	if (head_seq < last)
+		return audit_verify_fail(
+		    r, AUDIT_INSERTED, head_seq + 1,
+		    "entry %lld is beyond the log's head, which ends at entry %lld "
+		    "(inserted)",
+		    (long long)(head_seq + 1), (long long)head_seq);
+	if (memcmp(hash, head, AUDIT_HASH_BYTES) != 0)
+		return audit_verify_fail(
+		    r, AUDIT_BROKEN_LINK, last,
+		    "entry %lld: the log's head record holds another hash (the head "
+		    "was changed)",
+		    (long long)last);
+	return 0;
+}
+
+static int check_checkpoint(const struct audit_checkpoint *cp, const struct checker *k,
+			    int64_t last, struct audit_verify_result *r)
+{
+	if (cp->seq > last)
+		return audit_verify_fail(r, AUDIT_MISSING, last + 1,
+					 "the checkpoint covers entry %lld but the log ends at "
+					 "entry %lld (entries deleted)",
+					 (long long)cp->seq, (long long)last);
+	if ((k->cp_seen || cp->seq == 0) &&
+	    memcmp(k->cp_seen ? k->cp_hash : zero_hash, cp->head, AUDIT_HASH_BYTES) != 0)
+		return audit_verify_fail(r, AUDIT_REWRITTEN, cp->seq,
+					 "entry %lld does not have the hash the checkpoint of %s "
+					 "signed: the log was rewritten at or before entry %lld",
+					 (long long)cp->seq, cp->at, (long long)cp->seq);
+	return 0;
+}
+
+int audit_verify(struct store *s, const char *checkpoint_path, struct audit_verify_result *r,
+		 struct err *err)
+{
+	unsigned char head[AUDIT_HASH_BYTES];
+	struct audit_checkpoint cp = {0};
+	struct store_stmt *st = NULL;
+	struct checker *k;
+	int64_t head_seq = 0, last;
+	int rc, have_head = 0;
+
+	memset(r, 0, sizeof *r);
+	if ((rc = audit_sodium_ready(err)))
+		return rc;
+	if (checkpoint_path) {
+		if ((rc = audit_checkpoint_load(checkpoint_path, &cp, err)))
+			return rc;
+		if (audit_checkpoint_check_signature(store_path(s), checkpoint_path, &cp, r))
+			return 0;
+	}
+	/* The head comes from the same statement as the rows, so both are read
+	 * from one snapshot even while others append. */
+	rc =
+	    store_prepare(s,
+			  "SELECT seq, at, principal, surface, tool, instruction_version, decision,"
+			  " batch_id, body, prev_hash, hash,"
+			  " (SELECT seq FROM action_log_head WHERE id = 1),"
+			  " (SELECT hash FROM action_log_head WHERE id = 1)"
+			  " FROM action_log ORDER BY seq",
+			  &st, err);
+	if (rc)
+		return rc;
+	k = calloc(1, sizeof *k);
+	if (!k) {
+		store_done(st);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory verifying the log");
+	}
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	k->expect = 1;
+	k->cp_seq = checkpoint_path ? cp.seq : -1;
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		if (!have_head) {
+			have_head = 1;
+			head_seq = store_col_int(st, 11);
+			if (store_col_bytes(st, 12) == AUDIT_HASH_BYTES)
+				memcpy(head, store_col_blob(st, 12), AUDIT_HASH_BYTES);
+			else
+				memset(head, 0xff, sizeof head);
+		}
+		/* the checker's verdict is read without its lock: a stale 0 only
+		 * means reading a little further than needed */
+		if (__atomic_load_n(&k->failed, __ATOMIC_RELAXED))
+			break;
+		if ((rc = checker_add(k, st, err)) != 0)
+			break;
+	}
+	store_done(st);
+	checker_finish(k);
+	if (rc < 0)
+		goto out;
+	rc = 0;
+	if (k->failed) {
+		*r = k->bad;
+		r->count = k->expect - 1;
+		goto out;
+	}
+	last = k->expect - 1;
+	if (!have_head) {
+		/* no rows: the head must say the log is empty */
+		rc = audit_head(s, &head_seq, head, err);
+		if (rc == AIRLOCK_ECORRUPT) {
+			rc = 0;
+			audit_verify_fail(r, AUDIT_MISSING, 0,
+					  "the log's head record is missing or damaged");
+			goto out;
+		}
+		if (rc)
+			goto out;
+	}
+	r->count = last;
+	if (check_head(last, k->prev, head_seq, head, r))
+		goto out;
+	if (checkpoint_path) {
+		if (check_checkpoint(&cp, k, last, r))
+			goto out;
+		r->checkpoint_checked = 1;
+		r->checkpoint_seq = cp.seq;
+		r->checkpoint_key_local = cp.key_local;
+	}
+	r->ok = 1;
+	r->head_seq = last;
+	memcpy(r->head, k->prev, sizeof r->head);
+out:
+	free(k);
+	return rc;
+}

@@ -1,0 +1,912 @@
+/* test_audit.c — the action log: appends, the chain, tampering done
+ * directly on the SQLite file, checkpoints and their signatures, queries. */
+#include "testutil.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "audit.h"
+
+/* Runs SQL on the raw handle, as someone with the file would. */
+static void raw(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store_native_handle(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fail_msg("raw SQL failed: %s: %s", sql, msg ? msg : "?");
+	}
+}
+
+/* The error SQLite gives for sql, or NULL when it succeeds. */
+static char *raw_error(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	sqlite3_exec(store_native_handle(s), sql, NULL, NULL, &msg);
+	return msg; /* sqlite3_free */
+}
+
+static int64_t raw_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_native_handle(s), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void drop_triggers(struct store *s)
+{
+	raw(s,
+	    "DROP TRIGGER action_log_no_update; DROP TRIGGER action_log_no_delete;"
+	    "DROP TRIGGER action_log_chained; DROP TRIGGER action_log_head_forward;"
+	    "DROP TRIGGER action_log_head_no_delete; DROP TRIGGER action_log_head_no_insert;"
+	    "DROP TRIGGER action_log_record_no_update; DROP TRIGGER action_log_record_no_delete;");
+}
+
+static int64_t append(struct store *s, const char *tool, const char *batch, json_t *args)
+{
+	struct audit_entry e = {0};
+	struct err err = {0};
+	json_t *reasons = json_pack("[s,s]", "within scope", "radius 3 ≤ 50");
+	int64_t seq;
+
+	e.principal = "agent:scout";
+	e.surface = "mcp:write";
+	e.tool = tool;
+	e.args = args;
+	e.instruction_version = "v7";
+	e.decision = "staged";
+	e.reasons = reasons;
+	e.summary = "re-tier 3 accounts";
+	e.batch_id = batch;
+	assert_ok(audit_append(s, &e, &seq, &err), &err);
+	json_decref(reasons);
+	json_decref(args);
+	return seq;
+}
+
+/* A log of n entries, varied enough that every column is exercised. */
+static struct store *make_log(struct testdb *t, int n)
+{
+	struct store *s = testutil_store_open(t);
+	int i;
+
+	for (i = 1; i <= n; i++) {
+		char tool[32], batch[32];
+
+		snprintf(tool, sizeof tool, "tool%d", i % 3);
+		snprintf(batch, sizeof batch, "B%d", i);
+		append(s, tool, i % 2 ? batch : NULL,
+		       json_pack("{s:[{s:s,s:i}],s:f}", "items", "id", i % 2 ? "A1" : "A2", "tier",
+				 i % 4 + 1, "score", 0.1 * i));
+	}
+	return s;
+}
+
+static void verify_ok(struct store *s, int64_t count)
+{
+	struct audit_verify_result r;
+	struct err err = {0};
+
+	assert_ok(audit_verify(s, NULL, &r, &err), &err);
+	if (!r.ok)
+		fail_msg("verify: %s", r.message);
+	assert_int_equal(r.count, count);
+	assert_int_equal(r.head_seq, count);
+}
+
+static void verify_bad(struct store *s, const char *checkpoint, enum audit_problem p, int64_t seq,
+		       const char *needle)
+{
+	struct audit_verify_result r;
+	struct err err = {0};
+
+	assert_ok(audit_verify(s, checkpoint, &r, &err), &err);
+	if (r.ok)
+		fail_msg("verify found nothing wrong (wanted entry %lld)", (long long)seq);
+	if (r.problem != p || r.bad_seq != seq || (needle && !strstr(r.message, needle)))
+		fail_msg("wanted problem %d at entry %lld ('%s'), got %d at %lld: %s", p,
+			 (long long)seq, needle ? needle : "", r.problem, (long long)r.bad_seq,
+			 r.message);
+}
+
+static void test_append_and_verify(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 5);
+	unsigned char head[AUDIT_HASH_BYTES], prev[AUDIT_HASH_BYTES] = {0}, h[AUDIT_HASH_BYTES];
+	struct audit_verify_result r;
+	struct err err = {0};
+	sqlite3_stmt *st;
+	int64_t head_seq, seq = 0;
+
+	(void)state;
+	verify_ok(s, 5);
+	assert_ok(audit_head(s, &head_seq, head, &err), &err);
+	assert_int_equal(head_seq, 5);
+	assert_ok(audit_verify(s, NULL, &r, &err), &err);
+	assert_memory_equal(r.head, head, sizeof head);
+	/* recompute the chain independently: one-shot BLAKE2b over the
+	 * concatenated message, and the body must be canonical JSON */
+	assert_int_equal(sqlite3_prepare_v2(store_native_handle(s),
+					    "SELECT seq, body, prev_hash, hash FROM action_log"
+					    " ORDER BY seq",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_text(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		unsigned char *msg = malloc(14 + 8 + 32 + len);
+		json_t *parsed = json_loads(body, 0, NULL);
+		char *again = json_dumps(parsed, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		int i;
+
+		assert_int_equal(sqlite3_column_int64(st, 0), ++seq);
+		assert_string_equal(again, body);
+		assert_int_equal(json_integer_value(json_object_get(parsed, "seq")), seq);
+		for (i = 0; i < (int)len; i++)
+			assert_true((unsigned char)body[i] < 0x80);
+		memcpy(msg, "airlock.log.v1", 14);
+		for (i = 0; i < 8; i++)
+			msg[14 + i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
+		memcpy(msg + 22, prev, 32);
+		memcpy(msg + 54, body, len);
+		crypto_generichash(h, 32, msg, 54 + len, NULL, 0);
+		assert_memory_equal(sqlite3_column_blob(st, 2), prev, 32);
+		assert_memory_equal(sqlite3_column_blob(st, 3), h, 32);
+		memcpy(prev, h, 32);
+		free(msg);
+		free(again);
+		json_decref(parsed);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(seq, 5);
+	assert_memory_equal(prev, head, 32);
+	testutil_store_close(&t);
+}
+
+static void test_empty_log_verifies(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct audit_verify_result r;
+	struct err err = {0};
+	static const unsigned char zero[AUDIT_HASH_BYTES];
+
+	(void)state;
+	assert_ok(audit_verify(s, NULL, &r, &err), &err);
+	assert_true(r.ok);
+	assert_int_equal(r.count, 0);
+	assert_memory_equal(r.head, zero, sizeof zero);
+	testutil_store_close(&t);
+}
+
+static void test_bad_entries_are_refused(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct audit_entry e = {0};
+	struct err err = {0};
+	json_t *bad_args = json_pack("[i]", 1), *bad_reasons = json_pack("[i]", 1);
+	json_t *bad_ids = json_pack("[s]", "");
+	int64_t seq = 7;
+
+	(void)state;
+	e.surface = "cli";
+	e.tool = "approve";
+	assert_int_equal(audit_append(s, &e, &seq, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "principal is missing"));
+	assert_int_equal(seq, 0);
+	e.principal = "human:ann";
+	e.args = bad_args;
+	assert_int_equal(audit_append(s, &e, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "args must be a JSON object"));
+	e.args = NULL;
+	e.reasons = bad_reasons;
+	assert_int_equal(audit_append(s, &e, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "reasons[0]"));
+	e.reasons = NULL;
+	e.summary = "bad \xff byte";
+	assert_int_equal(audit_append(s, &e, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "summary is not valid UTF-8"));
+	e.summary = NULL;
+	e.record_ids = bad_ids;
+	assert_int_equal(audit_append(s, &e, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "record_ids[0]"));
+	e.tool = "";
+	e.record_ids = NULL;
+	assert_int_equal(audit_append(s, &e, NULL, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "tool is missing"));
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log"), 0);
+	assert_int_equal(raw_int(s, "SELECT seq FROM action_log_head"), 0);
+	assert_false(store_in_transaction(s));
+	verify_ok(s, 0);
+	json_decref(bad_args);
+	json_decref(bad_reasons);
+	json_decref(bad_ids);
+	testutil_store_close(&t);
+}
+
+static void test_unicode_survives_and_verifies(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct audit_entry e = {0};
+	struct err err = {0};
+	json_t *args = json_pack("{s:s}", "note", "naïve café ✓ 😀 \"quoted\" \\ tab\t");
+
+	(void)state;
+	e.principal = "human:zoë";
+	e.surface = "console";
+	e.tool = "approve";
+	e.args = args;
+	e.decision = "approved ✓";
+	e.batch_id = "B-😀-\"x\"\n";
+	e.instruction_version = "v/1";
+	assert_ok(audit_append(s, &e, NULL, &err), &err);
+	verify_ok(s, 1);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log WHERE principal = 'human:zoë'"
+				    " AND body LIKE '%\\u00eb%'"),
+			 1);
+	/* a one-character change inside an escape is still caught */
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET batch_id = 'B-😀-\"y\"' || char(10)");
+	verify_bad(s, NULL, AUDIT_EDITED, 1, "column batch_id");
+	json_decref(args);
+	testutil_store_close(&t);
+}
+
+static void test_rolled_back_append_leaves_nothing(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+
+	(void)state;
+	assert_ok(store_exec(s, "CREATE TABLE change(v INTEGER)", &err), &err);
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(store_exec(s, "INSERT INTO change VALUES (1)", &err), &err);
+	append(s, "propose_changes", "B1", NULL);
+	store_rollback(s);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM change"), 0);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log"), 0);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log_record"), 0);
+	assert_int_equal(raw_int(s, "SELECT seq FROM action_log_head"), 0);
+	verify_ok(s, 0);
+	/* committed together, they exist together; seq stays gapless */
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(store_exec(s, "INSERT INTO change VALUES (2)", &err), &err);
+	assert_int_equal(append(s, "propose_changes", "B2", NULL), 1);
+	assert_ok(store_commit(s, &err), &err);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM change"), 1);
+	verify_ok(s, 1);
+	testutil_store_close(&t);
+}
+
+static void test_triggers_refuse_update_and_delete(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 3);
+	const char *refused[] = {
+	    "UPDATE action_log SET tool = 'x' WHERE seq = 2",
+	    "DELETE FROM action_log WHERE seq = 3",
+	    "UPDATE action_log_record SET record_id = 'Z'",
+	    "DELETE FROM action_log_record",
+	    "DELETE FROM action_log_head",
+	    "UPDATE action_log_head SET seq = 2",
+	    "INSERT INTO action_log_head VALUES (2, 0, zeroblob(32))",
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " VALUES (9, 'x', 'p', 's', 't', '{}', zeroblob(32), zeroblob(32))",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		char *msg = raw_error(s, refused[i]);
+
+		if (!msg)
+			fail_msg("not refused: %s", refused[i]);
+		assert_true(strstr(msg, "append-only") || strstr(msg, "action_log"));
+		sqlite3_free(msg);
+	}
+	verify_ok(s, 3);
+	testutil_store_close(&t);
+}
+
+static void test_tamper_body(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 6);
+
+	(void)state;
+	drop_triggers(s);
+	raw(s,
+	    "UPDATE action_log SET body = replace(body, '\"tier\":', '\"tier\":1') WHERE seq = 4");
+	verify_bad(s, NULL, AUDIT_EDITED, 4, "entry 4: its content does not match its hash");
+	testutil_store_close(&t);
+}
+
+/* Every query column is a copy of a body field: an edit of any of them,
+ * including to and from NULL, names that column. */
+static void test_tamper_each_column(void **state)
+{
+	static const char *const edits[][2] = {
+	    {"at", "UPDATE action_log SET at = '2001-01-01T00:00:00.000000Z' WHERE seq = 3"},
+	    {"principal", "UPDATE action_log SET principal = 'human:boss' WHERE seq = 3"},
+	    {"surface", "UPDATE action_log SET surface = 'cli' WHERE seq = 3"},
+	    {"tool", "UPDATE action_log SET tool = 'tool0 ' WHERE seq = 3"},
+	    {"instruction_version",
+	     "UPDATE action_log SET instruction_version = NULL WHERE seq = 3"},
+	    {"decision", "UPDATE action_log SET decision = 'approved' WHERE seq = 3"},
+	    {"batch_id", "UPDATE action_log SET batch_id = 'B9' WHERE seq = 3"},
+	    {"batch_id", "UPDATE action_log SET batch_id = NULL WHERE seq = 3"},
+	    {"batch_id", "UPDATE action_log SET batch_id = 3 WHERE seq = 3"},
+	    {"tool", "UPDATE action_log SET tool = CAST('tool0' AS BLOB) WHERE seq = 3"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+		struct testdb t;
+		struct store *s = make_log(&t, 5);
+		char needle[64];
+
+		drop_triggers(s);
+		raw(s, edits[i][1]);
+		snprintf(needle, sizeof needle, "column %s is", edits[i][0]);
+		verify_bad(s, NULL, AUDIT_EDITED, 3, needle);
+		testutil_store_close(&t);
+	}
+}
+
+static void test_tamper_hash_and_link(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 5);
+
+	(void)state;
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET hash = zeroblob(32) WHERE seq = 2");
+	verify_bad(s, NULL, AUDIT_EDITED, 2, "does not match its hash");
+	testutil_store_close(&t);
+
+	s = make_log(&t, 5);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET prev_hash = zeroblob(32) WHERE seq = 3");
+	verify_bad(s, NULL, AUDIT_BROKEN_LINK, 3, "prev_hash is not the hash of entry 2");
+	testutil_store_close(&t);
+
+	s = make_log(&t, 5);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log_head SET hash = zeroblob(32)");
+	verify_bad(s, NULL, AUDIT_BROKEN_LINK, 5, "head");
+	testutil_store_close(&t);
+}
+
+static void test_tamper_delete(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 6);
+
+	(void)state;
+	drop_triggers(s);
+	raw(s, "DELETE FROM action_log WHERE seq = 3");
+	verify_bad(s, NULL, AUDIT_MISSING, 3, "entry 3 is missing");
+	testutil_store_close(&t);
+
+	s = make_log(&t, 6);
+	drop_triggers(s);
+	raw(s, "DELETE FROM action_log WHERE seq = 1");
+	verify_bad(s, NULL, AUDIT_MISSING, 1, "entry 1 is missing");
+	testutil_store_close(&t);
+
+	/* the tail: the head record still says 6 */
+	s = make_log(&t, 6);
+	drop_triggers(s);
+	raw(s, "DELETE FROM action_log WHERE seq = 6");
+	verify_bad(s, NULL, AUDIT_MISSING, 6, "deleted from the end");
+	raw(s, "DELETE FROM action_log WHERE seq = 5");
+	verify_bad(s, NULL, AUDIT_MISSING, 5, "entries 5 to 6 are missing");
+	testutil_store_close(&t);
+}
+
+/* Appends a forged entry with a correct hash, as someone who knows the
+ * format but not the past could. */
+static void forge(struct store *s, int64_t seq, const unsigned char prev[32])
+{
+	unsigned char h[AUDIT_HASH_BYTES];
+	char body[256];
+	sqlite3_stmt *st;
+
+	snprintf(
+	    body, sizeof body,
+	    "{\"args\":{},\"at\":\"2030-01-01T00:00:00.000000Z\",\"batch_id\":null,"
+	    "\"decision\":\"approved\",\"instruction_version\":null,\"principal\":\"human:x\","
+	    "\"reasons\":[],\"record_ids\":[],\"seq\":%lld,\"summary\":null,\"surface\":\"cli\","
+	    "\"tool\":\"approve\"}",
+	    (long long)seq);
+	audit_hash(seq, prev, body, strlen(body), h);
+	assert_int_equal(sqlite3_prepare_v2(store_native_handle(s),
+					    "INSERT INTO action_log VALUES (?1,"
+					    " '2030-01-01T00:00:00.000000Z', 'human:x', 'cli',"
+					    " 'approve', NULL, 'approved', NULL, ?2, ?3, ?4)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, body, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, prev, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, h, 32, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+static void hash_of(struct store *s, int64_t seq, unsigned char out[32])
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(store_native_handle(s),
+					    "SELECT hash FROM action_log WHERE seq = ?1", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, seq);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	memcpy(out, sqlite3_column_blob(st, 0), 32);
+	sqlite3_finalize(st);
+}
+
+static void test_tamper_insert(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 4);
+	unsigned char h[32];
+	static const unsigned char zero[32];
+
+	(void)state;
+	/* at the end, perfectly chained: only the head record knows */
+	drop_triggers(s);
+	hash_of(s, 4, h);
+	forge(s, 5, h);
+	verify_bad(s, NULL, AUDIT_INSERTED, 5, "beyond the log's head");
+	testutil_store_close(&t);
+
+	/* before the first entry */
+	s = make_log(&t, 4);
+	drop_triggers(s);
+	forge(s, 0, zero);
+	verify_bad(s, NULL, AUDIT_INSERTED, 0, "entry 0 does not belong");
+	testutil_store_close(&t);
+
+	/* in the middle, renumbering the rest: the forged entry 3 chains to
+	 * entry 2, but the old entry 3, now at 4, still says it is entry 3 */
+	s = make_log(&t, 4);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET seq = -seq WHERE seq >= 3;"
+	       "UPDATE action_log SET seq = 1 - seq WHERE seq < 0;"
+	       "UPDATE action_log_head SET seq = 5");
+	hash_of(s, 2, h);
+	forge(s, 3, h);
+	verify_bad(s, NULL, AUDIT_REORDERED, 4, "holds the body of entry 3");
+	testutil_store_close(&t);
+}
+
+static void test_tamper_swap(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 6);
+
+	(void)state;
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET seq = -1 WHERE seq = 2;"
+	       "UPDATE action_log SET seq = 2 WHERE seq = 5;"
+	       "UPDATE action_log SET seq = 5 WHERE seq = -1;");
+	verify_bad(s, NULL, AUDIT_REORDERED, 2, "entry 2 holds the body of entry 5");
+	testutil_store_close(&t);
+}
+
+/* Rewrites the chain from entry `from` on with fresh hashes, as an
+ * attacker who knows the format would after editing entry `from`. */
+static void rechain(struct store *s, int64_t from)
+{
+	sqlite3 *db = store_native_handle(s);
+	sqlite3_stmt *sel, *upd, *head;
+	unsigned char prev[32] = {0}, h[32];
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT seq, body, hash FROM action_log ORDER BY seq",
+					    -1, &sel, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "UPDATE action_log SET prev_hash = ?1, hash = ?2"
+					    " WHERE seq = ?3",
+					    -1, &upd, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(sel) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(sel, 0);
+
+		if (seq < from) {
+			memcpy(prev, sqlite3_column_blob(sel, 2), 32);
+			continue;
+		}
+		audit_hash(seq, prev, (const char *)sqlite3_column_text(sel, 1),
+			   (size_t)sqlite3_column_bytes(sel, 1), h);
+		sqlite3_bind_blob(upd, 1, prev, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(upd, 2, h, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 3, seq);
+		assert_int_equal(sqlite3_step(upd), SQLITE_DONE);
+		sqlite3_reset(upd);
+		memcpy(prev, h, 32);
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "UPDATE action_log_head SET hash = ?1", -1, &head, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(head, 1, prev, 32, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(head), SQLITE_DONE);
+	sqlite3_finalize(head);
+}
+
+static void write_checkpoint(struct store *s, const char *path)
+{
+	struct audit_verify_result r;
+	struct err err = {0};
+	json_t *cp;
+
+	assert_ok(audit_checkpoint_make(s, &cp, &r, &err), &err);
+	assert_int_equal(json_dump_file(cp, path, JSON_INDENT(2)), 0);
+	json_decref(cp);
+}
+
+static void test_checkpoint_catches_rewrite(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 6);
+	struct audit_verify_result r;
+	struct err err = {0};
+	char cp[400];
+	int created = 0;
+
+	(void)state;
+	assert_ok(audit_key_init(t.path, &created, &err), &err);
+	assert_true(created);
+	snprintf(cp, sizeof cp, "%s/cp.json", t.dir);
+	write_checkpoint(s, cp);
+	append(s, "tool9", NULL, NULL); /* the log goes on after a checkpoint */
+	assert_ok(audit_verify(s, cp, &r, &err), &err);
+	assert_true(r.ok);
+	assert_true(r.checkpoint_checked);
+	assert_true(r.checkpoint_key_local);
+	assert_int_equal(r.checkpoint_seq, 6);
+	assert_int_equal(r.count, 7);
+	/* entry 3 edited and everything after re-hashed: consistent on its own */
+	drop_triggers(s);
+	raw(s,
+	    "UPDATE action_log SET body = replace(body, 're-tier 3', 're-tier 9') WHERE seq = 3");
+	rechain(s, 3);
+	verify_ok(s, 7);
+	verify_bad(s, cp, AUDIT_REWRITTEN, 6, "rewritten at or before entry 6");
+	testutil_store_close(&t);
+
+	/* a rewrite shorter than the checkpoint: entries deleted, chain redone */
+	s = make_log(&t, 6);
+	assert_ok(audit_key_init(t.path, NULL, &err), &err);
+	snprintf(cp, sizeof cp, "%s/cp.json", t.dir);
+	write_checkpoint(s, cp);
+	drop_triggers(s);
+	raw(s, "DELETE FROM action_log WHERE seq >= 5; UPDATE action_log_head SET seq = 4");
+	rechain(s, 1);
+	verify_ok(s, 4);
+	verify_bad(s, cp, AUDIT_MISSING, 5, "the checkpoint covers entry 6");
+	testutil_store_close(&t);
+}
+
+static void edit_file(const char *path, const char *from, const char *to)
+{
+	FILE *f = fopen(path, "r");
+	char buf[4096], out[4096], *at;
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	at = strstr(buf, from);
+	assert_non_null(at);
+	snprintf(out, sizeof out, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(out, f);
+	fclose(f);
+}
+
+static void test_checkpoint_signature_tamper(void **state)
+{
+	struct testdb t, other;
+	struct store *s = make_log(&t, 3), *o;
+	struct audit_verify_result r;
+	struct err err = {0};
+	char cp[400], ocp[400];
+	json_t *j;
+
+	(void)state;
+	assert_ok(audit_key_init(t.path, NULL, &err), &err);
+	snprintf(cp, sizeof cp, "%s/cp.json", t.dir);
+	/* the seq changed: the signature no longer fits */
+	write_checkpoint(s, cp);
+	edit_file(cp, "\"seq\": 3", "\"seq\": 2");
+	verify_bad(s, cp, AUDIT_BAD_SIGNATURE, 2, "signature does not match");
+	/* one hex digit of the signature changed */
+	write_checkpoint(s, cp);
+	j = json_load_file(cp, 0, NULL);
+	{
+		char sig[129];
+
+		snprintf(sig, sizeof sig, "%s", json_string_value(json_object_get(j, "signature")));
+		sig[10] = sig[10] == '0' ? '1' : '0';
+		json_object_set_new(j, "signature", json_string(sig));
+		json_dump_file(j, cp, 0);
+	}
+	json_decref(j);
+	verify_bad(s, cp, AUDIT_BAD_SIGNATURE, 3, "signature does not match");
+	/* a valid checkpoint, but signed by another database's key */
+	o = make_log(&other, 3);
+	assert_ok(audit_key_init(other.path, NULL, &err), &err);
+	snprintf(ocp, sizeof ocp, "%s/cp.json", other.dir);
+	write_checkpoint(o, ocp);
+	verify_bad(s, ocp, AUDIT_BAD_SIGNATURE, 3, "not this database's key");
+	testutil_store_close(&other);
+	/* not a checkpoint at all */
+	edit_file(cp, "airlock.checkpoint.v1", "something.else");
+	assert_int_equal(audit_verify(s, cp, &r, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "cp.json: not an airlock checkpoint: format"));
+	assert_int_equal(audit_verify(s, "/nonexistent/cp.json", &r, &err), AIRLOCK_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "/nonexistent/cp.json"));
+	testutil_store_close(&t);
+}
+
+static void test_key_init_and_permissions(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 2);
+	struct audit_verify_result r;
+	struct err err = {0};
+	char key[400], before[1024], after[1024];
+	struct stat sb;
+	json_t *cp = NULL;
+	FILE *f;
+	size_t n1, n2;
+	int created = 1;
+
+	(void)state;
+	assert_int_equal(audit_checkpoint_make(s, &cp, &r, &err), AIRLOCK_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "run 'airlock init'"));
+	assert_ok(audit_key_init(t.path, &created, &err), &err);
+	assert_true(created);
+	snprintf(key, sizeof key, "%s.key", t.path);
+	assert_int_equal(stat(key, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	f = fopen(key, "r");
+	n1 = fread(before, 1, sizeof before, f);
+	fclose(f);
+	assert_ok(audit_key_init(t.path, &created, &err), &err);
+	assert_false(created);
+	f = fopen(key, "r");
+	n2 = fread(after, 1, sizeof after, f);
+	fclose(f);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(before, after, n1);
+	chmod(key, 0644);
+	assert_int_equal(audit_checkpoint_make(s, &cp, &r, &err), AIRLOCK_EDENIED);
+	assert_non_null(strstr(err.msg, "too open"));
+	chmod(key, 0600);
+	assert_ok(audit_checkpoint_make(s, &cp, &r, &err), &err);
+	assert_int_equal(json_integer_value(json_object_get(cp, "seq")), 2);
+	json_decref(cp);
+	/* a damaged log is never signed */
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET tool = 'x' WHERE seq = 1");
+	assert_int_equal(audit_checkpoint_make(s, &cp, &r, &err), AIRLOCK_ECORRUPT);
+	assert_non_null(strstr(err.msg, "nothing was signed: entry 1"));
+	assert_null(cp);
+	testutil_store_close(&t);
+}
+
+static int count_cb(void *ctx, int64_t seq, json_t *e, const unsigned char hash[32])
+{
+	int64_t *n = ctx;
+
+	(void)hash;
+	assert_int_equal(json_integer_value(json_object_get(e, "seq")), seq);
+	n[0]++;
+	if (n[1] == 0)
+		n[1] = seq; /* the first one seen: the newest */
+	return 0;
+}
+
+static int64_t query_count(struct store *s, const struct audit_filter *f, int64_t *first)
+{
+	struct err err = {0};
+	int64_t n[2] = {0, 0};
+
+	assert_ok(audit_query(s, f, count_cb, n, &err), &err);
+	if (first)
+		*first = n[1];
+	return n[0];
+}
+
+static void test_query_filters_and_record_index(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 6);
+	struct audit_filter f = {0};
+	struct audit_entry e = {0};
+	struct err err = {0};
+	json_t *ids = json_pack("[s,s,s]", "C7", "C8", "C7");
+	json_t *args = json_pack("{s:s,s:s,s:[s,i],s:{s:s}}", "account_id", "A9", "batch_id", "B1",
+				 "merged_ids", "A10", 11, "nested", "contact_id", "C1");
+	int64_t first;
+
+	(void)state;
+	assert_int_equal(query_count(s, &f, &first), 6);
+	assert_int_equal(first, 6);
+	f.limit = 2;
+	assert_int_equal(query_count(s, &f, &first), 2);
+	assert_int_equal(first, 6);
+	f.limit = 0;
+	f.record_id = "A1"; /* odd entries propose on A1 */
+	assert_int_equal(query_count(s, &f, NULL), 3);
+	f.record_id = NULL;
+	f.batch_id = "B3";
+	assert_int_equal(query_count(s, &f, NULL), 1);
+	f.batch_id = NULL;
+	f.tool = "tool0";
+	assert_int_equal(query_count(s, &f, NULL), 2);
+	f.tool = NULL;
+	f.principal = "agent:scout";
+	assert_int_equal(query_count(s, &f, NULL), 6);
+	f.principal = "agent:other";
+	assert_int_equal(query_count(s, &f, NULL), 0);
+	f.principal = NULL;
+	f.since = "2999-01-01T00:00:00.000000Z";
+	assert_int_equal(query_count(s, &f, NULL), 0);
+	f.since = "2000-01-01T00:00:00.000000Z";
+	assert_int_equal(query_count(s, &f, NULL), 6);
+	f.since = NULL;
+	/* explicit record ids, deduplicated */
+	e.principal = "human:ann";
+	e.surface = "cli";
+	e.tool = "approve";
+	e.record_ids = ids;
+	assert_ok(audit_append(s, &e, NULL, &err), &err);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log_record WHERE seq = 7"), 2);
+	/* ids found in args: *_id, *_ids, nested; batch_id is not a record */
+	e.record_ids = NULL;
+	e.args = args;
+	assert_ok(audit_append(s, &e, NULL, &err), &err);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log_record WHERE seq = 8"), 4);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log_record WHERE seq = 8 AND"
+				    " record_id IN ('A9', 'A10', '11', 'C1')"),
+			 4);
+	f.record_id = "C1";
+	assert_int_equal(query_count(s, &f, &first), 1);
+	assert_int_equal(first, 8);
+	f.record_id = "B1";
+	assert_int_equal(query_count(s, &f, NULL), 0);
+	verify_ok(s, 8);
+	json_decref(ids);
+	json_decref(args);
+	testutil_store_close(&t);
+}
+
+static void test_parse_time(void **state)
+{
+	char out[AUDIT_TIME_MAX], now[AUDIT_TIME_MAX];
+	struct err err = {0};
+	const char *bad[] = {"",    "yesterday", "2025-13-01",	   "2025-01-01T25:00",
+			     "10x", "-5m",	 "2025-01-01Zjunk"};
+	size_t i;
+
+	(void)state;
+	assert_ok(audit_parse_time("2025-03-01", out, &err), &err);
+	assert_string_equal(out, "2025-03-01T00:00:00.000000Z");
+	assert_ok(audit_parse_time("2025-03-01T09:30", out, &err), &err);
+	assert_string_equal(out, "2025-03-01T09:30:00.000000Z");
+	assert_ok(audit_parse_time("2025-03-01T09:30:15Z", out, &err), &err);
+	assert_string_equal(out, "2025-03-01T09:30:15.000000Z");
+	assert_ok(audit_parse_time("0s", now, &err), &err);
+	assert_ok(audit_parse_time("2d", out, &err), &err);
+	assert_true(strcmp(out, now) < 0);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(audit_parse_time(bad[i], out, &err), AIRLOCK_EINVAL);
+		assert_non_null(strstr(err.msg, "is not a time"));
+	}
+}
+
+/* A body replaced by something that is not an entry, with the chain
+ * redone, is still named. */
+static void test_rewritten_body_not_an_entry(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 3);
+
+	(void)state;
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET body = '[1,2' WHERE seq = 2");
+	rechain(s, 2);
+	verify_bad(s, NULL, AUDIT_EDITED, 2, "its body is not a log entry");
+	testutil_store_close(&t);
+	s = make_log(&t, 3);
+	drop_triggers(s);
+	/* a duplicate key would let two readers see two different tools */
+	raw(s, "UPDATE action_log SET body = replace(body, '\"tool\":\"tool2\"',"
+	       " '\"tool\":\"tool2\",\"tool\":\"evil\"') WHERE seq = 2");
+	rechain(s, 2);
+	verify_bad(s, NULL, AUDIT_EDITED, 2, "not a log entry");
+	testutil_store_close(&t);
+}
+
+/* Longer logs are hashed on a second thread while rows are read: the
+ * first problem must still be the one reported, wherever the batches end. */
+static void test_long_log_reports_first_problem(void **state)
+{
+	struct testdb t;
+	struct store *s;
+
+	audit_verify_threads = *(int *)*state;
+	s = make_log(&t, 1100);
+	verify_ok(s, 1100);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET body = replace(body, 're-tier', 'RE-tier') WHERE seq = 700");
+	verify_bad(s, NULL, AUDIT_EDITED, 700, "does not match its hash");
+	/* a later column edit does not hide the earlier hash mismatch... */
+	raw(s, "UPDATE action_log SET tool = 'x' WHERE seq = 900");
+	verify_bad(s, NULL, AUDIT_EDITED, 700, "does not match its hash");
+	/* ...and an earlier one comes first */
+	raw(s, "UPDATE action_log SET decision = 'x' WHERE seq = 257");
+	verify_bad(s, NULL, AUDIT_EDITED, 257, "column decision");
+	raw(s, "DELETE FROM action_log WHERE seq = 256");
+	verify_bad(s, NULL, AUDIT_MISSING, 256, "entry 256 is missing");
+	testutil_store_close(&t);
+
+	/* a broken link and a column edit in the same entry: the link wins */
+	s = make_log(&t, 600);
+	drop_triggers(s);
+	raw(s, "UPDATE action_log SET prev_hash = zeroblob(32), tool = 'y' WHERE seq = 513");
+	verify_bad(s, NULL, AUDIT_BROKEN_LINK, 513, "prev_hash");
+	testutil_store_close(&t);
+	audit_verify_threads = 2;
+}
+
+static int one_thread = 1, two_threads = 2;
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_append_and_verify),
+	    cmocka_unit_test(test_empty_log_verifies),
+	    cmocka_unit_test(test_bad_entries_are_refused),
+	    cmocka_unit_test(test_unicode_survives_and_verifies),
+	    cmocka_unit_test(test_rolled_back_append_leaves_nothing),
+	    cmocka_unit_test(test_triggers_refuse_update_and_delete),
+	    cmocka_unit_test(test_tamper_body),
+	    cmocka_unit_test(test_tamper_each_column),
+	    cmocka_unit_test(test_tamper_hash_and_link),
+	    cmocka_unit_test(test_tamper_delete),
+	    cmocka_unit_test(test_tamper_insert),
+	    cmocka_unit_test(test_tamper_swap),
+	    cmocka_unit_test(test_checkpoint_catches_rewrite),
+	    cmocka_unit_test(test_checkpoint_signature_tamper),
+	    cmocka_unit_test(test_key_init_and_permissions),
+	    cmocka_unit_test(test_query_filters_and_record_index),
+	    cmocka_unit_test(test_parse_time),
+	    cmocka_unit_test(test_rewritten_body_not_an_entry),
+	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &one_thread),
+	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &two_threads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
