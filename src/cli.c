@@ -94,6 +94,24 @@ const struct cli_command cli_commands[] = {
 	 "Per record: field old -> new, the reason and the cited evidence with the\n"
 	 "signal's text; refused items and why; the verbs allowed in its state.\n"
 	 "  --limit N   show at most N records (default 50; 0 = all)\n"},
+	{"sample", cmd_sample, "draw the sample audit of a staged batch",
+	 "usage: airlock sample BATCH [--check] [--json] [--as NAME]\n"
+	 "\n"
+	 "Draws the items a reviewer reads before a staged batch may be applied.\n"
+	 "The size is the exact zero-acceptance plan for the workflow's confidence\n"
+	 "and tolerated defect rate (hypergeometric, for this batch size) at the\n"
+	 "workflow's inspection level; the draw uses fresh random bytes whose seed\n"
+	 "is recorded. Prints what a clean sample will support, e.g. \"zero bad\n"
+	 "items in 56 of 500 => with 95% confidence fewer than 25 (5%) of the\n"
+	 "batch are wrong\".\n"
+	 "  --check   re-derive the recorded draw from its seed and compare\n"},
+	{"judge", cmd_judge, "record a verdict on one sampled item",
+	 "usage: airlock judge BATCH ITEM pass|fail [--note TEXT] [--as NAME]\n"
+	 "\n"
+	 "One fail sends the whole batch back to a person (blocked). When every\n"
+	 "drawn item has passed, the batch is approved and may be applied. Items\n"
+	 "outside the sample may be judged too. Verdicts are the workflow's\n"
+	 "evidence for earned autonomy.\n"},
 	{"approve", cmd_approve, "approve a batch (a person other than its proposer)",
 	 "usage: airlock approve BATCH [--as NAME]\n"},
 	{"reject", cmd_reject, "reject a batch, with a reason",

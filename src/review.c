@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autonomy.h"
 #include "gate.h"
+#include "sampling.h"
 #include "staging.h"
 
 void review_smtp(const struct policy *p, struct outreach_smtp *smtp)
@@ -130,4 +132,193 @@ int review_undo(struct review *r, int64_t batch_id, const char *principal, int f
 		json_t **report, struct err *err)
 {
 	return staging_undo(r->store, batch_id, principal, r->surface, force, report, err);
+}
+
+/* The sampling policy of a workflow (the policy file's, else the defaults). */
+static void sampling_for(const struct policy *p, const char *workflow,
+			 struct sampling_policy *sp)
+{
+	const struct policy_workflow *wf = p ? policy_workflow(p, workflow) : NULL;
+
+	sampling_policy_default(sp);
+	if (wf && wf->sampling.confidence > 0)
+		sp->confidence = wf->sampling.confidence;
+	if (wf && wf->sampling.defect_rate > 0)
+		sp->target = wf->sampling.defect_rate;
+}
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int unhex(const char *h, unsigned char *b, size_t n)
+{
+	size_t i;
+
+	if (!h || strlen(h) != 2 * n)
+		return -1;
+	for (i = 0; i < 2 * n; i++) {
+		char c = h[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return -1;
+		b[i / 2] = (unsigned char)(i % 2 ? (b[i / 2] | v) : v << 4);
+	}
+	return 0;
+}
+
+int review_sample(struct review *r, int64_t batch_id, const char *principal, json_t **result,
+		  struct err *err)
+{
+	unsigned char seed[SAMPLING_SEED_BYTES];
+	char seedhex[2 * SAMPLING_SEED_BYTES + 1], statement[300];
+	struct sampling_policy sp;
+	struct sampling_state st;
+	json_t *b = NULL, *items = NULL, *sample = NULL;
+	const char *workflow;
+	int64_t N, n, i, *drawn = NULL;
+	int rc;
+
+	*result = NULL;
+	rc = staging_expire(r->store, NULL, err);
+	if (!rc)
+		rc = staging_get_header(r->store, batch_id, &b, err);
+	if (rc)
+		return rc;
+	workflow = json_string_value(json_object_get(b, "workflow"));
+	N = json_integer_value(json_object_get(b, "items"));
+	sampling_for(r->policy, workflow, &sp);
+	rc = autonomy_get(r->store, workflow, &st, err);
+	if (rc)
+		goto out;
+	n = sampling_level_plan_size(st.level, N, sp.target, sp.confidence);
+	if (n < 1)
+		n = N < 1 ? 0 : 1;
+	drawn = calloc((size_t)(n > 0 ? n : 1), sizeof *drawn);
+	if (!drawn) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = sampling_seed(seed, err);
+	if (!rc)
+		rc = sampling_draw(N, n, seed, drawn, err);
+	if (rc)
+		goto out;
+	items = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(items, json_integer(drawn[i] + 1));
+	hex(seed, sizeof seed, seedhex);
+	sampling_statement(statement, sizeof statement, N,
+			   sampling_level_fraction(st.level, sp.target), n, 0);
+	sample = json_pack("{s:I,s:I,s:I,s:s,s:f,s:f,s:s,s:O,s:s}", "batch_id",
+			   (json_int_t)batch_id, "N", (json_int_t)N, "n", (json_int_t)n, "level",
+			   sampling_level_name(st.level), "confidence", sp.confidence, "defect_rate",
+			   sampling_level_fraction(st.level, sp.target), "seed", seedhex, "items", items,
+			   "statement", statement);
+	rc = staging_mark_sampled(r->store, batch_id, principal, r->surface, sample, err);
+	if (!rc) {
+		*result = sample;
+		sample = NULL;
+	}
+out:
+	free(drawn);
+	json_decref(items);
+	json_decref(sample);
+	json_decref(b);
+	return rc;
+}
+
+int review_sample_check(struct review *r, int64_t batch_id, struct err *err)
+{
+	unsigned char seed[SAMPLING_SEED_BYTES];
+	json_t *b = NULL, *sample, *items;
+	int64_t N, n, i, *drawn = NULL;
+	int rc;
+
+	rc = staging_get_header(r->store, batch_id, &b, err);
+	if (rc)
+		return rc;
+	sample = json_object_get(b, "sample");
+	items = json_object_get(sample, "items");
+	N = json_integer_value(json_object_get(sample, "N"));
+	n = (int64_t)json_array_size(items);
+	if (!json_is_object(sample) ||
+	    unhex(json_string_value(json_object_get(sample, "seed")), seed, sizeof seed)) {
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "batch %lld has no recorded sample",
+			     (long long)batch_id);
+		goto out;
+	}
+	drawn = calloc((size_t)(n > 0 ? n : 1), sizeof *drawn);
+	rc = drawn ? sampling_draw(N, n, seed, drawn, err)
+		   : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	for (i = 0; !rc && i < n; i++)
+		if (drawn[i] + 1 != json_integer_value(json_array_get(items, (size_t)i)))
+			rc = err_set(err, AIRLOCK_ECORRUPT,
+				     "batch %lld: drawn item %lld is %lld, but the seed gives %lld",
+				     (long long)batch_id, (long long)i + 1,
+				     (long long)json_integer_value(json_array_get(items, (size_t)i)),
+				     (long long)drawn[i] + 1);
+out:
+	free(drawn);
+	json_decref(b);
+	return rc;
+}
+
+int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *principal,
+		 int pass, const char *note, json_t **result, struct err *err)
+{
+	struct sampling_policy sp;
+	enum sampling_level level;
+	char statement[300];
+	json_t *b = NULL, *res = NULL, *sample;
+	const char *workflow, *state;
+	int64_t N, n;
+	int rc;
+
+	*result = NULL;
+	rc = store_begin(r->store, err);
+	if (rc)
+		return rc;
+	rc = staging_get_header(r->store, batch_id, &b, err);
+	if (rc)
+		goto rollback;
+	workflow = json_string_value(json_object_get(b, "workflow"));
+	sampling_for(r->policy, workflow, &sp);
+	rc = staging_judge(r->store, batch_id, item, principal, r->surface, pass, note, &res, err);
+	if (!rc)
+		rc = autonomy_observe(r->store, workflow, &sp, !pass, NULL, err);
+	state = json_string_value(json_object_get(res, "state"));
+	/* the sample is complete: one batch of evidence for the workflow */
+	if (!rc && state && (!strcmp(state, "approved") || !strcmp(state, "blocked")))
+		rc = autonomy_batch(r->store, workflow, &sp, !strcmp(state, "approved"), &level, err);
+	if (rc)
+		goto rollback;
+	rc = store_commit(r->store, err);
+	if (rc)
+		goto out;
+	sample = json_object_get(b, "sample");
+	N = json_integer_value(json_object_get(sample, "N"));
+	n = (int64_t)json_array_size(json_object_get(sample, "items")) -
+	    json_integer_value(json_object_get(res, "unjudged"));
+	sampling_statement(statement, sizeof statement, N,
+			   json_real_value(json_object_get(sample, "defect_rate")), n, pass ? 0 : 1);
+	json_object_set_new(res, "statement", json_string(statement));
+	*result = res;
+	res = NULL;
+	goto out;
+rollback:
+	store_rollback(r->store);
+out:
+	json_decref(res);
+	json_decref(b);
+	return rc;
 }

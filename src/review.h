@@ -33,6 +33,25 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 int review_undo(struct review *r, int64_t batch_id, const char *principal, int force,
 		json_t **report, struct err *err);
 
+/* Draws the sample audit of a staged batch: the size is the exact
+ * zero-acceptance plan for the workflow's confidence and tolerated defect
+ * rate at its current inspection level (autonomy.h), the items are drawn
+ * from a fresh random seed, and seed and items are recorded so the draw can
+ * be re-derived. *result: {"batch_id", "N", "n", "level", "confidence",
+ * "defect_rate", "seed", "items": [...], "statement"}. */
+int review_sample(struct review *r, int64_t batch_id, const char *principal, json_t **result,
+		  struct err *err);
+
+/* Re-derives a batch's recorded draw from its seed: 0 when it matches,
+ * AIRLOCK_ECORRUPT naming the difference otherwise. */
+int review_sample_check(struct review *r, int64_t batch_id, struct err *err);
+
+/* Records a verdict on one item; the workflow's evidence and level follow
+ * (one fail blocks the batch; when every drawn item passed it is approved).
+ * *result: {"state", "unjudged", "statement", "level"}. */
+int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *principal,
+		 int pass, const char *note, json_t **result, struct err *err);
+
 /* The SMTP relay of the policy, in outreach's terms; host NULL when the
  * policy configures none. The password comes from the environment
  * variable the policy names. */

@@ -162,6 +162,11 @@ const struct store_migration store_migrations[] = {
 	 " principal TEXT NOT NULL, workflow TEXT NOT NULL, ledger_seq INTEGER NOT NULL,"
 	 " at TEXT NOT NULL, by_whom TEXT NOT NULL,"
 	 " PRIMARY KEY (principal, workflow));"},
+	{21, "autonomy",
+	 "CREATE TABLE autonomy("
+	 " workflow TEXT PRIMARY KEY,"
+	 " state TEXT NOT NULL,"
+	 " updated_at TEXT NOT NULL);"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token("
 	 " id TEXT PRIMARY KEY,"
