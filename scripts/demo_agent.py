@@ -64,6 +64,14 @@ class Connector:
             return {"error": result["content"][0]["text"]}
         return result.get("structuredContent", {})
 
+    def account(self, account_id):
+        """get_account, flattened: the account's fields plus contacts and signals."""
+        r = self.call("get_account", account_id=account_id)
+        a = dict(r.get("account", {}))
+        a["contacts"] = r.get("contacts", [])
+        a["signals"] = r.get("signals", [])
+        return a
+
     def close(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=10)
@@ -83,12 +91,13 @@ def show_answer(label, answer):
     if "radius" in answer:
         line += f", radius {answer['radius']}"
     say(line)
-    for r in answer.get("reasons", [])[:2]:
-        say(f"      why: {r}")
+    if not answer.get("findings"):
+        for r in answer.get("reasons", [])[:2]:
+            say(f"      why: {r}")
     for r in answer.get("refused_items", [])[:4]:
         say(f"      refused: {r.get('record_id') or ''} [{r['rule']}] {r['reason']}")
     for f in answer.get("findings", [])[:4]:
-        say(f"      guard: [{f.get('rule')}] {f.get('reason', '')}")
+        say(f"      guard: [{f.get('rule')}] {f.get('message', '')}")
 
 
 def retier_items(accounts, value, reason):
@@ -116,7 +125,7 @@ def session(airlock, db):
                      lifecycle="prospect", tier=3, limit=50)
     hot = []
     for a in page.get("accounts", []):
-        full = read.call("get_account", account_id=a["id"])
+        full = read.account(a["id"])
         kinds = {s["kind"] for s in full.get("signals", [])}
         if {"hiring", "intent", "funding"} & kinds:
             hot.append(full)
@@ -137,7 +146,7 @@ def session(airlock, db):
         show_answer("draft_email to a prospect", ans)
         comp = read.call("search_accounts", lifecycle="competitor", limit=1)
         if comp.get("accounts"):
-            cc = read.call("get_account", account_id=comp["accounts"][0]["id"])
+            cc = read.account(comp["accounts"][0]["id"])
             if cc.get("contacts"):
                 ans2 = write.call("draft_email", account_id=cc["id"],
                                   contact_ids=[cc["contacts"][0]["id"]],
@@ -159,13 +168,6 @@ def session(airlock, db):
         "propose_changes", workflow="retier", scope="segment=mid-market AND region=EMEA",
         rationale="hiring, intent or funding signals in the last 90 days",
         items=retier_items(small, 2, "recent buying signals")))
-    wide = read.call("search_accounts", tier=4, limit=200)
-    wide2 = read.call("search_accounts", tier=4, limit=200, cursor=wide.get("next_cursor"))
-    many = wide.get("accounts", []) + wide2.get("accounts", [])
-    show_answer(f"re-tier {len(many)} tier-4 accounts to tier 3", write.call(
-        "propose_changes", workflow="retier", scope="tier=4",
-        rationale="broad lift of the long tail",
-        items=retier_items(many, 3, "long tail lift")))
     outside = read.call("search_accounts", segment="smb", region="NA", limit=2)
     mixed = retier_items(hot[12:14], 2, "signals") + \
         retier_items(outside.get("accounts", []), 1, "looked interesting")
@@ -175,6 +177,13 @@ def session(airlock, db):
     show_answer("a proposal that reaches outside its scope", write.call(
         "propose_changes", workflow="retier", scope="segment=mid-market AND region=EMEA",
         rationale="signals", items=mixed))
+    wide = read.call("search_accounts", tier=4, limit=200)
+    wide2 = read.call("search_accounts", tier=4, limit=200, cursor=wide.get("next_cursor"))
+    many = wide.get("accounts", []) + wide2.get("accounts", [])
+    show_answer(f"re-tier {len(many)} tier-4 accounts to tier 3", write.call(
+        "propose_changes", workflow="retier", scope="tier=4",
+        rationale="broad lift of the long tail",
+        items=retier_items(many, 3, "long tail lift")))
     say()
     say("-- what the agent can see of its proposals (read connector: batch_status)")
     for b in read.call("batch_status").get("batches", [])[:5]:

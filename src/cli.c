@@ -73,13 +73,14 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "  -o, --output FILE   write FILE (atomically: a failed export leaves no file)\n"
 	 "  --json              with -o, print a JSON summary: kind, file, rows\n"},
-	{"propose", cmd_propose, "submit a proposal as an agent would (until connectors)",
+	{"propose", cmd_propose, "run one write-tool call through the gate, as an agent would",
 	 "usage: airlock propose FILE.json --as agent:NAME [--tool TOOL] [--instruction-version V]\n"
 	 "\n"
 	 "Runs one write-tool call through the gate exactly as the write connector\n"
-	 "does. FILE.json (or - for stdin) holds the tool's arguments; TOOL is\n"
-	 "propose_changes (default) or propose_merge. Prints the gate's answer:\n"
-	 "staged, blocked or refused, with the refused items and why.\n"
+	 "does. FILE.json (or - for stdin) holds the tool's arguments; TOOL is a\n"
+	 "write tool: propose_changes (default), propose_merge, draft_email,\n"
+	 "save_brief or request_send. Prints the gate's answer: staged, blocked,\n"
+	 "draft or refused, with the refused items and why.\n"
 	 "\n"
 	 "  --policy FILE   the policy (default ./airlock.yaml or $AIRLOCK_POLICY);\n"
 	 "                  a policy that does not load blocks everything\n"},

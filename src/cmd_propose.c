@@ -66,8 +66,11 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 		else if (c == 'i')
 			call.instruction_version = optarg;
 	}
-	if (strcmp(call.tool, "propose_changes") && strcmp(call.tool, "propose_merge"))
-		return cli_usage(cli, "--tool must be propose_changes or propose_merge");
+	if (strcmp(call.tool, "propose_changes") && strcmp(call.tool, "propose_merge") &&
+	    strcmp(call.tool, "draft_email") && strcmp(call.tool, "save_brief") &&
+	    strcmp(call.tool, "request_send"))
+		return cli_usage(cli, "--tool must be a write tool: propose_changes, propose_merge,"
+				      " draft_email, save_brief or request_send");
 	if (optind + 1 != argc)
 		return cli_usage(cli, "give one proposal file (or - for standard input)");
 	file = argv[optind];

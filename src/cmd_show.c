@@ -56,6 +56,41 @@ static void print_evidence(struct store *s, json_t *evidence, const struct paint
 	}
 }
 
+/* One message of a send batch: who receives it, the subject, the first
+ * lines of the body, as the reviewer must read them before approving. */
+static void print_send_item(json_t *it, const struct paint *p)
+{
+	json_t *d = json_object_get(it, "before"), *r;
+	const char *body = json_string_value(json_object_get(d, "body"));
+	size_t i;
+	int lines = 0;
+
+	printf("  %s✉%s draft %s  account %s  audience: %s\n", p->head, p->off,
+	       json_string_value(json_object_get(it, "record_id")),
+	       json_string_value(json_object_get(d, "account_id"))
+		       ? json_string_value(json_object_get(d, "account_id"))
+		       : "?",
+	       json_string_value(json_object_get(d, "audience"))
+		       ? json_string_value(json_object_get(d, "audience"))
+		       : "-");
+	json_array_foreach(json_object_get(d, "recipients"), i, r)
+		printf("      to: %s <%s>\n", json_string_value(json_object_get(r, "name"))
+					       ? json_string_value(json_object_get(r, "name"))
+					       : "",
+		       json_string_value(json_object_get(r, "address")));
+	printf("      subject: %s\n", json_string_value(json_object_get(d, "subject"))
+					 ? json_string_value(json_object_get(d, "subject"))
+					 : "");
+	while (body && *body && lines < 4) {
+		const char *nl = strchr(body, '\n');
+		int len = nl ? (int)(nl - body) : (int)strlen(body);
+
+		printf("      %s| %.*s%s\n", p->dim, len > 100 ? 100 : len, body, p->off);
+		body = nl ? nl + 1 : body + len;
+		lines++;
+	}
+}
+
 static const char *verbs_for(const char *state)
 {
 	if (!strcmp(state, "staged"))
@@ -109,9 +144,13 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 		json_t *cv = json_object_get(it, "current_version");
 
 		if (limit > 0 && (long)i >= limit) {
-			printf("  … %zu more record(s): airlock show %lld --limit 0\n", n - i,
+			printf("  … %zu more: airlock show %lld --limit 0\n", n - i,
 			       (long long)json_integer_value(json_object_get(b, "id")));
 			break;
+		}
+		if (!strcmp(json_string_value(json_object_get(b, "action")), "send")) {
+			print_send_item(it, p);
+			continue;
 		}
 		printf("  %s~%s account %s  %s (%s, %s)%s%s%s\n", p->head, p->off,
 		       json_string_value(json_object_get(it, "record_id")),
@@ -168,7 +207,10 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 			       json_string_value(json_object_get(v, "rule")),
 			       json_string_value(json_object_get(v, "reason")));
 	}
-	printf("\nnext: %s\n", verbs_for(state));
+	printf("\nnext: %s\n", !strcmp(json_string_value(json_object_get(b, "action")), "send") &&
+					 !strcmp(state, "applied")
+				 ? "none: sent messages cannot be recalled"
+				 : verbs_for(state));
 }
 
 int cmd_show(struct cli *cli, int argc, char **argv)

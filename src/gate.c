@@ -709,7 +709,7 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 {
 	struct outreach_audience_rules rules;
 	struct proposal pr = {0};
-	json_t *r = NULL, *ids, *v, *d;
+	json_t *r = NULL, *ids, *v, *d, *it;
 	const char *status;
 	size_t i;
 	int rc;
@@ -756,14 +756,19 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		rc = outreach_draft_get(g->store, json_string_value(v), &d, err);
 		if (rc)
 			goto rollback;
-		json_array_append_new(
-			pr.items,
-			json_pack("{s:O,s:{s:O},s:{s:O,s:O,s:O},s:i,s:[],s:[]}", "record_id", v,
-				  "changes", "send", json_object_get(d, "messages"), "before", "subject",
-				  json_object_get(d, "subject"), "account_id",
-				  json_object_get(d, "account_id"), "recipients",
-				  json_object_get(d, "recipients"), "version", 0, "reasons", "evidence"));
+		it = json_pack("{s:O,s:{s:I},s:{s:O?,s:O?,s:O?,s:O?,s:O?},s:i,s:[],s:[]}", "record_id",
+			       v, "changes", "send",
+			       (json_int_t)json_array_size(json_object_get(d, "recipients")), "before",
+			       "subject", json_object_get(d, "subject"), "account_id",
+			       json_object_get(d, "account_id"), "audience",
+			       json_object_get(d, "audience"), "recipients",
+			       json_object_get(d, "recipients"), "body", json_object_get(d, "body"),
+			       "version", 0, "reasons", "evidence");
 		json_decref(d);
+		if (!it || json_array_append_new(pr.items, it)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto rollback;
+		}
 	}
 	pr.radius = json_integer_value(json_object_get(r, "messages"));
 	pr.scope_text = NULL;

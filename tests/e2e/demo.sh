@@ -95,12 +95,24 @@ has "--help shows the usage" "$T/out" '^usage: airlock demo \[--accounts N\] \[-
 # scripts/demo.sh (what `make demo` runs), in a scratch copy of the layout it
 # expects: ./airlock and scripts/ at the top.
 R="$T/repo"
-mkdir -p "$R/scripts"
-cp "$(dirname "$0")/../../scripts/demo.sh" "$R/scripts/"
+mkdir -p "$R/scripts" "$R/tests"
+cp "$(dirname "$0")/../../scripts/demo.sh" "$(dirname "$0")/../../scripts/demo_agent.py" "$R/scripts/"
+cp "$(dirname "$0")/../../tests/smtp_sink.py" "$R/tests/"
 ln -s "$AIRLOCK" "$R/airlock"
 expect 0 "scripts/demo.sh makes the demo folder" sh "$R/scripts/demo.sh"
 has "scripts/demo.sh shows the summary" "$T/out" '^demo book: 4,000 accounts'
 same "scripts/demo.sh leaves the book in demo/" "$(sqlite3 "$R/demo/airlock.db" 'SELECT count(*) FROM account')" 4000
+# the session through the real connectors reaches every path of the gate
+has "demo: the agent uses both connectors" "$T/out" "write connector: draft_email, propose_changes"
+has "demo: a draft to a competitor is refused by the audience guard" "$T/out" "draft_email to a competitor: REFUSED"
+has "demo: a small re-tier is staged" "$T/out" "re-tier 12 hot accounts to tier 2: STAGED"
+has "demo: out-of-scope items are refused" "$T/out" "refused: .*\\[outside_scope\\]"
+has "demo: a large re-tier is blocked" "$T/out" "tier-4 accounts to tier 3: BLOCKED"
+has "demo: the send is blocked for a person" "$T/out" "request_send of the prospect draft: BLOCKED"
+has "demo: the sample audit states its confidence" "$T/out" "with [0-9]+% confidence"
+has "demo: apply then undo restores the record" "$T/out" "undone: tier 3"
+has "demo: the approved send reaches the relay once" "$T/out" "the relay received 1 message"
+has "demo: the log verifies" "$T/out" "^[0-9]+ entries, head [0-9a-f]{64}"
 expect 0 "scripts/demo.sh starts afresh on a second run" sh "$R/scripts/demo.sh"
 rm "$R/demo/.airlock-demo"
 expect 1 "scripts/demo.sh leaves a demo/ it did not make alone" sh "$R/scripts/demo.sh"
