@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "autonomy.h"
 #include "staging.h"
 #include "policy.h"
 
@@ -455,6 +456,36 @@ int cli_print_json(struct cli *cli, json_t *v)
 	if (json_dumpf(v, stdout, JSON_INDENT(2)) || fputc('\n', stdout) == EOF)
 		return cli_fail(cli, "cannot write output");
 	return CLI_OK;
+}
+
+json_t *cli_autonomy(struct cli *cli, int print)
+{
+	const char *path = cli->db_path ? cli->db_path : getenv("AIRLOCK_DB");
+	struct err err = {0};
+	json_t *list = NULL, *w;
+	size_t i;
+
+	if (!path || !*path)
+		path = STORE_DEFAULT_PATH;
+	/* before anything runs there is no database, and no evidence yet */
+	if (access(path, F_OK) != 0 || !cli_store(cli) ||
+	    autonomy_list(cli->store, 0.95, &list, &err))
+		return NULL;
+	if (!print)
+		return list;
+	printf("\nearned autonomy (sample audits so far; the level sets the sample size):\n");
+	if (json_array_size(list) == 0)
+		printf("  no sample audit yet: every workflow is at normal inspection\n");
+	json_array_foreach(list, i, w)
+		printf("  %-14s %-9s %lld item(s) inspected, %lld defect(s), 95%% upper bound %.1f%%,"
+		       " %lld clean batch(es) in a row\n",
+		       json_string_value(json_object_get(w, "workflow")),
+		       json_string_value(json_object_get(w, "level")),
+		       (long long)json_integer_value(json_object_get(w, "inspected")),
+		       (long long)json_integer_value(json_object_get(w, "defects")),
+		       100 * json_real_value(json_object_get(w, "upper_bound")),
+		       (long long)json_integer_value(json_object_get(w, "clean_run")));
+	return list;
 }
 
 void cli_print_conflicts(json_t *report)

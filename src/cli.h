@@ -85,6 +85,10 @@ int cli_batch_arg(struct cli *cli, int argc, char **argv, int64_t *id);
  * error). */
 int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extra, int *done);
 
+/* Prints each workflow's inspection level and evidence (earned autonomy),
+ * when the database exists; returns the list (may be NULL) for --json. */
+json_t *cli_autonomy(struct cli *cli, int print);
+
 /* Lists {"conflicts": [...]} of an apply/undo report, one line each. */
 void cli_print_conflicts(json_t *report);
 

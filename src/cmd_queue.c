@@ -82,5 +82,6 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(b, "items")), a, waits_for(state));
 	}
 	json_decref(q);
+	json_decref(cli_autonomy(cli, 1));
 	return CLI_OK;
 }

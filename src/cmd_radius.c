@@ -54,6 +54,8 @@ static int print_json(struct cli *cli, const struct policy *p)
 			return cli_fail(cli, "out of memory");
 		}
 	}
+	w = cli_autonomy(cli, 0);
+	json_object_set_new(o, "autonomy", w ? w : json_array());
 	if (json_object_set_new(o, "flagged", json_integer(nflagged))) {
 		json_decref(o);
 		return cli_fail(cli, "out of memory");
@@ -118,6 +120,8 @@ int cmd_radius(struct cli *cli, int argc, char **argv)
 	if (policy_load(cli_policy_path(cli), &p, &err))
 		return cli_fail_err(cli, &err);
 	rc = cli->json ? print_json(cli, p) : print_table(p);
+	if (!cli->json)
+		json_decref(cli_autonomy(cli, 1));
 	policy_free(p);
 	return rc;
 }
