@@ -27,11 +27,11 @@ const struct store_migration store_migrations[] = {
 	 " merged_into TEXT,"
 	 " version INTEGER NOT NULL DEFAULT 1,"
 	 " updated_at TEXT NOT NULL);"
-	 /* No indexes on segment, region, tier or lifecycle: a handful of values
-	  * each, so a page of search results is found faster by walking the
-	  * primary key, and every import would pay to maintain them. */
-	 "CREATE INDEX account_owner ON account(owner);"
-	 "CREATE INDEX account_domain ON account(domain);"
+	 /* No secondary indexes on account: segment, region, tier, lifecycle and
+	  * owner have a handful of values each, so a page of search results is
+	  * found faster by walking the primary key, and nothing looks accounts
+	  * up by domain in SQL; every import and bulk apply would pay to keep
+	  * such indexes (bench/README.md: import). */
 	 "CREATE TABLE contact("
 	 " id TEXT PRIMARY KEY,"
 	 " account_id TEXT NOT NULL REFERENCES account(id),"
