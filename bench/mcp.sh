@@ -30,6 +30,7 @@ if [ ! -f "$ROOT/bench/node/node_modules/better-sqlite3/build/Release/better_sql
 fi
 
 T=$(mktemp -d)
+export AIRLOCK_POLICY="$T/airlock.yaml"
 apid=
 npid=
 cleanup() {

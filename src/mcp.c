@@ -351,9 +351,10 @@ static int record_call(struct mcp_server *srv, struct mcp_session *ses, const ch
 		       json_t *args, json_t *result, const char *failure, struct err *err)
 {
 	struct audit_entry e = {0};
+	struct err derr = {0};
 	char summary[256];
 	const char *iv = json_string_value(json_object_get(args, "instruction_version"));
-	int write = srv->connector == MCP_WRITE;
+	int write = srv->connector == MCP_WRITE, rc;
 
 	e.principal = ses->principal;
 	e.surface = write ? "mcp:write" : "mcp:read";
@@ -370,7 +371,18 @@ static int record_call(struct mcp_server *srv, struct mcp_session *ses, const ch
 		summarise(tool, result, summary, sizeof summary);
 	}
 	e.summary = summary;
-	return audit_append(srv->store, &e, NULL, err);
+	if (write)
+		return audit_append(srv->store, &e, NULL, err);
+	/* A read changes nothing: its entry need not wait for the disk. It is
+	 * committed (and survives a crash of airlock) before the answer leaves;
+	 * only a power loss could drop the newest ones. Every change stays
+	 * durable (store.h). */
+	rc = store_set_durability(srv->store, STORE_RELAXED, err);
+	if (!rc)
+		rc = audit_append(srv->store, &e, NULL, err);
+	if (store_set_durability(srv->store, STORE_DURABLE, &derr) && !rc)
+		rc = err_set(err, derr.code, "%s", derr.msg);
+	return rc;
 }
 
 static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t *id,

@@ -1,6 +1,7 @@
 /* store.c — SQLite implementation of store.h. */
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,16 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int depth; /* transaction nesting: 0 = none */
+	int relaxed; /* synchronous=NORMAL in force */
 	struct store_stmt *cache[STMT_BUCKETS];
 };
+
+/* Writers of one process queue here rather than in SQLite: SQLite's busy
+ * handler sleeps (1 ms, 2 ms, 5 ms, ...) while another connection holds the
+ * write lock, which under many concurrent writers (the HTTP connectors'
+ * workers each logging their calls) costs far more than the transactions
+ * themselves. Other processes still meet SQLite's lock and busy timeout. */
+static pthread_mutex_t store_write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned sql_hash(const char *s)
 {
@@ -103,6 +112,8 @@ void store_close(struct store *s)
 
 	if (!s)
 		return;
+	while (s->depth > 0)
+		store_rollback(s); /* releases the write lock too */
 	for (i = 0; i < STMT_BUCKETS; i++) {
 		struct store_stmt *st = s->cache[i], *next;
 
@@ -139,9 +150,12 @@ int store_begin(struct store *s, struct err *err)
 	char sql[64];
 	int rc;
 
-	if (s->depth == 0)
+	if (s->depth == 0) {
+		pthread_mutex_lock(&store_write_lock);
 		rc = store_exec(s, "BEGIN IMMEDIATE", err);
-	else {
+		if (rc)
+			pthread_mutex_unlock(&store_write_lock);
+	} else {
 		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
 		rc = store_exec(s, sql, err);
 	}
@@ -167,7 +181,8 @@ int store_commit(struct store *s, struct err *err)
 		store_rollback(s);
 		return rc;
 	}
-	s->depth--;
+	if (--s->depth == 0)
+		pthread_mutex_unlock(&store_write_lock);
 	return 0;
 }
 
@@ -186,7 +201,8 @@ void store_rollback(struct store *s)
 			 s->depth - 1);
 		sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	}
-	s->depth--;
+	if (--s->depth == 0)
+		pthread_mutex_unlock(&store_write_lock);
 }
 
 int store_in_transaction(const struct store *s) { return s->depth > 0; }
@@ -349,6 +365,18 @@ void store_done(struct store_stmt *st)
 	sqlite3_clear_bindings(st->native);
 	st->bind_rc = SQLITE_OK;
 	st->in_use = 0;
+}
+
+int store_set_durability(struct store *s, enum store_durability d, struct err *err)
+{
+	int want = d == STORE_RELAXED, rc;
+
+	if (want == s->relaxed)
+		return 0;
+	rc = store_exec(s, want ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", err);
+	if (rc == 0)
+		s->relaxed = want;
+	return rc;
 }
 
 int64_t store_changes(struct store *s) { return sqlite3_changes64(s->db); }

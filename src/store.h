@@ -86,6 +86,16 @@ void store_done(struct store_stmt *st);
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(struct store *s);
 
+/* How hard the next commits push to disk. STORE_DURABLE (the default) is
+ * synchronous=FULL: a commit survives power loss. STORE_RELAXED is
+ * synchronous=NORMAL: a commit survives a crash of the process, and the file
+ * stays consistent, but the newest commits may be lost if the machine loses
+ * power. Only for writes that record something without changing it (the
+ * action-log entry of a read); every change to the book, a batch or a send
+ * is made durable. */
+enum store_durability { STORE_DURABLE, STORE_RELAXED };
+int store_set_durability(struct store *s, enum store_durability d, struct err *err);
+
 /* The highest applied migration number. */
 int store_schema_version(struct store *s, int64_t *out, struct err *err);
 
