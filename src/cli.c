@@ -538,6 +538,10 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 {
 	const struct cli_command *c;
 
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(cli_find("help")->usage, stdout);
+		return CLI_OK;
+	}
 	if (argc > 1) {
 		c = cli_find(argv[1]);
 		if (!c)
