@@ -187,6 +187,27 @@ double drift_stats_normal_p(double z)
 	return erfc(fabs(z) / sqrt(2.0));
 }
 
+double drift_stats_normal_z(double p)
+{
+	double lo = 0, hi = 40;
+	int i;
+
+	if (!(p < 1))
+		return 0.0;
+	if (p <= drift_stats_normal_p(hi))
+		return hi;
+	/* erfc is monotone: bisection to well below any threshold's precision */
+	for (i = 0; i < 60; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (drift_stats_normal_p(mid) > p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
 double drift_stats_mean(const double *v, int n, double *sd)
 {
 	double m = 0, ss = 0;

@@ -50,6 +50,12 @@ double drift_stats_two_proportion_z(double x1, double n1, double x2, double n2);
 /* Two-sided p-value of a standard normal z. */
 double drift_stats_normal_p(double z);
 
+/* The |z| whose two-sided p-value is p (the inverse of the above), so a
+ * chi-square result can be held to the same z threshold as a proportion
+ * test. 40 for p at or below the smallest double erfc reaches; 0 for
+ * p >= 1. */
+double drift_stats_normal_z(double p);
+
 /* Mean of v[0..n-1]; *sd (may be NULL) gets the sample standard deviation
  * (0 when n < 2). */
 double drift_stats_mean(const double *v, int n, double *sd);

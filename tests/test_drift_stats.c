@@ -96,6 +96,12 @@ static void test_two_proportion(void **state)
 	near(drift_stats_two_proportion_z(0, 10, 0, 10), 0.0, 0);
 	near(drift_stats_normal_p(1.959963985), 0.05, 1e-9);
 	near(drift_stats_normal_p(-2.575829304), 0.01, 1e-9);
+	/* and back: the z of a two-sided p */
+	near(drift_stats_normal_z(0.05), 1.959963985, 1e-8);
+	near(drift_stats_normal_z(0.0026997960632601866), 3.0, 1e-8);
+	near(drift_stats_normal_z(1.0), 0.0, 0);
+	near(drift_stats_normal_z(0.0), 40.0, 0);
+	near(drift_stats_normal_z(drift_stats_normal_p(7.5)), 7.5, 1e-8);
 }
 
 static void test_mean_sd(void **state)
