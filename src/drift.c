@@ -16,6 +16,18 @@
 #define WINDOW_ORIGIN (4 * DAY) /* Monday 1970-01-05 */
 #define MAX_EVENTS 2000
 #define MAX_WINDOWS 400
+#define GOLDEN_RATIO64 0x9e3779b97f4a7c15ULL
+
+/* splitmix64's finaliser. */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
 
 const struct drift_metric_def drift_metrics[DM_COUNT] = {
 	[DM_PROPOSAL_VOLUME] = {"proposal_volume", DRIFT_COUNT, "batches",
@@ -73,7 +85,7 @@ void drift_config_default(struct drift_config *c)
 	c->lsh_bands = 16;
 	c->duplicate_jaccard = 0.8;
 	c->shingle_words = 3;
-	c->ngram_words = 2;
+	c->ngram_words = 3;
 	c->ngram_block = 25;
 	c->max_causes = 5;
 }
@@ -358,22 +370,36 @@ oom:
 	return NULL;
 }
 
+uint64_t drift_hash(const char *s)
+{
+	size_t len = s ? strlen(s) : 0, i;
+	uint64_t h = len * GOLDEN_RATIO64, w;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = mix64(h ^ w);
+	}
+	w = 0;
+	memcpy(&w, s + i, len - i);
+	return mix64(h ^ w ^ 0xff51afd7ed558ccdULL);
+}
+
 /* The index of category cat in s, added when new ("(other)" once the
  * named ones are full); -1 when memory ran out. */
 static int category_index(struct drift_ctx *c, struct drift_series *s, const char *cat)
 {
+	uint64_t h = drift_hash(cat);
 	int i;
 
-	if (s->last_cat < s->ncat && !strcmp(s->cat[s->last_cat], cat))
-		return s->last_cat;
 	for (i = 0; i < s->ncat; i++)
-		if (!strcmp(s->cat[i], cat))
-			return s->last_cat = i;
+		if (s->cat_hash[i] == h && !strcmp(s->cat[i], cat))
+			return i;
 	if (s->ncat >= DRIFT_MAX_CATS) {
 		for (i = 0; i < s->ncat; i++)
 			if (!strcmp(s->cat[i], DRIFT_OTHER))
 				return i;
 		cat = DRIFT_OTHER;
+		h = drift_hash(cat);
 	}
 	s->cat[s->ncat] = strdup(cat);
 	s->counts[s->ncat] = calloc((size_t)s->nwin, sizeof(double));
@@ -383,21 +409,23 @@ static int category_index(struct drift_ctx *c, struct drift_series *s, const cha
 		c->oom = 1;
 		return -1;
 	}
-	return s->last_cat = s->ncat++;
+	s->cat_hash[s->ncat] = h;
+	return s->ncat++;
 }
 
-void drift_add_category(struct drift_ctx *c, struct drift_series *s, int win, const char *cat,
-			double n)
+int drift_add_category(struct drift_ctx *c, struct drift_series *s, int win, const char *cat,
+		       double n)
 {
 	int i;
 
 	if (!s || win < 0 || win >= s->nwin)
-		return;
+		return -1;
 	i = category_index(c, s, cat && *cat ? cat : "(empty)");
 	if (i < 0)
-		return;
+		return -1;
 	s->counts[i][win] += n;
 	s->support[win] += n;
+	return i;
 }
 
 void drift_add_trials(struct drift_series *s, int win, double successes, double trials)
@@ -467,30 +495,59 @@ void drift_add_event(struct drift_ctx *c, int64_t t, const char *kind, const cha
 	va_end(ap);
 }
 
-static int sighting_is(const struct drift_sighting *g, const char *kind, const char *principal,
-		       const char *version)
+static int sighting_is(const struct drift_sighting *g, uint64_t key, const char *kind,
+		       const char *principal, const char *version)
 {
-	return !strcmp(g->version, version) && !strcmp(g->principal, principal) &&
+	return g->key == key && !strcmp(g->version, version) && !strcmp(g->principal, principal) &&
 	       !strcmp(g->kind, kind);
+}
+
+/* Rebuilds the open-addressing index over the sightings at twice their
+ * capacity. */
+static int sightings_reindex(struct drift_ctx *c, int cap)
+{
+	int n = 16, i, *slots;
+
+	while (n < 2 * cap)
+		n *= 2;
+	slots = malloc((size_t)n * sizeof *slots);
+	if (!slots)
+		return -1;
+	for (i = 0; i < n; i++)
+		slots[i] = -1;
+	for (i = 0; i < c->nsightings; i++) {
+		size_t k = c->sightings[i].key & (size_t)(n - 1);
+
+		while (slots[k] >= 0)
+			k = (k + 1) & (size_t)(n - 1);
+		slots[k] = i;
+	}
+	free(c->sighting_slots);
+	c->sighting_slots = slots;
+	c->nslots = n;
+	return 0;
 }
 
 void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const char *principal,
 		       const char *version)
 {
 	struct drift_sighting *g;
+	uint64_t key;
+	size_t k;
 	int i;
 
 	if (!c->events_on || !version || !*version)
 		return;
 	if (!principal)
 		principal = "";
-	/* the same agent and version row after row is the common case */
-	i = c->last_sighting;
-	if (i < c->nsightings && sighting_is(&c->sightings[i], kind, principal, version))
-		goto found;
-	for (i = 0; i < c->nsightings; i++)
-		if (sighting_is(&c->sightings[i], kind, principal, version))
-			goto found;
+	key = drift_hash(principal) * GOLDEN_RATIO64 ^ drift_hash(version) ^ (unsigned char)kind[0];
+	for (k = c->nslots ? key & (size_t)(c->nslots - 1) : 0;
+	     c->nslots && (i = c->sighting_slots[k]) >= 0; k = (k + 1) & (size_t)(c->nslots - 1))
+		if (sighting_is(&c->sightings[i], key, kind, principal, version)) {
+			if (t < c->sightings[i].first)
+				c->sightings[i].first = t;
+			return;
+		}
 	if (c->nsightings >= MAX_EVENTS)
 		return;
 	if (c->nsightings == c->capsightings) {
@@ -503,18 +560,23 @@ void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const c
 		}
 		c->sightings = grown;
 		c->capsightings = cap;
+		if (sightings_reindex(c, cap)) {
+			c->oom = 1;
+			return;
+		}
 	}
 	g = &c->sightings[c->nsightings];
+	g->key = key;
 	snprintf(g->kind, sizeof g->kind, "%s", kind);
 	snprintf(g->principal, sizeof g->principal, "%s", principal);
 	snprintf(g->version, sizeof g->version, "%s", version);
 	g->first = t;
-	c->last_sighting = c->nsightings++;
-	return;
-found:
-	c->last_sighting = i;
-	if (t < c->sightings[i].first)
-		c->sightings[i].first = t;
+	c->nsightings++;
+	/* the new one into the index (it has room: twice the capacity) */
+	for (k = key & (size_t)(c->nslots - 1); c->sighting_slots[k] >= 0;
+	     k = (k + 1) & (size_t)(c->nslots - 1))
+		;
+	c->sighting_slots[k] = c->nsightings - 1;
 }
 
 static int cmp_sighting(const void *x, const void *y)
@@ -533,8 +595,11 @@ void drift_events_from_sightings(struct drift_ctx *c)
 {
 	int i;
 
-	if (c->nsightings > 1)
+	if (c->nsightings > 1) {
 		qsort(c->sightings, (size_t)c->nsightings, sizeof c->sightings[0], cmp_sighting);
+		if (sightings_reindex(c, c->capsightings)) /* the order changed under the index */
+			c->oom = 1;
+	}
 	for (i = 1; i < c->nsightings; i++) {
 		const struct drift_sighting *g = &c->sightings[i], *p = &c->sightings[i - 1];
 
@@ -579,6 +644,7 @@ static void ctx_release(struct drift_ctx *c)
 	free(c->series);
 	free(c->events);
 	free(c->sightings);
+	free(c->sighting_slots);
 	json_decref(c->signal_kinds);
 }
 

@@ -60,7 +60,7 @@ struct drift_config {
 	int lsh_bands;              /* lsh_bands: 16 (must divide minhash_hashes) */
 	double duplicate_jaccard;   /* duplicate_jaccard: 0.8 */
 	int shingle_words;          /* shingle_words: 3 */
-	int ngram_words;            /* ngram_words: 2 (distinct-n-gram ratio) */
+	int ngram_words;            /* ngram_words: 3 (distinct-n-gram ratio; = shingle_words is cheapest) */
 	int ngram_block;            /* ngram_block: 25 drafts per distinct-n-gram block */
 	int max_causes;             /* max_causes: 5 likely causes per alert */
 };

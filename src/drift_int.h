@@ -67,7 +67,7 @@ struct drift_series {
 	int ncat;
 	char *cat[DRIFT_MAX_CATS + 1];
 	double *counts[DRIFT_MAX_CATS + 1]; /* DIST: counts[c][window] */
-	int last_cat;                       /* the category matched last (a cache) */
+	uint64_t cat_hash[DRIFT_MAX_CATS + 1]; /* drift_hash() of each name */
 };
 
 struct drift_event {
@@ -79,6 +79,7 @@ struct drift_event {
 /* First sighting of a version (instruction version per principal, or the
  * policy digest with principal ""). */
 struct drift_sighting {
+	uint64_t key; /* of (kind, principal, version) */
 	char kind[24];
 	char principal[96];
 	char version[80];
@@ -104,7 +105,8 @@ struct drift_ctx {
 	int nevents, capevents;
 	struct drift_sighting *sightings;
 	int nsightings, capsightings;
-	int last_sighting;
+	int *sighting_slots;         /* open addressing over sightings by key; -1 empty */
+	int nslots;
 	json_t *signal_kinds;        /* signal id -> kind, looked up once each */
 	int oom;                     /* an allocation failed: the report fails */
 };
@@ -130,8 +132,15 @@ int drift_window_of(const struct drift_ctx *c, int64_t t);
  * c->oom set) when memory ran out. label may be NULL for "". */
 struct drift_series *drift_series_get(struct drift_ctx *c, enum drift_metric m, const char *label);
 
-void drift_add_category(struct drift_ctx *c, struct drift_series *s, int win, const char *cat,
-			double n);
+/* A fast 64-bit hash of a string (8 bytes at a time), for the lookups
+ * done once per row. NULL hashes like "". */
+uint64_t drift_hash(const char *s);
+
+/* Adds n to category cat in window win; returns the category's index (or
+ * -1 when nothing was added) so a caller can cache what it knows about
+ * it. */
+int drift_add_category(struct drift_ctx *c, struct drift_series *s, int win, const char *cat,
+		       double n);
 void drift_add_trials(struct drift_series *s, int win, double successes, double trials);
 void drift_add_value(struct drift_series *s, int win, double value, double support);
 void drift_add_count(struct drift_series *s, int win, double n);

@@ -244,20 +244,52 @@ static int collect_briefs(struct drift_ctx *c, struct err *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* 1 in *all when nothing in the table is older than `from`: then reading
+ * the whole table in storage order beats walking an index over nearly all
+ * of it (rows past the pass are dropped by window number anyway). */
+static int covers_all(struct drift_ctx *c, const char *min_sql, const char *from, int *all,
+		      struct err *err)
+{
+	struct store_stmt *st;
+	const char *first;
+	int rc;
+
+	*all = 0;
+	rc = store_prepare(c->store, min_sql, &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		first = store_col_text(st, 0);
+		*all = !first || strcmp(first, from) >= 0;
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
 static int collect_log(struct drift_ctx *c, struct err *err)
 {
 	struct store_stmt *st;
 	struct drift_series *calls = NULL, *tools = NULL, *aud = NULL;
-	int rc;
+	signed char guarded[DRIFT_MAX_CATS + 1] = {0};
+	int rc, all, k;
 
+	rc = covers_all(c, "SELECT min(at) FROM action_log", c->from, &all, err);
+	if (rc)
+		return rc;
 	rc = store_prepare(c->store,
-			   "SELECT at, principal, tool, decision, instruction_version FROM action_log"
-			   " WHERE at >= ?1 AND at < ?2",
+			   all ? "SELECT at, principal, tool, decision, instruction_version FROM"
+				 " action_log"
+			       : "SELECT at, principal, tool, decision, instruction_version FROM"
+				 " action_log WHERE at >= ?1 AND at < ?2",
 			   &st, err);
 	if (rc)
 		return rc;
-	store_bind_text(st, 1, c->from);
-	store_bind_text(st, 2, c->to);
+	if (!all) {
+		store_bind_text(st, 1, c->from);
+		store_bind_text(st, 2, c->to);
+	}
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		const char *principal = store_col_text(st, 1), *tool = store_col_text(st, 2);
 		const char *decision = store_col_text(st, 3);
@@ -266,20 +298,24 @@ static int collect_log(struct drift_ctx *c, struct err *err)
 
 		if (!tool || drift_time(store_col_text(st, 0), &t) || (win = drift_window_of(c, t)) < 0)
 			continue;
-		if (!strcmp(tool, "import")) {
-			drift_add_event(c, t, "import", "an import by %s", principal ? principal : "?");
+		if (!is_agent(principal)) {
+			if (!strcmp(tool, "import"))
+				drift_add_event(c, t, "import", "an import by %s",
+						principal ? principal : "?");
 			continue;
 		}
-		if (!is_agent(principal))
-			continue;
 		if (!calls) {
 			calls = drift_series_get(c, DM_AGENT_CALLS, NULL);
 			tools = drift_series_get(c, DM_TOOL_MIX, NULL);
 			aud = drift_series_get(c, DM_AUDIENCE_REFUSAL_RATE, NULL);
 		}
 		drift_add_count(calls, win, 1);
-		drift_add_category(c, tools, win, tool, 1);
-		if (!strcmp(tool, "draft_email") || !strcmp(tool, "request_send"))
+		/* whether a tool is one the audience guard judges, decided once
+		 * per tool rather than once per row */
+		k = drift_add_category(c, tools, win, tool, 1);
+		if (k >= 0 && !guarded[k])
+			guarded[k] = !strcmp(tool, "draft_email") || !strcmp(tool, "request_send") ? 1 : -1;
+		if (k >= 0 && guarded[k] > 0)
 			drift_add_trials(aud, win, decision && !strcmp(decision, "refused"), 1);
 		drift_saw_version(c, t, "instruction_version", principal, store_col_text(st, 4));
 	}
@@ -352,16 +388,22 @@ static int drafts_grow(struct drafts_pass *p, int hashes)
 /* The distinct-n-gram ratio of a window, judged per block of ngram_block
  * drafts so that it does not fall just because a window had more drafts. */
 static int drafts_ngrams(struct drift_ctx *c, struct drafts_pass *p, struct drift_series *s,
-			 int win, size_t nwords)
+			 int win, size_t nwords, size_t nshingles)
 {
 	const struct drift_config *cfg = c->cfg;
+	int rc;
 
 	if (!p->blocks[win]) {
 		p->blocks[win] = minhash_ngrams_new((size_t)cfg->ngram_block * 200);
 		if (!p->blocks[win])
 			return -1;
 	}
-	if (minhash_ngrams_add(p->blocks[win], p->words, nwords, cfg->ngram_words))
+	/* n-grams of the shingles' length are the shingles: hashed once */
+	if (cfg->ngram_words == cfg->shingle_words && nwords >= (size_t)cfg->shingle_words)
+		rc = minhash_ngrams_add_hashes(p->blocks[win], p->shingles, nshingles);
+	else
+		rc = minhash_ngrams_add(p->blocks[win], p->words, nwords, cfg->ngram_words);
+	if (rc)
 		return -1;
 	if (++p->in_block[win] == cfg->ngram_block) {
 		drift_add_value(s, win, minhash_ngrams_ratio(p->blocks[win]), p->in_block[win]);
@@ -378,6 +420,7 @@ static int drafts_ngrams(struct drift_ctx *c, struct drafts_pass *p, struct drif
 static int drafts_read(struct drift_ctx *c, struct drafts_pass *p, struct drift_series *distinct,
 		       struct err *err)
 {
+
 	const struct drift_config *cfg = c->cfg;
 	struct store_stmt *st;
 	int rc;
@@ -418,7 +461,7 @@ static int drafts_read(struct drift_ctx *c, struct drafts_pass *p, struct drift_
 		if (p->n && t < p->recs[p->n - 1].t)
 			p->sorted = 0;
 		p->n++;
-		if (win >= 0 && drafts_ngrams(c, p, distinct, win, nw))
+		if (win >= 0 && drafts_ngrams(c, p, distinct, win, nw, ns))
 			goto oom;
 	}
 	store_done(st);
@@ -445,6 +488,21 @@ static int drafts_sort(struct drafts_pass *p, int hashes)
 	free(p->sigs);
 	p->sigs = sorted;
 	return 0;
+}
+
+/* The most drafts any horizon-long span holds: what the LSH index must
+ * keep apart at once. */
+static size_t drafts_live(const struct drafts_pass *p, int64_t horizon)
+{
+	size_t i, lo = 0, most = 0;
+
+	for (i = 0; i < p->n; i++) {
+		while (p->recs[i].t - p->recs[lo].t > horizon)
+			lo++;
+		if (i - lo + 1 > most)
+			most = i - lo + 1;
+	}
+	return most;
 }
 
 static int collect_drafts(struct drift_ctx *c, struct err *err)
@@ -484,8 +542,9 @@ static int collect_drafts(struct drift_ctx *c, struct err *err)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory sorting drafts");
 		goto out;
 	}
-	lsh = minhash_lsh_new(p.sigs, p.n, cfg->minhash_hashes, cfg->lsh_bands,
-			      cfg->duplicate_jaccard, cfg->window_seconds, LSH_MAX_CHECKS);
+	lsh = minhash_lsh_new(p.sigs, p.n, drafts_live(&p, cfg->window_seconds), cfg->minhash_hashes,
+			      cfg->lsh_bands, cfg->duplicate_jaccard, cfg->window_seconds,
+			      LSH_MAX_CHECKS);
 	if (!lsh) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory for the duplicate index");
 		goto out;

@@ -24,14 +24,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MINHASH_MAX 256 /* most positions a sketch may have */
+#define MINHASH_MAX 256     /* most positions a sketch may have */
+#define MINHASH_MAX_GRAM 10 /* most words in a shingle or n-gram */
 
 /* Hashes the words of text (runs of ASCII letters and digits, folded to
  * lowercase, and of bytes >= 0x80 so UTF-8 words stay whole) into out, in
  * order. Returns how many words there are; only the first max are stored. */
 size_t minhash_words(const char *text, size_t len, uint64_t *out, size_t max);
 
-/* Hashes every run of k consecutive word hashes (k >= 1) into out, in order;
+/* Hashes every run of k consecutive word hashes (1 <= k <= MINHASH_MAX_GRAM)
+ * into out, in order;
  * a text of fewer than k words (but at least one) is one shingle of all its
  * words. Returns the count written (at most max; 0 for no words). */
 size_t minhash_shingles(const uint64_t *words, size_t nwords, int k, uint64_t *out, size_t max);
@@ -63,6 +65,10 @@ void minhash_ngrams_reset(struct minhash_ngrams *g);
  * of fewer than n words adds nothing. Returns 0, or -1 when out of memory
  * (the set stays usable with what it had). */
 int minhash_ngrams_add(struct minhash_ngrams *g, const uint64_t *words, size_t nwords, int n);
+/* The same for n-grams already hashed (e.g. the shingles of a text, when
+ * n equals the shingle length), or one at a time. */
+int minhash_ngrams_add_hashes(struct minhash_ngrams *g, const uint64_t *grams, size_t n);
+int minhash_ngrams_add_hash(struct minhash_ngrams *g, uint64_t gram);
 /* Distinct / total so far; 1.0 when nothing was added. */
 double minhash_ngrams_ratio(const struct minhash_ngrams *g);
 uint64_t minhash_ngrams_total(const struct minhash_ngrams *g);
@@ -80,9 +86,15 @@ struct minhash_lsh;
 /* NULL on allocation failure or when bands does not divide hashes. The
  * index copies nothing: sketches stay owned by the caller and must live
  * as long as the index (it keeps pointers into `sigs`, an array of
- * capacity * hashes values the caller fills in entry order). */
-struct minhash_lsh *minhash_lsh_new(const uint16_t *sigs, size_t capacity, int hashes, int bands,
-				    double threshold, int64_t horizon, int max_checks);
+ * capacity * hashes values the caller fills before the first add: the
+ * index reads one entry ahead to hide memory latency). `live` is
+ * the most entries any horizon-long span holds (0: capacity): the bucket
+ * table is sized for those, not for the whole stream, and buckets whose
+ * newest entry fell out of the horizon are reused, so the table stays in
+ * cache. */
+struct minhash_lsh *minhash_lsh_new(const uint16_t *sigs, size_t capacity, size_t live,
+				    int hashes, int bands, double threshold, int64_t horizon,
+				    int max_checks);
 void minhash_lsh_free(struct minhash_lsh *l);
 
 /* Entry number i (entries are added 0, 1, 2 … with non-decreasing t; its

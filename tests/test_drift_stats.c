@@ -285,7 +285,7 @@ static void test_lsh_candidates_recall(void **state)
 	for (k = 0; k < 2; k++) {
 		double j = (double)shared[k] / (shared[k] + 2 * own[k]);
 		double want = minhash_lsh_candidate_probability(j, 128, 16);
-		struct minhash_lsh *l = minhash_lsh_new(sigs, 800, 128, 16, 0.0, 1000000, 64);
+		struct minhash_lsh *l = minhash_lsh_new(sigs, 800, 0, 128, 16, 0.0, 1000000, 64);
 
 		assert_non_null(l);
 		found = 0;
@@ -305,7 +305,7 @@ static void test_lsh_candidates_recall(void **state)
 		near((double)found / 400, want, 0.05);
 		minhash_lsh_free(l);
 		/* re-use the index with the default horizon */
-		l = minhash_lsh_new(sigs, 800, 128, 16, 0.0, 5, 64);
+		l = minhash_lsh_new(sigs, 800, 0, 128, 16, 0.0, 5, 64);
 		minhash_lsh_free(l);
 	}
 	free(sigs);
@@ -327,7 +327,7 @@ static void test_lsh_threshold_and_horizon(void **state)
 	minhash_sketch(b, 125, 128, sigs + 384);
 	memcpy(sigs + 512, sigs, 128 * sizeof *sigs); /* an exact copy of the first */
 	memcpy(sigs + 640, sigs, 128 * sizeof *sigs);
-	l = minhash_lsh_new(sigs, 6, 128, 16, 0.8, 100, 64);
+	l = minhash_lsh_new(sigs, 6, 0, 128, 16, 0.8, 100, 64);
 	assert_non_null(l);
 	assert_int_equal(minhash_lsh_add(l, 0, 0), 0);   /* nothing earlier */
 	assert_int_equal(minhash_lsh_add(l, 1, 10), 1);  /* J .9 */
@@ -337,7 +337,7 @@ static void test_lsh_threshold_and_horizon(void **state)
 	assert_int_equal(minhash_lsh_add(l, 5, 201), 1); /* but entry 4 is not */
 	assert_int_equal(minhash_lsh_add(l, 5, 202), -1); /* out of order */
 	minhash_lsh_free(l);
-	assert_null(minhash_lsh_new(sigs, 6, 128, 15, 0.8, 100, 64)); /* 15 does not divide 128 */
+	assert_null(minhash_lsh_new(sigs, 6, 0, 128, 15, 0.8, 100, 64)); /* 15 does not divide 128 */
 	free(sigs);
 }
 
@@ -352,7 +352,7 @@ static void test_lsh_stays_linear(void **state)
 	assert_non_null(sigs);
 	for (i = 0; i < 5000 * 128; i++)
 		sigs[i] = (uint16_t)(i % 128);
-	l = minhash_lsh_new(sigs, 5000, 128, 16, 0.8, 1000000, 64);
+	l = minhash_lsh_new(sigs, 5000, 0, 128, 16, 0.8, 1000000, 64);
 	for (i = 0; i < 5000; i++)
 		found += minhash_lsh_add(l, (size_t)i, i);
 	assert_int_equal(found, 4999);
