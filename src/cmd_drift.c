@@ -116,10 +116,10 @@ static void change_text(json_t *m, char *buf, size_t len)
 	}
 	if (!strcmp(kind, "distribution"))
 		snprintf(buf, len, "JS %.2f PSI %.2f", real(m, "js"), real(m, "psi"));
+	else if (test && !strcmp(test, "ewma") && !strcmp(kind, "rate"))
+		snprintf(buf, len, "%+.1fpp ewma %.1fσ", ch * 100, st);
 	else if (test && !strcmp(test, "ewma"))
-		snprintf(buf, len, "%+.1f%s ewma %.1fσ",
-			 !strcmp(kind, "rate") ? ch * 100 : ch, !strcmp(kind, "rate") ? "pp" : "",
-			 st);
+		snprintf(buf, len, "%+.3g ewma %.1fσ", ch, st);
 	else if (!strcmp(kind, "rate"))
 		snprintf(buf, len, "%+.1fpp z %.1f", ch * 100, st);
 	else

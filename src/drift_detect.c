@@ -242,16 +242,17 @@ static void ewma_pass(const struct drift_config *cfg, const struct drift_series 
 		if (r <= j->ratio)
 			continue;
 		j->ratio = r; /* keeps an open alert open while the creep holds */
-		if (j->shift || r < 1)
+		if (j->shift || r < cfg->hysteresis_release)
 			continue; /* the window's own figures say it, or nothing to say */
+		/* the EWMA is what raises or holds an alert here: show its figures */
 		j->test = "ewma";
 		/* in standard deviations of the EWMA, against L */
 		j->statistic = sz > 0 ? dev / sz : BIG;
 		j->threshold = cfg->ewma_limit;
 		j->reference = mu0;
 		j->change = j->value - mu0;
-		j->shift = 1;
-		j->held = 1;
+		j->shift = r >= 1;
+		j->held = j->shift;
 		j->severity = r >= cfg->hysteresis_bypass ? "significant" : "moderate";
 	}
 }

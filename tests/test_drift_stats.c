@@ -361,6 +361,39 @@ static void test_lsh_stays_linear(void **state)
 	free(sigs);
 }
 
+static void test_lsh_small_table_reuses_stale_buckets(void **state)
+{
+	/* 3,000 entries in pairs of twins, one time unit apart, the horizon 3
+	 * units: every second entry has an earlier twin and nothing else is
+	 * alike. The table is sized for 4 live entries, so it only works if
+	 * buckets past the horizon are reused. */
+	uint16_t *sigs = malloc(3000 * 128 * sizeof *sigs);
+	uint64_t seed = 77, set[100];
+	struct minhash_lsh *l;
+	int i, k, found = 0, wrong = 0;
+
+	(void)state;
+	assert_non_null(sigs);
+	for (i = 0; i < 3000; i += 2) {
+		for (k = 0; k < 100; k++)
+			set[k] = rnd(&seed);
+		minhash_sketch(set, 100, 128, sigs + (size_t)i * 128);
+		memcpy(sigs + (size_t)(i + 1) * 128, sigs + (size_t)i * 128, 128 * sizeof *sigs);
+	}
+	l = minhash_lsh_new(sigs, 3000, 4, 128, 16, 0.8, 3, 64);
+	assert_non_null(l);
+	for (i = 0; i < 3000; i++) {
+		int f = minhash_lsh_add(l, (size_t)i, i);
+
+		found += f == 1 && i % 2;
+		wrong += f == 1 && !(i % 2);
+	}
+	assert_int_equal(found, 1500);
+	assert_int_equal(wrong, 0);
+	minhash_lsh_free(l);
+	free(sigs);
+}
+
 static void test_distinct_ngrams(void **state)
 {
 	struct minhash_ngrams *g = minhash_ngrams_new(4);
@@ -418,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_lsh_candidates_recall),
 		cmocka_unit_test(test_lsh_threshold_and_horizon),
 		cmocka_unit_test(test_lsh_stays_linear),
+		cmocka_unit_test(test_lsh_small_table_reuses_stale_buckets),
 		cmocka_unit_test(test_distinct_ngrams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
