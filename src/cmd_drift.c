@@ -52,10 +52,12 @@ static void top_share(json_t *shares, char *buf, size_t len)
 	json_t *v;
 	double b = -1;
 
-	json_object_foreach(shares, k, v) if (json_real_value(v) > b)
+	json_object_foreach(shares, k, v)
 	{
-		b = json_real_value(v);
-		best = k;
+		if (json_real_value(v) > b) {
+			b = json_real_value(v);
+			best = k;
+		}
 	}
 	if (best)
 		snprintf(buf, len, "%.14s %.0f%%", best, b * 100);
@@ -84,15 +86,17 @@ static void mix(json_t *shares, char *buf, size_t len)
 	size_t used = 0, n = 0, i;
 
 	buf[0] = '\0';
-	json_object_foreach(shares, k, v) if (n < 64)
+	json_object_foreach(shares, k, v)
 	{
-		sh[n].name = k;
-		sh[n++].v = json_real_value(v);
+		if (n < 64) {
+			sh[n].name = k;
+			sh[n++].v = json_real_value(v);
+		}
 	}
 	qsort(sh, n, sizeof sh[0], cmp_share);
 	for (i = 0; i < n; i++) {
-		int w = snprintf(buf + used, len - used, "%s%s %.0f%%", used ? ", " : "", sh[i].name,
-				 sh[i].v * 100);
+		int w = snprintf(buf + used, len - used, "%s%s %.0f%%", used ? ", " : "",
+				 sh[i].name, sh[i].v * 100);
 
 		if (w < 0 || (size_t)w >= len - used)
 			break;
@@ -220,12 +224,12 @@ static void print_alert(json_t *a)
 	printf("%s %.2f against %.2f\n", str(a, "test"), real(a, "statistic"),
 	       real(a, "threshold"));
 	json_array_foreach(json_object_get(a, "causes"), i, c)
-		printf("        likely cause: %s  %s\n", str(c, "at"), str(c, "detail"));
+	    printf("        likely cause: %s  %s\n", str(c, "at"), str(c, "detail"));
 	if (!json_array_size(json_object_get(a, "causes")))
 		printf("        no known cause in these windows\n");
 	if (str(a, "acked_by"))
-		printf("        acknowledged by %s at %s: %s\n", str(a, "acked_by"), str(a, "acked_at"),
-		       str(a, "ack_cause"));
+		printf("        acknowledged by %s at %s: %s\n", str(a, "acked_by"),
+		       str(a, "acked_at"), str(a, "ack_cause"));
 	else if (json_is_integer(json_object_get(a, "id")))
 		printf("        acknowledge: airlock drift ack A%lld --cause \"...\"\n",
 		       (long long)json_integer_value(json_object_get(a, "id")));
@@ -242,8 +246,8 @@ static void print_report(json_t *r)
 	printf("drift: window %s, current %.16s (%.0f%% elapsed), against ", str(r, "window"),
 	       str(cw, "start"), real(cw, "elapsed") * 100);
 	if (!strcmp(str(ref, "kind"), "baseline"))
-		printf("the baseline %.16s .. %.16s pinned by %s\n", str(ref, "from"), str(ref, "to"),
-		       str(ref, "set_by"));
+		printf("the baseline %.16s .. %.16s pinned by %s\n", str(ref, "from"),
+		       str(ref, "to"), str(ref, "set_by"));
 	else
 		printf("the previous %lld windows\n",
 		       (long long)json_integer_value(json_object_get(ref, "windows")));
@@ -264,16 +268,23 @@ static void print_report(json_t *r)
 	printf("\n%zu alert%s", active, active == 1 ? "" : "s");
 	printf(active ? ":\n" : "\n");
 	json_array_foreach(json_object_get(r, "alerts"), i, a)
+	{
 		if (json_is_true(json_object_get(a, "active")))
 			print_alert(a);
+	}
 	if (earlier) {
 		printf("ended earlier in these windows:\n");
 		json_array_foreach(json_object_get(r, "alerts"), i, a)
+		{
 			if (!json_is_true(json_object_get(a, "active")))
 				print_alert(a);
+		}
 	}
 	printf("\nsources:");
-	json_object_foreach(src, name, v) printf(" %s%s", name, json_is_true(v) ? "" : " (absent)");
+	json_object_foreach(src, name, v)
+	{
+		printf(" %s%s", name, json_is_true(v) ? "" : " (absent)");
+	}
 	printf("\n");
 }
 
@@ -289,11 +300,11 @@ static int time_arg(struct cli *cli, const char *opt, const char *arg, time_t *o
 static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {
-		{"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 't'},
-		{"clear", no_argument, NULL, 'c'},
-		{"window", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"clear", no_argument, NULL, 'c'},
+	    {"window", required_argument, NULL, 'w'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct drift_config cfg;
 	struct err err = {0};
@@ -350,8 +361,8 @@ static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {
-		{"cause", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0},
+	    {"cause", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct err err = {0};
 	struct store *s;
@@ -394,10 +405,10 @@ static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 int cmd_drift(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {
-		{"window", required_argument, NULL, 'w'},
-		{"windows", required_argument, NULL, 'n'},
-		{"reference", required_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
+	    {"window", required_argument, NULL, 'w'},
+	    {"windows", required_argument, NULL, 'n'},
+	    {"reference", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct drift_config cfg;
 	struct err err = {0};

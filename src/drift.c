@@ -30,35 +30,35 @@ static uint64_t mix64(uint64_t x)
 }
 
 const struct drift_metric_def drift_metrics[DM_COUNT] = {
-	[DM_PROPOSAL_VOLUME] = {"proposal_volume", DRIFT_COUNT, "batches",
-				"proposals (batches) staged or blocked per window", 0},
-	[DM_TIER1_SHARE] = {"tier1_share", DRIFT_RATE, "proposal items",
-			    "share of proposed re-tiers that set tier 1", 0},
-	[DM_TIER_MIX] = {"tier_mix", DRIFT_DIST, "proposal items",
-			 "tiers that proposals set (distribution)", 0},
-	[DM_PROPOSAL_SIGNALS] = {"proposal_signal_kinds", DRIFT_DIST, "proposal items",
-				 "kinds of the signals proposals cite as evidence (distribution)", 0},
-	[DM_OVERREACH_RATE] = {"overreach_rate", DRIFT_RATE, "batches",
-			       "share of proposed items refused as overreach (outside scope, "
-			       "field not allowed, unknown field)",
-			       0},
-	[DM_AUDIT_FAILURE_RATE] = {"audit_failure_rate", DRIFT_RATE, "proposal items",
-				   "share of sample-audited items judged bad", 0},
-	[DM_DUPLICATE_RATE] = {"duplicate_draft_rate", DRIFT_RATE, "drafts",
-			       "share of drafts with a near-duplicate written within the window "
-			       "length before (MinHash Jaccard >= duplicate_jaccard)",
-			       0},
-	[DM_DISTINCT_NGRAMS] = {"distinct_ngram_ratio", DRIFT_LEVEL, "drafts",
-				"distinct word n-grams over all n-grams, per block of drafts", 0.02},
-	[DM_BRIEF_SIGNALS] = {"brief_signal_kinds", DRIFT_DIST, "briefs",
-			      "kinds of the signals briefs cite (distribution)", 0},
-	[DM_AUDIENCE_REFUSAL_RATE] = {"audience_refusal_rate", DRIFT_RATE, "action log",
-				      "share of draft and send requests refused by the audience guard",
-				      0},
-	[DM_AGENT_CALLS] = {"agent_call_volume", DRIFT_COUNT, "action log",
-			    "tool calls by agents per window", 0},
-	[DM_TOOL_MIX] = {"tool_mix", DRIFT_DIST, "action log",
-			 "which tools agents call (distribution)", 0},
+    [DM_PROPOSAL_VOLUME] = {"proposal_volume", DRIFT_COUNT, "batches",
+			    "proposals (batches) staged or blocked per window", 0},
+    [DM_TIER1_SHARE] = {"tier1_share", DRIFT_RATE, "proposal items",
+			"share of proposed re-tiers that set tier 1", 0},
+    [DM_TIER_MIX] = {"tier_mix", DRIFT_DIST, "proposal items",
+		     "tiers that proposals set (distribution)", 0},
+    [DM_PROPOSAL_SIGNALS] = {"proposal_signal_kinds", DRIFT_DIST, "proposal items",
+			     "kinds of the signals proposals cite as evidence (distribution)", 0},
+    [DM_OVERREACH_RATE] = {"overreach_rate", DRIFT_RATE, "batches",
+			   "share of proposed items refused as overreach (outside scope, "
+			   "field not allowed, unknown field)",
+			   0},
+    [DM_AUDIT_FAILURE_RATE] = {"audit_failure_rate", DRIFT_RATE, "proposal items",
+			       "share of sample-audited items judged bad", 0},
+    [DM_DUPLICATE_RATE] = {"duplicate_draft_rate", DRIFT_RATE, "drafts",
+			   "share of drafts with a near-duplicate written within the window "
+			   "length before (MinHash Jaccard >= duplicate_jaccard)",
+			   0},
+    [DM_DISTINCT_NGRAMS] = {"distinct_ngram_ratio", DRIFT_LEVEL, "drafts",
+			    "distinct word n-grams over all n-grams, per block of drafts", 0.02},
+    [DM_BRIEF_SIGNALS] = {"brief_signal_kinds", DRIFT_DIST, "briefs",
+			  "kinds of the signals briefs cite (distribution)", 0},
+    [DM_AUDIENCE_REFUSAL_RATE] = {"audience_refusal_rate", DRIFT_RATE, "action log",
+				  "share of draft and send requests refused by the audience guard",
+				  0},
+    [DM_AGENT_CALLS] = {"agent_call_volume", DRIFT_COUNT, "action log",
+			"tool calls by agents per window", 0},
+    [DM_TOOL_MIX] = {"tool_mix", DRIFT_DIST, "action log", "which tools agents call (distribution)",
+		     0},
 };
 
 void drift_config_default(struct drift_config *c)
@@ -98,35 +98,33 @@ static const struct config_key {
 	size_t offset;
 	double min, max;
 } config_keys[] = {
-	{"window", K_WINDOW, offsetof(struct drift_config, window_seconds), 3600, 28 * DAY},
-	{"windows", K_INT, offsetof(struct drift_config, windows), 1, 200},
-	{"reference_windows", K_INT, offsetof(struct drift_config, reference_windows), 1, 200},
-	{"min_count", K_I64, offsetof(struct drift_config, min_count), 1, 1e9},
-	{"smoothing", K_DOUBLE, offsetof(struct drift_config, smoothing), 0.001, 10},
-	{"js_alert", K_DOUBLE, offsetof(struct drift_config, js_alert), 0.001, 1},
-	{"psi_moderate", K_DOUBLE, offsetof(struct drift_config, psi_moderate), 0.001, 100},
-	{"psi_significant", K_DOUBLE, offsetof(struct drift_config, psi_significant), 0.001, 100},
-	{"z_alert", K_DOUBLE, offsetof(struct drift_config, z_alert), 0.5, 100},
-	{"rate_min_delta", K_DOUBLE, offsetof(struct drift_config, rate_min_delta), 0, 1},
-	{"level_min_change", K_DOUBLE, offsetof(struct drift_config, level_min_change), 0, 100},
-	{"ewma_lambda", K_DOUBLE, offsetof(struct drift_config, ewma_lambda), 0.01, 1},
-	{"ewma_limit", K_DOUBLE, offsetof(struct drift_config, ewma_limit), 0.5, 100},
-	{"hysteresis_windows", K_INT, offsetof(struct drift_config, hysteresis_windows), 1, 20},
-	{"hysteresis_bypass", K_DOUBLE, offsetof(struct drift_config, hysteresis_bypass), 1, 100},
-	{"hysteresis_release", K_DOUBLE, offsetof(struct drift_config, hysteresis_release), 0.1, 1},
-	{"partial_min_elapsed", K_DOUBLE, offsetof(struct drift_config, partial_min_elapsed), 0,
-	 1},
-	{"minhash_hashes", K_INT, offsetof(struct drift_config, minhash_hashes), 8, 256},
-	{"lsh_bands", K_INT, offsetof(struct drift_config, lsh_bands), 1, 256},
-	{"duplicate_jaccard", K_DOUBLE, offsetof(struct drift_config, duplicate_jaccard), 0.05, 1},
-	{"shingle_words", K_INT, offsetof(struct drift_config, shingle_words), 1, 10},
-	{"ngram_words", K_INT, offsetof(struct drift_config, ngram_words), 1, 10},
-	{"ngram_block", K_INT, offsetof(struct drift_config, ngram_block), 1, 100000},
-	{"max_causes", K_INT, offsetof(struct drift_config, max_causes), 0, 50},
+    {"window", K_WINDOW, offsetof(struct drift_config, window_seconds), 3600, 28 * DAY},
+    {"windows", K_INT, offsetof(struct drift_config, windows), 1, 200},
+    {"reference_windows", K_INT, offsetof(struct drift_config, reference_windows), 1, 200},
+    {"min_count", K_I64, offsetof(struct drift_config, min_count), 1, 1e9},
+    {"smoothing", K_DOUBLE, offsetof(struct drift_config, smoothing), 0.001, 10},
+    {"js_alert", K_DOUBLE, offsetof(struct drift_config, js_alert), 0.001, 1},
+    {"psi_moderate", K_DOUBLE, offsetof(struct drift_config, psi_moderate), 0.001, 100},
+    {"psi_significant", K_DOUBLE, offsetof(struct drift_config, psi_significant), 0.001, 100},
+    {"z_alert", K_DOUBLE, offsetof(struct drift_config, z_alert), 0.5, 100},
+    {"rate_min_delta", K_DOUBLE, offsetof(struct drift_config, rate_min_delta), 0, 1},
+    {"level_min_change", K_DOUBLE, offsetof(struct drift_config, level_min_change), 0, 100},
+    {"ewma_lambda", K_DOUBLE, offsetof(struct drift_config, ewma_lambda), 0.01, 1},
+    {"ewma_limit", K_DOUBLE, offsetof(struct drift_config, ewma_limit), 0.5, 100},
+    {"hysteresis_windows", K_INT, offsetof(struct drift_config, hysteresis_windows), 1, 20},
+    {"hysteresis_bypass", K_DOUBLE, offsetof(struct drift_config, hysteresis_bypass), 1, 100},
+    {"hysteresis_release", K_DOUBLE, offsetof(struct drift_config, hysteresis_release), 0.1, 1},
+    {"partial_min_elapsed", K_DOUBLE, offsetof(struct drift_config, partial_min_elapsed), 0, 1},
+    {"minhash_hashes", K_INT, offsetof(struct drift_config, minhash_hashes), 8, 256},
+    {"lsh_bands", K_INT, offsetof(struct drift_config, lsh_bands), 1, 256},
+    {"duplicate_jaccard", K_DOUBLE, offsetof(struct drift_config, duplicate_jaccard), 0.05, 1},
+    {"shingle_words", K_INT, offsetof(struct drift_config, shingle_words), 1, 10},
+    {"ngram_words", K_INT, offsetof(struct drift_config, ngram_words), 1, 10},
+    {"ngram_block", K_INT, offsetof(struct drift_config, ngram_block), 1, 100000},
+    {"max_causes", K_INT, offsetof(struct drift_config, max_causes), 0, 50},
 };
 
-int drift_config_set(struct drift_config *c, const char *key, const char *value,
-		     struct err *err)
+int drift_config_set(struct drift_config *c, const char *key, const char *value, struct err *err)
 {
 	const struct config_key *k = NULL;
 	char *base = (char *)c, *end;
@@ -149,8 +147,8 @@ int drift_config_set(struct drift_config *c, const char *key, const char *value,
 	d = strtod(value, &end);
 	if (errno || end == value || *end || !isfinite(d) || d < k->min || d > k->max ||
 	    (k->type != K_DOUBLE && d != floor(d)))
-		return err_set(err, AIRLOCK_EINVAL, "drift: %s: '%s' is not a %s from %g to %g", key,
-			       value, k->type == K_DOUBLE ? "number" : "whole number", k->min,
+		return err_set(err, AIRLOCK_EINVAL, "drift: %s: '%s' is not a %s from %g to %g",
+			       key, value, k->type == K_DOUBLE ? "number" : "whole number", k->min,
 			       k->max);
 	if (k->type == K_INT) {
 		int v = (int)d;
@@ -194,8 +192,8 @@ int drift_config_check(const struct drift_config *c, struct err *err)
 	}
 	if (c->minhash_hashes % c->lsh_bands)
 		return err_set(err, AIRLOCK_EINVAL,
-			       "drift: lsh_bands (%d) must divide minhash_hashes (%d)", c->lsh_bands,
-			       c->minhash_hashes);
+			       "drift: lsh_bands (%d) must divide minhash_hashes (%d)",
+			       c->lsh_bands, c->minhash_hashes);
 	if (c->window_seconds < DAY ? DAY % c->window_seconds : c->window_seconds % DAY)
 		return err_set(err, AIRLOCK_EINVAL,
 			       "drift: window must divide a day or be whole days");
@@ -216,10 +214,17 @@ int drift_parse_window(const char *text, int64_t *seconds, struct err *err)
 	if (errno || end == text || n < 1 || !end[0] || end[1])
 		goto bad;
 	switch (end[0]) {
-	case 'h': unit = 3600; break;
-	case 'd': unit = DAY; break;
-	case 'w': unit = 7 * DAY; break;
-	default: goto bad;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = DAY;
+		break;
+	case 'w':
+		unit = 7 * DAY;
+		break;
+	default:
+		goto bad;
 	}
 	if (n > 28 * DAY / unit)
 		goto bad;
@@ -607,8 +612,8 @@ void drift_events_from_sightings(struct drift_ctx *c)
 			continue; /* the first version seen: nothing changed */
 		if (!strcmp(g->kind, "policy"))
 			drift_add_event(c, g->first, "policy",
-					"the policy changed (digest %.12s… after %.12s…)", g->version,
-					p->version);
+					"the policy changed (digest %.12s… after %.12s…)",
+					g->version, p->version);
 		else
 			drift_add_event(c, g->first, g->kind,
 					"%s began using instruction version %s (before: %s)",
@@ -745,9 +750,9 @@ static json_t *metric_json(const struct drift_ctx *c, const struct drift_series 
 	char start[CLOCK_TEXT_LEN];
 	int k;
 
-	o = json_pack("{s:s,s:s?,s:s,s:s,s:s}", "metric", drift_metrics[s->metric].name,
-		      "workflow", s->label[0] ? s->label : NULL, "kind", kind_name(s->kind),
-		      "status", status_of(j), "help", drift_metrics[s->metric].help);
+	o = json_pack("{s:s,s:s?,s:s,s:s,s:s}", "metric", drift_metrics[s->metric].name, "workflow",
+		      s->label[0] ? s->label : NULL, "kind", kind_name(s->kind), "status",
+		      status_of(j), "help", drift_metrics[s->metric].help);
 	json_object_set_new(o, "value", j->has_data ? num(j->value) : json_null());
 	json_object_set_new(o, "reference", num(j->reference));
 	json_object_set_new(o, "change", j->judged ? num(j->change) : json_null());
@@ -766,9 +771,10 @@ static json_t *metric_json(const struct drift_ctx *c, const struct drift_series 
 		drift_series_counts(s, -1, lo < 0 ? 0 : lo, hi, ref);
 		json_object_set_new(o, "js", num(j->js));
 		json_object_set_new(o, "psi", num(j->psi));
-		json_object_set_new(o, "psi_band", json_string(j->psi >= c->cfg->psi_significant ? "significant"
-							  : j->psi >= c->cfg->psi_moderate  ? "moderate"
-											     : "stable"));
+		json_object_set_new(o, "psi_band",
+				    json_string(j->psi >= c->cfg->psi_significant ? "significant"
+						: j->psi >= c->cfg->psi_moderate  ? "moderate"
+										  : "stable"));
 		json_object_set_new(o, "shares", shares_json(s, cur));
 		json_object_set_new(o, "reference_shares", shares_json(s, ref));
 	}
@@ -780,14 +786,14 @@ static json_t *metric_json(const struct drift_ctx *c, const struct drift_series 
 		const struct drift_judgement *h = &jv[k];
 		json_t *e;
 
-		clock_format((time_t)(c->pass_t0 + (int64_t)(k - c->pass_offset) *
-							     c->cfg->window_seconds),
-			     start, sizeof start);
-		e = json_pack("{s:s,s:o,s:f,s:o,s:b,s:b}", "start", start, "value",
-			      h->has_data ? num(h->value) : json_null(), "count", h->support,
-			      "statistic", h->has_data && h->reference_support > 0 ? num(h->statistic)
-										: json_null(),
-			      "shift", h->shift, "alert", h->alert);
+		clock_format(
+		    (time_t)(c->pass_t0 + (int64_t)(k - c->pass_offset) * c->cfg->window_seconds),
+		    start, sizeof start);
+		e = json_pack(
+		    "{s:s,s:o,s:f,s:o,s:b,s:b}", "start", start, "value",
+		    h->has_data ? num(h->value) : json_null(), "count", h->support, "statistic",
+		    h->has_data && h->reference_support > 0 ? num(h->statistic) : json_null(),
+		    "shift", h->shift, "alert", h->alert);
 		json_array_append_new(hist, e);
 	}
 	json_object_set_new(o, "history", hist);
@@ -811,8 +817,8 @@ static json_t *causes_json(const struct drift_ctx *c, int64_t lo, int64_t hi)
 		if (dup)
 			continue;
 		clock_format((time_t)e->t, at, sizeof at);
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "kind", e->kind, "at", at,
-						   "detail", e->detail));
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s,s:s}", "kind", e->kind, "at", at, "detail", e->detail));
 	}
 	return a;
 }
@@ -837,8 +843,10 @@ static void series_alerts(const struct drift_ctx *c, const struct drift_series *
 		if (!jv[k].alert)
 			continue;
 		/* the episode runs on through windows too thin to judge */
-		for (end = k, m = k + 1; m < s->nwin && (!jv[m].judged || (jv[m].alert &&
-						       jv[m].episode == jv[k].episode)); m++)
+		for (end = k, m = k + 1;
+		     m < s->nwin &&
+		     (!jv[m].judged || (jv[m].alert && jv[m].episode == jv[k].episode));
+		     m++)
 			if (jv[m].alert)
 				end = m;
 		next = end + 1;
@@ -848,16 +856,16 @@ static void series_alerts(const struct drift_ctx *c, const struct drift_series *
 		clock_format((time_t)t_start, a, sizeof a);
 		clock_format((time_t)t_end, b, sizeof b);
 		json_array_append_new(
-			alerts,
-			json_pack("{s:s,s:s,s:s?,s:s,s:s,s:b,s:o,s:o,s:o,s:s,s:o,s:o,s:s,s:o}", "metric",
-				  drift_metrics[s->metric].name, "kind", kind_name(s->kind), "workflow",
-				  s->label[0] ? s->label : NULL, "first_window", a, "last_window", b,
-				  "active", end == last_judged && end >= s->nwin - 2, "value",
-				  num(j->value), "reference", num(j->reference), "change",
-				  num(j->change), "test", j->test ? j->test : "", "statistic",
-				  num(j->statistic), "threshold", num(j->threshold), "severity",
-				  j->severity ? j->severity : "moderate", "causes",
-				  causes_json(c, t_start - w, t_end + w)));
+		    alerts,
+		    json_pack("{s:s,s:s,s:s?,s:s,s:s,s:b,s:o,s:o,s:o,s:s,s:o,s:o,s:s,s:o}",
+			      "metric", drift_metrics[s->metric].name, "kind", kind_name(s->kind),
+			      "workflow", s->label[0] ? s->label : NULL, "first_window", a,
+			      "last_window", b, "active", end == last_judged && end >= s->nwin - 2,
+			      "value", num(j->value), "reference", num(j->reference), "change",
+			      num(j->change), "test", j->test ? j->test : "", "statistic",
+			      num(j->statistic), "threshold", num(j->threshold), "severity",
+			      j->severity ? j->severity : "moderate", "causes",
+			      causes_json(c, t_start - w, t_end + w)));
 	}
 }
 
@@ -946,12 +954,14 @@ int drift_report(struct store *s, const struct drift_config *cfg, time_t now, in
 					      json_object_get(base, "set_by"), "windows", nb));
 		rc = run_pass(&c, from, nb, 0, 0, sources, err);
 		if (!rc)
-			rc = run_pass(&c, cur - (int64_t)(shown - 1) * w, shown, nb, 1, sources, err);
+			rc = run_pass(&c, cur - (int64_t)(shown - 1) * w, shown, nb, 1, sources,
+				      err);
 	} else {
 		nb = 0;
 		c.nwin = cfg->reference_windows + shown;
-		json_object_set_new(o, "reference", json_pack("{s:s,s:i}", "kind", "rolling", "windows",
-							      cfg->reference_windows));
+		json_object_set_new(
+		    o, "reference",
+		    json_pack("{s:s,s:i}", "kind", "rolling", "windows", cfg->reference_windows));
 		if (base)
 			json_object_set_new(json_object_get(o, "reference"), "note",
 					    json_string("the pinned baseline is shorter than one "
@@ -962,8 +972,8 @@ int drift_report(struct store *s, const struct drift_config *cfg, time_t now, in
 		goto out;
 	json_object_set_new(o, "sources", json_incref(sources));
 	clock_format((time_t)cur, buf, sizeof buf);
-	json_object_set_new(o, "current_window", json_pack("{s:s,s:f}", "start", buf, "elapsed",
-							   elapsed));
+	json_object_set_new(o, "current_window",
+			    json_pack("{s:s,s:f}", "start", buf, "elapsed", elapsed));
 	clock_format((time_t)(cur + w), buf, sizeof buf);
 	json_object_set_new(json_object_get(o, "current_window"), "end", json_string(buf));
 	for (k = 0; k < shown; k++) {

@@ -39,37 +39,39 @@
  * defaults; the policy file's `drift:` section overrides them key by key
  * through drift_config_set() (the key names are given per field). */
 struct drift_config {
-	int64_t window_seconds;     /* window: 1d (1h, 6h, 7d, ... whole hours dividing a day, or days) */
-	int windows;                /* windows: 14 shown and judged */
-	int reference_windows;      /* reference_windows: 7 previous windows pooled */
-	int64_t min_count;          /* min_count: 30 items on each side before judging */
-	double smoothing;           /* smoothing: 0.5 added to every category count */
-	double js_alert;            /* js_alert: 0.1 Jensen-Shannon distance */
-	double psi_moderate;        /* psi_moderate: 0.1 (reported) */
-	double psi_significant;     /* psi_significant: 0.25 (alerts too) */
-	double z_alert;             /* z_alert: 3.0 evidence every shift needs (chi-square p as its z) */
-	double rate_min_delta;      /* rate_min_delta: 0.05 least change of a rate worth an alert */
-	double level_min_change;    /* level_min_change: 0.2 least relative change of a level or count */
-	double ewma_lambda;         /* ewma_lambda: 0.2 */
-	double ewma_limit;          /* ewma_limit: 3.0 control limit L in standard deviations */
-	int hysteresis_windows;     /* hysteresis_windows: 2 consecutive windows to raise an alert */
-	double hysteresis_bypass;   /* hysteresis_bypass: 2.0 x the threshold raises at once */
-	double hysteresis_release;  /* hysteresis_release: 0.8 x the threshold keeps an alert open */
-	double partial_min_elapsed; /* partial_min_elapsed: 0.25 of a window before its count is judged */
-	int minhash_hashes;         /* minhash_hashes: 128 */
-	int lsh_bands;              /* lsh_bands: 16 (must divide minhash_hashes) */
+	int64_t
+	    window_seconds; /* window: 1d (1h, 6h, 7d, ... whole hours dividing a day, or days) */
+	int windows;	    /* windows: 14 shown and judged */
+	int reference_windows;	/* reference_windows: 7 previous windows pooled */
+	int64_t min_count;	/* min_count: 30 items on each side before judging */
+	double smoothing;	/* smoothing: 0.5 added to every category count */
+	double js_alert;	/* js_alert: 0.1 Jensen-Shannon distance */
+	double psi_moderate;	/* psi_moderate: 0.1 (reported) */
+	double psi_significant; /* psi_significant: 0.25 (alerts too) */
+	double z_alert;	       /* z_alert: 3.0 evidence every shift needs (chi-square p as its z) */
+	double rate_min_delta; /* rate_min_delta: 0.05 least change of a rate worth an alert */
+	double
+	    level_min_change; /* level_min_change: 0.2 least relative change of a level or count */
+	double ewma_lambda;   /* ewma_lambda: 0.2 */
+	double ewma_limit;    /* ewma_limit: 3.0 control limit L in standard deviations */
+	int hysteresis_windows;	   /* hysteresis_windows: 2 consecutive windows to raise an alert */
+	double hysteresis_bypass;  /* hysteresis_bypass: 2.0 x the threshold raises at once */
+	double hysteresis_release; /* hysteresis_release: 0.8 x the threshold keeps an alert open */
+	double partial_min_elapsed; /* partial_min_elapsed: 0.25 of a window before its count is
+				       judged */
+	int minhash_hashes;	    /* minhash_hashes: 128 */
+	int lsh_bands;		    /* lsh_bands: 16 (must divide minhash_hashes) */
 	double duplicate_jaccard;   /* duplicate_jaccard: 0.8 */
-	int shingle_words;          /* shingle_words: 3 */
-	int ngram_words;            /* ngram_words: 3 (distinct-n-gram ratio; = shingle_words is cheapest) */
-	int ngram_block;            /* ngram_block: 25 drafts per distinct-n-gram block */
-	int max_causes;             /* max_causes: 5 likely causes per alert */
+	int shingle_words;	    /* shingle_words: 3 */
+	int ngram_words; /* ngram_words: 3 (distinct-n-gram ratio; = shingle_words is cheapest) */
+	int ngram_block; /* ngram_block: 25 drafts per distinct-n-gram block */
+	int max_causes;	 /* max_causes: 5 likely causes per alert */
 };
 
 void drift_config_default(struct drift_config *c);
 /* Sets one key (the names above) from its text value, checked; an unknown
  * key or a bad value is AIRLOCK_EINVAL naming both. */
-int drift_config_set(struct drift_config *c, const char *key, const char *value,
-		     struct err *err);
+int drift_config_set(struct drift_config *c, const char *key, const char *value, struct err *err);
 /* Checks the whole configuration (ranges, bands dividing hashes). */
 int drift_config_check(const struct drift_config *c, struct err *err);
 
@@ -118,7 +120,6 @@ int drift_parse_alert_id(const char *text, int64_t *out, struct err *err);
 /* The current report (as of clock_now(), nothing stored) in Prometheus
  * text exposition format: airlock_drift_* gauges labelled by metric and
  * workflow, for the console to serve at /metrics. */
-int drift_prometheus(struct store *s, const struct drift_config *cfg, char **text,
-		     struct err *err);
+int drift_prometheus(struct store *s, const struct drift_config *cfg, char **text, struct err *err);
 
 #endif

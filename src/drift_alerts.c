@@ -41,11 +41,12 @@ static int find_row(struct store *s, const struct drift_config *cfg, json_t *a, 
 	if (drift_time(str(a, "first_window"), &t))
 		return err_set(err, AIRLOCK_ECORRUPT, "drift: bad window time");
 	clock_format((time_t)(t - cfg->window_seconds), before, sizeof before);
-	rc = store_prepare(s,
-			   "SELECT id, first_seen, acked_by, ack_cause, acked_at FROM drift_alert"
-			   " WHERE metric=?1 AND label=?2 AND window_seconds=?3 AND window_start<=?4"
-			   " AND window_end>=?5 ORDER BY window_start LIMIT 1",
-			   &st, err);
+	rc =
+	    store_prepare(s,
+			  "SELECT id, first_seen, acked_by, ack_cause, acked_at FROM drift_alert"
+			  " WHERE metric=?1 AND label=?2 AND window_seconds=?3 AND window_start<=?4"
+			  " AND window_end>=?5 ORDER BY window_start LIMIT 1",
+			  &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, str(a, "metric"));
@@ -88,13 +89,14 @@ static int write_row(struct store *s, const struct drift_config *cfg, json_t *a,
 	if (!causes)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (*id) {
-		rc = store_prepare(s,
-				   "UPDATE drift_alert SET value=?1, reference=?2, statistic=?3,"
-				   " threshold=?4, test=?5, severity=?6, causes=?7,"
-				   " window_end=CASE WHEN ?8 > window_end THEN ?8 ELSE window_end END,"
-				   " window_start=CASE WHEN ?9 < window_start THEN ?9 ELSE window_start"
-				   " END, last_seen=?10 WHERE id=?11",
-				   &st, err);
+		rc = store_prepare(
+		    s,
+		    "UPDATE drift_alert SET value=?1, reference=?2, statistic=?3,"
+		    " threshold=?4, test=?5, severity=?6, causes=?7,"
+		    " window_end=CASE WHEN ?8 > window_end THEN ?8 ELSE window_end END,"
+		    " window_start=CASE WHEN ?9 < window_start THEN ?9 ELSE window_start"
+		    " END, last_seen=?10 WHERE id=?11",
+		    &st, err);
 		if (rc)
 			goto out;
 		bind_figures(st, a, causes);
@@ -106,11 +108,12 @@ static int write_row(struct store *s, const struct drift_config *cfg, json_t *a,
 		rc = rc == STORE_DONE ? 0 : rc;
 		goto out;
 	}
-	rc = store_prepare(s,
-			   "INSERT INTO drift_alert(value, reference, statistic, threshold, test,"
-			   " severity, causes, window_end, window_start, first_seen, last_seen, metric,"
-			   " label, window_seconds) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12,?13)",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "INSERT INTO drift_alert(value, reference, statistic, threshold, test,"
+	    " severity, causes, window_end, window_start, first_seen, last_seen, metric,"
+	    " label, window_seconds) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12,?13)",
+	    &st, err);
 	if (rc)
 		goto out;
 	bind_figures(st, a, causes);
@@ -139,8 +142,8 @@ out:
 	return rc;
 }
 
-int drift_alerts_sync(struct store *s, const struct drift_config *cfg, json_t *alerts,
-		      int persist, time_t now, struct err *err)
+int drift_alerts_sync(struct store *s, const struct drift_config *cfg, json_t *alerts, int persist,
+		      time_t now, struct err *err)
 {
 	char at[CLOCK_TEXT_LEN];
 	json_t *a;
@@ -261,11 +264,12 @@ int drift_ack(struct store *s, int64_t alert_id, const char *principal, const ch
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = store_prepare(s,
-			   "SELECT id, metric, label, window_seconds, window_start, window_end, value,"
-			   " reference, severity, causes, first_seen, acked_by, ack_cause, acked_at"
-			   " FROM drift_alert WHERE id=?1",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "SELECT id, metric, label, window_seconds, window_start, window_end, value,"
+	    " reference, severity, causes, first_seen, acked_by, ack_cause, acked_at"
+	    " FROM drift_alert WHERE id=?1",
+	    &st, err);
 	if (rc)
 		goto rollback;
 	store_bind_int(st, 1, alert_id);
@@ -285,8 +289,9 @@ int drift_ack(struct store *s, int64_t alert_id, const char *principal, const ch
 			     str(row, "ack_cause"));
 		goto rollback;
 	}
-	rc = store_prepare(s, "UPDATE drift_alert SET acked_by=?1, ack_cause=?2, acked_at=?3 WHERE id=?4",
-			   &st, err);
+	rc = store_prepare(
+	    s, "UPDATE drift_alert SET acked_by=?1, ack_cause=?2, acked_at=?3 WHERE id=?4", &st,
+	    err);
 	if (rc)
 		goto rollback;
 	store_bind_text(st, 1, principal);
@@ -328,8 +333,8 @@ int drift_baseline_get(struct store *s, json_t **out, struct err *err)
 	int rc;
 
 	*out = NULL;
-	rc = store_prepare(s, "SELECT from_at, to_at, set_by, set_at FROM drift_baseline WHERE id=1",
-			   &st, err);
+	rc = store_prepare(
+	    s, "SELECT from_at, to_at, set_by, set_at FROM drift_baseline WHERE id=1", &st, err);
 	if (rc)
 		return rc;
 	rc = store_step(st, err);

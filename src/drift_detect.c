@@ -17,10 +17,13 @@ static double ratio_of(double v, double limit)
 	return v / limit;
 }
 
-static double min2(double a, double b) { return a < b ? a : b; }
+static double min2(double a, double b)
+{
+	return a < b ? a : b;
+}
 
-static void judge_dist(const struct drift_config *cfg, const struct drift_series *s, int k,
-		       int lo, int hi, struct drift_judgement *j)
+static void judge_dist(const struct drift_config *cfg, const struct drift_series *s, int k, int lo,
+		       int hi, struct drift_judgement *j)
 {
 	double cur[DRIFT_MAX_CATS + 1], ref[DRIFT_MAX_CATS + 1], n = 0, nr = 0, rj, rp;
 	int i;
@@ -61,16 +64,16 @@ static void judge_dist(const struct drift_config *cfg, const struct drift_series
 	 * difference significant: a shift needs a distance past its threshold
 	 * and evidence as strong as a z of z_alert (chi-square p turned into
 	 * z), and "very large" needs both twice over */
-	j->ratio = min2(rj >= rp ? rj : rp,
-			ratio_of(drift_stats_normal_z(j->p_value), cfg->z_alert));
+	j->ratio =
+	    min2(rj >= rp ? rj : rp, ratio_of(drift_stats_normal_z(j->p_value), cfg->z_alert));
 	j->shift = j->ratio >= 1;
 	j->severity = j->psi >= cfg->psi_significant || j->ratio >= cfg->hysteresis_bypass
-			      ? "significant"
-			      : "moderate";
+			  ? "significant"
+			  : "moderate";
 }
 
-static void judge_rate(const struct drift_config *cfg, const struct drift_series *s, int k,
-		       int lo, int hi, struct drift_judgement *j)
+static void judge_rate(const struct drift_config *cfg, const struct drift_series *s, int k, int lo,
+		       int hi, struct drift_judgement *j)
 {
 	double x = s->a[k], n = s->b[k], X = 0, N = 0, z;
 	int w;
@@ -95,8 +98,8 @@ static void judge_rate(const struct drift_config *cfg, const struct drift_series
 		return;
 	j->judged = 1;
 	j->p_value = drift_stats_normal_p(z);
-	j->ratio = min2(ratio_of(fabs(z), cfg->z_alert),
-			ratio_of(fabs(j->change), cfg->rate_min_delta));
+	j->ratio =
+	    min2(ratio_of(fabs(z), cfg->z_alert), ratio_of(fabs(j->change), cfg->rate_min_delta));
 	j->shift = j->ratio >= 1;
 	j->severity = j->ratio >= cfg->hysteresis_bypass ? "significant" : "moderate";
 }
@@ -132,8 +135,8 @@ static double level_sigma(const struct drift_series *s, double mean, double sd)
 	return sd > floor ? sd : floor;
 }
 
-static void judge_level(const struct drift_config *cfg, const struct drift_series *s, int k,
-			int lo, int hi, double elapsed, struct drift_judgement *j)
+static void judge_level(const struct drift_config *cfg, const struct drift_series *s, int k, int lo,
+			int hi, double elapsed, struct drift_judgement *j)
 {
 	double mean, sd, ref_support, sigma, z, rel;
 	int nvals;
@@ -235,9 +238,9 @@ static void ewma_pass(const struct drift_config *cfg, const struct drift_series 
 		j->ewma_low = mu0 - cfg->ewma_limit * sz;
 		j->ewma_high = mu0 + cfg->ewma_limit * sz;
 		r = ratio_of(dev, cfg->ewma_limit * sz);
-		eff = s->kind == DRIFT_RATE
-			      ? ratio_of(dev, cfg->rate_min_delta)
-			      : ratio_of(dev / (fabs(mu0) > 1e-9 ? fabs(mu0) : 1e-9), cfg->level_min_change);
+		eff = s->kind == DRIFT_RATE ? ratio_of(dev, cfg->rate_min_delta)
+					    : ratio_of(dev / (fabs(mu0) > 1e-9 ? fabs(mu0) : 1e-9),
+						       cfg->level_min_change);
 		r = min2(r, eff);
 		if (r <= j->ratio)
 			continue;
@@ -263,8 +266,8 @@ static void ewma_pass(const struct drift_config *cfg, const struct drift_series 
  * past its limit is a shift that held: one window moves it by only lambda
  * of its size); an alert stays open while the ratio stays above
  * hysteresis_release, so it does not flap. */
-static void hysteresis_pass(const struct drift_config *cfg, const struct drift_series *s,
-			    int first, struct drift_judgement *out)
+static void hysteresis_pass(const struct drift_config *cfg, const struct drift_series *s, int first,
+			    struct drift_judgement *out)
 {
 	int k, run = 0, run_start = -1, open = 0, episode = -1;
 
@@ -285,7 +288,8 @@ static void hysteresis_pass(const struct drift_config *cfg, const struct drift_s
 		}
 		if (run++ == 0)
 			run_start = k;
-		if (run >= cfg->hysteresis_windows || j->ratio >= cfg->hysteresis_bypass || j->held) {
+		if (run >= cfg->hysteresis_windows || j->ratio >= cfg->hysteresis_bypass ||
+		    j->held) {
 			open = 1;
 			episode = run >= cfg->hysteresis_windows ? run_start : k;
 			j->alert = 1;
@@ -309,8 +313,12 @@ void drift_judge(const struct drift_config *cfg, const struct drift_series *s, i
 		if (lo < 0)
 			lo = 0;
 		switch (s->kind) {
-		case DRIFT_DIST: judge_dist(cfg, s, k, lo, hi, j); break;
-		case DRIFT_RATE: judge_rate(cfg, s, k, lo, hi, j); break;
+		case DRIFT_DIST:
+			judge_dist(cfg, s, k, lo, hi, j);
+			break;
+		case DRIFT_RATE:
+			judge_rate(cfg, s, k, lo, hi, j);
+			break;
 		case DRIFT_LEVEL:
 		case DRIFT_COUNT:
 			judge_level(cfg, s, k, lo, hi, k == s->nwin - 1 ? elapsed : 1.0, j);

@@ -51,7 +51,7 @@ struct drift_metric_def {
 
 extern const struct drift_metric_def drift_metrics[DM_COUNT];
 
-#define DRIFT_MAX_CATS 24       /* categories kept by name; the rest share "(other)" */
+#define DRIFT_MAX_CATS 24 /* categories kept by name; the rest share "(other)" */
 #define DRIFT_OTHER "(other)"
 #define DRIFT_LABEL_MAX 64
 
@@ -62,11 +62,11 @@ struct drift_series {
 	char label[DRIFT_LABEL_MAX];
 	int nwin;
 	double *support; /* items behind each window's figure */
-	double *a;       /* RATE successes, LEVEL sum of values, COUNT count */
-	double *b;       /* RATE trials, LEVEL number of values */
+	double *a;	 /* RATE successes, LEVEL sum of values, COUNT count */
+	double *b;	 /* RATE trials, LEVEL number of values */
 	int ncat;
 	char *cat[DRIFT_MAX_CATS + 1];
-	double *counts[DRIFT_MAX_CATS + 1]; /* DIST: counts[c][window] */
+	double *counts[DRIFT_MAX_CATS + 1];    /* DIST: counts[c][window] */
 	uint64_t cat_hash[DRIFT_MAX_CATS + 1]; /* drift_hash() of each name */
 };
 
@@ -92,11 +92,11 @@ struct drift_sighting {
 struct drift_ctx {
 	struct store *store;
 	const struct drift_config *cfg;
-	int nwin;                    /* windows in all passes */
+	int nwin; /* windows in all passes */
 	int64_t pass_t0;
 	int pass_nwin, pass_offset;
-	int events_on;               /* collect events and sightings in this pass */
-	char from[CLOCK_TEXT_LEN];   /* the pass's bounds as text */
+	int events_on;		   /* collect events and sightings in this pass */
+	char from[CLOCK_TEXT_LEN]; /* the pass's bounds as text */
 	char to[CLOCK_TEXT_LEN];
 	char lead_from[CLOCK_TEXT_LEN]; /* one window before `from`: lookback for drafts */
 	struct drift_series **series;
@@ -105,10 +105,10 @@ struct drift_ctx {
 	int nevents, capevents;
 	struct drift_sighting *sightings;
 	int nsightings, capsightings;
-	int *sighting_slots;         /* open addressing over sightings by key; -1 empty */
+	int *sighting_slots; /* open addressing over sightings by key; -1 empty */
 	int nslots;
-	json_t *signal_kinds;        /* signal id -> kind, looked up once each */
-	int oom;                     /* an allocation failed: the report fails */
+	json_t *signal_kinds; /* signal id -> kind, looked up once each */
+	int oom;	      /* an allocation failed: the report fails */
 };
 
 /* A source: one table read once per pass. */
@@ -147,7 +147,7 @@ void drift_add_count(struct drift_series *s, int win, double n);
 
 /* Records an event (ignored outside an events pass). */
 void drift_add_event(struct drift_ctx *c, int64_t t, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Notes that principal used version at t (ignored outside an events pass);
  * drift_events_from_sightings() turns first uses into events. */
 void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const char *principal,
@@ -160,19 +160,19 @@ int drift_table_exists(struct store *s, const char *table, int *exists, struct e
 
 /* The judgement of one window of one series. */
 struct drift_judgement {
-	int has_data;     /* support > 0 */
-	int judged;       /* enough data on both sides to judge */
-	int partial;      /* a count in a window too young to project */
+	int has_data; /* support > 0 */
+	int judged;   /* enough data on both sides to judge */
+	int partial;  /* a count in a window too young to project */
 	double value, reference, change, support, reference_support;
 	double statistic, threshold, ratio, p_value;
 	const char *test; /* "js", "psi", "two_proportion", "z", "ewma" */
-	double js, psi;   /* DIST */
+	double js, psi;	  /* DIST */
 	double ewma, ewma_low, ewma_high;
 	int has_ewma;
-	int shift;        /* the shift condition holds in this window */
-	int held;         /* the shift has held by construction (EWMA) */
-	int alert;        /* an alert episode covers this window */
-	int episode;      /* first window of that episode */
+	int shift;   /* the shift condition holds in this window */
+	int held;    /* the shift has held by construction (EWMA) */
+	int alert;   /* an alert episode covers this window */
+	int episode; /* first window of that episode */
 	const char *severity;
 };
 
@@ -192,7 +192,7 @@ void drift_series_counts(const struct drift_series *s, int k, int lo, int hi, do
  * by metric, workflow, window length and overlapping or adjacent windows —
  * inserting or updating it when persist is set, and copies the row's id,
  * first_seen and acknowledgement into the JSON. */
-int drift_alerts_sync(struct store *s, const struct drift_config *cfg, json_t *alerts,
-		      int persist, time_t now, struct err *err);
+int drift_alerts_sync(struct store *s, const struct drift_config *cfg, json_t *alerts, int persist,
+		      time_t now, struct err *err);
 
 #endif

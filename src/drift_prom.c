@@ -103,8 +103,9 @@ static void alerts(FILE *f, json_t *report)
 	json_t *a;
 	size_t i, open = 0;
 
-	family(f, "alert",
-	       "1 while an unacknowledged drift alert is open for the metric (its id in the label).");
+	family(
+	    f, "alert",
+	    "1 while an unacknowledged drift alert is open for the metric (its id in the label).");
 	json_array_foreach(json_object_get(report, "alerts"), i, a)
 	{
 		char id[32];
@@ -113,7 +114,8 @@ static void alerts(FILE *f, json_t *report)
 		    !json_is_null(json_object_get(a, "acked_by")))
 			continue;
 		open++;
-		snprintf(id, sizeof id, "A%lld", (long long)json_integer_value(json_object_get(a, "id")));
+		snprintf(id, sizeof id, "A%lld",
+			 (long long)json_integer_value(json_object_get(a, "id")));
 		fputs("airlock_drift_alert{", f);
 		put_label(f, "metric", json_string_value(json_object_get(a, "metric")));
 		fputc(',', f);
@@ -128,8 +130,7 @@ static void alerts(FILE *f, json_t *report)
 	fprintf(f, "airlock_drift_alerts_open %zu\n", open);
 }
 
-int drift_prometheus(struct store *s, const struct drift_config *cfg, char **text,
-		     struct err *err)
+int drift_prometheus(struct store *s, const struct drift_config *cfg, char **text, struct err *err)
 {
 	json_t *r = NULL, *metrics;
 	char *buf = NULL;
@@ -150,10 +151,11 @@ int drift_prometheus(struct store *s, const struct drift_config *cfg, char **tex
 	family(f, "window_seconds", "Length of the drift windows in seconds.");
 	fprintf(f, "airlock_drift_window_seconds %lld\n",
 		(long long)json_integer_value(json_object_get(r, "window_seconds")));
-	per_metric(f, metrics, "value",
-		   "value", "Current window's value (rates as fractions, distributions as the "
-			    "effective number of categories, counts per window).");
-	per_metric(f, metrics, "reference", "reference", "The reference the window is judged against.");
+	per_metric(f, metrics, "value", "value",
+		   "Current window's value (rates as fractions, distributions as the "
+		   "effective number of categories, counts per window).");
+	per_metric(f, metrics, "reference", "reference",
+		   "The reference the window is judged against.");
 	per_metric(f, metrics, "change", "change",
 		   "Change against the reference (Jensen-Shannon distance for distributions).");
 	per_metric(f, metrics, "statistic", "statistic",

@@ -114,10 +114,11 @@ static int collect_batches(struct drift_ctx *c, struct err *err)
 	json_error_t jerr;
 	int rc;
 
-	rc = store_prepare(c->store,
-			   "SELECT created_at, principal, instruction_version, policy_digest, refused,"
-			   " items FROM batch WHERE created_at >= ?1 AND created_at < ?2",
-			   &st, err);
+	rc = store_prepare(
+	    c->store,
+	    "SELECT created_at, principal, instruction_version, policy_digest, refused,"
+	    " items FROM batch WHERE created_at >= ?1 AND created_at < ?2",
+	    &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, c->from);
@@ -138,8 +139,10 @@ static int collect_batches(struct drift_ctx *c, struct err *err)
 			over = drift_series_get(c, DM_OVERREACH_RATE, NULL);
 		}
 		drift_add_count(vol, win, 1);
-		json_array_foreach(r, i, it) n_over +=
-			is_overreach(json_string_value(json_object_get(it, "rule")));
+		json_array_foreach(r, i, it)
+		{
+			n_over += is_overreach(json_string_value(json_object_get(it, "rule")));
+		}
 		drift_add_trials(over, win, (double)n_over,
 				 (double)store_col_int(st, 5) + (double)json_array_size(r));
 		json_decref(r);
@@ -195,7 +198,8 @@ static int collect_items(struct drift_ctx *c, struct err *err)
 		if (tier) {
 			const char *cat = tier_category(tier);
 
-			drift_add_category(c, drift_series_get(c, DM_TIER_MIX, workflow), win, cat, 1);
+			drift_add_category(c, drift_series_get(c, DM_TIER_MIX, workflow), win, cat,
+					   1);
 			drift_add_trials(drift_series_get(c, DM_TIER1_SHARE, workflow), win,
 					 !strcmp(cat, "1"), 1);
 		}
@@ -296,7 +300,8 @@ static int collect_log(struct drift_ctx *c, struct err *err)
 		int64_t t;
 		int win;
 
-		if (!tool || drift_time(store_col_text(st, 0), &t) || (win = drift_window_of(c, t)) < 0)
+		if (!tool || drift_time(store_col_text(st, 0), &t) ||
+		    (win = drift_window_of(c, t)) < 0)
 			continue;
 		if (!is_agent(principal)) {
 			if (!strcmp(tool, "import"))
@@ -314,7 +319,8 @@ static int collect_log(struct drift_ctx *c, struct err *err)
 		 * per tool rather than once per row */
 		k = drift_add_category(c, tools, win, tool, 1);
 		if (k >= 0 && !guarded[k])
-			guarded[k] = !strcmp(tool, "draft_email") || !strcmp(tool, "request_send") ? 1 : -1;
+			guarded[k] =
+			    !strcmp(tool, "draft_email") || !strcmp(tool, "request_send") ? 1 : -1;
 		if (k >= 0 && guarded[k] > 0)
 			drift_add_trials(aud, win, decision && !strcmp(decision, "refused"), 1);
 		drift_saw_version(c, t, "instruction_version", principal, store_col_text(st, 4));
@@ -326,7 +332,7 @@ static int collect_log(struct drift_ctx *c, struct err *err)
 /* One draft as the near-duplicate pass needs it. */
 struct draft_rec {
 	int64_t t;
-	int win;        /* -1: before the pass, read only as lookback */
+	int win;	/* -1: before the pass, read only as lookback */
 	uint32_t order; /* scan order, to keep equal times stable */
 };
 
@@ -534,7 +540,8 @@ static int collect_drafts(struct drift_ctx *c, struct err *err)
 	 * leftovers of a window with full blocks still count as its drafts */
 	for (w = 0; w < c->nwin; w++) {
 		if (p.in_block[w] && !p.full_blocks[w])
-			drift_add_value(distinct, w, minhash_ngrams_ratio(p.blocks[w]), p.in_block[w]);
+			drift_add_value(distinct, w, minhash_ngrams_ratio(p.blocks[w]),
+					p.in_block[w]);
 		else if (p.in_block[w])
 			distinct->support[w] += p.in_block[w];
 	}
@@ -542,9 +549,9 @@ static int collect_drafts(struct drift_ctx *c, struct err *err)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory sorting drafts");
 		goto out;
 	}
-	lsh = minhash_lsh_new(p.sigs, p.n, drafts_live(&p, cfg->window_seconds), cfg->minhash_hashes,
-			      cfg->lsh_bands, cfg->duplicate_jaccard, cfg->window_seconds,
-			      LSH_MAX_CHECKS);
+	lsh = minhash_lsh_new(p.sigs, p.n, drafts_live(&p, cfg->window_seconds),
+			      cfg->minhash_hashes, cfg->lsh_bands, cfg->duplicate_jaccard,
+			      cfg->window_seconds, LSH_MAX_CHECKS);
 	if (!lsh) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory for the duplicate index");
 		goto out;
@@ -566,11 +573,9 @@ out:
 }
 
 const struct drift_source drift_sources[] = {
-	{"batches", "batch", collect_batches},
-	{"proposal items", "batch_item", collect_items},
-	{"drafts", "draft", collect_drafts},
-	{"briefs", "brief", collect_briefs},
-	{"action log", "action_log", collect_log},
+    {"batches", "batch", collect_batches},     {"proposal items", "batch_item", collect_items},
+    {"drafts", "draft", collect_drafts},       {"briefs", "brief", collect_briefs},
+    {"action log", "action_log", collect_log},
 };
 
 const int drift_source_count = sizeof drift_sources / sizeof drift_sources[0];

@@ -44,7 +44,8 @@ double drift_stats_js_distance(const double *p, const double *q, int n, double a
 	int i;
 
 	for (i = 0; i < n; i++) {
-		double a = share(p, i, n, alpha, tp), b = share(q, i, n, alpha, tq), m = (a + b) / 2;
+		double a = share(p, i, n, alpha, tp), b = share(q, i, n, alpha, tq),
+		       m = (a + b) / 2;
 
 		if (m > 0)
 			d += 0.5 * kl_term(a, m) + 0.5 * kl_term(b, m);

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MINHASH_MAX 256     /* most positions a sketch may have */
+#define MINHASH_MAX 256	    /* most positions a sketch may have */
 #define MINHASH_MAX_GRAM 10 /* most words in a shingle or n-gram */
 
 /* Hashes the words of text (runs of ASCII letters and digits, folded to
@@ -92,9 +92,8 @@ struct minhash_lsh;
  * table is sized for those, not for the whole stream, and buckets whose
  * newest entry fell out of the horizon are reused, so the table stays in
  * cache. */
-struct minhash_lsh *minhash_lsh_new(const uint16_t *sigs, size_t capacity, size_t live,
-				    int hashes, int bands, double threshold, int64_t horizon,
-				    int max_checks);
+struct minhash_lsh *minhash_lsh_new(const uint16_t *sigs, size_t capacity, size_t live, int hashes,
+				    int bands, double threshold, int64_t horizon, int max_checks);
 void minhash_lsh_free(struct minhash_lsh *l);
 
 /* Entry number i (entries are added 0, 1, 2 … with non-decreasing t; its

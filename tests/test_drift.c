@@ -22,12 +22,12 @@ static const double uniform[NKINDS] = {1, 1, 1, 1, 1, 1};
 
 /* One day of synthetic agent output. */
 struct day_spec {
-	int items;           /* proposal items (re-tiers), in batches of 25 */
-	double p_tier1;      /* chance an item proposes tier 1 */
+	int items;	     /* proposal items (re-tiers), in batches of 25 */
+	double p_tier1;	     /* chance an item proposes tier 1 */
 	const double *kinds; /* weights of the cited signal kinds (NULL: uniform) */
-	const char *iv;      /* instruction version (NULL: v1) */
-	int drafts;          /* drafts written */
-	double p_dup;        /* chance a draft is a light edit of an earlier one that day */
+	const char *iv;	     /* instruction version (NULL: v1) */
+	int drafts;	     /* drafts written */
+	double p_dup;	     /* chance a draft is a light edit of an earlier one that day */
 };
 
 static uint64_t rng_state;
@@ -40,7 +40,10 @@ static uint64_t rnd(void)
 	return rng_state * 0x2545f4914f6cdd1dULL;
 }
 
-static double unif(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+static double unif(void)
+{
+	return (double)(rnd() >> 11) / 9007199254740992.0;
+}
 
 static void exec_ok(struct store *s, const char *sql)
 {
@@ -62,7 +65,9 @@ static struct store *open_book(struct testdb *t)
 	int k, j;
 
 	rng_state = 0x9e3779b97f4a7c15ULL;
-	exec_ok(s, "INSERT INTO account(id,name,updated_at) VALUES('A1','Acme','2026-01-01T00:00:00Z')");
+	exec_ok(
+	    s,
+	    "INSERT INTO account(id,name,updated_at) VALUES('A1','Acme','2026-01-01T00:00:00Z')");
 	assert_ok(store_prepare(s,
 				"INSERT INTO signal(id,account_id,kind,observed_at,updated_at)"
 				" VALUES(?1,'A1',?2,'2026-01-01','2026-01-01T00:00:00Z')",
@@ -77,13 +82,15 @@ static struct store *open_book(struct testdb *t)
 			store_reset(st);
 		}
 	store_done(st);
-	exec_ok(s, "CREATE TABLE IF NOT EXISTS draft(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
-		   " subject TEXT NOT NULL, body TEXT NOT NULL, audience TEXT NOT NULL, workflow TEXT,"
-		   " principal TEXT NOT NULL, instruction_version TEXT, status TEXT NOT NULL"
-		   " DEFAULT 'draft', created_at TEXT NOT NULL, updated_at TEXT NOT NULL)");
-	exec_ok(s, "CREATE TABLE IF NOT EXISTS brief(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
-		   " text TEXT NOT NULL, evidence TEXT NOT NULL DEFAULT '[]', principal TEXT NOT NULL,"
-		   " instruction_version TEXT, created_at TEXT NOT NULL)");
+	exec_ok(s,
+		"CREATE TABLE IF NOT EXISTS draft(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
+		" subject TEXT NOT NULL, body TEXT NOT NULL, audience TEXT NOT NULL, workflow TEXT,"
+		" principal TEXT NOT NULL, instruction_version TEXT, status TEXT NOT NULL"
+		" DEFAULT 'draft', created_at TEXT NOT NULL, updated_at TEXT NOT NULL)");
+	exec_ok(s,
+		"CREATE TABLE IF NOT EXISTS brief(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
+		" text TEXT NOT NULL, evidence TEXT NOT NULL DEFAULT '[]', principal TEXT NOT NULL,"
+		" instruction_version TEXT, created_at TEXT NOT NULL)");
 	return s;
 }
 
@@ -121,11 +128,12 @@ static void gen_items(struct store *s, int day, const struct day_spec *d)
 				"'propose_changes','update',?2,'p1','staged',?3,?3,?4,?4)",
 				&b, &err),
 		  &err);
-	assert_ok(store_prepare(s,
-				"INSERT INTO batch_item(batch_id,idx,record_id,changes,before,restore,"
-				"version,evidence) VALUES(?1,?2,'A1',?3,'{\"tier\":3}','{}',1,?4)",
-				&it, &err),
-		  &err);
+	assert_ok(
+	    store_prepare(s,
+			  "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,restore,"
+			  "version,evidence) VALUES(?1,?2,'A1',?3,'{\"tier\":3}','{}',1,?4)",
+			  &it, &err),
+	    &err);
 	for (j = 0; j < nb; j++) {
 		int n = j == nb - 1 ? d->items - 25 * j : 25;
 
@@ -141,7 +149,8 @@ static void gen_items(struct store *s, int day, const struct day_spec *d)
 			int tier = unif() < d->p_tier1 ? 1 : 2 + (int)(rnd() % 3);
 
 			snprintf(changes, sizeof changes, "{\"tier\":%d}", tier);
-			snprintf(ev, sizeof ev, "[\"S%d-%d\"]", pick_kind(d->kinds), (int)(rnd() % 10));
+			snprintf(ev, sizeof ev, "[\"S%d-%d\"]", pick_kind(d->kinds),
+				 (int)(rnd() % 10));
 			store_bind_int(it, 1, batch_seq);
 			store_bind_int(it, 2, i);
 			store_bind_text(it, 3, changes);
@@ -180,8 +189,8 @@ static void edit_body(const char *src, char *buf, size_t len)
 	for (w = strtok_r(tmp, " ", &save); w && n < DRAFT_WORDS; w = strtok_r(NULL, " ", &save))
 		words[n++] = w;
 	for (i = 0; i < n; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s ",
-					 i == a ? "changed" : words[i]);
+		used +=
+		    (size_t)snprintf(buf + used, len - used, "%s ", i == a ? "changed" : words[i]);
 }
 
 static int64_t draft_seq;
@@ -195,19 +204,21 @@ static void gen_drafts(struct store *s, int day, const struct day_spec *d)
 	int i;
 
 	assert_true(d->drafts <= 400);
-	assert_ok(store_prepare(s,
-				"INSERT INTO draft(id,account_id,subject,body,audience,workflow,"
-				"principal,instruction_version,status,created_at,updated_at)"
-				" VALUES(?1,'A1','hello',?2,'all','outreach','agent:writer',?3,'draft',"
-				"?4,?4)",
-				&st, &err),
-		  &err);
+	assert_ok(
+	    store_prepare(s,
+			  "INSERT INTO draft(id,account_id,subject,body,audience,workflow,"
+			  "principal,instruction_version,status,created_at,updated_at)"
+			  " VALUES(?1,'A1','hello',?2,'all','outreach','agent:writer',?3,'draft',"
+			  "?4,?4)",
+			  &st, &err),
+	    &err);
 	for (i = 0; i < d->drafts; i++) {
 		if (i > 0 && unif() < d->p_dup)
 			edit_body(bodies[rnd() % (uint64_t)i], bodies[i], sizeof bodies[i]);
 		else
 			random_body(bodies[i], sizeof bodies[i]);
-		clock_format((time_t)DAY0 + (time_t)day * DAY + (time_t)(i * (DAY / d->drafts)) + 30,
+		clock_format((time_t)DAY0 + (time_t)day * DAY + (time_t)(i * (DAY / d->drafts)) +
+				 30,
 			     at, sizeof at);
 		snprintf(id, sizeof id, "D%lld", (long long)++draft_seq);
 		store_bind_text(st, 1, id);
@@ -238,8 +249,9 @@ static json_t *report_at(struct store *s, const struct drift_config *cfg, int da
 	struct err err = {0};
 	json_t *r = NULL;
 
-	assert_ok(drift_report(s, cfg, (time_t)DAY0 + (time_t)day * DAY + DAY - 1, persist, &r, &err),
-		  &err);
+	assert_ok(
+	    drift_report(s, cfg, (time_t)DAY0 + (time_t)day * DAY + DAY - 1, persist, &r, &err),
+	    &err);
 	assert_non_null(r);
 	return r;
 }
@@ -249,8 +261,11 @@ static json_t *find_metric(json_t *r, const char *metric)
 	json_t *m;
 	size_t i;
 
-	json_array_foreach(json_object_get(r, "metrics"), i, m) if (
-		!strcmp(json_string_value(json_object_get(m, "metric")), metric)) return m;
+	json_array_foreach(json_object_get(r, "metrics"), i, m)
+	{
+		if (!strcmp(json_string_value(json_object_get(m, "metric")), metric))
+			return m;
+	}
 	return NULL;
 }
 
@@ -260,9 +275,12 @@ static json_t *active_alert(json_t *r, const char *metric)
 	json_t *a;
 	size_t i;
 
-	json_array_foreach(json_object_get(r, "alerts"), i, a) if (
-		!strcmp(json_string_value(json_object_get(a, "metric")), metric) &&
-		json_is_true(json_object_get(a, "active"))) return a;
+	json_array_foreach(json_object_get(r, "alerts"), i, a)
+	{
+		if (!strcmp(json_string_value(json_object_get(a, "metric")), metric) &&
+		    json_is_true(json_object_get(a, "active")))
+			return a;
+	}
 	return NULL;
 }
 
@@ -371,9 +389,12 @@ static void test_step_in_tier1_share(void **state)
 	assert_string_equal(json_string_value(json_object_get(a, "workflow")), "retier");
 	assert_true(json_real_value(json_object_get(a, "value")) > 0.35);
 	/* the instruction-version change on the first shifted day is its likely cause */
-	json_array_foreach(json_object_get(a, "causes"), i, c) if (
-		strstr(json_string_value(json_object_get(c, "detail")),
-		       "agent:scout began using instruction version v2 (before: v1)")) break;
+	json_array_foreach(json_object_get(a, "causes"), i, c)
+	{
+		if (strstr(json_string_value(json_object_get(c, "detail")),
+			   "agent:scout began using instruction version v2 (before: v1)"))
+			break;
+	}
 	assert_non_null(c);
 	assert_string_equal(json_string_value(json_object_get(c, "kind")), "instruction_version");
 	assert_non_null(strstr(json_string_value(json_object_get(c, "at")), "2026-01-30"));
@@ -492,11 +513,12 @@ static double dup_rate_of(int reverse)
 
 	drift_config_default(&cfg);
 	assert_ok(store_begin(s, &err), &err);
-	assert_ok(store_prepare(s,
-				"INSERT INTO draft(id,account_id,subject,body,audience,principal,"
-				"created_at,updated_at) VALUES(?1,'A1','s',?2,'all','agent:w',?3,?3)",
-				&st, &err),
-		  &err);
+	assert_ok(
+	    store_prepare(s,
+			  "INSERT INTO draft(id,account_id,subject,body,audience,principal,"
+			  "created_at,updated_at) VALUES(?1,'A1','s',?2,'all','agent:w',?3,?3)",
+			  &st, &err),
+	    &err);
 	for (i = 0; i < n; i++) {
 		int k = reverse ? n - 1 - i : i;
 
@@ -555,8 +577,8 @@ static void test_tiny_windows_raise_nothing(void **state)
 		print_alerts(r);
 		assert_int_equal(json_array_size(json_object_get(r, "alerts")), 0);
 		assert_string_equal(
-			json_string_value(json_object_get(find_metric(r, "tier1_share"), "status")),
-			"insufficient");
+		    json_string_value(json_object_get(find_metric(r, "tier1_share"), "status")),
+		    "insufficient");
 		json_decref(r);
 	}
 	testutil_store_close(&t);
@@ -601,7 +623,8 @@ static void test_alerts_idempotent_and_ack(void **state)
 	/* the same report again, and the next window with the shift held:
 	 * the same alert, not a new one */
 	r = report_at(s, &cfg, 20, 1);
-	assert_int_equal(json_integer_value(json_object_get(active_alert(r, "tier1_share"), "id")), id);
+	assert_int_equal(json_integer_value(json_object_get(active_alert(r, "tier1_share"), "id")),
+			 id);
 	json_decref(r);
 	gen_day(s, 21, &after);
 	r = report_at(s, &cfg, 21, 1);
@@ -628,7 +651,8 @@ static void test_alerts_idempotent_and_ack(void **state)
 	assert_string_equal(json_string_value(json_object_get(row, "ack_cause")),
 			    "new ICP: tier 1 widened");
 	json_decref(row);
-	assert_int_equal(drift_ack(s, id, "human:dana", "cli", "again", NULL, &err), AIRLOCK_ESTATE);
+	assert_int_equal(drift_ack(s, id, "human:dana", "cli", "again", NULL, &err),
+			 AIRLOCK_ESTATE);
 	assert_non_null(strstr(err.msg, "acknowledged by human:maria"));
 	/* the report carries the acknowledgement */
 	r = report_at(s, &cfg, 21, 0);
@@ -693,8 +717,8 @@ static void test_baseline(void **state)
 		gen_day(s, d, &day);
 		r = report_at(s, &cfg, d, 0);
 		assert_string_equal(
-			json_string_value(json_object_get(json_object_get(r, "reference"), "kind")),
-			"baseline");
+		    json_string_value(json_object_get(json_object_get(r, "reference"), "kind")),
+		    "baseline");
 		if (active_alert(r, "tier1_share"))
 			found = d;
 		json_decref(r);
@@ -702,8 +726,8 @@ static void test_baseline(void **state)
 	assert_true(found > 10 && found < 25);
 	assert_ok(drift_baseline_clear(s, "human:maria", "cli", &err), &err);
 	r = report_at(s, &cfg, found, 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "reference"), "kind")),
-			    "rolling");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "reference"), "kind")), "rolling");
 	json_decref(r);
 	testutil_store_close(&t);
 }
@@ -719,8 +743,8 @@ static void log_table(struct store *s)
 	int64_t n = 0;
 	struct store_stmt *st;
 
-	assert_ok(store_prepare(s, "SELECT count(*) FROM sqlite_master WHERE name='action_log'", &st,
-				&err),
+	assert_ok(store_prepare(s, "SELECT count(*) FROM sqlite_master WHERE name='action_log'",
+				&st, &err),
 		  &err);
 	if (store_step(st, &err) == STORE_ROW)
 		n = store_col_int(st, 0);
@@ -752,11 +776,12 @@ static void log_call(struct store *s, time_t t, const char *principal, const cha
 		unsetenv("AIRLOCK_NOW");
 		return;
 	}
-	assert_ok(store_prepare(s,
-				"INSERT INTO action_log(at,principal,surface,tool,instruction_version,"
-				"decision) VALUES(?1,?2,'mcp:write',?3,'v1',?4)",
-				&st, &err),
-		  &err);
+	assert_ok(
+	    store_prepare(s,
+			  "INSERT INTO action_log(at,principal,surface,tool,instruction_version,"
+			  "decision) VALUES(?1,?2,'mcp:write',?3,'v1',?4)",
+			  &st, &err),
+	    &err);
 	store_bind_text(st, 1, at);
 	store_bind_text(st, 2, principal);
 	store_bind_text(st, 3, tool);
@@ -796,8 +821,10 @@ static void test_log_source_audience_and_import(void **state)
 	assert_non_null(find_metric(r, "tool_mix"));
 	a = active_alert(r, "audience_refusal_rate");
 	assert_non_null(a);
-	json_array_foreach(json_object_get(a, "causes"), i, c) found_import |=
-		!strcmp(json_string_value(json_object_get(c, "kind")), "import");
+	json_array_foreach(json_object_get(a, "causes"), i, c)
+	{
+		found_import |= !strcmp(json_string_value(json_object_get(c, "kind")), "import");
+	}
 	assert_true(found_import);
 	json_decref(r);
 	testutil_store_close(&t);
@@ -812,19 +839,23 @@ static void test_briefs_and_bad_rows(void **state)
 
 	(void)state;
 	drift_config_default(&cfg);
-	exec_ok(s, "INSERT INTO brief(id,account_id,text,evidence,principal,created_at) VALUES"
-		   "('B1','A1','x','[\"S0-1\",\"S2-3\",\"nope\"]','agent:r','2026-01-14T10:00:00Z'),"
-		   "('B2','A1','x','not json','agent:r','2026-01-14T11:00:00Z'),"
-		   "('B3','A1','x','[]','agent:r','garbage time')");
+	exec_ok(s,
+		"INSERT INTO brief(id,account_id,text,evidence,principal,created_at) VALUES"
+		"('B1','A1','x','[\"S0-1\",\"S2-3\",\"nope\"]','agent:r','2026-01-14T10:00:00Z'),"
+		"('B2','A1','x','not json','agent:r','2026-01-14T11:00:00Z'),"
+		"('B3','A1','x','[]','agent:r','garbage time')");
 	/* rows a generator would never write: broken JSON, odd tiers, bad times */
-	exec_ok(s, "INSERT INTO batch(id,principal,surface,workflow,tool,action,state,radius,items,"
-		   "refused,created_at,updated_at) VALUES(900,'agent:x','cli','retier','t','update',"
-		   "'staged',1,1,'{broken','2026-01-14T09:00:00Z','2026-01-14T09:00:00Z'),"
-		   "(901,'agent:x','cli','retier','t','update','staged',1,1,'[]','yesterday','x')");
-	exec_ok(s, "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,restore,version,"
-		   "evidence,verdict) VALUES(900,0,'A1','{\"tier\":\"high\"}','{}','{}',1,'[7]','fail'),"
-		   "(900,1,'A1','nonsense','{}','{}',1,'nonsense',NULL),"
-		   "(900,2,'A1','{\"tier\":null}','{}','{}',1,'[{\"id\":\"S1-1\"}]','pass')");
+	exec_ok(s,
+		"INSERT INTO batch(id,principal,surface,workflow,tool,action,state,radius,items,"
+		"refused,created_at,updated_at) VALUES(900,'agent:x','cli','retier','t','update',"
+		"'staged',1,1,'{broken','2026-01-14T09:00:00Z','2026-01-14T09:00:00Z'),"
+		"(901,'agent:x','cli','retier','t','update','staged',1,1,'[]','yesterday','x')");
+	exec_ok(
+	    s,
+	    "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,restore,version,"
+	    "evidence,verdict) VALUES(900,0,'A1','{\"tier\":\"high\"}','{}','{}',1,'[7]','fail'),"
+	    "(900,1,'A1','nonsense','{}','{}',1,'nonsense',NULL),"
+	    "(900,2,'A1','{\"tier\":null}','{}','{}',1,'[{\"id\":\"S1-1\"}]','pass')");
 	r = report_at(s, &cfg, 9, 0);
 	m = find_metric(r, "brief_signal_kinds");
 	assert_non_null(m);
@@ -862,8 +893,10 @@ static void test_prometheus(void **state)
 	unsetenv("AIRLOCK_NOW");
 	assert_non_null(strstr(text, "# HELP airlock_drift_value "));
 	assert_non_null(strstr(text, "# TYPE airlock_drift_value gauge\n"));
-	assert_non_null(strstr(text, "airlock_drift_value{metric=\"tier1_share\",workflow=\"retier\"} "));
-	assert_non_null(strstr(text, "airlock_drift_share{metric=\"tier_mix\",workflow=\"retier\",category=\"1\"} "));
+	assert_non_null(
+	    strstr(text, "airlock_drift_value{metric=\"tier1_share\",workflow=\"retier\"} "));
+	assert_non_null(strstr(
+	    text, "airlock_drift_share{metric=\"tier_mix\",workflow=\"retier\",category=\"1\"} "));
 	assert_non_null(strstr(text, "workflow=\"re\\\"tier\"")); /* escaped */
 	assert_non_null(strstr(text, "airlock_drift_alerts_open 0\n"));
 	assert_null(strstr(text, "inf"));
@@ -902,7 +935,8 @@ static void test_config_and_windows(void **state)
 	assert_int_equal(w, 7 * DAY);
 	assert_ok(drift_parse_window("2w", &w, &err), &err);
 	assert_int_equal(w, 14 * DAY);
-	assert_int_equal(drift_parse_window("5h", &w, &err), AIRLOCK_EINVAL); /* does not divide a day */
+	assert_int_equal(drift_parse_window("5h", &w, &err),
+			 AIRLOCK_EINVAL); /* does not divide a day */
 	assert_int_equal(drift_parse_window("30h", &w, &err), AIRLOCK_EINVAL);
 	assert_int_equal(drift_parse_window("29d", &w, &err), AIRLOCK_EINVAL);
 	assert_int_equal(drift_parse_window("1", &w, &err), AIRLOCK_EINVAL);
@@ -928,20 +962,20 @@ static void test_config_and_windows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_and_windows),
-		cmocka_unit_test(test_stable_stream_raises_nothing),
-		cmocka_unit_test(test_step_in_tier1_share),
-		cmocka_unit_test(test_slow_creep_caught_by_ewma),
-		cmocka_unit_test(test_collapse_of_signal_diversity),
-		cmocka_unit_test(test_rise_in_duplicate_outreach),
-		cmocka_unit_test(test_drafts_out_of_order),
-		cmocka_unit_test(test_tiny_windows_raise_nothing),
-		cmocka_unit_test(test_alerts_idempotent_and_ack),
-		cmocka_unit_test(test_nothing_stored_without_persist),
-		cmocka_unit_test(test_baseline),
-		cmocka_unit_test(test_log_source_audience_and_import),
-		cmocka_unit_test(test_briefs_and_bad_rows),
-		cmocka_unit_test(test_prometheus),
+	    cmocka_unit_test(test_config_and_windows),
+	    cmocka_unit_test(test_stable_stream_raises_nothing),
+	    cmocka_unit_test(test_step_in_tier1_share),
+	    cmocka_unit_test(test_slow_creep_caught_by_ewma),
+	    cmocka_unit_test(test_collapse_of_signal_diversity),
+	    cmocka_unit_test(test_rise_in_duplicate_outreach),
+	    cmocka_unit_test(test_drafts_out_of_order),
+	    cmocka_unit_test(test_tiny_windows_raise_nothing),
+	    cmocka_unit_test(test_alerts_idempotent_and_ack),
+	    cmocka_unit_test(test_nothing_stored_without_persist),
+	    cmocka_unit_test(test_baseline),
+	    cmocka_unit_test(test_log_source_audience_and_import),
+	    cmocka_unit_test(test_briefs_and_bad_rows),
+	    cmocka_unit_test(test_prometheus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,8 +216,10 @@ static void test_minhash_accuracy(void **state)
 			double est;
 
 			make_pair(&seed, shared[k], own[k], a, b);
-			assert_int_equal(minhash_sketch(a, (size_t)(shared[k] + own[k]), 128, sa), 0);
-			assert_int_equal(minhash_sketch(b, (size_t)(shared[k] + own[k]), 128, sb), 0);
+			assert_int_equal(minhash_sketch(a, (size_t)(shared[k] + own[k]), 128, sa),
+					 0);
+			assert_int_equal(minhash_sketch(b, (size_t)(shared[k] + own[k]), 128, sb),
+					 0);
 			est = minhash_similarity(sa, sb, 128);
 			sum += est;
 			if (fabs(est - j) > worst)
@@ -291,7 +293,8 @@ static void test_lsh_candidates_recall(void **state)
 		found = 0;
 		for (i = 0; i < 400; i++) {
 			make_pair(&seed, shared[k], own[k], a, b);
-			minhash_sketch(a, (size_t)(shared[k] + own[k]), 128, sigs + (size_t)(2 * i) * 128);
+			minhash_sketch(a, (size_t)(shared[k] + own[k]), 128,
+				       sigs + (size_t)(2 * i) * 128);
 			minhash_sketch(b, (size_t)(shared[k] + own[k]), 128,
 				       sigs + (size_t)(2 * i + 1) * 128);
 		}
@@ -329,15 +332,16 @@ static void test_lsh_threshold_and_horizon(void **state)
 	memcpy(sigs + 640, sigs, 128 * sizeof *sigs);
 	l = minhash_lsh_new(sigs, 6, 0, 128, 16, 0.8, 100, 64);
 	assert_non_null(l);
-	assert_int_equal(minhash_lsh_add(l, 0, 0), 0);   /* nothing earlier */
-	assert_int_equal(minhash_lsh_add(l, 1, 10), 1);  /* J .9 */
+	assert_int_equal(minhash_lsh_add(l, 0, 0), 0);	/* nothing earlier */
+	assert_int_equal(minhash_lsh_add(l, 1, 10), 1); /* J .9 */
 	assert_int_equal(minhash_lsh_add(l, 2, 20), 0);
-	assert_int_equal(minhash_lsh_add(l, 3, 30), 0);  /* J .25 */
-	assert_int_equal(minhash_lsh_add(l, 4, 200), 0); /* its twins are past the horizon */
-	assert_int_equal(minhash_lsh_add(l, 5, 201), 1); /* but entry 4 is not */
+	assert_int_equal(minhash_lsh_add(l, 3, 30), 0);	  /* J .25 */
+	assert_int_equal(minhash_lsh_add(l, 4, 200), 0);  /* its twins are past the horizon */
+	assert_int_equal(minhash_lsh_add(l, 5, 201), 1);  /* but entry 4 is not */
 	assert_int_equal(minhash_lsh_add(l, 5, 202), -1); /* out of order */
 	minhash_lsh_free(l);
-	assert_null(minhash_lsh_new(sigs, 6, 0, 128, 15, 0.8, 100, 64)); /* 15 does not divide 128 */
+	assert_null(
+	    minhash_lsh_new(sigs, 6, 0, 128, 15, 0.8, 100, 64)); /* 15 does not divide 128 */
 	free(sigs);
 }
 
@@ -436,23 +440,23 @@ static void test_distinct_ngrams(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shares_smoothing),
-		cmocka_unit_test(test_js_distance),
-		cmocka_unit_test(test_psi),
-		cmocka_unit_test(test_effective_categories),
-		cmocka_unit_test(test_chi_square),
-		cmocka_unit_test(test_two_proportion),
-		cmocka_unit_test(test_mean_sd),
-		cmocka_unit_test(test_ewma),
-		cmocka_unit_test(test_words_and_shingles),
-		cmocka_unit_test(test_exact_jaccard),
-		cmocka_unit_test(test_minhash_accuracy),
-		cmocka_unit_test(test_minhash_texts),
-		cmocka_unit_test(test_lsh_candidates_recall),
-		cmocka_unit_test(test_lsh_threshold_and_horizon),
-		cmocka_unit_test(test_lsh_stays_linear),
-		cmocka_unit_test(test_lsh_small_table_reuses_stale_buckets),
-		cmocka_unit_test(test_distinct_ngrams),
+	    cmocka_unit_test(test_shares_smoothing),
+	    cmocka_unit_test(test_js_distance),
+	    cmocka_unit_test(test_psi),
+	    cmocka_unit_test(test_effective_categories),
+	    cmocka_unit_test(test_chi_square),
+	    cmocka_unit_test(test_two_proportion),
+	    cmocka_unit_test(test_mean_sd),
+	    cmocka_unit_test(test_ewma),
+	    cmocka_unit_test(test_words_and_shingles),
+	    cmocka_unit_test(test_exact_jaccard),
+	    cmocka_unit_test(test_minhash_accuracy),
+	    cmocka_unit_test(test_minhash_texts),
+	    cmocka_unit_test(test_lsh_candidates_recall),
+	    cmocka_unit_test(test_lsh_threshold_and_horizon),
+	    cmocka_unit_test(test_lsh_stays_linear),
+	    cmocka_unit_test(test_lsh_small_table_reuses_stale_buckets),
+	    cmocka_unit_test(test_distinct_ngrams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
