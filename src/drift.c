@@ -1,33 +1,15 @@
-/* drift.c — configuration, windows, the per-window series the sources
- * fill, and drift_report(): passes over the sources, judgement, JSON. */
+/* drift.c — the metrics, and drift_report(): passes over the sources,
+ * judgement, alert episodes, JSON. */
 #include "drift.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drift_int.h"
 
-#define DAY 86400
-#define WINDOW_ORIGIN (4 * DAY) /* Monday 1970-01-05 */
-#define MAX_EVENTS 2000
 #define MAX_WINDOWS 400
-#define GOLDEN_RATIO64 0x9e3779b97f4a7c15ULL
-
-/* splitmix64's finaliser. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 const struct drift_metric_def drift_metrics[DM_COUNT] = {
     [DM_PROPOSAL_VOLUME] = {"proposal_volume", DRIFT_COUNT, "batches",
@@ -60,598 +42,6 @@ const struct drift_metric_def drift_metrics[DM_COUNT] = {
     [DM_TOOL_MIX] = {"tool_mix", DRIFT_DIST, "action log", "which tools agents call (distribution)",
 		     0},
 };
-
-void drift_config_default(struct drift_config *c)
-{
-	memset(c, 0, sizeof *c);
-	c->window_seconds = DAY;
-	c->windows = 14;
-	c->reference_windows = 7;
-	c->min_count = 30;
-	c->smoothing = 0.5;
-	c->js_alert = 0.1;
-	c->psi_moderate = 0.1;
-	c->psi_significant = 0.25;
-	c->z_alert = 3.0;
-	c->rate_min_delta = 0.05;
-	c->level_min_change = 0.2;
-	c->ewma_lambda = 0.2;
-	c->ewma_limit = 3.0;
-	c->hysteresis_windows = 2;
-	c->hysteresis_bypass = 2.0;
-	c->hysteresis_release = 0.8;
-	c->partial_min_elapsed = 0.25;
-	c->minhash_hashes = 128;
-	c->lsh_bands = 16;
-	c->duplicate_jaccard = 0.8;
-	c->shingle_words = 3;
-	c->ngram_words = 3;
-	c->ngram_block = 25;
-	c->max_causes = 5;
-}
-
-enum key_type { K_INT, K_I64, K_DOUBLE, K_WINDOW };
-
-static const struct config_key {
-	const char *name;
-	enum key_type type;
-	size_t offset;
-	double min, max;
-} config_keys[] = {
-    {"window", K_WINDOW, offsetof(struct drift_config, window_seconds), 3600, 28 * DAY},
-    {"windows", K_INT, offsetof(struct drift_config, windows), 1, 200},
-    {"reference_windows", K_INT, offsetof(struct drift_config, reference_windows), 1, 200},
-    {"min_count", K_I64, offsetof(struct drift_config, min_count), 1, 1e9},
-    {"smoothing", K_DOUBLE, offsetof(struct drift_config, smoothing), 0.001, 10},
-    {"js_alert", K_DOUBLE, offsetof(struct drift_config, js_alert), 0.001, 1},
-    {"psi_moderate", K_DOUBLE, offsetof(struct drift_config, psi_moderate), 0.001, 100},
-    {"psi_significant", K_DOUBLE, offsetof(struct drift_config, psi_significant), 0.001, 100},
-    {"z_alert", K_DOUBLE, offsetof(struct drift_config, z_alert), 0.5, 100},
-    {"rate_min_delta", K_DOUBLE, offsetof(struct drift_config, rate_min_delta), 0, 1},
-    {"level_min_change", K_DOUBLE, offsetof(struct drift_config, level_min_change), 0, 100},
-    {"ewma_lambda", K_DOUBLE, offsetof(struct drift_config, ewma_lambda), 0.01, 1},
-    {"ewma_limit", K_DOUBLE, offsetof(struct drift_config, ewma_limit), 0.5, 100},
-    {"hysteresis_windows", K_INT, offsetof(struct drift_config, hysteresis_windows), 1, 20},
-    {"hysteresis_bypass", K_DOUBLE, offsetof(struct drift_config, hysteresis_bypass), 1, 100},
-    {"hysteresis_release", K_DOUBLE, offsetof(struct drift_config, hysteresis_release), 0.1, 1},
-    {"partial_min_elapsed", K_DOUBLE, offsetof(struct drift_config, partial_min_elapsed), 0, 1},
-    {"minhash_hashes", K_INT, offsetof(struct drift_config, minhash_hashes), 8, 256},
-    {"lsh_bands", K_INT, offsetof(struct drift_config, lsh_bands), 1, 256},
-    {"duplicate_jaccard", K_DOUBLE, offsetof(struct drift_config, duplicate_jaccard), 0.05, 1},
-    {"shingle_words", K_INT, offsetof(struct drift_config, shingle_words), 1, 10},
-    {"ngram_words", K_INT, offsetof(struct drift_config, ngram_words), 1, 10},
-    {"ngram_block", K_INT, offsetof(struct drift_config, ngram_block), 1, 100000},
-    {"max_causes", K_INT, offsetof(struct drift_config, max_causes), 0, 50},
-};
-
-int drift_config_set(struct drift_config *c, const char *key, const char *value, struct err *err)
-{
-	const struct config_key *k = NULL;
-	char *base = (char *)c, *end;
-	double d;
-	int64_t w;
-	size_t i;
-
-	for (i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-		if (!strcmp(config_keys[i].name, key))
-			k = &config_keys[i];
-	if (!k)
-		return err_set(err, AIRLOCK_EINVAL, "drift: unknown key '%s'", key);
-	if (k->type == K_WINDOW) {
-		if (drift_parse_window(value, &w, err))
-			return err_prefix(err, "drift: window");
-		memcpy(base + k->offset, &w, sizeof w);
-		return 0;
-	}
-	errno = 0;
-	d = strtod(value, &end);
-	if (errno || end == value || *end || !isfinite(d) || d < k->min || d > k->max ||
-	    (k->type != K_DOUBLE && d != floor(d)))
-		return err_set(err, AIRLOCK_EINVAL, "drift: %s: '%s' is not a %s from %g to %g",
-			       key, value, k->type == K_DOUBLE ? "number" : "whole number", k->min,
-			       k->max);
-	if (k->type == K_INT) {
-		int v = (int)d;
-
-		memcpy(base + k->offset, &v, sizeof v);
-	} else if (k->type == K_I64) {
-		int64_t v = (int64_t)d;
-
-		memcpy(base + k->offset, &v, sizeof v);
-	} else {
-		memcpy(base + k->offset, &d, sizeof d);
-	}
-	return 0;
-}
-
-int drift_config_check(const struct drift_config *c, struct err *err)
-{
-	const char *base = (const char *)c;
-	size_t i;
-
-	for (i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
-		const struct config_key *k = &config_keys[i];
-		double v;
-
-		if (k->type == K_INT) {
-			int x;
-
-			memcpy(&x, base + k->offset, sizeof x);
-			v = x;
-		} else if (k->type == K_DOUBLE) {
-			memcpy(&v, base + k->offset, sizeof v);
-		} else {
-			int64_t x;
-
-			memcpy(&x, base + k->offset, sizeof x);
-			v = (double)x;
-		}
-		if (!(v >= k->min && v <= k->max))
-			return err_set(err, AIRLOCK_EINVAL, "drift: %s: %g is outside %g to %g",
-				       k->name, v, k->min, k->max);
-	}
-	if (c->minhash_hashes % c->lsh_bands)
-		return err_set(err, AIRLOCK_EINVAL,
-			       "drift: lsh_bands (%d) must divide minhash_hashes (%d)",
-			       c->lsh_bands, c->minhash_hashes);
-	if (c->window_seconds < DAY ? DAY % c->window_seconds : c->window_seconds % DAY)
-		return err_set(err, AIRLOCK_EINVAL,
-			       "drift: window must divide a day or be whole days");
-	if (c->psi_moderate > c->psi_significant)
-		return err_set(err, AIRLOCK_EINVAL,
-			       "drift: psi_moderate must not exceed psi_significant");
-	return 0;
-}
-
-int drift_parse_window(const char *text, int64_t *seconds, struct err *err)
-{
-	char *end;
-	long n;
-	int64_t unit;
-
-	errno = 0;
-	n = strtol(text, &end, 10);
-	if (errno || end == text || n < 1 || !end[0] || end[1])
-		goto bad;
-	switch (end[0]) {
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = DAY;
-		break;
-	case 'w':
-		unit = 7 * DAY;
-		break;
-	default:
-		goto bad;
-	}
-	if (n > 28 * DAY / unit)
-		goto bad;
-	*seconds = n * unit;
-	if (*seconds < DAY && DAY % *seconds)
-		goto bad;
-	if (*seconds > DAY && *seconds % DAY)
-		goto bad;
-	return 0;
-bad:
-	return err_set(err, AIRLOCK_EINVAL,
-		       "'%s' is not a window: give hours dividing a day (1h, 6h, 12h) or days "
-		       "(1d, 7d; at most 28d)",
-		       text);
-}
-
-void drift_format_window(int64_t seconds, char *buf, size_t len)
-{
-	if (seconds % DAY == 0)
-		snprintf(buf, len, "%lldd", (long long)(seconds / DAY));
-	else
-		snprintf(buf, len, "%lldh", (long long)(seconds / 3600));
-}
-
-time_t drift_window_start(time_t t, int64_t w)
-{
-	int64_t d = (int64_t)t - WINDOW_ORIGIN, k = d / w;
-
-	if (d % w < 0)
-		k--;
-	return (time_t)(WINDOW_ORIGIN + k * w);
-}
-
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* n decimal digits at p; -1 when one is not a digit. */
-static int digits(const char *p, int n)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
-int drift_time(const char *s, int64_t *out)
-{
-	int y, mo, d, h, mi, se;
-	time_t t;
-
-	if (!s)
-		return -1;
-	/* the stored form, parsed without sscanf/timegm: this runs once per
-	 * logged action */
-	if ((y = digits(s, 4)) >= 0 && s[4] == '-' && (mo = digits(s + 5, 2)) >= 1 && s[7] == '-' &&
-	    (d = digits(s + 8, 2)) >= 1 && s[10] == 'T' && (h = digits(s + 11, 2)) >= 0 &&
-	    s[13] == ':' && (mi = digits(s + 14, 2)) >= 0 && s[16] == ':' &&
-	    (se = digits(s + 17, 2)) >= 0 && s[19] == 'Z' && s[20] == '\0' && mo <= 12 && d <= 31 &&
-	    h <= 23 && mi <= 59 && se <= 60) {
-		*out = days_from_civil(y, mo, d) * DAY + h * 3600 + mi * 60 + se;
-		return 0;
-	}
-	if (clock_parse(s, &t))
-		return -1;
-	*out = (int64_t)t;
-	return 0;
-}
-
-int drift_window_of(const struct drift_ctx *c, int64_t t)
-{
-	int64_t d = t - c->pass_t0;
-
-	if (d < 0)
-		return -1;
-	d /= c->cfg->window_seconds;
-	if (d >= c->pass_nwin)
-		return -1;
-	return c->pass_offset + (int)d;
-}
-
-static void series_free(struct drift_series *s)
-{
-	int i;
-
-	if (!s)
-		return;
-	free(s->support);
-	free(s->a);
-	free(s->b);
-	for (i = 0; i < s->ncat; i++) {
-		free(s->cat[i]);
-		free(s->counts[i]);
-	}
-	free(s);
-}
-
-struct drift_series *drift_series_get(struct drift_ctx *c, enum drift_metric m, const char *label)
-{
-	struct drift_series *s, **grown;
-	int i;
-
-	if (!label)
-		label = "";
-	for (i = 0; i < c->nseries; i++)
-		if (c->series[i]->metric == m && !strcmp(c->series[i]->label, label))
-			return c->series[i];
-	if (c->nseries == c->capseries) {
-		int cap = c->capseries ? c->capseries * 2 : 16;
-
-		grown = realloc(c->series, (size_t)cap * sizeof *grown);
-		if (!grown)
-			goto oom;
-		c->series = grown;
-		c->capseries = cap;
-	}
-	s = calloc(1, sizeof *s);
-	if (!s)
-		goto oom;
-	s->metric = m;
-	s->kind = drift_metrics[m].kind;
-	snprintf(s->label, sizeof s->label, "%s", label);
-	s->nwin = c->nwin;
-	s->support = calloc((size_t)c->nwin, sizeof(double));
-	s->a = calloc((size_t)c->nwin, sizeof(double));
-	s->b = calloc((size_t)c->nwin, sizeof(double));
-	if (!s->support || !s->a || !s->b) {
-		series_free(s);
-		goto oom;
-	}
-	c->series[c->nseries++] = s;
-	return s;
-oom:
-	c->oom = 1;
-	return NULL;
-}
-
-uint64_t drift_hash(const char *s)
-{
-	size_t len = s ? strlen(s) : 0, i;
-	uint64_t h = len * GOLDEN_RATIO64, w;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&w, s + i, 8);
-		h = mix64(h ^ w);
-	}
-	w = 0;
-	memcpy(&w, s + i, len - i);
-	return mix64(h ^ w ^ 0xff51afd7ed558ccdULL);
-}
-
-/* The index of category cat in s, added when new ("(other)" once the
- * named ones are full); -1 when memory ran out. */
-static int category_index(struct drift_ctx *c, struct drift_series *s, const char *cat)
-{
-	uint64_t h = drift_hash(cat);
-	int i;
-
-	for (i = 0; i < s->ncat; i++)
-		if (s->cat_hash[i] == h && !strcmp(s->cat[i], cat))
-			return i;
-	if (s->ncat >= DRIFT_MAX_CATS) {
-		for (i = 0; i < s->ncat; i++)
-			if (!strcmp(s->cat[i], DRIFT_OTHER))
-				return i;
-		cat = DRIFT_OTHER;
-		h = drift_hash(cat);
-	}
-	s->cat[s->ncat] = strdup(cat);
-	s->counts[s->ncat] = calloc((size_t)s->nwin, sizeof(double));
-	if (!s->cat[s->ncat] || !s->counts[s->ncat]) {
-		free(s->cat[s->ncat]);
-		free(s->counts[s->ncat]);
-		c->oom = 1;
-		return -1;
-	}
-	s->cat_hash[s->ncat] = h;
-	return s->ncat++;
-}
-
-int drift_add_category(struct drift_ctx *c, struct drift_series *s, int win, const char *cat,
-		       double n)
-{
-	int i;
-
-	if (!s || win < 0 || win >= s->nwin)
-		return -1;
-	i = category_index(c, s, cat && *cat ? cat : "(empty)");
-	if (i < 0)
-		return -1;
-	s->counts[i][win] += n;
-	s->support[win] += n;
-	return i;
-}
-
-void drift_add_trials(struct drift_series *s, int win, double successes, double trials)
-{
-	if (!s || win < 0 || win >= s->nwin)
-		return;
-	s->a[win] += successes;
-	s->b[win] += trials;
-	s->support[win] += trials;
-}
-
-void drift_add_value(struct drift_series *s, int win, double value, double support)
-{
-	if (!s || win < 0 || win >= s->nwin)
-		return;
-	s->a[win] += value;
-	s->b[win] += 1;
-	s->support[win] += support;
-}
-
-void drift_add_count(struct drift_series *s, int win, double n)
-{
-	if (!s || win < 0 || win >= s->nwin)
-		return;
-	s->a[win] += n;
-	s->support[win] += n;
-}
-
-void drift_series_counts(const struct drift_series *s, int k, int lo, int hi, double *out)
-{
-	int i, w;
-
-	for (i = 0; i < s->ncat; i++) {
-		out[i] = 0;
-		if (k >= 0) {
-			out[i] = s->counts[i][k];
-			continue;
-		}
-		for (w = lo; w < hi; w++)
-			out[i] += s->counts[i][w];
-	}
-}
-
-void drift_add_event(struct drift_ctx *c, int64_t t, const char *kind, const char *fmt, ...)
-{
-	struct drift_event *e;
-	va_list ap;
-
-	if (!c->events_on || c->nevents >= MAX_EVENTS)
-		return;
-	if (c->nevents == c->capevents) {
-		int cap = c->capevents ? c->capevents * 2 : 32;
-		struct drift_event *grown = realloc(c->events, (size_t)cap * sizeof *grown);
-
-		if (!grown) {
-			c->oom = 1;
-			return;
-		}
-		c->events = grown;
-		c->capevents = cap;
-	}
-	e = &c->events[c->nevents++];
-	e->t = t;
-	snprintf(e->kind, sizeof e->kind, "%s", kind);
-	va_start(ap, fmt);
-	vsnprintf(e->detail, sizeof e->detail, fmt, ap);
-	va_end(ap);
-}
-
-static int sighting_is(const struct drift_sighting *g, uint64_t key, const char *kind,
-		       const char *principal, const char *version)
-{
-	return g->key == key && !strcmp(g->version, version) && !strcmp(g->principal, principal) &&
-	       !strcmp(g->kind, kind);
-}
-
-/* Rebuilds the open-addressing index over the sightings at twice their
- * capacity. */
-static int sightings_reindex(struct drift_ctx *c, int cap)
-{
-	int n = 16, i, *slots;
-
-	while (n < 2 * cap)
-		n *= 2;
-	slots = malloc((size_t)n * sizeof *slots);
-	if (!slots)
-		return -1;
-	for (i = 0; i < n; i++)
-		slots[i] = -1;
-	for (i = 0; i < c->nsightings; i++) {
-		size_t k = c->sightings[i].key & (size_t)(n - 1);
-
-		while (slots[k] >= 0)
-			k = (k + 1) & (size_t)(n - 1);
-		slots[k] = i;
-	}
-	free(c->sighting_slots);
-	c->sighting_slots = slots;
-	c->nslots = n;
-	return 0;
-}
-
-void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const char *principal,
-		       const char *version)
-{
-	struct drift_sighting *g;
-	uint64_t key;
-	size_t k;
-	int i;
-
-	if (!c->events_on || !version || !*version)
-		return;
-	if (!principal)
-		principal = "";
-	key = drift_hash(principal) * GOLDEN_RATIO64 ^ drift_hash(version) ^ (unsigned char)kind[0];
-	for (k = c->nslots ? key & (size_t)(c->nslots - 1) : 0;
-	     c->nslots && (i = c->sighting_slots[k]) >= 0; k = (k + 1) & (size_t)(c->nslots - 1))
-		if (sighting_is(&c->sightings[i], key, kind, principal, version)) {
-			if (t < c->sightings[i].first)
-				c->sightings[i].first = t;
-			return;
-		}
-	if (c->nsightings >= MAX_EVENTS)
-		return;
-	if (c->nsightings == c->capsightings) {
-		int cap = c->capsightings ? c->capsightings * 2 : 16;
-		struct drift_sighting *grown = realloc(c->sightings, (size_t)cap * sizeof *grown);
-
-		if (!grown) {
-			c->oom = 1;
-			return;
-		}
-		c->sightings = grown;
-		c->capsightings = cap;
-		if (sightings_reindex(c, cap)) {
-			c->oom = 1;
-			return;
-		}
-	}
-	g = &c->sightings[c->nsightings];
-	g->key = key;
-	snprintf(g->kind, sizeof g->kind, "%s", kind);
-	snprintf(g->principal, sizeof g->principal, "%s", principal);
-	snprintf(g->version, sizeof g->version, "%s", version);
-	g->first = t;
-	c->nsightings++;
-	/* the new one into the index (it has room: twice the capacity) */
-	for (k = key & (size_t)(c->nslots - 1); c->sighting_slots[k] >= 0;
-	     k = (k + 1) & (size_t)(c->nslots - 1))
-		;
-	c->sighting_slots[k] = c->nsightings - 1;
-}
-
-static int cmp_sighting(const void *x, const void *y)
-{
-	const struct drift_sighting *a = x, *b = y;
-	int r = strcmp(a->kind, b->kind);
-
-	if (!r)
-		r = strcmp(a->principal, b->principal);
-	if (!r)
-		r = a->first < b->first ? -1 : a->first > b->first;
-	return r;
-}
-
-void drift_events_from_sightings(struct drift_ctx *c)
-{
-	int i;
-
-	if (c->nsightings > 1) {
-		qsort(c->sightings, (size_t)c->nsightings, sizeof c->sightings[0], cmp_sighting);
-		if (sightings_reindex(c, c->capsightings)) /* the order changed under the index */
-			c->oom = 1;
-	}
-	for (i = 1; i < c->nsightings; i++) {
-		const struct drift_sighting *g = &c->sightings[i], *p = &c->sightings[i - 1];
-
-		if (strcmp(g->kind, p->kind) || strcmp(g->principal, p->principal))
-			continue; /* the first version seen: nothing changed */
-		if (!strcmp(g->kind, "policy"))
-			drift_add_event(c, g->first, "policy",
-					"the policy changed (digest %.12s… after %.12s…)",
-					g->version, p->version);
-		else
-			drift_add_event(c, g->first, g->kind,
-					"%s began using instruction version %s (before: %s)",
-					g->principal, g->version, p->version);
-	}
-}
-
-int drift_table_exists(struct store *s, const char *table, int *exists, struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	rc = store_prepare(s, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, table);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*exists = store_col_int(st, 0) > 0;
-		rc = 0;
-	}
-	store_done(st);
-	return rc;
-}
-
-static void ctx_release(struct drift_ctx *c)
-{
-	int i;
-
-	for (i = 0; i < c->nseries; i++)
-		series_free(c->series[i]);
-	free(c->series);
-	free(c->events);
-	free(c->sightings);
-	free(c->sighting_slots);
-	json_decref(c->signal_kinds);
-}
 
 /* Reads every source over one pass of windows. */
 static int run_pass(struct drift_ctx *c, int64_t t0, int nwin, int offset, int events_on,
@@ -909,43 +299,67 @@ static int assemble(struct drift_ctx *c, int first, int ref_fixed, double elapse
 	return rc;
 }
 
+/* Whole windows of the pinned baseline (0 when none is pinned or it is
+ * shorter than one window), with its bounds in *from. */
+static int baseline_windows(json_t *base, int64_t w, int64_t *from)
+{
+	int64_t f, t;
+
+	if (!base || drift_time(json_string_value(json_object_get(base, "from")), &f) ||
+	    drift_time(json_string_value(json_object_get(base, "to")), &t) || t - f < w)
+		return 0;
+	*from = f;
+	return (int)((t - f) / w < MAX_WINDOWS ? (t - f) / w : MAX_WINDOWS);
+}
+
+/* The report's header: the window, now, the current window and the starts
+ * of the shown windows. */
+static json_t *report_header(const struct drift_config *cfg, time_t now, int64_t cur)
+{
+	int64_t w = cfg->window_seconds;
+	char buf[CLOCK_TEXT_LEN], end[CLOCK_TEXT_LEN], wname[16];
+	json_t *o, *windows = json_array();
+	int k;
+
+	drift_format_window(w, wname, sizeof wname);
+	clock_format(now, buf, sizeof buf);
+	o = json_pack("{s:s,s:I,s:s}", "window", wname, "window_seconds", (json_int_t)w, "now",
+		      buf);
+	clock_format((time_t)cur, buf, sizeof buf);
+	clock_format((time_t)(cur + w), end, sizeof end);
+	json_object_set_new(o, "current_window",
+			    json_pack("{s:s,s:s,s:f}", "start", buf, "end", end, "elapsed",
+				      (double)(now - cur) / (double)w));
+	for (k = 0; k < cfg->windows; k++) {
+		clock_format((time_t)(cur - (int64_t)(cfg->windows - 1 - k) * w), buf, sizeof buf);
+		json_array_append_new(windows, json_string(buf));
+	}
+	json_object_set_new(o, "windows", windows);
+	return o;
+}
+
 int drift_report(struct store *s, const struct drift_config *cfg, time_t now, int persist,
 		 json_t **out, struct err *err)
 {
 	struct drift_ctx c = {0};
-	json_t *o = NULL, *base = NULL, *sources = json_object(), *windows = json_array();
-	int64_t w = cfg->window_seconds, from = 0, to = 0, cur;
-	char buf[CLOCK_TEXT_LEN], wname[16];
-	int nb = 0, shown = cfg->windows, rc, k;
-	double elapsed;
+	json_t *o = NULL, *base = NULL, *sources = json_object();
+	int64_t w = cfg->window_seconds, from = 0, cur;
+	int nb, shown = cfg->windows, rc;
 
 	*out = NULL;
 	rc = drift_config_check(cfg, err);
-	if (rc)
-		goto out;
-	rc = drift_baseline_get(s, &base, err);
+	if (!rc)
+		rc = drift_baseline_get(s, &base, err);
 	if (rc)
 		goto out;
 	cur = (int64_t)drift_window_start(now, w);
-	elapsed = (double)(now - cur) / (double)w;
-	if (base) {
-		int64_t f, t;
-
-		if (drift_time(json_string_value(json_object_get(base, "from")), &f) == 0 &&
-		    drift_time(json_string_value(json_object_get(base, "to")), &t) == 0) {
-			from = f;
-			to = t;
-			nb = (int)((to - from) / w < MAX_WINDOWS ? (to - from) / w : MAX_WINDOWS);
-		}
-	}
+	nb = baseline_windows(base, w, &from);
 	c.store = s;
 	c.cfg = cfg;
 	c.signal_kinds = json_object();
-	drift_format_window(w, wname, sizeof wname);
-	o = json_pack("{s:s,s:I}", "window", wname, "window_seconds", (json_int_t)w);
-	clock_format(now, buf, sizeof buf);
-	json_object_set_new(o, "now", json_string(buf));
-	if (nb >= 1) {
+	o = report_header(cfg, now, cur);
+	if (nb) {
+		/* the baseline's windows first, numbered 0..nb-1, then the shown ones */
 		c.nwin = nb + shown;
 		json_object_set_new(o, "reference",
 				    json_pack("{s:s,s:O,s:O,s:O,s:i}", "kind", "baseline", "from",
@@ -957,7 +371,6 @@ int drift_report(struct store *s, const struct drift_config *cfg, time_t now, in
 			rc = run_pass(&c, cur - (int64_t)(shown - 1) * w, shown, nb, 1, sources,
 				      err);
 	} else {
-		nb = 0;
 		c.nwin = cfg->reference_windows + shown;
 		json_object_set_new(
 		    o, "reference",
@@ -971,16 +384,6 @@ int drift_report(struct store *s, const struct drift_config *cfg, time_t now, in
 	if (rc)
 		goto out;
 	json_object_set_new(o, "sources", json_incref(sources));
-	clock_format((time_t)cur, buf, sizeof buf);
-	json_object_set_new(o, "current_window",
-			    json_pack("{s:s,s:f}", "start", buf, "elapsed", elapsed));
-	clock_format((time_t)(cur + w), buf, sizeof buf);
-	json_object_set_new(json_object_get(o, "current_window"), "end", json_string(buf));
-	for (k = 0; k < shown; k++) {
-		clock_format((time_t)(cur - (int64_t)(shown - 1 - k) * w), buf, sizeof buf);
-		json_array_append_new(windows, json_string(buf));
-	}
-	json_object_set_new(o, "windows", json_incref(windows));
 	drift_events_from_sightings(&c);
 	if (c.nevents > 1)
 		qsort(c.events, (size_t)c.nevents, sizeof c.events[0], cmp_event);
@@ -988,13 +391,12 @@ int drift_report(struct store *s, const struct drift_config *cfg, time_t now, in
 		rc = err_set(err, AIRLOCK_ENOMEM, "drift: out of memory");
 		goto out;
 	}
-	rc = assemble(&c, nb ? nb : cfg->reference_windows, nb ? nb : -1, elapsed, now, persist, o,
-		      err);
+	rc = assemble(&c, nb ? nb : cfg->reference_windows, nb ? nb : -1,
+		      (double)(now - cur) / (double)w, now, persist, o, err);
 out:
-	ctx_release(&c);
+	drift_ctx_release(&c);
 	json_decref(base);
 	json_decref(sources);
-	json_decref(windows);
 	if (rc)
 		json_decref(o);
 	else

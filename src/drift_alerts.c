@@ -241,6 +241,29 @@ static json_t *alert_row(struct store_stmt *st)
 	return o;
 }
 
+/* The stored alert, or NULL in *row. */
+static int load_alert(struct store *s, int64_t id, json_t **row, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*row = NULL;
+	rc = store_prepare(
+	    s,
+	    "SELECT id, metric, label, window_seconds, window_start, window_end, value,"
+	    " reference, severity, causes, first_seen, acked_by, ack_cause, acked_at"
+	    " FROM drift_alert WHERE id=?1",
+	    &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		*row = alert_row(st);
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
 int drift_ack(struct store *s, int64_t alert_id, const char *principal, const char *surface,
 	      const char *cause, json_t **out, struct err *err)
 {
@@ -264,20 +287,8 @@ int drift_ack(struct store *s, int64_t alert_id, const char *principal, const ch
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = store_prepare(
-	    s,
-	    "SELECT id, metric, label, window_seconds, window_start, window_end, value,"
-	    " reference, severity, causes, first_seen, acked_by, ack_cause, acked_at"
-	    " FROM drift_alert WHERE id=?1",
-	    &st, err);
+	rc = load_alert(s, alert_id, &row, err);
 	if (rc)
-		goto rollback;
-	store_bind_int(st, 1, alert_id);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		row = alert_row(st);
-	store_done(st);
-	if (rc < 0)
 		goto rollback;
 	if (!row) {
 		rc = err_set(err, AIRLOCK_ENOTFOUND, "no drift alert A%lld", (long long)alert_id);

@@ -238,6 +238,8 @@ static void ewma_pass(const struct drift_config *cfg, const struct drift_series 
 		j->ewma_low = mu0 - cfg->ewma_limit * sz;
 		j->ewma_high = mu0 + cfg->ewma_limit * sz;
 		r = ratio_of(dev, cfg->ewma_limit * sz);
+		/* the effect is judged on the smoothed value: one noisy window of
+		 * a rare event must not pass for a change */
 		eff = s->kind == DRIFT_RATE ? ratio_of(dev, cfg->rate_min_delta)
 					    : ratio_of(dev / (fabs(mu0) > 1e-9 ? fabs(mu0) : 1e-9),
 						       cfg->level_min_change);

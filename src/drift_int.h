@@ -154,6 +154,9 @@ void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const c
 		       const char *version);
 void drift_events_from_sightings(struct drift_ctx *c);
 
+/* Frees everything the context holds (not the context itself). */
+void drift_ctx_release(struct drift_ctx *c);
+
 /* 1 in *exists when the table exists. (SQLite: sqlite_master; PostgreSQL
  * would ask information_schema.tables.) */
 int drift_table_exists(struct store *s, const char *table, int *exists, struct err *err);

@@ -28,6 +28,7 @@ struct day_spec {
 	const char *iv;	     /* instruction version (NULL: v1) */
 	int drafts;	     /* drafts written */
 	double p_dup;	     /* chance a draft is a light edit of an earlier one that day */
+	const char *digest;  /* the policy's digest (NULL: p1) */
 };
 
 static uint64_t rng_state;
@@ -64,7 +65,11 @@ static struct store *open_book(struct testdb *t)
 	char id[32];
 	int k, j;
 
-	rng_state = 0x9e3779b97f4a7c15ULL;
+	/* a fixed stream; DRIFT_TEST_SEED=N runs the same tests on another */
+	rng_state = 0x9e3779b97f4a7c15ULL *
+		    (getenv("DRIFT_TEST_SEED")
+			 ? (2 * (uint64_t)strtoull(getenv("DRIFT_TEST_SEED"), NULL, 10) + 1)
+			 : 1);
 	exec_ok(
 	    s,
 	    "INSERT INTO account(id,name,updated_at) VALUES('A1','Acme','2026-01-01T00:00:00Z')");
@@ -125,7 +130,7 @@ static void gen_items(struct store *s, int day, const struct day_spec *d)
 				"INSERT INTO batch(id,principal,surface,workflow,tool,action,"
 				"instruction_version,policy_digest,state,radius,items,created_at,"
 				"updated_at) VALUES(?1,'agent:scout','mcp:write','retier',"
-				"'propose_changes','update',?2,'p1','staged',?3,?3,?4,?4)",
+				"'propose_changes','update',?2,?5,'staged',?3,?3,?4,?4)",
 				&b, &err),
 		  &err);
 	assert_ok(
@@ -143,6 +148,7 @@ static void gen_items(struct store *s, int day, const struct day_spec *d)
 		store_bind_text(b, 2, d->iv ? d->iv : "v1");
 		store_bind_int(b, 3, n);
 		store_bind_text(b, 4, at);
+		store_bind_text(b, 5, d->digest ? d->digest : "p1");
 		assert_int_equal(store_step(b, &err), STORE_DONE);
 		store_reset(b);
 		for (i = 0; i < n; i++) {
@@ -298,7 +304,7 @@ static void print_alerts(json_t *r)
 	}
 }
 
-static const struct day_spec normal = {100, 0.2, NULL, "v1", 60, 0.05};
+static const struct day_spec normal = {100, 0.2, NULL, "v1", 60, 0.05, NULL};
 
 static void test_stable_stream_raises_nothing(void **state)
 {
@@ -400,6 +406,33 @@ static void test_step_in_tier1_share(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(c, "at")), "2026-01-30"));
 	/* stored, with an id to acknowledge */
 	assert_true(json_is_integer(json_object_get(a, "id")));
+	json_decref(r);
+	testutil_store_close(&t);
+}
+
+static void test_policy_change_is_a_cause(void **state)
+{
+	struct day_spec after = normal;
+	struct drift_config cfg;
+	struct testdb t;
+	struct store *s = open_book(&t);
+	json_t *r = NULL, *c;
+	size_t i;
+	int d, policy = 0;
+
+	(void)state;
+	drift_config_default(&cfg);
+	after.p_tier1 = 0.6;
+	after.digest = "9f2c44e1b7a05d3e";
+	d = first_alert_day(s, &cfg, 20, &normal, &after, "tier1_share", 30, &r);
+	assert_true(d >= 0 && d <= 1);
+	json_array_foreach(json_object_get(active_alert(r, "tier1_share"), "causes"), i, c)
+	{
+		policy |= !strcmp(json_string_value(json_object_get(c, "kind")), "policy") &&
+			  strstr(json_string_value(json_object_get(c, "detail")),
+				 "the policy changed (digest 9f2c44e1b7a0");
+	}
+	assert_true(policy);
 	json_decref(r);
 	testutil_store_close(&t);
 }
@@ -557,7 +590,7 @@ static void test_tiny_windows_raise_nothing(void **state)
 	struct drift_config cfg;
 	struct testdb t;
 	struct store *s = open_book(&t);
-	struct day_spec day = {5, 0, NULL, "v1", 4, 0.0};
+	struct day_spec day = {5, 0, NULL, "v1", 4, 0.0, NULL};
 	json_t *r;
 	int d;
 
@@ -965,6 +998,7 @@ int main(void)
 	    cmocka_unit_test(test_config_and_windows),
 	    cmocka_unit_test(test_stable_stream_raises_nothing),
 	    cmocka_unit_test(test_step_in_tier1_share),
+	    cmocka_unit_test(test_policy_change_is_a_cause),
 	    cmocka_unit_test(test_slow_creep_caught_by_ewma),
 	    cmocka_unit_test(test_collapse_of_signal_diversity),
 	    cmocka_unit_test(test_rise_in_duplicate_outreach),
