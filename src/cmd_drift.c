@@ -165,16 +165,37 @@ static void sparkline(json_t *m, char *buf, size_t len)
 	}
 }
 
+/* Prints s left-aligned in width columns: padded by characters, not bytes,
+ * so that "σ" and the sparkline bars line up. */
+static void cell(const char *s, int width)
+{
+	int n = 0;
+	const char *p;
+
+	for (p = s; *p; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	fputs(s, stdout);
+	for (; n < width; n++)
+		fputc(' ', stdout);
+	fputc(' ', stdout);
+}
+
 static void print_metrics(json_t *r, int spark)
 {
+	int nwin = (int)json_array_size(json_object_get(r, "windows"));
 	json_t *m;
 	size_t i;
 
-	printf("%-34s %-14s %-14s %-24s %s%s\n", "METRIC", "VALUE", "REFERENCE", "CHANGE",
-	       spark ? "RECENT  " : "", "STATUS");
+	cell("METRIC", 34);
+	cell("VALUE", 14);
+	cell("REFERENCE", 14);
+	cell("CHANGE", 24);
+	if (spark)
+		cell("RECENT", nwin);
+	printf("STATUS\n");
 	json_array_foreach(json_object_get(r, "metrics"), i, m)
 	{
-		char name[96], v[48], ref[48], ch[64], sp[512] = "";
+		char name[96], v[48], ref[48], ch[64], sp[1024] = "";
 		const char *kind = str(m, "kind"), *status = str(m, "status");
 		int dist = !strcmp(kind, "distribution");
 
@@ -187,11 +208,15 @@ static void print_metrics(json_t *r, int spark)
 			figure(kind, real(m, "reference"), ref, sizeof ref);
 		}
 		change_text(m, ch, sizeof ch);
+		cell(name, 34);
+		cell(v, 14);
+		cell(ref, 14);
+		cell(ch, 24);
 		if (spark) {
-			sparkline(m, sp, sizeof sp - 2);
-			strncat(sp, "  ", sizeof sp - strlen(sp) - 1);
+			sparkline(m, sp, sizeof sp);
+			cell(sp, nwin);
 		}
-		printf("%-34s %-14s %-14s %-24s %s%s\n", name, v, ref, ch, sp, status);
+		printf("%s\n", status);
 		if (dist && (!strcmp(status, "alert") || !strcmp(status, "shift"))) {
 			char now[400], before[400];
 
