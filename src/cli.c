@@ -277,6 +277,29 @@ const struct cli_command cli_commands[] = {
 	 "  --checkpoint FILE  also check a checkpoint from 'airlock log checkpoint':\n"
 	 "                     its signature (against DB.key when present) and that\n"
 	 "                     the log still has the signed hash at the signed entry\n"},
+	{"drift", cmd_drift, "aggregates per window against a reference, and drift alerts",
+	 "usage: airlock drift [--window W] [--windows N] [--reference N] [--json]\n"
+	 "       airlock drift baseline [--from T --to T | --clear] [--as NAME]\n"
+	 "       airlock drift ack ALERT --cause TEXT [--as NAME]\n"
+	 "\n"
+	 "Prints each metric of the current window (UTC days by default) against\n"
+	 "its reference: value, reference, change and test, a sparkline of the\n"
+	 "recent windows on a terminal, then the alerts with their likely causes\n"
+	 "(an instruction-version change, an import, a policy change). Metrics:\n"
+	 "tier-1 share and tier mix of proposals per workflow, signal kinds that\n"
+	 "proposals and briefs cite, near-duplicate rate and distinct-n-gram ratio\n"
+	 "of drafts, proposal and agent-call volume, tool mix, overreach, audience\n"
+	 "refusal and sample-audit failure rates. Alerts are stored so that they\n"
+	 "can be acknowledged; a shift must hold two windows unless it is large.\n"
+	 "\n"
+	 "  --window W      1h, 6h, 12h, 1d (default), 7d ...\n"
+	 "  --windows N     windows shown and judged (default 14)\n"
+	 "  --reference N   previous windows pooled as the reference (default 7)\n"
+	 "\n"
+	 "baseline: pins the reference to [--from, --to) (YYYY-MM-DD or\n"
+	 "YYYY-MM-DDTHH:MM:SSZ; default: the previous N windows); --clear returns\n"
+	 "to the rolling reference. ack: records a person's explanation of alert\n"
+	 "ALERT (A3). Both only for people, never agents, and both are logged.\n"},
 	{NULL, NULL, NULL, NULL},
 };
 

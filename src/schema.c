@@ -239,6 +239,33 @@ const struct store_migration store_migrations[] = {
 	 " at TEXT NOT NULL,"
 	 " outbox_id INTEGER REFERENCES outbox(id));"
 	 "CREATE INDEX touch_contact ON touch(contact_id, at);"},
+	/* drift: one alert row per metric and episode (consecutive windows of
+	 * one shift), so a held shift is one alert a person acknowledges once;
+	 * the pinned baseline; and an index to read a range of batches by time. */
+	{50, "drift",
+	 "CREATE TABLE drift_alert("
+	 " id INTEGER PRIMARY KEY,"
+	 " metric TEXT NOT NULL,"
+	 " label TEXT NOT NULL DEFAULT '',"
+	 " window_seconds INTEGER NOT NULL,"
+	 " window_start TEXT NOT NULL,"
+	 " window_end TEXT NOT NULL,"
+	 " value REAL, reference REAL, statistic REAL, threshold REAL,"
+	 " test TEXT NOT NULL,"
+	 " severity TEXT NOT NULL CHECK (severity IN ('moderate','significant')),"
+	 " causes TEXT NOT NULL DEFAULT '[]',"
+	 " first_seen TEXT NOT NULL,"
+	 " last_seen TEXT NOT NULL,"
+	 " acked_by TEXT, ack_cause TEXT, acked_at TEXT,"
+	 " UNIQUE (metric, label, window_seconds, window_start));"
+	 "CREATE INDEX drift_alert_window ON drift_alert(window_end);"
+	 "CREATE TABLE drift_baseline("
+	 " id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 " from_at TEXT NOT NULL,"
+	 " to_at TEXT NOT NULL,"
+	 " set_by TEXT NOT NULL,"
+	 " set_at TEXT NOT NULL);"
+	 "CREATE INDEX batch_created ON batch(created_at);"},
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

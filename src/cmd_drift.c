@@ -1,0 +1,482 @@
+/* cmd_drift.c — `airlock drift`: the current window against its reference,
+ * metric by metric, with a sparkline of recent windows and the alerts;
+ * `airlock drift baseline` pins or clears the reference; `airlock drift
+ * ack` records a person's explanation of an alert. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "drift.h"
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static double real(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* "tier1_share{retier}" */
+static void metric_name(json_t *m, char *buf, size_t len)
+{
+	if (str(m, "workflow"))
+		snprintf(buf, len, "%s{%s}", str(m, "metric"), str(m, "workflow"));
+	else
+		snprintf(buf, len, "%s", str(m, "metric"));
+}
+
+/* A figure in the metric's own unit. */
+static void figure(const char *kind, double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (!strcmp(kind, "rate"))
+		snprintf(buf, len, "%.1f%%", v * 100);
+	else if (!strcmp(kind, "count"))
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.3f", v);
+}
+
+/* The largest category of a shares object: "hiring 40%". */
+static void top_share(json_t *shares, char *buf, size_t len)
+{
+	const char *k, *best = NULL;
+	json_t *v;
+	double b = -1;
+
+	json_object_foreach(shares, k, v)
+	{
+		if (json_real_value(v) > b) {
+			b = json_real_value(v);
+			best = k;
+		}
+	}
+	if (best)
+		snprintf(buf, len, "%.14s %.0f%%", best, b * 100);
+	else
+		snprintf(buf, len, "-");
+}
+
+struct share {
+	const char *name;
+	double v;
+};
+
+static int cmp_share(const void *x, const void *y)
+{
+	const struct share *a = x, *b = y;
+
+	return a->v > b->v ? -1 : a->v < b->v;
+}
+
+/* "intent 62%, hiring 20%, ...": largest first. */
+static void mix(json_t *shares, char *buf, size_t len)
+{
+	struct share sh[64];
+	const char *k;
+	json_t *v;
+	size_t used = 0, n = 0, i;
+
+	buf[0] = '\0';
+	json_object_foreach(shares, k, v)
+	{
+		if (n < 64) {
+			sh[n].name = k;
+			sh[n++].v = json_real_value(v);
+		}
+	}
+	qsort(sh, n, sizeof sh[0], cmp_share);
+	for (i = 0; i < n; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s %.0f%%", used ? ", " : "",
+				 sh[i].name, sh[i].v * 100);
+
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static void change_text(json_t *m, char *buf, size_t len)
+{
+	const char *kind = str(m, "kind"), *status = str(m, "status"), *test = str(m, "test");
+	double ch = real(m, "change"), st = real(m, "statistic");
+
+	if (!strcmp(status, "partial")) {
+		snprintf(buf, len, "(window just began)");
+		return;
+	}
+	if (!strcmp(status, "insufficient") || !strcmp(status, "no data") || isnan(ch)) {
+		snprintf(buf, len, "(n=%.0f, ref %.0f: too few)", real(m, "count"),
+			 real(m, "reference_count"));
+		return;
+	}
+	if (!strcmp(kind, "distribution"))
+		snprintf(buf, len, "JS %.2f PSI %.2f", real(m, "js"), real(m, "psi"));
+	else if (test && !strcmp(test, "ewma") && !strcmp(kind, "rate"))
+		snprintf(buf, len, "%+.1fpp ewma %.1fσ", ch * 100, st);
+	else if (test && !strcmp(test, "ewma"))
+		snprintf(buf, len, "%+.3g ewma %.1fσ", ch, st);
+	else if (!strcmp(kind, "rate"))
+		snprintf(buf, len, "%+.1fpp z %.1f", ch * 100, st);
+	else
+		snprintf(buf, len, "%+.3g z %.1f", ch, st);
+}
+
+/* ▁▂▃▄▅▆▇█ over the history's values (distances for distributions);
+ * blank where a window had no data. */
+static void sparkline(json_t *m, char *buf, size_t len)
+{
+	static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	int dist = !strcmp(str(m, "kind"), "distribution");
+	json_t *hist = json_object_get(m, "history"), *h;
+	double lo = INFINITY, hi = -INFINITY;
+	size_t i, used = 0;
+
+	json_array_foreach(hist, i, h)
+	{
+		double v = real(h, dist ? "statistic" : "value");
+
+		if (!isnan(v)) {
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+	}
+	buf[0] = '\0';
+	json_array_foreach(hist, i, h)
+	{
+		double v = real(h, dist ? "statistic" : "value");
+		const char *c = " ";
+		int n;
+
+		if (!isnan(v))
+			c = bars[hi > lo ? (int)((v - lo) / (hi - lo) * 7.999) : 0];
+		n = snprintf(buf + used, len - used, "%s", c);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Prints s left-aligned in width columns: padded by characters, not bytes,
+ * so that "σ" and the sparkline bars line up. */
+static void cell(const char *s, int width)
+{
+	int n = 0;
+	const char *p;
+
+	for (p = s; *p; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	fputs(s, stdout);
+	for (; n < width; n++)
+		fputc(' ', stdout);
+	fputc(' ', stdout);
+}
+
+static void print_metrics(json_t *r, int spark)
+{
+	int nwin = (int)json_array_size(json_object_get(r, "windows"));
+	json_t *m;
+	size_t i;
+
+	cell("METRIC", 34);
+	cell("VALUE", 14);
+	cell("REFERENCE", 14);
+	cell("CHANGE", 24);
+	if (spark)
+		cell("RECENT", nwin);
+	printf("STATUS\n");
+	json_array_foreach(json_object_get(r, "metrics"), i, m)
+	{
+		char name[96], v[48], ref[48], ch[64], sp[1024] = "";
+		const char *kind = str(m, "kind"), *status = str(m, "status");
+		int dist = !strcmp(kind, "distribution");
+
+		metric_name(m, name, sizeof name);
+		if (dist) {
+			top_share(json_object_get(m, "shares"), v, sizeof v);
+			top_share(json_object_get(m, "reference_shares"), ref, sizeof ref);
+		} else {
+			figure(kind, real(m, "value"), v, sizeof v);
+			figure(kind, real(m, "reference"), ref, sizeof ref);
+		}
+		change_text(m, ch, sizeof ch);
+		cell(name, 34);
+		cell(v, 14);
+		cell(ref, 14);
+		cell(ch, 24);
+		if (spark) {
+			sparkline(m, sp, sizeof sp);
+			cell(sp, nwin);
+		}
+		printf("%s\n", status);
+		if (dist && (!strcmp(status, "alert") || !strcmp(status, "shift"))) {
+			char now[400], before[400];
+
+			mix(json_object_get(m, "shares"), now, sizeof now);
+			mix(json_object_get(m, "reference_shares"), before, sizeof before);
+			printf("    now: %s\n    reference: %s\n", now, before);
+		}
+	}
+}
+
+static void print_alert(json_t *a)
+{
+	char name[96], v[48], ref[48];
+	const char *kind;
+	json_t *c;
+	size_t i;
+
+	metric_name(a, name, sizeof name);
+	kind = str(a, "kind") ? str(a, "kind") : "level";
+	if (json_is_integer(json_object_get(a, "id")))
+		printf("  A%-4lld", (long long)json_integer_value(json_object_get(a, "id")));
+	else
+		printf("  %-5s", "-");
+	printf(" %s  %s  since %.10s  ", name, str(a, "severity"), str(a, "first_window"));
+	if (strcmp(kind, "distribution")) {
+		figure(kind, real(a, "value"), v, sizeof v);
+		figure(kind, real(a, "reference"), ref, sizeof ref);
+		printf("%s vs %s, ", v, ref);
+	}
+	printf("%s %.2f against %.2f\n", str(a, "test"), real(a, "statistic"),
+	       real(a, "threshold"));
+	json_array_foreach(json_object_get(a, "causes"), i, c)
+	    printf("        likely cause: %s  %s\n", str(c, "at"), str(c, "detail"));
+	if (!json_array_size(json_object_get(a, "causes")))
+		printf("        no known cause in these windows\n");
+	if (str(a, "acked_by"))
+		printf("        acknowledged by %s at %s: %s\n", str(a, "acked_by"),
+		       str(a, "acked_at"), str(a, "ack_cause"));
+	else if (json_is_integer(json_object_get(a, "id")))
+		printf("        acknowledge: airlock drift ack A%lld --cause \"...\"\n",
+		       (long long)json_integer_value(json_object_get(a, "id")));
+}
+
+static void print_report(json_t *r)
+{
+	json_t *ref = json_object_get(r, "reference"), *cw = json_object_get(r, "current_window");
+	json_t *a, *src = json_object_get(r, "sources"), *v;
+	const char *name;
+	size_t i, active = 0, earlier = 0;
+	int spark = isatty(STDOUT_FILENO);
+
+	printf("drift: window %s, current %.16s (%.0f%% elapsed), against ", str(r, "window"),
+	       str(cw, "start"), real(cw, "elapsed") * 100);
+	if (!strcmp(str(ref, "kind"), "baseline"))
+		printf("the baseline %.16s .. %.16s pinned by %s\n", str(ref, "from"),
+		       str(ref, "to"), str(ref, "set_by"));
+	else
+		printf("the previous %lld windows\n",
+		       (long long)json_integer_value(json_object_get(ref, "windows")));
+	if (str(ref, "note"))
+		printf("note: %s\n", str(ref, "note"));
+	printf("\n");
+	if (json_array_size(json_object_get(r, "metrics")) == 0)
+		printf("no proposals, drafts, briefs or agent calls in these windows\n");
+	else
+		print_metrics(r, spark);
+	json_array_foreach(json_object_get(r, "alerts"), i, a)
+	{
+		if (json_is_true(json_object_get(a, "active")))
+			active++;
+		else
+			earlier++;
+	}
+	printf("\n%zu alert%s", active, active == 1 ? "" : "s");
+	printf(active ? ":\n" : "\n");
+	json_array_foreach(json_object_get(r, "alerts"), i, a)
+	{
+		if (json_is_true(json_object_get(a, "active")))
+			print_alert(a);
+	}
+	if (earlier) {
+		printf("ended earlier in these windows:\n");
+		json_array_foreach(json_object_get(r, "alerts"), i, a)
+		{
+			if (!json_is_true(json_object_get(a, "active")))
+				print_alert(a);
+		}
+	}
+	printf("\nsources:");
+	json_object_foreach(src, name, v)
+	{
+		printf(" %s%s", name, json_is_true(v) ? "" : " (absent)");
+	}
+	printf("\n");
+}
+
+/* Parses a time option: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ. */
+static int time_arg(struct cli *cli, const char *opt, const char *arg, time_t *out)
+{
+	if (clock_parse(arg, out))
+		return cli_usage(cli, "%s: '%s' is not a time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
+				 opt, arg);
+	return 0;
+}
+
+static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"clear", no_argument, NULL, 'c'},
+	    {"window", required_argument, NULL, 'w'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct drift_config cfg;
+	struct err err = {0};
+	struct store *s;
+	time_t from = 0, to = 0, cur;
+	char a[CLOCK_TEXT_LEN], b[CLOCK_TEXT_LEN];
+	int c, done = 0, clear = 0, has_from = 0, has_to = 0, rc;
+
+	drift_config_default(&cfg);
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 'f' && (rc = time_arg(cli, "--from", optarg, &from)) != 0)
+			return rc;
+		if (c == 't' && (rc = time_arg(cli, "--to", optarg, &to)) != 0)
+			return rc;
+		if (c == 'w' && drift_parse_window(optarg, &cfg.window_seconds, &err))
+			return cli_usage(cli, "--window: %s", err.msg);
+		has_from |= c == 'f';
+		has_to |= c == 't';
+		clear |= c == 'c';
+	}
+	if (optind < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if (clear && (has_from || has_to))
+		return cli_usage(cli, "--clear takes no --from or --to");
+	if (has_from != has_to)
+		return cli_usage(cli, "give both --from and --to, or neither");
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (clear) {
+		if (drift_baseline_clear(s, cli_principal(cli), "cli", &err))
+			return cli_fail_err(cli, &err);
+		printf("baseline cleared: each window is judged against the previous %d\n",
+		       cfg.reference_windows);
+		return CLI_OK;
+	}
+	if (!has_from) {
+		cur = drift_window_start(clock_now(), cfg.window_seconds);
+		to = cur;
+		from = cur - (time_t)(cfg.reference_windows * cfg.window_seconds);
+	}
+	if (drift_baseline_set(s, from, to, cli_principal(cli), "cli", &err))
+		return cli_fail_err(cli, &err);
+	clock_format(from, a, sizeof a);
+	clock_format(to, b, sizeof b);
+	printf("baseline pinned: %s .. %s; every window is judged against it until"
+	       " 'airlock drift baseline --clear'\n",
+	       a, b);
+	return CLI_OK;
+}
+
+static int drift_ack_verb(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+	    {"cause", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct err err = {0};
+	struct store *s;
+	const char *cause = NULL;
+	json_t *row = NULL;
+	int64_t id;
+	int c, done = 0, rc;
+
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 'c')
+			cause = optarg;
+	}
+	if (optind >= argc)
+		return cli_usage(cli, "which alert? give its id (A3)");
+	if (optind + 1 < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind + 1]);
+	if (drift_parse_alert_id(argv[optind], &id, &err))
+		return cli_usage(cli, "%s", err.msg);
+	if (!cause)
+		return cli_usage(cli, "--cause is required: say what explains the alert");
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (drift_ack(s, id, cli_principal(cli), "cli", cause, &row, &err))
+		return cli_fail_err(cli, &err);
+	if (cli->json) {
+		rc = cli_print_json(cli, row);
+		json_decref(row);
+		return rc;
+	}
+	printf("acknowledged A%lld (%s%s%s%s) as %s: %s\n", (long long)id, str(row, "metric"),
+	       str(row, "workflow") ? "{" : "", str(row, "workflow") ? str(row, "workflow") : "",
+	       str(row, "workflow") ? "}" : "", str(row, "acked_by"), str(row, "ack_cause"));
+	json_decref(row);
+	return CLI_OK;
+}
+
+int cmd_drift(struct cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+	    {"window", required_argument, NULL, 'w'},
+	    {"windows", required_argument, NULL, 'n'},
+	    {"reference", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct drift_config cfg;
+	struct err err = {0};
+	struct store *s;
+	json_t *r = NULL;
+	long n;
+	int c, done = 0, rc;
+
+	if (argc > 1 && !strcmp(argv[1], "baseline"))
+		return drift_baseline_verb(cli, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ack"))
+		return drift_ack_verb(cli, argc - 1, argv + 1);
+	drift_config_default(&cfg);
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 'w' && drift_parse_window(optarg, &cfg.window_seconds, &err))
+			return cli_usage(cli, "--window: %s", err.msg);
+		if (c == 'n') {
+			if ((rc = cli_parse_long(cli, "--windows", optarg, 1, 200, &n)) != 0)
+				return rc;
+			cfg.windows = (int)n;
+		}
+		if (c == 'r') {
+			if ((rc = cli_parse_long(cli, "--reference", optarg, 1, 200, &n)) != 0)
+				return rc;
+			cfg.reference_windows = (int)n;
+		}
+	}
+	if (optind < argc)
+		return cli_usage(cli, "unexpected argument '%s' (subverbs: baseline, ack)",
+				 argv[optind]);
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	if (drift_report(s, &cfg, clock_now(), 1, &r, &err))
+		return cli_fail_err(cli, &err);
+	if (cli->json)
+		rc = cli_print_json(cli, r);
+	else {
+		print_report(r);
+		rc = CLI_OK;
+	}
+	json_decref(r);
+	return rc;
+}
