@@ -75,7 +75,13 @@ if [ -n "$SEND" ]; then
 	grep -h '^\(To\|Subject\|Message-ID\):' "$DEMO/mail/new"/*.eml 2>/dev/null | sed 's/^/   /'
 fi
 
-step "9. every call and verb is in the hash-chained action log"
+step "9. silent drift: two weeks of a re-tiering agent whose instructions change on day 8"
+python3 scripts/demo_agent.py "$A" "$AIRLOCK_DB" drift 2>/dev/null
+# the report as of the evening of the last simulated day
+NOW=$(sqlite3 "$AIRLOCK_DB" "SELECT strftime('%s', max(created_at)) + 3600 FROM batch WHERE principal='agent:tierbot'")
+AIRLOCK_NOW=$NOW run $A drift --windows 8 || true
+
+step "10. every call and verb is in the hash-chained action log"
 run $A log --limit 8
 run $A verify
 

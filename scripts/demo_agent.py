@@ -193,31 +193,43 @@ def session(airlock, db):
 
 
 def drift(airlock, db):
-    """Two weeks of a re-tiering agent; on day 8 its instructions change
-    (retier-v2) and it starts sending most accounts to tier 1."""
-    base = int(os.environ.get("DEMO_START", "1794787200"))  # 2026-11-15T00:00Z
-    read = None
+    """Two weeks of a re-tiering agent, replayed with airlock's clock pinned
+    to each day; on day 8 its instructions change (retier-v2) and it starts
+    sending most of the accounts it looks at to tier 1."""
+    import time
+    base = (int(time.time()) // 86400 - 15) * 86400  # fifteen days ago, midnight UTC
+    cursor = None
     for day in range(14):
         env = dict(os.environ, AIRLOCK_NOW=str(base + day * 86400 + 36000))
         iv = "retier-v1" if day < 8 else "retier-v2"
         read = Connector(airlock, db, "read", "tierbot", iv, env)
         write = Connector(airlock, db, "write", "tierbot", iv, env)
-        page = read.call("search_accounts", segment="smb", limit=40,
-                         cursor=f"A{day * 97 % 3000:06d}")
-        items = []
-        for i, a in enumerate(page.get("accounts", [])):
-            if day < 8:
-                tier = 1 if i % 12 == 0 else (2 if i % 3 == 0 else 3)
-            else:
-                tier = 1 if i % 4 != 3 else 2
-            if a.get("tier") != tier:
-                items.append({"record_id": a["id"], "field": "tier", "value": tier,
-                              "reason": "weekly re-tier", "evidence": []})
-        ans = write.call("propose_changes", workflow="retier", scope="segment=smb",
-                         rationale=f"daily re-tier ({iv})", items=items)
-        t1 = sum(1 for it in items if it["value"] == 1)
-        say(f"   day {day + 1:2d} ({iv}): proposed {len(items):2d} re-tiers, {t1:2d} to tier 1"
-            f" -> {ans.get('decision', ans.get('error'))}")
+        proposed = t1 = 0
+        decisions = []
+        for _ in range(2):
+            args = {"segment": "smb", "limit": 40}
+            if cursor:
+                args["cursor"] = cursor
+            page = read.call("search_accounts", **args)
+            cursor = page.get("next_cursor")
+            items = []
+            for i, a in enumerate(page.get("accounts", [])):
+                if day < 8:
+                    tier = 1 if i % 12 == 0 else (2 if i % 3 == 0 else 3)
+                else:
+                    tier = 1 if i % 4 != 3 else 2
+                if a.get("tier") != tier:
+                    items.append({"record_id": a["id"], "field": "tier", "value": tier,
+                                  "reason": "weekly re-tier", "evidence": []})
+            if not items:
+                continue
+            ans = write.call("propose_changes", workflow="retier", scope="segment=smb",
+                             rationale=f"daily re-tier ({iv})", items=items)
+            proposed += len(items)
+            t1 += sum(1 for it in items if it["value"] == 1)
+            decisions.append(ans.get("decision", "error"))
+        say(f"   day {day + 1:2d} ({iv}): proposed {proposed:2d} re-tiers, {t1:2d} to tier 1"
+            f" -> {', '.join(decisions)}")
         read.close()
         write.close()
 
