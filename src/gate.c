@@ -764,8 +764,11 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 			goto rollback;
 		json_array_append_new(
 			pr.items,
-			json_pack("{s:O,s:{s:O},s:{s:O,s:O,s:O},s:i,s:[],s:[]}", "record_id", v,
-				  "changes", "send", json_object_get(d, "messages"), "before", "subject",
+			json_pack("{s:O,s:{s:I},s:{s:O,s:O,s:O},s:i,s:[],s:[]}", "record_id", v,
+				  "changes", "send",
+				  /* the draft has no "messages" key: one message per recipient */
+				  (json_int_t)json_array_size(json_object_get(d, "recipients")),
+				  "before", "subject",
 				  json_object_get(d, "subject"), "account_id",
 				  json_object_get(d, "account_id"), "recipients",
 				  json_object_get(d, "recipients"), "version", 0, "reasons", "evidence"));
