@@ -65,8 +65,9 @@ static int reviewer_add_verb(struct cli *cli, struct store *s, const char *name,
 	if (from_stdin) {
 		rc = read_password(pw, sizeof pw);
 		if (rc)
-			return cli_fail(cli, rc == -2 ? "the password is longer than %d bytes"
-						      : "no password on standard input (%d)",
+			return cli_fail(cli,
+					rc == -2 ? "the password is longer than %d bytes"
+						 : "no password on standard input (%d)",
 					REVIEWER_PASSWORD_MAX);
 	}
 	if (store_begin(s, &err))
@@ -91,7 +92,8 @@ static int reviewer_add_verb(struct cli *cli, struct store *s, const char *name,
 		return cli_fail_err(cli, &err);
 	if (from_stdin) {
 		if (cli->json) {
-			args = json_pack("{s:s,s:s}", "name", name, "role", reviewer_role_name(role));
+			args =
+			    json_pack("{s:s,s:s}", "name", name, "role", reviewer_role_name(role));
 			rc = cli_print_json(cli, args);
 			json_decref(args);
 			return rc;
@@ -108,8 +110,8 @@ static int reviewer_add_verb(struct cli *cli, struct store *s, const char *name,
 		char link[2200];
 
 		snprintf(link, sizeof link, "%.*s/login?link=%s", (int)blen, base, token);
-		args = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "role", reviewer_role_name(role),
-				 "link", link, "token", token);
+		args = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "role",
+				 reviewer_role_name(role), "link", link, "token", token);
 		rc = cli_print_json(cli, args);
 		json_decref(args);
 		return rc;

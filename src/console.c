@@ -18,7 +18,7 @@
 #define JSON_TYPE "application/json"
 #define CSP                                                                                        \
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
-	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "       \
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "        \
 	"object-src 'none'"
 
 struct console {
@@ -33,13 +33,18 @@ struct console {
 int console_status(int code)
 {
 	switch (code) {
-	case AIRLOCK_EINVAL: return 400;
-	case AIRLOCK_EDENIED: return 403;
-	case AIRLOCK_ENOTFOUND: return 404;
+	case AIRLOCK_EINVAL:
+		return 400;
+	case AIRLOCK_EDENIED:
+		return 403;
+	case AIRLOCK_ENOTFOUND:
+		return 404;
 	case AIRLOCK_ESTATE:
 	case AIRLOCK_ECONFLICT:
-	case AIRLOCK_EEXIST: return 409;
-	case AIRLOCK_EBUSY: return 503;
+	case AIRLOCK_EEXIST:
+		return 409;
+	case AIRLOCK_EBUSY:
+		return 503;
 	}
 	return 500;
 }
@@ -82,8 +87,8 @@ json_t *console_body(struct console_req *r)
 		return json_object();
 	v = json_loadb(r->req->body, r->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v) {
-		console_error(r->res, 400, "the body is not JSON: %d:%d: %s", jerr.line, jerr.column,
-			      jerr.text);
+		console_error(r->res, 400, "the body is not JSON: %d:%d: %s", jerr.line,
+			      jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
@@ -250,8 +255,10 @@ static void on_asset(void *ctx, const struct http_request *req, struct http_resp
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-				      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* The value of key in an application/x-www-form-urlencoded body, decoded
@@ -291,8 +298,9 @@ static void set_cookie(struct console *c, struct http_response *res, const char 
 {
 	char cookie[256];
 
-	snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
-		 id, max_age, c->cfg.secure_cookie ? "; Secure" : "");
+	snprintf(cookie, sizeof cookie,
+		 COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", id, max_age,
+		 c->cfg.secure_cookie ? "; Secure" : "");
 	http_add_header(res, "Set-Cookie", cookie);
 }
 
@@ -308,7 +316,7 @@ static void log_sign(struct store *s, const char *principal, const char *tool, c
 	e.args = args;
 	e.record_ids = none;
 	e.summary = !strcmp(tool, "console login") ? "signed in to the console"
-						    : "signed out of the console";
+						   : "signed out of the console";
 	if (audit_append(s, &e, NULL, &err))
 		fprintf(stderr, "airlock serve: console: %s\n", err.msg);
 	json_decref(args);
@@ -349,13 +357,17 @@ static int read_creds(const struct http_request *req, struct creds *cr)
 		return -1;
 	}
 	snprintf(cr->name, sizeof cr->name, "%s",
-		 json_string_value(json_object_get(v, "name")) ? json_string_value(json_object_get(v, "name")) : "");
+		 json_string_value(json_object_get(v, "name"))
+		     ? json_string_value(json_object_get(v, "name"))
+		     : "");
 	snprintf(cr->password, sizeof cr->password, "%s",
 		 json_string_value(json_object_get(v, "password"))
-			 ? json_string_value(json_object_get(v, "password"))
-			 : "");
+		     ? json_string_value(json_object_get(v, "password"))
+		     : "");
 	snprintf(cr->link, sizeof cr->link, "%s",
-		 json_string_value(json_object_get(v, "link")) ? json_string_value(json_object_get(v, "link")) : "");
+		 json_string_value(json_object_get(v, "link"))
+		     ? json_string_value(json_object_get(v, "link"))
+		     : "");
 	json_decref(v);
 	return 0;
 }
@@ -381,9 +393,10 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 		return;
 	}
 	if (read_creds(req, &cr)) {
-		console_error(res, 400,
-			      "sign in with a JSON object {\"name\", \"password\"} or {\"link\"}, or a "
-			      "form");
+		console_error(
+		    res, 400,
+		    "sign in with a JSON object {\"name\", \"password\"} or {\"link\"}, or a "
+		    "form");
 		return;
 	}
 	w = worker_take(c, &err);
@@ -405,7 +418,8 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 	} else if (rc) {
 		console_fail(res, &err);
 	} else {
-		log_sign(w->store, who.principal, "console login", cr.link[0] ? "link" : "password");
+		log_sign(w->store, who.principal, "console login",
+			 cr.link[0] ? "link" : "password");
 		set_cookie(c, res, who.id, REVIEWER_SESSION_SECONDS);
 		if (cr.form) {
 			http_add_header(res, "Location", "/#/queue");

@@ -26,7 +26,7 @@ struct policy;
 struct console_config {
 	const char *db_path;
 	const struct policy *policy; /* borrowed; may be NULL (no relay, no audience rules) */
-	int secure_cookie;           /* add Secure to the cookie (served behind https) */
+	int secure_cookie;	     /* add Secure to the cookie (served behind https) */
 };
 
 int console_new(struct console **out, const struct console_config *cfg, struct err *err);

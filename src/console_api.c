@@ -56,8 +56,8 @@ void console_api_queue(struct console_req *r)
 		    b, "age_seconds",
 		    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
 	}
-	console_json(r->res, 200, json_pack("{s:o,s:I}", "batches", q, "count",
-					    (json_int_t)json_array_size(q)));
+	console_json(r->res, 200,
+		     json_pack("{s:o,s:I}", "batches", q, "count", (json_int_t)json_array_size(q)));
 }
 
 json_t *console_evidence(struct store *s, json_t *ids, json_t *cache)
@@ -95,8 +95,8 @@ json_t *console_evidence(struct store *s, json_t *ids, json_t *cache)
 static json_t *old_value(json_t *before, const char *field)
 {
 	json_t *v = !strncmp(field, "custom.", 7)
-			    ? json_object_get(json_object_get(before, "custom"), field + 7)
-			    : json_object_get(before, field);
+			? json_object_get(json_object_get(before, "custom"), field + 7)
+			: json_object_get(before, field);
 
 	return v ? v : json_null();
 }
@@ -117,18 +117,23 @@ json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *
 	ch = json_object_get(item, "changes");
 	before = json_object_get(item, "before");
 	json_object_foreach(ch, k, val)
+	{
 		json_array_append_new(diff, json_pack("{s:s,s:O,s:O}", "field", k, "old",
 						      old_value(before, k), "new", val));
+	}
 	json_object_set_new(v, "diff", diff);
-	json_object_set_new(v, "evidence", console_evidence(s, json_object_get(item, "evidence"), cache));
+	json_object_set_new(v, "evidence",
+			    console_evidence(s, json_object_get(item, "evidence"), cache));
 	/* the record changed since it was staged: applying will conflict */
-	json_object_set_new(v, "conflict",
-			    json_boolean(waiting && strcmp(json_string_value(json_object_get(batch, "action"))
-								   ? json_string_value(json_object_get(batch, "action"))
-								   : "",
-							   "send") &&
-					 json_integer_value(json_object_get(item, "current_version")) !=
-					     json_integer_value(json_object_get(item, "version"))));
+	json_object_set_new(
+	    v, "conflict",
+	    json_boolean(waiting &&
+			 strcmp(json_string_value(json_object_get(batch, "action"))
+				    ? json_string_value(json_object_get(batch, "action"))
+				    : "",
+				"send") &&
+			 json_integer_value(json_object_get(item, "current_version")) !=
+			     json_integer_value(json_object_get(item, "version"))));
 	json_object_del(v, "changes");
 	return v;
 }
@@ -145,9 +150,9 @@ static json_t *verbs(json_t *b, const struct reviewer_session *who)
 	static const struct {
 		const char *state, *verb;
 		int judges;
-	} table[] = {{"staged", "sample", 1},	 {"staged", "approve", 1},  {"staged", "reject", 0},
-		     {"sampled", "judge", 1},	 {"sampled", "approve", 1}, {"sampled", "reject", 0},
-		     {"blocked", "approve", 1},	 {"blocked", "reject", 0},  {"approved", "apply", 0},
+	} table[] = {{"staged", "sample", 1},	{"staged", "approve", 1},  {"staged", "reject", 0},
+		     {"sampled", "judge", 1},	{"sampled", "approve", 1}, {"sampled", "reject", 0},
+		     {"blocked", "approve", 1}, {"blocked", "reject", 0},  {"approved", "apply", 0},
 		     {"applied", "undo", 0}};
 	size_t i;
 
@@ -161,10 +166,12 @@ static json_t *verbs(json_t *b, const struct reviewer_session *who)
 		json_array_append_new(out, json_string(table[i].verb));
 	}
 	if (!may)
-		json_array_append_new(why, json_string("your role is viewer: you can read, not act"));
+		json_array_append_new(why,
+				      json_string("your role is viewer: you can read, not act"));
 	if (own)
-		json_array_append_new(why, json_string("you proposed this batch: another person must "
-						       "sample, judge or approve it"));
+		json_array_append_new(why,
+				      json_string("you proposed this batch: another person must "
+						  "sample, judge or approve it"));
 	return json_pack("{s:o,s:o}", "allowed", out, "notes", why);
 }
 
@@ -209,8 +216,9 @@ static void batch_get(struct console_req *r, int64_t id)
 		add_drafts(r->s, views);
 	json_object_set_new(b, "item_list", views);
 	json_object_set_new(b, "verbs", verbs(b, &r->who));
-	json_object_set_new(b, "age_seconds", json_integer(age_of(json_string_value(
-						       json_object_get(b, "created_at")))));
+	json_object_set_new(
+	    b, "age_seconds",
+	    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
 	json_decref(cache);
 	console_json(r->res, 200, b);
 }
@@ -304,7 +312,8 @@ static void batch_verb(struct console_req *r, int64_t id, const char *verb)
 		if (bad)
 			goto out;
 		if (!text || !*text) {
-			console_error(r->res, 400, "a rejection needs a reason: {\"reason\": \"...\"}");
+			console_error(r->res, 400,
+				      "a rejection needs a reason: {\"reason\": \"...\"}");
 			goto out;
 		}
 		rc = review_reject(&rv, id, r->who.principal, text, &err);
@@ -318,9 +327,10 @@ static void batch_verb(struct console_req *r, int64_t id, const char *verb)
 			goto out;
 		if (!json_is_integer(item) || json_integer_value(item) < 1 || !verdict ||
 		    (strcmp(verdict, "pass") && strcmp(verdict, "fail"))) {
-			console_error(r->res, 400,
-				      "judge needs {\"item\": N (1 or more), \"verdict\": \"pass\" or "
-				      "\"fail\", \"note\"?}");
+			console_error(
+			    r->res, 400,
+			    "judge needs {\"item\": N (1 or more), \"verdict\": \"pass\" or "
+			    "\"fail\", \"note\"?}");
 			goto out;
 		}
 		rc = review_judge(&rv, id, json_integer_value(item), r->who.principal,
@@ -330,7 +340,8 @@ static void batch_verb(struct console_req *r, int64_t id, const char *verb)
 		goto out;
 	} else {
 		console_error(r->res, 404,
-			      "no verb '%.40s' (sample, judge, approve, reject, apply, undo)", verb);
+			      "no verb '%.40s' (sample, judge, approve, reject, apply, undo)",
+			      verb);
 		goto out;
 	}
 	if (rc) {

@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 struct console_asset {
-	const char *path;         /* "/app.js" */
+	const char *path;	  /* "/app.js" */
 	const char *content_type; /* "text/javascript; charset=utf-8" */
 	const unsigned char *data;
 	size_t len;
-	const char *etag;         /* "\"sha256-…\"" with its quotes */
+	const char *etag; /* "\"sha256-…\"" with its quotes */
 };
 
 extern const struct console_asset console_assets[];

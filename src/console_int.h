@@ -28,13 +28,13 @@ struct console_req {
 	struct http_response *res;
 	struct reviewer_session who;
 	const char *rest; /* the path after "/api/" */
-	int get;          /* a GET (or HEAD): reads only */
+	int get;	  /* a GET (or HEAD): reads only */
 };
 
 /* Responses. console_json steals body (NULL: out of memory → 500). */
 void console_json(struct http_response *res, int status, json_t *body);
 void console_error(struct http_response *res, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* err → its HTTP status: EINVAL 400, EDENIED 403, ENOTFOUND 404, ESTATE,
  * ECONFLICT and EEXIST 409, EBUSY 503, others 500. */
 void console_fail(struct http_response *res, const struct err *err);

@@ -22,8 +22,8 @@ void console_api_me(struct console_req *r)
 		return;
 	console_json(r->res, 200,
 		     json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", r->who.name, "role",
-			       reviewer_role_name(r->who.role), "principal", r->who.principal, "csrf",
-			       r->who.csrf, "expires_at", r->who.expires_at));
+			       reviewer_role_name(r->who.role), "principal", r->who.principal,
+			       "csrf", r->who.csrf, "expires_at", r->who.expires_at));
 }
 
 void console_api_reviewers(struct console_req *r)
@@ -51,8 +51,8 @@ static long query_long(struct console_req *r, const char *name, long def, long m
 		return def;
 	n = strtol(v, &end, 10);
 	if (*end || n < min || n > max) {
-		console_error(r->res, 400, "%s: '%.40s' is not a whole number from %ld to %ld", name, v,
-			      min, max);
+		console_error(r->res, 400, "%s: '%.40s' is not a whole number from %ld to %ld",
+			      name, v, min, max);
 		return -1;
 	}
 	return n;
@@ -143,15 +143,18 @@ static void draft_one(struct console_req *r, const char *id)
 		body = console_body(r);
 		if (!body)
 			return;
-		if ((json_object_get(body, "subject") && !json_is_string(json_object_get(body, "subject"))) ||
-		    (json_object_get(body, "body") && !json_is_string(json_object_get(body, "body")))) {
+		if ((json_object_get(body, "subject") &&
+		     !json_is_string(json_object_get(body, "subject"))) ||
+		    (json_object_get(body, "body") &&
+		     !json_is_string(json_object_get(body, "body")))) {
 			json_decref(body);
 			console_error(r->res, 400, "subject and body must be strings");
 			return;
 		}
 		subject = json_string_value(json_object_get(body, "subject"));
 		text = json_string_value(json_object_get(body, "body"));
-		rc = outreach_draft_edit(r->s, r->who.principal, "console", id, subject, text, &err);
+		rc =
+		    outreach_draft_edit(r->s, r->who.principal, "console", id, subject, text, &err);
 		json_decref(body);
 		if (rc) {
 			console_fail(r->res, &err);
@@ -298,7 +301,8 @@ void console_api_log(struct console_req *r)
 		console_fail(r->res, &err);
 		return;
 	}
-	console_json(r->res, 200, json_pack("{s:o,s:I}", "entries", rows, "limit", (json_int_t)limit));
+	console_json(r->res, 200,
+		     json_pack("{s:o,s:I}", "entries", rows, "limit", (json_int_t)limit));
 }
 
 /* Why did this happen: the batch (or one item of it) with its reasons and
@@ -329,10 +333,13 @@ void console_api_why(struct console_req *r)
 	cache = json_object();
 	if (item > 0) {
 		json_array_foreach(json_object_get(b, "item_list"), i, it)
-			if (json_integer_value(json_object_get(it, "idx")) == item)
+		{
+			if (!found && json_integer_value(json_object_get(it, "idx")) == item)
 				found = console_item_view(r->s, b, it, cache);
+		}
 		if (!found) {
-			console_error(r->res, 404, "batch %lld has no item %ld", (long long)id, item);
+			console_error(r->res, 404, "batch %lld has no item %ld", (long long)id,
+				      item);
 			goto out;
 		}
 	}
@@ -364,14 +371,22 @@ out:
 static const char *problem_name(enum audit_problem p)
 {
 	switch (p) {
-	case AUDIT_INTACT: return "intact";
-	case AUDIT_EDITED: return "edited";
-	case AUDIT_MISSING: return "missing";
-	case AUDIT_INSERTED: return "inserted";
-	case AUDIT_REORDERED: return "reordered";
-	case AUDIT_BROKEN_LINK: return "broken_link";
-	case AUDIT_REWRITTEN: return "rewritten";
-	case AUDIT_BAD_SIGNATURE: return "bad_signature";
+	case AUDIT_INTACT:
+		return "intact";
+	case AUDIT_EDITED:
+		return "edited";
+	case AUDIT_MISSING:
+		return "missing";
+	case AUDIT_INSERTED:
+		return "inserted";
+	case AUDIT_REORDERED:
+		return "reordered";
+	case AUDIT_BROKEN_LINK:
+		return "broken_link";
+	case AUDIT_REWRITTEN:
+		return "rewritten";
+	case AUDIT_BAD_SIGNATURE:
+		return "bad_signature";
 	}
 	return "?";
 }
@@ -429,16 +444,17 @@ void console_api_autonomy(struct console_req *r)
 			return;
 		}
 		json_array_append_new(
-		    rows, json_pack("{s:s,s:s,s:b,s:I,s:s,s:f,s:f,s:I,s:I,s:i,s:f,s:f,s:I,s:I,s:b}",
-				    "workflow", wf->name, "effect", policy_effect_name(wf->effect),
-				    "reversible", wf->reversible, "stage_max", (json_int_t)wf->stage_max,
-				    "level", sampling_level_name(st.level), "confidence", conf,
-				    "defect_rate", rate, "inspected", (json_int_t)st.inspected,
-				    "defects", (json_int_t)st.defects, "clean_run", st.clean_run,
-				    "upper_bound", sampling_upper_bound(st.defects, st.inspected, conf),
-				    "cusum", st.cusum, "lot", (json_int_t)lot, "sample_of_lot",
-				    (json_int_t)sampling_level_plan_size(st.level, lot, rate, conf),
-				    "unattended", wf->unattended));
+		    rows,
+		    json_pack("{s:s,s:s,s:b,s:I,s:s,s:f,s:f,s:I,s:I,s:i,s:f,s:f,s:I,s:I,s:b}",
+			      "workflow", wf->name, "effect", policy_effect_name(wf->effect),
+			      "reversible", wf->reversible, "stage_max", (json_int_t)wf->stage_max,
+			      "level", sampling_level_name(st.level), "confidence", conf,
+			      "defect_rate", rate, "inspected", (json_int_t)st.inspected, "defects",
+			      (json_int_t)st.defects, "clean_run", st.clean_run, "upper_bound",
+			      sampling_upper_bound(st.defects, st.inspected, conf), "cusum",
+			      st.cusum, "lot", (json_int_t)lot, "sample_of_lot",
+			      (json_int_t)sampling_level_plan_size(st.level, lot, rate, conf),
+			      "unattended", wf->unattended));
 	}
 	/* workflows with evidence that the policy no longer names */
 	if (autonomy_list(r->s, 0.95, &extra, &err)) {

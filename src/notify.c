@@ -60,10 +60,11 @@ int notify_batch(struct store *s, const struct policy *p, int64_t batch_id, cons
 			 "approve or reject it",
 			 (long long)batch_id, workflow, principal, (long long)radius);
 	else if (!strcmp(state, "staged"))
-		snprintf(text, sizeof text,
-			 "airlock: batch %lld (%s, %s, %lld record(s)) is staged: draw and judge its "
-			 "sample audit",
-			 (long long)batch_id, workflow, principal, (long long)radius);
+		snprintf(
+		    text, sizeof text,
+		    "airlock: batch %lld (%s, %s, %lld record(s)) is staged: draw and judge its "
+		    "sample audit",
+		    (long long)batch_id, workflow, principal, (long long)radius);
 	else if (!strcmp(state, "sampled"))
 		snprintf(text, sizeof text,
 			 "airlock: the sample of batch %lld (%s, %s) waits for verdicts",
@@ -85,7 +86,10 @@ static char *slack_escape(const char *in)
 	if (!out)
 		return NULL;
 	for (; *in; in++) {
-		const char *r = *in == '&' ? "&amp;" : *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : NULL;
+		const char *r = *in == '&'   ? "&amp;"
+				: *in == '<' ? "&lt;"
+				: *in == '>' ? "&gt;"
+					     : NULL;
 
 		if (r) {
 			memcpy(out + o, r, strlen(r));
@@ -224,8 +228,8 @@ static int claim(struct store *s, struct due *d, struct err *err)
 	if (rc < 0)
 		goto rollback;
 	if (got) {
-		rc = store_prepare(s, "UPDATE notify SET state='sending',claim_until=?2 WHERE id=?1",
-				   &st, err);
+		rc = store_prepare(
+		    s, "UPDATE notify SET state='sending',claim_until=?2 WHERE id=?1", &st, err);
 		if (rc)
 			goto rollback;
 		store_bind_int(st, 1, d->id);
@@ -263,9 +267,9 @@ static int record(struct store *s, const struct due *d, int outcome, const char 
 		delay = RETRY_CAP;
 	clock_format(clock_now(), now, sizeof now);
 	clock_format(clock_now() + delay, next, sizeof next);
-	state = outcome == 0				       ? "sent"
+	state = outcome == 0					  ? "sent"
 		: outcome == 2 || attempts >= NOTIFY_MAX_ATTEMPTS ? "failed"
-								   : "pending";
+								  : "pending";
 	rc = store_prepare(s,
 			   "UPDATE notify SET state=?2,attempts=?3,next_at=?4,claim_until=NULL,"
 			   "last_error=?5,sent_at=?6 WHERE id=?1",
@@ -296,7 +300,8 @@ int notify_deliver_due(struct store *s, const struct notify_config *cfg, int max
 	if (failed)
 		*failed = 0;
 	if (store_in_transaction(s))
-		return err_set(err, AIRLOCK_ESTATE, "notify_deliver_due: called inside a transaction");
+		return err_set(err, AIRLOCK_ESTATE,
+			       "notify_deliver_due: called inside a transaction");
 	if (!cfg->webhook)
 		return 0;
 	for (n = 0; n < (max > 0 ? max : 100); n++) {

@@ -30,8 +30,8 @@ static int check(const char *key, const char *s, int one_line, size_t max, struc
 	return 0;
 }
 
-int outreach_draft_edit(struct store *s, const char *principal, const char *surface,
-			const char *id, const char *subject, const char *body, struct err *err)
+int outreach_draft_edit(struct store *s, const char *principal, const char *surface, const char *id,
+			const char *subject, const char *body, struct err *err)
 {
 	struct outreach_draft_row d = {0};
 	struct audit_entry e = {0};
@@ -53,8 +53,8 @@ int outreach_draft_edit(struct store *s, const char *principal, const char *surf
 		goto rollback;
 	if (strcmp(d.status, "draft")) {
 		rc = err_set(err, AIRLOCK_ESTATE,
-			     "draft %s is %s: only a draft can be edited (reject the send first)", id,
-			     d.status);
+			     "draft %s is %s: only a draft can be edited (reject the send first)",
+			     id, d.status);
 		goto rollback;
 	}
 	clock_format(clock_now(), now, sizeof now);

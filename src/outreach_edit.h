@@ -18,7 +18,7 @@
  * an empty or multi-line subject, control characters, or text over
  * OUTREACH_MAX_SUBJECT / OUTREACH_MAX_BODY; AIRLOCK_ENOTFOUND; AIRLOCK_ESTATE
  * when the draft is not in status "draft". surface: "console", "cli". */
-int outreach_draft_edit(struct store *s, const char *principal, const char *surface,
-			const char *id, const char *subject, const char *body, struct err *err);
+int outreach_draft_edit(struct store *s, const char *principal, const char *surface, const char *id,
+			const char *subject, const char *body, struct err *err);
 
 #endif

@@ -814,7 +814,7 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	if (POLICY_ABSENT(kv[T_VERSION]))
 		policy_problem_at(c, root,
 				  "missing 'version: 1' (the version of the policy format)");
-	else
+	else if (kv[T_VERSION].k) /* a misspelt key was reported already */
 		policy_val_int(c, &kv[T_VERSION], 1, 1, "1 (the only version of the format)", &v);
 	c->ttl = DEF_TTL;
 	c->pending = DEF_PENDING;

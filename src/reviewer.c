@@ -130,9 +130,10 @@ int reviewer_add(struct store *s, const char *name, enum reviewer_role role, con
 	if (sodium_ready(err))
 		return AIRLOCK_EIO;
 	if (!reviewer_name_valid(name))
-		return err_set(err, AIRLOCK_EINVAL,
-			       "reviewer name '%.80s': 1 to %d letters, digits, '.', '_', '-' or '@'",
-			       name ? name : "", REVIEWER_NAME_MAX);
+		return err_set(
+		    err, AIRLOCK_EINVAL,
+		    "reviewer name '%.80s': 1 to %d letters, digits, '.', '_', '-' or '@'",
+		    name ? name : "", REVIEWER_NAME_MAX);
 	if (password && strlen(password) < REVIEWER_PASSWORD_MIN)
 		return err_set(err, AIRLOCK_EINVAL, "the password is shorter than %d characters",
 			       REVIEWER_PASSWORD_MIN);
@@ -153,15 +154,16 @@ int reviewer_add(struct store *s, const char *name, enum reviewer_role role, con
 	}
 	if (status == 1) {
 		rc = err_set(err, AIRLOCK_EEXIST,
-			     "reviewer '%s' exists (airlock reviewer remove %s, then add again)", name,
-			     name);
+			     "reviewer '%s' exists (airlock reviewer remove %s, then add again)",
+			     name, name);
 		goto rollback;
 	}
 	rc = store_prepare(s,
-			   status == 2 ? "UPDATE reviewer SET role=?2,pw_hash=?3,created_at=?4,"
-					 "created_by=?5,disabled_at=NULL WHERE name=?1"
-				       : "INSERT INTO reviewer(name,role,pw_hash,created_at,created_by)"
-					 " VALUES(?1,?2,?3,?4,?5)",
+			   status == 2
+			       ? "UPDATE reviewer SET role=?2,pw_hash=?3,created_at=?4,"
+				 "created_by=?5,disabled_at=NULL WHERE name=?1"
+			       : "INSERT INTO reviewer(name,role,pw_hash,created_at,created_by)"
+				 " VALUES(?1,?2,?3,?4,?5)",
 			   &st, err);
 	if (rc)
 		goto rollback;
@@ -249,8 +251,8 @@ int reviewer_remove(struct store *s, const char *name, struct err *err)
 	if (rc >= 0 && rc != 1)
 		rc = err_set(err, AIRLOCK_ENOTFOUND, "there is no reviewer '%s'", name);
 	if (rc >= 0)
-		rc = exec_name(s, "UPDATE reviewer SET disabled_at=?2,pw_hash=NULL WHERE name=?1", name,
-			       now, err);
+		rc = exec_name(s, "UPDATE reviewer SET disabled_at=?2,pw_hash=NULL WHERE name=?1",
+			       name, now, err);
 	if (!rc)
 		rc = exec_name(s, "DELETE FROM reviewer_session WHERE name=?1", name, NULL, err);
 	if (!rc)
@@ -280,11 +282,12 @@ int reviewer_list(struct store *s, json_t **out, struct err *err)
 	}
 	while ((rc = store_step(st, err)) == STORE_ROW)
 		json_array_append_new(
-		    arr, json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:b,s:I}", "name", store_col_text(st, 0),
-				   "role", store_col_text(st, 1), "created_at", store_col_text(st, 2),
-				   "created_by", store_col_text(st, 3), "disabled_at",
-				   store_col_text(st, 4), "password", (int)store_col_int(st, 5),
-				   "sessions", (json_int_t)store_col_int(st, 6)));
+		    arr,
+		    json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:b,s:I}", "name", store_col_text(st, 0),
+			      "role", store_col_text(st, 1), "created_at", store_col_text(st, 2),
+			      "created_by", store_col_text(st, 3), "disabled_at",
+			      store_col_text(st, 4), "password", (int)store_col_int(st, 5),
+			      "sessions", (json_int_t)store_col_int(st, 6)));
 	store_done(st);
 	if (rc != STORE_DONE) {
 		json_decref(arr);
@@ -417,7 +420,8 @@ int reviewer_login_password(struct store *s, const char *name, const char *passw
 		return rc;
 	if (n >= REVIEWER_FAILURES_PER_MINUTE)
 		return err_set(err, AIRLOCK_EBUSY,
-			       "too many failed sign-ins for '%s': wait a minute and try again", name);
+			       "too many failed sign-ins for '%s': wait a minute and try again",
+			       name);
 	rc = store_prepare(s,
 			   "SELECT pw_hash,role FROM reviewer WHERE name=?1 AND disabled_at IS NULL"
 			   " AND pw_hash IS NOT NULL",
@@ -451,7 +455,7 @@ int reviewer_login_link(struct store *s, const char *token, struct reviewer_sess
 			struct err *err)
 {
 	char hash[REVIEWER_SECRET_HEX], now[CLOCK_TEXT_LEN], name[REVIEWER_NAME_MAX + 1] = "",
-							       role[16] = "";
+										      role[16] = "";
 	struct store_stmt *st;
 	int rc;
 
@@ -464,11 +468,12 @@ int reviewer_login_link(struct store *s, const char *token, struct reviewer_sess
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = store_prepare(s,
-			   "SELECT l.name,r.role FROM reviewer_link l JOIN reviewer r ON r.name=l.name"
-			   " WHERE l.token_hash=?1 AND l.used_at IS NULL AND l.expires_at>?2"
-			   " AND r.disabled_at IS NULL",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "SELECT l.name,r.role FROM reviewer_link l JOIN reviewer r ON r.name=l.name"
+	    " WHERE l.token_hash=?1 AND l.used_at IS NULL AND l.expires_at>?2"
+	    " AND r.disabled_at IS NULL",
+	    &st, err);
 	if (rc)
 		goto rollback;
 	store_bind_text(st, 1, hash);
@@ -485,7 +490,8 @@ int reviewer_login_link(struct store *s, const char *token, struct reviewer_sess
 	store_done(st);
 	if (rc)
 		goto rollback;
-	rc = exec_name(s, "UPDATE reviewer_link SET used_at=?2 WHERE token_hash=?1", hash, now, err);
+	rc =
+	    exec_name(s, "UPDATE reviewer_link SET used_at=?2 WHERE token_hash=?1", hash, now, err);
 	if (!rc)
 		rc = session_create(s, name, role, out, err);
 	if (rc)

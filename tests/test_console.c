@@ -39,7 +39,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct store *S(void **state) { return ((struct testdb *)*state)->s; }
+static struct store *S(void **state)
+{
+	return ((struct testdb *)*state)->s;
+}
 
 static int64_t count(struct store *s, const char *sql)
 {
@@ -83,7 +86,8 @@ static void test_password_is_hashed_with_argon2id(void **state)
 
 	assert_ok(reviewer_add(s, "alice", REVIEWER_REVIEWER, "correct horse", "human:root", &err),
 		  &err);
-	assert_int_equal(count(s, "SELECT count(*) FROM reviewer WHERE pw_hash LIKE '$argon2id$%'"), 1);
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer WHERE pw_hash LIKE '$argon2id$%'"),
+			 1);
 	assert_int_equal(count(s, "SELECT count(*) FROM reviewer WHERE pw_hash LIKE '%horse%'"), 0);
 	assert_ok(reviewer_login_password(s, "alice", "correct horse", &rs, &err), &err);
 	assert_string_equal(rs.principal, "human:alice");
@@ -117,8 +121,9 @@ static void test_sessions_store_only_hashes_and_expire(void **state)
 
 	assert_ok(reviewer_add(s, "carol", REVIEWER_ADMIN, "carol's secret", "t", &err), &err);
 	assert_ok(reviewer_login_password(s, "carol", "carol's secret", &rs, &err), &err);
-	assert_ok(store_prepare(s, "SELECT count(*) FROM reviewer_session WHERE id_hash=?1", &st, &err),
-		  &err);
+	assert_ok(
+	    store_prepare(s, "SELECT count(*) FROM reviewer_session WHERE id_hash=?1", &st, &err),
+	    &err);
 	store_bind_text(st, 1, rs.id);
 	assert_int_equal(store_step(st, &err), STORE_ROW);
 	assert_int_equal(store_col_int(st, 0), 0); /* the id itself is not stored */
@@ -176,9 +181,11 @@ static void test_rate_limit_per_name(void **state)
 	assert_ok(reviewer_add(s, "eve", REVIEWER_VIEWER, "eve-password", "t", &err), &err);
 	assert_ok(reviewer_add(s, "fay", REVIEWER_VIEWER, "fay-password", "t", &err), &err);
 	for (i = 0; i < REVIEWER_FAILURES_PER_MINUTE; i++)
-		assert_int_equal(reviewer_login_password(s, "eve", "guess", &rs, &err), AIRLOCK_EDENIED);
+		assert_int_equal(reviewer_login_password(s, "eve", "guess", &rs, &err),
+				 AIRLOCK_EDENIED);
 	/* now even the right password is refused for the rest of the minute */
-	assert_int_equal(reviewer_login_password(s, "eve", "eve-password", &rs, &err), AIRLOCK_EBUSY);
+	assert_int_equal(reviewer_login_password(s, "eve", "eve-password", &rs, &err),
+			 AIRLOCK_EBUSY);
 	assert_non_null(strstr(err.msg, "too many failed sign-ins for 'eve'"));
 	/* another name is not affected */
 	assert_ok(reviewer_login_password(s, "fay", "fay-password", &rs, &err), &err);
@@ -249,22 +256,28 @@ static void test_notify_enqueue_once_and_only_with_a_webhook(void **state)
 	struct err err = {0};
 
 	memset(&p, 0, sizeof p);
-	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err), &err);
-	assert_ok(notify_batch(s, NULL, 7, "blocked", "retier", "agent:x", "update", 300, &err), &err);
+	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
+	assert_ok(notify_batch(s, NULL, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
 	assert_int_equal(count(s, "SELECT count(*) FROM notify"), 0);
 	p.notify.webhook = "http://127.0.0.1:9/hook";
-	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err), &err);
-	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err), &err);
+	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
+	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
 	assert_ok(notify_batch(s, &p, 8, "blocked", "send", "agent:m", "send", 3, &err), &err);
 	assert_ok(notify_batch(s, &p, 9, "sampled", "retier", "agent:x", "update", 40, &err), &err);
 	assert_ok(notify_batch(s, &p, 9, "applied", "retier", "agent:x", "update", 40, &err), &err);
 	assert_int_equal(count(s, "SELECT count(*) FROM notify"), 3);
-	assert_int_equal(count(s, "SELECT count(*) FROM notify WHERE ref='batch:7:blocked' AND"
-				  " url='/#/batch/7' AND kind='batch_blocked' AND state='pending' AND"
-				  " text LIKE '%batch 7 (retier, agent:x, 300 record(s)) is blocked%'"),
-			 1);
-	assert_int_equal(count(s, "SELECT count(*) FROM notify WHERE kind='send_blocked' AND"
-				  " text LIKE '%send of 3 message(s) by agent:m waits for approval%'"),
+	assert_int_equal(
+	    count(s, "SELECT count(*) FROM notify WHERE ref='batch:7:blocked' AND"
+		     " url='/#/batch/7' AND kind='batch_blocked' AND state='pending' AND"
+		     " text LIKE '%batch 7 (retier, agent:x, 300 record(s)) is blocked%'"),
+	    1);
+	assert_int_equal(count(s,
+			       "SELECT count(*) FROM notify WHERE kind='send_blocked' AND"
+			       " text LIKE '%send of 3 message(s) by agent:m waits for approval%'"),
 			 1);
 }
 
@@ -337,7 +350,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_enqueue_once_and_only_with_a_webhook, setup,
 					    teardown),
 	    cmocka_unit_test(test_notify_body_is_slack_json_and_escaped),
-	    cmocka_unit_test_setup_teardown(test_notify_delivery_retries_then_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_delivery_retries_then_fails, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,10 @@ expect 1 "a short password is refused" sh -c "echo short | '$AIRLOCK' reviewer a
 has "... naming the rule" "$T/err" "shorter than 8"
 expect 2 "a bad role is a usage error" "$AIRLOCK" reviewer add erin --role boss
 expect 2 "a bad name is a usage error" "$AIRLOCK" reviewer add 'x y'
+expect 2 "reviewer with no subcommand is a usage error" "$AIRLOCK" reviewer
+expect 2 "--password-stdin with --link is a usage error" "$AIRLOCK" reviewer add erin --password-stdin --link
+expect 1 "removing an unknown reviewer fails" "$AIRLOCK" reviewer remove nobody
+has "... naming it" "$T/err" "there is no reviewer 'nobody'"
 expect 0 "reviewer list" "$AIRLOCK" reviewer list
 has "... shows roles" "$T/out" "^bob +viewer +password"
 hasnt "... and no hash" "$T/out" "argon2"
@@ -66,6 +70,11 @@ expect 1 "policy check refuses a console_url with a space, and notify without we
 cat "$T/out" "$T/err" >"$T/both"
 has "... the url" "$T/both" "console_url"
 has "... the missing webhook" "$T/both" "notify has no webhook"
+
+sed 's/^version: 1/versoin: 1/' "$AIRLOCK_POLICY" >"$T/typo.yaml"
+expect 1 "a misspelt version key is reported, not a crash (regression)" "$AIRLOCK" policy check --policy "$T/typo.yaml"
+cat "$T/out" "$T/err" >"$T/both"
+has "... naming the key" "$T/both" "unknown key 'versoin'"
 
 # the agent's work, with HTML in a signal's text
 sql "INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES('SXSS',
