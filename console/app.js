@@ -8,6 +8,7 @@
 
 (function () {
   var me = null; // {name, role, principal, csrf}
+  var booting = null; // the first /api/me, while it is under way
   var main = document.getElementById('main');
 
   // ---- DOM helpers -------------------------------------------------------
@@ -89,14 +90,17 @@
       if (me) opt.headers['X-CSRF-Token'] = me.csrf;
       opt.body = JSON.stringify(body || {});
     }
-    return fetch(path, opt).then(function (r) {
+    var p = fetch(path, opt).then(function (r) {
       return r.text().then(function (t) {
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = { error: t }; }
-        if (r.status === 401 && path !== '/login') { me = null; signedOut(); }
+        if (r.status === 401 && path !== '/login' && (me || path === '/api/me')) { me = null; signedOut(); }
         return { status: r.status, ok: r.ok, data: data || {} };
       });
     });
+    // While the page starts, a view's data is fetched alongside /api/me
+    // and drawn once both are in: one round trip less before first render.
+    return booting && path !== '/api/me' ? Promise.all([p, booting]).then(function (r) { return r[0]; }) : p;
   }
   function failed(res) {
     return (res.data && res.data.error) ? res.data.error : 'HTTP ' + res.status;
@@ -518,6 +522,7 @@
   // ---- routing -----------------------------------------------------------------
 
   function showError(res) {
+    if (res.status === 401) return; // the sign-in form is already shown
     show([h('h1', { text: 'Error' }), h('p', { class: 'error', text: failed(res) })]);
     rendered('error');
   }
@@ -525,7 +530,7 @@
     var hash = location.hash || '#/queue', path = hash.slice(1), qi = path.indexOf('?');
     var params = new URLSearchParams(qi >= 0 ? path.slice(qi + 1) : '');
     var parts = (qi >= 0 ? path.slice(0, qi) : path).split('/').filter(Boolean).map(decodeURIComponent);
-    if (!me) return viewLogin();
+    if (!me && !booting) return viewLogin();
     Array.prototype.forEach.call(document.querySelectorAll('[data-nav]'), function (a) {
       a.className = a.getAttribute('data-nav') === parts[0] ? 'current' : '';
     });
@@ -549,13 +554,19 @@
   // A one-time login link (/login?link=...) signs in, then leaves the
   // secret out of the address bar and history.
   var link0 = new URLSearchParams(location.search).get('link');
-  var start = link0 ? api('POST', '/login', { link: link0 }).then(function (res) {
-    history.replaceState(null, '', '/#/queue');
-    if (!res.ok) { viewLogin(failed(res)); return null; }
-    return res;
-  }) : api('GET', '/api/me');
-  start.then(function (res) {
-    if (!res) return;
-    if (res.ok) { signedIn(res.data); route(); } else signedOut();
-  });
+  if (link0) {
+    api('POST', '/login', { link: link0 }).then(function (res) {
+      history.replaceState(null, '', '/#/queue');
+      if (!res.ok) return viewLogin(failed(res));
+      signedIn(res.data);
+      route();
+    });
+  } else {
+    booting = api('GET', '/api/me').then(function (res) {
+      booting = null;
+      if (res.ok) signedIn(res.data);
+      return res;
+    });
+    route();
+  }
 })();

@@ -30,11 +30,12 @@ D1=$1 S1=$2
 same "the book has a staged, a blocked, a human-proposed batch and a blocked send" \
 	"$(sql "SELECT group_concat(state||action, ' ') FROM batch ORDER BY id")" "stagedupdate blockedupdate stagedupdate blockedsend"
 
+LINK=$("$AIRLOCK" reviewer add dan --link 2>/dev/null | sed 's/.*link=//')
 console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
 OUT="$ROOT/tests/out/console"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 S1=$S1 D1=$D1 CHROMIUM=$CHROMIUM \
+BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
 	"$NODE" "$ROOT/tests/node/console.mjs" >"$T/node.out" 2>"$T/node.err"
 # renumber the node script's TAP lines into this suite's
 while IFS= read -r line; do

@@ -7,7 +7,8 @@
 // Environment: BASE (http://127.0.0.1:PORT), DB (the sqlite file), OUT (the
 // screenshot folder), B1 (a staged batch citing a signal with HTML in it),
 // B2 (a blocked batch), B3 (a batch proposed by human:alice), S1 (a blocked
-// send), D1 (its draft), CHROMIUM (default /usr/bin/chromium).
+// send), D1 (its draft), LINK (a login link's secret for dan), CHROMIUM
+// (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -217,6 +218,15 @@ async function run(page) {
   same(viewerApprove, 403, '... and the API refuses a viewer\'s approve (403)');
   same(sql(`SELECT state FROM batch WHERE id=${env.B3}`), 'staged', '... the batch is unchanged');
   await shot(page, '16-viewer');
+
+  // a one-time login link printed by the CLI
+  await drawn(page, 'queue', () => page.goto(BASE + '/login?link=' + env.LINK));
+  same(await page.textContent('#who'), 'dan (reviewer)', 'a login link signs dan in');
+  ok(!page.url().includes(env.LINK), '... and the secret leaves the address bar', page.url());
+  await drawn(page, 'login', () => page.click('#logout'));
+  await drawn(page, 'login', () => page.goto(BASE + '/login?link=' + env.LINK));
+  ok((await page.textContent('#login-error')).includes('not valid'), '... once only');
+  await shot(page, '17-link-used');
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-chromium-'));
