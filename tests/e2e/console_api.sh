@@ -266,6 +266,36 @@ req POST "/api/batches/$B2/approve" $A $C
 same "alice approves the blocked batch: 200" "$(code)" 200
 same "... decided by alice" "$(sql "SELECT decided_by FROM batch WHERE id=$B2")" "human:alice"
 
+# a conflict: a record of the approved batch changed since it was staged
+cacct=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B2 AND idx=2")
+sql "UPDATE account SET version=version+1, owner='someone else' WHERE id='$cacct'"
+req GET "/api/batches/$B2" $A
+same "a changed record shows as a conflict" "$(jget item_list.1.conflict)" True
+req POST "/api/batches/$B2/apply" $A $C
+same "apply over a conflict: 409" "$(code)" 409
+same "... listing the conflicting record" "$(jget report.conflicts.0.record_id)" "$cacct"
+same "... nothing applied" "$(sql "SELECT state FROM batch WHERE id=$B2")" approved
+req POST "/api/batches/$B2/apply" $A $C --data '{"skip_conflicts":"yes"}'
+same "skip_conflicts must be a boolean: 400" "$(code)" 400
+req POST "/api/batches/$B2/apply" $A $C --data '{"skip_conflicts":true}'
+same "apply skipping conflicts: 200" "$(code)" 200
+same "... applied, the changed record left alone" "$(sql "SELECT b.state||':'||a.owner FROM batch b, account a WHERE b.id=$B2 AND a.id='$cacct'")" "applied:someone else"
+
+# refused items: outside the declared scope
+python3 - "$AIRLOCK_DB" "$T/scoped.json" <<'PY'
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+emea = [r[0] for r in c.execute("SELECT id FROM account WHERE region='EMEA' ORDER BY id LIMIT 3 OFFSET 50")]
+na = c.execute("SELECT id FROM account WHERE region='NA' ORDER BY id LIMIT 1 OFFSET 50").fetchone()[0]
+items = [{"record_id": a, "field": "owner", "value": "dana", "reason": "x"} for a in emea + [na]]
+json.dump({"workflow": "field_update", "scope": "region=EMEA", "rationale": "r", "items": items},
+          open(sys.argv[2], "w"))
+PY
+B4=$("$AIRLOCK" propose "$T/scoped.json" --as agent:scoper --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
+req GET "/api/batches/$B4" $A
+same "an out-of-scope item is refused, shown with its rule" "$(jget refused.0.rule)" outside_scope
+same "... and is not part of the batch" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["item_list"]))' "$T/body")" 3
+
 # the send: reject with a reason, the draft goes back to the rep
 req GET /api/drafts $A
 same "drafts: the requested send links its batch" "$(jget drafts.0.send_batch)" "$S1"
