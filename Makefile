@@ -20,7 +20,9 @@ endif
 
 BUILD    := build/$(MODE)
 SRCS     := $(wildcard src/*.c)
-OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+# The console's page is embedded: console/* → $(BUILD)/gen/console_assets.c.
+ASSETS   := $(wildcard console/*)
+OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/console_assets.o
 LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TESTSRC  := $(wildcard tests/test_*.c)
 TESTBINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TESTSRC))
@@ -45,6 +47,15 @@ $(BUILD)/airlock: $(OBJS)
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	@echo "  CC      $<"
 	@$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Isrc -c -o $@ $<
+
+$(BUILD)/gen/console_assets.c: $(ASSETS) scripts/gen_console_assets.py
+	@mkdir -p $(@D)
+	@echo "  GEN     $@"
+	@python3 scripts/gen_console_assets.py $@ $(ASSETS)
+
+$(BUILD)/obj/console_assets.o: $(BUILD)/gen/console_assets.c src/console_assets.h | $(BUILD)/obj
+	@echo "  CC      $<"
+	@$(CC) $(CSTD) $(WARN) $(OPT) -Isrc -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIBOBJS) | $(BUILD)/tests
 	@echo "  TEST    $@"
@@ -88,11 +99,15 @@ fuzz: build/fuzz/fuzz_mcp
 	build/fuzz/fuzz_mcp -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 \
 		-artifact_prefix=fuzz/regress/mcp/ build/fuzz/corpus-mcp fuzz/corpus/mcp
 
-build/fuzz/fuzz_mcp: fuzz/fuzz_mcp.c fuzz/fuzz_mcp_harness.h $(FUZZ_SRCS) $(wildcard src/*.h)
+build/fuzz/fuzz_mcp: fuzz/fuzz_mcp.c fuzz/fuzz_mcp_harness.h $(FUZZ_SRCS) $(wildcard src/*.h) build/fuzz/gen/console_assets.c
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
 	@clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$(PKG_CFLAGS) -Isrc -o $@ fuzz/fuzz_mcp.c $(FUZZ_SRCS) $(PKG_LIBS)
+		$(PKG_CFLAGS) -Isrc -o $@ fuzz/fuzz_mcp.c $(FUZZ_SRCS) build/fuzz/gen/console_assets.c $(PKG_LIBS)
+
+build/fuzz/gen/console_assets.c: $(ASSETS) scripts/gen_console_assets.py
+	@mkdir -p $(@D)
+	@python3 scripts/gen_console_assets.py $@ $(ASSETS)
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h

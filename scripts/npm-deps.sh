@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the pinned Node test dependencies (tests/node: the official MCP
-# SDK, the MCP conformance suite and a Node 22 binary) with `npm ci`, only
+# SDK, the MCP conformance suite, playwright-core for the console's browser
+# tests (it drives Debian's chromium; no browser is downloaded) and a Node 22
+# binary) with `npm ci`, only
 # when node_modules is missing or older than package-lock.json. Prints
 # nothing when all is there. Called by the end-to-end suites that need it.
 set -e

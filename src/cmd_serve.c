@@ -1,14 +1,19 @@
 /* cmd_serve.c — `airlock serve`: the HTTP server with the MCP connectors
- * (and, later, the reviewer's console). Runs until SIGINT or SIGTERM. */
+ * and the reviewer's console, and the thread that posts notifications.
+ * Runs until SIGINT or SIGTERM. */
+#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "console.h"
 #include "http.h"
 #include "mcp.h"
 #include "mcp_http.h"
+#include "notify.h"
+#include "policy.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8750"
 
@@ -49,23 +54,57 @@ static const char *db_path(struct cli *cli)
 	return p && *p ? p : STORE_DEFAULT_PATH;
 }
 
+/* Where links in notifications point: --public-url, else the policy's
+ * notify.console_url, else this server's own address. No trailing '/'. */
+static void console_base(const char *public_url, const struct policy *p, const char *host,
+			 int port, char *out, size_t len)
+{
+	size_t n;
+
+	if (public_url)
+		snprintf(out, len, "%s", public_url);
+	else if (p && p->notify.console_url)
+		snprintf(out, len, "%s", p->notify.console_url);
+	else
+		snprintf(out, len, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+}
+
+static int url_valid(const char *u)
+{
+	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+		return 0;
+	for (; *u; u++)
+		if ((unsigned char)*u <= ' ' || *u == '<' || *u == '>' || *u == '|' || *u == '"')
+			return 0;
+	return 1;
+}
+
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_LISTEN = 0x2201, OPT_NOAUTH, OPT_AGENT, OPT_IV, OPT_THREADS };
+	enum { OPT_LISTEN = 0x2201, OPT_NOAUTH, OPT_AGENT, OPT_IV, OPT_THREADS, OPT_PUBLIC };
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
 					     {"listen", required_argument, NULL, OPT_LISTEN},
 					     {"no-auth", no_argument, NULL, OPT_NOAUTH},
 					     {"agent", required_argument, NULL, OPT_AGENT},
 					     {"instruction-version", required_argument, NULL, OPT_IV},
 					     {"threads", required_argument, NULL, OPT_THREADS},
+					     {"public-url", required_argument, NULL, OPT_PUBLIC},
 					     {NULL, 0, NULL, 0}};
 	const char *listen = DEFAULT_LISTEN;
 	struct mcp_http_config mc = {0};
 	struct http_config hc = {0};
 	struct http_server *hs = NULL;
 	struct mcp_http *mh = NULL;
+	struct console_config cc = {0};
+	struct console *con = NULL;
+	struct notify_config nc = {0};
+	struct notify_thread *nt = NULL;
+	const char *public_url = NULL;
 	struct err err = {0};
-	char host[64];
+	char host[64], base[2100];
 	long threads = 4;
 	int c, h, port, sig, rc = CLI_OK;
 	sigset_t set;
@@ -79,6 +118,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 			mc.agent = optarg;
 		else if (c == OPT_IV)
 			mc.instruction_version = optarg;
+		else if (c == OPT_PUBLIC)
+			public_url = optarg;
 		else if (c == OPT_THREADS) {
 			if (cli_parse_long(cli, "--threads", optarg, 1, 64, &threads))
 				return CLI_USAGE;
@@ -98,6 +139,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	if (mc.agent && !mc.no_auth)
 		return cli_usage(cli, "--agent is for --no-auth: with tokens, the token names the "
 				      "agent");
+	if (public_url && (!url_valid(public_url) || strlen(public_url) > 2000))
+		return cli_usage(cli, "--public-url '%s' is not an http:// or https:// URL", public_url);
 	if (mc.agent && !mcp_agent_valid(mc.agent))
 		return cli_usage(cli, "--agent: 1 to 64 letters, digits, '.', '_' or '-'");
 	/* Open (and migrate) the database once here, so a bad path fails now
@@ -120,19 +163,42 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (mcp_http_new(&mh, &mc, &err) || http_server_new(&hs, &hc, &err) ||
-	    mcp_http_routes(mh, hs, &err) || http_server_start(hs, &err)) {
+	/* libcurl's global state is set up once, before any thread uses it */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		rc = cli_fail(cli, "cannot initialise libcurl");
+		goto out;
+	}
+	cc.db_path = mc.db_path;
+	cc.policy = cli->policy;
+	cc.secure_cookie = public_url && !strncmp(public_url, "https://", 8);
+	if (mcp_http_new(&mh, &mc, &err) || console_new(&con, &cc, &err) ||
+	    http_server_new(&hs, &hc, &err) || mcp_http_routes(mh, hs, &err) ||
+	    console_routes(con, hs, &err) || http_server_start(hs, &err)) {
 		rc = cli_fail_err(cli, &err);
 		goto out;
+	}
+	console_base(public_url, cli->policy, host, http_server_port(hs), base, sizeof base);
+	if (cli->policy->notify.webhook) {
+		nc.webhook = cli->policy->notify.webhook;
+		nc.console_url = base;
+		if (notify_thread_start(&nt, mc.db_path, &nc, &err)) {
+			rc = cli_fail_err(cli, &err);
+			goto out;
+		}
 	}
 	fprintf(stderr,
 		"airlock serve: listening on http://%s%s%s:%d (MCP: /mcp/read, /mcp/write)%s\n",
 		strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 		http_server_port(hs), mc.no_auth ? " WITHOUT AUTHENTICATION (--no-auth)" : "");
+	fprintf(stderr, "airlock serve: console at %s/ (reviewers: airlock reviewer add NAME)%s\n",
+		base, nt ? "; notifications to the policy's webhook" : "");
 	if (sigwait(&set, &sig) == 0)
 		fprintf(stderr, "airlock serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 out:
 	http_server_free(hs);
+	notify_thread_stop(nt);
+	console_free(con);
 	mcp_http_free(mh);
+	curl_global_cleanup();
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "book.h"
+#include "notify.h"
 #include "outreach.h"
 #include "policy.h"
 #include "scope.h"
@@ -342,6 +343,11 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
 		if (!rc && d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
 			rc = outreach_send_approve(g->store, STAGING_UNATTENDED, pr->draft_ids, err);
+		/* a pointer for a person, committed with the batch it points to */
+		if (!rc && d.kind != DECISION_ALLOWED)
+			rc = notify_batch(g->store, g->policy, batch_id,
+					  staging_state_name(spec.state), pr->workflow,
+					  call->principal, pr->action, pr->radius, err);
 		if (rc)
 			goto rollback;
 		decision = d.kind == DECISION_ALLOWED ? "allowed" : staging_state_name(spec.state);

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define MAX_ROUTES 16
+#define MAX_ROUTES 32
 
 struct route {
 	char path[64];
@@ -85,6 +85,18 @@ int http_route(struct http_server *s, const char *path, http_handler fn, void *c
 const char *http_header(const struct http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value((struct MHD_Connection *)req->native, MHD_HEADER_KIND,
+					   name);
+}
+
+const char *http_query(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)req->native,
+					   MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_cookie(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)req->native, MHD_COOKIE_KIND,
 					   name);
 }
 
@@ -209,7 +221,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
 	if (res->content_type)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
+	for (i = 0; i < res->nheaders; i++)
+		if (!strcasecmp(res->headers[i].name, "Cache-Control"))
+			break;
+	if (i == res->nheaders)
+		MHD_add_response_header(r, "Cache-Control", "no-store");
 	for (i = 0; i < res->nheaders; i++)
 		MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
 	ret = MHD_queue_response(c, (unsigned)res->status, r);
@@ -227,6 +243,26 @@ static enum MHD_Result plain(struct MHD_Connection *c, int status, const char *m
 
 	http_respond(&res, status, "text/plain; charset=utf-8", msg);
 	return send_response(c, &res);
+}
+
+/* The exact route for url, else the longest prefix route; -1 when none. */
+static int find_route(const struct http_server *s, const char *url)
+{
+	size_t best_len = 0, n;
+	int i, best = -1;
+
+	for (i = 0; i < s->nroutes; i++)
+		if (!strcmp(s->routes[i].path, url))
+			return i;
+	for (i = 0; i < s->nroutes; i++) {
+		n = strlen(s->routes[i].path);
+		if (n && s->routes[i].path[n - 1] == '*' && !strncmp(s->routes[i].path, url, n - 1) &&
+		    n - 1 >= best_len) {
+			best = i;
+			best_len = n - 1;
+		}
+	}
+	return best;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -286,10 +322,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (cn->too_large)
 		return plain(c, 413, "request body is larger than the limit\n");
-	for (i = 0; i < s->nroutes; i++)
-		if (!strcmp(s->routes[i].path, url))
-			break;
-	if (i == s->nroutes)
+	i = find_route(s, url);
+	if (i < 0)
 		return plain(c, 404, "not found\n");
 	req.method = method;
 	req.path = url;

@@ -18,7 +18,7 @@
 
 #include "err.h"
 
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_HEADERS 12
 
 struct http_server;
 
@@ -56,7 +56,9 @@ struct http_config {
 
 /* Creates a server (not yet listening). */
 int http_server_new(struct http_server **out, const struct http_config *cfg, struct err *err);
-/* Routes an exact path to a handler; call before http_server_start(). */
+/* Routes a path to a handler; call before http_server_start(). A path
+ * ending in a star is a prefix ("/api/" + star takes /api/queue, /api/batches/3):
+ * an exact route wins, then the longest prefix. */
 int http_route(struct http_server *s, const char *path, http_handler fn, void *ctx,
 	       struct err *err);
 /* Starts listening; binding errors are reported here. */
@@ -68,6 +70,10 @@ void http_server_free(struct http_server *s);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
+/* A query argument of the URL (decoded), or NULL; "" for "?name". */
+const char *http_query(const struct http_request *req, const char *name);
+/* A cookie of the request, or NULL. */
+const char *http_cookie(const struct http_request *req, const char *name);
 
 /* Helpers for handlers; they never fail loudly: out of memory leaves a 500. */
 void http_respond(struct http_response *res, int status, const char *content_type,
@@ -75,6 +81,8 @@ void http_respond(struct http_response *res, int status, const char *content_typ
 /* Takes ownership of body (malloc'd). */
 void http_respond_owned(struct http_response *res, int status, const char *content_type,
 			char *body, size_t len);
+/* Headers a handler adds are sent as given; when it adds no Cache-Control
+ * the server sends "no-store". */
 void http_add_header(struct http_response *res, const char *name, const char *value);
 
 /* 1 when host (an address or name) is a loopback one: 127.0.0.0/8, ::1,

@@ -67,12 +67,20 @@ struct policy_smtp {
 	int64_t max_attempts;      /* delivery retries with back-off before "failed" */
 };
 
+/* Where airlock points a person when something waits for them. */
+struct policy_notify {
+	const char *webhook;     /* Slack-compatible incoming webhook; NULL = none */
+	const char *console_url; /* base of links, e.g. https://airlock.example:8750;
+				    NULL = airlock serve's own address */
+};
+
 struct policy {
 	const char *path;
 	struct policy_workflow *workflows;
 	int nworkflows;
 	struct policy_audience audience;
 	struct policy_smtp smtp;
+	struct policy_notify notify;
 	char digest[65];           /* hex BLAKE2b-256 of the file bytes: its version */
 };
 
@@ -92,7 +100,8 @@ struct policy {
  * max_pending_batches 20, sampling 0.95 / 0.05 (or `defaults:`),
  * reversible false, unattended false; audience 1 touch per 14 days; smtp
  * host NULL (not configured), else port 25/587/465 by tls, timeout 30s,
- * max_attempts 5. */
+ * max_attempts 5; notify: webhook and console_url NULL, each an http:// or
+ * https:// URL when given. */
 int policy_load(const char *path, struct policy **out, struct err *err);
 
 /* Checks path and reports every problem: *problems gets a JSON array of

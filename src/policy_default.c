@@ -117,7 +117,15 @@ const char policy_default_text[] =
     "  # password_env: AIRLOCK_SMTP_PASSWORD   # the variable holding the password;\n"
     "  #                                       # a password never goes in this file\n"
     "  timeout: 30s\n"
-    "  max_attempts: 5           # delivery tries, with back-off, before \"failed\"\n";
+    "  max_attempts: 5           # delivery tries, with back-off, before \"failed\"\n"
+    "\n"
+    "# Notifications: when something waits for a person (a blocked batch, a sample\n"
+    "# to judge, a send to approve), airlock serve posts a short message with a link\n"
+    "# to the console to a Slack-compatible incoming webhook, retried with back-off.\n"
+    "# The message only points; the record stays in airlock.\n"
+    "# notify:\n"
+    "#   webhook: https://hooks.slack.com/services/T000/B000/XXXX\n"
+    "#   console_url: http://127.0.0.1:8750   # where reviewers open the console\n";
 
 const char *policy_default_yaml(void)
 {

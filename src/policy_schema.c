@@ -718,11 +718,83 @@ static void parse_smtp(struct policy_ctx *c, const struct policy_kv *in)
 		policy_problem_at(c, kv[S_PASSENV].k, "smtp has a password_env but no username");
 }
 
+/* ---- notify ---- */
+
+#define URL_MAX 2048
+
+/* http(s)://HOST[:PORT][/PATH]: a host of letters, digits, '.', '-' (or a
+ * bracketed IPv6 address), then printable characters with no space, quote,
+ * '<' or '>' (they would break the Slack link syntax), no user:password@. */
+static int url_ok(const char *u)
+{
+	const char *p;
+	size_t hostlen = 0;
+
+	if (strlen(u) > URL_MAX)
+		return 0;
+	if (!strncmp(u, "http://", 7))
+		p = u + 7;
+	else if (!strncmp(u, "https://", 8))
+		p = u + 8;
+	else
+		return 0;
+	if (*p == '[') {
+		for (p++; *p && *p != ']'; p++, hostlen++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+				return 0;
+		if (*p++ != ']')
+			return 0;
+	} else {
+		for (; isalnum((unsigned char)*p) || *p == '.' || *p == '-'; p++)
+			hostlen++;
+	}
+	if (hostlen == 0)
+		return 0;
+	if (*p == ':') {
+		const char *d = ++p;
+
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == d || p - d > 5)
+			return 0;
+	}
+	if (*p && *p != '/')
+		return 0;
+	for (; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127 || *p == '"' || *p == '<' ||
+		    *p == '>' || *p == '\\' || *p == '|')
+			return 0;
+	return 1;
+}
+
+static const char *const notify_keys[] = {"webhook", "console_url"};
+
+static void parse_notify(struct policy_ctx *c, const struct policy_kv *in)
+{
+	struct policy_notify *n = &c->pi->pub.notify;
+	struct policy_kv kv[2];
+
+	if (!policy_want_map(c, in, "a mapping (webhook, console_url)"))
+		return;
+	policy_map_keys(c, in->v, "in notify", notify_keys, 2, kv);
+	if (kv[0].k && !policy_val_string(c, &kv[0], &n->webhook) && !url_ok(n->webhook))
+		policy_bad_value(c, &kv[0],
+				 "an http:// or https:// URL with a host (the incoming webhook)");
+	if (kv[1].k && !policy_val_string(c, &kv[1], &n->console_url) && !url_ok(n->console_url))
+		policy_bad_value(c, &kv[1],
+				 "an http:// or https:// URL with a host (where reviewers open the "
+				 "console)");
+	if (POLICY_ABSENT(kv[0]))
+		policy_problem_at(c, in->k,
+				  "notify has no webhook: give the incoming webhook's URL (or drop "
+				  "notify)");
+}
+
 /* ---- the document ---- */
 
-enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NKEYS };
-static const char *const top_keys[T_NKEYS] = {"version", "defaults", "workflows", "audience",
-					      "smtp"};
+enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NOTIFY, T_NKEYS };
+static const char *const top_keys[T_NKEYS] = {"version",  "defaults", "workflows",
+					      "audience", "smtp",     "notify"};
 
 void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 {
@@ -742,7 +814,7 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	if (POLICY_ABSENT(kv[T_VERSION]))
 		policy_problem_at(c, root,
 				  "missing 'version: 1' (the version of the policy format)");
-	else
+	else if (kv[T_VERSION].k) /* a misspelt key was reported already */
 		policy_val_int(c, &kv[T_VERSION], 1, 1, "1 (the only version of the format)", &v);
 	c->ttl = DEF_TTL;
 	c->pending = DEF_PENDING;
@@ -765,4 +837,6 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	p->smtp.max_attempts = DEF_SMTP_ATTEMPTS;
 	if (kv[T_SMTP].k)
 		parse_smtp(c, &kv[T_SMTP]);
+	if (kv[T_NOTIFY].k)
+		parse_notify(c, &kv[T_NOTIFY]);
 }

@@ -6,6 +6,7 @@
 
 #include "autonomy.h"
 #include "gate.h"
+#include "notify.h"
 #include "sampling.h"
 #include "staging.h"
 
@@ -224,7 +225,19 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 			   sampling_level_name(st.level), "confidence", sp.confidence, "defect_rate",
 			   sampling_level_fraction(st.level, sp.target), "seed", seedhex, "items", items,
 			   "statement", statement);
+	rc = store_begin(r->store, err);
+	if (rc)
+		goto out;
 	rc = staging_mark_sampled(r->store, batch_id, principal, r->surface, sample, err);
+	if (!rc)
+		rc = notify_batch(r->store, r->policy, batch_id, "sampled", workflow,
+				  json_string_value(json_object_get(b, "principal")),
+				  json_string_value(json_object_get(b, "action")),
+				  json_integer_value(json_object_get(b, "radius")), err);
+	if (rc)
+		store_rollback(r->store);
+	else
+		rc = store_commit(r->store, err);
 	if (!rc) {
 		*result = sample;
 		sample = NULL;
@@ -300,6 +313,11 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	/* the sample is complete: one batch of evidence for the workflow */
 	if (!rc && state && (!strcmp(state, "approved") || !strcmp(state, "blocked")))
 		rc = autonomy_batch(r->store, workflow, &sp, !strcmp(state, "approved"), &level, err);
+	if (!rc && state && !strcmp(state, "blocked"))
+		rc = notify_batch(r->store, r->policy, batch_id, "blocked", workflow,
+				  json_string_value(json_object_get(b, "principal")),
+				  json_string_value(json_object_get(b, "action")),
+				  json_integer_value(json_object_get(b, "radius")), err);
 	if (rc)
 		goto rollback;
 	rc = store_commit(r->store, err);

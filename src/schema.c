@@ -266,6 +266,54 @@ const struct store_migration store_migrations[] = {
 	 " set_by TEXT NOT NULL,"
 	 " set_at TEXT NOT NULL);"
 	 "CREATE INDEX batch_created ON batch(created_at);"},
+	{60, "console reviewers",
+	 /* reviewer: a person who may open the console. pw_hash is libsodium's
+	  * crypto_pwhash_str (Argon2id) text, NULL for a link-only reviewer. */
+	 "CREATE TABLE reviewer("
+	 " name TEXT PRIMARY KEY,"
+	 " role TEXT NOT NULL CHECK (role IN ('viewer','reviewer','admin')),"
+	 " pw_hash TEXT,"
+	 " created_at TEXT NOT NULL,"
+	 " created_by TEXT NOT NULL,"
+	 " disabled_at TEXT);"
+	 /* sessions and one-time links keep only a BLAKE2b hash of their secret */
+	 "CREATE TABLE reviewer_session("
+	 " id_hash TEXT PRIMARY KEY,"
+	 " name TEXT NOT NULL REFERENCES reviewer(name),"
+	 " csrf TEXT NOT NULL,"
+	 " created_at TEXT NOT NULL,"
+	 " expires_at TEXT NOT NULL);"
+	 "CREATE INDEX reviewer_session_name ON reviewer_session(name);"
+	 "CREATE TABLE reviewer_link("
+	 " token_hash TEXT PRIMARY KEY,"
+	 " name TEXT NOT NULL REFERENCES reviewer(name),"
+	 " created_at TEXT NOT NULL,"
+	 " expires_at TEXT NOT NULL,"
+	 " used_at TEXT);"
+	 "CREATE INDEX reviewer_link_name ON reviewer_link(name);"
+	 /* failed sign-ins, for the per-name rate limit */
+	 "CREATE TABLE reviewer_failure("
+	 " name TEXT NOT NULL,"
+	 " at TEXT NOT NULL);"
+	 "CREATE INDEX reviewer_failure_name ON reviewer_failure(name, at);"},
+	{61, "notifications",
+	 /* notify: an outbox of pointers to what waits for a person; ref makes
+	  * one event one notification however often it is enqueued. */
+	 "CREATE TABLE notify("
+	 " id INTEGER PRIMARY KEY,"
+	 " ref TEXT NOT NULL UNIQUE,"
+	 " kind TEXT NOT NULL,"
+	 " text TEXT NOT NULL,"
+	 " url TEXT NOT NULL,"
+	 " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sending','sent',"
+	 "  'failed')),"
+	 " attempts INTEGER NOT NULL DEFAULT 0,"
+	 " next_at TEXT NOT NULL,"
+	 " claim_until TEXT,"
+	 " last_error TEXT,"
+	 " created_at TEXT NOT NULL,"
+	 " sent_at TEXT);"
+	 "CREATE INDEX notify_due ON notify(state, next_at);"},
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

@@ -1,0 +1,572 @@
+// app.js — the airlock review console: vanilla JavaScript, no framework.
+//
+// Every piece of book or agent text reaches the page through textContent
+// (h() below builds elements from strings as text nodes): a signal, a draft
+// or a reason that holds HTML is shown as text and never run. Every request
+// that changes something carries the session's CSRF token.
+'use strict';
+
+(function () {
+  var me = null; // {name, role, principal, csrf}
+  var booting = null; // the first /api/me, while it is under way
+  var main = document.getElementById('main');
+
+  // ---- DOM helpers -------------------------------------------------------
+
+  // h('a', {href: '#/x', class: 'y', onclick: fn}, 'text', child, ...)
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    var k, i, c;
+    if (attrs) {
+      for (k in attrs) {
+        if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null || attrs[k] === false) continue;
+        if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), attrs[k]);
+        else if (k === 'text') el.textContent = String(attrs[k]);
+        else if (k === 'value') el.value = attrs[k];
+        else if (k === 'checked') el.checked = !!attrs[k];
+        else el.setAttribute(k, attrs[k] === true ? '' : String(attrs[k]));
+      }
+    }
+    for (i = 2; i < arguments.length; i++) add(el, arguments[i]);
+    return el;
+  }
+  function add(el, c) {
+    var i;
+    if (c == null || c === false) return;
+    if (Array.isArray(c)) { for (i = 0; i < c.length; i++) add(el, c[i]); return; }
+    el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+  }
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+  function show(node) {
+    clear(main);
+    add(main, node);
+  }
+  // Marks a view as drawn: tests wait for it, the bench times it.
+  function rendered(view) {
+    document.documentElement.setAttribute('data-rendered', view);
+    window.__airlockRendered = { view: view, ms: performance.now() };
+  }
+  function text(v) {
+    if (v === null || v === undefined || v === '') return '(empty)';
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  }
+  function flash(msg, bad) {
+    var f = document.getElementById('flash');
+    f.textContent = msg;
+    f.className = bad ? 'flash bad' : 'flash';
+    f.hidden = !msg;
+  }
+  function age(sec) {
+    if (sec >= 86400) return Math.floor(sec / 86400) + 'd';
+    if (sec >= 3600) return Math.floor(sec / 3600) + 'h';
+    if (sec >= 60) return Math.floor(sec / 60) + 'm';
+    return Math.max(0, sec) + 's';
+  }
+  function badge(state) { return h('span', { class: 'badge s-' + String(state), text: state }); }
+  function link(hash, label) { return h('a', { href: hash, text: label }); }
+  function enc(s) { return encodeURIComponent(String(s)); }
+  // A link to an item row of the batch on screen: scrolls, keeps the route.
+  function itemLink(n, label) {
+    return h('a', { href: location.hash, onclick: function (ev) {
+      ev.preventDefault();
+      var row = document.getElementById('item-' + n);
+      if (row) row.scrollIntoView({ block: 'center' });
+    } }, label);
+  }
+  function table(head, rows, cls) {
+    return h('table', { class: cls || '' },
+      h('thead', null, h('tr', null, head.map(function (t) { return h('th', { text: t }); }))),
+      h('tbody', null, rows));
+  }
+  function td(content, cls) { return h('td', { class: cls || null }, content); }
+
+  // ---- the API -------------------------------------------------------------
+
+  function api(method, path, body) {
+    var opt = { method: method, credentials: 'same-origin', headers: {} };
+    if (method !== 'GET') {
+      opt.headers['Content-Type'] = 'application/json';
+      if (me) opt.headers['X-CSRF-Token'] = me.csrf;
+      opt.body = JSON.stringify(body || {});
+    }
+    var p = fetch(path, opt).then(function (r) {
+      return r.text().then(function (t) {
+        var data = null;
+        try { data = t ? JSON.parse(t) : null; } catch (e) { data = { error: t }; }
+        if (r.status === 401 && path !== '/login' && (me || path === '/api/me')) { me = null; signedOut(); }
+        return { status: r.status, ok: r.ok, data: data || {} };
+      });
+    });
+    // While the page starts, a view's data is fetched alongside /api/me
+    // and drawn once both are in: one round trip less before first render.
+    return booting && path !== '/api/me' ? Promise.all([p, booting]).then(function (r) { return r[0]; }) : p;
+  }
+  function failed(res) {
+    return (res.data && res.data.error) ? res.data.error : 'HTTP ' + res.status;
+  }
+
+  // ---- sign in ---------------------------------------------------------------
+
+  function signedOut() {
+    document.getElementById('nav').hidden = true;
+    document.getElementById('logout').hidden = true;
+    document.getElementById('who').textContent = '';
+    viewLogin();
+  }
+  function signedIn(data) {
+    me = data;
+    document.getElementById('nav').hidden = false;
+    document.getElementById('logout').hidden = false;
+    document.getElementById('who').textContent = me.name + ' (' + me.role + ')';
+  }
+  function viewLogin(err) {
+    var name = h('input', { id: 'login-name', name: 'name', autocomplete: 'username', required: true });
+    var pw = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    var msg = h('p', { class: 'error', id: 'login-error', text: err || '' });
+    var form = h('form', { class: 'login', onsubmit: function (ev) {
+      ev.preventDefault();
+      api('POST', '/login', { name: name.value, password: pw.value }).then(function (res) {
+        if (!res.ok) { msg.textContent = failed(res); return; }
+        signedIn(res.data);
+        if (location.hash === '' || location.hash === '#/login') location.hash = '#/queue';
+        else route();
+      });
+    } },
+    h('h1', { text: 'Sign in' }),
+    h('label', null, 'Name ', name),
+    h('label', null, 'Password ', pw),
+    h('button', { type: 'submit', text: 'Sign in' }), msg,
+    h('p', { class: 'muted', text: 'A reviewer is added with: airlock reviewer add NAME (a password, or a one-time link).' }));
+    show(form);
+    rendered('login');
+  }
+  function logout() {
+    api('POST', '/logout').then(function () { me = null; location.hash = '#/login'; signedOut(); });
+  }
+
+  // ---- queue -------------------------------------------------------------------
+
+  function viewQueue() {
+    api('GET', '/api/queue').then(function (res) {
+      if (!res.ok) return showError(res);
+      var rows = res.data.batches.map(function (b) {
+        return h('tr', { 'data-batch': b.id },
+          td(link('#/batch/' + enc(b.id), 'batch ' + b.id)),
+          td(badge(b.state)), td(b.workflow), td(b.principal),
+          td(b.action), td(String(b.radius), 'num'), td(String(b.items), 'num'),
+          td(age(b.age_seconds), 'num'), td(b.waits_for));
+      });
+      show([h('h1', { text: 'Queue' }),
+        h('p', { class: 'muted', text: 'What waits for a person, oldest first.' }),
+        rows.length ? table(['Batch', 'State', 'Workflow', 'Agent', 'Action', 'Radius', 'Items', 'Age', 'Waits for'], rows, 'queue')
+          : h('p', { class: 'empty', text: 'Nothing waits for a person.' })]);
+      rendered('queue');
+    });
+  }
+
+  // ---- batch -------------------------------------------------------------------
+
+  function verbButton(id, verb, label, extra) {
+    return h('button', { type: 'button', 'data-verb': verb, onclick: function () {
+      var body = extra ? extra() : {};
+      if (body === null) return;
+      act(id, verb, body);
+    } }, label);
+  }
+  function act(id, verb, body) {
+    flash(verb + '…');
+    api('POST', '/api/batches/' + enc(id) + '/' + verb, body).then(function (res) {
+      if (!res.ok) {
+        var msg = failed(res);
+        if (res.data && res.data.report && res.data.report.conflicts) msg += ' (' + res.data.report.conflicts.length + ' conflicting item(s))';
+        flash(verb + ' refused: ' + msg, true);
+        return;
+      }
+      var what = { sample: 'sample drawn', judge: 'verdict recorded', approve: 'approved', reject: 'rejected', apply: 'applied', undo: 'undone' }[verb];
+      flash('batch ' + id + ': ' + what + ' (now ' + res.data.state + ')');
+      viewBatch(id);
+    });
+  }
+  function verbsPanel(b) {
+    var allowed = (b.verbs && b.verbs.allowed) || [];
+    var id = b.id, items = [];
+    var reason = h('textarea', { id: 'reject-reason', rows: 2, placeholder: 'why this batch is rejected (required)' });
+    var skip = h('input', { type: 'checkbox', id: 'skip-conflicts' });
+    var force = h('input', { type: 'checkbox', id: 'undo-force' });
+    allowed.forEach(function (v) {
+      if (v === 'sample') items.push(verbButton(id, 'sample', 'Draw the sample audit'));
+      if (v === 'approve') items.push(verbButton(id, 'approve', 'Approve'));
+      if (v === 'apply') items.push(h('span', null, verbButton(id, 'apply', 'Apply', function () { return { skip_conflicts: skip.checked }; }),
+        h('label', { class: 'inline' }, skip, ' skip conflicting items')));
+      if (v === 'undo') items.push(h('span', null, verbButton(id, 'undo', 'Undo', function () { return { force: force.checked }; }),
+        h('label', { class: 'inline' }, force, ' even over later changes')));
+    });
+    if (allowed.indexOf('reject') >= 0) {
+      items.push(h('div', { class: 'reject' }, reason, verbButton(id, 'reject', 'Reject', function () {
+        if (!reason.value.trim()) { flash('a rejection needs a reason', true); reason.focus(); return null; }
+        return { reason: reason.value };
+      })));
+    }
+    var notes = ((b.verbs && b.verbs.notes) || []).map(function (n) { return h('p', { class: 'note', text: n }); });
+    if (!items.length && !notes.length) notes.push(h('p', { class: 'muted', text: 'Nothing to do: the batch is ' + b.state + '.' }));
+    return h('section', { class: 'verbs' }, h('h2', { text: 'Verbs' }), items, notes);
+  }
+  function samplePanel(b) {
+    if (!b.sample) return null;
+    var s = b.sample, byIdx = {};
+    b.item_list.forEach(function (it) { byIdx[it.idx] = it; });
+    var judging = b.verbs && b.verbs.allowed.indexOf('judge') >= 0;
+    var rows = (s.items || []).map(function (n) {
+      var it = byIdx[n] || {};
+      var verdict = it.verdict ? h('span', { class: 'verdict v-' + it.verdict, text: it.verdict + ' by ' + it.verdict_by }) : h('span', { class: 'muted', text: 'not judged' });
+      var buttons = judging && !it.verdict ? [
+        h('button', { type: 'button', 'data-judge': n, 'data-verdict': 'pass', onclick: function () { act(b.id, 'judge', { item: n, verdict: 'pass' }); } }, 'Pass'),
+        h('button', { type: 'button', 'data-judge': n, 'data-verdict': 'fail', class: 'danger', onclick: function () {
+          var note = window.prompt('What is wrong with item ' + n + '? (optional)') || null;
+          act(b.id, 'judge', { item: n, verdict: 'fail', note: note });
+        } }, 'Fail')] : null;
+      return h('tr', { 'data-sample-item': n },
+        td(itemLink(n, 'item ' + n)), td(it.record_id || ''), td(verdict), td(buttons));
+    });
+    return h('section', { class: 'sample' }, h('h2', { text: 'Sample audit' }),
+      h('p', { class: 'statement', text: s.statement }),
+      h('p', { class: 'muted', text: s.n + ' of ' + s.N + ' drawn at ' + s.level + ' inspection (confidence ' + s.confidence + ', tolerated defect rate ' + s.defect_rate + '); seed ' + s.seed }),
+      table(['Drawn', 'Record', 'Verdict', ''], rows, 'sample-items'));
+  }
+  function evidenceList(ev) {
+    if (!ev || !ev.length) return null;
+    return h('ul', { class: 'evidence' }, ev.map(function (e) {
+      if (!e.known) return h('li', { class: 'unknown', text: 'evidence ' + text(e.id) + ' (not a known signal)' });
+      return h('li', null, h('span', { class: 'sig', text: e.id + ' · ' + e.kind + ' · ' + String(e.observed_at || '').slice(0, 10) }), ' ', h('q', { class: 'detail', text: e.detail || '' }));
+    }));
+  }
+  function draftBlock(d) {
+    if (!d) return null;
+    return h('div', { class: 'draft' },
+      h('p', null, h('b', { text: 'Subject: ' }), d.subject),
+      h('p', null, h('b', { text: 'To: ' }), (d.recipients || []).map(function (r) { return r.address; }).join(', ')),
+      findings(d.findings),
+      h('pre', { class: 'body', text: d.body || '' }));
+  }
+  function findings(f) {
+    if (!f || !f.length) return h('p', { class: 'ok', text: 'audience guard: no findings' });
+    return h('ul', { class: 'findings' }, f.map(function (x) { return h('li', { text: x.rule + ': ' + x.message }); }));
+  }
+  function itemRow(b, it) {
+    var diff = it.diff.map(function (d) {
+      return h('div', { class: 'diff' }, h('span', { class: 'field', text: d.field + ': ' }),
+        h('del', { text: text(d.old) }), ' → ', h('ins', { text: text(d.new) }));
+    });
+    var before = it.before || {};
+    var title = b.action === 'send' ? 'draft ' + it.record_id : 'account ' + it.record_id + (before.name ? ' · ' + before.name : '') +
+      (before.segment ? ' (' + before.segment + (before.region ? ', ' + before.region : '') + ')' : '');
+    return h('tr', { id: 'item-' + it.idx, 'data-item': it.idx, class: it.conflict ? 'conflict' : null },
+      td(String(it.idx), 'num'),
+      td([h('div', { class: 'rec', text: title }),
+        it.conflict ? h('div', { class: 'bad', text: 'changed since staged (version ' + it.version + ' → ' + it.current_version + '): applying will conflict' }) : null,
+        b.action === 'send' ? [h('div', { class: 'diff', text: 'sends ' + ((it.diff[0] && it.diff[0].new) || 0) + ' message(s)' }), draftBlock(it.draft)] : diff]),
+      td([(it.reasons || []).map(function (r) { return h('div', { class: 'reason', text: r }); }), evidenceList(it.evidence)]),
+      td([it.state && it.state !== 'pending' ? badge(it.state) : null,
+        it.verdict ? h('div', { class: 'verdict v-' + it.verdict, text: it.verdict }) : null,
+        link('#/why/' + enc(b.id) + '/' + enc(it.idx), 'why')]));
+  }
+  function viewBatch(id) {
+    api('GET', '/api/batches/' + enc(id)).then(function (res) {
+      if (!res.ok) return showError(res);
+      var b = res.data;
+      var conflicts = b.item_list.filter(function (it) { return it.conflict; });
+      var refused = b.refused || [];
+      var frag = document.createDocumentFragment();
+      b.item_list.forEach(function (it) { frag.appendChild(itemRow(b, it)); });
+      show([
+        h('h1', null, 'Batch ' + b.id + ' ', badge(b.state)),
+        h('dl', { class: 'facts' },
+          h('dt', { text: 'workflow' }), h('dd', { text: b.workflow }),
+          h('dt', { text: 'proposed by' }), h('dd', { text: b.principal + ' via ' + b.surface + ' (' + b.tool + ')' }),
+          h('dt', { text: 'action' }), h('dd', { text: b.action }),
+          h('dt', { text: 'instruction version' }), h('dd', { text: b.instruction_version || '(none)' }),
+          h('dt', { text: 'scope' }), h('dd', { text: b.scope || '(none)' }),
+          h('dt', { text: 'rationale' }), h('dd', { text: b.rationale || '(none)' }),
+          h('dt', { text: 'radius' }), h('dd', { text: b.radius + (b.action === 'send' ? ' message(s) · ' : ' record(s) · ') + b.items + ' item(s)' }),
+          h('dt', { text: 'created' }), h('dd', { text: b.created_at + ' (' + age(b.age_seconds) + ' ago) · expires ' + (b.expires_at || 'never') }),
+          b.decided_by ? [h('dt', { text: 'decided by' }), h('dd', { text: b.decided_by + ' at ' + b.decided_at })] : null,
+          b.reject_reason ? [h('dt', { text: 'rejected because' }), h('dd', { text: b.reject_reason })] : null,
+          b.applied_by ? [h('dt', { text: 'applied by' }), h('dd', { text: b.applied_by + ' at ' + b.applied_at })] : null,
+          b.undone_by ? [h('dt', { text: 'undone by' }), h('dd', { text: b.undone_by + ' at ' + b.undone_at })] : null),
+        (b.reasons || []).length ? h('ul', { class: 'why' }, b.reasons.map(function (r) { return h('li', { text: r }); })) : null,
+        verbsPanel(b),
+        samplePanel(b),
+        conflicts.length ? h('section', { class: 'conflicts' }, h('h2', { text: 'Conflicts (' + conflicts.length + ')' }),
+          h('p', { text: 'These records changed after the batch was staged: apply refuses them unless you skip them.' }),
+          h('ul', null, conflicts.map(function (it) { return h('li', null, itemLink(it.idx, 'item ' + it.idx), ' account ' + it.record_id); }))) : null,
+        refused.length ? h('section', { class: 'refused' }, h('h2', { text: 'Refused: not part of the batch (' + refused.length + ')' }),
+          table(['Item', 'Record', 'Field', 'Rule', 'Why'], refused.map(function (r) {
+            return h('tr', null, td(String(r.item)), td(r.record_id || ''), td(r.field || ''), td(r.rule), td(r.reason));
+          }), 'refused-items')) : null,
+        h('h2', { text: 'Items (' + b.item_list.length + ')' }),
+        h('table', { class: 'items' }, h('thead', null, h('tr', null, ['#', 'Change', 'Reason and evidence', ''].map(function (t) { return h('th', { text: t }); }))),
+          h('tbody', null, frag))]);
+      rendered('batch');
+    });
+  }
+
+  // ---- why -----------------------------------------------------------------
+
+  function entriesTable(entries) {
+    return table(['Seq', 'At', 'Principal', 'Surface', 'Tool', 'Decision', 'Batch', 'Summary'], entries.map(function (e) {
+      return h('tr', null, td(String(e.seq), 'num'), td(String(e.at || '').slice(0, 19)), td(e.principal), td(e.surface), td(e.tool),
+        td(e.decision || ''), td(e.batch_id ? link('#/batch/' + enc(e.batch_id), e.batch_id) : ''), td(e.summary || ''));
+    }), 'log');
+  }
+  function viewWhy(batch, item) {
+    api('GET', '/api/log/why?batch=' + enc(batch) + (item ? '&item=' + enc(item) : '')).then(function (res) {
+      if (!res.ok) return showError(res);
+      var d = res.data, it = d.item;
+      show([h('h1', null, 'Why: ', link('#/batch/' + enc(batch), 'batch ' + batch), item ? ' item ' + item : ''),
+        h('h2', { text: 'The decision' }),
+        h('p', { text: d.batch.principal + ' proposed this with instruction version ' + (d.batch.instruction_version || '(none)') + '; airlock decided ' + d.batch.state + '.' }),
+        h('ul', null, (d.batch.reasons || []).map(function (r) { return h('li', { text: r }); })),
+        it ? [h('h2', { text: 'The item' }),
+          h('div', { class: 'rec', text: 'record ' + it.record_id }),
+          it.diff.map(function (x) { return h('div', { class: 'diff' }, x.field + ': ', h('del', { text: text(x.old) }), ' → ', h('ins', { text: text(x.new) })); }),
+          (it.reasons || []).map(function (r) { return h('p', { class: 'reason', text: 'reason: ' + r }); }),
+          evidenceList(it.evidence),
+          it.verdict ? h('p', { text: 'sample verdict: ' + it.verdict + ' by ' + it.verdict_by + (it.verdict_note ? ' — ' + it.verdict_note : '') }) : null] : null,
+        h('h2', { text: 'What happened, in order' }), entriesTable(d.entries)]);
+      rendered('why');
+    });
+  }
+
+  // ---- drafts and briefs ---------------------------------------------------
+
+  function viewDrafts() {
+    Promise.all([api('GET', '/api/drafts'), api('GET', '/api/briefs')]).then(function (rs) {
+      if (!rs[0].ok) return showError(rs[0]);
+      var drafts = rs[0].data.drafts, briefs = rs[1].ok ? rs[1].data.briefs : [];
+      var sends = drafts.filter(function (d) { return d.status === 'send_requested'; });
+      function draftRow(d) {
+        return h('tr', { 'data-draft': d.id }, td(link('#/draft/' + enc(d.id), d.id)), td(badge(d.status)), td(d.account_id),
+          td(d.subject), td(d.principal), td((d.findings || []).length ? (d.findings.length + ' finding(s)') : ''),
+          td(d.send_batch ? link('#/batch/' + enc(d.send_batch), 'batch ' + d.send_batch) : ''), td(String(d.created_at || '').slice(0, 16)));
+      }
+      show([h('h1', { text: 'Drafts and briefs' }),
+        h('h2', { text: 'Sends awaiting approval (' + sends.length + ')' }),
+        sends.length ? table(['Draft', 'Status', 'Account', 'Subject', 'By', 'Guard', 'Send batch', 'Created'], sends.map(draftRow), 'sends')
+          : h('p', { class: 'empty', text: 'No send waits for approval.' }),
+        h('h2', { text: 'Drafts (' + drafts.length + ')' }),
+        drafts.length ? table(['Draft', 'Status', 'Account', 'Subject', 'By', 'Guard', 'Send batch', 'Created'], drafts.map(draftRow), 'drafts')
+          : h('p', { class: 'empty', text: 'No drafts.' }),
+        h('h2', { text: 'Research briefs (' + briefs.length + ')' }),
+        briefs.length ? table(['Brief', 'Account', 'By', 'Created', 'Start'], briefs.map(function (b) {
+          return h('tr', null, td(link('#/brief/' + enc(b.id), b.id)), td(b.account_id), td(b.principal), td(String(b.created_at || '').slice(0, 16)),
+            td(String(b.text || '').slice(0, 120)));
+        }), 'briefs') : h('p', { class: 'empty', text: 'No briefs.' })]);
+      rendered('drafts');
+    });
+  }
+  function viewDraft(id) {
+    api('GET', '/api/drafts/' + enc(id)).then(function (res) {
+      if (!res.ok) return showError(res);
+      var d = res.data, editable = d.status === 'draft' && me.role !== 'viewer';
+      var subject = h('input', { id: 'draft-subject', value: d.subject, size: 80, disabled: !editable });
+      var body = h('textarea', { id: 'draft-body', rows: 14, cols: 80, disabled: !editable });
+      body.value = d.body || '';
+      show([h('h1', null, 'Draft ' + d.id + ' ', badge(d.status)),
+        h('p', { text: 'account ' + d.account_id + ' · by ' + d.principal + ' · audience ' + d.audience + ' · instruction version ' + (d.instruction_version || '(none)') }),
+        h('p', null, h('b', { text: 'To: ' }), (d.recipients || []).map(function (r) { return (r.name ? r.name + ' ' : '') + '<' + r.address + '>'; }).join(', ')),
+        h('h2', { text: 'Audience guard' }), findings(d.findings),
+        d.send_batch ? h('p', null, 'This send waits for approval in ', link('#/batch/' + enc(d.send_batch), 'batch ' + d.send_batch), '.') : null,
+        h('label', { class: 'block' }, 'Subject', subject),
+        h('label', { class: 'block' }, 'Body', body),
+        editable ? h('div', { class: 'actions' },
+          h('button', { type: 'button', id: 'draft-save', onclick: function () {
+            api('PATCH', '/api/drafts/' + enc(id), { subject: subject.value, body: body.value }).then(function (r) {
+              if (!r.ok) return flash('save refused: ' + failed(r), true);
+              flash('draft saved'); viewDraft(id);
+            });
+          } }, 'Save'),
+          h('button', { type: 'button', id: 'draft-discard', class: 'danger', onclick: function () {
+            if (!window.confirm('Discard draft ' + id + '?')) return;
+            api('DELETE', '/api/drafts/' + enc(id)).then(function (r) {
+              if (!r.ok) return flash('discard refused: ' + failed(r), true);
+              flash('draft discarded'); viewDraft(id);
+            });
+          } }, 'Discard')) : null,
+        (d.outbox || []).length ? [h('h2', { text: 'Outbox' }), table(['Id', 'To', 'State', 'Attempts', 'Last error'], d.outbox.map(function (o) {
+          return h('tr', null, td(String(o.id)), td(o.address), td(badge(o.state)), td(String(o.attempts)), td(o.last_error || ''));
+        }))] : null]);
+      rendered('draft');
+    });
+  }
+  function viewBrief(id) {
+    api('GET', '/api/briefs/' + enc(id)).then(function (res) {
+      if (!res.ok) return showError(res);
+      var b = res.data;
+      show([h('h1', { text: 'Brief ' + b.id }),
+        h('p', { text: 'account ' + b.account_id + ' · by ' + b.principal + ' · ' + b.created_at + ' · instruction version ' + (b.instruction_version || '(none)') }),
+        h('pre', { class: 'body', text: b.text }),
+        h('h2', { text: 'Signals it cites' }), evidenceList(b.signals) || h('p', { class: 'muted', text: 'none' })]);
+      rendered('brief');
+    });
+  }
+
+  // ---- drift -----------------------------------------------------------------
+
+  var SVG = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVG, tag), k;
+    for (k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) el.setAttribute(k, String(attrs[k]));
+    return el;
+  }
+  // A line chart of one metric over its windows, with the reference value.
+  function chart(m) {
+    var pts = m.points || m.windows || [], W = 520, H = 140, P = 28, i, path = '';
+    var vals = pts.map(function (p) { return Number(p.value); });
+    if (m.reference != null) vals.push(Number(m.reference));
+    var lo = Math.min.apply(null, vals.concat([0])), hi = Math.max.apply(null, vals.concat([1e-9]));
+    var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img' });
+    function x(i) { return P + (pts.length < 2 ? 0 : i * (W - 2 * P) / (pts.length - 1)); }
+    function y(v) { return H - P - (v - lo) / (hi - lo || 1) * (H - 2 * P); }
+    var title = svg('title', {}); title.textContent = m.name; s.appendChild(title);
+    s.appendChild(svg('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, class: 'axis' }));
+    if (m.reference != null) s.appendChild(svg('line', { x1: P, y1: y(m.reference), x2: W - P, y2: y(m.reference), class: 'ref' }));
+    for (i = 0; i < pts.length; i++) path += (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(vals[i]).toFixed(1);
+    if (path) s.appendChild(svg('path', { d: path, class: 'line' }));
+    for (i = 0; i < pts.length; i++) {
+      var c = svg('circle', { cx: x(i), cy: y(vals[i]), r: 3, class: pts[i].alert ? 'pt alert' : 'pt' });
+      var t = svg('title', {}); t.textContent = (pts[i].window || pts[i].start || '') + ': ' + pts[i].value; c.appendChild(t);
+      s.appendChild(c);
+    }
+    var lab = svg('text', { x: P, y: 14, class: 'label' }); lab.textContent = m.label || m.name; s.appendChild(lab);
+    return s;
+  }
+  function viewDrift() {
+    api('GET', '/api/drift').then(function (res) {
+      if (res.status === 501) {
+        show([h('h1', { text: 'Drift' }), h('p', { class: 'notbuilt', id: 'drift-not-built', text: 'The drift monitor is not built into this airlock yet (the server says: ' + failed(res) + '). Nothing is measured here until it is.' })]);
+        return rendered('drift');
+      }
+      if (!res.ok) return showError(res);
+      var d = res.data, alerts = d.alerts || [];
+      show([h('h1', { text: 'Drift' }),
+        h('h2', { text: 'Alerts (' + alerts.length + ')' }),
+        alerts.length ? h('ul', { class: 'alerts' }, alerts.map(function (a) {
+          var cause = h('input', { placeholder: 'the cause you found', 'data-ack-cause': a.id });
+          var causes = a.causes || (a.cause ? [a.cause] : []);
+          return h('li', { 'data-alert': a.id, class: a.acked_at ? 'acked' : null },
+            h('b', { text: (a.metric || '') + ': ' }), a.message || '', ' ',
+            causes.length ? h('span', { class: 'muted', text: 'known causes: ' + causes.map(text).join('; ') }) : null,
+            a.acked_at ? h('span', { class: 'ok', text: ' acknowledged by ' + a.acked_by + ': ' + (a.ack_cause || '') })
+              : (me.role !== 'viewer' ? h('span', null, cause, h('button', { type: 'button', 'data-ack': a.id, onclick: function () {
+                if (!cause.value.trim()) return flash('say what caused it', true);
+                api('POST', '/api/drift/alerts/' + enc(a.id) + '/ack', { cause: cause.value }).then(function (r) {
+                  if (!r.ok) return flash('acknowledge refused: ' + failed(r), true);
+                  flash('alert acknowledged'); viewDrift();
+                });
+              } }, 'Acknowledge')) : null));
+        })) : h('p', { class: 'empty', text: 'No alerts.' }),
+        h('h2', { text: 'Metrics' }),
+        h('div', { class: 'charts' }, (d.metrics || []).map(chart))]);
+      rendered('drift');
+    });
+  }
+
+  // ---- log -------------------------------------------------------------------
+
+  function viewLog(params) {
+    var keys = ['record', 'batch', 'principal', 'tool', 'since'], inputs = {};
+    var form = h('form', { class: 'search', onsubmit: function (ev) {
+      ev.preventDefault();
+      var q = keys.filter(function (k) { return inputs[k].value.trim(); }).map(function (k) { return k + '=' + enc(inputs[k].value.trim()); }).join('&');
+      location.hash = '#/log' + (q ? '?' + q : '');
+    } }, keys.map(function (k) {
+      inputs[k] = h('input', { name: k, id: 'log-' + k, value: params.get(k) || '', placeholder: k === 'since' ? '7d, 2026-11-01' : '' });
+      return h('label', null, k + ' ', inputs[k]);
+    }), h('button', { type: 'submit', text: 'Search' }));
+    var verify = h('p', { id: 'verify', class: 'muted', text: 'checking the chain…' });
+    var results = h('div', null);
+    show([h('h1', { text: 'Action log' }), verify, form, results]);
+    api('GET', '/api/verify').then(function (r) {
+      if (!r.ok) { verify.textContent = 'verify: ' + failed(r); verify.className = 'bad'; return; }
+      verify.textContent = r.data.ok ? 'chain intact: ' + r.data.count + ' entries, head ' + r.data.head.slice(0, 16) + '…' : 'CHAIN BROKEN: ' + r.data.message;
+      verify.className = r.data.ok ? 'ok' : 'bad';
+    });
+    var q = keys.filter(function (k) { return params.get(k); }).map(function (k) { return k + '=' + enc(params.get(k)); }).join('&');
+    api('GET', '/api/log' + (q ? '?' + q : '')).then(function (res) {
+      if (!res.ok) { results.appendChild(h('p', { class: 'error', text: failed(res) })); return rendered('log'); }
+      results.appendChild(h('p', { class: 'muted', text: res.data.entries.length + ' entries (newest first, at most ' + res.data.limit + ')' }));
+      results.appendChild(entriesTable(res.data.entries));
+      rendered('log');
+    });
+  }
+
+  // ---- autonomy ----------------------------------------------------------------
+
+  function pct(v) { return v == null ? '' : (Math.round(Number(v) * 1000) / 10) + '%'; }
+  function viewAutonomy() {
+    api('GET', '/api/autonomy').then(function (res) {
+      if (!res.ok) return showError(res);
+      show([h('h1', { text: 'Autonomy' }),
+        h('p', { class: 'muted', text: 'Earned per workflow with sample audits: the inspection level sets how much of a batch a person reads.' }),
+        table(['Workflow', 'Effect', 'Level', 'Inspected', 'Defects', 'Upper bound', 'Target', 'Clean run', 'Sample of a full batch'], res.data.workflows.map(function (w) {
+          return h('tr', { 'data-workflow': w.workflow }, td(w.workflow), td(w.effect || ''), td(badge(w.level)), td(String(w.inspected), 'num'),
+            td(String(w.defects), 'num'), td(pct(w.upper_bound) + (w.confidence ? ' at ' + pct(w.confidence) : ''), 'num'),
+            td(pct(w.defect_rate), 'num'), td(String(w.clean_run), 'num'),
+            td(w.lot ? w.sample_of_lot + ' of ' + w.lot : (w.note || ''), 'num'));
+        }), 'autonomy')]);
+      rendered('autonomy');
+    });
+  }
+
+  // ---- routing -----------------------------------------------------------------
+
+  function showError(res) {
+    if (res.status === 401) return; // the sign-in form is already shown
+    show([h('h1', { text: 'Error' }), h('p', { class: 'error', text: failed(res) })]);
+    rendered('error');
+  }
+  function route() {
+    var hash = location.hash || '#/queue', path = hash.slice(1), qi = path.indexOf('?');
+    var params = new URLSearchParams(qi >= 0 ? path.slice(qi + 1) : '');
+    var parts = (qi >= 0 ? path.slice(0, qi) : path).split('/').filter(Boolean).map(decodeURIComponent);
+    if (!me && !booting) return viewLogin();
+    Array.prototype.forEach.call(document.querySelectorAll('[data-nav]'), function (a) {
+      a.className = a.getAttribute('data-nav') === parts[0] ? 'current' : '';
+    });
+    switch (parts[0]) {
+      case 'batch': return viewBatch(parts[1]);
+      case 'why': return viewWhy(parts[1], parts[2]);
+      case 'drafts': return viewDrafts();
+      case 'draft': return viewDraft(parts[1]);
+      case 'brief': return viewBrief(parts[1]);
+      case 'drift': return viewDrift();
+      case 'log': return viewLog(params);
+      case 'autonomy': return viewAutonomy();
+      case 'login': case 'queue': case undefined: return viewQueue();
+      default: return showError({ status: 404, data: { error: 'no page ' + hash } });
+    }
+  }
+
+  window.addEventListener('hashchange', function () { flash(''); route(); });
+  document.getElementById('logout').addEventListener('click', logout);
+
+  // A one-time login link (/login?link=...) signs in, then leaves the
+  // secret out of the address bar and history.
+  var link0 = new URLSearchParams(location.search).get('link');
+  if (link0) {
+    api('POST', '/login', { link: link0 }).then(function (res) {
+      history.replaceState(null, '', '/#/queue');
+      if (!res.ok) return viewLogin(failed(res));
+      signedIn(res.data);
+      route();
+    });
+  } else {
+    booting = api('GET', '/api/me').then(function (res) {
+      booting = null;
+      if (res.ok) signedIn(res.data);
+      return res;
+    });
+    route();
+  }
+})();

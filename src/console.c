@@ -1,0 +1,620 @@
+/* console.c — the console's routes, sign-in and the gate every API request
+ * passes: no agent token, a live session, a CSRF token on anything that
+ * is not a read, a role that allows it (console.h). */
+#include "console.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audit.h"
+#include "console_assets.h"
+#include "console_int.h"
+#include "drift.h"
+
+#define COOKIE "airlock_session"
+#define JSON_TYPE "application/json"
+#define CSP                                                                                        \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "        \
+	"object-src 'none'"
+
+struct console {
+	struct console_config cfg;
+	char *db_path;
+	pthread_mutex_t lock;
+	struct console_worker *idle;
+};
+
+/* ---- responses ---------------------------------------------------------- */
+
+int console_status(int code)
+{
+	switch (code) {
+	case AIRLOCK_EINVAL:
+		return 400;
+	case AIRLOCK_EDENIED:
+		return 403;
+	case AIRLOCK_ENOTFOUND:
+		return 404;
+	case AIRLOCK_ESTATE:
+	case AIRLOCK_ECONFLICT:
+	case AIRLOCK_EEXIST:
+		return 409;
+	case AIRLOCK_EBUSY:
+		return 503;
+	}
+	return 500;
+}
+
+void console_json(struct http_response *res, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+
+	json_decref(body);
+	if (!text) {
+		http_respond(res, 500, JSON_TYPE, "{\"error\":\"out of memory\"}");
+		return;
+	}
+	http_respond_owned(res, status, JSON_TYPE, text, strlen(text));
+}
+
+void console_error(struct http_response *res, int status, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	console_json(res, status, json_pack("{s:s}", "error", msg));
+}
+
+void console_fail(struct http_response *res, const struct err *err)
+{
+	console_error(res, console_status(err->code), "%s",
+		      err->msg[0] ? err->msg : err_name(err->code));
+}
+
+json_t *console_body(struct console_req *r)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (r->req->body_len == 0)
+		return json_object();
+	v = json_loadb(r->req->body, r->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v) {
+		console_error(r->res, 400, "the body is not JSON: %d:%d: %s", jerr.line,
+			      jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		console_error(r->res, 400, "the body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+int console_need(struct console_req *r, enum reviewer_role need)
+{
+	if (reviewer_role_allows(r->who.role, need))
+		return 1;
+	console_error(r->res, 403, "%s is a %s: this needs the %s role", r->who.name,
+		      reviewer_role_name(r->who.role), reviewer_role_name(need));
+	return 0;
+}
+
+int console_method(struct console_req *r, const char *method)
+{
+	if (!strcmp(r->req->method, method) || (!strcmp(method, "GET") && r->get))
+		return 1;
+	http_add_header(r->res, "Allow", method);
+	console_error(r->res, 405, "%s takes %s, not %s", r->req->path, method, r->req->method);
+	return 0;
+}
+
+/* Every console response: no framing, no referrer, no inline script. An
+ * agent's bearer token never opens any of it. Returns 1 when the request
+ * may go on. */
+static int prelude(const struct http_request *req, struct http_response *res)
+{
+	http_add_header(res, "Content-Security-Policy", CSP);
+	http_add_header(res, "Referrer-Policy", "no-referrer");
+	http_add_header(res, "X-Frame-Options", "DENY");
+	if (http_header(req, "Authorization")) {
+		console_error(res, 403,
+			      "the console is for people: agent tokens (Authorization headers) are "
+			      "refused here; sign in at /login");
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static struct console_worker *worker_take(struct console *c, struct err *err)
+{
+	struct console_worker *w;
+
+	pthread_mutex_lock(&c->lock);
+	w = c->idle;
+	if (w)
+		c->idle = w->next;
+	pthread_mutex_unlock(&c->lock);
+	if (w)
+		return w;
+	w = calloc(1, sizeof *w);
+	if (!w) {
+		err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (store_open(&w->store, c->db_path, err)) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void worker_give(struct console *c, struct console_worker *w)
+{
+	pthread_mutex_lock(&c->lock);
+	w->next = c->idle;
+	c->idle = w;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int console_new(struct console **out, const struct console_config *cfg, struct err *err)
+{
+	struct console *c = calloc(1, sizeof *c);
+
+	*out = NULL;
+	if (!c)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	c->cfg = *cfg;
+	c->db_path = strdup(cfg->db_path);
+	if (!c->db_path) {
+		free(c);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+void console_free(struct console *c)
+{
+	struct console_worker *w, *wn;
+
+	if (!c)
+		return;
+	for (w = c->idle; w; w = wn) {
+		wn = w->next;
+		store_close(w->store);
+		free(w);
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c->db_path);
+	free(c);
+}
+
+/* ---- assets ------------------------------------------------------------- */
+
+static const struct console_asset *asset_find(const char *path)
+{
+	int i;
+
+	if (!strcmp(path, "/") || !strcmp(path, "/login"))
+		path = "/index.html";
+	for (i = 0; i < console_asset_count; i++)
+		if (!strcmp(console_assets[i].path, path))
+			return &console_assets[i];
+	return NULL;
+}
+
+static void on_asset(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	const struct console_asset *a;
+	const char *inm;
+	char *copy;
+
+	(void)ctx;
+	if (!prelude(req, res))
+		return;
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+		http_add_header(res, "Allow", "GET, HEAD");
+		http_respond(res, 405, "text/plain; charset=utf-8", "this page takes GET\n");
+		return;
+	}
+	a = asset_find(req->path);
+	if (!a) {
+		http_respond(res, 404, "text/plain; charset=utf-8", "not found\n");
+		return;
+	}
+	/* The bytes change only with the binary: revalidate, answer 304. */
+	http_add_header(res, "Cache-Control", "no-cache");
+	http_add_header(res, "ETag", a->etag);
+	inm = http_header(req, "If-None-Match");
+	if (inm && strstr(inm, a->etag)) {
+		http_respond(res, 304, NULL, NULL);
+		return;
+	}
+	copy = malloc(a->len ? a->len : 1);
+	if (!copy) {
+		http_respond(res, 500, NULL, NULL);
+		return;
+	}
+	memcpy(copy, a->data, a->len);
+	http_respond_owned(res, 200, a->content_type, copy, a->len);
+}
+
+/* ---- sign-in ------------------------------------------------------------ */
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* The value of key in an application/x-www-form-urlencoded body, decoded
+ * into out; 0 when found. */
+static int form_value(const char *body, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key), o;
+	const char *p = body;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			p += klen + 1;
+			for (o = 0; *p && *p != '&'; p++) {
+				int c = (unsigned char)*p;
+
+				if (c == '+')
+					c = ' ';
+				else if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+					c = hexval(p[1]) * 16 + hexval(p[2]);
+					p += 2;
+				}
+				if (o + 1 >= len)
+					return -1;
+				out[o++] = (char)c;
+			}
+			out[o] = '\0';
+			return 0;
+		}
+		p = strchr(p, '&');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+static void set_cookie(struct console *c, struct http_response *res, const char *id, long max_age)
+{
+	char cookie[256];
+
+	snprintf(cookie, sizeof cookie,
+		 COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", id, max_age,
+		 c->cfg.secure_cookie ? "; Secure" : "");
+	http_add_header(res, "Set-Cookie", cookie);
+}
+
+static void log_sign(struct store *s, const char *principal, const char *tool, const char *how)
+{
+	struct audit_entry e = {0};
+	struct err err = {0};
+	json_t *args = json_pack("{s:s}", "method", how), *none = json_array();
+
+	e.principal = principal;
+	e.surface = "console";
+	e.tool = tool;
+	e.args = args;
+	e.record_ids = none;
+	e.summary = !strcmp(tool, "console login") ? "signed in to the console"
+						   : "signed out of the console";
+	if (audit_append(s, &e, NULL, &err))
+		fprintf(stderr, "airlock serve: console: %s\n", err.msg);
+	json_decref(args);
+	json_decref(none);
+}
+
+static json_t *me_json(const struct reviewer_session *who)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", who->name, "role",
+			 reviewer_role_name(who->role), "principal", who->principal, "csrf",
+			 who->csrf, "expires_at", who->expires_at);
+}
+
+/* The credentials of a sign-in request, JSON or a form. */
+struct creds {
+	char name[REVIEWER_NAME_MAX + 2];
+	char password[REVIEWER_PASSWORD_MAX + 2];
+	char link[80];
+	int form;
+};
+
+static int read_creds(const struct http_request *req, struct creds *cr)
+{
+	const char *ct = http_header(req, "Content-Type");
+	json_t *v;
+
+	memset(cr, 0, sizeof *cr);
+	if (ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+		cr->form = 1;
+		form_value(req->body, "name", cr->name, sizeof cr->name);
+		form_value(req->body, "password", cr->password, sizeof cr->password);
+		form_value(req->body, "link", cr->link, sizeof cr->link);
+		return 0;
+	}
+	v = json_loadb(req->body, req->body_len, 0, NULL);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return -1;
+	}
+	snprintf(cr->name, sizeof cr->name, "%s",
+		 json_string_value(json_object_get(v, "name"))
+		     ? json_string_value(json_object_get(v, "name"))
+		     : "");
+	snprintf(cr->password, sizeof cr->password, "%s",
+		 json_string_value(json_object_get(v, "password"))
+		     ? json_string_value(json_object_get(v, "password"))
+		     : "");
+	snprintf(cr->link, sizeof cr->link, "%s",
+		 json_string_value(json_object_get(v, "link"))
+		     ? json_string_value(json_object_get(v, "link"))
+		     : "");
+	json_decref(v);
+	return 0;
+}
+
+static void on_login(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct console *c = ctx;
+	struct reviewer_session who;
+	struct console_worker *w;
+	struct err err = {0};
+	struct creds cr;
+	int rc;
+
+	if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) {
+		on_asset(ctx, req, res);
+		return;
+	}
+	if (!prelude(req, res))
+		return;
+	if (strcmp(req->method, "POST")) {
+		http_add_header(res, "Allow", "GET, POST");
+		console_error(res, 405, "/login takes POST (name and password, or a link)");
+		return;
+	}
+	if (read_creds(req, &cr)) {
+		console_error(
+		    res, 400,
+		    "sign in with a JSON object {\"name\", \"password\"} or {\"link\"}, or a "
+		    "form");
+		return;
+	}
+	w = worker_take(c, &err);
+	if (!w) {
+		console_fail(res, &err);
+		return;
+	}
+	if (cr.link[0])
+		rc = reviewer_login_link(w->store, cr.link, &who, &err);
+	else
+		rc = reviewer_login_password(w->store, cr.name, cr.password, &who, &err);
+	memset(cr.password, 0, sizeof cr.password);
+	if (rc == AIRLOCK_EBUSY) {
+		http_add_header(res, "Retry-After", "60");
+		console_fail(res, &err);
+		res->status = 429;
+	} else if (rc == AIRLOCK_EDENIED) {
+		console_error(res, 401, "%s", err.msg);
+	} else if (rc) {
+		console_fail(res, &err);
+	} else {
+		log_sign(w->store, who.principal, "console login",
+			 cr.link[0] ? "link" : "password");
+		set_cookie(c, res, who.id, REVIEWER_SESSION_SECONDS);
+		if (cr.form) {
+			http_add_header(res, "Location", "/#/queue");
+			http_respond(res, 303, NULL, NULL);
+		} else
+			console_json(res, 200, me_json(&who));
+	}
+	memset(&who, 0, sizeof who);
+	worker_give(c, w);
+}
+
+/* The session of the request's cookie; 0, or a 401 in res. */
+static int session_of(struct store *s, const struct http_request *req, struct http_response *res,
+		      struct reviewer_session *who)
+{
+	const char *id = http_cookie(req, COOKIE);
+	struct err err = {0};
+	int rc;
+
+	memset(who, 0, sizeof *who);
+	if (!id) {
+		console_error(res, 401, "not signed in: POST /login first");
+		return -1;
+	}
+	rc = reviewer_session_get(s, id, who, &err);
+	if (rc == AIRLOCK_EDENIED) {
+		console_error(res, 401, "%s: sign in again", err.msg);
+		return -1;
+	}
+	if (rc) {
+		console_fail(res, &err);
+		return -1;
+	}
+	return 0;
+}
+
+static int csrf_ok(const struct http_request *req, struct http_response *res,
+		   const struct reviewer_session *who)
+{
+	if (reviewer_csrf_ok(who, http_header(req, "X-CSRF-Token")))
+		return 1;
+	console_error(res, 403,
+		      "missing or wrong CSRF token: send the X-CSRF-Token header (from /api/me)");
+	return 0;
+}
+
+static void on_logout(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct console *c = ctx;
+	struct reviewer_session who;
+	struct console_worker *w;
+	struct err err = {0};
+
+	if (!prelude(req, res))
+		return;
+	if (strcmp(req->method, "POST")) {
+		http_add_header(res, "Allow", "POST");
+		console_error(res, 405, "/logout takes POST");
+		return;
+	}
+	w = worker_take(c, &err);
+	if (!w) {
+		console_fail(res, &err);
+		return;
+	}
+	if (session_of(w->store, req, res, &who) == 0 && csrf_ok(req, res, &who)) {
+		if (reviewer_session_end(w->store, http_cookie(req, COOKIE), &err))
+			console_fail(res, &err);
+		else {
+			log_sign(w->store, who.principal, "console logout", "cookie");
+			set_cookie(c, res, "", 0);
+			http_respond(res, 204, NULL, NULL);
+		}
+	}
+	worker_give(c, w);
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+static int is(const char *rest, const char *name, const char **after)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(rest, name, n))
+		return 0;
+	if (rest[n] == '\0') {
+		*after = "";
+		return 1;
+	}
+	if (rest[n] == '/') {
+		*after = rest + n + 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void dispatch(struct console_req *r)
+{
+	const char *rest = r->rest, *after;
+
+	if (!strcmp(rest, "me"))
+		console_api_me(r);
+	else if (!strcmp(rest, "queue"))
+		console_api_queue(r);
+	else if (is(rest, "batches", &after) && *after)
+		console_api_batch(r, after);
+	else if (is(rest, "drafts", &after))
+		console_api_drafts(r, after);
+	else if (is(rest, "briefs", &after))
+		console_api_briefs(r, after);
+	else if (!strcmp(rest, "log"))
+		console_api_log(r);
+	else if (!strcmp(rest, "log/why"))
+		console_api_why(r);
+	else if (!strcmp(rest, "verify"))
+		console_api_verify(r);
+	else if (!strcmp(rest, "autonomy"))
+		console_api_autonomy(r);
+	else if (is(rest, "drift", &after))
+		console_api_drift(r);
+	else if (!strcmp(rest, "reviewers"))
+		console_api_reviewers(r);
+	else
+		console_error(r->res, 404, "no API at /api/%.100s (see the README: console API)",
+			      rest);
+}
+
+static void on_api(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct console *c = ctx;
+	struct console_req r = {0};
+	struct console_worker *w;
+	struct err err = {0};
+
+	if (!prelude(req, res))
+		return;
+	w = worker_take(c, &err);
+	if (!w) {
+		fprintf(stderr, "airlock serve: console: %s\n", err.msg);
+		console_error(res, 500, "airlock cannot open its database");
+		return;
+	}
+	r.c = c;
+	r.policy = c->cfg.policy;
+	r.s = w->store;
+	r.req = req;
+	r.res = res;
+	r.rest = req->path + strlen("/api/");
+	r.get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+	if (session_of(w->store, req, res, &r.who) == 0 && (r.get || csrf_ok(req, res, &r.who))) {
+		/* a viewer reads; anything else needs a reviewer at least */
+		if (r.get || console_need(&r, REVIEWER_REVIEWER))
+			dispatch(&r);
+	}
+	/* a failed verb may leave nothing open: the next request starts clean */
+	while (store_in_transaction(w->store))
+		store_rollback(w->store);
+	memset(&r.who, 0, sizeof r.who);
+	worker_give(c, w);
+}
+
+/* /metrics: the drift monitor's figures as Prometheus text, for teams that
+ * already watch dashboards. Aggregates only, no book data: a scraper can
+ * read it without a session (agent tokens are still refused). */
+static void on_metrics(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	struct console *c = ctx;
+	struct console_worker *w;
+	struct drift_config cfg;
+	struct err err = {0};
+	char *text = NULL;
+
+	if (!prelude(req, res))
+		return;
+	w = worker_take(c, &err);
+	if (!w) {
+		http_respond(res, 500, "text/plain; charset=utf-8", "# airlock cannot open its database\n");
+		return;
+	}
+	drift_config_default(&cfg);
+	if (drift_prometheus(w->store, &cfg, &text, &err))
+		http_respond(res, 500, "text/plain; charset=utf-8", "# the drift report failed\n");
+	else
+		http_respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+	free(text);
+	worker_give(c, w);
+}
+
+int console_routes(struct console *c, struct http_server *srv, struct err *err)
+{
+	if (http_route(srv, "/", on_asset, c, err) || http_route(srv, "/login", on_login, c, err) ||
+	    http_route(srv, "/logout", on_logout, c, err) ||
+	    http_route(srv, "/metrics", on_metrics, c, err) ||
+	    http_route(srv, "/api/*", on_api, c, err) || http_route(srv, "/*", on_asset, c, err))
+		return err->code;
+	return 0;
+}

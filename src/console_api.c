@@ -1,0 +1,380 @@
+/* console_api.c — the queue and batches: what waits, a batch's diff with
+ * its evidence, and the verbs, each through review.h as the CLI does. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "book.h"
+#include "clock.h"
+#include "console_int.h"
+#include "outreach.h"
+#include "review.h"
+#include "staging.h"
+
+#define MAX_REASON 2000
+#define MAX_NOTE 2000
+
+static const char *waits_for(const char *state)
+{
+	if (!strcmp(state, "staged"))
+		return "a sample audit";
+	if (!strcmp(state, "sampled"))
+		return "verdicts on the sample";
+	if (!strcmp(state, "blocked"))
+		return "approve or reject";
+	if (!strcmp(state, "approved"))
+		return "apply";
+	return "";
+}
+
+static int64_t age_of(const char *at)
+{
+	time_t t;
+
+	if (!at || clock_parse(at, &t))
+		return 0;
+	return (int64_t)(clock_now() - t);
+}
+
+void console_api_queue(struct console_req *r)
+{
+	struct err err = {0};
+	json_t *q = NULL, *b;
+	size_t i;
+
+	if (!console_method(r, "GET"))
+		return;
+	if (staging_expire(r->s, NULL, &err) || staging_queue(r->s, &q, &err)) {
+		console_fail(r->res, &err);
+		return;
+	}
+	json_array_foreach(q, i, b)
+	{
+		const char *state = json_string_value(json_object_get(b, "state"));
+
+		json_object_set_new(b, "waits_for", json_string(state ? waits_for(state) : ""));
+		json_object_set_new(
+		    b, "age_seconds",
+		    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
+	}
+	console_json(r->res, 200,
+		     json_pack("{s:o,s:I}", "batches", q, "count", (json_int_t)json_array_size(q)));
+}
+
+json_t *console_evidence(struct store *s, json_t *ids, json_t *cache)
+{
+	json_t *out = json_array(), *v, *sig, *e;
+	struct err err = {0};
+	size_t i;
+
+	json_array_foreach(ids, i, v)
+	{
+		const char *id = json_string_value(v);
+
+		e = id ? json_object_get(cache, id) : NULL;
+		if (e) {
+			json_array_append(out, e);
+			continue;
+		}
+		if (id && book_get(s, BOOK_SIGNAL, id, &sig, &err) == 0) {
+			e = json_pack("{s:s,s:b,s:O,s:O,s:O,s:O}", "id", id, "known", 1, "kind",
+				      json_object_get(sig, "kind"), "observed_at",
+				      json_object_get(sig, "observed_at"), "detail",
+				      json_object_get(sig, "detail"), "account_id",
+				      json_object_get(sig, "account_id"));
+			json_decref(sig);
+		} else {
+			e = json_pack("{s:O,s:b}", "id", v, "known", 0);
+		}
+		if (id && e)
+			json_object_set(cache, id, e);
+		json_array_append_new(out, e);
+	}
+	return out;
+}
+
+static json_t *old_value(json_t *before, const char *field)
+{
+	json_t *v = !strncmp(field, "custom.", 7)
+			? json_object_get(json_object_get(before, "custom"), field + 7)
+			: json_object_get(before, field);
+
+	return v ? v : json_null();
+}
+
+json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *cache)
+{
+	const char *state = json_string_value(json_object_get(batch, "state"));
+	json_t *v = json_deep_copy(item), *diff = json_array(), *ch, *before, *val;
+	const char *k;
+	int waiting = state && (!strcmp(state, "staged") || !strcmp(state, "sampled") ||
+				!strcmp(state, "blocked") || !strcmp(state, "approved"));
+
+	if (!v || !diff) {
+		json_decref(v);
+		json_decref(diff);
+		return NULL;
+	}
+	ch = json_object_get(item, "changes");
+	before = json_object_get(item, "before");
+	json_object_foreach(ch, k, val)
+	{
+		json_array_append_new(diff, json_pack("{s:s,s:O,s:O}", "field", k, "old",
+						      old_value(before, k), "new", val));
+	}
+	json_object_set_new(v, "diff", diff);
+	json_object_set_new(v, "evidence",
+			    console_evidence(s, json_object_get(item, "evidence"), cache));
+	/* the record changed since it was staged: applying will conflict */
+	json_object_set_new(
+	    v, "conflict",
+	    json_boolean(waiting &&
+			 strcmp(json_string_value(json_object_get(batch, "action"))
+				    ? json_string_value(json_object_get(batch, "action"))
+				    : "",
+				"send") &&
+			 json_integer_value(json_object_get(item, "current_version")) !=
+			     json_integer_value(json_object_get(item, "version"))));
+	json_object_del(v, "changes");
+	return v;
+}
+
+/* The verbs the batch's state allows, and which of them this reviewer may
+ * use (a viewer none; the proposer not those that judge their own work). */
+static json_t *verbs(json_t *b, const struct reviewer_session *who)
+{
+	const char *state = json_string_value(json_object_get(b, "state"));
+	const char *proposer = json_string_value(json_object_get(b, "principal"));
+	int own = proposer && !strcmp(proposer, who->principal);
+	int may = reviewer_role_allows(who->role, REVIEWER_REVIEWER);
+	json_t *out = json_array(), *why = json_array();
+	static const struct {
+		const char *state, *verb;
+		int judges;
+	} table[] = {{"staged", "sample", 1},	{"staged", "approve", 1},  {"staged", "reject", 0},
+		     {"sampled", "judge", 1},	{"sampled", "approve", 1}, {"sampled", "reject", 0},
+		     {"blocked", "approve", 1}, {"blocked", "reject", 0},  {"approved", "apply", 0},
+		     {"applied", "undo", 0}};
+	size_t i;
+
+	for (i = 0; state && i < sizeof table / sizeof table[0]; i++) {
+		if (strcmp(table[i].state, state))
+			continue;
+		if (!may)
+			continue;
+		if (own && table[i].judges)
+			continue;
+		json_array_append_new(out, json_string(table[i].verb));
+	}
+	if (!may)
+		json_array_append_new(why,
+				      json_string("your role is viewer: you can read, not act"));
+	if (own)
+		json_array_append_new(why,
+				      json_string("you proposed this batch: another person must "
+						  "sample, judge or approve it"));
+	return json_pack("{s:o,s:o}", "allowed", out, "notes", why);
+}
+
+/* A send batch's items are drafts: the reviewer reads what would go out. */
+static void add_drafts(struct store *s, json_t *items)
+{
+	struct err err = {0};
+	json_t *it, *d;
+	size_t i;
+
+	json_array_foreach(items, i, it)
+	{
+		const char *id = json_string_value(json_object_get(it, "record_id"));
+
+		if (id && outreach_draft_get(s, id, &d, &err) == 0)
+			json_object_set_new(it, "draft", d);
+	}
+}
+
+static void batch_get(struct console_req *r, int64_t id)
+{
+	struct err err = {0};
+	json_t *b = NULL, *items, *views, *it, *cache = json_object(), *v;
+	const char *action;
+	size_t i;
+
+	if (staging_expire(r->s, NULL, &err) || staging_get(r->s, id, &b, &err)) {
+		json_decref(cache);
+		console_fail(r->res, &err);
+		return;
+	}
+	items = json_object_get(b, "item_list");
+	views = json_array();
+	json_array_foreach(items, i, it)
+	{
+		v = console_item_view(r->s, b, it, cache);
+		if (v)
+			json_array_append_new(views, v);
+	}
+	action = json_string_value(json_object_get(b, "action"));
+	if (action && !strcmp(action, "send"))
+		add_drafts(r->s, views);
+	json_object_set_new(b, "item_list", views);
+	json_object_set_new(b, "verbs", verbs(b, &r->who));
+	json_object_set_new(
+	    b, "age_seconds",
+	    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
+	json_decref(cache);
+	console_json(r->res, 200, b);
+}
+
+/* The batch after a verb, with what the verb reported. */
+static void answer(struct console_req *r, int64_t id, const char *key, json_t *report)
+{
+	struct err err = {0};
+	json_t *b = NULL;
+
+	if (staging_get_header(r->s, id, &b, &err)) {
+		json_decref(report);
+		console_fail(r->res, &err);
+		return;
+	}
+	if (report)
+		json_object_set_new(b, key, report);
+	console_json(r->res, 200, b);
+}
+
+static const char *opt_string(json_t *body, const char *key, size_t max, struct console_req *r,
+			      int *bad)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v) || json_string_length(v) > max) {
+		console_error(r->res, 400, "'%s' must be a string of at most %zu bytes", key, max);
+		*bad = 1;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static int opt_bool(json_t *body, const char *key, struct console_req *r, int *bad)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		console_error(r->res, 400, "'%s' must be true or false", key);
+		*bad = 1;
+		return 0;
+	}
+	return json_is_true(v);
+}
+
+/* apply and undo: a conflict is 409 with the conflicting items listed. */
+static void apply_or_undo(struct console_req *r, struct review *rv, int64_t id, int undo,
+			  json_t *body)
+{
+	struct err err = {0};
+	json_t *report = NULL, *o;
+	int bad = 0, flag, rc;
+
+	flag = opt_bool(body, undo ? "force" : "skip_conflicts", r, &bad);
+	if (bad)
+		return;
+	rc = undo ? review_undo(rv, id, r->who.principal, flag, &report, &err)
+		  : review_apply(rv, id, r->who.principal, flag, &report, &err);
+	if (rc) {
+		o = json_pack("{s:s}", "error", err.msg[0] ? err.msg : err_name(rc));
+		if (report && o)
+			json_object_set(o, "report", report);
+		json_decref(report);
+		console_json(r->res, console_status(rc), o);
+		return;
+	}
+	answer(r, id, "report", report);
+}
+
+static void batch_verb(struct console_req *r, int64_t id, const char *verb)
+{
+	struct review rv = {r->s, r->policy, "console"};
+	struct err err = {0};
+	json_t *body, *result = NULL, *item;
+	const char *text, *verdict;
+	int bad = 0, rc;
+
+	if (!console_method(r, "POST"))
+		return;
+	body = console_body(r);
+	if (!body)
+		return;
+	if (!strcmp(verb, "approve")) {
+		rc = review_approve(&rv, id, r->who.principal, &err);
+	} else if (!strcmp(verb, "reject")) {
+		text = opt_string(body, "reason", MAX_REASON, r, &bad);
+		if (bad)
+			goto out;
+		if (!text || !*text) {
+			console_error(r->res, 400,
+				      "a rejection needs a reason: {\"reason\": \"...\"}");
+			goto out;
+		}
+		rc = review_reject(&rv, id, r->who.principal, text, &err);
+	} else if (!strcmp(verb, "sample")) {
+		rc = review_sample(&rv, id, r->who.principal, &result, &err);
+	} else if (!strcmp(verb, "judge")) {
+		item = json_object_get(body, "item");
+		verdict = opt_string(body, "verdict", 8, r, &bad);
+		text = bad ? NULL : opt_string(body, "note", MAX_NOTE, r, &bad);
+		if (bad)
+			goto out;
+		if (!json_is_integer(item) || json_integer_value(item) < 1 || !verdict ||
+		    (strcmp(verdict, "pass") && strcmp(verdict, "fail"))) {
+			console_error(
+			    r->res, 400,
+			    "judge needs {\"item\": N (1 or more), \"verdict\": \"pass\" or "
+			    "\"fail\", \"note\"?}");
+			goto out;
+		}
+		rc = review_judge(&rv, id, json_integer_value(item), r->who.principal,
+				  !strcmp(verdict, "pass"), text, &result, &err);
+	} else if (!strcmp(verb, "apply") || !strcmp(verb, "undo")) {
+		apply_or_undo(r, &rv, id, !strcmp(verb, "undo"), body);
+		goto out;
+	} else {
+		console_error(r->res, 404,
+			      "no verb '%.40s' (sample, judge, approve, reject, apply, undo)",
+			      verb);
+		goto out;
+	}
+	if (rc) {
+		json_decref(result);
+		console_fail(r->res, &err);
+	} else
+		answer(r, id, verb, result);
+out:
+	json_decref(body);
+}
+
+void console_api_batch(struct console_req *r, const char *rest)
+{
+	const char *slash = strchr(rest, '/');
+	char idtext[24];
+	struct err err = {0};
+	int64_t id;
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+
+	if (n == 0 || n >= sizeof idtext) {
+		console_error(r->res, 400, "'%.40s' is not a batch id", rest);
+		return;
+	}
+	memcpy(idtext, rest, n);
+	idtext[n] = '\0';
+	if (staging_parse_id(idtext, &id, &err)) {
+		console_error(r->res, 400, "%s", err.msg);
+		return;
+	}
+	if (!slash) {
+		if (console_method(r, "GET"))
+			batch_get(r, id);
+		return;
+	}
+	batch_verb(r, id, slash + 1);
+}

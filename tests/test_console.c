@@ -1,0 +1,358 @@
+/* test_console.c — the console's accounts and notifications: password
+ * hashing, sessions, CSRF tokens, roles, one-time links, the sign-in rate
+ * limit, and the notification outbox and its webhook body. The HTTP side is
+ * driven end to end by tests/e2e/console_api.sh and console_browser.sh. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "notify.h"
+#include "policy.h"
+#include "reviewer.h"
+
+static void at(long t)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%ld", t);
+	setenv("AIRLOCK_NOW", buf, 1);
+}
+
+static int setup(void **state)
+{
+	static struct testdb t;
+
+	/* the cheapest Argon2id: the tests check behaviour, not cost */
+	reviewer_pwhash_opslimit = crypto_pwhash_OPSLIMIT_MIN;
+	reviewer_pwhash_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+	at(1800000000);
+	testutil_store_open(&t);
+	*state = &t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	testutil_store_close(*state);
+	unsetenv("AIRLOCK_NOW");
+	return 0;
+}
+
+static struct store *S(void **state)
+{
+	return ((struct testdb *)*state)->s;
+}
+
+static int64_t count(struct store *s, const char *sql)
+{
+	struct store_stmt *st;
+	struct err err = {0};
+	int64_t n = -1;
+
+	assert_ok(store_prepare(s, sql, &st, &err), &err);
+	if (store_step(st, &err) == STORE_ROW)
+		n = store_col_int(st, 0);
+	store_done(st);
+	return n;
+}
+
+static void test_roles_and_names(void **state)
+{
+	enum reviewer_role r;
+	struct err err = {0};
+
+	(void)state;
+	assert_ok(reviewer_role_parse("admin", &r, &err), &err);
+	assert_int_equal(r, REVIEWER_ADMIN);
+	assert_int_equal(reviewer_role_parse("boss", &r, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "viewer, reviewer or admin"));
+	assert_true(reviewer_role_allows(REVIEWER_ADMIN, REVIEWER_REVIEWER));
+	assert_true(reviewer_role_allows(REVIEWER_REVIEWER, REVIEWER_VIEWER));
+	assert_false(reviewer_role_allows(REVIEWER_VIEWER, REVIEWER_REVIEWER));
+	assert_false(reviewer_role_allows(REVIEWER_REVIEWER, REVIEWER_ADMIN));
+	assert_true(reviewer_name_valid("maria.lopez@acme"));
+	assert_false(reviewer_name_valid(""));
+	assert_false(reviewer_name_valid("a b"));
+	assert_false(reviewer_name_valid("<script>"));
+	assert_false(reviewer_name_valid("x:y"));
+}
+
+static void test_password_is_hashed_with_argon2id(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs;
+	struct err err = {0};
+
+	assert_ok(reviewer_add(s, "alice", REVIEWER_REVIEWER, "correct horse", "human:root", &err),
+		  &err);
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer WHERE pw_hash LIKE '$argon2id$%'"),
+			 1);
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer WHERE pw_hash LIKE '%horse%'"), 0);
+	assert_ok(reviewer_login_password(s, "alice", "correct horse", &rs, &err), &err);
+	assert_string_equal(rs.principal, "human:alice");
+	assert_int_equal(rs.role, REVIEWER_REVIEWER);
+	assert_int_equal(strlen(rs.id), 64);
+	assert_int_equal(strlen(rs.csrf), 64);
+	assert_int_equal(reviewer_login_password(s, "alice", "correct horsE", &rs, &err),
+			 AIRLOCK_EDENIED);
+	assert_string_equal(err.msg, "wrong name or password");
+	assert_int_equal(reviewer_login_password(s, "nobody", "correct horse", &rs, &err),
+			 AIRLOCK_EDENIED);
+	assert_string_equal(err.msg, "wrong name or password");
+	assert_int_equal(rs.id[0], '\0');
+	assert_int_equal(reviewer_add(s, "alice", REVIEWER_ADMIN, "another one", NULL, &err),
+			 AIRLOCK_EEXIST);
+	assert_int_equal(reviewer_add(s, "bob", REVIEWER_VIEWER, "short", NULL, &err),
+			 AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "shorter than 8"));
+	assert_int_equal(reviewer_add(s, "bad name", REVIEWER_VIEWER, "long enough", NULL, &err),
+			 AIRLOCK_EINVAL);
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer"), 1);
+}
+
+static void test_sessions_store_only_hashes_and_expire(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs, got;
+	struct err err = {0};
+	struct store_stmt *st;
+	char id[REVIEWER_SECRET_HEX];
+
+	assert_ok(reviewer_add(s, "carol", REVIEWER_ADMIN, "carol's secret", "t", &err), &err);
+	assert_ok(reviewer_login_password(s, "carol", "carol's secret", &rs, &err), &err);
+	assert_ok(
+	    store_prepare(s, "SELECT count(*) FROM reviewer_session WHERE id_hash=?1", &st, &err),
+	    &err);
+	store_bind_text(st, 1, rs.id);
+	assert_int_equal(store_step(st, &err), STORE_ROW);
+	assert_int_equal(store_col_int(st, 0), 0); /* the id itself is not stored */
+	store_done(st);
+	assert_ok(reviewer_session_get(s, rs.id, &got, &err), &err);
+	assert_string_equal(got.name, "carol");
+	assert_int_equal(got.role, REVIEWER_ADMIN);
+	assert_string_equal(got.csrf, rs.csrf);
+	snprintf(id, sizeof id, "%s", rs.id);
+	id[0] = id[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(reviewer_session_get(s, id, &got, &err), AIRLOCK_EDENIED);
+	assert_int_equal(reviewer_session_get(s, "", &got, &err), AIRLOCK_EDENIED);
+	assert_int_equal(reviewer_session_get(s, "not-hex-at-all", &got, &err), AIRLOCK_EDENIED);
+	assert_int_equal(reviewer_session_get(s, NULL, &got, &err), AIRLOCK_EDENIED);
+	/* 12 hours later the session is over */
+	at(1800000000 + REVIEWER_SESSION_SECONDS - 1);
+	assert_ok(reviewer_session_get(s, rs.id, &got, &err), &err);
+	at(1800000000 + REVIEWER_SESSION_SECONDS);
+	assert_int_equal(reviewer_session_get(s, rs.id, &got, &err), AIRLOCK_EDENIED);
+	at(1800000000);
+	/* sign out */
+	assert_ok(reviewer_session_end(s, rs.id, &err), &err);
+	assert_int_equal(reviewer_session_get(s, rs.id, &got, &err), AIRLOCK_EDENIED);
+	assert_ok(reviewer_session_end(s, "garbage", &err), &err);
+}
+
+static void test_csrf_token(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs, other;
+	struct err err = {0};
+	char bad[REVIEWER_SECRET_HEX];
+
+	assert_ok(reviewer_add(s, "dan", REVIEWER_REVIEWER, "dan-password", "t", &err), &err);
+	assert_ok(reviewer_login_password(s, "dan", "dan-password", &rs, &err), &err);
+	assert_ok(reviewer_login_password(s, "dan", "dan-password", &other, &err), &err);
+	assert_true(reviewer_csrf_ok(&rs, rs.csrf));
+	assert_false(reviewer_csrf_ok(&rs, other.csrf)); /* one token per session */
+	assert_false(reviewer_csrf_ok(&rs, NULL));
+	assert_false(reviewer_csrf_ok(&rs, ""));
+	snprintf(bad, sizeof bad, "%s", rs.csrf);
+	bad[63] = bad[63] == '0' ? '1' : '0';
+	assert_false(reviewer_csrf_ok(&rs, bad));
+	bad[63] = '\0';
+	assert_false(reviewer_csrf_ok(&rs, bad));
+}
+
+static void test_rate_limit_per_name(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs;
+	struct err err = {0};
+	int i;
+
+	assert_ok(reviewer_add(s, "eve", REVIEWER_VIEWER, "eve-password", "t", &err), &err);
+	assert_ok(reviewer_add(s, "fay", REVIEWER_VIEWER, "fay-password", "t", &err), &err);
+	for (i = 0; i < REVIEWER_FAILURES_PER_MINUTE; i++)
+		assert_int_equal(reviewer_login_password(s, "eve", "guess", &rs, &err),
+				 AIRLOCK_EDENIED);
+	/* now even the right password is refused for the rest of the minute */
+	assert_int_equal(reviewer_login_password(s, "eve", "eve-password", &rs, &err),
+			 AIRLOCK_EBUSY);
+	assert_non_null(strstr(err.msg, "too many failed sign-ins for 'eve'"));
+	/* another name is not affected */
+	assert_ok(reviewer_login_password(s, "fay", "fay-password", &rs, &err), &err);
+	/* unknown names are limited too, so they cannot be told apart */
+	for (i = 0; i < REVIEWER_FAILURES_PER_MINUTE; i++)
+		reviewer_login_password(s, "ghost", "guess", &rs, &err);
+	assert_int_equal(reviewer_login_password(s, "ghost", "guess", &rs, &err), AIRLOCK_EBUSY);
+	at(1800000000 + 61);
+	assert_ok(reviewer_login_password(s, "eve", "eve-password", &rs, &err), &err);
+	at(1800000000);
+}
+
+static void test_login_link_once(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs;
+	struct err err = {0};
+	char tok[REVIEWER_SECRET_HEX], tok2[REVIEWER_SECRET_HEX];
+
+	assert_ok(reviewer_add(s, "gus", REVIEWER_REVIEWER, NULL, "t", &err), &err);
+	/* a link-only reviewer has no password to guess */
+	assert_int_equal(reviewer_login_password(s, "gus", "", &rs, &err), AIRLOCK_EDENIED);
+	assert_ok(reviewer_link_create(s, "gus", tok, &err), &err);
+	assert_int_equal(strlen(tok), 64);
+	assert_ok(reviewer_login_link(s, tok, &rs, &err), &err);
+	assert_string_equal(rs.principal, "human:gus");
+	assert_int_equal(reviewer_login_link(s, tok, &rs, &err), AIRLOCK_EDENIED);
+	assert_non_null(strstr(err.msg, "used, expired or unknown"));
+	assert_ok(reviewer_link_create(s, "gus", tok2, &err), &err);
+	at(1800000000 + REVIEWER_LINK_SECONDS + 1);
+	assert_int_equal(reviewer_login_link(s, tok2, &rs, &err), AIRLOCK_EDENIED);
+	at(1800000000);
+	assert_int_equal(reviewer_link_create(s, "nobody", tok, &err), AIRLOCK_ENOTFOUND);
+	assert_int_equal(reviewer_login_link(s, "zz", &rs, &err), AIRLOCK_EDENIED);
+}
+
+static void test_remove_ends_sessions_and_links(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs, got;
+	struct err err = {0};
+	char tok[REVIEWER_SECRET_HEX];
+	json_t *list;
+
+	assert_ok(reviewer_add(s, "hal", REVIEWER_REVIEWER, "hal-password", "t", &err), &err);
+	assert_ok(reviewer_login_password(s, "hal", "hal-password", &rs, &err), &err);
+	assert_ok(reviewer_link_create(s, "hal", tok, &err), &err);
+	assert_ok(reviewer_remove(s, "hal", &err), &err);
+	assert_int_equal(reviewer_session_get(s, rs.id, &got, &err), AIRLOCK_EDENIED);
+	assert_int_equal(reviewer_login_link(s, tok, &got, &err), AIRLOCK_EDENIED);
+	assert_int_equal(reviewer_login_password(s, "hal", "hal-password", &got, &err),
+			 AIRLOCK_EDENIED);
+	assert_int_equal(reviewer_remove(s, "hal", &err), AIRLOCK_ENOTFOUND);
+	assert_ok(reviewer_list(s, &list, &err), &err);
+	assert_int_equal(json_array_size(list), 1);
+	assert_non_null(json_string_value(json_object_get(json_array_get(list, 0), "disabled_at")));
+	json_decref(list);
+	/* added again: a fresh credential, and a role of its own */
+	assert_ok(reviewer_add(s, "hal", REVIEWER_VIEWER, "new-password", "t", &err), &err);
+	assert_ok(reviewer_login_password(s, "hal", "new-password", &got, &err), &err);
+	assert_int_equal(got.role, REVIEWER_VIEWER);
+}
+
+static void test_notify_enqueue_once_and_only_with_a_webhook(void **state)
+{
+	struct store *s = S(state);
+	struct policy p;
+	struct err err = {0};
+
+	memset(&p, 0, sizeof p);
+	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
+	assert_ok(notify_batch(s, NULL, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
+	assert_int_equal(count(s, "SELECT count(*) FROM notify"), 0);
+	p.notify.webhook = "http://127.0.0.1:9/hook";
+	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
+	assert_ok(notify_batch(s, &p, 7, "blocked", "retier", "agent:x", "update", 300, &err),
+		  &err);
+	assert_ok(notify_batch(s, &p, 8, "blocked", "send", "agent:m", "send", 3, &err), &err);
+	assert_ok(notify_batch(s, &p, 9, "sampled", "retier", "agent:x", "update", 40, &err), &err);
+	assert_ok(notify_batch(s, &p, 9, "applied", "retier", "agent:x", "update", 40, &err), &err);
+	assert_int_equal(count(s, "SELECT count(*) FROM notify"), 3);
+	assert_int_equal(
+	    count(s, "SELECT count(*) FROM notify WHERE ref='batch:7:blocked' AND"
+		     " url='/#/batch/7' AND kind='batch_blocked' AND state='pending' AND"
+		     " text LIKE '%batch 7 (retier, agent:x, 300 record(s)) is blocked%'"),
+	    1);
+	assert_int_equal(count(s,
+			       "SELECT count(*) FROM notify WHERE kind='send_blocked' AND"
+			       " text LIKE '%send of 3 message(s) by agent:m waits for approval%'"),
+			 1);
+}
+
+static void test_notify_body_is_slack_json_and_escaped(void **state)
+{
+	char *b = notify_body("batch 3 <b>&</b> waits", "http://x:1/#/batch/3");
+	json_t *j;
+	const char *md;
+
+	(void)state;
+	assert_non_null(b);
+	j = json_loads(b, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "text")),
+			    "batch 3 &lt;b&gt;&amp;&lt;/b&gt; waits: http://x:1/#/batch/3");
+	md = json_string_value(json_object_get(
+	    json_object_get(json_array_get(json_object_get(j, "blocks"), 0), "text"), "text"));
+	assert_non_null(md);
+	assert_non_null(strstr(md, "<http://x:1/#/batch/3|Open in the airlock console>"));
+	json_decref(j);
+	free(b);
+}
+
+static void test_notify_delivery_retries_then_fails(void **state)
+{
+	struct store *s = S(state);
+	struct notify_config cfg = {"http://127.0.0.1:1/hook", "http://c", 2};
+	struct policy p;
+	struct err err = {0};
+	int sent, failed, i;
+
+	memset(&p, 0, sizeof p);
+	p.notify.webhook = cfg.webhook;
+	assert_ok(notify_batch(s, &p, 1, "staged", "retier", "agent:x", "update", 5, &err), &err);
+	/* port 1: nothing listens; each try fails and is put off, doubling */
+	assert_ok(notify_deliver_due(s, &cfg, 0, &sent, &failed, &err), &err);
+	assert_int_equal(sent, 0);
+	assert_int_equal(failed, 1);
+	assert_int_equal(count(s, "SELECT attempts FROM notify"), 1);
+	assert_int_equal(count(s, "SELECT count(*) FROM notify WHERE state='pending' AND"
+				  " last_error IS NOT NULL AND next_at='2027-01-15T08:00:02Z'"),
+			 1);
+	/* not due yet: nothing is tried */
+	assert_ok(notify_deliver_due(s, &cfg, 0, &sent, &failed, &err), &err);
+	assert_int_equal(failed, 0);
+	for (i = 1; i < NOTIFY_MAX_ATTEMPTS; i++) {
+		at(1800000000 + 4000L * i);
+		assert_ok(notify_deliver_due(s, &cfg, 0, &sent, &failed, &err), &err);
+	}
+	at(1800000000);
+	assert_int_equal(count(s, "SELECT count(*) FROM notify WHERE state='failed'"), 1);
+	assert_int_equal(count(s, "SELECT attempts FROM notify"), NOTIFY_MAX_ATTEMPTS);
+	/* inside a transaction nothing is posted */
+	assert_ok(store_begin(s, &err), &err);
+	assert_int_equal(notify_deliver_due(s, &cfg, 0, NULL, NULL, &err), AIRLOCK_ESTATE);
+	store_rollback(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_roles_and_names),
+	    cmocka_unit_test_setup_teardown(test_password_is_hashed_with_argon2id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sessions_store_only_hashes_and_expire, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_csrf_token, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limit_per_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_link_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_ends_sessions_and_links, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_enqueue_once_and_only_with_a_webhook, setup,
+					    teardown),
+	    cmocka_unit_test(test_notify_body_is_slack_json_and_escaped),
+	    cmocka_unit_test_setup_teardown(test_notify_delivery_retries_then_fails, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
