@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "drift.h"
+#include "policy.h"
 
 static const char *str(json_t *o, const char *key)
 {
@@ -322,6 +323,27 @@ static int time_arg(struct cli *cli, const char *opt, const char *arg, time_t *o
 	return 0;
 }
 
+/* The drift configuration: the defaults, then the policy file's drift:
+ * section (when a policy loads), then what the command line said. */
+static int drift_settings(struct cli *cli, struct drift_config *cfg, const struct drift_config *cmd)
+{
+	struct drift_config def;
+	struct policy *p = cli_policy(cli, 0);
+	struct err err = {0};
+
+	drift_config_default(&def);
+	drift_config_default(cfg);
+	if (p && drift_config_apply(cfg, p->drift_keys, p->drift_values, p->ndrift, &err))
+		return cli_fail(cli, "%s: %s", cli_policy_path(cli), err.msg);
+	if (cmd->window_seconds != def.window_seconds)
+		cfg->window_seconds = cmd->window_seconds;
+	if (cmd->windows != def.windows)
+		cfg->windows = cmd->windows;
+	if (cmd->reference_windows != def.reference_windows)
+		cfg->reference_windows = cmd->reference_windows;
+	return 0;
+}
+
 static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {
@@ -331,7 +353,7 @@ static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 	    {"window", required_argument, NULL, 'w'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct drift_config cfg;
+	struct drift_config cfg, cmdcfg;
 	struct err err = {0};
 	struct store *s;
 	time_t from = 0, to = 0, cur;
@@ -358,6 +380,9 @@ static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--clear takes no --from or --to");
 	if (has_from != has_to)
 		return cli_usage(cli, "give both --from and --to, or neither");
+	cmdcfg = cfg;
+	if (drift_settings(cli, &cfg, &cmdcfg))
+		return CLI_FAIL;
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
@@ -435,7 +460,7 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 	    {"reference", required_argument, NULL, 'r'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct drift_config cfg;
+	struct drift_config cfg, cmdcfg;
 	struct err err = {0};
 	struct store *s;
 	json_t *r = NULL;
@@ -466,6 +491,9 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage(cli, "unexpected argument '%s' (subverbs: baseline, ack)",
 				 argv[optind]);
+	cmdcfg = cfg;
+	if (drift_settings(cli, &cfg, &cmdcfg))
+		return CLI_FAIL;
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;

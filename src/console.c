@@ -14,6 +14,7 @@
 #include "console_assets.h"
 #include "console_int.h"
 #include "drift.h"
+#include "policy.h"
 
 #define COOKIE "airlock_session"
 #define JSON_TYPE "application/json"
@@ -601,6 +602,9 @@ static void on_metrics(void *ctx, const struct http_request *req, struct http_re
 		return;
 	}
 	drift_config_default(&cfg);
+	if (c->cfg.policy)
+		drift_config_apply(&cfg, c->cfg.policy->drift_keys, c->cfg.policy->drift_values,
+				   c->cfg.policy->ndrift, &err); /* checked when the policy loaded */
 	if (drift_prometheus(w->store, &cfg, &text, &err))
 		http_respond(res, 500, "text/plain; charset=utf-8", "# the drift report failed\n");
 	else

@@ -554,6 +554,10 @@ void console_api_drift(struct console_req *r)
 	int64_t id;
 
 	drift_config_default(&cfg);
+	if (r->policy)
+		drift_config_apply(&cfg, r->policy->drift_keys, r->policy->drift_values,
+				   r->policy->ndrift, &err); /* checked when the policy loaded */
+	err_clear(&err);
 	if (!*after) {
 		if (!r->get) {
 			console_error(r->res, 405, "GET /api/drift");

@@ -72,6 +72,10 @@ void drift_config_default(struct drift_config *c);
 /* Sets one key (the names above) from its text value, checked; an unknown
  * key or a bad value is AIRLOCK_EINVAL naming both. */
 int drift_config_set(struct drift_config *c, const char *key, const char *value, struct err *err);
+/* Applies the policy file's drift: section (keys and values as text, n of
+ * them) over the defaults, then checks the whole. */
+int drift_config_apply(struct drift_config *c, const char *const *keys,
+		       const char *const *values, int n, struct err *err);
 /* Checks the whole configuration (ranges, bands dividing hashes). */
 int drift_config_check(const struct drift_config *c, struct err *err);
 

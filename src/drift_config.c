@@ -262,3 +262,16 @@ int drift_time(const char *s, int64_t *out)
 	*out = (int64_t)t;
 	return 0;
 }
+
+int drift_config_apply(struct drift_config *c, const char *const *keys,
+		       const char *const *values, int n, struct err *err)
+{
+	int i, rc;
+
+	for (i = 0; i < n; i++) {
+		rc = drift_config_set(c, keys[i], values[i], err);
+		if (rc)
+			return rc;
+	}
+	return drift_config_check(c, err);
+}

@@ -81,6 +81,11 @@ struct policy {
 	struct policy_audience audience;
 	struct policy_smtp smtp;
 	struct policy_notify notify;
+	/* drift: thresholds of the drift monitor, key → text value, each checked
+	 * by drift_config_set() (drift.h names the keys). */
+	const char *const *drift_keys;
+	const char *const *drift_values;
+	int ndrift;
 	char digest[65];           /* hex BLAKE2b-256 of the file bytes: its version */
 };
 

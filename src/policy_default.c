@@ -125,7 +125,22 @@ const char policy_default_text[] =
     "# The message only points; the record stays in airlock.\n"
     "# notify:\n"
     "#   webhook: https://hooks.slack.com/services/T000/B000/XXXX\n"
-    "#   console_url: http://127.0.0.1:8750   # where reviewers open the console\n";
+    "#   console_url: http://127.0.0.1:8750   # where reviewers open the console\n"
+    "\n"
+    "# The drift monitor (airlock drift): each window of the agents' aggregate\n"
+    "# behaviour is compared with the windows before it. These are the defaults;\n"
+    "# any other key the monitor knows may be set here too (see the README).\n"
+    "drift:\n"
+    "  window: 1d                # 1h, 6h, 1d, 7d\n"
+    "  reference_windows: 7      # compare with the previous N windows\n"
+    "  min_count: 30             # fewer items than this in a window: never judged\n"
+    "  js_alert: 0.1             # Jensen-Shannon distance that raises an alert\n"
+    "  psi_significant: 0.25     # population stability index that raises an alert\n"
+    "  ewma_lambda: 0.2          # EWMA weight, for slow creep\n"
+    "  ewma_limit: 3             # EWMA control limit, in standard deviations\n"
+    "  hysteresis_windows: 2     # a shift must hold this many windows ...\n"
+    "  hysteresis_bypass: 2      # ... unless it is this many times its threshold\n"
+    "  duplicate_jaccard: 0.8    # drafts this similar count as near-duplicates\n";
 
 const char *policy_default_yaml(void)
 {

@@ -5,6 +5,7 @@
  * Order inside a mapping does not matter: each mapping is first sorted into
  * its known keys (policy_map_keys), then checked as a whole, so a workflow's
  * `fields` are judged by its `effect` wherever that appears. */
+#include "drift.h"
 #include "policy_int.h"
 
 #include <ctype.h>
@@ -790,11 +791,66 @@ static void parse_notify(struct policy_ctx *c, const struct policy_kv *in)
 				  "notify)");
 }
 
+/* ---- drift ---- */
+
+/* drift: a mapping of the drift monitor's keys to values; each is checked
+ * by the drift module itself, so the two cannot disagree on a name. */
+static void parse_drift(struct policy_ctx *c, const struct policy_kv *in)
+{
+	struct policy *p = &c->pi->pub;
+	struct drift_config scratch;
+	yaml_node_pair_t *pr;
+	yaml_node_t *k, *v;
+	const char *ks, *vs;
+	struct err err = {0};
+	int n;
+
+	if (!policy_want_map(c, in, "a mapping of drift thresholds (e.g. js_alert: 0.1)"))
+		return;
+	n = policy_map_len(in->v);
+	p->drift_keys = policy_arena_alloc(c->pi, (size_t)(n > 0 ? n : 1) * sizeof(char *));
+	p->drift_values = policy_arena_alloc(c->pi, (size_t)(n > 0 ? n : 1) * sizeof(char *));
+	if (!p->drift_keys || !p->drift_values) {
+		c->oom = 1;
+		return;
+	}
+	drift_config_default(&scratch);
+	for (pr = in->v->data.mapping.pairs.start; pr < in->v->data.mapping.pairs.top; pr++) {
+		if (policy_stop(c))
+			break;
+		k = policy_node(c, pr->key);
+		v = policy_node(c, pr->value);
+		if (!k || !v)
+			continue;
+		ks = policy_scalar(k);
+		vs = policy_scalar(v);
+		if (!ks || !vs) {
+			policy_problem_at(c, vs ? k : v, "drift: give plain key: value pairs");
+			continue;
+		}
+		if (drift_config_set(&scratch, ks, vs, &err)) {
+			policy_problem_at(c, v, "%s", err.msg);
+			continue;
+		}
+		/* the document goes away after loading: keep copies */
+		ks = policy_arena_strdup(c->pi, ks);
+		vs = policy_arena_strdup(c->pi, vs);
+		if (!ks || !vs) {
+			c->oom = 1;
+			return;
+		}
+		((const char **)p->drift_keys)[p->ndrift] = ks;
+		((const char **)p->drift_values)[p->ndrift++] = vs;
+	}
+	if (!policy_stop(c) && drift_config_check(&scratch, &err))
+		policy_problem_at(c, in->k, "%s", err.msg);
+}
+
 /* ---- the document ---- */
 
-enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NOTIFY, T_NKEYS };
-static const char *const top_keys[T_NKEYS] = {"version",  "defaults", "workflows",
-					      "audience", "smtp",     "notify"};
+enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NOTIFY, T_DRIFT, T_NKEYS };
+static const char *const top_keys[T_NKEYS] = {"version", "defaults", "workflows", "audience",
+					      "smtp",    "notify",   "drift"};
 
 void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 {
@@ -839,4 +895,6 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 		parse_smtp(c, &kv[T_SMTP]);
 	if (kv[T_NOTIFY].k)
 		parse_notify(c, &kv[T_NOTIFY]);
+	if (kv[T_DRIFT].k)
+		parse_drift(c, &kv[T_DRIFT]);
 }

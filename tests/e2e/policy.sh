@@ -119,3 +119,12 @@ has "with the first problem" "$T/err" "^airlock: radius: bad.yaml:7:5: unknown k
 expect 1 "radius without a policy fails" "$AIRLOCK" radius --policy missing.yaml
 has "and says to run init" "$T/err" "airlock init"
 expect 2 "radius takes no argument" "$AIRLOCK" radius extra
+
+# the drift: section is checked by the drift monitor's own rules
+"$AIRLOCK" init --policy "$T/drift.yaml" --db "$T/drift.db" >/dev/null 2>&1
+sed -i 's/^  js_alert: 0.1 /  js_alert: 7 /; s/^  min_count: 30 /  min_cnt: 30 /' "$T/drift.yaml"
+expect 1 "a bad drift threshold fails the check" "$AIRLOCK" policy check "$T/drift.yaml"
+has "naming the value, line and column" "$T/out" "drift.yaml:[0-9]+:13: drift: js_alert: '7' is not a number"
+has "and an unknown drift key" "$T/out" "drift.yaml:[0-9]+:[0-9]+: drift: unknown key 'min_cnt'"
+sed -i 's/^  js_alert: 7 /  js_alert: 0.2 /; s/^  min_cnt: 30 /  min_count: 10 /' "$T/drift.yaml"
+expect 0 "good drift thresholds pass" "$AIRLOCK" policy check "$T/drift.yaml"
