@@ -279,6 +279,14 @@ int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct
 	return err_set(err, AIRLOCK_EINVAL, "%s: wrong type of value", f->name);
 }
 
+static json_t *row_to_json(enum book_kind kind, struct store_stmt *st);
+
+/* store_collect's row function: ctx points at the kind. */
+static json_t *kind_row(struct store_stmt *st, void *ctx)
+{
+	return row_to_json(*(const enum book_kind *)ctx, st);
+}
+
 /* Reads the row the statement points at into a JSON object. */
 static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 {
@@ -808,7 +816,6 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 {
 	char where[768], sql[1536];
 	struct store_stmt *st;
-	json_t *arr, *row;
 	int rc;
 
 	*out = NULL;
@@ -824,21 +831,11 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 	if (rc)
 		return rc;
 	query_bind(st, q, 1);
-	arr = json_array();
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		row = row_to_json(BOOK_ACCOUNT, st);
-		if (!row || json_array_append_new(arr, row)) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
+	{
+		enum book_kind k = BOOK_ACCOUNT;
+
+		return store_collect(st, kind_row, &k, out, err);
 	}
-	store_done(st);
-	if (rc != STORE_DONE) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
 }
 
 int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err)
@@ -867,7 +864,6 @@ static int collect(struct store *s, enum book_kind kind, const char *sql, const 
 		   const char *b, int limit, json_t **out, struct err *err)
 {
 	struct store_stmt *st;
-	json_t *arr, *row;
 	int rc;
 
 	*out = NULL;
@@ -879,21 +875,7 @@ static int collect(struct store *s, enum book_kind kind, const char *sql, const 
 	if (b)
 		store_bind_text(st, 2, b);
 	store_bind_int(st, 3, limit > 0 ? limit : -1);
-	arr = json_array();
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		row = row_to_json(kind, st);
-		if (!row || json_array_append_new(arr, row)) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	}
-	store_done(st);
-	if (rc != STORE_DONE) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	return store_collect(st, kind_row, &kind, out, err);
 }
 
 int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err)

@@ -1065,11 +1065,16 @@ static json_t *brief_json(struct store_stmt *st)
 #define BRIEF_SELECT                                                                               \
 	"SELECT id,account_id,text,evidence,principal,instruction_version,created_at FROM brief"
 
+static json_t *brief_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return brief_json(st);
+}
+
 int outreach_briefs_list(struct store *s, const struct outreach_filter *f, json_t **out,
 			 struct err *err)
 {
 	struct store_stmt *st;
-	json_t *arr, *row;
 	int rc;
 
 	*out = NULL;
@@ -1084,21 +1089,7 @@ int outreach_briefs_list(struct store *s, const struct outreach_filter *f, json_
 	if (f->account_id)
 		store_bind_text(st, 1, f->account_id);
 	store_bind_int(st, 2, f->limit > 0 ? f->limit : 100);
-	arr = json_array();
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		row = brief_json(st);
-		if (!row || json_array_append_new(arr, row)) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	}
-	store_done(st);
-	if (rc != STORE_DONE) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	return store_collect(st, brief_row, NULL, out, err);
 }
 
 int outreach_brief_get(struct store *s, const char *id, json_t **out, struct err *err)

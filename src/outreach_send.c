@@ -72,11 +72,16 @@ static json_t *outbox_json(struct store_stmt *st)
 	return o;
 }
 
+static json_t *outbox_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return outbox_json(st);
+}
+
 static int collect_rows(struct store *s, const char *sql, const char *bind1, int64_t bind2,
 			json_t **out, struct err *err)
 {
 	struct store_stmt *st;
-	json_t *arr, *row;
 	int rc;
 
 	*out = NULL;
@@ -87,21 +92,7 @@ static int collect_rows(struct store *s, const char *sql, const char *bind1, int
 		store_bind_text(st, 1, bind1);
 	if (bind2 >= 0)
 		store_bind_int(st, 2, bind2);
-	arr = json_array();
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		row = outbox_json(st);
-		if (!row || json_array_append_new(arr, row)) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	}
-	store_done(st);
-	if (rc != STORE_DONE) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	return store_collect(st, outbox_row, NULL, out, err);
 }
 
 static int load_row(struct store *s, int64_t id, json_t **out, struct err *err)

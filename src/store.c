@@ -379,6 +379,33 @@ int store_set_durability(struct store *s, enum store_durability d, struct err *e
 	return rc;
 }
 
+int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **out,
+		  struct err *err)
+{
+	json_t *arr = json_array(), *v;
+	int rc;
+
+	*out = NULL;
+	if (!arr) {
+		store_done(st);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		v = row(st, ctx);
+		if (!v || json_array_append_new(arr, v)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc != STORE_DONE) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
 int64_t store_changes(struct store *s) { return sqlite3_changes64(s->db); }
 
 void *store_native_handle(struct store *s) { return s->db; }

@@ -16,6 +16,7 @@
 #ifndef AIRLOCK_STORE_H
 #define AIRLOCK_STORE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -82,6 +83,13 @@ void store_reset(struct store_stmt *st);
 
 /* Resets the statement and clears its bindings; it goes back to the cache. */
 void store_done(struct store_stmt *st);
+
+/* Steps a bound statement to its end, making one JSON value per row with
+ * row(st, ctx), and returns them as a new array in *out; always ends with
+ * store_done(st). row returning NULL is out of memory. */
+typedef json_t *(*store_row_fn)(struct store_stmt *st, void *ctx);
+int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **out,
+		  struct err *err);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(struct store *s);
