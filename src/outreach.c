@@ -973,6 +973,12 @@ int outreach_draft_rollup(struct store *s, const char *draft_id, struct err *err
 static const char *const statuses[] = {"draft",	 "discarded", "send_requested", "approved", "sent",
 				       "failed", "unknown",   "blocked",	NULL};
 
+static json_t *draft_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return draft_row_json(st, 0);
+}
+
 int outreach_drafts_list(struct store *s, const struct outreach_filter *f, json_t **out,
 			 struct err *err)
 {
@@ -1005,19 +1011,9 @@ int outreach_drafts_list(struct store *s, const struct outreach_filter *f, json_
 	if (f->status)
 		store_bind_text(st, 2, f->status);
 	store_bind_int(st, 3, f->limit > 0 ? f->limit : 100);
-	arr = json_array();
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		row = draft_row_json(st, 0);
-		if (!row || json_array_append_new(arr, row)) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	}
-	store_done(st);
-	if (rc != STORE_DONE) {
-		json_decref(arr);
+	rc = store_collect(st, draft_row, NULL, &arr, err);
+	if (rc)
 		return rc;
-	}
 	json_array_foreach(arr, i, row)
 	{
 		rc = load_recipients(s, str(row, "id"), &rec, err);

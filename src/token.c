@@ -138,40 +138,28 @@ int token_verify(struct store *s, const char *token, struct token_info *info, st
 	return match ? 0 : err_set(err, AIRLOCK_EDENIED, "unknown or revoked token");
 }
 
+static json_t *token_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?}", "id", store_col_text(st, 0), "connector",
+			 store_col_text(st, 1), "agent", store_col_text(st, 2), "created_at",
+			 store_col_text(st, 3), "created_by", store_col_text(st, 4), "revoked_at",
+			 store_col_text(st, 5));
+}
+
 int token_list(struct store *s, json_t **out, struct err *err)
 {
 	struct store_stmt *st;
-	json_t *arr = json_array(), *row;
 	int rc;
 
 	*out = NULL;
-	if (!arr)
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = store_prepare(s,
 			   "SELECT id,connector,agent,created_at,created_by,revoked_at FROM "
 			   "connector_token ORDER BY created_at DESC, id",
 			   &st, err);
-	if (rc) {
-		json_decref(arr);
+	if (rc)
 		return rc;
-	}
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		row = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?}", "id", store_col_text(st, 0),
-				"connector", store_col_text(st, 1), "agent", store_col_text(st, 2),
-				"created_at", store_col_text(st, 3), "created_by",
-				store_col_text(st, 4), "revoked_at", store_col_text(st, 5));
-		if (!row || json_array_append_new(arr, row)) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	}
-	store_done(st);
-	if (rc != STORE_DONE) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	return store_collect(st, token_row, NULL, out, err);
 }
 
 int token_revoke(struct store *s, const char *id, struct err *err)
