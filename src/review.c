@@ -37,15 +37,21 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 	int rc;
 
 	*drafts = NULL;
-	rc = staging_get(s, id, &b, err);
+	/* the header only: a batch may hold 100,000 items, and only a send
+	 * (at most a hundred drafts) needs them */
+	rc = staging_get_header(s, id, &b, err);
 	if (rc)
 		return rc;
 	snprintf(action, len, "%s", json_string_value(json_object_get(b, "action")));
-	if (!strcmp(action, "send")) {
-		*drafts = json_array();
-		json_array_foreach(json_object_get(b, "item_list"), i, it)
-			json_array_append(*drafts, json_object_get(it, "record_id"));
-	}
+	json_decref(b);
+	if (strcmp(action, "send") != 0)
+		return 0;
+	rc = staging_get(s, id, &b, err);
+	if (rc)
+		return rc;
+	*drafts = json_array();
+	json_array_foreach(json_object_get(b, "item_list"), i, it)
+		json_array_append(*drafts, json_object_get(it, "record_id"));
 	json_decref(b);
 	return 0;
 }
