@@ -481,6 +481,7 @@ struct policy *cli_policy(struct cli *cli, int required)
 		cli->policy_tried = 1;
 		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
 			cli->policy = NULL;
+			snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
 			if (required)
 				cli_fail(cli, "%s (airlock does not run with a policy that does not"
 					      " check: see 'airlock policy check')",

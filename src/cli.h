@@ -27,6 +27,7 @@ struct cli {
 	struct store *store;   /* opened by cli_store(), closed by main */
 	struct policy *policy; /* loaded by cli_policy(), freed by main */
 	int policy_tried;
+	char policy_err[ERR_MSG_MAX]; /* why it did not load, when it did not */
 	char principal[128];
 };
 

@@ -49,7 +49,6 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 	};
 	struct gate_call call = {0};
 	struct gate g = {0};
-	struct policy *policy = NULL;
 	struct err err = {0};
 	json_error_t jerr;
 	json_t *args = NULL, *result = NULL;
@@ -88,12 +87,10 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 	g.store = cli_store(cli);
 	if (!g.store)
 		goto out;
-	if (policy_load(cli_policy_path(cli), &policy, &err)) {
-		/* fail closed: the proposal is still recorded, and blocked */
-		fprintf(stderr, "airlock: propose: warning: %s: every proposal is blocked\n", err.msg);
-		err_clear(&err);
-	}
-	g.policy = policy;
+	g.policy = cli_policy(cli, 0);
+	if (!g.policy) /* fail closed: the proposal is still recorded, and blocked */
+		fprintf(stderr, "airlock: propose: warning: %s: every proposal is blocked\n",
+			cli->policy_err);
 	if (gate_call_tool(&g, &call, args, &result, &err)) {
 		rc = cli_fail_err(cli, &err);
 		goto out;
@@ -107,6 +104,5 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 out:
 	json_decref(args);
 	json_decref(result);
-	policy_free(policy);
 	return rc;
 }

@@ -156,6 +156,20 @@ struct proposal {
 	int64_t radius;
 };
 
+/* A fresh proposal of one action ("update", "merge", "send"). */
+static int proposal_init(struct proposal *pr, const char *action, struct err *err)
+{
+	memset(pr, 0, sizeof *pr);
+	pr->action = action;
+	pr->items = json_array();
+	pr->by_record = json_object();
+	pr->refused = json_array();
+	pr->reasons = json_array();
+	if (!pr->items || !pr->by_record || !pr->refused || !pr->reasons)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	return 0;
+}
+
 static void proposal_release(struct proposal *pr)
 {
 	scope_free(pr->scope);
@@ -439,12 +453,9 @@ static int propose_changes(struct gate *g, const struct gate_call *call, json_t 
 	size_t i;
 	int rc;
 
-	pr.items = json_array();
-	pr.by_record = json_object();
-	pr.refused = json_array();
-	pr.reasons = json_array();
-	pr.action = "update";
-	rc = arg_string(args, "workflow", 1, &pr.workflow, err);
+	rc = proposal_init(&pr, "update", err);
+	if (!rc)
+		rc = arg_string(args, "workflow", 1, &pr.workflow, err);
 	if (!rc)
 		rc = arg_string(args, "scope", 1, &pr.scope_text, err);
 	if (!rc)
@@ -497,12 +508,9 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 	size_t i;
 	int rc;
 
-	pr.items = json_array();
-	pr.by_record = json_object();
-	pr.refused = json_array();
-	pr.reasons = json_array();
-	pr.action = "merge";
-	rc = arg_string(args, "survivor_id", 1, &survivor, err);
+	rc = proposal_init(&pr, "merge", err);
+	if (!rc)
+		rc = arg_string(args, "survivor_id", 1, &survivor, err);
 	if (!rc)
 		rc = arg_string(args, "rationale", 1, &pr.rationale, err);
 	if (!rc)
@@ -720,12 +728,9 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 	size_t i;
 	int rc;
 
-	pr.items = json_array();
-	pr.by_record = json_object();
-	pr.refused = json_array();
-	pr.reasons = json_array();
-	pr.action = "send";
-	rc = arg_string(args, "workflow", 0, &pr.workflow, err);
+	rc = proposal_init(&pr, "send", err);
+	if (!rc)
+		rc = arg_string(args, "workflow", 0, &pr.workflow, err);
 	if (!rc)
 		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
 	if (rc)

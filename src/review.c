@@ -125,8 +125,10 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 	gate_audience_rules(r->policy, &rules);
 	if (!smtp.host)
 		delivery = json_pack("{s:s}", "note",
-				     "no SMTP relay in the policy: the messages wait in the outbox"
-				     " (airlock outbox deliver)");
+				     r->policy ? "no SMTP relay in the policy: the messages wait in the"
+						 " outbox (airlock outbox deliver)"
+					       : "no policy loaded, so no SMTP relay: the messages wait"
+						 " in the outbox (airlock outbox deliver)");
 	else if (outreach_deliver(r->store, &rules, &smtp, principal, drafts, 0, &delivery, &derr))
 		delivery = json_pack("{s:s}", "error", derr.msg);
 	json_object_set_new(*report, "delivery", delivery);
