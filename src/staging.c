@@ -384,6 +384,11 @@ int staging_pending_count(struct store *s, const char *principal, int64_t *out, 
 	return rc;
 }
 
+/* Waiting batches past their time-to-live. */
+#define EXPIRED_SQL                                                                               \
+	"SELECT id FROM batch WHERE state IN ('staged','sampled','blocked','approved')"           \
+	" AND expires_at IS NOT NULL AND expires_at<=?1"
+
 int staging_expire(struct store *s, int64_t *n, struct err *err)
 {
 	char now[CLOCK_TEXT_LEN];
@@ -395,13 +400,22 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 	if (n)
 		*n = 0;
 	clock_format(clock_now(), now, sizeof now);
+	/* Every verb and batch_status sweeps first; most times nothing is due,
+	 * and a read must not take the write lock to learn that. */
+	if (!store_in_transaction(s)) {
+		rc = store_prepare(s, EXPIRED_SQL " LIMIT 1", &st, err);
+		if (rc)
+			goto out;
+		store_bind_text(st, 1, now);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc <= 0)
+			goto out; /* nothing due (STORE_DONE is 0), or an error */
+	}
 	rc = store_begin(s, err);
 	if (rc)
 		goto out;
-	rc = store_prepare(s,
-			   "SELECT id FROM batch WHERE state IN ('staged','sampled','blocked','approved')"
-			   " AND expires_at IS NOT NULL AND expires_at<=?1",
-			   &st, err);
+	rc = store_prepare(s, EXPIRED_SQL, &st, err);
 	if (rc)
 		goto rollback;
 	store_bind_text(st, 1, now);
