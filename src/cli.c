@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "autonomy.h"
+#include "review.h"
 #include "staging.h"
 #include "policy.h"
 
@@ -543,6 +544,42 @@ json_t *cli_autonomy(struct cli *cli, int print)
 		       100 * json_real_value(json_object_get(w, "upper_bound")),
 		       (long long)json_integer_value(json_object_get(w, "clean_run")));
 	return list;
+}
+
+int cli_batch_verb(struct cli *cli, int argc, char **argv, const char *flag, cli_batch_fn run,
+		   int64_t *id, json_t **report)
+{
+	const struct option extra[] = {{flag, no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+	struct err err = {0};
+	struct store *s;
+	int c, done = 0, rc, on = 0;
+
+	*report = NULL;
+	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
+		if (c == -2)
+			return done;
+		if (c == 'f')
+			on = 1;
+	}
+	rc = cli_batch_arg(cli, argc, argv, id);
+	if (rc)
+		return rc;
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	struct review r = {s, cli_policy(cli, 0), "cli"};
+
+	rc = run(&r, *id, cli_principal(cli), on, report, &err);
+	if (cli->json && *report)
+		cli_print_json(cli, *report);
+	if (rc) {
+		if (!cli->json)
+			cli_print_conflicts(*report);
+		json_decref(*report);
+		*report = NULL;
+		return cli_fail_err(cli, &err);
+	}
+	return CLI_OK;
 }
 
 void cli_print_conflicts(json_t *report)

@@ -90,6 +90,17 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extr
  * when the database exists; returns the list (may be NULL) for --json. */
 json_t *cli_autonomy(struct cli *cli, int print);
 
+struct review;
+/* The frame of a verb that changes one batch and reports on it (apply,
+ * undo): one boolean flag (--FLAG), the batch id, run(review, id, principal,
+ * flag, &report, err). Prints --json reports and failures (listing the
+ * conflicts) itself; on success returns CLI_OK with *report and *id for the
+ * verb to print. Any other return is the exit status. */
+typedef int (*cli_batch_fn)(struct review *r, int64_t id, const char *principal, int flag,
+			    json_t **report, struct err *err);
+int cli_batch_verb(struct cli *cli, int argc, char **argv, const char *flag, cli_batch_fn run,
+		   int64_t *id, json_t **report);
+
 /* Lists {"conflicts": [...]} of an apply/undo report, one line each. */
 void cli_print_conflicts(json_t *report);
 

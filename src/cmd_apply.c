@@ -24,47 +24,22 @@ static void print_delivery(json_t *d)
 
 int cmd_apply(struct cli *cli, int argc, char **argv)
 {
-	static const struct option extra[] = {{"skip-conflicts", no_argument, NULL, 's'},
-					      {NULL, 0, NULL, 0}};
-	struct err err = {0};
-	struct store *s;
-	json_t *report = NULL;
+	json_t *report;
 	int64_t id;
-	int c, done = 0, rc, skip = 0;
+	int rc = cli_batch_verb(cli, argc, argv, "skip-conflicts", review_apply, &id, &report);
 
-	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
-		if (c == -2)
-			return done;
-		if (c == 's')
-			skip = 1;
-	}
-	rc = cli_batch_arg(cli, argc, argv, &id);
-	if (rc)
-		return rc;
-	s = cli_store(cli);
-	if (!s)
-		return CLI_FAIL;
-	struct review r = {s, cli_policy(cli, 0), "cli"};
-
-	rc = review_apply(&r, id, cli_principal(cli), skip, &report, &err);
-	if (cli->json && report)
-		cli_print_json(cli, report);
-	if (rc) {
-		if (!cli->json)
-			cli_print_conflicts(report);
+	if (rc != CLI_OK || cli->json) {
 		json_decref(report);
-		return cli_fail_err(cli, &err);
+		return rc;
 	}
-	if (!cli->json) {
-		printf("batch %lld applied: %lld item(s)\n", (long long)id,
-		       (long long)json_integer_value(json_object_get(report, "applied")));
-		if (json_array_size(json_object_get(report, "conflicts")))
-			printf("skipped, changed since staged:\n");
-		cli_print_conflicts(report);
-		print_delivery(json_object_get(report, "delivery"));
-		if (!json_object_get(report, "delivery"))
-			printf("undo with: airlock undo %lld\n", (long long)id);
-	}
+	printf("batch %lld applied: %lld item(s)\n", (long long)id,
+	       (long long)json_integer_value(json_object_get(report, "applied")));
+	if (json_array_size(json_object_get(report, "conflicts")))
+		printf("skipped, changed since staged:\n");
+	cli_print_conflicts(report);
+	print_delivery(json_object_get(report, "delivery"));
+	if (!json_object_get(report, "delivery"))
+		printf("undo with: airlock undo %lld\n", (long long)id);
 	json_decref(report);
 	return CLI_OK;
 }
