@@ -306,8 +306,16 @@ static int step_done(struct store_stmt *st, struct err *err)
 	return rc == STORE_DONE ? 0 : rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected row");
 }
 
-static int insert_entry(struct store *s, int64_t seq, const char *at, const struct audit_entry *e,
-			const char *body, size_t len, const unsigned char prev[AUDIT_HASH_BYTES],
+/* The string o holds under key, or NULL (JSON null or absent). */
+static const char *str_of(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* The query columns are copied from the entry object o, which holds the
+ * very values the body was made from. */
+static int insert_entry(struct store *s, int64_t seq, const char *at, json_t *o, const char *body,
+			size_t len, const unsigned char prev[AUDIT_HASH_BYTES],
 			const unsigned char hash[AUDIT_HASH_BYTES], struct err *err)
 {
 	struct store_stmt *st;
@@ -322,12 +330,12 @@ static int insert_entry(struct store *s, int64_t seq, const char *at, const stru
 		return rc;
 	store_bind_int(st, 1, seq);
 	store_bind_text(st, 2, at);
-	store_bind_text(st, 3, e->principal);
-	store_bind_text(st, 4, e->surface);
-	store_bind_text(st, 5, e->tool);
-	store_bind_text(st, 6, e->instruction_version);
-	store_bind_text(st, 7, e->decision);
-	store_bind_text(st, 8, e->batch_id);
+	store_bind_text(st, 3, str_of(o, "principal"));
+	store_bind_text(st, 4, str_of(o, "surface"));
+	store_bind_text(st, 5, str_of(o, "tool"));
+	store_bind_text(st, 6, str_of(o, "instruction_version"));
+	store_bind_text(st, 7, str_of(o, "decision"));
+	store_bind_text(st, 8, str_of(o, "batch_id"));
 	store_bind_textn(st, 9, body, (int)len);
 	store_bind_blob(st, 10, prev, AUDIT_HASH_BYTES);
 	store_bind_blob(st, 11, hash, AUDIT_HASH_BYTES);
@@ -376,59 +384,74 @@ static int move_head(struct store *s, int64_t seq, const unsigned char hash[AUDI
 	return 0;
 }
 
-int audit_append(struct store *s, const struct audit_entry *e, int64_t *seq, struct err *err)
+int audit_entry_prepare(const struct audit_entry *e, json_t **out, struct err *err)
 {
-	unsigned char prev[AUDIT_HASH_BYTES], hash[AUDIT_HASH_BYTES];
-	char at[AUDIT_TIME_MAX];
-	json_t *o = NULL, *j;
-	char *body = NULL;
-	int64_t head_seq, next;
-	size_t len;
-	int rc, began = 0;
+	int rc = audit_sodium_ready(err);
 
-	if (seq)
-		*seq = 0;
-	if ((rc = audit_sodium_ready(err)) || (rc = entry_object(e, &o, err)))
-		goto out;
-	if ((rc = store_begin(s, err)))
-		goto out;
-	began = 1;
-	if ((rc = audit_head(s, &head_seq, prev, err)))
-		goto out;
-	next = head_seq + 1;
+	*out = NULL;
+	return rc ? rc : entry_object(e, out, err);
+}
+
+int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
+		      unsigned char head[AUDIT_HASH_BYTES], struct err *err)
+{
+	unsigned char hash[AUDIT_HASH_BYTES];
+	char at[AUDIT_TIME_MAX];
+	int64_t next = *head_seq + 1;
+	char *body;
+	json_t *j;
+	size_t len;
+	int rc = 0;
+
 	/* taken under the write lock, so times follow seq order as long as the
 	 * clock does */
 	audit_now(at);
 	if ((j = json_integer(next)) == NULL || json_object_set_new(o, "seq", j) ||
-	    (rc = set_text(o, "at", at, err))) {
-		rc = rc ? rc : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		goto out;
-	}
+	    (rc = set_text(o, "at", at, err)))
+		return rc ? rc : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	body = json_dumps(o, DUMP_FLAGS);
-	if (!body) {
-		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory serialising an action log entry");
-		goto out;
-	}
+	if (!body)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory serialising an action log entry");
 	len = strlen(body);
-	if (len > AUDIT_BODY_MAX) {
+	if (len > AUDIT_BODY_MAX)
 		rc = err_set(err, AIRLOCK_EINVAL,
 			     "action log entry: %zu bytes is more than the %d a log entry may hold",
 			     len, AUDIT_BODY_MAX);
-		goto out;
+	if (rc == 0) {
+		audit_hash(next, head, body, len, hash);
+		rc = insert_entry(s, next, at, o, body, len, head, hash, err);
 	}
-	audit_hash(next, prev, body, len, hash);
-	if ((rc = insert_entry(s, next, at, e, body, len, prev, hash, err)) ||
-	    (rc = insert_records(s, next, json_object_get(o, "record_ids"), err)) ||
-	    (rc = move_head(s, next, hash, err)))
-		goto out;
-	rc = store_commit(s, err);
-	began = 0;
-	if (rc == 0 && seq)
-		*seq = next;
-out:
-	if (began)
-		store_rollback(s);
 	free(body);
+	if (rc || (rc = insert_records(s, next, json_object_get(o, "record_ids"), err)) ||
+	    (rc = move_head(s, next, hash, err)))
+		return rc;
+	*head_seq = next;
+	memcpy(head, hash, AUDIT_HASH_BYTES);
+	return 0;
+}
+
+int audit_append(struct store *s, const struct audit_entry *e, int64_t *seq, struct err *err)
+{
+	unsigned char head[AUDIT_HASH_BYTES];
+	json_t *o = NULL;
+	int64_t head_seq;
+	int rc;
+
+	if (seq)
+		*seq = 0;
+	if ((rc = audit_entry_prepare(e, &o, err)))
+		return rc;
+	if ((rc = store_begin(s, err))) {
+		json_decref(o);
+		return rc;
+	}
+	if ((rc = audit_head(s, &head_seq, head, err)) ||
+	    (rc = audit_entry_write(s, o, &head_seq, head, err)))
+		store_rollback(s);
+	else
+		rc = store_commit(s, err);
+	if (rc == 0 && seq)
+		*seq = head_seq;
 	json_decref(o);
 	return rc;
 }

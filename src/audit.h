@@ -75,6 +75,29 @@ struct audit_entry {
  * not UTF-8; a body over AUDIT_BODY_MAX). On failure nothing is appended. */
 int audit_append(struct store *s, const struct audit_entry *e, int64_t *seq, struct err *err);
 
+/* A log writer shared by the threads of one process (the HTTP connectors).
+ * One writer thread, on its own connection at synchronous=NORMAL, commits
+ * in one transaction every entry queued while it was writing the group
+ * before (group commit): an entry survives a crash of airlock, only a
+ * power loss may drop the newest. Meant for entries that record no change
+ * (reads); an entry that records a change is appended in the change's own
+ * transaction with audit_append.
+ *
+ * submit checks and copies the entry (e may go when it returns; errors as
+ * audit_append's, and then done is never called) and returns at once;
+ * done(ctx, rc, err, seq) runs later on the writer thread: rc 0 once the
+ * entry is committed, else the error (err valid during the call). One bad
+ * entry fails alone. append submits and waits: audit_append's contract.
+ * close writes what is queued, then stops the writer. */
+struct audit_queue;
+typedef void (*audit_queue_done_fn)(void *ctx, int rc, const struct err *err, int64_t seq);
+int audit_queue_open(struct audit_queue **out, const char *db_path, struct err *err);
+int audit_queue_submit(struct audit_queue *q, const struct audit_entry *e,
+		       audit_queue_done_fn done, void *ctx, struct err *err);
+int audit_queue_append(struct audit_queue *q, const struct audit_entry *e, int64_t *seq,
+		       struct err *err);
+void audit_queue_close(struct audit_queue *q);
+
 /* The chain hash of one entry (see the format above). */
 void audit_hash(int64_t seq, const unsigned char prev[AUDIT_HASH_BYTES], const char *body,
 		size_t len, unsigned char out[AUDIT_HASH_BYTES]);

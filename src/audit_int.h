@@ -22,6 +22,16 @@ struct audit_checkpoint {
 
 int audit_sodium_ready(struct err *err);
 
+/* audit_append in two halves, for writers that append many entries in one
+ * transaction (audit_queue.c). prepare checks the entry and builds its
+ * object outside any transaction (*out is the caller's, and holds copies
+ * of everything: e may go); write, inside the writer's transaction, stamps
+ * seq and time, hashes and inserts it after the head (*head_seq, head),
+ * and moves the head on. */
+int audit_entry_prepare(const struct audit_entry *e, json_t **out, struct err *err);
+int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
+		      unsigned char head[AUDIT_HASH_BYTES], struct err *err);
+
 /* The log's time format, "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC). */
 void audit_now(char out[AUDIT_TIME_MAX]);
 void audit_format_time(time_t t, long usec, char out[AUDIT_TIME_MAX]);

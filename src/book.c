@@ -838,6 +838,99 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 	}
 }
 
+/* "json_object('name',expr,...)" for every field of a kind, each value as
+ * row_to_json would make it: integers, reals and booleans typed, a JSON
+ * column embedded (an unreadable one as {}), NULL as null. */
+static int json_object_expr(enum book_kind kind, char *buf, size_t len)
+{
+	const struct kind_info *k = &kinds[kind];
+	size_t used = (size_t)snprintf(buf, len, "json_object(");
+	int i;
+
+	for (i = 0; i < k->nfields && used < len; i++) {
+		const char *c = k->fields[i].name;
+
+		used += (size_t)snprintf(buf + used, len - used, "%s'%s',", i ? "," : "", c);
+		if (used >= len)
+			break;
+		switch (k->fields[i].type) {
+		case BOOK_INT:
+			used += (size_t)snprintf(buf + used, len - used, "CAST(%s AS INTEGER)", c);
+			break;
+		case BOOK_REAL:
+			used += (size_t)snprintf(buf + used, len - used, "CAST(%s AS REAL)", c);
+			break;
+		case BOOK_BOOL:
+			used += (size_t)snprintf(buf + used, len - used,
+						 "CASE WHEN %s IS NULL THEN NULL WHEN %s THEN "
+						 "json('true') ELSE json('false') END",
+						 c, c);
+			break;
+		case BOOK_JSON:
+			used += (size_t)snprintf(buf + used, len - used,
+						 "CASE WHEN %s IS NULL THEN NULL WHEN json_valid(%s) "
+						 "THEN json(%s) ELSE json_object() END",
+						 c, c, c);
+			break;
+		default: used += (size_t)snprintf(buf + used, len - used, "%s", c);
+		}
+	}
+	if (used + 2 > len)
+		return -1;
+	memcpy(buf + used, ")", 2);
+	return 0;
+}
+
+int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
+		     struct err *err)
+{
+	char expr[2048], where[768], sql[3072];
+	struct book_query q1 = *q;
+	struct store_stmt *st;
+	FILE *f;
+	size_t size = 0;
+	int rc;
+
+	memset(page, 0, sizeof *page);
+	if (q->limit < 1)
+		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
+	if (json_object_expr(BOOK_ACCOUNT, expr, sizeof expr))
+		return err_set(err, AIRLOCK_EINVAL, "internal: the account's JSON select is too long");
+	query_where(q, where, sizeof where);
+	snprintf(sql, sizeof sql, "SELECT %s, id FROM account%s ORDER BY id LIMIT ?9", expr, where);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	q1.limit = q->limit + 1; /* one more tells whether a next page exists */
+	query_bind(st, &q1, 1);
+	f = open_memstream(&page->json, &size);
+	if (!f) {
+		store_done(st);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	fputc('[', f);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		if (page->count == (size_t)q->limit) {
+			page->more = 1;
+			continue;
+		}
+		if (page->count++)
+			fputc(',', f);
+		fputs(store_col_text(st, 0), f);
+		snprintf(page->last_id, sizeof page->last_id, "%s", store_col_text(st, 1));
+	}
+	store_done(st);
+	fputc(']', f);
+	if (fclose(f) != 0 && rc == STORE_DONE)
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (rc != STORE_DONE) {
+		free(page->json);
+		memset(page, 0, sizeof *page);
+		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
+	}
+	return 0;
+}
+
 int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err)
 {
 	char where[768], sql[1024];

@@ -101,6 +101,19 @@ struct book_query {
 int book_search(struct store *s, const struct book_query *q, json_t **out, struct err *err);
 int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err);
 
+/* One page of book_search as JSON text, for answers that are sent as text
+ * anyway (the read connector): the same objects book_search gives, built
+ * by SQLite's JSON functions rather than a json_t per value. q->limit (> 0)
+ * is the page size; more is set when further rows match. */
+struct book_page {
+	char *json;        /* "[{...},...]", the caller's to free() */
+	size_t count;      /* objects in json */
+	int more;          /* rows beyond this page exist */
+	char last_id[256]; /* the id of the page's last object ("" when empty) */
+};
+int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
+		     struct err *err);
+
 /* Contacts of an account, ordered by id. */
 int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err);
 /* Signals, newest first; account_id and kind may be NULL; limit 0 = all. */

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "mcp.h"
 #include "mcp_http.h"
+#include "store.h"
 #include "notify.h"
 #include "policy.h"
 
@@ -168,6 +169,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, "cannot initialise libcurl");
 		goto out;
 	}
+	/* no request waits for a WAL checkpoint: a thread does them */
+	if (store_checkpointer_start(mc.db_path, &err)) {
+		rc = cli_fail_err(cli, &err);
+		goto out;
+	}
 	cc.db_path = mc.db_path;
 	cc.policy = cli->policy;
 	cc.secure_cookie = public_url && !strncmp(public_url, "https://", 8);
@@ -199,6 +205,7 @@ out:
 	notify_thread_stop(nt);
 	console_free(con);
 	mcp_http_free(mh);
+	store_checkpointer_stop();
 	curl_global_cleanup();
 	return rc;
 }

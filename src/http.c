@@ -3,12 +3,14 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define MAX_ROUTES 32
 
@@ -25,6 +27,9 @@ struct http_server {
 	int port;
 	int nroutes;
 	struct route routes[MAX_ROUTES];
+	pthread_mutex_t lock;
+	pthread_cond_t drained;
+	int deferred; /* answers deferred and not sent yet */
 };
 
 /* Per-request state between MHD's calls. */
@@ -32,6 +37,12 @@ struct conn {
 	char *body;
 	size_t len, cap;
 	int too_large;
+	/* a deferred answer (http_defer) */
+	struct http_server *srv;
+	struct MHD_Connection *mhd;
+	pthread_mutex_t lock;
+	int deferred, suspended, ready;
+	struct http_response answer;
 };
 
 int http_is_loopback(const char *host)
@@ -64,6 +75,8 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 		s->cfg.timeout_s = 30;
 	if (!s->cfg.threads)
 		s->cfg.threads = 4;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->drained, NULL);
 	*out = s;
 	return 0;
 }
@@ -237,6 +250,15 @@ out:
 	return ret;
 }
 
+/* A deferred request is over (answered, or its connection is gone). */
+static void deferred_sent(struct http_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (--s->deferred == 0)
+		pthread_cond_broadcast(&s->drained);
+	pthread_mutex_unlock(&s->lock);
+}
+
 static enum MHD_Result plain(struct MHD_Connection *c, int status, const char *msg)
 {
 	struct http_response res = {0};
@@ -298,6 +320,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return plain(c, 413, "request body is larger than the limit\n");
 		return MHD_YES;
 	}
+	if (cn->deferred) /* called again after http_resume */
+		return send_response(c, &cn->answer);
 	if (*upload_size) {
 		if (!cn->too_large && cn->len + *upload_size > s->cfg.max_body)
 			cn->too_large = 1;
@@ -333,8 +357,71 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (cn->body)
 		cn->body[cn->len] = '\0';
 	res.status = 500;
+	res.internal = cn;
+	cn->srv = s;
+	cn->mhd = c;
 	s->routes[i].fn(s->routes[i].ctx, &req, &res);
+	if (cn->deferred) {
+		enum MHD_Result ret = MHD_YES;
+
+		pthread_mutex_lock(&cn->lock);
+		if (cn->ready) {
+			pthread_mutex_unlock(&cn->lock);
+			return send_response(c, &cn->answer);
+		}
+		/* this thread goes on with other connections meanwhile */
+		MHD_suspend_connection(c);
+		cn->suspended = 1;
+		pthread_mutex_unlock(&cn->lock);
+		return ret;
+	}
 	return send_response(c, &res);
+}
+
+struct http_deferred *http_defer(struct http_response *res)
+{
+	struct conn *cn = res->internal;
+
+	if (!cn || cn->deferred)
+		return NULL;
+	pthread_mutex_init(&cn->lock, NULL);
+	cn->answer = *res; /* headers set so far */
+	memset(res, 0, sizeof *res);
+	res->internal = cn;
+	cn->deferred = 1;
+	pthread_mutex_lock(&cn->srv->lock);
+	cn->srv->deferred++;
+	pthread_mutex_unlock(&cn->srv->lock);
+	return (struct http_deferred *)cn;
+}
+
+void http_resume(struct http_deferred *d, struct http_response *res)
+{
+	struct conn *cn = (struct conn *)d;
+	struct MHD_Connection *mhd;
+	int i, suspended;
+
+	pthread_mutex_lock(&cn->lock);
+	cn->answer.status = res->status;
+	cn->answer.content_type = res->content_type;
+	cn->answer.body = res->body;
+	cn->answer.body_len = res->body_len;
+	for (i = 0; i < res->nheaders; i++) {
+		if (cn->answer.nheaders < HTTP_MAX_HEADERS)
+			cn->answer.headers[cn->answer.nheaders++] = res->headers[i];
+		else
+			free(res->headers[i].value);
+	}
+	memset(res, 0, sizeof *res);
+	cn->ready = 1;
+	suspended = cn->suspended;
+	mhd = cn->mhd;
+	pthread_mutex_unlock(&cn->lock);
+	/* Once resumed, the connection may be answered and cn freed at any
+	 * moment: nothing of cn is touched after this. Not yet suspended, its
+	 * thread sees ready under the lock and answers at once. */
+	if (suspended)
+		MHD_resume_connection(mhd);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -342,10 +429,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (cn) {
+		if (cn->deferred) {
+			/* an answer not sent (the client went away) is dropped */
+			free(cn->answer.body);
+			for (int i = 0; i < cn->answer.nheaders; i++)
+				free(cn->answer.headers[i].value);
+			pthread_mutex_destroy(&cn->lock);
+			deferred_sent(cls);
+		}
 		free(cn->body);
 		free(cn);
 		*con_cls = NULL;
@@ -365,7 +459,8 @@ int http_server_start(struct http_server *s, struct err *err)
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr *sa;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	char h[64];
 	const char *host = s->host;
 
@@ -410,9 +505,24 @@ int http_server_port(const struct http_server *s) { return s->port; }
 
 void http_server_free(struct http_server *s)
 {
+	struct timespec until;
+
 	if (!s)
 		return;
-	if (s->d)
+	if (s->d) {
+		/* MHD must not stop with a connection suspended: let the deferred
+		 * answers go out first (their log entries take milliseconds). */
+		MHD_quiesce_daemon(s->d);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		pthread_mutex_lock(&s->lock);
+		while (s->deferred > 0)
+			if (pthread_cond_timedwait(&s->drained, &s->lock, &until))
+				break;
+		pthread_mutex_unlock(&s->lock);
 		MHD_stop_daemon(s->d);
+	}
+	pthread_cond_destroy(&s->drained);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -40,6 +40,7 @@ struct http_response {
 		char name[48];
 		char *value; /* malloc'd, freed by the server */
 	} headers[HTTP_MAX_HEADERS];
+	void *internal; /* the server's */
 };
 
 typedef void (*http_handler)(void *ctx, const struct http_request *req,
@@ -53,6 +54,17 @@ struct http_config {
 	unsigned threads;        /* worker threads */
 	const char *server_name; /* for the Server header; may be NULL */
 };
+
+/* A handler whose answer must wait for another thread (an action log entry
+ * being committed) defers it: http_defer returns a handle (NULL when the
+ * answer cannot be deferred: answer now), the handler returns, and its
+ * worker thread serves other connections meanwhile. Whoever finishes the
+ * work calls http_resume exactly once, from any thread, with the answer
+ * (its body and header values are taken over; headers set on res before
+ * http_defer are kept). */
+struct http_deferred;
+struct http_deferred *http_defer(struct http_response *res);
+void http_resume(struct http_deferred *d, struct http_response *res);
 
 /* Creates a server (not yet listening). */
 int http_server_new(struct http_server **out, const struct http_config *cfg, struct err *err);

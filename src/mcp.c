@@ -1,6 +1,7 @@
 /* mcp.c — the MCP message handler shared by every transport (see mcp.h). */
 #include "mcp.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,11 @@ void mcp_server_free(struct mcp_server *srv)
 	json_decref(srv->tools);
 	json_decref(srv->schemas);
 	srv->tools = srv->schemas = NULL;
+	free(srv->result_text);
+	srv->result_text = NULL;
+	if (srv->deferred)
+		free(mcp_deferred_wait(srv->deferred));
+	srv->deferred = NULL;
 }
 
 int mcp_agent_valid(const char *name)
@@ -269,10 +275,10 @@ static json_t *tool_error(const char *message)
 }
 
 /* The answer to a successful tools/call, written out directly: the
- * structured result is serialised once and embedded twice (as
+ * structured result, as compact JSON text sc, is embedded twice (as
  * structuredContent and, escaped, as the text block), which is most of the
- * work of a read call. Steals structured. */
-static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structured)
+ * work of a read call. */
+static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char *sc)
 {
 	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
 	static const char mid1[] = ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
@@ -281,17 +287,15 @@ static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structur
 	static const char stateless_tail[] =
 		",\"resultType\":\"complete\",\"_meta\":{\"" META_SERVERINFO
 		"\":{\"name\":\"" MCP_SERVER_NAME "\",\"version\":\"" MCP_SERVER_VERSION "\"}}";
-	char *sc = json_dumps(structured, JSON_COMPACT);
 	char *ids = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
 	char *out = NULL, *w;
 	size_t n, i, quotes = 0, total;
 
-	json_decref(structured);
-	if (!sc || !ids)
-		goto out;
+	if (!ids)
+		return NULL;
 	n = strlen(sc);
-	/* jansson's compact output has no raw control characters: only " and
-	 * \ need escaping to embed it in a JSON string. */
+	/* Compact JSON from jansson or SQLite has no raw control characters:
+	 * only " and \ need escaping to embed it in a JSON string. */
 	for (i = 0; i < n; i++)
 		quotes += sc[i] == '"' || sc[i] == '\\';
 	total = sizeof pre + strlen(ids) + sizeof mid1 + n + quotes + sizeof mid2 + n +
@@ -323,8 +327,20 @@ static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structur
 	*w++ = '}';
 	*w = '\0';
 out:
-	free(sc);
 	free(ids);
+	return out;
+}
+
+/* tool_ok_reply_text of a json_t result; steals structured. */
+static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structured)
+{
+	char *sc = json_dumps(structured, JSON_COMPACT), *out;
+
+	json_decref(structured);
+	if (!sc)
+		return NULL;
+	out = tool_ok_reply_text(ses, id, sc);
+	free(sc);
 	return out;
 }
 
@@ -334,6 +350,9 @@ static void summarise(const char *tool, json_t *result, char *buf, size_t len)
 
 	if ((v = json_object_get(result, "accounts")) && json_is_array(v))
 		snprintf(buf, len, "%s: %zu accounts", tool, json_array_size(v));
+	else if ((v = json_object_get(result, "count")) && json_is_integer(v))
+		snprintf(buf, len, "%s: %" JSON_INTEGER_FORMAT " accounts", tool,
+			 json_integer_value(v));
 	else if ((v = json_object_get(result, "signals")) && json_is_array(v) &&
 		 !json_object_get(result, "account"))
 		snprintf(buf, len, "%s: %zu signals", tool, json_array_size(v));
@@ -346,33 +365,46 @@ static void summarise(const char *tool, json_t *result, char *buf, size_t len)
 		snprintf(buf, len, "%s", tool);
 }
 
+/* The action log entry of a call; summary is its buffer. */
+static void call_entry(struct mcp_server *srv, struct mcp_session *ses, const char *tool,
+		       json_t *args, json_t *result, const char *failure, struct audit_entry *e,
+		       char *summary, size_t len)
+{
+	const char *iv = json_string_value(json_object_get(args, "instruction_version"));
+	int write = srv->connector == MCP_WRITE;
+
+	memset(e, 0, sizeof *e);
+	e->principal = ses->principal;
+	e->surface = write ? "mcp:write" : "mcp:read";
+	e->tool = tool;
+	e->args = json_is_object(args) ? args : NULL;
+	e->instruction_version = iv ? iv : srv->default_instruction_version;
+	if (failure) {
+		e->decision = "error";
+		snprintf(summary, len, "%s failed: %s", tool, failure);
+	} else {
+		e->decision = write ? json_string_value(json_object_get(result, "decision")) : "read";
+		e->reasons = json_object_get(result, "reasons");
+		e->batch_id = json_string_value(json_object_get(result, "batch_id"));
+		summarise(tool, result, summary, len);
+	}
+	e->summary = summary;
+}
+
 /* Records the call in the action log; on failure the result is withheld. */
 static int record_call(struct mcp_server *srv, struct mcp_session *ses, const char *tool,
 		       json_t *args, json_t *result, const char *failure, struct err *err)
 {
-	struct audit_entry e = {0};
+	struct audit_entry e;
 	struct err derr = {0};
 	char summary[256];
-	const char *iv = json_string_value(json_object_get(args, "instruction_version"));
-	int write = srv->connector == MCP_WRITE, rc;
+	int rc;
 
-	e.principal = ses->principal;
-	e.surface = write ? "mcp:write" : "mcp:read";
-	e.tool = tool;
-	e.args = json_is_object(args) ? args : NULL;
-	e.instruction_version = iv ? iv : srv->default_instruction_version;
-	if (failure) {
-		e.decision = "error";
-		snprintf(summary, sizeof summary, "%s failed: %s", tool, failure);
-	} else {
-		e.decision = write ? json_string_value(json_object_get(result, "decision")) : "read";
-		e.reasons = json_object_get(result, "reasons");
-		e.batch_id = json_string_value(json_object_get(result, "batch_id"));
-		summarise(tool, result, summary, sizeof summary);
-	}
-	e.summary = summary;
-	if (write)
+	call_entry(srv, ses, tool, args, result, failure, &e, summary, sizeof summary);
+	if (srv->connector == MCP_WRITE)
 		return audit_append(srv->store, &e, NULL, err);
+	if (srv->logq)
+		return audit_queue_append(srv->logq, &e, NULL, err);
 	/* A read changes nothing: its entry need not wait for the disk. It is
 	 * committed (and survives a crash of airlock) before the answer leaves;
 	 * only a power loss could drop the newest ones. Every change stays
@@ -383,6 +415,155 @@ static int record_call(struct mcp_server *srv, struct mcp_session *ses, const ch
 	if (store_set_durability(srv->store, STORE_DURABLE, &derr) && !rc)
 		rc = err_set(err, derr.code, "%s", derr.msg);
 	return rc;
+}
+
+/* The answer when a call could not be logged. */
+static char *withheld_reply(struct mcp_session *ses, json_t *id, const char *tool,
+			    const char *why)
+{
+	char msg[ERR_MSG_MAX + 256], *reply = NULL;
+
+	snprintf(msg, sizeof msg,
+		 "%s: airlock could not record this call in its action log (%s); the result is "
+		 "withheld",
+		 tool, why);
+	reply_result(ses, &reply, id, tool_error(msg));
+	return reply;
+}
+
+/* A read's answer waiting for its log entry (mcp.h). */
+struct mcp_deferred {
+	pthread_mutex_t lock;
+	int finished;         /* the entry is committed, or failed */
+	char *reply;          /* the answer once finished, until handed over */
+	mcp_deferred_fn fn;   /* set by mcp_deferred_then */
+	void *ctx;
+	/* for the answer when the log fails */
+	struct mcp_session ses;
+	json_t *id;
+	char tool[64];
+};
+
+static void deferred_free(struct mcp_deferred *d)
+{
+	pthread_mutex_destroy(&d->lock);
+	json_decref(d->id);
+	free(d->reply);
+	free(d);
+}
+
+/* audit_queue's callback, on the log's writer thread. */
+static void deferred_logged(void *ctx, int rc, const struct err *err, int64_t seq)
+{
+	struct mcp_deferred *d = ctx;
+	mcp_deferred_fn fn;
+	char *reply;
+
+	(void)seq;
+	pthread_mutex_lock(&d->lock);
+	if (rc) {
+		/* Nothing may leave without its log entry: withhold the result. */
+		fprintf(stderr, "airlock: action log failed, %s result withheld: %s\n", d->tool,
+			err ? err->msg : err_name(rc));
+		free(d->reply);
+		d->reply = withheld_reply(&d->ses, d->id, d->tool, err ? err->msg : err_name(rc));
+	}
+	d->finished = 1;
+	fn = d->fn;
+	pthread_mutex_unlock(&d->lock);
+	if (fn) {
+		/* mcp_deferred_then came first: it is waiting for this */
+		reply = d->reply;
+		d->reply = NULL;
+		fn(d->ctx, reply);
+		deferred_free(d);
+	}
+}
+
+void mcp_deferred_then(struct mcp_deferred *d, mcp_deferred_fn fn, void *ctx)
+{
+	char *reply;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->finished) {
+		d->fn = fn;
+		d->ctx = ctx;
+		pthread_mutex_unlock(&d->lock);
+		return; /* deferred_logged calls fn and frees d */
+	}
+	pthread_mutex_unlock(&d->lock);
+	reply = d->reply;
+	d->reply = NULL;
+	fn(ctx, reply);
+	deferred_free(d);
+}
+
+/* mcp_deferred_wait's hand-over. */
+struct deferred_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int got;
+	char *reply;
+};
+
+static void deferred_wake(void *ctx, char *reply)
+{
+	struct deferred_waiter *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	w->reply = reply;
+	w->got = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+char *mcp_deferred_wait(struct mcp_deferred *d)
+{
+	struct deferred_waiter w = {.got = 0};
+
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	mcp_deferred_then(d, deferred_wake, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.got)
+		pthread_cond_wait(&w.cv, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.lock);
+	return w.reply;
+}
+
+/* Submits a successful read's entry and parks its answer in
+ * srv->deferred; on failure to submit, *reply is the withheld answer. */
+static int defer_read(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
+		      const char *tool, json_t *args, json_t *result, char *ok, char **reply)
+{
+	struct mcp_deferred *d = calloc(1, sizeof *d);
+	struct audit_entry e;
+	struct err err = {0};
+	char summary[256];
+
+	call_entry(srv, ses, tool, args, result, NULL, &e, summary, sizeof summary);
+	if (!d || !ok) {
+		free(d);
+		free(ok);
+		return JSONRPC_INTERNAL_ERROR;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	d->reply = ok;
+	d->ses = *ses;
+	d->ses.notify = NULL;
+	d->ses.notify_ctx = NULL;
+	d->id = json_incref(id);
+	snprintf(d->tool, sizeof d->tool, "%s", tool);
+	if (audit_queue_submit(srv->logq, &e, deferred_logged, d, &err)) {
+		deferred_free(d);
+		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "audit failed", "error", err.msg));
+		*reply = withheld_reply(ses, id, tool, err.msg);
+		return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
+	}
+	srv->deferred = d;
+	return 0;
 }
 
 static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
@@ -405,6 +586,8 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 			 mcp_tool_connector(name) >= 0 ? ": it belongs to the other connector" : "");
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS, msg, NULL);
 	}
+	/* From here every path logs the call exactly once (record_call, or the
+	 * gate for a write tool). */
 	mcp_log(ses, 0, json_pack("{s:s,s:s}", "event", "tools/call", "tool", name));
 	if (!args || json_is_null(args))
 		args = json_object();
@@ -430,25 +613,46 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		snprintf(msg, sizeof msg, "%s: %s", name, err.msg[0] ? err.msg : err_name(rc));
 		return reply_result(ses, reply, id, tool_error(msg));
 	}
+	if (!mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {
+		/* The answer is made now and sent once the log holds the call. */
+		char *ok;
+
+		if (srv->result_text) {
+			ok = tool_ok_reply_text(ses, id, srv->result_text);
+			free(srv->result_text);
+			srv->result_text = NULL;
+		} else
+			ok = tool_ok_reply(ses, id, json_incref(result));
+		rc = defer_read(srv, ses, id, name, args, result, ok, reply);
+		json_decref(result);
+		json_decref(args);
+		return rc;
+	}
 	/* A write tool that succeeded was logged by the gate, in the same
 	 * transaction as its effect; one call, one entry. */
 	if (!mcp_tool_is_write(t) && record_call(srv, ses, name, args, result, NULL, &aerr)) {
 		/* Nothing may leave without its log entry: withhold the result. */
 		json_decref(result);
+		free(srv->result_text);
+		srv->result_text = NULL;
 		json_decref(args);
 		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "audit failed", "error", aerr.msg));
-		snprintf(msg, sizeof msg,
-			 "%s: airlock could not record this call in its action log (%s); the "
-			 "result is withheld",
-			 name, aerr.msg);
-		return reply_result(ses, reply, id, tool_error(msg));
+		*reply = withheld_reply(ses, id, name, aerr.msg);
+		return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
 	}
 	if (mcp_tool_is_write(t))
 		mcp_log(ses, 2, json_pack("{s:s,s:s,s:O}", "event", "gate decision", "tool", name,
 					  "decision",
 					  json_object_get(result, "decision") ?: json_null()));
 	json_decref(args);
-	*reply = tool_ok_reply(ses, id, result);
+	if (srv->result_text) {
+		/* the tool wrote its structured result as text itself */
+		json_decref(result);
+		*reply = tool_ok_reply_text(ses, id, srv->result_text);
+		free(srv->result_text);
+		srv->result_text = NULL;
+	} else
+		*reply = tool_ok_reply(ses, id, result);
 	return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
 }
 

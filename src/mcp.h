@@ -40,6 +40,9 @@
 
 enum mcp_connector { MCP_READ, MCP_WRITE };
 
+struct audit_queue;
+struct mcp_deferred;
+
 struct mcp_server {
 	enum mcp_connector connector;
 	struct store *store;                     /* borrowed */
@@ -47,6 +50,17 @@ struct mcp_server {
 	const char *default_instruction_version; /* borrowed; may be NULL */
 	json_t *tools;                           /* the tools/list array, built once */
 	json_t *schemas;                         /* tool name → inputSchema */
+	struct audit_queue *logq; /* borrowed; when set, read calls are logged through it
+				     (group commit) instead of on store */
+	/* With logq: a successful read does not wait here for its entry to
+	 * be committed; its answer is left in deferred instead (HTTP). */
+	int defer_reads;
+	struct mcp_deferred *deferred; /* the caller's to take after each call */
+	/* Set by a tool that wrote its whole structured result as JSON text
+	 * (search_accounts, the busiest read); do_tools_call sends and frees
+	 * it, and the tool's json_t result then holds only what the log's
+	 * summary needs. One call at a time per server. */
+	char *result_text;
 };
 
 /* What a session knows; for HTTP one per Mcp-Session-Id, for stdio one per
@@ -85,6 +99,19 @@ void mcp_session_init(struct mcp_session *s, const char *agent);
  * in the reply (negative), so a transport can pick its status code. */
 int mcp_handle(struct mcp_server *srv, struct mcp_session *ses, const char *msg, size_t len,
 	       char **reply);
+/* A read's answer that may leave only once its log entry is committed
+ * (srv->defer_reads): after mcp_handle_json, a non-NULL srv->deferred
+ * (reset it to NULL) replaces the reply. then calls fn(ctx, reply) once the
+ * entry is committed, with the answer, or has failed, with a tool error
+ * saying the result is withheld: at once on this thread when that is
+ * already known, else on the log's writer thread. fn owns reply (NULL when
+ * out of memory). wait blocks until then and returns the reply. Either
+ * frees d. */
+struct mcp_deferred;
+typedef void (*mcp_deferred_fn)(void *ctx, char *reply);
+void mcp_deferred_then(struct mcp_deferred *d, mcp_deferred_fn fn, void *ctx);
+char *mcp_deferred_wait(struct mcp_deferred *d);
+
 /* The same for a message already decoded (borrowed). */
 int mcp_handle_json(struct mcp_server *srv, struct mcp_session *ses, json_t *msg, char **reply);
 

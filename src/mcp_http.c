@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "audit.h"
 #include "jsonrpc.h"
 #include "mcp.h"
 #include "token.h"
@@ -53,11 +54,13 @@ struct mcp_http {
 	struct worker *idle;
 	struct session *buckets[SESSION_BUCKETS];
 	unsigned nsessions;
+	struct audit_queue *logq; /* read calls' log entries, committed in groups */
 };
 
 int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struct err *err)
 {
 	struct mcp_http *m = calloc(1, sizeof *m);
+	int rc;
 
 	*out = NULL;
 	if (!m || sodium_init() < 0) {
@@ -72,11 +75,16 @@ int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struc
 		mcp_http_free(m);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
+	pthread_mutex_init(&m->lock, NULL);
+	rc = audit_queue_open(&m->logq, m->db_path, err);
+	if (rc) {
+		mcp_http_free(m);
+		return rc;
+	}
 	if (!m->cfg.max_sessions)
 		m->cfg.max_sessions = 10000;
 	if (!m->cfg.idle_seconds)
 		m->cfg.idle_seconds = 3600;
-	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
 	return 0;
 }
@@ -105,6 +113,7 @@ void mcp_http_free(struct mcp_http *m)
 
 	if (!m)
 		return;
+	audit_queue_close(m->logq);
 	for (w = m->idle; w; w = wn) {
 		wn = w->next;
 		worker_free(w);
@@ -144,6 +153,9 @@ static struct worker *worker_take(struct mcp_http *m, struct err *err)
 		worker_free(w);
 		return NULL;
 	}
+	w->srv[MCP_READ].logq = m->logq;
+	w->srv[MCP_READ].defer_reads = 1;
+	w->srv[MCP_WRITE].logq = m->logq;
 	w->srv[MCP_READ].gate.policy = m->cfg.policy;
 	w->srv[MCP_WRITE].gate.policy = m->cfg.policy;
 	return w;
@@ -375,6 +387,46 @@ static void respond_reply(struct http_response *res, int rc, char *reply, struct
 			   JSON_TYPE, reply, rl);
 }
 
+/* http_resume with the reply, on whichever thread the log finished on. */
+static void resume_with(void *ctx, char *reply)
+{
+	struct http_response r = {0};
+	struct collected none = {0};
+
+	if (reply)
+		respond_reply(&r, 0, reply, &none, 0);
+	else
+		respond_rpc_error(&r, 500, JSONRPC_INTERNAL_ERROR, "out of memory");
+	http_resume(ctx, &r);
+}
+
+/* respond_reply, unless the call left a read's answer waiting for its log
+ * entry: then the connection waits (without its thread) and the answer
+ * goes out once the entry is committed. With notifications to stream
+ * first, this thread waits instead. */
+static void answer(struct http_response *res, struct mcp_server *srv, int rc, char *reply,
+		   struct collected *n, int sse_ok)
+{
+	struct mcp_deferred *d = srv->deferred;
+	struct http_deferred *hd;
+
+	if (d) {
+		srv->deferred = NULL;
+		free(reply);
+		if (!(n->len && sse_ok) && (hd = http_defer(res)) != NULL) {
+			mcp_deferred_then(d, resume_with, hd);
+			return;
+		}
+		reply = mcp_deferred_wait(d);
+		rc = 0;
+		if (!reply) {
+			respond_rpc_error(res, 500, JSONRPC_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+	}
+	respond_reply(res, rc, reply, n, sse_ok);
+}
+
 static int is_initialize(json_t *msg)
 {
 	json_t *m = json_object_get(msg, "method");
@@ -419,7 +471,7 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 			http_add_header(res, "Mcp-Session-Id", s->id);
 		else
 			free(s);
-		respond_reply(res, rc, reply, &n, 0);
+		answer(res, &w->srv[c], rc, reply, &n, 0);
 		return;
 	}
 	if (mv || (method && !strcmp(method, "server/discover"))) {
@@ -442,7 +494,7 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 		tmp.notify = collect_notification;
 		tmp.notify_ctx = &n;
 		rc = mcp_handle_json(&w->srv[c], &tmp, msg, &reply);
-		respond_reply(res, rc, reply, &n, sse_ok);
+		answer(res, &w->srv[c], rc, reply, &n, sse_ok);
 		free(n.buf);
 		return;
 	}
@@ -477,7 +529,7 @@ static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_conne
 	s->ses.notify_ctx = NULL;
 	pthread_mutex_unlock(&s->lock);
 	session_put(m, s);
-	respond_reply(res, rc, reply, &n, sse_ok);
+	answer(res, &w->srv[c], rc, reply, &n, sse_ok);
 	free(n.buf);
 }
 
@@ -515,7 +567,7 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 
 		mcp_session_init(&tmp, agent);
 		rc = mcp_handle(&w->srv[c], &tmp, req->body, req->body_len, &reply);
-		respond_reply(res, rc, reply, &(struct collected){0}, 0);
+		answer(res, &w->srv[c], rc, reply, &(struct collected){0}, 0);
 		return;
 	}
 	if (sid)

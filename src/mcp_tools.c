@@ -337,10 +337,9 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 			       json_t **result, struct err *err)
 {
 	struct book_query q = {0};
-	char after[256], next[512];
-	json_t *rows = NULL, *last;
+	struct book_page page;
+	char after[256], next[512], *text;
 	int rc, limit = arg_int(args, "limit", SEARCH_PAGE_DEFAULT);
-	size_t n;
 
 	(void)ses;
 	if (limit < 1 || limit > SEARCH_PAGE_MAX)
@@ -358,24 +357,35 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 			return rc;
 		q.after = after;
 	}
-	q.limit = limit + 1; /* one more tells whether a next page exists */
-	rc = book_search(srv->store, &q, &rows, err);
+	q.limit = limit;
+	/* The page is written as JSON text by SQLite and sent as is: a json_t
+	 * per value, then serialising them, was most of a read call's work. */
+	rc = book_search_json(srv->store, &q, &page, err);
 	if (rc)
 		return rc;
-	n = json_array_size(rows);
 	next[0] = '\0';
-	if (n > (size_t)limit) {
-		json_array_remove(rows, n - 1);
-		last = json_array_get(rows, (size_t)limit - 1);
-		if (cursor_encode(json_string_value(json_object_get(last, "id")), next, sizeof next)) {
-			json_decref(rows);
-			return err_set(err, AIRLOCK_EINVAL, "an account id is too long for a cursor");
-		}
+	if (page.more && cursor_encode(page.last_id, next, sizeof next)) {
+		free(page.json);
+		return err_set(err, AIRLOCK_EINVAL, "an account id is too long for a cursor");
 	}
-	*result = json_pack("{s:o,s:I,s:o}", "accounts", rows, "count",
-			    (json_int_t)json_array_size(rows), "next_cursor",
+	*result = json_pack("{s:I,s:o}", "count", (json_int_t)page.count, "next_cursor",
 			    next[0] ? json_string(next) : json_null());
-	return *result ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	text = *result ? json_dumps(*result, JSON_COMPACT) : NULL;
+	/* {"accounts":[...],"count":N,"next_cursor":...} */
+	if (text) {
+		size_t len = strlen(page.json) + strlen(text) + 16;
+
+		if ((srv->result_text = malloc(len)))
+			snprintf(srv->result_text, len, "{\"accounts\":%s,%s", page.json, text + 1);
+	}
+	free(page.json);
+	free(text);
+	if (!srv->result_text) {
+		json_decref(*result);
+		*result = NULL;
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	return 0;
 }
 
 static int run_get_account(struct mcp_server *srv, struct mcp_session *ses, json_t *args,

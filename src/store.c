@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STMT_BUCKETS 256
 
@@ -65,12 +66,32 @@ static int db_error(struct store *s, int rc, struct err *err, const char *what)
 
 static int migrate(struct store *s, struct err *err);
 
+/* The background checkpointer (store_checkpointer_start). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	sqlite3 *db;
+	int running, stopping;
+} ckpt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, 0, 0};
+
+/* SQLite's memory statistics take a process-wide mutex on every allocation,
+ * which the HTTP workers' connections would all queue on; airlock never
+ * reads them. Must run before SQLite initialises. */
+static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
+
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(struct store **out, const char *path, struct err *err)
 {
 	struct store *s;
 	int rc;
 
 	*out = NULL;
+	pthread_once(&sqlite_configured, configure_sqlite);
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -99,6 +120,10 @@ int store_open(struct store **out, const char *path, struct err *err)
 	rc = migrate(s, err);
 	if (rc)
 		goto error;
+	pthread_mutex_lock(&ckpt.lock);
+	if (ckpt.running)
+		sqlite3_wal_autocheckpoint(s->db, 0);
+	pthread_mutex_unlock(&ckpt.lock);
 	*out = s;
 	return 0;
 error:
@@ -514,4 +539,145 @@ static int migrate(struct store *s, struct err *err)
 			return rc;
 	}
 	return 0;
+}
+
+static void *checkpointer(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&ckpt.lock);
+	while (!ckpt.stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ckpt.wake, &ckpt.lock, &until);
+		pthread_mutex_unlock(&ckpt.lock);
+		/* BUSY (another checkpoint running) is fine: try again later */
+		sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&ckpt.lock);
+	}
+	pthread_mutex_unlock(&ckpt.lock);
+	return NULL;
+}
+
+int store_checkpointer_start(const char *path, struct err *err)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	pthread_once(&sqlite_configured, configure_sqlite);
+	pthread_mutex_lock(&ckpt.lock);
+	if (ckpt.running) {
+		pthread_mutex_unlock(&ckpt.lock);
+		return err_set(err, AIRLOCK_ESTATE, "the checkpointer is already running");
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		rc = err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
+			     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		pthread_mutex_unlock(&ckpt.lock);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 100);
+	sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	ckpt.db = db;
+	ckpt.stopping = 0;
+	if (pthread_create(&ckpt.thread, NULL, checkpointer, NULL) != 0) {
+		sqlite3_close(db);
+		ckpt.db = NULL;
+		pthread_mutex_unlock(&ckpt.lock);
+		return err_set(err, AIRLOCK_ENOMEM, "cannot start the checkpoint thread");
+	}
+	ckpt.running = 1;
+	pthread_mutex_unlock(&ckpt.lock);
+	return 0;
+}
+
+void store_checkpointer_stop(void)
+{
+	pthread_mutex_lock(&ckpt.lock);
+	if (!ckpt.running) {
+		pthread_mutex_unlock(&ckpt.lock);
+		return;
+	}
+	ckpt.stopping = 1;
+	pthread_cond_signal(&ckpt.wake);
+	pthread_mutex_unlock(&ckpt.lock);
+	pthread_join(ckpt.thread, NULL);
+	sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_close(ckpt.db);
+	pthread_mutex_lock(&ckpt.lock);
+	ckpt.db = NULL;
+	ckpt.running = 0;
+	pthread_mutex_unlock(&ckpt.lock);
+}
+
+struct store_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	int size, nidle;
+	struct store **idle;
+};
+
+int store_pool_new(struct store_pool **out, const char *path, int size, struct err *err)
+{
+	struct store_pool *p = calloc(1, sizeof *p);
+	int rc = 0;
+
+	*out = NULL;
+	if (!p || size < 1 || !(p->idle = calloc((size_t)size, sizeof *p->idle))) {
+		free(p);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	p->size = size;
+	for (; p->nidle < size && rc == 0; p->nidle++)
+		rc = store_open(&p->idle[p->nidle], path, err);
+	if (rc) {
+		p->nidle--;
+		store_pool_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+struct store *store_pool_take(struct store_pool *p)
+{
+	struct store *s;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->nidle == 0)
+		pthread_cond_wait(&p->freed, &p->lock);
+	s = p->idle[--p->nidle];
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+void store_pool_give(struct store_pool *p, struct store *s)
+{
+	pthread_mutex_lock(&p->lock);
+	p->idle[p->nidle++] = s;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void store_pool_free(struct store_pool *p)
+{
+	int i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nidle; i++)
+		store_close(p->idle[i]);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->lock);
+	free(p->idle);
+	free(p);
 }
