@@ -2,6 +2,7 @@
  * directly on the SQLite file, checkpoints and their signatures, queries. */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -167,6 +168,145 @@ static void test_append_and_verify(void **state)
 	sqlite3_finalize(st);
 	assert_int_equal(seq, 5);
 	assert_memory_equal(prev, head, 32);
+	testutil_store_close(&t);
+}
+
+/* The HTTP connectors' log writer: entries from many threads, committed
+ * in groups, make one gapless chain that verifies, each body as
+ * audit_append would write it. */
+struct queue_thread {
+	struct audit_queue *q;
+	int n, failures;
+	char principal[32];
+};
+
+static void *queue_appender(void *arg)
+{
+	struct queue_thread *qt = arg;
+	struct err err = {0};
+	int i;
+
+	for (i = 0; i < qt->n; i++) {
+		json_t *args = json_pack("{s:i,s:s}", "limit", i, "account_id", "A7");
+		struct audit_entry e = {.principal = qt->principal,
+					.surface = "mcp:read",
+					.tool = "get_account",
+					.args = args,
+					.decision = "read",
+					.summary = "get_account: account A7"};
+		int64_t seq = 0;
+
+		if (audit_queue_append(qt->q, &e, &seq, &err) || seq < 1)
+			qt->failures++;
+		json_decref(args);
+	}
+	return NULL;
+}
+
+static void test_queue_many_threads_one_chain(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct audit_queue *q;
+	struct queue_thread qt[6];
+	pthread_t th[6];
+	struct err err = {0};
+	int i;
+
+	(void)state;
+	append(s, "before", NULL, json_object()); /* the queue extends an existing log */
+	assert_ok(audit_queue_open(&q, t.path, &err), &err);
+	for (i = 0; i < 6; i++) {
+		qt[i] = (struct queue_thread){.q = q, .n = 200};
+		snprintf(qt[i].principal, sizeof qt[i].principal, "agent:t%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, queue_appender, &qt[i]), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(qt[i].failures, 0);
+	}
+	audit_queue_close(q);
+	verify_ok(s, 1 + 6 * 200);
+	assert_int_equal(raw_int(s, "SELECT count(DISTINCT principal) FROM action_log WHERE "
+				    "tool='get_account'"),
+			 6);
+	/* the record index and the query columns came with every entry */
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log_record WHERE record_id='A7'"),
+			 1200);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log WHERE surface='mcp:read' AND "
+				    "decision='read' AND principal LIKE 'agent:t%'"),
+			 1200);
+	testutil_store_close(&t);
+}
+
+/* Submitted entries report back once committed; one that cannot be written
+ * (too large) fails alone, and the entries queued with it still land. */
+struct submitted {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int done, ok, failed, failed_code, failed_named;
+};
+
+static void on_logged(void *ctx, int rc, const struct err *err, int64_t seq)
+{
+	struct submitted *sb = ctx;
+
+	pthread_mutex_lock(&sb->lock);
+	sb->done++;
+	if (rc == 0 && seq > 0)
+		sb->ok++;
+	else if (rc) {
+		/* no cmocka assertion here: this runs on the writer thread */
+		sb->failed++;
+		sb->failed_code = rc;
+		sb->failed_named = err && strstr(err->msg, "a log entry may hold") != NULL;
+	}
+	pthread_cond_signal(&sb->cv);
+	pthread_mutex_unlock(&sb->lock);
+}
+
+static void test_queue_bad_entry_fails_alone(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct submitted sb = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0};
+	struct audit_queue *q;
+	struct err err = {0};
+	size_t big = AUDIT_BODY_MAX + 10;
+	char *huge = malloc(big + 1);
+	int i;
+
+	(void)state;
+	assert_non_null(huge);
+	memset(huge, 'x', big);
+	huge[big] = '\0';
+	assert_ok(audit_queue_open(&q, t.path, &err), &err);
+	for (i = 0; i < 40; i++) {
+		json_t *args = i == 20 ? json_pack("{s:s}", "text", huge) : json_pack("{s:i}", "n", i);
+		struct audit_entry e = {.principal = "agent:a", .surface = "mcp:read",
+					.tool = "search_accounts", .args = args, .decision = "read"};
+
+		assert_ok(audit_queue_submit(q, &e, on_logged, &sb, &err), &err);
+		json_decref(args); /* the queue keeps what it needs */
+	}
+	free(huge);
+	pthread_mutex_lock(&sb.lock);
+	while (sb.done < 40)
+		pthread_cond_wait(&sb.cv, &sb.lock);
+	pthread_mutex_unlock(&sb.lock);
+	assert_int_equal(sb.ok, 39);
+	assert_int_equal(sb.failed, 1);
+	assert_int_equal(sb.failed_code, AIRLOCK_EINVAL);
+	assert_true(sb.failed_named);
+	/* a bad entry is refused before it is queued */
+	{
+		struct audit_entry e = {.principal = "", .surface = "mcp:read", .tool = "x"};
+
+		assert_int_equal(audit_queue_submit(q, &e, on_logged, &sb, &err), AIRLOCK_EINVAL);
+		assert_non_null(strstr(err.msg, "principal"));
+	}
+	audit_queue_close(q);
+	verify_ok(s, 39);
 	testutil_store_close(&t);
 }
 
@@ -889,6 +1029,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_append_and_verify),
 	    cmocka_unit_test(test_empty_log_verifies),
+	    cmocka_unit_test(test_queue_many_threads_one_chain),
+	    cmocka_unit_test(test_queue_bad_entry_fails_alone),
 	    cmocka_unit_test(test_bad_entries_are_refused),
 	    cmocka_unit_test(test_unicode_survives_and_verifies),
 	    cmocka_unit_test(test_rolled_back_append_leaves_nothing),

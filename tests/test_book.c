@@ -611,6 +611,78 @@ static void test_search_pagination(void **state)
 	testutil_store_close(&t);
 }
 
+/* The read connector's page (SQLite's JSON functions) holds the very
+ * objects book_search builds with jansson: same keys, types and values,
+ * for every kind of field, null and unusual ones included. */
+static void test_search_json_matches_search(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	struct book_page page;
+	json_t *want, *got;
+	size_t i;
+
+	(void)state;
+	seed_book(s);
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:b,s:f,s:i,s:{s:s,s:[i,b,n],s:{s:f}}}", "id", "A11", "name",
+		      "Ünïcode \"quoted\" \\ back\tslash", "do_not_contact", 1, "arr", 1234567.5,
+		      "employees", 42, "custom", "note", "line1\nline2", "list", 1, 0, "deep", "x",
+		      0.25));
+	add(s, BOOK_ACCOUNT, json_pack("{s:s,s:s}", "id", "A12", "name", "Sparse")); /* nulls */
+	for (int limit = 1; limit <= 14; limit += 3) {
+		struct book_query q = {.limit = limit};
+		char after[16] = "";
+
+		for (;;) {
+			q.after = after[0] ? after : NULL;
+			assert_ok(book_search_json(s, &q, &page, &err), &err);
+			q.limit = limit + 1;
+			assert_ok(book_search(s, &q, &want, &err), &err);
+			q.limit = limit;
+			got = json_loads(page.json, 0, NULL);
+			assert_non_null(got);
+			assert_int_equal(page.more, json_array_size(want) > (size_t)limit);
+			if (page.more)
+				json_array_remove(want, (size_t)limit);
+			assert_int_equal(page.count, json_array_size(want));
+			for (i = 0; i < json_array_size(want); i++)
+				if (!json_equal(json_array_get(want, i), json_array_get(got, i))) {
+					char *a = json_dumps(json_array_get(want, i), JSON_SORT_KEYS);
+					char *b = json_dumps(json_array_get(got, i), JSON_SORT_KEYS);
+
+					fail_msg("row %zu differs:\n book_search      %s\n book_search_json %s",
+						 i, a, b);
+				}
+			if (page.count)
+				assert_string_equal(page.last_id,
+						    str(json_array_get(want, page.count - 1), "id"));
+			json_decref(want);
+			json_decref(got);
+			free(page.json);
+			if (!page.more)
+				break;
+			snprintf(after, sizeof after, "%s", page.last_id);
+		}
+	}
+	/* a filter, and a page with nothing on it */
+	assert_ok(book_search_json(s, &(struct book_query){.segment = "smb", .limit = 50}, &page,
+				   &err),
+		  &err);
+	assert_int_equal(page.count, 5);
+	assert_false(page.more);
+	free(page.json);
+	assert_ok(book_search_json(s, &(struct book_query){.after = "Z", .limit = 5}, &page, &err),
+		  &err);
+	assert_string_equal(page.json, "[]");
+	assert_int_equal(page.count, 0);
+	free(page.json);
+	assert_int_equal(book_search_json(s, &(struct book_query){.limit = 0}, &page, &err),
+			 AIRLOCK_EINVAL);
+	testutil_store_close(&t);
+}
+
 static int count_statements(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
@@ -838,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_restore_writes_image_back),
 	    cmocka_unit_test(test_upsert_keeps_absent_fields),
 	    cmocka_unit_test(test_search_filters),
+	    cmocka_unit_test(test_search_json_matches_search),
 	    cmocka_unit_test(test_search_pagination),
 	    cmocka_unit_test(test_search_limits_share_a_statement),
 	    cmocka_unit_test(test_merged_accounts_hidden),

@@ -1,0 +1,135 @@
+#!/bin/sh
+# mcp_load.sh — the read connector under many concurrent clients: every
+# answered call has its own entry in one chain that verifies, answers are
+# right while their log entries are committed in groups, and a SIGKILL
+# under load loses no entry of an answer that left.
+. "$(dirname "$0")/lib.sh"
+
+N=300
+expect 0 "init" "$AIRLOCK" init
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$N)
+INSERT INTO account(id,name,segment,tier,do_not_contact,arr,custom,updated_at)
+SELECT printf('ACC%04d',i), printf('Company %d',i),
+ CASE i%3 WHEN 0 THEN 'smb' WHEN 1 THEN 'mid-market' ELSE 'enterprise' END, 1+i%4, i%2,
+ i*10.5, '{\"k\":' || i || '}', '2026-01-01T00:00:00Z' FROM n;"
+RT=$("$AIRLOCK" token create --connector read --agent loader 2>/dev/null)
+
+start_serve() {
+	"$AIRLOCK" serve --listen 127.0.0.1:0 --threads 2 >"$T/serve.log" 2>&1 &
+	pid=$!
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || notok "serve started" "$(cat "$T/serve.log")"
+}
+
+# client.py PORT TOKEN THREADS CALLS OUT: each thread opens a session and
+# makes CALLS search_accounts calls (CALLS 0: until the server goes away),
+# checking every page against the book; appends one line per answered call
+# to OUT and prints a summary line.
+cat >"$T/client.py" <<'PY'
+import json, sys, threading, urllib.request, sqlite3, os
+port, token, nthreads, calls, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+url = f"http://127.0.0.1:{port}/mcp/read"
+db = sqlite3.connect(os.environ["AIRLOCK_DB"])
+ids = [r[0] for r in db.execute("SELECT id FROM account ORDER BY id")]
+db.close()
+lock = threading.Lock()
+stats = {"answered": 0, "wrong": 0, "errors": 0}
+log = open(out, "a")
+
+def post(body, sid=None):
+    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+         "Authorization": "Bearer " + token}
+    if sid: h["Mcp-Session-Id"] = sid
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=h)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.headers.get("Mcp-Session-Id"), r.read()
+
+def worker(t):
+    try:
+        sid, _ = post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "load", "version": "1"}}})
+        post({"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+        i = 0
+        while calls == 0 or i < calls:
+            limit = 1 + (t * 7 + i) % 25
+            start = (t * 13 + i * 5) % len(ids)
+            args = {"limit": limit}
+            _, body = post({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                            "params": {"name": "search_accounts", "arguments": args}}, sid)
+            r = json.loads(body)["result"]
+            sc = r["structuredContent"]
+            good = (not r["isError"] and json.loads(r["content"][0]["text"]) == sc
+                    and [a["id"] for a in sc["accounts"]] == ids[:limit]
+                    and sc["count"] == limit and isinstance(sc["accounts"][0]["do_not_contact"], bool)
+                    and sc["accounts"][0]["custom"] == {"k": int(ids[0][3:])})
+            with lock:
+                stats["answered"] += 1
+                if not good: stats["wrong"] += 1
+                log.write("answered\n"); log.flush()
+            i += 1
+    except Exception as e:
+        with lock: stats["errors"] += 1
+
+th = [threading.Thread(target=worker, args=(t,)) for t in range(nthreads)]
+for x in th: x.start()
+for x in th: x.join()
+print(stats["answered"], stats["wrong"], stats["errors"])
+PY
+
+log_count() { sql "SELECT count(*) FROM action_log WHERE tool='search_accounts'"; }
+
+start_serve
+before=$(log_count)
+python3 "$T/client.py" "$port" "$RT" 12 25 "$T/answered1" >"$T/summary1" 2>&1
+read -r answered wrong errors <"$T/summary1"
+same "12 clients x 25 calls all answered" "$answered $errors" "300 0"
+same "... every page right (ids, types, text = structuredContent)" "$wrong" 0
+same "... one log entry per call" "$(($(log_count) - before))" 300
+expect 0 "... and the chain verifies" "$AIRLOCK" verify
+has "... over every entry" "$T/out" "^[0-9]* entries, head"
+kill -TERM "$pid"
+wait "$pid"
+same "SIGTERM under no load: clean exit" "$?" 0
+
+# SIGKILL while 12 clients call as fast as they can.
+start_serve
+before=$(log_count)
+python3 "$T/client.py" "$port" "$RT" 12 0 "$T/answered2" >"$T/summary2" 2>&1 &
+cpid=$!
+for _ in $(seq 100); do
+	[ -s "$T/answered2" ] && [ "$(wc -l <"$T/answered2")" -ge 200 ] && break
+	sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+wait "$cpid"
+sent=$(wc -l <"$T/answered2")
+[ "$sent" -ge 200 ] && ok "the kill landed under load ($sent answers before it)" ||
+	notok "the kill landed under load" "only $sent answers"
+expect 0 "after SIGKILL the chain verifies" "$AIRLOCK" verify
+logged=$(($(log_count) - before))
+[ "$logged" -ge "$sent" ] && ok "every answer that left has its entry ($logged entries >= $sent answers)" ||
+	notok "every answer that left has its entry" "$logged entries < $sent answers"
+same "the book did not change" "$(sql "SELECT count(*), sum(version) FROM account")" "$N|$N"
+
+# When the log cannot take the entry, the answer is withheld.
+start_serve
+sql "DROP TRIGGER action_log_head_no_delete; DELETE FROM action_log_head;"
+U="http://127.0.0.1:$port/mcp/read"
+H1="Content-Type: application/json"
+H2="Accept: application/json, text/event-stream"
+curl -s -D "$T/hdr" -o /dev/null -H "$H1" -H "$H2" -H "Authorization: Bearer $RT" \
+	--data-binary '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' "$U"
+SID=$(sed -n 's/^Mcp-Session-Id: *\([0-9a-f]*\).*/\1/ip' "$T/hdr" | tr -d '\r')
+curl -s -o "$T/body" -H "$H1" -H "$H2" -H "Authorization: Bearer $RT" -H "Mcp-Session-Id: $SID" \
+	--data-binary '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_accounts","arguments":{"limit":3}}}' "$U"
+has "a read the log cannot record is refused" "$T/body" '"isError":true'
+has "... saying the result is withheld, and why" "$T/body" "could not record this call in its action log (.*head record is missing.*); the result is withheld"
+hasnt "... with no book data in it" "$T/body" "ACC0001"
+kill -TERM "$pid"
+wait "$pid"
