@@ -136,8 +136,12 @@ int main(int argc, char **argv)
 
 		audit_verify_threads = k % 2 ? 1 : 2;
 		t0 = now();
-		if (audit_verify(s, NULL, &r, &err) || !r.ok)
-			die("verify", r.ok ? &err : NULL);
+		if (audit_verify(s, NULL, &r, &err))
+			die("verify", &err);
+		if (!r.ok) {
+			fprintf(stderr, "bench_audit: verify found a problem: %s\n", r.message);
+			exit(1);
+		}
 		took = now() - t0;
 		if (k % 2 && took < t_verify1)
 			t_verify1 = took;

@@ -147,12 +147,16 @@ struct audit_verify_result {
 int audit_verify(struct store *s, const char *checkpoint_path, struct audit_verify_result *r,
 		 struct err *err);
 
-/* Threads audit_verify may use. With 2 (the default) a second thread checks
- * the rows the caller's thread reads, which nearly halves the time when a
- * core is free; with 1 the caller's thread does both, which costs less CPU
+/* Threads audit_verify may use. With 2 (the default) a log of at least
+ * audit_verify_split_min entries is cut in two halves by seq, each read on
+ * its own connection and checked by its own thread, the halves joined at
+ * the end (the findings are the same as one pass would make); a shorter
+ * log is read by the caller's thread while a second thread checks what it
+ * read. With 1 the caller's thread does everything, which costs less CPU
  * in total on a machine that is already busy. Logs shorter than 256 entries
- * always use one. Set it before verifying, not during. */
+ * always use one. Set both before verifying, not during. */
 extern int audit_verify_threads;
+extern int64_t audit_verify_split_min;
 
 /* The key file of a database: "<db_path>.key". */
 int audit_key_path(const char *db_path, char *out, size_t size, struct err *err);

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 static const unsigned char zero_hash[AUDIT_HASH_BYTES];
 
 int audit_verify_threads = 2;
+int64_t audit_verify_split_min = 65536;
 
 /* The query columns, in SELECT order after seq, and their body keys. */
 static const char *const query_columns[] = {
@@ -45,6 +47,12 @@ static const unsigned char stops[256] = {
 /* p at an opening quote; returns the index after the closing one, or 0. */
 static size_t skip_string(const char *b, size_t n, size_t p)
 {
+	const char *q = p + 1 < n ? memchr(b + p + 1, '"', n - p - 1) : NULL;
+
+	/* the usual case, found with memchr's wide loads: no escape before
+	 * the next quote, which therefore closes the string */
+	if (q && !memchr(b + p + 1, '\\', (size_t)(q - b) - p - 1))
+		return (size_t)(q - b) + 1;
 	for (p++; p < n; p++) {
 		while (p < n && !(stops[(unsigned char)b[p]] & 1))
 			p++;
@@ -358,6 +366,8 @@ struct row {
 	int64_t seq;
 	size_t body, body_len; /* offsets into the batch's bytes */
 	size_t col[NQUERY], col_len[NQUERY];
+	/* a row checked at once points into SQLite's own memory instead */
+	const char *body_at, *col_at[NQUERY];
 	int col_type[NQUERY];
 	unsigned char prev[AUDIT_HASH_BYTES]; /* prev_hash as stored */
 	unsigned char hash[AUDIT_HASH_BYTES]; /* hash as stored */
@@ -389,6 +399,11 @@ struct checker {
 	int cp_seen;
 	int failed;
 	struct audit_verify_result bad;
+	int no_thread; /* a half of a split verify: check on the reading thread */
+	/* a half that does not start at entry 1 takes its first prev_hash on
+	 * trust; the join checks it against the half before */
+	int trust_first_prev, took_prev;
+	unsigned char first_prev[AUDIT_HASH_BYTES];
 };
 
 /* Checks one row against the chain so far, in the order that names the
@@ -396,7 +411,7 @@ struct checker {
  * copies. Returns 1 after recording a problem. */
 static int check_row(struct checker *k, const struct batch *b, const struct row *row)
 {
-	const char *body = b->bytes + row->body;
+	const char *body = row->body_at ? row->body_at : b->bytes + row->body;
 	unsigned char hash[AUDIT_HASH_BYTES];
 	struct audit_verify_result *r = &k->bad;
 	struct body_fields f;
@@ -439,7 +454,7 @@ static int check_row(struct checker *k, const struct batch *b, const struct row 
 					 (long long)seq);
 	for (i = 0; i < NQUERY; i++) {
 		c.type = row->col_type[i];
-		c.text = b->bytes + row->col[i];
+		c.text = row->body_at ? row->col_at[i] : b->bytes + row->col[i];
 		c.len = row->col_len[i];
 		if (token_equals_column(f.tok[i], f.len[i], &c))
 			continue;
@@ -499,7 +514,7 @@ static void checker_submit(struct checker *k, int start_thread)
 
 	if (b->n == 0)
 		return;
-	if (!k->threaded && start_thread && audit_verify_threads > 1 &&
+	if (!k->threaded && start_thread && !k->no_thread && audit_verify_threads > 1 &&
 	    pthread_create(&k->thread, NULL, checker_main, k) == 0)
 		k->threaded = 1;
 	if (!k->threaded) {
@@ -548,29 +563,51 @@ static int checker_add(struct checker *k, struct store_stmt *st, struct err *err
 	struct batch *b = &k->batch[k->fill];
 	const char *body = store_col_text(st, 8);
 	size_t len = body ? (size_t)store_col_bytes(st, 8) : 0, off;
-	struct row *row;
+	struct row *row, now;
 	int i, n;
 
-	if (b->n == BATCH_ROWS || (b->n > 0 && b->used + len > BATCH_BYTES)) {
-		checker_submit(k, 1);
-		b = &k->batch[k->fill];
+	if (k->no_thread) {
+		/* checked at once, straight from the statement's memory (valid
+		 * until the next step): nothing is copied */
+		row = &now;
+		row->body_at = body ? body : "";
+	} else {
+		if (b->n == BATCH_ROWS || (b->n > 0 && b->used + len > BATCH_BYTES)) {
+			checker_submit(k, 1);
+			b = &k->batch[k->fill];
+		}
+		row = &b->rows[b->n];
+		row->body_at = NULL;
+		if ((row->body = batch_put(b, body, len)) == (size_t)-1)
+			goto nomem;
 	}
-	row = &b->rows[b->n];
 	row->seq = store_col_int(st, 0);
-	if ((row->body = batch_put(b, body, len)) == (size_t)-1)
-		goto nomem;
+	if (k->trust_first_prev && !k->took_prev) {
+		/* nothing of this half is checked yet, so its chain can start here */
+		k->took_prev = 1;
+		if (store_col_bytes(st, 9) == AUDIT_HASH_BYTES) {
+			memcpy(k->prev, store_col_blob(st, 9), AUDIT_HASH_BYTES);
+			memcpy(k->first_prev, k->prev, AUDIT_HASH_BYTES);
+		} else
+			k->trust_first_prev = 0; /* a damaged link: reported at the row */
+	}
 	row->body_len = len;
 	for (i = 0; i < NQUERY; i++) {
 		row->col_type[i] = store_col_type(st, i + 1);
 		row->col_len[i] = 0;
 		row->col[i] = b->used;
+		row->col_at[i] = "";
 		if (row->col_type[i] != 't')
 			continue;
 		n = store_col_bytes(st, i + 1);
+		row->col_len[i] = (size_t)n;
+		if (k->no_thread) {
+			row->col_at[i] = store_col_text(st, i + 1);
+			continue;
+		}
 		if ((off = batch_put(b, store_col_text(st, i + 1), (size_t)n)) == (size_t)-1)
 			goto nomem;
 		row->col[i] = off;
-		row->col_len[i] = (size_t)n;
 	}
 	row->prev_ok = store_col_bytes(st, 9) == AUDIT_HASH_BYTES;
 	if (row->prev_ok)
@@ -578,6 +615,11 @@ static int checker_add(struct checker *k, struct store_stmt *st, struct err *err
 	row->hash_ok = store_col_bytes(st, 10) == AUDIT_HASH_BYTES;
 	if (row->hash_ok)
 		memcpy(row->hash, store_col_blob(st, 10), AUDIT_HASH_BYTES);
+	if (k->no_thread) {
+		if (!k->failed && check_row(k, b, row))
+			k->failed = 1;
+		return 0;
+	}
 	b->n++;
 	return 0;
 nomem:
@@ -653,6 +695,200 @@ static int check_checkpoint(const struct audit_checkpoint *cp, const struct chec
 	return 0;
 }
 
+/* One half of a split verify: rows [lo, hi) (the first half from the
+ * lowest seq, hi 0: to the end) read on s and checked on the reading
+ * thread. */
+struct half {
+	struct store *s;
+	int64_t lo, hi;
+	struct checker *k;
+	int64_t first_seq; /* 0 when the half has no rows */
+	int rc;
+	struct err err;
+};
+
+static void *half_main(void *arg)
+{
+	struct half *h = arg;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(h->s,
+			   "SELECT seq, at, principal, surface, tool, instruction_version, decision,"
+			   " batch_id, body, prev_hash, hash FROM action_log"
+			   " WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+			   &st, &h->err);
+	if (rc == 0) {
+		/* the first half also takes rows below entry 1, the second any
+		 * beyond the head: one pass would read them too */
+		store_bind_int(st, 1, h->k->trust_first_prev ? h->lo : INT64_MIN);
+		store_bind_int(st, 2, h->hi ? h->hi : INT64_MAX);
+		while ((rc = store_step(st, &h->err)) == STORE_ROW) {
+			if (!h->first_seq)
+				h->first_seq = store_col_int(st, 0);
+			if (h->k->failed || (rc = checker_add(h->k, st, &h->err)) != 0)
+				break;
+		}
+		store_done(st);
+	}
+	checker_finish(h->k);
+	h->rc = rc < 0 ? rc : 0;
+	return NULL;
+}
+
+static struct checker *checker_new(int64_t expect, int64_t cp_seq)
+{
+	struct checker *k = calloc(1, sizeof *k);
+
+	if (!k)
+		return NULL;
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	k->expect = expect;
+	k->cp_seq = cp_seq;
+	k->no_thread = 1;
+	return k;
+}
+
+/* Joins two verified halves as one pass over the whole log would have
+ * judged them; *k gets the checker whose state stands for the whole.
+ * Returns 1 when a problem was recorded in r. */
+static int join_halves(struct half *a, struct half *b, struct audit_verify_result *r,
+		       struct checker **k)
+{
+	struct checker *ka = a->k, *kb = b->k;
+
+	*k = ka;
+	if (ka->failed) {
+		*r = ka->bad;
+		r->count = ka->expect - 1;
+		return 1;
+	}
+	if (!b->first_seq)
+		return 0; /* the log ends in the first half: the head check judges */
+	if (ka->expect != b->lo || (kb->failed && kb->bad.bad_seq == b->lo &&
+				    (kb->bad.problem == AUDIT_MISSING ||
+				     kb->bad.problem == AUDIT_INSERTED ||
+				     kb->bad.problem == AUDIT_REORDERED))) {
+		if (ka->expect != b->lo)
+			audit_verify_fail(r, AUDIT_MISSING, ka->expect,
+					  "entry %lld is missing: the log goes from entry %lld to "
+					  "%lld (deleted)",
+					  (long long)ka->expect, (long long)(ka->expect - 1),
+					  (long long)b->first_seq);
+		else
+			*r = kb->bad;
+		r->count = ka->expect - 1;
+		return 1;
+	}
+	if (kb->took_prev && kb->trust_first_prev &&
+	    memcmp(kb->first_prev, ka->prev, AUDIT_HASH_BYTES) != 0) {
+		audit_verify_fail(r, AUDIT_BROKEN_LINK, b->lo,
+				  "entry %lld: its prev_hash is not the hash of entry %lld (an entry "
+				  "before it was inserted, removed or rewritten)",
+				  (long long)b->lo, (long long)(b->lo - 1));
+		r->count = ka->expect - 1;
+		return 1;
+	}
+	if (ka->cp_seen) {
+		kb->cp_seen = 1;
+		memcpy(kb->cp_hash, ka->cp_hash, AUDIT_HASH_BYTES);
+	}
+	*k = kb;
+	if (kb->failed) {
+		*r = kb->bad;
+		r->count = kb->expect - 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* A connection of its own for one half, in a read transaction, with a
+ * small page cache: a scan reads each page once, and recycling a few
+ * buffers costs less than faulting in a large cache. */
+static struct store *half_store(const char *path, int64_t *head_seq,
+				unsigned char head[AUDIT_HASH_BYTES])
+{
+	struct err ignored = {0};
+	struct store *s = NULL;
+
+	if (store_open(&s, path, &ignored) ||
+	    store_exec(s, "PRAGMA cache_size=-2048; BEGIN", &ignored) ||
+	    audit_head(s, head_seq, head, &ignored)) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Both halves must read one state of the log: the head moves with every
+ * append and rows are never changed, so equal heads in two read
+ * transactions mean equal logs. Returns 1 when the split was done (r and
+ * the rest filled as audit_verify does), 0 to verify in one pass. */
+static int verify_split(struct store *s, const char *checkpoint_path,
+			const struct audit_checkpoint *cp, struct audit_verify_result *r,
+			struct err *err, int *rcp)
+{
+	unsigned char head[AUDIT_HASH_BYTES], head2[AUDIT_HASH_BYTES];
+	struct store *s1 = NULL, *s2 = NULL;
+	struct half a = {0}, b = {0};
+	struct checker *k = NULL;
+	int64_t head_seq = 0, head_seq2 = -1, last;
+	struct err ignored = {0};
+	pthread_t th;
+	int done = 0, rc;
+
+	/* a short log, or one whose head is damaged, takes the one pass */
+	if (audit_verify_threads < 2 || store_in_transaction(s) ||
+	    audit_head(s, &head_seq, head, &ignored) != 0 || head_seq < audit_verify_split_min ||
+	    head_seq < 2)
+		return 0;
+	if (!(s1 = half_store(store_path(s), &head_seq, head)) ||
+	    !(s2 = half_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
+	    memcmp(head, head2, sizeof head) != 0)
+		goto out;
+	a = (struct half){.s = s1, .lo = 1, .hi = head_seq / 2 + 1};
+	b = (struct half){.s = s2, .lo = a.hi, .hi = 0};
+	a.k = checker_new(1, checkpoint_path ? cp->seq : -1);
+	b.k = checker_new(b.lo, checkpoint_path ? cp->seq : -1);
+	if (!a.k || !b.k)
+		goto out;
+	b.k->trust_first_prev = 1;
+	if (pthread_create(&th, NULL, half_main, &b) != 0)
+		goto out;
+	half_main(&a);
+	pthread_join(th, NULL);
+	done = 1;
+	if ((rc = a.rc ? a.rc : b.rc) != 0) {
+		*err = a.rc ? a.err : b.err;
+		*rcp = rc;
+		goto out;
+	}
+	*rcp = 0;
+	if (join_halves(&a, &b, r, &k))
+		goto out;
+	last = k->expect - 1;
+	r->count = last;
+	if (check_head(last, k->prev, head_seq, head, r))
+		goto out;
+	if (checkpoint_path) {
+		if (check_checkpoint(cp, k, last, r))
+			goto out;
+		r->checkpoint_checked = 1;
+		r->checkpoint_seq = cp->seq;
+		r->checkpoint_key_local = cp->key_local;
+	}
+	r->ok = 1;
+	r->head_seq = last;
+	memcpy(r->head, k->prev, sizeof r->head);
+out:
+	free(a.k); /* checker_finish, in half_main, released the rest */
+	free(b.k);
+	store_close(s1); /* ends its read transaction */
+	store_close(s2);
+	return done;
+}
+
 int audit_verify(struct store *s, const char *checkpoint_path, struct audit_verify_result *r,
 		 struct err *err)
 {
@@ -672,6 +908,9 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 		if (audit_checkpoint_check_signature(store_path(s), checkpoint_path, &cp, r))
 			return 0;
 	}
+	if (verify_split(s, checkpoint_path, &cp, r, err, &rc))
+		return rc;
+	memset(r, 0, sizeof *r);
 	/* The head comes from the same statement as the rows, so both are read
 	 * from one snapshot even while others append. */
 	rc =

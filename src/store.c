@@ -100,7 +100,9 @@ int store_open(struct store **out, const char *path, struct err *err)
 		free(s);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	/* one thread at a time per connection (store.h): no per-call mutex */
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
 			     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));

@@ -12,7 +12,11 @@
  * Statements come from a cache owned by the store: store_prepare() hands one
  * out, the caller binds, steps, reads columns, and must call store_done()
  * before preparing the same SQL again. Column text is owned by the statement
- * and valid until the next step or store_done(). */
+ * and valid until the next step or store_done().
+ *
+ * Threads: a store is used by one thread at a time (the connection is opened
+ * without SQLite's per-call mutex); threads that share one hand it over
+ * under their own lock, as the HTTP workers' pool does. */
 #ifndef AIRLOCK_STORE_H
 #define AIRLOCK_STORE_H
 

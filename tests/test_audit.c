@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -89,12 +90,38 @@ static struct store *make_log(struct testdb *t, int n)
 	return s;
 }
 
+/* audit_verify in both of its ways, which must agree: one pass, and the
+ * log cut in two halves read and checked in parallel (forced here for
+ * any log of two entries or more). */
+static void verify_both(struct store *s, const char *checkpoint, struct audit_verify_result *r)
+{
+	struct audit_verify_result split;
+	struct err err = {0};
+	int64_t saved = audit_verify_split_min;
+
+	audit_verify_split_min = INT64_MAX;
+	assert_ok(audit_verify(s, checkpoint, r, &err), &err);
+	audit_verify_split_min = 2;
+	assert_ok(audit_verify(s, checkpoint, &split, &err), &err);
+	audit_verify_split_min = saved;
+	if (audit_verify_threads < 2)
+		return; /* one thread never splits */
+	if (split.ok != r->ok || split.problem != r->problem || split.bad_seq != r->bad_seq ||
+	    split.count != r->count || strcmp(split.message, r->message) != 0 ||
+	    (r->ok && memcmp(split.head, r->head, sizeof r->head) != 0) ||
+	    split.checkpoint_checked != r->checkpoint_checked)
+		fail_msg("the split verify disagrees:\n one pass: ok=%d problem=%d at %lld count "
+			 "%lld: %s\n split:    ok=%d problem=%d at %lld count %lld: %s",
+			 r->ok, r->problem, (long long)r->bad_seq, (long long)r->count, r->message,
+			 split.ok, split.problem, (long long)split.bad_seq, (long long)split.count,
+			 split.message);
+}
+
 static void verify_ok(struct store *s, int64_t count)
 {
 	struct audit_verify_result r;
-	struct err err = {0};
 
-	assert_ok(audit_verify(s, NULL, &r, &err), &err);
+	verify_both(s, NULL, &r);
 	if (!r.ok)
 		fail_msg("verify: %s", r.message);
 	assert_int_equal(r.count, count);
@@ -105,9 +132,8 @@ static void verify_bad(struct store *s, const char *checkpoint, enum audit_probl
 		       const char *needle)
 {
 	struct audit_verify_result r;
-	struct err err = {0};
 
-	assert_ok(audit_verify(s, checkpoint, &r, &err), &err);
+	verify_both(s, checkpoint, &r);
 	if (r.ok)
 		fail_msg("verify found nothing wrong (wanted entry %lld)", (long long)seq);
 	if (r.problem != p || r.bad_seq != seq || (needle && !strstr(r.message, needle)))
@@ -648,6 +674,48 @@ static void test_tamper_swap(void **state)
 	testutil_store_close(&t);
 }
 
+/* Damage where the split verify cuts the log (a log of 20 is cut before
+ * entry 11): each case must be judged as one pass judges it (verify_both
+ * checks that the two agree). */
+static void test_tamper_at_the_split(void **state)
+{
+	static const struct {
+		const char *sql;
+		enum audit_problem p;
+		int64_t seq;
+		const char *needle;
+	} cases[] = {
+	    {"DELETE FROM action_log WHERE seq = 10", AUDIT_MISSING, 10, "from entry 9 to 11"},
+	    {"DELETE FROM action_log WHERE seq = 11", AUDIT_MISSING, 11, "from entry 10 to 12"},
+	    {"DELETE FROM action_log WHERE seq IN (10, 11)", AUDIT_MISSING, 10, "from entry 9 to 12"},
+	    {"UPDATE action_log SET prev_hash = zeroblob(32) WHERE seq = 11", AUDIT_BROKEN_LINK, 11,
+	     "prev_hash"},
+	    {"UPDATE action_log SET body = replace(body, 're-tier', 'RE-tier') WHERE seq = 10",
+	     AUDIT_EDITED, 10, "does not match its hash"},
+	    {"UPDATE action_log SET body = replace(body, 're-tier', 'RE-tier') WHERE seq = 11",
+	     AUDIT_EDITED, 11, "does not match its hash"},
+	    {"UPDATE action_log SET seq = -1 WHERE seq = 10; UPDATE action_log SET seq = 10 WHERE "
+	     "seq = 11; UPDATE action_log SET seq = 11 WHERE seq = -1",
+	     AUDIT_REORDERED, 10, "entry 10 holds the body of entry 11"},
+	    {"DELETE FROM action_log WHERE seq >= 11", AUDIT_MISSING, 11, "deleted from the end"},
+	    {"DELETE FROM action_log WHERE seq >= 10", AUDIT_MISSING, 10, "deleted from the end"},
+	    {"UPDATE action_log SET tool = 'x' WHERE seq = 11", AUDIT_EDITED, 11, "column tool"},
+	    {"UPDATE action_log SET seq = 0 WHERE seq = 1", AUDIT_INSERTED, 0, "does not belong"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct testdb t;
+		struct store *s = make_log(&t, 20);
+
+		drop_triggers(s);
+		raw(s, cases[i].sql);
+		verify_bad(s, NULL, cases[i].p, cases[i].seq, cases[i].needle);
+		testutil_store_close(&t);
+	}
+}
+
 /* Rewrites the chain from entry `from` on with fresh hashes, as an
  * attacker who knows the format would after editing entry `from`. */
 static void rechain(struct store *s, int64_t from)
@@ -1041,6 +1109,7 @@ int main(void)
 	    cmocka_unit_test(test_tamper_delete),
 	    cmocka_unit_test(test_tamper_insert),
 	    cmocka_unit_test(test_tamper_swap),
+	    cmocka_unit_test(test_tamper_at_the_split),
 	    cmocka_unit_test(test_checkpoint_catches_rewrite),
 	    cmocka_unit_test(test_checkpoint_signature_tamper),
 	    cmocka_unit_test(test_key_init_and_permissions),
