@@ -47,12 +47,6 @@ static const unsigned char stops[256] = {
 /* p at an opening quote; returns the index after the closing one, or 0. */
 static size_t skip_string(const char *b, size_t n, size_t p)
 {
-	const char *q = p + 1 < n ? memchr(b + p + 1, '"', n - p - 1) : NULL;
-
-	/* the usual case, found with memchr's wide loads: no escape before
-	 * the next quote, which therefore closes the string */
-	if (q && !memchr(b + p + 1, '\\', (size_t)(q - b) - p - 1))
-		return (size_t)(q - b) + 1;
 	for (p++; p < n; p++) {
 		while (p < n && !(stops[(unsigned char)b[p]] & 1))
 			p++;
