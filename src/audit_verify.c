@@ -689,7 +689,7 @@ static int check_checkpoint(const struct audit_checkpoint *cp, const struct chec
 	return 0;
 }
 
-/* One half of a split verify: rows [lo, hi) (the first half from the
+/* One chunk of a split verify: rows [lo, hi) (the first chunk from the
  * lowest seq, hi 0: to the end) read on s and checked on the reading
  * thread. */
 struct half {
@@ -701,9 +701,8 @@ struct half {
 	struct err err;
 };
 
-static void *half_main(void *arg)
+static void check_chunk(struct half *h)
 {
-	struct half *h = arg;
 	struct store_stmt *st;
 	int rc;
 
@@ -713,7 +712,7 @@ static void *half_main(void *arg)
 			   " WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
 			   &st, &h->err);
 	if (rc == 0) {
-		/* the first half also takes rows below entry 1, the second any
+		/* the first chunk also takes rows below entry 1, the last any
 		 * beyond the head: one pass would read them too */
 		store_bind_int(st, 1, h->k->trust_first_prev ? h->lo : INT64_MIN);
 		store_bind_int(st, 2, h->hi ? h->hi : INT64_MAX);
@@ -727,7 +726,6 @@ static void *half_main(void *arg)
 	}
 	checker_finish(h->k);
 	h->rc = rc < 0 ? rc : 0;
-	return NULL;
 }
 
 static struct checker *checker_new(int64_t expect, int64_t cp_seq)
@@ -815,7 +813,33 @@ static struct store *half_store(const char *path, int64_t *head_seq,
 	return s;
 }
 
-/* Both halves must read one state of the log: the head moves with every
+/* The chunks of a split verify, pulled in turn by two workers, each on a
+ * connection of its own: pulling keeps both busy to the end. */
+#define CHUNKS 16
+
+struct split {
+	struct half chunk[CHUNKS];
+	int next; /* the next chunk to take (atomic) */
+};
+
+struct split_worker {
+	struct split *sp;
+	struct store *s;
+};
+
+static void *split_worker_main(void *arg)
+{
+	struct split_worker *w = arg;
+	int i;
+
+	while ((i = __atomic_fetch_add(&w->sp->next, 1, __ATOMIC_RELAXED)) < CHUNKS) {
+		w->sp->chunk[i].s = w->s;
+		check_chunk(&w->sp->chunk[i]);
+	}
+	return NULL;
+}
+
+/* Both workers must read one state of the log: the head moves with every
  * append and rows are never changed, so equal heads in two read
  * transactions mean equal logs. Returns 1 when the split was done (r and
  * the rest filled as audit_verify does), 0 to verify in one pass. */
@@ -824,43 +848,63 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 			struct err *err, int *rcp)
 {
 	unsigned char head[AUDIT_HASH_BYTES], head2[AUDIT_HASH_BYTES];
-	struct store *s1 = NULL, *s2 = NULL;
-	struct half a = {0}, b = {0};
+	struct split_worker w[2] = {{0}};
+	struct split *sp = NULL;
 	struct checker *k = NULL;
-	int64_t head_seq = 0, head_seq2 = -1, last;
+	struct half *acc;
+	int64_t head_seq = 0, head_seq2 = -1, last, step;
 	struct err ignored = {0};
 	pthread_t th;
-	int done = 0, rc;
+	int done = 0, rc = 0, i;
 
 	/* a short log, or one whose head is damaged, takes the one pass */
 	if (audit_verify_threads < 2 || store_in_transaction(s) ||
 	    audit_head(s, &head_seq, head, &ignored) != 0 || head_seq < audit_verify_split_min ||
-	    head_seq < 2)
+	    head_seq < CHUNKS)
 		return 0;
-	if (!(s1 = half_store(store_path(s), &head_seq, head)) ||
-	    !(s2 = half_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
+	if (!(sp = calloc(1, sizeof *sp)) ||
+	    !(w[0].s = half_store(store_path(s), &head_seq, head)) ||
+	    !(w[1].s = half_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
 	    memcmp(head, head2, sizeof head) != 0)
 		goto out;
-	a = (struct half){.s = s1, .lo = 1, .hi = head_seq / 2 + 1};
-	b = (struct half){.s = s2, .lo = a.hi, .hi = 0};
-	a.k = checker_new(1, checkpoint_path ? cp->seq : -1);
-	b.k = checker_new(b.lo, checkpoint_path ? cp->seq : -1);
-	if (!a.k || !b.k)
+	step = head_seq / CHUNKS;
+	for (i = 0; i < CHUNKS; i++) {
+		struct half *h = &sp->chunk[i];
+
+		h->lo = 1 + i * step;
+		h->hi = i == CHUNKS - 1 ? 0 : 1 + (i + 1) * step;
+		if (!(h->k = checker_new(h->lo, checkpoint_path ? cp->seq : -1)))
+			goto out;
+		h->k->trust_first_prev = i > 0;
+	}
+	w[0].sp = w[1].sp = sp;
+	if (pthread_create(&th, NULL, split_worker_main, &w[1]) != 0)
 		goto out;
-	b.k->trust_first_prev = 1;
-	if (pthread_create(&th, NULL, half_main, &b) != 0)
-		goto out;
-	half_main(&a);
+	split_worker_main(&w[0]);
 	pthread_join(th, NULL);
 	done = 1;
-	if ((rc = a.rc ? a.rc : b.rc) != 0) {
-		*err = a.rc ? a.err : b.err;
-		*rcp = rc;
+	for (i = 0; i < CHUNKS && rc == 0; i++)
+		if ((rc = sp->chunk[i].rc) != 0)
+			*err = sp->chunk[i].err;
+	*rcp = rc;
+	if (rc)
+		goto out;
+	/* joined in order, each chunk judged as the pass over the ones before
+	 * it left things; a chunk with no rows adds nothing */
+	acc = &sp->chunk[0];
+	k = acc->k;
+	for (i = 1; i < CHUNKS; i++) {
+		if (join_halves(acc, &sp->chunk[i], r, &k))
+			goto out;
+		if (sp->chunk[i].first_seq)
+			acc = &sp->chunk[i];
+	}
+	if (acc == &sp->chunk[0] && acc->k->failed) {
+		*r = acc->k->bad;
+		r->count = acc->k->expect - 1;
 		goto out;
 	}
-	*rcp = 0;
-	if (join_halves(&a, &b, r, &k))
-		goto out;
+	k = acc->k;
 	last = k->expect - 1;
 	r->count = last;
 	if (check_head(last, k->prev, head_seq, head, r))
@@ -876,10 +920,12 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	r->head_seq = last;
 	memcpy(r->head, k->prev, sizeof r->head);
 out:
-	free(a.k); /* checker_finish, in half_main, released the rest */
-	free(b.k);
-	store_close(s1); /* ends its read transaction */
-	store_close(s2);
+	if (sp)
+		for (i = 0; i < CHUNKS; i++)
+			free(sp->chunk[i].k); /* check_chunk released the rest */
+	free(sp);
+	store_close(w[0].s); /* ends its read transaction */
+	store_close(w[1].s);
 	return done;
 }
 

@@ -674,9 +674,9 @@ static void test_tamper_swap(void **state)
 	testutil_store_close(&t);
 }
 
-/* Damage where the split verify cuts the log (a log of 20 is cut before
- * entry 11): each case must be judged as one pass judges it (verify_both
- * checks that the two agree). */
+/* Damage where the split verify cuts the log (a log of 20 is cut into 16
+ * chunks, one entry each but the last): each case must be judged as one
+ * pass judges it (verify_both checks that the two agree). */
 static void test_tamper_at_the_split(void **state)
 {
 	static const struct {
