@@ -867,10 +867,12 @@ static int json_object_expr(enum book_kind kind, char *buf, size_t len)
 						 c, c);
 			break;
 		case BOOK_JSON:
+			/* most records have no custom fields: '{}' needs no parse */
 			used += (size_t)snprintf(buf + used, len - used,
-						 "CASE WHEN %s IS NULL THEN NULL WHEN json_valid(%s) "
-						 "THEN json(%s) ELSE json_object() END",
-						 c, c, c);
+						 "CASE WHEN %s IS NULL THEN NULL WHEN %s = '{}' THEN "
+						 "json_object() WHEN json_valid(%s) THEN json(%s) ELSE "
+						 "json_object() END",
+						 c, c, c, c);
 			break;
 		default: used += (size_t)snprintf(buf + used, len - used, "%s", c);
 		}
