@@ -286,11 +286,12 @@ int main(int argc, char **argv)
 		}
 	}
 	qsort(lat, nlat, sizeof *lat, cmp_double);
+#define PCT(p) (nlat ? lat[(size_t)((double)nlat * (p))] * 1e3 : 0.0)
 	printf("{\"clients\":%d,\"seconds\":%ld,\"requests\":%zu,\"errors\":%ld,\"rps\":%.1f,"
-	       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-	       nclients, seconds, nlat, errors, (double)nlat / (double)seconds,
-	       nlat ? lat[nlat / 2] * 1e3 : 0.0, nlat ? lat[(size_t)((double)nlat * 0.99)] * 1e3 : 0.0,
-	       nlat ? lat[nlat - 1] * 1e3 : 0.0);
+	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
+	       nclients, seconds, nlat, errors, (double)nlat / (double)seconds, PCT(0.5), PCT(0.9),
+	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] * 1e3 : 0.0);
+#undef PCT
 	for (i = 0; i < nclients; i++) {
 		close(cs[i].fd);
 		free(cs[i].out);
