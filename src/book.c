@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -883,10 +884,22 @@ static int json_object_expr(enum book_kind kind, char *buf, size_t len)
 	return 0;
 }
 
+/* The account's expression, built once for the process. */
+static char account_json_expr[2048];
+static int account_json_expr_rc;
+static pthread_once_t account_json_once = PTHREAD_ONCE_INIT;
+
+static void build_account_json_expr(void)
+{
+	account_json_expr_rc =
+	    json_object_expr(BOOK_ACCOUNT, account_json_expr, sizeof account_json_expr);
+}
+
 int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
 		     struct err *err)
 {
-	char expr[2048], where[768], sql[3072];
+	const char *expr = account_json_expr;
+	char where[768], sql[3072];
 	struct book_query q1 = *q;
 	struct store_stmt *st;
 	FILE *f;
@@ -896,7 +909,8 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	memset(page, 0, sizeof *page);
 	if (q->limit < 1)
 		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
-	if (json_object_expr(BOOK_ACCOUNT, expr, sizeof expr))
+	pthread_once(&account_json_once, build_account_json_expr);
+	if (account_json_expr_rc)
 		return err_set(err, AIRLOCK_EINVAL, "internal: the account's JSON select is too long");
 	query_where(q, where, sizeof where);
 	snprintf(sql, sizeof sql, "SELECT %s, id FROM account%s ORDER BY id LIMIT ?9", expr, where);
