@@ -148,13 +148,14 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 		 struct err *err);
 
 /* Threads audit_verify may use. With 2 (the default) a log of at least
- * audit_verify_split_min entries is cut in two halves by seq, each read on
- * its own connection and checked by its own thread, the halves joined at
- * the end (the findings are the same as one pass would make); a shorter
- * log is read by the caller's thread while a second thread checks what it
- * read. With 1 the caller's thread does everything, which costs less CPU
- * in total on a machine that is already busy. Logs shorter than 256 entries
- * always use one. Set both before verifying, not during. */
+ * audit_verify_split_min entries is cut into chunks by seq that two
+ * workers, each on its own connection, read and check in turn; the chunks
+ * are joined in order, and the findings are the same as one pass would
+ * make. A shorter log is read by the caller's thread while a second thread
+ * checks what it read. With 1 the caller's thread does everything, which
+ * costs less CPU in total on a machine that is already busy. Logs shorter
+ * than 256 entries always use one. Set both before verifying, not
+ * during. */
 extern int audit_verify_threads;
 extern int64_t audit_verify_split_min;
 

@@ -393,9 +393,9 @@ struct checker {
 	int cp_seen;
 	int failed;
 	struct audit_verify_result bad;
-	int no_thread; /* a half of a split verify: check on the reading thread */
-	/* a half that does not start at entry 1 takes its first prev_hash on
-	 * trust; the join checks it against the half before */
+	int no_thread; /* a chunk of a split verify: check on the reading thread */
+	/* a chunk that does not start at entry 1 takes its first prev_hash on
+	 * trust; the join checks it against the chunk before */
 	int trust_first_prev, took_prev;
 	unsigned char first_prev[AUDIT_HASH_BYTES];
 };
@@ -577,7 +577,7 @@ static int checker_add(struct checker *k, struct store_stmt *st, struct err *err
 	}
 	row->seq = store_col_int(st, 0);
 	if (k->trust_first_prev && !k->took_prev) {
-		/* nothing of this half is checked yet, so its chain can start here */
+		/* nothing of this chunk is checked yet, so its chain can start here */
 		k->took_prev = 1;
 		if (store_col_bytes(st, 9) == AUDIT_HASH_BYTES) {
 			memcpy(k->prev, store_col_blob(st, 9), AUDIT_HASH_BYTES);
@@ -692,16 +692,16 @@ static int check_checkpoint(const struct audit_checkpoint *cp, const struct chec
 /* One chunk of a split verify: rows [lo, hi) (the first chunk from the
  * lowest seq, hi 0: to the end) read on s and checked on the reading
  * thread. */
-struct half {
+struct chunk {
 	struct store *s;
 	int64_t lo, hi;
 	struct checker *k;
-	int64_t first_seq; /* 0 when the half has no rows */
+	int64_t first_seq; /* 0 when the chunk has no rows */
 	int rc;
 	struct err err;
 };
 
-static void check_chunk(struct half *h)
+static void check_chunk(struct chunk *h)
 {
 	struct store_stmt *st;
 	int rc;
@@ -742,10 +742,11 @@ static struct checker *checker_new(int64_t expect, int64_t cp_seq)
 	return k;
 }
 
-/* Joins two verified halves as one pass over the whole log would have
- * judged them; *k gets the checker whose state stands for the whole.
- * Returns 1 when a problem was recorded in r. */
-static int join_halves(struct half *a, struct half *b, struct audit_verify_result *r,
+/* Joins chunk b to a, which stands for every chunk before b, as one pass
+ * over the whole log would have judged them; *k gets the checker whose
+ * state stands for the whole so far. Returns 1 when a problem was recorded
+ * in r. */
+static int join_chunks(struct chunk *a, struct chunk *b, struct audit_verify_result *r,
 		       struct checker **k)
 {
 	struct checker *ka = a->k, *kb = b->k;
@@ -757,7 +758,7 @@ static int join_halves(struct half *a, struct half *b, struct audit_verify_resul
 		return 1;
 	}
 	if (!b->first_seq)
-		return 0; /* the log ends in the first half: the head check judges */
+		return 0; /* no rows here: the next chunk or the head check judges */
 	if (ka->expect != b->lo || (kb->failed && kb->bad.bad_seq == b->lo &&
 				    (kb->bad.problem == AUDIT_MISSING ||
 				     kb->bad.problem == AUDIT_INSERTED ||
@@ -795,10 +796,10 @@ static int join_halves(struct half *a, struct half *b, struct audit_verify_resul
 	return 0;
 }
 
-/* A connection of its own for one half, in a read transaction, with a
+/* A connection of its own for one worker, in a read transaction, with a
  * small page cache: a scan reads each page once, and recycling a few
  * buffers costs less than faulting in a large cache. */
-static struct store *half_store(const char *path, int64_t *head_seq,
+static struct store *worker_store(const char *path, int64_t *head_seq,
 				unsigned char head[AUDIT_HASH_BYTES])
 {
 	struct err ignored = {0};
@@ -818,7 +819,7 @@ static struct store *half_store(const char *path, int64_t *head_seq,
 #define CHUNKS 16
 
 struct split {
-	struct half chunk[CHUNKS];
+	struct chunk chunk[CHUNKS];
 	int next; /* the next chunk to take (atomic) */
 };
 
@@ -851,7 +852,7 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	struct split_worker w[2] = {{0}};
 	struct split *sp = NULL;
 	struct checker *k = NULL;
-	struct half *acc;
+	struct chunk *acc;
 	int64_t head_seq = 0, head_seq2 = -1, last, step;
 	struct err ignored = {0};
 	pthread_t th;
@@ -863,13 +864,13 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	    head_seq < CHUNKS)
 		return 0;
 	if (!(sp = calloc(1, sizeof *sp)) ||
-	    !(w[0].s = half_store(store_path(s), &head_seq, head)) ||
-	    !(w[1].s = half_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
+	    !(w[0].s = worker_store(store_path(s), &head_seq, head)) ||
+	    !(w[1].s = worker_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
 	    memcmp(head, head2, sizeof head) != 0)
 		goto out;
 	step = head_seq / CHUNKS;
 	for (i = 0; i < CHUNKS; i++) {
-		struct half *h = &sp->chunk[i];
+		struct chunk *h = &sp->chunk[i];
 
 		h->lo = 1 + i * step;
 		h->hi = i == CHUNKS - 1 ? 0 : 1 + (i + 1) * step;
@@ -894,7 +895,7 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	acc = &sp->chunk[0];
 	k = acc->k;
 	for (i = 1; i < CHUNKS; i++) {
-		if (join_halves(acc, &sp->chunk[i], r, &k))
+		if (join_chunks(acc, &sp->chunk[i], r, &k))
 			goto out;
 		if (sp->chunk[i].first_seq)
 			acc = &sp->chunk[i];
