@@ -63,3 +63,17 @@ same() {
 sql() {
 	sqlite3 -batch -noheader "$AIRLOCK_DB" "$1"
 }
+
+# serve_start [ARGS...]: starts `airlock serve ARGS` on a free loopback port,
+# output in $T/serve.log; sets $pid and $port (a failed start is a "not ok").
+serve_start() {
+	"$AIRLOCK" serve --listen 127.0.0.1:0 "$@" >"$T/serve.log" 2>&1 &
+	pid=$!
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || notok "serve started" "$(cat "$T/serve.log")"
+}

@@ -16,15 +16,7 @@ expect 0 "init" "$AIRLOCK" init
 expect 2 "--no-auth refuses a non-loopback address" "$AIRLOCK" serve --no-auth --listen 0.0.0.0:0
 has "... and says why" "$T/err" "loopback"
 
-"$AIRLOCK" serve --no-auth --agent conformance --listen 127.0.0.1:0 >"$T/serve.log" 2>&1 &
-pid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || notok "serve started" "$(cat "$T/serve.log")"
+serve_start --no-auth --agent conformance
 
 for c in read write; do
 	(cd "$T" && "$NODE" "$SUITE" server --url "http://127.0.0.1:$port/mcp/$c" \

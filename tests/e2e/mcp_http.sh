@@ -18,15 +18,7 @@ expect 2 "token create without --agent is a usage error" "$AIRLOCK" token create
 expect 2 "token create with a bad connector" "$AIRLOCK" token create --connector admin --agent x
 has "... naming it" "$T/err" "--connector read or write"
 
-"$AIRLOCK" serve --listen 127.0.0.1:0 >"$T/serve.log" 2>&1 &
-pid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || notok "serve started" "$(cat "$T/serve.log")"
+serve_start
 U="http://127.0.0.1:$port/mcp"
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
 

@@ -14,17 +14,7 @@ SELECT printf('ACC%04d',i), printf('Company %d',i),
  i*10.5, '{\"k\":' || i || '}', '2026-01-01T00:00:00Z' FROM n;"
 RT=$("$AIRLOCK" token create --connector read --agent loader 2>/dev/null)
 
-start_serve() {
-	"$AIRLOCK" serve --listen 127.0.0.1:0 --threads 2 >"$T/serve.log" 2>&1 &
-	pid=$!
-	port=
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	[ -n "$port" ] || notok "serve started" "$(cat "$T/serve.log")"
-}
+
 
 # client.py PORT TOKEN THREADS CALLS OUT: each thread opens a session and
 # makes CALLS search_accounts calls (CALLS 0: until the server goes away),
@@ -83,7 +73,7 @@ PY
 
 log_count() { sql "SELECT count(*) FROM action_log WHERE tool='search_accounts'"; }
 
-start_serve
+serve_start --threads 2
 before=$(log_count)
 python3 "$T/client.py" "$port" "$RT" 12 25 "$T/answered1" >"$T/summary1" 2>&1
 read -r answered wrong errors <"$T/summary1"
@@ -97,7 +87,7 @@ wait "$pid"
 same "SIGTERM under no load: clean exit" "$?" 0
 
 # SIGKILL while 12 clients call as fast as they can.
-start_serve
+serve_start --threads 2
 before=$(log_count)
 python3 "$T/client.py" "$port" "$RT" 12 0 "$T/answered2" >"$T/summary2" 2>&1 &
 cpid=$!
@@ -118,7 +108,7 @@ logged=$(($(log_count) - before))
 same "the book did not change" "$(sql "SELECT count(*), sum(version) FROM account")" "$N|$N"
 
 # When the log cannot take the entry, the answer is withheld.
-start_serve
+serve_start --threads 2
 sql "DROP TRIGGER action_log_head_no_delete; DELETE FROM action_log_head;"
 U="http://127.0.0.1:$port/mcp/read"
 H1="Content-Type: application/json"

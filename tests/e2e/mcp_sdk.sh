@@ -32,15 +32,7 @@ same "stdio: the book did not change" "$(sql "SELECT group_concat(id||tier||vers
 if "$AIRLOCK" serve --help >/dev/null 2>&1 && "$AIRLOCK" token --help >/dev/null 2>&1; then
 	rt=$("$AIRLOCK" token create --connector read --agent e2e-r | tail -1)
 	wt=$("$AIRLOCK" token create --connector write --agent e2e-w | tail -1)
-	"$AIRLOCK" serve --listen 127.0.0.1:0 >"$T/serve.log" 2>&1 &
-	pid=$!
-	port=
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.log")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	[ -n "$port" ] || notok "serve started" "$(cat "$T/serve.log")"
+	serve_start
 	for c in read write; do
 		if [ $c = read ]; then tok=$rt other=$wt; else tok=$wt other=$rt; fi
 		cfg="{\"transport\":\"http\",\"url\":\"http://127.0.0.1:$port/mcp/$c\",\"token\":\"$tok\",\"otherToken\":\"$other\",\"connector\":\"$c\"}"
