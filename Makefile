@@ -63,7 +63,12 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIBOBJS) | $(BUILD)/tests
 
 $(BUILD)/bench/%: bench/%.c $(LIBOBJS) | $(BUILD)/bench
 	@echo "  BENCH   $@"
-	@$(CC) $(CSTD) $(WARN) -O2 -g $(PKG_CFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(PKG_LIBS)
+	@$(CC) $(CSTD) $(WARN) -O2 -g $(PKG_CFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LDSAN) $(PKG_LIBS)
+
+# the load generator stands alone (no airlock code): the e2e suites use it too
+$(BUILD)/bench/bench_mcp_load: bench/bench_mcp_load.c | $(BUILD)/bench
+	@echo "  BENCH   $@"
+	@$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench:
 	@mkdir -p $@
@@ -77,7 +82,8 @@ demo: deps
 
 # The test build: sanitizers on, every unit test binary, then the end-to-end
 # suites driving the sanitized binary. tests/run prints the closing line.
-test: $(BUILD)/airlock $(TESTBINS)
+# bench_mcp_load is also the e2e suites' load generator (mcp_load.sh)
+test: $(BUILD)/airlock $(TESTBINS) $(BUILD)/bench/bench_mcp_load
 	@sh scripts/banned.sh
 	@MODE=$(MODE) BUILD=$(BUILD) sh tests/run
 

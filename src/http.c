@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_ROUTES 32
 
@@ -30,6 +31,8 @@ struct http_server {
 	pthread_mutex_t lock;
 	pthread_cond_t drained;
 	int deferred; /* answers deferred and not sent yet */
+	int active;   /* handlers running */
+	int stopping; /* http_server_free has begun: no new requests */
 };
 
 /* Per-request state between MHD's calls. */
@@ -287,14 +290,16 @@ static int find_route(const struct http_server *s, const char *url)
 	return best;
 }
 
+static enum MHD_Result run_route(struct http_server *s, int i, struct MHD_Connection *c,
+				 const char *url, const char *method, struct conn *cn);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct conn *cn = *con_cls;
-	struct http_request req;
-	struct http_response res = {0};
+	enum MHD_Result ret;
 	const char *host, *origin, *cl;
 	int i;
 
@@ -349,6 +354,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	i = find_route(s, url);
 	if (i < 0)
 		return plain(c, 404, "not found\n");
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->lock);
+		return plain(c, 503, "airlock is stopping\n");
+	}
+	s->active++;
+	pthread_mutex_unlock(&s->lock);
+	ret = run_route(s, i, c, url, method, cn);
+	pthread_mutex_lock(&s->lock);
+	if (--s->active == 0)
+		pthread_cond_broadcast(&s->drained);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* Runs route i for the request whose body is complete, and answers it now
+ * or, when the handler deferred its answer, suspends the connection. */
+static enum MHD_Result run_route(struct http_server *s, int i, struct MHD_Connection *c,
+				 const char *url, const char *method, struct conn *cn)
+{
+	struct http_request req;
+	struct http_response res = {0};
+
 	req.method = method;
 	req.path = url;
 	req.body = cn->body ? cn->body : "";
@@ -510,17 +538,23 @@ void http_server_free(struct http_server *s)
 	if (!s)
 		return;
 	if (s->d) {
-		/* MHD must not stop with a connection suspended: let the deferred
-		 * answers go out first (their log entries take milliseconds). */
-		MHD_quiesce_daemon(s->d);
+		MHD_socket lfd;
+
+		/* MHD must not stop with a connection suspended: take no new
+		 * request, then let the running handlers finish and the deferred
+		 * answers go out (their log entries take milliseconds). */
+		lfd = MHD_quiesce_daemon(s->d);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 10;
 		pthread_mutex_lock(&s->lock);
-		while (s->deferred > 0)
+		s->stopping = 1;
+		while (s->active > 0 || s->deferred > 0)
 			if (pthread_cond_timedwait(&s->drained, &s->lock, &until))
 				break;
 		pthread_mutex_unlock(&s->lock);
 		MHD_stop_daemon(s->d);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
 	}
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->lock);

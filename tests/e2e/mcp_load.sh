@@ -107,6 +107,32 @@ logged=$(($(log_count) - before))
 	notok "every answer that left has its entry" "$logged entries < $sent answers"
 same "the book did not change" "$(sql "SELECT count(*), sum(version) FROM account")" "$N|$N"
 
+# SIGTERM while 64 clients call as fast as they can (bench_mcp_load, the C
+# load generator of bench/): airlock takes no new request, lets the answers
+# waiting for their entries go out, and exits cleanly (MHD aborts if it is
+# stopped with a connection suspended).
+LOADGEN=${LOADGEN:-$(dirname "$AIRLOCK")/bench/bench_mcp_load}
+if [ -x "$LOADGEN" ]; then
+	for round in 1 2 3 4 5; do
+		serve_start
+		"$LOADGEN" "$port" /mcp/read 64 3 0 search_accounts '{"limit":20}' "$RT" \
+			>"$T/load.out" 2>&1 &
+		cpid=$!
+		sleep 1
+		kill -TERM "$pid"
+		wait "$pid"
+		rc=$?
+		wait "$cpid"
+		[ "$rc" -eq 0 ] || break
+		grep -q "Fatal error" "$T/serve.log" && break
+	done
+	same "SIGTERM under load, 5 rounds: clean exit" "$rc" 0
+	hasnt "... no abort" "$T/serve.log" "Fatal error"
+	expect 0 "... and the chain verifies" "$AIRLOCK" verify
+else
+	notok "the load generator is built" "$LOADGEN is missing (make test builds it)"
+fi
+
 # When the log cannot take the entry, the answer is withheld.
 serve_start --threads 2
 sql "DROP TRIGGER action_log_head_no_delete; DELETE FROM action_log_head;"
