@@ -118,18 +118,6 @@ int store_set_durability(struct store *s, enum store_durability d, struct err *e
 int store_checkpointer_start(const char *path, struct err *err);
 void store_checkpointer_stop(void);
 
-/* A fixed set of connections shared by many threads, for short reads: a
- * thread takes one (waiting while all are out), reads, and gives it back.
- * Every commit by any connection makes every other connection drop its
- * page cache at its next read; a few busy connections re-read far fewer
- * pages than one per thread would. */
-struct store_pool;
-int store_pool_new(struct store_pool **out, const char *path, int size, struct err *err);
-struct store *store_pool_take(struct store_pool *p);
-void store_pool_give(struct store_pool *p, struct store *s);
-/* Only when every connection has been given back. */
-void store_pool_free(struct store_pool *p);
-
 /* The highest applied migration number. */
 int store_schema_version(struct store *s, int64_t *out, struct err *err);
 
