@@ -122,6 +122,9 @@ enum audit_problem {
 	AUDIT_BAD_SIGNATURE /* the checkpoint's signature or key is wrong */
 };
 
+/* The problem's name in JSON output ("edited", "broken_link", ...). */
+const char *audit_problem_name(enum audit_problem p);
+
 struct audit_verify_result {
 	int ok;				      /* 1 when nothing is wrong */
 	int64_t count;			      /* entries checked (all of them when ok) */

@@ -307,6 +307,21 @@ static int64_t token_int(const char *t, size_t tn)
 	return v;
 }
 
+const char *audit_problem_name(enum audit_problem p)
+{
+	switch (p) {
+	case AUDIT_INTACT: return "intact";
+	case AUDIT_EDITED: return "edited";
+	case AUDIT_MISSING: return "missing";
+	case AUDIT_INSERTED: return "inserted";
+	case AUDIT_REORDERED: return "reordered";
+	case AUDIT_BROKEN_LINK: return "broken_link";
+	case AUDIT_REWRITTEN: return "rewritten";
+	case AUDIT_BAD_SIGNATURE: return "bad_signature";
+	}
+	return "unknown";
+}
+
 int audit_verify_fail(struct audit_verify_result *r, enum audit_problem p, int64_t seq,
 		      const char *fmt, ...)
 {
@@ -689,6 +704,28 @@ static int check_checkpoint(const struct audit_checkpoint *cp, const struct chec
 	return 0;
 }
 
+/* The end of a verify whose rows all checked out (k's state stands for the
+ * whole log): the head record, then the checkpoint (cp NULL: none). */
+static void finish(const struct checker *k, int64_t head_seq, const unsigned char head[],
+		   const struct audit_checkpoint *cp, struct audit_verify_result *r)
+{
+	int64_t last = k->expect - 1;
+
+	r->count = last;
+	if (check_head(last, k->prev, head_seq, head, r))
+		return;
+	if (cp) {
+		if (check_checkpoint(cp, k, last, r))
+			return;
+		r->checkpoint_checked = 1;
+		r->checkpoint_seq = cp->seq;
+		r->checkpoint_key_local = cp->key_local;
+	}
+	r->ok = 1;
+	r->head_seq = last;
+	memcpy(r->head, k->prev, sizeof r->head);
+}
+
 /* One chunk of a split verify: rows [lo, hi) (the first chunk from the
  * lowest seq, hi 0: to the end) read on s and checked on the reading
  * thread. */
@@ -742,21 +779,14 @@ static struct checker *checker_new(int64_t expect, int64_t cp_seq)
 	return k;
 }
 
-/* Joins chunk b to a, which stands for every chunk before b, as one pass
- * over the whole log would have judged them; *k gets the checker whose
- * state stands for the whole so far. Returns 1 when a problem was recorded
- * in r. */
-static int join_chunks(struct chunk *a, struct chunk *b, struct audit_verify_result *r,
-		       struct checker **k)
+/* Joins chunk b to a, which stands for every chunk before b and found
+ * nothing wrong, as one pass over the whole log would judge the place
+ * where they meet. Returns 1 when a problem was recorded in r; a problem
+ * inside b is b's checker's to report. */
+static int join_chunks(struct chunk *a, struct chunk *b, struct audit_verify_result *r)
 {
 	struct checker *ka = a->k, *kb = b->k;
 
-	*k = ka;
-	if (ka->failed) {
-		*r = ka->bad;
-		r->count = ka->expect - 1;
-		return 1;
-	}
 	if (!b->first_seq)
 		return 0; /* no rows here: the next chunk or the head check judges */
 	if (ka->expect != b->lo || (kb->failed && kb->bad.bad_seq == b->lo &&
@@ -786,12 +816,6 @@ static int join_chunks(struct chunk *a, struct chunk *b, struct audit_verify_res
 	if (ka->cp_seen) {
 		kb->cp_seen = 1;
 		memcpy(kb->cp_hash, ka->cp_hash, AUDIT_HASH_BYTES);
-	}
-	*k = kb;
-	if (kb->failed) {
-		*r = kb->bad;
-		r->count = kb->expect - 1;
-		return 1;
 	}
 	return 0;
 }
@@ -851,9 +875,8 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	unsigned char head[AUDIT_HASH_BYTES], head2[AUDIT_HASH_BYTES];
 	struct split_worker w[2] = {{0}};
 	struct split *sp = NULL;
-	struct checker *k = NULL;
 	struct chunk *acc;
-	int64_t head_seq = 0, head_seq2 = -1, last, step;
+	int64_t head_seq = 0, head_seq2 = -1, step;
 	struct err ignored = {0};
 	pthread_t th;
 	int done = 0, rc = 0, i;
@@ -891,35 +914,21 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	if (rc)
 		goto out;
 	/* joined in order, each chunk judged as the pass over the ones before
-	 * it left things; a chunk with no rows adds nothing */
+	 * it left things (a failed chunk ends the pass there); a chunk with no
+	 * rows adds nothing */
 	acc = &sp->chunk[0];
-	k = acc->k;
-	for (i = 1; i < CHUNKS; i++) {
-		if (join_chunks(acc, &sp->chunk[i], r, &k))
+	for (i = 1; i < CHUNKS && !acc->k->failed; i++) {
+		if (join_chunks(acc, &sp->chunk[i], r))
 			goto out;
 		if (sp->chunk[i].first_seq)
 			acc = &sp->chunk[i];
 	}
-	if (acc == &sp->chunk[0] && acc->k->failed) {
+	if (acc->k->failed) {
 		*r = acc->k->bad;
 		r->count = acc->k->expect - 1;
 		goto out;
 	}
-	k = acc->k;
-	last = k->expect - 1;
-	r->count = last;
-	if (check_head(last, k->prev, head_seq, head, r))
-		goto out;
-	if (checkpoint_path) {
-		if (check_checkpoint(cp, k, last, r))
-			goto out;
-		r->checkpoint_checked = 1;
-		r->checkpoint_seq = cp->seq;
-		r->checkpoint_key_local = cp->key_local;
-	}
-	r->ok = 1;
-	r->head_seq = last;
-	memcpy(r->head, k->prev, sizeof r->head);
+	finish(acc->k, head_seq, head, checkpoint_path ? cp : NULL, r);
 out:
 	if (sp)
 		for (i = 0; i < CHUNKS; i++)
@@ -937,7 +946,7 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 	struct audit_checkpoint cp = {0};
 	struct store_stmt *st = NULL;
 	struct checker *k;
-	int64_t head_seq = 0, last;
+	int64_t head_seq = 0;
 	int rc, have_head = 0;
 
 	memset(r, 0, sizeof *r);
@@ -999,7 +1008,6 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 		r->count = k->expect - 1;
 		goto out;
 	}
-	last = k->expect - 1;
 	if (!have_head) {
 		/* no rows: the head must say the log is empty */
 		rc = audit_head(s, &head_seq, head, err);
@@ -1012,19 +1020,7 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 		if (rc)
 			goto out;
 	}
-	r->count = last;
-	if (check_head(last, k->prev, head_seq, head, r))
-		goto out;
-	if (checkpoint_path) {
-		if (check_checkpoint(&cp, k, last, r))
-			goto out;
-		r->checkpoint_checked = 1;
-		r->checkpoint_seq = cp.seq;
-		r->checkpoint_key_local = cp.key_local;
-	}
-	r->ok = 1;
-	r->head_seq = last;
-	memcpy(r->head, k->prev, sizeof r->head);
+	finish(k, head_seq, head, checkpoint_path ? &cp : NULL, r);
 out:
 	free(k);
 	return rc;

@@ -4,29 +4,6 @@
 #include "audit.h"
 #include "cli.h"
 
-static const char *problem_name(enum audit_problem p)
-{
-	switch (p) {
-	case AUDIT_INTACT:
-		return "intact";
-	case AUDIT_EDITED:
-		return "edited";
-	case AUDIT_MISSING:
-		return "missing";
-	case AUDIT_INSERTED:
-		return "inserted";
-	case AUDIT_REORDERED:
-		return "reordered";
-	case AUDIT_BROKEN_LINK:
-		return "broken_link";
-	case AUDIT_REWRITTEN:
-		return "rewritten";
-	case AUDIT_BAD_SIGNATURE:
-		return "bad_signature";
-	}
-	return "unknown";
-}
-
 static int print_json(struct cli *cli, const struct audit_verify_result *r, const char *checkpoint)
 {
 	char head[AUDIT_HASH_HEX];
@@ -39,7 +16,7 @@ static int print_json(struct cli *cli, const struct audit_verify_result *r, cons
 			      head);
 	else
 		o = json_pack("{s:b,s:I,s:s,s:I,s:s}", "ok", 0, "entries_checked",
-			      (json_int_t)r->count, "problem", problem_name(r->problem), "bad_seq",
+			      (json_int_t)r->count, "problem", audit_problem_name(r->problem), "bad_seq",
 			      (json_int_t)r->bad_seq, "message", r->message);
 	if (o && checkpoint && r->ok)
 		json_object_set_new(o, "checkpoint",

@@ -370,29 +370,6 @@ out:
 	json_decref(b);
 }
 
-static const char *problem_name(enum audit_problem p)
-{
-	switch (p) {
-	case AUDIT_INTACT:
-		return "intact";
-	case AUDIT_EDITED:
-		return "edited";
-	case AUDIT_MISSING:
-		return "missing";
-	case AUDIT_INSERTED:
-		return "inserted";
-	case AUDIT_REORDERED:
-		return "reordered";
-	case AUDIT_BROKEN_LINK:
-		return "broken_link";
-	case AUDIT_REWRITTEN:
-		return "rewritten";
-	case AUDIT_BAD_SIGNATURE:
-		return "bad_signature";
-	}
-	return "?";
-}
-
 void console_api_verify(struct console_req *r)
 {
 	struct audit_verify_result v;
@@ -410,7 +387,7 @@ void console_api_verify(struct console_req *r)
 	console_json(r->res, 200,
 		     json_pack("{s:b,s:I,s:I,s:s,s:s,s:I,s:s}", "ok", v.ok, "count",
 			       (json_int_t)v.count, "head_seq", (json_int_t)v.head_seq, "head",
-			       v.ok ? head : "", "problem", problem_name(v.problem), "bad_seq",
+			       v.ok ? head : "", "problem", audit_problem_name(v.problem), "bad_seq",
 			       (json_int_t)v.bad_seq, "message",
 			       v.ok ? "the action log is intact" : v.message));
 }
