@@ -30,9 +30,16 @@ struct http_server {
 	struct route routes[MAX_ROUTES];
 	pthread_mutex_t lock;
 	pthread_cond_t drained;
-	int deferred; /* answers deferred and not sent yet */
-	int active;   /* handlers running */
+	int deferred; /* requests taken and not answered yet */
 	int stopping; /* http_server_free has begun: no new requests */
+	/* The handler threads and their one queue, first come first served:
+	 * a connection waits for the next free handler, not for the other
+	 * connections its I/O thread happens to carry. */
+	pthread_t *handlers;
+	unsigned nhandlers;
+	struct conn *queue_head, *queue_tail;
+	pthread_cond_t queued;
+	int quit; /* the handler threads end once the queue is empty */
 };
 
 /* Per-request state between MHD's calls. */
@@ -40,12 +47,15 @@ struct conn {
 	char *body;
 	size_t len, cap;
 	int too_large;
-	/* a deferred answer (http_defer) */
+	/* Once the body is in, the connection is suspended until its answer is
+	 * ready: queued for a handler thread, then maybe deferred (http_defer). */
 	struct http_server *srv;
 	struct MHD_Connection *mhd;
-	pthread_mutex_t lock;
-	int deferred, suspended, ready;
+	int route;
+	const char *url, *method; /* MHD's, valid until the request completes */
+	int taken;                /* queued; answer is sent once resumed */
 	struct http_response answer;
+	struct conn *next;
 };
 
 int http_is_loopback(const char *host)
@@ -80,6 +90,7 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 		s->cfg.threads = 4;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->drained, NULL);
+	pthread_cond_init(&s->queued, NULL);
 	*out = s;
 	return 0;
 }
@@ -290,16 +301,12 @@ static int find_route(const struct http_server *s, const char *url)
 	return best;
 }
 
-static enum MHD_Result run_route(struct http_server *s, int i, struct MHD_Connection *c,
-				 const char *url, const char *method, struct conn *cn);
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct conn *cn = *con_cls;
-	enum MHD_Result ret;
 	const char *host, *origin, *cl;
 	int i;
 
@@ -325,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return plain(c, 413, "request body is larger than the limit\n");
 		return MHD_YES;
 	}
-	if (cn->deferred) /* called again after http_resume */
+	if (cn->taken) /* called again after http_resume */
 		return send_response(c, &cn->answer);
 	if (*upload_size) {
 		if (!cn->too_large && cn->len + *upload_size > s->cfg.max_body)
@@ -359,77 +366,91 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_mutex_unlock(&s->lock);
 		return plain(c, 503, "airlock is stopping\n");
 	}
-	s->active++;
+	s->deferred++;
 	pthread_mutex_unlock(&s->lock);
-	ret = run_route(s, i, c, url, method, cn);
+	/* The request waits, without this thread, for a handler thread. It is
+	 * suspended before it is queued, so it cannot be resumed first. */
+	cn->srv = s;
+	cn->mhd = c;
+	cn->route = i;
+	cn->url = url;
+	cn->method = method;
+	cn->taken = 1;
+	if (cn->body)
+		cn->body[cn->len] = '\0';
+	MHD_suspend_connection(c);
 	pthread_mutex_lock(&s->lock);
-	if (--s->active == 0)
-		pthread_cond_broadcast(&s->drained);
+	if (s->queue_tail)
+		s->queue_tail->next = cn;
+	else
+		s->queue_head = cn;
+	s->queue_tail = cn;
+	pthread_cond_signal(&s->queued);
 	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return MHD_YES;
 }
 
-/* Runs route i for the request whose body is complete, and answers it now
- * or, when the handler deferred its answer, suspends the connection. */
-static enum MHD_Result run_route(struct http_server *s, int i, struct MHD_Connection *c,
-				 const char *url, const char *method, struct conn *cn)
+/* Runs a queued request's route on a handler thread; answers it unless the
+ * handler deferred the answer (then whoever finishes the work does). */
+static void run_queued(struct http_server *s, struct conn *cn)
 {
 	struct http_request req;
 	struct http_response res = {0};
 
-	req.method = method;
-	req.path = url;
+	req.method = cn->method;
+	req.path = cn->url;
 	req.body = cn->body ? cn->body : "";
 	req.body_len = cn->len;
-	req.native = c;
-	if (cn->body)
-		cn->body[cn->len] = '\0';
+	req.native = cn->mhd; /* suspended: its I/O thread does not touch it */
 	res.status = 500;
 	res.internal = cn;
-	cn->srv = s;
-	cn->mhd = c;
-	s->routes[i].fn(s->routes[i].ctx, &req, &res);
-	if (cn->deferred) {
-		enum MHD_Result ret = MHD_YES;
+	s->routes[cn->route].fn(s->routes[cn->route].ctx, &req, &res);
+	/* http_defer clears res.internal; cn may be gone already then */
+	if (res.internal)
+		http_resume((struct http_deferred *)cn, &res);
+}
 
-		pthread_mutex_lock(&cn->lock);
-		if (cn->ready) {
-			pthread_mutex_unlock(&cn->lock);
-			return send_response(c, &cn->answer);
+static void *handler_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct conn *cn;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->queue_head && !s->quit)
+			pthread_cond_wait(&s->queued, &s->lock);
+		cn = s->queue_head;
+		if (cn) {
+			s->queue_head = cn->next;
+			if (!s->queue_head)
+				s->queue_tail = NULL;
 		}
-		/* this thread goes on with other connections meanwhile */
-		MHD_suspend_connection(c);
-		cn->suspended = 1;
-		pthread_mutex_unlock(&cn->lock);
-		return ret;
+		pthread_mutex_unlock(&s->lock);
+		if (!cn)
+			return NULL;
+		run_queued(s, cn);
 	}
-	return send_response(c, &res);
 }
 
 struct http_deferred *http_defer(struct http_response *res)
 {
 	struct conn *cn = res->internal;
 
-	if (!cn || cn->deferred)
-		return NULL;
-	pthread_mutex_init(&cn->lock, NULL);
-	cn->answer = *res; /* headers set so far */
+	if (!cn)
+		return NULL; /* deferred already */
+	/* headers set so far; the connection has waited since it was queued */
+	cn->answer = *res;
+	cn->answer.internal = NULL;
 	memset(res, 0, sizeof *res);
-	res->internal = cn;
-	cn->deferred = 1;
-	pthread_mutex_lock(&cn->srv->lock);
-	cn->srv->deferred++;
-	pthread_mutex_unlock(&cn->srv->lock);
 	return (struct http_deferred *)cn;
 }
 
 void http_resume(struct http_deferred *d, struct http_response *res)
 {
 	struct conn *cn = (struct conn *)d;
-	struct MHD_Connection *mhd;
-	int i, suspended;
+	struct MHD_Connection *mhd = cn->mhd;
+	int i;
 
-	pthread_mutex_lock(&cn->lock);
 	cn->answer.status = res->status;
 	cn->answer.content_type = res->content_type;
 	cn->answer.body = res->body;
@@ -441,15 +462,10 @@ void http_resume(struct http_deferred *d, struct http_response *res)
 			free(res->headers[i].value);
 	}
 	memset(res, 0, sizeof *res);
-	cn->ready = 1;
-	suspended = cn->suspended;
-	mhd = cn->mhd;
-	pthread_mutex_unlock(&cn->lock);
 	/* Once resumed, the connection may be answered and cn freed at any
-	 * moment: nothing of cn is touched after this. Not yet suspended, its
-	 * thread sees ready under the lock and answers at once. */
-	if (suspended)
-		MHD_resume_connection(mhd);
+	 * moment: nothing of cn is touched after this (MHD's lock orders
+	 * these writes before its I/O thread reads them). */
+	MHD_resume_connection(mhd);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -460,12 +476,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)toe;
 	if (cn) {
-		if (cn->deferred) {
+		if (cn->taken) {
 			/* an answer not sent (the client went away) is dropped */
 			free(cn->answer.body);
 			for (int i = 0; i < cn->answer.nheaders; i++)
 				free(cn->answer.headers[i].value);
-			pthread_mutex_destroy(&cn->lock);
 			deferred_sent(cls);
 		}
 		free(cn->body);
@@ -514,8 +529,7 @@ int http_server_start(struct http_server *s, struct err *err)
 			       s->host);
 	}
 	s->d = MHD_start_daemon(flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
-				(unsigned)s->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, 2048u,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
@@ -526,6 +540,13 @@ int http_server_start(struct http_server *s, struct err *err)
 			       s->host, s->cfg.port);
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : s->cfg.port;
+	s->handlers = calloc(s->cfg.threads, sizeof *s->handlers);
+	if (!s->handlers)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	for (; s->nhandlers < s->cfg.threads; s->nhandlers++)
+		if (pthread_create(&s->handlers[s->nhandlers], NULL, handler_main, s))
+			return err_set(err, AIRLOCK_EIO, "cannot start handler thread %u of %u",
+				       s->nhandlers + 1, s->cfg.threads);
 	return 0;
 }
 
@@ -548,14 +569,21 @@ void http_server_free(struct http_server *s)
 		until.tv_sec += 10;
 		pthread_mutex_lock(&s->lock);
 		s->stopping = 1;
-		while (s->active > 0 || s->deferred > 0)
+		while (s->deferred > 0)
 			if (pthread_cond_timedwait(&s->drained, &s->lock, &until))
 				break;
+		/* the handler threads finish what is queued, then end */
+		s->quit = 1;
+		pthread_cond_broadcast(&s->queued);
 		pthread_mutex_unlock(&s->lock);
+		while (s->nhandlers > 0)
+			pthread_join(s->handlers[--s->nhandlers], NULL);
 		MHD_stop_daemon(s->d);
 		if (lfd != MHD_INVALID_SOCKET)
 			close(lfd);
 	}
+	free(s->handlers);
+	pthread_cond_destroy(&s->queued);
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

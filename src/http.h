@@ -8,8 +8,11 @@
  * a request whose Host is not the address it serves, or whose Origin is
  * another site.
  *
- * Handlers run on worker threads, several at once: what they share they
- * must lock. A handler fills struct http_response; the server frees the
+ * Handlers run on handler threads, several at once: what they share they
+ * must lock. Requests whose bodies are in wait in one queue, first come
+ * first served, for the next free handler thread (one I/O thread reads and
+ * writes the connections), so no connection waits behind the others that
+ * happen to share its I/O thread. A handler fills struct http_response; the server frees the
  * body and header values it holds after sending. */
 #ifndef AIRLOCK_HTTP_H
 #define AIRLOCK_HTTP_H
@@ -51,14 +54,14 @@ struct http_config {
 	int port;                /* 0 = any free port */
 	size_t max_body;         /* larger bodies get 413 */
 	unsigned timeout_s;      /* idle connection timeout */
-	unsigned threads;        /* worker threads */
+	unsigned threads;        /* handler threads (4 when 0) */
 	const char *server_name; /* for the Server header; may be NULL */
 };
 
 /* A handler whose answer must wait for another thread (an action log entry
  * being committed) defers it: http_defer returns a handle (NULL when the
  * answer cannot be deferred: answer now), the handler returns, and its
- * worker thread serves other connections meanwhile. Whoever finishes the
+ * handler thread takes the next request meanwhile. Whoever finishes the
  * work calls http_resume exactly once, from any thread, with the answer
  * (its body and header values are taken over; headers set on res before
  * http_defer are kept). */
