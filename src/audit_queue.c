@@ -154,6 +154,7 @@ int audit_queue_open(struct audit_queue **out, const char *db_path, struct err *
 		free(q);
 		return err_set(err, AIRLOCK_ENOMEM, "cannot start the action log's writer thread");
 	}
+	pthread_setname_np(q->thread, "airlock-log");
 	*out = q;
 	return 0;
 }

@@ -839,111 +839,231 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 	}
 }
 
-/* "json_object('name',expr,...)" for every field of a kind, each value as
- * row_to_json would make it: integers, reals and booleans typed, a JSON
- * column embedded (an unreadable one as {}), NULL as null. */
-static int json_object_expr(enum book_kind kind, char *buf, size_t len)
+/* A growing buffer for one page of JSON; oom set once malloc fails. */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static int jb_room(struct jbuf *b, size_t n)
 {
-	const struct kind_info *k = &kinds[kind];
-	size_t used = (size_t)snprintf(buf, len, "json_object(");
-	int i;
+	size_t cap = b->cap ? b->cap : 8192;
+	char *np;
 
-	for (i = 0; i < k->nfields && used < len; i++) {
-		const char *c = k->fields[i].name;
-
-		used += (size_t)snprintf(buf + used, len - used, "%s'%s',", i ? "," : "", c);
-		if (used >= len)
-			break;
-		switch (k->fields[i].type) {
-		case BOOK_INT:
-			used += (size_t)snprintf(buf + used, len - used, "CAST(%s AS INTEGER)", c);
-			break;
-		case BOOK_REAL:
-			used += (size_t)snprintf(buf + used, len - used, "CAST(%s AS REAL)", c);
-			break;
-		case BOOK_BOOL:
-			used += (size_t)snprintf(buf + used, len - used,
-						 "CASE WHEN %s IS NULL THEN NULL WHEN %s THEN "
-						 "json('true') ELSE json('false') END",
-						 c, c);
-			break;
-		case BOOK_JSON:
-			/* most records have no custom fields: '{}' needs no parse */
-			used += (size_t)snprintf(buf + used, len - used,
-						 "CASE WHEN %s IS NULL THEN NULL WHEN %s = '{}' THEN "
-						 "json_object() WHEN json_valid(%s) THEN json(%s) ELSE "
-						 "json_object() END",
-						 c, c, c, c);
-			break;
-		default: used += (size_t)snprintf(buf + used, len - used, "%s", c);
-		}
-	}
-	if (used + 2 > len)
+	if (b->oom)
 		return -1;
-	memcpy(buf + used, ")", 2);
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (!np) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = np;
+	b->cap = cap;
 	return 0;
 }
 
-/* The account's expression, built once for the process. */
-static char account_json_expr[2048];
-static int account_json_expr_rc;
-static pthread_once_t account_json_once = PTHREAD_ONCE_INIT;
-
-static void build_account_json_expr(void)
+static void jb_put(struct jbuf *b, const char *s, size_t n)
 {
-	account_json_expr_rc =
-	    json_object_expr(BOOK_ACCOUNT, account_json_expr, sizeof account_json_expr);
+	if (jb_room(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* s as a JSON string: quotes, backslashes and control characters escaped,
+ * other bytes as they are (as SQLite's JSON functions write them). */
+static void jb_string(struct jbuf *b, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run;
+	char *w;
+
+	if (jb_room(b, 6 * n + 2))
+		return;
+	w = b->p + b->len;
+	*w++ = '"';
+	for (i = 0; i < n;) {
+		for (run = i; run < n && s[run] >= 0x20 && s[run] != '"' && s[run] != '\\'; run++)
+			;
+		memcpy(w, s + i, run - i);
+		w += run - i;
+		if (run == n)
+			break;
+		*w++ = '\\';
+		switch (s[run]) {
+		case '"': *w++ = '"'; break;
+		case '\\': *w++ = '\\'; break;
+		case '\n': *w++ = 'n'; break;
+		case '\r': *w++ = 'r'; break;
+		case '\t': *w++ = 't'; break;
+		case '\b': *w++ = 'b'; break;
+		case '\f': *w++ = 'f'; break;
+		default:
+			memcpy(w, "u00", 3);
+			w[3] = hex[s[run] >> 4];
+			w[4] = hex[s[run] & 15];
+			w += 5;
+		}
+		i = run + 1;
+	}
+	*w++ = '"';
+	b->len = (size_t)(w - b->p);
+}
+
+static void jb_int(struct jbuf *b, int64_t v)
+{
+	char tmp[24], *e = tmp + sizeof tmp, *p = e;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	jb_put(b, p, (size_t)(e - p));
+}
+
+/* The value of column i of st as row_to_json would make field f: typed
+ * integers, reals and booleans, NULL as null, the JSON column already made
+ * valid by the query (an unreadable one is {}). */
+static void jb_field(struct jbuf *b, const struct book_field *f, struct store_stmt *st, int i)
+{
+	char num[64];
+	double d;
+
+	if (store_col_is_null(st, i)) {
+		jb_put(b, "null", 4);
+		return;
+	}
+	switch (f->type) {
+	case BOOK_INT: jb_int(b, store_col_int(st, i)); break;
+	case BOOK_BOOL:
+		if (store_col_int(st, i))
+			jb_put(b, "true", 4);
+		else
+			jb_put(b, "false", 5);
+		break;
+	case BOOK_REAL:
+		d = store_col_double(st, i);
+		if (!isfinite(d)) {
+			jb_put(b, "null", 4);
+		} else if (fabs(d) < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
+			/* what %!.15g makes of a whole number, without printf */
+			jb_int(b, (int64_t)d);
+			jb_put(b, ".0", 2);
+		} else {
+			store_real_json(d, num, sizeof num);
+			jb_put(b, num, strlen(num));
+		}
+		break;
+	case BOOK_JSON:
+		jb_put(b, store_col_text(st, i), (size_t)store_col_bytes(st, i));
+		break;
+	default:
+		jb_string(b, (const unsigned char *)store_col_text(st, i),
+			  (size_t)store_col_bytes(st, i));
+	}
+}
+
+/* "id,name,...": the account's columns, the JSON one made valid in SQL
+ * ('{}' without a parse, as most records have no custom fields). */
+static int account_columns(char *buf, size_t len)
+{
+	const struct kind_info *k = &kinds[BOOK_ACCOUNT];
+	size_t used = 0;
+	int i, n;
+
+	for (i = 0; i < k->nfields; i++) {
+		const char *c = k->fields[i].name;
+
+		if (k->fields[i].type == BOOK_JSON)
+			n = snprintf(buf + used, len - used,
+				     "%sCASE WHEN %s IS NULL OR %s = '{}' THEN %s WHEN json_valid(%s) "
+				     "THEN json(%s) ELSE '{}' END",
+				     i ? "," : "", c, c, c, c, c);
+		else
+			n = snprintf(buf + used, len - used, "%s%s", i ? "," : "", c);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* The account's column list and each field's '"name":', built once for
+ * the process. */
+static char account_cols[1024];
+static char account_keys[NFIELDS(account_fields)][32];
+static int account_cols_rc;
+static pthread_once_t account_cols_once = PTHREAD_ONCE_INIT;
+
+static void build_account_cols(void)
+{
+	size_t i;
+
+	account_cols_rc = account_columns(account_cols, sizeof account_cols);
+	for (i = 0; i < NFIELDS(account_fields); i++)
+		if (snprintf(account_keys[i], sizeof account_keys[i], "%s\"%s\":", i ? "," : "",
+			     account_fields[i].name) >= (int)sizeof account_keys[i])
+			account_cols_rc = -1;
 }
 
 int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
 		     struct err *err)
 {
-	const char *expr = account_json_expr;
-	char where[768], sql[3072];
+	const struct kind_info *k = &kinds[BOOK_ACCOUNT];
+	char where[768], sql[2048];
 	struct book_query q1 = *q;
 	struct store_stmt *st;
-	FILE *f;
-	size_t size = 0;
-	int rc;
+	struct jbuf b = {0};
+	int rc, i;
 
 	memset(page, 0, sizeof *page);
 	if (q->limit < 1)
 		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
-	pthread_once(&account_json_once, build_account_json_expr);
-	if (account_json_expr_rc)
-		return err_set(err, AIRLOCK_EINVAL, "internal: the account's JSON select is too long");
+	pthread_once(&account_cols_once, build_account_cols);
+	if (account_cols_rc)
+		return err_set(err, AIRLOCK_EINVAL, "internal: the account's columns are too long");
 	query_where(q, where, sizeof where);
-	snprintf(sql, sizeof sql, "SELECT %s, id FROM account%s ORDER BY id LIMIT ?9", expr, where);
+	snprintf(sql, sizeof sql, "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols,
+		 where);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
 	q1.limit = q->limit + 1; /* one more tells whether a next page exists */
 	query_bind(st, &q1, 1);
-	f = open_memstream(&page->json, &size);
-	if (!f) {
-		store_done(st);
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	}
-	fputc('[', f);
+	jb_put(&b, "[", 1);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		if (page->count == (size_t)q->limit) {
 			page->more = 1;
 			continue;
 		}
 		if (page->count++)
-			fputc(',', f);
-		fputs(store_col_text(st, 0), f);
-		snprintf(page->last_id, sizeof page->last_id, "%s", store_col_text(st, 1));
+			jb_put(&b, ",", 1);
+		jb_put(&b, "{", 1);
+		for (i = 0; i < k->nfields; i++) {
+			jb_put(&b, account_keys[i], strlen(account_keys[i]));
+			jb_field(&b, &k->fields[i], st, i);
+		}
+		jb_put(&b, "}", 1);
+		snprintf(page->last_id, sizeof page->last_id, "%s", store_col_text(st, 0));
 	}
 	store_done(st);
-	fputc(']', f);
-	if (fclose(f) != 0 && rc == STORE_DONE)
+	jb_put(&b, "]", 1);
+	if (b.oom && rc == STORE_DONE)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (rc != STORE_DONE) {
-		free(page->json);
+		free(b.p);
 		memset(page, 0, sizeof *page);
 		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
 	}
+	b.p[b.len] = '\0';
+	page->json = b.p;
 	return 0;
 }
 

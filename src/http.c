@@ -547,6 +547,8 @@ int http_server_start(struct http_server *s, struct err *err)
 		if (pthread_create(&s->handlers[s->nhandlers], NULL, handler_main, s))
 			return err_set(err, AIRLOCK_EIO, "cannot start handler thread %u of %u",
 				       s->nhandlers + 1, s->cfg.threads);
+		else
+			pthread_setname_np(s->handlers[s->nhandlers], "airlock-http");
 	return 0;
 }
 

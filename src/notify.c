@@ -394,6 +394,7 @@ int notify_thread_start(struct notify_thread **out, const char *db_path,
 		thread_free(t);
 		return err_set(err, AIRLOCK_EIO, "cannot start the notification thread");
 	}
+	pthread_setname_np(t->th, "airlock-notify");
 	*out = t;
 	return 0;
 }

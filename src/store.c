@@ -367,6 +367,11 @@ int store_col_is_null(struct store_stmt *st, int col)
 	return sqlite3_column_type(st->native, col) == SQLITE_NULL;
 }
 
+void store_real_json(double d, char *buf, int len)
+{
+	sqlite3_snprintf(len, buf, "%!.15g", d);
+}
+
 int store_col_type(struct store_stmt *st, int col)
 {
 	switch (sqlite3_column_type(st->native, col)) {
@@ -595,6 +600,7 @@ int store_checkpointer_start(const char *path, struct err *err)
 		pthread_mutex_unlock(&ckpt.lock);
 		return err_set(err, AIRLOCK_ENOMEM, "cannot start the checkpoint thread");
 	}
+	pthread_setname_np(ckpt.thread, "airlock-ckpt");
 	ckpt.running = 1;
 	pthread_mutex_unlock(&ckpt.lock);
 	return 0;

@@ -80,6 +80,9 @@ double store_col_double(struct store_stmt *st, int col);
 int store_col_is_null(struct store_stmt *st, int col);
 /* 'i' integer, 'r' real, 't' text, 'b' blob, 'n' null. */
 int store_col_type(struct store_stmt *st, int col);
+/* d as SQLite's JSON functions write a real: 15 significant digits, and
+ * always a '.' or exponent ("123000.0", "0.25", "1.0e+20"). */
+void store_real_json(double d, char *buf, int len);
 
 /* Resets the statement for another run with new bindings; the caller still
  * holds it (for loops that insert many rows). */

@@ -631,6 +631,20 @@ static void test_search_json_matches_search(void **state)
 		      "employees", 42, "custom", "note", "line1\nline2", "list", 1, 0, "deep", "x",
 		      0.25));
 	add(s, BOOK_ACCOUNT, json_pack("{s:s,s:s}", "id", "A12", "name", "Sparse")); /* nulls */
+	/* What only a hand edit of the database holds: an unreadable custom
+	 * column, JSON with spaces, control characters, odd numbers, a number
+	 * as text in an INTEGER column. */
+	assert_ok(store_exec(s,
+			     "INSERT INTO account(id,name,custom,arr,employees,tier,updated_at) VALUES"
+			     "('A13','bell\x01'||char(7)||'tab'||char(9)||'nul'||char(31),'not json',"
+			     "1e20,-5,'3','2026-01-01T00:00:00Z'),"
+			     "('A14','x','{ \"a\" : [1, 2 ] }',-0.1,'abc',2.0,'2026-01-01T00:00:00Z'),"
+			     "('A15','','[]',123456789012.25,9007199254740993,NULL,"
+			     "'2026-01-01T00:00:00Z'),"
+			     "('A16','y','{}',-3.0,0,1,'2026-01-01T00:00:00Z'),"
+			     "('A17','z','{}',999999999999999.0,0,1,'2026-01-01T00:00:00Z')",
+			     &err),
+		  &err);
 	for (int limit = 1; limit <= 14; limit += 3) {
 		struct book_query q = {.limit = limit};
 		char after[16] = "";
