@@ -933,22 +933,34 @@ static void jb_int(struct jbuf *b, int64_t v)
  * valid by the query (an unreadable one is {}). */
 static void jb_field(struct jbuf *b, const struct book_field *f, struct store_stmt *st, int i)
 {
+	const char *t;
 	char num[64];
 	double d;
 
+	if (f->type == BOOK_JSON || (f->type != BOOK_INT && f->type != BOOK_BOOL &&
+				     f->type != BOOK_REAL)) {
+		/* text: NULL only for SQL NULL */
+		t = store_col_text(st, i);
+		if (!t)
+			jb_put(b, "null", 4);
+		else if (f->type == BOOK_JSON)
+			jb_put(b, t, (size_t)store_col_bytes(st, i));
+		else
+			jb_string(b, (const unsigned char *)t, (size_t)store_col_bytes(st, i));
+		return;
+	}
 	if (store_col_is_null(st, i)) {
 		jb_put(b, "null", 4);
 		return;
 	}
-	switch (f->type) {
-	case BOOK_INT: jb_int(b, store_col_int(st, i)); break;
-	case BOOK_BOOL:
+	if (f->type == BOOK_INT) {
+		jb_int(b, store_col_int(st, i));
+	} else if (f->type == BOOK_BOOL) {
 		if (store_col_int(st, i))
 			jb_put(b, "true", 4);
 		else
 			jb_put(b, "false", 5);
-		break;
-	case BOOK_REAL:
+	} else {
 		d = store_col_double(st, i);
 		if (!isfinite(d)) {
 			jb_put(b, "null", 4);
@@ -960,13 +972,6 @@ static void jb_field(struct jbuf *b, const struct book_field *f, struct store_st
 			store_real_json(d, num, sizeof num);
 			jb_put(b, num, strlen(num));
 		}
-		break;
-	case BOOK_JSON:
-		jb_put(b, store_col_text(st, i), (size_t)store_col_bytes(st, i));
-		break;
-	default:
-		jb_string(b, (const unsigned char *)store_col_text(st, i),
-			  (size_t)store_col_bytes(st, i));
 	}
 }
 

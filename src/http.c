@@ -37,6 +37,7 @@ struct http_server {
 	 * connections its I/O thread happens to carry. */
 	pthread_t *handlers;
 	unsigned nhandlers;
+	pthread_mutex_t qlock; /* the queue's own, so it never waits on lock */
 	struct conn *queue_head, *queue_tail;
 	pthread_cond_t queued;
 	int quit; /* the handler threads end once the queue is empty */
@@ -90,6 +91,7 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 		s->cfg.threads = 4;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->drained, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->queued, NULL);
 	*out = s;
 	return 0;
@@ -379,14 +381,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (cn->body)
 		cn->body[cn->len] = '\0';
 	MHD_suspend_connection(c);
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->qlock);
 	if (s->queue_tail)
 		s->queue_tail->next = cn;
 	else
 		s->queue_head = cn;
 	s->queue_tail = cn;
 	pthread_cond_signal(&s->queued);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->qlock);
 	return MHD_YES;
 }
 
@@ -416,16 +418,16 @@ static void *handler_main(void *arg)
 	struct conn *cn;
 
 	for (;;) {
-		pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&s->qlock);
 		while (!s->queue_head && !s->quit)
-			pthread_cond_wait(&s->queued, &s->lock);
+			pthread_cond_wait(&s->queued, &s->qlock);
 		cn = s->queue_head;
 		if (cn) {
 			s->queue_head = cn->next;
 			if (!s->queue_head)
 				s->queue_tail = NULL;
 		}
-		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->qlock);
 		if (!cn)
 			return NULL;
 		run_queued(s, cn);
@@ -574,10 +576,12 @@ void http_server_free(struct http_server *s)
 		while (s->deferred > 0)
 			if (pthread_cond_timedwait(&s->drained, &s->lock, &until))
 				break;
+		pthread_mutex_unlock(&s->lock);
 		/* the handler threads finish what is queued, then end */
+		pthread_mutex_lock(&s->qlock);
 		s->quit = 1;
 		pthread_cond_broadcast(&s->queued);
-		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->qlock);
 		while (s->nhandlers > 0)
 			pthread_join(s->handlers[--s->nhandlers], NULL);
 		MHD_stop_daemon(s->d);
@@ -586,6 +590,7 @@ void http_server_free(struct http_server *s)
 	}
 	free(s->handlers);
 	pthread_cond_destroy(&s->queued);
+	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
