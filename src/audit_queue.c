@@ -22,6 +22,7 @@ struct pending {
 /* A writer thread with its own connection commits, in one transaction,
  * every entry queued while it was busy with the one before. */
 #define GATHER_NS 500000L
+#define WAL_LIMIT_PAGES 4096
 struct audit_queue {
 	struct store *store; /* the writer thread's */
 	pthread_t thread;
@@ -144,6 +145,8 @@ int audit_queue_open(struct audit_queue **out, const char *db_path, struct err *
 		free(q);
 		return rc;
 	}
+	/* 16 MB of WAL at most, however long the load lasts */
+	store_wal_limit(q->store, WAL_LIMIT_PAGES);
 	q->tail = &q->head;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);

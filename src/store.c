@@ -571,6 +571,8 @@ static void *checkpointer(void *arg)
 	return NULL;
 }
 
+void store_wal_limit(struct store *s, int pages) { sqlite3_wal_autocheckpoint(s->db, pages); }
+
 int store_checkpointer_start(const char *path, struct err *err)
 {
 	sqlite3 *db = NULL;

@@ -121,6 +121,16 @@ int store_set_durability(struct store *s, enum store_durability d, struct err *e
 int store_checkpointer_start(const char *path, struct err *err);
 void store_checkpointer_stop(void);
 
+/* Bounds the WAL under continuous writes, for the connection that commits
+ * most often (the action log's writer). The background checkpoints alone
+ * never let the WAL start over while commits keep coming (some frame is
+ * always newer than the last checkpoint), so it grew by 30 MB a second
+ * under load. Once the WAL holds more than pages frames, this connection
+ * checkpoints right after its own commits (most frames are copied already;
+ * what is left is the newest ones and two fsyncs), and its next commit
+ * starts the WAL from the beginning. */
+void store_wal_limit(struct store *s, int pages);
+
 /* The highest applied migration number. */
 int store_schema_version(struct store *s, int64_t *out, struct err *err);
 
