@@ -83,6 +83,7 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 		return err_set(err, AIRLOCK_EINVAL, "listen address '%s' is too long", cfg->host);
 	}
 	s->cfg.host = s->host;
+	s->port = cfg->port; /* the bound one once started, when this is 0 */
 	if (!s->cfg.max_body)
 		s->cfg.max_body = 4u << 20;
 	if (!s->cfg.timeout_s)
@@ -205,7 +206,7 @@ static int host_allowed(const struct http_server *s, const char *hostport)
 
 	if (split_host(hostport, host, sizeof host, &port))
 		return 0;
-	if (port >= 0 && port != s->port)
+	if (port >= 0 && port != __atomic_load_n(&s->port, __ATOMIC_ACQUIRE))
 		return 0;
 	if (http_is_loopback(s->host))
 		return !strcasecmp(host, "localhost") || !strcmp(host, "[::1]") ||
@@ -540,8 +541,9 @@ int http_server_start(struct http_server *s, struct err *err)
 			       "cannot listen on %s:%d (address in use, or not an address of this "
 			       "machine?)",
 			       s->host, s->cfg.port);
+	/* the I/O thread may already be checking Host headers against it */
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : s->cfg.port;
+	__atomic_store_n(&s->port, info ? info->port : s->cfg.port, __ATOMIC_RELEASE);
 	s->handlers = calloc(s->cfg.threads, sizeof *s->handlers);
 	if (!s->handlers)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -554,7 +556,10 @@ int http_server_start(struct http_server *s, struct err *err)
 	return 0;
 }
 
-int http_server_port(const struct http_server *s) { return s->port; }
+int http_server_port(const struct http_server *s)
+{
+	return __atomic_load_n(&s->port, __ATOMIC_ACQUIRE);
+}
 
 void http_server_free(struct http_server *s)
 {

@@ -1,10 +1,12 @@
 /* main.c — airlock's entry point: global options, then one verb. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "policy.h"
+#include "version.h"
 
 /* Options may come before the verb (airlock --db x.db queue) as well as after
  * it; the ones before are taken here. */
@@ -14,6 +16,9 @@ int main(int argc, char **argv)
 	const struct cli_command *cmd;
 	int i = 1, rc;
 
+	/* jansson seeds its hash tables on first use; do it here, before
+	 * airlock serve's threads could race to */
+	json_object_seed(0);
 	cli.verb = "airlock";
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
@@ -29,7 +34,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return cmd_help(&cli, 1, argv);
 		else if (!strcmp(argv[i], "--version")) {
-			puts("airlock 0.1.0");
+			puts("airlock " AIRLOCK_VERSION);
 			return CLI_OK;
 		} else
 			return cli_usage(&cli, "unknown option '%s'", argv[i]);

@@ -26,9 +26,10 @@
 #include "err.h"
 #include "gate.h"
 #include "store.h"
+#include "version.h"
 
 #define MCP_SERVER_NAME "airlock"
-#define MCP_SERVER_VERSION "0.1.0"
+#define MCP_SERVER_VERSION AIRLOCK_VERSION
 /* The newest revision with an initialize handshake, and the stateless one. */
 #define MCP_LATEST_SESSION_VERSION "2025-11-25"
 #define MCP_STATELESS_VERSION "2026-07-28"

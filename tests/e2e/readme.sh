@@ -28,3 +28,8 @@ expect 0 "airlock verify" "$AIRLOCK" verify
 for v in $("$AIRLOCK" help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
 	expect 0 "airlock $v --help" "$AIRLOCK" "$v" --help
 done
+
+# --version is the newest version in the changelog
+newest=$(sed -n 's/^- \([0-9][0-9.]*\) — .*/\1/p' "$README" | tail -1)
+expect 0 "airlock --version" "$AIRLOCK" --version
+same "... says the changelog's newest version ($newest)" "$(cat "$T/out")" "airlock $newest"
