@@ -319,9 +319,9 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 		blocked = 1;
 		if (wf->effect == EFFECT_SEND)
 			reason(out,
-			       "workflow '%s' sends %lld messages, which cannot be "
+			       "workflow '%s' sends %lld message%s, which cannot be "
 			       "unsent: " BLOCKED_FOR_HUMAN,
-			       wf->name, r);
+			       wf->name, r, r == 1 ? "" : "s");
 		else
 			reason(out,
 			       "workflow '%s' is irreversible (%lld records): " BLOCKED_FOR_HUMAN,

@@ -871,7 +871,9 @@ static void test_decide_blocked(void **state)
 	assert_reason(d, 0, "irreversible");
 	d = decide(p, "send", 1, 1, 0);
 	assert_int_equal(d.kind, DECISION_BLOCKED);
-	assert_reason(d, 0, "cannot be unsent");
+	assert_reason(d, 0, "sends 1 message, which cannot be unsent");
+	d = decide(p, "send", 3, 3, 0);
+	assert_reason(d, 0, "sends 3 messages, which cannot be unsent");
 	/* pending cap */
 	d = decide(p, "retier", 1, 1, 20);
 	assert_int_equal(d.kind, DECISION_BLOCKED);
