@@ -799,18 +799,13 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 		rc = outreach_log(s, principal, "request_send", args, NULL, "refused", reasons,
 				  summary, err);
 	} else {
+		/* not logged here: the gate logs its decision on the request */
 		json_array_foreach(ids, i, id)
 		{
 			if (rc)
 				break;
 			rc = set_status(s, json_string_value(id), "draft", "send_requested", err);
 		}
-		snprintf(summary, sizeof summary, "send requested: %zu draft%s, %lld message%s",
-			 json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
-			 (long long)messages, messages == 1 ? "" : "s");
-		if (!rc)
-			rc = outreach_log(s, principal, "request_send", args, NULL,
-					  "send_requested", NULL, summary, err);
 	}
 	if (rc)
 		store_rollback(s);

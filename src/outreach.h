@@ -106,7 +106,9 @@ int outreach_guard_draft(struct store *s, const struct outreach_audience_rules *
  * {"status": "refused", "findings": [{"draft_id", ...}], "reasons": [...]}.
  * Otherwise every draft becomes send_requested (one transaction) and
  * *result is {"status": "send_requested", "draft_ids": [...], "messages": N}
- * — N, the number of messages, is the radius of the send. */
+ * — N, the number of messages, is the radius of the send. A refusal is
+ * logged here; a request is not: the caller (the gate) judges it and logs
+ * that one decision, with its batch, in the same transaction. */
 int outreach_send_request(struct store *s, const struct outreach_audience_rules *rules,
 			  const char *principal, json_t *args, json_t **result, struct err *err);
 

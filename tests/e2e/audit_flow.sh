@@ -62,6 +62,10 @@ expect 0 "request_send" $AIRLOCK propose "$T/s.json" --tool request_send --as ag
 has "a send is blocked for a person" "$T/out" "decision: blocked"
 S=$(sql "SELECT max(id) FROM batch")
 same "it is a send batch of one message" "$(sql "SELECT action||','||radius FROM batch WHERE id=$S")" "send,1"
+same "... logged once: the gate's decision, with the batch and the draft" \
+	"$(sql "SELECT count(*)||','||group_concat(decision||':'||batch_id) FROM action_log
+		WHERE tool='request_send' AND seq IN (SELECT seq FROM action_log_record WHERE record_id='$D')")" \
+	"1,blocked:$S"
 expect 0 "show renders the message" $AIRLOCK show "$S"
 has "with its recipient" "$T/out" "to: Ann Lee <ann@company1.test>"
 expect 1 "a send cannot be undone" $AIRLOCK undo "$S" --as maria
