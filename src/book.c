@@ -937,9 +937,8 @@ static void jb_field(struct jbuf *b, const struct book_field *f, struct store_st
 	char num[64];
 	double d;
 
-	if (f->type == BOOK_JSON || (f->type != BOOK_INT && f->type != BOOK_BOOL &&
-				     f->type != BOOK_REAL)) {
-		/* text: NULL only for SQL NULL */
+	if (f->type != BOOK_INT && f->type != BOOK_BOOL && f->type != BOOK_REAL) {
+		/* text (JSON included): NULL only for SQL NULL */
 		t = store_col_text(st, i);
 		if (!t)
 			jb_put(b, "null", 4);
@@ -1004,6 +1003,7 @@ static int account_columns(char *buf, size_t len)
  * the process. */
 static char account_cols[1024];
 static char account_keys[NFIELDS(account_fields)][32];
+static size_t account_key_len[NFIELDS(account_fields)];
 static int account_cols_rc;
 static pthread_once_t account_cols_once = PTHREAD_ONCE_INIT;
 
@@ -1012,10 +1012,15 @@ static void build_account_cols(void)
 	size_t i;
 
 	account_cols_rc = account_columns(account_cols, sizeof account_cols);
-	for (i = 0; i < NFIELDS(account_fields); i++)
-		if (snprintf(account_keys[i], sizeof account_keys[i], "%s\"%s\":", i ? "," : "",
-			     account_fields[i].name) >= (int)sizeof account_keys[i])
+	for (i = 0; i < NFIELDS(account_fields); i++) {
+		int n = snprintf(account_keys[i], sizeof account_keys[i], "%s\"%s\":",
+				 i ? "," : "", account_fields[i].name);
+
+		if (n < 0 || n >= (int)sizeof account_keys[i])
 			account_cols_rc = -1;
+		else
+			account_key_len[i] = (size_t)n;
+	}
 }
 
 int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
@@ -1052,7 +1057,7 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 			jb_put(&b, ",", 1);
 		jb_put(&b, "{", 1);
 		for (i = 0; i < k->nfields; i++) {
-			jb_put(&b, account_keys[i], strlen(account_keys[i]));
+			jb_put(&b, account_keys[i], account_key_len[i]);
 			jb_field(&b, &k->fields[i], st, i);
 		}
 		jb_put(&b, "}", 1);

@@ -102,8 +102,8 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err);
 
 /* One page of book_search as JSON text, for answers that are sent as text
- * anyway (the read connector): the same objects book_search gives, built
- * by SQLite's JSON functions rather than a json_t per value. q->limit (> 0)
+ * anyway (the read connector): the same objects book_search gives, written
+ * straight from the columns rather than a json_t per value. q->limit (> 0)
  * is the page size; more is set when further rows match. */
 struct book_page {
 	char *json;        /* "[{...},...]", the caller's to free() */

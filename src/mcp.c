@@ -343,6 +343,22 @@ static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structur
 	return out;
 }
 
+/* The answer to a successful call: from the text the tool wrote itself
+ * (srv->result_text, taken here), else from result. Steals result. */
+static char *call_ok_reply(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
+			   json_t *result)
+{
+	char *out;
+
+	if (!srv->result_text)
+		return tool_ok_reply(ses, id, result);
+	json_decref(result);
+	out = tool_ok_reply_text(ses, id, srv->result_text);
+	free(srv->result_text);
+	srv->result_text = NULL;
+	return out;
+}
+
 static void summarise(const char *tool, json_t *result, char *buf, size_t len)
 {
 	json_t *v;
@@ -614,14 +630,8 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	}
 	if (!mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {
 		/* The answer is made now and sent once the log holds the call. */
-		char *ok;
+		char *ok = call_ok_reply(srv, ses, id, json_incref(result));
 
-		if (srv->result_text) {
-			ok = tool_ok_reply_text(ses, id, srv->result_text);
-			free(srv->result_text);
-			srv->result_text = NULL;
-		} else
-			ok = tool_ok_reply(ses, id, json_incref(result));
 		rc = defer_read(srv, ses, id, name, args, result, ok, reply);
 		json_decref(result);
 		json_decref(args);
@@ -644,14 +654,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 					  "decision",
 					  json_object_get(result, "decision") ?: json_null()));
 	json_decref(args);
-	if (srv->result_text) {
-		/* the tool wrote its structured result as text itself */
-		json_decref(result);
-		*reply = tool_ok_reply_text(ses, id, srv->result_text);
-		free(srv->result_text);
-		srv->result_text = NULL;
-	} else
-		*reply = tool_ok_reply(ses, id, result);
+	*reply = call_ok_reply(srv, ses, id, result);
 	return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
 }
 

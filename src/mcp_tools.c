@@ -358,8 +358,9 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 		q.after = after;
 	}
 	q.limit = limit;
-	/* The page is written as JSON text by SQLite and sent as is: a json_t
-	 * per value, then serialising them, was most of a read call's work. */
+	/* The page is written as JSON text from the columns and sent as is: a
+	 * json_t per value, then serialising them, was most of a read call's
+	 * work. */
 	rc = book_search_json(srv->store, &q, &page, err);
 	if (rc)
 		return rc;
