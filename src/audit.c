@@ -430,29 +430,36 @@ int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
 	return 0;
 }
 
-int audit_append(struct store *s, const struct audit_entry *e, int64_t *seq, struct err *err)
+int audit_entry_append(struct store *s, json_t *o, int64_t *seq, struct err *err)
 {
 	unsigned char head[AUDIT_HASH_BYTES];
-	json_t *o = NULL;
 	int64_t head_seq;
 	int rc;
 
-	if (seq)
-		*seq = 0;
-	if ((rc = audit_entry_prepare(e, &o, err)))
+	*seq = 0;
+	if ((rc = store_begin(s, err)))
 		return rc;
-	if ((rc = store_begin(s, err))) {
-		json_decref(o);
-		return rc;
-	}
 	if ((rc = audit_head(s, &head_seq, head, err)) ||
 	    (rc = audit_entry_write(s, o, &head_seq, head, err)))
 		store_rollback(s);
 	else
 		rc = store_commit(s, err);
-	if (rc == 0 && seq)
+	if (rc == 0)
 		*seq = head_seq;
+	return rc;
+}
+
+int audit_append(struct store *s, const struct audit_entry *e, int64_t *seq, struct err *err)
+{
+	json_t *o = NULL;
+	int64_t got = 0;
+	int rc;
+
+	if ((rc = audit_entry_prepare(e, &o, err)) == 0)
+		rc = audit_entry_append(s, o, &got, err);
 	json_decref(o);
+	if (seq)
+		*seq = got;
 	return rc;
 }
 

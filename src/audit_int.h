@@ -31,6 +31,9 @@ int audit_sodium_ready(struct err *err);
 int audit_entry_prepare(const struct audit_entry *e, json_t **out, struct err *err);
 int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
 		      unsigned char head[AUDIT_HASH_BYTES], struct err *err);
+/* A prepared entry in a transaction of its own (audit_append's second
+ * half); *seq is its seq, 0 on failure. */
+int audit_entry_append(struct store *s, json_t *o, int64_t *seq, struct err *err);
 
 /* The log's time format, "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC). */
 void audit_now(char out[AUDIT_TIME_MAX]);

@@ -32,28 +32,6 @@ struct audit_queue {
 	int stopping;
 };
 
-/* One entry in its own transaction: the path when a group fails, so one
- * bad entry does not take the others down. */
-static void write_alone(struct store *s, struct pending *p)
-{
-	unsigned char head[AUDIT_HASH_BYTES];
-	int64_t seq;
-
-	p->rc = store_begin(s, &p->err);
-	if (p->rc)
-		return;
-	p->rc = audit_head(s, &seq, head, &p->err);
-	if (p->rc == 0)
-		p->rc = audit_entry_write(s, p->o, &seq, head, &p->err);
-	if (p->rc) {
-		store_rollback(s);
-		return;
-	}
-	p->rc = store_commit(s, &p->err);
-	if (p->rc == 0)
-		p->seq = seq;
-}
-
 static void write_group(struct store *s, struct pending *group)
 {
 	unsigned char head[AUDIT_HASH_BYTES];
@@ -63,7 +41,7 @@ static void write_group(struct store *s, struct pending *group)
 	int rc;
 
 	if (!group->next) {
-		write_alone(s, group);
+		group->rc = audit_entry_append(s, group->o, &group->seq, &group->err);
 		return;
 	}
 	rc = store_begin(s, &err);
@@ -79,10 +57,10 @@ static void write_group(struct store *s, struct pending *group)
 		store_rollback(s);
 	if (rc == 0)
 		return;
-	for (p = group; p; p = p->next) {
-		p->seq = 0;
-		write_alone(s, p);
-	}
+	/* each in its own transaction, so one bad entry does not take the
+	 * others down */
+	for (p = group; p; p = p->next)
+		p->rc = audit_entry_append(s, p->o, &p->seq, &p->err);
 }
 
 static void *writer(void *arg)
