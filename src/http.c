@@ -30,7 +30,7 @@ struct http_server {
 	struct route routes[MAX_ROUTES];
 	pthread_mutex_t lock;
 	pthread_cond_t drained;
-	int deferred; /* requests taken and not answered yet */
+	int taken;    /* requests queued and not answered yet */
 	int stopping; /* http_server_free has begun: no new requests */
 	/* The handler threads and their one queue, first come first served:
 	 * a connection waits for the next free handler, not for the other
@@ -267,11 +267,11 @@ out:
 	return ret;
 }
 
-/* A deferred request is over (answered, or its connection is gone). */
-static void deferred_sent(struct http_server *s)
+/* A taken request is over (answered, or its connection is gone). */
+static void taken_done(struct http_server *s)
 {
 	pthread_mutex_lock(&s->lock);
-	if (--s->deferred == 0)
+	if (--s->taken == 0)
 		pthread_cond_broadcast(&s->drained);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -369,7 +369,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_mutex_unlock(&s->lock);
 		return plain(c, 503, "airlock is stopping\n");
 	}
-	s->deferred++;
+	s->taken++;
 	pthread_mutex_unlock(&s->lock);
 	/* The request waits, without this thread, for a handler thread. It is
 	 * suspended before it is queued, so it cannot be resumed first. */
@@ -484,7 +484,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			free(cn->answer.body);
 			for (int i = 0; i < cn->answer.nheaders; i++)
 				free(cn->answer.headers[i].value);
-			deferred_sent(cls);
+			taken_done(cls);
 		}
 		free(cn->body);
 		free(cn);
@@ -578,9 +578,14 @@ void http_server_free(struct http_server *s)
 		until.tv_sec += 10;
 		pthread_mutex_lock(&s->lock);
 		s->stopping = 1;
-		while (s->deferred > 0)
+		while (s->taken > 0)
 			if (pthread_cond_timedwait(&s->drained, &s->lock, &until))
 				break;
+		if (s->taken > 0)
+			fprintf(stderr,
+				"airlock serve: http: stopping with %d request%s still unanswered "
+				"after 10 s\n",
+				s->taken, s->taken == 1 ? "" : "s");
 		pthread_mutex_unlock(&s->lock);
 		/* the handler threads finish what is queued, then end */
 		pthread_mutex_lock(&s->qlock);

@@ -11,9 +11,9 @@
  * Handlers run on handler threads, several at once: what they share they
  * must lock. Requests whose bodies are in wait in one queue, first come
  * first served, for the next free handler thread (one I/O thread reads and
- * writes the connections), so no connection waits behind the others that
- * happen to share its I/O thread. A handler fills struct http_response; the server frees the
- * body and header values it holds after sending. */
+ * writes the connections), so no connection waits behind others that
+ * happen to share a thread. A handler fills struct http_response; the
+ * server frees the body and header values it holds after sending. */
 #ifndef AIRLOCK_HTTP_H
 #define AIRLOCK_HTTP_H
 
@@ -59,8 +59,8 @@ struct http_config {
 };
 
 /* A handler whose answer must wait for another thread (an action log entry
- * being committed) defers it: http_defer returns a handle (NULL when the
- * answer cannot be deferred: answer now), the handler returns, and its
+ * being committed) defers it: http_defer returns a handle (NULL when this
+ * answer was deferred already: answer now), the handler returns, and its
  * handler thread takes the next request meanwhile. Whoever finishes the
  * work calls http_resume exactly once, from any thread, with the answer
  * (its body and header values are taken over; headers set on res before
