@@ -47,7 +47,7 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
 	json_t *q = NULL, *b;
 	size_t i;
 	int c, done = 0, rc;
-	char a[16];
+	char a[24]; /* "%ldd" of any long fits */
 
 	while ((c = cli_getopt(cli, argc, argv, NULL, &done)) != -1)
 		if (c == -2)
