@@ -173,6 +173,14 @@ static void enum_list(const char *const *values, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *values);
 }
 
+/* id and account_id: the fields that name a record. */
+static int is_id_field(const struct book_field *f)
+{
+	size_t n = strlen(f->name);
+
+	return !strcmp(f->name, "id") || (n > 3 && !strcmp(f->name + n - 3, "_id"));
+}
+
 int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err)
 {
 	char *end, tbuf[64], list[256];
@@ -188,6 +196,9 @@ int book_value_parse(const struct book_field *f, const char *text, json_t **out,
 	}
 	switch (f->type) {
 	case BOOK_TEXT:
+		if (is_id_field(f) && strlen(text) > BOOK_ID_MAX)
+			return err_set(err, AIRLOCK_EINVAL, "%s: '%.32s…' is longer than %d bytes",
+				       f->name, text, BOOK_ID_MAX);
 		*out = json_string(text);
 		break;
 	case BOOK_INT:
@@ -329,6 +340,9 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	int rc;
 
 	*out = NULL;
+	if (strlen(id) > BOOK_ID_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "%s id '%.32s…' is longer than %d bytes",
+			       kinds[kind].name, id, BOOK_ID_MAX);
 	snprintf(sql, sizeof sql, "%s WHERE id=?1", kinds[kind].select);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)

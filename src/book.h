@@ -21,6 +21,12 @@
 
 enum book_kind { BOOK_ACCOUNT, BOOK_CONTACT, BOOK_SIGNAL, BOOK_KIND_COUNT };
 
+/* The longest record id the book accepts (bytes). Ids come from CRMs
+ * (Salesforce 18, HubSpot ~12) and from agents: a longer one is refused where
+ * it enters (import, a tool's arguments, book_get) rather than cut short in
+ * a buffer somewhere downstream, where a cut id could name another record. */
+#define BOOK_ID_MAX 128
+
 enum book_type { BOOK_TEXT, BOOK_INT, BOOK_REAL, BOOK_BOOL, BOOK_ENUM, BOOK_TIME, BOOK_JSON };
 
 struct book_field {
@@ -60,7 +66,8 @@ char *book_value_text(json_t *v);
 void book_now(char *buf, size_t len);
 
 /* One record by id, with every field, custom fields under "custom".
- * AIRLOCK_ENOTFOUND when absent. */
+ * AIRLOCK_ENOTFOUND when absent; AIRLOCK_EINVAL when id is longer than
+ * BOOK_ID_MAX (no such record can exist). */
 int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out, struct err *err);
 
 /* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,
