@@ -173,12 +173,17 @@ static void enum_list(const char *const *values, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *values);
 }
 
-/* id and account_id: the fields that name a record. */
-static int is_id_field(const struct book_field *f)
+int book_id_check(const struct book_field *f, const char *text, struct err *err)
 {
 	size_t n = strlen(f->name);
 
-	return !strcmp(f->name, "id") || (n > 3 && !strcmp(f->name + n - 3, "_id"));
+	/* id and account_id: the fields that name a record */
+	if (strcmp(f->name, "id") != 0 && !(n > 3 && !strcmp(f->name + n - 3, "_id")))
+		return 0;
+	if (strlen(text) > BOOK_ID_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "%s: '%.32s…' is longer than %d bytes", f->name,
+			       text, BOOK_ID_MAX);
+	return 0;
 }
 
 int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err)
@@ -196,9 +201,8 @@ int book_value_parse(const struct book_field *f, const char *text, json_t **out,
 	}
 	switch (f->type) {
 	case BOOK_TEXT:
-		if (is_id_field(f) && strlen(text) > BOOK_ID_MAX)
-			return err_set(err, AIRLOCK_EINVAL, "%s: '%.32s…' is longer than %d bytes",
-				       f->name, text, BOOK_ID_MAX);
+		if (book_id_check(f, text, err))
+			return AIRLOCK_EINVAL;
 		*out = json_string(text);
 		break;
 	case BOOK_INT:

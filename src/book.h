@@ -50,6 +50,9 @@ const char *book_kind_table(enum book_kind kind);
 /* Parses text (from CSV, a CLI argument) into a JSON value of the field's
  * type: an empty string is null. On failure err says what was expected. */
 int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err);
+/* AIRLOCK_EINVAL when f names a record (id, account_id) and text is longer
+ * than BOOK_ID_MAX; 0 otherwise. book_value_parse applies it. */
+int book_id_check(const struct book_field *f, const char *text, struct err *err);
 /* Checks a JSON value (from a tool call) against the field's type. Returns a
  * new reference to the normalised value (e.g. "3" → 3 for an int field). */
 int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct err *err);
