@@ -171,4 +171,57 @@ has "drafts: the body keeps its line breaks" "$T/out" '^hello$'
 $AIRLOCK briefs R1 >"$T/out" 2>&1
 has "briefs: a brief keeps its line breaks" "$T/out" '^line two$'
 
+# --- notifications: an agent names itself so that a Slack channel is pinged,
+# a link forged and text bolded; a local receiver records what airlock posts
+cat >"$T/hook.py" <<'PY'
+import http.server, json, sys
+out, portfile = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "a") as f:
+            f.write(body.decode() + "\n")
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(portfile, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+python3 "$T/hook.py" "$T/hook.log" "$T/hook.port" &
+HOOK_PID=$!
+trap 'kill $HOOK_PID 2>/dev/null; [ -n "${pid:-}" ] && kill $pid 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do [ -s "$T/hook.port" ] && break; sleep 0.1; done
+cp "$AIRLOCK_POLICY" "$T/hook-policy.yaml"
+printf 'notify:\n  webhook: http://127.0.0.1:%s/hook\n  console_url: http://console.example:8750/\n' \
+	"$(cat "$T/hook.port")" >>"$T/hook-policy.yaml"
+EVIL='<!channel> <http://evil.example|open> *URGENT* _now_'
+prop "$T/n.json" 'notify' A003 tier 'n' S1
+sed -i 's/"evidence":\["S1"\]/"evidence":[]/' "$T/n.json"
+expect 0 "an agent with a hostile name proposes" \
+	$AIRLOCK propose "$T/n.json" --as "agent:$EVIL" --policy "$T/hook-policy.yaml"
+same "a notification waits" "$(sql "SELECT count(*) FROM notify")" 1
+serve_start --policy "$T/hook-policy.yaml"
+for _ in $(seq 100); do [ -s "$T/hook.log" ] && break; sleep 0.1; done
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+pid=
+python3 - "$T/hook.log" >"$T/hookcheck" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    print("mrkdwn=%s" % m.get("mrkdwn"))
+    print("text=" + m["text"])
+    for b in m["blocks"]:
+        t = b["text"]
+        print("%s=%s" % (t["type"], t["text"].replace("\n", " ")))
+PY
+has "the post reached the receiver" "$T/hookcheck" "^text="
+has "the fallback text is not mrkdwn" "$T/hookcheck" "^mrkdwn=False$"
+has "... and its <!channel> and link are inert" "$T/hookcheck" "^text=.*agent:&lt;!channel&gt; &lt;http://evil.example\|open&gt;"
+has "the block carries the agent's text as plain_text" "$T/hookcheck" "^plain_text=.*agent:<!channel> <http://evil.example\|open> \*URGENT\*"
+hasnt "no mrkdwn block carries the agent's text" "$T/hookcheck" "^mrkdwn=.*(channel|evil|URGENT)"
+has "the only mrkdwn is airlock's link" "$T/hookcheck" "^mrkdwn=<http://console.example:8750/#/batch/[0-9]+\|Open in the airlock console>$"
+
 echo "1..$TN"
