@@ -85,6 +85,12 @@ door "U+202E in an evidence id" "items\[0\]\.evidence\[0\] contains bidirectiona
 sed -i 's/"scope":"region=EMEA"/"scope":"region=EMEA\\n"/' "$T/bad.json"
 expect 1 "a line break in the scope is refused" $AIRLOCK propose "$T/bad.json" --as agent:scout
 has "naming the scope" "$T/err" "argument 'scope' contains control character 0x0a"
+printf '{"survivor_id":"A001","merged_ids":["A003"],"rationale":"dupes","reason":"same \\u001b[2K"}' >"$T/merge.json"
+expect 1 "the gate refuses ESC in a merge's reason" $AIRLOCK propose "$T/merge.json" --tool propose_merge --as agent:scout
+has "naming the reason" "$T/err" "argument 'reason' contains control character 0x1b"
+printf '{"survivor_id":"A001","merged_ids":["A003"],"rationale":"dupes \\u202e"}' >"$T/merge.json"
+expect 1 "the gate refuses U+202E in a merge's rationale" $AIRLOCK propose "$T/merge.json" --tool propose_merge --as agent:scout
+has "naming the rationale" "$T/err" "argument 'rationale' contains bidirectional"
 same "nothing was staged by any of them" "$(sql "SELECT count(*) FROM batch")" 0
 prop "$T/ok.json" 'hiring signals\nsecond line' A001 tier '12 SDR roles' S1
 expect 0 "line breaks in free text still pass" $AIRLOCK propose "$T/ok.json" --as agent:scout
