@@ -100,8 +100,10 @@ expect 0 "a clean proposal on the hostile-named account" $AIRLOCK propose "$T/ok
 B2=$(sql "SELECT max(id) FROM batch")
 
 # --- text that got in anyway: stored before the door, or written by a bypass
-sql "UPDATE batch SET rationale='$(sqlq "$H")', scope='region=EMEA $(sqlq "$RAW")' WHERE id=$B;
- UPDATE batch_item SET reasons=json_array('$(sqlq "$H")') WHERE batch_id=$B;
+sql "UPDATE batch SET rationale='$(sqlq "$H")', scope='region=EMEA $(sqlq "$RAW")',
+  principal='agent:scout $(sqlq "$H")' WHERE id=$B;
+ UPDATE batch_item SET reasons=json_array('$(sqlq "$H")'),
+  changes=json_object('tier',1,'custom.note','$(sqlq "$H")') WHERE batch_id=$B;
  UPDATE batch SET refused=json_array(json_object('item',2,'record_id','$(sqlq "$H")','rule','unknown_record','reason','$(sqlq "$H")')) WHERE id=$B"
 
 expect 0 "show prints the batch" $AIRLOCK show "$B"
@@ -122,6 +124,7 @@ same "show --json still carries the exact text" \
 	"$(python3 -c "import json,sys; print(json.load(open('$T/out'))['rationale'] == sys.argv[1])" "$H")" True
 expect 0 "queue" $AIRLOCK queue
 inert "queue: nothing raw" "$T/out"
+has "queue: the agent's name is visible" "$T/out" 'agent:scout fine\\e\[1A'
 expect 0 "queue --json" $AIRLOCK queue --json
 inert "queue --json: nothing raw" "$T/out"
 
@@ -129,10 +132,12 @@ st=$(sql "SELECT state FROM batch WHERE id=$B")
 if [ "$st" = staged ]; then
 	expect 0 "sample draws the batch" $AIRLOCK sample "$B" --as maria
 	inert "sample: nothing raw" "$T/out"
+	has "sample: a drawn item's new value is visible" "$T/out" 'custom.note.*fine\\\\e\[1A'
 	expect 0 "judge with a hostile note" $AIRLOCK judge "$B" 1 pass --as maria --note "$H"
 	inert "judge: nothing raw" "$T/out"
 else
 	ok "# SKIP batch is $st, not staged"
+	ok "# SKIP"
 	ok "# SKIP"
 	ok "# SKIP"
 	ok "# SKIP"
