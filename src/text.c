@@ -183,8 +183,8 @@ int text_check(const char *name, const char *s, size_t len, int flags, struct er
 		long cp = decode((const unsigned char *)s, len, i, &n);
 
 		if (cp < 0)
-			return err_set(err, AIRLOCK_EINVAL, "%s is not valid UTF-8 at byte %zu", name,
-				       i);
+			return err_set(err, AIRLOCK_EINVAL, "%s is not valid UTF-8 at byte %zu",
+				       name, i);
 		if ((cp < 0x20 || cp == 0x7f) &&
 		    !((flags & TEXT_LINES) && (cp == '\t' || cp == '\n' || cp == '\r')))
 			return err_set(err, AIRLOCK_EINVAL, "%s contains control character 0x%02lx",
@@ -236,8 +236,10 @@ static int walk(json_t *v, const char *const *multiline, int flags)
 		return escape_string(v, flags);
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, e)
+		{
 			if ((rc = walk(e, multiline, flags)))
 				return rc;
+		}
 		return 0;
 	}
 	if (!json_is_object(v))
