@@ -95,7 +95,7 @@ same "nothing was staged by any of them" "$(sql "SELECT count(*) FROM batch")" 0
 prop "$T/ok.json" 'hiring signals\nsecond line' A001 tier '12 SDR roles' S1
 expect 0 "line breaks in free text still pass" $AIRLOCK propose "$T/ok.json" --as agent:scout
 B=$(sql "SELECT max(id) FROM batch")
-prop "$T/ok2.json" 'names' A002 tier 'named' S1
+prop "$T/ok2.json" 'names\nline two' A002 tier 'named' S1
 expect 0 "a clean proposal on the hostile-named account" $AIRLOCK propose "$T/ok2.json" --as agent:scout
 B2=$(sql "SELECT max(id) FROM batch")
 
@@ -114,10 +114,10 @@ has "show: C1, bidi and backspaces are visible" "$T/out" '\\u009b2J \\u202egpj.e
 has "show: the item's reason is escaped" "$T/out" 'reason: fine\\e\[1A'
 has "show: imported signal text is escaped" "$T/out" 'evidence S1: hiring 2026-11-20 "fine\\e\[1A'
 has "show: refused items are escaped" "$T/out" '✗ item 2 fine\\e\[1A'
-has "show: the line breaks of a rationale are shown, not made" "$T/out" '^rationale: hiring signals\\nsecond line|^rationale: fine'
 expect 0 "show of the hostile-named account" $AIRLOCK show "$B2"
 inert "show: an imported account name is escaped" "$T/out"
 has "show: the account name is visible" "$T/out" 'account A002  Evil fine\\e\[1A'
+has "show: a line break in a rationale is shown, not made" "$T/out" '^rationale: names\\nline two$'
 expect 0 "show --json" $AIRLOCK show "$B" --json
 inert "show --json: nothing raw" "$T/out"
 same "show --json still carries the exact text" \
