@@ -152,6 +152,17 @@ has "log: the reason is visible" "$T/out" 'fine\\e\[1A'
 expect 0 "log --json" $AIRLOCK log --json
 inert "log --json: nothing raw" "$T/out"
 
+# a person's explanation of a drift alert, pasted with escapes
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sql "INSERT INTO drift_alert(metric,label,window_seconds,window_start,window_end,test,severity,causes,first_seen,last_seen)
+ VALUES('tier1_share','retier',86400,'$now','$now','z','significant','[]','$now','$now')"
+A=$(sql "SELECT max(id) FROM drift_alert")
+expect 0 "drift ack with a pasted cause" $AIRLOCK drift ack "A$A" --cause "$H" --as maria
+inert "drift ack: nothing raw" "$T/out"
+has "drift ack: the cause is visible" "$T/out" 'as human:maria: fine\\e\[1A'
+expect 0 "drift --json" $AIRLOCK drift --json
+inert "drift --json: nothing raw" "$T/out"
+
 # errors that echo input
 expect 2 "a hostile batch argument is a usage error" $AIRLOCK show "$H"
 inert "the usage error echoes nothing raw" "$T/err"
