@@ -64,6 +64,10 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
 		json_decref(q);
 		return rc;
 	}
+	if (cli_escape(cli, q)) {
+		json_decref(q);
+		return CLI_FAIL;
+	}
 	if (json_array_size(q) == 0)
 		printf("nothing waits for a person\n");
 	else
