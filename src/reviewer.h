@@ -5,9 +5,12 @@
  * tables (migration 60). Passwords are stored only as libsodium's
  * crypto_pwhash_str (Argon2id) text; session ids and login links are 256
  * random bits of which only a BLAKE2b-256 hash is stored, so a copy of the
- * database opens no session. Failed sign-ins are counted per name: past
- * REVIEWER_FAILURES_PER_MINUTE in a minute, that name is refused for the
- * rest of the minute whatever the password.
+ * database opens no session. Failed sign-ins are counted per name, known
+ * or not, each counted before its password is checked and in the same
+ * transaction as the check of the count (so simultaneous tries cannot pass
+ * the limit): past REVIEWER_FAILURES_PER_MINUTE in a minute, that name is
+ * refused for the rest of the minute whatever the password. The table keeps
+ * one minute of failures.
  *
  * Never: stores or logs a password, a session id or a link; lets an agent
  * principal in (a reviewer's principal is always "human:NAME"); lets a
