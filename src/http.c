@@ -71,6 +71,10 @@ struct http_server {
 	int watchdog_on, tquit;
 	unsigned long cut_head, cut_body; /* since the last report */
 	time_t reported;
+	pthread_mutex_t loglock; /* on_mhd_error's window */
+	time_t log_window;
+	unsigned log_lines;
+	unsigned long log_dropped;
 };
 
 /* Per-request state between MHD's calls. */
@@ -129,6 +133,7 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 	if (!s->cfg.body_min_rate)
 		s->cfg.body_min_rate = 1024;
 	pthread_mutex_init(&s->tlock, NULL);
+	pthread_mutex_init(&s->loglock, NULL);
 	pthread_cond_init(&s->tquit_cond, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->drained, NULL);
@@ -734,11 +739,36 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* MHD's messages, at most MHD_LOG_BURST per 10 s: a client opening
+ * connections in a loop past the limits would otherwise write a line for
+ * each. */
+#define MHD_LOG_BURST 20
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
-	fputs("airlock serve: http: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	struct http_server *s = cls;
+	time_t now = time(NULL);
+	unsigned long dropped = 0;
+	int print;
+
+	pthread_mutex_lock(&s->loglock);
+	if (now - s->log_window >= 10) {
+		dropped = s->log_dropped;
+		s->log_window = now;
+		s->log_lines = 0;
+		s->log_dropped = 0;
+	}
+	print = s->log_lines < MHD_LOG_BURST;
+	if (print)
+		s->log_lines++;
+	else
+		s->log_dropped++;
+	pthread_mutex_unlock(&s->loglock);
+	if (dropped)
+		fprintf(stderr, "airlock serve: http: %lu more messages in 10 s not shown\n", dropped);
+	if (print) {
+		fputs("airlock serve: http: ", stderr);
+		vfprintf(stderr, fmt, ap);
+	}
 }
 
 int http_server_start(struct http_server *s, struct err *err)
@@ -853,6 +883,7 @@ void http_server_free(struct http_server *s)
 		pthread_join(s->watchdog, NULL);
 	}
 	pthread_cond_destroy(&s->tquit_cond);
+	pthread_mutex_destroy(&s->loglock);
 	pthread_mutex_destroy(&s->tlock);
 	free(s->handlers);
 	pthread_cond_destroy(&s->queued);
