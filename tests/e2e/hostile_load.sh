@@ -147,12 +147,14 @@ s401=${s401#s401=}
 curl -s -o "$T/me" -w '%{http_code}' -H 'Content-Type: application/json' \
 	--data '{"name":"alice","password":"alice-password"}' "http://127.0.0.1:$port/login" >"$T/code"
 same "a reviewer signs in after the spray" "$(cat "$T/code")" 200
-# one address past its 20 tries a minute: refused before any hash
+# one address past its 20 tries a minute, each for another name (so the
+# per-name limit never applies): refused before any hash
 for i in $(seq 21); do
 	curl -s -o /dev/null -w '%{http_code}\n' --interface 127.0.2.1 -H 'Content-Type: application/json' \
-		--data '{"name":"nobody","password":"wrong-password"}' "http://127.0.0.1:$port/login"
+		--data "{\"name\":\"nobody$i\",\"password\":\"wrong-password\"}" "http://127.0.0.1:$port/login"
 done >"$T/codes"
-same "21 tries from one address: the 21st is refused (429)" "$(tail -1 "$T/codes")" 429
+same "21 tries from one address, 21 names: the first 20 checked (401), the 21st refused (429)" \
+	"$(sort "$T/codes" | uniq -c | tr -s ' \n' '  ')" " 20 401 1 429 "
 stop
 
 # 3. Session flood: one read token opens 10,000 sessions. Before, that
