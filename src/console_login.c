@@ -48,6 +48,7 @@ static void *pool_main(void *arg)
 	struct pool_job job;
 	struct err err = {0};
 
+	reviewer_prepare(); /* the first unknown name then costs one hash */
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->len && !p->quit)

@@ -358,6 +358,12 @@ static void make_dummy(void)
 		dummy_hash[0] = '\0';
 }
 
+void reviewer_prepare(void)
+{
+	if (sodium_init() >= 0)
+		pthread_once(&dummy_once, make_dummy);
+}
+
 /* Creates the session row for an authenticated reviewer; attempt_at, when
  * not NULL, is the time of its counted attempt, taken back in the same
  * transaction. */

@@ -92,6 +92,11 @@ int reviewer_list(struct store *s, json_t **out, struct err *err);
 int reviewer_login_password(struct store *s, const char *name, const char *password,
 			    struct reviewer_session *out, struct err *err);
 
+/* Computes the hash an unknown name's password is checked against, so the
+ * first unknown name costs no more than a known one (else it is computed on
+ * first use). Takes one Argon2id hash's time and memory; any thread. */
+void reviewer_prepare(void);
+
 /* Signs in with a one-time link (used up by this call). AIRLOCK_EDENIED when
  * it is unknown, used, expired, or its reviewer removed. */
 int reviewer_login_link(struct store *s, const char *token, struct reviewer_session *out,
