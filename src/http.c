@@ -531,14 +531,6 @@ static int find_route(const struct http_server *s, const char *url)
 	return best;
 }
 
-/* plain(), for a request whose answer is now ours to send. */
-static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, int status,
-			      const char *msg)
-{
-	track_set(s, c, PHASE_BUSY, 0);
-	return plain(c, status, msg);
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -562,21 +554,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 		MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
 		if (!host)
-			return refuse(s, c, 400, "missing Host header\n");
+			return plain(c, 400, "missing Host header\n");
 		if (hc.host > 1)
-			return refuse(s, c, 400, "more than one Host header\n");
+			return plain(c, 400, "more than one Host header\n");
 		if (hc.origin > 1)
-			return refuse(s, c, 400, "more than one Origin header\n");
+			return plain(c, 400, "more than one Origin header\n");
 		if (!host_allowed(s, host))
-			return refuse(s, c, 403,
-				      "this Host is not served here (DNS rebinding protection)\n");
+			return plain(c, 403,
+				     "this Host is not served here (DNS rebinding protection)\n");
 		if (origin && !origin_allowed(s, origin))
-			return refuse(s, c, 403, "requests from this Origin are not allowed\n");
+			return plain(c, 403, "requests from this Origin are not allowed\n");
 		if (!utf8_valid((const unsigned char *)url))
-			return refuse(s, c, 400, "the URL path is not valid UTF-8\n");
+			return plain(c, 400, "the URL path is not valid UTF-8\n");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
-			return refuse(s, c, 413, "request body is larger than the limit\n");
+			return plain(c, 413, "request body is larger than the limit\n");
 		return MHD_YES;
 	}
 	if (cn->taken) /* called again after http_resume */
@@ -605,10 +597,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (cn->too_large)
-		return refuse(s, c, 413, "request body is larger than the limit\n");
+		return plain(c, 413, "request body is larger than the limit\n");
 	i = find_route(s, url);
 	if (i < 0)
-		return refuse(s, c, 404, "not found\n");
+		return plain(c, 404, "not found\n");
 	track_set(s, c, PHASE_BUSY, 0);
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping) {

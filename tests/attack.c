@@ -112,7 +112,8 @@ static int exchange(int fd, const char *method, const char *path, const char *he
 	long cl = 0;
 	int n, status;
 
-	n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n%s",
+	n = snprintf(req, sizeof req,
+		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n%s",
 		     method, path, port, headers, body ? strlen(body) : 0, body ? body : "");
 	if (n < 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n))
 		return -1;
@@ -162,7 +163,8 @@ static int exchange(int fd, const char *method, const char *path, const char *he
 	"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
 #define INIT_BODY                                                                                  \
 	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":" \
-	"\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"attack\",\"version\":\"1\"}}}"
+	"\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"attack\",\"version\":"      \
+	"\"1\"}}}"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -199,10 +201,11 @@ static int probe(const char *token, double seconds)
 				st = st == 202 ? 200 : -1;
 			}
 		} else if (fd >= 0 && i % 2 == 0) {
-			st = exchange(fd, "POST", "/mcp/read", sh,
-				      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
-				      "\"name\":\"book_stats\",\"arguments\":{}}}",
-				      NULL, 0);
+			st = exchange(
+			    fd, "POST", "/mcp/read", sh,
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
+			    "\"name\":\"book_stats\",\"arguments\":{}}}",
+			    NULL, 0);
 			if (st == 404)
 				sid[0] = '\0'; /* the session is gone: counted, then a new one */
 		} else if (fd >= 0) {
@@ -255,7 +258,8 @@ static int slow(int nconn, double seconds)
 				continue;
 			opened++;
 			open_now++;
-			snprintf(buf, sizeof buf, "GET /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", port);
+			snprintf(buf, sizeof buf, "GET /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n",
+				 port);
 			if (send_all(fds[i], buf, strlen(buf))) {
 				close(fds[i]);
 				fds[i] = -1;
@@ -277,8 +281,8 @@ static int slow(int nconn, double seconds)
 					continue;
 				/* anything to read (an answer, the end) means the server
 				 * let go of this head */
-				if (poll(&pf, 1, 0) > 0 ||
-				    send(fds[i], line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+				if (poll(&pf, 1, 0) > 0 || send(fds[i], line, strlen(line),
+								MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 					close(fds[i]);
 					fds[i] = -1;
 					open_now--;
@@ -352,8 +356,9 @@ static void *spray(void *arg)
 	while (now_s() < spray_end) {
 		if (fd < 0)
 			fd = dial(from, 10);
-		snprintf(body, sizeof body, "{\"name\":\"u%08x%08x\",\"password\":\"wrong-password\"}",
-			 rand_r(&seed), rand_r(&seed));
+		snprintf(body, sizeof body,
+			 "{\"name\":\"u%08x%08x\",\"password\":\"wrong-password\"}", rand_r(&seed),
+			 rand_r(&seed));
 		st = fd < 0 ? -1
 			    : exchange(fd, "POST", "/login", "Content-Type: application/json\r\n",
 				       body, NULL, 0);
