@@ -178,7 +178,7 @@ static int cmp_double(const void *a, const void *b)
 static int probe(const char *token, double seconds)
 {
 	static double lat[MAX_LAT];
-	char hdr[1024], sid[160] = "", sh[1024];
+	char hdr[1024], sid[160] = "", sh[sizeof hdr + sizeof sid + 32];
 	double end = now_s() + seconds, t0;
 	size_t n = 0;
 	long fail = 0;
