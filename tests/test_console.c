@@ -10,6 +10,7 @@
 
 #include "notify.h"
 #include "policy.h"
+#include "console_int.h"
 #include "reviewer.h"
 
 static void at(long t)
@@ -284,6 +285,32 @@ static void test_failure_rows_are_bounded(void **state)
 	at(1800000000);
 }
 
+/* Sign-in attempts per address: counted per IPv4 address and per IPv6 /64
+ * (a host picks freely inside its /64), in a table of fixed size that a
+ * spray of addresses cannot grow. */
+static void test_signins_per_address(void **state)
+{
+	struct console_pool *p;
+	struct err err = {0};
+	char addr[64];
+	int i;
+
+	assert_ok(console_pool_new(&p, ((struct testdb *)*state)->path, 3, &err), &err);
+	for (i = 0; i < 3; i++)
+		assert_true(console_pool_admit(p, "10.0.0.1"));
+	assert_false(console_pool_admit(p, "10.0.0.1"));
+	assert_true(console_pool_admit(p, "10.0.0.2"));
+	for (i = 0; i < 3; i++)
+		assert_true(console_pool_admit(p, "2001:db8::1"));
+	assert_false(console_pool_admit(p, "2001:db8::ffff:1"));
+	assert_true(console_pool_admit(p, "2001:db8:0:1::1"));
+	for (i = 0; i < 20000; i++) {
+		snprintf(addr, sizeof addr, "172.%d.%d.%d", 16 + (i >> 16), (i >> 8) & 255, i & 255);
+		assert_true(console_pool_admit(p, addr));
+	}
+	console_pool_free(p);
+}
+
 static void test_login_link_once(void **state)
 {
 	struct store *s = S(state);
@@ -434,6 +461,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rate_limit_per_name_holds_under_a_race, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failure_rows_are_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signins_per_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_login_link_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_ends_sessions_and_links, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_enqueue_once_and_only_with_a_webhook, setup,

@@ -70,6 +70,9 @@ stop() {
 # there was (MHD's limit), each kept open by its trickle, and every other
 # client was refused. Now one address holds at most 64, and a head that
 # has not ended in 10 s is cut however slowly it trickles.
+# (2,100 sockets on each side: the suite and the server need the descriptors)
+[ "$(ulimit -n)" -ge 4400 ] 2>/dev/null || ulimit -n 4400 2>/dev/null ||
+	echo "# ulimit -n is $(ulimit -n): the slow-connection attack may fall short"
 serve_start
 "$ATTACK" slow "$port" 127.0.0.2 2100 12 >"$T/slow.out" 2>&1 &
 apid=$!
