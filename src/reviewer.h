@@ -5,9 +5,12 @@
  * tables (migration 60). Passwords are stored only as libsodium's
  * crypto_pwhash_str (Argon2id) text; session ids and login links are 256
  * random bits of which only a BLAKE2b-256 hash is stored, so a copy of the
- * database opens no session. Failed sign-ins are counted per name: past
- * REVIEWER_FAILURES_PER_MINUTE in a minute, that name is refused for the
- * rest of the minute whatever the password.
+ * database opens no session. Failed sign-ins are counted per name, known
+ * or not, each counted before its password is checked and in the same
+ * transaction as the check of the count (so simultaneous tries cannot pass
+ * the limit): past REVIEWER_FAILURES_PER_MINUTE in a minute, that name is
+ * refused for the rest of the minute whatever the password. The table keeps
+ * one minute of failures.
  *
  * Never: stores or logs a password, a session id or a link; lets an agent
  * principal in (a reviewer's principal is always "human:NAME"); lets a
@@ -88,6 +91,11 @@ int reviewer_list(struct store *s, json_t **out, struct err *err);
  * when the name had too many failures this minute. */
 int reviewer_login_password(struct store *s, const char *name, const char *password,
 			    struct reviewer_session *out, struct err *err);
+
+/* Computes the hash an unknown name's password is checked against, so the
+ * first unknown name costs no more than a known one (else it is computed on
+ * first use). Takes one Argon2id hash's time and memory; any thread. */
+void reviewer_prepare(void);
 
 /* Signs in with a one-time link (used up by this call). AIRLOCK_EDENIED when
  * it is unknown, used, expired, or its reviewer removed. */
