@@ -9,9 +9,19 @@
 #include <errno.h>
 
 #include "autonomy.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 #include "policy.h"
+
+/* What every human verb's help says about who acts (cli_identity.h). */
+#define WHO_ACTS                                                                       \
+	"\n"                                                                           \
+	"Who acts: while the book has no reviewer, --as NAME (default the OS user)\n"   \
+	"is taken on trust, and the verb says so. Once 'airlock reviewer add' has\n"    \
+	"added one, a reviewer must be signed in ('airlock login NAME'); --as may\n"   \
+	"then only name that person. An agent (--as agent:NAME, in any case) never\n" \
+	"acts as a person.\n"
 
 /* The verb table (git's commands[]). Verbs not built yet are not listed. */
 const struct cli_command cli_commands[] = {
@@ -107,29 +117,29 @@ const struct cli_command cli_commands[] = {
 	 "is recorded. Prints what a clean sample will support, e.g. \"zero bad\n"
 	 "items in 56 of 500 => with 95% confidence fewer than 25 (5%) of the\n"
 	 "batch are wrong\".\n"
-	 "  --check   re-derive the recorded draw from its seed and compare\n"},
+	 "  --check   re-derive the recorded draw from its seed and compare\n" WHO_ACTS},
 	{"judge", cmd_judge, "record a verdict on one sampled item",
 	 "usage: airlock judge BATCH ITEM pass|fail [--note TEXT] [--as NAME]\n"
 	 "\n"
 	 "One fail sends the whole batch back to a person (blocked). When every\n"
 	 "drawn item has passed, the batch is approved and may be applied. Items\n"
 	 "outside the sample may be judged too. Verdicts are the workflow's\n"
-	 "evidence for earned autonomy.\n"},
+	 "evidence for earned autonomy.\n" WHO_ACTS},
 	{"approve", cmd_approve, "approve a batch (a person other than its proposer)",
-	 "usage: airlock approve BATCH [--as NAME]\n"},
+	 "usage: airlock approve BATCH [--as NAME]\n" WHO_ACTS},
 	{"reject", cmd_reject, "reject a batch, with a reason",
-	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n"},
+	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n" WHO_ACTS},
 	{"apply", cmd_apply, "apply an approved batch in one transaction",
 	 "usage: airlock apply BATCH [--skip-conflicts] [--as NAME]\n"
 	 "\n"
 	 "Applies every item or none. A record changed since it was staged is a\n"
 	 "conflict: by default nothing is applied and the conflicts are listed;\n"
-	 "--skip-conflicts applies the rest and marks those items.\n"},
+	 "--skip-conflicts applies the rest and marks those items.\n" WHO_ACTS},
 	{"undo", cmd_undo, "undo an applied batch, restoring the before-images",
 	 "usage: airlock undo BATCH [--force] [--as NAME]\n"
 	 "\n"
 	 "Restores every record's before-image in one transaction. Records changed\n"
-	 "after the apply are listed and nothing is undone, unless --force.\n"},
+	 "after the apply are listed and nothing is undone, unless --force.\n" WHO_ACTS},
 	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
 	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
 	 "\n"
@@ -222,6 +232,40 @@ const struct cli_command cli_commands[] = {
 	 "Five failed sign-ins for one name in a minute lock that name for the\n"
 	 "rest of the minute. remove ends the reviewer's sessions at once. Adding\n"
 	 "and removing are recorded in the action log.\n"},
+	{"login", cmd_login, "sign in as a reviewer, for the human verbs of the command line",
+	 "usage: airlock login NAME [--password-stdin] [--print]\n"
+	 "       airlock login --link LINK [--print]\n"
+	 "\n"
+	 "Signs a reviewer in (see 'airlock reviewer') with the console's rules: the\n"
+	 "password (asked without echo on a terminal, else the first line of standard\n"
+	 "input) is checked against its Argon2id hash, or a one-time LINK (or its\n"
+	 "token) from 'airlock reviewer add --link' is used up; five failures for a\n"
+	 "name in a minute lock it for the rest of the minute. The session lasts 12\n"
+	 "hours; only its hash is in the database, and 'airlock logout' or 'airlock\n"
+	 "reviewer remove' ends it at once. Its secret goes to a file only you can\n"
+	 "read, one per database: $XDG_RUNTIME_DIR/airlock/session-HASH, else\n"
+	 "~/.airlock/session-HASH. $AIRLOCK_SESSION, when set, is used instead.\n"
+	 "\n"
+	 "Once a book has reviewers, the human verbs (sample, judge, approve, reject,\n"
+	 "apply, undo, drafts discard, outbox deliver/resend/mark-sent/cancel, drift\n"
+	 "ack) need a signed-in reviewer or admin, and the operator verbs (reviewer\n"
+	 "add/remove, token create/revoke, import, drift baseline, log checkpoint)\n"
+	 "an admin; --as may only name the person signed in. With no reviewer (a new\n"
+	 "book, the demo) --as is taken on trust, and the verbs say so. The first\n"
+	 "'reviewer add' needs no sign-in and must make an admin. An agent principal\n"
+	 "(agent:NAME, any case) is never accepted by these verbs.\n"
+	 "\n"
+	 "What this does not stop: anyone who can write the database file, or who\n"
+	 "runs as your OS user while you are signed in (and can read your session\n"
+	 "file). Run agents as another OS user for that.\n"
+	 "\n"
+	 "  --print   print the session's secret instead of writing the file, for\n"
+	 "            export AIRLOCK_SESSION=$(airlock login NAME --print)\n"},
+	{"logout", cmd_logout, "end the command line's sign-in session",
+	 "usage: airlock logout\n"
+	 "\n"
+	 "Ends the session of 'airlock login' in the database (a copy of its secret\n"
+	 "stops working) and removes the session file.\n"},
 	{"token", cmd_token, "create, list or revoke connector tokens",
 	 "usage: airlock token create --connector read|write --agent NAME [--json]\n"
 	 "       airlock token list [--json]\n"
@@ -498,15 +542,16 @@ const char *cli_principal(struct cli *cli)
 {
 	const char *name = cli->as;
 	struct passwd *pw;
+	struct err err = {0};
 
-	if (!name || !*name) {
+	if (cli->identified)
+		return cli->principal;
+	if (!name) {
 		pw = getpwuid(getuid());
 		name = pw ? pw->pw_name : "unknown";
 	}
-	if (strncmp(name, "human:", 6) == 0 || strncmp(name, "agent:", 6) == 0)
-		snprintf(cli->principal, sizeof cli->principal, "%s", name);
-	else
-		snprintf(cli->principal, sizeof cli->principal, "human:%s", name);
+	if (cli_identity_parse(name, cli->principal, sizeof cli->principal, &err))
+		snprintf(cli->principal, sizeof cli->principal, "human:invalid");
 	return cli->principal;
 }
 
@@ -568,6 +613,9 @@ int cli_batch_verb(struct cli *cli, int argc, char **argv, const char *flag, cli
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	rc = run(&r, *id, cli_principal(cli), on, report, &err);

@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
 
 static const char *field(json_t *e, const char *key)
 {
@@ -157,6 +158,9 @@ static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc)
+		return rc;
 	/* One transaction: no entry can land between the check, the signature
 	 * and the record of it. */
 	if (store_begin(s, &err))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "outreach.h"
 
 #define MAX_COMPETITORS 64
@@ -353,6 +354,9 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	/* sending, and deciding a message's fate, are a person's acts */
+	if (sub && (rc = cli_person(cli, CLI_NEED_PERSON)) != CLI_OK)
+		return rc;
 	if (sub && !strcmp(sub, "deliver"))
 		return do_deliver(cli, s, &d);
 	if (sub)
