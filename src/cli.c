@@ -308,7 +308,9 @@ const struct cli_command cli_commands[] = {
 	 "--all lists sent and cancelled messages too.\n"
 	 "\n"
 	 "deliver sends every approved message that is due, one per recipient with\n"
-	 "a stable Message-ID, exactly once: the audience guard runs again first;\n"
+	 "a stable Message-ID, exactly once: the audience guard runs again first,\n"
+	 "with the policy's audience rules as they are now (a policy that does not\n"
+	 "load sends nothing; the options below may only tighten its rules);\n"
 	 "a failure is retried later with back-off and reported, never lost. Exit\n"
 	 "status 1 when any message was not delivered.\n"
 	 "  --now                  ignore back-off: try every pending message now\n"
@@ -320,9 +322,12 @@ const struct cli_command cli_commands[] = {
 	 "  --timeout S            per message (default 60)\n"
 	 "  --max-attempts N       before a message is failed (default 5)\n"
 	 "  --retry-base S         first back-off, doubled each attempt (default 60)\n"
-	 "  --competitor-domain D  (repeatable) never write to D or its subdomains\n"
+	 "  --competitor-domain D  (repeatable) also never write to D or its subdomains\n"
 	 "  --touch-window-days D, --max-touches N\n"
-	 "                         at most N messages per contact per D days (3 per 30)\n"},
+	 "                         at most N messages per contact per D days; only a\n"
+	 "                         longer window or fewer touches than the policy's\n"
+	 "                         (audience: touch_window_days, max_touches_per_contact)\n"
+	 WHO_ACTS},
 	{"log", cmd_log, "show the action log, or sign a checkpoint of it",
 	 "usage: airlock log [--record ID] [--batch ID] [--tool T] [--principal P]\n"
 	 "                   [--since TIME] [--limit N] [--db PATH] [--json]\n"

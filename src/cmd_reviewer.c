@@ -192,16 +192,18 @@ static int who_manages(struct cli *cli, struct store *s, int add, enum reviewer_
 {
 	struct err err = {0};
 	int64_t n = 0;
+	int rc;
 
 	if (reviewer_count_active(s, &n, &err))
 		return cli_fail_err(cli, &err);
-	if (n > 0 || !add)
-		return cli_person(cli, CLI_NEED_ADMIN);
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc || n > 0 || !add)
+		return rc;
 	if (role != REVIEWER_ADMIN)
 		return cli_fail(cli, "the first reviewer must be an admin (--role admin): only an"
 				     " admin may add the others, and after the first, only a"
 				     " signed-in one");
-	return cli_person(cli, CLI_NEED_ADMIN);
+	return CLI_OK;
 }
 
 int cmd_reviewer(struct cli *cli, int argc, char **argv)
