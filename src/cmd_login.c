@@ -55,7 +55,7 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 					      {"link", required_argument, NULL, 'l'},
 					      {"print", no_argument, NULL, 'P'},
 					      {NULL, 0, NULL, 0}};
-	char pw[REVIEWER_PASSWORD_MAX + 2], path[4096];
+	char pw[REVIEWER_PASSWORD_MAX + 2], path[4096], old[REVIEWER_SECRET_HEX];
 	struct reviewer_session rs;
 	struct err err = {0};
 	const char *link = NULL, *name = NULL;
@@ -117,6 +117,11 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 		sodium_memzero(&rs, sizeof rs);
 		return CLI_OK;
 	}
+	/* the session this file held ends: one live CLI session per person and book */
+	if (cli_session_read(cli, old, &err) == 0)
+		reviewer_session_end(s, old, &err);
+	sodium_memzero(old, sizeof old);
+	err_clear(&err);
 	rc = cli_session_write(cli, rs.id, path, sizeof path, &err);
 	if (rc) {
 		reviewer_session_end(s, rs.id, &err);
