@@ -72,7 +72,11 @@ const struct cli_command cli_commands[] = {
 	 "              Website, Record ID, Company name, ...), never values:\n"
 	 "              Salesforce Type or HubSpot Lifecycle Stage stay custom.\n"
 	 "  --quiet     no progress bar (it is drawn only when stderr is a terminal)\n"
-	 "  --json      print the summary as JSON: rows, inserted, updated, unchanged\n"},
+	 "  --json      print the summary as JSON: rows, inserted, updated, unchanged\n"
+	 "\n"
+	 "Importing changes the book: never an agent's act (--as agent:NAME is\n"
+	 "refused), and once the book has reviewers, a signed-in admin's\n"
+	 "('airlock login').\n"},
 	{"export", cmd_export, "export accounts, contacts or signals as CSV",
 	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH] [--json]\n"
 	 "\n"
@@ -231,7 +235,13 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "Five failed sign-ins for one name in a minute lock that name for the\n"
 	 "rest of the minute. remove ends the reviewer's sessions at once. Adding\n"
-	 "and removing are recorded in the action log.\n"},
+	 "and removing are recorded in the action log.\n"
+	 "\n"
+	 "The first reviewer of a book needs no sign-in and must be an admin\n"
+	 "(--role admin). After that only a signed-in admin ('airlock login') adds\n"
+	 "or removes reviewers, and from then on the command line's human verbs\n"
+	 "need a signed-in reviewer too (see 'airlock login --help'). An agent\n"
+	 "principal (--as agent:NAME, in any case) is always refused.\n"},
 	{"login", cmd_login, "sign in as a reviewer, for the human verbs of the command line",
 	 "usage: airlock login NAME [--password-stdin] [--print]\n"
 	 "       airlock login --link LINK [--print]\n"
@@ -274,7 +284,11 @@ const struct cli_command cli_commands[] = {
 	 "A token lets one agent use one HTTP connector of airlock serve. create\n"
 	 "prints the token once on standard output; airlock keeps only its hash.\n"
 	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
-	 "token at once. Creating and revoking are recorded in the action log.\n"},
+	 "token at once. Creating and revoking are recorded in the action log.\n"
+	 "\n"
+	 "create and revoke are an operator's: never an agent's (--as agent:NAME is\n"
+	 "refused), and once the book has reviewers, only a signed-in admin's\n"
+	 "('airlock login').\n"},
 	{"drafts", cmd_drafts, "e-mail drafts agents wrote, and their status",
 	 "usage: airlock drafts [--account ID] [--status S] [--limit N] [--json]\n"
 	 "       airlock drafts ID [--json]\n"
@@ -383,7 +397,9 @@ const struct cli_command cli_commands[] = {
 	 "baseline: pins the reference to [--from, --to) (YYYY-MM-DD or\n"
 	 "YYYY-MM-DDTHH:MM:SSZ; default: the previous N windows); --clear returns\n"
 	 "to the rolling reference. ack: records a person's explanation of alert\n"
-	 "ALERT (A3). Both only for people, never agents, and both are logged.\n"},
+	 "ALERT (A3). Both only for people, never agents, and both are logged;\n"
+	 "baseline, like import and log checkpoint, needs an admin once the book\n"
+	 "has reviewers.\n" WHO_ACTS},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -710,7 +726,8 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 	      "options every verb takes:\n"
 	      "  --db PATH   the database (default ./airlock.db, or $AIRLOCK_DB)\n"
 	      "  --json      machine-readable output, where the verb prints data\n"
-	      "  --as NAME   who is acting (default: the OS user)\n"
+	      "  --as NAME   who is acting (default: the OS user); once the book has\n"
+	      "              reviewers, only the person signed in ('airlock login')\n"
 	      "  --policy FILE  the policy (default ./airlock.yaml, or $AIRLOCK_POLICY)\n"
 	      "  --help      the verb's own help\n"
 	      "\n"
