@@ -251,6 +251,26 @@ static int signed_in(struct cli *cli, struct store *s, const char *as_principal,
 	return CLI_OK;
 }
 
+/* What a verb does, for the message that refuses an agent. */
+static const char *what_verb_does(const char *verb)
+{
+	static const char *const words[][2] = {
+	    {"drift", "acknowledge an alert or pin a baseline"},
+	    {"outbox", "send or decide a message's fate"},
+	    {"drafts", "discard a draft"},
+	    {"log", "sign a checkpoint"},
+	    {"reviewer", "manage reviewers"},
+	    {"token", "manage tokens"},
+	    {"import", "change the book by import"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (!strcmp(verb, words[i][0]))
+			return words[i][1];
+	return verb;
+}
+
 int cli_person(struct cli *cli, enum cli_need need)
 {
 	char given[96];
@@ -272,9 +292,10 @@ int cli_person(struct cli *cli, enum cli_need need)
 			     : cli_fail(cli, "the OS user: %s; give --as NAME", err.msg);
 	if (cli_identity_is_agent(given))
 		return cli_fail(cli,
-				"'%s' is a person's verb: %s is an agent, and agents propose, they"
-				" never review, approve, send or manage identities",
-				cli->verb, given);
+				"'%s' is a person's verb: %s is an agent, and only a person can %s"
+				" (agents propose; they never review, approve, send or manage"
+				" identities)",
+				cli->verb, given, what_verb_does(cli->verb));
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
