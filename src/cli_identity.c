@@ -32,7 +32,10 @@ static int name_ok(const char *p, size_t n, int at_allowed)
 	return 1;
 }
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 int cli_identity_parse(const char *as, char *principal, size_t len, struct err *err)
 {
@@ -147,8 +150,7 @@ int cli_session_read(struct cli *cli, char secret[REVIEWER_SECRET_HEX], struct e
 		return err_set(err, AIRLOCK_EDENIED, "cannot read the session file %s: %s", path,
 			       strerror(errno));
 	/* a file someone else could have written, or read, is no proof */
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != getuid() ||
-	    (st.st_mode & 077)) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
 		close(fd);
 		return err_set(err, AIRLOCK_EDENIED,
 			       "the session file %s is not a private file of yours (mode 0600):"
@@ -162,15 +164,14 @@ int cli_session_read(struct cli *cli, char secret[REVIEWER_SECRET_HEX], struct e
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (!secret_ok(buf))
-		return err_set(err, AIRLOCK_EDENIED, "the session file %s is damaged: sign in again",
-			       path);
+		return err_set(err, AIRLOCK_EDENIED,
+			       "the session file %s is damaged: sign in again", path);
 	snprintf(secret, REVIEWER_SECRET_HEX, "%s", buf);
 	sodium_memzero(buf, sizeof buf);
 	return 0;
 }
 
-int cli_session_write(struct cli *cli, const char *secret, char *path, size_t len,
-		      struct err *err)
+int cli_session_write(struct cli *cli, const char *secret, char *path, size_t len, struct err *err)
 {
 	char tmp[PATH_MAX + 8], *slash;
 	struct stat st;
@@ -186,9 +187,9 @@ int cli_session_write(struct cli *cli, const char *secret, char *path, size_t le
 		rc = err_set(err, AIRLOCK_EIO, "cannot make %s: %s", path, strerror(errno));
 	else if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
 		 (st.st_mode & 022))
-		rc = err_set(err, AIRLOCK_EDENIED,
-			     "%s is not a private folder of yours: the session is not written there",
-			     path);
+		rc = err_set(
+		    err, AIRLOCK_EDENIED,
+		    "%s is not a private folder of yours: the session is not written there", path);
 	*slash = '/';
 	if (rc)
 		return rc;
@@ -212,8 +213,7 @@ int cli_session_write(struct cli *cli, const char *secret, char *path, size_t le
 
 /* Once reviewers exist: the signed-in reviewer, who must be the --as person
  * when one is named, with the role the verb needs. */
-static int signed_in(struct cli *cli, struct store *s, const char *as_principal,
-		     enum cli_need need)
+static int signed_in(struct cli *cli, struct store *s, const char *as_principal, enum cli_need need)
 {
 	struct reviewer_session rs;
 	char secret[REVIEWER_SECRET_HEX];
@@ -327,7 +327,8 @@ int cli_operator_setup(struct cli *cli)
 	if (cli->as && cli_identity_parse(cli->as, given, sizeof given, &err))
 		return cli_usage(cli, "--as: %s", err.msg);
 	if (cli->as && cli_identity_is_agent(given))
-		return cli_fail(cli, "'%s' is an operator's verb: %s is an agent", cli->verb, given);
+		return cli_fail(cli, "'%s' is an operator's verb: %s is an agent", cli->verb,
+				given);
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;

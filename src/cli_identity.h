@@ -63,7 +63,6 @@ int cli_session_path(struct cli *cli, char *buf, size_t len, struct err *err);
 int cli_session_read(struct cli *cli, char secret[REVIEWER_SECRET_HEX], struct err *err);
 
 /* Writes the secret to the session file (0600, replacing it atomically). */
-int cli_session_write(struct cli *cli, const char *secret, char *path, size_t len,
-		      struct err *err);
+int cli_session_write(struct cli *cli, const char *secret, char *path, size_t len, struct err *err);
 
 #endif

@@ -95,8 +95,9 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 		rc = read_password(pw, sizeof pw);
 		if (rc) {
 			sodium_memzero(pw, sizeof pw);
-			return cli_fail(cli, rc == -2 ? "the password is longer than %d bytes"
-						      : "no password given (%d)",
+			return cli_fail(cli,
+					rc == -2 ? "the password is longer than %d bytes"
+						 : "no password given (%d)",
 					REVIEWER_PASSWORD_MAX);
 		}
 		rc = reviewer_login_password(s, name, pw, &rs, &err);

@@ -76,7 +76,8 @@ static void test_names_that_are_not_names(void **state)
 	long_name[65] = '\0';
 	refused(long_name);
 	long_name[64] = '\0';
-	parses_to(long_name, "human:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	parses_to(long_name,
+		  "human:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 }
 
 static void test_session_file_must_be_private(void **state)

@@ -136,6 +136,41 @@ has "... for the rest of the minute" "$T/err" "too many failed sign-ins for 'vic
 expect 0 "logout ends the session in the database" $AIRLOCK logout
 same "... lee has no live session" "$(sql "SELECT count(*) FROM reviewer_session WHERE name='lee'")" 0
 
+# --- the console's apply of a send reads the policy as it is now (13.3) ----
+# airlock serve loads the policy when it starts; a competitor domain added to
+# the file afterwards must still stop the send.
+SINK_PY="$(cd "$(dirname "$0")/.." && pwd)/smtp_sink.py"
+python3 "$SINK_PY" --maildir "$T/mail" --port-file "$T/mail.port" 2>>"$T/sink.log" &
+SINKPID=$!
+trap 'kill $SINKPID ${pid:-} 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 100); do [ -s "$T/mail.port" ] && break; sleep 0.1; done
+sed "s/^  port: 2525/  port: $(cat "$T/mail.port")/" "$AIRLOCK_POLICY" >"$T/serve.yaml"
+export AIRLOCK_POLICY="$T/serve.yaml"
+sql "UPDATE account SET domain='kaico.test' WHERE id='A020';
+ INSERT INTO contact(id,account_id,name,email,updated_at) VALUES('K1','A020','Kai','kai@kaico.test','2026-11-01T00:00:00Z');"
+printf '{"account_id":"A020","contacts":["K1"],"subject":"Hello","body":"Hi.\\n","audience":"lifecycle=prospect"}' >"$T/d.json"
+D=$($AIRLOCK propose "$T/d.json" --tool draft_email --as agent:x --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["draft_id"])')
+printf '{"draft_ids":["%s"]}' "$D" >"$T/s.json"
+SB=$($AIRLOCK propose "$T/s.json" --tool request_send --as agent:x --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
+same "an agent's send waits for a person" "$(sql "SELECT state||' '||action FROM batch WHERE id=$SB")" "blocked send"
+echo lee-password | $AIRLOCK login lee >/dev/null 2>&1
+echo rita-password | $AIRLOCK reviewer add rita --password-stdin >/dev/null 2>&1
+serve_start
+curl -s -c "$T/jar" -H 'Content-Type: application/json' --data '{"name":"rita","password":"rita-password"}' \
+	"http://127.0.0.1:$port/login" >"$T/login.json"
+CSRF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csrf"])' "$T/login.json")
+same "rita approves it in the console" "$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $CSRF" \
+	-X POST "http://127.0.0.1:$port/api/batches/$SB/approve")" 200
+sed -i 's/^    - pipelinepro.example$/    - pipelinepro.example\n    - kaico.test/' "$T/serve.yaml"
+expect 0 "meanwhile kaico.test is listed as a competitor" $AIRLOCK policy check
+same "the console's apply answers" "$(curl -s -o "$T/apply.json" -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $CSRF" \
+	-X POST "http://127.0.0.1:$port/api/batches/$SB/apply")" 200
+has "... the message is blocked by the policy as it is now" "$T/apply.json" "competitor"
+same "... nothing reached the relay" "$(ls "$T/mail/new" 2>/dev/null | grep -c '\.eml$')" 0
+same "... the outbox says blocked" "$(sql "SELECT state FROM outbox WHERE draft_id='$D'")" blocked
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+
 # --- every human verb in the log has a human principal, never the proposer --
 same "every person's entry is human:NAME, never an agent's spelling" \
 	"$(sql "SELECT count(*) FROM action_log WHERE tool IN ('approve','reject','reviewer add','reviewer remove','token create')
