@@ -307,11 +307,15 @@ int cli_person(struct cli *cli, enum cli_need need)
 			return rc;
 	} else {
 		snprintf(cli->principal, sizeof cli->principal, "%s", given);
-		fprintf(stderr,
-			"airlock: %s: no reviewers in this book yet, so --as is taken on trust"
-			" (acting as %s); once 'airlock reviewer add' adds one, people sign in"
-			" with 'airlock login'\n",
-			cli->verb, given);
+		/* said when a name was given: the OS user, the default, is at
+		 * least the account that runs the command */
+		if (named)
+			fprintf(
+			    stderr,
+			    "airlock: %s: no reviewers in this book yet, so --as is taken on trust"
+			    " (acting as %s); once 'airlock reviewer add' adds one, people sign in"
+			    " with 'airlock login'\n",
+			    cli->verb, given);
 	}
 	cli->identified = 1;
 	return CLI_OK;

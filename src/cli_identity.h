@@ -7,7 +7,8 @@
  * check every human or operator verb makes before it acts (cli_person).
  *
  * The rule: while the book has no active reviewer (a fresh install, `make
- * demo`), --as is taken on trust and the verb says so once on stderr. Once
+ * demo`), --as is taken on trust and the verb says so once on stderr (the
+ * OS user, when --as is not given, quietly). Once
  * `airlock reviewer add` has added one, a human verb needs a signed-in
  * reviewer (`airlock login`, with the console's rules: Argon2id passwords,
  * one-time links, lockout after failed attempts), --as must then name that

@@ -158,9 +158,9 @@ static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
-	rc = cli_person(cli, CLI_NEED_ADMIN);
-	if (rc)
-		return rc;
+	h = cli_person(cli, CLI_NEED_ADMIN);
+	if (h)
+		return h;
 	/* One transaction: no entry can land between the check, the signature
 	 * and the record of it. */
 	if (store_begin(s, &err))
