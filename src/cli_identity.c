@@ -137,7 +137,7 @@ int cli_session_read(struct cli *cli, char secret[REVIEWER_SECRET_HEX], struct e
 			return err_set(err, AIRLOCK_EDENIED,
 				       "AIRLOCK_SESSION is not a session (64 hex digits from"
 				       " 'airlock login --print')");
-		snprintf(secret, REVIEWER_SECRET_HEX, "%s", env);
+		memcpy(secret, env, REVIEWER_SECRET_HEX);
 		return 0;
 	}
 	rc = cli_session_path(cli, path, sizeof path, err);
@@ -166,7 +166,7 @@ int cli_session_read(struct cli *cli, char secret[REVIEWER_SECRET_HEX], struct e
 	if (!secret_ok(buf))
 		return err_set(err, AIRLOCK_EDENIED,
 			       "the session file %s is damaged: sign in again", path);
-	snprintf(secret, REVIEWER_SECRET_HEX, "%s", buf);
+	memcpy(secret, buf, REVIEWER_SECRET_HEX); /* secret_ok: 64 digits and the NUL */
 	sodium_memzero(buf, sizeof buf);
 	return 0;
 }
