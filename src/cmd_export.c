@@ -143,8 +143,9 @@ static int export_run(struct store *s, struct export *x, struct err *err)
 	x->keyset = json_object();
 	if (!x->names || !x->keyset)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	/* merged_into too: a merged account must not come back as a live one */
 	for (i = 0; i < n; i++)
-		if (!f[i].system)
+		if (!f[i].system || !strcmp(f[i].name, "merged_into"))
 			x->names[x->nbuilt++] = f[i].name;
 	rc = store_begin(s, err);
 	if (rc)

@@ -55,6 +55,43 @@ const struct store_migration store_migrations[] = {
 	 " updated_at TEXT NOT NULL);"
 	 "CREATE INDEX signal_account ON signal(account_id, observed_at);"
 	 "CREATE INDEX signal_kind ON signal(kind);"},
+	/* CRM round trips: how the last mapped import named each field (so a
+	 * change-set writes the CRM's own columns and values back), the values a
+	 * map file translated, every change-set written (its range and hash, so
+	 * "since the last change-set" is remembered and a re-export is
+	 * checkable), and the CRM's values a refresh brought for a record (what
+	 * show prints beside a conflict). */
+	{2, "crm round trips",
+	 "CREATE TABLE crm_map("
+	 " kind TEXT NOT NULL,"
+	 " field TEXT NOT NULL,"
+	 " crm_column TEXT NOT NULL,"
+	 " preset TEXT,"
+	 " rule TEXT NOT NULL DEFAULT 'text',"
+	 " PRIMARY KEY (kind, field));"
+	 "CREATE TABLE crm_value("
+	 " kind TEXT NOT NULL,"
+	 " field TEXT NOT NULL,"
+	 " crm_value TEXT NOT NULL,"
+	 " value TEXT NOT NULL,"
+	 " PRIMARY KEY (kind, field, crm_value));"
+	 "CREATE TABLE changeset("
+	 " id INTEGER PRIMARY KEY,"
+	 " at TEXT NOT NULL,"
+	 " by_whom TEXT NOT NULL,"
+	 " format TEXT NOT NULL,"
+	 " since_seq INTEGER NOT NULL,"
+	 " until_seq INTEGER NOT NULL,"
+	 " batch_id INTEGER,"
+	 " records INTEGER NOT NULL,"
+	 " merges INTEGER NOT NULL,"
+	 " hash TEXT NOT NULL);"
+	 "CREATE TABLE crm_refresh("
+	 " record_id TEXT NOT NULL,"
+	 " log_seq INTEGER NOT NULL,"
+	 " at TEXT NOT NULL,"
+	 " crm TEXT NOT NULL,"
+	 " PRIMARY KEY (record_id, log_seq));"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */
