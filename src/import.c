@@ -1016,7 +1016,7 @@ static int refresh_begin(struct job *j, struct import_result *out, struct err *e
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	j->rf = out->refresh;
 	book_now(j->now, sizeof j->now);
-	rc = scalar_int(j->s, "SELECT coalesce(max(until_seq),0) FROM changeset", &j->last_seq, err);
+	rc = scalar_int(j->s, "SELECT coalesce(max(until_seq),0) FROM changeset WHERE mode='last'", &j->last_seq, err);
 	if (rc == 0)
 		rc = scalar_int(j->s, "SELECT seq+1 FROM action_log_head", &j->next_seq, err);
 	return rc;

@@ -80,6 +80,7 @@ const struct store_migration store_migrations[] = {
 	 " at TEXT NOT NULL,"
 	 " by_whom TEXT NOT NULL,"
 	 " format TEXT NOT NULL,"
+	 " mode TEXT NOT NULL CHECK (mode IN ('last','since','batch','again')),"
 	 " since_seq INTEGER NOT NULL,"
 	 " until_seq INTEGER NOT NULL,"
 	 " batch_id INTEGER,"
