@@ -249,6 +249,13 @@ static char *column_of(struct cs *c, const char *field, char *rule, size_t rlen,
 		snprintf(rule, rlen, "%s", store_col_text(st, 1));
 	}
 	store_done(st);
+	/* region came from a country: no country follows from a region, and
+	 * "EMEA" in Billing Country is bad data (or refused by a picklist), so
+	 * the change goes to a Region column of its own */
+	if (name && !strcmp(rule, "region")) {
+		free(name);
+		return strdup("Region");
+	}
 	if (name)
 		return name;
 	if (!strcmp(field, "id"))

@@ -143,4 +143,15 @@ same "the merge came back" "$(sql "SELECT merged_into FROM account WHERE id='001
 AIRLOCK_DB=$DB1
 
 
+# --- the property: random books, random batches (merges, undos), the
+# change-set applied by the CRM equals airlock's book
+PROP="$(cd "$(dirname "$0")/.." && pwd)/crm_property.py"
+for seed in 1 2 3 4 5; do
+	if python3 "$PROP" "$seed" "$AIRLOCK" "$T/prop$seed" >"$T/prop.out" 2>&1; then
+		ok "property, seed $seed: $(tail -1 "$T/prop.out" | sed 's/^# //')"
+	else
+		notok "property, seed $seed" "$(cat "$T/prop.out")"
+	fi
+done
+
 echo "1..$TN"
