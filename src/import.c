@@ -687,6 +687,7 @@ struct job {
 	enum import_rule *rule;  /* per loader column */
 	char **hname;            /* header names, per header column */
 	char (*conv)[128];       /* per loader column: the translated value */
+	struct vcache *cache;    /* lifecycle and region answers seen so far */
 	const struct import_options *opt;
 	int64_t errors;
 
@@ -713,6 +714,40 @@ static int open_input(struct job *j, uint64_t *total, struct err *err)
 	if (fstat(fileno(j->f), &st) == 0 && S_ISREG(st.st_mode))
 		*total = (uint64_t)st.st_size;
 	return 0;
+}
+
+/* Lifecycle and region lookups walk tables of hundreds of spellings, and
+ * an export repeats a few dozen values a hundred thousand times: answers
+ * (static strings, or NULL for "maps to nothing") are kept by value.
+ * Direct-mapped; a collision just recomputes. */
+#define VCACHE_SLOTS 1024
+#define VCACHE_KEY 64
+struct vcache {
+	struct vslot {
+		int rule; /* 0 = empty */
+		char key[VCACHE_KEY];
+		const char *out;
+	} slot[VCACHE_SLOTS];
+};
+
+static const char *lookup(struct job *j, enum import_rule rule, const char *in)
+{
+	size_t len = strlen(in);
+	struct vslot *v;
+	const char *out;
+
+	if (len >= VCACHE_KEY || !j->cache)
+		return rule == IMPORT_RULE_LIFECYCLE ? import_lifecycle_of(j->preset, in)
+						     : import_region_of(in);
+	v = &j->cache->slot[(id_hash(in, len) ^ (uint64_t)rule) & (VCACHE_SLOTS - 1)];
+	if (v->rule == (int)rule && !strcmp(v->key, in))
+		return v->out;
+	out = rule == IMPORT_RULE_LIFECYCLE ? import_lifecycle_of(j->preset, in)
+					    : import_region_of(in);
+	v->rule = (int)rule;
+	memcpy(v->key, in, len + 1);
+	v->out = out;
+	return out;
 }
 
 /* A field a guard reads: never filled in with its permissive default. */
@@ -745,7 +780,8 @@ static int plan_values(struct job *j, struct err *err)
 	j->preset = j->m.preset ? j->m.preset->name : NULL;
 	j->rule = calloc((size_t)j->nload + 1, sizeof *j->rule);
 	j->conv = calloc((size_t)j->nload + 1, sizeof *j->conv);
-	if (!j->rule || !j->conv)
+	j->cache = j->mapped ? calloc(1, sizeof *j->cache) : NULL;
+	if (!j->rule || !j->conv || (j->mapped && !j->cache))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	for (i = 0; i < j->nload; i++) {
 		const char *t = j->targets[i], *h = j->hname[j->load_col[i]];
@@ -816,8 +852,8 @@ static int map_value(struct job *j, int i, long line, struct err *err)
 		return 0;
 	}
 	switch (j->rule[i]) {
-	case IMPORT_RULE_LIFECYCLE: out = import_lifecycle_of(j->preset, in); break;
-	case IMPORT_RULE_REGION: out = import_region_of(in); break;
+	case IMPORT_RULE_LIFECYCLE:
+	case IMPORT_RULE_REGION: out = lookup(j, j->rule[i], in); break;
 	case IMPORT_RULE_NUMBER:
 		out = import_number(in, j->conv[i], sizeof j->conv[i]) ? NULL : j->conv[i];
 		break;
@@ -1339,6 +1375,7 @@ out:
 		import_targets_free(j.hname, j.ncols);
 	free(j.rule);
 	free(j.conv);
+	free(j.cache);
 	map_free(&j.m);
 	free(j.load_col);
 	free(j.values);
