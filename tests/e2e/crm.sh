@@ -57,7 +57,29 @@ same "stages: Customer, Lead, Evangelist, opportunity" \
 same "hubspot regions" "$(sql "SELECT group_concat(region, ' ') FROM (SELECT * FROM account ORDER BY id)")" "NA EMEA EMEA APAC"
 expect 0 "hubspot contacts import" "$AIRLOCK" import contacts "$FX/hs_contacts.csv" --map hubspot
 same "unsubscribed true/false" "$(sql "SELECT group_concat(unsubscribed) FROM (SELECT * FROM contact ORDER BY id)")" "0,1"
+printf '{"workflow":"w","scope":"region=EMEA","rationale":"r","items":[{"record_id":"9002","field":"lifecycle","value":"customer","reason":"won"},{"record_id":"9003","field":"arr","value":1500000,"reason":"r"}]}' >"$T/p.json"
+expect 0 "hs: propose" "$AIRLOCK" propose "$T/p.json" --as agent:scout
+"$AIRLOCK" approve "$(sql "SELECT max(id) FROM batch")" --as maria >/dev/null 2>&1
+expect 0 "hs: apply" "$AIRLOCK" apply "$(sql "SELECT max(id) FROM batch")" --as maria
+expect 0 "hs: export changes" "$AIRLOCK" export changes -o "$D/hs"
+same "a HubSpot import file: Record ID, HubSpot's column names and values" "$(tr -d '\r' <"$D/hs/accounts.csv")" "Record ID,Lifecycle Stage,Annual Revenue
+9002,customer,
+9003,,1500000"
+same "HubSpot merge file header" "$(tr -d '\r' <"$D/hs/merges.csv")" "Primary Record ID,Merged Record ID"
+# signals with the vendors' date formats, mapped by hand
+printf 'Activity ID,Company,Type,Date\nS1,9001,hiring,3/1/2026 9:30 PM\nS2,9002,news,2026-02-10T08:00:00.000+0000\n' >"$D/sig.csv"
+expect 0 "signals with US and Salesforce API dates" "$AIRLOCK" import signals "$D/sig.csv" --map 'Activity ID=id,Company=account_id,Type=kind,Date=observed_at'
+same "dates normalised" "$(sql "SELECT group_concat(observed_at,' ') FROM (SELECT * FROM signal ORDER BY id)")" "2026-03-01T21:30:00Z 2026-02-10T08:00:00Z"
+printf 'Activity ID,Company,Type,Date\nS3,9001,hiring,2026-03-01T09:30:00+0200\n' >"$D/sig.csv"
+expect 1 "a non-UTC offset is refused, not misread" "$AIRLOCK" import signals "$D/sig.csv" --map 'Activity ID=id,Company=account_id,Type=kind,Date=observed_at'
+has "names the date column" "$T/err" "sig.csv:2:4: column 'Date': '2026-03-01T09:30:00\+0200' maps to no observed_at"
 AIRLOCK_DB=$DB1
+# a map file cannot smuggle in a value the field does not take
+printf 'what,crm,airlock\nvalue.lifecycle,Other,superuser\n' >"$D/evil.csv"
+expect 1 "a map file value must be a valid airlock value" "$AIRLOCK" import accounts "$FX/sf_accounts.csv" --map salesforce --map-file "$D/evil.csv"
+has "names the map file line" "$T/err" "evil.csv:2: lifecycle: 'superuser' is not one of"
+printf 'what,crm,airlock\ncolumn,Rating,version\n' >"$D/evil.csv"
+expect 1 "a map file cannot load a field airlock keeps" "$AIRLOCK" import accounts "$FX/sf_accounts.csv" --map salesforce --map-file "$D/evil.csv"
 
 # --- change-sets: proposals applied, one undone, a merge
 prop() { printf '{"workflow":"w","scope":"region=%s","rationale":"r","items":[%s]}' "${2:-EMEA}" "$1" >"$T/p.json"; }
