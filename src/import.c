@@ -1058,6 +1058,24 @@ static int refresh_begin(struct job *j, struct import_result *out, struct err *e
 	return rc;
 }
 
+/* d["custom." + key] = v (a reference taken over); custom keys have no
+ * length bound of their own, so the name is allocated, never cut. */
+static int custom_set(json_t *d, const char *key, json_t *v)
+{
+	size_t n = strlen(key) + 8;
+	char *name = malloc(n);
+	int rc;
+
+	if (!name) {
+		json_decref(v);
+		return -1;
+	}
+	snprintf(name, n, "custom.%s", key);
+	rc = json_object_set_new(d, name, v);
+	free(name);
+	return rc;
+}
+
 /* The fields (built-in names, custom.KEY) whose values differ between two
  * images of a record, with the new values. */
 static json_t *record_diff(json_t *old, json_t *cur)
@@ -1077,24 +1095,15 @@ static json_t *record_diff(json_t *old, json_t *cur)
 	oc = json_object_get(old, "custom");
 	nc = json_object_get(cur, "custom");
 	json_object_foreach(nc, k, v)
-	{
-		char key[300];
-
-		if (!json_equal(v, json_object_get(oc, k))) {
-			snprintf(key, sizeof key, "custom.%s", k);
-			json_object_set(d, key, v);
-		}
-	}
+		if (!json_equal(v, json_object_get(oc, k)) && custom_set(d, k, json_incref(v)))
+			goto fail;
 	json_object_foreach(oc, k, v)
-	{
-		char key[300];
-
-		if (!json_object_get(nc, k)) {
-			snprintf(key, sizeof key, "custom.%s", k);
-			json_object_set_new(d, key, json_null());
-		}
-	}
+		if (!json_object_get(nc, k) && custom_set(d, k, json_null()))
+			goto fail;
 	return d;
+fail:
+	json_decref(d);
+	return NULL;
 }
 
 static json_t *field_value(json_t *rec, const char *field)
@@ -1150,7 +1159,8 @@ static int refresh_note(struct job *j, const char *id, json_t *old, json_t *diff
 			   "SELECT b.id,i.changes FROM batch_item i JOIN batch b ON b.id=i.batch_id"
 			   " WHERE i.record_id=?1 AND i.state='pending' AND b.state='applied' AND"
 			   " b.action IN ('update','merge') AND (SELECT max(seq) FROM action_log a"
-			   " WHERE a.tool='apply' AND a.batch_id=CAST(b.id AS TEXT)) > ?2"
+			   " WHERE a.tool='apply' AND a.batch_id=CAST(b.id AS TEXT)) > ?2 AND NOT"
+			   " EXISTS (SELECT 1 FROM changeset c WHERE c.batch_id=b.id)"
 			   " ORDER BY b.id,i.idx",
 			   &st, err);
 	if (rc)
