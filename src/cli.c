@@ -594,6 +594,15 @@ void cli_print_conflicts(json_t *report)
 	{
 		json_t *cur = json_object_get(c, "current_version");
 
+		/* a merge the book no longer allows says why, not a version */
+		if (json_is_string(json_object_get(c, "reason"))) {
+			printf("  item %lld  account %s: %s\n",
+			       (long long)json_integer_value(json_object_get(c, "item")),
+			       json_string_value(json_object_get(c, "record_id")),
+			       json_string_value(json_object_get(c, "reason")));
+			continue;
+		}
+
 		printf("  item %lld  account %s: version %lld expected, ",
 		       (long long)json_integer_value(json_object_get(c, "item")),
 		       json_string_value(json_object_get(c, "record_id")),
