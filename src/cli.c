@@ -116,7 +116,14 @@ const struct cli_command cli_commands[] = {
 	 "outside the sample may be judged too. Verdicts are the workflow's\n"
 	 "evidence for earned autonomy.\n"},
 	{"approve", cmd_approve, "approve a batch (a person other than its proposer)",
-	 "usage: airlock approve BATCH [--as NAME]\n"},
+	 "usage: airlock approve BATCH [--as NAME] [--override --reason TEXT]\n"
+	 "\n"
+	 "Approves a batch the policy blocked. A batch whose sample audit was never\n"
+	 "drawn, is unfinished or failed is refused, saying what is unfinished:\n"
+	 "approving past it is an override, recorded on the batch and in the log,\n"
+	 "shown by show, and counted as no audit in the workflow's evidence.\n"
+	 "  --override       approve past the sample audit\n"
+	 "  --reason TEXT    why (required with --override, at most 2000 bytes)\n"},
 	{"reject", cmd_reject, "reject a batch, with a reason",
 	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n"},
 	{"apply", cmd_apply, "apply an approved batch in one transaction",

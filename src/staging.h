@@ -89,9 +89,28 @@ int staging_expire(struct store *s, int64_t *n, struct err *err);
 
 /* Human verbs. principal must be "human:NAME" and not the batch's proposer
  * (AIRLOCK_EDENIED otherwise); an illegal transition is AIRLOCK_ESTATE with
- * the current state named. */
+ * the current state named.
+ *
+ * staging_approve() approves plainly a batch the policy blocked (it has no
+ * sample; a clean sample approves a batch by itself). A staged batch never
+ * sampled, a sampled one with verdicts missing, or one
+ * blocked by a failed sample is AIRLOCK_ESTATE, saying what is unfinished:
+ * approving past the sample is a distinct act, staging_approve_override(),
+ * with a reason (1 to STAGING_OVERRIDE_REASON_MAX bytes). The override is
+ * recorded on the batch ("override": {"override": true, "reason",
+ * "skipped"}) and in its log entry (decision "override"); it is no audit,
+ * so it adds nothing to the workflow's evidence (autonomy.h). An override
+ * of a batch with nothing to override is AIRLOCK_EINVAL. */
+#define STAGING_OVERRIDE_REASON_MAX 2000
 int staging_approve(struct store *s, int64_t batch_id, const char *principal,
 		    const char *surface, struct err *err);
+int staging_approve_override(struct store *s, int64_t batch_id, const char *principal,
+			     const char *surface, const char *reason, struct err *err);
+/* What a plain approve of the batch would skip, as a sentence in buf
+ * ("the sample audit of batch 12 is unfinished: 1 of 45 drawn item(s)
+ * judged"); empty when nothing. */
+int staging_sample_gap(struct store *s, int64_t batch_id, char *buf, size_t len,
+		       struct err *err);
 int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 		   const char *surface, const char *reason, struct err *err);
 

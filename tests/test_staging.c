@@ -587,6 +587,89 @@ static void test_check_merges_names_breaches(void **state)
 		assert_true(seen[i]);
 }
 
+static const char *last_decision(struct store *s, int64_t batch_id)
+{
+	static char buf[64];
+	struct store_stmt *st;
+	struct err err = {0};
+	char id[32];
+
+	buf[0] = '\0';
+	snprintf(id, sizeof id, "%lld", (long long)batch_id);
+	assert_ok(store_prepare(s, "SELECT decision FROM action_log WHERE batch_id=?1"
+				   " ORDER BY seq DESC LIMIT 1", &st, &err), &err);
+	store_bind_text(st, 1, id);
+	if (store_step(st, &err) == STORE_ROW)
+		snprintf(buf, sizeof buf, "%s", store_col_text(st, 0));
+	store_done(st);
+	return buf;
+}
+
+/* A reviewer approves a batch with 1 of 3 drawn items judged (or none
+ * drawn, or a failed sample): a plain approve says what is unfinished; only
+ * an override with a reason lets it through, recorded as such. */
+static void test_approve_past_sample_is_override(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *res = NULL, *b, *sample = json_pack("{s:[i,i,i],s:s}", "items", 1, 2, 3, "seed", "ab");
+	int64_t staged = stage(t->s, "agent:scout", STAGE_STAGED, 1, 5, "tier", json_integer(1));
+	int64_t sampled = stage(t->s, "agent:scout", STAGE_STAGED, 6, 10, "tier", json_integer(1));
+	int64_t failed = stage(t->s, "agent:scout", STAGE_STAGED, 11, 15, "tier", json_integer(1));
+	int64_t blocked = stage(t->s, "agent:scout", STAGE_BLOCKED, 16, 17, "tier", json_integer(1));
+
+	/* never sampled */
+	assert_int_equal(staging_approve(t->s, staged, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "never sampled"));
+	assert_non_null(strstr(err.msg, "override"));
+	assert_string_equal(state_of(t->s, staged), "staged");
+	/* 1 of 3 judged */
+	assert_ok(staging_mark_sampled(t->s, sampled, "human:lee", "cli", sample, &err), &err);
+	assert_ok(staging_judge(t->s, sampled, 2, "human:lee", "cli", 1, NULL, &res, &err), &err);
+	json_decref(res);
+	assert_int_equal(staging_approve(t->s, sampled, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "unfinished: 1 of 3 drawn item(s) judged"));
+	assert_string_equal(state_of(t->s, sampled), "sampled");
+	/* an override needs a reason, and a person other than the proposer */
+	assert_int_equal(staging_approve_override(t->s, sampled, "human:lee", "cli", "", &err),
+			 AIRLOCK_EINVAL);
+	assert_int_equal(staging_approve_override(t->s, sampled, "agent:scout", "cli", "x", &err),
+			 AIRLOCK_EDENIED);
+	assert_ok(staging_approve_override(t->s, sampled, "human:lee", "cli",
+					   "read all five by hand", &err),
+		  &err);
+	assert_string_equal(state_of(t->s, sampled), "approved");
+	assert_ok(staging_get_header(t->s, sampled, &b, &err), &err);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(b, "override"), "reason")),
+		"read all five by hand");
+	assert_non_null(strstr(
+		json_string_value(json_object_get(json_object_get(b, "override"), "skipped")),
+		"1 of 3"));
+	json_decref(b);
+	assert_string_equal(last_decision(t->s, sampled), "override");
+	/* a failed sample */
+	assert_ok(staging_mark_sampled(t->s, failed, "human:lee", "cli", sample, &err), &err);
+	assert_ok(staging_judge(t->s, failed, 1, "human:lee", "cli", 0, "wrong", &res, &err), &err);
+	json_decref(res);
+	assert_int_equal(staging_approve(t->s, failed, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "failed"));
+	assert_ok(staging_approve_override(t->s, failed, "human:lee", "cli", "fixed upstream", &err),
+		  &err);
+	/* blocked by the policy, no sample: approved plainly, nothing to override */
+	assert_int_equal(staging_approve_override(t->s, blocked, "human:lee", "cli", "x", &err),
+			 AIRLOCK_EINVAL);
+	assert_ok(staging_approve(t->s, blocked, "human:lee", "cli", &err), &err);
+	assert_string_equal(last_decision(t->s, blocked), "approved");
+	assert_ok(staging_get_header(t->s, blocked, &b, &err), &err);
+	assert_true(json_is_null(json_object_get(b, "override")));
+	json_decref(b);
+	/* the undrawn one with a reason */
+	assert_ok(staging_approve_override(t->s, staged, "human:lee", "cli", "urgent fix", &err),
+		  &err);
+	json_decref(sample);
+}
+
 static void test_parse_id(void **state)
 {
 	struct err err = {0};
@@ -620,6 +703,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_moves_late_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_undo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_merges_names_breaches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approve_past_sample_is_override, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
