@@ -131,12 +131,18 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "Applies every item or none. A record changed since it was staged is a\n"
 	 "conflict: by default nothing is applied and the conflicts are listed;\n"
-	 "--skip-conflicts applies the rest and marks those items.\n"},
+	 "--skip-conflicts applies the rest and marks those items. A merge is\n"
+	 "re-checked against the book as it is now: a merge into an account merged\n"
+	 "since, of an account merged since or holding merged accounts, or one that\n"
+	 "would close a cycle is a conflict, with its reason.\n"},
 	{"undo", cmd_undo, "undo an applied batch, restoring the before-images",
 	 "usage: airlock undo BATCH [--force] [--as NAME]\n"
 	 "\n"
 	 "Restores every record's before-image in one transaction. Records changed\n"
-	 "after the apply are listed and nothing is undone, unless --force.\n"},
+	 "after the apply are listed and nothing is undone, unless --force. A merge's\n"
+	 "undo moves back exactly the contacts and signals it moved; while one of\n"
+	 "them sits elsewhere (a later merge took it on) it is refused, even with\n"
+	 "--force, naming the batch to undo first.\n"},
 	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
 	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
 	 "\n"
