@@ -12,6 +12,7 @@
 #include "review.h"
 #include "staging.h"
 #include "policy.h"
+#include "text.h"
 
 /* The verb table (git's commands[]). Verbs not built yet are not listed. */
 const struct cli_command cli_commands[] = {
@@ -430,13 +431,23 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *extr
 	return c;
 }
 
+/* Messages often quote what an agent or the book wrote (an id, a reason):
+ * they are escaped like every other text a person reads. */
+static void say_escaped(const char *fmt, va_list ap)
+{
+	char msg[4096], shown[8192];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
+}
+
 int cli_fail(struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
 	fprintf(stderr, "airlock: %s: ", cli->verb);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say_escaped(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return CLI_FAIL;
@@ -453,7 +464,7 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 
 	fprintf(stderr, "airlock: %s: ", cli->verb);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say_escaped(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nsee 'airlock %s --help'\n", cli->verb);
 	return CLI_USAGE;
@@ -523,9 +534,25 @@ const char *cli_principal(struct cli *cli)
 	return cli->principal;
 }
 
+int cli_escape(struct cli *cli, json_t *v)
+{
+	static const char *const lines[] = {"body", "text", NULL};
+
+	if (text_json_escape(v, lines))
+		return cli_fail(cli, "out of memory");
+	return CLI_OK;
+}
+
+/* JSON escapes C0 controls itself; text_json_dumps also writes DEL, C1 and
+ * bidirectional characters as \u escapes, so that `--json` piped to a
+ * terminal steers it no more than the plain output does. */
 int cli_print_json(struct cli *cli, json_t *v)
 {
-	if (json_dumpf(v, stdout, JSON_INDENT(2)) || fputc('\n', stdout) == EOF)
+	char *doc = text_json_dumps(v, JSON_INDENT(2));
+	int bad = !doc || fputs(doc, stdout) == EOF || fputc('\n', stdout) == EOF;
+
+	free(doc);
+	if (bad)
 		return cli_fail(cli, "cannot write output");
 	return CLI_OK;
 }
@@ -586,6 +613,11 @@ int cli_batch_verb(struct cli *cli, int argc, char **argv, const char *flag, cli
 	rc = run(&r, *id, cli_principal(cli), on, report, &err);
 	if (cli->json && *report)
 		cli_print_json(cli, *report);
+	else if (*report && cli_escape(cli, *report)) {
+		json_decref(*report);
+		*report = NULL;
+		return CLI_FAIL;
+	}
 	if (rc) {
 		if (!cli->json)
 			cli_print_conflicts(*report);

@@ -104,6 +104,12 @@ int cli_batch_verb(struct cli *cli, int argc, char **argv, const char *flag, cli
 /* Lists {"conflicts": [...]} of an apply/undo report, one line each. */
 void cli_print_conflicts(json_t *report);
 
+/* Escapes every string and key of v in place for a terminal (text.h), the
+ * values of "body" and "text" keeping their line breaks: call it on what a
+ * verb got from the book, the log or an agent before printing it as text.
+ * Returns CLI_OK, or CLI_FAIL after printing the error. */
+int cli_escape(struct cli *cli, json_t *v);
+
 /* Prints a JSON value to stdout (pretty, one document). Steals no reference. */
 int cli_print_json(struct cli *cli, json_t *v);
 

@@ -153,6 +153,8 @@ int cmd_drafts(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (cli->json)
 		rc = cli_print_json(cli, out);
+	else if ((rc = cli_escape(cli, out)))
+		;
 	else if (argc - optind == 1)
 		print_one(out);
 	else

@@ -445,6 +445,10 @@ static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 		json_decref(row);
 		return rc;
 	}
+	if (cli_escape(cli, row)) {
+		json_decref(row);
+		return CLI_FAIL;
+	}
 	printf("acknowledged A%lld (%s%s%s%s) as %s: %s\n", (long long)id, str(row, "metric"),
 	       str(row, "workflow") ? "{" : "", str(row, "workflow") ? str(row, "workflow") : "",
 	       str(row, "workflow") ? "}" : "", str(row, "acked_by"), str(row, "ack_cause"));
@@ -501,10 +505,8 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (cli->json)
 		rc = cli_print_json(cli, r);
-	else {
+	else if ((rc = cli_escape(cli, r)) == CLI_OK)
 		print_report(r);
-		rc = CLI_OK;
-	}
 	json_decref(r);
 	return rc;
 }

@@ -176,8 +176,8 @@ static int do_deliver(struct cli *cli, struct store *s, struct deliver_opts *d)
 				missed += (int)json_array_size(k);
 		}
 	} else {
-		rc = CLI_OK;
-		missed = print_report(rep);
+		rc = cli_escape(cli, rep);
+		missed = rc == CLI_OK ? print_report(rep) : 0;
 	}
 	json_decref(rep);
 	if (rc == CLI_OK && missed)
@@ -362,7 +362,9 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 	if (outreach_recover(s, cli_principal(cli), NULL, &err) ||
 	    outreach_outbox_list(s, all, &rows, &err))
 		return cli_fail_err(cli, &err);
-	rc = cli->json ? cli_print_json(cli, rows) : print_list(rows);
+	rc = cli->json		      ? cli_print_json(cli, rows)
+	     : cli_escape(cli, rows) ? CLI_FAIL
+				      : print_list(rows);
 	json_decref(rows);
 	return rc;
 }

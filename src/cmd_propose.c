@@ -97,10 +97,8 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->json)
 		rc = cli_print_json(cli, result);
-	else {
+	else if ((rc = cli_escape(cli, result)) == CLI_OK)
 		print_answer(result);
-		rc = CLI_OK;
-	}
 out:
 	json_decref(args);
 	json_decref(result);

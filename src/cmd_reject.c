@@ -1,7 +1,11 @@
 /* cmd_reject.c — `airlock reject BATCH --reason TEXT`. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 #include "review.h"
 #include "staging.h"
+#include "text.h"
 
 int cmd_reject(struct cli *cli, int argc, char **argv)
 {
@@ -31,6 +35,13 @@ int cmd_reject(struct cli *cli, int argc, char **argv)
 
 	if (review_reject(&r, id, cli_principal(cli), reason, &err))
 		return cli_fail_err(cli, &err);
-	printf("batch %lld rejected by %s: %s\n", (long long)id, cli_principal(cli), reason);
+	{
+		/* a pasted reason may carry escapes: echoed as text */
+		char *shown = text_escape(reason, strlen(reason), 0);
+
+		printf("batch %lld rejected by %s: %s\n", (long long)id, cli_principal(cli),
+		       shown ? shown : "(recorded)");
+		free(shown);
+	}
 	return CLI_OK;
 }

@@ -138,6 +138,10 @@ static int reviewer_list_verb(struct cli *cli, struct store *s)
 		json_decref(rows);
 		return rc;
 	}
+	if (cli_escape(cli, rows)) {
+		json_decref(rows);
+		return CLI_FAIL;
+	}
 	if (json_array_size(rows) == 0)
 		puts("no reviewers (add one with: airlock reviewer add NAME)");
 	else

@@ -79,6 +79,10 @@ static int token_list_verb(struct cli *cli, struct store *s)
 		json_decref(rows);
 		return rc;
 	}
+	if (cli_escape(cli, rows)) {
+		json_decref(rows);
+		return CLI_FAIL;
+	}
 	if (json_array_size(rows) == 0)
 		puts("no tokens (create one with: airlock token create --connector read --agent NAME)");
 	else

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
 #define MAX_ROUTES 32
 
 struct route {
@@ -492,11 +494,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* libmicrohttpd's messages may quote what a network client sent: escaped
+ * before they reach the operator's terminal. */
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
+	char msg[1024], shown[2048];
+
 	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	fputs("airlock serve: http: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 }
 
 int http_server_start(struct http_server *s, struct err *err)

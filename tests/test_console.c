@@ -294,9 +294,57 @@ static void test_notify_body_is_slack_json_and_escaped(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "text")),
 			    "batch 3 &lt;b&gt;&amp;&lt;/b&gt; waits: http://x:1/#/batch/3");
 	md = json_string_value(json_object_get(
-	    json_object_get(json_array_get(json_object_get(j, "blocks"), 0), "text"), "text"));
+	    json_object_get(json_array_get(json_object_get(j, "blocks"), 1), "text"), "text"));
 	assert_non_null(md);
 	assert_non_null(strstr(md, "<http://x:1/#/batch/3|Open in the airlock console>"));
+	json_decref(j);
+	free(b);
+}
+
+/* An agent names itself or its workflow so that the channel is pinged, a
+ * link is forged, text is bolded or a terminal-reading bot is steered: the
+ * post carries its text only where Slack formats nothing. */
+static void test_notify_body_neutralises_agent_text(void **state)
+{
+	const char *hostile = "batch 4 by agent:<!channel> <http://evil.example|the console> "
+			      "*URGENT* _approve_ ~now~ `x` & \x1b]8;;http://e\x07"
+			      "\xe2\x80\xae";
+	char *b;
+	json_t *j, *blk, *blocks;
+	const char *fallback, *plain, *md;
+	size_t i;
+
+	(void)state;
+	b = notify_body(hostile, "http://x:1/#/batch/4");
+	assert_non_null(b);
+	assert_null(strchr(b, 0x1b));
+	assert_null(strstr(b, "\xe2\x80\xae"));
+	j = json_loads(b, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_false(json_object_get(j, "mrkdwn")));
+	fallback = json_string_value(json_object_get(j, "text"));
+	assert_non_null(fallback);
+	assert_null(strchr(fallback, '<'));
+	assert_null(strstr(fallback, "<!channel>"));
+	assert_non_null(strstr(fallback, "&lt;!channel&gt;"));
+	assert_non_null(strstr(fallback, "\\e]8;;http://e\\x07\\u202e"));
+	blocks = json_object_get(j, "blocks");
+	blk = json_object_get(json_array_get(blocks, 0), "text");
+	assert_string_equal(json_string_value(json_object_get(blk, "type")), "plain_text");
+	assert_true(json_is_false(json_object_get(blk, "emoji")));
+	plain = json_string_value(json_object_get(blk, "text"));
+	assert_non_null(strstr(plain, "<!channel> <http://evil.example|the console> *URGENT*"));
+	assert_non_null(strstr(plain, "\\e]8;;http://e\\x07\\u202e"));
+	/* the only mrkdwn is airlock's own link */
+	json_array_foreach(blocks, i, blk)
+	{
+		blk = json_object_get(blk, "text");
+		if (strcmp(json_string_value(json_object_get(blk, "type")), "mrkdwn"))
+			continue;
+		md = json_string_value(json_object_get(blk, "text"));
+		assert_string_equal(md, "<http://x:1/#/batch/4|Open in the airlock console>");
+		assert_true(json_is_true(json_object_get(blk, "verbatim")));
+	}
 	json_decref(j);
 	free(b);
 }
@@ -350,6 +398,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_notify_enqueue_once_and_only_with_a_webhook, setup,
 					    teardown),
 	    cmocka_unit_test(test_notify_body_is_slack_json_and_escaped),
+	    cmocka_unit_test(test_notify_body_neutralises_agent_text),
 	    cmocka_unit_test_setup_teardown(test_notify_delivery_retries_then_fails, setup,
 					    teardown),
 	};

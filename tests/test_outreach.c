@@ -417,6 +417,16 @@ static void test_bad_draft_arguments(void **state)
 	a = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
 	json_object_set_new(a, "body", json_string("hidden \x1b[8m text"));
 	bad_args(f, a, "draft_email: body contains control character 0x1b");
+	/* a subject that reads backwards past a U+202E, a C1 CSI, an OSC 8 link */
+	a = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
+	json_object_set_new(a, "subject", json_string("Invoice \xe2\x80\xae" "fdp.exe"));
+	bad_args(f, a, "draft_email: subject contains bidirectional or separator character U+202E");
+	a = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
+	json_object_set_new(a, "body", json_string("a \xc2\x9b" "2J b"));
+	bad_args(f, a, "draft_email: body contains control character U+009B");
+	a = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
+	json_object_set_new(a, "body", json_string("see \xe2\x81\xa6here\xe2\x81\xa9"));
+	bad_args(f, a, "draft_email: body contains bidirectional or separator character U+2066");
 	a = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
 	json_object_set_new(a, "body", json_stringn("a\0b", 3));
 	bad_args(f, a, "draft_email: body contains a NUL character");
