@@ -1,5 +1,6 @@
 /* staging_apply.c — apply and undo: one transaction each, optimistic
  * concurrency on record versions, before-images restored exactly. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,19 @@ out:
 	return rc;
 }
 
+/* Writes a conflict's reason. Reasons quote record ids, so a long id may
+ * cut one short; the conflict's rule, written apart, still says what it is. */
+static void merge_reason(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void merge_reason(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
 /* Where one account stands now: *exists 0 when there is no such account;
  * into gets its merged_into ("" while it is live). */
 static int account_fate(struct store *s, const char *id, int *exists, char *into, size_t len,
@@ -301,7 +315,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	rule[0] = why[0] = '\0';
 	if (!survivor || !*survivor || !strcmp(source, survivor)) {
 		snprintf(rule, rlen, "self_merge");
-		snprintf(why, wlen, "'%s' cannot be merged into itself", source);
+		merge_reason(why, wlen, "'%s' cannot be merged into itself", source);
 		return 0;
 	}
 	rc = merge_chain_reaches(s, survivor, source, &loops, err);
@@ -309,7 +323,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 		return rc;
 	if (loops) {
 		snprintf(rule, rlen, "merge_cycle");
-		snprintf(why, wlen,
+		merge_reason(why, wlen,
 			 "merging '%s' into '%s' would close a cycle: '%s' was merged (directly or"
 			 " through others) into '%s'",
 			 source, survivor, survivor, source);
@@ -321,10 +335,10 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	if (!exists || into[0]) {
 		snprintf(rule, rlen, !exists ? "survivor_missing" : "survivor_merged");
 		if (exists)
-			snprintf(why, wlen, "survivor '%s' was merged into '%s' since: '%s' would be"
+			merge_reason(why, wlen, "survivor '%s' was merged into '%s' since: '%s' would be"
 				 " merged into a merged account", survivor, into, source);
 		else
-			snprintf(why, wlen, "survivor '%s' no longer exists", survivor);
+			merge_reason(why, wlen, "survivor '%s' no longer exists", survivor);
 		return 0;
 	}
 	rc = account_fate(s, source, &exists, into, sizeof into, err);
@@ -332,7 +346,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 		return rc;
 	if (exists && into[0]) {
 		snprintf(rule, rlen, "source_merged");
-		snprintf(why, wlen, "'%s' was already merged into '%s'", source, into);
+		merge_reason(why, wlen, "'%s' was already merged into '%s'", source, into);
 		return 0;
 	}
 	/* X→Y applied, then Y→Z: X would be left merged into a merged account.
@@ -344,7 +358,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 		return rc;
 	if (into[0]) {
 		snprintf(rule, rlen, "source_has_merged");
-		snprintf(why, wlen,
+		merge_reason(why, wlen,
 			 "'%s' was merged into '%s' since: '%s' would be left merged into a merged"
 			 " account",
 			 into, source, into);
@@ -608,16 +622,16 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 			if (rc)
 				return rc;
 			if (!found)
-				snprintf(why, wlen, "%s %s, moved from '%s' by this merge, no longer exists",
+				merge_reason(why, wlen, "%s %s, moved from '%s' by this merge, no longer exists",
 					 tables[t], json_string_value(v), source);
 			else if (later)
-				snprintf(why, wlen,
+				merge_reason(why, wlen,
 					 "%s %s, moved from '%s' to '%s' by this merge, is now on '%s':"
 					 " batch %lld merged '%s' since; undo batch %lld first",
 					 tables[t], json_string_value(v), source, survivor, holder,
 					 (long long)later, survivor, (long long)later);
 			else
-				snprintf(why, wlen,
+				merge_reason(why, wlen,
 					 "%s %s, moved from '%s' to '%s' by this merge, is now on '%s'",
 					 tables[t], json_string_value(v), source, survivor, holder);
 			return 0;
