@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 
@@ -40,6 +41,9 @@ int cmd_approve(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	rc = override ? review_approve_override(&r, id, cli_principal(cli), reason, &err)
