@@ -31,14 +31,14 @@ int changeset_format_parse(const char *s, enum changeset_format *out, struct err
 static const char *format_name(enum changeset_format f)
 {
 	return f == CHANGESET_SALESFORCE ? "salesforce"
-	       : f == CHANGESET_HUBSPOT  ? "hubspot"
+	       : f == CHANGESET_HUBSPOT	 ? "hubspot"
 					 : "airlock";
 }
 
 struct cs {
 	struct store *s;
 	enum changeset_format fmt;
-	json_t *recs;     /* id → {field: [start, end]} */
+	json_t *recs;	  /* id → {field: [start, end]} */
 	json_t *unmerged; /* ids whose merge was undone in the range */
 	int64_t since_seq, until_seq, batch;
 	const char *mode;
@@ -57,11 +57,11 @@ static int note(struct cs *c, const char *id, const char *field, json_t *from, j
 	}
 	pair = json_object_get(r, field);
 	if (!pair)
-		return json_object_set_new(r, field,
-					   json_pack("[OO]", from ? from : json_null(),
-						     to ? to : json_null()))
-			       ? AIRLOCK_ENOMEM
-			       : 0;
+		return json_object_set_new(
+			   r, field,
+			   json_pack("[OO]", from ? from : json_null(), to ? to : json_null()))
+			   ? AIRLOCK_ENOMEM
+			   : 0;
 	return json_array_set(pair, 1, to ? to : json_null()) ? AIRLOCK_ENOMEM : 0;
 }
 
@@ -164,13 +164,15 @@ static int collect(struct cs *c, const struct changeset_range *r, struct err *er
 	} else if (r->batch > 0) {
 		v = r->batch;
 		c->mode = "batch";
-batch:
+	batch:
 		c->batch = v;
-		rc = scalar(c->s, "SELECT count(*) FROM batch WHERE id=?1 AND action IN"
-				  " ('update','merge')", v, &head, err);
+		rc = scalar(c->s,
+			    "SELECT count(*) FROM batch WHERE id=?1 AND action IN"
+			    " ('update','merge')",
+			    v, &head, err);
 		if (!rc && head != 1)
-			return err_set(err, AIRLOCK_ENOTFOUND,
-				       "no update or merge batch %lld", (long long)v);
+			return err_set(err, AIRLOCK_ENOTFOUND, "no update or merge batch %lld",
+				       (long long)v);
 		rc = store_prepare(c->s,
 				   "SELECT seq,tool,CAST(batch_id AS INTEGER) FROM action_log WHERE"
 				   " batch_id=CAST(?1 AS TEXT) AND tool IN ('apply','undo') AND"
@@ -185,7 +187,8 @@ batch:
 		if (import_date(r->since, since, sizeof since))
 			return err_set(err, AIRLOCK_EINVAL,
 				       "--since: '%s' is not a date (2026-03-01 or "
-				       "2026-03-01T09:30:00Z)", r->since);
+				       "2026-03-01T09:30:00Z)",
+				       r->since);
 		/* at is text: compare with the normalised date */
 		rc = store_prepare(c->s, "SELECT coalesce(max(seq),0) FROM action_log WHERE at<?1",
 				   &st, err);
@@ -198,8 +201,10 @@ batch:
 		if (rc < 0)
 			return rc;
 	} else {
-		rc = scalar(c->s, "SELECT coalesce(max(until_seq),0) FROM changeset WHERE"
-				  " mode='last' AND ?1=?1", 0, &c->since_seq, err);
+		rc = scalar(c->s,
+			    "SELECT coalesce(max(until_seq),0) FROM changeset WHERE"
+			    " mode='last' AND ?1=?1",
+			    0, &c->since_seq, err);
 		if (rc)
 			return rc;
 	}
@@ -227,8 +232,7 @@ run:
 
 /* The CRM column for a field: the column the last mapped import read it
  * from, else the preset's usual name, else the field's own. */
-static char *column_of(struct cs *c, const char *field, char *rule, size_t rlen,
-		       struct err *err)
+static char *column_of(struct cs *c, const char *field, char *rule, size_t rlen, struct err *err)
 {
 	struct store_stmt *st;
 	char *name = NULL;
@@ -239,7 +243,8 @@ static char *column_of(struct cs *c, const char *field, char *rule, size_t rlen,
 		return strdup(field + 7);
 	if (c->fmt == CHANGESET_AIRLOCK)
 		return strdup(field);
-	rc = store_prepare(c->s, "SELECT crm_column,rule FROM crm_map WHERE kind='account' AND field=?1",
+	rc = store_prepare(c->s,
+			   "SELECT crm_column,rule FROM crm_map WHERE kind='account' AND field=?1",
 			   &st, err);
 	if (rc)
 		return NULL;
@@ -294,7 +299,7 @@ static char *crm_text(struct cs *c, const char *field, json_t *v)
 	}
 	if (!strcmp(field, "lifecycle")) {
 		const char *crm = import_lifecycle_crm(
-			c->fmt == CHANGESET_SALESFORCE ? "salesforce" : "hubspot", t);
+		    c->fmt == CHANGESET_SALESFORCE ? "salesforce" : "hubspot", t);
 
 		free(t);
 		return strdup(crm);
@@ -326,8 +331,7 @@ static int cmp_field(const void *a, const void *b)
 
 /* Writes accounts.csv and merges.csv into memory; *records and *merges
  * count their rows. */
-static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *out,
-		  struct err *err)
+static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *out, struct err *err)
 {
 	const char **ids = NULL, **fields = NULL, *id, *k;
 	char **cells = NULL, rule[32];
@@ -367,8 +371,7 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *o
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	json_object_foreach(cols, k, pair)
-		fields[nf++] = k;
+	json_object_foreach(cols, k, pair) fields[nf++] = k;
 	qsort(fields, nf, sizeof *fields, cmp_field);
 	cells[0] = column_of(c, "id", rule, sizeof rule, err);
 	for (q = 0; q < nf; q++)
@@ -380,16 +383,15 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *o
 	}
 	rc = csv_write_record(acc, (const char *const *)cells, NULL, (int)nf + 1, err);
 	if (rc == 0)
-		rc = csv_write_record(
-			mrg,
-			(const char *const *)(const char *[]){
-				c->fmt == CHANGESET_SALESFORCE ? "Survivor Id"
-				: c->fmt == CHANGESET_HUBSPOT  ? "Primary Record ID"
-							       : "survivor",
-				c->fmt == CHANGESET_SALESFORCE ? "Merged Id"
-				: c->fmt == CHANGESET_HUBSPOT  ? "Merged Record ID"
-							       : "merged"},
-			NULL, 2, err);
+		rc = csv_write_record(mrg,
+				      (const char *const *)(const char *[]){
+					  c->fmt == CHANGESET_SALESFORCE ? "Survivor Id"
+					  : c->fmt == CHANGESET_HUBSPOT	 ? "Primary Record ID"
+									 : "survivor",
+					  c->fmt == CHANGESET_SALESFORCE ? "Merged Id"
+					  : c->fmt == CHANGESET_HUBSPOT	 ? "Merged Record ID"
+									 : "merged"},
+				      NULL, 2, err);
 	for (i = 0; i < nid && rc == 0; i++) {
 		json_t *m;
 		int any = 0;
@@ -402,8 +404,8 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *o
 		cells[0] = strdup(ids[i]);
 		for (q = 0; q < nf; q++) {
 			pair = json_object_get(r, fields[q]);
-			cells[q + 1] = pair ? crm_text(c, fields[q], json_array_get(pair, 1))
-					    : strdup("");
+			cells[q + 1] =
+			    pair ? crm_text(c, fields[q], json_array_get(pair, 1)) : strdup("");
 			any |= pair != NULL;
 		}
 		for (q = 0; q <= nf; q++)
@@ -440,8 +442,10 @@ static enum changeset_format auto_format(struct store *s)
 	struct err e = {0};
 	enum changeset_format f = CHANGESET_AIRLOCK;
 
-	if (store_prepare(s, "SELECT preset FROM crm_map WHERE kind='account' AND preset IS NOT NULL"
-			     " LIMIT 1", &st, &e))
+	if (store_prepare(s,
+			  "SELECT preset FROM crm_map WHERE kind='account' AND preset IS NOT NULL"
+			  " LIMIT 1",
+			  &st, &e))
 		return f;
 	if (store_step(st, &e) == STORE_ROW)
 		changeset_format_parse(store_col_text(st, 0), &f, &e);
@@ -470,8 +474,8 @@ static int write_file(const char *dir, const char *name, const char *buf, size_t
 	return 0;
 }
 
-static int record(struct cs *c, const char *principal,
-		  struct changeset_result *out, struct err *err)
+static int record(struct cs *c, const char *principal, struct changeset_result *out,
+		  struct err *err)
 {
 	struct audit_entry e = {0};
 	struct store_stmt *st;
@@ -480,10 +484,11 @@ static int record(struct cs *c, const char *principal,
 	int rc;
 
 	book_now(now, sizeof now);
-	rc = store_prepare(c->s,
-			   "INSERT INTO changeset(at,by_whom,format,mode,since_seq,until_seq,batch_id,"
-			   "records,merges,hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-			   &st, err);
+	rc = store_prepare(
+	    c->s,
+	    "INSERT INTO changeset(at,by_whom,format,mode,since_seq,until_seq,batch_id,"
+	    "records,merges,hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	    &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, now);
@@ -506,11 +511,11 @@ static int record(struct cs *c, const char *principal,
 	rc = scalar(c->s, "SELECT max(id) FROM changeset WHERE ?1=?1", 0, &out->id, err);
 	if (rc)
 		return rc;
-	args = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "changeset", (json_int_t)out->id,
-			 "format", out->format, "mode", c->mode, "since_seq",
-			 (json_int_t)c->since_seq, "until_seq", (json_int_t)c->until_seq, "records",
-			 (json_int_t)out->records, "merges", (json_int_t)out->merges, "sha256",
-			 out->hash);
+	args =
+	    json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "changeset", (json_int_t)out->id,
+		      "format", out->format, "mode", c->mode, "since_seq", (json_int_t)c->since_seq,
+		      "until_seq", (json_int_t)c->until_seq, "records", (json_int_t)out->records,
+		      "merges", (json_int_t)out->merges, "sha256", out->hash);
 	if (!args)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	snprintf(summary, sizeof summary,

@@ -26,7 +26,12 @@
 #include "err.h"
 #include "store.h"
 
-enum changeset_format { CHANGESET_AUTO, CHANGESET_SALESFORCE, CHANGESET_HUBSPOT, CHANGESET_AIRLOCK };
+enum changeset_format {
+	CHANGESET_AUTO,
+	CHANGESET_SALESFORCE,
+	CHANGESET_HUBSPOT,
+	CHANGESET_AIRLOCK
+};
 
 /* Which events: exactly one of since (a date, "2026-03-01"), batch (> 0),
  * again (> 0: change-set N's range once more); none of them = everything
@@ -38,11 +43,11 @@ struct changeset_range {
 };
 
 struct changeset_result {
-	int64_t id;        /* the changeset row */
-	int64_t records;   /* rows of accounts.csv */
-	int64_t merges;    /* rows of merges.csv */
-	int64_t unmerges;  /* merges undone after they were exported: not expressible */
-	char hash[65];     /* SHA-256 of accounts.csv then merges.csv, hex */
+	int64_t id;	  /* the changeset row */
+	int64_t records;  /* rows of accounts.csv */
+	int64_t merges;	  /* rows of merges.csv */
+	int64_t unmerges; /* merges undone after they were exported: not expressible */
+	char hash[65];	  /* SHA-256 of accounts.csv then merges.csv, hex */
 	char format[16];
 };
 

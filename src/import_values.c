@@ -15,8 +15,8 @@ static int fold(const char *s, char *buf, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		if (!strncasecmp((const char *)p, "the", 3) && (p == (const unsigned char *)s ||
-		    !isalnum(p[-1])) && !isalnum(p[3])) {
+		if (!strncasecmp((const char *)p, "the", 3) &&
+		    (p == (const unsigned char *)s || !isalnum(p[-1])) && !isalnum(p[3])) {
 			p += 3;
 			continue;
 		}
@@ -34,9 +34,9 @@ static int fold(const char *s, char *buf, size_t len)
 static const struct {
 	const char *name, *region;
 } regions[] = {
-	{"emea", "EMEA"},  {"apac", "APAC"},         {"latam", "LATAM"},
-	{"na", "NA"},      {"northamerica", "NA"},   {"europe", "EMEA"},
-	{"asiapacific", "APAC"}, {"latinamerica", "LATAM"}, {NULL, NULL},
+    {"emea", "EMEA"},	    {"apac", "APAC"},	{"latam", "LATAM"},	 {"na", "NA"},
+    {"northamerica", "NA"}, {"europe", "EMEA"}, {"asiapacific", "APAC"}, {"latinamerica", "LATAM"},
+    {NULL, NULL},
 };
 
 const char *import_region_of(const char *text)
@@ -78,32 +78,32 @@ struct stage {
 /* Salesforce Account.Type's standard picklist, plus the two values orgs
  * most often add and airlock writes back for its own lifecycles. */
 static const struct stage sf_stages[] = {
-	{"Prospect", "prospect"},
-	{"Customer - Direct", "customer"},
-	{"Customer - Channel", "customer"},
-	{"Channel Partner / Reseller", "partner"},
-	{"Installation Partner", "partner"},
-	{"Technology Partner", "partner"},
-	{"Former Customer", "former_customer"},
-	{"Competitor", "competitor"},
-	{"Other", NULL},
-	{NULL, NULL},
+    {"Prospect", "prospect"},
+    {"Customer - Direct", "customer"},
+    {"Customer - Channel", "customer"},
+    {"Channel Partner / Reseller", "partner"},
+    {"Installation Partner", "partner"},
+    {"Technology Partner", "partner"},
+    {"Former Customer", "former_customer"},
+    {"Competitor", "competitor"},
+    {"Other", NULL},
+    {NULL, NULL},
 };
 
 /* HubSpot lifecyclestage: internal values and the labels exports write. An
  * evangelist is a customer who speaks for you: guarded as a customer. */
 static const struct stage hs_stages[] = {
-	{"subscriber", "prospect"},
-	{"lead", "prospect"},
-	{"marketingqualifiedlead", "prospect"},
-	{"Marketing Qualified Lead", "prospect"},
-	{"salesqualifiedlead", "prospect"},
-	{"Sales Qualified Lead", "prospect"},
-	{"opportunity", "prospect"},
-	{"customer", "customer"},
-	{"evangelist", "customer"},
-	{"other", NULL},
-	{NULL, NULL},
+    {"subscriber", "prospect"},
+    {"lead", "prospect"},
+    {"marketingqualifiedlead", "prospect"},
+    {"Marketing Qualified Lead", "prospect"},
+    {"salesqualifiedlead", "prospect"},
+    {"Sales Qualified Lead", "prospect"},
+    {"opportunity", "prospect"},
+    {"customer", "customer"},
+    {"evangelist", "customer"},
+    {"other", NULL},
+    {NULL, NULL},
 };
 
 static const struct stage *stages_of(const char *preset)
@@ -117,8 +117,8 @@ static const struct stage *stages_of(const char *preset)
 
 const char *import_lifecycle_of(const char *preset, const char *text)
 {
-	static const char *const own[] = {"prospect", "customer", "former_customer",
-					  "competitor", "partner", NULL};
+	static const char *const own[] = {"prospect",	"customer", "former_customer",
+					  "competitor", "partner",  NULL};
 	const struct stage *st = stages_of(preset);
 	int i;
 
@@ -147,13 +147,16 @@ const char *import_lifecycle_accepted(const char *preset)
 const char *import_lifecycle_crm(const char *preset, const char *lifecycle)
 {
 	static const struct stage sf_back[] = {
-		{"Prospect", "prospect"},       {"Customer - Direct", "customer"},
-		{"Channel Partner / Reseller", "partner"}, {"Former Customer", "former_customer"},
-		{"Competitor", "competitor"},   {NULL, NULL},
+	    {"Prospect", "prospect"},
+	    {"Customer - Direct", "customer"},
+	    {"Channel Partner / Reseller", "partner"},
+	    {"Former Customer", "former_customer"},
+	    {"Competitor", "competitor"},
+	    {NULL, NULL},
 	};
 	static const struct stage hs_back[] = {
-		{"lead", "prospect"}, {"customer", "customer"}, {"other", "partner"},
-		{"other", "former_customer"}, {"other", "competitor"}, {NULL, NULL},
+	    {"lead", "prospect"},	  {"customer", "customer"}, {"other", "partner"},
+	    {"other", "former_customer"}, {"other", "competitor"},  {NULL, NULL},
 	};
 	const struct stage *st = NULL;
 
@@ -169,9 +172,9 @@ const char *import_lifecycle_crm(const char *preset, const char *lifecycle)
 
 int import_number(const char *text, char *buf, size_t len)
 {
-	static const char *const prefixes[] = {"USD", "EUR", "GBP", "CAD", "AUD", "JPY",
-					       "CHF", "$", "\xe2\x82\xac", "\xc2\xa3",
-					       "\xc2\xa5", NULL};
+	static const char *const prefixes[] = {"USD",	       "EUR",	   "GBP",      "CAD",
+					       "AUD",	       "JPY",	   "CHF",      "$",
+					       "\xe2\x82\xac", "\xc2\xa3", "\xc2\xa5", NULL};
 	const char *p = text;
 	size_t o = 0, group = 0;
 	int i, neg = 0, digits = 0, dot = 0, seps = 0, matched;
