@@ -290,7 +290,7 @@ __attribute__((unused)) static void fuzz_http_one(struct fuzz_http *f, const uns
 	if (reviewer_session_get(f->store, f->who.id, &rs, &err) != 0)
 		fuzz_http_login(f);
 	req = fuzz_http_expand(f, data, size, &len);
-	n = fuzz_http_exchange(f, req, len, ans, sizeof ans, 300);
+	n = fuzz_http_exchange(f, req, len, ans, sizeof ans, 100);
 	if (n < 0)
 		fuzz_die("http", "the server kept sending for 8 s", req);
 	if (getenv("FUZZ_HTTP_DEBUG"))
