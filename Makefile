@@ -115,6 +115,9 @@ FUZZ_CFLAGS := $(CSTD) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefin
 	-fno-sanitize-recover=undefined $(PKG_CFLAGS) -Isrc
 FUZZ_BINS := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
+# the replay test is built (with gcc, like every test) from the harnesses
+$(BUILD)/tests/test_fuzz: $(wildcard fuzz/*.h)
+
 .PHONY: fuzz-build fuzz-soak soak
 .SECONDARY: $(FUZZ_OBJS)
 fuzz-build: $(FUZZ_BINS)
