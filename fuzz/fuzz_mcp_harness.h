@@ -1,6 +1,6 @@
 /* fuzz_mcp_harness.h — the MCP message handler under fuzzing, shared by the
  * libFuzzer target (fuzz/fuzz_mcp.c) and the unit test that replays the
- * corpus and every kept crasher (tests/test_mcp_fuzz.c).
+ * corpus and every kept crasher (tests/test_fuzz.c).
  *
  * One input is a session: the first byte picks the connector (bit 0) and
  * whether the session starts initialized (bit 1); the rest is split on
