@@ -176,7 +176,7 @@ static int check_i2_item(struct inv *v, const struct policy_workflow *wf, struct
 static int check_i2(struct inv *v)
 {
 	static const char sql[] =
-	    "SELECT b.id, b.workflow, b.action, b.state, i.idx, i.record_id, i.changes"
+	    "SELECT b.id, b.workflow, b.action, b.state, i.idx, i.record_id, i.changes, b.tool"
 	    " FROM batch b JOIN batch_item i ON i.batch_id = b.id ORDER BY b.id, i.idx";
 	const struct policy_workflow *wf;
 	struct store_stmt *st;
@@ -192,7 +192,18 @@ static int check_i2(struct inv *v)
 		int64_t id = store_col_int(st, 0);
 
 		wf = policy_workflow(v->o->policy, col(st, 1));
-		if (!wf || !effect_fits(col(st, 2), wf->effect)) {
+		if (wf && effect_fits(col(st, 2), wf->effect) &&
+		    !policy_workflow_has_tool(wf, col(st, 7))) {
+			if (id == last_bad)
+				continue;
+			last_bad = id;
+			rc = violate(v, "I2", "tool_not_in_workflow",
+				     json_pack("{s:I,s:s,s:s,s:s}", "batch_id", (json_int_t)id,
+					       "workflow", col(st, 1), "tool", col(st, 7), "state",
+					       col(st, 3)),
+				     "batch %lld (%s) came from %s, which workflow '%s' does not list",
+				     (long long)id, col(st, 3), col(st, 7), col(st, 1));
+		} else if (!wf || !effect_fits(col(st, 2), wf->effect)) {
 			if (id == last_bad)
 				continue; /* one violation per batch is enough */
 			last_bad = id;

@@ -51,7 +51,7 @@
 #define NACCOUNTS 24
 #define MAX_STEPS 4000
 #define MAX_KNOWN 64
-#define DESC_LEN 400
+#define DESC_LEN 1200
 
 /* ---- randomness: splitmix64, one stream per step ---- */
 
@@ -394,10 +394,18 @@ static void world_close(struct world *w)
 }
 
 /* One tools/call on a connector; the answer is not needed, only what it did. */
-static void call(struct world *w, int write, int agent, const char *tool, json_t *args)
+static void call(struct world *w, int write, int agent, const char *tool, json_t *args, char *d,
+		 size_t dl)
 {
 	json_t *msg;
-	char *text, *reply = NULL;
+	char *text, *reply = NULL, *shown;
+	size_t have = strlen(d);
+
+	/* what was sent, ASCII-escaped, so a printed sequence can be replayed by hand */
+	shown = json_dumps(args, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
+	if (shown && have + 2 < dl)
+		snprintf(d + have, dl - have, " %s", shown);
+	free(shown);
 
 	msg = json_pack("{s:s,s:i,s:s,s:{s:s,s:o}}", "jsonrpc", "2.0", "id", ++w->rpc, "method",
 			"tools/call", "params", "name", tool, "arguments", args);
@@ -523,7 +531,7 @@ static void step_propose(struct world *w, uint64_t *r, int agent, char *d, size_
 	maybe_claim(r, args);
 	snprintf(d, dl, "a%d propose_changes workflow='%s' items=%u from A%02u", agent + 1, wf,
 		 nitems, first);
-	call(w, 1, agent, "propose_changes", args);
+	call(w, 1, agent, "propose_changes", args, d, dl);
 }
 
 static void step_merge(struct world *w, uint64_t *r, int agent, char *d, size_t dl)
@@ -547,7 +555,7 @@ static void step_merge(struct world *w, uint64_t *r, int agent, char *d, size_t 
 	}
 	maybe_claim(r, args);
 	snprintf(d, dl, "a%d propose_merge %s into %s", agent + 1, mid, sid);
-	call(w, 1, agent, "propose_merge", args);
+	call(w, 1, agent, "propose_merge", args, d, dl);
 }
 
 static void step_draft(struct world *w, uint64_t *r, int agent, char *d, size_t dl)
@@ -567,7 +575,7 @@ static void step_draft(struct world *w, uint64_t *r, int agent, char *d, size_t 
 		json_object_set_new(args, "workflow", json_string(pick(r, 2) ? "prospecting" : PICK(r, workflows)));
 	maybe_claim(r, args);
 	snprintf(d, dl, "a%d draft_email %s to %s,%s audience '%s'", agent + 1, id, c1, c2, aud);
-	call(w, 1, agent, "draft_email", args);
+	call(w, 1, agent, "draft_email", args, d, dl);
 }
 
 static void step_brief(struct world *w, uint64_t *r, int agent, char *d, size_t dl)
@@ -582,7 +590,7 @@ static void step_brief(struct world *w, uint64_t *r, int agent, char *d, size_t 
 		json_object_set_new(args, "evidence", ev);
 	maybe_claim(r, args);
 	snprintf(d, dl, "a%d save_brief %s", agent + 1, id);
-	call(w, 1, agent, "save_brief", args);
+	call(w, 1, agent, "save_brief", args, d, dl);
 }
 
 static void step_request_send(struct world *w, uint64_t *r, int agent, char *d, size_t dl)
@@ -598,7 +606,7 @@ static void step_request_send(struct world *w, uint64_t *r, int agent, char *d, 
 	args = json_pack("{s:[s]}", "draft_ids", did);
 	maybe_claim(r, args);
 	snprintf(d, dl, "a%d request_send %s", agent + 1, did);
-	call(w, 1, agent, "request_send", args);
+	call(w, 1, agent, "request_send", args, d, dl);
 }
 
 static void step_read(struct world *w, uint64_t *r, int agent, char *d, size_t dl)
@@ -607,7 +615,7 @@ static void step_read(struct world *w, uint64_t *r, int agent, char *d, size_t d
 
 	account_id(id, sizeof id, pick(r, NACCOUNTS));
 	snprintf(d, dl, "a%d get_account %s", agent + 1, id);
-	call(w, 0, agent, "get_account", json_pack("{s:s}", "account_id", id));
+	call(w, 0, agent, "get_account", json_pack("{s:s}", "account_id", id), d, dl);
 }
 
 /* ---- people ---- */
@@ -958,36 +966,50 @@ static int render_scan(struct world *w, int (*fn)(struct cli *, int, char **), i
 	return found;
 }
 
+/* 1 when v is what the caller looks for: the target (inv, name) when one
+ * is given, else any violation not reported yet. */
+static int wanted(const struct violation *v, const char *inv, const char *name)
+{
+	if (inv)
+		return !strcmp(v->inv, inv) && !strcmp(v->name, name);
+	return !is_seen(v->inv, v->name);
+}
+
 /* I3 on what the step touched, then the stored-row invariants. Returns 1
- * with *v filled on the first violation that is not known. */
-static int check(struct world *w, struct violation *v)
+ * with *v filled on the first violation wanted() (inv NULL: any new one). */
+static int check(struct world *w, struct violation *v, const char *inv, const char *name)
 {
 	struct invariants_opts o = {0};
 	struct err err = {0};
 	json_t *viol = NULL, *x;
 	size_t i;
 
+	if (inv && strcmp(inv, "I3"))
+		goto rows; /* looking for a stored-row violation: no need to render */
 	if (w->touched_batch[0]) {
 		char *a1[] = {"show", w->touched_batch, NULL};
 		char *a2[] = {"show", w->touched_batch, "--json", NULL};
 
-		if (render_scan(w, cmd_show, 2, a1, v) && !is_seen(v->inv, v->name))
+		if (render_scan(w, cmd_show, 2, a1, v) && wanted(v, inv, name))
 			return 1;
-		if (render_scan(w, cmd_show, 3, a2, v) && !is_seen(v->inv, v->name))
+		if (render_scan(w, cmd_show, 3, a2, v) && wanted(v, inv, name))
 			return 1;
 	}
 	if (w->touched_draft[0]) {
 		char *a3[] = {"drafts", w->touched_draft, NULL};
 
-		if (render_scan(w, cmd_drafts, 2, a3, v) && !is_seen(v->inv, v->name))
+		if (render_scan(w, cmd_drafts, 2, a3, v) && wanted(v, inv, name))
 			return 1;
 	}
 	{
 		char *a4[] = {"log", "--limit", "3", NULL};
 
-		if (render_scan(w, cmd_log, 3, a4, v) && !is_seen(v->inv, v->name))
+		if (render_scan(w, cmd_log, 3, a4, v) && wanted(v, inv, name))
 			return 1;
 	}
+	if (inv && !strcmp(inv, "I3"))
+		return 0;
+rows:
 	o.policy = pol;
 	o.pin = PIN;
 	o.pin_set = 1;
@@ -995,13 +1017,10 @@ static int check(struct world *w, struct violation *v)
 	assert_ok(invariants_check(w->s, &o, &viol, NULL, &err), &err);
 	json_array_foreach(viol, i, x)
 	{
-		const char *inv = json_string_value(json_object_get(x, "invariant"));
-		const char *name = json_string_value(json_object_get(x, "name"));
-
-		if (is_seen(inv, name))
+		snprintf(v->inv, sizeof v->inv, "%s", json_string_value(json_object_get(x, "invariant")));
+		snprintf(v->name, sizeof v->name, "%s", json_string_value(json_object_get(x, "name")));
+		if (!wanted(v, inv, name))
 			continue;
-		snprintf(v->inv, sizeof v->inv, "%s", inv);
-		snprintf(v->name, sizeof v->name, "%s", name);
 		snprintf(v->message, sizeof v->message, "%s",
 			 json_string_value(json_object_get(x, "message")));
 		json_decref(viol);
@@ -1027,7 +1046,7 @@ static int replay(const uint64_t *steps, int n, const char *inv, const char *nam
 		step_run(&w, steps[i], d, sizeof d);
 		if (descs)
 			snprintf(descs[i], DESC_LEN, "%s", d);
-		if (check(&w, v) && (!inv || (!strcmp(v->inv, inv) && !strcmp(v->name, name))))
+		if (check(&w, v, inv, name))
 			hit = i;
 	}
 	world_close(&w);
@@ -1047,9 +1066,20 @@ static double now_s(void)
 static int shrink(uint64_t *steps, int n, const char *inv, const char *name, double budget)
 {
 	static uint64_t cand[MAX_STEPS];
+	static char descs[MAX_STEPS][DESC_LEN];
 	struct violation v;
 	double until = now_s() + budget;
 	int chunk, i, m, hit;
+
+	/* first, in one go: the steps that found nothing to act on */
+	hit = replay(steps, n, inv, name, &v, descs);
+	for (i = m = 0; hit >= 0 && i <= hit; i++)
+		if (!strstr(descs[i], "(nothing") && !strstr(descs[i], "(no draft"))
+			cand[m++] = steps[i];
+	if (hit >= 0 && m < hit + 1 && (hit = replay(cand, m, inv, name, &v, NULL)) >= 0) {
+		n = hit + 1;
+		memcpy(steps, cand, sizeof *steps * (size_t)n);
+	}
 
 	for (chunk = n / 2; chunk >= 1 && now_s() < until; chunk /= 2) {
 		for (i = 0; i + chunk <= n && now_s() < until;) {
@@ -1150,16 +1180,19 @@ static void adversary_holds_invariants(void **state)
 			steps[i] = mix(&es);
 			step_run(&w, steps[i], d, sizeof d);
 			total++;
-			while (check(&w, &v)) {
+			while (check(&w, &v, NULL, NULL)) {
 				k = is_known(v.inv, v.name);
 				/* each violation is reported once, shrunk (replays use
 				 * the episode's file, so this world closes first), then
 				 * ignored while the run looks for others */
 				world_close(&w);
 				if (k >= 0) {
-					known[k].seen = 1;
+					/* expected on this tree: a short shrink, inside the run's time */
+					double left = until - now_s();
+
 					report("known", (uint64_t)seed, episode, steps, i + 1, &v,
-					       (double)budget, known[k].why);
+					       left < 3 ? (left > 0 ? left : 0) : 3, known[k].why);
+					known[k].seen = 1;
 				} else {
 					report("VIOLATION", (uint64_t)seed, episode, steps, i + 1, &v,
 					       (double)budget, NULL);
