@@ -316,17 +316,18 @@ static int check_i4_touches(struct inv *v, const struct policy *p)
 	return rc < 0 ? rc : 0;
 }
 
-/* I4, customers: a customer reached by a draft whose audience takes
- * prospects (the guard's customer_prospecting rule, its simpler half: the
- * audience as written would take this account were it a prospect but not as
- * the customer it is), or by a workflow that names prospecting. */
+/* I4, customers: a customer reached by a draft whose audience would take
+ * this very account were it a prospect (whatever else the expression says:
+ * `lifecycle=prospect OR segment=smb` takes an smb customer as it is, and is
+ * still prospect outreach), or by a workflow that names prospecting. A
+ * customer is reached only by an audience that leaves prospects out. */
 static int check_i4_customer(struct inv *v, struct store_stmt *st, const char *audience,
 			     const char *workflow)
 {
 	struct scope *sc = NULL;
 	struct err e = {0};
 	json_t *a, *as_prospect;
-	int as_is, as_p, rc = 0;
+	int as_p, rc = 0;
 
 	a = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?}", "id", col(st, 4), "lifecycle", "customer",
 		      "segment", store_col_text(st, 12), "region", store_col_text(st, 13), "domain",
@@ -334,19 +335,17 @@ static int check_i4_customer(struct inv *v, struct store_stmt *st, const char *a
 	if (!a)
 		return err_set(v->err, AIRLOCK_ENOMEM, "out of memory");
 	if (workflow && strcasestr(workflow, "prospect")) {
-		as_is = 0;
 		as_p = 1;
 	} else if (scope_parse(audience, &sc, &e)) {
 		json_decref(a);
 		return 0; /* not a scope today: nothing to re-run */
 	} else {
-		as_is = scope_match(sc, a);
 		as_prospect = json_copy(a);
 		json_object_set_new(as_prospect, "lifecycle", json_string("prospect"));
 		as_p = scope_match(sc, as_prospect);
 		json_decref(as_prospect);
 	}
-	if (!as_is && as_p)
+	if (as_p)
 		rc = violate(v, "I4", "customer_prospecting",
 			     json_pack("{s:s,s:s,s:s,s:s}", "outbox_id", col(st, 0), "account_id",
 				       col(st, 4), "audience", audience, "sent_at", col(st, 3)),
