@@ -450,6 +450,7 @@ static int check_i5(struct inv *v)
 	if (rc)
 		return rc;
 	while ((rc = store_step(st, v->err)) == STORE_ROW) {
+		rc = 0;
 		who[0] = store_col_text(st, 2);
 		who[1] = store_col_text(st, 3);
 		who[2] = store_col_text(st, 4);
