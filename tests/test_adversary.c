@@ -266,14 +266,14 @@ static void make_template(void)
 	FILE *f;
 	const char *y = policy_default_yaml();
 	char *text, *p;
+	struct testdb t;
 	size_t n;
 
-	snprintf(tmpl_dir, sizeof tmpl_dir, "/tmp/airlock-adversary-XXXXXX");
-	assert_non_null(mkdtemp(tmpl_dir));
-	snprintf(tmpl_db, sizeof tmpl_db, "%s/template.db", tmpl_dir);
-	snprintf(policy_path, sizeof policy_path, "%s/airlock.yaml", tmpl_dir);
 	setenv("AIRLOCK_NOW", "2026-11-02T09:00:00Z", 1);
-	assert_ok(store_open(&s, tmpl_db, &err), &err);
+	s = testutil_store_open(&t); /* the folder is ours: main removes it */
+	snprintf(tmpl_dir, sizeof tmpl_dir, "%s", t.dir);
+	snprintf(tmpl_db, sizeof tmpl_db, "%s", t.path);
+	snprintf(policy_path, sizeof policy_path, "%s/airlock.yaml", tmpl_dir);
 	assert_ok(store_begin(s, &err), &err);
 	for (i = 0; i < NACCOUNTS; i++) {
 		account_id(id, sizeof id, i);
