@@ -115,9 +115,9 @@ build/fuzz/gen/console_assets.c: $(ASSETS) scripts/gen_console_assets.py
 	@mkdir -p $(@D)
 	@python3 scripts/gen_console_assets.py $@ $(ASSETS)
 
-# The long runs, for before a release: `make soak` runs each for SOAK_SECONDS
-# (default 10 minutes). adversary-soak is the randomized adversary
-# (tests/test_adversary.c, 60 s in make check) under the sanitizers, from
+# The long runs, for before a release: `make soak`. adversary-soak runs the
+# randomized adversary (tests/test_adversary.c, 60 s in make check) for
+# SOAK_SECONDS (default 10 minutes) under the sanitizers, from
 # ADVERSARY_SEED (default: a new one each run, printed first) so every soak
 # explores new sequences; a violation prints its seed and shortest sequence.
 SOAK_SECONDS ?= 600

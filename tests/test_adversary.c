@@ -182,6 +182,7 @@ struct world {
 	int relay_up;
 	time_t now;
 	int rpc;
+	int steps;              /* taken in this world */
 	char touched_batch[32]; /* what the last step changed, rendered for I3 */
 	char touched_draft[64];
 };
@@ -875,6 +876,7 @@ static void step_run(struct world *w, uint64_t seed, char *d, size_t dl)
 	int agent = (int)pick(&r, 2);
 
 	w->touched_batch[0] = w->touched_draft[0] = '\0';
+	w->steps++;
 	w->now += 1 + pick(&r, 90);
 	set_clock(w);
 	switch (k) {
@@ -1055,6 +1057,17 @@ static int check(struct world *w, struct violation *v, const char *inv, const ch
 		char *a4[] = {"log", "--limit", "3", NULL};
 
 		if (render_scan(w, cmd_log, 3, a4, v) && wanted(v, inv, name))
+			return 1;
+	}
+	if (w->steps % 20 == 0) {
+		/* now and then, the lists a reviewer scans */
+		char *q[] = {"queue", NULL}, *b[] = {"briefs", NULL}, *ob[] = {"outbox", "--all", NULL};
+		char *dr[] = {"drafts", NULL};
+
+		if ((render_scan(w, cmd_queue, 1, q, v) && wanted(v, inv, name)) ||
+		    (render_scan(w, cmd_briefs, 1, b, v) && wanted(v, inv, name)) ||
+		    (render_scan(w, cmd_outbox, 2, ob, v) && wanted(v, inv, name)) ||
+		    (render_scan(w, cmd_drafts, 1, dr, v) && wanted(v, inv, name)))
 			return 1;
 	}
 	if (inv && !strcmp(inv, "I3"))
