@@ -227,6 +227,16 @@ static int check_i2(struct inv *v)
 	return rc < 0 ? rc : 0;
 }
 
+/* 1 when domain is d or a subdomain of it (ASCII case ignored), as the
+ * guard's competitor list reads. */
+static int domain_within(const char *domain, const char *d)
+{
+	size_t dl = strlen(domain), n = strlen(d);
+
+	return !strcasecmp(domain, d) ||
+	       (dl > n && domain[dl - n - 1] == '.' && !strcasecmp(domain + dl - n, d));
+}
+
 /* I4, one sent message: the rules of the audience guard that do not depend
  * on the audience text, against rows unchanged since the send. */
 static int check_i4_row(struct inv *v, struct store_stmt *st, const struct policy *p)
@@ -234,32 +244,33 @@ static int check_i4_row(struct inv *v, struct store_stmt *st, const struct polic
 	const char *oid = col(st, 0), *cid = col(st, 1), *addr = col(st, 2), *sent = col(st, 3);
 	const char *acc = col(st, 4), *life = col(st, 8), *dom = col(st, 10);
 	int c_same = strcmp(col(st, 5), sent) <= 0, a_same = strcmp(col(st, 11), sent) <= 0;
-	const char *rule = NULL, *at;
+	const char *rule = NULL, *at = strrchr(addr, '@'), *cd;
 	char why[300] = "";
 	int i;
 
-	if (c_same && store_col_int(st, 6))
-		rule = "do_not_contact", snprintf(why, sizeof why, "contact %s is do-not-contact", cid);
-	else if (c_same && store_col_int(st, 7))
-		rule = "unsubscribed", snprintf(why, sizeof why, "contact %s unsubscribed", cid);
-	else if (a_same && store_col_int(st, 9))
-		rule = "do_not_contact",
+	at = at ? at + 1 : "";
+	if (c_same && store_col_int(st, 6)) {
+		rule = "do_not_contact";
+		snprintf(why, sizeof why, "contact %s is do-not-contact", cid);
+	} else if (c_same && store_col_int(st, 7)) {
+		rule = "unsubscribed";
+		snprintf(why, sizeof why, "contact %s unsubscribed", cid);
+	} else if (a_same && store_col_int(st, 9)) {
+		rule = "do_not_contact";
 		snprintf(why, sizeof why, "account %s is do-not-contact", acc);
-	else if (a_same && !strcmp(life, "competitor"))
-		rule = "competitor", snprintf(why, sizeof why, "account %s is a competitor", acc);
+	} else if (a_same && !strcmp(life, "competitor")) {
+		rule = "competitor";
+		snprintf(why, sizeof why, "account %s is a competitor", acc);
+	}
 	for (i = 0; !rule && p && i < p->audience.ncompetitor_domains; i++) {
-		const char *cd = p->audience.competitor_domains[i];
-		size_t n = strlen(cd), dl;
-
-		at = strrchr(addr, '@');
-		at = at ? at + 1 : "";
-		dl = strlen(at);
-		if (!strcasecmp(at, cd) || (dl > n && at[dl - n - 1] == '.' && !strcasecmp(at + dl - n, cd)))
-			rule = "competitor",
+		cd = p->audience.competitor_domains[i];
+		if (domain_within(at, cd)) {
+			rule = "competitor";
 			snprintf(why, sizeof why, "%s is at a competitor's domain (%s)", addr, cd);
-		else if (a_same && !strcasecmp(dom, cd))
-			rule = "competitor",
+		} else if (a_same && domain_within(dom, cd)) {
+			rule = "competitor";
 			snprintf(why, sizeof why, "account %s's domain %s is a competitor's", acc, dom);
+		}
 	}
 	if (!rule)
 		return 0;

@@ -253,6 +253,12 @@ static void i4_sent_messages_against_the_rules(void **state)
 		      "(3,'d3','C3','c3@three.example','m3','sent','2026-11-05T00:00:00Z',"
 		      "'2026-11-05T00:00:00Z','2026-11-05T00:00:00Z','2026-11-05T00:00:00Z')");
 	assert_int_equal(count(f, NULL, "I4", "customer_prospecting", NULL), 1);
+	/* an address under a competitor's domain (the default policy lists
+	 * rivalcrm.example), whatever the account says */
+	exec(f->db.s, "UPDATE outbox SET address='p@mail.RivalCRM.example' WHERE id=3");
+	assert_int_equal(count(f, NULL, "I4", "competitor", NULL), 1);
+	exec(f->db.s, "UPDATE outbox SET address='p@notrivalcrm.example' WHERE id=3");
+	assert_int_equal(count(f, NULL, "I4", "competitor", NULL), 0);
 }
 
 static void i5_human_verbs_by_a_person_not_the_proposer(void **state)
