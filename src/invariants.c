@@ -367,7 +367,10 @@ static int check_i4_customer(struct inv *v, struct store_stmt *st, const char *a
 	return rc;
 }
 
-/* I4: messages the relay took (sent), against the rules. */
+/* I4: messages the relay took (sent), against the rules. The account is
+ * the draft's, the one the guard judged: a merge may since have moved the
+ * contact to another account (its survivor), which says nothing about the
+ * send. */
 static int check_i4(struct inv *v)
 {
 	static const char sql[] =
@@ -375,7 +378,7 @@ static int check_i4(struct inv *v)
 	    " c.do_not_contact, c.unsubscribed, a.lifecycle, a.do_not_contact, a.domain,"
 	    " a.updated_at, a.segment, a.region, a.name, d.audience, d.workflow"
 	    " FROM outbox o JOIN contact c ON c.id = o.contact_id"
-	    " JOIN account a ON a.id = c.account_id JOIN draft d ON d.id = o.draft_id"
+	    " JOIN draft d ON d.id = o.draft_id JOIN account a ON a.id = d.account_id"
 	    " WHERE o.state = 'sent' AND o.sent_at IS NOT NULL ORDER BY o.id";
 	struct store_stmt *st;
 	int rc;

@@ -253,6 +253,12 @@ static void i4_sent_messages_against_the_rules(void **state)
 		      "(3,'d3','C3','c3@three.example','m3','sent','2026-11-05T00:00:00Z',"
 		      "'2026-11-05T00:00:00Z','2026-11-05T00:00:00Z','2026-11-05T00:00:00Z')");
 	assert_int_equal(count(f, NULL, "I4", "customer_prospecting", NULL), 1);
+	/* C1's account merged into a competitor after the send: the message
+	 * went to A1, a prospect, and stays clean */
+	exec(f->db.s, "UPDATE account SET lifecycle='competitor' WHERE id='A2'");
+	exec(f->db.s, "UPDATE account SET merged_into='A2' WHERE id='A1'");
+	exec(f->db.s, "UPDATE contact SET account_id='A2' WHERE id='C1'");
+	assert_int_equal(count(f, NULL, "I4", "competitor", NULL), 0);
 	/* an address under a competitor's domain (the default policy lists
 	 * rivalcrm.example), whatever the account says */
 	exec(f->db.s, "UPDATE outbox SET address='p@mail.RivalCRM.example' WHERE id=3");
