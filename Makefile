@@ -29,7 +29,7 @@ TESTBINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TESTSRC))
 BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBINS:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 
-.PHONY: all deps demo check test bench clean format lint fuzz
+.PHONY: all deps demo check test bench clean format lint fuzz soak adversary-soak
 ifeq ($(MODE),release)
 all: airlock
 else
@@ -152,6 +152,19 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_%_harness.h fuzz/fuzz_common.h $(FUZZ
 build/fuzz/gen/console_assets.c: $(ASSETS) scripts/gen_console_assets.py
 	@mkdir -p $(@D)
 	@python3 scripts/gen_console_assets.py $@ $(ASSETS)
+
+# The long runs, for before a release: `make soak`. adversary-soak runs the
+# randomized adversary (tests/test_adversary.c, 60 s in make check) for
+# SOAK_SECONDS (default 10 minutes) under the sanitizers, from
+# ADVERSARY_SEED (default: a new one each run, printed first) so every soak
+# explores new sequences; a violation prints its seed and shortest sequence.
+SOAK_SECONDS ?= 600
+soak: adversary-soak
+
+adversary-soak:
+	@$(MAKE) --no-print-directory MODE=check build/check/tests/test_adversary
+	@seed=$${ADVERSARY_SEED:-$$(date +%s)}; echo "adversary-soak: seed $$seed, $(SOAK_SECONDS) s"; \
+		ADVERSARY_SEED=$$seed ADVERSARY_SECONDS=$(SOAK_SECONDS) build/check/tests/test_adversary
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h

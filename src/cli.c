@@ -400,6 +400,7 @@ const struct cli_command cli_commands[] = {
 	 "whole log. Taking a checkpoint is itself logged.\n"},
 	{"verify", cmd_verify, "check that the action log was not edited",
 	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"
+	 "       airlock verify --invariants [--instruction-version V] [--policy FILE]\n"
 	 "\n"
 	 "Recomputes the action log's hash chain from the first entry and checks\n"
 	 "every entry's columns against its hashed body. Prints 'N entries, head\n"
@@ -408,7 +409,21 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "  --checkpoint FILE  also check a checkpoint from 'airlock log checkpoint':\n"
 	 "                     its signature (against DB.key when present) and that\n"
-	 "                     the log still has the signed hash at the signed entry\n"},
+	 "                     the log still has the signed hash at the signed entry\n"
+	 "  --invariants       also check airlock's guarantees against the stored\n"
+	 "                     rows (docs/THREATS.md): staged records within\n"
+	 "                     stage_max (I1), fields within each workflow's\n"
+	 "                     allow-list (I2), sent messages within the audience\n"
+	 "                     rules (I4), human verbs by a person other than the\n"
+	 "                     proposer (I5), instruction versions (I6, with\n"
+	 "                     --instruction-version), evidence of the item's own\n"
+	 "                     record (I7), merges without chains or cycles (I8).\n"
+	 "                     Lists each violation with its rows; exits 1 on any.\n"
+	 "                     Needs the policy (--policy) for I1, I2 and I4\n"
+	 "  --instruction-version V\n"
+	 "                     with --invariants: the version the connectors were\n"
+	 "                     started with; every agent batch, draft, brief and\n"
+	 "                     call must record exactly it (I6)\n"},
 	{"drift", cmd_drift, "aggregates per window against a reference, and drift alerts",
 	 "usage: airlock drift [--window W] [--windows N] [--reference N] [--json]\n"
 	 "       airlock drift baseline [--from T --to T | --clear] [--as NAME]\n"
