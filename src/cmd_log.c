@@ -62,7 +62,7 @@ static int collect_entry(void *ctx, int64_t seq, json_t *e,
 }
 
 /* Writes text to path through a temporary file and rename, so a reader
- * never sees half a checkpoint. */
+ * never sees half a checkpoint. 0600 like the database it vouches for. */
 static int write_file(const char *path, const char *text, struct err *err)
 {
 	char tmp[4200];
@@ -84,7 +84,7 @@ static int write_file(const char *path, const char *text, struct err *err)
 			break;
 		off += (size_t)w;
 	}
-	ok = off == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+	ok = off == len && fchmod(fd, 0600) == 0 && fsync(fd) == 0;
 	if (close(fd))
 		ok = 0;
 	if (!ok) {

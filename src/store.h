@@ -32,18 +32,39 @@ enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 #define STORE_DEFAULT_PATH "airlock.db"
 
-/* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL,
+/* Opens the existing database at path, sets WAL, synchronous=FULL,
  * foreign keys and a busy timeout, and applies pending migrations. On failure
- * *out is NULL and err says why. */
+ * *out is NULL and err says why. A missing file is AIRLOCK_ENOTFOUND ("no
+ * database at PATH (run 'airlock init' to create one)") and nothing is
+ * created. */
 int store_open(struct store **out, const char *path, struct err *err);
+
+/* store_open, creating the file first when nothing is at path: mode 0600
+ * whatever the umask (the -wal and -shm files SQLite adds take the same
+ * mode). Only for `airlock init`, `airlock demo` and tests. */
+int store_create(struct store **out, const char *path, struct err *err);
+
+/* 0 while the file at the store's path is the one it opened. Once it was
+ * removed or replaced (another device/inode), AIRLOCK_ESTATE with the reason
+ * on every call, and on every store_begin(): such a connection takes no
+ * more writes (the first time, one line on stderr says so). Reads go on
+ * from the open file, but in a server each call's log entry is a write, so
+ * no result leaves without it. */
+int store_file_ok(struct store *s, struct err *err);
 
 /* Closes the connection and frees the statement cache. NULL is fine. */
 void store_close(struct store *s);
 
 const char *store_path(const struct store *s);
 
-/* Transactions nest: the outermost store_begin() takes the write lock at once
- * (BEGIN IMMEDIATE), inner ones are savepoints. Every store_begin() is ended
+/* 0 when this process can write the database, its -wal and -shm files and
+ * its folder; AIRLOCK_EDENIED naming the one it cannot. For servers, which
+ * must refuse to start rather than fail on the first call. */
+int store_writable(struct store *s, struct err *err);
+
+/* Transactions nest: the outermost store_begin() checks store_file_ok(),
+ * then takes the write lock at once (BEGIN IMMEDIATE), inner ones are
+ * savepoints. Every store_begin() is ended
  * by exactly one store_commit() or store_rollback(). */
 int store_begin(struct store *s, struct err *err);
 int store_commit(struct store *s, struct err *err);
