@@ -173,9 +173,16 @@ static int open_store(struct store **out, const char *path, int create, struct e
 			   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
 			   "PRAGMA cache_size=-65536;",
 			err);
-	if (rc)
-		goto error;
-	rc = migrate(s, err);
+	if (rc == 0)
+		rc = migrate(s, err);
+	/* SQLite's "attempt to write a readonly database" does not say which
+	 * file or folder it could not write */
+	if (rc == AIRLOCK_EIO && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_READONLY) {
+		struct err why = {0};
+
+		if (store_writable(s, &why))
+			rc = err_set(err, why.code, "%s", why.msg);
+	}
 	if (rc)
 		goto error;
 	pthread_mutex_lock(&ckpt.lock);
