@@ -309,8 +309,13 @@ static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 		else if (f->type == BOOK_BOOL)
 			v = json_boolean(store_col_int(st, i));
 		else if (f->type == BOOK_JSON) {
-			v = json_loads(store_col_text(st, i), 0, NULL);
-			if (!v)
+			json_error_t je;
+
+			/* unreadable text reads as no custom fields; but a failed
+			 * allocation must fail the read: a before-image without
+			 * them would erase them on undo */
+			v = json_loads(store_col_text(st, i), 0, &je);
+			if (!v && json_error_code(&je) != json_error_out_of_memory)
 				v = json_object();
 		} else
 			v = json_string(store_col_text(st, i));
