@@ -773,6 +773,10 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		goto out;
 	gate_audience_rules(g->policy, &rules);
 	rc = outreach_send_request(g->store, &rules, call->principal, args, &r, err);
+	/* no answer (its allocation failed) is not a refusal: committing
+	 * would leave the drafts send_requested with no batch for a person */
+	if (!rc && !r)
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (rc)
 		goto rollback;
 	status = json_string_value(json_object_get(r, "status"));
@@ -807,6 +811,14 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		}
 	}
 	pr.radius = json_integer_value(json_object_get(r, "messages"));
+	/* conclude() would answer "refused" and commit the drafts as
+	 * send_requested with no batch for a person to decide */
+	if (pr.radius <= 0 || json_array_size(pr.items) != json_array_size(ids)) {
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "request_send: the drafts add up to no message to send; nothing was "
+			     "requested");
+		goto rollback;
+	}
 	pr.scope_text = NULL;
 	pr.rationale = "send drafted outreach";
 	rc = conclude(g, call, &pr, args, result, err);
