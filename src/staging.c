@@ -105,18 +105,27 @@ static char *restore_text(json_t *changes, json_t *before)
 	json_t *r = json_object(), *v;
 	const char *k;
 	char *txt;
+	int oom = !r;
 
+	/* NULL when an allocation fails: a restore without the field (or
+	 * "null" for all of it) would make undo leave the record as applied */
 	json_object_foreach(changes, k, v)
 	{
 		json_t *old;
 
 		if (!strncmp(k, "custom.", 7)) {
 			old = json_object_get(before, "custom");
-			json_object_set_new(r, "custom", old ? json_deep_copy(old) : json_object());
+			if (json_object_set_new(r, "custom", old ? json_deep_copy(old) : json_object()))
+				oom = 1;
 		} else {
 			old = json_object_get(before, k);
-			json_object_set(r, k, old ? old : json_null());
+			if (json_object_set(r, k, old ? old : json_null()))
+				oom = 1;
 		}
+	}
+	if (oom) {
+		json_decref(r);
+		return NULL;
 	}
 	txt = staging_dump(r);
 	json_decref(r);

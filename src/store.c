@@ -105,7 +105,7 @@ static int create_private(const char *path, struct err *err)
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return 0;
-		return err_set(err, AIRLOCK_EIO, "cannot create database %s: %s", path,
+		return err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
 			       strerror(errno));
 	}
 	if (fchmod(fd, 0600) != 0) {

@@ -152,7 +152,7 @@ static void test_open_unwritable_path(void **state)
 	(void)state;
 	assert_int_equal(store_create(&s, "/nonexistent-dir/x/airlock.db", &err), AIRLOCK_EIO);
 	assert_null(s);
-	assert_non_null(strstr(err.msg, "cannot create database"));
+	assert_non_null(strstr(err.msg, "cannot open database"));
 }
 
 /* A typo in --db: an error that says what to do, and no new empty book

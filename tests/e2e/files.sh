@@ -61,6 +61,10 @@ has "... with no database at" "$T/err" "no database at"
 # A database the server cannot write: refused at start. Root writes any
 # file, so the server runs as nobody on a database nobody may only read.
 expect 0 "a new database" "$AIRLOCK" init
+chmod 640 "$AIRLOCK_DB"
+expect 0 "mcp on a database others can read starts" sh -c "\"$AIRLOCK\" mcp --connector read --agent a </dev/null"
+has "... and warns about it" "$T/err" "^airlock: mcp: warning: $AIRLOCK_DB has mode 640: .*chmod 600"
+chmod 600 "$AIRLOCK_DB"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	RO=$(mktemp -d /tmp/airlock-ro-XXXXXX)
 	cp "$AIRLOCK_DB" "$RO/airlock.db"
