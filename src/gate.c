@@ -620,8 +620,16 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 		entry = json_pack("{s:s,s:{s:s},s:O,s:O,s:[s?],s:[]}", "record_id", id, "changes",
 				  "merged_into", survivor, "before", acct, "version",
 				  json_object_get(acct, "version"), "reasons", reason, "evidence");
-		json_object_set_new(pr.by_record, id, json_integer((json_int_t)json_array_size(pr.items)));
-		json_array_append_new(pr.items, entry);
+		if (!entry || json_object_set_new(pr.by_record, id,
+						  json_integer((json_int_t)json_array_size(pr.items)))) {
+			json_decref(entry);
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (json_array_append_new(pr.items, entry)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto out;
+		}
 		rc = book_contacts(g->store, id, &kids, err);
 		if (rc)
 			goto out;

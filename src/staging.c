@@ -75,7 +75,7 @@ static int is_human(const char *principal)
 
 char *staging_dump(json_t *v)
 {
-	return json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	return store_json_dump(v ? v : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
 /* Appends the log entry of a human verb or a system change. */

@@ -486,6 +486,44 @@ int store_step(struct store_stmt *st, struct err *err)
 	return db_error(st->owner, rc, err, "step");
 }
 
+/* Allocation failures inside json_dumps, per thread: jansson 2.14 does not
+ * always pass them on (an object key whose copy failed is left out and the
+ * text is still returned, malformed), so store_json_dump watches jansson's
+ * allocator itself. Chained to whatever allocator was set before. */
+static __thread int json_alloc_failed;
+static json_malloc_t json_prev_malloc;
+static json_free_t json_prev_free;
+static pthread_once_t json_noted_once = PTHREAD_ONCE_INIT;
+
+static void *json_malloc_noted(size_t n)
+{
+	void *p = json_prev_malloc(n);
+
+	if (!p)
+		json_alloc_failed = 1;
+	return p;
+}
+
+static void json_note_allocs(void)
+{
+	json_get_alloc_funcs(&json_prev_malloc, &json_prev_free);
+	json_set_alloc_funcs(json_malloc_noted, json_prev_free);
+}
+
+char *store_json_dump(const json_t *v, size_t flags)
+{
+	char *txt;
+
+	pthread_once(&json_noted_once, json_note_allocs);
+	json_alloc_failed = 0;
+	txt = json_dumps(v, flags);
+	if (txt && json_alloc_failed) {
+		free(txt);
+		txt = NULL;
+	}
+	return txt;
+}
+
 int store_col_count(struct store_stmt *st) { return sqlite3_column_count(st->native); }
 
 const char *store_col_name(struct store_stmt *st, int col)

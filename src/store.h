@@ -119,6 +119,11 @@ typedef json_t *(*store_row_fn)(struct store_stmt *st, void *ctx);
 int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **out,
 		  struct err *err);
 
+/* json_dumps(v, flags) for text that is stored: NULL (out of memory) when
+ * any allocation failed while it ran, where jansson may return the text
+ * with a key left out. Free the result with free(). */
+char *store_json_dump(const json_t *v, size_t flags);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(struct store *s);
 

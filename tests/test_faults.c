@@ -2,12 +2,13 @@
  * SQLite's manner: for N = 1, 2, 3, ... the Nth allocation (airlock's own
  * malloc/calloc/realloc/strdup, jansson's, SQLite's) or the Nth write, sync
  * or truncate SQLite makes fails, once, during one operation (apply, undo,
- * import, propose, request_send, the send's delivery), until an N is
- * reached that the operation never gets to. After every failure: the
- * operation said so (nonzero with a message) or finished (or declined,
- * as a gate may refuse a call it could not check); the database
- * passes PRAGMA integrity_check; the action log verifies; and the book and
- * batches are exactly as before the operation or exactly as after it.
+ * import, propose, propose_merge, request_send, the send's delivery),
+ * until an N is reached that the operation never gets to. After every
+ * failure: the operation said so (nonzero with a message) or finished (or
+ * declined, as the gate may refuse a call it could not check); the
+ * database passes PRAGMA integrity_check; the action log verifies; and the
+ * book and batches are exactly as before the operation or exactly as after
+ * it.
  * Leaks on any failure path are ASan's to report at exit.
  *
  * Every N from 1 to DENSE, then a stride of N/16 (so `make check` stays
@@ -406,6 +407,25 @@ static int run_import(struct store *s, struct err *err)
 static json_t *op_args;
 
 static json_t *propose_args(void) { return retier_args(10); }
+static json_t *merge_args(void)
+{
+	return json_pack("{s:s,s:s,s:[s,s],s:s,s:s}", "workflow", "merge", "survivor_id", "A001",
+			 "merged_ids", "A002", "A003", "rationale", "duplicates", "reason",
+			 "same domain");
+}
+
+static int run_merge(struct store *s, struct err *err)
+{
+	int rc;
+	json_t *r = gate_run(s, "propose_merge", op_args, err, &rc);
+
+	if (rc == 0 && !json_object_get(r, "batch_id"))
+		rc = err_set(err, AIRLOCK_ESTATE, "propose_merge: no batch in %s",
+			     json_string_value(json_object_get(r, "decision")));
+	json_decref(r);
+	return rc;
+}
+
 static json_t *send_args(void) { return json_pack("{s:[s]}", "draft_ids", fx.draft); }
 
 static int run_propose(struct store *s, struct err *err)
@@ -444,6 +464,7 @@ static const struct op ops[] = {
 	{"undo", prepare_applied, run_undo, NULL, NULL},
 	{"import", prepare_import, run_import, NULL, NULL},
 	{"propose", prepare_book, run_propose, propose_args, NULL},
+	{"propose_merge", prepare_book, run_merge, merge_args, NULL},
 	{"request_send", prepare_draft, run_request_send, send_args, NULL},
 	{"send delivery", prepare_send, run_apply, NULL, "outbox"},
 };
@@ -583,12 +604,12 @@ static long env_long(const char *name, long dflt)
 #define DENSE 40
 
 /* Keeps the database a check failed on, and the fault-free one, for a
- * person to compare (sqlite3 X .dump). */
+ * person to compare (sqlite3 X .dump): /tmp/airlock-faults-PID-*.db. */
 static void keep(const char *name)
 {
 	char to[400];
 
-	snprintf(to, sizeof to, "/tmp/airlock-faults-%s.db", name);
+	snprintf(to, sizeof to, "/tmp/airlock-faults-%d-%s.db", (int)getpid(), name);
 	copy_file(fx.work, to);
 }
 
