@@ -369,8 +369,13 @@ static void bind_value(struct store_stmt *st, int idx, const struct book_field *
 	else if (f->type == BOOK_REAL)
 		store_bind_double(st, idx, json_number_value(v));
 	else if (f->type == BOOK_JSON) {
-		txt = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-		store_bind_text(st, idx, txt ? txt : "{}");
+		/* no text is out of memory, never "{}": that would erase the
+		 * custom fields */
+		txt = store_json_dump(v, JSON_COMPACT | JSON_SORT_KEYS);
+		if (txt)
+			store_bind_text(st, idx, txt);
+		else
+			store_bind_failed(st);
 		free(txt);
 	} else
 		store_bind_text(st, idx, json_string_value(v));

@@ -163,7 +163,7 @@ static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (audit_checkpoint_make(s, &cp, &r, &err) || log_checkpoint_entry(cli, s, cp, file, &err))
 		goto fail;
-	text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	text = store_json_dump(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text) {
 		err_set(&err, AIRLOCK_ENOMEM, "out of memory");
 		goto fail;

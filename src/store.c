@@ -461,6 +461,8 @@ void store_bind_null(struct store_stmt *st, int idx)
 	keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
 }
 
+void store_bind_failed(struct store_stmt *st) { keep_bind_rc(st, SQLITE_NOMEM); }
+
 void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len)
 {
 	keep_bind_rc(st, sqlite3_bind_blob(st->native, idx, v, len, SQLITE_TRANSIENT));

@@ -86,6 +86,9 @@ void store_bind_double(struct store_stmt *st, int idx, double v);
 void store_bind_null(struct store_stmt *st, int idx);
 /* Binds the bytes as a BLOB. */
 void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len);
+/* For a caller that could not make a value (out of memory): the next
+ * store_step() fails with AIRLOCK_ENOMEM instead of running. */
+void store_bind_failed(struct store_stmt *st);
 
 /* STORE_ROW, STORE_DONE, or a negative AIRLOCK_E* code with err filled. */
 int store_step(struct store_stmt *st, struct err *err);

@@ -544,25 +544,47 @@ static void reset_work(void)
 	copy_file(fx.template, fx.work);
 }
 
-/* Opens the work copy with no fault armed; the state hash of it. */
+/* Keeps the database a check failed on, and the fault-free one, for a
+ * person to compare (sqlite3 X .dump): /tmp/airlock-faults-PID-*.db. */
+static void keep(const char *name)
+{
+	char to[400];
+
+	snprintf(to, sizeof to, "/tmp/airlock-faults-%d-%s.db", (int)getpid(), name);
+	copy_file(fx.work, to);
+}
+
+#define FAIL_KEEP(...)                                                                           \
+	do {                                                                                     \
+		keep("failed");                                                                  \
+		fail_msg(__VA_ARGS__);                                                           \
+	} while (0)
+
+/* Opens the work copy with no fault armed; the state hash of it. A failed
+ * check closes the store first: the next test starts on a clean copy. */
 static uint64_t check_database(const struct op *op, const char *what)
 {
 	struct audit_verify_result vr;
 	struct store *s = NULL;
 	struct err err = {0};
-	uint64_t h;
+	char why[ERR_MSG_MAX + 64] = "";
+	uint64_t h = 0;
 
 	if (store_open(&s, fx.work, &err))
-		fail_msg("%s: the database does not open: %s", what, err.msg);
-	if (store_integrity_check(s, &err))
-		fail_msg("%s: integrity_check: %s", what, err.msg);
-	memset(&vr, 0, sizeof vr);
-	if (audit_verify(s, NULL, &vr, &err))
-		fail_msg("%s: audit_verify could not run: %s", what, err.msg);
-	if (!vr.ok)
-		fail_msg("%s: the action log does not verify: %s", what, vr.message);
-	h = state_hash(s, op);
+		snprintf(why, sizeof why, "the database does not open: %s", err.msg);
+	else if (store_integrity_check(s, &err))
+		snprintf(why, sizeof why, "integrity_check: %s", err.msg);
+	else if (memset(&vr, 0, sizeof vr), audit_verify(s, NULL, &vr, &err))
+		snprintf(why, sizeof why, "audit_verify could not run: %s", err.msg);
+	else if (!vr.ok)
+		snprintf(why, sizeof why, "the action log does not verify: %s", vr.message);
+	else
+		h = state_hash(s, op);
 	store_close(s);
+	if (why[0]) {
+		keep("failed");
+		fail_msg("%s: %s", what, why);
+	}
 	return h;
 }
 
@@ -602,22 +624,6 @@ static long env_long(const char *name, long dflt)
 }
 
 #define DENSE 40
-
-/* Keeps the database a check failed on, and the fault-free one, for a
- * person to compare (sqlite3 X .dump): /tmp/airlock-faults-PID-*.db. */
-static void keep(const char *name)
-{
-	char to[400];
-
-	snprintf(to, sizeof to, "/tmp/airlock-faults-%d-%s.db", (int)getpid(), name);
-	copy_file(fx.work, to);
-}
-
-#define FAIL_KEEP(...)                                                                           \
-	do {                                                                                     \
-		keep("failed");                                                                  \
-		fail_msg(__VA_ARGS__);                                                           \
-	} while (0)
 
 static void fault_loop(const struct op *op, int kind)
 {
