@@ -309,22 +309,16 @@ static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 		else if (f->type == BOOK_BOOL)
 			v = json_boolean(store_col_int(st, i));
 		else if (f->type == BOOK_JSON) {
-			json_error_t je;
+			const char *t = store_col_text(st, i);
+			int oom = 1;
 
 			/* unreadable text reads as no custom fields; but a failed
-			 * allocation must fail the read: a before-image without
-			 * them would erase them on undo */
-			const char *t = store_col_text(st, i);
-			enum json_error_code code;
-
-			/* not SQL NULL (above): no text is SQLite out of memory */
-			v = t ? json_loads(t, 0, &je) : NULL;
-			if (t && !v) {
-				code = json_error_code(&je);
-				if (code != json_error_out_of_memory && code != json_error_unknown &&
-				    code != json_error_invalid_argument)
-					v = json_object();
-			}
+			 * allocation (no text at all is SQLite out of memory) must
+			 * fail the read: a before-image without them would erase
+			 * them on undo */
+			v = t ? store_json_load(t, 0, &oom) : NULL;
+			if (!v && !oom)
+				v = json_object();
 		} else
 			v = json_string(store_col_text(st, i));
 		if (!v || json_object_set_new(o, f->name, v)) {

@@ -235,6 +235,11 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 			goto out;
 		}
 		if (book_value_check(f, value, &nv, &verr)) {
+			/* out of memory says nothing about the value */
+			if (verr.code == AIRLOCK_ENOMEM) {
+				pr->oom = 1;
+				goto out;
+			}
 			refuse(pr->refused, n, rid, field, "bad_value", "%s", verr.msg);
 			goto out;
 		}

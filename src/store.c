@@ -526,6 +526,21 @@ char *store_json_dump(const json_t *v, size_t flags)
 	return txt;
 }
 
+json_t *store_json_load(const char *text, size_t flags, int *oom)
+{
+	json_t *v;
+
+	pthread_once(&json_noted_once, json_note_allocs);
+	json_alloc_failed = 0;
+	v = json_loads(text, flags, NULL);
+	*oom = json_alloc_failed;
+	if (v && *oom) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
+}
+
 int store_col_count(struct store_stmt *st) { return sqlite3_column_count(st->native); }
 
 const char *store_col_name(struct store_stmt *st, int col)

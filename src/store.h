@@ -127,6 +127,11 @@ int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **o
  * with a key left out. Free the result with free(). */
 char *store_json_dump(const json_t *v, size_t flags);
 
+/* json_loads(text, flags) that tells a parse that ran out of memory (*oom
+ * 1, NULL) from text that is not JSON (*oom 0, NULL): jansson reports some
+ * failed allocations as syntax errors. */
+json_t *store_json_load(const char *text, size_t flags, int *oom);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(struct store *s);
 
