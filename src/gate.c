@@ -809,6 +809,16 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		rc = outreach_draft_get(g->store, json_string_value(v), &d, err);
 		if (rc)
 			goto rollback;
+		/* a draft read short of memory comes back without them: the
+		 * person approving must see who receives it */
+		if (json_array_size(json_object_get(d, "recipients")) == 0) {
+			json_decref(d);
+			rc = err_set(err, AIRLOCK_ENOMEM,
+				     "draft '%s' came back without its recipients (out of memory); "
+				     "nothing was requested",
+				     json_string_value(v));
+			goto rollback;
+		}
 		it = json_pack("{s:O,s:{s:I},s:{s:O?,s:O?,s:O?,s:O?,s:O?},s:i,s:[],s:[]}", "record_id",
 			       v, "changes", "send",
 			       (json_int_t)json_array_size(json_object_get(d, "recipients")), "before",
