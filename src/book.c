@@ -2,6 +2,7 @@
 #include "book.h"
 
 #include "clock.h"
+#include "csv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -243,6 +244,10 @@ int book_value_parse(const struct book_field *f, const char *text, json_t **out,
 		}
 		break;
 	}
+	/* jansson refuses text that is not UTF-8 the way it fails to
+	 * allocate: tell the two apart, a caller treats them differently */
+	if (!*out && !csv_utf8_valid(text, strlen(text), NULL))
+		return err_set(err, AIRLOCK_EINVAL, "%s: the value is not valid UTF-8", f->name);
 	if (!*out)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	return 0;
