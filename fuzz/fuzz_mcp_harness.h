@@ -48,7 +48,7 @@ static void fuzz_mcp_init(struct fuzz_mcp *f)
 	if (!mkdtemp(f->dir))
 		fuzz_mcp_die("mkdtemp", f->dir);
 	snprintf(f->path, sizeof f->path, "%s/fuzz.db", f->dir);
-	if (store_open(&f->store, f->path, &err))
+	if (store_create(&f->store, f->path, &err))
 		fuzz_mcp_die("store_open", err.msg);
 	fuzz_mcp_insert(f->store, BOOK_ACCOUNT,
 			"{\"id\":\"A1\",\"name\":\"Acme\",\"segment\":\"smb\",\"tier\":2,\"custom\":{}}");

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <sys/stat.h>
 
+#include "audit.h"
 #include "autonomy.h"
 #include "cli_identity.h"
 #include "review.h"
@@ -581,11 +583,49 @@ struct store *cli_store(struct cli *cli)
 		path = getenv("AIRLOCK_DB");
 	if (!path || !*path)
 		path = STORE_DEFAULT_PATH;
-	if (store_open(&cli->store, path, &err)) {
+	if ((cli->create_db ? store_create : store_open)(&cli->store, path, &err)) {
 		cli_fail_err(cli, &err);
 		return NULL;
 	}
 	return cli->store;
+}
+
+void cli_warn_modes(struct cli *cli, const char *db_path)
+{
+	static const char *const sides[] = {"", "-wal", "-shm"};
+	char path[4200];
+	struct stat sb;
+	size_t i;
+	int n;
+
+	for (i = 0; i <= sizeof sides / sizeof sides[0]; i++) {
+		if (i < sizeof sides / sizeof sides[0])
+			n = snprintf(path, sizeof path, "%s%s", db_path, sides[i]);
+		else
+			n = audit_key_path(db_path, path, sizeof path, NULL) ? -1 : 0;
+		if (n < 0 || (size_t)n >= sizeof path || stat(path, &sb) != 0)
+			continue;
+		if (sb.st_mode & 077)
+			fprintf(stderr,
+				"airlock: %s: warning: %s has mode %03o: others on this host can "
+				"read the book, the action log or credentials in it (chmod 600 %s)\n",
+				cli->verb, path, (unsigned)(sb.st_mode & 0777), path);
+	}
+}
+
+struct store *cli_server_store(struct cli *cli)
+{
+	struct err err = {0};
+	struct store *s = cli_store(cli);
+
+	if (!s)
+		return NULL;
+	if (store_writable(s, &err)) {
+		cli_fail(cli, "%s; not starting", err.msg);
+		return NULL;
+	}
+	cli_warn_modes(cli, store_path(s));
+	return s;
 }
 
 const char *cli_policy_path(struct cli *cli)

@@ -455,7 +455,7 @@ static int parse_value(struct parser *p, struct node *n, int op)
 		return v->s ? 0 : oom(p);
 	}
 	if (book_value_parse(n->f, t->text, &j, &e))
-		return fail_at(p, t->pos, "%s", e.msg);
+		return e.code == AIRLOCK_ENOMEM ? oom(p) : fail_at(p, t->pos, "%s", e.msg);
 	if (json_is_null(j)) {
 		v->kind = V_NULL;
 		v->s = strdup("");
