@@ -14,6 +14,7 @@
 #ifndef AIRLOCK_FUZZ_SCOPE_HARNESS_H
 #define AIRLOCK_FUZZ_SCOPE_HARNESS_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,20 @@ static void fuzz_scope_gen(const unsigned char *p, size_t n, char *out, size_t c
 
 /* 0 when text keeps the property over the accounts (or is refused with a
  * positioned error); -1 with why filled in when it does not. */
+/* A finding's description: cut short when long, which is fine for a
+ * message (the return value is looked at, so gcc knows the cut is meant). */
+static void scope_why(char *why, size_t wlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void scope_why(char *why, size_t wlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, wlen, fmt, ap);
+	va_end(ap);
+}
+#define SCOPE_WHY(...) scope_why(why, wlen, __VA_ARGS__)
+
 static int fuzz_scope_check(const char *text, json_t *const *accts, int n, char *why,
 			    size_t wlen)
 {
@@ -272,25 +287,25 @@ static int fuzz_scope_check(const char *text, json_t *const *accts, int n, char 
 	if (rc) {
 		if (s || (rc != AIRLOCK_EINVAL && rc != AIRLOCK_ENOMEM) ||
 		    strncmp(err.msg, "scope", 5) != 0) {
-			snprintf(why, wlen, "refusal without position for '%s': %s", text, err.msg);
+			SCOPE_WHY( "refusal without position for '%s': %s", text, err.msg);
 			return -1;
 		}
 		return 0;
 	}
 	c = scope_to_string(s);
 	if (!c) {
-		snprintf(why, wlen, "no canonical text for '%s'", text);
+		SCOPE_WHY( "no canonical text for '%s'", text);
 		bad = 1;
 		goto out;
 	}
 	if (scope_parse(c, &s2, &err)) {
-		snprintf(why, wlen, "canonical '%s' of '%s' does not parse: %s", c, text, err.msg);
+		SCOPE_WHY( "canonical '%s' of '%s' does not parse: %s", c, text, err.msg);
 		bad = 1;
 		goto out;
 	}
 	c2 = scope_to_string(s2);
 	if (!c2 || strcmp(c, c2) != 0) {
-		snprintf(why, wlen, "canonical '%s' of '%s' prints again as '%s'", c, text,
+		SCOPE_WHY( "canonical '%s' of '%s' prints again as '%s'", c, text,
 			 c2 ? c2 : "(null)");
 		bad = 1;
 		goto out;
@@ -299,7 +314,7 @@ static int fuzz_scope_check(const char *text, json_t *const *accts, int n, char 
 		if (scope_match(s, accts[i]) != scope_match(s2, accts[i])) {
 			char *dump = json_dumps(accts[i], JSON_COMPACT);
 
-			snprintf(why, wlen, "'%s' and its canonical '%s' disagree on %s", text, c,
+			SCOPE_WHY( "'%s' and its canonical '%s' disagree on %s", text, c,
 				 dump ? dump : "(account)");
 			free(dump);
 			bad = 1;
