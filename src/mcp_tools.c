@@ -463,7 +463,6 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct m
 		 json_t *args, json_t **result, struct err *err)
 {
 	struct gate_call call;
-	const char *iv;
 	int rc;
 
 	*result = NULL;
@@ -471,11 +470,12 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct m
 		rc = t->fn(srv, ses, args, result, err);
 		return rc;
 	}
-	iv = arg_str(args, "instruction_version");
 	call.principal = ses->principal;
 	call.surface = "mcp:write";
 	call.tool = t->name;
-	call.instruction_version = iv ? iv : srv->default_instruction_version;
+	/* the connector's pin; an instruction_version argument is only the
+	 * agent's claim, which the gate records as such */
+	call.instruction_version = srv->default_instruction_version;
 	rc = gate_call_tool(&srv->gate, &call, args, result, err);
 	if (rc == 0 && !json_is_object(*result)) {
 		json_decref(*result);

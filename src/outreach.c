@@ -607,7 +607,7 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 	static const char *const allowed[] = {
 	    "account_id", "text", "evidence", "signal_ids", "instruction_version", NULL};
 	const char *account_id, *text;
-	json_t *evidence = NULL, *acc = NULL, *sig = NULL, *e, *ev;
+	json_t *evidence = NULL, *acc = NULL, *e, *ev;
 	struct store_stmt *st;
 	char id[OUTREACH_ID_MAX], now[32], summary[256], *evtext = NULL;
 	size_t i;
@@ -634,21 +634,23 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 			     "save_brief: account_id: there is no account '%s'", account_id);
 	json_array_foreach(evidence, i, e)
 	{
+		enum book_evidence ev_ok;
+		char owner[256];
+
 		if (rc)
 			break;
-		rc = book_get(s, BOOK_SIGNAL, json_string_value(e), &sig, err);
-		if (rc == AIRLOCK_ENOTFOUND)
+		rc = book_evidence_check(s, account_id, json_string_value(e), &ev_ok, owner,
+					 sizeof owner, err);
+		if (rc == 0 && ev_ok == BOOK_EVIDENCE_NOT_FOUND)
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "save_brief: evidence[%zu]: there is no "
 				     "signal '%s'",
 				     i, json_string_value(e));
-		else if (rc == 0 && strcmp(str(sig, "account_id"), account_id) != 0)
+		else if (rc == 0 && ev_ok == BOOK_EVIDENCE_OTHER_RECORD)
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "save_brief: evidence[%zu]: signal '%s' is about account %s, "
 				     "not %s",
-				     i, json_string_value(e), str(sig, "account_id"), account_id);
-		json_decref(sig);
-		sig = NULL;
+				     i, json_string_value(e), owner, account_id);
 	}
 	ev = evidence ? json_incref(evidence) : json_array();
 	evtext = json_dumps(ev, JSON_COMPACT);

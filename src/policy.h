@@ -159,8 +159,9 @@ enum decision_kind {
 struct decision_input {
 	const struct policy_workflow *wf; /* NULL = unknown workflow → blocked */
 	int64_t radius;            /* distinct records this proposal alters (after refusals) */
-	int64_t cumulative;        /* distinct records this agent proposed in this workflow since
-				      the last human checkpoint, this proposal included */
+	int64_t cumulative;        /* the running total: distinct records of this agent's batches
+				      of this workflow that wait for a person (staged, sampled,
+				      blocked), this proposal's included (radius.h) */
 	int64_t pending_batches;   /* batches of this agent waiting unreviewed, before this one */
 };
 

@@ -40,6 +40,9 @@ enum staging_state {
 
 const char *staging_state_name(enum staging_state s);
 int staging_state_parse(const char *name, enum staging_state *out);
+/* 1 when a batch in state s waits for a person (staged, sampled, blocked):
+ * its records count in its agent's running total (radius.h). */
+int staging_state_waits(enum staging_state s);
 /* 1 when from → to is an edge of the state machine. */
 int staging_transition_ok(enum staging_state from, enum staging_state to);
 
@@ -50,7 +53,8 @@ struct staging_spec {
 	const char *workflow;
 	const char *tool;
 	const char *action;              /* "update" or "merge" */
-	const char *instruction_version;
+	const char *instruction_version; /* the connector's pin; NULL = unpinned */
+	const char *instruction_claim;   /* what the agent said it was; never the version */
 	const char *scope;
 	const char *rationale;
 	const char *policy_digest;
