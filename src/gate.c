@@ -666,8 +666,9 @@ static int resolve_workflow(struct gate *g, const struct gate_call *call, struct
 	else
 		snprintf(next, sizeof next, "ask the person who runs airlock to add tool '%s' to a"
 			 " workflow of the policy.", call->tool);
-	extra = json_pack("{s:o,s:s?}", "workflows", list ? list : json_array(), "did_you_mean",
-			  suggest);
+	extra = json_pack("{s:o}", "workflows", list ? list : json_array());
+	if (extra && suggest)
+		json_object_set_new(extra, "did_you_mean", json_string(suggest));
 	rc = refuse_call(g, call, args, pr->workflow, why, next, extra, result, err);
 	json_decref(extra);
 	return rc;

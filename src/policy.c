@@ -338,9 +338,8 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 			       r, (long long)wf->stage_max, wf->name);
 		else
 			reason(out,
-			       "radius %lld (running total %lld: this agent's records waiting for a "
-			       "person in this workflow, this proposal included) exceeds stage_max "
-			       "%lld for workflow '%s': " BLOCKED_FOR_HUMAN,
+			       "radius %lld (running total %lld waiting for a person) exceeds "
+			       "stage_max %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
 			       r, cum, (long long)wf->stage_max, wf->name);
 	}
 	if (in->pending_batches >= wf->max_pending) {
@@ -356,9 +355,8 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 	}
 	out->kind = DECISION_STAGED;
 	reason(out,
-	       "radius %lld (running total %lld waiting for a person, this proposal "
-	       "included) is within stage_max %lld for workflow '%s' and can be undone: "
-	       "staged for a sample audit "
+	       "radius %lld (running total %lld waiting for a person) is within "
+	       "stage_max %lld for workflow '%s' and can be undone: staged for a sample audit "
 	       "(%.4g%% confidence, %.4g%% tolerated defects)",
 	       r, cum, (long long)wf->stage_max, wf->name, wf->sampling.confidence * 100,
 	       wf->sampling.defect_rate * 100);

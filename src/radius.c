@@ -14,9 +14,14 @@ static int total_add(struct store *s, const char *principal, const char *workflo
 
 	if (delta == 0)
 		return 0;
+	/* a release only lowers a total a hold created (the CHECK refuses a
+	 * negative row even on the upsert's insert side) */
 	rc = store_prepare(s,
-			   "INSERT INTO radius_total(principal,workflow,records) VALUES(?1,?2,?3)"
-			   " ON CONFLICT(principal,workflow) DO UPDATE SET records=records+?3",
+			   delta > 0 ? "INSERT INTO radius_total(principal,workflow,records)"
+				       " VALUES(?1,?2,?3) ON CONFLICT(principal,workflow) DO UPDATE"
+				       " SET records=records+?3"
+				     : "UPDATE radius_total SET records=records+?3 WHERE principal=?1"
+				       " AND workflow=?2",
 			   &st, err);
 	if (rc)
 		return rc;

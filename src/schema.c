@@ -182,7 +182,7 @@ const struct store_migration store_migrations[] = {
 	 " principal TEXT NOT NULL,"
 	 " workflow TEXT NOT NULL,"
 	 " record_id TEXT NOT NULL,"
-	 " batches INTEGER NOT NULL CHECK (batches > 0),"
+	 " batches INTEGER NOT NULL CHECK (batches >= 0),"
 	 " PRIMARY KEY (principal, workflow, record_id));"
 	 "CREATE TABLE radius_total("
 	 " principal TEXT NOT NULL,"

@@ -836,10 +836,9 @@ static void test_decide_read_draft_staged(void **state)
 	assert_int_equal(d.kind, DECISION_STAGED);
 	assert_int_equal(d.nreasons, 1);
 	assert_string_equal(d.reasons[0],
-			    "radius 40 (running total 120 waiting for a person, this proposal "
-			    "included) is within stage_max 200 for workflow 'retier' and can be "
-			    "undone: staged for a sample audit (95% confidence, 5% tolerated "
-			    "defects)");
+			    "radius 40 (running total 120 waiting for a person) is within "
+			    "stage_max 200 for workflow 'retier' and can be undone: staged for a "
+			    "sample audit (95% confidence, 5% tolerated defects)");
 	/* exactly at the cap is still staged */
 	assert_int_equal(decide(p, "retier", 200, 200, 0).kind, DECISION_STAGED);
 	assert_int_equal(decide(p, "retier", 1, 200, 19).kind, DECISION_STAGED);
@@ -863,9 +862,8 @@ static void test_decide_blocked(void **state)
 	assert_int_equal(d.kind, DECISION_BLOCKED);
 	assert_int_equal(d.nreasons, 1);
 	assert_string_equal(d.reasons[0],
-			    "radius 40 (running total 240: this agent's records waiting for a "
-			    "person in this workflow, this proposal included) exceeds stage_max 200 "
-			    "for workflow 'retier': blocked for a human's approval");
+			    "radius 40 (running total 240 waiting for a person) exceeds "
+			    "stage_max 200 for workflow 'retier': blocked for a human's approval");
 	assert_int_equal(decide(p, "field_update", 1, 101, 0).kind, DECISION_BLOCKED);
 	/* irreversible */
 	d = decide(p, "merge", 1, 1, 0);
