@@ -50,7 +50,9 @@ accounts = r.sample(range(1, 121), 60)
 items = [{"record_id": "A%03d" % a, "field": "tier",
           "value": 1 if r.random() < p else r.choice([2, 4]),
           "reason": "signal", "evidence": ["S%03d_%d" % (a, r.randrange(6))]} for a in accounts]
-print(json.dumps({"workflow": "retier", "scope": "region=EMEA", "rationale": "daily", "items": items}))
+# the agent claims a version of its own; the connector's pin must win
+print(json.dumps({"workflow": "retier", "scope": "region=EMEA", "rationale": "daily",
+                  "instruction_version": "forged-%d" % day, "items": items}))
 PY
 }
 
@@ -103,6 +105,9 @@ AIRLOCK_NOW=$(at 15 80000) expect 0 "drift after the change" $AIRLOCK drift
 has "the tier-1 share alerts" "$T/out" "^  A[0-9]+ +tier1_share\{retier\}"
 has "with the instruction-version change as likely cause" "$T/out" \
 	"likely cause: 2026-01-19T[0-9:]+Z  agent:scout began using instruction version v2 \(before: v1\)"
+hasnt "the agent's claimed versions are never taken for the version" "$T/out" "forged"
+same "every batch carries the pin, the claim apart" \
+	"$(sql "SELECT count(*) FROM batch WHERE instruction_version IN ('v1','v2') AND instruction_claim LIKE 'forged-%'")" 21
 has "the duplicate drafts alert too" "$T/out" "^  A[0-9]+ +duplicate_draft_rate"
 has "and says how to acknowledge" "$T/out" "acknowledge: airlock drift ack A[0-9]+ --cause"
 has "the mix is spelled out for a shifted distribution" "$T/out" "^    now: 1 [0-9]+%"
