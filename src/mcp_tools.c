@@ -52,7 +52,8 @@ struct mcp_tool {
 	",\"description\":\"ids of the signals that justify this (from list_signals)\"}"
 #define S_INSTR                                                                                 \
 	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,\"description\":\"the version "  \
-	"of the instructions you are following; default: the connector's\"}"
+	"of the instructions you believe you follow: recorded as your claim; the version "     \
+	"recorded is the one pinned on the connector\"}"
 #define S_WORKFLOW                                                                              \
 	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":100,\"description\":\"the policy "   \
 	"workflow this belongs to; default: the workflow the policy assigns to this tool\"}"

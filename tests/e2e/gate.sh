@@ -168,9 +168,9 @@ for l in sys.stdin:
 }
 n=$(nbatch)
 mcp_calls hostile2 v1 >"$T/mcp.out" <<'CALLS'
-propose_changes {"workflow": "bogus", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "owner", "value": "mallory"}]}
-propose_changes {"workflow": "Retier", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "do_not_contact", "value": true}]}
-propose_changes {"workflow": "merge", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "lifecycle", "value": "customer"}]}
+propose_changes {"workflow": "bogus", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "owner", "value": "mallory", "reason": "r"}]}
+propose_changes {"workflow": "Retier", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "do_not_contact", "value": true, "reason": "r"}]}
+propose_changes {"workflow": "merge", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "lifecycle", "value": "customer", "reason": "r"}]}
 propose_merge {"workflow": "retier", "survivor_id": "A005", "merged_ids": ["A007"], "rationale": "x"}
 draft_email {"workflow": "send", "account_id": "A005", "contact_ids": ["C10"], "subject": "s", "body": "b", "audience": "lifecycle=prospect"}
 save_brief {"workflow": "bogus", "account_id": "A005", "text": "t"}
@@ -197,7 +197,7 @@ same "S1's text is never shown as another account's evidence" "$(sql "SELECT cou
 
 # the connector's pin is the version, the agent's argument only a claim
 mcp_calls pinned retier-v1 >"$T/mcp.out" <<'CALLS'
-propose_changes {"workflow": "bulk", "scope": "region=EMEA", "rationale": "x", "instruction_version": "retier-v9", "items": [{"record_id": "A019", "field": "tier", "value": 1}]}
+propose_changes {"workflow": "bulk", "scope": "region=EMEA", "rationale": "x", "instruction_version": "retier-v9", "items": [{"record_id": "A019", "field": "tier", "value": 1, "reason": "r"}]}
 CALLS
 PB=$(sql "SELECT max(id) FROM batch")
 same "the batch carries the pin" "$(sql "SELECT instruction_version FROM batch WHERE id=$PB")" retier-v1
@@ -213,7 +213,7 @@ has "show --json: the claim under its own name" "$T/out" '"instruction_claim": *
 
 # past max_pending_batches nothing more is queued
 for i in $(seq 1 60); do
-	printf 'propose_changes {"workflow": "retier", "scope": "region=NA", "rationale": "x", "items": [{"record_id": "B%04d", "field": "tier", "value": 1}]}\n' "$i"
+	printf 'propose_changes {"workflow": "retier", "scope": "region=NA", "rationale": "x", "items": [{"record_id": "B%04d", "field": "tier", "value": 1, "reason": "r"}]}\n' "$i"
 done | mcp_calls flood v1 >"$T/mcp.out"
 same "60 one-record proposals: 20 queued" "$(sql "SELECT count(*) FROM batch WHERE principal='agent:flood'")" 20
 same "the queue length stays at the cap" "$(sql "SELECT count(*) FROM batch WHERE principal='agent:flood' AND state IN ('staged','sampled','blocked')")" 20
