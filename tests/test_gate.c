@@ -733,6 +733,78 @@ static void test_batch_status_only_own(void **state)
 	json_decref(st);
 }
 
+/* A database from before migration 22 (ledger and checkpoint, no holds)
+ * with batches waiting: the migration fills the holds from them, so the
+ * running total is right from the first call after the upgrade. */
+static void test_migration_fills_holds(void **state)
+{
+	struct env *e = *state;
+	struct staging_spec spec = {0};
+	struct err err = {0};
+	json_t *r, *items;
+	int64_t send_id, rejected;
+
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 1, 10, "tier", json_integer(2)));
+	json_decref(r);
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 5, 14, "tier", json_integer(1)));
+	rejected = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	r = call(e, "agent:old", "propose_merge",
+		 json_pack("{s:s,s:[s],s:s}", "survivor_id", "A001", "merged_ids", "A020",
+			   "rationale", "dup"));
+	json_decref(r);
+	assert_ok(staging_reject(e->t.s, rejected, "human:maria", "cli", "no", &err), &err);
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 30, 31, "tier", json_integer(2)));
+	json_decref(r);
+	spec.principal = "agent:old";
+	spec.workflow = "send";
+	spec.tool = "request_send";
+	spec.action = "send";
+	spec.state = STAGE_BLOCKED;
+	spec.radius = 2;
+	items = json_pack("[{s:s,s:{s:i},s:{s:[{s:s},{s:s}]},s:i}]", "record_id", "D1", "changes",
+			  "send", 2, "before", "recipients", "contact_id", "C001-1", "contact_id",
+			  "C001-2", "version", 0);
+	assert_ok(staging_create(e->t.s, &spec, items, &send_id, &err), &err);
+	json_decref(items);
+	/* back to the old schema */
+	assert_ok(store_exec(e->t.s,
+			     "DROP TABLE radius_batch; DROP TABLE radius_hold; DROP TABLE radius_total;"
+			     "CREATE TABLE radius_ledger(seq INTEGER PRIMARY KEY, principal TEXT NOT NULL,"
+			     " workflow TEXT NOT NULL, record_id TEXT NOT NULL, batch_id INTEGER);"
+			     "CREATE TABLE radius_checkpoint(principal TEXT NOT NULL, workflow TEXT NOT"
+			     " NULL, ledger_seq INTEGER NOT NULL, at TEXT NOT NULL, by_whom TEXT NOT NULL,"
+			     " PRIMARY KEY (principal, workflow));"
+			     "DELETE FROM schema_migrations WHERE version=22;",
+			     &err),
+		  &err);
+	store_close(e->t.s);
+	assert_ok(store_open(&e->t.s, e->t.path, &err), &err);
+	e->g.store = e->t.s;
+	/* 10 + 2 re-tiered, 1 merged account with 2 contacts and 1 signal */
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:old' AND workflow='retier'"),
+			 12);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:old' AND workflow='merge'"),
+			 4);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_batch WHERE"
+					       " record_id IN ('message:D1/C001-1','message:D1/C001-2')"),
+			 2);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM sqlite_master WHERE name IN"
+					       " ('radius_ledger','radius_checkpoint')"),
+			 0);
+	check_invariants(e);
+	/* and the next proposal counts on from there */
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 1, 3, "tier", json_integer(2)));
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 12);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -758,6 +830,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decoy_rejections_release_only_their_own, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_merge_totals_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_holds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
