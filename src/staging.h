@@ -13,7 +13,10 @@
  *
  * Never: decides whether a proposal may be staged (gate.h and policy.h do);
  * it carries out what was decided. Every state change writes its action-log
- * entry in the same transaction.
+ * entry in the same transaction. A batch that stops waiting for a person
+ * (staged, sampled or blocked → approved, rejected, expired) releases its
+ * records from its agent's running total (radius_release) in that same
+ * transaction: a decision on one batch releases nothing else.
  *
  * Batches are JSON objects (jansson); json_t ** outputs are new references
  * the caller must json_decref(). */
