@@ -20,7 +20,6 @@
 #define GATE_TEXT_MAX 20000
 #define GATE_EVIDENCE_MAX 32     /* evidence ids one item may cite */
 #define GATE_EVIDENCE_ID_MAX 200 /* bytes of one evidence id */
-#define GATE_NAME_MAX 64         /* longest workflow name compared for a did-you-mean */
 
 /* Fetches an optional string argument; a present non-string is an error
  * naming the argument. */
@@ -526,75 +525,26 @@ rollback:
 	return rc;
 }
 
-/* The effect a tool's calls have, which its workflow must have too. */
-static enum policy_effect tool_effect(const char *tool)
+/* The effect a tool's calls have, which its workflow must have too; an
+ * unknown tool matches no workflow. */
+static int tool_effect(const char *tool)
 {
-	if (!strcmp(tool, "propose_changes") || !strcmp(tool, "propose_merge"))
-		return EFFECT_WRITE;
-	if (!strcmp(tool, "request_send"))
-		return EFFECT_SEND;
-	if (!strcmp(tool, "draft_email") || !strcmp(tool, "save_brief"))
-		return EFFECT_DRAFT;
-	return EFFECT_READ;
-}
+	enum policy_effect e = EFFECT_READ;
 
-/* Edit distance of a and b after folding case and trimming blanks, or -1
- * when either is too long to compare (a did-you-mean needs no more). */
-static int name_distance(const char *a, const char *b)
-{
-	char x[GATE_NAME_MAX + 1], y[GATE_NAME_MAX + 1];
-	int prev[GATE_NAME_MAX + 1], cur[GATE_NAME_MAX + 1];
-	size_t n = 0, m = 0, i, j, la, lb;
-
-	while (*a == ' ' || *a == '\t' || *a == '\n' || *a == '\r')
-		a++;
-	while (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')
-		b++;
-	la = strlen(a);
-	lb = strlen(b);
-	while (la && (a[la - 1] == ' ' || a[la - 1] == '\t' || a[la - 1] == '\n' || a[la - 1] == '\r'))
-		la--;
-	while (lb && (b[lb - 1] == ' ' || b[lb - 1] == '\t' || b[lb - 1] == '\n' || b[lb - 1] == '\r'))
-		lb--;
-	if (la > GATE_NAME_MAX || lb > GATE_NAME_MAX)
-		return -1;
-	for (i = 0; i < la; i++)
-		x[n++] = (char)((a[i] >= 'A' && a[i] <= 'Z') ? a[i] - 'A' + 'a' : a[i]);
-	for (j = 0; j < lb; j++)
-		y[m++] = (char)((b[j] >= 'A' && b[j] <= 'Z') ? b[j] - 'A' + 'a' : b[j]);
-	for (j = 0; j <= m; j++)
-		prev[j] = (int)j;
-	for (i = 1; i <= n; i++) {
-		cur[0] = (int)i;
-		for (j = 1; j <= m; j++) {
-			int best = prev[j - 1] + (x[i - 1] != y[j - 1]);
-
-			if (prev[j] + 1 < best)
-				best = prev[j] + 1;
-			if (cur[j - 1] + 1 < best)
-				best = cur[j - 1] + 1;
-			cur[j] = best;
-		}
-		memcpy(prev, cur, (m + 1) * sizeof prev[0]);
-	}
-	return prev[m];
+	return policy_tool_effect(tool, &e) ? -1 : (int)e;
 }
 
 /* The workflows that list tool, each with the fields it may write: what an
- * agent refused for a wrong workflow name may use instead. *suggest is the
- * closest of them to name (case and blanks aside, at most a few edits). */
-static json_t *workflows_for_tool(const struct policy *p, const char *tool, const char *name,
-				  const char **suggest)
+ * agent refused for a wrong workflow name may use instead. */
+static json_t *workflows_for_tool(const struct policy *p, const char *tool)
 {
 	json_t *list = json_array(), *fields;
-	int i, k, best = -1;
+	int i, k;
 
-	*suggest = NULL;
 	for (i = 0; list && i < p->nworkflows; i++) {
 		const struct policy_workflow *wf = &p->workflows[i];
-		int dist;
 
-		if (!policy_workflow_has_tool(wf, tool) || wf->effect != tool_effect(tool))
+		if (!policy_workflow_has_tool(wf, tool) || (int)wf->effect != tool_effect(tool))
 			continue;
 		fields = json_array();
 		for (k = 0; fields && k < wf->nfields; k++)
@@ -602,12 +552,6 @@ static json_t *workflows_for_tool(const struct policy *p, const char *tool, cons
 		json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "name", wf->name, "effect",
 						      policy_effect_name(wf->effect), "fields",
 						      fields ? fields : json_array()));
-		dist = name ? name_distance(name, wf->name) : -1;
-		if (dist >= 0 && (dist <= 2 || dist * 3 <= (int)strlen(wf->name)) &&
-		    (best < 0 || dist < best)) {
-			best = dist;
-			*suggest = wf->name;
-		}
 	}
 	return list;
 }
@@ -637,7 +581,7 @@ static int resolve_workflow(struct gate *g, const struct gate_call *call, struct
 				   NULL, result, err);
 	wf = pr->workflow ? policy_workflow(g->policy, pr->workflow)
 			  : policy_workflow_for_tool(g->policy, call->tool);
-	if (wf && policy_workflow_has_tool(wf, call->tool) && wf->effect == tool_effect(call->tool)) {
+	if (wf && policy_workflow_has_tool(wf, call->tool) && (int)wf->effect == tool_effect(call->tool)) {
 		pr->wf = wf;
 		pr->workflow = wf->name;
 		return 0;
@@ -655,8 +599,10 @@ static int resolve_workflow(struct gate *g, const struct gate_call *call, struct
 		snprintf(why, sizeof why, "workflow '%s' has effect %s but tool '%s' needs a %s"
 			 " workflow: refused, nothing was queued", wf->name,
 			 policy_effect_name(wf->effect), call->tool,
-			 policy_effect_name(tool_effect(call->tool)));
-	list = workflows_for_tool(g->policy, call->tool, pr->workflow, &suggest);
+			 policy_effect_name((enum policy_effect)tool_effect(call->tool)));
+	list = workflows_for_tool(g->policy, call->tool);
+	wf = policy_workflow_suggest(g->policy, call->tool, pr->workflow);
+	suggest = wf ? wf->name : NULL;
 	if (suggest)
 		snprintf(next, sizeof next, "did you mean workflow '%s'? Name one of the workflows"
 			 " listed in 'workflows' exactly.", suggest);

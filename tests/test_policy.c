@@ -846,6 +846,40 @@ static void test_decide_read_draft_staged(void **state)
 	policy_free(p);
 }
 
+/* A misspelt workflow gets a did-you-mean among the workflows that list the
+ * tool; another word, or a workflow of another tool, gets none. */
+static void test_workflow_suggest(void **state)
+{
+	struct policy *p = load_text(policy_default_yaml());
+	const struct policy_workflow *wf;
+	enum policy_effect e;
+
+	(void)state;
+	wf = policy_workflow_suggest(p, "propose_changes", "Retier");
+	assert_non_null(wf);
+	assert_string_equal(wf->name, "retier");
+	assert_string_equal(policy_workflow_suggest(p, "propose_changes", " retier\t")->name,
+			    "retier");
+	assert_string_equal(policy_workflow_suggest(p, "propose_changes", "retire")->name, "retier");
+	assert_string_equal(policy_workflow_suggest(p, "propose_changes", "field-update")->name,
+			    "field_update");
+	assert_null(policy_workflow_suggest(p, "propose_changes", "bogus"));
+	assert_null(policy_workflow_suggest(p, "propose_changes", "merge"));
+	assert_null(policy_workflow_suggest(p, "propose_changes", "send"));
+	assert_null(policy_workflow_suggest(p, "propose_merge", "retier"));
+	assert_string_equal(policy_workflow_suggest(p, "propose_merge", "Merge")->name, "merge");
+	assert_null(policy_workflow_suggest(p, "no_such_tool", "retier"));
+	assert_null(policy_workflow_suggest(NULL, "propose_changes", "retier"));
+	/* a name too long to compare is no slip */
+	assert_null(policy_workflow_suggest(p, "propose_changes",
+					    "retierretierretierretierretierretierretierretierretier"
+					    "retierretierretier"));
+	assert_int_equal(policy_tool_effect("request_send", &e), 0);
+	assert_int_equal(e, EFFECT_SEND);
+	assert_int_equal(policy_tool_effect("approve", &e), AIRLOCK_ENOTFOUND);
+	policy_free(p);
+}
+
 static void test_decide_blocked(void **state)
 {
 	struct policy *p = load_text(policy_default_yaml());
@@ -974,6 +1008,7 @@ int main(void)
 	    cmocka_unit_test(test_radius),
 	    cmocka_unit_test(test_decide_read_draft_staged),
 	    cmocka_unit_test(test_decide_blocked),
+		cmocka_unit_test(test_workflow_suggest),
 	    cmocka_unit_test(test_decide_fails_closed),
 	    cmocka_unit_test(test_decide_unattended),
 	};

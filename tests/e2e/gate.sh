@@ -211,6 +211,22 @@ has "show: the claim is labelled as such" "$T/out" "claimed by the agent.*retier
 expect 0 "show --json" $AIRLOCK show "$PB" --json
 has "show --json: the claim under its own name" "$T/out" '"instruction_claim": *"retier-v9"'
 
+# drafts, briefs and sends alike: the pin is the version, the claim a claim
+mcp_calls pinned retier-v1 >"$T/mcp.out" <<'CALLS'
+draft_email {"account_id": "A010", "contact_ids": ["C10"], "subject": "hello", "body": "a short note", "audience": "lifecycle=prospect", "instruction_version": "retier-v9"}
+save_brief {"account_id": "A010", "text": "news", "evidence": ["S10"], "instruction_version": "retier-v9"}
+CALLS
+D=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["draft_id"])' "$T/mcp.out")
+same "the draft carries the pin" "$(sql "SELECT instruction_version FROM draft WHERE id='$D'")" retier-v1
+same "the brief carries the pin" "$(sql "SELECT group_concat(instruction_version) FROM brief")" retier-v1
+echo "request_send {\"draft_ids\": [\"$D\"], \"instruction_version\": \"retier-v9\"}" | mcp_calls pinned retier-v1 >"$T/mcp.out"
+SB=$(sql "SELECT max(id) FROM batch WHERE action='send'")
+same "the send's batch carries the pin and the claim apart" \
+	"$(sql "SELECT state||' '||instruction_version||' '||instruction_claim FROM batch WHERE id=$SB")" "blocked retier-v1 retier-v9"
+same "no log entry of these calls names the claim as its version" \
+	"$(sql "SELECT count(*) FROM action_log WHERE instruction_version='retier-v9'")" 0
+$AIRLOCK reject "$SB" --as maria --reason "not now" >/dev/null 2>&1
+
 # past max_pending_batches nothing more is queued
 for i in $(seq 1 60); do
 	printf 'propose_changes {"workflow": "retier", "scope": "region=NA", "rationale": "x", "items": [{"record_id": "B%04d", "field": "tier", "value": 1, "reason": "r"}]}\n' "$i"
