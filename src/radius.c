@@ -17,11 +17,12 @@ static int total_add(struct store *s, const char *principal, const char *workflo
 	/* a release only lowers a total a hold created (the CHECK refuses a
 	 * negative row even on the upsert's insert side) */
 	rc = store_prepare(s,
-			   delta > 0 ? "INSERT INTO radius_total(principal,workflow,records)"
-				       " VALUES(?1,?2,?3) ON CONFLICT(principal,workflow) DO UPDATE"
-				       " SET records=records+?3"
-				     : "UPDATE radius_total SET records=records+?3 WHERE principal=?1"
-				       " AND workflow=?2",
+			   delta > 0
+			       ? "INSERT INTO radius_total(principal,workflow,records)"
+				 " VALUES(?1,?2,?3) ON CONFLICT(principal,workflow) DO UPDATE"
+				 " SET records=records+?3"
+			       : "UPDATE radius_total SET records=records+?3 WHERE principal=?1"
+				 " AND workflow=?2",
 			   &st, err);
 	if (rc)
 		return rc;
@@ -103,12 +104,14 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 	json_object_foreach(records, id, v)
 	{
 		if (strlen(id) > RADIUS_ID_MAX)
-			return err_set(err, AIRLOCK_EINVAL, "record id '%.40s…' is longer than %d bytes",
-				       id, RADIUS_ID_MAX);
-		rc = store_prepare(s,
-				   "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
-				   " VALUES(?1,?2,?3,?4) ON CONFLICT(batch_id,record_id) DO NOTHING",
-				   &st, err);
+			return err_set(err, AIRLOCK_EINVAL,
+				       "record id '%.40s…' is longer than %d bytes", id,
+				       RADIUS_ID_MAX);
+		rc =
+		    store_prepare(s,
+				  "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
+				  " VALUES(?1,?2,?3,?4) ON CONFLICT(batch_id,record_id) DO NOTHING",
+				  &st, err);
 		if (rc)
 			return rc;
 		store_bind_int(st, 1, batch_id);
@@ -161,9 +164,8 @@ int radius_release(struct store *s, int64_t batch_id, struct err *err)
 	size_t i;
 	int rc;
 
-	rc = store_prepare(s,
-			   "SELECT principal,workflow,record_id FROM radius_batch WHERE batch_id=?1",
-			   &st, err);
+	rc = store_prepare(
+	    s, "SELECT principal,workflow,record_id FROM radius_batch WHERE batch_id=?1", &st, err);
 	if (rc)
 		return rc;
 	store_bind_int(st, 1, batch_id);
