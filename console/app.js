@@ -2,7 +2,10 @@
 //
 // Every piece of book or agent text reaches the page through textContent
 // (h() below builds elements from strings as text nodes): a signal, a draft
-// or a reason that holds HTML is shown as text and never run. Every request
+// or a reason that holds HTML is shown as text and never run. On the way,
+// vis() makes control characters and bidirectional overrides visible
+// (\e, \x08, \u202e), as the CLI does: a reason cannot reorder or hide
+// what the reviewer reads. Every request
 // that changes something carries the session's CSRF token.
 'use strict';
 
@@ -13,6 +16,22 @@
 
   // ---- DOM helpers -------------------------------------------------------
 
+  // Text as a person must read it: C0 controls but the line break, DEL, C1
+  // controls, bidirectional marks, embeddings, overrides and isolates and
+  // line/paragraph separators become visible escapes (src/text.h has the
+  // same classes); everything else is unchanged.
+  var STEERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+  function vis(s) {
+    return String(s).replace(STEERS, function (c) {
+      var n = c.charCodeAt(0);
+      if (n === 0x1b) return '\\e';
+      if (n === 0x09) return '\\t';
+      if (n === 0x0d) return '\\r';
+      if (n < 0x80) return '\\x' + (n < 0x10 ? '0' : '') + n.toString(16);
+      return '\\u' + ('000' + n.toString(16)).slice(-4);
+    });
+  }
+
   // h('a', {href: '#/x', class: 'y', onclick: fn}, 'text', child, ...)
   function h(tag, attrs) {
     var el = document.createElement(tag);
@@ -21,9 +40,10 @@
       for (k in attrs) {
         if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] == null || attrs[k] === false) continue;
         if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), attrs[k]);
-        else if (k === 'text') el.textContent = String(attrs[k]);
+        else if (k === 'text') el.textContent = vis(attrs[k]);
         else if (k === 'value') el.value = attrs[k];
         else if (k === 'checked') el.checked = !!attrs[k];
+        else if (k === 'title') el.setAttribute(k, vis(attrs[k]));
         else el.setAttribute(k, attrs[k] === true ? '' : String(attrs[k]));
       }
     }
@@ -34,7 +54,7 @@
     var i;
     if (c == null || c === false) return;
     if (Array.isArray(c)) { for (i = 0; i < c.length; i++) add(el, c[i]); return; }
-    el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+    el.appendChild(typeof c === 'object' ? c : document.createTextNode(vis(c)));
   }
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
   function show(node) {
@@ -53,7 +73,7 @@
   }
   function flash(msg, bad) {
     var f = document.getElementById('flash');
-    f.textContent = msg;
+    f.textContent = vis(msg);
     f.className = bad ? 'flash bad' : 'flash';
     f.hidden = !msg;
   }
@@ -428,17 +448,17 @@
     var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img' });
     function x(i) { return P + (pts.length < 2 ? 0 : i * (W - 2 * P) / (pts.length - 1)); }
     function y(v) { return H - P - (v - lo) / (hi - lo || 1) * (H - 2 * P); }
-    var title = svg('title', {}); title.textContent = m.name; s.appendChild(title);
+    var title = svg('title', {}); title.textContent = vis(m.name); s.appendChild(title);
     s.appendChild(svg('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, class: 'axis' }));
     if (m.reference != null) s.appendChild(svg('line', { x1: P, y1: y(m.reference), x2: W - P, y2: y(m.reference), class: 'ref' }));
     for (i = 0; i < pts.length; i++) path += (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(vals[i]).toFixed(1);
     if (path) s.appendChild(svg('path', { d: path, class: 'line' }));
     for (i = 0; i < pts.length; i++) {
       var c = svg('circle', { cx: x(i), cy: y(vals[i]), r: 3, class: pts[i].alert ? 'pt alert' : 'pt' });
-      var t = svg('title', {}); t.textContent = (pts[i].window || pts[i].start || '') + ': ' + pts[i].value; c.appendChild(t);
+      var t = svg('title', {}); t.textContent = vis((pts[i].window || pts[i].start || '') + ': ' + pts[i].value); c.appendChild(t);
       s.appendChild(c);
     }
-    var lab = svg('text', { x: P, y: 14, class: 'label' }); lab.textContent = m.label || m.name; s.appendChild(lab);
+    var lab = svg('text', { x: P, y: 14, class: 'label' }); lab.textContent = vis(m.label || m.name); s.appendChild(lab);
     return s;
   }
   function viewDrift() {

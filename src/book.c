@@ -173,6 +173,19 @@ static void enum_list(const char *const *values, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *values);
 }
 
+int book_id_check(const struct book_field *f, const char *text, struct err *err)
+{
+	size_t n = strlen(f->name);
+
+	/* id and account_id: the fields that name a record */
+	if (strcmp(f->name, "id") != 0 && !(n > 3 && !strcmp(f->name + n - 3, "_id")))
+		return 0;
+	if (strlen(text) > BOOK_ID_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "%s: '%.32s…' is longer than %d bytes", f->name,
+			       text, BOOK_ID_MAX);
+	return 0;
+}
+
 int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err)
 {
 	char *end, tbuf[64], list[256];
@@ -188,6 +201,8 @@ int book_value_parse(const struct book_field *f, const char *text, json_t **out,
 	}
 	switch (f->type) {
 	case BOOK_TEXT:
+		if (book_id_check(f, text, err))
+			return AIRLOCK_EINVAL;
 		*out = json_string(text);
 		break;
 	case BOOK_INT:
@@ -329,6 +344,9 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	int rc;
 
 	*out = NULL;
+	if (strlen(id) > BOOK_ID_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "%s id '%.32s…' is longer than %d bytes",
+			       kinds[kind].name, id, BOOK_ID_MAX);
 	snprintf(sql, sizeof sql, "%s WHERE id=?1", kinds[kind].select);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)

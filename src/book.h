@@ -21,6 +21,12 @@
 
 enum book_kind { BOOK_ACCOUNT, BOOK_CONTACT, BOOK_SIGNAL, BOOK_KIND_COUNT };
 
+/* The longest record id the book accepts (bytes). Ids come from CRMs
+ * (Salesforce 18, HubSpot ~12) and from agents: a longer one is refused where
+ * it enters (import, a tool's arguments, book_get) rather than cut short in
+ * a buffer somewhere downstream, where a cut id could name another record. */
+#define BOOK_ID_MAX 128
+
 enum book_type { BOOK_TEXT, BOOK_INT, BOOK_REAL, BOOK_BOOL, BOOK_ENUM, BOOK_TIME, BOOK_JSON };
 
 struct book_field {
@@ -44,6 +50,9 @@ const char *book_kind_table(enum book_kind kind);
 /* Parses text (from CSV, a CLI argument) into a JSON value of the field's
  * type: an empty string is null. On failure err says what was expected. */
 int book_value_parse(const struct book_field *f, const char *text, json_t **out, struct err *err);
+/* AIRLOCK_EINVAL when f names a record (id, account_id) and text is longer
+ * than BOOK_ID_MAX; 0 otherwise. book_value_parse applies it. */
+int book_id_check(const struct book_field *f, const char *text, struct err *err);
 /* Checks a JSON value (from a tool call) against the field's type. Returns a
  * new reference to the normalised value (e.g. "3" → 3 for an int field). */
 int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct err *err);
@@ -60,7 +69,8 @@ char *book_value_text(json_t *v);
 void book_now(char *buf, size_t len);
 
 /* One record by id, with every field, custom fields under "custom".
- * AIRLOCK_ENOTFOUND when absent. */
+ * AIRLOCK_ENOTFOUND when absent; AIRLOCK_EINVAL when id is longer than
+ * BOOK_ID_MAX (no such record can exist). */
 int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out, struct err *err);
 
 /* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,

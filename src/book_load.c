@@ -388,6 +388,8 @@ static int parse_row(struct book_loader *l, const char *const *values, struct er
 			continue;
 		}
 		if (f->type == BOOK_TEXT && *t) {
+			if (book_id_check(f, t, err))
+				return AIRLOCK_EINVAL;
 			sl->k = V_TEXT;
 			sl->t = t;
 			continue;

@@ -85,6 +85,8 @@ int cmd_briefs(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (cli->json) {
 		rc = cli_print_json(cli, out);
+	} else if ((rc = cli_escape(cli, out))) {
+		;
 	} else if (argc - optind == 1) {
 		printf("brief %s\naccount:   %s\nby:        %s%s%s%s, %s\nevidence:  ",
 		       s_(out, "id"), s_(out, "account_id"), s_(out, "principal"),

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "clock.h"
 #include "drift.h"
 #include "policy.h"
@@ -386,6 +387,9 @@ static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc)
+		return rc;
 	if (clear) {
 		if (drift_baseline_clear(s, cli_principal(cli), "cli", &err))
 			return cli_fail_err(cli, &err);
@@ -438,12 +442,19 @@ static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	if (drift_ack(s, id, cli_principal(cli), "cli", cause, &row, &err))
 		return cli_fail_err(cli, &err);
 	if (cli->json) {
 		rc = cli_print_json(cli, row);
 		json_decref(row);
 		return rc;
+	}
+	if (cli_escape(cli, row)) {
+		json_decref(row);
+		return CLI_FAIL;
 	}
 	printf("acknowledged A%lld (%s%s%s%s) as %s: %s\n", (long long)id, str(row, "metric"),
 	       str(row, "workflow") ? "{" : "", str(row, "workflow") ? str(row, "workflow") : "",
@@ -501,10 +512,8 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (cli->json)
 		rc = cli_print_json(cli, r);
-	else {
+	else if ((rc = cli_escape(cli, r)) == CLI_OK)
 		print_report(r);
-		rc = CLI_OK;
-	}
 	json_decref(r);
 	return rc;
 }

@@ -14,6 +14,8 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
+#include "text.h"
 
 static const char *field(json_t *e, const char *key)
 {
@@ -25,14 +27,23 @@ static const char *field(json_t *e, const char *key)
 static int print_entry_line(void *ctx, int64_t seq, json_t *e,
 			    const unsigned char hash[AUDIT_HASH_BYTES])
 {
-	const char *at = json_string_value(json_object_get(e, "at"));
-	const char *decision = json_string_value(json_object_get(e, "decision"));
-	const char *batch = json_string_value(json_object_get(e, "batch_id"));
-	const char *summary = json_string_value(json_object_get(e, "summary"));
+	json_t *shown = json_deep_copy(e);
+	const char *at;
+	const char *decision, *batch, *summary;
 	char when[20];
 
 	(void)ctx;
 	(void)hash;
+	/* summaries quote agents' reasons and book text: escaped, never run */
+	if (!shown || text_json_escape(shown, NULL)) {
+		json_decref(shown);
+		return AIRLOCK_ENOMEM;
+	}
+	e = shown;
+	at = json_string_value(json_object_get(e, "at"));
+	decision = json_string_value(json_object_get(e, "decision"));
+	batch = json_string_value(json_object_get(e, "batch_id"));
+	summary = json_string_value(json_object_get(e, "summary"));
 	/* seconds are enough to read; the full time is in --json */
 	snprintf(when, sizeof when, "%.19s", at ? at : "");
 	printf("%6lld  %s  %s  %s  %s", (long long)seq, when, field(e, "principal"),
@@ -44,6 +55,7 @@ static int print_entry_line(void *ctx, int64_t seq, json_t *e,
 	if (summary)
 		printf("  — %s", summary);
 	putchar('\n');
+	json_decref(shown);
 	return 0;
 }
 
@@ -157,6 +169,9 @@ static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	h = cli_person(cli, CLI_NEED_ADMIN);
+	if (h)
+		return h;
 	/* One transaction: no entry can land between the check, the signature
 	 * and the record of it. */
 	if (store_begin(s, &err))

@@ -38,6 +38,11 @@ static int policy_check_cmd(struct cli *cli, const char *path)
 			rc = CLI_FAIL;
 		goto out;
 	}
+	/* problems quote the file, which may hold anything */
+	if (cli_escape(cli, problems)) {
+		rc = CLI_FAIL;
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		pr = json_array_get(problems, i);
 		printf("%s:%d:%d: %s\n", path, (int)json_integer_value(json_object_get(pr, "line")),

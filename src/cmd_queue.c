@@ -47,7 +47,7 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
 	json_t *q = NULL, *b;
 	size_t i;
 	int c, done = 0, rc;
-	char a[16];
+	char a[24]; /* "%ldd" of any long fits */
 
 	while ((c = cli_getopt(cli, argc, argv, NULL, &done)) != -1)
 		if (c == -2)
@@ -63,6 +63,10 @@ int cmd_queue(struct cli *cli, int argc, char **argv)
 		rc = cli_print_json(cli, q);
 		json_decref(q);
 		return rc;
+	}
+	if (cli_escape(cli, q)) {
+		json_decref(q);
+		return CLI_FAIL;
 	}
 	if (json_array_size(q) == 0)
 		printf("nothing waits for a person\n");

@@ -1,7 +1,12 @@
 /* cmd_reject.c — `airlock reject BATCH --reason TEXT`. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
+#include "text.h"
 
 int cmd_reject(struct cli *cli, int argc, char **argv)
 {
@@ -27,10 +32,20 @@ int cmd_reject(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	if (review_reject(&r, id, cli_principal(cli), reason, &err))
 		return cli_fail_err(cli, &err);
-	printf("batch %lld rejected by %s: %s\n", (long long)id, cli_principal(cli), reason);
+	{
+		/* a pasted reason may carry escapes: echoed as text */
+		char *shown = text_escape(reason, strlen(reason), 0);
+
+		printf("batch %lld rejected by %s: %s\n", (long long)id, cli_principal(cli),
+		       shown ? shown : "(recorded)");
+		free(shown);
+	}
 	return CLI_OK;
 }

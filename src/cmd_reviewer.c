@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
 #include "policy.h"
 #include "reviewer.h"
 
@@ -138,6 +139,10 @@ static int reviewer_list_verb(struct cli *cli, struct store *s)
 		json_decref(rows);
 		return rc;
 	}
+	if (cli_escape(cli, rows)) {
+		json_decref(rows);
+		return CLI_FAIL;
+	}
 	if (json_array_size(rows) == 0)
 		puts("no reviewers (add one with: airlock reviewer add NAME)");
 	else
@@ -181,6 +186,27 @@ static int reviewer_remove_verb(struct cli *cli, struct store *s, const char *na
 	if (rc)
 		return cli_fail_err(cli, &err);
 	printf("reviewer %s removed: their sessions and links no longer work\n", name);
+	return CLI_OK;
+}
+
+/* Who may add or remove reviewers: an admin signed in; or, while the book
+ * has none, whoever runs the first 'add' (the bootstrap), which must make an
+ * admin, or nobody could add the next one. Never an agent. */
+static int who_manages(struct cli *cli, struct store *s, int add, enum reviewer_role role)
+{
+	struct err err = {0};
+	int64_t n = 0;
+	int rc;
+
+	if (reviewer_count_active(s, &n, &err))
+		return cli_fail_err(cli, &err);
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc || n > 0 || !add)
+		return rc;
+	if (role != REVIEWER_ADMIN)
+		return cli_fail(cli, "the first reviewer must be an admin (--role admin): only an"
+				     " admin may add the others, and after the first, only a"
+				     " signed-in one");
 	return CLI_OK;
 }
 
@@ -235,6 +261,9 @@ int cmd_reviewer(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (!strcmp(sub, "list"))
 		return reviewer_list_verb(cli, s);
+	c = who_manages(cli, s, !strcmp(sub, "add"), role);
+	if (c != CLI_OK)
+		return c;
 	if (!strcmp(sub, "remove"))
 		return reviewer_remove_verb(cli, s, argv[optind]);
 	return reviewer_add_verb(cli, s, argv[optind], role, from_stdin);

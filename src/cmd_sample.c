@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 
@@ -29,6 +30,11 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	if (!check) {
+		rc = cli_person(cli, CLI_NEED_PERSON);
+		if (rc)
+			return rc;
+	}
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	if (check) {
@@ -51,7 +57,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
 	printf("if all pass: %s\n", json_string_value(json_object_get(res, "statement")));
 	printf("seed %s (the draw can be re-derived: airlock sample %lld --check)\n",
 	       json_string_value(json_object_get(res, "seed")), (long long)id);
-	if (staging_get(s, id, &b, &err) == 0) {
+	if (staging_get(s, id, &b, &err) == 0 && cli_escape(cli, b) == CLI_OK) {
 		json_t *items = json_object_get(b, "item_list");
 
 		printf("\ndrawn items:\n");
@@ -64,8 +70,8 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
 			       json_string_value(json_object_get(it, "record_id")), ch ? ch : "");
 			free(ch);
 		}
-		json_decref(b);
 	}
+	json_decref(b);
 	printf("\njudge each: airlock judge %lld ITEM pass|fail [--note TEXT]\n", (long long)id);
 	json_decref(res);
 	return CLI_OK;

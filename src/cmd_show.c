@@ -6,6 +6,7 @@
 #include "book.h"
 #include "cli.h"
 #include "staging.h"
+#include "text.h"
 
 struct paint {
 	const char *old, *new, *head, *dim, *bad, *off;
@@ -31,14 +32,16 @@ static void value_text(json_t *v, char *buf, size_t len)
 static void print_evidence(struct store *s, json_t *evidence, const struct paint *p)
 {
 	struct err err = {0};
-	json_t *v, *sig;
+	json_t *v, *sig = NULL;
 	size_t i;
 
 	json_array_foreach(evidence, i, v)
 	{
 		const char *id = json_string_value(v);
 
-		if (id && book_get(s, BOOK_SIGNAL, id, &sig, &err) == 0) {
+		/* the signal's text was imported: escaped like the batch's own */
+		if (id && book_get(s, BOOK_SIGNAL, id, &sig, &err) == 0 &&
+		    text_json_escape(sig, NULL) == 0) {
 			printf("        %sevidence %s: %s %.10s \"%s\"%s\n", p->dim, id,
 			       json_string_value(json_object_get(sig, "kind")),
 			       json_string_value(json_object_get(sig, "observed_at")),
@@ -46,13 +49,14 @@ static void print_evidence(struct store *s, json_t *evidence, const struct paint
 				       ? json_string_value(json_object_get(sig, "detail"))
 				       : "",
 			       p->off);
-			json_decref(sig);
 		} else {
 			char buf[200];
 
 			value_text(v, buf, sizeof buf);
 			printf("        %sevidence %s (not a known signal)%s\n", p->dim, buf, p->off);
 		}
+		json_decref(sig);
+		sig = NULL;
 	}
 }
 
@@ -246,10 +250,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (cli->json)
 		rc = cli_print_json(cli, b);
-	else {
+	else if ((rc = cli_escape(cli, b)) == CLI_OK)
 		print_batch(s, b, limit, cli_color() ? &color : &plain);
-		rc = CLI_OK;
-	}
 	json_decref(b);
 	return rc;
 }

@@ -15,11 +15,45 @@
 #include "radius.h"
 #include "scope.h"
 #include "staging.h"
+#include "text.h"
 
 #define GATE_MAX_ITEMS 100000
 #define GATE_TEXT_MAX 20000
 #define GATE_EVIDENCE_MAX 32     /* evidence ids one item may cite */
 #define GATE_EVIDENCE_ID_MAX 200 /* bytes of one evidence id */
+
+/* A string argument a person will read, checked like draft_email's text
+ * (text.h); non-strings are someone else's error. */
+static int gate_text_check(const char *label, json_t *v, int lines, struct err *err)
+{
+	if (!json_is_string(v))
+		return 0;
+	return text_check(label, json_string_value(v), json_string_length(v),
+			  lines ? TEXT_LINES : 0, err);
+}
+
+/* The strings of one item: ids and field names on one line, reasons and
+ * values may break lines. */
+static int item_text_check(size_t i, json_t *it, struct err *err)
+{
+	static const char *const keys[] = {"record_id", "field", "reason", "value"};
+	char name[64];
+	json_t *e;
+	size_t k, j;
+
+	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		snprintf(name, sizeof name, "items[%zu].%s", i, keys[k]);
+		if (gate_text_check(name, json_object_get(it, keys[k]), k >= 2, err))
+			return AIRLOCK_EINVAL;
+	}
+	json_array_foreach(json_object_get(it, "evidence"), j, e)
+	{
+		snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j);
+		if (gate_text_check(name, e, 0, err))
+			return AIRLOCK_EINVAL;
+	}
+	return 0;
+}
 
 /* Fetches an optional string argument; a present non-string is an error
  * naming the argument. */
@@ -41,6 +75,16 @@ static int arg_string(json_t *args, const char *name, int required, const char *
 			       GATE_TEXT_MAX);
 	if (required && json_string_length(v) == 0)
 		return err_set(err, AIRLOCK_EINVAL, "argument '%s' must not be empty", name);
+	/* a person reads every argument later: free text may break lines,
+	 * nothing may steer the terminal or reorder what is shown */
+	{
+		char label[128];
+
+		snprintf(label, sizeof label, "argument '%s'", name);
+		if (gate_text_check(label, v, !strcmp(name, "rationale") || !strcmp(name, "reason"),
+				    err))
+			return AIRLOCK_EINVAL;
+	}
 	*out = json_string_value(v);
 	return 0;
 }
@@ -232,6 +276,8 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 		return err_set(err, AIRLOCK_EINVAL, "items[%zu].value is required", n - 1);
 	if (evidence && !json_is_array(evidence))
 		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence must be an array", n - 1);
+	if (item_text_check(n - 1, it, err))
+		return AIRLOCK_EINVAL;
 	rc = book_get(g->store, BOOK_ACCOUNT, rid, &acct, &verr);
 	if (rc == AIRLOCK_ENOTFOUND) {
 		refuse(pr->refused, n, rid, field, "unknown_record", "no account with id '%s'", rid);

@@ -282,7 +282,10 @@ static json_t *tool_error(const char *message)
 static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char *sc)
 {
 	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	static const char mid1[] = ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+	/* the block is the model's copy of structuredContent, which says in
+	 * its "untrusted" member which parts are third-party text */
+	static const char mid1[] = ",\"result\":{\"content\":[{\"type\":\"text\",\"annotations\":"
+				   "{\"audience\":[\"assistant\"]},\"text\":\"";
 	static const char mid2[] = "\"}],\"structuredContent\":";
 	static const char tail[] = ",\"isError\":false";
 	static const char stateless_tail[] =

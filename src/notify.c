@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "policy.h"
+#include "text.h"
 
 #define CLAIM_SECONDS 120
 #define RETRY_CAP 3600
@@ -101,10 +102,16 @@ static char *slack_escape(const char *in)
 	return out;
 }
 
+/* The text names agents and workflows, which an agent chooses: it must not
+ * mention (<!channel>), link (<http://x|y>), format (*, _, ~) or carry
+ * controls. So it goes out escaped for a terminal (text.h), as plain_text
+ * in its block, and with mrkdwn off in the fallback (&, < and > escaped
+ * there too, since Slack still reads <...> in it); only airlock's own link
+ * is mrkdwn. */
 char *notify_body(const char *text, const char *url)
 {
-	char *et = slack_escape(text), *eu = slack_escape(url), *md = NULL, *fallback = NULL,
-	     *body = NULL;
+	char *plain = text_escape(text, strlen(text), 0), *et = plain ? slack_escape(plain) : NULL,
+	     *eu = slack_escape(url), *md = NULL, *fallback = NULL, *body = NULL;
 	size_t mdlen, fblen;
 	json_t *o;
 
@@ -116,14 +123,17 @@ char *notify_body(const char *text, const char *url)
 	fallback = malloc(fblen);
 	if (!md || !fallback)
 		goto out;
-	snprintf(md, mdlen, "%s\n<%s|Open in the airlock console>", et, eu);
+	snprintf(md, mdlen, "<%s|Open in the airlock console>", eu);
 	snprintf(fallback, fblen, "%s: %s", et, eu);
-	o = json_pack("{s:s,s:[{s:s,s:{s:s,s:s}}]}", "text", fallback, "blocks", "type", "section",
-		      "text", "type", "mrkdwn", "text", md);
+	o = json_pack("{s:s,s:b,s:[{s:s,s:{s:s,s:s,s:b}},{s:s,s:{s:s,s:s,s:b}}]}", "text",
+		      fallback, "mrkdwn", 0, "blocks", "type", "section", "text", "type",
+		      "plain_text", "text", plain, "emoji", 0, "type", "section", "text", "type",
+		      "mrkdwn", "text", md, "verbatim", 1);
 	if (o)
 		body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 out:
+	free(plain);
 	free(et);
 	free(eu);
 	free(md);

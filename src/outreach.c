@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "book.h"
+#include "text.h"
 
 /* ---- shared helpers ----------------------------------------------------- */
 
@@ -239,19 +240,13 @@ static int arg_string(json_t *args, const char *key, int required, size_t max, c
 }
 
 /* Text a person will read: tabs and line ends allowed, other control
- * characters refused (they hide content in mail clients and logs). */
+ * characters and bidirectional overrides refused (they hide or reorder
+ * content in mail clients, terminals and logs; text.h says which). */
 static int check_text(const char *key, const char *s, int one_line, struct err *err)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (one_line && (c == '\n' || c == '\r'))
-			return err_set(err, AIRLOCK_EINVAL, "%s must be a single line", key);
-		if ((c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-			return err_set(err, AIRLOCK_EINVAL, "%s contains control character 0x%02x",
-				       key, c);
-	}
-	return 0;
+	if (one_line && s[strcspn(s, "\r\n")])
+		return err_set(err, AIRLOCK_EINVAL, "%s must be a single line", key);
+	return text_check(key, s, strlen(s), TEXT_LINES, err);
 }
 
 /* An array of 1..max distinct non-empty strings under key (or alias). */

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "outreach.h"
 #include "outreach_int.h"
+#include "text.h"
 
 static int check(const char *key, const char *s, int one_line, size_t max, struct err *err)
 {
@@ -17,17 +18,10 @@ static int check(const char *key, const char *s, int one_line, size_t max, struc
 		return err_set(err, AIRLOCK_EINVAL, "%s is longer than %zu bytes", key, max);
 	if (one_line && n == 0)
 		return err_set(err, AIRLOCK_EINVAL, "%s must not be empty", key);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		/* a line break in a subject would be a new mail header */
-		if (one_line && (c == '\n' || c == '\r'))
-			return err_set(err, AIRLOCK_EINVAL, "%s must be a single line", key);
-		if ((c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-			return err_set(err, AIRLOCK_EINVAL, "%s contains control character 0x%02x",
-				       key, c);
-	}
-	return 0;
+	/* a line break in a subject would be a new mail header */
+	if (one_line && s[strcspn(s, "\r\n")])
+		return err_set(err, AIRLOCK_EINVAL, "%s must be a single line", key);
+	return text_check(key, s, n, TEXT_LINES, err);
 }
 
 int outreach_draft_edit(struct store *s, const char *principal, const char *surface, const char *id,

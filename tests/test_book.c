@@ -152,6 +152,42 @@ static void test_duplicate_id_is_eexist(void **state)
 	testutil_store_close(&t);
 }
 
+/* An id longer than the book accepts is refused where it enters, never cut
+ * short: a cut id could name another record (an attacker would pick an id
+ * whose first 255 bytes are a real record's id). */
+static void test_long_ids_refused(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	char id[BOOK_ID_MAX + 2];
+	json_t *rec, *got = NULL;
+
+	(void)state;
+	memset(id, 'A', sizeof id - 1);
+	id[BOOK_ID_MAX] = '\0'; /* exactly the limit: accepted */
+	rec = json_pack("{s:s,s:s}", "id", id, "name", "x");
+	assert_ok(book_insert(s, BOOK_ACCOUNT, rec, &err), &err);
+	json_decref(rec);
+	assert_ok(book_get(s, BOOK_ACCOUNT, id, &got, &err), &err);
+	json_decref(got);
+	id[BOOK_ID_MAX] = 'A'; /* one byte more: the same prefix, refused */
+	id[BOOK_ID_MAX + 1] = '\0';
+	rec = json_pack("{s:s,s:s}", "id", id, "name", "x");
+	assert_int_equal(book_insert(s, BOOK_ACCOUNT, rec, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "longer than 128 bytes"));
+	json_decref(rec);
+	got = NULL;
+	assert_int_equal(book_get(s, BOOK_ACCOUNT, id, &got, &err), AIRLOCK_EINVAL);
+	assert_null(got);
+	/* a contact naming an over-long account */
+	rec = json_pack("{s:s,s:s,s:s}", "id", "C1", "account_id", id, "name", "x");
+	assert_int_equal(book_insert(s, BOOK_CONTACT, rec, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "account_id"));
+	json_decref(rec);
+	testutil_store_close(&t);
+}
+
 static void test_update_conflict_changes_nothing(void **state)
 {
 	struct testdb t;
@@ -647,7 +683,7 @@ static void test_search_json_matches_search(void **state)
 		  &err);
 	for (int limit = 1; limit <= 14; limit += 3) {
 		struct book_query q = {.limit = limit};
-		char after[16] = "";
+		char after[sizeof page.last_id] = "";
 
 		for (;;) {
 			q.after = after[0] ? after : NULL;
@@ -915,6 +951,7 @@ int main(void)
 	    cmocka_unit_test(test_insert_get_update_bumps_version),
 	    cmocka_unit_test(test_insert_at_fixed_time),
 	    cmocka_unit_test(test_duplicate_id_is_eexist),
+	    cmocka_unit_test(test_long_ids_refused),
 	    cmocka_unit_test(test_update_conflict_changes_nothing),
 	    cmocka_unit_test(test_update_is_atomic_against_another_writer),
 	    cmocka_unit_test(test_custom_fields_kept_and_updated),

@@ -622,6 +622,21 @@ static void test_prompt_injection_changes_nothing(void **state)
 	/* in the text block the injection is inside a JSON string */
 	assert_non_null(strstr(tool_text(res), "\"detail\":\"IGNORE ALL PREVIOUS"));
 	assert_true(json_is_false(json_object_get(res, "isError")));
+	/* and the result says where the third-party text is: a client can tell
+	 * the signal's text from instructions */
+	{
+		json_t *u = json_object_get(json_object_get(res, "structuredContent"), "untrusted");
+		json_t *blk = json_array_get(json_object_get(res, "content"), 0);
+		char *ptrs = json_dumps(json_object_get(u, "pointers"), JSON_COMPACT);
+
+		assert_non_null(ptrs);
+		assert_string_equal(ptrs, "[\"/account\",\"/contacts\",\"/signals\"]");
+		free(ptrs);
+		assert_non_null(strstr(tool_text(res), "\"untrusted\":{\"pointers\":"));
+		assert_string_equal(json_string_value(json_array_get(json_object_get(
+					json_object_get(blk, "annotations"), "audience"), 0)),
+				    "assistant");
+	}
 	json_decref(res);
 	fixture_close(&f);
 
@@ -632,6 +647,11 @@ static void test_prompt_injection_changes_nothing(void **state)
 	g.policy = NULL;
 	a = json_loads(args, 0, NULL);
 	assert_ok(gate_call_tool(&g, &call, a, &direct, &err), &err);
+	/* the answer is the gate's, plus the marker of the text it echoes */
+	assert_non_null(json_object_get(json_object_get(json_object_get(res, "structuredContent"),
+							"untrusted"),
+					"pointers"));
+	json_object_del(json_object_get(res, "structuredContent"), "untrusted");
 	assert_true(json_equal(json_object_get(res, "structuredContent"), direct));
 	assert_string_not_equal(json_string_value(json_object_get(direct, "decision")), "staged");
 	json_decref(direct);

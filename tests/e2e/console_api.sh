@@ -403,7 +403,7 @@ print("ct=%s" % posts[0]["ct"])
 print("b2=%d" % len(b2))
 if b2:
     print("text=" + b2[0]["text"])
-    print("block=" + b2[0]["blocks"][0]["text"]["text"].replace("\n", " "))
+    print("block=" + " ".join(b["text"]["text"] for b in b2[0]["blocks"]).replace("\n", " "))
 PY
 has "the receiver got a post per event ($NOTES), and the retry" "$T/hookcheck" "^posts=$((NOTES + 1))$"
 has "... as JSON" "$T/hookcheck" "^ct=application/json"

@@ -24,6 +24,12 @@ sql "INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
 B1=$(console_propose 40 scout 0 SXSS)
 B2=$(console_propose 300 bulk 100)
 B3=$(console_propose 10 helper 500)
+# text that got past the door (a bypass, or stored before it): HTML, ESC
+# sequences, bidi overrides and a C1 control the page must show, not obey
+HOSTILE=$(printf '<img src=x onerror="window.__xss=3"> tier: 4 \033[1A\033[2K\r faked \033]8;;http://evil/\007link')
+HOSTILE2=$(printf 'reason \342\200\256gpj.exe \342\201\246iso\342\201\251 \302\2332J')
+sql "UPDATE batch SET rationale='$(printf '%s' "$HOSTILE" | sed "s/'/''/g")' WHERE id=$B2;
+ UPDATE batch_item SET reasons=json_array('$HOSTILE2') WHERE batch_id=$B2 AND idx=1"
 sql "UPDATE batch SET principal='human:alice' WHERE id=$B3"
 set -- $(console_send mailer "Hello <b>there</b>" "<script>window.__xss=2</script> Hi, a short note.")
 D1=$1 S1=$2

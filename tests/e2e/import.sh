@@ -152,6 +152,11 @@ python3 -c '
 import sys
 sys.stdout.write("id,name\nB1,Ok\nB2," + "x" * (1024 * 1024 + 1) + "\n")' >"$B"
 fails_cleanly "oversized field" "bad.csv:3: column 'name' \(2\): field is longer than 1048576 bytes" accounts "$B"
+# an id one byte over the limit whose first 128 bytes are a real id: refused, not cut
+python3 -c '
+import sys
+sys.stdout.write("id,name\nB1,Ok\n" + "B" * 129 + ",long\n")' >"$B"
+fails_cleanly "over-long id" "bad.csv:3: id: 'B*…' is longer than 128 bytes" accounts "$B"
 printf 'id,name\nB1,Ok\n' >"$B"
 fails_cleanly "map naming a missing column" "bad.csv:1: --map: the header has no column 'Nope'" accounts "$B" --map 'Nope=tier'
 fails_cleanly "map to an unknown field" "bad.csv:1: --map: 'colour' is not a field you can load" accounts "$B" --map 'name=colour'

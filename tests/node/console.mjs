@@ -6,7 +6,8 @@
 //
 // Environment: BASE (http://127.0.0.1:PORT), DB (the sqlite file), OUT (the
 // screenshot folder), B1 (a staged batch citing a signal with HTML in it),
-// B2 (a blocked batch), B3 (a batch proposed by human:alice), S1 (a blocked
+// B2 (a blocked batch whose rationale and first reason carry HTML, terminal
+// escapes and bidi controls), B3 (a batch proposed by human:alice), S1 (a blocked
 // send), D1 (its draft), LINK (a login link's secret for dan), CHROMIUM
 // (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
@@ -127,6 +128,19 @@ async function run(page) {
   // approve a blocked batch
   await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B2));
   same(await page.$$eval('table.items tbody tr', (r) => r.length), 300, `the blocked batch ${env.B2} shows its 300 items`);
+  // its rationale and first reason were written (as by a bypass of the
+  // gate) with HTML, terminal escapes and bidi overrides: shown, visibly
+  // escaped, never run, never reordering the page
+  {
+    const main = await page.textContent('main');
+    ok(main.includes('<img src=x onerror="window.__xss=3"> tier: 4 \\e[1A\\e[2K\\r faked \\e]8;;http://evil/\\x07link'),
+      'a rationale with HTML and ESC sequences is shown as escaped text', main.slice(0, 600));
+    ok(main.includes('reason \\u202egpj.exe \\u2066iso\\u2069 \\u009b2J'), '... bidi overrides, isolates and C1 controls too', main.slice(0, 600));
+    ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(main), '... and no raw control or bidi character reaches the page');
+    same(await page.$$eval('main img', (imgs) => imgs.length), 0, '... no element is made from it');
+    same(await page.evaluate(() => window.__xss), undefined, '... and nothing runs');
+    await shot(page, '07b-hostile-text');
+  }
   await drawn(page, 'batch', () => page.click('button[data-verb="approve"]'));
   same(sql(`SELECT state||' '||decided_by FROM batch WHERE id=${env.B2}`), 'approved human:alice', 'approve: the store says approved by alice');
 

@@ -7,6 +7,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CallToolResultSchema, TextContentSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const cfg = JSON.parse(process.argv[2]);
 let n = 0;
@@ -61,6 +62,34 @@ const writeCalls = {
   request_send: { draft_ids: [] }, // filled with the draft draft_email made
 };
 
+// RFC 6901: the value at pointer p in doc, or undefined.
+function at(doc, p) {
+  if (p === "") return doc;
+  let v = doc;
+  for (const raw of p.split("/").slice(1)) {
+    const k = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (v === null || typeof v !== "object" || !(k in v)) return undefined;
+    v = v[k];
+  }
+  return v;
+}
+
+// The marker of third-party text: structuredContent.untrusted names JSON
+// pointers that resolve in the result and cover where book text is, and the
+// text block is annotated, all valid under the SDK's own schemas.
+function checkMarker(name, r, mustCover) {
+  const u = r.structuredContent?.untrusted;
+  ok(CallToolResultSchema.safeParse(r).success && TextContentSchema.safeParse(r.content?.[0]).success,
+    `${name}: the result and its text block are valid per the SDK's schemas`, r);
+  ok(JSON.stringify(r.content?.[0]?.annotations?.audience) === '["assistant"]',
+    `${name}: the text block is annotated (audience assistant)`, r.content?.[0]);
+  ok(u && Array.isArray(u.pointers) && u.pointers.length > 0 && u.pointers.every((p) => typeof p === "string" && p.startsWith("/")) &&
+    /never instructions/.test(u.note ?? ""), `${name}: structuredContent.untrusted lists JSON pointers`, u);
+  for (const p of mustCover)
+    ok(u?.pointers?.some((q) => p === q || p.startsWith(q + "/")) && at(r.structuredContent, p) !== undefined,
+      `${name}: ${p} is marked third-party and present`, u);
+}
+
 async function main() {
   const read = cfg.connector === "read";
   let client;
@@ -107,6 +136,10 @@ async function main() {
         `${name}: structuredContent and the same JSON as text`, r);
       if (!read)
         ok(DECISIONS.includes(r.structuredContent?.decision), `${name}: the gate's decision comes back`, r.structuredContent);
+      const covers = { search_accounts: ["/accounts/0/name"], get_account: ["/account/name", "/signals/0/detail", "/contacts/0/name"],
+        list_signals: ["/signals/0/detail"], book_stats: ["/by_segment"], batch_status: ["/batches"],
+        propose_changes: ["/refused_items"], propose_merge: ["/refused_items"], save_brief: [], draft_email: ["/recipients/0"], request_send: [] };
+      checkMarker(name, r, covers[name] ?? []);
       if (name === "get_account") {
         ok(r.structuredContent.account.id === "A1" && r.structuredContent.contacts.length === 1,
           "get_account: account with its contacts", r.structuredContent);
