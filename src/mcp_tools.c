@@ -78,8 +78,9 @@ struct mcp_tool {
 #define S_OBJ "{\"type\":\"object\"}"
 #define S_OBJS "{\"type\":\"array\",\"items\":" S_OBJ "}"
 
-/* What echoes a caller's arguments or the book in a write tool's answer. */
-#define GATED_UNTRUSTED "[\"/refused_items\",\"/findings\",\"/recipients\",\"/refused\"]"
+/* What echoes a caller's arguments or the book in a write tool's answer (the
+ * agent's instruction_version claim among them). */
+#define GATED_UNTRUSTED "[\"/refused_items\",\"/findings\",\"/recipients\",\"/refused\",\"/instruction_claim\"]"
 
 /* What every write tool answers (gate.h); open so the gate can add fields. */
 #define OUT_GATE                                                                                \
