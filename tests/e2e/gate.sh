@@ -124,11 +124,11 @@ sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FRO
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
  SELECT printf('B%04d',i),'Bulk '||i,'smb','NA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n;
  INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
-  ('C10','A010','Pat','pat@a10.test','2026-11-01T00:00:00Z'),
-  ('A010','A010','Same id as an account','same@a10.test','2026-11-01T00:00:00Z');
+  ('C30','A030','Pat','pat@a30.test','2026-11-01T00:00:00Z'),
+  ('A030','A030','Same id as an account','same@a30.test','2026-11-01T00:00:00Z');
  INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
-  ('S10','A010','news','2026-11-20T00:00:00Z','A010 news','2026-11-20T00:00:00Z'),
-  ('S11','A011','news','2026-11-20T00:00:00Z','A011 news','2026-11-20T00:00:00Z');"
+  ('S30','A030','news','2026-11-20T00:00:00Z','A030 news','2026-11-20T00:00:00Z'),
+  ('S31','A031','news','2026-11-20T00:00:00Z','A031 news','2026-11-20T00:00:00Z');"
 nbatch() { sql "SELECT count(*) FROM batch"; }
 
 # an unknown or foreign workflow name never escapes the field guard
@@ -172,7 +172,7 @@ propose_changes {"workflow": "bogus", "scope": "region=EMEA", "rationale": "x", 
 propose_changes {"workflow": "Retier", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "do_not_contact", "value": true, "reason": "r"}]}
 propose_changes {"workflow": "merge", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "lifecycle", "value": "customer", "reason": "r"}]}
 propose_merge {"workflow": "retier", "survivor_id": "A005", "merged_ids": ["A007"], "rationale": "x"}
-draft_email {"workflow": "send", "account_id": "A005", "contact_ids": ["C10"], "subject": "s", "body": "b", "audience": "lifecycle=prospect"}
+draft_email {"workflow": "send", "account_id": "A005", "contact_ids": ["C30"], "subject": "s", "body": "b", "audience": "lifecycle=prospect"}
 save_brief {"workflow": "bogus", "account_id": "A005", "text": "t"}
 CALLS
 same "MCP: six calls, six refusals" "$(grep -c '"decision": "refused"' "$T/mcp.out")" 6
@@ -183,13 +183,13 @@ same "MCP: no draft or brief stored" "$(sql "SELECT (SELECT count(*) FROM draft)
 # borrowed and missing evidence
 cat >"$T/ev.json" <<'J'
 {"workflow": "bulk", "scope": "region=EMEA", "rationale": "signals",
- "items": [{"record_id": "A011", "field": "tier", "value": 1, "evidence": ["S1"]},
+ "items": [{"record_id": "A031", "field": "tier", "value": 1, "evidence": ["S1"]},
            {"record_id": "A013", "field": "tier", "value": 1, "evidence": ["S-NONE"]},
-           {"record_id": "A015", "field": "tier", "value": 1, "evidence": ["S11", "S1"]},
+           {"record_id": "A015", "field": "tier", "value": 1, "evidence": ["S31", "S1"]},
            {"record_id": "A017", "field": "tier", "value": 1, "evidence": []}]}
 J
 expect 0 "evidence: answered" $AIRLOCK propose "$T/ev.json" --as agent:borrower
-has "another account's signal is refused" "$T/out" "A011.tier +\[evidence_other_record\]"
+has "another account's signal is refused" "$T/out" "A031.tier +\[evidence_other_record\]"
 has "a signal that does not exist is refused" "$T/out" "A013.tier +\[evidence_not_found\]"
 has "one borrowed id among good ones is refused" "$T/out" "A015.tier +\[evidence_other_record\]"
 same "only the item citing nothing was staged" "$(sql "SELECT group_concat(record_id) FROM batch_item WHERE batch_id=(SELECT max(id) FROM batch)")" A017
@@ -213,8 +213,8 @@ has "show --json: the claim under its own name" "$T/out" '"instruction_claim": *
 
 # drafts, briefs and sends alike: the pin is the version, the claim a claim
 mcp_calls pinned retier-v1 >"$T/mcp.out" <<'CALLS'
-draft_email {"account_id": "A010", "contact_ids": ["C10"], "subject": "hello", "body": "a short note", "audience": "lifecycle=prospect", "instruction_version": "retier-v9"}
-save_brief {"account_id": "A010", "text": "news", "evidence": ["S10"], "instruction_version": "retier-v9"}
+draft_email {"account_id": "A030", "contact_ids": ["C30"], "subject": "hello", "body": "a short note", "audience": "lifecycle=prospect", "instruction_version": "retier-v9"}
+save_brief {"account_id": "A030", "text": "news", "evidence": ["S30"], "instruction_version": "retier-v9"}
 CALLS
 D=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["draft_id"])' "$T/mcp.out")
 same "the draft carries the pin" "$(sql "SELECT instruction_version FROM draft WHERE id='$D'")" retier-v1
@@ -259,12 +259,49 @@ same "staged-but-unreviewed records of agent:sly stay within stage_max" \
 	"$(sql "SELECT count(DISTINCT i.record_id) FROM batch b JOIN batch_item i ON i.batch_id=b.id WHERE b.principal='agent:sly' AND b.state IN ('staged','sampled')")" 200
 
 # a merge counts the same records in its radius and its running total
-echo '{"survivor_id": "A011", "merged_ids": ["A010"], "rationale": "duplicate"}' >"$T/m.json"
+echo '{"survivor_id": "A031", "merged_ids": ["A030"], "rationale": "duplicate"}' >"$T/m.json"
 expect 0 "merge: answered" $AIRLOCK propose "$T/m.json" --tool propose_merge --as agent:merger
 has "merge: blocked" "$T/out" "^decision: blocked"
 has "merge: the account, its two contacts and its signal, in both totals" "$T/out" "radius: 4  cumulative: 4"
 has "merge: the real reason" "$T/out" "irreversible"
 hasnt "merge: no inconsistent totals" "$T/out" "inconsistent"
+
+# merges are re-checked at apply (issue 13.6): a hostile agent stages A→B
+# and B→A while both are live, and Y→Z before X→Y; a person approves all
+sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('C10','A010','Ann','ann@a10.test','2026-11-01T00:00:00Z'),
+ ('C11','A011','Bo','bo@a11.test','2026-11-01T00:00:00Z');"
+merge() { # SOURCE SURVIVOR: proposes, approves; prints the batch id
+	printf '{"workflow":"merge","survivor_id":"%s","merged_ids":["%s"],"rationale":"duplicates"}' "$2" "$1" >"$T/m.json"
+	$AIRLOCK propose "$T/m.json" --tool propose_merge --as agent:scout >/dev/null 2>&1
+	m=$(sql "SELECT max(id) FROM batch")
+	$AIRLOCK approve "$m" --as maria >/dev/null 2>&1
+	echo "$m"
+}
+M1=$(merge A010 A011)
+M2=$(merge A011 A010)
+same "both merges wait approved" "$(sql "SELECT group_concat(state) FROM batch WHERE id IN ($M1,$M2)")" "approved,approved"
+expect 0 "A010 → A011 applies" $AIRLOCK apply "$M1" --as maria
+expect 1 "A011 → A010 then would close a cycle: refused" $AIRLOCK apply "$M2" --as maria
+has "... saying so" "$T/err" "would close a cycle"
+has "... naming the item" "$T/out" "account A011: merging 'A011' into 'A010'"
+same "... A011 stays live" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A011'")" live
+same "... and holds both contacts" "$(sql "SELECT group_concat(id) FROM (SELECT id FROM contact WHERE account_id='A011' ORDER BY id)")" "C10,C11"
+XY=$(merge A012 A013)
+YZ=$(merge A013 A014)
+expect 0 "Y → Z applies" $AIRLOCK apply "$YZ" --as maria
+expect 1 "X → Y then would merge into a merged account: refused" $AIRLOCK apply "$XY" --as maria
+has "... naming the survivor's fate" "$T/err" "survivor 'A013' was merged into 'A014'"
+expect 0 "--skip-conflicts applies the rest (nothing)" $AIRLOCK apply "$XY" --as maria --skip-conflicts
+same "... A012 stays live" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A012'")" live
+same "no account is merged into a merged account" "$(sql "SELECT count(*) FROM account a JOIN account b ON b.id=a.merged_into WHERE b.merged_into IS NOT NULL")" 0
+sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15','A015','Cy','cy@a15.test','2026-11-01T00:00:00Z')"
+M3=$(merge A015 A016)
+sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15b','A015','Di','di@a15.test','2026-11-01T00:00:00Z')"
+expect 0 "a merge applies" $AIRLOCK apply "$M3" --as maria
+same "... moving the contact added after staging too" "$(sql "SELECT group_concat(account_id) FROM contact WHERE id IN ('C15','C15b')")" "A016,A016"
+expect 0 "undo of the merge" $AIRLOCK undo "$M3" --as maria
+same "... restores exactly" "$(sql "SELECT coalesce(merged_into,'live') || ':' || (SELECT group_concat(account_id) FROM contact WHERE id IN ('C15','C15b')) FROM account WHERE id='A015'")" "live:A015,A015"
 
 for v in queue show approve reject apply undo propose; do
 	expect 0 "$v --help" $AIRLOCK $v --help
