@@ -26,12 +26,12 @@ A import accounts "$W/sf.csv" --map salesforce --quiet >/dev/null
 python3 - "$N" >"$W/p.json" <<'PY'
 import json, sys
 n = int(sys.argv[1])
-json.dump({"workflow": "bench", "scope": "region IN (NA, EMEA, APAC, LATAM)", "rationale": "bench",
+json.dump({"workflow": "field_update", "scope": "region IN (NA, EMEA, APAC, LATAM)", "rationale": "bench",
            "items": [{"record_id": "001%015d" % (i + 1), "field": "industry",
                       "value": "Bench %d" % (i % 7), "reason": "r"} for i in range(n)]},
           sys.stdout)
 PY
-A propose "$W/p.json" --as agent:bench >/dev/null 2>&1 || true  # blocked: no workflow
+A propose "$W/p.json" --as agent:bench >/dev/null 2>&1 || true  # over stage_max: blocked for a person
 A approve 1 --as bench >/dev/null 2>&1 || true
 A apply 1 --as bench >/dev/null 2>&1
 items=$(sqlite3 "$DB" "SELECT count(*) FROM batch_item WHERE batch_id=1 AND state='pending'")

@@ -82,6 +82,11 @@ for b in range(rnd.randint(2, 6)):
         continue
     bid = subprocess.run(["sqlite3", db, "SELECT max(id) FROM batch"], capture_output=True,
                          text=True).stdout.strip()
+    q = lambda sql: subprocess.run(["sqlite3", db, sql], capture_output=True, text=True).stdout.split()
+    if q("SELECT state FROM batch WHERE id=" + bid) == ["staged"]:
+        run(db, "sample", bid, "--as", "maria", ok=False)
+        for it in q("SELECT idx FROM batch_item WHERE batch_id=%s AND sampled=1" % bid):
+            run(db, "judge", bid, it, "pass", "--as", "maria", ok=False)
     run(db, "approve", bid, "--as", "maria", ok=False)
     if run(db, "apply", bid, "--as", "maria", ok=False).returncode != 0:
         continue
