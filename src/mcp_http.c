@@ -835,13 +835,36 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 	worker_give(m, w);
 }
 
+/* The lane of a request (http.h): decoded once more here, on a fast-lane
+ * thread, before the handler decodes it again; an expensive call then
+ * waits for the slow lane. A body too large or not JSON takes the lane its
+ * size says: a large one costs its decoding wherever it runs. */
+#define LANE_BODY_BYTES (64u << 10)
+static enum http_lane classify(void *ctx, const struct http_request *req)
+{
+	json_t *msg;
+	int slow;
+
+	(void)ctx;
+	if (req->body_len > LANE_BODY_BYTES)
+		return HTTP_LANE_SLOW;
+	if (strcmp(req->method, "POST") != 0 || req->body_len == 0)
+		return HTTP_LANE_FAST;
+	msg = json_loadb(req->body, req->body_len, 0, NULL);
+	if (!msg)
+		return HTTP_LANE_FAST;
+	slow = mcp_call_expensive(msg);
+	json_decref(msg);
+	return slow ? HTTP_LANE_SLOW : HTTP_LANE_FAST;
+}
+
 int mcp_http_routes(struct mcp_http *m, struct http_server *srv, struct err *err)
 {
 	m->routes[MCP_READ].m = m->routes[MCP_WRITE].m = m;
 	m->routes[MCP_READ].connector = MCP_READ;
 	m->routes[MCP_WRITE].connector = MCP_WRITE;
-	if (http_route(srv, "/mcp/read", on_mcp, &m->routes[MCP_READ], err) ||
-	    http_route(srv, "/mcp/write", on_mcp, &m->routes[MCP_WRITE], err))
+	if (http_route_lanes(srv, "/mcp/read", on_mcp, classify, &m->routes[MCP_READ], err) ||
+	    http_route_lanes(srv, "/mcp/write", on_mcp, classify, &m->routes[MCP_WRITE], err))
 		return err->code;
 	return 0;
 }
