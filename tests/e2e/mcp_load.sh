@@ -158,6 +158,43 @@ if [ -x "$LOADGEN" ]; then
 		notok "sustained load ($entries entries): the WAL stays under 20 MB" "$maxwal bytes"
 	fi
 	expect 0 "... and the chain verifies" "$AIRLOCK" verify
+
+	# Fairness: four clients keep an expensive call going (book_stats,
+	# made 1 s slower by the test hook, a wait that costs no CPU) while
+	# two clients look accounts up 50 times a second each. A lookup never
+	# queues behind book_stats: with one queue for every call, four of them
+	# held every handler thread and a lookup waited up to a second.
+	p99() { sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p' "$1"; }
+	export AIRLOCK_TEST_TOOL_DELAY=book_stats:1000
+	serve_start --threads 4
+	unset AIRLOCK_TEST_TOOL_DELAY
+	BENCH_RATE=50 "$LOADGEN" "$port" /mcp/read 2 2 0 get_account '{"account_id":"ACC0001"}' \
+		"$RT" >"$T/fast0.out" 2>&1
+	"$LOADGEN" "$port" /mcp/read 4 6 0 book_stats '{}' "$RT" >"$T/slow.out" 2>&1 &
+	cpid=$!
+	sleep 1
+	BENCH_RATE=50 "$LOADGEN" "$port" /mcp/read 2 3 0 get_account '{"account_id":"ACC0001"}' \
+		"$RT" >"$T/fast1.out" 2>&1
+	frc=$?
+	wait "$cpid"
+	src=$?
+	kill -TERM "$pid"
+	wait "$pid"
+	u=$(p99 "$T/fast0.out")
+	l=$(p99 "$T/fast1.out")
+	same "lookups under 4 x book_stats all answered" "$frc $src" "0 0"
+	if [ -n "$u" ] && [ -n "$l" ] &&
+		awk -v u="$u" -v l="$l" 'BEGIN { exit !(l < 2 * u + 100) }'; then
+		ok "... a lookup's p99 stays near its unloaded one ($l ms under load, $u ms without)"
+	else
+		notok "... a lookup's p99 stays near its unloaded one" \
+			"$l ms under load, $u ms without: $(cat "$T/fast0.out" "$T/fast1.out")"
+	fi
+	# one slow-lane thread: the four book_stats clients take turns
+	slow=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$T/slow.out")
+	[ -n "$slow" ] && [ "$slow" -ge 3 ] && [ "$slow" -le 7 ] &&
+		ok "... book_stats runs one at a time ($slow answered in 6 s, each 1 s)" ||
+		notok "... book_stats runs one at a time" "$(cat "$T/slow.out")"
 else
 	notok "the load generator is built" "$LOADGEN is missing (make test builds it)"
 fi
