@@ -9,7 +9,9 @@
  * With BENCH_RATE=R in the environment each client calls R times a second
  * (open loop: a call's latency counts from when it was due, so a stalled
  * server is not excused by the calls it kept from being sent), else as
- * fast as the server answers. Two of these at once measure one kind of
+ * fast as the server answers. With BENCH_RANDOM_MAX=N, each "@RANDOM@" in
+ * ARGS_JSON becomes a random number from 1 to N, zero-padded to 7 digits,
+ * per call (random records, not one cached page). Two of these at once measure one kind of
  * call under load from another (bench/lanes.sh).
  *
  * One thread, epoll, HTTP/1.1 keep-alive; understands Content-Length and
@@ -48,6 +50,28 @@ static double *lat;
 static size_t nlat, lat_cap;
 static long errors, calls_total;
 static double rate_arg; /* calls per second per client; 0 = closed loop */
+static long random_max; /* BENCH_RANDOM_MAX */
+
+static void die(const char *what);
+
+/* ARGS_JSON with every @RANDOM@ replaced (see the top). */
+static void args_expand(char *out, size_t len)
+{
+	const char *p = args_arg, *m;
+	size_t o = 0;
+	int n;
+
+	while (random_max > 0 && (m = strstr(p, "@RANDOM@")) != NULL && o < len) {
+		n = snprintf(out + o, len - o, "%.*s%07ld", (int)(m - p), p,
+			     1 + (long)(random() % random_max));
+		if (n < 0 || (size_t)n >= len - o)
+			die("arguments too long");
+		o += (size_t)n;
+		p = m + 8;
+	}
+	if ((size_t)snprintf(out + o, len - o, "%s", p) >= len - o)
+		die("arguments too long");
+}
 
 static double now_s(void)
 {
@@ -96,7 +120,7 @@ static void queue_request(struct client *c, const char *body, long id)
 static void next_request(struct client *c)
 {
 	static long id = 1;
-	char body[4096];
+	char body[4096], args[2048];
 
 	if (c->phase == P_INIT)
 		snprintf(body, sizeof body,
@@ -107,11 +131,13 @@ static void next_request(struct client *c)
 	else if (c->phase == P_NOTIFIED)
 		snprintf(body, sizeof body,
 			 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
-	else
+	else {
+		args_expand(args, sizeof args);
 		snprintf(body, sizeof body,
 			 "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"tools/call\",\"params\":{"
 			 "\"name\":\"%s\",\"arguments\":%s}}",
-			 id, tool_arg, args_arg);
+			 id, tool_arg, args);
+	}
 	id++;
 	queue_request(c, body, id);
 }
@@ -230,6 +256,8 @@ int main(int argc, char **argv)
 	rate_arg = getenv("BENCH_RATE") ? strtod(getenv("BENCH_RATE"), NULL) : 0;
 	if (rate_arg < 0 || rate_arg > 100000)
 		return 2;
+	random_max = getenv("BENCH_RANDOM_MAX") ? strtol(getenv("BENCH_RANDOM_MAX"), NULL, 10) : 0;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (nclients < 1 || nclients > 1000 || seconds < 1 || seconds > 600)
 		return 2;
 	lat_cap = 1 << 22;

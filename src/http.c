@@ -683,6 +683,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
  * handler deferred the answer (then whoever finishes the work does). A
  * request the route calls expensive, met on the fast lane, is passed on to
  * the slow lane instead (returns without running it). */
+/* 1 when the client of a suspended connection has closed it: MHD does not
+ * watch a suspended socket, and an expensive call nobody waits for any
+ * more would still hold a slow-lane thread. */
+static int client_gone(struct conn *cn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(cn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char b;
+
+	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static void run_queued(struct http_server *s, enum http_lane lane, struct conn *cn)
 {
 	struct http_request req;
@@ -703,6 +715,12 @@ static void run_queued(struct http_server *s, enum http_lane lane, struct conn *
 	}
 	res.status = 500;
 	res.internal = cn;
+	if (lane == HTTP_LANE_SLOW && client_gone(cn)) {
+		/* nobody to answer: resume it so MHD closes it */
+		http_respond(&res, 503, "text/plain; charset=utf-8", "the client has gone\n");
+		http_resume((struct http_deferred *)cn, &res);
+		return;
+	}
 	s->routes[cn->route].fn(s->routes[cn->route].ctx, &req, &res);
 	/* http_defer clears res.internal; cn may be gone already then */
 	if (res.internal)
@@ -721,8 +739,12 @@ static void *handler_main(void *arg)
 	 * core with a scan and take its turn at the scheduler's pace. Raising
 	 * a thread's own nice value cannot fail for lack of privilege; if it
 	 * fails anyway the lanes still keep their threads apart. */
-	if (lane == HTTP_LANE_SLOW)
-		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+	if (lane == HTTP_LANE_SLOW) {
+		id_t tid = (id_t)syscall(SYS_gettid);
+		int nice_now = getpriority(PRIO_PROCESS, tid);
+
+		(void)setpriority(PRIO_PROCESS, tid, nice_now + 10 > 19 ? 19 : nice_now + 10);
+	}
 	for (;;) {
 		pthread_mutex_lock(&s->qlock);
 		while (!s->queue_head[lane] && !s->quit[lane])

@@ -21,7 +21,8 @@
  * its own threads: a route may name a classifier that calls a request
  * cheap or expensive before it runs, and an expensive one waits for (and
  * runs on) the slow lane's threads only, which yield the CPU to the fast
- * lane's, so a cheap call never queues behind expensive ones. A handler
+ * lane's, so a cheap call never queues behind expensive ones; an expensive
+ * one whose client has closed its connection meanwhile is not run. A handler
  * fills struct http_response; the server frees the body and header values
  * it holds after sending. */
 #ifndef AIRLOCK_HTTP_H
