@@ -202,6 +202,13 @@ if [ -x "$LOADGEN" ]; then
 	[ -n "$after" ] && [ "$after" -ge 1 ] &&
 		ok "... calls whose clients hung up do not hold the slow lane ($after answered in 3 s)" ||
 		notok "... calls whose clients hung up do not hold the slow lane" "$(cat "$T/after.out")"
+	# The tool's name written with a JSON escape is still book_stats:
+	# four such clients still take turns on the slow lane.
+	"$LOADGEN" "$port" /mcp/read 4 3 0 '\u0062ook_stats' '{}' "$RT" >"$T/esc.out" 2>&1
+	esc=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$T/esc.out")
+	[ -n "$esc" ] && [ "$esc" -ge 1 ] && [ "$esc" -le 4 ] &&
+		ok "... an escaped tool name is no way around the slow lane ($esc answered in 3 s)" ||
+		notok "... an escaped tool name is no way around the slow lane" "$(cat "$T/esc.out")"
 	kill -TERM "$pid"
 	wait "$pid"
 else
