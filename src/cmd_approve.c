@@ -1,5 +1,6 @@
 /* cmd_approve.c — `airlock approve BATCH`: a person lets a batch through. */
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 
@@ -19,6 +20,9 @@ int cmd_approve(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	if (review_approve(&r, id, cli_principal(cli), &err))

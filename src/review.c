@@ -95,6 +95,8 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 	struct outreach_audience_rules rules;
 	struct outreach_smtp smtp;
 	struct err derr = {0};
+	struct policy *fresh = NULL;
+	const struct policy *p;
 	char action[16];
 	json_t *drafts = NULL, *delivery = NULL;
 	int rc;
@@ -120,9 +122,25 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 		goto out;
 	/* Delivery happens after the approval is durable, outside any
 	 * transaction: each message's intent is committed before the relay is
-	 * contacted (outreach.h). A relay problem leaves the messages pending. */
-	review_smtp(r->policy, &smtp);
-	gate_audience_rules(r->policy, &rules);
+	 * contacted (outreach.h). A relay problem leaves the messages pending.
+	 * The audience rules are the policy file's as it is now: airlock serve
+	 * loaded its copy when it started, and a competitor domain or touch
+	 * rule added since must hold; a file that no longer loads sends
+	 * nothing. */
+	if (r->policy && r->policy->path && policy_load(r->policy->path, &fresh, &derr)) {
+		char why[ERR_MSG_MAX + 96];
+
+		snprintf(why, sizeof why,
+			 "nothing was sent: the policy no longer loads (%s); the messages wait in"
+			 " the outbox",
+			 derr.msg);
+		delivery = json_pack("{s:s}", "error", why);
+		json_object_set_new(*report, "delivery", delivery);
+		goto out;
+	}
+	p = fresh ? fresh : r->policy;
+	review_smtp(p, &smtp);
+	gate_audience_rules(p, &rules);
 	if (!smtp.host)
 		delivery = json_pack("{s:s}", "note",
 				     r->policy ? "no SMTP relay in the policy: the messages wait in the"
@@ -133,6 +151,7 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 		delivery = json_pack("{s:s}", "error", derr.msg);
 	json_object_set_new(*report, "delivery", delivery);
 out:
+	policy_free(fresh);
 	json_decref(drafts);
 	return rc;
 }

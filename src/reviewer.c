@@ -561,3 +561,21 @@ int reviewer_csrf_ok(const struct reviewer_session *rs, const char *token)
 		return 0;
 	return sodium_memcmp(token, rs->csrf, 64) == 0;
 }
+
+int reviewer_count_active(struct store *s, int64_t *n, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*n = 0;
+	rc = store_prepare(s, "SELECT count(*) FROM reviewer WHERE disabled_at IS NULL", &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*n = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clock.h"
 #include "err.h"
@@ -112,6 +113,10 @@ int reviewer_session_end(struct store *s, const char *id, struct err *err);
 
 /* 1 when token is the session's CSRF token (constant time). */
 int reviewer_csrf_ok(const struct reviewer_session *rs, const char *token);
+
+/* How many reviewers are active (not removed): 0 means nobody can sign in,
+ * and the command line takes --as on trust (cli_identity.h). */
+int reviewer_count_active(struct store *s, int64_t *n, struct err *err);
 
 /* 1 when the role may do what needs `need`. */
 int reviewer_role_allows(enum reviewer_role role, enum reviewer_role need);
