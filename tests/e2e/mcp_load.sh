@@ -163,7 +163,9 @@ if [ -x "$LOADGEN" ]; then
 	# made 1 s slower by the test hook, a wait that costs no CPU) while
 	# two clients look accounts up 50 times a second each. A lookup never
 	# queues behind book_stats: with one queue for every call, four of them
-	# held every handler thread and a lookup waited up to a second.
+	# held every handler thread and a lookup waited up to a second (p99
+	# 1-2 s). The bound leaves room for a busy machine's tail (a shared
+	# 2-core machine added 120 ms to a p99 of 14 ms), not for a second.
 	p99() { sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p' "$1"; }
 	export AIRLOCK_TEST_TOOL_DELAY=book_stats:1000
 	serve_start --threads 4
@@ -182,7 +184,7 @@ if [ -x "$LOADGEN" ]; then
 	l=$(p99 "$T/fast1.out")
 	same "lookups under 4 x book_stats all answered" "$frc $src" "0 0"
 	if [ -n "$u" ] && [ -n "$l" ] &&
-		awk -v u="$u" -v l="$l" 'BEGIN { exit !(l < 2 * u + 100) }'; then
+		awk -v u="$u" -v l="$l" 'BEGIN { exit !(l < 2 * u + 300) }'; then
 		ok "... a lookup's p99 stays near its unloaded one ($l ms under load, $u ms without)"
 	else
 		notok "... a lookup's p99 stays near its unloaded one" \
