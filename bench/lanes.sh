@@ -7,7 +7,9 @@
 # in the same run; the goal is <= 2x.
 #
 # Knobs: LANES_BENCH_ACCOUNTS (1000000), LANES_BENCH_SECONDS (10),
-# LANES_BENCH_THREADS (airlock --threads, 4), LANES_BENCH_SLOW (--slow-threads, 1).
+# LANES_BENCH_THREADS (airlock --threads, 4), LANES_BENCH_SLOW (--slow-threads, 1;
+# 0 leaves the flag out, to measure a build from before the lanes with
+# AIRLOCK=path/to/it).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AIRLOCK=${AIRLOCK:-$ROOT/build/release/airlock}
@@ -42,8 +44,9 @@ SELECT printf('ACC%07d',i), printf('Company %d',i), printf('company%d.example',i
  (i%500)*1000.0, 10+i%5000, '2026-01-01T00:00:00Z' FROM n;"
 TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)
 
-"$AIRLOCK" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" --slow-threads "$SLOW" \
-	2>"$T/airlock.log" &
+# LANES_BENCH_SLOW=0: no --slow-threads, for a binary from before the lanes
+if [ "$SLOW" -gt 0 ]; then set -- --slow-threads "$SLOW"; else set --; fi
+"$AIRLOCK" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" "$@" 2>"$T/airlock.log" &
 apid=$!
 port=
 for _ in $(seq 100); do
