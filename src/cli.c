@@ -131,7 +131,14 @@ const struct cli_command cli_commands[] = {
 	 "outside the sample may be judged too. Verdicts are the workflow's\n"
 	 "evidence for earned autonomy.\n" WHO_ACTS},
 	{"approve", cmd_approve, "approve a batch (a person other than its proposer)",
-	 "usage: airlock approve BATCH [--as NAME]\n" WHO_ACTS},
+	 "usage: airlock approve BATCH [--as NAME] [--override --reason TEXT]\n"
+	 "\n"
+	 "Approves a batch the policy blocked. A batch whose sample audit was never\n"
+	 "drawn, is unfinished or failed is refused, saying what is unfinished:\n"
+	 "approving past it is an override, recorded on the batch and in the log,\n"
+	 "shown by show, and counted as no audit in the workflow's evidence.\n"
+	 "  --override       approve past the sample audit\n"
+	 "  --reason TEXT    why (required with --override, at most 2000 bytes)\n" WHO_ACTS},
 	{"reject", cmd_reject, "reject a batch, with a reason",
 	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n" WHO_ACTS},
 	{"apply", cmd_apply, "apply an approved batch in one transaction",
@@ -139,12 +146,18 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "Applies every item or none. A record changed since it was staged is a\n"
 	 "conflict: by default nothing is applied and the conflicts are listed;\n"
-	 "--skip-conflicts applies the rest and marks those items.\n" WHO_ACTS},
+	 "--skip-conflicts applies the rest and marks those items. A merge is\n"
+	 "re-checked against the book as it is now: a merge into an account merged\n"
+	 "since, of an account merged since or holding merged accounts, or one that\n"
+	 "would close a cycle is a conflict, with its reason.\n" WHO_ACTS},
 	{"undo", cmd_undo, "undo an applied batch, restoring the before-images",
 	 "usage: airlock undo BATCH [--force] [--as NAME]\n"
 	 "\n"
 	 "Restores every record's before-image in one transaction. Records changed\n"
-	 "after the apply are listed and nothing is undone, unless --force.\n" WHO_ACTS},
+	 "after the apply are listed and nothing is undone, unless --force. A merge's\n"
+	 "undo moves back exactly the contacts and signals it moved; while one of\n"
+	 "them sits elsewhere (a later merge took it on) it is refused, even with\n"
+	 "--force, naming the batch to undo first.\n" WHO_ACTS},
 	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
 	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
 	 "\n"
@@ -719,6 +732,15 @@ void cli_print_conflicts(json_t *report)
 	json_array_foreach(list, i, c)
 	{
 		json_t *cur = json_object_get(c, "current_version");
+
+		/* a merge the book no longer allows says why, not a version */
+		if (json_is_string(json_object_get(c, "reason"))) {
+			printf("  item %lld  account %s: %s\n",
+			       (long long)json_integer_value(json_object_get(c, "item")),
+			       json_string_value(json_object_get(c, "record_id")),
+			       json_string_value(json_object_get(c, "reason")));
+			continue;
+		}
 
 		printf("  item %lld  account %s: version %lld expected, ",
 		       (long long)json_integer_value(json_object_get(c, "item")),

@@ -58,9 +58,35 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 
 int review_approve(struct review *r, int64_t batch_id, const char *principal, struct err *err)
 {
+	char gap[200], msg[ERR_MSG_MAX];
+	struct err gerr = {0};
 	int rc = staging_expire(r->store, NULL, err);
 
-	return rc ? rc : staging_approve(r->store, batch_id, principal, r->surface, err);
+	if (!rc)
+		rc = staging_approve(r->store, batch_id, principal, r->surface, err);
+	/* an unfinished sample: say how this surface overrides it */
+	if (rc == AIRLOCK_ESTATE &&
+	    !staging_sample_gap(r->store, batch_id, gap, sizeof gap, &gerr) && gap[0]) {
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		if (r->surface && !strcmp(r->surface, "cli"))
+			err_set(err, rc, "%s: airlock approve %lld --override --reason TEXT", msg,
+				(long long)batch_id);
+		else
+			err_set(err, rc,
+				"%s: POST /api/batches/%lld/approve {\"override\": true, \"reason\":"
+				" \"...\"}",
+				msg, (long long)batch_id);
+	}
+	return rc;
+}
+
+int review_approve_override(struct review *r, int64_t batch_id, const char *principal,
+			    const char *reason, struct err *err)
+{
+	int rc = staging_expire(r->store, NULL, err);
+
+	return rc ? rc
+		  : staging_approve_override(r->store, batch_id, principal, r->surface, reason, err);
 }
 
 int review_reject(struct review *r, int64_t batch_id, const char *principal, const char *reason,
@@ -334,12 +360,15 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	workflow = json_string_value(json_object_get(b, "workflow"));
 	sampling_for(r->policy, workflow, &sp);
 	rc = staging_judge(r->store, batch_id, item, principal, r->surface, pass, note, &res, err);
-	if (!rc)
-		rc = autonomy_observe(r->store, workflow, &sp, !pass, NULL, err);
 	state = json_string_value(json_object_get(res, "state"));
-	/* the sample is complete: one batch of evidence for the workflow */
+	/* the sample is complete: its verdicts and outcome become the
+	 * workflow's evidence together, so a sample a person approves past
+	 * unfinished (an override) adds none */
 	if (!rc && state && (!strcmp(state, "approved") || !strcmp(state, "blocked")))
-		rc = autonomy_batch(r->store, workflow, &sp, !strcmp(state, "approved"), &level, err);
+		rc = autonomy_sample(r->store, workflow, &sp,
+				     json_integer_value(json_object_get(res, "passed")),
+				     json_integer_value(json_object_get(res, "failed")) > 0, &level,
+				     err);
 	if (!rc && state && !strcmp(state, "blocked"))
 		rc = notify_batch(r->store, r->policy, batch_id, "blocked", workflow,
 				  json_string_value(json_object_get(b, "principal")),
