@@ -55,8 +55,9 @@ static void *writer(void *arg)
 	struct timespec ts;
 
 	(void)arg;
-	if (sqlite3_prepare_v2(db, "INSERT INTO ceiling_log(seq, at, tool, body) VALUES (?1, ?2, ?3, ?4)",
-			       -1, &ins, NULL))
+	if (sqlite3_prepare_v2(
+		db, "INSERT INTO ceiling_log(seq, at, tool, body) VALUES (?1, ?2, ?3, ?4)", -1,
+		&ins, NULL))
 		die(sqlite3_errmsg(db));
 	for (;;) {
 		pthread_mutex_lock(&lock);
