@@ -107,7 +107,7 @@ const struct cli_command cli_commands[] = {
 	 "Batches that are staged (awaiting a sample audit), sampled, blocked\n"
 	 "(awaiting approve/reject) or approved (awaiting apply), oldest first.\n"},
 	{"show", cmd_show, "show a batch as a reviewable diff",
-	 "usage: airlock show BATCH [--json] [--limit N]\n"
+	 "usage: airlock show BATCH [--json] [--limit N] [--summary]\n"
 	 "\n"
 	 "First a summary: the moves grouped (field old -> new xcount), evidence\n"
 	 "coverage and age, items whose reason and evidence disagree (a reason\n"
@@ -118,7 +118,9 @@ const struct cli_command cli_commands[] = {
 	 "items (★drawn marks the sample): field old -> new, the reason and the\n"
 	 "cited evidence with the signal's text; refused items and why; the verbs\n"
 	 "allowed in its state.\n"
-	 "  --limit N   show at most N records (default 50; 0 = all)\n"},
+	 "  --limit N   show at most N records (default 50; 0 = all)\n"
+	 "  --summary   only the summary (with --json: its object; --json alone adds\n"
+	 "              it to the batch as \"summary\")\n"},
 	{"sample", cmd_sample, "draw the sample audit of a staged batch",
 	 "usage: airlock sample BATCH [--check] [--json] [--as NAME]\n"
 	 "\n"

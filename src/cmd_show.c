@@ -291,17 +291,20 @@ static void print_batch(struct cli *cli, struct store *s, json_t *b, long limit,
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {{"limit", required_argument, NULL, 'l'},
+					      {"summary", no_argument, NULL, 's'},
 					      {NULL, 0, NULL, 0}};
 	struct err err = {0};
 	struct store *s;
 	json_t *b;
 	int64_t id;
 	long limit = 50;
-	int c, done = 0, rc;
+	int c, done = 0, rc, only_summary = 0;
 
 	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
 		if (c == -2)
 			return done;
+		if (c == 's')
+			only_summary = 1;
 		if (c == 'l' && cli_parse_long(cli, "--limit", optarg, 0, 100000000, &limit))
 			return CLI_USAGE;
 	}
@@ -313,9 +316,29 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (staging_expire(s, NULL, &err) || staging_get(s, id, &b, &err))
 		return cli_fail_err(cli, &err);
-	if (cli->json)
-		rc = cli_print_json(cli, b);
-	else if ((rc = cli_escape(cli, b)) == CLI_OK)
+	if (only_summary || cli->json) {
+		struct policy *pol = cli_policy(cli, 0);
+		struct summary_opts o = {pol ? pol->evidence_max_age : SUMMARY_EVIDENCE_MAX_AGE, 0};
+		json_t *sum = NULL;
+
+		if (summary_batch(s, b, &o, &sum, &err)) {
+			json_decref(b);
+			return cli_fail_err(cli, &err);
+		}
+		if (only_summary && cli->json)
+			rc = cli_print_json(cli, sum);
+		else if (cli->json) {
+			json_object_set(b, "summary", sum);
+			rc = cli_print_json(cli, b);
+		} else if ((rc = cli_escape(cli, sum)) == CLI_OK) {
+			size_t i;
+			json_t *v;
+
+			json_array_foreach(json_object_get(sum, "lines"), i, v)
+				printf("%s\n", json_string_value(v));
+		}
+		json_decref(sum);
+	} else if ((rc = cli_escape(cli, b)) == CLI_OK)
 		print_batch(cli, s, b, limit, show_paint());
 	json_decref(b);
 	return rc;
