@@ -521,6 +521,7 @@ static void sum_lines(struct sum *m, json_t *batch)
 		 (long long)items, (long long)json_integer_value(json_object_get(batch, "radius")),
 		 worst[0] ? worst : "nothing flagged");
 	json_object_set_new(m->out, "headline", json_string(line));
+	json_object_set_new(m->out, "worst", worst[0] ? json_string(worst) : json_null());
 	json_object_set_new(m->out, "lines", lines);
 }
 

@@ -49,7 +49,8 @@ struct summary_opts {
  *  "merge": {"accounts", "contacts", "signals", "into": [ids]} (merges),
  *  "send": {"accounts": [{"id", "name", "messages"}], "recipients"} (sends),
  *  "lines": [plain sentences, most important first],
- *  "headline": one sentence: what, how many, radius, the worst flag}. */
+ *  "headline": one sentence: what, how many, radius, the worst flag,
+ *  "worst": the worst flag as a sentence, or null when nothing is flagged}. */
 int summary_batch(struct store *s, json_t *batch, const struct summary_opts *o, json_t **out,
 		  struct err *err);
 

@@ -103,3 +103,15 @@ expect 0 "a merge is proposed" $AIRLOCK propose "$T/m.json" --tool propose_merge
 BM=$(sql "SELECT max(id) FROM batch")
 expect 0 "show the merge" $AIRLOCK show "$BM"
 has "the contacts and signals that move are counted" "$T/out" "merges 1 account\(s\) into 1 survivor\(s\): 2 contact\(s\) and 0 signal\(s\) move"
+
+# a notification carries the summary (what, how many, radius, the worst
+# flag) and the deep link; the agent's text in it stays plain text
+cp "$AIRLOCK_POLICY" "$T/hook.yaml"
+printf 'notify:\n  webhook: http://127.0.0.1:9/hook\n  console_url: http://console.example:8750/\n' >>"$T/hook.yaml"
+python3 -c "import json; print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'r','items':[{'record_id':'A%04d'%i,'field':'tier','value':1,'reason':'hiring <!channel>','evidence':['S1'] if i==30 else []} for i in range(30,32)]}))" >"$T/p3.json"
+expect 0 "a batch under a policy with a webhook" $AIRLOCK propose "$T/p3.json" --as agent:scout --policy "$T/hook.yaml"
+B3=$(sql "SELECT max(id) FROM batch")
+sql "SELECT text || ' @ ' || url FROM notify WHERE ref LIKE 'batch:$B3:%'" >"$T/note"
+has "the notification says what the batch does" "$T/note" "batch $B3 .*2 record\(s\): tier 4 → 1 ×2; radius 2"
+has "... and its worst flag" "$T/note" "worst: 1 item\(s\) cite evidence about another record"
+has "... with the deep link to the batch" "$T/note" "@ /#/batch/$B3$"
