@@ -63,6 +63,7 @@ async function run(page) {
   await drawn(page, 'login', () => page.goto(BASE + '/#/batch/' + env.B1));
   ok(await page.isVisible('#login-name'), 'without a session the page asks to sign in');
   ok(!(await page.isVisible('table.items')), '... and shows no batch');
+  ok(!(await page.isVisible('#nav')), '... nor the navigation (hidden wins over nav{display:flex})');
   await page.fill('#login-name', 'alice');
   await page.fill('#login-password', 'wrong-password');
   await page.click('form.login button[type=submit]');
@@ -111,6 +112,37 @@ async function run(page) {
   same(sql(`SELECT state FROM batch WHERE id=${env.B1}`), 'approved', 'a clean sample approves the batch');
   ok((await page.textContent('h1')).includes('approved'), '... and the page says so');
   await shot(page, '05-judged');
+
+  // a 56-item sample judged by keyboard alone: p passes the item shown and
+  // the next one comes up; j/k move without judging. Keystrokes are counted.
+  await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B5));
+  const sum = await page.textContent('section.summary');
+  ok(sum.includes('500 record(s): tier'), `batch ${env.B5} opens with its summary (moves grouped)`, sum);
+  ok(sum.includes('evidence: '), '... and its evidence coverage', sum);
+  await drawn(page, 'batch', () => page.click('button[data-verb="sample"]'));
+  const total = Number(sql(`SELECT count(*) FROM batch_item WHERE batch_id=${env.B5} AND sampled=1`));
+  same(total, 56, 'the sample of 500 is 56 items');
+  ok((await page.textContent('#judge-card .progress')).startsWith('0 of 56 judged'), 'the judge card shows the progress', await page.textContent('#judge-card .progress'));
+  const card = await page.textContent('#judge-card');
+  ok(card.includes('account ') && card.includes('→') && card.includes('reason: '), '... and the item whole: record, old → new, reason', card);
+  let keys = 0;
+  const first = await page.getAttribute('#judge-card', 'data-judge-item');
+  await page.keyboard.press('j'); keys++;
+  ok((await page.getAttribute('#judge-card', 'data-judge-item')) !== first, 'j shows the next drawn item');
+  await page.keyboard.press('k'); keys++;
+  same(await page.getAttribute('#judge-card', 'data-judge-item'), first, 'k goes back');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await shot(page, '05b-judge-card-375');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  for (let i = 0; i < total; i++) {
+    if (i === 12) ok((await page.textContent('#judge-card .progress')).startsWith('12 of 56 judged'), 'progress counts the verdicts (12 of 56)');
+    await drawn(page, 'batch', () => page.keyboard.press('p'));
+    keys++;
+  }
+  same(sql(`SELECT state FROM batch WHERE id=${env.B5}`), 'approved', 'every drawn item passed by keyboard: the batch is approved');
+  same(sql(`SELECT count(*) FROM action_log WHERE batch_id='${env.B5}' AND tool='judge'`), '56', '... each verdict its own log entry');
+  ok(keys <= 2 * total, `... in ${keys} keystrokes for ${total} items (at most 2 per item)`);
+  await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B1));
 
   // apply, undo
   const acct = sql(`SELECT record_id FROM batch_item WHERE batch_id=${env.B1} AND idx=1`);
