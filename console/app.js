@@ -167,19 +167,61 @@
 
   // ---- queue -------------------------------------------------------------------
 
+  // Filters and sort live in the page (the queue is small: what waits);
+  // similar batches (same agent, workflow and instruction version) are
+  // grouped, with a group reject that rejects each batch by its own request.
+  var qf = { agent: '', workflow: '', state: '', sort: 'age' };
   function viewQueue() {
     api('GET', '/api/queue').then(function (res) {
       if (!res.ok) return showError(res);
-      var rows = res.data.batches.map(function (b) {
+      var all = res.data.batches, groups = {};
+      var pick = function (key, label, values) {
+        var sel = h('select', { id: 'qf-' + key, 'aria-label': label, onchange: function () { qf[key] = sel.value; viewQueue(); } },
+          values.map(function (v) { var o = h('option', { value: v[0] }, v[1]); if (v[0] === qf[key]) o.selected = true; return o; }));
+        return h('label', null, label + ' ', sel);
+      };
+      var uniq = function (f) { var seen = {}; all.forEach(function (b) { seen[f(b)] = 1; }); return Object.keys(seen).sort(); };
+      var opts = function (vals) { return [['', 'any']].concat(vals.map(function (v) { return [v, v]; })); };
+      var list = all.filter(function (b) {
+        return (!qf.agent || b.principal === qf.agent) && (!qf.workflow || b.workflow === qf.workflow) && (!qf.state || b.state === qf.state);
+      });
+      list.sort(function (x, y) { return qf.sort === 'radius' ? y.radius - x.radius : y.age_seconds - x.age_seconds; });
+      list.forEach(function (b) {
+        var k = b.principal + '\u0000' + b.workflow + '\u0000' + (b.instruction_version || '');
+        (groups[k] = groups[k] || []).push(b);
+      });
+      var rows = list.map(function (b) {
         return h('tr', { 'data-batch': b.id },
           td(link('#/batch/' + enc(b.id), 'batch ' + b.id)),
           td(badge(b.state)), td(b.workflow), td(b.principal),
           td(b.action), td(String(b.radius), 'num'), td(String(b.items), 'num'),
-          td(age(b.age_seconds), 'num'), td(b.waits_for));
+          td(age(b.age_seconds), 'num'), td(b.waits_for), td(b.rationale || ''), td(b.expires_at ? String(b.expires_at).slice(0, 16).replace('T', ' ') : 'never'));
+      });
+      var similar = Object.keys(groups).filter(function (k) { return groups[k].length > 1; }).map(function (k) {
+        var g = groups[k], reason = h('input', { type: 'text', 'aria-label': 'why these batches are rejected', placeholder: 'why (required)' });
+        return h('li', { 'data-group': g.map(function (b) { return b.id; }).join(',') },
+          g.length + ' similar batches from ' + g[0].principal + ' (' + g[0].workflow + ', instructions ' + (g[0].instruction_version || 'none') + '): ',
+          g.map(function (b, i) { return [i ? ', ' : '', link('#/batch/' + enc(b.id), String(b.id))]; }), ' ', reason,
+          h('button', { type: 'button', class: 'danger', 'data-group-reject': 'true', onclick: function () {
+            if (!reason.value.trim()) { flash('a rejection needs a reason', true); reason.focus(); return; }
+            var left = g.length, bad = 0;
+            g.forEach(function (b) {
+              api('POST', '/api/batches/' + enc(b.id) + '/reject', { reason: reason.value }).then(function (r) {
+                if (!r.ok) bad++;
+                if (--left === 0) { flash(g.length - bad + ' batch(es) rejected, each recorded separately' + (bad ? '; ' + bad + ' refused' : ''), bad > 0); viewQueue(); }
+              });
+            });
+          } }, 'Reject these ' + g.length));
       });
       show([h('h1', { text: 'Queue' }),
-        h('p', { class: 'muted', text: 'What waits for a person, oldest first.' }),
-        rows.length ? table(['Batch', 'State', 'Workflow', 'Agent', 'Action', 'Radius', 'Items', 'Age', 'Waits for'], rows, 'queue')
+        h('p', { class: 'muted', text: all.length + ' batch(es) wait for a person; ' + list.length + ' shown.' }),
+        h('form', { class: 'search', onsubmit: function (e) { e.preventDefault(); } },
+          pick('agent', 'Agent', opts(uniq(function (b) { return b.principal; }))),
+          pick('workflow', 'Workflow', opts(uniq(function (b) { return b.workflow; }))),
+          pick('state', 'State', opts(uniq(function (b) { return b.state; }))),
+          pick('sort', 'Sort', [['age', 'oldest first'], ['radius', 'largest radius first']])),
+        similar.length ? h('section', { class: 'groups' }, h('h2', { text: 'Similar batches' }), h('ul', null, similar)) : null,
+        rows.length ? table(['Batch', 'State', 'Workflow', 'Agent', 'Action', 'Radius', 'Items', 'Age', 'Waits for', 'Rationale', 'Expires'], rows, 'queue')
           : h('p', { class: 'empty', text: 'Nothing waits for a person.' })]);
       rendered('queue');
     });

@@ -84,6 +84,16 @@ async function run(page) {
   same(rows.slice(-5).join(','), ours.join(','), '... the newest last');
   same((await page.textContent(`tr[data-batch="${env.B2}"] td:nth-child(9)`)).trim(), 'approve or reject', '... with what each waits for');
   await shot(page, '02-queue');
+  ok((await page.textContent('section.groups')).includes('similar batches from agent:tierbot (retier, instructions v1)'), 'similar batches (agent, workflow, instructions) are grouped, with a group reject');
+  await drawn(page, 'queue', () => page.selectOption('#qf-agent', 'agent:tierbot'));
+  const agents = await page.$$eval('table.queue tbody tr td:nth-child(4)', (t) => [...new Set(t.map((x) => x.textContent))]);
+  same(agents.join(','), 'agent:tierbot', 'the queue filters by agent');
+  ok((await page.textContent('table.queue thead')).includes('Rationale'), '... and shows rationale and expiry columns');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await shot(page, '02b-queue-375');
+  ok(await page.evaluate(() => document.documentElement.scrollWidth <= 380), 'at 375 px the queue page does not scroll sideways', await page.evaluate(() => document.documentElement.scrollWidth));
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await drawn(page, 'queue', () => page.selectOption('#qf-agent', ''));
 
   // a staged batch from the demo book
   await drawn(page, 'batch', () => page.click(`tr[data-batch="${env.B1}"] a`));
