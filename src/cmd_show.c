@@ -11,7 +11,6 @@
 #include "summary.h"
 #include "text.h"
 
-
 static void value_text(json_t *v, char *buf, size_t len)
 {
 	char *t;

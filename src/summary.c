@@ -47,10 +47,9 @@ static void flag(struct sum *m, int64_t item, const char *record, const char *na
 
 	json_object_set_new(m->counts, name, json_integer(n + 1));
 	if (json_array_size(m->flags) < SUMMARY_FLAGS_MAX)
-		json_array_append_new(m->flags,
-				      json_pack("{s:I,s:s,s:s,s:s}", "item", (json_int_t)item,
-						"record_id", record ? record : "", "flag", name,
-						"detail", detail));
+		json_array_append_new(
+		    m->flags, json_pack("{s:I,s:s,s:s,s:s}", "item", (json_int_t)item, "record_id",
+					record ? record : "", "flag", name, "detail", detail));
 }
 
 /* The signal kinds the book knows: a reason that names one must cite one. */
@@ -108,8 +107,8 @@ static void count_move(struct sum *m, const char *field, json_t *old, json_t *ne
 	snprintf(key, len, "%s\x1f%s\x1f%s", field, ot, nt);
 	g = json_object_get(m->moves, key);
 	if (g)
-		json_object_set_new(g, "count",
-				    json_integer(json_integer_value(json_object_get(g, "count")) + 1));
+		json_object_set_new(
+		    g, "count", json_integer(json_integer_value(json_object_get(g, "count")) + 1));
 	else
 		json_object_set_new(m->moves, key,
 				    json_pack("{s:s,s:s,s:s,s:i}", "field", field, "old", ot, "new",
@@ -125,8 +124,8 @@ out:
 static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *record)
 {
 	json_t *ev = json_object_get(it, "evidence"), *v, *sig = NULL, *r;
-	const char *into = json_string_value(
-	    json_object_get(json_object_get(it, "changes"), "merged_into"));
+	const char *into =
+	    json_string_value(json_object_get(json_object_get(it, "changes"), "merged_into"));
 	char cited[KINDS_MAX] = {0}, detail[400], reasons[2048] = "";
 	size_t i, used = 0;
 	int k, too_old = 0;
@@ -144,7 +143,8 @@ static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *re
 		m->nsig++;
 		if (!id || book_get(m->s, BOOK_SIGNAL, id, &sig, &e)) {
 			m->unknown++;
-			snprintf(detail, sizeof detail, "cites %s, which is not a signal in the book",
+			snprintf(detail, sizeof detail,
+				 "cites %s, which is not a signal in the book",
 				 id ? id : "a value that is not an id");
 			flag(m, idx, record, "evidence_unknown", detail);
 			continue;
@@ -201,8 +201,7 @@ static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *re
 	return 0;
 }
 
-static int count_rows(struct store *s, const char *sql, const char *id, int64_t *n,
-		      struct err *err)
+static int count_rows(struct store *s, const char *sql, const char *id, int64_t *n, struct err *err)
 {
 	struct store_stmt *st;
 	int rc = store_prepare(s, sql, &st, err);
@@ -304,9 +303,9 @@ static void sum_send(struct sum *m, json_t *items)
 		}
 	}
 	json_object_foreach(accts, k, a) json_array_append(arr, a);
-	json_object_set_new(m->out, "send",
-			    json_pack("{s:o,s:I}", "accounts", arr, "recipients",
-				      (json_int_t)recipients));
+	json_object_set_new(
+	    m->out, "send",
+	    json_pack("{s:o,s:I}", "accounts", arr, "recipients", (json_int_t)recipients));
 	json_decref(accts);
 }
 
@@ -318,14 +317,15 @@ static int sum_overlap(struct sum *m, int64_t batch_id, struct err *err)
 	json_t *arr = json_array();
 	int rc;
 
-	rc = store_prepare(m->s,
-			   "SELECT i.batch_id, b.state, count(DISTINCT i.record_id) FROM batch_item i"
-			   " JOIN batch b ON b.id=i.batch_id"
-			   " WHERE i.batch_id<>?1 AND b.state IN"
-			   " ('staged','sampled','blocked','approved')"
-			   " AND i.record_id IN (SELECT record_id FROM batch_item WHERE batch_id=?1)"
-			   " GROUP BY i.batch_id ORDER BY i.batch_id LIMIT 50",
-			   &st, err);
+	rc = store_prepare(
+	    m->s,
+	    "SELECT i.batch_id, b.state, count(DISTINCT i.record_id) FROM batch_item i"
+	    " JOIN batch b ON b.id=i.batch_id"
+	    " WHERE i.batch_id<>?1 AND b.state IN"
+	    " ('staged','sampled','blocked','approved')"
+	    " AND i.record_id IN (SELECT record_id FROM batch_item WHERE batch_id=?1)"
+	    " GROUP BY i.batch_id ORDER BY i.batch_id LIMIT 50",
+	    &st, err);
 	if (rc) {
 		json_decref(arr);
 		return rc;
@@ -368,7 +368,7 @@ static void sum_moves(struct sum *m)
 
 /* Appends to buf at *used, keeping it terminated; a cut line stays a line. */
 static void put(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void put(char *buf, size_t len, size_t *used, const char *fmt, ...)
 {
 	va_list ap;
@@ -425,7 +425,8 @@ static void sum_lines(struct sum *m, json_t *batch)
 		action = "update";
 	if ((x = json_object_get(m->out, "send"))) {
 		put(line, sizeof line, &used, "sends %lld message(s) to %lld recipient(s) at ",
-		    (long long)items, (long long)json_integer_value(json_object_get(x, "recipients")));
+		    (long long)items,
+		    (long long)json_integer_value(json_object_get(x, "recipients")));
 		json_array_foreach(json_object_get(x, "accounts"), i, g)
 		{
 			if (i == 5) {
@@ -492,18 +493,20 @@ static void sum_lines(struct sum *m, json_t *batch)
 			 list);
 		json_array_append_new(lines, json_string(line));
 		if (!worst[0])
-			snprintf(worst, sizeof worst, "%lld item(s) %s", (long long)n, flag_words[f]);
+			snprintf(worst, sizeof worst, "%lld item(s) %s", (long long)n,
+				 flag_words[f]);
 	}
 	if (!worst[0] && m->without && strcmp(action, "send"))
-		snprintf(worst, sizeof worst, "%lld item(s) cite no evidence", (long long)m->without);
+		snprintf(worst, sizeof worst, "%lld item(s) cite no evidence",
+			 (long long)m->without);
 	if (json_array_size(ov)) {
 		used = 0;
 		put(line, sizeof line, &used, "records also in other waiting batches: ");
-		json_array_foreach(ov, i, g)
-			put(line, sizeof line, &used, "%sbatch %lld (%s, %lld record(s))",
-			    i ? ", " : "", (long long)json_integer_value(json_object_get(g, "batch_id")),
-			    json_string_value(json_object_get(g, "state")),
-			    (long long)json_integer_value(json_object_get(g, "records")));
+		json_array_foreach(ov, i, g) put(
+		    line, sizeof line, &used, "%sbatch %lld (%s, %lld record(s))", i ? ", " : "",
+		    (long long)json_integer_value(json_object_get(g, "batch_id")),
+		    json_string_value(json_object_get(g, "state")),
+		    (long long)json_integer_value(json_object_get(g, "records")));
 		json_array_append_new(lines, json_string(line));
 		if (!worst[0])
 			snprintf(worst, sizeof worst, "%s", line);
@@ -517,9 +520,9 @@ static void sum_lines(struct sum *m, json_t *batch)
 		     : "?");
 	used = 0; /* a long flag is cut, the headline stays one line */
 	put(line, sizeof line, &used, "batch %lld (%s): %s of %lld item(s), radius %lld; %s",
-		 (long long)json_integer_value(json_object_get(batch, "id")), who, action,
-		 (long long)items, (long long)json_integer_value(json_object_get(batch, "radius")),
-		 worst[0] ? worst : "nothing flagged");
+	    (long long)json_integer_value(json_object_get(batch, "id")), who, action,
+	    (long long)items, (long long)json_integer_value(json_object_get(batch, "radius")),
+	    worst[0] ? worst : "nothing flagged");
 	json_object_set_new(m->out, "headline", json_string(line));
 	json_object_set_new(m->out, "worst", worst[0] ? json_string(worst) : json_null());
 	json_object_set_new(m->out, "lines", lines);
@@ -566,10 +569,10 @@ int summary_batch(struct store *s, json_t *batch, const struct summary_opts *o, 
 
 			json_object_foreach(json_object_get(it, "changes"), k, v)
 			{
-				json_t *old = !strncmp(k, "custom.", 7)
-						  ? json_object_get(json_object_get(before, "custom"),
-								    k + 7)
-						  : json_object_get(before, k);
+				json_t *old =
+				    !strncmp(k, "custom.", 7)
+					? json_object_get(json_object_get(before, "custom"), k + 7)
+					: json_object_get(before, k);
 
 				count_move(m, k, old, v);
 			}
@@ -587,10 +590,10 @@ int summary_batch(struct store *s, json_t *batch, const struct summary_opts *o, 
 	    m->out, "evidence",
 	    json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:I}", "with", (json_int_t)m->with, "without",
 		      (json_int_t)m->without, "signals", (json_int_t)m->nsig, "unknown",
-		      (json_int_t)m->unknown,
-		      "oldest_days", m->oldest >= 0 ? json_integer(m->oldest) : json_null(),
-		      "newest_days", m->newest >= 0 ? json_integer(m->newest) : json_null(),
-		      "too_old", (json_int_t)m->too_old, "max_age_days",
+		      (json_int_t)m->unknown, "oldest_days",
+		      m->oldest >= 0 ? json_integer(m->oldest) : json_null(), "newest_days",
+		      m->newest >= 0 ? json_integer(m->newest) : json_null(), "too_old",
+		      (json_int_t)m->too_old, "max_age_days",
 		      (json_int_t)(m->o->evidence_max_age / 86400)));
 	json_object_set(m->out, "flags", m->flags);
 	json_object_set(m->out, "flag_counts", m->counts);
@@ -606,8 +609,8 @@ out:
 	return rc;
 }
 
-int summary_batch_id(struct store *s, int64_t batch_id, const struct summary_opts *o,
-		     json_t **out, struct err *err)
+int summary_batch_id(struct store *s, int64_t batch_id, const struct summary_opts *o, json_t **out,
+		     struct err *err)
 {
 	json_t *b = NULL;
 	int rc;

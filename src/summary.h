@@ -31,7 +31,7 @@
 
 struct summary_opts {
 	int64_t evidence_max_age; /* seconds; evidence older is flagged; 0 = no limit */
-	time_t now;               /* 0 = clock_now() */
+	time_t now;		  /* 0 = clock_now() */
 };
 
 /* The summary of batch (staging_get's object, items included):
@@ -55,7 +55,7 @@ int summary_batch(struct store *s, json_t *batch, const struct summary_opts *o, 
 		  struct err *err);
 
 /* The same for a batch id: reads it with staging_get. */
-int summary_batch_id(struct store *s, int64_t batch_id, const struct summary_opts *o,
-		     json_t **out, struct err *err);
+int summary_batch_id(struct store *s, int64_t batch_id, const struct summary_opts *o, json_t **out,
+		     struct err *err);
 
 #endif

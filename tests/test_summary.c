@@ -40,7 +40,8 @@ static void test_flags_what_the_evidence_does_not_support(void **state)
 	(void)state;
 	fixture_book(s, 5);
 	assert_int_equal(clock_parse("2026-12-01T00:00:00Z", &o.now), 0);
-	json_array_append_new(items, item(s, 1, "A001", 2, "hiring fast", json_pack("[s]", "S001")));
+	json_array_append_new(items,
+			      item(s, 1, "A001", 2, "hiring fast", json_pack("[s]", "S001")));
 	json_array_append_new(items, item(s, 2, "A002", 2, "strong hiring", NULL));
 	json_array_append_new(items, item(s, 3, "A003", 1, "fits", json_pack("[s]", "S004")));
 	json_array_append_new(items, item(s, 4, "A004", 2, "rehiring is a word", NULL));
@@ -58,7 +59,8 @@ static void test_flags_what_the_evidence_does_not_support(void **state)
 	f = json_array_get(json_object_get(sum, "moves"), 0);
 	assert_string_equal(json_string_value(json_object_get(f, "new")), "2");
 	assert_int_equal(json_integer_value(json_object_get(f, "count")), 4);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(sum, "evidence"), "without")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(sum, "evidence"), "without")), 2);
 	assert_non_null(strstr(json_string_value(json_object_get(sum, "headline")),
 			       "cite evidence about another record"));
 	json_decref(sum);
