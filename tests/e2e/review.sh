@@ -32,7 +32,7 @@ for i in range(1, 121):
           'reason': 'fits the ICP'}
     if i == 1: it.update(reason='hiring fast', evidence=['S1'])
     if i == 2: it.update(reason='hiring fast', evidence=['S2'])
-    if i == 3: it.update(reason='hiring fast', evidence=['S3'])
+    if i == 3: it.update(reason='hiring fast')
     if i == 4: it.update(reason='hiring', evidence=['S4'])
     items.append(it)
 json.dump({'workflow': 'retier', 'scope': 'region=EMEA', 'rationale': 'quarterly re-tier',
@@ -40,6 +40,9 @@ json.dump({'workflow': 'retier', 'scope': 'region=EMEA', 'rationale': 'quarterly
 PY
 expect 0 "a 120-item re-tier" $AIRLOCK propose "$T/p1.json" --as agent:scout
 B=$(sql "SELECT max(id) FROM batch")
+# evidence about another record is refused at the door (gate); one stored
+# before that check, or by a hand edit, is still flagged to the reviewer
+sql "UPDATE batch_item SET evidence=json_array('S3') WHERE batch_id=$B AND record_id='A0003'"
 expect 0 "show" $AIRLOCK show "$B" --limit 0
 has "the moves are grouped with counts" "$T/out" "120 record\(s\): tier 4 → 3 ×97; tier 3 → 2 ×23"
 has "evidence coverage is counted" "$T/out" "evidence: 4 of 120 item\(s\) cite some; 116 cite none"
@@ -108,10 +111,10 @@ has "the contacts and signals that move are counted" "$T/out" "merges 1 account\
 # flag) and the deep link; the agent's text in it stays plain text
 cp "$AIRLOCK_POLICY" "$T/hook.yaml"
 printf 'notify:\n  webhook: http://127.0.0.1:9/hook\n  console_url: http://console.example:8750/\n' >>"$T/hook.yaml"
-python3 -c "import json; print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'r','items':[{'record_id':'A%04d'%i,'field':'tier','value':1,'reason':'hiring <!channel>','evidence':['S1'] if i==30 else []} for i in range(30,32)]}))" >"$T/p3.json"
+python3 -c "import json; print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'r','items':[{'record_id':'A%04d'%i,'field':'tier','value':1,'reason':'hiring <!channel>'} for i in range(30,32)]}))" >"$T/p3.json"
 expect 0 "a batch under a policy with a webhook" $AIRLOCK propose "$T/p3.json" --as agent:scout --policy "$T/hook.yaml"
 B3=$(sql "SELECT max(id) FROM batch")
 sql "SELECT text || ' @ ' || url FROM notify WHERE ref LIKE 'batch:$B3:%'" >"$T/note"
 has "the notification says what the batch does" "$T/note" "batch $B3 .*2 record\(s\): tier 4 → 1 ×2; radius 2"
-has "... and its worst flag" "$T/note" "worst: 1 item\(s\) cite evidence about another record"
+has "... and its worst flag" "$T/note" "worst: 2 item\(s\) give a reason the evidence does not support"
 has "... with the deep link to the batch" "$T/note" "@ /#/batch/$B3$"
