@@ -94,6 +94,48 @@ int reliability_record(struct store *s, const char *reviewer, const char *workfl
 	return rc == STORE_DONE ? 0 : rc;
 }
 
+int reliability_discount(struct store *s, const char *reviewer, const char *workflow,
+			 struct err *err)
+{
+	struct store_stmt *q;
+	char now[CLOCK_TEXT_LEN];
+	int rc;
+
+	clock_format(clock_now(), now, sizeof now);
+	rc = store_prepare(s,
+			   "UPDATE reviewer_check SET discounted=discounted+1, updated_at=?3"
+			   " WHERE reviewer=?1 AND workflow=?2",
+			   &q, err);
+	if (rc)
+		return rc;
+	store_bind_text(q, 1, reviewer);
+	store_bind_text(q, 2, workflow);
+	store_bind_text(q, 3, now);
+	rc = store_step(q, err);
+	store_done(q);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+int reliability_discounted(struct store *s, const char *workflow, int64_t *out, struct err *err)
+{
+	struct store_stmt *q;
+	int rc;
+
+	*out = 0;
+	rc = store_prepare(s, "SELECT coalesce(sum(discounted),0) FROM reviewer_check WHERE workflow=?1",
+			   &q, err);
+	if (rc)
+		return rc;
+	store_bind_text(q, 1, workflow);
+	rc = store_step(q, err);
+	if (rc == STORE_ROW) {
+		*out = store_col_int(q, 0);
+		rc = 0;
+	}
+	store_done(q);
+	return rc;
+}
+
 int reliability_list(struct store *s, const char *reviewer, double min_catch, double C,
 		     json_t **out, struct err *err)
 {
@@ -106,7 +148,7 @@ int reliability_list(struct store *s, const char *reviewer, double min_catch, do
 	if (!arr)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = store_prepare(s,
-			   "SELECT reviewer, workflow, seen, caught, missed FROM reviewer_check"
+			   "SELECT reviewer, workflow, seen, caught, missed, discounted FROM reviewer_check"
 			   " WHERE ?1 IS NULL OR reviewer=?1 ORDER BY reviewer, workflow",
 			   &q, err);
 	if (rc)
@@ -119,10 +161,11 @@ int reliability_list(struct store *s, const char *reviewer, double min_catch, do
 		rel.seen = store_col_int(q, 2);
 		rel.caught = store_col_int(q, 3);
 		rel.missed = store_col_int(q, 4);
-		row = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:f}", "reviewer",
+		row = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "reviewer",
 				store_col_text(q, 0), "workflow", store_col_text(q, 1), "seen",
 				(json_int_t)rel.seen, "caught", (json_int_t)rel.caught, "missed",
-				(json_int_t)rel.missed, "catch_lower",
+				(json_int_t)rel.missed, "discounted", (json_int_t)store_col_int(q, 5),
+				"catch_lower",
 				reliability_catch_lower(rel.caught, rel.seen, C), "catch_upper",
 				reliability_catch_upper(rel.caught, rel.seen, C), "weight",
 				reliability_weight(&rel, min_catch, C));

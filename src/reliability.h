@@ -49,8 +49,16 @@ int reliability_get(struct store *s, const char *reviewer, const char *workflow,
 int reliability_record(struct store *s, const char *reviewer, const char *workflow, int caught,
 		       struct err *err);
 
-/* Records as [{reviewer, workflow, seen, caught, missed, catch_lower,
- * catch_upper, weight}], the bounds at C and the weight against min_catch;
+/* A finished sample of the reviewer's whose verdicts did not count as
+ * evidence (weight 0): counted so the autonomy view can say so. */
+int reliability_discount(struct store *s, const char *reviewer, const char *workflow,
+			 struct err *err);
+
+/* The number of samples discounted in a workflow, all reviewers. */
+int reliability_discounted(struct store *s, const char *workflow, int64_t *out, struct err *err);
+
+/* Records as [{reviewer, workflow, seen, caught, missed, discounted,
+ * catch_lower, catch_upper, weight}], the bounds at C and the weight against min_catch;
  * only `reviewer`'s when it is not NULL (a reviewer sees their own, an
  * admin everyone's). */
 int reliability_list(struct store *s, const char *reviewer, double min_catch, double C,

@@ -182,7 +182,9 @@ const struct store_migration store_migrations[] = {
 	 "CREATE TABLE reviewer_check("
 	 " reviewer TEXT NOT NULL, workflow TEXT NOT NULL,"
 	 " seen INTEGER NOT NULL DEFAULT 0, caught INTEGER NOT NULL DEFAULT 0,"
-	 " missed INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,"
+	 " missed INTEGER NOT NULL DEFAULT 0,"
+	 /* finished samples of theirs whose verdicts did not count (weight 0) */
+	 " discounted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,"
 	 " PRIMARY KEY (reviewer, workflow));"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token("
