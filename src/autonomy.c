@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "reliability.h"
 
 int autonomy_get(struct store *s, const char *workflow, struct sampling_state *st,
 		 struct err *err)
@@ -117,6 +118,7 @@ int autonomy_list(struct store *s, double confidence, json_t **out, struct err *
 	struct store_stmt *q;
 	struct sampling_state st;
 	json_t *arr = json_array(), *j;
+	int64_t discounted;
 	int rc;
 
 	*out = NULL;
@@ -135,13 +137,19 @@ int autonomy_list(struct store *s, double confidence, json_t **out, struct err *
 			break;
 		}
 		json_decref(j);
+		/* samples whose pass verdicts came from a reviewer who misses
+		 * seeded checks: the evidence above leaves them out */
+		rc = reliability_discounted(s, store_col_text(q, 0), &discounted, err);
+		if (rc)
+			break;
 		json_array_append_new(
-			arr, json_pack("{s:s,s:s,s:I,s:I,s:f,s:i}", "workflow", store_col_text(q, 0),
+			arr, json_pack("{s:s,s:s,s:I,s:I,s:f,s:i,s:I}", "workflow", store_col_text(q, 0),
 				       "level", sampling_level_name(st.level), "inspected",
 				       (json_int_t)st.inspected, "defects", (json_int_t)st.defects,
 				       "upper_bound",
 				       sampling_upper_bound(st.defects, st.inspected, confidence),
-				       "clean_run", st.clean_run));
+				       "clean_run", st.clean_run, "discounted_samples",
+				       (json_int_t)discounted));
 	}
 	store_done(q);
 	if (rc != STORE_DONE) {

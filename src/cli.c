@@ -775,6 +775,12 @@ json_t *cli_autonomy(struct cli *cli, int print)
 		       (long long)json_integer_value(json_object_get(w, "defects")),
 		       100 * json_real_value(json_object_get(w, "upper_bound")),
 		       (long long)json_integer_value(json_object_get(w, "clean_run")));
+	json_array_foreach(list, i, w)
+		if (json_integer_value(json_object_get(w, "discounted_samples")) > 0)
+			printf("  %-14s %lld sample(s) left out of this evidence: their reviewer's"
+			       " catch rate on seeded checks is below the policy's min_catch_rate\n",
+			       json_string_value(json_object_get(w, "workflow")),
+			       (long long)json_integer_value(json_object_get(w, "discounted_samples")));
 	return list;
 }
 

@@ -99,6 +99,9 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 	else
 		printf("%lld sampled item(s) still to judge\n",
 		       (long long)json_integer_value(json_object_get(res, "unjudged")));
+	/* the sample's verdicts did not become the workflow's evidence */
+	if (json_is_string(json_object_get(res, "evidence")))
+		printf("evidence: %s\n", json_string_value(json_object_get(res, "evidence")));
 	rc = CLI_OK;
 out:
 	json_decref(res);

@@ -635,6 +635,8 @@ static void dispatch(struct console_req *r)
 		console_api_drift(r);
 	else if (!strcmp(rest, "reviewers"))
 		console_api_reviewers(r);
+	else if (!strcmp(rest, "reliability"))
+		console_api_reliability(r);
 	else
 		console_error(r->res, 404, "no API at /api/%.100s (see the README: console API)",
 			      rest);

@@ -81,6 +81,7 @@ void console_api_verify(struct console_req *r);
 void console_api_autonomy(struct console_req *r);
 void console_api_drift(struct console_req *r);
 void console_api_reviewers(struct console_req *r);
+void console_api_reliability(struct console_req *r);
 
 /* The signal texts a batch cites: each evidence id → {"id","kind",
  * "observed_at","detail"} or {"id","known":false}. Used by the batch view

@@ -12,6 +12,7 @@
 #include "outreach.h"
 #include "outreach_edit.h"
 #include "policy.h"
+#include "reliability.h"
 #include "sampling.h"
 #include "staging.h"
 
@@ -402,6 +403,7 @@ void console_api_autonomy(struct console_req *r)
 	struct sampling_state st;
 	struct err err = {0};
 	json_t *rows = json_array(), *extra = NULL, *v;
+	int64_t discounted;
 	size_t i;
 	int k;
 
@@ -417,7 +419,8 @@ void console_api_autonomy(struct console_req *r)
 
 		if (wf->effect != EFFECT_WRITE && wf->effect != EFFECT_SEND)
 			continue;
-		if (autonomy_get(r->s, wf->name, &st, &err)) {
+		if (autonomy_get(r->s, wf->name, &st, &err) ||
+		    reliability_discounted(r->s, wf->name, &discounted, &err)) {
 			json_decref(rows);
 			console_fail(r->res, &err);
 			return;
@@ -434,6 +437,11 @@ void console_api_autonomy(struct console_req *r)
 			      st.cusum, "lot", (json_int_t)lot, "sample_of_lot",
 			      (json_int_t)sampling_level_plan_size(st.level, lot, rate, conf),
 			      "unattended", wf->unattended));
+		/* samples left out of the evidence above: their reviewer misses
+		 * seeded checks (sampling.min_catch_rate) */
+		v = json_array_get(rows, json_array_size(rows) - 1);
+		json_object_set_new(v, "discounted_samples", json_integer(discounted));
+		json_object_set_new(v, "min_catch_rate", json_real(wf->sampling.min_catch_rate));
 	}
 	/* workflows with evidence that the policy no longer names */
 	if (autonomy_list(r->s, 0.95, &extra, &err)) {
@@ -580,4 +588,47 @@ void console_api_drift(struct console_req *r)
 	}
 	json_decref(body);
 	console_json(r->res, 200, row);
+}
+
+/* GET /api/reliability: seeded-check records (reliability.h) — a reviewer
+ * sees their own, an admin everyone's — each with the exact bounds of the
+ * catch rate at its workflow's confidence and the weight its verdicts get
+ * under the workflow's min_catch_rate. */
+void console_api_reliability(struct console_req *r)
+{
+	struct reliability rel;
+	struct err err = {0};
+	json_t *rows = NULL, *v;
+	size_t i;
+
+	if (!console_method(r, "GET"))
+		return;
+	if (reliability_list(r->s, r->who.role == REVIEWER_ADMIN ? NULL : r->who.principal, 0, 0.95,
+			     &rows, &err)) {
+		console_fail(r->res, &err);
+		return;
+	}
+	json_array_foreach(rows, i, v)
+	{
+		const struct policy_workflow *wf =
+		    r->policy ? policy_workflow(r->policy,
+						json_string_value(json_object_get(v, "workflow")))
+			      : NULL;
+		double conf = wf && wf->sampling.confidence > 0 ? wf->sampling.confidence : 0.95;
+		double min_catch = wf ? wf->sampling.min_catch_rate : 0;
+
+		rel.seen = json_integer_value(json_object_get(v, "seen"));
+		rel.caught = json_integer_value(json_object_get(v, "caught"));
+		rel.missed = json_integer_value(json_object_get(v, "missed"));
+		json_object_set_new(v, "confidence", json_real(conf));
+		json_object_set_new(v, "catch_lower",
+				    json_real(reliability_catch_lower(rel.caught, rel.seen, conf)));
+		json_object_set_new(v, "catch_upper",
+				    json_real(reliability_catch_upper(rel.caught, rel.seen, conf)));
+		json_object_set_new(v, "min_catch_rate", json_real(min_catch));
+		json_object_set_new(v, "weight", json_real(reliability_weight(&rel, min_catch, conf)));
+	}
+	console_json(r->res, 200,
+		     json_pack("{s:s,s:o}", "scope", r->who.role == REVIEWER_ADMIN ? "everyone" : "own",
+			       "records", rows));
 }

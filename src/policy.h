@@ -28,6 +28,7 @@ enum policy_effect { EFFECT_READ, EFFECT_DRAFT, EFFECT_WRITE, EFFECT_SEND };
 struct policy_sampling {
 	double confidence;  /* C, e.g. 0.95 */
 	double defect_rate; /* tolerated defect rate p, e.g. 0.05 */
+	double min_catch_rate; /* reviewers confidently below it weigh 0 in autonomy; 0 = off */
 };
 
 struct policy_workflow {

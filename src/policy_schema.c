@@ -32,20 +32,22 @@
 
 /* ---- sampling and defaults ---- */
 
-static const char *const sampling_keys[] = {"confidence", "defect_rate"};
+static const char *const sampling_keys[] = {"confidence", "defect_rate", "min_catch_rate"};
 
 static void parse_sampling(struct policy_ctx *c, const struct policy_kv *in, const char *where,
 			   struct policy_sampling *s)
 {
-	struct policy_kv kv[2];
+	struct policy_kv kv[3];
 
 	if (!policy_want_map(c, in, "a mapping with confidence and defect_rate"))
 		return;
-	policy_map_keys(c, in->v, where, sampling_keys, 2, kv);
+	policy_map_keys(c, in->v, where, sampling_keys, 3, kv);
 	if (kv[0].k)
 		policy_val_fraction(c, &kv[0], &s->confidence);
 	if (kv[1].k)
 		policy_val_fraction(c, &kv[1], &s->defect_rate);
+	if (kv[2].k)
+		policy_val_fraction(c, &kv[2], &s->min_catch_rate);
 }
 
 static const char *const defaults_keys[] = {"ttl", "max_pending_batches", "sampling",

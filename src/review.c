@@ -7,6 +7,7 @@
 #include "autonomy.h"
 #include "gate.h"
 #include "notify.h"
+#include "reliability.h"
 #include "sampling.h"
 #include "staging.h"
 
@@ -216,6 +217,42 @@ static void sampling_for(const struct policy *p, const char *workflow,
 		sp->target = wf->sampling.defect_rate;
 }
 
+/* The policy's min_catch_rate for a workflow (0: off). */
+static double min_catch_for(const struct policy *p, const char *workflow)
+{
+	const struct policy_workflow *wf = p ? policy_workflow(p, workflow) : NULL;
+
+	return wf ? wf->sampling.min_catch_rate : 0;
+}
+
+/* A finished sample becomes the workflow's evidence, weighed by its
+ * reviewer's record on seeded checks (reliability.h): from a reviewer the
+ * checks show to be waving items through, passes count for nothing (the
+ * workflow never moves toward reduced inspection on them) while a fail
+ * still counts, since a fault found is a fault. The reviewer is the one
+ * whose verdict finished the sample. *discounted is 1 when the passes
+ * were left out. */
+static int sample_evidence(struct review *r, const char *workflow,
+			   const struct sampling_policy *sp, const char *principal, int64_t passed,
+			   int failed, int *discounted, struct err *err)
+{
+	struct reliability rel;
+	enum sampling_level level;
+	int rc;
+
+	*discounted = 0;
+	rc = reliability_get(r->store, principal, workflow, &rel, err);
+	if (rc)
+		return rc;
+	if (reliability_weight(&rel, min_catch_for(r->policy, workflow), sp->confidence) > 0)
+		return autonomy_sample(r->store, workflow, sp, passed, failed, &level, err);
+	*discounted = 1;
+	rc = reliability_discount(r->store, principal, workflow, err);
+	if (!rc && failed)
+		rc = autonomy_sample(r->store, workflow, sp, 0, 1, &level, err);
+	return rc;
+}
+
 static void hex(const unsigned char *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -358,12 +395,11 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 		 int pass, const char *note, json_t **result, struct err *err)
 {
 	struct sampling_policy sp;
-	enum sampling_level level;
 	char statement[300];
 	json_t *b = NULL, *res = NULL, *sample;
 	const char *workflow, *state;
 	int64_t N, n;
-	int rc;
+	int rc, discounted = 0;
 
 	*result = NULL;
 	rc = store_begin(r->store, err);
@@ -380,10 +416,10 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	 * workflow's evidence together, so a sample a person approves past
 	 * unfinished (an override) adds none */
 	if (!rc && state && (!strcmp(state, "approved") || !strcmp(state, "blocked")))
-		rc = autonomy_sample(r->store, workflow, &sp,
+		rc = sample_evidence(r, workflow, &sp, principal,
 				     json_integer_value(json_object_get(res, "passed")),
-				     json_integer_value(json_object_get(res, "failed")) > 0, &level,
-				     err);
+				     json_integer_value(json_object_get(res, "failed")) > 0,
+				     &discounted, err);
 	if (!rc && state && !strcmp(state, "blocked"))
 		rc = notify_batch(r->store, r->policy, batch_id, "blocked", workflow,
 				  json_string_value(json_object_get(b, "principal")),
@@ -401,6 +437,10 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	sampling_statement(statement, sizeof statement, N,
 			   json_real_value(json_object_get(sample, "defect_rate")), n, pass ? 0 : 1);
 	json_object_set_new(res, "statement", json_string(statement));
+	if (discounted)
+		json_object_set_new(res, "evidence",
+				    json_string("not counted: your catch rate on seeded checks is below"
+						" the policy's min_catch_rate"));
 	*result = res;
 	res = NULL;
 	goto out;

@@ -287,6 +287,16 @@ const struct store_migration store_migrations[] = {
 	 /* a person approved past an unfinished, failed or undrawn sample:
 	  * {"reason", "skipped"} (staging_approve_override) */
 	 "ALTER TABLE batch ADD COLUMN override TEXT;"},
+	{26, "reviewer reliability",
+	 /* seeded checks per reviewer and workflow (reliability.h): a pass
+	  * verdict is only worth what its reviewer's record says */
+	 "CREATE TABLE reviewer_check("
+	 " reviewer TEXT NOT NULL, workflow TEXT NOT NULL,"
+	 " seen INTEGER NOT NULL DEFAULT 0, caught INTEGER NOT NULL DEFAULT 0,"
+	 " missed INTEGER NOT NULL DEFAULT 0,"
+	 /* finished samples of theirs whose verdicts did not count (weight 0) */
+	 " discounted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,"
+	 " PRIMARY KEY (reviewer, workflow));"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token("
 	 " id TEXT PRIMARY KEY,"
