@@ -176,6 +176,7 @@ const struct cli_command cli_commands[] = {
 	{"serve", cmd_serve, "serve the review console and the MCP connectors over HTTP",
 	 "usage: airlock serve [--listen ADDR:PORT] [--threads N] [--no-auth [--agent NAME]]\n"
 	 "                     [--public-url URL] [--instruction-version V] [--db PATH]\n"
+	 "                     [--scan-budget MS] [--lookup-budget MS]\n"
 	 "\n"
 	 "Serves the reviewers' console at / (sign in with a credential from 'airlock\n"
 	 "reviewer add'; its JSON API is under /api/) and MCP over Streamable HTTP:\n"
@@ -196,6 +197,10 @@ const struct cli_command cli_commands[] = {
 	 "                       notifications; https makes the session cookie Secure);\n"
 	 "                       default the policy's notify.console_url, else the\n"
 	 "                       listen address\n"
+	 "  --scan-budget MS     how long search_accounts and book_stats may run before\n"
+	 "                       the call is stopped with an error (default 2000; 0 =\n"
+	 "                       no limit)\n"
+	 "  --lookup-budget MS   the same for the other read tools (default 1000)\n"
 	 "\n"
 	 "When the policy has notify.webhook, what waits for a person (a blocked\n"
 	 "batch, a staged batch or a sample to judge, a send to approve) is posted\n"

@@ -85,7 +85,16 @@ static int url_valid(const char *u)
 
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_LISTEN = 0x2201, OPT_NOAUTH, OPT_AGENT, OPT_IV, OPT_THREADS, OPT_PUBLIC };
+	enum {
+		OPT_LISTEN = 0x2201,
+		OPT_NOAUTH,
+		OPT_AGENT,
+		OPT_IV,
+		OPT_THREADS,
+		OPT_PUBLIC,
+		OPT_SCAN_BUDGET,
+		OPT_LOOKUP_BUDGET
+	};
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
 					     {"listen", required_argument, NULL, OPT_LISTEN},
 					     {"no-auth", no_argument, NULL, OPT_NOAUTH},
@@ -93,6 +102,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 					     {"instruction-version", required_argument, NULL, OPT_IV},
 					     {"threads", required_argument, NULL, OPT_THREADS},
 					     {"public-url", required_argument, NULL, OPT_PUBLIC},
+					     {"scan-budget", required_argument, NULL, OPT_SCAN_BUDGET},
+					     {"lookup-budget", required_argument, NULL,
+					      OPT_LOOKUP_BUDGET},
 					     {NULL, 0, NULL, 0}};
 	const char *listen = DEFAULT_LISTEN;
 	struct mcp_http_config mc = {0};
@@ -106,7 +118,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	const char *public_url = NULL;
 	struct err err = {0};
 	char host[64], base[2100];
-	long threads = 4;
+	long threads = 4, budget;
 	int c, h, port, sig, rc = CLI_OK;
 	sigset_t set;
 
@@ -124,6 +136,14 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		else if (c == OPT_THREADS) {
 			if (cli_parse_long(cli, "--threads", optarg, 1, 64, &threads))
 				return CLI_USAGE;
+		} else if (c == OPT_SCAN_BUDGET || c == OPT_LOOKUP_BUDGET) {
+			/* milliseconds a read tool may run (mcp.h); 0 = no limit */
+			if (cli_parse_long(cli, c == OPT_SCAN_BUDGET ? "--scan-budget"
+								     : "--lookup-budget",
+					   optarg, 0, 3600000, &budget))
+				return CLI_USAGE;
+			mcp_budget_set(c == OPT_SCAN_BUDGET ? MCP_BUDGET_SCAN : MCP_BUDGET_LOOKUP,
+				       (int)budget);
 		} else if ((h = cli_common_option(cli, c, optarg)) < 0)
 			return CLI_OK;
 		else if (h == 0)
