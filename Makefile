@@ -70,6 +70,11 @@ $(BUILD)/bench/bench_mcp_load: bench/bench_mcp_load.c | $(BUILD)/bench
 	@echo "  BENCH   $@"
 	@$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
 
+# the hostile client of tests/e2e/hostile_load.sh stands alone too
+$(BUILD)/tests/attack: tests/attack.c | $(BUILD)/tests
+	@echo "  TEST    $@"
+	@$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $< -lpthread
+
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/bench:
 	@mkdir -p $@
 
@@ -83,7 +88,8 @@ demo: deps
 # The test build: sanitizers on, every unit test binary, then the end-to-end
 # suites driving the sanitized binary. tests/run prints the closing line.
 # bench_mcp_load is also the e2e suites' load generator (mcp_load.sh)
-test: $(BUILD)/airlock $(TESTBINS) $(BUILD)/bench/bench_mcp_load
+# and tests/attack the hostile client of hostile_load.sh
+test: $(BUILD)/airlock $(TESTBINS) $(BUILD)/bench/bench_mcp_load $(BUILD)/tests/attack
 	@sh scripts/banned.sh
 	@MODE=$(MODE) BUILD=$(BUILD) sh tests/run
 

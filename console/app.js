@@ -214,9 +214,21 @@
     var reason = h('textarea', { id: 'reject-reason', rows: 2, placeholder: 'why this batch is rejected (required)' });
     var skip = h('input', { type: 'checkbox', id: 'skip-conflicts' });
     var force = h('input', { type: 'checkbox', id: 'undo-force' });
+    var override = b.verbs && b.verbs.approve_is_override;
+    var overrideReason = h('textarea', { id: 'override-reason', rows: 2, placeholder: 'why you approve without a finished sample (required)' });
     allowed.forEach(function (v) {
       if (v === 'sample') items.push(verbButton(id, 'sample', 'Draw the sample audit'));
-      if (v === 'approve') items.push(verbButton(id, 'approve', 'Approve'));
+      if (v === 'approve' && !override) items.push(verbButton(id, 'approve', 'Approve'));
+      if (v === 'approve' && override) {
+        // approving past the sample is a distinct act: said so, with a reason
+        items.push(h('div', { class: 'override' },
+          h('p', { class: 'bad', text: override + '. Approving now is an override: it is recorded and logged as one, and counts as no audit.' }),
+          overrideReason,
+          h('button', { type: 'button', 'data-verb': 'approve', 'data-override': 'true', class: 'danger', onclick: function () {
+            if (!overrideReason.value.trim()) { flash('an override needs a reason', true); overrideReason.focus(); return; }
+            act(id, 'approve', { override: true, reason: overrideReason.value });
+          } }, 'Approve past the sample (override)')));
+      }
       if (v === 'apply') items.push(h('span', null, verbButton(id, 'apply', 'Apply', function () { return { skip_conflicts: skip.checked }; }),
         h('label', { class: 'inline' }, skip, ' skip conflicting items')));
       if (v === 'undo') items.push(h('span', null, verbButton(id, 'undo', 'Undo', function () { return { force: force.checked }; }),
@@ -312,6 +324,7 @@
           h('dt', { text: 'created' }), h('dd', { text: b.created_at + ' (' + age(b.age_seconds) + ' ago) · expires ' + (b.expires_at || 'never') }),
           b.decided_by ? [h('dt', { text: 'decided by' }), h('dd', { text: b.decided_by + ' at ' + b.decided_at })] : null,
           b.reject_reason ? [h('dt', { text: 'rejected because' }), h('dd', { text: b.reject_reason })] : null,
+          b.override ? [h('dt', { class: 'bad', text: 'OVERRIDE' }), h('dd', { class: 'bad', 'data-override': 'true', text: 'approved past the sample audit (' + (b.override.skipped || '') + '); reason: ' + (b.override.reason || '') })] : null,
           b.applied_by ? [h('dt', { text: 'applied by' }), h('dd', { text: b.applied_by + ' at ' + b.applied_at })] : null,
           b.undone_by ? [h('dt', { text: 'undone by' }), h('dd', { text: b.undone_by + ' at ' + b.undone_at })] : null),
         (b.reasons || []).length ? h('ul', { class: 'why' }, b.reasons.map(function (r) { return h('li', { text: r }); })) : null,

@@ -91,6 +91,27 @@ int autonomy_batch(struct store *s, const char *workflow, const struct sampling_
 	return put(s, workflow, &st, err);
 }
 
+int autonomy_sample(struct store *s, const char *workflow, const struct sampling_policy *pol,
+		    int64_t passed, int failed, enum sampling_level *level, struct err *err)
+{
+	struct sampling_state st;
+	enum sampling_level l;
+	int64_t i;
+	int rc;
+
+	rc = autonomy_get(s, workflow, &st, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < passed; i++)
+		sampling_observe(pol, &st, 0);
+	if (failed)
+		sampling_observe(pol, &st, 1);
+	l = sampling_switch(pol, &st, !failed);
+	if (level)
+		*level = l;
+	return put(s, workflow, &st, err);
+}
+
 int autonomy_list(struct store *s, double confidence, json_t **out, struct err *err)
 {
 	struct store_stmt *q;

@@ -30,6 +30,16 @@ int autonomy_observe(struct store *s, const char *workflow, const struct samplin
 int autonomy_batch(struct store *s, const char *workflow, const struct sampling_policy *pol,
 		   int passed, enum sampling_level *level, struct err *err);
 
+/* One finished sample audit, as evidence: its `passed` item verdicts, then
+ * the failed one if any (a fail ends a sample), then the batch's outcome.
+ * Verdicts count only when their sample finishes this way: a batch a
+ * person approved past its sample (an override, staging.h) is no audit,
+ * so its pass verdicts never reach the evidence and never move the
+ * workflow toward reduced inspection. *level (may be NULL) gets the new
+ * level. */
+int autonomy_sample(struct store *s, const char *workflow, const struct sampling_policy *pol,
+		    int64_t passed, int failed, enum sampling_level *level, struct err *err);
+
 /* Every workflow with evidence: [{workflow, level, inspected, defects,
  * upper_bound, clean_run, ...}], the bound at confidence C. */
 int autonomy_list(struct store *s, double confidence, json_t **out, struct err *err);

@@ -9,10 +9,20 @@
 #include <errno.h>
 
 #include "autonomy.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 #include "policy.h"
 #include "text.h"
+
+/* What every human verb's help says about who acts (cli_identity.h). */
+#define WHO_ACTS                                                                       \
+	"\n"                                                                           \
+	"Who acts: while the book has no reviewer, --as NAME (default the OS user)\n"   \
+	"is taken on trust, and the verb says so. Once 'airlock reviewer add' has\n"    \
+	"added one, a reviewer must be signed in ('airlock login NAME'); --as may\n"   \
+	"then only name that person. An agent (--as agent:NAME, in any case) never\n" \
+	"acts as a person.\n"
 
 /* The verb table (git's commands[]). Verbs not built yet are not listed. */
 const struct cli_command cli_commands[] = {
@@ -63,7 +73,11 @@ const struct cli_command cli_commands[] = {
 	 "              Website, Record ID, Company name, ...), never values:\n"
 	 "              Salesforce Type or HubSpot Lifecycle Stage stay custom.\n"
 	 "  --quiet     no progress bar (it is drawn only when stderr is a terminal)\n"
-	 "  --json      print the summary as JSON: rows, inserted, updated, unchanged\n"},
+	 "  --json      print the summary as JSON: rows, inserted, updated, unchanged\n"
+	 "\n"
+	 "Importing changes the book: never an agent's act (--as agent:NAME is\n"
+	 "refused), and once the book has reviewers, a signed-in admin's\n"
+	 "('airlock login').\n"},
 	{"export", cmd_export, "export accounts, contacts or signals as CSV",
 	 "usage: airlock export accounts|contacts|signals [-o FILE] [--db PATH] [--json]\n"
 	 "\n"
@@ -108,29 +122,42 @@ const struct cli_command cli_commands[] = {
 	 "is recorded. Prints what a clean sample will support, e.g. \"zero bad\n"
 	 "items in 56 of 500 => with 95% confidence fewer than 25 (5%) of the\n"
 	 "batch are wrong\".\n"
-	 "  --check   re-derive the recorded draw from its seed and compare\n"},
+	 "  --check   re-derive the recorded draw from its seed and compare\n" WHO_ACTS},
 	{"judge", cmd_judge, "record a verdict on one sampled item",
 	 "usage: airlock judge BATCH ITEM pass|fail [--note TEXT] [--as NAME]\n"
 	 "\n"
 	 "One fail sends the whole batch back to a person (blocked). When every\n"
 	 "drawn item has passed, the batch is approved and may be applied. Items\n"
 	 "outside the sample may be judged too. Verdicts are the workflow's\n"
-	 "evidence for earned autonomy.\n"},
+	 "evidence for earned autonomy.\n" WHO_ACTS},
 	{"approve", cmd_approve, "approve a batch (a person other than its proposer)",
-	 "usage: airlock approve BATCH [--as NAME]\n"},
+	 "usage: airlock approve BATCH [--as NAME] [--override --reason TEXT]\n"
+	 "\n"
+	 "Approves a batch the policy blocked. A batch whose sample audit was never\n"
+	 "drawn, is unfinished or failed is refused, saying what is unfinished:\n"
+	 "approving past it is an override, recorded on the batch and in the log,\n"
+	 "shown by show, and counted as no audit in the workflow's evidence.\n"
+	 "  --override       approve past the sample audit\n"
+	 "  --reason TEXT    why (required with --override, at most 2000 bytes)\n" WHO_ACTS},
 	{"reject", cmd_reject, "reject a batch, with a reason",
-	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n"},
+	 "usage: airlock reject BATCH --reason TEXT [--as NAME]\n" WHO_ACTS},
 	{"apply", cmd_apply, "apply an approved batch in one transaction",
 	 "usage: airlock apply BATCH [--skip-conflicts] [--as NAME]\n"
 	 "\n"
 	 "Applies every item or none. A record changed since it was staged is a\n"
 	 "conflict: by default nothing is applied and the conflicts are listed;\n"
-	 "--skip-conflicts applies the rest and marks those items.\n"},
+	 "--skip-conflicts applies the rest and marks those items. A merge is\n"
+	 "re-checked against the book as it is now: a merge into an account merged\n"
+	 "since, of an account merged since or holding merged accounts, or one that\n"
+	 "would close a cycle is a conflict, with its reason.\n" WHO_ACTS},
 	{"undo", cmd_undo, "undo an applied batch, restoring the before-images",
 	 "usage: airlock undo BATCH [--force] [--as NAME]\n"
 	 "\n"
 	 "Restores every record's before-image in one transaction. Records changed\n"
-	 "after the apply are listed and nothing is undone, unless --force.\n"},
+	 "after the apply are listed and nothing is undone, unless --force. A merge's\n"
+	 "undo moves back exactly the contacts and signals it moved; while one of\n"
+	 "them sits elsewhere (a later merge took it on) it is refused, even with\n"
+	 "--force, naming the batch to undo first.\n" WHO_ACTS},
 	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
 	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
 	 "\n"
@@ -176,7 +203,7 @@ const struct cli_command cli_commands[] = {
 	{"serve", cmd_serve, "serve the review console and the MCP connectors over HTTP",
 	 "usage: airlock serve [--listen ADDR:PORT] [--threads N] [--no-auth [--agent NAME]]\n"
 	 "                     [--public-url URL] [--instruction-version V] [--db PATH]\n"
-	 "                     [--scan-budget MS] [--lookup-budget MS]\n"
+	 "                     [--scan-budget MS] [--lookup-budget MS] [LIMITS]\n"
 	 "\n"
 	 "Serves the reviewers' console at / (sign in with a credential from 'airlock\n"
 	 "reviewer add'; its JSON API is under /api/) and MCP over Streamable HTTP:\n"
@@ -201,6 +228,25 @@ const struct cli_command cli_commands[] = {
 	 "                       the call is stopped with an error (default 2000; 0 =\n"
 	 "                       no limit)\n"
 	 "  --lookup-budget MS   the same for the other read tools (default 1000)\n"
+	 "\n"
+	 "Limits, so that no one client starves the others:\n"
+	 "  --max-connections N          open connections in all (default 2048)\n"
+	 "  --connections-per-address N  open connections from one client address\n"
+	 "                               (default 64)\n"
+	 "  --head-timeout S     seconds a request's head may take, from the connection's\n"
+	 "                       start or its previous answer (so also how long a\n"
+	 "                       kept-alive connection waits idle), however slowly it\n"
+	 "                       trickles in (default 10)\n"
+	 "  --body-min-rate B    bytes/s a request body must average once it has had\n"
+	 "                       --head-timeout seconds (default 1024)\n"
+	 "  --sessions-per-token N   open MCP sessions per token; a new one ends the\n"
+	 "                       token's least recently used (default 100)\n"
+	 "  --session-idle-minutes M  an MCP session unused this long ends (default 30);\n"
+	 "                       evictions and expiries are logged (tool session_limit)\n"
+	 "  --signins-per-address N   console sign-in attempts per minute from one\n"
+	 "                       address (IPv6: one /64) (default 20); one name has 5\n"
+	 "                       failures a minute; passwords are checked one at a time\n"
+	 "                       on their own thread, and a full queue answers 503\n"
 	 "\n"
 	 "When the policy has notify.webhook, what waits for a person (a blocked\n"
 	 "batch, a staged batch or a sample to judge, a send to approve) is posted\n"
@@ -227,7 +273,47 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "Five failed sign-ins for one name in a minute lock that name for the\n"
 	 "rest of the minute. remove ends the reviewer's sessions at once. Adding\n"
-	 "and removing are recorded in the action log.\n"},
+	 "and removing are recorded in the action log.\n"
+	 "\n"
+	 "The first reviewer of a book needs no sign-in and must be an admin\n"
+	 "(--role admin). After that only a signed-in admin ('airlock login') adds\n"
+	 "or removes reviewers, and from then on the command line's human verbs\n"
+	 "need a signed-in reviewer too (see 'airlock login --help'). An agent\n"
+	 "principal (--as agent:NAME, in any case) is always refused.\n"},
+	{"login", cmd_login, "sign in as a reviewer, for the human verbs of the command line",
+	 "usage: airlock login NAME [--password-stdin] [--print]\n"
+	 "       airlock login --link LINK [--print]\n"
+	 "\n"
+	 "Signs a reviewer in (see 'airlock reviewer') with the console's rules: the\n"
+	 "password (asked without echo on a terminal, else the first line of standard\n"
+	 "input) is checked against its Argon2id hash, or a one-time LINK (or its\n"
+	 "token) from 'airlock reviewer add --link' is used up; five failures for a\n"
+	 "name in a minute lock it for the rest of the minute. The session lasts 12\n"
+	 "hours; only its hash is in the database, and 'airlock logout' or 'airlock\n"
+	 "reviewer remove' ends it at once. Its secret goes to a file only you can\n"
+	 "read, one per database: $XDG_RUNTIME_DIR/airlock/session-HASH, else\n"
+	 "~/.airlock/session-HASH. $AIRLOCK_SESSION, when set, is used instead.\n"
+	 "\n"
+	 "Once a book has reviewers, the human verbs (sample, judge, approve, reject,\n"
+	 "apply, undo, drafts discard, outbox deliver/resend/mark-sent/cancel, drift\n"
+	 "ack) need a signed-in reviewer or admin, and the operator verbs (reviewer\n"
+	 "add/remove, token create/revoke, import, drift baseline, log checkpoint)\n"
+	 "an admin; --as may only name the person signed in. With no reviewer (a new\n"
+	 "book, the demo) --as is taken on trust, and the verbs say so. The first\n"
+	 "'reviewer add' needs no sign-in and must make an admin. An agent principal\n"
+	 "(agent:NAME, any case) is never accepted by these verbs.\n"
+	 "\n"
+	 "What this does not stop: anyone who can write the database file, or who\n"
+	 "runs as your OS user while you are signed in (and can read your session\n"
+	 "file). Run agents as another OS user for that.\n"
+	 "\n"
+	 "  --print   print the session's secret instead of writing the file, for\n"
+	 "            export AIRLOCK_SESSION=$(airlock login NAME --print)\n"},
+	{"logout", cmd_logout, "end the command line's sign-in session",
+	 "usage: airlock logout\n"
+	 "\n"
+	 "Ends the session of 'airlock login' in the database (a copy of its secret\n"
+	 "stops working) and removes the session file.\n"},
 	{"token", cmd_token, "create, list or revoke connector tokens",
 	 "usage: airlock token create --connector read|write --agent NAME [--json]\n"
 	 "       airlock token list [--json]\n"
@@ -236,7 +322,11 @@ const struct cli_command cli_commands[] = {
 	 "A token lets one agent use one HTTP connector of airlock serve. create\n"
 	 "prints the token once on standard output; airlock keeps only its hash.\n"
 	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
-	 "token at once. Creating and revoking are recorded in the action log.\n"},
+	 "token at once. Creating and revoking are recorded in the action log.\n"
+	 "\n"
+	 "create and revoke are an operator's: never an agent's (--as agent:NAME is\n"
+	 "refused), and once the book has reviewers, only a signed-in admin's\n"
+	 "('airlock login').\n"},
 	{"drafts", cmd_drafts, "e-mail drafts agents wrote, and their status",
 	 "usage: airlock drafts [--account ID] [--status S] [--limit N] [--json]\n"
 	 "       airlock drafts ID [--json]\n"
@@ -270,7 +360,9 @@ const struct cli_command cli_commands[] = {
 	 "--all lists sent and cancelled messages too.\n"
 	 "\n"
 	 "deliver sends every approved message that is due, one per recipient with\n"
-	 "a stable Message-ID, exactly once: the audience guard runs again first;\n"
+	 "a stable Message-ID, exactly once: the audience guard runs again first,\n"
+	 "with the policy's audience rules as they are now (a policy that does not\n"
+	 "load sends nothing; the options below may only tighten its rules);\n"
 	 "a failure is retried later with back-off and reported, never lost. Exit\n"
 	 "status 1 when any message was not delivered.\n"
 	 "  --now                  ignore back-off: try every pending message now\n"
@@ -282,9 +374,12 @@ const struct cli_command cli_commands[] = {
 	 "  --timeout S            per message (default 60)\n"
 	 "  --max-attempts N       before a message is failed (default 5)\n"
 	 "  --retry-base S         first back-off, doubled each attempt (default 60)\n"
-	 "  --competitor-domain D  (repeatable) never write to D or its subdomains\n"
+	 "  --competitor-domain D  (repeatable) also never write to D or its subdomains\n"
 	 "  --touch-window-days D, --max-touches N\n"
-	 "                         at most N messages per contact per D days (3 per 30)\n"},
+	 "                         at most N messages per contact per D days; only a\n"
+	 "                         longer window or fewer touches than the policy's\n"
+	 "                         (audience: touch_window_days, max_touches_per_contact)\n"
+	 WHO_ACTS},
 	{"log", cmd_log, "show the action log, or sign a checkpoint of it",
 	 "usage: airlock log [--record ID] [--batch ID] [--tool T] [--principal P]\n"
 	 "                   [--since TIME] [--limit N] [--db PATH] [--json]\n"
@@ -340,7 +435,9 @@ const struct cli_command cli_commands[] = {
 	 "baseline: pins the reference to [--from, --to) (YYYY-MM-DD or\n"
 	 "YYYY-MM-DDTHH:MM:SSZ; default: the previous N windows); --clear returns\n"
 	 "to the rolling reference. ack: records a person's explanation of alert\n"
-	 "ALERT (A3). Both only for people, never agents, and both are logged.\n"},
+	 "ALERT (A3). Both only for people, never agents, and both are logged;\n"
+	 "baseline, like import and log checkpoint, needs an admin once the book\n"
+	 "has reviewers.\n" WHO_ACTS},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -514,15 +611,16 @@ const char *cli_principal(struct cli *cli)
 {
 	const char *name = cli->as;
 	struct passwd *pw;
+	struct err err = {0};
 
-	if (!name || !*name) {
+	if (cli->identified)
+		return cli->principal;
+	if (!name) {
 		pw = getpwuid(getuid());
 		name = pw ? pw->pw_name : "unknown";
 	}
-	if (strncmp(name, "human:", 6) == 0 || strncmp(name, "agent:", 6) == 0)
-		snprintf(cli->principal, sizeof cli->principal, "%s", name);
-	else
-		snprintf(cli->principal, sizeof cli->principal, "human:%s", name);
+	if (cli_identity_parse(name, cli->principal, sizeof cli->principal, &err))
+		snprintf(cli->principal, sizeof cli->principal, "human:invalid");
 	return cli->principal;
 }
 
@@ -600,6 +698,9 @@ int cli_batch_verb(struct cli *cli, int argc, char **argv, const char *flag, cli
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	rc = run(&r, *id, cli_principal(cli), on, report, &err);
@@ -630,6 +731,15 @@ void cli_print_conflicts(json_t *report)
 	json_array_foreach(list, i, c)
 	{
 		json_t *cur = json_object_get(c, "current_version");
+
+		/* a merge the book no longer allows says why, not a version */
+		if (json_is_string(json_object_get(c, "reason"))) {
+			printf("  item %lld  account %s: %s\n",
+			       (long long)json_integer_value(json_object_get(c, "item")),
+			       json_string_value(json_object_get(c, "record_id")),
+			       json_string_value(json_object_get(c, "reason")));
+			continue;
+		}
 
 		printf("  item %lld  account %s: version %lld expected, ",
 		       (long long)json_integer_value(json_object_get(c, "item")),
@@ -694,7 +804,8 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 	      "options every verb takes:\n"
 	      "  --db PATH   the database (default ./airlock.db, or $AIRLOCK_DB)\n"
 	      "  --json      machine-readable output, where the verb prints data\n"
-	      "  --as NAME   who is acting (default: the OS user)\n"
+	      "  --as NAME   who is acting (default: the OS user); once the book has\n"
+	      "              reviewers, only the person signed in ('airlock login')\n"
 	      "  --policy FILE  the policy (default ./airlock.yaml, or $AIRLOCK_POLICY)\n"
 	      "  --help      the verb's own help\n"
 	      "\n"

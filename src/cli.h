@@ -29,6 +29,7 @@ struct cli {
 	int policy_tried;
 	char policy_err[ERR_MSG_MAX]; /* why it did not load, when it did not */
 	char principal[128];
+	int identified;        /* principal checked by cli_person (cli_identity.h) */
 };
 
 struct cli_command {
@@ -74,7 +75,10 @@ const char *cli_policy_path(struct cli *cli);
  * works without one (e.g. a person rejecting a batch). */
 struct policy *cli_policy(struct cli *cli, int required);
 
-/* The human principal for verbs that record who acted: "human:NAME". */
+/* Who acts: after cli_person() (cli_identity.h) the person it checked;
+ * before, --as read by cli_identity_parse ("agent:NAME" in any case is an
+ * agent), else the OS user, as "human:NAME" ("human:invalid" for a name
+ * that does not read: the verbs that act check with cli_person first). */
 const char *cli_principal(struct cli *cli);
 
 /* Reads a whole batch id argument ("12" or "B12"); prints usage on error. */
@@ -151,5 +155,7 @@ int cmd_log(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_drift(struct cli *cli, int argc, char **argv);
 int cmd_reviewer(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 #include "book.h"
 #include "bookgen.h"
 #include "cli.h"
+#include "cli_identity.h"
 
 /* Progress on stderr only for books that take a moment: below this the
  * line would flash and be gone. */
@@ -252,6 +253,8 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	if ((c = cli_operator_setup(cli)) != CLI_OK)
+		return c;
 	if (go.accounts >= DEMO_PROGRESS_MIN && cli_stderr_tty()) {
 		go.progress = show_progress;
 		go.progress_ctx = &prog;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "outreach.h"
 
 static const char *s_(json_t *o, const char *k)
@@ -140,6 +141,9 @@ int cmd_drafts(struct cli *cli, int argc, char **argv)
 	if (!s)
 		return CLI_FAIL;
 	if (argc - optind == 2) {
+		rc = cli_person(cli, CLI_NEED_PERSON);
+		if (rc)
+			return rc;
 		if (outreach_draft_discard(s, cli_principal(cli), argv[optind + 1], &err))
 			return cli_fail_err(cli, &err);
 		printf("discarded draft %s\n", argv[optind + 1]);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "clock.h"
 #include "drift.h"
 #include "policy.h"
@@ -386,6 +387,9 @@ static int drift_baseline_verb(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc)
+		return rc;
 	if (clear) {
 		if (drift_baseline_clear(s, cli_principal(cli), "cli", &err))
 			return cli_fail_err(cli, &err);
@@ -438,6 +442,9 @@ static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	if (drift_ack(s, id, cli_principal(cli), "cli", cause, &row, &err))
 		return cli_fail_err(cli, &err);
 	if (cli->json) {

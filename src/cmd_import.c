@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "import.h"
 
 struct bar {
@@ -115,6 +116,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc)
+		return rc;
 	if (!quiet && cli_stderr_tty()) {
 		snprintf(what, sizeof what, "%ss", book_kind_name(kind));
 		bar.what = what;

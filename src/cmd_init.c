@@ -3,6 +3,7 @@
 /* cmd_init.c — `airlock init`: create the database with the current schema. */
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,8 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	if ((c = cli_operator_setup(cli)) != CLI_OK)
+		return c;
 	/* the key that signs log checkpoints: DB.key, 0600, never replaced */
 	if (audit_key_init(store_path(s), NULL, &err))
 		return cli_fail_err(cli, &err);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 
@@ -39,6 +40,9 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	if (review_judge(&r, id, item, cli_principal(cli), pass, note, &res, &err))

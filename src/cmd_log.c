@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
 #include "text.h"
 
 static const char *field(json_t *e, const char *key)
@@ -168,6 +169,9 @@ static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	h = cli_person(cli, CLI_NEED_ADMIN);
+	if (h)
+		return h;
 	/* One transaction: no entry can land between the check, the signature
 	 * and the record of it. */
 	if (store_begin(s, &err))

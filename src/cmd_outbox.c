@@ -1,14 +1,19 @@
 /* cmd_outbox.c — `airlock outbox`: messages waiting, failed or of unknown
  * fate; delivering approved ones; a person's decisions on single messages.
  *
- * Until the policy file carries the relay and the audience rules, they come
- * from options and AIRLOCK_SMTP_* variables (the password only from
- * $AIRLOCK_SMTP_PASSWORD, never from the command line). */
+ * The relay comes from options and AIRLOCK_SMTP_* variables (the password
+ * only from $AIRLOCK_SMTP_PASSWORD, never from the command line). The
+ * audience rules are the policy's as it is when deliver runs: a deliver
+ * that cannot load the policy sends nothing, and options may only tighten
+ * the rules (more competitor domains, a longer window, fewer touches). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
+#include "gate.h"
+#include "policy.h"
 #include "outreach.h"
 
 #define MAX_COMPETITORS 64
@@ -99,7 +104,9 @@ static int print_report(json_t *rep)
 struct deliver_opts {
 	struct outreach_smtp smtp;
 	struct outreach_audience_rules rules;
-	const char *competitors[MAX_COMPETITORS];
+	const char *competitors[MAX_COMPETITORS]; /* --competitor-domain, added to the policy's */
+	int ncompetitors;
+	long window, touches; /* --touch-window-days, --max-touches; -1 = the policy's */
 	int now;
 };
 
@@ -137,9 +144,8 @@ static int deliver_defaults(struct cli *cli, struct deliver_opts *d)
 	d->smtp.username = getenv("AIRLOCK_SMTP_USER");
 	d->smtp.password = getenv("AIRLOCK_SMTP_PASSWORD");
 	d->smtp.from = getenv("AIRLOCK_SMTP_FROM");
-	d->rules.competitor_domains = d->competitors;
-	d->rules.touch_window_days = 30;
-	d->rules.max_touches = 3;
+	d->window = -1;
+	d->touches = -1;
 	if (tls && *tls && (rc = parse_tls(cli, tls, &d->smtp.tls)))
 		return rc;
 	v = 25;
@@ -149,9 +155,53 @@ static int deliver_defaults(struct cli *cli, struct deliver_opts *d)
 	return 0;
 }
 
+/* The policy's audience rules, tightened by the options. The list of
+ * competitor domains is allocated into *all (the caller frees it). */
+static int deliver_rules(struct cli *cli, struct deliver_opts *d, const char ***all)
+{
+	const struct policy *p = cli_policy(cli, 0);
+	const struct outreach_audience_rules *r = &d->rules;
+	const char **list;
+	int i;
+
+	*all = NULL;
+	if (!p)
+		return cli_fail(cli,
+				"deliver: nothing was sent: the audience rules come from the policy,"
+				" and %s does not load: %s",
+				cli_policy_path(cli), cli->policy_err);
+	gate_audience_rules(p, &d->rules);
+	if (d->window >= 0 && d->window < r->touch_window_days)
+		return cli_usage(cli,
+				 "--touch-window-days %ld is looser than the policy's %lld: options"
+				 " may only tighten the policy's audience rules",
+				 d->window, (long long)r->touch_window_days);
+	if (d->touches >= 0 && (d->touches == 0 || d->touches > r->max_touches))
+		return cli_usage(cli,
+				 "--max-touches %ld is looser than the policy's %lld: options may"
+				 " only tighten the policy's audience rules",
+				 d->touches, (long long)r->max_touches);
+	if (d->window >= 0)
+		d->rules.touch_window_days = d->window;
+	if (d->touches >= 0)
+		d->rules.max_touches = d->touches;
+	list = calloc((size_t)r->n + (size_t)d->ncompetitors + 1, sizeof *list);
+	if (!list)
+		return cli_fail(cli, "out of memory");
+	for (i = 0; i < r->n; i++)
+		list[i] = r->competitor_domains[i];
+	for (i = 0; i < d->ncompetitors; i++)
+		list[r->n + i] = d->competitors[i];
+	d->rules.competitor_domains = list;
+	d->rules.n = r->n + d->ncompetitors;
+	*all = list;
+	return 0;
+}
+
 static int do_deliver(struct cli *cli, struct store *s, struct deliver_opts *d)
 {
 	struct err err = {0};
+	const char **competitors = NULL;
 	json_t *rep = NULL;
 	int rc, missed;
 
@@ -161,9 +211,13 @@ static int do_deliver(struct cli *cli, struct store *s, struct deliver_opts *d)
 	if (!d->smtp.from || !*d->smtp.from)
 		return cli_usage(cli,
 				 "deliver: which sender? give --from (or set AIRLOCK_SMTP_FROM)");
-	if (outreach_deliver(s, &d->rules, &d->smtp, cli_principal(cli), NULL,
-			     d->now ? OUTREACH_DELIVER_NOW : 0, &rep, &err))
-		return cli_fail_err(cli, &err);
+	rc = deliver_rules(cli, d, &competitors);
+	if (!rc && outreach_deliver(s, &d->rules, &d->smtp, cli_principal(cli), NULL,
+				    d->now ? OUTREACH_DELIVER_NOW : 0, &rep, &err))
+		rc = cli_fail_err(cli, &err);
+	free(competitors);
+	if (rc)
+		return rc;
 	if (cli->json) {
 		const char *key;
 		json_t *k;
@@ -314,20 +368,20 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 			d.smtp.retry_base_seconds = v;
 			break;
 		case OPT_COMPETITOR:
-			if (d.rules.n >= MAX_COMPETITORS)
+			if (d.ncompetitors >= MAX_COMPETITORS)
 				return cli_usage(cli, "at most %d --competitor-domain",
 						 MAX_COMPETITORS);
-			d.competitors[d.rules.n++] = optarg;
+			d.competitors[d.ncompetitors++] = optarg;
 			break;
 		case OPT_WINDOW:
 			if ((rc = cli_parse_long(cli, "--touch-window-days", optarg, 0, 3650, &v)))
 				return rc;
-			d.rules.touch_window_days = v;
+			d.window = v;
 			break;
 		case OPT_TOUCHES:
 			if ((rc = cli_parse_long(cli, "--max-touches", optarg, 0, 1000, &v)))
 				return rc;
-			d.rules.max_touches = v;
+			d.touches = v;
 			break;
 		default:
 			return cli_usage(cli, "unknown option");
@@ -353,6 +407,9 @@ int cmd_outbox(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	/* sending, and deciding a message's fate, are a person's acts */
+	if (sub && (rc = cli_person(cli, CLI_NEED_PERSON)) != CLI_OK)
+		return rc;
 	if (sub && !strcmp(sub, "deliver"))
 		return do_deliver(cli, s, &d);
 	if (sub)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "gate.h"
 #include "policy.h"
 
@@ -73,9 +74,10 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage(cli, "give one proposal file (or - for standard input)");
 	file = argv[optind];
-	if (!cli->as || strncmp(cli->as, "agent:", 6) != 0 || !cli->as[6])
-		return cli_usage(cli, "--as agent:NAME is required: proposals come from an agent");
+	/* cli_principal reads --as the way every verb does: Agent:x is agent:x */
 	call.principal = cli_principal(cli);
+	if (!cli->as || !cli_identity_is_agent(call.principal))
+		return cli_usage(cli, "--as agent:NAME is required: proposals come from an agent");
 	args = strcmp(file, "-") ? json_load_file(file, JSON_REJECT_DUPLICATES, &jerr)
 				 : json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
 	if (!args)

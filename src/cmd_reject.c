@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 #include "text.h"
@@ -31,6 +32,9 @@ int cmd_reject(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	rc = cli_person(cli, CLI_NEED_PERSON);
+	if (rc)
+		return rc;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	if (review_reject(&r, id, cli_principal(cli), reason, &err))

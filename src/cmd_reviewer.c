@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
 #include "policy.h"
 #include "reviewer.h"
 
@@ -188,6 +189,27 @@ static int reviewer_remove_verb(struct cli *cli, struct store *s, const char *na
 	return CLI_OK;
 }
 
+/* Who may add or remove reviewers: an admin signed in; or, while the book
+ * has none, whoever runs the first 'add' (the bootstrap), which must make an
+ * admin, or nobody could add the next one. Never an agent. */
+static int who_manages(struct cli *cli, struct store *s, int add, enum reviewer_role role)
+{
+	struct err err = {0};
+	int64_t n = 0;
+	int rc;
+
+	if (reviewer_count_active(s, &n, &err))
+		return cli_fail_err(cli, &err);
+	rc = cli_person(cli, CLI_NEED_ADMIN);
+	if (rc || n > 0 || !add)
+		return rc;
+	if (role != REVIEWER_ADMIN)
+		return cli_fail(cli, "the first reviewer must be an admin (--role admin): only an"
+				     " admin may add the others, and after the first, only a"
+				     " signed-in one");
+	return CLI_OK;
+}
+
 int cmd_reviewer(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {{"role", required_argument, NULL, 'r'},
@@ -239,6 +261,9 @@ int cmd_reviewer(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (!strcmp(sub, "list"))
 		return reviewer_list_verb(cli, s);
+	c = who_manages(cli, s, !strcmp(sub, "add"), role);
+	if (c != CLI_OK)
+		return c;
 	if (!strcmp(sub, "remove"))
 		return reviewer_remove_verb(cli, s, argv[optind]);
 	return reviewer_add_verb(cli, s, argv[optind], role, from_stdin);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
 
@@ -29,6 +30,11 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	if (!check) {
+		rc = cli_person(cli, CLI_NEED_PERSON);
+		if (rc)
+			return rc;
+	}
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
 	if (check) {

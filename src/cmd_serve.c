@@ -92,6 +92,13 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		OPT_IV,
 		OPT_THREADS,
 		OPT_PUBLIC,
+		OPT_MAXCONN,
+		OPT_PERADDR,
+		OPT_HEADTO,
+		OPT_BODYRATE,
+		OPT_PERTOKEN,
+		OPT_SESSIDLE,
+		OPT_SIGNINS,
 		OPT_SCAN_BUDGET,
 		OPT_LOOKUP_BUDGET
 	};
@@ -102,10 +109,37 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 					     {"instruction-version", required_argument, NULL, OPT_IV},
 					     {"threads", required_argument, NULL, OPT_THREADS},
 					     {"public-url", required_argument, NULL, OPT_PUBLIC},
+					     {"max-connections", required_argument, NULL, OPT_MAXCONN},
+					     {"connections-per-address", required_argument, NULL,
+					      OPT_PERADDR},
+					     {"head-timeout", required_argument, NULL, OPT_HEADTO},
+					     {"body-min-rate", required_argument, NULL, OPT_BODYRATE},
+					     {"sessions-per-token", required_argument, NULL,
+					      OPT_PERTOKEN},
+					     {"session-idle-minutes", required_argument, NULL,
+					      OPT_SESSIDLE},
+					     {"signins-per-address", required_argument, NULL,
+					      OPT_SIGNINS},
 					     {"scan-budget", required_argument, NULL, OPT_SCAN_BUDGET},
 					     {"lookup-budget", required_argument, NULL,
 					      OPT_LOOKUP_BUDGET},
 					     {NULL, 0, NULL, 0}};
+	/* the limits that keep one client from starving the others */
+	static const struct {
+		int opt;
+		const char *name;
+		long min, max, def;
+	} limits[] = {
+	    {OPT_MAXCONN, "--max-connections", 16, 60000, 2048},
+	    {OPT_PERADDR, "--connections-per-address", 1, 60000, 64},
+	    {OPT_HEADTO, "--head-timeout", 1, 3600, 10},
+	    {OPT_BODYRATE, "--body-min-rate", 1, 1L << 30, 1024},
+	    {OPT_PERTOKEN, "--sessions-per-token", 1, 100000, 100},
+	    {OPT_SESSIDLE, "--session-idle-minutes", 1, 7 * 24 * 60, 30},
+	    {OPT_SIGNINS, "--signins-per-address", 1, 100000, 20},
+	};
+	long lim[sizeof limits / sizeof limits[0]];
+	size_t li;
 	const char *listen = DEFAULT_LISTEN;
 	struct mcp_http_config mc = {0};
 	struct http_config hc = {0};
@@ -122,8 +156,17 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	int c, h, port, sig, rc = CLI_OK;
 	sigset_t set;
 
+	for (li = 0; li < sizeof limits / sizeof limits[0]; li++)
+		lim[li] = limits[li].def;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == OPT_LISTEN)
+		for (li = 0; li < sizeof limits / sizeof limits[0]; li++)
+			if (c == limits[li].opt)
+				break;
+		if (li < sizeof limits / sizeof limits[0]) {
+			if (cli_parse_long(cli, limits[li].name, optarg, limits[li].min,
+					   limits[li].max, &lim[li]))
+				return CLI_USAGE;
+		} else if (c == OPT_LISTEN)
 			listen = optarg;
 		else if (c == OPT_NOAUTH)
 			mc.no_auth = 1;
@@ -177,6 +220,13 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	hc.max_body = MCP_MAX_MESSAGE;
 	hc.timeout_s = 30;
 	hc.threads = (unsigned)threads;
+	hc.max_conns = (unsigned)lim[0];
+	hc.max_conns_per_addr = (unsigned)lim[1];
+	hc.head_timeout_s = (unsigned)lim[2];
+	hc.body_min_rate = (unsigned)lim[3];
+	mc.sessions_per_token = (unsigned)lim[4];
+	mc.idle_seconds = (unsigned)lim[5] * 60;
+	cc.signins_per_address = (unsigned)lim[6];
 	/* Block the stop signals in every thread (the workers inherit the
 	 * mask) and wait for them here, so shutdown runs on this thread. */
 	sigemptyset(&set);

@@ -98,9 +98,9 @@ static void print_send_item(json_t *it, const struct paint *p)
 static const char *verbs_for(const char *state)
 {
 	if (!strcmp(state, "staged"))
-		return "airlock sample (then judge), approve, reject";
+		return "airlock sample (then judge), reject; or approve --override --reason TEXT";
 	if (!strcmp(state, "sampled"))
-		return "airlock judge, approve, reject";
+		return "airlock judge, reject; or approve --override --reason TEXT";
 	if (!strcmp(state, "blocked"))
 		return "airlock approve, reject";
 	if (!strcmp(state, "approved"))
@@ -140,6 +140,20 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 		       : "never");
 	json_array_foreach(json_object_get(b, "reasons"), i, v)
 		printf("why: %s\n", json_string_value(v));
+	v = json_object_get(b, "override");
+	if (json_is_object(v))
+		printf("%sOVERRIDE: approved by %s past the sample audit (%s); reason: %s%s\n",
+		       p->bad,
+		       json_string_value(json_object_get(b, "decided_by"))
+			       ? json_string_value(json_object_get(b, "decided_by"))
+			       : "?",
+		       json_string_value(json_object_get(v, "skipped"))
+			       ? json_string_value(json_object_get(v, "skipped"))
+			       : "?",
+		       json_string_value(json_object_get(v, "reason"))
+			       ? json_string_value(json_object_get(v, "reason"))
+			       : "?",
+		       p->off);
 	printf("\n");
 	json_array_foreach(items, i, it)
 	{

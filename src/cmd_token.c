@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "cli_identity.h"
 #include "mcp.h"
 #include "token.h"
 
@@ -181,6 +182,9 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
+	/* a token lets an agent in: minting one is an admin's act, never an agent's */
+	if (strcmp(sub, "list") != 0 && (h = cli_person(cli, CLI_NEED_ADMIN)) != CLI_OK)
+		return h;
 	if (!strcmp(sub, "create"))
 		return token_create_verb(cli, s, connector, agent);
 	if (!strcmp(sub, "list"))

@@ -28,6 +28,7 @@ struct console {
 	char *db_path;
 	pthread_mutex_t lock;
 	struct console_worker *idle;
+	struct console_pool *signin;
 };
 
 /* ---- responses ---------------------------------------------------------- */
@@ -183,6 +184,12 @@ int console_new(struct console **out, const struct console_config *cfg, struct e
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	if (console_pool_new(&c->signin, c->db_path, cfg->signins_per_address, err)) {
+		int rc = err->code;
+
+		console_free(c);
+		return rc;
+	}
 	*out = c;
 	return 0;
 }
@@ -193,6 +200,7 @@ void console_free(struct console *c)
 
 	if (!c)
 		return;
+	console_pool_free(c->signin);
 	for (w = c->idle; w; w = wn) {
 		wn = w->next;
 		store_close(w->store);
@@ -374,12 +382,66 @@ static int read_creds(const struct http_request *req, struct creds *cr)
 	return 0;
 }
 
+/* The answer to a sign-in: rc is the login function's. */
+static void login_answer(struct console *c, struct store *s, struct http_response *res, int rc,
+			 const struct err *err, const struct reviewer_session *who, int form,
+			 const char *how)
+{
+	if (rc == AIRLOCK_EBUSY) {
+		http_add_header(res, "Retry-After", "60");
+		console_fail(res, err);
+		res->status = 429;
+	} else if (rc == AIRLOCK_EDENIED) {
+		console_error(res, 401, "%s", err->msg);
+	} else if (rc) {
+		console_fail(res, err);
+	} else {
+		log_sign(s, who->principal, "console login", how);
+		set_cookie(c, res, who->id, REVIEWER_SESSION_SECONDS);
+		if (form) {
+			http_add_header(res, "Location", "/#/queue");
+			http_respond(res, 303, NULL, NULL);
+		} else
+			console_json(res, 200, me_json(who));
+	}
+}
+
+/* A password sign-in waiting for the sign-in thread. */
+struct login_job {
+	struct console *c;
+	struct http_deferred *d;
+	struct creds cr;
+};
+
+static void login_run(void *arg, struct store *s, int dropped)
+{
+	struct login_job *j = arg;
+	struct http_response res = {0};
+	struct reviewer_session who;
+	struct err err = {0};
+	int rc;
+
+	if (!dropped) {
+		if (s)
+			rc = reviewer_login_password(s, j->cr.name, j->cr.password, &who, &err);
+		else
+			rc = err_set(&err, AIRLOCK_EIO, "airlock cannot open its database");
+		login_answer(j->c, s, &res, rc, &err, &who, j->cr.form, "password");
+		memset(&who, 0, sizeof who);
+		http_resume(j->d, &res);
+	}
+	memset(&j->cr, 0, sizeof j->cr);
+	free(j);
+}
+
 static void on_login(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct console *c = ctx;
 	struct reviewer_session who;
 	struct console_worker *w;
+	struct login_job *j;
 	struct err err = {0};
+	char addr[64];
 	struct creds cr;
 	int rc;
 
@@ -394,6 +456,14 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 		console_error(res, 405, "/login takes POST (name and password, or a link)");
 		return;
 	}
+	http_client_addr(req, addr, sizeof addr);
+	if (!console_pool_admit(c->signin, addr)) {
+		http_add_header(res, "Retry-After", "60");
+		console_error(res, 429,
+			      "too many sign-in attempts from this address: wait a minute and try "
+			      "again");
+		return;
+	}
 	if (read_creds(req, &cr)) {
 		console_error(
 		    res, 400,
@@ -401,34 +471,40 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 		    "form");
 		return;
 	}
+	if (!cr.link[0]) {
+		/* Argon2id waits for the sign-in thread; this thread goes on */
+		j = calloc(1, sizeof *j);
+		if (!j) {
+			memset(&cr, 0, sizeof cr);
+			console_error(res, 500, "out of memory");
+			return;
+		}
+		j->c = c;
+		j->cr = cr;
+		memset(&cr, 0, sizeof cr);
+		j->d = http_defer(res);
+		if (j->d && console_pool_submit(c->signin, login_run, j) == 0)
+			return;
+		if (j->d) {
+			struct http_response busy = {0};
+
+			http_add_header(&busy, "Retry-After", "1");
+			console_error(&busy, 503, "too many sign-ins at once: try again in a moment");
+			http_resume(j->d, &busy);
+		} else
+			console_error(res, 500, "cannot wait for the sign-in thread");
+		memset(&j->cr, 0, sizeof j->cr);
+		free(j);
+		return;
+	}
 	w = worker_take(c, &err);
 	if (!w) {
 		console_fail(res, &err);
 		return;
 	}
-	if (cr.link[0])
-		rc = reviewer_login_link(w->store, cr.link, &who, &err);
-	else
-		rc = reviewer_login_password(w->store, cr.name, cr.password, &who, &err);
+	rc = reviewer_login_link(w->store, cr.link, &who, &err);
 	memset(cr.password, 0, sizeof cr.password);
-	if (rc == AIRLOCK_EBUSY) {
-		http_add_header(res, "Retry-After", "60");
-		console_fail(res, &err);
-		res->status = 429;
-	} else if (rc == AIRLOCK_EDENIED) {
-		console_error(res, 401, "%s", err.msg);
-	} else if (rc) {
-		console_fail(res, &err);
-	} else {
-		log_sign(w->store, who.principal, "console login",
-			 cr.link[0] ? "link" : "password");
-		set_cookie(c, res, who.id, REVIEWER_SESSION_SECONDS);
-		if (cr.form) {
-			http_add_header(res, "Location", "/#/queue");
-			http_respond(res, 303, NULL, NULL);
-		} else
-			console_json(res, 200, me_json(&who));
-	}
+	login_answer(c, w->store, res, rc, &err, &who, cr.form, "link");
 	memset(&who, 0, sizeof who);
 	worker_give(c, w);
 }

@@ -3,8 +3,9 @@
  * and the JSON API under /api/ that the page and scripts use.
  *
  * Owns: the console's routes on the HTTP server (/, /login, /logout, everything under /api/,
- * /metrics and the assets), session cookies (HttpOnly, SameSite=Strict), the
- * CSRF check on every state-changing request, role checks, the mapping of
+ * /metrics and the assets), the sign-in thread (password checks one at a
+ * time, off the request threads) and the count of sign-in attempts per
+ * address, session cookies (HttpOnly, SameSite=Strict), the CSRF check on every state-changing request, role checks, the mapping of
  * airlock's error codes to HTTP statuses, and its per-worker database
  * connections.
  *
@@ -27,6 +28,7 @@ struct console_config {
 	const char *db_path;
 	const struct policy *policy; /* borrowed; may be NULL (no relay, no audience rules) */
 	int secure_cookie;	     /* add Secure to the cookie (served behind https) */
+	unsigned signins_per_address; /* sign-in attempts a minute from one address; 0 = 20 */
 };
 
 int console_new(struct console **out, const struct console_config *cfg, struct err *err);

@@ -196,6 +196,7 @@ static void batch_get(struct console_req *r, int64_t id)
 	struct err err = {0};
 	json_t *b = NULL, *items, *views, *it, *cache = json_object(), *v;
 	const char *action;
+	char gap[200];
 	size_t i;
 
 	if (staging_expire(r->s, NULL, &err) || staging_get(r->s, id, &b, &err)) {
@@ -216,6 +217,11 @@ static void batch_get(struct console_req *r, int64_t id)
 		add_drafts(r->s, views);
 	json_object_set_new(b, "item_list", views);
 	json_object_set_new(b, "verbs", verbs(b, &r->who));
+	/* approve past an unfinished, failed or undrawn sample is an override:
+	 * the page offers it as such, with what it would skip */
+	if (staging_sample_gap(r->s, id, gap, sizeof gap, &err) == 0 && gap[0])
+		json_object_set_new(json_object_get(b, "verbs"), "approve_is_override",
+				    json_string(gap));
 	json_object_set_new(
 	    b, "age_seconds",
 	    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
@@ -306,7 +312,19 @@ static void batch_verb(struct console_req *r, int64_t id, const char *verb)
 	if (!body)
 		return;
 	if (!strcmp(verb, "approve")) {
-		rc = review_approve(&rv, id, r->who.principal, &err);
+		int override = opt_bool(body, "override", r, &bad);
+
+		text = bad ? NULL : opt_string(body, "reason", MAX_REASON, r, &bad);
+		if (bad)
+			goto out;
+		if (override && (!text || !*text)) {
+			console_error(r->res, 400,
+				      "an override needs a reason: {\"override\": true, \"reason\":"
+				      " \"...\"}");
+			goto out;
+		}
+		rc = override ? review_approve_override(&rv, id, r->who.principal, text, &err)
+			      : review_approve(&rv, id, r->who.principal, &err);
 	} else if (!strcmp(verb, "reject")) {
 		text = opt_string(body, "reason", MAX_REASON, r, &bad);
 		if (bad)

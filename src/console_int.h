@@ -2,6 +2,7 @@
  * includes it.
  *
  * console.c: routes, workers, assets, sign-in, the session and CSRF gate.
+ * console_login.c: the sign-in thread and its queue, attempts per address.
  * console_api.c: the queue and batches (the verbs via review.h).
  * console_view.c: drafts, briefs, the log, verify, autonomy, drift. */
 #ifndef AIRLOCK_CONSOLE_INT_H
@@ -46,6 +47,25 @@ json_t *console_body(struct console_req *r);
 int console_need(struct console_req *r, enum reviewer_role need);
 /* 1 when the method is `method`; else a 405 and 0. */
 int console_method(struct console_req *r, const char *method);
+
+/* console_login.c. Password checks run on one thread of their own with its
+ * own database connection, fed by a short queue: a flood of sign-ins waits
+ * there (or is refused at once when it is full), never on the threads that
+ * serve MCP and the console, and Argon2id's memory is taken once at a time.
+ * run(arg, store, 0) is called on that thread (store NULL when it cannot
+ * be opened); run(arg, NULL, 1) when the server stopped with the job still
+ * queued: its connection is gone, run only frees arg. */
+struct console_pool;
+typedef void (*console_pool_fn)(void *arg, struct store *s, int dropped);
+int console_pool_new(struct console_pool **out, const char *db_path, unsigned per_minute,
+		     struct err *err);
+void console_pool_free(struct console_pool *p);
+/* 0 queued; -1 when the queue is full (answer 503 now). */
+int console_pool_submit(struct console_pool *p, console_pool_fn run, void *arg);
+/* Counts a sign-in attempt from addr (its /64 for IPv6): 1 when it is
+ * within per_minute of this address's minute, 0 when over. In memory, a
+ * bounded table: an address forgotten to make room starts afresh. */
+int console_pool_admit(struct console_pool *p, const char *addr);
 
 /* console_api.c */
 void console_api_queue(struct console_req *r);

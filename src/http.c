@@ -17,6 +17,25 @@
 
 #define MAX_ROUTES 32
 
+/* A connection from accept to close, as the watchdog sees it: which part of
+ * a request it is in and since when. MHD's idle timeout restarts with every
+ * byte, so a client sending one header line every few seconds would hold a
+ * connection for ever; these deadlines count from the phase's start. */
+enum phase {
+	PHASE_HEAD, /* waiting for a request's head (or the next one) */
+	PHASE_BODY, /* the head is in; reading the body */
+	PHASE_BUSY  /* being handled or answered: our time, not the client's */
+};
+
+struct track {
+	MHD_socket fd;
+	enum phase phase;
+	struct timespec since;
+	size_t body; /* bytes of body so far */
+	int cut;     /* shut down by the watchdog */
+	struct track *prev, *next;
+};
+
 struct route {
 	char path[64];
 	http_handler fn;
@@ -43,6 +62,21 @@ struct http_server {
 	struct conn *queue_head, *queue_tail;
 	pthread_cond_t queued;
 	int quit; /* the handler threads end once the queue is empty */
+	/* The watchdog: every open connection, and a thread that shuts down
+	 * those past their deadline. tlock is held while a connection's
+	 * socket is shut down, and MHD says CLOSED (which takes tlock) before
+	 * it closes the socket, so the descriptor cannot be another's then. */
+	pthread_mutex_t tlock;
+	pthread_cond_t tquit_cond;
+	struct track *tracks;
+	pthread_t watchdog;
+	int watchdog_on, tquit;
+	unsigned long cut_head, cut_body; /* since the last report */
+	time_t reported;
+	pthread_mutex_t loglock; /* on_mhd_error's window */
+	time_t log_window;
+	unsigned log_lines;
+	unsigned long log_dropped;
 };
 
 /* Per-request state between MHD's calls. */
@@ -92,6 +126,17 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 		s->cfg.timeout_s = 30;
 	if (!s->cfg.threads)
 		s->cfg.threads = 4;
+	if (!s->cfg.max_conns)
+		s->cfg.max_conns = 2048;
+	if (!s->cfg.max_conns_per_addr)
+		s->cfg.max_conns_per_addr = 64;
+	if (!s->cfg.head_timeout_s)
+		s->cfg.head_timeout_s = 10;
+	if (!s->cfg.body_min_rate)
+		s->cfg.body_min_rate = 1024;
+	pthread_mutex_init(&s->tlock, NULL);
+	pthread_mutex_init(&s->loglock, NULL);
+	pthread_cond_init(&s->tquit_cond, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->drained, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
@@ -130,6 +175,20 @@ const char *http_cookie(const struct http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value((struct MHD_Connection *)req->native, MHD_COOKIE_KIND,
 					   name);
+}
+
+void http_client_addr(const struct http_request *req, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    (struct MHD_Connection *)req->native, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(buf, len, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+			  (socklen_t)len);
 }
 
 void http_add_header(struct http_response *res, const char *name, const char *value)
@@ -234,6 +293,174 @@ static int origin_allowed(const struct http_server *s, const char *origin)
 	return host_allowed(s, hp);
 }
 
+/* ---- the watchdog ------------------------------------------------------ */
+
+static double since_s(const struct timespec *then, const struct timespec *now)
+{
+	return (double)(now->tv_sec - then->tv_sec) + (double)(now->tv_nsec - then->tv_nsec) / 1e9;
+}
+
+/* MHD's connection notifications: every connection is tracked from accept
+ * to close (CLOSED comes before MHD closes the socket). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct track *t = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t = ci ? calloc(1, sizeof *t) : NULL;
+		if (!t)
+			return; /* untracked: only MHD's idle timeout applies */
+		t->fd = ci->connect_fd;
+		t->phase = PHASE_HEAD;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_lock(&s->tlock);
+		t->next = s->tracks;
+		if (s->tracks)
+			s->tracks->prev = t;
+		s->tracks = t;
+		pthread_mutex_unlock(&s->tlock);
+		*socket_context = t;
+		return;
+	}
+	if (!t)
+		return;
+	pthread_mutex_lock(&s->tlock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		s->tracks = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&s->tlock);
+	free(t);
+	*socket_context = NULL;
+}
+
+/* Moves c's track to phase (the clock restarts), or adds body bytes. */
+static void track_set(struct http_server *s, struct MHD_Connection *c, enum phase phase,
+		      size_t body)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct track *t = ci ? ci->socket_context : NULL;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&s->tlock);
+	if (body)
+		t->body += body;
+	else {
+		t->phase = phase;
+		t->body = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+	}
+	pthread_mutex_unlock(&s->tlock);
+}
+
+/* Shuts down the connections past their deadline: MHD sees the end of the
+ * stream and closes them itself. One line on stderr per burst, at most
+ * every 10 s, says how many and why. */
+static void *watchdog_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct timespec now, until;
+	struct track *t;
+	double el;
+
+	pthread_mutex_lock(&s->tlock);
+	while (!s->tquit) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->tquit_cond, &s->tlock, &until);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (t = s->tracks; t; t = t->next) {
+			if (t->cut || t->phase == PHASE_BUSY)
+				continue;
+			el = since_s(&t->since, &now);
+			if (el <= (double)s->cfg.head_timeout_s)
+				continue;
+			if (t->phase == PHASE_HEAD)
+				s->cut_head++;
+			else if ((double)t->body < el * (double)s->cfg.body_min_rate)
+				s->cut_body++;
+			else
+				continue;
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = 1;
+		}
+		if ((s->cut_head || s->cut_body) && time(NULL) - s->reported >= 10) {
+			fprintf(stderr,
+				"airlock serve: http: closed %lu connection%s that sent no complete "
+				"request head in %u s and %lu whose body came slower than %u bytes/s\n",
+				s->cut_head, s->cut_head == 1 ? "" : "s", s->cfg.head_timeout_s,
+				s->cut_body, s->cfg.body_min_rate);
+			s->cut_head = s->cut_body = 0;
+			s->reported = time(NULL);
+		}
+	}
+	pthread_mutex_unlock(&s->tlock);
+	return NULL;
+}
+
+/* Counts the request's Host and Origin headers: a second one could be what
+ * a proxy or browser acted on while we checked the first. */
+struct header_count {
+	int host, origin;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct header_count *hc = cls;
+
+	(void)kind;
+	(void)value;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+		hc->host++;
+	else if (!strcasecmp(key, "Origin"))
+		hc->origin++;
+	return MHD_YES;
+}
+
+/* 1 when s is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+static int utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s, n, cp, i;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, struct http_response *res)
 {
 	struct MHD_Response *r;
@@ -313,6 +540,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_server *s = cls;
 	struct conn *cn = *con_cls;
 	const char *host, *origin, *cl;
+	struct header_count hc = {0, 0};
 	int i;
 
 	(void)version;
@@ -323,15 +551,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!cn)
 			return MHD_NO;
 		*con_cls = cn;
+		track_set(s, c, PHASE_BODY, 0);
 		host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 		origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+		MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
 		if (!host)
 			return plain(c, 400, "missing Host header\n");
+		if (hc.host > 1)
+			return plain(c, 400, "more than one Host header\n");
+		if (hc.origin > 1)
+			return plain(c, 400, "more than one Origin header\n");
 		if (!host_allowed(s, host))
 			return plain(c, 403,
 				     "this Host is not served here (DNS rebinding protection)\n");
 		if (origin && !origin_allowed(s, origin))
 			return plain(c, 403, "requests from this Origin are not allowed\n");
+		if (!utf8_valid((const unsigned char *)url))
+			return plain(c, 400, "the URL path is not valid UTF-8\n");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
 			return plain(c, 413, "request body is larger than the limit\n");
@@ -340,6 +576,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (cn->taken) /* called again after http_resume */
 		return send_response(c, &cn->answer);
 	if (*upload_size) {
+		track_set(s, c, PHASE_BODY, *upload_size);
 		if (!cn->too_large && cn->len + *upload_size > s->cfg.max_body)
 			cn->too_large = 1;
 		if (!cn->too_large) {
@@ -366,6 +603,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	i = find_route(s, url);
 	if (i < 0)
 		return plain(c, 404, "not found\n");
+	track_set(s, c, PHASE_BUSY, 0);
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->lock);
@@ -478,8 +716,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
-	(void)c;
 	(void)toe;
+	/* a keep-alive connection has head_timeout_s for its next request */
+	track_set(cls, c, PHASE_HEAD, 0);
 	if (cn) {
 		if (cn->taken) {
 			/* an answer not sent (the client went away) is dropped */
@@ -494,16 +733,41 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-/* libmicrohttpd's messages may quote what a network client sent: escaped
- * before they reach the operator's terminal. */
+/* MHD's messages, at most MHD_LOG_BURST per 10 s: a client opening
+ * connections in a loop past the limits would otherwise write a line for
+ * each. */
+#define MHD_LOG_BURST 20
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
-	char msg[1024], shown[2048];
+	struct http_server *s = cls;
+	time_t now = time(NULL);
+	unsigned long dropped = 0;
+	int print;
 
-	(void)cls;
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	fputs("airlock serve: http: ", stderr);
-	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
+	pthread_mutex_lock(&s->loglock);
+	if (now - s->log_window >= 10) {
+		dropped = s->log_dropped;
+		s->log_window = now;
+		s->log_lines = 0;
+		s->log_dropped = 0;
+	}
+	print = s->log_lines < MHD_LOG_BURST;
+	if (print)
+		s->log_lines++;
+	else
+		s->log_dropped++;
+	pthread_mutex_unlock(&s->loglock);
+	if (dropped)
+		fprintf(stderr, "airlock serve: http: %lu more messages in 10 s not shown\n", dropped);
+	if (print) {
+		/* MHD's messages may quote what a network client sent: escaped
+		 * before they reach the operator's terminal */
+		char msg[1024], shown[2048];
+
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		fputs("airlock serve: http: ", stderr);
+		fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
+	}
 }
 
 int http_server_start(struct http_server *s, struct err *err)
@@ -540,8 +804,9 @@ int http_server_start(struct http_server *s, struct err *err)
 	}
 	s->d = MHD_start_daemon(flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, 2048u,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
+				(unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_addr,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->d)
 		return err_set(err, AIRLOCK_EIO,
@@ -551,6 +816,10 @@ int http_server_start(struct http_server *s, struct err *err)
 	/* the I/O thread may already be checking Host headers against it */
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	__atomic_store_n(&s->port, info ? info->port : s->cfg.port, __ATOMIC_RELEASE);
+	if (pthread_create(&s->watchdog, NULL, watchdog_main, s))
+		return err_set(err, AIRLOCK_EIO, "cannot start the connection watchdog thread");
+	s->watchdog_on = 1;
+	pthread_setname_np(s->watchdog, "airlock-watch");
 	s->handlers = calloc(s->cfg.threads, sizeof *s->handlers);
 	if (!s->handlers)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -605,6 +874,16 @@ void http_server_free(struct http_server *s)
 		if (lfd != MHD_INVALID_SOCKET)
 			close(lfd);
 	}
+	if (s->watchdog_on) {
+		pthread_mutex_lock(&s->tlock);
+		s->tquit = 1;
+		pthread_cond_signal(&s->tquit_cond);
+		pthread_mutex_unlock(&s->tlock);
+		pthread_join(s->watchdog, NULL);
+	}
+	pthread_cond_destroy(&s->tquit_cond);
+	pthread_mutex_destroy(&s->loglock);
+	pthread_mutex_destroy(&s->tlock);
 	free(s->handlers);
 	pthread_cond_destroy(&s->queued);
 	pthread_mutex_destroy(&s->qlock);

@@ -2,11 +2,16 @@
  * bodies, timeouts, and the Host/Origin checks that stop DNS rebinding, for
  * every route (the MCP endpoints now, the console later).
  *
- * Owns: the daemon, its worker threads, per-connection body buffers.
+ * Owns: the daemon, its worker threads, per-connection body buffers, and
+ * the limits that keep one client from starving the others: connections
+ * in all and per address, and a deadline for each request's head and a
+ * byte-rate floor for its body that a trickle of bytes does not reset (a
+ * watchdog thread closes the connections that miss them).
  *
  * Never: knows what a route means; authenticates (routes do that); accepts
  * a request whose Host is not the address it serves, or whose Origin is
- * another site.
+ * another site, or that names more than one Host or Origin, or whose path
+ * is not UTF-8.
  *
  * Handlers run on handler threads, several at once: what they share they
  * must lock. Requests whose bodies are in wait in one queue, first come
@@ -55,6 +60,12 @@ struct http_config {
 	size_t max_body;         /* larger bodies get 413 */
 	unsigned timeout_s;      /* idle connection timeout */
 	unsigned threads;        /* handler threads (4 when 0) */
+	unsigned max_conns;      /* connections in all (2048 when 0) */
+	unsigned max_conns_per_addr; /* from one client address (64 when 0) */
+	unsigned head_timeout_s; /* a request's head, start to end (10 when 0); an
+				    idle keep-alive connection gets as long */
+	unsigned body_min_rate;  /* bytes/s a body must average once it has had
+				    head_timeout_s (1024 when 0) */
 	const char *server_name; /* for the Server header; may be NULL */
 };
 
@@ -89,6 +100,8 @@ const char *http_header(const struct http_request *req, const char *name);
 const char *http_query(const struct http_request *req, const char *name);
 /* A cookie of the request, or NULL. */
 const char *http_cookie(const struct http_request *req, const char *name);
+/* The client's address as text ("127.0.0.1", "::1"); "?" when unknown. */
+void http_client_addr(const struct http_request *req, char *buf, size_t len);
 
 /* Helpers for handlers; they never fail loudly: out of memory leaves a 500. */
 void http_respond(struct http_response *res, int status, const char *content_type,

@@ -15,6 +15,9 @@
 #include "token.h"
 
 #define SESSION_BUCKETS 1024
+#define OWNER_BUCKETS 64
+/* an owner's evictions and expiries go to the log at most this often */
+#define OWNER_REPORT_SECONDS 10
 #define SESSION_ID_BYTES 32
 #define JSON_TYPE "application/json"
 #define SSE_TYPE "text/event-stream"
@@ -27,6 +30,8 @@ struct worker {
 	struct worker *next;
 };
 
+struct owner;
+
 struct session {
 	char id[SESSION_ID_BYTES * 2 + 1];
 	enum mcp_connector connector;
@@ -37,6 +42,23 @@ struct session {
 	int refs;             /* the table's and every request's */
 	int ended;
 	struct session *next; /* bucket chain */
+	/* the owner's sessions, least recently used first */
+	struct owner *owner;
+	struct session *lru_prev, *lru_next;
+};
+
+/* The sessions of one token (with --no-auth: of one agent). Each owner has
+ * at most sessions_per_token: a new one evicts its least recently used, so
+ * one token that opens sessions in a loop only ever displaces its own. */
+struct owner {
+	char key[96]; /* "read:TOKENID" */
+	enum mcp_connector connector;
+	char agent[72];
+	unsigned n;
+	struct session *lru_head, *lru_tail;
+	unsigned long evicted, expired; /* not reported yet */
+	time_t reported;
+	struct owner *next;
 };
 
 struct mcp_http;
@@ -54,6 +76,7 @@ struct mcp_http {
 	struct worker *idle;
 	struct session *buckets[SESSION_BUCKETS];
 	unsigned nsessions;
+	struct owner *owners[OWNER_BUCKETS];
 	struct audit_queue *logq; /* read calls' log entries, committed in groups */
 };
 
@@ -84,7 +107,9 @@ int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struc
 	if (!m->cfg.max_sessions)
 		m->cfg.max_sessions = 10000;
 	if (!m->cfg.idle_seconds)
-		m->cfg.idle_seconds = 3600;
+		m->cfg.idle_seconds = 30 * 60;
+	if (!m->cfg.sessions_per_token)
+		m->cfg.sessions_per_token = 100;
 	*out = m;
 	return 0;
 }
@@ -105,15 +130,25 @@ static void session_unref(struct session *s)
 	}
 }
 
+static void owners_report(struct mcp_http *m, time_t now, int all);
+
 void mcp_http_free(struct mcp_http *m)
 {
 	struct worker *w, *wn;
 	struct session *s, *sn;
+	struct owner *o, *on;
 	int i;
 
 	if (!m)
 		return;
+	if (m->logq)
+		owners_report(m, 0, 1); /* what was evicted since the last entry */
 	audit_queue_close(m->logq);
+	for (i = 0; i < OWNER_BUCKETS; i++)
+		for (o = m->owners[i]; o; o = on) {
+			on = o->next;
+			free(o);
+		}
 	for (w = m->idle; w; w = wn) {
 		wn = w->next;
 		worker_free(w);
@@ -178,7 +213,134 @@ static unsigned bucket_of(const char *id)
 	return h % SESSION_BUCKETS;
 }
 
-/* Unlinks a session from the table (caller holds m->lock). */
+/* The owner of key, created when missing (caller holds m->lock); NULL when
+ * out of memory. */
+static struct owner *owner_get(struct mcp_http *m, const char *key, enum mcp_connector c,
+			       const char *agent)
+{
+	unsigned b = bucket_of(key) % OWNER_BUCKETS;
+	struct owner *o;
+
+	for (o = m->owners[b]; o; o = o->next)
+		if (!strcmp(o->key, key))
+			return o;
+	o = calloc(1, sizeof *o);
+	if (!o)
+		return NULL;
+	snprintf(o->key, sizeof o->key, "%s", key);
+	snprintf(o->agent, sizeof o->agent, "%s", agent);
+	o->connector = c;
+	o->next = m->owners[b];
+	m->owners[b] = o;
+	return o;
+}
+
+/* Frees an owner with no session and nothing left to report. */
+static void owner_drop_if_empty(struct mcp_http *m, struct owner *o)
+{
+	struct owner **p = &m->owners[bucket_of(o->key) % OWNER_BUCKETS];
+
+	if (o->n || o->evicted || o->expired)
+		return;
+	for (; *p; p = &(*p)->next)
+		if (*p == o) {
+			*p = o->next;
+			free(o);
+			return;
+		}
+}
+
+static void log_done(void *ctx, int rc, const struct err *err, int64_t seq)
+{
+	(void)ctx;
+	(void)seq;
+	if (rc)
+		fprintf(stderr, "airlock serve: mcp: cannot log a session eviction: %s\n",
+			err ? err->msg : "?");
+}
+
+/* One action log entry per owner and burst: the sessions evicted (over the
+ * per-token cap) and expired (idle) since its last entry, at most every
+ * OWNER_REPORT_SECONDS (all: every owner with something to say, now).
+ * Caller holds m->lock; the queue only copies the entry. */
+static void owners_report(struct mcp_http *m, time_t now, int all)
+{
+	struct owner *o, *on;
+	struct err err = {0};
+	char principal[96], summary[256];
+	int i;
+
+	for (i = 0; i < OWNER_BUCKETS; i++)
+		for (o = m->owners[i]; o; o = on) {
+			struct audit_entry e = {0};
+			json_t *args, *none;
+			const char *tokid = strchr(o->key, ':') + 1;
+
+			on = o->next;
+			if (!o->evicted && !o->expired)
+				continue;
+			if (!all && now - o->reported < OWNER_REPORT_SECONDS)
+				continue;
+			snprintf(principal, sizeof principal, "agent:%s", o->agent);
+			snprintf(summary, sizeof summary,
+				 "%lu session%s evicted (more than %u open for one token), %lu "
+				 "expired (idle over %u min)",
+				 o->evicted, o->evicted == 1 ? "" : "s", m->cfg.sessions_per_token,
+				 o->expired, m->cfg.idle_seconds / 60);
+			args = json_pack("{s:s,s:I,s:I,s:i,s:i}", "token", tokid, "evicted",
+					 (json_int_t)o->evicted, "expired", (json_int_t)o->expired,
+					 "per_token", (int)m->cfg.sessions_per_token, "idle_minutes",
+					 (int)(m->cfg.idle_seconds / 60));
+			none = json_array();
+			e.principal = principal;
+			e.surface = o->connector == MCP_READ ? "mcp:read" : "mcp:write";
+			e.tool = "session_limit";
+			e.args = args;
+			e.decision = "evicted";
+			e.summary = summary;
+			e.record_ids = none;
+			if (!args || !none ||
+			    audit_queue_submit(m->logq, &e, log_done, NULL, &err))
+				fprintf(stderr, "airlock serve: mcp: %s (%s)\n", summary,
+					err.msg[0] ? err.msg : "out of memory");
+			json_decref(args);
+			json_decref(none);
+			o->evicted = o->expired = 0;
+			o->reported = now;
+			owner_drop_if_empty(m, o);
+		}
+}
+
+static void lru_remove(struct session *s)
+{
+	struct owner *o = s->owner;
+
+	if (s->lru_prev)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		o->lru_head = s->lru_next;
+	if (s->lru_next)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		o->lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+}
+
+static void lru_append(struct session *s)
+{
+	struct owner *o = s->owner;
+
+	s->lru_prev = o->lru_tail;
+	s->lru_next = NULL;
+	if (o->lru_tail)
+		o->lru_tail->lru_next = s;
+	else
+		o->lru_head = s;
+	o->lru_tail = s;
+}
+
+/* Unlinks a session from the table (caller holds m->lock); a request
+ * using it keeps its reference and finishes. */
 static void unlink_session(struct mcp_http *m, struct session *s)
 {
 	struct session **p = &m->buckets[bucket_of(s->id)];
@@ -188,40 +350,50 @@ static void unlink_session(struct mcp_http *m, struct session *s)
 			*p = s->next;
 			s->ended = 1;
 			m->nsessions--;
+			lru_remove(s);
+			s->owner->n--;
 			session_unref(s);
 			return;
 		}
 }
 
-/* Drops sessions idle for too long (caller holds m->lock). */
-static void sweep(struct mcp_http *m, time_t now)
+/* Ends the sessions idle for too long: the least recently used of each
+ * owner come first, so this stops at each owner's first live one (caller
+ * holds m->lock). */
+static void expire(struct mcp_http *m, time_t now)
 {
-	struct session *s, *sn;
+	struct owner *o;
 	int i;
 
-	for (i = 0; i < SESSION_BUCKETS; i++)
-		for (s = m->buckets[i]; s; s = sn) {
-			sn = s->next;
-			if (now - s->last_used > (time_t)m->cfg.idle_seconds && s->refs == 1)
-				unlink_session(m, s);
-		}
+	for (i = 0; i < OWNER_BUCKETS; i++)
+		for (o = m->owners[i]; o; o = o->next)
+			while (o->lru_head &&
+			       now - o->lru_head->last_used > (time_t)m->cfg.idle_seconds) {
+				o->expired++;
+				unlink_session(m, o->lru_head);
+			}
 }
 
 /* Finds a live session and takes a reference; NULL when unknown or ended. */
 static struct session *session_get(struct mcp_http *m, const char *id)
 {
 	struct session *s;
+	time_t now = time(NULL);
 
 	if (strlen(id) != SESSION_ID_BYTES * 2)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
+	expire(m, now);
 	for (s = m->buckets[bucket_of(id)]; s; s = s->next)
 		if (sodium_memcmp(s->id, id, SESSION_ID_BYTES * 2) == 0 && !s->ended)
 			break;
 	if (s) {
 		s->refs++;
-		s->last_used = time(NULL);
+		s->last_used = now;
+		lru_remove(s);
+		lru_append(s);
 	}
+	owners_report(m, now, 0);
 	pthread_mutex_unlock(&m->lock);
 	return s;
 }
@@ -233,11 +405,28 @@ static void session_put(struct mcp_http *m, struct session *s)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Registers a new session; returns 0, or -1 when the table is full. */
-static int session_add(struct mcp_http *m, struct session *s)
+/* The owner with the most sessions (caller holds m->lock). */
+static struct owner *largest_owner(struct mcp_http *m)
+{
+	struct owner *o, *best = NULL;
+	int i;
+
+	for (i = 0; i < OWNER_BUCKETS; i++)
+		for (o = m->owners[i]; o; o = o->next)
+			if (o->n && (!best || o->n > best->n))
+				best = o;
+	return best;
+}
+
+/* Registers a new session of owner key. A token at its cap loses its least
+ * recently used session; a full table loses the least recently used one of
+ * the token holding the most, so no token's sessions crowd out another's.
+ * Returns 0, or -1 when out of memory. */
+static int session_add(struct mcp_http *m, struct session *s, const char *key)
 {
 	unsigned char raw[SESSION_ID_BYTES];
 	time_t now = time(NULL);
+	struct owner *o, *big;
 	unsigned b;
 
 	randombytes_buf(raw, sizeof raw);
@@ -246,17 +435,29 @@ static int session_add(struct mcp_http *m, struct session *s)
 	s->last_used = now;
 	s->refs = 1;
 	pthread_mutex_lock(&m->lock);
-	if (m->nsessions >= m->cfg.max_sessions)
-		sweep(m, now);
-	if (m->nsessions >= m->cfg.max_sessions) {
+	expire(m, now);
+	o = owner_get(m, key, s->connector, s->agent);
+	if (!o) {
 		pthread_mutex_unlock(&m->lock);
 		pthread_mutex_destroy(&s->lock);
 		return -1;
+	}
+	while (o->n >= m->cfg.sessions_per_token && o->lru_head) {
+		o->evicted++;
+		unlink_session(m, o->lru_head);
+	}
+	while (m->nsessions >= m->cfg.max_sessions && (big = largest_owner(m)) != NULL) {
+		big->evicted++;
+		unlink_session(m, big->lru_head);
 	}
 	b = bucket_of(s->id);
 	s->next = m->buckets[b];
 	m->buckets[b] = s;
 	m->nsessions++;
+	s->owner = o;
+	o->n++;
+	lru_append(s);
+	owners_report(m, now, 0);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -268,11 +469,12 @@ static void respond_rpc_error(struct http_response *res, int status, int code, c
 	http_respond_owned(res, status, JSON_TYPE, body, body ? strlen(body) : 0);
 }
 
-/* Bearer authentication. Returns 0 with the agent's name in agent, or fills
- * res with 401/403. */
+/* Bearer authentication. Returns 0 with the agent's name in agent and who
+ * owns its sessions in key ("read:TOKENID"; with --no-auth "read:=AGENT"),
+ * or fills res with 401/403. */
 static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
 			const struct http_request *req, struct http_response *res, char *agent,
-			size_t len)
+			size_t len, char *key, size_t klen)
 {
 	const char *auth = http_header(req, "Authorization");
 	struct token_info info;
@@ -281,6 +483,7 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 
 	if (m->cfg.no_auth) {
 		snprintf(agent, len, "%s", m->agent);
+		snprintf(key, klen, "%s:=%s", mcp_connector_name(connector), m->agent);
 		return 0;
 	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -309,6 +512,7 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return -1;
 	}
 	snprintf(agent, len, "%s", info.agent);
+	snprintf(key, klen, "%s:%s", mcp_connector_name(connector), info.id);
 	return 0;
 }
 
@@ -438,8 +642,8 @@ static int is_initialize(json_t *msg)
 /* A POST without a session: initialize starts one; the stateless revision
  * (and server/discover) needs none; anything else is refused. */
 static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_connector c,
-			     const char *agent, const struct http_request *req, json_t *msg,
-			     struct http_response *res, int sse_ok)
+			     const char *agent, const char *key, const struct http_request *req,
+			     json_t *msg, struct http_response *res, int sse_ok)
 {
 	const char *hv = http_header(req, "MCP-Protocol-Version");
 	const char *hm = http_header(req, "Mcp-Method");
@@ -460,11 +664,10 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 		s->connector = c;
 		snprintf(s->agent, sizeof s->agent, "%s", agent);
 		rc = mcp_handle_json(&w->srv[c], &s->ses, msg, &reply);
-		if (rc == 0 && s->ses.initialized && session_add(m, s) != 0) {
+		if (rc == 0 && s->ses.initialized && session_add(m, s, key) != 0) {
 			free(reply);
 			free(s);
-			respond_rpc_error(res, 503, JSONRPC_INTERNAL_ERROR,
-					  "too many open sessions; try again later");
+			respond_rpc_error(res, 500, JSONRPC_INTERNAL_ERROR, "out of memory");
 			return;
 		}
 		if (rc == 0 && s->ses.initialized)
@@ -534,7 +737,7 @@ static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_conne
 }
 
 static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector c,
-			const char *agent, const struct http_request *req,
+			const char *agent, const char *key, const struct http_request *req,
 			struct http_response *res)
 {
 	const char *accept = http_header(req, "Accept");
@@ -573,7 +776,7 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 	if (sid)
 		post_in_session(m, w, c, agent, sid, msg, res, 1);
 	else
-		post_sessionless(m, w, c, agent, req, msg, res, 1);
+		post_sessionless(m, w, c, agent, key, req, msg, res, 1);
 	json_decref(msg);
 }
 
@@ -607,7 +810,7 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 	struct mcp_http *m = rc->m;
 	struct err err = {0};
 	struct worker *w;
-	char agent[72];
+	char agent[72], key[96];
 
 	if (strcmp(req->method, "POST") && strcmp(req->method, "DELETE")) {
 		/* We offer no server-to-client stream (GET): every answer comes
@@ -623,9 +826,9 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 		respond_rpc_error(res, 500, JSONRPC_INTERNAL_ERROR, "airlock cannot open its database");
 		return;
 	}
-	if (authenticate(m, w, rc->connector, req, res, agent, sizeof agent) == 0) {
+	if (authenticate(m, w, rc->connector, req, res, agent, sizeof agent, key, sizeof key) == 0) {
 		if (!strcmp(req->method, "POST"))
-			handle_post(m, w, rc->connector, agent, req, res);
+			handle_post(m, w, rc->connector, agent, key, req, res);
 		else
 			handle_delete(m, rc->connector, agent, req, res);
 	}

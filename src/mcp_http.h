@@ -2,7 +2,9 @@
  * airlock serve, on top of http.h and mcp.h.
  *
  * Owns: HTTP sessions (Mcp-Session-Id, cryptographically random, bounded in
- * number and idle time), bearer-token checks per connector, the per-worker
+ * number per token and in all, ended after an idle time; each eviction and
+ * expiry in the action log, one entry per token and burst: tool
+ * "session_limit"), bearer-token checks per connector, the per-worker
  * database connections, and the mapping of JSON-RPC outcomes to HTTP status
  * codes (202 for notifications, 400/404 for session problems, 405 for GET,
  * 406 for a wrong Accept, 415 for a wrong Content-Type).
@@ -27,8 +29,10 @@ struct mcp_http_config {
 	int no_auth;                     /* no tokens: every request acts as agent */
 	const char *agent;               /* the agent with no_auth */
 	const char *instruction_version; /* default for write calls; may be NULL */
-	unsigned max_sessions;           /* 0 = 10000 */
-	unsigned idle_seconds;           /* 0 = 3600 */
+	unsigned max_sessions;           /* in all; 0 = 10000 */
+	unsigned sessions_per_token;     /* 0 = 100; a new one evicts the token's
+					    least recently used */
+	unsigned idle_seconds;           /* 0 = 1800 */
 	const struct policy *policy;     /* borrowed; the gate's policy (NULL blocks all) */
 };
 

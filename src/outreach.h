@@ -136,7 +136,9 @@ enum {
  * it to the relay, and records the outcome. draft_ids (a JSON array, or
  * NULL for every approved draft) limits the run. *report is {"sent": [...],
  * "retry": [...], "failed": [...], "blocked": [...], "unknown": [...],
- * "recovered": [...]}, each a list of outbox rows. AIRLOCK_ESTATE when
+ * "recovered": [...]}, each a list of outbox rows. rules are the policy's
+ * audience rules as they are now (gate_audience_rules), never defaults;
+ * NULL is AIRLOCK_EINVAL and nothing is sent. AIRLOCK_ESTATE when
  * called inside a transaction: the intent must be committed before the
  * relay is contacted. */
 int outreach_deliver(struct store *s, const struct outreach_audience_rules *rules,

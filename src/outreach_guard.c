@@ -107,8 +107,13 @@ static int contains_ci(const char *hay, const char *needle)
 }
 
 /* A customer gets prospect outreach when the workflow says prospecting, or
- * when the audience would take this very account were it a prospect but
- * does not take it as the customer it is. */
+ * when the audience would take this very account were it a prospect. The
+ * answer comes from the account, never from how the audience is written:
+ * "lifecycle=prospect OR segment=smb", "segment=smb", "NOT lifecycle=partner"
+ * or a custom field standing in for the lifecycle all take an smb customer
+ * as readily as an smb prospect, so they are prospect outreach to it. A
+ * customer is written to only under an audience that selects it by its
+ * lifecycle (lifecycle=customer AND ...). Out of memory counts as yes. */
 static int prospect_outreach(const struct outreach_guard_in *in, json_t *account)
 {
 	json_t *as_prospect;
@@ -116,12 +121,12 @@ static int prospect_outreach(const struct outreach_guard_in *in, json_t *account
 
 	if (contains_ci(in->workflow, "prospect"))
 		return 1;
-	if (scope_match(in->audience, account))
-		return 0;
 	as_prospect = json_copy(account);
-	if (!as_prospect)
-		return 0;
-	json_object_set_new(as_prospect, "lifecycle", json_string("prospect"));
+	if (!as_prospect ||
+	    json_object_set_new(as_prospect, "lifecycle", json_string("prospect"))) {
+		json_decref(as_prospect);
+		return 1;
+	}
 	yes = scope_match(in->audience, as_prospect);
 	json_decref(as_prospect);
 	return yes;

@@ -865,6 +865,10 @@ int outreach_deliver(struct store *s, const struct outreach_audience_rules *rule
 			       "intent has to be committed before the relay is contacted");
 	if (draft_ids && !json_is_array(draft_ids))
 		return err_set(err, AIRLOCK_EINVAL, "draft ids must be an array");
+	/* no rules, no send: the guard at send time is the policy's, never none */
+	if (!rules)
+		return err_set(err, AIRLOCK_EINVAL,
+			       "no audience rules: nothing is sent without the policy's");
 	rc = check_config(smtp, &r, err);
 	if (rc)
 		return rc;

@@ -58,9 +58,35 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 
 int review_approve(struct review *r, int64_t batch_id, const char *principal, struct err *err)
 {
+	char gap[200], msg[ERR_MSG_MAX];
+	struct err gerr = {0};
 	int rc = staging_expire(r->store, NULL, err);
 
-	return rc ? rc : staging_approve(r->store, batch_id, principal, r->surface, err);
+	if (!rc)
+		rc = staging_approve(r->store, batch_id, principal, r->surface, err);
+	/* an unfinished sample: say how this surface overrides it */
+	if (rc == AIRLOCK_ESTATE &&
+	    !staging_sample_gap(r->store, batch_id, gap, sizeof gap, &gerr) && gap[0]) {
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		if (r->surface && !strcmp(r->surface, "cli"))
+			err_set(err, rc, "%s: airlock approve %lld --override --reason TEXT", msg,
+				(long long)batch_id);
+		else
+			err_set(err, rc,
+				"%s: POST /api/batches/%lld/approve {\"override\": true, \"reason\":"
+				" \"...\"}",
+				msg, (long long)batch_id);
+	}
+	return rc;
+}
+
+int review_approve_override(struct review *r, int64_t batch_id, const char *principal,
+			    const char *reason, struct err *err)
+{
+	int rc = staging_expire(r->store, NULL, err);
+
+	return rc ? rc
+		  : staging_approve_override(r->store, batch_id, principal, r->surface, reason, err);
 }
 
 int review_reject(struct review *r, int64_t batch_id, const char *principal, const char *reason,
@@ -95,6 +121,8 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 	struct outreach_audience_rules rules;
 	struct outreach_smtp smtp;
 	struct err derr = {0};
+	struct policy *fresh = NULL;
+	const struct policy *p;
 	char action[16];
 	json_t *drafts = NULL, *delivery = NULL;
 	int rc;
@@ -120,9 +148,25 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 		goto out;
 	/* Delivery happens after the approval is durable, outside any
 	 * transaction: each message's intent is committed before the relay is
-	 * contacted (outreach.h). A relay problem leaves the messages pending. */
-	review_smtp(r->policy, &smtp);
-	gate_audience_rules(r->policy, &rules);
+	 * contacted (outreach.h). A relay problem leaves the messages pending.
+	 * The audience rules are the policy file's as it is now: airlock serve
+	 * loaded its copy when it started, and a competitor domain or touch
+	 * rule added since must hold; a file that no longer loads sends
+	 * nothing. */
+	if (r->policy && r->policy->path && policy_load(r->policy->path, &fresh, &derr)) {
+		char why[ERR_MSG_MAX + 96];
+
+		snprintf(why, sizeof why,
+			 "nothing was sent: the policy no longer loads (%s); the messages wait in"
+			 " the outbox",
+			 derr.msg);
+		delivery = json_pack("{s:s}", "error", why);
+		json_object_set_new(*report, "delivery", delivery);
+		goto out;
+	}
+	p = fresh ? fresh : r->policy;
+	review_smtp(p, &smtp);
+	gate_audience_rules(p, &rules);
 	if (!smtp.host)
 		delivery = json_pack("{s:s}", "note",
 				     r->policy ? "no SMTP relay in the policy: the messages wait in the"
@@ -133,6 +177,7 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 		delivery = json_pack("{s:s}", "error", derr.msg);
 	json_object_set_new(*report, "delivery", delivery);
 out:
+	policy_free(fresh);
 	json_decref(drafts);
 	return rc;
 }
@@ -315,12 +360,15 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	workflow = json_string_value(json_object_get(b, "workflow"));
 	sampling_for(r->policy, workflow, &sp);
 	rc = staging_judge(r->store, batch_id, item, principal, r->surface, pass, note, &res, err);
-	if (!rc)
-		rc = autonomy_observe(r->store, workflow, &sp, !pass, NULL, err);
 	state = json_string_value(json_object_get(res, "state"));
-	/* the sample is complete: one batch of evidence for the workflow */
+	/* the sample is complete: its verdicts and outcome become the
+	 * workflow's evidence together, so a sample a person approves past
+	 * unfinished (an override) adds none */
 	if (!rc && state && (!strcmp(state, "approved") || !strcmp(state, "blocked")))
-		rc = autonomy_batch(r->store, workflow, &sp, !strcmp(state, "approved"), &level, err);
+		rc = autonomy_sample(r->store, workflow, &sp,
+				     json_integer_value(json_object_get(res, "passed")),
+				     json_integer_value(json_object_get(res, "failed")) > 0, &level,
+				     err);
 	if (!rc && state && !strcmp(state, "blocked"))
 		rc = notify_batch(r->store, r->policy, batch_id, "blocked", workflow,
 				  json_string_value(json_object_get(b, "principal")),

@@ -23,7 +23,13 @@ struct review {
 	const char *surface;         /* "cli", "console" */
 };
 
+/* A plain approve refuses a batch whose sample was never drawn, is
+ * unfinished or failed (AIRLOCK_ESTATE, saying what is unfinished and how
+ * this surface overrides); review_approve_override() approves past it with
+ * a reason, recorded as an override and counted as no audit (staging.h). */
 int review_approve(struct review *r, int64_t batch_id, const char *principal, struct err *err);
+int review_approve_override(struct review *r, int64_t batch_id, const char *principal,
+			    const char *reason, struct err *err);
 int review_reject(struct review *r, int64_t batch_id, const char *principal, const char *reason,
 		  struct err *err);
 /* *report as staging_apply's; for a send batch also "delivery": what the

@@ -297,40 +297,42 @@ int reviewer_list(struct store *s, json_t **out, struct err *err)
 	return 0;
 }
 
-/* Failures of name in the last minute. */
-static int failures(struct store *s, const char *name, int64_t *n, struct err *err)
+/* Counts this attempt against name before its password is checked, in one
+ * write transaction with the count of the minute's earlier ones, so that
+ * simultaneous attempts cannot all see room under the limit. The row is
+ * taken back when the password is right (session_create). Rows older than
+ * the minute that counts are pruned here, so the table holds at most a
+ * minute of attempts, known names or not. AIRLOCK_EBUSY when the name has
+ * had its REVIEWER_FAILURES_PER_MINUTE. */
+static int reserve_attempt(struct store *s, const char *name, char at[CLOCK_TEXT_LEN],
+			   struct err *err)
 {
 	char since[CLOCK_TEXT_LEN];
 	struct store_stmt *st;
+	int64_t n = 0;
 	int rc;
 
+	now_text(0, at, CLOCK_TEXT_LEN);
 	now_text(-60, since, sizeof since);
-	rc = store_prepare(s, "SELECT count(*) FROM reviewer_failure WHERE name=?1 AND at>?2", &st,
-			   err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, name);
-	store_bind_text(st, 2, since);
-	rc = store_step(st, err);
-	*n = rc == STORE_ROW ? store_col_int(st, 0) : 0;
-	store_done(st);
-	return rc < 0 ? rc : 0;
-}
-
-static int record_failure(struct store *s, const char *name, struct err *err)
-{
-	char now[CLOCK_TEXT_LEN], old[CLOCK_TEXT_LEN];
-	int rc;
-
-	now_text(0, now, sizeof now);
-	now_text(-3600, old, sizeof old);
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	/* old failures no longer count: keep the table small */
-	rc = exec_name(s, "DELETE FROM reviewer_failure WHERE at<?2 AND ?1=?1", "", old, err);
+	rc = exec_name(s, "DELETE FROM reviewer_failure WHERE at<=?2 AND ?1=?1", "", since, err);
 	if (!rc)
-		rc = exec_name(s, "INSERT INTO reviewer_failure(name,at) VALUES(?1,?2)", name, now,
+		rc = store_prepare(s, "SELECT count(*) FROM reviewer_failure WHERE name=?1", &st,
+				   err);
+	if (!rc) {
+		store_bind_text(st, 1, name);
+		rc = store_step(st, err);
+		n = rc == STORE_ROW ? store_col_int(st, 0) : 0;
+		store_done(st);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (!rc && n >= REVIEWER_FAILURES_PER_MINUTE)
+		rc = err_set(err, AIRLOCK_EBUSY,
+			     "too many failed sign-ins for '%s': wait a minute and try again", name);
+	if (!rc)
+		rc = exec_name(s, "INSERT INTO reviewer_failure(name,at) VALUES(?1,?2)", name, at,
 			       err);
 	if (rc) {
 		store_rollback(s);
@@ -356,9 +358,17 @@ static void make_dummy(void)
 		dummy_hash[0] = '\0';
 }
 
-/* Creates the session row for an authenticated reviewer. */
+void reviewer_prepare(void)
+{
+	if (sodium_init() >= 0)
+		pthread_once(&dummy_once, make_dummy);
+}
+
+/* Creates the session row for an authenticated reviewer; attempt_at, when
+ * not NULL, is the time of its counted attempt, taken back in the same
+ * transaction. */
 static int session_create(struct store *s, const char *name, const char *role,
-			  struct reviewer_session *out, struct err *err)
+			  const char *attempt_at, struct reviewer_session *out, struct err *err)
 {
 	char hash[REVIEWER_SECRET_HEX], unused[REVIEWER_SECRET_HEX], now[CLOCK_TEXT_LEN];
 	struct store_stmt *st;
@@ -391,6 +401,11 @@ static int session_create(struct store *s, const char *name, const char *role,
 		store_bind_text(st, 5, out->expires_at);
 		rc = step_done(st, err);
 	}
+	if (!rc && attempt_at)
+		rc = exec_name(s,
+			       "DELETE FROM reviewer_failure WHERE rowid=(SELECT rowid FROM"
+			       " reviewer_failure WHERE name=?1 AND at=?2 LIMIT 1)",
+			       name, attempt_at, err);
 	if (rc) {
 		store_rollback(s);
 		memset(out, 0, sizeof *out);
@@ -405,9 +420,8 @@ static int session_create(struct store *s, const char *name, const char *role,
 int reviewer_login_password(struct store *s, const char *name, const char *password,
 			    struct reviewer_session *out, struct err *err)
 {
-	char stored[crypto_pwhash_STRBYTES] = "", role[16] = "";
+	char stored[crypto_pwhash_STRBYTES] = "", role[16] = "", at[CLOCK_TEXT_LEN];
 	struct store_stmt *st;
-	int64_t n = 0;
 	int rc, found = 0, good;
 
 	memset(out, 0, sizeof *out);
@@ -415,13 +429,9 @@ int reviewer_login_password(struct store *s, const char *name, const char *passw
 		return AIRLOCK_EIO;
 	if (!reviewer_name_valid(name) || !password || strlen(password) > REVIEWER_PASSWORD_MAX)
 		return err_set(err, AIRLOCK_EDENIED, "wrong name or password");
-	rc = failures(s, name, &n, err);
+	rc = reserve_attempt(s, name, at, err);
 	if (rc)
 		return rc;
-	if (n >= REVIEWER_FAILURES_PER_MINUTE)
-		return err_set(err, AIRLOCK_EBUSY,
-			       "too many failed sign-ins for '%s': wait a minute and try again",
-			       name);
 	rc = store_prepare(s,
 			   "SELECT pw_hash,role FROM reviewer WHERE name=?1 AND disabled_at IS NULL"
 			   " AND pw_hash IS NOT NULL",
@@ -444,11 +454,9 @@ int reviewer_login_password(struct store *s, const char *name, const char *passw
 	}
 	good = stored[0] && crypto_pwhash_str_verify(stored, password, strlen(password)) == 0;
 	sodium_memzero(stored, sizeof stored);
-	if (!found || !good) {
-		rc = record_failure(s, name, err);
-		return rc ? rc : err_set(err, AIRLOCK_EDENIED, "wrong name or password");
-	}
-	return session_create(s, name, role, out, err);
+	if (!found || !good)
+		return err_set(err, AIRLOCK_EDENIED, "wrong name or password");
+	return session_create(s, name, role, at, out, err);
 }
 
 int reviewer_login_link(struct store *s, const char *token, struct reviewer_session *out,
@@ -493,7 +501,7 @@ int reviewer_login_link(struct store *s, const char *token, struct reviewer_sess
 	rc =
 	    exec_name(s, "UPDATE reviewer_link SET used_at=?2 WHERE token_hash=?1", hash, now, err);
 	if (!rc)
-		rc = session_create(s, name, role, out, err);
+		rc = session_create(s, name, role, NULL, out, err);
 	if (rc)
 		goto rollback;
 	return store_commit(s, err);
@@ -552,4 +560,22 @@ int reviewer_csrf_ok(const struct reviewer_session *rs, const char *token)
 	if (!token || strlen(token) != 64 || strlen(rs->csrf) != 64)
 		return 0;
 	return sodium_memcmp(token, rs->csrf, 64) == 0;
+}
+
+int reviewer_count_active(struct store *s, int64_t *n, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*n = 0;
+	rc = store_prepare(s, "SELECT count(*) FROM reviewer WHERE disabled_at IS NULL", &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*n = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
 }

@@ -5,9 +5,12 @@
  * tables (migration 60). Passwords are stored only as libsodium's
  * crypto_pwhash_str (Argon2id) text; session ids and login links are 256
  * random bits of which only a BLAKE2b-256 hash is stored, so a copy of the
- * database opens no session. Failed sign-ins are counted per name: past
- * REVIEWER_FAILURES_PER_MINUTE in a minute, that name is refused for the
- * rest of the minute whatever the password.
+ * database opens no session. Failed sign-ins are counted per name, known
+ * or not, each counted before its password is checked and in the same
+ * transaction as the check of the count (so simultaneous tries cannot pass
+ * the limit): past REVIEWER_FAILURES_PER_MINUTE in a minute, that name is
+ * refused for the rest of the minute whatever the password. The table keeps
+ * one minute of failures.
  *
  * Never: stores or logs a password, a session id or a link; lets an agent
  * principal in (a reviewer's principal is always "human:NAME"); lets a
@@ -24,6 +27,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clock.h"
 #include "err.h"
@@ -89,6 +93,11 @@ int reviewer_list(struct store *s, json_t **out, struct err *err);
 int reviewer_login_password(struct store *s, const char *name, const char *password,
 			    struct reviewer_session *out, struct err *err);
 
+/* Computes the hash an unknown name's password is checked against, so the
+ * first unknown name costs no more than a known one (else it is computed on
+ * first use). Takes one Argon2id hash's time and memory; any thread. */
+void reviewer_prepare(void);
+
 /* Signs in with a one-time link (used up by this call). AIRLOCK_EDENIED when
  * it is unknown, used, expired, or its reviewer removed. */
 int reviewer_login_link(struct store *s, const char *token, struct reviewer_session *out,
@@ -104,6 +113,10 @@ int reviewer_session_end(struct store *s, const char *id, struct err *err);
 
 /* 1 when token is the session's CSRF token (constant time). */
 int reviewer_csrf_ok(const struct reviewer_session *rs, const char *token);
+
+/* How many reviewers are active (not removed): 0 means nobody can sign in,
+ * and the command line takes --as on trust (cli_identity.h). */
+int reviewer_count_active(struct store *s, int64_t *n, struct err *err);
 
 /* 1 when the role may do what needs `need`. */
 int reviewer_role_allows(enum reviewer_role role, enum reviewer_role need);

@@ -297,6 +297,15 @@ const struct store_migration store_migrations[] = {
 	 " workflow TEXT PRIMARY KEY,"
 	 " state TEXT NOT NULL,"
 	 " updated_at TEXT NOT NULL);"},
+	{24, "merge re-checks and approval overrides",
+	 /* apply asks "is anything merged into this account?" for every merge
+	  * item; only tomb-stoned accounts are indexed, so imports of live
+	  * accounts pay nothing for it */
+	 "CREATE INDEX account_merged_into ON account(merged_into)"
+	 " WHERE merged_into IS NOT NULL;"
+	 /* a person approved past an unfinished, failed or undrawn sample:
+	  * {"reason", "skipped"} (staging_approve_override) */
+	 "ALTER TABLE batch ADD COLUMN override TEXT;"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token("
 	 " id TEXT PRIMARY KEY,"

@@ -242,8 +242,8 @@ out:
  * evidence, moved) parsed. */
 static json_t *row_object(struct store_stmt *st)
 {
-	static const char *const json_cols[] = {"reasons", "refused", "sample", "changes",
-						"before",  "evidence", "moved", NULL};
+	static const char *const json_cols[] = {"reasons", "refused", "sample", "changes", "before",
+						"evidence", "moved", "override", NULL};
 	json_t *o = json_object(), *v;
 	int i, n = store_col_count(st), j;
 
@@ -271,7 +271,8 @@ static json_t *row_object(struct store_stmt *st)
 #define BATCH_COLS                                                                               \
 	"id,principal,surface,workflow,tool,action,instruction_version,scope,rationale,"        \
 	"policy_digest,state,reasons,refused,radius,items,sample,created_at,expires_at,"          \
-	"updated_at,decided_by,decided_at,reject_reason,applied_by,applied_at,undone_by,undone_at"
+	"updated_at,decided_by,decided_at,reject_reason,applied_by,applied_at,undone_by,undone_at," \
+	"override"
 
 int staging_get_header(struct store *s, int64_t batch_id, json_t **out, struct err *err)
 {
@@ -576,12 +577,104 @@ static int checkpoint(struct store *s, const struct staging_head *h, const char 
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-int staging_approve(struct store *s, int64_t batch_id, const char *principal,
-		    const char *surface, struct err *err)
+/* What a plain approve of a batch in state `state` would skip; buf stays
+ * empty when nothing (a batch the policy blocked, never sampled). */
+static int sample_gap(struct store *s, int64_t batch_id, enum staging_state state, char *buf,
+		      size_t len, struct err *err)
+{
+	struct store_stmt *st;
+	int64_t drawn = 0, judged = 0, failed = 0;
+	int sampled = 0, rc;
+
+	buf[0] = '\0';
+	if (state != STAGE_STAGED && state != STAGE_SAMPLED && state != STAGE_BLOCKED)
+		return 0;
+	rc = store_prepare(s,
+			   "SELECT (SELECT sample IS NOT NULL FROM batch WHERE id=?1),"
+			   " coalesce(sum(sampled),0),"
+			   " coalesce(sum(CASE WHEN sampled=1 AND verdict IS NOT NULL THEN 1 ELSE 0"
+			   " END),0), coalesce(sum(CASE WHEN verdict='fail' THEN 1 ELSE 0 END),0)"
+			   " FROM batch_item WHERE batch_id=?1",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		sampled = (int)store_col_int(st, 0);
+		drawn = store_col_int(st, 1);
+		judged = store_col_int(st, 2);
+		failed = store_col_int(st, 3);
+		rc = 0;
+	}
+	store_done(st);
+	if (rc)
+		return rc;
+	if (state == STAGE_STAGED)
+		snprintf(buf, len, "batch %lld was never sampled: no item of it was read",
+			 (long long)batch_id);
+	else if (state == STAGE_SAMPLED)
+		snprintf(buf, len,
+			 "the sample audit of batch %lld is unfinished: %lld of %lld drawn item(s)"
+			 " judged",
+			 (long long)batch_id, (long long)judged, (long long)drawn);
+	else if (sampled || failed)
+		snprintf(buf, len,
+			 "the sample audit of batch %lld failed: %lld of %lld drawn item(s) judged"
+			 " wrong",
+			 (long long)batch_id, (long long)failed, (long long)drawn);
+	return 0;
+}
+
+int staging_sample_gap(struct store *s, int64_t batch_id, char *buf, size_t len,
+		       struct err *err)
 {
 	struct staging_head h;
 	int rc;
 
+	buf[0] = '\0';
+	rc = staging_load_head(s, batch_id, &h, err);
+	return rc ? rc : sample_gap(s, batch_id, h.state, buf, len, err);
+}
+
+/* Records an override on the batch row: why the person approved past the
+ * sample, and what was skipped. */
+static int record_override(struct store *s, int64_t batch_id, json_t *override, struct err *err)
+{
+	struct store_stmt *st;
+	char *txt = staging_dump(override);
+	int rc;
+
+	if (!txt)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_prepare(s, "UPDATE batch SET override=?2 WHERE id=?1", &st, err);
+	if (!rc) {
+		store_bind_int(st, 1, batch_id);
+		store_bind_text(st, 2, txt);
+		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+		store_done(st);
+	}
+	free(txt);
+	return rc;
+}
+
+/* Plain (reason NULL) or override approve: one transaction with its log
+ * entry. A plain approve refuses a batch whose sample was never drawn, is
+ * unfinished or failed; an override refuses one that has nothing to
+ * override, so the record always means what it says. */
+static int approve(struct store *s, int64_t batch_id, const char *principal, const char *surface,
+		   const char *reason, struct err *err)
+{
+	struct staging_head h;
+	char gap[200], summary[STAGING_OVERRIDE_REASON_MAX + 300];
+	json_t *override = NULL;
+	int rc;
+
+	if (reason && (!*reason || strlen(reason) > STAGING_OVERRIDE_REASON_MAX))
+		return err_set(err, AIRLOCK_EINVAL,
+			       "an override needs a reason of 1 to %d bytes: what the person"
+			       " relied on instead of the sample",
+			       STAGING_OVERRIDE_REASON_MAX);
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
@@ -591,18 +684,48 @@ int staging_approve(struct store *s, int64_t batch_id, const char *principal,
 	if (!rc)
 		rc = staging_check_transition(&h, batch_id, STAGE_APPROVED, err);
 	if (!rc)
+		rc = sample_gap(s, batch_id, h.state, gap, sizeof gap, err);
+	if (!rc && !reason && gap[0])
+		rc = err_set(err, AIRLOCK_ESTATE,
+			     "%s; approving it anyway is an override and needs a reason", gap);
+	if (!rc && reason && !gap[0])
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "batch %lld has no unfinished sample to override: approve it plainly",
+			     (long long)batch_id);
+	if (!rc)
 		rc = staging_set_state(s, batch_id, h.state, STAGE_APPROVED, "decided_by", "decided_at",
 			       principal, err);
 	if (!rc)
 		rc = checkpoint(s, &h, principal, err);
+	if (!rc && reason) {
+		override = json_pack("{s:s,s:s,s:b}", "reason", reason, "skipped", gap, "override", 1);
+		rc = override ? record_override(s, batch_id, override, err)
+			      : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		snprintf(summary, sizeof summary, "OVERRIDE: approved past the sample (%s): %s", gap,
+			 reason);
+	}
 	if (!rc)
-		rc = staging_log_verb(s, principal, surface, "approve", batch_id, "approved", NULL,
-			      "approved by a person", err);
+		rc = staging_log_verb(s, principal, surface, "approve", batch_id,
+				      reason ? "override" : "approved", override,
+				      reason ? summary : "approved by a person", err);
+	json_decref(override);
 	if (rc) {
 		store_rollback(s);
 		return rc;
 	}
 	return store_commit(s, err);
+}
+
+int staging_approve(struct store *s, int64_t batch_id, const char *principal,
+		    const char *surface, struct err *err)
+{
+	return approve(s, batch_id, principal, surface, NULL, err);
+}
+
+int staging_approve_override(struct store *s, int64_t batch_id, const char *principal,
+			     const char *surface, const char *reason, struct err *err)
+{
+	return approve(s, batch_id, principal, surface, reason ? reason : "", err);
 }
 
 int staging_reject(struct store *s, int64_t batch_id, const char *principal,
@@ -717,16 +840,17 @@ int staging_mark_sampled(struct store *s, int64_t batch_id, const char *principa
 	return store_commit(s, err);
 }
 
-/* How many drawn items still lack a verdict, and whether any failed. */
+/* How many drawn items still lack a verdict, how many failed and passed. */
 static int sample_progress(struct store *s, int64_t batch_id, int64_t *open, int64_t *failed,
-			   struct err *err)
+			   int64_t *passed, struct err *err)
 {
 	struct store_stmt *st;
 	int rc;
 
 	rc = store_prepare(s,
 			   "SELECT coalesce(sum(CASE WHEN sampled=1 AND verdict IS NULL THEN 1 ELSE 0"
-			   " END),0), coalesce(sum(CASE WHEN verdict='fail' THEN 1 ELSE 0 END),0)"
+			   " END),0), coalesce(sum(CASE WHEN verdict='fail' THEN 1 ELSE 0 END),0),"
+			   " coalesce(sum(CASE WHEN verdict='pass' THEN 1 ELSE 0 END),0)"
 			   " FROM batch_item WHERE batch_id=?1",
 			   &st, err);
 	if (rc)
@@ -736,6 +860,7 @@ static int sample_progress(struct store *s, int64_t batch_id, int64_t *open, int
 	if (rc == STORE_ROW) {
 		*open = store_col_int(st, 0);
 		*failed = store_col_int(st, 1);
+		*passed = store_col_int(st, 2);
 		rc = 0;
 	}
 	store_done(st);
@@ -748,7 +873,7 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 {
 	struct store_stmt *st;
 	struct staging_head h;
-	int64_t open = 0, failed = 0;
+	int64_t open = 0, failed = 0, passed = 0;
 	enum staging_state to;
 	json_t *args;
 	int rc;
@@ -786,7 +911,7 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 			     (long long)item);
 		goto rollback;
 	}
-	rc = sample_progress(s, batch_id, &open, &failed, err);
+	rc = sample_progress(s, batch_id, &open, &failed, &passed, err);
 	if (rc)
 		goto rollback;
 	to = STAGE_SAMPLED;
@@ -814,8 +939,9 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 		goto rollback;
 	rc = store_commit(s, err);
 	if (!rc)
-		*result = json_pack("{s:s,s:I}", "state", staging_state_name(to), "unjudged",
-				    (json_int_t)open);
+		*result = json_pack("{s:s,s:I,s:I,s:I}", "state", staging_state_name(to), "unjudged",
+				    (json_int_t)open, "passed", (json_int_t)passed, "failed",
+				    (json_int_t)failed);
 	return rc;
 rollback:
 	store_rollback(s);

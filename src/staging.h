@@ -89,9 +89,28 @@ int staging_expire(struct store *s, int64_t *n, struct err *err);
 
 /* Human verbs. principal must be "human:NAME" and not the batch's proposer
  * (AIRLOCK_EDENIED otherwise); an illegal transition is AIRLOCK_ESTATE with
- * the current state named. */
+ * the current state named.
+ *
+ * staging_approve() approves plainly a batch the policy blocked (it has no
+ * sample; a clean sample approves a batch by itself). A staged batch never
+ * sampled, a sampled one with verdicts missing, or one
+ * blocked by a failed sample is AIRLOCK_ESTATE, saying what is unfinished:
+ * approving past the sample is a distinct act, staging_approve_override(),
+ * with a reason (1 to STAGING_OVERRIDE_REASON_MAX bytes). The override is
+ * recorded on the batch ("override": {"override": true, "reason",
+ * "skipped"}) and in its log entry (decision "override"); it is no audit,
+ * so it adds nothing to the workflow's evidence (autonomy.h). An override
+ * of a batch with nothing to override is AIRLOCK_EINVAL. */
+#define STAGING_OVERRIDE_REASON_MAX 2000
 int staging_approve(struct store *s, int64_t batch_id, const char *principal,
 		    const char *surface, struct err *err);
+int staging_approve_override(struct store *s, int64_t batch_id, const char *principal,
+			     const char *surface, const char *reason, struct err *err);
+/* What a plain approve of the batch would skip, as a sentence in buf
+ * ("the sample audit of batch 12 is unfinished: 1 of 45 drawn item(s)
+ * judged"); empty when nothing. */
+int staging_sample_gap(struct store *s, int64_t batch_id, char *buf, size_t len,
+		       struct err *err);
 int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 		   const char *surface, const char *reason, struct err *err);
 
@@ -99,6 +118,11 @@ int staging_reject(struct store *s, int64_t batch_id, const char *principal,
  * version differs from the one staged is a conflict: by default nothing is
  * applied and AIRLOCK_ECONFLICT is returned with *report listing them;
  * with skip_conflicts the rest is applied and those items are marked.
+ * A merge item is also re-checked against the book as it is then: its
+ * survivor exists and is not merged, its source is not merged, and
+ * following merged_into from the survivor never reaches the source (no
+ * cycle); otherwise it is a conflict with a "rule" and a "reason". Every
+ * contact and signal on the source at apply time moves to the survivor.
  * *report (may be NULL): {"applied": N, "conflicts": [{record_id, ...}]}. */
 int staging_apply(struct store *s, int64_t batch_id, const char *principal, const char *surface,
 		  int skip_conflicts, json_t **report, struct err *err);
@@ -112,7 +136,10 @@ int staging_apply_unattended(struct store *s, int64_t batch_id, json_t **report,
 
 /* Undoes an applied batch in one transaction, restoring before-images.
  * Records changed after the apply are refused (AIRLOCK_ECONFLICT, listed in
- * *report) unless force. */
+ * *report) unless force. A merge's undo clears merged_into and moves back
+ * exactly the contacts and signals it moved; when one of them is no longer
+ * on the survivor (a later merge took it on) the undo is refused even with
+ * force, naming the later batch to undo first. */
 int staging_undo(struct store *s, int64_t batch_id, const char *principal, const char *surface,
 		 int force, json_t **report, struct err *err);
 
@@ -126,6 +153,19 @@ int staging_mark_sampled(struct store *s, int64_t batch_id, const char *principa
 int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *principal,
 		  const char *surface, int pass, const char *note, json_t **result,
 		  struct err *err);
+
+/* Invariant I8, checkable on any database (a test harness calls it after
+ * every step): no account is merged into a merged or missing account, so
+ * no chain of merged_into is longer than one and none loops; no contact or
+ * signal sits on a merged account. Apply re-checks every merge against the
+ * book as it is then, and undo of a merge refuses what would break it, so
+ * airlock never breaks it; an import or a hand edit could. Returns 0 when
+ * it holds, AIRLOCK_ECORRUPT naming the first breach otherwise. *violations
+ * (may be NULL; the caller owns it) lists up to 100 breaches as {"rule":
+ * merge_cycle | merged_into_merged | merged_into_missing |
+ * contact_on_merged | signal_on_merged, "record_id", "points_to",
+ * "detail"}. Reads only. */
+int staging_check_merges(struct store *s, json_t **violations, struct err *err);
 
 /* Parses "12" or "B12" into a batch id. */
 int staging_parse_id(const char *text, int64_t *out, struct err *err);

@@ -1,5 +1,6 @@
 /* staging_apply.c — apply and undo: one transaction each, optimistic
  * concurrency on record versions, before-images restored exactly. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,11 +215,163 @@ out:
 	return rc;
 }
 
+/* Writes a conflict's reason. Reasons quote record ids, so a long id may
+ * cut one short; the conflict's rule, written apart, still says what it is. */
+static void merge_reason(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void merge_reason(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Where one account stands now: *exists 0 when there is no such account;
+ * into gets its merged_into ("" while it is live). */
+static int account_fate(struct store *s, const char *id, int *exists, char *into, size_t len,
+			struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*exists = 0;
+	into[0] = '\0';
+	rc = store_prepare(s, "SELECT merged_into FROM account WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*exists = 1;
+		if (!store_col_is_null(st, 0))
+			snprintf(into, len, "%s", store_col_text(st, 0));
+		rc = 0;
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* One account merged into `id`, if any (into gets its id, "" if none). */
+static int merged_here(struct store *s, const char *id, char *into, size_t len, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	into[0] = '\0';
+	rc = store_prepare(s, "SELECT id FROM account WHERE merged_into=?1 LIMIT 1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		snprintf(into, len, "%s", store_col_text(st, 0));
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* The longest merged_into chain followed before calling it a loop: a
+ * healthy book has chains of length 0 or 1 (I8), so this only bounds a
+ * corrupt one. */
+#define MERGE_CHAIN_MAX 64
+
+/* Follows merged_into from `from`: *reaches is 1 when the walk meets
+ * `target` (a merge of target into from would close a cycle) or loops. */
+static int merge_chain_reaches(struct store *s, const char *from, const char *target,
+			       int *reaches, struct err *err)
+{
+	char cur[256], next[256];
+	int hops, exists, rc;
+
+	*reaches = 0;
+	snprintf(cur, sizeof cur, "%s", from);
+	for (hops = 0; hops < MERGE_CHAIN_MAX; hops++) {
+		rc = account_fate(s, cur, &exists, next, sizeof next, err);
+		if (rc)
+			return rc;
+		if (!exists || !next[0])
+			return 0;
+		if (!strcmp(next, target)) {
+			*reaches = 1;
+			return 0;
+		}
+		snprintf(cur, sizeof cur, "%s", next);
+	}
+	*reaches = 1;
+	return 0;
+}
+
+/* Re-checks one merge item against the book as it is at apply time: what
+ * the gate checked at staging is stale once other merges were applied
+ * (A→B then B→A; Y→Z then X→Y). rule/why stay empty when the merge may go
+ * ahead; otherwise they name the conflict. */
+static int merge_recheck(struct store *s, const char *source, const char *survivor, char *rule,
+			 size_t rlen, char *why, size_t wlen, struct err *err)
+{
+	char into[256];
+	int exists, loops, rc;
+
+	rule[0] = why[0] = '\0';
+	if (!survivor || !*survivor || !strcmp(source, survivor)) {
+		snprintf(rule, rlen, "self_merge");
+		merge_reason(why, wlen, "'%s' cannot be merged into itself", source);
+		return 0;
+	}
+	rc = merge_chain_reaches(s, survivor, source, &loops, err);
+	if (rc)
+		return rc;
+	if (loops) {
+		snprintf(rule, rlen, "merge_cycle");
+		merge_reason(why, wlen,
+			 "merging '%s' into '%s' would close a cycle: '%s' was merged (directly or"
+			 " through others) into '%s'",
+			 source, survivor, survivor, source);
+		return 0;
+	}
+	rc = account_fate(s, survivor, &exists, into, sizeof into, err);
+	if (rc)
+		return rc;
+	if (!exists || into[0]) {
+		snprintf(rule, rlen, !exists ? "survivor_missing" : "survivor_merged");
+		if (exists)
+			merge_reason(why, wlen, "survivor '%s' was merged into '%s' since: '%s' would be"
+				 " merged into a merged account", survivor, into, source);
+		else
+			merge_reason(why, wlen, "survivor '%s' no longer exists", survivor);
+		return 0;
+	}
+	rc = account_fate(s, source, &exists, into, sizeof into, err);
+	if (rc)
+		return rc;
+	if (exists && into[0]) {
+		snprintf(rule, rlen, "source_merged");
+		merge_reason(why, wlen, "'%s' was already merged into '%s'", source, into);
+		return 0;
+	}
+	/* X→Y applied, then Y→Z: X would be left merged into a merged account.
+	 * Re-pointing X would alter a record the batch does not list, so the
+	 * merge is refused instead; undo X→Y first, or merge X and Y into Z in
+	 * one batch. */
+	rc = merged_here(s, source, into, sizeof into, err);
+	if (rc)
+		return rc;
+	if (into[0]) {
+		snprintf(rule, rlen, "source_has_merged");
+		merge_reason(why, wlen,
+			 "'%s' was merged into '%s' since: '%s' would be left merged into a merged"
+			 " account",
+			 into, source, into);
+	}
+	return 0;
+}
+
 /* Notes one item whose record no longer has the expected version, with the
- * version it has now (null when the record is gone). Conflicts are rare, so
+ * version it has now (null when the record is gone); a merge that the book
+ * no longer allows also carries its rule and reason. Conflicts are rare, so
  * the extra read happens only for them. */
 static int note_conflict(struct store *s, json_t *conflicts, int64_t idx, const char *record_id,
-			 int64_t expected, struct err *err)
+			 int64_t expected, const char *rule, const char *why, struct err *err)
 {
 	struct store_stmt *st;
 	json_t *c;
@@ -226,6 +379,10 @@ static int note_conflict(struct store *s, json_t *conflicts, int64_t idx, const 
 
 	c = json_pack("{s:I,s:s,s:I}", "item", (json_int_t)idx, "record_id", record_id,
 		      "expected_version", (json_int_t)expected);
+	if (rule && *rule) {
+		json_object_set_new(c, "rule", json_string(rule));
+		json_object_set_new(c, "reason", json_string(why));
+	}
 	rc = store_prepare(s, "SELECT version FROM account WHERE id=?1", &st, err);
 	if (rc) {
 		json_decref(c);
@@ -292,8 +449,8 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 	json_t *conflicts = json_array(), *changes, *args;
 	struct staging_head h;
 	int64_t applied = 0;
-	char summary[160];
-	int rc, hit;
+	char summary[160], rule[32], why[600], first_why[600] = "";
+	int rc, hit, merge;
 
 	if (report)
 		*report = NULL;
@@ -301,6 +458,7 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 	if (rc)
 		goto out;
 	rc = staging_load_head(s, batch_id, &h, err);
+	merge = !rc && !strcmp(h.action, "merge");
 	if (!rc && !unattended)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
 	if (!rc && unattended && strcmp(h.decided_by, STAGING_UNATTENDED) != 0)
@@ -333,11 +491,20 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 				     (long long)batch_id, (long long)idx);
 			break;
 		}
-		rc = apply_item(s, batch_id, idx, rid, changes, version, !strcmp(h.action, "merge"),
-				&hit, err);
+		rule[0] = why[0] = '\0';
+		rc = 0;
+		if (merge)
+			rc = merge_recheck(s, rid,
+					   json_string_value(json_object_get(changes, "merged_into")),
+					   rule, sizeof rule, why, sizeof why, err);
+		hit = 0;
+		if (!rc && !rule[0])
+			rc = apply_item(s, batch_id, idx, rid, changes, version, merge, &hit, err);
 		json_decref(changes);
 		if (!rc && !hit)
-			rc = note_conflict(s, conflicts, idx, rid, version, err);
+			rc = note_conflict(s, conflicts, idx, rid, version, rule, why, err);
+		if (!rc && rule[0] && !first_why[0])
+			snprintf(first_why, sizeof first_why, "%s", why);
 		if (rc)
 			break;
 		applied += hit;
@@ -346,6 +513,13 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 	if (rc != STORE_DONE)
 		goto rollback;
 	if (json_array_size(conflicts) > 0) {
+		if (!skip_conflicts && first_why[0]) {
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "%zu item(s) of batch %lld conflict with the book as it is now"
+				     " (%s): nothing was applied (--skip-conflicts applies the rest)",
+				     json_array_size(conflicts), (long long)batch_id, first_why);
+			goto rollback;
+		}
 		if (!skip_conflicts) {
 			rc = err_set(err, AIRLOCK_ECONFLICT,
 				     "%zu record(s) of batch %lld changed since they were staged:"
@@ -383,6 +557,89 @@ out:
 	return rc;
 }
 
+/* The newest applied merge, other than batch_id, that merged `source` away:
+ * 0 when there is none. */
+static int later_merge_of(struct store *s, int64_t batch_id, const char *source, int64_t *later,
+			  struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*later = 0;
+	rc = store_prepare(s,
+			   "SELECT b.id FROM batch_item i JOIN batch b ON b.id=i.batch_id"
+			   " WHERE i.record_id=?1 AND i.state='pending' AND b.action='merge'"
+			   " AND b.state='applied' AND b.id<>?2 ORDER BY b.id DESC LIMIT 1",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, source);
+	store_bind_int(st, 2, batch_id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		*later = store_col_int(st, 0);
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Undo of a merge puts back exactly the contacts and signals it moved, so
+ * each must still sit on the survivor. One that moved on (a later merge
+ * took the survivor's children along) would leave that later merge's undo
+ * moving children it no longer holds: refused, whatever --force says,
+ * naming the batch to undo first. why stays empty when the undo may go on. */
+static int merge_undo_check(struct store *s, int64_t batch_id, const char *source,
+			    const char *survivor, json_t *moved, char *why, size_t wlen,
+			    struct err *err)
+{
+	static const char *const tables[] = {"contact", "signal"};
+	static const char *const keys[] = {"contacts", "signals"};
+	char sql[96], holder[256] = "";
+	struct store_stmt *st;
+	int64_t later = 0;
+	json_t *v;
+	size_t i;
+	int t, rc, found;
+
+	why[0] = '\0';
+	for (t = 0; t < 2; t++) {
+		snprintf(sql, sizeof sql, "SELECT account_id FROM %s WHERE id=?1", tables[t]);
+		json_array_foreach(json_object_get(moved, keys[t]), i, v)
+		{
+			rc = store_prepare(s, sql, &st, err);
+			if (rc)
+				return rc;
+			store_bind_text(st, 1, json_string_value(v));
+			rc = store_step(st, err);
+			found = rc == STORE_ROW;
+			if (found)
+				snprintf(holder, sizeof holder, "%s", store_col_text(st, 0));
+			store_done(st);
+			if (rc < 0)
+				return rc;
+			if (found && survivor && !strcmp(holder, survivor))
+				continue;
+			rc = later_merge_of(s, batch_id, survivor ? survivor : "", &later, err);
+			if (rc)
+				return rc;
+			if (!found)
+				merge_reason(why, wlen, "%s %s, moved from '%s' by this merge, no longer exists",
+					 tables[t], json_string_value(v), source);
+			else if (later)
+				merge_reason(why, wlen,
+					 "%s %s, moved from '%s' to '%s' by this merge, is now on '%s':"
+					 " batch %lld merged '%s' since; undo batch %lld first",
+					 tables[t], json_string_value(v), source, survivor, holder,
+					 (long long)later, survivor, (long long)later);
+			else
+				merge_reason(why, wlen,
+					 "%s %s, moved from '%s' to '%s' by this merge, is now on '%s'",
+					 tables[t], json_string_value(v), source, survivor, holder);
+			return 0;
+		}
+	}
+	return 0;
+}
+
 /* Restores one item's before-values (its `restore` object: the changed
  * fields' old values, custom as a whole); merges also move children back. */
 static int undo_item(struct store *s, const char *record_id, json_t *restore, json_t *moved,
@@ -409,6 +666,17 @@ static int undo_item(struct store *s, const char *record_id, json_t *restore, js
 	return move_children(s, NULL, record_id, moved, NULL, err);
 }
 
+/* The survivor a merge item's changes name, copied into buf. */
+static const char *survivor_of(const char *changes_text, char *buf, size_t len)
+{
+	json_t *ch = json_loads(changes_text ? changes_text : "", 0, NULL);
+	const char *v = json_string_value(json_object_get(ch, "merged_into"));
+
+	snprintf(buf, len, "%s", v ? v : "");
+	json_decref(ch);
+	return buf;
+}
+
 int staging_undo(struct store *s, int64_t batch_id, const char *principal, const char *surface,
 		 int force, json_t **report, struct err *err)
 {
@@ -416,8 +684,8 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 	json_t *conflicts = json_array(), *restore, *moved, *args;
 	struct staging_head h;
 	int64_t undone = 0;
-	char summary[160];
-	int rc, hit;
+	char summary[160], survivor[256], why[800];
+	int rc, hit, merge;
 
 	if (report)
 		*report = NULL;
@@ -425,6 +693,7 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 	if (rc)
 		goto out;
 	rc = staging_load_head(s, batch_id, &h, err);
+	merge = !rc && !strcmp(h.action, "merge");
 	if (!rc)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
 	if (!rc && !strcmp(h.action, "send"))
@@ -436,7 +705,7 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 			     (long long)batch_id, staging_state_name(h.state));
 	if (!rc)
 		rc = store_prepare(s,
-				   "SELECT idx,record_id,restore,moved,version FROM batch_item"
+				   "SELECT idx,record_id,restore,moved,version,changes FROM batch_item"
 				   " WHERE batch_id=?1 AND state='pending' ORDER BY idx DESC",
 				   &st, err);
 	if (rc)
@@ -449,14 +718,31 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
 		restore = json_loads(store_col_text(st, 2), 0, NULL);
 		moved = store_col_is_null(st, 3) ? NULL : json_loads(store_col_text(st, 3), 0, NULL);
-		if (!restore) {
+		why[0] = '\0';
+		rc = 0;
+		if (restore && merge && moved)
+			rc = merge_undo_check(s, batch_id, rid,
+					      survivor_of(store_col_text(st, 5), survivor,
+							  sizeof survivor),
+					      moved, why, sizeof why, err);
+		if (rc) {
+			/* the check itself failed: rc and err say why */
+		} else if (!restore) {
 			rc = err_set(err, AIRLOCK_ECORRUPT, "batch %lld item %lld: unreadable image",
 				     (long long)batch_id, (long long)idx);
+		} else if (why[0]) {
+			json_array_append_new(conflicts,
+					      json_pack("{s:I,s:s,s:s,s:s}", "item", (json_int_t)idx,
+							"record_id", rid, "rule", "later_merge",
+							"reason", why));
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "batch %lld cannot be undone exactly, with or without --force: %s",
+				     (long long)batch_id, why);
 		} else {
 			rc = undo_item(s, rid, restore, moved, expect, !strcmp(h.action, "merge"), &hit,
 				       err);
 			if (!rc && !hit) {
-				rc = note_conflict(s, conflicts, idx, rid, expect, err);
+				rc = note_conflict(s, conflicts, idx, rid, expect, NULL, NULL, err);
 				/* --force restores it all the same, if the record exists */
 				if (!rc && force)
 					rc = undo_item(s, rid, restore, moved, -1,
@@ -505,5 +791,88 @@ rollback:
 		*report = json_pack("{s:i,s:O}", "undone", 0, "conflicts", conflicts);
 out:
 	json_decref(conflicts);
+	return rc;
+}
+
+/* At most this many breaches are listed: one is enough to fail, a hundred
+ * enough to see a pattern. */
+#define MERGE_VIOLATIONS_MAX 100
+
+/* Runs one breach query (columns: id, where it points, detail) and lists
+ * each row under rule. */
+static int collect_breaches(struct store *s, const char *sql, const char *rule, json_t *out,
+			    struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, MERGE_VIOLATIONS_MAX);
+	while (json_array_size(out) < MERGE_VIOLATIONS_MAX && (rc = store_step(st, err)) == STORE_ROW)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s?,s:s?}", "rule", rule, "record_id",
+						     store_col_text(st, 0), "points_to",
+						     store_col_is_null(st, 1) ? NULL
+									      : store_col_text(st, 1),
+						     "detail",
+						     store_col_is_null(st, 2) ? NULL
+									      : store_col_text(st, 2)));
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int staging_check_merges(struct store *s, json_t **violations, struct err *err)
+{
+	static const struct {
+		const char *rule, *sql;
+	} checks[] = {
+		{"merge_cycle",
+		 /* a merged account whose chain comes back to it: a.id = a.merged_into, or
+		  * two or more accounts merged into each other */
+		 "SELECT a.id, a.merged_into, b.merged_into FROM account a JOIN account b"
+		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND"
+		 " (a.merged_into=a.id OR b.merged_into=a.id) LIMIT ?1"},
+		{"merged_into_merged",
+		 "SELECT a.id, a.merged_into, b.merged_into FROM account a JOIN account b"
+		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND b.merged_into IS"
+		 " NOT NULL AND a.merged_into<>a.id AND b.merged_into<>a.id LIMIT ?1"},
+		{"merged_into_missing",
+		 "SELECT a.id, a.merged_into, NULL FROM account a LEFT JOIN account b"
+		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND b.id IS NULL LIMIT ?1"},
+		{"contact_on_merged",
+		 "SELECT c.id, c.account_id, a.merged_into FROM contact c JOIN account a"
+		 " ON a.id=c.account_id WHERE a.merged_into IS NOT NULL LIMIT ?1"},
+		{"signal_on_merged",
+		 "SELECT g.id, g.account_id, a.merged_into FROM signal g JOIN account a"
+		 " ON a.id=g.account_id WHERE a.merged_into IS NOT NULL LIMIT ?1"},
+	};
+	json_t *out = json_array(), *first;
+	size_t i;
+	int rc = 0;
+
+	if (violations)
+		*violations = NULL;
+	if (!out)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	for (i = 0; !rc && i < sizeof checks / sizeof checks[0]; i++)
+		rc = collect_breaches(s, checks[i].sql, checks[i].rule, out, err);
+	if (!rc && json_array_size(out) > 0) {
+		first = json_array_get(out, 0);
+		rc = err_set(err, AIRLOCK_ECORRUPT,
+			     "I8 broken (%zu breach(es)%s): %s: '%s' points to '%s'%s%s",
+			     json_array_size(out),
+			     json_array_size(out) >= MERGE_VIOLATIONS_MAX ? " or more" : "",
+			     json_string_value(json_object_get(first, "rule")),
+			     json_string_value(json_object_get(first, "record_id")),
+			     json_string_value(json_object_get(first, "points_to")),
+			     json_is_string(json_object_get(first, "detail")) ? ", merged into " : "",
+			     json_is_string(json_object_get(first, "detail"))
+				     ? json_string_value(json_object_get(first, "detail"))
+				     : "");
+	}
+	if (violations && rc != AIRLOCK_ENOMEM)
+		*violations = json_incref(out);
+	json_decref(out);
 	return rc;
 }

@@ -5,10 +5,12 @@
 #include "testutil.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 
 #include "notify.h"
 #include "policy.h"
+#include "console_int.h"
 #include "reviewer.h"
 
 static void at(long t)
@@ -196,6 +198,117 @@ static void test_rate_limit_per_name(void **state)
 	at(1800000000 + 61);
 	assert_ok(reviewer_login_password(s, "eve", "eve-password", &rs, &err), &err);
 	at(1800000000);
+}
+
+/* 40 wrong passwords for one name at the same moment, each on its own
+ * connection (the way several processes or threads try): the limit holds
+ * exactly. Before, each read the count before any had written its failure
+ * (40 tries recorded 8 failures against a limit of 5, and every one of the
+ * 40 had its password checked). */
+#define RACERS 40
+struct racer {
+	const char *path;
+	pthread_barrier_t *go;
+	int rc;
+};
+
+static void *race_login(void *arg)
+{
+	struct racer *r = arg;
+	struct reviewer_session rs;
+	struct err err = {0};
+	struct store *s = NULL;
+
+	r->rc = store_open(&s, r->path, &err);
+	pthread_barrier_wait(r->go);
+	if (!r->rc)
+		r->rc = reviewer_login_password(s, "ida", "wrong-guess", &rs, &err);
+	store_close(s);
+	return NULL;
+}
+
+static void test_rate_limit_per_name_holds_under_a_race(void **state)
+{
+	struct testdb *t = *state;
+	struct reviewer_session rs;
+	struct err err = {0};
+	struct racer r[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t go;
+	int i, denied = 0, busy = 0;
+
+	assert_ok(reviewer_add(t->s, "ida", REVIEWER_VIEWER, "ida-password", "t", &err), &err);
+	pthread_barrier_init(&go, NULL, RACERS);
+	for (i = 0; i < RACERS; i++) {
+		r[i] = (struct racer){t->path, &go, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, race_login, &r[i]), 0);
+	}
+	for (i = 0; i < RACERS; i++) {
+		pthread_join(th[i], NULL);
+		denied += r[i].rc == AIRLOCK_EDENIED;
+		busy += r[i].rc == AIRLOCK_EBUSY;
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(denied, REVIEWER_FAILURES_PER_MINUTE);
+	assert_int_equal(busy, RACERS - REVIEWER_FAILURES_PER_MINUTE);
+	assert_int_equal(count(t->s, "SELECT count(*) FROM reviewer_failure WHERE name='ida'"),
+			 REVIEWER_FAILURES_PER_MINUTE);
+	assert_int_equal(reviewer_login_password(t->s, "ida", "ida-password", &rs, &err),
+			 AIRLOCK_EBUSY);
+}
+
+/* A spray of names leaves at most a minute of rows behind, and a right
+ * password takes its counted attempt back (ten good sign-ins a minute are
+ * not a lockout). */
+static void test_failure_rows_are_bounded(void **state)
+{
+	struct store *s = S(state);
+	struct reviewer_session rs;
+	struct err err = {0};
+	char name[32];
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof name, "spray%d", i);
+		assert_int_equal(reviewer_login_password(s, name, "guess", &rs, &err),
+				 AIRLOCK_EDENIED);
+	}
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer_failure"), 50);
+	at(1800000000 + 61);
+	assert_int_equal(reviewer_login_password(s, "spray-late", "guess", &rs, &err),
+			 AIRLOCK_EDENIED);
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer_failure"), 1);
+	assert_ok(reviewer_add(s, "jo", REVIEWER_VIEWER, "jo-password", "t", &err), &err);
+	for (i = 0; i < 2 * REVIEWER_FAILURES_PER_MINUTE; i++)
+		assert_ok(reviewer_login_password(s, "jo", "jo-password", &rs, &err), &err);
+	assert_int_equal(count(s, "SELECT count(*) FROM reviewer_failure WHERE name='jo'"), 0);
+	at(1800000000);
+}
+
+/* Sign-in attempts per address: counted per IPv4 address and per IPv6 /64
+ * (a host picks freely inside its /64), in a table of fixed size that a
+ * spray of addresses cannot grow. */
+static void test_signins_per_address(void **state)
+{
+	struct console_pool *p;
+	struct err err = {0};
+	char addr[64];
+	int i;
+
+	assert_ok(console_pool_new(&p, ((struct testdb *)*state)->path, 3, &err), &err);
+	for (i = 0; i < 3; i++)
+		assert_true(console_pool_admit(p, "10.0.0.1"));
+	assert_false(console_pool_admit(p, "10.0.0.1"));
+	assert_true(console_pool_admit(p, "10.0.0.2"));
+	for (i = 0; i < 3; i++)
+		assert_true(console_pool_admit(p, "2001:db8::1"));
+	assert_false(console_pool_admit(p, "2001:db8::ffff:1"));
+	assert_true(console_pool_admit(p, "2001:db8:0:1::1"));
+	for (i = 0; i < 20000; i++) {
+		snprintf(addr, sizeof addr, "172.%d.%d.%d", 16 + (i >> 16), (i >> 8) & 255, i & 255);
+		assert_true(console_pool_admit(p, addr));
+	}
+	console_pool_free(p);
 }
 
 static void test_login_link_once(void **state)
@@ -393,6 +506,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_csrf_token, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_limit_per_name, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limit_per_name_holds_under_a_race, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_failure_rows_are_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signins_per_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_login_link_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_ends_sessions_and_links, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_enqueue_once_and_only_with_a_webhook, setup,

@@ -331,9 +331,70 @@ static void test_customer_outreach_that_is_not_prospecting_passes(void **state)
 	struct fx *f = *state;
 	char id[64];
 
-	stored(f, draft_args("a2", "[\"g1\"]", "segment=smb", "renewal"), id, sizeof id);
+	stored(f, draft_args("a2", "[\"g1\"]", "lifecycle=customer AND segment=smb", "renewal"), id,
+	       sizeof id);
 	stored(f, draft_args("a2", "[\"g1\"]", "lifecycle=customer", NULL), id, sizeof id);
 }
+
+/* Issue 13.12: the customer, competitor, do-not-contact and unsubscribed
+ * rules are decided from the recipient's account, whatever the audience
+ * expression says. Each of these audiences takes the smb customer a2 as
+ * readily as it would take an smb prospect. */
+static const char *const customer_reaching[] = {
+    "lifecycle=prospect OR segment=smb",
+    "segment=smb OR lifecycle=prospect",
+    "segment=smb",
+    "lifecycle=customer OR segment=smb",
+    "lifecycle=customer OR lifecycle=prospect",
+    "lifecycle IN (prospect, customer)",
+    "lifecycle NOT IN (competitor, partner)",
+    "NOT lifecycle=partner",
+    "lifecycle!=competitor",
+    "NOT lifecycle=prospect OR segment=smb",
+    "(lifecycle=prospect OR segment=smb) AND NOT do_not_contact",
+    "NOT NOT (lifecycle=prospect OR segment=smb)",
+    "lifecycle=prospect OR region=\"\"",
+    "lifecycle=prospect OR custom.stage!=closed",
+    "(lifecycle=prospect AND segment=enterprise) OR (segment=smb AND NOT lifecycle=partner)",
+    NULL,
+};
+
+static void test_customer_rule_ignores_how_the_audience_is_written(void **state)
+{
+	struct fx *f = *state;
+	char id[64];
+	int i;
+
+	for (i = 0; customer_reaching[i]; i++)
+		refused(f, draft_args("a2", "[\"g1\"]", customer_reaching[i], "renewal"),
+			"customer_prospecting", "account a2 (Globex) is a current customer");
+	/* an audience that selects customers by their lifecycle may reach them */
+	stored(f, draft_args("a2", "[\"g1\"]", "lifecycle=customer AND (segment=smb OR region=EMEA)",
+			     NULL),
+	       id, sizeof id);
+	stored(f, draft_args("a2", "[\"g1\"]", "lifecycle IN (customer) AND NOT lifecycle=prospect",
+			     NULL),
+	       id, sizeof id);
+	/* the other rules hold under any audience too */
+	refused(f, draft_args("a3", "[\"r1\"]", "lifecycle=prospect OR segment=smb", NULL),
+		"competitor", "is a competitor (lifecycle=competitor)");
+	refused(f, draft_args("a3", "[\"r1\"]", "lifecycle=competitor", NULL), "competitor",
+		"is a competitor");
+	refused(f, draft_args("a4", "[\"i1\"]", "do_not_contact OR segment=smb", NULL),
+		"do_not_contact", "account a4 (Initech) is marked do-not-contact");
+	refused(f, draft_args("a4", "[\"i1\"]", "NOT do_not_contact OR lifecycle=prospect", NULL),
+		"do_not_contact", "account a4 (Initech) is marked do-not-contact");
+	refused(f, draft_args("a1", "[\"c4\"]", "segment=smb OR lifecycle=customer", NULL),
+		"unsubscribed", "contact c4 (erin@acme.test) has unsubscribed");
+	refused(f, draft_args("a1", "[\"c3\"]", "NOT (lifecycle=competitor)", NULL),
+		"do_not_contact", "contact c3 (dave@acme.test) is marked do-not-contact");
+	refused(f, draft_args("a6", "[\"h1\"]", "lifecycle=prospect OR segment=smb", NULL),
+		"competitor", "its domain mail.hooli.test is on the competitor list");
+}
+
+/* ... and again at send time: a prospect that became a customer after the
+ * draft was approved under an OR audience is not sent to. */
+static void test_customer_rule_at_send_time_under_an_or_audience(void **state);
 
 static void add_touches(struct store *s, const char *contact, int n, int days_ago)
 {
@@ -728,6 +789,16 @@ static void test_customer_prospecting_at_send_time(void **state)
 	blocked_at_send(f, id, "customer_prospecting", "is a current customer");
 }
 
+static void test_customer_rule_at_send_time_under_an_or_audience(void **state)
+{
+	struct fx *f = *state;
+	char id[64];
+
+	approved(f, "a1", "c1", "lifecycle=prospect OR segment=smb", "renewal", id, sizeof id);
+	update(f->s, BOOK_ACCOUNT, "a1", "{\"lifecycle\":\"customer\"}");
+	blocked_at_send(f, id, "customer_prospecting", "account a1 (Acme) is a current customer");
+}
+
 static void test_outside_audience_at_send_time(void **state)
 {
 	struct fx *f = *state;
@@ -857,6 +928,7 @@ static void test_deliver_refuses_inside_a_transaction(void **state)
 	struct fx *f = *state;
 	struct err err = {0};
 	json_t *rep = NULL;
+	char id[64];
 
 	assert_ok(store_begin(f->s, &err), &err);
 	assert_int_equal(outreach_deliver(f->s, &rules, &f->smtp, "human:rep", NULL, 0, &rep, &err),
@@ -875,6 +947,14 @@ static void test_deliver_refuses_inside_a_transaction(void **state)
 	assert_int_equal(outreach_deliver(f->s, &rules, &f->smtp, "human:rep", NULL, 0, &rep, &err),
 			 AIRLOCK_EINVAL);
 	assert_string_equal(err.msg, "smtp: no relay host configured");
+	/* no audience rules: nothing is sent, whatever else is right (13.3) */
+	f->smtp.host = "127.0.0.1";
+	approved(f, "a1", "c1", "segment=smb", NULL, id, sizeof id);
+	assert_int_equal(outreach_deliver(f->s, NULL, &f->smtp, "human:rep", NULL, 0, &rep, &err),
+			 AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "nothing is sent without the policy's"));
+	assert_null(rep);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM outbox"), 0);
 }
 
 /* A row left in sending by a process that is gone. */
@@ -1043,6 +1123,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_do_not_contact_at_send_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unsubscribed_at_send_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_competitor_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_customer_rule_ignores_how_the_audience_is_written,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_customer_rule_at_send_time_under_an_or_audience,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_customer_prospecting_at_send_time, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_outside_audience_at_send_time, setup, teardown),

@@ -342,6 +342,334 @@ static void test_sample_verdicts(void **state)
 	json_decref(sample);
 }
 
+/* Stages an approved merge of `source` into `survivor`, as the gate stages
+ * it (the source's image and version at staging time). */
+static int64_t stage_merge(struct store *s, const char *source, const char *survivor)
+{
+	struct staging_spec spec = {0};
+	struct err err = {0};
+	json_t *a = fixture_account(s, source), *items;
+	int64_t bid = 0;
+
+	items = json_pack("[{s:s,s:{s:s},s:O,s:O,s:[s],s:[]}]", "record_id", source, "changes",
+			  "merged_into", survivor, "before", a, "version",
+			  json_object_get(a, "version"), "reasons", "duplicate");
+	json_decref(a);
+	spec.principal = "agent:scout";
+	spec.surface = "mcp:write";
+	spec.workflow = "merge";
+	spec.tool = "propose_merge";
+	spec.action = "merge";
+	spec.state = STAGE_BLOCKED;
+	spec.radius = 4;
+	assert_ok(staging_create(s, &spec, items, &bid, &err), &err);
+	json_decref(items);
+	assert_ok(staging_approve(s, bid, "human:lee", "cli", &err), &err);
+	return bid;
+}
+
+static const char *merged_into(struct store *s, const char *id)
+{
+	static char buf[64];
+	json_t *a = fixture_account(s, id);
+	const char *v = json_string_value(json_object_get(a, "merged_into"));
+
+	snprintf(buf, sizeof buf, "%s", v ? v : "(live)");
+	json_decref(a);
+	return buf;
+}
+
+static void assert_i8(struct store *s)
+{
+	struct err err = {0};
+	json_t *v = NULL;
+
+	assert_ok(staging_check_merges(s, &v, &err), &err);
+	assert_int_equal(json_array_size(v), 0);
+	json_decref(v);
+}
+
+static const char *first_rule(json_t *rep)
+{
+	return json_string_value(
+		json_object_get(json_array_get(json_object_get(rep, "conflicts"), 0), "rule"));
+}
+
+/* A hostile agent stages A→B and B→A while both are live; a reviewer
+ * approves both. The second must not close the cycle at apply. */
+static void test_merge_cycle_refused_at_apply(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL;
+	int64_t ab = stage_merge(t->s, "A001", "A002"), ba = stage_merge(t->s, "A002", "A001");
+
+	assert_ok(staging_apply(t->s, ab, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(staging_apply(t->s, ba, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_non_null(strstr(err.msg, "cycle"));
+	assert_string_equal(first_rule(rep), "merge_cycle");
+	json_decref(rep);
+	assert_string_equal(merged_into(t->s, "A002"), "(live)");
+	assert_string_equal(state_of(t->s, ba), "approved");
+	/* skipping conflicts applies the rest, which is nothing here */
+	assert_ok(staging_apply(t->s, ba, "human:lee", "cli", 1, &rep, &err), &err);
+	assert_int_equal(json_integer_value(json_object_get(rep, "applied")), 0);
+	json_decref(rep);
+	assert_string_equal(merged_into(t->s, "A002"), "(live)");
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A002'"),
+			 4);
+	assert_i8(t->s);
+}
+
+/* Y→Z applied before X→Y: X would be merged into a merged account. */
+static void test_merge_into_merged_refused(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL;
+	int64_t xy = stage_merge(t->s, "A003", "A004"), yz = stage_merge(t->s, "A004", "A005");
+
+	assert_ok(staging_apply(t->s, yz, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(staging_apply(t->s, xy, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_string_equal(first_rule(rep), "survivor_merged");
+	assert_non_null(strstr(err.msg, "merged into 'A005'"));
+	json_decref(rep);
+	assert_string_equal(merged_into(t->s, "A003"), "(live)");
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A003'"),
+			 2);
+	/* the same source merged twice: the second finds it merged */
+	xy = stage_merge(t->s, "A006", "A007");
+	yz = stage_merge(t->s, "A006", "A008");
+	assert_ok(staging_apply(t->s, xy, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(staging_apply(t->s, yz, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_string_equal(first_rule(rep), "source_merged");
+	json_decref(rep);
+	assert_i8(t->s);
+}
+
+/* Contacts and signals added to the source after staging move too. */
+static void test_merge_moves_late_children(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *r;
+	int64_t id = stage_merge(t->s, "A009", "A010");
+
+	r = json_pack("{s:s,s:s,s:s,s:s}", "id", "C-late", "account_id", "A009", "name", "Late",
+		      "email", "late@company9.test");
+	assert_ok(book_insert(t->s, BOOK_CONTACT, r, &err), &err);
+	json_decref(r);
+	r = json_pack("{s:s,s:s,s:s,s:s}", "id", "S-late", "account_id", "A009", "kind", "news",
+		      "observed_at", "2026-12-01");
+	assert_ok(book_insert(t->s, BOOK_SIGNAL, r, &err), &err);
+	json_decref(r);
+	assert_ok(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A009'"),
+			 0);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM signal WHERE account_id='A009'"),
+			 0);
+	assert_int_equal(
+		fixture_count(t->s, "SELECT count(*) FROM contact WHERE id='C-late' AND account_id='A010'"),
+		1);
+	assert_i8(t->s);
+	/* and undo takes them back with the others */
+	assert_ok(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A009'"),
+			 3);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM signal WHERE account_id='A009'"),
+			 2);
+}
+
+/* Undo restores a merge exactly; it refuses while a child it moved sits
+ * elsewhere, and a merge of a survivor that holds merged accounts is
+ * refused at apply. */
+static void test_merge_undo(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL;
+	int64_t m1 = stage_merge(t->s, "A011", "A012"), m2 = stage_merge(t->s, "A012", "A013");
+	char want[32];
+
+	assert_ok(staging_apply(t->s, m1, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_string_equal(merged_into(t->s, "A011"), "A012");
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A012'"),
+			 4);
+	/* merging the survivor on would leave A011 merged into a merged account */
+	assert_int_equal(staging_apply(t->s, m2, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_string_equal(first_rule(rep), "source_has_merged");
+	json_decref(rep);
+	assert_i8(t->s);
+	/* a contact m1 moved is elsewhere now: undo cannot restore exactly */
+	assert_ok(store_exec(t->s, "UPDATE contact SET account_id='A020' WHERE id='C011-1'", &err),
+		  &err);
+	assert_int_equal(staging_undo(t->s, m1, "human:lee", "cli", 1, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	assert_non_null(strstr(err.msg, "C011-1"));
+	json_decref(rep);
+	assert_string_equal(merged_into(t->s, "A011"), "A012");
+	assert_ok(store_exec(t->s, "UPDATE contact SET account_id='A012' WHERE id='C011-1'", &err),
+		  &err);
+	/* a book from before apply re-checked merges: m2 applied over m1 */
+	assert_ok(store_exec(t->s, "UPDATE account SET merged_into=NULL WHERE id='A011'", &err),
+		  &err);
+	assert_ok(staging_apply(t->s, m2, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_ok(store_exec(t->s, "UPDATE account SET merged_into='A012' WHERE id='A011'", &err),
+		  &err);
+	assert_int_equal(staging_undo(t->s, m1, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	snprintf(want, sizeof want, "undo batch %lld first", (long long)m2);
+	assert_non_null(strstr(err.msg, want));
+	json_decref(rep);
+	assert_string_equal(state_of(t->s, m1), "applied");
+	/* in reverse order both undo, exactly */
+	assert_ok(staging_undo(t->s, m2, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_ok(staging_undo(t->s, m1, "human:lee", "cli", 0, &rep, &err), &err);
+	json_decref(rep);
+	assert_string_equal(merged_into(t->s, "A011"), "(live)");
+	assert_string_equal(merged_into(t->s, "A012"), "(live)");
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A011'"
+					     " AND id LIKE 'C011-%'"),
+			 2);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A012'"
+					     " AND id LIKE 'C012-%'"),
+			 2);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM contact WHERE account_id='A013'"),
+			 2);
+	assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM signal WHERE id='S011'"
+					     " AND account_id='A011'"),
+			 1);
+	assert_i8(t->s);
+}
+
+/* I8 on a database someone edited by hand: each breach is named. */
+static void test_check_merges_names_breaches(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *v = NULL, *e;
+	size_t i;
+	int seen[4] = {0};
+
+	assert_i8(t->s);
+	assert_ok(store_exec(t->s,
+			     "UPDATE account SET merged_into='A015' WHERE id='A014';"
+			     "UPDATE account SET merged_into='A014' WHERE id='A015';"
+			     "UPDATE account SET merged_into='A014' WHERE id='A016';"
+			     "UPDATE account SET merged_into='nowhere' WHERE id='A017';",
+			     &err),
+		  &err);
+	assert_int_equal(staging_check_merges(t->s, &v, &err), AIRLOCK_ECORRUPT);
+	assert_non_null(strstr(err.msg, "I8"));
+	json_array_foreach(v, i, e)
+	{
+		const char *rule = json_string_value(json_object_get(e, "rule"));
+
+		seen[0] |= !strcmp(rule, "merge_cycle");
+		seen[1] |= !strcmp(rule, "merged_into_merged");
+		seen[2] |= !strcmp(rule, "merged_into_missing");
+		seen[3] |= !strcmp(rule, "contact_on_merged");
+	}
+	json_decref(v);
+	for (i = 0; i < 4; i++)
+		assert_true(seen[i]);
+}
+
+static const char *last_decision(struct store *s, int64_t batch_id)
+{
+	static char buf[64];
+	struct store_stmt *st;
+	struct err err = {0};
+	char id[32];
+
+	buf[0] = '\0';
+	snprintf(id, sizeof id, "%lld", (long long)batch_id);
+	assert_ok(store_prepare(s, "SELECT decision FROM action_log WHERE batch_id=?1"
+				   " ORDER BY seq DESC LIMIT 1", &st, &err), &err);
+	store_bind_text(st, 1, id);
+	if (store_step(st, &err) == STORE_ROW)
+		snprintf(buf, sizeof buf, "%s", store_col_text(st, 0));
+	store_done(st);
+	return buf;
+}
+
+/* A reviewer approves a batch with 1 of 3 drawn items judged (or none
+ * drawn, or a failed sample): a plain approve says what is unfinished; only
+ * an override with a reason lets it through, recorded as such. */
+static void test_approve_past_sample_is_override(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *res = NULL, *b, *sample = json_pack("{s:[i,i,i],s:s}", "items", 1, 2, 3, "seed", "ab");
+	int64_t staged = stage(t->s, "agent:scout", STAGE_STAGED, 1, 5, "tier", json_integer(1));
+	int64_t sampled = stage(t->s, "agent:scout", STAGE_STAGED, 6, 10, "tier", json_integer(1));
+	int64_t failed = stage(t->s, "agent:scout", STAGE_STAGED, 11, 15, "tier", json_integer(1));
+	int64_t blocked = stage(t->s, "agent:scout", STAGE_BLOCKED, 16, 17, "tier", json_integer(1));
+
+	/* never sampled */
+	assert_int_equal(staging_approve(t->s, staged, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "never sampled"));
+	assert_non_null(strstr(err.msg, "override"));
+	assert_string_equal(state_of(t->s, staged), "staged");
+	/* 1 of 3 judged */
+	assert_ok(staging_mark_sampled(t->s, sampled, "human:lee", "cli", sample, &err), &err);
+	assert_ok(staging_judge(t->s, sampled, 2, "human:lee", "cli", 1, NULL, &res, &err), &err);
+	json_decref(res);
+	assert_int_equal(staging_approve(t->s, sampled, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "unfinished: 1 of 3 drawn item(s) judged"));
+	assert_string_equal(state_of(t->s, sampled), "sampled");
+	/* an override needs a reason, and a person other than the proposer */
+	assert_int_equal(staging_approve_override(t->s, sampled, "human:lee", "cli", "", &err),
+			 AIRLOCK_EINVAL);
+	assert_int_equal(staging_approve_override(t->s, sampled, "agent:scout", "cli", "x", &err),
+			 AIRLOCK_EDENIED);
+	assert_ok(staging_approve_override(t->s, sampled, "human:lee", "cli",
+					   "read all five by hand", &err),
+		  &err);
+	assert_string_equal(state_of(t->s, sampled), "approved");
+	assert_ok(staging_get_header(t->s, sampled, &b, &err), &err);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(b, "override"), "reason")),
+		"read all five by hand");
+	assert_non_null(strstr(
+		json_string_value(json_object_get(json_object_get(b, "override"), "skipped")),
+		"1 of 3"));
+	json_decref(b);
+	assert_string_equal(last_decision(t->s, sampled), "override");
+	/* a failed sample */
+	assert_ok(staging_mark_sampled(t->s, failed, "human:lee", "cli", sample, &err), &err);
+	assert_ok(staging_judge(t->s, failed, 1, "human:lee", "cli", 0, "wrong", &res, &err), &err);
+	json_decref(res);
+	assert_int_equal(staging_approve(t->s, failed, "human:lee", "cli", &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "failed"));
+	assert_ok(staging_approve_override(t->s, failed, "human:lee", "cli", "fixed upstream", &err),
+		  &err);
+	/* blocked by the policy, no sample: approved plainly, nothing to override */
+	assert_int_equal(staging_approve_override(t->s, blocked, "human:lee", "cli", "x", &err),
+			 AIRLOCK_EINVAL);
+	assert_ok(staging_approve(t->s, blocked, "human:lee", "cli", &err), &err);
+	assert_string_equal(last_decision(t->s, blocked), "approved");
+	assert_ok(staging_get_header(t->s, blocked, &b, &err), &err);
+	assert_true(json_is_null(json_object_get(b, "override")));
+	json_decref(b);
+	/* the undrawn one with a reason */
+	assert_ok(staging_approve_override(t->s, staged, "human:lee", "cli", "urgent fix", &err),
+		  &err);
+	json_decref(sample);
+}
+
 static void test_parse_id(void **state)
 {
 	struct err err = {0};
@@ -589,6 +917,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_undo_after_later_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_verdicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_cycle_refused_at_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_into_merged_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_moves_late_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_undo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_merges_names_breaches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approve_past_sample_is_override, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,39 @@ expect 0 "and applies" $AIRLOCK apply "$B2" --as maria
 same "the book changed" "$(sql "SELECT count(*) FROM account WHERE tier=2")" 30
 same "the workflow has evidence" "$(sql "SELECT count(*) FROM autonomy WHERE workflow='retier'")" 1
 
+# approving past an unfinished sample is an override (issue 13.11): with 1
+# of 45 drawn items judged a plain approve is refused, saying what is
+# unfinished; --override --reason approves, shown and logged as such, and
+# the workflow's evidence does not move
+expect 0 "the failed batch is rejected" $AIRLOCK reject "$B" --as maria --reason "failed its sample"
+items 181 310 2 >"$T/p3.json"
+expect 0 "a 130-item re-tier" $AIRLOCK propose "$T/p3.json" --as agent:scout
+has "is staged" "$T/out" "decision: staged"
+B3=$(sql "SELECT max(id) FROM batch")
+expect 1 "a plain approve of a batch never sampled is refused" $AIRLOCK approve "$B3" --as maria
+has "... saying it was never sampled" "$T/err" "never sampled"
+expect 0 "its sample" $AIRLOCK sample "$B3" --as maria
+same "45 items are drawn" "$(sql "SELECT count(*) FROM batch_item WHERE batch_id=$B3 AND sampled=1")" 45
+EVIDENCE=$(sql "SELECT state FROM autonomy WHERE workflow='retier'")
+expect 0 "one verdict" $AIRLOCK judge "$B3" "$(sql "SELECT idx FROM batch_item WHERE batch_id=$B3 AND sampled=1 LIMIT 1")" pass --as lee
+expect 1 "approve with 1 of 45 judged is refused" $AIRLOCK approve "$B3" --as lee
+has "... saying what is unfinished" "$T/err" "unfinished: 1 of 45 drawn item\(s\) judged"
+has "... and how to override" "$T/err" "airlock approve $B3 --override --reason TEXT"
+same "... the batch still waits for its sample" "$(sql "SELECT state FROM batch WHERE id=$B3")" sampled
+expect 2 "--override without a reason is a usage error" $AIRLOCK approve "$B3" --as lee --override
+expect 2 "--reason without --override is a usage error" $AIRLOCK approve "$B3" --as lee --reason "x"
+expect 1 "the proposer's colleague agent cannot override" $AIRLOCK approve "$B3" --as agent:other --override --reason "x"
+expect 0 "--override --reason approves" $AIRLOCK approve "$B3" --as lee --override --reason "checked every row against the CRM report"
+has "... saying it is an override" "$T/out" "OVERRIDE"
+same "... recorded on the batch" "$(sql "SELECT state || ':' || json_extract(override,'\$.reason') FROM batch WHERE id=$B3")" "approved:checked every row against the CRM report"
+expect 0 "show" $AIRLOCK show "$B3"
+has "... shows the override" "$T/out" "OVERRIDE: approved by human:lee past the sample audit \(the sample audit of batch $B3 is unfinished: 1 of 45 drawn item\(s\) judged\); reason: checked every row"
+expect 0 "log" $AIRLOCK log --batch "$B3"
+has "... logs the override" "$T/out" "approve  → override  batch $B3  — OVERRIDE: approved past the sample"
+same "... the workflow's evidence is unchanged by its verdict (no audit)" "$(sql "SELECT state FROM autonomy WHERE workflow='retier'")" "$EVIDENCE"
+expect 0 "the overridden batch applies" $AIRLOCK apply "$B3" --as maria
+same "... and still adds no evidence" "$(sql "SELECT state FROM autonomy WHERE workflow='retier'")" "$EVIDENCE"
+
 # drafts and sends through the gate
 cat >"$T/d.json" <<'J'
 {"account_id": "A0001", "contact_ids": ["C1"], "subject": "Hello", "body": "Hi Ann",

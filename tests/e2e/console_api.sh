@@ -260,8 +260,20 @@ req POST "/api/batches/$B3/sample" $A $C
 same "... nor sample it: 403" "$(code)" 403
 req POST /login -c "$T/carol" -H 'Content-Type: application/json' --data '{"name":"carol","password":"carol-password"}'
 CC="-b $T/carol -H X-CSRF-Token:$(jget csrf)"
+req GET "/api/batches/$B3" -b "$T/carol"
+same "the page offers carol approve only as an override" "$(jget verbs.approve_is_override)" "batch $B3 was never sampled: no item of it was read"
 req POST "/api/batches/$B3/approve" $CC
-same "another reviewer approves it: 200" "$(code)" 200
+same "a plain approve of a batch never sampled: 409" "$(code)" 409
+has "... saying what is unfinished and how to override" "$T/body" "never sampled.*POST /api/batches/$B3/approve .*override.*true.*reason"
+same "... still staged" "$(sql "SELECT state FROM batch WHERE id=$B3")" staged
+req POST "/api/batches/$B3/approve" $CC --data '{"override":true}'
+same "an override without a reason: 400" "$(code)" 400
+req POST "/api/batches/$B3/approve" $CC --data '{"override":"yes","reason":"x"}'
+same "override must be a boolean: 400" "$(code)" 400
+req POST "/api/batches/$B3/approve" $CC --data '{"override":true,"reason":"read by hand"}'
+same "another reviewer approves it as an override: 200" "$(code)" 200
+same "... the batch shows the override" "$(jget override.reason)" "read by hand"
+same "... logged as one" "$(sql "SELECT decision || ':' || surface FROM action_log WHERE batch_id='$B3' AND tool='approve'")" "override:console"
 req POST "/api/batches/$B2/approve" $A $C
 same "alice approves the blocked batch: 200" "$(code)" 200
 same "... decided by alice" "$(sql "SELECT decided_by FROM batch WHERE id=$B2")" "human:alice"

@@ -2,7 +2,7 @@
 # console_browser.sh — the console in headless Chromium (Debian's chromium,
 # driven by playwright-core from tests/node): sign in, a staged batch of the
 # demo book sampled, judged, applied and undone; a blocked batch approved; a
-# blocked send rejected; HTML in book text shown as text; a viewer and the
+# staged batch approved as an override; a blocked send rejected; HTML in book text shown as text; a viewer and the
 # proposer refused. tests/node/console.mjs prints the TAP lines; screenshots
 # go to tests/out/console/.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +36,7 @@ D1=$1 S1=$2
 same "the book has a staged, a blocked, a human-proposed batch and a blocked send" \
 	"$(sql "SELECT group_concat(state||action, ' ') FROM batch ORDER BY id")" "stagedupdate blockedupdate stagedupdate blockedsend"
 
+B4=$(console_propose 10 checker 700)
 LINK=$("$AIRLOCK" reviewer add dan --link 2>/dev/null | sed 's/.*link=//')
 # ten days of an agent whose instructions change on day 8 and which starts
 # over-tiering: the drift view has an alert to acknowledge
@@ -59,7 +60,7 @@ console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
 OUT="$ROOT/tests/out/console"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
+BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 B4=$B4 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
 	"$NODE" "$ROOT/tests/node/console.mjs" >"$T/node.out" 2>"$T/node.err"
 # renumber the node script's TAP lines into this suite's
 while IFS= read -r line; do

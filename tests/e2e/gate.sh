@@ -79,6 +79,43 @@ has "saying it expired" "$T/err" "expired"
 AIRLOCK_NOW=$(( $(date +%s) + 8 * 86400 )) expect 0 "queue sweeps expired batches" $AIRLOCK queue
 same "the batch is expired" "$(sql "SELECT state FROM batch WHERE id=$B2")" expired
 
+# merges are re-checked at apply (issue 13.6): a hostile agent stages A→B
+# and B→A while both are live, and Y→Z before X→Y; a person approves all
+sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('C10','A010','Ann','ann@a10.test','2026-11-01T00:00:00Z'),
+ ('C11','A011','Bo','bo@a11.test','2026-11-01T00:00:00Z');"
+merge() { # SOURCE SURVIVOR: proposes, approves; prints the batch id
+	printf '{"workflow":"merge","survivor_id":"%s","merged_ids":["%s"],"rationale":"duplicates"}' "$2" "$1" >"$T/m.json"
+	$AIRLOCK propose "$T/m.json" --tool propose_merge --as agent:scout >/dev/null 2>&1
+	m=$(sql "SELECT max(id) FROM batch")
+	$AIRLOCK approve "$m" --as maria >/dev/null 2>&1
+	echo "$m"
+}
+M1=$(merge A010 A011)
+M2=$(merge A011 A010)
+same "both merges wait approved" "$(sql "SELECT group_concat(state) FROM batch WHERE id IN ($M1,$M2)")" "approved,approved"
+expect 0 "A010 → A011 applies" $AIRLOCK apply "$M1" --as maria
+expect 1 "A011 → A010 then would close a cycle: refused" $AIRLOCK apply "$M2" --as maria
+has "... saying so" "$T/err" "would close a cycle"
+has "... naming the item" "$T/out" "account A011: merging 'A011' into 'A010'"
+same "... A011 stays live" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A011'")" live
+same "... and holds both contacts" "$(sql "SELECT group_concat(id) FROM (SELECT id FROM contact WHERE account_id='A011' ORDER BY id)")" "C10,C11"
+XY=$(merge A012 A013)
+YZ=$(merge A013 A014)
+expect 0 "Y → Z applies" $AIRLOCK apply "$YZ" --as maria
+expect 1 "X → Y then would merge into a merged account: refused" $AIRLOCK apply "$XY" --as maria
+has "... naming the survivor's fate" "$T/err" "survivor 'A013' was merged into 'A014'"
+expect 0 "--skip-conflicts applies the rest (nothing)" $AIRLOCK apply "$XY" --as maria --skip-conflicts
+same "... A012 stays live" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A012'")" live
+same "no account is merged into a merged account" "$(sql "SELECT count(*) FROM account a JOIN account b ON b.id=a.merged_into WHERE b.merged_into IS NOT NULL")" 0
+sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15','A015','Cy','cy@a15.test','2026-11-01T00:00:00Z')"
+M3=$(merge A015 A016)
+sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15b','A015','Di','di@a15.test','2026-11-01T00:00:00Z')"
+expect 0 "a merge applies" $AIRLOCK apply "$M3" --as maria
+same "... moving the contact added after staging too" "$(sql "SELECT group_concat(account_id) FROM contact WHERE id IN ('C15','C15b')")" "A016,A016"
+expect 0 "undo of the merge" $AIRLOCK undo "$M3" --as maria
+same "... restores exactly" "$(sql "SELECT coalesce(merged_into,'live') || ':' || (SELECT group_concat(account_id) FROM contact WHERE id IN ('C15','C15b')) FROM account WHERE id='A015'")" "live:A015,A015"
+
 for v in queue show approve reject apply undo propose; do
 	expect 0 "$v --help" $AIRLOCK $v --help
 	has "$v --help shows usage" "$T/out" "^usage: airlock $v"

@@ -72,7 +72,8 @@ INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
  ('c4','a2','Hank','hank@globex.test','$now'),
  ('c5','a2','Ivy','ivy@globex.test','$now'),
  ('c6','a2','Jo','jo@globex.test','$now'),
- ('c7','a2','Kim','kim@globex.test','$now');
+ ('c7','a2','Kim','kim@globex.test','$now'),
+ ('c8','a1','Dora','dora@acme.test','$now');
 INSERT INTO signal(id,account_id,kind,observed_at,updated_at) VALUES
  ('s1','a1','hiring','2026-01-01T00:00:00Z','$now');
 INSERT INTO brief(id,account_id,text,evidence,principal,instruction_version,created_at) VALUES
@@ -222,9 +223,9 @@ stop_sink "$SLOW"
 start_sink later
 DEADPORT=$PORT
 stop_sink "$SINK"
-approve_draft dr_down a1 "Relay down" c2
+approve_draft dr_down a1 "Relay down" c8
 expect 1 "deliver with the relay down fails" deliver --port "$DEADPORT" --retry-base 5
-has "the message is to be retried" "$T/out" "retry .*carol@acme.test"
+has "the message is to be retried" "$T/out" "retry .*dora@acme.test"
 has "with the error" "$T/out" "attempt 1 of 5 failed, next at .*relay 127.0.0.1:$DEADPORT"
 has "exit status explains" "$T/err" "1 message was not delivered"
 expect 0 "the outbox lists it pending" "$AIRLOCK" outbox --json
@@ -241,5 +242,97 @@ same "it is sent after two attempts" \
 expect 0 "the outbox lists only what needs a person" "$AIRLOCK" outbox
 hasnt "nothing pending" "$T/out" "pending"
 has "the blocked one remains" "$T/out" "blocked"
+
+# --- a retried send runs the policy's audience rules as they are now (13.3) --
+# The policy allows 1 message per contact per 14 days. Two sends to one
+# contact are approved; the relay is down when the first is applied, the
+# second goes out meanwhile: the retry of the first is refused by the touch
+# rule. A domain listed as a competitor meanwhile is refused at retry. A
+# policy that does not load sends nothing.
+start_sink gone
+DOWN=$PORT
+stop_sink "$SINK"
+start_sink retry
+LIVE=$PORT
+LIVESINK=$SINK
+sql "INSERT INTO account(id,name,domain,segment,region,lifecycle,updated_at) VALUES
+ ('a3','Newco','newco.test','smb','EMEA','prospect','$now');
+INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('c9','a1','Nina','nina@acme.test','$now'),
+ ('c10','a3','Otto','otto@newco.test','$now'),
+ ('c11','a3','Pia','pia@newco.test','$now');"
+grep -q 'max_touches_per_contact: 1$' "$AIRLOCK_POLICY" && grep -q 'touch_window_days: 14 ' "$AIRLOCK_POLICY" &&
+	ok "the policy allows 1 message per contact per 14 days" ||
+	notok "the policy allows 1 message per contact per 14 days" "$(grep -n touch "$AIRLOCK_POLICY")"
+sed "s/^  port: 2525/  port: $DOWN/" "$AIRLOCK_POLICY" >"$T/down.yaml"
+sed "s/^  port: 2525/  port: $LIVE/" "$AIRLOCK_POLICY" >"$T/up.yaml"
+# agent_send CONTACT ACCOUNT: draft_email then request_send as an agent; prints the batch
+agent_send() {
+	printf '{"account_id":"%s","contacts":["%s"],"subject":"Hello %s","body":"Hi,\\nshort note.\\n","audience":"lifecycle=prospect"}' \
+		"$2" "$1" "$1" >"$T/draft.json"
+	d=$("$AIRLOCK" propose "$T/draft.json" --tool draft_email --as agent:writer --json 2>>"$T/agent.err" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["draft_id"])')
+	printf '{"draft_ids":["%s"]}' "$d" >"$T/send.json"
+	"$AIRLOCK" propose "$T/send.json" --tool request_send --as agent:writer --json 2>>"$T/agent.err" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])'
+}
+B1=$(agent_send c9 a1)
+B2=$(agent_send c9 a1)
+B3=$(agent_send c10 a3)
+B4=$(agent_send c11 a3)
+[ -n "$B1" ] && [ -n "$B2" ] && [ -n "$B3" ] && [ -n "$B4" ] && [ "$B1" != None ] && [ "$B4" != None ] &&
+	ok "four sends requested by an agent ($B1 $B2 $B3 $B4)" || notok "four sends requested by an agent" "$(cat "$T/agent.err")"
+for b in "$B1" "$B2" "$B3" "$B4"; do "$AIRLOCK" approve "$b" --as maria >/dev/null 2>&1; done
+expect 0 "the first send is applied while the relay is down" \
+	env AIRLOCK_POLICY="$T/down.yaml" "$AIRLOCK" apply "$B1" --as maria
+same "... its message waits for a retry" "$(sql "SELECT state FROM outbox WHERE contact_id='c9'")" "intended"
+expect 0 "the second send to the same contact goes out meanwhile" \
+	env AIRLOCK_POLICY="$T/up.yaml" "$AIRLOCK" apply "$B2" --as maria
+same "... the contact has one message" "$(headers retry | grep -c '^nina@acme.test|')" 1
+for b in "$B3" "$B4"; do
+	AIRLOCK_POLICY="$T/down.yaml" "$AIRLOCK" apply "$b" --as maria >/dev/null 2>&1
+done
+same "the two sends to newco.test wait too" \
+	"$(sql "SELECT group_concat(state) FROM outbox WHERE contact_id IN ('c10','c11')")" "intended,intended"
+before=$(sql "SELECT group_concat(id||':'||state||':'||attempts) FROM outbox WHERE state='intended' ORDER BY id")
+expect 1 "a deliver whose policy is missing sends nothing" \
+	env AIRLOCK_POLICY="$T/nowhere.yaml" "$AIRLOCK" outbox deliver --now --host 127.0.0.1 --port "$LIVE" --from "$FROM"
+has "... and says why" "$T/err" "nothing was sent: the audience rules come from the policy"
+printf 'version: 1\nworkflows: [\n' >"$T/broken.yaml"
+expect 1 "a deliver whose policy is broken sends nothing" \
+	env AIRLOCK_POLICY="$T/broken.yaml" "$AIRLOCK" outbox deliver --now --host 127.0.0.1 --port "$LIVE" --from "$FROM"
+has "... naming the file" "$T/err" "nothing was sent: .*broken.yaml"
+same "... not one message left" "$(sql "SELECT group_concat(id||':'||state||':'||attempts) FROM outbox WHERE state='intended' ORDER BY id")" "$before"
+same "... the relay got nothing" "$(messages retry)" 1
+expect 2 "an option may not loosen the policy's touch rule" deliver --port "$LIVE" --now --max-touches 3
+has "... saying so" "$T/err" "looser than the policy's 1"
+expect 2 "nor its window" deliver --port "$LIVE" --now --touch-window-days 7
+cp "$AIRLOCK_POLICY" "$T/rival.yaml"
+sed -i 's/^    - pipelinepro.example$/    - pipelinepro.example\n    - newco.test/' "$T/rival.yaml"
+expect 0 "newco.test is listed as a competitor meanwhile" "$AIRLOCK" policy check "$T/rival.yaml"
+expect 1 "the retries run the policy's rules as they are now" \
+	env AIRLOCK_POLICY="$T/rival.yaml" "$AIRLOCK" outbox deliver --now --host 127.0.0.1 --port "$LIVE" --from "$FROM"
+has "the retry to the contact just written to is refused by the touch rule" "$T/out" \
+	"blocked .*nina@acme.test.*touch_window: contact c9 \(nina@acme.test\) already has 1 message in the last 14 days"
+has "the retries to the new competitor are refused" "$T/out" "blocked .*otto@newco.test.*competitor"
+has "... both of them" "$T/out" "blocked .*pia@newco.test.*competitor"
+same "the relay still holds the one message" "$(messages retry)" 1
+same "nina got exactly one message" "$(headers retry | grep -c '^nina@acme.test|')" 1
+same "nothing is left pending" "$(sql "SELECT count(*) FROM outbox WHERE state='intended'")" 0
+stop_sink "$LIVESINK"
+
+# --- a customer under an audience written with OR (13.12) ------------------
+sql "INSERT INTO account(id,name,domain,segment,region,lifecycle,updated_at) VALUES
+ ('a4','Cust Co','custco.test','smb','EMEA','customer','$now');
+INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('c12','a4','Quinn','quinn@custco.test','$now');"
+for aud in 'lifecycle=prospect OR segment=smb' 'NOT lifecycle=partner' 'segment=smb AND (lifecycle=prospect OR region=EMEA)'; do
+	printf '{"account_id":"a4","contacts":["c12"],"subject":"Hi","body":"Hi.\\n","audience":"%s"}' "$aud" >"$T/cust.json"
+	expect 0 "draft_email to a customer under '$aud' is answered" "$AIRLOCK" propose "$T/cust.json" --tool draft_email --as agent:writer --json
+	has "... refused as prospect outreach to a customer" "$T/out" "customer_prospecting: account a4 \(Cust Co\) is a current customer"
+done
+same "no draft to the customer was stored" "$(sql "SELECT count(*) FROM draft WHERE account_id='a4'")" 0
+printf '{"account_id":"a4","contacts":["c12"],"subject":"Renewal","body":"Hi.\\n","audience":"lifecycle=customer AND segment=smb"}' >"$T/cust.json"
+expect 0 "an audience that selects customers by lifecycle may reach one" "$AIRLOCK" propose "$T/cust.json" --tool draft_email --as agent:writer --json
+has "... and the draft is stored" "$T/out" '"status": "draft"'
 
 same "integrity" "$(sql "PRAGMA integrity_check")" "ok"

@@ -7,7 +7,8 @@
 // Environment: BASE (http://127.0.0.1:PORT), DB (the sqlite file), OUT (the
 // screenshot folder), B1 (a staged batch citing a signal with HTML in it),
 // B2 (a blocked batch whose rationale and first reason carry HTML, terminal
-// escapes and bidi controls), B3 (a batch proposed by human:alice), S1 (a blocked
+// escapes and bidi controls), B3 (a batch proposed by human:alice), B4 (a
+// staged batch to approve as an override), S1 (a blocked
 // send), D1 (its draft), LINK (a login link's secret for dan), CHROMIUM
 // (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
@@ -77,9 +78,9 @@ async function run(page) {
   await drawn(page, 'queue', () => page.click('a[data-nav="queue"]'));
   const rows = await page.$$eval('table.queue tbody tr', (trs) => trs.map((t) => t.getAttribute('data-batch')));
   // the drift scenario's batches are days older, so they come first
-  const ours = [env.B1, env.B2, env.B3, env.S1].map(String);
+  const ours = [env.B1, env.B2, env.B3, env.S1, env.B4].map(String);
   same(rows.filter((r) => ours.includes(r)).join(','), ours.join(','), 'the queue lists what waits, oldest first');
-  same(rows.slice(-4).join(','), ours.join(','), '... the newest last');
+  same(rows.slice(-5).join(','), ours.join(','), '... the newest last');
   same((await page.textContent(`tr[data-batch="${env.B2}"] td:nth-child(9)`)).trim(), 'approve or reject', '... with what each waits for');
   await shot(page, '02-queue');
 
@@ -143,6 +144,19 @@ async function run(page) {
   }
   await drawn(page, 'batch', () => page.click('button[data-verb="approve"]'));
   same(sql(`SELECT state||' '||decided_by FROM batch WHERE id=${env.B2}`), 'approved human:alice', 'approve: the store says approved by alice');
+
+  // approving a staged batch past its sample is an override, with a reason
+  const B4 = env.B4;
+  await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + B4));
+  ok((await page.textContent('section.verbs')).includes('never sampled'), `staged batch ${B4}: approve is offered as an override, saying what it skips`);
+  same(await page.$$eval('button[data-verb="approve"]:not([data-override])', (b) => b.length), 0, '... and no plain approve');
+  await page.click('button[data-override]');
+  same(sql(`SELECT state FROM batch WHERE id=${B4}`), 'staged', '... an override without a reason is not sent');
+  await page.fill('#override-reason', 'checked by hand');
+  await drawn(page, 'batch', () => page.click('button[data-override]'));
+  same(sql(`SELECT state||' '||json_extract(override,'$.reason') FROM batch WHERE id=${B4}`), 'approved checked by hand', 'the override approves, recorded with its reason');
+  ok((await page.textContent('dl.facts')).includes('OVERRIDE'), '... and the page shows it as an override');
+  await shot(page, '08-override');
 
   // separation of duties: alice proposed B3
   await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B3));
