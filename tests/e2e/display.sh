@@ -221,9 +221,16 @@ printf 'notify:\n  webhook: http://127.0.0.1:%s/hook\n  console_url: http://cons
 EVIL='<!channel> <http://evil.example|open> *URGENT* _now_'
 prop "$T/n.json" 'notify' A003 tier 'n' S1
 sed -i 's/"evidence":\["S1"\]/"evidence":[]/' "$T/n.json"
-expect 0 "an agent with a hostile name proposes" \
+# an agent's name is a name (cli_identity): mrkdwn never gets in through it
+expect 2 "an agent with a hostile name is refused at the door" \
 	$AIRLOCK propose "$T/n.json" --as "agent:$EVIL" --policy "$T/hook-policy.yaml"
+same "... and nothing waits" "$(sql "SELECT count(*) FROM notify")" 0
+# the webhook still neutralises what the stored text holds (a row written
+# by hand, or by an older airlock): the hostile name put in its place
+expect 0 "an agent proposes" \
+	$AIRLOCK propose "$T/n.json" --as "agent:plain" --policy "$T/hook-policy.yaml"
 same "a notification waits" "$(sql "SELECT count(*) FROM notify")" 1
+sql "UPDATE notify SET text=replace(text,'agent:plain','agent:$EVIL')" >/dev/null
 serve_start --policy "$T/hook-policy.yaml"
 for _ in $(seq 100); do [ -s "$T/hook.log" ] && break; sleep 0.1; done
 kill $pid 2>/dev/null
