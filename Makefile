@@ -29,7 +29,7 @@ TESTBINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TESTSRC))
 BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBINS:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 
-.PHONY: all deps demo check test bench clean format lint fuzz
+.PHONY: all deps demo check test bench clean format lint fuzz soak adversary-soak
 ifeq ($(MODE),release)
 all: airlock
 else
@@ -59,7 +59,12 @@ $(BUILD)/obj/console_assets.o: $(BUILD)/gen/console_assets.c src/console_assets.
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIBOBJS) | $(BUILD)/tests
 	@echo "  TEST    $@"
-	@$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Isrc -Itests -o $@ $< $(LIBOBJS) $(LDSAN) $(PKG_LIBS) -lcmocka
+	@$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Isrc -Itests -o $@ $< $(LIBOBJS) $(LDSAN) $(PKG_LIBS) -lcmocka $(TEST_LDFLAGS)
+
+# test_faults counts airlock's own allocations: the linker sends its calls
+# to malloc & co. (and time, to pin it) to the test's __wrap_ functions
+$(BUILD)/tests/test_faults: TEST_LDFLAGS := \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=time
 
 $(BUILD)/bench/%: bench/%.c $(LIBOBJS) | $(BUILD)/bench
 	@echo "  BENCH   $@"
@@ -101,25 +106,70 @@ bench: deps
 	@$(MAKE) --no-print-directory MODE=release airlock $(patsubst bench/%.c,build/release/bench/%,$(BENCHSRC))
 	@sh bench/run
 
-# libFuzzer on the MCP message handler: bounded run (FUZZ_TIME seconds),
-# new inputs in build/fuzz/corpus-mcp, seeds in fuzz/corpus/mcp, crashers
-# kept in fuzz/regress/mcp (replayed by tests/test_mcp_fuzz.c in make check).
+# libFuzzer harnesses (clang -fsanitize=fuzzer,address,undefined), one per
+# parser an outsider reaches: mcp (JSON-RPC), http (request head, console
+# and MCP routes over loopback), csv (reader/writer, import/export round
+# trip), policy (YAML), scope (filter language, round-trip property), smtp
+# (addresses, header and body encoding). Each harness is fuzz/fuzz_NAME.c
+# over fuzz/fuzz_NAME_harness.h; seeds in fuzz/corpus/NAME, new inputs in
+# build/fuzz/corpus-NAME, crashers kept in fuzz/regress/NAME (replayed by
+# tests/test_fuzz.c in make check).
+# make fuzz: every harness FUZZ_TIME seconds (per harness, default 60), one
+# after the other; FUZZ_TARGETS="scope csv" picks some. make fuzz-soak (and
+# make soak): FUZZ_SOAK_TIME seconds per harness (default 3600).
 FUZZ_TIME ?= 60
+FUZZ_SOAK_TIME ?= 3600
+FUZZ_TARGETS ?= mcp http csv policy scope smtp
 FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
-fuzz: build/fuzz/fuzz_mcp
-	@mkdir -p build/fuzz/corpus-mcp fuzz/regress/mcp
-	build/fuzz/fuzz_mcp -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 \
-		-artifact_prefix=fuzz/regress/mcp/ build/fuzz/corpus-mcp fuzz/corpus/mcp
+FUZZ_OBJS := $(patsubst src/%.c,build/fuzz/obj/%.o,$(FUZZ_SRCS)) build/fuzz/obj/console_assets.o
+FUZZ_CFLAGS := $(CSTD) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined $(PKG_CFLAGS) -Isrc
+FUZZ_BINS := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-build/fuzz/fuzz_mcp: fuzz/fuzz_mcp.c fuzz/fuzz_mcp_harness.h $(FUZZ_SRCS) $(wildcard src/*.h) build/fuzz/gen/console_assets.c
-	@mkdir -p build/fuzz
+# the replay test is built (with gcc, like every test) from the harnesses
+$(BUILD)/tests/test_fuzz: $(wildcard fuzz/*.h)
+
+.PHONY: fuzz-build fuzz-soak soak
+.SECONDARY: $(FUZZ_OBJS)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_TIME=$(FUZZ_TIME) sh scripts/fuzz.sh $(FUZZ_TARGETS)
+
+fuzz-soak: $(FUZZ_BINS)
+	@FUZZ_TIME=$(FUZZ_SOAK_TIME) sh scripts/fuzz.sh $(FUZZ_TARGETS)
+
+soak: fuzz-soak
+
+build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/obj/console_assets.o: build/fuzz/gen/console_assets.c src/console_assets.h
+	@mkdir -p $(@D)
+	@clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_%_harness.h fuzz/fuzz_common.h $(FUZZ_OBJS)
 	@echo "  FUZZ    $@"
-	@clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$(PKG_CFLAGS) -Isrc -o $@ fuzz/fuzz_mcp.c $(FUZZ_SRCS) build/fuzz/gen/console_assets.c $(PKG_LIBS)
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ifuzz -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS)
 
 build/fuzz/gen/console_assets.c: $(ASSETS) scripts/gen_console_assets.py
 	@mkdir -p $(@D)
 	@python3 scripts/gen_console_assets.py $@ $(ASSETS)
+
+# The long runs, for before a release: `make soak`. adversary-soak runs the
+# randomized adversary (tests/test_adversary.c, 60 s in make check) for
+# SOAK_SECONDS (default 10 minutes) under the sanitizers, from
+# ADVERSARY_SEED (default: a new one each run, printed first) so every soak
+# explores new sequences; a violation prints its seed and shortest sequence.
+SOAK_SECONDS ?= 600
+soak: adversary-soak
+
+adversary-soak:
+	@$(MAKE) --no-print-directory MODE=check build/check/tests/test_adversary
+	@seed=$${ADVERSARY_SEED:-$$(date +%s)}; echo "adversary-soak: seed $$seed, $(SOAK_SECONDS) s"; \
+		ADVERSARY_SEED=$$seed ADVERSARY_SECONDS=$(SOAK_SECONDS) build/check/tests/test_adversary
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h

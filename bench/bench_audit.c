@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(path, sizeof path, "%s/bench.db", dir);
-	if (store_open(&s, path, &err))
+	if (store_create(&s, path, &err))
 		die("open", &err);
 
 	t0 = now();

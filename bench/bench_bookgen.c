@@ -98,7 +98,7 @@ static int run(int64_t accounts, double *gen_s, double *raw_s, int64_t *rows)
 	snprintf(b, sizeof b, "%s/b.db", dir);
 	bookgen_opts_init(&o);
 	o.accounts = accounts;
-	if (store_open(&s, a, &err)) {
+	if (store_create(&s, a, &err)) {
 		die("open", &err);
 		goto out;
 	}
@@ -110,7 +110,7 @@ static int run(int64_t accounts, double *gen_s, double *raw_s, int64_t *rows)
 	*gen_s = now_s() - t0;
 	store_close(s);
 	s = NULL;
-	if (store_open(&s, b, &err)) {
+	if (store_create(&s, b, &err)) {
 		die("open", &err);
 		goto out;
 	}

@@ -239,7 +239,7 @@ int main(int argc, char **argv)
 	if (actions < 1 || drafts < 1 || !mkdtemp(dir))
 		return 1;
 	snprintf(path, sizeof path, "%s/drift.db", dir);
-	if (store_open(&s, path, &err))
+	if (store_create(&s, path, &err))
 		die("open", &err);
 	exec(s, "DROP TABLE IF EXISTS action_log;"
 		"CREATE TABLE action_log(seq INTEGER PRIMARY KEY, at TEXT NOT NULL,"

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	if (n < 1 || calls < 1 || !mkdtemp(dir))
 		return 2;
 	snprintf(path, sizeof path, "%s/bench.db", dir);
-	if (store_open(&s, path, &err))
+	if (store_create(&s, path, &err))
 		die("open", &err);
 	fill(s, n);
 	for (i = 0; i < calls; i++) /* warm the page cache on both paths */

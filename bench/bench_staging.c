@@ -40,7 +40,7 @@ static struct store *open_book(const char *dir, const char *name, int n)
 	struct err err = {0};
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (store_open(&s, path, &err))
+	if (store_create(&s, path, &err))
 		die("open", &err);
 	snprintf(sql, sizeof sql,
 		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d)"

@@ -1,6 +1,6 @@
 /* fuzz_mcp_harness.h — the MCP message handler under fuzzing, shared by the
  * libFuzzer target (fuzz/fuzz_mcp.c) and the unit test that replays the
- * corpus and every kept crasher (tests/test_mcp_fuzz.c).
+ * corpus and every kept crasher (tests/test_fuzz.c).
  *
  * One input is a session: the first byte picks the connector (bit 0) and
  * whether the session starts initialized (bit 1); the rest is split on
@@ -48,7 +48,7 @@ static void fuzz_mcp_init(struct fuzz_mcp *f)
 	if (!mkdtemp(f->dir))
 		fuzz_mcp_die("mkdtemp", f->dir);
 	snprintf(f->path, sizeof f->path, "%s/fuzz.db", f->dir);
-	if (store_open(&f->store, f->path, &err))
+	if (store_create(&f->store, f->path, &err))
 		fuzz_mcp_die("store_open", err.msg);
 	fuzz_mcp_insert(f->store, BOOK_ACCOUNT,
 			"{\"id\":\"A1\",\"name\":\"Acme\",\"segment\":\"smb\",\"tier\":2,\"custom\":{}}");

@@ -409,7 +409,7 @@ int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
 	if ((j = json_integer(next)) == NULL || json_object_set_new(o, "seq", j) ||
 	    (rc = set_text(o, "at", at, err)))
 		return rc ? rc : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	body = json_dumps(o, DUMP_FLAGS);
+	body = store_json_dump(o, DUMP_FLAGS);
 	if (!body)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory serialising an action log entry");
 	len = strlen(body);

@@ -79,7 +79,7 @@ int audit_key_init(const char *db_path, int *created, struct err *err)
 	sodium_bin2hex(skhex, sizeof skhex, kp.sk, sizeof kp.sk);
 	o = json_pack("{s:s,s:s,s:s}", "format", KEY_FORMAT, "public_key", pkhex, "secret_key",
 		      skhex);
-	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	text = o ? store_json_dump(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	if (!text) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;

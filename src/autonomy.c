@@ -38,7 +38,7 @@ static int put(struct store *s, const char *workflow, const struct sampling_stat
 	json_t *j = sampling_state_to_json(st);
 	int rc;
 
-	txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	txt = j ? store_json_dump(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!txt)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");

@@ -2,6 +2,7 @@
 #include "book.h"
 
 #include "clock.h"
+#include "csv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -258,6 +259,10 @@ int book_value_parse(const struct book_field *f, const char *text, json_t **out,
 		}
 		break;
 	}
+	/* jansson refuses text that is not UTF-8 the way it fails to
+	 * allocate: tell the two apart, a caller treats them differently */
+	if (!*out && !csv_utf8_valid(text, strlen(text), NULL))
+		return err_set(err, AIRLOCK_EINVAL, "%s: the value is not valid UTF-8", f->name);
 	if (!*out)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	return 0;
@@ -324,8 +329,15 @@ static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 		else if (f->type == BOOK_BOOL)
 			v = json_boolean(store_col_int(st, i));
 		else if (f->type == BOOK_JSON) {
-			v = json_loads(store_col_text(st, i), 0, NULL);
-			if (!v)
+			const char *t = store_col_text(st, i);
+			int oom = 1;
+
+			/* unreadable text reads as no custom fields; but a failed
+			 * allocation (no text at all is SQLite out of memory) must
+			 * fail the read: a before-image without them would erase
+			 * them on undo */
+			v = t ? store_json_load(t, 0, &oom) : NULL;
+			if (!v && !oom)
 				v = json_object();
 		} else
 			v = json_string(store_col_text(st, i));
@@ -374,8 +386,13 @@ static void bind_value(struct store_stmt *st, int idx, const struct book_field *
 	else if (f->type == BOOK_REAL)
 		store_bind_double(st, idx, json_number_value(v));
 	else if (f->type == BOOK_JSON) {
-		txt = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-		store_bind_text(st, idx, txt ? txt : "{}");
+		/* no text is out of memory, never "{}": that would erase the
+		 * custom fields */
+		txt = store_json_dump(v, JSON_COMPACT | JSON_SORT_KEYS);
+		if (txt)
+			store_bind_text(st, idx, txt);
+		else
+			store_bind_failed(st);
 		free(txt);
 	} else
 		store_bind_text(st, idx, json_string_value(v));

@@ -94,7 +94,7 @@ char *book_value_text(json_t *v)
 		}
 		return strdup(buf);
 	}
-	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	return store_json_dump(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
 static int is_lifecycle(const struct book_field *f)
@@ -610,7 +610,7 @@ static int stage_row(struct book_loader *l, int64_t tag, struct err *err)
 		custom = json_object();
 		rc = custom ? merge_custom(l, custom, &changed, err)
 			    : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		if (rc == 0 && !(ctext = json_dumps(custom, JSON_COMPACT | JSON_SORT_KEYS)))
+		if (rc == 0 && !(ctext = store_json_dump(custom, JSON_COMPACT | JSON_SORT_KEYS)))
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		json_decref(custom);
 		if (rc)
@@ -770,7 +770,7 @@ static int compare_row(struct book_loader *l, int *state, char **ctext, struct e
 			*state = 2;
 		/* the UPDATE sets custom too, changed or not */
 		if (rc == 0 && *state == 2) {
-			*ctext = json_dumps(custom, JSON_COMPACT | JSON_SORT_KEYS);
+			*ctext = store_json_dump(custom, JSON_COMPACT | JSON_SORT_KEYS);
 			if (!*ctext)
 				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		}

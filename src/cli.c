@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <sys/stat.h>
 
+#include "audit.h"
 #include "autonomy.h"
 #include "cli_identity.h"
 #include "review.h"
@@ -404,6 +406,7 @@ const struct cli_command cli_commands[] = {
 	 "whole log. Taking a checkpoint is itself logged.\n"},
 	{"verify", cmd_verify, "check that the action log was not edited",
 	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"
+	 "       airlock verify --invariants [--instruction-version V] [--policy FILE]\n"
 	 "\n"
 	 "Recomputes the action log's hash chain from the first entry and checks\n"
 	 "every entry's columns against its hashed body. Prints 'N entries, head\n"
@@ -412,7 +415,21 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "  --checkpoint FILE  also check a checkpoint from 'airlock log checkpoint':\n"
 	 "                     its signature (against DB.key when present) and that\n"
-	 "                     the log still has the signed hash at the signed entry\n"},
+	 "                     the log still has the signed hash at the signed entry\n"
+	 "  --invariants       also check airlock's guarantees against the stored\n"
+	 "                     rows (docs/THREATS.md): staged records within\n"
+	 "                     stage_max (I1), fields within each workflow's\n"
+	 "                     allow-list (I2), sent messages within the audience\n"
+	 "                     rules (I4), human verbs by a person other than the\n"
+	 "                     proposer (I5), instruction versions (I6, with\n"
+	 "                     --instruction-version), evidence of the item's own\n"
+	 "                     record (I7), merges without chains or cycles (I8).\n"
+	 "                     Lists each violation with its rows; exits 1 on any.\n"
+	 "                     Needs the policy (--policy) for I1, I2 and I4\n"
+	 "  --instruction-version V\n"
+	 "                     with --invariants: the version the connectors were\n"
+	 "                     started with; every agent batch, draft, brief and\n"
+	 "                     call must record exactly it (I6)\n"},
 	{"drift", cmd_drift, "aggregates per window against a reference, and drift alerts",
 	 "usage: airlock drift [--window W] [--windows N] [--reference N] [--json]\n"
 	 "       airlock drift baseline [--from T --to T | --clear] [--as NAME]\n"
@@ -570,11 +587,49 @@ struct store *cli_store(struct cli *cli)
 		path = getenv("AIRLOCK_DB");
 	if (!path || !*path)
 		path = STORE_DEFAULT_PATH;
-	if (store_open(&cli->store, path, &err)) {
+	if ((cli->create_db ? store_create : store_open)(&cli->store, path, &err)) {
 		cli_fail_err(cli, &err);
 		return NULL;
 	}
 	return cli->store;
+}
+
+void cli_warn_modes(struct cli *cli, const char *db_path)
+{
+	static const char *const sides[] = {"", "-wal", "-shm"};
+	char path[4200];
+	struct stat sb;
+	size_t i;
+	int n;
+
+	for (i = 0; i <= sizeof sides / sizeof sides[0]; i++) {
+		if (i < sizeof sides / sizeof sides[0])
+			n = snprintf(path, sizeof path, "%s%s", db_path, sides[i]);
+		else
+			n = audit_key_path(db_path, path, sizeof path, NULL) ? -1 : 0;
+		if (n < 0 || (size_t)n >= sizeof path || stat(path, &sb) != 0)
+			continue;
+		if (sb.st_mode & 077)
+			fprintf(stderr,
+				"airlock: %s: warning: %s has mode %03o: others on this host can "
+				"read the book, the action log or credentials in it (chmod 600 %s)\n",
+				cli->verb, path, (unsigned)(sb.st_mode & 0777), path);
+	}
+}
+
+struct store *cli_server_store(struct cli *cli)
+{
+	struct err err = {0};
+	struct store *s = cli_store(cli);
+
+	if (!s)
+		return NULL;
+	if (store_writable(s, &err)) {
+		cli_fail(cli, "%s; not starting", err.msg);
+		return NULL;
+	}
+	cli_warn_modes(cli, store_path(s));
+	return s;
 }
 
 const char *cli_policy_path(struct cli *cli)

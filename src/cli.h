@@ -24,6 +24,7 @@ struct cli {
 	const char *as;        /* --as NAME: the human principal; default the OS user */
 	const char *policy_path; /* --policy, else $AIRLOCK_POLICY, else ./airlock.yaml */
 	int json;              /* --json */
+	int create_db;         /* cli_store() may create the database (init, demo) */
 	struct store *store;   /* opened by cli_store(), closed by main */
 	struct policy *policy; /* loaded by cli_policy(), freed by main */
 	int policy_tried;
@@ -63,8 +64,19 @@ int cli_fail_err(struct cli *cli, const struct err *err);
 int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Opens the store once (on first call) and returns it; NULL after printing
- * the error. */
+ * the error. Only with cli->create_db set is a missing database created
+ * (store_create); otherwise it is an error that says to run 'airlock init'. */
 struct store *cli_store(struct cli *cli);
+
+/* cli_store for a verb that serves (serve, mcp): NULL after printing why,
+ * also when this user cannot write the database, its -wal/-shm or its
+ * folder (a server must refuse to start, not fail on its first call);
+ * warns like cli_warn_modes. */
+struct store *cli_server_store(struct cli *cli);
+
+/* One warning line on stderr for each of the database, its -wal and -shm
+ * and the log's signing key that others may read or write. */
+void cli_warn_modes(struct cli *cli, const char *db_path);
 
 /* The policy file: --policy, else $AIRLOCK_POLICY, else ./airlock.yaml. */
 const char *cli_policy_path(struct cli *cli);

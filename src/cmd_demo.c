@@ -250,6 +250,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	cli->create_db = 1; /* demo fills a new database (README: "pass --db with a new file") */
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;

@@ -70,6 +70,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	cli->create_db = 1;
 	s = cli_store(cli);
 	if (!s)
 		return CLI_FAIL;
@@ -80,6 +81,8 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (store_schema_version(s, &version, &err))
 		return cli_fail_err(cli, &err);
+	/* init on an existing database made before files were created 0600 */
+	cli_warn_modes(cli, store_path(s));
 	policy = cli_policy_path(cli);
 	if (write_default_policy(policy, &written, &err))
 		return cli_fail_err(cli, &err);

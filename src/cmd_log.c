@@ -74,7 +74,7 @@ static int collect_entry(void *ctx, int64_t seq, json_t *e,
 }
 
 /* Writes text to path through a temporary file and rename, so a reader
- * never sees half a checkpoint. */
+ * never sees half a checkpoint. 0600 like the database it vouches for. */
 static int write_file(const char *path, const char *text, struct err *err)
 {
 	char tmp[4200];
@@ -96,7 +96,7 @@ static int write_file(const char *path, const char *text, struct err *err)
 			break;
 		off += (size_t)w;
 	}
-	ok = off == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+	ok = off == len && fchmod(fd, 0600) == 0 && fsync(fd) == 0;
 	if (close(fd))
 		ok = 0;
 	if (!ok) {
@@ -178,7 +178,7 @@ static int cmd_log_checkpoint(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(cli, &err);
 	if (audit_checkpoint_make(s, &cp, &r, &err) || log_checkpoint_entry(cli, s, cp, file, &err))
 		goto fail;
-	text = json_dumps(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	text = store_json_dump(cp, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text) {
 		err_set(&err, AIRLOCK_ENOMEM, "out of memory");
 		goto fail;

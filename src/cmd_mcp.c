@@ -117,7 +117,7 @@ int cmd_mcp(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--instruction-version must be 1 to 200 characters");
 	if (!cli_policy(cli, 1))
 		return CLI_FAIL;
-	s = cli_store(cli);
+	s = cli_server_store(cli);
 	if (!s)
 		return CLI_FAIL;
 	if (mcp_server_init(&srv, kind, s, iv, &err))

@@ -17,10 +17,15 @@ static void print_answer(json_t *r)
 	printf("decision: %s", json_string_value(json_object_get(r, "decision")));
 	if (json_object_get(r, "batch_id"))
 		printf(" (batch %lld)", (long long)json_integer_value(json_object_get(r, "batch_id")));
-	printf("\nworkflow: %s  radius: %lld  cumulative: %lld\n",
-	       json_string_value(json_object_get(r, "workflow")),
-	       (long long)json_integer_value(json_object_get(r, "radius")),
-	       (long long)json_integer_value(json_object_get(r, "cumulative_radius")));
+	/* a request_send refused by the audience check never reached a
+	 * workflow: no line rather than "workflow: (null)" */
+	if (json_string_value(json_object_get(r, "workflow")))
+		printf("\nworkflow: %s  radius: %lld  cumulative: %lld\n",
+		       json_string_value(json_object_get(r, "workflow")),
+		       (long long)json_integer_value(json_object_get(r, "radius")),
+		       (long long)json_integer_value(json_object_get(r, "cumulative_radius")));
+	else
+		putchar('\n');
 	json_array_foreach(reasons, i, v) printf("  why: %s\n", json_string_value(v));
 	if (json_array_size(refused))
 		printf("refused items (%zu):\n", json_array_size(refused));
@@ -35,10 +40,15 @@ static void print_answer(json_t *r)
 		       json_string_value(json_object_get(v, "field"))
 			       ? json_string_value(json_object_get(v, "field"))
 			       : "",
-		       json_string_value(json_object_get(v, "rule")),
-		       json_string_value(json_object_get(v, "reason")));
+		       json_string_value(json_object_get(v, "rule"))
+			       ? json_string_value(json_object_get(v, "rule"))
+			       : "-",
+		       json_string_value(json_object_get(v, "reason"))
+			       ? json_string_value(json_object_get(v, "reason"))
+			       : "");
 	}
-	printf("next: %s\n", json_string_value(json_object_get(r, "next")));
+	if (json_string_value(json_object_get(r, "next")))
+		printf("next: %s\n", json_string_value(json_object_get(r, "next")));
 }
 
 int cmd_propose(struct cli *cli, int argc, char **argv)

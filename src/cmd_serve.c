@@ -212,7 +212,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	if (!cli_policy(cli, 1))
 		return CLI_FAIL;
 	mc.policy = cli->policy;
-	if (!cli_store(cli))
+	if (!cli_server_store(cli))
 		return CLI_FAIL;
 	mc.db_path = db_path(cli);
 	hc.host = host;

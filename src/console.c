@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "console_assets.h"
 #include "console_int.h"
+#include "csv.h"
 #include "drift.h"
 #include "policy.h"
 
@@ -64,6 +65,19 @@ void console_json(struct http_response *res, int status, json_t *body)
 	http_respond_owned(res, status, JSON_TYPE, text, strlen(text));
 }
 
+/* Replaces each byte that is not part of valid UTF-8 with '?': a message
+ * quoting a path, a query argument, or cut at ERR_MSG_MAX inside a
+ * character must still be a JSON string (else the answer was a 500). */
+static void utf8_scrub(char *s)
+{
+	size_t len = strlen(s), off = 0, bad;
+
+	while (off < len && !csv_utf8_valid(s + off, len - off, &bad)) {
+		s[off + bad] = '?';
+		off += bad + 1;
+	}
+}
+
 void console_error(struct http_response *res, int status, const char *fmt, ...)
 {
 	char msg[ERR_MSG_MAX];
@@ -72,6 +86,7 @@ void console_error(struct http_response *res, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	utf8_scrub(msg);
 	console_json(res, status, json_pack("{s:s}", "error", msg));
 }
 

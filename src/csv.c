@@ -237,15 +237,17 @@ static int field_end(struct csv_reader *r, struct err *err)
 	size_t n = r->len - r->fstart, bad;
 	int rc;
 
+	/* makes sure the NUL fits, and that buf is allocated: an empty first
+	 * field has appended nothing, and NULL + 0 is undefined */
+	rc = append(r, "", 0, err);
+	if (rc)
+		return rc;
 	if (!csv_utf8_valid(r->buf + r->fstart, n, &bad))
 		return fail(r, err, AIRLOCK_EINVAL,
 			    "column %s: invalid UTF-8 at byte %zu of the field (save the file as "
 			    "UTF-8)",
 			    column(r, r->nfields - 1, cb, sizeof cb), bad + 1);
 	r->lens[r->nfields - 1] = n;
-	rc = append(r, "", 0, err); /* makes sure the NUL fits */
-	if (rc)
-		return rc;
 	r->buf[r->len++] = '\0';
 	return 0;
 }

@@ -198,6 +198,7 @@ struct proposal {
 	json_t *refused;
 	json_t *reasons;
 	int64_t radius;
+	int oom; /* a JSON allocation failed: the call fails, nothing is staged */
 };
 
 /* A fresh proposal of one action ("update", "merge", "send"). */
@@ -280,6 +281,11 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 			goto out;
 		}
 		if (book_value_check(f, value, &nv, &verr)) {
+			/* out of memory says nothing about the value */
+			if (verr.code == AIRLOCK_ENOMEM) {
+				pr->oom = 1;
+				goto out;
+			}
 			refuse(pr->refused, n, rid, field, "bad_value", "%s", verr.msg);
 			goto out;
 		}
@@ -294,8 +300,18 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[]}", "record_id", rid, "changes", "before",
 				  acct, "version", json_object_get(acct, "version"), "reasons",
 				  "evidence");
-		json_object_set_new(pr->by_record, rid, json_integer((json_int_t)json_array_size(pr->items)));
-		json_array_append_new(pr->items, entry);
+		/* an item lost to a failed allocation would stage the rest as
+		 * if it had never been proposed */
+		if (!entry || json_object_set_new(pr->by_record, rid,
+						  json_integer((json_int_t)json_array_size(pr->items)))) {
+			json_decref(entry);
+			pr->oom = 1;
+			goto out;
+		}
+		if (json_array_append_new(pr->items, entry)) {
+			pr->oom = 1;
+			goto out;
+		}
 	} else
 		entry = json_array_get(pr->items, (size_t)json_integer_value(idx));
 	if (json_object_get(json_object_get(entry, "changes"), field)) {
@@ -303,11 +319,10 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 		       "field '%s' of account '%s' is already set by an earlier item", field, rid);
 		goto out;
 	}
-	json_object_set(json_object_get(entry, "changes"), field, nv);
-	if (reason)
-		json_array_append_new(json_object_get(entry, "reasons"), json_string(reason));
-	if (evidence)
-		json_array_extend(json_object_get(entry, "evidence"), evidence);
+	if (json_object_set(json_object_get(entry, "changes"), field, nv) ||
+	    (reason && json_array_append_new(json_object_get(entry, "reasons"), json_string(reason))) ||
+	    (evidence && json_array_extend(json_object_get(entry, "evidence"), evidence)))
+		pr->oom = 1;
 out:
 	json_decref(acct);
 	json_decref(nv);
@@ -337,9 +352,10 @@ static void drop_noops(struct proposal *pr)
 			if (!old || !json_equal(old, v))
 				differs = 1;
 		}
-		if (differs)
-			json_array_append(kept, it);
-		else
+		if (differs) {
+			if (!kept || json_array_append(kept, it))
+				pr->oom = 1;
+		} else
 			refuse(pr->refused, 0, json_string_value(json_object_get(it, "record_id")), NULL,
 			       "no_change", "account '%s' already has the proposed values",
 			       json_string_value(json_object_get(it, "record_id")));
@@ -365,13 +381,19 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	size_t i;
 	int rc, j;
 
+	if (pr->oom || !records) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = store_begin(g->store, err);
 	if (rc)
 		goto out;
 	if (pr->radius > 0) {
 		json_array_foreach(pr->items, i, it)
-			json_object_set_new(records, json_string_value(json_object_get(it, "record_id")),
-					    json_true());
+			if (json_object_set_new(records,
+						json_string_value(json_object_get(it, "record_id")),
+						json_true()))
+				pr->oom = 1;
 		rc = ledger_add(g->store, call->principal, pr->workflow, records, &cumulative, err);
 		if (!rc)
 			rc = staging_pending_count(g->store, call->principal, &pending, err);
@@ -383,7 +405,12 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		in.pending_batches = pending;
 		policy_decide(g->policy, &in, &d);
 		for (j = 0; j < d.nreasons; j++)
-			json_array_append_new(pr->reasons, json_string(d.reasons[j]));
+			if (json_array_append_new(pr->reasons, json_string(d.reasons[j])))
+				pr->oom = 1;
+		if (pr->oom) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto rollback;
+		}
 		spec.principal = call->principal;
 		spec.surface = call->surface;
 		spec.workflow = pr->workflow;
@@ -414,8 +441,11 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		next_step(d.kind, batch_id, next, sizeof next);
 	} else {
 		decision = "refused";
-		json_array_append_new(pr->reasons,
-				      json_string("every item was refused: nothing was staged"));
+		if (json_array_append_new(pr->reasons,
+					  json_string("every item was refused: nothing was staged"))) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto rollback;
+		}
 		snprintf(next, sizeof next,
 			 "fix the refused items (see refused_items) and propose again.");
 	}
@@ -641,8 +671,16 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 		entry = json_pack("{s:s,s:{s:s},s:O,s:O,s:[s?],s:[]}", "record_id", id, "changes",
 				  "merged_into", survivor, "before", acct, "version",
 				  json_object_get(acct, "version"), "reasons", reason, "evidence");
-		json_object_set_new(pr.by_record, id, json_integer((json_int_t)json_array_size(pr.items)));
-		json_array_append_new(pr.items, entry);
+		if (!entry || json_object_set_new(pr.by_record, id,
+						  json_integer((json_int_t)json_array_size(pr.items)))) {
+			json_decref(entry);
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (json_array_append_new(pr.items, entry)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			goto out;
+		}
 		rc = book_contacts(g->store, id, &kids, err);
 		if (rc)
 			goto out;
@@ -794,6 +832,10 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		goto out;
 	gate_audience_rules(g->policy, &rules);
 	rc = outreach_send_request(g->store, &rules, call->principal, args, &r, err);
+	/* no answer (its allocation failed) is not a refusal: committing
+	 * would leave the drafts send_requested with no batch for a person */
+	if (!rc && !r)
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (rc)
 		goto rollback;
 	status = json_string_value(json_object_get(r, "status"));
@@ -813,6 +855,16 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		rc = outreach_draft_get(g->store, json_string_value(v), &d, err);
 		if (rc)
 			goto rollback;
+		/* a draft read short of memory comes back without them: the
+		 * person approving must see who receives it */
+		if (json_array_size(json_object_get(d, "recipients")) == 0) {
+			json_decref(d);
+			rc = err_set(err, AIRLOCK_ENOMEM,
+				     "draft '%s' came back without its recipients (out of memory); "
+				     "nothing was requested",
+				     json_string_value(v));
+			goto rollback;
+		}
 		it = json_pack("{s:O,s:{s:I},s:{s:O?,s:O?,s:O?,s:O?,s:O?},s:i,s:[],s:[]}", "record_id",
 			       v, "changes", "send",
 			       (json_int_t)json_array_size(json_object_get(d, "recipients")), "before",
@@ -828,6 +880,14 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 		}
 	}
 	pr.radius = json_integer_value(json_object_get(r, "messages"));
+	/* conclude() would answer "refused" and commit the drafts as
+	 * send_requested with no batch for a person to decide */
+	if (pr.radius <= 0 || json_array_size(pr.items) != json_array_size(ids)) {
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "request_send: the drafts add up to no message to send; nothing was "
+			     "requested");
+		goto rollback;
+	}
 	pr.scope_text = NULL;
 	pr.rationale = "send drafted outreach";
 	rc = conclude(g, call, &pr, args, result, err);

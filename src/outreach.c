@@ -646,7 +646,7 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 		sig = NULL;
 	}
 	ev = evidence ? json_incref(evidence) : json_array();
-	evtext = json_dumps(ev, JSON_COMPACT);
+	evtext = store_json_dump(ev, JSON_COMPACT);
 	json_decref(ev);
 	if (!rc && !evtext)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");

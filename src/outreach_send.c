@@ -511,7 +511,7 @@ static int keep_findings(struct store *s, const char *draft_id, json_t *findings
 		all = json_array();
 	}
 	json_array_extend(all, findings);
-	text = json_dumps(all, JSON_COMPACT);
+	text = store_json_dump(all, JSON_COMPACT);
 	json_decref(all);
 	if (!text)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");

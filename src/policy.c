@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
+
 /* Reads the whole file (at most POLICY_FILE_MAX bytes). */
 static int read_file(const char *path, unsigned char **out, size_t *len, struct err *err)
 {
@@ -98,11 +100,25 @@ int policy_load(const char *path, struct policy **out, struct err *err)
 	return rc;
 }
 
+/* Replaces each byte that is not part of valid UTF-8 with '?': a problem
+ * quoting the file's text, cut to fit inside a character, must still be a
+ * JSON string (else the check answered "out of memory"). */
+static void utf8_scrub(char *s)
+{
+	size_t len = strlen(s), off = 0, bad;
+
+	while (off < len && !csv_utf8_valid(s + off, len - off, &bad)) {
+		s[off + bad] = '?';
+		off += bad + 1;
+	}
+}
+
 int policy_check(const char *path, json_t **problems, struct err *err)
 {
 	struct policy_problems pp = {0};
 	struct policy *p = NULL;
 	json_t *a = NULL, *o;
+	char *file = NULL;
 	int rc, i;
 
 	*problems = NULL;
@@ -110,12 +126,15 @@ int policy_check(const char *path, json_t **problems, struct err *err)
 	if (rc)
 		goto out;
 	a = json_array();
-	if (!a) {
+	file = strdup(path);
+	if (!a || !file) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	utf8_scrub(file);
 	for (i = 0; i < pp.n; i++) {
-		o = json_pack("{s:s,s:i,s:i,s:s}", "file", path, "line", pp.v[i].line, "col",
+		utf8_scrub(pp.v[i].msg);
+		o = json_pack("{s:s,s:i,s:i,s:s}", "file", file, "line", pp.v[i].line, "col",
 			      pp.v[i].col, "message", pp.v[i].msg);
 		if (!o || json_array_append_new(a, o)) {
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -125,6 +144,7 @@ int policy_check(const char *path, json_t **problems, struct err *err)
 	*problems = a;
 	a = NULL;
 out:
+	free(file);
 	json_decref(a);
 	policy_free(p);
 	policy_problems_free(&pp);

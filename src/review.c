@@ -42,6 +42,13 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 	rc = staging_get_header(s, id, &b, err);
 	if (rc)
 		return rc;
+	/* a header or draft list cut short by a failed allocation would apply
+	 * a send as a plain update: the batch applied, its drafts never
+	 * approved */
+	if (!json_string_value(json_object_get(b, "action"))) {
+		json_decref(b);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
 	snprintf(action, len, "%s", json_string_value(json_object_get(b, "action")));
 	json_decref(b);
 	if (strcmp(action, "send") != 0)
@@ -51,8 +58,16 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 		return rc;
 	*drafts = json_array();
 	json_array_foreach(json_object_get(b, "item_list"), i, it)
-		json_array_append(*drafts, json_object_get(it, "record_id"));
+		if (!*drafts || json_array_append(*drafts, json_object_get(it, "record_id")))
+			rc = AIRLOCK_ENOMEM;
+	if (!rc && json_array_size(*drafts) == 0)
+		rc = AIRLOCK_ENOMEM; /* a send batch always holds its drafts */
 	json_decref(b);
+	if (rc) {
+		json_decref(*drafts);
+		*drafts = NULL;
+		return err_set(err, rc, "out of memory");
+	}
 	return 0;
 }
 

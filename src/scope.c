@@ -114,6 +114,12 @@ static int is_word_byte(unsigned char c)
 	return !strchr("()=!<>,\"'", c);
 }
 
+/* C0 controls but tab, and DEL: never inside a value, quoted or not. */
+static int is_control(unsigned char c)
+{
+	return (c < ' ' && c != '\t') || c == 0x7f;
+}
+
 static int is_keyword(const char *w)
 {
 	return !strcasecmp(w, "AND") || !strcasecmp(w, "OR") || !strcasecmp(w, "NOT") ||
@@ -194,8 +200,12 @@ static int lex(struct parser *p)
 			for (i++; i < n && s[i] != (char)c; i++) {
 				if (s[i] == '\\' && i + 1 < n)
 					i++;
-				else if ((unsigned char)s[i] < ' ' && s[i] != '\t')
-					return fail_at(p, i, "control character in a quoted value");
+				/* refused escaped too: its canonical text would not
+				 * parse, and no book value holds one */
+				if (is_control((unsigned char)s[i]))
+					return fail_at(p, i,
+						       "control character 0x%02x in a quoted value",
+						       (unsigned char)s[i]);
 				p->scratch[o++] = s[i];
 			}
 			if (i >= n)
@@ -383,6 +393,37 @@ static void format_real(double d, char *buf, size_t len)
 		snprintf(buf, len, "%.17g", d);
 }
 
+/* What a bare word compared with a custom field also reads as: a number
+ * (v->has_num, v->i or INT64_MIN when not whole, v->d) and true/false
+ * (v->has_bool, v->b). The printer asks the same question to know when a
+ * text value must keep its quotes. */
+static void custom_word(const char *w, struct value *v)
+{
+	char *end;
+	long long ll;
+	double d;
+
+	errno = 0;
+	ll = strtoll(w, &end, 10);
+	if (!errno && !*end && end != w) {
+		v->has_num = 1;
+		v->i = ll;
+		v->d = (double)ll;
+	} else {
+		errno = 0;
+		d = strtod(w, &end);
+		if (!errno && !*end && end != w && isfinite(d)) {
+			v->has_num = 1;
+			v->d = d;
+			v->i = INT64_MIN; /* not whole */
+		}
+	}
+	if (!strcasecmp(w, "true") || !strcasecmp(w, "false")) {
+		v->has_bool = 1;
+		v->b = !strcasecmp(w, "true");
+	}
+}
+
 /* Checks one value token against the node's field and stores it. */
 static int parse_value(struct parser *p, struct node *n, int op)
 {
@@ -404,39 +445,17 @@ static int parse_value(struct parser *p, struct node *n, int op)
 		return AIRLOCK_ENOMEM;
 	if (!n->f) {
 		/* custom: the text, and whatever else the word reads as */
-		char *end;
-		long long ll;
-		double d;
-
 		v->kind = t->text[0] ? V_TEXT : V_NULL;
-		if (t->kind == T_WORD) {
-			errno = 0;
-			ll = strtoll(t->text, &end, 10);
-			if (!errno && !*end && end != t->text) {
-				v->has_num = 1;
-				v->i = ll;
-				v->d = (double)ll;
-			} else {
-				errno = 0;
-				d = strtod(t->text, &end);
-				if (!errno && !*end && end != t->text && isfinite(d)) {
-					v->has_num = 1;
-					v->d = d;
-					v->i = INT64_MIN; /* not whole */
-				}
-			}
-			if (!strcasecmp(t->text, "true") || !strcasecmp(t->text, "false")) {
-				v->has_bool = 1;
-				v->b = !strcasecmp(t->text, "true");
-			}
-		}
+		/* a quoted value is text only: "03" is not the number 3 */
+		if (t->kind == T_WORD)
+			custom_word(t->text, v);
 		if (op != OP_EQ && op != OP_NE && v->kind == V_NULL)
 			return fail_at(p, t->pos, "'%s' needs a value", op_text[op]);
 		v->s = strdup(t->text);
 		return v->s ? 0 : oom(p);
 	}
 	if (book_value_parse(n->f, t->text, &j, &e))
-		return fail_at(p, t->pos, "%s", e.msg);
+		return e.code == AIRLOCK_ENOMEM ? oom(p) : fail_at(p, t->pos, "%s", e.msg);
 	if (json_is_null(j)) {
 		v->kind = V_NULL;
 		v->s = strdup("");
@@ -662,6 +681,26 @@ static int parse_or(struct parser *p)
 	return parse_list(p, "OR", N_OR, parse_and);
 }
 
+/* The canonical text may be longer than the source (spaces after commas,
+ * escapes): a scope whose canonical text would not parse again is refused
+ * here, so every accepted scope can be stored and read back. */
+static int check_canonical_len(const struct scope *sc, struct err *err)
+{
+	char *c = scope_to_string(sc);
+	size_t len;
+
+	if (!c)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	len = strlen(c);
+	free(c);
+	if (len > SCOPE_MAX_LEN)
+		return err_set(err, AIRLOCK_EINVAL,
+			       "scope is too long once written out canonically (%zu bytes, at "
+			       "most %d)",
+			       len, SCOPE_MAX_LEN);
+	return 0;
+}
+
 int scope_parse(const char *text, struct scope **out, struct err *err)
 {
 	struct parser p = {0};
@@ -707,6 +746,8 @@ int scope_parse(const char *text, struct scope **out, struct err *err)
 		else
 			rc = fail_at(&p, t->pos, "unexpected %s", tok_desc(t, desc, sizeof desc));
 	}
+	if (rc == 0)
+		rc = check_canonical_len(p.sc, err);
 out:
 	free(p.toks);
 	free(p.scratch);
@@ -906,10 +947,20 @@ static void puts_(struct buf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-static void put_value(struct buf *b, const char *s)
+/* Writes v bare when it reads back as the same value, else quoted. For a
+ * custom field a bare word also reads as a number or true/false, so text
+ * that was quoted ("03") keeps its quotes. */
+static void put_value(struct buf *b, const struct node *n, const struct value *v)
 {
-	const char *c;
+	const char *c, *s = v->s;
 	int quote = !*s || is_keyword(s);
+
+	if (!n->f && !quote) {
+		struct value bare = {0};
+
+		custom_word(s, &bare);
+		quote = bare.has_num != v->has_num || bare.has_bool != v->has_bool;
+	}
 
 	for (c = s; *c && !quote; c++)
 		if (!is_word_byte((unsigned char)*c))
@@ -968,7 +1019,7 @@ static void put_node(struct buf *b, const struct scope *s, int i, int parent)
 	case N_CMP:
 		put_field(b, n);
 		puts_(b, op_text[n->op]);
-		put_value(b, s->vals[n->v0].s);
+		put_value(b, n, &s->vals[n->v0]);
 		break;
 	case N_IN:
 		put_field(b, n);
@@ -976,7 +1027,7 @@ static void put_node(struct buf *b, const struct scope *s, int i, int parent)
 		for (k = 0; k < n->nv; k++) {
 			if (k)
 				puts_(b, ", ");
-			put_value(b, s->vals[n->v0 + k].s);
+			put_value(b, n, &s->vals[n->v0 + k]);
 		}
 		put(b, ")", 1);
 		break;

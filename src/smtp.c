@@ -136,6 +136,23 @@ static int needs_encoding(const char *s)
 
 #define LINE_MAX_SOFT 78 /* RFC 5322 2.1.1: lines SHOULD be at most 78 */
 #define WORD_LINE_MAX 76 /* RFC 2047 2: a line holding encoded words */
+#define LINE_MAX_HARD 998 /* RFC 5322 2.1.1: lines MUST be at most 998 */
+#define MESSAGE_ID_MAX 900 /* "Message-ID: " and the id within 998 */
+
+/* "<left@right>": at most MESSAGE_ID_MAX bytes, printable ASCII without
+ * spaces (it goes on a header line as it is). */
+static int message_id_valid(const char *id)
+{
+	size_t n;
+
+	if (!id || id[0] != '<' || (n = strlen(id)) < 5 || n > MESSAGE_ID_MAX || id[n - 1] != '>' ||
+	    !strchr(id, '@'))
+		return 0;
+	for (; *id; id++)
+		if ((unsigned char)*id <= ' ' || (unsigned char)*id >= 0x7f)
+			return 0;
+	return 1;
+}
 
 /* Writes s as RFC 2047 encoded words ("=?UTF-8?B?...?="), each filling the
  * rest of its line and split on UTF-8 character boundaries, one per folded
@@ -184,13 +201,29 @@ static void put_encoded_words(struct out *o, const char *s, size_t *col)
 	}
 }
 
+/* The longest run of bytes without a space: a word folding cannot split. */
+static size_t longest_word(const char *s)
+{
+	size_t best = 0, n;
+
+	while (*s) {
+		n = strcspn(s, " ");
+		if (n > best)
+			best = n;
+		s += n;
+		s += *s == ' ';
+	}
+	return best;
+}
+
 /* Unstructured text (a subject): as it is when plain ASCII, folded at
- * spaces to keep lines short; encoded words otherwise. */
+ * spaces to keep lines short; encoded words otherwise, and when a word is
+ * too long for any line (RFC 5322 2.1.1: at most 998 bytes). */
 static void put_unstructured(struct out *o, const char *s, size_t *col)
 {
 	const char *p = s;
 
-	if (needs_encoding(s) || strstr(s, "=?")) {
+	if (needs_encoding(s) || strstr(s, "=?") || *col + 1 + longest_word(s) > LINE_MAX_HARD) {
 		put_encoded_words(o, s, col);
 		return;
 	}
@@ -333,8 +366,10 @@ int smtp_format(const struct smtp_message *m, char **out, size_t *len, struct er
 			       m->to_address ? m->to_address : "");
 	if (!m->subject || strchr(m->subject, '\n') || strchr(m->subject, '\r'))
 		return err_set(err, AIRLOCK_EINVAL, "subject must be one line");
-	if (!m->message_id || m->message_id[0] != '<' || needs_encoding(m->message_id))
-		return err_set(err, AIRLOCK_EINVAL, "message id must be <...@...>");
+	if (!message_id_valid(m->message_id))
+		return err_set(err, AIRLOCK_EINVAL,
+			       "message id must be <...@...>, at most %d bytes, no spaces",
+			       MESSAGE_ID_MAX);
 	gmtime_r(&m->date, &tm);
 	/* the C locale's day and month names, as RFC 5322 wants */
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -353,7 +388,8 @@ int smtp_format(const struct smtp_message *m, char **out, size_t *len, struct er
 	out_str(&o, "\r\nMIME-Version: 1.0\r\n"
 		    "Content-Type: text/plain; charset=utf-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n");
-	if (m->draft_id && !needs_encoding(m->draft_id)) {
+	/* a header line stays far below RFC 5322's 998 bytes */
+	if (m->draft_id && !needs_encoding(m->draft_id) && strlen(m->draft_id) <= MESSAGE_ID_MAX) {
 		out_str(&o, "X-Airlock-Draft: ");
 		out_str(&o, m->draft_id);
 		out_str(&o, "\r\n");

@@ -75,7 +75,7 @@ static int is_human(const char *principal)
 
 char *staging_dump(json_t *v)
 {
-	return json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	return store_json_dump(v ? v : json_null(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
 /* Appends the log entry of a human verb or a system change. */
@@ -105,18 +105,27 @@ static char *restore_text(json_t *changes, json_t *before)
 	json_t *r = json_object(), *v;
 	const char *k;
 	char *txt;
+	int oom = !r;
 
+	/* NULL when an allocation fails: a restore without the field (or
+	 * "null" for all of it) would make undo leave the record as applied */
 	json_object_foreach(changes, k, v)
 	{
 		json_t *old;
 
 		if (!strncmp(k, "custom.", 7)) {
 			old = json_object_get(before, "custom");
-			json_object_set_new(r, "custom", old ? json_deep_copy(old) : json_object());
+			if (json_object_set_new(r, "custom", old ? json_deep_copy(old) : json_object()))
+				oom = 1;
 		} else {
 			old = json_object_get(before, k);
-			json_object_set(r, k, old ? old : json_null());
+			if (json_object_set(r, k, old ? old : json_null()))
+				oom = 1;
 		}
+	}
+	if (oom) {
+		json_decref(r);
+		return NULL;
 	}
 	txt = staging_dump(r);
 	json_decref(r);

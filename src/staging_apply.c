@@ -171,8 +171,10 @@ static int apply_item(struct store *s, int64_t batch_id, int64_t idx, const char
 	const char *key;
 	struct store_stmt *st;
 	char *txt;
-	int rc = 0;
+	int rc = 0, oom = !values;
 
+	/* a value lost to a failed allocation would apply part of the item
+	 * (or empty its custom fields) and still count it as applied */
 	json_object_foreach(changes, key, v)
 	{
 		if (!strncmp(key, "custom.", 7)) {
@@ -180,16 +182,23 @@ static int apply_item(struct store *s, int64_t batch_id, int64_t idx, const char
 				rc = read_custom(s, record_id, &custom, err);
 				if (rc)
 					goto out;
-				json_object_set(values, "custom", custom);
+				if (json_object_set(values, "custom", custom))
+					oom = 1;
 			}
-			json_object_set(custom, key + 7, v);
-		} else
-			json_object_set(values, key, v);
+			if (json_object_set(custom, key + 7, v))
+				oom = 1;
+		} else if (json_object_set(values, key, v))
+			oom = 1;
 	}
 	if (custom) {
 		txt = staging_dump(custom);
-		json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
+		if (!txt || json_object_set_new(values, "custom", json_string(txt)))
+			oom = 1;
 		free(txt);
+	}
+	if (oom) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
 	}
 	rc = set_account(s, record_id, values, version, hit, err);
 	if (rc || !*hit || !merge)
@@ -648,16 +657,23 @@ static int undo_item(struct store *s, const char *record_id, json_t *restore, js
 	json_t *values = json_object(), *v;
 	const char *key;
 	char *txt;
-	int rc;
+	int rc, oom = !values;
 
+	/* a before-value lost to a failed allocation would leave the record
+	 * half restored (or its custom fields emptied) and call it undone */
 	json_object_foreach(restore, key, v)
 	{
 		if (!strcmp(key, "custom")) {
 			txt = staging_dump(v);
-			json_object_set_new(values, "custom", json_string(txt ? txt : "{}"));
+			if (!txt || json_object_set_new(values, "custom", json_string(txt)))
+				oom = 1;
 			free(txt);
-		} else
-			json_object_set(values, key, v);
+		} else if (json_object_set(values, key, v))
+			oom = 1;
+	}
+	if (oom) {
+		json_decref(values);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	rc = set_account(s, record_id, values, expect, hit, err);
 	json_decref(values);

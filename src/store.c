@@ -1,12 +1,16 @@
 /* store.c — SQLite implementation of store.h. */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STMT_BUCKETS 256
 
@@ -24,6 +28,9 @@ struct store {
 	char *path;
 	int depth; /* transaction nesting: 0 = none */
 	int relaxed; /* synchronous=NORMAL in force */
+	dev_t dev;   /* the file opened, to notice it removed or replaced */
+	ino_t ino;
+	int gone;    /* it was: every later write is refused */
 	struct timespec deadline; /* store_budget: when the call must end */
 	int budget_spent;         /* a statement was stopped by the budget */
 	struct store_stmt *cache[STMT_BUCKETS];
@@ -87,13 +94,55 @@ static void configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_open(struct store **out, const char *path, struct err *err)
+/* Creates path as an empty file only the owner may read or write, when
+ * nothing is there. The book, its action log and the connectors' and
+ * reviewers' credentials all live in it, and SQLite gives the -wal and -shm
+ * files the database file's mode, so they are 0600 too. The umask cannot
+ * widen this (0600 & ~umask is at most 0600), and fchmod undoes a umask that
+ * would take the owner's own access away. */
+static int create_private(const char *path, struct err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
+			       strerror(errno));
+	}
+	if (fchmod(fd, 0600) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		return err_set(err, AIRLOCK_EIO, "cannot set the mode of %s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int open_store(struct store **out, const char *path, int create, struct err *err)
 {
 	struct store *s;
+	struct stat sb;
 	int rc;
 
 	*out = NULL;
 	pthread_once(&sqlite_configured, configure_sqlite);
+	/* A missing database is an error, never an empty new one: a typo in
+	 * --db, or a book deleted under a running server, must not be answered
+	 * from (or written into) a fresh file that nobody else reads. */
+	if (create) {
+		rc = create_private(path, err);
+		if (rc)
+			return rc;
+	} else if (stat(path, &sb) != 0) {
+		if (errno == ENOENT)
+			return err_set(err, AIRLOCK_ENOTFOUND,
+				       "no database at %s (run 'airlock init' to create one)", path);
+		return err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
+			       strerror(errno));
+	}
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -103,13 +152,20 @@ int store_open(struct store **out, const char *path, struct err *err)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	/* one thread at a time per connection (store.h): no per-call mutex */
-	rc = sqlite3_open_v2(path, &s->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		rc = err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
+		rc = err_set(err, rc == SQLITE_CANTOPEN ? AIRLOCK_ENOTFOUND : AIRLOCK_EIO,
+			     "cannot open database %s: %s", path,
 			     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto error;
 	}
+	/* the file now open; if it went away between the two calls, this
+	 * connection's first write notices */
+	if (stat(path, &sb) == 0) {
+		s->dev = sb.st_dev;
+		s->ino = sb.st_ino;
+	} else
+		s->gone = 1;
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, 10000);
 	/* WAL lets readers (the console, read connectors) run beside the one
@@ -125,9 +181,16 @@ int store_open(struct store **out, const char *path, struct err *err)
 			   "PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"
 			   "PRAGMA cache_size=-4096;",
 			err);
-	if (rc)
-		goto error;
-	rc = migrate(s, err);
+	if (rc == 0)
+		rc = migrate(s, err);
+	/* SQLite's "attempt to write a readonly database" does not say which
+	 * file or folder it could not write */
+	if (rc == AIRLOCK_EIO && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_READONLY) {
+		struct err why = {0};
+
+		if (store_writable(s, &why))
+			rc = err_set(err, why.code, "%s", why.msg);
+	}
 	if (rc)
 		goto error;
 	pthread_mutex_lock(&ckpt.lock);
@@ -139,6 +202,91 @@ int store_open(struct store **out, const char *path, struct err *err)
 error:
 	store_close(s);
 	return rc;
+}
+
+int store_open(struct store **out, const char *path, struct err *err)
+{
+	return open_store(out, path, 0, err);
+}
+
+int store_create(struct store **out, const char *path, struct err *err)
+{
+	return open_store(out, path, 1, err);
+}
+
+/* Set once any connection of this process finds its file gone. */
+static int store_gone_said;
+
+/* Whether the file at s->path is still the one this connection has open.
+ * A stat per write transaction: next to the commit's fsync it costs
+ * nothing. Once gone, always gone: the connection's file is an orphan, and
+ * whatever it says no longer reaches the book other processes read. */
+static int check_file(struct store *s, struct err *err)
+{
+	struct stat sb;
+	const char *how = NULL;
+
+	if (!s->gone) {
+		if (stat(s->path, &sb) != 0)
+			how = errno == ENOENT ? "was removed" : "cannot be checked";
+		else if (sb.st_dev != s->dev || sb.st_ino != s->ino)
+			how = "was replaced by another file";
+		if (!how)
+			return 0;
+		s->gone = 1;
+		if (!__atomic_exchange_n(&store_gone_said, 1, __ATOMIC_SEQ_CST))
+			fprintf(stderr,
+				"airlock: database %s %s while airlock had it open; refusing every "
+				"write from now on (restore it and restart airlock)\n",
+				s->path, how);
+	}
+	return err_set(err, AIRLOCK_ESTATE,
+		       "database %s was removed or replaced while airlock had it open; nothing "
+		       "is written (restore it and restart airlock)",
+		       s->path);
+}
+
+int store_file_ok(struct store *s, struct err *err) { return check_file(s, err); }
+
+int store_writable(struct store *s, struct err *err)
+{
+	static const char *const sides[] = {"-wal", "-shm"};
+	char dir[4096], side[4200];
+	const char *slash = strrchr(s->path, '/');
+	size_t i;
+	int n;
+
+	/* SQLite opens a file it may not write read-only, without a word */
+	if (sqlite3_db_readonly(s->db, "main") == 1 || access(s->path, W_OK) != 0)
+		return err_set(err, AIRLOCK_EDENIED,
+			       "database %s is read-only for this user: airlock could not record "
+			       "a single call (check its owner and mode)",
+			       s->path);
+	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+		n = snprintf(side, sizeof side, "%s%s", s->path, sides[i]);
+		if (n < 0 || (size_t)n >= sizeof side)
+			return err_set(err, AIRLOCK_EINVAL, "%s: path too long", s->path);
+		if (access(side, F_OK) == 0 && access(side, W_OK) != 0)
+			return err_set(err, AIRLOCK_EDENIED,
+				       "%s is read-only for this user: airlock could not record a "
+				       "single call (check its owner and mode)",
+				       side);
+	}
+	if (!slash)
+		n = snprintf(dir, sizeof dir, ".");
+	else if (slash == s->path)
+		n = snprintf(dir, sizeof dir, "/");
+	else
+		n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - s->path), s->path);
+	if (n < 0 || (size_t)n >= sizeof dir)
+		return err_set(err, AIRLOCK_EINVAL, "%s: path too long", s->path);
+	/* the -wal and -shm files are made and removed beside the database */
+	if (access(dir, W_OK | X_OK) != 0)
+		return err_set(err, AIRLOCK_EDENIED,
+			       "cannot write in %s, the folder of database %s: SQLite keeps its "
+			       "-wal and -shm files there (check its owner and mode)",
+			       dir, s->path);
+	return 0;
 }
 
 void store_close(struct store *s)
@@ -186,6 +334,9 @@ int store_begin(struct store *s, struct err *err)
 	int rc;
 
 	if (s->depth == 0) {
+		rc = check_file(s, err);
+		if (rc)
+			return rc;
 		pthread_mutex_lock(&store_write_lock);
 		rc = store_exec(s, "BEGIN IMMEDIATE", err);
 		if (rc)
@@ -318,6 +469,8 @@ void store_bind_null(struct store_stmt *st, int idx)
 	keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
 }
 
+void store_bind_failed(struct store_stmt *st) { keep_bind_rc(st, SQLITE_NOMEM); }
+
 void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len)
 {
 	keep_bind_rc(st, sqlite3_bind_blob(st->native, idx, v, len, SQLITE_TRANSIENT));
@@ -330,6 +483,11 @@ int store_step(struct store_stmt *st, struct err *err)
 	if (st->bind_rc != SQLITE_OK)
 		return err_set(err, map_rc(st->bind_rc), "%s: cannot bind parameter: %s",
 			       st->owner->path, sqlite3_errstr(st->bind_rc));
+	/* a write outside any transaction commits on its own: the same check
+	 * as store_begin's */
+	if (st->owner->depth == 0 && !sqlite3_stmt_readonly(st->native) &&
+	    (rc = check_file(st->owner, err)))
+		return rc;
 	rc = sqlite3_step(st->native);
 	if (rc == SQLITE_ROW)
 		return STORE_ROW;
@@ -339,6 +497,59 @@ int store_step(struct store_stmt *st, struct err *err)
 		return err_set(err, AIRLOCK_EBUSY, "%s: stopped: the call ran past its time budget",
 			       st->owner->path);
 	return db_error(st->owner, rc, err, "step");
+}
+
+/* Allocation failures inside json_dumps, per thread: jansson 2.14 does not
+ * always pass them on (an object key whose copy failed is left out and the
+ * text is still returned, malformed), so store_json_dump watches jansson's
+ * allocator itself. Chained to whatever allocator was set before. */
+static __thread int json_alloc_failed;
+static json_malloc_t json_prev_malloc;
+static json_free_t json_prev_free;
+static pthread_once_t json_noted_once = PTHREAD_ONCE_INIT;
+
+static void *json_malloc_noted(size_t n)
+{
+	void *p = json_prev_malloc(n);
+
+	if (!p)
+		json_alloc_failed = 1;
+	return p;
+}
+
+static void json_note_allocs(void)
+{
+	json_get_alloc_funcs(&json_prev_malloc, &json_prev_free);
+	json_set_alloc_funcs(json_malloc_noted, json_prev_free);
+}
+
+char *store_json_dump(const json_t *v, size_t flags)
+{
+	char *txt;
+
+	pthread_once(&json_noted_once, json_note_allocs);
+	json_alloc_failed = 0;
+	txt = json_dumps(v, flags);
+	if (txt && json_alloc_failed) {
+		free(txt);
+		txt = NULL;
+	}
+	return txt;
+}
+
+json_t *store_json_load(const char *text, size_t flags, int *oom)
+{
+	json_t *v;
+
+	pthread_once(&json_noted_once, json_note_allocs);
+	json_alloc_failed = 0;
+	v = json_loads(text, flags, NULL);
+	*oom = json_alloc_failed;
+	if (v && *oom) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v;
 }
 
 int store_col_count(struct store_stmt *st) { return sqlite3_column_count(st->native); }

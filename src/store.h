@@ -32,18 +32,39 @@ enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 #define STORE_DEFAULT_PATH "airlock.db"
 
-/* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL,
+/* Opens the existing database at path, sets WAL, synchronous=FULL,
  * foreign keys and a busy timeout, and applies pending migrations. On failure
- * *out is NULL and err says why. */
+ * *out is NULL and err says why. A missing file is AIRLOCK_ENOTFOUND ("no
+ * database at PATH (run 'airlock init' to create one)") and nothing is
+ * created. */
 int store_open(struct store **out, const char *path, struct err *err);
+
+/* store_open, creating the file first when nothing is at path: mode 0600
+ * whatever the umask (the -wal and -shm files SQLite adds take the same
+ * mode). Only for `airlock init`, `airlock demo` and tests. */
+int store_create(struct store **out, const char *path, struct err *err);
+
+/* 0 while the file at the store's path is the one it opened. Once it was
+ * removed or replaced (another device/inode), AIRLOCK_ESTATE with the reason
+ * on every call, and on every store_begin(): such a connection takes no
+ * more writes (the first time, one line on stderr says so). Reads go on
+ * from the open file, but in a server each call's log entry is a write, so
+ * no result leaves without it. */
+int store_file_ok(struct store *s, struct err *err);
 
 /* Closes the connection and frees the statement cache. NULL is fine. */
 void store_close(struct store *s);
 
 const char *store_path(const struct store *s);
 
-/* Transactions nest: the outermost store_begin() takes the write lock at once
- * (BEGIN IMMEDIATE), inner ones are savepoints. Every store_begin() is ended
+/* 0 when this process can write the database, its -wal and -shm files and
+ * its folder; AIRLOCK_EDENIED naming the one it cannot. For servers, which
+ * must refuse to start rather than fail on the first call. */
+int store_writable(struct store *s, struct err *err);
+
+/* Transactions nest: the outermost store_begin() checks store_file_ok(),
+ * then takes the write lock at once (BEGIN IMMEDIATE), inner ones are
+ * savepoints. Every store_begin() is ended
  * by exactly one store_commit() or store_rollback(). */
 int store_begin(struct store *s, struct err *err);
 int store_commit(struct store *s, struct err *err);
@@ -65,6 +86,9 @@ void store_bind_double(struct store_stmt *st, int idx, double v);
 void store_bind_null(struct store_stmt *st, int idx);
 /* Binds the bytes as a BLOB. */
 void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len);
+/* For a caller that could not make a value (out of memory): the next
+ * store_step() fails with AIRLOCK_ENOMEM instead of running. */
+void store_bind_failed(struct store_stmt *st);
 
 /* STORE_ROW, STORE_DONE, or a negative AIRLOCK_E* code with err filled. */
 int store_step(struct store_stmt *st, struct err *err);
@@ -97,6 +121,16 @@ void store_done(struct store_stmt *st);
 typedef json_t *(*store_row_fn)(struct store_stmt *st, void *ctx);
 int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **out,
 		  struct err *err);
+
+/* json_dumps(v, flags) for text that is stored: NULL (out of memory) when
+ * any allocation failed while it ran, where jansson may return the text
+ * with a key left out. Free the result with free(). */
+char *store_json_dump(const json_t *v, size_t flags);
+
+/* json_loads(text, flags) that tells a parse that ran out of memory (*oom
+ * 1, NULL) from text that is not JSON (*oom 0, NULL): jansson reports some
+ * failed allocations as syntax errors. */
+json_t *store_json_load(const char *text, size_t flags, int *oom);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(struct store *s);

@@ -192,6 +192,35 @@ static void test_empty_inputs(void **state)
 	src_close(&s);
 }
 
+/* A file whose very first field is empty: the reader has buffered nothing
+ * yet when that field ends (csv.c checked its UTF-8 at NULL + 0, undefined
+ * behaviour clang's UBSan reports). The record must still come back whole. */
+static void test_empty_first_field(void **state)
+{
+	struct csv_record rec;
+	struct src s;
+
+	(void)state;
+	src_open(&s, ",a\n", 3, NULL);
+	assert_int_equal(csv_read(s.r, &rec, &s.err), CSV_RECORD);
+	assert_int_equal(rec.nfields, 2);
+	assert_non_null(rec.fields[0]);
+	assert_string_equal(rec.fields[0], "");
+	assert_int_equal(rec.lens[0], 0);
+	assert_string_equal(rec.fields[1], "a");
+	expect_eof(&s);
+	src_close(&s);
+	src_open(&s, ",", 1, NULL); /* one record of two empty fields, no line end */
+	expect_record(&s, 1, "|");
+	expect_eof(&s);
+	src_close(&s);
+	src_open(&s, "\"\",\"\"\r\n,x\r\n", 11, NULL);
+	expect_record(&s, 1, "|");
+	expect_record(&s, 2, "|x");
+	expect_eof(&s);
+	src_close(&s);
+}
+
 static void test_ragged_rows_are_returned_as_they_are(void **state)
 {
 	static const char data[] = "a,b,c\n1,2\n1,2,3,4\n";
@@ -491,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_bom_blank_lines_and_trailing_comma),
 		cmocka_unit_test(test_bom_elsewhere_is_data),
 		cmocka_unit_test(test_empty_inputs),
+		cmocka_unit_test(test_empty_first_field),
 		cmocka_unit_test(test_ragged_rows_are_returned_as_they_are),
 		cmocka_unit_test(test_bad_utf8_names_the_column),
 		cmocka_unit_test(test_quote_errors),

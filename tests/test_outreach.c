@@ -810,6 +810,39 @@ static void test_outside_audience_at_send_time(void **state)
 			"is outside the draft's audience: segment=smb AND region=EMEA");
 }
 
+/* The agent declares custom.n="03" (text). The draft stores the audience's
+ * canonical text and the send checks that: it must mean the same. It used
+ * to drop the quotes (custom.n=03, which also takes the number 3): after
+ * the book changed the field to the number 3 the message went out, and
+ * custom.n!="03" blocked an account that had not changed at all. */
+static void test_quoted_audience_at_send_after_type_change(void **state)
+{
+	struct fx *f = *state;
+	char id[64], sql[160], buf[200];
+	json_t *rep;
+
+	add(f->s, BOOK_ACCOUNT,
+	    "{\"id\":\"a7\",\"name\":\"Quoted\",\"domain\":\"quoted.test\","
+	    "\"segment\":\"smb\",\"lifecycle\":\"prospect\",\"custom\":{\"n\":\"03\"}}");
+	add(f->s, BOOK_CONTACT,
+	    "{\"id\":\"q1\",\"account_id\":\"a7\",\"email\":\"q1@quoted.test\"}");
+	add(f->s, BOOK_CONTACT,
+	    "{\"id\":\"q2\",\"account_id\":\"a7\",\"email\":\"q2@quoted.test\"}");
+	approved(f, "a7", "q1", "custom.n=\"03\"", NULL, id, sizeof id);
+	update(f->s, BOOK_ACCOUNT, "a7", "{\"custom.n\":3}");
+	blocked_at_send(f, id, "outside_audience",
+			"is outside the draft's audience: custom.n=\"03\"");
+	snprintf(sql, sizeof sql, "SELECT audience FROM draft WHERE id='%s'", id);
+	assert_string_equal(text_of(f->s, sql, buf, sizeof buf), "custom.n=\"03\"");
+	/* the account holds the number 3 now: custom.n!="03" takes it, at
+	 * draft time and at send time alike */
+	approved(f, "a7", "q2", "custom.n!='03'", NULL, id, sizeof id);
+	rep = deliver(f, 0);
+	assert_int_equal(json_array_size(json_object_get(rep, "blocked")), 0);
+	assert_int_equal(json_array_size(json_object_get(rep, "retry")), 1);
+	json_decref(rep);
+}
+
 static void test_not_a_contact_at_send_time(void **state)
 {
 	struct fx *f = *state;
@@ -1130,6 +1163,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_customer_prospecting_at_send_time, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_outside_audience_at_send_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quoted_audience_at_send_after_type_change, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_not_a_contact_at_send_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_touch_window_at_send_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guard_draft_sees_the_book_now, setup, teardown),

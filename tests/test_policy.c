@@ -957,10 +957,46 @@ static void test_decide_unattended(void **state)
 	policy_free(p);
 }
 
+/* Found by fuzz_policy: a problem quoting the file's non-ASCII text, cut to
+ * fit the message inside a character, made `airlock policy check` answer
+ * "out of memory" instead of listing the problems. */
+static void test_check_quotes_non_ascii_text(void **state)
+{
+	char text[1024], value[256];
+	struct err err = {0};
+	json_t *probs;
+	int k, i;
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		size_t o = 0;
+
+		for (i = 0; i < k; i++)
+			value[o++] = 'x';
+		for (i = 0; i < 60; i++) {
+			memcpy(value + o, "\xc3\xa9", 2); /* é */
+			o += 2;
+		}
+		value[o] = '\0';
+		snprintf(text, sizeof text,
+			 "version: 1\nworkflows:\n  w:\n    effect: write\n"
+			 "    tools: [propose_changes]\n    reversible: true\n    fields: [tier]\n"
+			 "    stage_max: %s\n",
+			 value);
+		assert_ok(policy_check(write_file("utf8.yaml", text), &probs, &err), &err);
+		assert_int_equal(json_array_size(probs), 1);
+		assert_non_null(strstr(json_string_value(json_object_get(json_array_get(probs, 0),
+									 "message")),
+				       "stage_max must be a positive integer"));
+		json_decref(probs);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_loads),
+	    cmocka_unit_test(test_check_quotes_non_ascii_text),
 	    cmocka_unit_test(test_digest_is_blake2b_of_bytes),
 	    cmocka_unit_test(test_lookups),
 	    cmocka_unit_test(test_inheritance_and_overrides),

@@ -4,6 +4,8 @@
 
 #include "scope.h"
 
+#include "../fuzz/fuzz_scope_harness.h"
+
 static json_t *account(const char *json)
 {
 	json_error_t je;
@@ -224,7 +226,7 @@ static void test_errors_name_the_column(void **state)
 	parse_fails("tier=1 tier=2",
 		    "scope:1:8: unexpected 'tier': quote a value that holds spaces "
 		    "(\"New York\"), or join conditions with AND / OR");
-	parse_fails("region=\"a\x01\"", "scope:1:10: control character in a quoted value");
+	parse_fails("region=\"a\x01\"", "scope:1:10: control character 0x01 in a quoted value");
 	parse_fails("region=a\x01", "scope:1:9: unexpected character 0x01");
 	parse_fails("region=Zürich AND regoin=x",
 		    "scope:1:19: unknown field 'regoin' (did you mean 'region'?)");
@@ -453,6 +455,135 @@ static void test_fuzz_truncations_and_mutations(void **state)
 	json_decref(a);
 }
 
+/* The agent declares custom.n="03": text. The canonical text (what a draft
+ * stores and the send re-checks) dropped the quotes, so custom.n=03 also
+ * took the number 3: after the book changed the field's type the message
+ * went out, and custom.n!="03" refused an account that had not changed. */
+static void test_quoted_number_keeps_its_meaning(void **state)
+{
+	json_t *text03 = account("{\"custom\":{\"n\":\"03\"}}");
+	json_t *num3 = account("{\"custom\":{\"n\":3}}");
+	json_t *yes = account("{\"custom\":{\"b\":true}}");
+
+	(void)state;
+	canonical_is("custom.n=\"03\"", "custom.n=\"03\"");
+	canonical_is("custom.n='03'", "custom.n=\"03\"");
+	canonical_is("custom.n=03", "custom.n=03");
+	canonical_is("custom.n IN (\"3.0\", 3.0, '1e2', abc, \"abc\")",
+		     "custom.n IN (\"3.0\", 3.0, \"1e2\", abc, abc)");
+	canonical_is("custom.b=\"true\" OR custom.b!=TRUE", "custom.b=\"true\" OR custom.b!=TRUE");
+	canonical_is("custom.n<\"10\"", "custom.n<\"10\"");
+	/* catalogue fields read a value by their type: quotes mean nothing */
+	canonical_is("region=\"03\" AND tier=\"2\"", "region=03 AND tier=2");
+
+	assert_true(matches("custom.n=\"03\"", text03));
+	assert_false(matches("custom.n=\"03\"", num3));
+	assert_true(matches("custom.n!=\"03\"", num3));
+	assert_false(matches("custom.b=\"true\"", yes));
+	{
+		struct scope *s = parse_ok("custom.n=\"03\""), *s2 = parse_ok("custom.n!=\"03\"");
+		struct scope *s3 = parse_ok("custom.b=\"true\""), *c;
+		char *t;
+
+		t = scope_to_string(s);
+		c = parse_ok(t);
+		assert_true(scope_match(c, text03));
+		assert_false(scope_match(c, num3)); /* the type change is not let through */
+		free(t);
+		scope_free(c);
+		t = scope_to_string(s2);
+		c = parse_ok(t);
+		assert_true(scope_match(c, num3)); /* the unchanged account is not refused */
+		free(t);
+		scope_free(c);
+		t = scope_to_string(s3);
+		c = parse_ok(t);
+		assert_false(scope_match(c, yes));
+		free(t);
+		scope_free(c);
+		scope_free(s);
+		scope_free(s2);
+		scope_free(s3);
+	}
+	json_decref(text03);
+	json_decref(num3);
+	json_decref(yes);
+}
+
+/* A control character is refused however it is written: raw, or escaped
+ * with a backslash (which the lexer used to accept, printing a canonical
+ * text that no longer parsed). The error names the column. */
+static void test_control_characters_refused(void **state)
+{
+	(void)state;
+	parse_fails("region=\"a\\\x01\"", "scope:1:11: control character 0x01 in a quoted value");
+	parse_fails("custom.n='\\\x1b[31m'",
+		    "scope:1:12: control character 0x1b in a quoted value");
+	parse_fails("region=\"a\\\nb\"", "scope:1:11: control character 0x0a in a quoted value");
+	parse_fails("region=\"\x7f\"", "scope:1:9: control character 0x7f in a quoted value");
+	parse_fails("region IN (x, \"\\\r\")",
+		    "scope:1:17: control character 0x0d in a quoted value");
+	canonical_is("region=\"a\tb\"", "region=\"a\tb\"");
+}
+
+/* Every accepted scope's canonical text must parse back to the same text and
+ * match exactly the accounts the original matches, and the canonical text
+ * must fit the length cap (the canonical form can be longer: spaces after
+ * commas, escapes). */
+static void test_canonical_fits_the_cap(void **state)
+{
+	char *big = malloc(SCOPE_MAX_LEN + 1);
+	struct scope *s = NULL;
+	struct err err = {0};
+	size_t o;
+
+	(void)state;
+	o = (size_t)snprintf(big, SCOPE_MAX_LEN + 1, "custom.n IN (1");
+	while (o + 2 <= SCOPE_MAX_LEN - 1) {
+		memcpy(big + o, ",1", 2);
+		o += 2;
+	}
+	big[o++] = ')';
+	big[o] = '\0';
+	assert_int_equal(scope_parse(big, &s, &err), AIRLOCK_EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "scope is too long once written out canonically"));
+	free(big);
+}
+
+/* The round-trip property over random expressions from the grammar-based
+ * generator and random accounts (fuzz/fuzz_scope_harness.h). */
+static void test_round_trip_property(void **state)
+{
+	unsigned char bytes[96];
+	char text[SCOPE_MAX_LEN + 2], why[2048];
+	json_t *accts[64];
+	int round, i, accepted = 0;
+
+	(void)state;
+	for (i = 0; i < 64; i++)
+		accts[i] = fuzz_scope_account(1000 + (uint64_t)rnd());
+	for (round = 0; round < 30000; round++) {
+		for (i = 0; i < (int)sizeof bytes; i++)
+			bytes[i] = (unsigned char)rnd();
+		fuzz_scope_gen(bytes, 1 + rnd() % sizeof bytes, text, sizeof text);
+		if (fuzz_scope_check(text, accts, 64, why, sizeof why))
+			fail_msg("%s", why);
+		{
+			struct scope *s = NULL;
+			struct err err = {0};
+
+			if (!scope_parse(text, &s, &err))
+				accepted++;
+			scope_free(s);
+		}
+	}
+	/* the generator must reach valid scopes, or the property says nothing */
+	assert_true(accepted > 3000);
+	for (i = 0; i < 64; i++)
+		json_decref(accts[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +594,10 @@ int main(void)
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_match_does_not_allocate),
 	    cmocka_unit_test(test_fuzz_truncations_and_mutations),
+	    cmocka_unit_test(test_quoted_number_keeps_its_meaning),
+	    cmocka_unit_test(test_control_characters_refused),
+	    cmocka_unit_test(test_canonical_fits_the_cap),
+	    cmocka_unit_test(test_round_trip_property),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,6 +345,40 @@ static void test_format_refuses_injection(void **state)
 	free(msg);
 }
 
+/* Found by fuzz_smtp: a message id (or a subject word) too long for one
+ * header line made a line past RFC 5322's 998 bytes, which relays refuse
+ * or cut. A long id is refused; a word too long to fold is sent as encoded
+ * words, which fold anywhere. */
+static void test_format_keeps_lines_within_998(void **state)
+{
+	struct smtp_message m = {0};
+	struct err err = {0};
+	char *msg = (char *)1, id[1100], subject[1300];
+	size_t len;
+
+	(void)state;
+	m.from = "sales@example.com";
+	m.to_address = "bob@acme.test";
+	m.subject = "Hi";
+	m.body = "x";
+	id[0] = '<';
+	memset(id + 1, 'x', 1000);
+	memcpy(id + 1001, "@example.com>", 14);
+	m.message_id = id;
+	assert_int_equal(smtp_format(&m, &msg, &len, &err), AIRLOCK_EINVAL);
+	assert_null(msg);
+	m.message_id = "<a b@example.com>";
+	assert_int_equal(smtp_format(&m, &msg, &len, &err), AIRLOCK_EINVAL);
+	m.message_id = "<a@b>";
+	memset(subject, 'y', sizeof subject - 1);
+	subject[sizeof subject - 1] = '\0';
+	m.subject = subject;
+	assert_ok(smtp_format(&m, &msg, &len, &err), &err);
+	check_lines(msg);
+	assert_non_null(strstr(msg, "Subject: =?UTF-8?B?"));
+	free(msg);
+}
+
 /* ---- a scripted relay ----------------------------------------------------- */
 
 enum data_end { END_REPLY, END_CLOSE, END_SILENT };
@@ -506,6 +540,7 @@ int main(void)
 	    cmocka_unit_test(test_format_encoded_words_and_long_lines),
 	    cmocka_unit_test(test_format_folds_long_ascii_headers),
 	    cmocka_unit_test(test_format_refuses_injection),
+	    cmocka_unit_test(test_format_keeps_lines_within_998),
 	    cmocka_unit_test(test_relay_answers),
 	    cmocka_unit_test(test_send_refuses_bad_configuration),
 	};

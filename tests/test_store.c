@@ -1,4 +1,6 @@
 /* test_store.c — the store: open, migrations, transactions, statements. */
+#include <sys/stat.h>
+
 #include "testutil.h"
 
 #include <sqlite3.h>
@@ -186,15 +188,158 @@ static void test_open_unwritable_path(void **state)
 	struct err err = {0};
 
 	(void)state;
-	assert_int_equal(store_open(&s, "/nonexistent-dir/x/airlock.db", &err), AIRLOCK_EIO);
+	assert_int_equal(store_create(&s, "/nonexistent-dir/x/airlock.db", &err), AIRLOCK_EIO);
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "cannot open database"));
+}
+
+/* A typo in --db: an error that says what to do, and no new empty book
+ * that the next verb would then "verify" as fine. */
+static void test_open_missing_creates_nothing(void **state)
+{
+	struct testdb t;
+	struct store *s = NULL;
+	struct err err = {0};
+	char typo[400];
+
+	(void)state;
+	testutil_store_open(&t);
+	snprintf(typo, sizeof typo, "%s/typo.db", t.dir);
+	assert_int_equal(store_open(&s, typo, &err), AIRLOCK_ENOTFOUND);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "no database at "));
+	assert_non_null(strstr(err.msg, "run 'airlock init' to create one"));
+	assert_int_equal(access(typo, F_OK), -1);
+	testutil_store_close(&t);
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	return (unsigned)(sb.st_mode & 0777);
+}
+
+/* An operator with umask 000 (or 022, the usual one) must not hand the
+ * book, the log and the credentials to every user of the host. */
+static void test_create_is_private_whatever_the_umask(void **state)
+{
+	struct testdb t;
+	struct err err = {0};
+	char side[400];
+	mode_t old = umask(0);
+
+	(void)state;
+	testutil_store_open(&t);
+	umask(old);
+	assert_ok(store_exec(t.s, "CREATE TABLE x(a); INSERT INTO x VALUES(1)", &err), &err);
+	assert_int_equal(mode_of(t.path), 0600);
+	snprintf(side, sizeof side, "%s-wal", t.path);
+	assert_int_equal(mode_of(side), 0600);
+	snprintf(side, sizeof side, "%s-shm", t.path);
+	assert_int_equal(mode_of(side), 0600);
+	/* a second connection on the existing file keeps it as it is */
+	{
+		struct store *b = NULL;
+
+		umask(0);
+		assert_ok(store_create(&b, t.path, &err), &err);
+		umask(old);
+		assert_int_equal(mode_of(t.path), 0600);
+		store_close(b);
+	}
+	testutil_store_close(&t);
+}
+
+static void remove_db_files(const char *path)
+{
+	char side[400];
+
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+/* rm airlock.db* under a running server: the connection still holds the
+ * orphaned file, and a write "succeeding" there is lost for good. Every
+ * write after that must be refused, and nothing recreated. */
+static void test_removed_database_refuses_writes(void **state)
+{
+	struct testdb t;
+	struct store_stmt *st;
+	struct err err = {0};
+
+	(void)state;
+	testutil_store_open(&t);
+	assert_ok(store_exec(t.s, "CREATE TABLE x(a)", &err), &err);
+	assert_ok(store_file_ok(t.s, &err), &err);
+	remove_db_files(t.path);
+	assert_int_equal(store_begin(t.s, &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "was removed or replaced"));
+	assert_false(store_in_transaction(t.s));
+	/* a write outside a transaction (autocommit) too */
+	err_clear(&err);
+	assert_ok(store_prepare(t.s, "INSERT INTO x VALUES(1)", &st, &err), &err);
+	assert_int_equal(store_step(st, &err), AIRLOCK_ESTATE);
+	store_done(st);
+	/* reads still run on the open file */
+	assert_ok(store_prepare(t.s, "SELECT count(*) FROM x", &st, &err), &err);
+	assert_int_equal(store_step(st, &err), STORE_ROW);
+	store_done(st);
+	assert_int_equal(access(t.path, F_OK), -1);
+	testutil_store_close(&t);
+}
+
+/* The file swapped for another one (a restore with mv, another book):
+ * this connection's writes would go to the old one. */
+static void test_replaced_database_refuses_writes(void **state)
+{
+	struct testdb t;
+	struct store *other = NULL;
+	struct err err = {0};
+	char other_path[400];
+
+	(void)state;
+	testutil_store_open(&t);
+	snprintf(other_path, sizeof other_path, "%s/other.db", t.dir);
+	assert_ok(store_create(&other, other_path, &err), &err);
+	store_close(other);
+	assert_int_equal(rename(other_path, t.path), 0);
+	assert_int_equal(store_begin(t.s, &err), AIRLOCK_ESTATE);
+	assert_non_null(strstr(err.msg, "was removed or replaced"));
+	/* and stays refused even if the original came back */
+	assert_int_equal(store_file_ok(t.s, &err), AIRLOCK_ESTATE);
+	/* a connection opened on the new file writes normally */
+	assert_ok(store_open(&other, t.path, &err), &err);
+	assert_ok(store_begin(other, &err), &err);
+	assert_ok(store_commit(other, &err), &err);
+	store_close(other);
+	testutil_store_close(&t);
+}
+
+static void test_writable_when_it_is(void **state)
+{
+	struct testdb t;
+	struct err err = {0};
+
+	(void)state;
+	testutil_store_open(&t);
+	assert_ok(store_writable(t.s, &err), &err);
+	testutil_store_close(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_sets_wal_and_migrates),
+		cmocka_unit_test(test_open_missing_creates_nothing),
+		cmocka_unit_test(test_create_is_private_whatever_the_umask),
+		cmocka_unit_test(test_removed_database_refuses_writes),
+		cmocka_unit_test(test_replaced_database_refuses_writes),
+		cmocka_unit_test(test_writable_when_it_is),
 		cmocka_unit_test(test_reopen_keeps_version),
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_nested_transactions),

@@ -34,9 +34,9 @@ static inline struct store *testutil_store_open(struct testdb *t)
 	snprintf(t->dir, sizeof t->dir, "/tmp/airlock-test-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->path, sizeof t->path, "%s/airlock.db", t->dir);
-	rc = store_open(&t->s, t->path, &err);
+	rc = store_create(&t->s, t->path, &err);
 	if (rc)
-		fail_msg("store_open: %s", err.msg);
+		fail_msg("store_create: %s", err.msg);
 	return t->s;
 }
 

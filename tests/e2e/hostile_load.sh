@@ -21,7 +21,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 expect 0 "init" "$AIRLOCK" init
 RT=$("$AIRLOCK" token create --connector read --agent prober 2>/dev/null)
 AT=$("$AIRLOCK" token create --connector read --agent flooder 2>/dev/null)
-echo "alice-password" | "$AIRLOCK" reviewer add alice --password-stdin >/dev/null 2>&1
+# the book's first reviewer is its admin (cli_identity's bootstrap rule)
+expect 0 "a reviewer to sign in as" sh -c "echo alice-password | '$AIRLOCK' reviewer add alice --role admin --password-stdin"
 
 # rss_watch: the largest VmRSS (kB) of $pid, sampled until $T/rss.stop exists
 rss_watch() {

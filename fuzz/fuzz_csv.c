@@ -1,0 +1,25 @@
+/* fuzz_csv.c — libFuzzer target over fuzz_csv_harness.h (what one input is
+ * and the oracles are said there). Build and run: make fuzz. */
+#include "fuzz_csv_harness.h"
+
+static struct fuzz_csv fuzz;
+
+static void cleanup(void) { fuzz_csv_fini(&fuzz); }
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_csv_init(&fuzz);
+	atexit(cleanup);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	fuzz_csv_one(&fuzz, data, size);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* fuzz_http.c — libFuzzer target over fuzz_http_harness.h (what one input is
+ * and the oracles are said there). Build and run: make fuzz. */
+#include "fuzz_http_harness.h"
+
+static struct fuzz_http fuzz;
+
+static void cleanup(void) { fuzz_http_fini(&fuzz); }
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_http_init(&fuzz);
+	atexit(cleanup);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	fuzz_http_one(&fuzz, data, size);
+	return 0;
+}
