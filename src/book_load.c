@@ -359,17 +359,20 @@ static int restore_triggers(struct book_loader *l, struct err *err)
 				l->s,
 				"DELETE FROM book_tally WHERE dim IN ('accounts',"
 				" 'accounts_do_not_contact', 'segment', 'region', 'tier', 'lifecycle');"
+				/* one sort of the table's rows by all five figures,
+				 * then the few combinations summed per figure (a
+				 * sort per figure cost three times as much) */
 				"INSERT INTO book_tally(dim, is_null, val, n)"
-				" SELECT d, v IS NULL, coalesce(v, ''), count(*) FROM ("
-				"  SELECT 'accounts' AS d, '' AS v FROM account WHERE merged_into IS NULL"
-				"  UNION ALL SELECT 'accounts_do_not_contact', '' FROM account"
-				"   WHERE merged_into IS NULL AND do_not_contact = 1"
-				"  UNION ALL SELECT 'segment', segment FROM account WHERE merged_into IS NULL"
-				"  UNION ALL SELECT 'region', region FROM account WHERE merged_into IS NULL"
-				"  UNION ALL SELECT 'tier', CAST(tier AS TEXT) FROM account"
-				"   WHERE merged_into IS NULL"
-				"  UNION ALL SELECT 'lifecycle', lifecycle FROM account"
-				"   WHERE merged_into IS NULL)"
+				" WITH c(dnc, segment, region, tier, lifecycle, n) AS MATERIALIZED ("
+				"  SELECT do_not_contact, segment, region, CAST(tier AS TEXT), lifecycle,"
+				"  count(*) FROM account WHERE merged_into IS NULL GROUP BY 1, 2, 3, 4, 5)"
+				" SELECT d, v IS NULL, coalesce(v, ''), sum(n) FROM ("
+				"  SELECT 'accounts' AS d, '' AS v, n FROM c"
+				"  UNION ALL SELECT 'accounts_do_not_contact', '', n FROM c WHERE dnc = 1"
+				"  UNION ALL SELECT 'segment', segment, n FROM c"
+				"  UNION ALL SELECT 'region', region, n FROM c"
+				"  UNION ALL SELECT 'tier', tier, n FROM c"
+				"  UNION ALL SELECT 'lifecycle', lifecycle, n FROM c)"
 				" GROUP BY d, v IS NULL, coalesce(v, '');",
 				err);
 		if (rc == 0) {
