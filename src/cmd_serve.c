@@ -99,6 +99,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		OPT_PERTOKEN,
 		OPT_SESSIDLE,
 		OPT_SIGNINS,
+		OPT_SLOW,
 		OPT_SCAN_BUDGET,
 		OPT_LOOKUP_BUDGET
 	};
@@ -120,6 +121,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 					      OPT_SESSIDLE},
 					     {"signins-per-address", required_argument, NULL,
 					      OPT_SIGNINS},
+					     {"slow-threads", required_argument, NULL, OPT_SLOW},
 					     {"scan-budget", required_argument, NULL, OPT_SCAN_BUDGET},
 					     {"lookup-budget", required_argument, NULL,
 					      OPT_LOOKUP_BUDGET},
@@ -137,6 +139,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	    {OPT_PERTOKEN, "--sessions-per-token", 1, 100000, 100},
 	    {OPT_SESSIDLE, "--session-idle-minutes", 1, 7 * 24 * 60, 30},
 	    {OPT_SIGNINS, "--signins-per-address", 1, 100000, 20},
+	    {OPT_SLOW, "--slow-threads", 1, 64, 1},
 	};
 	long lim[sizeof limits / sizeof limits[0]];
 	size_t li;
@@ -227,6 +230,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	mc.sessions_per_token = (unsigned)lim[4];
 	mc.idle_seconds = (unsigned)lim[5] * 60;
 	cc.signins_per_address = (unsigned)lim[6];
+	hc.slow_threads = (unsigned)lim[7];
 	/* Block the stop signals in every thread (the workers inherit the
 	 * mask) and wait for them here, so shutdown runs on this thread. */
 	sigemptyset(&set);
