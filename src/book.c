@@ -1407,7 +1407,7 @@ static int scalar(struct store *s, const char *sql, int64_t *out, struct err *er
 	return rc;
 }
 
-/* The figures come from book_tally (schema.c: migration 2), which triggers
+/* The figures come from book_tally (schema.c: migration 3), which triggers
  * keep with every change to the book, so a call reads a few dozen rows
  * however large the book is. Each group lists NULL first ("(none)"), then
  * values in byte order, as the GROUP BY queries this replaced did. */

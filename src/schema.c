@@ -55,6 +55,44 @@ const struct store_migration store_migrations[] = {
 	 " updated_at TEXT NOT NULL);"
 	 "CREATE INDEX signal_account ON signal(account_id, observed_at);"
 	 "CREATE INDEX signal_kind ON signal(kind);"},
+	/* CRM round trips: how the last mapped import named each field (so a
+	 * change-set writes the CRM's own columns and values back), the values a
+	 * map file translated, every change-set written (its range and hash, so
+	 * "since the last change-set" is remembered and a re-export is
+	 * checkable), and the CRM's values a refresh brought for a record (what
+	 * show prints beside a conflict). */
+	{2, "crm round trips",
+	 "CREATE TABLE crm_map("
+	 " kind TEXT NOT NULL,"
+	 " field TEXT NOT NULL,"
+	 " crm_column TEXT NOT NULL,"
+	 " preset TEXT,"
+	 " rule TEXT NOT NULL DEFAULT 'text',"
+	 " PRIMARY KEY (kind, field));"
+	 "CREATE TABLE crm_value("
+	 " kind TEXT NOT NULL,"
+	 " field TEXT NOT NULL,"
+	 " crm_value TEXT NOT NULL,"
+	 " value TEXT NOT NULL,"
+	 " PRIMARY KEY (kind, field, crm_value));"
+	 "CREATE TABLE changeset("
+	 " id INTEGER PRIMARY KEY,"
+	 " at TEXT NOT NULL,"
+	 " by_whom TEXT NOT NULL,"
+	 " format TEXT NOT NULL,"
+	 " mode TEXT NOT NULL CHECK (mode IN ('last','since','batch','again')),"
+	 " since_seq INTEGER NOT NULL,"
+	 " until_seq INTEGER NOT NULL,"
+	 " batch_id INTEGER,"
+	 " records INTEGER NOT NULL,"
+	 " merges INTEGER NOT NULL,"
+	 " hash TEXT NOT NULL);"
+	 "CREATE TABLE crm_refresh("
+	 " record_id TEXT NOT NULL,"
+	 " log_seq INTEGER NOT NULL,"
+	 " at TEXT NOT NULL,"
+	 " crm TEXT NOT NULL,"
+	 " PRIMARY KEY (record_id, log_seq));"},
 	/* book_stats' figures, kept with the book rather than counted per call
 	 * (nine whole-table aggregates took 5 s at 1M accounts). One row per
 	 * figure and value: dim is the figure ("accounts", "segment", ...),
@@ -63,7 +101,7 @@ const struct store_migration store_migrations[] = {
 	 * staging_apply's own UPDATEs, import's loader, undo, the sqlite3
 	 * shell) keeps it right; rows may reach n=0 and are then not shown.
 	 * Merged (tomb-stoned) accounts count nowhere, as before. */
-	{2, "book tallies",
+	{3, "book tallies",
 	 "CREATE TABLE book_tally("
 	 " dim TEXT NOT NULL,"
 	 " is_null INTEGER NOT NULL,"
@@ -167,7 +205,7 @@ const struct store_migration store_migrations[] = {
 	 * index reads name and domain from the account table (external
 	 * content, keyed by account's rowid, which nothing rewrites: airlock
 	 * never VACUUMs or REPLACEs accounts). */
-	{3, "account text index",
+	{4, "account text index",
 	 "CREATE VIRTUAL TABLE account_text USING fts5(name, domain, content='account',"
 	 " tokenize='trigram');"
 	 "CREATE TRIGGER account_text_insert AFTER INSERT ON account BEGIN"

@@ -686,7 +686,7 @@ static void test_parse_id(void **state)
 	assert_int_equal(staging_parse_id("", &id, &err), AIRLOCK_EINVAL);
 }
 
-/* book_stats reads tallies that triggers keep (schema.c, migration 2).
+/* book_stats reads tallies that triggers keep (schema.c, migration 3).
  * Every way the book changes must keep them equal to a recount: the
  * loader's fast path into an empty table and its updates, staged applies
  * (staging_apply's own UPDATEs), merges, undos and direct edits, in a
