@@ -148,6 +148,9 @@ const char *book_evidence_rule(enum book_evidence v);
 /* Counts: accounts by segment, region, tier, lifecycle; contacts (and how
  * many may not be contacted); signals by kind. */
 int book_stats(struct store *s, json_t **out, struct err *err);
+/* The same figures counted from the tables themselves (O(book)): what
+ * book_stats' maintained tallies must always equal. For tests and benches. */
+int book_stats_recount(struct store *s, json_t **out, struct err *err);
 
 /* Calls fn(rec, ctx, err) for every record of kind, ordered by id, with the
  * image book_get gives (rec is borrowed: valid during the call only). Stops

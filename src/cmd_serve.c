@@ -99,7 +99,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		OPT_PERTOKEN,
 		OPT_SESSIDLE,
 		OPT_SIGNINS,
-		OPT_SLOW
+		OPT_SLOW,
+		OPT_SCAN_BUDGET,
+		OPT_LOOKUP_BUDGET
 	};
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
 					     {"listen", required_argument, NULL, OPT_LISTEN},
@@ -120,6 +122,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 					     {"signins-per-address", required_argument, NULL,
 					      OPT_SIGNINS},
 					     {"slow-threads", required_argument, NULL, OPT_SLOW},
+					     {"scan-budget", required_argument, NULL, OPT_SCAN_BUDGET},
+					     {"lookup-budget", required_argument, NULL,
+					      OPT_LOOKUP_BUDGET},
 					     {NULL, 0, NULL, 0}};
 	/* the limits that keep one client from starving the others */
 	static const struct {
@@ -150,7 +155,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	const char *public_url = NULL;
 	struct err err = {0};
 	char host[64], base[2100];
-	long threads = 4;
+	long threads = 4, budget;
 	int c, h, port, sig, rc = CLI_OK;
 	sigset_t set;
 
@@ -177,6 +182,14 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		else if (c == OPT_THREADS) {
 			if (cli_parse_long(cli, "--threads", optarg, 1, 64, &threads))
 				return CLI_USAGE;
+		} else if (c == OPT_SCAN_BUDGET || c == OPT_LOOKUP_BUDGET) {
+			/* milliseconds a read tool may run (mcp.h); 0 = no limit */
+			if (cli_parse_long(cli, c == OPT_SCAN_BUDGET ? "--scan-budget"
+								     : "--lookup-budget",
+					   optarg, 0, 3600000, &budget))
+				return CLI_USAGE;
+			mcp_budget_set(c == OPT_SCAN_BUDGET ? MCP_BUDGET_SCAN : MCP_BUDGET_LOOKUP,
+				       (int)budget);
 		} else if ((h = cli_common_option(cli, c, optarg)) < 0)
 			return CLI_OK;
 		else if (h == 0)

@@ -149,6 +149,19 @@ int mcp_tools_build(enum mcp_connector c, json_t **list, json_t **schemas, struc
 int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct mcp_tool *t,
 		 json_t *args, json_t **result, struct err *err);
 int mcp_tool_is_write(const struct mcp_tool *t);
+
+/* Time budgets of the read tools, in milliseconds: a call still running at
+ * its budget is stopped (store_budget) and fails with "NAME took longer
+ * than its 2 s budget; narrow the query", and its thread is free again.
+ * Scans are the tools whose cost can grow with the book (search_accounts,
+ * book_stats); lookups are the others. Write tools run to their end: they
+ * are bounded by stage_max, and a write stopped midway would lose its
+ * transaction. Process-wide; set before serving. ms <= 0: no budget. */
+enum mcp_budget_class { MCP_BUDGET_LOOKUP, MCP_BUDGET_SCAN, MCP_BUDGET_CLASSES };
+#define MCP_BUDGET_LOOKUP_MS 1000
+#define MCP_BUDGET_SCAN_MS 2000
+void mcp_budget_set(enum mcp_budget_class c, int ms);
+int mcp_budget_get(enum mcp_budget_class c);
 const char *mcp_tool_name(const struct mcp_tool *t);
 
 #endif

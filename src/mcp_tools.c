@@ -498,6 +498,19 @@ static int run_gated(struct mcp_server *srv, struct mcp_session *ses, json_t *ar
 	return err_set(err, AIRLOCK_EINVAL, "internal: run_gated needs the tool");
 }
 
+static int budgets[MCP_BUDGET_CLASSES] = {MCP_BUDGET_LOOKUP_MS, MCP_BUDGET_SCAN_MS};
+
+void mcp_budget_set(enum mcp_budget_class c, int ms)
+{
+	if ((int)c >= 0 && c < MCP_BUDGET_CLASSES)
+		budgets[c] = ms > 0 ? ms : 0;
+}
+
+int mcp_budget_get(enum mcp_budget_class c)
+{
+	return (int)c >= 0 && c < MCP_BUDGET_CLASSES ? budgets[c] : 0;
+}
+
 int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct mcp_tool *t,
 		 json_t *args, json_t **result, struct err *err)
 {
@@ -506,7 +519,23 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct m
 
 	*result = NULL;
 	if (t->fn != run_gated) {
+		int ms = mcp_budget_get(t->fn == run_search_accounts || t->fn == run_book_stats
+						? MCP_BUDGET_SCAN
+						: MCP_BUDGET_LOOKUP);
+
+		store_budget(srv->store, ms);
 		rc = t->fn(srv, ses, args, result, err);
+		if (rc && store_budget_spent(srv->store)) {
+			if (ms % 1000 == 0)
+				rc = err_set(err, AIRLOCK_EBUSY,
+					     "took longer than its %d s budget; narrow the query",
+					     ms / 1000);
+			else
+				rc = err_set(err, AIRLOCK_EBUSY,
+					     "took longer than its %d ms budget; narrow the query",
+					     ms);
+		}
+		store_budget(srv->store, 0); /* the call's log entry is not budgeted */
 		if (rc == 0 && mark_untrusted(t, *result))
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		return rc;

@@ -165,6 +165,16 @@ void store_checkpointer_stop(void);
  * starts the WAL from the beginning. */
 void store_wal_limit(struct store *s, int pages);
 
+/* A time budget for what this connection runs next (a tool call): once ms
+ * milliseconds have passed, the statement running is stopped (SQLite's
+ * progress handler, checked every few thousand steps) and store_step
+ * returns AIRLOCK_EBUSY saying the budget ran out, so a slow query gives
+ * its thread back instead of holding it. ms <= 0 ends the budget. Only for
+ * reads: a write stopped midway would lose its transaction. */
+void store_budget(struct store *s, int64_t ms);
+/* 1 when a statement was stopped by the current (or last) budget. */
+int store_budget_spent(const struct store *s);
+
 /* The highest applied migration number. */
 int store_schema_version(struct store *s, int64_t *out, struct err *err);
 

@@ -767,6 +767,176 @@ static void test_search_limits_share_a_statement(void **state)
 	testutil_store_close(&t);
 }
 
+/* The text filter as it was before the trigram index (a LIKE over every
+ * account): the reference the index-narrowed search must agree with. */
+static void like_pattern(const char *text, char *pat, size_t len)
+{
+	size_t i, o = 0;
+
+	pat[o++] = '%';
+	for (i = 0; text[i] && o < len - 3; i++) {
+		char c = text[i];
+
+		if (c == '%' || c == '_' || c == '\\')
+			pat[o++] = '\\';
+		pat[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	pat[o++] = '%';
+	pat[o] = '\0';
+}
+
+static void like_ids(struct store *s, const char *text, const char *after, int limit, char *buf,
+		     size_t len)
+{
+	sqlite3 *db = store_native_handle(s);
+	sqlite3_stmt *st;
+	char pat[512];
+	size_t used = 0;
+
+	like_pattern(text, pat, sizeof pat);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT id FROM account WHERE (lower(name) LIKE ?1"
+					    " ESCAPE '\\' OR lower(coalesce(domain,'')) LIKE ?1"
+					    " ESCAPE '\\') AND merged_into IS NULL AND id > ?2"
+					    " ORDER BY id LIMIT ?3",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
+	buf[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && used < len)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+					 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* Pieces of names and queries: ASCII in both cases, accented letters whose
+ * case LIKE does not fold (but the index does), LIKE's own wildcards and
+ * escape, quotes (the index query's), spaces, CJK. */
+static const char *const piece[] = {"co", "Co", "RE", "re", "é", "É", "ß", "中文", "%", "_",
+				    "\\", "\"", " ", "x", "ab", "AB", "lé", "nord", "q"};
+#define NPIECE ((int)(sizeof piece / sizeof piece[0]))
+
+static void random_text(char *buf, size_t len, int pieces)
+{
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < pieces; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s", piece[rand() % NPIECE]);
+}
+
+static void test_text_search_matches_like(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	sqlite3 *db = store_native_handle(s);
+	sqlite3_stmt *ins;
+	struct err err = {0};
+	char name[256], domain[256], q[4096], id[32], want[65536], got[65536];
+	static char names[600][256];
+	int i, round;
+
+	(void)state;
+	srand(15);
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "INSERT INTO account(id,name,domain,merged_into,updated_at)"
+					    " VALUES(?1,?2,?3,?4,'2026-01-01T00:00:00Z')",
+					    -1, &ins, NULL),
+			 SQLITE_OK);
+	/* 6000 accounts: "co" and "re" then match more than the index hands
+	 * out for a page, so both ways of running a page are compared */
+	for (i = 0; i < 6000; i++) {
+		snprintf(id, sizeof id, "A%05d", (i * 7919) % 6000);
+		random_text(name, sizeof name, 1 + rand() % 8);
+		random_text(domain, sizeof domain, rand() % 4);
+		if (i < 600)
+			snprintf(names[i], sizeof names[i], "%s", name);
+		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, name, -1, SQLITE_TRANSIENT);
+		if (rand() % 5)
+			sqlite3_bind_text(ins, 3, domain, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(ins, 3);
+		if (rand() % 20 == 0)
+			sqlite3_bind_text(ins, 4, "A00000", -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ins, 4);
+		assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	/* and some renames after the fact, which the index must follow */
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE account SET name = name || 'nordré'"
+				      " WHERE id LIKE '%7';"
+				      "UPDATE account SET domain = NULL WHERE id LIKE '%3';"
+				      "COMMIT",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (round = 0; round < 200; round++) {
+		const char *src = names[rand() % 600];
+		size_t n = strlen(src), a = (size_t)rand() % (n + 1), b = a + (size_t)rand() % (n - a + 1);
+		int kind = rand() % 6, limit, j;
+		json_t *arr;
+		int64_t count;
+		struct book_page page;
+		const char *after = NULL;
+
+		if (kind <= 1) /* a piece of a name, byte-cut (may split a character) */
+			snprintf(q, sizeof q, "%.*s", (int)(b - a), src + a);
+		else if (kind == 2) { /* the same with ASCII case flipped */
+			snprintf(q, sizeof q, "%.*s", (int)(b - a), src + a);
+			for (j = 0; q[j]; j++)
+				if ((q[j] | 0x20) >= 'a' && (q[j] | 0x20) <= 'z')
+					q[j] ^= 0x20;
+		} else if (kind == 3)
+			random_text(q, sizeof q, 1 + rand() % 4);
+		else if (kind == 4) { /* longer than the pattern's room: cut */
+			snprintf(q, sizeof q, "%s", src);
+			for (j = (int)strlen(q); j < 3000; j++)
+				q[j] = "%_\\a\"é"[rand() % 6];
+			q[j] = '\0';
+		} else {
+			static const char *const odd[] = {"%",  "_",   "%%", "\\", "\"",  "",
+							  "%_", "\"\"", "é",  "É",  "中文", "ß\\%"};
+
+			snprintf(q, sizeof q, "%s", odd[rand() % 12]);
+		}
+		if (rand() % 3 == 0)
+			after = "A03000";
+		limit = rand() % 2 ? 0 : 1 + rand() % 60;
+		like_ids(s, q, after, limit, want, sizeof want);
+		assert_ok(book_search(s, &(struct book_query){.text = q, .after = after, .limit = limit},
+				      &arr, &err),
+			  &err);
+		ids(arr, got, sizeof got);
+		json_decref(arr);
+		if (strcmp(want, got))
+			fail_msg("text '%s' (limit %d): LIKE gives\n %.300s\nbook_search gives\n %.300s",
+				 q, limit, want, got);
+		like_ids(s, q, after, 0, want, sizeof want);
+		assert_ok(book_count(s, &(struct book_query){.text = q, .after = after}, &count, &err),
+			  &err);
+		for (i = 0, j = want[0] ? 1 : 0; want[i]; i++)
+			j += want[i] == ',';
+		assert_int_equal(count, j);
+		like_ids(s, q, after, 50, want, sizeof want);
+		assert_ok(book_search_json(s, &(struct book_query){.text = q, .after = after, .limit = 50},
+					   &page, &err),
+			  &err);
+		arr = json_loads(page.json, 0, NULL);
+		ids(arr, got, sizeof got);
+		json_decref(arr);
+		free(page.json);
+		assert_string_equal(want, got);
+	}
+	testutil_store_close(&t);
+}
+
 static void test_merged_accounts_hidden(void **state)
 {
 	struct testdb t;
@@ -948,6 +1118,7 @@ static void test_value_parse_and_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_search_matches_like),
 	    cmocka_unit_test(test_insert_get_update_bumps_version),
 	    cmocka_unit_test(test_insert_at_fixed_time),
 	    cmocka_unit_test(test_duplicate_id_is_eexist),

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <sqlite3.h>
+#include <time.h>
 
 static void test_open_sets_wal_and_migrates(void **state)
 {
@@ -141,6 +142,43 @@ static void test_statement_cache_and_errors(void **state)
 	store_bind_int(a, 5, 1);
 	assert_int_equal(store_step(a, &err), AIRLOCK_EINVAL);
 	store_done(a);
+	testutil_store_close(&t);
+}
+
+/* A query that would never end (what a pathological search can become)
+ * is stopped at its budget, says so, and leaves the connection usable. */
+static void test_budget_stops_a_runaway_query(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct store_stmt *st;
+	struct err err = {0};
+	struct timespec a, b;
+	double ms;
+	int rc;
+
+	(void)state;
+	store_budget(s, 100);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_ok(store_prepare(s,
+				"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)"
+				" SELECT count(*) FROM n",
+				&st, &err),
+		  &err);
+	rc = store_step(st, &err);
+	store_done(st);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	assert_int_equal(rc, AIRLOCK_EBUSY);
+	assert_non_null(strstr(err.msg, "time budget"));
+	assert_true(store_budget_spent(s));
+	assert_true(ms >= 100 && ms < 5000);
+	/* without a budget the connection answers again */
+	store_budget(s, 0);
+	assert_false(store_budget_spent(s));
+	assert_ok(store_prepare(s, "SELECT 1", &st, &err), &err);
+	assert_int_equal(store_step(st, &err), STORE_ROW);
+	store_done(st);
 	testutil_store_close(&t);
 }
 
@@ -307,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_nested_transactions),
 		cmocka_unit_test(test_statement_cache_and_errors),
 		cmocka_unit_test(test_open_unwritable_path),
+		cmocka_unit_test(test_budget_stops_a_runaway_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
