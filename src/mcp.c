@@ -628,7 +628,11 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		mcp_log(ses, 3, json_pack("{s:s,s:s,s:s}", "event", "tool error", "tool", name,
 					  "error", err.msg));
 		json_decref(args);
-		snprintf(msg, sizeof msg, "%s: %s", name, err.msg[0] ? err.msg : err_name(rc));
+		/* one prefix: some modules already name the tool */
+		if (!strncmp(err.msg, name, strlen(name)) && err.msg[strlen(name)] == ':')
+			snprintf(msg, sizeof msg, "%s", err.msg);
+		else
+			snprintf(msg, sizeof msg, "%s: %s", name, err.msg[0] ? err.msg : err_name(rc));
 		return reply_result(ses, reply, id, tool_error(msg));
 	}
 	if (!mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {

@@ -149,8 +149,9 @@ static const struct mcp_tool tools[] = {
 	{"batch_status", "Status of my proposals", MCP_READ, 1, 0, 1,
 	 "What became of your own proposals: one batch by id, or your recent batches (staged, "
 	 "blocked, approved, rejected, applied, undone). You see only batches you proposed." UNTRUSTED,
-	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"batch_id\":" S_ID
-	 "}}",
+	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"batch_id\":"
+	 "{\"type\":[\"integer\",\"string\"],\"description\":\"the batch_id a write tool "
+	 "answered (1 and \\\"1\\\" are the same); leave it out for your recent batches\"}}}",
 	 S_OBJ, run_batch_status, "[\"/batches\"]"},
 
 	{"propose_changes", "Propose field changes", MCP_WRITE, 0, 1, 0,
@@ -372,7 +373,7 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 {
 	struct book_query q = {0};
 	struct book_page page;
-	char after[256], next[512], *text;
+	char after[256], next[512], region[128], *text;
 	int rc, limit = arg_int(args, "limit", SEARCH_PAGE_DEFAULT);
 
 	(void)ses;
@@ -398,6 +399,22 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 	rc = book_search_json(srv->store, &q, &page, err);
 	if (rc)
 		return rc;
+	/* region=emea finds the book's "EMEA": agents guess the case. Only an
+	 * empty first page pays for the second look. */
+	if (page.count == 0 && q.region) {
+		rc = book_spelling(srv->store, "region", q.region, region, sizeof region, err);
+		if (rc < 0) {
+			free(page.json);
+			return rc;
+		}
+		if (rc == 1 && strcmp(region, q.region)) {
+			free(page.json);
+			q.region = region;
+			rc = book_search_json(srv->store, &q, &page, err);
+			if (rc)
+				return rc;
+		}
+	}
 	next[0] = '\0';
 	if (page.more && cursor_encode(page.last_id, next, sizeof next)) {
 		free(page.json);
@@ -455,15 +472,31 @@ static int run_list_signals(struct mcp_server *srv, struct mcp_session *ses, jso
 			    json_t **result, struct err *err)
 {
 	json_t *rows;
+	const char *kind = arg_str(args, "kind");
+	char spelt[64];
 	int rc, limit = arg_int(args, "limit", 50);
 
 	(void)ses;
 	if (limit < 1 || limit > SIGNALS_MAX)
 		limit = 50;
-	rc = book_signals(srv->store, arg_str(args, "account_id"), arg_str(args, "kind"), limit,
-			  &rows, err);
+	rc = book_signals(srv->store, arg_str(args, "account_id"), kind, limit, &rows, err);
 	if (rc)
 		return rc;
+	/* kind=Funding finds "funding"; only an empty answer looks again */
+	if (kind && json_array_size(rows) == 0) {
+		rc = book_spelling(srv->store, "kind", kind, spelt, sizeof spelt, err);
+		if (rc < 0) {
+			json_decref(rows);
+			return rc;
+		}
+		if (rc == 1 && strcmp(spelt, kind)) {
+			json_decref(rows);
+			rc = book_signals(srv->store, arg_str(args, "account_id"), spelt, limit,
+					  &rows, err);
+			if (rc)
+				return rc;
+		}
+	}
 	*result = json_pack("{s:o}", "signals", rows);
 	return *result ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 }
@@ -479,6 +512,17 @@ static int run_book_stats(struct mcp_server *srv, struct mcp_session *ses, json_
 static int run_batch_status(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
 			    json_t **result, struct err *err)
 {
+	json_t *v = json_object_get(args, "batch_id");
+	char id[32];
+
+	/* write tools answer an integer batch_id: take it back as one */
+	if (json_is_number(v)) {
+		if (json_number_value(v) < 1 || json_number_value(v) > 9007199254740992.0)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "argument 'batch_id' must be a positive batch number");
+		snprintf(id, sizeof id, "%lld", (long long)json_number_value(v));
+		return gate_batch_status(&srv->gate, ses->principal, id, result, err);
+	}
 	return gate_batch_status(&srv->gate, ses->principal, arg_str(args, "batch_id"), result,
 				 err);
 }
