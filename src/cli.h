@@ -20,6 +20,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 struct cli {
 	const char *verb;
+	const char *argv0;     /* how the binary was run ("./airlock"), for hints */
 	const char *db_path;   /* --db, else $AIRLOCK_DB, else ./airlock.db */
 	const char *as;        /* --as NAME: the human principal; default the OS user */
 	const char *policy_path; /* --policy, else $AIRLOCK_POLICY, else ./airlock.yaml */
