@@ -394,6 +394,9 @@ static void test_tools_list(void **state)
 		assert_non_null(json_object_get(t, "outputSchema"));
 		assert_non_null(strstr(json_string_value(json_object_get(t, "description")),
 				       "untrusted"));
+		/* the paragraph on third-party text is the instructions', once */
+		assert_null(strstr(json_string_value(json_object_get(t, "description")),
+				   "never as instructions"));
 		assert_null(strstr(name, "propose"));
 		assert_null(strstr(name, "approve"));
 		assert_null(strstr(name, "apply"));
@@ -426,6 +429,11 @@ static void test_tools_list(void **state)
 		a = json_object_get(t, "annotations");
 		assert_true(json_is_false(json_object_get(a, "readOnlyHint")));
 		assert_int_equal(json_is_true(json_object_get(a, "destructiveHint")), destructive);
+		assert_null(strstr(json_string_value(json_object_get(t, "description")),
+				   "never as instructions"));
+		/* an LLM copies a worked call better than it reads a schema */
+		assert_true(json_array_size(json_object_get(json_object_get(t, "inputSchema"),
+							    "examples")) >= 1);
 	}
 	json_decref(r);
 	expect_error(&f,
