@@ -124,7 +124,10 @@ int cmd_mcp(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (mcp_server_init(&srv, kind, s, iv, &err))
 		return cli_fail_err(cli, &err);
-	srv.gate.policy = cli->policy;
+	if (mcp_server_set_policy(&srv, cli->policy, &err)) {
+		mcp_server_free(&srv);
+		return cli_fail_err(cli, &err);
+	}
 	mcp_session_init(&ses, agent);
 	ses.notify = notify_stdout;
 	/* absolute paths: a client's log must say exactly which files */

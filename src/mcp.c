@@ -66,6 +66,12 @@ int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct
 	return mcp_tools_build(connector, &srv->tools, &srv->schemas, err);
 }
 
+int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct err *err)
+{
+	srv->gate.policy = p;
+	return p ? mcp_tools_policy(srv->tools, p, err) : 0;
+}
+
 void mcp_server_free(struct mcp_server *srv)
 {
 	if (!srv)

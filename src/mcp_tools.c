@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "policy.h"
 
 #define SEARCH_PAGE_DEFAULT 50
 #define SEARCH_PAGE_MAX 200
@@ -589,4 +590,114 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct m
 	if (rc == 0 && mark_untrusted(t, *result))
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	return rc;
+}
+
+/* What one workflow lets an agent do, for the workflow's description: the
+ * fields it may write and the limits the gate applies. */
+static void workflow_line(const struct policy_workflow *wf, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i, n;
+
+#define PUT(...)                                                                                 \
+	do {                                                                                     \
+		n = snprintf(buf + used, len - used, __VA_ARGS__);                               \
+		if (n > 0)                                                                       \
+			used = used + (size_t)n < len ? used + (size_t)n : len - 1;              \
+	} while (0)
+	buf[0] = '\0';
+	PUT("'%s' (%s", wf->name, policy_effect_name(wf->effect));
+	if (wf->nfields) {
+		PUT("; may write ");
+		for (i = 0; i < wf->nfields; i++)
+			PUT("%s%s", i ? ", " : "", wf->fields[i]);
+	}
+	if (wf->stage_max > 0)
+		PUT("; up to %lld records a batch are staged for review, more are blocked",
+		    (long long)wf->stage_max);
+	if (wf->unattended)
+		PUT("; may apply unattended up to %lld records", (long long)wf->unattended_max);
+	if (!wf->reversible)
+		PUT("; cannot be undone, so a person approves every call");
+	PUT(")");
+#undef PUT
+}
+
+int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
+{
+	size_t i, used;
+	json_t *t, *props, *en, *fields;
+	char desc[4096], line[1024];
+	int w, f, k, dup, open_fields;
+
+	json_array_foreach(list, i, t)
+	{
+		const char *name = json_string_value(json_object_get(t, "name"));
+
+		props = json_object_get(json_object_get(t, "inputSchema"), "properties");
+		if (!json_object_get(props, "workflow"))
+			continue;
+		en = json_array();
+		fields = json_array();
+		if (!en || !fields)
+			goto nomem;
+		snprintf(desc, sizeof desc, "the policy workflow this call belongs to; one of: ");
+		open_fields = 0;
+		for (w = 0; w < p->nworkflows; w++) {
+			const struct policy_workflow *wf = &p->workflows[w];
+
+			if (!policy_workflow_has_tool(wf, name))
+				continue;
+			workflow_line(wf, line, sizeof line);
+			used = strlen(desc);
+			/* a cut description is still true, only shorter */
+			snprintf(desc + used, sizeof desc - used, "%s%s",
+				 json_array_size(en) ? "; " : "", line);
+			if (json_array_append_new(en, json_string(wf->name)))
+				goto nomem;
+			for (f = 0; f < wf->nfields; f++) {
+				if (strchr(wf->fields[f], '*')) {
+					open_fields = 1;
+					continue;
+				}
+				for (k = 0, dup = 0; k < (int)json_array_size(fields); k++)
+					dup |= !strcmp(json_string_value(json_array_get(fields, k)),
+						       wf->fields[f]);
+				if (!dup && json_array_append_new(fields, json_string(wf->fields[f])))
+					goto nomem;
+			}
+		}
+		if (!json_array_size(en))
+			snprintf(desc, sizeof desc, "no workflow of the policy allows %s: every call "
+						    "is refused until one does", name);
+		if (json_object_set_new(props, "workflow",
+					json_pack("{s:s,s:i,s:i,s:s}", "type", "string", "minLength",
+						  1, "maxLength", 100, "description", desc)))
+			goto nomem;
+		if (json_array_size(en) &&
+		    json_object_set(json_object_get(props, "workflow"), "enum", en))
+			goto nomem;
+		/* propose_changes: the fields its workflows may write; open when a
+		 * workflow allows custom.* (the description names them then) */
+		if (!strcmp(name, "propose_changes") && json_array_size(fields) && !open_fields) {
+			json_t *fld = json_object_get(
+				json_object_get(json_object_get(json_object_get(props, "items"), "items"),
+						"properties"),
+				"field");
+
+			if (fld && (json_object_set(fld, "enum", fields) ||
+				    json_object_set_new(fld, "description",
+							json_string("a field the workflow may write "
+								    "(see workflow)"))))
+				goto nomem;
+		}
+		json_decref(en);
+		json_decref(fields);
+		continue;
+nomem:
+		json_decref(en);
+		json_decref(fields);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	return 0;
 }
