@@ -98,3 +98,14 @@ has "propose_changes' workflow is an enum of the policy's workflows" "$T/out" '"
 has "whose description says what each may write" "$T/out" "'retier' \(write; may write tier; up to [0-9]+ records"
 hasnt "a workflow in the wrong case is taken" "$T/out" "'Retier' is not one of"
 has "a misspelt workflow is answered with the name" "$T/out" "argument 'workflow': 'retir' is not one of retier, field_update \(did you mean 'retier'\?\)"
+
+# Refusals and `next` are written for the agent: the fields it may write,
+# and what to do (wait, poll) rather than a reviewer's command.
+(cd "$B" && env -u AIRLOCK_DB -u AIRLOCK_POLICY "$AIRLOCK" demo --accounts 20 >/dev/null 2>&1)
+Q='{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"propose_changes","arguments":{"workflow":"retier","scope":"tier IN (1,2,3,4)","rationale":"r","items":[{"record_id":"A0000001","field":"%s","value":%s,"reason":"x"}]}}}'
+printf '%s\n' "$INIT" "$INITD" "$(printf "$Q" tire 2)" "$(printf "$Q" tier 3)" >"$T/in"
+(cd / && env -i "$AIRLOCK" mcp --connector write --agent claude --db "$B/airlock.db" <"$T/in" >"$T/out" 2>"$T/err")
+has "field_not_allowed lists the fields the workflow may write" "$T/out" "may not write field 'tire'; it may write: tier"
+has "a refusal's next says to fix and call the tool again" "$T/out" 'fix the refused items .* and call propose_changes again'
+has "a staged batch's next tells the agent to wait and poll batch_status" "$T/out" 'wait: a person [a-z ]+ batch [0-9]+[^"]*Poll batch_status with batch_id [0-9]+'
+hasnt "and names no reviewer's command" "$T/out" "'airlock (sample|show) "
