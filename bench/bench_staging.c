@@ -4,7 +4,8 @@
  *
  *   stage:  gate_call_tool(propose_changes, 500 items)  vs  INSERT of the
  *           rows staging writes — 500 batch_item rows and the 500
- *           radius-ledger rows — in one transaction
+ *           radius_batch rows (the records the batch holds) — in one
+ *           transaction
  *   apply:  staging_apply of 100,000 items  vs  UPDATE of the same rows
  *           (tier and version) in one transaction
  *   undo:   staging_undo  vs  the same UPDATE back */
@@ -50,6 +51,15 @@ static struct store *open_book(const char *dir, const char *name, int n)
 		 n);
 	if (store_exec(s, sql, &err))
 		die("fill", &err);
+	/* one signal per account, which each item cites as its evidence */
+	snprintf(sql, sizeof sql,
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<%d)"
+		 " INSERT INTO signal(id,account_id,kind,observed_at,updated_at)"
+		 " SELECT printf('S%%06d',i),printf('A%%06d',i),'intent','2026-11-01',"
+		 "'2026-11-01T00:00:00Z' FROM n",
+		 n);
+	if (store_exec(s, sql, &err))
+		die("fill signals", &err);
 	return s;
 }
 
@@ -82,14 +92,15 @@ static double bare_update(struct store *s, int n, int tier)
 static json_t *items_json(int n, int value)
 {
 	json_t *items = json_array();
-	char id[32];
+	char id[32], sig[32];
 	int i;
 
 	for (i = 1; i <= n; i++) {
 		snprintf(id, sizeof id, "A%06d", i);
+		snprintf(sig, sizeof sig, "S%06d", i);
 		json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s,s:[s]}", "record_id", id,
 						       "field", "tier", "value", value, "reason",
-						       "intent surge", "evidence", "S1"));
+						       "intent surge", "evidence", sig));
 	}
 	return items;
 }
@@ -182,18 +193,20 @@ int main(int argc, char **argv)
 		}
 		store_done(st);
 		if (store_prepare(s,
-				  "INSERT INTO radius_ledger(principal,workflow,record_id) VALUES(?1,?2,?3)",
+				  "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
+				  " VALUES(?4,?3,?1,?2)",
 				  &st, &err))
-			die("bare ledger", &err);
+			die("bare holds", &err);
 		for (k = 1; k <= 500; k++) {
 			char id[32];
 
-			snprintf(id, sizeof id, "A%06d", k);
+			snprintf(id, sizeof id, "account:A%06d", k);
 			store_bind_text(st, 1, "agent:bare");
 			store_bind_text(st, 2, "retier");
 			store_bind_text(st, 3, id);
+			store_bind_int(st, 4, -(i + 1));
 			if (store_step(st, &err) != STORE_DONE)
-				die("bare ledger step", &err);
+				die("bare holds step", &err);
 			store_reset(st);
 		}
 		store_done(st);

@@ -126,8 +126,8 @@ static void fuzz_csv_open_store(struct fuzz_csv *f)
 {
 	struct err err = {0};
 
-	if (store_open(&f->store, f->db, &err))
-		fuzz_die("csv", "store_open", err.msg);
+	if (store_create(&f->store, f->db, &err))
+		fuzz_die("csv", "store_create", err.msg);
 }
 
 __attribute__((unused)) static void fuzz_csv_init(struct fuzz_csv *f)

@@ -98,8 +98,8 @@ __attribute__((unused)) static void fuzz_http_init(struct fuzz_http *f)
 	fuzz_write_file("http", f->pol, policy_default_yaml(), strlen(policy_default_yaml()));
 	if (policy_load(f->pol, &f->policy, &err))
 		fuzz_die("http", "policy_load", err.msg);
-	if (store_open(&f->store, f->db, &err))
-		fuzz_die("http", "store_open", err.msg);
+	if (store_create(&f->store, f->db, &err))
+		fuzz_die("http", "store_create", err.msg);
 	fuzz_http_insert(f->store, BOOK_ACCOUNT,
 			 "{\"id\":\"A1\",\"name\":\"Acme\",\"segment\":\"smb\",\"tier\":2,"
 			 "\"custom\":{\"n\":\"03\"}}");

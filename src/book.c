@@ -1209,6 +1209,43 @@ int book_signals(struct store *s, const char *account_id, const char *kind, int 
 	return collect(s, BOOK_SIGNAL, sql, account_id, kind, limit, out, err);
 }
 
+int book_evidence_check(struct store *s, const char *account_id, const char *signal_id,
+			enum book_evidence *verdict, char *owner, size_t owner_len,
+			struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*verdict = BOOK_EVIDENCE_NOT_FOUND;
+	if (owner_len)
+		owner[0] = '\0';
+	rc = store_prepare(s, "SELECT account_id FROM signal WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, signal_id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		const char *a = store_col_text(st, 0);
+
+		*verdict = a && account_id && strcmp(a, account_id) == 0 ? BOOK_EVIDENCE_OK
+									 : BOOK_EVIDENCE_OTHER_RECORD;
+		if (owner_len)
+			snprintf(owner, owner_len, "%s", a ? a : "");
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+const char *book_evidence_rule(enum book_evidence v)
+{
+	switch (v) {
+	case BOOK_EVIDENCE_NOT_FOUND: return "evidence_not_found";
+	case BOOK_EVIDENCE_OTHER_RECORD: return "evidence_other_record";
+	case BOOK_EVIDENCE_OK: break;
+	}
+	return NULL;
+}
+
 /* {"value": count, ...} for one GROUP BY query. */
 static int group_counts(struct store *s, const char *sql, json_t *into, const char *key,
 			struct err *err)

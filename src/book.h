@@ -138,6 +138,21 @@ int book_spelling(struct store *s, const char *what, const char *value, char *bu
 int book_signals(struct store *s, const char *account_id, const char *kind, int limit,
 		 json_t **out, struct err *err);
 
+/* Whether a cited signal is evidence about account_id: BOOK_EVIDENCE_OK
+ * when signal_id is one of its signals, BOOK_EVIDENCE_NOT_FOUND when no
+ * signal has that id, BOOK_EVIDENCE_OTHER_RECORD when it is about another
+ * account (its id copied into owner, truncated to owner_len). The one check
+ * for every tool that cites signals (propose_changes, save_brief): evidence
+ * borrowed from another record must never be shown as this one's. Returns
+ * 0 with *verdict set, or <0 when the store failed. */
+enum book_evidence { BOOK_EVIDENCE_OK, BOOK_EVIDENCE_NOT_FOUND, BOOK_EVIDENCE_OTHER_RECORD };
+int book_evidence_check(struct store *s, const char *account_id, const char *signal_id,
+			enum book_evidence *verdict, char *owner, size_t owner_len,
+			struct err *err);
+/* The stable rule name of a verdict: "evidence_not_found",
+ * "evidence_other_record" (NULL for BOOK_EVIDENCE_OK). */
+const char *book_evidence_rule(enum book_evidence v);
+
 /* Counts: accounts by segment, region, tier, lifecycle; contacts (and how
  * many may not be contacted); signals by kind. */
 int book_stats(struct store *s, json_t **out, struct err *err);

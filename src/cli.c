@@ -99,10 +99,14 @@ const struct cli_command cli_commands[] = {
 	 "does. FILE.json (or - for stdin) holds the tool's arguments; TOOL is a\n"
 	 "write tool: propose_changes (default), propose_merge, draft_email,\n"
 	 "save_brief or request_send. Prints the gate's answer: staged, blocked,\n"
-	 "draft or refused, with the refused items and why.\n"
+	 "draft or refused, with the refused items and why. A workflow the policy\n"
+	 "does not have (or one that does not list the tool) refuses the call whole,\n"
+	 "with a did-you-mean and the workflows that do list it.\n"
 	 "\n"
+	 "  --instruction-version V  the version pinned for this call; an\n"
+	 "                  instruction_version in FILE is recorded only as a claim\n"
 	 "  --policy FILE   the policy (default ./airlock.yaml or $AIRLOCK_POLICY);\n"
-	 "                  a policy that does not load blocks everything\n"},
+	 "                  a policy that does not load refuses everything\n"},
 	{"queue", cmd_queue, "list the batches waiting for a person, oldest first",
 	 "usage: airlock queue [--json]\n"
 	 "\n"
@@ -197,7 +201,9 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "  --connector read|write    which tool set to serve\n"
 	 "  --agent NAME              who the agent is (letters, digits, . _ -)\n"
-	 "  --instruction-version V   default instruction version of write calls\n"
+	 "  --instruction-version V   the instruction version pinned on write calls\n"
+	 "                            (an agent's instruction_version argument is\n"
+	 "                            recorded only as its claim)\n"
 	 "\n"
 	 "Example client configuration (Claude Desktop, Cursor, ...):\n"
 	 "  {\"command\": \"airlock\", \"args\": [\"mcp\", \"--connector\", \"read\",\n"

@@ -47,6 +47,22 @@ static void print_answer(json_t *r)
 			       ? json_string_value(json_object_get(v, "reason"))
 			       : "");
 	}
+	if (json_string_value(json_object_get(r, "did_you_mean")))
+		printf("did you mean: %s\n", json_string_value(json_object_get(r, "did_you_mean")));
+	json_array_foreach(json_object_get(r, "workflows"), i, v)
+	{
+		json_t *f;
+		size_t k;
+
+		printf("  workflow %s may write:", json_string_value(json_object_get(v, "name")));
+		json_array_foreach(json_object_get(v, "fields"), k, f)
+			printf("%s %s", k ? "," : "", json_string_value(f));
+		printf("\n");
+	}
+	if (json_string_value(json_object_get(r, "instruction_claim")))
+		printf("instruction version claimed by the agent (recorded as a claim, not the"
+		       " version): %s\n",
+		       json_string_value(json_object_get(r, "instruction_claim")));
 	if (json_string_value(json_object_get(r, "next")))
 		printf("next: %s\n", json_string_value(json_object_get(r, "next")));
 }
@@ -100,8 +116,8 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 	if (!g.store)
 		goto out;
 	g.policy = cli_policy(cli, 0);
-	if (!g.policy) /* fail closed: the proposal is still recorded, and blocked */
-		fprintf(stderr, "airlock: propose: warning: %s: every proposal is blocked\n",
+	if (!g.policy) /* fail closed: the call is logged and refused, nothing queued */
+		fprintf(stderr, "airlock: propose: warning: %s: every proposal is refused\n",
 			cli->policy_err);
 	if (gate_call_tool(&g, &call, args, &result, &err)) {
 		rc = cli_fail_err(cli, &err);

@@ -126,6 +126,9 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 	       json_string_value(json_object_get(b, "instruction_version"))
 		       ? json_string_value(json_object_get(b, "instruction_version"))
 		       : "(none)");
+	if (json_string_value(json_object_get(b, "instruction_claim")))
+		printf("instruction version claimed by the agent (not the version): %s\n",
+		       json_string_value(json_object_get(b, "instruction_claim")));
 	printf("scope: %s\n", json_string_value(json_object_get(b, "scope"))
 				      ? json_string_value(json_object_get(b, "scope"))
 				      : "(none)");

@@ -12,12 +12,15 @@
 #include "notify.h"
 #include "outreach.h"
 #include "policy.h"
+#include "radius.h"
 #include "scope.h"
 #include "staging.h"
 #include "text.h"
 
 #define GATE_MAX_ITEMS 100000
 #define GATE_TEXT_MAX 20000
+#define GATE_EVIDENCE_MAX 32     /* evidence ids one item may cite */
+#define GATE_EVIDENCE_ID_MAX 200 /* bytes of one evidence id */
 
 /* A string argument a person will read, checked like draft_email's text
  * (text.h); non-strings are someone else's error. */
@@ -105,52 +108,6 @@ static void refuse(json_t *refused, size_t item, const char *record_id, const ch
 	json_array_append_new(refused, r);
 }
 
-/* Distinct records this agent proposed in this workflow since the last
- * human checkpoint, after adding this proposal's records to the ledger. */
-static int ledger_add(struct store *s, const char *principal, const char *workflow,
-		      json_t *records, int64_t *cumulative, struct err *err)
-{
-	struct store_stmt *st;
-	const char *id;
-	json_t *v;
-	int rc;
-
-	rc = store_prepare(s,
-			   "INSERT INTO radius_ledger(principal,workflow,record_id) VALUES(?1,?2,?3)",
-			   &st, err);
-	if (rc)
-		return rc;
-	json_object_foreach(records, id, v)
-	{
-		store_bind_text(st, 1, principal);
-		store_bind_text(st, 2, workflow);
-		store_bind_text(st, 3, id);
-		rc = store_step(st, err);
-		store_reset(st);
-		if (rc != STORE_DONE) {
-			store_done(st);
-			return rc;
-		}
-	}
-	store_done(st);
-	rc = store_prepare(s,
-			   "SELECT count(DISTINCT record_id) FROM radius_ledger WHERE principal=?1"
-			   " AND workflow=?2 AND seq>coalesce((SELECT ledger_seq FROM"
-			   " radius_checkpoint WHERE principal=?1 AND workflow=?2),0)",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, principal);
-	store_bind_text(st, 2, workflow);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*cumulative = store_col_int(st, 0);
-		rc = 0;
-	}
-	store_done(st);
-	return rc;
-}
-
 /* The state a decision stages its batch in. */
 static enum staging_state decision_state(enum decision_kind k)
 {
@@ -193,7 +150,9 @@ static const char *next_step(enum decision_kind k, int64_t batch_id, char *buf, 
 
 /* Everything one proposal accumulates on its way through the gate. */
 struct proposal {
-	const char *workflow, *scope_text, *rationale, *iv, *action;
+	const char *workflow, *scope_text, *rationale, *action;
+	const char *iv;    /* the connector's pinned instruction version (NULL = unpinned) */
+	const char *claim; /* the agent's instruction_version argument: only a claim */
 	const struct policy_workflow *wf;
 	struct scope *scope;
 	json_t *items;     /* accepted: one per record, for staging_create */
@@ -201,9 +160,15 @@ struct proposal {
 	json_t *by_record; /* record_id → index in items */
 	json_t *refused;
 	json_t *reasons;
+	json_t *records;   /* namespaced ids of every record it alters (radius.h) */
 	int64_t radius;
-	int oom; /* a JSON allocation failed: the call fails, nothing is staged */
+	int oom;           /* a JSON allocation failed: the call fails, nothing is staged */
+	char capped[300];  /* set when refused past max_pending_batches: why */
 };
+
+#define CAPPED_NEXT                                                                             \
+	"wait until a person has reviewed your waiting batches (batch_status), then propose"   \
+	" again."
 
 /* A fresh proposal of one action ("update", "merge", "send"). */
 static int proposal_init(struct proposal *pr, const char *action, struct err *err)
@@ -214,7 +179,8 @@ static int proposal_init(struct proposal *pr, const char *action, struct err *er
 	pr->by_record = json_object();
 	pr->refused = json_array();
 	pr->reasons = json_array();
-	if (!pr->items || !pr->by_record || !pr->refused || !pr->reasons)
+	pr->records = json_object();
+	if (!pr->items || !pr->by_record || !pr->refused || !pr->reasons || !pr->records)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	return 0;
 }
@@ -226,6 +192,67 @@ static void proposal_release(struct proposal *pr)
 	json_decref(pr->by_record);
 	json_decref(pr->refused);
 	json_decref(pr->reasons);
+	json_decref(pr->records);
+}
+
+/* Adds "kind:id" to the proposal's record set. */
+static int proposal_record(struct proposal *pr, const char *kind, const char *id,
+			   struct err *err)
+{
+	char key[RADIUS_ID_MAX + 1];
+	int n = snprintf(key, sizeof key, "%s:%s", kind, id);
+
+	if (n < 0 || (size_t)n >= sizeof key)
+		return err_set(err, AIRLOCK_EINVAL, "record id '%.40s…' is too long", id);
+	if (json_object_set_new(pr->records, key, json_true()))
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Every evidence id of an item is a signal of the item's record: evidence
+ * cited for one account but about another (or about nothing) would be shown
+ * to the reviewer as this account's. *rule is set (and *detail says why)
+ * when the item must be refused. */
+static int check_evidence(struct gate *g, size_t n, const char *rid, json_t *evidence,
+			  const char **rule, char *detail, size_t dlen, struct err *err)
+{
+	enum book_evidence v;
+	char owner[256];
+	json_t *e;
+	size_t i;
+	int rc;
+
+	*rule = NULL;
+	if (json_array_size(evidence) > GATE_EVIDENCE_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence cites %zu signals; at most %d",
+			       n - 1, json_array_size(evidence), GATE_EVIDENCE_MAX);
+	json_array_foreach(evidence, i, e)
+	{
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) > GATE_EVIDENCE_ID_MAX)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "items[%zu].evidence[%zu] must be a signal id of 1 to %d bytes",
+				       n - 1, i, GATE_EVIDENCE_ID_MAX);
+	}
+	json_array_foreach(evidence, i, e)
+	{
+		rc = book_evidence_check(g->store, rid, json_string_value(e), &v, owner, sizeof owner,
+					 err);
+		if (rc)
+			return rc;
+		if (v == BOOK_EVIDENCE_OK)
+			continue;
+		*rule = book_evidence_rule(v);
+		if (v == BOOK_EVIDENCE_NOT_FOUND)
+			snprintf(detail, dlen, "evidence '%.200s' is no signal of the book",
+				 json_string_value(e));
+		else
+			snprintf(detail, dlen,
+				 "evidence '%.200s' is a signal of account '%.200s', not of '%.200s'",
+				 json_string_value(e), owner, rid);
+		return 0;
+	}
+	return 0;
 }
 
 /* "tier" or "owner, industry, custom.*": what a workflow may write, for a
@@ -249,7 +276,8 @@ static const char *allowed_fields(const struct policy_workflow *wf, char *buf, s
  * refuses it with the rule it broke. */
 static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, struct err *err)
 {
-	const char *rid, *field, *reason;
+	const char *rid, *field, *reason, *rule = NULL;
+	char detail[700];
 	const struct book_field *f;
 	json_t *value, *acct = NULL, *nv = NULL, *evidence, *entry, *idx;
 	struct err verr = {0};
@@ -318,6 +346,13 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 		       "account '%s' lies outside the declared scope '%s'", rid, pr->scope_text);
 		goto out;
 	}
+	rc = check_evidence(g, n, rid, evidence, &rule, detail, sizeof detail, err);
+	if (rc)
+		goto out;
+	if (rule) {
+		refuse(pr->refused, n, rid, field, rule, "%s", detail);
+		goto out;
+	}
 	idx = json_object_get(pr->by_record, rid);
 	if (!idx) {
 		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[]}", "record_id", rid, "changes", "before",
@@ -349,7 +384,7 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 out:
 	json_decref(acct);
 	json_decref(nv);
-	return 0;
+	return rc;
 }
 
 /* Drops records whose every change equals the current value: they would
@@ -388,8 +423,55 @@ static void drop_noops(struct proposal *pr)
 	pr->radius = (int64_t)json_array_size(kept);
 }
 
+/* The audience rules of the policy, in outreach's terms. */
+void gate_audience_rules(const struct policy *p, struct outreach_audience_rules *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!p)
+		return;
+	r->competitor_domains = p->audience.competitor_domains;
+	r->n = p->audience.ncompetitor_domains;
+	r->touch_window_days = p->audience.touch_window_days;
+	r->max_touches = p->audience.max_touches;
+}
+
+/* A call the gate refuses whole (no policy, unknown workflow, wrong effect,
+ * too many batches waiting): logged, nothing queued, the agent told why.
+ * extra (may be NULL, borrowed) adds keys to the answer. */
+static int refuse_call(struct gate *g, const struct gate_call *call, json_t *args,
+		       const char *workflow, const char *why, const char *next, json_t *extra,
+		       json_t **result, struct err *err)
+{
+	struct audit_entry e = {0};
+	json_t *reasons = json_pack("[s]", why);
+	int rc;
+
+	e.principal = call->principal;
+	e.surface = call->surface;
+	e.tool = call->tool;
+	e.args = args;
+	e.instruction_version = call->instruction_version;
+	e.decision = "refused";
+	e.reasons = reasons;
+	e.summary = why;
+	rc = audit_append(g->store, &e, NULL, err);
+	if (!rc) {
+		*result = json_pack("{s:s,s:s,s:O,s:[],s:s,s:I}", "decision", "refused", "workflow",
+				    workflow ? workflow : "(none)", "reasons", reasons,
+				    "refused_items", "next", next, "radius", (json_int_t)0);
+		if (!*result)
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		else if (extra)
+			json_object_update(*result, extra);
+	}
+	json_decref(reasons);
+	return rc;
+}
+
 /* Stages (or blocks) the accepted items, logs the call, and builds the
- * answer, all in one transaction. */
+ * answer, all in one transaction. The running total is the agent's records
+ * still waiting for a person in this workflow, with this proposal's added
+ * (radius.h); past max_pending_batches nothing is queued at all. */
 static int conclude(struct gate *g, const struct gate_call *call, struct proposal *pr,
 		    json_t *args, json_t **result, struct err *err)
 {
@@ -397,27 +479,35 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	struct decision_input in = {0};
 	struct decision d;
 	struct audit_entry e = {0};
-	int64_t batch_id = 0, cumulative = 0, pending = 0;
+	int64_t batch_id = 0, held = 0, cumulative = 0, pending = 0;
 	char next[400], bid[32];
 	const char *decision;
-	json_t *records = json_object(), *it;
+	json_t *it;
 	size_t i;
 	int rc, j;
 
-	if (pr->oom || !records) {
-		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (!pr->wf || !g->policy)
+		return err_set(err, AIRLOCK_EINVAL, "internal: a proposal reached staging with no"
+				 " workflow");
+	if (pr->oom)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = store_begin(g->store, err);
 	if (rc)
-		goto out;
-	if (pr->radius > 0) {
+		return rc;
+	if (!strcmp(pr->action, "update"))
 		json_array_foreach(pr->items, i, it)
-			if (json_object_set_new(records,
-						json_string_value(json_object_get(it, "record_id")),
-						json_true()))
-				pr->oom = 1;
-		rc = ledger_add(g->store, call->principal, pr->workflow, records, &cumulative, err);
+		{
+			rc = proposal_record(pr, "account",
+					     json_string_value(json_object_get(it, "record_id")), err);
+			if (rc)
+				goto rollback;
+		}
+	if (json_array_size(pr->items) == 0)
+		json_object_clear(pr->records);
+	pr->radius = (int64_t)json_object_size(pr->records);
+	if (pr->radius > 0) {
+		rc = radius_total(g->store, call->principal, pr->wf->name, pr->records, &held,
+				  &cumulative, err);
 		if (!rc)
 			rc = staging_pending_count(g->store, call->principal, &pending, err);
 		if (rc)
@@ -427,6 +517,25 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		in.cumulative = cumulative;
 		in.pending_batches = pending;
 		policy_decide(g->policy, &in, &d);
+		if (d.kind != DECISION_ALLOWED && pending >= pr->wf->max_pending) {
+			/* a flood of small proposals must not bury the reviewers'
+			 * queue: past the cap nothing more is queued */
+			json_t *extra;
+
+			snprintf(pr->capped, sizeof pr->capped,
+				 "%lld batches of this agent already wait for a person and"
+				 " max_pending_batches is %lld (workflow '%s'): refused, nothing"
+				 " was queued",
+				 (long long)pending, (long long)pr->wf->max_pending, pr->wf->name);
+			extra = json_pack("{s:I,s:I}", "pending_batches", (json_int_t)pending,
+					  "max_pending_batches", (json_int_t)pr->wf->max_pending);
+			rc = refuse_call(g, call, args, pr->workflow, pr->capped, CAPPED_NEXT, extra,
+					 result, err);
+			json_decref(extra);
+			if (rc)
+				goto rollback;
+			return store_commit(g->store, err);
+		}
 		for (j = 0; j < d.nreasons; j++)
 			if (json_array_append_new(pr->reasons, json_string(d.reasons[j])))
 				pr->oom = 1;
@@ -440,15 +549,21 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.tool = call->tool;
 		spec.action = pr->action;
 		spec.instruction_version = pr->iv;
+		spec.instruction_claim = pr->claim;
 		spec.scope = pr->scope_text;
 		spec.rationale = pr->rationale;
-		spec.policy_digest = g->policy ? g->policy->digest : NULL;
+		spec.policy_digest = g->policy->digest;
 		spec.state = decision_state(d.kind);
 		spec.reasons = pr->reasons;
 		spec.refused = pr->refused;
-		spec.ttl_seconds = pr->wf ? pr->wf->ttl_seconds : 7 * 86400;
+		spec.ttl_seconds = pr->wf->ttl_seconds;
 		spec.radius = pr->radius;
 		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
+		/* a batch that waits for a person holds its records in the
+		 * running total until it stops waiting (staging.c releases) */
+		if (!rc && staging_state_waits(spec.state))
+			rc = radius_hold(g->store, batch_id, call->principal, pr->wf->name,
+					 pr->records, err);
 		if (!rc && d.kind == DECISION_ALLOWED)
 			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
 		if (!rc && d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
@@ -489,61 +604,117 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		goto rollback;
 	rc = store_commit(g->store, err);
 	if (rc)
-		goto out;
-	*result = json_pack("{s:s,s:s,s:I,s:I,s:O,s:O,s:s,s:s?}", "decision", decision, "workflow",
-			    pr->workflow, "radius", (json_int_t)pr->radius, "cumulative_radius",
-			    (json_int_t)cumulative, "refused_items", pr->refused, "reasons",
-			    pr->reasons, "next", next, "instruction_version", pr->iv);
+		return rc;
+	*result = json_pack("{s:s,s:s,s:I,s:I,s:I,s:O,s:O,s:s,s:s?,s:s?}", "decision", decision,
+			    "workflow", pr->workflow, "radius", (json_int_t)pr->radius,
+			    "cumulative_radius", (json_int_t)cumulative, "held_before",
+			    (json_int_t)held, "refused_items", pr->refused, "reasons", pr->reasons,
+			    "next", next, "instruction_version", pr->iv, "instruction_claim",
+			    pr->claim);
+	if (!*result)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (batch_id)
 		json_object_set_new(*result, "batch_id", json_integer(batch_id));
-	if (pr->wf)
-		json_object_set_new(*result, "stage_max", json_integer(pr->wf->stage_max));
-	goto out;
+	json_object_set_new(*result, "stage_max", json_integer(pr->wf->stage_max));
+	return 0;
 rollback:
 	store_rollback(g->store);
-out:
-	json_decref(records);
 	return rc;
 }
 
-/* Finds the workflow for a call: the one the agent named, which must list
- * this tool; otherwise the first that lists the tool. Unknown → NULL, and
- * the proposal is blocked (fail closed). */
-static void pick_workflow(struct gate *g, const struct gate_call *call, struct proposal *pr)
+/* The effect a tool's calls have, which its workflow must have too; an
+ * unknown tool matches no workflow. */
+static int tool_effect(const char *tool)
 {
-	char why[300];
+	enum policy_effect e = EFFECT_READ;
+
+	return policy_tool_effect(tool, &e) ? -1 : (int)e;
+}
+
+/* The workflows that list tool, each with the fields it may write: what an
+ * agent refused for a wrong workflow name may use instead. */
+static json_t *workflows_for_tool(const struct policy *p, const char *tool)
+{
+	json_t *list = json_array(), *fields;
+	int i, k;
+
+	for (i = 0; list && i < p->nworkflows; i++) {
+		const struct policy_workflow *wf = &p->workflows[i];
+
+		if (!policy_workflow_has_tool(wf, tool) || (int)wf->effect != tool_effect(tool))
+			continue;
+		fields = json_array();
+		for (k = 0; fields && k < wf->nfields; k++)
+			json_array_append_new(fields, json_string(wf->fields[k]));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "name", wf->name, "effect",
+						      policy_effect_name(wf->effect), "fields",
+						      fields ? fields : json_array()));
+	}
+	return list;
+}
+
+/* Finds the workflow that judges a call: the one the agent named, which
+ * must exist, list this tool and have the tool's effect; with no name, the
+ * one that lists the tool. Anything else refuses the call whole (*result
+ * set, logged, nothing queued): a misspelt or foreign workflow must never
+ * reach staging, where its field guard would be missing. Returns 0 with
+ * pr->wf set, or 0 with *result the refusal, or <0. */
+static int resolve_workflow(struct gate *g, const struct gate_call *call, struct proposal *pr,
+			    json_t *args, json_t **result, struct err *err)
+{
+	const struct policy_workflow *wf;
+	const char *suggest = NULL;
+	char why[400], next[400];
+	json_t *extra = NULL, *list;
+	int rc;
 
 	pr->wf = NULL;
-	if (g->policy) {
-		pr->wf = pr->workflow ? policy_workflow(g->policy, pr->workflow)
-				      : policy_workflow_for_tool(g->policy, call->tool);
+	if (!g->policy)
+		return refuse_call(g, call, args, pr->workflow,
+				   "no policy is loaded: nothing may be proposed (fail closed);"
+				   " nothing was queued",
+				   "ask the person who runs airlock to load a policy"
+				   " ('airlock policy check').",
+				   NULL, result, err);
+	wf = pr->workflow ? policy_workflow(g->policy, pr->workflow)
+			  : policy_workflow_for_tool(g->policy, call->tool);
+	if (wf && policy_workflow_has_tool(wf, call->tool) && (int)wf->effect == tool_effect(call->tool)) {
+		pr->wf = wf;
+		pr->workflow = wf->name;
+		return 0;
 	}
-	if (pr->wf && !pr->workflow)
-		pr->workflow = pr->wf->name;
 	if (!pr->workflow)
-		pr->workflow = "(none)";
-	if (!g->policy) {
-		snprintf(why, sizeof why, "no policy is loaded: every proposal is blocked for a person");
-		json_array_append_new(pr->reasons, json_string(why));
-	} else if (!pr->wf) {
-		snprintf(why, sizeof why,
-			 "the policy names no workflow '%s' for tool '%s': blocked for a person",
-			 pr->workflow, call->tool);
-		json_array_append_new(pr->reasons, json_string(why));
-	} else {
-		int i, listed = 0;
-
-		for (i = 0; i < pr->wf->ntools; i++)
-			if (!strcmp(pr->wf->tools[i], call->tool))
-				listed = 1;
-		if (!listed) {
-			snprintf(why, sizeof why,
-				 "workflow '%s' does not list tool '%s': blocked for a person",
-				 pr->workflow, call->tool);
-			json_array_append_new(pr->reasons, json_string(why));
-			pr->wf = NULL;
-		}
-	}
+		snprintf(why, sizeof why, "no workflow of the policy lists tool '%s': refused,"
+			 " nothing was queued", call->tool);
+	else if (!wf)
+		snprintf(why, sizeof why, "the policy has no workflow '%.100s': refused, nothing"
+			 " was queued", pr->workflow);
+	else if (!policy_workflow_has_tool(wf, call->tool))
+		snprintf(why, sizeof why, "workflow '%s' does not list tool '%s': refused,"
+			 " nothing was queued", wf->name, call->tool);
+	else
+		snprintf(why, sizeof why, "workflow '%s' has effect %s but tool '%s' needs a %s"
+			 " workflow: refused, nothing was queued", wf->name,
+			 policy_effect_name(wf->effect), call->tool,
+			 policy_effect_name((enum policy_effect)tool_effect(call->tool)));
+	list = workflows_for_tool(g->policy, call->tool);
+	wf = policy_workflow_suggest(g->policy, call->tool, pr->workflow);
+	suggest = wf ? wf->name : NULL;
+	if (suggest)
+		snprintf(next, sizeof next, "did you mean workflow '%s'? Name one of the workflows"
+			 " listed in 'workflows' exactly.", suggest);
+	else if (json_array_size(list))
+		snprintf(next, sizeof next, "name one of the workflows listed in 'workflows'"
+			 " exactly.");
+	else
+		snprintf(next, sizeof next, "ask the person who runs airlock to add tool '%s' to a"
+			 " workflow of the policy.", call->tool);
+	extra = json_pack("{s:o}", "workflows", list ? list : json_array());
+	if (extra && suggest)
+		json_object_set_new(extra, "did_you_mean", json_string(suggest));
+	rc = refuse_call(g, call, args, pr->workflow, why, next, extra, result, err);
+	json_decref(extra);
+	return rc;
 }
 
 static int propose_changes(struct gate *g, const struct gate_call *call, json_t *args,
@@ -562,11 +733,11 @@ static int propose_changes(struct gate *g, const struct gate_call *call, json_t 
 	if (!rc)
 		rc = arg_string(args, "rationale", 1, &pr.rationale, err);
 	if (!rc)
-		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
+		rc = arg_string(args, "instruction_version", 0, &pr.claim, err);
 	if (rc)
 		goto out;
-	if (!pr.iv)
-		pr.iv = call->instruction_version;
+	/* the connector's pin is the version; the agent's is only a claim */
+	pr.iv = call->instruction_version;
 	items = json_object_get(args, "items");
 	if (!json_is_array(items) || json_array_size(items) == 0) {
 		rc = err_set(err, AIRLOCK_EINVAL, "argument 'items' must be a non-empty array");
@@ -582,7 +753,9 @@ static int propose_changes(struct gate *g, const struct gate_call *call, json_t 
 		err_prefix(err, "argument 'scope'");
 		goto out;
 	}
-	pick_workflow(g, call, &pr);
+	rc = resolve_workflow(g, call, &pr, args, result, err);
+	if (rc || *result)
+		goto out;
 	json_array_foreach(items, i, it)
 	{
 		rc = take_item(g, &pr, i + 1, it, err);
@@ -596,6 +769,40 @@ out:
 	return rc;
 }
 
+/* Adds the contacts and signals a merge of account id re-points to the
+ * proposal's records: they count in its radius and in the running total
+ * alike, so the two never disagree. */
+static int merge_children(struct gate *g, struct proposal *pr, const char *id, struct err *err)
+{
+	json_t *kids, *k;
+	size_t i;
+	int rc;
+
+	rc = book_contacts(g->store, id, &kids, err);
+	if (rc)
+		return rc;
+	json_array_foreach(kids, i, k)
+	{
+		rc = proposal_record(pr, "contact", json_string_value(json_object_get(k, "id")), err);
+		if (rc)
+			break;
+	}
+	json_decref(kids);
+	if (rc)
+		return rc;
+	rc = book_signals(g->store, id, NULL, 0, &kids, err);
+	if (rc)
+		return rc;
+	json_array_foreach(kids, i, k)
+	{
+		rc = proposal_record(pr, "signal", json_string_value(json_object_get(k, "id")), err);
+		if (rc)
+			break;
+	}
+	json_decref(kids);
+	return rc;
+}
+
 /* A merge tomb-stones the merged accounts (merged_into = survivor) and
  * re-points their contacts and signals; its radius counts every record it
  * alters: the merged accounts, their contacts and their signals. */
@@ -604,7 +811,7 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 {
 	struct proposal pr = {0};
 	const char *survivor, *reason;
-	json_t *merged, *v, *acct = NULL, *sv = NULL, *kids;
+	json_t *merged, *v, *acct = NULL, *sv = NULL;
 	struct err verr = {0};
 	size_t i;
 	int rc;
@@ -621,11 +828,11 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 	if (!rc)
 		rc = arg_string(args, "reason", 0, &reason, err);
 	if (!rc)
-		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
+		rc = arg_string(args, "instruction_version", 0, &pr.claim, err);
 	if (rc)
 		goto out;
-	if (!pr.iv)
-		pr.iv = call->instruction_version;
+	/* the connector's pin is the version; the agent's is only a claim */
+	pr.iv = call->instruction_version;
 	merged = json_object_get(args, "merged_ids");
 	if (!json_is_array(merged) || json_array_size(merged) == 0 ||
 	    json_array_size(merged) > 1000) {
@@ -640,7 +847,9 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 			goto out;
 		}
 	}
-	pick_workflow(g, call, &pr);
+	rc = resolve_workflow(g, call, &pr, args, result, err);
+	if (rc || *result)
+		goto out;
 	rc = book_get(g->store, BOOK_ACCOUNT, survivor, &sv, &verr);
 	if (rc == AIRLOCK_ENOTFOUND || (!rc && !json_is_null(json_object_get(sv, "merged_into")))) {
 		rc = err_set(err, AIRLOCK_EINVAL, "argument 'survivor_id': no live account '%s'",
@@ -706,65 +915,17 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 			goto out;
 		}
-		rc = book_contacts(g->store, id, &kids, err);
+		rc = proposal_record(&pr, "account", id, err);
+		if (!rc)
+			rc = merge_children(g, &pr, id, err);
 		if (rc)
 			goto out;
-		pr.radius += 1 + (int64_t)json_array_size(kids);
-		json_decref(kids);
-		rc = book_signals(g->store, id, NULL, 0, &kids, err);
-		if (rc)
-			goto out;
-		pr.radius += (int64_t)json_array_size(kids);
-		json_decref(kids);
 	}
-	if (json_array_size(pr.items) == 0)
-		pr.radius = 0;
 	rc = conclude(g, call, &pr, args, result, err);
 out:
 	json_decref(acct);
 	json_decref(sv);
 	proposal_release(&pr);
-	return rc;
-}
-
-/* The audience rules of the policy, in outreach's terms. */
-void gate_audience_rules(const struct policy *p, struct outreach_audience_rules *r)
-{
-	memset(r, 0, sizeof *r);
-	if (!p)
-		return;
-	r->competitor_domains = p->audience.competitor_domains;
-	r->n = p->audience.ncompetitor_domains;
-	r->touch_window_days = p->audience.touch_window_days;
-	r->max_touches = p->audience.max_touches;
-}
-
-/* A call the gate refuses before any module sees it (no policy, unknown
- * workflow, wrong effect): logged, nothing stored, the agent told why. */
-static int refuse_call(struct gate *g, const struct gate_call *call, json_t *args,
-		       const char *workflow, const char *why, json_t **result, struct err *err)
-{
-	struct audit_entry e = {0};
-	json_t *reasons = json_pack("[s]", why);
-	const char *iv = json_string_value(json_object_get(args, "instruction_version"));
-	int rc;
-
-	e.principal = call->principal;
-	e.surface = call->surface;
-	e.tool = call->tool;
-	e.args = args;
-	e.instruction_version = iv ? iv : call->instruction_version;
-	e.decision = "refused";
-	e.reasons = reasons;
-	e.summary = why;
-	rc = audit_append(g->store, &e, NULL, err);
-	if (!rc)
-		*result = json_pack("{s:s,s:s,s:O,s:[],s:s}", "decision", "refused", "workflow",
-				    workflow ? workflow : "(none)", "reasons", reasons,
-				    "refused_items", "next",
-				    "ask the person who runs airlock to add this tool to a workflow of"
-				    " the policy");
-	json_decref(reasons);
 	return rc;
 }
 
@@ -776,29 +937,21 @@ static int draft_tool(struct gate *g, const struct gate_call *call, json_t *args
 {
 	struct outreach_audience_rules rules;
 	struct proposal pr = {0};
-	const char *iv, *status;
-	char why[300];
+	const char *claim, *status, *iv = call->instruction_version;
 	json_t *r = NULL;
 	int rc;
 
 	pr.reasons = json_array();
 	rc = arg_string(args, "workflow", 0, &pr.workflow, err);
+	/* the agent's instruction_version is a claim: it stays in the logged
+	 * arguments, and the draft carries the connector's pin */
 	if (!rc)
-		rc = arg_string(args, "instruction_version", 0, &iv, err);
+		rc = arg_string(args, "instruction_version", 0, &claim, err);
 	if (rc)
 		goto out;
-	pick_workflow(g, call, &pr);
-	if (!pr.wf || pr.wf->effect != EFFECT_DRAFT) {
-		if (pr.wf)
-			snprintf(why, sizeof why, "workflow '%s' is not a draft workflow: a draft"
-				 " tool cannot run in it", pr.workflow);
-		else
-			snprintf(why, sizeof why, "%s", json_string_value(json_array_get(pr.reasons, 0)));
-		rc = refuse_call(g, call, args, pr.workflow, why, result, err);
+	rc = resolve_workflow(g, call, &pr, args, result, err);
+	if (rc || *result)
 		goto out;
-	}
-	if (!iv)
-		iv = call->instruction_version;
 	gate_audience_rules(g->policy, &rules);
 	if (!strcmp(call->tool, "draft_email"))
 		rc = outreach_draft_create(g->store, &rules, call->principal, iv, args, &r, err);
@@ -823,6 +976,30 @@ out:
 	return rc;
 }
 
+/* The messages a send would hand to the relay, one per draft and
+ * recipient: the send's records in the running total and its radius. */
+static int send_records(struct proposal *pr, const char *draft_id, json_t *recipients,
+			struct err *err)
+{
+	char key[RADIUS_ID_MAX];
+	json_t *c;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(recipients, i, c)
+	{
+		const char *cid = json_string_value(json_object_get(c, "contact_id"));
+		int n = snprintf(key, sizeof key, "%s/%s", draft_id, cid ? cid : "");
+
+		if (n < 0 || (size_t)n >= sizeof key)
+			return err_set(err, AIRLOCK_EINVAL, "draft id '%.40s…' is too long", draft_id);
+		rc = proposal_record(pr, "message", key, err);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
 /* request_send: the drafts are checked again and marked send_requested,
  * then the send is judged like any write: its radius is the number of
  * messages, and a send is irreversible, so by default it is blocked for a
@@ -841,22 +1018,20 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 	if (!rc)
 		rc = arg_string(args, "workflow", 0, &pr.workflow, err);
 	if (!rc)
-		rc = arg_string(args, "instruction_version", 0, &pr.iv, err);
+		rc = arg_string(args, "instruction_version", 0, &pr.claim, err);
 	if (rc)
 		goto out;
-	if (!pr.iv)
-		pr.iv = call->instruction_version;
-	pick_workflow(g, call, &pr);
-	if (pr.wf && pr.wf->effect != EFFECT_SEND) {
-		rc = refuse_call(g, call, args, pr.workflow, "request_send must belong to a send"
-				 " workflow", result, err);
+	/* the connector's pin is the version; the agent's is only a claim */
+	pr.iv = call->instruction_version;
+	rc = resolve_workflow(g, call, &pr, args, result, err);
+	if (rc || *result)
 		goto out;
-	}
 	rc = store_begin(g->store, err);
 	if (rc)
 		goto out;
 	gate_audience_rules(g->policy, &rules);
-	rc = outreach_send_request(g->store, &rules, call->principal, args, &r, err);
+	rc = outreach_send_request(g->store, &rules, call->principal, call->instruction_version, args,
+				   &r, err);
 	/* no answer (its allocation failed) is not a refusal: committing
 	 * would leave the drafts send_requested with no batch for a person */
 	if (!rc && !r)
@@ -890,6 +1065,11 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 				     json_string_value(v));
 			goto rollback;
 		}
+		rc = send_records(&pr, json_string_value(v), json_object_get(d, "recipients"), err);
+		if (rc) {
+			json_decref(d);
+			goto rollback;
+		}
 		it = json_pack("{s:O,s:{s:I},s:{s:O?,s:O?,s:O?,s:O?,s:O?},s:i,s:[],s:[]}", "record_id",
 			       v, "changes", "send",
 			       (json_int_t)json_array_size(json_object_get(d, "recipients")), "before",
@@ -904,10 +1084,9 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 			goto rollback;
 		}
 	}
-	pr.radius = json_integer_value(json_object_get(r, "messages"));
 	/* conclude() would answer "refused" and commit the drafts as
 	 * send_requested with no batch for a person to decide */
-	if (pr.radius <= 0 || json_array_size(pr.items) != json_array_size(ids)) {
+	if (json_object_size(pr.records) == 0 || json_array_size(pr.items) != json_array_size(ids)) {
 		rc = err_set(err, AIRLOCK_EINVAL,
 			     "request_send: the drafts add up to no message to send; nothing was "
 			     "requested");
@@ -918,6 +1097,16 @@ static int request_send(struct gate *g, const struct gate_call *call, json_t *ar
 	rc = conclude(g, call, &pr, args, result, err);
 	if (rc)
 		goto rollback;
+	if (pr.capped[0]) {
+		/* refused past the cap: the drafts go back as they were, and the
+		 * refusal is logged on its own */
+		store_rollback(g->store);
+		json_decref(*result);
+		*result = NULL;
+		rc = refuse_call(g, call, args, pr.workflow, pr.capped, CAPPED_NEXT, NULL, result,
+				 err);
+		goto out;
+	}
 	rc = store_commit(g->store, err);
 	if (rc) {
 		json_decref(*result);

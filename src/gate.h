@@ -2,8 +2,15 @@
  * decision: refused items, then policy_decide(), then a draft, a staged
  * batch or a blocked batch, each logged with its effect.
  *
- * Owns: proposals, the cumulative radius per agent and workflow, the
- * answers agents see.
+ * Owns: proposals, the answers agents see. The running radius per agent and
+ * workflow lives in radius.h: the gate holds a waiting batch's records,
+ * staging releases them when the batch stops waiting.
+ *
+ * Refuses whole (logged, nothing queued): a call with no loaded policy, a
+ * workflow name the policy does not have (with a did-you-mean and the
+ * workflows that list the tool), a workflow that does not list the tool or
+ * has another effect, and a proposal past max_pending_batches. No proposal
+ * reaches staging without its workflow.
  *
  * Never: approves, judges, applies or undoes anything — those are human verbs
  * in staging.h, never reachable from a connector. Nothing in a tool's
@@ -28,13 +35,20 @@ struct gate_call {
 	const char *surface;             /* "mcp:write", "cli" */
 	const char *tool;                /* propose_changes, propose_merge, draft_email,
 					    save_brief, request_send */
-	const char *instruction_version; /* the call's, else the connector's default */
+	const char *instruction_version; /* the connector's pin (--instruction-version),
+					    NULL = unpinned. An instruction_version
+					    argument from the agent is never this: it is
+					    recorded as the batch's instruction_claim */
 };
 
 /* Runs one write-connector tool call through the gate. *result is a JSON
  * object the connector returns as structuredContent:
  *   {"decision": "staged"|"blocked"|"draft"|"refused", "batch_id": ...,
- *    "radius": N, "refused_items": [...], "reasons": [...], "next": "..."}
+ *    "radius": N, "cumulative_radius": N, "refused_items": [...],
+ *    "reasons": [...], "next": "...", "instruction_claim": "..."?}
+ * A call refused for its workflow adds "workflows" (those listing the tool,
+ * with their fields) and "did_you_mean"; one refused past the cap adds
+ * "pending_batches" and "max_pending_batches".
  * A refusal is a normal result (return 0). A negative return means airlock
  * itself failed (err says why) and nothing was changed; the connector
  * reports it as a tool error. AIRLOCK_EINVAL: the arguments are wrong (err

@@ -63,7 +63,8 @@ struct mcp_tool {
 	",\"description\":\"ids of the signals that justify this (from list_signals)\"}"
 #define S_INSTR                                                                                 \
 	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,\"description\":\"the version "  \
-	"of the instructions you are following; default: the connector's\"}"
+	"of the instructions you believe you follow: recorded as your claim; the version "     \
+	"recorded is the one pinned on the connector\"}"
 #define S_WORKFLOW                                                                              \
 	"{\"type\":\"string\",\"minLength\":1,\"maxLength\":100,\"description\":\"the policy "   \
 	"workflow this belongs to; default: the workflow the policy assigns to this tool\"}"
@@ -87,8 +88,9 @@ struct mcp_tool {
 	"\"version\":{\"type\":\"integer\"},\"updated_at\":{\"type\":[\"string\",\"null\"]}}}"
 #define S_OBJS "{\"type\":\"array\",\"items\":" S_OBJ "}"
 
-/* What echoes a caller's arguments or the book in a write tool's answer. */
-#define GATED_UNTRUSTED "[\"/refused_items\",\"/findings\",\"/recipients\",\"/refused\"]"
+/* What echoes a caller's arguments or the book in a write tool's answer (the
+ * agent's instruction_version claim among them). */
+#define GATED_UNTRUSTED "[\"/refused_items\",\"/findings\",\"/recipients\",\"/refused\",\"/instruction_claim\"]"
 
 /* What every write tool answers (gate.h); open so the gate can add fields. */
 #define OUT_GATE                                                                                \
@@ -566,7 +568,6 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct m
 		 json_t *args, json_t **result, struct err *err)
 {
 	struct gate_call call;
-	const char *iv;
 	int rc;
 
 	*result = NULL;
@@ -576,11 +577,12 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct m
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		return rc;
 	}
-	iv = arg_str(args, "instruction_version");
 	call.principal = ses->principal;
 	call.surface = "mcp:write";
 	call.tool = t->name;
-	call.instruction_version = iv ? iv : srv->default_instruction_version;
+	/* the connector's pin; an instruction_version argument is only the
+	 * agent's claim, which the gate records as such */
+	call.instruction_version = srv->default_instruction_version;
 	rc = gate_call_tool(&srv->gate, &call, args, result, err);
 	if (rc == 0 && !json_is_object(*result)) {
 		json_decref(*result);

@@ -602,7 +602,7 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 	static const char *const allowed[] = {
 	    "account_id", "text", "evidence", "signal_ids", "instruction_version", NULL};
 	const char *account_id, *text;
-	json_t *evidence = NULL, *acc = NULL, *sig = NULL, *e, *ev;
+	json_t *evidence = NULL, *acc = NULL, *e, *ev;
 	struct store_stmt *st;
 	char id[OUTREACH_ID_MAX], now[32], summary[256], *evtext = NULL;
 	size_t i;
@@ -629,21 +629,23 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 			     "save_brief: account_id: there is no account '%s'", account_id);
 	json_array_foreach(evidence, i, e)
 	{
+		enum book_evidence ev_ok;
+		char owner[256];
+
 		if (rc)
 			break;
-		rc = book_get(s, BOOK_SIGNAL, json_string_value(e), &sig, err);
-		if (rc == AIRLOCK_ENOTFOUND)
+		rc = book_evidence_check(s, account_id, json_string_value(e), &ev_ok, owner,
+					 sizeof owner, err);
+		if (rc == 0 && ev_ok == BOOK_EVIDENCE_NOT_FOUND)
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "save_brief: evidence[%zu]: there is no "
 				     "signal '%s'",
 				     i, json_string_value(e));
-		else if (rc == 0 && strcmp(str(sig, "account_id"), account_id) != 0)
+		else if (rc == 0 && ev_ok == BOOK_EVIDENCE_OTHER_RECORD)
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "save_brief: evidence[%zu]: signal '%s' is about account %s, "
 				     "not %s",
-				     i, json_string_value(e), str(sig, "account_id"), account_id);
-		json_decref(sig);
-		sig = NULL;
+				     i, json_string_value(e), owner, account_id);
 	}
 	ev = evidence ? json_incref(evidence) : json_array();
 	evtext = store_json_dump(ev, JSON_COMPACT);
@@ -741,7 +743,8 @@ static int check_draft(struct store *s, const char *id, const char *from, const 
 }
 
 int outreach_send_request(struct store *s, const struct outreach_audience_rules *rules,
-			  const char *principal, json_t *args, json_t **result, struct err *err)
+			  const char *principal, const char *instruction_version, json_t *args,
+			  json_t **result, struct err *err)
 {
 	static const char *const allowed[] = {"draft_ids", "instruction_version", NULL};
 	struct outreach_draft_row d;
@@ -791,7 +794,7 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 			 "send of %zu draft%s refused by the audience guard (%zu finding%s)",
 			 json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
 			 json_array_size(findings), json_array_size(findings) == 1 ? "" : "s");
-		rc = outreach_log(s, principal, "request_send", args, NULL, "refused", reasons,
+		rc = outreach_log(s, principal, "request_send", args, instruction_version, "refused", reasons,
 				  summary, err);
 	} else {
 		/* not logged here: the gate logs its decision on the request */

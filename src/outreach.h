@@ -107,10 +107,13 @@ int outreach_guard_draft(struct store *s, const struct outreach_audience_rules *
  * Otherwise every draft becomes send_requested (one transaction) and
  * *result is {"status": "send_requested", "draft_ids": [...], "messages": N}
  * — N, the number of messages, is the radius of the send. A refusal is
- * logged here; a request is not: the caller (the gate) judges it and logs
- * that one decision, with its batch, in the same transaction. */
+ * logged here, with instruction_version (the connector's pin, never the
+ * agent's claim; NULL when none); a request is not: the caller (the gate)
+ * judges it and logs that one decision, with its batch, in the same
+ * transaction. */
 int outreach_send_request(struct store *s, const struct outreach_audience_rules *rules,
-			  const char *principal, json_t *args, json_t **result, struct err *err);
+			  const char *principal, const char *instruction_version, json_t *args,
+			  json_t **result, struct err *err);
 
 /* Human decisions on requested sends: approve (send_requested → approved,
  * ready for outreach_deliver) or reject (send_requested → draft). draft_ids

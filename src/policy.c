@@ -198,6 +198,76 @@ const struct policy_workflow *policy_workflow_for_call(const struct policy *p, c
 	return policy_workflow_has_tool(wf, tool) ? wf : NULL;
 }
 
+#define POLICY_NAME_MAX 64 /* longest name compared for a did-you-mean */
+
+/* Edit distance of a and b after folding case and trimming blanks, or -1
+ * when either is too long to compare (a did-you-mean needs no more). */
+static int name_distance(const char *a, const char *b)
+{
+	char x[POLICY_NAME_MAX + 1], y[POLICY_NAME_MAX + 1];
+	int prev[POLICY_NAME_MAX + 1], cur[POLICY_NAME_MAX + 1];
+	size_t n = 0, m = 0, i, j, la, lb;
+
+	while (*a == ' ' || *a == '\t' || *a == '\n' || *a == '\r')
+		a++;
+	while (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')
+		b++;
+	la = strlen(a);
+	lb = strlen(b);
+	while (la && (a[la - 1] == ' ' || a[la - 1] == '\t' || a[la - 1] == '\n' || a[la - 1] == '\r'))
+		la--;
+	while (lb && (b[lb - 1] == ' ' || b[lb - 1] == '\t' || b[lb - 1] == '\n' || b[lb - 1] == '\r'))
+		lb--;
+	if (la > POLICY_NAME_MAX || lb > POLICY_NAME_MAX)
+		return -1;
+	for (i = 0; i < la; i++)
+		x[n++] = (char)((a[i] >= 'A' && a[i] <= 'Z') ? a[i] - 'A' + 'a' : a[i]);
+	for (j = 0; j < lb; j++)
+		y[m++] = (char)((b[j] >= 'A' && b[j] <= 'Z') ? b[j] - 'A' + 'a' : b[j]);
+	for (j = 0; j <= m; j++)
+		prev[j] = (int)j;
+	for (i = 1; i <= n; i++) {
+		cur[0] = (int)i;
+		for (j = 1; j <= m; j++) {
+			int best = prev[j - 1] + (x[i - 1] != y[j - 1]);
+
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			cur[j] = best;
+		}
+		memcpy(prev, cur, (m + 1) * sizeof prev[0]);
+	}
+	return prev[m];
+}
+
+const struct policy_workflow *policy_workflow_suggest(const struct policy *p, const char *tool,
+						      const char *name)
+{
+	const struct policy_workflow *best = NULL;
+	enum policy_effect e;
+	int i, dist, bestd = -1;
+
+	if (!p || !tool || !name || policy_tool_effect(tool, &e))
+		return NULL;
+	for (i = 0; i < p->nworkflows; i++) {
+		const struct policy_workflow *wf = &p->workflows[i];
+
+		if (!policy_workflow_has_tool(wf, tool) || wf->effect != e)
+			continue;
+		dist = name_distance(name, wf->name);
+		/* a slip, not another word: at most 2 edits, or a third of the name */
+		if (dist < 0 || (dist > 2 && dist * 3 > (int)strlen(wf->name)))
+			continue;
+		if (bestd < 0 || dist < bestd) {
+			bestd = dist;
+			best = wf;
+		}
+	}
+	return best;
+}
+
 int policy_field_allowed(const struct policy_workflow *wf, const char *field)
 {
 	int i;
@@ -358,8 +428,8 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 			       r, (long long)wf->stage_max, wf->name);
 		else
 			reason(out,
-			       "radius %lld (cumulative %lld since the last human checkpoint) "
-			       "exceeds stage_max %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
+			       "radius %lld (running total %lld waiting for a person) exceeds "
+			       "stage_max %lld for workflow '%s': " BLOCKED_FOR_HUMAN,
 			       r, cum, (long long)wf->stage_max, wf->name);
 	}
 	if (in->pending_batches >= wf->max_pending) {
@@ -375,7 +445,7 @@ static void decide_change(const struct policy_workflow *wf, const struct decisio
 	}
 	out->kind = DECISION_STAGED;
 	reason(out,
-	       "radius %lld (cumulative %lld since the last human checkpoint) is within "
+	       "radius %lld (running total %lld waiting for a person) is within "
 	       "stage_max %lld for workflow '%s' and can be undone: staged for a sample audit "
 	       "(%.4g%% confidence, %.4g%% tolerated defects)",
 	       r, cum, (long long)wf->stage_max, wf->name, wf->sampling.confidence * 100,

@@ -128,8 +128,8 @@ const struct policy_workflow *policy_workflow_for_tool(const struct policy *p, c
  * except a routed tool (policy_tool_routed: propose_changes), whose calls
  * name their workflow in a `workflow` argument and which may therefore be
  * listed in several. workflow is that argument (NULL when the call gives
- * none): the named workflow when it lists the tool, else NULL (the call is
- * judged as unknown → blocked); with no argument, policy_workflow_for_tool.
+ * none): the named workflow when it lists the tool, else NULL (the gate
+ * refuses such a call whole); with no argument, policy_workflow_for_tool.
  * policy_load refuses a non-routed tool listed in two workflows, a tool it
  * does not know, and a tool in a workflow of the wrong effect. */
 const struct policy_workflow *policy_workflow_for_call(const struct policy *p, const char *tool,
@@ -138,6 +138,15 @@ const struct policy_workflow *policy_workflow_for_call(const struct policy *p, c
 int policy_workflow_has_tool(const struct policy_workflow *wf, const char *tool);
 /* 1 when calls of this tool name their workflow (propose_changes). */
 int policy_tool_routed(const char *tool);
+/* The effect calls of a known tool have (policy_load keeps each tool in a
+ * workflow of that effect); AIRLOCK_ENOTFOUND for a tool it does not know. */
+int policy_tool_effect(const char *tool, enum policy_effect *out);
+/* A did-you-mean for a workflow name the policy does not have: the workflow
+ * listing tool (with the tool's effect) closest to name once case and
+ * surrounding blanks are ignored, within 2 edits or a third of its length;
+ * NULL when none is that close. */
+const struct policy_workflow *policy_workflow_suggest(const struct policy *p, const char *tool,
+						      const char *name);
 /* 1 when the workflow may write field (exact, or via a "custom.*" entry). */
 int policy_field_allowed(const struct policy_workflow *wf, const char *field);
 const char *policy_effect_name(enum policy_effect e);
@@ -159,8 +168,9 @@ enum decision_kind {
 struct decision_input {
 	const struct policy_workflow *wf; /* NULL = unknown workflow → blocked */
 	int64_t radius;            /* distinct records this proposal alters (after refusals) */
-	int64_t cumulative;        /* distinct records this agent proposed in this workflow since
-				      the last human checkpoint, this proposal included */
+	int64_t cumulative;        /* the running total: distinct records of this agent's batches
+				      of this workflow that wait for a person (staged, sampled,
+				      blocked), this proposal's included (radius.h) */
 	int64_t pending_batches;   /* batches of this agent waiting unreviewed, before this one */
 };
 

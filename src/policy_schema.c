@@ -96,6 +96,16 @@ int policy_tool_routed(const char *tool)
 	return i >= 0 && known_tools[i].routed;
 }
 
+int policy_tool_effect(const char *tool, enum policy_effect *out)
+{
+	int i = tool ? known_tool(tool) : -1;
+
+	if (i < 0)
+		return AIRLOCK_ENOTFOUND;
+	*out = known_tools[i].effect;
+	return 0;
+}
+
 static const char *effect_does(enum policy_effect e)
 {
 	switch (e) {

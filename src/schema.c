@@ -167,6 +167,56 @@ const struct store_migration store_migrations[] = {
 	 " workflow TEXT PRIMARY KEY,"
 	 " state TEXT NOT NULL,"
 	 " updated_at TEXT NOT NULL);"},
+	/* The running radius kept incrementally (radius.h): which waiting batch
+	 * holds which record, how many waiting batches hold each record of an
+	 * agent's workflow, and the total per agent and workflow. Filled from
+	 * the batches waiting now; the ledger and checkpoint it replaces go. */
+	{22, "radius holds",
+	 "CREATE TABLE radius_batch("
+	 " batch_id INTEGER NOT NULL,"
+	 " record_id TEXT NOT NULL,"
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " PRIMARY KEY (batch_id, record_id));"
+	 "CREATE TABLE radius_hold("
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " record_id TEXT NOT NULL,"
+	 " batches INTEGER NOT NULL CHECK (batches >= 0),"
+	 " PRIMARY KEY (principal, workflow, record_id));"
+	 "CREATE TABLE radius_total("
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " records INTEGER NOT NULL CHECK (records >= 0),"
+	 " PRIMARY KEY (principal, workflow));"
+	 "INSERT OR IGNORE INTO radius_batch(batch_id,record_id,principal,workflow)"
+	 " SELECT b.id,'account:'||i.record_id,b.principal,b.workflow FROM batch b"
+	 " JOIN batch_item i ON i.batch_id=b.id"
+	 " WHERE b.state IN ('staged','sampled','blocked') AND b.action IN ('update','merge');"
+	 "INSERT OR IGNORE INTO radius_batch(batch_id,record_id,principal,workflow)"
+	 " SELECT b.id,'contact:'||c.id,b.principal,b.workflow FROM batch b"
+	 " JOIN batch_item i ON i.batch_id=b.id JOIN contact c ON c.account_id=i.record_id"
+	 " WHERE b.state IN ('staged','sampled','blocked') AND b.action='merge';"
+	 "INSERT OR IGNORE INTO radius_batch(batch_id,record_id,principal,workflow)"
+	 " SELECT b.id,'signal:'||g.id,b.principal,b.workflow FROM batch b"
+	 " JOIN batch_item i ON i.batch_id=b.id JOIN signal g ON g.account_id=i.record_id"
+	 " WHERE b.state IN ('staged','sampled','blocked') AND b.action='merge';"
+	 "INSERT OR IGNORE INTO radius_batch(batch_id,record_id,principal,workflow)"
+	 " SELECT b.id,'message:'||i.record_id||'/'||json_extract(r.value,'$.contact_id'),"
+	 " b.principal,b.workflow FROM batch b JOIN batch_item i ON i.batch_id=b.id,"
+	 " json_each(i.before,'$.recipients') r"
+	 " WHERE b.state IN ('staged','sampled','blocked') AND b.action='send';"
+	 "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
+	 " SELECT principal,workflow,record_id,count(*) FROM radius_batch"
+	 " GROUP BY principal,workflow,record_id;"
+	 "INSERT INTO radius_total(principal,workflow,records)"
+	 " SELECT principal,workflow,count(*) FROM radius_hold GROUP BY principal,workflow;"
+	 "DROP TABLE radius_ledger;"
+	 "DROP TABLE radius_checkpoint;"},
+	/* What the agent said its instruction version was, when it said one: a
+	 * claim, kept apart from instruction_version (the connector's pin). */
+	{23, "instruction claim",
+	 "ALTER TABLE batch ADD COLUMN instruction_claim TEXT;"},
 	{24, "merge re-checks and approval overrides",
 	 /* apply asks "is anything merged into this account?" for every merge
 	  * item; only tomb-stoned accounts are indexed, so imports of live

@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "radius.h"
 #include "staging_int.h"
 
 static const char *const state_names[STAGE_STATE_COUNT] = {
@@ -29,6 +30,11 @@ int staging_state_parse(const char *name, enum staging_state *out)
 			return 0;
 		}
 	return AIRLOCK_EINVAL;
+}
+
+int staging_state_waits(enum staging_state s)
+{
+	return s == STAGE_STAGED || s == STAGE_SAMPLED || s == STAGE_BLOCKED;
 }
 
 int staging_transition_ok(enum staging_state from, enum staging_state to)
@@ -162,9 +168,10 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	rc = store_prepare(s,
 			   "INSERT INTO batch(principal,surface,workflow,tool,action,"
 			   "instruction_version,scope,rationale,policy_digest,state,reasons,refused,"
-			   "radius,items,created_at,expires_at,updated_at,decided_by,decided_at)"
+			   "radius,items,created_at,expires_at,updated_at,decided_by,decided_at,"
+			   "instruction_claim)"
 			   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?15,?17,"
-			   "CASE WHEN ?17 IS NULL THEN NULL ELSE ?15 END)",
+			   "CASE WHEN ?17 IS NULL THEN NULL ELSE ?15 END,?18)",
 			   &st, err);
 	if (rc)
 		goto rollback;
@@ -185,6 +192,7 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	store_bind_text(st, 15, now);
 	store_bind_text(st, 16, spec->ttl_seconds > 0 ? exp : NULL);
 	store_bind_text(st, 17, spec->state == STAGE_APPROVED ? STAGING_UNATTENDED : NULL);
+	store_bind_text(st, 18, spec->instruction_claim);
 	rc = store_step(st, err);
 	store_done(st);
 	if (rc != STORE_DONE)
@@ -281,7 +289,7 @@ static json_t *row_object(struct store_stmt *st)
 	"id,principal,surface,workflow,tool,action,instruction_version,scope,rationale,"        \
 	"policy_digest,state,reasons,refused,radius,items,sample,created_at,expires_at,"          \
 	"updated_at,decided_by,decided_at,reject_reason,applied_by,applied_at,undone_by,undone_at," \
-	"override"
+	"instruction_claim,override"
 
 int staging_get_header(struct store *s, int64_t batch_id, json_t **out, struct err *err)
 {
@@ -446,6 +454,9 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 		store_done(st);
 		if (rc != STORE_DONE)
 			goto rollback;
+		rc = radius_release(s, json_integer_value(v), err);
+		if (rc)
+			goto rollback;
 		rc = staging_log_verb(s, "system:airlock", "airlock", "expire", json_integer_value(v),
 			      "expired", NULL, "the batch waited past its time-to-live", err);
 		if (rc)
@@ -557,33 +568,11 @@ int staging_set_state(struct store *s, int64_t id, enum staging_state from, enum
 	if (store_changes(s) != 1)
 		return err_set(err, AIRLOCK_ECONFLICT, "batch %lld changed state meanwhile",
 			       (long long)id);
+	/* a person decided (or a sample passed): the batch releases exactly its
+	 * own records from the agent's running total, in this transaction */
+	if (staging_state_waits(from) && !staging_state_waits(to))
+		return radius_release(s, id, err);
 	return 0;
-}
-
-/* A human looked at this agent's work in this workflow: the cumulative
- * radius starts again from here. */
-static int checkpoint(struct store *s, const struct staging_head *h, const char *by, struct err *err)
-{
-	char now[CLOCK_TEXT_LEN];
-	struct store_stmt *st;
-	int rc;
-
-	clock_format(clock_now(), now, sizeof now);
-	rc = store_prepare(s,
-			   "INSERT INTO radius_checkpoint(principal,workflow,ledger_seq,at,by_whom)"
-			   " VALUES(?1,?2,(SELECT coalesce(max(seq),0) FROM radius_ledger),?3,?4)"
-			   " ON CONFLICT(principal,workflow) DO UPDATE SET"
-			   " ledger_seq=excluded.ledger_seq,at=excluded.at,by_whom=excluded.by_whom",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, h->principal);
-	store_bind_text(st, 2, h->workflow);
-	store_bind_text(st, 3, now);
-	store_bind_text(st, 4, by);
-	rc = store_step(st, err);
-	store_done(st);
-	return rc == STORE_DONE ? 0 : rc;
 }
 
 /* What a plain approve of a batch in state `state` would skip; buf stays
@@ -704,8 +693,6 @@ static int approve(struct store *s, int64_t batch_id, const char *principal, con
 	if (!rc)
 		rc = staging_set_state(s, batch_id, h.state, STAGE_APPROVED, "decided_by", "decided_at",
 			       principal, err);
-	if (!rc)
-		rc = checkpoint(s, &h, principal, err);
 	if (!rc && reason) {
 		override = json_pack("{s:s,s:s,s:b}", "reason", reason, "skipped", gap, "override", 1);
 		rc = override ? record_override(s, batch_id, override, err)
@@ -768,8 +755,6 @@ int staging_reject(struct store *s, int64_t batch_id, const char *principal,
 			store_done(st);
 		}
 	}
-	if (!rc)
-		rc = checkpoint(s, &h, principal, err);
 	if (!rc) {
 		args = json_pack("{s:s}", "reason", reason);
 		rc = staging_log_verb(s, principal, surface, "reject", batch_id, "rejected", args, reason,
@@ -931,8 +916,6 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 	if (to != STAGE_SAMPLED) {
 		rc = staging_set_state(s, batch_id, STAGE_SAMPLED, to, "decided_by", "decided_at", principal,
 			       err);
-		if (!rc)
-			rc = checkpoint(s, &h, principal, err);
 		if (rc)
 			goto rollback;
 	}

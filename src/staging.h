@@ -13,7 +13,10 @@
  *
  * Never: decides whether a proposal may be staged (gate.h and policy.h do);
  * it carries out what was decided. Every state change writes its action-log
- * entry in the same transaction.
+ * entry in the same transaction. A batch that stops waiting for a person
+ * (staged, sampled or blocked → approved, rejected, expired) releases its
+ * records from its agent's running total (radius_release) in that same
+ * transaction: a decision on one batch releases nothing else.
  *
  * Batches are JSON objects (jansson); json_t ** outputs are new references
  * the caller must json_decref(). */
@@ -40,6 +43,9 @@ enum staging_state {
 
 const char *staging_state_name(enum staging_state s);
 int staging_state_parse(const char *name, enum staging_state *out);
+/* 1 when a batch in state s waits for a person (staged, sampled, blocked):
+ * its records count in its agent's running total (radius.h). */
+int staging_state_waits(enum staging_state s);
 /* 1 when from → to is an edge of the state machine. */
 int staging_transition_ok(enum staging_state from, enum staging_state to);
 
@@ -50,7 +56,8 @@ struct staging_spec {
 	const char *workflow;
 	const char *tool;
 	const char *action;              /* "update" or "merge" */
-	const char *instruction_version;
+	const char *instruction_version; /* the connector's pin; NULL = unpinned */
+	const char *instruction_claim;   /* what the agent said it was; never the version */
 	const char *scope;
 	const char *rationale;
 	const char *policy_digest;

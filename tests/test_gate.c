@@ -38,14 +38,15 @@ static json_t *retier_args(const char *workflow, const char *scope, int first, i
 			   const char *field, json_t *value)
 {
 	json_t *items = json_array();
-	char id[32];
+	char id[32], sig[32];
 	int i;
 
 	for (i = first; i <= last; i++) {
 		snprintf(id, sizeof id, "A%03d", i);
+		snprintf(sig, sizeof sig, "S%03d", i); /* each account's own signal */
 		json_array_append_new(items, json_pack("{s:s,s:s,s:O,s:s,s:[s]}", "record_id", id,
 						       "field", field, "value", value, "reason",
-						       "hiring surge", "evidence", "S001"));
+						       "hiring surge", "evidence", sig));
 	}
 	json_decref(value);
 	return json_pack("{s:s,s:s,s:s,s:o}", "workflow", workflow, "scope", scope, "rationale",
@@ -64,6 +65,54 @@ static json_t *call(struct env *e, const char *agent, const char *tool, json_t *
 }
 
 static const char *decision(json_t *r) { return json_string_value(json_object_get(r, "decision")); }
+
+/* I1, checked against the database itself: for every agent and workflow,
+ * the distinct records of its staged-but-unreviewed batches (staged,
+ * sampled) stay within stage_max; and radius.c's counters agree with a
+ * recount of every waiting batch's records. */
+static void check_invariants(struct env *e)
+{
+	int i;
+	char sql[600];
+
+	for (i = 0; i < e->policy.nworkflows; i++) {
+		snprintf(sql, sizeof sql,
+			 "SELECT coalesce(max(n),0) FROM (SELECT count(DISTINCT i.record_id) n FROM"
+			 " batch b JOIN batch_item i ON i.batch_id=b.id WHERE b.state IN"
+			 " ('staged','sampled') AND b.workflow='%s' GROUP BY b.principal)",
+			 e->wf[i].name);
+		if (fixture_count(e->t.s, sql) > e->wf[i].stage_max)
+			fail_msg("I1: workflow %s has %lld staged records, stage_max %lld",
+				 e->wf[i].name, (long long)fixture_count(e->t.s, sql),
+				 (long long)e->wf[i].stage_max);
+	}
+	/* every waiting batch holds its records; no other batch holds any */
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_batch r LEFT JOIN batch b"
+					       " ON b.id=r.batch_id WHERE b.state IS NULL OR b.state"
+					       " NOT IN ('staged','sampled','blocked')"),
+			 0);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM batch b WHERE b.state IN"
+					       " ('staged','sampled','blocked') AND NOT EXISTS"
+					       " (SELECT 1 FROM radius_batch r WHERE r.batch_id=b.id)"),
+			 0);
+	/* the counters are the recount */
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM (SELECT principal,workflow,"
+					       "record_id,count(*) n FROM radius_batch GROUP BY 1,2,3)"
+					       " x LEFT JOIN radius_hold h USING(principal,workflow,"
+					       "record_id) WHERE h.batches IS NOT x.n"),
+			 0);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_hold h WHERE NOT EXISTS"
+					       " (SELECT 1 FROM radius_batch r WHERE r.principal="
+					       "h.principal AND r.workflow=h.workflow AND r.record_id="
+					       "h.record_id)"),
+			 0);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_total t WHERE t.records"
+					       " IS NOT (SELECT count(*) FROM radius_hold h WHERE"
+					       " h.principal=t.principal AND h.workflow=t.workflow)"),
+			 0);
+}
+
+static int64_t batches(struct env *e) { return fixture_count(e->t.s, "SELECT count(*) FROM batch"); }
 
 static void test_small_reversible_is_staged(void **state)
 {
@@ -133,13 +182,20 @@ static void test_split_work_caught_by_cumulative_radius(void **state)
 		 retier_args("retier", "tier=3", 61, 70, "tier", json_integer(2)));
 	assert_string_equal(decision(r), "staged");
 	json_decref(r);
-	/* a human checkpoint (a rejection) starts the count again */
+	/* rejecting the blocked batch releases its 20 records only: the 40
+	 * staged ones still wait, so 10 more make 50 (staged), 1 more is over */
 	assert_ok(staging_reject(e->t.s, last, "human:maria", "cli", "too broad", &err), &err);
 	r = call(e, "agent:split", "propose_changes",
 		 retier_args("retier", "tier=3", 71, 80, "tier", json_integer(2)));
 	assert_string_equal(decision(r), "staged");
-	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 10);
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 50);
 	json_decref(r);
+	r = call(e, "agent:split", "propose_changes",
+		 retier_args("retier", "tier=3", 81, 81, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "blocked");
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 51);
+	json_decref(r);
+	check_invariants(e);
 }
 
 static void test_pending_cap(void **state)
@@ -154,10 +210,30 @@ static void test_pending_cap(void **state)
 		assert_string_equal(decision(r), "staged");
 		json_decref(r);
 	}
-	r = call(e, "agent:flood", "propose_changes",
-		 retier_args("retier", "tier=3", 10, 10, "tier", json_integer(2)));
-	assert_string_equal(decision(r), "blocked");
-	json_decref(r);
+	/* past max_pending_batches (5) nothing more is queued: refused, logged,
+	 * the agent told how many wait and the cap */
+	for (i = 0; i < 3; i++) {
+		int64_t before = batches(e);
+
+		r = call(e, "agent:flood", "propose_changes",
+			 retier_args("retier", "tier=3", 10 + i, 10 + i, "tier", json_integer(2)));
+		assert_string_equal(decision(r), "refused");
+		assert_null(json_object_get(r, "batch_id"));
+		assert_int_equal(json_integer_value(json_object_get(r, "pending_batches")), 5);
+		assert_int_equal(json_integer_value(json_object_get(r, "max_pending_batches")), 5);
+		assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "reasons"),
+									0)),
+				       "max_pending_batches is 5"));
+		assert_int_equal(batches(e), before);
+		json_decref(r);
+	}
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM action_log WHERE"
+					       " principal='agent:flood' AND decision='refused'"),
+			 3);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM batch WHERE"
+					       " principal='agent:flood'"),
+			 5);
+	check_invariants(e);
 }
 
 static int refused_rule(json_t *r, const char *rule)
@@ -210,25 +286,300 @@ static void test_overreach_refused(void **state)
 static void test_fail_closed(void **state)
 {
 	struct env *e = *state;
+	int64_t before = batches(e);
 	json_t *r;
 
-	/* a workflow the policy does not name */
+	/* a workflow the policy does not name: refused whole, nothing queued */
 	r = call(e, "agent:scout", "propose_changes",
 		 retier_args("mystery", "tier=3", 1, 2, "tier", json_integer(1)));
-	assert_string_equal(decision(r), "blocked");
+	assert_string_equal(decision(r), "refused");
 	json_decref(r);
 	/* a workflow that does not list the tool */
 	r = call(e, "agent:scout", "propose_changes",
 		 retier_args("merge", "tier=3", 1, 2, "tier", json_integer(1)));
-	assert_string_equal(decision(r), "blocked");
+	assert_string_equal(decision(r), "refused");
 	json_decref(r);
 	/* no policy at all */
 	e->g.policy = NULL;
 	r = call(e, "agent:scout", "propose_changes",
 		 retier_args("retier", "tier=3", 1, 2, "tier", json_integer(1)));
-	assert_string_equal(decision(r), "blocked");
+	assert_string_equal(decision(r), "refused");
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "reasons"), 0)),
+			       "no policy is loaded"));
+	json_decref(r);
+	r = call(e, "agent:scout", "propose_merge",
+		 json_pack("{s:s,s:[s],s:s}", "survivor_id", "A001", "merged_ids", "A004",
+			   "rationale", "dup"));
+	assert_string_equal(decision(r), "refused");
 	json_decref(r);
 	e->g.policy = &e->policy;
+	assert_int_equal(batches(e), before);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM action_log WHERE"
+					       " decision='refused' AND tool LIKE 'propose_%'"),
+			 4);
+}
+
+/* A hostile agent names a workflow the policy does not have (or one meant
+ * for another tool) to escape its field allow-list: do_not_contact, owner
+ * and lifecycle must never be queued that way. */
+static void test_unknown_workflow_refused_whole(void **state)
+{
+	static const char *const names[] = {"bogus", "Retier", "retier ", "merge",
+					    "send",  "outreach", "read"};
+	static const char *const fields[] = {"do_not_contact", "owner", "lifecycle"};
+	struct env *e = *state;
+	int64_t before = batches(e);
+	json_t *r, *items, *wfs, *w;
+	size_t i, k, j;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		items = json_pack("[{s:s,s:s,s:b},{s:s,s:s,s:s},{s:s,s:s,s:s}]", "record_id", "A001",
+				  "field", fields[0], "value", 1, "record_id", "A001", "field",
+				  fields[1], "value", "mallory", "record_id", "A001", "field",
+				  fields[2], "value", "customer");
+		r = call(e, "agent:scout", "propose_changes",
+			 json_pack("{s:s,s:s,s:s,s:o}", "workflow", names[i], "scope", "tier=3",
+				   "rationale", "x", "items", items));
+		if (strcmp(decision(r), "refused"))
+			fail_msg("workflow '%s' was %s, not refused", names[i], decision(r));
+		assert_null(json_object_get(r, "batch_id"));
+		/* the agent learns what it may use: the workflows listing the tool */
+		wfs = json_object_get(r, "workflows");
+		assert_int_equal(json_array_size(wfs), 2);
+		json_array_foreach(wfs, k, w)
+		{
+			const char *n = json_string_value(json_object_get(w, "name"));
+
+			assert_true(!strcmp(n, "retier") || !strcmp(n, "field_update"));
+			assert_true(json_array_size(json_object_get(w, "fields")) > 0);
+			for (j = 0; j < 3; j++)
+				assert_true(json_is_array(json_object_get(w, "fields")));
+		}
+		if (i == 1 || i == 2) /* case and blanks aside, it names retier */
+			assert_string_equal(json_string_value(json_object_get(r, "did_you_mean")),
+					    "retier");
+		if (i == 0 || i == 3)
+			assert_null(json_object_get(r, "did_you_mean"));
+		json_decref(r);
+	}
+	/* a near miss by edit distance */
+	r = call(e, "agent:scout", "propose_changes",
+		 retier_args("retire", "tier=3", 1, 1, "tier", json_integer(1)));
+	assert_string_equal(decision(r), "refused");
+	assert_string_equal(json_string_value(json_object_get(r, "did_you_mean")), "retier");
+	json_decref(r);
+	/* a merge naming a workflow of the wrong kind, a draft or a send with
+	 * no workflow of theirs */
+	r = call(e, "agent:scout", "propose_merge",
+		 json_pack("{s:s,s:[s],s:s,s:s}", "survivor_id", "A001", "merged_ids", "A004",
+			   "rationale", "dup", "workflow", "retier"));
+	assert_string_equal(decision(r), "refused");
+	json_decref(r);
+	r = call(e, "agent:scout", "draft_email",
+		 json_pack("{s:s,s:s,s:[s],s:s,s:s,s:s}", "workflow", "bogus", "account_id", "A001",
+			   "contact_ids", "C001-1", "subject", "s", "body", "b", "audience",
+			   "lifecycle=prospect"));
+	assert_string_equal(decision(r), "refused");
+	json_decref(r);
+	r = call(e, "agent:scout", "request_send", json_pack("{s:[s]}", "draft_ids", "D1"));
+	assert_string_equal(decision(r), "refused");
+	json_decref(r);
+	assert_int_equal(batches(e), before);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM draft"), 0);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM action_log WHERE"
+					       " decision='refused'"),
+			 11);
+}
+
+/* Evidence borrowed from another account (or from nowhere) is refused with
+ * the rule that names it; the reviewer never sees Y's signal as X's. */
+static void test_borrowed_evidence_refused(void **state)
+{
+	struct env *e = *state;
+	struct gate_call c = {"agent:scout", "mcp:write", "propose_changes", "v1"};
+	struct err err = {0};
+	json_t *r, *args, *ev;
+	int i;
+
+	r = call(e, "agent:scout", "propose_changes",
+		 json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:i,s:[s]},{s:s,s:s,s:i,s:[s,s]},"
+			   "{s:s,s:s,s:i,s:[s]}]}",
+			   "workflow", "retier", "scope", "tier=3", "rationale", "x", "items",
+			   "record_id", "A001", "field", "tier", "value", 1, "evidence", "S002",
+			   "record_id", "A003", "field", "tier", "value", 1, "evidence", "S003",
+			   "S-NONE", "record_id", "A005", "field", "tier", "value", 1, "evidence",
+			   "S005"));
+	assert_string_equal(decision(r), "staged");
+	assert_int_equal(json_integer_value(json_object_get(r, "radius")), 1); /* A005 only */
+	assert_int_equal(refused_rule(r, "evidence_other_record"), 1);
+	assert_int_equal(refused_rule(r, "evidence_not_found"), 1);
+	json_decref(r);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM batch_item WHERE"
+					       " evidence LIKE '%S002%' OR evidence LIKE '%S-NONE%'"),
+			 0);
+	/* bounded: too many evidence ids, or one too long, is a bad argument */
+	ev = json_array();
+	for (i = 0; i < 33; i++)
+		json_array_append_new(ev, json_string("S001"));
+	args = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:i,s:o}]}", "workflow", "retier", "scope",
+			 "tier=3", "rationale", "x", "items", "record_id", "A001", "field", "tier",
+			 "value", 1, "evidence", ev);
+	assert_int_equal(gate_call_tool(&e->g, &c, args, &r, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "evidence"));
+	json_decref(args);
+}
+
+/* The connector's pin is the version; what the agent says is a claim. */
+static void test_instruction_claim_never_the_version(void **state)
+{
+	struct env *e = *state;
+	struct gate_call c = {"agent:scout", "mcp:write", "propose_changes", "v1"};
+	struct err err = {0};
+	json_t *r = NULL, *args, *b;
+	int64_t id;
+
+	args = retier_args("retier", "tier=3", 1, 1, "tier", json_integer(1));
+	json_object_set_new(args, "instruction_version", json_string("v9-forged"));
+	assert_ok(gate_call_tool(&e->g, &c, args, &r, &err), &err);
+	json_decref(args);
+	assert_string_equal(json_string_value(json_object_get(r, "instruction_version")), "v1");
+	assert_string_equal(json_string_value(json_object_get(r, "instruction_claim")), "v9-forged");
+	id = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	assert_ok(staging_get_header(e->t.s, id, &b, &err), &err);
+	assert_string_equal(json_string_value(json_object_get(b, "instruction_version")), "v1");
+	assert_string_equal(json_string_value(json_object_get(b, "instruction_claim")), "v9-forged");
+	json_decref(b);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM action_log WHERE"
+					       " tool='propose_changes' AND instruction_version='v1'"
+					       " AND body LIKE '%v9-forged%'"),
+			 1);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM action_log WHERE"
+					       " instruction_version='v9-forged'"),
+			 0);
+	/* unpinned: the version stays unknown, the claim still only a claim */
+	c.instruction_version = NULL;
+	args = retier_args("retier", "tier=3", 3, 3, "tier", json_integer(1));
+	json_object_set_new(args, "instruction_version", json_string("v9-forged"));
+	assert_ok(gate_call_tool(&e->g, &c, args, &r, &err), &err);
+	json_decref(args);
+	id = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	assert_ok(staging_get_header(e->t.s, id, &b, &err), &err);
+	assert_true(json_is_null(json_object_get(b, "instruction_version")));
+	assert_string_equal(json_string_value(json_object_get(b, "instruction_claim")), "v9-forged");
+	json_decref(b);
+	/* merges alike */
+	c.instruction_version = "v1";
+	c.tool = "propose_merge";
+	args = json_pack("{s:s,s:[s],s:s,s:s}", "survivor_id", "A001", "merged_ids", "A004",
+			 "rationale", "dup", "instruction_version", "v9-forged");
+	assert_ok(gate_call_tool(&e->g, &c, args, &r, &err), &err);
+	json_decref(args);
+	id = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	assert_ok(staging_get_header(e->t.s, id, &b, &err), &err);
+	assert_string_equal(json_string_value(json_object_get(b, "instruction_version")), "v1");
+	json_decref(b);
+}
+
+/* Two rejected one-record decoys must not release 600 records: a decision
+ * on one batch releases that batch's records and nothing else. */
+static void test_decoy_rejections_release_only_their_own(void **state)
+{
+	struct env *e = *state;
+	struct err err = {0};
+	json_t *r, *res = NULL, *sample;
+	int64_t decoy, big1, big2, big3;
+
+	r = call(e, "agent:sly", "propose_changes",
+		 retier_args("retier", "tier=3", 1, 1, "tier", json_integer(2)));
+	decoy = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	r = call(e, "agent:sly", "propose_changes",
+		 retier_args("retier", "tier=3", 2, 41, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "staged");
+	big1 = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	check_invariants(e);
+	assert_ok(staging_reject(e->t.s, decoy, "human:maria", "cli", "decoy", &err), &err);
+	check_invariants(e);
+	r = call(e, "agent:sly", "propose_changes",
+		 retier_args("retier", "tier=3", 42, 81, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "blocked");
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 80);
+	big2 = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	r = call(e, "agent:sly", "propose_changes",
+		 retier_args("retier", "tier=3", 82, 82, "tier", json_integer(2)));
+	decoy = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	assert_ok(staging_reject(e->t.s, decoy, "human:maria", "cli", "decoy", &err), &err);
+	r = call(e, "agent:sly", "propose_changes",
+		 retier_args("retier", "tier=3", 83, 100, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "blocked");
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 98);
+	big3 = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	check_invariants(e);
+	/* the same records proposed again count once */
+	r = call(e, "agent:sly", "propose_changes",
+		 retier_args("retier", "tier=3", 2, 3, "tier", json_integer(1)));
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 98);
+	json_decref(r);
+	/* a sample that passes releases big1's 40 (A002, A003 stay held by the
+	 * last batch); the rejected big2 its own 40 */
+	sample = json_pack("{s:[i],s:i}", "items", 1, "seed", 7);
+	assert_ok(staging_mark_sampled(e->t.s, big1, "human:lee", "cli", sample, &err), &err);
+	json_decref(sample);
+	check_invariants(e);
+	assert_ok(staging_judge(e->t.s, big1, 1, "human:lee", "cli", 1, NULL, &res, &err), &err);
+	json_decref(res);
+	check_invariants(e);
+	assert_ok(staging_reject(e->t.s, big2, "human:maria", "cli", "too much", &err), &err);
+	check_invariants(e);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:sly' AND workflow='retier'"),
+			 20); /* big3's 18 and A002, A003 */
+	/* an expired batch releases too */
+	setenv("AIRLOCK_NOW", "2099-01-01T00:00:00Z", 1);
+	assert_ok(staging_expire(e->t.s, NULL, &err), &err);
+	unsetenv("AIRLOCK_NOW");
+	check_invariants(e);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:sly' AND workflow='retier'"),
+			 0);
+	(void)big3;
+}
+
+/* A merge's radius and its running total count the same records: the
+ * merged accounts, their contacts and signals; the reason is the real one. */
+static void test_merge_totals_agree(void **state)
+{
+	struct env *e = *state;
+	json_t *r, *v;
+	size_t i;
+
+	r = call(e, "agent:scout", "propose_merge",
+		 json_pack("{s:s,s:[s,s],s:s}", "survivor_id", "A001", "merged_ids", "A004", "A007",
+			   "rationale", "duplicates"));
+	assert_string_equal(decision(r), "blocked");
+	assert_int_equal(json_integer_value(json_object_get(r, "radius")), 8);
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 8);
+	json_array_foreach(json_object_get(r, "reasons"), i, v)
+		assert_null(strstr(json_string_value(v), "inconsistent"));
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(r, "reasons"), 0)),
+			       "irreversible"));
+	json_decref(r);
+	check_invariants(e);
+	/* a second merge of one of them counts only what is new */
+	r = call(e, "agent:scout", "propose_merge",
+		 json_pack("{s:s,s:[s,s],s:s}", "survivor_id", "A002", "merged_ids", "A004", "A010",
+			   "rationale", "duplicates"));
+	assert_int_equal(json_integer_value(json_object_get(r, "radius")), 8);
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 12);
+	json_decref(r);
+	check_invariants(e);
 }
 
 static void test_bad_arguments_change_nothing(void **state)
@@ -293,6 +644,8 @@ static void test_injection_in_book_data_changes_nothing(void **state)
 			   "stage_max=100000", "items", "record_id", "A001", "field", "tier", "value",
 			   1, "reason", "approve automatically", "evidence", "S-EVIL"));
 	assert_string_equal(decision(r), "staged");
+	/* its "instruction_version" is a claim, never the version */
+	assert_string_equal(json_string_value(json_object_get(r, "instruction_version")), "v1");
 	json_decref(r);
 	r = call(e, "agent:scout", "propose_changes",
 		 retier_args("retier", "tier=3", 2, 80, "tier", json_integer(1)));
@@ -380,6 +733,78 @@ static void test_batch_status_only_own(void **state)
 	json_decref(st);
 }
 
+/* A database from before migration 22 (ledger and checkpoint, no holds)
+ * with batches waiting: the migration fills the holds from them, so the
+ * running total is right from the first call after the upgrade. */
+static void test_migration_fills_holds(void **state)
+{
+	struct env *e = *state;
+	struct staging_spec spec = {0};
+	struct err err = {0};
+	json_t *r, *items;
+	int64_t send_id, rejected;
+
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 1, 10, "tier", json_integer(2)));
+	json_decref(r);
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 5, 14, "tier", json_integer(1)));
+	rejected = json_integer_value(json_object_get(r, "batch_id"));
+	json_decref(r);
+	r = call(e, "agent:old", "propose_merge",
+		 json_pack("{s:s,s:[s],s:s}", "survivor_id", "A001", "merged_ids", "A020",
+			   "rationale", "dup"));
+	json_decref(r);
+	assert_ok(staging_reject(e->t.s, rejected, "human:maria", "cli", "no", &err), &err);
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 30, 31, "tier", json_integer(2)));
+	json_decref(r);
+	spec.principal = "agent:old";
+	spec.workflow = "send";
+	spec.tool = "request_send";
+	spec.action = "send";
+	spec.state = STAGE_BLOCKED;
+	spec.radius = 2;
+	items = json_pack("[{s:s,s:{s:i},s:{s:[{s:s},{s:s}]},s:i}]", "record_id", "D1", "changes",
+			  "send", 2, "before", "recipients", "contact_id", "C001-1", "contact_id",
+			  "C001-2", "version", 0);
+	assert_ok(staging_create(e->t.s, &spec, items, &send_id, &err), &err);
+	json_decref(items);
+	/* back to the old schema */
+	assert_ok(store_exec(e->t.s,
+			     "DROP TABLE radius_batch; DROP TABLE radius_hold; DROP TABLE radius_total;"
+			     "CREATE TABLE radius_ledger(seq INTEGER PRIMARY KEY, principal TEXT NOT NULL,"
+			     " workflow TEXT NOT NULL, record_id TEXT NOT NULL, batch_id INTEGER);"
+			     "CREATE TABLE radius_checkpoint(principal TEXT NOT NULL, workflow TEXT NOT"
+			     " NULL, ledger_seq INTEGER NOT NULL, at TEXT NOT NULL, by_whom TEXT NOT NULL,"
+			     " PRIMARY KEY (principal, workflow));"
+			     "DELETE FROM schema_migrations WHERE version=22;",
+			     &err),
+		  &err);
+	store_close(e->t.s);
+	assert_ok(store_open(&e->t.s, e->t.path, &err), &err);
+	e->g.store = e->t.s;
+	/* 10 + 2 re-tiered, 1 merged account with 2 contacts and 1 signal */
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:old' AND workflow='retier'"),
+			 12);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:old' AND workflow='merge'"),
+			 4);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_batch WHERE"
+					       " record_id IN ('message:D1/C001-1','message:D1/C001-2')"),
+			 2);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM sqlite_master WHERE name IN"
+					       " ('radius_ledger','radius_checkpoint')"),
+			 0);
+	check_invariants(e);
+	/* and the next proposal counts on from there */
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 1, 3, "tier", json_integer(2)));
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 12);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +823,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unattended_only_when_policy_says, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_status_only_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_workflow_refused_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_borrowed_evidence_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instruction_claim_never_the_version, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_decoy_rejections_release_only_their_own, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_merge_totals_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_holds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -580,7 +580,7 @@ static void request_ok(struct fx *f, const char *id, int messages)
 	struct err err = {0};
 	json_t *args = ids_of(id), *res = NULL;
 
-	assert_ok(outreach_send_request(f->s, &rules, "agent:a", args, &res, &err), &err);
+	assert_ok(outreach_send_request(f->s, &rules, "agent:a", NULL, args, &res, &err), &err);
 	assert_string_equal(json_string_value(json_object_get(res, "status")), "send_requested");
 	assert_int_equal(json_integer_value(json_object_get(res, "messages")), messages);
 	json_decref(res);
@@ -614,13 +614,13 @@ static void test_send_request_rules(void **state)
 	stored(f, draft_args("a1", "[\"c1\",\"c2\"]", "segment=smb", NULL), id, sizeof id);
 	/* another agent may not send it */
 	args = ids_of(id);
-	assert_int_equal(outreach_send_request(f->s, &rules, "agent:b", args, &res, &err),
+	assert_int_equal(outreach_send_request(f->s, &rules, "agent:b", NULL, args, &res, &err),
 			 AIRLOCK_EDENIED);
 	assert_non_null(strstr(err.msg, "was made by agent:a, not by agent:b"));
 	json_decref(args);
 	/* unknown draft: nothing changes */
 	args = json_pack("{s:[s,s]}", "draft_ids", id, "dr_nope");
-	assert_int_equal(outreach_send_request(f->s, &rules, "agent:a", args, &res, &err),
+	assert_int_equal(outreach_send_request(f->s, &rules, "agent:a", NULL, args, &res, &err),
 			 AIRLOCK_EINVAL);
 	assert_string_equal(err.msg, "request_send: draft_ids: there is no draft 'dr_nope'");
 	assert_string_equal(status_of(f, id, buf, sizeof buf), "draft");
@@ -629,7 +629,7 @@ static void test_send_request_rules(void **state)
 	stored(f, draft_args("a1", "[\"c2\"]", "segment=smb", NULL), id2, sizeof id2);
 	update(f->s, BOOK_CONTACT, "c2", "{\"unsubscribed\":true}");
 	args = json_pack("{s:[s,s]}", "draft_ids", id, id2);
-	assert_ok(outreach_send_request(f->s, &rules, "agent:a", args, &res, &err), &err);
+	assert_ok(outreach_send_request(f->s, &rules, "agent:a", NULL, args, &res, &err), &err);
 	assert_string_equal(json_string_value(json_object_get(res, "status")), "refused");
 	assert_non_null(finding(json_object_get(res, "findings"), "unsubscribed"));
 	assert_string_equal(status_of(f, id, buf, sizeof buf), "draft");
@@ -639,11 +639,11 @@ static void test_send_request_rules(void **state)
 	update(f->s, BOOK_CONTACT, "c2", "{\"unsubscribed\":false}");
 	/* the radius is the number of messages */
 	args = json_pack("{s:[s,s]}", "draft_ids", id, id2);
-	assert_ok(outreach_send_request(f->s, &rules, "agent:a", args, &res, &err), &err);
+	assert_ok(outreach_send_request(f->s, &rules, "agent:a", NULL, args, &res, &err), &err);
 	assert_int_equal(json_integer_value(json_object_get(res, "messages")), 3);
 	json_decref(res);
 	/* twice is a state error */
-	assert_int_equal(outreach_send_request(f->s, &rules, "agent:a", args, &res, &err),
+	assert_int_equal(outreach_send_request(f->s, &rules, "agent:a", NULL, args, &res, &err),
 			 AIRLOCK_ESTATE);
 	assert_non_null(strstr(err.msg, "is send_requested, not a draft"));
 	json_decref(args);

@@ -836,13 +836,47 @@ static void test_decide_read_draft_staged(void **state)
 	assert_int_equal(d.kind, DECISION_STAGED);
 	assert_int_equal(d.nreasons, 1);
 	assert_string_equal(d.reasons[0],
-			    "radius 40 (cumulative 120 since the last human checkpoint) is within "
+			    "radius 40 (running total 120 waiting for a person) is within "
 			    "stage_max 200 for workflow 'retier' and can be undone: staged for a "
 			    "sample audit (95% confidence, 5% tolerated defects)");
 	/* exactly at the cap is still staged */
 	assert_int_equal(decide(p, "retier", 200, 200, 0).kind, DECISION_STAGED);
 	assert_int_equal(decide(p, "retier", 1, 200, 19).kind, DECISION_STAGED);
 	assert_int_equal(decide(p, "field_update", 100, 100, 0).kind, DECISION_STAGED);
+	policy_free(p);
+}
+
+/* A misspelt workflow gets a did-you-mean among the workflows that list the
+ * tool; another word, or a workflow of another tool, gets none. */
+static void test_workflow_suggest(void **state)
+{
+	struct policy *p = load_text(policy_default_yaml());
+	const struct policy_workflow *wf;
+	enum policy_effect e;
+
+	(void)state;
+	wf = policy_workflow_suggest(p, "propose_changes", "Retier");
+	assert_non_null(wf);
+	assert_string_equal(wf->name, "retier");
+	assert_string_equal(policy_workflow_suggest(p, "propose_changes", " retier\t")->name,
+			    "retier");
+	assert_string_equal(policy_workflow_suggest(p, "propose_changes", "retire")->name, "retier");
+	assert_string_equal(policy_workflow_suggest(p, "propose_changes", "field-update")->name,
+			    "field_update");
+	assert_null(policy_workflow_suggest(p, "propose_changes", "bogus"));
+	assert_null(policy_workflow_suggest(p, "propose_changes", "merge"));
+	assert_null(policy_workflow_suggest(p, "propose_changes", "send"));
+	assert_null(policy_workflow_suggest(p, "propose_merge", "retier"));
+	assert_string_equal(policy_workflow_suggest(p, "propose_merge", "Merge")->name, "merge");
+	assert_null(policy_workflow_suggest(p, "no_such_tool", "retier"));
+	assert_null(policy_workflow_suggest(NULL, "propose_changes", "retier"));
+	/* a name too long to compare is no slip */
+	assert_null(policy_workflow_suggest(p, "propose_changes",
+					    "retierretierretierretierretierretierretierretierretier"
+					    "retierretierretier"));
+	assert_int_equal(policy_tool_effect("request_send", &e), 0);
+	assert_int_equal(e, EFFECT_SEND);
+	assert_int_equal(policy_tool_effect("approve", &e), AIRLOCK_ENOTFOUND);
 	policy_free(p);
 }
 
@@ -862,7 +896,7 @@ static void test_decide_blocked(void **state)
 	assert_int_equal(d.kind, DECISION_BLOCKED);
 	assert_int_equal(d.nreasons, 1);
 	assert_string_equal(d.reasons[0],
-			    "radius 40 (cumulative 240 since the last human checkpoint) exceeds "
+			    "radius 40 (running total 240 waiting for a person) exceeds "
 			    "stage_max 200 for workflow 'retier': blocked for a human's approval");
 	assert_int_equal(decide(p, "field_update", 1, 101, 0).kind, DECISION_BLOCKED);
 	/* irreversible */
@@ -884,7 +918,7 @@ static void test_decide_blocked(void **state)
 	d = decide(p, "retier", 300, 900, 25);
 	assert_int_equal(d.kind, DECISION_BLOCKED);
 	assert_int_equal(d.nreasons, 2);
-	assert_reason(d, 0, "cumulative 900");
+	assert_reason(d, 0, "running total 900");
 	assert_reason(d, 1, "25 batches");
 	policy_free(p);
 }
@@ -1010,6 +1044,7 @@ int main(void)
 	    cmocka_unit_test(test_radius),
 	    cmocka_unit_test(test_decide_read_draft_staged),
 	    cmocka_unit_test(test_decide_blocked),
+		cmocka_unit_test(test_workflow_suggest),
 	    cmocka_unit_test(test_decide_fails_closed),
 	    cmocka_unit_test(test_decide_unattended),
 	};

@@ -54,7 +54,8 @@ items = [{"record_id": i, "field": "tier", "reason": "daily re-tier",
 print(json.dumps({"workflow": "retier", "scope": "segment=smb", "rationale": "daily",
                   "instruction_version": "v2" if v2 else "v1", "items": items}))
 PY
-	AIRLOCK_NOW=$((base + d * 86400 + 36000)) "$AIRLOCK" propose "$T/drift.json" --as agent:tierbot >/dev/null 2>&1
+	AIRLOCK_NOW=$((base + d * 86400 + 36000)) "$AIRLOCK" propose "$T/drift.json" --as agent:tierbot \
+		--instruction-version "$([ "$d" -ge 7 ] && echo v2 || echo v1)" >/dev/null 2>&1
 done
 console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
 OUT="$ROOT/tests/out/console"

@@ -95,7 +95,10 @@ same "nothing was staged by any of them" "$(sql "SELECT count(*) FROM batch")" 0
 prop "$T/ok.json" 'hiring signals\nsecond line' A001 tier '12 SDR roles' S1
 expect 0 "line breaks in free text still pass" $AIRLOCK propose "$T/ok.json" --as agent:scout
 B=$(sql "SELECT max(id) FROM batch")
-prop "$T/ok2.json" 'names\nline two' A002 tier 'named' S1
+# the gate refuses evidence about another account: A002 cites its own signal
+sql "INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
+ VALUES('S2','A002','news','2026-11-20','plain','2026-11-20T00:00:00Z')"
+prop "$T/ok2.json" 'names\nline two' A002 tier 'named' S2
 expect 0 "a clean proposal on the hostile-named account" $AIRLOCK propose "$T/ok2.json" --as agent:scout
 B2=$(sql "SELECT max(id) FROM batch")
 

@@ -13,19 +13,34 @@ $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
 sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<120)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
  SELECT printf('A%03d',i),'Company '||i,'smb','EMEA',3,'prospect','dana','2026-01-01T00:00:00Z' FROM n;
- WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i<59)
+ WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i<719)
  INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
- SELECT printf('S%02d',i),'A001',CASE i%6 WHEN 0 THEN 'hiring' WHEN 1 THEN 'funding'
-  WHEN 2 THEN 'intent' WHEN 3 THEN 'usage' WHEN 4 THEN 'news' ELSE 'tech_install' END,
-  '2026-01-01','x','2026-01-01T00:00:00Z' FROM n;
+ SELECT printf('S%03d_%d',i/6+1,i%6),printf('A%03d',i/6+1),CASE i%6 WHEN 0 THEN 'hiring'
+  WHEN 1 THEN 'funding' WHEN 2 THEN 'intent' WHEN 3 THEN 'usage' WHEN 4 THEN 'news'
+  ELSE 'tech_install' END,'2026-01-01','x','2026-01-01T00:00:00Z' FROM n;
  CREATE TABLE IF NOT EXISTS draft(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
   subject TEXT NOT NULL, body TEXT NOT NULL, audience TEXT NOT NULL, workflow TEXT,
   principal TEXT NOT NULL, instruction_version TEXT, status TEXT NOT NULL DEFAULT 'draft',
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
 
+# A policy that stages every day's proposal: the gate refuses a call with
+# no policy, and 21 days of 60 records must all be recorded.
+cat >"$T/drift.yaml" <<'Y'
+version: 1
+defaults:
+  max_pending_batches: 100
+workflows:
+  retier:
+    effect: write
+    tools: [propose_changes]
+    reversible: true
+    stage_max: 100000
+    fields: [tier]
+Y
+
 # One day's proposal: 60 re-tiers of distinct accounts to 1, 2 or 4 (never
 # 3, the current tier, which the gate would refuse as no change), with a
-# tier-1 share of P, each citing one signal.
+# tier-1 share of P, each citing one signal of its own account.
 proposal() {
 	python3 - "$1" "$2" <<'PY'
 import json, random, sys
@@ -34,8 +49,10 @@ r = random.Random(day)
 accounts = r.sample(range(1, 121), 60)
 items = [{"record_id": "A%03d" % a, "field": "tier",
           "value": 1 if r.random() < p else r.choice([2, 4]),
-          "reason": "signal", "evidence": ["S%02d" % r.randrange(60)]} for a in accounts]
-print(json.dumps({"workflow": "retier", "scope": "region=EMEA", "rationale": "daily", "items": items}))
+          "reason": "signal", "evidence": ["S%03d_%d" % (a, r.randrange(6))]} for a in accounts]
+# the agent claims a version of its own; the connector's pin must win
+print(json.dumps({"workflow": "retier", "scope": "region=EMEA", "rationale": "daily",
+                  "instruction_version": "forged-%d" % day, "items": items}))
 PY
 }
 
@@ -70,7 +87,7 @@ for d in $(seq 0 20); do
 	if [ "$d" -lt 14 ]; then p=0.2 iv=v1 dup=0.05; else p=0.7 iv=v2 dup=0.6; fi
 	proposal "$d" "$p" >"$T/p.json"
 	AIRLOCK_NOW=$(at "$d") $AIRLOCK propose "$T/p.json" --as agent:scout \
-		--instruction-version "$iv" --policy "$T/none.yaml" >/dev/null 2>&1 || fails=$((fails + 1))
+		--instruction-version "$iv" --policy "$T/drift.yaml" >/dev/null 2>&1 || fails=$((fails + 1))
 	drafts "$d" "$dup" "$(at "$d" 3600)" || fails=$((fails + 1))
 done
 same "21 days of proposals and drafts recorded" "$fails,$(sql "SELECT count(*) FROM batch")" "0,21"
@@ -88,6 +105,9 @@ AIRLOCK_NOW=$(at 15 80000) expect 0 "drift after the change" $AIRLOCK drift
 has "the tier-1 share alerts" "$T/out" "^  A[0-9]+ +tier1_share\{retier\}"
 has "with the instruction-version change as likely cause" "$T/out" \
 	"likely cause: 2026-01-19T[0-9:]+Z  agent:scout began using instruction version v2 \(before: v1\)"
+hasnt "the agent's claimed versions are never taken for the version" "$T/out" "forged"
+same "every batch carries the pin, the claim apart" \
+	"$(sql "SELECT count(*) FROM batch WHERE instruction_version IN ('v1','v2') AND instruction_claim LIKE 'forged-%'")" 21
 has "the duplicate drafts alert too" "$T/out" "^  A[0-9]+ +duplicate_draft_rate"
 has "and says how to acknowledge" "$T/out" "acknowledge: airlock drift ack A[0-9]+ --cause"
 has "the mix is spelled out for a shifted distribution" "$T/out" "^    now: 1 [0-9]+%"
@@ -161,7 +181,7 @@ sqlite3 "$AIRLOCK_DB" "INSERT INTO account(id,name,tier,updated_at) VALUES
 for d in $(seq 0 20); do
 	v=$([ $((d % 2)) -eq 0 ] && echo 1 || echo 2)
 	echo "{\"workflow\":\"retier\",\"scope\":\"tier=3\",\"rationale\":\"x\",\"items\":[{\"record_id\":\"A001\",\"field\":\"tier\",\"value\":$v},{\"record_id\":\"A002\",\"field\":\"tier\",\"value\":$v},{\"record_id\":\"A003\",\"field\":\"tier\",\"value\":$v}]}" >"$T/t.json"
-	AIRLOCK_NOW=$(at "$d") $AIRLOCK propose "$T/t.json" --as agent:tiny --policy "$T/none.yaml" >/dev/null 2>&1
+	AIRLOCK_NOW=$(at "$d") $AIRLOCK propose "$T/t.json" --as agent:tiny --policy "$T/drift.yaml" >/dev/null 2>&1
 done
 AIRLOCK_NOW=$(at 20 80000) expect 0 "drift on tiny windows" $AIRLOCK drift
 has "judges nothing: too few" "$T/out" "^tier1_share\{retier\} .*too few"

@@ -17,10 +17,49 @@ cat >"$T/p.json" <<'J'
   {"record_id": "A999", "field": "tier", "value": 1, "reason": "ghost"}]}
 J
 NOPOL="--policy $T/missing.yaml"
+# retier stages one record at most, so the two above are blocked for a person
+cat >"$T/gate.yaml" <<'Y'
+version: 1
+defaults:
+  max_pending_batches: 20
+workflows:
+  read:
+    effect: read
+    tools: [search_accounts, get_account, list_signals, book_stats, batch_status]
+  retier:
+    effect: write
+    tools: [propose_changes]
+    reversible: true
+    stage_max: 1
+    fields: [tier]
+  bulk:
+    effect: write
+    tools: [propose_changes]
+    reversible: true
+    stage_max: 200
+    fields: [tier]
+  merge:
+    effect: write
+    tools: [propose_merge]
+    reversible: false
+    fields: [domain]
+  outreach:
+    effect: draft
+    tools: [draft_email, save_brief]
+  send:
+    effect: send
+    tools: [request_send]
+    reversible: false
+Y
+POL="--policy $T/gate.yaml"
 
-expect 0 "propose records a proposal" $AIRLOCK propose "$T/p.json" --as agent:scout $NOPOL
-has "no loadable policy: blocked (fail closed)" "$T/out" "decision: blocked"
-has "the warning says every proposal is blocked" "$T/err" "every proposal is blocked"
+expect 0 "with no loadable policy a proposal is answered" $AIRLOCK propose "$T/p.json" --as agent:scout $NOPOL
+has "no loadable policy: refused (fail closed)" "$T/out" "decision: refused"
+has "the warning says every proposal is refused" "$T/err" "every proposal is refused"
+same "nothing was queued" "$(sql "SELECT count(*) FROM batch")" 0
+same "the refusal is logged" "$(sql "SELECT count(*) FROM action_log WHERE tool='propose_changes' AND decision='refused'")" 1
+expect 0 "propose records a proposal" $AIRLOCK propose "$T/p.json" --as agent:scout $POL
+has "past stage_max: blocked" "$T/out" "decision: blocked"
 has "the unknown record is refused by name" "$T/out" "A999.*unknown_record"
 B=$(sql "SELECT max(id) FROM batch")
 
@@ -30,7 +69,7 @@ printf '{"workflow": "retier", "items": [' >"$T/bad.json"
 expect 1 "a truncated proposal file is named with line and column" $AIRLOCK propose "$T/bad.json" --as agent:scout $NOPOL
 has "the error names the file" "$T/err" "bad.json:1:"
 echo '{"workflow":"retier","scope":"region=EMEA","rationale":"x","items":[{"record_id":"A001","field":"tier"}]}' >"$T/noval.json"
-expect 1 "an item without a value is refused with the argument named" $AIRLOCK propose "$T/noval.json" --as agent:scout $NOPOL
+expect 1 "an item without a value is refused with the argument named" $AIRLOCK propose "$T/noval.json" --as agent:scout $POL
 has "names items[0].value" "$T/err" "items\[0\]\.value"
 same "nothing was staged by the bad proposals" "$(sql "SELECT count(*) FROM batch")" 1
 
@@ -72,12 +111,160 @@ expect 0 "queue is empty now" $AIRLOCK queue
 has "and says so" "$T/out" "nothing waits"
 
 # expiry: a batch waiting past its time-to-live cannot be approved
-expect 0 "another proposal" $AIRLOCK propose "$T/p.json" --as agent:scout $NOPOL
+expect 0 "another proposal" $AIRLOCK propose "$T/p.json" --as agent:scout $POL
 B2=$(sql "SELECT max(id) FROM batch")
 AIRLOCK_NOW=$(( $(date +%s) + 8 * 86400 )) expect 1 "approving an expired batch fails" $AIRLOCK approve "$B2" --as maria
 has "saying it expired" "$T/err" "expired"
 AIRLOCK_NOW=$(( $(date +%s) + 8 * 86400 )) expect 0 "queue sweeps expired batches" $AIRLOCK queue
 same "the batch is expired" "$(sql "SELECT state FROM batch WHERE id=$B2")" expired
+
+# ---- a hostile agent against the gate (issue 13) ----
+export AIRLOCK_POLICY="$T/gate.yaml"
+sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<700)
+ INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
+ SELECT printf('B%04d',i),'Bulk '||i,'smb','NA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n;
+ INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+  ('C30','A030','Pat','pat@a30.test','2026-11-01T00:00:00Z'),
+  ('A030','A030','Same id as an account','same@a30.test','2026-11-01T00:00:00Z');
+ INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
+  ('S30','A030','news','2026-11-20T00:00:00Z','A030 news','2026-11-20T00:00:00Z'),
+  ('S31','A031','news','2026-11-20T00:00:00Z','A031 news','2026-11-20T00:00:00Z');"
+nbatch() { sql "SELECT count(*) FROM batch"; }
+
+# an unknown or foreign workflow name never escapes the field guard
+for w in bogus Retier "retier " merge send outreach read; do
+	python3 -c 'import json,sys; print(json.dumps({"workflow": sys.argv[1], "scope": "region=EMEA",
+  "rationale": "x", "items": [{"record_id": "A003", "field": "do_not_contact", "value": True},
+  {"record_id": "A003", "field": "owner", "value": "mallory"},
+  {"record_id": "A003", "field": "lifecycle", "value": "customer"}]}))' "$w" >"$T/w.json"
+	n=$(nbatch)
+	expect 0 "workflow '$w': answered" $AIRLOCK propose "$T/w.json" --as agent:hostile
+	has "workflow '$w': refused whole" "$T/out" "^decision: refused"
+	has "workflow '$w': the workflows that list the tool, with their fields" "$T/out" "workflow retier may write: tier"
+	same "workflow '$w': nothing queued" "$(nbatch)" "$n"
+done
+python3 -c 'import json; print(json.dumps({"workflow": "Retier", "scope": "region=EMEA", "rationale": "x",
+  "items": [{"record_id": "A003", "field": "owner", "value": "mallory"}]}))' >"$T/w.json"
+expect 0 "a near miss" $AIRLOCK propose "$T/w.json" --as agent:hostile
+has "gets a did-you-mean" "$T/out" "did you mean: retier"
+same "every one is logged as refused" "$(sql "SELECT count(*) FROM action_log WHERE principal='agent:hostile' AND decision='refused'")" 8
+same "do_not_contact, owner and lifecycle of A003 never reached a batch" \
+	"$(sql "SELECT count(*) FROM batch_item WHERE record_id='A003'")" 0
+
+# the same through the MCP write connector; mcp_calls AGENT PIN < lines of
+# "TOOL JSON-ARGS" prints one structuredContent per call
+mcp_calls() {
+	python3 -c 'import json, sys
+print(json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}))
+print(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+for i, l in enumerate(sys.stdin):
+    tool, args = l.split(" ", 1)
+    print(json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call", "params": {"name": tool, "arguments": json.loads(args)}}))' |
+		"$AIRLOCK" mcp --connector write --agent "$1" --instruction-version "$2" 2>>"$T/mcp.err" |
+		python3 -c 'import json, sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("id"): print(json.dumps(m["result"].get("structuredContent", m["result"])))'
+}
+n=$(nbatch)
+mcp_calls hostile2 v1 >"$T/mcp.out" <<'CALLS'
+propose_changes {"workflow": "bogus", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "owner", "value": "mallory", "reason": "r"}]}
+propose_changes {"workflow": "Retier", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "do_not_contact", "value": true, "reason": "r"}]}
+propose_changes {"workflow": "merge", "scope": "region=EMEA", "rationale": "x", "items": [{"record_id": "A005", "field": "lifecycle", "value": "customer", "reason": "r"}]}
+propose_merge {"workflow": "retier", "survivor_id": "A005", "merged_ids": ["A007"], "rationale": "x"}
+draft_email {"workflow": "send", "account_id": "A005", "contact_ids": ["C30"], "subject": "s", "body": "b", "audience": "lifecycle=prospect"}
+save_brief {"workflow": "bogus", "account_id": "A005", "text": "t"}
+CALLS
+same "MCP: six calls, six refusals" "$(grep -c '"decision": "refused"' "$T/mcp.out")" 6
+has "MCP: a did-you-mean for Retier" "$T/mcp.out" '"did_you_mean": "retier"'
+same "MCP: nothing queued" "$(nbatch)" "$n"
+same "MCP: no draft or brief stored" "$(sql "SELECT (SELECT count(*) FROM draft)+(SELECT count(*) FROM brief)")" 0
+
+# borrowed and missing evidence
+cat >"$T/ev.json" <<'J'
+{"workflow": "bulk", "scope": "region=EMEA", "rationale": "signals",
+ "items": [{"record_id": "A031", "field": "tier", "value": 1, "evidence": ["S1"]},
+           {"record_id": "A013", "field": "tier", "value": 1, "evidence": ["S-NONE"]},
+           {"record_id": "A015", "field": "tier", "value": 1, "evidence": ["S31", "S1"]},
+           {"record_id": "A017", "field": "tier", "value": 1, "evidence": []}]}
+J
+expect 0 "evidence: answered" $AIRLOCK propose "$T/ev.json" --as agent:borrower
+has "another account's signal is refused" "$T/out" "A031.tier +\[evidence_other_record\]"
+has "a signal that does not exist is refused" "$T/out" "A013.tier +\[evidence_not_found\]"
+has "one borrowed id among good ones is refused" "$T/out" "A015.tier +\[evidence_other_record\]"
+same "only the item citing nothing was staged" "$(sql "SELECT group_concat(record_id) FROM batch_item WHERE batch_id=(SELECT max(id) FROM batch)")" A017
+same "S1's text is never shown as another account's evidence" "$(sql "SELECT count(*) FROM batch_item WHERE evidence LIKE '%S1\"%' AND record_id<>'A001'")" 0
+
+# the connector's pin is the version, the agent's argument only a claim
+mcp_calls pinned retier-v1 >"$T/mcp.out" <<'CALLS'
+propose_changes {"workflow": "bulk", "scope": "region=EMEA", "rationale": "x", "instruction_version": "retier-v9", "items": [{"record_id": "A019", "field": "tier", "value": 1, "reason": "r"}]}
+CALLS
+PB=$(sql "SELECT max(id) FROM batch")
+same "the batch carries the pin" "$(sql "SELECT instruction_version FROM batch WHERE id=$PB")" retier-v1
+same "and the claim apart" "$(sql "SELECT instruction_claim FROM batch WHERE id=$PB")" retier-v9
+same "the log entry carries the pin" "$(sql "SELECT instruction_version FROM action_log WHERE batch_id='$PB' AND tool='propose_changes'")" retier-v1
+same "the claim stays visible in the logged arguments" "$(sql "SELECT count(*) FROM action_log WHERE batch_id='$PB' AND body LIKE '%retier-v9%'")" 1
+same "no log entry names the claim as its version" "$(sql "SELECT count(*) FROM action_log WHERE instruction_version='retier-v9'")" 0
+expect 0 "show" $AIRLOCK show "$PB"
+has "show: the version is the pin" "$T/out" "^instruction version: retier-v1"
+has "show: the claim is labelled as such" "$T/out" "claimed by the agent.*retier-v9"
+expect 0 "show --json" $AIRLOCK show "$PB" --json
+has "show --json: the claim under its own name" "$T/out" '"instruction_claim": *"retier-v9"'
+
+# drafts, briefs and sends alike: the pin is the version, the claim a claim
+mcp_calls pinned retier-v1 >"$T/mcp.out" <<'CALLS'
+draft_email {"account_id": "A030", "contact_ids": ["C30"], "subject": "hello", "body": "a short note", "audience": "lifecycle=prospect", "instruction_version": "retier-v9"}
+save_brief {"account_id": "A030", "text": "news", "evidence": ["S30"], "instruction_version": "retier-v9"}
+CALLS
+D=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["draft_id"])' "$T/mcp.out")
+same "the draft carries the pin" "$(sql "SELECT instruction_version FROM draft WHERE id='$D'")" retier-v1
+same "the brief carries the pin" "$(sql "SELECT group_concat(instruction_version) FROM brief")" retier-v1
+echo "request_send {\"draft_ids\": [\"$D\"], \"instruction_version\": \"retier-v9\"}" | mcp_calls pinned retier-v1 >"$T/mcp.out"
+SB=$(sql "SELECT max(id) FROM batch WHERE action='send'")
+same "the send's batch carries the pin and the claim apart" \
+	"$(sql "SELECT state||' '||instruction_version||' '||instruction_claim FROM batch WHERE id=$SB")" "blocked retier-v1 retier-v9"
+same "no log entry of these calls names the claim as its version" \
+	"$(sql "SELECT count(*) FROM action_log WHERE instruction_version='retier-v9'")" 0
+$AIRLOCK reject "$SB" --as maria --reason "not now" >/dev/null 2>&1
+
+# past max_pending_batches nothing more is queued
+for i in $(seq 1 60); do
+	printf 'propose_changes {"workflow": "retier", "scope": "region=NA", "rationale": "x", "items": [{"record_id": "B%04d", "field": "tier", "value": 1, "reason": "r"}]}\n' "$i"
+done | mcp_calls flood v1 >"$T/mcp.out"
+same "60 one-record proposals: 20 queued" "$(sql "SELECT count(*) FROM batch WHERE principal='agent:flood'")" 20
+same "the queue length stays at the cap" "$(sql "SELECT count(*) FROM batch WHERE principal='agent:flood' AND state IN ('staged','sampled','blocked')")" 20
+same "40 refused" "$(grep -c '"decision": "refused"' "$T/mcp.out")" 40
+has "the agent is told how many wait and the cap" "$T/mcp.out" "20 batches of this agent already wait for a person and max_pending_batches is 20"
+same "each refusal is logged" "$(sql "SELECT count(*) FROM action_log WHERE principal='agent:flood' AND decision='refused'")" 40
+
+# decoys: rejecting two one-record decoys releases only them
+big() {
+	python3 -c 'import json,sys; a=int(sys.argv[1]); n=int(sys.argv[2]); print(json.dumps({"workflow": "bulk",
+  "scope": "region=NA", "rationale": "x", "items": [{"record_id": "B%04d" % i, "field": "tier", "value": 2} for i in range(a, a + n)]}))' "$1" "$2" >"$T/big.json"
+	$AIRLOCK propose "$T/big.json" --as agent:sly --json >"$T/out" 2>"$T/err"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["decision"], r.get("batch_id", 0), r["cumulative_radius"])' "$T/out"
+}
+set -- $(big 101 200)
+same "big 1: 200 records staged" "$1 $3" "staged 200"
+set -- $(big 301 1)
+same "decoy 1 is over the running total" "$1 $3" "blocked 201"
+$AIRLOCK reject "$2" --as maria --reason decoy >/dev/null 2>&1
+set -- $(big 302 200)
+same "after the decoy's rejection, big 2 still counts big 1" "$1 $3" "blocked 400"
+set -- $(big 502 1)
+$AIRLOCK reject "$2" --as maria --reason decoy >/dev/null 2>&1
+set -- $(big 503 198)
+same "the third big proposal is blocked: all 598 still count" "$1 $3" "blocked 598"
+same "staged-but-unreviewed records of agent:sly stay within stage_max" \
+	"$(sql "SELECT count(DISTINCT i.record_id) FROM batch b JOIN batch_item i ON i.batch_id=b.id WHERE b.principal='agent:sly' AND b.state IN ('staged','sampled')")" 200
+
+# a merge counts the same records in its radius and its running total
+echo '{"survivor_id": "A031", "merged_ids": ["A030"], "rationale": "duplicate"}' >"$T/m.json"
+expect 0 "merge: answered" $AIRLOCK propose "$T/m.json" --tool propose_merge --as agent:merger
+has "merge: blocked" "$T/out" "^decision: blocked"
+has "merge: the account, its two contacts and its signal, in both totals" "$T/out" "radius: 4  cumulative: 4"
+has "merge: the real reason" "$T/out" "irreversible"
+hasnt "merge: no inconsistent totals" "$T/out" "inconsistent"
 
 # merges are re-checked at apply (issue 13.6): a hostile agent stages A→B
 # and B→A while both are live, and Y→Z before X→Y; a person approves all

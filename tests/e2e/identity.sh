@@ -13,13 +13,26 @@ $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
 sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<20)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
  SELECT printf('A%03d',i),'Company '||i,'smb','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;"
-NOPOL="--policy $T/missing.yaml"
+# every re-tier is blocked for a person (with no loadable policy the gate
+# would refuse the call and queue nothing)
+cat >"$T/block.yaml" <<'Y'
+version: 1
+defaults:
+  max_pending_batches: 1000
+workflows:
+  retier:
+    effect: write
+    tools: [propose_changes]
+    reversible: false
+    fields: [tier]
+Y
+BLOCKPOL="--policy $T/block.yaml"
 n=0
-# batch: a new batch proposed by agent:x, blocked for a person (no policy)
+# batch: a new batch proposed by agent:x, blocked for a person
 batch() {
 	n=$((n + 1))
 	printf '{"workflow":"retier","scope":"region=EMEA","rationale":"r","items":[{"record_id":"A%03d","field":"tier","value":1,"reason":"x"}]}' "$n" >"$T/p.json"
-	$AIRLOCK propose "$T/p.json" --as agent:x $NOPOL >/dev/null 2>&1
+	$AIRLOCK propose "$T/p.json" --as agent:x $BLOCKPOL >/dev/null 2>&1
 	sql "SELECT max(id) FROM batch"
 }
 reviewers() { sql "SELECT count(*) FROM reviewer"; }
@@ -52,8 +65,8 @@ done
 printf 'id,name\nA001,Evil\n' >"$T/a.csv"
 expect 1 "import --as agent:x is refused" $AIRLOCK import accounts "$T/a.csv" --as agent:x
 same "... the book is unchanged" "$(sql "SELECT name FROM account WHERE id='A001'")" "Company 1"
-expect 2 "propose --as 'human:agent:x' is not an agent either" $AIRLOCK propose "$T/p.json" --as human:agent:x $NOPOL
-expect 0 "propose --as Agent:x is the agent agent:x" $AIRLOCK propose "$T/p.json" --as Agent:x $NOPOL
+expect 2 "propose --as 'human:agent:x' is not an agent either" $AIRLOCK propose "$T/p.json" --as human:agent:x $BLOCKPOL
+expect 0 "propose --as Agent:x is the agent agent:x" $AIRLOCK propose "$T/p.json" --as Agent:x $BLOCKPOL
 same "... recorded as agent:x" "$(sql "SELECT principal FROM batch ORDER BY id DESC LIMIT 1")" "agent:x"
 
 # --- no reviewers yet: --as is taken on trust, and the verb says so --------

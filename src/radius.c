@@ -1,0 +1,221 @@
+/* radius.c — the held-records counters: a hold row per (agent, workflow,
+ * record) counting the waiting batches that hold it, a total per (agent,
+ * workflow), and the records of each waiting batch so it can release them. */
+#include "radius.h"
+
+#include <string.h>
+
+/* Adds delta to the total of (principal, workflow). */
+static int total_add(struct store *s, const char *principal, const char *workflow, int64_t delta,
+		     struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	if (delta == 0)
+		return 0;
+	/* a release only lowers a total a hold created (the CHECK refuses a
+	 * negative row even on the upsert's insert side) */
+	rc = store_prepare(s,
+			   delta > 0
+			       ? "INSERT INTO radius_total(principal,workflow,records)"
+				 " VALUES(?1,?2,?3) ON CONFLICT(principal,workflow) DO UPDATE"
+				 " SET records=records+?3"
+			       : "UPDATE radius_total SET records=records+?3 WHERE principal=?1"
+				 " AND workflow=?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	store_bind_int(st, 3, delta);
+	rc = store_step(st, err);
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+/* How many waiting batches of (principal, workflow) hold record: 0 when none. */
+static int hold_count(struct store *s, const char *principal, const char *workflow,
+		      const char *record, int64_t *n, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*n = 0;
+	rc = store_prepare(s,
+			   "SELECT batches FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
+			   " record_id=?3",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	store_bind_text(st, 3, record);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		*n = store_col_int(st, 0);
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int radius_total(struct store *s, const char *principal, const char *workflow, json_t *records,
+		 int64_t *held, int64_t *with, struct err *err)
+{
+	struct store_stmt *st;
+	const char *id;
+	json_t *v;
+	int64_t n;
+	int rc;
+
+	*held = *with = 0;
+	rc = store_prepare(s, "SELECT records FROM radius_total WHERE principal=?1 AND workflow=?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		*held = store_col_int(st, 0);
+	store_done(st);
+	if (rc < 0)
+		return rc;
+	*with = *held;
+	json_object_foreach(records, id, v)
+	{
+		rc = hold_count(s, principal, workflow, id, &n, err);
+		if (rc)
+			return rc;
+		if (n == 0)
+			(*with)++;
+	}
+	return 0;
+}
+
+int radius_hold(struct store *s, int64_t batch_id, const char *principal, const char *workflow,
+		json_t *records, struct err *err)
+{
+	struct store_stmt *st;
+	const char *id;
+	json_t *v;
+	int64_t n, added = 0;
+	int rc;
+
+	json_object_foreach(records, id, v)
+	{
+		if (strlen(id) > RADIUS_ID_MAX)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "record id '%.40s…' is longer than %d bytes", id,
+				       RADIUS_ID_MAX);
+		rc =
+		    store_prepare(s,
+				  "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
+				  " VALUES(?1,?2,?3,?4) ON CONFLICT(batch_id,record_id) DO NOTHING",
+				  &st, err);
+		if (rc)
+			return rc;
+		store_bind_int(st, 1, batch_id);
+		store_bind_text(st, 2, id);
+		store_bind_text(st, 3, principal);
+		store_bind_text(st, 4, workflow);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			return rc;
+		if (store_changes(s) != 1)
+			continue; /* this batch holds it already */
+		rc = hold_count(s, principal, workflow, id, &n, err);
+		if (rc)
+			return rc;
+		rc = store_prepare(s,
+				   "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
+				   " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
+				   " DO UPDATE SET batches=batches+1",
+				   &st, err);
+		if (rc)
+			return rc;
+		store_bind_text(st, 1, principal);
+		store_bind_text(st, 2, workflow);
+		store_bind_text(st, 3, id);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			return rc;
+		if (n == 0)
+			added++;
+	}
+	return total_add(s, principal, workflow, added, err);
+}
+
+/* One record of a batch, copied out before the rows it came from change. */
+static json_t *batch_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return json_pack("[s,s,s]", store_col_text(st, 0), store_col_text(st, 1),
+			 store_col_text(st, 2));
+}
+
+int radius_release(struct store *s, int64_t batch_id, struct err *err)
+{
+	struct store_stmt *st;
+	json_t *rows = NULL, *row;
+	const char *principal = NULL, *workflow = NULL;
+	int64_t freed = 0;
+	size_t i;
+	int rc;
+
+	rc = store_prepare(
+	    s, "SELECT principal,workflow,record_id FROM radius_batch WHERE batch_id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	rc = store_collect(st, batch_row, NULL, &rows, err);
+	if (rc)
+		return rc;
+	json_array_foreach(rows, i, row)
+	{
+		const char *id = json_string_value(json_array_get(row, 2));
+
+		principal = json_string_value(json_array_get(row, 0));
+		workflow = json_string_value(json_array_get(row, 1));
+		rc = store_prepare(s,
+				   "UPDATE radius_hold SET batches=batches-1 WHERE principal=?1 AND"
+				   " workflow=?2 AND record_id=?3",
+				   &st, err);
+		if (rc)
+			goto out;
+		store_bind_text(st, 1, principal);
+		store_bind_text(st, 2, workflow);
+		store_bind_text(st, 3, id);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			goto out;
+		rc = store_prepare(s,
+				   "DELETE FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
+				   " record_id=?3 AND batches<=0",
+				   &st, err);
+		if (rc)
+			goto out;
+		store_bind_text(st, 1, principal);
+		store_bind_text(st, 2, workflow);
+		store_bind_text(st, 3, id);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			goto out;
+		freed += store_changes(s);
+	}
+	rc = store_prepare(s, "DELETE FROM radius_batch WHERE batch_id=?1", &st, err);
+	if (rc)
+		goto out;
+	store_bind_int(st, 1, batch_id);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto out;
+	rc = principal ? total_add(s, principal, workflow, -freed, err) : 0;
+out:
+	json_decref(rows);
+	return rc;
+}
