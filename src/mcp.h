@@ -87,7 +87,9 @@ void mcp_server_free(struct mcp_server *srv);
 /* Gives the server the policy the gate decides by, and writes the policy
  * into the write tools' schemas: the workflows each tool may be called
  * under (an enum), what each may write and its limits (the description),
- * and the fields propose_changes may name. p may be NULL (no policy). */
+ * and the fields propose_changes may name. These are what tools/list shows;
+ * the gate, not the schema check, refuses a workflow or field outside them
+ * (logged, with a did-you-mean). p may be NULL (no policy). */
 int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct err *err);
 
 const char *mcp_connector_name(enum mcp_connector c); /* "read" / "write" */

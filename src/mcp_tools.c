@@ -635,10 +635,20 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 	json_array_foreach(list, i, t)
 	{
 		const char *name = json_string_value(json_object_get(t, "name"));
+		json_t *in;
 
-		props = json_object_get(json_object_get(t, "inputSchema"), "properties");
-		if (!json_object_get(props, "workflow"))
+		if (!json_object_get(json_object_get(json_object_get(t, "inputSchema"), "properties"),
+				     "workflow"))
 			continue;
+		/* Only what tools/list shows gets the enums: the arguments are
+		 * checked against the schema without them, so that a wrong
+		 * workflow or field reaches the gate, which refuses it on the
+		 * record (logged, with its did-you-mean) as the policy's
+		 * authority. */
+		in = json_deep_copy(json_object_get(t, "inputSchema"));
+		if (!in || json_object_set_new(t, "inputSchema", in))
+			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		props = json_object_get(in, "properties");
 		en = json_array();
 		fields = json_array();
 		if (!en || !fields)
