@@ -6,6 +6,14 @@
  *
  * usage: bench_mcp_load PORT PATH CLIENTS SECONDS WARMUP_SECONDS TOOL ARGS_JSON [TOKEN]
  *
+ * With BENCH_RATE=R in the environment each client calls R times a second
+ * (open loop: a call's latency counts from when it was due, so a stalled
+ * server is not excused by the calls it kept from being sent), else as
+ * fast as the server answers. With BENCH_RANDOM_MAX=N, each "@RANDOM@" in
+ * ARGS_JSON becomes a random number from 1 to N, zero-padded to 7 digits,
+ * per call (random records, not one cached page). Two of these at once measure one kind of
+ * call under load from another (bench/lanes.sh).
+ *
  * One thread, epoll, HTTP/1.1 keep-alive; understands Content-Length and
  * chunked bodies. Loopback only: the address is always 127.0.0.1. */
 #include <arpa/inet.h>
@@ -33,6 +41,7 @@ struct client {
 	char in[1 << 20];
 	size_t in_len;
 	double sent_at;
+	double due_at; /* BENCH_RATE: when the next call is due; 0 = queued */
 };
 
 static const char *path_arg, *tool_arg, *args_arg, *token_arg;
@@ -40,6 +49,29 @@ static int port_arg;
 static double *lat;
 static size_t nlat, lat_cap;
 static long errors, calls_total;
+static double rate_arg; /* calls per second per client; 0 = closed loop */
+static long random_max; /* BENCH_RANDOM_MAX */
+
+static void die(const char *what);
+
+/* ARGS_JSON with every @RANDOM@ replaced (see the top). */
+static void args_expand(char *out, size_t len)
+{
+	const char *p = args_arg, *m;
+	size_t o = 0;
+	int n;
+
+	while (random_max > 0 && (m = strstr(p, "@RANDOM@")) != NULL && o < len) {
+		n = snprintf(out + o, len - o, "%.*s%07ld", (int)(m - p), p,
+			     1 + (long)(random() % random_max));
+		if (n < 0 || (size_t)n >= len - o)
+			die("arguments too long");
+		o += (size_t)n;
+		p = m + 8;
+	}
+	if ((size_t)snprintf(out + o, len - o, "%s", p) >= len - o)
+		die("arguments too long");
+}
 
 static double now_s(void)
 {
@@ -80,13 +112,15 @@ static void queue_request(struct client *c, const char *body, long id)
 	c->out = b;
 	c->out_len = (size_t)hl + bl;
 	c->out_off = 0;
-	c->sent_at = now_s();
+	/* a paced call is late from when it was due, not from when sent */
+	c->sent_at = c->due_at > 0 ? c->due_at : now_s();
+	c->due_at = 0;
 }
 
 static void next_request(struct client *c)
 {
 	static long id = 1;
-	char body[4096];
+	char body[4096], args[2048];
 
 	if (c->phase == P_INIT)
 		snprintf(body, sizeof body,
@@ -97,11 +131,13 @@ static void next_request(struct client *c)
 	else if (c->phase == P_NOTIFIED)
 		snprintf(body, sizeof body,
 			 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
-	else
+	else {
+		args_expand(args, sizeof args);
 		snprintf(body, sizeof body,
 			 "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"tools/call\",\"params\":{"
 			 "\"name\":\"%s\",\"arguments\":%s}}",
-			 id, tool_arg, args_arg);
+			 id, tool_arg, args);
+	}
 	id++;
 	queue_request(c, body, id);
 }
@@ -217,6 +253,11 @@ int main(int argc, char **argv)
 	tool_arg = argv[6];
 	args_arg = argv[7];
 	token_arg = argc > 8 && argv[8][0] ? argv[8] : NULL;
+	rate_arg = getenv("BENCH_RATE") ? strtod(getenv("BENCH_RATE"), NULL) : 0;
+	if (rate_arg < 0 || rate_arg > 100000)
+		return 2;
+	random_max = getenv("BENCH_RANDOM_MAX") ? strtol(getenv("BENCH_RANDOM_MAX"), NULL, 10) : 0;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (nclients < 1 || nclients > 1000 || seconds < 1 || seconds > 600)
 		return 2;
 	lat_cap = 1 << 22;
@@ -237,7 +278,24 @@ int main(int argc, char **argv)
 	warm_end = start + (double)warmup;
 	stop = warm_end + (double)seconds;
 	while ((t = now_s()) < stop) {
-		n = epoll_wait(ep, evs, 256, 100);
+		int wait_ms = 100;
+
+		/* paced clients whose next call is due send it now */
+		for (i = 0; rate_arg > 0 && i < nclients; i++) {
+			struct client *c = &cs[i];
+
+			if (c->due_at <= 0)
+				continue;
+			if (c->due_at <= t) {
+				next_request(c);
+				ev.events = EPOLLIN | EPOLLOUT;
+				ev.data.ptr = c;
+				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+			} else if ((c->due_at - t) * 1e3 < wait_ms) {
+				wait_ms = (int)((c->due_at - t) * 1e3);
+			}
+		}
+		n = epoll_wait(ep, evs, 256, wait_ms);
 		for (i = 0; i < n; i++) {
 			struct client *c = evs[i].data.ptr;
 
@@ -284,6 +342,15 @@ int main(int argc, char **argv)
 			}
 			memmove(c->in, c->in + used, c->in_len - used);
 			c->in_len -= used;
+			if (rate_arg > 0 && c->phase == P_CALL) {
+				/* the next call is due one period after this one was;
+				 * it is sent by the loop above */
+				c->due_at = c->sent_at + 1.0 / rate_arg;
+				ev.events = EPOLLIN;
+				ev.data.ptr = c;
+				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+				continue;
+			}
 			next_request(c);
 			ev.events = EPOLLIN | EPOLLOUT;
 			ev.data.ptr = c;

@@ -363,8 +363,8 @@ static int insert_records(struct store *s, int64_t seq, json_t *ids, struct err 
 	return 0;
 }
 
-static int move_head(struct store *s, int64_t seq, const unsigned char hash[AUDIT_HASH_BYTES],
-		     struct err *err)
+int audit_head_move(struct store *s, int64_t seq, const unsigned char hash[AUDIT_HASH_BYTES],
+		    struct err *err)
 {
 	struct store_stmt *st;
 	int rc;
@@ -422,8 +422,7 @@ int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
 		rc = insert_entry(s, next, at, o, body, len, head, hash, err);
 	}
 	free(body);
-	if (rc || (rc = insert_records(s, next, json_object_get(o, "record_ids"), err)) ||
-	    (rc = move_head(s, next, hash, err)))
+	if (rc || (rc = insert_records(s, next, json_object_get(o, "record_ids"), err)))
 		return rc;
 	*head_seq = next;
 	memcpy(head, hash, AUDIT_HASH_BYTES);
@@ -440,7 +439,8 @@ int audit_entry_append(struct store *s, json_t *o, int64_t *seq, struct err *err
 	if ((rc = store_begin(s, err)))
 		return rc;
 	if ((rc = audit_head(s, &head_seq, head, err)) ||
-	    (rc = audit_entry_write(s, o, &head_seq, head, err)))
+	    (rc = audit_entry_write(s, o, &head_seq, head, err)) ||
+	    (rc = audit_head_move(s, head_seq, head, err)))
 		store_rollback(s);
 	else
 		rc = store_commit(s, err);

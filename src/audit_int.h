@@ -26,11 +26,16 @@ int audit_sodium_ready(struct err *err);
  * transaction (audit_queue.c). prepare checks the entry and builds its
  * object outside any transaction (*out is the caller's, and holds copies
  * of everything: e may go); write, inside the writer's transaction, stamps
- * seq and time, hashes and inserts it after the head (*head_seq, head),
- * and moves the head on. */
+ * seq and time, hashes and inserts it after *head_seq, head (which it
+ * advances). The head record is moved once, after the transaction's last
+ * entry, by audit_head_move (to the last *head_seq, head): one row write
+ * per group instead of one per entry. A transaction that commits entries
+ * without moving the head leaves a log that verify refuses. */
 int audit_entry_prepare(const struct audit_entry *e, json_t **out, struct err *err);
 int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
 		      unsigned char head[AUDIT_HASH_BYTES], struct err *err);
+int audit_head_move(struct store *s, int64_t seq, const unsigned char hash[AUDIT_HASH_BYTES],
+		    struct err *err);
 /* A prepared entry in a transaction of its own (audit_append's second
  * half); *seq is its seq, 0 on failure. */
 int audit_entry_append(struct store *s, json_t *o, int64_t *seq, struct err *err);

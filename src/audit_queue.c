@@ -52,6 +52,8 @@ static void write_group(struct store *s, struct pending *group)
 		p->seq = seq;
 	}
 	if (rc == 0)
+		rc = audit_head_move(s, seq, head, &err);
+	if (rc == 0)
 		rc = store_commit(s, &err);
 	else if (store_in_transaction(s))
 		store_rollback(s);

@@ -166,7 +166,8 @@ int book_foreach(struct store *s, enum book_kind kind,
 /* Bulk loading (book_load.c), for import: many rows of text values over one
  * fixed set of columns, with book_value_parse's checks but no JSON image per
  * row and one cached statement per kind of write. Columns are built-in
- * field names (not system ones: version, updated_at, merged_into, custom)
+ * field names (not system ones: version, updated_at, custom; merged_into is
+ * the exception, so an exported merge imports back)
  * or "custom.NAME" (accounts and contacts only); "id" must be one of them.
  * Per row:
  *  - an unknown id is inserted at version 1; fields without a column take

@@ -232,7 +232,9 @@ static int resolve_columns(struct book_loader *l, const char *const *columns, st
 		if (j == l->ncat)
 			return err_set(err, AIRLOCK_EINVAL, "unknown %s field '%s'",
 				       book_kind_name(l->kind), c);
-		if (l->cat[j].system)
+		/* merged_into is kept by airlock but loadable: an export carries
+		 * it, so a merge survives export → import */
+		if (l->cat[j].system && strcmp(c, "merged_into") != 0)
 			return err_set(err, AIRLOCK_EINVAL,
 				       "%s field '%s' is kept by airlock and cannot be loaded",
 				       book_kind_name(l->kind), c);
@@ -279,7 +281,8 @@ static int plan_inserts(struct book_loader *l, struct err *err)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	l->ins_id = l->ins_account = -1;
 	for (i = 0; i < l->ncat; i++) {
-		if (l->cat[i].system && strcmp(l->cat[i].name, "custom") != 0)
+		if (l->cat[i].system && strcmp(l->cat[i].name, "custom") != 0 &&
+		    strcmp(l->cat[i].name, "merged_into") != 0)
 			continue;
 		if (!strcmp(l->cat[i].name, "id"))
 			l->ins_id = l->nins;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "book.h"
+#include "changeset.h"
 #include "cli.h"
 #include "csv.h"
 
@@ -143,8 +144,9 @@ static int export_run(struct store *s, struct export *x, struct err *err)
 	x->keyset = json_object();
 	if (!x->names || !x->keyset)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	/* merged_into too: a merged account must not come back as a live one */
 	for (i = 0; i < n; i++)
-		if (!f[i].system)
+		if (!f[i].system || !strcmp(f[i].name, "merged_into"))
 			x->names[x->nbuilt++] = f[i].name;
 	rc = store_begin(s, err);
 	if (rc)
@@ -244,11 +246,75 @@ out:
 	return rc;
 }
 
+/* `airlock export changes`: the change-set since a point (changeset.h). */
+static int export_changes(struct cli *cli, const char *dir, const struct changeset_range *r,
+			  const char *format)
+{
+	enum changeset_format fmt = CHANGESET_AUTO;
+	struct changeset_result res;
+	struct err err = {0};
+	struct store *s;
+	json_t *o;
+	int rc, ways = (r->since != NULL) + (r->batch > 0) + (r->again > 0);
+
+	if (!dir || !strcmp(dir, "-"))
+		return cli_usage(cli, "export changes needs -o DIR (it writes accounts.csv and "
+				      "merges.csv there)");
+	if (ways > 1)
+		return cli_usage(cli, "give one of --since, --batch, --changeset");
+	if (format && changeset_format_parse(format, &fmt, &err))
+		return cli_usage(cli, "%s", err.msg);
+	s = cli_store(cli);
+	if (!s)
+		return CLI_FAIL;
+	rc = changeset_export(s, r, fmt, dir, cli_principal(cli), &res, &err);
+	if (rc)
+		return cli_fail_err(cli, &err);
+	if (cli->json) {
+		o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s}", "changeset", (json_int_t)res.id,
+			      "format", res.format, "dir", dir, "records", (json_int_t)res.records,
+			      "merges", (json_int_t)res.merges, "unmerges",
+			      (json_int_t)res.unmerges, "sha256", res.hash);
+		rc = o ? cli_print_json(cli, o) : cli_fail(cli, "out of memory");
+		json_decref(o);
+		return rc;
+	}
+	printf("change-set %lld (%s): %lld record%s to %s/accounts.csv, %lld merge%s to "
+	       "%s/merges.csv\nsha256 %s\n",
+	       (long long)res.id, res.format, (long long)res.records, res.records == 1 ? "" : "s",
+	       dir, (long long)res.merges, res.merges == 1 ? "" : "s", dir, res.hash);
+	if (res.unmerges)
+		printf("warning: %lld merge(s) were undone here after they may have reached the "
+		       "CRM: a CRM cannot unmerge from a file, restore those records by hand\n",
+		       (long long)res.unmerges);
+	return CLI_OK;
+}
+
+static int parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
 					     {"output", required_argument, NULL, 'o'},
+					     {"since", required_argument, NULL, 'S'},
+					     {"batch", required_argument, NULL, 'B'},
+					     {"changeset", required_argument, NULL, 'C'},
+					     {"format", required_argument, NULL, 'F'},
 					     {NULL, 0, NULL, 0}};
+	struct changeset_range range = {0};
+	const char *format = NULL;
+	int changes_only = 0;
 	struct export x = {0};
 	struct err err = {0};
 	const char *path = NULL;
@@ -265,9 +331,25 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 			continue;
 		if (c == 'o')
 			path = optarg;
+		else if (c == 'S')
+			range.since = optarg, changes_only = 1;
+		else if (c == 'B' && parse_id(optarg, &range.batch) == 0)
+			changes_only = 1;
+		else if (c == 'C' && parse_id(optarg, &range.again) == 0)
+			changes_only = 1;
+		else if (c == 'F')
+			format = optarg, changes_only = 1;
+		else if (c == 'B' || c == 'C')
+			return cli_usage(cli, "--%s needs a positive number, not '%s'",
+					 c == 'B' ? "batch" : "changeset", optarg);
 		else
 			return cli_usage(cli, "unknown option");
 	}
+	if (argc - optind == 1 && !strcmp(argv[optind], "changes"))
+		return export_changes(cli, path, &range, format);
+	if (changes_only)
+		return cli_usage(cli, "--since, --batch, --changeset and --format are for "
+				      "'export changes'");
 	if (argc - optind < 1)
 		return cli_usage(cli, "name the records: accounts, contacts or signals");
 	if (argc - optind > 1)

@@ -100,6 +100,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		OPT_PERTOKEN,
 		OPT_SESSIDLE,
 		OPT_SIGNINS,
+		OPT_SLOW,
 		OPT_INSECURE
 	};
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
@@ -121,6 +122,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 					      OPT_SESSIDLE},
 					     {"signins-per-address", required_argument, NULL,
 					      OPT_SIGNINS},
+					     {"slow-threads", required_argument, NULL, OPT_SLOW},
 					     {NULL, 0, NULL, 0}};
 	/* the limits that keep one client from starving the others */
 	static const struct {
@@ -135,6 +137,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	    {OPT_PERTOKEN, "--sessions-per-token", 1, 100000, 100},
 	    {OPT_SESSIDLE, "--session-idle-minutes", 1, 7 * 24 * 60, 30},
 	    {OPT_SIGNINS, "--signins-per-address", 1, 100000, 20},
+	    {OPT_SLOW, "--slow-threads", 1, 64, 1},
 	};
 	long lim[sizeof limits / sizeof limits[0]];
 	size_t li;
@@ -233,6 +236,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	mc.sessions_per_token = (unsigned)lim[4];
 	mc.idle_seconds = (unsigned)lim[5] * 60;
 	cc.signins_per_address = (unsigned)lim[6];
+	hc.slow_threads = (unsigned)lim[7];
 	/* Block the stop signals in every thread (the workers inherit the
 	 * mask) and wait for them here, so shutdown runs on this thread. */
 	sigemptyset(&set);

@@ -110,6 +110,37 @@ static const char *verbs_for(const char *state)
 	return "none: the batch is finished";
 }
 
+/* Why a waiting item will conflict when the CRM moved the record: the
+ * newest `import --refresh` values since the batch was staged. */
+static void print_crm_refresh(struct store *s, const char *record_id, const char *since,
+			      const struct paint *p)
+{
+	struct store_stmt *st;
+	struct err e = {0};
+	json_t *crm, *v;
+	const char *k;
+	char nv[256];
+
+	if (!record_id || !since ||
+	    store_prepare(s, "SELECT at,crm FROM crm_refresh WHERE record_id=?1 AND at>=?2"
+			     " ORDER BY log_seq DESC LIMIT 1", &st, &e))
+		return;
+	store_bind_text(st, 1, record_id);
+	store_bind_text(st, 2, since);
+	if (store_step(st, &e) == STORE_ROW) {
+		printf("      %schanged in the CRM (import --refresh at %s):%s\n", p->bad,
+		       store_col_text(st, 0), p->off);
+		crm = json_loads(store_col_text(st, 1), 0, NULL);
+		json_object_foreach(crm, k, v)
+		{
+			value_text(v, nv, sizeof nv);
+			printf("        CRM %s: %s%s%s\n", k, p->new, nv, p->off);
+		}
+		json_decref(crm);
+	}
+	store_done(st);
+}
+
 static void print_batch(struct store *s, json_t *b, long limit, const struct paint *p)
 {
 	json_t *items = json_object_get(b, "item_list"), *it, *refused, *v;
@@ -191,6 +222,9 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 				       "conflict%s\n",
 				       p->bad, (long long)json_integer_value(json_object_get(it, "version")),
 				       (long long)json_integer_value(cv), p->off);
+			if (json_integer_value(cv) != json_integer_value(json_object_get(it, "version")))
+				print_crm_refresh(s, json_string_value(json_object_get(it, "record_id")),
+						  json_string_value(json_object_get(b, "created_at")), p);
 		}
 		json_object_foreach(ch, k, v)
 		{

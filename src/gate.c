@@ -89,25 +89,6 @@ static int arg_string(json_t *args, const char *name, int required, const char *
 	return 0;
 }
 
-static void refuse(json_t *refused, size_t item, const char *record_id, const char *field,
-		   const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-/* Records one refused item; rule is a stable name an agent can act on. */
-static void refuse(json_t *refused, size_t item, const char *record_id, const char *field,
-		   const char *rule, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	json_t *r;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	r = json_pack("{s:I,s:s?,s:s?,s:s,s:s}", "item", (json_int_t)item, "record_id", record_id,
-		      "field", field, "rule", rule, "reason", msg);
-	json_array_append_new(refused, r);
-}
-
 /* The state a decision stages its batch in. */
 static enum staging_state decision_state(enum decision_kind k)
 {
@@ -165,6 +146,27 @@ struct proposal {
 	int oom;           /* a JSON allocation failed: the call fails, nothing is staged */
 	char capped[300];  /* set when refused past max_pending_batches: why */
 };
+
+/* Records one refused item; rule is a stable name an agent can act on. A
+ * refusal that cannot be recorded (out of memory) fails the whole call:
+ * the agent must never be told less than what was refused. */
+static void refuse(struct proposal *pr, size_t item, const char *record_id, const char *field,
+		   const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void refuse(struct proposal *pr, size_t item, const char *record_id, const char *field,
+		   const char *rule, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *r;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r = json_pack("{s:I,s:s?,s:s?,s:s,s:s}", "item", (json_int_t)item, "record_id", record_id,
+		      "field", field, "rule", rule, "reason", msg);
+	if (!r || json_array_append_new(pr->refused, r))
+		pr->oom = 1;
+}
 
 #define CAPPED_NEXT                                                                             \
 	"wait until a person has reviewed your waiting batches (batch_status), then propose"   \
@@ -303,7 +305,7 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 		return AIRLOCK_EINVAL;
 	rc = book_get(g->store, BOOK_ACCOUNT, rid, &acct, &verr);
 	if (rc == AIRLOCK_ENOTFOUND) {
-		refuse(pr->refused, n, rid, field, "unknown_record", "no account with id '%s'", rid);
+		refuse(pr, n, rid, field, "unknown_record", "no account with id '%s'", rid);
 		return 0;
 	}
 	if (rc) {
@@ -311,13 +313,13 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 		return rc;
 	}
 	if (!json_is_null(json_object_get(acct, "merged_into"))) {
-		refuse(pr->refused, n, rid, field, "merged_record",
+		refuse(pr, n, rid, field, "merged_record",
 		       "account '%s' was merged into '%s'", rid,
 		       json_string_value(json_object_get(acct, "merged_into")));
 		goto out;
 	}
 	if (pr->wf && !policy_field_allowed(pr->wf, field)) {
-		refuse(pr->refused, n, rid, field, "field_not_allowed",
+		refuse(pr, n, rid, field, "field_not_allowed",
 		       "workflow '%s' may not write field '%s'; it may write: %s", pr->workflow,
 		       field, allowed_fields(pr->wf, allowed, sizeof allowed));
 		goto out;
@@ -327,7 +329,7 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	} else {
 		f = book_field_find(BOOK_ACCOUNT, field);
 		if (!f || f->system || !strcmp(field, "id")) {
-			refuse(pr->refused, n, rid, field, "unknown_field",
+			refuse(pr, n, rid, field, "unknown_field",
 			       "'%s' is not a writable account field", field);
 			goto out;
 		}
@@ -337,12 +339,12 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 				pr->oom = 1;
 				goto out;
 			}
-			refuse(pr->refused, n, rid, field, "bad_value", "%s", verr.msg);
+			refuse(pr, n, rid, field, "bad_value", "%s", verr.msg);
 			goto out;
 		}
 	}
 	if (!scope_match(pr->scope, acct)) {
-		refuse(pr->refused, n, rid, field, "outside_scope",
+		refuse(pr, n, rid, field, "outside_scope",
 		       "account '%s' lies outside the declared scope '%s'", rid, pr->scope_text);
 		goto out;
 	}
@@ -350,7 +352,7 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	if (rc)
 		goto out;
 	if (rule) {
-		refuse(pr->refused, n, rid, field, rule, "%s", detail);
+		refuse(pr, n, rid, field, rule, "%s", detail);
 		goto out;
 	}
 	idx = json_object_get(pr->by_record, rid);
@@ -373,7 +375,7 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	} else
 		entry = json_array_get(pr->items, (size_t)json_integer_value(idx));
 	if (json_object_get(json_object_get(entry, "changes"), field)) {
-		refuse(pr->refused, n, rid, field, "duplicate_item",
+		refuse(pr, n, rid, field, "duplicate_item",
 		       "field '%s' of account '%s' is already set by an earlier item", field, rid);
 		goto out;
 	}
@@ -414,7 +416,7 @@ static void drop_noops(struct proposal *pr)
 			if (!kept || json_array_append(kept, it))
 				pr->oom = 1;
 		} else
-			refuse(pr->refused, 0, json_string_value(json_object_get(it, "record_id")), NULL,
+			refuse(pr, 0, json_string_value(json_object_get(it, "record_id")), NULL,
 			       "no_change", "account '%s' already has the proposed values",
 			       json_string_value(json_object_get(it, "record_id")));
 	}
@@ -872,18 +874,18 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 		json_decref(acct);
 		acct = NULL;
 		if (!strcmp(id, survivor)) {
-			refuse(pr.refused, i + 1, id, NULL, "self_merge",
+			refuse(&pr, i + 1, id, NULL, "self_merge",
 			       "an account cannot be merged into itself");
 			continue;
 		}
 		if (json_object_get(pr.by_record, id)) {
-			refuse(pr.refused, i + 1, id, NULL, "duplicate_item", "'%s' is listed twice",
+			refuse(&pr, i + 1, id, NULL, "duplicate_item", "'%s' is listed twice",
 			       id);
 			continue;
 		}
 		rc = book_get(g->store, BOOK_ACCOUNT, id, &acct, &verr);
 		if (rc == AIRLOCK_ENOTFOUND) {
-			refuse(pr.refused, i + 1, id, NULL, "unknown_record", "no account with id '%s'",
+			refuse(&pr, i + 1, id, NULL, "unknown_record", "no account with id '%s'",
 			       id);
 			rc = 0;
 			continue;
@@ -893,12 +895,12 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 			goto out;
 		}
 		if (!json_is_null(json_object_get(acct, "merged_into"))) {
-			refuse(pr.refused, i + 1, id, NULL, "merged_record",
+			refuse(&pr, i + 1, id, NULL, "merged_record",
 			       "account '%s' was already merged", id);
 			continue;
 		}
 		if (pr.scope && !scope_match(pr.scope, acct)) {
-			refuse(pr.refused, i + 1, id, NULL, "outside_scope",
+			refuse(&pr, i + 1, id, NULL, "outside_scope",
 			       "account '%s' lies outside the declared scope '%s'", id, pr.scope_text);
 			continue;
 		}

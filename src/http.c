@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +41,15 @@ struct track {
 struct route {
 	char path[64];
 	http_handler fn;
+	http_classifier classify; /* NULL: every request takes the fast lane */
 	void *ctx;
+};
+
+/* A handler thread and the lane it serves. */
+struct handler {
+	struct http_server *s;
+	enum http_lane lane;
+	pthread_t t;
 };
 
 struct http_server {
@@ -53,15 +63,18 @@ struct http_server {
 	pthread_cond_t drained;
 	int taken;    /* requests queued and not answered yet */
 	int stopping; /* http_server_free has begun: no new requests */
-	/* The handler threads and their one queue, first come first served:
-	 * a connection waits for the next free handler, not for the other
-	 * connections its I/O thread happens to carry. */
-	pthread_t *handlers;
+	/* The handler threads and their queues, one per lane, first come
+	 * first served: a connection waits for the next free handler of its
+	 * lane, not for the other connections its I/O thread happens to
+	 * carry, and a cheap call never waits behind an expensive one (the
+	 * fast lane's threads classify each request and pass the expensive
+	 * ones on to the slow lane's own threads). */
+	struct handler *handlers;
 	unsigned nhandlers;
-	pthread_mutex_t qlock; /* the queue's own, so it never waits on lock */
-	struct conn *queue_head, *queue_tail;
-	pthread_cond_t queued;
-	int quit; /* the handler threads end once the queue is empty */
+	pthread_mutex_t qlock; /* the queues' own, so it never waits on lock */
+	struct conn *queue_head[HTTP_LANES], *queue_tail[HTTP_LANES];
+	pthread_cond_t queued[HTTP_LANES];
+	int quit[HTTP_LANES]; /* a lane's threads end once its queue is empty */
 	/* The watchdog: every open connection, and a thread that shuts down
 	 * those past their deadline. tlock is held while a connection's
 	 * socket is shut down, and MHD says CLOSED (which takes tlock) before
@@ -91,6 +104,7 @@ struct conn {
 	int route;
 	const char *url, *method; /* MHD's, valid until the request completes */
 	int taken;                /* queued; answer is sent once resumed */
+	int classified;           /* its lane is known */
 	struct http_response answer;
 	struct conn *next;
 };
@@ -126,6 +140,8 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 		s->cfg.timeout_s = 30;
 	if (!s->cfg.threads)
 		s->cfg.threads = 4;
+	if (!s->cfg.slow_threads)
+		s->cfg.slow_threads = 1;
 	if (!s->cfg.max_conns)
 		s->cfg.max_conns = 2048;
 	if (!s->cfg.max_conns_per_addr)
@@ -140,13 +156,20 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->drained, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
-	pthread_cond_init(&s->queued, NULL);
+	pthread_cond_init(&s->queued[HTTP_LANE_FAST], NULL);
+	pthread_cond_init(&s->queued[HTTP_LANE_SLOW], NULL);
 	*out = s;
 	return 0;
 }
 
 int http_route(struct http_server *s, const char *path, http_handler fn, void *ctx,
 	       struct err *err)
+{
+	return http_route_lanes(s, path, fn, NULL, ctx, err);
+}
+
+int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
+		     http_classifier classify, void *ctx, struct err *err)
 {
 	struct route *r;
 
@@ -155,6 +178,7 @@ int http_route(struct http_server *s, const char *path, http_handler fn, void *c
 	r = &s->routes[s->nroutes++];
 	snprintf(r->path, sizeof r->path, "%s", path);
 	r->fn = fn;
+	r->classify = classify;
 	r->ctx = ctx;
 	return 0;
 }
@@ -533,6 +557,35 @@ static int find_route(const struct http_server *s, const char *url)
 	return best;
 }
 
+/* Appends a suspended request to a lane's queue and wakes one of its
+ * threads. */
+static void enqueue(struct http_server *s, enum http_lane lane, struct conn *cn)
+{
+	pthread_mutex_lock(&s->qlock);
+	cn->next = NULL;
+	if (s->queue_tail[lane])
+		s->queue_tail[lane]->next = cn;
+	else
+		s->queue_head[lane] = cn;
+	s->queue_tail[lane] = cn;
+	pthread_cond_signal(&s->queued[lane]);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+/* Lets a lane's threads drain its queue and end, and joins them. */
+static void stop_lane(struct http_server *s, enum http_lane lane)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&s->qlock);
+	s->quit[lane] = 1;
+	pthread_cond_broadcast(&s->queued[lane]);
+	pthread_mutex_unlock(&s->qlock);
+	for (i = 0; i < s->nhandlers; i++)
+		if (s->handlers[i].lane == lane)
+			pthread_join(s->handlers[i].t, NULL);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -622,31 +675,52 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (cn->body)
 		cn->body[cn->len] = '\0';
 	MHD_suspend_connection(c);
-	pthread_mutex_lock(&s->qlock);
-	if (s->queue_tail)
-		s->queue_tail->next = cn;
-	else
-		s->queue_head = cn;
-	s->queue_tail = cn;
-	pthread_cond_signal(&s->queued);
-	pthread_mutex_unlock(&s->qlock);
+	enqueue(s, HTTP_LANE_FAST, cn);
 	return MHD_YES;
 }
 
 /* Runs a queued request's route on a handler thread; answers it unless the
- * handler deferred the answer (then whoever finishes the work does). */
-static void run_queued(struct http_server *s, struct conn *cn)
+ * handler deferred the answer (then whoever finishes the work does). A
+ * request the route calls expensive, met on the fast lane, is passed on to
+ * the slow lane instead (returns without running it). */
+/* 1 when the client of a suspended connection has closed it: MHD does not
+ * watch a suspended socket, and an expensive call nobody waits for any
+ * more would still hold a slow-lane thread. */
+static int client_gone(struct conn *cn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(cn->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+	char b;
+
+	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static void run_queued(struct http_server *s, enum http_lane lane, struct conn *cn)
 {
 	struct http_request req;
 	struct http_response res = {0};
+	const struct route *r = &s->routes[cn->route];
 
 	req.method = cn->method;
 	req.path = cn->url;
 	req.body = cn->body ? cn->body : "";
 	req.body_len = cn->len;
 	req.native = cn->mhd; /* suspended: its I/O thread does not touch it */
+	if (lane == HTTP_LANE_FAST && r->classify && !cn->classified) {
+		cn->classified = 1;
+		if (r->classify(r->ctx, &req) == HTTP_LANE_SLOW) {
+			enqueue(s, HTTP_LANE_SLOW, cn);
+			return;
+		}
+	}
 	res.status = 500;
 	res.internal = cn;
+	if (lane == HTTP_LANE_SLOW && client_gone(cn)) {
+		/* nobody to answer: resume it so MHD closes it */
+		http_respond(&res, 503, "text/plain; charset=utf-8", "the client has gone\n");
+		http_resume((struct http_deferred *)cn, &res);
+		return;
+	}
 	s->routes[cn->route].fn(s->routes[cn->route].ctx, &req, &res);
 	/* http_defer clears res.internal; cn may be gone already then */
 	if (res.internal)
@@ -655,23 +729,37 @@ static void run_queued(struct http_server *s, struct conn *cn)
 
 static void *handler_main(void *arg)
 {
-	struct http_server *s = arg;
+	struct handler *h = arg;
+	struct http_server *s = h->s;
+	enum http_lane lane = h->lane;
 	struct conn *cn;
 
+	/* The slow lane yields the CPU to the fast one: on a machine with
+	 * fewer cores than busy threads, a cheap call would otherwise share a
+	 * core with a scan and take its turn at the scheduler's pace. Raising
+	 * a thread's own nice value cannot fail for lack of privilege; if it
+	 * fails anyway the lanes still keep their threads apart. */
+	if (lane == HTTP_LANE_SLOW) {
+		id_t tid = (id_t)syscall(SYS_gettid);
+		int nice_now = getpriority(PRIO_PROCESS, tid);
+
+		(void)setpriority(PRIO_PROCESS, tid, nice_now + 10 > 19 ? 19 : nice_now + 10);
+	}
 	for (;;) {
 		pthread_mutex_lock(&s->qlock);
-		while (!s->queue_head && !s->quit)
-			pthread_cond_wait(&s->queued, &s->qlock);
-		cn = s->queue_head;
+		while (!s->queue_head[lane] && !s->quit[lane])
+			pthread_cond_wait(&s->queued[lane], &s->qlock);
+		cn = s->queue_head[lane];
 		if (cn) {
-			s->queue_head = cn->next;
-			if (!s->queue_head)
-				s->queue_tail = NULL;
+			s->queue_head[lane] = cn->next;
+			if (!s->queue_head[lane])
+				s->queue_tail[lane] = NULL;
+			cn->next = NULL;
 		}
 		pthread_mutex_unlock(&s->qlock);
 		if (!cn)
 			return NULL;
-		run_queued(s, cn);
+		run_queued(s, lane, cn);
 	}
 }
 
@@ -780,6 +868,7 @@ int http_server_start(struct http_server *s, struct err *err)
 			 MHD_ALLOW_SUSPEND_RESUME;
 	char h[64];
 	const char *host = s->host;
+	unsigned total;
 
 	if (!strcasecmp(host, "localhost"))
 		host = "127.0.0.1";
@@ -820,15 +909,21 @@ int http_server_start(struct http_server *s, struct err *err)
 		return err_set(err, AIRLOCK_EIO, "cannot start the connection watchdog thread");
 	s->watchdog_on = 1;
 	pthread_setname_np(s->watchdog, "airlock-watch");
-	s->handlers = calloc(s->cfg.threads, sizeof *s->handlers);
+	total = s->cfg.threads + s->cfg.slow_threads;
+	s->handlers = calloc(total, sizeof *s->handlers);
 	if (!s->handlers)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	for (; s->nhandlers < s->cfg.threads; s->nhandlers++)
-		if (pthread_create(&s->handlers[s->nhandlers], NULL, handler_main, s))
+	/* the fast lane's threads first: http_server_free stops them first */
+	for (; s->nhandlers < total; s->nhandlers++) {
+		struct handler *hd = &s->handlers[s->nhandlers];
+
+		hd->s = s;
+		hd->lane = s->nhandlers < s->cfg.threads ? HTTP_LANE_FAST : HTTP_LANE_SLOW;
+		if (pthread_create(&hd->t, NULL, handler_main, hd))
 			return err_set(err, AIRLOCK_EIO, "cannot start handler thread %u of %u",
-				       s->nhandlers + 1, s->cfg.threads);
-		else
-			pthread_setname_np(s->handlers[s->nhandlers], "airlock-http");
+				       s->nhandlers + 1, total);
+		pthread_setname_np(hd->t, hd->lane == HTTP_LANE_FAST ? "airlock-http" : "airlock-slow");
+	}
 	return 0;
 }
 
@@ -863,13 +958,11 @@ void http_server_free(struct http_server *s)
 				"after 10 s\n",
 				s->taken, s->taken == 1 ? "" : "s");
 		pthread_mutex_unlock(&s->lock);
-		/* the handler threads finish what is queued, then end */
-		pthread_mutex_lock(&s->qlock);
-		s->quit = 1;
-		pthread_cond_broadcast(&s->queued);
-		pthread_mutex_unlock(&s->qlock);
-		while (s->nhandlers > 0)
-			pthread_join(s->handlers[--s->nhandlers], NULL);
+		/* the handler threads finish what is queued, then end: the fast
+		 * lane first, since it may still pass requests on to the slow */
+		stop_lane(s, HTTP_LANE_FAST);
+		stop_lane(s, HTTP_LANE_SLOW);
+		s->nhandlers = 0;
 		MHD_stop_daemon(s->d);
 		if (lfd != MHD_INVALID_SOCKET)
 			close(lfd);
@@ -885,7 +978,8 @@ void http_server_free(struct http_server *s)
 	pthread_mutex_destroy(&s->loglock);
 	pthread_mutex_destroy(&s->tlock);
 	free(s->handlers);
-	pthread_cond_destroy(&s->queued);
+	pthread_cond_destroy(&s->queued[HTTP_LANE_FAST]);
+	pthread_cond_destroy(&s->queued[HTTP_LANE_SLOW]);
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->lock);

@@ -14,11 +14,17 @@
  * is not UTF-8.
  *
  * Handlers run on handler threads, several at once: what they share they
- * must lock. Requests whose bodies are in wait in one queue, first come
- * first served, for the next free handler thread (one I/O thread reads and
+ * must lock. Requests whose bodies are in wait in a queue, first come first
+ * served, for the next free handler thread (one I/O thread reads and
  * writes the connections), so no connection waits behind others that
- * happen to share a thread. A handler fills struct http_response; the
- * server frees the body and header values it holds after sending. */
+ * happen to share a thread. There are two lanes, each with its queue and
+ * its own threads: a route may name a classifier that calls a request
+ * cheap or expensive before it runs, and an expensive one waits for (and
+ * runs on) the slow lane's threads only, which yield the CPU to the fast
+ * lane's, so a cheap call never queues behind expensive ones; an expensive
+ * one whose client has closed its connection meanwhile is not run. A handler
+ * fills struct http_response; the server frees the body and header values
+ * it holds after sending. */
 #ifndef AIRLOCK_HTTP_H
 #define AIRLOCK_HTTP_H
 
@@ -59,7 +65,9 @@ struct http_config {
 	int port;                /* 0 = any free port */
 	size_t max_body;         /* larger bodies get 413 */
 	unsigned timeout_s;      /* idle connection timeout */
-	unsigned threads;        /* handler threads (4 when 0) */
+	unsigned threads;        /* fast-lane handler threads (4 when 0) */
+	unsigned slow_threads;   /* slow-lane handler threads: how many expensive
+				    requests run at once (1 when 0) */
 	unsigned max_conns;      /* connections in all (2048 when 0) */
 	unsigned max_conns_per_addr; /* from one client address (64 when 0) */
 	unsigned head_timeout_s; /* a request's head, start to end (10 when 0); an
@@ -68,6 +76,14 @@ struct http_config {
 				    head_timeout_s (1024 when 0) */
 	const char *server_name; /* for the Server header; may be NULL */
 };
+
+/* The lanes (see above). */
+enum http_lane { HTTP_LANE_FAST = 0, HTTP_LANE_SLOW = 1, HTTP_LANES = 2 };
+
+/* Says which lane a request takes, from its method, path, headers and body,
+ * before the handler runs; called on a fast-lane handler thread, so it must
+ * be quick (no I/O, no locks held long). It must not keep req's pointers. */
+typedef enum http_lane (*http_classifier)(void *ctx, const struct http_request *req);
 
 /* A handler whose answer must wait for another thread (an action log entry
  * being committed) defers it: http_defer returns a handle (NULL when this
@@ -87,6 +103,10 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
  * an exact route wins, then the longest prefix. */
 int http_route(struct http_server *s, const char *path, http_handler fn, void *ctx,
 	       struct err *err);
+/* http_route, with a classifier for the route's requests (NULL: all take
+ * the fast lane, as with http_route). */
+int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
+		     http_classifier classify, void *ctx, struct err *err);
 /* Starts listening; binding errors are reported here. */
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */

@@ -10,13 +10,14 @@
 
 #include "audit.h"
 #include "csv.h"
+#include "import_int.h"
 
 #define IMPORT_PROGRESS_EVERY 4096
 
 /* A preset maps a field from the first of its column names the header has
- * (any case). Values are not translated: a column whose values would not
- * fit a field (Salesforce "Type", HubSpot "Lifecycle Stage") stays a
- * custom field rather than failing the import. */
+ * (any case), and its values with the rules of import_values.c: Type and
+ * Lifecycle Stage to lifecycle, a country to its region, CRM numbers,
+ * dates and yes/no values. */
 struct preset_field {
 	const char *field;
 	const char *columns[5];
@@ -34,6 +35,7 @@ static const struct preset_field sf_accounts[] = {
 	{"domain", {"Website"}},
 	{"industry", {"Industry"}},
 	{"region", {"Billing Country/Region", "Billing Country", "BillingCountry"}},
+	{"lifecycle", {"Type", "Account Type"}},
 	{"owner", {"Account Owner", "Owner Name"}},
 	{"arr", {"Annual Revenue", "AnnualRevenue"}},
 	{"employees", {"Number of Employees", "Employees", "NumberOfEmployees"}},
@@ -56,6 +58,7 @@ static const struct preset_field hs_accounts[] = {
 	{"domain", {"Company Domain Name", "Website URL"}},
 	{"industry", {"Industry"}},
 	{"region", {"Country/Region", "Country"}},
+	{"lifecycle", {"Lifecycle Stage", "lifecyclestage"}},
 	{"owner", {"Company owner"}},
 	{"arr", {"Annual Revenue"}},
 	{"employees", {"Number of Employees"}},
@@ -82,10 +85,17 @@ struct map_pair {
 	char *from, *to;
 };
 
+/* A map file's "value.FIELD" (crm → value) and "default.FIELD" (crm NULL). */
+struct map_value {
+	char *field, *crm, *value;
+};
+
 struct map {
 	const struct preset *preset;
 	struct map_pair *pairs;
 	int n;
+	struct map_value *vals;
+	int nvals;
 };
 
 static void map_free(struct map *m)
@@ -97,6 +107,12 @@ static void map_free(struct map *m)
 		free(m->pairs[i].to);
 	}
 	free(m->pairs);
+	for (i = 0; i < m->nvals; i++) {
+		free(m->vals[i].field);
+		free(m->vals[i].crm);
+		free(m->vals[i].value);
+	}
+	free(m->vals);
 	memset(m, 0, sizeof *m);
 }
 
@@ -141,7 +157,7 @@ static int map_target(enum book_kind kind, const char *to, char **out, struct er
 		*out = strdup(to);
 	} else {
 		f = field_named(kind, to);
-		if (!f || f->system) {
+		if (!f || (f->system && strcmp(f->name, "merged_into") != 0)) {
 			field_list(kind, list, sizeof list);
 			return err_set(err, AIRLOCK_EINVAL,
 				       "--map: '%s' is not a field you can load into %ss (%s, or - to "
@@ -295,7 +311,7 @@ static int default_target(enum book_kind kind, const char *name, int col, char *
 	if (!*name)
 		return err_set(err, AIRLOCK_EINVAL,
 			       "column %d has no name (name it in the header row)", col + 1);
-	if (f && f->system)
+	if (f && f->system && strcmp(f->name, "merged_into") != 0)
 		return err_set(err, AIRLOCK_EINVAL,
 			       "column '%s' is kept by airlock and cannot be imported (skip it "
 			       "with --map '%s=-')",
@@ -370,10 +386,10 @@ static int check_targets(enum book_kind kind, const char *const *header, char **
 	return 0;
 }
 
-int import_map_header(enum book_kind kind, const char *map, const char *const *header, int n,
-		      char ***targets, struct err *err)
+/* Resolves a header with a parsed map (see import_map_header). */
+static int map_resolve(enum book_kind kind, const struct map *m, const char *const *header,
+		       int n, char ***targets, struct err *err)
 {
-	struct map m = {0};
 	char **t;
 	int *user = NULL, i, k, rc = 0;
 
@@ -384,31 +400,28 @@ int import_map_header(enum book_kind kind, const char *map, const char *const *h
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (map && (rc = map_parse(kind, map, &m, err)))
-		goto out;
-	for (k = 0; k < m.n && rc == 0; k++) {
-		for (i = 0; i < n && strcmp(header[i], m.pairs[k].from); i++)
+	for (k = 0; k < m->n && rc == 0; k++) {
+		for (i = 0; i < n && strcmp(header[i], m->pairs[k].from); i++)
 			;
 		if (i == n) {
 			rc = err_set(err, AIRLOCK_EINVAL, "--map: the header has no column '%s'",
-				     m.pairs[k].from);
+				     m->pairs[k].from);
 			break;
 		}
 		user[i] = 1;
-		if (strcmp(m.pairs[k].to, "-"))
-			t[i] = strdup(m.pairs[k].to);
-		if (strcmp(m.pairs[k].to, "-") && !t[i])
+		if (strcmp(m->pairs[k].to, "-"))
+			t[i] = strdup(m->pairs[k].to);
+		if (strcmp(m->pairs[k].to, "-") && !t[i])
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	if (rc == 0 && m.preset)
-		rc = apply_preset(m.preset, header, n, t, user, err);
+	if (rc == 0 && m->preset)
+		rc = apply_preset(m->preset, header, n, t, user, err);
 	for (i = 0; i < n && rc == 0; i++)
 		if (!user[i] && !t[i])
 			rc = default_target(kind, header[i], i, &t[i], err);
 	if (rc == 0)
 		rc = check_targets(kind, header, t, n, err);
 out:
-	map_free(&m);
 	free(user);
 	if (rc) {
 		import_targets_free(t, n);
@@ -416,6 +429,138 @@ out:
 	}
 	*targets = t;
 	return 0;
+}
+
+int import_map_header(enum book_kind kind, const char *map, const char *const *header, int n,
+		      char ***targets, struct err *err)
+{
+	struct map m = {0};
+	int rc = 0;
+
+	*targets = NULL;
+	if (map)
+		rc = map_parse(kind, map, &m, err);
+	if (rc == 0)
+		rc = map_resolve(kind, &m, header, n, targets, err);
+	map_free(&m);
+	return rc;
+}
+
+static int map_value_add(struct map *m, const char *field, const char *crm, const char *value)
+{
+	struct map_value *nv = realloc(m->vals, (size_t)(m->nvals + 1) * sizeof *nv);
+
+	if (!nv)
+		return AIRLOCK_ENOMEM;
+	m->vals = nv;
+	nv = &m->vals[m->nvals];
+	nv->field = strdup(field);
+	nv->crm = crm ? strdup(crm) : NULL;
+	nv->value = strdup(value);
+	if (!nv->field || (crm && !nv->crm) || !nv->value) {
+		free(nv->field);
+		free(nv->crm);
+		free(nv->value);
+		return AIRLOCK_ENOMEM;
+	}
+	m->nvals++;
+	return 0;
+}
+
+/* One row of a map file: what,crm,airlock (see import.h). */
+static int map_file_row(enum book_kind kind, struct map *m, const struct csv_record *rec,
+			int first, struct err *err)
+{
+	const char *what = rec->fields[0], *crm = rec->fields[1], *to = rec->fields[2];
+	const struct book_field *f;
+	char *from, *target;
+	int rc, i;
+
+	if (!strcmp(what, "preset")) {
+		if (m->preset || m->n || m->nvals || !first)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "a preset row must come first and only once");
+		from = strdup(crm);
+		return from ? map_add(m, kind, from, NULL, 1, err)
+			    : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	if (!strcmp(what, "column")) {
+		from = strdup(crm);
+		target = strdup(to);
+		if (!from || !target) {
+			free(from);
+			free(target);
+			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		}
+		return map_add(m, kind, from, target, 0, err);
+	}
+	if (!strncmp(what, "value.", 6) || !strncmp(what, "default.", 8)) {
+		const char *field = strchr(what, '.') + 1;
+		int is_default = what[0] == 'd';
+		json_t *j = NULL;
+
+		f = field_named(kind, field);
+		if (!f || f->system)
+			return err_set(err, AIRLOCK_EINVAL, "'%s' is not a %s field", field,
+				       book_kind_name(kind));
+		if (!is_default && !*crm)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "%s needs the CRM's value in the second column", what);
+		/* the airlock value must be one the field takes */
+		rc = book_value_parse(f, to, &j, err);
+		json_decref(j);
+		if (rc)
+			return rc;
+		for (i = 0; i < m->nvals; i++)
+			if (!strcmp(m->vals[i].field, f->name) &&
+			    (is_default ? !m->vals[i].crm
+					: m->vals[i].crm && !strcasecmp(m->vals[i].crm, crm)))
+				return err_set(err, AIRLOCK_EINVAL, "%s '%s' is given twice", what,
+					       crm);
+		rc = map_value_add(m, f->name, is_default ? NULL : crm, to);
+		return rc ? err_set(err, rc, "out of memory") : 0;
+	}
+	return err_set(err, AIRLOCK_EINVAL,
+		       "'%s' is not preset, column, value.FIELD or default.FIELD", what);
+}
+
+/* Reads a map file (CSV, header what,crm,airlock) into m, after --map. */
+static int map_file_parse(enum book_kind kind, const char *path, struct map *m, struct err *err)
+{
+	struct csv_reader *r = NULL;
+	struct csv_record rec;
+	FILE *f = fopen(path, "rb");
+	int rc, first = 1;
+
+	if (!f)
+		return err_set(err, AIRLOCK_EIO, "cannot open map file %s: %s", path,
+			       strerror(errno));
+	rc = csv_reader_new(&r, f, NULL, err);
+	if (rc == 0 && (rc = csv_read(r, &rec, err)) == CSV_RECORD) {
+		if (rec.nfields != 3 || strcmp(rec.fields[0], "what") || strcmp(rec.fields[1], "crm") ||
+		    strcmp(rec.fields[2], "airlock"))
+			rc = err_set(err, AIRLOCK_EINVAL,
+				     "%s:%ld: the header must be what,crm,airlock", path, rec.line);
+		else
+			rc = 0;
+	} else if (rc == CSV_EOF)
+		rc = err_set(err, AIRLOCK_EINVAL, "%s:1: the map file is empty", path);
+	while (rc == 0 && (rc = csv_read(r, &rec, err)) == CSV_RECORD) {
+		if (rec.nfields != 3) {
+			rc = err_set(err, AIRLOCK_EINVAL, "%s:%ld: %d fields, a map row has 3",
+				     path, rec.line, rec.nfields);
+			break;
+		}
+		rc = map_file_row(kind, m, &rec, first && !m->preset && !m->n, err);
+		if (rc)
+			err_prefix(err, "%s:%ld", path, rec.line);
+		first = 0;
+	}
+	if (rc == CSV_EOF)
+		rc = 0;
+	csv_reader_free(r);
+	fclose(f);
+	return rc;
 }
 
 /* The ids seen so far in the file and their lines: a duplicate is an error
@@ -500,6 +645,19 @@ static int idset_add(struct idset *set, const char *id, size_t len, long line, l
 	return 0;
 }
 
+static int idset_has(const struct idset *set, const char *id)
+{
+	uint64_t h = id_hash(id, strlen(id));
+	size_t k;
+
+	if (!set->cap)
+		return 0;
+	for (k = h & (set->cap - 1); set->slots[k].off; k = (k + 1) & (set->cap - 1))
+		if (set->slots[k].hash == h && !strcmp(set->arena + set->slots[k].off, id))
+			return 1;
+	return 0;
+}
+
 static void idset_free(struct idset *set)
 {
 	free(set->slots);
@@ -521,6 +679,23 @@ struct job {
 	const char **values;
 	struct idset ids;
 	int id_col; /* header column holding the id */
+
+	/* value mapping, for a mapped import (--map or a map file) */
+	struct map m;
+	int mapped;
+	const char *preset;      /* "salesforce", "hubspot" or NULL */
+	enum import_rule *rule;  /* per loader column */
+	char **hname;            /* header names, per header column */
+	char (*conv)[128];       /* per loader column: the translated value */
+	struct vcache *cache;    /* lifecycle and region answers seen so far */
+	const struct import_options *opt;
+	int64_t errors;
+
+	/* --refresh */
+	json_t *rf;        /* = the result's refresh object (borrowed) */
+	int64_t last_seq;  /* the last change-set's end in the log */
+	int64_t next_seq;  /* the seq this import's log entry will take */
+	char now[32];
 };
 
 static int open_input(struct job *j, uint64_t *total, struct err *err)
@@ -541,6 +716,162 @@ static int open_input(struct job *j, uint64_t *total, struct err *err)
 	return 0;
 }
 
+/* Lifecycle and region lookups walk tables of hundreds of spellings, and
+ * an export repeats a few dozen values a hundred thousand times: answers
+ * (static strings, or NULL for "maps to nothing") are kept by value.
+ * Direct-mapped; a collision just recomputes. */
+#define VCACHE_SLOTS 1024
+#define VCACHE_KEY 64
+struct vcache {
+	struct vslot {
+		int rule; /* 0 = empty */
+		char key[VCACHE_KEY];
+		const char *out;
+	} slot[VCACHE_SLOTS];
+};
+
+static const char *lookup(struct job *j, enum import_rule rule, const char *in)
+{
+	size_t len = strlen(in);
+	struct vslot *v;
+	const char *out;
+
+	if (len >= VCACHE_KEY || !j->cache)
+		return rule == IMPORT_RULE_LIFECYCLE ? import_lifecycle_of(j->preset, in)
+						     : import_region_of(in);
+	v = &j->cache->slot[(id_hash(in, len) ^ (uint64_t)rule) & (VCACHE_SLOTS - 1)];
+	if (v->rule == (int)rule && !strcmp(v->key, in))
+		return v->out;
+	out = rule == IMPORT_RULE_LIFECYCLE ? import_lifecycle_of(j->preset, in)
+					    : import_region_of(in);
+	v->rule = (int)rule;
+	memcpy(v->key, in, len + 1);
+	v->out = out;
+	return out;
+}
+
+/* A field a guard reads: never filled in with its permissive default. */
+static int guarded(const char *field)
+{
+	return !strcmp(field, "lifecycle") || !strcmp(field, "do_not_contact") ||
+	       !strcmp(field, "unsubscribed");
+}
+
+static const char *map_default(const struct job *j, const char *field)
+{
+	int i;
+
+	for (i = 0; i < j->m.nvals; i++)
+		if (!j->m.vals[i].crm && !strcmp(j->m.vals[i].field, field))
+			return j->m.vals[i].value;
+	return NULL;
+}
+
+/* How each loaded column's values are read. Only a mapped import (a preset,
+ * pairs or a map file) translates values; a plain file is read as airlock
+ * writes it. A preset or map file must also say where lifecycle comes
+ * from, so no account silently becomes a prospect. */
+static int plan_values(struct job *j, struct err *err)
+{
+	const struct book_field *f;
+	int i, has_lifecycle = 0;
+
+	j->mapped = j->m.preset || j->m.n || j->m.nvals;
+	j->preset = j->m.preset ? j->m.preset->name : NULL;
+	j->rule = calloc((size_t)j->nload + 1, sizeof *j->rule);
+	j->conv = calloc((size_t)j->nload + 1, sizeof *j->conv);
+	j->cache = j->mapped ? calloc(1, sizeof *j->cache) : NULL;
+	if (!j->rule || !j->conv || (j->mapped && !j->cache))
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	for (i = 0; i < j->nload; i++) {
+		const char *t = j->targets[i], *h = j->hname[j->load_col[i]];
+
+		j->rule[i] = IMPORT_RULE_TEXT;
+		if (!strcmp(t, "lifecycle"))
+			has_lifecycle = 1;
+		if (!j->mapped || !(f = book_field_find(j->kind, t)))
+			continue;
+		if (!strcmp(t, "lifecycle"))
+			j->rule[i] = IMPORT_RULE_LIFECYCLE;
+		else if (!strcmp(t, "region") && strcasestr(h, "country"))
+			j->rule[i] = IMPORT_RULE_REGION;
+		else if (f->type == BOOK_INT || f->type == BOOK_REAL)
+			j->rule[i] = IMPORT_RULE_NUMBER;
+		else if (f->type == BOOK_TIME)
+			j->rule[i] = IMPORT_RULE_DATE;
+		else if (f->type == BOOK_BOOL)
+			j->rule[i] = IMPORT_RULE_BOOL;
+	}
+	if (j->kind == BOOK_ACCOUNT && (j->m.preset || j->m.nvals) && !has_lifecycle &&
+	    !map_default(j, "lifecycle"))
+		return err_set(err, AIRLOCK_EINVAL,
+			       "no column gives lifecycle (Salesforce Type, HubSpot Lifecycle "
+			       "Stage): map one, or give default.lifecycle in a map file; an "
+			       "account is not assumed to be a prospect");
+	return 0;
+}
+
+static const char *rule_accepted(const struct job *j, enum import_rule r)
+{
+	switch (r) {
+	case IMPORT_RULE_LIFECYCLE: return import_lifecycle_accepted(j->preset);
+	case IMPORT_RULE_REGION:
+		return "an ISO 3166 country name, alpha-2 or alpha-3 code (or value.region rows "
+		       "in a map file)";
+	case IMPORT_RULE_NUMBER: return "a number such as 1200000, 1,200,000 or $1,200,000.00";
+	case IMPORT_RULE_DATE:
+		return "2026-03-01, 2026-03-01 09:30, 2026-03-01T09:30:00.000Z or 3/1/2026 9:30 AM";
+	case IMPORT_RULE_BOOL: return "Yes, No, Y, N, 1, 0, true, false";
+	default: return "";
+	}
+}
+
+/* Translates column i's value (loader column) in place; a value that maps
+ * to nothing is "LINE:COL: what" (import_csv puts FILE: in front). */
+static int map_value(struct job *j, int i, long line, struct err *err)
+{
+	const char *in = j->values[i], *out = NULL, *field = j->targets[i];
+	int col = j->load_col[i], k;
+
+	for (k = 0; k < j->m.nvals; k++)
+		if (j->m.vals[k].crm && !strcmp(j->m.vals[k].field, field) &&
+		    !strcasecmp(j->m.vals[k].crm, in)) {
+			j->values[i] = j->m.vals[k].value;
+			return 0;
+		}
+	if (!*in) {
+		if ((out = map_default(j, field)) != NULL) {
+			j->values[i] = out;
+			return 0;
+		}
+		if (guarded(field))
+			return err_set(err, AIRLOCK_EINVAL,
+				       "%ld:%d: column '%s' is empty: %s cannot be determined (give "
+				       "default.%s in a map file to choose one)",
+				       line, col + 1, j->hname[col], field, field);
+		return 0;
+	}
+	switch (j->rule[i]) {
+	case IMPORT_RULE_LIFECYCLE:
+	case IMPORT_RULE_REGION: out = lookup(j, j->rule[i], in); break;
+	case IMPORT_RULE_NUMBER:
+		out = import_number(in, j->conv[i], sizeof j->conv[i]) ? NULL : j->conv[i];
+		break;
+	case IMPORT_RULE_DATE:
+		out = import_date(in, j->conv[i], sizeof j->conv[i]) ? NULL : j->conv[i];
+		break;
+	case IMPORT_RULE_BOOL: out = import_bool(in); break;
+	default: return 0;
+	}
+	if (!out)
+		out = map_default(j, field);
+	if (!out)
+		return err_set(err, AIRLOCK_EINVAL, "%ld:%d: column '%s': '%s' maps to no %s (accepted: %s)",
+			       line, col + 1, j->hname[col], in, field, rule_accepted(j, j->rule[i]));
+	j->values[i] = out;
+	return 0;
+}
+
 /* Reads the header and sets up the loader's columns. */
 static int start(struct job *j, const char *map, struct err *err)
 {
@@ -557,10 +888,20 @@ static int start(struct job *j, const char *map, struct err *err)
 	if (rc)
 		return rc;
 	j->ncols = hdr.nfields;
-	rc = import_map_header(j->kind, map, (const char *const *)hdr.fields, hdr.nfields,
-			       &j->targets, err);
+	if (map && (rc = map_parse(j->kind, map, &j->m, err)))
+		return err_prefix(err, "%ld", hdr.line);
+	if (j->opt && j->opt->map_file && (rc = map_file_parse(j->kind, j->opt->map_file, &j->m, err)))
+		return rc;
+	rc = map_resolve(j->kind, &j->m, (const char *const *)hdr.fields, hdr.nfields,
+			 &j->targets, err);
 	if (rc)
 		return err_prefix(err, "%ld", hdr.line);
+	j->hname = calloc((size_t)j->ncols, sizeof *j->hname);
+	if (!j->hname)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	for (i = 0; i < j->ncols; i++)
+		if (!(j->hname[i] = strdup(hdr.fields[i])))
+			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	j->load_col = calloc((size_t)j->ncols, sizeof *j->load_col);
 	j->values = calloc((size_t)j->ncols, sizeof *j->values);
 	if (!j->load_col || !j->values)
@@ -575,17 +916,22 @@ static int start(struct job *j, const char *map, struct err *err)
 			j->targets[i] = NULL;
 		j->load_col[j->nload++] = i;
 	}
+	rc = plan_values(j, err);
+	if (rc)
+		return err_prefix(err, "%ld", hdr.line);
 	rc = book_loader_new(j->s, j->kind, (const char *const *)j->targets, j->nload, &j->loader,
 			     err);
 	return rc ? err_prefix(err, "%ld", hdr.line) : 0;
 }
+
+static int dry_run_error(struct job *j, struct err *err);
 
 /* Checks and loads one record; errors get "LINE: " in front. */
 static int load_record(struct job *j, const struct csv_record *rec, struct import_result *res,
 		       struct err *err)
 {
 	long first;
-	int i, rc, outcome;
+	int i, rc, outcome, bad;
 
 	if (rec->nfields != j->ncols)
 		return err_set(err, AIRLOCK_EINVAL,
@@ -604,6 +950,19 @@ static int load_record(struct job *j, const struct csv_record *rec, struct impor
 	}
 	for (i = 0; i < j->nload; i++)
 		j->values[i] = rec->fields[j->load_col[i]];
+	bad = 0;
+	for (i = 0; i < j->nload && j->mapped; i++)
+		if ((rc = map_value(j, i, rec->line, err))) {
+			if (!j->opt || !j->opt->dry_run)
+				return rc;
+			/* a dry run lists every value that maps to nothing */
+			dry_run_error(j, err);
+			bad = 1;
+		}
+	if (bad) {
+		res->error_rows++;
+		return 0;
+	}
 	rc = book_loader_put(j->loader, j->values, rec->line, &outcome, err);
 	if (rc)
 		return err_prefix(err, "%lld", (long long)book_loader_failed_tag(j->loader));
@@ -630,10 +989,21 @@ static int log_import(struct job *j, const char *principal, const struct import_
 			 "rows", (json_int_t)res->rows);
 	if (!args)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (j->rf)
+		json_object_set_new(
+			args, "refresh",
+			json_pack("{s:I,s:I,s:I,s:I,s:I}", "new", (json_int_t)res->inserted,
+				  "changed", (json_int_t)res->updated, "conflicts",
+				  (json_int_t)json_array_size(json_object_get(j->rf, "conflicts")),
+				  "deleted",
+				  (json_int_t)json_array_size(json_object_get(j->rf, "deleted")),
+				  "overwritten",
+				  (json_int_t)json_array_size(json_object_get(j->rf, "overwritten"))));
 	snprintf(summary, sizeof summary,
-		 "imported %lld %ss from %s (%lld new, %lld updated, %lld unchanged)",
-		 (long long)res->rows, book_kind_name(j->kind), j->path, (long long)res->inserted,
-		 (long long)res->updated, (long long)res->unchanged);
+		 "%s %lld %ss from %s (%lld new, %lld updated, %lld unchanged)",
+		 j->rf ? "refreshed" : "imported", (long long)res->rows, book_kind_name(j->kind),
+		 j->path, (long long)res->inserted, (long long)res->updated,
+		 (long long)res->unchanged);
 	e.principal = principal ? principal : "human:unknown";
 	e.surface = "cli";
 	e.tool = "import";
@@ -660,10 +1030,296 @@ static int locate(struct err *err, const char *path)
 	return code;
 }
 
+static int scalar_int(struct store *s, const char *sql, int64_t *out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	*out = rc == STORE_ROW ? store_col_int(st, 0) : 0;
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int refresh_begin(struct job *j, struct import_result *out, struct err *err)
+{
+	int rc;
+
+	out->refresh = json_pack("{s:[],s:[],s:[]}", "conflicts", "deleted", "overwritten");
+	if (!out->refresh)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	j->rf = out->refresh;
+	book_now(j->now, sizeof j->now);
+	rc = scalar_int(j->s, "SELECT coalesce(max(until_seq),0) FROM changeset WHERE mode='last'", &j->last_seq, err);
+	if (rc == 0)
+		rc = scalar_int(j->s, "SELECT seq+1 FROM action_log_head", &j->next_seq, err);
+	return rc;
+}
+
+/* d["custom." + key] = v (a reference taken over); custom keys have no
+ * length bound of their own, so the name is allocated, never cut. */
+static int custom_set(json_t *d, const char *key, json_t *v)
+{
+	size_t n = strlen(key) + 8;
+	char *name = malloc(n);
+	int rc;
+
+	if (!name) {
+		json_decref(v);
+		return -1;
+	}
+	snprintf(name, n, "custom.%s", key);
+	rc = json_object_set_new(d, name, v);
+	free(name);
+	return rc;
+}
+
+/* The fields (built-in names, custom.KEY) whose values differ between two
+ * images of a record, with the new values. */
+static json_t *record_diff(json_t *old, json_t *cur)
+{
+	json_t *d = json_object(), *v, *oc, *nc;
+	const char *k;
+
+	if (!d)
+		return NULL;
+	json_object_foreach(cur, k, v)
+	{
+		if (!strcmp(k, "version") || !strcmp(k, "updated_at") || !strcmp(k, "custom"))
+			continue;
+		if (!json_equal(v, json_object_get(old, k)))
+			json_object_set(d, k, v);
+	}
+	oc = json_object_get(old, "custom");
+	nc = json_object_get(cur, "custom");
+	json_object_foreach(nc, k, v)
+		if (!json_equal(v, json_object_get(oc, k)) && custom_set(d, k, json_incref(v)))
+			goto fail;
+	json_object_foreach(oc, k, v)
+		if (!json_object_get(nc, k) && custom_set(d, k, json_null()))
+			goto fail;
+	return d;
+fail:
+	json_decref(d);
+	return NULL;
+}
+
+static json_t *field_value(json_t *rec, const char *field)
+{
+	if (!strncmp(field, "custom.", 7))
+		return json_object_get(json_object_get(rec, "custom"), field + 7);
+	return json_object_get(rec, field);
+}
+
+/* What the CRM changed on one record: kept for show, turned into conflicts
+ * of waiting items, and checked against applied, unexported changes. */
+static int refresh_note(struct job *j, const char *id, json_t *old, json_t *diff,
+			struct err *err)
+{
+	struct store_stmt *st;
+	char *txt = json_dumps(diff, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc;
+
+	if (!txt)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_prepare(j->s,
+			   "INSERT OR REPLACE INTO crm_refresh(record_id,log_seq,at,crm)"
+			   " VALUES(?1,?2,?3,?4)",
+			   &st, err);
+	if (rc == 0) {
+		store_bind_text(st, 1, id);
+		store_bind_int(st, 2, j->next_seq);
+		store_bind_text(st, 3, j->now);
+		store_bind_text(st, 4, txt);
+		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+		store_done(st);
+	}
+	free(txt);
+	if (rc == 0)
+		rc = store_prepare(j->s,
+				   "SELECT b.id,i.idx FROM batch_item i JOIN batch b ON b.id=i.batch_id"
+				   " WHERE i.record_id=?1 AND i.state='pending' AND b.state IN"
+				   " ('staged','sampled','blocked','approved') ORDER BY b.id,i.idx",
+				   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	while ((rc = store_step(st, err)) == STORE_ROW)
+		json_array_append_new(json_object_get(j->rf, "conflicts"),
+				      json_pack("{s:I,s:I,s:s,s:O}", "batch",
+						(json_int_t)store_col_int(st, 0), "item",
+						(json_int_t)store_col_int(st, 1), "record_id", id,
+						"crm", diff));
+	store_done(st);
+	if (rc != STORE_DONE)
+		return rc;
+	rc = store_prepare(j->s,
+			   "SELECT b.id,i.changes FROM batch_item i JOIN batch b ON b.id=i.batch_id"
+			   " WHERE i.record_id=?1 AND i.state='pending' AND b.state='applied' AND"
+			   " b.action IN ('update','merge') AND (SELECT max(seq) FROM action_log a"
+			   " WHERE a.tool='apply' AND a.batch_id=CAST(b.id AS TEXT)) > ?2 AND NOT"
+			   " EXISTS (SELECT 1 FROM changeset c WHERE c.batch_id=b.id)"
+			   " ORDER BY b.id,i.idx",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	store_bind_int(st, 2, j->last_seq);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		json_t *ch = json_loads(store_col_text(st, 1), 0, NULL), *v;
+		const char *k;
+
+		json_object_foreach(ch, k, v)
+		{
+			if (!json_object_get(diff, k))
+				continue;
+			json_array_append_new(
+				json_object_get(j->rf, "overwritten"),
+				json_pack("{s:s,s:s,s:I,s:O,s:O}", "record_id", id, "field", k,
+					  "batch", (json_int_t)store_col_int(st, 0), "airlock",
+					  field_value(old, k) ? field_value(old, k) : json_null(),
+					  "crm", json_object_get(diff, k)));
+		}
+		json_decref(ch);
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+static int refresh_record(struct job *j, const struct csv_record *rec, struct import_result *res,
+			  struct err *err)
+{
+	json_t *old = NULL, *cur = NULL, *diff = NULL;
+	const char *id;
+	int rc;
+
+	if (rec->nfields != j->ncols || !rec->lens[j->id_col] ||
+	    rec->lens[j->id_col] > BOOK_ID_MAX)
+		return load_record(j, rec, res, err);
+	id = rec->fields[j->id_col];
+	rc = book_get(j->s, BOOK_ACCOUNT, id, &old, err);
+	if (rc == AIRLOCK_ENOTFOUND) {
+		memset(err, 0, sizeof *err);
+		return load_record(j, rec, res, err);
+	}
+	if (rc)
+		return rc;
+	/* the field values are in rec, which load_record does not change */
+	rc = load_record(j, rec, res, err);
+	if (rc == 0)
+		rc = book_get(j->s, BOOK_ACCOUNT, id, &cur, err);
+	if (rc == 0 && json_integer_value(json_object_get(cur, "version")) !=
+			       json_integer_value(json_object_get(old, "version"))) {
+		diff = record_diff(old, cur);
+		rc = diff ? refresh_note(j, id, old, diff, err)
+			  : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	json_decref(old);
+	json_decref(cur);
+	json_decref(diff);
+	return rc;
+}
+
+/* Accounts the CRM no longer has: reported, never deleted (a merge or a
+ * deletion in the CRM is a person's call to make here too). */
+static int refresh_end(struct job *j, struct import_result *out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	(void)out;
+	rc = store_prepare(j->s, "SELECT id FROM account WHERE merged_into IS NULL ORDER BY id",
+			   &st, err);
+	if (rc)
+		return rc;
+	while ((rc = store_step(st, err)) == STORE_ROW)
+		if (!idset_has(&j->ids, store_col_text(st, 0)))
+			json_array_append_new(json_object_get(j->rf, "deleted"),
+					      json_string(store_col_text(st, 0)));
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+/* Remembers how this mapped import named each field and translated which
+ * values, so a change-set can write the CRM's columns and values back. */
+static int remember_map(struct job *j, struct err *err)
+{
+	static const char *const rules[] = {"text", "lifecycle", "region", "number", "date", "bool"};
+	struct store_stmt *st;
+	int i, rc = 0;
+
+	for (i = 0; i < j->nload && rc == 0; i++) {
+		if (!strncmp(j->targets[i], "custom.", 7))
+			continue;
+		rc = store_prepare(j->s,
+				   "INSERT OR REPLACE INTO crm_map(kind,field,crm_column,preset,rule)"
+				   " VALUES(?1,?2,?3,?4,?5)",
+				   &st, err);
+		if (rc)
+			return rc;
+		store_bind_text(st, 1, book_kind_name(j->kind));
+		store_bind_text(st, 2, j->targets[i]);
+		store_bind_text(st, 3, j->hname[j->load_col[i]]);
+		if (j->preset)
+			store_bind_text(st, 4, j->preset);
+		else
+			store_bind_null(st, 4);
+		store_bind_text(st, 5, rules[j->rule[i]]);
+		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+		store_done(st);
+	}
+	for (i = 0; i < j->m.nvals && rc == 0; i++) {
+		if (!j->m.vals[i].crm)
+			continue;
+		rc = store_prepare(j->s,
+				   "INSERT OR REPLACE INTO crm_value(kind,field,crm_value,value)"
+				   " VALUES(?1,?2,?3,?4)",
+				   &st, err);
+		if (rc)
+			return rc;
+		store_bind_text(st, 1, book_kind_name(j->kind));
+		store_bind_text(st, 2, j->m.vals[i].field);
+		store_bind_text(st, 3, j->m.vals[i].crm);
+		store_bind_text(st, 4, j->m.vals[i].value);
+		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+		store_done(st);
+	}
+	return rc;
+}
+
 int import_csv(struct store *s, enum book_kind kind, const char *path, const char *map,
 	       const char *principal, const struct import_progress *progress,
 	       struct import_result *out, struct err *err)
 {
+	struct import_options o = {0};
+
+	o.map = map;
+	o.principal = principal;
+	o.progress = progress;
+	return import_run(s, kind, path, &o, out, err);
+}
+
+/* A row's value error in a dry run: reported, counted, and the row left
+ * out; anything else still stops the run. */
+static int dry_run_error(struct job *j, struct err *err)
+{
+	char msg[ERR_MSG_MAX + 512];
+
+	j->errors++;
+	if (j->opt->report) {
+		snprintf(msg, sizeof msg, "%s:%s", j->path, err->msg);
+		j->opt->report(j->opt->report_ctx, msg);
+	}
+	memset(err, 0, sizeof *err);
+	return 0;
+}
+
+int import_run(struct store *s, enum book_kind kind, const char *path,
+	       const struct import_options *opt, struct import_result *out, struct err *err)
+{
+	const struct import_progress *progress = opt->progress;
 	struct job j = {0};
 	struct csv_record rec;
 	uint64_t total;
@@ -673,6 +1329,9 @@ int import_csv(struct store *s, enum book_kind kind, const char *path, const cha
 	j.s = s;
 	j.kind = kind;
 	j.path = path;
+	j.opt = opt;
+	if (opt->refresh && kind != BOOK_ACCOUNT)
+		return err_set(err, AIRLOCK_EINVAL, "--refresh is for accounts");
 	rc = open_input(&j, &total, err);
 	if (rc)
 		return rc;
@@ -683,9 +1342,12 @@ int import_csv(struct store *s, enum book_kind kind, const char *path, const cha
 	if (rc)
 		goto out;
 	began = 1;
-	rc = start(&j, map, err);
+	rc = start(&j, opt->map, err);
+	if (rc == 0 && opt->refresh)
+		rc = refresh_begin(&j, out, err);
 	while (rc == 0 && (rc = csv_read(j.r, &rec, err)) == CSV_RECORD) {
-		rc = load_record(&j, &rec, out, err);
+		rc = opt->refresh ? refresh_record(&j, &rec, out, err)
+				  : load_record(&j, &rec, out, err);
 		if (rc == 0 && progress && progress->fn && out->rows % IMPORT_PROGRESS_EVERY == 0)
 			progress->fn(progress->ctx, out->rows, csv_reader_offset(j.r), total);
 	}
@@ -695,9 +1357,14 @@ int import_csv(struct store *s, enum book_kind kind, const char *path, const cha
 			err_prefix(err, "%lld", (long long)book_loader_failed_tag(j.loader));
 	}
 	out->bytes = csv_reader_offset(j.r);
+	out->errors = j.errors;
+	if (rc == 0 && opt->refresh)
+		rc = refresh_end(&j, out, err);
+	if (rc == 0 && j.mapped)
+		rc = remember_map(&j, err);
 	if (rc == 0)
-		rc = log_import(&j, principal, out, err);
-	if (rc == 0)
+		rc = log_import(&j, opt->principal, out, err);
+	if (rc == 0 && !opt->dry_run)
 		rc = store_commit(s, err); /* a failed commit rolls back itself */
 	else
 		store_rollback(s);
@@ -709,10 +1376,17 @@ out:
 		store_rollback(s);
 	if (rc) {
 		locate(err, path);
+		json_decref(out->refresh);
 		memset(out, 0, sizeof *out);
 	}
 	book_loader_free(j.loader);
 	import_targets_free(j.targets, j.ncols);
+	if (j.hname)
+		import_targets_free(j.hname, j.ncols);
+	free(j.rule);
+	free(j.conv);
+	free(j.cache);
+	map_free(&j.m);
 	free(j.load_col);
 	free(j.values);
 	idset_free(&j.ids);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "jsonrpc.h"
@@ -55,10 +56,64 @@ int mcp_connector_parse(const char *s, enum mcp_connector *out)
 	return 0;
 }
 
+/* AIRLOCK_TEST_TOOL_DELAY="TOOL:MS" (tests only; see struct mcp_server). */
+static void test_delay_init(struct mcp_server *srv)
+{
+	const char *v = getenv("AIRLOCK_TEST_TOOL_DELAY"), *colon;
+	unsigned long ms;
+	char *end;
+
+	if (!v || !(colon = strchr(v, ':')) || (size_t)(colon - v) >= sizeof srv->test_delay_tool)
+		return;
+	ms = strtoul(colon + 1, &end, 10);
+	if (*end || ms == 0 || ms > 60000)
+		return;
+	memcpy(srv->test_delay_tool, v, (size_t)(colon - v));
+	srv->test_delay_tool[colon - v] = '\0';
+	srv->test_delay_ms = (unsigned)ms;
+}
+
+static void test_delay(const struct mcp_server *srv, const char *tool)
+{
+	struct timespec ts;
+
+	if (!srv->test_delay_ms || strcmp(srv->test_delay_tool, tool) != 0)
+		return;
+	ts.tv_sec = srv->test_delay_ms / 1000;
+	ts.tv_nsec = (long)(srv->test_delay_ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+int mcp_call_expensive(json_t *msg)
+{
+	json_t *params, *args, *v;
+	const char *method, *name, *key;
+
+	method = json_string_value(json_object_get(msg, "method"));
+	if (!method || strcmp(method, "tools/call") != 0)
+		return 0;
+	params = json_object_get(msg, "params");
+	name = json_string_value(json_object_get(params, "name"));
+	args = json_object_get(params, "arguments");
+	if (!name)
+		return 0;
+	if (!strcmp(name, "book_stats"))
+		return 1;
+	if (!strcmp(name, "search_accounts") &&
+	    json_string_length(json_object_get(args, "text")) > 0)
+		return 1;
+	json_object_foreach(args, key, v)
+		if (json_array_size(v) > MCP_EXPENSIVE_ITEMS)
+			return 1;
+	return 0;
+}
+
 int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct store *store,
 		    const char *default_instruction_version, struct err *err)
 {
 	memset(srv, 0, sizeof *srv);
+	test_delay_init(srv);
 	srv->connector = connector;
 	srv->store = store;
 	srv->gate.store = store;
@@ -625,8 +680,10 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		rc = err_set(&err, AIRLOCK_EINVAL, "params.arguments must be an object");
 	else
 		rc = mcp_schema_check(json_object_get(srv->schemas, name), args, &err);
-	if (rc == 0)
+	if (rc == 0) {
+		test_delay(srv, name);
 		rc = mcp_tool_run(srv, ses, t, args, &result, &err);
+	}
 	if (rc) {
 		/* Failed and refused calls are logged too; a log failure here
 		 * changes nothing the agent sees. */

@@ -62,6 +62,10 @@ struct mcp_server {
 	 * it, and the tool's json_t result then holds only what the log's
 	 * summary needs. One call at a time per server. */
 	char *result_text;
+	/* Tests only: AIRLOCK_TEST_TOOL_DELAY="TOOL:MS" makes every call of
+	 * TOOL take MS more milliseconds (a slow call that costs no CPU). */
+	char test_delay_tool[32];
+	unsigned test_delay_ms;
 };
 
 /* What a session knows; for HTTP one per Mcp-Session-Id, for stdio one per
@@ -122,6 +126,16 @@ char *mcp_deferred_wait(struct mcp_deferred *d);
 
 /* The same for a message already decoded (borrowed). */
 int mcp_handle_json(struct mcp_server *srv, struct mcp_session *ses, json_t *msg, char **reply);
+
+/* 1 when a message (decoded, borrowed) is a call whose cost grows with the
+ * book or with its own size: book_stats, a search_accounts text match, a
+ * call with an argument array of more than MCP_EXPENSIVE_ITEMS items. A
+ * transport runs these apart from the cheap ones (http.h's lanes), so a
+ * lookup never waits behind a scan. Decided from the message alone, before
+ * any authentication or schema check: a wrong guess changes only where the
+ * call waits, never what it may do. */
+#define MCP_EXPENSIVE_ITEMS 100
+int mcp_call_expensive(json_t *msg);
 
 /* 1 when version is one initialize can agree on. */
 int mcp_version_supported(const char *version);

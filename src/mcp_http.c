@@ -838,13 +838,58 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 	worker_give(m, w);
 }
 
+#define LANE_BODY_BYTES (64u << 10)
+
+/* 1 when a body cannot hold an expensive call, judged without decoding it
+ * (most calls are cheap, and this runs for every one): with no backslash,
+ * every name and key is written as it reads, so a call that names neither
+ * book_stats nor a "text" argument, with fewer commas than an expensive
+ * array has items, is cheap. Anything else is decoded and judged. */
+static int surely_cheap(const char *body, size_t len)
+{
+	size_t i, commas = 0;
+
+	for (i = 0; i < len; i++)
+		if (body[i] == '\\')
+			return 0;
+		else if (body[i] == ',')
+			commas++;
+	return commas < MCP_EXPENSIVE_ITEMS && !memmem(body, len, "book_stats", 10) &&
+	       !memmem(body, len, "\"text\"", 6);
+}
+
+/* The lane of a request (http.h), on a fast-lane thread before the handler
+ * runs: decoded here (once more) only when a look at its bytes cannot rule
+ * out an expensive call, which then waits for the slow lane. A body too
+ * large takes the slow lane whatever it holds (its decoding costs wherever
+ * it runs); one that is not JSON the fast one (it is refused at once). */
+static enum http_lane classify(void *ctx, const struct http_request *req)
+{
+	json_t *msg;
+	int slow;
+
+	(void)ctx;
+	if (req->body_len > LANE_BODY_BYTES)
+		return HTTP_LANE_SLOW;
+	if (strcmp(req->method, "POST") != 0 || req->body_len == 0)
+		return HTTP_LANE_FAST;
+	if (surely_cheap(req->body, req->body_len))
+		return HTTP_LANE_FAST;
+	msg = json_loadb(req->body, req->body_len, 0, NULL);
+	if (!msg)
+		return HTTP_LANE_FAST;
+	slow = mcp_call_expensive(msg);
+	json_decref(msg);
+	return slow ? HTTP_LANE_SLOW : HTTP_LANE_FAST;
+}
+
 int mcp_http_routes(struct mcp_http *m, struct http_server *srv, struct err *err)
 {
 	m->routes[MCP_READ].m = m->routes[MCP_WRITE].m = m;
 	m->routes[MCP_READ].connector = MCP_READ;
 	m->routes[MCP_WRITE].connector = MCP_WRITE;
-	if (http_route(srv, "/mcp/read", on_mcp, &m->routes[MCP_READ], err) ||
-	    http_route(srv, "/mcp/write", on_mcp, &m->routes[MCP_WRITE], err))
+	if (http_route_lanes(srv, "/mcp/read", on_mcp, classify, &m->routes[MCP_READ], err) ||
+	    http_route_lanes(srv, "/mcp/write", on_mcp, classify, &m->routes[MCP_WRITE], err))
 		return err->code;
 	return 0;
 }

@@ -55,6 +55,44 @@ const struct store_migration store_migrations[] = {
 	 " updated_at TEXT NOT NULL);"
 	 "CREATE INDEX signal_account ON signal(account_id, observed_at);"
 	 "CREATE INDEX signal_kind ON signal(kind);"},
+	/* CRM round trips: how the last mapped import named each field (so a
+	 * change-set writes the CRM's own columns and values back), the values a
+	 * map file translated, every change-set written (its range and hash, so
+	 * "since the last change-set" is remembered and a re-export is
+	 * checkable), and the CRM's values a refresh brought for a record (what
+	 * show prints beside a conflict). */
+	{2, "crm round trips",
+	 "CREATE TABLE crm_map("
+	 " kind TEXT NOT NULL,"
+	 " field TEXT NOT NULL,"
+	 " crm_column TEXT NOT NULL,"
+	 " preset TEXT,"
+	 " rule TEXT NOT NULL DEFAULT 'text',"
+	 " PRIMARY KEY (kind, field));"
+	 "CREATE TABLE crm_value("
+	 " kind TEXT NOT NULL,"
+	 " field TEXT NOT NULL,"
+	 " crm_value TEXT NOT NULL,"
+	 " value TEXT NOT NULL,"
+	 " PRIMARY KEY (kind, field, crm_value));"
+	 "CREATE TABLE changeset("
+	 " id INTEGER PRIMARY KEY,"
+	 " at TEXT NOT NULL,"
+	 " by_whom TEXT NOT NULL,"
+	 " format TEXT NOT NULL,"
+	 " mode TEXT NOT NULL CHECK (mode IN ('last','since','batch','again')),"
+	 " since_seq INTEGER NOT NULL,"
+	 " until_seq INTEGER NOT NULL,"
+	 " batch_id INTEGER,"
+	 " records INTEGER NOT NULL,"
+	 " merges INTEGER NOT NULL,"
+	 " hash TEXT NOT NULL);"
+	 "CREATE TABLE crm_refresh("
+	 " record_id TEXT NOT NULL,"
+	 " log_seq INTEGER NOT NULL,"
+	 " at TEXT NOT NULL,"
+	 " crm TEXT NOT NULL,"
+	 " PRIMARY KEY (record_id, log_seq));"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */
@@ -109,6 +147,29 @@ const struct store_migration store_migrations[] = {
 	 " WHEN NEW.id IS NOT OLD.id OR NEW.seq IS NOT OLD.seq + 1"
 	 "  OR NEW.hash IS NOT (SELECT hash FROM action_log WHERE seq = NEW.seq)"
 	 " BEGIN SELECT RAISE(ABORT, 'action_log_head only moves to the newest entry'); END;"},
+	{12, "action log: the head moves once per group; reads skip the batch index",
+	 /* A group commit of many entries wrote the head row once per entry,
+	  * and every append checked the head: the head is now moved once,
+	  * after a transaction's last entry, and a stray INSERT is checked
+	  * against the entry before it instead (one rowid lookup, no head
+	  * write). It must still extend the chain; an entry beyond the head
+	  * is what verify reports (an insertion), as before. */
+	 "DROP TRIGGER action_log_chained;"
+	 "CREATE TRIGGER action_log_chained BEFORE INSERT ON action_log"
+	 " WHEN NEW.seq IS NOT coalesce((SELECT max(seq) FROM action_log), 0) + 1"
+	 "  OR NEW.prev_hash IS NOT coalesce((SELECT hash FROM action_log WHERE seq = NEW.seq - 1),"
+	 "   X'0000000000000000000000000000000000000000000000000000000000000000')"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log entries must extend the chain from its head'); END;"
+	 "DROP TRIGGER action_log_head_forward;"
+	 "CREATE TRIGGER action_log_head_forward BEFORE UPDATE ON action_log_head"
+	 " WHEN NEW.id IS NOT OLD.id OR NEW.seq <= OLD.seq"
+	 "  OR NEW.seq IS NOT (SELECT max(seq) FROM action_log)"
+	 "  OR NEW.hash IS NOT (SELECT hash FROM action_log WHERE seq = NEW.seq)"
+	 " BEGIN SELECT RAISE(ABORT, 'action_log_head only moves to the newest entry'); END;"
+	 /* Reads (most entries) have no batch: only entries with one are
+	  * indexed, and 'batch_id = ?' still uses the index. */
+	 "DROP INDEX action_log_batch;"
+	 "CREATE INDEX action_log_batch ON action_log(batch_id) WHERE batch_id IS NOT NULL;"},
 	{20, "staging",
 	 "CREATE TABLE batch("
 	 " id INTEGER PRIMARY KEY,"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "audit.h"
+#include "audit_int.h"
 
 /* Runs SQL on the raw handle, as someone with the file would. */
 static void raw(struct store *s, const char *sql)
@@ -660,6 +661,82 @@ static void test_tamper_insert(void **state)
 	testutil_store_close(&t);
 }
 
+/* The head moves once per group (migration 12): what someone writing to
+ * the database by hand, or a writer that forgot the head, can and cannot
+ * do. The triggers still refuse what does not extend the chain; what they
+ * let through, verify names. */
+static void test_head_moves_once_per_group(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 3);
+	struct audit_entry e = {0};
+	struct err err = {0};
+	unsigned char head[AUDIT_HASH_BYTES], h3[32];
+	int64_t head_seq;
+	json_t *o;
+	char *msg;
+	int i;
+	const char *refused[] = {
+	    /* not linked to entry 3 */
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " VALUES (4, 'x', 'p', 's', 't', '{}', zeroblob(32), zeroblob(32))",
+	    /* linked to entry 3, but leaving a gap */
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " SELECT 5, 'x', 'p', 's', 't', '{}', hash, zeroblob(32) FROM action_log WHERE seq = 3",
+	    /* the head back, or past the newest entry, or to a made-up hash */
+	    "UPDATE action_log_head SET seq = 2, hash = (SELECT hash FROM action_log WHERE seq = 2)",
+	    "UPDATE action_log_head SET seq = 4",
+	    "UPDATE action_log_head SET hash = zeroblob(32)",
+	};
+
+	(void)state;
+	for (i = 0; i < (int)(sizeof refused / sizeof refused[0]); i++) {
+		msg = raw_error(s, refused[i]);
+		if (!msg)
+			fail_msg("not refused: %s", refused[i]);
+		sqlite3_free(msg);
+	}
+	verify_ok(s, 3);
+
+	/* a writer that commits entries without moving the head: verify
+	 * finds them beyond it */
+	e.principal = "agent:scout";
+	e.surface = "mcp:read";
+	e.tool = "search_accounts";
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(audit_head(s, &head_seq, head, &err), &err);
+	for (i = 0; i < 3; i++) {
+		assert_ok(audit_entry_prepare(&e, &o, &err), &err);
+		assert_ok(audit_entry_write(s, o, &head_seq, head, &err), &err);
+		json_decref(o);
+	}
+	assert_ok(store_commit(s, &err), &err);
+	assert_int_equal(raw_int(s, "SELECT seq FROM action_log_head"), 3);
+	verify_bad(s, NULL, AUDIT_INSERTED, 4, "beyond the log's head");
+	/* the head may then jump to the newest entry, but not to one before */
+	msg = raw_error(s, "UPDATE action_log_head SET seq = 5,"
+			   " hash = (SELECT hash FROM action_log WHERE seq = 5)");
+	assert_non_null(msg);
+	sqlite3_free(msg);
+	raw(s, "UPDATE action_log_head SET seq = 6,"
+	       " hash = (SELECT hash FROM action_log WHERE seq = 6)");
+	verify_ok(s, 6);
+	testutil_store_close(&t);
+
+	/* entry 4 forged by hand, chained, and the head moved to it: the
+	 * triggers cannot judge a body, verify does */
+	s = make_log(&t, 3);
+	hash_of(s, 3, h3);
+	forge(s, 4, h3);
+	raw(s, "UPDATE action_log_head SET seq = 4,"
+	       " hash = (SELECT hash FROM action_log WHERE seq = 4)");
+	verify_ok(s, 4); /* a well-formed entry with its true hash is an entry */
+	raw(s, "DROP TRIGGER action_log_no_update;"
+	       "UPDATE action_log SET body = replace(body, 'human:x', 'human:y') WHERE seq = 4");
+	verify_bad(s, NULL, AUDIT_EDITED, 4, NULL);
+	testutil_store_close(&t);
+}
+
 static void test_tamper_swap(void **state)
 {
 	struct testdb t;
@@ -1116,6 +1193,7 @@ int main(void)
 	    cmocka_unit_test(test_query_filters_and_record_index),
 	    cmocka_unit_test(test_parse_time),
 	    cmocka_unit_test(test_rewritten_body_not_an_entry),
+	    cmocka_unit_test(test_head_moves_once_per_group),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &one_thread),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &two_threads),
 	};

@@ -261,14 +261,15 @@ static json_t *gate_run(struct store *s, const char *tool, json_t *args, struct 
 static json_t *owner_args(int n)
 {
 	json_t *items = json_array();
-	char id[32];
+	char id[32], sig[32];
 	int i;
 
 	for (i = 1; i <= n; i++) {
 		snprintf(id, sizeof id, "A%03d", i);
+		snprintf(sig, sizeof sig, "S%03d", i); /* the account's own signal */
 		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "record_id", id,
 						       "field", "owner", "value", "lee", "reason",
-						       "territory change", "evidence", "S001"));
+						       "territory change", "evidence", sig));
 	}
 	return json_pack("{s:s,s:s,s:s,s:o}", "workflow", "field_update", "scope", "tier=3",
 			 "rationale", "territories", "items", items);
@@ -277,14 +278,15 @@ static json_t *owner_args(int n)
 static json_t *retier_args(int n)
 {
 	json_t *items = json_array();
-	char id[32];
+	char id[32], sig[32];
 	int i;
 
 	for (i = 1; i <= n; i++) {
 		snprintf(id, sizeof id, "A%03d", i);
+		snprintf(sig, sizeof sig, "S%03d", i);
 		json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:s,s:[s]}", "record_id", id,
 						       "field", "tier", "value", 2, "reason",
-						       "hiring surge", "evidence", "S001"));
+						       "hiring surge", "evidence", sig));
 	}
 	return json_pack("{s:s,s:s,s:s,s:o}", "workflow", "retier", "scope", "tier=3", "rationale",
 			 "hiring", "items", items);

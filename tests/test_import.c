@@ -5,6 +5,7 @@
 
 #include "book.h"
 #include "import.h"
+#include "import_int.h"
 
 /* Maps a header and returns the targets joined by "|" ("-" for skipped). */
 static int map_join(enum book_kind kind, const char *map, const char *const *hdr, int n,
@@ -86,12 +87,14 @@ static void test_presets(void **state)
 					 "Annual Revenue", "Score"};
 
 	(void)state;
-	/* the first preset column present wins; the other stays a custom field */
+	/* the first preset column present wins; the other stays a custom field;
+	 * Type gives lifecycle (its values are mapped at load) */
 	expect_map(BOOK_ACCOUNT, "salesforce", sf, 7,
-		   "id|name|domain|custom.Type|custom.Billing Country|region|employees");
+		   "id|name|domain|lifecycle|custom.Billing Country|region|employees");
 	expect_map(BOOK_CONTACT, "SalesForce", sfc, 5, "id|account_id|name|email|unsubscribed");
 	expect_map(BOOK_ACCOUNT, "hubspot,Score=tier,Lifecycle Stage=-", hs, 5,
 		   "id|name|-|arr|tier");
+	expect_map(BOOK_ACCOUNT, "hubspot", hs, 5, "id|name|lifecycle|arr|custom.Score");
 	expect_map_error(BOOK_SIGNAL, "hubspot", hs, 5, "no hubspot preset for signals");
 	expect_map_error(BOOK_ACCOUNT, "pipedrive", hs, 5, "neither 'Column=field' nor a preset");
 }
@@ -361,6 +364,73 @@ static void test_import_csv_all_or_nothing(void **state)
 	testutil_store_close(&t);
 }
 
+/* CRM values: what maps, and what must not be guessed. */
+static void test_crm_values(void **state)
+{
+	char b[128];
+
+	(void)state;
+	assert_string_equal(import_region_of("Germany"), "EMEA");
+	assert_string_equal(import_region_of("de"), "EMEA");
+	assert_string_equal(import_region_of("JPN"), "APAC");
+	assert_string_equal(import_region_of("United States"), "NA");
+	assert_string_equal(import_region_of("Korea, Republic of"), "APAC");
+	assert_string_equal(import_region_of("korea (the republic of)"), "APAC");
+	assert_string_equal(import_region_of("Mexico"), "LATAM");
+	assert_string_equal(import_region_of("Côte d'Ivoire"), "EMEA");
+	/* in a country column NA is Namibia, not North America */
+	assert_string_equal(import_region_of("NA"), "EMEA");
+	assert_string_equal(import_region_of("North America"), "NA");
+	assert_null(import_region_of("Narnia"));
+	assert_null(import_region_of(""));
+	assert_null(import_region_of("Germany; DROP TABLE account"));
+
+	assert_string_equal(import_lifecycle_of("salesforce", "customer - direct"), "customer");
+	assert_string_equal(import_lifecycle_of("salesforce", "Customer - Channel"), "customer");
+	assert_string_equal(import_lifecycle_of("salesforce", "Channel Partner / Reseller"),
+			    "partner");
+	assert_string_equal(import_lifecycle_of("salesforce", "PROSPECT"), "prospect");
+	assert_null(import_lifecycle_of("salesforce", "Other"));
+	assert_null(import_lifecycle_of("salesforce", "Customer - Indirect"));
+	assert_string_equal(import_lifecycle_of("hubspot", "evangelist"), "customer");
+	assert_string_equal(import_lifecycle_of("hubspot", "Marketing Qualified Lead"), "prospect");
+	assert_string_equal(import_lifecycle_of("hubspot", "salesqualifiedlead"), "prospect");
+	assert_null(import_lifecycle_of("hubspot", "other"));
+	assert_string_equal(import_lifecycle_crm("salesforce", "customer"), "Customer - Direct");
+	assert_string_equal(import_lifecycle_crm("hubspot", "prospect"), "lead");
+
+	assert_int_equal(import_number("$1,200,000.00", b, sizeof b), 0);
+	assert_string_equal(b, "1200000.00");
+	assert_int_equal(import_number("1,200 USD", b, sizeof b), 0);
+	assert_string_equal(b, "1200");
+	assert_int_equal(import_number("-\xe2\x82\xac" "45", b, sizeof b), 0);
+	assert_string_equal(b, "-45");
+	assert_int_equal(import_number("1,2,3", b, sizeof b), -1);
+	assert_int_equal(import_number("12,00", b, sizeof b), -1);
+	assert_int_equal(import_number("1.200.000", b, sizeof b), -1);
+	assert_int_equal(import_number("$", b, sizeof b), -1);
+	assert_int_equal(import_number("12abc", b, sizeof b), -1);
+
+	assert_int_equal(import_date("3/1/2026", b, sizeof b), 0);
+	assert_string_equal(b, "2026-03-01T00:00:00Z");
+	assert_int_equal(import_date("12/30/2025 9:05 PM", b, sizeof b), 0);
+	assert_string_equal(b, "2025-12-30T21:05:00Z");
+	assert_int_equal(import_date("12/30/2025 12:05 AM", b, sizeof b), 0);
+	assert_string_equal(b, "2025-12-30T00:05:00Z");
+	assert_int_equal(import_date("2026-03-01T09:30:00.000+0000", b, sizeof b), 0);
+	assert_string_equal(b, "2026-03-01T09:30:00Z");
+	assert_int_equal(import_date("2026-03-01 09:30", b, sizeof b), 0);
+	/* an offset that is not UTC would be misread: refused */
+	assert_int_equal(import_date("2026-03-01T09:30:00.000+0200", b, sizeof b), -1);
+	assert_int_equal(import_date("13/1/2026", b, sizeof b), -1);
+	assert_int_equal(import_date("3/1/2026 13:00 PM", b, sizeof b), -1);
+
+	assert_string_equal(import_bool("Yes"), "true");
+	assert_string_equal(import_bool("0"), "false");
+	assert_null(import_bool("maybe"));
+	assert_null(import_bool(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_loader_upsert_rules),
 		cmocka_unit_test(test_loader_refuses_bad_columns),
 		cmocka_unit_test(test_import_csv_all_or_nothing),
+		cmocka_unit_test(test_crm_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

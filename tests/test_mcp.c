@@ -838,6 +838,63 @@ static void test_stateless_revision(void **state)
 	fixture_close(&f);
 }
 
+/* What an agent might send to get an expensive call run among the cheap
+ * ones: the tool named in an argument, text search hidden behind a cheap
+ * name, a long item list. Only the call itself decides. */
+static int expensive(const char *text)
+{
+	json_t *msg = json_loads(text, 0, NULL);
+	int r;
+
+	assert_non_null(msg);
+	r = mcp_call_expensive(msg);
+	json_decref(msg);
+	return r;
+}
+
+static void test_expensive_calls(void **state)
+{
+	char *big;
+	size_t i, n;
+	const char *cheap[] = {
+		"{\"method\":\"tools/call\",\"params\":{\"name\":\"get_account\",\"arguments\":"
+		"{\"account_id\":\"book_stats\"}}}",
+		"{\"method\":\"tools/call\",\"params\":{\"name\":\"search_accounts\",\"arguments\":"
+		"{\"segment\":\"smb\"}}}",
+		"{\"method\":\"tools/call\",\"params\":{\"name\":\"search_accounts\",\"arguments\":"
+		"{\"text\":\"\"}}}",
+		"{\"method\":\"tools/list\",\"params\":{\"name\":\"book_stats\"}}",
+		"{\"method\":\"tools/call\",\"params\":{\"name\":7}}",
+		"{\"method\":\"tools/call\"}",
+	};
+	const char *dear[] = {
+		"{\"method\":\"tools/call\",\"params\":{\"name\":\"book_stats\"}}",
+		"{\"method\":\"tools/call\",\"params\":{\"name\":\"book_stats\",\"arguments\":"
+		"{\"name\":\"get_account\"}}}",
+		"{\"method\":\"tools/call\",\"params\":{\"name\":\"search_accounts\",\"arguments\":"
+		"{\"text\":\"acme\"}}}",
+	};
+
+	(void)state;
+	for (i = 0; i < sizeof cheap / sizeof cheap[0]; i++)
+		assert_int_equal(expensive(cheap[i]), 0);
+	for (i = 0; i < sizeof dear / sizeof dear[0]; i++)
+		assert_int_equal(expensive(dear[i]), 1);
+	/* a long array under any argument name, for any tool */
+	for (n = MCP_EXPENSIVE_ITEMS; n <= MCP_EXPENSIVE_ITEMS + 1; n++) {
+		json_t *msg, *items = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(items, json_object());
+		msg = json_pack("{s:s,s:{s:s,s:{s:o}}}", "method", "tools/call", "params", "name",
+				"get_account", "arguments", "whatever", items);
+		big = json_dumps(msg, 0);
+		assert_int_equal(expensive(big), n > MCP_EXPENSIVE_ITEMS);
+		free(big);
+		json_decref(msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_write_tools_reach_the_gate),
 		cmocka_unit_test(test_logging),
 		cmocka_unit_test(test_stateless_revision),
+		cmocka_unit_test(test_expensive_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

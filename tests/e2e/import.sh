@@ -173,15 +173,15 @@ SF="$D/sf.csv"
 printf 'Account ID,Account Name,Website,Type,Industry,Billing Country/Region,Account Owner,Annual Revenue,Number of Employees\n' >"$SF"
 printf '0015g00000AbCdE,Salesforce Style Co,sfstyle.com,Customer - Direct,Software,Germany,Dana Wu,2500000,120\n' >>"$SF"
 expect 0 "--map by hand" "$AIRLOCK" import accounts "$SF" --map 'Account ID=id, Account Name=name,Website=domain,Billing Country/Region=region,Number of Employees=employees,Annual Revenue=arr,Account Owner=owner,Industry=industry'
-same "mapped fields" "$(sql "SELECT name,domain,region,owner,arr,employees FROM account WHERE id='0015g00000AbCdE'")" "Salesforce Style Co|sfstyle.com|Germany|Dana Wu|2500000.0|120"
+same "mapped fields" "$(sql "SELECT name,domain,region,owner,arr,employees FROM account WHERE id='0015g00000AbCdE'")" "Salesforce Style Co|sfstyle.com|EMEA|Dana Wu|2500000.0|120"
 same "unmapped column is custom" "$(sql "SELECT custom FROM account WHERE id='0015g00000AbCdE'")" '{"Type":"Customer - Direct"}'
 printf 'Account ID,Account Name,Website,Type,Industry,Billing Country/Region,Account Owner,Annual Revenue,Number of Employees\n' >"$SF"
 printf '0015g00000XyZ,Preset Co,preset.io,Prospect,Retail,France,Eli Roy,,15\n' >>"$SF"
 expect 0 "--map salesforce preset" "$AIRLOCK" import accounts "$SF" --map salesforce
-same "preset fields" "$(sql "SELECT name,domain,industry,region,owner,employees FROM account WHERE id='0015g00000XyZ'")" "Preset Co|preset.io|Retail|France|Eli Roy|15"
+same "preset fields (region from the country, lifecycle from Type)" "$(sql "SELECT name,domain,industry,region,owner,employees,lifecycle FROM account WHERE id='0015g00000XyZ'")" "Preset Co|preset.io|Retail|EMEA|Eli Roy|15|prospect"
 printf 'Record ID,Company name,Company Domain Name,Lifecycle Stage,Tier Score\n9001,HubCo,hub.co,Lead,2\n' >"$D/hs.csv"
 expect 0 "--map hubspot preset with an override" "$AIRLOCK" import accounts "$D/hs.csv" --map 'hubspot,Tier Score=tier'
-same "hubspot fields" "$(sql "SELECT name,domain,tier,custom FROM account WHERE id='9001'")" 'HubCo|hub.co|2|{"Lifecycle Stage":"Lead"}'
+same "hubspot fields" "$(sql "SELECT name,domain,tier,lifecycle,custom FROM account WHERE id='9001'")" 'HubCo|hub.co|2|prospect|{}'
 printf 'id,name,"a,b=c"\nE1,Esc,v\n' >"$D/esc.csv"
 expect 0 "--map escapes comma and equals" "$AIRLOCK" import accounts "$D/esc.csv" --map 'a\,b\=c=custom.ab'
 same "escaped column mapped" "$(sql "SELECT custom FROM account WHERE id='E1'")" '{"ab":"v"}'
@@ -207,7 +207,7 @@ for k in accounts contacts signals; do
 	has "export $k summary" "$T/out" "^exported [0-9]+ "
 done
 head -1 "$D/x_accounts.csv" >"$T/h"
-has "export header: fields then sorted custom keys" "$T/h" '^id,name,domain,segment,region,industry,owner,tier,lifecycle,do_not_contact,arr,employees,Lifecycle Stage,Source,Type,ab,custom\.custom\.k,flag,n,custom\.tier.$'
+has "export header: fields then sorted custom keys" "$T/h" '^id,name,domain,segment,region,industry,owner,tier,lifecycle,do_not_contact,arr,employees,merged_into,Source,Type,ab,custom\.custom\.k,flag,n,custom\.tier.$'
 if [ "$(head -1 "$D/x_accounts.csv" | tail -c 2 | od -An -tx1 | tr -d ' ')" = 0d0a ]; then ok "export ends records with CRLF"; else notok "export ends records with CRLF"; fi
 expect 0 "export to stdout" "$AIRLOCK" export accounts
 if cmp -s "$T/out" "$D/x_accounts.csv"; then ok "stdout export = file export"; else notok "stdout export = file export"; fi

@@ -1,0 +1,205 @@
+/* bench_ceiling.c — the read path's ceiling on this machine: a tiny
+ * libmicrohttpd server that answers every POST with a page given once (the
+ * very bytes airlock answers a search_accounts call with), after appending
+ * one small row per request to a SQLite table in WAL mode, committed in
+ * groups by one writer thread (synchronous=NORMAL, as airlock's writer of
+ * read entries: a WAL commit without fsync). The
+ * answer leaves once its row is committed, as airlock's does. bench/readpath.sh
+ * drives it and airlock serve with the same load and compares the CPU each
+ * server spends per request.
+ *
+ * usage: bench_ceiling DB PAGE_FILE
+ * Prints "listening on http://127.0.0.1:PORT" on stderr; SIGTERM/SIGINT
+ * stops it. An initialize (or any request) gets an Mcp-Session-Id header,
+ * so bench_mcp_load can drive it like airlock. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct req {
+	struct MHD_Connection *c;
+	size_t body_seen;
+	int queued, done;
+	struct req *next;
+};
+
+static char *page;
+static size_t page_len;
+static sqlite3 *db;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+static struct req *pending;
+static int stopping;
+static long long seq;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_ceiling: %s\n", what);
+	exit(1);
+}
+
+/* The writer: every request queued while it committed the group before is
+ * one row of the next group; then their connections are resumed. */
+static void *writer(void *arg)
+{
+	sqlite3_stmt *ins;
+	struct req *group, *r;
+	char at[32];
+	struct timespec ts;
+
+	(void)arg;
+	if (sqlite3_prepare_v2(
+		db, "INSERT INTO ceiling_log(seq, at, tool, body) VALUES (?1, ?2, ?3, ?4)", -1,
+		&ins, NULL))
+		die(sqlite3_errmsg(db));
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		while (!pending && !stopping)
+			pthread_cond_wait(&work, &lock);
+		group = pending;
+		pending = NULL;
+		pthread_mutex_unlock(&lock);
+		if (!group)
+			break;
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		for (r = group; r; r = r->next) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			snprintf(at, sizeof at, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+			sqlite3_bind_int64(ins, 1, ++seq);
+			sqlite3_bind_text(ins, 2, at, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(ins, 3, "search_accounts", -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, "{\"limit\":20}", -1, SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				die(sqlite3_errmsg(db));
+			sqlite3_reset(ins);
+		}
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL))
+			die(sqlite3_errmsg(db));
+		for (r = group; r;) {
+			struct req *next = r->next;
+
+			r->done = 1;
+			MHD_resume_connection(r->c);
+			r = next;
+		}
+	}
+	sqlite3_finalize(ins);
+	return NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	struct req *r = *con_cls;
+	struct MHD_Response *res;
+	enum MHD_Result ret;
+
+	(void)cls, (void)url, (void)method, (void)version, (void)data;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		r->c = c;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*size) {
+		r->body_seen += *size;
+		*size = 0;
+		return MHD_YES;
+	}
+	if (!r->queued) {
+		r->queued = 1;
+		MHD_suspend_connection(c);
+		pthread_mutex_lock(&lock);
+		r->next = pending;
+		pending = r;
+		pthread_cond_signal(&work);
+		pthread_mutex_unlock(&lock);
+		return MHD_YES;
+	}
+	res = MHD_create_response_from_buffer(page_len, page, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(res, "Content-Type", "application/json");
+	MHD_add_response_header(res, "Mcp-Session-Id", "0123456789abcdef0123456789abcdef");
+	ret = MHD_queue_response(c, 200, res);
+	MHD_destroy_response(res);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls, (void)c, (void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct MHD_Daemon *d;
+	struct sockaddr_in a4 = {0};
+	const union MHD_DaemonInfo *info;
+	pthread_t w;
+	sigset_t set;
+	int sig;
+	FILE *f;
+	long n;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: bench_ceiling DB PAGE_FILE\n");
+		return 2;
+	}
+	f = fopen(argv[2], "rb");
+	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		die("cannot read the page");
+	page_len = (size_t)n;
+	page = malloc(page_len + 1);
+	if (!page || fread(page, 1, page_len, f) != page_len)
+		die("cannot read the page");
+	fclose(f);
+	if (sqlite3_open(argv[1], &db) ||
+	    sqlite3_exec(db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			 "CREATE TABLE IF NOT EXISTS ceiling_log(seq INTEGER PRIMARY KEY, at TEXT "
+			 "NOT NULL, tool TEXT NOT NULL, body TEXT NOT NULL);",
+			 NULL, NULL, NULL))
+		die(sqlite3_errmsg(db));
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&w, NULL, writer, NULL))
+		die("cannot start the writer");
+	a4.sin_family = AF_INET;
+	a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+				 MHD_ALLOW_SUSPEND_RESUME,
+			     0, NULL, NULL, on_request, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+			     on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, 2048u,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a4, MHD_OPTION_END);
+	if (!d)
+		die("cannot listen");
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	fprintf(stderr, "listening on http://127.0.0.1:%u\n", info ? info->port : 0);
+	sigwait(&set, &sig);
+	/* MHD must not stop with a connection suspended: let the writer
+	 * answer what is queued, then stop taking requests */
+	MHD_quiesce_daemon(d);
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	pthread_cond_signal(&work);
+	pthread_mutex_unlock(&lock);
+	pthread_join(w, NULL);
+	MHD_stop_daemon(d);
+	sqlite3_close(db);
+	free(page);
+	return 0;
+}

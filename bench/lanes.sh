@@ -1,0 +1,90 @@
+#!/bin/sh
+# bench/lanes.sh — fairness: get_account's latency at a steady 200 calls/s
+# (2 clients x 100/s, open loop: bench_mcp_load with BENCH_RATE), alone and
+# while 4 clients call an expensive tool as fast as it answers: book_stats,
+# then a search_accounts text match that finds nothing (every row read).
+# The figure is get_account's p99 under load as a ratio to its unloaded p99
+# in the same run; the goal is <= 2x.
+#
+# Knobs: LANES_BENCH_ACCOUNTS (1000000), LANES_BENCH_SECONDS (10),
+# LANES_BENCH_THREADS (airlock --threads, 4), LANES_BENCH_SLOW (--slow-threads, 1;
+# 0 leaves the flag out, to measure a build from before the lanes with
+# AIRLOCK=path/to/it).
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+AIRLOCK=${AIRLOCK:-$ROOT/build/release/airlock}
+LOAD=${LOAD:-$ROOT/build/release/bench/bench_mcp_load}
+ACCOUNTS=${LANES_BENCH_ACCOUNTS:-1000000}
+SECS=${LANES_BENCH_SECONDS:-10}
+THREADS=${LANES_BENCH_THREADS:-4}
+SLOW=${LANES_BENCH_SLOW:-1}
+
+[ -x "$AIRLOCK" ] && [ -x "$LOAD" ] || { echo "lanes.sh: run 'make bench' (builds airlock and bench_mcp_load)" >&2; exit 1; }
+
+T=$(mktemp -d)
+export AIRLOCK_POLICY="$T/airlock.yaml"
+apid=
+cleanup() {
+	[ -n "$apid" ] && kill "$apid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+DB=$T/book.db
+
+"$AIRLOCK" init --db "$DB" >/dev/null
+sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$ACCOUNTS)
+INSERT INTO account(id,name,domain,segment,region,industry,owner,tier,lifecycle,arr,employees,updated_at)
+SELECT printf('ACC%07d',i), printf('Company %d',i), printf('company%d.example',i),
+ CASE i%3 WHEN 0 THEN 'smb' WHEN 1 THEN 'mid-market' ELSE 'enterprise' END,
+ CASE i%4 WHEN 0 THEN 'emea' WHEN 1 THEN 'na' WHEN 2 THEN 'apac' ELSE 'latam' END,
+ CASE i%5 WHEN 0 THEN 'software' WHEN 1 THEN 'retail' WHEN 2 THEN 'finance' WHEN 3 THEN 'health' ELSE 'media' END,
+ printf('rep%d',i%40), 1+i%4,
+ CASE i%7 WHEN 0 THEN 'customer' WHEN 1 THEN 'former_customer' ELSE 'prospect' END,
+ (i%500)*1000.0, 10+i%5000, '2026-01-01T00:00:00Z' FROM n;"
+TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)
+
+# LANES_BENCH_SLOW=0: no --slow-threads, for a binary from before the lanes
+if [ "$SLOW" -gt 0 ]; then set -- --slow-threads "$SLOW"; else set --; fi
+"$AIRLOCK" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" "$@" 2>"$T/airlock.log" &
+apid=$!
+port=
+for _ in $(seq 100); do
+	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/airlock.log")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "lanes.sh: server did not start: $(cat "$T/airlock.log")" >&2; exit 1; }
+
+# random accounts, a fresh one per call (not one cached page)
+probe() { # OUT
+	BENCH_RATE=100 BENCH_RANDOM_MAX=$ACCOUNTS "$LOAD" "$port" /mcp/read 2 "$SECS" 1 get_account \
+		'{"account_id":"ACC@RANDOM@"}' "$TOKEN" >"$1"
+}
+# load TOOL ARGS OUT: 4 clients call TOOL as fast as it answers, while the
+# probe runs
+load() {
+	"$LOAD" "$port" /mcp/read 4 $((SECS + 2)) 0 "$1" "$2" "$TOKEN" >"$3" &
+	lpid=$!
+	sleep 1
+	probe "$4"
+	wait "$lpid" || true
+}
+
+probe "$T/alone"
+load book_stats '{}' "$T/stats" "$T/under_stats"
+load search_accounts '{"text":"no such name"}' "$T/search" "$T/under_search"
+
+python3 - "$T" "$ACCOUNTS" "$SECS" "$THREADS" "$SLOW" <<'PY'
+import json, sys
+t, accounts, secs, threads, slow = sys.argv[1:]
+r = {k: json.load(open(f"{t}/{k}")) for k in ("alone", "stats", "under_stats", "search", "under_search")}
+a = r["alone"]
+print(f"get_account at 200 calls/s (2 clients x 100/s, open loop), {accounts} accounts, {secs} s, airlock --threads {threads} --slow-threads {slow}")
+print(f"  alone:                 p50 {a['p50_ms']:.2f} ms  p99 {a['p99_ms']:.2f} ms  ({a['requests']} calls, {a['errors']} errors)")
+for load, under, what in (("stats", "under_stats", "4 x book_stats"), ("search", "under_search", "4 x text search")):
+    u, l = r[under], r[load]
+    ratio = u["p99_ms"] / a["p99_ms"] if a["p99_ms"] else float("inf")
+    print(f"  under {what:16} p50 {u['p50_ms']:.2f} ms  p99 {u['p99_ms']:.2f} ms  ({u['requests']} calls, {u['errors']} errors)"
+          f"  p99 ratio {ratio:.2f}x (goal <= 2x)   [{what}: {l['requests']} answered, p50 {l['p50_ms']:.0f} ms]")
+PY
