@@ -167,19 +167,61 @@
 
   // ---- queue -------------------------------------------------------------------
 
+  // Filters and sort live in the page (the queue is small: what waits);
+  // similar batches (same agent, workflow and instruction version) are
+  // grouped, with a group reject that rejects each batch by its own request.
+  var qf = { agent: '', workflow: '', state: '', sort: 'age' };
   function viewQueue() {
     api('GET', '/api/queue').then(function (res) {
       if (!res.ok) return showError(res);
-      var rows = res.data.batches.map(function (b) {
+      var all = res.data.batches, groups = {};
+      var pick = function (key, label, values) {
+        var sel = h('select', { id: 'qf-' + key, 'aria-label': label, onchange: function () { qf[key] = sel.value; viewQueue(); } },
+          values.map(function (v) { var o = h('option', { value: v[0] }, v[1]); if (v[0] === qf[key]) o.selected = true; return o; }));
+        return h('label', null, label + ' ', sel);
+      };
+      var uniq = function (f) { var seen = {}; all.forEach(function (b) { seen[f(b)] = 1; }); return Object.keys(seen).sort(); };
+      var opts = function (vals) { return [['', 'any']].concat(vals.map(function (v) { return [v, v]; })); };
+      var list = all.filter(function (b) {
+        return (!qf.agent || b.principal === qf.agent) && (!qf.workflow || b.workflow === qf.workflow) && (!qf.state || b.state === qf.state);
+      });
+      list.sort(function (x, y) { return qf.sort === 'radius' ? y.radius - x.radius : y.age_seconds - x.age_seconds; });
+      list.forEach(function (b) {
+        var k = b.principal + '\u0000' + b.workflow + '\u0000' + (b.instruction_version || '');
+        (groups[k] = groups[k] || []).push(b);
+      });
+      var rows = list.map(function (b) {
         return h('tr', { 'data-batch': b.id },
           td(link('#/batch/' + enc(b.id), 'batch ' + b.id)),
           td(badge(b.state)), td(b.workflow), td(b.principal),
           td(b.action), td(String(b.radius), 'num'), td(String(b.items), 'num'),
-          td(age(b.age_seconds), 'num'), td(b.waits_for));
+          td(age(b.age_seconds), 'num'), td(b.waits_for), td(b.rationale || ''), td(b.expires_at ? String(b.expires_at).slice(0, 16).replace('T', ' ') : 'never'));
+      });
+      var similar = Object.keys(groups).filter(function (k) { return groups[k].length > 1; }).map(function (k) {
+        var g = groups[k], reason = h('input', { type: 'text', 'aria-label': 'why these batches are rejected', placeholder: 'why (required)' });
+        return h('li', { 'data-group': g.map(function (b) { return b.id; }).join(',') },
+          g.length + ' similar batches from ' + g[0].principal + ' (' + g[0].workflow + ', instructions ' + (g[0].instruction_version || 'none') + '): ',
+          g.map(function (b, i) { return [i ? ', ' : '', link('#/batch/' + enc(b.id), String(b.id))]; }), ' ', reason,
+          h('button', { type: 'button', class: 'danger', 'data-group-reject': 'true', onclick: function () {
+            if (!reason.value.trim()) { flash('a rejection needs a reason', true); reason.focus(); return; }
+            var left = g.length, bad = 0;
+            g.forEach(function (b) {
+              api('POST', '/api/batches/' + enc(b.id) + '/reject', { reason: reason.value }).then(function (r) {
+                if (!r.ok) bad++;
+                if (--left === 0) { flash(g.length - bad + ' batch(es) rejected, each recorded separately' + (bad ? '; ' + bad + ' refused' : ''), bad > 0); viewQueue(); }
+              });
+            });
+          } }, 'Reject these ' + g.length));
       });
       show([h('h1', { text: 'Queue' }),
-        h('p', { class: 'muted', text: 'What waits for a person, oldest first.' }),
-        rows.length ? table(['Batch', 'State', 'Workflow', 'Agent', 'Action', 'Radius', 'Items', 'Age', 'Waits for'], rows, 'queue')
+        h('p', { class: 'muted', text: all.length + ' batch(es) wait for a person; ' + list.length + ' shown.' }),
+        h('form', { class: 'search', onsubmit: function (e) { e.preventDefault(); } },
+          pick('agent', 'Agent', opts(uniq(function (b) { return b.principal; }))),
+          pick('workflow', 'Workflow', opts(uniq(function (b) { return b.workflow; }))),
+          pick('state', 'State', opts(uniq(function (b) { return b.state; }))),
+          pick('sort', 'Sort', [['age', 'oldest first'], ['radius', 'largest radius first']])),
+        similar.length ? h('section', { class: 'groups' }, h('h2', { text: 'Similar batches' }), h('ul', null, similar)) : null,
+        rows.length ? table(['Batch', 'State', 'Workflow', 'Agent', 'Action', 'Radius', 'Items', 'Age', 'Waits for', 'Rationale', 'Expires'], rows, 'queue')
           : h('p', { class: 'empty', text: 'Nothing waits for a person.' })]);
       rendered('queue');
     });
@@ -266,6 +308,79 @@
       h('p', { class: 'muted', text: s.n + ' of ' + s.N + ' drawn at ' + s.level + ' inspection (confidence ' + s.confidence + ', tolerated defect rate ' + s.defect_rate + '); seed ' + s.seed }),
       table(['Drawn', 'Record', 'Verdict', ''], rows, 'sample-items'));
   }
+  // The batch summary airlock computed (the same lines show and the
+  // notifications give): what moves, evidence, and what is flagged.
+  function summaryPanel(b) {
+    var sm = b.summary;
+    if (!sm || !sm.lines) return null;
+    return h('section', { class: 'summary', 'aria-label': 'Summary' }, h('h2', { text: 'Summary' }),
+      h('ul', null, sm.lines.map(function (l, i) { return h('li', { class: i ? 'flag' : 'what', text: l }); })));
+  }
+  // Judging one drawn item at a time, whole, by keyboard: j/k or arrows
+  // move, p passes, f fails with a note, o opens the record. Every verdict
+  // is still its own request for its own item: there is no "pass all".
+  var judgeAt = { batch: null, item: null };
+  function judgeCard(b) {
+    if (!b.sample || !(b.verbs && b.verbs.allowed.indexOf('judge') >= 0)) return null;
+    var drawnIdx = b.sample.items || [], byIdx = {};
+    b.item_list.forEach(function (it) { byIdx[it.idx] = it; });
+    var judged = drawnIdx.filter(function (n) { return byIdx[n] && byIdx[n].verdict; }).length;
+    var cur = judgeAt.batch === b.id ? drawnIdx.indexOf(judgeAt.item) : -1;
+    if (cur < 0 || (byIdx[drawnIdx[cur]] || {}).verdict) {
+      // the next item without a verdict, after the current one
+      var start = cur < 0 ? 0 : cur, k;
+      cur = -1;
+      for (k = 0; k < drawnIdx.length; k++) {
+        var n = drawnIdx[(start + k) % drawnIdx.length];
+        if (byIdx[n] && !byIdx[n].verdict) { cur = (start + k) % drawnIdx.length; break; }
+      }
+      if (cur < 0) cur = 0;
+    }
+    judgeAt = { batch: b.id, item: drawnIdx[cur] };
+    var it = byIdx[drawnIdx[cur]] || { diff: [] }, before = it.before || {};
+    var note = h('textarea', { id: 'fail-note', rows: 2, 'aria-label': 'What is wrong with this item', placeholder: 'what is wrong (Enter records the fail, Esc cancels)', hidden: true });
+    note.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); act(b.id, 'judge', { item: it.idx, verdict: 'fail', note: note.value || null }); }
+      if (e.key === 'Escape') { note.hidden = true; document.getElementById('judge-card').focus(); }
+    });
+    return h('section', { id: 'judge-card', class: 'judge-card', tabindex: '0', 'data-judge-item': it.idx, 'aria-label': 'Judge drawn items' },
+      h('h2', { text: 'Judge the sample' }),
+      h('p', { class: 'progress', 'aria-live': 'polite', text: judged + ' of ' + drawnIdx.length + ' judged · item ' + (cur + 1) + ' of ' + drawnIdx.length + ' drawn (#' + it.idx + ')' }),
+      h('div', { class: 'rec', text: 'account ' + (it.record_id || '') + (before.name ? ' · ' + before.name : '') }),
+      (it.diff || []).map(function (d) {
+        return h('div', { class: 'diff' }, h('span', { class: 'field', text: d.field + ': ' }), h('del', { text: text(d.old) }), ' → ', h('ins', { text: text(d.new) }));
+      }),
+      (it.reasons || []).map(function (r) { return h('div', { class: 'reason', text: 'reason: ' + r }); }),
+      evidenceList(it.evidence) || h('p', { class: 'muted', text: 'no evidence cited' }),
+      it.verdict ? h('p', { class: 'verdict v-' + it.verdict, text: it.verdict + ' by ' + it.verdict_by }) : null,
+      h('p', { class: 'keys muted', text: 'keys: p pass · f fail with a note · j/→ next · k/← previous · o open the record' }),
+      note);
+  }
+  function judgeKey(e) {
+    var card = document.getElementById('judge-card');
+    if (!card || e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target && e.target.tagName;
+    if (t === 'INPUT' || t === 'TEXTAREA' || t === 'SELECT') return;
+    var b = card.__batch, drawnIdx = (b && b.sample && b.sample.items) || [];
+    var cur = drawnIdx.indexOf(Number(card.getAttribute('data-judge-item')));
+    var move = function (d) {
+      judgeAt.item = drawnIdx[(cur + d + drawnIdx.length) % drawnIdx.length];
+      var fresh = judgeCard(b);
+      fresh.__batch = b;
+      card.replaceWith(fresh);
+      fresh.focus();
+    };
+    if (e.key === 'j' || e.key === 'ArrowRight' || e.key === 'ArrowDown') { e.preventDefault(); move(1); }
+    else if (e.key === 'k' || e.key === 'ArrowLeft' || e.key === 'ArrowUp') { e.preventDefault(); move(-1); }
+    else if (e.key === 'p') { e.preventDefault(); act(b.id, 'judge', { item: drawnIdx[cur], verdict: 'pass' }); }
+    else if (e.key === 'f') { e.preventDefault(); var n = document.getElementById('fail-note'); n.hidden = false; n.focus(); }
+    else if (e.key === 'o') {
+      e.preventDefault();
+      var row = document.getElementById('item-' + drawnIdx[cur]);
+      if (row) { row.scrollIntoView(); row.setAttribute('tabindex', '-1'); row.focus(); }
+    }
+  }
+  document.addEventListener('keydown', judgeKey);
   function evidenceList(ev) {
     if (!ev || !ev.length) return null;
     return h('ul', { class: 'evidence' }, ev.map(function (e) {
@@ -293,8 +408,9 @@
     var before = it.before || {};
     var title = b.action === 'send' ? 'draft ' + it.record_id : 'account ' + it.record_id + (before.name ? ' · ' + before.name : '') +
       (before.segment ? ' (' + before.segment + (before.region ? ', ' + before.region : '') + ')' : '');
+    var isDrawn = b.sample && (b.sample.items || []).indexOf(it.idx) >= 0;
     return h('tr', { id: 'item-' + it.idx, 'data-item': it.idx, class: it.conflict ? 'conflict' : null },
-      td(String(it.idx), 'num'),
+      td([String(it.idx), isDrawn ? h('div', { class: 'drawn', text: 'drawn' }) : null], 'num'),
       td([h('div', { class: 'rec', text: title }),
         it.conflict ? h('div', { class: 'bad', text: 'changed since staged (version ' + it.version + ' → ' + it.current_version + '): applying will conflict' }) : null,
         b.action === 'send' ? [h('div', { class: 'diff', text: 'sends ' + ((it.diff[0] && it.diff[0].new) || 0) + ' message(s)' }), draftBlock(it.draft)] : diff]),
@@ -311,8 +427,12 @@
       var refused = b.refused || [];
       var frag = document.createDocumentFragment();
       b.item_list.forEach(function (it) { frag.appendChild(itemRow(b, it)); });
+      var card = judgeCard(b);
+      if (card) card.__batch = b;
       show([
         h('h1', null, 'Batch ' + b.id + ' ', badge(b.state)),
+        summaryPanel(b),
+        card,
         h('dl', { class: 'facts' },
           h('dt', { text: 'workflow' }), h('dd', { text: b.workflow }),
           h('dt', { text: 'proposed by' }), h('dd', { text: b.principal + ' via ' + b.surface + ' (' + b.tool + ')' }),
@@ -340,6 +460,7 @@
         h('h2', { text: 'Items (' + b.item_list.length + ')' }),
         h('table', { class: 'items' }, h('thead', null, h('tr', null, ['#', 'Change', 'Reason and evidence', ''].map(function (t) { return h('th', { text: t }); }))),
           h('tbody', null, frag))]);
+      if (card) card.focus();
       rendered('batch');
     });
   }

@@ -139,11 +139,20 @@ const struct cli_command cli_commands[] = {
 	 "Batches that are staged (awaiting a sample audit), sampled, blocked\n"
 	 "(awaiting approve/reject) or approved (awaiting apply), oldest first.\n"},
 	{"show", cmd_show, "show a batch as a reviewable diff",
-	 "usage: airlock show BATCH [--json] [--limit N]\n"
+	 "usage: airlock show BATCH [--json] [--limit N] [--summary]\n"
 	 "\n"
-	 "Per record: field old -> new, the reason and the cited evidence with the\n"
-	 "signal's text; refused items and why; the verbs allowed in its state.\n"
-	 "  --limit N   show at most N records (default 50; 0 = all)\n"},
+	 "First a summary: the moves grouped (field old -> new xcount), evidence\n"
+	 "coverage and age, items whose reason and evidence disagree (a reason\n"
+	 "naming a signal kind none of its evidence has, evidence older than the\n"
+	 "policy's defaults.evidence_max_age, evidence about another record),\n"
+	 "records other waiting batches also touch, and what a merge moves or a\n"
+	 "send sends. Then per record, numbered #1.. as judge and refusals number\n"
+	 "items (★drawn marks the sample): field old -> new, the reason and the\n"
+	 "cited evidence with the signal's text; refused items and why; the verbs\n"
+	 "allowed in its state.\n"
+	 "  --limit N   show at most N records (default 50; 0 = all)\n"
+	 "  --summary   only the summary (with --json: its object; --json alone adds\n"
+	 "              it to the batch as \"summary\")\n"},
 	{"sample", cmd_sample, "draw the sample audit of a staged batch",
 	 "usage: airlock sample BATCH [--check] [--json] [--as NAME]\n"
 	 "\n"
@@ -153,11 +162,15 @@ const struct cli_command cli_commands[] = {
 	 "workflow's inspection level; the draw uses fresh random bytes whose seed\n"
 	 "is recorded. Prints what a clean sample will support, e.g. \"zero bad\n"
 	 "items in 56 of 500 => with 95% confidence fewer than 25 (5%) of the\n"
-	 "batch are wrong\".\n"
+	 "batch are wrong\". Then the batch summary and each drawn item as show\n"
+	 "prints it (name, old -> new, reason, evidence text).\n"
 	 "  --check   re-derive the recorded draw from its seed and compare\n" WHO_ACTS},
-	{"judge", cmd_judge, "record a verdict on one sampled item",
-	 "usage: airlock judge BATCH ITEM pass|fail [--note TEXT] [--as NAME]\n"
+	{"judge", cmd_judge, "record a verdict on sampled items",
+	 "usage: airlock judge BATCH ITEM... pass|fail [--note TEXT] [--as NAME]\n"
 	 "\n"
+	 "Each listed item (numbered as show prints them) gets the verdict, each\n"
+	 "recorded and logged as its own act; there is no \"all\": list what you\n"
+	 "read. Judging stops when the batch leaves the sampled state.\n"
 	 "One fail sends the whole batch back to a person (blocked). When every\n"
 	 "drawn item has passed, the batch is approved and may be applied. Items\n"
 	 "outside the sample may be judged too. Verdicts are the workflow's\n"

@@ -1,5 +1,8 @@
-/* cmd_judge.c — `airlock judge BATCH ITEM pass|fail`: a verdict on one
- * item. One fail sends the whole batch back to a person. */
+/* cmd_judge.c — `airlock judge BATCH ITEM... pass|fail`: a verdict on each
+ * listed item, each recorded and logged on its own as if judged one by one.
+ * Items are listed explicitly (no "all"): a verdict is on items read. One
+ * fail sends the whole batch back to a person. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -7,17 +10,19 @@
 #include "review.h"
 #include "staging.h"
 
+#define JUDGE_ITEMS_MAX 10000
+
 int cmd_judge(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {{"note", required_argument, NULL, 'n'},
 					      {NULL, 0, NULL, 0}};
 	struct err err = {0};
 	struct store *s;
-	const char *note = NULL, *state;
+	const char *note = NULL, *state = "sampled", *verdict;
 	json_t *res = NULL;
 	int64_t id;
-	long item;
-	int c, done = 0, rc, pass;
+	long *items = NULL;
+	int c, done = 0, rc, pass, n, i, j, judged = 0;
 
 	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
 		if (c == -2)
@@ -25,35 +30,66 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 		if (c == 'n')
 			note = optarg;
 	}
-	if (argc - optind != 3)
-		return cli_usage(cli, "give BATCH ITEM pass|fail");
+	n = argc - optind - 2;
+	if (n < 1)
+		return cli_usage(cli, "give BATCH ITEM... pass|fail (each item you read, by number)");
+	if (n > JUDGE_ITEMS_MAX)
+		return cli_usage(cli, "at most %d items per judge", JUDGE_ITEMS_MAX);
 	if (staging_parse_id(argv[optind], &id, &err))
 		return cli_usage(cli, "%s", err.msg);
-	if (cli_parse_long(cli, "ITEM", argv[optind + 1], 1, 100000000, &item))
-		return CLI_USAGE;
-	if (!strcmp(argv[optind + 2], "pass"))
+	verdict = argv[argc - 1];
+	if (!strcmp(verdict, "pass"))
 		pass = 1;
-	else if (!strcmp(argv[optind + 2], "fail"))
+	else if (!strcmp(verdict, "fail"))
 		pass = 0;
 	else
-		return cli_usage(cli, "the verdict is pass or fail, not '%s'", argv[optind + 2]);
+		return cli_usage(cli, "the verdict is pass or fail, not '%s' (it comes last)", verdict);
+	items = calloc((size_t)n, sizeof *items);
+	if (!items)
+		return cli_fail(cli, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (cli_parse_long(cli, "ITEM", argv[optind + 1 + i], 1, 100000000, &items[i])) {
+			rc = CLI_USAGE;
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (items[j] == items[i]) {
+				rc = cli_usage(cli, "item %ld is listed twice", items[i]);
+				goto out;
+			}
+	}
 	s = cli_store(cli);
-	if (!s)
-		return CLI_FAIL;
+	if (!s) {
+		rc = CLI_FAIL;
+		goto out;
+	}
 	rc = cli_person(cli, CLI_NEED_PERSON);
 	if (rc)
-		return rc;
+		goto out;
 	struct review r = {s, cli_policy(cli, 0), "cli"};
 
-	if (review_judge(&r, id, item, cli_principal(cli), pass, note, &res, &err))
-		return cli_fail_err(cli, &err);
-	if (cli->json) {
-		rc = cli_print_json(cli, res);
+	/* One review_judge per item: each verdict is its own act in the log. */
+	for (i = 0; i < n && !strcmp(state, "sampled"); i++) {
 		json_decref(res);
-		return rc;
+		res = NULL;
+		if (review_judge(&r, id, items[i], cli_principal(cli), pass, note, &res, &err)) {
+			if (judged && !cli->json)
+				printf("%d verdict(s) recorded before item %ld\n", judged, items[i]);
+			rc = cli_fail_err(cli, &err);
+			goto out;
+		}
+		judged++;
+		state = json_string_value(json_object_get(res, "state"));
+		if (!cli->json)
+			printf("batch %lld item %ld: %s\n", (long long)id, items[i], verdict);
 	}
-	state = json_string_value(json_object_get(res, "state"));
-	printf("batch %lld item %ld: %s\n", (long long)id, item, pass ? "pass" : "fail");
+	if (cli->json) {
+		json_object_set_new(res, "judged", json_integer(judged));
+		rc = cli_print_json(cli, res);
+		goto out;
+	}
+	if (i < n)
+		printf("%d listed item(s) not judged: the batch is %s now\n", n - i, state);
 	if (!strcmp(state, "blocked"))
 		printf("a sampled item failed: the whole batch goes back to a person (approve or "
 		       "reject)\n");
@@ -63,6 +99,9 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 	else
 		printf("%lld sampled item(s) still to judge\n",
 		       (long long)json_integer_value(json_object_get(res, "unjudged")));
+	rc = CLI_OK;
+out:
 	json_decref(res);
-	return CLI_OK;
+	free(items);
+	return rc;
 }

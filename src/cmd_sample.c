@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cli_identity.h"
+#include "cmd_show.h"
 #include "review.h"
 #include "staging.h"
 
@@ -57,22 +58,26 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
 	printf("if all pass: %s\n", json_string_value(json_object_get(res, "statement")));
 	printf("seed %s (the draw can be re-derived: airlock sample %lld --check)\n",
 	       json_string_value(json_object_get(res, "seed")), (long long)id);
+	/* each drawn item whole, as show prints it: judged here, not elsewhere */
 	if (staging_get(s, id, &b, &err) == 0 && cli_escape(cli, b) == CLI_OK) {
 		json_t *items = json_object_get(b, "item_list");
+		const struct paint *p = show_paint();
 
-		printf("\ndrawn items:\n");
+		printf("\n");
+		show_summary(cli, s, b, p);
+		printf("\ndrawn items (%zu):\n", json_array_size(json_object_get(res, "items")));
 		json_array_foreach(json_object_get(res, "items"), i, v)
 		{
 			json_t *it = json_array_get(items, (size_t)json_integer_value(v) - 1);
-			char *ch = json_dumps(json_object_get(it, "changes"), JSON_COMPACT);
 
-			printf("  item %-6lld account %-12s %s\n", (long long)json_integer_value(v),
-			       json_string_value(json_object_get(it, "record_id")), ch ? ch : "");
-			free(ch);
+			if (it)
+				show_item(s, b, it, p);
 		}
 	}
 	json_decref(b);
-	printf("\njudge each: airlock judge %lld ITEM pass|fail [--note TEXT]\n", (long long)id);
+	printf("\njudge each: airlock judge %lld ITEM... pass|fail [--note TEXT] (list the items "
+	       "you read; there is no \"all\")\n",
+	       (long long)id);
 	json_decref(res);
 	return CLI_OK;
 }

@@ -5,12 +5,11 @@
 
 #include "book.h"
 #include "cli.h"
+#include "cmd_show.h"
+#include "policy.h"
 #include "staging.h"
+#include "summary.h"
 #include "text.h"
-
-struct paint {
-	const char *old, *new, *head, *dim, *bad, *off;
-};
 
 static void value_text(json_t *v, char *buf, size_t len)
 {
@@ -95,19 +94,16 @@ static void print_send_item(json_t *it, const struct paint *p)
 	}
 }
 
-static const char *verbs_for(const char *state)
+/* 1 when the batch's recorded sample drew item idx (1-based). */
+int show_item_drawn(json_t *b, int64_t idx)
 {
-	if (!strcmp(state, "staged"))
-		return "airlock sample (then judge), reject; or approve --override --reason TEXT";
-	if (!strcmp(state, "sampled"))
-		return "airlock judge, reject; or approve --override --reason TEXT";
-	if (!strcmp(state, "blocked"))
-		return "airlock approve, reject";
-	if (!strcmp(state, "approved"))
-		return "airlock apply";
-	if (!strcmp(state, "applied"))
-		return "airlock undo";
-	return "none: the batch is finished";
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(b, "sample"), "items"), i, v)
+		if (json_integer_value(v) == idx)
+			return 1;
+	return 0;
 }
 
 /* Why a waiting item will conflict when the CRM moved the record: the
@@ -141,12 +137,120 @@ static void print_crm_refresh(struct store *s, const char *record_id, const char
 	store_done(st);
 }
 
-static void print_batch(struct store *s, json_t *b, long limit, const struct paint *p)
+/* One item as a reviewer judges it: its number (1-based, the one judge
+ * takes and refusals name), whether the sample drew it, the record's name,
+ * each field old → new, the reason and the text of its evidence. */
+void show_item(struct store *s, json_t *b, json_t *it, const struct paint *p)
+{
+	json_t *ch = json_object_get(it, "changes"), *before = json_object_get(it, "before"), *v;
+	const char *k, *ist = json_string_value(json_object_get(it, "state"));
+	const char *state = json_string_value(json_object_get(b, "state"));
+	json_t *cv = json_object_get(it, "current_version");
+	int64_t idx = json_integer_value(json_object_get(it, "idx"));
+	char ov[256], nv[256], num[48];
+
+	snprintf(num, sizeof num, "#%lld%s", (long long)idx, show_item_drawn(b, idx) ? " ★drawn" : "");
+	if (!strcmp(json_string_value(json_object_get(b, "action")), "send")) {
+		printf("  %s%s%s", p->head, num, p->off);
+		print_send_item(it, p);
+		return;
+	}
+	printf("  %s%s ~%s account %s  %s (%s, %s)%s%s%s\n", p->head, num, p->off,
+	       json_string_value(json_object_get(it, "record_id")),
+	       json_string_value(json_object_get(before, "name")),
+	       json_string_value(json_object_get(before, "segment"))
+		       ? json_string_value(json_object_get(before, "segment"))
+		       : "-",
+	       json_string_value(json_object_get(before, "region"))
+		       ? json_string_value(json_object_get(before, "region"))
+		       : "-",
+	       strcmp(ist, "pending") ? "  [" : "", strcmp(ist, "pending") ? ist : "",
+	       strcmp(ist, "pending") ? "]" : "");
+	if (!strcmp(state, "approved") || !strcmp(state, "staged") || !strcmp(state, "sampled") ||
+	    !strcmp(state, "blocked")) {
+		if (json_integer_value(cv) != json_integer_value(json_object_get(it, "version")))
+			printf("      %schanged since staged (version %lld → %lld): will "
+			       "conflict%s\n",
+			       p->bad, (long long)json_integer_value(json_object_get(it, "version")),
+			       (long long)json_integer_value(cv), p->off);
+		if (json_integer_value(cv) != json_integer_value(json_object_get(it, "version")))
+			print_crm_refresh(s, json_string_value(json_object_get(it, "record_id")),
+					  json_string_value(json_object_get(b, "created_at")), p);
+	}
+	json_object_foreach(ch, k, v)
+	{
+		json_t *old = !strncmp(k, "custom.", 7)
+				      ? json_object_get(json_object_get(before, "custom"), k + 7)
+				      : json_object_get(before, k);
+
+		value_text(old, ov, sizeof ov);
+		value_text(v, nv, sizeof nv);
+		printf("      %s: %s%s%s → %s%s%s\n", k, p->old, ov, p->off, p->new, nv, p->off);
+	}
+	{
+		size_t j;
+		json_t *r;
+
+		json_array_foreach(json_object_get(it, "reasons"), j, r)
+			printf("        reason: %s\n", json_string_value(r));
+	}
+	print_evidence(s, json_object_get(it, "evidence"), p);
+	if (json_is_string(json_object_get(it, "verdict")))
+		printf("        sample verdict: %s by %s\n",
+		       json_string_value(json_object_get(it, "verdict")),
+		       json_string_value(json_object_get(it, "verdict_by")));
+}
+
+/* The batch's summary (summary.h) as a block of lines over its items. */
+void show_summary(struct cli *cli, struct store *s, json_t *b, const struct paint *p)
+{
+	struct policy *pol = cli_policy(cli, 0);
+	struct summary_opts o = {pol ? pol->evidence_max_age : SUMMARY_EVIDENCE_MAX_AGE, 0};
+	struct err err = {0};
+	json_t *sum = NULL, *v;
+	size_t i;
+
+	if (summary_batch(s, b, &o, &sum, &err) || cli_escape(cli, sum) != CLI_OK) {
+		printf("summary: not available (%s)\n", err.msg[0] ? err.msg : "escaping failed");
+		json_decref(sum);
+		return;
+	}
+	printf("%ssummary%s\n", p->head, p->off);
+	json_array_foreach(json_object_get(sum, "lines"), i, v)
+		printf("  %s%s%s\n", i ? p->bad : "", json_string_value(v), i ? p->off : "");
+	json_decref(sum);
+}
+
+const struct paint *show_paint(void)
+{
+	static const struct paint color = {"\033[31m", "\033[32m", "\033[1m", "\033[2m",
+					   "\033[33m", "\033[0m"};
+	static const struct paint plain = {"", "", "", "", "", ""};
+
+	return cli_color() ? &color : &plain;
+}
+
+static const char *verbs_for(const char *state)
+{
+	if (!strcmp(state, "staged"))
+		return "airlock sample (then judge), reject; or approve --override --reason TEXT";
+	if (!strcmp(state, "sampled"))
+		return "airlock judge, reject; or approve --override --reason TEXT";
+	if (!strcmp(state, "blocked"))
+		return "airlock approve, reject";
+	if (!strcmp(state, "approved"))
+		return "airlock apply";
+	if (!strcmp(state, "applied"))
+		return "airlock undo";
+	return "none: the batch is finished";
+}
+
+static void print_batch(struct cli *cli, struct store *s, json_t *b, long limit,
+			const struct paint *p)
 {
 	json_t *items = json_object_get(b, "item_list"), *it, *refused, *v;
 	const char *state = json_string_value(json_object_get(b, "state"));
 	size_t i, n = json_array_size(items);
-	char ov[256], nv[256];
 
 	printf("%sbatch %lld%s · %s · workflow %s · %s · %s\n", p->head,
 	       (long long)json_integer_value(json_object_get(b, "id")), p->off, state,
@@ -189,65 +293,17 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 			       : "?",
 		       p->off);
 	printf("\n");
+	show_summary(cli, s, b, p);
+	printf("\nitems, numbered from 1 as judge and refusals number them (★drawn: in the "
+	       "sample)\n");
 	json_array_foreach(items, i, it)
 	{
-		json_t *ch = json_object_get(it, "changes"), *before = json_object_get(it, "before");
-		const char *k, *ist = json_string_value(json_object_get(it, "state"));
-		json_t *cv = json_object_get(it, "current_version");
-
 		if (limit > 0 && (long)i >= limit) {
 			printf("  … %zu more: airlock show %lld --limit 0\n", n - i,
 			       (long long)json_integer_value(json_object_get(b, "id")));
 			break;
 		}
-		if (!strcmp(json_string_value(json_object_get(b, "action")), "send")) {
-			print_send_item(it, p);
-			continue;
-		}
-		printf("  %s~%s account %s  %s (%s, %s)%s%s%s\n", p->head, p->off,
-		       json_string_value(json_object_get(it, "record_id")),
-		       json_string_value(json_object_get(before, "name")),
-		       json_string_value(json_object_get(before, "segment"))
-			       ? json_string_value(json_object_get(before, "segment"))
-			       : "-",
-		       json_string_value(json_object_get(before, "region"))
-			       ? json_string_value(json_object_get(before, "region"))
-			       : "-",
-		       strcmp(ist, "pending") ? "  [" : "", strcmp(ist, "pending") ? ist : "",
-		       strcmp(ist, "pending") ? "]" : "");
-		if (!strcmp(state, "approved") || !strcmp(state, "staged") || !strcmp(state, "sampled") ||
-		    !strcmp(state, "blocked")) {
-			if (json_integer_value(cv) != json_integer_value(json_object_get(it, "version")))
-				printf("      %schanged since staged (version %lld → %lld): will "
-				       "conflict%s\n",
-				       p->bad, (long long)json_integer_value(json_object_get(it, "version")),
-				       (long long)json_integer_value(cv), p->off);
-			if (json_integer_value(cv) != json_integer_value(json_object_get(it, "version")))
-				print_crm_refresh(s, json_string_value(json_object_get(it, "record_id")),
-						  json_string_value(json_object_get(b, "created_at")), p);
-		}
-		json_object_foreach(ch, k, v)
-		{
-			json_t *old = !strncmp(k, "custom.", 7)
-					      ? json_object_get(json_object_get(before, "custom"), k + 7)
-					      : json_object_get(before, k);
-
-			value_text(old, ov, sizeof ov);
-			value_text(v, nv, sizeof nv);
-			printf("      %s: %s%s%s → %s%s%s\n", k, p->old, ov, p->off, p->new, nv, p->off);
-		}
-		{
-			size_t j;
-			json_t *r;
-
-			json_array_foreach(json_object_get(it, "reasons"), j, r)
-				printf("        reason: %s\n", json_string_value(r));
-		}
-		print_evidence(s, json_object_get(it, "evidence"), p);
-		if (json_is_string(json_object_get(it, "verdict")))
-			printf("        sample verdict: %s by %s\n",
-			       json_string_value(json_object_get(it, "verdict")),
-			       json_string_value(json_object_get(it, "verdict_by")));
+		show_item(s, b, it, p);
 	}
 	refused = json_object_get(b, "refused");
 	if (json_array_size(refused)) {
@@ -271,20 +327,20 @@ static void print_batch(struct store *s, json_t *b, long limit, const struct pai
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {{"limit", required_argument, NULL, 'l'},
+					      {"summary", no_argument, NULL, 's'},
 					      {NULL, 0, NULL, 0}};
-	static const struct paint color = {"\033[31m", "\033[32m", "\033[1m", "\033[2m",
-					   "\033[33m", "\033[0m"};
-	static const struct paint plain = {"", "", "", "", "", ""};
 	struct err err = {0};
 	struct store *s;
 	json_t *b;
 	int64_t id;
 	long limit = 50;
-	int c, done = 0, rc;
+	int c, done = 0, rc, only_summary = 0;
 
 	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
 		if (c == -2)
 			return done;
+		if (c == 's')
+			only_summary = 1;
 		if (c == 'l' && cli_parse_long(cli, "--limit", optarg, 0, 100000000, &limit))
 			return CLI_USAGE;
 	}
@@ -296,10 +352,30 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (staging_expire(s, NULL, &err) || staging_get(s, id, &b, &err))
 		return cli_fail_err(cli, &err);
-	if (cli->json)
-		rc = cli_print_json(cli, b);
-	else if ((rc = cli_escape(cli, b)) == CLI_OK)
-		print_batch(s, b, limit, cli_color() ? &color : &plain);
+	if (only_summary || cli->json) {
+		struct policy *pol = cli_policy(cli, 0);
+		struct summary_opts o = {pol ? pol->evidence_max_age : SUMMARY_EVIDENCE_MAX_AGE, 0};
+		json_t *sum = NULL;
+
+		if (summary_batch(s, b, &o, &sum, &err)) {
+			json_decref(b);
+			return cli_fail_err(cli, &err);
+		}
+		if (only_summary && cli->json)
+			rc = cli_print_json(cli, sum);
+		else if (cli->json) {
+			json_object_set(b, "summary", sum);
+			rc = cli_print_json(cli, b);
+		} else if ((rc = cli_escape(cli, sum)) == CLI_OK) {
+			size_t i;
+			json_t *v;
+
+			json_array_foreach(json_object_get(sum, "lines"), i, v)
+				printf("%s\n", json_string_value(v));
+		}
+		json_decref(sum);
+	} else if ((rc = cli_escape(cli, b)) == CLI_OK)
+		print_batch(cli, s, b, limit, show_paint());
 	json_decref(b);
 	return rc;
 }

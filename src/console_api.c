@@ -9,6 +9,7 @@
 #include "outreach.h"
 #include "review.h"
 #include "staging.h"
+#include "summary.h"
 
 #define MAX_REASON 2000
 #define MAX_NOTE 2000
@@ -205,6 +206,18 @@ static void batch_get(struct console_req *r, int64_t id)
 		return;
 	}
 	items = json_object_get(b, "item_list");
+	{
+		/* the same summary the CLI and notifications give, computed on
+		 * the items as staged (before they become views) */
+		struct summary_opts o = {r->policy ? r->policy->evidence_max_age
+						   : SUMMARY_EVIDENCE_MAX_AGE,
+					 0};
+		json_t *sum = NULL;
+		struct err serr = {0};
+
+		if (summary_batch(r->s, b, &o, &sum, &serr) == 0)
+			json_object_set_new(b, "summary", sum);
+	}
 	views = json_array();
 	json_array_foreach(items, i, it)
 	{

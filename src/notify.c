@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "policy.h"
+#include "summary.h"
 #include "text.h"
 
 #define CLAIM_SECONDS 120
@@ -40,6 +41,38 @@ int notify_enqueue(struct store *s, const struct policy *p, const char *kind, co
 	rc = store_step(st, err);
 	store_done(st);
 	return rc == STORE_DONE ? 0 : rc;
+}
+
+/* Appends what the batch does and its worst flag (summary.h) to text, so a
+ * person can tell from the message whether it needs them now. The text is
+ * cut on a character boundary; a summary that cannot be computed leaves the
+ * text as it was (the notification still points to the batch). */
+static void add_summary(struct store *s, const struct policy *p, int64_t batch_id, char *text,
+			size_t len)
+{
+	struct summary_opts o = {p->evidence_max_age, 0};
+	struct err err = {0};
+	json_t *sum = NULL;
+	size_t used = strlen(text);
+	const char *what, *worst;
+	int n;
+
+	if (used + 5 >= len || summary_batch_id(s, batch_id, &o, &sum, &err))
+		return;
+	what = json_string_value(json_array_get(json_object_get(sum, "lines"), 0));
+	worst = json_string_value(json_object_get(sum, "worst"));
+	n = snprintf(text + used, len - used, ". %s; radius %lld; %s%s", what ? what : "",
+		     (long long)json_integer_value(json_object_get(sum, "radius")),
+		     worst ? "worst: " : "", worst ? worst : "nothing flagged");
+	if (n >= 0 && (size_t)n >= len - used) {
+		/* cut where " ..." still fits, never inside a UTF-8 sequence */
+		size_t end = len - 5;
+
+		while (end > used && ((unsigned char)text[end] & 0xC0) == 0x80)
+			end--;
+		memcpy(text + end, " ...", 5);
+	}
+	json_decref(sum);
 }
 
 int notify_batch(struct store *s, const struct policy *p, int64_t batch_id, const char *state,
@@ -72,6 +105,7 @@ int notify_batch(struct store *s, const struct policy *p, int64_t batch_id, cons
 			 (long long)batch_id, workflow, principal);
 	else
 		return 0;
+	add_summary(s, p, batch_id, text, sizeof text);
 	snprintf(ref, sizeof ref, "batch:%lld:%s", (long long)batch_id, state);
 	snprintf(path, sizeof path, "/#/batch/%lld", (long long)batch_id);
 	snprintf(kind, sizeof kind, "%s_%s", send ? "send" : "batch", state);

@@ -86,6 +86,9 @@ struct policy {
 	const char *const *drift_keys;
 	const char *const *drift_values;
 	int ndrift;
+	/* defaults.evidence_max_age: evidence observed longer ago is flagged in
+	 * a batch's summary (summary.h); 180 days when absent */
+	int64_t evidence_max_age;
 	char digest[65];           /* hex BLAKE2b-256 of the file bytes: its version */
 };
 
@@ -103,6 +106,7 @@ struct policy {
  * true and may not exceed stage_max. Tools must be known (the MCP tool
  * names) and sit in a workflow of their own effect. Absent values: ttl 7d,
  * max_pending_batches 20, sampling 0.95 / 0.05 (or `defaults:`),
+ * evidence_max_age 180d (`defaults:` only),
  * reversible false, unattended false; audience 1 touch per 14 days; smtp
  * host NULL (not configured), else port 25/587/465 by tls, timeout 30s,
  * max_attempts 5; notify: webhook and console_url NULL, each an http:// or

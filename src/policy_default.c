@@ -53,6 +53,7 @@ const char policy_default_text[] =
     "  sampling:                 # how batches are sample-audited before they apply:\n"
     "    confidence: 0.95        # 95% sure that...\n"
     "    defect_rate: 0.05       # ...no more than 5% of a passed batch is wrong\n"
+    "  evidence_max_age: 180d    # a batch's summary flags evidence older than this\n"
     "\n"
     "workflows:\n"
     "  # Research: the read connector's tools.\n"

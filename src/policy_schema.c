@@ -19,6 +19,7 @@
 /* Built-in values for what neither a workflow nor `defaults` says. */
 #define DEF_TTL (7 * 86400)
 #define DEF_PENDING 20
+#define DEF_EVIDENCE_MAX_AGE (180 * 86400)
 #define DEF_CONFIDENCE 0.95
 #define DEF_DEFECT_RATE 0.05
 #define DEF_MAX_TOUCHES 1
@@ -47,21 +48,26 @@ static void parse_sampling(struct policy_ctx *c, const struct policy_kv *in, con
 		policy_val_fraction(c, &kv[1], &s->defect_rate);
 }
 
-static const char *const defaults_keys[] = {"ttl", "max_pending_batches", "sampling"};
+static const char *const defaults_keys[] = {"ttl", "max_pending_batches", "sampling",
+					    "evidence_max_age"};
 
 static void parse_defaults(struct policy_ctx *c, const struct policy_kv *in)
 {
-	struct policy_kv kv[3];
+	struct policy_kv kv[4];
 
-	if (!policy_want_map(c, in, "a mapping (ttl, max_pending_batches, sampling)"))
+	if (!policy_want_map(c, in,
+			     "a mapping (ttl, max_pending_batches, sampling, evidence_max_age)"))
 		return;
-	policy_map_keys(c, in->v, "in defaults", defaults_keys, 3, kv);
+	policy_map_keys(c, in->v, "in defaults", defaults_keys, 4, kv);
 	if (kv[0].k)
 		policy_val_duration(c, &kv[0], &c->ttl);
 	if (kv[1].k)
 		policy_val_int(c, &kv[1], 1, INT32_MAX, "a positive integer", &c->pending);
 	if (kv[2].k)
 		parse_sampling(c, &kv[2], "in the sampling of defaults", &c->sampling);
+	/* a review aid, not a gate: older evidence is flagged in the summary */
+	if (kv[3].k)
+		policy_val_duration(c, &kv[3], &c->pi->pub.evidence_max_age);
 }
 
 /* ---- tools and fields ---- */
@@ -884,6 +890,7 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 		policy_val_int(c, &kv[T_VERSION], 1, 1, "1 (the only version of the format)", &v);
 	c->ttl = DEF_TTL;
 	c->pending = DEF_PENDING;
+	p->evidence_max_age = DEF_EVIDENCE_MAX_AGE;
 	c->sampling.confidence = DEF_CONFIDENCE;
 	c->sampling.defect_rate = DEF_DEFECT_RATE;
 	if (kv[T_DEFAULTS].k)

@@ -57,11 +57,19 @@ PY
 	AIRLOCK_NOW=$((base + d * 86400 + 36000)) "$AIRLOCK" propose "$T/drift.json" --as agent:tierbot \
 		--instruction-version "$([ "$d" -ge 7 ] && echo v2 || echo v1)" >/dev/null 2>&1
 done
+# a 500-item re-tier (stage_max raised for this one proposal) whose sample
+# of 56 is judged by keyboard alone; two days old, so the queue's newest
+# batches stay the ones above
+sed 's/stage_max: 200 /stage_max: 600 /' "$AIRLOCK_POLICY" >"$T/wide.yaml"
+console_proposal "$T/wide.json" 500 1000
+B5=$(AIRLOCK_NOW=$((base + 8 * 86400)) "$AIRLOCK" propose "$T/wide.json" --as agent:keyboard --policy "$T/wide.yaml" --json 2>/dev/null |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
+same "the 500-item batch is staged" "$(sql "SELECT state||' '||items FROM batch WHERE id=${B5:-0}")" "staged 500"
 console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
 OUT="$ROOT/tests/out/console"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 B4=$B4 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
+BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 B4=$B4 B5=$B5 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
 	"$NODE" "$ROOT/tests/node/console.mjs" >"$T/node.out" 2>"$T/node.err"
 # renumber the node script's TAP lines into this suite's
 while IFS= read -r line; do

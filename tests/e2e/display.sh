@@ -135,7 +135,8 @@ st=$(sql "SELECT state FROM batch WHERE id=$B")
 if [ "$st" = staged ]; then
 	expect 0 "sample draws the batch" $AIRLOCK sample "$B" --as maria
 	inert "sample: nothing raw" "$T/out"
-	has "sample: a drawn item's new value is visible" "$T/out" 'custom.note.*fine\\\\e\[1A'
+	# sample prints the drawn item as show does (issue 18): field: old → new
+	has "sample: a drawn item's new value is visible" "$T/out" 'custom.note: \(empty\) → fine\\e\[1A'
 	expect 0 "judge with a hostile note" $AIRLOCK judge "$B" 1 pass --as maria --note "$H"
 	inert "judge: nothing raw" "$T/out"
 else

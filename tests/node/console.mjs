@@ -63,6 +63,7 @@ async function run(page) {
   await drawn(page, 'login', () => page.goto(BASE + '/#/batch/' + env.B1));
   ok(await page.isVisible('#login-name'), 'without a session the page asks to sign in');
   ok(!(await page.isVisible('table.items')), '... and shows no batch');
+  ok(!(await page.isVisible('#nav')), '... nor the navigation (hidden wins over nav{display:flex})');
   await page.fill('#login-name', 'alice');
   await page.fill('#login-password', 'wrong-password');
   await page.click('form.login button[type=submit]');
@@ -83,6 +84,16 @@ async function run(page) {
   same(rows.slice(-5).join(','), ours.join(','), '... the newest last');
   same((await page.textContent(`tr[data-batch="${env.B2}"] td:nth-child(9)`)).trim(), 'approve or reject', '... with what each waits for');
   await shot(page, '02-queue');
+  ok((await page.textContent('section.groups')).includes('similar batches from agent:tierbot (retier, instructions v1)'), 'similar batches (agent, workflow, instructions) are grouped, with a group reject');
+  await drawn(page, 'queue', () => page.selectOption('#qf-agent', 'agent:tierbot'));
+  const agents = await page.$$eval('table.queue tbody tr td:nth-child(4)', (t) => [...new Set(t.map((x) => x.textContent))]);
+  same(agents.join(','), 'agent:tierbot', 'the queue filters by agent');
+  ok((await page.textContent('table.queue thead')).includes('Rationale'), '... and shows rationale and expiry columns');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await shot(page, '02b-queue-375');
+  ok(await page.evaluate(() => document.documentElement.scrollWidth <= 380), 'at 375 px the queue page does not scroll sideways', await page.evaluate(() => document.documentElement.scrollWidth));
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await drawn(page, 'queue', () => page.selectOption('#qf-agent', ''));
 
   // a staged batch from the demo book
   await drawn(page, 'batch', () => page.click(`tr[data-batch="${env.B1}"] a`));
@@ -111,6 +122,37 @@ async function run(page) {
   same(sql(`SELECT state FROM batch WHERE id=${env.B1}`), 'approved', 'a clean sample approves the batch');
   ok((await page.textContent('h1')).includes('approved'), '... and the page says so');
   await shot(page, '05-judged');
+
+  // a 56-item sample judged by keyboard alone: p passes the item shown and
+  // the next one comes up; j/k move without judging. Keystrokes are counted.
+  await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B5));
+  const sum = await page.textContent('section.summary');
+  ok(sum.includes('500 record(s): tier'), `batch ${env.B5} opens with its summary (moves grouped)`, sum);
+  ok(sum.includes('evidence: '), '... and its evidence coverage', sum);
+  await drawn(page, 'batch', () => page.click('button[data-verb="sample"]'));
+  const total = Number(sql(`SELECT count(*) FROM batch_item WHERE batch_id=${env.B5} AND sampled=1`));
+  same(total, 56, 'the sample of 500 is 56 items');
+  ok((await page.textContent('#judge-card .progress')).startsWith('0 of 56 judged'), 'the judge card shows the progress', await page.textContent('#judge-card .progress'));
+  const card = await page.textContent('#judge-card');
+  ok(card.includes('account ') && card.includes('→') && card.includes('reason: '), '... and the item whole: record, old → new, reason', card);
+  let keys = 0;
+  const first = await page.getAttribute('#judge-card', 'data-judge-item');
+  await page.keyboard.press('j'); keys++;
+  ok((await page.getAttribute('#judge-card', 'data-judge-item')) !== first, 'j shows the next drawn item');
+  await page.keyboard.press('k'); keys++;
+  same(await page.getAttribute('#judge-card', 'data-judge-item'), first, 'k goes back');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await shot(page, '05b-judge-card-375');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  for (let i = 0; i < total; i++) {
+    if (i === 12) ok((await page.textContent('#judge-card .progress')).startsWith('12 of 56 judged'), 'progress counts the verdicts (12 of 56)');
+    await drawn(page, 'batch', () => page.keyboard.press('p'));
+    keys++;
+  }
+  same(sql(`SELECT state FROM batch WHERE id=${env.B5}`), 'approved', 'every drawn item passed by keyboard: the batch is approved');
+  same(sql(`SELECT count(*) FROM action_log WHERE batch_id='${env.B5}' AND tool='judge'`), '56', '... each verdict its own log entry');
+  ok(keys <= 2 * total, `... in ${keys} keystrokes for ${total} items (at most 2 per item)`);
+  await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B1));
 
   // apply, undo
   const acct = sql(`SELECT record_id FROM batch_item WHERE batch_id=${env.B1} AND idx=1`);
