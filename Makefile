@@ -29,7 +29,7 @@ TESTBINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TESTSRC))
 BENCHSRC := $(wildcard bench/bench_*.c)
 BENCHBINS:= $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCHSRC))
 
-.PHONY: all deps demo check test bench clean format lint fuzz soak adversary-soak
+.PHONY: all deps demo check test bench clean format lint fuzz soak adversary-soak install uninstall
 ifeq ($(MODE),release)
 all: airlock
 else
@@ -39,6 +39,25 @@ endif
 # ./airlock is always the release build; sanitized builds stay under build/.
 airlock: build/release/airlock
 	@cp build/release/airlock airlock
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, airlock(1) and
+# bash completion, both generated from the binary's own help (verb table).
+# INSTALL_BIN picks another build of the binary (the e2e suite's).
+PREFIX ?= /usr/local
+INSTALL_BIN ?= build/release/airlock
+install: $(INSTALL_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/airlock
+	sh scripts/gen_man.sh $(INSTALL_BIN) >$(DESTDIR)$(PREFIX)/share/man/man1/airlock.1
+	sh scripts/gen_completion.sh $(INSTALL_BIN) \
+		>$(DESTDIR)$(PREFIX)/share/bash-completion/completions/airlock
+	chmod 644 $(DESTDIR)$(PREFIX)/share/man/man1/airlock.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/airlock
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/airlock $(DESTDIR)$(PREFIX)/share/man/man1/airlock.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/airlock
 
 $(BUILD)/airlock: $(OBJS)
 	@echo "  LD      $@"

@@ -17,9 +17,12 @@ fi
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 : >"$DEMO/.airlock-demo"
+# bold step titles only on a terminal, and never under NO_COLOR
+# (https://no-color.org): piped or logged, the demo is plain text
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$(printf '\033[1m') N=$(printf '\033[0m'); else B= N=; fi
 export AIRLOCK_DB="$DEMO/airlock.db" AIRLOCK_POLICY="$DEMO/airlock.yaml" NO_COLOR=1
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 # a local mail relay for the sends, stopped when the demo ends

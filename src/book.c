@@ -1307,6 +1307,35 @@ int book_contacts(struct store *s, const char *account_id, json_t **out, struct 
 		       account_id, NULL, 0, out, err);
 }
 
+int book_spelling(struct store *s, const char *what, const char *value, char *buf, size_t len,
+		  struct err *err)
+{
+	struct store_stmt *st;
+	const char *sql, *got;
+	int rc;
+
+	if (!strcmp(what, "region"))
+		sql = "SELECT region FROM account WHERE region=?1 COLLATE NOCASE LIMIT 1";
+	else if (!strcmp(what, "kind"))
+		sql = "SELECT kind FROM signal WHERE kind=?1 COLLATE NOCASE LIMIT 1";
+	else
+		return err_set(err, AIRLOCK_EINVAL, "internal: no spelling of '%s'", what);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, value);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		got = store_col_text(st, 0);
+		rc = got && strlen(got) < len;
+		if (rc)
+			snprintf(buf, len, "%s", got);
+	} else if (rc == STORE_DONE)
+		rc = 0;
+	store_done(st);
+	return rc;
+}
+
 int book_signals(struct store *s, const char *account_id, const char *kind, int limit,
 		 json_t **out, struct err *err)
 {

@@ -127,6 +127,14 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 /* Contacts of an account, ordered by id. */
 int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err);
 /* Signals, newest first; account_id and kind may be NULL; limit 0 = all. */
+/* How the book spells a region or a signal kind that matches value without
+ * regard to case ("emea" -> "EMEA"): 1 with the spelling in buf, 0 when the
+ * book has none (buf untouched), or a negative AIRLOCK_E*. what is
+ * "region" or "kind"; an exact match is the caller's fast path, this the
+ * slow one for when it found nothing. */
+int book_spelling(struct store *s, const char *what, const char *value, char *buf, size_t len,
+		  struct err *err);
+
 int book_signals(struct store *s, const char *account_id, const char *kind, int limit,
 		 json_t **out, struct err *err);
 

@@ -248,7 +248,8 @@ const struct cli_command cli_commands[] = {
 	 "  {\"command\": \"airlock\", \"args\": [\"mcp\", \"--connector\", \"read\",\n"
 	 "   \"--agent\", \"researcher\", \"--db\", \"/path/to/airlock.db\"]}\n"},
 	{"serve", cmd_serve, "serve the review console and the MCP connectors over HTTP",
-	 "usage: airlock serve [--listen ADDR:PORT] [--threads N] [--no-auth [--agent NAME]]\n"
+	 "usage: airlock serve [--listen ADDR:PORT [--insecure-http]] [--threads N]\n"
+	 "                     [--no-auth [--agent NAME]]\n"
 	 "                     [--public-url URL] [--instruction-version V] [--db PATH]\n"
 	 "                     [--scan-budget MS] [--lookup-budget MS] [LIMITS]\n"
 	 "\n"
@@ -263,6 +264,8 @@ const struct cli_command cli_commands[] = {
 	 "cleanly.\n"
 	 "\n"
 	 "  --listen ADDR:PORT   default 127.0.0.1:8750; PORT 0 picks a free port\n"
+	 "  --insecure-http      allow a --listen address that is not loopback; airlock\n"
+	 "                       speaks plain HTTP, so put a TLS proxy in front\n"
 	 "  --threads N          threads that answer requests, first come first served\n"
 	 "                       (default 4)\n"
 	 "  --slow-threads N     threads of their own for expensive MCP calls\n"
@@ -690,6 +693,24 @@ const char *cli_policy_path(struct cli *cli)
 		path = getenv("AIRLOCK_POLICY");
 	if (!path || !*path)
 		path = POLICY_DEFAULT_PATH;
+	else
+		return path;
+	/* A client (Claude Desktop, Claude Code) starts the server with cwd /:
+	 * the policy that belongs to a book is the one init wrote beside it. */
+	if ((!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")) &&
+	    access(path, F_OK) != 0) {
+		const char *db = cli->db_path && *cli->db_path ? cli->db_path : getenv("AIRLOCK_DB");
+		const char *slash = db ? strrchr(db, '/') : NULL;
+		int n;
+
+		if (slash) {
+			n = snprintf(cli->policy_near_db, sizeof cli->policy_near_db, "%.*s/%s",
+				     (int)(slash - db), db, POLICY_DEFAULT_PATH);
+			if (n > 0 && (size_t)n < sizeof cli->policy_near_db &&
+			    access(cli->policy_near_db, F_OK) == 0)
+				return cli->policy_near_db;
+		}
+	}
 	return path;
 }
 
@@ -702,7 +723,15 @@ struct policy *cli_policy(struct cli *cli, int required)
 		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
 			cli->policy = NULL;
 			snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
-			if (required)
+			if (required && access(cli_policy_path(cli), F_OK) != 0 &&
+			    (!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")))
+				/* not "run airlock init": that would make a second,
+				 * default policy beside the real one */
+				cli_fail(cli, "no policy: %s does not exist here, nor beside the "
+					      "database; pass --policy FILE (the airlock.yaml that "
+					      "'airlock init' wrote next to the book)",
+					 cli_policy_path(cli));
+			else if (required)
 				cli_fail(cli, "%s (airlock does not run with a policy that does not"
 					      " check: see 'airlock policy check')",
 					 err.msg);

@@ -20,6 +20,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 struct cli {
 	const char *verb;
+	const char *argv0;     /* how the binary was run ("./airlock"), for hints */
 	const char *db_path;   /* --db, else $AIRLOCK_DB, else ./airlock.db */
 	const char *as;        /* --as NAME: the human principal; default the OS user */
 	const char *policy_path; /* --policy, else $AIRLOCK_POLICY, else ./airlock.yaml */
@@ -29,6 +30,7 @@ struct cli {
 	struct policy *policy; /* loaded by cli_policy(), freed by main */
 	int policy_tried;
 	char policy_err[ERR_MSG_MAX]; /* why it did not load, when it did not */
+	char policy_near_db[4096]; /* the policy found next to the database */
 	char principal[128];
 	int identified;        /* principal checked by cli_person (cli_identity.h) */
 };
@@ -78,7 +80,9 @@ struct store *cli_server_store(struct cli *cli);
  * and the log's signing key that others may read or write. */
 void cli_warn_modes(struct cli *cli, const char *db_path);
 
-/* The policy file: --policy, else $AIRLOCK_POLICY, else ./airlock.yaml. */
+/* The policy file: --policy, else $AIRLOCK_POLICY, else ./airlock.yaml;
+ * for the servers (mcp, serve), which clients start from any directory,
+ * airlock.yaml next to the database when the working directory has none. */
 const char *cli_policy_path(struct cli *cli);
 
 /* The policy, loaded once. NULL when it does not load: with required, the

@@ -157,7 +157,8 @@ static const char *shell_word(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-static void print_summary(json_t *st, const char *db, uint64_t seed, double secs)
+static void print_summary(json_t *st, const char *db, uint64_t seed, double secs,
+			  const char *argv0)
 {
 	static const char *const seg_order[] = {"smb", "mid-market", "enterprise", NULL};
 	static const char *const reg_order[] = {"NA", "EMEA", "APAC", "LATAM", NULL};
@@ -172,8 +173,8 @@ static void print_summary(json_t *st, const char *db, uint64_t seed, double secs
 		nc = json_integer_value(json_object_get(st, "contacts")),
 		ns = json_integer_value(json_object_get(st, "signals"));
 	const char *kind_order[16];
-	char a[32], c[32], s[32], q[1100];
-	const char *path = shell_word(db, q, sizeof q);
+	char a[32], c[32], s[32], q[1100], pq[1100];
+	const char *path = shell_word(db, q, sizeof q), *prog;
 
 	printf("demo book: %s accounts, %s contacts, %s signals (seed %llu, %.2f s)\n",
 	       fmt_count(na, a, sizeof a), fmt_count(nc, c, sizeof c), fmt_count(ns, s, sizeof s),
@@ -192,13 +193,18 @@ static void print_summary(json_t *st, const char *db, uint64_t seed, double secs
 	print_pair(&seg, &reg);
 	print_pair(&tier, &lc);
 	print_pair(&kinds, &dnc);
+	/* hints run as written: the binary as it was run ("./airlock"), and
+	 * every option a verb requires */
+	prog = argv0 && strchr(argv0, '/') ? shell_word(argv0, pq, sizeof pq) : "airlock";
 	printf("\ntry next:\n");
 	if (cli_find("export"))
-		printf("  airlock export accounts --db %s | head\n", path);
+		printf("  %s export accounts --db %s | head\n", prog, path);
 	if (cli_find("mcp"))
-		printf("  airlock mcp --db %s          # connect an agent to this book\n", path);
+		printf("  %s mcp --connector read --agent researcher --db %s"
+		       "   # an agent's connector (stdio)\n",
+		       prog, path);
 	if (cli_find("serve"))
-		printf("  airlock serve --db %s        # the review console\n", path);
+		printf("  %s serve --db %s   # the review console\n", prog, path);
 	printf("  sqlite3 %s \"SELECT name, segment, tier, lifecycle FROM account LIMIT 5\"\n",
 	       path);
 }
@@ -280,7 +286,7 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 		rc = cli_print_json(cli, o);
 		json_decref(o);
 	} else {
-		print_summary(st, store_path(s), go.seed, secs);
+		print_summary(st, store_path(s), go.seed, secs, cli->argv0);
 		rc = CLI_OK;
 	}
 	json_decref(st);

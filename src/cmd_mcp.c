@@ -3,6 +3,7 @@
  * Newline-delimited JSON-RPC on stdin and stdout. stdout carries protocol
  * messages only; everything a person should read goes to stderr. End of
  * input ends the session cleanly. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,7 @@ int cmd_mcp(struct cli *cli, int argc, char **argv)
 	struct mcp_server srv;
 	struct mcp_session ses;
 	struct err err = {0};
+	char dbabs[PATH_MAX], polabs[PATH_MAX];
 	enum mcp_connector kind;
 	struct store *s;
 	char *reply;
@@ -122,11 +124,17 @@ int cmd_mcp(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (mcp_server_init(&srv, kind, s, iv, &err))
 		return cli_fail_err(cli, &err);
-	srv.gate.policy = cli->policy;
+	if (mcp_server_set_policy(&srv, cli->policy, &err)) {
+		mcp_server_free(&srv);
+		return cli_fail_err(cli, &err);
+	}
 	mcp_session_init(&ses, agent);
 	ses.notify = notify_stdout;
-	fprintf(stderr, "airlock mcp: %s connector for %s on %s (stdio)\n",
-		mcp_connector_name(kind), ses.principal, store_path(s));
+	/* absolute paths: a client's log must say exactly which files */
+	fprintf(stderr, "airlock mcp: %s connector for %s on %s with policy %s (stdio)\n",
+		mcp_connector_name(kind), ses.principal,
+		realpath(store_path(s), dbabs) ? dbabs : store_path(s),
+		realpath(cli_policy_path(cli), polabs) ? polabs : cli_policy_path(cli));
 	while (read_line(stdin, &lr)) {
 		if (lr.too_long) {
 			mcp_handle(&srv, &ses, "", MCP_MAX_MESSAGE + 1, &reply);

@@ -2,6 +2,7 @@
  * and the reviewer's console, and the thread that posts notifications.
  * Runs until SIGINT or SIGTERM. */
 #include <curl/curl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -101,10 +102,12 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		OPT_SIGNINS,
 		OPT_SLOW,
 		OPT_SCAN_BUDGET,
-		OPT_LOOKUP_BUDGET
+		OPT_LOOKUP_BUDGET,
+		OPT_INSECURE
 	};
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
 					     {"listen", required_argument, NULL, OPT_LISTEN},
+					     {"insecure-http", no_argument, NULL, OPT_INSECURE},
 					     {"no-auth", no_argument, NULL, OPT_NOAUTH},
 					     {"agent", required_argument, NULL, OPT_AGENT},
 					     {"instruction-version", required_argument, NULL, OPT_IV},
@@ -144,6 +147,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	long lim[sizeof limits / sizeof limits[0]];
 	size_t li;
 	const char *listen = DEFAULT_LISTEN;
+	int insecure = 0; /* --insecure-http: plain HTTP beyond loopback, said aloud */
 	struct mcp_http_config mc = {0};
 	struct http_config hc = {0};
 	struct http_server *hs = NULL;
@@ -154,7 +158,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	struct notify_thread *nt = NULL;
 	const char *public_url = NULL;
 	struct err err = {0};
-	char host[64], base[2100];
+	char host[64], base[2100], dbabs[PATH_MAX], polabs[PATH_MAX];
 	long threads = 4, budget;
 	int c, h, port, sig, rc = CLI_OK;
 	sigset_t set;
@@ -171,6 +175,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 				return CLI_USAGE;
 		} else if (c == OPT_LISTEN)
 			listen = optarg;
+		else if (c == OPT_INSECURE)
+			insecure = 1;
 		else if (c == OPT_NOAUTH)
 			mc.no_auth = 1;
 		else if (c == OPT_AGENT)
@@ -203,6 +209,19 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--no-auth serves without credentials, so it listens only on a "
 				      "loopback address (127.0.0.1, ::1, localhost), not '%s'",
 				 host);
+	/* Tokens, session cookies and the book would cross the network in the
+	 * clear: only an operator who says so (a TLS proxy in front, a private
+	 * link) gets that. */
+	if (!http_is_loopback(host) && !insecure)
+		return cli_usage(cli, "--listen '%s' is not a loopback address and airlock serves "
+				      "plain HTTP: bearer tokens and reviewers' sessions would cross "
+				      "the network in the clear. Listen on 127.0.0.1 behind a TLS "
+				      "proxy, or pass --insecure-http to accept that",
+				 host);
+	if (!http_is_loopback(host))
+		fprintf(stderr, "airlock serve: WARNING: --insecure-http: plain HTTP on %s; tokens "
+				"and sessions are readable by anyone on the path\n",
+			host);
 	if (mc.agent && !mc.no_auth)
 		return cli_usage(cli, "--agent is for --no-auth: with tokens, the token names the "
 				      "agent");
@@ -270,6 +289,10 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		"airlock serve: listening on http://%s%s%s:%d (MCP: /mcp/read, /mcp/write)%s\n",
 		strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 		http_server_port(hs), mc.no_auth ? " WITHOUT AUTHENTICATION (--no-auth)" : "");
+	/* absolute paths: the operator's log must say exactly which files */
+	fprintf(stderr, "airlock serve: book %s, policy %s\n",
+		realpath(mc.db_path, dbabs) ? dbabs : mc.db_path,
+		realpath(cli_policy_path(cli), polabs) ? polabs : cli_policy_path(cli));
 	fprintf(stderr, "airlock serve: console at %s/ (reviewers: airlock reviewer add NAME)%s\n",
 		base, nt ? "; notifications to the policy's webhook" : "");
 	if (sigwait(&set, &sig) == 0)

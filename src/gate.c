@@ -101,24 +101,28 @@ static enum staging_state decision_state(enum decision_kind k)
 	return STAGE_BLOCKED;
 }
 
+/* What the agent should do next, written for the agent: it cannot run the
+ * reviewers' commands, only wait and poll. */
 static const char *next_step(enum decision_kind k, int64_t batch_id, char *buf, size_t len)
 {
 	switch (k) {
 	case DECISION_STAGED:
 		snprintf(buf, len,
-			 "batch %lld waits for a sample audit: a reviewer runs 'airlock sample %lld',"
-			 " judges the drawn items, then applies it. Nothing has changed yet.",
+			 "wait: a person audits a sample of batch %lld before it is applied; nothing "
+			 "has changed yet. Poll batch_status with batch_id %lld.",
 			 (long long)batch_id, (long long)batch_id);
 		break;
 	case DECISION_BLOCKED:
 		snprintf(buf, len,
-			 "batch %lld waits for a person to approve or reject it ('airlock show %lld')."
-			 " Nothing has changed yet.",
+			 "wait: a person reviews batch %lld and approves or rejects it; nothing has "
+			 "changed yet. Poll batch_status with batch_id %lld.",
 			 (long long)batch_id, (long long)batch_id);
 		break;
 	case DECISION_ALLOWED:
-		snprintf(buf, len, "batch %lld was applied unattended, as the policy allows.",
-			 (long long)batch_id);
+		snprintf(buf, len,
+			 "done: batch %lld was applied unattended, as the policy allows (a person "
+			 "can still undo it); batch_status with batch_id %lld shows it.",
+			 (long long)batch_id, (long long)batch_id);
 		break;
 	case DECISION_DRAFT: snprintf(buf, len, "stored as a draft for a rep to review."); break;
 	}
@@ -253,6 +257,23 @@ static int check_evidence(struct gate *g, size_t n, const char *rid, json_t *evi
 	return 0;
 }
 
+/* "tier" or "owner, industry, custom.*": what a workflow may write, for a
+ * refusal the agent can act on. */
+static const char *allowed_fields(const struct policy_workflow *wf, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < wf->nfields && used < len; i++) {
+		n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", wf->fields[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return wf->nfields ? buf : "no fields";
+}
+
 /* Checks one proposed item and adds it to its record's change set, or
  * refuses it with the rule it broke. */
 static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, struct err *err)
@@ -262,6 +283,7 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	const struct book_field *f;
 	json_t *value, *acct = NULL, *nv = NULL, *evidence, *entry, *idx;
 	struct err verr = {0};
+	char allowed[512];
 	int rc = 0;
 
 	if (!json_is_object(it))
@@ -298,7 +320,8 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	}
 	if (pr->wf && !policy_field_allowed(pr->wf, field)) {
 		refuse(pr, n, rid, field, "field_not_allowed",
-		       "workflow '%s' may not write field '%s'", pr->workflow, field);
+		       "workflow '%s' may not write field '%s'; it may write: %s", pr->workflow,
+		       field, allowed_fields(pr->wf, allowed, sizeof allowed));
 		goto out;
 	}
 	if (!strncmp(field, "custom.", 7) && field[7]) {
@@ -564,7 +587,9 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			goto rollback;
 		}
 		snprintf(next, sizeof next,
-			 "fix the refused items (see refused_items) and propose again.");
+			 "fix the refused items (refused_items: item numbers count from 1, each "
+			 "with its rule and reason) and call %s again.",
+			 call->tool);
 	}
 	snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
 	e.principal = call->principal;

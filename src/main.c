@@ -20,6 +20,7 @@ int main(int argc, char **argv)
 	 * airlock serve's threads could race to */
 	json_object_seed(0);
 	cli.verb = "airlock";
+	cli.argv0 = argv[0];
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			cli.db_path = argv[++i];

@@ -122,6 +122,12 @@ int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct
 	return mcp_tools_build(connector, &srv->tools, &srv->schemas, err);
 }
 
+int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct err *err)
+{
+	srv->gate.policy = p;
+	return p ? mcp_tools_policy(srv->tools, p, err) : 0;
+}
+
 void mcp_server_free(struct mcp_server *srv)
 {
 	if (!srv)
@@ -687,7 +693,11 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		mcp_log(ses, 3, json_pack("{s:s,s:s,s:s}", "event", "tool error", "tool", name,
 					  "error", err.msg));
 		json_decref(args);
-		snprintf(msg, sizeof msg, "%s: %s", name, err.msg[0] ? err.msg : err_name(rc));
+		/* one prefix: some modules already name the tool */
+		if (!strncmp(err.msg, name, strlen(name)) && err.msg[strlen(name)] == ':')
+			snprintf(msg, sizeof msg, "%s", err.msg);
+		else
+			snprintf(msg, sizeof msg, "%s: %s", name, err.msg[0] ? err.msg : err_name(rc));
 		return reply_result(ses, reply, id, tool_error(msg));
 	}
 	if (!mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {

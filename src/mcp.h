@@ -88,6 +88,13 @@ struct mcp_session {
 int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct store *store,
 		    const char *default_instruction_version, struct err *err);
 void mcp_server_free(struct mcp_server *srv);
+/* Gives the server the policy the gate decides by, and writes the policy
+ * into the write tools' schemas: the workflows each tool may be called
+ * under (an enum), what each may write and its limits (the description),
+ * and the fields propose_changes may name. These are what tools/list shows;
+ * the gate, not the schema check, refuses a workflow or field outside them
+ * (logged, with a did-you-mean). p may be NULL (no policy). */
+int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct err *err);
 
 const char *mcp_connector_name(enum mcp_connector c); /* "read" / "write" */
 int mcp_connector_parse(const char *s, enum mcp_connector *out);
@@ -142,6 +149,8 @@ const struct mcp_tool *mcp_tool_find(enum mcp_connector c, const char *name);
 int mcp_tool_connector(const char *name);
 /* Builds the tools/list array and the name → inputSchema map. */
 int mcp_tools_build(enum mcp_connector c, json_t **list, json_t **schemas, struct err *err);
+/* The policy's workflows into the built schemas (mcp_server_set_policy). */
+int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err);
 /* Runs a tool whose arguments already passed its schema. *result is the
  * structuredContent; a negative return is a tool-level failure (err says
  * why); *decision, *reasons, *batch_id (borrowed from *result) are for the

@@ -191,8 +191,11 @@ static struct worker *worker_take(struct mcp_http *m, struct err *err)
 	w->srv[MCP_READ].logq = m->logq;
 	w->srv[MCP_READ].defer_reads = 1;
 	w->srv[MCP_WRITE].logq = m->logq;
-	w->srv[MCP_READ].gate.policy = m->cfg.policy;
-	w->srv[MCP_WRITE].gate.policy = m->cfg.policy;
+	if (mcp_server_set_policy(&w->srv[MCP_READ], m->cfg.policy, err) ||
+	    mcp_server_set_policy(&w->srv[MCP_WRITE], m->cfg.policy, err)) {
+		worker_free(w);
+		return NULL;
+	}
 	return w;
 }
 

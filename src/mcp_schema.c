@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define PATH_MAX_LEN 256
 
@@ -66,10 +67,58 @@ static int check_type(json_t *type, json_t *v, const char *path, struct err *err
 		       type_of(v));
 }
 
+/* Edit distance of two short names (capped at 64 bytes each), for "did
+ * you mean": an agent's typo of an argument or a value costs it one retry. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, 64), lb = strnlen(b, 64), i, j;
+	size_t row[65], prev, tmp;
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			int same = (a[i - 1] | 0x20) == (b[j - 1] | 0x20);
+
+			tmp = row[j];
+			row[j] = prev + (same ? 0 : 1);
+			if (row[j] > row[j - 1] + 1)
+				row[j] = row[j - 1] + 1;
+			if (row[j] > tmp + 1)
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* The name closest to s when it is close enough to be a typo, else NULL. */
+static const char *closest(const char *s, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = (size_t)-1, len = strlen(s);
+
+	for (i = 0; i < n; i++) {
+		d = edit_distance(s, names[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = names[i];
+		}
+	}
+	/* one slip in a short name, two in a longer one */
+	return best && bestd <= (len <= 4 ? 1u : 2u) ? best : NULL;
+}
+
+/* Strings match an enum without regard to case ("emea", "Funding"), and the
+ * value is rewritten to the enum's spelling so that what runs is exactly
+ * what tools/list promised. */
 static int check_enum(json_t *en, json_t *v, const char *path, struct err *err)
 {
 	char list[256];
-	size_t i, used = 0;
+	const char *names[64], *near;
+	size_t i, n = 0, used = 0;
 	json_t *e;
 
 	list[0] = '\0';
@@ -77,13 +126,26 @@ static int check_enum(json_t *en, json_t *v, const char *path, struct err *err)
 	{
 		if (json_equal(e, v))
 			return 0;
+		if (json_is_string(e) && json_is_string(v) &&
+		    !strcasecmp(json_string_value(e), json_string_value(v)))
+			return json_string_set(v, json_string_value(e))
+				       ? err_set(err, AIRLOCK_ENOMEM, "out of memory")
+				       : 0;
+		if (json_is_string(e) && n < sizeof names / sizeof names[0])
+			names[n++] = json_string_value(e);
 		if (json_is_string(e) && used < sizeof list)
 			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
 						 i ? ", " : "", json_string_value(e));
 	}
-	if (json_is_string(v))
+	if (json_is_string(v)) {
+		near = closest(json_string_value(v), names, n);
+		if (near)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "argument '%s': '%.80s' is not one of %s (did you mean '%s'?)",
+				       label(path), json_string_value(v), list, near);
 		return err_set(err, AIRLOCK_EINVAL, "argument '%s': '%.80s' is not one of %s",
 			       label(path), json_string_value(v), list);
+	}
 	return err_set(err, AIRLOCK_EINVAL, "argument '%s' must be one of %s", label(path), list);
 }
 
@@ -109,6 +171,35 @@ static void child_path(char *buf, size_t len, const char *path, const char *key,
 		snprintf(buf, len, "%s[%ld]", path, index);
 }
 
+/* "unknown argument 'regoin' (did you mean 'region'?)", or the list of
+ * the arguments there are when nothing is close. */
+static int unknown_argument(json_t *props, const char *key, const char *cp, const char *path,
+			    struct err *err)
+{
+	const char *names[64], *near, *k;
+	char list[512];
+	size_t n = 0, used = 0;
+	json_t *sub;
+
+	list[0] = '\0';
+	json_object_foreach(props, k, sub)
+	{
+		if (n < sizeof names / sizeof names[0])
+			names[n++] = k;
+		if (used < sizeof list)
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+						 used ? ", " : "", k);
+	}
+	near = closest(key, names, n);
+	if (near)
+		return err_set(err, AIRLOCK_EINVAL,
+			       "unknown argument '%.100s'%s%s%s (did you mean '%s'?)", cp,
+			       *path ? " in '" : "", *path ? path : "", *path ? "'" : "", near);
+	return err_set(err, AIRLOCK_EINVAL, "unknown argument '%.100s'%s%s%s (expected %s)", cp,
+		       *path ? " in '" : "", *path ? path : "", *path ? "'" : "",
+		       n ? list : "no arguments");
+}
+
 static int check_object(json_t *schema, json_t *v, const char *path, struct err *err)
 {
 	json_t *props = json_object_get(schema, "properties");
@@ -120,6 +211,16 @@ static int check_object(json_t *schema, json_t *v, const char *path, struct err 
 	size_t i;
 	int rc;
 
+	/* unknown keys first: a misspelt required key ("id" for "account_id")
+	 * is better answered with its right name than with "required" */
+	if (json_is_false(addl))
+		json_object_foreach(v, key, sub)
+		{
+			if (!props || !json_object_get(props, key)) {
+				child_path(cp, sizeof cp, path, key, 0);
+				return unknown_argument(props, key, cp, path, err);
+			}
+		}
 	json_array_foreach(req, i, r)
 	{
 		if (json_is_string(r) && !json_object_get(v, json_string_value(r))) {
@@ -134,10 +235,7 @@ static int check_object(json_t *schema, json_t *v, const char *path, struct err 
 		child_path(cp, sizeof cp, path, key, 0);
 		if (!ps) {
 			if (json_is_false(addl))
-				return err_set(err, AIRLOCK_EINVAL,
-					       "unknown argument '%.100s'%s%s%s", cp,
-					       *path ? " in '" : "", *path ? path : "",
-					       *path ? "'" : "");
+				return unknown_argument(props, key, cp, path, err);
 			if (json_is_object(addl)) {
 				rc = check_value(addl, sub, cp, err);
 				if (rc)

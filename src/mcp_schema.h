@@ -8,7 +8,11 @@
  * examples) are ignored. Any other keyword in a schema is a programming
  * error that mcp_schema_check reports rather than silently skipping.
  *
- * Never: changes the value, or decides anything beyond shape. */
+ * Enum strings match regardless of case, and such a value is rewritten to
+ * the enum's spelling; an unknown argument or enum value is answered with
+ * the closest name ("did you mean") or the list of names there are.
+ *
+ * Never: changes a value otherwise, or decides anything beyond shape. */
 #ifndef AIRLOCK_MCP_SCHEMA_H
 #define AIRLOCK_MCP_SCHEMA_H
 

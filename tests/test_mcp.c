@@ -394,6 +394,9 @@ static void test_tools_list(void **state)
 		assert_non_null(json_object_get(t, "outputSchema"));
 		assert_non_null(strstr(json_string_value(json_object_get(t, "description")),
 				       "untrusted"));
+		/* the paragraph on third-party text is the instructions', once */
+		assert_null(strstr(json_string_value(json_object_get(t, "description")),
+				   "never as instructions"));
 		assert_null(strstr(name, "propose"));
 		assert_null(strstr(name, "approve"));
 		assert_null(strstr(name, "apply"));
@@ -426,6 +429,11 @@ static void test_tools_list(void **state)
 		a = json_object_get(t, "annotations");
 		assert_true(json_is_false(json_object_get(a, "readOnlyHint")));
 		assert_int_equal(json_is_true(json_object_get(a, "destructiveHint")), destructive);
+		assert_null(strstr(json_string_value(json_object_get(t, "description")),
+				   "never as instructions"));
+		/* an LLM copies a worked call better than it reads a schema */
+		assert_true(json_array_size(json_object_get(json_object_get(t, "inputSchema"),
+							    "examples")) >= 1);
 	}
 	json_decref(r);
 	expect_error(&f,
@@ -572,6 +580,48 @@ static void test_argument_validation(void **state)
 	expect_tool_error(&f, "request_send", "{}", "argument 'draft_ids' is required");
 	expect_tool_error(&f, "save_brief", "{\"account_id\":\"A1\",\"text\":\"t\","
 			  "\"instruction_version\":5}", "argument 'instruction_version' must be a string");
+	fixture_close(&f);
+}
+
+/* What an LLM typically gets wrong, from its side: the wrong case of a
+ * value, a string where an id was an integer (and back), a misspelt key.
+ * Each either works or is answered with the fix. */
+static void test_llm_mistakes(void **state)
+{
+	struct fixture f;
+	json_t *res;
+
+	(void)state;
+	fixture_open(&f, MCP_READ);
+	initialize(&f, "2025-11-25");
+	/* wrong case finds the rows an exact spelling would */
+	res = call_tool(&f, "search_accounts", "{\"segment\":\"SMB\",\"region\":\"EMEA\"}");
+	assert_true(json_is_false(json_object_get(res, "isError")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "structuredContent"),
+							    "count")),
+			 1);
+	json_decref(res);
+	res = call_tool(&f, "search_accounts", "{\"lifecycle\":\"Prospect\"}");
+	assert_true(json_is_false(json_object_get(res, "isError")));
+	json_decref(res);
+	res = call_tool(&f, "list_signals", "{\"kind\":\"News\"}");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(res, "structuredContent"),
+							 "signals")),
+			 1);
+	json_decref(res);
+	/* misspelt keys and values are answered with the name meant */
+	expect_tool_error(&f, "search_accounts", "{\"regoin\":\"emea\"}",
+			  "unknown argument 'regoin' (did you mean 'region'?)");
+	expect_tool_error(&f, "search_accounts", "{\"segmnet\":\"smb\"}",
+			  "(did you mean 'segment'?)");
+	expect_tool_error(&f, "search_accounts", "{\"segment\":\"midmarket\"}",
+			  "is not one of smb, mid-market, enterprise (did you mean 'mid-market'?)");
+	expect_tool_error(&f, "get_account", "{\"id\":\"A1\"}",
+			  "unknown argument 'id' (expected account_id, signals_limit)");
+	/* batch ids: the integer a write tool answered, or the same as text */
+	expect_tool_error(&f, "batch_status", "{\"batch_id\":41}", "no batch 41");
+	expect_tool_error(&f, "batch_status", "{\"batch_id\":\"41\"}", "no batch 41");
+	expect_tool_error(&f, "batch_status", "{\"batch_id\":0}", "argument 'batch_id'");
 	fixture_close(&f);
 }
 
@@ -858,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_tools_list),
 		cmocka_unit_test(test_read_tools),
 		cmocka_unit_test(test_argument_validation),
+		cmocka_unit_test(test_llm_mistakes),
 		cmocka_unit_test(test_max_items_bound),
 		cmocka_unit_test(test_prompt_injection_changes_nothing),
 		cmocka_unit_test(test_write_tools_reach_the_gate),

@@ -15,6 +15,12 @@ has "summary says what to try next" "$T/out" '^try next:'
 hasnt "no trailing blanks in the summary" "$T/out" ' $'
 hasnt "no progress line when stderr is not a terminal" "$T/err" '.'
 cp "$T/out" "$T/summary"
+# The hints run as written: the binary as it was run, every required option.
+has "hints name the binary as it was run" "$T/summary" "^  $AIRLOCK export accounts --db "
+hint=$(sed -n 's/^  \(.* mcp --connector .*\)   # .*/\1/p' "$T/summary")
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' >"$T/in"
+expect 0 "the mcp hint runs as written" sh -c "$hint <'$T/in'"
+has "and answers initialize" "$T/out" '"id":1,"result"'
 
 # The summary's counts are the database's.
 first=$(sed -n 's/^demo book: \([0-9,]*\) accounts, \([0-9,]*\) contacts, \([0-9,]*\) signals.*/\1 \2 \3/p' "$T/summary" | tr -d ,)
@@ -101,6 +107,7 @@ cp "$(dirname "$0")/../../tests/smtp_sink.py" "$R/tests/"
 ln -s "$AIRLOCK" "$R/airlock"
 expect 0 "scripts/demo.sh makes the demo folder" sh "$R/scripts/demo.sh"
 has "scripts/demo.sh shows the summary" "$T/out" '^demo book: 4,000 accounts'
+hasnt "piped, make demo prints no escape codes" "$T/out" "$(printf '\033')"
 same "scripts/demo.sh leaves the book in demo/" "$(sqlite3 "$R/demo/airlock.db" 'SELECT count(*) FROM account')" 4000
 # the session through the real connectors reaches every path of the gate
 has "demo: the agent uses both connectors" "$T/out" "write connector: draft_email, propose_changes"

@@ -120,7 +120,9 @@ async function main() {
       ok(a.readOnlyHint === false && a.destructiveHint === destructive && a.openWorldHint === false,
         `${t.name}: readOnlyHint false, destructiveHint ${destructive}`, a);
     }
-    ok(/untrusted/.test(t.description), `${t.name}: description warns that book data is untrusted`);
+    if (read) ok(/untrusted/.test(t.description), `${t.name}: description points at the untrusted marker`);
+    ok(!/never as instructions/.test(t.description), `${t.name}: the untrusted paragraph is the instructions', not repeated here`);
+    if (!read) ok(Array.isArray(t.inputSchema?.examples) && t.inputSchema.examples.length > 0, `${t.name}: examples`);
   }
 
   let draftId = null;
