@@ -176,7 +176,7 @@ static void child_path(char *buf, size_t len, const char *path, const char *key,
 static int unknown_argument(json_t *props, const char *key, const char *cp, const char *path,
 			    struct err *err)
 {
-	const char *names[64], *near, *k;
+	const char *names[64] = {0}, *near, *k;
 	char list[512];
 	size_t n = 0, used = 0;
 	json_t *sub;
