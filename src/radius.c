@@ -92,6 +92,23 @@ int radius_total(struct store *s, const char *principal, const char *workflow, j
 	return 0;
 }
 
+/* Runs one statement on a hold row: ?1 principal, ?2 workflow, ?3 record. */
+static int hold_exec(struct store *s, const char *sql, const char *principal,
+		     const char *workflow, const char *id, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	store_bind_text(st, 3, id);
+	rc = store_step(st, err);
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
 int radius_hold(struct store *s, int64_t batch_id, const char *principal, const char *workflow,
 		json_t *records, struct err *err)
 {
@@ -127,19 +144,12 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 		rc = hold_count(s, principal, workflow, id, &n, err);
 		if (rc)
 			return rc;
-		rc = store_prepare(s,
-				   "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
-				   " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
-				   " DO UPDATE SET batches=batches+1",
-				   &st, err);
+		rc = hold_exec(s,
+			       "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
+			       " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
+			       " DO UPDATE SET batches=batches+1",
+			       principal, workflow, id, err);
 		if (rc)
-			return rc;
-		store_bind_text(st, 1, principal);
-		store_bind_text(st, 2, workflow);
-		store_bind_text(st, 3, id);
-		rc = store_step(st, err);
-		store_done(st);
-		if (rc != STORE_DONE)
 			return rc;
 		if (n == 0)
 			added++;
@@ -178,31 +188,16 @@ int radius_release(struct store *s, int64_t batch_id, struct err *err)
 
 		principal = json_string_value(json_array_get(row, 0));
 		workflow = json_string_value(json_array_get(row, 1));
-		rc = store_prepare(s,
-				   "UPDATE radius_hold SET batches=batches-1 WHERE principal=?1 AND"
-				   " workflow=?2 AND record_id=?3",
-				   &st, err);
+		rc = hold_exec(s,
+			       "UPDATE radius_hold SET batches=batches-1 WHERE principal=?1 AND"
+			       " workflow=?2 AND record_id=?3",
+			       principal, workflow, id, err);
+		if (!rc)
+			rc = hold_exec(s,
+				       "DELETE FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
+				       " record_id=?3 AND batches<=0",
+				       principal, workflow, id, err);
 		if (rc)
-			goto out;
-		store_bind_text(st, 1, principal);
-		store_bind_text(st, 2, workflow);
-		store_bind_text(st, 3, id);
-		rc = store_step(st, err);
-		store_done(st);
-		if (rc != STORE_DONE)
-			goto out;
-		rc = store_prepare(s,
-				   "DELETE FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
-				   " record_id=?3 AND batches<=0",
-				   &st, err);
-		if (rc)
-			goto out;
-		store_bind_text(st, 1, principal);
-		store_bind_text(st, 2, workflow);
-		store_bind_text(st, 3, id);
-		rc = store_step(st, err);
-		store_done(st);
-		if (rc != STORE_DONE)
 			goto out;
 		freed += store_changes(s);
 	}
