@@ -564,18 +564,5 @@ int reviewer_csrf_ok(const struct reviewer_session *rs, const char *token)
 
 int reviewer_count_active(struct store *s, int64_t *n, struct err *err)
 {
-	struct store_stmt *st;
-	int rc;
-
-	*n = 0;
-	rc = store_prepare(s, "SELECT count(*) FROM reviewer WHERE disabled_at IS NULL", &st, err);
-	if (rc)
-		return rc;
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*n = store_col_int(st, 0);
-		rc = 0;
-	}
-	store_done(st);
-	return rc;
+	return store_query_int(s, "SELECT count(*) FROM reviewer WHERE disabled_at IS NULL", n, err);
 }

@@ -699,22 +699,29 @@ int64_t store_changes(struct store *s) { return sqlite3_changes64(s->db); }
 
 void *store_native_handle(struct store *s) { return s->db; }
 
-int store_schema_version(struct store *s, int64_t *out, struct err *err)
+int store_query_int(struct store *s, const char *sql, int64_t *out, struct err *err)
 {
 	struct store_stmt *st;
 	int rc;
 
 	*out = 0;
-	rc = store_prepare(s, "SELECT coalesce(max(version),0) FROM schema_migrations", &st, err);
+	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
 		*out = store_col_int(st, 0);
 		rc = 0;
-	}
+	} else if (rc == STORE_DONE)
+		rc = 0;
 	store_done(st);
 	return rc;
+}
+
+int store_schema_version(struct store *s, int64_t *out, struct err *err)
+{
+	return store_query_int(s, "SELECT coalesce(max(version),0) FROM schema_migrations", out,
+			       err);
 }
 
 int store_integrity_check(struct store *s, struct err *err)

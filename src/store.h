@@ -175,6 +175,10 @@ void store_budget(struct store *s, int64_t ms);
 /* 1 when a statement was stopped by the current (or last) budget. */
 int store_budget_spent(const struct store *s);
 
+/* Runs a query without parameters whose first row's first column is an
+ * integer (a count, a max): *out gets it, 0 when there is no row. */
+int store_query_int(struct store *s, const char *sql, int64_t *out, struct err *err);
+
 /* The highest applied migration number. */
 int store_schema_version(struct store *s, int64_t *out, struct err *err);
 
