@@ -4,7 +4,8 @@
 set -e
 PKGS="gcc make pkg-config libsqlite3-dev sqlite3 libjansson-dev libyaml-dev
 libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
-python3 hyperfine curl clang g++ chromium"
+python3 hyperfine curl clang g++ chromium
+libpq-dev postgresql"
 # node and npm may come from another repository (nodesource): only when no
 # node is on PATH do we ask Debian for its own.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the pinned Node test dependencies (tests/node: the official MCP
 # SDK, the MCP conformance suite, playwright-core for the console's browser
-# tests (it drives Debian's chromium; no browser is downloaded) and a Node 22
+# tests (it drives Debian's chromium; no browser is downloaded), axe-core
+# for its accessibility checks, the Inspector CLI, two third-party MCP
+# servers used as upstreams (@bytebase/dbhub, server-memory) and a Node 22
 # binary) with `npm ci`, only
 # when node_modules is missing or older than package-lock.json. Prints
 # nothing when all is there. Called by the end-to-end suites that need it.
@@ -17,5 +19,7 @@ if ! command -v npm >/dev/null 2>&1; then
 	exit 1
 fi
 echo "npm-deps: npm ci in tests/node" >&2
-npm ci --no-audit --no-fund --loglevel=error >&2
+# --ignore-scripts: no dependency needs an install step (three optional
+# database drivers pulled in by dbhub have native builds we never use).
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2
 touch "$stamp"
