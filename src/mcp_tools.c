@@ -249,10 +249,16 @@ static const struct tools_row tools[] = {
 
 #define NTOOLS ((int)(sizeof tools / sizeof tools[0]))
 
-const struct tools_row *mcp_tools_builtin(int *n)
+/* The rows are the registry's before main() runs, so the policy, the gate
+ * and the CLI find them without the registry depending on this layer. A
+ * table that does not register (a programming error) leaves every tool
+ * unknown: every call refused, every policy naming one refused. */
+__attribute__((constructor)) static void register_tools(void)
 {
-	*n = NTOOLS;
-	return tools;
+	struct err err = {0};
+
+	if (tools_builtin(tools, NTOOLS, &err))
+		fprintf(stderr, "airlock: internal: the built-in tools: %s\n", err.msg);
 }
 
 /* Only visible rows exist for an agent: a hidden tool is as unknown as one

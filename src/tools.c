@@ -22,37 +22,9 @@ static struct slot *slots[TOOLS_MAX];
 static atomic_int nslots;
 static atomic_uint generation;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static struct slot *builtin_slots; /* one allocation for airlock's own rows */
-static int nbuiltin;
+static int nbuiltin; /* the first nbuiltin slots are static rows, never freed */
 
-static void load_builtin(void)
-{
-	const struct tools_row *rows;
-	int i, n;
-
-	rows = mcp_tools_builtin(&n);
-	if (n > TOOLS_MAX)
-		n = TOOLS_MAX;
-	builtin_slots = calloc((size_t)n, sizeof *builtin_slots);
-	if (!builtin_slots)
-		n = 0; /* no tools: every call is refused as unknown (fail closed) */
-	for (i = 0; i < n; i++) {
-		builtin_slots[i].row = rows[i];
-		atomic_init(&builtin_slots[i].hidden, 0);
-		slots[i] = &builtin_slots[i];
-	}
-	nbuiltin = n;
-	atomic_store(&nslots, n);
-}
-
-static void init(void) { pthread_once(&once, load_builtin); }
-
-int tools_count(void)
-{
-	init();
-	return atomic_load(&nslots);
-}
+int tools_count(void) { return atomic_load(&nslots); }
 
 const struct tools_row *tools_at(int i)
 {
@@ -90,11 +62,7 @@ int tools_hide(const char *name, int hidden, struct err *err)
 	return 0;
 }
 
-unsigned tools_generation(void)
-{
-	init();
-	return atomic_load(&generation);
-}
+unsigned tools_generation(void) { return atomic_load(&generation); }
 
 const struct tools_row *tools_default_write(void)
 {
@@ -185,6 +153,16 @@ static const char *row_problem(const struct tools_row *r)
 	return NULL;
 }
 
+static int tools_find_in(const struct tools_row *rows, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(rows[i].name, name))
+			return 1;
+	return 0;
+}
+
 static void slot_free(struct slot *s)
 {
 	if (!s || !s->owned)
@@ -238,7 +216,6 @@ int tools_add(const struct tools_row *row, struct err *err)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	atomic_init(&s->hidden, 0);
-	init();
 	pthread_mutex_lock(&lock);
 	n = atomic_load(&nslots);
 	if (tools_find(row->name))
@@ -256,11 +233,50 @@ int tools_add(const struct tools_row *row, struct err *err)
 	return rc;
 }
 
+int tools_builtin(const struct tools_row *rows, int n, struct err *err)
+{
+	struct slot *s;
+	const char *why;
+	int i, k, rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((why = row_problem(&rows[i])))
+			return err_set(err, AIRLOCK_EINVAL, "tool '%.64s': %s",
+				       rows[i].name ? rows[i].name : "", why);
+	s = calloc((size_t)(n > 0 ? n : 1), sizeof *s);
+	if (!s)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	pthread_mutex_lock(&lock);
+	k = atomic_load(&nslots);
+	if (k != nbuiltin) /* static rows come first: tools_reset keeps a prefix */
+		rc = err_set(err, AIRLOCK_ESTATE, "static rows are registered before any other");
+	else if (k + n > TOOLS_MAX)
+		rc = err_set(err, AIRLOCK_EBUSY, "the tool registry is full (%d tools)", TOOLS_MAX);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (tools_find(rows[i].name) ||
+		    (i > 0 && tools_find_in(rows, i, rows[i].name)))
+			rc = err_set(err, AIRLOCK_EEXIST, "a tool named '%s' exists already",
+				     rows[i].name);
+	if (rc == 0) {
+		for (i = 0; i < n; i++) {
+			s[i].row = rows[i];
+			atomic_init(&s[i].hidden, 0);
+			slots[k + i] = &s[i];
+		}
+		nbuiltin = k + n;
+		atomic_store(&nslots, k + n);
+		atomic_fetch_add(&generation, 1);
+		s = NULL; /* the slots' now, for as long as the process runs */
+	}
+	pthread_mutex_unlock(&lock);
+	free(s);
+	return rc;
+}
+
 void tools_reset(void)
 {
 	int i, n;
 
-	init();
 	pthread_mutex_lock(&lock);
 	n = atomic_load(&nslots);
 	atomic_store(&nslots, nbuiltin);

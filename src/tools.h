@@ -4,8 +4,9 @@
  * dispatch, the policy's tool lists and `policy check`, `propose --tool`,
  * help text, drift). A tool's name is written once, in its row.
  *
- * Owns: the rows (airlock's own, defined in mcp_tools.c, and rows added at
- * run time with tools_add(), e.g. an upstream server's tools), whether a
+ * Owns: the rows (airlock's own, defined in mcp_tools.c and registered
+ * with tools_builtin(), and rows added at run time with tools_add(), e.g.
+ * an upstream server's tools), whether a
  * row is hidden, and a generation number that changes whenever the set of
  * visible rows does, so a layer that caches what it built from the rows
  * knows to build again.
@@ -133,7 +134,11 @@ int tools_names(enum tools_connector c, const char *conj, char *buf, size_t len)
 /* Tests only: forgets every row added at run time and shows every row. */
 void tools_reset(void);
 
-/* mcp_tools.c: airlock's own rows, which the registry starts with. */
-const struct tools_row *mcp_tools_builtin(int *n);
+/* Registers rows of static storage, kept as they are (not copied) and
+ * never forgotten, not even by tools_reset(): airlock's own tools, which
+ * mcp_tools.c registers before main() runs, so every layer finds them
+ * without the registry depending on the MCP layer. Same checks and answers
+ * as tools_add(). */
+int tools_builtin(const struct tools_row *rows, int n, struct err *err);
 
 #endif
