@@ -557,21 +557,21 @@ static void test_argument_validation(void **state)
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":1,\"reason\":\"x\"},{\"record_id\":\"A2\","
 			  "\"field\":\"tier\",\"reason\":\"x\"}]}",
-			  "argument 'items[1].value' is required");
+			  "argument 'items[2].value' is required");
 	expect_tool_error(&f, "propose_changes",
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":{\"a\":1},\"reason\":\"x\"}]}",
-			  "argument 'items[0].value' must be string or number or integer or boolean or "
+			  "argument 'items[1].value' must be string or number or integer or boolean or "
 			  "null, not object");
 	expect_tool_error(&f, "propose_changes",
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":1,\"reason\":\"x\",\"evidence\":[3]}]}",
-			  "argument 'items[0].evidence[0]' must be a string, not integer");
+			  "argument 'items[1].evidence[1]' must be a string, not integer");
 	expect_tool_error(&f, "propose_changes",
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":1,\"reason\":\"x\",\"record_kind\":"
 			  "\"signal\"}]}",
-			  "unknown argument 'items[0].record_kind'");
+			  "unknown argument 'items[1].record_kind'");
 	expect_tool_error(&f, "propose_merge", "{\"survivor_id\":\"A1\",\"merged_ids\":[],"
 			  "\"rationale\":\"dup\"}", "argument 'merged_ids' needs at least 1 item");
 	expect_tool_error(&f, "draft_email", "{\"account_id\":\"A1\",\"contact_ids\":[\"C1\"],"
