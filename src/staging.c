@@ -197,13 +197,8 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto rollback;
-	rc = store_prepare(s, "SELECT last_insert_rowid()", &st, err);
+	rc = store_last_insert_id(s, batch_id, err);
 	if (rc)
-		goto rollback;
-	rc = store_step(st, err);
-	*batch_id = store_col_int(st, 0);
-	store_done(st);
-	if (rc != STORE_ROW)
 		goto rollback;
 	rc = store_prepare(s,
 			   "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
