@@ -457,6 +457,19 @@ const struct cli_command cli_commands[] = {
 	 "checkpoint to FILE, or to standard output. Keep checkpoints away from the\n"
 	 "database: 'airlock verify --checkpoint FILE' then detects a rewrite of the\n"
 	 "whole log. Taking a checkpoint is itself logged.\n"},
+	{"sql", cmd_sql, "run one SQL statement on the database and print its rows",
+	 "usage: airlock sql [--write] [--header] [--db PATH|URL] [--json] STATEMENT [VALUE...]\n"
+	 "\n"
+	 "Runs STATEMENT on the database (a SQLite file, or a postgres:// URL) and\n"
+	 "prints each row on a line, columns separated by '|', NULL as nothing,\n"
+	 "blobs as x'hex', control characters as \\xNN. VALUEs bind to ?1, ?2 ...\n"
+	 "as text. For operators and tests, in place of each engine's own shell.\n"
+	 "\n"
+	 "  --write   commit what the statement changed; without it the statement\n"
+	 "            runs in a transaction that is rolled back, so a look cannot\n"
+	 "            change the book (the action log stays append-only either way)\n"
+	 "  --header  print the column names first\n"
+	 "  --json    {\"rows\": [{column: value}], \"changes\": N, \"committed\": bool}\n"},
 	{"verify", cmd_verify, "check that the action log was not edited",
 	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"
 	 "       airlock verify --invariants [--instruction-version V] [--policy FILE]\n"
