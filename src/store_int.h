@@ -90,6 +90,10 @@ struct store_backend {
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_pg_backend;
 
+/* store_pg_schema.c: migration m in PostgreSQL's dialect; NULL when it has
+ * none yet. */
+const char *store_pg_migration_sql(const struct store_migration *m);
+
 /* 1 when target names a PostgreSQL database (postgres:// or postgresql://,
  * or a libpq "key=value" string starting with "host=" / "dbname="). */
 int store_target_is_pg(const char *target);

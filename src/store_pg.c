@@ -9,10 +9,7 @@
  * as the cumulative radius and the pending cap cannot both pass on two
  * servers. Never called except through store.c.
  *
- * First stage: the engine, transactions and statements are complete; the
- * schema's migrations have no PostgreSQL form yet (pg_migration_sql), so
- * store_open() on a postgres:// target refuses at the first migration and
- * only store_connect() (airlock sql, tests) reaches the database. */
+ * The schema's PostgreSQL form is store_pg_schema.c. */
 #include "store_int.h"
 
 #include <libpq-fe.h>
@@ -679,12 +676,6 @@ static int pg_integrity_check(struct store *s, struct err *err)
 
 static void *pg_native_handle(struct store *s) { return CONN(s)->pg; }
 
-static const char *pg_migration_sql(const struct store_migration *m)
-{
-	(void)m;
-	return NULL;
-}
-
 const struct store_backend store_pg_backend = {
 	.name = "postgres",
 	.open = pg_open,
@@ -722,5 +713,5 @@ const struct store_backend store_pg_backend = {
 	.table_exists = pg_table_exists,
 	.integrity_check = pg_integrity_check,
 	.native_handle = pg_native_handle,
-	.migration_sql = pg_migration_sql,
+	.migration_sql = store_pg_migration_sql,
 };

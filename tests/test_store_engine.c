@@ -331,21 +331,81 @@ static void test_engine_commit_after_failure_is_not_success(void **state)
 	store_close(s);
 }
 
-/* First stage: the schema has no PostgreSQL form yet. Opening a book there
- * must refuse with a reason, never half-migrate. */
-static void test_pg_open_refuses_until_the_schema_is_ported(void **state)
+/* The whole schema migrates on PostgreSQL (store_pg_schema.c), once: a
+ * second open finds nothing to do. */
+static void test_pg_open_migrates_the_schema(void **state)
 {
 	struct engine *e = *state;
 	struct store *s = NULL;
 	struct err err = {0};
-	int exists = 1;
+	int64_t v = 0;
+	int exists = 0;
 
-	assert_int_not_equal(store_open(&s, e->target, &err), 0);
-	assert_null(s);
-	assert_non_null(strstr(err.msg, "postgres backend has no form of it yet"));
-	s = connect_engine(state);
-	assert_ok(store_table_exists(s, "account", &exists, &err), &err);
-	assert_int_equal(exists, 0);
+	assert_ok(store_open(&s, e->target, &err), &err);
+	assert_string_equal(store_backend_name(s), "postgres");
+	assert_ok(store_schema_version(s, &v, &err), &err);
+	assert_int_equal(v, store_migrations[store_migration_count - 1].version);
+	assert_ok(store_table_exists(s, "action_log", &exists, &err), &err);
+	assert_int_equal(exists, 1);
+	store_close(s);
+	assert_ok(store_open(&s, e->target, &err), &err);
+	assert_int_equal(count_of(s, "SELECT count(*) FROM schema_migrations"),
+			 store_migration_count);
+	store_close(s);
+}
+
+static int run_sql(struct store *s, const char *sql, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Someone with the database's password (another tool, a hand-typed
+ * statement) tries to rewrite history on PostgreSQL: UPDATE, DELETE and
+ * TRUNCATE of the log are refused, and so is an entry that does not extend
+ * the chain from its head. */
+static void test_pg_action_log_is_append_only(void **state)
+{
+	struct engine *e = *state;
+	struct store *s = NULL;
+	struct err err = {0};
+	static const char *const attacks[] = {
+		"UPDATE action_log SET body = 'forged'",
+		"DELETE FROM action_log",
+		"TRUNCATE action_log",
+		"TRUNCATE action_log_record",
+		"DELETE FROM action_log_head",
+		"INSERT INTO action_log_head(id, seq, hash) VALUES (2, 0, ''::bytea)",
+		"INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+		" VALUES (5, 'x', 'p', 's', 't', '{}', decode(repeat('ab', 32), 'hex'),"
+		" decode(repeat('cd', 32), 'hex'))",
+		"UPDATE action_log_head SET seq = 7",
+	};
+	size_t i;
+
+	assert_ok(store_open(&s, e->target, &err), &err);
+	/* one genuine-looking entry from the zero head, so there is a row to
+	 * rewrite */
+	if (count_of(s, "SELECT count(*) FROM action_log") == 0)
+		assert_ok(run_sql(s,
+				  "INSERT INTO action_log(seq, at, principal, surface, tool, body,"
+				  " prev_hash, hash) VALUES (1, 'x', 'p', 's', 't', '{}',"
+				  " decode(repeat('00', 32), 'hex'), decode(repeat('11', 32), 'hex'))",
+				  &err),
+			  &err);
+	for (i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
+		err.msg[0] = '\0';
+		assert_int_equal(run_sql(s, attacks[i], &err), AIRLOCK_EINVAL);
+		assert_true(strstr(err.msg, "append-only") || strstr(err.msg, "exactly one row") ||
+			    strstr(err.msg, "extend the chain") || strstr(err.msg, "newest entry"));
+	}
+	assert_int_equal(count_of(s, "SELECT count(*) FROM action_log"), 1);
 	store_close(s);
 }
 
@@ -368,7 +428,8 @@ int main(void)
 		ENGINE_TEST(test_engine_budget_stops_a_runaway_query, pg),
 		ENGINE_TEST(test_engine_write_transactions_exclude_each_other, pg),
 		ENGINE_TEST(test_engine_commit_after_failure_is_not_success, pg),
-		ENGINE_TEST(test_pg_open_refuses_until_the_schema_is_ported, pg),
+		ENGINE_TEST(test_pg_open_migrates_the_schema, pg),
+		ENGINE_TEST(test_pg_action_log_is_append_only, pg),
 	};
 	/* the PostgreSQL half needs a server: tests/run starts one */
 	size_t n = getenv("AIRLOCK_TEST_PG") ? sizeof both / sizeof both[0] : 7;
