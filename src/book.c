@@ -1295,7 +1295,7 @@ static int collect(struct store *s, enum book_kind kind, const char *sql, const 
 		store_bind_text(st, 1, a);
 	if (b)
 		store_bind_text(st, 2, b);
-	store_bind_int(st, 3, limit > 0 ? limit : -1);
+	store_bind_int(st, 3, limit > 0 ? limit : INT64_MAX); /* no limit, in both engines */
 	return store_collect(st, kind_row, &kind, out, err);
 }
 

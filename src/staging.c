@@ -322,7 +322,7 @@ static int collect_rows(struct store *s, const char *sql, int64_t a, const char 
 	store_bind_int(st, 1, a);
 	if (b)
 		store_bind_text(st, 2, b);
-	store_bind_int(st, 3, limit > 0 ? limit : -1);
+	store_bind_int(st, 3, limit > 0 ? limit : INT64_MAX); /* no limit, in both engines */
 	while ((rc = store_step(st, err)) == STORE_ROW)
 		json_array_append_new(arr, row_object(st));
 	store_done(st);

@@ -446,6 +446,12 @@ int store_table_exists(struct store *s, const char *table, int *exists, struct e
 	return s->be->table_exists(s, table, exists, err);
 }
 
+int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
+{
+	*out = NULL;
+	return s->be->trigger_sql(s, name, out, err);
+}
+
 void *store_native_handle(struct store *s) { return s->be->native_handle(s); }
 
 int store_query_int(struct store *s, const char *sql, int64_t *out, struct err *err)

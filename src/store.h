@@ -203,6 +203,12 @@ int store_last_insert_id(struct store *s, int64_t *out, struct err *err);
 /* 1 in *exists when a table of that name exists. */
 int store_table_exists(struct store *s, const char *table, int *exists, struct err *err);
 
+/* The SQL that created the trigger called name, in *out (malloc'd, the
+ * caller frees), for a caller that drops it around a bulk load and puts it
+ * back; NULL in *out when there is none of that name (or the engine keeps
+ * its triggers otherwise). */
+int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err);
+
 /* "sqlite" or "postgres": the engine behind s. */
 const char *store_backend_name(const struct store *s);
 

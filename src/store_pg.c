@@ -265,9 +265,10 @@ static int starts_with_word(const char *sql, const char *word)
 static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 {
 	struct pg_stmt *p = calloc(1, sizeof *p);
+	Oid *types = NULL;
 	char *sql = NULL;
 	PGresult *res;
-	int rc = 0;
+	int rc = 0, in_tx;
 
 	if (!p)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -285,14 +286,49 @@ static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 			goto out;
 		}
 	}
-	snprintf(p->name, sizeof p->name, "al%u", ++CONN(s)->next_id);
-	res = PQprepare(CONN(s)->pg, p->name, sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = res_error(s, res, err, "cannot prepare statement");
-		PQclear(res);
+	if (p->nparams > 0 && !(types = calloc((size_t)p->nparams, sizeof *types))) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	snprintf(p->name, sizeof p->name, "al%u", ++CONN(s)->next_id);
+	/* a failed PREPARE aborts the transaction it runs in, where SQLite's
+	 * leaves it whole: inside one, it runs under a savepoint */
+	in_tx = PQtransactionStatus(CONN(s)->pg) == PQTRANS_INTRANS;
+	if (in_tx && (rc = pg_exec(s, "SAVEPOINT airlock_prepare", err)))
+		goto out;
+	/* SQLite takes "?17 IS NULL" as it comes; PostgreSQL must know each
+	 * parameter's type and says which one it could not tell: that one is
+	 * text (what store_bind_text sends), and the statement is prepared
+	 * again. At most once per parameter. */
+	for (;;) {
+		const char *state, *msg, *dollar;
+		long n;
+
+		res = PQprepare(CONN(s)->pg, p->name, sql, p->nparams, types);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			break;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		dollar = msg ? strchr(msg, '$') : NULL;
+		n = dollar ? strtol(dollar + 1, NULL, 10) : 0;
+		if (!state || (strcmp(state, "42P18") != 0 && strcmp(state, "42P08") != 0) ||
+		    n < 1 || n > p->nparams || types[n - 1] != 0) {
+			rc = res_error(s, res, err, "cannot prepare statement");
+			PQclear(res);
+			if (in_tx)
+				pg_exec(s, "ROLLBACK TO SAVEPOINT airlock_prepare;"
+					   " RELEASE SAVEPOINT airlock_prepare",
+					&(struct err){0});
+			goto out;
+		}
+		PQclear(res);
+		types[n - 1] = 25; /* text */
+		if (in_tx && (rc = pg_exec(s, "ROLLBACK TO SAVEPOINT airlock_prepare", err)))
+			goto out;
+	}
 	PQclear(res);
+	if (in_tx && (rc = pg_exec(s, "RELEASE SAVEPOINT airlock_prepare", err)))
+		goto out;
 	p->readonly = starts_with_word(st->sql, "SELECT") || starts_with_word(st->sql, "VALUES") ||
 		      starts_with_word(st->sql, "SHOW") ||
 		      (starts_with_word(st->sql, "WITH") && !strcasestr(st->sql, "INSERT") &&
@@ -300,6 +336,7 @@ static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 	st->native = p;
 out:
 	free(sql);
+	free(types);
 	if (rc) {
 		free(p->vals);
 		free(p->lens);
@@ -667,6 +704,17 @@ static int pg_table_exists(struct store *s, const char *table, int *exists, stru
 	return rc;
 }
 
+static int pg_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
+{
+	/* PostgreSQL's tallies are one trigger per table (store_pg_schema.c),
+	 * not the SQLite triggers a bulk load defers: nothing to hand out */
+	(void)s;
+	(void)name;
+	(void)err;
+	*out = NULL;
+	return 0;
+}
+
 static int pg_integrity_check(struct store *s, struct err *err)
 {
 	/* PostgreSQL checks its pages itself (checksums, amcheck for the
@@ -711,6 +759,7 @@ const struct store_backend store_pg_backend = {
 	.changes = pg_changes,
 	.last_insert_id = pg_last_insert_id,
 	.table_exists = pg_table_exists,
+	.trigger_sql = pg_trigger_sql,
 	.integrity_check = pg_integrity_check,
 	.native_handle = pg_native_handle,
 	.migration_sql = store_pg_migration_sql,

@@ -6,7 +6,8 @@
  * are 64-bit); ids the database assigns are identity columns (SQLite's
  * rowid alias); BLOB is BYTEA; the triggers are PL/pgSQL functions, and the
  * action log's append-only guards also refuse TRUNCATE, which skips row
- * triggers; the book's tallies are kept by one trigger per table. Migration
+ * triggers; the book's tallies are kept by one trigger per table, and their
+ * is_null is a BOOLEAN (SQL tests it as a condition). Migration
  * 4 (the FTS5 trigram index for search_accounts) has no counterpart yet:
  * the search's LIKE scans. Migration 12 rewrote 10's triggers, which 10
  * here creates in their final form. Append only, as schema.c: a new
@@ -48,11 +49,11 @@ static const struct store_migration pg_migrations[] = {
 	 "log_seq BIGINT NOT NULL, at TEXT NOT NULL, crm TEXT NOT NULL, PRIMARY KEY (record_id, "
 	 "log_seq));"},
 	{3, "book tallies",
-	 "CREATE TABLE book_tally( dim TEXT NOT NULL, is_null BIGINT NOT NULL, val TEXT NOT NULL, "
+	 "CREATE TABLE book_tally( dim TEXT NOT NULL, is_null BOOLEAN NOT NULL, val TEXT NOT NULL, "
 	 "n BIGINT NOT NULL, PRIMARY KEY (dim, is_null, "
 	 "val));CREATE FUNCTION book_tally_bump(d TEXT, v TEXT, "
 	 "delta BIGINT) RETURNS void AS $$ INSERT INTO book_tally(dim, is_null, val, "
-	 "n)  VALUES (d, CASE WHEN v IS NULL THEN 1 ELSE 0 END, coalesce(v, ''), "
+	 "n)  VALUES (d, v IS NULL, coalesce(v, ''), "
 	 "delta)  ON CONFLICT (dim, is_null, "
 	 "val) DO UPDATE SET n = book_tally.n + excluded.n $$ LANGUAGE sql;CREATE FUNCTION book_tally_account() RETURNS trigger AS $$ DECLARE a account; "
 	 "delta BIGINT; BEGIN  FOR i IN 1..2 LOOP   IF i = 1 AND TG_OP <> 'INSERT' THEN a := OLD; "

@@ -454,6 +454,26 @@ static int sq_table_exists(struct store *s, const char *table, int *exists, stru
 	return rc;
 }
 
+static int sq_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s, "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?1", &st,
+			   err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, name);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW && store_col_text(st, 0)) {
+		*out = strdup(store_col_text(st, 0));
+		rc = *out ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	} else if (rc >= 0)
+		rc = 0;
+	store_done(st);
+	return rc;
+}
+
 static int sq_integrity_check(struct store *s, struct err *err)
 {
 	struct store_stmt *st;
@@ -597,6 +617,7 @@ const struct store_backend store_sqlite_backend = {
 	.changes = sq_changes,
 	.last_insert_id = sq_last_insert_id,
 	.table_exists = sq_table_exists,
+	.trigger_sql = sq_trigger_sql,
 	.integrity_check = sq_integrity_check,
 	.native_handle = sq_native_handle,
 	.migration_sql = sq_migration_sql,
