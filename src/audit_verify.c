@@ -969,7 +969,7 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 			  " batch_id, body, prev_hash, hash,"
 			  " (SELECT seq FROM action_log_head WHERE id = 1),"
 			  " (SELECT hash FROM action_log_head WHERE id = 1)"
-			  " FROM action_log ORDER BY seq",
+			  " FROM action_log ORDER BY action_log.seq",
 			  &st, err);
 	if (rc)
 		return rc;
