@@ -830,7 +830,7 @@ static struct store *worker_store(const char *path, int64_t *head_seq,
 	struct store *s = NULL;
 
 	if (store_open(&s, path, &ignored) ||
-	    store_exec(s, "PRAGMA cache_size=-2048; BEGIN", &ignored) ||
+	    store_read_snapshot(s, &ignored) ||
 	    audit_head(s, head_seq, head, &ignored)) {
 		store_close(s);
 		return NULL;

@@ -446,6 +446,11 @@ int store_table_exists(struct store *s, const char *table, int *exists, struct e
 	return s->be->table_exists(s, table, exists, err);
 }
 
+int store_read_snapshot(struct store *s, struct err *err)
+{
+	return s->be->read_snapshot(s, err);
+}
+
 int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
 {
 	*out = NULL;

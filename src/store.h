@@ -196,6 +196,12 @@ int store_schema_version(struct store *s, int64_t *out, struct err *err);
  * complaint otherwise. */
 int store_integrity_check(struct store *s, struct err *err);
 
+/* Starts a read-only transaction that sees one snapshot of the database
+ * until s is closed, with a small page cache (a scan reads each page once):
+ * for a worker that reads a range of a long table beside others. Not
+ * ended by store_commit(); s takes no writes after it. */
+int store_read_snapshot(struct store *s, struct err *err);
+
 /* The id the last INSERT on this connection gave its row (SQLite's rowid,
  * PostgreSQL's lastval()): for tables whose id the database assigns. */
 int store_last_insert_id(struct store *s, int64_t *out, struct err *err);

@@ -80,6 +80,7 @@ struct store_backend {
 	int64_t (*changes)(struct store *s);
 	int (*last_insert_id)(struct store *s, int64_t *out, struct err *err);
 	int (*table_exists)(struct store *s, const char *table, int *exists, struct err *err);
+	int (*read_snapshot)(struct store *s, struct err *err);
 	int (*trigger_sql)(struct store *s, const char *name, char **out, struct err *err);
 	int (*integrity_check)(struct store *s, struct err *err);
 	void *(*native_handle)(struct store *s);

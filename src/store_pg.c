@@ -704,6 +704,11 @@ static int pg_table_exists(struct store *s, const char *table, int *exists, stru
 	return rc;
 }
 
+static int pg_read_snapshot(struct store *s, struct err *err)
+{
+	return pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+}
+
 static int pg_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
 {
 	/* PostgreSQL's tallies are one trigger per table (store_pg_schema.c),
@@ -759,6 +764,7 @@ const struct store_backend store_pg_backend = {
 	.changes = pg_changes,
 	.last_insert_id = pg_last_insert_id,
 	.table_exists = pg_table_exists,
+	.read_snapshot = pg_read_snapshot,
 	.trigger_sql = pg_trigger_sql,
 	.integrity_check = pg_integrity_check,
 	.native_handle = pg_native_handle,

@@ -454,6 +454,13 @@ static int sq_table_exists(struct store *s, const char *table, int *exists, stru
 	return rc;
 }
 
+static int sq_read_snapshot(struct store *s, struct err *err)
+{
+	/* 2 MB of cache: recycling a few buffers costs less than faulting in
+	 * a large cache; the snapshot starts at the first read */
+	return sq_exec(s, "PRAGMA cache_size=-2048; BEGIN", err);
+}
+
 static int sq_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
 {
 	struct store_stmt *st;
@@ -617,6 +624,7 @@ const struct store_backend store_sqlite_backend = {
 	.changes = sq_changes,
 	.last_insert_id = sq_last_insert_id,
 	.table_exists = sq_table_exists,
+	.read_snapshot = sq_read_snapshot,
 	.trigger_sql = sq_trigger_sql,
 	.integrity_check = sq_integrity_check,
 	.native_handle = sq_native_handle,
