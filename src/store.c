@@ -451,6 +451,34 @@ int store_read_snapshot(struct store *s, struct err *err)
 	return s->be->read_snapshot(s, err);
 }
 
+static json_t *table_name_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return json_string(store_col_text(st, 0));
+}
+
+/* For the backends: the names a one-column query lists. */
+int store_list_names(struct store *s, const char *sql, json_t **out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	return store_collect(st, table_name_row, NULL, out, err);
+}
+
+int store_tables(struct store *s, json_t **out, struct err *err)
+{
+	*out = NULL;
+	return s->be->tables(s, out, err);
+}
+
+int store_ids_follow(struct store *s, const char *table, struct err *err)
+{
+	return s->be->ids_follow(s, table, err);
+}
+
 int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
 {
 	*out = NULL;

@@ -202,6 +202,15 @@ int store_integrity_check(struct store *s, struct err *err);
  * ended by store_commit(); s takes no writes after it. */
 int store_read_snapshot(struct store *s, struct err *err);
 
+/* The names of the database's tables, as a new JSON array of strings in
+ * *out (the engine's own internal tables left out). */
+int store_tables(struct store *s, json_t **out, struct err *err);
+
+/* After rows were copied in with their ids (airlock migrate): the ids the
+ * database assigns to table's new rows continue after the largest there.
+ * Nothing to do on SQLite, whose next rowid is always max + 1. */
+int store_ids_follow(struct store *s, const char *table, struct err *err);
+
 /* The id the last INSERT on this connection gave its row (SQLite's rowid,
  * PostgreSQL's lastval()): for tables whose id the database assigns. */
 int store_last_insert_id(struct store *s, int64_t *out, struct err *err);

@@ -81,6 +81,8 @@ struct store_backend {
 	int (*last_insert_id)(struct store *s, int64_t *out, struct err *err);
 	int (*table_exists)(struct store *s, const char *table, int *exists, struct err *err);
 	int (*read_snapshot)(struct store *s, struct err *err);
+	int (*tables)(struct store *s, json_t **out, struct err *err);
+	int (*ids_follow)(struct store *s, const char *table, struct err *err);
 	int (*trigger_sql)(struct store *s, const char *name, char **out, struct err *err);
 	int (*integrity_check)(struct store *s, struct err *err);
 	void *(*native_handle)(struct store *s);
@@ -99,6 +101,9 @@ const char *store_pg_migration_sql(const struct store_migration *m);
 /* 1 when target names a PostgreSQL database (postgres:// or postgresql://,
  * or a libpq "key=value" string starting with "host=" / "dbname="). */
 int store_target_is_pg(const char *target);
+
+/* The names a one-column query lists, as a new JSON array. */
+int store_list_names(struct store *s, const char *sql, json_t **out, struct err *err);
 
 /* 1 when the store's budget deadline has passed (sets budget_spent). */
 int store_budget_over(struct store *s);

@@ -709,6 +709,43 @@ static int pg_read_snapshot(struct store *s, struct err *err)
 	return pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 }
 
+static int pg_tables(struct store *s, json_t **out, struct err *err)
+{
+	return store_list_names(s,
+				"SELECT table_name::text FROM information_schema.tables"
+				" WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+				" ORDER BY 1",
+				out, err);
+}
+
+/* An identity column's sequence set past the largest id copied in. */
+static int pg_ids_follow(struct store *s, const char *table, struct err *err)
+{
+	struct store_stmt *st;
+	char sql[512];
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT pg_get_serial_sequence(quote_ident(?1), 'id')"
+			   " FROM information_schema.columns WHERE table_schema = current_schema()"
+			   " AND table_name = ?1 AND column_name = 'id'",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, table);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW && store_col_text(st, 0) &&
+	    (size_t)snprintf(sql, sizeof sql,
+			     "SELECT setval('%s', (SELECT coalesce(max(id), 0) + 1 FROM \"%s\"), false)",
+			     store_col_text(st, 0), table) < sizeof sql &&
+	    !strpbrk(table, "\"'") && !strchr(store_col_text(st, 0), '\'')) {
+		store_done(st);
+		return pg_exec(s, sql, err);
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
 static int pg_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
 {
 	/* PostgreSQL's tallies are one trigger per table (store_pg_schema.c),
@@ -765,6 +802,8 @@ const struct store_backend store_pg_backend = {
 	.last_insert_id = pg_last_insert_id,
 	.table_exists = pg_table_exists,
 	.read_snapshot = pg_read_snapshot,
+	.tables = pg_tables,
+	.ids_follow = pg_ids_follow,
 	.trigger_sql = pg_trigger_sql,
 	.integrity_check = pg_integrity_check,
 	.native_handle = pg_native_handle,

@@ -461,6 +461,22 @@ static int sq_read_snapshot(struct store *s, struct err *err)
 	return sq_exec(s, "PRAGMA cache_size=-2048; BEGIN", err);
 }
 
+static int sq_tables(struct store *s, json_t **out, struct err *err)
+{
+	return store_list_names(s,
+				"SELECT name FROM sqlite_master WHERE type='table'"
+				" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+				out, err);
+}
+
+static int sq_ids_follow(struct store *s, const char *table, struct err *err)
+{
+	(void)s;
+	(void)table;
+	(void)err;
+	return 0;
+}
+
 static int sq_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
 {
 	struct store_stmt *st;
@@ -625,6 +641,8 @@ const struct store_backend store_sqlite_backend = {
 	.last_insert_id = sq_last_insert_id,
 	.table_exists = sq_table_exists,
 	.read_snapshot = sq_read_snapshot,
+	.tables = sq_tables,
+	.ids_follow = sq_ids_follow,
 	.trigger_sql = sq_trigger_sql,
 	.integrity_check = sq_integrity_check,
 	.native_handle = sq_native_handle,
