@@ -15,6 +15,7 @@
 #include "mcp_http.h"
 #include "store.h"
 #include "notify.h"
+#include "oauth_http.h"
 #include "policy.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8750"
@@ -154,6 +155,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	struct mcp_http *mh = NULL;
 	struct console_config cc = {0};
 	struct console *con = NULL;
+	struct oauth_http *oh = NULL;
 	struct notify_config nc = {0};
 	struct notify_thread *nt = NULL;
 	const char *public_url = NULL;
@@ -270,9 +272,14 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	cc.db_path = mc.db_path;
 	cc.policy = cli->policy;
 	cc.secure_cookie = public_url && !strncmp(public_url, "https://", 8);
+	/* OAuth's URLs (issuer, resources) are the public ones behind a proxy */
+	mc.public_url = public_url;
+	cc.public_url = public_url;
 	if (mcp_http_new(&mh, &mc, &err) || console_new(&con, &cc, &err) ||
+	    oauth_http_new(&oh, mc.db_path, public_url, &err) ||
 	    http_server_new(&hs, &hc, &err) || mcp_http_routes(mh, hs, &err) ||
-	    console_routes(con, hs, &err) || http_server_start(hs, &err)) {
+	    oauth_http_routes(oh, hs, &err) || console_routes(con, hs, &err) ||
+	    http_server_start(hs, &err)) {
 		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
@@ -301,6 +308,7 @@ out:
 	http_server_free(hs);
 	notify_thread_stop(nt);
 	console_free(con);
+	oauth_http_free(oh);
 	mcp_http_free(mh);
 	store_checkpointer_stop();
 	curl_global_cleanup();
