@@ -746,7 +746,6 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id,
 	struct store_stmt *st;
 	json_t *args;
 
-	memset(out, 0, sizeof *out);
 	*oerr = "invalid_request";
 	if (!refresh || !client_id)
 		return err_set(err, AIRLOCK_EINVAL, "refresh_token and client_id are required");
@@ -757,6 +756,7 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id,
 	if (rc)
 		return rc;
 	secret_hash(refresh, hash);
+	memset(out, 0, sizeof *out); /* after: refresh may live in *out */
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
