@@ -238,6 +238,17 @@ if sh "$ROOT/scripts/npm-deps.sh"; then
 		fi
 		sed 's/^/# /' "$T/sdk_$c.out"
 	done
+	# the Inspector CLI has no OAuth flow of its own (no browser): headless, it
+	# takes the access token an OAuth client obtained as a header
+	grant read inspector
+	# (it finds its package.json relative to the working directory)
+	INSPECTOR="$ROOT/tests/node/node_modules/@modelcontextprotocol/inspector-cli/build"
+	(cd "$INSPECTOR" && "$NODE" index.js "$BASE/mcp/read" --transport http --method tools/list \
+		--header "Authorization: Bearer $AT") >"$T/insp.out" 2>&1
+	has "the Inspector CLI lists tools with an OAuth access token" "$T/insp.out" '"search_accounts"'
+	(cd "$INSPECTOR" && "$NODE" index.js "$BASE/mcp/write" --transport http --method tools/list \
+		--header "Authorization: Bearer $AT") >"$T/insp.out" 2>&1
+	has "... and cannot use it on /mcp/write (401)" "$T/insp.out" "401|granted for the read connector"
 	same "the SDK's grants are in the book, one per connector" "$(sql "SELECT group_concat(agent||':'||connector) FROM (SELECT * FROM oauth_grant WHERE agent LIKE 'sdk-%' ORDER BY agent)")" "sdk-read:read,sdk-write:write"
 else
 	notok "npm dependencies install"
