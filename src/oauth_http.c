@@ -56,7 +56,9 @@ int oauth_http_base(const char *public_url, const struct http_request *req, char
 	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
 		strlen(host))
 		return -1;
-	return (size_t)snprintf(out, len, "http://%s", host) < len ? 0 : -1;
+	return (size_t)snprintf(out, len, "%s://%s", http_is_tls(req) ? "https" : "http", host) < len
+		   ? 0
+		   : -1;
 }
 
 static int url_encode_append(char **buf, size_t *n, size_t *cap, const char *s)

@@ -25,7 +25,7 @@
 struct oauth_http;
 
 /* The server's URL as clients see it: public_url when given (behind a
- * proxy), else http://HOST from the request (http.c let only the served
+ * proxy), else http://HOST (https:// over TLS) from the request (http.c let only the served
  * address through). No '/' at the end; -1 when it does not fit or the Host
  * holds characters a URL cannot. */
 int oauth_http_base(const char *public_url, const struct http_request *req, char *out,
