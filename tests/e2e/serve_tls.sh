@@ -12,8 +12,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
 	notok "openssl made a test certificate"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
 	-keyout "$T/other-key.pem" -out "$T/other-cert.pem" >/dev/null 2>&1
-echo carol-password | "$AIRLOCK" reviewer add carol --role admin --password-stdin >/dev/null 2>&1
 RT=$("$AIRLOCK" token create --connector read --agent tls-r 2>/dev/null)
+echo carol-password | "$AIRLOCK" reviewer add carol --role admin --password-stdin >/dev/null 2>&1
 
 expect 2 "--tls-cert without --tls-key: usage error" "$AIRLOCK" serve --listen 127.0.0.1:0 --tls-cert "$T/cert.pem"
 has "... says they go together" "$T/err" "go together"
