@@ -33,8 +33,7 @@
 static void request_read(struct console_req *r, json_t *body, struct oauth_request *rq)
 {
 	memset(rq, 0, sizeof *rq);
-#define X(f)                                                                                       \
-	rq->f = body ? json_string_value(json_object_get(body, #f)) : http_query(r->req, #f);
+#define X(f) rq->f = body ? json_string_value(json_object_get(body, #f)) : http_query(r->req, #f);
 	REQ_FIELDS
 #undef X
 }
@@ -124,13 +123,13 @@ static void api_consent(struct console_req *r, int deny)
 			      "log will show for this client's calls)");
 		goto out;
 	}
-	if (oauth_code_issue(r->s, &rq, base, connector, agent, r->who.principal, code,
-			     sizeof code, &err)) {
+	if (oauth_code_issue(r->s, &rq, base, connector, agent, r->who.principal, code, sizeof code,
+			     &err)) {
 		console_fail(r->res, &err);
 		goto out;
 	}
-	url = oauth_http_redirect_url(rq.redirect_uri, "code", code, "state", rq.state, "iss",
-				      base, (const char *)NULL);
+	url = oauth_http_redirect_url(rq.redirect_uri, "code", code, "state", rq.state, "iss", base,
+				      (const char *)NULL);
 	console_json(r->res, 200, url ? json_pack("{s:s}", "redirect", url) : NULL);
 	free(url);
 out:

@@ -45,7 +45,8 @@ static void secret_new(const char *prefix, char *out, size_t len)
 	char b64[64];
 
 	randombytes_buf(raw, sizeof raw);
-	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	snprintf(out, len, "%s%s", prefix, b64);
 	sodium_memzero(raw, sizeof raw);
 	sodium_memzero(b64, sizeof b64);
@@ -159,7 +160,8 @@ static int register_check(json_t *meta, json_t **uris, const char **name, struct
 {
 	json_t *ru = json_object_get(meta, "redirect_uris"), *v;
 	const char *am = json_string_value(json_object_get(meta, "token_endpoint_auth_method"));
-	json_t *gt = json_object_get(meta, "grant_types"), *rt = json_object_get(meta, "response_types");
+	json_t *gt = json_object_get(meta, "grant_types"),
+	       *rt = json_object_get(meta, "response_types");
 	size_t i;
 
 	*uris = NULL;
@@ -168,29 +170,40 @@ static int register_check(json_t *meta, json_t **uris, const char **name, struct
 	if (!json_is_array(ru) || json_array_size(ru) == 0 || json_array_size(ru) > MAX_REDIRECTS)
 		return err_set(err, AIRLOCK_EINVAL,
 			       "redirect_uris must be an array of 1 to %d URIs", MAX_REDIRECTS);
-	json_array_foreach(ru, i, v) if (!oauth_redirect_uri_ok(json_string_value(v))) return err_set(
-	    err, AIRLOCK_EINVAL,
-	    "redirect_uris[%zu] must be an https:// URI or http:// on a loopback address "
-	    "(127.0.0.1, [::1], localhost), without a fragment, at most %d bytes",
-	    i, OAUTH_URI_MAX);
+	json_array_foreach(ru, i, v) if (
+	    !oauth_redirect_uri_ok(
+		json_string_value(v))) return err_set(err, AIRLOCK_EINVAL,
+						      "redirect_uris[%zu] must be an https:// URI "
+						      "or http:// on a loopback address "
+						      "(127.0.0.1, [::1], localhost), without a "
+						      "fragment, at most %d bytes",
+						      i, OAUTH_URI_MAX);
 	/* public clients only: PKCE is the proof, there is no secret to keep */
 	if (am && strcmp(am, "none") && strcmp(am, "client_secret_post") &&
 	    strcmp(am, "client_secret_basic"))
 		return err_set(err, AIRLOCK_EINVAL,
-			       "token_endpoint_auth_method '%.40s' is not supported (use none)", am);
-	json_array_foreach(gt, i, v) if (!json_is_string(v) ||
-					 (strcmp(json_string_value(v), "authorization_code") &&
-					  strcmp(json_string_value(v), "refresh_token"))) return err_set(
-	    err, AIRLOCK_EINVAL,
-	    "grant_types may hold authorization_code and refresh_token only");
-	json_array_foreach(rt, i, v) if (!json_is_string(v) ||
-					 strcmp(json_string_value(v), "code")) return err_set(
-	    err, AIRLOCK_EINVAL, "response_types may hold code only");
+			       "token_endpoint_auth_method '%.40s' is not supported (use none)",
+			       am);
+	json_array_foreach(
+	    gt, i,
+	    v) if (!json_is_string(v) ||
+		   (strcmp(json_string_value(v), "authorization_code") &&
+		    strcmp(
+			json_string_value(v),
+			"refresh_token"))) return err_set(err, AIRLOCK_EINVAL,
+							  "grant_types may hold authorization_code "
+							  "and refresh_token only");
+	json_array_foreach(
+	    rt, i, v) if (!json_is_string(v) ||
+			  strcmp(json_string_value(v),
+				 "code")) return err_set(err, AIRLOCK_EINVAL,
+							 "response_types may hold code only");
 	*name = json_string_value(json_object_get(meta, "client_name"));
 	if (!*name || !**name)
 		*name = "unnamed client";
 	if (strlen(*name) > MAX_NAME)
-		return err_set(err, AIRLOCK_EINVAL, "client_name is longer than %d bytes", MAX_NAME);
+		return err_set(err, AIRLOCK_EINVAL, "client_name is longer than %d bytes",
+			       MAX_NAME);
 	*uris = json_deep_copy(ru);
 	return *uris ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 }
@@ -284,7 +297,8 @@ int oauth_client_check(struct store *s, const char *client_id, const char *redir
 	if (rc < 0)
 		return rc;
 	if (rc != STORE_ROW)
-		return err_set(err, AIRLOCK_EDENIED, "unknown client_id (register at /oauth/register)");
+		return err_set(err, AIRLOCK_EDENIED,
+			       "unknown client_id (register at /oauth/register)");
 	/* exact string match: no prefix, no normalisation (OAuth 2.1 2.3.1) */
 	json_array_foreach(uris, i, v) if (json_is_string(v) &&
 					   !strcmp(json_string_value(v), redirect_uri)) found = 1;
@@ -337,8 +351,9 @@ int oauth_request_check(const struct oauth_request *rq, const char *base, const 
 	if (!rq->code_challenge_method || strcmp(rq->code_challenge_method, "S256"))
 		return err_set(err, AIRLOCK_EINVAL, "code_challenge_method must be S256");
 	if (!challenge_ok(rq->code_challenge))
-		return err_set(err, AIRLOCK_EINVAL,
-			       "code_challenge must be base64url(SHA-256(verifier)), 43 characters");
+		return err_set(
+		    err, AIRLOCK_EINVAL,
+		    "code_challenge must be base64url(SHA-256(verifier)), 43 characters");
 	if (rq->state && strlen(rq->state) > 512)
 		return err_set(err, AIRLOCK_EINVAL, "state is longer than 512 bytes");
 	if (rq->scope && strlen(rq->scope) > 200)
@@ -352,8 +367,8 @@ int oauth_request_check(const struct oauth_request *rq, const char *base, const 
 }
 
 int oauth_code_issue(struct store *s, const struct oauth_request *rq, const char *base,
-		     const char *connector, const char *agent, const char *granted_by,
-		     char *code, size_t len, struct err *err)
+		     const char *connector, const char *agent, const char *granted_by, char *code,
+		     size_t len, struct err *err)
 {
 	char hash[HASH_HEX], now[CLOCK_TEXT_LEN], exp[CLOCK_TEXT_LEN], resource[OAUTH_URI_MAX + 1];
 	char summary[300];
@@ -389,11 +404,12 @@ int oauth_code_issue(struct store *s, const struct oauth_request *rq, const char
 	rc = store_begin(s, err);
 	if (rc)
 		goto out;
-	rc = store_prepare(s,
-			   "INSERT INTO oauth_code(code_hash,client_id,redirect_uri,challenge,connector,"
-			   "agent,resource,scope,granted_by,created_at,expires_at) "
-			   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "INSERT INTO oauth_code(code_hash,client_id,redirect_uri,challenge,connector,"
+	    "agent,resource,scope,granted_by,created_at,expires_at) "
+	    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+	    &st, err);
 	if (!rc) {
 		store_bind_text(st, 1, hash);
 		store_bind_text(st, 2, rq->client_id);
@@ -414,14 +430,15 @@ int oauth_code_issue(struct store *s, const struct oauth_request *rq, const char
 		rc = rc == STORE_DONE ? 0 : rc;
 	}
 	if (!rc) {
-		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "client_id", rq->client_id, "redirect_uri",
-				 rq->redirect_uri, "connector", connector, "agent", agent, "resource",
-				 resource);
+		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "client_id", rq->client_id,
+				 "redirect_uri", rq->redirect_uri, "connector", connector, "agent",
+				 agent, "resource", resource);
 		snprintf(summary, sizeof summary,
-			 "consent: client %.40s may act as agent:%.64s on the %s connector", rq->client_id,
-			 agent, connector);
-		rc = args ? log_action(s, granted_by, "oauth consent", args, "granted", summary, err)
-			  : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			 "consent: client %.40s may act as agent:%.64s on the %s connector",
+			 rq->client_id, agent, connector);
+		rc = args
+			 ? log_action(s, granted_by, "oauth consent", args, "granted", summary, err)
+			 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		json_decref(args);
 	}
 	if (!rc)
@@ -469,8 +486,7 @@ static int tokens_mint(struct store *s, const char *grant, struct oauth_tokens *
 	return 0;
 }
 
-int oauth_grant_revoke(struct store *s, const char *grant_id, const char *why,
-		       struct err *err)
+int oauth_grant_revoke(struct store *s, const char *grant_id, const char *why, struct err *err)
 {
 	struct store_stmt *st;
 	char now[CLOCK_TEXT_LEN];
@@ -507,8 +523,7 @@ int oauth_grant_revoke(struct store *s, const char *grant_id, const char *why,
 
 /* Revokes grant (when live) and logs why, as its own transaction: used
  * when a replayed code or a reused refresh token gives a thief away. */
-static void revoke_family(struct store *s, const char *grant, const char *agent,
-			  const char *why)
+static void revoke_family(struct store *s, const char *grant, const char *agent, const char *why)
 {
 	struct err e2 = {0};
 	char principal[96], summary[200];
@@ -536,8 +551,8 @@ static int pkce_ok(const char *verifier, const char *challenge)
 	size_t n = verifier ? strlen(verifier) : 0;
 
 	if (n < 43 || n > 128 ||
-	    strspn(verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") !=
-		n)
+	    strspn(verifier,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") != n)
 		return 0;
 	crypto_hash_sha256(h, (const unsigned char *)verifier, n);
 	sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -656,8 +671,9 @@ static int grant_create(struct store *s, const char *hash, const struct code_row
 	snprintf(out->agent, sizeof out->agent, "%s", r->agent);
 	snprintf(out->resource, sizeof out->resource, "%s", r->resource);
 	snprintf(principal, sizeof principal, "agent:%s", r->agent);
-	snprintf(summary, sizeof summary, "grant %s: client %.40s as agent:%.64s on the %s connector",
-		 out->grant, r->client, r->agent, r->connector);
+	snprintf(summary, sizeof summary,
+		 "grant %s: client %.40s as agent:%.64s on the %s connector", out->grant, r->client,
+		 r->agent, r->connector);
 	args = json_pack("{s:s,s:s,s:s,s:s}", "grant", out->grant, "client_id", r->client,
 			 "connector", r->connector, "resource", r->resource);
 	rc = args ? log_action(s, principal, "oauth grant", args, "granted", summary, err)
@@ -716,7 +732,8 @@ int oauth_code_exchange(struct store *s, const char *code, const char *client_id
 		goto fail;
 	}
 	if (!pkce_ok(verifier, r.challenge)) {
-		rc = err_set(err, AIRLOCK_EDENIED, "code_verifier does not match the code_challenge");
+		rc = err_set(err, AIRLOCK_EDENIED,
+			     "code_verifier does not match the code_challenge");
 		goto fail;
 	}
 	if (!resource_matches(resource, r.resource)) {
@@ -735,12 +752,12 @@ fail:
 	return rc;
 }
 
-int oauth_refresh(struct store *s, const char *refresh, const char *client_id,
-		  const char *resource, struct oauth_tokens *out, const char **oerr,
-		  struct err *err)
+int oauth_refresh(struct store *s, const char *refresh, const char *client_id, const char *resource,
+		  struct oauth_tokens *out, const char **oerr, struct err *err)
 {
 	char hash[HASH_HEX], now[CLOCK_TEXT_LEN], principal[96], summary[200];
-	char grant[24] = "", client[48] = "", connector[8] = "", agent[72] = "", exp[CLOCK_TEXT_LEN];
+	char grant[24] = "", client[48] = "", connector[8] = "", agent[72] = "",
+	     exp[CLOCK_TEXT_LEN];
 	char bound[OAUTH_URI_MAX + 1] = "";
 	int used = 0, revoked = 0, rc;
 	struct store_stmt *st;
@@ -760,12 +777,13 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id,
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = store_prepare(s,
-			   "SELECT t.grant_id,t.used_at IS NOT NULL,t.expires_at,g.client_id,"
-			   "g.connector,g.agent,g.resource,g.revoked_at IS NOT NULL FROM oauth_token t "
-			   "JOIN oauth_grant g ON g.id=t.grant_id WHERE t.token_hash=?1 AND "
-			   "t.kind='refresh'",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "SELECT t.grant_id,t.used_at IS NOT NULL,t.expires_at,g.client_id,"
+	    "g.connector,g.agent,g.resource,g.revoked_at IS NOT NULL FROM oauth_token t "
+	    "JOIN oauth_grant g ON g.id=t.grant_id WHERE t.token_hash=?1 AND "
+	    "t.kind='refresh'",
+	    &st, err);
 	if (rc)
 		goto fail;
 	store_bind_text(st, 1, hash);
@@ -792,7 +810,8 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id,
 		goto fail;
 	}
 	if (strcmp(client, client_id)) {
-		rc = err_set(err, AIRLOCK_EDENIED, "the refresh token was issued to another client");
+		rc =
+		    err_set(err, AIRLOCK_EDENIED, "the refresh token was issued to another client");
 		goto fail;
 	}
 	if (used) {
@@ -858,11 +877,12 @@ int oauth_verify_access(struct store *s, const char *token, struct oauth_access 
 		return rc;
 	secret_hash(token, hash);
 	clock_format(clock_now(), now, sizeof now);
-	rc = store_prepare(s,
-			   "SELECT g.id,g.connector,g.agent,g.resource,t.expires_at FROM oauth_token t "
-			   "JOIN oauth_grant g ON g.id=t.grant_id WHERE t.token_hash=?1 AND "
-			   "t.kind='access' AND g.revoked_at IS NULL",
-			   &st, err);
+	rc = store_prepare(
+	    s,
+	    "SELECT g.id,g.connector,g.agent,g.resource,t.expires_at FROM oauth_token t "
+	    "JOIN oauth_grant g ON g.id=t.grant_id WHERE t.token_hash=?1 AND "
+	    "t.kind='access' AND g.revoked_at IS NULL",
+	    &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, hash);
@@ -929,12 +949,13 @@ int oauth_grant_list(struct store *s, json_t **out, struct err *err)
 	int rc;
 
 	*out = NULL;
-	rc = store_prepare(s,
-			   "SELECT g.id,g.connector,g.agent,g.client_id,c.name,g.resource,"
-			   "g.created_at,g.granted_by,g.revoked_at,g.revoked_why FROM oauth_grant g "
-			   "LEFT JOIN oauth_client c ON c.id=g.client_id "
-			   "ORDER BY g.created_at DESC, g.id",
-			   &st, err);
+	rc =
+	    store_prepare(s,
+			  "SELECT g.id,g.connector,g.agent,g.client_id,c.name,g.resource,"
+			  "g.created_at,g.granted_by,g.revoked_at,g.revoked_why FROM oauth_grant g "
+			  "LEFT JOIN oauth_client c ON c.id=g.client_id "
+			  "ORDER BY g.created_at DESC, g.id",
+			  &st, err);
 	if (rc)
 		return rc;
 	return store_collect(st, grant_row, NULL, out, err);

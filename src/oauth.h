@@ -32,11 +32,11 @@
 #include "store.h"
 
 #define OAUTH_CODE_SECONDS 60
-#define OAUTH_ACCESS_SECONDS 900             /* 15 minutes */
-#define OAUTH_REFRESH_SECONDS (30 * 86400)   /* 30 days, renewed at each use */
-#define OAUTH_TOKEN_MAX 80                   /* a code or token with its NUL */
-#define OAUTH_URI_MAX 512                    /* redirect URIs and resources */
-#define OAUTH_GRANT_PREFIX "oauth-"          /* grant ids: "oauth-" + 10 hex */
+#define OAUTH_ACCESS_SECONDS 900	   /* 15 minutes */
+#define OAUTH_REFRESH_SECONDS (30 * 86400) /* 30 days, renewed at each use */
+#define OAUTH_TOKEN_MAX 80		   /* a code or token with its NUL */
+#define OAUTH_URI_MAX 512		   /* redirect URIs and resources */
+#define OAUTH_GRANT_PREFIX "oauth-"	   /* grant ids: "oauth-" + 10 hex */
 #define OAUTH_ACCESS_PREFIX "alo_"
 
 /* 1 when uri may be a redirect URI: https://HOST..., or http:// on a
@@ -76,8 +76,8 @@ int oauth_request_check(const struct oauth_request *rq, const char *base, const 
  * when rq names the other connector's URL), and logs it (principal
  * granted_by, "human:NAME"). code gets the code (≥ OAUTH_TOKEN_MAX). */
 int oauth_code_issue(struct store *s, const struct oauth_request *rq, const char *base,
-		     const char *connector, const char *agent, const char *granted_by,
-		     char *code, size_t len, struct err *err);
+		     const char *connector, const char *agent, const char *granted_by, char *code,
+		     size_t len, struct err *err);
 
 /* What /oauth/token answers. */
 struct oauth_tokens {
@@ -101,9 +101,8 @@ int oauth_code_exchange(struct store *s, const char *code, const char *client_id
 /* The refresh_token grant: a new access token and a new refresh token; the
  * presented one is spent. A spent refresh token presented again revokes
  * the grant (RFC 9700 4.14.2: one of two holders is not the client). */
-int oauth_refresh(struct store *s, const char *refresh, const char *client_id,
-		  const char *resource, struct oauth_tokens *out, const char **oerr,
-		  struct err *err);
+int oauth_refresh(struct store *s, const char *refresh, const char *client_id, const char *resource,
+		  struct oauth_tokens *out, const char **oerr, struct err *err);
 
 /* Checks an access token ("alo_..."): AIRLOCK_EDENIED (message safe to
  * show) when unknown, expired or its grant revoked; else 0 with the grant
@@ -123,8 +122,7 @@ int oauth_revoke_token(struct store *s, const char *token, struct err *err);
 
 /* Revokes a grant by id, in the caller's transaction (who logs it).
  * AIRLOCK_ENOTFOUND, or AIRLOCK_ESTATE when revoked already. */
-int oauth_grant_revoke(struct store *s, const char *grant_id, const char *why,
-		       struct err *err);
+int oauth_grant_revoke(struct store *s, const char *grant_id, const char *why, struct err *err);
 
 /* Every grant: [{"id","kind":"oauth","connector","agent","client_id",
  * "client_name","resource","created_at","created_by","revoked_at",

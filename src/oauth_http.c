@@ -35,8 +35,7 @@ struct oauth_http {
 	struct oauth_worker *idle;
 };
 
-int oauth_http_base(const char *public_url, const struct http_request *req, char *out,
-		    size_t len)
+int oauth_http_base(const char *public_url, const struct http_request *req, char *out, size_t len)
 {
 	const char *host;
 	size_t n;
@@ -56,7 +55,8 @@ int oauth_http_base(const char *public_url, const struct http_request *req, char
 	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
 		strlen(host))
 		return -1;
-	return (size_t)snprintf(out, len, "%s://%s", http_is_tls(req) ? "https" : "http", host) < len
+	return (size_t)snprintf(out, len, "%s://%s", http_is_tls(req) ? "https" : "http", host) <
+		       len
 		   ? 0
 		   : -1;
 }
@@ -239,16 +239,14 @@ static void respond_json(struct http_response *res, int status, json_t *body)
 	http_respond_owned(res, status, JSON_TYPE, text, strlen(text));
 }
 
-static void oauth_error(struct http_response *res, int status, const char *code,
-			const char *desc)
+static void oauth_error(struct http_response *res, int status, const char *code, const char *desc)
 {
 	respond_json(res, status,
 		     json_pack("{s:s,s:s}", "error", code, "error_description", desc ? desc : ""));
 }
 
 /* 1 when the method is one of a comma-separated list; else a 405. */
-static int method_ok(const struct http_request *req, struct http_response *res,
-		     const char *allow)
+static int method_ok(const struct http_request *req, struct http_response *res, const char *allow)
 {
 	const char *p = strstr(allow, req->method);
 	size_t n = strlen(req->method);
@@ -260,8 +258,8 @@ static int method_ok(const struct http_request *req, struct http_response *res,
 	return 0;
 }
 
-static int base_of(struct oauth_http *o, const struct http_request *req,
-		   struct http_response *res, char *base, size_t len)
+static int base_of(struct oauth_http *o, const struct http_request *req, struct http_response *res,
+		   char *base, size_t len)
 {
 	if (oauth_http_base(o->public_url, req, base, len) == 0)
 		return 0;
@@ -292,8 +290,8 @@ static void on_prm(void *ctx, const struct http_request *req, struct http_respon
 	respond_json(res, 200,
 		     json_pack("{s:s,s:[s],s:[s],s:s,s:s}", "resource", resource,
 			       "authorization_servers", base, "bearer_methods_supported", "header",
-			       "resource_name", "airlock",
-			       "resource_documentation", "https://github.com/airlock (README: OAuth)"));
+			       "resource_name", "airlock", "resource_documentation",
+			       "https://github.com/airlock (README: OAuth)"));
 }
 
 static void on_asm(void *ctx, const struct http_request *req, struct http_response *res)
@@ -361,10 +359,11 @@ static void plain_error(struct http_response *res, int status, const char *msg)
 {
 	char buf[1400];
 
-	snprintf(buf, sizeof buf,
-		 "airlock cannot start this sign-in: %.1000s.\nThe application that sent you here is "
-		 "misconfigured; nothing was granted.\n",
-		 msg);
+	snprintf(
+	    buf, sizeof buf,
+	    "airlock cannot start this sign-in: %.1000s.\nThe application that sent you here is "
+	    "misconfigured; nothing was granted.\n",
+	    msg);
 	http_respond(res, status, TEXT_TYPE, buf);
 }
 
@@ -490,8 +489,7 @@ struct token_form {
 	int has_resource;
 };
 
-static int token_form_read(const struct http_request *req, struct token_form *f,
-			   const char **bad)
+static int token_form_read(const struct http_request *req, struct token_form *f, const char **bad)
 {
 	const char *ct = http_header(req, "Content-Type");
 	const char *body = req->body ? req->body : "";
@@ -533,7 +531,8 @@ static void tokens_answer(struct http_response *res, const struct oauth_tokens *
 	respond_json(res, 200,
 		     json_pack("{s:s,s:s,s:I,s:s,s:s}", "access_token", t->access, "token_type",
 			       "Bearer", "expires_in", (json_int_t)t->expires_in, "refresh_token",
-			       t->refresh, "scope", !strcmp(t->connector, "write") ? "mcp:write" : "mcp:read"));
+			       t->refresh, "scope",
+			       !strcmp(t->connector, "write") ? "mcp:write" : "mcp:read"));
 }
 
 static void on_token(void *ctx, const struct http_request *req, struct http_response *res)
@@ -563,15 +562,14 @@ static void on_token(void *ctx, const struct http_request *req, struct http_resp
 		return;
 	}
 	if (!strcmp(f.grant_type, "authorization_code"))
-		rc = oauth_code_exchange(w->store, *f.code ? f.code : NULL,
-					 *f.client_id ? f.client_id : NULL,
-					 *f.redirect_uri ? f.redirect_uri : NULL,
-					 *f.verifier ? f.verifier : NULL,
-					 f.has_resource ? f.resource : NULL, &t, &oerr, &err);
+		rc = oauth_code_exchange(
+		    w->store, *f.code ? f.code : NULL, *f.client_id ? f.client_id : NULL,
+		    *f.redirect_uri ? f.redirect_uri : NULL, *f.verifier ? f.verifier : NULL,
+		    f.has_resource ? f.resource : NULL, &t, &oerr, &err);
 	else
 		rc = oauth_refresh(w->store, *f.refresh ? f.refresh : NULL,
-				   *f.client_id ? f.client_id : NULL, f.has_resource ? f.resource : NULL,
-				   &t, &oerr, &err);
+				   *f.client_id ? f.client_id : NULL,
+				   f.has_resource ? f.resource : NULL, &t, &oerr, &err);
 	worker_give(o, w);
 	if (rc == AIRLOCK_EDENIED || rc == AIRLOCK_EINVAL)
 		oauth_error(res, 400, oerr, err.msg);

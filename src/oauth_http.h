@@ -28,8 +28,7 @@ struct oauth_http;
  * proxy), else http://HOST (https:// over TLS) from the request (http.c let only the served
  * address through). No '/' at the end; -1 when it does not fit or the Host
  * holds characters a URL cannot. */
-int oauth_http_base(const char *public_url, const struct http_request *req, char *out,
-		    size_t len);
+int oauth_http_base(const char *public_url, const struct http_request *req, char *out, size_t len);
 
 /* redirect_uri with "?k=v" (or "&k=v" when it has a query) for each
  * non-NULL value of the NULL-terminated key/value list, URL-encoded;

@@ -32,7 +32,8 @@ static int setup(void **state)
 	testutil_store_open(&f.db);
 	meta = json_pack("{s:[s],s:s}", "redirect_uris", RU, "client_name", "t");
 	assert_ok(oauth_client_register(f.db.s, meta, &out, &err), &err);
-	snprintf(f.client, sizeof f.client, "%s", json_string_value(json_object_get(out, "client_id")));
+	snprintf(f.client, sizeof f.client, "%s",
+		 json_string_value(json_object_get(out, "client_id")));
 	json_decref(meta);
 	json_decref(out);
 	*state = &f;
@@ -115,22 +116,27 @@ static void test_code_flow_and_replay(void **state)
 	const char *oerr;
 
 	consent(f, "read", code, v);
-	assert_int_equal(count(f->db.s, "SELECT count(*) FROM oauth_code WHERE code_hash LIKE 'alc_%'"), 0);
+	assert_int_equal(
+	    count(f->db.s, "SELECT count(*) FROM oauth_code WHERE code_hash LIKE 'alc_%'"), 0);
 	pkce(wrongv, wc);
-	assert_int_equal(oauth_code_exchange(f->db.s, code, f->client, RU, wrongv, NULL, &t, &oerr, &err),
-			 AIRLOCK_EDENIED);
+	assert_int_equal(
+	    oauth_code_exchange(f->db.s, code, f->client, RU, wrongv, NULL, &t, &oerr, &err),
+	    AIRLOCK_EDENIED);
 	assert_string_equal(oerr, "invalid_grant");
-	assert_int_equal(oauth_code_exchange(f->db.s, code, f->client, RU "x", v, NULL, &t, &oerr, &err),
-			 AIRLOCK_EDENIED);
-	assert_int_equal(oauth_code_exchange(f->db.s, code, "alc-other", RU, v, NULL, &t, &oerr, &err),
-			 AIRLOCK_EDENIED);
+	assert_int_equal(
+	    oauth_code_exchange(f->db.s, code, f->client, RU "x", v, NULL, &t, &oerr, &err),
+	    AIRLOCK_EDENIED);
+	assert_int_equal(
+	    oauth_code_exchange(f->db.s, code, "alc-other", RU, v, NULL, &t, &oerr, &err),
+	    AIRLOCK_EDENIED);
 	assert_int_equal(oauth_code_exchange(f->db.s, code, f->client, RU, v, BASE "/mcp/write", &t,
 					     &oerr, &err),
 			 AIRLOCK_EINVAL);
 	assert_string_equal(oerr, "invalid_target");
 	/* failed attempts spent nothing: the rightful client still gets its tokens */
-	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, BASE "/mcp/read", &t, &oerr, &err),
-		  &err);
+	assert_ok(
+	    oauth_code_exchange(f->db.s, code, f->client, RU, v, BASE "/mcp/read", &t, &oerr, &err),
+	    &err);
 	assert_ok(oauth_verify_access(f->db.s, t.access, &acc, &err), &err);
 	assert_string_equal(acc.connector, "read");
 	assert_string_equal(acc.resource, BASE "/mcp/read");
@@ -138,10 +144,12 @@ static void test_code_flow_and_replay(void **state)
 	/* the refresh token is not an access token */
 	assert_int_equal(oauth_verify_access(f->db.s, t.refresh, &acc, &err), AIRLOCK_EDENIED);
 	/* replay: refused, and the grant it made is revoked */
-	assert_int_equal(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t2, &oerr, &err),
-			 AIRLOCK_EDENIED);
+	assert_int_equal(
+	    oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t2, &oerr, &err),
+	    AIRLOCK_EDENIED);
 	assert_int_equal(oauth_verify_access(f->db.s, t.access, &acc, &err), AIRLOCK_EDENIED);
-	assert_int_equal(count(f->db.s, "SELECT count(*) FROM action_log WHERE tool='oauth revoke'"), 1);
+	assert_int_equal(
+	    count(f->db.s, "SELECT count(*) FROM action_log WHERE tool='oauth revoke'"), 1);
 }
 
 static void test_consent_checks(void **state)
@@ -157,23 +165,23 @@ static void test_consent_checks(void **state)
 	rq.redirect_uri = "http://127.0.0.1:9999/other";
 	rq.code_challenge = c;
 	rq.code_challenge_method = "S256";
-	assert_int_equal(oauth_code_issue(f->db.s, &rq, BASE, "read", "bot", "human:c", code,
-					  sizeof code, &err),
-			 AIRLOCK_EDENIED);
+	assert_int_equal(
+	    oauth_code_issue(f->db.s, &rq, BASE, "read", "bot", "human:c", code, sizeof code, &err),
+	    AIRLOCK_EDENIED);
 	rq.redirect_uri = RU;
 	rq.code_challenge_method = "plain";
-	assert_int_equal(oauth_code_issue(f->db.s, &rq, BASE, "read", "bot", "human:c", code,
-					  sizeof code, &err),
-			 AIRLOCK_EINVAL);
+	assert_int_equal(
+	    oauth_code_issue(f->db.s, &rq, BASE, "read", "bot", "human:c", code, sizeof code, &err),
+	    AIRLOCK_EINVAL);
 	rq.code_challenge_method = "S256";
 	rq.resource = BASE "/mcp/read";
 	assert_int_equal(oauth_code_issue(f->db.s, &rq, BASE, "write", "bot", "human:c", code,
 					  sizeof code, &err),
 			 AIRLOCK_EINVAL);
 	rq.resource = "http://elsewhere.example/mcp/read";
-	assert_int_equal(oauth_code_issue(f->db.s, &rq, BASE, "read", "bot", "human:c", code,
-					  sizeof code, &err),
-			 AIRLOCK_EINVAL);
+	assert_int_equal(
+	    oauth_code_issue(f->db.s, &rq, BASE, "read", "bot", "human:c", code, sizeof code, &err),
+	    AIRLOCK_EINVAL);
 	assert_int_equal(count(f->db.s, "SELECT count(*) FROM oauth_code"), 0);
 }
 
@@ -192,12 +200,14 @@ static void test_expiry(void **state)
 	consent(f, "write", code, v);
 	snprintf(now, sizeof now, "%lld", (long long)t0 + OAUTH_CODE_SECONDS + 1);
 	setenv("AIRLOCK_NOW", now, 1);
-	assert_int_equal(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err),
-			 AIRLOCK_EDENIED);
+	assert_int_equal(
+	    oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err),
+	    AIRLOCK_EDENIED);
 	assert_non_null(strstr(err.msg, "expired"));
 	setenv("AIRLOCK_NOW", now, 1);
 	consent(f, "write", code, v);
-	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err), &err);
+	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err),
+		  &err);
 	assert_ok(oauth_verify_access(f->db.s, t.access, &acc, &err), &err);
 	snprintf(now, sizeof now, "%lld",
 		 (long long)t0 + OAUTH_CODE_SECONDS + 2 + OAUTH_ACCESS_SECONDS);
@@ -217,7 +227,8 @@ static void test_refresh_reuse(void **state)
 	const char *oerr;
 
 	consent(f, "read", code, v);
-	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err), &err);
+	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err),
+		  &err);
 	assert_int_equal(oauth_refresh(f->db.s, t.refresh, "alc-other", NULL, &t2, &oerr, &err),
 			 AIRLOCK_EDENIED);
 	assert_ok(oauth_refresh(f->db.s, t.refresh, f->client, BASE, &t2, &oerr, &err), &err);
@@ -243,7 +254,8 @@ static void test_list_and_revoke(void **state)
 	json_t *rows;
 
 	consent(f, "write", code, v);
-	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err), &err);
+	assert_ok(oauth_code_exchange(f->db.s, code, f->client, RU, v, NULL, &t, &oerr, &err),
+		  &err);
 	assert_ok(token_list(f->db.s, &rows, &err), &err);
 	assert_int_equal(json_array_size(rows), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "kind")),
