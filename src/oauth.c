@@ -101,8 +101,8 @@ int oauth_redirect_uri_ok(const char *uri)
 	}
 }
 
-static int log_action(struct store *s, const char *principal, const char *tool, json_t *args,
-		      const char *decision, const char *summary, struct err *err)
+static int log_action(struct store *s, const char *principal, const char *surface, const char *tool,
+		      json_t *args, const char *decision, const char *summary, struct err *err)
 {
 	struct audit_entry e = {0};
 	json_t *none = json_array();
@@ -111,7 +111,7 @@ static int log_action(struct store *s, const char *principal, const char *tool, 
 	if (!none)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	e.principal = principal;
-	e.surface = "oauth";
+	e.surface = surface;
 	e.tool = tool;
 	e.args = args;
 	e.decision = decision;
@@ -436,9 +436,9 @@ int oauth_code_issue(struct store *s, const struct oauth_request *rq, const char
 		snprintf(summary, sizeof summary,
 			 "consent: client %.40s may act as agent:%.64s on the %s connector",
 			 rq->client_id, agent, connector);
-		rc = args
-			 ? log_action(s, granted_by, "oauth consent", args, "granted", summary, err)
-			 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		rc = args ? log_action(s, granted_by, "console", "oauth consent", args, "granted",
+				       summary, err)
+			  : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		json_decref(args);
 	}
 	if (!rc)
@@ -538,7 +538,8 @@ static void revoke_family(struct store *s, const char *grant, const char *agent,
 	snprintf(principal, sizeof principal, "agent:%s", agent);
 	snprintf(summary, sizeof summary, "grant %s revoked: %s", grant, why);
 	args = json_pack("{s:s,s:s}", "grant", grant, "reason", why);
-	if (!args || log_action(s, principal, "oauth revoke", args, "revoked", summary, &e2) ||
+	if (!args ||
+	    log_action(s, principal, "oauth", "oauth revoke", args, "revoked", summary, &e2) ||
 	    store_commit(s, &e2))
 		store_rollback(s);
 	json_decref(args);
@@ -676,7 +677,7 @@ static int grant_create(struct store *s, const char *hash, const struct code_row
 		 r->agent, r->connector);
 	args = json_pack("{s:s,s:s,s:s,s:s}", "grant", out->grant, "client_id", r->client,
 			 "connector", r->connector, "resource", r->resource);
-	rc = args ? log_action(s, principal, "oauth grant", args, "granted", summary, err)
+	rc = args ? log_action(s, principal, "oauth", "oauth grant", args, "granted", summary, err)
 		  : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	json_decref(args);
 	return rc;
@@ -849,7 +850,8 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id, c
 	snprintf(principal, sizeof principal, "agent:%s", agent);
 	snprintf(summary, sizeof summary, "grant %s refreshed (tokens rotated)", grant);
 	args = json_pack("{s:s,s:s}", "grant", grant, "client_id", client);
-	rc = args ? log_action(s, principal, "oauth refresh", args, "refreshed", summary, err)
+	rc = args ? log_action(s, principal, "oauth", "oauth refresh", args, "refreshed", summary,
+			       err)
 		  : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	json_decref(args);
 	if (!rc)

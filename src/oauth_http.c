@@ -380,6 +380,14 @@ static void on_authorize(void *ctx, const struct http_request *req, struct http_
 	http_add_header(res, "Content-Security-Policy", CSP);
 	http_add_header(res, "Referrer-Policy", "no-referrer");
 	http_add_header(res, "X-Frame-Options", "DENY");
+	/* consent is a person's, in a browser: an agent's bearer token has no
+	 * business here (the console refuses it on every route too) */
+	if (http_header(req, "Authorization")) {
+		plain_error(res, 403,
+			    "an Authorization header (an agent's token) is refused here: consent "
+			    "is given by a person signed in to the console");
+		return;
+	}
 	if (!method_ok(req, res, "GET, HEAD") || base_of(o, req, res, base, sizeof base))
 		return;
 	rq.response_type = http_query(req, "response_type");

@@ -83,6 +83,8 @@ req GET "/oauth/authorize?$AQ&redirect_uri=$RU"
 same "authorize with a sound request: the consent page" "$(code)" 200
 has "... HTML" "$T/hdr" "Content-Type: text/html"
 has "... its script is oauth.js" "$T/body" 'src="/oauth.js"'
+req GET "/oauth/authorize?$AQ&redirect_uri=$RU" -H "Authorization: Bearer $ST"
+same "an agent's bearer token on the consent page: 403" "$(code)" 403
 req GET "/oauth/authorize?$AQ&redirect_uri=http://127.0.0.1:9/other"
 same "a redirect URI swapped for an unregistered one: 400, no redirect" "$(code)" 400
 hasnt "... no Location" "$T/hdr" "^Location"
