@@ -1,6 +1,7 @@
 // oauth.js — the consent page of /oauth/authorize: an admin signs in, picks
 // the connector and the agent name, and consents (POST /api/oauth/consent);
-// the answer says where to send the browser. Text only: nothing from the
+// the answer says where to send the browser. At /oauth/grants: the grants
+// given, each revocable by an admin. Text only: nothing from the
 // request is put into HTML.
 (function () {
   'use strict';
@@ -60,9 +61,37 @@
     ev.preventDefault();
     api('POST', '/login', { name: $('signin-name').value, password: $('signin-password').value })
       .then(function () { return api('GET', '/api/me'); })
-      .then(function (m) { me = m; $('signin').hidden = true; showConsent(); },
+      .then(function (m) { me = m; $('signin').hidden = true; show(); },
         function (e) { problem('Sign-in failed: ' + e.message); });
   });
-  api('GET', '/api/me').then(function (m) { me = m; showConsent(); },
+  function cell(tr, text) { var td = document.createElement('td'); td.textContent = text || ''; tr.appendChild(td); return td; }
+  function showGrants() {
+    $('who').textContent = me.name + ' (' + me.role + ')';
+    api('GET', '/api/oauth/grants').then(function (j) {
+      var body = $('grant-rows');
+      body.textContent = '';
+      j.grants.forEach(function (g) {
+        var tr = document.createElement('tr');
+        [g.id, g.client_name || g.client_id, g.agent, g.connector, g.created_at, g.created_by,
+          g.revoked_at ? g.revoked_at + ' (' + (g.revoked_why || '') + ')' : ''].forEach(function (t) { cell(tr, t); });
+        var td = cell(tr, '');
+        if (!g.revoked_at && me.role === 'admin') {
+          var b = document.createElement('button');
+          b.type = 'button';
+          b.textContent = 'Revoke';
+          b.addEventListener('click', function () {
+            api('POST', '/api/oauth/grants/' + encodeURIComponent(g.id) + '/revoke').then(showGrants,
+              function (e) { problem(e.message); });
+          });
+          td.appendChild(b);
+        }
+        body.appendChild(tr);
+      });
+      $('grants').hidden = false;
+    }, function (e) { problem(e.message); });
+  }
+  // /oauth/authorize asks for consent; /oauth/grants lists what was given
+  var show = q.has('client_id') ? showConsent : showGrants;
+  api('GET', '/api/me').then(function (m) { me = m; show(); },
     function () { $('signin').hidden = false; });
 })();

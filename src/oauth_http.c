@@ -367,6 +367,27 @@ static void plain_error(struct http_response *res, int status, const char *msg)
 	http_respond(res, status, TEXT_TYPE, buf);
 }
 
+/* The console's oauth.html (consent, grants). */
+static void serve_page(struct http_response *res)
+{
+	int i;
+
+	for (i = 0; i < console_asset_count; i++)
+		if (!strcmp(console_assets[i].path, "/oauth.html")) {
+			char *copy = malloc(console_assets[i].len + 1);
+
+			if (!copy) {
+				http_respond(res, 500, NULL, NULL);
+				return;
+			}
+			memcpy(copy, console_assets[i].data, console_assets[i].len);
+			http_respond_owned(res, 200, console_assets[i].content_type, copy,
+					   console_assets[i].len);
+			return;
+		}
+	http_respond(res, 500, TEXT_TYPE, "the consent page is missing from this build\n");
+}
+
 static void on_authorize(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct oauth_http *o = ctx;
@@ -375,7 +396,6 @@ static void on_authorize(void *ctx, const struct http_request *req, struct http_
 	struct err err = {0};
 	const char *oerr;
 	char base[600], name[128];
-	int i;
 
 	http_add_header(res, "Content-Security-Policy", CSP);
 	http_add_header(res, "Referrer-Policy", "no-referrer");
@@ -427,20 +447,22 @@ static void on_authorize(void *ctx, const struct http_request *req, struct http_
 	}
 	/* The request is sound: the consent page (it reads the query itself,
 	 * and the console's API checks everything again at consent). */
-	for (i = 0; i < console_asset_count; i++)
-		if (!strcmp(console_assets[i].path, "/oauth.html")) {
-			char *copy = malloc(console_assets[i].len + 1);
+	serve_page(res);
+}
 
-			if (!copy) {
-				http_respond(res, 500, NULL, NULL);
-				return;
-			}
-			memcpy(copy, console_assets[i].data, console_assets[i].len);
-			http_respond_owned(res, 200, console_assets[i].content_type, copy,
-					   console_assets[i].len);
-			return;
-		}
-	http_respond(res, 500, TEXT_TYPE, "the consent page is missing from this build\n");
+/* /oauth/grants: the same page lists the grants (the console's API). */
+static void on_grants_page(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)ctx;
+	http_add_header(res, "Content-Security-Policy", CSP);
+	http_add_header(res, "Referrer-Policy", "no-referrer");
+	http_add_header(res, "X-Frame-Options", "DENY");
+	if (http_header(req, "Authorization")) {
+		plain_error(res, 403, "an Authorization header (an agent's token) is refused here");
+		return;
+	}
+	if (method_ok(req, res, "GET, HEAD"))
+		serve_page(res);
 }
 
 /* ---- token -------------------------------------------------------------- */
@@ -624,6 +646,7 @@ int oauth_http_routes(struct oauth_http *o, struct http_server *srv, struct err 
 	    http_route(srv, "/.well-known/oauth-authorization-server", on_asm, o, err) ||
 	    http_route(srv, "/oauth/register", on_register, o, err) ||
 	    http_route(srv, "/oauth/authorize", on_authorize, o, err) ||
+	    http_route(srv, "/oauth/grants", on_grants_page, o, err) ||
 	    http_route(srv, "/oauth/token", on_token, o, err) ||
 	    http_route(srv, "/oauth/revoke", on_revoke, o, err))
 		return err->code;

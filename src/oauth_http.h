@@ -6,6 +6,7 @@
  *   /oauth/register   dynamic client registration                RFC 7591
  *   /oauth/authorize  checks the request, then the consent page (the
  *                     console's; an admin signs in and consents there)
+ *   /oauth/grants     the grants given (the same page), revocable by an admin
  *   /oauth/token      authorization_code (PKCE S256) and refresh_token
  *   /oauth/revoke     RFC 7009
  *
