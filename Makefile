@@ -115,6 +115,7 @@ demo: deps
 # and tests/attack the hostile client of hostile_load.sh
 test: $(BUILD)/airlock $(TESTBINS) $(BUILD)/bench/bench_mcp_load $(BUILD)/tests/attack
 	@sh scripts/banned.sh
+	@sh scripts/snprintf.sh
 	@MODE=$(MODE) BUILD=$(BUILD) sh tests/run
 
 check: deps

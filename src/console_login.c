@@ -147,7 +147,7 @@ static void limit_key(const char *addr, char *key, size_t len)
 		inet_ntop(AF_INET6, &a6, key, (socklen_t)len);
 		return;
 	}
-	snprintf(key, len, "%s", addr);
+	(void)snprintf(key, len, "%s", addr); /* an address string: at most INET6_ADDRSTRLEN */
 }
 
 static unsigned limit_hash(const char *k)
@@ -181,7 +181,7 @@ int console_pool_admit(struct console_pool *p, const char *addr)
 			use = sl;
 	}
 	if (strcmp(use->key, key)) {
-		snprintf(use->key, sizeof use->key, "%s", key);
+		memcpy(use->key, key, sizeof use->key); /* same size, NUL-terminated */
 		use->window = now;
 		use->count = 0;
 	}

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "text.h"
 
 #define MAX_ROUTES 32
@@ -176,7 +177,7 @@ int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
 	if (s->nroutes >= MAX_ROUTES || strlen(path) >= sizeof r->path)
 		return err_set(err, AIRLOCK_EINVAL, "cannot add route %s", path);
 	r = &s->routes[s->nroutes++];
-	snprintf(r->path, sizeof r->path, "%s", path);
+	(void)snprintf(r->path, sizeof r->path, "%s", path); /* length checked above */
 	r->fn = fn;
 	r->classify = classify;
 	r->ctx = ctx;
@@ -207,7 +208,7 @@ void http_client_addr(const struct http_request *req, char *buf, size_t len)
 	    (struct MHD_Connection *)req->native, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-	snprintf(buf, len, "?");
+	(void)snprintf(buf, len, "?");
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
 	else if (sa && sa->sa_family == AF_INET6)
@@ -224,7 +225,7 @@ void http_add_header(struct http_response *res, const char *name, const char *va
 	v = strdup(value);
 	if (!v)
 		return;
-	snprintf(res->headers[res->nheaders].name, sizeof res->headers[0].name, "%s", name);
+	(void)snprintf(res->headers[res->nheaders].name, sizeof res->headers[0].name, "%s", name);
 	res->headers[res->nheaders++].value = v;
 }
 
@@ -852,7 +853,7 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 		 * before they reach the operator's terminal */
 		char msg[1024], shown[2048];
 
-		vsnprintf(msg, sizeof msg, fmt, ap);
+		(void)vsnprintf(msg, sizeof msg, fmt, ap);
 		fputs("airlock serve: http: ", stderr);
 		fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 	}
@@ -872,7 +873,9 @@ int http_server_start(struct http_server *s, struct err *err)
 
 	if (!strcasecmp(host, "localhost"))
 		host = "127.0.0.1";
-	snprintf(h, sizeof h, "%s", host);
+	/* a cut address could be another, valid one */
+	if (fmt_buf(h, sizeof h, err, "listen address", "%s", host))
+		return AIRLOCK_EINVAL;
 	if (h[0] == '[' && h[strlen(h) - 1] == ']') {
 		memmove(h, h + 1, strlen(h));
 		h[strlen(h) - 1] = '\0';

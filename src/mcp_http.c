@@ -230,8 +230,9 @@ static struct owner *owner_get(struct mcp_http *m, const char *key, enum mcp_con
 	o = calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
-	snprintf(o->key, sizeof o->key, "%s", key);
-	snprintf(o->agent, sizeof o->agent, "%s", agent);
+	/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+	(void)snprintf(o->key, sizeof o->key, "%s", key);
+	(void)snprintf(o->agent, sizeof o->agent, "%s", agent);
 	o->connector = c;
 	o->next = m->owners[b];
 	m->owners[b] = o;
@@ -284,12 +285,15 @@ static void owners_report(struct mcp_http *m, time_t now, int all)
 				continue;
 			if (!all && now - o->reported < OWNER_REPORT_SECONDS)
 				continue;
-			snprintf(principal, sizeof principal, "agent:%s", o->agent);
-			snprintf(summary, sizeof summary,
-				 "%lu session%s evicted (more than %u open for one token), %lu "
-				 "expired (idle over %u min)",
-				 o->evicted, o->evicted == 1 ? "" : "s", m->cfg.sessions_per_token,
-				 o->expired, m->cfg.idle_seconds / 60);
+			/* agent names: at most 64 bytes (mcp_agent_valid at every door,
+			 * token_verify) */
+			(void)snprintf(principal, sizeof principal, "agent:%s", o->agent);
+			(void)snprintf(
+			    summary, sizeof summary,
+			    "%lu session%s evicted (more than %u open for one token), %lu "
+			    "expired (idle over %u min)",
+			    o->evicted, o->evicted == 1 ? "" : "s", m->cfg.sessions_per_token,
+			    o->expired, m->cfg.idle_seconds / 60);
 			args = json_pack("{s:s,s:I,s:I,s:i,s:i}", "token", tokid, "evicted",
 					 (json_int_t)o->evicted, "expired", (json_int_t)o->expired,
 					 "per_token", (int)m->cfg.sessions_per_token, "idle_minutes",
@@ -485,8 +489,9 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 	char msg[160];
 
 	if (m->cfg.no_auth) {
-		snprintf(agent, len, "%s", m->agent);
-		snprintf(key, klen, "%s:=%s", mcp_connector_name(connector), m->agent);
+		/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+		(void)snprintf(agent, len, "%s", m->agent);
+		(void)snprintf(key, klen, "%s:=%s", mcp_connector_name(connector), m->agent);
 		return 0;
 	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -508,14 +513,15 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return -1;
 	}
 	if (strcmp(info.connector, mcp_connector_name(connector)) != 0) {
-		snprintf(msg, sizeof msg,
-			 "this token is for the %s connector; /mcp/%s needs a %s token",
-			 info.connector, mcp_connector_name(connector), mcp_connector_name(connector));
+		(void)snprintf(
+		    msg, sizeof msg, "this token is for the %s connector; /mcp/%s needs a %s token",
+		    info.connector, mcp_connector_name(connector), mcp_connector_name(connector));
 		respond_rpc_error(res, 403, JSONRPC_INVALID_REQUEST, msg);
 		return -1;
 	}
-	snprintf(agent, len, "%s", info.agent);
-	snprintf(key, klen, "%s:%s", mcp_connector_name(connector), info.id);
+	/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+	(void)snprintf(agent, len, "%s", info.agent);
+	(void)snprintf(key, klen, "%s:%s", mcp_connector_name(connector), info.id);
 	return 0;
 }
 
@@ -665,7 +671,8 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 		}
 		mcp_session_init(&s->ses, agent);
 		s->connector = c;
-		snprintf(s->agent, sizeof s->agent, "%s", agent);
+		/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+		(void)snprintf(s->agent, sizeof s->agent, "%s", agent);
 		rc = mcp_handle_json(&w->srv[c], &s->ses, msg, &reply);
 		if (rc == 0 && s->ses.initialized && session_add(m, s, key) != 0) {
 			free(reply);
@@ -764,7 +771,7 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return;
 	}
 	if (hv && !mcp_version_supported(hv) && strcmp(hv, MCP_STATELESS_VERSION) != 0) {
-		snprintf(buf, sizeof buf, "unsupported MCP-Protocol-Version '%.40s'", hv);
+		(void)snprintf(buf, sizeof buf, "unsupported MCP-Protocol-Version '%.40s'", hv);
 		respond_rpc_error(res, 400, JSONRPC_INVALID_REQUEST, buf);
 		return;
 	}

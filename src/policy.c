@@ -369,7 +369,7 @@ static void reason(struct decision *d, const char *fmt, ...)
 	if (d->nreasons >= DECISION_REASONS_MAX)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(d->reasons[d->nreasons++], DECISION_REASON_LEN, fmt, ap);
+	(void)vsnprintf(d->reasons[d->nreasons++], DECISION_REASON_LEN, fmt, ap);
 	va_end(ap);
 }
 

@@ -464,7 +464,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 				  wf->name, policy_describe(body, where, sizeof where));
 		return;
 	}
-	snprintf(where, sizeof where, "in workflow '%s'", wf->name);
+	(void)snprintf(where, sizeof where, "in workflow '%s'", wf->name);
 	policy_map_keys(c, body, where, workflow_keys, W_NKEYS, kv);
 	if (kv[W_EFFECT].k)
 		have_effect = parse_effect(c, &kv[W_EFFECT], &wf->effect);
@@ -484,7 +484,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 		policy_val_int(c, &kv[W_STAGE_MAX], 1, INT32_MAX, "a positive integer",
 			       &wf->stage_max);
 	if (kv[W_SAMPLING].k) {
-		snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
+		(void)snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
 		parse_sampling(c, &kv[W_SAMPLING], where, &wf->sampling);
 	}
 	if (kv[W_TTL].k)
