@@ -865,23 +865,58 @@ static int surely_cheap(const char *body, size_t len)
 	       !memmem(body, len, "\"text\"", 6);
 }
 
+/* 1 when the request carries a token of this connector that verifies (or
+ * the server runs --no-auth). The lanes are judged before the handler
+ * authenticates: without this, anyone could fill the slow lane's queue
+ * with bodies that look expensive, and a signed-in agent's expensive call
+ * would wait behind requests that are only refused in the end. A request
+ * that fails here takes the fast lane, where it is refused at once and
+ * costs one token lookup, never a decode. */
+static int lane_authenticated(struct mcp_http *m, enum mcp_connector c,
+			      const struct http_request *req)
+{
+	const char *auth = http_header(req, "Authorization");
+	struct token_info info;
+	struct err err = {0};
+	struct worker *w;
+	int ok;
+
+	if (m->cfg.no_auth)
+		return 1;
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	for (auth += 7; *auth == ' '; auth++)
+		;
+	w = worker_take(m, &err);
+	if (!w)
+		return 0;
+	ok = token_verify(w->store, auth, &info, &err) == 0 &&
+	     strcmp(info.connector, mcp_connector_name(c)) == 0;
+	worker_give(m, w);
+	return ok;
+}
+
 /* The lane of a request (http.h), on a fast-lane thread before the handler
  * runs: decoded here (once more) only when a look at its bytes cannot rule
  * out an expensive call, which then waits for the slow lane. A body too
  * large takes the slow lane whatever it holds (its decoding costs wherever
- * it runs); one that is not JSON the fast one (it is refused at once). */
+ * it runs); one that is not JSON the fast one (it is refused at once).
+ * Only an authenticated request ever takes the slow lane. */
 static enum http_lane classify(void *ctx, const struct http_request *req)
 {
+	struct route_ctx *rc = ctx;
 	json_t *msg;
 	int slow;
 
-	(void)ctx;
+	if (req->body_len <= LANE_BODY_BYTES &&
+	    (strcmp(req->method, "POST") != 0 || req->body_len == 0 ||
+	     surely_cheap(req->body, req->body_len)))
+		return HTTP_LANE_FAST;
+	/* nothing is decoded for a client that is refused anyway */
+	if (!lane_authenticated(rc->m, rc->connector, req))
+		return HTTP_LANE_FAST;
 	if (req->body_len > LANE_BODY_BYTES)
 		return HTTP_LANE_SLOW;
-	if (strcmp(req->method, "POST") != 0 || req->body_len == 0)
-		return HTTP_LANE_FAST;
-	if (surely_cheap(req->body, req->body_len))
-		return HTTP_LANE_FAST;
 	msg = json_loadb(req->body, req->body_len, 0, NULL);
 	if (!msg)
 		return HTTP_LANE_FAST;

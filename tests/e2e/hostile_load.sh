@@ -161,6 +161,23 @@ same "21 tries from one address, 21 names: the first 20 checked (401), the 21st 
 	"$(sort "$T/codes" | uniq -c | tr -s ' \n' '  ')" " 20 401 1 429 "
 stop
 
+# Unauthenticated calls that look expensive: 32 clients, no token, each
+# posting book_stats with a "text" argument and 20,000 array items (under
+# the 64 KB the lanes decode). Before, the lanes classifier decoded each one
+# on a fast-lane thread and queued it on the slow lane, ahead of the signed-
+# in probe's book_stats, only for the handler to refuse it there. Now only
+# a request whose token verifies is decoded for its lane or takes the slow
+# one: these cost a header check and a 401.
+serve_start
+"$ATTACK" anon "$port" 127.0.3. 32 8 >"$T/anon.out" 2>&1 &
+apid=$!
+sleep 1
+under_attack "32 unauthenticated clients posting expensive-looking calls" 6
+wait "$apid"
+read -r tries a401 aother <"$T/anon.out"
+same "... every one of them refused (401)" "$aother" "other=0"
+stop
+
 # 3. Session flood: one read token opens 10,000 sessions. Before, that
 # filled the table (10,000) and every other agent's initialize got 503 for
 # an hour, with no log entry. Now a token keeps its 100 most recent
