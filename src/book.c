@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "csv.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -153,7 +154,7 @@ static int parse_time(const char *text, char *buf, size_t len)
 	if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
 	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		return -1;
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
 	return 0;
 }
 
@@ -282,7 +283,7 @@ int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct
 	if (json_is_string(v))
 		return book_value_parse(f, json_string_value(v), out, err);
 	if (json_is_integer(v) && (f->type == BOOK_INT || f->type == BOOK_REAL)) {
-		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+		(void)snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
 		return book_value_parse(f, buf, out, err);
 	}
 	if (json_is_real(v) && f->type == BOOK_REAL) {
@@ -359,7 +360,7 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	if (strlen(id) > BOOK_ID_MAX)
 		return err_set(err, AIRLOCK_EINVAL, "%s id '%.32s…' is longer than %d bytes",
 			       kinds[kind].name, id, BOOK_ID_MAX);
-	snprintf(sql, sizeof sql, "%s WHERE id=?1", kinds[kind].select);
+	(void)snprintf(sql, sizeof sql, "%s WHERE id=?1", kinds[kind].select);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -546,7 +547,7 @@ static int update_norm(struct store *s, enum book_kind kind, const char *id, jso
 	used += (size_t)snprintf(sql + used, sizeof sql - used,
 				 "version=version+1,updated_at=?2 WHERE id=?1");
 	if (expect_version >= 0)
-		snprintf(sql + used, sizeof sql - used, " AND version=?%d", p);
+		(void)snprintf(sql + used, sizeof sql - used, " AND version=?%d", p);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -757,7 +758,7 @@ int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t ne
 			continue;
 		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", n, p++);
 	}
-	snprintf(sql + used, sizeof sql - used, "version=?%d,updated_at=?2 WHERE id=?1", p);
+	(void)snprintf(sql + used, sizeof sql - used, "version=?%d,updated_at=?2 WHERE id=?1", p);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -997,11 +998,15 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 	query_where(q, &tp, where, sizeof where);
 	/* the limit is bound, not printed: the statement cache keeps one
 	 * statement per distinct text, and limits vary per call */
+	/* a cut statement could still prepare and mean something else */
 	if (q->limit > 0)
-		snprintf(sql, sizeof sql, "%s%s ORDER BY id LIMIT ?9", kinds[BOOK_ACCOUNT].select,
-			 where);
+		rc = fmt_buf(sql, sizeof sql, err, "account query", "%s%s ORDER BY id LIMIT ?9",
+			     kinds[BOOK_ACCOUNT].select, where);
 	else
-		snprintf(sql, sizeof sql, "%s%s ORDER BY id", kinds[BOOK_ACCOUNT].select, where);
+		rc = fmt_buf(sql, sizeof sql, err, "account query", "%s%s ORDER BY id",
+			     kinds[BOOK_ACCOUNT].select, where);
+	if (rc)
+		return rc;
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -1218,8 +1223,10 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	if (rc)
 		return rc;
 	query_where(q, &tp, where, sizeof where);
-	snprintf(sql, sizeof sql, "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols,
-		 where);
+	rc = fmt_buf(sql, sizeof sql, err, "account page query",
+		     "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols, where);
+	if (rc)
+		return rc;
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -1239,7 +1246,12 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 			jb_field(&b, &k->fields[i], st, i);
 		}
 		jb_put(&b, "}", 1);
-		snprintf(page->last_id, sizeof page->last_id, "%s", store_col_text(st, 0));
+		/* a cut cursor would resume the next page at the wrong record */
+		if (fmt_buf(page->last_id, sizeof page->last_id, err, "account id", "%s",
+			    store_col_text(st, 0))) {
+			rc = AIRLOCK_ECORRUPT;
+			break;
+		}
 	}
 	store_done(st);
 	jb_put(&b, "]", 1);
@@ -1267,7 +1279,10 @@ int book_count(struct store *s, const struct book_query *q, int64_t *out, struct
 	if (rc)
 		return rc;
 	query_where(q, &tp, where, sizeof where);
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM account%s", where);
+	rc = fmt_buf(sql, sizeof sql, err, "account count query", "SELECT count(*) FROM account%s",
+		     where);
+	if (rc)
+		return rc;
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -1329,7 +1344,7 @@ int book_spelling(struct store *s, const char *what, const char *value, char *bu
 		got = store_col_text(st, 0);
 		rc = got && strlen(got) < len;
 		if (rc)
-			snprintf(buf, len, "%s", got);
+			(void)snprintf(buf, len, "%s", got); /* length checked above */
 	} else if (rc == STORE_DONE)
 		rc = 0;
 	store_done(st);
@@ -1376,8 +1391,8 @@ int book_evidence_check(struct store *s, const char *account_id, const char *sig
 
 		*verdict = a && account_id && strcmp(a, account_id) == 0 ? BOOK_EVIDENCE_OK
 									 : BOOK_EVIDENCE_OTHER_RECORD;
-		if (owner_len)
-			snprintf(owner, owner_len, "%s", a ? a : "");
+		if (owner_len) /* shown in a message only, never compared */
+			(void)snprintf(owner, owner_len, "%s", a ? a : "");
 	}
 	store_done(st);
 	return rc < 0 ? rc : 0;
@@ -1548,7 +1563,7 @@ int book_foreach(struct store *s, enum book_kind kind,
 	json_t *rec;
 	int rc;
 
-	snprintf(sql, sizeof sql, "%s ORDER BY id", kinds[kind].select);
+	(void)snprintf(sql, sizeof sql, "%s ORDER BY id", kinds[kind].select);
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
