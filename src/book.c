@@ -844,16 +844,22 @@ static long utf8_chars(const unsigned char *s, size_t n)
 	return chars;
 }
 
-/* The index query for the pattern's text: one phrase over name and domain,
- * which for trigrams is "contains this substring" (case folded, a superset
- * of the LIKE's matches). 0 when the index cannot narrow it: fewer than
- * three characters (no trigram), or not valid UTF-8. A text cut short
- * inside a character is searched without that character (a prefix finds
- * a superset too). */
+/* Trigrams asked of the index at most: a long text is narrowed enough by
+ * a spread of them, and the query's cost stays bounded. */
+#define TEXT_MATCH_TRIGRAMS 16
+
+/* The index query for the pattern's text: the AND of its trigrams, each a
+ * quoted string (so no character of the text is query syntax), which is a
+ * superset of "contains this substring" (case folded, in name or domain:
+ * detail=none has no positions or columns; the LIKE decides). 0 when the
+ * index cannot narrow it: fewer than three characters (no trigram), or not
+ * valid UTF-8. A text cut short inside a character is searched without
+ * that character (a prefix finds a superset too). */
 static int text_match(const char *pat, char *match, size_t len)
 {
 	char needle[TEXT_PAT_MAX];
-	size_t i, n = 0, o;
+	size_t start[TEXT_PAT_MAX + 1];
+	size_t i, n = 0, o = 0, nc = 0, k, t, ntri, pick, prev = (size_t)-1;
 
 	for (i = 1; pat[i] && pat[i + 1]; i++) { /* between the two '%' */
 		if (pat[i] == '\\')
@@ -876,15 +882,33 @@ static int text_match(const char *pat, char *match, size_t len)
 	}
 	if (utf8_chars((const unsigned char *)needle, n) < 3)
 		return 0;
-	o = (size_t)snprintf(match, len, "{name domain} : \"");
-	for (i = 0; i < n && o + 4 < len; i++) {
-		if (needle[i] == '"')
-			match[o++] = '"';
-		match[o++] = needle[i];
+	for (i = 0; i < n; i++) /* valid UTF-8: a character starts at each non-continuation byte */
+		if (((unsigned char)needle[i] & 0xc0) != 0x80)
+			start[nc++] = i;
+	start[nc] = n;
+	ntri = nc - 2;
+	for (t = 0; t < TEXT_MATCH_TRIGRAMS && t < ntri; t++) {
+		/* evenly spread over the text, first and last included */
+		pick = ntri <= TEXT_MATCH_TRIGRAMS ? t : t * (ntri - 1) / (TEXT_MATCH_TRIGRAMS - 1);
+		if (pick == prev)
+			continue;
+		prev = pick;
+		if (o + 2 > len)
+			return 0;
+		if (o)
+			match[o++] = ' ';
+		match[o++] = '"';
+		for (k = start[pick]; k < start[pick + 3]; k++) {
+			if (o + 3 > len)
+				return 0;
+			if (needle[k] == '"')
+				match[o++] = '"';
+			match[o++] = needle[k];
+		}
+		if (o + 2 > len)
+			return 0;
+		match[o++] = '"';
 	}
-	if (i < n || o + 2 > len)
-		return 0;
-	match[o++] = '"';
 	match[o] = '\0';
 	return 1;
 }
