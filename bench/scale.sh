@@ -112,6 +112,7 @@ for n in $SIZES; do
 		csv=$OUTDIR/scale-accounts-$n.csv
 		[ -s "$csv" ] || python3 "$BENCH/gen_accounts.py" "$n" 7 >"$csv"
 		rm -f "$db" "$db-wal" "$db-shm"
+		(cd "$W" && "$AIRLOCK" --db "$db" init >/dev/null)
 		"$AIRLOCK" --db "$db" import accounts "$csv" --quiet >/dev/null
 	fi
 	(cd "$W" && rm -f airlock.yaml && "$AIRLOCK" --db "$db" init >/dev/null 2>&1 || true)
