@@ -175,8 +175,9 @@ static void stage_at_scale(struct gate *g, const char *dir, int accounts, int le
 	char sql[1024], id[32];
 	json_t *args, *items, *r;
 
-	if (!used || accounts < 2000)
-		die("scale", &(struct err){.msg = "accounts must be at least 2000"});
+	/* 5 rounds of 2 x 500 accounts never drawn before */
+	if (!used || accounts < 5000)
+		die("scale", &(struct err){.msg = "accounts must be at least 5000"});
 	s = open_book(dir, "scale.db", accounts);
 	g->store = s;
 	snprintf(sql, sizeof sql,
