@@ -1,5 +1,6 @@
 /* mcp.c — the MCP message handler shared by every transport (see mcp.h). */
 #include "mcp.h"
+#include "mcp_int_upstream.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp_schema.h"
+#include "policy.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
@@ -321,7 +323,16 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   "params.cursor: this server lists every tool on one page and "
 				   "gave out no cursor",
 				   NULL);
-	r = json_pack("{s:O}", "tools", srv->tools);
+	if (srv->gate.policy && srv->gate.policy->nupstreams) {
+		/* the upstreams' tools as they are now: a changed one is hidden */
+		json_t *all = json_copy(srv->tools);
+
+		if (all)
+			mcp_upstream_append(srv, ses, all);
+		r = all ? json_pack("{s:o}", "tools", all) : NULL;
+	} else {
+		r = json_pack("{s:O}", "tools", srv->tools);
+	}
 	if (r && ses->stateless) {
 		json_object_set_new(r, "ttlMs", json_integer(TOOLS_TTL_MS));
 		json_object_set_new(r, "cacheScope", json_string("private"));
@@ -647,6 +658,41 @@ static int defer_read(struct mcp_server *srv, struct mcp_session *ses, json_t *i
 	return 0;
 }
 
+/* A call of an upstream tool (mcp_upstream.c), logged exactly once like
+ * airlock's own reads; AIRLOCK_ENOTFOUND when the policy lists no such
+ * tool for this connector (then nothing is logged here: the caller answers
+ * "unknown tool"). */
+static int upstream_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
+			       const char *name, json_t *params, char **reply)
+{
+	json_t *args = json_object_get(params, "arguments"), *result = NULL;
+	struct err err = {0}, aerr = {0};
+	char msg[ERR_MSG_MAX + 256];
+	int rc;
+
+	if (args && !json_is_null(args) && !json_is_object(args))
+		rc = err_set(&err, AIRLOCK_EINVAL, "params.arguments must be an object");
+	else
+		rc = mcp_upstream_run(srv, ses, name, json_is_object(args) ? args : NULL, &result,
+				      &err);
+	if (rc == AIRLOCK_ENOTFOUND && !err.msg[0])
+		return rc;
+	mcp_log(ses, 0, json_pack("{s:s,s:s}", "event", "tools/call", "tool", name));
+	if (record_call(srv, ses, name, json_is_object(args) ? args : NULL, result,
+			rc ? err.msg : NULL, &aerr)) {
+		json_decref(result);
+		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "audit failed", "error", aerr.msg));
+		*reply = withheld_reply(ses, id, name, aerr.msg);
+		return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
+	}
+	if (rc) {
+		snprintf(msg, sizeof msg, "%s: %s", name, err.msg);
+		return reply_result(ses, reply, id, tool_error(msg));
+	}
+	*reply = tool_ok_reply(ses, id, result);
+	return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
+}
+
 static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
 			 json_t *params, char **reply)
 {
@@ -661,6 +707,9 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS,
 				   "tools/call needs params.name (a string)", NULL);
 	t = mcp_tool_find(srv->connector, name);
+	if (!t && srv->gate.policy && srv->gate.policy->nupstreams &&
+	    (rc = upstream_tools_call(srv, ses, id, name, params, reply)) != AIRLOCK_ENOTFOUND)
+		return rc;
 	if (!t) {
 		snprintf(msg, sizeof msg, "unknown tool '%.100s' on the %s connector%s", name,
 			 mcp_connector_name(srv->connector),

@@ -369,7 +369,7 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 		char *nl;
 
 		/* whole lines already buffered first */
-		while ((nl = memchr(u->rbuf, '\n', u->rlen))) {
+		while (u->rlen && (nl = memchr(u->rbuf, '\n', u->rlen))) {
 			size_t ll = (size_t)(nl - u->rbuf);
 			json_error_t je;
 			json_t *msg = NULL;
@@ -727,7 +727,7 @@ static int request(struct upstream *u, const char *method, json_t *params, json_
 
 static int notify(struct upstream *u, const char *method, struct err *err)
 {
-	char *text = jsonrpc_notification(method, NULL);
+	char *text = jsonrpc_notification(method, json_object());
 	int rc;
 
 	if (!text)
@@ -968,4 +968,38 @@ const char *upstream_split(const char *name, char *ubuf, size_t len)
 	memcpy(ubuf, name, n);
 	ubuf[n] = '\0';
 	return sep + 2;
+}
+
+int upstream_inventory(const struct policy_upstream *cfg, json_t *tools, json_t **absent,
+		       json_t **unlisted, struct err *err)
+{
+	json_t *d;
+	size_t i;
+	int j;
+
+	*absent = json_array();
+	*unlisted = json_array();
+	if (!*absent || !*unlisted) {
+		json_decref(*absent);
+		json_decref(*unlisted);
+		*absent = *unlisted = NULL;
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	for (j = 0; j < cfg->ntools; j++) {
+		json_array_foreach(tools, i, d)
+			if (!strcmp(json_string_value(json_object_get(d, "name")), cfg->tools[j].name))
+				break;
+		if (i == json_array_size(tools))
+			json_array_append_new(*absent, json_string(cfg->tools[j].name));
+	}
+	json_array_foreach(tools, i, d)
+	{
+		const char *n = json_string_value(json_object_get(d, "name"));
+
+		for (j = 0; j < cfg->ntools && strcmp(cfg->tools[j].name, n); j++)
+			;
+		if (j == cfg->ntools)
+			json_array_append_new(*unlisted, json_string(n));
+	}
+	return 0;
 }

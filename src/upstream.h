@@ -69,6 +69,12 @@ struct upstream *upstream_shared(const struct policy_upstream *cfg, struct err *
 /* Stops every shared upstream (at exit). */
 void upstream_shared_close(void);
 
+/* What the policy and the upstream disagree on: *absent (listed, not
+ * offered) and *unlisted (offered, not listed: never shown nor callable),
+ * each a new JSON array of tool names. */
+int upstream_inventory(const struct policy_upstream *cfg, json_t *tools, json_t **absent,
+		       json_t **unlisted, struct err *err);
+
 /* Splits an agent-facing name NAME__TOOL: the upstream name into ubuf and
  * a pointer to TOOL; NULL when name has no separator or parts that fit. */
 const char *upstream_split(const char *name, char *ubuf, size_t len);
