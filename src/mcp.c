@@ -102,6 +102,9 @@ int mcp_call_expensive(json_t *msg)
 		return 0;
 	if (!strcmp(name, "book_stats"))
 		return 1;
+	/* an upstream tool may take the upstream's whole timeout */
+	if (strstr(name, "__"))
+		return 1;
 	if (!strcmp(name, "search_accounts") &&
 	    json_string_length(json_object_get(args, "text")) > 0)
 		return 1;

@@ -196,3 +196,52 @@ hostile die "its last words" "exited; its last words: dying mid-call"
 echo ok >"$T/mode"
 run read '[{"call":"bad__lookup","args":{"q":"x"}}]' >"$T/h" 2>&1
 has "after all that the upstream is started afresh and answers" "$T/h" 'found x'
+
+# ---- Streamable HTTP: dbhub over HTTP with a bearer token of its own ----
+RT=$("$AIRLOCK" token create --connector read --agent web 2>/dev/null)
+# dbhub accepts only the agent's own token: if airlock forwarded the
+# agent's credentials, the calls below would pass
+DBHUB_AUTH_TOKEN="$RT,upstream-s3cret" "$NODE" "$DBHUB" --transport http --port 0 --host 127.0.0.1 \
+	--config "$T/dbhub.toml" >"$T/dbhub-http.log" 2>&1 &
+hpid=$!
+hport=
+for _ in $(seq 150); do
+	hport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/dbhub-http.log")
+	[ -n "$hport" ] && break
+	sleep 0.1
+done
+[ -n "$hport" ] || notok "dbhub serves HTTP" "$(cat "$T/dbhub-http.log")"
+P2="$T/http.yaml"
+cp "$T/default-policy.yaml" "$P2"
+cat >>"$P2" <<EOT
+upstreams:
+  hub:
+    transport: http
+    url: http://127.0.0.1:$hport/mcp
+    headers: {Authorization: HUB_AUTH}
+    timeout: 10s
+    tools:
+      get_account: read
+      update_tier: write
+EOT
+export AIRLOCK_POLICY="$P2"
+unset HUB_AUTH
+expect 0 "http: upstream list without the credential variable" "$AIRLOCK" upstream list hub
+has "http: the missing variable is named" "$T/out" 'environment variable HUB_AUTH \(header Authorization\) is not set'
+HUB_AUTH="Bearer wrong" expect 0 "http: upstream list with a wrong credential" "$AIRLOCK" upstream list hub
+has "http: the upstream's refusal is shown" "$T/out" 'answered HTTP 401'
+export HUB_AUTH="Bearer upstream-s3cret"
+expect 0 "http: a person trusts hub" "$AIRLOCK" upstream trust hub --as alice
+has "http: trust lists the tools" "$T/out" 'get_account +read'
+"$NODE" "$CLIENT" "{\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"read\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$P2\"],\"env\":{\"HUB_AUTH\":\"$HUB_AUTH\"},\"steps\":[{\"list\":true},{\"call\":\"hub__get_account\",\"args\":{\"id\":\"a2\"}}]}" >"$T/http1" 2>&1
+has "http: a read passes through over Streamable HTTP" "$T/http1" '"isError":false.*Beta'
+# airlock serve: the agent's token reaches airlock, never the upstream
+unset HUB_AUTH
+serve_start
+"$NODE" "$CLIENT" "{\"url\":\"http://127.0.0.1:$port/mcp/read\",\"token\":\"$RT\",\"steps\":[{\"call\":\"hub__get_account\",\"args\":{\"id\":\"a2\"}}]}" >"$T/http2" 2>&1
+has "http: the agent's token is not passed upstream" "$T/http2" 'HUB_AUTH \(header Authorization\) is not set'
+hasnt "http: no data reached the agent without the upstream credential" "$T/http2" 'Beta'
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || :
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null || :
