@@ -196,6 +196,46 @@ hostile die "its last words" "exited; its last words: dying mid-call"
 echo ok >"$T/mode"
 run read '[{"call":"bad__lookup","args":{"q":"x"}}]' >"$T/h" 2>&1
 has "after all that the upstream is started afresh and answers" "$T/h" 'found x'
+# a stdio upstream sees PATH, HOME and the like, never airlock's own
+# variables (its database, its policy, a token in the environment)
+echo env >"$T/mode"
+"$NODE" "$CLIENT" "{\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"read\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$AIRLOCK_POLICY\"],\"env\":{\"AIRLOCK_DB\":\"$AIRLOCK_DB\",\"HUB_AUTH\":\"Bearer x\"},\"steps\":[{\"call\":\"bad__lookup\",\"args\":{}}]}" >"$T/h" 2>&1
+has "stdio upstream: it runs with a small environment" "$T/h" 'env [A-Z_,]*PATH'
+hasnt "stdio upstream: airlock's variables are not passed on" "$T/h" 'env .*(AIRLOCK|HUB_AUTH)'
+
+# ---- a second server of another shape: server-memory (create and delete) ----
+MEM="$ROOT/tests/node/node_modules/@modelcontextprotocol/server-memory/dist/index.js"
+P3="$T/memory.yaml"
+cp "$T/default-policy.yaml" "$P3"
+cat >>"$P3" <<EOT
+upstreams:
+  mem:
+    transport: stdio
+    command: $NODE
+    args: [$MEM]
+    env: {MEMORY_FILE_PATH: E2E_MEMORY_FILE}
+    tools:
+      read_graph: read
+      search_nodes: read
+      create_entities: write
+      delete_entities: write
+EOT
+printf '%s\n' '{"type":"entity","name":"Acme","entityType":"account","observations":["tier 2"]}' >"$T/memory.jsonl"
+export E2E_MEMORY_FILE="$T/memory.jsonl"
+expect 0 "memory: policy check" "$AIRLOCK" policy check "$P3"
+has "memory: unlisted create/delete tools reported" "$T/out" "offers tool 'delete_observations', which the policy does not list"
+expect 0 "memory: a person trusts mem" "$AIRLOCK" --policy "$P3" upstream trust mem --as alice
+mcall() { # CONNECTOR STEPS
+	"$NODE" "$CLIENT" "{\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"$1\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$P3\"],\"env\":{\"E2E_MEMORY_FILE\":\"$E2E_MEMORY_FILE\"},\"steps\":$2}"
+}
+mcall read '[{"call":"mem__read_graph"},{"call":"mem__delete_observations","args":{"deletions":[{"entityName":"Acme","observations":["tier 2"]}]}}]' >"$T/m1" 2>&1
+has "memory: read_graph passes through, the variable reached it" "$T/m1" '"isError":false.*Acme'
+has "memory: an unlisted delete is refused" "$T/m1" 'unknown tool .mem__delete_observations'
+mcall write '[{"list":true},{"call":"mem__create_entities","args":{"entities":[{"name":"Evil","entityType":"x","observations":[]}]}},{"call":"mem__delete_entities","args":{"entityNames":["Acme"]}}]' >"$T/m2" 2>&1
+has "memory: create is shown on the write connector as held" "$T/m2" '"name":"mem__create_entities","description":"Held by airlock'
+has "memory: create is refused" "$T/m2" 'airlock does not pass write calls to upstream .mem.'
+hasnt "memory: nothing was created" "$T/memory.jsonl" 'Evil'
+has "memory: nothing was deleted" "$T/memory.jsonl" '"name":"Acme"'
 
 # ---- Streamable HTTP: dbhub over HTTP with a bearer token of its own ----
 RT=$("$AIRLOCK" token create --connector read --agent web 2>/dev/null)

@@ -1,7 +1,7 @@
 // hostile_upstream.mjs — an MCP server over stdio that answers initialize
 // and tools/list properly, then answers tools/call the way the file named
 // by argv[2] says: "ok", "garbage" (a line that is not JSON), "flood" (an
-// endless line), "silent" (never answers), "die" (exits mid-call).
+// endless line), "silent" (never answers), "die" (exits mid-call), "env" (tells the names of its environment).
 // For tests/e2e/upstream.sh: airlock must stay up and bounded.
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -24,6 +24,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     return pump();
   }
   if (mode === "silent") return;
+  if (mode === "env") return send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "env " + Object.keys(process.env).sort().join(",") }] } });
   if (mode === "die") { process.stderr.write("dying mid-call\n"); process.exit(3); }
   send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "found " + (m.params.arguments.q || "") }] } });
 });
