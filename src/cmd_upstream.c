@@ -13,7 +13,9 @@
 
 static const char *pin_name(enum upstream_pin_state s)
 {
-	return s == UPSTREAM_PIN_OK ? "trusted" : s == UPSTREAM_PIN_CHANGED ? "changed" : "untrusted";
+	return s == UPSTREAM_PIN_OK	   ? "trusted"
+	       : s == UPSTREAM_PIN_CHANGED ? "changed"
+					   : "untrusted";
 }
 
 /* One upstream as it is now: {"upstream","transport","running","error",
@@ -60,11 +62,11 @@ static json_t *describe(struct cli *cli, struct store *s, const struct policy_up
 		if (s && (upstream_pin_check(s, u->name, d, cli_principal(cli), "cli", &ps, &err) ||
 			  upstream_pin_diff(s, u->name, d, &diff, &err)))
 			goto fail;
-		json_array_append_new(
-		    list, json_pack("{s:s,s:s,s:s,s:o,s:o*}", "name", t->name, "effect",
-				    policy_effect_name(t->effect), "state", pin_name(ps),
-				    "definition", upstream_tool_pinned(d), "diff",
-				    ps == UPSTREAM_PIN_CHANGED ? diff : NULL));
+		json_array_append_new(list,
+				      json_pack("{s:s,s:s,s:s,s:o,s:o*}", "name", t->name, "effect",
+						policy_effect_name(t->effect), "state",
+						pin_name(ps), "definition", upstream_tool_pinned(d),
+						"diff", ps == UPSTREAM_PIN_CHANGED ? diff : NULL));
 		if (ps != UPSTREAM_PIN_CHANGED)
 			json_decref(diff);
 	}
@@ -103,8 +105,10 @@ static void print_one(json_t *o)
 		       json_string_value(json_object_get(t, "state")), desc ? desc : "");
 		json_object_foreach(json_object_get(t, "diff"), k, v)
 		{
-			char *was = json_dumps(json_object_get(v, "was"), JSON_ENCODE_ANY | JSON_COMPACT);
-			char *now = json_dumps(json_object_get(v, "now"), JSON_ENCODE_ANY | JSON_COMPACT);
+			char *was =
+			    json_dumps(json_object_get(v, "was"), JSON_ENCODE_ANY | JSON_COMPACT);
+			char *now =
+			    json_dumps(json_object_get(v, "now"), JSON_ENCODE_ANY | JSON_COMPACT);
 
 			printf("    %s was: %.500s\n    %s now: %.500s\n", k, was ? was : "?", k,
 			       now ? now : "?");
@@ -113,10 +117,10 @@ static void print_one(json_t *o)
 		}
 	}
 	json_array_foreach(json_object_get(o, "absent"), i, w)
-		printf("  %-24s listed in the policy but absent upstream\n", json_string_value(w));
+	    printf("  %-24s listed in the policy but absent upstream\n", json_string_value(w));
 	json_array_foreach(json_object_get(o, "unlisted"), i, w)
-		printf("  %-24s offered upstream but not in the policy: never shown nor callable\n",
-		       json_string_value(w));
+	    printf("  %-24s offered upstream but not in the policy: never shown nor callable\n",
+		   json_string_value(w));
 }
 
 static int list_cmd(struct cli *cli, const char *only)
@@ -156,8 +160,7 @@ static int list_cmd(struct cli *cli, const char *only)
 		rc = CLI_FAIL;
 		goto out;
 	}
-	json_array_foreach(all, i, o)
-		print_one(o);
+	json_array_foreach(all, i, o) print_one(o);
 	if (!p->nupstreams)
 		printf("the policy names no upstreams\n");
 out:
@@ -198,9 +201,9 @@ static int trust_cmd(struct cli *cli, const char *name)
 		rc = CLI_FAIL;
 		goto out;
 	}
-	json_array_foreach(tools, i, d)
-		if (policy_upstream_tool(u, json_string_value(json_object_get(d, "name"))))
-			json_array_append(defs, d);
+	json_array_foreach(
+	    tools, i, d) if (policy_upstream_tool(u, json_string_value(json_object_get(d, "name"))))
+	    json_array_append(defs, d);
 	if (upstream_pin_trust(s, u->name, defs, cli_principal(cli), "cli", &err)) {
 		rc = cli_fail_err(cli, &err);
 		goto out;

@@ -48,9 +48,8 @@ static json_t *find_def(json_t *tools, const char *tool)
 	size_t i;
 	json_t *d;
 
-	json_array_foreach(tools, i, d)
-		if (!strcmp(json_string_value(json_object_get(d, "name")), tool))
-			return d;
+	json_array_foreach(
+	    tools, i, d) if (!strcmp(json_string_value(json_object_get(d, "name")), tool)) return d;
 	return NULL;
 }
 
@@ -77,8 +76,8 @@ static const char *first_text(json_t *r)
 /* The row's tool as the upstream defines it now, checked against its pin
  * and against the definition the row shows. 0 with *def (a new reference
  * to the list it is in: *tools) when it may be called. */
-static int current(struct store *s, const char *principal, const char *surf,
-		   const struct up_row *r, json_t **tools, json_t **def, struct err *err)
+static int current(struct store *s, const char *principal, const char *surf, const struct up_row *r,
+		   json_t **tools, json_t **def, struct err *err)
 {
 	struct upstream *up = upstream_shared(r->u, err);
 	enum upstream_pin_state ps;
@@ -106,7 +105,8 @@ static int current(struct store *s, const char *principal, const char *surf,
 			       "trusted it%s; it is hidden until a person runs `airlock upstream "
 			       "trust %s`",
 			       r->u->name,
-			       ps == UPSTREAM_PIN_OK ? " (or since airlock started: restart it)" : "",
+			       ps == UPSTREAM_PIN_OK ? " (or since airlock started: restart it)"
+						     : "",
 			       r->u->name);
 	return 0;
 }
@@ -256,7 +256,8 @@ void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses)
 					continue;
 			}
 			err_clear(&err);
-			ok = current(srv->store, ses->principal, surface(srv), r, &cur, &d, &err) == 0;
+			ok = current(srv->store, ses->principal, surface(srv), r, &cur, &d, &err) ==
+			     0;
 			json_decref(cur);
 			if (tools_hidden(tools_find(name)) == ok)
 				tools_hide(name, !ok, &err);

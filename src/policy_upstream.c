@@ -40,9 +40,8 @@ enum {
 	U_TOOLS,
 	U_NKEYS
 };
-static const char *const upstream_keys[U_NKEYS] = {"transport", "command", "args",
-						   "env",	"url",	   "headers",
-						   "timeout",	"max_message", "tools"};
+static const char *const upstream_keys[U_NKEYS] = {
+    "transport", "command", "args", "env", "url", "headers", "timeout", "max_message", "tools"};
 static const char *const effect_names[] = {"read", "draft", "write", "send"};
 
 /* Lowercase letters, digits and '-': no '_', so NAME__TOOL splits one way. */
@@ -201,8 +200,9 @@ static void parse_tools(struct policy_ctx *c, struct policy_upstream *u, const s
 	char buf[80];
 	int n, i, e;
 
-	if (!policy_want_map(c, kv, "a mapping of the upstream's tool names to read, draft, "
-				    "write or send"))
+	if (!policy_want_map(c, kv,
+			     "a mapping of the upstream's tool names to read, draft, "
+			     "write or send"))
 		return;
 	n = policy_map_len(kv->v);
 	if (n == 0 || n > UPSTREAM_TOOLS_MAX) {
@@ -239,10 +239,11 @@ static void parse_tools(struct policy_ctx *c, struct policy_upstream *u, const s
 		for (e = 0; vs && e < 4 && strcmp(vs, effect_names[e]); e++)
 			;
 		if (!vs || e == 4) {
-			policy_problem_at(c, v ? v : k,
-					  "tool '%s' of upstream '%s' must be read, draft, write or "
-					  "send, not %s",
-					  ks, u->name, policy_describe(v, buf, sizeof buf));
+			policy_problem_at(
+			    c, v ? v : k,
+			    "tool '%s' of upstream '%s' must be read, draft, write or "
+			    "send, not %s",
+			    ks, u->name, policy_describe(v, buf, sizeof buf));
 			continue;
 		}
 		if (!(u->tools[u->ntools].name = policy_arena_strdup(c->pi, ks))) {
@@ -293,8 +294,9 @@ static void parse_upstream(struct policy_ctx *c, struct policy_upstream *u, yaml
 		if (kv[U_ARGS].k)
 			parse_args(c, u, &kv[U_ARGS]);
 		if (kv[U_ENV].k)
-			parse_env_map(c, &kv[U_ENV], "env: the child's variable: airlock's variable",
-				      env_ok, &u->env_names, &u->env_from, &u->nenv);
+			parse_env_map(c, &kv[U_ENV],
+				      "env: the child's variable: airlock's variable", env_ok,
+				      &u->env_names, &u->env_from, &u->nenv);
 		if (kv[U_URL].k)
 			policy_problem_at(c, kv[U_URL].k, "url is for transport http, not stdio");
 		if (kv[U_HEADERS].k)
@@ -355,10 +357,11 @@ void policy_schema_upstreams(struct policy_ctx *c, const struct policy_kv *in)
 		if (!k || !v)
 			continue;
 		if (!s || !upstream_name_ok(s)) {
-			policy_problem_at(c, k,
-					  "an upstream name starts with a lowercase letter and holds "
-					  "only lowercase letters, digits or '-' (at most %d)",
-					  UPSTREAM_NAME_MAX);
+			policy_problem_at(
+			    c, k,
+			    "an upstream name starts with a lowercase letter and holds "
+			    "only lowercase letters, digits or '-' (at most %d)",
+			    UPSTREAM_NAME_MAX);
 			continue;
 		}
 		for (i = 0; i < p->nupstreams; i++)

@@ -61,7 +61,8 @@ static int64_t now_ms(void)
 
 static int64_t timeout_ms(const struct upstream *u)
 {
-	return (u->cfg->timeout_seconds > 0 ? u->cfg->timeout_seconds : UPSTREAM_DEFAULT_TIMEOUT_S) *
+	return (u->cfg->timeout_seconds > 0 ? u->cfg->timeout_seconds
+					    : UPSTREAM_DEFAULT_TIMEOUT_S) *
 	       1000;
 }
 
@@ -211,7 +212,8 @@ static char **child_env(const struct policy_upstream *c)
 		if ((v = getenv(keep[i])) && asprintf(&env[k], "%s=%s", keep[i], v) >= 0)
 			k++;
 	for (i = 0; i < (size_t)c->nenv; i++)
-		if ((v = getenv(c->env_from[i])) && asprintf(&env[k], "%s=%s", c->env_names[i], v) >= 0)
+		if ((v = getenv(c->env_from[i])) &&
+		    asprintf(&env[k], "%s=%s", c->env_names[i], v) >= 0)
 			k++;
 	return env;
 }
@@ -302,7 +304,8 @@ static int stdio_send(struct upstream *u, const char *msg, int64_t deadline, str
 		ssize_t n;
 
 		if (left <= 0) {
-			rc = err_set(err, AIRLOCK_EIO, "upstream '%s' did not read its input within %lld s",
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' did not read its input within %lld s",
 				     u->cfg->name, (long long)(timeout_ms(u) / 1000));
 			break;
 		}
@@ -416,8 +419,9 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 				       name, total);
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
-			return err_set(err, AIRLOCK_EIO, "upstream '%s' did not answer within %lld s",
-				       name, (long long)(timeout_ms(u) / 1000));
+			return err_set(err, AIRLOCK_EIO,
+				       "upstream '%s' did not answer within %lld s", name,
+				       (long long)(timeout_ms(u) / 1000));
 		struct pollfd p[2] = {{.fd = u->out_fd, .events = POLLIN},
 				      {.fd = u->err_fd, .events = POLLIN}};
 		if (poll(p, u->err_fd >= 0 ? 2 : 1, (int)left) < 0) {
@@ -436,9 +440,10 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 			if (nc > cap + 131072)
 				nc = cap + 131072;
 			if (nc <= u->rlen) /* full and no newline: over the limit */
-				return err_set(err, AIRLOCK_EIO,
-					       "upstream '%s' sent a message over the %zu-byte limit",
-					       name, cap);
+				return err_set(
+				    err, AIRLOCK_EIO,
+				    "upstream '%s' sent a message over the %zu-byte limit", name,
+				    cap);
 			nb = realloc(u->rbuf, nc);
 			if (!nb)
 				return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -600,9 +605,10 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 		char *hl;
 
 		if (!v) {
-			rc = err_set(err, AIRLOCK_EINVAL,
-				     "upstream '%s': environment variable %s (header %s) is not set",
-				     c->name, c->header_env[i], c->header_names[i]);
+			rc =
+			    err_set(err, AIRLOCK_EINVAL,
+				    "upstream '%s': environment variable %s (header %s) is not set",
+				    c->name, c->header_env[i], c->header_names[i]);
 			goto out;
 		}
 		if (asprintf(&hl, "%s: %s", c->header_names[i], v) < 0) {
@@ -636,8 +642,9 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 	curl_easy_setopt(u->curl, CURLOPT_USERAGENT, "airlock-upstream");
 	cc = curl_easy_perform(u->curl);
 	if (b.over) {
-		rc = err_set(err, AIRLOCK_EIO, "upstream '%s' sent an answer over the %zu-byte limit",
-			     c->name, max_message(u));
+		rc = err_set(err, AIRLOCK_EIO,
+			     "upstream '%s' sent an answer over the %zu-byte limit", c->name,
+			     max_message(u));
 		goto out;
 	}
 	if (cc != CURLE_OK) {
@@ -673,8 +680,9 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 			json_decref(m);
 	}
 	if (!*resp)
-		rc = err_set(err, AIRLOCK_EIO, "upstream '%s' sent no JSON-RPC answer to request %lld",
-			     c->name, (long long)id);
+		rc = err_set(err, AIRLOCK_EIO,
+			     "upstream '%s' sent no JSON-RPC answer to request %lld", c->name,
+			     (long long)id);
 out:
 	curl_slist_free_all(h);
 	free(b.p);
@@ -866,10 +874,10 @@ int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **r
 	pthread_mutex_lock(&u->lock);
 	rc = ensure_started(u, err);
 	if (!rc)
-		rc = request(u, "tools/call",
-			     json_pack("{s:s,s:O}", "name", tool, "arguments",
-				       args ? args : json_object()),
-			     result, err);
+		rc = request(
+		    u, "tools/call",
+		    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()),
+		    result, err);
 	if (!rc)
 		u->failures = 0;
 	pthread_mutex_unlock(&u->lock);
@@ -891,7 +899,7 @@ void upstream_free(struct upstream *u)
 
 /* ---- pins ---- */
 
-static const char *const pinned_keys[] = {"name",	  "title",	  "description",
+static const char *const pinned_keys[] = {"name",	 "title",	 "description",
 					  "inputSchema", "outputSchema", "annotations"};
 
 json_t *upstream_tool_pinned(json_t *def)
@@ -986,9 +994,9 @@ int upstream_inventory(const struct policy_upstream *cfg, json_t *tools, json_t 
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	for (j = 0; j < cfg->ntools; j++) {
-		json_array_foreach(tools, i, d)
-			if (!strcmp(json_string_value(json_object_get(d, "name")), cfg->tools[j].name))
-				break;
+		json_array_foreach(tools, i,
+				   d) if (!strcmp(json_string_value(json_object_get(d, "name")),
+						  cfg->tools[j].name)) break;
 		if (i == json_array_size(tools))
 			json_array_append_new(*absent, json_string(cfg->tools[j].name));
 	}

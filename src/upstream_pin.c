@@ -25,8 +25,9 @@ static int pin_get(struct store *s, const char *upstream, const char *tool, char
 	hash[0] = '\0';
 	if (def)
 		*def = NULL;
-	rc = store_prepare(s, "SELECT hash, definition FROM upstream_pin WHERE upstream = ?1 AND "
-			      "tool = ?2",
+	rc = store_prepare(s,
+			   "SELECT hash, definition FROM upstream_pin WHERE upstream = ?1 AND "
+			   "tool = ?2",
 			   &st, err);
 	if (rc)
 		return rc;
@@ -111,9 +112,8 @@ out:
 	return rc;
 }
 
-int upstream_pin_check(struct store *s, const char *upstream, json_t *def,
-		       const char *principal, const char *surface, enum upstream_pin_state *out,
-		       struct err *err)
+int upstream_pin_check(struct store *s, const char *upstream, json_t *def, const char *principal,
+		       const char *surface, enum upstream_pin_state *out, struct err *err)
 {
 	char now[65], pin[65];
 	int rc;
@@ -152,13 +152,11 @@ int upstream_pin_diff(struct store *s, const char *upstream, json_t *def, json_t
 		goto out;
 	}
 	d = json_object();
-	json_object_foreach(now, k, v)
-		if (!json_equal(v, json_object_get(was, k)))
-			json_object_set_new(d, k, json_pack("{s:O?,s:O}", "was",
-							    json_object_get(was, k), "now", v));
-	json_object_foreach(was, k, v)
-		if (!json_object_get(now, k))
-			json_object_set_new(d, k, json_pack("{s:O,s:n}", "was", v, "now"));
+	json_object_foreach(now, k, v) if (!json_equal(v, json_object_get(was, k)))
+	    json_object_set_new(d, k,
+				json_pack("{s:O?,s:O}", "was", json_object_get(was, k), "now", v));
+	json_object_foreach(was, k, v) if (!json_object_get(now, k))
+	    json_object_set_new(d, k, json_pack("{s:O,s:n}", "was", v, "now"));
 	*out = d;
 	d = NULL;
 out:
@@ -197,11 +195,12 @@ int upstream_pin_trust(struct store *s, const char *upstream, json_t *defs, cons
 		}
 		if ((rc = upstream_tool_hash(def, hash, err)))
 			goto out;
-		rc = store_prepare(s,
-				   "INSERT OR REPLACE INTO upstream_pin(upstream, tool, hash, "
-				   "definition, trusted_by, trusted_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-				   "?6)",
-				   &st, err);
+		rc =
+		    store_prepare(s,
+				  "INSERT OR REPLACE INTO upstream_pin(upstream, tool, hash, "
+				  "definition, trusted_by, trusted_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+				  "?6)",
+				  &st, err);
 		if (rc)
 			goto out;
 		store_bind_text(st, 1, upstream);
@@ -228,8 +227,8 @@ int upstream_pin_trust(struct store *s, const char *upstream, json_t *defs, cons
 		if (rc != STORE_DONE)
 			goto out;
 		rc = 0;
-		json_array_append_new(names, json_pack("{s:s,s:s}", "tool", tool_name(def), "hash",
-						       hash));
+		json_array_append_new(names,
+				      json_pack("{s:s,s:s}", "tool", tool_name(def), "hash", hash));
 		free(text);
 		text = NULL;
 		json_decref(pinned);

@@ -19,17 +19,16 @@
 #include "store.h"
 
 enum upstream_pin_state {
-	UPSTREAM_PIN_OK,      /* the definition is the one trusted */
-	UPSTREAM_PIN_NONE,    /* never trusted */
-	UPSTREAM_PIN_CHANGED  /* trusted, and now different */
+	UPSTREAM_PIN_OK,     /* the definition is the one trusted */
+	UPSTREAM_PIN_NONE,   /* never trusted */
+	UPSTREAM_PIN_CHANGED /* trusted, and now different */
 };
 
 /* Compares def (a tool definition from upstream) with its pin. For
  * UPSTREAM_PIN_CHANGED, raises the alert once per changed definition
  * (principal and surface name who saw it, for the log). */
-int upstream_pin_check(struct store *s, const char *upstream, json_t *def,
-		       const char *principal, const char *surface, enum upstream_pin_state *out,
-		       struct err *err);
+int upstream_pin_check(struct store *s, const char *upstream, json_t *def, const char *principal,
+		       const char *surface, enum upstream_pin_state *out, struct err *err);
 
 /* What changed between the pin of def's tool and def: a JSON object of
  * member → {"was","now"} (a new reference), or JSON null when never

@@ -40,25 +40,26 @@ static const char *write_file(const char *name, const char *text)
 	return path;
 }
 
-#define HEAD                                                                                    \
-	"version: 1\n"                                                                          \
-	"workflows:\n"                                                                          \
+#define HEAD                                                                                       \
+	"version: 1\n"                                                                             \
+	"workflows:\n"                                                                             \
 	"  research: {effect: read, tools: [search_accounts]}\n"
 
-static const char good[] = HEAD "upstreams:\n"
-				"  crm:\n"
-				"    transport: stdio\n"
-				"    command: dbhub\n"
-				"    args: [--transport, stdio]\n"
-				"    env: {DB_PASSWORD: CRM_DB_PASSWORD}\n"
-				"    timeout: 5s\n"
-				"    tools: {get_account: read, update_tier: write, send_note: send}\n"
-				"  hub:\n"
-				"    transport: http\n"
-				"    url: https://mcp.example/mcp\n"
-				"    headers: {Authorization: HUB_AUTH}\n"
-				"    max_message: 65536\n"
-				"    tools: {crm_get: read}\n";
+static const char good[] =
+    HEAD "upstreams:\n"
+	 "  crm:\n"
+	 "    transport: stdio\n"
+	 "    command: dbhub\n"
+	 "    args: [--transport, stdio]\n"
+	 "    env: {DB_PASSWORD: CRM_DB_PASSWORD}\n"
+	 "    timeout: 5s\n"
+	 "    tools: {get_account: read, update_tier: write, send_note: send}\n"
+	 "  hub:\n"
+	 "    transport: http\n"
+	 "    url: https://mcp.example/mcp\n"
+	 "    headers: {Authorization: HUB_AUTH}\n"
+	 "    max_message: 65536\n"
+	 "    tools: {crm_get: read}\n";
 
 static void test_policy_upstreams(void **state)
 {
@@ -124,7 +125,8 @@ static void test_policy_upstream_mistakes(void **state)
 	    {"upstreams:\n  crm:\n    transport: stdio\n    command: x\n"
 	     "    tools: {a: read, a: write}\n",
 	     "listed twice", 8},
-	    {"upstreams:\n  crm:\n    transport: stdio\n    command: x\n    tools: {\"a b\": read}\n",
+	    {"upstreams:\n  crm:\n    transport: stdio\n    command: x\n    tools: {\"a b\": "
+	     "read}\n",
 	     "a tool name is 1 to 64", 8},
 	};
 	char text[1024], want[64];
@@ -267,9 +269,12 @@ static void test_stdio_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_policy_upstreams), cmocka_unit_test(test_policy_upstream_mistakes),
-	    cmocka_unit_test(test_split),	     cmocka_unit_test(test_hash),
-	    cmocka_unit_test(test_inventory),	     cmocka_unit_test(test_stdio_hostile),
+	    cmocka_unit_test(test_policy_upstreams),
+	    cmocka_unit_test(test_policy_upstream_mistakes),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_inventory),
+	    cmocka_unit_test(test_stdio_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
