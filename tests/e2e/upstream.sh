@@ -284,5 +284,13 @@ has "http: the agent's token is not passed upstream" "$T/http2" 'unknown tool .h
 hasnt "http: no data reached the agent without the upstream credential" "$T/http2" 'Beta'
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || :
+# with airlock's own credential, the same call passes through airlock serve
+export HUB_AUTH="Bearer upstream-s3cret"
+serve_start
+"$NODE" "$CLIENT" "{\"url\":\"http://127.0.0.1:$port/mcp/read\",\"token\":\"$RT\",\"steps\":[{\"list\":true},{\"call\":\"hub__get_account\",\"args\":{\"id\":\"a2\"}}]}" >"$T/http3" 2>&1
+has "serve: the upstream tool is listed over HTTP" "$T/http3" '"name":"hub__get_account"'
+has "serve: a read passes through airlock serve" "$T/http3" '"isError":false.*Beta'
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || :
 kill "$hpid" 2>/dev/null
 wait "$hpid" 2>/dev/null || :
