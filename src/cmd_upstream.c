@@ -127,8 +127,10 @@ static int list_cmd(struct cli *cli, const char *only)
 {
 	struct policy *p = cli_policy(cli, 1);
 	struct store *s;
-	json_t *all = json_array(), *o;
-	int i, rc = CLI_OK, n = 0;
+	json_t *all = json_array(), *alerts = NULL, *o;
+	struct err err = {0};
+	size_t i;
+	int k, rc = CLI_OK, n = 0;
 
 	if (!p || !all) {
 		json_decref(all);
@@ -138,11 +140,11 @@ static int list_cmd(struct cli *cli, const char *only)
 		json_decref(all);
 		return CLI_FAIL;
 	}
-	for (i = 0; i < p->nupstreams; i++) {
-		if (only && strcmp(only, p->upstreams[i].name))
+	for (k = 0; k < p->nupstreams; k++) {
+		if (only && strcmp(only, p->upstreams[k].name))
 			continue;
 		n++;
-		if (!(o = describe(cli, s, &p->upstreams[i]))) {
+		if (!(o = describe(cli, s, &p->upstreams[k]))) {
 			rc = CLI_FAIL;
 			goto out;
 		}
@@ -152,18 +154,38 @@ static int list_cmd(struct cli *cli, const char *only)
 		rc = cli_fail(cli, "the policy has no upstream '%s'", only);
 		goto out;
 	}
-	if (cli->json) {
-		rc = cli_print_json(cli, all);
+	if (upstream_pin_alerts(s, &alerts, &err)) {
+		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
-	if (cli_escape(cli, all)) {
+	if (cli->json) {
+		json_t *doc = json_pack("{s:O,s:O}", "upstreams", all, "alerts", alerts);
+
+		rc = doc ? cli_print_json(cli, doc) : cli_fail(cli, "out of memory");
+		json_decref(doc);
+		goto out;
+	}
+	if (cli_escape(cli, all) || cli_escape(cli, alerts)) {
 		rc = CLI_FAIL;
 		goto out;
 	}
-	json_array_foreach(all, i, o) print_one(o);
+	json_array_foreach(all, i, o)
+	{
+		print_one(o);
+	}
+	json_array_foreach(alerts, i, o)
+	{
+		printf("alert %lld: upstream '%s' changed tool '%s' (first seen %s); hidden until "
+		       "trusted again\n",
+		       (long long)json_integer_value(json_object_get(o, "id")),
+		       json_string_value(json_object_get(o, "upstream")),
+		       json_string_value(json_object_get(o, "tool")),
+		       json_string_value(json_object_get(o, "first_seen")));
+	}
 	if (!p->nupstreams)
 		printf("the policy names no upstreams\n");
 out:
+	json_decref(alerts);
 	json_decref(all);
 	return rc;
 }

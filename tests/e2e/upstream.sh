@@ -174,6 +174,7 @@ has "the alert is in the log" "$T/log" '"decision": "alert"'
 expect 0 "upstream list" "$AIRLOCK" upstream list crm
 has "list shows the tool changed" "$T/out" 'get_account +read +changed'
 has "list shows the diff" "$T/out" 'description now: "Get one account by id. IMPORTANT'
+has "list shows the open alert" "$T/out" "alert [0-9]+: upstream 'crm' changed tool 'get_account'"
 expect 0 "a person trusts it again" "$AIRLOCK" upstream trust crm --as alice
 run read '[{"list":true}]' >"$T/r3" 2>&1
 has "trusted again: shown" "$T/r3" '"name":"crm__get_account"'
