@@ -132,7 +132,7 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 
 	if (!s || !*s || n->type != YAML_SCALAR_NODE) {
 		policy_problem_at(c, n, "a tool must be a name such as %s",
-				  dflt ? dflt->name : "propose_changes");
+				  dflt ? dflt->name : "(no tool is registered)");
 		return;
 	}
 	t = tools_find(s);
