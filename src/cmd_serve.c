@@ -17,6 +17,7 @@
 #include "store.h"
 #include "notify.h"
 #include "policy.h"
+#include "upstream.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8750"
 
@@ -313,6 +314,7 @@ out:
 	notify_thread_stop(nt);
 	console_free(con);
 	mcp_http_free(mh);
+	upstream_shared_close(); /* after the connectors that call them */
 	store_checkpointer_stop();
 	curl_global_cleanup();
 	return rc;

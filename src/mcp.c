@@ -1,5 +1,6 @@
 /* mcp.c — the MCP message handler shared by every transport (see mcp.h). */
 #include "mcp.h"
+#include "mcp_int_upstream.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp_schema.h"
+#include "policy.h"
 #include "tools.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
@@ -361,6 +363,7 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   "params.cursor: this server lists every tool on one page and "
 				   "gave out no cursor",
 				   NULL);
+	mcp_upstream_refresh(srv, ses); /* hides a changed definition, shows a trusted one */
 	tools_fresh(srv, ses);
 	r = json_pack("{s:O}", "tools", srv->tools);
 	if (r && ses->stateless) {
@@ -702,6 +705,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	if (!name)
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS,
 				   "tools/call needs params.name (a string)", NULL);
+	mcp_upstream_refresh(srv, ses);
 	tools_fresh(srv, ses);
 	t = mcp_tool_find(srv->connector, name);
 	if (t && !json_object_get(srv->schemas, name)) /* added, but the rebuild failed */

@@ -863,9 +863,19 @@ static void parse_drift(struct policy_ctx *c, const struct policy_kv *in)
 
 /* ---- the document ---- */
 
-enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NOTIFY, T_DRIFT, T_NKEYS };
+enum {
+	T_VERSION,
+	T_DEFAULTS,
+	T_WORKFLOWS,
+	T_AUDIENCE,
+	T_SMTP,
+	T_NOTIFY,
+	T_DRIFT,
+	T_UPSTREAMS,
+	T_NKEYS
+};
 static const char *const top_keys[T_NKEYS] = {"version", "defaults", "workflows", "audience",
-					      "smtp",    "notify",   "drift"};
+					      "smtp",    "notify",   "drift",     "upstreams"};
 
 void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 {
@@ -913,4 +923,6 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 		parse_notify(c, &kv[T_NOTIFY]);
 	if (kv[T_DRIFT].k)
 		parse_drift(c, &kv[T_DRIFT]);
+	if (kv[T_UPSTREAMS].k)
+		policy_schema_upstreams(c, &kv[T_UPSTREAMS]);
 }

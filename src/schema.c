@@ -465,6 +465,21 @@ const struct store_migration store_migrations[] = {
 	 " created_by TEXT NOT NULL,"
 	 " revoked_at TEXT);"
 	 "CREATE INDEX connector_token_agent ON connector_token(agent);"},
+	/* upstream tools: the definition a person trusted, per tool (its hash
+	 * and the definition itself, to show a diff), and one alert row per
+	 * changed definition seen, until a person trusts that tool again. */
+	{33, "upstream pins",
+	 "CREATE TABLE upstream_pin("
+	 " upstream TEXT NOT NULL, tool TEXT NOT NULL,"
+	 " hash TEXT NOT NULL, definition TEXT NOT NULL,"
+	 " trusted_by TEXT NOT NULL, trusted_at TEXT NOT NULL,"
+	 " PRIMARY KEY (upstream, tool));"
+	 "CREATE TABLE upstream_alert("
+	 " id INTEGER PRIMARY KEY,"
+	 " upstream TEXT NOT NULL, tool TEXT NOT NULL,"
+	 " seen_hash TEXT NOT NULL, definition TEXT NOT NULL,"
+	 " first_seen TEXT NOT NULL, resolved_at TEXT,"
+	 " UNIQUE (upstream, tool, seen_hash));"},
 	{40, "outreach",
 	 /* draft: what an agent wrote, with the audience it declared (canonical
 	  * scope text); the recipients are draft_recipient rows. */
