@@ -168,7 +168,7 @@ static void api_grants(struct console_req *r, const char *rest)
 		return;
 	}
 	args = json_pack("{s:s}", "grant", id);
-	snprintf(summary, sizeof summary, "grant %s revoked in the console", id);
+	(void)snprintf(summary, sizeof summary, "grant %s revoked in the console", id);
 	e.principal = r->who.principal;
 	e.surface = "console";
 	e.tool = "oauth revoke";

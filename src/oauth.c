@@ -47,9 +47,24 @@ static void secret_new(const char *prefix, char *out, size_t len)
 	randombytes_buf(raw, sizeof raw);
 	sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(out, len, "%s%s", prefix, b64);
+	(void)snprintf(out, len, "%s%s", prefix,
+		       b64); /* len ≥ OAUTH_TOKEN_MAX: checked by callers */
 	sodium_memzero(raw, sizeof raw);
 	sodium_memzero(b64, sizeof b64);
+}
+
+/* Copies a stored value into a fixed field; 1 when it does not fit (a cut
+ * id, URI or agent name would name something else: the caller refuses). */
+static int field(char *dst, size_t len, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	dst[0] = '\0';
+	if (n >= len)
+		return 1;
+	if (n)
+		memcpy(dst, src, n + 1);
+	return 0;
 }
 
 static void at_offset(long seconds, char *buf, size_t len)
@@ -290,7 +305,7 @@ int oauth_client_check(struct store *s, const char *client_id, const char *redir
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
 		if (client_name)
-			snprintf(client_name, len, "%s", store_col_text(st, 0));
+			(void)snprintf(client_name, len, "%s", store_col_text(st, 0)); /* shown */
 		uris = json_loads(store_col_text(st, 1), 0, NULL);
 	}
 	store_done(st);
@@ -433,9 +448,9 @@ int oauth_code_issue(struct store *s, const struct oauth_request *rq, const char
 		args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "client_id", rq->client_id,
 				 "redirect_uri", rq->redirect_uri, "connector", connector, "agent",
 				 agent, "resource", resource);
-		snprintf(summary, sizeof summary,
-			 "consent: client %.40s may act as agent:%.64s on the %s connector",
-			 rq->client_id, agent, connector);
+		(void)snprintf(summary, sizeof summary,
+			       "consent: client %.40s may act as agent:%.64s on the %s connector",
+			       rq->client_id, agent, connector);
 		rc = args ? log_action(s, granted_by, "console", "oauth consent", args, "granted",
 				       summary, err)
 			  : err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -535,8 +550,8 @@ static void revoke_family(struct store *s, const char *grant, const char *agent,
 		store_rollback(s);
 		return;
 	}
-	snprintf(principal, sizeof principal, "agent:%s", agent);
-	snprintf(summary, sizeof summary, "grant %s revoked: %s", grant, why);
+	(void)snprintf(principal, sizeof principal, "agent:%s", agent);
+	(void)snprintf(summary, sizeof summary, "grant %s revoked: %s", grant, why);
 	args = json_pack("{s:s,s:s}", "grant", grant, "reason", why);
 	if (!args ||
 	    log_action(s, principal, "oauth", "oauth revoke", args, "revoked", summary, &e2) ||
@@ -585,7 +600,7 @@ struct code_row {
 static int code_load(struct store *s, const char *hash, struct code_row *r, struct err *err)
 {
 	struct store_stmt *st;
-	int rc;
+	int rc, bad = 0;
 
 	rc = store_prepare(s,
 			   "SELECT client_id,redirect_uri,challenge,connector,agent,resource,scope,"
@@ -597,23 +612,25 @@ static int code_load(struct store *s, const char *hash, struct code_row *r, stru
 	store_bind_text(st, 1, hash);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		snprintf(r->client, sizeof r->client, "%s", store_col_text(st, 0));
-		snprintf(r->redirect, sizeof r->redirect, "%s", store_col_text(st, 1));
-		snprintf(r->challenge, sizeof r->challenge, "%s", store_col_text(st, 2));
-		snprintf(r->connector, sizeof r->connector, "%s", store_col_text(st, 3));
-		snprintf(r->agent, sizeof r->agent, "%s", store_col_text(st, 4));
-		snprintf(r->resource, sizeof r->resource, "%s", store_col_text(st, 5));
-		snprintf(r->scope, sizeof r->scope, "%s",
-			 store_col_is_null(st, 6) ? "" : store_col_text(st, 6));
-		snprintf(r->granted_by, sizeof r->granted_by, "%s", store_col_text(st, 7));
-		snprintf(r->expires, sizeof r->expires, "%s", store_col_text(st, 8));
+		bad |= field(r->client, sizeof r->client, store_col_text(st, 0));
+		bad |= field(r->redirect, sizeof r->redirect, store_col_text(st, 1));
+		bad |= field(r->challenge, sizeof r->challenge, store_col_text(st, 2));
+		bad |= field(r->connector, sizeof r->connector, store_col_text(st, 3));
+		bad |= field(r->agent, sizeof r->agent, store_col_text(st, 4));
+		bad |= field(r->resource, sizeof r->resource, store_col_text(st, 5));
+		bad |= field(r->scope, sizeof r->scope,
+			     store_col_is_null(st, 6) ? "" : store_col_text(st, 6));
+		bad |= field(r->granted_by, sizeof r->granted_by, store_col_text(st, 7));
+		bad |= field(r->expires, sizeof r->expires, store_col_text(st, 8));
 		r->used = (int)store_col_int(st, 9);
-		snprintf(r->grant, sizeof r->grant, "%s",
-			 store_col_is_null(st, 10) ? "" : store_col_text(st, 10));
+		bad |= field(r->grant, sizeof r->grant,
+			     store_col_is_null(st, 10) ? "" : store_col_text(st, 10));
 	}
 	store_done(st);
 	if (rc < 0)
 		return rc;
+	if (bad)
+		return err_set(err, AIRLOCK_ECORRUPT, "a stored authorization code does not fit");
 	return rc == STORE_ROW ? 0 : AIRLOCK_ENOTFOUND;
 }
 
@@ -668,13 +685,13 @@ static int grant_create(struct store *s, const char *hash, const struct code_row
 	rc = tokens_mint(s, out->grant, out, err);
 	if (rc)
 		return rc;
-	snprintf(out->connector, sizeof out->connector, "%s", r->connector);
-	snprintf(out->agent, sizeof out->agent, "%s", r->agent);
-	snprintf(out->resource, sizeof out->resource, "%s", r->resource);
-	snprintf(principal, sizeof principal, "agent:%s", r->agent);
-	snprintf(summary, sizeof summary,
-		 "grant %s: client %.40s as agent:%.64s on the %s connector", out->grant, r->client,
-		 r->agent, r->connector);
+	(void)field(out->connector, sizeof out->connector, r->connector); /* same sizes */
+	(void)field(out->agent, sizeof out->agent, r->agent);		  /* same sizes */
+	(void)field(out->resource, sizeof out->resource, r->resource);	  /* same sizes */
+	(void)snprintf(principal, sizeof principal, "agent:%s", r->agent);
+	(void)snprintf(summary, sizeof summary,
+		       "grant %s: client %.40s as agent:%.64s on the %s connector", out->grant,
+		       r->client, r->agent, r->connector);
 	args = json_pack("{s:s,s:s,s:s,s:s}", "grant", out->grant, "client_id", r->client,
 			 "connector", r->connector, "resource", r->resource);
 	rc = args ? log_action(s, principal, "oauth", "oauth grant", args, "granted", summary, err)
@@ -760,7 +777,7 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id, c
 	char grant[24] = "", client[48] = "", connector[8] = "", agent[72] = "",
 	     exp[CLOCK_TEXT_LEN];
 	char bound[OAUTH_URI_MAX + 1] = "";
-	int used = 0, revoked = 0, rc;
+	int used = 0, revoked = 0, rc, bad = 0;
 	struct store_stmt *st;
 	json_t *args;
 
@@ -790,18 +807,22 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id, c
 	store_bind_text(st, 1, hash);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		snprintf(grant, sizeof grant, "%s", store_col_text(st, 0));
+		bad |= field(grant, sizeof grant, store_col_text(st, 0));
 		used = (int)store_col_int(st, 1);
-		snprintf(exp, sizeof exp, "%s", store_col_text(st, 2));
-		snprintf(client, sizeof client, "%s", store_col_text(st, 3));
-		snprintf(connector, sizeof connector, "%s", store_col_text(st, 4));
-		snprintf(agent, sizeof agent, "%s", store_col_text(st, 5));
-		snprintf(bound, sizeof bound, "%s", store_col_text(st, 6));
+		bad |= field(exp, sizeof exp, store_col_text(st, 2));
+		bad |= field(client, sizeof client, store_col_text(st, 3));
+		bad |= field(connector, sizeof connector, store_col_text(st, 4));
+		bad |= field(agent, sizeof agent, store_col_text(st, 5));
+		bad |= field(bound, sizeof bound, store_col_text(st, 6));
 		revoked = (int)store_col_int(st, 7);
 	}
 	store_done(st);
 	if (rc < 0)
 		goto fail;
+	if (bad) {
+		rc = err_set(err, AIRLOCK_ECORRUPT, "a stored grant does not fit");
+		goto fail;
+	}
 	if (rc != STORE_ROW) {
 		rc = err_set(err, AIRLOCK_EDENIED, "unknown refresh token");
 		goto fail;
@@ -840,15 +861,15 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id, c
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto fail;
-	snprintf(out->grant, sizeof out->grant, "%s", grant);
+	(void)field(out->grant, sizeof out->grant, grant); /* same sizes */
 	rc = tokens_mint(s, grant, out, err);
 	if (rc)
 		goto fail;
-	snprintf(out->connector, sizeof out->connector, "%s", connector);
-	snprintf(out->agent, sizeof out->agent, "%s", agent);
-	snprintf(out->resource, sizeof out->resource, "%s", bound);
-	snprintf(principal, sizeof principal, "agent:%s", agent);
-	snprintf(summary, sizeof summary, "grant %s refreshed (tokens rotated)", grant);
+	(void)field(out->connector, sizeof out->connector, connector); /* same sizes */
+	(void)field(out->agent, sizeof out->agent, agent);	       /* same sizes */
+	(void)field(out->resource, sizeof out->resource, bound);       /* same sizes */
+	(void)snprintf(principal, sizeof principal, "agent:%s", agent);
+	(void)snprintf(summary, sizeof summary, "grant %s refreshed (tokens rotated)", grant);
 	args = json_pack("{s:s,s:s}", "grant", grant, "client_id", client);
 	rc = args ? log_action(s, principal, "oauth", "oauth refresh", args, "refreshed", summary,
 			       err)
@@ -869,7 +890,7 @@ int oauth_verify_access(struct store *s, const char *token, struct oauth_access 
 {
 	char hash[HASH_HEX], now[CLOCK_TEXT_LEN];
 	struct store_stmt *st;
-	int rc, ok = 0;
+	int rc, ok = 0, bad = 0;
 
 	memset(out, 0, sizeof *out);
 	if (!token || strncmp(token, OAUTH_ACCESS_PREFIX, 4) || strlen(token) >= OAUTH_TOKEN_MAX)
@@ -891,14 +912,18 @@ int oauth_verify_access(struct store *s, const char *token, struct oauth_access 
 	rc = store_step(st, err);
 	if (rc == STORE_ROW && strcmp(now, store_col_text(st, 4)) <= 0) {
 		ok = 1;
-		snprintf(out->grant, sizeof out->grant, "%s", store_col_text(st, 0));
-		snprintf(out->connector, sizeof out->connector, "%s", store_col_text(st, 1));
-		snprintf(out->agent, sizeof out->agent, "%s", store_col_text(st, 2));
-		snprintf(out->resource, sizeof out->resource, "%s", store_col_text(st, 3));
+		bad |= field(out->grant, sizeof out->grant, store_col_text(st, 0));
+		bad |= field(out->connector, sizeof out->connector, store_col_text(st, 1));
+		bad |= field(out->agent, sizeof out->agent, store_col_text(st, 2));
+		bad |= field(out->resource, sizeof out->resource, store_col_text(st, 3));
 	}
 	store_done(st);
 	if (rc < 0)
 		return rc;
+	if (bad) {
+		memset(out, 0, sizeof *out);
+		return err_set(err, AIRLOCK_ECORRUPT, "a stored grant does not fit");
+	}
 	return ok ? 0 : err_set(err, AIRLOCK_EDENIED, "unknown, expired or revoked access token");
 }
 
@@ -906,7 +931,7 @@ int oauth_revoke_token(struct store *s, const char *token, struct err *err)
 {
 	char hash[HASH_HEX], grant[24] = "", agent[72] = "";
 	struct store_stmt *st;
-	int rc;
+	int rc, bad = 0;
 
 	if (!token || strlen(token) >= OAUTH_TOKEN_MAX)
 		return 0;
@@ -923,12 +948,14 @@ int oauth_revoke_token(struct store *s, const char *token, struct err *err)
 	store_bind_text(st, 1, hash);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		snprintf(grant, sizeof grant, "%s", store_col_text(st, 0));
-		snprintf(agent, sizeof agent, "%s", store_col_text(st, 1));
+		bad |= field(grant, sizeof grant, store_col_text(st, 0));
+		bad |= field(agent, sizeof agent, store_col_text(st, 1));
 	}
 	store_done(st);
 	if (rc < 0)
 		return rc;
+	if (bad)
+		return err_set(err, AIRLOCK_ECORRUPT, "a stored grant does not fit");
 	if (*grant)
 		revoke_family(s, grant, agent, "revoked by the client (RFC 7009)");
 	return 0;
