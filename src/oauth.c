@@ -861,6 +861,19 @@ int oauth_refresh(struct store *s, const char *refresh, const char *client_id, c
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto fail;
+	/* a client refreshing every 15 minutes adds two rows each time: the
+	 * grant's expired ones go (a spent refresh token is kept while it could
+	 * still be presented, so its reuse is still caught) */
+	rc = store_prepare(s, "DELETE FROM oauth_token WHERE grant_id=?1 AND expires_at < ?2", &st,
+			   err);
+	if (rc)
+		goto fail;
+	store_bind_text(st, 1, grant);
+	store_bind_text(st, 2, now);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		goto fail;
 	(void)field(out->grant, sizeof out->grant, grant); /* same sizes */
 	rc = tokens_mint(s, grant, out, err);
 	if (rc)
