@@ -219,7 +219,8 @@ static void test_expiry(void **state)
 	 * stays (its reuse must still be caught), with the new pair */
 	assert_int_equal(count(f->db.s, "SELECT count(*) FROM oauth_token"), 3);
 	assert_int_equal(oauth_refresh(f->db.s, t.refresh, f->client, NULL, &t, &oerr, &err), 0);
-	assert_int_equal(count(f->db.s, "SELECT count(*) FROM oauth_token WHERE used_at IS NOT NULL"), 2);
+	assert_int_equal(
+	    count(f->db.s, "SELECT count(*) FROM oauth_token WHERE used_at IS NOT NULL"), 2);
 }
 
 static void test_refresh_reuse(void **state)
