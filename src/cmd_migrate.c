@@ -31,7 +31,8 @@ static int quoted(const char *name, char *buf, size_t len, struct err *err)
 	int n;
 
 	if (strchr(name, '"'))
-		return err_set(err, AIRLOCK_EINVAL, "table or column name %s cannot be copied", name);
+		return err_set(err, AIRLOCK_EINVAL, "table or column name %s cannot be copied",
+			       name);
 	n = snprintf(buf, len, "\"%s\"", name);
 	if (n < 0 || (size_t)n >= len)
 		return err_set(err, AIRLOCK_EINVAL, "name too long: %.40s", name);
@@ -41,10 +42,18 @@ static int quoted(const char *name, char *buf, size_t len, struct err *err)
 static void bind_same(struct store_stmt *to, int idx, struct store_stmt *from, int col)
 {
 	switch (store_col_type(from, col)) {
-	case 'i': store_bind_int(to, idx, store_col_int(from, col)); break;
-	case 'r': store_bind_double(to, idx, store_col_double(from, col)); break;
-	case 'b': store_bind_blob(to, idx, store_col_blob(from, col), store_col_bytes(from, col)); break;
-	case 'n': store_bind_null(to, idx); break;
+	case 'i':
+		store_bind_int(to, idx, store_col_int(from, col));
+		break;
+	case 'r':
+		store_bind_double(to, idx, store_col_double(from, col));
+		break;
+	case 'b':
+		store_bind_blob(to, idx, store_col_blob(from, col), store_col_bytes(from, col));
+		break;
+	case 'n':
+		store_bind_null(to, idx);
+		break;
 	default:
 		store_bind_textn(to, idx, store_col_text(from, col), store_col_bytes(from, col));
 	}
@@ -64,8 +73,8 @@ static int copy_table(struct store *src, struct store *dst, const char *table, i
 	if (rc)
 		return rc;
 	/* the log in chain order: the target's trigger checks each link */
-	snprintf(sel, sizeof sel, "SELECT * FROM %s%s", qt,
-		 strcmp(table, "action_log") == 0 ? " ORDER BY seq" : "");
+	(void)snprintf(sel, sizeof sel, "SELECT * FROM %s%s", qt,
+		       strcmp(table, "action_log") == 0 ? " ORDER BY seq" : "");
 	rc = store_prepare(src, sel, &from, err);
 	if (rc)
 		return rc;
@@ -193,8 +202,10 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	if (n == 0 && store_query_int(dst, "SELECT count(*) FROM account", &n, &err))
 		goto fail;
 	if (n > 0) {
-		rc = cli_fail(cli, "%s already holds a book or a log: migrate copies into an empty "
-				   "database only", to);
+		rc = cli_fail(cli,
+			      "%s already holds a book or a log: migrate copies into an empty "
+			      "database only",
+			      to);
 		goto out;
 	}
 	if (store_tables(src, &tables, &err) || store_begin(dst, &err))
@@ -226,13 +237,15 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	if ((rc = verified(cli, dst, "copy", &after)) != CLI_OK)
 		goto out;
 	if (after.head_seq != before.head_seq || memcmp(after.head, before.head, sizeof head)) {
-		rc = cli_fail(cli, "the copy's log ends elsewhere than the source's: do not use it");
+		rc =
+		    cli_fail(cli, "the copy's log ends elsewhere than the source's: do not use it");
 		goto out;
 	}
 	audit_hash_hex(after.head, hex);
 	if (cli->json) {
-		json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:O}", "from", store_path(src), "to", to,
-				      "entries", (json_int_t)after.count, "head", hex, "rows", counts);
+		json_t *o =
+		    json_pack("{s:s,s:s,s:I,s:s,s:O}", "from", store_path(src), "to", to, "entries",
+			      (json_int_t)after.count, "head", hex, "rows", counts);
 
 		rc = o ? cli_print_json(cli, o) : cli_fail(cli, "out of memory");
 		json_decref(o);

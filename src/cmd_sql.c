@@ -37,7 +37,8 @@ static void put_value(struct store_stmt *st, int col)
 	int i, n;
 
 	switch (store_col_type(st, col)) {
-	case 'n': return; /* NULL prints empty, as sqlite3's shell */
+	case 'n':
+		return; /* NULL prints empty, as sqlite3's shell */
 	case 'b':
 		b = store_col_blob(st, col);
 		n = store_col_bytes(st, col);
@@ -61,9 +62,15 @@ static json_t *row_json(struct store_stmt *st)
 		return NULL;
 	for (col = 0; col < store_col_count(st); col++) {
 		switch (store_col_type(st, col)) {
-		case 'n': v = json_null(); break;
-		case 'i': v = json_integer(store_col_int(st, col)); break;
-		case 'r': v = json_real(store_col_double(st, col)); break;
+		case 'n':
+			v = json_null();
+			break;
+		case 'i':
+			v = json_integer(store_col_int(st, col));
+			break;
+		case 'r':
+			v = json_real(store_col_double(st, col));
+			break;
 		case 'b':
 			b = store_col_blob(st, col);
 			n = store_col_bytes(st, col);
@@ -73,7 +80,7 @@ static json_t *row_json(struct store_stmt *st)
 				return NULL;
 			}
 			for (i = 0; i < n; i++)
-				snprintf(hex + i * 2, 3, "%02x", b[i]);
+				(void)snprintf(hex + i * 2, 3, "%02x", b[i]);
 			hex[n * 2] = '\0';
 			v = json_string(hex);
 			free(hex);
@@ -134,7 +141,8 @@ int cmd_sql(struct cli *cli, int argc, char **argv)
 			for (col = 0; col < store_col_count(st); col++) {
 				if (col)
 					putchar('|');
-				put_text(store_col_name(st, col), (int)strlen(store_col_name(st, col)));
+				put_text(store_col_name(st, col),
+					 (int)strlen(store_col_name(st, col)));
 			}
 			putchar('\n');
 		}

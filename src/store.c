@@ -123,7 +123,7 @@ int store_begin(struct store *s, struct err *err)
 	if (s->depth == 0)
 		rc = s->be->begin(s, err);
 	else {
-		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
+		(void)snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
 		rc = s->be->exec(s, sql, err);
 	}
 	if (rc == 0)
@@ -141,7 +141,7 @@ int store_commit(struct store *s, struct err *err)
 	if (s->depth == 1)
 		rc = s->be->commit(s, err);
 	else {
-		snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
+		(void)snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
 		rc = s->be->exec(s, sql, err);
 	}
 	if (rc) {
@@ -162,8 +162,8 @@ void store_rollback(struct store *s)
 	if (s->depth == 1)
 		s->be->rollback(s);
 	else {
-		snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d",
-			 s->depth - 1, s->depth - 1);
+		(void)snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d",
+			       s->depth - 1, s->depth - 1);
 		s->be->exec(s, sql, &ignored);
 	}
 	s->depth--;

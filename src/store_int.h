@@ -17,21 +17,21 @@
 
 struct store_stmt {
 	struct store *owner;
-	void *native;  /* the backend's statement */
+	void *native; /* the backend's statement */
 	char *sql;
-	int bind_rc;   /* first bind error (AIRLOCK_E*), kept for store_step */
+	int bind_rc; /* first bind error (AIRLOCK_E*), kept for store_step */
 	int in_use;
 	struct store_stmt *next; /* bucket chain */
 };
 
 struct store {
 	const struct store_backend *be;
-	void *conn;    /* the backend's connection */
-	char *path;    /* a file path or a postgres:// URL */
-	int depth;     /* transaction nesting: 0 = none */
-	int relaxed;   /* STORE_RELAXED in force */
+	void *conn;		  /* the backend's connection */
+	char *path;		  /* a file path or a postgres:// URL */
+	int depth;		  /* transaction nesting: 0 = none */
+	int relaxed;		  /* STORE_RELAXED in force */
 	struct timespec deadline; /* store_budget: when the call must end */
-	int budget_spent;         /* a statement was stopped by the budget */
+	int budget_spent;	  /* a statement was stopped by the budget */
 	struct store_stmt *cache[STORE_STMT_BUCKETS];
 };
 

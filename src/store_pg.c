@@ -32,13 +32,13 @@ struct pg_conn {
 struct pg_stmt {
 	char name[24];
 	int nparams;
-	char **vals;    /* owned copies; NULL is SQL NULL */
+	char **vals; /* owned copies; NULL is SQL NULL */
 	int *lens, *fmts;
-	PGresult *res;  /* after the first step */
+	PGresult *res;	/* after the first step */
 	PGresult *desc; /* column names before it */
-	int row;        /* the next row store_step returns */
-	int readonly;   /* begins with SELECT/WITH/VALUES/SHOW */
-	void **blobs;   /* unescaped bytea per column of the current row */
+	int row;	/* the next row store_step returns */
+	int readonly;	/* begins with SELECT/WITH/VALUES/SHOW */
+	void **blobs;	/* unescaped bytea per column of the current row */
 	size_t *blob_lens;
 	int nblobs;
 };
@@ -78,8 +78,8 @@ static int res_error(struct store *s, PGresult *res, struct err *err, const char
 		conn_msg = PQerrorMessage(CONN(s)->pg);
 		msg = conn_msg && *conn_msg ? conn_msg : "unknown error";
 	}
-	rc = err_set(err, res ? map_state(state) : AIRLOCK_ENOMEM, "%s: %.*s (%s)",
-		     store_path(s), (int)strcspn(msg, "\n"), msg, what);
+	rc = err_set(err, res ? map_state(state) : AIRLOCK_ENOMEM, "%s: %.*s (%s)", store_path(s),
+		     (int)strcspn(msg, "\n"), msg, what);
 	return rc;
 }
 
@@ -126,8 +126,9 @@ static int pg_open(struct store *s, int create, struct err *err)
 	PQsetNoticeProcessor(c->pg, no_notices, NULL);
 	/* UTC timestamps and standard strings whatever the server's defaults:
 	 * the same text as SQLite gives for the same SQL */
-	return pg_exec(s, "SET TIME ZONE 'UTC'; SET standard_conforming_strings = on;"
-			  "SET client_min_messages = warning",
+	return pg_exec(s,
+		       "SET TIME ZONE 'UTC'; SET standard_conforming_strings = on;"
+		       "SET client_min_messages = warning",
 		       err);
 }
 
@@ -178,8 +179,8 @@ static int pg_begin(struct store *s, struct err *err)
 
 	if (rc)
 		return rc;
-	snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
-		 (long long)PG_WRITE_LOCK_KEY);
+	(void)snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
+		       (long long)PG_WRITE_LOCK_KEY);
 	rc = pg_exec(s, sql, err);
 	if (rc && PQtransactionStatus(CONN(s)->pg) != PQTRANS_IDLE)
 		pg_exec(s, "ROLLBACK", &(struct err){0});
@@ -197,8 +198,7 @@ static int pg_commit(struct store *s, struct err *err)
 	 * libpq reports as success */
 	else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
 		rc = err_set(err, AIRLOCK_ECONFLICT,
-			     "%s: commit: the transaction had failed and was rolled back",
-			     s->path);
+			     "%s: commit: the transaction had failed and was rolled back", s->path);
 	PQclear(res);
 	return rc;
 }
@@ -290,7 +290,7 @@ static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(p->name, sizeof p->name, "al%u", ++CONN(s)->next_id);
+	(void)snprintf(p->name, sizeof p->name, "al%u", ++CONN(s)->next_id);
 	/* a failed PREPARE aborts the transaction it runs in, where SQLite's
 	 * leaves it whole: inside one, it runs under a savepoint */
 	in_tx = PQtransactionStatus(CONN(s)->pg) == PQTRANS_INTRANS;
@@ -316,8 +316,9 @@ static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 			rc = res_error(s, res, err, "cannot prepare statement");
 			PQclear(res);
 			if (in_tx)
-				pg_exec(s, "ROLLBACK TO SAVEPOINT airlock_prepare;"
-					   " RELEASE SAVEPOINT airlock_prepare",
+				pg_exec(s,
+					"ROLLBACK TO SAVEPOINT airlock_prepare;"
+					" RELEASE SAVEPOINT airlock_prepare",
 					&(struct err){0});
 			goto out;
 		}
@@ -394,7 +395,7 @@ static void pg_finalize(struct store_stmt *st)
 	PQclear(p->desc);
 	/* the server keeps a prepared statement until the session ends */
 	if (st->owner->conn) {
-		snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
+		(void)snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
 		PQclear(PQexec(CONN(st->owner)->pg, sql));
 	}
 	free(p->vals);
@@ -449,14 +450,20 @@ static int pg_bind_double(struct store_stmt *st, int idx, double v)
 	return bind_bytes(st, idx, buf, (size_t)n, 0);
 }
 
-static int pg_bind_null(struct store_stmt *st, int idx) { return bind_bytes(st, idx, NULL, 0, 0); }
+static int pg_bind_null(struct store_stmt *st, int idx)
+{
+	return bind_bytes(st, idx, NULL, 0, 0);
+}
 
 static int pg_bind_blob(struct store_stmt *st, int idx, const void *v, int len)
 {
 	return bind_bytes(st, idx, v ? v : "", len > 0 ? (size_t)len : 0, 1);
 }
 
-static int pg_stmt_readonly(struct store_stmt *st) { return PGST(st)->readonly; }
+static int pg_stmt_readonly(struct store_stmt *st)
+{
+	return PGST(st)->readonly;
+}
 
 /* The budget as a statement_timeout: the time left, set before each
  * statement while a budget is armed. */
@@ -476,7 +483,7 @@ static int arm_timeout(struct store *s, struct err *err)
 		return err_set(err, AIRLOCK_EBUSY, "%s: stopped: the call ran past its time budget",
 			       s->path);
 	}
-	snprintf(sql, sizeof sql, "SET statement_timeout = %lld", (long long)left);
+	(void)snprintf(sql, sizeof sql, "SET statement_timeout = %lld", (long long)left);
 	CONN(s)->timeout_set = 1;
 	return pg_exec(s, sql, err);
 }
@@ -535,7 +542,10 @@ static PGresult *columns(struct store_stmt *st)
 	return p->desc;
 }
 
-static int pg_col_count(struct store_stmt *st) { return PQnfields(columns(st)); }
+static int pg_col_count(struct store_stmt *st)
+{
+	return PQnfields(columns(st));
+}
 
 static const char *pg_col_name(struct store_stmt *st, int col)
 {
@@ -557,8 +567,17 @@ static const char *pg_col_text(struct store_stmt *st, int col)
 	return current(st, col) ? PQgetvalue(p->res, p->row - 1, col) : NULL;
 }
 
-enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23,
-       OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700 };
+enum {
+	OID_BOOL = 16,
+	OID_BYTEA = 17,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_OID = 26,
+	OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701,
+	OID_NUMERIC = 1700
+};
 
 static const void *pg_col_blob(struct store_stmt *st, int col)
 {
@@ -579,8 +598,8 @@ static const void *pg_col_blob(struct store_stmt *st, int col)
 		}
 	}
 	if (!p->blobs[col]) {
-		p->blobs[col] = PQunescapeBytea(
-			(const unsigned char *)PQgetvalue(p->res, p->row - 1, col), &n);
+		p->blobs[col] =
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(p->res, p->row - 1, col), &n);
 		p->blob_lens[col] = n;
 	}
 	return p->blobs[col];
@@ -633,15 +652,18 @@ static int pg_col_type(struct store_stmt *st, int col)
 	case OID_INT2:
 	case OID_INT4:
 	case OID_INT8:
-	case OID_OID: return 'i';
+	case OID_OID:
+		return 'i';
 	case OID_FLOAT4:
-	case OID_FLOAT8: return 'r';
+	case OID_FLOAT8:
+		return 'r';
 	case OID_NUMERIC:
 		/* sum() of integers is numeric: whole values read as integers,
 		 * as SQLite's would */
 		v = PQgetvalue(p->res, p->row - 1, col);
 		return strpbrk(v, ".eEN") ? 'r' : 'i';
-	case OID_BYTEA: return 'b';
+	case OID_BYTEA:
+		return 'b';
 	}
 	return 't';
 }
@@ -650,10 +672,9 @@ static int pg_set_durability(struct store *s, enum store_durability d, struct er
 {
 	/* off: a commit survives a crash of airlock, the database stays
 	 * consistent, and the newest commits may be lost with the server */
-	return pg_exec(s,
-		       d == STORE_RELAXED ? "SET synchronous_commit = off"
-					  : "SET synchronous_commit = on",
-		       err);
+	return pg_exec(
+	    s, d == STORE_RELAXED ? "SET synchronous_commit = off" : "SET synchronous_commit = on",
+	    err);
 }
 
 static void pg_wal_limit(struct store *s, int pages)
@@ -675,7 +696,10 @@ static void pg_budget(struct store *s, int64_t ms)
 	}
 }
 
-static int64_t pg_changes(struct store *s) { return CONN(s)->changes; }
+static int64_t pg_changes(struct store *s)
+{
+	return CONN(s)->changes;
+}
 
 static int pg_last_insert_id(struct store *s, int64_t *out, struct err *err)
 {
@@ -711,11 +735,12 @@ static int pg_read_snapshot(struct store *s, struct err *err)
 
 static int pg_tables(struct store *s, json_t **out, struct err *err)
 {
-	return store_list_names(s,
-				"SELECT table_name::text FROM information_schema.tables"
-				" WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-				" ORDER BY 1",
-				out, err);
+	return store_list_names(
+	    s,
+	    "SELECT table_name::text FROM information_schema.tables"
+	    " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+	    " ORDER BY 1",
+	    out, err);
 }
 
 /* An identity column's sequence set past the largest id copied in. */
@@ -735,9 +760,10 @@ static int pg_ids_follow(struct store *s, const char *table, struct err *err)
 	store_bind_text(st, 1, table);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW && store_col_text(st, 0) &&
-	    (size_t)snprintf(sql, sizeof sql,
-			     "SELECT setval('%s', (SELECT coalesce(max(id), 0) + 1 FROM \"%s\"), false)",
-			     store_col_text(st, 0), table) < sizeof sql &&
+	    (size_t)snprintf(
+		sql, sizeof sql,
+		"SELECT setval('%s', (SELECT coalesce(max(id), 0) + 1 FROM \"%s\"), false)",
+		store_col_text(st, 0), table) < sizeof sql &&
 	    !strpbrk(table, "\"'") && !strchr(store_col_text(st, 0), '\'')) {
 		store_done(st);
 		return pg_exec(s, sql, err);
@@ -764,48 +790,51 @@ static int pg_integrity_check(struct store *s, struct err *err)
 	return pg_file_ok(s, err);
 }
 
-static void *pg_native_handle(struct store *s) { return CONN(s)->pg; }
+static void *pg_native_handle(struct store *s)
+{
+	return CONN(s)->pg;
+}
 
 const struct store_backend store_pg_backend = {
-	.name = "postgres",
-	.open = pg_open,
-	.close = pg_close,
-	.file_ok = pg_file_ok,
-	.writable = pg_writable,
-	.exec = pg_exec,
-	.begin = pg_begin,
-	.commit = pg_commit,
-	.rollback = pg_rollback,
-	.prepare = pg_prepare,
-	.finalize = pg_finalize,
-	.bind_text = pg_bind_text,
-	.bind_int = pg_bind_int,
-	.bind_double = pg_bind_double,
-	.bind_null = pg_bind_null,
-	.bind_blob = pg_bind_blob,
-	.stmt_readonly = pg_stmt_readonly,
-	.step = pg_step,
-	.col_count = pg_col_count,
-	.col_name = pg_col_name,
-	.col_text = pg_col_text,
-	.col_bytes = pg_col_bytes,
-	.col_blob = pg_col_blob,
-	.col_int = pg_col_int,
-	.col_double = pg_col_double,
-	.col_type = pg_col_type,
-	.reset = pg_reset,
-	.clear_bindings = pg_clear_bindings,
-	.set_durability = pg_set_durability,
-	.wal_limit = pg_wal_limit,
-	.budget = pg_budget,
-	.changes = pg_changes,
-	.last_insert_id = pg_last_insert_id,
-	.table_exists = pg_table_exists,
-	.read_snapshot = pg_read_snapshot,
-	.tables = pg_tables,
-	.ids_follow = pg_ids_follow,
-	.trigger_sql = pg_trigger_sql,
-	.integrity_check = pg_integrity_check,
-	.native_handle = pg_native_handle,
-	.migration_sql = store_pg_migration_sql,
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .file_ok = pg_file_ok,
+    .writable = pg_writable,
+    .exec = pg_exec,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .bind_text = pg_bind_text,
+    .bind_int = pg_bind_int,
+    .bind_double = pg_bind_double,
+    .bind_null = pg_bind_null,
+    .bind_blob = pg_bind_blob,
+    .stmt_readonly = pg_stmt_readonly,
+    .step = pg_step,
+    .col_count = pg_col_count,
+    .col_name = pg_col_name,
+    .col_text = pg_col_text,
+    .col_bytes = pg_col_bytes,
+    .col_blob = pg_col_blob,
+    .col_int = pg_col_int,
+    .col_double = pg_col_double,
+    .col_type = pg_col_type,
+    .reset = pg_reset,
+    .clear_bindings = pg_clear_bindings,
+    .set_durability = pg_set_durability,
+    .wal_limit = pg_wal_limit,
+    .budget = pg_budget,
+    .changes = pg_changes,
+    .last_insert_id = pg_last_insert_id,
+    .table_exists = pg_table_exists,
+    .read_snapshot = pg_read_snapshot,
+    .tables = pg_tables,
+    .ids_follow = pg_ids_follow,
+    .trigger_sql = pg_trigger_sql,
+    .integrity_check = pg_integrity_check,
+    .native_handle = pg_native_handle,
+    .migration_sql = store_pg_migration_sql,
 };

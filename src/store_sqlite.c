@@ -20,7 +20,7 @@ struct sqlite_conn {
 	sqlite3 *db;
 	dev_t dev; /* the file opened, to notice it removed or replaced */
 	ino_t ino;
-	int gone;  /* it was: every later write is refused */
+	int gone; /* it was: every later write is refused */
 };
 
 #define DB(s) (((struct sqlite_conn *)(s)->conn)->db)
@@ -37,14 +37,18 @@ static int map_rc(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return AIRLOCK_EBUSY;
-	case SQLITE_NOMEM: return AIRLOCK_ENOMEM;
+	case SQLITE_LOCKED:
+		return AIRLOCK_EBUSY;
+	case SQLITE_NOMEM:
+		return AIRLOCK_ENOMEM;
 	case SQLITE_CONSTRAINT:
 	case SQLITE_MISMATCH:
 	case SQLITE_RANGE:
-	case SQLITE_TOOBIG: return AIRLOCK_EINVAL;
+	case SQLITE_TOOBIG:
+		return AIRLOCK_EINVAL;
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: return AIRLOCK_ECORRUPT;
+	case SQLITE_NOTADB:
+		return AIRLOCK_ECORRUPT;
 	}
 	return AIRLOCK_EIO;
 }
@@ -89,7 +93,8 @@ static int create_private(const char *path, struct err *err)
 
 		close(fd);
 		unlink(path);
-		return err_set(err, AIRLOCK_EIO, "cannot set the mode of %s: %s", path, strerror(e));
+		return err_set(err, AIRLOCK_EIO, "cannot set the mode of %s: %s", path,
+			       strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -126,7 +131,8 @@ static int sq_open(struct store *s, int create, struct err *err)
 	} else if (stat(path, &sb) != 0) {
 		if (errno == ENOENT)
 			return err_set(err, AIRLOCK_ENOTFOUND,
-				       "no database at %s (run 'airlock init' to create one)", path);
+				       "no database at %s (run 'airlock init' to create one)",
+				       path);
 		return err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
 			       strerror(errno));
 	}
@@ -158,9 +164,10 @@ static int sq_open(struct store *s, int create, struct err *err)
 	 * a 1M-account book. 4 MB of cache holds the upper levels of every
 	 * index and a page's worth of rows; temp b-trees (a sort that outgrows
 	 * the cache) go to a temp file, not the heap. */
-	rc = sq_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			"PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"
-			"PRAGMA cache_size=-4096;",
+	rc = sq_exec(s,
+		     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		     "PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"
+		     "PRAGMA cache_size=-4096;",
 		     err);
 	if (rc)
 		return rc;
@@ -299,7 +306,10 @@ static int sq_prepare(struct store *s, struct store_stmt *st, struct err *err)
 	return 0;
 }
 
-static void sq_finalize(struct store_stmt *st) { sqlite3_finalize(STMT(st)); }
+static void sq_finalize(struct store_stmt *st)
+{
+	sqlite3_finalize(STMT(st));
+}
 
 static int bind_rc(int rc)
 {
@@ -333,7 +343,10 @@ static int sq_bind_blob(struct store_stmt *st, int idx, const void *v, int len)
 	return bind_rc(sqlite3_bind_blob(STMT(st), idx, v, len, SQLITE_TRANSIENT));
 }
 
-static int sq_stmt_readonly(struct store_stmt *st) { return sqlite3_stmt_readonly(STMT(st)); }
+static int sq_stmt_readonly(struct store_stmt *st)
+{
+	return sqlite3_stmt_readonly(STMT(st));
+}
 
 static int sq_step(struct store_stmt *st, struct err *err)
 {
@@ -350,7 +363,10 @@ static int sq_step(struct store_stmt *st, struct err *err)
 	return err_set(err, map_rc(rc), "%s: %s (%s)", s->path, sqlite3_errmsg(DB(s)), "step");
 }
 
-static int sq_col_count(struct store_stmt *st) { return sqlite3_column_count(STMT(st)); }
+static int sq_col_count(struct store_stmt *st)
+{
+	return sqlite3_column_count(STMT(st));
+}
 
 static const char *sq_col_name(struct store_stmt *st, int col)
 {
@@ -385,17 +401,27 @@ static double sq_col_double(struct store_stmt *st, int col)
 static int sq_col_type(struct store_stmt *st, int col)
 {
 	switch (sqlite3_column_type(STMT(st), col)) {
-	case SQLITE_INTEGER: return 'i';
-	case SQLITE_FLOAT: return 'r';
-	case SQLITE_TEXT: return 't';
-	case SQLITE_BLOB: return 'b';
+	case SQLITE_INTEGER:
+		return 'i';
+	case SQLITE_FLOAT:
+		return 'r';
+	case SQLITE_TEXT:
+		return 't';
+	case SQLITE_BLOB:
+		return 'b';
 	}
 	return 'n';
 }
 
-static void sq_reset(struct store_stmt *st) { sqlite3_reset(STMT(st)); }
+static void sq_reset(struct store_stmt *st)
+{
+	sqlite3_reset(STMT(st));
+}
 
-static void sq_clear_bindings(struct store_stmt *st) { sqlite3_clear_bindings(STMT(st)); }
+static void sq_clear_bindings(struct store_stmt *st)
+{
+	sqlite3_clear_bindings(STMT(st));
+}
 
 void store_real_json(double d, char *buf, int len)
 {
@@ -404,8 +430,8 @@ void store_real_json(double d, char *buf, int len)
 
 static int sq_set_durability(struct store *s, enum store_durability d, struct err *err)
 {
-	return sq_exec(s, d == STORE_RELAXED ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
-		       err);
+	return sq_exec(
+	    s, d == STORE_RELAXED ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", err);
 }
 
 static int budget_check(void *arg)
@@ -425,7 +451,10 @@ static void sq_budget(struct store *s, int64_t ms)
 	sqlite3_progress_handler(DB(s), 4000, budget_check, s);
 }
 
-static int64_t sq_changes(struct store *s) { return sqlite3_changes64(DB(s)); }
+static int64_t sq_changes(struct store *s)
+{
+	return sqlite3_changes64(DB(s));
+}
 
 static int sq_last_insert_id(struct store *s, int64_t *out, struct err *err)
 {
@@ -510,20 +539,30 @@ static int sq_integrity_check(struct store *s, struct err *err)
 		const char *v = store_col_text(st, 0);
 
 		rc = (v && strcmp(v, "ok") == 0)
-			     ? 0
-			     : err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check: %s", s->path,
-				       v ? v : "(null)");
+			 ? 0
+			 : err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check: %s", s->path,
+				   v ? v : "(null)");
 	} else if (rc == STORE_DONE)
-		rc = err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check returned nothing", s->path);
+		rc =
+		    err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check returned nothing", s->path);
 	store_done(st);
 	return rc;
 }
 
-static void *sq_native_handle(struct store *s) { return DB(s); }
+static void *sq_native_handle(struct store *s)
+{
+	return DB(s);
+}
 
-static const char *sq_migration_sql(const struct store_migration *m) { return m->sql; }
+static const char *sq_migration_sql(const struct store_migration *m)
+{
+	return m->sql;
+}
 
-static void sq_wal_limit(struct store *s, int pages) { sqlite3_wal_autocheckpoint(DB(s), pages); }
+static void sq_wal_limit(struct store *s, int pages)
+{
+	sqlite3_wal_autocheckpoint(DB(s), pages);
+}
 
 static void *checkpointer(void *arg)
 {
@@ -606,45 +645,45 @@ void store_checkpointer_stop(void)
 }
 
 const struct store_backend store_sqlite_backend = {
-	.name = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.file_ok = sq_file_ok,
-	.writable = sq_writable,
-	.exec = sq_exec,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.prepare = sq_prepare,
-	.finalize = sq_finalize,
-	.bind_text = sq_bind_text,
-	.bind_int = sq_bind_int,
-	.bind_double = sq_bind_double,
-	.bind_null = sq_bind_null,
-	.bind_blob = sq_bind_blob,
-	.stmt_readonly = sq_stmt_readonly,
-	.step = sq_step,
-	.col_count = sq_col_count,
-	.col_name = sq_col_name,
-	.col_text = sq_col_text,
-	.col_bytes = sq_col_bytes,
-	.col_blob = sq_col_blob,
-	.col_int = sq_col_int,
-	.col_double = sq_col_double,
-	.col_type = sq_col_type,
-	.reset = sq_reset,
-	.clear_bindings = sq_clear_bindings,
-	.set_durability = sq_set_durability,
-	.wal_limit = sq_wal_limit,
-	.budget = sq_budget,
-	.changes = sq_changes,
-	.last_insert_id = sq_last_insert_id,
-	.table_exists = sq_table_exists,
-	.read_snapshot = sq_read_snapshot,
-	.tables = sq_tables,
-	.ids_follow = sq_ids_follow,
-	.trigger_sql = sq_trigger_sql,
-	.integrity_check = sq_integrity_check,
-	.native_handle = sq_native_handle,
-	.migration_sql = sq_migration_sql,
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .file_ok = sq_file_ok,
+    .writable = sq_writable,
+    .exec = sq_exec,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .prepare = sq_prepare,
+    .finalize = sq_finalize,
+    .bind_text = sq_bind_text,
+    .bind_int = sq_bind_int,
+    .bind_double = sq_bind_double,
+    .bind_null = sq_bind_null,
+    .bind_blob = sq_bind_blob,
+    .stmt_readonly = sq_stmt_readonly,
+    .step = sq_step,
+    .col_count = sq_col_count,
+    .col_name = sq_col_name,
+    .col_text = sq_col_text,
+    .col_bytes = sq_col_bytes,
+    .col_blob = sq_col_blob,
+    .col_int = sq_col_int,
+    .col_double = sq_col_double,
+    .col_type = sq_col_type,
+    .reset = sq_reset,
+    .clear_bindings = sq_clear_bindings,
+    .set_durability = sq_set_durability,
+    .wal_limit = sq_wal_limit,
+    .budget = sq_budget,
+    .changes = sq_changes,
+    .last_insert_id = sq_last_insert_id,
+    .table_exists = sq_table_exists,
+    .read_snapshot = sq_read_snapshot,
+    .tables = sq_tables,
+    .ids_follow = sq_ids_follow,
+    .trigger_sql = sq_trigger_sql,
+    .integrity_check = sq_integrity_check,
+    .native_handle = sq_native_handle,
+    .migration_sql = sq_migration_sql,
 };
