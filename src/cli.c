@@ -214,8 +214,29 @@ const struct cli_command cli_commands[] = {
 	 "may not write, YAML syntax errors. Prints \"FILE: ok (N workflows)\" when\n"
 	 "there is none.\n"
 	 "\n"
+	 "When the policy names upstreams, each is started (or reached) and its\n"
+	 "tools compared with the policy: tools listed but absent upstream, and\n"
+	 "tools offered upstream but not listed (never shown nor callable), are\n"
+	 "reported as warnings; they do not change the exit status.\n"
+	 "\n"
 	 "exit status: 0 no problem, 1 problems (or the file cannot be read),\n"
 	 "2 usage error\n"},
+	{"upstream", cmd_upstream, "list upstream MCP servers' tools; trust their definitions",
+	 "usage: airlock upstream list [NAME] [--policy FILE] [--json]\n"
+	 "       airlock upstream trust NAME [--policy FILE] [--as NAME] [--json]\n"
+	 "\n"
+	 "list starts (or reaches) each upstream the policy names and shows its tools:\n"
+	 "for each tool the policy lists, its effect and whether its definition is\n"
+	 "trusted, untrusted (never trusted) or changed since it was trusted (with\n"
+	 "what changed); then tools listed but absent upstream and tools offered but\n"
+	 "not listed. An upstream that cannot start shows why and the end of its\n"
+	 "stderr.\n"
+	 "\n"
+	 "trust shows the same and records a hash of each listed tool's definition\n"
+	 "(name, title, description, schemas, annotations) as it is now. Only\n"
+	 "trusted tools whose definition is unchanged are shown to the agent and\n"
+	 "callable; a definition that changes later hides the tool and raises an\n"
+	 "alert (in the log) until a person trusts it again. An operator verb.\n" WHO_ACTS},
 	{"radius", cmd_radius, "show the worst-case unattended blast radius per workflow",
 	 "usage: airlock radius [--policy FILE] [--json]\n"
 	 "\n"
@@ -252,6 +273,7 @@ const struct cli_command cli_commands[] = {
 	 "   \"--agent\", \"researcher\", \"--db\", \"/path/to/airlock.db\"]}\n"},
 	{"serve", cmd_serve, "serve the review console and the MCP connectors over HTTP",
 	 "usage: airlock serve [--listen ADDR:PORT [--insecure-http]] [--threads N]\n"
+	 "                     [--tls-cert FILE --tls-key FILE]\n"
 	 "                     [--no-auth [--agent NAME]]\n"
 	 "                     [--public-url URL] [--instruction-version V] [--db PATH]\n"
 	 "                     [--scan-budget MS] [--lookup-budget MS] [LIMITS]\n"
@@ -262,13 +284,17 @@ const struct cli_command cli_commands[] = {
 	 "write connector at /mcp/write (POST one JSON-RPC message, JSON answer;\n"
 	 "Mcp-Session-Id from initialize; DELETE ends a session). Each request needs\n"
 	 "'Authorization: Bearer TOKEN' with a token of that connector (airlock token\n"
-	 "create); the token's agent is who acts. Requests whose Host or Origin is\n"
+	 "create, or OAuth 2.1: clients that follow the MCP authorization spec find\n"
+	 "/.well-known/oauth-protected-resource, register, and an admin consents in\n"
+	 "the console); the token's agent is who acts. Requests whose Host or Origin is\n"
 	 "not this server are refused (DNS rebinding). SIGINT or SIGTERM stops it\n"
 	 "cleanly.\n"
 	 "\n"
 	 "  --listen ADDR:PORT   default 127.0.0.1:8750; PORT 0 picks a free port\n"
 	 "  --insecure-http      allow a --listen address that is not loopback; airlock\n"
-	 "                       speaks plain HTTP, so put a TLS proxy in front\n"
+	 "                       speaks plain HTTP, so put a TLS proxy in front\n"	 "  --tls-cert FILE      serve HTTPS with this certificate chain (PEM) and\n"
+	 "  --tls-key FILE       its private key (PEM); any --listen address is then\n"
+	 "                       allowed, and the session cookie is Secure\n"
 	 "  --threads N          threads that answer requests, first come first served\n"
 	 "                       (default 4)\n"
 	 "  --slow-threads N     threads of their own for expensive MCP calls\n"
@@ -379,8 +405,10 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "A token lets one agent use one HTTP connector of airlock serve. create\n"
 	 "prints the token once on standard output; airlock keeps only its hash.\n"
-	 "list shows ids, connectors and agents (never secrets); revoke stops a\n"
-	 "token at once. Creating and revoking are recorded in the action log.\n"
+	 "list shows ids, connectors and agents (never secrets), OAuth grants\n"
+	 "(ids oauth-...) among them; revoke stops a token, or a grant with all its\n"
+	 "access and refresh tokens, at once. Creating and revoking are recorded in\n"
+	 "the action log.\n"
 	 "\n"
 	 "create and revoke are an operator's: never an agent's (--as agent:NAME is\n"
 	 "refused), and once the book has reviewers, only a signed-in admin's\n"
@@ -460,6 +488,29 @@ const struct cli_command cli_commands[] = {
 	 "checkpoint to FILE, or to standard output. Keep checkpoints away from the\n"
 	 "database: 'airlock verify --checkpoint FILE' then detects a rewrite of the\n"
 	 "whole log. Taking a checkpoint is itself logged.\n"},
+	{"migrate", cmd_migrate, "copy the database to another engine (SQLite to PostgreSQL)",
+	 "usage: airlock migrate --to TARGET [--db PATH] [--json]\n"
+	 "\n"
+	 "Copies everything in the database (the book, batches, the action log,\n"
+	 "connector tokens, reviewers) into TARGET, an empty database: a\n"
+	 "postgres://USER@HOST:PORT/DB URL (or another SQLite file). The source's\n"
+	 "action log is verified first and the copy's after; both must verify and\n"
+	 "end at the same head, or nothing is kept. The source is not changed.\n"
+	 "Stop the servers on the source first; then point them at TARGET with\n"
+	 "--db or $AIRLOCK_DB.\n"},
+	{"sql", cmd_sql, "run one SQL statement on the database and print its rows",
+	 "usage: airlock sql [--write] [--header] [--db PATH|URL] [--json] STATEMENT [VALUE...]\n"
+	 "\n"
+	 "Runs STATEMENT on the database (a SQLite file, or a postgres:// URL) and\n"
+	 "prints each row on a line, columns separated by '|', NULL as nothing,\n"
+	 "blobs as x'hex', control characters as \\xNN. VALUEs bind to ?1, ?2 ...\n"
+	 "as text. For operators and tests, in place of each engine's own shell.\n"
+	 "\n"
+	 "  --write   commit what the statement changed; without it the statement\n"
+	 "            runs in a transaction that is rolled back, so a look cannot\n"
+	 "            change the book (the action log stays append-only either way)\n"
+	 "  --header  print the column names first\n"
+	 "  --json    {\"rows\": [{column: value}], \"changes\": N, \"committed\": bool}\n"},
 	{"verify", cmd_verify, "check that the action log was not edited",
 	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"
 	 "       airlock verify --invariants [--instruction-version V] [--policy FILE]\n"
@@ -671,7 +722,7 @@ static void say_escaped(const char *fmt, va_list ap)
 {
 	char msg[4096], shown[8192];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 }
 
@@ -797,7 +848,7 @@ struct policy *cli_policy(struct cli *cli, int required)
 		cli->policy_tried = 1;
 		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
 			cli->policy = NULL;
-			snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
+			(void)snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
 			if (required && access(cli_policy_path(cli), F_OK) != 0 &&
 			    (!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")))
 				/* not "run airlock init": that would make a second,
@@ -829,7 +880,7 @@ const char *cli_principal(struct cli *cli)
 		name = pw ? pw->pw_name : "unknown";
 	}
 	if (cli_identity_parse(name, cli->principal, sizeof cli->principal, &err))
-		snprintf(cli->principal, sizeof cli->principal, "human:invalid");
+		(void)snprintf(cli->principal, sizeof cli->principal, "human:invalid");
 	return cli->principal;
 }
 
