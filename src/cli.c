@@ -692,7 +692,7 @@ static void say_escaped(const char *fmt, va_list ap)
 {
 	char msg[4096], shown[8192];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 }
 
@@ -818,7 +818,7 @@ struct policy *cli_policy(struct cli *cli, int required)
 		cli->policy_tried = 1;
 		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
 			cli->policy = NULL;
-			snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
+			(void)snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
 			if (required && access(cli_policy_path(cli), F_OK) != 0 &&
 			    (!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")))
 				/* not "run airlock init": that would make a second,
@@ -850,7 +850,7 @@ const char *cli_principal(struct cli *cli)
 		name = pw ? pw->pw_name : "unknown";
 	}
 	if (cli_identity_parse(name, cli->principal, sizeof cli->principal, &err))
-		snprintf(cli->principal, sizeof cli->principal, "human:invalid");
+		(void)snprintf(cli->principal, sizeof cli->principal, "human:invalid");
 	return cli->principal;
 }
 

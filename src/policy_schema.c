@@ -164,8 +164,10 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 			routed[0] = '\0';
 			for (k = 0; tools_at(k); k++)
 				if (tools_at(k)->routed)
-					snprintf(routed + strlen(routed), sizeof routed - strlen(routed),
-						 "%s%s", routed[0] ? ", " : "", tools_at(k)->name);
+					/* a message only: a cut list is still true */
+					(void)snprintf(routed + strlen(routed),
+						       sizeof routed - strlen(routed), "%s%s",
+						       routed[0] ? ", " : "", tools_at(k)->name);
 			policy_problem_at(c, n,
 					  "tool '%s' is already in workflow '%s' (line %d): a tool "
 					  "belongs to one workflow, except %s, whose "
@@ -459,7 +461,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 				  wf->name, policy_describe(body, where, sizeof where));
 		return;
 	}
-	snprintf(where, sizeof where, "in workflow '%s'", wf->name);
+	(void)snprintf(where, sizeof where, "in workflow '%s'", wf->name);
 	policy_map_keys(c, body, where, workflow_keys, W_NKEYS, kv);
 	if (kv[W_EFFECT].k)
 		have_effect = parse_effect(c, &kv[W_EFFECT], &wf->effect);
@@ -479,7 +481,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 		policy_val_int(c, &kv[W_STAGE_MAX], 1, INT32_MAX, "a positive integer",
 			       &wf->stage_max);
 	if (kv[W_SAMPLING].k) {
-		snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
+		(void)snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
 		parse_sampling(c, &kv[W_SAMPLING], where, &wf->sampling);
 	}
 	if (kv[W_TTL].k)
