@@ -60,6 +60,11 @@
   function show(node) {
     clear(main);
     add(main, node);
+    // On a phone a wide table scrolls inside itself; one holding nothing
+    // focusable takes the focus itself, so it scrolls by keyboard too.
+    Array.prototype.forEach.call(main.querySelectorAll('table'), function (t) {
+      if (!t.querySelector('a, button, input, select, textarea')) t.setAttribute('tabindex', '0');
+    });
   }
   // Marks a view as drawn: tests wait for it, the bench times it.
   function rendered(view) {
