@@ -232,9 +232,15 @@ static json_t *crm_refresh(struct store *s, const char *record_id, const char *s
 
 json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *cache)
 {
+	static const char *const shown[] = {"name",  "segment",	  "region",
+					    "owner", "lifecycle", NULL};
 	const char *state = json_string_value(json_object_get(batch, "state"));
-	json_t *v = json_deep_copy(item), *diff = json_array(), *ch, *before, *val;
+	/* a shallow copy: every member that changes below is replaced, never
+	 * edited, so the batch's own item stays as it was (a deep copy of 500
+	 * before-images was most of a big batch's answer time) */
+	json_t *v = json_copy(item), *diff = json_array(), *ch, *before, *val, *brief;
 	const char *k;
+	int n;
 	int waiting = state && (!strcmp(state, "staged") || !strcmp(state, "sampled") ||
 				!strcmp(state, "blocked") || !strcmp(state, "approved"));
 
@@ -251,6 +257,14 @@ json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *
 						      old_value(before, k), "new", val));
 	}
 	json_object_set_new(v, "diff", diff);
+	/* of the before-image, what the page names the record by; the old
+	 * values are in the diff */
+	brief = json_object();
+	for (n = 0; brief && shown[n]; n++)
+		if (json_object_get(before, shown[n]))
+			json_object_set(brief, shown[n], json_object_get(before, shown[n]));
+	if (brief)
+		json_object_set_new(v, "before", brief);
 	json_object_set_new(v, "evidence",
 			    console_evidence(s, json_object_get(item, "evidence"), cache));
 	/* the record changed since it was staged: applying will conflict */
