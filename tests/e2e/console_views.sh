@@ -113,6 +113,8 @@ for bad in xml CSV "csv%2C" "%3Cscript%3E"; do
 	has "... naming format" "$T/body" '"format: .*not an export format'
 done
 has "... as JSON (the page shows it as text)" "$T/hdr" "Content-Type: application/json"
+req POST "/api/log?format=csv" $A -H 'Content-Type: application/json' -d '{}'
+same "the log export is a read: POST is refused (405), nothing to forge" "$(code)" 405
 req GET "/api/log?batch=$B1&format=csv" $A
 same "CSV export: 200" "$(code)" 200
 has "... as CSV" "$T/hdr" "Content-Type: text/csv"
