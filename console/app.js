@@ -648,7 +648,8 @@
     var vals = pts.map(function (p) { return Number(p.value); });
     var all = vals.concat(m.reference != null ? [Number(m.reference)] : []);
     var lo = Math.min.apply(null, all.concat([0])), hi = Math.max.apply(null, all.concat([m.unit === 'share' || m.unit === 'ratio' ? 1e-9 : 1]));
-    if (m.unit === 'share' || m.unit === 'ratio') hi = Math.min(1, hi * 1.1 || 1);
+    // a share axis spans at least 0-10% (all zeros read "0%, 5%, 10%", not "0%, 0%, 0%")
+    if (m.unit === 'share' || m.unit === 'ratio') hi = Math.min(1, Math.max(hi * 1.1, 0.1));
     var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': vis(m.title + ': ' + pts.length + ' windows from ' + day(pts[0].window) + ' to ' + day(pts[pts.length - 1].window) + ', latest ' + inUnit(m.unit, vals[vals.length - 1])) });
     function x(i) { return L + (pts.length < 2 ? 0 : i * (W - L - R) / (pts.length - 1)); }
     function y(v) { return H - B - (v - lo) / (hi - lo || 1) * (H - T - B); }
