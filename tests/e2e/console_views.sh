@@ -81,6 +81,7 @@ req GET "/api/queue?sort=state"
 same "the sorted queue without a session: 401" "$(code)" 401
 req POST /login -c "$T/alice" -H 'Content-Type: application/json' --data '{"name":"alice","password":"alice-password"}'
 same "alice signs in" "$(code)" 200
+CSRF=$(jget csrf)
 A="-b $T/alice"
 
 # --- 1. refresh conflicts: the CRM's value beside old → new
@@ -114,7 +115,9 @@ for bad in xml CSV "csv%2C" "%3Cscript%3E"; do
 done
 has "... as JSON (the page shows it as text)" "$T/hdr" "Content-Type: application/json"
 req POST "/api/log?format=csv" $A -H 'Content-Type: application/json' -d '{}'
-same "the log export is a read: POST is refused (405), nothing to forge" "$(code)" 405
+same "a POST to the log export without the CSRF token: 403" "$(code)" 403
+req POST "/api/log?format=csv" $A -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' -d '{}'
+same "... with it: 405, the export is a read and changes nothing" "$(code)" 405
 req GET "/api/log?batch=$B1&format=csv" $A
 same "CSV export: 200" "$(code)" 200
 has "... as CSV" "$T/hdr" "Content-Type: text/csv"
