@@ -224,7 +224,7 @@ int cmd_reviewer(struct cli *cli, int argc, char **argv)
 
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			fputs(cli_find("reviewer")->usage, stdout);
+			cli_put_usage(cli_find("reviewer")->usage);
 			return CLI_OK;
 		}
 		return cli_usage(cli, "give add, list or remove");

@@ -16,6 +16,7 @@
 #include "scope.h"
 #include "staging.h"
 #include "text.h"
+#include "tools.h"
 
 #define GATE_MAX_ITEMS 100000
 #define GATE_TEXT_MAX 20000
@@ -955,7 +956,7 @@ static int draft_tool(struct gate *g, const struct gate_call *call, json_t *args
 	if (rc || *result)
 		goto out;
 	gate_audience_rules(g->policy, &rules);
-	if (!strcmp(call->tool, "draft_email"))
+	if (tools_find(call->tool)->gate == TOOLS_GATE_DRAFT) /* else a brief */
 		rc = outreach_draft_create(g->store, &rules, call->principal, iv, args, &r, err);
 	else
 		rc = outreach_brief_create(g->store, call->principal, iv, args, &r, err);
@@ -1128,6 +1129,8 @@ out:
 int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, json_t **result,
 		   struct err *err)
 {
+	const struct tools_row *row;
+
 	*result = NULL;
 	if (!call || !call->principal || !call->tool)
 		return err_set(err, AIRLOCK_EINVAL, "a call needs a principal and a tool");
@@ -1135,14 +1138,28 @@ int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, j
 		return err_set(err, AIRLOCK_EINVAL, "arguments must be a JSON object");
 	if (strncmp(call->principal, "agent:", 6) != 0 && strncmp(call->principal, "human:", 6) != 0)
 		return err_set(err, AIRLOCK_EDENIED, "unknown principal '%s'", call->principal);
-	if (!strcmp(call->tool, "propose_changes"))
+	/* what the call is comes from the registry's row of that name, never
+	 * from the arguments */
+	row = tools_find(call->tool);
+	if (row && row->connector == TOOLS_WRITE && tools_hidden(row))
+		return err_set(err, AIRLOCK_EDENIED,
+			       "tool '%s' is hidden until a person trusts its definition again",
+			       call->tool);
+	switch (row && row->connector == TOOLS_WRITE ? row->gate : TOOLS_GATE_NONE) {
+	case TOOLS_GATE_CHANGES:
 		return propose_changes(g, call, args, result, err);
-	if (!strcmp(call->tool, "propose_merge"))
+	case TOOLS_GATE_MERGE:
 		return propose_merge(g, call, args, result, err);
-	if (!strcmp(call->tool, "draft_email") || !strcmp(call->tool, "save_brief"))
+	case TOOLS_GATE_DRAFT:
+	case TOOLS_GATE_BRIEF:
 		return draft_tool(g, call, args, result, err);
-	if (!strcmp(call->tool, "request_send"))
+	case TOOLS_GATE_SEND:
 		return request_send(g, call, args, result, err);
+	case TOOLS_GATE_HOOK:
+		return row->gate_fn(g, call, row, args, result, err);
+	case TOOLS_GATE_NONE:
+		break;
+	}
 	return err_set(err, AIRLOCK_EINVAL, "tool '%s' does not go through the gate", call->tool);
 }
 

@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp_schema.h"
+#include "tools.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
@@ -89,6 +90,7 @@ int mcp_call_expensive(json_t *msg)
 {
 	json_t *params, *args, *v;
 	const char *method, *name, *key;
+	const struct tools_row *row;
 
 	method = json_string_value(json_object_get(msg, "method"));
 	if (!method || strcmp(method, "tools/call") != 0)
@@ -98,15 +100,50 @@ int mcp_call_expensive(json_t *msg)
 	args = json_object_get(params, "arguments");
 	if (!name)
 		return 0;
-	if (!strcmp(name, "book_stats"))
-		return 1;
-	if (!strcmp(name, "search_accounts") &&
-	    json_string_length(json_object_get(args, "text")) > 0)
+	row = tools_find(name);
+	if (row && row->cost == TOOLS_SCAN &&
+	    (!row->scan_arg || json_string_length(json_object_get(args, row->scan_arg)) > 0))
 		return 1;
 	json_object_foreach(args, key, v)
 		if (json_array_size(v) > MCP_EXPENSIVE_ITEMS)
 			return 1;
 	return 0;
+}
+
+static void mcp_log(struct mcp_session *ses, int level, json_t *data);
+
+/* tools/list and the schemas, from the registry's visible rows and the
+ * policy; replaced only when the whole build succeeds. */
+static int tools_build(struct mcp_server *srv, struct err *err)
+{
+	json_t *list, *schemas;
+	unsigned gen = tools_generation();
+	int rc;
+
+	rc = mcp_tools_build(srv->connector, &list, &schemas, err);
+	if (rc == 0 && srv->gate.policy && (rc = mcp_tools_policy(list, srv->gate.policy, err))) {
+		json_decref(list);
+		json_decref(schemas);
+	}
+	if (rc)
+		return rc;
+	json_decref(srv->tools);
+	json_decref(srv->schemas);
+	srv->tools = list;
+	srv->schemas = schemas;
+	srv->tools_gen = gen;
+	return 0;
+}
+
+/* A row added or hidden since the last build (an upstream's tools, a
+ * changed definition) shows in the next tools/list and tools/call. */
+static void tools_fresh(struct mcp_server *srv, struct mcp_session *ses)
+{
+	struct err err = {0};
+
+	if (srv->tools_gen != tools_generation() && tools_build(srv, &err))
+		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "tools rebuild failed", "error",
+					  err.msg));
 }
 
 int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct store *store,
@@ -119,13 +156,13 @@ int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct
 	srv->gate.store = store;
 	srv->gate.policy = NULL; /* a later merge wires the policy file */
 	srv->default_instruction_version = default_instruction_version;
-	return mcp_tools_build(connector, &srv->tools, &srv->schemas, err);
+	return tools_build(srv, err);
 }
 
 int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct err *err)
 {
 	srv->gate.policy = p;
-	return p ? mcp_tools_policy(srv->tools, p, err) : 0;
+	return tools_build(srv, err);
 }
 
 void mcp_server_free(struct mcp_server *srv)
@@ -321,6 +358,7 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   "params.cursor: this server lists every tool on one page and "
 				   "gave out no cursor",
 				   NULL);
+	tools_fresh(srv, ses);
 	r = json_pack("{s:O}", "tools", srv->tools);
 	if (r && ses->stateless) {
 		json_object_set_new(r, "ttlMs", json_integer(TOOLS_TTL_MS));
@@ -652,7 +690,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 {
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *args = json_object_get(params, "arguments"), *result = NULL;
-	const struct mcp_tool *t;
+	const struct tools_row *t;
 	struct err err = {0}, aerr = {0};
 	char msg[ERR_MSG_MAX + 256];
 	int rc;
@@ -660,7 +698,10 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	if (!name)
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS,
 				   "tools/call needs params.name (a string)", NULL);
+	tools_fresh(srv, ses);
 	t = mcp_tool_find(srv->connector, name);
+	if (t && !json_object_get(srv->schemas, name)) /* added, but the rebuild failed */
+		t = NULL;
 	if (!t) {
 		snprintf(msg, sizeof msg, "unknown tool '%.100s' on the %s connector%s", name,
 			 mcp_connector_name(srv->connector),

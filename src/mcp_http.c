@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp.h"
+#include "tools.h"
 #include "token.h"
 
 #define SESSION_BUCKETS 1024
@@ -842,20 +843,38 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 
 /* 1 when a body cannot hold an expensive call, judged without decoding it
  * (most calls are cheap, and this runs for every one): with no backslash,
- * every name and key is written as it reads, so a call that names neither
- * book_stats nor a "text" argument, with fewer commas than an expensive
- * array has items, is cheap. Anything else is decoded and judged. */
+ * every name and key is written as it reads, so a call that names no scan
+ * tool of the registry (book_stats) nor the argument that makes one
+ * expensive ("text" of search_accounts), with fewer commas than an
+ * expensive array has items, is cheap. Anything else is decoded and
+ * judged. */
 static int surely_cheap(const char *body, size_t len)
 {
+	const struct tools_row *row;
+	char key[TOOLS_NAME_MAX + 3];
 	size_t i, commas = 0;
+	int k, n;
 
 	for (i = 0; i < len; i++)
 		if (body[i] == '\\')
 			return 0;
 		else if (body[i] == ',')
 			commas++;
-	return commas < MCP_EXPENSIVE_ITEMS && !memmem(body, len, "book_stats", 10) &&
-	       !memmem(body, len, "\"text\"", 6);
+	if (commas >= MCP_EXPENSIVE_ITEMS)
+		return 0;
+	for (k = 0; (row = tools_at(k)); k++) {
+		if (row->cost != TOOLS_SCAN)
+			continue;
+		if (!row->scan_arg && memmem(body, len, row->name, strlen(row->name)))
+			return 0;
+		n = row->scan_arg ? snprintf(key, sizeof key, "\"%s\"", row->scan_arg) : -1;
+		/* a key too long to copy is looked for the slow way */
+		if (row->scan_arg && (n < 0 || (size_t)n >= sizeof key))
+			return 0;
+		if (n > 0 && memmem(body, len, key, (size_t)n))
+			return 0;
+	}
+	return 1;
 }
 
 /* The lane of a request (http.h), on a fast-lane thread before the handler
