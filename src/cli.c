@@ -214,8 +214,29 @@ const struct cli_command cli_commands[] = {
 	 "may not write, YAML syntax errors. Prints \"FILE: ok (N workflows)\" when\n"
 	 "there is none.\n"
 	 "\n"
+	 "When the policy names upstreams, each is started (or reached) and its\n"
+	 "tools compared with the policy: tools listed but absent upstream, and\n"
+	 "tools offered upstream but not listed (never shown nor callable), are\n"
+	 "reported as warnings; they do not change the exit status.\n"
+	 "\n"
 	 "exit status: 0 no problem, 1 problems (or the file cannot be read),\n"
 	 "2 usage error\n"},
+	{"upstream", cmd_upstream, "list upstream MCP servers' tools; trust their definitions",
+	 "usage: airlock upstream list [NAME] [--policy FILE] [--json]\n"
+	 "       airlock upstream trust NAME [--policy FILE] [--as NAME] [--json]\n"
+	 "\n"
+	 "list starts (or reaches) each upstream the policy names and shows its tools:\n"
+	 "for each tool the policy lists, its effect and whether its definition is\n"
+	 "trusted, untrusted (never trusted) or changed since it was trusted (with\n"
+	 "what changed); then tools listed but absent upstream and tools offered but\n"
+	 "not listed. An upstream that cannot start shows why and the end of its\n"
+	 "stderr.\n"
+	 "\n"
+	 "trust shows the same and records a hash of each listed tool's definition\n"
+	 "(name, title, description, schemas, annotations) as it is now. Only\n"
+	 "trusted tools whose definition is unchanged are shown to the agent and\n"
+	 "callable; a definition that changes later hides the tool and raises an\n"
+	 "alert (in the log) until a person trusts it again. An operator verb.\n" WHO_ACTS},
 	{"radius", cmd_radius, "show the worst-case unattended blast radius per workflow",
 	 "usage: airlock radius [--policy FILE] [--json]\n"
 	 "\n"
@@ -671,7 +692,7 @@ static void say_escaped(const char *fmt, va_list ap)
 {
 	char msg[4096], shown[8192];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 }
 
@@ -797,7 +818,7 @@ struct policy *cli_policy(struct cli *cli, int required)
 		cli->policy_tried = 1;
 		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
 			cli->policy = NULL;
-			snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
+			(void)snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
 			if (required && access(cli_policy_path(cli), F_OK) != 0 &&
 			    (!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")))
 				/* not "run airlock init": that would make a second,
@@ -829,7 +850,7 @@ const char *cli_principal(struct cli *cli)
 		name = pw ? pw->pw_name : "unknown";
 	}
 	if (cli_identity_parse(name, cli->principal, sizeof cli->principal, &err))
-		snprintf(cli->principal, sizeof cli->principal, "human:invalid");
+		(void)snprintf(cli->principal, sizeof cli->principal, "human:invalid");
 	return cli->principal;
 }
 

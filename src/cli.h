@@ -170,6 +170,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv);
 int cmd_sample(struct cli *cli, int argc, char **argv);
 int cmd_judge(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);
+int cmd_upstream(struct cli *cli, int argc, char **argv);
 int cmd_radius(struct cli *cli, int argc, char **argv);
 int cmd_mcp(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);

@@ -495,7 +495,7 @@ void console_api_why(struct console_req *r)
 	{
 		char bid[24];
 
-		snprintf(bid, sizeof bid, "%lld", (long long)id);
+		(void)snprintf(bid, sizeof bid, "%lld", (long long)id);
 		f.batch_id = bid;
 		if (audit_query(r->s, &f, collect, entries, &err)) {
 			console_fail(r->res, &err);
@@ -612,8 +612,8 @@ static void drift_name(json_t *m, char *buf, size_t len)
 {
 	const char *wf = json_string_value(json_object_get(m, "workflow"));
 
-	snprintf(buf, len, "%s%s%s%s", json_string_value(json_object_get(m, "metric")),
-		 wf ? "{" : "", wf ? wf : "", wf ? "}" : "");
+	(void)snprintf(buf, len, "%s%s%s%s", json_string_value(json_object_get(m, "metric")),
+		       wf ? "{" : "", wf ? wf : "", wf ? "}" : "");
 }
 
 /* Each metric in the words a sales manager reads, and the unit its values
@@ -654,8 +654,8 @@ static const char *drift_title(json_t *m, char *buf, size_t len)
 			words = drift_words[i].words;
 			unit = drift_words[i].unit;
 		}
-	snprintf(buf, len, "%s%s%s", words ? words : (metric ? metric : "a metric"),
-		 wf ? ", workflow " : "", wf ? wf : "");
+	(void)snprintf(buf, len, "%s%s%s", words ? words : (metric ? metric : "a metric"),
+		       wf ? ", workflow " : "", wf ? wf : "");
 	return unit;
 }
 
@@ -663,13 +663,13 @@ static const char *drift_title(json_t *m, char *buf, size_t len)
 static void drift_value(const char *unit, double v, char *buf, size_t len)
 {
 	if (!strcmp(unit, "share"))
-		snprintf(buf, len, "%.0f%%", v * 100);
+		(void)snprintf(buf, len, "%.0f%%", v * 100);
 	else if (!strcmp(unit, "count"))
-		snprintf(buf, len, "%.0f", v);
+		(void)snprintf(buf, len, "%.0f", v);
 	else if (!strcmp(unit, "mix"))
-		snprintf(buf, len, "%.1f", v);
+		(void)snprintf(buf, len, "%.1f", v);
 	else
-		snprintf(buf, len, "%.2f", v);
+		(void)snprintf(buf, len, "%.2f", v);
 }
 
 /* "26 Nov" from "2026-11-26T10:00:00Z"; the text itself when it is not a
@@ -681,9 +681,9 @@ static void drift_day(const char *at, char *buf, size_t len)
 	int y, mo, d;
 
 	if (at && sscanf(at, "%4d-%2d-%2d", &y, &mo, &d) == 3 && mo >= 1 && mo <= 12)
-		snprintf(buf, len, "%d %s %d", d, mon[mo - 1], y);
+		(void)snprintf(buf, len, "%d %s %d", d, mon[mo - 1], y);
 	else
-		snprintf(buf, len, "%s", at ? at : "?");
+		(void)snprintf(buf, len, "%s", at ? at : "?");
 }
 
 /* The alert's verdict in words: how far from usual, since when, after
@@ -701,24 +701,26 @@ static void drift_verdict(json_t *a, const char *title, const char *unit, char *
 	if (!strcmp(unit, "mix")) {
 		/* a mix's value is its variety (effective number of values) */
 		drift_day(json_string_value(json_object_get(a, "first_window")), day, sizeof day);
-		snprintf(buf, len,
-			 "the %s, %s since %s (about %.1f values in common use against a usual "
-			 "%.1f)%s%s",
-			 title, v < ref ? "narrowed" : "widened", day, v, ref,
-			 cause ? ", after " : "", cause ? cause : "");
+		(void)snprintf(
+		    buf, len,
+		    "the %s, %s since %s (about %.1f values in common use against a usual "
+		    "%.1f)%s%s",
+		    title, v < ref ? "narrowed" : "widened", day, v, ref, cause ? ", after " : "",
+		    cause ? cause : "");
 		return;
 	}
 	if (ref > 0 && v >= ref)
-		snprintf(how, sizeof how, "%.1f× the usual", v / ref);
+		(void)snprintf(how, sizeof how, "%.1f× the usual", v / ref);
 	else if (ref > 0)
-		snprintf(how, sizeof how, "%.0f%% below the usual", (1 - v / ref) * 100);
+		(void)snprintf(how, sizeof how, "%.0f%% below the usual", (1 - v / ref) * 100);
 	else
-		snprintf(how, sizeof how, "%s the usual", v > ref ? "above" : "different from");
+		(void)snprintf(how, sizeof how, "%s the usual",
+			       v > ref ? "above" : "different from");
 	drift_day(json_string_value(json_object_get(a, "first_window")), day, sizeof day);
 	drift_value(unit, v, vt, sizeof vt);
 	drift_value(unit, ref, rt, sizeof rt);
-	snprintf(buf, len, "%s %s, since %s (%s against a usual %s)%s%s", how, title, day, vt, rt,
-		 cause ? ", after " : "", cause ? cause : "");
+	(void)snprintf(buf, len, "%s %s, since %s (%s against a usual %s)%s%s", how, title, day, vt,
+		       rt, cause ? ", after " : "", cause ? cause : "");
 }
 
 /* A metric's state in words. */
@@ -781,7 +783,7 @@ static json_t *drift_for_page(json_t *rep)
 		drift_name(a, name, sizeof name);
 		unit = drift_title(a, title, sizeof title);
 		drift_verdict(a, title, unit, verdict, sizeof verdict);
-		snprintf(
+		(void)snprintf(
 		    msg, sizeof msg,
 		    "%s since %.10s: %.3g against a reference of %.3g (%s %.2f, threshold %.2f)",
 		    json_string_value(json_object_get(a, "severity")),

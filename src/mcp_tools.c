@@ -466,7 +466,8 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 		size_t len = strlen(page.json) + strlen(text) + 16;
 
 		if ((srv->result_text = malloc(len)))
-			snprintf(srv->result_text, len, "{\"accounts\":%s,%s", page.json, text + 1);
+			(void)snprintf(srv->result_text, len, "{\"accounts\":%s,%s", page.json,
+				       text + 1);
 	}
 	free(page.json);
 	free(text);
@@ -563,7 +564,7 @@ static int run_batch_status(struct mcp_server *srv, struct mcp_session *ses,
 		if (json_number_value(v) < 1 || json_number_value(v) > 9007199254740992.0)
 			return err_set(err, AIRLOCK_EINVAL,
 				       "argument 'batch_id' must be a positive batch number");
-		snprintf(id, sizeof id, "%lld", (long long)json_number_value(v));
+		(void)snprintf(id, sizeof id, "%lld", (long long)json_number_value(v));
 		return gate_batch_status(&srv->gate, ses->principal, id, result, err);
 	}
 	return gate_batch_status(&srv->gate, ses->principal, arg_str(args, "batch_id"), result,
@@ -721,7 +722,8 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 		fields = json_array();
 		if (!en || !fields)
 			goto nomem;
-		snprintf(desc, sizeof desc, "the policy workflow this call belongs to; one of: ");
+		(void)snprintf(desc, sizeof desc,
+			       "the policy workflow this call belongs to; one of: ");
 		open_fields = 0;
 		for (w = 0; w < p->nworkflows; w++) {
 			const struct policy_workflow *wf = &p->workflows[w];
@@ -731,8 +733,8 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 			workflow_line(wf, line, sizeof line);
 			used = strlen(desc);
 			/* a cut description is still true, only shorter */
-			snprintf(desc + used, sizeof desc - used, "%s%s",
-				 json_array_size(en) ? "; " : "", line);
+			(void)snprintf(desc + used, sizeof desc - used, "%s%s",
+				       json_array_size(en) ? "; " : "", line);
 			if (json_array_append_new(en, json_string(wf->name)))
 				goto nomem;
 			for (f = 0; f < wf->nfields; f++) {
@@ -748,8 +750,10 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 			}
 		}
 		if (!json_array_size(en))
-			snprintf(desc, sizeof desc, "no workflow of the policy allows %s: every call "
-						    "is refused until one does", name);
+			(void)snprintf(desc, sizeof desc,
+				       "no workflow of the policy allows %s: every call "
+				       "is refused until one does",
+				       name);
 		if (json_object_set_new(props, "workflow",
 					json_pack("{s:s,s:i,s:i,s:s}", "type", "string", "minLength",
 						  1, "maxLength", 100, "description", desc)))

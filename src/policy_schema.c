@@ -164,8 +164,10 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 			routed[0] = '\0';
 			for (k = 0; tools_at(k); k++)
 				if (tools_at(k)->routed)
-					snprintf(routed + strlen(routed), sizeof routed - strlen(routed),
-						 "%s%s", routed[0] ? ", " : "", tools_at(k)->name);
+					/* a message only: a cut list is still true */
+					(void)snprintf(routed + strlen(routed),
+						       sizeof routed - strlen(routed), "%s%s",
+						       routed[0] ? ", " : "", tools_at(k)->name);
 			policy_problem_at(c, n,
 					  "tool '%s' is already in workflow '%s' (line %d): a tool "
 					  "belongs to one workflow, except %s, whose "
@@ -459,7 +461,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 				  wf->name, policy_describe(body, where, sizeof where));
 		return;
 	}
-	snprintf(where, sizeof where, "in workflow '%s'", wf->name);
+	(void)snprintf(where, sizeof where, "in workflow '%s'", wf->name);
 	policy_map_keys(c, body, where, workflow_keys, W_NKEYS, kv);
 	if (kv[W_EFFECT].k)
 		have_effect = parse_effect(c, &kv[W_EFFECT], &wf->effect);
@@ -479,7 +481,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 		policy_val_int(c, &kv[W_STAGE_MAX], 1, INT32_MAX, "a positive integer",
 			       &wf->stage_max);
 	if (kv[W_SAMPLING].k) {
-		snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
+		(void)snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
 		parse_sampling(c, &kv[W_SAMPLING], where, &wf->sampling);
 	}
 	if (kv[W_TTL].k)
@@ -861,9 +863,19 @@ static void parse_drift(struct policy_ctx *c, const struct policy_kv *in)
 
 /* ---- the document ---- */
 
-enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NOTIFY, T_DRIFT, T_NKEYS };
+enum {
+	T_VERSION,
+	T_DEFAULTS,
+	T_WORKFLOWS,
+	T_AUDIENCE,
+	T_SMTP,
+	T_NOTIFY,
+	T_DRIFT,
+	T_UPSTREAMS,
+	T_NKEYS
+};
 static const char *const top_keys[T_NKEYS] = {"version", "defaults", "workflows", "audience",
-					      "smtp",    "notify",   "drift"};
+					      "smtp",    "notify",   "drift",     "upstreams"};
 
 void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 {
@@ -911,4 +923,6 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 		parse_notify(c, &kv[T_NOTIFY]);
 	if (kv[T_DRIFT].k)
 		parse_drift(c, &kv[T_DRIFT]);
+	if (kv[T_UPSTREAMS].k)
+		policy_schema_upstreams(c, &kv[T_UPSTREAMS]);
 }
