@@ -33,8 +33,8 @@ static int gate_text_check(const char *label, json_t *v, int lines, struct err *
 			  lines ? TEXT_LINES : 0, err);
 }
 
-/* The strings of one item: ids and field names on one line, reasons and
- * values may break lines. */
+/* The strings of item i (numbered from 1): ids and field names on one
+ * line, reasons and values may break lines. */
 static int item_text_check(size_t i, json_t *it, struct err *err)
 {
 	static const char *const keys[] = {"record_id", "field", "reason", "value"};
@@ -49,7 +49,7 @@ static int item_text_check(size_t i, json_t *it, struct err *err)
 	}
 	json_array_foreach(json_object_get(it, "evidence"), j, e)
 	{
-		(void)snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j);
+		(void)snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j + 1);
 		if (gate_text_check(name, e, 0, err))
 			return AIRLOCK_EINVAL;
 	}
@@ -143,6 +143,7 @@ struct proposal {
 	json_t *items;     /* accepted: one per record, for staging_create */
 	json_t *draft_ids; /* a send: the drafts it would send (borrowed) */
 	json_t *by_record; /* record_id → index in items */
+	json_t *item_nos;  /* record_id → [[item number, field], ...]: the items it came from */
 	json_t *refused;
 	json_t *reasons;
 	json_t *records;   /* namespaced ids of every record it alters (radius.h) */
@@ -183,10 +184,12 @@ static int proposal_init(struct proposal *pr, const char *action, struct err *er
 	pr->action = action;
 	pr->items = json_array();
 	pr->by_record = json_object();
+	pr->item_nos = json_object();
 	pr->refused = json_array();
 	pr->reasons = json_array();
 	pr->records = json_object();
-	if (!pr->items || !pr->by_record || !pr->refused || !pr->reasons || !pr->records)
+	if (!pr->items || !pr->by_record || !pr->item_nos || !pr->refused || !pr->reasons ||
+	    !pr->records)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	return 0;
 }
@@ -196,6 +199,7 @@ static void proposal_release(struct proposal *pr)
 	scope_free(pr->scope);
 	json_decref(pr->items);
 	json_decref(pr->by_record);
+	json_decref(pr->item_nos);
 	json_decref(pr->refused);
 	json_decref(pr->reasons);
 	json_decref(pr->records);
@@ -231,14 +235,14 @@ static int check_evidence(struct gate *g, size_t n, const char *rid, json_t *evi
 	*rule = NULL;
 	if (json_array_size(evidence) > GATE_EVIDENCE_MAX)
 		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence cites %zu signals; at most %d",
-			       n - 1, json_array_size(evidence), GATE_EVIDENCE_MAX);
+			       n, json_array_size(evidence), GATE_EVIDENCE_MAX);
 	json_array_foreach(evidence, i, e)
 	{
 		if (!json_is_string(e) || json_string_length(e) == 0 ||
 		    json_string_length(e) > GATE_EVIDENCE_ID_MAX)
 			return err_set(err, AIRLOCK_EINVAL,
 				       "items[%zu].evidence[%zu] must be a signal id of 1 to %d bytes",
-				       n - 1, i, GATE_EVIDENCE_ID_MAX);
+				       n, i + 1, GATE_EVIDENCE_ID_MAX);
 	}
 	json_array_foreach(evidence, i, e)
 	{
@@ -292,21 +296,21 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	int rc = 0;
 
 	if (!json_is_object(it))
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu] must be an object", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu] must be an object", n);
 	rid = json_string_value(json_object_get(it, "record_id"));
 	field = json_string_value(json_object_get(it, "field"));
 	value = json_object_get(it, "value");
 	reason = json_string_value(json_object_get(it, "reason"));
 	evidence = json_object_get(it, "evidence");
 	if (!rid || !*rid)
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].record_id is required", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].record_id is required", n);
 	if (!field || !*field)
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].field is required", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].field is required", n);
 	if (!value)
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].value is required", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].value is required", n);
 	if (evidence && !json_is_array(evidence))
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence must be an array", n - 1);
-	if (item_text_check(n - 1, it, err))
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence must be an array", n);
+	if (item_text_check(n, it, err))
 		return AIRLOCK_EINVAL;
 	rc = book_get(g->store, BOOK_ACCOUNT, rid, &acct, &verr);
 	if (rc == AIRLOCK_ENOTFOUND) {
@@ -388,6 +392,14 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	    (reason && json_array_append_new(json_object_get(entry, "reasons"), json_string(reason))) ||
 	    (evidence && json_array_extend(json_object_get(entry, "evidence"), evidence)))
 		pr->oom = 1;
+	/* which items made this record's changes: a refusal of the whole record
+	 * names each of them by its number */
+	if (!json_object_get(pr->item_nos, rid) &&
+	    json_object_set_new(pr->item_nos, rid, json_array()))
+		pr->oom = 1;
+	if (json_array_append_new(json_object_get(pr->item_nos, rid),
+				  json_pack("[I,s]", (json_int_t)n, field)))
+		pr->oom = 1;
 out:
 	json_decref(acct);
 	json_decref(nv);
@@ -420,10 +432,24 @@ static void drop_noops(struct proposal *pr)
 		if (differs) {
 			if (!kept || json_array_append(kept, it))
 				pr->oom = 1;
-		} else
-			refuse(pr, 0, json_string_value(json_object_get(it, "record_id")), NULL,
-			       "no_change", "account '%s' already has the proposed values",
-			       json_string_value(json_object_get(it, "record_id")));
+		} else {
+			/* every item of the record, by its own number and field (items
+			 * are numbered from 1, as in every other refusal) */
+			const char *rid = json_string_value(json_object_get(it, "record_id"));
+			json_t *nos = json_object_get(pr->item_nos, rid), *no;
+			size_t j;
+
+			json_array_foreach(nos, j, no)
+			{
+				const char *f = json_string_value(json_array_get(no, 1));
+
+				refuse(pr, (size_t)json_integer_value(json_array_get(no, 0)), rid, f,
+				       "no_change", "account '%s' already has this value of %s: the item "
+				       "would change nothing", rid, f);
+			}
+			if (!json_array_size(nos))
+				pr->oom = 1; /* never a record without the items it came from */
+		}
 	}
 	json_decref(pr->items);
 	pr->items = kept;
@@ -887,7 +913,7 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 		json_t *entry;
 
 		if (!id) {
-			rc = err_set(err, AIRLOCK_EINVAL, "merged_ids[%zu] must be a string", i);
+			rc = err_set(err, AIRLOCK_EINVAL, "merged_ids[%zu] must be a string", i + 1);
 			goto out;
 		}
 		json_decref(acct);
