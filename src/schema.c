@@ -300,6 +300,18 @@ const struct store_migration store_migrations[] = {
 	  * indexed, and 'batch_id = ?' still uses the index. */
 	 "DROP INDEX action_log_batch;"
 	 "CREATE INDEX action_log_batch ON action_log(batch_id) WHERE batch_id IS NOT NULL;"},
+	{16, "gate decision snapshots",
+	 /* what the gate knew when it decided one proposal, beside its log
+	  * entry (seq): with the policy it is all the decision depends on, so
+	  * `airlock policy replay` can decide it again (gate_decide) */
+	 "CREATE TABLE gate_snapshot("
+	 " seq INTEGER PRIMARY KEY,"
+	 " workflow TEXT NOT NULL, tool TEXT NOT NULL, action TEXT NOT NULL,"
+	 " radius INTEGER NOT NULL, cumulative INTEGER NOT NULL, pending INTEGER NOT NULL,"
+	 /* update proposals: the fields each accepted record's change sets,
+	  * [[field, ...], ...], so a narrower allow-list can be replayed */
+	 " fields TEXT,"
+	 " decision TEXT NOT NULL);"},
 	{20, "staging",
 	 "CREATE TABLE batch("
 	 " id INTEGER PRIMARY KEY,"
