@@ -505,27 +505,42 @@ const char *gate_decision_name(const struct gate_decision *gd)
 	return "blocked";
 }
 
-/* The fields each accepted record of an update sets, [[field, ...], ...]:
- * what replay needs to re-apply a workflow's allow-list. NULL for others. */
+/* The fields the accepted records of an update set, what replay needs to
+ * re-apply a workflow's allow-list: records grouped by their set of
+ * fields, {"FIELD\nFIELD...": records, ...} (a field name holds no line
+ * break: item_text_check), so a re-tier of 100k records is {"tier":
+ * 100000}. NULL for other actions. */
 static char *snapshot_fields(const struct proposal *pr)
 {
-	json_t *all, *one, *it, *v;
+	json_t *sets, *it, *v;
 	const char *k;
-	char *txt;
-	size_t i;
+	char key[4096], *txt;
+	size_t i, used;
+	int n;
 
 	if (strcmp(pr->action, "update") != 0)
 		return NULL;
-	all = json_array();
+	sets = json_object();
 	json_array_foreach(pr->items, i, it)
 	{
-		one = json_array();
+		used = 0;
+		key[0] = '\0';
 		json_object_foreach(json_object_get(it, "changes"), k, v)
-			json_array_append_new(one, json_string(k));
-		json_array_append_new(all, one);
+		{
+			n = snprintf(key + used, sizeof key - used, "%s%s", used ? "\n" : "", k);
+			if (n < 0 || (size_t)n >= sizeof key - used)
+				break; /* a record with that many fields counts on its first ones */
+			used += (size_t)n;
+		}
+		v = json_object_get(sets, key);
+		if (sets && json_object_set_new(sets, key,
+						json_integer(json_integer_value(v) + 1))) {
+			json_decref(sets);
+			sets = NULL;
+		}
 	}
-	txt = all ? json_dumps(all, JSON_COMPACT) : NULL;
-	json_decref(all);
+	txt = sets ? json_dumps(sets, JSON_COMPACT) : NULL;
+	json_decref(sets);
 	return txt;
 }
 

@@ -124,27 +124,31 @@ static const struct policy_workflow *candidate_workflow(const struct policy *can
 
 /* The records of an update still accepted under wf's allow-list: those
  * with at least one field it may write (the gate refuses items one by
- * one). fields is the recorded [[field, ...], ...]. */
+ * one). fields is the recorded {"FIELD\nFIELD...": records} (gate.c). */
 static int64_t allowed_records(const struct policy_workflow *wf, const char *fields,
 			       int64_t recorded)
 {
-	json_t *all = fields ? json_loads(fields, 0, NULL) : NULL, *one, *f;
+	json_t *sets = fields ? json_loads(fields, 0, NULL) : NULL, *v;
+	char name[4096];
+	const char *k, *p, *nl;
 	int64_t n = 0;
-	size_t i, j;
 
-	if (!json_is_array(all)) {
-		json_decref(all);
+	if (!json_is_object(sets)) {
+		json_decref(sets);
 		return recorded;
 	}
-	json_array_foreach(all, i, one)
+	json_object_foreach(sets, k, v)
 	{
-		json_array_foreach(one, j, f)
-			if (json_is_string(f) && policy_field_allowed(wf, json_string_value(f))) {
-				n++;
+		for (p = k; p; p = nl ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			snprintf(name, sizeof name, "%.*s", (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+			if (policy_field_allowed(wf, name)) {
+				n += json_integer_value(v);
 				break;
 			}
+		}
 	}
-	json_decref(all);
+	json_decref(sets);
 	return n;
 }
 

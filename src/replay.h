@@ -2,7 +2,7 @@
  * window, decided again under a candidate policy by the gate's own
  * gate_decide(), from what the gate knew at the time (gate_snapshot, kept
  * beside each log entry: radius, running total, waiting batches, the
- * fields each record's change set). What would have been decided
+ * records grouped by the fields their change sets). What would have been decided
  * differently, the running radius and the reviewers' load come back old
  * and new side by side.
  *

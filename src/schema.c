@@ -308,8 +308,9 @@ const struct store_migration store_migrations[] = {
 	 " seq INTEGER PRIMARY KEY,"
 	 " workflow TEXT NOT NULL, tool TEXT NOT NULL, action TEXT NOT NULL,"
 	 " radius INTEGER NOT NULL, cumulative INTEGER NOT NULL, pending INTEGER NOT NULL,"
-	 /* update proposals: the fields each accepted record's change sets,
-	  * [[field, ...], ...], so a narrower allow-list can be replayed */
+	 /* update proposals: the accepted records grouped by the fields
+	  * their changes set, {"f1\nf2": records}, so a narrower allow-list
+	  * can be replayed */
 	 " fields TEXT,"
 	 " decision TEXT NOT NULL);"},
 	{20, "staging",
