@@ -440,6 +440,18 @@ const struct store_migration store_migrations[] = {
 	 /* finished samples of theirs whose verdicts did not count (weight 0) */
 	 " discounted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,"
 	 " PRIMARY KEY (reviewer, workflow));"},
+	{27, "seeded checks",
+	 /* the synthetic wrong item shown in a sample in place of one drawn
+	  * item (slot) until judged (staging.h); apart from batch_item, so
+	  * nothing that applies, exports or undoes a batch can see it */
+	 "CREATE TABLE seeded_check("
+	 " batch_id INTEGER PRIMARY KEY REFERENCES batch(id),"
+	 " slot INTEGER NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL,"
+	 /* the secret seed it was made from: the check is re-derivable, but
+	  * not from the sample's public seed */
+	 " seed TEXT NOT NULL, created_at TEXT NOT NULL,"
+	 " verdict TEXT CHECK (verdict IN ('pass','fail')), verdict_by TEXT, verdict_note TEXT,"
+	 " verdict_at TEXT);"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token("
 	 " id TEXT PRIMARY KEY,"
