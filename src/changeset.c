@@ -329,9 +329,10 @@ static int cmp_field(const void *a, const void *b)
 	return ix != iy ? ix - iy : strcmp(x, y);
 }
 
-/* Writes accounts.csv and merges.csv into memory; *records and *merges
- * count their rows. */
-static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *out, struct err *err)
+/* Writes accounts.csv, merges.csv and unmerges.csv into memory; *records,
+ * *merges and *unmerges count their rows. */
+static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changeset_result *out,
+		  struct err *err)
 {
 	const char **ids = NULL, **fields = NULL, *id, *k;
 	char **cells = NULL, rule[32];
@@ -381,17 +382,18 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *o
 		rc = err->code ? err->code : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	const char *mhead[2] = {c->fmt == CHANGESET_SALESFORCE ? "Survivor Id"
+				: c->fmt == CHANGESET_HUBSPOT	? "Primary Record ID"
+								: "survivor",
+				c->fmt == CHANGESET_SALESFORCE ? "Merged Id"
+				: c->fmt == CHANGESET_HUBSPOT	? "Merged Record ID"
+								: "merged"};
+
 	rc = csv_write_record(acc, (const char *const *)cells, NULL, (int)nf + 1, err);
 	if (rc == 0)
-		rc = csv_write_record(mrg,
-				      (const char *const *)(const char *[]){
-					  c->fmt == CHANGESET_SALESFORCE ? "Survivor Id"
-					  : c->fmt == CHANGESET_HUBSPOT	 ? "Primary Record ID"
-									 : "survivor",
-					  c->fmt == CHANGESET_SALESFORCE ? "Merged Id"
-					  : c->fmt == CHANGESET_HUBSPOT	 ? "Merged Record ID"
-									 : "merged"},
-				      NULL, 2, err);
+		rc = csv_write_record(mrg, mhead, NULL, 2, err);
+	if (rc == 0)
+		rc = csv_write_record(unm, mhead, NULL, 2, err);
 	for (i = 0; i < nid && rc == 0; i++) {
 		json_t *m;
 		int any = 0;
@@ -422,8 +424,14 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, struct changeset_result *o
 
 			rc = csv_write_record(mrg, pairv, NULL, 2, err);
 			out->merges++;
-		} else if (m)
+		} else if (rc == 0 && m && json_is_string(json_array_get(m, 0))) {
+			/* merged when exported, unmerged since: no CRM unmerges from
+			 * a file, so a person restores these; the file says which */
+			const char *pairv[2] = {json_string_value(json_array_get(m, 0)), ids[i]};
+
+			rc = csv_write_record(unm, pairv, NULL, 2, err);
 			out->unmerges++;
+		}
 	}
 out:
 	for (q = 0; cells && q <= nf; q++)
@@ -537,9 +545,9 @@ int changeset_export(struct store *s, const struct changeset_range *r, enum chan
 		     struct err *err)
 {
 	struct cs c = {0};
-	char *abuf = NULL, *mbuf = NULL;
-	size_t alen = 0, mlen = 0;
-	FILE *acc = NULL, *mrg = NULL;
+	char *abuf = NULL, *mbuf = NULL, *ubuf = NULL;
+	size_t alen = 0, mlen = 0, ulen = 0;
+	FILE *acc = NULL, *mrg = NULL, *unm = NULL;
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256_state hs;
 	int rc, i;
@@ -563,17 +571,20 @@ int changeset_export(struct store *s, const struct changeset_range *r, enum chan
 	snprintf(out->format, sizeof out->format, "%s", format_name(c.fmt));
 	acc = open_memstream(&abuf, &alen);
 	mrg = open_memstream(&mbuf, &mlen);
-	if (!acc || !mrg)
+	unm = open_memstream(&ubuf, &ulen);
+	if (!acc || !mrg || !unm)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = collect(&c, r, err);
 	if (rc == 0)
-		rc = render(&c, acc, mrg, out, err);
+		rc = render(&c, acc, mrg, unm, out, err);
 	if (acc && fclose(acc) != 0 && rc == 0)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (mrg && fclose(mrg) != 0 && rc == 0)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	acc = mrg = NULL;
+	if (unm && fclose(unm) != 0 && rc == 0)
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	acc = mrg = unm = NULL;
 	if (rc == 0) {
 		crypto_hash_sha256_init(&hs);
 		crypto_hash_sha256_update(&hs, (const unsigned char *)abuf, alen);
@@ -585,6 +596,9 @@ int changeset_export(struct store *s, const struct changeset_range *r, enum chan
 	}
 	if (rc == 0)
 		rc = write_file(dir, "merges.csv", mbuf, mlen, err);
+	/* not in the hash: it is a person's to-do list, never loaded by a CRM */
+	if (rc == 0)
+		rc = write_file(dir, "unmerges.csv", ubuf, ulen, err);
 	if (rc == 0)
 		rc = record(&c, principal, out, err);
 	if (rc == 0)
@@ -596,8 +610,11 @@ out:
 		fclose(acc);
 	if (mrg)
 		fclose(mrg);
+	if (unm)
+		fclose(unm);
 	free(abuf);
 	free(mbuf);
+	free(ubuf);
 	json_decref(c.recs);
 	json_decref(c.unmerged);
 	return rc;

@@ -46,7 +46,7 @@ struct changeset_result {
 	int64_t id;	  /* the changeset row */
 	int64_t records;  /* rows of accounts.csv */
 	int64_t merges;	  /* rows of merges.csv */
-	int64_t unmerges; /* merges undone after they were exported: not expressible */
+	int64_t unmerges; /* rows of unmerges.csv: merges undone since, by hand */
 	char hash[65];	  /* SHA-256 of accounts.csv then merges.csv, hex */
 	char format[16];
 };
@@ -54,7 +54,9 @@ struct changeset_result {
 /* "salesforce"/"hubspot"/"airlock" → format; AIRLOCK_EINVAL otherwise. */
 int changeset_format_parse(const char *s, enum changeset_format *out, struct err *err);
 
-/* Writes DIR/accounts.csv and DIR/merges.csv (DIR is created if missing)
+/* Writes DIR/accounts.csv, DIR/merges.csv and DIR/unmerges.csv (merges
+ * undone in the range, which a CRM cannot take from a file: a person's
+ * list; DIR is created if missing)
  * and records the change-set, in one transaction with its log entry. */
 int changeset_export(struct store *s, const struct changeset_range *r, enum changeset_format fmt,
 		     const char *dir, const char *principal, struct changeset_result *out,

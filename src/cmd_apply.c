@@ -28,7 +28,8 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	int64_t id;
 	int rc = cli_batch_verb(cli, argc, argv, "skip-conflicts", review_apply, &id, &report);
 
-	if (rc != CLI_OK || cli->json) {
+	/* no report: --help was printed, nothing ran */
+	if (rc != CLI_OK || cli->json || !report) {
 		json_decref(report);
 		return rc;
 	}

@@ -284,9 +284,10 @@ static int export_changes(struct cli *cli, const char *dir, const struct changes
 	       (long long)res.id, res.format, (long long)res.records, res.records == 1 ? "" : "s",
 	       dir, (long long)res.merges, res.merges == 1 ? "" : "s", dir, res.hash);
 	if (res.unmerges)
-		printf("warning: %lld merge(s) were undone here after they may have reached the "
-		       "CRM: a CRM cannot unmerge from a file, restore those records by hand\n",
-		       (long long)res.unmerges);
+		printf("warning: %lld merge%s undone here after it may have reached the CRM: a "
+		       "CRM cannot unmerge from a file; restore by hand the records listed in "
+		       "%s/unmerges.csv\n",
+		       (long long)res.unmerges, res.unmerges == 1 ? " was" : "s were", dir);
 	return CLI_OK;
 }
 

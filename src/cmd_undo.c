@@ -10,7 +10,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv)
 	int64_t id;
 	int rc = cli_batch_verb(cli, argc, argv, "force", review_undo, &id, &report);
 
-	if (rc == CLI_OK && !cli->json)
+	if (rc == CLI_OK && !cli->json && report) /* none after --help */
 		printf("batch %lld undone: %lld record(s) restored\n", (long long)id,
 		       (long long)json_integer_value(json_object_get(report, "undone")));
 	json_decref(report);

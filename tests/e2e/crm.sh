@@ -137,6 +137,24 @@ same "airlock format, one batch" "$(tr -d '\r' <"$D/cs3/accounts.csv")" "id,tier
 0015g00000BetaAAA,,customer
 0015g00000GammAAA,2,"
 
+same "no undone merge yet: unmerges.csv is a header" "$(tr -d '\r' <"$D/cs1/unmerges.csv")" "Survivor Id,Merged Id"
+
+# a merge undone after its change-set went out: no CRM unmerges from a
+# file, so the next change-set names the records a person must restore
+cp "$AIRLOCK_DB" "$T/unmerge.db"
+DB_KEEP=$AIRLOCK_DB
+AIRLOCK_DB="$T/unmerge.db"
+expect 0 "undo the exported merge" "$AIRLOCK" undo "$B3" --as maria
+expect 0 "export changes after the undo" "$AIRLOCK" export changes -o "$D/cs_un"
+has "the warning names the file to work from" "$T/out" "warning: 1 merge was undone here after it may have reached the CRM: .*$D/cs_un/unmerges.csv"
+same "unmerges.csv: survivor, merged, in CRM ids" "$(tr -d '\r' <"$D/cs_un/unmerges.csv")" "Survivor Id,Merged Id
+0015g00000BetaAAA,0015g00000GammAAA"
+CSU=$(sed -n 's/^change-set \([0-9]*\) .*/\1/p' "$T/out")
+same "the undone merge is not a merge to load" "$(tr -d '\r' <"$D/cs_un/merges.csv")" "Survivor Id,Merged Id"
+expect 0 "--json counts it" "$AIRLOCK" --json export changes --changeset "$CSU" -o "$D/cs_un2"
+has "--json: unmerges 1" "$T/out" '"unmerges": *1'
+AIRLOCK_DB=$DB_KEEP
+
 # the round trip: the CRM applies the change-set to its own export; that
 # file imported into a fresh database is airlock's book
 python3 "$APPLYPY" "$FX/sf_accounts.csv" "$D/cs1" "$D/crm_after.csv" || notok "crm_apply.py"

@@ -27,6 +27,13 @@ expect 0 "airlock verify" "$AIRLOCK" verify
 # every verb the README's help lists answers --help
 for v in $("$AIRLOCK" help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
 	expect 0 "airlock $v --help" "$AIRLOCK" "$v" --help
+	# help does nothing: no verb reports work done after its usage text
+	# (apply/undo once printed "batch 0 applied" and a garbage batch id)
+	if grep -Eq '^(batch [0-9]+ (applied|undone)|undo with: )' "$T/out"; then
+		notok "airlock $v --help does nothing" "$(grep -E '^(batch [0-9]+ (applied|undone)|undo with: )' "$T/out")"
+	else
+		ok "airlock $v --help does nothing"
+	fi
 done
 
 # --version is the newest version in the changelog
