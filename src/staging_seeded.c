@@ -154,10 +154,21 @@ int staging_seeded_overlay(struct store *s, json_t *b, struct err *err)
 	if (c.judged || !state || strcmp(state, "sampled") != 0) {
 		/* judged, or the sample ended without it: shown for what it is,
 		 * beside the real item of its slot */
+		json_t *drawn = json_object_get(json_object_get(b, "sample"), "items");
+
 		v = reveal(&c, item, state ? state : "");
 		json_decref(item);
 		if (!v || json_object_set_new(b, "seeded_check", v))
 			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		/* the slot is no drawn item any more: its real item was never
+		 * drawn, and nobody is to judge it as if it were */
+		for (i = 0; i < json_array_size(drawn); i++)
+			if (json_integer_value(json_array_get(drawn, i)) == c.slot) {
+				json_array_remove(drawn, i);
+				json_object_set_new(json_object_get(b, "sample"), "n",
+						    json_integer((json_int_t)json_array_size(drawn)));
+				break;
+			}
 		return 0;
 	}
 	/* unjudged: the slot shows the check exactly as a drawn item shows */
