@@ -57,10 +57,17 @@ same "... the slot's record and before-image are its real item's" \
 	"('$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B AND idx=$SLOT")', 3)"
 hasnt "... and nothing in it says check, seed of the check, kind or base" "$T/show.json" \
 	'seeded|based_on|evidence_of_another|change_contradicts|"kind"'
-expect 0 "the text view" $AIRLOCK show "$B"
+expect 0 "the text view" $AIRLOCK show "$B" --limit 0
 has "... marks the slot as drawn like the others" "$T/out" "^  #$SLOT ★drawn ~ account"
 expect 0 "the batch's log, which anyone reviewing may read" $AIRLOCK log --batch "$B" --json
 hasnt "... says nothing of the check" "$T/out" 'seeded|based_on|evidence_of_another|change_contradicts'
+# the agent polls its batch: what it may read tells it nothing either
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}}' \
+	'{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+	"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"batch_status\",\"arguments\":{\"batch_id\":\"$B\"}}}" >"$T/mcp.in"
+$AIRLOCK mcp --connector read --agent scout <"$T/mcp.in" >"$T/mcp.out" 2>"$T/mcp.err"
+has "the agent's batch_status answers" "$T/mcp.out" '"id":2,"result"'
+hasnt "... with nothing of the check in it" "$T/mcp.out" 'seeded|based_on|evidence_of_another|change_contradicts'
 same "the batch still holds its 60 items and radius" \
 	"$(sql "SELECT items||' '||radius||' '||(SELECT count(*) FROM batch_item WHERE batch_id=$B) FROM batch WHERE id=$B")" \
 	"60 60 60"
