@@ -58,6 +58,7 @@ while [ "$i" -lt "$REPS" ]; do
 	run_ms table sqlite3 "$W/db" ".import --csv $W/table.csv account"
 	[ "$(sqlite3 "$W/db" 'SELECT count(*) FROM account')" = "$ROWS" ] || { echo "bench/import: sqlite3 load incomplete" >&2; exit 1; }
 	fresh
+	"$AIRLOCK" --db "$W/db" init >/dev/null
 	run_ms airlock "$AIRLOCK" --db "$W/db" import accounts "$W/accounts.csv" --quiet
 	[ "$(sqlite3 "$W/db" 'SELECT count(*) FROM account')" = "$ROWS" ] || { echo "bench/import: airlock import incomplete" >&2; exit 1; }
 	fresh

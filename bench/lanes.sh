@@ -12,7 +12,8 @@
 # AIRLOCK=path/to/it).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-AIRLOCK=${AIRLOCK:-$ROOT/build/release/airlock}
+NAME=lanes.sh
+. "$ROOT/bench/lib.sh"
 LOAD=${LOAD:-$ROOT/build/release/bench/bench_mcp_load}
 ACCOUNTS=${LANES_BENCH_ACCOUNTS:-1000000}
 SECS=${LANES_BENCH_SECONDS:-10}
@@ -21,40 +22,15 @@ SLOW=${LANES_BENCH_SLOW:-1}
 
 [ -x "$AIRLOCK" ] && [ -x "$LOAD" ] || { echo "lanes.sh: run 'make bench' (builds airlock and bench_mcp_load)" >&2; exit 1; }
 
-T=$(mktemp -d)
-export AIRLOCK_POLICY="$T/airlock.yaml"
-apid=
-cleanup() {
-	[ -n "$apid" ] && kill "$apid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+bench_tmp
 DB=$T/book.db
-
-"$AIRLOCK" init --db "$DB" >/dev/null
-sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$ACCOUNTS)
-INSERT INTO account(id,name,domain,segment,region,industry,owner,tier,lifecycle,arr,employees,updated_at)
-SELECT printf('ACC%07d',i), printf('Company %d',i), printf('company%d.example',i),
- CASE i%3 WHEN 0 THEN 'smb' WHEN 1 THEN 'mid-market' ELSE 'enterprise' END,
- CASE i%4 WHEN 0 THEN 'emea' WHEN 1 THEN 'na' WHEN 2 THEN 'apac' ELSE 'latam' END,
- CASE i%5 WHEN 0 THEN 'software' WHEN 1 THEN 'retail' WHEN 2 THEN 'finance' WHEN 3 THEN 'health' ELSE 'media' END,
- printf('rep%d',i%40), 1+i%4,
- CASE i%7 WHEN 0 THEN 'customer' WHEN 1 THEN 'former_customer' ELSE 'prospect' END,
- (i%500)*1000.0, 10+i%5000, '2026-01-01T00:00:00Z' FROM n;"
+bench_book "$DB" "$ACCOUNTS"
 TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)
 
 # LANES_BENCH_SLOW=0: no --slow-threads, for a binary from before the lanes
 if [ "$SLOW" -gt 0 ]; then set -- --slow-threads "$SLOW"; else set --; fi
-"$AIRLOCK" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" "$@" 2>"$T/airlock.log" &
-apid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/airlock.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "lanes.sh: server did not start: $(cat "$T/airlock.log")" >&2; exit 1; }
+bench_serve "$DB" "$T/airlock.log" --threads "$THREADS" "$@"
+port=$aport
 
 # random accounts, a fresh one per call (not one cached page)
 probe() { # OUT

@@ -9,7 +9,8 @@
 # MCP_BENCH_ACCOUNTS (20000), MCP_BENCH_THREADS (airlock workers, 4).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-AIRLOCK=${AIRLOCK:-$ROOT/build/release/airlock}
+NAME=mcp.sh
+. "$ROOT/bench/lib.sh"
 LOAD=$ROOT/build/release/bench/bench_mcp_load
 CLIENTS=${MCP_BENCH_CLIENTS:-64}
 SECS=${MCP_BENCH_SECONDS:-10}
@@ -29,58 +30,23 @@ if [ ! -f "$ROOT/bench/node/node_modules/better-sqlite3/build/Release/better_sql
 		npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
 
-T=$(mktemp -d)
-export AIRLOCK_POLICY="$T/airlock.yaml"
-apid=
-npid=
-cleanup() {
-	[ -n "$apid" ] && kill "$apid" 2>/dev/null
-	[ -n "$npid" ] && kill "$npid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+bench_tmp
 DB=$T/book.db
-
-"$AIRLOCK" init --db "$DB" >/dev/null
 # A deterministic book: segments, regions, tiers and lifecycles spread evenly.
-sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$ACCOUNTS)
-INSERT INTO account(id,name,domain,segment,region,industry,owner,tier,lifecycle,arr,employees,updated_at)
-SELECT printf('ACC%07d',i), printf('Company %d',i), printf('company%d.example',i),
- CASE i%3 WHEN 0 THEN 'smb' WHEN 1 THEN 'mid-market' ELSE 'enterprise' END,
- CASE i%4 WHEN 0 THEN 'emea' WHEN 1 THEN 'na' WHEN 2 THEN 'apac' ELSE 'latam' END,
- CASE i%5 WHEN 0 THEN 'software' WHEN 1 THEN 'retail' WHEN 2 THEN 'finance' WHEN 3 THEN 'health' ELSE 'media' END,
- printf('rep%d',i%40), 1+i%4,
- CASE i%7 WHEN 0 THEN 'customer' WHEN 1 THEN 'former_customer' ELSE 'prospect' END,
- (i%500)*1000.0, 10+i%5000, '2026-01-01T00:00:00Z' FROM n;"
+bench_book "$DB" "$ACCOUNTS"
 TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)
 
-wait_port() { # LOG REGEX → port
-	for _ in $(seq 100); do
-		p=$(sed -n "s/$2/\\1/p" "$1" | head -1)
-		[ -n "$p" ] && { echo "$p"; return 0; }
-		sleep 0.1
-	done
-	echo "mcp.sh: server did not start: $(cat "$1")" >&2
-	return 1
-}
-
-"$AIRLOCK" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" 2>"$T/airlock.log" &
-apid=$!
-aport=$(wait_port "$T/airlock.log" '.*listening on http:\/\/127.0.0.1:\([0-9]*\).*')
+bench_serve "$DB" "$T/airlock.log" --threads "$THREADS"
 "$LOAD" "$aport" /mcp/read "$CLIENTS" "$SECS" "$WARMUP" "$TOOL" "$ARGS" "$TOKEN" >"$T/airlock.json"
-kill "$apid"
-wait "$apid" || true
-apid=
+bench_stop "$apid"
 
 nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 node "$ROOT/bench/node/server.mjs" "$DB" "$nport" 2>"$T/node.log" &
 npid=$!
-wait_port "$T/node.log" '.*listening on 127.0.0.1:\([0-9]*\).*' >/dev/null
+bench_track "$npid"
+bench_wait_port "$T/node.log" '.*listening on 127.0.0.1:\([0-9]*\).*' >/dev/null
 "$LOAD" "$nport" /mcp/read "$CLIENTS" "$SECS" "$WARMUP" "$TOOL" "$ARGS" >"$T/node.json"
-kill "$npid"
-wait "$npid" || true
-npid=
+bench_stop "$npid"
 
 python3 - "$T/airlock.json" "$T/node.json" "$CLIENTS" "$SECS" "$ACCOUNTS" "$THREADS" <<'PY'
 import json, sys

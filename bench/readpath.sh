@@ -12,7 +12,8 @@
 # READPATH_ACCOUNTS (20000), READPATH_THREADS (airlock --threads, 4).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-AIRLOCK=${AIRLOCK:-$ROOT/build/release/airlock}
+NAME=readpath.sh
+. "$ROOT/bench/lib.sh"
 B=$ROOT/build/release/bench
 RUNS=${READPATH_RUNS:-5}
 CLIENTS=${READPATH_CLIENTS:-16}
@@ -24,47 +25,16 @@ ARGS='{"limit":20}'
 [ -x "$AIRLOCK" ] && [ -x "$B/bench_mcp_load" ] && [ -x "$B/bench_ceiling" ] ||
 	{ echo "readpath.sh: run 'make bench' (builds airlock, bench_mcp_load, bench_ceiling)" >&2; exit 1; }
 
-T=$(mktemp -d)
-export AIRLOCK_POLICY="$T/airlock.yaml"
-apid=
-cpid=
-cleanup() {
-	[ -n "$apid" ] && kill "$apid" 2>/dev/null
-	[ -n "$cpid" ] && kill "$cpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
+bench_tmp
 DB=$T/book.db
-
-"$AIRLOCK" init --db "$DB" >/dev/null
-sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$ACCOUNTS)
-INSERT INTO account(id,name,domain,segment,region,industry,owner,tier,lifecycle,arr,employees,updated_at)
-SELECT printf('ACC%07d',i), printf('Company %d',i), printf('company%d.example',i),
- CASE i%3 WHEN 0 THEN 'smb' WHEN 1 THEN 'mid-market' ELSE 'enterprise' END,
- CASE i%4 WHEN 0 THEN 'emea' WHEN 1 THEN 'na' WHEN 2 THEN 'apac' ELSE 'latam' END,
- CASE i%5 WHEN 0 THEN 'software' WHEN 1 THEN 'retail' WHEN 2 THEN 'finance' WHEN 3 THEN 'health' ELSE 'media' END,
- printf('rep%d',i%40), 1+i%4,
- CASE i%7 WHEN 0 THEN 'customer' WHEN 1 THEN 'former_customer' ELSE 'prospect' END,
- (i%500)*1000.0, 10+i%5000, '2026-01-01T00:00:00Z' FROM n;"
+bench_book "$DB" "$ACCOUNTS"
 TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)
 
-wait_port() { # LOG → port
-	for _ in $(seq 100); do
-		p=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$1" | head -1)
-		[ -n "$p" ] && { echo "$p"; return 0; }
-		sleep 0.1
-	done
-	echo "readpath.sh: server did not start: $(cat "$1")" >&2
-	return 1
-}
 cpu() { # PID → user+system clock ticks
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-"$AIRLOCK" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" 2>"$T/airlock.log" &
-apid=$!
-aport=$(wait_port "$T/airlock.log")
+bench_serve "$DB" "$T/airlock.log" --threads "$THREADS"
 
 # The page airlock answers, for the ceiling to answer byte for byte.
 U="http://127.0.0.1:$aport/mcp/read"
@@ -80,7 +50,8 @@ grep -q '"result"' "$T/page" || { echo "readpath.sh: no page from airlock: $(hea
 
 "$B/bench_ceiling" "$T/ceiling.db" "$T/page" 2>"$T/ceiling.log" &
 cpid=$!
-cport=$(wait_port "$T/ceiling.log")
+bench_track "$cpid"
+cport=$(bench_wait_port "$T/ceiling.log")
 
 measure() { # PID PORT OUT
 	c0=$(cpu "$1")

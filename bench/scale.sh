@@ -22,10 +22,11 @@ LOAD=${BENCH_SCALE_LOAD:-3}
 AIRLOCK=${AIRLOCK:-$(pwd)/build/release/airlock}
 OUTDIR=$(pwd)/build/bench
 BENCH=$(cd "$(dirname "$0")" && pwd)
+NAME=bench/scale
+. "$BENCH/lib.sh"
 [ -x "$AIRLOCK" ] || { echo "bench/scale: no $AIRLOCK (run make first)" >&2; exit 1; }
-W=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$W"' EXIT
+bench_tmp
+W=$T
 mkdir -p "$OUTDIR"
 
 cat >"$W/client.py" <<'PY'
@@ -112,23 +113,14 @@ for n in $SIZES; do
 		csv=$OUTDIR/scale-accounts-$n.csv
 		[ -s "$csv" ] || python3 "$BENCH/gen_accounts.py" "$n" 7 >"$csv"
 		rm -f "$db" "$db-wal" "$db-shm"
+		"$AIRLOCK" --db "$db" init >/dev/null
 		"$AIRLOCK" --db "$db" import accounts "$csv" --quiet >/dev/null
 	fi
-	(cd "$W" && rm -f airlock.yaml && "$AIRLOCK" --db "$db" init >/dev/null 2>&1 || true)
-	(cd "$W" && exec "$AIRLOCK" --db "$db" serve --no-auth --listen 127.0.0.1:0 --threads 4) \
-		>"$W/serve.log" 2>&1 &
-	pid=$!
-	port=
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$W/serve.log")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	[ -n "$port" ] || { cat "$W/serve.log" >&2; exit 1; }
-	python3 "$W/client.py" "$port" "$db" "$CALLS" "$LOAD" "$pid" >"$W/res"
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	pid=
+	rm -f "$AIRLOCK_POLICY"
+	"$AIRLOCK" --db "$db" init >/dev/null 2>&1 || true
+	bench_serve "$db" "$W/serve.log" --no-auth --threads 4
+	python3 "$W/client.py" "$aport" "$db" "$CALLS" "$LOAD" "$apid" >"$W/res"
+	bench_stop "$apid"
 	read -r g st h m ri rp <"$W/res"
 	awk -v n="$n" -v g="$g" -v st="$st" -v h="$h" -v m="$m" -v ri="$ri" -v rp="$rp" 'BEGIN {
 		printf "%-8s %9.3f %9.3f %6.2f %9.3f %6.2f %9.3f %6.2f %7.1f %7.1f %5.2f\n",

@@ -18,6 +18,8 @@
 #include "book.h"
 #include "mcp.h"
 
+#include "fuzz_common.h"
+
 struct fuzz_mcp {
 	char dir[64], path[96];
 	struct store *store;
@@ -44,9 +46,7 @@ static void fuzz_mcp_init(struct fuzz_mcp *f)
 {
 	struct err err = {0};
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/airlock-fuzz-XXXXXX");
-	if (!mkdtemp(f->dir))
-		fuzz_mcp_die("mkdtemp", f->dir);
+	fuzz_tmpdir("mcp", f->dir, sizeof f->dir);
 	snprintf(f->path, sizeof f->path, "%s/fuzz.db", f->dir);
 	if (store_create(&f->store, f->path, &err))
 		fuzz_mcp_die("store_open", err.msg);

@@ -44,11 +44,11 @@ void audit_format_time(time_t t, long usec, char out[AUDIT_TIME_MAX])
 	size_t n;
 
 	if (!gmtime_r(&t, &tm)) {
-		snprintf(out, AUDIT_TIME_MAX, "1970-01-01T00:00:00.000000Z");
+		(void)snprintf(out, AUDIT_TIME_MAX, "1970-01-01T00:00:00.000000Z");
 		return;
 	}
 	n = strftime(out, AUDIT_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, AUDIT_TIME_MAX - n, ".%06ldZ", usec);
+	(void)snprintf(out + n, AUDIT_TIME_MAX - n, ".%06ldZ", usec);
 }
 
 void audit_hash(int64_t seq, const unsigned char prev[AUDIT_HASH_BYTES], const char *body,
@@ -112,7 +112,7 @@ static int idset_add(struct idset *ids, const json_t *v)
 	if (json_is_string(v))
 		id = json_string_value(v);
 	else if (json_is_integer(v)) {
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		(void)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		id = num;
 	} else
 		return 0;
@@ -488,7 +488,7 @@ int audit_query(struct store *s, const struct audit_filter *f, audit_entry_fn fn
 		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND principal = ?4");
 	if (f->since)
 		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND at >= ?5");
-	snprintf(sql + n, sizeof sql - n, " ORDER BY seq DESC LIMIT ?6");
+	(void)snprintf(sql + n, sizeof sql - n, " ORDER BY seq DESC LIMIT ?6");
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;

@@ -84,7 +84,7 @@ int audit_key_init(const char *db_path, int *created, struct err *err)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+	(void)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path); /* path < 4096 */
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = err_set(err, AIRLOCK_EIO, "cannot create %s: %s", path, strerror(errno));
@@ -295,7 +295,7 @@ int audit_checkpoint_load(const char *path, struct audit_checkpoint *cp, struct 
 		goto out;
 	}
 	cp->seq = json_integer_value(seq);
-	snprintf(cp->at, sizeof cp->at, "%s", at);
+	(void)snprintf(cp->at, sizeof cp->at, "%s", at); /* length checked above */
 out:
 	free(text);
 	json_decref(o);

@@ -331,7 +331,7 @@ int audit_verify_fail(struct audit_verify_result *r, enum audit_problem p, int64
 	r->problem = p;
 	r->bad_seq = seq;
 	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof r->message, fmt, ap);
+	(void)vsnprintf(r->message, sizeof r->message, fmt, ap);
 	va_end(ap);
 	return 1;
 }
@@ -342,22 +342,22 @@ static void body_value_text(const char *body, size_t len, const char *key, char 
 	json_t *o = json_loadb(body, len, 0, NULL), *v = json_object_get(o, key);
 
 	if (json_is_string(v))
-		snprintf(out, size, "'%.60s'", json_string_value(v));
+		(void)snprintf(out, size, "'%.60s'", json_string_value(v));
 	else if (json_is_null(v))
-		snprintf(out, size, "null");
+		(void)snprintf(out, size, "null");
 	else
-		snprintf(out, size, "%s", v ? "a non-string" : "nothing");
+		(void)snprintf(out, size, "%s", v ? "a non-string" : "nothing");
 	json_decref(o);
 }
 
 static void column_text(const struct column *c, char *out, size_t size)
 {
 	if (c->type == 'n')
-		snprintf(out, size, "null");
+		(void)snprintf(out, size, "null");
 	else if (c->type == 't')
-		snprintf(out, size, "'%.*s'", c->len > 60 ? 60 : (int)c->len, c->text);
+		(void)snprintf(out, size, "'%.*s'", c->len > 60 ? 60 : (int)c->len, c->text);
 	else
-		snprintf(out, size, "a value of SQLite type '%c'", c->type);
+		(void)snprintf(out, size, "a value of SQLite type '%c'", c->type);
 }
 
 /* Verification is a pipeline of two halves. The reader steps through the

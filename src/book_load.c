@@ -81,14 +81,14 @@ char *book_value_text(json_t *v)
 	if (json_is_false(v))
 		return strdup("false");
 	if (json_is_integer(v)) {
-		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+		(void)snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
 		return strdup(buf);
 	}
 	if (json_is_real(v)) {
 		/* the shortest of 15–17 digits that reads back as the same double,
 		 * so export → import → export gives the same bytes */
 		for (prec = 15; prec <= 17; prec++) {
-			snprintf(buf, sizeof buf, "%.*g", prec, json_real_value(v));
+			(void)snprintf(buf, sizeof buf, "%.*g", prec, json_real_value(v));
 			if (strtod(buf, &end) == json_real_value(v))
 				break;
 		}
@@ -144,11 +144,12 @@ static int sql_add(char **sql, size_t *len, const char *part)
  * rows rows; ?1 is the shared time, row r's values start at 2 + r × nins. */
 static char *insert_sql(struct book_loader *l, int rows)
 {
+	/* part holds table and field names of the catalogue (book.c): bounded */
 	char part[160], *sql = NULL;
 	size_t len = 0;
 	int q, r, p = 1, bad;
 
-	snprintf(part, sizeof part, "INSERT INTO %s(", book_kind_table(l->kind));
+	(void)snprintf(part, sizeof part, "INSERT INTO %s(", book_kind_table(l->kind));
 	bad = sql_add(&sql, &len, part);
 	for (q = 0; q < l->nins; q++) {
 		bad |= sql_add(&sql, &len, l->cat[l->ins_field[q]].name);
@@ -158,7 +159,7 @@ static char *insert_sql(struct book_loader *l, int rows)
 	for (r = 0; r < rows; r++) {
 		bad |= sql_add(&sql, &len, r ? ",(" : "(");
 		for (q = 0; q < l->nins; q++) {
-			snprintf(part, sizeof part, "?%d,", ++p);
+			(void)snprintf(part, sizeof part, "?%d,", ++p);
 			bad |= sql_add(&sql, &len, part);
 		}
 		bad |= sql_add(&sql, &len, "1,?1)");
@@ -184,25 +185,25 @@ static int build_sql(struct book_loader *l, struct err *err)
 
 	/* SELECT id,<columns>[,custom] … and UPDATE … SET <columns>[,custom] */
 	bad |= sql_add(&l->sel_sql, &sl, "SELECT id");
-	snprintf(part, sizeof part, "UPDATE %s SET ", table);
+	(void)snprintf(part, sizeof part, "UPDATE %s SET ", table);
 	bad |= sql_add(&l->upd_sql, &ul, part);
 	p = 1;
 	for (i = 0; i < l->nsel; i++) {
 		const char *name = l->field[l->sel_col[i]]->name;
 
-		snprintf(part, sizeof part, ",%s", name);
+		(void)snprintf(part, sizeof part, ",%s", name);
 		bad |= sql_add(&l->sel_sql, &sl, part);
-		snprintf(part, sizeof part, "%s=?%d,", name, ++p);
+		(void)snprintf(part, sizeof part, "%s=?%d,", name, ++p);
 		bad |= sql_add(&l->upd_sql, &ul, part);
 	}
 	if (l->ncustom && has_custom) {
 		bad |= sql_add(&l->sel_sql, &sl, ",custom");
-		snprintf(part, sizeof part, "custom=?%d,", ++p);
+		(void)snprintf(part, sizeof part, "custom=?%d,", ++p);
 		bad |= sql_add(&l->upd_sql, &ul, part);
 	}
-	snprintf(part, sizeof part, " FROM %s WHERE id=?1", table);
+	(void)snprintf(part, sizeof part, " FROM %s WHERE id=?1", table);
 	bad |= sql_add(&l->sel_sql, &sl, part);
-	snprintf(part, sizeof part, "version=version+1,updated_at=?%d WHERE id=?1", ++p);
+	(void)snprintf(part, sizeof part, "version=version+1,updated_at=?%d WHERE id=?1", ++p);
 	bad |= sql_add(&l->upd_sql, &ul, part);
 	return bad ? err_set(err, AIRLOCK_ENOMEM, "out of memory") : 0;
 }
@@ -263,7 +264,7 @@ static int table_is_empty(struct book_loader *l, int *empty, struct err *err)
 	struct store_stmt *st;
 	int rc;
 
-	snprintf(sql, sizeof sql, "SELECT 1 FROM %s LIMIT 1", book_kind_table(l->kind));
+	(void)snprintf(sql, sizeof sql, "SELECT 1 FROM %s LIMIT 1", book_kind_table(l->kind));
 	rc = store_prepare(l->s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -330,7 +331,7 @@ static int defer_triggers(struct book_loader *l, struct err *err)
 			rc = 0; /* an older schema without it: nothing to defer */
 		store_done(st);
 		if (rc == 0 && l->deferred[i]) {
-			snprintf(sql, sizeof sql, "DROP TRIGGER %s", deferred_triggers[i]);
+			(void)snprintf(sql, sizeof sql, "DROP TRIGGER %s", deferred_triggers[i]);
 			rc = store_exec(l->s, sql, err);
 			if (rc) {
 				free(l->deferred[i]);

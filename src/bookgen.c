@@ -312,7 +312,7 @@ static void epoch_plus(int64_t days, int h, int mi, char *buf, size_t len)
 	int y, m, d;
 
 	civil_from_days(days_from_civil(2026, 11, 1) + days, &y, &m, &d);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:00Z", y, m, d, h, mi);
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:00Z", y, m, d, h, mi);
 }
 
 /* The set of domains already given out: 64-bit hashes, open addressing. A
@@ -390,7 +390,7 @@ static void gen_name(struct gen *g, struct acct *a, const struct country *c)
 			root = PICK(&g->r, roots);
 			tail = PICK(&g->r, tails);
 		} while (strcasecmp(root, tail) == 0);
-		snprintf(base, sizeof base, "%s%s", root, tail);
+		(void)snprintf(base, sizeof base, "%s%s", root, tail);
 		iw = rng_chance(&g->r, 700) ? ind->words[rng_below(&g->r, nwords)] : NULL;
 		lower_alnum(base, dom, sizeof dom);
 		used = strlen(dom);
@@ -398,17 +398,18 @@ static void gen_name(struct gen *g, struct acct *a, const struct country *c)
 			lower_alnum(iw, dom + used, sizeof dom - used);
 		used = strlen(dom);
 		if (tries >= 16)
-			snprintf(dom + used, sizeof dom - used, "%d", tries - 14);
+			(void)snprintf(dom + used, sizeof dom - used, "%d", tries - 14);
 		/* half the companies outside the US still use a .com */
-		snprintf(a->domain, sizeof a->domain, "%s%s", dom,
-			 strcmp(c->tld, ".com") != 0 && rng_chance(&g->r, 500) ? ".com" : c->tld);
+		(void)snprintf(a->domain, sizeof a->domain, "%s%s", dom,
+			       strcmp(c->tld, ".com") != 0 && rng_chance(&g->r, 500) ? ".com"
+										     : c->tld);
 		if (domset_add(&g->domains, a->domain))
 			break;
 	}
-	snprintf(a->name, sizeof a->name, "%s%s%s", base, iw ? " " : "", iw ? iw : "");
+	(void)snprintf(a->name, sizeof a->name, "%s%s%s", base, iw ? " " : "", iw ? iw : "");
 	if (rng_chance(&g->r, 250)) {
 		used = strlen(a->name);
-		snprintf(a->name + used, sizeof a->name - used, " %s", c->legal);
+		(void)snprintf(a->name + used, sizeof a->name - used, " %s", c->legal);
 	}
 }
 
@@ -437,7 +438,7 @@ static int gen_account(struct gen *g, int64_t n, struct acct *a, struct err *err
 	int rc, dnc;
 
 	memset(a, 0, sizeof *a);
-	snprintf(a->id, sizeof a->id, "A%07lld", (long long)n);
+	(void)snprintf(a->id, sizeof a->id, "A%07lld", (long long)n);
 	a->segment = WEIGHTED(&g->r, segments, NELEM(segments));
 	a->region = WEIGHTED(&g->r, regions, NELEM(regions));
 	reg = &regions[a->region];
@@ -484,25 +485,26 @@ static int gen_contacts(struct gen *g, const struct acct *a, struct err *err)
 	for (i = 0; i < n; i++) {
 		first = PICK(&g->r, first_names);
 		last = PICK(&g->r, last_names);
-		snprintf(name, sizeof name, "%s %s", first, last);
+		(void)snprintf(name, sizeof name, "%s %s", first, last);
 		lower_alnum(first, first_l, sizeof first_l);
 		lower_alnum(last, last_l, sizeof last_l);
 		k = (int)rng_below(&g->r, 100);
 		if (k < 60)
-			snprintf(local, sizeof local, "%s.%s", first_l, last_l);
+			(void)snprintf(local, sizeof local, "%s.%s", first_l, last_l);
 		else if (k < 85 || a->segment != SEG_SMB)
-			snprintf(local, sizeof local, "%c%s", first_l[0], last_l);
+			(void)snprintf(local, sizeof local, "%c%s", first_l[0], last_l);
 		else
-			snprintf(local, sizeof local, "%s", first_l);
-		snprintf(email, sizeof email, "%s@%s", local, a->domain);
+			(void)snprintf(local, sizeof local, "%s", first_l);
+		(void)snprintf(email, sizeof email, "%s@%s", local, a->domain);
 		for (j = 0, k = 2; j < i; j++) {
 			if (strcmp(emails[j], email) == 0) {
-				snprintf(email, sizeof email, "%s%d@%s", local, k++, a->domain);
+				(void)snprintf(email, sizeof email, "%s%d@%s", local, k++,
+					       a->domain);
 				j = -1; /* check the new address against all again */
 			}
 		}
-		snprintf(emails[i], sizeof emails[i], "%s", email);
-		snprintf(id, sizeof id, "C%08lld", (long long)(g->sum.contacts + 1));
+		(void)snprintf(emails[i], sizeof emails[i], "%s", email);
+		(void)snprintf(id, sizeof id, "C%08lld", (long long)(g->sum.contacts + 1));
 		title = PICK(&g->r, titles);
 		dnc = rng_chance(&g->r, 20);
 		unsub = rng_chance(&g->r, 30);
@@ -526,15 +528,15 @@ static void detail_funding(struct gen *g, const struct acct *a, char *buf, size_
 	int coin = rng_chance(&g->r, 500), k = (int)rng_below(&g->r, 30);
 
 	if (a->segment == SEG_SMB)
-		snprintf(buf, len, "raised a $%dM %s led by %s", 2 + k / 2,
-			 coin ? "seed round" : "Series A", inv);
+		(void)snprintf(buf, len, "raised a $%dM %s led by %s", 2 + k / 2,
+			       coin ? "seed round" : "Series A", inv);
 	else if (a->segment == SEG_MID)
-		snprintf(buf, len, "raised a $%dM Series %c led by %s", 20 + 3 * k,
-			 coin ? 'B' : 'C', inv);
+		(void)snprintf(buf, len, "raised a $%dM Series %c led by %s", 20 + 3 * k,
+			       coin ? 'B' : 'C', inv);
 	else if (coin)
-		snprintf(buf, len, "closed a $%dM credit facility", 100 + 50 * (k % 9));
+		(void)snprintf(buf, len, "closed a $%dM credit facility", 100 + 50 * (k % 9));
 	else
-		snprintf(buf, len, "acquired a smaller competitor for $%dM", 40 + 10 * k);
+		(void)snprintf(buf, len, "acquired a smaller competitor for $%dM", 40 + 10 * k);
 }
 
 /* The readable detail of a signal: what a rep would see in a feed. Each
@@ -550,13 +552,14 @@ static void gen_detail(struct gen *g, const struct acct *a, int kind, char *buf,
 		w = v == 1 ? PICK(r, leaders) : PICK(r, teams);
 		k = (int)rng_below(r, 36);
 		if (v == 0)
-			snprintf(buf, len,
-				 "posted %d open roles for sales development representatives",
-				 2 + k / 4);
+			(void)snprintf(buf, len,
+				       "posted %d open roles for sales development representatives",
+				       2 + k / 4);
 		else if (v == 1)
-			snprintf(buf, len, "hiring a VP of %s", w);
+			(void)snprintf(buf, len, "hiring a VP of %s", w);
 		else
-			snprintf(buf, len, "%s headcount up %d%% in the last 90 days", w, 5 + k);
+			(void)snprintf(buf, len, "%s headcount up %d%% in the last 90 days", w,
+				       5 + k);
 		break;
 	case SIG_FUNDING:
 		detail_funding(g, a, buf, len);
@@ -565,45 +568,49 @@ static void gen_detail(struct gen *g, const struct acct *a, int kind, char *buf,
 		w = PICK(r, topics);
 		k = (int)rng_skew(r, 60);
 		if (v < 2)
-			snprintf(buf, len, "researching '%s' (%d page views this week)", w, 3 + k);
+			(void)snprintf(buf, len, "researching '%s' (%d page views this week)", w,
+				       3 + k);
 		else if (v == 2)
-			snprintf(buf, len, "intent surge on '%s': score %d/100", w, 60 + k * 2 / 3);
+			(void)snprintf(buf, len, "intent surge on '%s': score %d/100", w,
+				       60 + k * 2 / 3);
 		else
-			snprintf(buf, len, "visited the pricing page %d times in 7 days",
-				 2 + k / 5);
+			(void)snprintf(buf, len, "visited the pricing page %d times in 7 days",
+				       2 + k / 5);
 		break;
 	case SIG_USAGE:
 		w = rng_chance(r, 650) ? "up" : "down";
 		k = (int)rng_below(r, 76);
 		if (v == 0)
-			snprintf(buf, len, "weekly active users %s %d%% over 30 days", w,
-				 5 + k / 2);
+			(void)snprintf(buf, len, "weekly active users %s %d%% over 30 days", w,
+				       5 + k / 2);
 		else if (v == 1)
-			snprintf(buf, len, "seat utilisation at %d%% of licensed seats", 25 + k);
+			(void)snprintf(buf, len, "seat utilisation at %d%% of licensed seats",
+				       25 + k);
 		else if (v == 2)
-			snprintf(buf, len, "reached %d%% of the plan's API limit",
-				 70 + k * 30 / 75);
+			(void)snprintf(buf, len, "reached %d%% of the plan's API limit",
+				       70 + k * 30 / 75);
 		else
-			snprintf(buf, len, "no admin login for %d days", 14 + k * 46 / 75);
+			(void)snprintf(buf, len, "no admin login for %d days", 14 + k * 46 / 75);
 		break;
 	case SIG_NEWS:
 		w = PICK(r, cities);
 		k = (int)rng_below(r, 45);
 		if (v == 0)
-			snprintf(buf, len, "opened a new office in %s", w);
+			(void)snprintf(buf, len, "opened a new office in %s", w);
 		else if (v == 1)
-			snprintf(buf, len, "appointed a new Chief Revenue Officer");
+			(void)snprintf(buf, len, "appointed a new Chief Revenue Officer");
 		else if (v == 2)
-			snprintf(buf, len, "reported revenue up %d%% year over year", 3 + k);
+			(void)snprintf(buf, len, "reported revenue up %d%% year over year", 3 + k);
 		else
-			snprintf(buf, len, "announced layoffs of about %d%% of staff", 5 + k / 3);
+			(void)snprintf(buf, len, "announced layoffs of about %d%% of staff",
+				       5 + k / 3);
 		break;
 	default:
 		w = PICK(r, tools);
 		if (v == 0)
-			snprintf(buf, len, "replaced their %s", w);
+			(void)snprintf(buf, len, "replaced their %s", w);
 		else
-			snprintf(buf, len, "added a %s to their stack", w);
+			(void)snprintf(buf, len, "added a %s to their stack", w);
 		break;
 	}
 }
@@ -628,7 +635,7 @@ static int gen_signals(struct gen *g, const struct acct *a, struct err *err)
 		minute = (int)rng_below(&g->r, 60);
 		epoch_plus(-ago, hour, minute, at, sizeof at);
 		gen_detail(g, a, kind, detail, sizeof detail);
-		snprintf(id, sizeof id, "S%08lld", (long long)(g->sum.signals + 1));
+		(void)snprintf(id, sizeof id, "S%08lld", (long long)(g->sum.signals + 1));
 		rec = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "account_id", a->id, "kind",
 				signal_kinds[kind], "observed_at", at, "detail", detail);
 		if (!rec)
@@ -690,7 +697,7 @@ int bookgen_generate(struct store *s, const struct bookgen_opts *opts, struct bo
 	memset(&g, 0, sizeof g);
 	g.s = s;
 	rng_seed(&g.r, opts->seed);
-	snprintf(g.now, sizeof g.now, "%s", BOOKGEN_EPOCH);
+	(void)snprintf(g.now, sizeof g.now, "%s", BOOKGEN_EPOCH);
 	for (g.domains.cap = 64; g.domains.cap < (size_t)opts->accounts * 2; g.domains.cap *= 2)
 		;
 	g.domains.slot = calloc(g.domains.cap, sizeof *g.domains.slot);

@@ -251,7 +251,7 @@ static char *column_of(struct cs *c, const char *field, char *rule, size_t rlen,
 	store_bind_text(st, 1, field);
 	if (store_step(st, err) == STORE_ROW) {
 		name = strdup(store_col_text(st, 0));
-		snprintf(rule, rlen, "%s", store_col_text(st, 1));
+		(void)snprintf(rule, rlen, "%s", store_col_text(st, 1));
 	}
 	store_done(st);
 	/* region came from a country: no country follows from a region, and
@@ -526,10 +526,10 @@ static int record(struct cs *c, const char *principal, struct changeset_result *
 		      "merges", (json_int_t)out->merges, "sha256", out->hash);
 	if (!args)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	snprintf(summary, sizeof summary,
-		 "change-set %lld (%s): %lld record(s), %lld merge(s), sha256 %s",
-		 (long long)out->id, out->format, (long long)out->records, (long long)out->merges,
-		 out->hash);
+	(void)snprintf(summary, sizeof summary,
+		       "change-set %lld (%s): %lld record(s), %lld merge(s), sha256 %s",
+		       (long long)out->id, out->format, (long long)out->records,
+		       (long long)out->merges, out->hash);
 	e.principal = principal ? principal : "human:unknown";
 	e.surface = "cli";
 	e.tool = "export_changes";
@@ -568,7 +568,7 @@ int changeset_export(struct store *s, const struct changeset_range *r, enum chan
 	if (rc)
 		goto out;
 	c.fmt = fmt == CHANGESET_AUTO ? auto_format(s) : fmt;
-	snprintf(out->format, sizeof out->format, "%s", format_name(c.fmt));
+	(void)snprintf(out->format, sizeof out->format, "%s", format_name(c.fmt));
 	acc = open_memstream(&abuf, &alen);
 	mrg = open_memstream(&mbuf, &mlen);
 	unm = open_memstream(&ubuf, &ulen);
@@ -591,7 +591,7 @@ int changeset_export(struct store *s, const struct changeset_range *r, enum chan
 		crypto_hash_sha256_update(&hs, (const unsigned char *)mbuf, mlen);
 		crypto_hash_sha256_final(&hs, h);
 		for (i = 0; i < (int)sizeof h; i++)
-			snprintf(out->hash + 2 * i, 3, "%02x", h[i]);
+			(void)snprintf(out->hash + 2 * i, 3, "%02x", h[i]);
 		rc = write_file(dir, "accounts.csv", abuf, alen, err);
 	}
 	if (rc == 0)

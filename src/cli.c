@@ -16,6 +16,7 @@
 #include "staging.h"
 #include "policy.h"
 #include "text.h"
+#include "tools.h"
 
 /* What every human verb's help says about who acts (cli_identity.h). */
 #define WHO_ACTS                                                                       \
@@ -123,11 +124,12 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "Runs one write-tool call through the gate exactly as the write connector\n"
 	 "does. FILE.json (or - for stdin) holds the tool's arguments; TOOL is a\n"
-	 "write tool: propose_changes (default), propose_merge, draft_email,\n"
-	 "save_brief or request_send. Prints the gate's answer: staged, blocked,\n"
-	 "draft or refused, with the refused items and why. A workflow the policy\n"
-	 "does not have (or one that does not list the tool) refuses the call whole,\n"
-	 "with a did-you-mean and the workflows that do list it.\n"
+	 "write tool (default " CLI_DEFAULT_WRITE_TOOL "):\n"
+	 "  " CLI_WRITE_TOOL_CHOICE ".\n"
+	 "Prints the gate's answer: staged, blocked, draft or refused, with the\n"
+	 "refused items and why. A workflow the policy does not have (or one that\n"
+	 "does not list the tool) refuses the call whole, with a did-you-mean and\n"
+	 "the workflows that do list it.\n"
 	 "\n"
 	 "  --instruction-version V  the version pinned for this call; an\n"
 	 "                  instruction_version in FILE is recorded only as a claim\n"
@@ -213,6 +215,11 @@ const struct cli_command cli_commands[] = {
 	 "may not write, YAML syntax errors. Prints \"FILE: ok (N workflows)\" when\n"
 	 "there is none.\n"
 	 "\n"
+	 "When the policy names upstreams, each is started (or reached) and its\n"
+	 "tools compared with the policy: tools listed but absent upstream, and\n"
+	 "tools offered upstream but not listed (never shown nor callable), are\n"
+	 "reported as warnings; they do not change the exit status.\n"
+	 "\n"
 	 "replay decides every logged proposal (since AGE: 30d, 12h, a date) again\n"
 	 "under NEW with the gate's own decision, from what the gate knew then, and\n"
 	 "reports the decisions that change (staged, blocked, allowed, refused), the\n"
@@ -221,6 +228,22 @@ const struct cli_command cli_commands[] = {
 	 "\n"
 	 "exit status: 0 no problem, 1 problems (or the file cannot be read),\n"
 	 "2 usage error\n"},
+	{"upstream", cmd_upstream, "list upstream MCP servers' tools; trust their definitions",
+	 "usage: airlock upstream list [NAME] [--policy FILE] [--json]\n"
+	 "       airlock upstream trust NAME [--policy FILE] [--as NAME] [--json]\n"
+	 "\n"
+	 "list starts (or reaches) each upstream the policy names and shows its tools:\n"
+	 "for each tool the policy lists, its effect and whether its definition is\n"
+	 "trusted, untrusted (never trusted) or changed since it was trusted (with\n"
+	 "what changed); then tools listed but absent upstream and tools offered but\n"
+	 "not listed. An upstream that cannot start shows why and the end of its\n"
+	 "stderr.\n"
+	 "\n"
+	 "trust shows the same and records a hash of each listed tool's definition\n"
+	 "(name, title, description, schemas, annotations) as it is now. Only\n"
+	 "trusted tools whose definition is unchanged are shown to the agent and\n"
+	 "callable; a definition that changes later hides the tool and raises an\n"
+	 "alert (in the log) until a person trusts it again. An operator verb.\n" WHO_ACTS},
 	{"radius", cmd_radius, "show the worst-case unattended blast radius per workflow",
 	 "usage: airlock radius [--policy FILE] [--json]\n"
 	 "\n"
@@ -237,13 +260,14 @@ const struct cli_command cli_commands[] = {
 	 "                   [--db PATH]\n"
 	 "\n"
 	 "Speaks MCP (newline-delimited JSON-RPC 2.0) on standard input and output for\n"
-	 "one agent. The read connector has research tools (search_accounts,\n"
-	 "get_account, list_signals, book_stats, batch_status); the write connector\n"
-	 "has propose/draft tools (propose_changes, propose_merge, draft_email,\n"
-	 "save_brief, request_send), each of which goes through the gate: nothing is\n"
-	 "changed or sent without review. Every tool call is recorded in the action\n"
-	 "log as agent:NAME. Standard output carries protocol messages only; logs go\n"
-	 "to standard error. End of input ends the session.\n"
+	 "one agent. The read connector has research tools:\n"
+	 "  " CLI_READ_TOOLS ";\n"
+	 "the write connector has propose/draft tools:\n"
+	 "  " CLI_WRITE_TOOLS ",\n"
+	 "each of which goes through the gate: nothing is changed or sent without\n"
+	 "review. Every tool call is recorded in the action log as agent:NAME.\n"
+	 "Standard output carries protocol messages only; logs go to standard error.\n"
+	 "End of input ends the session.\n"
 	 "\n"
 	 "  --connector read|write    which tool set to serve\n"
 	 "  --agent NAME              who the agent is (letters, digits, . _ -)\n"
@@ -518,6 +542,78 @@ const struct cli_command cli_commands[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
+/* The tool lists are long: wrapped at 76 columns, continued with the
+ * indent of the line they start on. */
+static void put_wrapped(const char *list, size_t col, size_t indent)
+{
+	const char *p = list, *sp;
+	size_t n;
+
+	while (*p) {
+		sp = strstr(p, " ");
+		n = sp ? (size_t)(sp - p) : strlen(p);
+		if (p != list && col + 1 + n > 76) {
+			printf("\n%*s", (int)indent, "");
+			col = indent;
+		} else if (p != list) {
+			putchar(' ');
+			col++;
+		}
+		fwrite(p, 1, n, stdout);
+		col += n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+void cli_put_usage(const char *usage)
+{
+	static const struct {
+		const char *mark;
+		int what; /* 0: read tools, 1: write tools, 2: the default write tool */
+		const char *conj;
+	} marks[] = {{CLI_READ_TOOLS, 0, " and "},
+		     {CLI_WRITE_TOOLS, 1, " and "},
+		     {CLI_WRITE_TOOL_CHOICE, 1, " or "},
+		     {CLI_DEFAULT_WRITE_TOOL, 2, NULL}};
+	const struct tools_row *dflt;
+	const char *p = usage, *line = usage, *m;
+	char names[2048];
+	size_t i, best_i = 0, indent;
+
+	while (*p) {
+		const char *best = NULL;
+
+		for (i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+			m = strstr(p, marks[i].mark);
+			if (m && (!best || m < best)) {
+				best = m;
+				best_i = i;
+			}
+		}
+		if (!best) {
+			fputs(p, stdout);
+			return;
+		}
+		fwrite(p, 1, (size_t)(best - p), stdout);
+		for (m = p; m < best; m++)
+			if (*m == '\n')
+				line = m + 1;
+		for (indent = 0; line[indent] == ' '; indent++)
+			;
+		if (marks[best_i].what == 2) {
+			dflt = tools_default_write();
+			fputs(dflt ? dflt->name : "none", stdout);
+		} else {
+			tools_names(marks[best_i].what ? TOOLS_WRITE : TOOLS_READ, marks[best_i].conj,
+				    names, sizeof names);
+			put_wrapped(names, (size_t)(best - line), indent);
+		}
+		p = best + strlen(marks[best_i].mark);
+	}
+}
+
 const struct cli_command *cli_find(const char *name)
 {
 	const struct cli_command *c;
@@ -548,7 +644,7 @@ int cli_common_option(struct cli *cli, int c, const char *arg)
 	case CLI_OPT_HELP:
 		cmd = cli_find(cli->verb);
 		if (cmd)
-			fputs(cmd->usage, stdout);
+			cli_put_usage(cmd->usage);
 		return -1;
 	}
 	return 0;
@@ -603,7 +699,7 @@ static void say_escaped(const char *fmt, va_list ap)
 {
 	char msg[4096], shown[8192];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 }
 
@@ -729,7 +825,7 @@ struct policy *cli_policy(struct cli *cli, int required)
 		cli->policy_tried = 1;
 		if (policy_load(cli_policy_path(cli), &cli->policy, &err)) {
 			cli->policy = NULL;
-			snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
+			(void)snprintf(cli->policy_err, sizeof cli->policy_err, "%s", err.msg);
 			if (required && access(cli_policy_path(cli), F_OK) != 0 &&
 			    (!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")))
 				/* not "run airlock init": that would make a second,
@@ -761,7 +857,7 @@ const char *cli_principal(struct cli *cli)
 		name = pw ? pw->pw_name : "unknown";
 	}
 	if (cli_identity_parse(name, cli->principal, sizeof cli->principal, &err))
-		snprintf(cli->principal, sizeof cli->principal, "human:invalid");
+		(void)snprintf(cli->principal, sizeof cli->principal, "human:invalid");
 	return cli->principal;
 }
 
@@ -928,14 +1024,14 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 	const struct cli_command *c;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(cli_find("help")->usage, stdout);
+		cli_put_usage(cli_find("help")->usage);
 		return CLI_OK;
 	}
 	if (argc > 1) {
 		c = cli_find(argv[1]);
 		if (!c)
 			return cli_usage(cli, "unknown verb '%s'", argv[1]);
-		fputs(c->usage, stdout);
+		cli_put_usage(c->usage);
 		return CLI_OK;
 	}
 	fputs("usage: airlock <verb> [options]\n"

@@ -142,6 +142,16 @@ int cli_parse_long(struct cli *cli, const char *opt, const char *arg, long min, 
 		   long *out);
 
 const struct cli_command *cli_find(const char *name);
+/* Help text names tools only through these marks, which cli_put_usage()
+ * replaces with the tool registry's rows (tools.h): the visible tools of a
+ * connector as "a, b and c" (a choice of write tools: "a, b or c"), and
+ * the default tool of `propose --tool`. */
+#define CLI_READ_TOOLS "@READ_TOOLS@"
+#define CLI_WRITE_TOOLS "@WRITE_TOOLS@"
+#define CLI_WRITE_TOOL_CHOICE "@WRITE_TOOL_CHOICE@"
+#define CLI_DEFAULT_WRITE_TOOL "@DEFAULT_WRITE_TOOL@"
+/* Prints a verb's usage to stdout, the marks replaced. */
+void cli_put_usage(const char *usage);
 extern const struct cli_command cli_commands[];
 
 /* The verbs, one file each. */
@@ -160,6 +170,7 @@ int cmd_undo(struct cli *cli, int argc, char **argv);
 int cmd_sample(struct cli *cli, int argc, char **argv);
 int cmd_judge(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);
+int cmd_upstream(struct cli *cli, int argc, char **argv);
 int cmd_radius(struct cli *cli, int argc, char **argv);
 int cmd_mcp(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
+
 /* A name that needs no quoting anywhere: never ':' (which would make
  * "human:agent:x"), space, or a control character. */
 static int name_ok(const char *p, size_t n, int at_allowed)
@@ -89,8 +91,9 @@ int cli_session_path(struct cli *cli, char *buf, size_t len, struct err *err)
 	int n;
 
 	/* one file per database: signing in to one book opens no other */
-	if (!realpath(db_path(cli), full))
-		snprintf(full, sizeof full, "%s", db_path(cli));
+	if (!realpath(db_path(cli), full) &&
+	    fmt_buf(full, sizeof full, err, "--db path", "%s", db_path(cli)))
+		return AIRLOCK_EINVAL;
 	if (sodium_init() < 0)
 		return err_set(err, AIRLOCK_EIO, "libsodium did not start");
 	crypto_generichash(h, sizeof h, (const unsigned char *)full, strlen(full), NULL, 0);
@@ -193,7 +196,8 @@ int cli_session_write(struct cli *cli, const char *secret, char *path, size_t le
 	*slash = '/';
 	if (rc)
 		return rc;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (fmt_buf(tmp, sizeof tmp, err, "session file path", "%s.tmp", path))
+		return AIRLOCK_EINVAL;
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -247,7 +251,8 @@ static int signed_in(struct cli *cli, struct store *s, const char *as_principal,
 	if (need == CLI_NEED_PERSON && !reviewer_role_allows(rs.role, REVIEWER_REVIEWER))
 		return cli_fail(cli, "%s is a viewer: a viewer reads, and may not '%s'", rs.name,
 				cli->verb);
-	snprintf(cli->principal, sizeof cli->principal, "%s", rs.principal);
+	if (fmt_buf(cli->principal, sizeof cli->principal, NULL, "principal", "%s", rs.principal))
+		return cli_fail(cli, "principal %s is too long", rs.principal);
 	return CLI_OK;
 }
 
@@ -306,7 +311,8 @@ int cli_person(struct cli *cli, enum cli_need need)
 		if (rc)
 			return rc;
 	} else {
-		snprintf(cli->principal, sizeof cli->principal, "%s", given);
+		if (fmt_buf(cli->principal, sizeof cli->principal, NULL, "principal", "%s", given))
+			return cli_fail(cli, "principal %s is too long", given);
 		/* said when a name was given: the OS user, the default, is at
 		 * least the account that runs the command */
 		if (named)

@@ -21,7 +21,7 @@ static const char *fmt_count(int64_t v, char *buf, size_t len)
 	char digits[32];
 	size_t n, i, o = 0;
 
-	snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
+	(void)snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
 	n = strlen(digits);
 	if (v < 0 && o + 1 < len)
 		buf[o++] = '-';
@@ -63,8 +63,9 @@ static void block_add(struct block *b, const char *label, int64_t n, int64_t of)
 
 	if (b->nrows >= (int)(sizeof b->rows / sizeof b->rows[0]))
 		return;
-	snprintf(b->rows[b->nrows++], sizeof b->rows[0], "  %-16.16s %9s %5.1f%%", label,
-		 fmt_count(n, num, sizeof num), of > 0 ? 100.0 * (double)n / (double)of : 0.0);
+	(void)snprintf(b->rows[b->nrows++], sizeof b->rows[0], "  %-16.16s %9s %5.1f%%", label,
+		       fmt_count(n, num, sizeof num),
+		       of > 0 ? 100.0 * (double)n / (double)of : 0.0);
 }
 
 /* The keys of a group, largest count first (ties by name): for groups
@@ -109,7 +110,7 @@ static void block_fill(struct block *b, json_t *group, const char *const *order,
 	for (i = 0; order && order[i]; i++) {
 		if (!json_object_get(group, order[i]))
 			continue;
-		snprintf(label, sizeof label, "%s%s", prefix, order[i]);
+		(void)snprintf(label, sizeof label, "%s%s", prefix, order[i]);
 		block_add(b, label, json_integer_value(json_object_get(group, order[i])), of);
 	}
 	json_object_foreach(group, key, v)
@@ -117,7 +118,7 @@ static void block_fill(struct block *b, json_t *group, const char *const *order,
 		for (known = 0, i = 0; order && order[i]; i++)
 			known |= !strcmp(order[i], key);
 		if (!known) {
-			snprintf(label, sizeof label, "%s%s", prefix, key);
+			(void)snprintf(label, sizeof label, "%s%s", prefix, key);
 			block_add(b, label, json_integer_value(v), of);
 		}
 	}

@@ -45,10 +45,11 @@ static void print_list(json_t *drafts)
 
 		rec = json_object_get(d, "recipients");
 		if (json_array_size(rec) > 1)
-			snprintf(to, sizeof to, "%s (+%zu)", s_(json_array_get(rec, 0), "address"),
-				 json_array_size(rec) - 1);
+			(void)snprintf(to, sizeof to, "%s (+%zu)",
+				       s_(json_array_get(rec, 0), "address"),
+				       json_array_size(rec) - 1);
 		else
-			snprintf(to, sizeof to, "%s", s_(json_array_get(rec, 0), "address"));
+			(void)snprintf(to, sizeof to, "%s", s_(json_array_get(rec, 0), "address"));
 		printf("%-16s %-14s %-12s %-28s ", s_(d, "id"), s_(d, "status"),
 		       s_(d, "account_id"), to);
 		put_cut(s_(d, "subject"), 60);

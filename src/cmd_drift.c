@@ -29,22 +29,22 @@ static double real(json_t *o, const char *key)
 static void metric_name(json_t *m, char *buf, size_t len)
 {
 	if (str(m, "workflow"))
-		snprintf(buf, len, "%s{%s}", str(m, "metric"), str(m, "workflow"));
+		(void)snprintf(buf, len, "%s{%s}", str(m, "metric"), str(m, "workflow"));
 	else
-		snprintf(buf, len, "%s", str(m, "metric"));
+		(void)snprintf(buf, len, "%s", str(m, "metric"));
 }
 
 /* A figure in the metric's own unit. */
 static void figure(const char *kind, double v, char *buf, size_t len)
 {
 	if (isnan(v))
-		snprintf(buf, len, "-");
+		(void)snprintf(buf, len, "-");
 	else if (!strcmp(kind, "rate"))
-		snprintf(buf, len, "%.1f%%", v * 100);
+		(void)snprintf(buf, len, "%.1f%%", v * 100);
 	else if (!strcmp(kind, "count"))
-		snprintf(buf, len, "%.0f", v);
+		(void)snprintf(buf, len, "%.0f", v);
 	else
-		snprintf(buf, len, "%.3f", v);
+		(void)snprintf(buf, len, "%.3f", v);
 }
 
 /* The largest category of a shares object: "hiring 40%". */
@@ -62,9 +62,9 @@ static void top_share(json_t *shares, char *buf, size_t len)
 		}
 	}
 	if (best)
-		snprintf(buf, len, "%.14s %.0f%%", best, b * 100);
+		(void)snprintf(buf, len, "%.14s %.0f%%", best, b * 100);
 	else
-		snprintf(buf, len, "-");
+		(void)snprintf(buf, len, "-");
 }
 
 struct share {
@@ -112,24 +112,24 @@ static void change_text(json_t *m, char *buf, size_t len)
 	double ch = real(m, "change"), st = real(m, "statistic");
 
 	if (!strcmp(status, "partial")) {
-		snprintf(buf, len, "(window just began)");
+		(void)snprintf(buf, len, "(window just began)");
 		return;
 	}
 	if (!strcmp(status, "insufficient") || !strcmp(status, "no data") || isnan(ch)) {
-		snprintf(buf, len, "(n=%.0f, ref %.0f: too few)", real(m, "count"),
-			 real(m, "reference_count"));
+		(void)snprintf(buf, len, "(n=%.0f, ref %.0f: too few)", real(m, "count"),
+			       real(m, "reference_count"));
 		return;
 	}
 	if (!strcmp(kind, "distribution"))
-		snprintf(buf, len, "JS %.2f PSI %.2f", real(m, "js"), real(m, "psi"));
+		(void)snprintf(buf, len, "JS %.2f PSI %.2f", real(m, "js"), real(m, "psi"));
 	else if (test && !strcmp(test, "ewma") && !strcmp(kind, "rate"))
-		snprintf(buf, len, "%+.1fpp ewma %.1fσ", ch * 100, st);
+		(void)snprintf(buf, len, "%+.1fpp ewma %.1fσ", ch * 100, st);
 	else if (test && !strcmp(test, "ewma"))
-		snprintf(buf, len, "%+.3g ewma %.1fσ", ch, st);
+		(void)snprintf(buf, len, "%+.3g ewma %.1fσ", ch, st);
 	else if (!strcmp(kind, "rate"))
-		snprintf(buf, len, "%+.1fpp z %.1f", ch * 100, st);
+		(void)snprintf(buf, len, "%+.1fpp z %.1f", ch * 100, st);
 	else
-		snprintf(buf, len, "%+.3g z %.1f", ch, st);
+		(void)snprintf(buf, len, "%+.3g z %.1f", ch, st);
 }
 
 /* ▁▂▃▄▅▆▇█ over the history's values (distances for distributions);

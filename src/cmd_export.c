@@ -76,7 +76,7 @@ static char *key_header(enum book_kind kind, const char *key)
 	n = strlen(key) + 8;
 	h = malloc(n);
 	if (h)
-		snprintf(h, n, "custom.%s", key);
+		(void)snprintf(h, n, "custom.%s", key);
 	return h;
 }
 
@@ -208,7 +208,7 @@ static int export_to_file(struct store *s, struct export *x, const char *path, s
 	tmp = malloc(n);
 	if (!tmp)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+	(void)snprintf(tmp, n, "%s.tmp-XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = err_set(err, AIRLOCK_EIO, "cannot create %s: %s", tmp, strerror(errno));
@@ -379,7 +379,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	if (!path)
 		return CLI_OK;
 	if (cli->json) {
-		snprintf(kinds, sizeof kinds, "%ss", book_kind_name(x.kind));
+		(void)snprintf(kinds, sizeof kinds, "%ss", book_kind_name(x.kind));
 		o = json_pack("{s:s,s:s,s:I}", "kind", kinds, "file", path, "rows",
 			      (json_int_t)x.rows);
 		rc = o ? cli_print_json(cli, o) : cli_fail(cli, "out of memory");

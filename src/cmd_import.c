@@ -111,7 +111,7 @@ static int print_summary(struct cli *cli, enum book_kind kind, const char *path,
 	int rc;
 
 	if (cli->json) {
-		snprintf(kinds, sizeof kinds, "%ss", name);
+		(void)snprintf(kinds, sizeof kinds, "%ss", name);
 		o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "kind", kinds, "file",
 			      path, "rows", (json_int_t)r->rows, "inserted",
 			      (json_int_t)r->inserted, "updated", (json_int_t)r->updated,
@@ -200,7 +200,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!quiet && cli_stderr_tty()) {
-		snprintf(what, sizeof what, "%ss", book_kind_name(kind));
+		(void)snprintf(what, sizeof what, "%ss", book_kind_name(kind));
 		bar.what = what;
 		bar.start = now_seconds();
 		progress.fn = bar_draw;

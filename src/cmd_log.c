@@ -45,7 +45,7 @@ static int print_entry_line(void *ctx, int64_t seq, json_t *e,
 	batch = json_string_value(json_object_get(e, "batch_id"));
 	summary = json_string_value(json_object_get(e, "summary"));
 	/* seconds are enough to read; the full time is in --json */
-	snprintf(when, sizeof when, "%.19s", at ? at : "");
+	(void)snprintf(when, sizeof when, "%.19s", at ? at : "");
 	printf("%6lld  %s  %s  %s  %s", (long long)seq, when, field(e, "principal"),
 	       field(e, "surface"), field(e, "tool"));
 	if (decision)
@@ -127,8 +127,8 @@ static int log_checkpoint_entry(struct cli *cli, struct store *s, json_t *cp, co
 		json_decref(none);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	snprintf(summary, sizeof summary, "signed a checkpoint of entry %lld",
-		 (long long)json_integer_value(json_object_get(cp, "seq")));
+	(void)snprintf(summary, sizeof summary, "signed a checkpoint of entry %lld",
+		       (long long)json_integer_value(json_object_get(cp, "seq")));
 	e.principal = cli_principal(cli);
 	e.surface = "cli";
 	e.tool = "log checkpoint";

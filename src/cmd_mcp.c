@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "mcp.h"
+#include "upstream.h"
 
 struct line_reader {
 	char *buf;
@@ -154,5 +155,6 @@ int cmd_mcp(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, "cannot read standard input");
 	free(lr.buf);
 	mcp_server_free(&srv);
+	upstream_shared_close(); /* stops the stdio upstreams it started */
 	return rc;
 }

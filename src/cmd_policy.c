@@ -9,12 +9,64 @@
 #include "audit.h"
 #include "policy.h"
 #include "replay.h"
+#include "upstream.h"
+
+/* Each upstream as it is now against the policy: {"upstream", "error"} or
+ * {"upstream", "absent": [...], "unlisted": [...]}. NULL: out of memory. */
+static json_t *upstreams_check(const struct policy *p)
+{
+	json_t *all = json_array(), *tools, *absent, *unlisted;
+	struct upstream *u;
+	struct err err;
+	int i;
+
+	for (i = 0; all && i < p->nupstreams; i++) {
+		const struct policy_upstream *c = &p->upstreams[i];
+
+		err_clear(&err);
+		tools = NULL;
+		if (!(u = upstream_shared(c, &err)) || upstream_tools(u, &tools, &err) ||
+		    upstream_inventory(c, tools, &absent, &unlisted, &err))
+			json_array_append_new(all, json_pack("{s:s,s:s}", "upstream", c->name,
+							     "error", err.msg));
+		else
+			json_array_append_new(all, json_pack("{s:s,s:o,s:o}", "upstream", c->name,
+							     "absent", absent, "unlisted",
+							     unlisted));
+		json_decref(tools);
+	}
+	return all;
+}
+
+static void print_upstreams(const char *path, json_t *ups)
+{
+	json_t *o, *t;
+	size_t i, j;
+
+	json_array_foreach(ups, i, o)
+	{
+		const char *name = json_string_value(json_object_get(o, "upstream"));
+
+		if (json_object_get(o, "error")) {
+			printf("%s: warning: upstream '%s' is unavailable: %s\n", path, name,
+			       json_string_value(json_object_get(o, "error")));
+			continue;
+		}
+		json_array_foreach(json_object_get(o, "absent"), j, t)
+			printf("%s: warning: upstream '%s' has no tool '%s' that the policy lists\n",
+			       path, name, json_string_value(t));
+		json_array_foreach(json_object_get(o, "unlisted"), j, t)
+			printf("%s: warning: upstream '%s' offers tool '%s', which the policy does "
+			       "not list: it is neither shown nor callable\n",
+			       path, name, json_string_value(t));
+	}
+}
 
 static int policy_check_cmd(struct cli *cli, const char *path)
 {
 	struct err err = {0};
 	struct policy *p = NULL;
-	json_t *problems = NULL, *o, *pr;
+	json_t *problems = NULL, *o, *pr, *ups = NULL;
 	size_t i, n;
 	int rc = CLI_FAIL, nwf = 0;
 
@@ -29,9 +81,14 @@ static int policy_check_cmd(struct cli *cli, const char *path)
 		}
 		nwf = p->nworkflows;
 	}
+	if (p && p->nupstreams && !(ups = upstreams_check(p))) {
+		rc = cli_fail(cli, "out of memory");
+		goto out;
+	}
 	if (cli->json) {
-		o = json_pack("{s:s,s:b,s:i,s:s?,s:O}", "file", path, "ok", n == 0, "workflows",
-			      nwf, "digest", p ? p->digest : NULL, "problems", problems);
+		o = json_pack("{s:s,s:b,s:i,s:s?,s:O,s:O*}", "file", path, "ok", n == 0, "workflows",
+			      nwf, "digest", p ? p->digest : NULL, "problems", problems,
+			      "upstreams", ups);
 		if (!o) {
 			rc = cli_fail(cli, "out of memory");
 			goto out;
@@ -57,8 +114,15 @@ static int policy_check_cmd(struct cli *cli, const char *path)
 		printf("%s: %zu problem%s\n", path, n, n == 1 ? "" : "s");
 	else
 		printf("%s: ok (%d workflow%s)\n", path, nwf, nwf == 1 ? "" : "s");
+	if (ups && cli_escape(cli, ups)) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	print_upstreams(path, ups);
 	rc = n ? CLI_FAIL : CLI_OK;
 out:
+	upstream_shared_close();
+	json_decref(ups);
 	policy_free(p);
 	json_decref(problems);
 	return rc;

@@ -7,6 +7,7 @@
 #include "cli_identity.h"
 #include "gate.h"
 #include "policy.h"
+#include "tools.h"
 
 /* Prints the gate's answer for a person. */
 static void print_answer(json_t *r)
@@ -82,7 +83,10 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 	const char *file;
 	int c, done = 0, rc = CLI_FAIL;
 
-	call.tool = "propose_changes";
+	const struct tools_row *row = tools_default_write();
+	char names[1024];
+
+	call.tool = row ? row->name : "";
 	call.surface = "cli";
 	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
 		if (c == -2)
@@ -92,11 +96,12 @@ int cmd_propose(struct cli *cli, int argc, char **argv)
 		else if (c == 'i')
 			call.instruction_version = optarg;
 	}
-	if (strcmp(call.tool, "propose_changes") && strcmp(call.tool, "propose_merge") &&
-	    strcmp(call.tool, "draft_email") && strcmp(call.tool, "save_brief") &&
-	    strcmp(call.tool, "request_send"))
-		return cli_usage(cli, "--tool must be a write tool: propose_changes, propose_merge,"
-				      " draft_email, save_brief or request_send");
+	/* the write connector's tools, as the registry has them */
+	row = tools_find(call.tool);
+	if (!row || row->connector != TOOLS_WRITE || tools_hidden(row)) {
+		tools_names(TOOLS_WRITE, " or ", names, sizeof names);
+		return cli_usage(cli, "--tool must be a write tool: %s", names);
+	}
 	if (optind + 1 != argc)
 		return cli_usage(cli, "give one proposal file (or - for standard input)");
 	file = argv[optind];

@@ -13,18 +13,18 @@ static void age(const char *at, char *buf, size_t len)
 	long d;
 
 	if (!at || clock_parse(at, &t)) {
-		snprintf(buf, len, "?");
+		(void)snprintf(buf, len, "?");
 		return;
 	}
 	d = (long)(now - t);
 	if (d >= 86400)
-		snprintf(buf, len, "%ldd", d / 86400);
+		(void)snprintf(buf, len, "%ldd", d / 86400);
 	else if (d >= 3600)
-		snprintf(buf, len, "%ldh", d / 3600);
+		(void)snprintf(buf, len, "%ldh", d / 3600);
 	else if (d >= 60)
-		snprintf(buf, len, "%ldm", d / 60);
+		(void)snprintf(buf, len, "%ldm", d / 60);
 	else
-		snprintf(buf, len, "%lds", d < 0 ? 0 : d);
+		(void)snprintf(buf, len, "%lds", d < 0 ? 0 : d);
 }
 
 static const char *waits_for(const char *state)

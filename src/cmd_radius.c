@@ -20,9 +20,9 @@ static const char *reversible_text(const struct policy_workflow *wf)
 static void radius_text(int64_t r, char *buf, size_t len)
 {
 	if (r == POLICY_RADIUS_UNBOUNDED)
-		snprintf(buf, len, "unbounded");
+		(void)snprintf(buf, len, "unbounded");
 	else
-		snprintf(buf, len, "%lld", (long long)r);
+		(void)snprintf(buf, len, "%lld", (long long)r);
 }
 
 static int print_json(struct cli *cli, const struct policy *p)
@@ -83,9 +83,9 @@ static int print_table(const struct policy *p)
 		radius_text(policy_radius(wf, &why, &flagged), rad, sizeof rad);
 		nflagged += flagged;
 		if (wf->stage_max > 0)
-			snprintf(sm, sizeof sm, "%lld", (long long)wf->stage_max);
+			(void)snprintf(sm, sizeof sm, "%lld", (long long)wf->stage_max);
 		else
-			snprintf(sm, sizeof sm, "-");
+			(void)snprintf(sm, sizeof sm, "-");
 		printf("%s %-*s  %-6s  %-10s  %-9s  %-9s  %s\n", flagged ? "!" : " ", width,
 		       wf->name, policy_effect_name(wf->effect), reversible_text(wf), sm, rad, why);
 	}

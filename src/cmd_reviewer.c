@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "cli_identity.h"
+#include "fmt.h"
 #include "policy.h"
 #include "reviewer.h"
 
@@ -80,8 +81,8 @@ static int reviewer_add_verb(struct cli *cli, struct store *s, const char *name,
 	if (!rc) {
 		args = json_pack("{s:s,s:s,s:s}", "name", name, "role", reviewer_role_name(role),
 				 "credential", from_stdin ? "password" : "link");
-		snprintf(summary, sizeof summary, "reviewer %s added (%s)", name,
-			 reviewer_role_name(role));
+		(void)snprintf(summary, sizeof summary, "reviewer %s added (%s)", name,
+			       reviewer_role_name(role));
 		rc = log_verb(cli, s, "reviewer add", args, summary, &err);
 		json_decref(args);
 	}
@@ -110,7 +111,10 @@ static int reviewer_add_verb(struct cli *cli, struct store *s, const char *name,
 	if (cli->json) {
 		char link[2200];
 
-		snprintf(link, sizeof link, "%.*s/login?link=%s", (int)blen, base, token);
+		if (fmt_buf(link, sizeof link, NULL, "link", "%.*s/login?link=%s", (int)blen, base,
+			    token))
+			return cli_fail(
+			    cli, "the console URL is too long for a login link: %.100s...", base);
 		args = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "role",
 				 reviewer_role_name(role), "link", link, "token", token);
 		rc = cli_print_json(cli, args);
@@ -175,7 +179,8 @@ static int reviewer_remove_verb(struct cli *cli, struct store *s, const char *na
 	rc = reviewer_remove(s, name, &err);
 	if (!rc) {
 		args = json_pack("{s:s}", "name", name);
-		snprintf(summary, sizeof summary, "reviewer %.64s removed; sessions ended", name);
+		(void)snprintf(summary, sizeof summary, "reviewer %.64s removed; sessions ended",
+			       name);
 		rc = log_verb(cli, s, "reviewer remove", args, summary, &err);
 		json_decref(args);
 	}
@@ -224,7 +229,7 @@ int cmd_reviewer(struct cli *cli, int argc, char **argv)
 
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			fputs(cli_find("reviewer")->usage, stdout);
+			cli_put_usage(cli_find("reviewer")->usage);
 			return CLI_OK;
 		}
 		return cli_usage(cli, "give add, list or remove");

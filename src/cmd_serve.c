@@ -10,12 +10,14 @@
 
 #include "cli.h"
 #include "console.h"
+#include "fmt.h"
 #include "http.h"
 #include "mcp.h"
 #include "mcp_http.h"
 #include "store.h"
 #include "notify.h"
 #include "policy.h"
+#include "upstream.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8750"
 
@@ -58,20 +60,26 @@ static const char *db_path(struct cli *cli)
 
 /* Where links in notifications point: --public-url, else the policy's
  * notify.console_url, else this server's own address. No trailing '/'. */
-static void console_base(const char *public_url, const struct policy *p, const char *host,
-			 int port, char *out, size_t len)
+static int console_base(const char *public_url, const struct policy *p, const char *host, int port,
+			char *out, size_t len, struct err *err)
 {
 	size_t n;
+	int rc;
 
+	/* a cut URL would send reviewers somewhere else: refused, not cut */
 	if (public_url)
-		snprintf(out, len, "%s", public_url);
+		rc = fmt_buf(out, len, err, "--public-url", "%s", public_url);
 	else if (p && p->notify.console_url)
-		snprintf(out, len, "%s", p->notify.console_url);
+		rc = fmt_buf(out, len, err, "notify.console_url", "%s", p->notify.console_url);
 	else
-		snprintf(out, len, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
+		rc = fmt_buf(out, len, err, "--host",
+			     strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
+	if (rc)
+		return rc;
 	n = strlen(out);
 	while (n > 0 && out[n - 1] == '/')
 		out[--n] = '\0';
+	return 0;
 }
 
 static int url_valid(const char *u)
@@ -276,7 +284,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
-	console_base(public_url, cli->policy, host, http_server_port(hs), base, sizeof base);
+	if (console_base(public_url, cli->policy, host, http_server_port(hs), base, sizeof base,
+			 &err)) {
+		rc = cli_fail_err(cli, &err);
+		goto out;
+	}
 	if (cli->policy->notify.webhook) {
 		nc.webhook = cli->policy->notify.webhook;
 		nc.console_url = base;
@@ -302,6 +314,7 @@ out:
 	notify_thread_stop(nt);
 	console_free(con);
 	mcp_http_free(mh);
+	upstream_shared_close(); /* after the connectors that call them */
 	store_checkpointer_stop();
 	curl_global_cleanup();
 	return rc;

@@ -16,12 +16,12 @@ static void value_text(json_t *v, char *buf, size_t len)
 	char *t;
 
 	if (!v || json_is_null(v))
-		snprintf(buf, len, "(empty)");
+		(void)snprintf(buf, len, "(empty)");
 	else if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
+		(void)snprintf(buf, len, "%s", json_string_value(v));
 	else {
 		t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		snprintf(buf, len, "%s", t ? t : "?");
+		(void)snprintf(buf, len, "%s", t ? t : "?");
 		free(t);
 	}
 }
@@ -149,7 +149,8 @@ void show_item(struct store *s, json_t *b, json_t *it, const struct paint *p)
 	int64_t idx = json_integer_value(json_object_get(it, "idx"));
 	char ov[256], nv[256], num[48];
 
-	snprintf(num, sizeof num, "#%lld%s", (long long)idx, show_item_drawn(b, idx) ? " ★drawn" : "");
+	(void)snprintf(num, sizeof num, "#%lld%s", (long long)idx,
+		       show_item_drawn(b, idx) ? " ★drawn" : "");
 	if (!strcmp(json_string_value(json_object_get(b, "action")), "send")) {
 		printf("  %s%s%s", p->head, num, p->off);
 		print_send_item(it, p);

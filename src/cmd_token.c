@@ -41,8 +41,8 @@ static int token_create_verb(struct cli *cli, struct store *s, const char *conne
 		return cli_fail_err(cli, &err);
 	}
 	args = json_pack("{s:s,s:s,s:s}", "id", info.id, "connector", connector, "agent", agent);
-	snprintf(summary, sizeof summary, "token %s created for agent:%s on the %s connector",
-		 info.id, agent, connector);
+	(void)snprintf(summary, sizeof summary, "token %s created for agent:%s on the %s connector",
+		       info.id, agent, connector);
 	rc = log_verb(cli, s, "token create", args, summary);
 	json_decref(args);
 	if (rc || store_commit(s, &err)) {
@@ -117,7 +117,7 @@ static int token_revoke_verb(struct cli *cli, struct store *s, const char *id)
 		return cli_fail_err(cli, &err);
 	}
 	args = json_pack("{s:s}", "id", id);
-	snprintf(summary, sizeof summary, "token %.40s revoked", id);
+	(void)snprintf(summary, sizeof summary, "token %.40s revoked", id);
 	rc = log_verb(cli, s, "token revoke", args, summary);
 	json_decref(args);
 	if (rc) {

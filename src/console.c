@@ -15,6 +15,7 @@
 #include "console_int.h"
 #include "csv.h"
 #include "drift.h"
+#include "fmt.h"
 #include "policy.h"
 
 #define COOKIE "airlock_session"
@@ -84,7 +85,7 @@ void console_error(struct http_response *res, int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	utf8_scrub(msg);
 	console_json(res, status, json_pack("{s:s}", "error", msg));
@@ -323,9 +324,9 @@ static void set_cookie(struct console *c, struct http_response *res, const char 
 {
 	char cookie[256];
 
-	snprintf(cookie, sizeof cookie,
-		 COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", id, max_age,
-		 c->cfg.secure_cookie ? "; Secure" : "");
+	(void)snprintf(cookie, sizeof cookie, /* id: 64 hex digits */
+		       COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", id, max_age,
+		       c->cfg.secure_cookie ? "; Secure" : "");
 	http_add_header(res, "Set-Cookie", cookie);
 }
 
@@ -381,18 +382,23 @@ static int read_creds(const struct http_request *req, struct creds *cr)
 		json_decref(v);
 		return -1;
 	}
-	snprintf(cr->name, sizeof cr->name, "%s",
-		 json_string_value(json_object_get(v, "name"))
-		     ? json_string_value(json_object_get(v, "name"))
-		     : "");
-	snprintf(cr->password, sizeof cr->password, "%s",
-		 json_string_value(json_object_get(v, "password"))
-		     ? json_string_value(json_object_get(v, "password"))
-		     : "");
-	snprintf(cr->link, sizeof cr->link, "%s",
-		 json_string_value(json_object_get(v, "link"))
-		     ? json_string_value(json_object_get(v, "link"))
-		     : "");
+	/* a value too long for its field is a bad request, never a cut one */
+	if (fmt_buf(cr->name, sizeof cr->name, NULL, "name", "%s",
+		    json_string_value(json_object_get(v, "name"))
+			? json_string_value(json_object_get(v, "name"))
+			: "") ||
+	    fmt_buf(cr->password, sizeof cr->password, NULL, "password", "%s",
+		    json_string_value(json_object_get(v, "password"))
+			? json_string_value(json_object_get(v, "password"))
+			: "") ||
+	    fmt_buf(cr->link, sizeof cr->link, NULL, "link", "%s",
+		    json_string_value(json_object_get(v, "link"))
+			? json_string_value(json_object_get(v, "link"))
+			: "")) {
+		explicit_bzero(cr, sizeof *cr);
+		json_decref(v);
+		return -1;
+	}
 	json_decref(v);
 	return 0;
 }

@@ -13,8 +13,11 @@
 /* Argon2id at libsodium's interactive cost takes ~64 MB and tens of
  * milliseconds: one thread bounds the memory, the queue bounds the wait. */
 #define POOL_QUEUE 8
-/* Addresses remembered (the oldest window is forgotten first when full)
- * and where each may sit: its hash's slot or the next few. */
+/* Addresses remembered and where each may sit: its hash's slot or the next
+ * few. When those are taken, the one forgotten is the least worth keeping
+ * (limit_rank): an address at its limit is forgotten last, so an attacker
+ * who brings in many new addresses does not reset the limit of one that
+ * has used its tries. */
 #define LIMIT_SLOTS 4096
 #define LIMIT_PROBE 8
 
@@ -147,7 +150,7 @@ static void limit_key(const char *addr, char *key, size_t len)
 		inet_ntop(AF_INET6, &a6, key, (socklen_t)len);
 		return;
 	}
-	snprintf(key, len, "%s", addr);
+	(void)snprintf(key, len, "%s", addr); /* an address string: at most INET6_ADDRSTRLEN */
 }
 
 static unsigned limit_hash(const char *k)
@@ -157,6 +160,17 @@ static unsigned limit_hash(const char *k)
 	for (; *k; k++)
 		h = (h ^ (unsigned char)*k) * 16777619u;
 	return h;
+}
+
+/* How much a slot is worth keeping (lower: forgotten first): free, then a
+ * minute that has ended, then an address under its limit, then one at it. */
+static int limit_rank(const struct console_pool *p, const struct limit_slot *sl, time_t now)
+{
+	if (!sl->key[0])
+		return 0;
+	if (now - sl->window >= 60)
+		return 1;
+	return sl->count < p->per_minute ? 2 : 3;
 }
 
 int console_pool_admit(struct console_pool *p, const char *addr)
@@ -176,12 +190,13 @@ int console_pool_admit(struct console_pool *p, const char *addr)
 			use = sl;
 			break;
 		}
-		/* else the free slot, or the one whose minute began first */
-		if (!use || (use->key[0] && (!sl->key[0] || sl->window < use->window)))
+		/* else the least worth keeping; of equals, the oldest minute */
+		if (!use || limit_rank(p, sl, now) < limit_rank(p, use, now) ||
+		    (limit_rank(p, sl, now) == limit_rank(p, use, now) && sl->window < use->window))
 			use = sl;
 	}
 	if (strcmp(use->key, key)) {
-		snprintf(use->key, sizeof use->key, "%s", key);
+		memcpy(use->key, key, sizeof use->key); /* same size, NUL-terminated */
 		use->window = now;
 		use->count = 0;
 	}

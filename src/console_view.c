@@ -350,7 +350,7 @@ void console_api_why(struct console_req *r)
 	{
 		char bid[24];
 
-		snprintf(bid, sizeof bid, "%lld", (long long)id);
+		(void)snprintf(bid, sizeof bid, "%lld", (long long)id);
 		f.batch_id = bid;
 		if (audit_query(r->s, &f, collect, entries, &err)) {
 			console_fail(r->res, &err);
@@ -467,8 +467,8 @@ static void drift_name(json_t *m, char *buf, size_t len)
 {
 	const char *wf = json_string_value(json_object_get(m, "workflow"));
 
-	snprintf(buf, len, "%s%s%s%s", json_string_value(json_object_get(m, "metric")),
-		 wf ? "{" : "", wf ? wf : "", wf ? "}" : "");
+	(void)snprintf(buf, len, "%s%s%s%s", json_string_value(json_object_get(m, "metric")),
+		       wf ? "{" : "", wf ? wf : "", wf ? "}" : "");
 }
 
 /* The drift report in the shape the page charts: per metric its windows'
@@ -501,7 +501,7 @@ static json_t *drift_for_page(json_t *rep)
 	json_array_foreach(json_object_get(rep, "alerts"), i, a)
 	{
 		drift_name(a, name, sizeof name);
-		snprintf(
+		(void)snprintf(
 		    msg, sizeof msg,
 		    "%s since %.10s: %.3g against a reference of %.3g (%s %.2f, threshold %.2f)",
 		    json_string_value(json_object_get(a, "severity")),

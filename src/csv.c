@@ -117,9 +117,9 @@ int csv_reader_name_columns(struct csv_reader *r, const struct csv_record *heade
 static const char *column(const struct csv_reader *r, int idx, char *buf, size_t len)
 {
 	if (idx < r->nnames && r->names[idx][0])
-		snprintf(buf, len, "'%.200s' (%d)", r->names[idx], idx + 1);
+		(void)snprintf(buf, len, "'%.200s' (%d)", r->names[idx], idx + 1);
 	else
-		snprintf(buf, len, "%d", idx + 1);
+		(void)snprintf(buf, len, "%d", idx + 1);
 	return buf;
 }
 
@@ -133,7 +133,7 @@ static int fail(struct csv_reader *r, struct err *err, int code, const char *fmt
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	r->failed = 1;
 	return err_set(err, code, "%ld: %s", r->rec_line, msg);

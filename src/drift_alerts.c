@@ -313,8 +313,8 @@ int drift_ack(struct store *s, int64_t alert_id, const char *principal, const ch
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto rollback;
-	snprintf(summary, sizeof summary, "acknowledged drift alert A%lld (%s): %.200s",
-		 (long long)alert_id, str(row, "metric"), cause);
+	(void)snprintf(summary, sizeof summary, "acknowledged drift alert A%lld (%s): %.200s",
+		       (long long)alert_id, str(row, "metric"), cause);
 	args = json_pack("{s:I,s:s}", "alert", (json_int_t)alert_id, "cause", cause);
 	rc = log_act(s, principal, surface, "drift ack", args, summary, err);
 	json_decref(args);
@@ -394,7 +394,7 @@ int drift_baseline_set(struct store *s, time_t from, time_t to, const char *prin
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto rollback;
-	snprintf(summary, sizeof summary, "pinned the drift baseline to %s .. %s", f, t);
+	(void)snprintf(summary, sizeof summary, "pinned the drift baseline to %s .. %s", f, t);
 	args = json_pack("{s:s,s:s}", "from", f, "to", t);
 	rc = log_act(s, principal, surface, "drift baseline", args, summary, err);
 	json_decref(args);

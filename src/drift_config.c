@@ -197,9 +197,9 @@ bad:
 void drift_format_window(int64_t seconds, char *buf, size_t len)
 {
 	if (seconds % DAY == 0)
-		snprintf(buf, len, "%lldd", (long long)(seconds / DAY));
+		(void)snprintf(buf, len, "%lldd", (long long)(seconds / DAY));
 	else
-		snprintf(buf, len, "%lldh", (long long)(seconds / 3600));
+		(void)snprintf(buf, len, "%lldh", (long long)(seconds / 3600));
 }
 
 time_t drift_window_start(time_t t, int64_t w)

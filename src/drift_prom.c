@@ -114,8 +114,8 @@ static void alerts(FILE *f, json_t *report)
 		    !json_is_null(json_object_get(a, "acked_by")))
 			continue;
 		open++;
-		snprintf(id, sizeof id, "A%lld",
-			 (long long)json_integer_value(json_object_get(a, "id")));
+		(void)snprintf(id, sizeof id, "A%lld",
+			       (long long)json_integer_value(json_object_get(a, "id")));
 		fputs("airlock_drift_alert{", f);
 		put_label(f, "metric", json_string_value(json_object_get(a, "metric")));
 		fputc(',', f);

@@ -56,6 +56,10 @@ struct drift_series *drift_series_get(struct drift_ctx *c, enum drift_metric m, 
 
 	if (!label)
 		label = "";
+	/* policy names are at most 48 bytes; a longer one (an edited log) is
+	 * grouped under a marker, never cut into another name's series */
+	if (strlen(label) >= DRIFT_LABEL_MAX)
+		label = "(name too long)";
 	for (i = 0; i < c->nseries; i++)
 		if (c->series[i]->metric == m && !strcmp(c->series[i]->label, label))
 			return c->series[i];
@@ -73,7 +77,7 @@ struct drift_series *drift_series_get(struct drift_ctx *c, enum drift_metric m, 
 		goto oom;
 	s->metric = m;
 	s->kind = drift_metrics[m].kind;
-	snprintf(s->label, sizeof s->label, "%s", label);
+	(void)snprintf(s->label, sizeof s->label, "%s", label); /* length checked above */
 	s->nwin = c->nwin;
 	s->support = calloc((size_t)c->nwin, sizeof(double));
 	s->a = calloc((size_t)c->nwin, sizeof(double));
@@ -208,9 +212,9 @@ void drift_add_event(struct drift_ctx *c, int64_t t, const char *kind, const cha
 	}
 	e = &c->events[c->nevents++];
 	e->t = t;
-	snprintf(e->kind, sizeof e->kind, "%s", kind);
+	(void)snprintf(e->kind, sizeof e->kind, "%s", kind); /* one of three constants */
 	va_start(ap, fmt);
-	vsnprintf(e->detail, sizeof e->detail, fmt, ap);
+	(void)vsnprintf(e->detail, sizeof e->detail, fmt, ap);
 	va_end(ap);
 }
 
@@ -259,6 +263,12 @@ void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const c
 		return;
 	if (!principal)
 		principal = "";
+	/* a cut principal or version would be taken for another one: a value
+	 * too long to keep is not tracked rather than tracked as someone else */
+	if (strlen(principal) >= sizeof c->sightings[0].principal ||
+	    strlen(version) >= sizeof c->sightings[0].version ||
+	    strlen(kind) >= sizeof c->sightings[0].kind)
+		return;
 	key = drift_hash(principal) * GOLDEN_RATIO64 ^ drift_hash(version) ^ (unsigned char)kind[0];
 	for (k = c->nslots ? key & (size_t)(c->nslots - 1) : 0;
 	     c->nslots && (i = c->sighting_slots[k]) >= 0; k = (k + 1) & (size_t)(c->nslots - 1))
@@ -286,9 +296,10 @@ void drift_saw_version(struct drift_ctx *c, int64_t t, const char *kind, const c
 	}
 	g = &c->sightings[c->nsightings];
 	g->key = key;
-	snprintf(g->kind, sizeof g->kind, "%s", kind);
-	snprintf(g->principal, sizeof g->principal, "%s", principal);
-	snprintf(g->version, sizeof g->version, "%s", version);
+	/* lengths checked on entry */
+	(void)snprintf(g->kind, sizeof g->kind, "%s", kind);
+	(void)snprintf(g->principal, sizeof g->principal, "%s", principal);
+	(void)snprintf(g->version, sizeof g->version, "%s", version);
 	g->first = t;
 	c->nsightings++;
 	/* the new one into the index (it has room: twice the capacity) */

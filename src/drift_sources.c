@@ -19,6 +19,7 @@
 
 #include "drift_int.h"
 #include "minhash.h"
+#include "tools.h"
 
 #define MAX_WORDS 2000 /* words of a draft considered; the rest is ignored */
 #define LSH_MAX_CHECKS 64
@@ -319,8 +320,7 @@ static int collect_log(struct drift_ctx *c, struct err *err)
 		 * per tool rather than once per row */
 		k = drift_add_category(c, tools, win, tool, 1);
 		if (k >= 0 && !guarded[k])
-			guarded[k] =
-			    !strcmp(tool, "draft_email") || !strcmp(tool, "request_send") ? 1 : -1;
+			guarded[k] = tools_find(tool) && tools_find(tool)->audience ? 1 : -1;
 		if (k >= 0 && guarded[k] > 0)
 			drift_add_trials(aud, win, decision && !strcmp(decision, "refused"), 1);
 		drift_saw_version(c, t, "instruction_version", principal, store_col_text(st, 4));

@@ -13,7 +13,7 @@ int err_set(struct err *err, int code, const char *fmt, ...)
 		return code;
 	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	(void)vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -26,9 +26,9 @@ int err_prefix(struct err *err, const char *fmt, ...)
 	if (!err)
 		return AIRLOCK_EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof head, fmt, ap);
+	(void)vsnprintf(head, sizeof head, fmt, ap);
 	va_end(ap);
-	snprintf(both, sizeof both, "%s: %s", head, err->msg);
+	(void)snprintf(both, sizeof both, "%s: %s", head, err->msg);
 	/* truncation is wanted: the message keeps its head */
 	both[sizeof err->msg - 1] = '\0';
 	memcpy(err->msg, both, sizeof err->msg);

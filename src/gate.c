@@ -16,6 +16,7 @@
 #include "scope.h"
 #include "staging.h"
 #include "text.h"
+#include "tools.h"
 
 #define GATE_MAX_ITEMS 100000
 #define GATE_TEXT_MAX 20000
@@ -42,13 +43,13 @@ static int item_text_check(size_t i, json_t *it, struct err *err)
 	size_t k, j;
 
 	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-		snprintf(name, sizeof name, "items[%zu].%s", i, keys[k]);
+		(void)snprintf(name, sizeof name, "items[%zu].%s", i, keys[k]);
 		if (gate_text_check(name, json_object_get(it, keys[k]), k >= 2, err))
 			return AIRLOCK_EINVAL;
 	}
 	json_array_foreach(json_object_get(it, "evidence"), j, e)
 	{
-		snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j);
+		(void)snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j);
 		if (gate_text_check(name, e, 0, err))
 			return AIRLOCK_EINVAL;
 	}
@@ -80,7 +81,7 @@ static int arg_string(json_t *args, const char *name, int required, const char *
 	{
 		char label[128];
 
-		snprintf(label, sizeof label, "argument '%s'", name);
+		(void)snprintf(label, sizeof label, "argument '%s'", name);
 		if (gate_text_check(label, v, !strcmp(name, "rationale") || !strcmp(name, "reason"),
 				    err))
 			return AIRLOCK_EINVAL;
@@ -107,22 +108,25 @@ static const char *next_step(enum decision_kind k, int64_t batch_id, char *buf, 
 {
 	switch (k) {
 	case DECISION_STAGED:
-		snprintf(buf, len,
-			 "wait: a person audits a sample of batch %lld before it is applied; nothing "
-			 "has changed yet. Poll batch_status with batch_id %lld.",
-			 (long long)batch_id, (long long)batch_id);
+		(void)snprintf(
+		    buf, len,
+		    "wait: a person audits a sample of batch %lld before it is applied; nothing "
+		    "has changed yet. Poll batch_status with batch_id %lld.",
+		    (long long)batch_id, (long long)batch_id);
 		break;
 	case DECISION_BLOCKED:
-		snprintf(buf, len,
-			 "wait: a person reviews batch %lld and approves or rejects it; nothing has "
-			 "changed yet. Poll batch_status with batch_id %lld.",
-			 (long long)batch_id, (long long)batch_id);
+		(void)snprintf(
+		    buf, len,
+		    "wait: a person reviews batch %lld and approves or rejects it; nothing has "
+		    "changed yet. Poll batch_status with batch_id %lld.",
+		    (long long)batch_id, (long long)batch_id);
 		break;
 	case DECISION_ALLOWED:
-		snprintf(buf, len,
-			 "done: batch %lld was applied unattended, as the policy allows (a person "
-			 "can still undo it); batch_status with batch_id %lld shows it.",
-			 (long long)batch_id, (long long)batch_id);
+		(void)snprintf(
+		    buf, len,
+		    "done: batch %lld was applied unattended, as the policy allows (a person "
+		    "can still undo it); batch_status with batch_id %lld shows it.",
+		    (long long)batch_id, (long long)batch_id);
 		break;
 	case DECISION_DRAFT: snprintf(buf, len, "stored as a draft for a rep to review."); break;
 	}
@@ -160,7 +164,7 @@ static void refuse(struct proposal *pr, size_t item, const char *record_id, cons
 	json_t *r;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	r = json_pack("{s:I,s:s?,s:s?,s:s,s:s}", "item", (json_int_t)item, "record_id", record_id,
 		      "field", field, "rule", rule, "reason", msg);
@@ -246,12 +250,13 @@ static int check_evidence(struct gate *g, size_t n, const char *rid, json_t *evi
 			continue;
 		*rule = book_evidence_rule(v);
 		if (v == BOOK_EVIDENCE_NOT_FOUND)
-			snprintf(detail, dlen, "evidence '%.200s' is no signal of the book",
-				 json_string_value(e));
+			(void)snprintf(detail, dlen, "evidence '%.200s' is no signal of the book",
+				       json_string_value(e));
 		else
-			snprintf(detail, dlen,
-				 "evidence '%.200s' is a signal of account '%.200s', not of '%.200s'",
-				 json_string_value(e), owner, rid);
+			(void)snprintf(
+			    detail, dlen,
+			    "evidence '%.200s' is a signal of account '%.200s', not of '%.200s'",
+			    json_string_value(e), owner, rid);
 		return 0;
 	}
 	return 0;
@@ -630,11 +635,12 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		if (gd.capped) {
 			json_t *extra;
 
-			snprintf(pr->capped, sizeof pr->capped,
-				 "%lld batches of this agent already wait for a person and"
-				 " max_pending_batches is %lld (workflow '%s'): refused, nothing"
-				 " was queued",
-				 (long long)pending, (long long)pr->wf->max_pending, pr->wf->name);
+			(void)snprintf(
+			    pr->capped, sizeof pr->capped,
+			    "%lld batches of this agent already wait for a person and"
+			    " max_pending_batches is %lld (workflow '%s'): refused, nothing"
+			    " was queued",
+			    (long long)pending, (long long)pr->wf->max_pending, pr->wf->name);
 			extra = json_pack("{s:I,s:I}", "pending_batches", (json_int_t)pending,
 					  "max_pending_batches", (json_int_t)pr->wf->max_pending);
 			rc = refuse_call(g, call, args, pr->workflow, pr->capped, CAPPED_NEXT, extra,
@@ -694,12 +700,13 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 			goto rollback;
 		}
-		snprintf(next, sizeof next,
-			 "fix the refused items (refused_items: item numbers count from 1, each "
-			 "with its rule and reason) and call %s again.",
-			 call->tool);
+		(void)snprintf(
+		    next, sizeof next,
+		    "fix the refused items (refused_items: item numbers count from 1, each "
+		    "with its rule and reason) and call %s again.",
+		    call->tool);
 	}
-	snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
+	(void)snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
 	e.principal = call->principal;
 	e.surface = call->surface;
 	e.tool = call->tool;
@@ -796,31 +803,43 @@ static int resolve_workflow(struct gate *g, const struct gate_call *call, struct
 		return 0;
 	}
 	if (!pr->workflow)
-		snprintf(why, sizeof why, "no workflow of the policy lists tool '%s': refused,"
-			 " nothing was queued", call->tool);
+		(void)snprintf(why, sizeof why,
+			       "no workflow of the policy lists tool '%s': refused,"
+			       " nothing was queued",
+			       call->tool);
 	else if (!wf)
-		snprintf(why, sizeof why, "the policy has no workflow '%.100s': refused, nothing"
-			 " was queued", pr->workflow);
+		(void)snprintf(why, sizeof why,
+			       "the policy has no workflow '%.100s': refused, nothing"
+			       " was queued",
+			       pr->workflow);
 	else if (!policy_workflow_has_tool(wf, call->tool))
-		snprintf(why, sizeof why, "workflow '%s' does not list tool '%s': refused,"
-			 " nothing was queued", wf->name, call->tool);
+		(void)snprintf(why, sizeof why,
+			       "workflow '%s' does not list tool '%s': refused,"
+			       " nothing was queued",
+			       wf->name, call->tool);
 	else
-		snprintf(why, sizeof why, "workflow '%s' has effect %s but tool '%s' needs a %s"
-			 " workflow: refused, nothing was queued", wf->name,
-			 policy_effect_name(wf->effect), call->tool,
-			 policy_effect_name((enum policy_effect)tool_effect(call->tool)));
+		(void)snprintf(why, sizeof why,
+			       "workflow '%s' has effect %s but tool '%s' needs a %s"
+			       " workflow: refused, nothing was queued",
+			       wf->name, policy_effect_name(wf->effect), call->tool,
+			       policy_effect_name((enum policy_effect)tool_effect(call->tool)));
 	list = workflows_for_tool(g->policy, call->tool);
 	wf = policy_workflow_suggest(g->policy, call->tool, pr->workflow);
 	suggest = wf ? wf->name : NULL;
 	if (suggest)
-		snprintf(next, sizeof next, "did you mean workflow '%s'? Name one of the workflows"
-			 " listed in 'workflows' exactly.", suggest);
+		(void)snprintf(next, sizeof next,
+			       "did you mean workflow '%s'? Name one of the workflows"
+			       " listed in 'workflows' exactly.",
+			       suggest);
 	else if (json_array_size(list))
-		snprintf(next, sizeof next, "name one of the workflows listed in 'workflows'"
-			 " exactly.");
+		(void)snprintf(next, sizeof next,
+			       "name one of the workflows listed in 'workflows'"
+			       " exactly.");
 	else
-		snprintf(next, sizeof next, "ask the person who runs airlock to add tool '%s' to a"
-			 " workflow of the policy.", call->tool);
+		(void)snprintf(next, sizeof next,
+			       "ask the person who runs airlock to add tool '%s' to a"
+			       " workflow of the policy.",
+			       call->tool);
 	extra = json_pack("{s:o}", "workflows", list ? list : json_array());
 	if (extra && suggest)
 		json_object_set_new(extra, "did_you_mean", json_string(suggest));
@@ -1065,7 +1084,7 @@ static int draft_tool(struct gate *g, const struct gate_call *call, json_t *args
 	if (rc || *result)
 		goto out;
 	gate_audience_rules(g->policy, &rules);
-	if (!strcmp(call->tool, "draft_email"))
+	if (tools_find(call->tool)->gate == TOOLS_GATE_DRAFT) /* else a brief */
 		rc = outreach_draft_create(g->store, &rules, call->principal, iv, args, &r, err);
 	else
 		rc = outreach_brief_create(g->store, call->principal, iv, args, &r, err);
@@ -1238,6 +1257,8 @@ out:
 int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, json_t **result,
 		   struct err *err)
 {
+	const struct tools_row *row;
+
 	*result = NULL;
 	if (!call || !call->principal || !call->tool)
 		return err_set(err, AIRLOCK_EINVAL, "a call needs a principal and a tool");
@@ -1245,14 +1266,28 @@ int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, j
 		return err_set(err, AIRLOCK_EINVAL, "arguments must be a JSON object");
 	if (strncmp(call->principal, "agent:", 6) != 0 && strncmp(call->principal, "human:", 6) != 0)
 		return err_set(err, AIRLOCK_EDENIED, "unknown principal '%s'", call->principal);
-	if (!strcmp(call->tool, "propose_changes"))
+	/* what the call is comes from the registry's row of that name, never
+	 * from the arguments */
+	row = tools_find(call->tool);
+	if (row && row->connector == TOOLS_WRITE && tools_hidden(row))
+		return err_set(err, AIRLOCK_EDENIED,
+			       "tool '%s' is hidden until a person trusts its definition again",
+			       call->tool);
+	switch (row && row->connector == TOOLS_WRITE ? row->gate : TOOLS_GATE_NONE) {
+	case TOOLS_GATE_CHANGES:
 		return propose_changes(g, call, args, result, err);
-	if (!strcmp(call->tool, "propose_merge"))
+	case TOOLS_GATE_MERGE:
 		return propose_merge(g, call, args, result, err);
-	if (!strcmp(call->tool, "draft_email") || !strcmp(call->tool, "save_brief"))
+	case TOOLS_GATE_DRAFT:
+	case TOOLS_GATE_BRIEF:
 		return draft_tool(g, call, args, result, err);
-	if (!strcmp(call->tool, "request_send"))
+	case TOOLS_GATE_SEND:
 		return request_send(g, call, args, result, err);
+	case TOOLS_GATE_HOOK:
+		return row->gate_fn(g, call, row, args, result, err);
+	case TOOLS_GATE_NONE:
+		break;
+	}
 	return err_set(err, AIRLOCK_EINVAL, "tool '%s' does not go through the gate", call->tool);
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "text.h"
 
 #define MAX_ROUTES 32
@@ -31,6 +32,7 @@ enum phase {
 
 struct track {
 	MHD_socket fd;
+	unsigned char who[8]; /* the client: IPv4 address, or IPv6 /64 */
 	enum phase phase;
 	struct timespec since;
 	size_t body; /* bytes of body so far */
@@ -82,6 +84,9 @@ struct http_server {
 	pthread_mutex_t tlock;
 	pthread_cond_t tquit_cond;
 	struct track *tracks;
+	unsigned ntracks;
+	unsigned long refused_reserve; /* since the last report */
+	time_t reserve_reported;
 	pthread_t watchdog;
 	int watchdog_on, tquit;
 	unsigned long cut_head, cut_body; /* since the last report */
@@ -176,7 +181,7 @@ int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
 	if (s->nroutes >= MAX_ROUTES || strlen(path) >= sizeof r->path)
 		return err_set(err, AIRLOCK_EINVAL, "cannot add route %s", path);
 	r = &s->routes[s->nroutes++];
-	snprintf(r->path, sizeof r->path, "%s", path);
+	(void)snprintf(r->path, sizeof r->path, "%s", path); /* length checked above */
 	r->fn = fn;
 	r->classify = classify;
 	r->ctx = ctx;
@@ -207,7 +212,7 @@ void http_client_addr(const struct http_request *req, char *buf, size_t len)
 	    (struct MHD_Connection *)req->native, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
-	snprintf(buf, len, "?");
+	(void)snprintf(buf, len, "?");
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
 	else if (sa && sa->sa_family == AF_INET6)
@@ -224,7 +229,7 @@ void http_add_header(struct http_response *res, const char *name, const char *va
 	v = strdup(value);
 	if (!v)
 		return;
-	snprintf(res->headers[res->nheaders].name, sizeof res->headers[0].name, "%s", name);
+	(void)snprintf(res->headers[res->nheaders].name, sizeof res->headers[0].name, "%s", name);
 	res->headers[res->nheaders++].value = v;
 }
 
@@ -324,6 +329,59 @@ static double since_s(const struct timespec *then, const struct timespec *now)
 	return (double)(now->tv_sec - then->tv_sec) + (double)(now->tv_nsec - then->tv_nsec) / 1e9;
 }
 
+/* The client a connection counts against: an IPv4 address, or an IPv6 /64
+ * (a host picks freely inside its /64); zeros when unknown. */
+static void client_key(const struct sockaddr *sa, unsigned char who[8])
+{
+	memset(who, 0, 8);
+	if (sa && sa->sa_family == AF_INET)
+		memcpy(who, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa && sa->sa_family == AF_INET6)
+		memcpy(who, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+}
+
+/* The reserve: the last eighth of the connections (at least 2) goes only to
+ * a client holding fewer than RESERVE_LIGHT of them. Without it, 32
+ * addresses at the per-address limit (32 × 64 = 2,048) took every
+ * connection there was, and a console user or a signed-in agent, who
+ * needs one or two, was turned away; with it they must hold 1,792, and
+ * the last 256 stay for the light clients (an attacker needs 64 more
+ * addresses, each holding fewer than RESERVE_LIGHT, to take those too).
+ * Nobody is authenticated when a connection opens: a light client is
+ * the best that can be known then. */
+#define RESERVE_LIGHT 4
+
+static unsigned reserve_of(const struct http_server *s)
+{
+	unsigned r = s->cfg.max_conns / 8;
+
+	return r < 2 ? 2 : r;
+}
+
+/* MHD's accept policy: 1 (MHD_YES) unless the connections are within the
+ * reserve and this client already holds RESERVE_LIGHT or more. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *s = cls;
+	unsigned char who[8];
+	unsigned held = 0;
+	struct track *t;
+	int ok = 1;
+
+	(void)addrlen;
+	client_key(addr, who);
+	pthread_mutex_lock(&s->tlock);
+	if (s->ntracks + reserve_of(s) >= s->cfg.max_conns) {
+		for (t = s->tracks; t && held < RESERVE_LIGHT; t = t->next)
+			held += !memcmp(t->who, who, sizeof who);
+		ok = held < RESERVE_LIGHT;
+		if (!ok)
+			s->refused_reserve++;
+	}
+	pthread_mutex_unlock(&s->tlock);
+	return ok ? MHD_YES : MHD_NO;
+}
+
 /* MHD's connection notifications: every connection is tracked from accept
  * to close (CLOSED comes before MHD closes the socket). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -339,6 +397,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (!t)
 			return; /* untracked: only MHD's idle timeout applies */
 		t->fd = ci->connect_fd;
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		client_key(ci ? ci->client_addr : NULL, t->who);
 		t->phase = PHASE_HEAD;
 		clock_gettime(CLOCK_MONOTONIC, &t->since);
 		pthread_mutex_lock(&s->tlock);
@@ -346,6 +406,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (s->tracks)
 			s->tracks->prev = t;
 		s->tracks = t;
+		s->ntracks++;
 		pthread_mutex_unlock(&s->tlock);
 		*socket_context = t;
 		return;
@@ -359,6 +420,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		s->tracks = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
+	s->ntracks--;
 	pthread_mutex_unlock(&s->tlock);
 	free(t);
 	*socket_context = NULL;
@@ -428,6 +490,15 @@ static void *watchdog_main(void *arg)
 				s->cut_body, s->cfg.body_min_rate);
 			s->cut_head = s->cut_body = 0;
 			s->reported = time(NULL);
+		}
+		if (s->refused_reserve && time(NULL) - s->reserve_reported >= 10) {
+			fprintf(stderr,
+				"airlock serve: http: refused %lu connection%s from clients already"
+				" holding %d or more while the last %u of %u were left\n",
+				s->refused_reserve, s->refused_reserve == 1 ? "" : "s", RESERVE_LIGHT,
+				reserve_of(s), s->cfg.max_conns);
+			s->refused_reserve = 0;
+			s->reserve_reported = time(NULL);
 		}
 	}
 	pthread_mutex_unlock(&s->tlock);
@@ -852,7 +923,7 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 		 * before they reach the operator's terminal */
 		char msg[1024], shown[2048];
 
-		vsnprintf(msg, sizeof msg, fmt, ap);
+		(void)vsnprintf(msg, sizeof msg, fmt, ap);
 		fputs("airlock serve: http: ", stderr);
 		fputs(text_escape_buf(shown, sizeof shown, msg, TEXT_LINES), stderr);
 	}
@@ -872,7 +943,9 @@ int http_server_start(struct http_server *s, struct err *err)
 
 	if (!strcasecmp(host, "localhost"))
 		host = "127.0.0.1";
-	snprintf(h, sizeof h, "%s", host);
+	/* a cut address could be another, valid one */
+	if (fmt_buf(h, sizeof h, err, "listen address", "%s", host))
+		return AIRLOCK_EINVAL;
 	if (h[0] == '[' && h[strlen(h) - 1] == ']') {
 		memmove(h, h + 1, strlen(h));
 		h[strlen(h) - 1] = '\0';
@@ -891,7 +964,7 @@ int http_server_start(struct http_server *s, struct err *err)
 			       "listen address '%s' is not a numeric IPv4/IPv6 address or localhost",
 			       s->host);
 	}
-	s->d = MHD_start_daemon(flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+	s->d = MHD_start_daemon(flags, (uint16_t)s->cfg.port, on_accept, s, on_request, s,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_addr,

@@ -130,7 +130,7 @@ static void field_list(enum book_kind kind, char *buf, size_t len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
 						 f[i].name);
 	if (used < len && kind != BOOK_SIGNAL)
-		snprintf(buf + used, len - used, ", custom.NAME");
+		(void)snprintf(buf + used, len - used, ", custom.NAME");
 }
 
 /* The built-in, loadable field called name (any case), or NULL. */
@@ -330,7 +330,7 @@ static int default_target(enum book_kind kind, const char *name, int col, char *
 		n = strlen(name) + 8;
 		*out = malloc(n);
 		if (*out)
-			snprintf(*out, n, "custom.%s", name);
+			(void)snprintf(*out, n, "custom.%s", name); /* sized above */
 	}
 	return *out ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 }
@@ -984,7 +984,7 @@ static int log_import(struct job *j, const char *principal, const struct import_
 	json_t *args;
 	int rc;
 
-	snprintf(kinds, sizeof kinds, "%ss", book_kind_name(j->kind));
+	(void)snprintf(kinds, sizeof kinds, "%ss", book_kind_name(j->kind));
 	args = json_pack("{s:s,s:s,s:I}", "kind", kinds, "file", j->path,
 			 "rows", (json_int_t)res->rows);
 	if (!args)
@@ -999,11 +999,10 @@ static int log_import(struct job *j, const char *principal, const struct import_
 				  (json_int_t)json_array_size(json_object_get(j->rf, "deleted")),
 				  "overwritten",
 				  (json_int_t)json_array_size(json_object_get(j->rf, "overwritten"))));
-	snprintf(summary, sizeof summary,
-		 "%s %lld %ss from %s (%lld new, %lld updated, %lld unchanged)",
-		 j->rf ? "refreshed" : "imported", (long long)res->rows, book_kind_name(j->kind),
-		 j->path, (long long)res->inserted, (long long)res->updated,
-		 (long long)res->unchanged);
+	(void)snprintf(
+	    summary, sizeof summary, "%s %lld %ss from %s (%lld new, %lld updated, %lld unchanged)",
+	    j->rf ? "refreshed" : "imported", (long long)res->rows, book_kind_name(j->kind),
+	    j->path, (long long)res->inserted, (long long)res->updated, (long long)res->unchanged);
 	e.principal = principal ? principal : "human:unknown";
 	e.surface = "cli";
 	e.tool = "import";
@@ -1070,7 +1069,7 @@ static int custom_set(json_t *d, const char *key, json_t *v)
 		json_decref(v);
 		return -1;
 	}
-	snprintf(name, n, "custom.%s", key);
+	(void)snprintf(name, n, "custom.%s", key); /* sized above */
 	rc = json_object_set_new(d, name, v);
 	free(name);
 	return rc;
@@ -1309,7 +1308,7 @@ static int dry_run_error(struct job *j, struct err *err)
 
 	j->errors++;
 	if (j->opt->report) {
-		snprintf(msg, sizeof msg, "%s:%s", j->path, err->msg);
+		(void)snprintf(msg, sizeof msg, "%s:%s", j->path, err->msg);
 		j->opt->report(j->opt->report_ctx, msg);
 	}
 	memset(err, 0, sizeof *err);

@@ -290,7 +290,7 @@ int import_date(const char *text, char *buf, size_t len)
 		return -1;
 	if (!date_ok(y, mo, d, h, mi, s))
 		return -1;
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
 	return 0;
 }
 

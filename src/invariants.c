@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fmt.h"
 #include "policy.h"
 #include "scope.h"
 
@@ -61,7 +62,7 @@ static int violate(struct inv *v, const char *id, const char *name, json_t *rows
 		return 0;
 	}
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap); /* a cut message still names the rows */
+	(void)vsnprintf(msg, sizeof msg, fmt, ap); /* a cut message still names the rows */
 	va_end(ap);
 	o = json_pack("{s:s,s:s,s:o,s:s}", "invariant", id, "name", name, "rows",
 		      rows ? rows : json_object(), "message", msg);
@@ -251,25 +252,27 @@ static int check_i4_row(struct inv *v, struct store_stmt *st, const struct polic
 	at = at ? at + 1 : "";
 	if (c_same && store_col_int(st, 6)) {
 		rule = "do_not_contact";
-		snprintf(why, sizeof why, "contact %s is do-not-contact", cid);
+		(void)snprintf(why, sizeof why, "contact %s is do-not-contact", cid);
 	} else if (c_same && store_col_int(st, 7)) {
 		rule = "unsubscribed";
-		snprintf(why, sizeof why, "contact %s unsubscribed", cid);
+		(void)snprintf(why, sizeof why, "contact %s unsubscribed", cid);
 	} else if (a_same && store_col_int(st, 9)) {
 		rule = "do_not_contact";
-		snprintf(why, sizeof why, "account %s is do-not-contact", acc);
+		(void)snprintf(why, sizeof why, "account %s is do-not-contact", acc);
 	} else if (a_same && !strcmp(life, "competitor")) {
 		rule = "competitor";
-		snprintf(why, sizeof why, "account %s is a competitor", acc);
+		(void)snprintf(why, sizeof why, "account %s is a competitor", acc);
 	}
 	for (i = 0; !rule && p && i < p->audience.ncompetitor_domains; i++) {
 		cd = p->audience.competitor_domains[i];
 		if (domain_within(at, cd)) {
 			rule = "competitor";
-			snprintf(why, sizeof why, "%s is at a competitor's domain (%s)", addr, cd);
+			(void)snprintf(why, sizeof why, "%s is at a competitor's domain (%s)", addr,
+				       cd);
 		} else if (a_same && domain_within(dom, cd)) {
 			rule = "competitor";
-			snprintf(why, sizeof why, "account %s's domain %s is a competitor's", acc, dom);
+			(void)snprintf(why, sizeof why, "account %s's domain %s is a competitor's",
+				       acc, dom);
 		}
 	}
 	if (!rule)
@@ -301,7 +304,11 @@ static int check_i4_touches(struct inv *v, const struct policy *p)
 		return rc;
 	while ((rc = store_step(st, v->err)) == STORE_ROW) {
 		if (strcmp(last, col(st, 0))) {
-			snprintf(last, sizeof last, "%s", col(st, 0));
+			/* a cut id would count two messages as one */
+			if (fmt_buf(last, sizeof last, v->err, "outbox id", "%s", col(st, 0))) {
+				rc = AIRLOCK_ECORRUPT;
+				break;
+			}
 			n = 0;
 			flagged = 0;
 		}
@@ -545,15 +552,17 @@ static int evidence_account_ok(struct inv *v, const char *record, const char *si
 	char cur[300];
 	int hop, found = 0;
 
-	snprintf(cur, sizeof cur, "%s", record);
+	if (fmt_buf(cur, sizeof cur, NULL, "record id", "%s", record))
+		return 0; /* no account has an id this long: not its evidence */
 	for (hop = 0; hop < 8 && !found; hop++) {
 		if (!strcmp(cur, signal_account))
 			return 1;
 		if (store_prepare(v->s, "SELECT merged_into FROM account WHERE id = ?1", &st, NULL))
 			return 0;
 		store_bind_text(st, 1, cur);
-		if (store_step(st, NULL) == STORE_ROW && store_col_text(st, 0))
-			snprintf(cur, sizeof cur, "%s", store_col_text(st, 0));
+		if (store_step(st, NULL) == STORE_ROW && store_col_text(st, 0) &&
+		    !fmt_buf(cur, sizeof cur, NULL, "record id", "%s", store_col_text(st, 0)))
+			;
 		else
 			found = -1;
 		store_done(st);

@@ -1,5 +1,6 @@
 /* mcp.c — the MCP message handler shared by every transport (see mcp.h). */
 #include "mcp.h"
+#include "mcp_int_upstream.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp_schema.h"
+#include "policy.h"
+#include "tools.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
@@ -89,6 +92,7 @@ int mcp_call_expensive(json_t *msg)
 {
 	json_t *params, *args, *v;
 	const char *method, *name, *key;
+	const struct tools_row *row;
 
 	method = json_string_value(json_object_get(msg, "method"));
 	if (!method || strcmp(method, "tools/call") != 0)
@@ -98,15 +102,50 @@ int mcp_call_expensive(json_t *msg)
 	args = json_object_get(params, "arguments");
 	if (!name)
 		return 0;
-	if (!strcmp(name, "book_stats"))
-		return 1;
-	if (!strcmp(name, "search_accounts") &&
-	    json_string_length(json_object_get(args, "text")) > 0)
+	row = tools_find(name);
+	if (row && row->cost == TOOLS_SCAN &&
+	    (!row->scan_arg || json_string_length(json_object_get(args, row->scan_arg)) > 0))
 		return 1;
 	json_object_foreach(args, key, v)
 		if (json_array_size(v) > MCP_EXPENSIVE_ITEMS)
 			return 1;
 	return 0;
+}
+
+static void mcp_log(struct mcp_session *ses, int level, json_t *data);
+
+/* tools/list and the schemas, from the registry's visible rows and the
+ * policy; replaced only when the whole build succeeds. */
+static int tools_build(struct mcp_server *srv, struct err *err)
+{
+	json_t *list, *schemas;
+	unsigned gen = tools_generation();
+	int rc;
+
+	rc = mcp_tools_build(srv->connector, &list, &schemas, err);
+	if (rc == 0 && srv->gate.policy && (rc = mcp_tools_policy(list, srv->gate.policy, err))) {
+		json_decref(list);
+		json_decref(schemas);
+	}
+	if (rc)
+		return rc;
+	json_decref(srv->tools);
+	json_decref(srv->schemas);
+	srv->tools = list;
+	srv->schemas = schemas;
+	srv->tools_gen = gen;
+	return 0;
+}
+
+/* A row added or hidden since the last build (an upstream's tools, a
+ * changed definition) shows in the next tools/list and tools/call. */
+static void tools_fresh(struct mcp_server *srv, struct mcp_session *ses)
+{
+	struct err err = {0};
+
+	if (srv->tools_gen != tools_generation() && tools_build(srv, &err))
+		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "tools rebuild failed", "error",
+					  err.msg));
 }
 
 int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct store *store,
@@ -119,13 +158,13 @@ int mcp_server_init(struct mcp_server *srv, enum mcp_connector connector, struct
 	srv->gate.store = store;
 	srv->gate.policy = NULL; /* a later merge wires the policy file */
 	srv->default_instruction_version = default_instruction_version;
-	return mcp_tools_build(connector, &srv->tools, &srv->schemas, err);
+	return tools_build(srv, err);
 }
 
 int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct err *err)
 {
 	srv->gate.policy = p;
-	return p ? mcp_tools_policy(srv->tools, p, err) : 0;
+	return tools_build(srv, err);
 }
 
 void mcp_server_free(struct mcp_server *srv)
@@ -162,7 +201,9 @@ void mcp_session_init(struct mcp_session *s, const char *agent)
 {
 	memset(s, 0, sizeof *s);
 	s->log_level = -1;
-	snprintf(s->principal, sizeof s->principal, "agent:%s", agent && *agent ? agent : "unknown");
+	/* agent: at most 64 bytes (mcp_agent_valid at every door) */
+	(void)snprintf(s->principal, sizeof s->principal, "agent:%s",
+		       agent && *agent ? agent : "unknown");
 }
 
 int mcp_version_supported(const char *version)
@@ -262,11 +303,12 @@ static int do_initialize(struct mcp_server *srv, struct mcp_session *ses, json_t
 	if (mcp_version_supported(want))
 		version = want;
 	ses->initialized = 1;
-	snprintf(ses->protocol_version, sizeof ses->protocol_version, "%s", version);
-	snprintf(ses->client_name, sizeof ses->client_name, "%s",
-		 json_is_string(json_object_get(info, "name"))
-			 ? json_string_value(json_object_get(info, "name"))
-			 : "");
+	/* one of the supported versions */
+	(void)snprintf(ses->protocol_version, sizeof ses->protocol_version, "%s", version);
+	(void)snprintf(ses->client_name, sizeof ses->client_name, "%s",
+		       json_is_string(json_object_get(info, "name"))
+			   ? json_string_value(json_object_get(info, "name"))
+			   : "");
 	return reply_result(ses, reply, id,
 			    json_pack("{s:s,s:o,s:{s:s,s:s,s:s},s:s}", "protocolVersion", version,
 				      "capabilities", capabilities(), "serverInfo", "name",
@@ -321,6 +363,8 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   "params.cursor: this server lists every tool on one page and "
 				   "gave out no cursor",
 				   NULL);
+	mcp_upstream_refresh(srv, ses); /* hides a changed definition, shows a trusted one */
+	tools_fresh(srv, ses);
 	r = json_pack("{s:O}", "tools", srv->tools);
 	if (r && ses->stateless) {
 		json_object_set_new(r, "ttlMs", json_integer(TOOLS_TTL_MS));
@@ -429,20 +473,20 @@ static void summarise(const char *tool, json_t *result, char *buf, size_t len)
 	json_t *v;
 
 	if ((v = json_object_get(result, "accounts")) && json_is_array(v))
-		snprintf(buf, len, "%s: %zu accounts", tool, json_array_size(v));
+		(void)snprintf(buf, len, "%s: %zu accounts", tool, json_array_size(v));
 	else if ((v = json_object_get(result, "count")) && json_is_integer(v))
-		snprintf(buf, len, "%s: %" JSON_INTEGER_FORMAT " accounts", tool,
-			 json_integer_value(v));
+		(void)snprintf(buf, len, "%s: %" JSON_INTEGER_FORMAT " accounts", tool,
+			       json_integer_value(v));
 	else if ((v = json_object_get(result, "signals")) && json_is_array(v) &&
 		 !json_object_get(result, "account"))
-		snprintf(buf, len, "%s: %zu signals", tool, json_array_size(v));
+		(void)snprintf(buf, len, "%s: %zu signals", tool, json_array_size(v));
 	else if ((v = json_object_get(result, "account")))
-		snprintf(buf, len, "%s: account %s", tool,
-			 json_string_value(json_object_get(v, "id")) ?: "?");
+		(void)snprintf(buf, len, "%s: account %s", tool,
+			       json_string_value(json_object_get(v, "id")) ?: "?");
 	else if ((v = json_object_get(result, "decision")) && json_is_string(v))
-		snprintf(buf, len, "%s: %s", tool, json_string_value(v));
+		(void)snprintf(buf, len, "%s: %s", tool, json_string_value(v));
 	else
-		snprintf(buf, len, "%s", tool);
+		(void)snprintf(buf, len, "%s", tool);
 }
 
 /* The action log entry of a call; summary is its buffer. */
@@ -462,7 +506,7 @@ static void call_entry(struct mcp_server *srv, struct mcp_session *ses, const ch
 	e->instruction_version = srv->default_instruction_version;
 	if (failure) {
 		e->decision = "error";
-		snprintf(summary, len, "%s failed: %s", tool, failure);
+		(void)snprintf(summary, len, "%s failed: %s", tool, failure);
 	} else {
 		e->decision = write ? json_string_value(json_object_get(result, "decision")) : "read";
 		e->reasons = json_object_get(result, "reasons");
@@ -504,10 +548,11 @@ static char *withheld_reply(struct mcp_session *ses, json_t *id, const char *too
 {
 	char msg[ERR_MSG_MAX + 256], *reply = NULL;
 
-	snprintf(msg, sizeof msg,
-		 "%s: airlock could not record this call in its action log (%s); the result is "
-		 "withheld",
-		 tool, why);
+	(void)snprintf(
+	    msg, sizeof msg,
+	    "%s: airlock could not record this call in its action log (%s); the result is "
+	    "withheld",
+	    tool, why);
 	reply_result(ses, &reply, id, tool_error(msg));
 	return reply;
 }
@@ -636,7 +681,7 @@ static int defer_read(struct mcp_server *srv, struct mcp_session *ses, json_t *i
 	d->ses.notify = NULL;
 	d->ses.notify_ctx = NULL;
 	d->id = json_incref(id);
-	snprintf(d->tool, sizeof d->tool, "%s", tool);
+	(void)snprintf(d->tool, sizeof d->tool, "%s", tool); /* a tool of the table */
 	if (audit_queue_submit(srv->logq, &e, deferred_logged, d, &err)) {
 		deferred_free(d);
 		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "audit failed", "error", err.msg));
@@ -652,7 +697,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 {
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *args = json_object_get(params, "arguments"), *result = NULL;
-	const struct mcp_tool *t;
+	const struct tools_row *t;
 	struct err err = {0}, aerr = {0};
 	char msg[ERR_MSG_MAX + 256];
 	int rc;
@@ -660,11 +705,16 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	if (!name)
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS,
 				   "tools/call needs params.name (a string)", NULL);
+	mcp_upstream_refresh(srv, ses);
+	tools_fresh(srv, ses);
 	t = mcp_tool_find(srv->connector, name);
+	if (t && !json_object_get(srv->schemas, name)) /* added, but the rebuild failed */
+		t = NULL;
 	if (!t) {
-		snprintf(msg, sizeof msg, "unknown tool '%.100s' on the %s connector%s", name,
-			 mcp_connector_name(srv->connector),
-			 mcp_tool_connector(name) >= 0 ? ": it belongs to the other connector" : "");
+		(void)snprintf(msg, sizeof msg, "unknown tool '%.100s' on the %s connector%s", name,
+			       mcp_connector_name(srv->connector),
+			       mcp_tool_connector(name) >= 0 ? ": it belongs to the other connector"
+							     : "");
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS, msg, NULL);
 	}
 	/* From here every path logs the call exactly once (record_call, or the
@@ -695,9 +745,10 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		json_decref(args);
 		/* one prefix: some modules already name the tool */
 		if (!strncmp(err.msg, name, strlen(name)) && err.msg[strlen(name)] == ':')
-			snprintf(msg, sizeof msg, "%s", err.msg);
+			(void)snprintf(msg, sizeof msg, "%s", err.msg);
 		else
-			snprintf(msg, sizeof msg, "%s: %s", name, err.msg[0] ? err.msg : err_name(rc));
+			(void)snprintf(msg, sizeof msg, "%s: %s", name,
+				       err.msg[0] ? err.msg : err_name(rc));
 		return reply_result(ses, reply, id, tool_error(msg));
 	}
 	if (!mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {
@@ -745,7 +796,7 @@ static int stateless_begin(struct mcp_session *tmp, json_t *id, json_t *params, 
 				   NULL);
 	tmp->stateless = 1;
 	tmp->initialized = tmp->client_ready = 1;
-	snprintf(tmp->protocol_version, sizeof tmp->protocol_version, MCP_STATELESS_VERSION);
+	(void)snprintf(tmp->protocol_version, sizeof tmp->protocol_version, MCP_STATELESS_VERSION);
 	tmp->log_level = -1;
 	if (lv) {
 		tmp->log_level = level_index(json_string_value(lv));
@@ -765,8 +816,10 @@ static int unsupported_version(char **reply, json_t *id, const char *requested)
 				 requested);
 	char m[160];
 
-	snprintf(m, sizeof m, "unsupported protocol version '%.40s' (supported: %s, or %s after "
-		 "initialize)", requested, MCP_STATELESS_VERSION, MCP_LATEST_SESSION_VERSION);
+	(void)snprintf(m, sizeof m,
+		       "unsupported protocol version '%.40s' (supported: %s, or %s after "
+		       "initialize)",
+		       requested, MCP_STATELESS_VERSION, MCP_LATEST_SESSION_VERSION);
 	return reply_error(reply, id, MCP_ERR_UNSUPPORTED_VERSION, m, data);
 }
 
@@ -819,10 +872,11 @@ static int handle_request(struct mcp_server *srv, struct mcp_session *ses,
 			return unsupported_version(reply, m->id, mv);
 		if (!strcmp(m->method, "ping")) /* allowed before initialize */
 			return reply_result(ses, reply, m->id, json_object());
-		snprintf(buf, sizeof buf,
-			 "'%.60s' before initialize: send initialize first (or speak protocol "
-			 "version %s with params._meta)",
-			 m->method, MCP_STATELESS_VERSION);
+		(void)snprintf(
+		    buf, sizeof buf,
+		    "'%.60s' before initialize: send initialize first (or speak protocol "
+		    "version %s with params._meta)",
+		    m->method, MCP_STATELESS_VERSION);
 		return reply_error(reply, m->id, JSONRPC_INVALID_REQUEST, buf, NULL);
 	}
 	if (!strcmp(m->method, "ping"))
@@ -833,7 +887,7 @@ static int handle_request(struct mcp_server *srv, struct mcp_session *ses,
 		return do_tools_call(srv, ses, m->id, params, reply);
 	if (!strcmp(m->method, "logging/setLevel"))
 		return do_set_level(ses, m->id, params, reply);
-	snprintf(buf, sizeof buf, "method not found: '%.80s'", m->method);
+	(void)snprintf(buf, sizeof buf, "method not found: '%.80s'", m->method);
 	return reply_error(reply, m->id, JSONRPC_METHOD_NOT_FOUND, buf, NULL);
 }
 
@@ -868,12 +922,14 @@ int mcp_handle(struct mcp_server *srv, struct mcp_session *ses, const char *msg,
 
 	*reply = NULL;
 	if (len > MCP_MAX_MESSAGE) {
-		snprintf(buf, sizeof buf, "message of %zu bytes is larger than the limit of %u bytes",
-			 len, MCP_MAX_MESSAGE);
+		(void)snprintf(buf, sizeof buf,
+			       "message of %zu bytes is larger than the limit of %u bytes", len,
+			       MCP_MAX_MESSAGE);
 		return reply_error(reply, NULL, JSONRPC_INVALID_REQUEST, buf, NULL);
 	}
 	if (jsonrpc_parse(msg, len, &j, &jerr)) {
-		snprintf(buf, sizeof buf, "parse error: %s (at byte %d)", jerr.text, jerr.position);
+		(void)snprintf(buf, sizeof buf, "parse error: %s (at byte %d)", jerr.text,
+			       jerr.position);
 		return reply_error(reply, NULL, JSONRPC_PARSE_ERROR, buf, NULL);
 	}
 	rc = mcp_handle_json(srv, ses, j, reply);

@@ -49,8 +49,9 @@ struct mcp_server {
 	struct store *store;                     /* borrowed */
 	struct gate gate;                        /* .policy NULL until a policy is wired */
 	const char *default_instruction_version; /* borrowed; may be NULL */
-	json_t *tools;                           /* the tools/list array, built once */
+	json_t *tools;                           /* the tools/list array */
 	json_t *schemas;                         /* tool name → inputSchema */
+	unsigned tools_gen; /* the registry's generation tools was built from */
 	struct audit_queue *logq; /* borrowed; when set, read calls are logged through it
 				     (group commit) instead of on store */
 	/* With logq: a successful read does not wait here for its entry to
@@ -142,12 +143,16 @@ int mcp_version_supported(const char *version);
 /* The protocol version in a request's params._meta, or NULL. */
 const char *mcp_meta_version(json_t *msg);
 
-/* tools.c: the tool table. */
-struct mcp_tool;
-const struct mcp_tool *mcp_tool_find(enum mcp_connector c, const char *name);
-/* The connector that has a tool of this name, or -1. */
+/* mcp_tools.c: airlock's own tools, as rows of the tool registry
+ * (tools.h); every function here reads the registry, so rows added there
+ * at run time are served like airlock's own. */
+struct tools_row;
+/* A visible tool of this connector, or NULL. */
+const struct tools_row *mcp_tool_find(enum mcp_connector c, const char *name);
+/* The connector that has a visible tool of this name, or -1. */
 int mcp_tool_connector(const char *name);
-/* Builds the tools/list array and the name → inputSchema map. */
+/* Builds the tools/list array and the name → inputSchema map from the
+ * registry's visible rows of connector c. */
 int mcp_tools_build(enum mcp_connector c, json_t **list, json_t **schemas, struct err *err);
 /* The policy's workflows into the built schemas (mcp_server_set_policy). */
 int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err);
@@ -155,9 +160,9 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err);
  * structuredContent; a negative return is a tool-level failure (err says
  * why); *decision, *reasons, *batch_id (borrowed from *result) are for the
  * action log. */
-int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct mcp_tool *t,
+int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct tools_row *t,
 		 json_t *args, json_t **result, struct err *err);
-int mcp_tool_is_write(const struct mcp_tool *t);
+int mcp_tool_is_write(const struct tools_row *t);
 
 /* Time budgets of the read tools, in milliseconds: a call still running at
  * its budget is stopped (store_budget) and fails with "NAME took longer
@@ -171,6 +176,6 @@ enum mcp_budget_class { MCP_BUDGET_LOOKUP, MCP_BUDGET_SCAN, MCP_BUDGET_CLASSES }
 #define MCP_BUDGET_SCAN_MS 2000
 void mcp_budget_set(enum mcp_budget_class c, int ms);
 int mcp_budget_get(enum mcp_budget_class c);
-const char *mcp_tool_name(const struct mcp_tool *t);
+const char *mcp_tool_name(const struct tools_row *t);
 
 #endif

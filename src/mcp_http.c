@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp.h"
+#include "tools.h"
 #include "token.h"
 
 #define SESSION_BUCKETS 1024
@@ -230,8 +231,9 @@ static struct owner *owner_get(struct mcp_http *m, const char *key, enum mcp_con
 	o = calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
-	snprintf(o->key, sizeof o->key, "%s", key);
-	snprintf(o->agent, sizeof o->agent, "%s", agent);
+	/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+	(void)snprintf(o->key, sizeof o->key, "%s", key);
+	(void)snprintf(o->agent, sizeof o->agent, "%s", agent);
 	o->connector = c;
 	o->next = m->owners[b];
 	m->owners[b] = o;
@@ -284,12 +286,15 @@ static void owners_report(struct mcp_http *m, time_t now, int all)
 				continue;
 			if (!all && now - o->reported < OWNER_REPORT_SECONDS)
 				continue;
-			snprintf(principal, sizeof principal, "agent:%s", o->agent);
-			snprintf(summary, sizeof summary,
-				 "%lu session%s evicted (more than %u open for one token), %lu "
-				 "expired (idle over %u min)",
-				 o->evicted, o->evicted == 1 ? "" : "s", m->cfg.sessions_per_token,
-				 o->expired, m->cfg.idle_seconds / 60);
+			/* agent names: at most 64 bytes (mcp_agent_valid at every door,
+			 * token_verify) */
+			(void)snprintf(principal, sizeof principal, "agent:%s", o->agent);
+			(void)snprintf(
+			    summary, sizeof summary,
+			    "%lu session%s evicted (more than %u open for one token), %lu "
+			    "expired (idle over %u min)",
+			    o->evicted, o->evicted == 1 ? "" : "s", m->cfg.sessions_per_token,
+			    o->expired, m->cfg.idle_seconds / 60);
 			args = json_pack("{s:s,s:I,s:I,s:i,s:i}", "token", tokid, "evicted",
 					 (json_int_t)o->evicted, "expired", (json_int_t)o->expired,
 					 "per_token", (int)m->cfg.sessions_per_token, "idle_minutes",
@@ -485,8 +490,9 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 	char msg[160];
 
 	if (m->cfg.no_auth) {
-		snprintf(agent, len, "%s", m->agent);
-		snprintf(key, klen, "%s:=%s", mcp_connector_name(connector), m->agent);
+		/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+		(void)snprintf(agent, len, "%s", m->agent);
+		(void)snprintf(key, klen, "%s:=%s", mcp_connector_name(connector), m->agent);
 		return 0;
 	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -508,14 +514,15 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return -1;
 	}
 	if (strcmp(info.connector, mcp_connector_name(connector)) != 0) {
-		snprintf(msg, sizeof msg,
-			 "this token is for the %s connector; /mcp/%s needs a %s token",
-			 info.connector, mcp_connector_name(connector), mcp_connector_name(connector));
+		(void)snprintf(
+		    msg, sizeof msg, "this token is for the %s connector; /mcp/%s needs a %s token",
+		    info.connector, mcp_connector_name(connector), mcp_connector_name(connector));
 		respond_rpc_error(res, 403, JSONRPC_INVALID_REQUEST, msg);
 		return -1;
 	}
-	snprintf(agent, len, "%s", info.agent);
-	snprintf(key, klen, "%s:%s", mcp_connector_name(connector), info.id);
+	/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+	(void)snprintf(agent, len, "%s", info.agent);
+	(void)snprintf(key, klen, "%s:%s", mcp_connector_name(connector), info.id);
 	return 0;
 }
 
@@ -665,7 +672,8 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 		}
 		mcp_session_init(&s->ses, agent);
 		s->connector = c;
-		snprintf(s->agent, sizeof s->agent, "%s", agent);
+		/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
+		(void)snprintf(s->agent, sizeof s->agent, "%s", agent);
 		rc = mcp_handle_json(&w->srv[c], &s->ses, msg, &reply);
 		if (rc == 0 && s->ses.initialized && session_add(m, s, key) != 0) {
 			free(reply);
@@ -764,7 +772,7 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return;
 	}
 	if (hv && !mcp_version_supported(hv) && strcmp(hv, MCP_STATELESS_VERSION) != 0) {
-		snprintf(buf, sizeof buf, "unsupported MCP-Protocol-Version '%.40s'", hv);
+		(void)snprintf(buf, sizeof buf, "unsupported MCP-Protocol-Version '%.40s'", hv);
 		respond_rpc_error(res, 400, JSONRPC_INVALID_REQUEST, buf);
 		return;
 	}
@@ -842,39 +850,92 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 
 /* 1 when a body cannot hold an expensive call, judged without decoding it
  * (most calls are cheap, and this runs for every one): with no backslash,
- * every name and key is written as it reads, so a call that names neither
- * book_stats nor a "text" argument, with fewer commas than an expensive
- * array has items, is cheap. Anything else is decoded and judged. */
+ * every name and key is written as it reads, so a call that names no scan
+ * tool of the registry (book_stats) nor the argument that makes one
+ * expensive ("text" of search_accounts), with fewer commas than an
+ * expensive array has items, is cheap. Anything else is decoded and
+ * judged. */
 static int surely_cheap(const char *body, size_t len)
 {
+	const struct tools_row *row;
+	char key[TOOLS_NAME_MAX + 3];
 	size_t i, commas = 0;
+	int k, n;
 
 	for (i = 0; i < len; i++)
 		if (body[i] == '\\')
 			return 0;
 		else if (body[i] == ',')
 			commas++;
-	return commas < MCP_EXPENSIVE_ITEMS && !memmem(body, len, "book_stats", 10) &&
-	       !memmem(body, len, "\"text\"", 6);
+	if (commas >= MCP_EXPENSIVE_ITEMS)
+		return 0;
+	for (k = 0; (row = tools_at(k)); k++) {
+		if (row->cost != TOOLS_SCAN)
+			continue;
+		if (!row->scan_arg && memmem(body, len, row->name, strlen(row->name)))
+			return 0;
+		n = row->scan_arg ? snprintf(key, sizeof key, "\"%s\"", row->scan_arg) : -1;
+		/* a key too long to copy is looked for the slow way */
+		if (row->scan_arg && (n < 0 || (size_t)n >= sizeof key))
+			return 0;
+		if (n > 0 && memmem(body, len, key, (size_t)n))
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when the request carries a token of this connector that verifies (or
+ * the server runs --no-auth). The lanes are judged before the handler
+ * authenticates: without this, anyone could fill the slow lane's queue
+ * with bodies that look expensive, and a signed-in agent's expensive call
+ * would wait behind requests that are only refused in the end. A request
+ * that fails here takes the fast lane, where it is refused at once and
+ * costs one token lookup, never a decode. */
+static int lane_authenticated(struct mcp_http *m, enum mcp_connector c,
+			      const struct http_request *req)
+{
+	const char *auth = http_header(req, "Authorization");
+	struct token_info info;
+	struct err err = {0};
+	struct worker *w;
+	int ok;
+
+	if (m->cfg.no_auth)
+		return 1;
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	for (auth += 7; *auth == ' '; auth++)
+		;
+	w = worker_take(m, &err);
+	if (!w)
+		return 0;
+	ok = token_verify(w->store, auth, &info, &err) == 0 &&
+	     strcmp(info.connector, mcp_connector_name(c)) == 0;
+	worker_give(m, w);
+	return ok;
 }
 
 /* The lane of a request (http.h), on a fast-lane thread before the handler
  * runs: decoded here (once more) only when a look at its bytes cannot rule
  * out an expensive call, which then waits for the slow lane. A body too
  * large takes the slow lane whatever it holds (its decoding costs wherever
- * it runs); one that is not JSON the fast one (it is refused at once). */
+ * it runs); one that is not JSON the fast one (it is refused at once).
+ * Only an authenticated request ever takes the slow lane. */
 static enum http_lane classify(void *ctx, const struct http_request *req)
 {
+	struct route_ctx *rc = ctx;
 	json_t *msg;
 	int slow;
 
-	(void)ctx;
+	if (req->body_len <= LANE_BODY_BYTES &&
+	    (strcmp(req->method, "POST") != 0 || req->body_len == 0 ||
+	     surely_cheap(req->body, req->body_len)))
+		return HTTP_LANE_FAST;
+	/* nothing is decoded for a client that is refused anyway */
+	if (!lane_authenticated(rc->m, rc->connector, req))
+		return HTTP_LANE_FAST;
 	if (req->body_len > LANE_BODY_BYTES)
 		return HTTP_LANE_SLOW;
-	if (strcmp(req->method, "POST") != 0 || req->body_len == 0)
-		return HTTP_LANE_FAST;
-	if (surely_cheap(req->body, req->body_len))
-		return HTTP_LANE_FAST;
 	msg = json_loadb(req->body, req->body_len, 0, NULL);
 	if (!msg)
 		return HTTP_LANE_FAST;

@@ -166,9 +166,9 @@ static int check_value(json_t *schema, json_t *v, const char *path, struct err *
 static void child_path(char *buf, size_t len, const char *path, const char *key, long index)
 {
 	if (key)
-		snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
+		(void)snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
 	else
-		snprintf(buf, len, "%s[%ld]", path, index);
+		(void)snprintf(buf, len, "%s[%ld]", path, index);
 }
 
 /* "unknown argument 'regoin' (did you mean 'region'?)", or the list of

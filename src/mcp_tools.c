@@ -12,28 +12,25 @@
 
 #include "book.h"
 #include "policy.h"
+#include "tools.h"
 
 #define SEARCH_PAGE_DEFAULT 50
 #define SEARCH_PAGE_MAX 200
 #define SIGNALS_MAX 200
 #define CURSOR_PREFIX "a1:"
 
-typedef int (*tool_fn)(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-		       json_t **result, struct err *err);
-
-struct mcp_tool {
-	const char *name;
-	const char *title;
-	enum mcp_connector connector;
-	int read_only, destructive, idempotent;
-	const char *description;
-	const char *input_schema;  /* JSON text */
-	const char *output_schema; /* JSON text */
-	tool_fn fn;
-	/* JSON array of the JSON pointers (RFC 6901) under which every string
-	 * of the result is third-party text; NULL when there is none */
-	const char *untrusted;
-};
+/* Airlock's own tools, read connector first: each row is the one place
+ * the tool's name, schemas, annotations, effect and handler are written
+ * (tools.h). */
+#define READ_TOOL(nm, ti, cost_, scan, desc, in, out, fn, untr)                                 \
+	{.name = nm, .title = ti, .connector = TOOLS_READ, .effect = EFFECT_READ,                \
+	 .read_only = 1, .idempotent = 1, .cost = cost_, .scan_arg = scan, .description = desc,  \
+	 .input_schema = in, .output_schema = out, .run = fn, .untrusted = untr}
+#define WRITE_TOOL(nm, ti, eff, destr, gt, rout, aud, recs, flds, fk, desc, in, out, untr)     \
+	{.name = nm, .title = ti, .connector = TOOLS_WRITE, .effect = eff,                       \
+	 .destructive = destr, .routed = rout, .audience = aud, .description = desc,             \
+	 .input_schema = in, .output_schema = out, .untrusted = untr, .gate = gt,                \
+	 .records = recs, .fields = flds, .fields_kind = fk}
 
 /* The marker of third-party text in a result (structuredContent.untrusted,
  * and so in the text block too): which parts came from the book or echo a
@@ -102,21 +99,19 @@ struct mcp_tool {
 	"\"reasons\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"                      \
 	"\"next\":{\"type\":\"string\"},\"untrusted\":" S_UNTRUSTED "}}"
 
-static int run_search_accounts(struct mcp_server *, struct mcp_session *, json_t *, json_t **,
-			       struct err *);
-static int run_get_account(struct mcp_server *, struct mcp_session *, json_t *, json_t **,
-			   struct err *);
-static int run_list_signals(struct mcp_server *, struct mcp_session *, json_t *, json_t **,
-			    struct err *);
-static int run_book_stats(struct mcp_server *, struct mcp_session *, json_t *, json_t **,
-			  struct err *);
-static int run_batch_status(struct mcp_server *, struct mcp_session *, json_t *, json_t **,
-			    struct err *);
-static int run_gated(struct mcp_server *, struct mcp_session *, json_t *, json_t **,
-		     struct err *);
+static int run_search_accounts(struct mcp_server *, struct mcp_session *, const struct tools_row *,
+		json_t *, json_t **, struct err *);
+static int run_get_account(struct mcp_server *, struct mcp_session *, const struct tools_row *,
+		json_t *, json_t **, struct err *);
+static int run_list_signals(struct mcp_server *, struct mcp_session *, const struct tools_row *,
+		json_t *, json_t **, struct err *);
+static int run_book_stats(struct mcp_server *, struct mcp_session *, const struct tools_row *,
+		json_t *, json_t **, struct err *);
+static int run_batch_status(struct mcp_server *, struct mcp_session *, const struct tools_row *,
+		json_t *, json_t **, struct err *);
 
-static const struct mcp_tool tools[] = {
-	{"search_accounts", "Search accounts", MCP_READ, 1, 0, 1,
+static const struct tools_row tools[] = {
+	READ_TOOL("search_accounts", "Search accounts", TOOLS_SCAN, "text",
 	 "Find accounts in the sales book by segment, region, tier, lifecycle, owner, industry "
 	 "or a text match on name and domain. Results are ordered by id and paginated: pass "
 	 "next_cursor back as cursor for the next page (default 50 per page, at most 200)." UNTRUSTED,
@@ -131,8 +126,8 @@ static const struct mcp_tool tools[] = {
 	 "{\"type\":\"object\",\"required\":[\"accounts\",\"count\",\"next_cursor\"],"
 	 "\"properties\":{\"accounts\":{\"type\":\"array\",\"items\":" S_ACCOUNT "},\"count\":{\"type\":\"integer\"},"
 	 "\"next_cursor\":{\"type\":[\"string\",\"null\"]},\"untrusted\":" S_UNTRUSTED "}}",
-	 run_search_accounts, "[\"/accounts\"]"},
-	{"get_account", "Get one account", MCP_READ, 1, 0, 1,
+	 run_search_accounts, "[\"/accounts\"]"),
+	READ_TOOL("get_account", "Get one account", TOOLS_LOOKUP, NULL,
 	 "One account by id with its contacts and its most recent signals." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"account_id\"],"
 	 "\"properties\":{\"account_id\":" S_ID ",\"signals_limit\":{\"type\":\"integer\","
@@ -140,8 +135,8 @@ static const struct mcp_tool tools[] = {
 	 "{\"type\":\"object\",\"required\":[\"account\",\"contacts\",\"signals\"],"
 	 "\"properties\":{\"account\":" S_ACCOUNT ",\"contacts\":" S_OBJS ",\"signals\":" S_OBJS
 	 ",\"untrusted\":" S_UNTRUSTED "}}",
-	 run_get_account, "[\"/account\",\"/contacts\",\"/signals\"]"},
-	{"list_signals", "List signals", MCP_READ, 1, 0, 1,
+	 run_get_account, "[\"/account\",\"/contacts\",\"/signals\"]"),
+	READ_TOOL("list_signals", "List signals", TOOLS_LOOKUP, NULL,
 	 "Signals (hiring, funding, intent, usage, news, tech_install, ...), newest first, for "
 	 "one account and/or of one kind; at most 200." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
@@ -149,24 +144,25 @@ static const struct mcp_tool tools[] = {
 	 "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":200,\"default\":50}}}",
 	 "{\"type\":\"object\",\"required\":[\"signals\"],\"properties\":{\"signals\":" S_OBJS
 	 ",\"untrusted\":" S_UNTRUSTED "}}",
-	 run_list_signals, "[\"/signals\"]"},
-	{"book_stats", "Book statistics", MCP_READ, 1, 0, 1,
+	 run_list_signals, "[\"/signals\"]"),
+	READ_TOOL("book_stats", "Book statistics", TOOLS_SCAN, NULL,
 	 "Counts over the whole book: accounts by segment, region, tier and lifecycle; contacts "
 	 "and how many may not be contacted; signals by kind." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{}}",
 	 "{\"type\":\"object\",\"required\":[\"accounts\"],\"properties\":{\"accounts\":"
 	 "{\"type\":\"integer\"},\"untrusted\":" S_UNTRUSTED "}}",
 	 run_book_stats,
-	 "[\"/by_segment\",\"/by_region\",\"/by_lifecycle\",\"/signals_by_kind\"]"},
-	{"batch_status", "Status of my proposals", MCP_READ, 1, 0, 1,
+	 "[\"/by_segment\",\"/by_region\",\"/by_lifecycle\",\"/signals_by_kind\"]"),
+	READ_TOOL("batch_status", "Status of my proposals", TOOLS_LOOKUP, NULL,
 	 "What became of your own proposals: one batch by id, or your recent batches (staged, "
 	 "blocked, approved, rejected, applied, undone). You see only batches you proposed." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"batch_id\":"
 	 "{\"type\":[\"integer\",\"string\"],\"description\":\"the batch_id a write tool "
 	 "answered (1 and \\\"1\\\" are the same); leave it out for your recent batches\"}}}",
-	 S_OBJ, run_batch_status, "[\"/batches\"]"},
+	 S_OBJ, run_batch_status, "[\"/batches\"]"),
 
-	{"propose_changes", "Propose field changes", MCP_WRITE, 0, 1, 0,
+	WRITE_TOOL("propose_changes", "Propose field changes", EFFECT_WRITE, 1, TOOLS_GATE_CHANGES,
+		   1, 0, "[\"/items/*/record_id\"]", "[\"/items/*/field\"]", TOOLS_FIELDS_NAME,
 	 "Propose field updates or re-tiering of book records, as one batch. Declare the "
 	 "workflow and the scope you were asked to work in; items outside the scope are "
 	 "refused. Every item names the record, the field, the new value, why, and the signal "
@@ -191,8 +187,10 @@ static const struct mcp_tool tools[] = {
 	 "raised money this quarter move up a tier\",\"items\":[{\"record_id\":\"A0000042\","
 	 "\"field\":\"tier\",\"value\":2,\"reason\":\"raised a Series B\",\"evidence\":"
 	 "[\"S00001187\"]}]}]}",
-	 OUT_GATE, run_gated, GATED_UNTRUSTED},
-	{"propose_merge", "Propose merging duplicate accounts", MCP_WRITE, 0, 1, 0,
+	 OUT_GATE, GATED_UNTRUSTED),
+	WRITE_TOOL("propose_merge", "Propose merging duplicate accounts", EFFECT_WRITE, 1,
+		   TOOLS_GATE_MERGE, 0, 0, "[\"/survivor_id\",\"/merged_ids/*\"]", NULL,
+		   TOOLS_FIELDS_NONE,
 	 "Propose merging duplicate accounts into one survivor. A merge cannot be undone "
 	 "automatically, so a human approves every merge." GATED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,"
@@ -204,8 +202,9 @@ static const struct mcp_tool tools[] = {
 	 ",\"instruction_version\":" S_INSTR "},\"examples\":[{\"survivor_id\":\"A0000042\","
 	 "\"merged_ids\":[\"A0003310\"],\"rationale\":\"same company: same domain and "
 	 "address\",\"evidence\":[\"S00002001\"]}]}",
-	 OUT_GATE, run_gated, GATED_UNTRUSTED},
-	{"draft_email", "Draft an email", MCP_WRITE, 0, 0, 0,
+	 OUT_GATE, GATED_UNTRUSTED),
+	WRITE_TOOL("draft_email", "Draft an email", EFFECT_DRAFT, 0, TOOLS_GATE_DRAFT, 0, 1,
+		   "[\"/account_id\",\"/contact_ids/*\"]", NULL, TOOLS_FIELDS_NONE,
 	 "Draft an outreach email to contacts of one account. It is stored as a draft for the "
 	 "rep to review; nothing is sent (use request_send). Every recipient is checked against "
 	 "the book (do-not-contact, unsubscribed, competitors, customers) now and again at "
@@ -223,8 +222,9 @@ static const struct mcp_tool tools[] = {
 	 "\"examples\":[{\"account_id\":\"A0000042\",\"contact_ids\":[\"C00000101\"],"
 	 "\"subject\":\"Congratulations on the Series B\",\"body\":\"Hi Ann, ...\","
 	 "\"audience\":\"lifecycle=prospect AND segment=mid-market\"}]}",
-	 OUT_GATE, run_gated, GATED_UNTRUSTED},
-	{"save_brief", "Save a research brief", MCP_WRITE, 0, 0, 0,
+	 OUT_GATE, GATED_UNTRUSTED),
+	WRITE_TOOL("save_brief", "Save a research brief", EFFECT_DRAFT, 0, TOOLS_GATE_BRIEF, 0, 0,
+		   "[\"/account_id\"]", NULL, TOOLS_FIELDS_NONE,
 	 "Save a research brief on one account for the rep, citing the signals it rests on. A "
 	 "brief never changes the book." GATED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,"
@@ -234,8 +234,9 @@ static const struct mcp_tool tools[] = {
 	 ",\"workflow\":" S_WORKFLOW ",\"instruction_version\":" S_INSTR "},"
 	 "\"examples\":[{\"account_id\":\"A0000042\",\"text\":\"Raised a Series B in "
 	 "March and is hiring 12 engineers: ...\",\"evidence\":[\"S00001187\"]}]}",
-	 OUT_GATE, run_gated, GATED_UNTRUSTED},
-	{"request_send", "Request sending drafts", MCP_WRITE, 0, 1, 0,
+	 OUT_GATE, GATED_UNTRUSTED),
+	WRITE_TOOL("request_send", "Request sending drafts", EFFECT_SEND, 1, TOOLS_GATE_SEND, 0, 1,
+		   "[\"/draft_ids/*\"]", NULL, TOOLS_FIELDS_NONE,
 	 "Ask for drafted emails to be sent. Sends cannot be undone: they wait for a human "
 	 "unless the policy explicitly allows them, and the audience is checked again before "
 	 "anything leaves." GATED,
@@ -243,35 +244,43 @@ static const struct mcp_tool tools[] = {
 	 "\"properties\":{\"draft_ids\":" S_IDS(100, "drafts from draft_email")
 	 ",\"workflow\":" S_WORKFLOW ",\"instruction_version\":" S_INSTR "},"
 	 "\"examples\":[{\"draft_ids\":[\"D12\"]}]}",
-	 OUT_GATE, run_gated, GATED_UNTRUSTED},
+	 OUT_GATE, GATED_UNTRUSTED),
 };
 
 #define NTOOLS ((int)(sizeof tools / sizeof tools[0]))
 
-const struct mcp_tool *mcp_tool_find(enum mcp_connector c, const char *name)
+/* The rows are the registry's before main() runs, so the policy, the gate
+ * and the CLI find them without the registry depending on this layer. A
+ * table that does not register (a programming error) leaves every tool
+ * unknown: every call refused, every policy naming one refused. */
+__attribute__((constructor)) static void register_tools(void)
 {
-	int i;
+	struct err err = {0};
 
-	for (i = 0; i < NTOOLS; i++)
-		if (tools[i].connector == c && !strcmp(tools[i].name, name))
-			return &tools[i];
-	return NULL;
+	if (tools_builtin(tools, NTOOLS, &err))
+		fprintf(stderr, "airlock: internal: the built-in tools: %s\n", err.msg);
+}
+
+/* Only visible rows exist for an agent: a hidden tool is as unknown as one
+ * never added. */
+const struct tools_row *mcp_tool_find(enum mcp_connector c, const char *name)
+{
+	const struct tools_row *t = tools_find(name);
+
+	return t && (int)t->connector == (int)c && !tools_hidden(t) ? t : NULL;
 }
 
 int mcp_tool_connector(const char *name)
 {
-	int i;
+	const struct tools_row *t = tools_find(name);
 
-	for (i = 0; i < NTOOLS; i++)
-		if (!strcmp(tools[i].name, name))
-			return (int)tools[i].connector;
-	return -1;
+	return t && !tools_hidden(t) ? (int)t->connector : -1;
 }
 
-int mcp_tool_is_write(const struct mcp_tool *t) { return t->connector == MCP_WRITE; }
-const char *mcp_tool_name(const struct mcp_tool *t) { return t->name; }
+int mcp_tool_is_write(const struct tools_row *t) { return t->connector == TOOLS_WRITE; }
+const char *mcp_tool_name(const struct tools_row *t) { return t->name; }
 
-static json_t *tool_json(const struct mcp_tool *t, json_t **input, struct err *err)
+static json_t *tool_json(const struct tools_row *t, json_t **input, struct err *err)
 {
 	json_error_t jerr;
 	json_t *in, *out, *o;
@@ -289,7 +298,7 @@ static json_t *tool_json(const struct mcp_tool *t, json_t **input, struct err *e
 		      t->title, "description", t->description, "inputSchema", in, "outputSchema",
 		      out, "annotations", "title", t->title, "readOnlyHint", t->read_only,
 		      "destructiveHint", t->destructive, "idempotentHint", t->idempotent,
-		      "openWorldHint", 0);
+		      "openWorldHint", t->open_world);
 	if (!o) {
 		json_decref(in);
 		err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -302,18 +311,19 @@ static json_t *tool_json(const struct mcp_tool *t, json_t **input, struct err *e
 int mcp_tools_build(enum mcp_connector c, json_t **list, json_t **schemas, struct err *err)
 {
 	json_t *l = json_array(), *m = json_object(), *t, *in;
+	const struct tools_row *row;
 	int i;
 
 	*list = *schemas = NULL;
 	if (!l || !m)
 		goto nomem;
-	for (i = 0; i < NTOOLS; i++) {
-		if (tools[i].connector != c)
+	for (i = 0; (row = tools_at(i)); i++) {
+		if ((int)row->connector != (int)c || tools_hidden(row))
 			continue;
-		t = tool_json(&tools[i], &in, err);
+		t = tool_json(row, &in, err);
 		if (!t)
 			goto fail;
-		if (json_array_append_new(l, t) || json_object_set_new(m, tools[i].name, in))
+		if (json_array_append_new(l, t) || json_object_set_new(m, row->name, in))
 			goto nomem;
 	}
 	*list = l;
@@ -378,7 +388,7 @@ static int cursor_decode(const char *cursor, char *buf, size_t len, struct err *
 
 /* Adds structuredContent.untrusted to an object result (a new reference
  * each call; the pointers are constant). Returns 0 or AIRLOCK_ENOMEM. */
-static int mark_untrusted(const struct mcp_tool *t, json_t *result)
+static int mark_untrusted(const struct tools_row *t, json_t *result)
 {
 	json_t *pointers;
 
@@ -392,8 +402,9 @@ static int mark_untrusted(const struct mcp_tool *t, json_t *result)
 	return 0;
 }
 
-static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-			       json_t **result, struct err *err)
+static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
+		const struct tools_row *row, json_t *args, json_t **result,
+		struct err *err)
 {
 	struct book_query q = {0};
 	struct book_page page;
@@ -447,7 +458,7 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 	*result = json_pack("{s:I,s:o}", "count", (json_int_t)page.count, "next_cursor",
 			    next[0] ? json_string(next) : json_null());
 	/* the marker is part of the constant tail: no cost per row */
-	text = *result && !mark_untrusted(mcp_tool_find(MCP_READ, "search_accounts"), *result)
+	text = *result && !mark_untrusted(row, *result)
 		       ? json_dumps(*result, JSON_COMPACT)
 		       : NULL;
 	/* {"accounts":[...],"count":N,"next_cursor":...} */
@@ -455,7 +466,8 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 		size_t len = strlen(page.json) + strlen(text) + 16;
 
 		if ((srv->result_text = malloc(len)))
-			snprintf(srv->result_text, len, "{\"accounts\":%s,%s", page.json, text + 1);
+			(void)snprintf(srv->result_text, len, "{\"accounts\":%s,%s", page.json,
+				       text + 1);
 	}
 	free(page.json);
 	free(text);
@@ -467,13 +479,15 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses, 
 	return 0;
 }
 
-static int run_get_account(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-			   json_t **result, struct err *err)
+static int run_get_account(struct mcp_server *srv, struct mcp_session *ses,
+		const struct tools_row *row, json_t *args, json_t **result,
+		struct err *err)
 {
 	const char *id = arg_str(args, "account_id");
 	json_t *acc = NULL, *contacts = NULL, *signals = NULL;
 	int rc, limit = arg_int(args, "signals_limit", 20);
 
+	(void)row;
 	(void)ses;
 	rc = book_get(srv->store, BOOK_ACCOUNT, id, &acc, err);
 	if (rc == 0)
@@ -492,14 +506,16 @@ static int run_get_account(struct mcp_server *srv, struct mcp_session *ses, json
 	return *result ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 }
 
-static int run_list_signals(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-			    json_t **result, struct err *err)
+static int run_list_signals(struct mcp_server *srv, struct mcp_session *ses,
+		const struct tools_row *row, json_t *args, json_t **result,
+		struct err *err)
 {
 	json_t *rows;
 	const char *kind = arg_str(args, "kind");
 	char spelt[64];
 	int rc, limit = arg_int(args, "limit", 50);
 
+	(void)row;
 	(void)ses;
 	if (limit < 1 || limit > SIGNALS_MAX)
 		limit = 50;
@@ -525,43 +541,34 @@ static int run_list_signals(struct mcp_server *srv, struct mcp_session *ses, jso
 	return *result ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 }
 
-static int run_book_stats(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-			  json_t **result, struct err *err)
+static int run_book_stats(struct mcp_server *srv, struct mcp_session *ses,
+		const struct tools_row *row, json_t *args, json_t **result,
+		struct err *err)
 {
+	(void)row;
 	(void)ses;
 	(void)args;
 	return book_stats(srv->store, result, err);
 }
 
-static int run_batch_status(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-			    json_t **result, struct err *err)
+static int run_batch_status(struct mcp_server *srv, struct mcp_session *ses,
+		const struct tools_row *row, json_t *args, json_t **result,
+		struct err *err)
 {
 	json_t *v = json_object_get(args, "batch_id");
 	char id[32];
 
+	(void)row;
 	/* write tools answer an integer batch_id: take it back as one */
 	if (json_is_number(v)) {
 		if (json_number_value(v) < 1 || json_number_value(v) > 9007199254740992.0)
 			return err_set(err, AIRLOCK_EINVAL,
 				       "argument 'batch_id' must be a positive batch number");
-		snprintf(id, sizeof id, "%lld", (long long)json_number_value(v));
+		(void)snprintf(id, sizeof id, "%lld", (long long)json_number_value(v));
 		return gate_batch_status(&srv->gate, ses->principal, id, result, err);
 	}
 	return gate_batch_status(&srv->gate, ses->principal, arg_str(args, "batch_id"), result,
 				 err);
-}
-
-/* Every write tool: the gate decides, the connector only carries. The name
- * of the tool is passed separately so the arguments cannot pose as another
- * tool. */
-static int run_gated(struct mcp_server *srv, struct mcp_session *ses, json_t *args,
-		     json_t **result, struct err *err)
-{
-	(void)srv;
-	(void)ses;
-	(void)args;
-	(void)result;
-	return err_set(err, AIRLOCK_EINVAL, "internal: run_gated needs the tool");
 }
 
 static int budgets[MCP_BUDGET_CLASSES] = {MCP_BUDGET_LOOKUP_MS, MCP_BUDGET_SCAN_MS};
@@ -577,20 +584,18 @@ int mcp_budget_get(enum mcp_budget_class c)
 	return (int)c >= 0 && c < MCP_BUDGET_CLASSES ? budgets[c] : 0;
 }
 
-int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct mcp_tool *t,
+int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct tools_row *t,
 		 json_t *args, json_t **result, struct err *err)
 {
 	struct gate_call call;
 	int rc;
 
 	*result = NULL;
-	if (t->fn != run_gated) {
-		int ms = mcp_budget_get(t->fn == run_search_accounts || t->fn == run_book_stats
-						? MCP_BUDGET_SCAN
-						: MCP_BUDGET_LOOKUP);
+	if (t->connector == TOOLS_READ) {
+		int ms = mcp_budget_get(t->cost == TOOLS_SCAN ? MCP_BUDGET_SCAN : MCP_BUDGET_LOOKUP);
 
 		store_budget(srv->store, ms);
-		rc = t->fn(srv, ses, args, result, err);
+		rc = t->run(srv, ses, t, args, result, err);
 		if (rc && store_budget_spent(srv->store)) {
 			if (ms % 1000 == 0)
 				rc = err_set(err, AIRLOCK_EBUSY,
@@ -654,8 +659,43 @@ static void workflow_line(const struct policy_workflow *wf, char *buf, size_t le
 #undef PUT
 }
 
+/* The schema of the argument the first of pointers (a JSON array text of
+ * JSON pointers, "*" for every element of an array) names, inside the
+ * input schema in: "/items/ * /field" is properties.items.items.properties.
+ * field. NULL when the schema has no such place. */
+static json_t *schema_at(json_t *in, const char *pointers)
+{
+	json_t *list = pointers ? json_loads(pointers, 0, NULL) : NULL;
+	const char *ptr = json_string_value(json_array_get(list, 0)), *seg, *end;
+	char key[128];
+	size_t n;
+
+	if (!ptr)
+		in = NULL;
+	while (in && ptr && *ptr == '/') {
+		seg = ptr + 1;
+		end = strchr(seg, '/');
+		n = end ? (size_t)(end - seg) : strlen(seg);
+		if (n == 1 && *seg == '*') {
+			in = json_object_get(in, "items");
+		} else if (n < sizeof key) {
+			memcpy(key, seg, n);
+			key[n] = '\0';
+			in = json_object_get(json_object_get(in, "properties"), key);
+		} else {
+			in = NULL;
+		}
+		ptr = end;
+	}
+	if (ptr) /* a segment that does not start with '/' */
+		in = NULL;
+	json_decref(list);
+	return in;
+}
+
 int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 {
+	const struct tools_row *row;
 	size_t i, used;
 	json_t *t, *props, *en, *fields;
 	char desc[4096], line[1024];
@@ -682,7 +722,8 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 		fields = json_array();
 		if (!en || !fields)
 			goto nomem;
-		snprintf(desc, sizeof desc, "the policy workflow this call belongs to; one of: ");
+		(void)snprintf(desc, sizeof desc,
+			       "the policy workflow this call belongs to; one of: ");
 		open_fields = 0;
 		for (w = 0; w < p->nworkflows; w++) {
 			const struct policy_workflow *wf = &p->workflows[w];
@@ -692,8 +733,8 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 			workflow_line(wf, line, sizeof line);
 			used = strlen(desc);
 			/* a cut description is still true, only shorter */
-			snprintf(desc + used, sizeof desc - used, "%s%s",
-				 json_array_size(en) ? "; " : "", line);
+			(void)snprintf(desc + used, sizeof desc - used, "%s%s",
+				       json_array_size(en) ? "; " : "", line);
 			if (json_array_append_new(en, json_string(wf->name)))
 				goto nomem;
 			for (f = 0; f < wf->nfields; f++) {
@@ -709,8 +750,10 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 			}
 		}
 		if (!json_array_size(en))
-			snprintf(desc, sizeof desc, "no workflow of the policy allows %s: every call "
-						    "is refused until one does", name);
+			(void)snprintf(desc, sizeof desc,
+				       "no workflow of the policy allows %s: every call "
+				       "is refused until one does",
+				       name);
 		if (json_object_set_new(props, "workflow",
 					json_pack("{s:s,s:i,s:i,s:s}", "type", "string", "minLength",
 						  1, "maxLength", 100, "description", desc)))
@@ -718,13 +761,13 @@ int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err)
 		if (json_array_size(en) &&
 		    json_object_set(json_object_get(props, "workflow"), "enum", en))
 			goto nomem;
-		/* propose_changes: the fields its workflows may write; open when a
-		 * workflow allows custom.* (the description names them then) */
-		if (!strcmp(name, "propose_changes") && json_array_size(fields) && !open_fields) {
-			json_t *fld = json_object_get(
-				json_object_get(json_object_get(json_object_get(props, "items"), "items"),
-						"properties"),
-				"field");
+		/* a tool whose arguments name the fields it writes (propose_changes):
+		 * the fields its workflows may write; open when a workflow allows
+		 * custom.* (the description names them then) */
+		row = tools_find(name);
+		if (row && row->fields_kind == TOOLS_FIELDS_NAME && json_array_size(fields) &&
+		    !open_fields) {
+			json_t *fld = schema_at(in, row->fields);
 
 			if (fld && (json_object_set(fld, "enum", fields) ||
 				    json_object_set_new(fld, "description",

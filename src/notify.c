@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fmt.h"
 #include "policy.h"
 #include "summary.h"
 #include "text.h"
@@ -85,30 +86,32 @@ int notify_batch(struct store *s, const struct policy *p, int64_t batch_id, cons
 	if (!p || !p->notify.webhook)
 		return 0;
 	if (!strcmp(state, "blocked") && send)
-		snprintf(text, sizeof text,
-			 "airlock: a send of %lld message(s) by %s waits for approval (batch %lld)",
-			 (long long)radius, principal, (long long)batch_id);
+		(void)snprintf(
+		    text, sizeof text,
+		    "airlock: a send of %lld message(s) by %s waits for approval (batch %lld)",
+		    (long long)radius, principal, (long long)batch_id);
 	else if (!strcmp(state, "blocked"))
-		snprintf(text, sizeof text,
-			 "airlock: batch %lld (%s, %s, %lld record(s)) is blocked: a person must "
-			 "approve or reject it",
-			 (long long)batch_id, workflow, principal, (long long)radius);
+		(void)snprintf(
+		    text, sizeof text,
+		    "airlock: batch %lld (%s, %s, %lld record(s)) is blocked: a person must "
+		    "approve or reject it",
+		    (long long)batch_id, workflow, principal, (long long)radius);
 	else if (!strcmp(state, "staged"))
-		snprintf(
+		(void)snprintf(
 		    text, sizeof text,
 		    "airlock: batch %lld (%s, %s, %lld record(s)) is staged: draw and judge its "
 		    "sample audit",
 		    (long long)batch_id, workflow, principal, (long long)radius);
 	else if (!strcmp(state, "sampled"))
-		snprintf(text, sizeof text,
-			 "airlock: the sample of batch %lld (%s, %s) waits for verdicts",
-			 (long long)batch_id, workflow, principal);
+		(void)snprintf(text, sizeof text,
+			       "airlock: the sample of batch %lld (%s, %s) waits for verdicts",
+			       (long long)batch_id, workflow, principal);
 	else
 		return 0;
 	add_summary(s, p, batch_id, text, sizeof text);
-	snprintf(ref, sizeof ref, "batch:%lld:%s", (long long)batch_id, state);
-	snprintf(path, sizeof path, "/#/batch/%lld", (long long)batch_id);
-	snprintf(kind, sizeof kind, "%s_%s", send ? "send" : "batch", state);
+	(void)snprintf(ref, sizeof ref, "batch:%lld:%s", (long long)batch_id, state);
+	(void)snprintf(path, sizeof path, "/#/batch/%lld", (long long)batch_id);
+	(void)snprintf(kind, sizeof kind, "%s_%s", send ? "send" : "batch", state);
 	return notify_enqueue(s, p, kind, ref, text, path, err);
 }
 
@@ -157,8 +160,8 @@ char *notify_body(const char *text, const char *url)
 	fallback = malloc(fblen);
 	if (!md || !fallback)
 		goto out;
-	snprintf(md, mdlen, "<%s|Open in the airlock console>", eu);
-	snprintf(fallback, fblen, "%s: %s", et, eu);
+	(void)snprintf(md, mdlen, /* sized above */ "<%s|Open in the airlock console>", eu);
+	(void)snprintf(fallback, fblen, "%s: %s", et, eu);
 	o = json_pack("{s:s,s:b,s:[{s:s,s:{s:s,s:s,s:b}},{s:s,s:{s:s,s:s,s:b}}]}", "text",
 		      fallback, "mrkdwn", 0, "blocks", "type", "section", "text", "type",
 		      "plain_text", "text", plain, "emoji", 0, "type", "section", "text", "type",
@@ -195,7 +198,7 @@ static int post(const struct notify_config *cfg, const char *body, char *why, si
 	c = curl_easy_init();
 	h = curl_slist_append(NULL, "Content-Type: application/json");
 	if (!c || !h) {
-		snprintf(why, len, "out of memory");
+		(void)snprintf(why, len, "out of memory");
 		goto done;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, cfg->webhook);
@@ -214,14 +217,14 @@ static int post(const struct notify_config *cfg, const char *body, char *why, si
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "airlock-notify");
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
-		snprintf(why, len, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		(void)snprintf(why, len, "%s", ebuf[0] ? ebuf : curl_easy_strerror(cc));
 		goto done;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300)
 		out = 0;
 	else {
-		snprintf(why, len, "the webhook answered HTTP %ld", code);
+		(void)snprintf(why, len, "the webhook answered HTTP %ld", code);
 		/* a refused payload or a deleted hook will not get better */
 		out = code >= 400 && code < 500 && code != 408 && code != 429 ? 2 : 1;
 	}
@@ -337,7 +340,7 @@ int notify_deliver_due(struct store *s, const struct notify_config *cfg, int max
 	char url[2600], why[CURL_ERROR_SIZE + 64];
 	struct due d;
 	char *body;
-	int rc = 0, n, outcome;
+	int rc = 0, n, outcome, url_ok;
 
 	if (sent)
 		*sent = 0;
@@ -352,12 +355,17 @@ int notify_deliver_due(struct store *s, const struct notify_config *cfg, int max
 		rc = claim(s, &d, err);
 		if (rc <= 0)
 			break;
-		snprintf(url, sizeof url, "%s%s", cfg->console_url ? cfg->console_url : "", d.url);
-		body = notify_body(d.text, url);
+		/* a cut link would point a reviewer somewhere else: not sent */
+		url_ok = !fmt_buf(url, sizeof url, NULL, "link", "%s%s",
+				  cfg->console_url ? cfg->console_url : "", d.url);
+		body = url_ok ? notify_body(d.text, url) : NULL;
 		why[0] = '\0';
 		outcome = body ? post(cfg, body, why, sizeof why) : 1;
-		if (!body)
-			snprintf(why, sizeof why, "out of memory");
+		if (!url_ok)
+			(void)snprintf(why, sizeof why,
+				       "the console link is too long (notify.console_url)");
+		else if (!body)
+			(void)snprintf(why, sizeof why, "out of memory");
 		free(body);
 		rc = record(s, &d, outcome, why, err);
 		free(d.text);

@@ -30,7 +30,7 @@ int outreach_new_id(const char *prefix, char *buf, size_t len, struct err *err)
 		return err_set(err, AIRLOCK_EIO, "cannot initialise libsodium");
 	randombytes_buf(raw, sizeof raw);
 	sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-	snprintf(buf, len, "%s%s", prefix, hex);
+	(void)snprintf(buf, len, "%s%s", prefix, hex);
 	return 0;
 }
 
@@ -537,9 +537,9 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 	if (json_array_size(findings) > 0) {
 		names = rules_of(findings);
 		join(names, list, sizeof list);
-		snprintf(summary, sizeof summary,
-			 "draft for account %s refused by the audience guard: %s", a.account_id,
-			 list);
+		(void)snprintf(summary, sizeof summary,
+			       "draft for account %s refused by the audience guard: %s",
+			       a.account_id, list);
 		rc = outreach_log(s, principal, "draft_email", args, instruction_version, "refused",
 				  reasons, summary, err);
 		if (rc)
@@ -559,9 +559,10 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 		rc = insert_draft(s, id, &a, principal, instruction_version, resolved, err);
 	if (rc)
 		goto rollback;
-	snprintf(summary, sizeof summary, "draft %s for account %s: %zu recipient%s, \"%.80s\"", id,
-		 a.account_id, json_array_size(resolved), json_array_size(resolved) == 1 ? "" : "s",
-		 a.subject);
+	(void)snprintf(summary, sizeof summary,
+		       "draft %s for account %s: %zu recipient%s, \"%.80s\"", id, a.account_id,
+		       json_array_size(resolved), json_array_size(resolved) == 1 ? "" : "s",
+		       a.subject);
 	rc = outreach_log(s, principal, "draft_email", args, instruction_version, "draft", NULL,
 			  summary, err);
 	if (rc)
@@ -671,9 +672,10 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 		rc = exec_done(st, err);
 	}
 	if (!rc) {
-		snprintf(summary, sizeof summary, "brief %s for account %s citing %zu signal%s", id,
-			 account_id, json_array_size(evidence),
-			 json_array_size(evidence) == 1 ? "" : "s");
+		(void)snprintf(summary, sizeof summary,
+			       "brief %s for account %s citing %zu signal%s", id, account_id,
+			       json_array_size(evidence),
+			       json_array_size(evidence) == 1 ? "" : "s");
 		rc = outreach_log(s, principal, "save_brief", args, instruction_version, "draft",
 				  NULL, summary, err);
 	}
@@ -790,10 +792,11 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 	}
 	reasons = outreach_reasons(findings);
 	if (json_array_size(findings) > 0) {
-		snprintf(summary, sizeof summary,
-			 "send of %zu draft%s refused by the audience guard (%zu finding%s)",
-			 json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
-			 json_array_size(findings), json_array_size(findings) == 1 ? "" : "s");
+		(void)snprintf(summary, sizeof summary,
+			       "send of %zu draft%s refused by the audience guard (%zu finding%s)",
+			       json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
+			       json_array_size(findings),
+			       json_array_size(findings) == 1 ? "" : "s");
 		rc = outreach_log(s, principal, "request_send", args, instruction_version, "refused", reasons,
 				  summary, err);
 	} else {
@@ -858,8 +861,8 @@ static int decide(struct store *s, const char *principal, json_t *ids, const cha
 		args = json_pack("{s:O}", "draft_ids", ids);
 		if (reason)
 			reasons = json_pack("[s]", reason);
-		snprintf(summary, sizeof summary, "%zu draft%s %s → %s", json_array_size(ids),
-			 json_array_size(ids) == 1 ? "" : "s", from, to);
+		(void)snprintf(summary, sizeof summary, "%zu draft%s %s → %s", json_array_size(ids),
+			       json_array_size(ids) == 1 ? "" : "s", from, to);
 		rc = outreach_log(s, principal, tool, args, NULL, to, reasons, summary, err);
 		json_decref(args);
 		json_decref(reasons);

@@ -67,8 +67,8 @@ int outreach_draft_edit(struct store *s, const char *principal, const char *surf
 	if (rc != STORE_DONE)
 		goto rollback;
 	args = json_pack("{s:s,s:s?,s:s?}", "draft_id", id, "subject", subject, "body", body);
-	snprintf(summary, sizeof summary, "draft %s edited (%s%s%s)", id, subject ? "subject" : "",
-		 subject && body ? ", " : "", body ? "body" : "");
+	(void)snprintf(summary, sizeof summary, "draft %s edited (%s%s%s)", id,
+		       subject ? "subject" : "", subject && body ? ", " : "", body ? "body" : "");
 	e.principal = principal;
 	e.surface = surface;
 	e.tool = "edit_draft";

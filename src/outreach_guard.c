@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "book.h"
+#include "fmt.h"
 
 static int add_finding(json_t *findings, const char *rule, const char *account_id,
 		       const char *contact_id, const char *address, const char *fmt, ...)
@@ -22,7 +23,7 @@ static int add_finding(json_t *findings, const char *rule, const char *account_i
 	json_t *f;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	f = json_pack("{s:s,s:s,s:s?}", "rule", rule, "message", msg, "account_id", account_id);
 	if (!f)
@@ -42,8 +43,9 @@ json_t *outreach_reasons(json_t *findings)
 
 	json_array_foreach(findings, i, f)
 	{
-		snprintf(line, sizeof line, "%s: %s", json_string_value(json_object_get(f, "rule")),
-			 json_string_value(json_object_get(f, "message")));
+		(void)snprintf(line, sizeof line, "%s: %s",
+			       json_string_value(json_object_get(f, "rule")),
+			       json_string_value(json_object_get(f, "message")));
 		json_array_append_new(r, json_string(line));
 	}
 	return r;
@@ -221,8 +223,9 @@ static int contact_by_address(struct store *s, const char *account_id, const cha
 	store_bind_text(st, 1, account_id);
 	store_bind_text(st, 2, address);
 	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		snprintf(id, sizeof id, "%s", store_col_text(st, 0));
+	if (rc == STORE_ROW &&
+	    fmt_buf(id, sizeof id, err, "contact id", "%s", store_col_text(st, 0)))
+		rc = AIRLOCK_ECORRUPT;
 	store_done(st);
 	if (rc < 0)
 		return rc;
@@ -233,8 +236,9 @@ static int contact_by_address(struct store *s, const char *account_id, const cha
 		return rc;
 	store_bind_text(st, 1, address);
 	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		snprintf(elsewhere, len, "%s", store_col_text(st, 0));
+	if (rc == STORE_ROW &&
+	    fmt_buf(elsewhere, len, err, "account id", "%s", store_col_text(st, 0)))
+		rc = AIRLOCK_ECORRUPT;
 	store_done(st);
 	return rc < 0 ? rc : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csv.h"
 
@@ -17,7 +18,8 @@
 static int read_file(const char *path, unsigned char **out, size_t *len, struct err *err)
 {
 	unsigned char *buf = NULL;
-	size_t n = 0, got;
+	size_t n = 0, got, cap = 4096;
+	struct stat sb;
 	FILE *f;
 	int rc = 0;
 
@@ -28,13 +30,26 @@ static int read_file(const char *path, unsigned char **out, size_t *len, struct 
 			       "cannot read %s: %s%s", path, strerror(errno),
 			       errno == ENOENT ? " (run 'airlock init' to write the default policy)"
 					       : "");
-	buf = malloc(POLICY_FILE_MAX + 1);
-	if (!buf) {
-		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory reading %s", path);
-		goto out;
+	/* sized by the file, grown while it reads (a file may grow meanwhile):
+	 * a megabyte per load made every load (and every fuzz run) pay for a
+	 * page of YAML as if it were the largest allowed */
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
+	    sb.st_size < POLICY_FILE_MAX)
+		cap = (size_t)sb.st_size + 1;
+	for (;;) {
+		unsigned char *grown = realloc(buf, cap);
+
+		if (!grown) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory reading %s", path);
+			goto out;
+		}
+		buf = grown;
+		while (n < cap && (got = fread(buf + n, 1, cap - n, f)) > 0)
+			n += got;
+		if (n < cap || cap == POLICY_FILE_MAX + 1 || ferror(f))
+			break;
+		cap = cap > (POLICY_FILE_MAX + 1) / 2 ? POLICY_FILE_MAX + 1 : cap * 2;
 	}
-	while (n < POLICY_FILE_MAX + 1 && (got = fread(buf + n, 1, POLICY_FILE_MAX + 1 - n, f)) > 0)
-		n += got;
 	if (ferror(f)) {
 		rc = err_set(err, AIRLOCK_EIO, "cannot read %s: %s", path, strerror(errno));
 		goto out;
@@ -369,7 +384,7 @@ static void reason(struct decision *d, const char *fmt, ...)
 	if (d->nreasons >= DECISION_REASONS_MAX)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(d->reasons[d->nreasons++], DECISION_REASON_LEN, fmt, ap);
+	(void)vsnprintf(d->reasons[d->nreasons++], DECISION_REASON_LEN, fmt, ap);
 	va_end(ap);
 }
 

@@ -76,6 +76,37 @@ struct policy_notify {
 				    NULL = airlock serve's own address */
 };
 
+/* An upstream MCP server (upstreams: in the policy) whose tools airlock
+ * passes on, each tool with the effect its calls have. A tool the policy
+ * does not list is neither shown nor callable. */
+enum policy_transport { UPSTREAM_STDIO, UPSTREAM_HTTP };
+
+struct policy_upstream_tool {
+	const char *name;          /* the upstream's name for it */
+	enum policy_effect effect; /* read, draft, write or send */
+	int line;
+};
+
+struct policy_upstream {
+	const char *name; /* [a-z0-9_-], 1-32: the agent sees NAME__TOOL */
+	enum policy_transport transport;
+	const char *command;             /* stdio: the program (no shell) */
+	const char *const *args;         /* stdio: its arguments */
+	int nargs;
+	const char *const *env_names;    /* stdio: variables set in its environment, */
+	const char *const *env_from;     /* each copied from this variable of airlock's */
+	int nenv;
+	const char *url;                 /* http: the Streamable HTTP endpoint */
+	const char *const *header_names; /* http: request headers, */
+	const char *const *header_env;   /* each the value of this environment variable */
+	int nheaders;
+	int64_t timeout_seconds;         /* per request; 30s when absent */
+	int64_t max_message;             /* largest answer accepted; 4 MiB when absent */
+	struct policy_upstream_tool *tools;
+	int ntools;
+	int line, col;
+};
+
 struct policy {
 	const char *path;
 	struct policy_workflow *workflows;
@@ -91,6 +122,8 @@ struct policy {
 	/* defaults.evidence_max_age: evidence observed longer ago is flagged in
 	 * a batch's summary (summary.h); 180 days when absent */
 	int64_t evidence_max_age;
+	struct policy_upstream *upstreams; /* upstreams: (policy_upstream_tool names each tool) */
+	int nupstreams;
 	char digest[65];           /* hex BLAKE2b-256 of the file bytes: its version */
 };
 
@@ -156,6 +189,11 @@ const struct policy_workflow *policy_workflow_suggest(const struct policy *p, co
 /* 1 when the workflow may write field (exact, or via a "custom.*" entry). */
 int policy_field_allowed(const struct policy_workflow *wf, const char *field);
 const char *policy_effect_name(enum policy_effect e);
+/* The upstream of that name, and the listed tool of an upstream; NULL when
+ * the policy has none. */
+const struct policy_upstream *policy_upstream(const struct policy *p, const char *name);
+const struct policy_upstream_tool *policy_upstream_tool(const struct policy_upstream *u,
+							const char *tool);
 
 /* Worst-case unattended blast radius of one workflow: records (or messages)
  * one agent action can alter before a human sees it, with the reason.

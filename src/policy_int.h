@@ -128,4 +128,8 @@ int policy_map_len(const yaml_node_t *n);
 /* policy_schema.c: the whole file, from its root node. */
 void policy_schema_root(struct policy_ctx *c, yaml_node_t *root);
 
+/* policy_upstream.c: the upstreams: section (policy.h's struct
+ * policy_upstream). */
+void policy_schema_upstreams(struct policy_ctx *c, const struct policy_kv *in);
+
 #endif

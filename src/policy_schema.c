@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "tools.h"
 
 /* Built-in values for what neither a workflow nor `defaults` says. */
 #define DEF_TTL (7 * 86400)
@@ -79,43 +80,23 @@ static void parse_defaults(struct policy_ctx *c, const struct policy_kv *in)
 
 /* ---- tools and fields ---- */
 
-static const struct {
-	const char *name;
-	enum policy_effect effect;
-	int routed;
-} known_tools[] = {
-    {"search_accounts", EFFECT_READ, 0}, {"get_account", EFFECT_READ, 0},
-    {"list_signals", EFFECT_READ, 0},	 {"book_stats", EFFECT_READ, 0},
-    {"batch_status", EFFECT_READ, 0},	 {"propose_changes", EFFECT_WRITE, 1},
-    {"propose_merge", EFFECT_WRITE, 0},	 {"draft_email", EFFECT_DRAFT, 0},
-    {"save_brief", EFFECT_DRAFT, 0},	 {"request_send", EFFECT_SEND, 0},
-};
-#define NKNOWN_TOOLS ((int)(sizeof known_tools / sizeof known_tools[0]))
-
-static int known_tool(const char *name)
-{
-	int i;
-
-	for (i = 0; i < NKNOWN_TOOLS; i++)
-		if (strcmp(known_tools[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
+/* The tools a policy may name are the registry's rows (tools.h), hidden
+ * ones included: a tool hidden for a changed definition stays in its
+ * workflow until a person trusts it again. */
 int policy_tool_routed(const char *tool)
 {
-	int i = tool ? known_tool(tool) : -1;
+	const struct tools_row *t = tools_find(tool);
 
-	return i >= 0 && known_tools[i].routed;
+	return t && t->routed;
 }
 
 int policy_tool_effect(const char *tool, enum policy_effect *out)
 {
-	int i = tool ? known_tool(tool) : -1;
+	const struct tools_row *t = tools_find(tool);
 
-	if (i < 0)
+	if (!t)
 		return AIRLOCK_ENOTFOUND;
-	*out = known_tools[i].effect;
+	*out = t->effect;
 	return 0;
 }
 
@@ -149,28 +130,29 @@ struct walk {
 static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct policy_workflow *wf,
 		       yaml_node_t *n, int have_effect)
 {
-	const char *names[NKNOWN_TOOLS], *s = policy_scalar(n);
-	char hb[96];
-	int i, t;
+	const char *names[TOOLS_MAX], *s = policy_scalar(n);
+	const struct tools_row *t, *dflt = tools_default_write();
+	char hb[96], routed[256], *name;
+	int i, k;
 
 	if (!s || !*s || n->type != YAML_SCALAR_NODE) {
-		policy_problem_at(c, n, "a tool must be a name such as propose_changes");
+		policy_problem_at(c, n, "a tool must be a name such as %s",
+				  dflt ? dflt->name : "(no tool is registered)");
 		return;
 	}
-	t = known_tool(s);
-	if (t < 0) {
-		for (i = 0; i < NKNOWN_TOOLS; i++)
-			names[i] = known_tools[i].name;
+	t = tools_find(s);
+	if (!t) {
+		for (i = 0; tools_at(i); i++)
+			names[i] = tools_at(i)->name;
 		policy_problem_at(c, n, "unknown tool '%.60s'%s", s,
 				  policy_hint(hb, sizeof hb, s, names, i));
 		return;
 	}
-	if (have_effect && known_tools[t].effect != wf->effect) {
+	if (have_effect && t->effect != wf->effect) {
 		policy_problem_at(c, n,
 				  "tool '%s' %s: it belongs in a %s workflow, not in workflow '%s' "
 				  "(effect %s)",
-				  s, effect_does(known_tools[t].effect),
-				  policy_effect_name(known_tools[t].effect), wf->name,
+				  s, effect_does(t->effect), policy_effect_name(t->effect), wf->name,
 				  policy_effect_name(wf->effect));
 		return;
 	}
@@ -182,13 +164,21 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 					  wf->name);
 			return;
 		}
-		if (!known_tools[t].routed) {
+		if (!t->routed) {
+			/* the tools whose calls name their workflow, from the registry */
+			routed[0] = '\0';
+			for (k = 0; tools_at(k); k++)
+				if (tools_at(k)->routed)
+					/* a message only: a cut list is still true */
+					(void)snprintf(routed + strlen(routed),
+						       sizeof routed - strlen(routed), "%s%s",
+						       routed[0] ? ", " : "", tools_at(k)->name);
 			policy_problem_at(c, n,
 					  "tool '%s' is already in workflow '%s' (line %d): a tool "
-					  "belongs to one workflow, except propose_changes, whose "
+					  "belongs to one workflow, except %s, whose "
 					  "calls name their workflow",
 					  s, c->pi->pub.workflows[w->refs[i].wf].name,
-					  w->refs[i].line);
+					  w->refs[i].line, routed[0] ? routed : "none");
 			return;
 		}
 	}
@@ -203,11 +193,18 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 		w->refs = nr;
 		w->caprefs = cap;
 	}
-	w->refs[w->nrefs].tool = known_tools[t].name;
+	w->refs[w->nrefs].tool = t->name;
 	w->refs[w->nrefs].wf = wfi;
 	w->refs[w->nrefs].line = (int)n->start_mark.line + 1;
 	w->nrefs++;
-	((const char **)wf->tools)[wf->ntools++] = known_tools[t].name; /* ours, from the arena */
+	/* a copy: the policy outlives no row, but owns all it points to */
+	name = policy_arena_strdup(c->pi, t->name);
+	if (!name) {
+		c->oom = 1;
+		return;
+	}
+	w->refs[w->nrefs - 1].tool = name;
+	((const char **)wf->tools)[wf->ntools++] = name; /* ours, from the arena */
 }
 
 static void parse_tools(struct policy_ctx *c, struct walk *w, int wfi, struct policy_workflow *wf,
@@ -469,7 +466,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 				  wf->name, policy_describe(body, where, sizeof where));
 		return;
 	}
-	snprintf(where, sizeof where, "in workflow '%s'", wf->name);
+	(void)snprintf(where, sizeof where, "in workflow '%s'", wf->name);
 	policy_map_keys(c, body, where, workflow_keys, W_NKEYS, kv);
 	if (kv[W_EFFECT].k)
 		have_effect = parse_effect(c, &kv[W_EFFECT], &wf->effect);
@@ -489,7 +486,7 @@ static void parse_workflow(struct policy_ctx *c, struct walk *w, int wfi, yaml_n
 		policy_val_int(c, &kv[W_STAGE_MAX], 1, INT32_MAX, "a positive integer",
 			       &wf->stage_max);
 	if (kv[W_SAMPLING].k) {
-		snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
+		(void)snprintf(where, sizeof where, "in the sampling of workflow '%s'", wf->name);
 		parse_sampling(c, &kv[W_SAMPLING], where, &wf->sampling);
 	}
 	if (kv[W_TTL].k)
@@ -871,9 +868,19 @@ static void parse_drift(struct policy_ctx *c, const struct policy_kv *in)
 
 /* ---- the document ---- */
 
-enum { T_VERSION, T_DEFAULTS, T_WORKFLOWS, T_AUDIENCE, T_SMTP, T_NOTIFY, T_DRIFT, T_NKEYS };
+enum {
+	T_VERSION,
+	T_DEFAULTS,
+	T_WORKFLOWS,
+	T_AUDIENCE,
+	T_SMTP,
+	T_NOTIFY,
+	T_DRIFT,
+	T_UPSTREAMS,
+	T_NKEYS
+};
 static const char *const top_keys[T_NKEYS] = {"version", "defaults", "workflows", "audience",
-					      "smtp",    "notify",   "drift"};
+					      "smtp",    "notify",   "drift",     "upstreams"};
 
 void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 {
@@ -921,4 +928,6 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 		parse_notify(c, &kv[T_NOTIFY]);
 	if (kv[T_DRIFT].k)
 		parse_drift(c, &kv[T_DRIFT]);
+	if (kv[T_UPSTREAMS].k)
+		policy_schema_upstreams(c, &kv[T_UPSTREAMS]);
 }

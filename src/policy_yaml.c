@@ -100,7 +100,7 @@ static void vproblem(struct policy_ctx *c, const yaml_mark_t *m, const char *fmt
 	np->line = m ? (int)m->line + 1 : 1;
 	np->col = m ? (int)m->column + 1 : 1;
 	np->seq = pp->n;
-	vsnprintf(np->msg, sizeof np->msg, fmt, ap);
+	(void)vsnprintf(np->msg, sizeof np->msg, fmt, ap);
 	pp->n++;
 }
 
@@ -191,14 +191,14 @@ const char *policy_describe(const yaml_node_t *n, char *buf, size_t len)
 	if (policy_is_empty(n))
 		return "an empty value";
 	s = (const char *)n->data.scalar.value;
-	snprintf(buf, len, "'%.40s%s'", s, n->data.scalar.length > 40 ? "..." : "");
+	(void)snprintf(buf, len, "'%.40s%s'", s, n->data.scalar.length > 40 ? "..." : "");
 	for (i = 0; buf[i]; i++)
 		if ((unsigned char)buf[i] < 0x20)
 			buf[i] = '?';
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE && len > 8) {
 		size_t l = strlen(buf);
 
-		snprintf(buf + l, len - l, " (quoted: text)");
+		(void)snprintf(buf + l, len - l, " (quoted: text)");
 	}
 	return buf;
 }
@@ -378,7 +378,7 @@ const char *policy_hint(char *buf, size_t len, const char *s, const char *const 
 
 	if (!m)
 		return "";
-	snprintf(buf, len, " (did you mean '%s'?)", m);
+	(void)snprintf(buf, len, " (did you mean '%s'?)", m);
 	return buf;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "autonomy.h"
+#include "fmt.h"
 #include "gate.h"
 #include "notify.h"
 #include "reliability.h"
@@ -51,8 +52,12 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 		json_decref(b);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	snprintf(action, len, "%s", json_string_value(json_object_get(b, "action")));
+	/* a cut action could read as another one */
+	rc = fmt_buf(action, len, err, "batch action", "%s",
+		     json_string_value(json_object_get(b, "action")));
 	json_decref(b);
+	if (rc)
+		return AIRLOCK_ECORRUPT;
 	if (strcmp(action, "send") != 0)
 		return 0;
 	rc = staging_get(s, id, &b, err);
@@ -84,7 +89,7 @@ int review_approve(struct review *r, int64_t batch_id, const char *principal, st
 	/* an unfinished sample: say how this surface overrides it */
 	if (rc == AIRLOCK_ESTATE &&
 	    !staging_sample_gap(r->store, batch_id, gap, sizeof gap, &gerr) && gap[0]) {
-		snprintf(msg, sizeof msg, "%s", err->msg);
+		(void)snprintf(msg, sizeof msg, "%s", err->msg);
 		if (r->surface && !strcmp(r->surface, "cli"))
 			err_set(err, rc, "%s: airlock approve %lld --override --reason TEXT", msg,
 				(long long)batch_id);
@@ -173,10 +178,11 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 	if (r->policy && r->policy->path && policy_load(r->policy->path, &fresh, &derr)) {
 		char why[ERR_MSG_MAX + 96];
 
-		snprintf(why, sizeof why,
-			 "nothing was sent: the policy no longer loads (%s); the messages wait in"
-			 " the outbox",
-			 derr.msg);
+		(void)snprintf(
+		    why, sizeof why,
+		    "nothing was sent: the policy no longer loads (%s); the messages wait in"
+		    " the outbox",
+		    derr.msg);
 		delivery = json_pack("{s:s}", "error", why);
 		json_object_set_new(*report, "delivery", delivery);
 		goto out;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
+
 unsigned long long reviewer_pwhash_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 size_t reviewer_pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 
@@ -377,8 +379,10 @@ static int session_create(struct store *s, const char *name, const char *role,
 	memset(out, 0, sizeof *out);
 	new_secret(out->id, hash);
 	new_secret(out->csrf, unused);
-	snprintf(out->name, sizeof out->name, "%s", name);
-	snprintf(out->principal, sizeof out->principal, "human:%s", name);
+	if (fmt_buf(out->name, sizeof out->name, err, "reviewer name", "%s", name) ||
+	    fmt_buf(out->principal, sizeof out->principal, err, "reviewer principal", "human:%s",
+		    name))
+		return AIRLOCK_EINVAL;
 	if (reviewer_role_parse(role, &out->role, err))
 		return AIRLOCK_ECORRUPT;
 	now_text(0, now, sizeof now);
@@ -443,14 +447,16 @@ int reviewer_login_password(struct store *s, const char *name, const char *passw
 	if (rc == STORE_ROW) {
 		found = snprintf(stored, sizeof stored, "%s", store_col_text(st, 0)) <
 			(int)sizeof stored;
-		snprintf(role, sizeof role, "%s", store_col_text(st, 1));
+		/* an unknown role is refused by the role parser; a cut one could parse */
+		if (fmt_buf(role, sizeof role, NULL, "role", "%s", store_col_text(st, 1)))
+			found = 0;
 	}
 	store_done(st);
 	if (rc < 0)
 		return rc;
 	if (!found) {
 		pthread_once(&dummy_once, make_dummy);
-		snprintf(stored, sizeof stored, "%s", dummy_hash);
+		(void)snprintf(stored, sizeof stored, "%s", dummy_hash);
 	}
 	good = stored[0] && crypto_pwhash_str_verify(stored, password, strlen(password)) == 0;
 	sodium_memzero(stored, sizeof stored);
@@ -488,9 +494,12 @@ int reviewer_login_link(struct store *s, const char *token, struct reviewer_sess
 	store_bind_text(st, 2, now);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		snprintf(name, sizeof name, "%s", store_col_text(st, 0));
-		snprintf(role, sizeof role, "%s", store_col_text(st, 1));
-		rc = 0;
+		rc =
+		    fmt_buf(name, sizeof name, err, "reviewer name", "%s", store_col_text(st, 0)) ||
+			    fmt_buf(role, sizeof role, err, "reviewer role", "%s",
+				    store_col_text(st, 1))
+			? AIRLOCK_ECORRUPT
+			: 0;
 	} else if (rc == STORE_DONE)
 		rc = err_set(err, AIRLOCK_EDENIED,
 			     "this login link is not valid: used, expired or unknown (ask for a new"
@@ -535,11 +544,16 @@ int reviewer_session_get(struct store *s, const char *id, struct reviewer_sessio
 	store_bind_text(st, 2, now);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		snprintf(out->name, sizeof out->name, "%s", store_col_text(st, 0));
-		snprintf(out->csrf, sizeof out->csrf, "%s", store_col_text(st, 1));
-		snprintf(out->expires_at, sizeof out->expires_at, "%s", store_col_text(st, 2));
-		snprintf(out->principal, sizeof out->principal, "human:%s", out->name);
-		rc = reviewer_role_parse(store_col_text(st, 3), &out->role, err);
+		rc = fmt_buf(out->name, sizeof out->name, err, "session reviewer name", "%s",
+			     store_col_text(st, 0)) ||
+			     fmt_buf(out->csrf, sizeof out->csrf, err, "session csrf token", "%s",
+				     store_col_text(st, 1)) ||
+			     fmt_buf(out->expires_at, sizeof out->expires_at, err, "session expiry",
+				     "%s", store_col_text(st, 2)) ||
+			     fmt_buf(out->principal, sizeof out->principal, err,
+				     "session principal", "human:%s", out->name)
+			 ? AIRLOCK_ECORRUPT
+			 : reviewer_role_parse(store_col_text(st, 3), &out->role, err);
 	} else if (rc == STORE_DONE)
 		rc = err_set(err, AIRLOCK_EDENIED, "not signed in, or the session ended");
 	store_done(st);

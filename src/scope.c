@@ -94,7 +94,7 @@ static int fail_at(struct parser *p, size_t pos, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	where(p->src, pos, &line, &col);
 	return err_set(p->err, AIRLOCK_EINVAL, "scope:%d:%d: %s", line, col, msg);
@@ -138,13 +138,13 @@ static const char *tok_desc(const struct token *t, char *buf, size_t len)
 	case T_COMMA:
 		return "','";
 	case T_OP:
-		snprintf(buf, len, "'%s'", op_text[t->op]);
+		(void)snprintf(buf, len, "'%s'", op_text[t->op]);
 		return buf;
 	case T_STRING:
-		snprintf(buf, len, "\"%.60s\"", t->text);
+		(void)snprintf(buf, len, "\"%.60s\"", t->text);
 		return buf;
 	case T_WORD:
-		snprintf(buf, len, "'%.60s'", t->text);
+		(void)snprintf(buf, len, "'%.60s'", t->text);
 		return buf;
 	}
 	return "?";
@@ -388,9 +388,9 @@ static int resolve_field(struct parser *p, const struct token *t, struct node *n
 /* Shortest text that reads back as the same double. */
 static void format_real(double d, char *buf, size_t len)
 {
-	snprintf(buf, len, "%.15g", d);
+	(void)snprintf(buf, len, "%.15g", d);
 	if (strtod(buf, NULL) != d)
-		snprintf(buf, len, "%.17g", d);
+		(void)snprintf(buf, len, "%.17g", d);
 }
 
 /* What a bare word compared with a custom field also reads as: a number
@@ -463,7 +463,7 @@ static int parse_value(struct parser *p, struct node *n, int op)
 		v->kind = V_INT;
 		v->i = json_integer_value(j);
 		v->d = (double)v->i;
-		snprintf(buf, sizeof buf, "%lld", (long long)v->i);
+		(void)snprintf(buf, sizeof buf, "%lld", (long long)v->i);
 		v->s = strdup(buf);
 	} else if (json_is_real(j)) {
 		v->kind = V_REAL;

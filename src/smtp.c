@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
+
 /* ---- addresses ---------------------------------------------------------- */
 
 static int is_atext(unsigned char c)
@@ -495,11 +497,15 @@ int smtp_send(const struct smtp_relay *r, const char *mail_from, const char *rcp
 			return err_set(err, AIRLOCK_EIO, "cannot initialise libcurl");
 		global_ready = 1;
 	}
-	snprintf(url, sizeof url, strchr(r->host, ':') ? "%s://[%s]:%d/%s" : "%s://%s:%d/%s",
-		 r->tls == SMTP_TLS_TLS ? "smtps" : "smtp", r->host, r->port,
-		 r->helo && smtp_host_valid(r->helo) ? r->helo : "localhost");
-	snprintf(from, sizeof from, "<%s>", mail_from);
-	snprintf(to, sizeof to, "<%s>", rcpt);
+	/* a cut URL would name another relay or HELO name */
+	if (fmt_buf(url, sizeof url, err, "smtp relay URL",
+		    strchr(r->host, ':') ? "%s://[%s]:%d/%s" : "%s://%s:%d/%s",
+		    r->tls == SMTP_TLS_TLS ? "smtps" : "smtp", r->host, r->port,
+		    r->helo && smtp_host_valid(r->helo) ? r->helo : "localhost"))
+		return AIRLOCK_EINVAL;
+	/* valid addresses are at most SMTP_ADDRESS_MAX bytes */
+	(void)snprintf(from, sizeof from, "<%s>", mail_from);
+	(void)snprintf(to, sizeof to, "<%s>", rcpt);
 	c = curl_easy_init();
 	rcpts = curl_slist_append(NULL, to);
 	if (!c || !rcpts) {

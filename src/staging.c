@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "fmt.h"
 #include "radius.h"
 #include "staging_int.h"
 
@@ -92,7 +93,7 @@ int staging_log_verb(struct store *s, const char *principal, const char *surface
 	struct audit_entry e = {0};
 	char bid[32];
 
-	snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
+	(void)snprintf(bid, sizeof bid, "%lld", (long long)batch_id);
 	e.principal = principal;
 	e.surface = surface;
 	e.tool = verb;
@@ -493,14 +494,22 @@ int staging_load_head(struct store *s, int64_t id, struct staging_head *h, struc
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
 		staging_state_parse(store_col_text(st, 0), &h->state);
-		snprintf(h->principal, sizeof h->principal, "%s", store_col_text(st, 1));
-		snprintf(h->workflow, sizeof h->workflow, "%s", store_col_text(st, 2));
-		snprintf(h->action, sizeof h->action, "%s", store_col_text(st, 3));
-		snprintf(h->expires_at, sizeof h->expires_at, "%s",
-			 store_col_is_null(st, 4) ? "" : store_col_text(st, 4));
-		snprintf(h->decided_by, sizeof h->decided_by, "%s",
-			 store_col_is_null(st, 5) ? "" : store_col_text(st, 5));
-		rc = 0;
+		/* a cut principal could pass for another in the separation-of-duties
+		 * check: a value that does not fit is an error, never shortened */
+		rc = fmt_buf(h->principal, sizeof h->principal, err, "batch principal", "%s",
+			     store_col_text(st, 1)) ||
+			     fmt_buf(h->workflow, sizeof h->workflow, err, "batch workflow", "%s",
+				     store_col_text(st, 2)) ||
+			     fmt_buf(h->action, sizeof h->action, err, "batch action", "%s",
+				     store_col_text(st, 3)) ||
+			     fmt_buf(h->expires_at, sizeof h->expires_at, err, "batch expiry", "%s",
+				     store_col_is_null(st, 4) ? "" : store_col_text(st, 4)) ||
+			     fmt_buf(h->decided_by, sizeof h->decided_by, err, "batch decided_by",
+				     "%s", store_col_is_null(st, 5) ? "" : store_col_text(st, 5))
+			 ? AIRLOCK_ECORRUPT
+			 : 0;
+		if (rc)
+			err_prefix(err, "batch %lld", (long long)id);
 	} else if (rc == STORE_DONE)
 		rc = err_set(err, AIRLOCK_ENOTFOUND, "no batch %lld", (long long)id);
 	store_done(st);
@@ -551,12 +560,13 @@ int staging_set_state(struct store *s, int64_t id, enum staging_state from, enum
 
 	clock_format(clock_now(), now, sizeof now);
 	if (who_col)
-		snprintf(sql, sizeof sql,
-			 "UPDATE batch SET state=?3,updated_at=?4,%s=?5,%s=?4 WHERE id=?1 AND state=?2",
-			 who_col, at_col);
+		(void)snprintf(
+		    sql, sizeof sql,
+		    "UPDATE batch SET state=?3,updated_at=?4,%s=?5,%s=?4 WHERE id=?1 AND state=?2",
+		    who_col, at_col);
 	else
-		snprintf(sql, sizeof sql,
-			 "UPDATE batch SET state=?3,updated_at=?4 WHERE id=?1 AND state=?2");
+		(void)snprintf(sql, sizeof sql,
+			       "UPDATE batch SET state=?3,updated_at=?4 WHERE id=?1 AND state=?2");
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -623,18 +633,20 @@ static int sample_gap(struct store *s, int64_t batch_id, enum staging_state stat
 	if (state == STAGE_BLOCKED && check.missed && !failed)
 		return 0; /* blocked for a second reviewer: their approval is the decision */
 	if (state == STAGE_STAGED)
-		snprintf(buf, len, "batch %lld was never sampled: no item of it was read",
-			 (long long)batch_id);
+		(void)snprintf(buf, len, "batch %lld was never sampled: no item of it was read",
+			       (long long)batch_id);
 	else if (state == STAGE_SAMPLED)
-		snprintf(buf, len,
-			 "the sample audit of batch %lld is unfinished: %lld of %lld drawn item(s)"
-			 " judged",
-			 (long long)batch_id, (long long)judged, (long long)drawn);
+		(void)snprintf(
+		    buf, len,
+		    "the sample audit of batch %lld is unfinished: %lld of %lld drawn item(s)"
+		    " judged",
+		    (long long)batch_id, (long long)judged, (long long)drawn);
 	else if (sampled || failed)
-		snprintf(buf, len,
-			 "the sample audit of batch %lld failed: %lld of %lld drawn item(s) judged"
-			 " wrong",
-			 (long long)batch_id, (long long)failed, (long long)drawn);
+		(void)snprintf(
+		    buf, len,
+		    "the sample audit of batch %lld failed: %lld of %lld drawn item(s) judged"
+		    " wrong",
+		    (long long)batch_id, (long long)failed, (long long)drawn);
 	return 0;
 }
 
@@ -719,8 +731,8 @@ static int approve(struct store *s, int64_t batch_id, const char *principal, con
 		override = json_pack("{s:s,s:s,s:b}", "reason", reason, "skipped", gap, "override", 1);
 		rc = override ? record_override(s, batch_id, override, err)
 			      : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		snprintf(summary, sizeof summary, "OVERRIDE: approved past the sample (%s): %s", gap,
-			 reason);
+		(void)snprintf(summary, sizeof summary,
+			       "OVERRIDE: approved past the sample (%s): %s", gap, reason);
 	}
 	if (!rc)
 		rc = staging_log_verb(s, principal, surface, "approve", batch_id,

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
+
 #include "staging_int.h"
 
 /* Binds a JSON value by its own type (the gate normalised it at staging). */
@@ -58,8 +60,9 @@ static int set_account(struct store *s, const char *id, json_t *values, int64_t 
 			return err_set(err, AIRLOCK_EINVAL, "too many fields in one item");
 		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", key, p++);
 	}
-	snprintf(sql + used, sizeof sql - used, "version=version+1,updated_at=?2 WHERE id=?1%s",
-		 expect >= 0 ? " AND version=?3" : "");
+	(void)snprintf(sql + used, sizeof sql - used,
+		       "version=version+1,updated_at=?2 WHERE id=?1%s",
+		       expect >= 0 ? " AND version=?3" : "");
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
@@ -122,8 +125,9 @@ static int move_children(struct store *s, const char *from, const char *to, json
 			ids = json_incref(json_object_get(only, keys[t]));
 		} else {
 			ids = json_array();
-			snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE account_id=?1 ORDER BY id",
-				 tables[t]);
+			(void)snprintf(sql, sizeof sql,
+				       "SELECT id FROM %s WHERE account_id=?1 ORDER BY id",
+				       tables[t]);
 			rc = store_prepare(s, sql, &st, err);
 			if (rc)
 				return rc;
@@ -137,9 +141,10 @@ static int move_children(struct store *s, const char *from, const char *to, json
 			}
 			rc = 0;
 		}
-		snprintf(sql, sizeof sql,
-			 "UPDATE %s SET account_id=?2,version=version+1,updated_at=?3 WHERE id=?1",
-			 tables[t]);
+		(void)snprintf(
+		    sql, sizeof sql,
+		    "UPDATE %s SET account_id=?2,version=version+1,updated_at=?3 WHERE id=?1",
+		    tables[t]);
 		json_array_foreach(ids, i, v)
 		{
 			rc = store_prepare(s, sql, &st, err);
@@ -233,7 +238,7 @@ static void merge_reason(char *buf, size_t len, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
+	(void)vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
 
@@ -254,9 +259,9 @@ static int account_fate(struct store *s, const char *id, int *exists, char *into
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
 		*exists = 1;
-		if (!store_col_is_null(st, 0))
-			snprintf(into, len, "%s", store_col_text(st, 0));
-		rc = 0;
+		rc = store_col_is_null(st, 0)
+			 ? 0
+			 : fmt_buf(into, len, err, "merged_into id", "%s", store_col_text(st, 0));
 	}
 	store_done(st);
 	return rc < 0 ? rc : 0;
@@ -275,7 +280,7 @@ static int merged_here(struct store *s, const char *id, char *into, size_t len, 
 	store_bind_text(st, 1, id);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW)
-		snprintf(into, len, "%s", store_col_text(st, 0));
+		rc = fmt_buf(into, len, err, "merged account id", "%s", store_col_text(st, 0));
 	store_done(st);
 	return rc < 0 ? rc : 0;
 }
@@ -294,7 +299,9 @@ static int merge_chain_reaches(struct store *s, const char *from, const char *ta
 	int hops, exists, rc;
 
 	*reaches = 0;
-	snprintf(cur, sizeof cur, "%s", from);
+	rc = fmt_buf(cur, sizeof cur, err, "account id", "%s", from);
+	if (rc)
+		return rc;
 	for (hops = 0; hops < MERGE_CHAIN_MAX; hops++) {
 		rc = account_fate(s, cur, &exists, next, sizeof next, err);
 		if (rc)
@@ -305,7 +312,7 @@ static int merge_chain_reaches(struct store *s, const char *from, const char *ta
 			*reaches = 1;
 			return 0;
 		}
-		snprintf(cur, sizeof cur, "%s", next);
+		memcpy(cur, next, sizeof cur); /* same size, NUL-terminated */
 	}
 	*reaches = 1;
 	return 0;
@@ -323,7 +330,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 
 	rule[0] = why[0] = '\0';
 	if (!survivor || !*survivor || !strcmp(source, survivor)) {
-		snprintf(rule, rlen, "self_merge");
+		(void)snprintf(rule, rlen, "self_merge");
 		merge_reason(why, wlen, "'%s' cannot be merged into itself", source);
 		return 0;
 	}
@@ -331,7 +338,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	if (rc)
 		return rc;
 	if (loops) {
-		snprintf(rule, rlen, "merge_cycle");
+		(void)snprintf(rule, rlen, "merge_cycle");
 		merge_reason(why, wlen,
 			 "merging '%s' into '%s' would close a cycle: '%s' was merged (directly or"
 			 " through others) into '%s'",
@@ -342,7 +349,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	if (rc)
 		return rc;
 	if (!exists || into[0]) {
-		snprintf(rule, rlen, !exists ? "survivor_missing" : "survivor_merged");
+		(void)snprintf(rule, rlen, !exists ? "survivor_missing" : "survivor_merged");
 		if (exists)
 			merge_reason(why, wlen, "survivor '%s' was merged into '%s' since: '%s' would be"
 				 " merged into a merged account", survivor, into, source);
@@ -354,7 +361,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	if (rc)
 		return rc;
 	if (exists && into[0]) {
-		snprintf(rule, rlen, "source_merged");
+		(void)snprintf(rule, rlen, "source_merged");
 		merge_reason(why, wlen, "'%s' was already merged into '%s'", source, into);
 		return 0;
 	}
@@ -366,7 +373,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	if (rc)
 		return rc;
 	if (into[0]) {
-		snprintf(rule, rlen, "source_has_merged");
+		(void)snprintf(rule, rlen, "source_has_merged");
 		merge_reason(why, wlen,
 			 "'%s' was merged into '%s' since: '%s' would be left merged into a merged"
 			 " account",
@@ -487,7 +494,10 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		char rid[256];
 		int64_t idx = store_col_int(st, 0), version = store_col_int(st, 3);
 
-		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		rc = fmt_buf(rid, sizeof rid, err, "batch item record id", "%s",
+			     store_col_text(st, 1));
+		if (rc)
+			break;
 		if (!strcmp(h.action, "send")) {
 			/* a send changes no record: its drafts are handed to delivery
 			 * by the caller, in this same transaction */
@@ -513,7 +523,7 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		if (!rc && !hit)
 			rc = note_conflict(s, conflicts, idx, rid, version, rule, why, err);
 		if (!rc && rule[0] && !first_why[0])
-			snprintf(first_why, sizeof first_why, "%s", why);
+			(void)snprintf(first_why, sizeof first_why, "%s", why);
 		if (rc)
 			break;
 		applied += hit;
@@ -546,8 +556,8 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		goto rollback;
 	args = json_pack("{s:b,s:I,s:O}", "skip_conflicts", skip_conflicts, "applied",
 			 (json_int_t)applied, "conflicts", conflicts);
-	snprintf(summary, sizeof summary, "applied %lld item(s), %zu conflict(s) skipped",
-		 (long long)applied, json_array_size(conflicts));
+	(void)snprintf(summary, sizeof summary, "applied %lld item(s), %zu conflict(s) skipped",
+		       (long long)applied, json_array_size(conflicts));
 	rc = staging_log_verb(s, principal, surface, "apply", batch_id, "applied", args, summary, err);
 	json_decref(args);
 	if (rc)
@@ -611,7 +621,7 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 
 	why[0] = '\0';
 	for (t = 0; t < 2; t++) {
-		snprintf(sql, sizeof sql, "SELECT account_id FROM %s WHERE id=?1", tables[t]);
+		(void)snprintf(sql, sizeof sql, "SELECT account_id FROM %s WHERE id=?1", tables[t]);
 		json_array_foreach(json_object_get(moved, keys[t]), i, v)
 		{
 			rc = store_prepare(s, sql, &st, err);
@@ -620,8 +630,9 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 			store_bind_text(st, 1, json_string_value(v));
 			rc = store_step(st, err);
 			found = rc == STORE_ROW;
-			if (found)
-				snprintf(holder, sizeof holder, "%s", store_col_text(st, 0));
+			if (found && fmt_buf(holder, sizeof holder, err, "account id", "%s",
+					     store_col_text(st, 0)))
+				rc = AIRLOCK_ECORRUPT;
 			store_done(st);
 			if (rc < 0)
 				return rc;
@@ -688,7 +699,10 @@ static const char *survivor_of(const char *changes_text, char *buf, size_t len)
 	json_t *ch = json_loads(changes_text ? changes_text : "", 0, NULL);
 	const char *v = json_string_value(json_object_get(ch, "merged_into"));
 
-	snprintf(buf, len, "%s", v ? v : "");
+	/* a survivor id that does not fit names no account (ids are refused at
+	 * the door past BOOK_ID_MAX), so it matches none rather than a cut one */
+	if (fmt_buf(buf, len, NULL, "survivor id", "%s", v ? v : ""))
+		(void)snprintf(buf, len, "%s", "\x01(too long)");
 	json_decref(ch);
 	return buf;
 }
@@ -731,7 +745,10 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 		char rid[256];
 		int64_t idx = store_col_int(st, 0), expect = store_col_int(st, 4) + 1;
 
-		snprintf(rid, sizeof rid, "%s", store_col_text(st, 1));
+		rc = fmt_buf(rid, sizeof rid, err, "batch item record id", "%s",
+			     store_col_text(st, 1));
+		if (rc)
+			break;
 		restore = json_loads(store_col_text(st, 2), 0, NULL);
 		moved = store_col_is_null(st, 3) ? NULL : json_loads(store_col_text(st, 3), 0, NULL);
 		why[0] = '\0';
@@ -790,8 +807,8 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 		goto rollback;
 	args = json_pack("{s:b,s:I,s:O}", "force", force, "undone", (json_int_t)undone,
 			 "overwritten", conflicts);
-	snprintf(summary, sizeof summary, "undid %lld item(s)%s", (long long)undone,
-		 json_array_size(conflicts) ? ", overwriting later changes (--force)" : "");
+	(void)snprintf(summary, sizeof summary, "undid %lld item(s)%s", (long long)undone,
+		       json_array_size(conflicts) ? ", overwriting later changes (--force)" : "");
 	rc = staging_log_verb(s, principal, surface, "undo", batch_id, "undone", args, summary, err);
 	json_decref(args);
 	if (rc)

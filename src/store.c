@@ -342,7 +342,7 @@ int store_begin(struct store *s, struct err *err)
 		if (rc)
 			pthread_mutex_unlock(&store_write_lock);
 	} else {
-		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
+		(void)snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
 		rc = store_exec(s, sql, err);
 	}
 	if (rc == 0)
@@ -360,7 +360,7 @@ int store_commit(struct store *s, struct err *err)
 	if (s->depth == 1)
 		rc = store_exec(s, "COMMIT", err);
 	else {
-		snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
+		(void)snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
 		rc = store_exec(s, sql, err);
 	}
 	if (rc) {
@@ -383,8 +383,8 @@ void store_rollback(struct store *s)
 		if (!sqlite3_get_autocommit(s->db))
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	} else {
-		snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", s->depth - 1,
-			 s->depth - 1);
+		(void)snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", s->depth - 1,
+			       s->depth - 1);
 		sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	}
 	if (--s->depth == 0)

@@ -64,7 +64,8 @@ static int load_kinds(struct sum *m, struct err *err)
 		return rc;
 	while ((rc = store_step(st, err)) == STORE_ROW)
 		if (strlen(store_col_text(st, 0)) < KIND_LEN && m->nkinds < KINDS_MAX)
-			snprintf(m->kinds[m->nkinds++], KIND_LEN, "%s", store_col_text(st, 0));
+			(void)snprintf(m->kinds[m->nkinds++], KIND_LEN, "%s",
+				       store_col_text(st, 0));
 	store_done(st);
 	return rc == STORE_DONE ? 0 : rc;
 }
@@ -104,7 +105,7 @@ static void count_move(struct sum *m, const char *field, json_t *old, json_t *ne
 	key = malloc(len);
 	if (!key)
 		goto out;
-	snprintf(key, len, "%s\x1f%s\x1f%s", field, ot, nt);
+	(void)snprintf(key, len, "%s\x1f%s\x1f%s", field, ot, nt);
 	g = json_object_get(m->moves, key);
 	if (g)
 		json_object_set_new(
@@ -143,9 +144,9 @@ static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *re
 		m->nsig++;
 		if (!id || book_get(m->s, BOOK_SIGNAL, id, &sig, &e)) {
 			m->unknown++;
-			snprintf(detail, sizeof detail,
-				 "cites %s, which is not a signal in the book",
-				 id ? id : "a value that is not an id");
+			(void)snprintf(detail, sizeof detail,
+				       "cites %s, which is not a signal in the book",
+				       id ? id : "a value that is not an id");
 			flag(m, idx, record, "evidence_unknown", detail);
 			continue;
 		}
@@ -153,8 +154,8 @@ static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *re
 		kind = json_string_value(json_object_get(sig, "kind"));
 		at = json_string_value(json_object_get(sig, "observed_at"));
 		if (acct && record && strcmp(acct, record) && !(into && !strcmp(acct, into))) {
-			snprintf(detail, sizeof detail, "evidence %s is about %s, not %s", id, acct,
-				 record);
+			(void)snprintf(detail, sizeof detail, "evidence %s is about %s, not %s", id,
+				       acct, record);
 			flag(m, idx, record, "evidence_other_record", detail);
 		}
 		for (k = 0; kind && k < m->nkinds; k++)
@@ -170,10 +171,10 @@ static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *re
 			if (m->o->evidence_max_age > 0 &&
 			    (int64_t)(m->now - t) > m->o->evidence_max_age && !too_old) {
 				too_old = 1;
-				snprintf(detail, sizeof detail,
-					 "evidence %s was observed %lld days ago (older than %lld)",
-					 id, (long long)days,
-					 (long long)(m->o->evidence_max_age / 86400));
+				(void)snprintf(
+				    detail, sizeof detail,
+				    "evidence %s was observed %lld days ago (older than %lld)", id,
+				    (long long)days, (long long)(m->o->evidence_max_age / 86400));
 				flag(m, idx, record, "evidence_too_old", detail);
 			}
 		}
@@ -192,9 +193,9 @@ static int check_evidence(struct sum *m, json_t *it, int64_t idx, const char *re
 	}
 	for (k = 0; k < m->nkinds; k++)
 		if (!cited[k] && names_word(reasons, m->kinds[k])) {
-			snprintf(detail, sizeof detail,
-				 "the reason names %s but no cited signal is of that kind",
-				 m->kinds[k]);
+			(void)snprintf(detail, sizeof detail,
+				       "the reason names %s but no cited signal is of that kind",
+				       m->kinds[k]);
 			flag(m, idx, record, "reason_without_evidence", detail);
 			break;
 		}
@@ -489,16 +490,16 @@ static void sum_lines(struct sum *m, json_t *batch)
 		if (!n)
 			continue;
 		flag_items(m->flags, flag_order[f], list, sizeof list);
-		snprintf(line, sizeof line, "%lld item(s) %s (%s)", (long long)n, flag_words[f],
-			 list);
+		(void)snprintf(line, sizeof line, "%lld item(s) %s (%s)", (long long)n,
+			       flag_words[f], list);
 		json_array_append_new(lines, json_string(line));
 		if (!worst[0])
-			snprintf(worst, sizeof worst, "%lld item(s) %s", (long long)n,
-				 flag_words[f]);
+			(void)snprintf(worst, sizeof worst, "%lld item(s) %s", (long long)n,
+				       flag_words[f]);
 	}
 	if (!worst[0] && m->without && strcmp(action, "send"))
-		snprintf(worst, sizeof worst, "%lld item(s) cite no evidence",
-			 (long long)m->without);
+		(void)snprintf(worst, sizeof worst, "%lld item(s) cite no evidence",
+			       (long long)m->without);
 	if (json_array_size(ov)) {
 		used = 0;
 		put(line, sizeof line, &used, "records also in other waiting batches: ");
@@ -509,15 +510,15 @@ static void sum_lines(struct sum *m, json_t *batch)
 		    (long long)json_integer_value(json_object_get(g, "records")));
 		json_array_append_new(lines, json_string(line));
 		if (!worst[0])
-			snprintf(worst, sizeof worst, "%s", line);
+			(void)snprintf(worst, sizeof worst, "%s", line);
 	}
-	snprintf(who, sizeof who, "%s, %s",
-		 json_string_value(json_object_get(batch, "workflow"))
-		     ? json_string_value(json_object_get(batch, "workflow"))
-		     : "?",
-		 json_string_value(json_object_get(batch, "principal"))
-		     ? json_string_value(json_object_get(batch, "principal"))
-		     : "?");
+	(void)snprintf(who, sizeof who, "%s, %s",
+		       json_string_value(json_object_get(batch, "workflow"))
+			   ? json_string_value(json_object_get(batch, "workflow"))
+			   : "?",
+		       json_string_value(json_object_get(batch, "principal"))
+			   ? json_string_value(json_object_get(batch, "principal"))
+			   : "?");
 	used = 0; /* a long flag is cut, the headline stays one line */
 	put(line, sizeof line, &used, "batch %lld (%s): %s of %lld item(s), radius %lld; %s",
 	    (long long)json_integer_value(json_object_get(batch, "id")), who, action,

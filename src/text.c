@@ -303,7 +303,7 @@ char *text_json_dumps(const json_t *v, size_t flags)
 		long cp = decode(s, len, i, &n);
 
 		if (cp == 0x7f || (cp > 0x7f && steers(cp))) {
-			snprintf(e, sizeof e, "\\u%04lx", cp);
+			(void)snprintf(e, sizeof e, "\\u%04lx", cp);
 			memcpy(out + o, e, 6);
 			o += 6;
 		} else {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "fmt.h"
 
 #define SECRET_BYTES 32
 #define HASH_BYTES 32
@@ -47,6 +48,11 @@ int token_create(struct store *s, const char *connector, const char *agent,
 			       connector);
 	if (len < TOKEN_MAX)
 		return err_set(err, AIRLOCK_EINVAL, "token buffer too small");
+	/* refused at the door: a cut name would make two agents one principal */
+	if (strlen(agent) >= sizeof info->agent)
+		return err_set(err, AIRLOCK_EINVAL,
+			       "agent name is too long (%zu bytes, at most %zu)", strlen(agent),
+			       sizeof info->agent - 1);
 	rc = init_sodium(err);
 	if (rc)
 		return rc;
@@ -74,13 +80,15 @@ int token_create(struct store *s, const char *connector, const char *agent,
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto out;
-	rc = 0;
-	snprintf(token, len, PREFIX "%s_%s", id, secret);
-	if (info) {
-		snprintf(info->id, sizeof info->id, "%s", id);
-		snprintf(info->connector, sizeof info->connector, "%s", connector);
-		snprintf(info->agent, sizeof info->agent, "%s", agent);
-	}
+	rc = fmt_buf(token, len, err, "token", PREFIX "%s_%s", id, secret);
+	if (!rc && info)
+		rc =
+		    fmt_buf(info->id, sizeof info->id, err, "token id", "%s", id) ||
+			    fmt_buf(info->connector, sizeof info->connector, err, "connector", "%s",
+				    connector) ||
+			    fmt_buf(info->agent, sizeof info->agent, err, "agent name", "%s", agent)
+			? AIRLOCK_EINVAL
+			: 0;
 out:
 	sodium_memzero(sec, sizeof sec);
 	sodium_memzero(secret, sizeof secret);
@@ -129,10 +137,16 @@ int token_verify(struct store *s, const char *token, struct token_info *info, st
 		hash_secret(id, secret, strlen(secret), got);
 		match = sodium_memcmp(want, got, sizeof want) == 0;
 	}
-	if (match) {
-		snprintf(info->id, sizeof info->id, "%s", id);
-		snprintf(info->connector, sizeof info->connector, "%s", store_col_text(st, 0));
-		snprintf(info->agent, sizeof info->agent, "%s", store_col_text(st, 1));
+	/* a stored name that no longer fits is refused, never cut into another
+	 * agent's principal */
+	if (match && (fmt_buf(info->id, sizeof info->id, err, "token id", "%s", id) ||
+		      fmt_buf(info->connector, sizeof info->connector, err, "token connector", "%s",
+			      store_col_text(st, 0)) ||
+		      fmt_buf(info->agent, sizeof info->agent, err, "token agent name", "%s",
+			      store_col_text(st, 1)))) {
+		store_done(st);
+		memset(info, 0, sizeof *info);
+		return AIRLOCK_EDENIED;
 	}
 	store_done(st);
 	return match ? 0 : err_set(err, AIRLOCK_EDENIED, "unknown or revoked token");

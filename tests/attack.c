@@ -20,6 +20,11 @@
  *       5 ms (FROM ending in
  *       '.', e.g. "127.0.1.": thread i from FROM(i+1)); prints
  *       "tries=N s401=N s429=N s503=N other=N"
+ *   attack anon PORT FROM CLIENTS SECONDS
+ *       CLIENTS threads (FROM as for signin) posting to /mcp/read, without a
+ *       token, calls that look expensive (book_stats, a "text" argument and
+ *       an array of 20,000 items, under the 64 KB the lanes decode), each at
+ *       most every 2 ms; prints "tries=N s401=N other=N"
  *   attack sessions PORT FROM TOKEN N CONCURRENCY
  *       N MCP initialize calls with one read token; prints "ok=N s503=N other=N"
  *
@@ -113,9 +118,10 @@ static int exchange(int fd, const char *method, const char *path, const char *he
 	int n, status;
 
 	n = snprintf(req, sizeof req,
-		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n%s",
-		     method, path, port, headers, body ? strlen(body) : 0, body ? body : "");
-	if (n < 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n))
+		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n",
+		     method, path, port, headers, body ? strlen(body) : 0);
+	if (n < 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n) ||
+	    (body && send_all(fd, body, strlen(body))))
 		return -1;
 	for (;;) {
 		ssize_t r = recv(fd, resp + got, sizeof resp - 1 - got, 0);
@@ -403,6 +409,77 @@ static int signin(int clients, double seconds)
 	return 0;
 }
 
+/* ---- unauthenticated expensive-looking calls ------------------------------- */
+
+static char *anon_body;
+static long a_tries, a_401, a_other;
+
+static void *anon(void *arg)
+{
+	char from[64];
+	int fd = -1, st;
+
+	snprintf(from, sizeof from, "%s", from_addr);
+	if (from[0] && from[strlen(from) - 1] == '.')
+		snprintf(from, sizeof from, "%s%d", from_addr, (int)(size_t)arg + 1);
+	while (now_s() < spray_end) {
+		if (fd < 0)
+			fd = dial(from, 10);
+		st = fd < 0 ? -1
+			    : exchange(fd, "POST", "/mcp/read",
+				       "Content-Type: application/json\r\n"
+				       "Accept: application/json, text/event-stream\r\n",
+				       anon_body, NULL, 0);
+		pthread_mutex_lock(&count_lock);
+		a_tries++;
+		if (st == 401)
+			a_401++;
+		else
+			a_other++;
+		pthread_mutex_unlock(&count_lock);
+		if (st < 0) {
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		}
+		usleep(2000);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int anon_calls(int clients, double seconds)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+				   "\"params\":{\"name\":\"book_stats\",\"arguments\":{"
+				   "\"text\":\"x\",\"ids\":[0";
+	pthread_t th[256];
+	size_t n = 0, i;
+	int k;
+
+	anon_body = malloc(sizeof head + 20000 * 2 + 8);
+	if (!anon_body)
+		return 1;
+	memcpy(anon_body, head, sizeof head - 1);
+	n = sizeof head - 1;
+	for (i = 0; i < 20000; i++) {
+		anon_body[n++] = ',';
+		anon_body[n++] = '1';
+	}
+	memcpy(anon_body + n, "]}}}", 5);
+	if (clients > 256)
+		clients = 256;
+	spray_end = now_s() + seconds;
+	for (k = 0; k < clients; k++)
+		pthread_create(&th[k], NULL, anon, (void *)(size_t)k);
+	for (k = 0; k < clients; k++)
+		pthread_join(th[k], NULL);
+	printf("tries=%ld s401=%ld other=%ld\n", a_tries, a_401, a_other);
+	free(anon_body);
+	return 0;
+}
+
 /* ---- session flood -------------------------------------------------------- */
 
 static const char *flood_token;
@@ -479,6 +556,8 @@ int main(int argc, char **argv)
 		return trickle(argv[4], (int)strtol(argv[5], NULL, 10), strtod(argv[6], NULL));
 	if (argc == 6 && !strcmp(argv[1], "signin"))
 		return signin((int)strtol(argv[4], NULL, 10), strtod(argv[5], NULL));
+	if (argc == 6 && !strcmp(argv[1], "anon"))
+		return anon_calls((int)strtol(argv[4], NULL, 10), strtod(argv[5], NULL));
 	if (argc == 7 && !strcmp(argv[1], "sessions"))
 		return sessions(argv[4], strtol(argv[5], NULL, 10), (int)strtol(argv[6], NULL, 10));
 	fprintf(stderr, "usage: see the head of tests/attack.c\n");

@@ -608,6 +608,16 @@ static void test_search_filters(void **state)
 	expect_search(s, &(struct book_query){.text = "e_r"}, "");
 	expect_search(s, &(struct book_query){.text = "\\"}, "");
 	expect_search(s, &(struct book_query){.text = "nothing like it"}, "");
+	/* an agent writing the index's query syntax gets it searched as text:
+	 * no OR widening, no prefix, no NEAR, no column filter, no error */
+	expect_search(s, &(struct book_query){.text = "cedar\" OR \"zzz"}, "");
+	expect_search(s, &(struct book_query){.text = "zzz OR cedar"}, "");
+	expect_search(s, &(struct book_query){.text = "ceda*"}, "");
+	expect_search(s, &(struct book_query){.text = "NEAR(cedar)"}, "");
+	expect_search(s, &(struct book_query){.text = "{name}: cedar"}, "");
+	expect_search(s, &(struct book_query){.text = "^ced"}, "");
+	/* pieces of a name out of their order */
+	expect_search(s, &(struct book_query){.text = "darced"}, "");
 	testutil_store_close(&t);
 }
 

@@ -287,7 +287,7 @@ static void test_failure_rows_are_bounded(void **state)
 
 /* Sign-in attempts per address: counted per IPv4 address and per IPv6 /64
  * (a host picks freely inside its /64), in a table of fixed size that a
- * spray of addresses cannot grow. */
+ * spray of addresses cannot grow, nor use to reset a limited address. */
 static void test_signins_per_address(void **state)
 {
 	struct console_pool *p;
@@ -308,6 +308,11 @@ static void test_signins_per_address(void **state)
 		snprintf(addr, sizeof addr, "172.%d.%d.%d", 16 + (i >> 16), (i >> 8) & 255, i & 255);
 		assert_true(console_pool_admit(p, addr));
 	}
+	/* and the spray made room with addresses that had tries left: the two
+	 * that used theirs are still refused (before, the table forgot the
+	 * oldest minute first, theirs, and a spray reset their limits) */
+	assert_false(console_pool_admit(p, "10.0.0.1"));
+	assert_false(console_pool_admit(p, "2001:db8::2"));
 	console_pool_free(p);
 }
 

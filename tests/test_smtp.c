@@ -531,6 +531,35 @@ static void test_send_refuses_bad_configuration(void **state)
 	assert_string_equal(smtp_outcome_name(SMTP_UNKNOWN), "unknown");
 }
 
+/* A relay name and EHLO name that are each valid but together too long for
+ * the URL handed to libcurl: refused with a clear error, never cut into
+ * another host or EHLO name (nothing is sent). */
+static void test_send_refuses_a_url_it_would_cut(void **state)
+{
+	struct smtp_relay r = {0};
+	enum smtp_outcome out;
+	struct err err = {0};
+	char host[254], helo[254];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof host - 1; i++)
+		host[i] = i % 5 == 4 ? ':' : 'a';
+	host[sizeof host - 1] = '\0';
+	for (i = 0; i < sizeof helo - 1; i++)
+		helo[i] = i % 10 == 9 ? '.' : 'h';
+	helo[sizeof helo - 1] = '\0';
+	assert_true(smtp_host_valid(host) && smtp_host_valid(helo));
+	r.host = host;
+	r.helo = helo;
+	r.port = 65535;
+	r.tls = SMTP_TLS_TLS;
+	r.timeout_seconds = 1;
+	assert_int_equal(smtp_send(&r, "a@b.test", "c@d.test", "x", 1, &out, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "smtp relay URL is too long"));
+	assert_int_not_equal(out, SMTP_SENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(test_format_keeps_lines_within_998),
 	    cmocka_unit_test(test_relay_answers),
 	    cmocka_unit_test(test_send_refuses_bad_configuration),
+	    cmocka_unit_test(test_send_refuses_a_url_it_would_cut),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

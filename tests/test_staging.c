@@ -95,6 +95,25 @@ static void test_transition_table(void **state)
 					 staging_state_name(t), legal[f][t] ? "legal" : "illegal");
 }
 
+/* A principal too long for the batch head must not be cut: cut, it no
+ * longer equals its owner, who could then approve their own proposal (and a
+ * person whose name is the cut prefix would be taken for the proposer). */
+static void test_long_principal_is_not_cut(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	char who[240];
+	int64_t id;
+
+	memcpy(who, "human:", 6);
+	memset(who + 6, 'm', sizeof who - 7);
+	who[sizeof who - 1] = '\0';
+	id = stage(t->s, who, STAGE_BLOCKED, 1, 2, "tier", json_integer(1));
+	assert_int_not_equal(staging_approve(t->s, id, who, "cli", &err), 0);
+	assert_non_null(strstr(err.msg, "batch principal is too long"));
+	assert_string_equal(state_of(t->s, id), "blocked");
+}
+
 static void test_separation_of_duties(void **state)
 {
 	struct testdb *t = *state;
@@ -922,6 +941,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transition_table),
 		cmocka_unit_test(test_parse_id),
+		cmocka_unit_test_setup_teardown(test_long_principal_is_not_cut, setup, teardown),
 		cmocka_unit_test(test_tallies_match_recount),
 		cmocka_unit_test_setup_teardown(test_separation_of_duties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_illegal_transitions, setup, teardown),

@@ -126,6 +126,32 @@ same "a fifth connection from one address is refused" "$(cat "$T/fifth")" "000"
 same "... one from another address is served" "$(cat "$T/other")" "200"
 stop
 
+# The connection reserve: with --max-connections 64 and 16 per address,
+# four addresses at their limit held every connection and a fifth client
+# was turned away. Now the last eighth (8) goes only to a client holding
+# fewer than 4: past 56 the attackers' connections are closed at once, and
+# the newcomer is served (before, it waited until the attack ended).
+serve_start --max-connections 64 --connections-per-address 16
+apids=""
+for a in 7 8 9 10; do
+	"$ATTACK" slow "$port" "127.0.0.$a" 16 7 >"$T/res$a.out" 2>&1 &
+	apids="$apids $!"
+done
+sleep 1.5
+curl -s -o /dev/null -w '%{http_code}' --max-time 3 --interface 127.0.0.11 "http://127.0.0.1:$port/login" >"$T/light"
+# shellcheck disable=SC2086
+wait $apids
+same "four addresses at their limit leave a connection for a fifth client" "$(cat "$T/light")" "200"
+closed=0
+for a in 7 8 9 10; do
+	c=$(sed -n 's/.*closed_by_server=\([0-9]*\).*/\1/p' "$T/res$a.out")
+	closed=$((closed + ${c:-0}))
+done
+[ "$closed" -ge 8 ] && ok "... the attackers' connections past 56 were closed ($closed)" ||
+	notok "... the attackers' connections past 56 were closed" "$(cat "$T"/res*.out)"
+has "... and the refusals are logged, not one line each" "$T/serve.log" "refused [0-9]+ connections? from clients already holding 4"
+stop
+
 # 2. Sign-in spraying: 32 clients, each from its own address, trying random
 # names. Before, each try was an Argon2id hash (64 MB) on the threads that
 # serve MCP. Now hashes run one at a time on the sign-in thread behind a
@@ -159,6 +185,23 @@ for i in $(seq 21); do
 done >"$T/codes"
 same "21 tries from one address, 21 names: the first 20 checked (401), the 21st refused (429)" \
 	"$(sort "$T/codes" | uniq -c | tr -s ' \n' '  ')" " 20 401 1 429 "
+stop
+
+# Unauthenticated calls that look expensive: 32 clients, no token, each
+# posting book_stats with a "text" argument and 20,000 array items (under
+# the 64 KB the lanes decode). Before, the lanes classifier decoded each one
+# on a fast-lane thread and queued it on the slow lane, ahead of the signed-
+# in probe's book_stats, only for the handler to refuse it there. Now only
+# a request whose token verifies is decoded for its lane or takes the slow
+# one: these cost a header check and a 401.
+serve_start
+"$ATTACK" anon "$port" 127.0.3. 32 8 >"$T/anon.out" 2>&1 &
+apid=$!
+sleep 1
+under_attack "32 unauthenticated clients posting expensive-looking calls" 6
+wait "$apid"
+read -r tries a401 aother <"$T/anon.out"
+same "... every one of them refused (401)" "$aother" "other=0"
 stop
 
 # 3. Session flood: one read token opens 10,000 sessions. Before, that

@@ -1,0 +1,16 @@
+/* mcp_int_upstream.h — between mcp.c and mcp_upstream.c only: the policy's
+ * upstream tools as rows of the tool registry (mcp_upstream.c says what is
+ * shown and what a call does). */
+#ifndef AIRLOCK_MCP_INT_UPSTREAM_H
+#define AIRLOCK_MCP_INT_UPSTREAM_H
+
+#include "mcp.h"
+
+/* Makes a registry row for each tool the policy lists that its upstream
+ * offers (once per process; an upstream that is down is tried again at the
+ * next refresh), and hides every such row whose definition is untrusted,
+ * changed since it was trusted, or gone; shows it again once trusted. Run
+ * before each tools/list and tools/call; tools_fresh then rebuilds. */
+void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses);
+
+#endif

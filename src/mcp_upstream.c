@@ -1,0 +1,268 @@
+/* mcp_upstream.c — the policy's upstream tools as rows of the tool registry
+ * (tools.h): which are shown (listed in the policy, present upstream,
+ * definition trusted and unchanged since its row was made) and what a call
+ * does (a read passes through and is logged as airlock's own reads are; a
+ * write, draft or send is refused by the gate and logged, since airlock
+ * does not yet stage upstream writes into batches).
+ *
+ * An upstream tool TOOL of upstream NAME is NAME__TOOL to the agent. What
+ * the upstream says in a definition or a result is third-party text: the
+ * description is shown after airlock's own words, every result is marked
+ * untrusted whole. */
+#include "mcp_int_upstream.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gate.h"
+#include "tools.h"
+#include "upstream.h"
+#include "upstream_pin.h"
+
+#define DESC_MAX 1500 /* of the upstream's own description */
+#define ROWS_MAX 512
+
+/* What a row of ours knows: its policy entries and the hash of the
+ * definition it was made from (its description and schema show that one). */
+struct up_row {
+	const struct policy_upstream *u;
+	const struct policy_upstream_tool *t;
+	char hash[65];
+};
+
+static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct up_row *rows[ROWS_MAX];
+static int nrows;
+
+static const char *surface(const struct mcp_server *srv)
+{
+	return srv->connector == MCP_WRITE ? "mcp:write" : "mcp:read";
+}
+
+/* The definition of tool in the upstream's current list (borrowed from
+ * tools), or NULL. */
+static json_t *find_def(json_t *tools, const char *tool)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(
+	    tools, i, d) if (!strcmp(json_string_value(json_object_get(d, "name")), tool)) return d;
+	return NULL;
+}
+
+/* The result the agent gets: the upstream's answer (mcp_tool_run marks it
+ * untrusted by the row's pointers). */
+static json_t *wrap(const struct policy_upstream *u, const char *tool, json_t *r)
+{
+	json_t *o = json_pack("{s:s,s:s,s:O}", "upstream", u->name, "tool", tool, "content",
+			      json_object_get(r, "content") ?: json_array());
+
+	if (o && json_object_get(r, "structuredContent"))
+		json_object_set(o, "structuredContent", json_object_get(r, "structuredContent"));
+	return o;
+}
+
+/* The first text block of a failed call, for the agent. */
+static const char *first_text(json_t *r)
+{
+	json_t *c = json_array_get(json_object_get(r, "content"), 0);
+
+	return json_string_value(json_object_get(c, "text"));
+}
+
+/* The row's tool as the upstream defines it now, checked against its pin
+ * and against the definition the row shows. 0 with *def (a new reference
+ * to the list it is in: *tools) when it may be called. */
+static int current(struct store *s, const char *principal, const char *surf, const struct up_row *r,
+		   json_t **tools, json_t **def, struct err *err)
+{
+	struct upstream *up = upstream_shared(r->u, err);
+	enum upstream_pin_state ps;
+	char now[65];
+	int rc;
+
+	*tools = NULL;
+	*def = NULL;
+	if (!up || (rc = upstream_tools(up, tools, err)))
+		return err->code ? err->code : AIRLOCK_EIO;
+	if (!(*def = find_def(*tools, r->t->name)))
+		return err_set(err, AIRLOCK_ENOTFOUND, "upstream '%s' has no tool '%s' any more",
+			       r->u->name, r->t->name);
+	if ((rc = upstream_pin_check(s, r->u->name, *def, principal, surf, &ps, err)) ||
+	    (rc = upstream_tool_hash(*def, now, err)))
+		return rc;
+	if (ps == UPSTREAM_PIN_NONE)
+		return err_set(err, AIRLOCK_EDENIED,
+			       "no person has trusted this tool of upstream '%s' yet (airlock "
+			       "upstream trust %s)",
+			       r->u->name, r->u->name);
+	if (ps == UPSTREAM_PIN_CHANGED || strcmp(now, r->hash))
+		return err_set(err, AIRLOCK_EDENIED,
+			       "upstream '%s' changed this tool's definition since a person "
+			       "trusted it%s; it is hidden until a person runs `airlock upstream "
+			       "trust %s`",
+			       r->u->name,
+			       ps == UPSTREAM_PIN_OK ? " (or since airlock started: restart it)"
+						     : "",
+			       r->u->name);
+	return 0;
+}
+
+static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struct tools_row *row,
+		    json_t *args, json_t **result, struct err *err)
+{
+	const struct up_row *r = row->ctx;
+	json_t *tools = NULL, *def, *res = NULL;
+	int rc;
+
+	*result = NULL;
+	rc = current(srv->store, ses->principal, surface(srv), r, &tools, &def, err);
+	if (!rc)
+		rc = upstream_call(upstream_shared(r->u, err), r->t->name, args, &res, err);
+	if (!rc && json_is_true(json_object_get(res, "isError")))
+		rc = err_set(err, AIRLOCK_EINVAL, "upstream '%s' answered with an error: %.400s",
+			     r->u->name, first_text(res) ? first_text(res) : "(no text)");
+	if (!rc && !(*result = wrap(r->u, r->t->name, res)))
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	json_decref(res);
+	json_decref(tools);
+	return rc;
+}
+
+/* A write, draft or send of an upstream: refused (logged by the MCP layer
+ * as a failed call); nothing reaches the upstream. */
+static int gate_held(struct gate *g, const struct gate_call *call, const struct tools_row *row,
+		     json_t *args, json_t **result, struct err *err)
+{
+	const struct up_row *r = row->ctx;
+	json_t *tools = NULL, *def;
+	int rc;
+
+	(void)args;
+	*result = NULL;
+	rc = current(g->store, call->principal, call->surface, r, &tools, &def, err);
+	json_decref(tools);
+	if (rc)
+		return rc;
+	return err_set(err, AIRLOCK_EDENIED,
+		       "refused: airlock does not pass %s calls to upstream '%s' yet; nothing was "
+		       "changed or sent",
+		       policy_effect_name(r->t->effect), r->u->name);
+}
+
+/* A new row for tool t of u, defined upstream as def. */
+static int add_row(const struct policy_upstream *u, const struct policy_upstream_tool *t,
+		   json_t *def, const char *name, struct err *err)
+{
+	const char *d = json_string_value(json_object_get(def, "description"));
+	const char *title = json_string_value(json_object_get(def, "title"));
+	json_t *schema = json_object_get(def, "inputSchema");
+	char desc[DESC_MAX + 600], *in = NULL;
+	int read = t->effect == EFFECT_READ, rc;
+	struct tools_row row = {0};
+	struct up_row *r;
+
+	if (nrows == ROWS_MAX)
+		return err_set(err, AIRLOCK_EBUSY, "more than %d upstream tools", ROWS_MAX);
+	if (!(r = calloc(1, sizeof *r)))
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	r->u = u;
+	r->t = t;
+	if ((rc = upstream_tool_hash(def, r->hash, err)))
+		goto out;
+	snprintf(desc, sizeof desc,
+		 read ? "Passed through to upstream '%s' (a read: nothing changes; the call is "
+			"logged by airlock and the result is third-party text, listed by its "
+			"'untrusted' field). The upstream describes it: %.*s"
+		      : "Held by airlock: calls are logged and refused; nothing is passed to "
+			"upstream '%s' and nothing changes (upstream writes are not yet staged "
+			"for review). The upstream describes it: %.*s",
+		 u->name, DESC_MAX, d ? d : "(no description)");
+	in = json_dumps(json_is_object(schema) ? schema : json_object(), JSON_COMPACT);
+	row.name = name;
+	row.title = title ? title : name;
+	row.connector = read ? TOOLS_READ : TOOLS_WRITE;
+	row.effect = t->effect;
+	row.read_only = read;
+	row.open_world = 1;
+	row.cost = TOOLS_SCAN; /* it may take the upstream's whole timeout: its own lane */
+	row.description = desc;
+	row.input_schema = in ? in : "{\"type\":\"object\"}";
+	row.output_schema = "{\"type\":\"object\"}";
+	row.untrusted = "[\"/content\",\"/structuredContent\"]";
+	row.run = read ? run_read : NULL;
+	row.gate = read ? TOOLS_GATE_NONE : TOOLS_GATE_HOOK;
+	row.gate_fn = read ? NULL : gate_held;
+	row.ctx = r;
+	rc = tools_add(&row, err);
+out:
+	free(in);
+	if (rc)
+		free(r);
+	else
+		rows[nrows++] = r;
+	return rc;
+}
+
+static const struct up_row *row_of(const char *name)
+{
+	const struct tools_row *t = tools_find(name);
+	int i;
+
+	for (i = 0; t && i < nrows; i++)
+		if (t->ctx == rows[i])
+			return rows[i];
+	return NULL;
+}
+
+void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses)
+{
+	const struct policy *p = srv->gate.policy;
+	struct err err = {0};
+	char name[160];
+	int i, j;
+
+	if (!p || !p->nupstreams)
+		return;
+	pthread_mutex_lock(&rows_lock);
+	for (i = 0; i < p->nupstreams; i++) {
+		const struct policy_upstream *u = &p->upstreams[i];
+		struct upstream *up = upstream_shared(u, &err);
+		json_t *tools = NULL;
+
+		if (!up || upstream_tools(up, &tools, &err))
+			continue; /* an upstream that is down adds nothing; calls say why */
+		for (j = 0; j < u->ntools; j++) {
+			const struct policy_upstream_tool *t = &u->tools[j];
+			const struct up_row *r;
+			json_t *def = find_def(tools, t->name), *cur, *d;
+			int ok;
+
+			snprintf(name, sizeof name, "%s" UPSTREAM_SEP "%s", u->name, t->name);
+			r = row_of(name);
+			if (!def) {
+				if (r)
+					tools_hide(name, 1, &err);
+				continue;
+			}
+			if (!r) {
+				if (tools_find(name) || add_row(u, t, def, name, &err))
+					continue; /* a name taken by another row stays its */
+				r = row_of(name);
+				if (!r)
+					continue;
+			}
+			err_clear(&err);
+			ok = current(srv->store, ses->principal, surface(srv), r, &cur, &d, &err) ==
+			     0;
+			json_decref(cur);
+			if (tools_hidden(tools_find(name)) == ok)
+				tools_hide(name, !ok, &err);
+		}
+		json_decref(tools);
+	}
+	pthread_mutex_unlock(&rows_lock);
+}
