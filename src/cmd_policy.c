@@ -175,7 +175,7 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
-	snprintf(summary, sizeof summary, "policy replay: %lld proposals, %lld decided differently",
+	(void)snprintf(summary, sizeof summary, "policy replay: %lld proposals, %lld decided differently",
 		 (long long)json_integer_value(json_object_get(report, "proposals")),
 		 (long long)json_integer_value(json_object_get(report, "changed")));
 	args = json_pack("{s:s,s:s,s:s?,s:O}", "policy", path, "digest", cand->digest, "since",

@@ -141,7 +141,7 @@ static int64_t allowed_records(const struct policy_workflow *wf, const char *fie
 	{
 		for (p = k; p; p = nl ? nl + 1 : NULL) {
 			nl = strchr(p, '\n');
-			snprintf(name, sizeof name, "%.*s", (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
+			(void)snprintf(name, sizeof name, "%.*s", (int)(nl ? (size_t)(nl - p) : strlen(p)), p);
 			if (policy_field_allowed(wf, name)) {
 				n += json_integer_value(v);
 				break;
@@ -203,7 +203,7 @@ static int replay_row(const struct policy *cur, const struct policy *cand, const
 		      : gd.d.nreasons ? gd.d.reasons[0]
 				      : NULL;
 	}
-	snprintf(dayk, sizeof dayk, "%.10s", r->at);
+	(void)snprintf(dayk, sizeof dayk, "%.10s", r->at);
 	day = json_object_get(days, dayk);
 	if (!day) {
 		day = json_pack("{s:{s:I,s:I},s:{s:I,s:I}}", "old", "batches", (json_int_t)0,
@@ -219,7 +219,7 @@ static int replay_row(const struct policy *cur, const struct policy *cand, const
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (!strcmp(name, r->decision))
 		return 0;
-	snprintf(key, sizeof key, "%.20s->%.20s", r->decision, name);
+	(void)snprintf(key, sizeof key, "%.20s->%.20s", r->decision, name);
 	json_object_set_new(changes, key,
 			    json_integer(json_integer_value(json_object_get(changes, key)) + 1));
 	if (json_array_size(examples) < REPLAY_EXAMPLES_MAX)

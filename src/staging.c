@@ -930,7 +930,7 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 			goto rollback;
 		check.judged = 1;
 		check.missed = pass;
-		snprintf(check.verdict_by, sizeof check.verdict_by, "%s", principal);
+		(void)snprintf(check.verdict_by, sizeof check.verdict_by, "%s", principal);
 	} else {
 		rc = store_prepare(s,
 				   "UPDATE batch_item SET verdict=?3,verdict_by=?4,verdict_note=?5"

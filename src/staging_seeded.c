@@ -72,10 +72,10 @@ int staging_seeded_load(struct store *s, int64_t batch_id, struct staging_seeded
 
 		c->present = 1;
 		c->slot = store_col_int(st, 0);
-		snprintf(c->kind, sizeof c->kind, "%s", store_col_text(st, 1) ? store_col_text(st, 1) : "");
+		(void)snprintf(c->kind, sizeof c->kind, "%s", store_col_text(st, 1) ? store_col_text(st, 1) : "");
 		c->judged = v != NULL;
 		c->missed = v && !strcmp(v, "pass");
-		snprintf(c->verdict_by, sizeof c->verdict_by, "%s", store_col_text(st, 3));
+		(void)snprintf(c->verdict_by, sizeof c->verdict_by, "%s", store_col_text(st, 3));
 		if (item) {
 			*item = json_loads(store_col_text(st, 4) ? store_col_text(st, 4) : "", 0, NULL);
 			rc = *item ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
