@@ -501,6 +501,113 @@ static int refuse_call(struct gate *g, const struct gate_call *call, json_t *arg
 	return rc;
 }
 
+void gate_decide(const struct policy *p, const struct policy_workflow *wf,
+		 const struct gate_state *st, struct gate_decision *out)
+{
+	struct decision_input in = {0};
+
+	memset(out, 0, sizeof *out);
+	if (st->radius <= 0) {
+		out->refused = 1;
+		out->d.kind = DECISION_BLOCKED;
+		return;
+	}
+	in.wf = wf;
+	in.radius = st->radius;
+	in.cumulative = st->cumulative;
+	in.pending_batches = st->pending;
+	policy_decide(p, &in, &out->d);
+	/* a flood of small proposals must not bury the reviewers' queue: past
+	 * the cap nothing more is queued */
+	if (out->d.kind != DECISION_ALLOWED && wf && st->pending >= wf->max_pending)
+		out->capped = 1;
+}
+
+const char *gate_decision_name(const struct gate_decision *gd)
+{
+	if (gd->refused || gd->capped)
+		return "refused";
+	switch (gd->d.kind) {
+	case DECISION_ALLOWED: return "allowed";
+	case DECISION_STAGED: return "staged";
+	case DECISION_DRAFT:
+	case DECISION_BLOCKED: break;
+	}
+	return "blocked";
+}
+
+/* The fields the accepted records of an update set, what replay needs to
+ * re-apply a workflow's allow-list: records grouped by their set of
+ * fields, {"FIELD\nFIELD...": records, ...} (a field name holds no line
+ * break: item_text_check), so a re-tier of 100k records is {"tier":
+ * 100000}. NULL for other actions. */
+static char *snapshot_fields(const struct proposal *pr)
+{
+	json_t *sets, *it, *v;
+	const char *k;
+	char key[4096], *txt;
+	size_t i, used;
+	int n;
+
+	if (strcmp(pr->action, "update") != 0)
+		return NULL;
+	sets = json_object();
+	json_array_foreach(pr->items, i, it)
+	{
+		used = 0;
+		key[0] = '\0';
+		json_object_foreach(json_object_get(it, "changes"), k, v)
+		{
+			n = snprintf(key + used, sizeof key - used, "%s%s", used ? "\n" : "", k);
+			if (n < 0 || (size_t)n >= sizeof key - used)
+				break; /* a record with that many fields counts on its first ones */
+			used += (size_t)n;
+		}
+		v = json_object_get(sets, key);
+		if (sets && json_object_set_new(sets, key,
+						json_integer(json_integer_value(v) + 1))) {
+			json_decref(sets);
+			sets = NULL;
+		}
+	}
+	txt = sets ? json_dumps(sets, JSON_COMPACT) : NULL;
+	json_decref(sets);
+	return txt;
+}
+
+/* Records what the gate knew beside the log entry just appended (the
+ * newest of this transaction), in the same transaction. */
+static int record_snapshot(struct gate *g, const struct gate_call *call,
+			   const struct proposal *pr, const struct gate_state *st,
+			   const char *decision, struct err *err)
+{
+	struct store_stmt *stmt;
+	char *fields = snapshot_fields(pr);
+	int rc;
+
+	if (!strcmp(pr->action, "update") && !fields)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_prepare(g->store,
+			   "INSERT INTO gate_snapshot(seq,workflow,tool,action,radius,cumulative,"
+			   "pending,fields,decision) SELECT max(seq),?1,?2,?3,?4,?5,?6,?7,?8"
+			   " FROM action_log",
+			   &stmt, err);
+	if (!rc) {
+		store_bind_text(stmt, 1, pr->wf->name);
+		store_bind_text(stmt, 2, call->tool);
+		store_bind_text(stmt, 3, pr->action);
+		store_bind_int(stmt, 4, st->radius);
+		store_bind_int(stmt, 5, st->cumulative);
+		store_bind_int(stmt, 6, st->pending);
+		store_bind_text(stmt, 7, fields);
+		store_bind_text(stmt, 8, decision);
+		rc = store_step(stmt, err) == STORE_DONE ? 0 : err->code;
+		store_done(stmt);
+	}
+	free(fields);
+	return rc;
+}
+
 /* Stages (or blocks) the accepted items, logs the call, and builds the
  * answer, all in one transaction. The running total is the agent's records
  * still waiting for a person in this workflow, with this proposal's added
@@ -509,8 +616,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		    json_t *args, json_t **result, struct err *err)
 {
 	struct staging_spec spec = {0};
-	struct decision_input in = {0};
-	struct decision d;
+	struct gate_state gst = {0};
+	struct gate_decision gd;
 	struct audit_entry e = {0};
 	int64_t batch_id = 0, held = 0, cumulative = 0, pending = 0;
 	char next[400], bid[32];
@@ -545,14 +652,13 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			rc = staging_pending_count(g->store, call->principal, &pending, err);
 		if (rc)
 			goto rollback;
-		in.wf = pr->wf;
-		in.radius = pr->radius;
-		in.cumulative = cumulative;
-		in.pending_batches = pending;
-		policy_decide(g->policy, &in, &d);
-		if (d.kind != DECISION_ALLOWED && pending >= pr->wf->max_pending) {
-			/* a flood of small proposals must not bury the reviewers'
-			 * queue: past the cap nothing more is queued */
+	}
+	gst.radius = pr->radius;
+	gst.cumulative = cumulative;
+	gst.pending = pending;
+	gate_decide(g->policy, pr->wf, &gst, &gd);
+	if (!gd.refused) {
+		if (gd.capped) {
 			json_t *extra;
 
 			(void)snprintf(
@@ -566,12 +672,14 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			rc = refuse_call(g, call, args, pr->workflow, pr->capped, CAPPED_NEXT, extra,
 					 result, err);
 			json_decref(extra);
+			if (!rc)
+				rc = record_snapshot(g, call, pr, &gst, "refused", err);
 			if (rc)
 				goto rollback;
 			return store_commit(g->store, err);
 		}
-		for (j = 0; j < d.nreasons; j++)
-			if (json_array_append_new(pr->reasons, json_string(d.reasons[j])))
+		for (j = 0; j < gd.d.nreasons; j++)
+			if (json_array_append_new(pr->reasons, json_string(gd.d.reasons[j])))
 				pr->oom = 1;
 		if (pr->oom) {
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -587,7 +695,7 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.scope = pr->scope_text;
 		spec.rationale = pr->rationale;
 		spec.policy_digest = g->policy->digest;
-		spec.state = decision_state(d.kind);
+		spec.state = decision_state(gd.d.kind);
 		spec.reasons = pr->reasons;
 		spec.refused = pr->refused;
 		spec.ttl_seconds = pr->wf->ttl_seconds;
@@ -598,19 +706,19 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		if (!rc && staging_state_waits(spec.state))
 			rc = radius_hold(g->store, batch_id, call->principal, pr->wf->name,
 					 pr->records, err);
-		if (!rc && d.kind == DECISION_ALLOWED)
+		if (!rc && gd.d.kind == DECISION_ALLOWED)
 			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
-		if (!rc && d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
+		if (!rc && gd.d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
 			rc = outreach_send_approve(g->store, STAGING_UNATTENDED, pr->draft_ids, err);
 		/* a pointer for a person, committed with the batch it points to */
-		if (!rc && d.kind != DECISION_ALLOWED)
+		if (!rc && gd.d.kind != DECISION_ALLOWED)
 			rc = notify_batch(g->store, g->policy, batch_id,
 					  staging_state_name(spec.state), pr->workflow,
 					  call->principal, pr->action, pr->radius, err);
 		if (rc)
 			goto rollback;
-		decision = d.kind == DECISION_ALLOWED ? "allowed" : staging_state_name(spec.state);
-		next_step(d.kind, batch_id, next, sizeof next);
+		decision = gate_decision_name(&gd);
+		next_step(gd.d.kind, batch_id, next, sizeof next);
 	} else {
 		decision = "refused";
 		if (json_array_append_new(pr->reasons,
@@ -635,6 +743,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	e.summary = next;
 	e.batch_id = batch_id ? bid : NULL;
 	rc = audit_append(g->store, &e, NULL, err);
+	if (!rc)
+		rc = record_snapshot(g, call, pr, &gst, decision, err);
 	if (rc)
 		goto rollback;
 	rc = store_commit(g->store, err);
