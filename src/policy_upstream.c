@@ -265,7 +265,7 @@ static void parse_upstream(struct policy_ctx *c, struct policy_upstream *u, yaml
 
 	if (!policy_want_map(c, &in, "a mapping (transport, command or url, tools, ...)"))
 		return;
-	snprintf(where, sizeof where, "in upstream '%s'", u->name);
+	(void)snprintf(where, sizeof where, "in upstream '%s'", u->name);
 	policy_map_keys(c, map, where, upstream_keys, U_NKEYS, kv);
 	s = kv[U_TRANSPORT].k ? policy_plain(kv[U_TRANSPORT].v) : NULL;
 	if (POLICY_ABSENT(kv[U_TRANSPORT])) {

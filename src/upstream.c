@@ -138,7 +138,7 @@ void upstream_stderr(struct upstream *u, char *buf, size_t len)
 	t = u->tail;
 	if (u->tlen >= len)
 		t += u->tlen - (len - 1);
-	snprintf(buf, len, "%s", t);
+	(void)snprintf(buf, len, "%s", t);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -152,7 +152,8 @@ static void last_words(struct upstream *u, char *buf, size_t len)
 	start = end;
 	while (start > 0 && u->tail[start - 1] != '\n')
 		start--;
-	snprintf(buf, len, "%.*s", (int)(end - start > 200 ? 200 : end - start), u->tail + start);
+	(void)snprintf(buf, len, "%.*s", (int)(end - start > 200 ? 200 : end - start),
+		       u->tail + start);
 }
 
 /* ---- stdio process ---- */
@@ -193,7 +194,7 @@ static void stdio_stop(struct upstream *u, const char *why)
 		if (delay > BACKOFF_MAX_MS)
 			delay = BACKOFF_MAX_MS;
 		u->retry_at_ms = now_ms() + delay;
-		snprintf(u->last_failure, sizeof u->last_failure, "%.200s", why);
+		(void)snprintf(u->last_failure, sizeof u->last_failure, "%.200s", why);
 	}
 }
 
@@ -597,7 +598,8 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 	if (h && u->http_ready)
 		h = curl_slist_append(h, "MCP-Protocol-Version: " PROTOCOL_VERSION);
 	if (h && u->session_id[0]) {
-		snprintf(line, sizeof line, "Mcp-Session-Id: %s", u->session_id);
+		/* session ids are at most SESSION_ID_MAX - 1 bytes (header_cb) */
+		(void)snprintf(line, sizeof line, "Mcp-Session-Id: %s", u->session_id);
 		h = curl_slist_append(h, line);
 	}
 	for (i = 0; h && i < c->nheaders; i++) {
@@ -665,7 +667,8 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 		goto out;
 	}
 	if (hd.session[0])
-		snprintf(u->session_id, sizeof u->session_id, "%s", hd.session);
+		/* same size as hd.session */
+		(void)snprintf(u->session_id, sizeof u->session_id, "%s", hd.session);
 	if (!resp)
 		goto out;
 	if (hd.sse) {
@@ -847,7 +850,7 @@ fail:
 		u->http_ready = 0;
 		u->failures++;
 		u->retry_at_ms = now_ms() + BACKOFF_FIRST_MS;
-		snprintf(u->last_failure, sizeof u->last_failure, "%.200s", err->msg);
+		(void)snprintf(u->last_failure, sizeof u->last_failure, "%.200s", err->msg);
 	}
 	return rc;
 }
