@@ -2,6 +2,7 @@
  * and the reviewer's console, and the thread that posts notifications.
  * Runs until SIGINT or SIGTERM. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "mcp_http.h"
 #include "store.h"
 #include "notify.h"
+#include "oauth_http.h"
 #include "policy.h"
 #include "upstream.h"
 
@@ -61,7 +63,7 @@ static const char *db_path(struct cli *cli)
 /* Where links in notifications point: --public-url, else the policy's
  * notify.console_url, else this server's own address. No trailing '/'. */
 static int console_base(const char *public_url, const struct policy *p, const char *host, int port,
-			char *out, size_t len, struct err *err)
+			int tls, char *out, size_t len, struct err *err)
 {
 	size_t n;
 	int rc;
@@ -73,12 +75,41 @@ static int console_base(const char *public_url, const struct policy *p, const ch
 		rc = fmt_buf(out, len, err, "notify.console_url", "%s", p->notify.console_url);
 	else
 		rc = fmt_buf(out, len, err, "--host",
-			     strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
+			     strchr(host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", tls ? "https" : "http",
+			     host, port);
 	if (rc)
 		return rc;
 	n = strlen(out);
 	while (n > 0 && out[n - 1] == '/')
 		out[--n] = '\0';
+	return 0;
+}
+
+/* A PEM file into *out (malloc'd, NUL-terminated), at most 1 MiB; 0 or a
+ * printed error. */
+static int read_pem(struct cli *cli, const char *opt, const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	char *buf;
+
+	*out = NULL;
+	if (!f)
+		return cli_fail(cli, "%s: cannot open %s: %s", opt, path, strerror(errno));
+	buf = malloc((1u << 20) + 1);
+	if (!buf) {
+		fclose(f);
+		return cli_fail(cli, "out of memory");
+	}
+	n = fread(buf, 1, 1u << 20, f);
+	if (ferror(f) || n == 0 || n == (1u << 20) || !memmem(buf, n, "-----BEGIN ", 11)) {
+		fclose(f);
+		free(buf);
+		return cli_fail(cli, "%s: %s is not a PEM file (or larger than 1 MiB)", opt, path);
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
 	return 0;
 }
 
@@ -111,11 +142,15 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		OPT_SLOW,
 		OPT_SCAN_BUDGET,
 		OPT_LOOKUP_BUDGET,
-		OPT_INSECURE
+		OPT_INSECURE,
+		OPT_TLS_CERT,
+		OPT_TLS_KEY
 	};
 	static const struct option opts[] = {CLI_COMMON_OPTIONS,
 					     {"listen", required_argument, NULL, OPT_LISTEN},
 					     {"insecure-http", no_argument, NULL, OPT_INSECURE},
+					     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+					     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
 					     {"no-auth", no_argument, NULL, OPT_NOAUTH},
 					     {"agent", required_argument, NULL, OPT_AGENT},
 					     {"instruction-version", required_argument, NULL, OPT_IV},
@@ -162,9 +197,12 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	struct mcp_http *mh = NULL;
 	struct console_config cc = {0};
 	struct console *con = NULL;
+	struct oauth_http *oh = NULL;
 	struct notify_config nc = {0};
 	struct notify_thread *nt = NULL;
 	const char *public_url = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL; /* --tls-cert, --tls-key: files */
+	char *cert_pem = NULL, *key_pem = NULL;
 	struct err err = {0};
 	char host[64], base[2100], dbabs[PATH_MAX], polabs[PATH_MAX];
 	long threads = 4, budget;
@@ -185,6 +223,10 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 			listen = optarg;
 		else if (c == OPT_INSECURE)
 			insecure = 1;
+		else if (c == OPT_TLS_CERT)
+			tls_cert = optarg;
+		else if (c == OPT_TLS_KEY)
+			tls_key = optarg;
 		else if (c == OPT_NOAUTH)
 			mc.no_auth = 1;
 		else if (c == OPT_AGENT)
@@ -217,16 +259,22 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--no-auth serves without credentials, so it listens only on a "
 				      "loopback address (127.0.0.1, ::1, localhost), not '%s'",
 				 host);
+	if (!tls_cert != !tls_key)
+		return cli_usage(cli, "--tls-cert and --tls-key go together: the certificate (PEM) "
+				      "and its private key (PEM)");
+	if (tls_cert && insecure)
+		return cli_usage(cli, "--insecure-http is for plain HTTP; with --tls-cert airlock "
+				      "serves HTTPS");
 	/* Tokens, session cookies and the book would cross the network in the
 	 * clear: only an operator who says so (a TLS proxy in front, a private
 	 * link) gets that. */
-	if (!http_is_loopback(host) && !insecure)
+	if (!http_is_loopback(host) && !insecure && !tls_cert)
 		return cli_usage(cli, "--listen '%s' is not a loopback address and airlock serves "
 				      "plain HTTP: bearer tokens and reviewers' sessions would cross "
 				      "the network in the clear. Listen on 127.0.0.1 behind a TLS "
 				      "proxy, or pass --insecure-http to accept that",
 				 host);
-	if (!http_is_loopback(host))
+	if (!http_is_loopback(host) && !tls_cert)
 		fprintf(stderr, "airlock serve: WARNING: --insecure-http: plain HTTP on %s; tokens "
 				"and sessions are readable by anyone on the path\n",
 			host);
@@ -239,11 +287,24 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "--agent: 1 to 64 letters, digits, '.', '_' or '-'");
 	/* Open (and migrate) the database once here, so a bad path fails now
 	 * rather than on the first request. */
-	if (!cli_policy(cli, 1))
+	if (tls_cert && (read_pem(cli, "--tls-cert", tls_cert, &cert_pem) ||
+			 read_pem(cli, "--tls-key", tls_key, &key_pem))) {
+		free(cert_pem);
 		return CLI_FAIL;
+	}
+	hc.tls_cert_pem = cert_pem;
+	hc.tls_key_pem = key_pem;
+	if (!cli_policy(cli, 1)) {
+		free(cert_pem);
+		free(key_pem);
+		return CLI_FAIL;
+	}
 	mc.policy = cli->policy;
-	if (!cli_server_store(cli))
+	if (!cli_server_store(cli)) {
+		free(cert_pem);
+		free(key_pem);
 		return CLI_FAIL;
+	}
 	mc.db_path = db_path(cli);
 	hc.host = host;
 	hc.port = port;
@@ -277,15 +338,20 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	}
 	cc.db_path = mc.db_path;
 	cc.policy = cli->policy;
-	cc.secure_cookie = public_url && !strncmp(public_url, "https://", 8);
+	cc.secure_cookie = (public_url && !strncmp(public_url, "https://", 8)) || tls_cert;
+	/* OAuth's URLs (issuer, resources) are the public ones behind a proxy */
+	mc.public_url = public_url;
+	cc.public_url = public_url;
 	if (mcp_http_new(&mh, &mc, &err) || console_new(&con, &cc, &err) ||
+	    oauth_http_new(&oh, mc.db_path, public_url, &err) ||
 	    http_server_new(&hs, &hc, &err) || mcp_http_routes(mh, hs, &err) ||
-	    console_routes(con, hs, &err) || http_server_start(hs, &err)) {
+	    oauth_http_routes(oh, hs, &err) || console_routes(con, hs, &err) ||
+	    http_server_start(hs, &err)) {
 		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
-	if (console_base(public_url, cli->policy, host, http_server_port(hs), base, sizeof base,
-			 &err)) {
+	if (console_base(public_url, cli->policy, host, http_server_port(hs), tls_cert != NULL, base,
+			 sizeof base, &err)) {
 		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
@@ -298,8 +364,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		}
 	}
 	fprintf(stderr,
-		"airlock serve: listening on http://%s%s%s:%d (MCP: /mcp/read, /mcp/write)%s\n",
-		strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		"airlock serve: listening on %s://%s%s%s:%d (MCP: /mcp/read, /mcp/write)%s\n",
+		tls_cert ? "https" : "http", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 		http_server_port(hs), mc.no_auth ? " WITHOUT AUTHENTICATION (--no-auth)" : "");
 	/* absolute paths: the operator's log must say exactly which files */
 	fprintf(stderr, "airlock serve: book %s, policy %s\n",
@@ -313,9 +379,14 @@ out:
 	http_server_free(hs);
 	notify_thread_stop(nt);
 	console_free(con);
+	oauth_http_free(oh);
 	mcp_http_free(mh);
 	upstream_shared_close(); /* after the connectors that call them */
 	store_checkpointer_stop();
 	curl_global_cleanup();
+	if (key_pem)
+		memset(key_pem, 0, strlen(key_pem));
+	free(key_pem);
+	free(cert_pem);
 	return rc;
 }

@@ -643,6 +643,8 @@ static void dispatch(struct console_req *r)
 		console_api_reviewers(r);
 	else if (!strcmp(rest, "reliability"))
 		console_api_reliability(r);
+	else if (is(rest, "oauth", &after) && *after)
+		console_api_oauth(r, after);
 	else
 		console_error(r->res, 404, "no API at /api/%.100s (see the README: console API)",
 			      rest);
@@ -665,6 +667,7 @@ static void on_api(void *ctx, const struct http_request *req, struct http_respon
 	}
 	r.c = c;
 	r.policy = c->cfg.policy;
+	r.public_url = c->cfg.public_url;
 	r.s = w->store;
 	r.req = req;
 	r.res = res;

@@ -29,6 +29,8 @@ struct console_config {
 	const struct policy *policy; /* borrowed; may be NULL (no relay, no audience rules) */
 	int secure_cookie;	     /* add Secure to the cookie (served behind https) */
 	unsigned signins_per_address; /* sign-in attempts a minute from one address; 0 = 20 */
+	const char *public_url;	      /* the server's URL behind a proxy (OAuth consent);
+					 NULL = from the Host header */
 };
 
 int console_new(struct console **out, const struct console_config *cfg, struct err *err);

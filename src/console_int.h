@@ -4,7 +4,8 @@
  * console.c: routes, workers, assets, sign-in, the session and CSRF gate.
  * console_login.c: the sign-in thread and its queue, attempts per address.
  * console_api.c: the queue and batches (the verbs via review.h).
- * console_view.c: drafts, briefs, the log, verify, autonomy, drift. */
+ * console_view.c: drafts, briefs, the log, verify, autonomy, drift.
+ * console_oauth.c: OAuth consent and grants. */
 #ifndef AIRLOCK_CONSOLE_INT_H
 #define AIRLOCK_CONSOLE_INT_H
 
@@ -30,6 +31,7 @@ struct console_req {
 	struct reviewer_session who;
 	const char *rest; /* the path after "/api/" */
 	int get;	  /* a GET (or HEAD): reads only */
+	const char *public_url; /* console_config's */
 };
 
 /* Responses. console_json steals body (NULL: out of memory → 500). */
@@ -70,6 +72,9 @@ int console_pool_admit(struct console_pool *p, const char *addr);
 /* console_api.c */
 void console_api_queue(struct console_req *r);
 void console_api_batch(struct console_req *r, const char *rest);
+
+/* console_oauth.c: consent to an OAuth client, grants (oauth.h) */
+void console_api_oauth(struct console_req *r, const char *rest);
 
 /* console_view.c */
 void console_api_me(struct console_req *r);

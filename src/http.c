@@ -937,6 +937,9 @@ int http_server_start(struct http_server *s, struct err *err)
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
 			 MHD_ALLOW_SUSPEND_RESUME;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL}};
 	char h[64];
 	const char *host = s->host;
 	unsigned total;
@@ -964,12 +967,32 @@ int http_server_start(struct http_server *s, struct err *err)
 			       "listen address '%s' is not a numeric IPv4/IPv6 address or localhost",
 			       s->host);
 	}
+	/* HTTPS when the operator gave a certificate: libmicrohttpd's TLS
+	 * (GnuTLS); the options go in an array so the plain daemon's call is
+	 * the same one */
+	if (s->cfg.tls_cert_pem && s->cfg.tls_key_pem) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "this libmicrohttpd was built without TLS: serve plain HTTP "
+				       "on 127.0.0.1 behind a TLS proxy instead");
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+						 (void *)s->cfg.tls_cert_pem};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+						 (void *)s->cfg.tls_key_pem};
+	}
 	s->d = MHD_start_daemon(flags, (uint16_t)s->cfg.port, on_accept, s, on_request, s,
+				MHD_OPTION_ARRAY, tls,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_addr,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (!s->d && (flags & MHD_USE_TLS))
+		return err_set(err, AIRLOCK_EIO,
+			       "cannot listen on %s:%d with TLS (address in use, or the certificate "
+			       "and key are not a PEM pair that belong together?)",
+			       s->host, s->cfg.port);
 	if (!s->d)
 		return err_set(err, AIRLOCK_EIO,
 			       "cannot listen on %s:%d (address in use, or not an address of this "
@@ -998,6 +1021,17 @@ int http_server_start(struct http_server *s, struct err *err)
 		pthread_setname_np(hd->t, hd->lane == HTTP_LANE_FAST ? "airlock-http" : "airlock-slow");
 	}
 	return 0;
+}
+
+int http_is_tls(const struct http_request *req)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	if (!req->native)
+		return 0;
+	ci = MHD_get_connection_info((struct MHD_Connection *)req->native,
+				     MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return ci && ci->tls_session != NULL;
 }
 
 int http_server_port(const struct http_server *s)

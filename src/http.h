@@ -75,6 +75,9 @@ struct http_config {
 	unsigned body_min_rate;  /* bytes/s a body must average once it has had
 				    head_timeout_s (1024 when 0) */
 	const char *server_name; /* for the Server header; may be NULL */
+	const char *tls_cert_pem; /* HTTPS: the certificate chain (PEM text) and its */
+	const char *tls_key_pem;  /* key; both NULL = plain HTTP. The caller keeps
+				     both until the server is freed. */
 };
 
 /* The lanes (see above). */
@@ -132,6 +135,9 @@ void http_respond_owned(struct http_response *res, int status, const char *conte
 /* Headers a handler adds are sent as given; when it adds no Cache-Control
  * the server sends "no-store". */
 void http_add_header(struct http_response *res, const char *name, const char *value);
+
+/* 1 when the request came over TLS (the server has a certificate). */
+int http_is_tls(const struct http_request *req);
 
 /* 1 when host (an address or name) is a loopback one: 127.0.0.0/8, ::1,
  * localhost. */

@@ -12,6 +12,8 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "mcp.h"
+#include "oauth.h"
+#include "oauth_http.h"
 #include "tools.h"
 #include "token.h"
 
@@ -477,9 +479,51 @@ static void respond_rpc_error(struct http_response *res, int status, int code, c
 	http_respond_owned(res, status, JSON_TYPE, body, body ? strlen(body) : 0);
 }
 
+/* An OAuth access token: its grant must be live and its audience this
+ * connector's URL (RFC 8707), so a token minted for /mcp/read is refused on
+ * /mcp/write even before the connector check. 0, or -1 with res filled. */
+static int authenticate_oauth(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
+			      const char *token, const struct http_request *req,
+			      struct http_response *res, struct token_info *info)
+{
+	struct oauth_access acc;
+	struct err err = {0};
+	char base[600], want[700], hdr[900], msg[200];
+	const char *cname = mcp_connector_name(connector);
+
+	if (oauth_verify_access(w->store, token, &acc, &err)) {
+		oauth_http_challenge(m->cfg.public_url, req, cname, 1, hdr, sizeof hdr);
+		http_add_header(res, "WWW-Authenticate", hdr);
+		respond_rpc_error(res, err.code == AIRLOCK_EDENIED ? 401 : 500,
+				  JSONRPC_INVALID_REQUEST,
+				  err.code == AIRLOCK_EDENIED
+				      ? "invalid token: unknown, expired or revoked (refresh it, or "
+					"authorize again)"
+				      : "cannot check the token");
+		return -1;
+	}
+	if (oauth_http_base(m->cfg.public_url, req, base, sizeof base) ||
+	    (size_t)snprintf(want, sizeof want, "%s/mcp/%s", base, cname) >= sizeof want ||
+	    strcmp(acc.resource, want) != 0 || strcmp(acc.connector, cname) != 0) {
+		(void)snprintf(msg, sizeof msg,
+			 "this token was granted for the %s connector (%.100s), not for /mcp/%s",
+			 acc.connector, acc.resource, cname);
+		oauth_http_challenge(m->cfg.public_url, req, cname, 1, hdr, sizeof hdr);
+		http_add_header(res, "WWW-Authenticate", hdr);
+		respond_rpc_error(res, 401, JSONRPC_INVALID_REQUEST, msg);
+		return -1;
+	}
+	/* grant ids are 16 characters, connectors "read"/"write", agents at
+	 * most 64 bytes (mcp_agent_valid at consent): nothing is cut */
+	(void)snprintf(info->id, sizeof info->id, "%.16s", acc.grant);
+	(void)snprintf(info->connector, sizeof info->connector, "%s", acc.connector);
+	(void)snprintf(info->agent, sizeof info->agent, "%s", acc.agent);
+	return 0;
+}
+
 /* Bearer authentication. Returns 0 with the agent's name in agent and who
- * owns its sessions in key ("read:TOKENID"; with --no-auth "read:=AGENT"),
- * or fills res with 401/403. */
+ * owns its sessions in key ("read:TOKENID", "read:oauth-GRANT"; with
+ * --no-auth "read:=AGENT"), or fills res with 401/403. */
 static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
 			const struct http_request *req, struct http_response *res, char *agent,
 			size_t len, char *key, size_t klen)
@@ -487,7 +531,7 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 	const char *auth = http_header(req, "Authorization");
 	struct token_info info;
 	struct err err = {0};
-	char msg[160];
+	char msg[160], hdr[900];
 
 	if (m->cfg.no_auth) {
 		/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
@@ -496,17 +540,24 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return 0;
 	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-		http_add_header(res, "WWW-Authenticate", "Bearer realm=\"airlock\"");
+		oauth_http_challenge(m->cfg.public_url, req, mcp_connector_name(connector), 0, hdr,
+				     sizeof hdr);
+		http_add_header(res, "WWW-Authenticate", hdr);
 		respond_rpc_error(res, 401, JSONRPC_INVALID_REQUEST,
-				  "missing 'Authorization: Bearer TOKEN' (airlock token create)");
+				  "missing 'Authorization: Bearer TOKEN' (airlock token create, or "
+				  "OAuth: see WWW-Authenticate)");
 		return -1;
 	}
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
-	if (token_verify(w->store, auth, &info, &err)) {
-		http_add_header(res, "WWW-Authenticate",
-				"Bearer realm=\"airlock\", error=\"invalid_token\"");
+	if (!strncmp(auth, OAUTH_ACCESS_PREFIX, strlen(OAUTH_ACCESS_PREFIX))) {
+		if (authenticate_oauth(m, w, connector, auth, req, res, &info))
+			return -1;
+	} else if (token_verify(w->store, auth, &info, &err)) {
+		oauth_http_challenge(m->cfg.public_url, req, mcp_connector_name(connector), 1, hdr,
+				     sizeof hdr);
+		http_add_header(res, "WWW-Authenticate", hdr);
 		respond_rpc_error(res, err.code == AIRLOCK_EDENIED ? 401 : 500,
 				  JSONRPC_INVALID_REQUEST,
 				  err.code == AIRLOCK_EDENIED ? "invalid token: unknown or revoked"

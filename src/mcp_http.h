@@ -9,6 +9,10 @@
  * codes (202 for notifications, 400/404 for session problems, 405 for GET,
  * 406 for a wrong Accept, 415 for a wrong Content-Type).
  *
+ * Bearer tokens are static (token.h) or OAuth access tokens (oauth.h,
+ * "alo_..."), whose audience must be this connector's URL. A 401 names the
+ * connector's protected-resource metadata (RFC 9728) in WWW-Authenticate.
+ *
  * Never: lets a token of one connector use the other; lets a session be
  * used under another token's agent; serves without a token unless the
  * operator chose --no-auth on a loopback address.
@@ -34,6 +38,9 @@ struct mcp_http_config {
 					    least recently used */
 	unsigned idle_seconds;           /* 0 = 1800 */
 	const struct policy *policy;     /* borrowed; the gate's policy (NULL blocks all) */
+	const char *public_url;          /* the server's URL behind a proxy, for OAuth's
+					    resource (audience) and metadata; NULL = from
+					    the Host header */
 };
 
 int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struct err *err);

@@ -480,6 +480,50 @@ const struct store_migration store_migrations[] = {
 	 " seen_hash TEXT NOT NULL, definition TEXT NOT NULL,"
 	 " first_seen TEXT NOT NULL, resolved_at TEXT,"
 	 " UNIQUE (upstream, tool, seen_hash));"},
+	/* OAuth 2.1 (oauth.h): codes and tokens are kept as BLAKE2b hashes
+	 * only; a grant is one admin's consent, the family every token of it
+	 * belongs to (revoking it ends them all). */
+	{37, "oauth",
+	 "CREATE TABLE oauth_client("
+	 " id TEXT PRIMARY KEY,"
+	 " name TEXT NOT NULL,"
+	 " redirect_uris TEXT NOT NULL,"
+	 " created_at TEXT NOT NULL);"
+	 "CREATE TABLE oauth_code("
+	 " code_hash TEXT PRIMARY KEY,"
+	 " client_id TEXT NOT NULL,"
+	 " redirect_uri TEXT NOT NULL,"
+	 " challenge TEXT NOT NULL,"
+	 " connector TEXT NOT NULL CHECK (connector IN ('read','write')),"
+	 " agent TEXT NOT NULL,"
+	 " resource TEXT NOT NULL,"
+	 " scope TEXT,"
+	 " granted_by TEXT NOT NULL,"
+	 " created_at TEXT NOT NULL,"
+	 " expires_at TEXT NOT NULL,"
+	 " used_at TEXT,"
+	 " grant_id TEXT);"
+	 "CREATE INDEX oauth_code_client ON oauth_code(client_id);"
+	 "CREATE TABLE oauth_grant("
+	 " id TEXT PRIMARY KEY,"
+	 " client_id TEXT NOT NULL,"
+	 " connector TEXT NOT NULL CHECK (connector IN ('read','write')),"
+	 " agent TEXT NOT NULL,"
+	 " resource TEXT NOT NULL,"
+	 " scope TEXT,"
+	 " granted_by TEXT NOT NULL,"
+	 " created_at TEXT NOT NULL,"
+	 " revoked_at TEXT,"
+	 " revoked_why TEXT);"
+	 "CREATE INDEX oauth_grant_client ON oauth_grant(client_id);"
+	 "CREATE TABLE oauth_token("
+	 " token_hash TEXT PRIMARY KEY,"
+	 " grant_id TEXT NOT NULL REFERENCES oauth_grant(id),"
+	 " kind TEXT NOT NULL CHECK (kind IN ('access','refresh')),"
+	 " created_at TEXT NOT NULL,"
+	 " expires_at TEXT NOT NULL,"
+	 " used_at TEXT);"
+	 "CREATE INDEX oauth_token_grant ON oauth_token(grant_id);"},
 	{40, "outreach",
 	 /* draft: what an agent wrote, with the audience it declared (canonical
 	  * scope text); the recipients are draft_recipient rows. */

@@ -3,10 +3,12 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "book.h"
 #include "fmt.h"
+#include "oauth.h"
 
 #define SECRET_BYTES 32
 #define HASH_BYTES 32
@@ -155,15 +157,26 @@ int token_verify(struct store *s, const char *token, struct token_info *info, st
 static json_t *token_row(struct store_stmt *st, void *ctx)
 {
 	(void)ctx;
-	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?}", "id", store_col_text(st, 0), "connector",
-			 store_col_text(st, 1), "agent", store_col_text(st, 2), "created_at",
-			 store_col_text(st, 3), "created_by", store_col_text(st, 4), "revoked_at",
-			 store_col_text(st, 5));
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "id", store_col_text(st, 0), "kind",
+			 "static", "connector", store_col_text(st, 1), "agent",
+			 store_col_text(st, 2), "created_at", store_col_text(st, 3), "created_by",
+			 store_col_text(st, 4), "revoked_at", store_col_text(st, 5));
 }
 
+static int newest_first(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "created_at"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "created_at"));
+
+	return strcmp(y ? y : "", x ? x : "");
+}
+
+/* The static tokens and the OAuth grants, merged newest first. */
 int token_list(struct store *s, json_t **out, struct err *err)
 {
 	struct store_stmt *st;
+	json_t *grants = NULL, *all, **v = NULL;
+	size_t i, n;
 	int rc;
 
 	*out = NULL;
@@ -173,7 +186,31 @@ int token_list(struct store *s, json_t **out, struct err *err)
 			   &st, err);
 	if (rc)
 		return rc;
-	return store_collect(st, token_row, NULL, out, err);
+	rc = store_collect(st, token_row, NULL, &all, err);
+	if (rc)
+		return rc;
+	rc = oauth_grant_list(s, &grants, err);
+	if (rc || json_array_extend(all, grants)) {
+		json_decref(all);
+		json_decref(grants);
+		return rc ? rc : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	json_decref(grants);
+	n = json_array_size(all);
+	v = n ? malloc(n * sizeof *v) : NULL;
+	if (n && !v) {
+		json_decref(all);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(all, i));
+	qsort(v, n, sizeof *v, newest_first);
+	json_array_clear(all);
+	for (i = 0; i < n; i++)
+		json_array_append_new(all, v[i]);
+	free(v);
+	*out = all;
+	return 0;
 }
 
 int token_revoke(struct store *s, const char *id, struct err *err)
@@ -182,6 +219,15 @@ int token_revoke(struct store *s, const char *id, struct err *err)
 	char now[32];
 	int rc, revoked = 0, found = 0;
 
+	/* an OAuth grant is revoked here too: `airlock token revoke` is the one
+	 * place an operator ends a connector's credential */
+	if (!strncmp(id, OAUTH_GRANT_PREFIX, strlen(OAUTH_GRANT_PREFIX))) {
+		rc = oauth_grant_revoke(s, id, "revoked with airlock token revoke", err);
+		if (rc == AIRLOCK_ENOTFOUND)
+			return err_set(err, AIRLOCK_ENOTFOUND,
+				       "no token with id '%s' (see airlock token list)", id);
+		return rc;
+	}
 	rc = store_prepare(s, "SELECT revoked_at FROM connector_token WHERE id=?1", &st, err);
 	if (rc)
 		return rc;

@@ -39,12 +39,15 @@ int token_create(struct store *s, const char *connector, const char *agent,
  * malformed, unknown, revoked or does not match; 0 with info filled. */
 int token_verify(struct store *s, const char *token, struct token_info *info, struct err *err);
 
-/* Every token (never a secret): [{"id","connector","agent","created_at",
- * "created_by","revoked_at"}], newest first. */
+/* Every token (never a secret): [{"id","kind":"static","connector","agent",
+ * "created_at","created_by","revoked_at"}] and every OAuth grant (oauth.h:
+ * "kind":"oauth", with client_id, client_name, resource, revoked_why),
+ * newest first. */
 int token_list(struct store *s, json_t **out, struct err *err);
 
-/* Revokes by id; AIRLOCK_ENOTFOUND when no such token, AIRLOCK_ESTATE when
- * already revoked. */
+/* Revokes by id (an OAuth grant's id "oauth-..." revokes the grant and
+ * every token of it); AIRLOCK_ENOTFOUND when no such token, AIRLOCK_ESTATE
+ * when already revoked. */
 int token_revoke(struct store *s, const char *id, struct err *err);
 
 #endif
