@@ -242,7 +242,6 @@ void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses)
 			json_t *def = find_def(tools, t->name), *cur, *d;
 			int ok;
 
-			/* names bounded by the policy: 32 + separator + 64 < 160 */
 			(void)snprintf(name, sizeof name, "%s" UPSTREAM_SEP "%s", u->name, t->name);
 			r = row_of(name);
 			if (!def) {

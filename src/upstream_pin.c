@@ -35,7 +35,6 @@ static int pin_get(struct store *s, const char *upstream, const char *tool, char
 	store_bind_text(st, 2, tool);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		/* a stored hash is 64 hex digits */
 		(void)snprintf(hash, 65, "%s", store_col_text(st, 0) ? store_col_text(st, 0) : "");
 		if (def)
 			*def = json_loads(store_col_text(st, 1) ? store_col_text(st, 1) : "null", 0,
