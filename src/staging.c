@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "book.h"
 #include "clock.h"
 #include "fmt.h"
 #include "radius.h"
@@ -340,9 +341,32 @@ static int collect_rows(struct store *s, const char *sql, int64_t a, const char 
 	return 0;
 }
 
+/* Each item's record version as the book has it now (null when the record
+ * is gone), asked of the book: staging keeps no copy of it. */
+static int current_versions(struct store *s, json_t *items, struct err *err)
+{
+	json_t *it;
+	size_t i;
+	int64_t v;
+	int rc;
+
+	json_array_foreach(items, i, it)
+	{
+		const char *rid = json_string_value(json_object_get(it, "record_id"));
+
+		if (!rid)
+			continue;
+		rc = book_version(s, BOOK_ACCOUNT, rid, &v, err);
+		if (rc)
+			return rc;
+		json_object_set_new(it, "current_version", v >= 0 ? json_integer(v) : json_null());
+	}
+	return 0;
+}
+
 int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err)
 {
-	json_t *b, *items;
+	json_t *b, *items = NULL;
 	int rc;
 
 	rc = staging_get_header(s, batch_id, &b, err);
@@ -351,10 +375,13 @@ int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err
 	rc = collect_rows(s,
 			  "SELECT i.idx,i.record_id,i.changes,i.before,i.version,i.reasons,"
 			  "i.evidence,i.state,i.moved,i.verdict,i.verdict_by,i.verdict_note,"
-			  "a.version AS current_version FROM batch_item i LEFT JOIN account a"
-			  " ON a.id=i.record_id WHERE i.batch_id=?1 ORDER BY i.idx LIMIT ?3",
+			  "NULL AS current_version FROM batch_item i"
+			  " WHERE i.batch_id=?1 ORDER BY i.idx LIMIT ?3",
 			  batch_id, NULL, 0, &items, err);
+	if (!rc)
+		rc = current_versions(s, items, err);
 	if (rc) {
+		json_decref(items);
 		json_decref(b);
 		return rc;
 	}
