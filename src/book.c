@@ -1945,3 +1945,25 @@ int book_foreach(struct store *s, enum book_kind kind,
 	store_done(st);
 	return rc == STORE_DONE ? 0 : rc;
 }
+
+int book_signal_kind(struct store *s, const char *id, int *found, char *kind, size_t len,
+		     struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*found = 0;
+	kind[0] = '\0';
+	rc = store_prepare(s, "SELECT kind FROM signal WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*found = 1;
+		rc = fmt_buf(kind, len, err, "signal kind", "%s",
+			     store_col_text(st, 0) ? store_col_text(st, 0) : "");
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}

@@ -247,4 +247,9 @@ int64_t book_loader_failed_tag(const struct book_loader *l);
 /* Staged rows not finished are dropped. NULL is fine. */
 void book_loader_free(struct book_loader *l);
 
+/* The kind of one signal, copied into kind: *found 0 when no signal has
+ * that id. (drift reads cited evidence through this.) */
+int book_signal_kind(struct store *s, const char *id, int *found, char *kind, size_t len,
+		     struct err *err);
+
 #endif

@@ -978,3 +978,65 @@ rollback:
 	store_rollback(s);
 	return rc;
 }
+
+int staging_scan_batches(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct staging_batch_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err)
+{
+	struct staging_batch_row r;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT created_at, principal, instruction_version, policy_digest, refused,"
+			   " items FROM batch WHERE created_at >= ?1 AND created_at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, from);
+	store_bind_text(st, 2, to);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.created_at = store_col_text(st, 0);
+		r.principal = store_col_text(st, 1);
+		r.instruction_version = store_col_text(st, 2);
+		r.policy_digest = store_col_text(st, 3);
+		r.refused = store_col_text(st, 4);
+		r.items = store_col_int(st, 5);
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+int staging_scan_items(struct store *s, const char *from, const char *to,
+		       int (*fn)(const struct staging_item_row *row, void *ctx, struct err *err),
+		       void *ctx, struct err *err)
+{
+	struct staging_item_row r;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT b.created_at, b.workflow, i.changes, i.evidence, i.verdict"
+			   " FROM batch b JOIN batch_item i ON i.batch_id = b.id"
+			   " WHERE b.created_at >= ?1 AND b.created_at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, from);
+	store_bind_text(st, 2, to);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.created_at = store_col_text(st, 0);
+		r.workflow = store_col_text(st, 1);
+		r.changes = store_col_text(st, 2);
+		r.evidence = store_col_text(st, 3);
+		r.verdict = store_col_text(st, 4);
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}

@@ -177,4 +177,27 @@ int staging_check_merges(struct store *s, json_t **violations, struct err *err);
 /* Parses "12" or "B12" into a batch id. */
 int staging_parse_id(const char *text, int64_t *out, struct err *err);
 
+/* Read-only scans for other modules' statistics (drift), so that they need
+ * not know staging's tables. Rows are borrowed: valid during the call only;
+ * a text column may be NULL. fn's non-zero return stops the scan and is
+ * returned. */
+struct staging_batch_row {
+	const char *created_at, *principal, *instruction_version, *policy_digest;
+	const char *refused; /* JSON array of refused items, as stored */
+	int64_t items;
+};
+/* Every batch created in [from, to), in storage order. */
+int staging_scan_batches(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct staging_batch_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err);
+struct staging_item_row {
+	const char *created_at, *workflow; /* the batch's */
+	const char *changes, *evidence;    /* JSON, as stored */
+	const char *verdict;               /* sample verdict: NULL, "pass", "fail" */
+};
+/* Every item of the batches created in [from, to), in storage order. */
+int staging_scan_items(struct store *s, const char *from, const char *to,
+		       int (*fn)(const struct staging_item_row *row, void *ctx, struct err *err),
+		       void *ctx, struct err *err);
+
 #endif
