@@ -6,6 +6,8 @@
 #    exercise is the code that runs.
 #  - radius_batch, radius_hold, radius_total belong to radius.c (schema
 #    migrations aside, which create them).
+#  - drift reads batch, batch_item, draft, brief, action_log and signal
+#    only through their owners' scans (staging, outreach, audit, book).
 # Usage: sh scripts/owners.sh [SRCDIR] (default src). Fails naming each line.
 dir=${1:-src}
 fail=0
@@ -26,4 +28,8 @@ bad=$(grep -nE 'radius_(batch|hold|total)\b' "$dir"/*.c 2>/dev/null |
 	grep -vE "^$dir/(radius|schema|store_pg_schema|cmd_migrate)\\.c:" |
 	grep -E '"' || true)
 [ -z "$bad" ] || report "the radius ledger is radius.c's; call radius.h instead" "$bad"
+# drift computes statistics over other modules' tables through their scans
+bad=$(grep -nEi "$(sql_on 'batch|batch_item|brief|draft|action_log|account|contact|signal')" \
+	"$dir"/drift*.c 2>/dev/null || true)
+[ -z "$bad" ] || report "drift reads another module's table itself; use its owner's scan" "$bad"
 exit $fail
