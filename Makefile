@@ -2,7 +2,7 @@
 # `make demo` and `make check` install what is missing first (scripts/deps.sh),
 # then re-enter make so pkg-config sees the freshly installed libraries.
 
-PKGS     := sqlite3 jansson yaml-0.1 libsodium libmicrohttpd libcurl
+PKGS     := sqlite3 libpq jansson yaml-0.1 libsodium libmicrohttpd libcurl
 CC       ?= gcc
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CSTD     := -std=gnu11 -D_GNU_SOURCE

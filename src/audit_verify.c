@@ -830,7 +830,7 @@ static struct store *worker_store(const char *path, int64_t *head_seq,
 	struct store *s = NULL;
 
 	if (store_open(&s, path, &ignored) ||
-	    store_exec(s, "PRAGMA cache_size=-2048; BEGIN", &ignored) ||
+	    store_read_snapshot(s, &ignored) ||
 	    audit_head(s, head_seq, head, &ignored)) {
 		store_close(s);
 		return NULL;
@@ -969,7 +969,7 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 			  " batch_id, body, prev_hash, hash,"
 			  " (SELECT seq FROM action_log_head WHERE id = 1),"
 			  " (SELECT hash FROM action_log_head WHERE id = 1)"
-			  " FROM action_log ORDER BY seq",
+			  " FROM action_log ORDER BY action_log.seq",
 			  &st, err);
 	if (rc)
 		return rc;

@@ -1232,6 +1232,10 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	if (!q->text)
 		return 0;
 	text_pattern(q->text, p->pat);
+	/* the trigram index is SQLite's FTS5 (schema.c, 4): on another engine
+	 * the LIKE alone filters */
+	if (strcmp(store_backend_name(s), "sqlite") != 0)
+		return 0;
 	if (!text_match(p->pat, p->match, sizeof p->match))
 		return 0;
 	if (ordered_page) {
@@ -1674,7 +1678,7 @@ static int collect(struct store *s, enum book_kind kind, const char *sql, const 
 		store_bind_text(st, 1, a);
 	if (b)
 		store_bind_text(st, 2, b);
-	store_bind_int(st, 3, limit > 0 ? limit : -1);
+	store_bind_int(st, 3, limit > 0 ? limit : INT64_MAX); /* no limit, in both engines */
 	return store_collect(st, kind_row, &kind, out, err);
 }
 
@@ -1895,21 +1899,28 @@ int book_stats_recount(struct store *s, json_t **out, struct err *err)
 	if (rc)
 		goto error;
 	json_object_set_new(o, "signals", json_integer(n));
+	/* NULL first in both engines (SQLite's default, not PostgreSQL's): a
+	 * value "(none)" then wins the key, as in book_stats */
 	rc = group_counts(s, "SELECT segment,count(*) FROM account WHERE merged_into IS NULL"
-			     " GROUP BY segment ORDER BY segment", o, "by_segment", err);
+			     " GROUP BY segment ORDER BY segment NULLS FIRST",
+			  o, "by_segment", err);
 	if (rc == 0)
 		rc = group_counts(s, "SELECT region,count(*) FROM account WHERE merged_into IS NULL"
-				     " GROUP BY region ORDER BY region", o, "by_region", err);
+				     " GROUP BY region ORDER BY region NULLS FIRST",
+				  o, "by_region", err);
 	if (rc == 0)
 		rc = group_counts(s, "SELECT CAST(tier AS TEXT),count(*) FROM account WHERE"
-				     " merged_into IS NULL GROUP BY tier ORDER BY tier", o, "by_tier",
-				  err);
+				     " merged_into IS NULL GROUP BY tier ORDER BY tier NULLS FIRST",
+				  o, "by_tier", err);
 	if (rc == 0)
 		rc = group_counts(s, "SELECT lifecycle,count(*) FROM account WHERE merged_into IS NULL"
-				     " GROUP BY lifecycle ORDER BY lifecycle", o, "by_lifecycle", err);
+				     " GROUP BY lifecycle ORDER BY lifecycle NULLS FIRST",
+				  o, "by_lifecycle", err);
 	if (rc == 0)
-		rc = group_counts(s, "SELECT kind,count(*) FROM signal GROUP BY kind ORDER BY kind", o,
-				  "signals_by_kind", err);
+		rc = group_counts(s,
+				  "SELECT kind,count(*) FROM signal GROUP BY kind"
+				  " ORDER BY kind NULLS FIRST",
+				  o, "signals_by_kind", err);
 	if (rc)
 		goto error;
 	*out = o;

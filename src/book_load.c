@@ -312,24 +312,13 @@ static const char *const deferred_triggers[2] = {"account_text_insert",
  * holds the drop: a rollback brings them back. */
 static int defer_triggers(struct book_loader *l, struct err *err)
 {
-	struct store_stmt *st;
 	char sql[128];
 	int i, rc = 0;
 
 	for (i = 0; rc == 0 && i < 2; i++) {
-		rc = store_prepare(l->s, "SELECT sql FROM sqlite_master WHERE type='trigger'"
-					 " AND name=?1",
-				   &st, err);
-		if (rc)
-			break;
-		store_bind_text(st, 1, deferred_triggers[i]);
-		rc = store_step(st, err);
-		if (rc == STORE_ROW && store_col_text(st, 0)) {
-			l->deferred[i] = strdup(store_col_text(st, 0));
-			rc = l->deferred[i] ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		} else if (rc >= 0)
-			rc = 0; /* an older schema without it: nothing to defer */
-		store_done(st);
+		/* an older schema (or another engine's) without it: nothing
+		 * to defer */
+		rc = store_trigger_sql(l->s, deferred_triggers[i], &l->deferred[i], err);
 		if (rc == 0 && l->deferred[i]) {
 			(void)snprintf(sql, sizeof sql, "DROP TRIGGER %s", deferred_triggers[i]);
 			rc = store_exec(l->s, sql, err);
@@ -439,16 +428,14 @@ void book_loader_free(struct book_loader *l)
 	 * triggers; should it commit anyway, they are restored here */
 	if ((l->deferred[0] || l->deferred[1]) && store_in_transaction(l->s)) {
 		struct err ignored = {0};
-		struct store_stmt *st;
-		int present = 0;
+		char *sql[2] = {NULL, NULL};
+		int present;
 
-		if (store_prepare(l->s, "SELECT count(*) FROM sqlite_master WHERE type='trigger'"
-					" AND name IN ('account_text_insert', 'book_tally_account_insert')",
-				  &st, &ignored) == 0) {
-			if (store_step(st, &ignored) == STORE_ROW)
-				present = (int)store_col_int(st, 0);
-			store_done(st);
-		}
+		store_trigger_sql(l->s, deferred_triggers[0], &sql[0], &ignored);
+		store_trigger_sql(l->s, deferred_triggers[1], &sql[1], &ignored);
+		present = sql[0] || sql[1];
+		free(sql[0]);
+		free(sql[1]);
 		if (present == 0)
 			restore_triggers(l, &ignored);
 	}

@@ -488,6 +488,29 @@ const struct cli_command cli_commands[] = {
 	 "checkpoint to FILE, or to standard output. Keep checkpoints away from the\n"
 	 "database: 'airlock verify --checkpoint FILE' then detects a rewrite of the\n"
 	 "whole log. Taking a checkpoint is itself logged.\n"},
+	{"migrate", cmd_migrate, "copy the database to another engine (SQLite to PostgreSQL)",
+	 "usage: airlock migrate --to TARGET [--db PATH] [--json]\n"
+	 "\n"
+	 "Copies everything in the database (the book, batches, the action log,\n"
+	 "connector tokens, reviewers) into TARGET, an empty database: a\n"
+	 "postgres://USER@HOST:PORT/DB URL (or another SQLite file). The source's\n"
+	 "action log is verified first and the copy's after; both must verify and\n"
+	 "end at the same head, or nothing is kept. The source is not changed.\n"
+	 "Stop the servers on the source first; then point them at TARGET with\n"
+	 "--db or $AIRLOCK_DB.\n"},
+	{"sql", cmd_sql, "run one SQL statement on the database and print its rows",
+	 "usage: airlock sql [--write] [--header] [--db PATH|URL] [--json] STATEMENT [VALUE...]\n"
+	 "\n"
+	 "Runs STATEMENT on the database (a SQLite file, or a postgres:// URL) and\n"
+	 "prints each row on a line, columns separated by '|', NULL as nothing,\n"
+	 "blobs as x'hex', control characters as \\xNN. VALUEs bind to ?1, ?2 ...\n"
+	 "as text. For operators and tests, in place of each engine's own shell.\n"
+	 "\n"
+	 "  --write   commit what the statement changed; without it the statement\n"
+	 "            runs in a transaction that is rolled back, so a look cannot\n"
+	 "            change the book (the action log stays append-only either way)\n"
+	 "  --header  print the column names first\n"
+	 "  --json    {\"rows\": [{column: value}], \"changes\": N, \"committed\": bool}\n"},
 	{"verify", cmd_verify, "check that the action log was not edited",
 	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"
 	 "       airlock verify --invariants [--instruction-version V] [--policy FILE]\n"

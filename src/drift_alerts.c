@@ -126,13 +126,7 @@ static int write_row(struct store *s, const struct drift_config *cfg, json_t *a,
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto out;
-	rc = store_prepare(s, "SELECT last_insert_rowid()", &st, err);
-	if (rc)
-		goto out;
-	rc = store_step(st, err);
-	*id = store_col_int(st, 0);
-	store_done(st);
-	rc = rc == STORE_ROW ? 0 : rc;
+	rc = store_last_insert_id(s, id, err);
 	json_object_set_new(a, "first_seen", json_string(now));
 	json_object_set_new(a, "acked_by", json_null());
 	json_object_set_new(a, "ack_cause", json_null());

@@ -157,8 +157,8 @@ void drift_events_from_sightings(struct drift_ctx *c);
 /* Frees everything the context holds (not the context itself). */
 void drift_ctx_release(struct drift_ctx *c);
 
-/* 1 in *exists when the table exists. (SQLite: sqlite_master; PostgreSQL
- * would ask information_schema.tables.) */
+/* 1 in *exists when the table exists (store_table_exists: each engine asks
+ * its own catalogue). */
 int drift_table_exists(struct store *s, const char *table, int *exists, struct err *err);
 
 /* The judgement of one window of one series. */

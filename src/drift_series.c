@@ -348,21 +348,7 @@ void drift_events_from_sightings(struct drift_ctx *c)
 
 int drift_table_exists(struct store *s, const char *table, int *exists, struct err *err)
 {
-	struct store_stmt *st;
-	int rc;
-
-	rc = store_prepare(s, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, table);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*exists = store_col_int(st, 0) > 0;
-		rc = 0;
-	}
-	store_done(st);
-	return rc;
+	return store_table_exists(s, table, exists, err);
 }
 
 void drift_ctx_release(struct drift_ctx *c)

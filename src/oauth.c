@@ -227,7 +227,7 @@ int oauth_client_register(struct store *s, json_t *meta, json_t **out, struct er
 {
 	unsigned char raw[16];
 	char id[40], now[CLOCK_TEXT_LEN], *text = NULL;
-	const char *name;
+	const char *name = NULL;
 	json_t *uris = NULL;
 	struct store_stmt *st;
 	int rc;

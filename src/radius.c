@@ -20,8 +20,8 @@ static int total_add(struct store *s, const char *principal, const char *workflo
 			   delta > 0
 			       ? "INSERT INTO radius_total(principal,workflow,records)"
 				 " VALUES(?1,?2,?3) ON CONFLICT(principal,workflow) DO UPDATE"
-				 " SET records=records+?3"
-			       : "UPDATE radius_total SET records=records+?3 WHERE principal=?1"
+				 " SET records=radius_total.records+?3"
+			       : "UPDATE radius_total SET records=radius_total.records+?3 WHERE principal=?1"
 				 " AND workflow=?2",
 			   &st, err);
 	if (rc)
@@ -147,7 +147,7 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 		rc = hold_exec(s,
 			       "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
 			       " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
-			       " DO UPDATE SET batches=batches+1",
+			       " DO UPDATE SET batches=radius_hold.batches+1",
 			       principal, workflow, id, err);
 		if (rc)
 			return rc;

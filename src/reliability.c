@@ -79,7 +79,8 @@ int reliability_record(struct store *s, const char *reviewer, const char *workfl
 	rc = store_prepare(s,
 			   "INSERT INTO reviewer_check(reviewer,workflow,seen,caught,missed,updated_at)"
 			   " VALUES(?1,?2,1,?3,?4,?5) ON CONFLICT(reviewer,workflow) DO UPDATE SET"
-			   " seen=seen+1, caught=caught+excluded.caught, missed=missed+excluded.missed,"
+			   " seen=reviewer_check.seen+1, caught=reviewer_check.caught+excluded.caught,"
+			   " missed=reviewer_check.missed+excluded.missed,"
 			   " updated_at=excluded.updated_at",
 			   &q, err);
 	if (rc)

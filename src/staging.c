@@ -199,13 +199,8 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	store_done(st);
 	if (rc != STORE_DONE)
 		goto rollback;
-	rc = store_prepare(s, "SELECT last_insert_rowid()", &st, err);
+	rc = store_last_insert_id(s, batch_id, err);
 	if (rc)
-		goto rollback;
-	rc = store_step(st, err);
-	*batch_id = store_col_int(st, 0);
-	store_done(st);
-	if (rc != STORE_ROW)
 		goto rollback;
 	rc = store_prepare(s,
 			   "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
@@ -329,7 +324,7 @@ static int collect_rows(struct store *s, const char *sql, int64_t a, const char 
 	store_bind_int(st, 1, a);
 	if (b)
 		store_bind_text(st, 2, b);
-	store_bind_int(st, 3, limit > 0 ? limit : -1);
+	store_bind_int(st, 3, limit > 0 ? limit : INT64_MAX); /* no limit, in both engines */
 	while ((rc = store_step(st, err)) == STORE_ROW)
 		json_array_append_new(arr, row_object(st));
 	store_done(st);

@@ -1,47 +1,14 @@
-/* store.c — SQLite implementation of store.h. */
-#include "store.h"
+/* store.c — what every engine behind store.h shares: picking the backend
+ * from the target (a path or a postgres:// URL), the statement cache,
+ * transaction nesting, the time budget and the numbered migrations. Every
+ * call that speaks to an engine goes through s->be (store_int.h). */
+#include "store_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
-
-#define STMT_BUCKETS 256
-
-struct store_stmt {
-	struct store *owner;
-	sqlite3_stmt *native;
-	char *sql;
-	int bind_rc; /* first SQLite error from a bind, kept for store_step */
-	int in_use;
-	struct store_stmt *next; /* bucket chain */
-};
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	int depth; /* transaction nesting: 0 = none */
-	int relaxed; /* synchronous=NORMAL in force */
-	dev_t dev;   /* the file opened, to notice it removed or replaced */
-	ino_t ino;
-	int gone;    /* it was: every later write is refused */
-	struct timespec deadline; /* store_budget: when the call must end */
-	int budget_spent;         /* a statement was stopped by the budget */
-	struct store_stmt *cache[STMT_BUCKETS];
-};
-
-/* Writers of one process queue here rather than in SQLite: SQLite's busy
- * handler sleeps (1 ms, 2 ms, 5 ms, ...) while another connection holds the
- * write lock, which under many concurrent writers (the HTTP connectors'
- * workers each logging their calls) costs far more than the transactions
- * themselves. Other processes still meet SQLite's lock and busy timeout. */
-static pthread_mutex_t store_write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned sql_hash(const char *s)
 {
@@ -49,245 +16,71 @@ static unsigned sql_hash(const char *s)
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % STMT_BUCKETS;
+	return h % STORE_STMT_BUCKETS;
 }
 
-static int map_rc(int rc)
+int store_target_is_pg(const char *target)
 {
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return AIRLOCK_EBUSY;
-	case SQLITE_NOMEM: return AIRLOCK_ENOMEM;
-	case SQLITE_CONSTRAINT:
-	case SQLITE_MISMATCH:
-	case SQLITE_RANGE:
-	case SQLITE_TOOBIG: return AIRLOCK_EINVAL;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: return AIRLOCK_ECORRUPT;
-	}
-	return AIRLOCK_EIO;
-}
-
-static int db_error(struct store *s, int rc, struct err *err, const char *what)
-{
-	return err_set(err, map_rc(rc), "%s: %s (%s)", s->path, sqlite3_errmsg(s->db), what);
+	return target && (strncmp(target, "postgres://", 11) == 0 ||
+			  strncmp(target, "postgresql://", 13) == 0 ||
+			  strncmp(target, "host=", 5) == 0 || strncmp(target, "dbname=", 7) == 0);
 }
 
 static int migrate(struct store *s, struct err *err);
 
-/* The background checkpointer (store_checkpointer_start). */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	sqlite3 *db;
-	int running, stopping;
-} ckpt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, 0, 0};
-
-/* SQLite's memory statistics take a process-wide mutex on every allocation,
- * which the HTTP workers' connections would all queue on; airlock never
- * reads them. Must run before SQLite initialises. */
-static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
-
-static void configure_sqlite(void)
-{
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-/* Creates path as an empty file only the owner may read or write, when
- * nothing is there. The book, its action log and the connectors' and
- * reviewers' credentials all live in it, and SQLite gives the -wal and -shm
- * files the database file's mode, so they are 0600 too. The umask cannot
- * widen this (0600 & ~umask is at most 0600), and fchmod undoes a umask that
- * would take the owner's own access away. */
-static int create_private(const char *path, struct err *err)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return 0;
-		return err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
-			       strerror(errno));
-	}
-	if (fchmod(fd, 0600) != 0) {
-		int e = errno;
-
-		close(fd);
-		unlink(path);
-		return err_set(err, AIRLOCK_EIO, "cannot set the mode of %s: %s", path, strerror(e));
-	}
-	close(fd);
-	return 0;
-}
-
-static int open_store(struct store **out, const char *path, int create, struct err *err)
+static int open_store(struct store **out, const char *path, int create, int migrations,
+		      struct err *err)
 {
 	struct store *s;
-	struct stat sb;
 	int rc;
 
 	*out = NULL;
-	pthread_once(&sqlite_configured, configure_sqlite);
-	/* A missing database is an error, never an empty new one: a typo in
-	 * --db, or a book deleted under a running server, must not be answered
-	 * from (or written into) a fresh file that nobody else reads. */
-	if (create) {
-		rc = create_private(path, err);
-		if (rc)
-			return rc;
-	} else if (stat(path, &sb) != 0) {
-		if (errno == ENOENT)
-			return err_set(err, AIRLOCK_ENOTFOUND,
-				       "no database at %s (run 'airlock init' to create one)", path);
-		return err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
-			       strerror(errno));
-	}
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	s->be = store_target_is_pg(path) ? &store_pg_backend : &store_sqlite_backend;
 	s->path = strdup(path);
 	if (!s->path) {
 		free(s);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	/* one thread at a time per connection (store.h): no per-call mutex */
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = err_set(err, rc == SQLITE_CANTOPEN ? AIRLOCK_ENOTFOUND : AIRLOCK_EIO,
-			     "cannot open database %s: %s", path,
-			     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		goto error;
-	}
-	/* the file now open; if it went away between the two calls, this
-	 * connection's first write notices */
-	if (stat(path, &sb) == 0) {
-		s->dev = sb.st_dev;
-		s->ino = sb.st_ino;
-	} else
-		s->gone = 1;
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 10000);
-	/* WAL lets readers (the console, read connectors) run beside the one
-	 * writer; FULL makes each commit durable across power loss, which the
-	 * log's "an entry exists exactly when its effect does" depends on. */
-	/* Memory is bounded per connection, and a server holds one per worker
-	 * thread plus the log's writer and the console: a 64 MB page cache
-	 * each and in-memory temp tables took `airlock serve` to 440-500 MB on
-	 * a 1M-account book. 4 MB of cache holds the upper levels of every
-	 * index and a page's worth of rows; temp b-trees (a sort that outgrows
-	 * the cache) go to a temp file, not the heap. */
-	rc = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			   "PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"
-			   "PRAGMA cache_size=-4096;",
-			err);
-	if (rc == 0)
+	rc = s->be->open(s, create, err);
+	if (rc == 0 && migrations)
 		rc = migrate(s, err);
-	/* SQLite's "attempt to write a readonly database" does not say which
-	 * file or folder it could not write */
-	if (rc == AIRLOCK_EIO && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_READONLY) {
+	/* the engine's "attempt to write a readonly database" does not say
+	 * which file or folder it could not write */
+	if (rc == AIRLOCK_EIO && s->conn) {
 		struct err why = {0};
 
-		if (store_writable(s, &why))
+		if (s->be->writable(s, &why))
 			rc = err_set(err, why.code, "%s", why.msg);
 	}
-	if (rc)
-		goto error;
-	pthread_mutex_lock(&ckpt.lock);
-	if (ckpt.running)
-		sqlite3_wal_autocheckpoint(s->db, 0);
-	pthread_mutex_unlock(&ckpt.lock);
+	if (rc) {
+		store_close(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
-error:
-	store_close(s);
-	return rc;
 }
 
 int store_open(struct store **out, const char *path, struct err *err)
 {
-	return open_store(out, path, 0, err);
+	return open_store(out, path, 0, 1, err);
 }
 
 int store_create(struct store **out, const char *path, struct err *err)
 {
-	return open_store(out, path, 1, err);
+	return open_store(out, path, 1, 1, err);
 }
 
-/* Set once any connection of this process finds its file gone. */
-static int store_gone_said;
-
-/* Whether the file at s->path is still the one this connection has open.
- * A stat per write transaction: next to the commit's fsync it costs
- * nothing. Once gone, always gone: the connection's file is an orphan, and
- * whatever it says no longer reaches the book other processes read. */
-static int check_file(struct store *s, struct err *err)
+int store_connect(struct store **out, const char *target, struct err *err)
 {
-	struct stat sb;
-	const char *how = NULL;
-
-	if (!s->gone) {
-		if (stat(s->path, &sb) != 0)
-			how = errno == ENOENT ? "was removed" : "cannot be checked";
-		else if (sb.st_dev != s->dev || sb.st_ino != s->ino)
-			how = "was replaced by another file";
-		if (!how)
-			return 0;
-		s->gone = 1;
-		if (!__atomic_exchange_n(&store_gone_said, 1, __ATOMIC_SEQ_CST))
-			fprintf(stderr,
-				"airlock: database %s %s while airlock had it open; refusing every "
-				"write from now on (restore it and restart airlock)\n",
-				s->path, how);
-	}
-	return err_set(err, AIRLOCK_ESTATE,
-		       "database %s was removed or replaced while airlock had it open; nothing "
-		       "is written (restore it and restart airlock)",
-		       s->path);
+	return open_store(out, target, 0, 0, err);
 }
 
-int store_file_ok(struct store *s, struct err *err) { return check_file(s, err); }
+int store_file_ok(struct store *s, struct err *err) { return s->be->file_ok(s, err); }
 
-int store_writable(struct store *s, struct err *err)
-{
-	static const char *const sides[] = {"-wal", "-shm"};
-	char dir[4096], side[4200];
-	const char *slash = strrchr(s->path, '/');
-	size_t i;
-	int n;
-
-	/* SQLite opens a file it may not write read-only, without a word */
-	if (sqlite3_db_readonly(s->db, "main") == 1 || access(s->path, W_OK) != 0)
-		return err_set(err, AIRLOCK_EDENIED,
-			       "database %s is read-only for this user: airlock could not record "
-			       "a single call (check its owner and mode)",
-			       s->path);
-	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
-		n = snprintf(side, sizeof side, "%s%s", s->path, sides[i]);
-		if (n < 0 || (size_t)n >= sizeof side)
-			return err_set(err, AIRLOCK_EINVAL, "%s: path too long", s->path);
-		if (access(side, F_OK) == 0 && access(side, W_OK) != 0)
-			return err_set(err, AIRLOCK_EDENIED,
-				       "%s is read-only for this user: airlock could not record a "
-				       "single call (check its owner and mode)",
-				       side);
-	}
-	if (!slash)
-		n = snprintf(dir, sizeof dir, ".");
-	else if (slash == s->path)
-		n = snprintf(dir, sizeof dir, "/");
-	else
-		n = snprintf(dir, sizeof dir, "%.*s", (int)(slash - s->path), s->path);
-	if (n < 0 || (size_t)n >= sizeof dir)
-		return err_set(err, AIRLOCK_EINVAL, "%s: path too long", s->path);
-	/* the -wal and -shm files are made and removed beside the database */
-	if (access(dir, W_OK | X_OK) != 0)
-		return err_set(err, AIRLOCK_EDENIED,
-			       "cannot write in %s, the folder of database %s: SQLite keeps its "
-			       "-wal and -shm files there (check its owner and mode)",
-			       dir, s->path);
-	return 0;
-}
+int store_writable(struct store *s, struct err *err) { return s->be->writable(s, err); }
 
 void store_close(struct store *s)
 {
@@ -295,37 +88,31 @@ void store_close(struct store *s)
 
 	if (!s)
 		return;
-	while (s->depth > 0)
-		store_rollback(s); /* releases the write lock too */
-	for (i = 0; i < STMT_BUCKETS; i++) {
+	if (s->conn)
+		while (s->depth > 0)
+			store_rollback(s); /* releases the write lock too */
+	for (i = 0; i < STORE_STMT_BUCKETS; i++) {
 		struct store_stmt *st = s->cache[i], *next;
 
 		for (; st; st = next) {
 			next = st->next;
-			sqlite3_finalize(st->native);
+			s->be->finalize(st);
 			free(st->sql);
 			free(st);
 		}
 	}
-	if (s->db)
-		sqlite3_close(s->db);
+	s->be->close(s);
 	free(s->path);
 	free(s);
 }
 
 const char *store_path(const struct store *s) { return s->path; }
 
+const char *store_backend_name(const struct store *s) { return s->be->name; }
+
 int store_exec(struct store *s, const char *sql, struct err *err)
 {
-	char *msg = NULL;
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK) {
-		rc = err_set(err, map_rc(rc), "%s: %s", s->path, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
-		return rc;
-	}
-	return 0;
+	return s->be->exec(s, sql, err);
 }
 
 int store_begin(struct store *s, struct err *err)
@@ -333,17 +120,11 @@ int store_begin(struct store *s, struct err *err)
 	char sql[64];
 	int rc;
 
-	if (s->depth == 0) {
-		rc = check_file(s, err);
-		if (rc)
-			return rc;
-		pthread_mutex_lock(&store_write_lock);
-		rc = store_exec(s, "BEGIN IMMEDIATE", err);
-		if (rc)
-			pthread_mutex_unlock(&store_write_lock);
-	} else {
+	if (s->depth == 0)
+		rc = s->be->begin(s, err);
+	else {
 		(void)snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
-		rc = store_exec(s, sql, err);
+		rc = s->be->exec(s, sql, err);
 	}
 	if (rc == 0)
 		s->depth++;
@@ -358,37 +139,34 @@ int store_commit(struct store *s, struct err *err)
 	if (s->depth == 0)
 		return err_set(err, AIRLOCK_ESTATE, "commit without a transaction");
 	if (s->depth == 1)
-		rc = store_exec(s, "COMMIT", err);
+		rc = s->be->commit(s, err);
 	else {
 		(void)snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
-		rc = store_exec(s, sql, err);
+		rc = s->be->exec(s, sql, err);
 	}
 	if (rc) {
 		store_rollback(s);
 		return rc;
 	}
-	if (--s->depth == 0)
-		pthread_mutex_unlock(&store_write_lock);
+	s->depth--;
 	return 0;
 }
 
 void store_rollback(struct store *s)
 {
 	char sql[80];
+	struct err ignored = {0};
 
 	if (s->depth == 0)
 		return;
-	if (s->depth == 1) {
-		/* COMMIT may already have rolled back (e.g. on SQLITE_FULL). */
-		if (!sqlite3_get_autocommit(s->db))
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	} else {
-		(void)snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", s->depth - 1,
-			       s->depth - 1);
-		sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (s->depth == 1)
+		s->be->rollback(s);
+	else {
+		(void)snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d",
+			       s->depth - 1, s->depth - 1);
+		s->be->exec(s, sql, &ignored);
 	}
-	if (--s->depth == 0)
-		pthread_mutex_unlock(&store_write_lock);
+	s->depth--;
 }
 
 int store_in_transaction(const struct store *s) { return s->depth > 0; }
@@ -403,7 +181,7 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out, str
 	for (st = s->cache[h]; st; st = st->next) {
 		if (!st->in_use && strcmp(st->sql, sql) == 0) {
 			st->in_use = 1;
-			st->bind_rc = SQLITE_OK;
+			st->bind_rc = 0;
 			*out = st;
 			return 0;
 		}
@@ -416,15 +194,13 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out, str
 		free(st);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->native, NULL);
-	if (rc != SQLITE_OK) {
-		rc = err_set(err, map_rc(rc), "%s: cannot prepare statement: %s", s->path,
-			     sqlite3_errmsg(s->db));
+	st->owner = s;
+	rc = s->be->prepare(s, st, err);
+	if (rc) {
 		free(st->sql);
 		free(st);
 		return rc;
 	}
-	st->owner = s;
 	st->in_use = 1;
 	st->next = s->cache[h];
 	s->cache[h] = st;
@@ -434,69 +210,55 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out, str
 
 static void keep_bind_rc(struct store_stmt *st, int rc)
 {
-	if (rc != SQLITE_OK && st->bind_rc == SQLITE_OK)
+	if (rc && !st->bind_rc)
 		st->bind_rc = rc;
 }
 
 void store_bind_text(struct store_stmt *st, int idx, const char *v)
 {
-	if (!v)
-		keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
-	else
-		keep_bind_rc(st, sqlite3_bind_text(st->native, idx, v, -1, SQLITE_TRANSIENT));
+	keep_bind_rc(st, st->owner->be->bind_text(st, idx, v, -1));
 }
 
 void store_bind_textn(struct store_stmt *st, int idx, const char *v, int len)
 {
-	if (!v)
-		keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
-	else
-		keep_bind_rc(st, sqlite3_bind_text(st->native, idx, v, len, SQLITE_TRANSIENT));
+	keep_bind_rc(st, st->owner->be->bind_text(st, idx, v, len));
 }
 
 void store_bind_int(struct store_stmt *st, int idx, int64_t v)
 {
-	keep_bind_rc(st, sqlite3_bind_int64(st->native, idx, v));
+	keep_bind_rc(st, st->owner->be->bind_int(st, idx, v));
 }
 
 void store_bind_double(struct store_stmt *st, int idx, double v)
 {
-	keep_bind_rc(st, sqlite3_bind_double(st->native, idx, v));
+	keep_bind_rc(st, st->owner->be->bind_double(st, idx, v));
 }
 
 void store_bind_null(struct store_stmt *st, int idx)
 {
-	keep_bind_rc(st, sqlite3_bind_null(st->native, idx));
+	keep_bind_rc(st, st->owner->be->bind_null(st, idx));
 }
 
-void store_bind_failed(struct store_stmt *st) { keep_bind_rc(st, SQLITE_NOMEM); }
+void store_bind_failed(struct store_stmt *st) { keep_bind_rc(st, AIRLOCK_ENOMEM); }
 
 void store_bind_blob(struct store_stmt *st, int idx, const void *v, int len)
 {
-	keep_bind_rc(st, sqlite3_bind_blob(st->native, idx, v, len, SQLITE_TRANSIENT));
+	keep_bind_rc(st, st->owner->be->bind_blob(st, idx, v, len));
 }
 
 int store_step(struct store_stmt *st, struct err *err)
 {
+	struct store *s = st->owner;
 	int rc;
 
-	if (st->bind_rc != SQLITE_OK)
-		return err_set(err, map_rc(st->bind_rc), "%s: cannot bind parameter: %s",
-			       st->owner->path, sqlite3_errstr(st->bind_rc));
+	if (st->bind_rc)
+		return err_set(err, st->bind_rc, "%s: cannot bind parameter: %s", s->path,
+			       err_name(st->bind_rc));
 	/* a write outside any transaction commits on its own: the same check
 	 * as store_begin's */
-	if (st->owner->depth == 0 && !sqlite3_stmt_readonly(st->native) &&
-	    (rc = check_file(st->owner, err)))
+	if (s->depth == 0 && !s->be->stmt_readonly(st) && (rc = s->be->file_ok(s, err)))
 		return rc;
-	rc = sqlite3_step(st->native);
-	if (rc == SQLITE_ROW)
-		return STORE_ROW;
-	if (rc == SQLITE_DONE)
-		return STORE_DONE;
-	if (rc == SQLITE_INTERRUPT && st->owner->budget_spent)
-		return err_set(err, AIRLOCK_EBUSY, "%s: stopped: the call ran past its time budget",
-			       st->owner->path);
-	return db_error(st->owner, rc, err, "step");
+	return s->be->step(st, err);
 }
 
 /* Allocation failures inside json_dumps, per thread: jansson 2.14 does not
@@ -552,72 +314,52 @@ json_t *store_json_load(const char *text, size_t flags, int *oom)
 	return v;
 }
 
-int store_col_count(struct store_stmt *st) { return sqlite3_column_count(st->native); }
+int store_col_count(struct store_stmt *st) { return st->owner->be->col_count(st); }
 
 const char *store_col_name(struct store_stmt *st, int col)
 {
-	return sqlite3_column_name(st->native, col);
+	return st->owner->be->col_name(st, col);
 }
 
 const char *store_col_text(struct store_stmt *st, int col)
 {
-	return (const char *)sqlite3_column_text(st->native, col);
+	return st->owner->be->col_text(st, col);
 }
 
-int store_col_bytes(struct store_stmt *st, int col)
-{
-	return sqlite3_column_bytes(st->native, col);
-}
+int store_col_bytes(struct store_stmt *st, int col) { return st->owner->be->col_bytes(st, col); }
 
 const void *store_col_blob(struct store_stmt *st, int col)
 {
-	return sqlite3_column_blob(st->native, col);
+	return st->owner->be->col_blob(st, col);
 }
 
-int64_t store_col_int(struct store_stmt *st, int col)
-{
-	return sqlite3_column_int64(st->native, col);
-}
+int64_t store_col_int(struct store_stmt *st, int col) { return st->owner->be->col_int(st, col); }
 
 double store_col_double(struct store_stmt *st, int col)
 {
-	return sqlite3_column_double(st->native, col);
+	return st->owner->be->col_double(st, col);
 }
 
 int store_col_is_null(struct store_stmt *st, int col)
 {
-	return sqlite3_column_type(st->native, col) == SQLITE_NULL;
+	return st->owner->be->col_type(st, col) == 'n';
 }
 
-void store_real_json(double d, char *buf, int len)
-{
-	sqlite3_snprintf(len, buf, "%!.15g", d);
-}
-
-int store_col_type(struct store_stmt *st, int col)
-{
-	switch (sqlite3_column_type(st->native, col)) {
-	case SQLITE_INTEGER: return 'i';
-	case SQLITE_FLOAT: return 'r';
-	case SQLITE_TEXT: return 't';
-	case SQLITE_BLOB: return 'b';
-	}
-	return 'n';
-}
+int store_col_type(struct store_stmt *st, int col) { return st->owner->be->col_type(st, col); }
 
 void store_reset(struct store_stmt *st)
 {
-	sqlite3_reset(st->native);
-	st->bind_rc = SQLITE_OK;
+	st->owner->be->reset(st);
+	st->bind_rc = 0;
 }
 
 void store_done(struct store_stmt *st)
 {
 	if (!st)
 		return;
-	sqlite3_reset(st->native);
-	sqlite3_clear_bindings(st->native);
-	st->bind_rc = SQLITE_OK;
+	st->owner->be->reset(st);
+	st->owner->be->clear_bindings(st);
+	st->bind_rc = 0;
 	st->in_use = 0;
 }
 
@@ -627,11 +369,13 @@ int store_set_durability(struct store *s, enum store_durability d, struct err *e
 
 	if (want == s->relaxed)
 		return 0;
-	rc = store_exec(s, want ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", err);
+	rc = s->be->set_durability(s, d, err);
 	if (rc == 0)
 		s->relaxed = want;
 	return rc;
 }
+
+void store_wal_limit(struct store *s, int pages) { s->be->wal_limit(s, pages); }
 
 int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **out,
 		  struct err *err)
@@ -660,16 +404,15 @@ int store_collect(struct store_stmt *st, store_row_fn row, void *ctx, json_t **o
 	return 0;
 }
 
-static int budget_check(void *arg)
+int store_budget_over(struct store *s)
 {
-	struct store *s = arg;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec > s->deadline.tv_sec ||
 	    (now.tv_sec == s->deadline.tv_sec && now.tv_nsec >= s->deadline.tv_nsec)) {
 		s->budget_spent = 1;
-		return 1; /* SQLite stops the statement with SQLITE_INTERRUPT */
+		return 1;
 	}
 	return 0;
 }
@@ -677,27 +420,72 @@ static int budget_check(void *arg)
 void store_budget(struct store *s, int64_t ms)
 {
 	s->budget_spent = 0;
-	if (ms <= 0) {
-		sqlite3_progress_handler(s->db, 0, NULL, NULL);
-		return;
+	if (ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &s->deadline);
+		s->deadline.tv_sec += (time_t)(ms / 1000);
+		s->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (s->deadline.tv_nsec >= 1000000000L) {
+			s->deadline.tv_sec++;
+			s->deadline.tv_nsec -= 1000000000L;
+		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
-	s->deadline.tv_sec += (time_t)(ms / 1000);
-	s->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (s->deadline.tv_nsec >= 1000000000L) {
-		s->deadline.tv_sec++;
-		s->deadline.tv_nsec -= 1000000000L;
-	}
-	/* every 4000 virtual-machine steps: a few microseconds apart, so the
-	 * clock is read rarely and a call ends close to its deadline */
-	sqlite3_progress_handler(s->db, 4000, budget_check, s);
+	s->be->budget(s, ms);
 }
 
 int store_budget_spent(const struct store *s) { return s->budget_spent; }
 
-int64_t store_changes(struct store *s) { return sqlite3_changes64(s->db); }
+int64_t store_changes(struct store *s) { return s->be->changes(s); }
 
-void *store_native_handle(struct store *s) { return s->db; }
+int store_last_insert_id(struct store *s, int64_t *out, struct err *err)
+{
+	return s->be->last_insert_id(s, out, err);
+}
+
+int store_table_exists(struct store *s, const char *table, int *exists, struct err *err)
+{
+	return s->be->table_exists(s, table, exists, err);
+}
+
+int store_read_snapshot(struct store *s, struct err *err)
+{
+	return s->be->read_snapshot(s, err);
+}
+
+static json_t *table_name_row(struct store_stmt *st, void *ctx)
+{
+	(void)ctx;
+	return json_string(store_col_text(st, 0));
+}
+
+/* For the backends: the names a one-column query lists. */
+int store_list_names(struct store *s, const char *sql, json_t **out, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	return store_collect(st, table_name_row, NULL, out, err);
+}
+
+int store_tables(struct store *s, json_t **out, struct err *err)
+{
+	*out = NULL;
+	return s->be->tables(s, out, err);
+}
+
+int store_ids_follow(struct store *s, const char *table, struct err *err)
+{
+	return s->be->ids_follow(s, table, err);
+}
+
+int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err)
+{
+	*out = NULL;
+	return s->be->trigger_sql(s, name, out, err);
+}
+
+void *store_native_handle(struct store *s) { return s->be->native_handle(s); }
 
 int store_query_int(struct store *s, const char *sql, int64_t *out, struct err *err)
 {
@@ -726,24 +514,7 @@ int store_schema_version(struct store *s, int64_t *out, struct err *err)
 
 int store_integrity_check(struct store *s, struct err *err)
 {
-	struct store_stmt *st;
-	int rc;
-
-	rc = store_prepare(s, "PRAGMA integrity_check", &st, err);
-	if (rc)
-		return rc;
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		const char *v = store_col_text(st, 0);
-
-		rc = (v && strcmp(v, "ok") == 0)
-			     ? 0
-			     : err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check: %s", s->path,
-				       v ? v : "(null)");
-	} else if (rc == STORE_DONE)
-		rc = err_set(err, AIRLOCK_ECORRUPT, "%s: integrity check returned nothing", s->path);
-	store_done(st);
-	return rc;
+	return s->be->integrity_check(s, err);
 }
 
 /* Applies every migration newer than the database, each in its own
@@ -754,6 +525,14 @@ static int migrate(struct store *s, struct err *err)
 	int64_t have;
 	int i, rc;
 	struct store_stmt *st;
+	const char *sql;
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	/* the engines spell "now" differently; C does not */
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
 
 	rc = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations("
 			   " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
@@ -787,15 +566,19 @@ static int migrate(struct store *s, struct err *err)
 		rc = store_begin(s, err);
 		if (rc)
 			return rc;
-		rc = store_exec(s, m->sql, err);
+		sql = s->be->migration_sql(m);
+		rc = sql ? store_exec(s, sql, err)
+			 : err_set(err, AIRLOCK_EINVAL, "%s: the %s backend has no form of it yet",
+				   s->path, s->be->name);
 		if (rc == 0)
 			rc = store_prepare(s,
 					   "INSERT INTO schema_migrations(version,name,applied_at)"
-					   " VALUES(?1,?2,strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+					   " VALUES(?1,?2,?3)",
 					   &st, err);
 		if (rc == 0) {
 			store_bind_int(st, 1, m->version);
 			store_bind_text(st, 2, m->name);
+			store_bind_text(st, 3, now);
 			rc = store_step(st, err);
 			store_done(st);
 			if (rc == STORE_DONE)
@@ -812,81 +595,3 @@ static int migrate(struct store *s, struct err *err)
 	return 0;
 }
 
-static void *checkpointer(void *arg)
-{
-	struct timespec until;
-
-	(void)arg;
-	pthread_mutex_lock(&ckpt.lock);
-	while (!ckpt.stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 50000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&ckpt.wake, &ckpt.lock, &until);
-		pthread_mutex_unlock(&ckpt.lock);
-		/* BUSY (another checkpoint running) is fine: try again later */
-		sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_lock(&ckpt.lock);
-	}
-	pthread_mutex_unlock(&ckpt.lock);
-	return NULL;
-}
-
-void store_wal_limit(struct store *s, int pages) { sqlite3_wal_autocheckpoint(s->db, pages); }
-
-int store_checkpointer_start(const char *path, struct err *err)
-{
-	sqlite3 *db = NULL;
-	int rc;
-
-	pthread_once(&sqlite_configured, configure_sqlite);
-	pthread_mutex_lock(&ckpt.lock);
-	if (ckpt.running) {
-		pthread_mutex_unlock(&ckpt.lock);
-		return err_set(err, AIRLOCK_ESTATE, "the checkpointer is already running");
-	}
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-	if (rc != SQLITE_OK) {
-		rc = err_set(err, AIRLOCK_EIO, "cannot open database %s: %s", path,
-			     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
-		pthread_mutex_unlock(&ckpt.lock);
-		return rc;
-	}
-	sqlite3_busy_timeout(db, 100);
-	sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
-	ckpt.db = db;
-	ckpt.stopping = 0;
-	if (pthread_create(&ckpt.thread, NULL, checkpointer, NULL) != 0) {
-		sqlite3_close(db);
-		ckpt.db = NULL;
-		pthread_mutex_unlock(&ckpt.lock);
-		return err_set(err, AIRLOCK_ENOMEM, "cannot start the checkpoint thread");
-	}
-	pthread_setname_np(ckpt.thread, "airlock-ckpt");
-	ckpt.running = 1;
-	pthread_mutex_unlock(&ckpt.lock);
-	return 0;
-}
-
-void store_checkpointer_stop(void)
-{
-	pthread_mutex_lock(&ckpt.lock);
-	if (!ckpt.running) {
-		pthread_mutex_unlock(&ckpt.lock);
-		return;
-	}
-	ckpt.stopping = 1;
-	pthread_cond_signal(&ckpt.wake);
-	pthread_mutex_unlock(&ckpt.lock);
-	pthread_join(ckpt.thread, NULL);
-	sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	sqlite3_close(ckpt.db);
-	pthread_mutex_lock(&ckpt.lock);
-	ckpt.db = NULL;
-	ckpt.running = 0;
-	pthread_mutex_unlock(&ckpt.lock);
-}

@@ -32,6 +32,11 @@ enum { STORE_DONE = 0, STORE_ROW = 1 };
 
 #define STORE_DEFAULT_PATH "airlock.db"
 
+/* Where a path to the database is accepted, a PostgreSQL URL
+ * (postgres://user@host:port/db or postgresql://..., or a libpq
+ * "host=... dbname=..." string) is too: the store picks the engine from the
+ * target's form. */
+
 /* Opens the existing database at path, sets WAL, synchronous=FULL,
  * foreign keys and a busy timeout, and applies pending migrations. On failure
  * *out is NULL and err says why. A missing file is AIRLOCK_ENOTFOUND ("no
@@ -43,6 +48,11 @@ int store_open(struct store **out, const char *path, struct err *err);
  * whatever the umask (the -wal and -shm files SQLite adds take the same
  * mode). Only for `airlock init`, `airlock demo` and tests. */
 int store_create(struct store **out, const char *path, struct err *err);
+
+/* Opens target (a path, or a postgres:// URL / $AIRLOCK_DB value) without
+ * applying migrations: for `airlock sql` and tests of the engine itself.
+ * Everything else opens with store_open(). */
+int store_connect(struct store **out, const char *target, struct err *err);
 
 /* 0 while the file at the store's path is the one it opened. Once it was
  * removed or replaced (another device/inode), AIRLOCK_ESTATE with the reason
@@ -185,6 +195,37 @@ int store_schema_version(struct store *s, int64_t *out, struct err *err);
 /* PRAGMA integrity_check: 0 when "ok", AIRLOCK_ECORRUPT with the first
  * complaint otherwise. */
 int store_integrity_check(struct store *s, struct err *err);
+
+/* Starts a read-only transaction that sees one snapshot of the database
+ * until s is closed, with a small page cache (a scan reads each page once):
+ * for a worker that reads a range of a long table beside others. Not
+ * ended by store_commit(); s takes no writes after it. */
+int store_read_snapshot(struct store *s, struct err *err);
+
+/* The names of the database's tables, as a new JSON array of strings in
+ * *out (the engine's own internal tables left out). */
+int store_tables(struct store *s, json_t **out, struct err *err);
+
+/* After rows were copied in with their ids (airlock migrate): the ids the
+ * database assigns to table's new rows continue after the largest there.
+ * Nothing to do on SQLite, whose next rowid is always max + 1. */
+int store_ids_follow(struct store *s, const char *table, struct err *err);
+
+/* The id the last INSERT on this connection gave its row (SQLite's rowid,
+ * PostgreSQL's lastval()): for tables whose id the database assigns. */
+int store_last_insert_id(struct store *s, int64_t *out, struct err *err);
+
+/* 1 in *exists when a table of that name exists. */
+int store_table_exists(struct store *s, const char *table, int *exists, struct err *err);
+
+/* The SQL that created the trigger called name, in *out (malloc'd, the
+ * caller frees), for a caller that drops it around a bulk load and puts it
+ * back; NULL in *out when there is none of that name (or the engine keeps
+ * its triggers otherwise). */
+int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err);
+
+/* "sqlite" or "postgres": the engine behind s. */
+const char *store_backend_name(const struct store *s);
 
 /* For tests and benches: the SQLite handle behind the store (sqlite3 *). */
 void *store_native_handle(struct store *s);

@@ -1,0 +1,75 @@
+#!/bin/sh
+# e2e: `airlock sql`, the engine-blind shell for operators and tests, on
+# SQLite and (when tests/run started one) PostgreSQL. From the side of a
+# careless operator and of an agent that planted text in the book.
+. "$(dirname "$0")/lib.sh"
+
+"$AIRLOCK" init >/dev/null 2>&1 || echo "# init failed"
+"$AIRLOCK" demo --accounts 20 >/dev/null 2>&1 || echo "# demo failed"
+
+expect 0 "sql counts the accounts" "$AIRLOCK" sql "SELECT count(*) FROM account"
+n=$(cat "$T/out")
+[ "$n" -gt 0 ] 2>/dev/null && ok "the demo book has accounts ($n)" || notok "no accounts" "$n"
+
+# a look cannot change the book: without --write the statement rolls back
+expect 0 "an UPDATE without --write runs" "$AIRLOCK" sql "UPDATE account SET name = 'gone'"
+expect 0 "and is rolled back" "$AIRLOCK" sql "SELECT count(*) FROM account WHERE name = 'gone'"
+same "no account renamed by a look" "$(cat "$T/out")" "0"
+
+# the action log stays append-only even through --write (a checkpoint is
+# logged: the log has an entry to delete)
+"$AIRLOCK" log checkpoint -o "$T/ck" >/dev/null 2>&1 || echo "# checkpoint failed"
+before=$("$AIRLOCK" sql "SELECT count(*) FROM action_log")
+expect 1 "--write cannot delete the action log" "$AIRLOCK" sql --write "DELETE FROM action_log"
+has "the refusal says why" "$T/err" "append-only"
+same "the log keeps its entries" "$("$AIRLOCK" sql "SELECT count(*) FROM action_log")" "$before"
+[ "$before" -gt 0 ] 2>/dev/null && ok "the log had entries ($before)" || notok "empty log" "$before"
+expect 0 "the log still verifies" "$AIRLOCK" verify
+
+# values bind as text, never as SQL
+expect 0 "a value is bound, not spliced" "$AIRLOCK" sql \
+	"SELECT count(*) FROM account WHERE name = ?1" "x' OR '1'='1"
+same "the injection matches nothing" "$(cat "$T/out")" "0"
+
+# an escape sequence planted in a record reaches the terminal escaped
+esc=$(printf '\033]0;owned\007')
+expect 0 "--write commits an insert" "$AIRLOCK" sql --write \
+	"INSERT INTO account(id, name, updated_at) VALUES('acc-esc', ?1, '2026-01-01T00:00:00Z')" \
+	"evil${esc}name"
+expect 0 "sql prints the planted name" "$AIRLOCK" sql "SELECT name FROM account WHERE id = 'acc-esc'"
+if grep -q "$(printf '\033')" "$T/out"; then
+	notok "a raw ESC reached stdout" "$(od -c "$T/out" | head -3)"
+else
+	ok "control bytes print as \\xNN"
+fi
+has "the name is still readable" "$T/out" 'evil\\x1b\]0;owned\\x07name'
+
+expect 0 "--json gives typed rows" "$AIRLOCK" sql --json "SELECT 1 AS one, NULL AS none, 'a' AS t"
+has "integers stay integers" "$T/out" '"one": 1'
+has "NULL is null" "$T/out" '"none": null'
+
+expect 2 "no statement is a usage error" "$AIRLOCK" sql
+expect 1 "a missing database is not created" "$AIRLOCK" sql --db "$T/nothing.db" "SELECT 1"
+[ ! -e "$T/nothing.db" ] && ok "no file appeared" || notok "sql created $T/nothing.db"
+
+if [ -n "${AIRLOCK_TEST_PG:-}" ]; then
+	P=$AIRLOCK_TEST_PG
+	"$AIRLOCK" sql --db "$P" --write "DROP TABLE IF EXISTS e2e_sql" >/dev/null 2>&1
+	expect 0 "postgres: --write creates a table" "$AIRLOCK" sql --db "$P" --write \
+		"CREATE TABLE e2e_sql(id INTEGER PRIMARY KEY, v TEXT)"
+	expect 0 "postgres: --write inserts with bound values" "$AIRLOCK" sql --db "$P" --write \
+		"INSERT INTO e2e_sql VALUES(?1, ?2)" 7 "O'Brien"
+	expect 0 "postgres: an UPDATE without --write" "$AIRLOCK" sql --db "$P" \
+		"UPDATE e2e_sql SET v = 'gone'"
+	expect 0 "postgres: reads the row back" "$AIRLOCK" sql --db "$P" "SELECT id, v FROM e2e_sql"
+	same "postgres: the look changed nothing" "$(cat "$T/out")" "7|O'Brien"
+	AIRLOCK_DB=$P expect 0 "postgres: \$AIRLOCK_DB takes a URL" "$AIRLOCK" sql \
+		"SELECT count(*) FROM e2e_sql"
+	same "postgres: one row" "$(cat "$T/out")" "1"
+	expect 1 "postgres: a wrong database is an error, not a new one" "$AIRLOCK" sql \
+		--db "${P%%\?*}_nope?${P#*\?}" "SELECT 1"
+	has "postgres: the error names it" "$T/err" "does not exist"
+else
+	echo "# AIRLOCK_TEST_PG is not set: the PostgreSQL half is skipped"
+fi
+echo "1..$TN"

@@ -1,0 +1,64 @@
+#!/bin/sh
+# tests/pg.sh — a throwaway PostgreSQL cluster for the tests.
+#
+#   sh tests/pg.sh start DIR   make a cluster in DIR (created, must not hold
+#                              one), start it, print its URL
+#   sh tests/pg.sh url DIR     print the URL of the cluster in DIR
+#   sh tests/pg.sh stop DIR    stop it and remove DIR
+#
+# Debian's postgresql 15 (scripts/deps.sh). The server listens only on a
+# Unix socket inside DIR (no TCP port, nothing another host can reach), with
+# trust authentication for that socket; DIR is owned by the `postgres` user
+# when we run as root (postgres refuses to run as root). The URL names the
+# database "airlock", created empty.
+set -eu
+
+BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+cmd=${1:-}
+dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|url|stop DIR" >&2; exit 2; }
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+url() {
+	# libpq takes the socket's folder as host
+	printf 'postgresql:///airlock?host=%s&user=postgres\n' "$(cd "$dir" && pwd)"
+}
+
+case $cmd in
+start)
+	[ -x "$BIN/initdb" ] || { echo "pg.sh: no $BIN/initdb (sh scripts/deps.sh)" >&2; exit 1; }
+	mkdir -p "$dir"
+	[ ! -e "$dir/data" ] || { echo "pg.sh: $dir already holds a cluster" >&2; exit 1; }
+	[ "$(id -u)" = 0 ] && chown postgres "$dir"
+	chmod 700 "$dir"
+	as_pg "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync \
+		-E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; exit 1; }
+	# fsync off: a test cluster is thrown away, never recovered
+	as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$(cd "$dir" && pwd)' -c fsync=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	as_pg "$BIN/createdb" -h "$(cd "$dir" && pwd)" -U postgres airlock
+	url
+	;;
+url)
+	url
+	;;
+stop)
+	if [ -e "$dir/data/postmaster.pid" ]; then
+		as_pg "$BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null || true
+	fi
+	rm -rf "$dir"
+	;;
+*)
+	echo "usage: $0 start|url|stop DIR" >&2
+	exit 2
+	;;
+esac
