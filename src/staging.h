@@ -12,7 +12,10 @@
  *   any waiting state (staged, sampled, blocked, approved) → expired
  *
  * Never: decides whether a proposal may be staged (gate.h and policy.h do);
- * it carries out what was decided. Every state change writes its action-log
+ * it carries out what was decided. Never touches the book's tables itself:
+ * apply and undo write records through book_change/book_reparent and read
+ * them through book.h, and the radius ledger only through radius.h
+ * (scripts/owners.sh keeps it so). Every state change writes its action-log
  * entry in the same transaction. A batch that stops waiting for a person
  * (staged, sampled or blocked → approved, rejected, expired) releases its
  * records from its agent's running total (radius_release) in that same

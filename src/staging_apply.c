@@ -1,5 +1,7 @@
 /* staging_apply.c — apply and undo: one transaction each, optimistic
- * concurrency on record versions, before-images restored exactly. */
+ * concurrency on record versions, before-images restored exactly. The
+ * records themselves are written by book (book_change, book_reparent) in
+ * this module's transaction, next to the batch's log entry. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
