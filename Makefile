@@ -116,6 +116,7 @@ demo: deps
 test: $(BUILD)/airlock $(TESTBINS) $(BUILD)/bench/bench_mcp_load $(BUILD)/tests/attack
 	@sh scripts/banned.sh
 	@sh scripts/snprintf.sh
+	@sh scripts/owners.sh
 	@MODE=$(MODE) BUILD=$(BUILD) sh tests/run
 
 check: deps

@@ -586,3 +586,52 @@ int audit_parse_time(const char *text, char out[AUDIT_TIME_MAX], struct err *err
 		       "age such as 30m, 12h, 7d, 2w",
 		       text);
 }
+
+int audit_scan(struct store *s, const char *from, const char *to,
+	       int (*fn)(const struct audit_scan_row *row, void *ctx, struct err *err), void *ctx,
+	       struct err *err)
+{
+	struct audit_scan_row r;
+	struct store_stmt *st;
+	const char *first;
+	int rc, all = 0;
+
+	/* nothing older than from: reading the whole table in storage order
+	 * beats walking an index over nearly all of it */
+	rc = store_prepare(s, "SELECT min(at) FROM action_log", &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		first = store_col_text(st, 0);
+		all = !first || strcmp(first, from) >= 0;
+		rc = 0;
+	}
+	store_done(st);
+	if (rc)
+		return rc;
+	rc = store_prepare(s,
+			   all ? "SELECT at, principal, tool, decision, instruction_version FROM"
+				 " action_log"
+			       : "SELECT at, principal, tool, decision, instruction_version FROM"
+				 " action_log WHERE at >= ?1 AND at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	if (!all) {
+		store_bind_text(st, 1, from);
+		store_bind_text(st, 2, to);
+	}
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.at = store_col_text(st, 0);
+		r.principal = store_col_text(st, 1);
+		r.tool = store_col_text(st, 2);
+		r.decision = store_col_text(st, 3);
+		r.instruction_version = store_col_text(st, 4);
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}

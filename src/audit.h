@@ -206,4 +206,18 @@ typedef int (*audit_entry_fn)(void *ctx, int64_t seq, json_t *entry,
 int audit_query(struct store *s, const struct audit_filter *f, audit_entry_fn fn, void *ctx,
 		struct err *err);
 
+/* A read-only scan of the log for other modules' statistics (drift), so
+ * that they need not know the log's tables. The row is borrowed: valid
+ * during the call only; a text column may be NULL. */
+struct audit_scan_row {
+	const char *at, *principal, *tool, *decision, *instruction_version;
+};
+/* Every entry with from <= at < to, in storage order; when no entry is
+ * older than from the whole log is read in storage order instead of through
+ * the index (cheaper), and rows past `to` are the caller's to drop. fn's
+ * non-zero return stops the scan and is returned. */
+int audit_scan(struct store *s, const char *from, const char *to,
+	       int (*fn)(const struct audit_scan_row *row, void *ctx, struct err *err), void *ctx,
+	       struct err *err);
+
 #endif

@@ -784,6 +784,303 @@ int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t ne
 	return rc;
 }
 
+/* The custom object of one record, for a change to some of its keys: *found
+ * 0 when the record is gone. An unreadable one reads as empty. */
+static int read_custom(struct store *s, const struct kind_info *k, const char *id, int *found,
+		       json_t **out, struct err *err)
+{
+	char sql[96];
+	struct store_stmt *st;
+	int rc;
+
+	*out = NULL;
+	*found = 0;
+	(void)snprintf(sql, sizeof sql, "SELECT custom FROM %s WHERE id=?1", k->table);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*found = 1;
+		*out = json_loads(store_col_text(st, 0), 0, NULL);
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = json_object();
+		}
+		rc = *out ? 0 : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	} else if (rc == STORE_DONE)
+		rc = 0;
+	store_done(st);
+	return rc;
+}
+
+int book_change(struct store *s, enum book_kind kind, const char *id, json_t *values,
+		int64_t expect_version, int *hit, struct err *err)
+{
+	const struct kind_info *k = &kinds[kind];
+	json_t *n = json_object(), *custom = NULL, *v;
+	const char *key;
+	int rc = 0, oom = !n, found = 1, has_custom = book_field_find(kind, "custom") != NULL;
+
+	*hit = 0;
+	if (!json_is_object(values)) {
+		rc = err_set(err, AIRLOCK_ECORRUPT, "%s '%s': the change is not an object", k->name,
+			     id);
+		goto out;
+	}
+	if (json_object_get(values, "custom")) {
+		json_object_foreach(values, key, v)
+		{
+			if (!strncmp(key, "custom.", 7)) {
+				rc = err_set(err, AIRLOCK_ECORRUPT,
+					     "%s '%s': custom set whole and by key in one change",
+					     k->name, id);
+				goto out;
+			}
+		}
+	}
+	/* a value lost to a failed allocation would write part of the change
+	 * (or empty the custom fields) and still report it made */
+	json_object_foreach(values, key, v)
+	{
+		const struct book_field *f;
+
+		if (!strncmp(key, "custom.", 7) && key[7] && has_custom) {
+			if (!custom) {
+				rc = read_custom(s, k, id, &found, &custom, err);
+				if (rc || !found)
+					goto out; /* gone: the caller's conflict */
+			}
+			if (json_object_set(custom, key + 7, v))
+				oom = 1;
+			continue;
+		}
+		f = book_field_find(kind, key);
+		if (!f || !strcmp(key, "id") || !strcmp(key, "version") ||
+		    !strcmp(key, "updated_at")) {
+			rc = err_set(err, AIRLOCK_ECORRUPT, "%s field '%s' cannot be changed",
+				     k->name, key);
+			goto out;
+		}
+		if (json_object_set(n, key, v))
+			oom = 1;
+	}
+	if (custom && json_object_set(n, "custom", custom))
+		oom = 1;
+	if (oom) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = update_norm(s, kind, id, n, expect_version, err);
+	if (rc == AIRLOCK_ECONFLICT) {
+		err_clear(err);
+		rc = 0;
+	} else if (rc == 0)
+		*hit = 1;
+out:
+	json_decref(n);
+	json_decref(custom);
+	return rc;
+}
+
+int book_version(struct store *s, enum book_kind kind, const char *id, int64_t *version,
+		 struct err *err)
+{
+	char sql[96];
+	struct store_stmt *st;
+	int rc;
+
+	*version = -1;
+	(void)snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id=?1", kinds[kind].table);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		*version = store_col_int(st, 0);
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int book_merged_into(struct store *s, const char *id, int *exists, char *into, size_t len,
+		     struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*exists = 0;
+	into[0] = '\0';
+	rc = store_prepare(s, "SELECT merged_into FROM account WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*exists = 1;
+		rc = store_col_is_null(st, 0)
+			 ? 0
+			 : fmt_buf(into, len, err, "merged_into id", "%s", store_col_text(st, 0));
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int book_merged_from(struct store *s, const char *id, char *into, size_t len, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	into[0] = '\0';
+	rc = store_prepare(s, "SELECT id FROM account WHERE merged_into=?1 LIMIT 1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		rc = fmt_buf(into, len, err, "merged account id", "%s", store_col_text(st, 0));
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int book_owner_of(struct store *s, enum book_kind kind, const char *id, int *found, char *account,
+		  size_t len, struct err *err)
+{
+	char sql[96];
+	struct store_stmt *st;
+	int rc;
+
+	*found = 0;
+	account[0] = '\0';
+	if (kind == BOOK_ACCOUNT)
+		return err_set(err, AIRLOCK_EINVAL, "an account belongs to no account");
+	(void)snprintf(sql, sizeof sql, "SELECT account_id FROM %s WHERE id=?1", kinds[kind].table);
+	rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*found = 1;
+		if (fmt_buf(account, len, err, "account id", "%s", store_col_text(st, 0)))
+			rc = AIRLOCK_ECORRUPT;
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int book_reparent(struct store *s, const char *from, const char *to, json_t *only,
+		  json_t **moved, struct err *err)
+{
+	static const enum book_kind children[] = {BOOK_CONTACT, BOOK_SIGNAL};
+	char sql[256], now[32];
+	struct store_stmt *st;
+	json_t *ids, *v;
+	size_t i;
+	int t, rc = 0;
+
+	book_now(now, sizeof now);
+	if (moved)
+		*moved = json_object();
+	for (t = 0; t < 2; t++) {
+		const struct kind_info *k = &kinds[children[t]];
+
+		if (only) {
+			ids = json_incref(json_object_get(only, k->plural));
+		} else {
+			ids = json_array();
+			(void)snprintf(sql, sizeof sql,
+				       "SELECT id FROM %s WHERE account_id=?1 ORDER BY id", k->table);
+			rc = store_prepare(s, sql, &st, err);
+			if (rc) {
+				json_decref(ids);
+				return rc;
+			}
+			store_bind_text(st, 1, from);
+			while ((rc = store_step(st, err)) == STORE_ROW)
+				json_array_append_new(ids, json_string(store_col_text(st, 0)));
+			store_done(st);
+			if (rc != STORE_DONE) {
+				json_decref(ids);
+				return rc;
+			}
+			rc = 0;
+		}
+		(void)snprintf(
+		    sql, sizeof sql,
+		    "UPDATE %s SET account_id=?2,version=version+1,updated_at=?3 WHERE id=?1",
+		    k->table);
+		json_array_foreach(ids, i, v)
+		{
+			rc = store_prepare(s, sql, &st, err);
+			if (rc)
+				break;
+			store_bind_text(st, 1, json_string_value(v));
+			store_bind_text(st, 2, to);
+			store_bind_text(st, 3, now);
+			rc = store_step(st, err);
+			store_done(st);
+			if (rc != STORE_DONE)
+				break;
+			rc = 0;
+		}
+		if (moved && *moved)
+			json_object_set_new(*moved, k->plural, ids ? json_incref(ids) : json_array());
+		json_decref(ids);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int book_merge_breaches(struct store *s, int max, json_t *out, struct err *err)
+{
+	static const struct {
+		const char *rule, *sql;
+	} checks[] = {
+		{"merge_cycle",
+		 /* a merged account whose chain comes back to it: a.id = a.merged_into, or
+		  * two or more accounts merged into each other */
+		 "SELECT a.id, a.merged_into, b.merged_into FROM account a JOIN account b"
+		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND"
+		 " (a.merged_into=a.id OR b.merged_into=a.id) LIMIT ?1"},
+		{"merged_into_merged",
+		 "SELECT a.id, a.merged_into, b.merged_into FROM account a JOIN account b"
+		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND b.merged_into IS"
+		 " NOT NULL AND a.merged_into<>a.id AND b.merged_into<>a.id LIMIT ?1"},
+		{"merged_into_missing",
+		 "SELECT a.id, a.merged_into, NULL FROM account a LEFT JOIN account b"
+		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND b.id IS NULL LIMIT ?1"},
+		{"contact_on_merged",
+		 "SELECT c.id, c.account_id, a.merged_into FROM contact c JOIN account a"
+		 " ON a.id=c.account_id WHERE a.merged_into IS NOT NULL LIMIT ?1"},
+		{"signal_on_merged",
+		 "SELECT g.id, g.account_id, a.merged_into FROM signal g JOIN account a"
+		 " ON a.id=g.account_id WHERE a.merged_into IS NOT NULL LIMIT ?1"},
+	};
+	struct store_stmt *st;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < sizeof checks / sizeof checks[0]; i++) {
+		rc = store_prepare(s, checks[i].sql, &st, err);
+		if (rc)
+			return rc;
+		store_bind_int(st, 1, max);
+		while (json_array_size(out) < (size_t)max && (rc = store_step(st, err)) == STORE_ROW)
+			json_array_append_new(
+			    out, json_pack("{s:s,s:s,s:s?,s:s?}", "rule", checks[i].rule, "record_id",
+					   store_col_text(st, 0), "points_to",
+					   store_col_is_null(st, 1) ? NULL : store_col_text(st, 1),
+					   "detail",
+					   store_col_is_null(st, 2) ? NULL : store_col_text(st, 2)));
+		store_done(st);
+		rc = rc < 0 ? rc : 0;
+	}
+	return rc;
+}
+
 /* The text filter matches a case-insensitive (ASCII letters) substring of
  * name or domain: lower(x) LIKE '%text%' with % _ \ escaped, text cut to
  * the pattern's room (TEXT_PAT_MAX). The trigram index (account_text)
@@ -1713,4 +2010,26 @@ int book_foreach(struct store *s, enum book_kind kind,
 	}
 	store_done(st);
 	return rc == STORE_DONE ? 0 : rc;
+}
+
+int book_signal_kind(struct store *s, const char *id, int *found, char *kind, size_t len,
+		     struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*found = 0;
+	kind[0] = '\0';
+	rc = store_prepare(s, "SELECT kind FROM signal WHERE id=?1", &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, id);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*found = 1;
+		rc = fmt_buf(kind, len, err, "signal kind", "%s",
+			     store_col_text(st, 0) ? store_col_text(st, 0) : "");
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
 }

@@ -98,6 +98,48 @@ int book_update(struct store *s, enum book_kind kind, const char *id, json_t *fi
 int book_restore(struct store *s, enum book_kind kind, json_t *image, int64_t new_version,
 		 struct err *err);
 
+/* The write of one staged change, or of its undo (staging_apply.c), inside
+ * the caller's transaction so that it and the caller's log entry commit
+ * together. values maps built-in field names to values the gate already
+ * checked (not checked again: an undo puts back what the book held), and
+ * "custom.NAME" to one custom field, "custom" to a whole custom object (an
+ * undo's before-image); merged_into is writable here (merges). id, version
+ * and updated_at are not: AIRLOCK_ECORRUPT names such a field (a tampered
+ * batch). The version goes up by one; with expect_version >= 0 only while it
+ * is still that. *hit is 0 and nothing changes when the record moved on or is
+ * gone: the caller's conflict, not an error. */
+int book_change(struct store *s, enum book_kind kind, const char *id, json_t *values,
+		int64_t expect_version, int *hit, struct err *err);
+
+/* The current version of a record: *version = -1 when there is none. */
+int book_version(struct store *s, enum book_kind kind, const char *id, int64_t *version,
+		 struct err *err);
+
+/* Where an account stands: *exists 0 when there is no such account; into
+ * gets the account it was merged into ("" when live). */
+int book_merged_into(struct store *s, const char *id, int *exists, char *into, size_t len,
+		     struct err *err);
+/* One account merged into id, if any (into gets its id, "" when none). */
+int book_merged_from(struct store *s, const char *id, char *into, size_t len, struct err *err);
+/* The account a contact or signal belongs to: *found 0 when there is no such
+ * record; account gets its account_id. */
+int book_owner_of(struct store *s, enum book_kind kind, const char *id, int *found, char *account,
+		  size_t len, struct err *err);
+
+/* Re-points the contacts and signals of account `from` to `to` (a merge),
+ * bumping their versions. *moved (may be NULL) gets the ids moved,
+ * {"contacts": [...], "signals": [...]}; when `only` (such an object) is
+ * given, just those ids are moved to `to` and `from` is not read (an undo).
+ * Caller owns the transaction. */
+int book_reparent(struct store *s, const char *from, const char *to, json_t *only,
+		  json_t **moved, struct err *err);
+
+/* Merge breaches of the book as it is (I8), at most max, appended to out as
+ * {"rule", "record_id", "points_to", "detail"}: merge_cycle,
+ * merged_into_merged, merged_into_missing, contact_on_merged,
+ * signal_on_merged. */
+int book_merge_breaches(struct store *s, int max, json_t *out, struct err *err);
+
 struct book_query {
 	const char *segment, *region, *lifecycle, *owner, *industry;
 	const char *text;    /* case-insensitive substring of name or domain */
@@ -209,5 +251,10 @@ int book_loader_finish(struct book_loader *l, struct err *err);
 int64_t book_loader_failed_tag(const struct book_loader *l);
 /* Staged rows not finished are dropped. NULL is fine. */
 void book_loader_free(struct book_loader *l);
+
+/* The kind of one signal, copied into kind: *found 0 when no signal has
+ * that id. (drift reads cited evidence through this.) */
+int book_signal_kind(struct store *s, const char *id, int *found, char *kind, size_t len,
+		     struct err *err);
 
 #endif

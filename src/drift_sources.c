@@ -11,13 +11,18 @@
  *   action_log    agent call volume and tool mix, audience refusals;
  *                 imports and instruction-version changes
  *
- * draft, brief and action_log belong to other modules; only the columns
- * named in the queries below are read, and a missing table skips its
+ * None of these tables is drift's: each is read through its owner's scan
+ * (staging_scan_batches/_items, outreach_scan_drafts/_briefs, audit_scan,
+ * book_signal_kind), which hands over typed rows; a missing table skips its
  * source. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "book.h"
 #include "drift_int.h"
+#include "outreach.h"
+#include "staging.h"
 #include "minhash.h"
 #include "tools.h"
 
@@ -34,10 +39,10 @@ static int is_agent(const char *principal)
  * exist is worth seeing), or "(not a signal id)". */
 static int evidence_kind(struct drift_ctx *c, json_t *item, const char **kind, struct err *err)
 {
-	struct store_stmt *st;
 	const char *id = json_string_value(item);
+	char buf[256];
 	json_t *hit;
-	int rc;
+	int rc, found;
 
 	if (!id && json_is_object(item)) {
 		id = json_string_value(json_object_get(item, "signal_id"));
@@ -53,20 +58,15 @@ static int evidence_kind(struct drift_ctx *c, json_t *item, const char **kind, s
 		*kind = json_string_value(hit);
 		return 0;
 	}
-	rc = store_prepare(c->store, "SELECT kind FROM signal WHERE id=?1", &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, id);
-	rc = store_step(st, err);
-	if (rc >= 0) {
-		const char *k = rc == STORE_ROW ? store_col_text(st, 0) : NULL;
-
-		json_object_set_new(c->signal_kinds, id, json_string(k ? k : "(unknown signal)"));
+	rc = book_signal_kind(c->store, id, &found, buf, sizeof buf, err);
+	if (rc == AIRLOCK_EINVAL) { /* a kind too long to be one the book holds */
+		err_clear(err);
+		found = 0;
 		rc = 0;
 	}
-	store_done(st);
 	if (rc)
 		return rc;
+	json_object_set_new(c->signal_kinds, id, json_string(found ? buf : "(unknown signal)"));
 	hit = json_object_get(c->signal_kinds, id);
 	*kind = hit ? json_string_value(hit) : "(unknown signal)";
 	if (!hit)
@@ -108,51 +108,46 @@ static int is_overreach(const char *rule)
 			!strcmp(rule, "unknown_field"));
 }
 
+struct batches_pass {
+	struct drift_ctx *c;
+	struct drift_series *vol, *over;
+};
+
+static int batch_row(const struct staging_batch_row *row, void *ctx, struct err *err)
+{
+	struct batches_pass *p = ctx;
+	struct drift_ctx *c = p->c;
+	json_error_t jerr;
+	json_t *r, *it;
+	int64_t t;
+	size_t i, n_over = 0;
+	int win;
+
+	(void)err;
+	if (drift_time(row->created_at, &t) || (win = drift_window_of(c, t)) < 0)
+		return 0;
+	r = row->refused ? json_loads(row->refused, 0, &jerr) : NULL;
+	if (!p->vol) {
+		p->vol = drift_series_get(c, DM_PROPOSAL_VOLUME, NULL);
+		p->over = drift_series_get(c, DM_OVERREACH_RATE, NULL);
+	}
+	drift_add_count(p->vol, win, 1);
+	json_array_foreach(r, i, it)
+	{
+		n_over += is_overreach(json_string_value(json_object_get(it, "rule")));
+	}
+	drift_add_trials(p->over, win, (double)n_over, (double)row->items + (double)json_array_size(r));
+	json_decref(r);
+	drift_saw_version(c, t, "instruction_version", row->principal, row->instruction_version);
+	drift_saw_version(c, t, "policy", "", row->policy_digest);
+	return 0;
+}
+
 static int collect_batches(struct drift_ctx *c, struct err *err)
 {
-	struct store_stmt *st;
-	struct drift_series *vol = NULL, *over = NULL;
-	json_error_t jerr;
-	int rc;
+	struct batches_pass p = {c, NULL, NULL};
 
-	rc = store_prepare(
-	    c->store,
-	    "SELECT created_at, principal, instruction_version, policy_digest, refused,"
-	    " items FROM batch WHERE created_at >= ?1 AND created_at < ?2",
-	    &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, c->from);
-	store_bind_text(st, 2, c->to);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		const char *refused = store_col_text(st, 4);
-		json_t *r = refused ? json_loads(refused, 0, &jerr) : NULL, *it;
-		int64_t t;
-		size_t i, n_over = 0;
-		int win;
-
-		if (drift_time(store_col_text(st, 0), &t) || (win = drift_window_of(c, t)) < 0) {
-			json_decref(r);
-			continue;
-		}
-		if (!vol) {
-			vol = drift_series_get(c, DM_PROPOSAL_VOLUME, NULL);
-			over = drift_series_get(c, DM_OVERREACH_RATE, NULL);
-		}
-		drift_add_count(vol, win, 1);
-		json_array_foreach(r, i, it)
-		{
-			n_over += is_overreach(json_string_value(json_object_get(it, "rule")));
-		}
-		drift_add_trials(over, win, (double)n_over,
-				 (double)store_col_int(st, 5) + (double)json_array_size(r));
-		json_decref(r);
-		drift_saw_version(c, t, "instruction_version", store_col_text(st, 1),
-				  store_col_text(st, 2));
-		drift_saw_version(c, t, "policy", "", store_col_text(st, 3));
-	}
-	store_done(st);
-	return rc < 0 ? rc : 0;
+	return staging_scan_batches(c->store, c->from, c->to, batch_row, &p, err);
 }
 
 /* The tier a change sets, as a category. */
@@ -169,164 +164,122 @@ static const char *tier_category(json_t *v)
 	return n >= 1 && n <= 4 ? names[n - 1] : "other";
 }
 
-static int collect_items(struct drift_ctx *c, struct err *err)
-{
-	struct store_stmt *st;
-	struct drift_series *kinds = NULL, *audit = NULL;
-	json_error_t jerr;
-	int rc;
+struct items_pass {
+	struct drift_ctx *c;
+	struct drift_series *kinds, *audit;
+};
 
-	rc = store_prepare(c->store,
-			   "SELECT b.created_at, b.workflow, i.changes, i.evidence, i.verdict"
-			   " FROM batch b JOIN batch_item i ON i.batch_id = b.id"
-			   " WHERE b.created_at >= ?1 AND b.created_at < ?2",
-			   &st, err);
+static int item_row(const struct staging_item_row *row, void *ctx, struct err *err)
+{
+	struct items_pass *p = ctx;
+	struct drift_ctx *c = p->c;
+	json_error_t jerr;
+	json_t *ch, *tier;
+	int64_t t;
+	int win, rc;
+
+	if (drift_time(row->created_at, &t) || (win = drift_window_of(c, t)) < 0)
+		return 0;
+	ch = row->changes ? json_loads(row->changes, 0, &jerr) : NULL;
+	tier = json_object_get(ch, "tier");
+	if (tier) {
+		const char *cat = tier_category(tier);
+
+		drift_add_category(c, drift_series_get(c, DM_TIER_MIX, row->workflow), win, cat, 1);
+		drift_add_trials(drift_series_get(c, DM_TIER1_SHARE, row->workflow), win,
+				 !strcmp(cat, "1"), 1);
+	}
+	json_decref(ch);
+	if (!p->kinds) {
+		p->kinds = drift_series_get(c, DM_PROPOSAL_SIGNALS, NULL);
+		p->audit = drift_series_get(c, DM_AUDIT_FAILURE_RATE, NULL);
+	}
+	rc = add_evidence(c, p->kinds, win, row->evidence, err);
 	if (rc)
 		return rc;
-	store_bind_text(st, 1, c->from);
-	store_bind_text(st, 2, c->to);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		const char *workflow = store_col_text(st, 1), *changes = store_col_text(st, 2);
-		const char *verdict = store_col_text(st, 4);
-		json_t *ch, *tier;
-		int64_t t;
-		int win;
+	if (row->verdict)
+		drift_add_trials(p->audit, win, !strcmp(row->verdict, "fail"), 1);
+	return 0;
+}
 
-		if (drift_time(store_col_text(st, 0), &t) || (win = drift_window_of(c, t)) < 0)
-			continue;
-		ch = changes ? json_loads(changes, 0, &jerr) : NULL;
-		tier = json_object_get(ch, "tier");
-		if (tier) {
-			const char *cat = tier_category(tier);
+static int collect_items(struct drift_ctx *c, struct err *err)
+{
+	struct items_pass p = {c, NULL, NULL};
 
-			drift_add_category(c, drift_series_get(c, DM_TIER_MIX, workflow), win, cat,
-					   1);
-			drift_add_trials(drift_series_get(c, DM_TIER1_SHARE, workflow), win,
-					 !strcmp(cat, "1"), 1);
-		}
-		json_decref(ch);
-		if (!kinds) {
-			kinds = drift_series_get(c, DM_PROPOSAL_SIGNALS, NULL);
-			audit = drift_series_get(c, DM_AUDIT_FAILURE_RATE, NULL);
-		}
-		rc = add_evidence(c, kinds, win, store_col_text(st, 3), err);
-		if (rc)
-			break;
-		if (verdict)
-			drift_add_trials(audit, win, !strcmp(verdict, "fail"), 1);
-	}
-	store_done(st);
-	return rc < 0 ? rc : 0;
+	return staging_scan_items(c->store, c->from, c->to, item_row, &p, err);
+}
+
+struct briefs_pass {
+	struct drift_ctx *c;
+	struct drift_series *kinds;
+};
+
+static int brief_row(const struct outreach_brief_scan_row *row, void *ctx, struct err *err)
+{
+	struct briefs_pass *p = ctx;
+	int64_t t;
+	int win;
+
+	if (drift_time(row->created_at, &t) || (win = drift_window_of(p->c, t)) < 0)
+		return 0;
+	if (!p->kinds)
+		p->kinds = drift_series_get(p->c, DM_BRIEF_SIGNALS, NULL);
+	return add_evidence(p->c, p->kinds, win, row->evidence, err);
 }
 
 static int collect_briefs(struct drift_ctx *c, struct err *err)
 {
-	struct store_stmt *st;
-	struct drift_series *kinds = NULL;
-	int rc;
+	struct briefs_pass p = {c, NULL};
 
-	rc = store_prepare(c->store,
-			   "SELECT created_at, evidence FROM brief WHERE created_at >= ?1 AND"
-			   " created_at < ?2",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, c->from);
-	store_bind_text(st, 2, c->to);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		int64_t t;
-		int win;
-
-		if (drift_time(store_col_text(st, 0), &t) || (win = drift_window_of(c, t)) < 0)
-			continue;
-		if (!kinds)
-			kinds = drift_series_get(c, DM_BRIEF_SIGNALS, NULL);
-		rc = add_evidence(c, kinds, win, store_col_text(st, 1), err);
-		if (rc)
-			break;
-	}
-	store_done(st);
-	return rc < 0 ? rc : 0;
+	return outreach_scan_briefs(c->store, c->from, c->to, brief_row, &p, err);
 }
 
-/* 1 in *all when nothing in the table is older than `from`: then reading
- * the whole table in storage order beats walking an index over nearly all
- * of it (rows past the pass are dropped by window number anyway). */
-static int covers_all(struct drift_ctx *c, const char *min_sql, const char *from, int *all,
-		      struct err *err)
-{
-	struct store_stmt *st;
-	const char *first;
-	int rc;
+struct log_pass {
+	struct drift_ctx *c;
+	struct drift_series *calls, *tools, *aud;
+	signed char guarded[DRIFT_MAX_CATS + 1];
+};
 
-	*all = 0;
-	rc = store_prepare(c->store, min_sql, &st, err);
-	if (rc)
-		return rc;
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		first = store_col_text(st, 0);
-		*all = !first || strcmp(first, from) >= 0;
-		rc = 0;
+static int log_row(const struct audit_scan_row *row, void *ctx, struct err *err)
+{
+	struct log_pass *p = ctx;
+	struct drift_ctx *c = p->c;
+	int64_t t;
+	int win, k;
+
+	(void)err;
+	if (!row->tool || drift_time(row->at, &t) || (win = drift_window_of(c, t)) < 0)
+		return 0;
+	if (!is_agent(row->principal)) {
+		if (!strcmp(row->tool, "import"))
+			drift_add_event(c, t, "import", "an import by %s",
+					row->principal ? row->principal : "?");
+		return 0;
 	}
-	store_done(st);
-	return rc;
+	if (!p->calls) {
+		p->calls = drift_series_get(c, DM_AGENT_CALLS, NULL);
+		p->tools = drift_series_get(c, DM_TOOL_MIX, NULL);
+		p->aud = drift_series_get(c, DM_AUDIENCE_REFUSAL_RATE, NULL);
+	}
+	drift_add_count(p->calls, win, 1);
+	/* whether a tool is one the audience guard judges, decided once per
+	 * tool rather than once per row */
+	k = drift_add_category(c, p->tools, win, row->tool, 1);
+	if (k >= 0 && !p->guarded[k])
+		p->guarded[k] = tools_find(row->tool) && tools_find(row->tool)->audience ? 1 : -1;
+	if (k >= 0 && p->guarded[k] > 0)
+		drift_add_trials(p->aud, win, row->decision && !strcmp(row->decision, "refused"), 1);
+	drift_saw_version(c, t, "instruction_version", row->principal, row->instruction_version);
+	return 0;
 }
 
 static int collect_log(struct drift_ctx *c, struct err *err)
 {
-	struct store_stmt *st;
-	struct drift_series *calls = NULL, *tools = NULL, *aud = NULL;
-	signed char guarded[DRIFT_MAX_CATS + 1] = {0};
-	int rc, all, k;
+	struct log_pass p;
 
-	rc = covers_all(c, "SELECT min(at) FROM action_log", c->from, &all, err);
-	if (rc)
-		return rc;
-	rc = store_prepare(c->store,
-			   all ? "SELECT at, principal, tool, decision, instruction_version FROM"
-				 " action_log"
-			       : "SELECT at, principal, tool, decision, instruction_version FROM"
-				 " action_log WHERE at >= ?1 AND at < ?2",
-			   &st, err);
-	if (rc)
-		return rc;
-	if (!all) {
-		store_bind_text(st, 1, c->from);
-		store_bind_text(st, 2, c->to);
-	}
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		const char *principal = store_col_text(st, 1), *tool = store_col_text(st, 2);
-		const char *decision = store_col_text(st, 3);
-		int64_t t;
-		int win;
-
-		if (!tool || drift_time(store_col_text(st, 0), &t) ||
-		    (win = drift_window_of(c, t)) < 0)
-			continue;
-		if (!is_agent(principal)) {
-			if (!strcmp(tool, "import"))
-				drift_add_event(c, t, "import", "an import by %s",
-						principal ? principal : "?");
-			continue;
-		}
-		if (!calls) {
-			calls = drift_series_get(c, DM_AGENT_CALLS, NULL);
-			tools = drift_series_get(c, DM_TOOL_MIX, NULL);
-			aud = drift_series_get(c, DM_AUDIENCE_REFUSAL_RATE, NULL);
-		}
-		drift_add_count(calls, win, 1);
-		/* whether a tool is one the audience guard judges, decided once
-		 * per tool rather than once per row */
-		k = drift_add_category(c, tools, win, tool, 1);
-		if (k >= 0 && !guarded[k])
-			guarded[k] = tools_find(tool) && tools_find(tool)->audience ? 1 : -1;
-		if (k >= 0 && guarded[k] > 0)
-			drift_add_trials(aud, win, decision && !strcmp(decision, "refused"), 1);
-		drift_saw_version(c, t, "instruction_version", principal, store_col_text(st, 4));
-	}
-	store_done(st);
-	return rc < 0 ? rc : 0;
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	return audit_scan(c->store, c->from, c->to, log_row, &p, err);
 }
 
 /* One draft as the near-duplicate pass needs it. */
@@ -420,61 +373,60 @@ static int drafts_ngrams(struct drift_ctx *c, struct drafts_pass *p, struct drif
 	return 0;
 }
 
+struct drafts_read_pass {
+	struct drift_ctx *c;
+	struct drafts_pass *p;
+	struct drift_series *distinct;
+};
+
+static int draft_row(const struct outreach_draft_scan_row *row, void *ctx, struct err *err)
+{
+	struct drafts_read_pass *r = ctx;
+	struct drift_ctx *c = r->c;
+	struct drafts_pass *p = r->p;
+	const struct drift_config *cfg = c->cfg;
+	size_t nw, ns;
+	int64_t t;
+	int win;
+
+	if (!row->body || drift_time(row->created_at, &t))
+		return 0;
+	win = drift_window_of(c, t);
+	if (win >= 0)
+		drift_saw_version(c, t, "instruction_version", row->principal,
+				  row->instruction_version);
+	nw = minhash_words(row->body, row->body_len, p->words, MAX_WORDS);
+	if (nw > MAX_WORDS)
+		nw = MAX_WORDS;
+	if (nw == 0)
+		return 0; /* an empty draft is not judged */
+	if (p->n == p->cap && drafts_grow(p, cfg->minhash_hashes))
+		goto oom;
+	ns = minhash_shingles(p->words, nw, cfg->shingle_words, p->shingles, MAX_WORDS);
+	minhash_sketch(p->shingles, ns, cfg->minhash_hashes,
+		       p->sigs + p->n * (size_t)cfg->minhash_hashes);
+	p->recs[p->n].t = t;
+	p->recs[p->n].win = win;
+	p->recs[p->n].order = (uint32_t)p->n;
+	if (p->n && t < p->recs[p->n - 1].t)
+		p->sorted = 0;
+	p->n++;
+	if (win >= 0 && drafts_ngrams(c, p, r->distinct, win, nw, ns))
+		goto oom;
+	return 0;
+oom:
+	return err_set(err, AIRLOCK_ENOMEM, "out of memory reading drafts");
+}
+
 /* Reads the drafts of the pass (and of one window before it, as lookback),
  * sketching each body; then walks them in time order through the LSH
  * index. */
 static int drafts_read(struct drift_ctx *c, struct drafts_pass *p, struct drift_series *distinct,
 		       struct err *err)
 {
+	struct drafts_read_pass r = {c, p, distinct};
 
-	const struct drift_config *cfg = c->cfg;
-	struct store_stmt *st;
-	int rc;
-
-	rc = store_prepare(c->store,
-			   "SELECT created_at, principal, instruction_version, body FROM draft"
-			   " WHERE created_at >= ?1 AND created_at < ?2",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, c->lead_from);
-	store_bind_text(st, 2, c->to);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		const char *body = store_col_text(st, 3);
-		size_t nw, ns;
-		int64_t t;
-		int win;
-
-		if (!body || drift_time(store_col_text(st, 0), &t))
-			continue;
-		win = drift_window_of(c, t);
-		if (win >= 0)
-			drift_saw_version(c, t, "instruction_version", store_col_text(st, 1),
-					  store_col_text(st, 2));
-		nw = minhash_words(body, (size_t)store_col_bytes(st, 3), p->words, MAX_WORDS);
-		if (nw > MAX_WORDS)
-			nw = MAX_WORDS;
-		if (nw == 0)
-			continue; /* an empty draft is not judged */
-		if (p->n == p->cap && drafts_grow(p, cfg->minhash_hashes))
-			goto oom;
-		ns = minhash_shingles(p->words, nw, cfg->shingle_words, p->shingles, MAX_WORDS);
-		minhash_sketch(p->shingles, ns, cfg->minhash_hashes,
-			       p->sigs + p->n * (size_t)cfg->minhash_hashes);
-		p->recs[p->n].t = t;
-		p->recs[p->n].win = win;
-		p->recs[p->n].order = (uint32_t)p->n;
-		if (p->n && t < p->recs[p->n - 1].t)
-			p->sorted = 0;
-		p->n++;
-		if (win >= 0 && drafts_ngrams(c, p, distinct, win, nw, ns))
-			goto oom;
-	}
-	store_done(st);
-	return rc < 0 ? rc : 0;
-oom:
-	store_done(st);
-	return err_set(err, AIRLOCK_ENOMEM, "out of memory reading drafts");
+	return outreach_scan_drafts(c->store, c->lead_from, c->to, draft_row, &r, err);
 }
 
 /* Puts the sketches in time order when the table did not return them so. */

@@ -1104,3 +1104,60 @@ int outreach_brief_get(struct store *s, const char *id, json_t **out, struct err
 	store_done(st);
 	return rc;
 }
+
+int outreach_scan_briefs(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct outreach_brief_scan_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err)
+{
+	struct outreach_brief_scan_row r;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT created_at, evidence FROM brief WHERE created_at >= ?1 AND"
+			   " created_at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, from);
+	store_bind_text(st, 2, to);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.created_at = store_col_text(st, 0);
+		r.evidence = store_col_text(st, 1);
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+int outreach_scan_drafts(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct outreach_draft_scan_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err)
+{
+	struct outreach_draft_scan_row r;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT created_at, principal, instruction_version, body FROM draft"
+			   " WHERE created_at >= ?1 AND created_at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, from);
+	store_bind_text(st, 2, to);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.created_at = store_col_text(st, 0);
+		r.principal = store_col_text(st, 1);
+		r.instruction_version = store_col_text(st, 2);
+		r.body = store_col_text(st, 3);
+		r.body_len = r.body ? (size_t)store_col_bytes(st, 3) : 0;
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}

@@ -184,4 +184,26 @@ int outreach_briefs_list(struct store *s, const struct outreach_filter *f, json_
 			 struct err *err);
 int outreach_brief_get(struct store *s, const char *id, json_t **out, struct err *err);
 
+/* Read-only scans for other modules' statistics (drift), so that they need
+ * not know outreach's tables. Rows are borrowed: valid during the call
+ * only; a text column may be NULL. fn's non-zero return stops the scan and
+ * is returned. */
+struct outreach_brief_scan_row {
+	const char *created_at;
+	const char *evidence; /* JSON array, as stored */
+};
+/* Every brief created in [from, to), in storage order. */
+int outreach_scan_briefs(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct outreach_brief_scan_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err);
+struct outreach_draft_scan_row {
+	const char *created_at, *principal, *instruction_version;
+	const char *body; /* NULL for none */
+	size_t body_len;  /* bytes of body */
+};
+/* Every draft created in [from, to), in storage order. */
+int outreach_scan_drafts(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct outreach_draft_scan_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err);
+
 #endif

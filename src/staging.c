@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "book.h"
 #include "clock.h"
 #include "fmt.h"
 #include "radius.h"
@@ -335,9 +336,32 @@ static int collect_rows(struct store *s, const char *sql, int64_t a, const char 
 	return 0;
 }
 
+/* Each item's record version as the book has it now (null when the record
+ * is gone), asked of the book: staging keeps no copy of it. */
+static int current_versions(struct store *s, json_t *items, struct err *err)
+{
+	json_t *it;
+	size_t i;
+	int64_t v;
+	int rc;
+
+	json_array_foreach(items, i, it)
+	{
+		const char *rid = json_string_value(json_object_get(it, "record_id"));
+
+		if (!rid)
+			continue;
+		rc = book_version(s, BOOK_ACCOUNT, rid, &v, err);
+		if (rc)
+			return rc;
+		json_object_set_new(it, "current_version", v >= 0 ? json_integer(v) : json_null());
+	}
+	return 0;
+}
+
 int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err)
 {
-	json_t *b, *items;
+	json_t *b, *items = NULL;
 	int rc;
 
 	rc = staging_get_header(s, batch_id, &b, err);
@@ -346,10 +370,13 @@ int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err
 	rc = collect_rows(s,
 			  "SELECT i.idx,i.record_id,i.changes,i.before,i.version,i.reasons,"
 			  "i.evidence,i.state,i.moved,i.verdict,i.verdict_by,i.verdict_note,"
-			  "a.version AS current_version FROM batch_item i LEFT JOIN account a"
-			  " ON a.id=i.record_id WHERE i.batch_id=?1 ORDER BY i.idx LIMIT ?3",
+			  "NULL AS current_version FROM batch_item i"
+			  " WHERE i.batch_id=?1 ORDER BY i.idx LIMIT ?3",
 			  batch_id, NULL, 0, &items, err);
+	if (!rc)
+		rc = current_versions(s, items, err);
 	if (rc) {
+		json_decref(items);
 		json_decref(b);
 		return rc;
 	}
@@ -998,4 +1025,66 @@ rollback:
 	store_rollback(s);
 	json_decref(citem);
 	return rc;
+}
+
+int staging_scan_batches(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct staging_batch_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err)
+{
+	struct staging_batch_row r;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT created_at, principal, instruction_version, policy_digest, refused,"
+			   " items FROM batch WHERE created_at >= ?1 AND created_at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, from);
+	store_bind_text(st, 2, to);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.created_at = store_col_text(st, 0);
+		r.principal = store_col_text(st, 1);
+		r.instruction_version = store_col_text(st, 2);
+		r.policy_digest = store_col_text(st, 3);
+		r.refused = store_col_text(st, 4);
+		r.items = store_col_int(st, 5);
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
+int staging_scan_items(struct store *s, const char *from, const char *to,
+		       int (*fn)(const struct staging_item_row *row, void *ctx, struct err *err),
+		       void *ctx, struct err *err)
+{
+	struct staging_item_row r;
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT b.created_at, b.workflow, i.changes, i.evidence, i.verdict"
+			   " FROM batch b JOIN batch_item i ON i.batch_id = b.id"
+			   " WHERE b.created_at >= ?1 AND b.created_at < ?2",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, from);
+	store_bind_text(st, 2, to);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		r.created_at = store_col_text(st, 0);
+		r.workflow = store_col_text(st, 1);
+		r.changes = store_col_text(st, 2);
+		r.evidence = store_col_text(st, 3);
+		r.verdict = store_col_text(st, 4);
+		rc = fn(&r, ctx, err);
+		if (rc)
+			break;
+	}
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
 }

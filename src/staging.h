@@ -12,7 +12,10 @@
  *   any waiting state (staged, sampled, blocked, approved) → expired
  *
  * Never: decides whether a proposal may be staged (gate.h and policy.h do);
- * it carries out what was decided. Every state change writes its action-log
+ * it carries out what was decided. Never touches the book's tables itself:
+ * apply and undo write records through book_change/book_reparent and read
+ * them through book.h, and the radius ledger only through radius.h
+ * (scripts/owners.sh keeps it so). Every state change writes its action-log
  * entry in the same transaction. A batch that stops waiting for a person
  * (staged, sampled or blocked → approved, rejected, expired) releases its
  * records from its agent's running total (radius_release) in that same
@@ -207,5 +210,28 @@ int staging_check_merges(struct store *s, json_t **violations, struct err *err);
 
 /* Parses "12" or "B12" into a batch id. */
 int staging_parse_id(const char *text, int64_t *out, struct err *err);
+
+/* Read-only scans for other modules' statistics (drift), so that they need
+ * not know staging's tables. Rows are borrowed: valid during the call only;
+ * a text column may be NULL. fn's non-zero return stops the scan and is
+ * returned. */
+struct staging_batch_row {
+	const char *created_at, *principal, *instruction_version, *policy_digest;
+	const char *refused; /* JSON array of refused items, as stored */
+	int64_t items;
+};
+/* Every batch created in [from, to), in storage order. */
+int staging_scan_batches(struct store *s, const char *from, const char *to,
+			 int (*fn)(const struct staging_batch_row *row, void *ctx, struct err *err),
+			 void *ctx, struct err *err);
+struct staging_item_row {
+	const char *created_at, *workflow; /* the batch's */
+	const char *changes, *evidence;    /* JSON, as stored */
+	const char *verdict;               /* sample verdict: NULL, "pass", "fail" */
+};
+/* Every item of the batches created in [from, to), in storage order. */
+int staging_scan_items(struct store *s, const char *from, const char *to,
+		       int (*fn)(const struct staging_item_row *row, void *ctx, struct err *err),
+		       void *ctx, struct err *err);
 
 #endif

@@ -1,218 +1,41 @@
 /* staging_apply.c — apply and undo: one transaction each, optimistic
- * concurrency on record versions, before-images restored exactly. */
+ * concurrency on record versions, before-images restored exactly. The
+ * records themselves are written by book (book_change, book_reparent) in
+ * this module's transaction, next to the batch's log entry. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "book.h"
 #include "fmt.h"
 
 #include "staging_int.h"
 
-/* Binds a JSON value by its own type (the gate normalised it at staging). */
-static void bind_json(struct store_stmt *st, int idx, json_t *v)
-{
-	char *txt;
-
-	if (!v || json_is_null(v))
-		store_bind_null(st, idx);
-	else if (json_is_integer(v))
-		store_bind_int(st, idx, json_integer_value(v));
-	else if (json_is_real(v))
-		store_bind_double(st, idx, json_real_value(v));
-	else if (json_is_boolean(v))
-		store_bind_int(st, idx, json_is_true(v));
-	else if (json_is_string(v))
-		store_bind_text(st, idx, json_string_value(v));
-	else {
-		txt = staging_dump(v);
-		store_bind_text(st, idx, txt);
-		free(txt);
-	}
-}
-
-/* Sets `values` (built-in column → value; "custom" → whole object) on one
- * account: version bumped by one; when expect ≥ 0 only if the version is
- * still expect. *hit is 1 when the row was changed. Column names come from
- * the batch's own changes, which the gate checked against the field
- * catalogue; they are checked again here so a tampered batch row cannot
- * inject SQL. */
-static int set_account(struct store *s, const char *id, json_t *values, int64_t expect,
-		       int *hit, struct err *err)
-{
-	char sql[1024], now[CLOCK_TEXT_LEN];
-	size_t used;
-	const char *key;
-	json_t *v;
-	struct store_stmt *st;
-	int p = 4, rc;
-
-	used = (size_t)snprintf(sql, sizeof sql, "UPDATE account SET ");
-	json_object_foreach(values, key, v)
-	{
-		const char *k = key;
-
-		for (; *k; k++)
-			if (!((*k >= 'a' && *k <= 'z') || *k == '_'))
-				return err_set(err, AIRLOCK_ECORRUPT, "bad field name in batch: %s",
-					       key);
-		if (used + strlen(key) + 16 >= sizeof sql)
-			return err_set(err, AIRLOCK_EINVAL, "too many fields in one item");
-		used += (size_t)snprintf(sql + used, sizeof sql - used, "%s=?%d,", key, p++);
-	}
-	(void)snprintf(sql + used, sizeof sql - used,
-		       "version=version+1,updated_at=?2 WHERE id=?1%s",
-		       expect >= 0 ? " AND version=?3" : "");
-	rc = store_prepare(s, sql, &st, err);
-	if (rc)
-		return rc;
-	clock_format(clock_now(), now, sizeof now);
-	store_bind_text(st, 1, id);
-	store_bind_text(st, 2, now);
-	if (expect >= 0)
-		store_bind_int(st, 3, expect);
-	p = 4;
-	json_object_foreach(values, key, v) bind_json(st, p++, v);
-	rc = store_step(st, err);
-	store_done(st);
-	if (rc != STORE_DONE)
-		return rc;
-	*hit = store_changes(s) == 1;
-	return 0;
-}
-
-static int read_custom(struct store *s, const char *id, json_t **out, struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	*out = NULL;
-	rc = store_prepare(s, "SELECT custom FROM account WHERE id=?1", &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, id);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*out = json_loads(store_col_text(st, 0), 0, NULL);
-		if (!*out)
-			*out = json_object();
-		rc = 0;
-	} else if (rc == STORE_DONE)
-		rc = err_set(err, AIRLOCK_ENOTFOUND, "no account '%s'", id);
-	store_done(st);
-	return rc;
-}
-
-/* Re-points the contacts and signals of one account to another; *moved
- * gets the ids moved ({"contacts": [...], "signals": [...]}), or when
- * `only` is given, only those ids are moved back. */
-static int move_children(struct store *s, const char *from, const char *to, json_t *only,
-			 json_t **moved, struct err *err)
-{
-	static const char *const tables[] = {"contact", "signal"};
-	static const char *const keys[] = {"contacts", "signals"};
-	char sql[256], now[CLOCK_TEXT_LEN];
-	struct store_stmt *st;
-	json_t *ids, *v;
-	size_t i;
-	int t, rc = 0;
-
-	clock_format(clock_now(), now, sizeof now);
-	if (moved)
-		*moved = json_object();
-	for (t = 0; t < 2; t++) {
-		if (only) {
-			ids = json_incref(json_object_get(only, keys[t]));
-		} else {
-			ids = json_array();
-			(void)snprintf(sql, sizeof sql,
-				       "SELECT id FROM %s WHERE account_id=?1 ORDER BY id",
-				       tables[t]);
-			rc = store_prepare(s, sql, &st, err);
-			if (rc)
-				return rc;
-			store_bind_text(st, 1, from);
-			while ((rc = store_step(st, err)) == STORE_ROW)
-				json_array_append_new(ids, json_string(store_col_text(st, 0)));
-			store_done(st);
-			if (rc != STORE_DONE) {
-				json_decref(ids);
-				return rc;
-			}
-			rc = 0;
-		}
-		(void)snprintf(
-		    sql, sizeof sql,
-		    "UPDATE %s SET account_id=?2,version=version+1,updated_at=?3 WHERE id=?1",
-		    tables[t]);
-		json_array_foreach(ids, i, v)
-		{
-			rc = store_prepare(s, sql, &st, err);
-			if (rc)
-				break;
-			store_bind_text(st, 1, json_string_value(v));
-			store_bind_text(st, 2, to);
-			store_bind_text(st, 3, now);
-			rc = store_step(st, err);
-			store_done(st);
-			if (rc != STORE_DONE)
-				break;
-			rc = 0;
-		}
-		if (moved && *moved)
-			json_object_set_new(*moved, keys[t], ids ? json_incref(ids) : json_array());
-		json_decref(ids);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Applies one item's changes; *hit 0 means the record's version moved. */
+/* Applies one item's changes through the book; *hit 0 means the record's
+ * version moved. A merge also re-points the source's contacts and signals,
+ * and the ids it moved are kept on the item for the undo. */
 static int apply_item(struct store *s, int64_t batch_id, int64_t idx, const char *record_id,
 		      json_t *changes, int64_t version, int merge, int *hit, struct err *err)
 {
-	json_t *values = json_object(), *custom = NULL, *v, *moved = NULL;
-	const char *key;
+	json_t *moved = NULL;
 	struct store_stmt *st;
 	char *txt;
-	int rc = 0, oom = !values;
+	int rc;
 
-	/* a value lost to a failed allocation would apply part of the item
-	 * (or empty its custom fields) and still count it as applied */
-	json_object_foreach(changes, key, v)
-	{
-		if (!strncmp(key, "custom.", 7)) {
-			if (!custom) {
-				rc = read_custom(s, record_id, &custom, err);
-				if (rc)
-					goto out;
-				if (json_object_set(values, "custom", custom))
-					oom = 1;
-			}
-			if (json_object_set(custom, key + 7, v))
-				oom = 1;
-		} else if (json_object_set(values, key, v))
-			oom = 1;
-	}
-	if (custom) {
-		txt = staging_dump(custom);
-		if (!txt || json_object_set_new(values, "custom", json_string(txt)))
-			oom = 1;
-		free(txt);
-	}
-	if (oom) {
-		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = set_account(s, record_id, values, version, hit, err);
+	rc = book_change(s, BOOK_ACCOUNT, record_id, changes, version, hit, err);
 	if (rc || !*hit || !merge)
-		goto out;
-	rc = move_children(s, record_id, json_string_value(json_object_get(changes, "merged_into")),
-			   NULL, &moved, err);
+		return rc;
+	rc = book_reparent(s, record_id,
+			   json_string_value(json_object_get(changes, "merged_into")), NULL, &moved,
+			   err);
 	if (rc)
 		goto out;
 	txt = staging_dump(moved);
+	if (!txt) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = store_prepare(s, "UPDATE batch_item SET moved=?3 WHERE batch_id=?1 AND idx=?2", &st, err);
 	if (!rc) {
 		store_bind_int(st, 1, batch_id);
@@ -223,8 +46,6 @@ static int apply_item(struct store *s, int64_t batch_id, int64_t idx, const char
 	}
 	free(txt);
 out:
-	json_decref(values);
-	json_decref(custom);
 	json_decref(moved);
 	return rc;
 }
@@ -240,49 +61,6 @@ static void merge_reason(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-}
-
-/* Where one account stands now: *exists 0 when there is no such account;
- * into gets its merged_into ("" while it is live). */
-static int account_fate(struct store *s, const char *id, int *exists, char *into, size_t len,
-			struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	*exists = 0;
-	into[0] = '\0';
-	rc = store_prepare(s, "SELECT merged_into FROM account WHERE id=?1", &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, id);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		*exists = 1;
-		rc = store_col_is_null(st, 0)
-			 ? 0
-			 : fmt_buf(into, len, err, "merged_into id", "%s", store_col_text(st, 0));
-	}
-	store_done(st);
-	return rc < 0 ? rc : 0;
-}
-
-/* One account merged into `id`, if any (into gets its id, "" if none). */
-static int merged_here(struct store *s, const char *id, char *into, size_t len, struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	into[0] = '\0';
-	rc = store_prepare(s, "SELECT id FROM account WHERE merged_into=?1 LIMIT 1", &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, id);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		rc = fmt_buf(into, len, err, "merged account id", "%s", store_col_text(st, 0));
-	store_done(st);
-	return rc < 0 ? rc : 0;
 }
 
 /* The longest merged_into chain followed before calling it a loop: a
@@ -303,7 +81,7 @@ static int merge_chain_reaches(struct store *s, const char *from, const char *ta
 	if (rc)
 		return rc;
 	for (hops = 0; hops < MERGE_CHAIN_MAX; hops++) {
-		rc = account_fate(s, cur, &exists, next, sizeof next, err);
+		rc = book_merged_into(s, cur, &exists, next, sizeof next, err);
 		if (rc)
 			return rc;
 		if (!exists || !next[0])
@@ -345,7 +123,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 			 source, survivor, survivor, source);
 		return 0;
 	}
-	rc = account_fate(s, survivor, &exists, into, sizeof into, err);
+	rc = book_merged_into(s, survivor, &exists, into, sizeof into, err);
 	if (rc)
 		return rc;
 	if (!exists || into[0]) {
@@ -357,7 +135,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 			merge_reason(why, wlen, "survivor '%s' no longer exists", survivor);
 		return 0;
 	}
-	rc = account_fate(s, source, &exists, into, sizeof into, err);
+	rc = book_merged_into(s, source, &exists, into, sizeof into, err);
 	if (rc)
 		return rc;
 	if (exists && into[0]) {
@@ -369,7 +147,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 	 * Re-pointing X would alter a record the batch does not list, so the
 	 * merge is refused instead; undo X→Y first, or merge X and Y into Z in
 	 * one batch. */
-	rc = merged_here(s, source, into, sizeof into, err);
+	rc = book_merged_from(s, source, into, sizeof into, err);
 	if (rc)
 		return rc;
 	if (into[0]) {
@@ -389,7 +167,7 @@ static int merge_recheck(struct store *s, const char *source, const char *surviv
 static int note_conflict(struct store *s, json_t *conflicts, int64_t idx, const char *record_id,
 			 int64_t expected, const char *rule, const char *why, struct err *err)
 {
-	struct store_stmt *st;
+	int64_t current;
 	json_t *c;
 	int rc;
 
@@ -399,18 +177,14 @@ static int note_conflict(struct store *s, json_t *conflicts, int64_t idx, const 
 		json_object_set_new(c, "rule", json_string(rule));
 		json_object_set_new(c, "reason", json_string(why));
 	}
-	rc = store_prepare(s, "SELECT version FROM account WHERE id=?1", &st, err);
+	rc = book_version(s, BOOK_ACCOUNT, record_id, &current, err);
 	if (rc) {
 		json_decref(c);
 		return rc;
 	}
-	store_bind_text(st, 1, record_id);
-	rc = store_step(st, err);
-	json_object_set_new(c, "current_version",
-			    rc == STORE_ROW ? json_integer(store_col_int(st, 0)) : json_null());
-	store_done(st);
+	json_object_set_new(c, "current_version", current >= 0 ? json_integer(current) : json_null());
 	json_array_append_new(conflicts, c);
-	return rc < 0 ? rc : 0;
+	return 0;
 }
 
 static int mark_items(struct store *s, int64_t batch_id, json_t *conflicts, const char *state,
@@ -610,10 +384,9 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 			    const char *survivor, json_t *moved, char *why, size_t wlen,
 			    struct err *err)
 {
-	static const char *const tables[] = {"contact", "signal"};
+	static const enum book_kind kinds[] = {BOOK_CONTACT, BOOK_SIGNAL};
 	static const char *const keys[] = {"contacts", "signals"};
-	char sql[96], holder[256] = "";
-	struct store_stmt *st;
+	char holder[256] = "";
 	int64_t later = 0;
 	json_t *v;
 	size_t i;
@@ -621,20 +394,13 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 
 	why[0] = '\0';
 	for (t = 0; t < 2; t++) {
-		(void)snprintf(sql, sizeof sql, "SELECT account_id FROM %s WHERE id=?1", tables[t]);
+		const char *table = book_kind_name(kinds[t]);
+
 		json_array_foreach(json_object_get(moved, keys[t]), i, v)
 		{
-			rc = store_prepare(s, sql, &st, err);
+			rc = book_owner_of(s, kinds[t], json_string_value(v), &found, holder,
+					   sizeof holder, err);
 			if (rc)
-				return rc;
-			store_bind_text(st, 1, json_string_value(v));
-			rc = store_step(st, err);
-			found = rc == STORE_ROW;
-			if (found && fmt_buf(holder, sizeof holder, err, "account id", "%s",
-					     store_col_text(st, 0)))
-				rc = AIRLOCK_ECORRUPT;
-			store_done(st);
-			if (rc < 0)
 				return rc;
 			if (found && survivor && !strcmp(holder, survivor))
 				continue;
@@ -643,17 +409,17 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 				return rc;
 			if (!found)
 				merge_reason(why, wlen, "%s %s, moved from '%s' by this merge, no longer exists",
-					 tables[t], json_string_value(v), source);
+					 table, json_string_value(v), source);
 			else if (later)
 				merge_reason(why, wlen,
 					 "%s %s, moved from '%s' to '%s' by this merge, is now on '%s':"
 					 " batch %lld merged '%s' since; undo batch %lld first",
-					 tables[t], json_string_value(v), source, survivor, holder,
+					 table, json_string_value(v), source, survivor, holder,
 					 (long long)later, survivor, (long long)later);
 			else
 				merge_reason(why, wlen,
 					 "%s %s, moved from '%s' to '%s' by this merge, is now on '%s'",
-					 tables[t], json_string_value(v), source, survivor, holder);
+					 table, json_string_value(v), source, survivor, holder);
 			return 0;
 		}
 	}
@@ -661,36 +427,16 @@ static int merge_undo_check(struct store *s, int64_t batch_id, const char *sourc
 }
 
 /* Restores one item's before-values (its `restore` object: the changed
- * fields' old values, custom as a whole); merges also move children back. */
+ * fields' old values, custom as a whole) through the book; merges also move
+ * children back. */
 static int undo_item(struct store *s, const char *record_id, json_t *restore, json_t *moved,
 		     int64_t expect, int merge, int *hit, struct err *err)
 {
-	json_t *values = json_object(), *v;
-	const char *key;
-	char *txt;
-	int rc, oom = !values;
+	int rc = book_change(s, BOOK_ACCOUNT, record_id, restore, expect, hit, err);
 
-	/* a before-value lost to a failed allocation would leave the record
-	 * half restored (or its custom fields emptied) and call it undone */
-	json_object_foreach(restore, key, v)
-	{
-		if (!strcmp(key, "custom")) {
-			txt = staging_dump(v);
-			if (!txt || json_object_set_new(values, "custom", json_string(txt)))
-				oom = 1;
-			free(txt);
-		} else if (json_object_set(values, key, v))
-			oom = 1;
-	}
-	if (oom) {
-		json_decref(values);
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	}
-	rc = set_account(s, record_id, values, expect, hit, err);
-	json_decref(values);
 	if (rc || !*hit || !merge || !moved)
 		return rc;
-	return move_children(s, NULL, record_id, moved, NULL, err);
+	return book_reparent(s, NULL, record_id, moved, NULL, err);
 }
 
 /* The survivor a merge item's changes name, copied into buf. */
@@ -831,65 +577,16 @@ out:
  * enough to see a pattern. */
 #define MERGE_VIOLATIONS_MAX 100
 
-/* Runs one breach query (columns: id, where it points, detail) and lists
- * each row under rule. */
-static int collect_breaches(struct store *s, const char *sql, const char *rule, json_t *out,
-			    struct err *err)
-{
-	struct store_stmt *st;
-	int rc;
-
-	rc = store_prepare(s, sql, &st, err);
-	if (rc)
-		return rc;
-	store_bind_int(st, 1, MERGE_VIOLATIONS_MAX);
-	while (json_array_size(out) < MERGE_VIOLATIONS_MAX && (rc = store_step(st, err)) == STORE_ROW)
-		json_array_append_new(out, json_pack("{s:s,s:s,s:s?,s:s?}", "rule", rule, "record_id",
-						     store_col_text(st, 0), "points_to",
-						     store_col_is_null(st, 1) ? NULL
-									      : store_col_text(st, 1),
-						     "detail",
-						     store_col_is_null(st, 2) ? NULL
-									      : store_col_text(st, 2)));
-	store_done(st);
-	return rc < 0 ? rc : 0;
-}
-
 int staging_check_merges(struct store *s, json_t **violations, struct err *err)
 {
-	static const struct {
-		const char *rule, *sql;
-	} checks[] = {
-		{"merge_cycle",
-		 /* a merged account whose chain comes back to it: a.id = a.merged_into, or
-		  * two or more accounts merged into each other */
-		 "SELECT a.id, a.merged_into, b.merged_into FROM account a JOIN account b"
-		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND"
-		 " (a.merged_into=a.id OR b.merged_into=a.id) LIMIT ?1"},
-		{"merged_into_merged",
-		 "SELECT a.id, a.merged_into, b.merged_into FROM account a JOIN account b"
-		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND b.merged_into IS"
-		 " NOT NULL AND a.merged_into<>a.id AND b.merged_into<>a.id LIMIT ?1"},
-		{"merged_into_missing",
-		 "SELECT a.id, a.merged_into, NULL FROM account a LEFT JOIN account b"
-		 " ON b.id=a.merged_into WHERE a.merged_into IS NOT NULL AND b.id IS NULL LIMIT ?1"},
-		{"contact_on_merged",
-		 "SELECT c.id, c.account_id, a.merged_into FROM contact c JOIN account a"
-		 " ON a.id=c.account_id WHERE a.merged_into IS NOT NULL LIMIT ?1"},
-		{"signal_on_merged",
-		 "SELECT g.id, g.account_id, a.merged_into FROM signal g JOIN account a"
-		 " ON a.id=g.account_id WHERE a.merged_into IS NOT NULL LIMIT ?1"},
-	};
 	json_t *out = json_array(), *first;
-	size_t i;
 	int rc = 0;
 
 	if (violations)
 		*violations = NULL;
 	if (!out)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	for (i = 0; !rc && i < sizeof checks / sizeof checks[0]; i++)
-		rc = collect_breaches(s, checks[i].sql, checks[i].rule, out, err);
+	rc = book_merge_breaches(s, MERGE_VIOLATIONS_MAX, out, err);
 	if (!rc && json_array_size(out) > 0) {
 		first = json_array_get(out, 0);
 		rc = err_set(err, AIRLOCK_ECORRUPT,

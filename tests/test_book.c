@@ -471,6 +471,71 @@ static void test_contact_needs_account(void **state)
 	testutil_store_close(&t);
 }
 
+/* book_change, the write apply and undo make: the version guard turns a
+ * moved or vanished record into a miss (no error, nothing written), custom
+ * keys merge into the stored object, a whole custom object replaces it, and
+ * the fields the book keeps itself cannot be written by a batch. */
+static void test_change_guards_version_and_system_fields(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	json_t *f, *a;
+	int64_t v;
+	int hit = -1;
+
+	(void)state;
+	add(s, BOOK_ACCOUNT,
+	    json_pack("{s:s,s:s,s:i,s:{s:s}}", "id", "A1", "name", "Cedarforge", "tier", 3, "custom",
+		      "source", "event"));
+	f = json_pack("{s:i,s:i}", "tier", 1, "custom.score", 9);
+	assert_ok(book_change(s, BOOK_ACCOUNT, "A1", f, 1, &hit, &err), &err);
+	assert_int_equal(hit, 1);
+	/* stale: expected version 1, the record is at 2 */
+	hit = -1;
+	json_object_set_new(f, "tier", json_integer(4));
+	assert_ok(book_change(s, BOOK_ACCOUNT, "A1", f, 1, &hit, &err), &err);
+	assert_int_equal(hit, 0);
+	/* gone */
+	hit = -1;
+	assert_ok(book_change(s, BOOK_ACCOUNT, "A404", f, -1, &hit, &err), &err);
+	assert_int_equal(hit, 0);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "tier"), 1);
+	assert_int_equal(num(a, "version"), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "custom"), "score")),
+			 9);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(a, "custom"), "source")), "event");
+	json_decref(a);
+	/* an undo's before-image: custom whole */
+	f = json_pack("{s:i,s:{s:s}}", "tier", 3, "custom", "source", "event");
+	assert_ok(book_change(s, BOOK_ACCOUNT, "A1", f, 2, &hit, &err), &err);
+	assert_int_equal(hit, 1);
+	json_decref(f);
+	assert_ok(book_get(s, BOOK_ACCOUNT, "A1", &a, &err), &err);
+	assert_int_equal(num(a, "version"), 3);
+	assert_null(json_object_get(json_object_get(a, "custom"), "score"));
+	json_decref(a);
+	/* a tampered change naming a system field or an unknown one */
+	f = json_pack("{s:s}", "id", "A2");
+	assert_int_equal(book_change(s, BOOK_ACCOUNT, "A1", f, -1, &hit, &err), AIRLOCK_ECORRUPT);
+	assert_non_null(strstr(err.msg, "'id'"));
+	json_decref(f);
+	f = json_pack("{s:i}", "version", 1);
+	assert_int_equal(book_change(s, BOOK_ACCOUNT, "A1", f, -1, &hit, &err), AIRLOCK_ECORRUPT);
+	json_decref(f);
+	f = json_pack("{s:s}", "name; DROP TABLE account", "x");
+	assert_int_equal(book_change(s, BOOK_ACCOUNT, "A1", f, -1, &hit, &err), AIRLOCK_ECORRUPT);
+	json_decref(f);
+	assert_ok(book_version(s, BOOK_ACCOUNT, "A1", &v, &err), &err);
+	assert_int_equal(v, 3);
+	assert_ok(book_version(s, BOOK_ACCOUNT, "A404", &v, &err), &err);
+	assert_int_equal(v, -1);
+	testutil_store_close(&t);
+}
+
 static void test_restore_writes_image_back(void **state)
 {
 	struct testdb t;
@@ -1131,6 +1196,7 @@ int main(void)
 		cmocka_unit_test(test_text_search_matches_like),
 	    cmocka_unit_test(test_insert_get_update_bumps_version),
 	    cmocka_unit_test(test_insert_at_fixed_time),
+	    cmocka_unit_test(test_change_guards_version_and_system_fields),
 	    cmocka_unit_test(test_duplicate_id_is_eexist),
 	    cmocka_unit_test(test_long_ids_refused),
 	    cmocka_unit_test(test_update_conflict_changes_nothing),

@@ -310,6 +310,89 @@ static void test_undo_after_later_edit(void **state)
 	json_decref(a);
 }
 
+/* From the attacker's side: a batch row edited in the database (or a bug
+ * upstream of the gate) names a field the book keeps itself. Apply must not
+ * rename a record, rewind its version or forge its time: the book refuses
+ * the field, and nothing of the batch is applied. */
+static void test_tampered_item_cannot_touch_system_fields(void **state)
+{
+	static const char *const fields[] = {"id", "version", "updated_at", "drop_me"};
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *a, *v;
+	size_t i;
+
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		int64_t id;
+
+		v = !strcmp(fields[i], "version") ? json_integer(1) : json_string("Z999");
+		id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 2, fields[i], v);
+		assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+		assert_int_equal(staging_apply(t->s, id, "human:lee", "cli", 1, &rep, &err),
+				 AIRLOCK_ECORRUPT);
+		assert_non_null(strstr(err.msg, fields[i]));
+		json_decref(rep);
+		rep = NULL;
+		assert_string_equal(state_of(t->s, id), "approved");
+		a = fixture_account(t->s, "A001");
+		assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
+		json_decref(a);
+		assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM account WHERE id='Z999'"),
+				 0);
+		assert_int_equal(fixture_count(t->s, "SELECT count(*) FROM account WHERE version<>1"),
+				 0);
+	}
+}
+
+/* A stale custom-field item: a person set another custom key after the
+ * agent's batch was staged. Apply must not write the agent's stale custom
+ * object over the person's key; with --skip-conflicts the person's edit
+ * stays and the other items apply. Undo after a person's later custom edit
+ * is refused, and --force restores the before-image whole. */
+static void test_stale_custom_item_keeps_the_later_edit(void **state)
+{
+	struct testdb *t = *state;
+	struct err err = {0};
+	json_t *rep = NULL, *a, *f;
+	int64_t id = stage(t->s, "agent:scout", STAGE_BLOCKED, 1, 3, "custom.score",
+			   json_integer(7));
+
+	assert_ok(staging_approve(t->s, id, "human:lee", "cli", &err), &err);
+	f = json_pack("{s:s}", "custom.note", "call back");
+	assert_ok(book_update(t->s, BOOK_ACCOUNT, "A002", f, -1, NULL, &err), &err);
+	json_decref(f);
+	assert_int_equal(staging_apply(t->s, id, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	json_decref(rep);
+	assert_ok(staging_apply(t->s, id, "human:lee", "cli", 1, &rep, &err), &err);
+	assert_int_equal(json_integer_value(json_object_get(rep, "applied")), 2);
+	json_decref(rep);
+	a = fixture_account(t->s, "A002");
+	assert_null(json_object_get(json_object_get(a, "custom"), "score"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "custom"), "note")),
+			    "call back");
+	json_decref(a);
+	/* a person edits A003's custom after the apply: undo is refused */
+	f = json_pack("{s:s}", "custom.note", "mine");
+	assert_ok(book_update(t->s, BOOK_ACCOUNT, "A003", f, -1, NULL, &err), &err);
+	json_decref(f);
+	assert_int_equal(staging_undo(t->s, id, "human:lee", "cli", 0, &rep, &err),
+			 AIRLOCK_ECONFLICT);
+	json_decref(rep);
+	a = fixture_account(t->s, "A001");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "custom"), "score")),
+			 7);
+	json_decref(a);
+	assert_ok(staging_undo(t->s, id, "human:lee", "cli", 1, &rep, &err), &err);
+	json_decref(rep);
+	a = fixture_account(t->s, "A003");
+	assert_null(json_object_get(json_object_get(a, "custom"), "score"));
+	assert_null(json_object_get(json_object_get(a, "custom"), "note"));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "custom"), "source")), "fixture");
+	json_decref(a);
+}
+
 static void test_expiry(void **state)
 {
 	struct testdb *t = *state;
@@ -948,6 +1031,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_and_undo_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_on_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_undo_after_later_edit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tampered_item_cannot_touch_system_fields, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_custom_item_keeps_the_later_edit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_cycle_refused_at_apply, setup, teardown),
