@@ -54,6 +54,10 @@ int store_create(struct store **out, const char *path, struct err *err);
  * Everything else opens with store_open(). */
 int store_connect(struct store **out, const char *target, struct err *err);
 
+/* 1 when target names a PostgreSQL database rather than a file: for the
+ * callers that keep files beside the database (the signing key). */
+int store_target_is_pg(const char *target);
+
 /* 0 while the file at the store's path is the one it opened. Once it was
  * removed or replaced (another device/inode), AIRLOCK_ESTATE with the reason
  * on every call, and on every store_begin(): such a connection takes no
