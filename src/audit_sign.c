@@ -283,8 +283,8 @@ static int key_load(const char *db_path, int need_secret, struct keypair *kp, st
 		return rc;
 	rc = read_small_file(path, KEY_FILE_MAX, need_secret, &text, err);
 	if (rc == AIRLOCK_ENOTFOUND)
-		return err_set(err, rc,
-			       "%s: no signing key%s; run 'airlock init' to create it%s", path,
+		return err_set(err, rc, "%s: no signing key%s; run 'airlock init' to create it%s",
+			       path,
 			       store_target_is_pg(db_path) ? " for this PostgreSQL database" : "",
 			       store_target_is_pg(db_path)
 				   ? ", or set AIRLOCK_KEY to the key file made where it was"

@@ -228,6 +228,13 @@ int store_table_exists(struct store *s, const char *table, int *exists, struct e
  * its triggers otherwise). */
 int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err);
 
+/* An SQL expression (for a SELECT list) that reads the JSON column col
+ * as JSON text: the column itself when NULL or '{}', its JSON text when it
+ * parses, else '{}' (a hand edit left it unreadable). Each engine has its
+ * own form (SQLite's json_valid, a function of migration 7 on
+ * PostgreSQL). -1 when buf is too small; col is a trusted column name. */
+int store_sql_json_text(const struct store *s, const char *col, char *buf, size_t len);
+
 /* "sqlite" or "postgres": the engine behind s. */
 const char *store_backend_name(const struct store *s);
 
