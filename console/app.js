@@ -60,6 +60,11 @@
   function show(node) {
     clear(main);
     add(main, node);
+    // On a phone a wide table scrolls inside itself; one holding nothing
+    // focusable takes the focus itself, so it scrolls by keyboard too.
+    Array.prototype.forEach.call(main.querySelectorAll('table'), function (t) {
+      if (!t.querySelector('a, button, input, select, textarea')) t.setAttribute('tabindex', '0');
+    });
   }
   // Marks a view as drawn: tests wait for it, the bench times it.
   function rendered(view) {
@@ -171,8 +176,10 @@
   // similar batches (same agent, workflow and instruction version) are
   // grouped, with a group reject that rejects each batch by its own request.
   var qf = { agent: '', workflow: '', state: '', sort: 'age' };
-  function viewQueue() {
-    api('GET', '/api/queue').then(function (res) {
+  function viewQueue(params) {
+    if (params && params.get('sort')) qf.sort = params.get('sort');
+    api('GET', '/api/queue' + (qf.sort !== 'age' ? '?sort=' + enc(qf.sort) : '')).then(function (res) {
+      if (!res.ok && qf.sort !== 'age') qf.sort = 'age';
       if (!res.ok) return showError(res);
       var all = res.data.batches, groups = {};
       var pick = function (key, label, values) {
@@ -185,7 +192,7 @@
       var list = all.filter(function (b) {
         return (!qf.agent || b.principal === qf.agent) && (!qf.workflow || b.workflow === qf.workflow) && (!qf.state || b.state === qf.state);
       });
-      list.sort(function (x, y) { return qf.sort === 'radius' ? y.radius - x.radius : y.age_seconds - x.age_seconds; });
+      // the server sorted them (?sort=): age, radius, workflow, state, agent
       list.forEach(function (b) {
         var k = b.principal + '\u0000' + b.workflow + '\u0000' + (b.instruction_version || '');
         (groups[k] = groups[k] || []).push(b);
@@ -219,7 +226,7 @@
           pick('agent', 'Agent', opts(uniq(function (b) { return b.principal; }))),
           pick('workflow', 'Workflow', opts(uniq(function (b) { return b.workflow; }))),
           pick('state', 'State', opts(uniq(function (b) { return b.state; }))),
-          pick('sort', 'Sort', [['age', 'oldest first'], ['radius', 'largest radius first']])),
+          pick('sort', 'Sort', [['age', 'oldest first'], ['radius', 'largest radius first'], ['workflow', 'by workflow'], ['state', 'by state'], ['agent', 'by agent']])),
         similar.length ? h('section', { class: 'groups' }, h('h2', { text: 'Similar batches' }), h('ul', null, similar)) : null,
         rows.length ? table(['Batch', 'State', 'Workflow', 'Agent', 'Action', 'Radius', 'Items', 'Age', 'Waits for', 'Rationale', 'Expires'], rows, 'queue')
           : h('p', { class: 'empty', text: 'Nothing waits for a person.' })]);
@@ -347,9 +354,7 @@
       h('h2', { text: 'Judge the sample' }),
       h('p', { class: 'progress', 'aria-live': 'polite', text: judged + ' of ' + drawnIdx.length + ' judged · item ' + (cur + 1) + ' of ' + drawnIdx.length + ' drawn (#' + it.idx + ')' }),
       h('div', { class: 'rec', text: 'account ' + (it.record_id || '') + (before.name ? ' · ' + before.name : '') }),
-      (it.diff || []).map(function (d) {
-        return h('div', { class: 'diff' }, h('span', { class: 'field', text: d.field + ': ' }), h('del', { text: text(d.old) }), ' → ', h('ins', { text: text(d.new) }));
-      }),
+      (it.diff || []).map(diffLine), it.conflict ? crmBlock(it) : null,
       (it.reasons || []).map(function (r) { return h('div', { class: 'reason', text: 'reason: ' + r }); }),
       evidenceList(it.evidence) || h('p', { class: 'muted', text: 'no evidence cited' }),
       it.verdict ? h('p', { class: 'verdict v-' + it.verdict, text: it.verdict + ' by ' + it.verdict_by }) : null,
@@ -400,11 +405,23 @@
     if (!f || !f.length) return h('p', { class: 'ok', text: 'audience guard: no findings' });
     return h('ul', { class: 'findings' }, f.map(function (x) { return h('li', { text: x.rule + ': ' + x.message }); }));
   }
+  // old → new, and when a CRM refresh moved the field since staging, the
+  // CRM's value beside it: the reviewer sees which of the three wins.
+  function diffLine(d) {
+    return h('div', { class: 'diff' }, h('span', { class: 'field', text: d.field + ': ' }),
+      h('del', { text: text(d.old) }), ' → ', h('ins', { text: text(d.new) }),
+      d.crm !== undefined ? h('span', { class: 'crm bad', 'data-crm-field': d.field, text: ' · CRM now: ' + text(d.crm) }) : null);
+  }
+  // What the CRM changed on the record (import --refresh), every field.
+  function crmBlock(it) {
+    if (!it.crm || !it.crm.values) return null;
+    var keys = Object.keys(it.crm.values).sort();
+    return h('div', { class: 'crm-refresh bad', 'data-crm': it.record_id },
+      'changed in the CRM (import --refresh at ' + String(it.crm.at || '').slice(0, 16).replace('T', ' ') + '): ',
+      keys.map(function (k, i) { return (i ? ', ' : '') + k + ' = ' + text(it.crm.values[k]); }));
+  }
   function itemRow(b, it) {
-    var diff = it.diff.map(function (d) {
-      return h('div', { class: 'diff' }, h('span', { class: 'field', text: d.field + ': ' }),
-        h('del', { text: text(d.old) }), ' → ', h('ins', { text: text(d.new) }));
-    });
+    var diff = it.diff.map(diffLine);
     var before = it.before || {};
     var title = b.action === 'send' ? 'draft ' + it.record_id : 'account ' + it.record_id + (before.name ? ' · ' + before.name : '') +
       (before.segment ? ' (' + before.segment + (before.region ? ', ' + before.region : '') + ')' : '');
@@ -413,6 +430,7 @@
       td([String(it.idx), isDrawn ? h('div', { class: 'drawn', text: 'drawn' }) : null], 'num'),
       td([h('div', { class: 'rec', text: title }),
         it.conflict ? h('div', { class: 'bad', text: 'changed since staged (version ' + it.version + ' → ' + it.current_version + '): applying will conflict' }) : null,
+        it.conflict ? crmBlock(it) : null,
         b.action === 'send' ? [h('div', { class: 'diff', text: 'sends ' + ((it.diff[0] && it.diff[0].new) || 0) + ' message(s)' }), draftBlock(it.draft)] : diff]),
       td([(it.reasons || []).map(function (r) { return h('div', { class: 'reason', text: r }); }), evidenceList(it.evidence)]),
       td([it.state && it.state !== 'pending' ? badge(it.state) : null,
@@ -452,7 +470,11 @@
         samplePanel(b),
         conflicts.length ? h('section', { class: 'conflicts' }, h('h2', { text: 'Conflicts (' + conflicts.length + ')' }),
           h('p', { text: 'These records changed after the batch was staged: apply refuses them unless you skip them.' }),
-          h('ul', null, conflicts.map(function (it) { return h('li', null, itemLink(it.idx, 'item ' + it.idx), ' account ' + it.record_id); }))) : null,
+          h('ul', null, conflicts.map(function (it) {
+            return h('li', null, itemLink(it.idx, 'item ' + it.idx), ' account ' + it.record_id + ' ',
+              it.diff.map(function (d) { return d.field + ': ' + text(d.old) + ' → ' + text(d.new) + (d.crm !== undefined ? ' (CRM now ' + text(d.crm) + ')' : '') + ' '; }),
+              crmBlock(it));
+          }))) : null,
         refused.length ? h('section', { class: 'refused' }, h('h2', { text: 'Refused: not part of the batch (' + refused.length + ')' }),
           table(['Item', 'Record', 'Field', 'Rule', 'Why'], refused.map(function (r) {
             return h('tr', null, td(String(r.item)), td(r.record_id || ''), td(r.field || ''), td(r.rule), td(r.reason));
@@ -494,23 +516,54 @@
 
   // ---- drafts and briefs ---------------------------------------------------
 
-  function viewDrafts() {
-    Promise.all([api('GET', '/api/drafts'), api('GET', '/api/briefs')]).then(function (rs) {
+  // Filters: status on the server (?status=), the agent and a text match
+  // (account name or id, subject, recipient) in the page; kept in the
+  // address so a link shares the view.
+  var DRAFT_STATUSES = ['draft', 'send_requested', 'approved', 'sent', 'failed', 'blocked', 'discarded', 'unknown'];
+  function viewDrafts(params) {
+    params = params || new URLSearchParams('');
+    var st = params.get('status') || '', by = params.get('by') || '', tq = params.get('q') || '';
+    Promise.all([api('GET', '/api/drafts' + (st ? '?status=' + enc(st) : '')), api('GET', '/api/briefs')]).then(function (rs) {
       if (!rs[0].ok) return showError(rs[0]);
-      var drafts = rs[0].data.drafts, briefs = rs[1].ok ? rs[1].data.briefs : [];
+      var all = rs[0].data.drafts, briefs = rs[1].ok ? rs[1].data.briefs : [];
+      var needle = tq.toLowerCase();
+      var drafts = all.filter(function (d) {
+        if (by && d.principal !== by) return false;
+        if (!needle) return true;
+        var hay = [d.account_name, d.account_id, d.subject, d.id].concat((d.recipients || []).map(function (r) { return (r.name || '') + ' ' + r.address; }));
+        return hay.join('\n').toLowerCase().indexOf(needle) >= 0;
+      });
       var sends = drafts.filter(function (d) { return d.status === 'send_requested'; });
+      var agents = {};
+      all.forEach(function (d) { agents[d.principal] = 1; });
+      function who(d) { return (d.recipients || []).map(function (r) { return r.name ? r.name : r.address; }).join(', '); }
       function draftRow(d) {
-        return h('tr', { 'data-draft': d.id }, td(link('#/draft/' + enc(d.id), d.id)), td(badge(d.status)), td(d.account_id),
-          td(d.subject), td(d.principal), td((d.findings || []).length ? (d.findings.length + ' finding(s)') : ''),
-          td(d.send_batch ? link('#/batch/' + enc(d.send_batch), 'batch ' + d.send_batch) : ''), td(String(d.created_at || '').slice(0, 16)));
+        return h('tr', { 'data-draft': d.id }, td(link('#/draft/' + enc(d.id), d.id)), td(badge(d.status)),
+          td([h('div', { text: d.account_name || d.account_id }), d.account_name ? h('div', { class: 'muted', text: d.account_id }) : null]),
+          td(who(d)), td(d.subject), td(d.principal), td((d.findings || []).length ? (d.findings.length + ' finding(s)') : ''),
+          td(d.send_batch ? link('#/batch/' + enc(d.send_batch), 'batch ' + d.send_batch) : ''), td(String(d.created_at || '').slice(0, 16).replace('T', ' ')));
       }
-      show([h('h1', { text: 'Drafts and briefs' }),
+      var head = ['Draft', 'Status', 'Account', 'To', 'Subject', 'By', 'Guard', 'Send batch', 'Created'];
+      var fStatus = h('select', { id: 'df-status', name: 'status' }, [['', 'any']].concat(DRAFT_STATUSES.map(function (v) { return [v, v]; })).map(function (v) {
+        var o = h('option', { value: v[0] }, v[1]); if (v[0] === st) o.selected = true; return o;
+      }));
+      var fBy = h('select', { id: 'df-by', name: 'by' }, [['', 'anyone']].concat(Object.keys(agents).sort().map(function (v) { return [v, v]; })).map(function (v) {
+        var o = h('option', { value: v[0] }, v[1]); if (v[0] === by) o.selected = true; return o;
+      }));
+      var fQ = h('input', { id: 'df-q', name: 'q', type: 'search', value: tq, placeholder: 'account, subject, recipient' });
+      var form = h('form', { class: 'search', role: 'search', 'aria-label': 'Filter drafts', onsubmit: function (ev) {
+        ev.preventDefault();
+        var qs = [['status', fStatus.value], ['by', fBy.value], ['q', fQ.value.trim()]].filter(function (x) { return x[1]; })
+          .map(function (x) { return x[0] + '=' + enc(x[1]); }).join('&');
+        location.hash = '#/drafts' + (qs ? '?' + qs : '');
+      } }, h('label', null, 'Status ', fStatus), h('label', null, 'By ', fBy), h('label', null, 'Text ', fQ), h('button', { type: 'submit', text: 'Filter' }));
+      show([h('h1', { text: 'Drafts and briefs' }), form,
         h('h2', { text: 'Sends awaiting approval (' + sends.length + ')' }),
-        sends.length ? table(['Draft', 'Status', 'Account', 'Subject', 'By', 'Guard', 'Send batch', 'Created'], sends.map(draftRow), 'sends')
+        sends.length ? table(head, sends.map(draftRow), 'sends')
           : h('p', { class: 'empty', text: 'No send waits for approval.' }),
-        h('h2', { text: 'Drafts (' + drafts.length + ')' }),
-        drafts.length ? table(['Draft', 'Status', 'Account', 'Subject', 'By', 'Guard', 'Send batch', 'Created'], drafts.map(draftRow), 'drafts')
-          : h('p', { class: 'empty', text: 'No drafts.' }),
+        h('h2', { text: 'Drafts (' + drafts.length + (drafts.length !== all.length ? ' of ' + all.length : '') + ')' }),
+        drafts.length ? table(head, drafts.map(draftRow), 'drafts')
+          : h('p', { class: 'empty', text: all.length ? 'No draft matches the filters.' : 'No drafts.' }),
         h('h2', { text: 'Research briefs (' + briefs.length + ')' }),
         briefs.length ? table(['Brief', 'Account', 'By', 'Created', 'Start'], briefs.map(function (b) {
           return h('tr', null, td(link('#/brief/' + enc(b.id), b.id)), td(b.account_id), td(b.principal), td(String(b.created_at || '').slice(0, 16)),
@@ -573,27 +626,73 @@
     for (k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) el.setAttribute(k, String(attrs[k]));
     return el;
   }
-  // A line chart of one metric over its windows, with the reference value.
+  function day(at) {
+    var m = /^(\d{4})-(\d\d)-(\d\d)/.exec(String(at || ''));
+    if (!m) return String(at || '');
+    return Number(m[3]) + ' ' + ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][Number(m[2]) - 1];
+  }
+  // A value in its metric's unit (the server says which).
+  function inUnit(unit, v) {
+    v = Number(v);
+    if (unit === 'share') return Math.round(v * 100) + '%';
+    if (unit === 'count') return String(Math.round(v));
+    if (unit === 'mix') return (Math.round(v * 10) / 10).toFixed(1);
+    return (Math.round(v * 100) / 100).toFixed(2);
+  }
+  var UNIT_WORDS = { share: 'share of the window, %', count: 'number per window', ratio: 'ratio, 0 to 1', mix: 'variety: values in common use' };
+  // A line chart of one metric over its windows: a y axis with its unit and
+  // values, an x axis with dates, the usual value as a dashed line. The
+  // title is a heading above the chart (wraps, never cut off).
   function chart(m) {
-    var pts = m.points || m.windows || [], W = 520, H = 140, P = 28, i, path = '';
+    var pts = m.points || [], W = 520, H = 170, L = 52, R = 12, T = 12, B = 34, i, path = '';
     var vals = pts.map(function (p) { return Number(p.value); });
-    if (m.reference != null) vals.push(Number(m.reference));
-    var lo = Math.min.apply(null, vals.concat([0])), hi = Math.max.apply(null, vals.concat([1e-9]));
-    var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img' });
-    function x(i) { return P + (pts.length < 2 ? 0 : i * (W - 2 * P) / (pts.length - 1)); }
-    function y(v) { return H - P - (v - lo) / (hi - lo || 1) * (H - 2 * P); }
-    var title = svg('title', {}); title.textContent = vis(m.name); s.appendChild(title);
-    s.appendChild(svg('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, class: 'axis' }));
-    if (m.reference != null) s.appendChild(svg('line', { x1: P, y1: y(m.reference), x2: W - P, y2: y(m.reference), class: 'ref' }));
+    var all = vals.concat(m.reference != null ? [Number(m.reference)] : []);
+    var lo = Math.min.apply(null, all.concat([0])), hi = Math.max.apply(null, all.concat([m.unit === 'share' || m.unit === 'ratio' ? 1e-9 : 1]));
+    // a share axis spans at least 0-10% (all zeros read "0%, 5%, 10%", not "0%, 0%, 0%")
+    if (m.unit === 'share' || m.unit === 'ratio') hi = Math.min(1, Math.max(hi * 1.1, 0.1));
+    var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': vis(m.title + ': ' + pts.length + ' windows from ' + day(pts[0].window) + ' to ' + day(pts[pts.length - 1].window) + ', latest ' + inUnit(m.unit, vals[vals.length - 1])) });
+    function x(i) { return L + (pts.length < 2 ? 0 : i * (W - L - R) / (pts.length - 1)); }
+    function y(v) { return H - B - (v - lo) / (hi - lo || 1) * (H - T - B); }
+    function txt(xx, yy, t, cls, anchor) { var e = svg('text', { x: xx, y: yy, class: cls, 'text-anchor': anchor || 'start' }); e.textContent = vis(t); s.appendChild(e); }
+    s.appendChild(svg('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, class: 'axis' }));
+    s.appendChild(svg('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }));
+    [lo, (lo + hi) / 2, hi].forEach(function (v) {
+      s.appendChild(svg('line', { x1: L - 4, y1: y(v), x2: L, y2: y(v), class: 'axis' }));
+      txt(L - 6, y(v) + 4, inUnit(m.unit, v), 'tick', 'end');
+    });
+    [0, Math.floor((pts.length - 1) / 2), pts.length - 1].filter(function (k, i, a) { return a.indexOf(k) === i; }).forEach(function (k) {
+      txt(x(k), H - B + 16, day(pts[k].window), 'tick', k === 0 ? 'start' : k === pts.length - 1 ? 'end' : 'middle');
+    });
+    txt(L, H - 2, UNIT_WORDS[m.unit] || '', 'tick unit');
+    if (m.reference != null) {
+      s.appendChild(svg('line', { x1: L, y1: y(m.reference), x2: W - R, y2: y(m.reference), class: 'ref' }));
+      txt(W - R, y(m.reference) - 4, 'usual ' + inUnit(m.unit, m.reference), 'tick', 'end');
+    }
     for (i = 0; i < pts.length; i++) path += (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(vals[i]).toFixed(1);
     if (path) s.appendChild(svg('path', { d: path, class: 'line' }));
     for (i = 0; i < pts.length; i++) {
       var c = svg('circle', { cx: x(i), cy: y(vals[i]), r: 3, class: pts[i].alert ? 'pt alert' : 'pt' });
-      var t = svg('title', {}); t.textContent = vis((pts[i].window || pts[i].start || '') + ': ' + pts[i].value); c.appendChild(t);
+      var t = svg('title', {}); t.textContent = vis(day(pts[i].window) + ': ' + inUnit(m.unit, pts[i].value)); c.appendChild(t);
       s.appendChild(c);
     }
-    var lab = svg('text', { x: P, y: 14, class: 'label' }); lab.textContent = vis(m.label || m.name); s.appendChild(lab);
     return s;
+  }
+  // A distribution's latest mix beside the usual one, largest first.
+  function mixTable(m) {
+    if (!m.shares) return null;
+    var keys = Object.keys(m.shares).concat(Object.keys(m.reference_shares || {})).filter(function (k, i, a) { return a.indexOf(k) === i; });
+    keys.sort(function (a, b) { return (m.shares[b] || 0) - (m.shares[a] || 0); });
+    return table(['Value', 'This window', 'Usually'], keys.slice(0, 8).map(function (k) {
+      return h('tr', null, td(k), td(inUnit('share', m.shares[k] || 0), 'num'), td(m.reference_shares && k in m.reference_shares ? inUnit('share', m.reference_shares[k]) : '—', 'num'));
+    }), 'mix');
+  }
+  function metricPanel(m, per) {
+    var title = String(m.title || m.name).replace('per window', per);
+    return h('figure', { class: 'metric', 'data-metric': m.name },
+      h('figcaption', null, h('h3', { text: title }), h('span', { class: 'muted', text: m.status_words || '' })),
+      m.chartable ? chart(Object.assign({}, m, { title: title }))
+        : h('p', { class: 'muted nochart', text: 'Too little data to chart: ' + (m.points || []).length + ' window(s) with data; a chart needs 3.' }),
+      m.unit === 'mix' ? mixTable(m) : null);
   }
   function viewDrift() {
     api('GET', '/api/drift').then(function (res) {
@@ -603,16 +702,19 @@
       }
       if (!res.ok) return showError(res);
       var d = res.data, alerts = d.alerts || [];
+      var per = { '1d': 'per day', '1w': 'per week', '1h': 'per hour' }[d.window] || 'per ' + (d.window || 'window');
       show([h('h1', { text: 'Drift' }),
+        h('p', { class: 'muted', text: 'What the agents do, window by window (' + per.replace('per ', 'one ') + ' each), against their usual.' }),
         h('h2', { text: 'Alerts (' + alerts.length + ')' }),
         alerts.length ? h('ul', { class: 'alerts' }, alerts.map(function (a) {
-          var cause = h('input', { placeholder: 'the cause you found', 'data-ack-cause': a.id });
-          var causes = a.causes || (a.cause ? [a.cause] : []);
+          var cause = h('input', { placeholder: 'the cause you found', 'aria-label': 'the cause you found', 'data-ack-cause': a.id });
+          var causes = a.causes || [];
           return h('li', { 'data-alert': a.id, class: a.acked_at ? 'acked' : null },
-            h('b', { text: (a.metric || '') + ': ' }), a.message || '', ' ',
-            causes.length ? h('span', { class: 'muted', text: 'known causes: ' + causes.map(text).join('; ') }) : null,
-            a.acked_at ? h('span', { class: 'ok', text: ' acknowledged by ' + a.acked_by + ': ' + (a.ack_cause || '') })
-              : (me.role !== 'viewer' ? h('span', null, cause, h('button', { type: 'button', 'data-ack': a.id, onclick: function () {
+            h('p', { class: 'verdict-words' }, h('b', { text: a.severity === 'severe' ? 'Severe: ' : 'Alert: ' }), a.verdict || a.message || ''),
+            causes.length > 1 ? h('p', { class: 'muted', text: 'other changes around then: ' + causes.slice(1).map(text).join('; ') }) : null,
+            h('details', null, h('summary', { text: 'the test' }), h('span', { class: 'muted', text: a.metric + ': ' + (a.message || '') })),
+            a.acked_at ? h('p', { class: 'ok', text: 'acknowledged by ' + a.acked_by + ': ' + (a.ack_cause || '') })
+              : (me.role !== 'viewer' ? h('p', null, cause, h('button', { type: 'button', 'data-ack': a.id, onclick: function () {
                 if (!cause.value.trim()) return flash('say what caused it', true);
                 api('POST', '/api/drift/alerts/' + enc(a.id) + '/ack', { cause: cause.value }).then(function (r) {
                   if (!r.ok) return flash('acknowledge refused: ' + failed(r), true);
@@ -621,7 +723,7 @@
               } }, 'Acknowledge')) : null));
         })) : h('p', { class: 'empty', text: 'No alerts.' }),
         h('h2', { text: 'Metrics' }),
-        h('div', { class: 'charts' }, (d.metrics || []).map(chart))]);
+        h('div', { class: 'charts' }, (d.metrics || []).map(function (m) { return metricPanel(m, per); }))]);
       rendered('drift');
     });
   }
@@ -646,11 +748,23 @@
       verify.textContent = r.data.ok ? 'chain intact: ' + r.data.count + ' entries, head ' + r.data.head.slice(0, 16) + '…' : 'CHAIN BROKEN: ' + r.data.message;
       verify.className = r.data.ok ? 'ok' : 'bad';
     });
+    // the search's filters, then the page (before=SEQ): what is shown is
+    // what the export links download
     var q = keys.filter(function (k) { return params.get(k); }).map(function (k) { return k + '=' + enc(params.get(k)); }).join('&');
-    api('GET', '/api/log' + (q ? '?' + q : '')).then(function (res) {
+    var page = (params.get('before') ? 'before=' + enc(params.get('before')) : '') + (params.get('limit') ? (params.get('before') ? '&' : '') + 'limit=' + enc(params.get('limit')) : '');
+    var all = [q, page].filter(Boolean).join('&');
+    api('GET', '/api/log' + (all ? '?' + all : '')).then(function (res) {
       if (!res.ok) { results.appendChild(h('p', { class: 'error', text: failed(res) })); return rendered('log'); }
-      results.appendChild(h('p', { class: 'muted', text: res.data.entries.length + ' entries (newest first, at most ' + res.data.limit + ')' }));
-      results.appendChild(entriesTable(res.data.entries));
+      var d = res.data, n = d.entries.length;
+      var first = n ? d.entries[0].seq : 0, last = n ? d.entries[n - 1].seq : 0;
+      var lim = params.get('limit') ? '&limit=' + enc(params.get('limit')) : '';
+      results.appendChild(h('p', { class: 'muted', id: 'log-count', text: n ? 'entries ' + first + ' to ' + last + ' (newest first, ' + d.limit + ' a page)' + (d.more ? '' : '; no older entries match') : 'no entries match' }));
+      results.appendChild(h('nav', { class: 'pager', 'aria-label': 'Log pages' },
+        params.get('before') ? link('#/log' + (q ? '?' + q : ''), 'Newest') : null, ' ',
+        d.more ? h('a', { href: '#/log?' + (q ? q + '&' : '') + 'before=' + enc(d.next_before) + lim, id: 'log-older', rel: 'next', text: 'Older entries' }) : null, ' ',
+        h('a', { href: '/api/log?' + (all ? all + '&' : '') + 'format=csv', id: 'log-csv', download: 'airlock-log.csv', text: 'Export this page as CSV' }), ' ',
+        h('a', { href: '/api/log?' + (all ? all + '&' : '') + 'format=json', id: 'log-json', download: 'airlock-log.json', text: 'as JSON' })));
+      results.appendChild(entriesTable(d.entries));
       rendered('log');
     });
   }
@@ -691,13 +805,13 @@
     switch (parts[0]) {
       case 'batch': return viewBatch(parts[1]);
       case 'why': return viewWhy(parts[1], parts[2]);
-      case 'drafts': return viewDrafts();
+      case 'drafts': return viewDrafts(params);
       case 'draft': return viewDraft(parts[1]);
       case 'brief': return viewBrief(parts[1]);
       case 'drift': return viewDrift();
       case 'log': return viewLog(params);
       case 'autonomy': return viewAutonomy();
-      case 'login': case 'queue': case undefined: return viewQueue();
+      case 'login': case 'queue': case undefined: return viewQueue(params);
       default: return showError({ status: 404, data: { error: 'no page ' + hash } });
     }
   }

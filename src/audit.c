@@ -488,6 +488,8 @@ int audit_query(struct store *s, const struct audit_filter *f, audit_entry_fn fn
 		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND principal = ?4");
 	if (f->since)
 		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND at >= ?5");
+	if (f->before_seq > 0)
+		n += (size_t)snprintf(sql + n, sizeof sql - n, " AND seq < ?7");
 	(void)snprintf(sql + n, sizeof sql - n, " ORDER BY seq DESC LIMIT ?6");
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
@@ -503,6 +505,8 @@ int audit_query(struct store *s, const struct audit_filter *f, audit_entry_fn fn
 	if (f->since)
 		store_bind_text(st, 5, f->since);
 	store_bind_int(st, 6, f->limit > 0 ? f->limit : INT64_MAX);
+	if (f->before_seq > 0)
+		store_bind_int(st, 7, f->before_seq);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		int64_t seq = store_col_int(st, 0);
 

@@ -198,6 +198,7 @@ struct audit_filter {
 	const char *principal;
 	const char *since; /* in the log's time format (audit_parse_time) */
 	int64_t limit;	   /* the newest `limit` entries; 0 = all */
+	int64_t before_seq; /* only entries older than this seq (a page); 0 = no bound */
 };
 
 /* Calls fn for each matching entry, newest first, with the parsed body

@@ -36,14 +36,108 @@ static int64_t age_of(const char *at)
 	return (int64_t)(clock_now() - t);
 }
 
+/* The queue's orders: the oldest first (the default), the largest radius,
+ * by workflow or by state (in the order a batch moves: staged, sampled,
+ * blocked, approved), each then oldest first. */
+enum queue_sort { SORT_AGE, SORT_RADIUS, SORT_WORKFLOW, SORT_STATE, SORT_AGENT };
+static const char *const queue_sorts[] = {"age", "radius", "workflow", "state", "agent", NULL};
+
+static int state_rank(json_t *b)
+{
+	static const char *const order[] = {"staged", "sampled", "blocked", "approved", NULL};
+	const char *st = json_string_value(json_object_get(b, "state"));
+	int i;
+
+	for (i = 0; st && order[i]; i++)
+		if (!strcmp(order[i], st))
+			return i;
+	return i;
+}
+
+static int str_cmp(json_t *x, json_t *y, const char *key)
+{
+	const char *a = json_string_value(json_object_get(x, key));
+	const char *b = json_string_value(json_object_get(y, key));
+
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int queue_cmp(const void *pa, const void *pb, void *ctx)
+{
+	json_t *x = *(json_t *const *)pa, *y = *(json_t *const *)pb;
+	json_int_t ax = json_integer_value(json_object_get(x, "age_seconds"));
+	json_int_t ay = json_integer_value(json_object_get(y, "age_seconds"));
+	int c = 0;
+
+	switch (*(const enum queue_sort *)ctx) {
+	case SORT_RADIUS:
+		c = (json_integer_value(json_object_get(y, "radius")) >
+		     json_integer_value(json_object_get(x, "radius"))) -
+		    (json_integer_value(json_object_get(y, "radius")) <
+		     json_integer_value(json_object_get(x, "radius")));
+		break;
+	case SORT_WORKFLOW:
+		c = str_cmp(x, y, "workflow");
+		break;
+	case SORT_STATE:
+		c = state_rank(x) - state_rank(y);
+		break;
+	case SORT_AGENT:
+		c = str_cmp(x, y, "principal");
+		break;
+	case SORT_AGE:
+		break;
+	}
+	if (c)
+		return c;
+	if (ax != ay)
+		return ax < ay ? 1 : -1;
+	ax = json_integer_value(json_object_get(x, "id"));
+	ay = json_integer_value(json_object_get(y, "id"));
+	return (ax > ay) - (ax < ay);
+}
+
+/* Sorts the queue in place; 0, or AIRLOCK_ENOMEM. */
+static int queue_sort(json_t *q, enum queue_sort by)
+{
+	size_t n = json_array_size(q), i;
+	json_t **v;
+
+	if (n < 2)
+		return 0;
+	v = calloc(n, sizeof *v);
+	if (!v)
+		return AIRLOCK_ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(q, i));
+	qsort_r(v, n, sizeof *v, queue_cmp, &by);
+	for (i = 0; i < n; i++)
+		json_array_set_new(q, i, v[i]);
+	free(v);
+	return 0;
+}
+
 void console_api_queue(struct console_req *r)
 {
 	struct err err = {0};
 	json_t *q = NULL, *b;
+	const char *sort = http_query(r->req, "sort");
+	int by = SORT_AGE;
 	size_t i;
 
 	if (!console_method(r, "GET"))
 		return;
+	if (sort && *sort) {
+		for (by = 0; queue_sorts[by] && strcmp(queue_sorts[by], sort); by++)
+			;
+		if (!queue_sorts[by]) {
+			console_error(r->res, 400,
+				      "sort: '%.40s' is not an order of the queue (age, radius, "
+				      "workflow, state or agent)",
+				      sort);
+			return;
+		}
+	}
 	if (staging_expire(r->s, NULL, &err) || staging_queue(r->s, &q, &err)) {
 		console_fail(r->res, &err);
 		return;
@@ -57,8 +151,14 @@ void console_api_queue(struct console_req *r)
 		    b, "age_seconds",
 		    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
 	}
+	if (queue_sort(q, (enum queue_sort)by)) {
+		json_decref(q);
+		console_error(r->res, 500, "out of memory");
+		return;
+	}
 	console_json(r->res, 200,
-		     json_pack("{s:o,s:I}", "batches", q, "count", (json_int_t)json_array_size(q)));
+		     json_pack("{s:o,s:I,s:s}", "batches", q, "count",
+			       (json_int_t)json_array_size(q), "sort", queue_sorts[by]));
 }
 
 json_t *console_evidence(struct store *s, json_t *ids, json_t *cache)
@@ -102,11 +202,45 @@ static json_t *old_value(json_t *before, const char *field)
 	return v ? v : json_null();
 }
 
+/* What the CRM said about a record in the newest `import --refresh` since
+ * the batch was staged: {"at", "values": {field: the CRM's value}}, or NULL
+ * when no refresh touched it (the conflict came from elsewhere). The same
+ * rows show prints (crm_refresh, written by import.c). */
+static json_t *crm_refresh(struct store *s, const char *record_id, const char *since)
+{
+	struct store_stmt *st;
+	struct err e = {0};
+	json_t *out = NULL, *vals;
+
+	if (!record_id || !since ||
+	    store_prepare(s,
+			  "SELECT at,crm FROM crm_refresh WHERE record_id=?1 AND at>=?2"
+			  " ORDER BY log_seq DESC LIMIT 1",
+			  &st, &e))
+		return NULL;
+	store_bind_text(st, 1, record_id);
+	store_bind_text(st, 2, since);
+	if (store_step(st, &e) == STORE_ROW) {
+		vals = json_loads(store_col_text(st, 1), 0, NULL);
+		if (json_is_object(vals))
+			out = json_pack("{s:s,s:O}", "at", store_col_text(st, 0), "values", vals);
+		json_decref(vals);
+	}
+	store_done(st);
+	return out;
+}
+
 json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *cache)
 {
+	static const char *const shown[] = {"name",  "segment",	  "region",
+					    "owner", "lifecycle", NULL};
 	const char *state = json_string_value(json_object_get(batch, "state"));
-	json_t *v = json_deep_copy(item), *diff = json_array(), *ch, *before, *val;
+	/* a shallow copy: every member that changes below is replaced, never
+	 * edited, so the batch's own item stays as it was (a deep copy of 500
+	 * before-images was most of a big batch's answer time) */
+	json_t *v = json_copy(item), *diff = json_array(), *ch, *before, *val, *brief;
 	const char *k;
+	int n;
 	int waiting = state && (!strcmp(state, "staged") || !strcmp(state, "sampled") ||
 				!strcmp(state, "blocked") || !strcmp(state, "approved"));
 
@@ -123,6 +257,14 @@ json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *
 						      old_value(before, k), "new", val));
 	}
 	json_object_set_new(v, "diff", diff);
+	/* of the before-image, what the page names the record by; the old
+	 * values are in the diff */
+	brief = json_object();
+	for (n = 0; brief && shown[n]; n++)
+		if (json_object_get(before, shown[n]))
+			json_object_set(brief, shown[n], json_object_get(before, shown[n]));
+	if (brief)
+		json_object_set_new(v, "before", brief);
 	json_object_set_new(v, "evidence",
 			    console_evidence(s, json_object_get(item, "evidence"), cache));
 	/* the record changed since it was staged: applying will conflict */
@@ -135,6 +277,26 @@ json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *
 				"send") &&
 			 json_integer_value(json_object_get(item, "current_version")) !=
 			     json_integer_value(json_object_get(item, "version"))));
+	/* a refresh from the CRM moved it: the CRM's value beside old → new */
+	if (json_is_true(json_object_get(v, "conflict"))) {
+		json_t *crm = crm_refresh(s, json_string_value(json_object_get(item, "record_id")),
+					  json_string_value(json_object_get(batch, "created_at")));
+		json_t *d;
+		size_t i;
+
+		if (crm) {
+			json_array_foreach(json_object_get(v, "diff"), i, d)
+			{
+				json_t *cv =
+				    json_object_get(json_object_get(crm, "values"),
+						    json_string_value(json_object_get(d, "field")));
+
+				if (cv)
+					json_object_set(d, "crm", cv);
+			}
+			json_object_set_new(v, "crm", crm);
+		}
+	}
 	json_object_del(v, "changes");
 	return v;
 }

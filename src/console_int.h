@@ -92,8 +92,11 @@ void console_api_reliability(struct console_req *r);
  * "observed_at","detail"} or {"id","known":false}. Used by the batch view
  * and the "why" view. */
 json_t *console_evidence(struct store *s, json_t *ids, json_t *cache);
-/* One batch item as the page shows it: diff [{field, old, new}], evidence
- * with texts, conflict flag. Steals nothing; returns a new object. */
+/* One batch item as the page shows it: diff [{field, old, new, crm?}],
+ * evidence with texts, conflict flag, crm {at, values} when an import
+ * --refresh moved the record since staging, and of the before-image only
+ * name, segment, region, owner and lifecycle. Steals nothing; returns a
+ * new object. */
 json_t *console_item_view(struct store *s, json_t *batch, json_t *item, json_t *cache);
 
 #endif

@@ -1,13 +1,17 @@
 /* console_view.c — the console's other views: who is signed in, drafts and
  * briefs (a rep reads, edits, discards), the action log with its "why" and
  * verify, earned autonomy, and drift (not wired yet: 501). */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
+#include "book.h"
 #include "autonomy.h"
 #include "console_int.h"
 #include "clock.h"
+#include "csv.h"
 #include "drift.h"
 #include "outreach.h"
 #include "outreach_edit.h"
@@ -93,6 +97,35 @@ static json_t *send_batches(struct store *s, struct err *err)
 	return map;
 }
 
+/* Each draft's account by name as well as id: a reviewer scanning sends
+ * knows "Globex GmbH", not A0003212. A record that is gone keeps its id. */
+static void account_names(struct store *s, json_t *rows)
+{
+	json_t *names = json_object(), *d, *acc, *name;
+	struct err err = {0};
+	size_t i;
+
+	json_array_foreach(rows, i, d)
+	{
+		const char *id = json_string_value(json_object_get(d, "account_id"));
+
+		if (!id)
+			continue;
+		name = json_object_get(names, id);
+		if (!name && book_get(s, BOOK_ACCOUNT, id, &acc, &err) == 0) {
+			name = json_object_get(acc, "name");
+			if (json_is_string(name))
+				json_object_set(names, id, name);
+			json_decref(acc);
+			name = json_object_get(names, id);
+		}
+		err_clear(&err);
+		if (name)
+			json_object_set(d, "account_name", name);
+	}
+	json_decref(names);
+}
+
 static void drafts_list(struct console_req *r)
 {
 	struct outreach_filter f = {0};
@@ -111,9 +144,13 @@ static void drafts_list(struct console_req *r)
 		f.status = NULL;
 	f.limit = (int)limit;
 	if (outreach_drafts_list(r->s, &f, &rows, &err)) {
-		console_fail(r->res, &err);
+		if (err.code == AIRLOCK_EINVAL)
+			console_error(r->res, 400, "status: %s", err.msg);
+		else
+			console_fail(r->res, &err);
 		return;
 	}
+	account_names(r->s, rows);
 	sends = send_batches(r->s, &err);
 	if (!sends) {
 		json_decref(rows);
@@ -273,24 +310,108 @@ static const char *q(struct console_req *r, const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* A log cell for a spreadsheet: a value that starts with = + - @ or a tab
+ * or CR would be read as a formula (CSV injection: an agent's reason
+ * "=HYPERLINK(...)" run on the auditor's desk), so it gets a leading '. */
+static char *csv_cell(json_t *v)
+{
+	const char *s = json_string_value(v);
+	char *out;
+	size_t n;
+
+	if (json_is_integer(v)) {
+		if (asprintf(&out, "%lld", (long long)json_integer_value(v)) < 0)
+			return NULL;
+		return out;
+	}
+	if (!s)
+		return strdup("");
+	n = strlen(s);
+	out = malloc(n + 2);
+	if (!out)
+		return NULL;
+	if (strchr("=+-@\t\r", s[0]) && s[0]) {
+		out[0] = '\'';
+		memcpy(out + 1, s, n + 1);
+	} else {
+		memcpy(out, s, n + 1);
+	}
+	return out;
+}
+
+/* The entries as CSV, one row each, in the columns the page shows plus
+ * the hash; the caller owns *buf. */
+static int log_csv(json_t *rows, char **buf, size_t *len, struct err *err)
+{
+	static const char *const cols[] = {
+	    "seq",	"at",	    "principal", "surface", "tool", "instruction_version",
+	    "decision", "batch_id", "summary",	 "hash"};
+	enum { NCOLS = sizeof cols / sizeof cols[0] };
+	char *cells[NCOLS];
+	FILE *f = open_memstream(buf, len);
+	json_t *e;
+	size_t i;
+	int c, rc = 0;
+
+	if (!f)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = csv_write_record(f, cols, NULL, NCOLS, err);
+	json_array_foreach(rows, i, e)
+	{
+		if (rc)
+			break;
+		for (c = 0; c < NCOLS; c++)
+			cells[c] = csv_cell(json_object_get(e, cols[c]));
+		for (c = 0; c < NCOLS; c++)
+			if (!cells[c])
+				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		if (rc == 0)
+			rc = csv_write_record(f, (const char *const *)cells, NULL, NCOLS, err);
+		for (c = 0; c < NCOLS; c++)
+			free(cells[c]);
+	}
+	if (fclose(f) && rc == 0)
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
+
+/* GET /api/log: a search of the action log, newest first, a page at a time
+ * (limit, and before=SEQ for the next page: the answer's next_before).
+ * format=csv or format=json gives the same page as a download, the
+ * filters kept. */
 void console_api_log(struct console_req *r)
 {
 	struct audit_filter f = {0};
 	struct err err = {0};
 	char since[AUDIT_TIME_MAX];
-	json_t *rows;
-	long limit;
+	const char *format = http_query(r->req, "format");
+	json_t *rows, *out;
+	long limit, before;
+	int more;
 
 	if (!console_method(r, "GET"))
 		return;
 	limit = query_long(r, "limit", LOG_LIMIT_DEFAULT, 1, LOG_LIMIT_MAX);
 	if (limit < 0)
 		return;
+	before = query_long(r, "before", 0, 1, LONG_MAX);
+	if (before < 0)
+		return;
+	if (format && *format && strcmp(format, "csv") && strcmp(format, "json")) {
+		console_error(r->res, 400, "format: '%.40s' is not an export format (csv or json)",
+			      format);
+		return;
+	}
 	f.record_id = q(r, "record");
 	f.batch_id = q(r, "batch");
 	f.principal = q(r, "principal");
 	f.tool = q(r, "tool");
-	f.limit = limit;
+	f.limit = limit + 1; /* one more: is there a next page */
+	f.before_seq = before;
 	if (q(r, "since")) {
 		if (audit_parse_time(q(r, "since"), since, &err)) {
 			console_error(r->res, 400, "since: %s", err.msg);
@@ -304,8 +425,32 @@ void console_api_log(struct console_req *r)
 		console_fail(r->res, &err);
 		return;
 	}
-	console_json(r->res, 200,
-		     json_pack("{s:o,s:I}", "entries", rows, "limit", (json_int_t)limit));
+	more = json_array_size(rows) > (size_t)limit;
+	if (more)
+		json_array_remove(rows, (size_t)limit);
+	if (format && !strcmp(format, "csv")) {
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (log_csv(rows, &buf, &len, &err)) {
+			json_decref(rows);
+			console_fail(r->res, &err);
+			return;
+		}
+		json_decref(rows);
+		http_add_header(r->res, "Content-Disposition",
+				"attachment; filename=\"airlock-log.csv\"");
+		http_respond_owned(r->res, 200, "text/csv; charset=utf-8", buf, len);
+		return;
+	}
+	out = json_pack("{s:o,s:I,s:b}", "entries", rows, "limit", (json_int_t)limit, "more", more);
+	if (out && more)
+		json_object_set(out, "next_before",
+				json_object_get(json_array_get(rows, (size_t)limit - 1), "seq"));
+	if (format && !strcmp(format, "json"))
+		http_add_header(r->res, "Content-Disposition",
+				"attachment; filename=\"airlock-log.json\"");
+	console_json(r->res, 200, out);
 }
 
 /* Why did this happen: the batch (or one item of it) with its reasons and
@@ -471,17 +616,147 @@ static void drift_name(json_t *m, char *buf, size_t len)
 		       wf ? "{" : "", wf ? wf : "", wf ? "}" : "");
 }
 
-/* The drift report in the shape the page charts: per metric its windows'
- * values, and the alerts with their likely causes as sentences. */
+/* Each metric in the words a sales manager reads, and the unit its values
+ * are in: "share" (0..1, shown as a percentage), "count" (per window),
+ * "ratio" (0..1, shown as is) or "mix" (a distribution: its value is its
+ * variety, the effective number of values in use; the page shows the
+ * shares beside it). */
+static const struct {
+	const char *metric, *words, *unit;
+} drift_words[] = {
+    {"proposal_volume", "proposals (batches) per window", "count"},
+    {"tier1_share", "share of re-tiers to tier 1", "share"},
+    {"tier_mix", "mix of tiers that re-tiers set", "mix"},
+    {"proposal_signal_kinds", "mix of signal kinds that proposals cite", "mix"},
+    {"overreach_rate", "share of proposed items refused as overreach", "share"},
+    {"audit_failure_rate", "share of sample-audited items judged bad", "share"},
+    {"duplicate_draft_rate", "share of drafts that nearly repeat an earlier one", "share"},
+    {"distinct_ngram_ratio", "variety of wording in drafts (distinct phrases over all)", "ratio"},
+    {"brief_signal_kinds", "mix of signal kinds that research briefs cite", "mix"},
+    {"audience_refusal_rate", "share of draft and send requests the audience guard refused",
+     "share"},
+    {"agent_call_volume", "tool calls by agents per window", "count"},
+    {"tool_mix", "mix of tools that agents call", "mix"},
+};
+
+/* The metric's title ("share of re-tiers to tier 1, workflow retier") and
+ * unit; a metric this table does not know keeps its own help text. */
+static const char *drift_title(json_t *m, char *buf, size_t len)
+{
+	const char *metric = json_string_value(json_object_get(m, "metric"));
+	const char *wf = json_string_value(json_object_get(m, "workflow"));
+	const char *words = json_string_value(json_object_get(m, "help"));
+	const char *unit = "value";
+	size_t i;
+
+	for (i = 0; metric && i < sizeof drift_words / sizeof drift_words[0]; i++)
+		if (!strcmp(drift_words[i].metric, metric)) {
+			words = drift_words[i].words;
+			unit = drift_words[i].unit;
+		}
+	(void)snprintf(buf, len, "%s%s%s", words ? words : (metric ? metric : "a metric"),
+		       wf ? ", workflow " : "", wf ? wf : "");
+	return unit;
+}
+
+/* A value in its unit: "42%", "17", "0.31". */
+static void drift_value(const char *unit, double v, char *buf, size_t len)
+{
+	if (!strcmp(unit, "share"))
+		(void)snprintf(buf, len, "%.0f%%", v * 100);
+	else if (!strcmp(unit, "count"))
+		(void)snprintf(buf, len, "%.0f", v);
+	else if (!strcmp(unit, "mix"))
+		(void)snprintf(buf, len, "%.1f", v);
+	else
+		(void)snprintf(buf, len, "%.2f", v);
+}
+
+/* "26 Nov" from "2026-11-26T10:00:00Z"; the text itself when it is not a
+ * date. */
+static void drift_day(const char *at, char *buf, size_t len)
+{
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	int y, mo, d;
+
+	if (at && sscanf(at, "%4d-%2d-%2d", &y, &mo, &d) == 3 && mo >= 1 && mo <= 12)
+		(void)snprintf(buf, len, "%d %s %d", d, mon[mo - 1], y);
+	else
+		(void)snprintf(buf, len, "%s", at ? at : "?");
+}
+
+/* The alert's verdict in words: how far from usual, since when, after
+ * what ("4.0× the usual share of re-tiers to tier 1, workflow retier,
+ * since 26 Nov 2026 (75% against a usual 19%), after agent:tierbot began
+ * using instruction version v2 (before: v1)"). */
+static void drift_verdict(json_t *a, const char *title, const char *unit, char *buf, size_t len)
+{
+	double v = json_number_value(json_object_get(a, "value"));
+	double ref = json_number_value(json_object_get(a, "reference"));
+	json_t *causes = json_object_get(a, "causes");
+	const char *cause = json_string_value(json_object_get(json_array_get(causes, 0), "detail"));
+	char how[64], day[32], vt[32], rt[32];
+
+	if (!strcmp(unit, "mix")) {
+		/* a mix's value is its variety (effective number of values) */
+		drift_day(json_string_value(json_object_get(a, "first_window")), day, sizeof day);
+		(void)snprintf(
+		    buf, len,
+		    "the %s, %s since %s (about %.1f values in common use against a usual "
+		    "%.1f)%s%s",
+		    title, v < ref ? "narrowed" : "widened", day, v, ref, cause ? ", after " : "",
+		    cause ? cause : "");
+		return;
+	}
+	if (ref > 0 && v >= ref)
+		(void)snprintf(how, sizeof how, "%.1f× the usual", v / ref);
+	else if (ref > 0)
+		(void)snprintf(how, sizeof how, "%.0f%% below the usual", (1 - v / ref) * 100);
+	else
+		(void)snprintf(how, sizeof how, "%s the usual",
+			       v > ref ? "above" : "different from");
+	drift_day(json_string_value(json_object_get(a, "first_window")), day, sizeof day);
+	drift_value(unit, v, vt, sizeof vt);
+	drift_value(unit, ref, rt, sizeof rt);
+	(void)snprintf(buf, len, "%s %s, since %s (%s against a usual %s)%s%s", how, title, day, vt,
+		       rt, cause ? ", after " : "", cause ? cause : "");
+}
+
+/* A metric's state in words. */
+static const char *drift_status_words(const char *status)
+{
+	if (!status)
+		return "";
+	if (!strcmp(status, "alert"))
+		return "changed: see the alert";
+	if (!strcmp(status, "shift"))
+		return "moving away from the usual";
+	if (!strcmp(status, "ok"))
+		return "as usual";
+	if (!strcmp(status, "partial"))
+		return "this window is not over yet";
+	if (!strcmp(status, "insufficient"))
+		return "too little data to judge";
+	return "no data yet";
+}
+
+/* The drift report in the shape the page charts: per metric its title in
+ * words, its unit and windows' values, and whether there are enough of
+ * them to draw (a chart of one dot says nothing: the page says so
+ * instead); the alerts with their verdict in words and the test's figures
+ * apart. */
 static json_t *drift_for_page(json_t *rep)
 {
 	json_t *metrics = json_array(), *alerts = json_array(), *m, *h, *a, *c, *pts, *causes;
-	char name[200], msg[300];
+	char name[200], msg[300], title[300], verdict[700];
+	const char *unit;
 	size_t i, j;
 
 	json_array_foreach(json_object_get(rep, "metrics"), i, m)
 	{
 		drift_name(m, name, sizeof name);
+		unit = drift_title(m, title, sizeof title);
 		pts = json_array();
 		json_array_foreach(json_object_get(m, "history"), j, h)
 		{
@@ -492,15 +767,22 @@ static json_t *drift_for_page(json_t *rep)
 						   json_object_get(h, "value"), "alert",
 						   json_is_true(json_object_get(h, "alert"))));
 		}
-		json_array_append_new(metrics,
-				      json_pack("{s:s,s:O?,s:O?,s:O?,s:o}", "name", name, "label",
-						json_object_get(m, "help"), "reference",
-						json_object_get(m, "reference"), "status",
-						json_object_get(m, "status"), "points", pts));
+		json_array_append_new(
+		    metrics,
+		    json_pack(
+			"{s:s,s:s,s:s,s:s,s:b,s:O?,s:O?,s:O?,s:O?,s:O?,s:o}", "name", name, "title",
+			title, "unit", unit, "status_words",
+			drift_status_words(json_string_value(json_object_get(m, "status"))),
+			"chartable", json_array_size(pts) >= 3, "label", json_object_get(m, "help"),
+			"reference", json_object_get(m, "reference"), "status",
+			json_object_get(m, "status"), "shares", json_object_get(m, "shares"),
+			"reference_shares", json_object_get(m, "reference_shares"), "points", pts));
 	}
 	json_array_foreach(json_object_get(rep, "alerts"), i, a)
 	{
 		drift_name(a, name, sizeof name);
+		unit = drift_title(a, title, sizeof title);
+		drift_verdict(a, title, unit, verdict, sizeof verdict);
 		(void)snprintf(
 		    msg, sizeof msg,
 		    "%s since %.10s: %.3g against a reference of %.3g (%s %.2f, threshold %.2f)",
@@ -515,12 +797,14 @@ static json_t *drift_for_page(json_t *rep)
 		json_array_foreach(json_object_get(a, "causes"), j, c)
 		    json_array_append_new(causes, json_copy(json_object_get(c, "detail")));
 		json_array_append_new(
-		    alerts, json_pack("{s:O,s:s,s:s,s:o,s:O?,s:O?,s:O?,s:O?}", "id",
-				      json_object_get(a, "id"), "metric", name, "message", msg,
-				      "causes", causes, "active", json_object_get(a, "active"),
-				      "acked_at", json_object_get(a, "acked_at"), "acked_by",
-				      json_object_get(a, "acked_by"), "ack_cause",
-				      json_object_get(a, "ack_cause")));
+		    alerts,
+		    json_pack("{s:O,s:s,s:s,s:s,s:s,s:O?,s:o,s:O?,s:O?,s:O?,s:O?}", "id",
+			      json_object_get(a, "id"), "metric", name, "title", title, "verdict",
+			      verdict, "message", msg, "severity", json_object_get(a, "severity"),
+			      "causes", causes, "active", json_object_get(a, "active"), "acked_at",
+			      json_object_get(a, "acked_at"), "acked_by",
+			      json_object_get(a, "acked_by"), "ack_cause",
+			      json_object_get(a, "ack_cause")));
 	}
 	return json_pack("{s:O?,s:O?,s:o,s:o}", "window", json_object_get(rep, "window"),
 			 "current_window", json_object_get(rep, "current_window"), "metrics",

@@ -173,14 +173,15 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	r->t = t;
 	if ((rc = upstream_tool_hash(def, r->hash, err)))
 		goto out;
-	snprintf(desc, sizeof desc,
-		 read ? "Passed through to upstream '%s' (a read: nothing changes; the call is "
-			"logged by airlock and the result is third-party text, listed by its "
-			"'untrusted' field). The upstream describes it: %.*s"
-		      : "Held by airlock: calls are logged and refused; nothing is passed to "
-			"upstream '%s' and nothing changes (upstream writes are not yet staged "
-			"for review). The upstream describes it: %.*s",
-		 u->name, DESC_MAX, d ? d : "(no description)");
+	(void)snprintf(
+	    desc, sizeof desc,
+	    read ? "Passed through to upstream '%s' (a read: nothing changes; the call is "
+		   "logged by airlock and the result is third-party text, listed by its "
+		   "'untrusted' field). The upstream describes it: %.*s"
+		 : "Held by airlock: calls are logged and refused; nothing is passed to "
+		   "upstream '%s' and nothing changes (upstream writes are not yet staged "
+		   "for review). The upstream describes it: %.*s",
+	    u->name, DESC_MAX, d ? d : "(no description)");
 	in = json_dumps(json_is_object(schema) ? schema : json_object(), JSON_COMPACT);
 	row.name = name;
 	row.title = title ? title : name;
@@ -241,7 +242,7 @@ void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses)
 			json_t *def = find_def(tools, t->name), *cur, *d;
 			int ok;
 
-			snprintf(name, sizeof name, "%s" UPSTREAM_SEP "%s", u->name, t->name);
+			(void)snprintf(name, sizeof name, "%s" UPSTREAM_SEP "%s", u->name, t->name);
 			r = row_of(name);
 			if (!def) {
 				if (r)

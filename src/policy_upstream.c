@@ -228,6 +228,15 @@ static void parse_tools(struct policy_ctx *c, struct policy_upstream *u, const s
 					  UPSTREAM_TOOL_NAME_MAX);
 			continue;
 		}
+		if (strlen(u->name) + 2 + strlen(ks) > UPSTREAM_TOOL_NAME_MAX) {
+			/* the agent's name for it, NAME__TOOL, must be a valid tool name */
+			policy_problem_at(
+			    c, k,
+			    "'%s__%s' (the name the agent would see) is longer than %d "
+			    "characters: shorten the upstream's name",
+			    u->name, ks, UPSTREAM_TOOL_NAME_MAX);
+			continue;
+		}
 		for (i = 0; i < u->ntools; i++)
 			if (!strcmp(u->tools[i].name, ks))
 				break;
@@ -265,7 +274,7 @@ static void parse_upstream(struct policy_ctx *c, struct policy_upstream *u, yaml
 
 	if (!policy_want_map(c, &in, "a mapping (transport, command or url, tools, ...)"))
 		return;
-	snprintf(where, sizeof where, "in upstream '%s'", u->name);
+	(void)snprintf(where, sizeof where, "in upstream '%s'", u->name);
 	policy_map_keys(c, map, where, upstream_keys, U_NKEYS, kv);
 	s = kv[U_TRANSPORT].k ? policy_plain(kv[U_TRANSPORT].v) : NULL;
 	if (POLICY_ABSENT(kv[U_TRANSPORT])) {

@@ -138,7 +138,7 @@ void upstream_stderr(struct upstream *u, char *buf, size_t len)
 	t = u->tail;
 	if (u->tlen >= len)
 		t += u->tlen - (len - 1);
-	snprintf(buf, len, "%s", t);
+	(void)snprintf(buf, len, "%s", t);
 	pthread_mutex_unlock(&u->lock);
 }
 
@@ -152,7 +152,8 @@ static void last_words(struct upstream *u, char *buf, size_t len)
 	start = end;
 	while (start > 0 && u->tail[start - 1] != '\n')
 		start--;
-	snprintf(buf, len, "%.*s", (int)(end - start > 200 ? 200 : end - start), u->tail + start);
+	(void)snprintf(buf, len, "%.*s", (int)(end - start > 200 ? 200 : end - start),
+		       u->tail + start);
 }
 
 /* ---- stdio process ---- */
@@ -193,7 +194,7 @@ static void stdio_stop(struct upstream *u, const char *why)
 		if (delay > BACKOFF_MAX_MS)
 			delay = BACKOFF_MAX_MS;
 		u->retry_at_ms = now_ms() + delay;
-		snprintf(u->last_failure, sizeof u->last_failure, "%.200s", why);
+		(void)snprintf(u->last_failure, sizeof u->last_failure, "%.200s", why);
 	}
 }
 
@@ -287,6 +288,26 @@ out:
 	return rc;
 }
 
+/* The upstream closed its end: what it said last on stderr explains why.
+ * Its stderr may still be on the way (it closes when the process ends):
+ * wait a little for the end of it. */
+static int exited(struct upstream *u, struct err *err)
+{
+	int64_t until = now_ms() + 500;
+	char lw[256];
+
+	while (u->err_fd >= 0 && now_ms() < until) {
+		struct pollfd p = {.fd = u->err_fd, .events = POLLIN};
+
+		if (poll(&p, 1, (int)(until - now_ms())) <= 0)
+			break;
+		drain_stderr(u);
+	}
+	last_words(u, lw, sizeof lw);
+	return err_set(err, AIRLOCK_EIO, "upstream '%s' exited%s%s", u->cfg->name,
+		       lw[0] ? "; its last words: " : "", lw);
+}
+
 /* Writes one message and a newline before the deadline. */
 static int stdio_send(struct upstream *u, const char *msg, int64_t deadline, struct err *err)
 {
@@ -317,8 +338,10 @@ static int stdio_send(struct upstream *u, const char *msg, int64_t deadline, str
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0) {
-			rc = err_set(err, AIRLOCK_EIO, "upstream '%s' is gone (%s)", u->cfg->name,
-				     strerror(errno));
+			rc = errno == EPIPE || errno == ECONNRESET
+				 ? exited(u, err)
+				 : err_set(err, AIRLOCK_EIO, "upstream '%s' is gone (%s)",
+					   u->cfg->name, strerror(errno));
 			break;
 		}
 		off += (size_t)n;
@@ -365,7 +388,6 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 {
 	const char *name = u->cfg->name;
 	size_t cap = max_message(u), total = 0, budget = 4 * cap;
-	char lw[256];
 
 	*resp = NULL;
 	for (;;) {
@@ -453,12 +475,8 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 		ssize_t n = read(u->out_fd, u->rbuf + u->rlen, u->rcap - u->rlen);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		if (n <= 0) {
-			drain_stderr(u);
-			last_words(u, lw, sizeof lw);
-			return err_set(err, AIRLOCK_EIO, "upstream '%s' exited%s%s", name,
-				       lw[0] ? "; its last words: " : "", lw);
-		}
+		if (n <= 0)
+			return exited(u, err);
 		u->rlen += (size_t)n;
 		total += (size_t)n;
 	}
@@ -597,7 +615,7 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 	if (h && u->http_ready)
 		h = curl_slist_append(h, "MCP-Protocol-Version: " PROTOCOL_VERSION);
 	if (h && u->session_id[0]) {
-		snprintf(line, sizeof line, "Mcp-Session-Id: %s", u->session_id);
+		(void)snprintf(line, sizeof line, "Mcp-Session-Id: %s", u->session_id);
 		h = curl_slist_append(h, line);
 	}
 	for (i = 0; h && i < c->nheaders; i++) {
@@ -665,7 +683,7 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 		goto out;
 	}
 	if (hd.session[0])
-		snprintf(u->session_id, sizeof u->session_id, "%s", hd.session);
+		(void)snprintf(u->session_id, sizeof u->session_id, "%s", hd.session);
 	if (!resp)
 		goto out;
 	if (hd.sse) {
@@ -847,7 +865,7 @@ fail:
 		u->http_ready = 0;
 		u->failures++;
 		u->retry_at_ms = now_ms() + BACKOFF_FIRST_MS;
-		snprintf(u->last_failure, sizeof u->last_failure, "%.200s", err->msg);
+		(void)snprintf(u->last_failure, sizeof u->last_failure, "%.200s", err->msg);
 	}
 	return rc;
 }

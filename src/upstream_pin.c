@@ -35,7 +35,7 @@ static int pin_get(struct store *s, const char *upstream, const char *tool, char
 	store_bind_text(st, 2, tool);
 	rc = store_step(st, err);
 	if (rc == STORE_ROW) {
-		snprintf(hash, 65, "%s", store_col_text(st, 0) ? store_col_text(st, 0) : "");
+		(void)snprintf(hash, 65, "%s", store_col_text(st, 0) ? store_col_text(st, 0) : "");
 		if (def)
 			*def = json_loads(store_col_text(st, 1) ? store_col_text(st, 1) : "null", 0,
 					  NULL);
@@ -82,11 +82,12 @@ static int raise_alert(struct store *s, const char *upstream, json_t *def, const
 		goto out;
 	rc = 0;
 	if (store_changes(s) == 1) {
-		snprintf(summary, sizeof summary,
-			 "alert: upstream '%.32s' changed the definition of tool '%.64s' since a "
-			 "person trusted it; the tool is hidden until `airlock upstream trust "
-			 "%.32s`",
-			 upstream, tool_name(def), upstream);
+		(void)snprintf(
+		    summary, sizeof summary,
+		    "alert: upstream '%.32s' changed the definition of tool '%.64s' since a "
+		    "person trusted it; the tool is hidden until `airlock upstream trust "
+		    "%.32s`",
+		    upstream, tool_name(def), upstream);
 		args = json_pack("{s:s,s:s,s:s}", "upstream", upstream, "tool", tool_name(def),
 				 "seen_hash", hash);
 		e.principal = principal;
@@ -234,8 +235,8 @@ int upstream_pin_trust(struct store *s, const char *upstream, json_t *defs, cons
 		json_decref(pinned);
 		pinned = NULL;
 	}
-	snprintf(summary, sizeof summary, "trusted %zu tool definition%s of upstream '%.32s'",
-		 json_array_size(defs), json_array_size(defs) == 1 ? "" : "s", upstream);
+	(void)snprintf(summary, sizeof summary, "trusted %zu tool definition%s of upstream '%.32s'",
+		       json_array_size(defs), json_array_size(defs) == 1 ? "" : "s", upstream);
 	args = json_pack("{s:s,s:O}", "upstream", upstream, "tools", names);
 	e.principal = principal;
 	e.surface = surface;

@@ -125,6 +125,9 @@ static void test_policy_upstream_mistakes(void **state)
 	    {"upstreams:\n  crm:\n    transport: stdio\n    command: x\n"
 	     "    tools: {a: read, a: write}\n",
 	     "listed twice", 8},
+	    {"upstreams:\n  a-very-long-upstream-name:\n    transport: stdio\n    command: x\n"
+	     "    tools: {get_the_account_with_its_contacts_and_signals: read}\n",
+	     "(the name the agent would see) is longer than 64", 8},
 	    {"upstreams:\n  crm:\n    transport: stdio\n    command: x\n    tools: {\"a b\": "
 	     "read}\n",
 	     "a tool name is 1 to 64", 8},

@@ -31,6 +31,25 @@ HOSTILE2=$(printf 'reason \342\200\256gpj.exe \342\201\246iso\342\201\251 \302\2
 sql "UPDATE batch SET rationale='$(printf '%s' "$HOSTILE" | sed "s/'/''/g")' WHERE id=$B2;
  UPDATE batch_item SET reasons=json_array('$HOSTILE2') WHERE batch_id=$B2 AND idx=1"
 sql "UPDATE batch SET principal='human:alice' WHERE id=$B3"
+# the CRM edits two of B3's records while it waits (import --refresh): item
+# 1's name (to hostile text, as a CRM user could type it) and item 2's tier
+# (the field B3 changes): the console shows the CRM's value beside old → new
+R31=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B3 AND idx=1")
+R32=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B3 AND idx=2")
+CRM32=$(( $(sql "SELECT json_extract(changes,'$.tier') FROM batch_item WHERE batch_id=$B3 AND idx=2") % 4 + 1 ))
+"$AIRLOCK" export accounts -o "$T/crm.csv" >/dev/null 2>&1
+python3 - "$T/crm.csv" "$R31" "$R32" "$CRM32" <<'PY'
+import csv, sys
+path, r1, r2, t2 = sys.argv[1:5]
+rows = list(csv.DictReader(open(path, newline="")))
+for r in rows:
+    if r["id"] == r1: r["name"] = '<img src=x onerror="window.__xss=5"> Evil \u202egpj.exe Corp'
+    if r["id"] == r2: r["tier"] = t2
+w = csv.DictWriter(open(path, "w", newline=""), fieldnames=rows[0].keys())
+w.writeheader(); w.writerows(rows)
+PY
+"$AIRLOCK" import accounts "$T/crm.csv" --refresh >"$T/refresh.out" 2>&1
+same "a refresh from the CRM turns two of batch $B3's items into conflicts" "$(grep -o 'refresh: [0-9]* conflict' "$T/refresh.out")" "refresh: 2 conflict"
 set -- $(console_send mailer "Hello <b>there</b>" "<script>window.__xss=2</script> Hi, a short note.")
 D1=$1 S1=$2
 same "the book has a staged, a blocked, a human-proposed batch and a blocked send" \
@@ -69,7 +88,8 @@ console_serve || { notok "serve started" "$(cat "$T/serve.log")"; exit 1; }
 OUT="$ROOT/tests/out/console"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 B4=$B4 B5=$B5 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM \
+BASE=$BASE DB=$AIRLOCK_DB OUT=$OUT B1=$B1 B2=$B2 B3=$B3 B4=$B4 B5=$B5 S1=$S1 D1=$D1 LINK=$LINK CHROMIUM=$CHROMIUM CRM32=$CRM32 \
+	AXE="$ROOT/tests/node/node_modules/axe-core/axe.min.js" \
 	"$NODE" "$ROOT/tests/node/console.mjs" >"$T/node.out" 2>"$T/node.err"
 # renumber the node script's TAP lines into this suite's
 while IFS= read -r line; do

@@ -12,7 +12,7 @@
 // send), D1 (its draft), LINK (a login link's secret for dan), CHROMIUM
 // (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -56,6 +56,61 @@ async function signOut(page) {
 async function flashText(page) {
   await page.waitForSelector('#flash:not([hidden])');
   return page.textContent('#flash');
+}
+
+// Every view at a desk (1366×768) and a phone (375×812): a screenshot of
+// each (kept under $OUT/views), no sideways scroll of the page at 375, no
+// element cut off at the right edge outside a region that scrolls itself,
+// and axe-core's check with no serious or critical violation.
+const AXE_SRC = env.AXE ? readFileSync(env.AXE, 'utf8') : null;
+async function checkView(page, name, width, height) {
+  await page.setViewportSize({ width, height });
+  await page.waitForTimeout(50);
+  await page.screenshot({ path: join(OUT, 'views', `${name}-${width}.png`), fullPage: true });
+  const lay = await page.evaluate(() => {
+    const W = document.documentElement.clientWidth, cut = [];
+    const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if ((o === 'auto' || o === 'scroll') && p !== document.documentElement && p !== document.body) return true; } return false; };
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (!r.width || getComputedStyle(el).visibility === 'hidden') continue;
+      const ox = getComputedStyle(el).overflowX;
+      const spill = ox === 'visible' && el.children.length === 0 && !(el instanceof SVGElement) && r.left + el.scrollWidth > W + 1;
+      if ((r.right > W + 1 || spill) && !scrolls(el)) cut.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') + ' right=' + Math.round(r.right));
+    }
+    return { sw: document.documentElement.scrollWidth, W, cut: cut.slice(0, 5) };
+  });
+  if (width <= 400) {
+    ok(lay.sw <= lay.W, `${name} at ${width} px: no sideways scroll of the page`, `scrollWidth ${lay.sw} > ${lay.W}`);
+  }
+  same(lay.cut.join('; '), '', `${name} at ${width} px: nothing cut off at the right edge`);
+  if (!AXE_SRC) { console.log('# SKIP axe-core: AXE not set'); return; }
+  // evaluated through the DevTools protocol: the page's CSP (script-src
+  // 'self') stays on for the page's own scripts
+  await page.evaluate(AXE_SRC);
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length}: ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  same(res.join('\n'), '', `${name} at ${width} px: axe-core finds no serious or critical violation`);
+}
+async function sweep(page) {
+  mkdirSync(join(OUT, 'views'), { recursive: true });
+  const views = [
+    ['queue', '#/queue', 'queue'], ['batch-staged', `#/batch/${env.B3}`, 'batch'],
+    ['batch-500', `#/batch/${env.B5}`, 'batch'], ['batch-send', `#/batch/${env.S1}`, 'batch'],
+    ['why', `#/why/${env.B1}/1`, 'why'], ['drafts', '#/drafts', 'drafts'], ['draft', `#/draft/${env.D1}`, 'draft'],
+    ['drift', '#/drift', 'drift'], ['log', '#/log', 'log'], ['autonomy', '#/autonomy', 'autonomy'],
+    ['error', '#/nowhere', 'error'],
+  ];
+  for (const [name, hash, view] of views) {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await drawn(page, view, () => page.goto(BASE + '/' + hash));
+    if (view === 'log') await page.waitForFunction(() => !/checking/.test(document.getElementById('verify').textContent));
+    await checkView(page, name, 1366, 768);
+    await checkView(page, name, 375, 812);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 async function run(page) {
@@ -277,6 +332,75 @@ async function run(page) {
     }
   }
 
+  // a refresh from the CRM: the CRM's value beside old → new, hostile text
+  // from the CRM shown as text
+  await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B3));
+  const crm2 = await page.textContent(`tr[data-item="2"] [data-crm-field="tier"]`);
+  ok(crm2.includes('CRM now: ' + env.CRM32), `batch ${env.B3} item 2: the CRM's tier beside old → new`, crm2);
+  const crm1 = await page.textContent('tr[data-item="1"] .crm-refresh');
+  ok(crm1.includes('changed in the CRM') && crm1.includes('name = <img src=x onerror="window.__xss=5"> Evil \\u202egpj.exe Corp'),
+    '... item 1: what the CRM changed, hostile text shown as escaped text', crm1);
+  same(await page.$$eval('main img', (i) => i.length), 0, '... no element made from it');
+  ok((await page.textContent('section.conflicts')).includes('CRM now ' + env.CRM32), '... and the conflicts list says it too');
+  await shot(page, '14b-crm-conflict');
+
+  // queue sorted by state and by workflow (on the server)
+  await drawn(page, 'queue', () => page.click('a[data-nav="queue"]'));
+  await drawn(page, 'queue', () => page.selectOption('#qf-sort', 'state'));
+  const states = await page.$$eval('table.queue tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent.trim()));
+  const rank = ['staged', 'sampled', 'blocked', 'approved'];
+  same(states.join(','), [...states].sort((a, b) => rank.indexOf(a) - rank.indexOf(b)).join(','), 'the queue sorts by state', states.join(','));
+  await drawn(page, 'queue', () => page.selectOption('#qf-sort', 'workflow'));
+  const wfs = await page.$$eval('table.queue tbody tr td:nth-child(3)', (t) => t.map((x) => x.textContent.trim()));
+  same(wfs.join(','), [...wfs].sort().join(','), '... and by workflow');
+  await drawn(page, 'error', () => page.goto(BASE + '/#/queue?sort=%3Cimg%20src%3Dx%3E'));
+  ok((await page.textContent('main')).includes('sort: \'<img src=x>\' is not an order'), 'a made-up sort in the address: the server\'s 400 shown as text');
+  same(await page.$$eval('main img', (i) => i.length), 0, '... no element made from it');
+  await drawn(page, 'queue', () => page.goto(BASE + '/#/queue?sort=age'));
+
+  // log: pages and export of what is shown
+  await drawn(page, 'log', () => page.goto(BASE + '/#/log?tool=judge&limit=10'));
+  const p1 = await page.$$eval('table.log tbody tr td:nth-child(1)', (t) => t.map((x) => Number(x.textContent)));
+  same(p1.length, 10, 'the log shows a page of 10 judge entries');
+  const csvHref = await page.getAttribute('#log-csv', 'href');
+  ok(csvHref.includes('tool=judge') && csvHref.includes('limit=10') && csvHref.includes('format=csv'), '... the export link keeps the filters and the page', csvHref);
+  const csv = await page.evaluate(async (h) => { const r = await fetch(h); return [r.headers.get('content-type'), await r.text()]; }, csvHref);
+  ok(csv[0].startsWith('text/csv') && csv[1].trim().split('\n').length === 11, '... and downloads those 10 as CSV (and a header)', csv[1].slice(0, 300));
+  await drawn(page, 'log', () => page.click('#log-older'));
+  const p2 = await page.$$eval('table.log tbody tr td:nth-child(1)', (t) => t.map((x) => Number(x.textContent)));
+  ok(p2.length > 0 && Math.max(...p2) < Math.min(...p1), '"Older entries" shows the next page, older than the first', `${p1} / ${p2}`);
+  const tools2 = await page.$$eval('table.log tbody tr td:nth-child(5)', (t) => [...new Set(t.map((x) => x.textContent))]);
+  same(tools2.join(','), 'judge', '... with the filter kept');
+
+  // drafts: names and filters
+  await drawn(page, 'drafts', () => page.goto(BASE + '/#/drafts'));
+  const acctName = sql(`SELECT a.name FROM draft d JOIN account a ON a.id=d.account_id WHERE d.id='${env.D1}'`);
+  ok((await page.textContent(`table.drafts tr[data-draft="${env.D1}"]`)).includes(acctName), 'the drafts list names the account', acctName);
+  await page.fill('#df-q', 'no draft is about this');
+  await drawn(page, 'drafts', () => page.click('form.search button[type=submit]'));
+  same(await page.$$eval('table.drafts tbody tr', (r) => r.length), 0, '... a text filter that matches nothing shows none');
+  await page.fill('#df-q', acctName.slice(0, 6));
+  await drawn(page, 'drafts', () => page.click('form.search button[type=submit]'));
+  ok((await page.$$eval('table.drafts tbody tr', (r) => r.map((x) => x.getAttribute('data-draft')))).includes(env.D1), '... and by the account\'s name finds it');
+  await drawn(page, 'error', () => page.goto(BASE + '/#/drafts?status=nonsense'));
+  ok((await page.textContent('main')).includes('status: unknown status'), '... a bad status filter: the 400 names it');
+
+  // drift in words
+  await drawn(page, 'drift', () => page.goto(BASE + '/#/drift'));
+  const heads = await page.$$eval('figure.metric h3', (h) => h.map((x) => x.textContent));
+  ok(heads.length > 0 && heads.every((t) => !/[_{}]/.test(t)), 'drift charts are titled in words (no raw metric keys)', heads.join(' | '));
+  ok(heads.includes('share of re-tiers to tier 1, workflow retier'), '... "share of re-tiers to tier 1, workflow retier"', heads.join(' | '));
+  const ticks = await page.$$eval('figure.metric svg.chart', (svgs) => svgs.map((s) => [...s.querySelectorAll('text.tick')].map((t) => t.textContent)));
+  ok(ticks.length > 0 && ticks.every((t) => t.some((x) => /^\d{1,2} [A-Z][a-z]{2}$/.test(x)) && t.some((x) => /\d/.test(x))), 'every chart has dates on its x axis and values on its y axis', JSON.stringify(ticks[0]));
+  const lone = await page.$$eval('figure.metric', (f) => f.filter((x) => x.querySelectorAll('circle').length === 1).length);
+  same(lone, 0, '... no chart of one lone dot (too little data is said in words)');
+  const alertText = await page.textContent('ul.alerts');
+  ok(/× the usual share of re-tiers to tier 1, workflow retier, since \d+ [A-Z][a-z]{2} \d{4}/.test(alertText) && alertText.includes('after agent:tierbot began using instruction version v2'),
+    'the alert says how far, since when and after what, in words', alertText.slice(0, 400));
+  await shot(page, '14c-drift-words');
+
+  await sweep(page);
+
   // a viewer reads but cannot act
   await signOut(page);
   same(sql("SELECT count(*) FROM action_log WHERE tool='console logout' AND principal='human:alice'"), '1', 'signing out is logged');
@@ -299,6 +423,8 @@ async function run(page) {
   await drawn(page, 'login', () => page.click('#logout'));
   await drawn(page, 'login', () => page.goto(BASE + '/login?link=' + env.LINK));
   ok((await page.textContent('#login-error')).includes('not valid'), '... once only');
+  await checkView(page, 'login', 1366, 768);
+  await checkView(page, 'login', 375, 812);
   await shot(page, '17-link-used');
 }
 
