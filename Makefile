@@ -139,7 +139,8 @@ bench: deps
 # make soak): every harness until it has run FUZZ_SOAK_RUNS inputs (default
 # 10,000,000), its time projected from a measured rate first (see
 # scripts/fuzz.sh and the rates in bench/README.md); the executions per
-# harness are printed at the end.
+# harness are printed at the end. FUZZ_SOAK_TIME=S instead runs each for S
+# seconds, as before.
 FUZZ_TIME ?= 60
 FUZZ_SOAK_RUNS ?= 10000000
 FUZZ_TARGETS ?= mcp http csv policy scope smtp
@@ -160,7 +161,8 @@ fuzz: $(FUZZ_BINS)
 	@FUZZ_TIME=$(FUZZ_TIME) sh scripts/fuzz.sh $(FUZZ_TARGETS)
 
 fuzz-soak: $(FUZZ_BINS)
-	@FUZZ_RUNS=$(FUZZ_SOAK_RUNS) sh scripts/fuzz.sh $(FUZZ_TARGETS)
+	@if [ -n "$(FUZZ_SOAK_TIME)" ]; then FUZZ_TIME=$(FUZZ_SOAK_TIME) sh scripts/fuzz.sh $(FUZZ_TARGETS); \
+	else FUZZ_RUNS=$(FUZZ_SOAK_RUNS) sh scripts/fuzz.sh $(FUZZ_TARGETS); fi
 
 soak: fuzz-soak
 

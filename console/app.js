@@ -253,7 +253,7 @@
         return;
       }
       var what = { sample: 'sample drawn', judge: 'verdict recorded', approve: 'approved', reject: 'rejected', apply: 'applied', undo: 'undone' }[verb];
-      flash('batch ' + id + ': ' + what + ' (now ' + res.data.state + ')');
+      flash('batch ' + id + ': ' + what + ' (now ' + res.data.state + ')' + (res.data.seeded_check ? ': ' + res.data.seeded_check.note : ''));
       viewBatch(id);
     });
   }
@@ -475,6 +475,8 @@
               it.diff.map(function (d) { return d.field + ': ' + text(d.old) + ' → ' + text(d.new) + (d.crm !== undefined ? ' (CRM now ' + text(d.crm) + ')' : '') + ' '; }),
               crmBlock(it));
           }))) : null,
+        b.seeded_check ? h('section', { class: 'seeded', 'data-seeded': b.seeded_check.slot }, h('h2', { text: 'Seeded check (item ' + b.seeded_check.slot + ')' }),
+          h('p', { text: b.seeded_check.note })) : null,
         refused.length ? h('section', { class: 'refused' }, h('h2', { text: 'Refused: not part of the batch (' + refused.length + ')' }),
           table(['Item', 'Record', 'Field', 'Rule', 'Why'], refused.map(function (r) {
             return h('tr', null, td(String(r.item)), td(r.record_id || ''), td(r.field || ''), td(r.rule), td(r.reason));
@@ -787,6 +789,28 @@
     });
   }
 
+  // Seeded checks (issue 21): a reviewer sees their own record, an admin
+  // everyone's; the catch rate with its exact bounds, and what the record
+  // makes of the reviewer's passes (weight 0: left out of autonomy).
+  function viewReliability() {
+    api('GET', '/api/reliability').then(function (res) {
+      if (!res.ok) return showError(res);
+      var d = res.data, recs = d.records || [];
+      show([h('h1', { text: 'Reliability' }),
+        h('p', { class: 'muted', text: (d.scope === 'everyone' ? 'Every reviewer\'s' : 'Your') +
+          ' record on seeded checks: wrong items planted in samples (sampling.check_every), caught when failed. The bounds are exact (Clopper-Pearson) at the workflow\'s confidence.' }),
+        recs.length ? table(['Reviewer', 'Workflow', 'Checks seen', 'Caught', 'Missed', 'Catch rate', 'Bounds', 'Counts in autonomy', 'Samples left out'], recs.map(function (x) {
+          var rate = x.seen ? x.caught / x.seen : null;
+          return h('tr', { 'data-reviewer': x.reviewer, 'data-workflow': x.workflow }, td(x.reviewer), td(x.workflow),
+            td(String(x.seen), 'num'), td(String(x.caught), 'num'), td(String(x.missed), 'num'),
+            td([h('meter', { min: 0, max: 1, value: rate == null ? 0 : rate, low: x.min_catch_rate || null, optimum: 1, title: pct(rate) }), ' ', rate == null ? 'no check yet' : pct(rate)], 'num'),
+            td(pct(x.catch_lower) + ' – ' + pct(x.catch_upper) + ' at ' + pct(x.confidence), 'num'),
+            td(x.weight > 0 ? 'yes' : 'no: below min_catch_rate ' + pct(x.min_catch_rate)), td(String(x.discounted || 0), 'num'));
+        }), 'reliability') : h('p', { class: 'muted', text: 'No seeded check has been judged yet.' })]);
+      rendered('reliability');
+    });
+  }
+
   // ---- routing -----------------------------------------------------------------
 
   function showError(res) {
@@ -811,6 +835,7 @@
       case 'drift': return viewDrift();
       case 'log': return viewLog(params);
       case 'autonomy': return viewAutonomy();
+      case 'reliability': return viewReliability();
       case 'login': case 'queue': case undefined: return viewQueue(params);
       default: return showError({ status: 404, data: { error: 'no page ' + hash } });
     }

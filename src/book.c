@@ -1399,6 +1399,61 @@ int book_contacts(struct store *s, const char *account_id, json_t **out, struct 
 		       account_id, NULL, 0, out, err);
 }
 
+int book_values(struct store *s, const char *what, int max, json_t **out, struct err *err)
+{
+	static const struct {
+		const char *what, *sql;
+	} q[] = {
+	    {"region", "SELECT DISTINCT region FROM account WHERE region IS NOT NULL AND"
+		       " region<>'' ORDER BY 1 LIMIT ?1"},
+	    {"segment", "SELECT DISTINCT segment FROM account WHERE segment IS NOT NULL AND"
+			" segment<>'' ORDER BY 1 LIMIT ?1"},
+	    {"lifecycle", "SELECT DISTINCT lifecycle FROM account WHERE lifecycle IS NOT NULL AND"
+			  " lifecycle<>'' ORDER BY 1 LIMIT ?1"},
+	    {"kind", "SELECT DISTINCT kind FROM signal WHERE kind IS NOT NULL AND kind<>''"
+		     " ORDER BY 1 LIMIT ?1"},
+	};
+	struct store_stmt *st;
+	json_t *list;
+	size_t i;
+	int rc, oom = 0;
+
+	*out = NULL;
+	for (i = 0; i < sizeof q / sizeof q[0] && strcmp(q[i].what, what); i++)
+		;
+	if (i == sizeof q / sizeof q[0])
+		return err_set(err, AIRLOCK_EINVAL, "internal: no values of '%s'", what);
+	rc = store_prepare(s, q[i].sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, (int64_t)max + 1); /* one more: to know there are too many */
+	list = json_array();
+	while (list && (rc = store_step(st, err)) == STORE_ROW) {
+		/* a value that is not UTF-8 cannot be an enum member: left out */
+		json_t *v = store_col_text(st, 0) ? json_string(store_col_text(st, 0)) : NULL;
+
+		if (v && json_array_append_new(list, v)) {
+			oom = 1;
+			break;
+		}
+	}
+	store_done(st);
+	if (!list || oom) {
+		json_decref(list);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	if (rc != STORE_DONE) {
+		json_decref(list);
+		return rc;
+	}
+	if ((int)json_array_size(list) > max) {
+		json_decref(list);
+		return 0;
+	}
+	*out = list;
+	return 0;
+}
+
 int book_spelling(struct store *s, const char *what, const char *value, char *buf, size_t len,
 		  struct err *err)
 {

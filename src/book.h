@@ -127,6 +127,11 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 /* Contacts of an account, ordered by id. */
 int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err);
 /* Signals, newest first; account_id and kind may be NULL; limit 0 = all. */
+/* The values the book holds now for what ("region", "segment", "lifecycle"
+ * of accounts, "kind" of signals), distinct and sorted: *out a JSON array,
+ * or NULL when there are more than max (a list that long guides no one).
+ * For the enums the connectors' tools/list shows. */
+int book_values(struct store *s, const char *what, int max, json_t **out, struct err *err);
 /* How the book spells a region or a signal kind that matches value without
  * regard to case ("emea" -> "EMEA"): 1 with the spelling in buf, 0 when the
  * book has none (buf untouched), or a negative AIRLOCK_E*. what is

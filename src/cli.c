@@ -205,8 +205,9 @@ const struct cli_command cli_commands[] = {
 	 "undo moves back exactly the contacts and signals it moved; while one of\n"
 	 "them sits elsewhere (a later merge took it on) it is refused, even with\n"
 	 "--force, naming the batch to undo first.\n" WHO_ACTS},
-	{"policy", cmd_policy, "check the policy file (airlock.yaml)",
+	{"policy", cmd_policy, "check the policy file (airlock.yaml), or replay history under another",
 	 "usage: airlock policy check [FILE] [--policy FILE] [--json]\n"
+	 "       airlock policy replay NEW.yaml [--since AGE] [--db PATH] [--json]\n"
 	 "\n"
 	 "Reads the policy (FILE, else --policy, $AIRLOCK_POLICY or ./airlock.yaml)\n"
 	 "and reports every problem as FILE:LINE:COL: message: unknown keys, wrong\n"
@@ -218,6 +219,12 @@ const struct cli_command cli_commands[] = {
 	 "tools compared with the policy: tools listed but absent upstream, and\n"
 	 "tools offered upstream but not listed (never shown nor callable), are\n"
 	 "reported as warnings; they do not change the exit status.\n"
+	 "\n"
+	 "replay decides every logged proposal (since AGE: 30d, 12h, a date) again\n"
+	 "under NEW with the gate's own decision, from what the gate knew then, and\n"
+	 "reports the decisions that change (staged, blocked, allowed, refused), the\n"
+	 "running radius and the reviewers' load per day, old and new side by side.\n"
+	 "Nothing is written but one log entry saying a replay ran.\n"
 	 "\n"
 	 "exit status: 0 no problem, 1 problems (or the file cannot be read),\n"
 	 "2 usage error\n"},

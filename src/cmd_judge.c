@@ -19,7 +19,7 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 	struct err err = {0};
 	struct store *s;
 	const char *note = NULL, *state = "sampled", *verdict;
-	json_t *res = NULL;
+	json_t *res = NULL, *revealed = NULL;
 	int64_t id;
 	long *items = NULL;
 	int c, done = 0, rc, pass, n, i, j, judged = 0;
@@ -82,7 +82,17 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 		state = json_string_value(json_object_get(res, "state"));
 		if (!cli->json)
 			printf("batch %lld item %ld: %s\n", (long long)id, items[i], verdict);
+		/* revealed once judged: said when it happens, kept for --json */
+		if (json_object_get(res, "seeded_check")) {
+			json_decref(revealed);
+			revealed = json_incref(json_object_get(res, "seeded_check"));
+			if (!cli->json && !cli_escape(cli, revealed))
+				printf("item %ld: %s\n", items[i],
+				       json_string_value(json_object_get(revealed, "note")));
+		}
 	}
+	if (revealed && !json_object_get(res, "seeded_check"))
+		json_object_set(res, "seeded_check", revealed);
 	if (cli->json) {
 		json_object_set_new(res, "judged", json_integer(judged));
 		rc = cli_print_json(cli, res);
@@ -90,7 +100,11 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 	}
 	if (i < n)
 		printf("%d listed item(s) not judged: the batch is %s now\n", n - i, state);
-	if (!strcmp(state, "blocked"))
+	if (!strcmp(state, "blocked") && json_integer_value(json_object_get(res, "failed")) == 0 &&
+	    json_is_true(json_object_get(res, "check_missed")))
+		printf("a seeded check was passed: a second reviewer decides the batch (approve or "
+		       "reject)\n");
+	else if (!strcmp(state, "blocked"))
 		printf("a sampled item failed: the whole batch goes back to a person (approve or "
 		       "reject)\n");
 	else if (!strcmp(state, "approved"))
@@ -105,6 +119,7 @@ int cmd_judge(struct cli *cli, int argc, char **argv)
 	rc = CLI_OK;
 out:
 	json_decref(res);
+	json_decref(revealed);
 	free(items);
 	return rc;
 }

@@ -1,10 +1,14 @@
 /* cmd_policy.c — `airlock policy check [FILE]`: every problem of a policy
- * file as FILE:LINE:COL: message, the way a compiler reports them. */
+ * file as FILE:LINE:COL: message, the way a compiler reports them; and
+ * `airlock policy replay NEW.yaml [--since AGE]`: the logged proposals
+ * decided again under NEW (replay.h). */
 #include "cli.h"
 
 #include <string.h>
 
+#include "audit.h"
 #include "policy.h"
+#include "replay.h"
 #include "upstream.h"
 
 /* Each upstream as it is now against the policy: {"upstream", "error"} or
@@ -124,13 +128,114 @@ out:
 	return rc;
 }
 
+static void replay_print_side(const char *label, json_t *r, const char *side)
+{
+	json_t *d = json_object_get(json_object_get(r, "decisions"), side);
+	json_t *rad = json_object_get(json_object_get(r, "radius"), side);
+	json_t *load = json_object_get(json_object_get(r, "load"), side);
+	json_t *pd = json_object_get(load, "per_day");
+
+	printf("%-4s staged %5lld  blocked %5lld  allowed %5lld  refused %5lld | running radius"
+	       " p50 %lld p90 %lld max %lld | per day: %.1f batches to approve, %.1f items to"
+	       " judge\n",
+	       label, (long long)json_integer_value(json_object_get(d, "staged")),
+	       (long long)json_integer_value(json_object_get(d, "blocked")),
+	       (long long)json_integer_value(json_object_get(d, "allowed")),
+	       (long long)json_integer_value(json_object_get(d, "refused")),
+	       (long long)json_integer_value(json_object_get(rad, "p50")),
+	       (long long)json_integer_value(json_object_get(rad, "p90")),
+	       (long long)json_integer_value(json_object_get(rad, "max")),
+	       json_real_value(json_object_get(pd, "batches_to_approve")),
+	       json_real_value(json_object_get(pd, "items_to_judge")));
+}
+
+/* Replays the log under path; nothing is written but one log entry saying
+ * a replay ran, with its counts. */
+static int policy_replay_cmd(struct cli *cli, const char *path, const char *since_arg)
+{
+	char since[AUDIT_TIME_MAX], summary[200];
+	struct audit_entry e = {0};
+	struct err err = {0};
+	struct policy *cand = NULL, *cur;
+	struct store *s;
+	json_t *report = NULL, *args = NULL, *none = NULL, *v;
+	const char *k;
+	size_t i;
+	int rc = CLI_FAIL;
+
+	if (since_arg && audit_parse_time(since_arg, since, &err))
+		return cli_usage(cli, "--since: %s", err.msg);
+	if (policy_load(path, &cand, &err))
+		return cli_fail_err(cli, &err);
+	s = cli_store(cli);
+	if (!s)
+		goto out;
+	cur = cli_policy(cli, 0);
+	if (replay_run(s, cur, cand, since_arg ? since : NULL, &report, &err)) {
+		rc = cli_fail_err(cli, &err);
+		goto out;
+	}
+	(void)snprintf(summary, sizeof summary, "policy replay: %lld proposals, %lld decided differently",
+		 (long long)json_integer_value(json_object_get(report, "proposals")),
+		 (long long)json_integer_value(json_object_get(report, "changed")));
+	args = json_pack("{s:s,s:s,s:s?,s:O}", "policy", path, "digest", cand->digest, "since",
+			 since_arg, "changes", json_object_get(report, "changes"));
+	none = json_array();
+	e.principal = cli_principal(cli);
+	e.surface = "cli";
+	e.tool = "policy replay";
+	e.args = args;
+	e.summary = summary;
+	e.record_ids = none;
+	if (!args || !none || audit_append(s, &e, NULL, &err)) {
+		rc = err.code ? cli_fail_err(cli, &err) : cli_fail(cli, "out of memory");
+		goto out;
+	}
+	if (cli_escape(cli, report))
+		goto out;
+	if (cli->json) {
+		rc = cli_print_json(cli, report);
+		goto out;
+	}
+	printf("%s\n", summary);
+	replay_print_side("old", report, "old");
+	replay_print_side("new", report, "new");
+	json_object_foreach(json_object_get(report, "changes"), k, v)
+		printf("  %s: %lld\n", k, (long long)json_integer_value(v));
+	json_array_foreach(json_object_get(report, "examples"), i, v)
+		printf("  e.g. #%lld %s %s %s: %s -> %s (radius %lld -> %lld)%s%s\n",
+		       (long long)json_integer_value(json_object_get(v, "seq")),
+		       json_string_value(json_object_get(v, "at")),
+		       json_string_value(json_object_get(v, "principal")),
+		       json_string_value(json_object_get(v, "workflow")),
+		       json_string_value(json_object_get(v, "old")),
+		       json_string_value(json_object_get(v, "new")),
+		       (long long)json_integer_value(json_object_get(v, "radius_old")),
+		       (long long)json_integer_value(json_object_get(v, "radius_new")),
+		       json_object_get(v, "why") ? ": " : "",
+		       json_object_get(v, "why") ? json_string_value(json_object_get(v, "why")) : "");
+	rc = CLI_OK;
+out:
+	policy_free(cand);
+	json_decref(report);
+	json_decref(args);
+	json_decref(none);
+	return rc;
+}
+
 int cmd_policy(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-	const char *path;
+	static const struct option opts[] = {CLI_COMMON_OPTIONS,
+					     {"since", required_argument, NULL, 's'},
+					     {NULL, 0, NULL, 0}};
+	const char *path, *since = NULL;
 	int c, h;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 's') {
+			since = optarg;
+			continue;
+		}
 		h = cli_common_option(cli, c, optarg);
 		if (h < 0)
 			return CLI_OK;
@@ -138,9 +243,18 @@ int cmd_policy(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli, "unknown option");
 	}
 	if (optind >= argc)
-		return cli_usage(cli, "missing subcommand: check");
+		return cli_usage(cli, "missing subcommand: check or replay");
+	if (!strcmp(argv[optind], "replay")) {
+		if (argc - optind != 2)
+			return cli_usage(cli, "give the candidate policy: policy replay NEW.yaml"
+					      " [--since AGE]");
+		return policy_replay_cmd(cli, argv[optind + 1], since);
+	}
+	if (since)
+		return cli_usage(cli, "--since belongs to policy replay");
 	if (strcmp(argv[optind], "check") != 0)
-		return cli_usage(cli, "unknown subcommand '%s' (the subcommand is check)",
+		return cli_usage(cli, "unknown subcommand '%s' (the subcommands are check and"
+				      " replay)",
 				 argv[optind]);
 	if (argc - optind > 2)
 		return cli_usage(cli, "unexpected argument '%s'", argv[optind + 2]);

@@ -33,8 +33,8 @@ static int gate_text_check(const char *label, json_t *v, int lines, struct err *
 			  lines ? TEXT_LINES : 0, err);
 }
 
-/* The strings of one item: ids and field names on one line, reasons and
- * values may break lines. */
+/* The strings of item i (numbered from 1): ids and field names on one
+ * line, reasons and values may break lines. */
 static int item_text_check(size_t i, json_t *it, struct err *err)
 {
 	static const char *const keys[] = {"record_id", "field", "reason", "value"};
@@ -49,7 +49,7 @@ static int item_text_check(size_t i, json_t *it, struct err *err)
 	}
 	json_array_foreach(json_object_get(it, "evidence"), j, e)
 	{
-		(void)snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j);
+		(void)snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j + 1);
 		if (gate_text_check(name, e, 0, err))
 			return AIRLOCK_EINVAL;
 	}
@@ -143,6 +143,7 @@ struct proposal {
 	json_t *items;     /* accepted: one per record, for staging_create */
 	json_t *draft_ids; /* a send: the drafts it would send (borrowed) */
 	json_t *by_record; /* record_id → index in items */
+	json_t *item_nos;  /* record_id → [[item number, field], ...]: the items it came from */
 	json_t *refused;
 	json_t *reasons;
 	json_t *records;   /* namespaced ids of every record it alters (radius.h) */
@@ -183,10 +184,12 @@ static int proposal_init(struct proposal *pr, const char *action, struct err *er
 	pr->action = action;
 	pr->items = json_array();
 	pr->by_record = json_object();
+	pr->item_nos = json_object();
 	pr->refused = json_array();
 	pr->reasons = json_array();
 	pr->records = json_object();
-	if (!pr->items || !pr->by_record || !pr->refused || !pr->reasons || !pr->records)
+	if (!pr->items || !pr->by_record || !pr->item_nos || !pr->refused || !pr->reasons ||
+	    !pr->records)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	return 0;
 }
@@ -196,6 +199,7 @@ static void proposal_release(struct proposal *pr)
 	scope_free(pr->scope);
 	json_decref(pr->items);
 	json_decref(pr->by_record);
+	json_decref(pr->item_nos);
 	json_decref(pr->refused);
 	json_decref(pr->reasons);
 	json_decref(pr->records);
@@ -231,14 +235,14 @@ static int check_evidence(struct gate *g, size_t n, const char *rid, json_t *evi
 	*rule = NULL;
 	if (json_array_size(evidence) > GATE_EVIDENCE_MAX)
 		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence cites %zu signals; at most %d",
-			       n - 1, json_array_size(evidence), GATE_EVIDENCE_MAX);
+			       n, json_array_size(evidence), GATE_EVIDENCE_MAX);
 	json_array_foreach(evidence, i, e)
 	{
 		if (!json_is_string(e) || json_string_length(e) == 0 ||
 		    json_string_length(e) > GATE_EVIDENCE_ID_MAX)
 			return err_set(err, AIRLOCK_EINVAL,
 				       "items[%zu].evidence[%zu] must be a signal id of 1 to %d bytes",
-				       n - 1, i, GATE_EVIDENCE_ID_MAX);
+				       n, i + 1, GATE_EVIDENCE_ID_MAX);
 	}
 	json_array_foreach(evidence, i, e)
 	{
@@ -292,21 +296,21 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	int rc = 0;
 
 	if (!json_is_object(it))
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu] must be an object", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu] must be an object", n);
 	rid = json_string_value(json_object_get(it, "record_id"));
 	field = json_string_value(json_object_get(it, "field"));
 	value = json_object_get(it, "value");
 	reason = json_string_value(json_object_get(it, "reason"));
 	evidence = json_object_get(it, "evidence");
 	if (!rid || !*rid)
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].record_id is required", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].record_id is required", n);
 	if (!field || !*field)
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].field is required", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].field is required", n);
 	if (!value)
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].value is required", n - 1);
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].value is required", n);
 	if (evidence && !json_is_array(evidence))
-		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence must be an array", n - 1);
-	if (item_text_check(n - 1, it, err))
+		return err_set(err, AIRLOCK_EINVAL, "items[%zu].evidence must be an array", n);
+	if (item_text_check(n, it, err))
 		return AIRLOCK_EINVAL;
 	rc = book_get(g->store, BOOK_ACCOUNT, rid, &acct, &verr);
 	if (rc == AIRLOCK_ENOTFOUND) {
@@ -388,6 +392,14 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	    (reason && json_array_append_new(json_object_get(entry, "reasons"), json_string(reason))) ||
 	    (evidence && json_array_extend(json_object_get(entry, "evidence"), evidence)))
 		pr->oom = 1;
+	/* which items made this record's changes: a refusal of the whole record
+	 * names each of them by its number */
+	if (!json_object_get(pr->item_nos, rid) &&
+	    json_object_set_new(pr->item_nos, rid, json_array()))
+		pr->oom = 1;
+	if (json_array_append_new(json_object_get(pr->item_nos, rid),
+				  json_pack("[I,s]", (json_int_t)n, field)))
+		pr->oom = 1;
 out:
 	json_decref(acct);
 	json_decref(nv);
@@ -420,10 +432,24 @@ static void drop_noops(struct proposal *pr)
 		if (differs) {
 			if (!kept || json_array_append(kept, it))
 				pr->oom = 1;
-		} else
-			refuse(pr, 0, json_string_value(json_object_get(it, "record_id")), NULL,
-			       "no_change", "account '%s' already has the proposed values",
-			       json_string_value(json_object_get(it, "record_id")));
+		} else {
+			/* every item of the record, by its own number and field (items
+			 * are numbered from 1, as in every other refusal) */
+			const char *rid = json_string_value(json_object_get(it, "record_id"));
+			json_t *nos = json_object_get(pr->item_nos, rid), *no;
+			size_t j;
+
+			json_array_foreach(nos, j, no)
+			{
+				const char *f = json_string_value(json_array_get(no, 1));
+
+				refuse(pr, (size_t)json_integer_value(json_array_get(no, 0)), rid, f,
+				       "no_change", "account '%s' already has this value of %s: the item "
+				       "would change nothing", rid, f);
+			}
+			if (!json_array_size(nos))
+				pr->oom = 1; /* never a record without the items it came from */
+		}
 	}
 	json_decref(pr->items);
 	pr->items = kept;
@@ -475,6 +501,113 @@ static int refuse_call(struct gate *g, const struct gate_call *call, json_t *arg
 	return rc;
 }
 
+void gate_decide(const struct policy *p, const struct policy_workflow *wf,
+		 const struct gate_state *st, struct gate_decision *out)
+{
+	struct decision_input in = {0};
+
+	memset(out, 0, sizeof *out);
+	if (st->radius <= 0) {
+		out->refused = 1;
+		out->d.kind = DECISION_BLOCKED;
+		return;
+	}
+	in.wf = wf;
+	in.radius = st->radius;
+	in.cumulative = st->cumulative;
+	in.pending_batches = st->pending;
+	policy_decide(p, &in, &out->d);
+	/* a flood of small proposals must not bury the reviewers' queue: past
+	 * the cap nothing more is queued */
+	if (out->d.kind != DECISION_ALLOWED && wf && st->pending >= wf->max_pending)
+		out->capped = 1;
+}
+
+const char *gate_decision_name(const struct gate_decision *gd)
+{
+	if (gd->refused || gd->capped)
+		return "refused";
+	switch (gd->d.kind) {
+	case DECISION_ALLOWED: return "allowed";
+	case DECISION_STAGED: return "staged";
+	case DECISION_DRAFT:
+	case DECISION_BLOCKED: break;
+	}
+	return "blocked";
+}
+
+/* The fields the accepted records of an update set, what replay needs to
+ * re-apply a workflow's allow-list: records grouped by their set of
+ * fields, {"FIELD\nFIELD...": records, ...} (a field name holds no line
+ * break: item_text_check), so a re-tier of 100k records is {"tier":
+ * 100000}. NULL for other actions. */
+static char *snapshot_fields(const struct proposal *pr)
+{
+	json_t *sets, *it, *v;
+	const char *k;
+	char key[4096], *txt;
+	size_t i, used;
+	int n;
+
+	if (strcmp(pr->action, "update") != 0)
+		return NULL;
+	sets = json_object();
+	json_array_foreach(pr->items, i, it)
+	{
+		used = 0;
+		key[0] = '\0';
+		json_object_foreach(json_object_get(it, "changes"), k, v)
+		{
+			n = snprintf(key + used, sizeof key - used, "%s%s", used ? "\n" : "", k);
+			if (n < 0 || (size_t)n >= sizeof key - used)
+				break; /* a record with that many fields counts on its first ones */
+			used += (size_t)n;
+		}
+		v = json_object_get(sets, key);
+		if (sets && json_object_set_new(sets, key,
+						json_integer(json_integer_value(v) + 1))) {
+			json_decref(sets);
+			sets = NULL;
+		}
+	}
+	txt = sets ? json_dumps(sets, JSON_COMPACT) : NULL;
+	json_decref(sets);
+	return txt;
+}
+
+/* Records what the gate knew beside the log entry just appended (the
+ * newest of this transaction), in the same transaction. */
+static int record_snapshot(struct gate *g, const struct gate_call *call,
+			   const struct proposal *pr, const struct gate_state *st,
+			   const char *decision, struct err *err)
+{
+	struct store_stmt *stmt;
+	char *fields = snapshot_fields(pr);
+	int rc;
+
+	if (!strcmp(pr->action, "update") && !fields)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_prepare(g->store,
+			   "INSERT INTO gate_snapshot(seq,workflow,tool,action,radius,cumulative,"
+			   "pending,fields,decision) SELECT max(seq),?1,?2,?3,?4,?5,?6,?7,?8"
+			   " FROM action_log",
+			   &stmt, err);
+	if (!rc) {
+		store_bind_text(stmt, 1, pr->wf->name);
+		store_bind_text(stmt, 2, call->tool);
+		store_bind_text(stmt, 3, pr->action);
+		store_bind_int(stmt, 4, st->radius);
+		store_bind_int(stmt, 5, st->cumulative);
+		store_bind_int(stmt, 6, st->pending);
+		store_bind_text(stmt, 7, fields);
+		store_bind_text(stmt, 8, decision);
+		rc = store_step(stmt, err) == STORE_DONE ? 0 : err->code;
+		store_done(stmt);
+	}
+	free(fields);
+	return rc;
+}
+
 /* Stages (or blocks) the accepted items, logs the call, and builds the
  * answer, all in one transaction. The running total is the agent's records
  * still waiting for a person in this workflow, with this proposal's added
@@ -483,8 +616,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		    json_t *args, json_t **result, struct err *err)
 {
 	struct staging_spec spec = {0};
-	struct decision_input in = {0};
-	struct decision d;
+	struct gate_state gst = {0};
+	struct gate_decision gd;
 	struct audit_entry e = {0};
 	int64_t batch_id = 0, held = 0, cumulative = 0, pending = 0;
 	char next[400], bid[32];
@@ -519,14 +652,13 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			rc = staging_pending_count(g->store, call->principal, &pending, err);
 		if (rc)
 			goto rollback;
-		in.wf = pr->wf;
-		in.radius = pr->radius;
-		in.cumulative = cumulative;
-		in.pending_batches = pending;
-		policy_decide(g->policy, &in, &d);
-		if (d.kind != DECISION_ALLOWED && pending >= pr->wf->max_pending) {
-			/* a flood of small proposals must not bury the reviewers'
-			 * queue: past the cap nothing more is queued */
+	}
+	gst.radius = pr->radius;
+	gst.cumulative = cumulative;
+	gst.pending = pending;
+	gate_decide(g->policy, pr->wf, &gst, &gd);
+	if (!gd.refused) {
+		if (gd.capped) {
 			json_t *extra;
 
 			(void)snprintf(
@@ -540,12 +672,14 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 			rc = refuse_call(g, call, args, pr->workflow, pr->capped, CAPPED_NEXT, extra,
 					 result, err);
 			json_decref(extra);
+			if (!rc)
+				rc = record_snapshot(g, call, pr, &gst, "refused", err);
 			if (rc)
 				goto rollback;
 			return store_commit(g->store, err);
 		}
-		for (j = 0; j < d.nreasons; j++)
-			if (json_array_append_new(pr->reasons, json_string(d.reasons[j])))
+		for (j = 0; j < gd.d.nreasons; j++)
+			if (json_array_append_new(pr->reasons, json_string(gd.d.reasons[j])))
 				pr->oom = 1;
 		if (pr->oom) {
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -561,7 +695,7 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.scope = pr->scope_text;
 		spec.rationale = pr->rationale;
 		spec.policy_digest = g->policy->digest;
-		spec.state = decision_state(d.kind);
+		spec.state = decision_state(gd.d.kind);
 		spec.reasons = pr->reasons;
 		spec.refused = pr->refused;
 		spec.ttl_seconds = pr->wf->ttl_seconds;
@@ -572,19 +706,19 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		if (!rc && staging_state_waits(spec.state))
 			rc = radius_hold(g->store, batch_id, call->principal, pr->wf->name,
 					 pr->records, err);
-		if (!rc && d.kind == DECISION_ALLOWED)
+		if (!rc && gd.d.kind == DECISION_ALLOWED)
 			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
-		if (!rc && d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
+		if (!rc && gd.d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))
 			rc = outreach_send_approve(g->store, STAGING_UNATTENDED, pr->draft_ids, err);
 		/* a pointer for a person, committed with the batch it points to */
-		if (!rc && d.kind != DECISION_ALLOWED)
+		if (!rc && gd.d.kind != DECISION_ALLOWED)
 			rc = notify_batch(g->store, g->policy, batch_id,
 					  staging_state_name(spec.state), pr->workflow,
 					  call->principal, pr->action, pr->radius, err);
 		if (rc)
 			goto rollback;
-		decision = d.kind == DECISION_ALLOWED ? "allowed" : staging_state_name(spec.state);
-		next_step(d.kind, batch_id, next, sizeof next);
+		decision = gate_decision_name(&gd);
+		next_step(gd.d.kind, batch_id, next, sizeof next);
 	} else {
 		decision = "refused";
 		if (json_array_append_new(pr->reasons,
@@ -609,6 +743,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	e.summary = next;
 	e.batch_id = batch_id ? bid : NULL;
 	rc = audit_append(g->store, &e, NULL, err);
+	if (!rc)
+		rc = record_snapshot(g, call, pr, &gst, decision, err);
 	if (rc)
 		goto rollback;
 	rc = store_commit(g->store, err);
@@ -887,7 +1023,7 @@ static int propose_merge(struct gate *g, const struct gate_call *call, json_t *a
 		json_t *entry;
 
 		if (!id) {
-			rc = err_set(err, AIRLOCK_EINVAL, "merged_ids[%zu] must be a string", i);
+			rc = err_set(err, AIRLOCK_EINVAL, "merged_ids[%zu] must be a string", i + 1);
 			goto out;
 		}
 		json_decref(acct);

@@ -21,9 +21,8 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "policy.h"
 #include "store.h"
-
-struct policy;
 
 struct gate {
 	struct store *store;
@@ -60,6 +59,32 @@ int gate_call_tool(struct gate *g, const struct gate_call *call, json_t *args, j
  * ones (batch_id NULL). An agent sees only its own batches. */
 int gate_batch_status(struct gate *g, const char *principal, const char *batch_id,
 		      json_t **result, struct err *err);
+
+/* What the gate knew when it decided one proposal, besides the policy:
+ * the decision is a pure function of (policy, workflow, this), computed by
+ * gate_decide() on the live path and again by policy replay (replay.h). It
+ * is recorded beside the proposal's log entry (table gate_snapshot). */
+struct gate_state {
+	int64_t radius;     /* distinct records the proposal alters, after refusals */
+	int64_t cumulative; /* the running total with this proposal (radius.h) */
+	int64_t pending;    /* the agent's batches waiting unreviewed before it */
+};
+
+struct gate_decision {
+	struct decision d; /* policy_decide()'s, when radius > 0 */
+	int refused;       /* every item was refused: nothing to stage */
+	int capped;        /* refused: pending ≥ the workflow's max_pending_batches */
+};
+
+/* The decision on one proposal of workflow wf (one of p's): every item
+ * refused → refused; else policy_decide(), and past max_pending_batches
+ * anything not applied unattended is refused (capped). Touches nothing. */
+void gate_decide(const struct policy *p, const struct policy_workflow *wf,
+		 const struct gate_state *st, struct gate_decision *out);
+
+/* The name the log records for it: "allowed", "staged", "blocked" or
+ * "refused". */
+const char *gate_decision_name(const struct gate_decision *gd);
 
 struct outreach_audience_rules;
 

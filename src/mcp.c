@@ -355,7 +355,8 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 			 json_t *params, char **reply)
 {
 	json_t *cursor = json_object_get(params, "cursor");
-	json_t *r;
+	json_t *r, *list = NULL;
+	struct err err = {0};
 
 	/* Every tool fits on one page; any cursor is one we never gave out. */
 	if (cursor && !json_is_null(cursor))
@@ -365,7 +366,13 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   NULL);
 	mcp_upstream_refresh(srv, ses); /* hides a changed definition, shows a trusted one */
 	tools_fresh(srv, ses);
-	r = json_pack("{s:O}", "tools", srv->tools);
+	/* the book's values now: a tools/list after an import shows its regions */
+	if (mcp_tools_book(srv->tools, srv->store, &list, &err)) {
+		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "book enums failed", "error",
+					  err.msg));
+		list = json_incref(srv->tools); /* the tools still, without the enums */
+	}
+	r = json_pack("{s:o}", "tools", list);
 	if (r && ses->stateless) {
 		json_object_set_new(r, "ttlMs", json_integer(TOOLS_TTL_MS));
 		json_object_set_new(r, "cacheScope", json_string("private"));

@@ -154,6 +154,9 @@ int mcp_tool_connector(const char *name);
 /* Builds the tools/list array and the name → inputSchema map from the
  * registry's visible rows of connector c. */
 int mcp_tools_build(enum mcp_connector c, json_t **list, json_t **schemas, struct err *err);
+/* A copy of the built list with the book's current values as enums
+ * (region, segment, lifecycle, signal kind), for tools/list. */
+int mcp_tools_book(json_t *list, struct store *s, json_t **out, struct err *err);
 /* The policy's workflows into the built schemas (mcp_server_set_policy). */
 int mcp_tools_policy(json_t *list, const struct policy *p, struct err *err);
 /* Runs a tool whose arguments already passed its schema. *result is the

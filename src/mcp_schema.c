@@ -36,8 +36,9 @@ static int type_matches(const char *want, json_t *v)
 	return !strcmp(want, type_of(v));
 }
 
-/* The argument's name for messages: "tier", "items[3].field"; the top level
- * is "arguments". */
+/* The argument's name for messages: "tier", "items[3].field" (the third
+ * item: airlock numbers array elements from 1 everywhere, as refusals,
+ * `show` and the console number items); the top level is "arguments". */
 static const char *label(const char *path) { return *path ? path : "arguments"; }
 
 static int check_type(json_t *type, json_t *v, const char *path, struct err *err)
@@ -168,7 +169,7 @@ static void child_path(char *buf, size_t len, const char *path, const char *key,
 	if (key)
 		(void)snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
 	else
-		(void)snprintf(buf, len, "%s[%ld]", path, index);
+		(void)snprintf(buf, len, "%s[%ld]", path, index + 1); /* items count from 1 */
 }
 
 /* "unknown argument 'regoin' (did you mean 'region'?)", or the list of

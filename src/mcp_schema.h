@@ -22,7 +22,8 @@
 
 /* 0 when value satisfies schema; otherwise AIRLOCK_EINVAL with a message
  * naming the argument by its path from the top ("argument 'items[3].field':
- * ..."), or the schema keyword airlock does not understand. */
+ * ...", array elements numbered from 1: items[1] is the first), or the
+ * schema keyword airlock does not understand. */
 int mcp_schema_check(json_t *schema, json_t *value, struct err *err);
 
 #endif

@@ -22,10 +22,11 @@
 /* Airlock's own tools, read connector first: each row is the one place
  * the tool's name, schemas, annotations, effect and handler are written
  * (tools.h). */
-#define READ_TOOL(nm, ti, cost_, scan, desc, in, out, fn, untr)                                 \
+#define READ_TOOL(nm, ti, cost_, scan, bk, desc, in, out, fn, untr)                             \
 	{.name = nm, .title = ti, .connector = TOOLS_READ, .effect = EFFECT_READ,                \
-	 .read_only = 1, .idempotent = 1, .cost = cost_, .scan_arg = scan, .description = desc,  \
-	 .input_schema = in, .output_schema = out, .run = fn, .untrusted = untr}
+	 .read_only = 1, .idempotent = 1, .cost = cost_, .scan_arg = scan, .book_enums = bk,     \
+	 .description = desc, .input_schema = in, .output_schema = out, .run = fn,               \
+	 .untrusted = untr}
 #define WRITE_TOOL(nm, ti, eff, destr, gt, rout, aud, recs, flds, fk, desc, in, out, untr)     \
 	{.name = nm, .title = ti, .connector = TOOLS_WRITE, .effect = eff,                       \
 	 .destructive = destr, .routed = rout, .audience = aud, .description = desc,             \
@@ -112,6 +113,7 @@ static int run_batch_status(struct mcp_server *, struct mcp_session *, const str
 
 static const struct tools_row tools[] = {
 	READ_TOOL("search_accounts", "Search accounts", TOOLS_SCAN, "text",
+		  "{\"segment\":\"segment\",\"region\":\"region\",\"lifecycle\":\"lifecycle\"}",
 	 "Find accounts in the sales book by segment, region, tier, lifecycle, owner, industry "
 	 "or a text match on name and domain. Results are ordered by id and paginated: pass "
 	 "next_cursor back as cursor for the next page (default 50 per page, at most 200)." UNTRUSTED,
@@ -127,7 +129,7 @@ static const struct tools_row tools[] = {
 	 "\"properties\":{\"accounts\":{\"type\":\"array\",\"items\":" S_ACCOUNT "},\"count\":{\"type\":\"integer\"},"
 	 "\"next_cursor\":{\"type\":[\"string\",\"null\"]},\"untrusted\":" S_UNTRUSTED "}}",
 	 run_search_accounts, "[\"/accounts\"]"),
-	READ_TOOL("get_account", "Get one account", TOOLS_LOOKUP, NULL,
+	READ_TOOL("get_account", "Get one account", TOOLS_LOOKUP, NULL, NULL,
 	 "One account by id with its contacts and its most recent signals." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"account_id\"],"
 	 "\"properties\":{\"account_id\":" S_ID ",\"signals_limit\":{\"type\":\"integer\","
@@ -136,7 +138,7 @@ static const struct tools_row tools[] = {
 	 "\"properties\":{\"account\":" S_ACCOUNT ",\"contacts\":" S_OBJS ",\"signals\":" S_OBJS
 	 ",\"untrusted\":" S_UNTRUSTED "}}",
 	 run_get_account, "[\"/account\",\"/contacts\",\"/signals\"]"),
-	READ_TOOL("list_signals", "List signals", TOOLS_LOOKUP, NULL,
+	READ_TOOL("list_signals", "List signals", TOOLS_LOOKUP, NULL, "{\"kind\":\"kind\"}",
 	 "Signals (hiring, funding, intent, usage, news, tech_install, ...), newest first, for "
 	 "one account and/or of one kind; at most 200." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
@@ -145,7 +147,7 @@ static const struct tools_row tools[] = {
 	 "{\"type\":\"object\",\"required\":[\"signals\"],\"properties\":{\"signals\":" S_OBJS
 	 ",\"untrusted\":" S_UNTRUSTED "}}",
 	 run_list_signals, "[\"/signals\"]"),
-	READ_TOOL("book_stats", "Book statistics", TOOLS_SCAN, NULL,
+	READ_TOOL("book_stats", "Book statistics", TOOLS_SCAN, NULL, NULL,
 	 "Counts over the whole book: accounts by segment, region, tier and lifecycle; contacts "
 	 "and how many may not be contacted; signals by kind." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{}}",
@@ -153,7 +155,7 @@ static const struct tools_row tools[] = {
 	 "{\"type\":\"integer\"},\"untrusted\":" S_UNTRUSTED "}}",
 	 run_book_stats,
 	 "[\"/by_segment\",\"/by_region\",\"/by_lifecycle\",\"/signals_by_kind\"]"),
-	READ_TOOL("batch_status", "Status of my proposals", TOOLS_LOOKUP, NULL,
+	READ_TOOL("batch_status", "Status of my proposals", TOOLS_LOOKUP, NULL, NULL,
 	 "What became of your own proposals: one batch by id, or your recent batches (staged, "
 	 "blocked, approved, rejected, applied, undone). You see only batches you proposed." UNTRUSTED,
 	 "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"batch_id\":"
@@ -657,6 +659,69 @@ static void workflow_line(const struct policy_workflow *wf, char *buf, size_t le
 		PUT("; cannot be undone, so a person approves every call");
 	PUT(")");
 #undef PUT
+}
+
+#define BOOK_ENUM_MAX 50
+
+/* A copy of list whose tools name the book's current values: each argument
+ * a row's book_enums names gets the values the book holds now as its enum
+ * (at most BOOK_ENUM_MAX; more, or none, leave the argument as it is). Only
+ * tools/list shows them: the arguments are checked without them, so a value
+ * the book gained since is not refused, and matching stays case-insensitive
+ * (book_spelling). */
+int mcp_tools_book(json_t *list, struct store *s, json_t **out, struct err *err)
+{
+	const struct tools_row *row;
+	json_t *res = json_array(), *t, *copy, *in, *map, *vals, *prop;
+	const char *arg;
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	if (!res)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	json_array_foreach(list, i, t)
+	{
+		row = tools_find(json_string_value(json_object_get(t, "name")));
+		map = row && row->book_enums ? json_loads(row->book_enums, 0, NULL) : NULL;
+		if (!map) {
+			if (json_array_append(res, t))
+				goto nomem;
+			continue;
+		}
+		copy = json_copy(t);
+		in = json_deep_copy(json_object_get(t, "inputSchema"));
+		if (!copy || !in || json_object_set_new(copy, "inputSchema", in) ||
+		    json_array_append_new(res, copy)) {
+			json_decref(map);
+			goto nomem;
+		}
+		json_object_foreach(map, arg, prop)
+		{
+			json_t *p = json_object_get(json_object_get(in, "properties"), arg);
+
+			if (!p || !json_is_string(prop))
+				continue;
+			rc = book_values(s, json_string_value(prop), BOOK_ENUM_MAX, &vals, err);
+			if (rc)
+				break;
+			if (json_array_size(vals) && json_object_set(p, "enum", vals))
+				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			json_decref(vals);
+			if (rc)
+				break;
+		}
+		json_decref(map);
+		if (rc) {
+			json_decref(res);
+			return rc;
+		}
+	}
+	*out = res;
+	return 0;
+nomem:
+	json_decref(res);
+	return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 }
 
 /* The schema of the argument the first of pointers (a JSON array text of

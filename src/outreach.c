@@ -280,11 +280,11 @@ static int arg_list(json_t *args, const char *key, const char *alias, int min, i
 		    strlen(json_string_value(e)) != json_string_length(e))
 			return err_set(err, AIRLOCK_EINVAL,
 				       "%s[%zu] must be a non-empty string of at most 320 bytes",
-				       key, i);
+				       key, i + 1);
 		for (j = 0; j < i; j++)
 			if (!strcmp(json_string_value(json_array_get(v, j)), json_string_value(e)))
 				return err_set(err, AIRLOCK_EINVAL, "%s[%zu]: '%s' is listed twice",
-					       key, i, json_string_value(e));
+					       key, i + 1, json_string_value(e));
 	}
 	*out = v;
 	return 0;
@@ -641,12 +641,12 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "save_brief: evidence[%zu]: there is no "
 				     "signal '%s'",
-				     i, json_string_value(e));
+				     i + 1, json_string_value(e));
 		else if (rc == 0 && ev_ok == BOOK_EVIDENCE_OTHER_RECORD)
 			rc = err_set(err, AIRLOCK_EINVAL,
 				     "save_brief: evidence[%zu]: signal '%s' is about account %s, "
 				     "not %s",
-				     i, json_string_value(e), owner, account_id);
+				     i + 1, json_string_value(e), owner, account_id);
 	}
 	ev = evidence ? json_incref(evidence) : json_array();
 	evtext = store_json_dump(ev, JSON_COMPACT);

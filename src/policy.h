@@ -29,6 +29,7 @@ struct policy_sampling {
 	double confidence;  /* C, e.g. 0.95 */
 	double defect_rate; /* tolerated defect rate p, e.g. 0.05 */
 	double min_catch_rate; /* reviewers confidently below it weigh 0 in autonomy; 0 = off */
+	int64_t check_every;   /* a seeded check in every k-th sample (review.h); 0 = off */
 };
 
 struct policy_workflow {

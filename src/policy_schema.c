@@ -33,22 +33,27 @@
 
 /* ---- sampling and defaults ---- */
 
-static const char *const sampling_keys[] = {"confidence", "defect_rate", "min_catch_rate"};
+static const char *const sampling_keys[] = {"confidence", "defect_rate", "min_catch_rate",
+					    "check_every"};
 
 static void parse_sampling(struct policy_ctx *c, const struct policy_kv *in, const char *where,
 			   struct policy_sampling *s)
 {
-	struct policy_kv kv[3];
+	struct policy_kv kv[4];
 
 	if (!policy_want_map(c, in, "a mapping with confidence and defect_rate"))
 		return;
-	policy_map_keys(c, in->v, where, sampling_keys, 3, kv);
+	policy_map_keys(c, in->v, where, sampling_keys, 4, kv);
 	if (kv[0].k)
 		policy_val_fraction(c, &kv[0], &s->confidence);
 	if (kv[1].k)
 		policy_val_fraction(c, &kv[1], &s->defect_rate);
 	if (kv[2].k)
 		policy_val_fraction(c, &kv[2], &s->min_catch_rate);
+	/* one seeded check in every k-th sample of the workflow; 0 = off */
+	if (kv[3].k)
+		policy_val_int(c, &kv[3], 0, 1000000, "0 (off) or a positive integer",
+			       &s->check_every);
 }
 
 static const char *const defaults_keys[] = {"ttl", "max_pending_batches", "sampling",

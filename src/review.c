@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "reliability.h"
 #include "sampling.h"
+#include "seedcheck.h"
 #include "staging.h"
 
 void review_smtp(const struct policy *p, struct outreach_smtp *smtp)
@@ -223,6 +224,38 @@ static void sampling_for(const struct policy *p, const char *workflow,
 		sp->target = wf->sampling.defect_rate;
 }
 
+/* The policy's check_every for a workflow (0: off). */
+static int64_t check_every_for(const struct policy *p, const char *workflow)
+{
+	const struct policy_workflow *wf = p ? policy_workflow(p, workflow) : NULL;
+
+	return wf ? wf->sampling.check_every : 0;
+}
+
+/* The number this sample has among the workflow's (1 for its first). */
+static int sample_number(struct store *s, const char *workflow, int64_t *nth, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = store_prepare(s, "SELECT count(*)+1 FROM batch WHERE workflow=?1 AND sample IS NOT NULL",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, workflow);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW) {
+		*nth = store_col_int(st, 0);
+		rc = 0;
+	}
+	store_done(st);
+	return rc;
+}
+
+/* The items a check is made from: the slot's item first, then the batch's
+ * next ones (another record's evidence comes from them). */
+#define REVIEW_CHECK_ITEMS 32
+
 /* The policy's min_catch_rate for a workflow (0: off). */
 static double min_catch_for(const struct policy *p, const char *workflow)
 {
@@ -240,7 +273,7 @@ static double min_catch_for(const struct policy *p, const char *workflow)
  * were left out. */
 static int sample_evidence(struct review *r, const char *workflow,
 			   const struct sampling_policy *sp, const char *principal, int64_t passed,
-			   int failed, int *discounted, struct err *err)
+			   int failed, int missed_check, int *discounted, struct err *err)
 {
 	struct reliability rel;
 	enum sampling_level level;
@@ -250,7 +283,9 @@ static int sample_evidence(struct review *r, const char *workflow,
 	rc = reliability_get(r->store, principal, workflow, &rel, err);
 	if (rc)
 		return rc;
-	if (reliability_weight(&rel, min_catch_for(r->policy, workflow), sp->confidence) > 0)
+	/* passes next to a passed check are the rubber stamp's: not evidence */
+	if (!missed_check &&
+	    reliability_weight(&rel, min_catch_for(r->policy, workflow), sp->confidence) > 0)
 		return autonomy_sample(r->store, workflow, sp, passed, failed, &level, err);
 	*discounted = 1;
 	rc = reliability_discount(r->store, principal, workflow, err);
@@ -293,11 +328,13 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 {
 	unsigned char seed[SAMPLING_SEED_BYTES];
 	char seedhex[2 * SAMPLING_SEED_BYTES + 1], statement[300];
+	unsigned char cseed[SAMPLING_SEED_BYTES];
+	char cseedhex[2 * SAMPLING_SEED_BYTES + 1];
 	struct sampling_policy sp;
 	struct sampling_state st;
-	json_t *b = NULL, *items = NULL, *sample = NULL;
-	const char *workflow;
-	int64_t N, n, i, *drawn = NULL;
+	json_t *b = NULL, *items = NULL, *sample = NULL, *near = NULL, *check = NULL;
+	const char *workflow, *action;
+	int64_t N, n, m, i, *drawn = NULL, nth = 0, pos = 0, slot = 0;
 	int rc;
 
 	*result = NULL;
@@ -307,32 +344,64 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 	if (rc)
 		return rc;
 	workflow = json_string_value(json_object_get(b, "workflow"));
+	action = json_string_value(json_object_get(b, "action"));
 	N = json_integer_value(json_object_get(b, "items"));
 	sampling_for(r->policy, workflow, &sp);
 	rc = autonomy_get(r->store, workflow, &st, err);
+	if (!rc)
+		rc = sample_number(r->store, workflow ? workflow : "", &nth, err);
 	if (rc)
 		goto out;
 	n = sampling_level_plan_size(st.level, N, sp.target, sp.confidence);
 	if (n < 1)
 		n = N < 1 ? 0 : 1;
-	drawn = calloc((size_t)(n > 0 ? n : 1), sizeof *drawn);
+	/* a seeded check takes the place of one more drawn item: the draw is
+	 * n + 1 from the public seed, and a secret seed picks which of them
+	 * shows the check, so nothing in the sample tells it apart. Only an
+	 * update batch gets one (a send or merge is read whole by a person). */
+	m = n;
+	if (action && !strcmp(action, "update") && N > n &&
+	    seedcheck_due(check_every_for(r->policy, workflow), nth))
+		m = n + 1;
+	drawn = calloc((size_t)(m > 0 ? m : 1), sizeof *drawn);
 	if (!drawn) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
 	rc = sampling_seed(seed, err);
 	if (!rc)
-		rc = sampling_draw(N, n, seed, drawn, err);
+		rc = sampling_draw(N, m, seed, drawn, err);
+	if (!rc && m > n) {
+		rc = sampling_seed(cseed, err);
+		if (!rc)
+			rc = sampling_draw(m, 1, cseed, &pos, err);
+		if (!rc) {
+			slot = drawn[pos] + 1;
+			rc = staging_items_from(r->store, batch_id, slot, REVIEW_CHECK_ITEMS, &near,
+						err);
+		}
+		if (!rc) {
+			rc = seedcheck_make_at(near, 0, cseed, &check, err);
+			/* no check this batch allows: the extra item is read as a
+			 * real one, which only adds assurance */
+			if (rc == AIRLOCK_ENOTFOUND) {
+				rc = 0;
+				slot = 0;
+			}
+		}
+		hex(cseed, sizeof cseed, cseedhex);
+	}
 	if (rc)
 		goto out;
 	items = json_array();
-	for (i = 0; i < n; i++)
+	for (i = 0; i < m; i++)
 		json_array_append_new(items, json_integer(drawn[i] + 1));
 	hex(seed, sizeof seed, seedhex);
+	/* the statement counts only the real items read: never overstated */
 	sampling_statement(statement, sizeof statement, N,
-			   sampling_level_fraction(st.level, sp.target), n, 0);
+			   sampling_level_fraction(st.level, sp.target), slot ? n : m, 0);
 	sample = json_pack("{s:I,s:I,s:I,s:s,s:f,s:f,s:s,s:O,s:s}", "batch_id",
-			   (json_int_t)batch_id, "N", (json_int_t)N, "n", (json_int_t)n, "level",
+			   (json_int_t)batch_id, "N", (json_int_t)N, "n", (json_int_t)m, "level",
 			   sampling_level_name(st.level), "confidence", sp.confidence, "defect_rate",
 			   sampling_level_fraction(st.level, sp.target), "seed", seedhex, "items", items,
 			   "statement", statement);
@@ -340,6 +409,8 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 	if (rc)
 		goto out;
 	rc = staging_mark_sampled(r->store, batch_id, principal, r->surface, sample, err);
+	if (!rc && slot)
+		rc = staging_seeded_add(r->store, batch_id, slot, check, cseedhex, err);
 	if (!rc)
 		rc = notify_batch(r->store, r->policy, batch_id, "sampled", workflow,
 				  json_string_value(json_object_get(b, "principal")),
@@ -357,6 +428,8 @@ out:
 	free(drawn);
 	json_decref(items);
 	json_decref(sample);
+	json_decref(near);
+	json_decref(check);
 	json_decref(b);
 	return rc;
 }
@@ -421,11 +494,19 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	/* the sample is complete: its verdicts and outcome become the
 	 * workflow's evidence together, so a sample a person approves past
 	 * unfinished (an override) adds none */
+	/* a verdict on a seeded check is the reviewer's record, in the
+	 * transaction of the verdict */
+	if (!rc && json_object_get(res, "seeded_check"))
+		rc = reliability_record(
+			r->store, principal, workflow,
+			json_is_true(json_object_get(json_object_get(res, "seeded_check"), "caught")),
+			err);
 	if (!rc && state && (!strcmp(state, "approved") || !strcmp(state, "blocked")))
 		rc = sample_evidence(r, workflow, &sp, principal,
 				     json_integer_value(json_object_get(res, "passed")),
 				     json_integer_value(json_object_get(res, "failed")) > 0,
-				     &discounted, err);
+				     json_is_true(json_object_get(res, "check_missed")), &discounted,
+				     err);
 	if (!rc && state && !strcmp(state, "blocked"))
 		rc = notify_batch(r->store, r->policy, batch_id, "blocked", workflow,
 				  json_string_value(json_object_get(b, "principal")),
@@ -445,8 +526,11 @@ int review_judge(struct review *r, int64_t batch_id, int64_t item, const char *p
 	json_object_set_new(res, "statement", json_string(statement));
 	if (discounted)
 		json_object_set_new(res, "evidence",
-				    json_string("not counted: your catch rate on seeded checks is below"
-						" the policy's min_catch_rate"));
+				    json_string(json_is_true(json_object_get(res, "check_missed"))
+							? "not counted: a seeded check in this sample"
+							  " was passed"
+							: "not counted: your catch rate on seeded checks"
+							  " is below the policy's min_catch_rate"));
 	*result = res;
 	res = NULL;
 	goto out;

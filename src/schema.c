@@ -332,6 +332,19 @@ const struct store_migration store_migrations[] = {
 	  * indexed, and 'batch_id = ?' still uses the index. */
 	 "DROP INDEX action_log_batch;"
 	 "CREATE INDEX action_log_batch ON action_log(batch_id) WHERE batch_id IS NOT NULL;"},
+	{16, "gate decision snapshots",
+	 /* what the gate knew when it decided one proposal, beside its log
+	  * entry (seq): with the policy it is all the decision depends on, so
+	  * `airlock policy replay` can decide it again (gate_decide) */
+	 "CREATE TABLE gate_snapshot("
+	 " seq INTEGER PRIMARY KEY,"
+	 " workflow TEXT NOT NULL, tool TEXT NOT NULL, action TEXT NOT NULL,"
+	 " radius INTEGER NOT NULL, cumulative INTEGER NOT NULL, pending INTEGER NOT NULL,"
+	 /* update proposals: the accepted records grouped by the fields
+	  * their changes set, {"f1\nf2": records}, so a narrower allow-list
+	  * can be replayed */
+	 " fields TEXT,"
+	 " decision TEXT NOT NULL);"},
 	{20, "staging",
 	 "CREATE TABLE batch("
 	 " id INTEGER PRIMARY KEY,"
@@ -459,6 +472,18 @@ const struct store_migration store_migrations[] = {
 	 /* finished samples of theirs whose verdicts did not count (weight 0) */
 	 " discounted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,"
 	 " PRIMARY KEY (reviewer, workflow));"},
+	{27, "seeded checks",
+	 /* the synthetic wrong item shown in a sample in place of one drawn
+	  * item (slot) until judged (staging.h); apart from batch_item, so
+	  * nothing that applies, exports or undoes a batch can see it */
+	 "CREATE TABLE seeded_check("
+	 " batch_id INTEGER PRIMARY KEY REFERENCES batch(id),"
+	 " slot INTEGER NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL,"
+	 /* the secret seed it was made from: the check is re-derivable, but
+	  * not from the sample's public seed */
+	 " seed TEXT NOT NULL, created_at TEXT NOT NULL,"
+	 " verdict TEXT CHECK (verdict IN ('pass','fail')), verdict_by TEXT, verdict_note TEXT,"
+	 " verdict_at TEXT);"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token("
 	 " id TEXT PRIMARY KEY,"

@@ -61,25 +61,81 @@ static int is_real(json_t *items, json_t *o)
 	return 0;
 }
 
+/* The candidate of one kind based on items[ai] (walking from it for the
+ * other record of evidence_of_another), or NULL with *oom set when an
+ * allocation failed. A candidate that is no check (is_real) is dropped. */
+static json_t *candidate(json_t *items, int64_t N, int64_t ai, int64_t kind, int *oom)
+{
+	json_t *a = json_array_get(items, (size_t)ai), *b = NULL, *o = NULL, *v;
+	const char *k;
+	int64_t j = N;
+
+	*oom = 0;
+	if (kind == 0) {
+		for (j = 1; j < N; j++) {
+			b = json_array_get(items, (size_t)((ai + j) % N));
+			if (strcmp(record_of(a), record_of(b)) &&
+			    !json_equal(json_object_get(a, "evidence"), json_object_get(b, "evidence")))
+				break;
+		}
+		if (j >= N)
+			return NULL;
+		o = copy_of(a, (size_t)ai, "evidence_of_another");
+		if (o) {
+			json_object_set(o, "reasons", json_object_get(b, "reasons"));
+			json_object_set(o, "evidence", json_object_get(b, "evidence"));
+			/* no sharing with the batch */
+			v = json_deep_copy(o);
+			json_decref(o);
+			o = v;
+		}
+	} else if (moves_a_value(a)) {
+		o = copy_of(a, (size_t)ai, "change_contradicts");
+		if (o)
+			json_object_foreach(json_object_get(o, "changes"), k, v)
+				if (json_object_get(json_object_get(o, "before"), k))
+					json_object_set(json_object_get(o, "changes"), k,
+							json_object_get(json_object_get(o, "before"), k));
+	} else
+		return NULL;
+	if (!o) {
+		*oom = 1;
+		return NULL;
+	}
+	if (is_real(items, o)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int check_items(json_t *items, struct err *err)
+{
+	size_t i;
+	json_t *a;
+
+	if (!json_is_array(items) || json_array_size(items) == 0)
+		return err_set(err, AIRLOCK_EINVAL, "a seeded check needs the batch's items");
+	json_array_foreach(items, i, a)
+		if (!record_of(a) || !json_is_object(json_object_get(a, "changes")) ||
+		    !json_is_object(json_object_get(a, "before")))
+			return err_set(err, AIRLOCK_EINVAL, "item %zu of the batch is malformed",
+				       i + 1);
+	return 0;
+}
+
 int seedcheck_make(json_t *items, const unsigned char seed[SAMPLING_SEED_BYTES], json_t **out,
 		   struct err *err)
 {
-	int64_t N, pick[1], kind = 0, i, j = 0;
-	json_t *a, *b, *o = NULL, *v;
-	const char *k;
-	int rc;
+	int64_t N, pick[1], kind = 0, i;
+	json_t *o = NULL;
+	int rc, oom;
 
 	*out = NULL;
-	if (!json_is_array(items) || json_array_size(items) == 0)
-		return err_set(err, AIRLOCK_EINVAL, "a seeded check needs the batch's items");
+	rc = check_items(items, err);
+	if (rc)
+		return rc;
 	N = (int64_t)json_array_size(items);
-	for (i = 0; i < N; i++) {
-		a = json_array_get(items, (size_t)i);
-		if (!record_of(a) || !json_is_object(json_object_get(a, "changes")) ||
-		    !json_is_object(json_object_get(a, "before")))
-			return err_set(err, AIRLOCK_EINVAL, "item %lld of the batch is malformed",
-				       (long long)i + 1);
-	}
 	/* the kind and the item come from the seed (ChaCha20, sampling_draw):
 	 * one draw of 1 of 2 for the kind, one of the items for the base */
 	if (N >= 2 && (rc = sampling_draw(2, 1, seed, &kind, err)))
@@ -92,46 +148,43 @@ int seedcheck_make(json_t *items, const unsigned char seed[SAMPLING_SEED_BYTES],
 	 * the seed alone */
 	for (int t = 0; t < 2 && !o; t++, kind = 1 - kind)
 		for (i = 0; i < N && !o; i++) {
-			j = N;
-			a = json_array_get(items, (size_t)((pick[0] + i) % N));
-			if (kind == 0) {
-				for (j = 1; j < N; j++) {
-					b = json_array_get(items, (size_t)((pick[0] + i + j) % N));
-					if (strcmp(record_of(a), record_of(b)) &&
-					    !json_equal(json_object_get(a, "evidence"),
-							json_object_get(b, "evidence")))
-						break;
-				}
-				if (j >= N)
-					continue;
-				o = copy_of(a, (size_t)((pick[0] + i) % N), "evidence_of_another");
-				if (o) {
-					json_object_set(o, "reasons", json_object_get(b, "reasons"));
-					json_object_set(o, "evidence", json_object_get(b, "evidence"));
-					/* no sharing with the batch */
-					v = json_deep_copy(o);
-					json_decref(o);
-					o = v;
-				}
-			} else if (moves_a_value(a)) {
-				o = copy_of(a, (size_t)((pick[0] + i) % N), "change_contradicts");
-				if (o)
-					json_object_foreach(json_object_get(o, "changes"), k, v)
-						if (json_object_get(json_object_get(o, "before"), k))
-							json_object_set(
-								json_object_get(o, "changes"), k,
-								json_object_get(json_object_get(o, "before"), k));
-			}
-			if (!o && ((kind == 0 && j < N) || (kind == 1 && moves_a_value(a))))
+			o = candidate(items, N, (pick[0] + i) % N, kind, &oom);
+			if (oom)
 				return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			if (o && is_real(items, o)) {
-				json_decref(o);
-				o = NULL;
-			}
 		}
 	if (!o)
 		return err_set(err, AIRLOCK_ENOTFOUND,
 			       "this batch gives no seeded check: one record only and no value moves");
+	*out = o;
+	return 0;
+}
+
+int seedcheck_make_at(json_t *items, size_t base, const unsigned char seed[SAMPLING_SEED_BYTES],
+		      json_t **out, struct err *err)
+{
+	int64_t N, kind = 0;
+	json_t *o = NULL;
+	int rc, oom;
+
+	*out = NULL;
+	rc = check_items(items, err);
+	if (rc)
+		return rc;
+	N = (int64_t)json_array_size(items);
+	if (base >= (size_t)N)
+		return err_set(err, AIRLOCK_EINVAL, "the check's base is item %zu of %lld", base + 1,
+			       (long long)N);
+	if (N >= 2 && (rc = sampling_draw(2, 1, seed, &kind, err)))
+		return rc;
+	for (int t = 0; t < 2 && !o; t++, kind = 1 - kind) {
+		o = candidate(items, N, (int64_t)base, kind, &oom);
+		if (oom)
+			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	if (!o)
+		return err_set(err, AIRLOCK_ENOTFOUND,
+			       "item %zu gives no seeded check: no other record, no value moves",
+			       base + 1);
 	*out = o;
 	return 0;
 }

@@ -45,4 +45,10 @@ int seedcheck_due(int64_t every, int64_t nth);
 int seedcheck_make(json_t *items, const unsigned char seed[SAMPLING_SEED_BYTES], json_t **out,
 		   struct err *err);
 
+/* The same, based on items[base] (0-based) whatever the seed: the kind
+ * comes from the seed, the other kind is tried when it allows none. What
+ * a seeded sample shows in the slot of a drawn item (review_sample). */
+int seedcheck_make_at(json_t *items, size_t base, const unsigned char seed[SAMPLING_SEED_BYTES],
+		      json_t **out, struct err *err);
+
 #endif

@@ -354,6 +354,11 @@ int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err
 		return rc;
 	}
 	json_object_set_new(b, "item_list", items);
+	rc = staging_seeded_overlay(s, b, err);
+	if (rc) {
+		json_decref(b);
+		return rc;
+	}
 	*out = b;
 	return 0;
 }
@@ -586,6 +591,7 @@ static int sample_gap(struct store *s, int64_t batch_id, enum staging_state stat
 		      size_t len, struct err *err)
 {
 	struct store_stmt *st;
+	struct staging_seeded check;
 	int64_t drawn = 0, judged = 0, failed = 0;
 	int sampled = 0, rc;
 
@@ -613,6 +619,14 @@ static int sample_gap(struct store *s, int64_t batch_id, enum staging_state stat
 	store_done(st);
 	if (rc)
 		return rc;
+	rc = staging_seeded_load(s, batch_id, &check, NULL, err);
+	if (rc)
+		return rc;
+	/* the check is one of the drawn items as far as anyone can tell */
+	drawn += check.present;
+	judged += check.judged;
+	if (state == STAGE_BLOCKED && check.missed && !failed)
+		return 0; /* blocked for a second reviewer: their approval is the decision */
 	if (state == STAGE_STAGED)
 		(void)snprintf(buf, len, "batch %lld was never sampled: no item of it was read",
 			       (long long)batch_id);
@@ -671,6 +685,7 @@ static int approve(struct store *s, int64_t batch_id, const char *principal, con
 		   const char *reason, struct err *err)
 {
 	struct staging_head h;
+	struct staging_seeded check;
 	char gap[200], summary[STAGING_OVERRIDE_REASON_MAX + 300];
 	json_t *override = NULL;
 	int rc;
@@ -688,6 +703,13 @@ static int approve(struct store *s, int64_t batch_id, const char *principal, con
 		rc = staging_check_human(&h, batch_id, principal, 1, err);
 	if (!rc)
 		rc = staging_check_transition(&h, batch_id, STAGE_APPROVED, err);
+	if (!rc)
+		rc = staging_seeded_load(s, batch_id, &check, NULL, err);
+	if (!rc && check.missed && !strcmp(check.verdict_by, principal))
+		rc = err_set(err, AIRLOCK_EDENIED,
+			     "batch %lld: you passed the seeded check in its sample (a wrong item"
+			     " planted to test attention), so a second reviewer decides it",
+			     (long long)batch_id);
 	if (!rc)
 		rc = sample_gap(s, batch_id, h.state, gap, sizeof gap, err);
 	if (!rc && !reason && gap[0])
@@ -874,10 +896,11 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 {
 	struct store_stmt *st;
 	struct staging_head h;
+	struct staging_seeded check;
 	int64_t open = 0, failed = 0, passed = 0;
 	enum staging_state to;
-	json_t *args;
-	int rc;
+	json_t *args, *citem = NULL, *revealed = NULL;
+	int rc, on_check = 0;
 
 	*result = NULL;
 	rc = store_begin(s, err);
@@ -890,36 +913,52 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 		rc = err_set(err, AIRLOCK_ESTATE,
 			     "batch %lld is %s: items are judged after a sample is drawn",
 			     (long long)batch_id, staging_state_name(h.state));
+	if (!rc)
+		rc = staging_seeded_load(s, batch_id, &check, &citem, err);
 	if (rc)
 		goto rollback;
-	rc = store_prepare(s,
-			   "UPDATE batch_item SET verdict=?3,verdict_by=?4,verdict_note=?5"
-			   " WHERE batch_id=?1 AND idx=?2",
-			   &st, err);
-	if (rc)
-		goto rollback;
-	store_bind_int(st, 1, batch_id);
-	store_bind_int(st, 2, item);
-	store_bind_text(st, 3, pass ? "pass" : "fail");
-	store_bind_text(st, 4, principal);
-	store_bind_text(st, 5, note);
-	rc = store_step(st, err);
-	store_done(st);
-	if (rc != STORE_DONE)
-		goto rollback;
-	if (store_changes(s) != 1) {
-		rc = err_set(err, AIRLOCK_ENOTFOUND, "batch %lld has no item %lld", (long long)batch_id,
-			     (long long)item);
-		goto rollback;
+	/* the slot of an unjudged check shows the check: the verdict is on it */
+	on_check = check.present && !check.judged && item == check.slot;
+	if (on_check) {
+		rc = staging_seeded_verdict(s, batch_id, principal, pass, note, err);
+		if (rc)
+			goto rollback;
+		check.judged = 1;
+		check.missed = pass;
+		(void)snprintf(check.verdict_by, sizeof check.verdict_by, "%s", principal);
+	} else {
+		rc = store_prepare(s,
+				   "UPDATE batch_item SET verdict=?3,verdict_by=?4,verdict_note=?5"
+				   " WHERE batch_id=?1 AND idx=?2",
+				   &st, err);
+		if (rc)
+			goto rollback;
+		store_bind_int(st, 1, batch_id);
+		store_bind_int(st, 2, item);
+		store_bind_text(st, 3, pass ? "pass" : "fail");
+		store_bind_text(st, 4, principal);
+		store_bind_text(st, 5, note);
+		rc = store_step(st, err);
+		store_done(st);
+		if (rc != STORE_DONE)
+			goto rollback;
+		if (store_changes(s) != 1) {
+			rc = err_set(err, AIRLOCK_ENOTFOUND, "batch %lld has no item %lld",
+				     (long long)batch_id, (long long)item);
+			goto rollback;
+		}
 	}
 	rc = sample_progress(s, batch_id, &open, &failed, &passed, err);
 	if (rc)
 		goto rollback;
+	/* a fail on a real item blocks at once; the sample is finished only
+	 * when the check is judged too, and a missed check blocks the batch
+	 * for a second reviewer instead of approving it */
 	to = STAGE_SAMPLED;
-	if (!pass || failed > 0)
+	if (failed > 0)
 		to = STAGE_BLOCKED;
-	else if (open == 0)
-		to = STAGE_APPROVED;
+	else if (open == 0 && !(check.present && !check.judged))
+		to = check.missed ? STAGE_BLOCKED : STAGE_APPROVED;
 	if (to != STAGE_SAMPLED) {
 		rc = staging_set_state(s, batch_id, STAGE_SAMPLED, to, "decided_by", "decided_at", principal,
 			       err);
@@ -929,8 +968,13 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 	args = json_pack("{s:I,s:s,s:s?}", "item", (json_int_t)item, "verdict",
 			 pass ? "pass" : "fail", "note", note);
 	rc = staging_log_verb(s, principal, surface, "judge", batch_id, staging_state_name(to), args,
-		      to == STAGE_BLOCKED   ? "a sampled item failed: the whole batch goes back to a person"
+		      to == STAGE_BLOCKED && failed > 0
+			      ? "a sampled item failed: the whole batch goes back to a person"
+		      : to == STAGE_BLOCKED ? "a seeded check was passed: a second reviewer decides the"
+					      " batch"
 		      : to == STAGE_APPROVED ? "every sampled item passed: the batch may be applied"
+		      : on_check && pass     ? "verdict recorded; a seeded check was passed"
+		      : on_check	     ? "verdict recorded; a seeded check was caught"
 					     : "verdict recorded",
 		      err);
 	json_decref(args);
@@ -939,10 +983,19 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 	rc = store_commit(s, err);
 	if (!rc)
 		*result = json_pack("{s:s,s:I,s:I,s:I}", "state", staging_state_name(to), "unjudged",
-				    (json_int_t)open, "passed", (json_int_t)passed, "failed",
-				    (json_int_t)failed);
+				    (json_int_t)(open + (check.present && !check.judged)), "passed",
+				    (json_int_t)passed, "failed", (json_int_t)failed);
+	if (!rc && on_check) {
+		revealed = staging_seeded_reveal(&check, citem);
+		if (!*result || !revealed || json_object_set_new(*result, "seeded_check", revealed))
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	if (!rc && check.missed)
+		json_object_set_new(*result, "check_missed", json_true());
+	json_decref(citem);
 	return rc;
 rollback:
 	store_rollback(s);
+	json_decref(citem);
 	return rc;
 }

@@ -161,6 +161,37 @@ int staging_judge(struct store *s, int64_t batch_id, int64_t item, const char *p
 		  const char *surface, int pass, const char *note, json_t **result,
 		  struct err *err);
 
+/* Seeded checks (issue 21; review_sample draws them). A check is one
+ * synthetic wrong item (seedcheck.h) shown in a sample in the place of one
+ * drawn item, its slot: while the batch is sampled and the check unjudged,
+ * staging_get() shows the slot's item with the check's changes, reasons
+ * and evidence, exactly as a drawn item shows; staging_judge() on the slot
+ * records the verdict on the check (its result gains "seeded_check":
+ * {"caught", "kind", "note"}: revealed), never on the real item. The check
+ * lives in its own table (migration 27): apply, export and undo read only
+ * batch_item, so it can never be applied or sent, and it holds no record
+ * of the running radius. The sample is not finished (no approval) until
+ * the check is judged; a missed check (passed) does not fail the batch but
+ * blocks it for a second reviewer: the person who missed it can no longer
+ * approve it (AIRLOCK_EDENIED), another person approves it plainly or
+ * rejects it. Once judged, or once the sample ends without it, staging_get()
+ * shows the slot's real item and adds "seeded_check": {"slot", "kind",
+ * "verdict", "caught", "item", "note"}.
+ *
+ * staging_seeded_add() records the check (an object with "kind") for slot
+ * in the transaction of staging_mark_sampled(), with the secret seed it was
+ * made from (hex); the slot's real item stops counting as drawn. */
+int staging_seeded_add(struct store *s, int64_t batch_id, int64_t slot, json_t *check,
+		       const char *seed_hex, struct err *err);
+/* Applies the view of the check described above to a batch from
+ * staging_get (done by staging_get itself). */
+int staging_seeded_overlay(struct store *s, json_t *b, struct err *err);
+/* Up to limit items of the batch from item number `from` on (then from the
+ * start), as seedcheck.h wants them: {record_id, changes, before, reasons,
+ * evidence}. *out is the caller's. */
+int staging_items_from(struct store *s, int64_t batch_id, int64_t from, int limit,
+		       json_t **out, struct err *err);
+
 /* Invariant I8, checkable on any database (a test harness calls it after
  * every step): no account is merged into a merged or missing account, so
  * no chain of merged_into is longer than one and none loops; no contact or

@@ -17,6 +17,25 @@ struct staging_head {
 	char decided_by[160];
 };
 
+/* A batch's seeded check (staging_seeded.c), when it has one. */
+struct staging_seeded {
+	int present;
+	int64_t slot;	  /* the item number it is shown as */
+	char kind[32];
+	int judged;
+	int missed;	  /* judged pass: a wrong item waved through */
+	char verdict_by[160];
+};
+
+/* The check of a batch (c->present 0 when none); *item (may be NULL) gets
+ * the check item, the caller's. */
+int staging_seeded_load(struct store *s, int64_t batch_id, struct staging_seeded *c,
+			json_t **item, struct err *err);
+/* Records the verdict on the check (once). */
+int staging_seeded_verdict(struct store *s, int64_t batch_id, const char *principal, int pass,
+			   const char *note, struct err *err);
+/* What a person is told about a judged check. */
+json_t *staging_seeded_reveal(const struct staging_seeded *c, json_t *item);
 
 /* Compact, key-sorted JSON text; the caller frees it. */
 char *staging_dump(json_t *v);

@@ -135,6 +135,8 @@ static const char *row_problem(const struct tools_row *r)
 		return "its input and output schemas must be JSON objects";
 	if (r->untrusted && !json_text_is(r->untrusted, 1))
 		return "its untrusted pointers must be a JSON array";
+	if (r->book_enums && !json_text_is(r->book_enums, 0))
+		return "its book enums must be a JSON object";
 	if ((r->records && !json_text_is(r->records, 1)) ||
 	    (r->fields && !json_text_is(r->fields, 1)))
 		return "its records and fields pointers must be JSON arrays";
@@ -174,6 +176,7 @@ static void slot_free(struct slot *s)
 	free((char *)s->row.input_schema);
 	free((char *)s->row.output_schema);
 	free((char *)s->row.untrusted);
+	free((char *)s->row.book_enums);
 	free((char *)s->row.records);
 	free((char *)s->row.fields);
 	free(s);
@@ -211,6 +214,7 @@ int tools_add(const struct tools_row *row, struct err *err)
 	    dup_str(&s->row.input_schema, row->input_schema) |
 	    dup_str(&s->row.output_schema, row->output_schema) |
 	    dup_str(&s->row.untrusted, row->untrusted) | dup_str(&s->row.records, row->records) |
+	    dup_str(&s->row.book_enums, row->book_enums) |
 	    dup_str(&s->row.fields, row->fields)) {
 		slot_free(s);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");

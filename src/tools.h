@@ -94,6 +94,10 @@ struct tools_row {
 	/* JSON array of the JSON pointers under which every string of the
 	 * result is third-party text; NULL when there is none */
 	const char *untrusted;
+	/* JSON object text: top-level string argument -> what of the book
+	 * (book_values: region, segment, lifecycle, kind) whose current values
+	 * tools/list shows as the argument's enum; NULL when none */
+	const char *book_enums;
 	tools_run_fn run;     /* read tools; NULL for a gated tool */
 	enum tools_gate gate; /* write tools */
 	tools_gate_fn gate_fn; /* TOOLS_GATE_HOOK only */

@@ -283,6 +283,64 @@ static void test_overreach_refused(void **state)
 	json_decref(r);
 }
 
+/* An agent reads item numbers to fix its next call: refusals, argument
+ * errors and a whole record that would change nothing all number items
+ * the same way, from 1; none is "item 0". */
+static void test_item_numbers_agree(void **state)
+{
+	struct env *e = *state;
+	struct gate_call c = {"agent:scout", "mcp:write", "propose_changes", "v1"};
+	struct err err = {0};
+	json_t *r, *v, *args;
+	size_t i;
+	int seen[5] = {0};
+
+	/* 1: a change; 2 and 4: A006's current owner and custom.source (the
+	 * whole record changes nothing); 3: no such account */
+	r = call(e, "agent:scout", "propose_changes",
+		 json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s},"
+			   "{s:s,s:s,s:s,s:s}]}",
+			   "workflow", "field_update", "scope", "tier=3", "rationale", "numbers",
+			   "items", "record_id", "A008", "field", "owner", "value", "zed", "reason",
+			   "r", "record_id", "A006", "field", "owner", "value", "dana", "reason", "r",
+			   "record_id", "NOPE", "field", "owner", "value", "x", "reason", "r",
+			   "record_id", "A006", "field", "custom.source", "value", "fixture",
+			   "reason", "r"));
+	assert_string_equal(decision(r), "staged");
+	assert_int_equal(json_integer_value(json_object_get(r, "radius")), 1);
+	json_array_foreach(json_object_get(r, "refused_items"), i, v)
+	{
+		json_int_t n = json_integer_value(json_object_get(v, "item"));
+		const char *rule = json_string_value(json_object_get(v, "rule"));
+
+		if (n < 1 || n > 4)
+			fail_msg("refused item numbered %lld: %s", (long long)n, json_dumps(v, 0));
+		seen[n]++;
+		if (n == 2 || n == 4) {
+			assert_string_equal(rule, "no_change");
+			assert_string_equal(json_string_value(json_object_get(v, "record_id")), "A006");
+			assert_string_equal(json_string_value(json_object_get(v, "field")),
+					    n == 2 ? "owner" : "custom.source");
+		} else {
+			assert_int_equal(n, 3);
+			assert_string_equal(rule, "unknown_record");
+		}
+	}
+	assert_int_equal(seen[1], 0);
+	assert_int_equal(seen[2] + seen[3] + seen[4], 3);
+	json_decref(r);
+	/* the fourth item without a value is items[4], as it would be item 4 */
+	args = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:i},{s:s,s:s,s:i},{s:s,s:s,s:i},{s:s,s:s}]}",
+			 "workflow", "retier", "scope", "tier=3", "rationale", "x", "items",
+			 "record_id", "A001", "field", "tier", "value", 2, "record_id", "A002",
+			 "field", "tier", "value", 2, "record_id", "A003", "field", "tier", "value",
+			 2, "record_id", "A004", "field", "tier");
+	r = NULL;
+	assert_int_equal(gate_call_tool(&e->g, &c, args, &r, &err), AIRLOCK_EINVAL);
+	assert_non_null(strstr(err.msg, "items[4].value"));
+	json_decref(args);
+}
+
 static void test_fail_closed(void **state)
 {
 	struct env *e = *state;
@@ -601,7 +659,7 @@ static void test_bad_arguments_change_nothing(void **state)
 		"{\"workflow\":\"retier\",\"scope\":\"tier=3\",\"rationale\":\"x\","
 		"\"items\":[{\"field\":\"tier\",\"value\":1}]}",
 	};
-	static const char *const names[] = {"workflow", "items", "items", "items[0]", "scope",
+	static const char *const names[] = {"workflow", "items", "items", "items[1]", "scope",
 					    "workflow", "record_id"};
 	size_t i;
 
@@ -818,6 +876,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pending_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overreach_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_item_numbers_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_injection_in_book_data_changes_nothing, setup,

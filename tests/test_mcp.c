@@ -557,21 +557,21 @@ static void test_argument_validation(void **state)
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":1,\"reason\":\"x\"},{\"record_id\":\"A2\","
 			  "\"field\":\"tier\",\"reason\":\"x\"}]}",
-			  "argument 'items[1].value' is required");
+			  "argument 'items[2].value' is required");
 	expect_tool_error(&f, "propose_changes",
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":{\"a\":1},\"reason\":\"x\"}]}",
-			  "argument 'items[0].value' must be string or number or integer or boolean or "
+			  "argument 'items[1].value' must be string or number or integer or boolean or "
 			  "null, not object");
 	expect_tool_error(&f, "propose_changes",
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":1,\"reason\":\"x\",\"evidence\":[3]}]}",
-			  "argument 'items[0].evidence[0]' must be a string, not integer");
+			  "argument 'items[1].evidence[1]' must be a string, not integer");
 	expect_tool_error(&f, "propose_changes",
 			  "{\"workflow\":\"w\",\"scope\":\"tier=3\",\"rationale\":\"r\",\"items\":[{\"record_id\":"
 			  "\"A1\",\"field\":\"tier\",\"value\":1,\"reason\":\"x\",\"record_kind\":"
 			  "\"signal\"}]}",
-			  "unknown argument 'items[0].record_kind'");
+			  "unknown argument 'items[1].record_kind'");
 	expect_tool_error(&f, "propose_merge", "{\"survivor_id\":\"A1\",\"merged_ids\":[],"
 			  "\"rationale\":\"dup\"}", "argument 'merged_ids' needs at least 1 item");
 	expect_tool_error(&f, "draft_email", "{\"account_id\":\"A1\",\"contact_ids\":[\"C1\"],"
@@ -852,6 +852,70 @@ static int expensive(const char *text)
 	return r;
 }
 
+/* The enum tools/list shows for arg of tool (a new reference, or NULL). */
+static json_t *listed_enum(struct fixture *f, const char *tool, const char *arg)
+{
+	json_t *r = send_msg(f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", NULL),
+	       *t, *e = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(result_of(r), "tools"), i, t)
+		if (!strcmp(json_string_value(json_object_get(t, "name")), tool))
+			e = json_incref(json_object_get(
+				json_object_get(json_object_get(json_object_get(t, "inputSchema"),
+								"properties"),
+						arg),
+				"enum"));
+	json_decref(r);
+	return e;
+}
+
+/* An agent is shown the regions, segments, lifecycles and signal kinds the
+ * book holds now (not a guess that returns no rows), refreshed when the
+ * book changes, and never a list too long to read; a value the book gained
+ * since the list was read is still accepted. */
+static void test_book_enums(void **state)
+{
+	struct fixture f;
+	json_t *e, *res;
+	char acc[200];
+	int i;
+
+	(void)state;
+	fixture_open(&f, MCP_READ);
+	initialize(&f, "2025-11-25");
+	e = listed_enum(&f, "search_accounts", "region");
+	assert_non_null(e);
+	assert_int_equal(json_array_size(e), 1);
+	assert_string_equal(json_string_value(json_array_get(e, 0)), "emea");
+	json_decref(e);
+	e = listed_enum(&f, "search_accounts", "segment");
+	assert_int_equal(json_array_size(e), 2); /* enterprise, smb: what the book has */
+	json_decref(e);
+	e = listed_enum(&f, "list_signals", "kind");
+	assert_int_equal(json_array_size(e), 1);
+	assert_string_equal(json_string_value(json_array_get(e, 0)), "news");
+	json_decref(e);
+	/* the book changes: the next tools/list shows it */
+	insert(f.srv.store, BOOK_ACCOUNT, "{\"id\":\"A9\",\"name\":\"Nine\",\"region\":\"NA\"}");
+	e = listed_enum(&f, "search_accounts", "region");
+	assert_int_equal(json_array_size(e), 2);
+	assert_string_equal(json_string_value(json_array_get(e, 0)), "NA");
+	json_decref(e);
+	/* a value not in the list is a question with no answer, not an error */
+	res = call_tool(&f, "search_accounts", "{\"region\":\"LATAM\"}");
+	assert_false(json_is_true(json_object_get(res, "isError")));
+	json_decref(res);
+	/* bounded: a book of 60 regions lists none of them */
+	for (i = 0; i < 60; i++) {
+		snprintf(acc, sizeof acc,
+			 "{\"id\":\"R%d\",\"name\":\"R\",\"region\":\"region-%02d\"}", i, i);
+		insert(f.srv.store, BOOK_ACCOUNT, acc);
+	}
+	assert_null(listed_enum(&f, "search_accounts", "region"));
+	fixture_close(&f);
+}
+
 static void test_expensive_calls(void **state)
 {
 	char *big;
@@ -915,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_logging),
 		cmocka_unit_test(test_stateless_revision),
 		cmocka_unit_test(test_expensive_calls),
+		cmocka_unit_test(test_book_enums),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

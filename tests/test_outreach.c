@@ -466,9 +466,9 @@ static void test_bad_draft_arguments(void **state)
 	bad_args(f, draft_args("a1", "[]", "segment=smb", NULL),
 		 "draft_email: contacts must hold 1 to 50 entries (it has 0)");
 	bad_args(f, draft_args("a1", "[\"c1\", 3]", "segment=smb", NULL),
-		 "draft_email: contacts[1] must be a non-empty string of at most 320 bytes");
+		 "draft_email: contacts[2] must be a non-empty string of at most 320 bytes");
 	bad_args(f, draft_args("a1", "[\"c1\", \"c1\"]", "segment=smb", NULL),
-		 "draft_email: contacts[1]: 'c1' is listed twice");
+		 "draft_email: contacts[2]: 'c1' is listed twice");
 	a = draft_args("a1", "[\"c1\"]", "segment=smb", NULL);
 	json_object_set_new(a, "subject", json_string("Hi\r\nBcc: everyone@example.com"));
 	bad_args(f, a, "draft_email: subject must be a single line");
@@ -540,12 +540,12 @@ static void test_briefs(void **state)
 	assert_int_equal(outreach_brief_create(f->s, "agent:a", NULL, args, &res, &err),
 			 AIRLOCK_EINVAL);
 	assert_string_equal(err.msg,
-			    "save_brief: evidence[0]: signal 's2' is about account a2, not a1");
+			    "save_brief: evidence[1]: signal 's2' is about account a2, not a1");
 	json_decref(args);
 	args = json_pack("{s:s,s:s,s:[s]}", "account_id", "a1", "text", "x", "signal_ids", "s9");
 	assert_int_equal(outreach_brief_create(f->s, "agent:a", NULL, args, &res, &err),
 			 AIRLOCK_EINVAL);
-	assert_string_equal(err.msg, "save_brief: evidence[0]: there is no signal 's9'");
+	assert_string_equal(err.msg, "save_brief: evidence[1]: there is no signal 's9'");
 	json_decref(args);
 	args = json_pack("{s:s,s:s}", "account_id", "nope", "text", "x");
 	assert_int_equal(outreach_brief_create(f->s, "agent:a", NULL, args, &res, &err),

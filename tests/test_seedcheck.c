@@ -122,12 +122,69 @@ static void test_due(void **state)
 	assert_false(seedcheck_due(3, 0));
 }
 
+/* A seeded sample shows the check in the slot of one drawn item: the check
+ * must be about that item's record and start from its before-image, or the
+ * slot would give it away; reproducible from the seed; wrong as its kind
+ * says. */
+static void test_make_at_slot(void **state)
+{
+	unsigned char seed[SAMPLING_SEED_BYTES];
+	struct err err = {0};
+	json_t *items, *c1, *c2, *a;
+	int round, n, rc, none = 0, kinds[2] = {0, 0};
+	size_t i, base;
+
+	(void)state;
+	for (round = 0; round < 500; round++) {
+		n = 1 + (int)(next() % 32);
+		items = random_batch(n, 1 + (int)(next() % 10), 1);
+		for (i = 0; i < sizeof seed; i++)
+			seed[i] = (unsigned char)next();
+		base = (size_t)(next() % (uint64_t)n);
+		a = json_array_get(items, base);
+		rc = seedcheck_make_at(items, base, seed, &c1, &err);
+		if (rc) {
+			/* an item that moves no value, with no other record whose
+			 * evidence differs, or whose contradiction a real item says */
+			assert_int_equal(rc, AIRLOCK_ENOTFOUND);
+			none++;
+			json_decref(items);
+			continue;
+		}
+		assert_ok(seedcheck_make_at(items, base, seed, &c2, &err), &err);
+		assert_true(json_equal(c1, c2));
+		assert_int_equal(json_integer_value(json_object_get(c1, "based_on")), (json_int_t)base + 1);
+		assert_string_equal(json_string_value(json_object_get(c1, "record_id")),
+				    json_string_value(json_object_get(a, "record_id")));
+		assert_true(json_equal(json_object_get(c1, "before"), json_object_get(a, "before")));
+		if (!strcmp(json_string_value(json_object_get(c1, "kind")), "evidence_of_another")) {
+			kinds[0]++;
+			assert_true(json_equal(json_object_get(c1, "changes"), json_object_get(a, "changes")));
+			assert_false(json_equal(json_object_get(c1, "evidence"), json_object_get(a, "evidence")));
+		} else {
+			kinds[1]++;
+			assert_true(json_equal(json_object_get(c1, "changes"), json_object_get(c1, "before")));
+			assert_false(json_equal(json_object_get(c1, "changes"), json_object_get(a, "changes")));
+		}
+		json_decref(c1);
+		json_decref(c2);
+		json_decref(items);
+	}
+	/* the seed picks both kinds; most items allow one */
+	assert_true(kinds[0] > 50 && kinds[1] > 50);
+	assert_true(none < kinds[0] + kinds[1]);
+	items = random_batch(3, 3, 1);
+	assert_int_equal(seedcheck_make_at(items, 3, seed, &c1, &err), AIRLOCK_EINVAL);
+	json_decref(items);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reproducible_and_wrong),
 	    cmocka_unit_test(test_no_check_possible),
 	    cmocka_unit_test(test_due),
+	    cmocka_unit_test(test_make_at_slot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,25 +62,25 @@ door() { # door DESC WANT-IN-ERR ARGS-OF-prop
 	has "the refusal names it ($d_desc)" "$T/err" "$d_want"
 	inert "the refusal echoes nothing raw ($d_desc)" "$T/err"
 }
-door "ESC in a reason" "items\[0\]\.reason contains control character 0x1b" \
+door "ESC in a reason" "items\[1\]\.reason contains control character 0x1b" \
 	"ok" A001 tier 'fine\u001b[1A\u001b[2K\r     tier: 4 -> 4' S1
 door "OSC 8 in the rationale" "argument 'rationale' contains control character 0x1b" \
 	'see \u001b]8;;http://x/\u0007here\u001b]8;;\u0007' A001 tier ok S1
 door "OSC 52 in the rationale" "argument 'rationale' contains control character 0x1b" \
 	'\u001b]52;c;cm0gLXJm\u0007' A001 tier ok S1
-door "a C1 CSI in a reason" "items\[0\]\.reason contains control character U\+009B" \
+door "a C1 CSI in a reason" "items\[1\]\.reason contains control character U\+009B" \
 	ok A001 tier 'x\u009b2J' S1
-door "U+202E in a reason" "items\[0\]\.reason contains bidirectional or separator character U\+202E" \
+door "U+202E in a reason" "items\[1\]\.reason contains bidirectional or separator character U\+202E" \
 	ok A001 tier 'fine\u202egpj.exe' S1
 door "U+2066 in the rationale" "argument 'rationale' contains bidirectional or separator character U\+2066" \
 	'a\u2066b' A001 tier ok S1
-door "backspaces in a reason" "items\[0\]\.reason contains control character 0x08" \
+door "backspaces in a reason" "items\[1\]\.reason contains control character 0x08" \
 	ok A001 tier 'tier 1\b\b\b\b\b\btier 4' S1
-door "a bare CR in a record id" "items\[0\]\.record_id contains control character 0x0d" \
+door "a bare CR in a record id" "items\[1\]\.record_id contains control character 0x0d" \
 	ok 'A001\r' tier ok S1
-door "ESC in a field name" "items\[0\]\.field contains control character 0x1b" \
+door "ESC in a field name" "items\[1\]\.field contains control character 0x1b" \
 	ok A001 'tier\u001b[8m' ok S1
-door "U+202E in an evidence id" "items\[0\]\.evidence\[0\] contains bidirectional" \
+door "U+202E in an evidence id" "items\[1\]\.evidence\[1\] contains bidirectional" \
 	ok A001 tier ok 'S1\u202e'
 sed -i 's/"scope":"region=EMEA"/"scope":"region=EMEA\\n"/' "$T/bad.json"
 expect 1 "a line break in the scope is refused" $AIRLOCK propose "$T/bad.json" --as agent:scout

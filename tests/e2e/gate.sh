@@ -70,7 +70,7 @@ expect 1 "a truncated proposal file is named with line and column" $AIRLOCK prop
 has "the error names the file" "$T/err" "bad.json:1:"
 echo '{"workflow":"retier","scope":"region=EMEA","rationale":"x","items":[{"record_id":"A001","field":"tier"}]}' >"$T/noval.json"
 expect 1 "an item without a value is refused with the argument named" $AIRLOCK propose "$T/noval.json" --as agent:scout $POL
-has "names items[0].value" "$T/err" "items\[0\]\.value"
+has "names items[1].value (items count from 1)" "$T/err" "items\[1\]\.value"
 same "nothing was staged by the bad proposals" "$(sql "SELECT count(*) FROM batch")" 1
 
 expect 0 "queue lists the batch" $AIRLOCK queue

@@ -312,6 +312,14 @@ async function run(page) {
   await drawn(page, 'autonomy', () => page.click('a[data-nav="autonomy"]'));
   ok((await page.textContent('tr[data-workflow="retier"]')).includes('normal'), 'the autonomy page shows retier\'s level');
   await shot(page, '13-autonomy');
+  // reliability: the reviewer's own seeded-check record, with its bounds
+  sql(`INSERT OR REPLACE INTO reviewer_check(reviewer,workflow,seen,caught,missed,updated_at) VALUES
+    ('human:alice','retier',20,19,1,'2026-11-01T00:00:00Z'),('human:bob','retier',5,1,4,'2026-11-01T00:00:00Z')`);
+  await drawn(page, 'reliability', () => page.click('a[data-nav="reliability"]'));
+  const rel = await page.$$eval('table.reliability tbody tr', (t) => t.map((x) => x.getAttribute('data-reviewer')));
+  ok(rel.length >= 1 && rel.every((r) => r === 'human:alice'), 'the reliability page shows the reviewer her own record only', rel.join(','));
+  ok((await page.textContent('tr[data-reviewer="human:alice"]')).includes('78.4%'), 'her catch rate comes with its exact lower bound (19 of 20: 78.4% at 95%)');
+  await shot(page, '13b-reliability');
 
   // drift: wired by the integrator; until then the page says so
   await drawn(page, 'drift', () => page.click('a[data-nav="drift"]'));

@@ -181,7 +181,7 @@ async function main() {
     ok(miss.isError === true && /NOPE/.test(miss.content?.[0]?.text), "unknown account: isError naming it", miss);
   } else {
     const bad = await client.callTool({ name: "propose_changes", arguments: { ...writeCalls.propose_changes, items: [{ record_id: "A1", field: "tier", reason: "x" }] } });
-    ok(bad.isError === true && /items\[0\]\.value/.test(bad.content?.[0]?.text), "bad argument: isError naming items[0].value", bad);
+    ok(bad.isError === true && /items\[1\]\.value/.test(bad.content?.[0]?.text), "bad argument: isError naming items[1].value (items count from 1)", bad);
   }
   await client.close();
 

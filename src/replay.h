@@ -1,0 +1,50 @@
+/* replay.h — policy replay (issue 21): every proposal the gate decided in a
+ * window, decided again under a candidate policy by the gate's own
+ * gate_decide(), from what the gate knew at the time (gate_snapshot, kept
+ * beside each log entry: radius, running total, waiting batches, the
+ * records grouped by the fields their change sets). What would have been decided
+ * differently, the running radius and the reviewers' load come back old
+ * and new side by side.
+ *
+ * Owns: re-deciding and the comparison.
+ *
+ * Never: writes. The caller logs that a replay ran (one entry). A replay
+ * of the policy that decided the history reproduces every logged decision
+ * exactly; what it cannot know is counted, never guessed silently:
+ *   - the running total under the new policy is the recorded one with this
+ *     proposal's change of radius, not a re-simulation of which earlier
+ *     batches would still have been waiting;
+ *   - calls refused before the decision (no policy, unknown workflow) and a
+ *     request_send refused past max_pending_batches carry no snapshot and
+ *     are not replayed. */
+#ifndef AIRLOCK_REPLAY_H
+#define AIRLOCK_REPLAY_H
+
+#include <jansson.h>
+
+#include "err.h"
+#include "policy.h"
+#include "store.h"
+
+#define REPLAY_EXAMPLES_MAX 10
+
+/* Replays the proposals logged at or after since (the log's time format,
+ * audit_parse_time; NULL = all) under cand. *report (the caller owns it):
+ *   {"since", "proposals", "unchanged", "changed",
+ *    "changes": {"staged->blocked": N, ...},
+ *    "examples": [{seq, at, principal, workflow, tool, old, new,
+ *                  radius_old, radius_new, why}],     at most 10
+ *    "decisions": {"old": {staged, blocked, allowed, refused}, "new": {...}},
+ *    "radius": {"old": {n, p50, p90, p99, max}, "new": {...}},  running totals
+ *                                                    of the proposals queued
+ *    "load": {"days", "old": {batches_to_approve, items_to_judge, per_day:
+ *             {batches_to_approve, items_to_judge}}, "new": {...}},
+ *    "daily": [{day, old: {batches, items}, new: {batches, items}}]}
+ * Items to judge are the normal-level sampling plans (sampling.h) of the
+ * staged batches at each policy's confidence and defect rate (the old
+ * ones at cur's, the policy in force; cand's when cur is NULL); batches to
+ * approve are the blocked ones. */
+int replay_run(struct store *s, const struct policy *cur, const struct policy *cand,
+	       const char *since, json_t **report, struct err *err);
+
+#endif
