@@ -114,7 +114,6 @@ static const struct store_migration pg_migrations[] = {
 	 "END $$ LANGUAGE plpgsql;CREATE TRIGGER action_log_head_forward BEFORE UPDATE ON action_log_head FOR EACH ROW EXECUTE FUNCTION action_log_head_forward();"},
 	{12, "action log: the head moves once per group; reads skip the batch index",
 	 "SELECT 1"},
-	/* 16 came from another branch without this form (merged with pg2) */
 	{16, "gate decision snapshots",
 	 "CREATE TABLE gate_snapshot( seq BIGINT PRIMARY KEY, "
 	 "workflow TEXT NOT NULL, tool TEXT NOT NULL, action TEXT NOT NULL, "
@@ -169,13 +168,11 @@ static const struct store_migration pg_migrations[] = {
 	 "seen BIGINT NOT NULL DEFAULT 0, caught BIGINT NOT NULL DEFAULT 0, "
 	 "missed BIGINT NOT NULL DEFAULT 0, discounted BIGINT NOT NULL DEFAULT 0, "
 	 "updated_at TEXT NOT NULL, PRIMARY KEY (reviewer, workflow));"},
-	/* 27 came from another branch without this form (merged with pg2) */
 	{27, "seeded checks",
 	 "CREATE TABLE seeded_check( batch_id BIGINT PRIMARY KEY REFERENCES batch(id), "
-	 "slot BIGINT NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL, "
-	 "seed TEXT NOT NULL, created_at TEXT NOT NULL, "
-	 "verdict TEXT CHECK (verdict IN ('pass','fail')), verdict_by TEXT, verdict_note TEXT, "
-	 "verdict_at TEXT);"},
+	 "slot BIGINT NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL, seed TEXT NOT NULL, "
+	 "created_at TEXT NOT NULL, verdict TEXT CHECK (verdict IN ('pass','fail')), "
+	 "verdict_by TEXT, verdict_note TEXT, verdict_at TEXT);"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token( id TEXT PRIMARY KEY, "
 	 "connector TEXT NOT NULL CHECK (connector IN ('read','write')), agent TEXT NOT NULL, "
