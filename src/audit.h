@@ -162,10 +162,13 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 extern int audit_verify_threads;
 extern int64_t audit_verify_split_min;
 
-/* The key file of a database: "<db_path>.key". */
+/* The key file of a database: $AIRLOCK_KEY when set; else "<db_path>.key"
+ * for a file, and for a PostgreSQL URL (no folder of its own)
+ * ${XDG_CONFIG_HOME:-$HOME/.config}/airlock/keys/<hash of the URL>.key. */
 int audit_key_path(const char *db_path, char *out, size_t size, struct err *err);
 
-/* Creates the database's Ed25519 signing key "<db_path>.key" (mode 0600)
+/* Creates the database's Ed25519 signing key (audit_key_path, mode 0600;
+ * the default folder of PostgreSQL keys is made 0700)
  * unless it exists; an existing key is never overwritten. *created (may be
  * NULL) says whether it was made now. */
 int audit_key_init(const char *db_path, int *created, struct err *err);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,85 @@ struct keypair {
 	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 };
 
+/* The folder of the keys of databases that are not files:
+ * ${XDG_CONFIG_HOME:-$HOME/.config}/airlock/keys (the home of the user's
+ * configuration, as ssh and gpg keep theirs under $HOME). */
+static int key_dir(char *out, size_t size, struct err *err)
+{
+	const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+	int n;
+
+	if (cfg && cfg[0] == '/') {
+		n = snprintf(out, size, "%s/airlock/keys", cfg);
+	} else {
+		if (!home || home[0] != '/') {
+			pw = getpwuid(getuid());
+			home = pw ? pw->pw_dir : NULL;
+		}
+		if (!home || home[0] != '/')
+			return err_set(err, AIRLOCK_ENOTFOUND,
+				       "no place for the signing key of a PostgreSQL database: set "
+				       "AIRLOCK_KEY to its file (or XDG_CONFIG_HOME or HOME)");
+		n = snprintf(out, size, "%s/.config/airlock/keys", home);
+	}
+	if (n < 0 || (size_t)n >= size)
+		return err_set(err, AIRLOCK_EINVAL, "the key folder's path is too long");
+	return 0;
+}
+
 int audit_key_path(const char *db_path, char *out, size_t size, struct err *err)
 {
-	int n = snprintf(out, size, "%s.key", db_path);
+	const char *env = getenv("AIRLOCK_KEY");
+	unsigned char h[8];
+	char dir[4096], hexh[17];
+	int n, rc;
 
+	if (env && *env) {
+		n = snprintf(out, size, "%s", env);
+	} else if (!store_target_is_pg(db_path)) {
+		n = snprintf(out, size, "%s.key", db_path);
+	} else {
+		/* a URL is no place for a file ("postgres://h/db.key" would land
+		 * in a folder named "postgres:"): one key per URL in the user's
+		 * configuration, named by a hash of the URL as session files are */
+		if ((rc = key_dir(dir, sizeof dir, err)) || (rc = audit_sodium_ready(err)))
+			return rc;
+		crypto_generichash(h, sizeof h, (const unsigned char *)db_path, strlen(db_path),
+				   NULL, 0);
+		sodium_bin2hex(hexh, sizeof hexh, h, sizeof h);
+		n = snprintf(out, size, "%s/%s.key", dir, hexh);
+	}
 	if (n < 0 || (size_t)n >= size)
 		return err_set(err, AIRLOCK_EINVAL, "%s: path too long for a key file", db_path);
+	return 0;
+}
+
+/* Makes the folders of path's parent (0700: they hold secret keys) when the
+ * key is in the default folder of a PostgreSQL database's keys. */
+static int key_dir_make(const char *db_path, struct err *err)
+{
+	char dir[4096], *p;
+	const char *env = getenv("AIRLOCK_KEY");
+	int rc;
+
+	if ((env && *env) || !store_target_is_pg(db_path))
+		return 0;
+	if ((rc = key_dir(dir, sizeof dir, err)))
+		return rc;
+	for (p = dir + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return err_set(err, AIRLOCK_EIO, "cannot create %s: %s", dir,
+				       strerror(errno));
+		*p = c;
+		if (!c)
+			break;
+	}
 	return 0;
 }
 
@@ -72,7 +146,7 @@ int audit_key_init(const char *db_path, int *created, struct err *err)
 		return 0;
 	if (errno != ENOENT)
 		return err_set(err, AIRLOCK_EIO, "%s: %s", path, strerror(errno));
-	if ((rc = audit_sodium_ready(err)))
+	if ((rc = audit_sodium_ready(err)) || (rc = key_dir_make(db_path, err)))
 		return rc;
 	crypto_sign_keypair(kp.pk, kp.sk);
 	sodium_bin2hex(pkhex, sizeof pkhex, kp.pk, sizeof kp.pk);
@@ -209,8 +283,13 @@ static int key_load(const char *db_path, int need_secret, struct keypair *kp, st
 		return rc;
 	rc = read_small_file(path, KEY_FILE_MAX, need_secret, &text, err);
 	if (rc == AIRLOCK_ENOTFOUND)
-		return err_set(err, rc, "%s: no signing key; run 'airlock init' to create it",
-			       path);
+		return err_set(err, rc, "%s: no signing key%s; run 'airlock init' to create it%s",
+			       path,
+			       store_target_is_pg(db_path) ? " for this PostgreSQL database" : "",
+			       store_target_is_pg(db_path)
+				   ? ", or set AIRLOCK_KEY to the key file made where it was"
+				     " initialised"
+				   : "");
 	if (rc)
 		return rc;
 	o = json_loads(text, 0, NULL);

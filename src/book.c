@@ -1115,6 +1115,14 @@ static void text_pattern(const char *text, char *pat)
 			pat[o++] = '\\';
 		pat[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
+	/* cut inside a character: drop its first bytes too (PostgreSQL refuses
+	 * a pattern that is not UTF-8; SQLite never matched half of one) */
+	if (text[i] && ((unsigned char)text[i] & 0xc0) == 0x80) {
+		while (o > 1 && ((unsigned char)pat[o - 1] & 0xc0) == 0x80)
+			o--;
+		if (o > 1 && (unsigned char)pat[o - 1] >= 0xc0)
+			o--;
+	}
 	pat[o++] = '%';
 	pat[o] = '\0';
 }
@@ -1516,23 +1524,24 @@ static void jb_field(struct jbuf *b, const struct book_field *f, struct store_st
 }
 
 /* "id,name,...": the account's columns, the JSON one made valid in SQL
- * ('{}' without a parse, as most records have no custom fields). */
-static int account_columns(char *buf, size_t len)
+ * ('{}' without a parse, as most records have no custom fields) in the
+ * engine's own form (store_sql_json_text). */
+static int account_columns(const struct store *s, char *buf, size_t len)
 {
 	const struct kind_info *k = &kinds[BOOK_ACCOUNT];
+	char expr[256];
 	size_t used = 0;
 	int i, n;
 
 	for (i = 0; i < k->nfields; i++) {
 		const char *c = k->fields[i].name;
 
-		if (k->fields[i].type == BOOK_JSON)
-			n = snprintf(buf + used, len - used,
-				     "%sCASE WHEN %s IS NULL OR %s = '{}' THEN %s WHEN json_valid(%s) "
-				     "THEN json(%s) ELSE '{}' END",
-				     i ? "," : "", c, c, c, c, c);
-		else
-			n = snprintf(buf + used, len - used, "%s%s", i ? "," : "", c);
+		if (k->fields[i].type == BOOK_JSON) {
+			if (store_sql_json_text(s, c, expr, sizeof expr))
+				return -1;
+			c = expr;
+		}
+		n = snprintf(buf + used, len - used, "%s%s", i ? "," : "", c);
 		if (n < 0 || (size_t)n >= len - used)
 			return -1;
 		used += (size_t)n;
@@ -1540,9 +1549,7 @@ static int account_columns(char *buf, size_t len)
 	return 0;
 }
 
-/* The account's column list and each field's '"name":', built once for
- * the process. */
-static char account_cols[1024];
+/* Each field's '"name":', built once for the process. */
 static char account_keys[NFIELDS(account_fields)][32];
 static size_t account_key_len[NFIELDS(account_fields)];
 static int account_cols_rc;
@@ -1552,7 +1559,6 @@ static void build_account_cols(void)
 {
 	size_t i;
 
-	account_cols_rc = account_columns(account_cols, sizeof account_cols);
 	for (i = 0; i < NFIELDS(account_fields); i++) {
 		int n = snprintf(account_keys[i], sizeof account_keys[i], "%s\"%s\":",
 				 i ? "," : "", account_fields[i].name);
@@ -1568,7 +1574,7 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 		     struct err *err)
 {
 	const struct kind_info *k = &kinds[BOOK_ACCOUNT];
-	char where[768], sql[2048];
+	char where[768], sql[2048], account_cols[1024];
 	struct book_query q1 = *q;
 	struct text_plan tp;
 	struct store_stmt *st;
@@ -1579,7 +1585,7 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	if (q->limit < 1)
 		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
 	pthread_once(&account_cols_once, build_account_cols);
-	if (account_cols_rc)
+	if (account_cols_rc || account_columns(s, account_cols, sizeof account_cols))
 		return err_set(err, AIRLOCK_EINVAL, "internal: the account's columns are too long");
 	rc = text_plan_make(s, q, 1, &tp, err);
 	if (rc)
@@ -1753,9 +1759,9 @@ int book_spelling(struct store *s, const char *what, const char *value, char *bu
 	int rc;
 
 	if (!strcmp(what, "region"))
-		sql = "SELECT region FROM account WHERE region=?1 COLLATE NOCASE LIMIT 1";
+		sql = "SELECT region FROM account WHERE lower(region)=lower(?1) LIMIT 1";
 	else if (!strcmp(what, "kind"))
-		sql = "SELECT kind FROM signal WHERE kind=?1 COLLATE NOCASE LIMIT 1";
+		sql = "SELECT kind FROM signal WHERE lower(kind)=lower(?1) LIMIT 1";
 	else
 		return err_set(err, AIRLOCK_EINVAL, "internal: no spelling of '%s'", what);
 	rc = store_prepare(s, sql, &st, err);

@@ -251,6 +251,10 @@ const struct store_migration store_migrations[] = {
 	 " INSERT INTO account_text(rowid, name, domain) VALUES (NEW.rowid, NEW.name, NEW.domain);"
 	 " END;"
 	 "INSERT INTO account_text(account_text) VALUES ('rebuild');"},
+	/* 7 gives PostgreSQL a json_valid (airlock_json_text, store_pg_schema.c)
+	 * for the read connector's page (store_sql_json_text); SQLite has
+	 * json_valid() and json() built in. */
+	{7, "json text of a column", "SELECT 1"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */

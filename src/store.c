@@ -110,6 +110,11 @@ const char *store_path(const struct store *s) { return s->path; }
 
 const char *store_backend_name(const struct store *s) { return s->be->name; }
 
+int store_sql_json_text(const struct store *s, const char *col, char *buf, size_t len)
+{
+	return s->be->json_text_sql(col, buf, len);
+}
+
 int store_exec(struct store *s, const char *sql, struct err *err)
 {
 	return s->be->exec(s, sql, err);

@@ -54,6 +54,10 @@ int store_create(struct store **out, const char *path, struct err *err);
  * Everything else opens with store_open(). */
 int store_connect(struct store **out, const char *target, struct err *err);
 
+/* 1 when target names a PostgreSQL database rather than a file: for the
+ * callers that keep files beside the database (the signing key). */
+int store_target_is_pg(const char *target);
+
 /* 0 while the file at the store's path is the one it opened. Once it was
  * removed or replaced (another device/inode), AIRLOCK_ESTATE with the reason
  * on every call, and on every store_begin(): such a connection takes no
@@ -223,6 +227,13 @@ int store_table_exists(struct store *s, const char *table, int *exists, struct e
  * back; NULL in *out when there is none of that name (or the engine keeps
  * its triggers otherwise). */
 int store_trigger_sql(struct store *s, const char *name, char **out, struct err *err);
+
+/* An SQL expression (for a SELECT list) that reads the JSON column col
+ * as JSON text: the column itself when NULL or '{}', its JSON text when it
+ * parses, else '{}' (a hand edit left it unreadable). Each engine has its
+ * own form (SQLite's json_valid, a function of migration 7 on
+ * PostgreSQL). -1 when buf is too small; col is a trusted column name. */
+int store_sql_json_text(const struct store *s, const char *col, char *buf, size_t len);
 
 /* "sqlite" or "postgres": the engine behind s. */
 const char *store_backend_name(const struct store *s);

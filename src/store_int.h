@@ -89,6 +89,8 @@ struct store_backend {
 	/* The DDL of migration m for this engine: m->sql, or its own form of
 	 * it; NULL when this engine has none yet. */
 	const char *(*migration_sql)(const struct store_migration *m);
+	/* store_sql_json_text's expression for column col into buf */
+	int (*json_text_sql)(const char *col, char *buf, size_t len);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -78,7 +78,13 @@ static int res_error(struct store *s, PGresult *res, struct err *err, const char
 		conn_msg = PQerrorMessage(CONN(s)->pg);
 		msg = conn_msg && *conn_msg ? conn_msg : "unknown error";
 	}
-	rc = err_set(err, res ? map_state(state) : AIRLOCK_ENOMEM, "%s: %.*s (%s)", store_path(s),
+	/* the words SQLite's constraint errors begin with, which the book's
+	 * callers read to tell a duplicate id from a missing account */
+	rc = err_set(err, res ? map_state(state) : AIRLOCK_ENOMEM, "%s: %s%.*s (%s)", store_path(s),
+		     !state			   ? ""
+		     : strcmp(state, "23505") == 0 ? "UNIQUE constraint failed: "
+		     : strcmp(state, "23503") == 0 ? "FOREIGN KEY constraint failed: "
+						   : "",
 		     (int)strcspn(msg, "\n"), msg, what);
 	return rc;
 }
@@ -790,6 +796,16 @@ static int pg_integrity_check(struct store *s, struct err *err)
 	return pg_file_ok(s, err);
 }
 
+static int pg_json_text_sql(const char *col, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+			 "CASE WHEN %s IS NULL OR %s = '{}' THEN %s "
+			 "ELSE coalesce(airlock_json_text(%s), '{}') END",
+			 col, col, col, col);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static void *pg_native_handle(struct store *s)
 {
 	return CONN(s)->pg;
@@ -837,4 +853,5 @@ const struct store_backend store_pg_backend = {
     .integrity_check = pg_integrity_check,
     .native_handle = pg_native_handle,
     .migration_sql = store_pg_migration_sql,
+    .json_text_sql = pg_json_text_sql,
 };

@@ -84,6 +84,14 @@ static const struct store_migration pg_migrations[] = {
 	 "SELECT 1"},
 	/* 5 rebuilt SQLite's FTS5 index (4), which has no counterpart here */
 	{5, "account text index without positions", "SELECT 1"},
+	/* SQLite's "json_valid(c) THEN json(c)" (store_sql_json_text): the
+	 * text when it parses as JSON, else NULL. 15 has no IS JSON; the
+	 * exception block costs a subtransaction, only for rows whose column
+	 * is not '{}' */
+	{7, "json text of a column",
+	 "CREATE FUNCTION airlock_json_text(t TEXT) RETURNS TEXT AS $$ BEGIN"
+	 " RETURN t::json::text; EXCEPTION WHEN others THEN RETURN NULL; END"
+	 " $$ LANGUAGE plpgsql IMMUTABLE;"},
 	{10, "action log",
 	 "CREATE TABLE action_log( seq BIGINT PRIMARY KEY, at TEXT NOT NULL, "
 	 "principal TEXT NOT NULL, surface TEXT NOT NULL, tool TEXT NOT NULL, "

@@ -554,6 +554,16 @@ static void *sq_native_handle(struct store *s)
 	return DB(s);
 }
 
+static int sq_json_text_sql(const char *col, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+			 "CASE WHEN %s IS NULL OR %s = '{}' THEN %s WHEN json_valid(%s) "
+			 "THEN json(%s) ELSE '{}' END",
+			 col, col, col, col, col);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static const char *sq_migration_sql(const struct store_migration *m)
 {
 	return m->sql;
@@ -686,4 +696,5 @@ const struct store_backend store_sqlite_backend = {
     .integrity_check = sq_integrity_check,
     .native_handle = sq_native_handle,
     .migration_sql = sq_migration_sql,
+    .json_text_sql = sq_json_text_sql,
 };
