@@ -28,8 +28,7 @@
 struct console {
 	struct console_config cfg;
 	char *db_path;
-	pthread_mutex_t lock;
-	struct console_worker *idle;
+	struct store_pool *workers;
 	struct console_pool *signin;
 };
 
@@ -155,37 +154,6 @@ static int prelude(const struct http_request *req, struct http_response *res)
 
 /* ---- workers ------------------------------------------------------------ */
 
-static struct console_worker *worker_take(struct console *c, struct err *err)
-{
-	struct console_worker *w;
-
-	pthread_mutex_lock(&c->lock);
-	w = c->idle;
-	if (w)
-		c->idle = w->next;
-	pthread_mutex_unlock(&c->lock);
-	if (w)
-		return w;
-	w = calloc(1, sizeof *w);
-	if (!w) {
-		err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (store_open(&w->store, c->db_path, err)) {
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-static void worker_give(struct console *c, struct console_worker *w)
-{
-	pthread_mutex_lock(&c->lock);
-	w->next = c->idle;
-	c->idle = w;
-	pthread_mutex_unlock(&c->lock);
-}
-
 int console_new(struct console **out, const struct console_config *cfg, struct err *err)
 {
 	struct console *c = calloc(1, sizeof *c);
@@ -199,8 +167,8 @@ int console_new(struct console **out, const struct console_config *cfg, struct e
 		free(c);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	pthread_mutex_init(&c->lock, NULL);
-	if (console_pool_new(&c->signin, c->db_path, cfg->signins_per_address, err)) {
+	if (store_pool_new(&c->workers, c->db_path, err) ||
+	    console_pool_new(&c->signin, c->db_path, cfg->signins_per_address, err)) {
 		int rc = err->code;
 
 		console_free(c);
@@ -212,17 +180,10 @@ int console_new(struct console **out, const struct console_config *cfg, struct e
 
 void console_free(struct console *c)
 {
-	struct console_worker *w, *wn;
-
 	if (!c)
 		return;
 	console_pool_free(c->signin);
-	for (w = c->idle; w; w = wn) {
-		wn = w->next;
-		store_close(w->store);
-		free(w);
-	}
-	pthread_mutex_destroy(&c->lock);
+	store_pool_free(c->workers);
 	free(c->db_path);
 	free(c);
 }
@@ -459,7 +420,7 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 {
 	struct console *c = ctx;
 	struct reviewer_session who;
-	struct console_worker *w;
+	struct store_conn *w;
 	struct login_job *j;
 	struct err err = {0};
 	char addr[64];
@@ -518,7 +479,7 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 		free(j);
 		return;
 	}
-	w = worker_take(c, &err);
+	w = store_pool_take(c->workers, &err);
 	if (!w) {
 		console_fail(res, &err);
 		return;
@@ -527,7 +488,7 @@ static void on_login(void *ctx, const struct http_request *req, struct http_resp
 	memset(cr.password, 0, sizeof cr.password);
 	login_answer(c, w->store, res, rc, &err, &who, cr.form, "link");
 	memset(&who, 0, sizeof who);
-	worker_give(c, w);
+	store_pool_give(c->workers, w);
 }
 
 /* The session of the request's cookie; 0, or a 401 in res. */
@@ -569,7 +530,7 @@ static void on_logout(void *ctx, const struct http_request *req, struct http_res
 {
 	struct console *c = ctx;
 	struct reviewer_session who;
-	struct console_worker *w;
+	struct store_conn *w;
 	struct err err = {0};
 
 	if (!prelude(req, res))
@@ -579,7 +540,7 @@ static void on_logout(void *ctx, const struct http_request *req, struct http_res
 		console_error(res, 405, "/logout takes POST");
 		return;
 	}
-	w = worker_take(c, &err);
+	w = store_pool_take(c->workers, &err);
 	if (!w) {
 		console_fail(res, &err);
 		return;
@@ -593,7 +554,7 @@ static void on_logout(void *ctx, const struct http_request *req, struct http_res
 			http_respond(res, 204, NULL, NULL);
 		}
 	}
-	worker_give(c, w);
+	store_pool_give(c->workers, w);
 }
 
 /* ---- the API ------------------------------------------------------------ */
@@ -654,12 +615,12 @@ static void on_api(void *ctx, const struct http_request *req, struct http_respon
 {
 	struct console *c = ctx;
 	struct console_req r = {0};
-	struct console_worker *w;
+	struct store_conn *w;
 	struct err err = {0};
 
 	if (!prelude(req, res))
 		return;
-	w = worker_take(c, &err);
+	w = store_pool_take(c->workers, &err);
 	if (!w) {
 		fprintf(stderr, "airlock serve: console: %s\n", err.msg);
 		console_error(res, 500, "airlock cannot open its database");
@@ -682,7 +643,7 @@ static void on_api(void *ctx, const struct http_request *req, struct http_respon
 	while (store_in_transaction(w->store))
 		store_rollback(w->store);
 	memset(&r.who, 0, sizeof r.who);
-	worker_give(c, w);
+	store_pool_give(c->workers, w);
 }
 
 /* /metrics: the drift monitor's figures as Prometheus text, for teams that
@@ -691,14 +652,14 @@ static void on_api(void *ctx, const struct http_request *req, struct http_respon
 static void on_metrics(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct console *c = ctx;
-	struct console_worker *w;
+	struct store_conn *w;
 	struct drift_config cfg;
 	struct err err = {0};
 	char *text = NULL;
 
 	if (!prelude(req, res))
 		return;
-	w = worker_take(c, &err);
+	w = store_pool_take(c->workers, &err);
 	if (!w) {
 		http_respond(res, 500, "text/plain; charset=utf-8", "# airlock cannot open its database\n");
 		return;
@@ -712,7 +673,7 @@ static void on_metrics(void *ctx, const struct http_request *req, struct http_re
 	else
 		http_respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", text);
 	free(text);
-	worker_give(c, w);
+	store_pool_give(c->workers, w);
 }
 
 int console_routes(struct console *c, struct http_server *srv, struct err *err)

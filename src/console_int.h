@@ -15,10 +15,6 @@
 #include "reviewer.h"
 #include "store.h"
 
-struct console_worker {
-	struct store *store;
-	struct console_worker *next;
-};
 
 /* One API request after the gate: a signed-in reviewer whose role and CSRF
  * token were checked for the method. */

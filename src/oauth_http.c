@@ -23,16 +23,9 @@
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "        \
 	"object-src 'none'"
 
-struct oauth_worker {
-	struct store *store;
-	struct oauth_worker *next;
-};
-
 struct oauth_http {
-	char *db_path;
+	struct store_pool *workers;
 	char *public_url;
-	pthread_mutex_t lock;
-	struct oauth_worker *idle;
 };
 
 int oauth_http_base(const char *public_url, const struct http_request *req, char *out, size_t len)
@@ -161,67 +154,29 @@ int oauth_http_new(struct oauth_http **out, const char *db_path, const char *pub
 	*out = NULL;
 	if (!o)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	o->db_path = strdup(db_path);
 	o->public_url = public_url ? strdup(public_url) : NULL;
-	if (!o->db_path || (public_url && !o->public_url)) {
-		free(o->db_path);
-		free(o->public_url);
+	if (public_url && !o->public_url) {
 		free(o);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	pthread_mutex_init(&o->lock, NULL);
+	if (store_pool_new(&o->workers, db_path, err)) {
+		int rc = err->code;
+
+		free(o->public_url);
+		free(o);
+		return rc;
+	}
 	*out = o;
 	return 0;
 }
 
 void oauth_http_free(struct oauth_http *o)
 {
-	struct oauth_worker *w, *wn;
-
 	if (!o)
 		return;
-	for (w = o->idle; w; w = wn) {
-		wn = w->next;
-		store_close(w->store);
-		free(w);
-	}
-	pthread_mutex_destroy(&o->lock);
-	free(o->db_path);
+	store_pool_free(o->workers);
 	free(o->public_url);
 	free(o);
-}
-
-static struct oauth_worker *worker_take(struct oauth_http *o, struct err *err)
-{
-	struct oauth_worker *w;
-
-	pthread_mutex_lock(&o->lock);
-	w = o->idle;
-	if (w)
-		o->idle = w->next;
-	pthread_mutex_unlock(&o->lock);
-	if (w)
-		return w;
-	w = calloc(1, sizeof *w);
-	if (!w) {
-		err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (store_open(&w->store, o->db_path, err)) {
-		free(w);
-		return NULL;
-	}
-	return w;
-}
-
-static void worker_give(struct oauth_http *o, struct oauth_worker *w)
-{
-	while (store_in_transaction(w->store))
-		store_rollback(w->store);
-	pthread_mutex_lock(&o->lock);
-	w->next = o->idle;
-	o->idle = w;
-	pthread_mutex_unlock(&o->lock);
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -325,7 +280,7 @@ static void on_asm(void *ctx, const struct http_request *req, struct http_respon
 static void on_register(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct oauth_http *o = ctx;
-	struct oauth_worker *w;
+	struct store_conn *w;
 	struct err err = {0};
 	json_t *meta, *out = NULL;
 
@@ -337,7 +292,7 @@ static void on_register(void *ctx, const struct http_request *req, struct http_r
 		oauth_error(res, 400, "invalid_client_metadata", "the body must be a JSON object");
 		return;
 	}
-	w = worker_take(o, &err);
+	w = store_pool_take(o->workers, &err);
 	if (!w) {
 		json_decref(meta);
 		oauth_error(res, 500, "server_error", "airlock cannot open its database");
@@ -352,7 +307,7 @@ static void on_register(void *ctx, const struct http_request *req, struct http_r
 	else
 		respond_json(res, 201, out);
 	json_decref(meta);
-	worker_give(o, w);
+	store_pool_give(o->workers, w);
 }
 
 /* ---- authorization ------------------------------------------------------ */
@@ -394,7 +349,7 @@ static void on_authorize(void *ctx, const struct http_request *req, struct http_
 {
 	struct oauth_http *o = ctx;
 	struct oauth_request rq = {0};
-	struct oauth_worker *w;
+	struct store_conn *w;
 	struct err err = {0};
 	const char *oerr;
 	char base[600], name[128];
@@ -420,7 +375,7 @@ static void on_authorize(void *ctx, const struct http_request *req, struct http_
 	rq.code_challenge_method = http_query(req, "code_challenge_method");
 	rq.resource = http_query(req, "resource");
 	rq.scope = http_query(req, "scope");
-	w = worker_take(o, &err);
+	w = store_pool_take(o->workers, &err);
 	if (!w) {
 		plain_error(res, 500, "airlock cannot open its database");
 		return;
@@ -429,10 +384,10 @@ static void on_authorize(void *ctx, const struct http_request *req, struct http_
 	 * is shown here: redirecting would make this an open redirector. */
 	if (oauth_client_check(w->store, rq.client_id, rq.redirect_uri, name, sizeof name, &err)) {
 		plain_error(res, err.code == AIRLOCK_EDENIED ? 400 : 500, err.msg);
-		worker_give(o, w);
+		store_pool_give(o->workers, w);
 		return;
 	}
-	worker_give(o, w);
+	store_pool_give(o->workers, w);
 	if (oauth_request_check(&rq, base, &oerr, &err)) {
 		char *url = oauth_http_redirect_url(rq.redirect_uri, "error", oerr,
 						    "error_description", err.msg, "state", rq.state,
@@ -572,7 +527,7 @@ static void on_token(void *ctx, const struct http_request *req, struct http_resp
 	struct oauth_http *o = ctx;
 	struct oauth_tokens t;
 	struct token_form f;
-	struct oauth_worker *w;
+	struct store_conn *w;
 	struct err err = {0};
 	const char *bad = NULL, *oerr = "invalid_request";
 	int rc;
@@ -588,7 +543,7 @@ static void on_token(void *ctx, const struct http_request *req, struct http_resp
 			    "grant_type must be authorization_code or refresh_token");
 		return;
 	}
-	w = worker_take(o, &err);
+	w = store_pool_take(o->workers, &err);
 	if (!w) {
 		oauth_error(res, 500, "server_error", "airlock cannot open its database");
 		return;
@@ -602,7 +557,7 @@ static void on_token(void *ctx, const struct http_request *req, struct http_resp
 		rc = oauth_refresh(w->store, *f.refresh ? f.refresh : NULL,
 				   *f.client_id ? f.client_id : NULL,
 				   f.has_resource ? f.resource : NULL, &t, &oerr, &err);
-	worker_give(o, w);
+	store_pool_give(o->workers, w);
 	if (rc == AIRLOCK_EDENIED || rc == AIRLOCK_EINVAL)
 		oauth_error(res, 400, oerr, err.msg);
 	else if (rc)
@@ -616,7 +571,7 @@ static void on_token(void *ctx, const struct http_request *req, struct http_resp
 static void on_revoke(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct oauth_http *o = ctx;
-	struct oauth_worker *w;
+	struct store_conn *w;
 	struct err err = {0};
 	char token[OAUTH_TOKEN_MAX];
 	const char *ct = http_header(req, "Content-Type");
@@ -628,7 +583,7 @@ static void on_revoke(void *ctx, const struct http_request *req, struct http_res
 		oauth_error(res, 400, "invalid_request", "send token=... as a form");
 		return;
 	}
-	w = worker_take(o, &err);
+	w = store_pool_take(o->workers, &err);
 	if (!w) {
 		oauth_error(res, 500, "server_error", "airlock cannot open its database");
 		return;
@@ -637,7 +592,7 @@ static void on_revoke(void *ctx, const struct http_request *req, struct http_res
 		oauth_error(res, 500, "server_error", err.msg);
 	else
 		http_respond(res, 200, NULL, NULL);
-	worker_give(o, w);
+	store_pool_give(o->workers, w);
 	memset(token, 0, sizeof token);
 }
 

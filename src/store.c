@@ -600,3 +600,75 @@ static int migrate(struct store *s, struct err *err)
 	return 0;
 }
 
+/* ---- pool ---------------------------------------------------------------- */
+
+struct store_pool {
+	char *path;
+	pthread_mutex_t lock;
+	struct store_conn *idle;
+};
+
+int store_pool_new(struct store_pool **out, const char *path, struct err *err)
+{
+	struct store_pool *p = calloc(1, sizeof *p);
+
+	*out = NULL;
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	*out = p;
+	return 0;
+}
+
+struct store_conn *store_pool_take(struct store_pool *p, struct err *err)
+{
+	struct store_conn *c;
+
+	pthread_mutex_lock(&p->lock);
+	c = p->idle;
+	if (c)
+		p->idle = c->next;
+	pthread_mutex_unlock(&p->lock);
+	if (c)
+		return c;
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (store_open(&c->store, p->path, err)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void store_pool_give(struct store_pool *p, struct store_conn *c)
+{
+	if (!c)
+		return;
+	while (store_in_transaction(c->store))
+		store_rollback(c->store);
+	pthread_mutex_lock(&p->lock);
+	c->next = p->idle;
+	p->idle = c;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void store_pool_free(struct store_pool *p)
+{
+	struct store_conn *c, *cn;
+
+	if (!p)
+		return;
+	for (c = p->idle; c; c = cn) {
+		cn = c->next;
+		store_close(c->store);
+		free(c);
+	}
+	pthread_mutex_destroy(&p->lock);
+	free(p->path);
+	free(p);
+}

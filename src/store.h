@@ -247,6 +247,21 @@ struct store_migration {
 	const char *name;
 	const char *sql;
 };
+/* A pool of connections to one database for request threads (console,
+ * OAuth routes): take one, use it, give it back. A connection given back
+ * with a transaction still open is rolled back first, so one request's
+ * half-done work never leaks into the next. Connections are opened on
+ * demand and kept until store_pool_free. Thread-safe. */
+struct store_pool;
+struct store_conn {
+	struct store *store;
+	struct store_conn *next; /* the pool's */
+};
+int store_pool_new(struct store_pool **out, const char *path, struct err *err);
+struct store_conn *store_pool_take(struct store_pool *p, struct err *err);
+void store_pool_give(struct store_pool *p, struct store_conn *c);
+void store_pool_free(struct store_pool *p);
+
 extern const struct store_migration store_migrations[];
 extern const int store_migration_count;
 

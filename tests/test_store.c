@@ -117,6 +117,43 @@ static void test_nested_transactions(void **state)
 	testutil_store_close(&t);
 }
 
+/* A request that fails half-way hands its connection back with a
+ * transaction open (nested, even): the next request on that connection
+ * must neither see nor commit the half-done rows. */
+static void test_pool_rolls_back_what_a_request_left_open(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct store_pool *p;
+	struct store_conn *a, *b, *c;
+	struct err err = {0};
+
+	(void)state;
+	assert_ok(store_exec(s, "CREATE TABLE t(v INTEGER)", &err), &err);
+	assert_ok(store_pool_new(&p, t.path, &err), &err);
+	a = store_pool_take(p, &err);
+	assert_non_null(a);
+	assert_ok(store_begin(a->store, &err), &err);
+	insert_row(a->store, 1);
+	assert_ok(store_begin(a->store, &err), &err);
+	insert_row(a->store, 2);
+	store_pool_give(p, a); /* abandoned mid-transaction */
+	b = store_pool_take(p, &err);
+	assert_ptr_equal(b, a); /* the same connection comes back... */
+	assert_false(store_in_transaction(b->store)); /* ...with nothing open */
+	assert_int_equal(count_rows(b->store), 0);
+	c = store_pool_take(p, &err); /* a second one is opened on demand */
+	assert_non_null(c);
+	assert_ptr_not_equal(c, b);
+	assert_int_equal(count_rows(c->store), 0);
+	store_pool_give(p, b);
+	store_pool_give(p, c);
+	store_pool_give(p, NULL);
+	assert_int_equal(count_rows(s), 0);
+	store_pool_free(p);
+	testutil_store_close(&t);
+}
+
 static void test_statement_cache_and_errors(void **state)
 {
 	struct testdb t;
@@ -343,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_reopen_keeps_version),
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_nested_transactions),
+		cmocka_unit_test(test_pool_rolls_back_what_a_request_left_open),
 		cmocka_unit_test(test_statement_cache_and_errors),
 		cmocka_unit_test(test_open_unwritable_path),
 		cmocka_unit_test(test_budget_stops_a_runaway_query),
