@@ -712,7 +712,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	if (!name)
 		return reply_error(reply, id, JSONRPC_INVALID_PARAMS,
 				   "tools/call needs params.name (a string)", NULL);
-	mcp_upstream_refresh(srv, ses);
+	mcp_upstream_refresh_call(srv, ses, name);
 	tools_fresh(srv, ses);
 	t = mcp_tool_find(srv->connector, name);
 	if (t && !json_object_get(srv->schemas, name)) /* added, but the rebuild failed */

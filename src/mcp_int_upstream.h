@@ -9,8 +9,12 @@
 /* Makes a registry row for each tool the policy lists that its upstream
  * offers (once per process; an upstream that is down is tried again at the
  * next refresh), and hides every such row whose definition is untrusted,
- * changed since it was trusted, or gone; shows it again once trusted. Run
- * before each tools/list and tools/call; tools_fresh then rebuilds. */
+ * changed since it was trusted, or gone; shows it again once trusted, made
+ * afresh from the definition a person trusted while airlock runs. Run
+ * before each tools/list; tools_fresh then rebuilds. */
 void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses);
+/* Before a tools/call of name: the refresh above when name is an upstream
+ * tool's that is not shown now (a shown one is checked by the call). */
+void mcp_upstream_refresh_call(struct mcp_server *srv, struct mcp_session *ses, const char *name);
 
 #endif

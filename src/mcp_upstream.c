@@ -73,42 +73,77 @@ static const char *first_text(json_t *r)
 	return json_string_value(json_object_get(c, "text"));
 }
 
-/* The row's tool as the upstream defines it now, checked against its pin
- * and against the definition the row shows. 0 with *def (a new reference
- * to the list it is in: *tools) when it may be called. */
-static int current(struct store *s, const char *principal, const char *surf, const struct up_row *r,
-		   json_t **tools, json_t **def, struct err *err)
+/* How the row's tool as the upstream defines it now stands (current). */
+enum standing {
+	ST_OK,        /* trusted, and the definition the row shows */
+	ST_UNTRUSTED, /* no person trusted any definition of it */
+	ST_CHANGED,   /* not the definition a person trusted */
+	ST_STALE,     /* trusted, but the row shows an older definition */
+	ST_GONE,      /* the upstream is down or offers it no more */
+};
+
+/* current() within the list tools (borrowed): *def borrowed from it. */
+static int current_in(struct store *s, const char *principal, const char *surf,
+		      const struct up_row *r, json_t *tools, json_t **def, enum standing *st,
+		      struct err *err)
 {
-	struct upstream *up = upstream_shared(r->u, err);
 	enum upstream_pin_state ps;
 	char now[65];
 	int rc;
 
-	*tools = NULL;
-	*def = NULL;
-	if (!up || (rc = upstream_tools(up, tools, err)))
-		return err->code ? err->code : AIRLOCK_EIO;
-	if (!(*def = find_def(*tools, r->t->name)))
+	*st = ST_GONE;
+	if (!(*def = find_def(tools, r->t->name)))
 		return err_set(err, AIRLOCK_ENOTFOUND, "upstream '%s' has no tool '%s' any more",
 			       r->u->name, r->t->name);
 	if ((rc = upstream_pin_check(s, r->u->name, *def, principal, surf, &ps, err)) ||
 	    (rc = upstream_tool_hash(*def, now, err)))
 		return rc;
-	if (ps == UPSTREAM_PIN_NONE)
+	*st = ps == UPSTREAM_PIN_NONE		? ST_UNTRUSTED
+	      : ps == UPSTREAM_PIN_CHANGED	? ST_CHANGED
+	      : strcmp(now, r->hash) != 0	? ST_STALE
+						: ST_OK;
+	if (*st == ST_UNTRUSTED)
 		return err_set(err, AIRLOCK_EDENIED,
 			       "no person has trusted this tool of upstream '%s' yet (airlock "
 			       "upstream trust %s)",
 			       r->u->name, r->u->name);
-	if (ps == UPSTREAM_PIN_CHANGED || strcmp(now, r->hash))
+	if (*st == ST_CHANGED)
 		return err_set(err, AIRLOCK_EDENIED,
 			       "upstream '%s' changed this tool's definition since a person "
-			       "trusted it%s; it is hidden until a person runs `airlock upstream "
+			       "trusted it; it is hidden until a person runs `airlock upstream "
 			       "trust %s`",
-			       r->u->name,
-			       ps == UPSTREAM_PIN_OK ? " (or since airlock started: restart it)"
-						     : "",
+			       r->u->name, r->u->name);
+	/* the agent was shown the old definition: it lists the tools again and
+	 * sees the one a person trusted before calling it */
+	if (*st == ST_STALE)
+		return err_set(err, AIRLOCK_EDENIED,
+			       "a person trusted a new definition of this tool of upstream '%s'; "
+			       "list the tools again (tools/list) to see it",
 			       r->u->name);
 	return 0;
+}
+
+/* The row's tool as the upstream defines it now, checked against its pin
+ * and against the definition the row shows. 0 with *def (borrowed from
+ * *tools, a new reference) when it may be called. */
+static int current(struct store *s, const char *principal, const char *surf, const struct up_row *r,
+		   json_t **tools, json_t **def, enum standing *st, struct err *err)
+{
+	struct upstream *up = upstream_shared(r->u, err);
+	int rc;
+
+	*tools = NULL;
+	*def = NULL;
+	*st = ST_GONE;
+	if (!up || (rc = upstream_tools(up, tools, err)))
+		return err->code ? err->code : AIRLOCK_EIO;
+	return current_in(s, principal, surf, r, *tools, def, st, err);
+}
+
+/* The agent-facing name of r's tool into buf. */
+static void row_name(const struct up_row *r, char *buf, size_t len)
+{
+	(void)snprintf(buf, len, "%s" UPSTREAM_SEP "%s", r->u->name, r->t->name);
 }
 
 static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struct tools_row *row,
@@ -116,10 +151,18 @@ static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struc
 {
 	const struct up_row *r = row->ctx;
 	json_t *tools = NULL, *def, *res = NULL;
+	enum standing st;
+	char name[160];
 	int rc;
 
 	*result = NULL;
-	rc = current(srv->store, ses->principal, surface(srv), r, &tools, &def, err);
+	rc = current(srv->store, ses->principal, surface(srv), r, &tools, &def, &st, err);
+	if (rc && (st == ST_CHANGED || st == ST_UNTRUSTED)) {
+		struct err herr = {0};
+
+		row_name(r, name, sizeof name); /* hidden from the next tools/list on */
+		(void)tools_hide(name, 1, &herr);
+	}
 	if (!rc)
 		rc = upstream_call(upstream_shared(r->u, err), r->t->name, args, &res, err);
 	if (!rc && json_is_true(json_object_get(res, "isError")))
@@ -139,11 +182,12 @@ static int gate_held(struct gate *g, const struct gate_call *call, const struct 
 {
 	const struct up_row *r = row->ctx;
 	json_t *tools = NULL, *def;
+	enum standing st;
 	int rc;
 
 	(void)args;
 	*result = NULL;
-	rc = current(g->store, call->principal, call->surface, r, &tools, &def, err);
+	rc = current(g->store, call->principal, call->surface, r, &tools, &def, &st, err);
 	json_decref(tools);
 	if (rc)
 		return rc;
@@ -153,9 +197,10 @@ static int gate_held(struct gate *g, const struct gate_call *call, const struct 
 		       policy_effect_name(r->t->effect), r->u->name);
 }
 
-/* A new row for tool t of u, defined upstream as def. */
+/* A new row for tool t of u, defined upstream as def; with replace, in the
+ * place of the row of that name (a new definition a person trusted). */
 static int add_row(const struct policy_upstream *u, const struct policy_upstream_tool *t,
-		   json_t *def, const char *name, struct err *err)
+		   json_t *def, const char *name, int replace, struct err *err)
 {
 	const char *d = json_string_value(json_object_get(def, "description"));
 	const char *title = json_string_value(json_object_get(def, "title"));
@@ -166,7 +211,10 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	struct up_row *r;
 
 	if (nrows == ROWS_MAX)
-		return err_set(err, AIRLOCK_EBUSY, "more than %d upstream tools", ROWS_MAX);
+		return err_set(err, AIRLOCK_EBUSY,
+			       "more than %d upstream tool rows (tools, and definitions trusted "
+			       "again) since airlock started; restart it",
+			       ROWS_MAX);
 	if (!(r = calloc(1, sizeof *r)))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	r->u = u;
@@ -198,7 +246,7 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	row.gate = read ? TOOLS_GATE_NONE : TOOLS_GATE_HOOK;
 	row.gate_fn = read ? NULL : gate_held;
 	row.ctx = r;
-	rc = tools_add(&row, err);
+	rc = replace ? tools_replace(&row, err) : tools_add(&row, err);
 out:
 	free(in);
 	if (rc)
@@ -219,12 +267,59 @@ static const struct up_row *row_of(const char *name)
 	return NULL;
 }
 
+/* Shows, hides or renews the row of tool t of u (agent-facing name) by
+ * what the upstream offers now (tools), listing afresh once (*relisted)
+ * when the definition is not the trusted one: the list may be older than
+ * the trust. */
+static void refresh_tool(struct mcp_server *srv, struct mcp_session *ses,
+			 const struct policy_upstream *u, const struct policy_upstream_tool *t,
+			 const char *name, json_t **tools, int *relisted)
+{
+	const struct up_row *r = row_of(name);
+	json_t *def = find_def(*tools, t->name), *d, *fresh;
+	enum standing st;
+	struct err err = {0};
+	int ok;
+
+	if (!def) {
+		if (r)
+			tools_hide(name, 1, &err);
+		return;
+	}
+	if (!r) {
+		if (tools_find(name) || add_row(u, t, def, name, 0, &err))
+			return; /* a name taken by another row stays its */
+		if (!(r = row_of(name)))
+			return;
+	}
+	err_clear(&err);
+	ok = current_in(srv->store, ses->principal, surface(srv), r, *tools, &d, &st, &err) == 0;
+	if (st == ST_CHANGED && !*relisted) {
+		struct upstream *up = upstream_shared(u, &err);
+
+		*relisted = 1;
+		if (up && !upstream_relist(up, &fresh, &err)) {
+			json_decref(*tools);
+			*tools = fresh;
+			refresh_tool(srv, ses, u, t, name, tools, relisted);
+			return;
+		}
+	}
+	/* A person trusted the definition the upstream offers now, which is
+	 * not the one the row shows: a row made from it takes its place. A
+	 * trust of anything else leaves st CHANGED and the row hidden. */
+	if (st == ST_STALE && !add_row(u, t, d, name, 1, &err))
+		ok = 1;
+	if (tools_hidden(tools_find(name)) == ok)
+		tools_hide(name, !ok, &err);
+}
+
 void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses)
 {
 	const struct policy *p = srv->gate.policy;
 	struct err err = {0};
 	char name[160];
-	int i, j;
+	int i, j, relisted;
 
 	if (!p || !p->nupstreams)
 		return;
@@ -236,34 +331,28 @@ void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses)
 
 		if (!up || upstream_tools(up, &tools, &err))
 			continue; /* an upstream that is down adds nothing; calls say why */
+		relisted = 0;
 		for (j = 0; j < u->ntools; j++) {
-			const struct policy_upstream_tool *t = &u->tools[j];
-			const struct up_row *r;
-			json_t *def = find_def(tools, t->name), *cur, *d;
-			int ok;
-
-			(void)snprintf(name, sizeof name, "%s" UPSTREAM_SEP "%s", u->name, t->name);
-			r = row_of(name);
-			if (!def) {
-				if (r)
-					tools_hide(name, 1, &err);
-				continue;
-			}
-			if (!r) {
-				if (tools_find(name) || add_row(u, t, def, name, &err))
-					continue; /* a name taken by another row stays its */
-				r = row_of(name);
-				if (!r)
-					continue;
-			}
-			err_clear(&err);
-			ok = current(srv->store, ses->principal, surface(srv), r, &cur, &d, &err) ==
-			     0;
-			json_decref(cur);
-			if (tools_hidden(tools_find(name)) == ok)
-				tools_hide(name, !ok, &err);
+			(void)snprintf(name, sizeof name, "%s" UPSTREAM_SEP "%s", u->name,
+				       u->tools[j].name);
+			refresh_tool(srv, ses, u, &u->tools[j], name, &tools, &relisted);
 		}
 		json_decref(tools);
 	}
 	pthread_mutex_unlock(&rows_lock);
+}
+
+void mcp_upstream_refresh_call(struct mcp_server *srv, struct mcp_session *ses, const char *name)
+{
+	const struct tools_row *t;
+	char ubuf[160];
+
+	/* airlock's own tools need no upstream; a shown upstream tool is
+	 * checked against its pin by the call itself (and hidden if it fails) */
+	if (!upstream_split(name, ubuf, sizeof ubuf))
+		return;
+	t = tools_find(name);
+	if (t && !tools_hidden(t))
+		return;
+	mcp_upstream_refresh(srv, ses);
 }

@@ -2,8 +2,10 @@
  *
  * Rows live in a fixed array of pointers that only grows, so a reader on
  * another thread never sees a row move or vanish: the count is published
- * after the row is complete. Adding and hiding take a mutex between
- * writers; readers take none. */
+ * after the row is complete. A replaced row (tools_replace) is swapped for
+ * its successor in the same place and kept until tools_reset, since a
+ * reader may still hold it. Adding, replacing and hiding take a mutex
+ * between writers; readers take none. */
 #include "tools.h"
 
 #include <pthread.h>
@@ -19,6 +21,8 @@ struct slot {
 };
 
 static struct slot *slots[TOOLS_MAX];
+static struct slot *retired[TOOLS_MAX]; /* replaced rows, freed by tools_reset */
+static int nretired;
 static atomic_int nslots;
 static atomic_uint generation;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,9 +30,12 @@ static int nbuiltin; /* the first nbuiltin slots are static rows, never freed */
 
 int tools_count(void) { return atomic_load(&nslots); }
 
+/* The i-th slot as a reader sees it: tools_replace may swap it meanwhile. */
+static struct slot *slot_at(int i) { return __atomic_load_n(&slots[i], __ATOMIC_ACQUIRE); }
+
 const struct tools_row *tools_at(int i)
 {
-	return i >= 0 && i < tools_count() ? &slots[i]->row : NULL;
+	return i >= 0 && i < tools_count() ? &slot_at(i)->row : NULL;
 }
 
 const struct tools_row *tools_find(const char *name)
@@ -38,8 +45,8 @@ const struct tools_row *tools_find(const char *name)
 	if (!name)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if (!strcmp(slots[i]->row.name, name))
-			return &slots[i]->row;
+		if (!strcmp(slot_at(i)->row.name, name))
+			return &slot_at(i)->row;
 	return NULL;
 }
 
@@ -69,8 +76,8 @@ const struct tools_row *tools_default_write(void)
 	int i, n = tools_count();
 
 	for (i = 0; i < n; i++)
-		if (slots[i]->row.connector == TOOLS_WRITE && !tools_hidden(&slots[i]->row))
-			return &slots[i]->row;
+		if (slot_at(i)->row.connector == TOOLS_WRITE && !tools_hidden(&slot_at(i)->row))
+			return &slot_at(i)->row;
 	return NULL;
 }
 
@@ -79,12 +86,12 @@ int tools_names(enum tools_connector c, const char *conj, char *buf, size_t len)
 	int i, k, n = tools_count(), total = 0, last = -1, w;
 
 	for (i = 0; i < n; i++)
-		if (slots[i]->row.connector == c && !tools_hidden(&slots[i]->row))
+		if (slot_at(i)->row.connector == c && !tools_hidden(&slot_at(i)->row))
 			last = i;
 	if (len)
 		buf[0] = '\0';
 	for (i = 0, k = 0; i < n; i++) {
-		const struct tools_row *r = &slots[i]->row;
+		const struct tools_row *r = &slot_at(i)->row;
 
 		if (r->connector != c || tools_hidden(r))
 			continue;
@@ -277,11 +284,66 @@ int tools_builtin(const struct tools_row *rows, int n, struct err *err)
 	return rc;
 }
 
+int tools_replace(const struct tools_row *row, struct err *err)
+{
+	const char *why;
+	struct slot *s, *old = NULL;
+	int i, n, rc = 0;
+
+	if (!row)
+		return err_set(err, AIRLOCK_EINVAL, "no row to replace");
+	if ((why = row_problem(row)))
+		return err_set(err, AIRLOCK_EINVAL, "tool '%.64s': %s", row->name ? row->name : "",
+			       why);
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	s->row = *row;
+	s->owned = 1;
+	if (dup_str(&s->row.name, row->name) | dup_str(&s->row.title, row->title) |
+	    dup_str(&s->row.scan_arg, row->scan_arg) |
+	    dup_str(&s->row.description, row->description) |
+	    dup_str(&s->row.input_schema, row->input_schema) |
+	    dup_str(&s->row.output_schema, row->output_schema) |
+	    dup_str(&s->row.untrusted, row->untrusted) | dup_str(&s->row.records, row->records) |
+	    dup_str(&s->row.book_enums, row->book_enums) |
+	    dup_str(&s->row.fields, row->fields)) {
+		slot_free(s);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	atomic_init(&s->hidden, 0);
+	pthread_mutex_lock(&lock);
+	n = atomic_load(&nslots);
+	for (i = 0; i < n && strcmp(slots[i]->row.name, row->name); i++)
+		;
+	if (i == n)
+		rc = err_set(err, AIRLOCK_ENOTFOUND, "no tool '%.64s' to replace", row->name);
+	else if (i < nbuiltin)
+		rc = err_set(err, AIRLOCK_EDENIED, "airlock's own tool '%.64s' is not replaced",
+			     row->name);
+	else if (nretired >= TOOLS_MAX)
+		rc = err_set(err, AIRLOCK_EBUSY,
+			     "tool '%.64s': %d rows were replaced since airlock started; restart it",
+			     row->name, TOOLS_MAX);
+	if (rc == 0) {
+		old = slots[i];
+		retired[nretired++] = old;
+		__atomic_store_n(&slots[i], s, __ATOMIC_RELEASE); /* complete before seen */
+		atomic_fetch_add(&generation, 1);
+	}
+	pthread_mutex_unlock(&lock);
+	if (rc)
+		slot_free(s);
+	return rc;
+}
+
 void tools_reset(void)
 {
 	int i, n;
 
 	pthread_mutex_lock(&lock);
+	while (nretired > 0)
+		slot_free(retired[--nretired]);
 	n = atomic_load(&nslots);
 	atomic_store(&nslots, nbuiltin);
 	for (i = nbuiltin; i < n; i++) {

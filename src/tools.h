@@ -118,6 +118,13 @@ struct tools_row {
  * tool without a gate, ...), AIRLOCK_ENOMEM, or AIRLOCK_EBUSY when the
  * registry is full. The new row is visible at once. */
 int tools_add(const struct tools_row *row, struct err *err);
+/* Puts a copy of row in the place of the row of the same name, shown (an
+ * upstream tool whose new definition a person trusted while airlock runs).
+ * Same checks as tools_add; AIRLOCK_ENOTFOUND when no row has that name,
+ * AIRLOCK_EDENIED for airlock's own rows. A thread that found the old row
+ * may go on using it: it is kept until tools_reset (at most TOOLS_MAX
+ * replacements per process, then AIRLOCK_EBUSY). */
+int tools_replace(const struct tools_row *row, struct err *err);
 /* The row named name, hidden or not, or NULL. */
 const struct tools_row *tools_find(const char *name);
 /* Number of rows (hidden ones included) and the i-th, in the order they

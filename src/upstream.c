@@ -29,6 +29,9 @@ extern char **environ;
 #define TOOLS_MAX 1000 /* definitions kept from one upstream */
 #define PAGES_MAX 20   /* tools/list pages followed */
 #define SESSION_ID_MAX 256
+#define POOL_MAX 64         /* idle HTTP handles kept (each keeps its connection) */
+#define BODY_FIRST 16384    /* an answer's buffer grows from this to the limit */
+#define RELIST_SOON_MS 1000 /* upstream_relist: at most this often */
 
 struct upstream {
 	pthread_mutex_t lock;
@@ -45,8 +48,11 @@ struct upstream {
 	size_t rlen, rcap;
 	char tail[UPSTREAM_STDERR_TAIL];
 	size_t tlen;
+	int64_t listed_at_ms; /* when tools was listed */
 	/* http */
-	CURL *curl;
+	CURL *curl;     /* initialize and tools/list, under the lock */
+	CURL *pool[POOL_MAX]; /* idle handles for tools/call, made on demand */
+	int npool;
 	int http_ready; /* initialize answered */
 	char session_id[SESSION_ID_MAX];
 };
@@ -486,7 +492,7 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 
 struct body {
 	char *p;
-	size_t len, cap;
+	size_t len, cap, limit; /* limit: the most cap may grow to */
 	int over;
 };
 
@@ -496,8 +502,19 @@ static size_t http_write(char *p, size_t size, size_t n, void *ctx)
 	size_t add = size * n;
 
 	if (b->len + add + 1 > b->cap) {
-		b->over = 1;
-		return 0; /* abort the transfer: the answer is over its limit */
+		size_t nc = b->cap ? b->cap : BODY_FIRST;
+		char *np;
+
+		while (nc < b->len + add + 1 && nc < b->limit)
+			nc *= 2;
+		if (nc > b->limit)
+			nc = b->limit;
+		if (b->len + add + 1 > nc || !(np = realloc(b->p, nc))) {
+			b->over = 1;
+			return 0; /* abort the transfer: the answer is over its limit */
+		}
+		b->p = np;
+		b->cap = nc;
 	}
 	memcpy(b->p + b->len, p, add);
 	b->len += add;
@@ -591,8 +608,19 @@ static json_t *sse_find(char *body, size_t len, int64_t id)
 	return NULL;
 }
 
-/* POSTs msg; for a request (id > 0) *resp gets its response. */
-static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **resp,
+/* What one POST saw of the session: the id the upstream gave, and whether
+ * it said the session we named is over (404). */
+struct http_seen {
+	char session[SESSION_ID_MAX];
+	int ended;
+};
+
+/* POSTs msg on curl (a handle of u's, used by one thread at a time) within
+ * the session sid ("" for none; ready: initialize has been answered); for a
+ * request (id > 0) *resp gets its response. Reads nothing of u but its
+ * policy, so calls may run at once, outside u's lock. */
+static int http_post(const struct upstream *u, CURL *curl, const char *sid, int ready,
+		     const char *msg, int64_t id, json_t **resp, struct http_seen *seen,
 		     struct err *err)
 {
 	const struct policy_upstream *c = u->cfg;
@@ -606,16 +634,16 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 
 	if (resp)
 		*resp = NULL;
-	if (!u->curl && !(u->curl = curl_easy_init()))
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	b.cap = max_message(u) + 1;
-	b.p = malloc(b.cap);
+	seen->session[0] = '\0';
+	seen->ended = 0;
+	/* the buffer grows with the answer (most are small), never past the limit */
+	b.limit = max_message(u) + 1;
 	h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = h ? curl_slist_append(h, "Accept: application/json, text/event-stream") : NULL;
-	if (h && u->http_ready)
+	if (h && ready)
 		h = curl_slist_append(h, "MCP-Protocol-Version: " PROTOCOL_VERSION);
-	if (h && u->session_id[0]) {
-		(void)snprintf(line, sizeof line, "Mcp-Session-Id: %s", u->session_id);
+	if (h && sid[0]) {
+		(void)snprintf(line, sizeof line, "Mcp-Session-Id: %s", sid);
 		h = curl_slist_append(h, line);
 	}
 	for (i = 0; h && i < c->nheaders; i++) {
@@ -636,29 +664,30 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 		h = curl_slist_append(h, hl);
 		free(hl);
 	}
-	if (!h || !b.p) {
+	if (!h) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	curl_easy_reset(u->curl);
-	curl_easy_setopt(u->curl, CURLOPT_URL, c->url);
+	/* options only: the handle keeps its connection open for the next call */
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, c->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(u->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, msg);
-	curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(msg));
-	curl_easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms(u));
-	curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(u->curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(u->curl, CURLOPT_HEADERFUNCTION, http_header);
-	curl_easy_setopt(u->curl, CURLOPT_HEADERDATA, &hd);
-	curl_easy_setopt(u->curl, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(u->curl, CURLOPT_USERAGENT, "airlock-upstream");
-	cc = curl_easy_perform(u->curl);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(msg));
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms(u));
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hd);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "airlock-upstream");
+	cc = curl_easy_perform(curl);
 	if (b.over) {
 		rc = err_set(err, AIRLOCK_EIO,
 			     "upstream '%s' sent an answer over the %zu-byte limit", c->name,
@@ -670,11 +699,10 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 			     ebuf[0] ? ebuf : curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (code == 404 && u->session_id[0]) {
-		/* the session ended upstream: start a new one next time */
-		u->http_ready = 0;
-		u->session_id[0] = '\0';
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 404 && sid[0]) {
+		/* the session ended upstream: a new one is started next time */
+		seen->ended = 1;
 		rc = err_set(err, AIRLOCK_EIO, "upstream '%s' ended the session", c->name);
 		goto out;
 	}
@@ -683,10 +711,12 @@ static int http_post(struct upstream *u, const char *msg, int64_t id, json_t **r
 		goto out;
 	}
 	if (hd.session[0])
-		(void)snprintf(u->session_id, sizeof u->session_id, "%s", hd.session);
+		(void)snprintf(seen->session, sizeof seen->session, "%s", hd.session);
 	if (!resp)
 		goto out;
-	if (hd.sse) {
+	if (!b.p) {
+		*resp = NULL;
+	} else if (hd.sse) {
 		*resp = sse_find(b.p, b.len, id);
 	} else {
 		json_error_t je;
@@ -709,33 +739,56 @@ out:
 
 /* ---- requests ---- */
 
-/* Sends method(params) (params stolen) and returns the result object. */
-static int request(struct upstream *u, const char *method, json_t *params, json_t **result,
-		   struct err *err)
+/* What a POST saw of the session, applied to u (under its lock): a 404 to
+ * the session in use ends it (initialize again on the next call); a session
+ * id the upstream gives within it is kept. sid: the session the POST named. */
+static void http_saw(struct upstream *u, const char *sid, const struct http_seen *seen)
 {
-	int64_t id = u->next_id++, deadline = now_ms() + timeout_ms(u);
-	json_t *msg = json_pack("{s:s,s:I,s:s,s:o}", "jsonrpc", "2.0", "id", (json_int_t)id,
-				"method", method, "params", params ? params : json_object());
-	json_t *resp = NULL, *e;
-	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	if (strcmp(sid, u->session_id) != 0)
+		return; /* another thread started a new session meanwhile */
+	if (seen->ended) {
+		u->http_ready = 0;
+		u->session_id[0] = '\0';
+	} else if (seen->session[0]) {
+		(void)snprintf(u->session_id, sizeof u->session_id, "%s", seen->session);
+	}
+}
+
+/* A POST under u's lock (initialize, notifications, tools/list), on the
+ * handle kept for them. */
+static int http_locked(struct upstream *u, const char *msg, int64_t id, json_t **resp,
+		       struct err *err)
+{
+	struct http_seen seen;
+	char sid[SESSION_ID_MAX];
 	int rc;
 
-	*result = NULL;
-	json_decref(msg);
-	if (!text)
+	if (!u->curl && !(u->curl = curl_easy_init()))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	if (u->cfg->transport == UPSTREAM_HTTP) {
-		rc = http_post(u, text, id, &resp, err);
-	} else {
-		rc = stdio_send(u, text, deadline, err);
-		if (!rc)
-			rc = stdio_wait(u, id, deadline, &resp, err);
-		if (rc)
-			stdio_stop(u, err->msg);
-	}
-	free(text);
-	if (rc)
-		return rc;
+	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
+	rc = http_post(u, u->curl, sid, u->http_ready, msg, id, resp, &seen, err);
+	http_saw(u, sid, &seen);
+	return rc;
+}
+
+/* The text of request id: method(params), params stolen. */
+static char *request_text(const char *method, json_t *params, int64_t id)
+{
+	json_t *msg = json_pack("{s:s,s:I,s:s,s:o}", "jsonrpc", "2.0", "id", (json_int_t)id,
+				"method", method, "params", params ? params : json_object());
+	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+
+	json_decref(msg);
+	return text;
+}
+
+/* The result object of a response (resp released). */
+static int response_result(const struct upstream *u, const char *method, json_t *resp,
+			   json_t **result, struct err *err)
+{
+	json_t *e;
+	int rc = 0;
+
 	if ((e = json_object_get(resp, "error"))) {
 		const char *m = json_string_value(json_object_get(e, "message"));
 
@@ -751,6 +804,34 @@ static int request(struct upstream *u, const char *method, json_t *params, json_
 	return rc;
 }
 
+/* Sends method(params) (params stolen) and returns the result object;
+ * under u's lock. */
+static int request(struct upstream *u, const char *method, json_t *params, json_t **result,
+		   struct err *err)
+{
+	int64_t id = u->next_id++, deadline = now_ms() + timeout_ms(u);
+	json_t *resp = NULL;
+	char *text = request_text(method, params, id);
+	int rc;
+
+	*result = NULL;
+	if (!text)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (u->cfg->transport == UPSTREAM_HTTP) {
+		rc = http_locked(u, text, id, &resp, err);
+	} else {
+		rc = stdio_send(u, text, deadline, err);
+		if (!rc)
+			rc = stdio_wait(u, id, deadline, &resp, err);
+		if (rc)
+			stdio_stop(u, err->msg);
+	}
+	free(text);
+	if (rc)
+		return rc;
+	return response_result(u, method, resp, result, err);
+}
+
 static int notify(struct upstream *u, const char *method, struct err *err)
 {
 	char *text = jsonrpc_notification(method, json_object());
@@ -759,7 +840,7 @@ static int notify(struct upstream *u, const char *method, struct err *err)
 	if (!text)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (u->cfg->transport == UPSTREAM_HTTP)
-		rc = http_post(u, text, 0, NULL, err);
+		rc = http_locked(u, text, 0, NULL, err);
 	else
 		rc = stdio_send(u, text, now_ms() + timeout_ms(u), err);
 	free(text);
@@ -814,6 +895,7 @@ static int list_tools(struct upstream *u, struct err *err)
 	}
 	json_decref(u->tools);
 	u->tools = all;
+	u->listed_at_ms = now_ms();
 	all = NULL;
 out:
 	free(cur);
@@ -838,17 +920,18 @@ static int ensure_started(struct upstream *u, struct err *err)
 			u->pid = 0; /* reaped: stdio_stop must not wait for it */
 			stdio_stop(u, "the upstream exited");
 		} else if (u->tools) {
-			return 0;
+			goto running;
 		}
 	}
 	if (u->cfg->transport == UPSTREAM_HTTP && u->http_ready && u->tools)
-		return 0;
+		goto running;
 	if (u->failures && now < u->retry_at_ms)
 		return err_set(err, AIRLOCK_EIO,
 			       "upstream '%s' is unavailable (%.200s); next attempt in %lld ms",
 			       name, u->last_failure, (long long)(u->retry_at_ms - now));
 	if (u->cfg->transport == UPSTREAM_STDIO && u->pid <= 0 && (rc = stdio_spawn(u, err)))
 		goto fail;
+	u->session_id[0] = '\0'; /* initialize names no session */
 	params = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", PROTOCOL_VERSION,
 			   "capabilities", "clientInfo", "name", "airlock", "version", "1");
 	if ((rc = request(u, "initialize", params, &r, err)))
@@ -858,6 +941,14 @@ static int ensure_started(struct upstream *u, struct err *err)
 	if ((rc = notify(u, "notifications/initialized", err)) || (rc = list_tools(u, err)))
 		goto fail;
 	return 0;
+running:
+	/* A server may change its tools without telling (dbhub reloads its
+	 * config file and says nothing): listed afresh now and then, so a
+	 * changed definition is found (and hidden) while airlock runs. */
+	if (now - u->listed_at_ms < UPSTREAM_RELIST_MS)
+		return 0;
+	if (!(rc = list_tools(u, err)))
+		return 0;
 fail:
 	if (u->cfg->transport == UPSTREAM_STDIO)
 		stdio_stop(u, err->msg);
@@ -883,6 +974,63 @@ int upstream_tools(struct upstream *u, json_t **tools, struct err *err)
 	return rc;
 }
 
+int upstream_relist(struct upstream *u, json_t **tools, struct err *err)
+{
+	int rc;
+
+	*tools = NULL;
+	pthread_mutex_lock(&u->lock);
+	/* at most once a second: a caller that keeps finding a mismatch (an
+	 * untrusted change) must not turn every call into a tools/list */
+	if (u->tools && now_ms() - u->listed_at_ms >= RELIST_SOON_MS)
+		u->listed_at_ms = 0;
+	rc = ensure_started(u, err);
+	if (!rc)
+		*tools = json_incref(u->tools);
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+/* tools/call over HTTP: the lock is held only to start the session and
+ * take a handle, so calls from several threads are in flight at once, each
+ * on a connection kept open from one call to the next. */
+static int http_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
+		     struct err *err)
+{
+	struct http_seen seen;
+	char sid[SESSION_ID_MAX], *text;
+	json_t *resp = NULL;
+	CURL *curl = NULL;
+	int64_t id;
+	int rc, ready;
+
+	/* under u's lock (the caller's), given back before the POST */
+	id = u->next_id++;
+	ready = u->http_ready;
+	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
+	if (u->npool > 0)
+		curl = u->pool[--u->npool];
+	pthread_mutex_unlock(&u->lock);
+	text = request_text(
+	    "tools/call",
+	    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()), id);
+	if (!curl)
+		curl = curl_easy_init();
+	if (!text || !curl)
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	else if (!(rc = http_post(u, curl, sid, ready, text, id, &resp, &seen, err)))
+		rc = response_result(u, "tools/call", resp, result, err);
+	free(text);
+	pthread_mutex_lock(&u->lock);
+	if (text && curl)
+		http_saw(u, sid, &seen);
+	if (curl && u->npool < POOL_MAX)
+		u->pool[u->npool++] = curl;
+	else if (curl)
+		curl_easy_cleanup(curl);
+	return rc;
+}
+
 int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
 		  struct err *err)
 {
@@ -891,7 +1039,9 @@ int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **r
 	*result = NULL;
 	pthread_mutex_lock(&u->lock);
 	rc = ensure_started(u, err);
-	if (!rc)
+	if (!rc && u->cfg->transport == UPSTREAM_HTTP)
+		rc = http_call(u, tool, args, result, err);
+	else if (!rc)
 		rc = request(
 		    u, "tools/call",
 		    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()),
@@ -909,6 +1059,8 @@ void upstream_free(struct upstream *u)
 	stdio_stop(u, NULL);
 	if (u->curl)
 		curl_easy_cleanup(u->curl);
+	while (u->npool > 0)
+		curl_easy_cleanup(u->pool[--u->npool]);
 	free(u->rbuf);
 	json_decref(u->tools);
 	pthread_mutex_destroy(&u->lock);

@@ -19,8 +19,9 @@
  * may be called and record it.
  *
  * A struct upstream borrows its struct policy_upstream (the policy outlives
- * it). Calls on one upstream are serialised by its own lock, so one may be
- * shared by threads. Results are new references the caller releases. */
+ * it) and may be shared by threads. Calls to a stdio upstream are
+ * serialised by its lock; HTTP calls run at once, each on a connection of
+ * its own kept open for later calls (at most 64 kept idle). Results are new references the caller releases. */
 #ifndef AIRLOCK_UPSTREAM_H
 #define AIRLOCK_UPSTREAM_H
 
@@ -35,6 +36,10 @@
 #define UPSTREAM_DEFAULT_TIMEOUT_S 30
 #define UPSTREAM_DEFAULT_MAX_MESSAGE (4 * 1024 * 1024)
 #define UPSTREAM_STDERR_TAIL 4096
+/* A running upstream's tools are listed afresh when the list is this old
+ * (at the next call that needs them): servers change tools without a
+ * notification, and a changed definition must be found while airlock runs. */
+#define UPSTREAM_RELIST_MS 5000
 
 struct upstream;
 
@@ -45,6 +50,11 @@ void upstream_free(struct upstream *u);
 /* The upstream's tools (a JSON array of definitions, a new reference), as
  * listed at its latest start; starts it when it is not running. */
 int upstream_tools(struct upstream *u, json_t **tools, struct err *err);
+
+/* The upstream's tools listed afresh unless the list is under a second old
+ * (a caller saw a definition it did not expect: a person may have trusted
+ * what the upstream offers now). */
+int upstream_relist(struct upstream *u, json_t **tools, struct err *err);
 
 /* tools/call of tool with args (borrowed); *result is the upstream's
  * CallToolResult (an object, a new reference). A result with isError true
