@@ -262,9 +262,31 @@ static json_t *finish_result(struct mcp_session *ses, json_t *result)
 	return result;
 }
 
-static json_t *capabilities(void)
+/* listChanged: upstream tools come and go while airlock runs (a changed
+ * definition hidden, one a person trusted shown); airlock's own never do. */
+static json_t *capabilities(const struct mcp_server *srv)
 {
-	return json_pack("{s:{s:b},s:{}}", "tools", "listChanged", 0, "logging");
+	int upstreams = srv->gate.policy && srv->gate.policy->nupstreams > 0;
+
+	return json_pack("{s:{s:b},s:{}}", "tools", "listChanged", upstreams, "logging");
+}
+
+/* notifications/tools/list_changed to a session whose last tools/list is
+ * older than the registry's latest change (an upstream tool hidden or
+ * shown since), sent ahead of the answer to its next request. */
+static void tools_changed_notify(struct mcp_session *ses)
+{
+	unsigned gen = tools_generation();
+	char *msg;
+
+	if (!ses->tools_seen || ses->tools_seen == gen)
+		return;
+	ses->tools_seen = gen;
+	if (ses->notify && (msg = jsonrpc_notification("notifications/tools/list_changed",
+						       json_object()))) {
+		ses->notify(ses->notify_ctx, msg);
+		free(msg);
+	}
 }
 
 static const char *instructions(const struct mcp_server *srv)
@@ -311,7 +333,7 @@ static int do_initialize(struct mcp_server *srv, struct mcp_session *ses, json_t
 			   : "");
 	return reply_result(ses, reply, id,
 			    json_pack("{s:s,s:o,s:{s:s,s:s,s:s},s:s}", "protocolVersion", version,
-				      "capabilities", capabilities(), "serverInfo", "name",
+				      "capabilities", capabilities(srv), "serverInfo", "name",
 				      MCP_SERVER_NAME, "title",
 				      srv->connector == MCP_WRITE ? "airlock (write connector)"
 								  : "airlock (read connector)",
@@ -331,7 +353,7 @@ static int do_discover(struct mcp_server *srv, struct mcp_session *ses, json_t *
 	ses->stateless = 1;
 	rc = reply_result(ses, reply, id,
 			  json_pack("{s:o,s:o,s:s,s:i,s:s}", "supportedVersions", versions,
-				    "capabilities", capabilities(), "instructions",
+				    "capabilities", capabilities(srv), "instructions",
 				    instructions(srv), "ttlMs", TOOLS_TTL_MS, "cacheScope",
 				    "private"));
 	ses->stateless = was;
@@ -366,6 +388,7 @@ static int do_tools_list(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   NULL);
 	mcp_upstream_refresh(srv, ses); /* hides a changed definition, shows a trusted one */
 	tools_fresh(srv, ses);
+	ses->tools_seen = tools_generation();
 	/* the book's values now: a tools/list after an import shows its regions */
 	if (mcp_tools_book(srv->tools, srv->store, &list, &err)) {
 		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "book enums failed", "error",
@@ -714,6 +737,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 				   "tools/call needs params.name (a string)", NULL);
 	mcp_upstream_refresh_call(srv, ses, name);
 	tools_fresh(srv, ses);
+	tools_changed_notify(ses);
 	t = mcp_tool_find(srv->connector, name);
 	if (t && !json_object_get(srv->schemas, name)) /* added, but the rebuild failed */
 		t = NULL;

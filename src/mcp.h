@@ -83,6 +83,7 @@ struct mcp_session {
 	 * them as SSE events). NULL drops them. msg is valid during the call. */
 	void (*notify)(void *ctx, const char *msg);
 	void *notify_ctx;
+	unsigned tools_seen; /* tool registry generation at its last tools/list; 0: none */
 };
 
 /* Builds the server for one connector. */
