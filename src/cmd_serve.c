@@ -19,6 +19,9 @@
 #include "notify.h"
 #include "oauth_http.h"
 #include "policy.h"
+
+/* --slow-threads when the policy names upstreams and the flag is not given */
+#define SERVE_UPSTREAM_SLOW_THREADS 16
 #include "upstream.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8750"
@@ -206,7 +209,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	struct err err = {0};
 	char host[64], base[2100], dbabs[PATH_MAX], polabs[PATH_MAX];
 	long threads = 4, budget;
-	int c, h, port, sig, rc = CLI_OK;
+	int c, h, port, sig, rc = CLI_OK, slow_given = 0;
 	sigset_t set;
 
 	for (li = 0; li < sizeof limits / sizeof limits[0]; li++)
@@ -219,6 +222,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 			if (cli_parse_long(cli, limits[li].name, optarg, limits[li].min,
 					   limits[li].max, &lim[li]))
 				return CLI_USAGE;
+			slow_given |= c == OPT_SLOW;
 		} else if (c == OPT_LISTEN)
 			listen = optarg;
 		else if (c == OPT_INSECURE)
@@ -319,6 +323,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	mc.idle_seconds = (unsigned)lim[5] * 60;
 	cc.signins_per_address = (unsigned)lim[6];
 	hc.slow_threads = (unsigned)lim[7];
+	/* An upstream tool's call runs on the slow lane (it may take the
+	 * upstream's whole timeout) but waits on the network, not the CPU: one
+	 * thread would let one agent's call hold up every other's. */
+	if (!slow_given && cli->policy->nupstreams > 0)
+		hc.slow_threads = SERVE_UPSTREAM_SLOW_THREADS;
 	/* Block the stop signals in every thread (the workers inherit the
 	 * mask) and wait for them here, so shutdown runs on this thread. */
 	sigemptyset(&set);
