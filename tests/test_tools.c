@@ -533,6 +533,62 @@ static void test_refuses_bad_rows(void **state)
 	assert_int_equal(tools_count(), n + 1);
 }
 
+/* A definition a person trusts while airlock runs takes its row's place:
+ * the new row is what tools/list shows, a thread still holding the old row
+ * can read it, and nothing can replace airlock's own rows or smuggle a
+ * write past the gate by replacing a read. */
+static void test_replaced_row_takes_its_place(void **state)
+{
+	struct tools_row r = {0};
+	const struct tools_row *old, *now;
+	struct err err = {0};
+	unsigned gen;
+	int n;
+
+	(void)state;
+	r.name = "hub__get";
+	r.title = "Get";
+	r.connector = TOOLS_READ;
+	r.effect = EFFECT_READ;
+	r.description = "Passed through. The upstream describes it: Get one.";
+	r.input_schema = PROBE_IN;
+	r.output_schema = "{\"type\":\"object\"}";
+	r.run = probe_run;
+	assert_ok(tools_add(&r, &err), &err);
+	old = tools_find("hub__get");
+	assert_ok(tools_hide("hub__get", 1, &err), &err);
+	n = tools_count();
+	gen = tools_generation();
+
+	r.description = "Passed through. The upstream describes it: Get one, newly trusted.";
+	assert_ok(tools_replace(&r, &err), &err);
+	now = tools_find("hub__get");
+	assert_ptr_not_equal(now, old);
+	assert_non_null(strstr(now->description, "newly trusted"));
+	assert_false(tools_hidden(now)); /* shown */
+	assert_int_equal(tools_count(), n); /* in the same place, not a second row */
+	assert_int_not_equal(tools_generation(), gen);
+	/* a reader that found the old row before the swap still reads it whole */
+	assert_non_null(strstr(old->description, "Get one."));
+	check_layers_agree();
+
+	/* the attacker's side: no such row, airlock's own row, a write in a
+	 * read's place, a bad row */
+	r.name = "hub__nothing";
+	assert_int_equal(tools_replace(&r, &err), AIRLOCK_ENOTFOUND);
+	r.name = "get_account";
+	assert_int_equal(tools_replace(&r, &err), AIRLOCK_EDENIED);
+	assert_null(strstr(tools_find("get_account")->description, "newly trusted"));
+	r.name = "hub__get";
+	r.effect = EFFECT_WRITE;
+	assert_int_equal(tools_replace(&r, &err), AIRLOCK_EINVAL);
+	r.effect = EFFECT_READ;
+	r.input_schema = "{not json";
+	assert_int_equal(tools_replace(&r, &err), AIRLOCK_EINVAL);
+	assert_ptr_equal(tools_find("hub__get"), now);
+	assert_int_equal(tools_count(), n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +596,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_added_rows_reach_every_layer, teardown),
 		cmocka_unit_test_teardown(test_hidden_row_is_unreachable, teardown),
 		cmocka_unit_test_teardown(test_refuses_bad_rows, teardown),
+		cmocka_unit_test_teardown(test_replaced_row_takes_its_place, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, remove_dir);
