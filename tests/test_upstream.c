@@ -1,9 +1,19 @@
 /* test_upstream.c — upstreams: the policy section (values and every kind
  * of mistake at FILE:LINE), the names agents see, the pins of tool
- * definitions, the inventory of listed/offered tools, and the stdio client
- * against upstreams that die, say nothing, or answer garbage. */
+ * definitions, the inventory of listed/offered tools, the stdio client
+ * against upstreams that die, say nothing, or answer garbage, and the HTTP
+ * client against a fake Streamable HTTP upstream: calls at once, each its
+ * own answer, a slow call holding up no other, an answer over the limit,
+ * a session the upstream ended. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "policy.h"
@@ -269,6 +279,311 @@ static void test_stdio_hostile(void **state)
 		   "did not answer within 1 s", 1);
 }
 
+
+/* ---- a fake Streamable HTTP upstream: a thread per connection, keep-alive,
+ * JSON bodies; tools echo (answers its x), slow (the same after 3 s) and big
+ * (a 100 KB text) ---- */
+
+struct fake {
+	int lfd, port;
+	atomic_int inflight, max_inflight, session; /* session: the id it accepts */
+	atomic_int inits, stop;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct fake_conn {
+	struct fake *f;
+	int fd;
+};
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void fake_answer(int fd, int code, const char *sid, const char *body)
+{
+	char head[512];
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%s%s%s"
+			 "Content-Length: %zu\r\n\r\n",
+			 code, sid ? "Mcp-Session-Id: " : "", sid ? sid : "", sid ? "\r\n" : "",
+			 strlen(body));
+
+	if (n > 0 && (size_t)n < sizeof head && !send_all(fd, head, (size_t)n))
+		send_all(fd, body, strlen(body));
+}
+
+static void *fake_conn_main(void *arg)
+{
+	struct fake_conn *c = arg;
+	struct fake *f = c->f;
+	static char big[100001];
+	char *buf = malloc(1 << 16);
+	size_t len = 0;
+
+	memset(big, 'A', sizeof big - 1);
+	while (buf) {
+		char *end = memmem(buf, len, "\r\n\r\n", 4), *cl, *sidh, sid[32];
+		size_t need, blen;
+		ssize_t r;
+		json_t *m, *res = NULL;
+		char *out = NULL;
+		const char *method, *name;
+
+		if (!end) {
+			if (len == (1 << 16) || (r = recv(c->fd, buf + len, (1 << 16) - len, 0)) <= 0)
+				break;
+			len += (size_t)r;
+			continue;
+		}
+		*end = '\0';
+		cl = strcasestr(buf, "content-length:");
+		blen = cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+		need = (size_t)(end + 4 - buf) + blen;
+		if (need > (1 << 16))
+			break;
+		while (len < need && (r = recv(c->fd, buf + len, need - len, 0)) > 0)
+			len += (size_t)r;
+		if (len < need)
+			break;
+		m = json_loadb(end + 4, blen, 0, NULL);
+		method = json_string_value(json_object_get(m, "method"));
+		sidh = strcasestr(buf, "mcp-session-id:");
+		snprintf(sid, sizeof sid, "s%d", atomic_load(&f->session));
+		if (method && !strcmp(method, "initialize")) {
+			atomic_fetch_add(&f->inits, 1);
+			res = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", "2025-06-18",
+					"capabilities", "serverInfo", "name", "fake", "version", "1");
+		} else if (sidh && strncmp(sidh + 15 + strspn(sidh + 15, " "), sid, strlen(sid))) {
+			fake_answer(c->fd, 404, NULL, "{}"); /* a session it forgot */
+		} else if (!json_object_get(m, "id")) {
+			fake_answer(c->fd, 202, NULL, "");
+		} else if (method && !strcmp(method, "tools/list")) {
+			res = json_pack("{s:[{s:s},{s:s},{s:s}]}", "tools", "name", "echo", "name",
+					"slow", "name", "big");
+		} else if (method && !strcmp(method, "tools/call")) {
+			json_t *p = json_object_get(m, "params");
+			const char *x = json_string_value(
+			    json_object_get(json_object_get(p, "arguments"), "x"));
+			int now = atomic_fetch_add(&f->inflight, 1) + 1, was;
+
+			while ((was = atomic_load(&f->max_inflight)) < now &&
+			       !atomic_compare_exchange_weak(&f->max_inflight, &was, now))
+				;
+			name = json_string_value(json_object_get(p, "name"));
+			if (name && !strcmp(name, "slow"))
+				usleep(3000000);
+			else
+				usleep(2000); /* long enough for calls to overlap */
+			res = json_pack("{s:[{s:s,s:s}]}", "content", "type", "text", "text",
+					name && !strcmp(name, "big") ? big : x ? x : "");
+			atomic_fetch_sub(&f->inflight, 1);
+		}
+		if (res) {
+			json_t *msg = json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id",
+						json_object_get(m, "id"), "result", res);
+
+			out = json_dumps(msg, JSON_COMPACT);
+			fake_answer(c->fd, 200, method && !strcmp(method, "initialize") ? sid : NULL,
+				    out);
+			json_decref(msg);
+			free(out);
+		}
+		json_decref(m);
+		memmove(buf, buf + need, len - need);
+		len -= need;
+	}
+	free(buf);
+	close(c->fd);
+	free(c);
+	return NULL;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	pthread_t t;
+
+	while (!atomic_load(&f->stop)) {
+		int fd = accept(f->lfd, NULL, NULL);
+		struct fake_conn *c;
+
+		if (fd < 0)
+			break;
+		c = malloc(sizeof *c);
+		c->f = f;
+		c->fd = fd;
+		if (pthread_create(&t, NULL, fake_conn_main, c) == 0)
+			pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, pthread_t *t)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof a;
+
+	memset(f, 0, sizeof *f);
+	atomic_store(&f->session, 1);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(f->lfd, 64), 0);
+	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &al), 0);
+	f->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(t, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f, pthread_t t)
+{
+	atomic_store(&f->stop, 1);
+	shutdown(f->lfd, SHUT_RDWR);
+	close(f->lfd);
+	pthread_join(t, NULL);
+}
+
+struct caller {
+	struct upstream *u;
+	const char *tool;
+	int id, calls, wrong, failed;
+	double done_at;
+};
+
+static void *caller_main(void *arg)
+{
+	struct caller *c = arg;
+	int k;
+
+	for (k = 0; k < c->calls; k++) {
+		char x[32];
+		json_t *args, *r = NULL;
+		struct err err = {0};
+		const char *text;
+
+		snprintf(x, sizeof x, "caller%d-call%d", c->id, k);
+		args = json_pack("{s:s}", "x", x);
+		if (upstream_call(c->u, c->tool, args, &r, &err)) {
+			c->failed++;
+		} else {
+			text = json_string_value(json_object_get(
+			    json_array_get(json_object_get(r, "content"), 0), "text"));
+			c->wrong += !text || strcmp(text, x) != 0;
+		}
+		json_decref(r);
+		json_decref(args);
+	}
+	c->done_at = mono();
+	return NULL;
+}
+
+/* Calls through one shared client run at once, each gets its own answer,
+ * and a call the upstream takes 3 s over holds up none of the others (the
+ * old client held its lock for the whole call: one slow tool stalled every
+ * agent's reads). */
+static void test_http_calls_at_once(void **state)
+{
+	struct policy_upstream_tool t[] = {{"echo", EFFECT_READ, 1}, {"slow", EFFECT_READ, 1}};
+	struct policy_upstream cfg = {.name = "fake", .transport = UPSTREAM_HTTP,
+				      .timeout_seconds = 10, .tools = t, .ntools = 2};
+	struct caller cs[9];
+	pthread_t ft, th[9];
+	struct fake f;
+	struct upstream *u = NULL;
+	struct err err = {0};
+	json_t *tools = NULL;
+	char url[64];
+	int i;
+
+	(void)state;
+	fake_start(&f, &ft);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", f.port);
+	cfg.url = url;
+	assert_ok(upstream_open(&cfg, &u, &err), &err);
+	assert_ok(upstream_tools(u, &tools, &err), &err);
+	assert_int_equal(json_array_size(tools), 3);
+	json_decref(tools);
+	for (i = 0; i < 9; i++) {
+		cs[i] = (struct caller){.u = u, .tool = i == 0 ? "slow" : "echo", .id = i,
+					.calls = i == 0 ? 1 : 40};
+		assert_int_equal(pthread_create(&th[i], NULL, caller_main, &cs[i]), 0);
+		if (i == 0)
+			usleep(200000); /* the slow call is under way first */
+	}
+	for (i = 0; i < 9; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 9; i++) {
+		assert_int_equal(cs[i].failed, 0);
+		assert_int_equal(cs[i].wrong, 0); /* every answer was its own */
+		if (i > 0 && cs[i].done_at >= cs[0].done_at)
+			fail_msg("caller %d waited for the slow call to end", i);
+	}
+	assert_true(atomic_load(&f.max_inflight) >= 3);
+	assert_int_equal(atomic_load(&f.inits), 1); /* one session, never re-initialized */
+	upstream_free(u);
+	fake_stop(&f, ft);
+}
+
+/* An answer over max_message fails that call, bounded; the next call on the
+ * same client works. A session the upstream ended (404) fails the call
+ * that found out, and the next one starts a new session. */
+static void test_http_limits_and_sessions(void **state)
+{
+	struct policy_upstream_tool t[] = {{"echo", EFFECT_READ, 1}, {"big", EFFECT_READ, 1}};
+	struct policy_upstream cfg = {.name = "fake", .transport = UPSTREAM_HTTP,
+				      .timeout_seconds = 5, .max_message = 65536, .tools = t,
+				      .ntools = 2};
+	struct caller c = {.tool = "echo", .calls = 3};
+	pthread_t ft;
+	struct fake f;
+	struct upstream *u = NULL;
+	struct err err = {0};
+	json_t *r = NULL, *args = json_pack("{s:s}", "x", "hi");
+	char url[64];
+
+	(void)state;
+	fake_start(&f, &ft);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/mcp", f.port);
+	cfg.url = url;
+	assert_ok(upstream_open(&cfg, &u, &err), &err);
+	c.u = u;
+	assert_int_not_equal(upstream_call(u, "big", args, &r, &err), 0);
+	assert_null(r);
+	if (!strstr(err.msg, "over the 65536-byte limit"))
+		fail_msg("wanted the limit in '%s'", err.msg);
+	caller_main(&c);
+	assert_int_equal(c.failed + c.wrong, 0);
+
+	atomic_store(&f.session, 2); /* the upstream forgets session s1 */
+	err_clear(&err);
+	assert_int_not_equal(upstream_call(u, "echo", args, &r, &err), 0);
+	if (!strstr(err.msg, "ended the session"))
+		fail_msg("wanted the ended session in '%s'", err.msg);
+	caller_main(&c);
+	assert_int_equal(c.failed + c.wrong, 0);
+	assert_int_equal(atomic_load(&f.inits), 2);
+	json_decref(args);
+	upstream_free(u);
+	fake_stop(&f, ft);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,7 +593,11 @@ int main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_inventory),
 	    cmocka_unit_test(test_stdio_hostile),
+	    cmocka_unit_test(test_http_calls_at_once),
+	    cmocka_unit_test(test_http_limits_and_sessions),
 	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
