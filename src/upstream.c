@@ -732,6 +732,9 @@ static int http_post(const struct upstream *u, CURL *curl, const char *sid, int 
 			     "upstream '%s' sent no JSON-RPC answer to request %lld", c->name,
 			     (long long)id);
 out:
+	/* the handle is kept for later calls: nothing of this frame stays in it */
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(h);
 	free(b.p);
 	return rc;
