@@ -72,6 +72,13 @@ if [ -n "${AIRLOCK_TEST_PG:-}" ]; then
 else
 	echo "# AIRLOCK_TEST_PG is not set: the PostgreSQL half is skipped"
 fi
+# two statements in one: refused on either engine, never half run
+n=$("$AIRLOCK" sql "SELECT count(*) FROM account")
+expect 1 "two statements at once are refused" "$AIRLOCK" sql --write \
+	"UPDATE account SET name = 'twice' WHERE id = 'acc-esc'; DELETE FROM account"
+same "... and neither ran" "$("$AIRLOCK" sql "SELECT count(*) FROM account WHERE name = 'twice'")|$("$AIRLOCK" sql "SELECT count(*) FROM account")" "0|$n"
+expect 0 "a trailing ';' and comment are one statement" "$AIRLOCK" sql "SELECT 1; -- done"
+
 # --raw: text as stored, for scripts that parse a value (sqlite3 -batch's view)
 expect 0 "--raw prints a value as stored" "$AIRLOCK" sql --raw \
 	"SELECT ?1" "$(printf 'a\\b\tc')"
