@@ -187,5 +187,7 @@ wait "$pid" 2>/dev/null
 # --- every human verb in the log has a human principal, never the proposer --
 same "every person's entry is human:NAME, never an agent's spelling" \
 	"$(sql "SELECT count(*) FROM action_log WHERE tool IN ('approve','reject','reviewer add','reviewer remove','token create')
-	   AND principal NOT GLOB 'human:[a-z]*'")" 0
-same "integrity" "$(sql "PRAGMA integrity_check")" "ok"
+	   AND (substr(principal,1,6) <> 'human:' OR substr(principal,7,1) NOT BETWEEN 'a' AND 'z')")" 0
+if [ -z "$E2E_PG" ]; then # SQLite's own check of its file
+	same "integrity" "$(sql "PRAGMA integrity_check")" "ok"
+fi
