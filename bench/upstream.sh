@@ -14,7 +14,9 @@
 # Knobs: MCP_BENCH_CLIENTS (64), MCP_BENCH_SECONDS (10), MCP_BENCH_WARMUP (2),
 # MCP_BENCH_ACCOUNTS (20000), MCP_BENCH_THREADS (airlock fast-lane workers,
 # 4), UPSTREAM_BENCH_SLOW (airlock --slow-threads: upstream calls at once,
-# 16, what serve runs with upstreams in its policy), UPSTREAM_BENCH_RUNS (5).
+# 16, what serve runs with upstreams in its policy), UPSTREAM_BENCH_RUNS (5),
+# UPSTREAM_BENCH_DELAY_MS (unset: dbhub; set: bench/upstream_slow.mjs, an
+# SDK server whose get_account answers after that many ms, as a remote CRM).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAME=upstream.sh
@@ -52,8 +54,12 @@ name = "id"
 type = "string"
 description = "account id"
 EOT
-"$NODE" "$DBHUB" --transport http --port 0 --host 127.0.0.1 --config "$T/dbhub.toml" \
-	>"$T/dbhub.log" 2>&1 &
+if [ -n "${UPSTREAM_BENCH_DELAY_MS:-}" ]; then
+	"$NODE" "$ROOT/bench/upstream_slow.mjs" "$UPSTREAM_BENCH_DELAY_MS" >"$T/dbhub.log" 2>&1 &
+else
+	"$NODE" "$DBHUB" --transport http --port 0 --host 127.0.0.1 --config "$T/dbhub.toml" \
+		>"$T/dbhub.log" 2>&1 &
+fi
 hpid=$!
 bench_track "$hpid"
 hport=$(bench_wait_port "$T/dbhub.log" '.*listening on 127.0.0.1:\([0-9]*\).*')
@@ -89,7 +95,8 @@ python3 - "$T" "$RUNS" "$CLIENTS" "$SECS" "$ACCOUNTS" "$THREADS" "$SLOW" "$(cat 
 import json, os, sys, statistics as st
 t, runs = sys.argv[1], int(sys.argv[2])
 clients, secs, accounts, threads, slow, logged = sys.argv[3:9]
-print(f"read through airlock vs straight to dbhub 1.4.0 over Streamable HTTP: get_account, random ids,"
+server = f"an SDK server answering after {os.environ['UPSTREAM_BENCH_DELAY_MS']} ms" if os.environ.get('UPSTREAM_BENCH_DELAY_MS') else "dbhub 1.4.0"
+print(f"read through airlock vs straight to {server} over Streamable HTTP: get_account, random ids,"
       f" {clients} clients, {secs} s x {runs} runs alternating, {accounts} accounts,"
       f" airlock --threads {threads} --slow-threads {slow}; load average {os.getloadavg()[0]:.2f}")
 print(f"{'run':<5}{'direct req/s':>14}{'airlock req/s':>15}{'ratio':>8}{'direct p50 ms':>15}{'airlock p50 ms':>16}{'added p50 us':>14}{'errors':>8}")
