@@ -187,3 +187,42 @@ kill "$SPID" 2>/dev/null
 wait "$SPID" 2>/dev/null || :
 kill "$H1" 2>/dev/null
 wait "$H1" 2>/dev/null || :
+
+# ---- one agent's slow upstream call holds up no other's ----
+# an upstream that takes 1.5 s per call (a remote CRM on a bad day), 8
+# agents calling it for 4 s through `serve` as it starts by default: at once
+# they finish up to 16 calls; one at a time (main: the client's lock, and
+# one slow-lane thread) at most 3
+LOADGEN=${LOADGEN:-$(dirname "$AIRLOCK")/bench/bench_mcp_load}
+"$NODE" "$ROOT/bench/upstream_slow.mjs" 1500 >"$T/slow.log" 2>&1 &
+H3=$!
+sport=
+for _ in $(seq 150); do
+	sport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/slow.log")
+	[ -n "$sport" ] && break
+	sleep 0.1
+done
+cp "$T/default-policy.yaml" "$T/slow.yaml"
+cat >>"$T/slow.yaml" <<EOT
+upstreams:
+  far:
+    transport: http
+    url: http://127.0.0.1:$sport/mcp
+    timeout: 10s
+    tools:
+      get_account: read
+EOT
+export AIRLOCK_POLICY="$T/slow.yaml"
+expect 0 "slow upstream: a person trusts it" "$AIRLOCK" upstream trust far --as alice
+serve_start
+"$LOADGEN" "$port" /mcp/read 8 4 0 far__get_account '{"id":"a1"}' "$RT" >"$T/slowload.json" 2>"$T/slowload.err"
+n=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$T/slowload.json")
+if [ "${n:-0}" -ge 6 ]; then
+	ok "slow upstream: 8 agents' calls run at once ($n calls in 4 s)"
+else
+	notok "slow upstream: 8 agents' calls run at once" "${n:-no} calls in 4 s" "$(cat "$T/slowload.json" "$T/slowload.err")"
+fi
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || :
+kill "$H3" 2>/dev/null
+wait "$H3" 2>/dev/null || :
