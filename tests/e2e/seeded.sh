@@ -20,10 +20,18 @@ sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FRO
  SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;
  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
  INSERT INTO signal(id,account_id,kind,observed_at,updated_at)
- SELECT printf('S%04d',i),printf('A%04d',i),'intent','2026-11-20','2026-11-20T00:00:00Z' FROM n;"
+ SELECT printf('S%04d',i),printf('A%04d',i),'intent','2026-11-20','2026-11-20T00:00:00Z' FROM n;
+ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+ INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
+ SELECT printf('O%04d',i),printf('A%04d',i),'intent','2025-12-01','visited the pricing page','2025-12-01T00:00:00Z' FROM n;
+ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+ INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
+ SELECT printf('L%04d',i),printf('A%04d',i),'news','2026-11-25','announced layoffs of about 12% of staff','2026-11-25T00:00:00Z' FROM n WHERE i%2=0;"
 items() { # items FIRST LAST VALUE: re-tiers citing each account's own signal
 	python3 -c "import json,sys; f,l,v=map(int,sys.argv[1:]); print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':'tier','value':v,'reason':'intent surge at A%04d'%i,'evidence':['S%04d'%i]} for i in range(f,l+1)]}))" "$@"
 }
+# what would name a check: the table, its base, its kinds
+TELL='seeded|based_on|evidence_contradicts|reason_unsupported|evidence_too_old|evidence_of_another|change_contradicts'
 j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 # new_batch FIRST LAST: proposes, samples as maria; sets B, SLOT
 new_batch() {
@@ -56,18 +64,18 @@ same "... the slot's record and before-image are its real item's" \
 	"$(j "$T/show.json" "[(i['record_id'],i['before']['tier']) for i in d['item_list'] if i['idx']==$SLOT][0]")" \
 	"('$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B AND idx=$SLOT")', 3)"
 hasnt "... and nothing in it says check, seed of the check, kind or base" "$T/show.json" \
-	'seeded|based_on|evidence_of_another|change_contradicts|"kind"'
+	"$TELL|\"kind\""
 expect 0 "the text view" $AIRLOCK show "$B" --limit 0
 has "... marks the slot as drawn like the others" "$T/out" "^  #$SLOT ★drawn ~ account"
 expect 0 "the batch's log, which anyone reviewing may read" $AIRLOCK log --batch "$B" --json
-hasnt "... says nothing of the check" "$T/out" 'seeded|based_on|evidence_of_another|change_contradicts'
+hasnt "... says nothing of the check" "$T/out" "$TELL"
 # the agent polls its batch: what it may read tells it nothing either
 printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}}' \
 	'{"jsonrpc":"2.0","method":"notifications/initialized"}' \
 	"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"batch_status\",\"arguments\":{\"batch_id\":\"$B\"}}}" >"$T/mcp.in"
 $AIRLOCK mcp --connector read --agent scout <"$T/mcp.in" >"$T/mcp.out" 2>"$T/mcp.err"
 has "the agent's batch_status answers" "$T/mcp.out" '"id":2,"result"'
-hasnt "... with nothing of the check in it" "$T/mcp.out" 'seeded|based_on|evidence_of_another|change_contradicts'
+hasnt "... with nothing of the check in it" "$T/mcp.out" "$TELL"
 same "the batch still holds its 60 items and radius" \
 	"$(sql "SELECT items||' '||radius||' '||(SELECT count(*) FROM batch_item WHERE batch_id=$B) FROM batch WHERE id=$B")" \
 	"60 60 60"
@@ -156,7 +164,7 @@ same "every account of the batches holds the proposed tier: no planted change" \
 	"$(sql "SELECT count(*) FROM account WHERE tier<>2 AND id IN (SELECT record_id FROM batch_item WHERE batch_id IN (SELECT id FROM batch WHERE state='applied'))")" 0
 expect 0 "export of the changes" $AIRLOCK export changes -o "$T/exp"
 cat "$T"/exp/* >"$T/exp.all" 2>/dev/null
-hasnt "... carries nothing of a check" "$T/exp.all" 'seeded|based_on|evidence_of_another|change_contradicts'
+hasnt "... carries nothing of a check" "$T/exp.all" "$TELL"
 same "... one row per account the applied batches changed, no more" \
 	"$(python3 -c "import csv,sys; print(len(list(csv.DictReader(open(sys.argv[1])))))" "$T/exp/accounts.csv")" \
 	"$(sql "SELECT count(DISTINCT record_id) FROM batch_item WHERE batch_id IN (SELECT id FROM batch WHERE state='applied')")"
