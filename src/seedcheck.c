@@ -9,8 +9,8 @@
 #include "clock.h"
 
 #define NKINDS 3
-static const char *const kinds[NKINDS] = {"evidence_contradicts", "reason_unsupported",
-					  "evidence_too_old"};
+static const char *const kinds[NKINDS] = {"contradicting_evidence", "unsupported_reason",
+					  "stale_evidence"};
 
 /* The kinds of signal a sales agent argues from (bookgen's), with the
  * phrase a reason uses for each when it names none of them. */
@@ -34,11 +34,11 @@ const char *seedcheck_what(const char *kind)
 {
 	if (!kind)
 		return "it was wrong";
-	if (!strcmp(kind, "evidence_contradicts"))
+	if (!strcmp(kind, "contradicting_evidence"))
 		return "it raised the tier on evidence of a setback (the evidence argues the other way)";
-	if (!strcmp(kind, "reason_unsupported"))
+	if (!strcmp(kind, "unsupported_reason"))
 		return "its reason names a kind of signal that none of its evidence is";
-	if (!strcmp(kind, "evidence_too_old"))
+	if (!strcmp(kind, "stale_evidence"))
 		return "its evidence is older than the policy's evidence_max_age";
 	if (!strcmp(kind, "evidence_of_another"))
 		return "its reasons and evidence were about another account";
@@ -155,7 +155,7 @@ static json_t *base_copy(json_t *item, size_t idx, const char *kind)
 	return c;
 }
 
-/* evidence_contradicts: a tier raised, citing a setback of the record's
+/* contradicting_evidence: a tier raised, citing a setback of the record's
  * own, the reason quoting it as an agent that misread it would. */
 static int make_contradicts(json_t *a, size_t base, const struct seedcheck_book *bk,
 			    const unsigned char seed[SAMPLING_SEED_BYTES], json_t **o,
@@ -190,7 +190,7 @@ static int make_contradicts(json_t *a, size_t base, const struct seedcheck_book 
 	return 0;
 }
 
-/* reason_unsupported: the reason names a kind of signal none of the
+/* unsupported_reason: the reason names a kind of signal none of the
  * evidence is: a cited kind it names is swapped for it, or it is added. */
 static int make_unsupported(json_t *a, size_t base, const struct seedcheck_book *bk,
 			    const unsigned char seed[SAMPLING_SEED_BYTES], json_t **o,
@@ -246,7 +246,7 @@ static int make_unsupported(json_t *a, size_t base, const struct seedcheck_book 
 	return 0;
 }
 
-/* evidence_too_old: the record's own signal older than the policy allows,
+/* stale_evidence: the record's own signal older than the policy allows,
  * of a kind the item already cites when there is one. */
 static int make_too_old(json_t *a, size_t base, const struct seedcheck_book *bk,
 			const unsigned char seed[SAMPLING_SEED_BYTES], json_t **o, struct err *err)

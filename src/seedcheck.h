@@ -33,18 +33,19 @@
 #include "sampling.h"
 
 /* The kinds, in the order the seed walks them:
- *   "evidence_contradicts"  the item's change raises the record's tier
- *                           (a smaller tier number) while the only
- *                           evidence, and the reason quoting it, is a
- *                           setback of the record's own (layoffs, churn,
- *                           no logins): the evidence argues the other way
- *   "reason_unsupported"    the item's change and evidence with a reason
- *                           that names a kind of signal the evidence does
- *                           not contain ("funding surge" citing an intent
- *                           signal)
- *   "evidence_too_old"      the item's change and reason citing a signal
- *                           of the record's own observed longer ago than
- *                           the policy's evidence_max_age
+ *   "contradicting_evidence"  the item's change raises the record's tier
+ *                             (a smaller tier number) while the only
+ *                             evidence, and the reason quoting it, is a
+ *                             setback of the record's own (layoffs,
+ *                             churn, no logins): it argues the other way
+ *   "unsupported_reason"      the item's change and evidence with a reason
+ *                             that names a kind of signal the evidence
+ *                             does not contain ("funding surge" citing an
+ *                             intent signal)
+ *   "stale_evidence"          the item's change and reason citing a signal
+ *                             of the record's own observed longer ago than
+ *                             the policy's evidence_max_age
+ * (Not the summary's flag names: nothing a reviewer reads may name a kind.)
  * A candidate that says what some real item of the batch says is no check
  * and is skipped. An item that allows none: AIRLOCK_ENOTFOUND. */
 

@@ -130,12 +130,12 @@ static void test_looks_real_and_is_wrong(void **state)
 		const char *kind = json_string_value(json_object_get(c1, "kind"));
 		const char *r0 = json_string_value(json_array_get(json_object_get(c1, "reasons"), 0));
 		json_t *cited = sig(sigs, json_string_value(json_array_get(json_object_get(c1, "evidence"), 0)));
-		if (!strcmp(kind, "evidence_contradicts")) {
+		if (!strcmp(kind, "contradicting_evidence")) {
 			seen[0]++;
 			assert_true(json_integer_value(json_object_get(json_object_get(c1, "changes"), "tier")) < 3);
 			assert_true(names(json_string_value(json_object_get(cited, "detail")), "layoffs"));
 			assert_string_equal(r0, json_string_value(json_object_get(cited, "detail")));
-		} else if (!strcmp(kind, "reason_unsupported")) {
+		} else if (!strcmp(kind, "unsupported_reason")) {
 			int bad = 0;
 			seen[1]++;
 			assert_true(json_equal(json_object_get(c1, "evidence"), json_object_get(a, "evidence")));
@@ -149,7 +149,7 @@ static void test_looks_real_and_is_wrong(void **state)
 			assert_false(json_equal(json_object_get(c1, "reasons"), json_object_get(a, "reasons")));
 		} else {
 			time_t t;
-			assert_string_equal(kind, "evidence_too_old");
+			assert_string_equal(kind, "stale_evidence");
 			seen[2]++;
 			assert_true(json_equal(json_object_get(c1, "reasons"), json_object_get(a, "reasons")));
 			assert_int_equal(clock_parse(json_string_value(json_object_get(cited, "observed_at")), &t), 0);
@@ -205,7 +205,7 @@ static void test_no_reason(void **state)
 	items = json_pack("[{s:s,s:{s:i},s:{s:i},s:[],s:[]}]", "record_id", "A1", "changes", "tier", 2,
 			  "before", "tier", 3, "reasons", "evidence");
 	assert_ok(seedcheck_make_at(items, 0, &bk, seed, &c, &err), &err);
-	assert_string_equal(json_string_value(json_object_get(c, "kind")), "reason_unsupported");
+	assert_string_equal(json_string_value(json_object_get(c, "kind")), "unsupported_reason");
 	assert_int_equal(json_array_size(json_object_get(c, "reasons")), 1);
 	json_decref(c);
 	json_decref(items);

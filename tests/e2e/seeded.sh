@@ -15,23 +15,23 @@ printf 'version: 1\nworkflows:\n  retier:\n    effect: write\n    tools: [propos
 expect 1 "a negative check_every is refused" $AIRLOCK policy check "$T/bad.yaml"
 has "... naming the key" "$T/out" "check_every"
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
  SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;
- WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO signal(id,account_id,kind,observed_at,updated_at)
  SELECT printf('S%04d',i),printf('A%04d',i),'intent','2026-11-20','2026-11-20T00:00:00Z' FROM n;
- WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
  SELECT printf('O%04d',i),printf('A%04d',i),'intent','2025-12-01','visited the pricing page','2025-12-01T00:00:00Z' FROM n;
- WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
  SELECT printf('L%04d',i),printf('A%04d',i),'news','2026-11-25','announced layoffs of about 12% of staff','2026-11-25T00:00:00Z' FROM n WHERE i%2=0;"
 items() { # items FIRST LAST VALUE: re-tiers citing each account's own signal
 	python3 -c "import json,sys; f,l,v=map(int,sys.argv[1:]); print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':'tier','value':v,'reason':'intent surge at A%04d'%i,'evidence':['S%04d'%i]} for i in range(f,l+1)]}))" "$@"
 }
 # what would name a check: the table, its base, its kinds
-TELL='seeded|based_on|evidence_contradicts|reason_unsupported|evidence_too_old|evidence_of_another|change_contradicts'
+TELL='seeded|based_on|contradicting_evidence|unsupported_reason|stale_evidence|evidence_of_another|change_contradicts'
 j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 # new_batch FIRST LAST: proposes, samples as maria; sets B, SLOT
 new_batch() {
@@ -168,6 +168,66 @@ hasnt "... carries nothing of a check" "$T/exp.all" "$TELL"
 same "... one row per account the applied batches changed, no more" \
 	"$(python3 -c "import csv,sys; print(len(list(csv.DictReader(open(sys.argv[1])))))" "$T/exp/accounts.csv")" \
 	"$(sql "SELECT count(DISTINCT record_id) FROM batch_item WHERE batch_id IN (SELECT id FROM batch WHERE state='applied')")"
+
+# --- a reviewer who has learnt what checks used to look like ("tier 3 → 3",
+# evidence of another account) compares a seeded sample with one where the
+# agent really made the same mistake: nothing but the item's content says
+# which is which ---
+items 500 559 2 >"$T/p.json"
+$AIRLOCK propose "$T/p.json" --as agent:scout >/dev/null 2>&1
+B1=$(sql "SELECT max(id) FROM batch")
+$AIRLOCK show "$B1" --json >"$T/pre.json"
+$AIRLOCK sample "$B1" --as maria --json >"$T/s1.json" 2>/dev/null
+SLOT=$(sql "SELECT slot FROM seeded_check WHERE batch_id=$B1")
+sql "SELECT item FROM seeded_check WHERE batch_id=$B1" >"$T/check.json"
+$AIRLOCK show "$B1" --json >"$T/seeded.json"
+$AIRLOCK show "$B1" --limit 0 >"$T/seeded.txt"
+same "the check keeps its item's change: the summary of moves is the one before the sample" \
+	"$(j "$T/seeded.json" "(d['summary']['moves'], d['summary']['lines'][0])")" \
+	"$(j "$T/pre.json" "(d['summary']['moves'], d['summary']['lines'][0])")"
+same "... and cites only signals of the slot's own record" \
+	"$(j "$T/check.json" "sorted(set(e[1:] for e in d['evidence']))")" "['$(printf %04d $((499 + SLOT)))']"
+expect 0 "reject it (its records are free again)" $AIRLOCK reject "$B1" --reason "probe" --as maria
+# the twin: the agent proposes the check's content for real
+python3 - "$T/p.json" "$T/check.json" "$SLOT" >"$T/twin.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2])); slot = int(sys.argv[3])
+it = p['items'][slot - 1]
+assert it['record_id'] == c['record_id']
+it['reason'] = c['reasons'][0]; it['evidence'] = c['evidence']
+print(json.dumps(p))
+PY
+sed 's/check_every: 1/check_every: 1000/' "$T/p.yaml" >"$T/p1000.yaml"
+AIRLOCK_POLICY="$T/p1000.yaml" expect 0 "the gate lets the check's content through as a real proposal" \
+	$AIRLOCK propose "$T/twin.json" --as agent:scout
+B2=$(sql "SELECT max(id) FROM batch")
+same "... staged like the first" "$(sql "SELECT state FROM batch WHERE id=$B2")" staged
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK sample "$B2" --as maria --json >"$T/s2.json" 2>/dev/null
+same "a sample with checks on but none due has no check" "$(sql "SELECT count(*) FROM seeded_check WHERE batch_id=$B2")" 0
+same "... and the same size and statement as the seeded one" \
+	"$(j "$T/s2.json" "(d['n'], d['statement'])")" "$(j "$T/s1.json" "(d['n'], d['statement'])")"
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK show "$B2" --json >"$T/twin_show.json"
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK show "$B2" --limit 0 >"$T/twin.txt"
+norm() { # the show JSON without what names the batch or its draw
+	python3 - "$1" "$2" <<'PY'
+import json, sys, re
+d = json.load(open(sys.argv[1])); slot = int(sys.argv[2])
+for k in ('id', 'created_at', 'updated_at', 'expires_at', 'sample', 'sampled_at', 'sampled_by', 'state', 'policy_digest'):
+    d.pop(k, None)
+s = d.get('summary', {}); s.pop('batch_id', None)
+items = d.pop('item_list')
+d = re.sub(r'batch \d+', 'batch B', json.dumps(d, sort_keys=True, indent=0))
+print(d)
+print(json.dumps([{k: v for k, v in i.items() if k not in ('sampled', 'verdict', 'batch_id')} for i in items], sort_keys=True, indent=0))
+PY
+}
+norm "$T/seeded.json" "$SLOT" >"$T/n1"
+norm "$T/twin_show.json" "$SLOT" >"$T/n2"
+same "the seeded batch and its twin read the same: summary, counts, items, slot included" \
+	"$(diff "$T/n1" "$T/n2" >/dev/null && echo same || diff "$T/n1" "$T/n2" | head -c 600)" same
+same "... and the text view of the slot's item is the same" \
+	"$(awk -v s="  #$SLOT " 'index($0,s)==1{p=1;print;next} /^  #/{p=0} p' "$T/seeded.txt")" \
+	"$(awk -v s="  #$SLOT " 'index($0,s)==1{p=1;print;next} /^  #/{p=0} p' "$T/twin.txt")"
 
 # --- check_every 2: every second sample of a workflow carries one ---
 sed 's/check_every: 1/check_every: 2/' "$T/p.yaml" >"$T/p2.yaml"
