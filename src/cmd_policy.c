@@ -149,6 +149,24 @@ static void replay_print_side(const char *label, json_t *r, const char *side)
 	       json_real_value(json_object_get(pd, "items_to_judge")));
 }
 
+/* The batches still waiting at the end of the window, old and new. */
+static void replay_print_waiting(json_t *r)
+{
+	json_t *w = json_object_get(r, "waiting"), *o = json_object_get(w, "old"),
+	       *n = json_object_get(w, "new");
+
+	printf("waiting at the end: old %lld batches (%lld staged, %lld blocked), %lld items to"
+	       " judge; new %lld batches (%lld staged, %lld blocked), %lld items to judge\n",
+	       (long long)json_integer_value(json_object_get(o, "batches")),
+	       (long long)json_integer_value(json_object_get(o, "staged")),
+	       (long long)json_integer_value(json_object_get(o, "blocked")),
+	       (long long)json_integer_value(json_object_get(o, "items_to_judge")),
+	       (long long)json_integer_value(json_object_get(n, "batches")),
+	       (long long)json_integer_value(json_object_get(n, "staged")),
+	       (long long)json_integer_value(json_object_get(n, "blocked")),
+	       (long long)json_integer_value(json_object_get(n, "items_to_judge")));
+}
+
 /* Replays the log under path; nothing is written but one log entry saying
  * a replay ran, with its counts. */
 static int policy_replay_cmd(struct cli *cli, const char *path, const char *since_arg)
@@ -200,6 +218,7 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 	printf("%s\n", summary);
 	replay_print_side("old", report, "old");
 	replay_print_side("new", report, "new");
+	replay_print_waiting(report);
 	json_object_foreach(json_object_get(report, "changes"), k, v)
 		printf("  %s: %lld\n", k, (long long)json_integer_value(v));
 	json_array_foreach(json_object_get(report, "examples"), i, v)
