@@ -172,11 +172,10 @@ static void replay_print_waiting(json_t *r)
 static int policy_replay_cmd(struct cli *cli, const char *path, const char *since_arg)
 {
 	char since[AUDIT_TIME_MAX], summary[200];
-	struct audit_entry e = {0};
 	struct err err = {0};
 	struct policy *cand = NULL, *cur;
 	struct store *s;
-	json_t *report = NULL, *args = NULL, *none = NULL, *v;
+	json_t *report = NULL, *v;
 	const char *k;
 	size_t i;
 	int rc = CLI_FAIL;
@@ -196,17 +195,9 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 	(void)snprintf(summary, sizeof summary, "policy replay: %lld proposals, %lld decided differently",
 		 (long long)json_integer_value(json_object_get(report, "proposals")),
 		 (long long)json_integer_value(json_object_get(report, "changed")));
-	args = json_pack("{s:s,s:s,s:s?,s:O}", "policy", path, "digest", cand->digest, "since",
-			 since_arg, "changes", json_object_get(report, "changes"));
-	none = json_array();
-	e.principal = cli_principal(cli);
-	e.surface = "cli";
-	e.tool = "policy replay";
-	e.args = args;
-	e.summary = summary;
-	e.record_ids = none;
-	if (!args || !none || audit_append(s, &e, NULL, &err)) {
-		rc = err.code ? cli_fail_err(cli, &err) : cli_fail(cli, "out of memory");
+	if (replay_log(s, cli_principal(cli), "cli", path, cand->digest, since_arg, report, NULL,
+		       &err)) {
+		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
 	if (cli_escape(cli, report))
@@ -237,8 +228,6 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 out:
 	policy_free(cand);
 	json_decref(report);
-	json_decref(args);
-	json_decref(none);
 	return rc;
 }
 

@@ -604,6 +604,8 @@ static void dispatch(struct console_req *r)
 		console_api_reviewers(r);
 	else if (!strcmp(rest, "reliability"))
 		console_api_reliability(r);
+	else if (!strcmp(rest, "replay"))
+		console_api_replay(r);
 	else if (is(rest, "oauth", &after) && *after)
 		console_api_oauth(r, after);
 	else

@@ -5,7 +5,8 @@
  * console_login.c: the sign-in thread and its queue, attempts per address.
  * console_api.c: the queue and batches (the verbs via review.h).
  * console_view.c: drafts, briefs, the log, verify, autonomy, drift.
- * console_oauth.c: OAuth consent and grants. */
+ * console_oauth.c: OAuth consent and grants.
+ * console_replay.c: policy replay, the last run and a candidate's. */
 #ifndef AIRLOCK_CONSOLE_INT_H
 #define AIRLOCK_CONSOLE_INT_H
 
@@ -83,6 +84,9 @@ void console_api_autonomy(struct console_req *r);
 void console_api_drift(struct console_req *r);
 void console_api_reviewers(struct console_req *r);
 void console_api_reliability(struct console_req *r);
+
+/* console_replay.c: GET/POST /api/replay (policy replay, replay.h) */
+void console_api_replay(struct console_req *r);
 
 /* The signal texts a batch cites: each evidence id → {"id","kind",
  * "observed_at","detail"} or {"id","known":false}. Used by the batch view

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "gate.h"
 #include "sampling.h"
 
@@ -588,5 +589,32 @@ out:
 	json_decref(changes);
 	json_decref(examples);
 	json_decref(daily);
+	return rc;
+}
+
+int replay_log(struct store *s, const char *principal, const char *surface, const char *name,
+	       const char *digest, const char *since, json_t *report, int64_t *seq,
+	       struct err *err)
+{
+	struct audit_entry e = {0};
+	char summary[200];
+	json_t *args, *none = json_array();
+	int rc;
+
+	(void)snprintf(summary, sizeof summary,
+		       "policy replay: %lld proposals, %lld decided differently",
+		       (long long)json_integer_value(json_object_get(report, "proposals")),
+		       (long long)json_integer_value(json_object_get(report, "changed")));
+	args = json_pack("{s:s,s:s,s:s?,s:O?,s:O}", "policy", name, "digest", digest, "since", since,
+			 "changes", json_object_get(report, "changes"), "report", report);
+	e.principal = principal;
+	e.surface = surface;
+	e.tool = "policy replay";
+	e.args = args;
+	e.summary = summary;
+	e.record_ids = none;
+	rc = args && none ? audit_append(s, &e, seq, err) : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	json_decref(args);
+	json_decref(none);
 	return rc;
 }

@@ -8,7 +8,7 @@
  *
  * Owns: re-deciding and the comparison.
  *
- * Never: writes. The caller logs that a replay ran (one entry). A replay
+ * Never: writes anything but the one log entry replay_log() appends. A replay
  * of the policy that decided the history reproduces every logged decision
  * exactly; what it cannot know is counted, never guessed silently:
  *   - the waiting batches are re-simulated: the running total and the
@@ -60,5 +60,14 @@
  * approve are the blocked ones. */
 int replay_run(struct store *s, const struct policy *cur, const struct policy *cand,
 	       const char *since, json_t **report, struct err *err);
+
+/* The one write of a replay: the log entry that says it ran, by whom and
+ * from where, naming the candidate (name as the person gave it, its
+ * digest), the window and its counts, with the whole report (so the
+ * console can show the last run, whoever ran it). *seq (may be NULL) gets
+ * its sequence number. */
+int replay_log(struct store *s, const char *principal, const char *surface, const char *name,
+	       const char *digest, const char *since, json_t *report, int64_t *seq,
+	       struct err *err);
 
 #endif
