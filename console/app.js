@@ -818,6 +818,10 @@
     show([h('h1', { text: 'Error' }), h('p', { class: 'error', text: failed(res) })]);
     rendered('error');
   }
+  // Views in files of their own (console/replay.js) register in
+  // window.airlockViews before this script runs and draw with these.
+  var kit = { h: h, svg: svg, vis: vis, api: api, show: show, table: table, td: td, link: link, enc: enc, day: day,
+    rendered: rendered, showError: showError, failed: failed, flash: flash, me: function () { return me; } };
   function route() {
     var hash = location.hash || '#/queue', path = hash.slice(1), qi = path.indexOf('?');
     var params = new URLSearchParams(qi >= 0 ? path.slice(qi + 1) : '');
@@ -837,7 +841,9 @@
       case 'autonomy': return viewAutonomy();
       case 'reliability': return viewReliability();
       case 'login': case 'queue': case undefined: return viewQueue(params);
-      default: return showError({ status: 404, data: { error: 'no page ' + hash } });
+      default:
+        if (window.airlockViews && Object.prototype.hasOwnProperty.call(window.airlockViews, parts[0])) return window.airlockViews[parts[0]](kit, params, parts);
+        return showError({ status: 404, data: { error: 'no page ' + hash } });
     }
   }
 
