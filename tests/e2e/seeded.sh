@@ -6,6 +6,8 @@
 # export. The check: shown in the slot of one drawn item until judged,
 # revealed after, recorded in the reviewer's reliability.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/console.inc"
+trap 'console_stop; rm -rf "$T"' EXIT
 
 # one seeded check in every sample (check_every: 1), on every workflow
 sed 's/^    defect_rate: 0.05 .*/&\n    check_every: 1/' "$AIRLOCK_POLICY" >"$T/p.yaml"
@@ -169,25 +171,42 @@ same "... one row per account the applied batches changed, no more" \
 	"$(python3 -c "import csv,sys; print(len(list(csv.DictReader(open(sys.argv[1])))))" "$T/exp/accounts.csv")" \
 	"$(sql "SELECT count(DISTINCT record_id) FROM batch_item WHERE batch_id IN (SELECT id FROM batch WHERE state='applied')")"
 
+# --- check_every 2: every second sample of a workflow carries one ---
+sed 's/check_every: 1/check_every: 2/' "$T/p.yaml" >"$T/p2.yaml"
+export AIRLOCK_POLICY="$T/p2.yaml"
+NTH=$(sql "SELECT count(*) FROM batch WHERE workflow='retier' AND sample IS NOT NULL")
+new_batch 420 479
+C1=$(sql "SELECT count(*) FROM seeded_check WHERE batch_id=$B")
+same "check_every 2: sample $((NTH + 1)) has $(( (NTH + 1) % 2 == 0 ? 1 : 0 )) check(s)" "$C1" "$(( (NTH + 1) % 2 == 0 ? 1 : 0 ))"
+
 # --- a reviewer who has learnt what checks used to look like ("tier 3 → 3",
 # evidence of another account) compares a seeded sample with one where the
 # agent really made the same mistake: nothing but the item's content says
 # which is which ---
+# the console's view too: a reviewer, rita, reads the batch page's JSON
+# (with a reviewer in the book, the CLI acts as the one signed in: rita)
+export AIRLOCK_POLICY="$T/p.yaml"
+echo rita-password | $AIRLOCK reviewer add rita --role admin --password-stdin >/dev/null 2>&1
+echo rita-password | $AIRLOCK login rita >/dev/null 2>&1 || notok "rita signs in on the command line"
+console_serve || notok "serve starts" "$(cat "$T/serve.log")"
+curl -s -o /dev/null -c "$T/rita" -H 'Content-Type: application/json' \
+	--data '{"name":"rita","password":"rita-password"}' "$BASE/login"
 items 500 559 2 >"$T/p.json"
 $AIRLOCK propose "$T/p.json" --as agent:scout >/dev/null 2>&1
 B1=$(sql "SELECT max(id) FROM batch")
 $AIRLOCK show "$B1" --json >"$T/pre.json"
-$AIRLOCK sample "$B1" --as maria --json >"$T/s1.json" 2>/dev/null
+$AIRLOCK sample "$B1" --json >"$T/s1.json" 2>/dev/null
 SLOT=$(sql "SELECT slot FROM seeded_check WHERE batch_id=$B1")
 sql "SELECT item FROM seeded_check WHERE batch_id=$B1" >"$T/check.json"
 $AIRLOCK show "$B1" --json >"$T/seeded.json"
 $AIRLOCK show "$B1" --limit 0 >"$T/seeded.txt"
+curl -s -b "$T/rita" "$BASE/api/batches/$B1" >"$T/seeded.api.json"
 same "the check keeps its item's change: the summary of moves is the one before the sample" \
 	"$(j "$T/seeded.json" "(d['summary']['moves'], d['summary']['lines'][0])")" \
 	"$(j "$T/pre.json" "(d['summary']['moves'], d['summary']['lines'][0])")"
 same "... and cites only signals of the slot's own record" \
 	"$(j "$T/check.json" "sorted(set(e[1:] for e in d['evidence']))")" "['$(printf %04d $((499 + SLOT)))']"
-expect 0 "reject it (its records are free again)" $AIRLOCK reject "$B1" --reason "probe" --as maria
+expect 0 "reject it (its records are free again)" $AIRLOCK reject "$B1" --reason "probe"
 # the twin: the agent proposes the check's content for real
 python3 - "$T/p.json" "$T/check.json" "$SLOT" >"$T/twin.json" <<'PY'
 import json, sys
@@ -202,12 +221,13 @@ AIRLOCK_POLICY="$T/p1000.yaml" expect 0 "the gate lets the check's content throu
 	$AIRLOCK propose "$T/twin.json" --as agent:scout
 B2=$(sql "SELECT max(id) FROM batch")
 same "... staged like the first" "$(sql "SELECT state FROM batch WHERE id=$B2")" staged
-AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK sample "$B2" --as maria --json >"$T/s2.json" 2>/dev/null
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK sample "$B2" --json >"$T/s2.json" 2>/dev/null
 same "a sample with checks on but none due has no check" "$(sql "SELECT count(*) FROM seeded_check WHERE batch_id=$B2")" 0
 same "... and the same size and statement as the seeded one" \
 	"$(j "$T/s2.json" "(d['n'], d['statement'])")" "$(j "$T/s1.json" "(d['n'], d['statement'])")"
 AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK show "$B2" --json >"$T/twin_show.json"
 AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK show "$B2" --limit 0 >"$T/twin.txt"
+curl -s -b "$T/rita" "$BASE/api/batches/$B2" >"$T/twin.api.json"
 norm() { # the show JSON without what names the batch or its draw
 	python3 - "$1" "$2" <<'PY'
 import json, sys, re
@@ -225,17 +245,28 @@ norm "$T/seeded.json" "$SLOT" >"$T/n1"
 norm "$T/twin_show.json" "$SLOT" >"$T/n2"
 same "the seeded batch and its twin read the same: summary, counts, items, slot included" \
 	"$(diff "$T/n1" "$T/n2" >/dev/null && echo same || diff "$T/n1" "$T/n2" | head -c 600)" same
+apinorm() { # the console's batch JSON (what its page draws) without what names the batch
+	python3 - "$1" "$2" <<'PY'
+import json, sys, re
+d = json.load(open(sys.argv[1])); slot = int(sys.argv[2])
+for k in ('id', 'created_at', 'updated_at', 'expires_at', 'sample', 'sampled_at', 'sampled_by', 'state',
+          'policy_digest', 'verbs', 'age_seconds', 'expires_in'):
+    d.pop(k, None)
+d.get('summary', {}).pop('batch_id', None)
+items = d.pop('item_list', [])
+print(re.sub(r'batch \d+', 'batch B', json.dumps(d, sort_keys=True, indent=0)))
+print(json.dumps([{k: v for k, v in i.items() if k not in ('sampled', 'verdict', 'batch_id', 'drawn')} for i in items], sort_keys=True, indent=0))
+slot_item = [i for i in items if i.get('idx') == slot]
+print('slot', json.dumps(slot_item, sort_keys=True))
+PY
+}
+same "the console's page reads the same for both: summary, items, the slot's evidence texts" \
+	"$(apinorm "$T/seeded.api.json" "$SLOT" >"$T/a1"; apinorm "$T/twin.api.json" "$SLOT" >"$T/a2"; grep -q '"item_list"\|slot \[{' "$T/a1" && diff "$T/a1" "$T/a2" >/dev/null && echo same || diff "$T/a1" "$T/a2" | head -c 800)" same
 # (whether the twin's draw took that item too is chance: the mark is left out)
 same "... and the text view of the slot's item is the same" \
 	"$(awk -v s="  #$SLOT " 'index($0,s)==1{p=1;print;next} /^  #/{p=0} p' "$T/seeded.txt" | sed 's/★drawn //')" \
 	"$(awk -v s="  #$SLOT " 'index($0,s)==1{p=1;print;next} /^  #/{p=0} p' "$T/twin.txt" | sed 's/★drawn //')"
 
-# --- check_every 2: every second sample of a workflow carries one ---
-sed 's/check_every: 1/check_every: 2/' "$T/p.yaml" >"$T/p2.yaml"
-export AIRLOCK_POLICY="$T/p2.yaml"
-NTH=$(sql "SELECT count(*) FROM batch WHERE workflow='retier' AND sample IS NOT NULL")
-new_batch 420 479
-C1=$(sql "SELECT count(*) FROM seeded_check WHERE batch_id=$B")
-same "check_every 2: sample $((NTH + 1)) has $(( (NTH + 1) % 2 == 0 ? 1 : 0 )) check(s)" "$C1" "$(( (NTH + 1) % 2 == 0 ? 1 : 0 ))"
-
+console_stop
+hasnt "serve stopped with no sanitizer report" "$T/serve.log" "ERROR: (Address|Leak)Sanitizer|runtime error"
 echo "1..$TN"
