@@ -240,7 +240,7 @@ s = d.get('summary', {}); s.pop('batch_id', None)
 items = d.pop('item_list')
 d = re.sub(r'batch \d+', 'batch B', json.dumps(d, sort_keys=True, indent=0))
 print(d)
-print(json.dumps([{k: v for k, v in i.items() if k not in ('sampled', 'verdict', 'batch_id')} for i in items], sort_keys=True, indent=0))
+print(json.dumps([{k: v for k, v in i.items() if k not in ('batch_id',)} for i in items], sort_keys=True, indent=0))
 PY
 }
 norm "$T/seeded.json" "$SLOT" >"$T/n1"
@@ -257,7 +257,7 @@ for k in ('id', 'created_at', 'updated_at', 'expires_at', 'sample', 'sampled_at'
 d.get('summary', {}).pop('batch_id', None)
 items = d.pop('item_list', [])
 print(re.sub(r'batch \d+', 'batch B', json.dumps(d, sort_keys=True, indent=0)))
-print(json.dumps([{k: v for k, v in i.items() if k not in ('sampled', 'verdict', 'batch_id', 'drawn')} for i in items], sort_keys=True, indent=0))
+print(json.dumps([{k: v for k, v in i.items() if k not in ('batch_id',)} for i in items], sort_keys=True, indent=0))
 slot_item = [i for i in items if i.get('idx') == slot]
 print('slot', json.dumps(slot_item, sort_keys=True))
 PY
