@@ -156,6 +156,14 @@
     var pol = k.h('textarea', { id: 'replay-policy', name: 'policy', spellcheck: 'false', placeholder: 'version: 1\nworkflows:\n  ...' });
     var name = k.h('input', { id: 'replay-name', name: 'name', placeholder: 'candidate.yaml' });
     var since = k.h('input', { id: 'replay-since', name: 'since', placeholder: '30d (empty: every proposal)' });
+    // a policy file from the admin's disk fills the text (read here, sent as text)
+    var file = k.h('input', { id: 'replay-file', type: 'file', accept: '.yaml,.yml,text/yaml', onchange: function () {
+      var fl = file.files && file.files[0];
+      if (!fl) return;
+      var rd = new FileReader();
+      rd.onload = function () { pol.value = String(rd.result); if (!name.value) name.value = fl.name; };
+      rd.readAsText(fl);
+    } });
     var f = k.h('form', { class: 'replay', onsubmit: function (ev) {
       ev.preventDefault();
       if (!pol.value.trim()) return k.flash('paste the candidate policy first', true);
@@ -166,6 +174,7 @@
       });
     } },
     k.h('label', { for: 'replay-policy', text: 'Candidate policy (YAML, as airlock policy check reads it)' }), pol,
+    k.h('label', null, 'or load a policy file ', file),
     k.h('div', { class: 'row' }, k.h('label', null, 'Name ', name), k.h('label', null, 'Window ', since),
       k.h('button', { type: 'submit', id: 'replay-submit', text: 'Replay' })));
     return f;

@@ -120,7 +120,9 @@ async function run(page) {
   await checkView(page, 'replay-admin', 375, 812);
   await page.setViewportSize({ width: 1280, height: 900 });
   const before = Number(sql('SELECT count(*) FROM action_log'));
-  await page.fill('#replay-policy', readFileSync(env.CAND_FILE, 'utf8'));
+  await page.setInputFiles('#replay-file', env.CAND_FILE);
+  await page.waitForFunction(() => document.getElementById('replay-policy').value.length > 0);
+  same(await page.inputValue('#replay-policy'), readFileSync(env.CAND_FILE, 'utf8'), 'a policy file loaded from disk fills the candidate\'s text');
   await page.fill('#replay-name', 'pasted.yaml');
   await page.fill('#replay-since', '30d');
   await drawn(page, 'replay', () => page.click('#replay-submit'));
