@@ -80,7 +80,7 @@ static void figures_text(json_t *m, char *buf, size_t len)
 
 	if (!strcmp(status, "partial") || !strcmp(status, "insufficient") ||
 	    !strcmp(status, "no data")) {
-		(void)snprintf(buf, len, "%.0f item(s) this window, %.0f in the reference",
+		(void)snprintf(buf, len, "%.0f counted this window, %.0f in the reference",
 			       isnan(real(m, "count")) ? 0 : real(m, "count"),
 			       isnan(real(m, "reference_count")) ? 0 : real(m, "reference_count"));
 		return;
