@@ -104,8 +104,14 @@ struct policy_upstream_map {
 	const char *const *fields;
 	int nfields;
 	int fields_object;
+	/* arguments that are neither records nor fields but context the policy
+	 * fixes (HubSpot's objectType): pointer → the only text allowed there */
+	const char *const *fixed;
+	const char *const *fixed_values;
+	int nfixed;
 	/* the before-value read: an upstream tool, its arguments as JSON text
-	 * ("{id}" standing for the record id) and a pointer into its result to
+	 * (any string "{id}" in them standing for the record id) and a pointer
+	 * into its result (structuredContent, else its first text as JSON) to
 	 * the record's object; NULL tool for none (update needs one) */
 	const char *before_tool;
 	const char *before_args;

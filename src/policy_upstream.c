@@ -21,6 +21,7 @@
  *           fields: [/tier]              # or one pointer to an object field -> value
  *           before: {tool: get_account, args: {id: "{id}"}, path: /rows/0}
  *           undo: same                   # same | irreversible | {tool: NAME}
+ *           fixed: {/objectType: companies}   # context that must hold this text
  *
  * Secrets never sit in the file: env and headers name environment
  * variables. A tool not under tools: is neither shown nor callable. */
@@ -54,8 +55,9 @@ static const char *const upstream_keys[U_NKEYS] = {
     "transport", "command", "args", "env", "url", "headers", "timeout", "max_message", "tools"};
 static const char *const effect_names[] = {"read", "draft", "write", "send"};
 
-enum { M_EFFECT, M_RECORDS, M_FIELDS, M_BEFORE, M_UNDO, M_NKEYS };
-static const char *const map_keys[M_NKEYS] = {"effect", "records", "fields", "before", "undo"};
+enum { M_EFFECT, M_RECORDS, M_FIELDS, M_BEFORE, M_UNDO, M_FIXED, M_NKEYS };
+static const char *const map_keys[M_NKEYS] = {"effect", "records", "fields",
+					      "before", "undo",    "fixed"};
 enum { B_TOOL, B_ARGS, B_PATH, B_NKEYS };
 static const char *const before_keys[B_NKEYS] = {"tool", "args", "path"};
 #define UPSTREAM_POINTERS_MAX 16
@@ -281,12 +283,99 @@ static void parse_pointers(struct policy_ctx *c, const struct policy_kv *kv, con
 	}
 }
 
-/* before: {tool, args: {NAME: text, ...}, path}; args become JSON text. */
+/* A YAML value as JSON: mappings, lists and text (every scalar a string). */
+static json_t *yaml_json(struct policy_ctx *c, yaml_node_t *n, int depth)
+{
+	json_t *o;
+
+	if (!n || depth > 16)
+		return NULL;
+	if (n->type == YAML_SCALAR_NODE)
+		return policy_scalar(n) ? json_string(policy_scalar(n)) : NULL;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+
+		o = json_array();
+		for (it = n->data.sequence.items.start; o && it < n->data.sequence.items.top; it++) {
+			json_t *v = yaml_json(c, policy_node(c, *it), depth + 1);
+
+			if (!v || json_array_append_new(o, v)) {
+				json_decref(o);
+				return NULL;
+			}
+		}
+		return o;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		yaml_node_pair_t *pr;
+
+		o = json_object();
+		for (pr = n->data.mapping.pairs.start; o && pr < n->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = policy_node(c, pr->key);
+			const char *ks = k ? policy_scalar(k) : NULL;
+			json_t *v = yaml_json(c, policy_node(c, pr->value), depth + 1);
+
+			if (!ks || !v || json_object_set_new(o, ks, v)) {
+				json_decref(v);
+				json_decref(o);
+				return NULL;
+			}
+		}
+		return o;
+	}
+	return NULL;
+}
+
+/* fixed: {POINTER: text, ...} */
+static void parse_fixed(struct policy_ctx *c, struct policy_upstream_map *m,
+			const struct policy_kv *kv)
+{
+	yaml_node_pair_t *pr;
+	int len;
+
+	if (!policy_want_map(c, kv, "a mapping of JSON pointer: the only text allowed there"))
+		return;
+	len = policy_map_len(kv->v);
+	if (len > UPSTREAM_POINTERS_MAX) {
+		policy_problem_kv(c, kv, "more than %d fixed arguments", UPSTREAM_POINTERS_MAX);
+		return;
+	}
+	m->fixed = policy_arena_alloc(c->pi, (size_t)(len + 1) * sizeof *m->fixed);
+	m->fixed_values = policy_arena_alloc(c->pi, (size_t)(len + 1) * sizeof *m->fixed_values);
+	if (!m->fixed || !m->fixed_values) {
+		c->oom = 1;
+		return;
+	}
+	for (pr = kv->v->data.mapping.pairs.start; pr < kv->v->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = policy_node(c, pr->key), *v = policy_node(c, pr->value);
+		const char *ks = k ? policy_scalar(k) : NULL, *vs = v ? policy_scalar(v) : NULL;
+
+		if (!ks || !pointer_ok(ks, 0) || strchr(ks, '*')) {
+			policy_problem_at(c, k, "a fixed argument is a JSON pointer without \"*\", "
+						"e.g. /objectType");
+			continue;
+		}
+		if (!vs) {
+			policy_problem_at(c, v ? v : k, "the value of fixed argument %s must be text",
+					  ks);
+			continue;
+		}
+		ks = policy_arena_strdup(c->pi, ks);
+		vs = policy_arena_strdup(c->pi, vs);
+		if (!ks || !vs) {
+			c->oom = 1;
+			return;
+		}
+		((const char **)m->fixed)[m->nfixed] = ks;
+		((const char **)m->fixed_values)[m->nfixed++] = vs;
+	}
+}
+
+/* before: {tool, args: {...}, path}; args become JSON text. */
 static void parse_before(struct policy_ctx *c, struct policy_upstream_map *m,
 			 const struct policy_kv *kv, const char *tool)
 {
 	struct policy_kv b[B_NKEYS];
-	yaml_node_pair_t *pr;
 	json_t *args;
 	char where[120], *txt;
 
@@ -306,25 +395,17 @@ static void parse_before(struct policy_ctx *c, struct policy_upstream_map *m,
 		policy_bad_value(c, &b[B_PATH], "a JSON pointer into the tool's result, e.g. /rows/0");
 	if (!m->before_path)
 		m->before_path = "";
-	if (!(args = json_object())) {
-		c->oom = 1;
+	args = NULL;
+	if (b[B_ARGS].k && policy_want_map(c, &b[B_ARGS], "a mapping of arguments (\"{id}\" "
+							  "is the record id)") &&
+	    !(args = yaml_json(c, b[B_ARGS].v, 0))) {
+		policy_problem_kv(c, &b[B_ARGS], "the arguments of before are mappings, lists and "
+						 "text, at most 16 deep");
 		return;
 	}
-	if (b[B_ARGS].k && policy_want_map(c, &b[B_ARGS], "a mapping of argument: text ({id} "
-							  "is the record id)")) {
-		for (pr = b[B_ARGS].v->data.mapping.pairs.start;
-		     pr < b[B_ARGS].v->data.mapping.pairs.top; pr++) {
-			yaml_node_t *k = policy_node(c, pr->key), *v = policy_node(c, pr->value);
-			const char *ks = k ? policy_scalar(k) : NULL, *vs = v ? policy_scalar(v) : NULL;
-
-			if (!ks || !vs) {
-				policy_problem_at(c, v ? v : k, "an argument of before is text, "
-								"e.g. id: \"{id}\"");
-				continue;
-			}
-			if (json_object_set_new(args, ks, json_string(vs)))
-				c->oom = 1;
-		}
+	if (!args && !(args = json_object())) {
+		c->oom = 1;
+		return;
 	}
 	txt = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(args);
@@ -409,6 +490,8 @@ static void parse_map(struct policy_ctx *c, struct policy_upstream_tool *t, yaml
 		policy_problem_at(c, name, "tool '%s' has no fields: give the pointers to the "
 					   "fields it writes",
 				  t->name);
+	if (kv[M_FIXED].k)
+		parse_fixed(c, m, &kv[M_FIXED]);
 	if (kv[M_BEFORE].k)
 		parse_before(c, m, &kv[M_BEFORE], t->name);
 	else if (m->action == UPSTREAM_UPDATE && POLICY_ABSENT(kv[M_BEFORE]))

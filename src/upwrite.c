@@ -480,6 +480,17 @@ static int find_records(struct call_ctx *cc, struct err *err)
 		json_decref(ms);
 		ms = NULL;
 	}
+	for (i = 0; i < m->nfixed && !rc; i++) {
+		json_t *v = at(cc->args, m->fixed[i]);
+
+		if (v && (!json_is_string(v) || strcmp(json_string_value(v), m->fixed_values[i])))
+			rc = err_set(err, AIRLOCK_EINVAL,
+				     "argument %s must be \"%s\" (the policy's mapping of %s fixes it): "
+				     "refused, nothing staged",
+				     m->fixed[i], m->fixed_values[i], cc->t->name);
+		else if (v && json_object_set_new(cover, m->fixed[i], json_true()))
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
 	/* every argument is a record id or a field written: anything else
 	 * could carry a record or a change no one reviews */
 	path[0] = '\0';
@@ -497,27 +508,52 @@ static int find_records(struct call_ctx *cc, struct err *err)
 	return rc;
 }
 
-/* The before read's arguments for a record: the template with "{id}"
- * replaced by the id (a whole "{id}" keeps the id's JSON type). */
-static json_t *read_args(const char *tmpl, struct rec *r)
+/* v with every "{id}" in its strings replaced by the record id (a whole
+ * "{id}" keeps the id's JSON type): a new reference. */
+static json_t *fill(json_t *v, struct rec *r, int depth)
 {
-	json_t *a = json_loads(tmpl ? tmpl : "{}", 0, NULL), *v;
-	const char *k;
+	const char *s = json_string_value(v), *hit = s ? strstr(s, "{id}") : NULL, *k;
+	json_t *o, *c;
+	size_t i;
 
-	json_object_foreach(a, k, v)
+	if (depth > 16)
+		return NULL;
+	if (json_is_object(v)) {
+		o = json_object();
+		json_object_foreach(v, k, c) if (o && json_object_set_new(o, k, fill(c, r, depth + 1)))
+		{
+			json_decref(o);
+			o = NULL;
+		}
+		return o;
+	}
+	if (json_is_array(v)) {
+		o = json_array();
+		json_array_foreach(v, i, c) if (o && json_array_append_new(o, fill(c, r, depth + 1)))
+		{
+			json_decref(o);
+			o = NULL;
+		}
+		return o;
+	}
+	if (!hit)
+		return json_incref(v);
+	if (!strcmp(s, "{id}"))
+		return json_incref(r->idv);
 	{
-		const char *s = json_string_value(v), *hit = s ? strstr(s, "{id}") : NULL;
 		char buf[1024];
 
-		if (!hit)
-			continue;
-		if (!strcmp(s, "{id}")) {
-			json_object_set(a, k, r->idv);
-			continue;
-		}
 		(void)snprintf(buf, sizeof buf, "%.*s%s%s", (int)(hit - s), s, r->id, hit + 4);
-		json_object_set_new(a, k, json_string(buf));
+		return json_string(buf);
 	}
+}
+
+/* The before read's arguments for a record. */
+static json_t *read_args(const char *tmpl, struct rec *r)
+{
+	json_t *t = json_loads(tmpl ? tmpl : "{}", 0, NULL), *a = t ? fill(t, r, 0) : NULL;
+
+	json_decref(t);
 	return a;
 }
 

@@ -21,8 +21,9 @@ expect 0 "init" "$AIRLOCK" init
 sqlite3 "$T/book.db" "CREATE TABLE accounts(id TEXT PRIMARY KEY, name TEXT, tier INTEGER, region TEXT, owner TEXT);
  INSERT INTO accounts VALUES ('a1','Acme',2,'emea','ann'),('a2','Beta',3,'emea','bob'),
  ('a3','Gamma',3,'emea','cy'),('a4','Delta',3,'emea','di'),('a5','Epsilon',3,'emea','ed'),
- ('u1','Utah',2,'amer','ul');"
-# update_tier sleeps (a slow statement) when tier is 4: room to kill dbhub mid-call
+ ('u1','Utah',2,'amer','ul');
+ CREATE TABLE slow(v INTEGER); INSERT INTO slow VALUES (0);"
+# update_tier is slow while slow.v = 1 (a long statement): room to kill dbhub mid-call
 cat >"$T/dbhub.toml" <<EOT
 [[sources]]
 id = "book"
@@ -42,7 +43,7 @@ description = "account id"
 name = "update_tier"
 source = "book"
 description = "Set an account's tier"
-statement = "UPDATE accounts SET tier = ? WHERE id = ? AND (SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < CASE WHEN (SELECT tier FROM accounts WHERE id = 'a3') = 9 THEN 40000000 ELSE 1 END) SELECT x FROM c)) > 0"
+statement = "UPDATE accounts SET tier = ? WHERE id = ? AND (SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < CASE WHEN (SELECT v FROM slow) = 1 THEN 400000000 ELSE 1 END) SELECT x FROM c)) > 0"
 [[tools.parameters]]
 name = "tier"
 type = "integer"
@@ -237,11 +238,8 @@ same "the batch still waits" "$(sql "SELECT state FROM batch WHERE id=$B2")" app
 # ---- dbhub killed mid-apply ----
 B3=$(sql "SELECT min(id) FROM batch WHERE state='staged'")
 "$AIRLOCK" approve "$B3" --as maria --override --reason "e2e" >/dev/null 2>&1
-# a3's tier 9 makes the statement slow (see dbhub.toml): set it as the
-# staged before-value so the apply is slow and the upstream can be killed
 same "batch $B3 writes a3" "$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B3")" a3
-sqlite3 "$T/book.db" "UPDATE accounts SET tier = 9 WHERE id='a3'"
-sql "UPDATE batch_item SET before=json_set(before,'\$.tier',9), restore=json_set(restore,'\$.tier',9) WHERE batch_id=$B3"
+sqlite3 "$T/book.db" "UPDATE slow SET v = 1"
 "$AIRLOCK" apply "$B3" --as maria >"$T/k.out" 2>"$T/k.err" &
 apid=$!
 killed=
@@ -262,7 +260,8 @@ same "apply fails when the upstream dies" "$arc" 1
 has "... saying the record is unknown and how to resume" "$T/k.err" 'unknown.*airlock apply [0-9]+. resumes'
 same "the journal holds the record as sent, unknown" "$(sql "SELECT apply_state FROM upstream_item WHERE batch_id=$B3")" sent
 same "the batch is still approved" "$(sql "SELECT state FROM batch WHERE id=$B3")" approved
-sqlite3 "$T/book.db" "UPDATE accounts SET tier = 9 WHERE id='a3'" 2>/dev/null
+same "the killed call changed nothing" "$(sqlite3 "$T/book.db" "SELECT tier FROM accounts WHERE id='a3'")" 3
+sqlite3 "$T/book.db" "UPDATE slow SET v = 0"
 expect 0 "apply again resumes (dbhub started afresh)" "$AIRLOCK" apply "$B3" --as maria
 same "the record got its new value once" "$(sqlite3 "$T/book.db" "SELECT tier FROM accounts WHERE id='a3'")" 1
 same "the journal says done" "$(sql "SELECT apply_state FROM upstream_item WHERE batch_id=$B3")" done
@@ -314,3 +313,63 @@ AIRLOCK_POLICY="$P3" expect 0 "memory: a person approves the delete" "$AIRLOCK" 
 AIRLOCK_POLICY="$P3" expect 0 "memory: apply deletes through the upstream" "$AIRLOCK" apply "$BM" --as maria
 hasnt "memory: Acme is gone" "$T/memory.jsonl" '"name":"Acme"'
 AIRLOCK_POLICY="$P3" expect 1 "memory: a delete cannot be undone" "$AIRLOCK" undo "$BM" --as maria
+
+# ---- the HubSpot mapping (examples/upstream-hubspot.yaml) on a multi-record
+# batch, against a local server of @hubspot/mcp-server 0.4.0's shapes ----
+CRM="$ROOT/tests/node/crm_upstream.mjs"
+P4="$T/hubspot.yaml"
+sed -e "s|^    command: npx|    command: $NODE|" \
+	-e "s|^    args: \[-y, \"@hubspot/mcp-server@0.4.0\"\]|    args: [$CRM, $T/hs.json, $T/hs.writes]|" \
+	-e "s|^    env: {PRIVATE_APP_ACCESS_TOKEN: HUBSPOT_PRIVATE_APP_TOKEN}|    env: {CRM_SLOW_MS: E2E_CRM_SLOW_MS}|" \
+	"$ROOT/examples/upstream-hubspot.yaml" >"$P4"
+echo '{"c1":{"tier":"2","region":"emea"},"c2":{"tier":"2","region":"emea"},"c3":{"tier":"2","region":"emea"},"c4":{"tier":"2","region":"emea"},"x9":{"tier":"2","region":"amer"}}' >"$T/hs.json"
+: >"$T/hs.writes"
+export AIRLOCK_POLICY="$P4" E2E_CRM_SLOW_MS=0
+expect 0 "hubspot: the example's mapping loads" "$AIRLOCK" policy check
+expect 0 "hubspot: a person trusts it" "$AIRLOCK" upstream trust hubspot --as alice
+hs() { # STEPS
+	"$NODE" "$CLIENT" "{\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"write\",\"--agent\",\"hs\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$P4\"],\"env\":{\"E2E_CRM_SLOW_MS\":\"0\"},\"steps\":$1}"
+}
+up() { # INPUTS_JSON [OBJECT_TYPE]
+	printf '{"call":"hubspot__hubspot-batch-update-objects","args":{"objectType":"%s","inputs":%s,"airlock_scope":"region = emea","airlock_rationale":"retier"}}' "${2:-companies}" "$1"
+}
+hs "[$(up '[{"id":"c1","properties":{"tier":"1"}}]' contacts),$(up '[{"id":"c1","properties":{"tier":"1"},"objectWriteTraceId":"x9"}]'),$(up '[{"id":"c1","properties":{"tier":"1","owner":"mallory"}},{"id":"x9","properties":{"tier":"1"}},{"id":"c2","properties":{"tier":"1"}}]')]" >"$T/h1" 2>&1
+has "hubspot: another objectType than the policy fixes is refused" "$T/h1" 'argument /objectType must be \\"companies\\"'
+has "hubspot: an extra argument inside an input is refused" "$T/h1" 'argument /inputs/0/objectWriteTraceId is neither'
+has "hubspot: a record writing a field off the allow-list is refused whole" "$T/h1" 'field_not_allowed.*c1.*owner|"record_id":"c1","field":"owner","rule":"field_not_allowed"'
+has "hubspot: a record outside scope is refused" "$T/h1" '"record_id":"x9".*outside_scope|outside_scope.*x9'
+BH0=$(sql "SELECT max(id) FROM batch")
+same "hubspot: only c2 was staged from that call" "$(sql "SELECT group_concat(record_id) FROM batch_item WHERE batch_id=$BH0")" c2
+sql "SELECT 1" >/dev/null
+hs "[$(up '[{"id":"c1","properties":{"tier":"1"}},{"id":"c3","properties":{"tier":"1"}},{"id":"c4","properties":{"tier":"1"}},{"id":"c2","properties":{"tier":"3"}}]')]" >"$T/h2" 2>&1
+has "hubspot: a four-company call is one batch" "$T/h2" '"radius":4'
+BH=$(sql "SELECT max(id) FROM batch")
+expect 0 "hubspot: show" "$AIRLOCK" show "$BH"
+has "hubspot: show has each company's old -> new" "$T/out" 'tier: 2 → 3'
+has "hubspot: ... for each of the four" "$T/out" '#4 ~ account c2 '
+expect 0 "hubspot: a person approves past the sample" "$AIRLOCK" approve "$BH" --as maria --override --reason e2e
+# each update call waits 600 ms: kill the server while the third record's call is out
+E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
+apid=$!
+for _ in $(seq 150); do
+	[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BH AND apply_state='done'")" = 2 ] &&
+		[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BH AND apply_state='sent'")" = 1 ] && break
+	sleep 0.05
+done
+killed=
+for c in $(pgrep -P "$apid"); do
+	case "$(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)" in
+	*crm_upstream*) kill -9 "$c" && killed=1 ;;
+	esac
+done
+wait "$apid"
+same "hubspot: the server was killed mid-apply" "${killed:-no}" 1
+same "hubspot: every record's state is known" \
+	"$(sql "SELECT group_concat(record_id||'='||apply_state) FROM (SELECT * FROM upstream_item WHERE batch_id=$BH ORDER BY idx)")" \
+	"c1=done,c3=done,c4=sent,c2=pending"
+has "hubspot: the error names unknown and how to resume" "$T/hk.err" '2 record\(s\) of batch [0-9]+ done, 1 unknown'
+expect 0 "hubspot: apply resumes" "$AIRLOCK" apply "$BH" --as maria
+same "hubspot: no record was written twice" "$(sort "$T/hs.writes" | uniq -c | awk '{print $2"="$1}' | tr '\n' ' ')" "c1=1 c2=1 c3=1 c4=1 "
+same "hubspot: the server holds the new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"1" "c2":{"tier":"3" "c3":{"tier":"1" "c4":{"tier":"1" '
+expect 0 "hubspot: undo" "$AIRLOCK" undo "$BH" --as maria
+same "hubspot: undo set every tier back" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"2" "c2":{"tier":"2" "c3":{"tier":"2" "c4":{"tier":"2" '
