@@ -826,9 +826,11 @@ static int load_ubatch(struct store *s, int64_t id, struct ubatch *b, struct err
 }
 
 /* Records a step of an item's journal, committed at once: what is known
- * about a call must survive the process. */
-static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
-		   const char *answer, struct err *err)
+ * about a call must survive the process. Moving to "sent" is a
+ * compare-and-set from the state this process read (from): a second apply
+ * running at the same time finds it changed and makes no call. */
+static int journal_from(struct store *s, int64_t id, int64_t idx, int undo, const char *from,
+			const char *state, const char *answer, struct err *err)
 {
 	struct store_stmt *st;
 	char now[CLOCK_TEXT_LEN];
@@ -843,11 +845,11 @@ static int journal(struct store *s, int64_t id, int64_t idx, int undo, const cha
 	    undo ? "UPDATE upstream_item SET undo_state=?3,"
 		   " undo_sent_at=CASE WHEN ?3='sent' THEN ?4 ELSE undo_sent_at END,"
 		   " undo_answered_at=CASE WHEN ?3='sent' THEN NULL ELSE ?4 END,"
-		   " undo_answer=?5 WHERE batch_id=?1 AND idx=?2"
+		   " undo_answer=?5 WHERE batch_id=?1 AND idx=?2 AND (?6 IS NULL OR undo_state=?6)"
 		 : "UPDATE upstream_item SET apply_state=?3,"
 		   " apply_sent_at=CASE WHEN ?3='sent' THEN ?4 ELSE apply_sent_at END,"
 		   " apply_answered_at=CASE WHEN ?3='sent' THEN NULL ELSE ?4 END,"
-		   " apply_answer=?5 WHERE batch_id=?1 AND idx=?2",
+		   " apply_answer=?5 WHERE batch_id=?1 AND idx=?2 AND (?6 IS NULL OR apply_state=?6)",
 	    &st, err);
 	if (!rc) {
 		store_bind_int(st, 1, id);
@@ -855,14 +857,26 @@ static int journal(struct store *s, int64_t id, int64_t idx, int undo, const cha
 		store_bind_text(st, 3, state);
 		store_bind_text(st, 4, now);
 		store_bind_text(st, 5, answer);
+		store_bind_text(st, 6, from);
 		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
 		store_done(st);
+		if (!rc && from && store_changes(s) != 1)
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "batch %lld item %lld is being carried out by another apply or "
+				     "undo at this moment: no call made; try again when it ends",
+				     (long long)id, (long long)idx);
 	}
 	if (rc) {
 		store_rollback(s);
 		return rc;
 	}
 	return store_commit(s, err);
+}
+
+static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
+		   const char *answer, struct err *err)
+{
+	return journal_from(s, id, idx, undo, NULL, state, answer, err);
 }
 
 /* One record of the batch as the journal and the batch have it. */
@@ -1096,7 +1110,10 @@ static int carry_out(struct store *s, const struct policy *p, int64_t id, const 
 				     (long long)id, (long long)it->idx);
 			goto out;
 		}
-		rc = journal(s, id, it->idx, undo, "sent", NULL, err);
+		/* "force" is an undo's conflict overwritten: its journal says pending */
+		rc = journal_from(s, id, it->idx, undo,
+				  strcmp(it->state, "force") ? it->state : "pending", "sent", NULL,
+				  err);
 		if (rc)
 			goto out;
 		rc = upstream_call(up, tool, it->call_args, &res, err);
