@@ -117,26 +117,6 @@ static json_t *at(json_t *root, const char *ptr)
 	return v;
 }
 
-/* Sets the value at a concrete pointer whose parent exists. */
-static int set_at(json_t *root, const char *ptr, json_t *val)
-{
-	const char *slash = strrchr(ptr, '/');
-	char parent[1024], seg[256];
-	json_t *p;
-
-	if (!slash || (size_t)(slash - ptr) >= sizeof parent)
-		return -1;
-	memcpy(parent, ptr, (size_t)(slash - ptr));
-	parent[slash - ptr] = '\0';
-	p = parent[0] ? at(root, parent) : root;
-	next_seg(slash, seg, sizeof seg);
-	if (json_is_object(p))
-		return json_object_set(p, seg, val);
-	if (json_is_array(p))
-		return json_array_set(p, (size_t)strtoul(seg, NULL, 10), val);
-	return -1;
-}
-
 /* ---- a call's records and fields ---- */
 
 /* The concrete prefix of a record path up to its last "*" element: the
@@ -184,38 +164,66 @@ static int record_keeps(const char *pattern, const char *concrete, json_t *keeps
 	return 0;
 }
 
-/* A copy of args holding only the array elements of the record (keeps),
- * deepest arrays first so outer indexes stay valid while inner ones go. */
-static json_t *narrow(json_t *args, json_t *keeps)
+/* A copy of v (at path) holding only the array elements of the record
+ * (keeps: array pointer -> {index: true}), with the values at the pointers
+ * of subst (may be NULL) replaced: one pass over the arguments, never a
+ * copy of the elements that are another record's. */
+static json_t *copy_narrow(json_t *v, char *path, size_t len, json_t *keeps, json_t *subst,
+			   int depth)
 {
-	json_t *a = json_deep_copy(args), *set, *arr, *kept;
-	const char *k, *deepest;
-	json_t *todo = json_copy(keeps);
-	size_t i;
+	size_t keep = strlen(path), i;
+	json_t *s = subst ? json_object_get(subst, path) : NULL, *o, *c, *set;
+	const char *k;
 
-	while (a && todo && json_object_size(todo)) {
-		deepest = NULL;
-		json_object_foreach(todo, k, set)
-			if (!deepest || strlen(k) > strlen(deepest))
-				deepest = k;
-		set = json_object_get(todo, deepest);
-		arr = deepest[0] ? at(a, deepest) : a;
-		kept = json_array();
-		json_array_foreach(arr, i, set)
+	if (s)
+		return json_incref(s);
+	if (depth > PTR_DEPTH_MAX)
+		return NULL;
+	if (json_is_object(v)) {
+		o = json_object();
+		json_object_foreach(v, k, c)
+		{
+			json_t *cc;
+
+			if (!o || path_push(path, len, k) ||
+			    !(cc = copy_narrow(c, path, len, keeps, subst, depth + 1)) ||
+			    json_object_set_new(o, k, cc)) {
+				json_decref(o);
+				o = NULL;
+			}
+			path[keep] = '\0';
+		}
+		return o;
+	}
+	if (json_is_array(v)) {
+		set = json_object_get(keeps, path);
+		o = json_array();
+		json_array_foreach(v, i, c)
 		{
 			char idx[24];
+			json_t *cc;
 
 			(void)snprintf(idx, sizeof idx, "%zu", i);
-			if (json_object_get(json_object_get(todo, deepest), idx))
-				json_array_append(kept, set);
+			if (set && !json_object_get(set, idx))
+				continue;
+			if (!o || path_push(path, len, idx) ||
+			    !(cc = copy_narrow(c, path, len, keeps, subst, depth + 1)) ||
+			    json_array_append_new(o, cc)) {
+				json_decref(o);
+				o = NULL;
+			}
+			path[keep] = '\0';
 		}
-		if (json_is_array(arr) && kept)
-			json_array_clear(arr), json_array_extend(arr, kept);
-		json_decref(kept);
-		json_object_del(todo, deepest);
+		return o;
 	}
-	json_decref(todo);
-	return a;
+	return json_incref(v);
+}
+
+static json_t *narrow(json_t *args, json_t *keeps, json_t *subst)
+{
+	char path[1024] = "";
+
+	return copy_narrow(args, path, sizeof path, keeps, subst, 0);
 }
 
 /* Is path at or under one of the covered pointers? */
@@ -667,13 +675,13 @@ static int staged(struct store *s, int64_t batch_id, json_t *kept, void *ctx, st
 	json_array_foreach(kept, i, it)
 	{
 		struct rec *r = rec_find(cc, json_string_value(json_object_get(it, "record_id")));
-		json_t *full = json_deep_copy(cc->args), *apply, *undo;
+		json_t *subst = json_object(), *apply, *undo;
 		const char *f;
 		json_t *p;
 		char *ra, *aa, *ua;
 
-		if (!r || !full) {
-			json_decref(full);
+		if (!r || !subst) {
+			json_decref(subst);
 			rc = err_set(err, AIRLOCK_EINVAL, "internal: a kept record the call did not name");
 			break;
 		}
@@ -682,10 +690,11 @@ static int staged(struct store *s, int64_t batch_id, json_t *kept, void *ctx, st
 		{
 			json_t *old = json_object_get(r->before, f);
 
-			set_at(full, json_string_value(p), old ? old : json_null());
+			json_object_set(subst, json_string_value(p), old ? old : json_null());
 		}
-		apply = narrow(cc->args, r->keeps);
-		undo = narrow(full, r->keeps);
+		apply = narrow(cc->args, r->keeps, NULL);
+		undo = narrow(cc->args, r->keeps, subst);
+		json_decref(subst);
 		ra = dump(r->read_args);
 		aa = dump(apply);
 		ua = dump(undo);
@@ -701,7 +710,6 @@ static int staged(struct store *s, int64_t batch_id, json_t *kept, void *ctx, st
 		free(ra);
 		free(aa);
 		free(ua);
-		json_decref(full);
 		json_decref(apply);
 		json_decref(undo);
 		if (rc != STORE_DONE)

@@ -8,12 +8,14 @@
 // usage: node crm_upstream.mjs STORE.json WRITES.log
 // STORE.json: {"ID": {"prop": "value", ...}, ...}; every record written is
 // appended to WRITES.log as one line "ID" (how often each record was
-// written). $CRM_SLOW_MS: each update waits that long before it writes.
+// written). $CRM_SLOW_MS: each update waits that long before it writes;
+// $CRM_MAX_ITEMS: the inputs a call may hold (100, as HubSpot's).
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const [store, writes] = process.argv.slice(2);
 const slow = Number(process.env.CRM_SLOW_MS || 0);
+const maxItems = Number(process.env.CRM_MAX_ITEMS || 100);
 const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
 const text = (id, t, isError) => send({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: t }], ...(isError ? { isError: true } : {}) } });
 const objectType = { type: "string", description: "The type of HubSpot object" };
@@ -55,7 +57,7 @@ const tools = [
             additionalProperties: false,
           },
           minItems: 1,
-          maxItems: 100,
+          maxItems,
         },
       },
       required: ["objectType", "inputs"],
