@@ -54,6 +54,20 @@ type = "string"
 description = "account id"
 
 [[tools]]
+name = "restore_tier"
+source = "book"
+description = "Set an account's tier back"
+statement = "UPDATE accounts SET tier = ? WHERE id = ?"
+[[tools.parameters]]
+name = "tier"
+type = "integer"
+description = "tier"
+[[tools.parameters]]
+name = "id"
+type = "string"
+description = "account id"
+
+[[tools]]
 name = "update_owner"
 source = "book"
 description = "Set an account's owner"
@@ -101,7 +115,8 @@ upstreams:
         records: /id
         fields: [/tier]
         before: {tool: get_account, args: {id: "{id}"}, path: /data/statements/0/rows/0}
-        undo: same
+        undo: {tool: restore_tier}
+      restore_tier: write
       update_owner:
         effect: update
         records: /id
@@ -173,8 +188,9 @@ w() { # ID TIER [EXTRA_JSON] -> a call step
 	printf '{"call":"crm__update_tier","args":{"id":"%s","tier":%s,"airlock_scope":"region = emea","airlock_rationale":"retier"%s}}' "$1" "$2" "${3:-}"
 }
 
-run "[{\"list\":true}]" >"$T/l" 2>&1
+run "[{\"list\":true},{\"call\":\"crm__restore_tier\",\"args\":{\"id\":\"a1\",\"tier\":4}}]" >"$T/l" 2>&1
 has "the mapped write is listed, described truthfully" "$T/l" '"name":"crm__update_tier","description":"Staged for review by airlock: nothing changes in upstream'
+has "the inverse tool, unmapped, is held: the agent cannot call it" "$T/l" 'airlock does not pass write calls to upstream'
 
 # ---- attacker: an extra record hidden in an unmapped argument ----
 run "[$(w a1 1 ',"also":{"id":"a2","tier":1}')]" >"$T/x1" 2>&1
@@ -220,7 +236,9 @@ has "dbhub itself now reads tier 1" "$T/r1" '\\"tier\\": 1'
 same "the journal says done" "$(sql "SELECT apply_state FROM upstream_item WHERE batch_id=$B1")" done
 expect 0 "apply again is refused (never twice)" sh -c "! '$AIRLOCK' apply $B1 --as maria"
 same "still tier 1" "$(sqlite3 "$T/book.db" "SELECT tier FROM accounts WHERE id='a1'")" 1
-expect 0 "undo restores through the upstream" "$AIRLOCK" undo "$B1" --as maria
+expect 0 "undo restores through the upstream (its inverse tool)" "$AIRLOCK" undo "$B1" --as maria
+same "undo called restore_tier with the before-value" "$(sql "SELECT tool FROM upstream_batch WHERE batch_id=$B1")/$(sql "SELECT undo_state||' '||undo_args FROM upstream_item WHERE batch_id=$B1")" 'update_tier/done {"id":"a1","tier":2}'
+"$AIRLOCK" log --json >"$T/log" 2>/dev/null
 same "the upstream has tier 2 again" "$(sqlite3 "$T/book.db" "SELECT tier FROM accounts WHERE id='a1'")" 2
 same "the batch is undone" "$(sql "SELECT state FROM batch WHERE id=$B1")" undone
 "$AIRLOCK" log --json >"$T/log" 2>/dev/null
