@@ -217,7 +217,8 @@ static void test_hash(void **state)
 
 static void test_inventory(void **state)
 {
-	struct policy_upstream_tool t[2] = {{"get", EFFECT_READ, 1}, {"ghost", EFFECT_READ, 2}};
+	struct policy_upstream_tool t[2] = {{.name = "get", .effect = EFFECT_READ, .line = 1},
+					   {.name = "ghost", .effect = EFFECT_READ, .line = 2}};
 	struct policy_upstream u = {.name = "crm", .tools = t, .ntools = 2};
 	json_t *tools = json_loads("[{\"name\":\"get\"},{\"name\":\"delete\"}]", 0, NULL);
 	json_t *absent, *unlisted;
@@ -238,7 +239,7 @@ static void test_inventory(void **state)
 static void stdio_case(const char *script, const char *want, int64_t timeout)
 {
 	const char *args[] = {"-c", script};
-	struct policy_upstream_tool t = {"t", EFFECT_READ, 1};
+	struct policy_upstream_tool t = {.name = "t", .effect = EFFECT_READ, .line = 1};
 	struct policy_upstream cfg = {.name = "sh",
 				      .transport = UPSTREAM_STDIO,
 				      .command = "/bin/sh",
@@ -500,7 +501,8 @@ static void *caller_main(void *arg)
  * agent's reads). */
 static void test_http_calls_at_once(void **state)
 {
-	struct policy_upstream_tool t[] = {{"echo", EFFECT_READ, 1}, {"slow", EFFECT_READ, 1}};
+	struct policy_upstream_tool t[] = {{.name = "echo", .effect = EFFECT_READ, .line = 1},
+					  {.name = "slow", .effect = EFFECT_READ, .line = 1}};
 	struct policy_upstream cfg = {.name = "fake", .transport = UPSTREAM_HTTP,
 				      .timeout_seconds = 10, .tools = t, .ntools = 2};
 	struct caller cs[9];
@@ -546,7 +548,8 @@ static void test_http_calls_at_once(void **state)
  * that found out, and the next one starts a new session. */
 static void test_http_limits_and_sessions(void **state)
 {
-	struct policy_upstream_tool t[] = {{"echo", EFFECT_READ, 1}, {"big", EFFECT_READ, 1}};
+	struct policy_upstream_tool t[] = {{.name = "echo", .effect = EFFECT_READ, .line = 1},
+					  {.name = "big", .effect = EFFECT_READ, .line = 1}};
 	struct policy_upstream cfg = {.name = "fake", .transport = UPSTREAM_HTTP,
 				      .timeout_seconds = 5, .max_message = 65536, .tools = t,
 				      .ntools = 2};
