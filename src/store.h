@@ -201,7 +201,8 @@ int store_schema_version(struct store *s, int64_t *out, struct err *err);
 int store_integrity_check(struct store *s, struct err *err);
 
 /* Starts a read-only transaction that sees one snapshot of the database
- * until s is closed, with a small page cache (a scan reads each page once):
+ * until s is closed, with a small page cache (a scan reads each page once)
+ * and, on SQLite, the file mapped into memory rather than read page by page:
  * for a worker that reads a range of a long table beside others. Not
  * ended by store_commit(); s takes no writes after it. */
 int store_read_snapshot(struct store *s, struct err *err);
