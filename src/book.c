@@ -1098,9 +1098,10 @@ int book_merge_breaches(struct store *s, int max, json_t *out, struct err *err)
  * candidates before reading its row (the rowid is in the index entry; a
  * test costs ~30 ns against ~2 us for a row read at random): the walk
  * stops after a page of matches, ~20/C of the book in. Below it, reading
- * every candidate is cheaper. At 1M accounts a page with 512-2,048
- * candidates went from 2-4 ms to ~1 ms (bench/README.md, round 4). */
-#define TEXT_INDEX_FETCH_MAX 512
+ * every candidate is cheaper. At 1M accounts, 1,024-2,047 candidates: a
+ * page in 2.1 ms instead of 3.6-3.9 (median, in-process; 512-1,023 were
+ * slower walking: bench/README.md, round 4 of issue 15). */
+#define TEXT_INDEX_FETCH_MAX 1024
 
 int book_text_fetch_max = TEXT_INDEX_FETCH_MAX;
 int book_text_index_max = TEXT_INDEX_MAX_CANDIDATES;

@@ -1036,7 +1036,7 @@ static void test_text_search_matches_like(void **state)
 		limit = rand() % 2 ? 0 : 1 + rand() % 60;
 		/* every way a page can use the index, on this small book: by
 		 * rowid, the id walk testing candidates, the id walk alone */
-		book_text_fetch_max = round % 3 == 0 ? 512 : round % 3 == 1 ? 2 : 0;
+		book_text_fetch_max = round % 3 == 0 ? 1024 : round % 3 == 1 ? 2 : 0;
 		book_text_index_max = round % 3 == 0 ? 2048 : round % 3 == 1 ? 64 : 4096;
 		like_ids(s, q, after, limit, want, sizeof want);
 		assert_ok(book_search(s, &(struct book_query){.text = q, .after = after, .limit = limit},
@@ -1063,7 +1063,7 @@ static void test_text_search_matches_like(void **state)
 		free(page.json);
 		assert_string_equal(want, got);
 	}
-	book_text_fetch_max = 512;
+	book_text_fetch_max = 1024;
 	book_text_index_max = 2048;
 	testutil_store_close(&t);
 }
