@@ -30,7 +30,7 @@ s.serve_forever()
 PY
 python3 "$T/hook.py" "$T/hook.log" "$T/hook.port" &
 HOOK_PID=$!
-trap 'console_stop; kill $HOOK_PID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'console_stop; kill $HOOK_PID 2>/dev/null; lib_cleanup' EXIT
 for _ in $(seq 50); do [ -s "$T/hook.port" ] && break; sleep 0.1; done
 HOOK_PORT=$(cat "$T/hook.port")
 
@@ -121,6 +121,18 @@ hasnt "the page has no inline script" "$T/body" "<script>"
 etag=$(sed -n 's/^ETag: *//p' "$T/hdr" | tr -d '\r')
 req GET / -H "If-None-Match: $etag"
 same "If-None-Match: 304" "$(code)" 304
+req GET /
+has "the page asks for its script by its digest" "$T/body" 'src="/app.js\?v=[0-9a-f]{32}"'
+has "... and for boot.js (the view's data asked for early), by digest" "$T/body" 'src="/boot.js\?v=[0-9a-f]{32}"'
+v=$(sed -n 's|.*src="/app.js?v=\([0-9a-f]*\)".*|\1|p' "$T/body")
+req GET "/app.js?v=$v"
+same "app.js by its digest: 200" "$(code)" 200
+has "... which the browser may keep for good" "$T/hdr" "Cache-Control: public, max-age=31536000, immutable"
+req GET "/app.js?v=0123456789abcdef0123456789abcdef"
+has "another digest (an old page, a guess) is only revalidated" "$T/hdr" "Cache-Control: no-cache"
+req GET /boot.js
+hasnt "boot.js never uses innerHTML" "$T/body" "innerHTML"
+hasnt "... only reads: no token, no other method than GET" "$T/body" "X-CSRF-Token|method|POST"
 req GET /app.js
 same "app.js: 200" "$(code)" 200
 has "... as JavaScript" "$T/hdr" "Content-Type: text/javascript"
@@ -218,11 +230,17 @@ same "judge with a bad verdict: 400" "$(code)" 400
 req POST "/api/batches/$B1/judge" $A $C --data 'not json'
 same "a body that is not JSON: 400" "$(code)" 400
 has "... saying so" "$T/body" "not JSON"
+req GET "/api/batches/$B1" $A
+same "the sampled batch's answer (kept for the next request)" "$(jget state)" sampled
 for i in $(python3 -c 'import json,sys; print(" ".join(map(str, json.loads(sys.argv[1]))))' "$drawn"); do
 	req POST "/api/batches/$B1/judge" $A $C --data "{\"item\":$i,\"verdict\":\"pass\"}"
 done
+first=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[0])' "$drawn")
+req GET "/api/batches/$B1" $A
+same "the next answer has the verdicts and the new state at once" \
+	"$(jget state) $(python3 -c 'import json,sys; print([i["verdict"] for i in json.load(open(sys.argv[1]))["item_list"] if i["idx"] == int(sys.argv[2])][0])' "$T/body" "$first")" "approved pass"
 same "every drawn item passed: approved" "$(sql "SELECT state FROM batch WHERE id=$B1")" approved
-same "... verdicts by human:alice" "$(sql "SELECT count(DISTINCT verdict_by) || verdict_by FROM batch_item WHERE batch_id=$B1 AND verdict IS NOT NULL")" "1human:alice"
+same "... verdicts by human:alice" "$(sql "SELECT count(DISTINCT verdict_by) || max(verdict_by) FROM batch_item WHERE batch_id=$B1 AND verdict IS NOT NULL")" "1human:alice"
 acct=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B1 AND idx=1")
 before=$(sql "SELECT tier FROM account WHERE id='$acct'")
 req POST "/api/batches/$B1/apply" $A $C
@@ -235,7 +253,7 @@ has "... naming the state" "$T/body" "applied"
 req POST "/api/batches/$B1/undo" $A $C
 same "undo: 200" "$(code)" 200
 same "... undone, the tier restored" "$(sql "SELECT b.state||a.tier FROM batch b, account a WHERE b.id=$B1 AND a.id='$acct'")" "undone$before"
-same "the log has the console's verbs by alice" "$(sql "SELECT group_concat(DISTINCT tool) FROM (SELECT tool FROM action_log WHERE batch_id='$B1' AND surface='console' AND principal='human:alice' ORDER BY seq)")" "sample,judge,apply,undo"
+same "the log has the console's verbs by alice" "$(sql "SELECT tool FROM action_log WHERE batch_id='$B1' AND surface='console' AND principal='human:alice' ORDER BY seq" | awk '!seen[$0]++' | paste -sd,)" "sample,judge,apply,undo"
 
 # reject needs a reason; a viewer cannot approve; nobody approves their own
 req POST "/api/batches/$B2/reject" $A $C --data '{}'
@@ -278,6 +296,23 @@ req POST "/api/batches/$B2/approve" $A $C
 same "alice approves the blocked batch: 200" "$(code)" 200
 same "... decided by alice" "$(sql "SELECT decided_by FROM batch WHERE id=$B2")" "human:alice"
 
+# a batch's answer is kept between requests, never stale: each reviewer
+# gets their own verbs, and a record changed behind airlock's back (no log
+# entry) shows as a conflict at the next request
+req GET "/api/batches/$B2" $A
+same "alice may apply the approved batch" "$(jget verbs.allowed)" '["apply"]'
+req GET "/api/batches/$B2" -b "$T/bob"
+same "... bob, a viewer, asking right after her, gets his own verbs" "$(jget verbs.allowed)" "[]"
+req GET "/api/batches/$B2" $A
+same "... no conflict on item 3 yet" "$(jget item_list.2.conflict)" False
+k3=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B2 AND idx=3")
+sql "UPDATE account SET version=version+1 WHERE id='$k3'"
+req GET "/api/batches/$B2" $A
+same "a record changed without a log entry is a conflict at the next request" "$(jget item_list.2.conflict)" True
+sql "UPDATE account SET version=version-1 WHERE id='$k3'"
+req GET "/api/batches/$B2" $A
+same "... and not once it is back" "$(jget item_list.2.conflict)" False
+
 # a conflict: a record of the approved batch changed since it was staged
 cacct=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B2 AND idx=2")
 sql "UPDATE account SET version=version+1, owner='someone else' WHERE id='$cacct'"
@@ -294,14 +329,13 @@ same "apply skipping conflicts: 200" "$(code)" 200
 same "... applied, the changed record left alone" "$(sql "SELECT b.state||':'||a.owner FROM batch b, account a WHERE b.id=$B2 AND a.id='$cacct'")" "applied:someone else"
 
 # refused items: outside the declared scope
-python3 - "$AIRLOCK_DB" "$T/scoped.json" <<'PY'
-import json, sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-emea = [r[0] for r in c.execute("SELECT id FROM account WHERE region='EMEA' ORDER BY id LIMIT 3 OFFSET 50")]
-na = c.execute("SELECT id FROM account WHERE region='NA' ORDER BY id LIMIT 1 OFFSET 50").fetchone()[0]
+python3 - "$(sql "SELECT id FROM account WHERE region='EMEA' ORDER BY id LIMIT 3 OFFSET 50")" \
+	"$(sql "SELECT id FROM account WHERE region='NA' ORDER BY id LIMIT 1 OFFSET 50")" "$T/scoped.json" <<'PY'
+import json, sys
+emea, na = sys.argv[1].split(), sys.argv[2]
 items = [{"record_id": a, "field": "owner", "value": "dana", "reason": "x"} for a in emea + [na]]
 json.dump({"workflow": "field_update", "scope": "region=EMEA", "rationale": "r", "items": items},
-          open(sys.argv[2], "w"))
+          open(sys.argv[3], "w"))
 PY
 B4=$("$AIRLOCK" propose "$T/scoped.json" --as agent:scoper --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
 req GET "/api/batches/$B4" $A
