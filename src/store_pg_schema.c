@@ -163,6 +163,8 @@ static const struct store_migration pg_migrations[] = {
 	 "ALTER TABLE batch ADD COLUMN instruction_claim TEXT;"},
 	{24, "merge re-checks and approval overrides",
 	 "CREATE INDEX account_merged_into ON account(merged_into) WHERE merged_into IS NOT NULL;ALTER TABLE batch ADD COLUMN override TEXT;"},
+	/* PostgreSQL tables have no rowid: a heap and the key's index, as before */
+	{25, "radius holds without rowid", "SELECT 1"},
 	{26, "reviewer reliability",
 	 "CREATE TABLE reviewer_check( reviewer TEXT NOT NULL, workflow TEXT NOT NULL, "
 	 "seen BIGINT NOT NULL DEFAULT 0, caught BIGINT NOT NULL DEFAULT 0, "
