@@ -405,10 +405,15 @@ static int session_create(struct store *s, const char *name, const char *role,
 		store_bind_text(st, 5, out->expires_at);
 		rc = step_done(st, err);
 	}
+	/* one of possibly equal rows: each engine names a row by its own
+	 * address (SQLite's rowid, PostgreSQL's ctid; the table has no key) */
 	if (!rc && attempt_at)
 		rc = exec_name(s,
-			       "DELETE FROM reviewer_failure WHERE rowid=(SELECT rowid FROM"
-			       " reviewer_failure WHERE name=?1 AND at=?2 LIMIT 1)",
+			       strcmp(store_backend_name(s), "postgres") == 0
+				   ? "DELETE FROM reviewer_failure WHERE ctid=(SELECT ctid FROM"
+				     " reviewer_failure WHERE name=?1 AND at=?2 LIMIT 1)"
+				   : "DELETE FROM reviewer_failure WHERE rowid=(SELECT rowid FROM"
+				     " reviewer_failure WHERE name=?1 AND at=?2 LIMIT 1)",
 			       name, attempt_at, err);
 	if (rc) {
 		store_rollback(s);
