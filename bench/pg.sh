@@ -4,9 +4,8 @@
 # against a baseline in the same run:
 #   1. staging a 500-item proposal vs the bare libpq INSERTs of the rows it
 #      writes (bench_pg; goal <= 3x)
-#   2. apply and undo of PG_APPLY_ITEMS items vs bare libpq UPDATEs of the
-#      same rows (bench_pg; goal <= 2x at 100k — see bench/README.md for why
-#      the default is smaller)
+#   2. apply and undo of PG_APPLY_ITEMS (100,000) items vs bare libpq
+#      UPDATEs of the same rows (bench_pg; goal <= 2x)
 #   3. MCP read throughput (logged search_accounts, limit 20) with one and
 #      two `airlock serve` on one database, the same clients split across
 #      the servers (goal: two >= 1.6x one), with the CPU seconds of the
@@ -14,7 +13,7 @@
 #      cores go.
 # Runs alternate; PG_RUNS (5) of each.
 #
-# Knobs: PG_RUNS (5), PG_APPLY_ITEMS (2000), PG_CLIENTS (16), PG_SECONDS (5),
+# Knobs: PG_RUNS (5), PG_APPLY_ITEMS (100000), PG_CLIENTS (16), PG_SECONDS (5),
 # PG_ACCOUNTS (2000), PG_THREADS (airlock --threads, 4).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +21,7 @@ NAME=pg.sh
 . "$ROOT/bench/lib.sh"
 B=$ROOT/build/release/bench
 RUNS=${PG_RUNS:-5}
-N=${PG_APPLY_ITEMS:-2000}
+N=${PG_APPLY_ITEMS:-100000}
 CLIENTS=${PG_CLIENTS:-16}
 SECS=${PG_SECONDS:-5}
 ACCOUNTS=${PG_ACCOUNTS:-2000}
