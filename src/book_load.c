@@ -674,15 +674,23 @@ static int insert_staged(struct book_loader *l, const char *sql, int first, int 
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-/* Writes the staged rows. A batch that fails leaves nothing behind (SQLite
- * undoes the whole statement), and is replayed row by row to name the row
- * at fault: l->failed_tag. */
+/* Writes the staged rows. A batch that fails leaves nothing behind (it
+ * runs in a savepoint: SQLite undoes the failed statement alone, but
+ * PostgreSQL the whole transaction unless rolled back to one), and is
+ * replayed row by row to name the row at fault: l->failed_tag. */
 static int flush_rows(struct book_loader *l, struct err *err)
 {
 	int r, rc = 0;
 
 	if (l->nrows == l->batch_max && l->batch_max > 1) {
+		rc = store_begin(l->s, err);
+		if (rc)
+			goto out;
 		rc = insert_staged(l, l->batch_sql, 0, l->nrows, err);
+		if (rc == 0)
+			rc = store_commit(l->s, err);
+		else
+			store_rollback(l->s);
 		if (rc == 0 || rc != AIRLOCK_EINVAL)
 			goto out;
 	}

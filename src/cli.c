@@ -506,7 +506,8 @@ const struct cli_command cli_commands[] = {
 	 "Stop the servers on the source first; then point them at TARGET with\n"
 	 "--db or $AIRLOCK_DB.\n"},
 	{"sql", cmd_sql, "run one SQL statement on the database and print its rows",
-	 "usage: airlock sql [--write] [--header] [--db PATH|URL] [--json] STATEMENT [VALUE...]\n"
+	 "usage: airlock sql [--write] [--header] [--raw] [--db PATH|URL] [--json] STATEMENT "
+	 "[VALUE...]\n"
 	 "\n"
 	 "Runs STATEMENT on the database (a SQLite file, or a postgres:// URL) and\n"
 	 "prints each row on a line, columns separated by '|', NULL as nothing,\n"
@@ -517,6 +518,8 @@ const struct cli_command cli_commands[] = {
 	 "            runs in a transaction that is rolled back, so a look cannot\n"
 	 "            change the book (the action log stays append-only either way)\n"
 	 "  --header  print the column names first\n"
+	 "  --raw     print text as stored, control characters and backslashes\n"
+	 "            unescaped (as sqlite3 -batch does: for scripts, not terminals)\n"
 	 "  --json    {\"rows\": [{column: value}], \"changes\": N, \"committed\": bool}\n"},
 	{"verify", cmd_verify, "check that the action log was not edited",
 	 "usage: airlock verify [--checkpoint FILE] [--db PATH] [--json]\n"

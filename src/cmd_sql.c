@@ -5,7 +5,12 @@
  * Without --write the statement runs in a transaction that is rolled back
  * whatever it did, so looking cannot change the book or its log by
  * accident; --write commits (the action log's append-only guards still
- * hold: they are in the schema, not here). Never migrates the database. */
+ * hold: they are in the schema, not here). Never migrates the database.
+ *
+ * Values print one row a line, '|' between columns, NULL empty, a BLOB as
+ * x'hex', and text with control bytes escaped (put_text) unless --raw asks
+ * for text as stored (as sqlite3 -batch prints it: for scripts and tests
+ * that parse a value, never for a terminal showing agent-written text). */
 #include "cli.h"
 
 #include <stdio.h>
@@ -31,7 +36,7 @@ static void put_text(const char *v, int n)
 	}
 }
 
-static void put_value(struct store_stmt *st, int col)
+static void put_value(struct store_stmt *st, int col, int raw)
 {
 	const unsigned char *b;
 	int i, n;
@@ -48,7 +53,10 @@ static void put_value(struct store_stmt *st, int col)
 		putchar('\'');
 		return;
 	}
-	put_text(store_col_text(st, col), store_col_bytes(st, col));
+	if (raw)
+		fwrite(store_col_text(st, col), 1, (size_t)store_col_bytes(st, col), stdout);
+	else
+		put_text(store_col_text(st, col), store_col_bytes(st, col));
 }
 
 static json_t *row_json(struct store_stmt *st)
@@ -100,13 +108,14 @@ int cmd_sql(struct cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {{"write", no_argument, NULL, 'w'},
 					      {"header", no_argument, NULL, 'H'},
+					      {"raw", no_argument, NULL, 'R'},
 					      {NULL, 0, NULL, 0}};
 	const char *target;
 	struct store *s = NULL;
 	struct store_stmt *st = NULL;
 	struct err err = {0};
 	json_t *rows = NULL, *r;
-	int c, done = 0, write = 0, header = 0, i, col, rc = CLI_FAIL, step;
+	int c, done = 0, write = 0, header = 0, raw = 0, i, col, rc = CLI_FAIL, step;
 	int64_t nrows = 0;
 
 	while ((c = cli_getopt(cli, argc, argv, extra, &done)) != -1) {
@@ -116,6 +125,8 @@ int cmd_sql(struct cli *cli, int argc, char **argv)
 			write = 1;
 		if (c == 'H')
 			header = 1;
+		if (c == 'R')
+			raw = 1;
 	}
 	if (optind >= argc)
 		return cli_usage(cli, "which statement? (airlock sql \"SELECT ...\" [VALUE...])");
@@ -158,7 +169,7 @@ int cmd_sql(struct cli *cli, int argc, char **argv)
 		for (col = 0; col < store_col_count(st); col++) {
 			if (col)
 				putchar('|');
-			put_value(st, col);
+			put_value(st, col, raw);
 		}
 		putchar('\n');
 	}

@@ -1124,8 +1124,10 @@ static int refresh_note(struct job *j, const char *id, json_t *old, json_t *diff
 	if (!txt)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = store_prepare(j->s,
-			   "INSERT OR REPLACE INTO crm_refresh(record_id,log_seq,at,crm)"
-			   " VALUES(?1,?2,?3,?4)",
+			   /* an upsert both engines speak (not SQLite's OR REPLACE) */
+			   "INSERT INTO crm_refresh(record_id,log_seq,at,crm) VALUES(?1,?2,?3,?4)"
+			   " ON CONFLICT(record_id,log_seq) DO UPDATE SET at=excluded.at,"
+			   " crm=excluded.crm",
 			   &st, err);
 	if (rc == 0) {
 		store_bind_text(st, 1, id);
@@ -1253,8 +1255,10 @@ static int remember_map(struct job *j, struct err *err)
 		if (!strncmp(j->targets[i], "custom.", 7))
 			continue;
 		rc = store_prepare(j->s,
-				   "INSERT OR REPLACE INTO crm_map(kind,field,crm_column,preset,rule)"
-				   " VALUES(?1,?2,?3,?4,?5)",
+				   "INSERT INTO crm_map(kind,field,crm_column,preset,rule)"
+				   " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(kind,field) DO UPDATE SET"
+				   " crm_column=excluded.crm_column, preset=excluded.preset,"
+				   " rule=excluded.rule",
 				   &st, err);
 		if (rc)
 			return rc;
@@ -1273,8 +1277,8 @@ static int remember_map(struct job *j, struct err *err)
 		if (!j->m.vals[i].crm)
 			continue;
 		rc = store_prepare(j->s,
-				   "INSERT OR REPLACE INTO crm_value(kind,field,crm_value,value)"
-				   " VALUES(?1,?2,?3,?4)",
+				   "INSERT INTO crm_value(kind,field,crm_value,value) VALUES(?1,?2,?3,?4)"
+				   " ON CONFLICT(kind,field,crm_value) DO UPDATE SET value=excluded.value",
 				   &st, err);
 		if (rc)
 			return rc;

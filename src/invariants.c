@@ -90,11 +90,17 @@ static const char *col(struct store_stmt *st, int c)
 /* I1: the records waiting for a sample audit, per agent and workflow. */
 static int check_i1(struct inv *v)
 {
-	static const char sql[] =
-	    "SELECT b.principal, b.workflow, count(DISTINCT i.record_id),"
-	    " group_concat(DISTINCT b.id) FROM batch b JOIN batch_item i ON i.batch_id = b.id"
-	    " WHERE b.state IN ('staged','sampled') GROUP BY b.principal, b.workflow"
-	    " ORDER BY b.principal, b.workflow";
+	/* the batches' ids in one text: each engine has its own aggregate */
+	const char *sql =
+	    strcmp(store_backend_name(v->s), "postgres") == 0
+		? "SELECT b.principal, b.workflow, count(DISTINCT i.record_id),"
+		  " string_agg(DISTINCT CAST(b.id AS TEXT), ',') FROM batch b JOIN batch_item i"
+		  " ON i.batch_id = b.id WHERE b.state IN ('staged','sampled')"
+		  " GROUP BY b.principal, b.workflow ORDER BY b.principal, b.workflow"
+		: "SELECT b.principal, b.workflow, count(DISTINCT i.record_id),"
+		  " group_concat(DISTINCT b.id) FROM batch b JOIN batch_item i ON i.batch_id = b.id"
+		  " WHERE b.state IN ('staged','sampled') GROUP BY b.principal, b.workflow"
+		  " ORDER BY b.principal, b.workflow";
 	const struct policy_workflow *wf;
 	struct store_stmt *st;
 	int rc;
@@ -501,19 +507,21 @@ static int check_i5(struct inv *v)
 	return rc < 0 ? rc : 0;
 }
 
-/* I6: what agents proposed or drafted carries the pin, nothing else. */
+/* I6: what agents proposed or drafted carries the pin, nothing else.
+ * IS DISTINCT FROM (NULL-safe, SQLite 3.39+ and PostgreSQL) rather than
+ * SQLite's IS NOT, which PostgreSQL does not take before a value. */
 static int check_i6(struct inv *v)
 {
 	static const char *const tables[][2] = {
 	    {"batch", "SELECT id, instruction_version FROM batch WHERE principal LIKE 'agent:%'"
-		      " AND instruction_version IS NOT ?1 ORDER BY id"},
+		      " AND instruction_version IS DISTINCT FROM ?1 ORDER BY id"},
 	    {"draft", "SELECT id, instruction_version FROM draft WHERE principal LIKE 'agent:%'"
-		      " AND instruction_version IS NOT ?1 ORDER BY id"},
+		      " AND instruction_version IS DISTINCT FROM ?1 ORDER BY id"},
 	    {"brief", "SELECT id, instruction_version FROM brief WHERE principal LIKE 'agent:%'"
-		      " AND instruction_version IS NOT ?1 ORDER BY id"},
+		      " AND instruction_version IS DISTINCT FROM ?1 ORDER BY id"},
 	    {"action_log", "SELECT seq, instruction_version FROM action_log"
 			   " WHERE principal LIKE 'agent:%' AND surface LIKE 'mcp:%'"
-			   " AND instruction_version IS NOT ?1 ORDER BY seq"},
+			   " AND instruction_version IS DISTINCT FROM ?1 ORDER BY seq"},
 	};
 	struct store_stmt *st;
 	size_t t;

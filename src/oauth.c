@@ -159,7 +159,9 @@ static int prune(struct store *s, struct err *err)
 			   "DELETE FROM oauth_client WHERE id IN (SELECT c.id FROM oauth_client c"
 			   " WHERE NOT EXISTS (SELECT 1 FROM oauth_grant g WHERE g.client_id=c.id)"
 			   " AND NOT EXISTS (SELECT 1 FROM oauth_code k WHERE k.client_id=c.id)"
-			   " ORDER BY c.created_at DESC, c.id LIMIT -1 OFFSET ?1)",
+			   /* no limit, in words both engines take (SQLite has no
+			    * LIMIT ALL, PostgreSQL no LIMIT -1) */
+			   " ORDER BY c.created_at DESC, c.id LIMIT 9223372036854775807 OFFSET ?1)",
 			   &st, err);
 	if (rc)
 		return rc;

@@ -296,12 +296,27 @@ static void sq_rollback(struct store *s)
 
 static int sq_prepare(struct store *s, struct store_stmt *st, struct err *err)
 {
-	sqlite3_stmt *native = NULL;
-	int rc = sqlite3_prepare_v3(DB(s), st->sql, -1, SQLITE_PREPARE_PERSISTENT, &native, NULL);
+	sqlite3_stmt *native = NULL, *more = NULL;
+	const char *tail = NULL;
+	int rc = sqlite3_prepare_v3(DB(s), st->sql, -1, SQLITE_PREPARE_PERSISTENT, &native, &tail);
 
 	if (rc != SQLITE_OK)
 		return err_set(err, map_rc(rc), "%s: cannot prepare statement: %s", s->path,
 			       sqlite3_errmsg(DB(s)));
+	/* SQLite would run the first statement and drop the rest unseen (an
+	 * operator's "DROP ...; UPDATE ..." half done); PostgreSQL refuses
+	 * it: refuse it here too. Blanks and comments after it are fine. */
+	if (tail && *tail) {
+		rc = sqlite3_prepare_v2(DB(s), tail, -1, &more, NULL);
+		sqlite3_finalize(more);
+		if (rc != SQLITE_OK || more) {
+			sqlite3_finalize(native);
+			return err_set(err, AIRLOCK_EINVAL,
+				       "%s: cannot prepare statement: more than one statement"
+				       " (one at a time)",
+				       s->path);
+		}
+	}
 	st->native = native;
 	return 0;
 }

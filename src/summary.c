@@ -325,7 +325,8 @@ static int sum_overlap(struct sum *m, int64_t batch_id, struct err *err)
 	    " WHERE i.batch_id<>?1 AND b.state IN"
 	    " ('staged','sampled','blocked','approved')"
 	    " AND i.record_id IN (SELECT record_id FROM batch_item WHERE batch_id=?1)"
-	    " GROUP BY i.batch_id ORDER BY i.batch_id LIMIT 50",
+	    /* b.state too: one per batch, and PostgreSQL names every column */
+	    " GROUP BY i.batch_id, b.state ORDER BY i.batch_id LIMIT 50",
 	    &st, err);
 	if (rc) {
 		json_decref(arr);

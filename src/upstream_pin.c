@@ -66,8 +66,8 @@ static int raise_alert(struct store *s, const char *upstream, json_t *def, const
 		began = 1;
 	}
 	rc = store_prepare(s,
-			   "INSERT OR IGNORE INTO upstream_alert(upstream, tool, seen_hash, "
-			   "definition, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+			   "INSERT INTO upstream_alert(upstream, tool, seen_hash, "
+			   "definition, first_seen) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
 			   &st, err);
 	if (rc)
 		goto out;
@@ -198,9 +198,11 @@ int upstream_pin_trust(struct store *s, const char *upstream, json_t *defs, cons
 			goto out;
 		rc =
 		    store_prepare(s,
-				  "INSERT OR REPLACE INTO upstream_pin(upstream, tool, hash, "
+				  "INSERT INTO upstream_pin(upstream, tool, hash, "
 				  "definition, trusted_by, trusted_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-				  "?6)",
+				  "?6) ON CONFLICT(upstream, tool) DO UPDATE SET hash=excluded.hash,"
+				  " definition=excluded.definition, trusted_by=excluded.trusted_by,"
+				  " trusted_at=excluded.trusted_at",
 				  &st, err);
 		if (rc)
 			goto out;

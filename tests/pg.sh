@@ -5,6 +5,10 @@
 #                              one), start it, print its URL
 #   sh tests/pg.sh url DIR     print the URL of the cluster in DIR
 #   sh tests/pg.sh stop DIR    stop it and remove DIR
+#   sh tests/pg.sh newdb URL   make a new empty database on the cluster of
+#                              URL (one start printed), print its URL
+#   sh tests/pg.sh dropdb URL  drop the database URL names (its sessions
+#                              ended first)
 #
 # Debian's postgresql 15 (scripts/deps.sh). The server listens only on a
 # Unix socket inside DIR (no TCP port, nothing another host can reach), with
@@ -51,6 +55,21 @@ start)
 url)
 	url
 	;;
+newdb | dropdb)
+	# the URL's socket folder, and for dropdb its database
+	host=${dir#*host=}
+	host=${host%%&*}
+	case $dir in postgresql:///*\?*host=/*) ;; *) echo "pg.sh: not a URL of pg.sh start: $dir" >&2; exit 2 ;; esac
+	if [ "$cmd" = newdb ]; then
+		name=airlock_e2e_$$_$(date +%s%N)
+		"$BIN/createdb" -h "$host" -U postgres "$name"
+		printf 'postgresql:///%s?host=%s&user=postgres\n' "$name" "$host"
+	else
+		name=${dir#postgresql:///}
+		name=${name%%\?*}
+		"$BIN/dropdb" -h "$host" -U postgres --force --if-exists "$name"
+	fi
+	;;
 stop)
 	if [ -e "$dir/data/postmaster.pid" ]; then
 		as_pg "$BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null || true
@@ -58,7 +77,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: $0 start|url|stop DIR" >&2
+	echo "usage: $0 start|url|stop DIR | newdb|dropdb URL" >&2
 	exit 2
 	;;
 esac

@@ -773,16 +773,10 @@ static int log_is_ours;
 static void log_table(struct store *s)
 {
 	struct err err = {0};
-	int64_t n = 0;
-	struct store_stmt *st;
+	int exists = 0;
 
-	assert_ok(store_prepare(s, "SELECT count(*) FROM sqlite_master WHERE name='action_log'",
-				&st, &err),
-		  &err);
-	if (store_step(st, &err) == STORE_ROW)
-		n = store_col_int(st, 0);
-	store_done(st);
-	log_is_ours = n == 0;
+	assert_ok(store_table_exists(s, "action_log", &exists, &err), &err);
+	log_is_ours = !exists;
 	if (log_is_ours)
 		exec_ok(s, "CREATE TABLE action_log(seq INTEGER PRIMARY KEY, at TEXT NOT NULL,"
 			   " principal TEXT NOT NULL, surface TEXT NOT NULL, tool TEXT NOT NULL,"

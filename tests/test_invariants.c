@@ -40,12 +40,18 @@ static int setup(void **state)
 	assert_non_null(f);
 	setenv("AIRLOCK_NOW", "2026-11-02T09:00:00Z", 1);
 	testutil_store_open(&f->db);
-	snprintf(path, sizeof path, "%s/airlock.yaml", f->db.dir);
+	/* the policy beside the database: its folder, or /tmp for PostgreSQL's */
+	if (testutil_on_pg())
+		snprintf(path, sizeof path, "/tmp/%s.yaml", f->db.dir);
+	else
+		snprintf(path, sizeof path, "%s/airlock.yaml", f->db.dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fputs(policy_default_yaml(), fp);
 	fclose(fp);
 	assert_ok(policy_load(path, &f->pol, &err), &err);
+	if (testutil_on_pg())
+		unlink(path);
 	add(f->db.s, BOOK_ACCOUNT, "{\"id\":\"A1\",\"name\":\"One\",\"lifecycle\":\"prospect\"}");
 	add(f->db.s, BOOK_ACCOUNT, "{\"id\":\"A2\",\"name\":\"Two\",\"lifecycle\":\"prospect\"}");
 	add(f->db.s, BOOK_ACCOUNT,

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "book.h"
 #include "outreach.h"
@@ -396,17 +397,27 @@ static void test_customer_rule_ignores_how_the_audience_is_written(void **state)
  * draft was approved under an OR audience is not sent to. */
 static void test_customer_rule_at_send_time_under_an_or_audience(void **state);
 
+/* Now plus seconds as the stored times are written (UTC, to the second),
+ * made here so the SQL that uses it is either engine's. */
+static void iso_in(char out[32], long seconds)
+{
+	time_t t = time(NULL) + seconds;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	assert_true(strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+}
+
 static void add_touches(struct store *s, const char *contact, int n, int days_ago)
 {
-	char sql[256];
+	char sql[256], at[32];
 	struct err err = {0};
 	int i;
 
+	iso_in(at, -86400L * days_ago);
 	for (i = 0; i < n; i++) {
-		snprintf(sql, sizeof sql,
-			 "INSERT INTO touch(contact_id,at) VALUES('%s',"
-			 "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ','now','-%d days'))",
-			 contact, days_ago);
+		snprintf(sql, sizeof sql, "INSERT INTO touch(contact_id,at) VALUES('%s','%s')", contact,
+			 at);
 		assert_ok(store_exec(s, sql, &err), &err);
 	}
 }
@@ -895,7 +906,7 @@ static void test_guard_draft_sees_the_book_now(void **state)
 static void test_retry_backoff_then_failed(void **state)
 {
 	struct fx *f = *state;
-	char id[64], buf[200];
+	char id[64], buf[200], at[32], sql[200];
 	json_t *rep;
 
 	approved(f, "a1", "c1", "segment=smb", NULL, id, sizeof id);
@@ -906,15 +917,17 @@ static void test_retry_backoff_then_failed(void **state)
 	assert_int_equal(json_array_size(json_object_get(rep, "retry")), 0);
 	json_decref(rep);
 	assert_int_equal(count(f->s, "SELECT attempts FROM outbox"), 1);
-	assert_int_equal(count(f->s, "SELECT next_attempt_at > strftime('%Y-%m-%dT%H:%M:%SZ',"
-				     "'now','+590 seconds') FROM outbox"),
-			 1);
+	iso_in(at, 590);
+	snprintf(sql, sizeof sql, "SELECT CASE WHEN next_attempt_at > '%s' THEN 1 ELSE 0 END FROM outbox",
+		 at);
+	assert_int_equal(count(f->s, sql), 1);
 	/* --now ignores the back-off; the second back-off is twice the first */
 	json_decref(deliver(f, OUTREACH_DELIVER_NOW));
 	assert_int_equal(count(f->s, "SELECT attempts FROM outbox"), 2);
-	assert_int_equal(count(f->s, "SELECT next_attempt_at > strftime('%Y-%m-%dT%H:%M:%SZ',"
-				     "'now','+1190 seconds') FROM outbox"),
-			 1);
+	iso_in(at, 1190);
+	snprintf(sql, sizeof sql, "SELECT CASE WHEN next_attempt_at > '%s' THEN 1 ELSE 0 END FROM outbox",
+		 at);
+	assert_int_equal(count(f->s, sql), 1);
 	/* the third attempt is the last (max_attempts 3) */
 	rep = deliver(f, OUTREACH_DELIVER_NOW);
 	assert_int_equal(json_array_size(json_object_get(rep, "failed")), 1);
@@ -991,18 +1004,19 @@ static void test_deliver_refuses_inside_a_transaction(void **state)
 }
 
 /* A row left in sending by a process that is gone. */
-static int64_t orphan(struct fx *f, const char *claimed_by, const char *until_modifier)
+static int64_t orphan(struct fx *f, const char *claimed_by, long until_seconds)
 {
-	char id[64], sql[512];
+	char id[64], sql[512], until[32];
 	struct err err = {0};
 
 	approved(f, "a1", "c1", "segment=smb", NULL, id, sizeof id);
 	f->smtp.port = f->dead_port;
 	json_decref(deliver(f, 0)); /* queues it, the attempt fails: intended */
+	iso_in(until, until_seconds);
 	snprintf(sql, sizeof sql,
-		 "UPDATE outbox SET state='sending',claimed_by='%s',claim_until="
-		 "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ','now','%s') WHERE draft_id='%s'",
-		 claimed_by, until_modifier, id);
+		 "UPDATE outbox SET state='sending',claimed_by='%s',claim_until='%s'"
+		 " WHERE draft_id='%s'",
+		 claimed_by, until, id);
 	assert_ok(store_exec(f->s, sql, &err), &err);
 	return count(f->s, "SELECT max(id) FROM outbox");
 }
@@ -1024,7 +1038,7 @@ static void test_recovery_marks_unknown_and_never_resends(void **state)
 	assert_true(child > 0);
 	assert_int_equal(waitpid(child, NULL, 0), child);
 	snprintf(claim, sizeof claim, "%s:%ld", host, (long)child);
-	mid = orphan(f, claim, "+1 hour");
+	mid = orphan(f, claim, 3600);
 	/* a live claimant (pid 1 on this host) keeps its row */
 	snprintf(claim, sizeof claim, "%s:1", host);
 	snprintf(buf, sizeof buf, "UPDATE outbox SET claimed_by='%s' WHERE id=%lld", claim,
@@ -1089,7 +1103,7 @@ static void test_forced_resend_and_cancel(void **state)
 
 	assert_int_equal(gethostname(host, sizeof host), 0);
 	snprintf(claim, sizeof claim, "%s:999999999", host);
-	mid = orphan(f, claim, "-1 minute");
+	mid = orphan(f, claim, -60);
 	assert_ok(outreach_recover(f->s, "human:rep", NULL, &err), &err);
 	snprintf(id, sizeof id, "%lld", (long long)mid);
 	assert_ok(outreach_outbox_resend(f->s, "human:rep", mid, 1, &err), &err);

@@ -4,11 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
- SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;
- INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
- ('C1','A0001','Ann Lee','ann@company1.test','2026-11-01T00:00:00Z');"
+ SELECT 'A'||substr(CAST(10000+i AS TEXT),2),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
+sql " INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('C1','A0001','Ann Lee','ann@company1.test','2026-11-01T00:00:00Z')" >/dev/null
 items() { # items FIRST LAST VALUE
 	python3 -c "import json,sys; f,l,v=map(int,sys.argv[1:]); print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':'tier','value':v,'reason':'r'} for i in range(f,l+1)]}))" "$@"
 }
@@ -74,7 +74,7 @@ expect 2 "--reason without --override is a usage error" $AIRLOCK approve "$B3" -
 expect 1 "the proposer's colleague agent cannot override" $AIRLOCK approve "$B3" --as agent:other --override --reason "x"
 expect 0 "--override --reason approves" $AIRLOCK approve "$B3" --as lee --override --reason "checked every row against the CRM report"
 has "... saying it is an override" "$T/out" "OVERRIDE"
-same "... recorded on the batch" "$(sql "SELECT state || ':' || json_extract(override,'\$.reason') FROM batch WHERE id=$B3")" "approved:checked every row against the CRM report"
+same "... recorded on the batch" "$(sql "SELECT state FROM batch WHERE id=$B3"):$(sql "SELECT override FROM batch WHERE id=$B3" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reason"])')" "approved:checked every row against the CRM report"
 expect 0 "show" $AIRLOCK show "$B3"
 has "... shows the override" "$T/out" "OVERRIDE: approved by human:lee past the sample audit \(the sample audit of batch $B3 is unfinished: 1 of 45 drawn item\(s\) judged\); reason: checked every row"
 expect 0 "log" $AIRLOCK log --batch "$B3"
@@ -96,8 +96,10 @@ has "a send is blocked for a person" "$T/out" "decision: blocked"
 S=$(sql "SELECT max(id) FROM batch")
 same "it is a send batch of one message" "$(sql "SELECT action||','||radius FROM batch WHERE id=$S")" "send,1"
 same "... logged once: the gate's decision, with the batch and the draft" \
-	"$(sql "SELECT count(*)||','||group_concat(decision||':'||batch_id) FROM action_log
-		WHERE tool='request_send' AND seq IN (SELECT seq FROM action_log_record WHERE record_id='$D')")" \
+	"$(sql "SELECT count(*) FROM action_log WHERE tool='request_send' AND seq IN
+		(SELECT seq FROM action_log_record WHERE record_id='$D')"),$(sql "SELECT decision||':'||batch_id
+		FROM action_log WHERE tool='request_send' AND seq IN
+		(SELECT seq FROM action_log_record WHERE record_id='$D') ORDER BY seq" | paste -sd,)" \
 	"1,blocked:$S"
 expect 0 "show renders the message" $AIRLOCK show "$S"
 has "with its recipient" "$T/out" "to: Ann Lee <ann@company1.test>"

@@ -30,7 +30,7 @@ s.serve_forever()
 PY
 python3 "$T/hook.py" "$T/hook.log" "$T/hook.port" &
 HOOK_PID=$!
-trap 'console_stop; kill $HOOK_PID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'console_stop; kill $HOOK_PID 2>/dev/null; lib_cleanup' EXIT
 for _ in $(seq 50); do [ -s "$T/hook.port" ] && break; sleep 0.1; done
 HOOK_PORT=$(cat "$T/hook.port")
 
@@ -222,7 +222,7 @@ for i in $(python3 -c 'import json,sys; print(" ".join(map(str, json.loads(sys.a
 	req POST "/api/batches/$B1/judge" $A $C --data "{\"item\":$i,\"verdict\":\"pass\"}"
 done
 same "every drawn item passed: approved" "$(sql "SELECT state FROM batch WHERE id=$B1")" approved
-same "... verdicts by human:alice" "$(sql "SELECT count(DISTINCT verdict_by) || verdict_by FROM batch_item WHERE batch_id=$B1 AND verdict IS NOT NULL")" "1human:alice"
+same "... verdicts by human:alice" "$(sql "SELECT count(DISTINCT verdict_by) || max(verdict_by) FROM batch_item WHERE batch_id=$B1 AND verdict IS NOT NULL")" "1human:alice"
 acct=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B1 AND idx=1")
 before=$(sql "SELECT tier FROM account WHERE id='$acct'")
 req POST "/api/batches/$B1/apply" $A $C
@@ -235,7 +235,7 @@ has "... naming the state" "$T/body" "applied"
 req POST "/api/batches/$B1/undo" $A $C
 same "undo: 200" "$(code)" 200
 same "... undone, the tier restored" "$(sql "SELECT b.state||a.tier FROM batch b, account a WHERE b.id=$B1 AND a.id='$acct'")" "undone$before"
-same "the log has the console's verbs by alice" "$(sql "SELECT group_concat(DISTINCT tool) FROM (SELECT tool FROM action_log WHERE batch_id='$B1' AND surface='console' AND principal='human:alice' ORDER BY seq)")" "sample,judge,apply,undo"
+same "the log has the console's verbs by alice" "$(sql "SELECT tool FROM action_log WHERE batch_id='$B1' AND surface='console' AND principal='human:alice' ORDER BY seq" | awk '!seen[$0]++' | paste -sd,)" "sample,judge,apply,undo"
 
 # reject needs a reason; a viewer cannot approve; nobody approves their own
 req POST "/api/batches/$B2/reject" $A $C --data '{}'
@@ -294,14 +294,13 @@ same "apply skipping conflicts: 200" "$(code)" 200
 same "... applied, the changed record left alone" "$(sql "SELECT b.state||':'||a.owner FROM batch b, account a WHERE b.id=$B2 AND a.id='$cacct'")" "applied:someone else"
 
 # refused items: outside the declared scope
-python3 - "$AIRLOCK_DB" "$T/scoped.json" <<'PY'
-import json, sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-emea = [r[0] for r in c.execute("SELECT id FROM account WHERE region='EMEA' ORDER BY id LIMIT 3 OFFSET 50")]
-na = c.execute("SELECT id FROM account WHERE region='NA' ORDER BY id LIMIT 1 OFFSET 50").fetchone()[0]
+python3 - "$(sql "SELECT id FROM account WHERE region='EMEA' ORDER BY id LIMIT 3 OFFSET 50")" \
+	"$(sql "SELECT id FROM account WHERE region='NA' ORDER BY id LIMIT 1 OFFSET 50")" "$T/scoped.json" <<'PY'
+import json, sys
+emea, na = sys.argv[1].split(), sys.argv[2]
 items = [{"record_id": a, "field": "owner", "value": "dana", "reason": "x"} for a in emea + [na]]
 json.dump({"workflow": "field_update", "scope": "region=EMEA", "rationale": "r", "items": items},
-          open(sys.argv[2], "w"))
+          open(sys.argv[3], "w"))
 PY
 B4=$("$AIRLOCK" propose "$T/scoped.json" --as agent:scoper --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
 req GET "/api/batches/$B4" $A

@@ -6,9 +6,9 @@
 N=${CRASH_ITEMS:-10000}
 ROUNDS=${CRASH_ROUNDS:-20}
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$N)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<$N)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
- SELECT printf('A%06d',i),'Company '||i,'smb','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;"
+ SELECT 'A'||substr(CAST(1000000+i AS TEXT),2),'Company '||i,'smb','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
 python3 - "$N" >"$T/p.json" <<'PY'
 import json, sys
 n = int(sys.argv[1])

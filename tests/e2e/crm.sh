@@ -10,7 +10,7 @@ FX="$(cd "$(dirname "$0")/.." && pwd)/fixtures"
 APPLYPY="$(cd "$(dirname "$0")/.." && pwd)/crm_apply.py"
 D="$T/d"
 mkdir -p "$D"
-dump() { sqlite3 "$AIRLOCK_DB" "SELECT id,name,domain,region,industry,owner,tier,lifecycle,do_not_contact,arr,employees FROM account WHERE merged_into IS NULL ORDER BY id"; }
+dump() { sql "SELECT id,name,domain,region,industry,owner,tier,lifecycle,do_not_contact,arr,employees FROM account WHERE merged_into IS NULL ORDER BY id"; }
 
 expect 0 "init" "$AIRLOCK" init
 # a workflow that may write the fields these tests change (the default

@@ -35,9 +35,9 @@ RAW=$(printf 'raw\2332J over\300\257long')
 sqlq() { printf '%s' "$1" | sed "s/'/''/g"; }
 
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<5)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<5)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
- SELECT printf('A%03d',i),'Company '||i,'smb','EMEA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n;"
+ SELECT 'A'||substr(CAST(1000+i AS TEXT),2),'Company '||i,'smb','EMEA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n" >/dev/null
 
 # --- the book's text arrives by import: signal detail, account and contact names
 printf 'id,account_id,kind,observed_at,detail\nS1,A001,hiring,2026-11-20,"%s"\n' "$H" >"$T/sig.csv"
@@ -104,10 +104,10 @@ B2=$(sql "SELECT max(id) FROM batch")
 
 # --- text that got in anyway: stored before the door, or written by a bypass
 sql "UPDATE batch SET rationale='$(sqlq "$H")', scope='region=EMEA $(sqlq "$RAW")',
-  principal='agent:scout $(sqlq "$H")' WHERE id=$B;
- UPDATE batch_item SET reasons=json_array('$(sqlq "$H")'),
-  changes=json_object('tier',1,'custom.note','$(sqlq "$H")') WHERE batch_id=$B;
- UPDATE batch SET refused=json_array(json_object('item',2,'record_id','$(sqlq "$H")','rule','unknown_record','reason','$(sqlq "$H")')) WHERE id=$B"
+  principal='agent:scout $(sqlq "$H")' WHERE id=$B"
+sql " UPDATE batch_item SET reasons=json_array('$(sqlq "$H")'),
+  changes=json_object('tier',1,'custom.note','$(sqlq "$H")') WHERE batch_id=$B"
+sql " UPDATE batch SET refused=json_array(json_object('item',2,'record_id','$(sqlq "$H")','rule','unknown_record','reason','$(sqlq "$H")')) WHERE id=$B"
 
 expect 0 "show prints the batch" $AIRLOCK show "$B"
 inert "show: nothing raw" "$T/out"
@@ -178,12 +178,12 @@ now=2026-11-25T00:00:00Z
 sql "INSERT INTO draft(id,account_id,subject,body,audience,principal,status,findings,created_at,updated_at)
  VALUES('D1','A002','$(sqlq "$H")','hello
 $(sqlq "$H")','lifecycle=prospect','agent:scout','send_requested',
- json_array(json_object('rule','r','message','$(sqlq "$H")')),'$now','$now');
- INSERT INTO draft_recipient VALUES('D1',0,'C1','mal@a002.example','$(sqlq "$H")');
- INSERT INTO brief(id,account_id,text,evidence,principal,created_at)
+ json_array(json_object('rule','r','message','$(sqlq "$H")')),'$now','$now')"
+sql " INSERT INTO draft_recipient VALUES('D1',0,'C1','mal@a002.example','$(sqlq "$H")')"
+sql " INSERT INTO brief(id,account_id,text,evidence,principal,created_at)
  VALUES('R1','A001','$(sqlq "$H")
-line two',json_array('S1'),'agent:scout','$now');
- INSERT INTO outbox(draft_id,contact_id,address,message_id,state,attempts,next_attempt_at,last_error,created_at,updated_at)
+line two',json_array('S1'),'agent:scout','$now')"
+sql " INSERT INTO outbox(draft_id,contact_id,address,message_id,state,attempts,next_attempt_at,last_error,created_at,updated_at)
  VALUES('D1','C1','mal@a002.example','<m1@x>','failed',1,'$now','relay said: $(sqlq "$H")','$now','$now')"
 for v in "drafts" "drafts D1" "briefs" "briefs R1" "outbox --all"; do
 	expect 0 "$v" $AIRLOCK $v

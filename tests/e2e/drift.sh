@@ -10,18 +10,18 @@ DAY0=1767571200 # 2026-01-05T00:00:00Z, a Monday
 at() { echo $((DAY0 + $1 * 86400 + ${2:-36000})); }
 
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<120)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<120)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
- SELECT printf('A%03d',i),'Company '||i,'smb','EMEA',3,'prospect','dana','2026-01-01T00:00:00Z' FROM n;
- WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i<719)
+ SELECT 'A'||substr(CAST(1000+i AS TEXT),2),'Company '||i,'smb','EMEA',3,'prospect','dana','2026-01-01T00:00:00Z' FROM n" >/dev/null
+sql " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i<719)
  INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
  SELECT printf('S%03d_%d',i/6+1,i%6),printf('A%03d',i/6+1),CASE i%6 WHEN 0 THEN 'hiring'
   WHEN 1 THEN 'funding' WHEN 2 THEN 'intent' WHEN 3 THEN 'usage' WHEN 4 THEN 'news'
-  ELSE 'tech_install' END,'2026-01-01','x','2026-01-01T00:00:00Z' FROM n;
- CREATE TABLE IF NOT EXISTS draft(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
+  ELSE 'tech_install' END,'2026-01-01','x','2026-01-01T00:00:00Z' FROM n" >/dev/null
+sql " CREATE TABLE IF NOT EXISTS draft(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
   subject TEXT NOT NULL, body TEXT NOT NULL, audience TEXT NOT NULL, workflow TEXT,
   principal TEXT NOT NULL, instruction_version TEXT, status TEXT NOT NULL DEFAULT 'draft',
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL)" >/dev/null
 
 # A policy that stages every day's proposal: the gate refuses a call with
 # no policy, and 21 days of 60 records must all be recorded.
@@ -176,8 +176,8 @@ has "shows the subverbs" "$T/out" "airlock drift ack ALERT --cause TEXT"
 # tiny windows raise nothing: a fresh database with three items a day
 export AIRLOCK_DB="$T/tiny.db"
 $AIRLOCK init >/dev/null
-sqlite3 "$AIRLOCK_DB" "INSERT INTO account(id,name,tier,updated_at) VALUES
- ('A001','a',3,'2026-01-01T00:00:00Z'),('A002','b',3,'2026-01-01T00:00:00Z'),('A003','c',3,'2026-01-01T00:00:00Z')"
+sql "INSERT INTO account(id,name,tier,updated_at) VALUES
+ ('A001','a',3,'2026-01-01T00:00:00Z'),('A002','b',3,'2026-01-01T00:00:00Z'),('A003','c',3,'2026-01-01T00:00:00Z')" >/dev/null
 for d in $(seq 0 20); do
 	v=$([ $((d % 2)) -eq 0 ] && echo 1 || echo 2)
 	echo "{\"workflow\":\"retier\",\"scope\":\"tier=3\",\"rationale\":\"x\",\"items\":[{\"record_id\":\"A001\",\"field\":\"tier\",\"value\":$v},{\"record_id\":\"A002\",\"field\":\"tier\",\"value\":$v},{\"record_id\":\"A003\",\"field\":\"tier\",\"value\":$v}]}" >"$T/t.json"

@@ -91,10 +91,10 @@ else
 fi
 
 # A refused request_send prints its reasons, not "workflow: (null)".
-sqlite3 "$AIRLOCK_DB" "INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at) VALUES
- ('A0001','Company 1','smb','EMEA',3,'prospect','2026-11-01T00:00:00Z');
- INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
- ('C1','A0001','Ann Lee','ann@company1.test','2026-11-01T00:00:00Z');"
+sql "INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at) VALUES
+ ('A0001','Company 1','smb','EMEA',3,'prospect','2026-11-01T00:00:00Z')" >/dev/null
+sql " INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('C1','A0001','Ann Lee','ann@company1.test','2026-11-01T00:00:00Z')" >/dev/null
 cat >"$T/d.json" <<'J'
 {"account_id": "A0001", "contact_ids": ["C1"], "subject": "Hello", "body": "Hi Ann",
  "audience": "lifecycle=prospect"}

@@ -3,12 +3,12 @@
 . "$(dirname "$0")/lib.sh"
 
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<40)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<40)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
- SELECT printf('A%03d',i),'Company '||i,CASE i%2 WHEN 0 THEN 'smb' ELSE 'mid-market' END,
- 'EMEA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n;
- INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
- ('S1','A001','hiring','2026-11-20T00:00:00Z','<script>alert(1)</script> opened 12 SDR roles','2026-11-20T00:00:00Z');"
+ SELECT 'A'||substr(CAST(1000+i AS TEXT),2),'Company '||i,CASE i%2 WHEN 0 THEN 'smb' ELSE 'mid-market' END,
+ 'EMEA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n" >/dev/null
+sql " INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
+ ('S1','A001','hiring','2026-11-20T00:00:00Z','<script>alert(1)</script> opened 12 SDR roles','2026-11-20T00:00:00Z')" >/dev/null
 cat >"$T/p.json" <<'J'
 {"workflow": "retier", "scope": "region=EMEA", "rationale": "hiring signals",
  "items": [
@@ -120,15 +120,15 @@ same "the batch is expired" "$(sql "SELECT state FROM batch WHERE id=$B2")" expi
 
 # ---- a hostile agent against the gate (issue 13) ----
 export AIRLOCK_POLICY="$T/gate.yaml"
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<700)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<700)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
- SELECT printf('B%04d',i),'Bulk '||i,'smb','NA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n;
- INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ SELECT 'B'||substr(CAST(10000+i AS TEXT),2),'Bulk '||i,'smb','NA',3,'prospect','dana','2026-11-01T00:00:00Z' FROM n" >/dev/null
+sql " INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
   ('C30','A030','Pat','pat@a30.test','2026-11-01T00:00:00Z'),
-  ('A030','A030','Same id as an account','same@a30.test','2026-11-01T00:00:00Z');
- INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
+  ('A030','A030','Same id as an account','same@a30.test','2026-11-01T00:00:00Z')" >/dev/null
+sql " INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
   ('S30','A030','news','2026-11-20T00:00:00Z','A030 news','2026-11-20T00:00:00Z'),
-  ('S31','A031','news','2026-11-20T00:00:00Z','A031 news','2026-11-20T00:00:00Z');"
+  ('S31','A031','news','2026-11-20T00:00:00Z','A031 news','2026-11-20T00:00:00Z')" >/dev/null
 nbatch() { sql "SELECT count(*) FROM batch"; }
 
 # an unknown or foreign workflow name never escapes the field guard
@@ -192,7 +192,7 @@ expect 0 "evidence: answered" $AIRLOCK propose "$T/ev.json" --as agent:borrower
 has "another account's signal is refused" "$T/out" "A031.tier +\[evidence_other_record\]"
 has "a signal that does not exist is refused" "$T/out" "A013.tier +\[evidence_not_found\]"
 has "one borrowed id among good ones is refused" "$T/out" "A015.tier +\[evidence_other_record\]"
-same "only the item citing nothing was staged" "$(sql "SELECT group_concat(record_id) FROM batch_item WHERE batch_id=(SELECT max(id) FROM batch)")" A017
+same "only the item citing nothing was staged" "$(sql "SELECT record_id FROM batch_item WHERE batch_id=(SELECT max(id) FROM batch) ORDER BY idx" | paste -sd,)" A017
 same "S1's text is never shown as another account's evidence" "$(sql "SELECT count(*) FROM batch_item WHERE evidence LIKE '%S1\"%' AND record_id<>'A001'")" 0
 
 # the connector's pin is the version, the agent's argument only a claim
@@ -218,7 +218,7 @@ save_brief {"account_id": "A030", "text": "news", "evidence": ["S30"], "instruct
 CALLS
 D=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["draft_id"])' "$T/mcp.out")
 same "the draft carries the pin" "$(sql "SELECT instruction_version FROM draft WHERE id='$D'")" retier-v1
-same "the brief carries the pin" "$(sql "SELECT group_concat(instruction_version) FROM brief")" retier-v1
+same "the brief carries the pin" "$(sql "SELECT instruction_version FROM brief" | paste -sd,)" retier-v1
 echo "request_send {\"draft_ids\": [\"$D\"], \"instruction_version\": \"retier-v9\"}" | mcp_calls pinned retier-v1 >"$T/mcp.out"
 SB=$(sql "SELECT max(id) FROM batch WHERE action='send'")
 same "the send's batch carries the pin and the claim apart" \
@@ -268,9 +268,9 @@ hasnt "merge: no inconsistent totals" "$T/out" "inconsistent"
 
 # merges are re-checked at apply (issue 13.6): a hostile agent stages A→B
 # and B→A while both are live, and Y→Z before X→Y; a person approves all
-sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+sql "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
  ('C10','A010','Ann','ann@a10.test','2026-11-01T00:00:00Z'),
- ('C11','A011','Bo','bo@a11.test','2026-11-01T00:00:00Z');"
+ ('C11','A011','Bo','bo@a11.test','2026-11-01T00:00:00Z')" >/dev/null
 merge() { # SOURCE SURVIVOR: proposes, approves; prints the batch id
 	printf '{"workflow":"merge","survivor_id":"%s","merged_ids":["%s"],"rationale":"duplicates"}' "$2" "$1" >"$T/m.json"
 	$AIRLOCK propose "$T/m.json" --tool propose_merge --as agent:scout >/dev/null 2>&1
@@ -280,13 +280,13 @@ merge() { # SOURCE SURVIVOR: proposes, approves; prints the batch id
 }
 M1=$(merge A010 A011)
 M2=$(merge A011 A010)
-same "both merges wait approved" "$(sql "SELECT group_concat(state) FROM batch WHERE id IN ($M1,$M2)")" "approved,approved"
+same "both merges wait approved" "$(sql "SELECT state FROM batch WHERE id IN ($M1,$M2) ORDER BY id" | paste -sd,)" "approved,approved"
 expect 0 "A010 → A011 applies" $AIRLOCK apply "$M1" --as maria
 expect 1 "A011 → A010 then would close a cycle: refused" $AIRLOCK apply "$M2" --as maria
 has "... saying so" "$T/err" "would close a cycle"
 has "... naming the item" "$T/out" "account A011: merging 'A011' into 'A010'"
 same "... A011 stays live" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A011'")" live
-same "... and holds both contacts" "$(sql "SELECT group_concat(id) FROM (SELECT id FROM contact WHERE account_id='A011' ORDER BY id)")" "C10,C11"
+same "... and holds both contacts" "$(sql "SELECT id FROM contact WHERE account_id='A011' ORDER BY id" | paste -sd,)" "C10,C11"
 XY=$(merge A012 A013)
 YZ=$(merge A013 A014)
 expect 0 "Y → Z applies" $AIRLOCK apply "$YZ" --as maria
@@ -295,13 +295,13 @@ has "... naming the survivor's fate" "$T/err" "survivor 'A013' was merged into '
 expect 0 "--skip-conflicts applies the rest (nothing)" $AIRLOCK apply "$XY" --as maria --skip-conflicts
 same "... A012 stays live" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A012'")" live
 same "no account is merged into a merged account" "$(sql "SELECT count(*) FROM account a JOIN account b ON b.id=a.merged_into WHERE b.merged_into IS NOT NULL")" 0
-sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15','A015','Cy','cy@a15.test','2026-11-01T00:00:00Z')"
+sql "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15','A015','Cy','cy@a15.test','2026-11-01T00:00:00Z')" >/dev/null
 M3=$(merge A015 A016)
-sqlite3 "$AIRLOCK_DB" "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15b','A015','Di','di@a15.test','2026-11-01T00:00:00Z')"
+sql "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('C15b','A015','Di','di@a15.test','2026-11-01T00:00:00Z')" >/dev/null
 expect 0 "a merge applies" $AIRLOCK apply "$M3" --as maria
-same "... moving the contact added after staging too" "$(sql "SELECT group_concat(account_id) FROM contact WHERE id IN ('C15','C15b')")" "A016,A016"
+same "... moving the contact added after staging too" "$(sql "SELECT account_id FROM contact WHERE id IN ('C15','C15b') ORDER BY id" | paste -sd,)" "A016,A016"
 expect 0 "undo of the merge" $AIRLOCK undo "$M3" --as maria
-same "... restores exactly" "$(sql "SELECT coalesce(merged_into,'live') || ':' || (SELECT group_concat(account_id) FROM contact WHERE id IN ('C15','C15b')) FROM account WHERE id='A015'")" "live:A015,A015"
+same "... restores exactly" "$(sql "SELECT coalesce(merged_into,'live') FROM account WHERE id='A015'"):$(sql "SELECT account_id FROM contact WHERE id IN ('C15','C15b') ORDER BY id" | paste -sd,)" "live:A015,A015"
 
 for v in queue show approve reject apply undo propose; do
 	expect 0 "$v --help" $AIRLOCK $v --help

@@ -10,9 +10,9 @@ export XDG_RUNTIME_DIR="$T" # the session file lives in the suite's folder
 unset AIRLOCK_SESSION
 
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<20)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<20)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
- SELECT printf('A%03d',i),'Company '||i,'smb','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;"
+ SELECT 'A'||substr(CAST(1000+i AS TEXT),2),'Company '||i,'smb','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
 # every re-tier is blocked for a person (with no loadable policy the gate
 # would refuse the call and queue nothing)
 cat >"$T/block.yaml" <<'Y'
@@ -159,8 +159,8 @@ trap 'kill $SINKPID ${pid:-} 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 100); do [ -s "$T/mail.port" ] && break; sleep 0.1; done
 sed "s/^  port: 2525/  port: $(cat "$T/mail.port")/" "$AIRLOCK_POLICY" >"$T/serve.yaml"
 export AIRLOCK_POLICY="$T/serve.yaml"
-sql "UPDATE account SET domain='kaico.test' WHERE id='A020';
- INSERT INTO contact(id,account_id,name,email,updated_at) VALUES('K1','A020','Kai','kai@kaico.test','2026-11-01T00:00:00Z');"
+sql "UPDATE account SET domain='kaico.test' WHERE id='A020'"
+sql " INSERT INTO contact(id,account_id,name,email,updated_at) VALUES('K1','A020','Kai','kai@kaico.test','2026-11-01T00:00:00Z');"
 printf '{"account_id":"A020","contacts":["K1"],"subject":"Hello","body":"Hi.\\n","audience":"lifecycle=prospect"}' >"$T/d.json"
 D=$($AIRLOCK propose "$T/d.json" --tool draft_email --as agent:x --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["draft_id"])')
 printf '{"draft_ids":["%s"]}' "$D" >"$T/s.json"
@@ -187,5 +187,7 @@ wait "$pid" 2>/dev/null
 # --- every human verb in the log has a human principal, never the proposer --
 same "every person's entry is human:NAME, never an agent's spelling" \
 	"$(sql "SELECT count(*) FROM action_log WHERE tool IN ('approve','reject','reviewer add','reviewer remove','token create')
-	   AND principal NOT GLOB 'human:[a-z]*'")" 0
-same "integrity" "$(sql "PRAGMA integrity_check")" "ok"
+	   AND (substr(principal,1,6) <> 'human:' OR substr(principal,7,1) NOT BETWEEN 'a' AND 'z')")" 0
+if [ -z "$E2E_PG" ]; then # SQLite's own check of its file
+	same "integrity" "$(sql "PRAGMA integrity_check")" "ok"
+fi

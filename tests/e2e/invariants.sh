@@ -1,6 +1,6 @@
 # tests/e2e/invariants.sh — `airlock verify --invariants` through the real
 # binary: a demo book holds every invariant; rows a person with shell access
-# wrote by hand (sqlite3) are named, with the rows, and fail the verb.
+# wrote by hand (airlock sql) are named, with the rows, and fail the verb.
 . "$(dirname "$0")/lib.sh"
 
 expect 0 "init" "$AIRLOCK" init
@@ -12,9 +12,10 @@ expect 0 "with the pin every agent row is checked" "$AIRLOCK" verify --invariant
 hasnt "I6 is checked" "$T/out" 'not checked I6'
 expect 2 "--instruction-version alone is a usage error" "$AIRLOCK" verify --instruction-version v1
 
-a=$(sqlite3 "$AIRLOCK_DB" "SELECT id FROM account ORDER BY id LIMIT 1")
-b=$(sqlite3 "$AIRLOCK_DB" "SELECT id FROM account ORDER BY id LIMIT 1 OFFSET 1")
-sqlite3 "$AIRLOCK_DB" "UPDATE account SET merged_into='$b' WHERE id='$a'; UPDATE account SET merged_into='$a' WHERE id='$b'"
+a=$(sql "SELECT id FROM account ORDER BY id LIMIT 1")
+b=$(sql "SELECT id FROM account ORDER BY id LIMIT 1 OFFSET 1")
+sql "UPDATE account SET merged_into='$b' WHERE id='$a'"
+sql "UPDATE account SET merged_into='$a' WHERE id='$b'"
 expect 1 "a merge cycle written by hand fails verify --invariants" "$AIRLOCK" verify --invariants
 has "names I8 and both accounts" "$T/out" "^violation I8 merged_into_merged: account $a is merged into $b, which is itself merged into $a"
 has "the log itself is intact" "$T/out" 'entries, log intact$'

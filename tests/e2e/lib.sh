@@ -5,7 +5,13 @@
 set -u
 : "${AIRLOCK:?set AIRLOCK to the airlock binary}"
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+# lib_cleanup: what the suite leaves behind goes (a suite that sets its own
+# EXIT trap calls it last)
+lib_cleanup() {
+	[ -z "${E2E_PG:-}" ] || sh "$PGSH" dropdb "$AIRLOCK_DB" >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap lib_cleanup EXIT
 export AIRLOCK_DB="$T/airlock.db"
 # every suite runs under the default policy, written where the suite owns it
 # (never ./airlock.yaml of the checkout)
@@ -15,6 +21,23 @@ AIRLOCK_DB="$T/.policy-init.db" "$AIRLOCK" init >/dev/null 2>&1 ||
 rm -f "$T"/.policy-init.db*
 export NO_COLOR=1
 TN=0
+# AIRLOCK_E2E_PG=1 with $AIRLOCK_TEST_PG (the cluster tests/run starts with
+# tests/pg.sh): the suite's database is a new PostgreSQL database on that
+# cluster, dropped at the end, and its signing key goes under $T (not ~).
+# $E2E_PG is 1 then, for the few checks that differ by engine.
+E2E_PG=
+if [ -n "${AIRLOCK_E2E_PG:-}" ] && [ "${AIRLOCK_E2E_PG}" != 0 ]; then
+	: "${AIRLOCK_TEST_PG:?AIRLOCK_E2E_PG needs AIRLOCK_TEST_PG (sh tests/pg.sh start DIR)}"
+	PGSH=$(cd "$(dirname "$0")/.." && pwd)/pg.sh
+	AIRLOCK_DB=$(sh "$PGSH" newdb "$AIRLOCK_TEST_PG") || {
+		echo "lib.sh: no database on $AIRLOCK_TEST_PG" >&2
+		exit 1
+	}
+	export AIRLOCK_DB
+	export XDG_CONFIG_HOME="$T/config"
+	unset AIRLOCK_KEY
+	E2E_PG=1
+fi
 
 ok() {
 	TN=$((TN + 1))
@@ -59,9 +82,12 @@ same() {
 	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "got '$2'" "wanted '$3'"; fi
 }
 
-# sql QUERY: runs a query on the suite's database with the sqlite3 tool.
+# sql QUERY [VALUE...]: runs one statement on the suite's database,
+# whichever engine holds it, through `airlock sql --write` (committed; rows
+# as sqlite3 -batch -noheader prints them: '|' between columns, NULL empty,
+# text as stored).
 sql() {
-	sqlite3 -batch -noheader "$AIRLOCK_DB" "$1"
+	"$AIRLOCK" sql --write --raw "$@"
 }
 
 # serve_start [ARGS...]: starts `airlock serve ARGS` on a free loopback port,

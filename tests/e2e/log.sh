@@ -66,9 +66,10 @@ if sql "DELETE FROM action_log WHERE seq = 3" 2>"$T/sqlerr"; then notok "delete 
 
 # an attacker who knows the format rewrites the whole chain in place
 cp "$AIRLOCK_DB" "$T/pristine.db"
-sql "DROP TRIGGER action_log_no_update; DROP TRIGGER action_log_head_forward;
-     UPDATE action_log SET body = replace(body, 'alice', 'mallory'),
-                           principal = 'human:mallory' WHERE seq = 2;"
+sql "DROP TRIGGER action_log_no_update"
+sql "DROP TRIGGER action_log_head_forward"
+sql "UPDATE action_log SET body = replace(body, 'alice', 'mallory'),
+                           principal = 'human:mallory' WHERE seq = 2"
 python3 - "$AIRLOCK_DB" <<'EOF'
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -88,7 +89,8 @@ has "names the rewritten entry" "$T/err" "^airlock: verify: entry 2 does not hav
 # a plain edit of one column
 cp "$T/pristine.db" "$AIRLOCK_DB"
 rm -f "$AIRLOCK_DB-wal" "$AIRLOCK_DB-shm"
-sql "DROP TRIGGER action_log_no_update; UPDATE action_log SET tool = 'approve' WHERE seq = 2"
+sql "DROP TRIGGER action_log_no_update"
+sql "UPDATE action_log SET tool = 'approve' WHERE seq = 2"
 expect 1 "verify after an edit" "$AIRLOCK" verify
 has "names the entry and the column" "$T/err" "^airlock: verify: entry 2: column tool is 'approve' but its hashed body says 'log checkpoint' \(edited\)"
 expect 1 "verify --json after an edit" "$AIRLOCK" verify --json
@@ -102,7 +104,8 @@ same "and nothing was logged" "$(sql 'SELECT count(*) FROM action_log')" 3
 # a deleted entry
 cp "$T/pristine.db" "$AIRLOCK_DB"
 rm -f "$AIRLOCK_DB-wal" "$AIRLOCK_DB-shm"
-sql "DROP TRIGGER action_log_no_delete; DELETE FROM action_log WHERE seq = 2"
+sql "DROP TRIGGER action_log_no_delete"
+sql "DELETE FROM action_log WHERE seq = 2"
 expect 1 "verify after a delete" "$AIRLOCK" verify
 has "names the missing entry" "$T/err" "entry 2 is missing: the log goes from entry 1 to 3"
 

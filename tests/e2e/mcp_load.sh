@@ -219,7 +219,8 @@ fi
 
 # When the log cannot take the entry, the answer is withheld.
 serve_start --threads 2
-sql "DROP TRIGGER action_log_head_no_delete; DELETE FROM action_log_head;"
+sql "DROP TRIGGER action_log_head_no_delete"
+sql "DELETE FROM action_log_head"
 U="http://127.0.0.1:$port/mcp/read"
 H1="Content-Type: application/json"
 H2="Accept: application/json, text/event-stream"

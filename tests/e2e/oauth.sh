@@ -14,7 +14,7 @@ echo carol-password | "$AIRLOCK" reviewer add carol --role admin --password-stdi
 echo alice-password | AIRLOCK_REVIEWER=carol "$AIRLOCK" reviewer add alice --role reviewer --password-stdin >/dev/null 2>&1 ||
 	{ echo carol-password | "$AIRLOCK" login carol >/dev/null 2>&1 &&
 		echo alice-password | "$AIRLOCK" reviewer add alice --role reviewer --password-stdin >/dev/null 2>&1; }
-same "two reviewers: carol (admin), alice (reviewer)" "$(sql "SELECT group_concat(name||':'||role) FROM (SELECT * FROM reviewer ORDER BY name)")" "alice:reviewer,carol:admin"
+same "two reviewers: carol (admin), alice (reviewer)" "$(sql "SELECT name||':'||role FROM reviewer ORDER BY name" | paste -sd,)" "alice:reviewer,carol:admin"
 ST=$("$AIRLOCK" token create --connector read --agent scripted 2>/dev/null)
 
 serve_start
@@ -251,7 +251,7 @@ if sh "$ROOT/scripts/npm-deps.sh"; then
 	(cd "$INSPECTOR" && "$NODE" index.js "$BASE/mcp/write" --transport http --method tools/list \
 		--header "Authorization: Bearer $AT") >"$T/insp.out" 2>&1
 	has "... and cannot use it on /mcp/write (401)" "$T/insp.out" "401|granted for the read connector"
-	same "the SDK's grants are in the book, one per connector" "$(sql "SELECT group_concat(agent||':'||connector) FROM (SELECT * FROM oauth_grant WHERE agent LIKE 'sdk-%' ORDER BY agent)")" "sdk-read:read,sdk-write:write"
+	same "the SDK's grants are in the book, one per connector" "$(sql "SELECT agent||':'||connector FROM oauth_grant WHERE agent LIKE 'sdk-%' ORDER BY agent" | paste -sd,)" "sdk-read:read,sdk-write:write"
 else
 	notok "npm dependencies install"
 fi

@@ -64,8 +64,8 @@ now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 expect 0 "init" "$AIRLOCK" init
 sql "INSERT INTO account(id,name,domain,segment,region,lifecycle,updated_at) VALUES
  ('a1','Acme','acme.test','smb','EMEA','prospect','$now'),
- ('a2','Globex','globex.test','smb','EMEA','prospect','$now');
-INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('a2','Globex','globex.test','smb','EMEA','prospect','$now')"
+sql "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
  ('c1','a1','Bob Émile','bob@acme.test','$now'),
  ('c2','a1','Carol','carol@acme.test','$now'),
  ('c3','a2','Gina','gina@globex.test','$now'),
@@ -73,10 +73,10 @@ INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
  ('c5','a2','Ivy','ivy@globex.test','$now'),
  ('c6','a2','Jo','jo@globex.test','$now'),
  ('c7','a2','Kim','kim@globex.test','$now'),
- ('c8','a1','Dora','dora@acme.test','$now');
-INSERT INTO signal(id,account_id,kind,observed_at,updated_at) VALUES
- ('s1','a1','hiring','2026-01-01T00:00:00Z','$now');
-INSERT INTO brief(id,account_id,text,evidence,principal,instruction_version,created_at) VALUES
+ ('c8','a1','Dora','dora@acme.test','$now')"
+sql "INSERT INTO signal(id,account_id,kind,observed_at,updated_at) VALUES
+ ('s1','a1','hiring','2026-01-01T00:00:00Z','$now')"
+sql "INSERT INTO brief(id,account_id,text,evidence,principal,instruction_version,created_at) VALUES
  ('br_1','a1','Acme is hiring five engineers.','[\"s1\"]','agent:research','v3','$now');"
 
 # approve_draft ID ACCOUNT SUBJECT CONTACT...: an approved draft
@@ -256,8 +256,8 @@ start_sink retry
 LIVE=$PORT
 LIVESINK=$SINK
 sql "INSERT INTO account(id,name,domain,segment,region,lifecycle,updated_at) VALUES
- ('a3','Newco','newco.test','smb','EMEA','prospect','$now');
-INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('a3','Newco','newco.test','smb','EMEA','prospect','$now')"
+sql "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
  ('c9','a1','Nina','nina@acme.test','$now'),
  ('c10','a3','Otto','otto@newco.test','$now'),
  ('c11','a3','Pia','pia@newco.test','$now');"
@@ -323,8 +323,8 @@ stop_sink "$LIVESINK"
 
 # --- a customer under an audience written with OR (13.12) ------------------
 sql "INSERT INTO account(id,name,domain,segment,region,lifecycle,updated_at) VALUES
- ('a4','Cust Co','custco.test','smb','EMEA','customer','$now');
-INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('c12','a4','Quinn','quinn@custco.test','$now');"
+ ('a4','Cust Co','custco.test','smb','EMEA','customer','$now')"
+sql "INSERT INTO contact(id,account_id,name,email,updated_at) VALUES ('c12','a4','Quinn','quinn@custco.test','$now');"
 for aud in 'lifecycle=prospect OR segment=smb' 'NOT lifecycle=partner' 'segment=smb AND (lifecycle=prospect OR region=EMEA)'; do
 	printf '{"account_id":"a4","contacts":["c12"],"subject":"Hi","body":"Hi.\\n","audience":"%s"}' "$aud" >"$T/cust.json"
 	expect 0 "draft_email to a customer under '$aud' is answered" "$AIRLOCK" propose "$T/cust.json" --tool draft_email --as agent:writer --json

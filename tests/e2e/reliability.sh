@@ -10,9 +10,9 @@ sed 's/^    defect_rate: 0.05 .*/&\n    min_catch_rate: 0.9/' "$AIRLOCK_POLICY" 
 export AIRLOCK_POLICY="$T/p.yaml"
 expect 0 "a policy with min_catch_rate checks" $AIRLOCK policy check
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<100)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<100)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
- SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;"
+ SELECT 'A'||substr(CAST(10000+i AS TEXT),2),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
 items() { # items FIRST LAST VALUE
 	python3 -c "import json,sys; f,l,v=map(int,sys.argv[1:]); print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':'tier','value':v,'reason':'r'} for i in range(f,l+1)]}))" "$@"
 }

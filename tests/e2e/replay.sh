@@ -12,9 +12,9 @@ sed 's/^  max_pending_batches: 20 /  max_pending_batches: 4 /' "$AIRLOCK_POLICY"
 export AIRLOCK_POLICY="$T/p.yaml"
 expect 0 "the policy in force checks" $AIRLOCK policy check
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<400)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<400)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,owner,updated_at)
- SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',3,'prospect','ann','2026-11-01T00:00:00Z' FROM n;"
+ SELECT 'A'||substr(CAST(10000+i AS TEXT),2),'Company '||i,'mid-market','EMEA',3,'prospect','ann','2026-11-01T00:00:00Z' FROM n" >/dev/null
 items() { # items WORKFLOW FIELD FIRST LAST VALUE
 	python3 -c "import json,sys; w,fl=sys.argv[1:3]; f,l=map(int,sys.argv[3:5]); v=sys.argv[5]; v=int(v) if v.isdigit() else v; print(json.dumps({'workflow':w,'scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':fl,'value':v,'reason':'r'} for i in range(f,l+1)]}))" "$@"
 }
@@ -41,7 +41,7 @@ same "every decision has its snapshot, as logged" \
 	"$D"
 
 BEFORE=$(sql "SELECT count(*) FROM action_log")
-DUMP=$(sqlite3 "$AIRLOCK_DB" ".dump batch batch_item radius_hold radius_total autonomy gate_snapshot" | md5sum)
+DUMP=$(sql ".dump batch batch_item radius_hold radius_total autonomy gate_snapshot" >/dev/null | md5sum)
 expect 0 "replay of the policy in force" $AIRLOCK policy replay "$T/p.yaml" --json
 cp "$T/out" "$T/same.json"
 j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
@@ -59,7 +59,7 @@ same "replay wrote one log entry and nothing else" "$(sql "SELECT count(*) FROM 
 same "... which says a replay ran" "$(sql "SELECT tool||' '||principal FROM action_log ORDER BY seq DESC LIMIT 1")" \
 	"policy replay human:$(id -un)"
 same "... batches, radius holds, autonomy and snapshots are untouched" \
-	"$(sqlite3 "$AIRLOCK_DB" ".dump batch batch_item radius_hold radius_total autonomy gate_snapshot" | md5sum)" "$DUMP"
+	"$(sql ".dump batch batch_item radius_hold radius_total autonomy gate_snapshot" >/dev/null | md5sum)" "$DUMP"
 
 # a smaller stage_max: the 30 re-tiers and agent:other's 25 are blocked
 sed 's/^    stage_max: 200 .*/    stage_max: 20/' "$T/p.yaml" >"$T/small.yaml"

@@ -8,18 +8,18 @@
 
 export AIRLOCK_NOW=2026-12-01T00:00:00Z
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<120)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<120)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
- SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',CASE WHEN i<=97 THEN 4 ELSE 3 END,
-  'prospect','2026-11-01T00:00:00Z' FROM n;
- INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
+ SELECT 'A'||substr(CAST(10000+i AS TEXT),2),'Company '||i,'mid-market','EMEA',CASE WHEN i<=97 THEN 4 ELSE 3 END,
+  'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
+sql " INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at) VALUES
  ('S1','A0001','news','2026-11-20T00:00:00Z','layoffs of about 10% of staff','2026-11-20T00:00:00Z'),
  ('S2','A0002','hiring','2026-11-25T00:00:00Z','posted 9 open roles','2026-11-25T00:00:00Z'),
  ('S3','A0050','hiring','2026-11-25T00:00:00Z','hiring a VP of Sales','2026-11-25T00:00:00Z'),
- ('S4','A0004','hiring','2025-01-10T00:00:00Z','hiring a VP of Sales','2025-01-10T00:00:00Z');
- INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
+ ('S4','A0004','hiring','2025-01-10T00:00:00Z','hiring a VP of Sales','2025-01-10T00:00:00Z')" >/dev/null
+sql " INSERT INTO contact(id,account_id,name,email,updated_at) VALUES
  ('C1','A0120','Ann Lee','ann@company120.test','2026-11-01T00:00:00Z'),
- ('C2','A0120','Bo Sun','bo@company120.test','2026-11-01T00:00:00Z');"
+ ('C2','A0120','Bo Sun','bo@company120.test','2026-11-01T00:00:00Z')" >/dev/null
 
 # A hostile (or careless) agent: 120 re-tiers, most citing nothing, one
 # saying "hiring" next to a layoffs signal, one citing another account's
@@ -42,7 +42,7 @@ expect 0 "a 120-item re-tier" $AIRLOCK propose "$T/p1.json" --as agent:scout
 B=$(sql "SELECT max(id) FROM batch")
 # evidence about another record is refused at the door (gate); one stored
 # before that check, or by a hand edit, is still flagged to the reviewer
-sql "UPDATE batch_item SET evidence=json_array('S3') WHERE batch_id=$B AND record_id='A0003'"
+sql "UPDATE batch_item SET evidence='[\"S3\"]' WHERE batch_id=$B AND record_id='A0003'"
 expect 0 "show" $AIRLOCK show "$B" --limit 0
 has "the moves are grouped with counts" "$T/out" "120 record\(s\): tier 4 → 3 ×97; tier 3 → 2 ×23"
 has "evidence coverage is counted" "$T/out" "evidence: 4 of 120 item\(s\) cite some; 116 cite none"
@@ -94,7 +94,7 @@ expect 0 "three verdicts in one command" $AIRLOCK judge "$B" "$1" "$2" "$3" pass
 same "three items have verdicts" "$(sql "SELECT count(*) FROM batch_item WHERE batch_id=$B AND verdict='pass'")" 3
 same "... each logged as its own act" "$(($(sql "SELECT count(*) FROM action_log") - LOGS))" 3
 has "... and the rest is counted" "$T/out" "$((N - 3)) sampled item\(s\) still to judge"
-REST=$(sql "SELECT group_concat(idx,' ') FROM batch_item WHERE batch_id=$B AND sampled=1 AND verdict IS NULL")
+REST=$(sql "SELECT idx FROM batch_item WHERE batch_id=$B AND sampled=1 AND verdict IS NULL ORDER BY idx")
 # shellcheck disable=SC2086
 expect 0 "the rest pass, listed" $AIRLOCK judge "$B" $REST pass --as lee
 has "the last verdict approves" "$T/out" "every sampled item passed"

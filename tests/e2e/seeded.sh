@@ -15,12 +15,12 @@ printf 'version: 1\nworkflows:\n  retier:\n    effect: write\n    tools: [propos
 expect 1 "a negative check_every is refused" $AIRLOCK policy check "$T/bad.yaml"
 has "... naming the key" "$T/out" "check_every"
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sqlite3 "$AIRLOCK_DB" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
- SELECT printf('A%04d',i),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n;
- WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+ SELECT 'A'||substr(CAST(10000+i AS TEXT),2),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
+sql " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
  INSERT INTO signal(id,account_id,kind,observed_at,updated_at)
- SELECT printf('S%04d',i),printf('A%04d',i),'intent','2026-11-20','2026-11-20T00:00:00Z' FROM n;"
+ SELECT 'S'||substr(CAST(10000+i AS TEXT),2),'A'||substr(CAST(10000+i AS TEXT),2),'intent','2026-11-20','2026-11-20T00:00:00Z' FROM n" >/dev/null
 items() { # items FIRST LAST VALUE: re-tiers citing each account's own signal
 	python3 -c "import json,sys; f,l,v=map(int,sys.argv[1:]); print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':'tier','value':v,'reason':'intent surge at A%04d'%i,'evidence':['S%04d'%i]} for i in range(f,l+1)]}))" "$@"
 }

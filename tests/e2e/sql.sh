@@ -72,4 +72,48 @@ if [ -n "${AIRLOCK_TEST_PG:-}" ]; then
 else
 	echo "# AIRLOCK_TEST_PG is not set: the PostgreSQL half is skipped"
 fi
+# two statements in one: refused on either engine, never half run
+n=$("$AIRLOCK" sql "SELECT count(*) FROM account")
+expect 1 "two statements at once are refused" "$AIRLOCK" sql --write \
+	"UPDATE account SET name = 'twice' WHERE id = 'acc-esc'; DELETE FROM account"
+same "... and neither ran" "$("$AIRLOCK" sql "SELECT count(*) FROM account WHERE name = 'twice'")|$("$AIRLOCK" sql "SELECT count(*) FROM account")" "0|$n"
+expect 0 "a trailing ';' and comment are one statement" "$AIRLOCK" sql "SELECT 1; -- done"
+
+# --raw: text as stored, for scripts that parse a value (sqlite3 -batch's view)
+expect 0 "--raw prints a value as stored" "$AIRLOCK" sql --raw \
+	"SELECT ?1" "$(printf 'a\\b\tc')"
+same "... backslash and tab unescaped" "$(cat "$T/out")" "$(printf 'a\\b\tc')"
+expect 0 "without --raw the same value is escaped" "$AIRLOCK" sql "SELECT ?1" "$(printf 'a\\b\tc')"
+same "... as \\\\ and \\xNN" "$(cat "$T/out")" 'a\\b\x09c'
+
+# an operator's tool only: no MCP connector offers SQL to an agent
+n=$("$AIRLOCK" sql "SELECT count(*) FROM account")
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}'
+for c in read write; do
+	printf '%s\n' "$init" '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+		'{"jsonrpc":"2.0","id":2,"method":"tools/list"}' \
+		'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"sql","arguments":{"statement":"DELETE FROM account"}}}' |
+		"$AIRLOCK" mcp --connector $c --agent sqler >"$T/mcp.out" 2>"$T/mcp.err"
+	has "the $c connector lists its tools" "$T/mcp.out" '"id":2.*"tools"'
+	hasnt "... none of them runs SQL" "$T/mcp.out" '"name": *"[a-z_]*(sql|query|exec)[a-z_]*"'
+	has "... and a call of 'sql' is refused" "$T/mcp.out" '"id":3.*("error"|"isError": *true)'
+done
+same "the book kept its accounts" "$("$AIRLOCK" sql "SELECT count(*) FROM account")" "$n"
+
+# a write through `sql --write` on the log (its guard dropped first, as the
+# database's owner can) is caught by verify, and by a signed checkpoint
+if [ -n "$E2E_PG" ]; then
+	drop="DROP TRIGGER action_log_no_change ON action_log"
+else
+	drop="DROP TRIGGER action_log_no_update"
+fi
+expect 0 "the owner drops the log's guard through sql --write" "$AIRLOCK" sql --write "$drop"
+expect 0 "... and edits an entry" "$AIRLOCK" sql --write \
+	"UPDATE action_log SET body = replace(body, 'checkpoint', 'checkp0int') WHERE seq = 1"
+same "... one entry changed" "$("$AIRLOCK" sql "SELECT count(*) FROM action_log WHERE body LIKE '%checkp0int%'")" 1
+expect 1 "verify catches the edit" "$AIRLOCK" verify
+has "... naming the entry" "$T/err" "entry 1: its content does not match its hash"
+expect 1 "... and so does the signed checkpoint" "$AIRLOCK" verify --checkpoint "$T/ck"
+has "... naming it too" "$T/err" "entry 1"
+
 echo "1..$TN"
