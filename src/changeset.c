@@ -168,7 +168,7 @@ static int collect(struct cs *c, const struct changeset_range *r, struct err *er
 		c->batch = v;
 		rc = scalar(c->s,
 			    "SELECT count(*) FROM batch WHERE id=?1 AND action IN"
-			    " ('update','merge')",
+			    " ('update','merge') AND tool NOT LIKE '%\\_\\_%' ESCAPE '\\'",
 			    v, &head, err);
 		if (!rc && head != 1)
 			return err_set(err, AIRLOCK_ENOTFOUND, "no update or merge batch %lld",
@@ -212,6 +212,8 @@ static int collect(struct cs *c, const struct changeset_range *r, struct err *er
 			   "SELECT a.seq,a.tool,b.id FROM action_log a JOIN batch b ON"
 			   " a.batch_id=CAST(b.id AS TEXT) WHERE a.tool IN ('apply','undo') AND"
 			   " b.action IN ('update','merge') AND a.seq>?2 AND a.seq<=?3 AND ?1=?1"
+			   /* an upstream's batch is in its CRM already (upwrite.h) */
+			   " AND b.tool NOT LIKE '%\\_\\_%' ESCAPE '\\'"
 			   " ORDER BY a.seq",
 			   &st, err);
 	if (rc)

@@ -15,6 +15,7 @@
 #include "seedcheck.h"
 #include "staging.h"
 #include "summary.h"
+#include "upwrite.h"
 
 void review_smtp(const struct policy *p, struct outreach_smtp *smtp)
 {
@@ -42,7 +43,8 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 	size_t i;
 	int rc;
 
-	*drafts = NULL;
+	if (drafts)
+		*drafts = NULL;
 	/* the header only: a batch may hold 100,000 items, and only a send
 	 * (at most a hundred drafts) needs them */
 	rc = staging_get_header(s, id, &b, err);
@@ -61,7 +63,7 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 	json_decref(b);
 	if (rc)
 		return AIRLOCK_ECORRUPT;
-	if (strcmp(action, "send") != 0)
+	if (strcmp(action, "send") != 0 || !drafts)
 		return 0;
 	rc = staging_get(s, id, &b, err);
 	if (rc)
@@ -155,6 +157,13 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 	*report = NULL;
 	rc = staging_expire(r->store, NULL, err);
 	if (!rc)
+		rc = batch_action(r->store, batch_id, action, sizeof action, NULL, err);
+	if (!rc && !strcmp(action, UPWRITE_ACTION))
+		/* the upstream's calls are not one transaction: upwrite journals
+		 * each and moves the batch once all are done */
+		return upwrite_apply(r->store, r->policy, batch_id, principal, r->surface,
+				     skip_conflicts, report, err);
+	if (!rc)
 		rc = store_begin(r->store, err);
 	if (rc)
 		return rc;
@@ -211,6 +220,14 @@ out:
 int review_undo(struct review *r, int64_t batch_id, const char *principal, int force,
 		json_t **report, struct err *err)
 {
+	char action[16];
+	int rc = batch_action(r->store, batch_id, action, sizeof action, NULL, err);
+
+	if (!rc && !strcmp(action, UPWRITE_ACTION))
+		return upwrite_undo(r->store, r->policy, batch_id, principal, r->surface, force,
+				    report, err);
+	if (rc && rc != AIRLOCK_ENOTFOUND)
+		return rc;
 	return staging_undo(r->store, batch_id, principal, r->surface, force, report, err);
 }
 

@@ -517,6 +517,31 @@ const struct store_migration store_migrations[] = {
 	 " seen_hash TEXT NOT NULL, definition TEXT NOT NULL,"
 	 " first_seen TEXT NOT NULL, resolved_at TEXT,"
 	 " UNIQUE (upstream, tool, seen_hash));"},
+	/* upstream writes (upwrite.h): what upstream and tool a batch writes
+	 * through and how it is read and undone. */
+	{34, "upstream batches",
+	 "CREATE TABLE upstream_batch("
+	 " batch_id INTEGER PRIMARY KEY,"
+	 " upstream TEXT NOT NULL, tool TEXT NOT NULL,"
+	 " action TEXT NOT NULL CHECK (action IN ('update','create','delete','send')),"
+	 " before_tool TEXT, before_path TEXT,"
+	 " undo_tool TEXT,"
+	 " created_at TEXT NOT NULL);"},
+	/* per record: the calls apply and undo make, and their journal (sent
+	 * before the call, done or failed after its answer; sent alone is
+	 * unknown until a re-read says). idx 0 is the one call of a create,
+	 * delete or send. */
+	{35, "upstream calls",
+	 "CREATE TABLE upstream_item("
+	 " batch_id INTEGER NOT NULL, idx INTEGER NOT NULL, record_id TEXT NOT NULL,"
+	 " read_args TEXT, apply_args TEXT NOT NULL, undo_args TEXT,"
+	 " apply_state TEXT NOT NULL DEFAULT 'pending' CHECK (apply_state IN"
+	 "  ('pending','sent','done','failed','conflict')),"
+	 " apply_sent_at TEXT, apply_answered_at TEXT, apply_answer TEXT,"
+	 " undo_state TEXT NOT NULL DEFAULT 'pending' CHECK (undo_state IN"
+	 "  ('pending','sent','done','failed','conflict')),"
+	 " undo_sent_at TEXT, undo_answered_at TEXT, undo_answer TEXT,"
+	 " PRIMARY KEY (batch_id, idx));"},
 	/* OAuth 2.1 (oauth.h): codes and tokens are kept as BLAKE2b hashes
 	 * only; a grant is one admin's consent, the family every token of it
 	 * belongs to (revoking it ends them all). */

@@ -233,6 +233,19 @@ static const struct store_migration pg_migrations[] = {
 	 "upstream TEXT NOT NULL, tool TEXT NOT NULL, seen_hash TEXT NOT NULL, "
 	 "definition TEXT NOT NULL, first_seen TEXT NOT NULL, resolved_at TEXT, UNIQUE (upstream, "
 	 "tool, seen_hash));"},
+	{34, "upstream batches",
+	 "CREATE TABLE upstream_batch( batch_id BIGINT PRIMARY KEY, upstream TEXT NOT NULL, "
+	 "tool TEXT NOT NULL, action TEXT NOT NULL CHECK (action IN "
+	 "('update','create','delete','send')), before_tool TEXT, before_path TEXT, "
+	 "undo_tool TEXT, created_at TEXT NOT NULL);"},
+	{35, "upstream calls",
+	 "CREATE TABLE upstream_item( batch_id BIGINT NOT NULL, idx BIGINT NOT NULL, "
+	 "record_id TEXT NOT NULL, read_args TEXT, apply_args TEXT NOT NULL, undo_args TEXT, "
+	 "apply_state TEXT NOT NULL DEFAULT 'pending' CHECK (apply_state IN "
+	 "('pending','sent','done','failed','conflict')), apply_sent_at TEXT, "
+	 "apply_answered_at TEXT, apply_answer TEXT, undo_state TEXT NOT NULL DEFAULT 'pending' "
+	 "CHECK (undo_state IN ('pending','sent','done','failed','conflict')), undo_sent_at TEXT, "
+	 "undo_answered_at TEXT, undo_answer TEXT, PRIMARY KEY (batch_id, idx));"},
 	{37, "oauth",
 	 "CREATE TABLE oauth_client( id TEXT PRIMARY KEY, name TEXT NOT NULL, "
 	 "redirect_uris TEXT NOT NULL, "
