@@ -255,6 +255,12 @@ const struct store_migration store_migrations[] = {
 	 * for the read connector's page (store_sql_json_text); SQLite has
 	 * json_valid() and json() built in. */
 	{7, "json text of a column", "SELECT 1"},
+	/* PostgreSQL only (store_pg_schema.c): the book's tallies appended per
+	 * change and folded once at commit, where updating the same few rows
+	 * for every changed account made one big transaction quadratic (each
+	 * update of a row walks the versions the transaction left of it).
+	 * SQLite updates its rows in place: nothing to change here. */
+	{8, "book tallies folded at commit (PostgreSQL)", "SELECT 1;"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */
@@ -518,14 +524,6 @@ const struct store_migration store_migrations[] = {
 	 " created_by TEXT NOT NULL,"
 	 " revoked_at TEXT);"
 	 "CREATE INDEX connector_token_agent ON connector_token(agent);"},
-	/* PostgreSQL only (store_pg_schema.c): the book's tallies appended per
-	 * change and folded once at commit, where updating the same few rows
-	 * for every changed account made one big transaction quadratic (each
-	 * update of a row walks the versions the transaction left of it).
-	 * SQLite updates its rows in place: nothing to change here. Numbered
-	 * in the connectors' group only because it was the number at hand
-	 * (issue 20's pgmulti brief); it belongs to the book. */
-	{31, "book tallies folded at commit (PostgreSQL)", "SELECT 1;"},
 	/* upstream tools: the definition a person trusted, per tool (its hash
 	 * and the definition itself, to show a diff), and one alert row per
 	 * changed definition seen, until a person trusts that tool again. */
