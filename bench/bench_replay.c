@@ -4,7 +4,9 @@
  * A database gets N log entries, each with the gate's snapshot beside it:
  * random workflows (retier, field_update, merge), radius 1..300, running
  * total up to 300 more, 0..25 waiting batches, the records by their fields,
- * and the decision gate_decide() gives under the default policy. Then, per
+ * and the decision gate_decide() gives under the default policy; a queued
+ * proposal names its batch, which a person approves about 30 proposals
+ * later 9 times in 10 (the replay re-simulates which batches wait). Then, per
  * round, replay_run() under a candidate (retier's stage_max 200 → 20, so
  * decisions do change) against a baseline in the same run: the same query
  * read to the end with every column fetched and nothing decided. The ratio
@@ -69,8 +71,8 @@ static void fill(struct store *s, const struct policy *p, int n)
 	struct err err = {0};
 	struct store_stmt *st;
 	json_t *args = json_object(), *none = json_array();
-	char fields[256];
-	int i, k;
+	char fields[256], bid[24];
+	int i, k, queued[32] = {0};
 
 	if (store_begin(s, &err))
 		die("begin", &err);
@@ -91,8 +93,30 @@ static void fill(struct store *s, const struct policy *p, int n)
 		e.args = args;
 		e.decision = gate_decision_name(&gd);
 		e.record_ids = none;
+		/* a queued proposal names its batch (its index), which a person
+		 * approves about 30 proposals later, 9 times in 10 */
+		if (!strcmp(e.decision, "staged") || !strcmp(e.decision, "blocked")) {
+			snprintf(bid, sizeof bid, "%d", i + 1);
+			e.batch_id = bid;
+			queued[i % 32] = i + 1;
+		}
 		if (audit_append(s, &e, NULL, &err))
 			die("append", &err);
+		if (queued[(i + 2) % 32] && rand() % 10) {
+			struct audit_entry ap = {0};
+
+			snprintf(bid, sizeof bid, "%d", queued[(i + 2) % 32]);
+			ap.principal = "human:bench";
+			ap.surface = "cli";
+			ap.tool = "approve";
+			ap.args = args;
+			ap.decision = "approved";
+			ap.batch_id = bid;
+			ap.record_ids = none;
+			if (audit_append(s, &ap, NULL, &err))
+				die("append", &err);
+		}
+		queued[(i + 2) % 32] = 0;
 		/* records grouped by the fields they set, as gate.c records them */
 		if (w == 0)
 			snprintf(fields, sizeof fields, "{\"tier\":%lld}", (long long)gs.radius);

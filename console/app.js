@@ -21,8 +21,11 @@
   // line/paragraph separators become visible escapes (src/text.h has the
   // same classes); everything else is unchanged.
   var STEERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+  var STEER = new RegExp(STEERS.source); // one test, no replace, for the usual clean text
   function vis(s) {
-    return String(s).replace(STEERS, function (c) {
+    s = String(s);
+    if (!STEER.test(s)) return s;
+    return s.replace(STEERS, function (c) {
       var n = c.charCodeAt(0);
       if (n === 0x1b) return '\\e';
       if (n === 0x09) return '\\t';
@@ -115,7 +118,11 @@
       if (me) opt.headers['X-CSRF-Token'] = me.csrf;
       opt.body = JSON.stringify(body || {});
     }
-    var p = fetch(path, opt).then(function (r) {
+    // boot.js may have asked already, while the page loaded: its answer
+    // is taken once, for the same GET
+    var boot = window.__airlockBoot, early = method === 'GET' && boot && boot[path];
+    if (early) delete boot[path];
+    var p = (early || fetch(path, opt)).then(function (r) {
       return r.text().then(function (t) {
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = { error: t }; }
@@ -386,12 +393,28 @@
     }
   }
   document.addEventListener('keydown', judgeKey);
+  // mk('div', 'cls', 'text'): h() for the hot paths (a big batch's rows),
+  // without the attribute loop; text still only through vis() and
+  // textContent. mkin(parent, ...) appends it too.
+  function mk(tag, cls, txt) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (txt != null) e.textContent = vis(txt);
+    return e;
+  }
+  function mkin(parent, tag, cls, txt) { return parent.appendChild(mk(tag, cls, txt)); }
   function evidenceList(ev) {
     if (!ev || !ev.length) return null;
-    return h('ul', { class: 'evidence' }, ev.map(function (e) {
-      if (!e.known) return h('li', { class: 'unknown', text: 'evidence ' + text(e.id) + ' (not a known signal)' });
-      return h('li', null, h('span', { class: 'sig', text: e.id + ' · ' + e.kind + ' · ' + String(e.observed_at || '').slice(0, 10) }), ' ', h('q', { class: 'detail', text: e.detail || '' }));
-    }));
+    var ul = mk('ul', 'evidence'), i, e, li;
+    for (i = 0; i < ev.length; i++) {
+      e = ev[i];
+      if (!e.known) { mkin(ul, 'li', 'unknown', 'evidence ' + text(e.id) + ' (not a known signal)'); continue; }
+      li = mkin(ul, 'li');
+      mkin(li, 'span', 'sig', e.id + ' · ' + e.kind + ' · ' + String(e.observed_at || '').slice(0, 10));
+      li.appendChild(document.createTextNode(' '));
+      mkin(li, 'q', 'detail', e.detail || '');
+    }
+    return ul;
   }
   function draftBlock(d) {
     if (!d) return null;
@@ -408,9 +431,13 @@
   // old → new, and when a CRM refresh moved the field since staging, the
   // CRM's value beside it: the reviewer sees which of the three wins.
   function diffLine(d) {
-    return h('div', { class: 'diff' }, h('span', { class: 'field', text: d.field + ': ' }),
-      h('del', { text: text(d.old) }), ' → ', h('ins', { text: text(d.new) }),
-      d.crm !== undefined ? h('span', { class: 'crm bad', 'data-crm-field': d.field, text: ' · CRM now: ' + text(d.crm) }) : null);
+    var div = mk('div', 'diff');
+    mkin(div, 'span', 'field', d.field + ': ');
+    mkin(div, 'del', null, text(d.old));
+    div.appendChild(document.createTextNode(' → '));
+    mkin(div, 'ins', null, text(d.new));
+    if (d.crm !== undefined) mkin(div, 'span', 'crm bad', ' · CRM now: ' + text(d.crm)).setAttribute('data-crm-field', d.field);
+    return div;
   }
   // What the CRM changed on the record (import --refresh), every field.
   function crmBlock(it) {
@@ -426,16 +453,26 @@
     var title = b.action === 'send' ? 'draft ' + it.record_id : 'account ' + it.record_id + (before.name ? ' · ' + before.name : '') +
       (before.segment ? ' (' + before.segment + (before.region ? ', ' + before.region : '') + ')' : '');
     var isDrawn = b.sample && (b.sample.items || []).indexOf(it.idx) >= 0;
-    return h('tr', { id: 'item-' + it.idx, 'data-item': it.idx, class: it.conflict ? 'conflict' : null },
-      td([String(it.idx), isDrawn ? h('div', { class: 'drawn', text: 'drawn' }) : null], 'num'),
-      td([h('div', { class: 'rec', text: title }),
-        it.conflict ? h('div', { class: 'bad', text: 'changed since staged (version ' + it.version + ' → ' + it.current_version + '): applying will conflict' }) : null,
-        it.conflict ? crmBlock(it) : null,
-        b.action === 'send' ? [h('div', { class: 'diff', text: 'sends ' + ((it.diff[0] && it.diff[0].new) || 0) + ' message(s)' }), draftBlock(it.draft)] : diff]),
-      td([(it.reasons || []).map(function (r) { return h('div', { class: 'reason', text: r }); }), evidenceList(it.evidence)]),
-      td([it.state && it.state !== 'pending' ? badge(it.state) : null,
-        it.verdict ? h('div', { class: 'verdict v-' + it.verdict, text: it.verdict }) : null,
-        link('#/why/' + enc(b.id) + '/' + enc(it.idx), 'why')]));
+    var tr = mk('tr', it.conflict ? 'conflict' : null), c, i, reasons = it.reasons || [];
+    tr.id = 'item-' + it.idx;
+    tr.setAttribute('data-item', it.idx);
+    c = mkin(tr, 'td', 'num', String(it.idx));
+    if (isDrawn) mkin(c, 'div', 'drawn', 'drawn');
+    c = mkin(tr, 'td');
+    mkin(c, 'div', 'rec', title);
+    if (it.conflict) {
+      mkin(c, 'div', 'bad', 'changed since staged (version ' + it.version + ' → ' + it.current_version + '): applying will conflict');
+      add(c, crmBlock(it));
+    }
+    add(c, b.action === 'send' ? [mk('div', 'diff', 'sends ' + ((it.diff[0] && it.diff[0].new) || 0) + ' message(s)'), draftBlock(it.draft)] : diff);
+    c = mkin(tr, 'td');
+    for (i = 0; i < reasons.length; i++) mkin(c, 'div', 'reason', reasons[i]);
+    add(c, evidenceList(it.evidence));
+    c = mkin(tr, 'td');
+    if (it.state && it.state !== 'pending') c.appendChild(badge(it.state));
+    if (it.verdict) mkin(c, 'div', 'verdict v-' + it.verdict, it.verdict);
+    c.appendChild(link('#/why/' + enc(b.id) + '/' + enc(it.idx), 'why'));
+    return tr;
   }
   function viewBatch(id) {
     api('GET', '/api/batches/' + enc(id)).then(function (res) {
@@ -818,6 +855,10 @@
     show([h('h1', { text: 'Error' }), h('p', { class: 'error', text: failed(res) })]);
     rendered('error');
   }
+  // Views in files of their own (console/replay.js) register in
+  // window.airlockViews before this script runs and draw with these.
+  var kit = { h: h, svg: svg, vis: vis, api: api, show: show, table: table, td: td, link: link, enc: enc, day: day,
+    rendered: rendered, showError: showError, failed: failed, flash: flash, me: function () { return me; } };
   function route() {
     var hash = location.hash || '#/queue', path = hash.slice(1), qi = path.indexOf('?');
     var params = new URLSearchParams(qi >= 0 ? path.slice(qi + 1) : '');
@@ -837,7 +878,9 @@
       case 'autonomy': return viewAutonomy();
       case 'reliability': return viewReliability();
       case 'login': case 'queue': case undefined: return viewQueue(params);
-      default: return showError({ status: 404, data: { error: 'no page ' + hash } });
+      default:
+        if (window.airlockViews && Object.prototype.hasOwnProperty.call(window.airlockViews, parts[0])) return window.airlockViews[parts[0]](kit, params, parts);
+        return showError({ status: 404, data: { error: 'no page ' + hash } });
     }
   }
 

@@ -168,7 +168,7 @@ static int collect(struct cs *c, const struct changeset_range *r, struct err *er
 		c->batch = v;
 		rc = scalar(c->s,
 			    "SELECT count(*) FROM batch WHERE id=?1 AND action IN"
-			    " ('update','merge')",
+			    " ('update','merge') AND tool NOT LIKE '%\\_\\_%' ESCAPE '\\'",
 			    v, &head, err);
 		if (!rc && head != 1)
 			return err_set(err, AIRLOCK_ENOTFOUND, "no update or merge batch %lld",
@@ -212,6 +212,8 @@ static int collect(struct cs *c, const struct changeset_range *r, struct err *er
 			   "SELECT a.seq,a.tool,b.id FROM action_log a JOIN batch b ON"
 			   " a.batch_id=CAST(b.id AS TEXT) WHERE a.tool IN ('apply','undo') AND"
 			   " b.action IN ('update','merge') AND a.seq>?2 AND a.seq<=?3 AND ?1=?1"
+			   /* an upstream's batch is in its CRM already (upwrite.h) */
+			   " AND b.tool NOT LIKE '%\\_\\_%' ESCAPE '\\'"
 			   " ORDER BY a.seq",
 			   &st, err);
 	if (rc)
@@ -329,6 +331,30 @@ static int cmp_field(const void *a, const void *b)
 	return ix != iy ? ix - iy : strcmp(x, y);
 }
 
+/* HubSpot has no lifecycle stage for a partner, a competitor or a former
+ * customer: their stage goes out as "other", which says nothing when it
+ * comes back, and the customer and audience guards read lifecycle. So when
+ * a HubSpot change-set holds such a value, each changed lifecycle also goes
+ * into a column of its own, IMPORT_HS_LIFECYCLE (a custom company
+ * property), in airlock's words; the hubspot preset reads it back where
+ * the stage is "other" or empty. 1 when some row needs it. */
+static int hs_needs_lifecycle(struct cs *c, const char **ids, size_t nid)
+{
+	size_t i;
+	int need = 0;
+
+	if (c->fmt != CHANGESET_HUBSPOT)
+		return 0;
+	for (i = 0; i < nid && !need; i++) {
+		json_t *pair = json_object_get(json_object_get(c->recs, ids[i]), "lifecycle");
+		char *t = pair ? crm_text(c, "lifecycle", json_array_get(pair, 1)) : NULL;
+
+		need = t && !strcasecmp(t, "other");
+		free(t);
+	}
+	return need;
+}
+
 /* Writes accounts.csv, merges.csv and unmerges.csv into memory; *records,
  * *merges and *unmerges count their rows. */
 static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changeset_result *out,
@@ -337,8 +363,8 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 	const char **ids = NULL, **fields = NULL, *id, *k;
 	char **cells = NULL, rule[32];
 	json_t *cols = json_object(), *r, *pair;
-	size_t nid = 0, nf = 0, i, q;
-	int rc = 0;
+	size_t nid = 0, nf = 0, i, q, ncell;
+	int rc = 0, hs_lc;
 
 	ids = calloc(json_object_size(c->recs) + 1, sizeof *ids);
 	if (!cols || !ids) {
@@ -367,7 +393,7 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 	}
 	qsort(ids, nid, sizeof *ids, cmp_str);
 	fields = calloc(json_object_size(cols) + 1, sizeof *fields);
-	cells = calloc(json_object_size(cols) + 2, sizeof *cells);
+	cells = calloc(json_object_size(cols) + 3, sizeof *cells);
 	if (!fields || !cells) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
@@ -382,6 +408,12 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 		rc = err->code ? err->code : err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	hs_lc = hs_needs_lifecycle(c, ids, nid);
+	ncell = nf + 1 + (size_t)hs_lc;
+	if (hs_lc && !(cells[nf + 1] = strdup(IMPORT_HS_LIFECYCLE))) {
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		goto out;
+	}
 	const char *mhead[2] = {c->fmt == CHANGESET_SALESFORCE ? "Survivor Id"
 				: c->fmt == CHANGESET_HUBSPOT	? "Primary Record ID"
 								: "survivor",
@@ -389,7 +421,7 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 				: c->fmt == CHANGESET_HUBSPOT	? "Merged Record ID"
 								: "merged"};
 
-	rc = csv_write_record(acc, (const char *const *)cells, NULL, (int)nf + 1, err);
+	rc = csv_write_record(acc, (const char *const *)cells, NULL, (int)ncell, err);
 	if (rc == 0)
 		rc = csv_write_record(mrg, mhead, NULL, 2, err);
 	if (rc == 0)
@@ -399,7 +431,7 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 		int any = 0;
 
 		r = json_object_get(c->recs, ids[i]);
-		for (q = 0; q <= nf; q++) {
+		for (q = 0; q < ncell; q++) {
 			free(cells[q]);
 			cells[q] = NULL;
 		}
@@ -410,11 +442,18 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 			    pair ? crm_text(c, fields[q], json_array_get(pair, 1)) : strdup("");
 			any |= pair != NULL;
 		}
-		for (q = 0; q <= nf; q++)
+		if (hs_lc) {
+			/* airlock's own word for every changed lifecycle, "customer"
+			 * too: the property never holds a stale value of ours */
+			pair = json_object_get(r, "lifecycle");
+			cells[nf + 1] =
+			    pair ? book_value_text(json_array_get(pair, 1)) : strdup("");
+		}
+		for (q = 0; q < ncell; q++)
 			if (!cells[q])
 				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		if (rc == 0 && any) {
-			rc = csv_write_record(acc, (const char *const *)cells, NULL, (int)nf + 1,
+			rc = csv_write_record(acc, (const char *const *)cells, NULL, (int)ncell,
 					      err);
 			out->records++;
 		}
@@ -434,7 +473,7 @@ static int render(struct cs *c, FILE *acc, FILE *mrg, FILE *unm, struct changese
 		}
 	}
 out:
-	for (q = 0; cells && q <= nf; q++)
+	for (q = 0; cells && q < nf + 2; q++)
 		free(cells[q]);
 	free(cells);
 	free(fields);

@@ -25,48 +25,6 @@ static double real(json_t *o, const char *key)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-/* "tier1_share{retier}" */
-static void metric_name(json_t *m, char *buf, size_t len)
-{
-	if (str(m, "workflow"))
-		(void)snprintf(buf, len, "%s{%s}", str(m, "metric"), str(m, "workflow"));
-	else
-		(void)snprintf(buf, len, "%s", str(m, "metric"));
-}
-
-/* A figure in the metric's own unit. */
-static void figure(const char *kind, double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		(void)snprintf(buf, len, "-");
-	else if (!strcmp(kind, "rate"))
-		(void)snprintf(buf, len, "%.1f%%", v * 100);
-	else if (!strcmp(kind, "count"))
-		(void)snprintf(buf, len, "%.0f", v);
-	else
-		(void)snprintf(buf, len, "%.3f", v);
-}
-
-/* The largest category of a shares object: "hiring 40%". */
-static void top_share(json_t *shares, char *buf, size_t len)
-{
-	const char *k, *best = NULL;
-	json_t *v;
-	double b = -1;
-
-	json_object_foreach(shares, k, v)
-	{
-		if (json_real_value(v) > b) {
-			b = json_real_value(v);
-			best = k;
-		}
-	}
-	if (best)
-		(void)snprintf(buf, len, "%.14s %.0f%%", best, b * 100);
-	else
-		(void)snprintf(buf, len, "-");
-}
-
 struct share {
 	const char *name;
 	double v;
@@ -79,8 +37,8 @@ static int cmp_share(const void *x, const void *y)
 	return a->v > b->v ? -1 : a->v < b->v;
 }
 
-/* "intent 62%, hiring 20%, ...": largest first. */
-static void mix(json_t *shares, char *buf, size_t len)
+/* "hiring 62%, intent 20%, ...": largest first, categories in words. */
+static void mix(const char *metric, json_t *shares, char *buf, size_t len)
 {
 	struct share sh[64];
 	const char *k;
@@ -97,39 +55,52 @@ static void mix(json_t *shares, char *buf, size_t len)
 	}
 	qsort(sh, n, sizeof sh[0], cmp_share);
 	for (i = 0; i < n; i++) {
-		int w = snprintf(buf + used, len - used, "%s%s %.0f%%", used ? ", " : "",
-				 sh[i].name, sh[i].v * 100);
+		char cat[96];
+		int w;
 
+		drift_category_words(metric, sh[i].name, cat, sizeof cat);
+		w = snprintf(buf + used, len - used, "%s%s %.0f%%", used ? ", " : "", cat,
+			     sh[i].v * 100);
 		if (w < 0 || (size_t)w >= len - used)
 			break;
 		used += (size_t)w;
 	}
+	if (!n)
+		(void)snprintf(buf, len, "nothing yet");
 }
 
-static void change_text(json_t *m, char *buf, size_t len)
+/* What a metric's figures say, in words: "now 75%, usual 19% (+56
+ * points)"; for a distribution its mix now and as usual, on two lines. */
+static void figures_text(json_t *m, char *buf, size_t len)
 {
-	const char *kind = str(m, "kind"), *status = str(m, "status"), *test = str(m, "test");
-	double ch = real(m, "change"), st = real(m, "statistic");
+	const char *kind = str(m, "kind"), *status = str(m, "status"), *metric = str(m, "metric");
+	char title[300], v[48], ref[48], ch[48] = "", now[400], before[400];
+	const char *unit = drift_title(m, title, sizeof title);
+	double c = real(m, "change");
 
-	if (!strcmp(status, "partial")) {
-		(void)snprintf(buf, len, "(window just began)");
+	if (!strcmp(status, "partial") || !strcmp(status, "insufficient") ||
+	    !strcmp(status, "no data")) {
+		(void)snprintf(buf, len, "%.0f counted this window, %.0f in the reference",
+			       isnan(real(m, "count")) ? 0 : real(m, "count"),
+			       isnan(real(m, "reference_count")) ? 0 : real(m, "reference_count"));
 		return;
 	}
-	if (!strcmp(status, "insufficient") || !strcmp(status, "no data") || isnan(ch)) {
-		(void)snprintf(buf, len, "(n=%.0f, ref %.0f: too few)", real(m, "count"),
-			       real(m, "reference_count"));
+	if (!strcmp(kind, "distribution")) {
+		mix(metric, json_object_get(m, "shares"), now, sizeof now);
+		mix(metric, json_object_get(m, "reference_shares"), before, sizeof before);
+		(void)snprintf(buf, len, "now: %s\n    usual: %s", now, before);
 		return;
 	}
-	if (!strcmp(kind, "distribution"))
-		(void)snprintf(buf, len, "JS %.2f PSI %.2f", real(m, "js"), real(m, "psi"));
-	else if (test && !strcmp(test, "ewma") && !strcmp(kind, "rate"))
-		(void)snprintf(buf, len, "%+.1fpp ewma %.1fσ", ch * 100, st);
-	else if (test && !strcmp(test, "ewma"))
-		(void)snprintf(buf, len, "%+.3g ewma %.1fσ", ch, st);
-	else if (!strcmp(kind, "rate"))
-		(void)snprintf(buf, len, "%+.1fpp z %.1f", ch * 100, st);
-	else
-		(void)snprintf(buf, len, "%+.3g z %.1f", ch, st);
+	drift_value(unit, real(m, "value"), v, sizeof v);
+	drift_value(unit, real(m, "reference"), ref, sizeof ref);
+	if (!isnan(c) && !strcmp(unit, "share"))
+		(void)snprintf(ch, sizeof ch, " (%+.0f points)", c * 100);
+	else if (!isnan(c) && !strcmp(unit, "count"))
+		(void)snprintf(ch, sizeof ch, " (%+.0f)", c);
+	else if (!isnan(c))
+		(void)snprintf(ch, sizeof ch, " (%+.2f)", c);
+	(void)snprintf(buf, len, "now %s, usual %s%s", isnan(real(m, "value")) ? "-" : v,
+		       isnan(real(m, "reference")) ? "-" : ref, ch);
 }
 
 /* ▁▂▃▄▅▆▇█ over the history's values (distances for distributions);
@@ -167,89 +138,40 @@ static void sparkline(json_t *m, char *buf, size_t len)
 	}
 }
 
-/* Prints s left-aligned in width columns: padded by characters, not bytes,
- * so that "σ" and the sparkline bars line up. */
-static void cell(const char *s, int width)
-{
-	int n = 0;
-	const char *p;
-
-	for (p = s; *p; p++)
-		n += ((unsigned char)*p & 0xc0) != 0x80;
-	fputs(s, stdout);
-	for (; n < width; n++)
-		fputc(' ', stdout);
-	fputc(' ', stdout);
-}
-
+/* Each metric in words: its title (and on a terminal a sparkline of the
+ * recent windows), then what its figures say and its state. */
 static void print_metrics(json_t *r, int spark)
 {
-	int nwin = (int)json_array_size(json_object_get(r, "windows"));
 	json_t *m;
 	size_t i;
 
-	cell("METRIC", 34);
-	cell("VALUE", 14);
-	cell("REFERENCE", 14);
-	cell("CHANGE", 24);
-	if (spark)
-		cell("RECENT", nwin);
-	printf("STATUS\n");
 	json_array_foreach(json_object_get(r, "metrics"), i, m)
 	{
-		char name[96], v[48], ref[48], ch[64], sp[1024] = "";
-		const char *kind = str(m, "kind"), *status = str(m, "status");
-		int dist = !strcmp(kind, "distribution");
+		char title[300], fig[900], sp[1024] = "";
 
-		metric_name(m, name, sizeof name);
-		if (dist) {
-			top_share(json_object_get(m, "shares"), v, sizeof v);
-			top_share(json_object_get(m, "reference_shares"), ref, sizeof ref);
-		} else {
-			figure(kind, real(m, "value"), v, sizeof v);
-			figure(kind, real(m, "reference"), ref, sizeof ref);
-		}
-		change_text(m, ch, sizeof ch);
-		cell(name, 34);
-		cell(v, 14);
-		cell(ref, 14);
-		cell(ch, 24);
-		if (spark) {
+		(void)drift_title(m, title, sizeof title);
+		figures_text(m, fig, sizeof fig);
+		if (spark)
 			sparkline(m, sp, sizeof sp);
-			cell(sp, nwin);
-		}
-		printf("%s\n", status);
-		if (dist && (!strcmp(status, "alert") || !strcmp(status, "shift"))) {
-			char now[400], before[400];
-
-			mix(json_object_get(m, "shares"), now, sizeof now);
-			mix(json_object_get(m, "reference_shares"), before, sizeof before);
-			printf("    now: %s\n    reference: %s\n", now, before);
-		}
+		printf("%s%s%s\n", title, spark ? "  " : "", sp);
+		printf("    %s\n    %s\n", fig, drift_status_words(str(m, "status")));
 	}
 }
 
 static void print_alert(json_t *a)
 {
-	char name[96], v[48], ref[48];
-	const char *kind;
+	char verdict[800];
 	json_t *c;
 	size_t i;
 
-	metric_name(a, name, sizeof name);
-	kind = str(a, "kind") ? str(a, "kind") : "level";
+	drift_verdict(a, verdict, sizeof verdict);
 	if (json_is_integer(json_object_get(a, "id")))
-		printf("  A%-4lld", (long long)json_integer_value(json_object_get(a, "id")));
+		printf("  A%lld", (long long)json_integer_value(json_object_get(a, "id")));
 	else
-		printf("  %-5s", "-");
-	printf(" %s  %s  since %.10s  ", name, str(a, "severity"), str(a, "first_window"));
-	if (strcmp(kind, "distribution")) {
-		figure(kind, real(a, "value"), v, sizeof v);
-		figure(kind, real(a, "reference"), ref, sizeof ref);
-		printf("%s vs %s, ", v, ref);
-	}
-	printf("%s %.2f against %.2f\n", str(a, "test"), real(a, "statistic"),
-	       real(a, "threshold"));
+		printf("  -");
+	printf(" %s: %s\n", str(a, "severity"), verdict);
+	printf("        strength of the evidence: %.2f, where %.2f raises an alert\n",
+	       real(a, "statistic"), real(a, "threshold"));
 	json_array_foreach(json_object_get(a, "causes"), i, c)
 	    printf("        likely cause: %s  %s\n", str(c, "at"), str(c, "detail"));
 	if (!json_array_size(json_object_get(a, "causes")))
@@ -422,6 +344,7 @@ static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 	struct store *s;
 	const char *cause = NULL;
 	json_t *row = NULL;
+	char title[300];
 	int64_t id;
 	int c, done = 0, rc;
 
@@ -456,9 +379,9 @@ static int drift_ack_verb(struct cli *cli, int argc, char **argv)
 		json_decref(row);
 		return CLI_FAIL;
 	}
-	printf("acknowledged A%lld (%s%s%s%s) as %s: %s\n", (long long)id, str(row, "metric"),
-	       str(row, "workflow") ? "{" : "", str(row, "workflow") ? str(row, "workflow") : "",
-	       str(row, "workflow") ? "}" : "", str(row, "acked_by"), str(row, "ack_cause"));
+	(void)drift_title(row, title, sizeof title);
+	printf("acknowledged A%lld (%s) as %s: %s\n", (long long)id, title, str(row, "acked_by"),
+	       str(row, "ack_cause"));
 	json_decref(row);
 	return CLI_OK;
 }

@@ -149,16 +149,33 @@ static void replay_print_side(const char *label, json_t *r, const char *side)
 	       json_real_value(json_object_get(pd, "items_to_judge")));
 }
 
+/* The batches still waiting at the end of the window, old and new. */
+static void replay_print_waiting(json_t *r)
+{
+	json_t *w = json_object_get(r, "waiting"), *o = json_object_get(w, "old"),
+	       *n = json_object_get(w, "new");
+
+	printf("waiting at the end: old %lld batches (%lld staged, %lld blocked), %lld items to"
+	       " judge; new %lld batches (%lld staged, %lld blocked), %lld items to judge\n",
+	       (long long)json_integer_value(json_object_get(o, "batches")),
+	       (long long)json_integer_value(json_object_get(o, "staged")),
+	       (long long)json_integer_value(json_object_get(o, "blocked")),
+	       (long long)json_integer_value(json_object_get(o, "items_to_judge")),
+	       (long long)json_integer_value(json_object_get(n, "batches")),
+	       (long long)json_integer_value(json_object_get(n, "staged")),
+	       (long long)json_integer_value(json_object_get(n, "blocked")),
+	       (long long)json_integer_value(json_object_get(n, "items_to_judge")));
+}
+
 /* Replays the log under path; nothing is written but one log entry saying
  * a replay ran, with its counts. */
 static int policy_replay_cmd(struct cli *cli, const char *path, const char *since_arg)
 {
 	char since[AUDIT_TIME_MAX], summary[200];
-	struct audit_entry e = {0};
 	struct err err = {0};
 	struct policy *cand = NULL, *cur;
 	struct store *s;
-	json_t *report = NULL, *args = NULL, *none = NULL, *v;
+	json_t *report = NULL, *v;
 	const char *k;
 	size_t i;
 	int rc = CLI_FAIL;
@@ -178,17 +195,9 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 	(void)snprintf(summary, sizeof summary, "policy replay: %lld proposals, %lld decided differently",
 		 (long long)json_integer_value(json_object_get(report, "proposals")),
 		 (long long)json_integer_value(json_object_get(report, "changed")));
-	args = json_pack("{s:s,s:s,s:s?,s:O}", "policy", path, "digest", cand->digest, "since",
-			 since_arg, "changes", json_object_get(report, "changes"));
-	none = json_array();
-	e.principal = cli_principal(cli);
-	e.surface = "cli";
-	e.tool = "policy replay";
-	e.args = args;
-	e.summary = summary;
-	e.record_ids = none;
-	if (!args || !none || audit_append(s, &e, NULL, &err)) {
-		rc = err.code ? cli_fail_err(cli, &err) : cli_fail(cli, "out of memory");
+	if (replay_log(s, cli_principal(cli), "cli", path, cand->digest, since_arg, report, NULL,
+		       &err)) {
+		rc = cli_fail_err(cli, &err);
 		goto out;
 	}
 	if (cli_escape(cli, report))
@@ -200,6 +209,7 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 	printf("%s\n", summary);
 	replay_print_side("old", report, "old");
 	replay_print_side("new", report, "new");
+	replay_print_waiting(report);
 	json_object_foreach(json_object_get(report, "changes"), k, v)
 		printf("  %s: %lld\n", k, (long long)json_integer_value(v));
 	json_array_foreach(json_object_get(report, "examples"), i, v)
@@ -218,8 +228,6 @@ static int policy_replay_cmd(struct cli *cli, const char *path, const char *sinc
 out:
 	policy_free(cand);
 	json_decref(report);
-	json_decref(args);
-	json_decref(none);
 	return rc;
 }
 

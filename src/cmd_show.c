@@ -158,7 +158,10 @@ void show_item(struct store *s, json_t *b, json_t *it, const struct paint *p)
 	}
 	printf("  %s%s ~%s account %s  %s (%s, %s)%s%s%s\n", p->head, num, p->off,
 	       json_string_value(json_object_get(it, "record_id")),
-	       json_string_value(json_object_get(before, "name")),
+	       /* an upstream's record may have no name */
+	       json_string_value(json_object_get(before, "name"))
+		       ? json_string_value(json_object_get(before, "name"))
+		       : "-",
 	       json_string_value(json_object_get(before, "segment"))
 		       ? json_string_value(json_object_get(before, "segment"))
 		       : "-",

@@ -25,11 +25,22 @@
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "        \
 	"object-src 'none'"
 
+struct memo_slot {
+	struct console_memo_key key;
+	char *text;
+	size_t len;
+	json_t *head;
+	uint64_t used; /* the clock of the last hit: the least recent goes first */
+};
+
 struct console {
 	struct console_config cfg;
 	char *db_path;
 	struct store_pool *workers;
 	struct console_pool *signin;
+	pthread_mutex_t memo_lock;
+	struct memo_slot memo[CONSOLE_MEMO_SLOTS];
+	uint64_t memo_clock;
 };
 
 /* ---- responses ---------------------------------------------------------- */
@@ -162,6 +173,7 @@ int console_new(struct console **out, const struct console_config *cfg, struct e
 	if (!c)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	c->cfg = *cfg;
+	pthread_mutex_init(&c->memo_lock, NULL);
 	c->db_path = strdup(cfg->db_path);
 	if (!c->db_path) {
 		free(c);
@@ -180,12 +192,88 @@ int console_new(struct console **out, const struct console_config *cfg, struct e
 
 void console_free(struct console *c)
 {
+	int i;
+
 	if (!c)
 		return;
 	console_pool_free(c->signin);
 	store_pool_free(c->workers);
+	for (i = 0; i < CONSOLE_MEMO_SLOTS; i++) {
+		free(c->memo[i].text);
+		json_decref(c->memo[i].head);
+	}
+	pthread_mutex_destroy(&c->memo_lock);
 	free(c->db_path);
 	free(c);
+}
+
+/* ---- answers kept ------------------------------------------------------- */
+
+int console_memo_get(struct console *c, const struct console_memo_key *k, char **text,
+		     size_t *len, json_t **head)
+{
+	int i, hit = 0;
+
+	*text = NULL;
+	*head = NULL;
+	pthread_mutex_lock(&c->memo_lock);
+	for (i = 0; i < CONSOLE_MEMO_SLOTS; i++) {
+		struct memo_slot *m = &c->memo[i];
+
+		if (!m->text || memcmp(&m->key, k, sizeof *k))
+			continue;
+		*text = malloc(m->len + 1);
+		*head = json_deep_copy(m->head);
+		if (*text && *head) {
+			memcpy(*text, m->text, m->len + 1);
+			*len = m->len;
+			m->used = ++c->memo_clock;
+			hit = 1;
+		} else {
+			free(*text);
+			json_decref(*head);
+			*text = NULL;
+			*head = NULL;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&c->memo_lock);
+	return hit;
+}
+
+void console_memo_put(struct console *c, const struct console_memo_key *k, const char *text,
+		      size_t len, const json_t *head)
+{
+	char *t = malloc(len + 1);
+	json_t *h = json_deep_copy(head);
+	struct memo_slot *m;
+	int i;
+
+	if (!t || !h) {
+		free(t);
+		json_decref(h);
+		return;
+	}
+	memcpy(t, text, len);
+	t[len] = '\0';
+	pthread_mutex_lock(&c->memo_lock);
+	m = &c->memo[0];
+	for (i = 0; i < CONSOLE_MEMO_SLOTS; i++) {
+		if (!memcmp(&c->memo[i].key, k, sizeof *k) || !c->memo[i].text) {
+			m = &c->memo[i];
+			break;
+		}
+		if (c->memo[i].used < m->used)
+			m = &c->memo[i];
+	}
+	free(m->text);
+	json_decref(m->head);
+	m->key = *k;
+	m->text = t;
+	m->len = len;
+	m->head = h;
+	m->used = ++c->memo_clock;
+	pthread_mutex_unlock(&c->memo_lock);
 }
 
 /* ---- assets ------------------------------------------------------------- */
@@ -205,7 +293,7 @@ static const struct console_asset *asset_find(const char *path)
 static void on_asset(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	const struct console_asset *a;
-	const char *inm;
+	const char *inm, *v;
 	char *copy;
 
 	(void)ctx;
@@ -221,8 +309,13 @@ static void on_asset(void *ctx, const struct http_request *req, struct http_resp
 		http_respond(res, 404, "text/plain; charset=utf-8", "not found\n");
 		return;
 	}
-	/* The bytes change only with the binary: revalidate, answer 304. */
-	http_add_header(res, "Cache-Control", "no-cache");
+	/* The bytes change only with the binary: revalidate, answer 304; asked
+	 * for by their digest (the page's own references), they never change,
+	 * and the browser keeps them without asking again. */
+	v = http_query(req, "v");
+	http_add_header(res, "Cache-Control", v && !strcmp(v, a->version)
+						  ? "public, max-age=31536000, immutable"
+						  : "no-cache");
 	http_add_header(res, "ETag", a->etag);
 	inm = http_header(req, "If-None-Match");
 	if (inm && strstr(inm, a->etag)) {
@@ -604,6 +697,8 @@ static void dispatch(struct console_req *r)
 		console_api_reviewers(r);
 	else if (!strcmp(rest, "reliability"))
 		console_api_reliability(r);
+	else if (!strcmp(rest, "replay"))
+		console_api_replay(r);
 	else if (is(rest, "oauth", &after) && *after)
 		console_api_oauth(r, after);
 	else

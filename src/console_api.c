@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "book.h"
 #include "clock.h"
 #include "console_int.h"
@@ -354,26 +355,147 @@ static void add_drafts(struct store *s, json_t *items)
 	}
 }
 
+/* The parts of a batch's answer that depend on who asks and when: the
+ * verbs this reviewer may use, whether approve is an override, the age. They
+ * close the kept text (a JSON object) in a new buffer that the response
+ * owns. */
+static void batch_answer(struct console_req *r, int64_t id, const char *text, size_t len,
+			 json_t *head)
+{
+	struct err err = {0};
+	json_t *tail = json_object();
+	char gap[200], *t = NULL, *body = NULL;
+	size_t tlen;
+
+	if (!tail)
+		goto oom;
+	json_object_set_new(tail, "verbs", verbs(head, &r->who));
+	/* approve past an unfinished, failed or undrawn sample is an override:
+	 * the page offers it as such, with what it would skip */
+	if (staging_sample_gap(r->s, id, gap, sizeof gap, &err) == 0 && gap[0])
+		json_object_set_new(json_object_get(tail, "verbs"), "approve_is_override",
+				    json_string(gap));
+	json_object_set_new(
+	    tail, "age_seconds",
+	    json_integer(age_of(json_string_value(json_object_get(head, "created_at")))));
+	t = json_dumps(tail, JSON_COMPACT);
+	if (!t || len < 2 || text[len - 1] != '}')
+		goto oom;
+	/* "{...kept...}" + "{tail}" → "{...kept...,tail}" */
+	tlen = strlen(t);
+	body = malloc(len + tlen);
+	if (!body)
+		goto oom;
+	memcpy(body, text, len - 1);
+	body[len - 1] = ',';
+	memcpy(body + len, t + 1, tlen - 1);
+	json_decref(tail);
+	free(t);
+	http_respond_owned(r->res, 200, "application/json", body, len + tlen - 1);
+	return;
+oom:
+	json_decref(tail);
+	free(t);
+	console_error(r->res, 500, "out of memory");
+}
+
+/* The kept answer is still true of the book: each item's record has the
+ * version it had when the answer was built (whatever changed it, logged or
+ * not: a record edited behind airlock's back must still show as a
+ * conflict at once). */
+static int records_unchanged(struct store *s, json_t *head)
+{
+	struct err err = {0};
+	json_t *rv;
+	size_t i;
+	int64_t v;
+
+	json_array_foreach(json_object_get(head, "records"), i, rv)
+	{
+		json_t *was = json_array_get(rv, 1);
+
+		if (book_version(s, BOOK_ACCOUNT, json_string_value(json_array_get(rv, 0)), &v,
+				 &err))
+			return 0;
+		if (json_is_integer(was) ? json_integer_value(was) != v : v >= 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* What the kept answer was built on, besides its key: the state, proposer
+ * and age the per-request parts need, and each item's record with its
+ * version then. */
+static json_t *batch_head(json_t *b)
+{
+	json_t *h = json_pack("{s:O?,s:O?,s:O?,s:[]}", "state", json_object_get(b, "state"),
+			      "principal", json_object_get(b, "principal"), "created_at",
+			      json_object_get(b, "created_at"), "records");
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(json_object_get(b, "item_list"), i, it)
+	{
+		json_t *rid = json_object_get(it, "record_id");
+
+		if (h && json_is_string(rid))
+			json_array_append_new(
+			    json_object_get(h, "records"),
+			    json_pack("[O,O?]", rid, json_object_get(it, "current_version")));
+	}
+	return h;
+}
+
+/* A batch whole: its items as the page shows them, with the summary. The
+ * part that is the same for everyone (all but batch_answer's) is kept
+ * (console_memo_*) under the log's head and checked against the records'
+ * versions: reviewers opening the batch again, or one after another, are
+ * not each made to wait for the 500 items' views and the summary to be
+ * built again. A send batch is built every time (its drafts are read as
+ * they are now). */
 static void batch_get(struct console_req *r, int64_t id)
 {
 	struct err err = {0};
-	json_t *b = NULL, *items, *views, *it, *cache = json_object(), *v;
+	struct console_memo_key key = {0};
+	unsigned char hash[AUDIT_HASH_BYTES];
+	json_t *b = NULL, *items, *views, *it, *cache = NULL, *v, *head = NULL;
 	const char *action;
-	char gap[200];
-	size_t i;
+	char *text = NULL;
+	size_t i, len = 0;
+	int keep;
 
-	if (staging_expire(r->s, NULL, &err) || staging_get(r->s, id, &b, &err)) {
-		json_decref(cache);
+	if (staging_expire(r->s, NULL, &err)) {
 		console_fail(r->res, &err);
 		return;
 	}
+	key.batch = id;
+	key.minute = (int64_t)(clock_now() / 60);
+	key.max_age = r->policy ? r->policy->evidence_max_age : SUMMARY_EVIDENCE_MAX_AGE;
+	/* the head is read before the batch: what is built is at least as new
+	 * as the key it is kept under */
+	keep = audit_head(r->s, &key.log_seq, hash, &err) == 0;
+	if (keep && console_memo_get(r->c, &key, &text, &len, &head)) {
+		if (records_unchanged(r->s, head)) {
+			batch_answer(r, id, text, len, head);
+			free(text);
+			json_decref(head);
+			return;
+		}
+		free(text);
+		json_decref(head);
+		text = NULL;
+		head = NULL;
+	}
+	if (staging_get(r->s, id, &b, &err)) {
+		console_fail(r->res, &err);
+		return;
+	}
+	cache = json_object();
 	items = json_object_get(b, "item_list");
 	{
 		/* the same summary the CLI and notifications give, computed on
 		 * the items as staged (before they become views) */
-		struct summary_opts o = {r->policy ? r->policy->evidence_max_age
-						   : SUMMARY_EVIDENCE_MAX_AGE,
-					 0};
+		struct summary_opts o = {key.max_age, 0};
 		json_t *sum = NULL;
 		struct err serr = {0};
 
@@ -388,20 +510,27 @@ static void batch_get(struct console_req *r, int64_t id)
 			json_array_append_new(views, v);
 	}
 	action = json_string_value(json_object_get(b, "action"));
-	if (action && !strcmp(action, "send"))
+	if (action && !strcmp(action, "send")) {
 		add_drafts(r->s, views);
+		keep = 0;
+	}
+	head = batch_head(b);
 	json_object_set_new(b, "item_list", views);
-	json_object_set_new(b, "verbs", verbs(b, &r->who));
-	/* approve past an unfinished, failed or undrawn sample is an override:
-	 * the page offers it as such, with what it would skip */
-	if (staging_sample_gap(r->s, id, gap, sizeof gap, &err) == 0 && gap[0])
-		json_object_set_new(json_object_get(b, "verbs"), "approve_is_override",
-				    json_string(gap));
-	json_object_set_new(
-	    b, "age_seconds",
-	    json_integer(age_of(json_string_value(json_object_get(b, "created_at")))));
+	text = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(12));
+	json_decref(b);
 	json_decref(cache);
-	console_json(r->res, 200, b);
+	if (!text || !head) {
+		free(text);
+		json_decref(head);
+		console_error(r->res, 500, "out of memory");
+		return;
+	}
+	len = strlen(text);
+	if (keep)
+		console_memo_put(r->c, &key, text, len, head);
+	batch_answer(r, id, text, len, head);
+	free(text);
+	json_decref(head);
 }
 
 /* The batch after a verb, with what the verb reported. */

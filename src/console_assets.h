@@ -15,6 +15,7 @@ struct console_asset {
 	const unsigned char *data;
 	size_t len;
 	const char *etag; /* "\"sha256-…\"" with its quotes */
+	const char *version; /* the same digest bare: the pages ask for /app.js?v=… */
 };
 
 extern const struct console_asset console_assets[];

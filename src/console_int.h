@@ -5,7 +5,8 @@
  * console_login.c: the sign-in thread and its queue, attempts per address.
  * console_api.c: the queue and batches (the verbs via review.h).
  * console_view.c: drafts, briefs, the log, verify, autonomy, drift.
- * console_oauth.c: OAuth consent and grants. */
+ * console_oauth.c: OAuth consent and grants.
+ * console_replay.c: policy replay, the last run and a candidate's. */
 #ifndef AIRLOCK_CONSOLE_INT_H
 #define AIRLOCK_CONSOLE_INT_H
 
@@ -65,6 +66,23 @@ int console_pool_submit(struct console_pool *p, console_pool_fn run, void *arg);
  * bounded table: an address forgotten to make room starts afresh. */
 int console_pool_admit(struct console_pool *p, const char *addr);
 
+/* Answers kept (console.c): a batch's answer as last built, found again
+ * only under the very same key, so a change anywhere (every change writes
+ * a log entry: the log's head moves), another minute (ages in days) or
+ * another evidence_max_age makes a new one. The text is a JSON object;
+ * head holds what the per-request parts are computed from. A few slots,
+ * the least recently used given up first. */
+#define CONSOLE_MEMO_SLOTS 8
+struct console_memo_key {
+	int64_t batch, log_seq, minute, max_age;
+};
+/* 1 and new copies in *text (NUL-terminated, *len bytes) and *head; 0. */
+int console_memo_get(struct console *c, const struct console_memo_key *k, char **text,
+		     size_t *len, json_t **head);
+/* Keeps copies (nothing kept when out of memory). */
+void console_memo_put(struct console *c, const struct console_memo_key *k, const char *text,
+		      size_t len, const json_t *head);
+
 /* console_api.c */
 void console_api_queue(struct console_req *r);
 void console_api_batch(struct console_req *r, const char *rest);
@@ -83,6 +101,9 @@ void console_api_autonomy(struct console_req *r);
 void console_api_drift(struct console_req *r);
 void console_api_reviewers(struct console_req *r);
 void console_api_reliability(struct console_req *r);
+
+/* console_replay.c: GET/POST /api/replay (policy replay, replay.h) */
+void console_api_replay(struct console_req *r);
 
 /* The signal texts a batch cites: each evidence id → {"id","kind",
  * "observed_at","detail"} or {"id","known":false}. Used by the batch view

@@ -126,4 +126,27 @@ int drift_parse_alert_id(const char *text, int64_t *out, struct err *err);
  * workflow, for the console to serve at /metrics. */
 int drift_prometheus(struct store *s, const struct drift_config *cfg, char **text, struct err *err);
 
+/* drift_words.c: the report in words, for people (the CLI and the console
+ * say the same). m and a are a metric and an alert of drift_report()'s
+ * JSON. drift_title writes the metric's title ("share of re-tiers to tier
+ * 1, workflow retier") and returns its unit: "share" (0..1, shown as a
+ * percentage), "count", "ratio", "mix" (a distribution: its value is the
+ * number of values in common use) or "value" (a metric the table does not
+ * know: its help text is the title). */
+const char *drift_title(json_t *m, char *buf, size_t len);
+/* A value in its unit: "42%", "17", "2.3", "0.31". */
+void drift_value(const char *unit, double v, char *buf, size_t len);
+/* "26 Nov 2026" from "2026-11-26T10:00:00Z"; the text itself when it is
+ * not a date. */
+void drift_day(const char *at, char *buf, size_t len);
+/* The alert's verdict: "4.0× the usual share of re-tiers to tier 1,
+ * workflow retier, since 26 Nov 2026 (75% against a usual 19%), after
+ * agent:tierbot began using instruction version v2 (before: v1)". */
+void drift_verdict(json_t *a, char *buf, size_t len);
+/* A metric's status ("alert", "shift", "ok", ...) in words. */
+const char *drift_status_words(const char *status);
+/* A distribution's category in words ("(none)" → "none cited", a tier_mix
+ * "1" → "tier 1"), cut to len. */
+void drift_category_words(const char *metric, const char *category, char *buf, size_t len);
+
 #endif

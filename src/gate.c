@@ -148,6 +148,7 @@ struct proposal {
 	json_t *reasons;
 	json_t *records;   /* namespaced ids of every record it alters (radius.h) */
 	int64_t radius;
+	const struct gate_upstream *up; /* an upstream's write, else NULL */
 	int oom;           /* a JSON allocation failed: the call fails, nothing is staged */
 	char capped[300];  /* set when refused past max_pending_batches: why */
 };
@@ -634,10 +635,10 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	rc = store_begin(g->store, err);
 	if (rc)
 		return rc;
-	if (!strcmp(pr->action, "update"))
+	if (!strcmp(pr->action, "update") || pr->up)
 		json_array_foreach(pr->items, i, it)
 		{
-			rc = proposal_record(pr, "account",
+			rc = proposal_record(pr, pr->up ? pr->up->kind : "account",
 					     json_string_value(json_object_get(it, "record_id")), err);
 			if (rc)
 				goto rollback;
@@ -657,6 +658,21 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	gst.cumulative = cumulative;
 	gst.pending = pending;
 	gate_decide(g->policy, pr->wf, &gst, &gd);
+	/* an upstream's write is carried out by apply, a person's verb: never
+	 * unattended; one that cannot be undone waits for a person's approval */
+	if (pr->up && !gd.refused && pr->up->irreversible) {
+		gd.d.kind = DECISION_BLOCKED;
+		if (json_array_append_new(pr->reasons,
+					  json_string("an upstream create, delete or send cannot be "
+						      "undone: blocked for a person")))
+			pr->oom = 1;
+	} else if (pr->up && !gd.refused && gd.d.kind == DECISION_ALLOWED) {
+		gd.d.kind = DECISION_STAGED;
+		if (json_array_append_new(pr->reasons,
+					  json_string("an upstream write is applied by a person "
+						      "(airlock apply), never unattended")))
+			pr->oom = 1;
+	}
 	if (!gd.refused) {
 		if (gd.capped) {
 			json_t *extra;
@@ -701,6 +717,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.ttl_seconds = pr->wf->ttl_seconds;
 		spec.radius = pr->radius;
 		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
+		if (!rc && pr->up && pr->up->staged)
+			rc = pr->up->staged(g->store, batch_id, pr->items, pr->up->ctx, err);
 		/* a batch that waits for a person holds its records in the
 		 * running total until it stops waiting (staging.c releases) */
 		if (!rc && staging_state_waits(spec.state))
@@ -920,6 +938,127 @@ static int propose_changes(struct gate *g, const struct gate_call *call, json_t 
 			goto out;
 	}
 	drop_noops(&pr);
+	rc = conclude(g, call, &pr, args, result, err);
+out:
+	proposal_release(&pr);
+	return rc;
+}
+
+/* One record of an upstream's write: refused whole when any field it
+ * writes is outside the allow-list (its upstream call would write them
+ * all), when the upstream has no such record, or when it lies outside the
+ * declared scope. */
+static int take_upstream_item(struct proposal *pr, json_t *it, struct err *err)
+{
+	const char *rid = json_string_value(json_object_get(it, "record_id")), *k;
+	json_t *ch = json_object_get(it, "changes"), *before = json_object_get(it, "before");
+	size_t n = (size_t)json_integer_value(json_object_get(it, "item"));
+	json_t *entry, *v, *nos;
+	char allowed[512];
+
+	if (!rid || !json_is_object(ch))
+		return err_set(err, AIRLOCK_EINVAL, "internal: an upstream item with no record");
+	if (text_check("a record id", rid, strlen(rid), 0, err))
+		return AIRLOCK_EINVAL;
+	json_object_foreach(ch, k, v)
+	{
+		/* a person reads the field names: one line, nothing steering */
+		if (strlen(k) == 0 || strlen(k) > 200 || text_check("a field name", k, strlen(k), 0, err))
+			return err_set(err, AIRLOCK_EINVAL, "record %zu: field name '%.40s' is not "
+						"one a person can read", n, k);
+		if (json_is_string(v) && text_check("a value", json_string_value(v),
+						    json_string_length(v), TEXT_LINES, err))
+			return AIRLOCK_EINVAL;
+		/* a create, delete or send without mapped fields names its effect
+		 * alone, e.g. "(create)", which no agent argument can become */
+		if (json_is_true(json_object_get(it, "effect_only")))
+			continue;
+		if (!policy_field_allowed(pr->wf, k)) {
+			refuse(pr, n, rid, k, "field_not_allowed",
+			       "workflow '%s' may not write field '%s'; it may write: %s "
+			       "(the record's upstream call would write every field it names, so "
+			       "the whole record is refused)",
+			       pr->workflow, k, allowed_fields(pr->wf, allowed, sizeof allowed));
+			return 0;
+		}
+	}
+	if (!pr->up->irreversible && !json_is_object(before)) {
+		refuse(pr, n, rid, NULL, "unknown_record",
+		       "the upstream has no record '%s' (its before read found nothing)", rid);
+		return 0;
+	}
+	if (json_is_object(before) && !scope_match(pr->scope, before)) {
+		refuse(pr, n, rid, NULL, "outside_scope",
+		       "record '%s' lies outside the declared scope '%s'", rid, pr->scope_text);
+		return 0;
+	}
+	if (json_object_get(pr->by_record, rid)) {
+		refuse(pr, n, rid, NULL, "duplicate_item",
+		       "record '%s' is already written by an earlier item", rid);
+		return 0;
+	}
+	entry = json_pack("{s:s,s:O,s:O,s:i,s:[],s:[]}", "record_id", rid, "changes", ch, "before",
+			  json_is_object(before) ? before : json_object(), "version", 0,
+			  "reasons", "evidence");
+	nos = json_array();
+	if (!entry || !nos ||
+	    json_object_set_new(pr->by_record, rid,
+				json_integer((json_int_t)json_array_size(pr->items))) ||
+	    json_array_append_new(pr->items, entry)) {
+		json_decref(nos);
+		pr->oom = 1;
+		return 0;
+	}
+	json_object_foreach(ch, k, v)
+		if (json_array_append_new(nos, json_pack("[I,s]", (json_int_t)n, k)))
+			pr->oom = 1;
+	if (json_object_set_new(pr->item_nos, rid, nos))
+		pr->oom = 1;
+	return 0;
+}
+
+int gate_upstream_call(struct gate *g, const struct gate_call *call, json_t *args,
+		       const struct gate_upstream *up, json_t **result, struct err *err)
+{
+	struct proposal pr = {0};
+	json_t *it;
+	size_t i;
+	int rc;
+
+	*result = NULL;
+	/* stored as an update; staging reads it back as action "upstream" */
+	rc = proposal_init(&pr, "update", err);
+	if (!rc)
+		rc = arg_string(args, "airlock_workflow", 0, &pr.workflow, err);
+	if (!rc)
+		rc = arg_string(args, "airlock_scope", 1, &pr.scope_text, err);
+	if (!rc)
+		rc = arg_string(args, "airlock_rationale", 1, &pr.rationale, err);
+	if (rc)
+		goto out;
+	pr.iv = call->instruction_version;
+	pr.up = up;
+	if (json_array_size(up->items) > GATE_MAX_ITEMS) {
+		rc = err_set(err, AIRLOCK_EINVAL, "the call names %zu records; at most %d",
+			     json_array_size(up->items), GATE_MAX_ITEMS);
+		goto out;
+	}
+	rc = scope_parse(pr.scope_text, &pr.scope, err);
+	if (rc) {
+		err_prefix(err, "argument 'airlock_scope'");
+		goto out;
+	}
+	rc = resolve_workflow(g, call, &pr, args, result, err);
+	if (rc || *result)
+		goto out;
+	json_array_foreach(up->items, i, it)
+	{
+		rc = take_upstream_item(&pr, it, err);
+		if (rc)
+			goto out;
+	}
+	if (!up->irreversible)
+		drop_noops(&pr);
 	rc = conclude(g, call, &pr, args, result, err);
 out:
 	proposal_release(&pr);

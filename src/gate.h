@@ -86,6 +86,29 @@ void gate_decide(const struct policy *p, const struct policy_workflow *wf,
  * "refused". */
 const char *gate_decision_name(const struct gate_decision *gd);
 
+/* A call of an upstream's write tool (upwrite.h), its records already
+ * found in its arguments and their current values read from the upstream:
+ * staged or blocked exactly as propose_changes is (the workflow's field
+ * allow-list, the declared scope matched against each record's current
+ * values, radius = distinct records, the running total, sampling per
+ * record), never applied unattended: apply calls the upstream, a person's
+ * verb. The agent's arguments name workflow, scope and rationale as
+ * airlock_workflow (optional), airlock_scope and airlock_rationale. */
+struct gate_upstream {
+	const char *kind;  /* the records' namespace in the running total, "upstream:NAME" */
+	int irreversible;  /* a create, delete or send: blocked for a person */
+	/* [{"record_id", "changes": {field: value}, "before": {record} | null,
+	 *   "item": N (its number in the refusals)}] */
+	json_t *items;
+	/* called in the batch's transaction once it is created, with the
+	 * numbers (from 1) of the kept items' records in batch order */
+	int (*staged)(struct store *s, int64_t batch_id, json_t *kept, void *ctx,
+		      struct err *err);
+	void *ctx;
+};
+int gate_upstream_call(struct gate *g, const struct gate_call *call, json_t *args,
+		       const struct gate_upstream *up, json_t **result, struct err *err);
+
 struct outreach_audience_rules;
 
 /* Fills outreach's audience rules from the policy (all off when p is NULL). */

@@ -386,6 +386,17 @@ static int check_targets(enum book_kind kind, const char *const *header, char **
 	return 0;
 }
 
+/* 1 when the map names column from itself (a --map pair or map file). */
+static int by_hand(const struct map *m, const char *from)
+{
+	int k;
+
+	for (k = 0; k < m->n; k++)
+		if (!strcmp(m->pairs[k].from, from))
+			return 1;
+	return 0;
+}
+
 /* Resolves a header with a parsed map (see import_map_header). */
 static int map_resolve(enum book_kind kind, const struct map *m, const char *const *header,
 		       int n, char ***targets, struct err *err)
@@ -688,6 +699,8 @@ struct job {
 	char **hname;            /* header names, per header column */
 	char (*conv)[128];       /* per loader column: the translated value */
 	struct vcache *cache;    /* lifecycle and region answers seen so far */
+	int hs_lc_col;           /* the IMPORT_HS_LIFECYCLE column (hubspot), or -1 */
+	const char *hs_lc;       /* its value on the record being loaded */
 	const struct import_options *opt;
 	int64_t errors;
 
@@ -839,6 +852,20 @@ static int map_value(struct job *j, int i, long line, struct err *err)
 			j->values[i] = j->m.vals[k].value;
 			return 0;
 		}
+	/* HubSpot's "other" (or no stage): airlock's own lifecycle column, when
+	 * the file has it, says which (a partner, a competitor, a former
+	 * customer that went out to HubSpot) */
+	if (j->rule[i] == IMPORT_RULE_LIFECYCLE && j->hs_lc && *j->hs_lc &&
+	    (!*in || !strcasecmp(in, "other"))) {
+		out = import_lifecycle_of(NULL, j->hs_lc);
+		if (!out)
+			return err_set(err, AIRLOCK_EINVAL,
+				       "%ld:%d: column '%s': '%s' maps to no lifecycle (accepted: %s)",
+				       line, j->hs_lc_col + 1, j->hname[j->hs_lc_col], j->hs_lc,
+				       import_lifecycle_accepted(NULL));
+		j->values[i] = out;
+		return 0;
+	}
 	if (!*in) {
 		if ((out = map_default(j, field)) != NULL) {
 			j->values[i] = out;
@@ -902,6 +929,18 @@ static int start(struct job *j, const char *map, struct err *err)
 	for (i = 0; i < j->ncols; i++)
 		if (!(j->hname[i] = strdup(hdr.fields[i])))
 			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	/* with the hubspot preset, airlock's own lifecycle column is read with
+	 * the stage (map_value), not loaded as a custom field of its own;
+	 * mapped by hand, it is what the map says */
+	j->hs_lc_col = -1;
+	if (j->kind == BOOK_ACCOUNT && j->m.preset && !strcasecmp(j->m.preset->name, "hubspot"))
+		for (i = 0; i < j->ncols; i++)
+			if (!strcasecmp(hdr.fields[i], IMPORT_HS_LIFECYCLE) && j->targets[i] &&
+			    !strncmp(j->targets[i], "custom.", 7) && !by_hand(&j->m, hdr.fields[i])) {
+				free(j->targets[i]);
+				j->targets[i] = NULL;
+				j->hs_lc_col = i;
+			}
 	j->load_col = calloc((size_t)j->ncols, sizeof *j->load_col);
 	j->values = calloc((size_t)j->ncols, sizeof *j->values);
 	if (!j->load_col || !j->values)
@@ -950,6 +989,7 @@ static int load_record(struct job *j, const struct csv_record *rec, struct impor
 	}
 	for (i = 0; i < j->nload; i++)
 		j->values[i] = rec->fields[j->load_col[i]];
+	j->hs_lc = j->hs_lc_col >= 0 ? rec->fields[j->hs_lc_col] : NULL;
 	bad = 0;
 	for (i = 0; i < j->nload && j->mapped; i++)
 		if ((rc = map_value(j, i, rec->line, err))) {

@@ -37,6 +37,11 @@ const char *import_lifecycle_of(const char *preset, const char *text);
 const char *import_lifecycle_accepted(const char *preset);
 /* The CRM value that stands for lifecycle in a preset's exports. */
 const char *import_lifecycle_crm(const char *preset, const char *lifecycle);
+/* HubSpot has no stage for a partner, competitor or former customer (they
+ * go out as "other"): `export changes` in HubSpot's format then writes
+ * airlock's lifecycle into this column too (a custom company property),
+ * and the hubspot preset reads it where the stage is "other" or empty. */
+#define IMPORT_HS_LIFECYCLE "airlock lifecycle"
 
 /* Numbers as CRMs export them: currency symbols or codes, thousands
  * separators, spaces. buf gets plain digits with '.' as decimal point.

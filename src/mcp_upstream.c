@@ -2,8 +2,8 @@
  * (tools.h): which are shown (listed in the policy, present upstream,
  * definition trusted and unchanged since its row was made) and what a call
  * does (a read passes through and is logged as airlock's own reads are; a
- * write, draft or send is refused by the gate and logged, since airlock
- * does not yet stage upstream writes into batches).
+ * write or send the policy maps becomes a batch through the gate,
+ * upwrite.h; one it does not map is refused by the gate and logged).
  *
  * An upstream tool TOOL of upstream NAME is NAME__TOOL to the agent. What
  * the upstream says in a definition or a result is third-party text: the
@@ -20,6 +20,7 @@
 #include "tools.h"
 #include "upstream.h"
 #include "upstream_pin.h"
+#include "upwrite.h"
 
 #define DESC_MAX 1500 /* of the upstream's own description */
 #define ROWS_MAX 512
@@ -153,6 +154,65 @@ static int gate_held(struct gate *g, const struct gate_call *call, const struct 
 		       policy_effect_name(r->t->effect), r->u->name);
 }
 
+/* A mapped write or send (policy.h's struct policy_upstream_map): staged or
+ * blocked as a batch (upwrite.h); nothing reaches the upstream before a
+ * person applies it. */
+static int gate_mapped(struct gate *g, const struct gate_call *call, const struct tools_row *row,
+		       json_t *args, json_t **result, struct err *err)
+{
+	const struct up_row *r = row->ctx;
+	json_t *tools = NULL, *def;
+	struct upstream *up;
+	int rc;
+
+	*result = NULL;
+	rc = current(g->store, call->principal, call->surface, r, &tools, &def, err);
+	json_decref(tools);
+	if (rc)
+		return rc;
+	if (!(up = upstream_shared(r->u, err)))
+		return err->code ? err->code : AIRLOCK_EIO;
+	return upwrite_propose(g, call, r->u, r->t, up, args, result, err);
+}
+
+/* The upstream's input schema with airlock's own arguments added: the
+ * workflow, scope and rationale a batch needs (never passed upstream). */
+static char *mapped_schema(json_t *schema)
+{
+	json_t *s = json_is_object(schema) ? json_deep_copy(schema) : json_object(), *props, *req;
+	char *txt;
+
+	if (!s)
+		return NULL;
+	props = json_object_get(s, "properties");
+	if (!json_is_object(props)) {
+		json_object_set_new(s, "properties", json_object());
+		props = json_object_get(s, "properties");
+	}
+	json_object_set_new(s, "type", json_string("object"));
+	json_object_set_new(props, "airlock_workflow",
+			    json_pack("{s:s,s:s}", "type", "string", "description",
+				      "airlock: the workflow this change belongs to (optional "
+				      "when one workflow lists the tool)"));
+	json_object_set_new(props, "airlock_scope",
+			    json_pack("{s:s,s:s}", "type", "string", "description",
+				      "airlock: the scope the records must lie in, e.g. region = "
+				      "\"emea\" (matched against each record's current values)"));
+	json_object_set_new(props, "airlock_rationale",
+			    json_pack("{s:s,s:s}", "type", "string", "description",
+				      "airlock: why, for the person who reviews the batch"));
+	req = json_object_get(s, "required");
+	if (!json_is_array(req)) {
+		json_object_set_new(s, "required", json_array());
+		req = json_object_get(s, "required");
+	}
+	json_array_append_new(req, json_string("airlock_scope"));
+	json_array_append_new(req, json_string("airlock_rationale"));
+	txt = json_dumps(s, JSON_COMPACT);
+	json_decref(s);
+	return txt;
+}
+
 /* A new row for tool t of u, defined upstream as def. */
 static int add_row(const struct policy_upstream *u, const struct policy_upstream_tool *t,
 		   json_t *def, const char *name, struct err *err)
@@ -161,7 +221,7 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	const char *title = json_string_value(json_object_get(def, "title"));
 	json_t *schema = json_object_get(def, "inputSchema");
 	char desc[DESC_MAX + 600], *in = NULL;
-	int read = t->effect == EFFECT_READ, rc;
+	int read = t->effect == EFFECT_READ, mapped = t->map.action != UPSTREAM_NONE, rc;
 	struct tools_row row = {0};
 	struct up_row *r;
 
@@ -178,11 +238,20 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	    read ? "Passed through to upstream '%s' (a read: nothing changes; the call is "
 		   "logged by airlock and the result is third-party text, listed by its "
 		   "'untrusted' field). The upstream describes it: %.*s"
-		 : "Held by airlock: calls are logged and refused; nothing is passed to "
-		   "upstream '%s' and nothing changes (upstream writes are not yet staged "
-		   "for review). The upstream describes it: %.*s",
+	    : mapped && t->map.action == UPSTREAM_UPDATE
+		? "Staged for review by airlock: nothing changes in upstream '%s' until a "
+		  "person applies the batch (airlock reads each record's current values, "
+		  "checks the workflow's fields and your airlock_scope, and a person can undo "
+		  "it). The upstream describes it: %.*s"
+	    : mapped ? "Blocked for a person by airlock: this cannot be undone, so nothing "
+		       "reaches upstream '%s' until a person approves and applies the batch. "
+		       "The upstream describes it: %.*s"
+		     : "Held by airlock: calls are logged and refused; nothing is passed to "
+		       "upstream '%s' and nothing changes (the policy maps no records for "
+		       "this tool). The upstream describes it: %.*s",
 	    u->name, DESC_MAX, d ? d : "(no description)");
-	in = json_dumps(json_is_object(schema) ? schema : json_object(), JSON_COMPACT);
+	in = mapped ? mapped_schema(schema)
+		    : json_dumps(json_is_object(schema) ? schema : json_object(), JSON_COMPACT);
 	row.name = name;
 	row.title = title ? title : name;
 	row.connector = read ? TOOLS_READ : TOOLS_WRITE;
@@ -196,7 +265,7 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	row.untrusted = "[\"/content\",\"/structuredContent\"]";
 	row.run = read ? run_read : NULL;
 	row.gate = read ? TOOLS_GATE_NONE : TOOLS_GATE_HOOK;
-	row.gate_fn = read ? NULL : gate_held;
+	row.gate_fn = read ? NULL : mapped ? gate_mapped : gate_held;
 	row.ctx = r;
 	rc = tools_add(&row, err);
 out:

@@ -81,10 +81,52 @@ struct policy_notify {
  * does not list is neither shown nor callable. */
 enum policy_transport { UPSTREAM_STDIO, UPSTREAM_HTTP };
 
+/* How the calls of an upstream write tool become a batch (a tool entry
+ * written as a mapping): where its arguments name the records and the
+ * fields it writes, how to read a record's current values, how to undo. */
+enum policy_upstream_action {
+	UPSTREAM_NONE,   /* no mapping: calls are held (refused) */
+	UPSTREAM_UPDATE, /* field changes: staged like propose_changes */
+	UPSTREAM_CREATE, /* irreversible: blocked for a person */
+	UPSTREAM_DELETE, /* irreversible: blocked for a person */
+	UPSTREAM_SEND,   /* irreversible: blocked for a person */
+};
+
+struct policy_upstream_map {
+	enum policy_upstream_action action;
+	/* JSON pointers into the arguments, a segment "*" standing for every
+	 * element of an array: where record ids are */
+	const char *const *records;
+	int nrecords;
+	/* where the fields written are: one pointer to an object of field →
+	 * new value (fields_object), or pointers each naming one field (its
+	 * last segment) */
+	const char *const *fields;
+	int nfields;
+	int fields_object;
+	/* arguments that are neither records nor fields but context the policy
+	 * fixes (HubSpot's objectType): pointer → the only text allowed there */
+	const char *const *fixed;
+	const char *const *fixed_values;
+	int nfixed;
+	/* the before-value read: an upstream tool, its arguments as JSON text
+	 * (any string "{id}" in them standing for the record id) and a pointer
+	 * into its result (structuredContent, else its first text as JSON) to
+	 * the record's object; NULL tool for none (update needs one) */
+	const char *before_tool;
+	const char *before_args;
+	const char *before_path;
+	/* undo: NULL = irreversible; "" = the same tool with the before-values;
+	 * else the name of an inverse tool called the same way */
+	const char *undo_tool;
+	int line;
+};
+
 struct policy_upstream_tool {
 	const char *name;          /* the upstream's name for it */
 	enum policy_effect effect; /* read, draft, write or send */
 	int line;
+	struct policy_upstream_map map; /* action UPSTREAM_NONE when not mapped */
 };
 
 struct policy_upstream {

@@ -127,9 +127,26 @@ struct walk {
 	int nrefs, caprefs;
 };
 
+/* 1 when s is NAME__TOOL of a tool the upstreams: section lists; *t is it. */
+static int upstream_listed(struct policy_ctx *c, const char *s,
+			   const struct policy_upstream_tool **t)
+{
+	const struct policy *p = &c->pi->pub;
+	const char *sep = strstr(s, "__");
+	char name[64];
+
+	if (!sep || (size_t)(sep - s) >= sizeof name)
+		return 0;
+	memcpy(name, s, (size_t)(sep - s));
+	name[sep - s] = '\0';
+	*t = policy_upstream_tool(policy_upstream(p, name), sep + 2);
+	return *t != NULL;
+}
+
 static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct policy_workflow *wf,
 		       yaml_node_t *n, int have_effect)
 {
+	const struct policy_upstream_tool *uname;
 	const char *names[TOOLS_MAX], *s = policy_scalar(n);
 	const struct tools_row *t, *dflt = tools_default_write();
 	char hb[96], routed[256], *name;
@@ -141,6 +158,25 @@ static void check_tool(struct policy_ctx *c, struct walk *w, int wfi, struct pol
 		return;
 	}
 	t = tools_find(s);
+	if (!t && upstream_listed(c, s, &uname)) {
+		/* an upstream's tool, listed in upstreams: (its registry row is
+		 * made when the upstream answers) */
+		if (have_effect && uname->effect != wf->effect) {
+			policy_problem_at(c, n,
+					  "tool '%s' %s: it belongs in a %s workflow, not in "
+					  "workflow '%s' (effect %s)",
+					  s, effect_does(uname->effect),
+					  policy_effect_name(uname->effect), wf->name,
+					  policy_effect_name(wf->effect));
+			return;
+		}
+		if (!(name = policy_arena_strdup(c->pi, s))) {
+			c->oom = 1;
+			return;
+		}
+		((const char **)wf->tools)[wf->ntools++] = name;
+		return;
+	}
 	if (!t) {
 		for (i = 0; tools_at(i); i++)
 			names[i] = tools_at(i)->name;
@@ -909,6 +945,9 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 	c->sampling.defect_rate = DEF_DEFECT_RATE;
 	if (kv[T_DEFAULTS].k)
 		parse_defaults(c, &kv[T_DEFAULTS]);
+	/* before workflows: a workflow may list an upstream's tool */
+	if (kv[T_UPSTREAMS].k)
+		policy_schema_upstreams(c, &kv[T_UPSTREAMS]);
 	if (kv[T_WORKFLOWS].k)
 		parse_workflows(c, &kv[T_WORKFLOWS]);
 	else if (POLICY_ABSENT(kv[T_WORKFLOWS]))
@@ -928,6 +967,4 @@ void policy_schema_root(struct policy_ctx *c, yaml_node_t *root)
 		parse_notify(c, &kv[T_NOTIFY]);
 	if (kv[T_DRIFT].k)
 		parse_drift(c, &kv[T_DRIFT]);
-	if (kv[T_UPSTREAMS].k)
-		policy_schema_upstreams(c, &kv[T_UPSTREAMS]);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "gate.h"
 #include "sampling.h"
 
@@ -97,6 +98,8 @@ static int side_count(struct side *sd, json_t *day, const struct policy_workflow
 	sd->items += items;
 	if ((!strcmp(name, "staged") || !strcmp(name, "blocked")) && side_push(sd, running))
 		return -1;
+	if (!day)
+		return 0;
 	return json_object_set_new(day, "batches",
 				   json_integer(json_integer_value(json_object_get(day, "batches")) +
 						batches)) ||
@@ -160,6 +163,14 @@ static json_t *side_json(const struct side *sd, int64_t days)
 			 (double)sd->items / (double)days);
 }
 
+/* The batches still waiting at the end of the window on one side. */
+static json_t *side_waiting(const struct side *sd)
+{
+	return json_pack("{s:I,s:I,s:I,s:I}", "batches", (json_int_t)(sd->staged + sd->blocked),
+			 "staged", (json_int_t)sd->staged, "blocked", (json_int_t)sd->blocked,
+			 "items_to_judge", (json_int_t)sd->items);
+}
+
 static json_t *side_decisions(const struct side *sd)
 {
 	return json_pack("{s:I,s:I,s:I,s:I}", "staged", (json_int_t)sd->staged, "blocked",
@@ -169,31 +180,291 @@ static json_t *side_decisions(const struct side *sd)
 
 /* One proposal decided again; its comparison with what was logged. */
 struct row {
-	int64_t seq, radius, cumulative, pending;
+	int64_t seq, radius, cumulative, pending, batch;
 	const char *at, *principal, *workflow, *tool, *action, *fields, *decision;
 };
 
+/* The waiting batches re-simulated. The gate's running total and pending
+ * count at a proposal are the recorded ones corrected by what differs in
+ * the candidate's world: a batch queued under one policy and not the other
+ * (or queued with another radius) adds its difference from its proposal on
+ * until it stops waiting. A batch of the history stops waiting when it did
+ * (a person approved, rejected or it expired: the same people at the same
+ * times); a batch only the candidate queues never existed, so nobody acted
+ * on it: it waits to the end of the window. Under the policy that decided
+ * the history every difference is 0, so the replay stays exact. */
+struct leave {
+	int64_t seq;		 /* the log entry where it stopped waiting */
+	char *key;		 /* principal \x1f workflow */
+	int64_t radius, pending; /* what it adds until then (new − old) */
+};
+
+struct sim {
+	json_t *total;	   /* principal \x1f workflow → difference of the running total */
+	json_t *pending;   /* principal → difference of waiting batches */
+	int64_t *ids;	   /* the history's batches that stopped waiting, by id */
+	int64_t *left;	   /* the log entry where each did */
+	size_t nids;
+	struct leave *heap; /* differences that end, soonest first */
+	size_t nheap, capheap;
+	struct side wait_old, wait_new; /* the batches waiting at the end */
+	json_t *wait_changes;
+};
+
+/* The seq where batch id stopped waiting; 0 while it still waits. */
+static int64_t sim_left(const struct sim *sm, int64_t id)
+{
+	size_t lo = 0, hi = sm->nids;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sm->ids[mid] == id)
+			return sm->left[mid];
+		if (sm->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Adds d to the integer at key of o. */
+static int bump(json_t *o, const char *key, int64_t d)
+{
+	if (!d)
+		return 0;
+	return json_object_set_new(o, key, json_integer(json_integer_value(json_object_get(o, key)) +
+							 d));
+}
+
+static void heap_swap(struct leave *a, struct leave *b)
+{
+	struct leave t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static int heap_push(struct sim *sm, const struct leave *l)
+{
+	size_t i;
+
+	if (sm->nheap == sm->capheap) {
+		size_t cap = sm->capheap ? sm->capheap * 2 : 256;
+		struct leave *p = realloc(sm->heap, cap * sizeof *p);
+
+		if (!p)
+			return -1;
+		sm->heap = p;
+		sm->capheap = cap;
+	}
+	i = sm->nheap++;
+	sm->heap[i] = *l;
+	while (i && sm->heap[(i - 1) / 2].seq > sm->heap[i].seq) {
+		heap_swap(&sm->heap[(i - 1) / 2], &sm->heap[i]);
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+static void heap_pop(struct sim *sm)
+{
+	size_t i = 0, c;
+
+	free(sm->heap[0].key);
+	sm->heap[0] = sm->heap[--sm->nheap];
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= sm->nheap)
+			break;
+		if (c + 1 < sm->nheap && sm->heap[c + 1].seq < sm->heap[c].seq)
+			c++;
+		if (sm->heap[i].seq <= sm->heap[c].seq)
+			break;
+		heap_swap(&sm->heap[i], &sm->heap[c]);
+		i = c;
+	}
+}
+
+/* The differences of batches that stopped waiting before log entry seq end. */
+static int sim_advance(struct sim *sm, int64_t seq)
+{
+	while (sm->nheap && sm->heap[0].seq < seq) {
+		const struct leave *l = &sm->heap[0];
+		const char *sep = strchr(l->key, '\x1f');
+		char principal[512];
+
+		(void)snprintf(principal, sizeof principal, "%.*s",
+			       (int)(sep ? (size_t)(sep - l->key) : strlen(l->key)), l->key);
+		if (bump(sm->total, l->key, -l->radius) || bump(sm->pending, principal, -l->pending))
+			return -1;
+		heap_pop(sm);
+	}
+	return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* The history's batches that stopped waiting and the log entry where each
+ * did (the first approve, override, reject, expiry or verdict that
+ * approved it), by id. */
+static int sim_load(struct store *s, struct sim *sm, struct err *err)
+{
+	struct store_stmt *st;
+	int64_t *pairs = NULL, *p;
+	size_t cap = 0, n = 0, i;
+	int rc;
+
+	rc = store_prepare(s,
+			   "SELECT batch_id, min(seq) FROM action_log WHERE batch_id IS NOT NULL AND"
+			   " decision IN ('approved','override','rejected','expired') GROUP BY batch_id",
+			   &st, err);
+	if (rc)
+		return rc;
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			p = realloc(pairs, cap * 2 * sizeof *p);
+			if (!p) {
+				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+				break;
+			}
+			pairs = p;
+		}
+		pairs[2 * n] = strtoll(store_col_text(st, 0) ? store_col_text(st, 0) : "0", NULL, 10);
+		pairs[2 * n + 1] = store_col_int(st, 1);
+		n++;
+	}
+	store_done(st);
+	if (rc != STORE_DONE) {
+		free(pairs);
+		return rc;
+	}
+	if (n)
+		qsort(pairs, n, 2 * sizeof *pairs, cmp_pair);
+	sm->ids = malloc((n ? n : 1) * sizeof *sm->ids);
+	sm->left = malloc((n ? n : 1) * sizeof *sm->left);
+	if (!sm->ids || !sm->left) {
+		free(pairs);
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		sm->ids[i] = pairs[2 * i];
+		sm->left[i] = pairs[2 * i + 1];
+	}
+	sm->nids = n;
+	free(pairs);
+	return 0;
+}
+
+static void sim_free(struct sim *sm)
+{
+	size_t i;
+
+	json_decref(sm->total);
+	json_decref(sm->pending);
+	json_decref(sm->wait_changes);
+	free(sm->ids);
+	free(sm->left);
+	for (i = 0; i < sm->nheap; i++)
+		free(sm->heap[i].key);
+	free(sm->heap);
+	free(sm->wait_old.running);
+	free(sm->wait_new.running);
+}
+
+static int queued(const char *decision)
+{
+	return !strcmp(decision, "staged") || !strcmp(decision, "blocked");
+}
+
+/* After row r is decided (`name` under the candidate, at radius rnew):
+ * what it adds to the waiting batches of both worlds, until when, and
+ * whether it still waits at the end of the window. */
+static int sim_row(struct sim *sm, const struct row *r, const struct policy_workflow *owf,
+		   const struct policy_workflow *nwf, const char *name, int64_t rnew,
+		   int64_t cum_new)
+{
+	/* a queued entry names its batch; one that does not (written by hand,
+	 * or by a bench) is taken to wait to the end in both worlds */
+	int oq = queued(r->decision), nq = queued(name);
+	int64_t left = oq && r->batch > 0 ? sim_left(sm, r->batch) : 0;
+	struct leave l = {0};
+	char key[1024], ck[64];
+	int64_t dr = (nq ? rnew : 0) - (oq ? r->radius : 0), dp = nq - oq;
+	int old_waits = oq && !left, new_waits = nq && !left;
+
+	/* the common case, both worlds alike, costs no lookup */
+	if (dr || dp) {
+		(void)snprintf(key, sizeof key, "%s\x1f%s", r->principal, r->workflow);
+		if (bump(sm->total, key, dr) || bump(sm->pending, r->principal, dp))
+			return -1;
+	}
+	/* it stops waiting when the history's batch did; one only the
+	 * candidate queues waits on */
+	if ((dr || dp) && left) {
+		l.seq = left;
+		l.key = strdup(key);
+		l.radius = dr;
+		l.pending = dp;
+		if (!l.key || heap_push(sm, &l)) {
+			free(l.key);
+			return -1;
+		}
+	}
+	if (old_waits && side_count(&sm->wait_old, NULL, owf ? owf : nwf, r->decision, r->radius,
+				    r->cumulative))
+		return -1;
+	if (new_waits && side_count(&sm->wait_new, NULL, nwf, name, rnew, cum_new))
+		return -1;
+	if ((old_waits || new_waits) && strcmp(name, r->decision)) {
+		(void)snprintf(ck, sizeof ck, "%.20s->%.20s", old_waits ? r->decision : "none",
+			       new_waits ? name : "none");
+		if (bump(sm->wait_changes, ck, 1))
+			return -1;
+	}
+	return 0;
+}
+
 static int replay_row(const struct policy *cur, const struct policy *cand, const struct row *r,
-		      struct side *old, struct side *new, json_t *days, json_t *changes,
-		      json_t *examples, struct err *err)
+		      struct side *old, struct side *new, struct sim *sm, json_t *days,
+		      json_t *changes, json_t *examples, struct err *err)
 {
 	const struct policy_workflow *nwf = candidate_workflow(cand, r->workflow, r->tool);
 	const struct policy_workflow *owf = cur ? policy_workflow(cur, r->workflow) : nwf;
 	struct gate_state st = {0};
 	struct gate_decision gd;
 	const char *name, *why = NULL;
-	char key[64], dayk[11];
+	char key[64], dayk[11], tk[1024];
 	json_t *day, *od, *nd;
 
+	if (sim_advance(sm, r->seq))
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (json_object_size(sm->total))
+		(void)snprintf(tk, sizeof tk, "%s\x1f%s", r->principal, r->workflow);
 	st.radius = r->radius;
-	st.pending = r->pending;
+	/* the batches waiting before it, as the candidate would have left them */
+	st.pending = r->pending + (json_object_size(sm->pending)
+					   ? json_integer_value(json_object_get(sm->pending, r->principal))
+					   : 0);
+	if (st.pending < 0)
+		st.pending = 0;
 	if (!nwf) {
 		name = "refused";
 		why = "the candidate has no workflow that takes this call";
 	} else {
 		if (!strcmp(r->action, "update"))
 			st.radius = allowed_records(nwf, r->fields, r->radius);
-		st.cumulative = r->cumulative - r->radius + st.radius;
+		st.cumulative = r->cumulative - r->radius + st.radius +
+				(json_object_size(sm->total)
+				     ? json_integer_value(json_object_get(sm->total, tk))
+				     : 0);
 		if (st.cumulative < st.radius)
 			st.cumulative = st.radius;
 		gate_decide(cand, nwf, &st, &gd);
@@ -215,7 +486,8 @@ static int replay_row(const struct policy *cur, const struct policy *cand, const
 	od = json_object_get(day, "old");
 	nd = json_object_get(day, "new");
 	if (side_count(old, od, owf ? owf : nwf, r->decision, r->radius, r->cumulative) ||
-	    side_count(new, nd, nwf, name, st.radius, st.cumulative))
+	    side_count(new, nd, nwf, name, st.radius, st.cumulative) ||
+	    sim_row(sm, r, owf, nwf, name, st.radius, st.cumulative))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (!strcmp(name, r->decision))
 		return 0;
@@ -237,6 +509,7 @@ int replay_run(struct store *s, const struct policy *cur, const struct policy *c
 	       const char *since, json_t **report, struct err *err)
 {
 	struct side old = {0}, new = {0};
+	struct sim sm = {0};
 	struct store_stmt *st = NULL;
 	json_t *days = json_object(), *changes = json_object(), *examples = json_array();
 	json_t *daily = NULL, *v;
@@ -249,13 +522,19 @@ int replay_run(struct store *s, const struct policy *cur, const struct policy *c
 		rc = err_set(err, AIRLOCK_EINVAL, "replay needs a candidate policy");
 		goto out;
 	}
-	if (!days || !changes || !examples) {
+	sm.total = json_object();
+	sm.pending = json_object();
+	sm.wait_changes = json_object();
+	if (!days || !changes || !examples || !sm.total || !sm.pending || !sm.wait_changes) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	rc = sim_load(s, &sm, err);
+	if (rc)
+		goto out;
 	rc = store_prepare(s,
 			   "SELECT g.seq,l.at,l.principal,g.workflow,g.tool,g.action,g.radius,"
-			   "g.cumulative,g.pending,g.fields,g.decision FROM gate_snapshot g"
+			   "g.cumulative,g.pending,g.fields,g.decision,l.batch_id FROM gate_snapshot g"
 			   " JOIN action_log l ON l.seq=g.seq WHERE ?1 IS NULL OR l.at>=?1"
 			   " ORDER BY g.seq",
 			   &st, err);
@@ -277,11 +556,12 @@ int replay_run(struct store *s, const struct policy *cur, const struct policy *c
 		r.pending = store_col_int(st, 8);
 		r.fields = store_col_is_null(st, 9) ? NULL : store_col_text(st, 9);
 		r.decision = store_col_text(st, 10);
+		r.batch = store_col_is_null(st, 11) ? 0 : strtoll(store_col_text(st, 11), NULL, 10);
 		if (!r.at || !r.principal || !r.workflow || !r.tool || !r.action || !r.decision) {
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 			goto out;
 		}
-		rc = replay_row(cur, cand, &r, &old, &new, days, changes, examples, err);
+		rc = replay_row(cur, cand, &r, &old, &new, &sm, days, changes, examples, err);
 		if (rc)
 			goto out;
 		n++;
@@ -298,23 +578,53 @@ int replay_run(struct store *s, const struct policy *cur, const struct policy *c
 						       json_object_get(v, "old"), "new",
 						       json_object_get(v, "new")));
 	*report = json_pack("{s:s?,s:I,s:I,s:I,s:O,s:O,s:{s:o,s:o},s:{s:o,s:o},"
-			    "s:{s:I,s:o,s:o},s:O}",
+			    "s:{s:I,s:o,s:o},s:O,s:{s:o,s:o,s:O}}",
 			    "since", since, "proposals", (json_int_t)n, "unchanged",
 			    (json_int_t)(n - changed), "changed", (json_int_t)changed, "changes",
 			    changes, "examples", examples, "decisions", "old", side_decisions(&old),
 			    "new", side_decisions(&new), "radius", "old", side_radius(&old), "new",
 			    side_radius(&new), "load", "days", (json_int_t)ndays, "old",
 			    side_json(&old, ndays ? ndays : 1), "new",
-			    side_json(&new, ndays ? ndays : 1), "daily", daily);
+			    side_json(&new, ndays ? ndays : 1), "daily", daily, "waiting", "old",
+			    side_waiting(&sm.wait_old), "new", side_waiting(&sm.wait_new),
+			    "changes", sm.wait_changes);
 	if (!*report)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 out:
 	store_done(st);
+	sim_free(&sm);
 	free(old.running);
 	free(new.running);
 	json_decref(days);
 	json_decref(changes);
 	json_decref(examples);
 	json_decref(daily);
+	return rc;
+}
+
+int replay_log(struct store *s, const char *principal, const char *surface, const char *name,
+	       const char *digest, const char *since, json_t *report, int64_t *seq,
+	       struct err *err)
+{
+	struct audit_entry e = {0};
+	char summary[200];
+	json_t *args, *none = json_array();
+	int rc;
+
+	(void)snprintf(summary, sizeof summary,
+		       "policy replay: %lld proposals, %lld decided differently",
+		       (long long)json_integer_value(json_object_get(report, "proposals")),
+		       (long long)json_integer_value(json_object_get(report, "changed")));
+	args = json_pack("{s:s,s:s,s:s?,s:O?,s:O}", "policy", name, "digest", digest, "since", since,
+			 "changes", json_object_get(report, "changes"), "report", report);
+	e.principal = principal;
+	e.surface = surface;
+	e.tool = "policy replay";
+	e.args = args;
+	e.summary = summary;
+	e.record_ids = none;
+	rc = args && none ? audit_append(s, &e, seq, err) : err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	json_decref(args);
+	json_decref(none);
 	return rc;
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "autonomy.h"
+#include "book.h"
+#include "clock.h"
 #include "fmt.h"
 #include "gate.h"
 #include "notify.h"
@@ -12,6 +14,8 @@
 #include "sampling.h"
 #include "seedcheck.h"
 #include "staging.h"
+#include "summary.h"
+#include "upwrite.h"
 
 void review_smtp(const struct policy *p, struct outreach_smtp *smtp)
 {
@@ -39,7 +43,8 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 	size_t i;
 	int rc;
 
-	*drafts = NULL;
+	if (drafts)
+		*drafts = NULL;
 	/* the header only: a batch may hold 100,000 items, and only a send
 	 * (at most a hundred drafts) needs them */
 	rc = staging_get_header(s, id, &b, err);
@@ -58,7 +63,7 @@ static int batch_action(struct store *s, int64_t id, char *action, size_t len, j
 	json_decref(b);
 	if (rc)
 		return AIRLOCK_ECORRUPT;
-	if (strcmp(action, "send") != 0)
+	if (strcmp(action, "send") != 0 || !drafts)
 		return 0;
 	rc = staging_get(s, id, &b, err);
 	if (rc)
@@ -152,6 +157,13 @@ int review_apply(struct review *r, int64_t batch_id, const char *principal, int 
 	*report = NULL;
 	rc = staging_expire(r->store, NULL, err);
 	if (!rc)
+		rc = batch_action(r->store, batch_id, action, sizeof action, NULL, err);
+	if (!rc && !strcmp(action, UPWRITE_ACTION))
+		/* the upstream's calls are not one transaction: upwrite journals
+		 * each and moves the batch once all are done */
+		return upwrite_apply(r->store, r->policy, batch_id, principal, r->surface,
+				     skip_conflicts, report, err);
+	if (!rc)
 		rc = store_begin(r->store, err);
 	if (rc)
 		return rc;
@@ -208,6 +220,14 @@ out:
 int review_undo(struct review *r, int64_t batch_id, const char *principal, int force,
 		json_t **report, struct err *err)
 {
+	char action[16];
+	int rc = batch_action(r->store, batch_id, action, sizeof action, NULL, err);
+
+	if (!rc && !strcmp(action, UPWRITE_ACTION))
+		return upwrite_undo(r->store, r->policy, batch_id, principal, r->surface, force,
+				    report, err);
+	if (rc && rc != AIRLOCK_ENOTFOUND)
+		return rc;
 	return staging_undo(r->store, batch_id, principal, r->surface, force, report, err);
 }
 
@@ -253,8 +273,10 @@ static int sample_number(struct store *s, const char *workflow, int64_t *nth, st
 }
 
 /* The items a check is made from: the slot's item first, then the batch's
- * next ones (another record's evidence comes from them). */
+ * next ones (a check that says what one of them says is no check). */
 #define REVIEW_CHECK_ITEMS 32
+/* The slot record's signals a check may cite, newest first. */
+#define REVIEW_CHECK_SIGNALS 200
 
 /* The policy's min_catch_rate for a workflow (0: off). */
 static double min_catch_for(const struct policy *p, const char *workflow)
@@ -332,10 +354,11 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 	char cseedhex[2 * SAMPLING_SEED_BYTES + 1];
 	struct sampling_policy sp;
 	struct sampling_state st;
-	json_t *b = NULL, *items = NULL, *sample = NULL, *near = NULL, *check = NULL;
+	json_t *b = NULL, *items = NULL, *sample = NULL, *near = NULL, *check = NULL,
+	       *sigs = NULL;
 	const char *workflow, *action;
 	int64_t N, n, m, i, *drawn = NULL, nth = 0, pos = 0, slot = 0;
-	int rc;
+	int rc, due;
 
 	*result = NULL;
 	rc = staging_expire(r->store, NULL, err);
@@ -357,12 +380,15 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 		n = N < 1 ? 0 : 1;
 	/* a seeded check takes the place of one more drawn item: the draw is
 	 * n + 1 from the public seed, and a secret seed picks which of them
-	 * shows the check, so nothing in the sample tells it apart. Only an
-	 * update batch gets one (a send or merge is read whole by a person). */
+	 * shows the check, so nothing in the sample tells it apart. Every
+	 * sample of a workflow with checks on draws n + 1, the check due or
+	 * not, and states n: the size of a sample does not say whether it
+	 * holds a check. Only an update batch gets one (a send or merge is
+	 * read whole by a person). */
 	m = n;
-	if (action && !strcmp(action, "update") && N > n &&
-	    seedcheck_due(check_every_for(r->policy, workflow), nth))
+	if (action && !strcmp(action, "update") && N > n && check_every_for(r->policy, workflow) > 0)
 		m = n + 1;
+	due = m > n && seedcheck_due(check_every_for(r->policy, workflow), nth);
 	drawn = calloc((size_t)(m > 0 ? m : 1), sizeof *drawn);
 	if (!drawn) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -371,7 +397,7 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 	rc = sampling_seed(seed, err);
 	if (!rc)
 		rc = sampling_draw(N, m, seed, drawn, err);
-	if (!rc && m > n) {
+	if (!rc && due) {
 		rc = sampling_seed(cseed, err);
 		if (!rc)
 			rc = sampling_draw(m, 1, cseed, &pos, err);
@@ -380,8 +406,17 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 			rc = staging_items_from(r->store, batch_id, slot, REVIEW_CHECK_ITEMS, &near,
 						err);
 		}
+		if (!rc)
+			rc = book_signals(r->store,
+					  json_string_value(json_object_get(json_array_get(near, 0),
+									    "record_id")),
+					  NULL, REVIEW_CHECK_SIGNALS, &sigs, err);
 		if (!rc) {
-			rc = seedcheck_make_at(near, 0, cseed, &check, err);
+			struct seedcheck_book bk = {sigs, clock_now(),
+						    r->policy ? r->policy->evidence_max_age
+							      : SUMMARY_EVIDENCE_MAX_AGE};
+
+			rc = seedcheck_make_at(near, 0, &bk, cseed, &check, err);
 			/* no check this batch allows: the extra item is read as a
 			 * real one, which only adds assurance */
 			if (rc == AIRLOCK_ENOTFOUND) {
@@ -399,7 +434,7 @@ int review_sample(struct review *r, int64_t batch_id, const char *principal, jso
 	hex(seed, sizeof seed, seedhex);
 	/* the statement counts only the real items read: never overstated */
 	sampling_statement(statement, sizeof statement, N,
-			   sampling_level_fraction(st.level, sp.target), slot ? n : m, 0);
+			   sampling_level_fraction(st.level, sp.target), n, 0);
 	sample = json_pack("{s:I,s:I,s:I,s:s,s:f,s:f,s:s,s:O,s:s}", "batch_id",
 			   (json_int_t)batch_id, "N", (json_int_t)N, "n", (json_int_t)m, "level",
 			   sampling_level_name(st.level), "confidence", sp.confidence, "defect_rate",
@@ -429,6 +464,7 @@ out:
 	json_decref(items);
 	json_decref(sample);
 	json_decref(near);
+	json_decref(sigs);
 	json_decref(check);
 	json_decref(b);
 	return rc;

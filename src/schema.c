@@ -255,6 +255,12 @@ const struct store_migration store_migrations[] = {
 	 * for the read connector's page (store_sql_json_text); SQLite has
 	 * json_valid() and json() built in. */
 	{7, "json text of a column", "SELECT 1"},
+	/* PostgreSQL only (store_pg_schema.c): the book's tallies appended per
+	 * change and folded once at commit, where updating the same few rows
+	 * for every changed account made one big transaction quadratic (each
+	 * update of a row walks the versions the transaction left of it).
+	 * SQLite updates its rows in place: nothing to change here. */
+	{8, "book tallies folded at commit (PostgreSQL)", "SELECT 1;"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */
@@ -462,6 +468,30 @@ const struct store_migration store_migrations[] = {
 	 /* a person approved past an unfinished, failed or undrawn sample:
 	  * {"reason", "skipped"} (staging_approve_override) */
 	 "ALTER TABLE batch ADD COLUMN override TEXT;"},
+	/* The hold tables keyed by their primary keys alone (WITHOUT ROWID):
+	 * each row lived twice, in the table and in its key's index, so a
+	 * proposal's probe of radius_hold read two pages per record and its
+	 * upsert wrote two b-trees, a random page of each at 1M held records
+	 * (bench/README.md: staging at scale). */
+	{25, "radius holds without rowid",
+	 "CREATE TABLE radius_batch_k("
+	 " batch_id INTEGER NOT NULL,"
+	 " record_id TEXT NOT NULL,"
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " PRIMARY KEY (batch_id, record_id)) WITHOUT ROWID;"
+	 "INSERT INTO radius_batch_k SELECT batch_id,record_id,principal,workflow FROM radius_batch;"
+	 "DROP TABLE radius_batch;"
+	 "ALTER TABLE radius_batch_k RENAME TO radius_batch;"
+	 "CREATE TABLE radius_hold_k("
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " record_id TEXT NOT NULL,"
+	 " batches INTEGER NOT NULL CHECK (batches >= 0),"
+	 " PRIMARY KEY (principal, workflow, record_id)) WITHOUT ROWID;"
+	 "INSERT INTO radius_hold_k SELECT principal,workflow,record_id,batches FROM radius_hold;"
+	 "DROP TABLE radius_hold;"
+	 "ALTER TABLE radius_hold_k RENAME TO radius_hold;"},
 	{26, "reviewer reliability",
 	 /* seeded checks per reviewer and workflow (reliability.h): a pass
 	  * verdict is only worth what its reviewer's record says */
@@ -509,6 +539,31 @@ const struct store_migration store_migrations[] = {
 	 " seen_hash TEXT NOT NULL, definition TEXT NOT NULL,"
 	 " first_seen TEXT NOT NULL, resolved_at TEXT,"
 	 " UNIQUE (upstream, tool, seen_hash));"},
+	/* upstream writes (upwrite.h): what upstream and tool a batch writes
+	 * through and how it is read and undone. */
+	{34, "upstream batches",
+	 "CREATE TABLE upstream_batch("
+	 " batch_id INTEGER PRIMARY KEY,"
+	 " upstream TEXT NOT NULL, tool TEXT NOT NULL,"
+	 " action TEXT NOT NULL CHECK (action IN ('update','create','delete','send')),"
+	 " before_tool TEXT, before_path TEXT,"
+	 " undo_tool TEXT,"
+	 " created_at TEXT NOT NULL);"},
+	/* per record: the calls apply and undo make, and their journal (sent
+	 * before the call, done or failed after its answer; sent alone is
+	 * unknown until a re-read says). idx 0 is the one call of a create,
+	 * delete or send. */
+	{35, "upstream calls",
+	 "CREATE TABLE upstream_item("
+	 " batch_id INTEGER NOT NULL, idx INTEGER NOT NULL, record_id TEXT NOT NULL,"
+	 " read_args TEXT, apply_args TEXT NOT NULL, undo_args TEXT,"
+	 " apply_state TEXT NOT NULL DEFAULT 'pending' CHECK (apply_state IN"
+	 "  ('pending','sent','done','failed','conflict')),"
+	 " apply_sent_at TEXT, apply_answered_at TEXT, apply_answer TEXT,"
+	 " undo_state TEXT NOT NULL DEFAULT 'pending' CHECK (undo_state IN"
+	 "  ('pending','sent','done','failed','conflict')),"
+	 " undo_sent_at TEXT, undo_answered_at TEXT, undo_answer TEXT,"
+	 " PRIMARY KEY (batch_id, idx));"},
 	/* OAuth 2.1 (oauth.h): codes and tokens are kept as BLAKE2b hashes
 	 * only; a grant is one admin's consent, the family every token of it
 	 * belongs to (revoking it ends them all). */

@@ -282,8 +282,15 @@ static json_t *row_object(struct store_stmt *st)
 	return o;
 }
 
+/* A batch written through an upstream (a tool NAME__TOOL, upwrite.h) is
+ * stored as an update and read as action "upstream": staging's apply and
+ * undo, which write the book, refuse it, and review.c hands it to upwrite. */
+#define BATCH_ACTION                                                                             \
+	"CASE WHEN action='update' AND tool LIKE '%\\_\\_%' ESCAPE '\\' THEN 'upstream' ELSE "  \
+	"action END"
 #define BATCH_COLS                                                                               \
-	"id,principal,surface,workflow,tool,action,instruction_version,scope,rationale,"        \
+	"id,principal,surface,workflow,tool," BATCH_ACTION " AS action,instruction_version,scope,"  \
+	"rationale,"                                                                            \
 	"policy_digest,state,reasons,refused,radius,items,sample,created_at,expires_at,"          \
 	"updated_at,decided_by,decided_at,reject_reason,applied_by,applied_at,undone_by,undone_at," \
 	"instruction_claim,override"
@@ -373,7 +380,8 @@ int staging_get(struct store *s, int64_t batch_id, json_t **out, struct err *err
 			  "NULL AS current_version FROM batch_item i"
 			  " WHERE i.batch_id=?1 ORDER BY i.idx LIMIT ?3",
 			  batch_id, NULL, 0, &items, err);
-	if (!rc)
+	/* an upstream batch's records are the upstream's, not the book's */
+	if (!rc && strcmp(json_string_value(json_object_get(b, "action")) ?: "", "upstream"))
 		rc = current_versions(s, items, err);
 	if (rc) {
 		json_decref(items);
@@ -507,8 +515,9 @@ int staging_load_head(struct store *s, int64_t id, struct staging_head *h, struc
 	struct store_stmt *st;
 	int rc;
 
-	rc = store_prepare(s, "SELECT state,principal,workflow,action,expires_at,decided_by FROM batch"
-			   " WHERE id=?1",
+	rc = store_prepare(s,
+			   "SELECT state,principal,workflow," BATCH_ACTION ",expires_at,decided_by"
+			   " FROM batch WHERE id=?1",
 			   &st, err);
 	if (rc)
 		return rc;

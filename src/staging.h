@@ -153,6 +153,19 @@ int staging_apply_unattended(struct store *s, int64_t batch_id, json_t **report,
 int staging_undo(struct store *s, int64_t batch_id, const char *principal, const char *surface,
 		 int force, json_t **report, struct err *err);
 
+/* A batch carried out elsewhere than the book (action "upstream":
+ * upwrite.h calls the upstream): staging_external_check() checks, without
+ * changing anything, that principal may move it to `to` (STAGE_APPLIED or
+ * STAGE_UNDONE) now; staging_external_done() makes that move in one
+ * transaction with its log entry once every record is done, marking the
+ * items in conflicts (from apply, may be NULL) as conflicts. staging_apply
+ * and staging_undo refuse such a batch: they would write the book. */
+int staging_external_check(struct store *s, int64_t batch_id, const char *principal,
+			   enum staging_state to, struct err *err);
+int staging_external_done(struct store *s, int64_t batch_id, const char *principal,
+			  const char *surface, enum staging_state to, int64_t n, json_t *conflicts,
+			  struct err *err);
+
 /* Sample audit hooks (the audit module draws; staging records):
  * staging_mark_sampled() stores the drawn item indexes and the seed and
  * moves staged → sampled; staging_judge() records a verdict on one item:

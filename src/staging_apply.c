@@ -249,6 +249,10 @@ static int do_apply(struct store *s, int64_t batch_id, const char *principal, co
 		goto out;
 	rc = staging_load_head(s, batch_id, &h, err);
 	merge = !rc && !strcmp(h.action, "merge");
+	if (!rc && !strcmp(h.action, "upstream"))
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "batch %lld writes through an upstream: apply it with airlock apply",
+			     (long long)batch_id);
 	if (!rc && !unattended)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
 	if (!rc && unattended && strcmp(h.decided_by, STAGING_UNATTENDED) != 0)
@@ -347,6 +351,68 @@ rollback:
 		*report = json_pack("{s:i,s:O}", "applied", 0, "conflicts", conflicts);
 out:
 	json_decref(conflicts);
+	return rc;
+}
+
+int staging_external_check(struct store *s, int64_t batch_id, const char *principal,
+			   enum staging_state to, struct err *err)
+{
+	struct staging_head h;
+	int rc;
+
+	rc = staging_load_head(s, batch_id, &h, err);
+	if (!rc && strcmp(h.action, "upstream") != 0)
+		rc = err_set(err, AIRLOCK_EINVAL, "batch %lld is no upstream batch",
+			     (long long)batch_id);
+	if (!rc)
+		rc = staging_check_human(&h, batch_id, principal, 0, err);
+	if (!rc && to == STAGE_APPLIED)
+		rc = staging_check_transition(&h, batch_id, STAGE_APPLIED, err);
+	if (!rc && to == STAGE_UNDONE && !staging_transition_ok(h.state, STAGE_UNDONE))
+		rc = err_set(err, AIRLOCK_ESTATE,
+			     "batch %lld is %s: only an applied batch can be undone",
+			     (long long)batch_id, staging_state_name(h.state));
+	if (!rc && to != STAGE_APPLIED && to != STAGE_UNDONE)
+		rc = err_set(err, AIRLOCK_EINVAL, "internal: an upstream batch only applies or undoes");
+	return rc;
+}
+
+int staging_external_done(struct store *s, int64_t batch_id, const char *principal,
+			  const char *surface, enum staging_state to, int64_t n, json_t *conflicts,
+			  struct err *err)
+{
+	int undo = to == STAGE_UNDONE;
+	char summary[160];
+	json_t *args;
+	int rc;
+
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = staging_external_check(s, batch_id, principal, to, err);
+	if (!rc && conflicts)
+		rc = mark_items(s, batch_id, conflicts, "conflict", err);
+	if (!rc)
+		rc = undo ? staging_set_state(s, batch_id, STAGE_APPLIED, STAGE_UNDONE, "undone_by",
+					      "undone_at", principal, err)
+			  : staging_set_state(s, batch_id, STAGE_APPROVED, STAGE_APPLIED,
+					      "applied_by", "applied_at", principal, err);
+	if (rc)
+		goto rollback;
+	args = json_pack("{s:s,s:I,s:o}", "through", "upstream", undo ? "undone" : "applied",
+			 (json_int_t)n, "conflicts",
+			 conflicts ? json_incref(conflicts) : json_array());
+	(void)snprintf(summary, sizeof summary, "%s %lld record(s) through the upstream, %zu "
+			"conflict(s) skipped",
+		       undo ? "undid" : "applied", (long long)n, json_array_size(conflicts));
+	rc = staging_log_verb(s, principal, surface, undo ? "undo" : "apply", batch_id,
+			      undo ? "undone" : "applied", args, summary, err);
+	json_decref(args);
+	if (rc)
+		goto rollback;
+	return store_commit(s, err);
+rollback:
+	store_rollback(s);
 	return rc;
 }
 
@@ -470,6 +536,10 @@ int staging_undo(struct store *s, int64_t batch_id, const char *principal, const
 		goto out;
 	rc = staging_load_head(s, batch_id, &h, err);
 	merge = !rc && !strcmp(h.action, "merge");
+	if (!rc && !strcmp(h.action, "upstream"))
+		rc = err_set(err, AIRLOCK_EINVAL,
+			     "batch %lld writes through an upstream: undo it with airlock undo",
+			     (long long)batch_id);
 	if (!rc)
 		rc = staging_check_human(&h, batch_id, principal, 0, err);
 	if (!rc && !strcmp(h.action, "send"))

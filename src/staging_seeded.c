@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seedcheck.h"
 #include "staging_int.h"
 
 int staging_seeded_add(struct store *s, int64_t batch_id, int64_t slot, json_t *check,
@@ -117,10 +118,7 @@ int staging_seeded_verdict(struct store *s, int64_t batch_id, const char *princi
 /* What a person is told once the check is judged (or can no longer be). */
 static json_t *reveal(const struct staging_seeded *c, json_t *item, const char *state)
 {
-	const char *what = !strcmp(c->kind, "evidence_of_another")
-				   ? "its reasons and evidence were about another account"
-				   : "its change put the values back to what they were, against"
-				     " its own reasons";
+	const char *what = seedcheck_what(c->kind);
 
 	if (!c->judged)
 		return json_pack("{s:I,s:s,s:n,s:O,s:s++}", "slot", (json_int_t)c->slot, "kind",

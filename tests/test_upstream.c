@@ -207,7 +207,8 @@ static void test_hash(void **state)
 
 static void test_inventory(void **state)
 {
-	struct policy_upstream_tool t[2] = {{"get", EFFECT_READ, 1}, {"ghost", EFFECT_READ, 2}};
+	struct policy_upstream_tool t[2] = {{.name = "get", .effect = EFFECT_READ, .line = 1},
+					   {.name = "ghost", .effect = EFFECT_READ, .line = 2}};
 	struct policy_upstream u = {.name = "crm", .tools = t, .ntools = 2};
 	json_t *tools = json_loads("[{\"name\":\"get\"},{\"name\":\"delete\"}]", 0, NULL);
 	json_t *absent, *unlisted;
@@ -228,7 +229,7 @@ static void test_inventory(void **state)
 static void stdio_case(const char *script, const char *want, int64_t timeout)
 {
 	const char *args[] = {"-c", script};
-	struct policy_upstream_tool t = {"t", EFFECT_READ, 1};
+	struct policy_upstream_tool t = {.name = "t", .effect = EFFECT_READ, .line = 1};
 	struct policy_upstream cfg = {.name = "sh",
 				      .transport = UPSTREAM_STDIO,
 				      .command = "/bin/sh",

@@ -121,6 +121,18 @@ hasnt "the page has no inline script" "$T/body" "<script>"
 etag=$(sed -n 's/^ETag: *//p' "$T/hdr" | tr -d '\r')
 req GET / -H "If-None-Match: $etag"
 same "If-None-Match: 304" "$(code)" 304
+req GET /
+has "the page asks for its script by its digest" "$T/body" 'src="/app.js\?v=[0-9a-f]{32}"'
+has "... and for boot.js (the view's data asked for early), by digest" "$T/body" 'src="/boot.js\?v=[0-9a-f]{32}"'
+v=$(sed -n 's|.*src="/app.js?v=\([0-9a-f]*\)".*|\1|p' "$T/body")
+req GET "/app.js?v=$v"
+same "app.js by its digest: 200" "$(code)" 200
+has "... which the browser may keep for good" "$T/hdr" "Cache-Control: public, max-age=31536000, immutable"
+req GET "/app.js?v=0123456789abcdef0123456789abcdef"
+has "another digest (an old page, a guess) is only revalidated" "$T/hdr" "Cache-Control: no-cache"
+req GET /boot.js
+hasnt "boot.js never uses innerHTML" "$T/body" "innerHTML"
+hasnt "... only reads: no token, no other method than GET" "$T/body" "X-CSRF-Token|method|POST"
 req GET /app.js
 same "app.js: 200" "$(code)" 200
 has "... as JavaScript" "$T/hdr" "Content-Type: text/javascript"
@@ -218,9 +230,15 @@ same "judge with a bad verdict: 400" "$(code)" 400
 req POST "/api/batches/$B1/judge" $A $C --data 'not json'
 same "a body that is not JSON: 400" "$(code)" 400
 has "... saying so" "$T/body" "not JSON"
+req GET "/api/batches/$B1" $A
+same "the sampled batch's answer (kept for the next request)" "$(jget state)" sampled
 for i in $(python3 -c 'import json,sys; print(" ".join(map(str, json.loads(sys.argv[1]))))' "$drawn"); do
 	req POST "/api/batches/$B1/judge" $A $C --data "{\"item\":$i,\"verdict\":\"pass\"}"
 done
+first=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[0])' "$drawn")
+req GET "/api/batches/$B1" $A
+same "the next answer has the verdicts and the new state at once" \
+	"$(jget state) $(python3 -c 'import json,sys; print([i["verdict"] for i in json.load(open(sys.argv[1]))["item_list"] if i["idx"] == int(sys.argv[2])][0])' "$T/body" "$first")" "approved pass"
 same "every drawn item passed: approved" "$(sql "SELECT state FROM batch WHERE id=$B1")" approved
 same "... verdicts by human:alice" "$(sql "SELECT count(DISTINCT verdict_by) || max(verdict_by) FROM batch_item WHERE batch_id=$B1 AND verdict IS NOT NULL")" "1human:alice"
 acct=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B1 AND idx=1")
@@ -277,6 +295,23 @@ same "... logged as one" "$(sql "SELECT decision || ':' || surface FROM action_l
 req POST "/api/batches/$B2/approve" $A $C
 same "alice approves the blocked batch: 200" "$(code)" 200
 same "... decided by alice" "$(sql "SELECT decided_by FROM batch WHERE id=$B2")" "human:alice"
+
+# a batch's answer is kept between requests, never stale: each reviewer
+# gets their own verbs, and a record changed behind airlock's back (no log
+# entry) shows as a conflict at the next request
+req GET "/api/batches/$B2" $A
+same "alice may apply the approved batch" "$(jget verbs.allowed)" '["apply"]'
+req GET "/api/batches/$B2" -b "$T/bob"
+same "... bob, a viewer, asking right after her, gets his own verbs" "$(jget verbs.allowed)" "[]"
+req GET "/api/batches/$B2" $A
+same "... no conflict on item 3 yet" "$(jget item_list.2.conflict)" False
+k3=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B2 AND idx=3")
+sql "UPDATE account SET version=version+1 WHERE id='$k3'"
+req GET "/api/batches/$B2" $A
+same "a record changed without a log entry is a conflict at the next request" "$(jget item_list.2.conflict)" True
+sql "UPDATE account SET version=version-1 WHERE id='$k3'"
+req GET "/api/batches/$B2" $A
+same "... and not once it is back" "$(jget item_list.2.conflict)" False
 
 # a conflict: a record of the approved batch changed since it was staged
 cacct=$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B2 AND idx=2")

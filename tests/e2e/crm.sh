@@ -83,6 +83,39 @@ same "a HubSpot import file: Record ID, HubSpot's column names and values" "$(tr
 9002,customer,
 9003,,1500000"
 same "HubSpot merge file header" "$(tr -d '\r' <"$D/hs/merges.csv")" "Primary Record ID,Merged Record ID"
+# HubSpot has no partner or competitor stage: they go out as "other", with
+# airlock's own word in a column of its own, and come back as they were
+# (the customer and audience guards read lifecycle: never lost on the way)
+for rl in 9001:partner:NA 9004:competitor:APAC; do
+	set -- $(echo "$rl" | tr : ' ')
+	printf '{"workflow":"w","scope":"region=%s","rationale":"r","items":[{"record_id":"%s","field":"lifecycle","value":"%s","reason":"r"}]}' "$3" "$1" "$2" >"$T/p.json"
+	expect 0 "hs: propose $2" "$AIRLOCK" propose "$T/p.json" --as agent:scout
+	let_through "$(sql "SELECT max(id) FROM batch")"
+	expect 0 "hs: apply $2" "$AIRLOCK" apply "$(sql "SELECT max(id) FROM batch")" --as maria
+done
+expect 0 "hs: export changes with a partner and a competitor" "$AIRLOCK" export changes -o "$D/hs2"
+same "... their stage is other, airlock's lifecycle beside it" "$(tr -d '\r' <"$D/hs2/accounts.csv")" "Record ID,Lifecycle Stage,airlock lifecycle
+9001,other,partner
+9004,other,competitor"
+python3 "$APPLYPY" "$FX/hs_companies.csv" "$D/hs2" "$D/hs_after.csv" || notok "crm_apply.py (hubspot)"
+AIRLOCK_DB="$T/hs2.db" expect 0 "hs: a fresh book" "$AIRLOCK" init
+AIRLOCK_DB="$T/hs2.db" expect 0 "hs: the CRM's export after the change-set, imported" "$AIRLOCK" import accounts "$D/hs_after.csv" --map hubspot
+same "... keeps partner and competitor (and the others' stages)" \
+	"$(sqlite3 "$T/hs2.db" "SELECT group_concat(id||'='||lifecycle, ' ') FROM (SELECT * FROM account ORDER BY id)")" \
+	"9001=partner 9002=prospect 9003=customer 9004=competitor"
+same "... and the column is not a custom field of its own" "$(sqlite3 "$T/hs2.db" "SELECT count(*) FROM account WHERE custom LIKE '%airlock%'")" 0
+# the stage wins where it says something; a bad word is an error naming
+# the cell; "other" with nothing beside it still says nothing
+printf 'Record ID,Company name,Lifecycle Stage,airlock lifecycle\n9101,A,customer,partner\n9102,B,other,\n' >"$D/hs_lc1.csv"
+AIRLOCK_DB="$T/hs2.db" expect 1 "hs: other with an empty airlock lifecycle is refused" "$AIRLOCK" import accounts "$D/hs_lc1.csv" --map hubspot
+has "... naming the line and column" "$T/err" "hs_lc1.csv:3:3: column 'Lifecycle Stage': 'other' maps to no lifecycle"
+printf 'Record ID,Company name,Lifecycle Stage,airlock lifecycle\n9101,A,customer,partner\n9102,B,other,superuser\n' >"$D/hs_lc2.csv"
+AIRLOCK_DB="$T/hs2.db" expect 1 "hs: a word that is no lifecycle is refused" "$AIRLOCK" import accounts "$D/hs_lc2.csv" --map hubspot
+has "... naming its cell and the accepted words" "$T/err" "hs_lc2.csv:3:4: column 'airlock lifecycle': 'superuser' maps to no lifecycle \(accepted: prospect, customer"
+printf 'Record ID,Company name,Lifecycle Stage,airlock lifecycle\n9101,A,customer,partner\n9102,B,,former_customer\n' >"$D/hs_lc3.csv"
+AIRLOCK_DB="$T/hs2.db" expect 0 "hs: a definite stage and an empty one" "$AIRLOCK" import accounts "$D/hs_lc3.csv" --map hubspot
+same "... the stage wins where it says something, the column fills in the empty one" \
+	"$(sqlite3 "$T/hs2.db" "SELECT group_concat(lifecycle, ' ') FROM (SELECT * FROM account WHERE id IN ('9101','9102') ORDER BY id)")" "customer former_customer"
 # signals with the vendors' date formats, mapped by hand
 printf 'Activity ID,Company,Type,Date\nS1,9001,hiring,3/1/2026 9:30 PM\nS2,9002,news,2026-02-10T08:00:00.000+0000\n' >"$D/sig.csv"
 expect 0 "signals with US and Salesforce API dates" "$AIRLOCK" import signals "$D/sig.csv" --map 'Activity ID=id,Company=account_id,Type=kind,Date=observed_at'

@@ -120,7 +120,7 @@ has "demo: the sample audit states its confidence" "$T/out" "with [0-9]+% confid
 has "demo: apply then undo restores the record" "$T/out" "undone: tier 3"
 has "demo: the approved send reaches the relay once" "$T/out" "the relay received 1 message"
 has "demo: the log verifies" "$T/out" "^[0-9]+ entries, head [0-9a-f]{64}"
-has "demo: the over-tiering raises a drift alert" "$T/out" "tier1_share\\{retier\\} +significant"
+has "demo: the over-tiering raises a drift alert" "$T/out" "significant: .*share of re-tiers to tier 1, workflow retier"
 has "demo: the alert names the instruction change as the likely cause" "$T/out" "likely cause: .*began using instruction version retier-v2"
 expect 0 "scripts/demo.sh starts afresh on a second run" sh "$R/scripts/demo.sh"
 rm "$R/demo/.airlock-demo"

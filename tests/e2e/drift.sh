@@ -95,22 +95,31 @@ same "21 days of proposals and drafts recorded" "$fails,$(sql "SELECT count(*) F
 # the day before the change: nothing to say
 AIRLOCK_NOW=$(at 13 80000) expect 0 "drift before the change" $AIRLOCK drift
 has "prints the current window and its reference" "$T/out" "window 1d, current 2026-01-18.*previous 7 windows"
-has "lists the tier-1 share of the workflow" "$T/out" "^tier1_share\{retier\} +[0-9.]+%"
-has "and the draft metrics" "$T/out" "^duplicate_draft_rate "
+has "lists the tier-1 share of the workflow, in words" "$T/out" "^share of re-tiers to tier 1, workflow retier$"
+has "... with its value and the usual one in percent" "$T/out" "^    now [0-9]+%, usual [0-9]+%"
+has "and the draft metrics" "$T/out" "^share of drafts that nearly repeat an earlier one$"
 has "says there are no alerts" "$T/out" "^0 alerts"
 hasnt "no sparkline when stdout is not a terminal" "$T/out" "▁|█"
 
 # the day after: the alert and its cause
 AIRLOCK_NOW=$(at 15 80000) expect 0 "drift after the change" $AIRLOCK drift
-has "the tier-1 share alerts" "$T/out" "^  A[0-9]+ +tier1_share\{retier\}"
+has "the tier-1 share alerts, with its verdict in words" "$T/out" \
+	"^  A[0-9]+ significant: [0-9.]+× the usual share of re-tiers to tier 1, workflow retier, since [0-9]+ Jan 2026 \([0-9]+% against a usual [0-9]+%\)"
 has "with the instruction-version change as likely cause" "$T/out" \
 	"likely cause: 2026-01-19T[0-9:]+Z  agent:scout began using instruction version v2 \(before: v1\)"
 hasnt "the agent's claimed versions are never taken for the version" "$T/out" "forged"
 same "every batch carries the pin, the claim apart" \
 	"$(sql "SELECT count(*) FROM batch WHERE instruction_version IN ('v1','v2') AND instruction_claim LIKE 'forged-%'")" 21
-has "the duplicate drafts alert too" "$T/out" "^  A[0-9]+ +duplicate_draft_rate"
+has "the duplicate drafts alert too" "$T/out" "^  A[0-9]+ [a-z]+: .*share of drafts that nearly repeat an earlier one"
 has "and says how to acknowledge" "$T/out" "acknowledge: airlock drift ack A[0-9]+ --cause"
-has "the mix is spelled out for a shifted distribution" "$T/out" "^    now: 1 [0-9]+%"
+has "the mix is spelled out for a shifted distribution" "$T/out" "^    now: tier 1 [0-9]+%"
+has "... beside the usual mix" "$T/out" "^    usual: tier [0-9] [0-9]+%"
+# a manager reads words: no metric key, test name or made-up category
+# reaches the CLI's report (the JSON keeps the keys for machines)
+hasnt "no raw metric key in the report" "$T/out" \
+	"tier1_share|tier_mix|duplicate_draft_rate|proposal_signal_kinds|tool_mix|agent_call_volume|proposal_volume|_rate\b|\{retier\}"
+hasnt "no raw test name in the report" "$T/out" "two_proportion|chi_square|ewma|\bpsi\b|\bjs\b"
+hasnt "no made-up category in the report" "$T/out" "\(none\)|\(other\)"
 rows=$(sql "SELECT count(*) FROM drift_alert")
 AIRLOCK_NOW=$(at 15 80000) expect 0 "drift again" $AIRLOCK drift
 same "running it again stores no new alert" "$(sql "SELECT count(*) FROM drift_alert")" "$rows"
@@ -137,7 +146,7 @@ expect 1 "ack of an unknown alert fails" $AIRLOCK drift ack A999 --cause x --as 
 has "naming it" "$T/err" "no drift alert A999"
 same "nothing was acknowledged by the bad calls" "$(sql "SELECT count(*) FROM drift_alert WHERE acked_by IS NOT NULL")" 0
 expect 0 "a person acknowledges" $AIRLOCK drift ack "A$A" --cause "v2 widened the ICP on purpose" --as maria
-has "with their name and cause" "$T/out" "acknowledged A$A \(tier1_share\{retier\}\) as human:maria: v2 widened"
+has "with their title in words and cause" "$T/out" "acknowledged A$A \(share of re-tiers to tier 1, workflow retier\) as human:maria: v2 widened"
 same "stored" "$(sql "SELECT acked_by||'|'||ack_cause FROM drift_alert WHERE id=$A")" "human:maria|v2 widened the ICP on purpose"
 expect 1 "a second acknowledgement is refused" $AIRLOCK drift ack "$A" --cause "again" --as dana
 has "saying who did it" "$T/err" "acknowledged by human:maria"
@@ -184,7 +193,8 @@ for d in $(seq 0 20); do
 	AIRLOCK_NOW=$(at "$d") $AIRLOCK propose "$T/t.json" --as agent:tiny --policy "$T/drift.yaml" >/dev/null 2>&1
 done
 AIRLOCK_NOW=$(at 20 80000) expect 0 "drift on tiny windows" $AIRLOCK drift
-has "judges nothing: too few" "$T/out" "^tier1_share\{retier\} .*too few"
+has "judges nothing: too little data" "$T/out" "^share of re-tiers to tier 1, workflow retier$"
+has "... says so in words" "$T/out" "^    too little data to judge$"
 has "and raises nothing" "$T/out" "^0 alerts"
 
 echo "1..$TN"

@@ -82,7 +82,7 @@ AQ="response_type=code&client_id=$CID&code_challenge=$C&code_challenge_method=S2
 req GET "/oauth/authorize?$AQ&redirect_uri=$RU"
 same "authorize with a sound request: the consent page" "$(code)" 200
 has "... HTML" "$T/hdr" "Content-Type: text/html"
-has "... its script is oauth.js" "$T/body" 'src="/oauth.js"'
+has "... its script is oauth.js, asked for by its digest" "$T/body" 'src="/oauth.js\?v=[0-9a-f]{32}"'
 req GET "/oauth/authorize?$AQ&redirect_uri=$RU" -H "Authorization: Bearer $ST"
 same "an agent's bearer token on the consent page: 403" "$(code)" 403
 req GET "/oauth/authorize?$AQ&redirect_uri=http://127.0.0.1:9/other"

@@ -112,8 +112,45 @@ s = re.sub(r'\n  field_update:\n(    .*\n)+', '\n', s)
 open(sys.argv[2], 'w').write(s)
 EOF
 expect 0 "replay without the field_update workflow" $AIRLOCK policy replay "$T/nofu.yaml" --json
-same "... its proposal is refused" "$(j "$T/out" "(d['changes'], d['examples'][0]['why'])")" \
-	"({'staged->refused': 1}, 'the candidate has no workflow that takes this call')"
+same "... its proposal is refused" "$(j "$T/out" "(d['changes']['staged->refused'], d['examples'][0]['why'])")" \
+	"(1, 'the candidate has no workflow that takes this call')"
+# re-simulated: without the owner changes waiting, scout had 3 batches
+# waiting, not 4, when the fifth came: it is no longer past the cap
+same "... so the batch refused past the cap would have been queued (blocked: 294 records)" \
+	"$(j "$T/out" "sorted(d['changes'].items())")" "[('refused->blocked', 1), ('staged->refused', 1)]"
+same "... and it would still wait at the end, the owner changes not" \
+	"$(j "$T/out" "(d['waiting']['old']['batches'], d['waiting']['new']['batches'], sorted(d['waiting']['changes'].items()))")" \
+	"(5, 5, [('none->blocked', 1), ('staged->none', 1)])"
+
+# --- the batches still waiting at the end, decided again ---
+W=$(sql "SELECT count(*) FROM batch WHERE state IN ('staged','sampled','blocked')")
+same "the history leaves 5 batches waiting (3 staged, 2 blocked)" "$W" 5
+same "the policy in force: the same 5 wait, the same items to judge" \
+	"$(j "$T/same.json" "(d['waiting']['old']==d['waiting']['new'], d['waiting']['old']['batches'], d['waiting']['old']['staged'], d['waiting']['changes'])")" \
+	"(True, 5, 3, {})"
+expect 0 "stage_max 20 for retier" $AIRLOCK policy replay "$T/small.yaml" --json
+same "... the 2 waiting re-tiers staged are blocked now" \
+	"$(j "$T/out" "(d['waiting']['changes'], d['waiting']['new']['staged'], d['waiting']['new']['blocked'])")" \
+	"({'staged->blocked': 2}, 1, 4)"
+same "... people would judge only the owner changes' sample (10 records) instead of three samples" \
+	"$(j "$T/out" "(d['waiting']['new']['items_to_judge'], d['waiting']['old']['items_to_judge'] > d['waiting']['new']['items_to_judge'])")" \
+	"(10, True)"
+expect 0 "the text report says so" $AIRLOCK policy replay "$T/small.yaml"
+has "... for the batches still waiting" "$T/out" "^waiting at the end: old 5 batches \(3 staged, 2 blocked\), [0-9]+ items to judge; new 5 batches \(1 staged, 4 blocked\), 10 items to judge"
+# a person rejects the owner changes; scout proposes twice more
+expect 0 "the owner changes are rejected" $AIRLOCK reject "$(sql "SELECT id FROM batch WHERE workflow='field_update'")" --reason "not now" --as maria
+items retier tier 331 335 1 >"$T/h8.json"   # 3 waiting before it: blocked (294+5)
+items retier tier 336 340 1 >"$T/h9.json"   # 4 waiting: past the cap
+same "two more proposals" "$(propose agent:scout "$T/h8.json") $(propose agent:scout "$T/h9.json")" "blocked refused"
+expect 0 "the policy in force still reproduces every decision" $AIRLOCK policy replay "$T/p.yaml" --json
+same "... all 9, none changed" "$(j "$T/out" "(d['proposals'], d['changed'], d['waiting']['changes'])")" "(9, 0, {})"
+# without field_update: the owner changes stop counting only while they
+# waited (until the rejection); the fifth batch, queued in that world, waits
+# on: the next proposal meets 4 waiting and is past the cap
+expect 0 "replay without field_update again" $AIRLOCK policy replay "$T/nofu.yaml" --json
+same "... the rejected batch's difference ended at its rejection; the new-only batch still counts" \
+	"$(j "$T/out" "sorted(d['changes'].items())")" \
+	"[('blocked->refused', 1), ('refused->blocked', 1), ('staged->refused', 1)]"
 
 expect 0 "--since in the future replays nothing" $AIRLOCK policy replay "$T/small.yaml" --since 2099-01-01 --json
 same "... zero proposals" "$(j "$T/out" "d['proposals']")" 0

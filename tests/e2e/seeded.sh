@@ -6,6 +6,8 @@
 # export. The check: shown in the slot of one drawn item until judged,
 # revealed after, recorded in the reviewer's reliability.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/console.inc"
+trap 'console_stop; rm -rf "$T"' EXIT
 
 # one seeded check in every sample (check_every: 1), on every workflow
 sed 's/^    defect_rate: 0.05 .*/&\n    check_every: 1/' "$AIRLOCK_POLICY" >"$T/p.yaml"
@@ -15,15 +17,25 @@ printf 'version: 1\nworkflows:\n  retier:\n    effect: write\n    tools: [propos
 expect 1 "a negative check_every is refused" $AIRLOCK policy check "$T/bad.yaml"
 has "... naming the key" "$T/out" "check_every"
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
-sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO account(id,name,segment,region,tier,lifecycle,updated_at)
  SELECT 'A'||substr(CAST(10000+i AS TEXT),2),'Company '||i,'mid-market','EMEA',3,'prospect','2026-11-01T00:00:00Z' FROM n" >/dev/null
-sql " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<500)
+sql " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
  INSERT INTO signal(id,account_id,kind,observed_at,updated_at)
  SELECT 'S'||substr(CAST(10000+i AS TEXT),2),'A'||substr(CAST(10000+i AS TEXT),2),'intent','2026-11-20','2026-11-20T00:00:00Z' FROM n" >/dev/null
+# each record also has an old signal (older than evidence_max_age) and every
+# second one news of layoffs: what a check may cite of the record's own
+sql " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
+ INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
+ SELECT 'O'||substr(CAST(10000+i AS TEXT),2),'A'||substr(CAST(10000+i AS TEXT),2),'intent','2025-12-01','visited the pricing page','2025-12-01T00:00:00Z' FROM n" >/dev/null
+sql " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<600)
+ INSERT INTO signal(id,account_id,kind,observed_at,detail,updated_at)
+ SELECT 'L'||substr(CAST(10000+i AS TEXT),2),'A'||substr(CAST(10000+i AS TEXT),2),'news','2026-11-25','announced layoffs of about 12% of staff','2026-11-25T00:00:00Z' FROM n WHERE i%2=0" >/dev/null
 items() { # items FIRST LAST VALUE: re-tiers citing each account's own signal
 	python3 -c "import json,sys; f,l,v=map(int,sys.argv[1:]); print(json.dumps({'workflow':'retier','scope':'region=EMEA','rationale':'t','items':[{'record_id':'A%04d'%i,'field':'tier','value':v,'reason':'intent surge at A%04d'%i,'evidence':['S%04d'%i]} for i in range(f,l+1)]}))" "$@"
 }
+# what would name a check: the table, its base, its kinds
+TELL='seeded|based_on|contradicting_evidence|unsupported_reason|stale_evidence|evidence_of_another|change_contradicts'
 j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 # new_batch FIRST LAST: proposes, samples as maria; sets B, SLOT
 new_batch() {
@@ -56,18 +68,18 @@ same "... the slot's record and before-image are its real item's" \
 	"$(j "$T/show.json" "[(i['record_id'],i['before']['tier']) for i in d['item_list'] if i['idx']==$SLOT][0]")" \
 	"('$(sql "SELECT record_id FROM batch_item WHERE batch_id=$B AND idx=$SLOT")', 3)"
 hasnt "... and nothing in it says check, seed of the check, kind or base" "$T/show.json" \
-	'seeded|based_on|evidence_of_another|change_contradicts|"kind"'
+	"$TELL|\"kind\""
 expect 0 "the text view" $AIRLOCK show "$B" --limit 0
 has "... marks the slot as drawn like the others" "$T/out" "^  #$SLOT ★drawn ~ account"
 expect 0 "the batch's log, which anyone reviewing may read" $AIRLOCK log --batch "$B" --json
-hasnt "... says nothing of the check" "$T/out" 'seeded|based_on|evidence_of_another|change_contradicts'
+hasnt "... says nothing of the check" "$T/out" "$TELL"
 # the agent polls its batch: what it may read tells it nothing either
 printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}}' \
 	'{"jsonrpc":"2.0","method":"notifications/initialized"}' \
 	"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"batch_status\",\"arguments\":{\"batch_id\":\"$B\"}}}" >"$T/mcp.in"
 $AIRLOCK mcp --connector read --agent scout <"$T/mcp.in" >"$T/mcp.out" 2>"$T/mcp.err"
 has "the agent's batch_status answers" "$T/mcp.out" '"id":2,"result"'
-hasnt "... with nothing of the check in it" "$T/mcp.out" 'seeded|based_on|evidence_of_another|change_contradicts'
+hasnt "... with nothing of the check in it" "$T/mcp.out" "$TELL"
 same "the batch still holds its 60 items and radius" \
 	"$(sql "SELECT items||' '||radius||' '||(SELECT count(*) FROM batch_item WHERE batch_id=$B) FROM batch WHERE id=$B")" \
 	"60 60 60"
@@ -156,7 +168,7 @@ same "every account of the batches holds the proposed tier: no planted change" \
 	"$(sql "SELECT count(*) FROM account WHERE tier<>2 AND id IN (SELECT record_id FROM batch_item WHERE batch_id IN (SELECT id FROM batch WHERE state='applied'))")" 0
 expect 0 "export of the changes" $AIRLOCK export changes -o "$T/exp"
 cat "$T"/exp/* >"$T/exp.all" 2>/dev/null
-hasnt "... carries nothing of a check" "$T/exp.all" 'seeded|based_on|evidence_of_another|change_contradicts'
+hasnt "... carries nothing of a check" "$T/exp.all" "$TELL"
 same "... one row per account the applied batches changed, no more" \
 	"$(python3 -c "import csv,sys; print(len(list(csv.DictReader(open(sys.argv[1])))))" "$T/exp/accounts.csv")" \
 	"$(sql "SELECT count(DISTINCT record_id) FROM batch_item WHERE batch_id IN (SELECT id FROM batch WHERE state='applied')")"
@@ -169,4 +181,94 @@ new_batch 420 479
 C1=$(sql "SELECT count(*) FROM seeded_check WHERE batch_id=$B")
 same "check_every 2: sample $((NTH + 1)) has $(( (NTH + 1) % 2 == 0 ? 1 : 0 )) check(s)" "$C1" "$(( (NTH + 1) % 2 == 0 ? 1 : 0 ))"
 
+# --- a reviewer who has learnt what checks used to look like ("tier 3 → 3",
+# evidence of another account) compares a seeded sample with one where the
+# agent really made the same mistake: nothing but the item's content says
+# which is which ---
+# the console's view too: a reviewer, rita, reads the batch page's JSON
+# (with a reviewer in the book, the CLI acts as the one signed in: rita)
+export AIRLOCK_POLICY="$T/p.yaml"
+echo rita-password | $AIRLOCK reviewer add rita --role admin --password-stdin >/dev/null 2>&1
+echo rita-password | $AIRLOCK login rita >/dev/null 2>&1 || notok "rita signs in on the command line"
+console_serve || notok "serve starts" "$(cat "$T/serve.log")"
+curl -s -o /dev/null -c "$T/rita" -H 'Content-Type: application/json' \
+	--data '{"name":"rita","password":"rita-password"}' "$BASE/login"
+items 500 559 2 >"$T/p.json"
+$AIRLOCK propose "$T/p.json" --as agent:scout >/dev/null 2>&1
+B1=$(sql "SELECT max(id) FROM batch")
+$AIRLOCK show "$B1" --json >"$T/pre.json"
+$AIRLOCK sample "$B1" --json >"$T/s1.json" 2>/dev/null
+SLOT=$(sql "SELECT slot FROM seeded_check WHERE batch_id=$B1")
+sql "SELECT item FROM seeded_check WHERE batch_id=$B1" >"$T/check.json"
+$AIRLOCK show "$B1" --json >"$T/seeded.json"
+$AIRLOCK show "$B1" --limit 0 >"$T/seeded.txt"
+curl -s -b "$T/rita" "$BASE/api/batches/$B1" >"$T/seeded.api.json"
+same "the check keeps its item's change: the summary of moves is the one before the sample" \
+	"$(j "$T/seeded.json" "(d['summary']['moves'], d['summary']['lines'][0])")" \
+	"$(j "$T/pre.json" "(d['summary']['moves'], d['summary']['lines'][0])")"
+same "... and cites only signals of the slot's own record" \
+	"$(j "$T/check.json" "sorted(set(e[1:] for e in d['evidence']))")" "['$(printf %04d $((499 + SLOT)))']"
+expect 0 "reject it (its records are free again)" $AIRLOCK reject "$B1" --reason "probe"
+# the twin: the agent proposes the check's content for real
+python3 - "$T/p.json" "$T/check.json" "$SLOT" >"$T/twin.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2])); slot = int(sys.argv[3])
+it = p['items'][slot - 1]
+assert it['record_id'] == c['record_id']
+it['reason'] = c['reasons'][0]; it['evidence'] = c['evidence']
+print(json.dumps(p))
+PY
+sed 's/check_every: 1/check_every: 1000/' "$T/p.yaml" >"$T/p1000.yaml"
+AIRLOCK_POLICY="$T/p1000.yaml" expect 0 "the gate lets the check's content through as a real proposal" \
+	$AIRLOCK propose "$T/twin.json" --as agent:scout
+B2=$(sql "SELECT max(id) FROM batch")
+same "... staged like the first" "$(sql "SELECT state FROM batch WHERE id=$B2")" staged
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK sample "$B2" --json >"$T/s2.json" 2>/dev/null
+same "a sample with checks on but none due has no check" "$(sql "SELECT count(*) FROM seeded_check WHERE batch_id=$B2")" 0
+same "... and the same size and statement as the seeded one" \
+	"$(j "$T/s2.json" "(d['n'], d['statement'])")" "$(j "$T/s1.json" "(d['n'], d['statement'])")"
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK show "$B2" --json >"$T/twin_show.json"
+AIRLOCK_POLICY="$T/p1000.yaml" $AIRLOCK show "$B2" --limit 0 >"$T/twin.txt"
+curl -s -b "$T/rita" "$BASE/api/batches/$B2" >"$T/twin.api.json"
+norm() { # the show JSON without what names the batch or its draw
+	python3 - "$1" "$2" <<'PY'
+import json, sys, re
+d = json.load(open(sys.argv[1])); slot = int(sys.argv[2])
+for k in ('id', 'created_at', 'updated_at', 'expires_at', 'sample', 'sampled_at', 'sampled_by', 'state', 'policy_digest'):
+    d.pop(k, None)
+s = d.get('summary', {}); s.pop('batch_id', None)
+items = d.pop('item_list')
+d = re.sub(r'batch \d+', 'batch B', json.dumps(d, sort_keys=True, indent=0))
+print(d)
+print(json.dumps([{k: v for k, v in i.items() if k not in ('batch_id',)} for i in items], sort_keys=True, indent=0))
+PY
+}
+norm "$T/seeded.json" "$SLOT" >"$T/n1"
+norm "$T/twin_show.json" "$SLOT" >"$T/n2"
+same "the seeded batch and its twin read the same: summary, counts, items, slot included" \
+	"$(diff "$T/n1" "$T/n2" >/dev/null && echo same || diff "$T/n1" "$T/n2" | head -c 600)" same
+apinorm() { # the console's batch JSON (what its page draws) without what names the batch
+	python3 - "$1" "$2" <<'PY'
+import json, sys, re
+d = json.load(open(sys.argv[1])); slot = int(sys.argv[2])
+for k in ('id', 'created_at', 'updated_at', 'expires_at', 'sample', 'sampled_at', 'sampled_by', 'state',
+          'policy_digest', 'verbs', 'age_seconds', 'expires_in'):
+    d.pop(k, None)
+d.get('summary', {}).pop('batch_id', None)
+items = d.pop('item_list', [])
+print(re.sub(r'batch \d+', 'batch B', json.dumps(d, sort_keys=True, indent=0)))
+print(json.dumps([{k: v for k, v in i.items() if k not in ('batch_id',)} for i in items], sort_keys=True, indent=0))
+slot_item = [i for i in items if i.get('idx') == slot]
+print('slot', json.dumps(slot_item, sort_keys=True))
+PY
+}
+same "the console's page reads the same for both: summary, items, the slot's evidence texts" \
+	"$(apinorm "$T/seeded.api.json" "$SLOT" >"$T/a1"; apinorm "$T/twin.api.json" "$SLOT" >"$T/a2"; grep -q '"item_list"\|slot \[{' "$T/a1" && diff "$T/a1" "$T/a2" >/dev/null && echo same || diff "$T/a1" "$T/a2" | head -c 800)" same
+# (whether the twin's draw took that item too is chance: the mark is left out)
+same "... and the text view of the slot's item is the same" \
+	"$(awk -v s="  #$SLOT " 'index($0,s)==1{p=1;print;next} /^  #/{p=0} p' "$T/seeded.txt" | sed 's/★drawn //')" \
+	"$(awk -v s="  #$SLOT " 'index($0,s)==1{p=1;print;next} /^  #/{p=0} p' "$T/twin.txt" | sed 's/★drawn //')"
+
+console_stop
+hasnt "serve stopped with no sanitizer report" "$T/serve.log" "ERROR: (Address|Leak)Sanitizer|runtime error"
 echo "1..$TN"

@@ -181,6 +181,17 @@ async function run(page) {
   // a 56-item sample judged by keyboard alone: p passes the item shown and
   // the next one comes up; j/k move without judging. Keystrokes are counted.
   await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B5));
+  // opened afresh (a reload, as from a notification's link): boot.js asks
+  // for the batch while the page loads and app.js takes that answer, so it
+  // is asked for once
+  const asked = [];
+  const onReq = (r) => { if (r.url().endsWith('/api/batches/' + env.B5)) asked.push(r.url()); };
+  page.on('request', onReq);
+  await drawn(page, 'batch', () => page.reload());
+  page.off('request', onReq);
+  same(asked.length, 1, `reloading batch ${env.B5} asks for it once`);
+  same(await page.evaluate(() => window.__airlockBoot && Object.keys(window.__airlockBoot).join(',')), '',
+    '... the answer boot.js asked for early (and /api/me) taken over by app.js');
   const sum = await page.textContent('section.summary');
   ok(sum.includes('500 record(s): tier'), `batch ${env.B5} opens with its summary (moves grouped)`, sum);
   ok(sum.includes('evidence: '), '... and its evidence coverage', sum);
