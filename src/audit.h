@@ -156,7 +156,8 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
  * are joined in order, and the findings are the same as one pass would
  * make. A shorter log is read by the caller's thread while a second thread
  * checks what it read. With 1 the caller's thread does everything, which
- * costs less CPU in total on a machine that is already busy. Logs shorter
+ * costs less CPU in total on a machine that is already busy (a long log
+ * still in chunks, read in turn on one connection of its own). Logs shorter
  * than 256 entries always use one. Set both before verifying, not
  * during. */
 extern int audit_verify_threads;

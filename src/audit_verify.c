@@ -38,23 +38,28 @@ static size_t skip_ws(const char *b, size_t n, size_t p)
 	return p;
 }
 
-/* Bytes that end a run inside a string (1) or inside an object or array
- * outside strings (2). Table lookups keep the skipping loops tight. */
+/* Bytes that end a run inside an object or array outside strings. A
+ * table lookup keeps the skipping loop tight. */
 static const unsigned char stops[256] = {
-    ['"'] = 3, ['\\'] = 1, ['{'] = 2, ['['] = 2, ['}'] = 2, [']'] = 2,
+    ['"'] = 2, ['{'] = 2, ['['] = 2, ['}'] = 2, [']'] = 2,
 };
 
-/* p at an opening quote; returns the index after the closing one, or 0. */
+/* p at an opening quote; returns the index after the closing one, or 0.
+ * memchr finds each quote a vector at a time; a quote after an odd run of
+ * backslashes is escaped (the run cannot reach past the opening quote). */
 static size_t skip_string(const char *b, size_t n, size_t p)
 {
-	for (p++; p < n; p++) {
-		while (p < n && !(stops[(unsigned char)b[p]] & 1))
-			p++;
-		if (p >= n)
-			break;
-		if (b[p] == '"')
-			return p + 1;
-		p++; /* the escaped byte */
+	const char *q;
+	size_t e, run, open = p;
+
+	for (p++; p < n; p = e + 1) {
+		if (!(q = memchr(b + p, '"', n - p)))
+			return 0;
+		e = (size_t)(q - b);
+		for (run = 0; e - run > open + 1 && b[e - 1 - run] == '\\'; run++)
+			;
+		if (run % 2 == 0)
+			return e + 1;
 	}
 	return 0;
 }
@@ -879,17 +884,21 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 	int64_t head_seq = 0, head_seq2 = -1, step;
 	struct err ignored = {0};
 	pthread_t th;
-	int done = 0, rc = 0, i;
+	int done = 0, rc = 0, i, workers = audit_verify_threads > 1 ? 2 : 1;
 
-	/* a short log, or one whose head is damaged, takes the one pass */
-	if (audit_verify_threads < 2 || store_in_transaction(s) ||
+	/* a short log, or one whose head is damaged, takes the one pass; one
+	 * thread reads the chunks in turn on a snapshot connection of its own
+	 * (which maps the file rather than copying its pages) */
+	if (store_in_transaction(s) ||
 	    audit_head(s, &head_seq, head, &ignored) != 0 || head_seq < audit_verify_split_min ||
 	    head_seq < CHUNKS)
 		return 0;
 	if (!(sp = calloc(1, sizeof *sp)) ||
-	    !(w[0].s = worker_store(store_path(s), &head_seq, head)) ||
-	    !(w[1].s = worker_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
-	    memcmp(head, head2, sizeof head) != 0)
+	    !(w[0].s = worker_store(store_path(s), &head_seq, head)))
+		goto out;
+	if (workers == 2 &&
+	    (!(w[1].s = worker_store(store_path(s), &head_seq2, head2)) || head_seq2 != head_seq ||
+	     memcmp(head, head2, sizeof head) != 0))
 		goto out;
 	step = head_seq / CHUNKS;
 	for (i = 0; i < CHUNKS; i++) {
@@ -902,10 +911,11 @@ static int verify_split(struct store *s, const char *checkpoint_path,
 		h->k->trust_first_prev = i > 0;
 	}
 	w[0].sp = w[1].sp = sp;
-	if (pthread_create(&th, NULL, split_worker_main, &w[1]) != 0)
+	if (workers == 2 && pthread_create(&th, NULL, split_worker_main, &w[1]) != 0)
 		goto out;
 	split_worker_main(&w[0]);
-	pthread_join(th, NULL);
+	if (workers == 2)
+		pthread_join(th, NULL);
 	done = 1;
 	for (i = 0; i < CHUNKS && rc == 0; i++)
 		if ((rc = sp->chunk[i].rc) != 0)
@@ -982,6 +992,9 @@ int audit_verify(struct store *s, const char *checkpoint_path, struct audit_veri
 	pthread_cond_init(&k->cv, NULL);
 	k->expect = 1;
 	k->cp_seq = checkpoint_path ? cp.seq : -1;
+	/* one thread: check each row in SQLite's own memory, as a chunk of a
+	 * split verify does, rather than copy it into a batch first */
+	k->no_thread = audit_verify_threads < 2;
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		if (!have_head) {
 			have_head = 1;

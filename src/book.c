@@ -1093,9 +1093,22 @@ int book_merge_breaches(struct store *s, int max, json_t *out, struct err *err)
  * they meet near 2,000 candidates, at 3-5 ms either way (4,096 was up to
  * 8 ms through the index). */
 #define TEXT_INDEX_MAX_CANDIDATES 2048
+/* From this many candidates up to the one above, the page walks the
+ * primary key in id order and tests each entry's rowid against the
+ * candidates before reading its row (the rowid is in the index entry; a
+ * test costs ~30 ns against ~2 us for a row read at random): the walk
+ * stops after a page of matches, ~20/C of the book in. Below it, reading
+ * every candidate is cheaper. At 1M accounts, 1,024-2,047 candidates: a
+ * page in 2.1 ms instead of 3.6-3.9 (median, in-process; 512-1,023 were
+ * slower walking: bench/README.md, round 4 of issue 15). */
+#define TEXT_INDEX_FETCH_MAX 1024
+
+int book_text_fetch_max = TEXT_INDEX_FETCH_MAX;
+int book_text_index_max = TEXT_INDEX_MAX_CANDIDATES;
 
 struct text_plan {
 	int use_index;
+	int walk_ids; /* rowids: walk the primary key, test them (see above) */
 	/* for a page: the candidates' rowids as a JSON array, read once from
 	 * the index (not a second time by the page's query); else NULL */
 	char *rowids;
@@ -1236,6 +1249,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	int rc;
 
 	p->use_index = 0;
+	p->walk_ids = 0;
 	p->rowids = NULL;
 	if (!q->text)
 		return 0;
@@ -1252,7 +1266,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 		if (rc)
 			return rc;
 		store_bind_text(st, 1, p->match);
-		store_bind_int(st, 2, TEXT_INDEX_MAX_CANDIDATES);
+		store_bind_int(st, 2, book_text_index_max);
 		while ((rc = store_step(st, err)) == STORE_ROW) {
 			if (cap - len < 24) { /* "," and an int64 */
 				cap = cap ? 2 * cap : 4096;
@@ -1268,7 +1282,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 			n++;
 		}
 		store_done(st);
-		if (rc < 0 || n >= TEXT_INDEX_MAX_CANDIDATES) {
+		if (rc < 0 || n >= book_text_index_max) {
 			free(buf);
 			return rc < 0 ? rc : 0;
 		}
@@ -1280,6 +1294,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 		if (!buf)
 			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		p->rowids = buf;
+		p->walk_ids = n >= book_text_fetch_max;
 	}
 	p->use_index = 1;
 	return 0;
@@ -1300,7 +1315,10 @@ static void query_where(const struct book_query *q, const struct text_plan *tp, 
 
 	buf[0] = '\0';
 #define ADD(cond) used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " AND " : " WHERE ", cond)
-	if (q->text && tp->use_index && tp->rowids)
+	if (q->text && tp->use_index && tp->rowids && tp->walk_ids)
+		/* '+': not a rowid lookup; tested on the id walk's entries */
+		ADD("+rowid IN (SELECT value FROM json_each(?10))");
+	else if (q->text && tp->use_index && tp->rowids)
 		ADD("rowid IN (SELECT value FROM json_each(?10))");
 	else if (q->text && tp->use_index)
 		ADD("rowid IN (SELECT rowid FROM account_text WHERE account_text MATCH ?10)");

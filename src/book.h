@@ -166,6 +166,13 @@ struct book_page {
 int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
 		     struct err *err);
 
+/* How a page's text filter uses the trigram index (book.c): fewer than
+ * book_text_fetch_max candidates are read by rowid; up to
+ * book_text_index_max the id walk tests each entry against them; from there
+ * the id walk tries the LIKE on every row. Only tests change them, to run
+ * every way on a small book: the answers are the same. */
+extern int book_text_fetch_max, book_text_index_max;
+
 /* Contacts of an account, ordered by id. */
 int book_contacts(struct store *s, const char *account_id, json_t **out, struct err *err);
 /* Signals, newest first; account_id and kind may be NULL; limit 0 = all. */

@@ -6,8 +6,8 @@
  * chains must verify and end at the same head, or nothing is committed.
  * The target must be empty (a fresh database); it gets the schema by
  * store_open's migrations, then every row in one transaction. Tables the
- * target derives itself are not copied: the book's tallies (its triggers
- * count the copied rows), SQLite's text index, and the schema's own
+ * target derives itself are not copied: the book's tallies and their
+ * PostgreSQL deltas (its triggers count the copied rows), SQLite's text index, and the schema's own
  * version table. Never changes the source. */
 #include "audit.h"
 #include "cli.h"
@@ -21,7 +21,7 @@ static const char *const parents[] = {"account", "batch", "draft", "outbox", "re
 
 static int derived(const char *t)
 {
-	return !strcmp(t, "schema_migrations") || !strcmp(t, "book_tally") ||
+	return !strcmp(t, "schema_migrations") || !strncmp(t, "book_tally", 10) ||
 	       !strncmp(t, "account_text", 12) || !strcmp(t, "action_log_head");
 }
 

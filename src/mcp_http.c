@@ -25,12 +25,13 @@
 #define JSON_TYPE "application/json"
 #define SSE_TYPE "text/event-stream"
 
-/* One database connection and a server per connector, used by one request
- * at a time; workers take one from the pool and give it back. */
+/* A server per connector on one of the store's pooled connections (the
+ * pool's init hook makes them with the connection), used by one request at
+ * a time; requests take one from the pool and give it back. */
 struct worker {
 	struct store *store;
 	struct mcp_server srv[2];
-	struct worker *next;
+	struct store_conn *conn; /* the pooled connection this rides on */
 };
 
 struct owner;
@@ -75,16 +76,20 @@ struct mcp_http {
 	struct mcp_http_config cfg;
 	struct route_ctx routes[2];
 	char *db_path, *agent, *iv;
-	pthread_mutex_t lock; /* the pool and the session table */
-	struct worker *idle;
+	pthread_mutex_t lock; /* the session table */
+	struct store_pool *pool; /* connections, each with its worker */
 	struct session *buckets[SESSION_BUCKETS];
 	unsigned nsessions;
 	struct owner *owners[OWNER_BUCKETS];
 	struct audit_queue *logq; /* read calls' log entries, committed in groups */
 };
 
+static void worker_free(void *state);
+static int worker_init(struct store *s, void *arg, void **state, struct err *err);
+
 int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struct err *err)
 {
+	struct store_pool_hooks hooks = {.init = worker_init, .fini = worker_free};
 	struct mcp_http *m = calloc(1, sizeof *m);
 	int rc;
 
@@ -102,7 +107,10 @@ int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struc
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	hooks.arg = m;
 	rc = audit_queue_open(&m->logq, m->db_path, err);
+	if (!rc)
+		rc = store_pool_new_hooked(&m->pool, m->db_path, &hooks, err);
 	if (rc) {
 		mcp_http_free(m);
 		return rc;
@@ -117,11 +125,13 @@ int mcp_http_new(struct mcp_http **out, const struct mcp_http_config *cfg, struc
 	return 0;
 }
 
-static void worker_free(struct worker *w)
+/* The pool's fini hook: the connection itself is the pool's to close. */
+static void worker_free(void *state)
 {
+	struct worker *w = state;
+
 	mcp_server_free(&w->srv[0]);
 	mcp_server_free(&w->srv[1]);
-	store_close(w->store);
 	free(w);
 }
 
@@ -137,7 +147,6 @@ static void owners_report(struct mcp_http *m, time_t now, int all);
 
 void mcp_http_free(struct mcp_http *m)
 {
-	struct worker *w, *wn;
 	struct session *s, *sn;
 	struct owner *o, *on;
 	int i;
@@ -152,10 +161,7 @@ void mcp_http_free(struct mcp_http *m)
 			on = o->next;
 			free(o);
 		}
-	for (w = m->idle; w; w = wn) {
-		wn = w->next;
-		worker_free(w);
-	}
+	store_pool_free(m->pool);
 	for (i = 0; i < SESSION_BUCKETS; i++)
 		for (s = m->buckets[i]; s; s = sn) {
 			sn = s->next;
@@ -169,45 +175,51 @@ void mcp_http_free(struct mcp_http *m)
 	free(m);
 }
 
+/* The pool's init hook: both connectors' servers on a new connection. */
+static int worker_init(struct store *s, void *arg, void **state, struct err *err)
+{
+	struct mcp_http *m = arg;
+	struct worker *w = calloc(1, sizeof *w);
+	int rc;
+
+	*state = NULL;
+	if (!w)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	w->store = s;
+	rc = mcp_server_init(&w->srv[MCP_READ], MCP_READ, s, m->iv, err);
+	if (!rc)
+		rc = mcp_server_init(&w->srv[MCP_WRITE], MCP_WRITE, s, m->iv, err);
+	if (!rc) {
+		w->srv[MCP_READ].logq = m->logq;
+		w->srv[MCP_READ].defer_reads = 1;
+		w->srv[MCP_WRITE].logq = m->logq;
+		rc = mcp_server_set_policy(&w->srv[MCP_READ], m->cfg.policy, err);
+	}
+	if (!rc)
+		rc = mcp_server_set_policy(&w->srv[MCP_WRITE], m->cfg.policy, err);
+	if (rc) {
+		worker_free(w);
+		return rc;
+	}
+	*state = w;
+	return 0;
+}
+
 static struct worker *worker_take(struct mcp_http *m, struct err *err)
 {
+	struct store_conn *c = store_pool_take(m->pool, err);
 	struct worker *w;
 
-	pthread_mutex_lock(&m->lock);
-	w = m->idle;
-	if (w)
-		m->idle = w->next;
-	pthread_mutex_unlock(&m->lock);
-	if (w)
-		return w;
-	w = calloc(1, sizeof *w);
-	if (!w) {
-		err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (!c)
 		return NULL;
-	}
-	if (store_open(&w->store, m->db_path, err) ||
-	    mcp_server_init(&w->srv[MCP_READ], MCP_READ, w->store, m->iv, err) ||
-	    mcp_server_init(&w->srv[MCP_WRITE], MCP_WRITE, w->store, m->iv, err)) {
-		worker_free(w);
-		return NULL;
-	}
-	w->srv[MCP_READ].logq = m->logq;
-	w->srv[MCP_READ].defer_reads = 1;
-	w->srv[MCP_WRITE].logq = m->logq;
-	if (mcp_server_set_policy(&w->srv[MCP_READ], m->cfg.policy, err) ||
-	    mcp_server_set_policy(&w->srv[MCP_WRITE], m->cfg.policy, err)) {
-		worker_free(w);
-		return NULL;
-	}
+	w = c->state;
+	w->conn = c;
 	return w;
 }
 
 static void worker_give(struct mcp_http *m, struct worker *w)
 {
-	pthread_mutex_lock(&m->lock);
-	w->next = m->idle;
-	m->idle = w;
-	pthread_mutex_unlock(&m->lock);
+	store_pool_give(m->pool, w->conn);
 }
 
 static unsigned bucket_of(const char *id)

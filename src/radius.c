@@ -141,17 +141,29 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 			return rc;
 		if (store_changes(s) != 1)
 			continue; /* this batch holds it already */
-		rc = hold_count(s, principal, workflow, id, &n, err);
+		/* one statement: the hold's count after it says whether the
+		 * record is new to the total (a probe first read the same
+		 * random page twice per record) */
+		rc = store_prepare(s,
+				   "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
+				   " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
+				   " DO UPDATE SET batches=radius_hold.batches+1 RETURNING batches",
+				   &st, err);
 		if (rc)
 			return rc;
-		rc = hold_exec(s,
-			       "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
-			       " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
-			       " DO UPDATE SET batches=radius_hold.batches+1",
-			       principal, workflow, id, err);
-		if (rc)
+		store_bind_text(st, 1, principal);
+		store_bind_text(st, 2, workflow);
+		store_bind_text(st, 3, id);
+		rc = store_step(st, err);
+		n = rc == STORE_ROW ? store_col_int(st, 0) : 0;
+		if (rc == STORE_ROW)
+			rc = store_step(st, err);
+		store_done(st);
+		if (rc < 0)
 			return rc;
-		if (n == 0)
+		if (rc != STORE_DONE || n < 1)
+			return err_set(err, AIRLOCK_EIO, "radius hold of '%s': no count returned", id);
+		if (n == 1)
 			added++;
 	}
 	return total_add(s, principal, workflow, added, err);

@@ -93,10 +93,15 @@ int reviewer_list(struct store *s, json_t **out, struct err *err);
 int reviewer_login_password(struct store *s, const char *name, const char *password,
 			    struct reviewer_session *out, struct err *err);
 
-/* Computes the hash an unknown name's password is checked against, so the
- * first unknown name costs no more than a known one (else it is computed on
- * first use). Takes one Argon2id hash's time and memory; any thread. */
+/* Makes the hash an unknown name's password is checked against (else it is
+ * made on first use). Costs no hash: see reviewer_dummy_hash. Any thread. */
 void reviewer_prepare(void);
+
+/* Writes an Argon2id hash text with the current parameters
+ * (reviewer_pwhash_opslimit/_memlimit), a random salt and a random tag: it
+ * matches no password, and verifying against it costs what verifying a real
+ * hash costs, but making it runs no hash. out ≥ crypto_pwhash_STRBYTES. */
+int reviewer_dummy_hash(char *out, size_t len);
 
 /* Signs in with a one-time link (used up by this call). AIRLOCK_EDENIED when
  * it is unknown, used, expired, or its reviewer removed. */

@@ -255,6 +255,12 @@ const struct store_migration store_migrations[] = {
 	 * for the read connector's page (store_sql_json_text); SQLite has
 	 * json_valid() and json() built in. */
 	{7, "json text of a column", "SELECT 1"},
+	/* PostgreSQL only (store_pg_schema.c): the book's tallies appended per
+	 * change and folded once at commit, where updating the same few rows
+	 * for every changed account made one big transaction quadratic (each
+	 * update of a row walks the versions the transaction left of it).
+	 * SQLite updates its rows in place: nothing to change here. */
+	{8, "book tallies folded at commit (PostgreSQL)", "SELECT 1;"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */
@@ -462,6 +468,30 @@ const struct store_migration store_migrations[] = {
 	 /* a person approved past an unfinished, failed or undrawn sample:
 	  * {"reason", "skipped"} (staging_approve_override) */
 	 "ALTER TABLE batch ADD COLUMN override TEXT;"},
+	/* The hold tables keyed by their primary keys alone (WITHOUT ROWID):
+	 * each row lived twice, in the table and in its key's index, so a
+	 * proposal's probe of radius_hold read two pages per record and its
+	 * upsert wrote two b-trees, a random page of each at 1M held records
+	 * (bench/README.md: staging at scale). */
+	{25, "radius holds without rowid",
+	 "CREATE TABLE radius_batch_k("
+	 " batch_id INTEGER NOT NULL,"
+	 " record_id TEXT NOT NULL,"
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " PRIMARY KEY (batch_id, record_id)) WITHOUT ROWID;"
+	 "INSERT INTO radius_batch_k SELECT batch_id,record_id,principal,workflow FROM radius_batch;"
+	 "DROP TABLE radius_batch;"
+	 "ALTER TABLE radius_batch_k RENAME TO radius_batch;"
+	 "CREATE TABLE radius_hold_k("
+	 " principal TEXT NOT NULL,"
+	 " workflow TEXT NOT NULL,"
+	 " record_id TEXT NOT NULL,"
+	 " batches INTEGER NOT NULL CHECK (batches >= 0),"
+	 " PRIMARY KEY (principal, workflow, record_id)) WITHOUT ROWID;"
+	 "INSERT INTO radius_hold_k SELECT principal,workflow,record_id,batches FROM radius_hold;"
+	 "DROP TABLE radius_hold;"
+	 "ALTER TABLE radius_hold_k RENAME TO radius_hold;"},
 	{26, "reviewer reliability",
 	 /* seeded checks per reviewer and workflow (reliability.h): a pass
 	  * verdict is only worth what its reviewer's record says */

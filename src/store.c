@@ -604,11 +604,13 @@ static int migrate(struct store *s, struct err *err)
 
 struct store_pool {
 	char *path;
+	struct store_pool_hooks hooks;
 	pthread_mutex_t lock;
 	struct store_conn *idle;
 };
 
-int store_pool_new(struct store_pool **out, const char *path, struct err *err)
+int store_pool_new_hooked(struct store_pool **out, const char *path,
+			  const struct store_pool_hooks *hooks, struct err *err)
 {
 	struct store_pool *p = calloc(1, sizeof *p);
 
@@ -617,9 +619,24 @@ int store_pool_new(struct store_pool **out, const char *path, struct err *err)
 		free(p);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
+	if (hooks)
+		p->hooks = *hooks;
 	pthread_mutex_init(&p->lock, NULL);
 	*out = p;
 	return 0;
+}
+
+int store_pool_new(struct store_pool **out, const char *path, struct err *err)
+{
+	return store_pool_new_hooked(out, path, NULL, err);
+}
+
+static void conn_close(struct store_pool *p, struct store_conn *c)
+{
+	if (c->state && p->hooks.fini)
+		p->hooks.fini(c->state);
+	store_close(c->store);
+	free(c);
 }
 
 struct store_conn *store_pool_take(struct store_pool *p, struct err *err)
@@ -638,8 +655,9 @@ struct store_conn *store_pool_take(struct store_pool *p, struct err *err)
 		err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (store_open(&c->store, p->path, err)) {
-		free(c);
+	if (store_open(&c->store, p->path, err) ||
+	    (p->hooks.init && p->hooks.init(c->store, p->hooks.arg, &c->state, err))) {
+		conn_close(p, c);
 		return NULL;
 	}
 	return c;
@@ -665,8 +683,7 @@ void store_pool_free(struct store_pool *p)
 		return;
 	for (c = p->idle; c; c = cn) {
 		cn = c->next;
-		store_close(c->store);
-		free(c);
+		conn_close(p, c);
 	}
 	pthread_mutex_destroy(&p->lock);
 	free(p->path);

@@ -201,7 +201,8 @@ int store_schema_version(struct store *s, int64_t *out, struct err *err);
 int store_integrity_check(struct store *s, struct err *err);
 
 /* Starts a read-only transaction that sees one snapshot of the database
- * until s is closed, with a small page cache (a scan reads each page once):
+ * until s is closed, with a small page cache (a scan reads each page once)
+ * and, on SQLite, the file mapped into memory rather than read page by page:
  * for a worker that reads a range of a long table beside others. Not
  * ended by store_commit(); s takes no writes after it. */
 int store_read_snapshot(struct store *s, struct err *err);
@@ -248,16 +249,30 @@ struct store_migration {
 	const char *sql;
 };
 /* A pool of connections to one database for request threads (console,
- * OAuth routes): take one, use it, give it back. A connection given back
- * with a transaction still open is rolled back first, so one request's
- * half-done work never leaks into the next. Connections are opened on
- * demand and kept until store_pool_free. Thread-safe. */
+ * OAuth routes, the MCP endpoints): take one, use it, give it back. A
+ * connection given back with a transaction still open is rolled back
+ * first, so one request's half-done work never leaks into the next.
+ * Connections are opened on demand and kept until store_pool_free.
+ * Thread-safe. The store owns every connection a server holds. */
 struct store_pool;
 struct store_conn {
 	struct store *store;
+	void *state;		 /* the init hook's, kept with the connection */
 	struct store_conn *next; /* the pool's */
 };
 int store_pool_new(struct store_pool **out, const char *path, struct err *err);
+/* For callers that keep state made from each connection (the MCP
+ * endpoints' servers, which hold prepared statements on it): init runs
+ * once when the pool opens a connection and fills *state (a failure
+ * closes the connection and store_pool_take returns NULL with err);
+ * fini(state) runs before the connection is closed. */
+struct store_pool_hooks {
+	int (*init)(struct store *s, void *arg, void **state, struct err *err);
+	void (*fini)(void *state);
+	void *arg;
+};
+int store_pool_new_hooked(struct store_pool **out, const char *path,
+			  const struct store_pool_hooks *hooks, struct err *err);
 struct store_conn *store_pool_take(struct store_pool *p, struct err *err);
 void store_pool_give(struct store_pool *p, struct store_conn *c);
 void store_pool_free(struct store_pool *p);

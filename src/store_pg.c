@@ -27,10 +27,16 @@ struct pg_conn {
 	int64_t changes;  /* rows of the last INSERT/UPDATE/DELETE */
 	unsigned next_id; /* names the prepared statements */
 	int timeout_set;  /* a statement_timeout is in force */
+	/* counts the connection's resets: a statement prepared in an earlier
+	 * generation is gone from the server (PQreset opens a new session) */
+	unsigned generation;
 };
 
 struct pg_stmt {
 	char name[24];
+	char *sql;	     /* the rewritten text, to prepare again after a reset */
+	Oid *types;	     /* the parameter types the first prepare settled on */
+	unsigned generation; /* the connection's generation it was prepared in */
 	int nparams;
 	char **vals; /* owned copies; NULL is SQL NULL */
 	int *lens, *fmts;
@@ -111,6 +117,54 @@ static int pg_exec(struct store *s, const char *sql, struct err *err)
 	return rc;
 }
 
+/* What every session starts with: UTC timestamps and standard strings
+ * whatever the server's defaults (the same text as SQLite gives for the
+ * same SQL), no notices; and, after a reset, the durability the caller
+ * chose. */
+static int session_setup(struct store *s, struct err *err)
+{
+	int rc;
+
+	PQsetNoticeProcessor(CONN(s)->pg, no_notices, NULL);
+	rc = pg_exec(s,
+		     "SET TIME ZONE 'UTC'; SET standard_conforming_strings = on;"
+		     "SET client_min_messages = warning",
+		     err);
+	if (!rc && s->relaxed)
+		rc = pg_exec(s, "SET synchronous_commit = off", err);
+	return rc;
+}
+
+/* A connection whose backend is gone (the server restarted, an
+ * administrator's pg_terminate_backend) opened again: a new session, which
+ * has none of the old one's prepared statements (each is prepared again
+ * on its next use: the generation moves) nor its settings. Only outside a
+ * transaction: one the loss cut short is lost, and its caller must hear
+ * so (lost_mid_transaction) before anything else runs. */
+static int reconnect(struct store *s, struct err *err)
+{
+	struct pg_conn *c = CONN(s);
+
+	if (PQstatus(c->pg) == CONNECTION_OK)
+		return 0;
+	PQreset(c->pg);
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return err_set(err, AIRLOCK_EIO, "database %s: the connection is lost: %.*s",
+			       s->path, (int)strcspn(PQerrorMessage(c->pg), "\n"),
+			       PQerrorMessage(c->pg));
+	c->generation++;
+	c->timeout_set = 0;
+	return session_setup(s, err);
+}
+
+static int lost_mid_transaction(struct store *s, struct err *err)
+{
+	return err_set(err, AIRLOCK_EIO,
+		       "database %s: the connection was lost in the middle of a transaction:"
+		       " nothing of it was kept (the next transaction reconnects)",
+		       s->path);
+}
+
 static int pg_open(struct store *s, int create, struct err *err)
 {
 	struct pg_conn *c;
@@ -129,13 +183,7 @@ static int pg_open(struct store *s, int create, struct err *err)
 		return err_set(err, strstr(m, "does not exist") ? AIRLOCK_ENOTFOUND : AIRLOCK_EIO,
 			       "cannot open database %s: %.*s", s->path, (int)strcspn(m, "\n"), m);
 	}
-	PQsetNoticeProcessor(c->pg, no_notices, NULL);
-	/* UTC timestamps and standard strings whatever the server's defaults:
-	 * the same text as SQLite gives for the same SQL */
-	return pg_exec(s,
-		       "SET TIME ZONE 'UTC'; SET standard_conforming_strings = on;"
-		       "SET client_min_messages = warning",
-		       err);
+	return session_setup(s, err);
 }
 
 static void pg_close(struct store *s)
@@ -153,12 +201,9 @@ static int pg_file_ok(struct store *s, struct err *err)
 {
 	if (PQstatus(CONN(s)->pg) == CONNECTION_OK)
 		return 0;
-	PQreset(CONN(s)->pg);
-	if (PQstatus(CONN(s)->pg) == CONNECTION_OK)
-		return 0;
-	return err_set(err, AIRLOCK_EIO, "database %s: the connection is lost: %.*s", s->path,
-		       (int)strcspn(PQerrorMessage(CONN(s)->pg), "\n"),
-		       PQerrorMessage(CONN(s)->pg));
+	if (s->depth > 0)
+		return lost_mid_transaction(s, err);
+	return reconnect(s, err);
 }
 
 /* A hot standby takes reads only: a server there could not log one call. */
@@ -188,6 +233,12 @@ static int pg_begin(struct store *s, struct err *err)
 	(void)snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
 		       (long long)PG_WRITE_LOCK_KEY);
 	rc = pg_exec(s, sql, err);
+	/* the backend went away while the connection sat idle: nothing ran
+	 * yet, so one new connection is tried */
+	if (rc && PQstatus(CONN(s)->pg) != CONNECTION_OK && reconnect(s, &(struct err){0}) == 0) {
+		err_clear(err);
+		rc = pg_exec(s, sql, err);
+	}
 	if (rc && PQtransactionStatus(CONN(s)->pg) != PQTRANS_IDLE)
 		pg_exec(s, "ROLLBACK", &(struct err){0});
 	return rc;
@@ -278,6 +329,10 @@ static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 
 	if (!p)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	if (PQstatus(CONN(s)->pg) != CONNECTION_OK && (rc = pg_file_ok(s, err))) {
+		free(p);
+		return rc;
+	}
 	sql = pg_rewrite(st->sql, &p->nparams);
 	if (!sql) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -336,6 +391,11 @@ static int pg_prepare(struct store *s, struct store_stmt *st, struct err *err)
 	PQclear(res);
 	if (in_tx && (rc = pg_exec(s, "RELEASE SAVEPOINT airlock_prepare", err)))
 		goto out;
+	p->generation = CONN(s)->generation;
+	p->sql = sql;
+	p->types = types;
+	sql = NULL;
+	types = NULL;
 	p->readonly = starts_with_word(st->sql, "SELECT") || starts_with_word(st->sql, "VALUES") ||
 		      starts_with_word(st->sql, "SHOW") ||
 		      (starts_with_word(st->sql, "WITH") && !strcasestr(st->sql, "INSERT") &&
@@ -350,6 +410,28 @@ out:
 		free(p->fmts);
 		free(p);
 	}
+	return rc;
+}
+
+/* The statement prepared on the connection as it is now: after a reset,
+ * prepared again under its name with the types settled the first time. */
+static int ensure_prepared(struct store_stmt *st, struct err *err)
+{
+	struct store *s = st->owner;
+	struct pg_stmt *p = PGST(st);
+	PGresult *res;
+	int rc = 0;
+
+	if (p->generation == CONN(s)->generation)
+		return 0;
+	PQclear(p->desc);
+	p->desc = NULL;
+	res = PQprepare(CONN(s)->pg, p->name, p->sql, p->nparams, p->types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = res_error(s, res, err, "cannot prepare statement again after a reconnect");
+	else
+		p->generation = CONN(s)->generation;
+	PQclear(res);
 	return rc;
 }
 
@@ -399,14 +481,18 @@ static void pg_finalize(struct store_stmt *st)
 	pg_reset(st);
 	pg_clear_bindings(st);
 	PQclear(p->desc);
-	/* the server keeps a prepared statement until the session ends */
-	if (st->owner->conn) {
+	/* the server keeps a prepared statement until the session ends (a
+	 * reset ended the one it was prepared in) */
+	if (st->owner->conn && p->generation == CONN(st->owner)->generation &&
+	    PQstatus(CONN(st->owner)->pg) == CONNECTION_OK) {
 		(void)snprintf(sql, sizeof sql, "DEALLOCATE %s", p->name);
 		PQclear(PQexec(CONN(st->owner)->pg, sql));
 	}
 	free(p->vals);
 	free(p->lens);
 	free(p->fmts);
+	free(p->sql);
+	free(p->types);
 	free(p);
 }
 
@@ -503,12 +589,44 @@ static int pg_step(struct store_stmt *st, struct err *err)
 
 	free_blobs(p);
 	if (!p->res) {
-		rc = arm_timeout(s, err);
+		/* a backend lost since the last call: outside a transaction the
+		 * connection is opened again; inside one, its work is gone */
+		rc = pg_file_ok(s, err);
+		if (!rc)
+			rc = ensure_prepared(st, err);
+		if (!rc)
+			rc = arm_timeout(s, err);
 		if (rc)
 			return rc;
 		p->res = PQexecPrepared(CONN(s)->pg, p->name, p->nparams,
 					(const char *const *)p->vals, p->lens, p->fmts, 0);
 		status = PQresultStatus(p->res);
+		/* lost while it ran: a read outside a transaction is asked once
+		 * more on a new connection (it changes nothing, so running it
+		 * twice is harmless); a write may or may not have been done and
+		 * is not repeated */
+		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
+		    PQstatus(CONN(s)->pg) != CONNECTION_OK) {
+			PQclear(p->res);
+			p->res = NULL;
+			if (s->depth > 0)
+				return lost_mid_transaction(s, err);
+			if (!p->readonly)
+				return err_set(err, AIRLOCK_EIO,
+					       "database %s: the connection was lost while a write"
+					       " ran: it may or may not have been done",
+					       s->path);
+			rc = reconnect(s, err);
+			if (!rc)
+				rc = ensure_prepared(st, err);
+			if (!rc)
+				rc = arm_timeout(s, err);
+			if (rc)
+				return rc;
+			p->res = PQexecPrepared(CONN(s)->pg, p->name, p->nparams,
+						(const char *const *)p->vals, p->lens, p->fmts, 0);
+			status = PQresultStatus(p->res);
+		}
 		if (status == PGRES_COMMAND_OK) {
 			CONN(s)->changes = strtoll(PQcmdTuples(p->res), NULL, 10);
 		} else if (status != PGRES_TUPLES_OK) {
@@ -543,7 +661,7 @@ static PGresult *columns(struct store_stmt *st)
 
 	if (p->res)
 		return p->res;
-	if (!p->desc)
+	if (!p->desc && ensure_prepared(st, &(struct err){0}) == 0)
 		p->desc = PQdescribePrepared(CONN(st->owner)->pg, p->name);
 	return p->desc;
 }

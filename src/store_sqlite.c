@@ -501,8 +501,11 @@ static int sq_table_exists(struct store *s, const char *table, int *exists, stru
 static int sq_read_snapshot(struct store *s, struct err *err)
 {
 	/* 2 MB of cache: recycling a few buffers costs less than faulting in
-	 * a large cache; the snapshot starts at the first read */
-	return sq_exec(s, "PRAGMA cache_size=-2048; BEGIN", err);
+	 * a large cache; the file mapped (up to SQLite's limit) rather than
+	 * each page copied out of the kernel: a scan of the whole log spent
+	 * ~8% of its CPU on those copies; the snapshot starts at the first
+	 * read */
+	return sq_exec(s, "PRAGMA cache_size=-2048; PRAGMA mmap_size=2147418112; BEGIN", err);
 }
 
 static int sq_tables(struct store *s, json_t **out, struct err *err)

@@ -173,8 +173,7 @@ static void verify_both(struct store *s, const char *checkpoint, struct audit_ve
 	audit_verify_split_min = 2;
 	assert_ok(audit_verify(s, checkpoint, &split, &err), &err);
 	audit_verify_split_min = saved;
-	if (audit_verify_threads < 2)
-		return; /* one thread never splits */
+	/* one thread splits too: the chunks read in turn */
 	if (split.ok != r->ok || split.problem != r->problem || split.bad_seq != r->bad_seq ||
 	    split.count != r->count || strcmp(split.message, r->message) != 0 ||
 	    (r->ok && memcmp(split.head, r->head, sizeof r->head) != 0) ||
@@ -1226,6 +1225,46 @@ static void test_rewritten_body_not_an_entry(void **state)
 	testutil_store_close(&t);
 }
 
+/* A hostile agent's arguments full of backslashes and quotes: verify must
+ * find where each string ends exactly as a JSON reader does, so that a key
+ * spelled inside a string is never taken for the entry's own, and a column
+ * edited after such a string is still caught, on one thread and on two. */
+static void test_backslash_runs_in_args(void **state)
+{
+	static const char *const notes[] = {
+	    "\\",
+	    "\\\\",
+	    "\\\"",
+	    "a\\\\\\\"b",
+	    "\",\"tool\":\"evil",
+	    "\\\",\"tool\":\"evil\",\"x\":\"",
+	    "\\\\\\\\\"\"",
+	    "}",
+	    "{\"tool\":\"evil\"}",
+	    "\\u0022,\"tool\":\"evil",
+	};
+	const int n = (int)(sizeof notes / sizeof notes[0]);
+	struct testdb t;
+	struct store *s;
+	int threads, i;
+
+	(void)state;
+	for (threads = 1; threads <= 2; threads++) {
+		audit_verify_threads = threads;
+		s = testutil_store_open(&t);
+		for (i = 0; i < n; i++)
+			append(s, "get_account", NULL,
+			       json_pack("{s:s,s:[s,s],s:{s:s}}", "note", notes[i], "more", notes[i],
+					 notes[n - 1 - i], "deep", "tool", notes[i]));
+		verify_ok(s, n);
+		drop_triggers(s);
+		raw(s, "UPDATE action_log SET tool = 'evil' WHERE seq = 6");
+		verify_bad(s, NULL, AUDIT_EDITED, 6, "column tool");
+		testutil_store_close(&t);
+	}
+	audit_verify_threads = 2;
+}
+
 /* Longer logs are hashed on a second thread while rows are read: the
  * first problem must still be the one reported, wherever the batches end. */
 static void test_long_log_reports_first_problem(void **state)
@@ -1286,6 +1325,7 @@ int main(void)
 	    cmocka_unit_test(test_query_filters_and_record_index),
 	    cmocka_unit_test(test_parse_time),
 	    cmocka_unit_test(test_rewritten_body_not_an_entry),
+	    cmocka_unit_test(test_backslash_runs_in_args),
 	    cmocka_unit_test(test_head_moves_once_per_group),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &one_thread),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &two_threads),

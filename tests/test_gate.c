@@ -867,6 +867,68 @@ static void test_migration_fills_holds(void **state)
 	json_decref(r);
 }
 
+/* Migration 25 rebuilds the hold tables keyed by their primary keys (no
+ * rowid): every hold, and so every running total, comes through it, and
+ * the totals go on counting right after it. SQLite only: a PostgreSQL
+ * table has no rowid to drop. */
+static void test_holds_survive_the_rowid_rebuild(void **state)
+{
+	struct env *e = *state;
+	struct err err = {0};
+	json_t *r;
+
+	if (testutil_on_pg())
+		skip();
+	/* records 1-10 held by one batch, 5-14 by two: 14 held */
+	json_decref(call(e, "agent:old", "propose_changes",
+			 retier_args("retier", "tier=3", 1, 10, "tier", json_integer(2))));
+	json_decref(call(e, "agent:old", "propose_changes",
+			 retier_args("retier", "tier=3", 5, 14, "tier", json_integer(1))));
+	/* back to the tables as migration 22 made them (a rowid each) */
+	assert_ok(store_exec(e->t.s,
+			     "CREATE TABLE rb AS SELECT * FROM radius_batch;"
+			     "CREATE TABLE rh AS SELECT * FROM radius_hold;"
+			     "DROP TABLE radius_batch; DROP TABLE radius_hold;"
+			     "CREATE TABLE radius_batch(batch_id INTEGER NOT NULL, record_id TEXT NOT"
+			     " NULL, principal TEXT NOT NULL, workflow TEXT NOT NULL,"
+			     " PRIMARY KEY (batch_id, record_id));"
+			     "CREATE TABLE radius_hold(principal TEXT NOT NULL, workflow TEXT NOT NULL,"
+			     " record_id TEXT NOT NULL, batches INTEGER NOT NULL CHECK (batches >= 0),"
+			     " PRIMARY KEY (principal, workflow, record_id));"
+			     "INSERT INTO radius_batch SELECT * FROM rb;"
+			     "INSERT INTO radius_hold SELECT * FROM rh;"
+			     "DROP TABLE rb; DROP TABLE rh;"
+			     "DELETE FROM schema_migrations WHERE version=25;",
+			     &err),
+		  &err);
+	store_close(e->t.s);
+	assert_ok(store_open(&e->t.s, e->t.path, &err), &err);
+	e->g.store = e->t.s;
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM sqlite_master WHERE name IN"
+					       " ('radius_batch','radius_hold')"
+					       " AND sql LIKE '%WITHOUT ROWID'"),
+			 2);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_batch"), 20);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_hold WHERE batches=2"),
+			 6);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:old' AND workflow='retier'"),
+			 14);
+	check_invariants(e);
+	/* 9-16: 9 and 10 held twice, 11-14 once, 15 and 16 new */
+	r = call(e, "agent:old", "propose_changes",
+		 retier_args("retier", "tier=3", 9, 16, "tier", json_integer(2)));
+	assert_int_equal(json_integer_value(json_object_get(r, "held_before")), 14);
+	assert_int_equal(json_integer_value(json_object_get(r, "cumulative_radius")), 16);
+	json_decref(r);
+	assert_int_equal(fixture_count(e->t.s, "SELECT batches FROM radius_hold WHERE"
+					       " record_id='account:A009'"),
+			 3);
+	assert_int_equal(fixture_count(e->t.s, "SELECT batches FROM radius_hold WHERE"
+					       " record_id='account:A016'"),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -894,6 +956,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_merge_totals_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_fills_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holds_survive_the_rowid_rebuild, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

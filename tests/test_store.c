@@ -162,6 +162,76 @@ static void test_pool_rolls_back_what_a_request_left_open(void **state)
 	testutil_store_close(&t);
 }
 
+/* What a caller keeps with each pooled connection (the MCP endpoints'
+ * servers, holding statements prepared on it) is made once per connection
+ * by the init hook, comes back with that connection, and is freed with it;
+ * a connection whose init fails is not handed out, nor kept. */
+struct hook_count {
+	int inits, finis, fail_next;
+};
+
+static int hook_init(struct store *s, void *arg, void **state, struct err *err)
+{
+	struct hook_count *h = arg;
+	int *mine;
+
+	assert_non_null(s);
+	if (h->fail_next) {
+		h->fail_next = 0;
+		*state = NULL;
+		return err_set(err, AIRLOCK_EIO, "init refused");
+	}
+	mine = malloc(sizeof *mine);
+	assert_non_null(mine);
+	*mine = ++h->inits;
+	*state = mine;
+	return 0;
+}
+
+static struct hook_count *hook_seen;
+
+static void hook_fini(void *state)
+{
+	hook_seen->finis++;
+	free(state);
+}
+
+static void test_pool_keeps_each_connections_state(void **state)
+{
+	struct testdb t;
+	struct hook_count h = {0};
+	struct store_pool_hooks hooks = {.init = hook_init, .fini = hook_fini, .arg = &h};
+	struct store_pool *p;
+	struct store_conn *a, *b, *c;
+	struct err err = {0};
+
+	(void)state;
+	(void)testutil_store_open(&t);
+	hook_seen = &h;
+	assert_ok(store_pool_new_hooked(&p, t.path, &hooks, &err), &err);
+	a = store_pool_take(p, &err);
+	assert_non_null(a);
+	assert_int_equal(*(int *)a->state, 1);
+	store_pool_give(p, a);
+	b = store_pool_take(p, &err);
+	assert_ptr_equal(b, a);
+	assert_int_equal(*(int *)b->state, 1); /* not made again */
+	assert_int_equal(h.inits, 1);
+	h.fail_next = 1;
+	c = store_pool_take(p, &err); /* a second connection, whose init fails */
+	assert_null(c);
+	assert_int_equal(err.code, AIRLOCK_EIO);
+	c = store_pool_take(p, &err);
+	assert_non_null(c);
+	assert_int_equal(*(int *)c->state, 2);
+	store_pool_give(p, b);
+	store_pool_give(p, c);
+	assert_int_equal(h.finis, 0);
+	store_pool_free(p);
+	assert_int_equal(h.finis, 2);
+	testutil_store_close(&t);
+}
+
 static void test_statement_cache_and_errors(void **state)
 {
 	struct testdb t;
@@ -397,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_nested_transactions),
 		cmocka_unit_test(test_pool_rolls_back_what_a_request_left_open),
+		cmocka_unit_test(test_pool_keeps_each_connections_state),
 		cmocka_unit_test(test_statement_cache_and_errors),
 		cmocka_unit_test(test_open_unwritable_path),
 		cmocka_unit_test(test_budget_stops_a_runaway_query),

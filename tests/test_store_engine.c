@@ -413,6 +413,87 @@ static void test_pg_action_log_is_append_only(void **state)
 	store_close(s);
 }
 
+/* The backend of a connection is killed (PostgreSQL restarted, an
+ * administrator's pg_terminate_backend): a reset connection has lost every
+ * statement prepared on it, while the store's cache still holds them. From
+ * the side of a server that keeps its connections for days: the next calls
+ * work again with the same cached statements (prepared anew), a read
+ * outside a transaction is retried on the new connection, and a
+ * transaction the kill cut short fails clearly and keeps nothing. */
+static int64_t terminate_backend_of(struct engine *e, struct store *victim)
+{
+	struct store *admin = NULL;
+	struct store_stmt *st;
+	struct err err = {0};
+	int64_t pid = count_of(victim, "SELECT pg_backend_pid()");
+	int rc;
+
+	assert_ok(store_connect(&admin, e->target, &err), &err);
+	/* waits (up to 5 s) until the backend is gone */
+	assert_ok(store_prepare(admin, "SELECT pg_terminate_backend(CAST(?1 AS integer), 5000)",
+				&st, &err),
+		  &err);
+	store_bind_int(st, 1, pid);
+	rc = store_step(st, &err);
+	assert_int_equal(rc, STORE_ROW);
+	assert_int_equal(store_col_int(st, 0), 1);
+	store_done(st);
+	store_close(admin);
+	return pid;
+}
+
+static void test_pg_statements_survive_a_backend_reset(void **state)
+{
+	struct engine *e = *state;
+	struct store *s = connect_engine(state);
+	struct store_stmt *st;
+	struct err err = {0};
+	int64_t pid;
+	int rc;
+
+	fresh_table(s, "e_reset", "v INTEGER NOT NULL");
+	insert_v(s, "e_reset", 1);
+	/* cached and prepared on the first backend */
+	assert_int_equal(count_of(s, "SELECT count(*) FROM e_reset"), 1);
+	pid = terminate_backend_of(e, s);
+
+	/* a read outside a transaction: the same cached statement, answered */
+	assert_int_equal(count_of(s, "SELECT count(*) FROM e_reset"), 1);
+	assert_int_not_equal(count_of(s, "SELECT pg_backend_pid()"), pid);
+	/* a cached write in a transaction, and the session's settings are back
+	 * (UTC, as every timestamp airlock compares assumes) */
+	assert_ok(store_begin(s, &err), &err);
+	insert_v(s, "e_reset", 2);
+	assert_ok(store_commit(s, &err), &err);
+	assert_int_equal(count_of(s, "SELECT count(*) FROM e_reset"), 2);
+	assert_int_equal(count_of(s, "SELECT count(*) FROM pg_settings WHERE name='TimeZone'"
+				     " AND setting='UTC'"),
+			 1);
+
+	/* killed in the middle of a transaction: the next statement fails and
+	 * says the connection was lost, the commit does not report success,
+	 * nothing of it is kept */
+	assert_ok(store_begin(s, &err), &err);
+	insert_v(s, "e_reset", 3);
+	terminate_backend_of(e, s);
+	assert_ok(store_prepare(s, "INSERT INTO e_reset(v) VALUES(?1)", &st, &err), &err);
+	store_bind_int(st, 1, 4);
+	err.msg[0] = '\0';
+	rc = store_step(st, &err);
+	store_done(st);
+	assert_true(rc < 0);
+	assert_non_null(strstr(err.msg, "connection"));
+	store_rollback(s);
+	assert_false(store_in_transaction(s));
+	assert_int_equal(count_of(s, "SELECT count(*) FROM e_reset"), 2);
+	/* and the connection takes writes again */
+	assert_ok(store_begin(s, &err), &err);
+	insert_v(s, "e_reset", 5);
+	assert_ok(store_commit(s, &err), &err);
+	assert_int_equal(count_of(s, "SELECT count(*) FROM e_reset WHERE v=5"), 1);
+	store_close(s);
+}
+
 /* A migration added to schema.c without its PostgreSQL form would leave
  * every postgres:// database unopenable: caught here, with no server. */
 static void test_every_migration_has_a_postgres_form(void **state)
@@ -451,6 +532,7 @@ int main(void)
 	    ENGINE_TEST(test_engine_commit_after_failure_is_not_success, pg),
 	    ENGINE_TEST(test_pg_open_migrates_the_schema, pg),
 	    ENGINE_TEST(test_pg_action_log_is_append_only, pg),
+	    ENGINE_TEST(test_pg_statements_survive_a_backend_reset, pg),
 	};
 	/* the PostgreSQL half needs a server: tests/run starts one */
 	size_t n = getenv("AIRLOCK_TEST_PG") ? sizeof both / sizeof both[0] : 8;
