@@ -1,5 +1,6 @@
 /* seedcheck.c — synthetic wrong items for seeded checks. */
 #include "seedcheck.h"
+#include "summary.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -70,27 +71,6 @@ static int contains(const char *text, const char *needle)
 			return 1;
 	}
 	return 0;
-}
-
-/* Where text names word as a word (case-insensitive, '_' in word matching
- * a space or '-'), as summary.c reads reasons; -1 when it does not. */
-static long names_at(const char *text, const char *word)
-{
-	size_t wl = strlen(word), i;
-	const char *p;
-
-	for (p = text; *p; p++) {
-		for (i = 0; i < wl && p[i]; i++) {
-			char a = (char)tolower((unsigned char)p[i]), b = word[i];
-
-			if (!(a == b || (b == '_' && (a == ' ' || a == '-'))))
-				break;
-		}
-		if (i == wl && (p == text || !isalnum((unsigned char)p[-1])) &&
-		    !isalnum((unsigned char)p[wl]))
-			return (long)(p - text);
-	}
-	return -1;
 }
 
 static json_t *signal_by_id(const struct seedcheck_book *bk, const char *id)
@@ -214,7 +194,7 @@ static int make_unsupported(json_t *a, size_t base, const struct seedcheck_book 
 				cited[v] = 1;
 	}
 	for (v = 0; v < NVOCAB; v++)
-		if (!cited[v] && (!r0 || names_at(r0, vocab[v]) < 0))
+		if (!cited[v] && (!r0 || summary_names_at(r0, vocab[v]) < 0))
 			free_k[nfree++] = v;
 	if (!nfree)
 		return 0;
@@ -223,7 +203,7 @@ static int make_unsupported(json_t *a, size_t base, const struct seedcheck_book 
 		return rc;
 	v = free_k[k];
 	for (i = 0; r0 && i < NVOCAB && named < 0; i++)
-		if (cited[i] && (at = names_at(r0, vocab[i])) >= 0)
+		if (cited[i] && (at = summary_names_at(r0, vocab[i])) >= 0)
 			named = (int)i;
 	(void)snprintf(word, sizeof word, "%s", vocab[v]);
 	for (i = 0; word[i]; i++)

@@ -70,15 +70,13 @@ static int load_kinds(struct sum *m, struct err *err)
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-/* 1 when text names word as a word (case-insensitive; '_' in word also
- * matches a space: "tech_install" is named by "tech install"). */
-static int names_word(const char *text, const char *word)
+long summary_names_at(const char *text, const char *word)
 {
 	size_t wl = strlen(word), i;
 	const char *p;
 
 	if (!wl)
-		return 0;
+		return -1;
 	for (p = text; *p; p++) {
 		for (i = 0; i < wl && p[i]; i++) {
 			char a = (char)tolower((unsigned char)p[i]), b = word[i];
@@ -88,9 +86,14 @@ static int names_word(const char *text, const char *word)
 		}
 		if (i == wl && (p == text || !isalnum((unsigned char)p[-1])) &&
 		    !isalnum((unsigned char)p[wl]))
-			return 1;
+			return (long)(p - text);
 	}
-	return 0;
+	return -1;
+}
+
+static int names_word(const char *text, const char *word)
+{
+	return summary_names_at(text, word) >= 0;
 }
 
 static void count_move(struct sum *m, const char *field, json_t *old, json_t *new)

@@ -54,6 +54,13 @@ struct summary_opts {
 int summary_batch(struct store *s, json_t *batch, const struct summary_opts *o, json_t **out,
 		  struct err *err);
 
+/* Where text names word as a word (case-insensitive; '_' in word also
+ * matches a space or '-': "tech_install" is named by "tech install"), or
+ * -1. The one reading of reasons: the summary flags a reason naming a
+ * signal kind its evidence lacks, and a seeded check is built to be such a
+ * reason, so both must read a reason alike. */
+long summary_names_at(const char *text, const char *word);
+
 /* The same for a batch id: reads it with staging_get. */
 int summary_batch_id(struct store *s, int64_t batch_id, const struct summary_opts *o, json_t **out,
 		     struct err *err);

@@ -198,18 +198,12 @@ static int dup_str(const char **dst, const char *src)
 	return *dst ? 0 : -1;
 }
 
-int tools_add(const struct tools_row *row, struct err *err)
+/* A slot owning a copy of row's strings, not yet hidden. */
+static int slot_new(const struct tools_row *row, struct slot **out, struct err *err)
 {
-	const char *why;
 	struct slot *s;
-	int n, rc = 0;
 
-	if (!row)
-		return err_set(err, AIRLOCK_EINVAL, "no row to add");
-	why = row_problem(row);
-	if (why)
-		return err_set(err, AIRLOCK_EINVAL, "tool '%.64s': %s", row->name ? row->name : "",
-			       why);
+	*out = NULL;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -227,6 +221,25 @@ int tools_add(const struct tools_row *row, struct err *err)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
 	atomic_init(&s->hidden, 0);
+	*out = s;
+	return 0;
+}
+
+int tools_add(const struct tools_row *row, struct err *err)
+{
+	const char *why;
+	struct slot *s;
+	int n, rc = 0;
+
+	if (!row)
+		return err_set(err, AIRLOCK_EINVAL, "no row to add");
+	why = row_problem(row);
+	if (why)
+		return err_set(err, AIRLOCK_EINVAL, "tool '%.64s': %s", row->name ? row->name : "",
+			       why);
+	rc = slot_new(row, &s, err);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&lock);
 	n = atomic_load(&nslots);
 	if (tools_find(row->name))
@@ -295,23 +308,9 @@ int tools_replace(const struct tools_row *row, struct err *err)
 	if ((why = row_problem(row)))
 		return err_set(err, AIRLOCK_EINVAL, "tool '%.64s': %s", row->name ? row->name : "",
 			       why);
-	s = calloc(1, sizeof *s);
-	if (!s)
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	s->row = *row;
-	s->owned = 1;
-	if (dup_str(&s->row.name, row->name) | dup_str(&s->row.title, row->title) |
-	    dup_str(&s->row.scan_arg, row->scan_arg) |
-	    dup_str(&s->row.description, row->description) |
-	    dup_str(&s->row.input_schema, row->input_schema) |
-	    dup_str(&s->row.output_schema, row->output_schema) |
-	    dup_str(&s->row.untrusted, row->untrusted) | dup_str(&s->row.records, row->records) |
-	    dup_str(&s->row.book_enums, row->book_enums) |
-	    dup_str(&s->row.fields, row->fields)) {
-		slot_free(s);
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	}
-	atomic_init(&s->hidden, 0);
+	rc = slot_new(row, &s, err);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&lock);
 	n = atomic_load(&nslots);
 	for (i = 0; i < n && strcmp(slots[i]->row.name, row->name); i++)
