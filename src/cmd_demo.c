@@ -206,8 +206,12 @@ static void print_summary(json_t *st, const char *db, uint64_t seed, double secs
 		       prog, path);
 	if (cli_find("serve"))
 		printf("  %s serve --db %s   # the review console\n", prog, path);
-	printf("  sqlite3 %s \"SELECT name, segment, tier, lifecycle FROM account LIMIT 5\"\n",
-	       path);
+	/* airlock sql, not the sqlite3 tool: the hint holds for a PostgreSQL
+	 * URL too, and needs nothing installed */
+	if (cli_find("sql"))
+		printf("  %s sql --db %s \"SELECT name, segment, tier, lifecycle FROM account"
+		       " LIMIT 5\"\n",
+		       prog, path);
 }
 
 static double seconds_since(const struct timespec *t0)

@@ -21,6 +21,11 @@ hint=$(sed -n 's/^  \(.* mcp --connector .*\)   # .*/\1/p' "$T/summary")
 printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' >"$T/in"
 expect 0 "the mcp hint runs as written" sh -c "$hint <'$T/in'"
 has "and answers initialize" "$T/out" '"id":1,"result"'
+# The SQL hint is airlock's own (it holds for a PostgreSQL URL too) and runs.
+hint=$(sed -n 's/^  \(.* sql --db .*\)$/\1/p' "$T/summary")
+has "the sql hint is airlock sql" "$T/summary" "^  $AIRLOCK sql --db "
+expect 0 "the sql hint runs as written" sh -c "$hint"
+has "and prints accounts" "$T/out" '^[^|]+[|](smb|mid-market|enterprise)[|][1-4][|]'
 
 # The summary's counts are the database's.
 first=$(sed -n 's/^demo book: \([0-9,]*\) accounts, \([0-9,]*\) contacts, \([0-9,]*\) signals.*/\1 \2 \3/p' "$T/summary" | tr -d ,)
