@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "book.h"
 #include "text.h"
+#include "tools.h"
 
 /* ---- shared helpers ----------------------------------------------------- */
 
@@ -524,7 +525,7 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 	*result = NULL;
 	rc = parse_draft_args(args, &a, err);
 	if (rc)
-		return err_prefix(err, "draft_email");
+		return err_prefix(err, "%s", tools_gate_name(TOOLS_GATE_DRAFT));
 	findings = json_array();
 	resolved = json_array();
 	rc = store_begin(s, err);
@@ -540,7 +541,7 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 		(void)snprintf(summary, sizeof summary,
 			       "draft for account %s refused by the audience guard: %s",
 			       a.account_id, list);
-		rc = outreach_log(s, principal, "draft_email", args, instruction_version, "refused",
+		rc = outreach_log(s, principal, tools_gate_name(TOOLS_GATE_DRAFT), args, instruction_version, "refused",
 				  reasons, summary, err);
 		if (rc)
 			goto rollback;
@@ -563,7 +564,7 @@ int outreach_draft_create(struct store *s, const struct outreach_audience_rules 
 		       "draft %s for account %s: %zu recipient%s, \"%.80s\"", id, a.account_id,
 		       json_array_size(resolved), json_array_size(resolved) == 1 ? "" : "s",
 		       a.subject);
-	rc = outreach_log(s, principal, "draft_email", args, instruction_version, "draft", NULL,
+	rc = outreach_log(s, principal, tools_gate_name(TOOLS_GATE_DRAFT), args, instruction_version, "draft", NULL,
 			  summary, err);
 	if (rc)
 		goto rollback;
@@ -620,14 +621,15 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 	if (!rc)
 		rc = arg_list(args, "evidence", "signal_ids", 0, 100, &evidence, err);
 	if (rc)
-		return err_prefix(err, "save_brief");
+		return err_prefix(err, "%s", tools_gate_name(TOOLS_GATE_BRIEF));
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
 	rc = book_get(s, BOOK_ACCOUNT, account_id, &acc, err);
 	if (rc == AIRLOCK_ENOTFOUND)
 		rc = err_set(err, AIRLOCK_EINVAL,
-			     "save_brief: account_id: there is no account '%s'", account_id);
+			     "%s: account_id: there is no account '%s'",
+			     tools_gate_name(TOOLS_GATE_BRIEF), account_id);
 	json_array_foreach(evidence, i, e)
 	{
 		enum book_evidence ev_ok;
@@ -639,14 +641,15 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 					 sizeof owner, err);
 		if (rc == 0 && ev_ok == BOOK_EVIDENCE_NOT_FOUND)
 			rc = err_set(err, AIRLOCK_EINVAL,
-				     "save_brief: evidence[%zu]: there is no "
+				     "%s: evidence[%zu]: there is no "
 				     "signal '%s'",
-				     i + 1, json_string_value(e));
+				     tools_gate_name(TOOLS_GATE_BRIEF), i + 1, json_string_value(e));
 		else if (rc == 0 && ev_ok == BOOK_EVIDENCE_OTHER_RECORD)
 			rc = err_set(err, AIRLOCK_EINVAL,
-				     "save_brief: evidence[%zu]: signal '%s' is about account %s, "
+				     "%s: evidence[%zu]: signal '%s' is about account %s, "
 				     "not %s",
-				     i + 1, json_string_value(e), owner, account_id);
+				     tools_gate_name(TOOLS_GATE_BRIEF), i + 1, json_string_value(e),
+				     owner, account_id);
 	}
 	ev = evidence ? json_incref(evidence) : json_array();
 	evtext = store_json_dump(ev, JSON_COMPACT);
@@ -676,7 +679,7 @@ int outreach_brief_create(struct store *s, const char *principal, const char *in
 			       "brief %s for account %s citing %zu signal%s", id, account_id,
 			       json_array_size(evidence),
 			       json_array_size(evidence) == 1 ? "" : "s");
-		rc = outreach_log(s, principal, "save_brief", args, instruction_version, "draft",
+		rc = outreach_log(s, principal, tools_gate_name(TOOLS_GATE_BRIEF), args, instruction_version, "draft",
 				  NULL, summary, err);
 	}
 	if (rc) {
@@ -762,7 +765,7 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 		rc = arg_list(args, "draft_ids", NULL, 1, OUTREACH_MAX_IDS, &ids, err);
 	if (rc) {
 		json_decref(findings);
-		return err_prefix(err, "request_send");
+		return err_prefix(err, "%s", tools_gate_name(TOOLS_GATE_SEND));
 	}
 	rc = store_begin(s, err);
 	if (rc) {
@@ -788,7 +791,7 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 	if (rc) {
 		store_rollback(s);
 		json_decref(findings);
-		return err_prefix(err, "request_send");
+		return err_prefix(err, "%s", tools_gate_name(TOOLS_GATE_SEND));
 	}
 	reasons = outreach_reasons(findings);
 	if (json_array_size(findings) > 0) {
@@ -797,7 +800,7 @@ int outreach_send_request(struct store *s, const struct outreach_audience_rules 
 			       json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
 			       json_array_size(findings),
 			       json_array_size(findings) == 1 ? "" : "s");
-		rc = outreach_log(s, principal, "request_send", args, instruction_version, "refused", reasons,
+		rc = outreach_log(s, principal, tools_gate_name(TOOLS_GATE_SEND), args, instruction_version, "refused", reasons,
 				  summary, err);
 	} else {
 		/* not logged here: the gate logs its decision on the request */

@@ -38,6 +38,16 @@ const struct tools_row *tools_at(int i)
 	return i >= 0 && i < tools_count() ? &slot_at(i)->row : NULL;
 }
 
+const char *tools_gate_name(enum tools_gate g)
+{
+	int i, n = nbuiltin; /* built-in rows are static: no lock needed */
+
+	for (i = 0; i < n; i++)
+		if (slot_at(i)->row.gate == g)
+			return slot_at(i)->row.name;
+	return "?";
+}
+
 const struct tools_row *tools_find(const char *name)
 {
 	int i, n = tools_count();

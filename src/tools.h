@@ -127,6 +127,11 @@ int tools_add(const struct tools_row *row, struct err *err);
 int tools_replace(const struct tools_row *row, struct err *err);
 /* The row named name, hidden or not, or NULL. */
 const struct tools_row *tools_find(const char *name);
+/* The name of airlock's own row the gate dispatches as kind g (draft_email
+ * for TOOLS_GATE_DRAFT, ...), for the modules behind the gate that log a
+ * call under its tool's name: the name is written once, in its row. "?"
+ * when no built-in row has that kind. */
+const char *tools_gate_name(enum tools_gate g);
 /* Number of rows (hidden ones included) and the i-th, in the order they
  * were added (airlock's own first); NULL past the end. */
 int tools_count(void);

@@ -589,10 +589,25 @@ static void test_replaced_row_takes_its_place(void **state)
 	assert_int_equal(tools_count(), n);
 }
 
+/* The modules behind the gate (outreach) log a call under its tool's name,
+ * taken from the built-in row of that kind: the name is written once, and
+ * rows added at run time (upstream tools, TOOLS_GATE_HOOK) lend none. */
+static void test_gate_kinds_name_their_own_rows(void **state)
+{
+	(void)state;
+	assert_string_equal(tools_gate_name(TOOLS_GATE_DRAFT), "draft_email");
+	assert_string_equal(tools_gate_name(TOOLS_GATE_BRIEF), "save_brief");
+	assert_string_equal(tools_gate_name(TOOLS_GATE_SEND), "request_send");
+	assert_string_equal(tools_gate_name(TOOLS_GATE_CHANGES), "propose_changes");
+	assert_string_equal(tools_gate_name(TOOLS_GATE_HOOK), "?");
+	assert_int_equal(tools_find(tools_gate_name(TOOLS_GATE_DRAFT))->gate, TOOLS_GATE_DRAFT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_every_layer_agrees, teardown),
+		cmocka_unit_test(test_gate_kinds_name_their_own_rows),
 		cmocka_unit_test_teardown(test_added_rows_reach_every_layer, teardown),
 		cmocka_unit_test_teardown(test_hidden_row_is_unreachable, teardown),
 		cmocka_unit_test_teardown(test_refuses_bad_rows, teardown),
