@@ -1046,7 +1046,7 @@ static int carry_out(struct store *s, const struct policy *p, int64_t id, const 
 	for (i = 0; i < n && !irreversible; i++) {
 		struct uitem *it = &items[i];
 		int sent = !strcmp(it->state, "sent") || !strcmp(it->state, "failed");
-		json_t *from = undo ? it->changes : it->before, *to_v = undo ? it->before : NULL;
+		json_t *from = undo ? it->changes : it->before;
 
 		if (!strcmp(it->state, "done") || !strcmp(it->state, "conflict")) {
 			done += !strcmp(it->state, "done");
@@ -1068,7 +1068,6 @@ static int carry_out(struct store *s, const struct policy *p, int64_t id, const 
 			done++;
 			continue;
 		}
-		(void)to_v;
 		if (!cur[i] || !(undo ? holds(cur[i], it->changes, NULL) : holds(cur[i], it->changes,
 										   from))) {
 			json_t *c = json_pack("{s:I,s:s,s:O,s:O}", "item", (json_int_t)it->idx,
