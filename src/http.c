@@ -44,6 +44,7 @@ struct route {
 	char path[64];
 	http_handler fn;
 	http_classifier classify; /* NULL: every request takes the fast lane */
+	http_io_ok io_ok;         /* NULL: none runs on the I/O thread */
 	void *ctx;
 };
 
@@ -186,6 +187,23 @@ int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
 	r->classify = classify;
 	r->ctx = ctx;
 	return 0;
+}
+
+int http_route_io(struct http_server *s, const char *path, http_io_ok ok, struct err *err)
+{
+	int i;
+
+	for (i = 0; i < s->nroutes; i++)
+		if (!strcmp(s->routes[i].path, path)) {
+			s->routes[i].io_ok = ok;
+			return 0;
+		}
+	return err_set(err, AIRLOCK_EINVAL, "no route %s to run on the I/O thread", path);
+}
+
+void http_requeue(struct http_response *res)
+{
+	res->requeue = 1;
 }
 
 const char *http_header(const struct http_request *req, const char *name)
@@ -657,6 +675,8 @@ static void stop_lane(struct http_server *s, enum http_lane lane)
 			pthread_join(s->handlers[i].t, NULL);
 }
 
+static void run_io(struct http_server *s, struct conn *cn);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -746,7 +766,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (cn->body)
 		cn->body[cn->len] = '\0';
 	MHD_suspend_connection(c);
-	enqueue(s, HTTP_LANE_FAST, cn);
+	if (s->routes[i].io_ok)
+		run_io(s, cn);
+	else
+		enqueue(s, HTTP_LANE_FAST, cn);
 	return MHD_YES;
 }
 
@@ -777,6 +800,7 @@ static void run_queued(struct http_server *s, enum http_lane lane, struct conn *
 	req.body = cn->body ? cn->body : "";
 	req.body_len = cn->len;
 	req.native = cn->mhd; /* suspended: its I/O thread does not touch it */
+	req.on_io_thread = 0;
 	if (lane == HTTP_LANE_FAST && r->classify && !cn->classified) {
 		cn->classified = 1;
 		if (r->classify(r->ctx, &req) == HTTP_LANE_SLOW) {
@@ -793,6 +817,44 @@ static void run_queued(struct http_server *s, enum http_lane lane, struct conn *
 		return;
 	}
 	s->routes[cn->route].fn(s->routes[cn->route].ctx, &req, &res);
+	/* http_defer clears res.internal; cn may be gone already then */
+	if (res.internal)
+		http_resume((struct http_deferred *)cn, &res);
+}
+
+/* A suspended request, on the I/O thread that read it: run here when its
+ * route calls it cheap (no hand-off to a handler thread and back; the
+ * answer, or the log commit it waits for, resumes the connection), else
+ * queued as usual. */
+static void run_io(struct http_server *s, struct conn *cn)
+{
+	struct http_request req;
+	struct http_response res = {0};
+	const struct route *r = &s->routes[cn->route];
+	int i;
+
+	req.method = cn->method;
+	req.path = cn->url;
+	req.body = cn->body ? cn->body : "";
+	req.body_len = cn->len;
+	req.native = cn->mhd;
+	req.on_io_thread = 1;
+	if (!r->io_ok(r->ctx, &req)) {
+		enqueue(s, HTTP_LANE_FAST, cn);
+		return;
+	}
+	cn->classified = 1; /* io_ok called it cheap */
+	res.status = 500;
+	res.internal = cn;
+	r->fn(r->ctx, &req, &res);
+	if (res.requeue && res.internal) {
+		/* it would have waited here: a handler thread waits instead */
+		free(res.body);
+		for (i = 0; i < res.nheaders; i++)
+			free(res.headers[i].value);
+		enqueue(s, HTTP_LANE_FAST, cn);
+		return;
+	}
 	/* http_defer clears res.internal; cn may be gone already then */
 	if (res.internal)
 		http_resume((struct http_deferred *)cn, &res);

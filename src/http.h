@@ -42,6 +42,8 @@ struct http_request {
 	const char *body;   /* NUL-terminated copy; body_len bytes */
 	size_t body_len;
 	void *native;       /* the MHD_Connection, for http_header() */
+	int on_io_thread;   /* run on the I/O thread (http_route_io): must not
+			       block; http_requeue() hands it to the queue */
 };
 
 struct http_response {
@@ -55,6 +57,7 @@ struct http_response {
 		char *value; /* malloc'd, freed by the server */
 	} headers[HTTP_MAX_HEADERS];
 	void *internal; /* the server's */
+	int requeue;    /* set by http_requeue */
 };
 
 typedef void (*http_handler)(void *ctx, const struct http_request *req,
@@ -110,6 +113,17 @@ int http_route(struct http_server *s, const char *path, http_handler fn, void *c
  * the fast lane, as with http_route). */
 int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
 		     http_classifier classify, void *ctx, struct err *err);
+/* Lets the requests of a route that ok() calls cheap and non-blocking run
+ * on the I/O thread that read them, with no hand-off to a handler thread
+ * (ok runs there too: quick, no I/O, no locks held long). Such a request
+ * has req->on_io_thread set; a handler that finds it would have to wait
+ * (a lock another request holds) calls http_requeue(res) before doing
+ * anything that shows, and returns: the request then waits for a fast-lane
+ * handler thread as any other. Call before http_server_start(). */
+typedef int (*http_io_ok)(void *ctx, const struct http_request *req);
+int http_route_io(struct http_server *s, const char *path, http_io_ok ok, struct err *err);
+void http_requeue(struct http_response *res);
+
 /* Starts listening; binding errors are reported here. */
 int http_server_start(struct http_server *s, struct err *err);
 /* The port actually bound (useful with port 0). */

@@ -595,6 +595,7 @@ struct mcp_deferred {
 	mcp_deferred_fn fn;   /* set by mcp_deferred_then */
 	void *ctx;
 	/* for the answer when the log fails */
+	int keep; /* a failed call's answer: it goes out all the same */
 	struct mcp_session ses;
 	json_t *id;
 	char tool[64];
@@ -617,7 +618,11 @@ static void deferred_logged(void *ctx, int rc, const struct err *err, int64_t se
 
 	(void)seq;
 	pthread_mutex_lock(&d->lock);
-	if (rc) {
+	if (rc && d->keep) {
+		/* a failed call's answer holds nothing from the book */
+		fprintf(stderr, "airlock: action log failed for a failed %s call: %s\n", d->tool,
+			err ? err->msg : err_name(rc));
+	} else if (rc) {
 		/* Nothing may leave without its log entry: withhold the result. */
 		fprintf(stderr, "airlock: action log failed, %s result withheld: %s\n", d->tool,
 			err ? err->msg : err_name(rc));
@@ -689,17 +694,19 @@ char *mcp_deferred_wait(struct mcp_deferred *d)
 	return w.reply;
 }
 
-/* Submits a successful read's entry and parks its answer in
- * srv->deferred; on failure to submit, *reply is the withheld answer. */
+/* Submits a read's entry (failure: the call failed with it) and parks its
+ * answer in srv->deferred; on failure to submit, *reply is the withheld
+ * answer (a failed call's own answer, which holds nothing from the book). */
 static int defer_read(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
-		      const char *tool, json_t *args, json_t *result, char *ok, char **reply)
+		      const char *tool, json_t *args, json_t *result, const char *failure,
+		      char *ok, char **reply)
 {
 	struct mcp_deferred *d = calloc(1, sizeof *d);
 	struct audit_entry e;
 	struct err err = {0};
 	char summary[256];
 
-	call_entry(srv, ses, tool, args, result, NULL, &e, summary, sizeof summary);
+	call_entry(srv, ses, tool, args, result, failure, &e, summary, sizeof summary);
 	if (!d || !ok) {
 		free(d);
 		free(ok);
@@ -707,19 +714,36 @@ static int defer_read(struct mcp_server *srv, struct mcp_session *ses, json_t *i
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	d->reply = ok;
+	d->keep = failure != NULL;
 	d->ses = *ses;
 	d->ses.notify = NULL;
 	d->ses.notify_ctx = NULL;
 	d->id = json_incref(id);
 	(void)snprintf(d->tool, sizeof d->tool, "%s", tool); /* a tool of the table */
 	if (audit_queue_submit(srv->logq, &e, deferred_logged, d, &err)) {
+		d->reply = NULL;
 		deferred_free(d);
 		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "audit failed", "error", err.msg));
+		if (failure) {
+			*reply = ok;
+			return 0;
+		}
+		free(ok);
 		*reply = withheld_reply(ses, id, tool, err.msg);
 		return *reply ? 0 : JSONRPC_INTERNAL_ERROR;
 	}
 	srv->deferred = d;
 	return 0;
+}
+
+/* The text of a failed call's answer: one prefix (some modules already
+ * name the tool). */
+static void failure_text(const char *name, int rc, const struct err *err, char *msg, size_t len)
+{
+	if (!strncmp(err->msg, name, strlen(name)) && err->msg[strlen(name)] == ':')
+		(void)snprintf(msg, len, "%s", err->msg);
+	else
+		(void)snprintf(msg, len, "%s: %s", name, err->msg[0] ? err->msg : err_name(rc));
 }
 
 static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t *id,
@@ -765,6 +789,22 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		test_delay(srv, name);
 		rc = mcp_tool_run(srv, ses, t, args, &result, &err);
 	}
+	if (rc && !mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {
+		/* Failed and refused calls are logged too, before their answer
+		 * leaves, without a thread waiting for the log. */
+		char *fail;
+
+		mcp_log(ses, 3, json_pack("{s:s,s:s,s:s}", "event", "tool error", "tool", name,
+					  "error", err.msg));
+		failure_text(name, rc, &err, msg, sizeof msg);
+		if (reply_result(ses, &fail, id, tool_error(msg)) != 0 || !fail) {
+			json_decref(args);
+			return JSONRPC_INTERNAL_ERROR;
+		}
+		rc = defer_read(srv, ses, id, name, args, NULL, err.msg, fail, reply);
+		json_decref(args);
+		return rc;
+	}
 	if (rc) {
 		/* Failed and refused calls are logged too; a log failure here
 		 * changes nothing the agent sees. */
@@ -774,19 +814,14 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		mcp_log(ses, 3, json_pack("{s:s,s:s,s:s}", "event", "tool error", "tool", name,
 					  "error", err.msg));
 		json_decref(args);
-		/* one prefix: some modules already name the tool */
-		if (!strncmp(err.msg, name, strlen(name)) && err.msg[strlen(name)] == ':')
-			(void)snprintf(msg, sizeof msg, "%s", err.msg);
-		else
-			(void)snprintf(msg, sizeof msg, "%s: %s", name,
-				       err.msg[0] ? err.msg : err_name(rc));
+		failure_text(name, rc, &err, msg, sizeof msg);
 		return reply_result(ses, reply, id, tool_error(msg));
 	}
 	if (!mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {
 		/* The answer is made now and sent once the log holds the call. */
 		char *ok = call_ok_reply(srv, ses, id, json_incref(result));
 
-		rc = defer_read(srv, ses, id, name, args, result, ok, reply);
+		rc = defer_read(srv, ses, id, name, args, result, NULL, ok, reply);
 		json_decref(result);
 		json_decref(args);
 		return rc;

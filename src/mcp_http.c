@@ -14,6 +14,7 @@
 #include "mcp.h"
 #include "oauth.h"
 #include "oauth_http.h"
+#include "policy.h"
 #include "tools.h"
 #include "token.h"
 
@@ -664,36 +665,53 @@ static void respond_reply(struct http_response *res, int rc, char *reply, struct
 			   JSON_TYPE, reply, rl);
 }
 
+/* A deferred answer's way out: the connection, and the notifications to
+ * stream before the answer (SSE) when the client accepts them. */
+struct resume_ctx {
+	struct http_deferred *hd;
+	struct collected n;
+	int sse_ok;
+};
+
 /* http_resume with the reply, on whichever thread the log finished on. */
 static void resume_with(void *ctx, char *reply)
 {
+	struct resume_ctx *rc = ctx;
 	struct http_response r = {0};
-	struct collected none = {0};
 
 	if (reply)
-		respond_reply(&r, 0, reply, &none, 0);
+		respond_reply(&r, 0, reply, &rc->n, rc->sse_ok);
 	else
 		respond_rpc_error(&r, 500, JSONRPC_INTERNAL_ERROR, "out of memory");
-	http_resume(ctx, &r);
+	http_resume(rc->hd, &r);
+	free(rc->n.buf);
+	free(rc);
 }
 
 /* respond_reply, unless the call left a read's answer waiting for its log
- * entry: then the connection waits (without its thread) and the answer
- * goes out once the entry is committed. With notifications to stream
- * first, this thread waits instead. */
+ * entry: then the connection waits (without its thread) and the answer,
+ * after the notifications collected so far (n's buffer is taken over),
+ * goes out once the entry is committed. No thread waits for the log here:
+ * this may run on the I/O thread. */
 static void answer(struct http_response *res, struct mcp_server *srv, int rc, char *reply,
 		   struct collected *n, int sse_ok)
 {
 	struct mcp_deferred *d = srv->deferred;
-	struct http_deferred *hd;
+	struct resume_ctx *ctx;
 
 	if (d) {
 		srv->deferred = NULL;
 		free(reply);
-		if (!(n->len && sse_ok) && (hd = http_defer(res)) != NULL) {
-			mcp_deferred_then(d, resume_with, hd);
+		ctx = calloc(1, sizeof *ctx);
+		if (ctx && (ctx->hd = http_defer(res)) != NULL) {
+			ctx->n = *n;
+			ctx->sse_ok = sse_ok;
+			memset(n, 0, sizeof *n);
+			mcp_deferred_then(d, resume_with, ctx);
 			return;
 		}
+		free(ctx);
+		/* not deferrable (out of memory): this thread waits instead */
 		reply = mcp_deferred_wait(d);
 		rc = 0;
 		if (!reply) {
@@ -782,7 +800,7 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 
 static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_connector c,
 			    const char *agent, const char *sid, json_t *msg,
-			    struct http_response *res, int sse_ok)
+			    struct http_response *res, int sse_ok, int io)
 {
 	struct collected n = {0};
 	struct session *s = session_get(m, sid);
@@ -798,7 +816,17 @@ static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_conne
 				  "unknown or ended session: initialize a new one");
 		return;
 	}
-	pthread_mutex_lock(&s->lock);
+	/* On the I/O thread nothing may wait: a session busy with another call
+	 * (an expensive one on the slow lane, say) would stall every
+	 * connection of that thread, so the request goes to a handler thread,
+	 * which waits for the session instead. */
+	if (io && pthread_mutex_trylock(&s->lock) != 0) {
+		session_put(m, s);
+		http_requeue(res);
+		return;
+	}
+	if (!io)
+		pthread_mutex_lock(&s->lock);
 	s->ses.notify = collect_notification;
 	s->ses.notify_ctx = &n;
 	rc = mcp_handle_json(&w->srv[c], &s->ses, msg, &reply);
@@ -848,7 +876,7 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return;
 	}
 	if (sid)
-		post_in_session(m, w, c, agent, sid, msg, res, 1);
+		post_in_session(m, w, c, agent, sid, msg, res, 1, req->on_io_thread);
 	else
 		post_sessionless(m, w, c, agent, key, req, msg, res, 1);
 	json_decref(msg);
@@ -1007,13 +1035,32 @@ static enum http_lane classify(void *ctx, const struct http_request *req)
 	return slow ? HTTP_LANE_SLOW : HTTP_LANE_FAST;
 }
 
+/* 1 when a request may run on the I/O thread that read it (http_route_io):
+ * a read connector's POST that surely_cheap calls cheap, on a server whose
+ * policy names no upstream (an upstream's tools are re-listed, over the
+ * network, by tools/list and by calls to a tool not shown: never on the
+ * I/O thread). Nothing it runs waits for another thread: its log entry
+ * is committed by the writer, which then resumes the connection (answer);
+ * a session busy with another call sends it to a handler thread
+ * (post_in_session). Writes wait for their own commit: never here. */
+static int io_ok(void *ctx, const struct http_request *req)
+{
+	struct route_ctx *rc = ctx;
+	const struct policy *p = rc->m->cfg.policy;
+
+	return rc->connector == MCP_READ && (!p || !p->nupstreams) &&
+	       !strcmp(req->method, "POST") && req->body_len > 0 &&
+	       req->body_len <= LANE_BODY_BYTES && surely_cheap(req->body, req->body_len);
+}
+
 int mcp_http_routes(struct mcp_http *m, struct http_server *srv, struct err *err)
 {
 	m->routes[MCP_READ].m = m->routes[MCP_WRITE].m = m;
 	m->routes[MCP_READ].connector = MCP_READ;
 	m->routes[MCP_WRITE].connector = MCP_WRITE;
 	if (http_route_lanes(srv, "/mcp/read", on_mcp, classify, &m->routes[MCP_READ], err) ||
-	    http_route_lanes(srv, "/mcp/write", on_mcp, classify, &m->routes[MCP_WRITE], err))
+	    http_route_lanes(srv, "/mcp/write", on_mcp, classify, &m->routes[MCP_WRITE], err) ||
+	    http_route_io(srv, "/mcp/read", io_ok, err))
 		return err->code;
 	return 0;
 }

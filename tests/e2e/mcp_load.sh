@@ -213,6 +213,56 @@ if [ -x "$LOADGEN" ]; then
 		notok "... an escaped tool name is no way around the slow lane" "$(cat "$T/esc.out")"
 	kill -TERM "$pid"
 	wait "$pid"
+
+	# Cheap reads run on the I/O thread itself, which must never wait. An
+	# agent holds its session with book_stats (3 s here) and sends a
+	# lookup in the same session, which has to wait for the session: if
+	# that wait were the I/O thread's, every other client's requests,
+	# their initialize included, would wait the 3 s with it.
+	export AIRLOCK_TEST_TOOL_DELAY=book_stats:3000
+	serve_start --threads 2
+	unset AIRLOCK_TEST_TOOL_DELAY
+	cat >"$T/busy.py" <<'PY'
+import json, sys, threading, time, urllib.request
+port, token = sys.argv[1], sys.argv[2]
+url = f"http://127.0.0.1:{port}/mcp/read"
+def post(body, sid=None):
+    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+         "Authorization": "Bearer " + token}
+    if sid: h["Mcp-Session-Id"] = sid
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=h)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.headers.get("Mcp-Session-Id"), json.loads(r.read())
+init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+def call(name, args, i=1):
+    return {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": name, "arguments": args}}
+sid, _ = post(init)
+got = {}
+def run(key, body):
+    got[key] = post(body, sid)[1]
+a = threading.Thread(target=run, args=("stats", call("book_stats", {})))
+a.start(); time.sleep(0.3)
+b = threading.Thread(target=run, args=("same", call("get_account", {"account_id": "ACC0002"}, 2)))
+b.start(); time.sleep(0.3)
+t0 = time.time()
+sid2, _ = post(init)
+_, other = post(call("get_account", {"account_id": "ACC0001"}), sid2)
+took = time.time() - t0
+a.join(); b.join()
+ok = (other["result"]["structuredContent"]["account"]["id"] == "ACC0001"
+      and got["same"]["result"]["structuredContent"]["account"]["id"] == "ACC0002"
+      and not got["stats"]["result"]["isError"])
+print("%d %d" % (int(took * 1000), ok))
+PY
+	python3 "$T/busy.py" "$port" "$RT" >"$T/busy.out" 2>&1
+	read -r took right <"$T/busy.out" || true
+	same "a lookup waiting for its busy session, another agent's calls answered" "${right:-}" 1
+	[ -n "${took:-}" ] && [ "$took" -lt 1500 ] &&
+		ok "... at once, not after the 3 s book_stats ($took ms)" ||
+		notok "... at once, not after the 3 s book_stats" "$(cat "$T/busy.out")"
+	kill -TERM "$pid"
+	wait "$pid"
 else
 	notok "the load generator is built" "$LOADGEN is missing (make test builds it)"
 fi
