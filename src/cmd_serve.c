@@ -323,13 +323,16 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	mc.idle_seconds = (unsigned)lim[5] * 60;
 	cc.signins_per_address = (unsigned)lim[6];
 	hc.slow_threads = (unsigned)lim[7];
-	/* An upstream tool's call runs on the slow lane (it may take the
-	 * upstream's whole timeout) but waits on the network, not the CPU: one
-	 * thread would let one agent's call hold up every other's, and 16 held
-	 * 64 agents to 0.4x of a 20 ms upstream's throughput (bench/README).
-	 * Scans share these threads, still at the lower CPU priority. */
-	if (!slow_given && cli->policy->nupstreams > 0)
-		hc.slow_threads = SERVE_UPSTREAM_SLOW_THREADS;
+	/* An upstream tool's call runs apart from the cheap ones (it may take
+	 * the upstream's whole timeout) but waits on the network, not the CPU:
+	 * one thread would let one agent's call hold up every other's, and 16
+	 * held 64 agents to 0.4x of a 20 ms upstream's throughput
+	 * (bench/README). They have a lane of their own at the normal CPU
+	 * priority (the slow lane's lower one delayed each answer whenever the
+	 * machine was busy), as many threads as --slow-threads says, 64 when
+	 * it says nothing; scans keep the slow lane. */
+	if (cli->policy->nupstreams > 0)
+		hc.wait_threads = slow_given ? hc.slow_threads : SERVE_UPSTREAM_SLOW_THREADS;
 	/* Block the stop signals in every thread (the workers inherit the
 	 * mask) and wait for them here, so shutdown runs on this thread. */
 	sigemptyset(&set);

@@ -164,6 +164,7 @@ int http_server_new(struct http_server **out, const struct http_config *cfg, str
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->queued[HTTP_LANE_FAST], NULL);
 	pthread_cond_init(&s->queued[HTTP_LANE_SLOW], NULL);
+	pthread_cond_init(&s->queued[HTTP_LANE_WAIT], NULL);
 	*out = s;
 	return 0;
 }
@@ -803,14 +804,18 @@ static void run_queued(struct http_server *s, enum http_lane lane, struct conn *
 	req.on_io_thread = 0;
 	if (lane == HTTP_LANE_FAST && r->classify && !cn->classified) {
 		cn->classified = 1;
-		if (r->classify(r->ctx, &req) == HTTP_LANE_SLOW) {
-			enqueue(s, HTTP_LANE_SLOW, cn);
+		enum http_lane to = r->classify(r->ctx, &req);
+
+		if (to == HTTP_LANE_WAIT && !s->cfg.wait_threads)
+			to = HTTP_LANE_SLOW;
+		if (to != HTTP_LANE_FAST) {
+			enqueue(s, to, cn);
 			return;
 		}
 	}
 	res.status = 500;
 	res.internal = cn;
-	if (lane == HTTP_LANE_SLOW && client_gone(cn)) {
+	if (lane != HTTP_LANE_FAST && client_gone(cn)) {
 		/* nobody to answer: resume it so MHD closes it */
 		http_respond(&res, 503, "text/plain; charset=utf-8", "the client has gone\n");
 		http_resume((struct http_deferred *)cn, &res);
@@ -1067,7 +1072,7 @@ int http_server_start(struct http_server *s, struct err *err)
 		return err_set(err, AIRLOCK_EIO, "cannot start the connection watchdog thread");
 	s->watchdog_on = 1;
 	pthread_setname_np(s->watchdog, "airlock-watch");
-	total = s->cfg.threads + s->cfg.slow_threads;
+	total = s->cfg.threads + s->cfg.slow_threads + s->cfg.wait_threads;
 	s->handlers = calloc(total, sizeof *s->handlers);
 	if (!s->handlers)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
@@ -1076,11 +1081,15 @@ int http_server_start(struct http_server *s, struct err *err)
 		struct handler *hd = &s->handlers[s->nhandlers];
 
 		hd->s = s;
-		hd->lane = s->nhandlers < s->cfg.threads ? HTTP_LANE_FAST : HTTP_LANE_SLOW;
+		hd->lane = s->nhandlers < s->cfg.threads ? HTTP_LANE_FAST
+			   : s->nhandlers < s->cfg.threads + s->cfg.slow_threads ? HTTP_LANE_SLOW
+										   : HTTP_LANE_WAIT;
 		if (pthread_create(&hd->t, NULL, handler_main, hd))
 			return err_set(err, AIRLOCK_EIO, "cannot start handler thread %u of %u",
 				       s->nhandlers + 1, total);
-		pthread_setname_np(hd->t, hd->lane == HTTP_LANE_FAST ? "airlock-http" : "airlock-slow");
+		pthread_setname_np(hd->t, hd->lane == HTTP_LANE_FAST   ? "airlock-http"
+					  : hd->lane == HTTP_LANE_SLOW ? "airlock-slow"
+								       : "airlock-wait");
 	}
 	return 0;
 }
@@ -1131,6 +1140,7 @@ void http_server_free(struct http_server *s)
 		 * lane first, since it may still pass requests on to the slow */
 		stop_lane(s, HTTP_LANE_FAST);
 		stop_lane(s, HTTP_LANE_SLOW);
+		stop_lane(s, HTTP_LANE_WAIT);
 		s->nhandlers = 0;
 		MHD_stop_daemon(s->d);
 		if (lfd != MHD_INVALID_SOCKET)
@@ -1149,6 +1159,7 @@ void http_server_free(struct http_server *s)
 	free(s->handlers);
 	pthread_cond_destroy(&s->queued[HTTP_LANE_FAST]);
 	pthread_cond_destroy(&s->queued[HTTP_LANE_SLOW]);
+	pthread_cond_destroy(&s->queued[HTTP_LANE_WAIT]);
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->lock);

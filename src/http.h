@@ -71,6 +71,7 @@ struct http_config {
 	unsigned threads;        /* fast-lane handler threads (4 when 0) */
 	unsigned slow_threads;   /* slow-lane handler threads: how many expensive
 				    requests run at once (1 when 0) */
+	unsigned wait_threads;   /* wait-lane handler threads (none when 0) */
 	unsigned max_conns;      /* connections in all (2048 when 0) */
 	unsigned max_conns_per_addr; /* from one client address (64 when 0) */
 	unsigned head_timeout_s; /* a request's head, start to end (10 when 0); an
@@ -83,8 +84,12 @@ struct http_config {
 				     both until the server is freed. */
 };
 
-/* The lanes (see above). */
-enum http_lane { HTTP_LANE_FAST = 0, HTTP_LANE_SLOW = 1, HTTP_LANES = 2 };
+/* The lanes (see above). The wait lane is for calls that wait on another
+ * server rather than use the CPU (an upstream MCP server's tools): its
+ * threads keep the normal CPU priority, since a thread at the slow lane's
+ * lower one answered late whenever the machine was busy; without wait
+ * threads (wait_threads 0) such calls take the slow lane. */
+enum http_lane { HTTP_LANE_FAST = 0, HTTP_LANE_SLOW = 1, HTTP_LANE_WAIT = 2, HTTP_LANES = 3 };
 
 /* Says which lane a request takes, from its method, path, headers and body,
  * before the handler runs; called on a fast-lane handler thread, so it must

@@ -13,6 +13,7 @@
 #include "mcp_schema.h"
 #include "policy.h"
 #include "tools.h"
+#include "upstream.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
@@ -93,6 +94,7 @@ int mcp_call_expensive(json_t *msg)
 	json_t *params, *args, *v;
 	const char *method, *name, *key;
 	const struct tools_row *row;
+	char ubuf[160];
 
 	method = json_string_value(json_object_get(msg, "method"));
 	if (!method || strcmp(method, "tools/call") != 0)
@@ -103,6 +105,12 @@ int mcp_call_expensive(json_t *msg)
 	if (!name)
 		return 0;
 	row = tools_find(name);
+	/* an upstream's tool, or a name shaped like one that no row has yet
+	 * (before its upstream's tools are listed): the call goes over the
+	 * network, to list them or to call it */
+	if ((row && row->cost == TOOLS_WAIT) ||
+	    (!row && upstream_split(name, ubuf, sizeof ubuf)))
+		return 2;
 	if (row && row->cost == TOOLS_SCAN &&
 	    (!row->scan_arg || json_string_length(json_object_get(args, row->scan_arg)) > 0))
 		return 1;

@@ -131,7 +131,9 @@ int mcp_handle_json(struct mcp_server *srv, struct mcp_session *ses, json_t *msg
 
 /* 1 when a message (decoded, borrowed) is a call whose cost grows with the
  * book or with its own size: book_stats, a search_accounts text match, a
- * call with an argument array of more than MCP_EXPENSIVE_ITEMS items. A
+ * call with an argument array of more than MCP_EXPENSIVE_ITEMS items; 2
+ * when it calls a tool that waits on another server (TOOLS_WAIT: an
+ * upstream's), whatever its arguments; 0 otherwise. A
  * transport runs these apart from the cheap ones (http.h's lanes), so a
  * lookup never waits behind a scan. Decided from the message alone, before
  * any authentication or schema check: a wrong guess changes only where the

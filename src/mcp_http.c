@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "tools.h"
 #include "token.h"
+#include "upstream.h"
 
 #define SESSION_BUCKETS 1024
 #define OWNER_BUCKETS 64
@@ -960,8 +961,12 @@ static int surely_cheap(const char *body, size_t len)
 			commas++;
 	if (commas >= MCP_EXPENSIVE_ITEMS)
 		return 0;
+	/* a name shaped like an upstream's tool may not be in the registry yet
+	 * (its upstream not listed): decoded and judged (mcp_call_expensive) */
+	if (memmem(body, len, UPSTREAM_SEP, strlen(UPSTREAM_SEP)))
+		return 0;
 	for (k = 0; (row = tools_at(k)); k++) {
-		if (row->cost != TOOLS_SCAN)
+		if (row->cost == TOOLS_LOOKUP)
 			continue;
 		if (!row->scan_arg && memmem(body, len, row->name, strlen(row->name)))
 			return 0;
@@ -1032,7 +1037,7 @@ static enum http_lane classify(void *ctx, const struct http_request *req)
 		return HTTP_LANE_FAST;
 	slow = mcp_call_expensive(msg);
 	json_decref(msg);
-	return slow ? HTTP_LANE_SLOW : HTTP_LANE_FAST;
+	return slow == 2 ? HTTP_LANE_WAIT : slow ? HTTP_LANE_SLOW : HTTP_LANE_FAST;
 }
 
 /* 1 when a request may run on the I/O thread that read it (http_route_io):

@@ -594,7 +594,7 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct t
 
 	*result = NULL;
 	if (t->connector == TOOLS_READ) {
-		int ms = mcp_budget_get(t->cost == TOOLS_SCAN ? MCP_BUDGET_SCAN : MCP_BUDGET_LOOKUP);
+		int ms = mcp_budget_get(t->cost != TOOLS_LOOKUP ? MCP_BUDGET_SCAN : MCP_BUDGET_LOOKUP);
 
 		store_budget(srv->store, ms);
 		rc = t->run(srv, ses, t, args, result, err);

@@ -307,7 +307,7 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	row.effect = t->effect;
 	row.read_only = read;
 	row.open_world = 1;
-	row.cost = TOOLS_SCAN; /* it may take the upstream's whole timeout: its own lane */
+	row.cost = TOOLS_WAIT; /* it may take the upstream's whole timeout: its own lane */
 	row.description = desc;
 	row.input_schema = in ? in : "{\"type\":\"object\"}";
 	row.output_schema = "{\"type\":\"object\"}";

@@ -51,6 +51,8 @@ enum tools_gate {
 enum tools_cost {
 	TOOLS_LOOKUP, /* bounded by its arguments */
 	TOOLS_SCAN,   /* can grow with the book */
+	TOOLS_WAIT,   /* waits on another server (an upstream's tool): apart
+			 from the cheap ones, at the CPU's normal priority */
 };
 
 /* What the value found by a row's fields pointers is. */

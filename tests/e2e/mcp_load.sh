@@ -260,7 +260,8 @@ PY
 	same "a lookup waiting for its busy session, another agent's calls answered" "${right:-}" 1
 	[ -n "${took:-}" ] && [ "$took" -lt 1500 ] &&
 		ok "... at once, not after the 3 s book_stats ($took ms)" ||
-		notok "... at once, not after the 3 s book_stats" "$(cat "$T/busy.out")"
+		notok "... at once, not after the 3 s book_stats" "$(cat "$T/busy.out")" \
+			"$(tail -5 "$T/serve.log")"
 	kill -TERM "$pid"
 	wait "$pid"
 else

@@ -222,7 +222,57 @@ if [ "${n:-0}" -ge 6 ]; then
 else
 	notok "slow upstream: 8 agents' calls run at once" "${n:-no} calls in 4 s" "$(cat "$T/slowload.json" "$T/slowload.err")"
 fi
+# Upstream calls wait on the network: their threads keep the process's CPU
+# priority (at the slow lane's lower one, each answer came late whenever
+# the machine was busy); the scans' slow lane keeps its lower one.
+prio() { # PID THREAD-NAME → the nice values of its threads of that name
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && awk '{ print $19 }' "$t/stat"
+	done | sort -u | tr '\n' ' '
+}
+base=$(awk '{ print $19 }' "/proc/$pid/stat")
+same "upstream calls: 64 threads of their own" \
+	"$(for t in /proc/"$pid"/task/*; do cat "$t/comm"; done | grep -c '^airlock-wait$')" 64
+same "... at the process's CPU priority" "$(prio "$pid" airlock-wait)" "$base "
+low=$((base + 10))
+[ "$low" -gt 19 ] && low=19
+same "... scans at the slow lane's lower one" "$(prio "$pid" airlock-slow)" "$low "
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || :
+
+# Agents that keep every upstream-call thread busy with a slow upstream
+# (72 calls of 3 s at once, for 64 threads) do not hold up a scan: with one
+# lane for both, book_stats waited behind them for a whole upstream call.
+"$NODE" "$ROOT/bench/upstream_slow.mjs" 3000 >"$T/slow3.log" 2>&1 &
+H4=$!
+sport3=
+for _ in $(seq 150); do
+	sport3=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/slow3.log")
+	[ -n "$sport3" ] && break
+	sleep 0.1
+done
+sed "s|url: http://127.0.0.1:$sport/mcp|url: http://127.0.0.1:$sport3/mcp|" "$T/slow.yaml" >"$T/slow3.yaml"
+export AIRLOCK_POLICY="$T/slow3.yaml"
+expect 0 "a 3 s upstream: a person trusts it" "$AIRLOCK" upstream trust far --as alice
+serve_start --connections-per-address 128
+"$LOADGEN" "$port" /mcp/read 72 5 0 far__get_account '{"id":"a1"}' "$RT" >"$T/busy.json" 2>"$T/busy.err" &
+lpid=$!
+sleep 1.5
+t0=$(date +%s%N)
+curl -s -o "$T/stats.json" -H "Content-Type: application/json" \
+	-H "Accept: application/json, text/event-stream" -H "Authorization: Bearer $RT" \
+	-H "MCP-Protocol-Version: 2026-07-28" \
+	--data-binary '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"book_stats","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}' \
+	"http://127.0.0.1:$port/mcp/read" || echo "curl: $?" >"$T/stats.json"
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$lpid" 2>/dev/null || :
+has "72 agents on a 3 s upstream: book_stats still answered" "$T/stats.json" '"structuredContent"' ||
+	echo "# $(tail -5 "$T/serve.log") $(cat "$T/busy.err")"
+[ "$ms" -lt 1500 ] && ok "... at once, not behind the upstream calls ($ms ms)" ||
+	notok "... at once, not behind the upstream calls" "$ms ms: $(head -c 300 "$T/stats.json")" "$(tail -5 "$T/serve.log")"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || :
+kill "$H4" 2>/dev/null
+wait "$H4" 2>/dev/null || :
 kill "$H3" 2>/dev/null
 wait "$H3" 2>/dev/null || :
