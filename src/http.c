@@ -844,7 +844,14 @@ static void run_io(struct http_server *s, struct conn *cn)
 	req.body_len = cn->len;
 	req.native = cn->mhd;
 	req.on_io_thread = 1;
-	if (!r->io_ok(r->ctx, &req)) {
+	switch (r->io_ok(r->ctx, &req)) {
+	case HTTP_IO_RUN:
+		break;
+	case HTTP_IO_WAIT:
+		cn->classified = 1;
+		enqueue(s, s->cfg.wait_threads ? HTTP_LANE_WAIT : HTTP_LANE_SLOW, cn);
+		return;
+	default:
 		enqueue(s, HTTP_LANE_FAST, cn);
 		return;
 	}

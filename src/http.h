@@ -17,12 +17,15 @@
  * must lock. Requests whose bodies are in wait in a queue, first come first
  * served, for the next free handler thread (one I/O thread reads and
  * writes the connections), so no connection waits behind others that
- * happen to share a thread. There are two lanes, each with its queue and
+ * happen to share a thread; only a route's requests that it calls cheap
+ * and non-blocking (http_route_io) run on the I/O thread itself, with no
+ * hand-off. There are three lanes, each with its queue and
  * its own threads: a route may name a classifier that calls a request
  * cheap or expensive before it runs, and an expensive one waits for (and
  * runs on) the slow lane's threads only, which yield the CPU to the fast
  * lane's, so a cheap call never queues behind expensive ones; an expensive
- * one whose client has closed its connection meanwhile is not run. A handler
+ * one whose client has closed its connection meanwhile is not run; calls
+ * that wait on another server have the wait lane (below). A handler
  * fills struct http_response; the server frees the body and header values
  * it holds after sending. */
 #ifndef AIRLOCK_HTTP_H
@@ -119,13 +122,17 @@ int http_route(struct http_server *s, const char *path, http_handler fn, void *c
 int http_route_lanes(struct http_server *s, const char *path, http_handler fn,
 		     http_classifier classify, void *ctx, struct err *err);
 /* Lets the requests of a route that ok() calls cheap and non-blocking run
- * on the I/O thread that read them, with no hand-off to a handler thread
- * (ok runs there too: quick, no I/O, no locks held long). Such a request
+ * on the I/O thread that read them (HTTP_IO_RUN), with no hand-off to a
+ * handler thread (ok runs there too: quick, no I/O, no locks held long);
+ * HTTP_IO_WAIT sends one straight to the wait lane (no fast-lane thread in
+ * between), HTTP_IO_QUEUE to the fast lane's queue as usual. A request run
+ * here
  * has req->on_io_thread set; a handler that finds it would have to wait
  * (a lock another request holds) calls http_requeue(res) before doing
  * anything that shows, and returns: the request then waits for a fast-lane
  * handler thread as any other. Call before http_server_start(). */
-typedef int (*http_io_ok)(void *ctx, const struct http_request *req);
+enum http_io { HTTP_IO_QUEUE = 0, HTTP_IO_RUN = 1, HTTP_IO_WAIT = 2 };
+typedef enum http_io (*http_io_ok)(void *ctx, const struct http_request *req);
 int http_route_io(struct http_server *s, const char *path, http_io_ok ok, struct err *err);
 void http_requeue(struct http_response *res);
 

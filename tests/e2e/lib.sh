@@ -93,6 +93,9 @@ sql() {
 # serve_start [ARGS...]: starts `airlock serve ARGS` on a free loopback port,
 # output in $T/serve.log; sets $pid and $port (a failed start is a "not ok").
 serve_start() {
+	# emptied here, not only by the redirection: that runs in the child,
+	# maybe after the loop below has read the last server's port
+	: >"$T/serve.log"
 	"$AIRLOCK" serve --listen 127.0.0.1:0 "$@" >"$T/serve.log" 2>&1 &
 	pid=$!
 	port=
