@@ -375,6 +375,47 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	return rc;
 }
 
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
+		  struct err *err)
+{
+	char list[160], sql[1024];
+	struct store_stmt *st;
+	json_t *o = json_object(), *rec;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_sql_list(s, 1, list, sizeof list)
+		 ? err_set(err, AIRLOCK_EINVAL, "a list query does not fit")
+		 : fmt_buf(sql, sizeof sql, err, "a list query", "%s WHERE id IN %s",
+			   kinds[kind].select, list);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	store_bind_list(st, 1, ids);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		rec = row_to_json(kind, st);
+		if (!rec || json_object_set_new(o, store_col_text(st, 0), rec)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc < 0) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
 /* Binds a JSON value to a parameter according to the field's type. */
 static void bind_value(struct store_stmt *st, int idx, const struct book_field *f, json_t *v)
 {
@@ -1818,6 +1859,21 @@ int book_signals(struct store *s, const char *account_id, const char *kind, int 
 	return collect(s, BOOK_SIGNAL, sql, account_id, kind, limit, out, err);
 }
 
+/* The verdict on one citation, given the account the signal is about (NULL:
+ * no such signal). */
+static enum book_evidence evidence_verdict(const char *a, int found, const char *account_id,
+					   char *owner, size_t owner_len)
+{
+	if (owner_len)
+		owner[0] = '\0';
+	if (!found)
+		return BOOK_EVIDENCE_NOT_FOUND;
+	if (owner_len) /* shown in a message only, never compared */
+		(void)snprintf(owner, owner_len, "%s", a ? a : "");
+	return a && account_id && strcmp(a, account_id) == 0 ? BOOK_EVIDENCE_OK
+							     : BOOK_EVIDENCE_OTHER_RECORD;
+}
+
 int book_evidence_check(struct store *s, const char *account_id, const char *signal_id,
 			enum book_evidence *verdict, char *owner, size_t owner_len,
 			struct err *err)
@@ -1825,24 +1881,72 @@ int book_evidence_check(struct store *s, const char *account_id, const char *sig
 	struct store_stmt *st;
 	int rc;
 
-	*verdict = BOOK_EVIDENCE_NOT_FOUND;
-	if (owner_len)
-		owner[0] = '\0';
+	*verdict = evidence_verdict(NULL, 0, account_id, owner, owner_len);
 	rc = store_prepare(s, "SELECT account_id FROM signal WHERE id=?1", &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, signal_id);
 	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		const char *a = store_col_text(st, 0);
-
-		*verdict = a && account_id && strcmp(a, account_id) == 0 ? BOOK_EVIDENCE_OK
-									 : BOOK_EVIDENCE_OTHER_RECORD;
-		if (owner_len) /* shown in a message only, never compared */
-			(void)snprintf(owner, owner_len, "%s", a ? a : "");
-	}
+	if (rc == STORE_ROW)
+		*verdict = evidence_verdict(store_col_text(st, 0), 1, account_id, owner, owner_len);
 	store_done(st);
 	return rc < 0 ? rc : 0;
+}
+
+/* Runs a two-column query over one list parameter (?1) into {col0: col1}. */
+static int pairs_of(struct store *s, const char *fmt, json_t *ids, json_t **out, struct err *err)
+{
+	char list[160], sql[1024];
+	struct store_stmt *st;
+	json_t *o = json_object(), *v;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_sql_list(s, 1, list, sizeof list)
+		 ? err_set(err, AIRLOCK_EINVAL, "a list query does not fit")
+		 : fmt_buf(sql, sizeof sql, err, "a list query", fmt, list);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	store_bind_list(st, 1, ids);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		const char *a = store_col_text(st, 0), *b = store_col_text(st, 1);
+
+		v = b ? json_string(b) : json_null();
+		if (!a || !v || json_object_set_new(o, a, v)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc < 0) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+int book_evidence_owners(struct store *s, json_t *signal_ids, json_t **out, struct err *err)
+{
+	return pairs_of(s, "SELECT id,account_id FROM signal WHERE id IN %s", signal_ids, out,
+			err);
+}
+
+enum book_evidence book_evidence_of(json_t *owners, const char *account_id,
+				    const char *signal_id, char *owner, size_t owner_len)
+{
+	json_t *a = json_object_get(owners, signal_id);
+
+	return evidence_verdict(json_string_value(a), a != NULL, account_id, owner, owner_len);
 }
 
 const char *book_evidence_rule(enum book_evidence v)
