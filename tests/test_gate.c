@@ -1053,6 +1053,11 @@ static json_t *mixed_proposal(void)
 		case 7: /* no evidence at all */
 			sig[0] = '\0';
 			break;
+		case 8: /* an id that JSON and SQL must both carry as it is */
+			json_object_set_new(it, "record_id",
+					    json_string(eng_rnd(2) ? "Q\"'\\\u00e9%_1" : "q\"'\\\u00e9%_1"));
+			snprintf(sig, sizeof sig, "%s", eng_rnd(2) ? "SQ\"'\\\u00e9" : "SQ%");
+			break;
 		default: break;
 		}
 		if (sig[0])
@@ -1091,6 +1096,17 @@ static void test_engines_decide_alike(void **state)
 		engine_open(&t[e], e);
 		g[e].store = t[e].s;
 		g[e].policy = &pol;
+		/* an account and its signal whose ids hold a quote, a backslash, a
+		 * non-ASCII letter and LIKE's wildcards */
+		it = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "id", "Q\"'\\\u00e9%_1", "name", "Q",
+			       "segment", "smb", "region", "EMEA", "tier", 3, "lifecycle", "prospect",
+			       "owner", "dana");
+		assert_ok(book_insert(t[e].s, BOOK_ACCOUNT, it, &err), &err);
+		json_decref(it);
+		it = json_pack("{s:s,s:s,s:s,s:s}", "id", "SQ\"'\\\u00e9", "account_id",
+			       "Q\"'\\\u00e9%_1", "kind", "hiring", "observed_at", "2026-11-20");
+		assert_ok(book_insert(t[e].s, BOOK_SIGNAL, it, &err), &err);
+		json_decref(it);
 	}
 	assert_string_equal(store_backend_name(t[0].s), "sqlite");
 	assert_string_equal(store_backend_name(t[1].s), "postgres");
@@ -1161,6 +1177,9 @@ static void test_engines_decide_alike(void **state)
 	}
 	/* the mix reached every rule and decision it is built to reach */
 	{
+		/* the odd id was found, and its signal judged its own */
+		assert_true(fixture_count(t[0].s, "SELECT count(*) FROM batch_item WHERE record_id"
+						  " LIKE 'Q\"''%'") > 0);
 		static const char *const want[] = {"staged", "blocked", "refused", "unknown_record",
 						   "outside_scope", "field_not_allowed",
 						   "duplicate_item", "evidence_other_record",
