@@ -202,7 +202,8 @@ static int insert_items(struct store *s, int64_t batch_id, json_t *items, size_t
 	}
 	rc = store_step(st, err);
 	store_done(st);
-	rc = rc == STORE_DONE ? 0 : rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "batch items: a row came back");
+	if (rc == STORE_ROW)
+		rc = err_set(err, AIRLOCK_EIO, "batch items: an INSERT returned a row");
 out:
 	for (r = 0; r < n; r++)
 		for (c = 0; c < 5; c++)

@@ -926,9 +926,8 @@ static int pg_json_text_sql(const char *col, char *buf, size_t len)
 
 static int pg_list_sql(int param, char *buf, size_t len)
 {
-	int n = snprintf(buf, len,
-			 "(SELECT value FROM json_array_elements_text(?%d::json) AS l(value))",
-			 param);
+	int n = snprintf(
+	    buf, len, "(SELECT value FROM json_array_elements_text(?%d::json) AS l(value))", param);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
