@@ -1147,8 +1147,19 @@ int book_merge_breaches(struct store *s, int max, json_t *out, struct err *err)
 int book_text_fetch_max = TEXT_INDEX_FETCH_MAX;
 int book_text_index_max = TEXT_INDEX_MAX_CANDIDATES;
 
+/* A page whose book keeps its rowids in id order (account_order, schema.c
+ * migration 9) reads the index's candidates in rowid order, which is then
+ * id order, and stops after a page of matches: no candidate is read beyond
+ * them, whatever their number (at 1M accounts a page of a hit in ~0.1-0.3
+ * ms CPU, against 2-5 ms fetching or walking: bench/README.md, round 5 of
+ * issue 15). t.r is the candidate's rowid. */
+#define TEXT_STREAM_FROM                                                                   \
+	"(SELECT rowid AS r FROM account_text WHERE account_text MATCH ?10 ORDER BY rowid) AS t" \
+	" CROSS JOIN account ON account.rowid = t.r"
+
 struct text_plan {
 	int use_index;
+	int stream; /* candidates in id order, the page stops early (above) */
 	int walk_ids; /* rowids: walk the primary key, test them (see above) */
 	/* for a page: the candidates' rowids as a JSON array, read once from
 	 * the index (not a second time by the page's query); else NULL */
@@ -1290,6 +1301,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	int rc;
 
 	p->use_index = 0;
+	p->stream = 0;
 	p->walk_ids = 0;
 	p->rowids = NULL;
 	if (!q->text)
@@ -1302,6 +1314,15 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	if (!text_match(p->pat, p->match, sizeof p->match))
 		return 0;
 	if (ordered_page) {
+		rc = store_query_int(s, "SELECT in_id_order FROM account_order", &n, err);
+		if (rc)
+			return rc;
+		if (n == 1) {
+			p->stream = 1;
+			p->use_index = 1;
+			return 0;
+		}
+		n = 0;
 		rc = store_prepare(s, "SELECT rowid FROM account_text WHERE account_text MATCH ?1 LIMIT ?2",
 				   &st, err);
 		if (rc)
@@ -1356,7 +1377,13 @@ static void query_where(const struct book_query *q, const struct text_plan *tp, 
 
 	buf[0] = '\0';
 #define ADD(cond) used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " AND " : " WHERE ", cond)
-	if (q->text && tp->use_index && tp->rowids && tp->walk_ids)
+	if (q->text && tp->stream && q->after)
+		/* the index's walk starts at the first id after the cursor
+		 * (none: no row; id>?8 below still decides) */
+		ADD("t.r >= (SELECT rowid FROM account WHERE id>?8 ORDER BY id LIMIT 1)");
+	else if (q->text && tp->stream)
+		; /* the candidates are the FROM (TEXT_STREAM_FROM) */
+	else if (q->text && tp->use_index && tp->rowids && tp->walk_ids)
 		/* '+': not a rowid lookup; tested on the id walk's entries */
 		ADD("+rowid IN (SELECT value FROM json_each(?10))");
 	else if (q->text && tp->use_index && tp->rowids)
@@ -1425,14 +1452,24 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 	/* the limit is bound, not printed: the statement cache keeps one
 	 * statement per distinct text, and limits vary per call */
 	/* a cut statement could still prepare and mean something else */
-	if (q->limit > 0)
+	if (q->limit > 0 && tp.stream) {
+		/* the columns of select, read from the index's candidates */
+		const char *sel = kinds[BOOK_ACCOUNT].select;
+		size_t cols = strlen(sel) - strlen(" FROM account");
+
+		rc = fmt_buf(sql, sizeof sql, err, "account query",
+			     "%.*s FROM " TEXT_STREAM_FROM "%s ORDER BY t.r LIMIT ?9", (int)cols, sel,
+			     where);
+	} else if (q->limit > 0)
 		rc = fmt_buf(sql, sizeof sql, err, "account query", "%s%s ORDER BY id LIMIT ?9",
 			     kinds[BOOK_ACCOUNT].select, where);
 	else
 		rc = fmt_buf(sql, sizeof sql, err, "account query", "%s%s ORDER BY id",
 			     kinds[BOOK_ACCOUNT].select, where);
-	if (rc)
+	if (rc) {
+		text_plan_free(&tp);
 		return rc;
+	}
 	rc = store_prepare(s, sql, &st, err);
 	if (rc) {
 		text_plan_free(&tp);
@@ -1650,10 +1687,17 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	if (rc)
 		return rc;
 	query_where(q, &tp, where, sizeof where);
-	rc = fmt_buf(sql, sizeof sql, err, "account page query",
-		     "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols, where);
-	if (rc)
+	if (tp.stream) /* rowid order is id order (TEXT_STREAM_FROM) */
+		rc = fmt_buf(sql, sizeof sql, err, "account page query",
+			     "SELECT %s FROM " TEXT_STREAM_FROM "%s ORDER BY t.r LIMIT ?9", account_cols,
+			     where);
+	else
+		rc = fmt_buf(sql, sizeof sql, err, "account page query",
+			     "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols, where);
+	if (rc) {
+		text_plan_free(&tp);
 		return rc;
+	}
 	rc = store_prepare(s, sql, &st, err);
 	if (rc) {
 		text_plan_free(&tp);
@@ -1711,8 +1755,10 @@ int book_count(struct store *s, const struct book_query *q, int64_t *out, struct
 	query_where(q, &tp, where, sizeof where);
 	rc = fmt_buf(sql, sizeof sql, err, "account count query", "SELECT count(*) FROM account%s",
 		     where);
-	if (rc)
+	if (rc) {
+		text_plan_free(&tp);
 		return rc;
+	}
 	rc = store_prepare(s, sql, &st, err);
 	if (rc) {
 		text_plan_free(&tp);

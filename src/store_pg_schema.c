@@ -139,6 +139,9 @@ static const struct store_migration pg_migrations[] = {
 	 "   PERFORM book_tally_bump('tier', a.tier::text, delta); "
 	 "   PERFORM book_tally_bump('lifecycle', a.lifecycle, delta);   END IF;  END LOOP; "
 	 "RETURN NULL; END $$ LANGUAGE plpgsql;"},
+	/* 9 keeps whether SQLite's account rowids run in id order, for the
+	 * trigram index's pages (schema.c); here the LIKE alone filters */
+	{9, "account rowids in id order", "SELECT 1"},
 	{10, "action log",
 	 "CREATE TABLE action_log( seq BIGINT PRIMARY KEY, at TEXT NOT NULL, "
 	 "principal TEXT NOT NULL, surface TEXT NOT NULL, tool TEXT NOT NULL, "
