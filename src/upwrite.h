@@ -7,8 +7,8 @@
  * Owns: the tables upstream_batch (what upstream and tool a batch writes
  * through, how to read and undo it) and upstream_item (per record: the
  * arguments of its before read, of its apply call and of its undo call, and
- * the journal of those calls: pending → sent → done | failed, or conflict),
- * migrations 34 and 35.
+ * the journal of those calls: pending → sent → done | failed, or conflict,
+ * and who claimed each call), migrations 34, 35 and 36.
  *
  * A call is refused whole (AIRLOCK_EINVAL, nothing staged) when the mapping
  * cannot account for its arguments: a records or fields pointer that
@@ -24,7 +24,17 @@
  * died mid-call every record is known as done, not done, or unknown (sent,
  * no answer). Apply again resumes: an unknown record is re-read and counted
  * done when it holds the new values, called again only when it still holds
- * the before-values: never applied twice. Undo restores the before-values
+ * the before-values: never applied twice. Each call is claimed before it is
+ * made: "sent" under a token new for the attempt, set by a compare-and-set
+ * on the state and token this process read, so of two applies or undos of
+ * the same record at once (two CLIs, a CLI and the console, two servers on
+ * one PostgreSQL database) exactly one calls, and the other stops without
+ * calling. A call still unanswered whose claimer may be making it (its
+ * process alive on this host, or another host's, within twice the
+ * upstream's timeout and a minute) is not made again until it ends. The
+ * first call of an apply ends the batch's time-to-live
+ * (staging_external_begin): an apply that began is resumed, not expired
+ * half done; one that never called still expires. Undo restores the before-values
  * the same way (the same tool with the before-values, or the inverse tool).
  * Creates, deletes and sends are one call for the batch, never undone.
  *

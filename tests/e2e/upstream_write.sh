@@ -391,3 +391,79 @@ same "hubspot: no record was written twice" "$(sort "$T/hs.writes" | uniq -c | a
 same "hubspot: the server holds the new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"1" "c2":{"tier":"3" "c3":{"tier":"1" "c4":{"tier":"1" '
 expect 0 "hubspot: undo" "$AIRLOCK" undo "$BH" --as maria
 same "hubspot: undo set every tier back" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"2" "c2":{"tier":"2" "c3":{"tier":"2" "c4":{"tier":"2" '
+
+# ---- attacker: two resumes of the same unknown records at once ----
+# A crash left every record of a batch journaled "sent" (unknown, no call
+# landed). Two people (two CLI processes) resume it at the same moment
+# against a slow upstream: both re-read, both find the before-values; only
+# one may call. Checked in the upstream's own write log.
+echo '{"c1":{"tier":"2","region":"emea"},"c2":{"tier":"2","region":"emea"},"c3":{"tier":"2","region":"emea"},"c4":{"tier":"2","region":"emea"},"x9":{"tier":"2","region":"amer"}}' >"$T/hs.json"
+hs "[$(up '[{"id":"c1","properties":{"tier":"4"}},{"id":"c2","properties":{"tier":"4"}},{"id":"c3","properties":{"tier":"4"}},{"id":"c4","properties":{"tier":"4"}}]')]" >"$T/h3" 2>&1
+BR=$(sql "SELECT max(id) FROM batch")
+expect 0 "resume race: a person approves the four-record batch" "$AIRLOCK" approve "$BR" --as maria --override --reason e2e
+sql "UPDATE upstream_item SET apply_state='sent', apply_sent_at='2026-01-01T00:00:00Z' WHERE batch_id=$BR" >/dev/null
+: >"$T/hs.writes"
+E2E_CRM_SLOW_MS=700 "$AIRLOCK" apply "$BR" --as maria >"$T/ra.out" 2>"$T/ra.err" &
+ra=$!
+E2E_CRM_SLOW_MS=700 "$AIRLOCK" apply "$BR" --as omar >"$T/rb.out" 2>"$T/rb.err" &
+rb=$!
+wait "$ra"
+rca=$?
+wait "$rb"
+rcb=$?
+same "resume race: each record was written once, through the upstream's own log" \
+	"$(sort "$T/hs.writes" | uniq -c | awk '{print $2"="$1}' | tr '\n' ' ')" "c1=1 c2=1 c3=1 c4=1 "
+same "resume race: exactly one resume carried it out" "$(( (rca == 0) + (rcb == 0) ))" 1
+has "resume race: the other made no call, saying why" "$(if [ "$rca" = 0 ]; then echo "$T/rb.err"; else echo "$T/ra.err"; fi)" \
+	'another apply|carried out by another|is applied'
+same "resume race: the upstream holds the new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"4" "c2":{"tier":"4" "c3":{"tier":"4" "c4":{"tier":"4" '
+same "resume race: the batch is applied, every record done" \
+	"$(sql "SELECT state FROM batch WHERE id=$BR")/$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BR AND apply_state='done'")" "applied/4"
+
+# a call another process on this host has in flight (sent, no answer yet,
+# its process alive) is not made again; once that process is gone it is
+sleep 300 &
+holder=$!
+hs "[$(up '[{"id":"c1","properties":{"tier":"1"}}]')]" >"$T/h4" 2>&1
+BL=$(sql "SELECT max(id) FROM batch")
+"$AIRLOCK" approve "$BL" --as maria --override --reason e2e >/dev/null 2>&1
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sql "UPDATE upstream_item SET apply_state='sent', apply_sent_at='$NOW', apply_claim='$(uname -n) $holder 1.0 1' WHERE batch_id=$BL" >/dev/null
+: >"$T/hs.writes"
+expect 1 "in flight: apply refuses a record another live apply is calling" "$AIRLOCK" apply "$BL" --as maria
+has "... naming it" "$T/err" "being made by another apply since $NOW"
+same "... and calls nothing" "$(wc -l <"$T/hs.writes" | tr -d ' ')" 0
+kill "$holder"
+wait "$holder" 2>/dev/null
+expect 0 "in flight: once that process is gone, apply resumes" "$AIRLOCK" apply "$BL" --as maria
+same "... writing the record once" "$(cat "$T/hs.writes")" c1
+
+# ---- a batch that expires mid-apply can be finished; one never started expires ----
+hs "[$(up '[{"id":"c1","properties":{"tier":"3"}},{"id":"c2","properties":{"tier":"3"}}]')]" >"$T/h5" 2>&1
+BX=$(sql "SELECT max(id) FROM batch")
+hs "[$(up '[{"id":"c3","properties":{"tier":"3"}}]')]" >"$T/h6" 2>&1
+BN=$(sql "SELECT max(id) FROM batch")
+"$AIRLOCK" approve "$BX" --as maria --override --reason e2e >/dev/null 2>&1
+"$AIRLOCK" approve "$BN" --as maria --override --reason e2e >/dev/null 2>&1
+E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BX" --as maria >"$T/xk.out" 2>"$T/xk.err" &
+apid=$!
+for _ in $(seq 150); do
+	[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BX AND apply_state='sent'")" = 1 ] && break
+	sleep 0.05
+done
+killed=
+for c in $(pgrep -P "$apid"); do
+	case "$(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)" in
+	*crm_upstream*) kill -9 "$c" && killed=1 ;;
+	esac
+done
+wait "$apid"
+same "expiry: the upstream was killed mid-apply" "${killed:-no}" 1
+LATER=$(( $(date +%s) + 40 * 86400 ))
+AIRLOCK_NOW=$LATER expect 0 "expiry: the queue sweeps 40 days later" "$AIRLOCK" queue
+same "expiry: the batch whose apply began is still approved" "$(sql "SELECT state FROM batch WHERE id=$BX")" approved
+same "expiry: the batch never applied expired" "$(sql "SELECT state FROM batch WHERE id=$BN")" expired
+AIRLOCK_NOW=$LATER expect 1 "expiry: the expired batch cannot be applied" "$AIRLOCK" apply "$BN" --as maria
+AIRLOCK_NOW=$LATER expect 0 "expiry: the begun apply resumes after its time-to-live" "$AIRLOCK" apply "$BX" --as maria
+same "expiry: ... and is applied" "$(sql "SELECT state FROM batch WHERE id=$BX")" applied
+same "expiry: the upstream holds both new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[12]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"3" "c2":{"tier":"3" '
