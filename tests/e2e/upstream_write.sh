@@ -9,6 +9,9 @@
 # (checked through dbhub itself), undone; a conflict when the row changed
 # upstream; dbhub killed mid-apply (no record applied twice, state known,
 # apply resumes); server-memory's create and delete blocked for a person.
+# Two resumes of the same unknown records at once (each record written
+# once); a batch that expires mid-apply is finished, one never started
+# expires. Runs on PostgreSQL too (tests/run: e2e/upstream_write@postgres).
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 sh "$ROOT/scripts/npm-deps.sh" || { notok "npm dependencies install"; exit 1; }
@@ -182,6 +185,8 @@ expect 0 "a person trusts crm" "$AIRLOCK" upstream trust crm --as alice
 run() { # STEPS_JSON
 	"$NODE" "$CLIENT" "{\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"write\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$AIRLOCK_POLICY\"],\"steps\":$1}"
 }
+# rows of a query on airlock's database (either engine) joined by commas
+rows() { sql "$1" | paste -sd, -; }
 book() { sqlite3 "$T/book.db" "SELECT group_concat(id||':'||tier||':'||owner, ',') FROM (SELECT * FROM accounts ORDER BY id)"; }
 BOOK0=$(book)
 w() { # ID TIER [EXTRA_JSON] -> a call step
@@ -212,10 +217,10 @@ same "the upstream book is untouched" "$(book)" "$BOOK0"
 # ---- attacker: one write split into many small calls ----
 run "[$(w a1 1),$(w a2 1),$(w a3 1),$(w a4 1),$(w a5 1)]" >"$T/s1" 2>&1
 same "the first three single-record calls are staged" \
-	"$(sql "SELECT group_concat(state) FROM (SELECT state FROM batch ORDER BY id LIMIT 3)")" "staged,staged,staged"
+	"$(rows "SELECT state FROM batch ORDER BY id LIMIT 3")" "staged,staged,staged"
 has "the running total counts them" "$T/s1" '"cumulative_radius":3'
 same "the calls past stage_max are blocked for a person" \
-	"$(sql "SELECT group_concat(state) FROM (SELECT state FROM batch ORDER BY id LIMIT 2 OFFSET 3)")" "blocked,blocked"
+	"$(rows "SELECT state FROM batch ORDER BY id LIMIT 2 OFFSET 3")" "blocked,blocked"
 same "staging changed nothing upstream" "$(book)" "$BOOK0"
 B1=$(sql "SELECT min(id) FROM batch")
 expect 0 "show the batch" "$AIRLOCK" show "$B1"
@@ -357,7 +362,7 @@ has "hubspot: an extra argument inside an input is refused" "$T/h1" 'argument /i
 has "hubspot: a record writing a field off the allow-list is refused whole" "$T/h1" 'field_not_allowed.*c1.*owner|"record_id":"c1","field":"owner","rule":"field_not_allowed"'
 has "hubspot: a record outside scope is refused" "$T/h1" '"record_id":"x9".*outside_scope|outside_scope.*x9'
 BH0=$(sql "SELECT max(id) FROM batch")
-same "hubspot: only c2 was staged from that call" "$(sql "SELECT group_concat(record_id) FROM batch_item WHERE batch_id=$BH0")" c2
+same "hubspot: only c2 was staged from that call" "$(rows "SELECT record_id FROM batch_item WHERE batch_id=$BH0 ORDER BY idx")" c2
 sql "SELECT 1" >/dev/null
 hs "[$(up '[{"id":"c1","properties":{"tier":"1"}},{"id":"c3","properties":{"tier":"1"}},{"id":"c4","properties":{"tier":"1"}},{"id":"c2","properties":{"tier":"3"}}]')]" >"$T/h2" 2>&1
 has "hubspot: a four-company call is one batch" "$T/h2" '"radius":4'
@@ -383,7 +388,7 @@ done
 wait "$apid"
 same "hubspot: the server was killed mid-apply" "${killed:-no}" 1
 same "hubspot: every record's state is known" \
-	"$(sql "SELECT group_concat(record_id||'='||apply_state) FROM (SELECT * FROM upstream_item WHERE batch_id=$BH ORDER BY idx)")" \
+	"$(rows "SELECT record_id||'='||apply_state FROM upstream_item WHERE batch_id=$BH ORDER BY idx")" \
 	"c1=done,c3=done,c4=sent,c2=pending"
 has "hubspot: the error names unknown and how to resume" "$T/hk.err" '2 record\(s\) of batch [0-9]+ done, 1 unknown'
 expect 0 "hubspot: apply resumes" "$AIRLOCK" apply "$BH" --as maria
