@@ -886,6 +886,28 @@ static int claim_process_alive(const char *claim)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+int upwrite_describe(struct store *s, json_t *b, struct err *err)
+{
+	const char *action = json_string_value(json_object_get(b, "action"));
+	char kind[sizeof((struct ubatch *)0)->upstream + sizeof((struct ubatch *)0)->tool + 4];
+	struct ubatch ub;
+	int rc;
+
+	if (!action || strcmp(action, UPWRITE_ACTION) != 0)
+		return 0;
+	rc = load_ubatch(s, json_integer_value(json_object_get(b, "id")), &ub, err);
+	if (rc)
+		return rc;
+	rc = fmt_buf(kind, sizeof kind, err, "record kind", "%s" UPSTREAM_SEP "%s", ub.upstream,
+		     ub.tool);
+	if (!rc && (json_object_set_new(b, "upstream",
+					json_pack("{s:s,s:s,s:s}", "name", ub.upstream, "tool",
+						  ub.tool, "effect", ub.action)) ||
+		    json_object_set_new(b, "record_kind", json_string(kind))))
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	return rc;
+}
+
 /* Records a step of an item's journal, committed at once: what is known
  * about a call must survive the process. */
 static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,

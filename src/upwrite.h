@@ -73,6 +73,13 @@ int upwrite_apply(struct store *s, const struct policy *p, int64_t batch_id, con
 int upwrite_undo(struct store *s, const struct policy *p, int64_t batch_id, const char *principal,
 		 const char *surface, int force, json_t **report, struct err *err);
 
+/* Names what the records of batch b (staging_get's JSON) are, for people
+ * reading it: for an upstream batch it adds "upstream" {name, tool,
+ * effect} and "record_kind", the tool as the agent called it
+ * (NAME__TOOL), which `show` and the console print where a book batch
+ * says "account". Other batches are left as they are. */
+int upwrite_describe(struct store *s, json_t *b, struct err *err);
+
 /* Every JSON pointer match of ptr in root ("*" matches each element of an
  * array): an array of [concrete pointer, value]. Exposed for tests. */
 json_t *upwrite_match(json_t *root, const char *ptr);

@@ -369,7 +369,13 @@ has "hubspot: a four-company call is one batch" "$T/h2" '"radius":4'
 BH=$(sql "SELECT max(id) FROM batch")
 expect 0 "hubspot: show" "$AIRLOCK" show "$BH"
 has "hubspot: show has each company's old -> new" "$T/out" 'tier: 2 → 3'
-has "hubspot: ... for each of the four" "$T/out" '#4 ~ account c2 '
+has "hubspot: ... for each of the four" "$T/out" '#4 ~ hubspot__hubspot-batch-update-objects c2 '
+hasnt "hubspot: show calls no upstream record an account" "$T/out" '~ account '
+expect 0 "hubspot: show --json" "$AIRLOCK" show "$BH" --json
+kinds() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); u=d.get("upstream") or {}
+print(d.get("record_kind"), u.get("name"), u.get("tool"), u.get("effect"))' "$1"; }
+same "hubspot: show --json names the records' kind by the upstream tool (and its upstream, tool, effect)" \
+	"$(kinds "$T/out")" "hubspot__hubspot-batch-update-objects hubspot hubspot-batch-update-objects update"
 expect 0 "hubspot: a person approves past the sample" "$AIRLOCK" approve "$BH" --as maria --override --reason e2e
 # each update call waits 600 ms: kill the server while the third record's call is out
 E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
@@ -472,3 +478,16 @@ AIRLOCK_NOW=$LATER expect 1 "expiry: the expired batch cannot be applied" "$AIRL
 AIRLOCK_NOW=$LATER expect 0 "expiry: the begun apply resumes after its time-to-live" "$AIRLOCK" apply "$BX" --as maria
 same "expiry: ... and is applied" "$(sql "SELECT state FROM batch WHERE id=$BX")" applied
 same "expiry: the upstream holds both new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[12]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"3" "c2":{"tier":"3" '
+
+# ---- the console labels an upstream batch's records by its tool ----
+echo alice-password-1 | "$AIRLOCK" reviewer add alice --role admin --password-stdin >/dev/null 2>&1
+serve_start
+curl -s -o /dev/null -c "$T/alice" -H 'Content-Type: application/json' \
+	--data '{"name":"alice","password":"alice-password-1"}' "http://127.0.0.1:$port/login"
+curl -s -b "$T/alice" "http://127.0.0.1:$port/api/batches/$BH" >"$T/cb"
+same "console: the batch names its records' kind by the upstream tool" "$(kinds "$T/cb")" \
+	"hubspot__hubspot-batch-update-objects hubspot hubspot-batch-update-objects update"
+curl -s "http://127.0.0.1:$port/app.js" >"$T/app.js"
+has "console: the page labels a record by the batch's record_kind" "$T/app.js" "b.record_kind \|\| 'account'"
+kill "$pid"
+wait "$pid" 2>/dev/null
