@@ -222,6 +222,20 @@ has "the running total counts them" "$T/s1" '"cumulative_radius":3'
 same "the calls past stage_max are blocked for a person" \
 	"$(rows "SELECT state FROM batch ORDER BY id LIMIT 2 OFFSET 3")" "blocked,blocked"
 same "staging changed nothing upstream" "$(book)" "$BOOK0"
+
+# ---- policy replay models the upstream's writes as the gate decided them ----
+rj() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d = d[int(k)] if isinstance(d, list) else d.get(k)
+print(d if not isinstance(d,(dict,list)) else json.dumps(d, sort_keys=True))' "$T/out" "$1"; }
+expect 0 "replay: the policy in force" "$AIRLOCK" policy replay "$P" --json
+same "replay: ... reproduces every upstream write's decision" "$(rj changed)/$(rj decisions.new.staged)/$(rj decisions.new.blocked)" "0/3/2"
+sed '0,/stage_max: 3/s//stage_max: 1/' "$P" >"$T/small.yaml"
+expect 0 "replay: stage_max 1 for the upstream's re-tiers" "$AIRLOCK" policy replay "$T/small.yaml" --json
+same "replay: ... the running total blocks the second and third call" "$(rj changes)" '{"staged->blocked": 2}'
+same "replay: ... the radius of the calls queued" "$(rj radius.new.max)/$(rj radius.new.n)" "5/5"
+sed '0,/fields: \[tier\]/s//fields: [owner]/' "$P" >"$T/notier.yaml"
+expect 0 "replay: tier off the upstream workflow's allow-list" "$AIRLOCK" policy replay "$T/notier.yaml" --json
+same "replay: ... refuses every re-tier" "$(rj changes)" '{"blocked->refused": 2, "staged->refused": 3}'
 B1=$(sql "SELECT min(id) FROM batch")
 expect 0 "show the batch" "$AIRLOCK" show "$B1"
 has "show gives the field old -> new, read from the upstream" "$T/out" 'tier: 2 → 1'
