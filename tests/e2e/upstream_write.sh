@@ -470,7 +470,7 @@ hs "[$(up '[{"id":"c3","properties":{"tier":"3"}}]')]" >"$T/h6" 2>&1
 BN=$(sql "SELECT max(id) FROM batch")
 "$AIRLOCK" approve "$BX" --as maria --override --reason e2e >/dev/null 2>&1
 "$AIRLOCK" approve "$BN" --as maria --override --reason e2e >/dev/null 2>&1
-E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BX" --as maria >"$T/xk.out" 2>"$T/xk.err" &
+E2E_CRM_SLOW_MS=1500 "$AIRLOCK" apply "$BX" --as maria >"$T/xk.out" 2>"$T/xk.err" &
 apid=$!
 for _ in $(seq 150); do
 	[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BX AND apply_state='sent'")" = 1 ] && break
