@@ -547,6 +547,23 @@ const char *gate_decision_name(const struct gate_decision *gd)
 	return "blocked";
 }
 
+const char *gate_upstream_decide(struct gate_decision *gd, int irreversible)
+{
+	/* an upstream's write is carried out by apply, a person's verb: never
+	 * unattended; one that cannot be undone waits for a person's approval */
+	if (gd->refused)
+		return NULL;
+	if (irreversible) {
+		gd->d.kind = DECISION_BLOCKED;
+		return "an upstream create, delete or send cannot be undone: blocked for a person";
+	}
+	if (gd->d.kind == DECISION_ALLOWED) {
+		gd->d.kind = DECISION_STAGED;
+		return "an upstream write is applied by a person (airlock apply), never unattended";
+	}
+	return NULL;
+}
+
 /* The fields the accepted records of an update set, what replay needs to
  * re-apply a workflow's allow-list: records grouped by their set of
  * fields, {"FIELD\nFIELD...": records, ...} (a field name holds no line
@@ -668,19 +685,10 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	gst.cumulative = cumulative;
 	gst.pending = pending;
 	gate_decide(g->policy, pr->wf, &gst, &gd);
-	/* an upstream's write is carried out by apply, a person's verb: never
-	 * unattended; one that cannot be undone waits for a person's approval */
-	if (pr->up && !gd.refused && pr->up->irreversible) {
-		gd.d.kind = DECISION_BLOCKED;
-		if (json_array_append_new(pr->reasons,
-					  json_string("an upstream create, delete or send cannot be "
-						      "undone: blocked for a person")))
-			pr->oom = 1;
-	} else if (pr->up && !gd.refused && gd.d.kind == DECISION_ALLOWED) {
-		gd.d.kind = DECISION_STAGED;
-		if (json_array_append_new(pr->reasons,
-					  json_string("an upstream write is applied by a person "
-						      "(airlock apply), never unattended")))
+	if (pr->up) {
+		const char *why = gate_upstream_decide(&gd, pr->up->irreversible);
+
+		if (why && json_array_append_new(pr->reasons, json_string(why)))
 			pr->oom = 1;
 	}
 	if (!gd.refused) {

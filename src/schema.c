@@ -597,6 +597,13 @@ const struct store_migration store_migrations[] = {
 	 "  ('pending','sent','done','failed','conflict')),"
 	 " undo_sent_at TEXT, undo_answered_at TEXT, undo_answer TEXT,"
 	 " PRIMARY KEY (batch_id, idx));"},
+	/* who carries out a call (upwrite.h): the token of the apply or undo
+	 * that journaled it as sent, new for every attempt, so two resumes of
+	 * the same unknown record cannot both claim it (a compare-and-set on
+	 * the token), and a resume sees a call another process has in flight. */
+	{36, "upstream call claims",
+	 "ALTER TABLE upstream_item ADD COLUMN apply_claim TEXT;"
+	 "ALTER TABLE upstream_item ADD COLUMN undo_claim TEXT;"},
 	/* OAuth 2.1 (oauth.h): codes and tokens are kept as BLAKE2b hashes
 	 * only; a grant is one admin's consent, the family every token of it
 	 * belongs to (revoking it ends them all). */

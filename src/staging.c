@@ -522,7 +522,13 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 		goto rollback;
 	json_array_foreach(ids, i, v)
 	{
-		rc = store_prepare(s, "UPDATE batch SET state='expired',updated_at=?2 WHERE id=?1",
+		/* the row is checked again as it is updated: an upstream apply
+		 * that began meanwhile cleared its expiry
+		 * (staging_external_begin), and it is not cut off */
+		rc = store_prepare(s,
+				   "UPDATE batch SET state='expired',updated_at=?2 WHERE id=?1 AND"
+				   " state IN ('staged','sampled','blocked','approved') AND"
+				   " expires_at IS NOT NULL AND expires_at<=?2",
 				   &st, err);
 		if (rc)
 			goto rollback;
@@ -532,6 +538,10 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 		store_done(st);
 		if (rc != STORE_DONE)
 			goto rollback;
+		if (store_changes(s) != 1) {
+			json_array_remove(ids, i--);
+			continue;
+		}
 		rc = radius_release(s, json_integer_value(v), err);
 		if (rc)
 			goto rollback;

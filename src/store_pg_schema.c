@@ -251,6 +251,9 @@ static const struct store_migration pg_migrations[] = {
 	 "apply_answered_at TEXT, apply_answer TEXT, undo_state TEXT NOT NULL DEFAULT 'pending' "
 	 "CHECK (undo_state IN ('pending','sent','done','failed','conflict')), undo_sent_at TEXT, "
 	 "undo_answered_at TEXT, undo_answer TEXT, PRIMARY KEY (batch_id, idx));"},
+	{36, "upstream call claims",
+	 "ALTER TABLE upstream_item ADD COLUMN apply_claim TEXT;ALTER TABLE upstream_item ADD "
+	 "COLUMN undo_claim TEXT;"},
 	{37, "oauth",
 	 "CREATE TABLE oauth_client( id TEXT PRIMARY KEY, name TEXT NOT NULL, "
 	 "redirect_uris TEXT NOT NULL, "
