@@ -9,6 +9,10 @@
 #                              URL (one start printed), print its URL
 #   sh tests/pg.sh dropdb URL  drop the database URL names (its sessions
 #                              ended first)
+#   sh tests/pg.sh crash DIR   kill -9 the server and every process of it
+#                              (a crash: no shutdown, no checkpoint)
+#   sh tests/pg.sh restart DIR start the cluster in DIR again (after crash:
+#                              crash recovery), print its URL
 #
 # Debian's postgresql 15 (scripts/deps.sh). The server listens only on a
 # Unix socket inside DIR (no TCP port, nothing another host can reach), with
@@ -35,6 +39,14 @@ url() {
 	printf 'postgresql:///airlock?host=%s&user=postgres\n' "$(cd "$dir" && pwd)"
 }
 
+server_start() {
+	# fsync off: a test cluster is thrown away, never recovered from a
+	# power loss (a crash of the server is: its WAL is in the kernel)
+	as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$(cd "$dir" && pwd)' -c fsync=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case $cmd in
 start)
 	[ -x "$BIN/initdb" ] || { echo "pg.sh: no $BIN/initdb (sh scripts/deps.sh)" >&2; exit 1; }
@@ -45,10 +57,7 @@ start)
 	as_pg "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync \
 		-E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
-	# fsync off: a test cluster is thrown away, never recovered
-	as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$(cd "$dir" && pwd)' -c fsync=off -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	server_start
 	as_pg "$BIN/createdb" -h "$(cd "$dir" && pwd)" -U postgres airlock
 	url
 	;;
@@ -70,6 +79,23 @@ newdb | dropdb)
 		"$BIN/dropdb" -h "$host" -U postgres --force --if-exists "$name"
 	fi
 	;;
+crash)
+	pm=$(head -1 "$dir/data/postmaster.pid")
+	# the children first listed, then all at once: none of them outlives
+	# the postmaster holding the shared memory a restart needs
+	kids=$(pgrep -P "$pm" || true)
+	kill -9 "$pm" $kids
+	for _ in $(seq 100); do
+		alive=
+		for p in $pm $kids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	;;
+restart)
+	server_start
+	url
+	;;
 stop)
 	if [ -e "$dir/data/postmaster.pid" ]; then
 		as_pg "$BIN/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null || true
@@ -77,7 +103,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: $0 start|url|stop DIR | newdb|dropdb URL" >&2
+	echo "usage: $0 start|url|stop|crash|restart DIR | newdb|dropdb URL" >&2
 	exit 2
 	;;
 esac
