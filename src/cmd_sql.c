@@ -130,11 +130,7 @@ int cmd_sql(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage(cli, "which statement? (airlock sql \"SELECT ...\" [VALUE...])");
-	target = cli->db_path;
-	if (!target || !*target)
-		target = getenv("AIRLOCK_DB");
-	if (!target || !*target)
-		target = STORE_DEFAULT_PATH;
+	target = store_target(cli->db_path);
 	if (store_connect(&s, target, &err) || store_begin(s, &err))
 		goto fail;
 	if (store_prepare(s, argv[optind], &st, &err))
