@@ -9,6 +9,8 @@
 #                              URL (one start printed), print its URL
 #   sh tests/pg.sh dropdb URL  drop the database URL names (its sessions
 #                              ended first)
+#   sh tests/pg.sh copydb URL  make a new database, a copy of the one URL
+#                              names (no session may be on it), print its URL
 #   sh tests/pg.sh crash DIR   kill -9 the server and every process of it
 #                              (a crash: no shutdown, no checkpoint)
 #   sh tests/pg.sh restart DIR start the cluster in DIR again (after crash:
@@ -64,14 +66,19 @@ start)
 url)
 	url
 	;;
-newdb | dropdb)
+newdb | dropdb | copydb)
 	# the URL's socket folder, and for dropdb its database
 	host=${dir#*host=}
 	host=${host%%&*}
 	case $dir in postgresql:///*\?*host=/*) ;; *) echo "pg.sh: not a URL of pg.sh start: $dir" >&2; exit 2 ;; esac
-	if [ "$cmd" = newdb ]; then
+	if [ "$cmd" != dropdb ]; then
 		name=airlock_e2e_$$_$(date +%s%N)
-		"$BIN/createdb" -h "$host" -U postgres "$name"
+		if [ "$cmd" = copydb ]; then
+			from=${dir#postgresql:///}
+			"$BIN/createdb" -h "$host" -U postgres -T "${from%%\?*}" "$name"
+		else
+			"$BIN/createdb" -h "$host" -U postgres "$name"
+		fi
 		printf 'postgresql:///%s?host=%s&user=postgres\n' "$name" "$host"
 	else
 		name=${dir#postgresql:///}
@@ -103,7 +110,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: $0 start|url|stop|crash|restart DIR | newdb|dropdb URL" >&2
+	echo "usage: $0 start|url|stop|crash|restart DIR | newdb|dropdb|copydb URL" >&2
 	exit 2
 	;;
 esac
