@@ -119,7 +119,8 @@ static int pg_exec(struct store *s, const char *sql, struct err *err)
 
 /* What every session starts with: UTC timestamps and standard strings
  * whatever the server's defaults (the same text as SQLite gives for the
- * same SQL), no notices. */
+ * same SQL), no notices; and, after a reset, the durability the caller
+ * chose. */
 static int session_setup(struct store *s, struct err *err)
 {
 	int rc;
@@ -129,6 +130,8 @@ static int session_setup(struct store *s, struct err *err)
 		     "SET TIME ZONE 'UTC'; SET standard_conforming_strings = on;"
 		     "SET client_min_messages = warning",
 		     err);
+	if (!rc && s->relaxed)
+		rc = pg_exec(s, "SET synchronous_commit = off", err);
 	return rc;
 }
 
@@ -791,16 +794,11 @@ static int pg_col_type(struct store_stmt *st, int col)
 
 static int pg_set_durability(struct store *s, enum store_durability d, struct err *err)
 {
-	/* Every commit waits for its WAL, relaxed or not. What RELAXED means
-	 * (a commit survives a crash of the process that holds the database)
-	 * has no PostgreSQL setting: synchronous_commit = off loses the newest
-	 * commits with a crash of the server process, and a read answered
-	 * was missing from the log after one (e2e/pg_restart). The log's
-	 * writer groups its commits, so one flush serves many entries. */
-	(void)s;
-	(void)d;
-	(void)err;
-	return 0;
+	/* off: a commit survives a crash of airlock, the database stays
+	 * consistent, and the newest commits may be lost with the server */
+	return pg_exec(
+	    s, d == STORE_RELAXED ? "SET synchronous_commit = off" : "SET synchronous_commit = on",
+	    err);
 }
 
 static void pg_wal_limit(struct store *s, int pages)
