@@ -499,14 +499,21 @@ static uint64_t band_key(const uint16_t *sig, int band, int rows)
 	return mix64(h);
 }
 
-/* The low two bits of every position, packed 32 to a word. */
+/* The low two bits of every position, packed 32 to a word. Each word is
+ * built in a register: or-ing into memory position by position made every
+ * step wait for the store of the one before. */
 static void pre_pack(const struct minhash_lsh *l, const uint16_t *sig, uint64_t *out)
 {
-	int i;
+	int w, i, end;
 
-	memset(out, 0, (size_t)l->pre_words * sizeof out[0]);
-	for (i = 0; i < l->hashes; i++)
-		out[i / 32] |= (uint64_t)(sig[i] & 3) << (2 * (i % 32));
+	for (w = 0; w < l->pre_words; w++) {
+		uint64_t x = 0;
+
+		end = (w + 1) * 32 < l->hashes ? (w + 1) * 32 : l->hashes;
+		for (i = end - 1; i >= w * 32; i--)
+			x = x << 2 | (uint64_t)(sig[i] & 3);
+		out[w] = x;
+	}
 }
 
 /* 1 when enough 2-bit lanes agree for the pair to be worth comparing. */
