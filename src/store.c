@@ -115,6 +115,54 @@ int store_sql_json_text(const struct store *s, const char *col, char *buf, size_
 	return s->be->json_text_sql(col, buf, len);
 }
 
+int store_sql_list(const struct store *s, int param, char *buf, size_t len)
+{
+	return s->be->list_sql(param, buf, len);
+}
+
+static int list_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void store_bind_list(struct store_stmt *st, int idx, json_t *set)
+{
+	size_t n = json_is_object(set) ? json_object_size(set) : json_array_size(set), k = 0, i;
+	const char **v = malloc((n ? n : 1) * sizeof *v);
+	json_t *arr = json_array(), *e;
+	const char *key;
+	char *txt = NULL;
+
+	if (!v || !arr)
+		goto out;
+	if (json_is_object(set)) {
+		json_object_foreach(set, key, e)
+		{
+			v[k++] = key;
+		}
+	} else {
+		json_array_foreach(set, i, e)
+		{
+			if (json_is_string(e))
+				v[k++] = json_string_value(e);
+		}
+	}
+	/* key order: each engine then walks its index forward, page by page */
+	qsort(v, k, sizeof *v, list_cmp);
+	for (i = 0; i < k; i++)
+		if ((!i || strcmp(v[i - 1], v[i])) && json_array_append_new(arr, json_string(v[i])))
+			goto out;
+	txt = json_dumps(arr, JSON_COMPACT);
+out:
+	if (txt)
+		store_bind_text(st, idx, txt);
+	else
+		store_bind_failed(st);
+	free(txt);
+	free(v);
+	json_decref(arr);
+}
+
 int store_exec(struct store *s, const char *sql, struct err *err)
 {
 	return s->be->exec(s, sql, err);

@@ -236,6 +236,21 @@ int store_trigger_sql(struct store *s, const char *name, char **out, struct err 
  * PostgreSQL). -1 when buf is too small; col is a trusted column name. */
 int store_sql_json_text(const struct store *s, const char *col, char *buf, size_t len);
 
+/* A set of strings as one parameter, so a check over many records is one
+ * statement that visits them in key order, not one probe per record:
+ * store_sql_list() writes a subquery, "(SELECT value FROM …)", yielding
+ * one row (column "value", text) per string bound at parameter param by
+ * store_bind_list(); use it as "col IN <it>" or as "INSERT … SELECT …
+ * FROM <it> AS l WHERE true". Each engine has its own form (SQLite's
+ * json_each, PostgreSQL's json_array_elements_text). -1 when buf is too
+ * small. */
+int store_sql_list(const struct store *s, int param, char *buf, size_t len);
+
+/* Binds the strings of set (a JSON array of strings, or an object: its
+ * keys) at idx, sorted bytewise and without repeats, for store_sql_list();
+ * anything not a string is skipped. Out of memory fails the step. */
+void store_bind_list(struct store_stmt *st, int idx, json_t *set);
+
 /* "sqlite" or "postgres": the engine behind s. */
 const char *store_backend_name(const struct store *s);
 
