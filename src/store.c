@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static unsigned sql_hash(const char *s)
 {
@@ -24,6 +25,21 @@ int store_target_is_pg(const char *target)
 	return target && (strncmp(target, "postgres://", 11) == 0 ||
 			  strncmp(target, "postgresql://", 13) == 0 ||
 			  strncmp(target, "host=", 5) == 0 || strncmp(target, "dbname=", 7) == 0);
+}
+
+const char *store_target(const char *given)
+{
+	const char *env;
+
+	if (given && *given)
+		return given;
+	env = getenv("AIRLOCK_DB");
+	return env && *env ? env : STORE_DEFAULT_PATH;
+}
+
+int store_target_exists(const char *target)
+{
+	return store_target_is_pg(target) || access(target, F_OK) == 0;
 }
 
 static int migrate(struct store *s, struct err *err);
@@ -76,6 +92,28 @@ int store_create(struct store **out, const char *path, struct err *err)
 int store_connect(struct store **out, const char *target, struct err *err)
 {
 	return open_store(out, target, 0, 0, err);
+}
+
+int store_open_with(struct store **out, const char *target, const struct store_options *o,
+		    struct err *err)
+{
+	static const struct store_options none;
+	int rc;
+
+	if (!o)
+		o = &none;
+	rc = open_store(out, target, o->create, 1, err);
+	if (rc == 0 && o->durability != STORE_DURABLE)
+		rc = store_set_durability(*out, o->durability, err);
+	if (rc == 0 && o->wal_limit_pages > 0)
+		store_wal_limit(*out, o->wal_limit_pages);
+	if (rc == 0 && o->read_snapshot)
+		rc = store_read_snapshot(*out, err);
+	if (rc && *out) {
+		store_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int store_file_ok(struct store *s, struct err *err) { return s->be->file_ok(s, err); }
@@ -703,7 +741,7 @@ struct store_conn *store_pool_take(struct store_pool *p, struct err *err)
 		err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (store_open(&c->store, p->path, err) ||
+	if (store_open_with(&c->store, p->path, NULL, err) ||
 	    (p->hooks.init && p->hooks.init(c->store, p->hooks.arg, &c->state, err))) {
 		conn_close(p, c);
 		return NULL;
