@@ -73,6 +73,13 @@ while [ "$i" -lt "$REPS" ]; do
 	"$AIRLOCK" --db "$W/db" init >/dev/null
 	run_ms sfmap "$AIRLOCK" --db "$W/db" import accounts "$W/sf.csv" --map salesforce --quiet
 	[ "$(sqlite3 "$W/db" "SELECT count(*) FROM account WHERE region IN ('NA','EMEA','APAC','LATAM')")" = "$ROWS" ] || { echo "bench/import: mapped import incomplete" >&2; exit 1; }
+	# the text index is built after the import's commit, by the next
+	# command that opens the book (an older airlock built it inside the
+	# import): timed here, so both figures can be told apart
+	if [ "$(sqlite3 "$W/db" "SELECT count(*) FROM sqlite_master WHERE name='account_text_behind'")" = 1 ]; then
+		run_ms sfnext "$AIRLOCK" --db "$W/db" queue
+		[ "$(sqlite3 "$W/db" "SELECT count(*) FROM account_text_behind")" = 0 ] || { echo "bench/import: the text index was not built" >&2; exit 1; }
+	fi
 	i=$((i + 1))
 done
 
@@ -98,7 +105,12 @@ goal=$(awk -v r="$ratio" 'BEGIN { print (r <= 2.0) ? "met" : "NOT met" }')
 	echo "  sqlite3 .import, bare table               $sfb / $(median "$W/sfbare.cpu")"
 	echo "  airlock import --map salesforce           $sfm / $(median "$W/sfmap.cpu")"
 	echo "  ratio mapped / bare sqlite3:              $sfr wall, $(div "$(median "$W/sfmap.cpu")" "$(median "$W/sfbare.cpu")") cpu (goal <= 2 wall: $(awk -v r="$sfr" 'BEGIN { print (r <= 2.0) ? "met" : "NOT met" }'))"
-	for n in bare table airlock noidx sfbare sfmap; do
+	if [ -s "$W/sfnext.cpu" ]; then
+		echo "  then the next open, building the text index $(median "$W/sfnext.wall") / $(median "$W/sfnext.cpu")"
+		echo "  ratio (mapped import + that open) / bare:   $(div "$(($(median "$W/sfmap.cpu") + $(median "$W/sfnext.cpu")))" "$(median "$W/sfbare.cpu")") cpu"
+	fi
+	for n in bare table airlock noidx sfbare sfmap sfnext; do
+		[ -s "$W/$n.wall" ] || continue
 		echo "  runs $n (wall ms): $(tr '\n' ' ' <"$W/$n.wall")"
 	done
 } | tee "$OUTDIR/import.txt"

@@ -1298,7 +1298,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	int64_t n = 0;
 	size_t len = 0, cap = 0;
 	char *buf = NULL, *nb;
-	int rc;
+	int rc, behind;
 
 	p->use_index = 0;
 	p->stream = 0;
@@ -1313,6 +1313,10 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 		return 0;
 	if (!text_match(p->pat, p->match, sizeof p->match))
 		return 0;
+	/* after a bulk load, until the index is built: the scan alone */
+	rc = book_text_index_behind(s, &behind, err);
+	if (rc || behind)
+		return rc;
 	if (ordered_page) {
 		rc = store_query_int(s, "SELECT in_id_order FROM account_order", &n, err);
 		if (rc)

@@ -268,11 +268,24 @@ int book_loader_new(struct store *s, enum book_kind kind, const char *const *col
  * fault, which may be an earlier, staged one. */
 int book_loader_put(struct book_loader *l, const char *const *values, int64_t tag,
 		    int *outcome, struct err *err);
-/* Writes the rows still staged; errors as for book_loader_put(). */
+/* Writes the rows still staged; errors as for book_loader_put(). A load
+ * into the empty account table leaves the trigram index of names and
+ * domains behind (book_text_index_build). */
 int book_loader_finish(struct book_loader *l, struct err *err);
 int64_t book_loader_failed_tag(const struct book_loader *l);
 /* Staged rows not finished are dropped. NULL is fine. */
 void book_loader_free(struct book_loader *l);
+
+/* The trigram index of names and domains (account_text) is built after a
+ * load into the empty account table commits, not inside it: until then it
+ * is behind, and text search scans the table instead, with the same
+ * answers. book_text_index_behind() says whether it is (never on an engine
+ * without the index). book_text_index_build() builds a behind index and
+ * clears the mark in one transaction of its own (*built 1), and does
+ * nothing otherwise; the CLI runs it on opening a book, so a crash after
+ * the load's commit is caught up by the next command. */
+int book_text_index_behind(struct store *s, int *behind, struct err *err);
+int book_text_index_build(struct store *s, int *built, struct err *err);
 
 /* The kind of one signal, copied into kind: *found 0 when no signal has
  * that id. (drift reads cited evidence through this.) */

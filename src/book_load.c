@@ -354,8 +354,9 @@ static int defer_triggers(struct book_loader *l, struct err *err)
 }
 
 /* Puts the dropped triggers back and does at once what they would have
- * done row by row: the text index rebuilt, the account tallies counted
- * (the table was empty, so they held nothing of it before). */
+ * done row by row: the account tallies counted (the table was empty, so
+ * they held nothing of it before), and the text index marked behind, to
+ * be built after the commit (book_text_index_build). */
 static int tally_write(struct book_loader *l, struct err *err)
 {
 	struct store_stmt *st;
@@ -395,8 +396,10 @@ static int restore_triggers(struct book_loader *l, int counted, struct err *err)
 		rc = store_exec(l->s, l->deferred[i], err);
 		if (rc)
 			break;
-		if (i == 0)
-			rc = store_exec(l->s, "INSERT INTO account_text(account_text) VALUES('rebuild')",
+		if (i == 0) /* built after the commit (book_text_index_build) */
+			rc = store_exec(l->s,
+					"INSERT INTO account_text_behind(id) VALUES(1)"
+					" ON CONFLICT DO NOTHING",
 					err);
 		else if (i == 2)
 			/* counted: every staged row is in, in staging order; else
@@ -1037,5 +1040,50 @@ out:
 	release_slots(l);
 	if (rc)
 		*outcome = 0;
+	return rc;
+}
+
+int book_text_index_behind(struct store *s, int *behind, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*behind = 0;
+	/* the trigram index is SQLite's FTS5 (schema.c, 4 to 6) */
+	if (strcmp(store_backend_name(s), "sqlite") != 0)
+		return 0;
+	rc = store_prepare(s, "SELECT 1 FROM account_text_behind", &st, err);
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	*behind = rc == STORE_ROW;
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+int book_text_index_build(struct store *s, int *built, struct err *err)
+{
+	int behind, rc;
+
+	*built = 0;
+	rc = book_text_index_behind(s, &behind, err);
+	if (rc || !behind)
+		return rc;
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	/* another process may have built it since the look above */
+	rc = book_text_index_behind(s, &behind, err);
+	if (rc == 0 && behind)
+		rc = store_exec(s,
+				"INSERT INTO account_text(account_text) VALUES('rebuild');"
+				"DELETE FROM account_text_behind",
+				err);
+	if (rc == 0)
+		rc = store_commit(s, err); /* a failed commit rolls back itself */
+	else
+		store_rollback(s);
+	if (rc == 0)
+		*built = behind;
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "autonomy.h"
+#include "book.h"
 #include "cli_identity.h"
 #include "review.h"
 #include "staging.h"
@@ -769,7 +770,8 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 
 struct store *cli_store(struct cli *cli)
 {
-	struct err err = {0};
+	struct err err = {0}, ignored = {0};
+	int built;
 
 	if (cli->store)
 		return cli->store;
@@ -778,6 +780,11 @@ struct store *cli_store(struct cli *cli)
 		cli_fail_err(cli, &err);
 		return NULL;
 	}
+	/* the text index an import into an empty book left to be built after
+	 * its commit (or a crash left behind): built now. A book another
+	 * process holds, or one opened read-only, keeps it behind, and its
+	 * text search scans meanwhile with the same answers. */
+	(void)book_text_index_build(cli->store, &built, &ignored);
 	return cli->store;
 }
 

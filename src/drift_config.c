@@ -237,30 +237,76 @@ static int digits(const char *p, int n)
 	return v;
 }
 
+/* The seconds and the end of the stored form after its minute: "SS" then
+ * "Z" or ".uuuuuuZ" (the action log's); -1 otherwise. */
+static int stored_seconds(const char *s)
+{
+	int se = digits(s, 2);
+
+	if (se < 0 || se > 60)
+		return -1;
+	if ((s[2] == 'Z' && s[3] == '\0') ||
+	    (s[2] == '.' && digits(s + 3, 6) >= 0 && s[9] == 'Z' && s[10] == '\0'))
+		return se;
+	return -1;
+}
+
+/* The stored form up to its minute ("YYYY-MM-DDTHH:MM:"), in seconds; -1
+ * when s does not start so. */
+static int stored_minute(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi;
+
+	if ((y = digits(s, 4)) >= 0 && s[4] == '-' && (mo = digits(s + 5, 2)) >= 1 && s[7] == '-' &&
+	    (d = digits(s + 8, 2)) >= 1 && s[10] == 'T' && (h = digits(s + 11, 2)) >= 0 &&
+	    s[13] == ':' && (mi = digits(s + 14, 2)) >= 0 && s[16] == ':' && mo <= 12 && d <= 31 &&
+	    h <= 23 && mi <= 59) {
+		*out = days_from_civil(y, mo, d) * DAY + h * 3600 + mi * 60;
+		return 0;
+	}
+	return -1;
+}
+
 int drift_time(const char *s, int64_t *out)
 {
-	int y, mo, d, h, mi, se;
 	time_t t;
+	int64_t m;
+	int se;
 
 	if (!s)
 		return -1;
 	/* the stored form, parsed without sscanf/timegm: this runs once per
 	 * logged action */
-	if ((y = digits(s, 4)) >= 0 && s[4] == '-' && (mo = digits(s + 5, 2)) >= 1 && s[7] == '-' &&
-	    (d = digits(s + 8, 2)) >= 1 && s[10] == 'T' && (h = digits(s + 11, 2)) >= 0 &&
-	    s[13] == ':' && (mi = digits(s + 14, 2)) >= 0 && s[16] == ':' &&
-	    (se = digits(s + 17, 2)) >= 0 && mo <= 12 && d <= 31 && h <= 23 && mi <= 59 &&
-	    se <= 60 &&
-	    /* "…SSZ", or the action log's "…SS.uuuuuuZ" */
-	    ((s[19] == 'Z' && s[20] == '\0') ||
-	     (s[19] == '.' && digits(s + 20, 6) >= 0 && s[26] == 'Z' && s[27] == '\0'))) {
-		*out = days_from_civil(y, mo, d) * DAY + h * 3600 + mi * 60 + se;
+	if (stored_minute(s, &m) == 0 && (se = stored_seconds(s + 17)) >= 0) {
+		*out = m + se;
 		return 0;
 	}
 	if (clock_parse(s, &t))
 		return -1;
 	*out = (int64_t)t;
 	return 0;
+}
+
+int drift_time_memo(struct drift_time_memo *memo, const char *s, int64_t *out)
+{
+	int se;
+
+	if (!s)
+		return -1;
+	/* strncmp: stops at a shorter text's end, which no kept minute has */
+	if (memo->ok && !strncmp(s, memo->minute, sizeof memo->minute) &&
+	    (se = stored_seconds(s + 17)) >= 0) {
+		*out = memo->base + se;
+		return 0;
+	}
+	if (stored_minute(s, &memo->base) == 0 && (se = stored_seconds(s + 17)) >= 0) {
+		memcpy(memo->minute, s, sizeof memo->minute);
+		memo->ok = 1;
+		*out = memo->base + se;
+		return 0;
+	}
+	memo->ok = 0;
+	return drift_time(s, out);
 }
 
 int drift_config_apply(struct drift_config *c, const char *const *keys,

@@ -124,6 +124,15 @@ extern const int drift_source_count;
 /* "YYYY-MM-DDTHH:MM:SSZ" (fast path) or anything clock_parse takes into
  * seconds since the epoch; -1 when it is neither. */
 int drift_time(const char *text, int64_t *out);
+/* drift_time() for the rows of one scan, which in time order share their
+ * minute: the stored form's "YYYY-MM-DDTHH:MM:" is parsed once per minute
+ * and kept with its time. Zeroed before the first row. Same answers. */
+struct drift_time_memo {
+	char minute[17];
+	int64_t base;
+	int ok;
+};
+int drift_time_memo(struct drift_time_memo *memo, const char *text, int64_t *out);
 
 /* The window number of t in the current pass, or -1 when outside it. */
 int drift_window_of(const struct drift_ctx *c, int64_t t);

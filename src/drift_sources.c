@@ -238,6 +238,7 @@ struct log_pass {
 	struct drift_ctx *c;
 	struct drift_series *calls, *tools, *aud;
 	signed char guarded[DRIFT_MAX_CATS + 1];
+	struct drift_time_memo tm;
 };
 
 static int log_row(const struct audit_scan_row *row, void *ctx, struct err *err)
@@ -248,7 +249,7 @@ static int log_row(const struct audit_scan_row *row, void *ctx, struct err *err)
 	int win, k;
 
 	(void)err;
-	if (!row->tool || drift_time(row->at, &t) || (win = drift_window_of(c, t)) < 0)
+	if (!row->tool || drift_time_memo(&p->tm, row->at, &t) || (win = drift_window_of(c, t)) < 0)
 		return 0;
 	if (!is_agent(row->principal)) {
 		if (!strcmp(row->tool, "import"))
@@ -377,6 +378,7 @@ struct drafts_read_pass {
 	struct drift_ctx *c;
 	struct drafts_pass *p;
 	struct drift_series *distinct;
+	struct drift_time_memo tm;
 };
 
 static int draft_row(const struct outreach_draft_scan_row *row, void *ctx, struct err *err)
@@ -389,7 +391,7 @@ static int draft_row(const struct outreach_draft_scan_row *row, void *ctx, struc
 	int64_t t;
 	int win;
 
-	if (!row->body || drift_time(row->created_at, &t))
+	if (!row->body || drift_time_memo(&r->tm, row->created_at, &t))
 		return 0;
 	win = drift_window_of(c, t);
 	if (win >= 0)
@@ -424,7 +426,7 @@ oom:
 static int drafts_read(struct drift_ctx *c, struct drafts_pass *p, struct drift_series *distinct,
 		       struct err *err)
 {
-	struct drafts_read_pass r = {c, p, distinct};
+	struct drafts_read_pass r = {c, p, distinct, {{0}, 0, 0}};
 
 	return outreach_scan_drafts(c->store, c->lead_from, c->to, draft_row, &r, err);
 }

@@ -124,6 +124,26 @@ static int borrow_bin(int b, int a, uint64_t bins)
 	return (int)(((uint64_t)x * bins) >> 32);
 }
 
+/* borrow_bin() for the first BORROW_TAB attempts, per thread for the
+ * last `hashes` asked: a sketch of a short text has about half its bins
+ * empty, and hashing (bin, attempt) for each of them, round after round,
+ * was most of the sketch's time. Same answers as borrow_bin(). */
+#define BORROW_TAB 8
+static __thread struct {
+	int hashes;
+	uint8_t bin[BORROW_TAB + 1][MINHASH_MAX];
+} borrow_tab;
+
+static void borrow_tab_fill(int hashes)
+{
+	int a, b;
+
+	for (a = 1; a <= BORROW_TAB; a++)
+		for (b = 0; b < hashes; b++)
+			borrow_tab.bin[a][b] = (uint8_t)borrow_bin(b, a, (uint64_t)hashes);
+	borrow_tab.hashes = hashes;
+}
+
 int minhash_sketch(const uint64_t *shingles, size_t n, int hashes, uint16_t *sig)
 {
 	uint32_t mins[MINHASH_MAX];
@@ -162,10 +182,13 @@ int minhash_sketch(const uint64_t *shingles, size_t n, int hashes, uint16_t *sig
 			left[nleft] = b;
 			nleft += mins[b] == UINT32_MAX;
 		}
+		if (nleft > 0 && borrow_tab.hashes != hashes)
+			borrow_tab_fill(hashes);
 		for (a = 1; nleft > 0 && a <= 4 * hashes; a++) {
 			for (m = 0, i = 0; i < (size_t)nleft; i++) {
 				int k = left[i];
-				uint32_t v = mins[borrow_bin(k, a, bins)];
+				uint32_t v = mins[a <= BORROW_TAB ? borrow_tab.bin[a][k]
+								 : borrow_bin(k, a, bins)];
 
 				val[k] = v;
 				left[m] = k;
@@ -499,14 +522,21 @@ static uint64_t band_key(const uint16_t *sig, int band, int rows)
 	return mix64(h);
 }
 
-/* The low two bits of every position, packed 32 to a word. */
+/* The low two bits of every position, packed 32 to a word. Each word is
+ * built in a register: or-ing into memory position by position made every
+ * step wait for the store of the one before. */
 static void pre_pack(const struct minhash_lsh *l, const uint16_t *sig, uint64_t *out)
 {
-	int i;
+	int w, i, end;
 
-	memset(out, 0, (size_t)l->pre_words * sizeof out[0]);
-	for (i = 0; i < l->hashes; i++)
-		out[i / 32] |= (uint64_t)(sig[i] & 3) << (2 * (i % 32));
+	for (w = 0; w < l->pre_words; w++) {
+		uint64_t x = 0;
+
+		end = (w + 1) * 32 < l->hashes ? (w + 1) * 32 : l->hashes;
+		for (i = end - 1; i >= w * 32; i--)
+			x = x << 2 | (uint64_t)(sig[i] & 3);
+		out[w] = x;
+	}
 }
 
 /* 1 when enough 2-bit lanes agree for the pair to be worth comparing. */
@@ -630,8 +660,10 @@ int minhash_lsh_add(struct minhash_lsh *l, size_t i, int64_t t)
 			if (t - *rec_t(l, j) > l->horizon)
 				break;
 			next = rec_prev(l, j)[b];
-			if (next != NONE)
-				__builtin_prefetch(rec(l, next)); /* while this one is judged */
+			if (next != NONE) { /* while this one is judged */
+				__builtin_prefetch(rec(l, next));
+				__builtin_prefetch(l->sigs + (size_t)next * (size_t)l->hashes);
+			}
 			if (*stamp == (uint32_t)i + 1 || j == i)
 				continue;
 			*stamp = (uint32_t)i + 1;

@@ -251,6 +251,38 @@ const struct store_migration store_migrations[] = {
 	 " INSERT INTO account_text(rowid, name, domain) VALUES (NEW.rowid, NEW.name, NEW.domain);"
 	 " END;"
 	 "INSERT INTO account_text(account_text) VALUES ('rebuild');"},
+	/* An import into the empty account table commits its rows without the
+	 * trigram index (most of its CPU beyond the rows themselves) and marks
+	 * the index behind with the one row of account_text_behind; the index
+	 * is built afterwards in a transaction of its own (book.h:
+	 * book_text_index_build, which the CLI runs on opening a book), and
+	 * text search scans while the row is there, with the same answers.
+	 * Meanwhile the triggers leave the index alone: the build reads every
+	 * account anyway, and an FTS5 'delete' of an entry the index never had
+	 * would damage it. A crash between the two leaves the row, so the next
+	 * open builds it. */
+	{6, "account text index built after a bulk load",
+	 "CREATE TABLE account_text_behind(id INTEGER PRIMARY KEY CHECK (id = 1));"
+	 "DROP TRIGGER account_text_insert;"
+	 "DROP TRIGGER account_text_delete;"
+	 "DROP TRIGGER account_text_update;"
+	 "CREATE TRIGGER account_text_insert AFTER INSERT ON account"
+	 " WHEN NOT EXISTS (SELECT 1 FROM account_text_behind) BEGIN"
+	 " INSERT INTO account_text(rowid, name, domain) VALUES (NEW.rowid, NEW.name, NEW.domain);"
+	 " END;"
+	 "CREATE TRIGGER account_text_delete AFTER DELETE ON account"
+	 " WHEN NOT EXISTS (SELECT 1 FROM account_text_behind) BEGIN"
+	 " INSERT INTO account_text(account_text, rowid, name, domain)"
+	 "  VALUES ('delete', OLD.rowid, OLD.name, OLD.domain);"
+	 " END;"
+	 "CREATE TRIGGER account_text_update AFTER UPDATE ON account"
+	 " WHEN (OLD.name IS NOT NEW.name OR OLD.domain IS NOT NEW.domain"
+	 "  OR OLD.rowid IS NOT NEW.rowid)"
+	 "  AND NOT EXISTS (SELECT 1 FROM account_text_behind) BEGIN"
+	 " INSERT INTO account_text(account_text, rowid, name, domain)"
+	 "  VALUES ('delete', OLD.rowid, OLD.name, OLD.domain);"
+	 " INSERT INTO account_text(rowid, name, domain) VALUES (NEW.rowid, NEW.name, NEW.domain);"
+	 " END;"},
 	/* 7 gives PostgreSQL a json_valid (airlock_json_text, store_pg_schema.c)
 	 * for the read connector's page (store_sql_json_text); SQLite has
 	 * json_valid() and json() built in. */

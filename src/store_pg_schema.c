@@ -8,7 +8,7 @@
  * action log's append-only guards also refuse TRUNCATE, which skips row
  * triggers; the book's tallies are kept by one trigger per table, and their
  * is_null is a BOOLEAN (SQL tests it as a condition). Migrations
- * 4 and 5 (the FTS5 trigram index for search_accounts) have no counterpart yet:
+ * 4, 5 and 6 (the FTS5 trigram index for search_accounts) have no counterpart yet:
  * the search's LIKE scans. Migration 12 rewrote 10's triggers, which 10
  * here creates in their final form. Append only, as schema.c: a new
  * migration there gets its form here under the same number. */
@@ -84,6 +84,8 @@ static const struct store_migration pg_migrations[] = {
 	 "SELECT 1"},
 	/* 5 rebuilt SQLite's FTS5 index (4), which has no counterpart here */
 	{5, "account text index without positions", "SELECT 1"},
+	/* 6 defers SQLite's FTS5 index (4) after a bulk load: nothing here */
+	{6, "account text index built after a bulk load", "SELECT 1"},
 	/* SQLite's "json_valid(c) THEN json(c)" (store_sql_json_text): the
 	 * text when it parses as JSON, else NULL. 15 has no IS JSON; the
 	 * exception block costs a subtransaction, only for rows whose column
