@@ -256,7 +256,7 @@
             });
           } }, 'Reject these ' + g.length));
       });
-      show([h('h1', { text: 'Queue', elementtiming: 'view' }),
+      show([h('h1', { text: 'Queue' }),
         h('p', { class: 'muted', text: all.length + ' batch(es) wait for a person; ' + list.length + ' shown.' }),
         h('form', { class: 'search', onsubmit: function (e) { e.preventDefault(); } },
           pick('agent', 'Agent', opts(uniq(function (b) { return b.principal; }))),
@@ -518,7 +518,7 @@
       var card = judgeCard(b);
       if (card) card.__batch = b;
       show([
-        h('h1', { elementtiming: 'view' }, 'Batch ' + b.id + ' ', badge(b.state)),
+        h('h1', null, 'Batch ' + b.id + ' ', badge(b.state)),
         summaryPanel(b),
         card,
         h('dl', { class: 'facts' },
