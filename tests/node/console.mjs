@@ -114,6 +114,16 @@ async function sweep(page) {
 }
 
 async function run(page) {
+  // a notification's link, /b/ID, followed without a session: the sign-in
+  // form and nothing of the batch; signed in, that batch
+  await drawn(page, 'login', () => page.goto(BASE + '/b/' + env.B1));
+  ok(!(await page.isVisible('table.items')), `/b/${env.B1} without a session asks to sign in and shows no batch`);
+  await page.fill('#login-name', 'alice');
+  await page.fill('#login-password', 'alice-password');
+  await drawn(page, 'batch', () => page.click('form.login button[type=submit]'));
+  same(await page.$$eval('table.items tbody tr', (r) => r.length), 40, '... signed in, that batch with all its items');
+  await page.context().clearCookies();
+
   // no access without sign-in
   await drawn(page, 'login', () => page.goto(BASE + '/#/batch/' + env.B1));
   ok(await page.isVisible('#login-name'), 'without a session the page asks to sign in');
