@@ -2,7 +2,9 @@
 # bench/lanes.sh — fairness: get_account's latency at a steady 200 calls/s
 # (2 clients x 100/s, open loop: bench_mcp_load with BENCH_RATE), alone and
 # while 4 clients call an expensive tool as fast as it answers: book_stats,
-# then a search_accounts text match that finds nothing (every row read).
+# then a search_accounts text match that finds nothing (every row read),
+# then one that matches (a random "ompany N": a page of 20 of up to a few
+# thousand candidates).
 # The figure is get_account's p99 under load as a ratio to its unloaded p99
 # in the same run; the goal is <= 2x.
 #
@@ -50,15 +52,19 @@ load() {
 probe "$T/alone"
 load book_stats '{}' "$T/stats" "$T/under_stats"
 load search_accounts '{"text":"no such name"}' "$T/search" "$T/under_search"
+export BENCH_RANDOM_MAX=$ACCOUNTS # the loading clients' @RANDOM@ too
+load search_accounts '{"text":"ompany @RANDOM@","limit":20}' "$T/hit" "$T/under_hit"
+unset BENCH_RANDOM_MAX
 
 python3 - "$T" "$ACCOUNTS" "$SECS" "$THREADS" "$SLOW" <<'PY'
 import json, sys
 t, accounts, secs, threads, slow = sys.argv[1:]
-r = {k: json.load(open(f"{t}/{k}")) for k in ("alone", "stats", "under_stats", "search", "under_search")}
+r = {k: json.load(open(f"{t}/{k}")) for k in ("alone", "stats", "under_stats", "search", "under_search", "hit", "under_hit")}
 a = r["alone"]
 print(f"get_account at 200 calls/s (2 clients x 100/s, open loop), {accounts} accounts, {secs} s, airlock --threads {threads} --slow-threads {slow}")
 print(f"  alone:                 p50 {a['p50_ms']:.2f} ms  p99 {a['p99_ms']:.2f} ms  ({a['requests']} calls, {a['errors']} errors)")
-for load, under, what in (("stats", "under_stats", "4 x book_stats"), ("search", "under_search", "4 x text search")):
+for load, under, what in (("stats", "under_stats", "4 x book_stats"), ("search", "under_search", "4 x text search"),
+                          ("hit", "under_hit", "4 x text hit")):
     u, l = r[under], r[load]
     ratio = u["p99_ms"] / a["p99_ms"] if a["p99_ms"] else float("inf")
     print(f"  under {what:16} p50 {u['p50_ms']:.2f} ms  p99 {u['p99_ms']:.2f} ms  ({u['requests']} calls, {u['errors']} errors)"

@@ -15,6 +15,9 @@
 # Every query is random (no repeats). Medians of CALLS calls each.
 #   BENCH_SCALE_SIZES ("4000 100000 1000000"), BENCH_SCALE_CALLS (200),
 #   BENCH_SCALE_LOAD (3), AIRLOCK (build/release/airlock)
+# Also prints the server's CPU per call of each kind (user + system of all
+# its threads over the CALLS calls, divided: the mean, which the machine's
+# load inflates far less than the wall times).
 set -eu
 SIZES=${BENCH_SCALE_SIZES:-"4000 100000 1000000"}
 CALLS=${BENCH_SCALE_CALLS:-200}
@@ -30,7 +33,7 @@ W=$T
 mkdir -p "$OUTDIR"
 
 cat >"$W/client.py" <<'PY'
-import json, random, sqlite3, statistics, sys, threading, time, urllib.request
+import json, os, random, sqlite3, statistics, sys, threading, time, urllib.request
 port, db, calls, load, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 url = f"http://127.0.0.1:{port}/mcp/read"
 con = sqlite3.connect(db)
@@ -44,6 +47,10 @@ def rss(field):
         if line.startswith(field):
             return int(line.split()[1]) / 1024.0
     return 0.0
+
+def cpu_ms():  # the server's user + system CPU so far (all threads)
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 def session():
     def post(body, sid=None):
@@ -88,9 +95,13 @@ idle = rss("VmRSS:")
 call = session()
 for _ in range(5):
     get(call); stats(call); search_hit(call)
-med = {}
+med, cpu, p90 = {}, {}, {}
 for name, fn in (("get", get), ("stats", stats), ("hit", search_hit), ("miss", search_miss)):
-    med[name] = statistics.median(fn(call) for _ in range(calls))
+    c0 = cpu_ms()
+    ts = sorted(fn(call) for _ in range(calls))
+    cpu[name] = (cpu_ms() - c0) / calls
+    med[name] = statistics.median(ts)
+    p90[name] = ts[int(0.9 * (len(ts) - 1))]
 
 stop = time.time() + load
 def mixed():
@@ -103,6 +114,9 @@ for t in th: t.start()
 for t in th: t.join()
 peak = rss("VmHWM:")
 print("%.3f %.3f %.3f %.3f %.1f %.1f" % (med["get"], med["stats"], med["hit"], med["miss"], idle, peak))
+# the server's CPU per call (mean, ms), which the machine's load does not inflate
+sys.stderr.write("cpu/call ms: get %.3f stats %.3f hit %.3f miss %.3f; p90 ms: get %.3f hit %.3f miss %.3f\n" %
+                 (cpu["get"], cpu["stats"], cpu["hit"], cpu["miss"], p90["get"], p90["hit"], p90["miss"]))
 PY
 
 printf '%-8s %9s %9s %6s %9s %6s %9s %6s %7s %7s %5s\n' accounts get_ms stats_ms ratio hit_ms ratio miss_ms ratio rss_idle rss_peak ratio |
@@ -119,7 +133,8 @@ for n in $SIZES; do
 	rm -f "$AIRLOCK_POLICY"
 	"$AIRLOCK" --db "$db" init >/dev/null 2>&1 || true
 	bench_serve "$db" "$W/serve.log" --no-auth --threads 4
-	python3 "$W/client.py" "$aport" "$db" "$CALLS" "$LOAD" "$apid" >"$W/res"
+	python3 "$W/client.py" "$aport" "$db" "$CALLS" "$LOAD" "$apid" >"$W/res" 2>"$W/cpu"
+	echo "$n $(cat "$W/cpu")" | tee -a "$OUTDIR/scale-cpu.txt"
 	bench_stop "$apid"
 	read -r g st h m ri rp <"$W/res"
 	awk -v n="$n" -v g="$g" -v st="$st" -v h="$h" -v m="$m" -v ri="$ri" -v rp="$rp" 'BEGIN {

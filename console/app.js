@@ -389,7 +389,7 @@
     return h('section', { id: 'judge-card', class: 'judge-card', tabindex: '0', 'data-judge-item': it.idx, 'aria-label': 'Judge drawn items' },
       h('h2', { text: 'Judge the sample' }),
       h('p', { class: 'progress', 'aria-live': 'polite', text: judged + ' of ' + drawnIdx.length + ' judged · item ' + (cur + 1) + ' of ' + drawnIdx.length + ' drawn (#' + it.idx + ')' }),
-      h('div', { class: 'rec', text: 'account ' + (it.record_id || '') + (before.name ? ' · ' + before.name : '') }),
+      h('div', { class: 'rec', text: recordKind(b) + ' ' + (it.record_id || '') + (before.name ? ' · ' + before.name : '') }),
       (it.diff || []).map(diffLine), it.conflict ? crmBlock(it) : null,
       (it.reasons || []).map(function (r) { return h('div', { class: 'reason', text: 'reason: ' + r }); }),
       evidenceList(it.evidence) || h('p', { class: 'muted', text: 'no evidence cited' }),
@@ -476,10 +476,13 @@
       'changed in the CRM (import --refresh at ' + String(it.crm.at || '').slice(0, 16).replace('T', ' ') + '): ',
       keys.map(function (k, i) { return (i ? ', ' : '') + k + ' = ' + text(it.crm.values[k]); }));
   }
+  // what a batch's records are: an upstream batch's by the tool that writes
+  // them (record_kind, e.g. crm__update_tier), the book's accounts otherwise
+  function recordKind(b) { return b.record_kind || 'account'; }
   function itemRow(b, it) {
     var diff = it.diff.map(diffLine);
     var before = it.before || {};
-    var title = b.action === 'send' ? 'draft ' + it.record_id : 'account ' + it.record_id + (before.name ? ' · ' + before.name : '') +
+    var title = b.action === 'send' ? 'draft ' + it.record_id : recordKind(b) + ' ' + it.record_id + (before.name ? ' · ' + before.name : '') +
       (before.segment ? ' (' + before.segment + (before.region ? ', ' + before.region : '') + ')' : '');
     var isDrawn = b.sample && (b.sample.items || []).indexOf(it.idx) >= 0;
     var tr = mk('tr', it.conflict ? 'conflict' : null), c, i, reasons = it.reasons || [];
@@ -541,7 +544,7 @@
         conflicts.length ? h('section', { class: 'conflicts' }, h('h2', { text: 'Conflicts (' + conflicts.length + ')' }),
           h('p', { text: 'These records changed after the batch was staged: apply refuses them unless you skip them.' }),
           h('ul', null, conflicts.map(function (it) {
-            return h('li', null, itemLink(it.idx, 'item ' + it.idx), ' account ' + it.record_id + ' ',
+            return h('li', null, itemLink(it.idx, 'item ' + it.idx), ' ' + recordKind(b) + ' ' + it.record_id + ' ',
               it.diff.map(function (d) { return d.field + ': ' + text(d.old) + ' → ' + text(d.new) + (d.crm !== undefined ? ' (CRM now ' + text(d.crm) + ')' : '') + ' '; }),
               crmBlock(it));
           }))) : null,

@@ -116,17 +116,16 @@ int audit_queue_open(struct audit_queue **out, const char *db_path, struct err *
 	if (!q)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = audit_sodium_ready(err);
+	/* 16 MB of WAL at most, however long the load lasts */
 	if (rc == 0)
-		rc = store_open(&q->store, db_path, err);
-	if (rc == 0)
-		rc = store_set_durability(q->store, STORE_RELAXED, err);
+		rc = store_open_with(&q->store, db_path,
+				     &(struct store_options){.durability = STORE_RELAXED,
+							     .wal_limit_pages = WAL_LIMIT_PAGES},
+				     err);
 	if (rc) {
-		store_close(q->store);
 		free(q);
 		return rc;
 	}
-	/* 16 MB of WAL at most, however long the load lasts */
-	store_wal_limit(q->store, WAL_LIMIT_PAGES);
 	q->tail = &q->head;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);

@@ -834,8 +834,7 @@ static struct store *worker_store(const char *path, int64_t *head_seq,
 	struct err ignored = {0};
 	struct store *s = NULL;
 
-	if (store_open(&s, path, &ignored) ||
-	    store_read_snapshot(s, &ignored) ||
+	if (store_open_with(&s, path, &(struct store_options){.read_snapshot = 1}, &ignored) ||
 	    audit_head(s, head_seq, head, &ignored)) {
 		store_close(s);
 		return NULL;

@@ -375,6 +375,47 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	return rc;
 }
 
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
+		  struct err *err)
+{
+	char list[160], sql[1024];
+	struct store_stmt *st;
+	json_t *o = json_object(), *rec;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_sql_list(s, 1, list, sizeof list)
+		 ? err_set(err, AIRLOCK_EINVAL, "a list query does not fit")
+		 : fmt_buf(sql, sizeof sql, err, "a list query", "%s WHERE id IN %s",
+			   kinds[kind].select, list);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	store_bind_list(st, 1, ids);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		rec = row_to_json(kind, st);
+		if (!rec || json_object_set_new(o, store_col_text(st, 0), rec)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc < 0) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
 /* Binds a JSON value to a parameter according to the field's type. */
 static void bind_value(struct store_stmt *st, int idx, const struct book_field *f, json_t *v)
 {
@@ -1106,8 +1147,19 @@ int book_merge_breaches(struct store *s, int max, json_t *out, struct err *err)
 int book_text_fetch_max = TEXT_INDEX_FETCH_MAX;
 int book_text_index_max = TEXT_INDEX_MAX_CANDIDATES;
 
+/* A page whose book keeps its rowids in id order (account_order, schema.c
+ * migration 9) reads the index's candidates in rowid order, which is then
+ * id order, and stops after a page of matches: no candidate is read beyond
+ * them, whatever their number (at 1M accounts a page of a hit in ~0.1-0.3
+ * ms CPU, against 2-5 ms fetching or walking: bench/README.md, round 5 of
+ * issue 15). t.r is the candidate's rowid. */
+#define TEXT_STREAM_FROM                                                                   \
+	"(SELECT rowid AS r FROM account_text WHERE account_text MATCH ?10 ORDER BY rowid) AS t" \
+	" CROSS JOIN account ON account.rowid = t.r"
+
 struct text_plan {
 	int use_index;
+	int stream; /* candidates in id order, the page stops early (above) */
 	int walk_ids; /* rowids: walk the primary key, test them (see above) */
 	/* for a page: the candidates' rowids as a JSON array, read once from
 	 * the index (not a second time by the page's query); else NULL */
@@ -1249,6 +1301,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	int rc;
 
 	p->use_index = 0;
+	p->stream = 0;
 	p->walk_ids = 0;
 	p->rowids = NULL;
 	if (!q->text)
@@ -1261,6 +1314,15 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	if (!text_match(p->pat, p->match, sizeof p->match))
 		return 0;
 	if (ordered_page) {
+		rc = store_query_int(s, "SELECT in_id_order FROM account_order", &n, err);
+		if (rc)
+			return rc;
+		if (n == 1) {
+			p->stream = 1;
+			p->use_index = 1;
+			return 0;
+		}
+		n = 0;
 		rc = store_prepare(s, "SELECT rowid FROM account_text WHERE account_text MATCH ?1 LIMIT ?2",
 				   &st, err);
 		if (rc)
@@ -1315,7 +1377,13 @@ static void query_where(const struct book_query *q, const struct text_plan *tp, 
 
 	buf[0] = '\0';
 #define ADD(cond) used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " AND " : " WHERE ", cond)
-	if (q->text && tp->use_index && tp->rowids && tp->walk_ids)
+	if (q->text && tp->stream && q->after)
+		/* the index's walk starts at the first id after the cursor
+		 * (none: no row; id>?8 below still decides) */
+		ADD("t.r >= (SELECT rowid FROM account WHERE id>?8 ORDER BY id LIMIT 1)");
+	else if (q->text && tp->stream)
+		; /* the candidates are the FROM (TEXT_STREAM_FROM) */
+	else if (q->text && tp->use_index && tp->rowids && tp->walk_ids)
 		/* '+': not a rowid lookup; tested on the id walk's entries */
 		ADD("+rowid IN (SELECT value FROM json_each(?10))");
 	else if (q->text && tp->use_index && tp->rowids)
@@ -1384,14 +1452,24 @@ int book_search(struct store *s, const struct book_query *q, json_t **out, struc
 	/* the limit is bound, not printed: the statement cache keeps one
 	 * statement per distinct text, and limits vary per call */
 	/* a cut statement could still prepare and mean something else */
-	if (q->limit > 0)
+	if (q->limit > 0 && tp.stream) {
+		/* the columns of select, read from the index's candidates */
+		const char *sel = kinds[BOOK_ACCOUNT].select;
+		size_t cols = strlen(sel) - strlen(" FROM account");
+
+		rc = fmt_buf(sql, sizeof sql, err, "account query",
+			     "%.*s FROM " TEXT_STREAM_FROM "%s ORDER BY t.r LIMIT ?9", (int)cols, sel,
+			     where);
+	} else if (q->limit > 0)
 		rc = fmt_buf(sql, sizeof sql, err, "account query", "%s%s ORDER BY id LIMIT ?9",
 			     kinds[BOOK_ACCOUNT].select, where);
 	else
 		rc = fmt_buf(sql, sizeof sql, err, "account query", "%s%s ORDER BY id",
 			     kinds[BOOK_ACCOUNT].select, where);
-	if (rc)
+	if (rc) {
+		text_plan_free(&tp);
 		return rc;
+	}
 	rc = store_prepare(s, sql, &st, err);
 	if (rc) {
 		text_plan_free(&tp);
@@ -1609,10 +1687,17 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	if (rc)
 		return rc;
 	query_where(q, &tp, where, sizeof where);
-	rc = fmt_buf(sql, sizeof sql, err, "account page query",
-		     "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols, where);
-	if (rc)
+	if (tp.stream) /* rowid order is id order (TEXT_STREAM_FROM) */
+		rc = fmt_buf(sql, sizeof sql, err, "account page query",
+			     "SELECT %s FROM " TEXT_STREAM_FROM "%s ORDER BY t.r LIMIT ?9", account_cols,
+			     where);
+	else
+		rc = fmt_buf(sql, sizeof sql, err, "account page query",
+			     "SELECT %s FROM account%s ORDER BY id LIMIT ?9", account_cols, where);
+	if (rc) {
+		text_plan_free(&tp);
 		return rc;
+	}
 	rc = store_prepare(s, sql, &st, err);
 	if (rc) {
 		text_plan_free(&tp);
@@ -1670,8 +1755,10 @@ int book_count(struct store *s, const struct book_query *q, int64_t *out, struct
 	query_where(q, &tp, where, sizeof where);
 	rc = fmt_buf(sql, sizeof sql, err, "account count query", "SELECT count(*) FROM account%s",
 		     where);
-	if (rc)
+	if (rc) {
+		text_plan_free(&tp);
 		return rc;
+	}
 	rc = store_prepare(s, sql, &st, err);
 	if (rc) {
 		text_plan_free(&tp);
@@ -1818,6 +1905,21 @@ int book_signals(struct store *s, const char *account_id, const char *kind, int 
 	return collect(s, BOOK_SIGNAL, sql, account_id, kind, limit, out, err);
 }
 
+/* The verdict on one citation, given the account the signal is about (NULL:
+ * no such signal). */
+static enum book_evidence evidence_verdict(const char *a, int found, const char *account_id,
+					   char *owner, size_t owner_len)
+{
+	if (owner_len)
+		owner[0] = '\0';
+	if (!found)
+		return BOOK_EVIDENCE_NOT_FOUND;
+	if (owner_len) /* shown in a message only, never compared */
+		(void)snprintf(owner, owner_len, "%s", a ? a : "");
+	return a && account_id && strcmp(a, account_id) == 0 ? BOOK_EVIDENCE_OK
+							     : BOOK_EVIDENCE_OTHER_RECORD;
+}
+
 int book_evidence_check(struct store *s, const char *account_id, const char *signal_id,
 			enum book_evidence *verdict, char *owner, size_t owner_len,
 			struct err *err)
@@ -1825,24 +1927,72 @@ int book_evidence_check(struct store *s, const char *account_id, const char *sig
 	struct store_stmt *st;
 	int rc;
 
-	*verdict = BOOK_EVIDENCE_NOT_FOUND;
-	if (owner_len)
-		owner[0] = '\0';
+	*verdict = evidence_verdict(NULL, 0, account_id, owner, owner_len);
 	rc = store_prepare(s, "SELECT account_id FROM signal WHERE id=?1", &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, signal_id);
 	rc = store_step(st, err);
-	if (rc == STORE_ROW) {
-		const char *a = store_col_text(st, 0);
-
-		*verdict = a && account_id && strcmp(a, account_id) == 0 ? BOOK_EVIDENCE_OK
-									 : BOOK_EVIDENCE_OTHER_RECORD;
-		if (owner_len) /* shown in a message only, never compared */
-			(void)snprintf(owner, owner_len, "%s", a ? a : "");
-	}
+	if (rc == STORE_ROW)
+		*verdict = evidence_verdict(store_col_text(st, 0), 1, account_id, owner, owner_len);
 	store_done(st);
 	return rc < 0 ? rc : 0;
+}
+
+/* Runs a two-column query over one list parameter (?1) into {col0: col1}. */
+static int pairs_of(struct store *s, const char *fmt, json_t *ids, json_t **out, struct err *err)
+{
+	char list[160], sql[1024];
+	struct store_stmt *st;
+	json_t *o = json_object(), *v;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = store_sql_list(s, 1, list, sizeof list)
+		 ? err_set(err, AIRLOCK_EINVAL, "a list query does not fit")
+		 : fmt_buf(sql, sizeof sql, err, "a list query", fmt, list);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	store_bind_list(st, 1, ids);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		const char *a = store_col_text(st, 0), *b = store_col_text(st, 1);
+
+		v = b ? json_string(b) : json_null();
+		if (!a || !v || json_object_set_new(o, a, v)) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	store_done(st);
+	if (rc < 0) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+int book_evidence_owners(struct store *s, json_t *signal_ids, json_t **out, struct err *err)
+{
+	return pairs_of(s, "SELECT id,account_id FROM signal WHERE id IN %s", signal_ids, out,
+			err);
+}
+
+enum book_evidence book_evidence_of(json_t *owners, const char *account_id,
+				    const char *signal_id, char *owner, size_t owner_len)
+{
+	json_t *a = json_object_get(owners, signal_id);
+
+	return evidence_verdict(json_string_value(a), a != NULL, account_id, owner, owner_len);
 }
 
 const char *book_evidence_rule(enum book_evidence v)

@@ -73,6 +73,14 @@ void book_now(char *buf, size_t len);
  * BOOK_ID_MAX (no such record can exist). */
 int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out, struct err *err);
 
+/* Many records by id in one statement, read in id order (a proposal of 500
+ * items is one range of index reads, not 500 probes): *out is a new object
+ * {id: record} holding each id of ids (a JSON array of strings, or an
+ * object: its keys) that names a record, as book_get reads it; an id with
+ * no record (or longer than BOOK_ID_MAX) is simply absent. */
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
+		  struct err *err);
+
 /* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,
  * AIRLOCK_EINVAL naming the field when a value is wrong. */
 int book_insert(struct store *s, enum book_kind kind, json_t *rec, struct err *err);
@@ -203,6 +211,13 @@ enum book_evidence { BOOK_EVIDENCE_OK, BOOK_EVIDENCE_NOT_FOUND, BOOK_EVIDENCE_OT
 int book_evidence_check(struct store *s, const char *account_id, const char *signal_id,
 			enum book_evidence *verdict, char *owner, size_t owner_len,
 			struct err *err);
+/* The same check for many signals at once: *out is a new object {signal id:
+ * account id} for each id of signal_ids (array or object keys, as
+ * book_get_many) that is a signal; book_evidence_of() then judges one
+ * citation from it exactly as book_evidence_check() does. */
+int book_evidence_owners(struct store *s, json_t *signal_ids, json_t **out, struct err *err);
+enum book_evidence book_evidence_of(json_t *owners, const char *account_id,
+				    const char *signal_id, char *owner, size_t owner_len);
 /* The stable rule name of a verdict: "evidence_not_found",
  * "evidence_other_record" (NULL for BOOK_EVIDENCE_OK). */
 const char *book_evidence_rule(enum book_evidence v);

@@ -54,7 +54,13 @@ struct book_loader {
 	 * text index and book_stats' tallies: 4x the CPU of the load itself);
 	 * both are rebuilt from the table in finish, in the same transaction.
 	 * deferred[i] is the CREATE TRIGGER text of a dropped trigger. */
-	char *deferred[2];
+	char *deferred[3];
+	/* While account_order's insert trigger is dropped (deferred[2]): the
+	 * last id staged, and whether every id so far came after the one
+	 * before it (the table was empty, so rowids follow the staging order:
+	 * then the loaded rows' rowids run in id order, schema.c 9). */
+	char order_last[BOOK_ID_MAX + 1];
+	int order_broken;
 	/* While the tallies' trigger is dropped, the figures it keeps are
 	 * counted here as rows are staged (a GROUP BY of the table at the end
 	 * sorted every row: a sixth of an import's CPU). */
@@ -320,8 +326,8 @@ static int plan_inserts(struct book_loader *l, struct err *err)
 	return 0;
 }
 
-static const char *const deferred_triggers[2] = {"account_text_insert",
-						 "book_tally_account_insert"};
+static const char *const deferred_triggers[3] = {
+    "account_text_insert", "book_tally_account_insert", "account_order_insert"};
 
 /* Drops the account table's per-row insert triggers for a load into the
  * empty table (struct book_loader: deferred). The caller's transaction
@@ -331,7 +337,7 @@ static int defer_triggers(struct book_loader *l, struct err *err)
 	char sql[128];
 	int i, rc = 0;
 
-	for (i = 0; rc == 0 && i < 2; i++) {
+	for (i = 0; rc == 0 && i < 3; i++) {
 		/* an older schema (or another engine's) without it: nothing
 		 * to defer */
 		rc = store_trigger_sql(l->s, deferred_triggers[i], &l->deferred[i], err);
@@ -383,7 +389,7 @@ static int restore_triggers(struct book_loader *l, int counted, struct err *err)
 {
 	int i, rc = 0;
 
-	for (i = 0; rc == 0 && i < 2; i++) {
+	for (i = 0; rc == 0 && i < 3; i++) {
 		if (!l->deferred[i])
 			continue;
 		rc = store_exec(l->s, l->deferred[i], err);
@@ -391,6 +397,14 @@ static int restore_triggers(struct book_loader *l, int counted, struct err *err)
 			break;
 		if (i == 0)
 			rc = store_exec(l->s, "INSERT INTO account_text(account_text) VALUES('rebuild')",
+					err);
+		else if (i == 2)
+			/* counted: every staged row is in, in staging order; else
+			 * (a rollback's restore) the order is not known: cleared */
+			rc = store_exec(l->s,
+					counted && !l->order_broken
+					    ? "UPDATE account_order SET in_id_order = 1"
+					    : "UPDATE account_order SET in_id_order = 0",
 					err);
 		else if (counted && !l->tally_off)
 			rc = tally_write(l, err);
@@ -488,21 +502,21 @@ void book_loader_free(struct book_loader *l)
 		return;
 	/* not finished: the caller rolls back (book.h), which restores the
 	 * triggers; should it commit anyway, they are restored here */
-	if ((l->deferred[0] || l->deferred[1]) && store_in_transaction(l->s)) {
+	if ((l->deferred[0] || l->deferred[1] || l->deferred[2]) && store_in_transaction(l->s)) {
 		struct err ignored = {0};
-		char *sql[2] = {NULL, NULL};
+		char *sql[3] = {NULL, NULL, NULL};
 		int present;
 
-		store_trigger_sql(l->s, deferred_triggers[0], &sql[0], &ignored);
-		store_trigger_sql(l->s, deferred_triggers[1], &sql[1], &ignored);
-		present = sql[0] || sql[1];
-		free(sql[0]);
-		free(sql[1]);
+		for (i = 0; i < 3; i++)
+			store_trigger_sql(l->s, deferred_triggers[i], &sql[i], &ignored);
+		present = sql[0] || sql[1] || sql[2];
+		for (i = 0; i < 3; i++)
+			free(sql[i]);
 		if (present == 0)
 			restore_triggers(l, 0, &ignored);
 	}
-	free(l->deferred[0]);
-	free(l->deferred[1]);
+	for (i = 0; i < 3; i++)
+		free(l->deferred[i]);
 	for (t = 0; t < l->ntally; t++)
 		free(l->tally[t].val);
 	free(l->tally);
@@ -798,6 +812,16 @@ static int stage_row(struct book_loader *l, int64_t tag, struct err *err)
 	}
 	if (rc == 0 && l->deferred[1])
 		tally_row(l, row);
+	if (rc == 0 && l->deferred[2] && !l->order_broken) {
+		const char *id = l->v[l->id_col].t;
+
+		/* ids compare as SQLite's BINARY collation does (bytes) */
+		if (!id || strlen(id) > BOOK_ID_MAX ||
+		    (l->order_last[0] && strcmp(id, l->order_last) <= 0))
+			l->order_broken = 1;
+		else
+			memcpy(l->order_last, id, strlen(id) + 1);
+	}
 	if (rc == 0)
 		l->tags[l->nrows++] = tag;
 out:

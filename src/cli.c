@@ -768,15 +768,11 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 struct store *cli_store(struct cli *cli)
 {
 	struct err err = {0};
-	const char *path = cli->db_path;
 
 	if (cli->store)
 		return cli->store;
-	if (!path)
-		path = getenv("AIRLOCK_DB");
-	if (!path || !*path)
-		path = STORE_DEFAULT_PATH;
-	if ((cli->create_db ? store_create : store_open)(&cli->store, path, &err)) {
+	if (store_open_with(&cli->store, store_target(cli->db_path),
+			    &(struct store_options){.create = cli->create_db}, &err)) {
 		cli_fail_err(cli, &err);
 		return NULL;
 	}
@@ -835,8 +831,9 @@ const char *cli_policy_path(struct cli *cli)
 	 * the policy that belongs to a book is the one init wrote beside it. */
 	if ((!strcmp(cli->verb, "mcp") || !strcmp(cli->verb, "serve")) &&
 	    access(path, F_OK) != 0) {
-		const char *db = cli->db_path && *cli->db_path ? cli->db_path : getenv("AIRLOCK_DB");
-		const char *slash = db ? strrchr(db, '/') : NULL;
+		/* (a PostgreSQL URL is no folder: its '/' are not one) */
+		const char *db = store_target(cli->db_path);
+		const char *slash = store_target_is_pg(db) ? NULL : strrchr(db, '/');
 		int n;
 
 		if (slash) {
@@ -919,15 +916,13 @@ int cli_print_json(struct cli *cli, json_t *v)
 
 json_t *cli_autonomy(struct cli *cli, int print)
 {
-	const char *path = cli->db_path ? cli->db_path : getenv("AIRLOCK_DB");
+	const char *path = store_target(cli->db_path);
 	struct err err = {0};
 	json_t *list = NULL, *w;
 	size_t i;
 
-	if (!path || !*path)
-		path = STORE_DEFAULT_PATH;
 	/* before anything runs there is no database, and no evidence yet */
-	if (access(path, F_OK) != 0 || !cli_store(cli) ||
+	if (!store_target_exists(path) || !cli_store(cli) ||
 	    autonomy_list(cli->store, 0.95, &list, &err))
 		return NULL;
 	if (!print)

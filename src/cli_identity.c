@@ -73,13 +73,7 @@ int cli_identity_is_agent(const char *principal)
 
 static const char *db_path(struct cli *cli)
 {
-	const char *path = cli->db_path;
-
-	if (!path || !*path)
-		path = getenv("AIRLOCK_DB");
-	if (!path || !*path)
-		path = STORE_DEFAULT_PATH;
-	return path;
+	return store_target(cli->db_path);
 }
 
 int cli_session_path(struct cli *cli, char *buf, size_t len, struct err *err)

@@ -8,7 +8,8 @@
  * store_open's migrations, then every row in one transaction. Tables the
  * target derives itself are not copied: the book's tallies and their
  * PostgreSQL deltas (its triggers count the copied rows), SQLite's text index, and the schema's own
- * version table. Never changes the source. */
+ * version table; SQLite's account_order too (its triggers judge the order in
+ * which the target receives the accounts). Never changes the source. */
 #include "audit.h"
 #include "cli.h"
 
@@ -22,7 +23,8 @@ static const char *const parents[] = {"account", "batch", "draft", "outbox", "re
 static int derived(const char *t)
 {
 	return !strcmp(t, "schema_migrations") || !strncmp(t, "book_tally", 10) ||
-	       !strncmp(t, "account_text", 12) || !strcmp(t, "action_log_head");
+	       !strncmp(t, "account_text", 12) || !strcmp(t, "action_log_head") ||
+	       !strcmp(t, "account_order");
 }
 
 /* A name from a catalogue, as an identifier (the engines share "..."). */

@@ -8,6 +8,7 @@
 #include "cmd_show.h"
 #include "review.h"
 #include "staging.h"
+#include "upwrite.h"
 
 int cmd_sample(struct cli *cli, int argc, char **argv)
 {
@@ -59,7 +60,8 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
 	printf("seed %s (the draw can be re-derived: airlock sample %lld --check)\n",
 	       json_string_value(json_object_get(res, "seed")), (long long)id);
 	/* each drawn item whole, as show prints it: judged here, not elsewhere */
-	if (staging_get(s, id, &b, &err) == 0 && cli_escape(cli, b) == CLI_OK) {
+	if (staging_get(s, id, &b, &err) == 0 && upwrite_describe(s, b, &err) == 0 &&
+	    cli_escape(cli, b) == CLI_OK) {
 		json_t *items = json_object_get(b, "item_list");
 		const struct paint *p = show_paint();
 

@@ -56,11 +56,7 @@ static int parse_listen(const char *s, char *host, size_t len, int *port)
 
 static const char *db_path(struct cli *cli)
 {
-	const char *p = cli->db_path;
-
-	if (!p)
-		p = getenv("AIRLOCK_DB");
-	return p && *p ? p : STORE_DEFAULT_PATH;
+	return store_target(cli->db_path);
 }
 
 /* Where links in notifications point: --public-url, else the policy's

@@ -10,6 +10,7 @@
 #include "staging.h"
 #include "summary.h"
 #include "text.h"
+#include "upwrite.h"
 
 static void value_text(json_t *v, char *buf, size_t len)
 {
@@ -156,7 +157,12 @@ void show_item(struct store *s, json_t *b, json_t *it, const struct paint *p)
 		print_send_item(it, p);
 		return;
 	}
-	printf("  %s%s ~%s account %s  %s (%s, %s)%s%s%s\n", p->head, num, p->off,
+	/* an upstream's record is named by the tool that writes it
+	 * (upwrite_describe), not as one of the book's accounts */
+	printf("  %s%s ~%s %s %s  %s (%s, %s)%s%s%s\n", p->head, num, p->off,
+	       json_string_value(json_object_get(b, "record_kind"))
+		       ? json_string_value(json_object_get(b, "record_kind"))
+		       : "account",
 	       json_string_value(json_object_get(it, "record_id")),
 	       /* an upstream's record may have no name */
 	       json_string_value(json_object_get(before, "name"))
@@ -356,6 +362,10 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		return CLI_FAIL;
 	if (staging_expire(s, NULL, &err) || staging_get(s, id, &b, &err))
 		return cli_fail_err(cli, &err);
+	if (upwrite_describe(s, b, &err)) {
+		json_decref(b);
+		return cli_fail_err(cli, &err);
+	}
 	if (only_summary || cli->json) {
 		struct policy *pol = cli_policy(cli, 0);
 		struct summary_opts o = {pol ? pol->evidence_max_age : SUMMARY_EVIDENCE_MAX_AGE, 0};

@@ -39,11 +39,18 @@ static void put_text(const char *v, int n)
 static void put_value(struct store_stmt *st, int col, int raw)
 {
 	const unsigned char *b;
+	char real[64];
 	int i, n;
 
 	switch (store_col_type(st, col)) {
 	case 'n':
 		return; /* NULL prints empty, as sqlite3's shell */
+	case 'r':
+		/* as SQLite writes a real ("1200000.0"), on either engine:
+		 * PostgreSQL's own text drops the ".0" */
+		store_real_json(store_col_double(st, col), real, sizeof real);
+		fputs(real, stdout);
+		return;
 	case 'b':
 		b = store_col_blob(st, col);
 		n = store_col_bytes(st, col);
@@ -130,11 +137,7 @@ int cmd_sql(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage(cli, "which statement? (airlock sql \"SELECT ...\" [VALUE...])");
-	target = cli->db_path;
-	if (!target || !*target)
-		target = getenv("AIRLOCK_DB");
-	if (!target || !*target)
-		target = STORE_DEFAULT_PATH;
+	target = store_target(cli->db_path);
 	if (store_connect(&s, target, &err) || store_begin(s, &err))
 		goto fail;
 	if (store_prepare(s, argv[optind], &st, &err))

@@ -11,6 +11,7 @@
 #include "review.h"
 #include "staging.h"
 #include "summary.h"
+#include "upwrite.h"
 
 #define MAX_REASON 2000
 #define MAX_NOTE 2000
@@ -487,6 +488,12 @@ static void batch_get(struct console_req *r, int64_t id)
 		head = NULL;
 	}
 	if (staging_get(r->s, id, &b, &err)) {
+		console_fail(r->res, &err);
+		return;
+	}
+	/* an upstream batch's records are labelled by its tool, not "account" */
+	if (upwrite_describe(r->s, b, &err)) {
+		json_decref(b);
 		console_fail(r->res, &err);
 		return;
 	}

@@ -86,6 +86,13 @@ void gate_decide(const struct policy *p, const struct policy_workflow *wf,
  * "refused". */
 const char *gate_decision_name(const struct gate_decision *gd);
 
+/* What becomes of the decision on an upstream's write (gate_upstream_call;
+ * policy replay models it the same): never applied unattended (allowed
+ * becomes staged), and one that cannot be undone (a create, delete or
+ * send) blocked for a person. Returns the reason it adds, NULL when gd
+ * stays as it was. */
+const char *gate_upstream_decide(struct gate_decision *gd, int irreversible);
+
 /* A call of an upstream's write tool (upwrite.h), its records already
  * found in its arguments and their current values read from the upstream:
  * staged or blocked exactly as propose_changes is (the workflow's field

@@ -435,7 +435,7 @@ int notify_thread_start(struct notify_thread **out, const char *db_path,
 	t->console_url = cfg->console_url ? strdup(cfg->console_url) : NULL;
 	t->cfg.webhook = t->webhook;
 	t->cfg.console_url = t->console_url;
-	rc = store_open(&t->store, db_path, err);
+	rc = store_open_with(&t->store, db_path, NULL, err);
 	if (rc) {
 		thread_free(t);
 		return rc;

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "fmt.h"
+
 /* Adds delta to the total of (principal, workflow). */
 static int total_add(struct store *s, const char *principal, const char *workflow, int64_t delta,
 		     struct err *err)
@@ -34,37 +36,24 @@ static int total_add(struct store *s, const char *principal, const char *workflo
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-/* How many waiting batches of (principal, workflow) hold record: 0 when none. */
-static int hold_count(struct store *s, const char *principal, const char *workflow,
-		      const char *record, int64_t *n, struct err *err)
+/* sql with its list subquery (store_sql_list at parameter param) put
+ * where fmt says %s. */
+static int list_sql(struct store *s, const char *fmt, int param, char *sql, size_t len,
+		    struct err *err)
 {
-	struct store_stmt *st;
-	int rc;
+	char list[160];
 
-	*n = 0;
-	rc = store_prepare(s,
-			   "SELECT batches FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
-			   " record_id=?3",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, principal);
-	store_bind_text(st, 2, workflow);
-	store_bind_text(st, 3, record);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		*n = store_col_int(st, 0);
-	store_done(st);
-	return rc < 0 ? rc : 0;
+	if (store_sql_list(s, param, list, sizeof list))
+		return err_set(err, AIRLOCK_EINVAL, "internal: a list query does not fit");
+	return fmt_buf(sql, len, err, "a radius query", fmt, list);
 }
 
 int radius_total(struct store *s, const char *principal, const char *workflow, json_t *records,
 		 int64_t *held, int64_t *with, struct err *err)
 {
 	struct store_stmt *st;
-	const char *id;
-	json_t *v;
-	int64_t n;
+	char sql[512];
+	int64_t n = 0;
 	int rc;
 
 	*held = *with = 0;
@@ -81,14 +70,28 @@ int radius_total(struct store *s, const char *principal, const char *workflow, j
 	if (rc < 0)
 		return rc;
 	*with = *held;
-	json_object_foreach(records, id, v)
-	{
-		rc = hold_count(s, principal, workflow, id, &n, err);
-		if (rc)
-			return rc;
-		if (n == 0)
-			(*with)++;
-	}
+	if (!json_object_size(records))
+		return 0;
+	/* the records already held, in one range read of the hold rows in
+	 * key order (not one random probe per record) */
+	rc = list_sql(s,
+		      "SELECT count(*) FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
+		      " batches>0 AND record_id IN %s",
+		      3, sql, sizeof sql, err);
+	if (!rc)
+		rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	store_bind_list(st, 3, records);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		n = store_col_int(st, 0);
+	store_done(st);
+	if (rc != STORE_ROW)
+		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "radius: no count of held records");
+	*with = *held + (int64_t)json_object_size(records) - n;
 	return 0;
 }
 
@@ -114,8 +117,9 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 {
 	struct store_stmt *st;
 	const char *id;
-	json_t *v;
-	int64_t n, added = 0;
+	json_t *v, *fresh = NULL;
+	char sql[512];
+	int64_t n, added = 0, rows = 0;
 	int rc;
 
 	json_object_foreach(records, id, v)
@@ -124,49 +128,71 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 			return err_set(err, AIRLOCK_EINVAL,
 				       "record id '%.40s…' is longer than %d bytes", id,
 				       RADIUS_ID_MAX);
-		rc =
-		    store_prepare(s,
-				  "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
-				  " VALUES(?1,?2,?3,?4) ON CONFLICT(batch_id,record_id) DO NOTHING",
-				  &st, err);
-		if (rc)
-			return rc;
-		store_bind_int(st, 1, batch_id);
-		store_bind_text(st, 2, id);
-		store_bind_text(st, 3, principal);
-		store_bind_text(st, 4, workflow);
-		rc = store_step(st, err);
-		store_done(st);
-		if (rc != STORE_DONE)
-			return rc;
-		if (store_changes(s) != 1)
-			continue; /* this batch holds it already */
-		/* one statement: the hold's count after it says whether the
-		 * record is new to the total (a probe first read the same
-		 * random page twice per record) */
-		rc = store_prepare(s,
-				   "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
-				   " VALUES(?1,?2,?3,1) ON CONFLICT(principal,workflow,record_id)"
-				   " DO UPDATE SET batches=radius_hold.batches+1 RETURNING batches",
-				   &st, err);
-		if (rc)
-			return rc;
-		store_bind_text(st, 1, principal);
-		store_bind_text(st, 2, workflow);
-		store_bind_text(st, 3, id);
-		rc = store_step(st, err);
-		n = rc == STORE_ROW ? store_col_int(st, 0) : 0;
-		if (rc == STORE_ROW)
-			rc = store_step(st, err);
-		store_done(st);
-		if (rc < 0)
-			return rc;
-		if (rc != STORE_DONE || n < 1)
-			return err_set(err, AIRLOCK_EIO, "radius hold of '%s': no count returned", id);
+	}
+	if (!json_object_size(records))
+		return total_add(s, principal, workflow, 0, err);
+	/* the batch's records in one statement, in key order; those it held
+	 * already come back from none of them */
+	fresh = json_array();
+	if (!fresh)
+		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	rc = list_sql(s,
+		      "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
+		      " SELECT ?1,value,?3,?4 FROM %s AS l WHERE true"
+		      " ON CONFLICT(batch_id,record_id) DO NOTHING RETURNING record_id",
+		      2, sql, sizeof sql, err);
+	if (!rc)
+		rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		goto out;
+	store_bind_int(st, 1, batch_id);
+	store_bind_list(st, 2, records);
+	store_bind_text(st, 3, principal);
+	store_bind_text(st, 4, workflow);
+	while ((rc = store_step(st, err)) == STORE_ROW)
+		if (json_array_append_new(fresh, json_string(store_col_text(st, 0)))) {
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+			break;
+		}
+	store_done(st);
+	if (rc < 0)
+		goto out;
+	if (!json_array_size(fresh))
+		goto out; /* this batch holds them all already */
+	/* one statement: each hold's count after it says whether its record is
+	 * new to the total */
+	rc = list_sql(s,
+		      "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
+		      " SELECT ?1,?2,value,1 FROM %s AS l WHERE true"
+		      " ON CONFLICT(principal,workflow,record_id)"
+		      " DO UPDATE SET batches=radius_hold.batches+1 RETURNING batches",
+		      3, sql, sizeof sql, err);
+	if (!rc)
+		rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		goto out;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	store_bind_list(st, 3, fresh);
+	while ((rc = store_step(st, err)) == STORE_ROW) {
+		n = store_col_int(st, 0);
+		rows++;
 		if (n == 1)
 			added++;
 	}
-	return total_add(s, principal, workflow, added, err);
+	store_done(st);
+	if (rc < 0)
+		goto out;
+	if (rows != (int64_t)json_array_size(fresh)) {
+		rc = err_set(err, AIRLOCK_EIO, "radius hold of batch %lld: %lld counts returned for"
+			     " %zu records", (long long)batch_id, (long long)rows,
+			     json_array_size(fresh));
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(fresh);
+	return rc ? rc : total_add(s, principal, workflow, added, err);
 }
 
 /* One record of a batch, copied out before the rows it came from change. */

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "gate.h"
 #include "sampling.h"
+#include "upstream.h"
 
 /* One side of the comparison (the history as decided, or the candidate). */
 struct side {
@@ -110,17 +111,30 @@ static int side_count(struct side *sd, json_t *day, const struct policy_workflow
 
 /* The workflow of the candidate that judges the call, as the gate's
  * resolve_workflow would: the one named (routed tools name theirs), else
- * the one listing the tool; it must list the tool with the tool's effect. */
+ * the one listing the tool; it must list the tool with the tool's effect.
+ * An upstream's tool (NAME__TOOL, *up set to it) takes its effect from the
+ * candidate's upstreams: section, as the MCP layer registers it; one the
+ * candidate does not map as a write is held before the gate at run time
+ * (mcp_upstream.c), so no workflow takes it. */
 static const struct policy_workflow *candidate_workflow(const struct policy *cand,
-							const char *name, const char *tool)
+							const char *name, const char *tool,
+							const struct policy_upstream_tool **up)
 {
 	const struct policy_workflow *wf = policy_workflow(cand, name);
+	char uname[64];
+	const char *ut = upstream_split(tool, uname, sizeof uname);
 	enum policy_effect e;
 
+	*up = ut ? policy_upstream_tool(policy_upstream(cand, uname), ut) : NULL;
+	if (*up && (*up)->effect != EFFECT_READ && (*up)->map.action == UPSTREAM_NONE)
+		return NULL;
 	if (!wf && !policy_tool_routed(tool))
 		wf = policy_workflow_for_tool(cand, tool);
-	if (!wf || !policy_workflow_has_tool(wf, tool) || policy_tool_effect(tool, &e) ||
-	    wf->effect != e)
+	if (*up)
+		e = (*up)->effect;
+	else if (policy_tool_effect(tool, &e))
+		return NULL;
+	if (!wf || !policy_workflow_has_tool(wf, tool) || wf->effect != e)
 		return NULL;
 	return wf;
 }
@@ -436,11 +450,15 @@ static int replay_row(const struct policy *cur, const struct policy *cand, const
 		      struct side *old, struct side *new, struct sim *sm, json_t *days,
 		      json_t *changes, json_t *examples, struct err *err)
 {
-	const struct policy_workflow *nwf = candidate_workflow(cand, r->workflow, r->tool);
+	const struct policy_upstream_tool *up;
+	const struct policy_workflow *nwf = candidate_workflow(cand, r->workflow, r->tool, &up);
 	const struct policy_workflow *owf = cur ? policy_workflow(cur, r->workflow) : nwf;
+	/* an upstream create, delete or send: its items name their effect, not
+	 * fields, and are never held to the allow-list (gate.c) */
+	int irreversible = up && up->map.action != UPSTREAM_UPDATE;
 	struct gate_state st = {0};
 	struct gate_decision gd;
-	const char *name, *why = NULL;
+	const char *name, *why = NULL, *upwhy = NULL;
 	char key[64], dayk[11], tk[1024];
 	json_t *day, *od, *nd;
 
@@ -459,7 +477,7 @@ static int replay_row(const struct policy *cur, const struct policy *cand, const
 		name = "refused";
 		why = "the candidate has no workflow that takes this call";
 	} else {
-		if (!strcmp(r->action, "update"))
+		if (!strcmp(r->action, "update") && !irreversible)
 			st.radius = allowed_records(nwf, r->fields, r->radius);
 		st.cumulative = r->cumulative - r->radius + st.radius +
 				(json_object_size(sm->total)
@@ -468,11 +486,14 @@ static int replay_row(const struct policy *cur, const struct policy *cand, const
 		if (st.cumulative < st.radius)
 			st.cumulative = st.radius;
 		gate_decide(cand, nwf, &st, &gd);
+		/* an upstream's write as gate_upstream_call decides it */
+		if (up)
+			upwhy = gate_upstream_decide(&gd, irreversible);
 		name = gate_decision_name(&gd);
 		why = gd.refused ? "every item refused by the candidate's fields"
 		      : gd.capped ? "past max_pending_batches"
 		      : gd.d.nreasons ? gd.d.reasons[0]
-				      : NULL;
+				      : upwhy;
 	}
 	(void)snprintf(dayk, sizeof dayk, "%.10s", r->at);
 	day = json_object_get(days, dayk);

@@ -261,6 +261,39 @@ const struct store_migration store_migrations[] = {
 	 * update of a row walks the versions the transaction left of it).
 	 * SQLite updates its rows in place: nothing to change here. */
 	{8, "book tallies folded at commit (PostgreSQL)", "SELECT 1;"},
+	/* Whether account's rowids run in the order of its ids (one row):
+	 * then the trigram index, which hands out candidates by rowid, hands
+	 * them out in id order too, and a page of a text search stops after
+	 * its first matches instead of reading every candidate to sort them
+	 * (book.c, text_plan_make). A CRM export or airlock's own ids come in
+	 * creation order, so a book usually keeps it. Kept by triggers, so
+	 * every writer keeps it (the sqlite3 shell too): an insert that is not
+	 * last in both orders, or a change of a row's id or rowid, clears it
+	 * (conservatively: it may clear where the order still holds); an
+	 * emptied table sets it again. book_load sets it after a load into the
+	 * empty table from the order in which it inserted the ids. */
+	{9, "account rowids in id order",
+	 "CREATE TABLE account_order(one INTEGER PRIMARY KEY CHECK (one = 1),"
+	 " in_id_order INTEGER NOT NULL CHECK (in_id_order IN (0, 1)));"
+	 "INSERT INTO account_order(one, in_id_order) SELECT 1, NOT EXISTS ("
+	 " SELECT 1 FROM (SELECT rowid - lag(rowid) OVER (ORDER BY id) AS d FROM account)"
+	 " WHERE d < 0);"
+	 "CREATE TRIGGER account_order_insert AFTER INSERT ON account"
+	 " WHEN (SELECT in_id_order FROM account_order) = 1"
+	 "  AND (EXISTS (SELECT 1 FROM account WHERE rowid > NEW.rowid)"
+	 "   OR EXISTS (SELECT 1 FROM account WHERE id > NEW.id)) BEGIN"
+	 " UPDATE account_order SET in_id_order = 0;"
+	 " END;"
+	 "CREATE TRIGGER account_order_update AFTER UPDATE ON account"
+	 " WHEN (OLD.id IS NOT NEW.id OR OLD.rowid IS NOT NEW.rowid)"
+	 "  AND (SELECT in_id_order FROM account_order) = 1 BEGIN"
+	 " UPDATE account_order SET in_id_order = 0;"
+	 " END;"
+	 "CREATE TRIGGER account_order_delete AFTER DELETE ON account"
+	 " WHEN (SELECT in_id_order FROM account_order) = 0"
+	 "  AND NOT EXISTS (SELECT 1 FROM account) BEGIN"
+	 " UPDATE account_order SET in_id_order = 1;"
+	 " END;"},
 	{10, "action log",
 	 /* The log proper. Every column but seq, prev_hash and hash is a
 	  * query copy of a field of body, which alone is hashed (audit.h). */
@@ -564,6 +597,13 @@ const struct store_migration store_migrations[] = {
 	 "  ('pending','sent','done','failed','conflict')),"
 	 " undo_sent_at TEXT, undo_answered_at TEXT, undo_answer TEXT,"
 	 " PRIMARY KEY (batch_id, idx));"},
+	/* who carries out a call (upwrite.h): the token of the apply or undo
+	 * that journaled it as sent, new for every attempt, so two resumes of
+	 * the same unknown record cannot both claim it (a compare-and-set on
+	 * the token), and a resume sees a call another process has in flight. */
+	{36, "upstream call claims",
+	 "ALTER TABLE upstream_item ADD COLUMN apply_claim TEXT;"
+	 "ALTER TABLE upstream_item ADD COLUMN undo_claim TEXT;"},
 	/* OAuth 2.1 (oauth.h): codes and tokens are kept as BLAKE2b hashes
 	 * only; a grant is one admin's consent, the family every token of it
 	 * belongs to (revoking it ends them all). */

@@ -140,6 +140,77 @@ static char *restore_text(json_t *changes, json_t *before)
 	return txt;
 }
 
+/* batch_item rows one INSERT writes: on PostgreSQL each statement is a
+ * round trip, so 500 items are 10 statements, not 500. */
+#define ITEM_ROWS 64
+#define ITEM_COLS 9
+
+/* Inserts items[from .. from+n) of batch batch_id (n ≤ ITEM_ROWS) in one
+ * multi-row INSERT. */
+static int insert_items(struct store *s, int64_t batch_id, json_t *items, size_t from, size_t n,
+			struct err *err)
+{
+	char sql[64 + ITEM_ROWS * ITEM_COLS * 8], *texts[ITEM_ROWS][5] = {{0}};
+	struct store_stmt *st = NULL;
+	size_t used, r;
+	int rc = 0, c, k;
+
+	used = (size_t)snprintf(sql, sizeof sql,
+				"INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
+				"reasons,evidence,restore) VALUES");
+	for (r = 0; r < n && used < sizeof sql; r++)
+		for (c = 1; c <= ITEM_COLS && used < sizeof sql; c++) {
+			k = snprintf(sql + used, sizeof sql - used, "%s?%zu%s",
+				     c == 1 ? (r ? ",(" : "(") : ",", r * ITEM_COLS + (size_t)c,
+				     c == ITEM_COLS ? ")" : "");
+			used += k > 0 ? (size_t)k : sizeof sql;
+		}
+	if (used >= sizeof sql)
+		return err_set(err, AIRLOCK_EINVAL, "internal: %zu batch items do not fit one insert",
+			       n);
+	for (r = 0; r < n; r++) {
+		json_t *it = json_array_get(items, from + r), *ch = json_object_get(it, "changes"),
+		       *before = json_object_get(it, "before"), *rs = json_object_get(it, "reasons"),
+		       *ev = json_object_get(it, "evidence");
+
+		texts[r][0] = staging_dump(ch);
+		texts[r][1] = staging_dump(before);
+		texts[r][2] = rs ? staging_dump(rs) : strdup("[]");
+		texts[r][3] = ev ? staging_dump(ev) : strdup("[]");
+		texts[r][4] = restore_text(ch, before);
+		for (c = 0; c < 5; c++)
+			if (!texts[r][c])
+				rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = store_prepare(s, sql, &st, err);
+	if (rc)
+		goto out;
+	for (r = 0; r < n; r++) {
+		json_t *it = json_array_get(items, from + r);
+		int b = (int)(r * ITEM_COLS);
+
+		store_bind_int(st, b + 1, batch_id);
+		store_bind_int(st, b + 2, (int64_t)(from + r) + 1);
+		store_bind_text(st, b + 3, json_string_value(json_object_get(it, "record_id")));
+		store_bind_text(st, b + 4, texts[r][0]);
+		store_bind_text(st, b + 5, texts[r][1]);
+		store_bind_int(st, b + 6, json_integer_value(json_object_get(it, "version")));
+		store_bind_text(st, b + 7, texts[r][2]);
+		store_bind_text(st, b + 8, texts[r][3]);
+		store_bind_text(st, b + 9, texts[r][4]);
+	}
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc == STORE_ROW)
+		rc = err_set(err, AIRLOCK_EIO, "batch items: an INSERT returned a row");
+out:
+	for (r = 0; r < n; r++)
+		for (c = 0; c < 5; c++)
+			free(texts[r][c]);
+	return rc;
+}
+
 int staging_create(struct store *s, const struct staging_spec *spec, json_t *items,
 		   int64_t *batch_id, struct err *err)
 {
@@ -147,7 +218,6 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	char now[CLOCK_TEXT_LEN], exp[CLOCK_TEXT_LEN];
 	char *reasons = NULL, *refused = NULL;
 	size_t i;
-	json_t *it;
 	time_t t = clock_now();
 	int rc;
 
@@ -202,45 +272,17 @@ int staging_create(struct store *s, const struct staging_spec *spec, json_t *ite
 	rc = store_last_insert_id(s, batch_id, err);
 	if (rc)
 		goto rollback;
-	rc = store_prepare(s,
-			   "INSERT INTO batch_item(batch_id,idx,record_id,changes,before,version,"
-			   "reasons,evidence,restore) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-			   &st, err);
-	if (rc)
-		goto rollback;
-	json_array_foreach(items, i, it)
-	{
-		char *changes = staging_dump(json_object_get(it, "changes"));
-		char *before = staging_dump(json_object_get(it, "before"));
-		json_t *r = json_object_get(it, "reasons"), *e = json_object_get(it, "evidence");
-		char *rs = restore_text(json_object_get(it, "changes"), json_object_get(it, "before"));
-		char *ir = r ? staging_dump(r) : strdup("[]");
-		char *ev = e ? staging_dump(e) : strdup("[]");
+	for (i = 0; i < json_array_size(items);) {
+		size_t n = json_array_size(items) - i;
 
-		store_bind_int(st, 1, *batch_id);
-		store_bind_int(st, 2, (int64_t)i + 1);
-		store_bind_text(st, 3, json_string_value(json_object_get(it, "record_id")));
-		store_bind_text(st, 4, changes);
-		store_bind_text(st, 5, before);
-		store_bind_int(st, 6, json_integer_value(json_object_get(it, "version")));
-		store_bind_text(st, 7, ir);
-		store_bind_text(st, 8, ev);
-		store_bind_text(st, 9, rs);
-		rc = (changes && before && ir && ev && rs)
-			     ? store_step(st, err)
-			     : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		free(rs);
-		free(changes);
-		free(before);
-		free(ir);
-		free(ev);
-		store_reset(st);
-		if (rc != STORE_DONE) {
-			store_done(st);
+		/* a power of two up to ITEM_ROWS: at most a handful of distinct
+		 * statements in the cache, whatever the batch's size */
+		n = n >= ITEM_ROWS ? ITEM_ROWS : (size_t)1 << (63 - __builtin_clzll((unsigned long long)n));
+		rc = insert_items(s, *batch_id, items, i, n, err);
+		if (rc)
 			goto rollback;
-		}
+		i += n;
 	}
-	store_done(st);
 	rc = store_commit(s, err);
 	goto out;
 rollback:
@@ -480,7 +522,13 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 		goto rollback;
 	json_array_foreach(ids, i, v)
 	{
-		rc = store_prepare(s, "UPDATE batch SET state='expired',updated_at=?2 WHERE id=?1",
+		/* the row is checked again as it is updated: an upstream apply
+		 * that began meanwhile cleared its expiry
+		 * (staging_external_begin), and it is not cut off */
+		rc = store_prepare(s,
+				   "UPDATE batch SET state='expired',updated_at=?2 WHERE id=?1 AND"
+				   " state IN ('staged','sampled','blocked','approved') AND"
+				   " expires_at IS NOT NULL AND expires_at<=?2",
 				   &st, err);
 		if (rc)
 			goto rollback;
@@ -490,6 +538,10 @@ int staging_expire(struct store *s, int64_t *n, struct err *err)
 		store_done(st);
 		if (rc != STORE_DONE)
 			goto rollback;
+		if (store_changes(s) != 1) {
+			json_array_remove(ids, i--);
+			continue;
+		}
 		rc = radius_release(s, json_integer_value(v), err);
 		if (rc)
 			goto rollback;

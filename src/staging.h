@@ -165,6 +165,13 @@ int staging_external_check(struct store *s, int64_t batch_id, const char *princi
 int staging_external_done(struct store *s, int64_t batch_id, const char *principal,
 			  const char *surface, enum staging_state to, int64_t n, json_t *conflicts,
 			  struct err *err);
+/* Inside the caller's transaction, as the first call of an upstream apply
+ * is journaled: the batch must still be approved and unexpired, and from
+ * then on it no longer expires (expires_at is cleared). An apply that has
+ * begun calling the upstream is finished by resuming it, never cut off half
+ * done by its time-to-live; a batch whose apply never called still
+ * expires. */
+int staging_external_begin(struct store *s, int64_t batch_id, struct err *err);
 
 /* Sample audit hooks (the audit module draws; staging records):
  * staging_mark_sampled() stores the drawn item indexes and the seed and

@@ -377,6 +377,36 @@ int staging_external_check(struct store *s, int64_t batch_id, const char *princi
 	return rc;
 }
 
+int staging_external_begin(struct store *s, int64_t batch_id, struct err *err)
+{
+	char now[CLOCK_TEXT_LEN];
+	struct store_stmt *st;
+	int rc;
+
+	clock_format(clock_now(), now, sizeof now);
+	/* one statement on the batch row: the expiry sweep's update of the same
+	 * row (staging_expire) either comes first and this matches nothing, or
+	 * comes after and finds no expiry any more */
+	rc = store_prepare(s,
+			   "UPDATE batch SET expires_at=NULL,updated_at=?2 WHERE id=?1 AND"
+			   " state='approved' AND (expires_at IS NULL OR expires_at>?2)",
+			   &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	store_bind_text(st, 2, now);
+	rc = store_step(st, err);
+	store_done(st);
+	if (rc != STORE_DONE)
+		return rc;
+	if (store_changes(s) != 1)
+		return err_set(err, AIRLOCK_ESTATE,
+			       "batch %lld is no longer approved (it expired or was decided "
+			       "meanwhile): no upstream call made",
+			       (long long)batch_id);
+	return 0;
+}
+
 int staging_external_done(struct store *s, int64_t batch_id, const char *principal,
 			  const char *surface, enum staging_state to, int64_t n, json_t *conflicts,
 			  struct err *err)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static unsigned sql_hash(const char *s)
 {
@@ -24,6 +25,21 @@ int store_target_is_pg(const char *target)
 	return target && (strncmp(target, "postgres://", 11) == 0 ||
 			  strncmp(target, "postgresql://", 13) == 0 ||
 			  strncmp(target, "host=", 5) == 0 || strncmp(target, "dbname=", 7) == 0);
+}
+
+const char *store_target(const char *given)
+{
+	const char *env;
+
+	if (given && *given)
+		return given;
+	env = getenv("AIRLOCK_DB");
+	return env && *env ? env : STORE_DEFAULT_PATH;
+}
+
+int store_target_exists(const char *target)
+{
+	return store_target_is_pg(target) || access(target, F_OK) == 0;
 }
 
 static int migrate(struct store *s, struct err *err);
@@ -78,6 +94,28 @@ int store_connect(struct store **out, const char *target, struct err *err)
 	return open_store(out, target, 0, 0, err);
 }
 
+int store_open_with(struct store **out, const char *target, const struct store_options *o,
+		    struct err *err)
+{
+	static const struct store_options none;
+	int rc;
+
+	if (!o)
+		o = &none;
+	rc = open_store(out, target, o->create, 1, err);
+	if (rc == 0 && o->durability != STORE_DURABLE)
+		rc = store_set_durability(*out, o->durability, err);
+	if (rc == 0 && o->wal_limit_pages > 0)
+		store_wal_limit(*out, o->wal_limit_pages);
+	if (rc == 0 && o->read_snapshot)
+		rc = store_read_snapshot(*out, err);
+	if (rc && *out) {
+		store_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int store_file_ok(struct store *s, struct err *err) { return s->be->file_ok(s, err); }
 
 int store_writable(struct store *s, struct err *err) { return s->be->writable(s, err); }
@@ -113,6 +151,54 @@ const char *store_backend_name(const struct store *s) { return s->be->name; }
 int store_sql_json_text(const struct store *s, const char *col, char *buf, size_t len)
 {
 	return s->be->json_text_sql(col, buf, len);
+}
+
+int store_sql_list(const struct store *s, int param, char *buf, size_t len)
+{
+	return s->be->list_sql(param, buf, len);
+}
+
+static int list_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void store_bind_list(struct store_stmt *st, int idx, json_t *set)
+{
+	size_t n = json_is_object(set) ? json_object_size(set) : json_array_size(set), k = 0, i;
+	const char **v = malloc((n ? n : 1) * sizeof *v);
+	json_t *arr = json_array(), *e;
+	const char *key;
+	char *txt = NULL;
+
+	if (!v || !arr)
+		goto out;
+	if (json_is_object(set)) {
+		json_object_foreach(set, key, e)
+		{
+			v[k++] = key;
+		}
+	} else {
+		json_array_foreach(set, i, e)
+		{
+			if (json_is_string(e))
+				v[k++] = json_string_value(e);
+		}
+	}
+	/* key order: each engine then walks its index forward, page by page */
+	qsort(v, k, sizeof *v, list_cmp);
+	for (i = 0; i < k; i++)
+		if ((!i || strcmp(v[i - 1], v[i])) && json_array_append_new(arr, json_string(v[i])))
+			goto out;
+	txt = json_dumps(arr, JSON_COMPACT);
+out:
+	if (txt)
+		store_bind_text(st, idx, txt);
+	else
+		store_bind_failed(st);
+	free(txt);
+	free(v);
+	json_decref(arr);
 }
 
 int store_exec(struct store *s, const char *sql, struct err *err)
@@ -655,7 +741,7 @@ struct store_conn *store_pool_take(struct store_pool *p, struct err *err)
 		err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (store_open(&c->store, p->path, err) ||
+	if (store_open_with(&c->store, p->path, NULL, err) ||
 	    (p->hooks.init && p->hooks.init(c->store, p->hooks.arg, &c->state, err))) {
 		conn_close(p, c);
 		return NULL;

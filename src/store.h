@@ -58,6 +58,17 @@ int store_connect(struct store **out, const char *target, struct err *err);
  * callers that keep files beside the database (the signing key). */
 int store_target_is_pg(const char *target);
 
+/* The database a command works on: given (--db) when set and not empty,
+ * else $AIRLOCK_DB when set and not empty, else STORE_DEFAULT_PATH. The
+ * one place that reads $AIRLOCK_DB. */
+const char *store_target(const char *given);
+
+/* 1 when a database is at target: the file exists, or target is a
+ * PostgreSQL URL (whose server answers for itself when it is opened). For
+ * callers that show something only once a book exists. */
+int store_target_exists(const char *target);
+
+
 /* 0 while the file at the store's path is the one it opened. Once it was
  * removed or replaced (another device/inode), AIRLOCK_ESTATE with the reason
  * on every call, and on every store_begin(): such a connection takes no
@@ -155,9 +166,26 @@ int64_t store_changes(struct store *s);
  * stays consistent, but the newest commits may be lost if the machine loses
  * power. Only for writes that record something without changing it (the
  * action-log entry of a read); every change to the book, a batch or a send
- * is made durable. */
+ * is made durable. On PostgreSQL RELAXED is synchronous_commit = off,
+ * which loses the newest such commits with a crash of the database server
+ * too, not only of the machine (e2e/pg_restart counts them); waiting for
+ * each one's WAL instead cut logged reads to a quarter with fsync on. */
 enum store_durability { STORE_DURABLE, STORE_RELAXED };
 int store_set_durability(struct store *s, enum store_durability d, struct err *err);
+
+/* What a connection is opened with beside its target; all zero is
+ * store_open()'s. Every connection airlock holds is opened through
+ * store_open_with() (store_open, store_create and the pool's are its
+ * shorthands), so the URL forms, the durability and the reconnects a lost
+ * PostgreSQL session gets are the same for each. */
+struct store_options {
+	int create;			  /* store_create: make the file when missing */
+	enum store_durability durability; /* store_set_durability */
+	int wal_limit_pages;		  /* > 0: store_wal_limit */
+	int read_snapshot;		  /* store_read_snapshot once open */
+};
+int store_open_with(struct store **out, const char *target, const struct store_options *o,
+		    struct err *err);
 
 /* For a long-running server (airlock serve): connections this process
  * opens from now on leave WAL checkpoints to one background thread, which
@@ -235,6 +263,21 @@ int store_trigger_sql(struct store *s, const char *name, char **out, struct err 
  * own form (SQLite's json_valid, a function of migration 7 on
  * PostgreSQL). -1 when buf is too small; col is a trusted column name. */
 int store_sql_json_text(const struct store *s, const char *col, char *buf, size_t len);
+
+/* A set of strings as one parameter, so a check over many records is one
+ * statement that visits them in key order, not one probe per record:
+ * store_sql_list() writes a subquery, "(SELECT value FROM …)", yielding
+ * one row (column "value", text) per string bound at parameter param by
+ * store_bind_list(); use it as "col IN <it>" or as "INSERT … SELECT …
+ * FROM <it> AS l WHERE true". Each engine has its own form (SQLite's
+ * json_each, PostgreSQL's json_array_elements_text). -1 when buf is too
+ * small. */
+int store_sql_list(const struct store *s, int param, char *buf, size_t len);
+
+/* Binds the strings of set (a JSON array of strings, or an object: its
+ * keys) at idx, sorted bytewise and without repeats, for store_sql_list();
+ * anything not a string is skipped. Out of memory fails the step. */
+void store_bind_list(struct store_stmt *st, int idx, json_t *set);
 
 /* "sqlite" or "postgres": the engine behind s. */
 const char *store_backend_name(const struct store *s);

@@ -91,6 +91,8 @@ struct store_backend {
 	const char *(*migration_sql)(const struct store_migration *m);
 	/* store_sql_json_text's expression for column col into buf */
 	int (*json_text_sql)(const char *col, char *buf, size_t len);
+	/* store_sql_list's subquery over parameter param into buf */
+	int (*list_sql)(int param, char *buf, size_t len);
 };
 
 extern const struct store_backend store_sqlite_backend;

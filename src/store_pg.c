@@ -924,6 +924,14 @@ static int pg_json_text_sql(const char *col, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+static int pg_list_sql(int param, char *buf, size_t len)
+{
+	int n = snprintf(
+	    buf, len, "(SELECT value FROM json_array_elements_text(?%d::json) AS l(value))", param);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static void *pg_native_handle(struct store *s)
 {
 	return CONN(s)->pg;
@@ -972,4 +980,5 @@ const struct store_backend store_pg_backend = {
     .native_handle = pg_native_handle,
     .migration_sql = store_pg_migration_sql,
     .json_text_sql = pg_json_text_sql,
+    .list_sql = pg_list_sql,
 };

@@ -139,6 +139,9 @@ static const struct store_migration pg_migrations[] = {
 	 "   PERFORM book_tally_bump('tier', a.tier::text, delta); "
 	 "   PERFORM book_tally_bump('lifecycle', a.lifecycle, delta);   END IF;  END LOOP; "
 	 "RETURN NULL; END $$ LANGUAGE plpgsql;"},
+	/* 9 keeps whether SQLite's account rowids run in id order, for the
+	 * trigram index's pages (schema.c); here the LIKE alone filters */
+	{9, "account rowids in id order", "SELECT 1"},
 	{10, "action log",
 	 "CREATE TABLE action_log( seq BIGINT PRIMARY KEY, at TEXT NOT NULL, "
 	 "principal TEXT NOT NULL, surface TEXT NOT NULL, tool TEXT NOT NULL, "
@@ -248,6 +251,9 @@ static const struct store_migration pg_migrations[] = {
 	 "apply_answered_at TEXT, apply_answer TEXT, undo_state TEXT NOT NULL DEFAULT 'pending' "
 	 "CHECK (undo_state IN ('pending','sent','done','failed','conflict')), undo_sent_at TEXT, "
 	 "undo_answered_at TEXT, undo_answer TEXT, PRIMARY KEY (batch_id, idx));"},
+	{36, "upstream call claims",
+	 "ALTER TABLE upstream_item ADD COLUMN apply_claim TEXT;ALTER TABLE upstream_item ADD "
+	 "COLUMN undo_claim TEXT;"},
 	{37, "oauth",
 	 "CREATE TABLE oauth_client( id TEXT PRIMARY KEY, name TEXT NOT NULL, "
 	 "redirect_uris TEXT NOT NULL, "

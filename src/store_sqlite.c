@@ -582,6 +582,13 @@ static int sq_json_text_sql(const char *col, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+static int sq_list_sql(int param, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "(SELECT value FROM json_each(?%d))", param);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static const char *sq_migration_sql(const struct store_migration *m)
 {
 	return m->sql;
@@ -715,4 +722,5 @@ const struct store_backend store_sqlite_backend = {
     .native_handle = sq_native_handle,
     .migration_sql = sq_migration_sql,
     .json_text_sql = sq_json_text_sql,
+    .list_sql = sq_list_sql,
 };

@@ -33,8 +33,25 @@ extern char **environ;
 #define BODY_FIRST 16384    /* an answer's buffer grows from this to the limit */
 #define RELIST_SOON_MS 1000 /* upstream_relist: at most this often */
 
+/* A stdio call waiting for the answer with its id. */
+struct waiter {
+	int64_t id;
+	json_t *resp; /* set by whichever caller read it */
+	struct waiter *next;
+};
+
 struct upstream {
 	pthread_mutex_t lock;
+	/* stdio calls are in flight at once, each waiting for the answer with
+	 * its id (waiters): one caller at a time reads the pipe (reading), with
+	 * the lock given back while it polls, and hands each answer to the
+	 * caller it belongs to; the others wait on cond. gen counts stops: a
+	 * call out to a child that is gone fails. starting: a start or a
+	 * re-list is under way (callers wait for it on cond). */
+	pthread_cond_t cond;
+	struct waiter *waiters;
+	int reading, starting;
+	uint64_t gen;
 	const struct policy_upstream *cfg; /* borrowed */
 	int64_t next_id;
 	json_t *tools; /* as of the latest start; NULL until then */
@@ -86,6 +103,14 @@ int upstream_open(const struct policy_upstream *cfg, struct upstream **out, stru
 	if (!u)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	pthread_mutex_init(&u->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&u->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	u->cfg = cfg;
 	u->in_fd = u->out_fd = u->err_fd = -1;
 	u->next_id = 1;
@@ -178,6 +203,13 @@ static void stdio_stop(struct upstream *u, const char *why)
 	int64_t delay;
 	int st;
 
+	/* a caller polling the pipes without the lock is let finish first:
+	 * its descriptors are closed here (it polls 100 ms at most) */
+	while (u->reading)
+		pthread_cond_wait(&u->cond, &u->lock);
+	/* every call out to this child fails now (stdio_wait sees gen move) */
+	u->gen++;
+	pthread_cond_broadcast(&u->cond);
 	if (u->pid > 0) {
 		kill(-u->pid, SIGKILL);
 		kill(u->pid, SIGKILL);
@@ -386,106 +418,181 @@ static int is_response(json_t *msg, int64_t id)
 	       (json_object_get(msg, "result") || json_object_get(msg, "error"));
 }
 
-/* Reads lines until the response to id; *resp a new reference. Anything
- * hostile (not JSON, too long, too much, too late, EOF) is an error after
- * which the caller stops the child. */
+/* The whole lines buffered: each response handed to the call waiting for
+ * its id (one no call waits for any more, answered after its caller gave
+ * up, is dropped), the upstream's own requests answered. A line that is
+ * not JSON-RPC is an error after which the caller stops the child. */
+static int stdio_dispatch(struct upstream *u, int64_t deadline, struct err *err)
+{
+	char *nl;
+	int handed = 0;
+
+	while (u->rlen && (nl = memchr(u->rbuf, '\n', u->rlen))) {
+		size_t ll = (size_t)(nl - u->rbuf);
+		json_error_t je;
+		json_t *msg = NULL, *mid;
+		struct waiter *w;
+
+		if (ll > 0 && jsonrpc_parse(u->rbuf, ll, &msg, &je) != 0) {
+			int show = ll > 60 ? 60 : (int)ll;
+
+			for (int i = 0; i < show; i++)
+				if (!isprint((unsigned char)u->rbuf[i]))
+					u->rbuf[i] = '?';
+			return err_set(err, AIRLOCK_EIO,
+				       "upstream '%s' wrote something that is not JSON-RPC "
+				       "on its output: '%.*s'",
+				       u->cfg->name, show, u->rbuf);
+		}
+		memmove(u->rbuf, nl + 1, u->rlen - ll - 1);
+		u->rlen -= ll + 1;
+		if (!msg)
+			continue;
+		mid = json_object_get(msg, "id");
+		if (json_is_integer(mid) && !json_object_get(msg, "method") &&
+		    (json_object_get(msg, "result") || json_object_get(msg, "error"))) {
+			for (w = u->waiters; w && w->id != json_integer_value(mid); w = w->next)
+				;
+			if (w && !w->resp) {
+				w->resp = msg;
+				handed = 1;
+				continue;
+			}
+			json_decref(msg);
+			continue;
+		}
+		if (json_is_object(msg) && json_is_string(json_object_get(msg, "method")) &&
+		    !strcmp(json_string_value(json_object_get(msg, "method")),
+			    "notifications/tools/list_changed")) {
+			/* listed afresh at the next start; until then the
+			 * cached definitions stand and pins are checked
+			 * against what a call finds (mcp side) */
+			json_decref(u->tools);
+			u->tools = NULL;
+		}
+		answer_upstream(u, msg, deadline);
+		json_decref(msg);
+	}
+	if (handed)
+		pthread_cond_broadcast(&u->cond);
+	return 0;
+}
+
+/* Reads what the child wrote within left ms (at most 100, so that a stop
+ * never waits long for the reader), the lock given back while polling.
+ * *total counts the bytes this call has read without its answer. */
+static int stdio_read(struct upstream *u, int64_t left, int64_t deadline, size_t *total,
+		      struct err *err)
+{
+	const char *name = u->cfg->name;
+	size_t cap = max_message(u);
+	uint64_t gen = u->gen;
+	struct pollfd p[2] = {{.fd = u->out_fd, .events = POLLIN},
+			      {.fd = u->err_fd, .events = POLLIN}};
+	int n, pe;
+
+	u->reading = 1;
+	pthread_mutex_unlock(&u->lock);
+	n = poll(p, p[1].fd >= 0 ? 2 : 1, (int)(left < 100 ? left : 100));
+	pe = errno;
+	pthread_mutex_lock(&u->lock);
+	u->reading = 0;
+	pthread_cond_broadcast(&u->cond);
+	if (n < 0)
+		return pe == EINTR ? 0 : err_set(err, AIRLOCK_EIO, "poll: %s", strerror(pe));
+	if (u->gen != gen)
+		return 0; /* stopped meanwhile: the caller fails its call */
+	if (u->err_fd >= 0 && p[1].revents)
+		drain_stderr(u);
+	if (!p[0].revents)
+		return 0;
+	if (u->rcap - u->rlen < 65536) {
+		size_t nc = u->rcap ? u->rcap * 2 : 65536;
+		char *nb;
+
+		if (nc > cap + 131072)
+			nc = cap + 131072;
+		if (nc <= u->rlen) /* full and no newline: over the limit */
+			return err_set(err, AIRLOCK_EIO,
+				       "upstream '%s' sent a message over the %zu-byte limit", name,
+				       cap);
+		nb = realloc(u->rbuf, nc);
+		if (!nb)
+			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		u->rbuf = nb;
+		u->rcap = nc;
+	}
+	ssize_t got = read(u->out_fd, u->rbuf + u->rlen, u->rcap - u->rlen);
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got <= 0)
+		return exited(u, err);
+	u->rlen += (size_t)got;
+	*total += (size_t)got;
+	return stdio_dispatch(u, deadline, err);
+}
+
+/* Waits for the response to request id (sent); *resp a new reference.
+ * Under u's lock, given back while waiting, so that other calls are sent
+ * and answered meanwhile. Anything hostile (not JSON, too long, too much,
+ * too late, EOF) is an error after which the caller stops the child. */
 static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t **resp,
 		      struct err *err)
 {
 	const char *name = u->cfg->name;
 	size_t cap = max_message(u), total = 0, budget = 4 * cap;
+	struct waiter w = {id, NULL, u->waiters}, **pp;
+	uint64_t gen = u->gen;
+	int rc = 0;
 
 	*resp = NULL;
-	for (;;) {
-		char *nl;
-
-		/* whole lines already buffered first */
-		while (u->rlen && (nl = memchr(u->rbuf, '\n', u->rlen))) {
-			size_t ll = (size_t)(nl - u->rbuf);
-			json_error_t je;
-			json_t *msg = NULL;
-
-			if (ll > 0 && jsonrpc_parse(u->rbuf, ll, &msg, &je) != 0) {
-				int show = ll > 60 ? 60 : (int)ll;
-
-				for (int i = 0; i < show; i++)
-					if (!isprint((unsigned char)u->rbuf[i]))
-						u->rbuf[i] = '?';
-				return err_set(err, AIRLOCK_EIO,
-					       "upstream '%s' wrote something that is not JSON-RPC "
-					       "on its output: '%.*s'",
-					       name, show, u->rbuf);
-			}
-			memmove(u->rbuf, nl + 1, u->rlen - ll - 1);
-			u->rlen -= ll + 1;
-			if (!msg)
-				continue;
-			if (is_response(msg, id)) {
-				*resp = msg;
-				return 0;
-			}
-			if (json_is_object(msg) && json_is_string(json_object_get(msg, "method")) &&
-			    !strcmp(json_string_value(json_object_get(msg, "method")),
-				    "notifications/tools/list_changed")) {
-				/* listed afresh at the next start; until then the
-				 * cached definitions stand and pins are checked
-				 * against what a call finds (mcp side) */
-				json_decref(u->tools);
-				u->tools = NULL;
-			}
-			answer_upstream(u, msg, deadline);
-			json_decref(msg);
-		}
-		if (u->rlen > cap)
-			return err_set(err, AIRLOCK_EIO,
-				       "upstream '%s' sent a message over the %zu-byte limit", name,
-				       cap);
-		if (total > budget)
-			return err_set(err, AIRLOCK_EIO,
-				       "upstream '%s' flooded its output (%zu bytes without "
-				       "answering)",
-				       name, total);
+	u->waiters = &w;
+	/* whole lines already buffered first */
+	rc = stdio_dispatch(u, deadline, err);
+	while (!rc && !w.resp) {
 		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return err_set(err, AIRLOCK_EIO,
-				       "upstream '%s' did not answer within %lld s", name,
-				       (long long)(timeout_ms(u) / 1000));
-		struct pollfd p[2] = {{.fd = u->out_fd, .events = POLLIN},
-				      {.fd = u->err_fd, .events = POLLIN}};
-		if (poll(p, u->err_fd >= 0 ? 2 : 1, (int)left) < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(err, AIRLOCK_EIO, "poll: %s", strerror(errno));
-		}
-		if (u->err_fd >= 0 && p[1].revents)
-			drain_stderr(u);
-		if (!p[0].revents)
-			continue;
-		if (u->rcap - u->rlen < 65536) {
-			size_t nc = u->rcap ? u->rcap * 2 : 65536;
-			char *nb;
 
-			if (nc > cap + 131072)
-				nc = cap + 131072;
-			if (nc <= u->rlen) /* full and no newline: over the limit */
-				return err_set(
-				    err, AIRLOCK_EIO,
-				    "upstream '%s' sent a message over the %zu-byte limit", name,
-				    cap);
-			nb = realloc(u->rbuf, nc);
-			if (!nb)
-				return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			u->rbuf = nb;
-			u->rcap = nc;
-		}
-		ssize_t n = read(u->out_fd, u->rbuf + u->rlen, u->rcap - u->rlen);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return exited(u, err);
-		u->rlen += (size_t)n;
-		total += (size_t)n;
+		if (u->gen != gen || u->out_fd < 0) {
+			char lw[256];
+
+			last_words(u, lw, sizeof lw);
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' was stopped while this call was out%s%s", name,
+				     lw[0] ? "; its last words: " : "", lw);
+		} else if (u->rlen > cap)
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' sent a message over the %zu-byte limit", name,
+				     cap);
+		else if (total > budget)
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' flooded its output (%zu bytes without "
+				     "answering)",
+				     name, total);
+		else if (left <= 0)
+			rc = err_set(err, AIRLOCK_EIO, "upstream '%s' did not answer within %lld s",
+				     name, (long long)(timeout_ms(u) / 1000));
+		else if (u->reading) {
+			/* another call reads: it hands this one its answer */
+			struct timespec ts;
+			int64_t until = now_ms() + (left < 100 ? left : 100);
+
+			ts.tv_sec = (time_t)(until / 1000);
+			ts.tv_nsec = (long)(until % 1000) * 1000000L;
+			pthread_cond_timedwait(&u->cond, &u->lock, &ts);
+		} else
+			rc = stdio_read(u, left, deadline, &total, err);
 	}
+	for (pp = &u->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == &w) {
+			*pp = w.next;
+			break;
+		}
+	if (rc) {
+		json_decref(w.resp);
+		return rc;
+	}
+	*resp = w.resp;
+	return 0;
 }
 
 /* ---- HTTP ---- */
@@ -909,7 +1016,7 @@ out:
 
 /* Starts the upstream when it is not running (within its back-off):
  * spawn, initialize, notifications/initialized, tools/list. */
-static int ensure_started(struct upstream *u, struct err *err)
+static int start_locked(struct upstream *u, struct err *err)
 {
 	const char *name = u->cfg->name;
 	json_t *r = NULL, *params;
@@ -961,6 +1068,21 @@ fail:
 		u->retry_at_ms = now_ms() + BACKOFF_FIRST_MS;
 		(void)snprintf(u->last_failure, sizeof u->last_failure, "%.200s", err->msg);
 	}
+	return rc;
+}
+
+/* start_locked, one caller at a time: its requests give the lock back
+ * while they wait (stdio_wait), and a second start must not begin then. */
+static int ensure_started(struct upstream *u, struct err *err)
+{
+	int rc;
+
+	while (u->starting)
+		pthread_cond_wait(&u->cond, &u->lock);
+	u->starting = 1;
+	rc = start_locked(u, err);
+	u->starting = 0;
+	pthread_cond_broadcast(&u->cond);
 	return rc;
 }
 
@@ -1066,6 +1188,7 @@ void upstream_free(struct upstream *u)
 		curl_easy_cleanup(u->pool[--u->npool]);
 	free(u->rbuf);
 	json_decref(u->tools);
+	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }

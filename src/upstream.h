@@ -19,8 +19,10 @@
  * may be called and record it.
  *
  * A struct upstream borrows its struct policy_upstream (the policy outlives
- * it) and may be shared by threads. Calls to a stdio upstream are
- * serialised by its lock; HTTP calls run at once, each on a connection of
+ * it) and may be shared by threads. Calls to a stdio upstream are in
+ * flight at once on its one pipe, each answer handed to its caller by its
+ * JSON-RPC id (a call that times out stops the child, and with it the
+ * calls still out); HTTP calls run at once, each on a connection of
  * its own kept open for later calls (at most 64 kept idle). Results are new references the caller releases. */
 #ifndef AIRLOCK_UPSTREAM_H
 #define AIRLOCK_UPSTREAM_H

@@ -1,9 +1,13 @@
 /* upwrite.c — an upstream's write tool as batches (upwrite.h). */
 #include "upwrite.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "fmt.h"
@@ -833,12 +837,122 @@ static int load_ubatch(struct store *s, int64_t id, struct ubatch *b, struct err
 	return rc;
 }
 
+/* ---- the journal ---- */
+
+#define CLAIM_MAX 160
+
+/* A token new for every attempt at a call: "HOST PID SECONDS.NANOS SEQ".
+ * The host and pid let a resume on the same host tell a call whose process
+ * died (its claim is stale) from one still in flight. */
+static void claim_token(char *out, size_t len)
+{
+	static unsigned seq;
+	char host[64] = "";
+	struct timespec ts;
+
+	if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+		(void)snprintf(host, sizeof host, "unknown");
+	for (char *c = host; *c; c++)
+		if (*c == ' ')
+			*c = '_';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	(void)snprintf(out, len, "%s %ld %lld.%09ld %u", host, (long)getpid(), (long long)ts.tv_sec,
+		       ts.tv_nsec, __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
+
+/* 1 when the process that wrote claim may still be making its call: it is
+ * on another host (nothing here can tell), or its process on this host is
+ * alive. A claim from before migration 36 (empty) is never live. */
+static int claim_process_alive(const char *claim)
+{
+	char host[64] = "";
+	const char *sp = strchr(claim, ' ');
+	char *end;
+	long pid;
+
+	if (!sp || (size_t)(sp - claim) >= sizeof host)
+		return !!*claim;
+	if (gethostname(host, sizeof host - 1) != 0)
+		return 1;
+	for (char *c = host; *c; c++)
+		if (*c == ' ')
+			*c = '_';
+	if (strlen(host) != (size_t)(sp - claim) || strncmp(host, claim, (size_t)(sp - claim)))
+		return 1;
+	errno = 0;
+	pid = strtol(sp + 1, &end, 10);
+	if (errno || end == sp + 1 || pid <= 0)
+		return 1;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int upwrite_describe(struct store *s, json_t *b, struct err *err)
+{
+	const char *action = json_string_value(json_object_get(b, "action"));
+	char kind[sizeof((struct ubatch *)0)->upstream + sizeof((struct ubatch *)0)->tool + 4];
+	struct ubatch ub;
+	int rc;
+
+	if (!action || strcmp(action, UPWRITE_ACTION) != 0)
+		return 0;
+	rc = load_ubatch(s, json_integer_value(json_object_get(b, "id")), &ub, err);
+	if (rc)
+		return rc;
+	rc = fmt_buf(kind, sizeof kind, err, "record kind", "%s" UPSTREAM_SEP "%s", ub.upstream,
+		     ub.tool);
+	if (!rc && (json_object_set_new(b, "upstream",
+					json_pack("{s:s,s:s,s:s}", "name", ub.upstream, "tool",
+						  ub.tool, "effect", ub.action)) ||
+		    json_object_set_new(b, "record_kind", json_string(kind))))
+		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	return rc;
+}
+
 /* Records a step of an item's journal, committed at once: what is known
- * about a call must survive the process. Moving to "sent" is a
- * compare-and-set from the state this process read (from): a second apply
- * running at the same time finds it changed and makes no call. */
-static int journal_from(struct store *s, int64_t id, int64_t idx, int undo, const char *from,
-			const char *state, const char *answer, struct err *err)
+ * about a call must survive the process. */
+static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
+		   const char *answer, struct err *err)
+{
+	struct store_stmt *st;
+	char now[CLOCK_TEXT_LEN];
+	int rc;
+
+	clock_format(clock_now(), now, sizeof now);
+	rc = store_begin(s, err);
+	if (rc)
+		return rc;
+	rc = store_prepare(s,
+			   undo ? "UPDATE upstream_item SET undo_state=?3,undo_answered_at=?4,"
+				  "undo_answer=?5 WHERE batch_id=?1 AND idx=?2"
+				: "UPDATE upstream_item SET apply_state=?3,apply_answered_at=?4,"
+				  "apply_answer=?5 WHERE batch_id=?1 AND idx=?2",
+			   &st, err);
+	if (!rc) {
+		store_bind_int(st, 1, id);
+		store_bind_int(st, 2, idx);
+		store_bind_text(st, 3, state);
+		store_bind_text(st, 4, now);
+		store_bind_text(st, 5, answer);
+		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
+		store_done(st);
+	}
+	if (rc) {
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s, err);
+}
+
+/* Claims an item's call for this process before it is made: a
+ * compare-and-set from the state and claim this process read (from,
+ * seen_claim: "" for none) to "sent" under a new token, committed before
+ * the call. Two applies or undos that read the same row (two resumes of
+ * one unknown record, a CLI and a console, two servers on one database)
+ * cannot both match: exactly one calls. The first claim of an apply also
+ * ends the batch's time-to-live (staging_external_begin), in the same
+ * transaction. */
+static int journal_claim(struct store *s, int64_t id, int64_t idx, int undo, const char *from,
+			 const char *seen_claim, const char *token, struct err *err)
 {
 	struct store_stmt *st;
 	char now[CLOCK_TEXT_LEN];
@@ -850,41 +964,35 @@ static int journal_from(struct store *s, int64_t id, int64_t idx, int undo, cons
 		return rc;
 	rc = store_prepare(
 	    s,
-	    undo ? "UPDATE upstream_item SET undo_state=?3,"
-		   " undo_sent_at=CASE WHEN ?3='sent' THEN ?4 ELSE undo_sent_at END,"
-		   " undo_answered_at=CASE WHEN ?3='sent' THEN NULL ELSE ?4 END,"
-		   " undo_answer=?5 WHERE batch_id=?1 AND idx=?2 AND (?6 IS NULL OR undo_state=?6)"
-		 : "UPDATE upstream_item SET apply_state=?3,"
-		   " apply_sent_at=CASE WHEN ?3='sent' THEN ?4 ELSE apply_sent_at END,"
-		   " apply_answered_at=CASE WHEN ?3='sent' THEN NULL ELSE ?4 END,"
-		   " apply_answer=?5 WHERE batch_id=?1 AND idx=?2 AND (?6 IS NULL OR apply_state=?6)",
+	    undo ? "UPDATE upstream_item SET undo_state='sent',undo_sent_at=?4,undo_answered_at=NULL,"
+		   "undo_answer=NULL,undo_claim=?5 WHERE batch_id=?1 AND idx=?2 AND undo_state=?3"
+		   " AND coalesce(undo_claim,'')=?6"
+		 : "UPDATE upstream_item SET apply_state='sent',apply_sent_at=?4,"
+		   "apply_answered_at=NULL,apply_answer=NULL,apply_claim=?5 WHERE batch_id=?1 AND"
+		   " idx=?2 AND apply_state=?3 AND coalesce(apply_claim,'')=?6",
 	    &st, err);
 	if (!rc) {
 		store_bind_int(st, 1, id);
 		store_bind_int(st, 2, idx);
-		store_bind_text(st, 3, state);
+		store_bind_text(st, 3, from);
 		store_bind_text(st, 4, now);
-		store_bind_text(st, 5, answer);
-		store_bind_text(st, 6, from);
+		store_bind_text(st, 5, token);
+		store_bind_text(st, 6, seen_claim);
 		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
 		store_done(st);
-		if (!rc && from && store_changes(s) != 1)
+		if (!rc && store_changes(s) != 1)
 			rc = err_set(err, AIRLOCK_ECONFLICT,
 				     "batch %lld item %lld is being carried out by another apply or "
 				     "undo at this moment: no call made; try again when it ends",
 				     (long long)id, (long long)idx);
 	}
+	if (!rc && !undo)
+		rc = staging_external_begin(s, id, err);
 	if (rc) {
 		store_rollback(s);
 		return rc;
 	}
 	return store_commit(s, err);
-}
-
-static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
-		   const char *answer, struct err *err)
-{
-	return journal_from(s, id, idx, undo, NULL, state, answer, err);
 }
 
 /* One record of the batch as the journal and the batch have it. */
@@ -893,6 +1001,10 @@ struct uitem {
 	char rid[RID_MAX + 1];
 	json_t *read_args, *call_args, *changes, *before;
 	char state[16];
+	char jstate[16];	   /* the journal's state as read, for the claim */
+	char claim[CLAIM_MAX]; /* the claim as read ("" for none) */
+	char sent_at[CLOCK_TEXT_LEN];
+	int live; /* sent, unanswered, by a process that may still be calling */
 };
 
 static void uitems_free(struct uitem *it, int n)
@@ -906,9 +1018,13 @@ static void uitems_free(struct uitem *it, int n)
 	free(it);
 }
 
-static int load_items(struct store *s, int64_t id, int undo, struct uitem **out, int *n,
-		      struct err *err)
+/* lease: seconds after which a call journaled as sent and never answered is
+ * taken as given up, whoever claimed it (its process would have timed out
+ * long before). */
+static int load_items(struct store *s, int64_t id, int undo, int64_t lease, struct uitem **out,
+		      int *n, struct err *err)
 {
+	char stale[CLOCK_TEXT_LEN];
 	struct store_stmt *st;
 	json_t *b = NULL, *list;
 	struct uitem *items = NULL;
@@ -920,11 +1036,14 @@ static int load_items(struct store *s, int64_t id, int undo, struct uitem **out,
 	if (rc)
 		return rc;
 	list = json_object_get(b, "item_list");
+	clock_format(clock_now() - (time_t)lease, stale, sizeof stale);
 	rc = store_prepare(s,
-			   undo ? "SELECT idx,record_id,read_args,undo_args,undo_state FROM"
-				  " upstream_item WHERE batch_id=?1 ORDER BY idx"
-				: "SELECT idx,record_id,read_args,apply_args,apply_state FROM"
-				  " upstream_item WHERE batch_id=?1 ORDER BY idx",
+			   undo ? "SELECT idx,record_id,read_args,undo_args,undo_state,undo_claim,"
+				  "undo_sent_at,undo_answered_at FROM upstream_item WHERE"
+				  " batch_id=?1 ORDER BY idx"
+				: "SELECT idx,record_id,read_args,apply_args,apply_state,apply_claim,"
+				  "apply_sent_at,apply_answered_at FROM upstream_item WHERE"
+				  " batch_id=?1 ORDER BY idx",
 			   &st, err);
 	if (rc)
 		goto out;
@@ -953,6 +1072,16 @@ static int load_items(struct store *s, int64_t id, int undo, struct uitem **out,
 		it->call_args = store_col_is_null(st, 3) ? NULL
 							  : json_loads(store_col_text(st, 3), 0, NULL);
 		(void)snprintf(it->state, sizeof it->state, "%s", store_col_text(st, 4));
+		(void)snprintf(it->jstate, sizeof it->jstate, "%s", it->state);
+		if (!store_col_is_null(st, 5) &&
+		    fmt_buf(it->claim, sizeof it->claim, err, "claim", "%s", store_col_text(st, 5))) {
+			rc = err->code;
+			break;
+		}
+		(void)snprintf(it->sent_at, sizeof it->sent_at, "%s",
+			       store_col_is_null(st, 6) ? "" : store_col_text(st, 6));
+		it->live = !strcmp(it->jstate, "sent") && store_col_is_null(st, 7) && it->claim[0] &&
+			   strcmp(it->sent_at, stale) > 0 && claim_process_alive(it->claim);
 		json_array_foreach(list, k, x) if (json_integer_value(json_object_get(x, "idx")) ==
 						   it->idx) bi = x;
 		it->changes = json_incref(json_object_get(bi, "changes"));
@@ -1007,6 +1136,7 @@ static int carry_out(struct store *s, const struct policy *p, int64_t id, const 
 	struct ubatch b;
 	json_t *conflicts = json_array(), *unknown = json_array(), *failed = json_array();
 	json_t **cur = NULL;
+	char token[CLAIM_MAX];
 	int64_t done = 0;
 	int rc, n = 0, i, irreversible;
 
@@ -1034,9 +1164,23 @@ static int carry_out(struct store *s, const struct policy *p, int64_t id, const 
 		rc = err->code ? err->code : AIRLOCK_EIO;
 		goto out;
 	}
-	rc = load_items(s, id, undo, &items, &n, err);
+	/* twice the upstream's timeout and a minute: a live caller has long
+	 * given up and journaled so by then */
+	rc = load_items(s, id, undo,
+			2 * (cfg->timeout_seconds > 0 ? cfg->timeout_seconds : UPSTREAM_DEFAULT_TIMEOUT_S) +
+			    60,
+			&items, &n, err);
 	if (rc)
 		goto out;
+	for (i = 0; i < n; i++)
+		if (items[i].live) {
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "batch %lld record %s: its upstream call is being made by another "
+				     "%s since %s (%s): nothing called; try again when it ends",
+				     (long long)id, items[i].rid, undo ? "undo" : "apply",
+				     items[i].sent_at, items[i].claim);
+			goto out;
+		}
 	if (!(cur = calloc((size_t)n + 1, sizeof *cur))) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
@@ -1117,19 +1261,24 @@ static int carry_out(struct store *s, const struct policy *p, int64_t id, const 
 				     (long long)id, (long long)it->idx);
 			goto out;
 		}
-		/* "force" is an undo's conflict overwritten: its journal says pending */
-		rc = journal_from(s, id, it->idx, undo,
-				  strcmp(it->state, "force") ? it->state : "pending", "sent", NULL,
-				  err);
+		/* claimed from the journal's state and claim as read: a second
+		 * apply or undo that read the same finds them changed */
+		claim_token(token, sizeof token);
+		rc = journal_claim(s, id, it->idx, undo, it->jstate, it->claim, token, err);
 		if (rc)
 			goto out;
 		rc = upstream_call(up, tool, it->call_args, &res, err);
 		if (rc) {
-			/* no answer: the record is unknown until a re-read says */
+			struct err jerr = {0};
+
+			/* no answer: the record is unknown until a re-read says; the
+			 * claim is let go (still sent, now answered by nothing) so
+			 * that a resume need not wait for this process to end */
 			json_array_append_new(unknown, json_pack("{s:I,s:s,s:s}", "item",
 								 (json_int_t)it->idx, "record_id",
 								 it->rid, "error", err->msg));
 			json_decref(res);
+			(void)journal(s, id, it->idx, undo, "sent", err->msg, &jerr);
 			break;
 		}
 		if (json_is_true(json_object_get(res, "isError"))) {

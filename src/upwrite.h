@@ -7,8 +7,8 @@
  * Owns: the tables upstream_batch (what upstream and tool a batch writes
  * through, how to read and undo it) and upstream_item (per record: the
  * arguments of its before read, of its apply call and of its undo call, and
- * the journal of those calls: pending → sent → done | failed, or conflict),
- * migrations 34 and 35.
+ * the journal of those calls: pending → sent → done | failed, or conflict,
+ * and who claimed each call), migrations 34, 35 and 36.
  *
  * A call is refused whole (AIRLOCK_EINVAL, nothing staged) when the mapping
  * cannot account for its arguments: a records or fields pointer that
@@ -24,7 +24,17 @@
  * died mid-call every record is known as done, not done, or unknown (sent,
  * no answer). Apply again resumes: an unknown record is re-read and counted
  * done when it holds the new values, called again only when it still holds
- * the before-values: never applied twice. Undo restores the before-values
+ * the before-values: never applied twice. Each call is claimed before it is
+ * made: "sent" under a token new for the attempt, set by a compare-and-set
+ * on the state and token this process read, so of two applies or undos of
+ * the same record at once (two CLIs, a CLI and the console, two servers on
+ * one PostgreSQL database) exactly one calls, and the other stops without
+ * calling. A call still unanswered whose claimer may be making it (its
+ * process alive on this host, or another host's, within twice the
+ * upstream's timeout and a minute) is not made again until it ends. The
+ * first call of an apply ends the batch's time-to-live
+ * (staging_external_begin): an apply that began is resumed, not expired
+ * half done; one that never called still expires. Undo restores the before-values
  * the same way (the same tool with the before-values, or the inverse tool).
  * Creates, deletes and sends are one call for the batch, never undone.
  *
@@ -62,6 +72,13 @@ int upwrite_apply(struct store *s, const struct policy *p, int64_t batch_id, con
 		  const char *surface, int skip_conflicts, json_t **report, struct err *err);
 int upwrite_undo(struct store *s, const struct policy *p, int64_t batch_id, const char *principal,
 		 const char *surface, int force, json_t **report, struct err *err);
+
+/* Names what the records of batch b (staging_get's JSON) are, for people
+ * reading it: for an upstream batch it adds "upstream" {name, tool,
+ * effect} and "record_kind", the tool as the agent called it
+ * (NAME__TOOL), which `show` and the console print where a book batch
+ * says "account". Other batches are left as they are. */
+int upwrite_describe(struct store *s, json_t *b, struct err *err);
 
 /* Every JSON pointer match of ptr in root ("*" matches each element of an
  * array): an array of [concrete pointer, value]. Exposed for tests. */

@@ -9,6 +9,12 @@
 #                              URL (one start printed), print its URL
 #   sh tests/pg.sh dropdb URL  drop the database URL names (its sessions
 #                              ended first)
+#   sh tests/pg.sh copydb URL  make a new database, a copy of the one URL
+#                              names (no session may be on it), print its URL
+#   sh tests/pg.sh crash DIR   kill -9 the server and every process of it
+#                              (a crash: no shutdown, no checkpoint)
+#   sh tests/pg.sh restart DIR start the cluster in DIR again (after crash:
+#                              crash recovery), print its URL
 #
 # Debian's postgresql 15 (scripts/deps.sh). The server listens only on a
 # Unix socket inside DIR (no TCP port, nothing another host can reach), with
@@ -35,6 +41,14 @@ url() {
 	printf 'postgresql:///airlock?host=%s&user=postgres\n' "$(cd "$dir" && pwd)"
 }
 
+server_start() {
+	# fsync off: a test cluster is thrown away, never recovered from a
+	# power loss (a crash of the server is: its WAL is in the kernel)
+	as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$(cd "$dir" && pwd)' -c fsync=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case $cmd in
 start)
 	[ -x "$BIN/initdb" ] || { echo "pg.sh: no $BIN/initdb (sh scripts/deps.sh)" >&2; exit 1; }
@@ -45,30 +59,49 @@ start)
 	as_pg "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync \
 		-E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
-	# fsync off: a test cluster is thrown away, never recovered
-	as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$(cd "$dir" && pwd)' -c fsync=off -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	server_start
 	as_pg "$BIN/createdb" -h "$(cd "$dir" && pwd)" -U postgres airlock
 	url
 	;;
 url)
 	url
 	;;
-newdb | dropdb)
+newdb | dropdb | copydb)
 	# the URL's socket folder, and for dropdb its database
 	host=${dir#*host=}
 	host=${host%%&*}
 	case $dir in postgresql:///*\?*host=/*) ;; *) echo "pg.sh: not a URL of pg.sh start: $dir" >&2; exit 2 ;; esac
-	if [ "$cmd" = newdb ]; then
+	if [ "$cmd" != dropdb ]; then
 		name=airlock_e2e_$$_$(date +%s%N)
-		"$BIN/createdb" -h "$host" -U postgres "$name"
+		if [ "$cmd" = copydb ]; then
+			from=${dir#postgresql:///}
+			"$BIN/createdb" -h "$host" -U postgres -T "${from%%\?*}" "$name"
+		else
+			"$BIN/createdb" -h "$host" -U postgres "$name"
+		fi
 		printf 'postgresql:///%s?host=%s&user=postgres\n' "$name" "$host"
 	else
 		name=${dir#postgresql:///}
 		name=${name%%\?*}
 		"$BIN/dropdb" -h "$host" -U postgres --force --if-exists "$name"
 	fi
+	;;
+crash)
+	pm=$(head -1 "$dir/data/postmaster.pid")
+	# the children first listed, then all at once: none of them outlives
+	# the postmaster holding the shared memory a restart needs
+	kids=$(pgrep -P "$pm" || true)
+	kill -9 "$pm" $kids
+	for _ in $(seq 100); do
+		alive=
+		for p in $pm $kids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	;;
+restart)
+	server_start
+	url
 	;;
 stop)
 	if [ -e "$dir/data/postmaster.pid" ]; then
@@ -77,7 +110,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: $0 start|url|stop DIR | newdb|dropdb URL" >&2
+	echo "usage: $0 start|url|stop|crash|restart DIR | newdb|dropdb|copydb URL" >&2
 	exit 2
 	;;
 esac

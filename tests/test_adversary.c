@@ -171,6 +171,10 @@ static void sink_start(void)
 /* ---- the world one episode plays in ---- */
 
 static char tmpl_dir[256], tmpl_db[300], policy_path[300];
+/* On PostgreSQL (AIRLOCK_TEST_ON_PG): the template is a database, each
+ * episode a copy of it (CREATE DATABASE ... TEMPLATE) named tmpl_name
+ * "_ep"; the policy and renders still go to the folder tmpl_dir. */
+static char tmpl_name[256];
 static struct policy *pol;
 
 struct world {
@@ -272,7 +276,12 @@ static void make_template(void)
 
 	setenv("AIRLOCK_NOW", "2026-11-02T09:00:00Z", 1);
 	s = testutil_store_open(&t); /* the folder is ours: main removes it */
-	snprintf(tmpl_dir, sizeof tmpl_dir, "%s", t.dir);
+	if (testutil_on_pg()) {
+		snprintf(tmpl_name, sizeof tmpl_name, "%s", t.dir);
+		snprintf(tmpl_dir, sizeof tmpl_dir, "/tmp/airlock-test-XXXXXX");
+		assert_non_null(mkdtemp(tmpl_dir));
+	} else
+		snprintf(tmpl_dir, sizeof tmpl_dir, "%s", t.dir);
 	snprintf(tmpl_db, sizeof tmpl_db, "%s", t.path);
 	snprintf(policy_path, sizeof policy_path, "%s/airlock.yaml", tmpl_dir);
 	assert_ok(store_begin(s, &err), &err);
@@ -364,17 +373,28 @@ static void world_open(struct world *w)
 	int k;
 
 	memset(w, 0, sizeof *w);
-	snprintf(w->path, sizeof w->path, "%s/episode.db", tmpl_dir);
-	unlink(w->path);
-	{
+	if (tmpl_name[0]) {
+		char sql[600];
+		const char *at = strstr(tmpl_db, tmpl_name);
+
+		assert_non_null(at);
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s_ep WITH (FORCE)", tmpl_name);
+		testutil_pg_admin(sql);
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s_ep TEMPLATE %s", tmpl_name, tmpl_name);
+		testutil_pg_admin(sql);
+		snprintf(w->path, sizeof w->path, "%.*s%s_ep%s", (int)(at - tmpl_db), tmpl_db,
+			 tmpl_name, at + strlen(tmpl_name));
+	} else {
 		char side[340];
 
+		snprintf(w->path, sizeof w->path, "%s/episode.db", tmpl_dir);
+		unlink(w->path);
 		snprintf(side, sizeof side, "%s-wal", w->path);
 		unlink(side);
 		snprintf(side, sizeof side, "%s-shm", w->path);
 		unlink(side);
+		copy_file(tmpl_db, w->path);
 	}
-	copy_file(tmpl_db, w->path);
 	w->now = 1793955600; /* 2026-11-06T09:00:00Z */
 	set_clock(w);
 	assert_ok(store_open(&w->s, w->path, &err), &err);
@@ -1291,12 +1311,18 @@ int main(void)
 	    cmocka_unit_test(adversary_holds_invariants),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char cmd[300];
+	char cmd[600];
 
 	if (tmpl_dir[0]) {
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl_dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", tmpl_dir);
+	}
+	if (tmpl_name[0]) {
+		snprintf(cmd, sizeof cmd, "DROP DATABASE IF EXISTS %s_ep WITH (FORCE)", tmpl_name);
+		testutil_pg_admin(cmd);
+		snprintf(cmd, sizeof cmd, "DROP DATABASE IF EXISTS %s WITH (FORCE)", tmpl_name);
+		testutil_pg_admin(cmd);
 	}
 	policy_free(pol);
 	return rc;

@@ -946,7 +946,37 @@ static void utf8_trim(char *q)
 	}
 }
 
-static void test_text_search_matches_like(void **state)
+/* Whether the book says its account rowids run in id order (schema.c 9):
+ * -1 on PostgreSQL, which has no such row. */
+static int64_t id_order_flag(struct store *s)
+{
+	struct err err = {0};
+	int64_t v = -1;
+
+	if (!testutil_on_pg())
+		assert_ok(store_query_int(s, "SELECT in_id_order FROM account_order", &v, &err), &err);
+	return v;
+}
+
+/* Whether they really do: no two rows whose rowids and ids disagree. */
+static int ids_in_rowid_order(struct store *s)
+{
+	struct err err = {0};
+	int64_t v = 0;
+
+	assert_ok(store_query_int(s,
+				  "SELECT NOT EXISTS (SELECT 1 FROM (SELECT rowid - lag(rowid)"
+				  " OVER (ORDER BY id) AS d FROM account) WHERE d < 0)",
+				  &v, &err),
+		  &err);
+	return (int)v;
+}
+
+/* A text search's page, its count and its JSON page against the plain LIKE
+ * over random texts; in_order: a book whose ids come in insertion order
+ * (rowid order is id order: pages stop after their matches), else ids
+ * spread at random (the candidates are read and sorted, or the id walk). */
+static void text_search_against_like(int in_order)
 {
 	struct testdb t;
 	struct store *s = testutil_store_open(&t);
@@ -956,8 +986,7 @@ static void test_text_search_matches_like(void **state)
 	static char names[600][256];
 	int i, round;
 
-	(void)state;
-	srand(15);
+	srand(in_order ? 16 : 15);
 	assert_ok(store_begin(s, &err), &err);
 	assert_ok(store_prepare(s,
 				"INSERT INTO account(id,name,domain,merged_into,updated_at)"
@@ -967,7 +996,7 @@ static void test_text_search_matches_like(void **state)
 	/* 6000 accounts: "co" and "re" then match more than the index hands
 	 * out for a page, so both ways of running a page are compared */
 	for (i = 0; i < 6000; i++) {
-		snprintf(id, sizeof id, "A%05d", (i * 7919) % 6000);
+		snprintf(id, sizeof id, "A%05d", in_order ? i : (i * 7919) % 6000);
 		random_text(name, sizeof name, 1 + rand() % 8);
 		random_text(domain, sizeof domain, rand() % 4);
 		if (i < 600)
@@ -994,7 +1023,11 @@ static void test_text_search_matches_like(void **state)
 			     &err),
 		  &err);
 	assert_ok(store_commit(s, &err), &err);
-	for (round = 0; round < 360; round++) {
+	/* renames keep the order; the shuffled ids never had it */
+	if (!testutil_on_pg())
+		assert_int_equal(id_order_flag(s), in_order);
+	/* the early stop has no thresholds to rotate: fewer rounds */
+	for (round = 0; round < (in_order ? 150 : 360); round++) {
 		const char *src = names[rand() % 600];
 		size_t n = strlen(src), a = (size_t)rand() % (n + 1), b = a + (size_t)rand() % (n - a + 1);
 		int kind = rand() % 6, limit, j;
@@ -1065,6 +1098,146 @@ static void test_text_search_matches_like(void **state)
 	}
 	book_text_fetch_max = 1024;
 	book_text_index_max = 2048;
+	testutil_store_close(&t);
+}
+
+static void test_text_search_matches_like(void **state)
+{
+	(void)state;
+	text_search_against_like(0);
+}
+
+static void test_text_search_in_id_order_matches_like(void **state)
+{
+	(void)state;
+	text_search_against_like(1);
+}
+
+/* The early-stopping page trusts account_order: every way a writer can put
+ * rowids out of id order must clear it, or a page would skip smaller ids.
+ * An operator in the sqlite3 shell inserts a smaller id, renumbers an id
+ * or a rowid, re-inserts a deleted account; random steps, and after each
+ * the flag never claims an order the table lacks, and pages of texts
+ * (with a cursor, a limit, merged accounts) equal the plain LIKE's. */
+static void test_id_order_survives_every_writer(void **state)
+{
+	struct testdb t;
+	struct store *s;
+	struct store_stmt *ins;
+	struct err err = {0};
+	char id[32], name[64], sql[256], want[65536], got[65536];
+	static const char *const texts[] = {"lum", "orbmar", "com", "zen", "ac", "xyzq", "marlum"};
+	int step, next = 1000, k, cleared = 0, set_again = 0;
+
+	(void)state;
+	if (testutil_on_pg()) { /* the flag is SQLite's (the LIKE alone filters there) */
+		skip();
+		return;
+	}
+	s = testutil_store_open(&t);
+	srand(9);
+	assert_int_equal(id_order_flag(s), 1); /* an empty book is in order */
+	assert_ok(store_prepare(s,
+				"INSERT INTO account(id,name,domain,merged_into,updated_at)"
+				" VALUES(?1,?2,?3,?4,'2026-01-01T00:00:00Z')",
+				&ins, &err),
+		  &err);
+	for (step = 0; step < 1500; step++) {
+		int what = rand() % 100;
+		json_t *arr;
+		const char *after;
+
+		if (what < 80 || step < 200) { /* mostly appends in order, as an import gives */
+			int id_n = what < 76 ? next++ : rand() % next;
+
+			snprintf(id, sizeof id, "B%06d", id_n);
+			snprintf(name, sizeof name, "%s%s%s Inc", rand() % 2 ? "Lum" : "Orb",
+				 rand() % 2 ? "mar" : "zen", rand() % 3 ? "com" : "ac");
+			store_bind_text(ins, 1, id);
+			store_bind_text(ins, 2, name);
+			store_bind_text(ins, 3, rand() % 2 ? "lum.com" : "zen.io");
+			if (rand() % 10 == 0)
+				store_bind_text(ins, 4, "B000000");
+			else
+				store_bind_null(ins, 4);
+			(void)store_step(ins, &err); /* a duplicate id fails: fine */
+			store_reset(ins);
+		} else if (what < 86) {
+			snprintf(sql, sizeof sql,
+				 "DELETE FROM account WHERE rowid IN (SELECT rowid FROM account"
+				 " ORDER BY random() LIMIT %d)",
+				 1 + rand() % 40);
+			assert_ok(store_exec(s, sql, &err), &err);
+		} else if (what < 90) {
+			snprintf(sql, sizeof sql,
+				 "UPDATE OR IGNORE account SET id = 'B%06d' WHERE rowid ="
+				 " (SELECT rowid FROM account ORDER BY random() LIMIT 1)",
+				 rand() % next);
+			assert_ok(store_exec(s, sql, &err), &err);
+		} else if (what < 93) {
+			snprintf(sql, sizeof sql,
+				 "UPDATE OR IGNORE account SET rowid = %d WHERE rowid ="
+				 " (SELECT rowid FROM account ORDER BY random() LIMIT 1)",
+				 1 + rand() % 3000);
+			assert_ok(store_exec(s, sql, &err), &err);
+		} else if (what < 95) { /* renames keep the order */
+			assert_ok(store_exec(s,
+					     "UPDATE account SET name = name || 'x' WHERE rowid ="
+					     " (SELECT rowid FROM account ORDER BY random() LIMIT 1)",
+					     &err),
+				  &err);
+		} else if (what < 96) { /* emptied: in order again */
+			assert_ok(store_exec(s, "DELETE FROM account", &err), &err);
+			assert_int_equal(id_order_flag(s), 1);
+			set_again++;
+		} else {
+			/* a re-insert of an old id at a new rowid */
+			snprintf(id, sizeof id, "B%06d", rand() % next);
+			store_bind_text(ins, 1, id);
+			store_bind_text(ins, 2, "Lummarcom Again");
+			store_bind_null(ins, 3);
+			store_bind_null(ins, 4);
+			(void)store_step(ins, &err);
+			store_reset(ins);
+		}
+		if (id_order_flag(s) == 1 && !ids_in_rowid_order(s))
+			fail_msg("step %d: the book claims rowid order is id order; it is not", step);
+		cleared += id_order_flag(s) == 0;
+		if (step % 5)
+			continue;
+		for (k = 0; k < 7; k++) {
+			int limit = 1 + rand() % 30;
+			struct book_page page;
+
+			after = rand() % 3 == 0 ? (rand() % 2 ? "B000500" : "B000000x") : NULL;
+			like_ids(s, texts[k], after, limit, want, sizeof want);
+			assert_ok(book_search(s, &(struct book_query){.text = texts[k], .after = after,
+								      .limit = limit},
+					      &arr, &err),
+				  &err);
+			ids(arr, got, sizeof got);
+			json_decref(arr);
+			if (strcmp(want, got))
+				fail_msg("step %d, text '%s' after %s (limit %d), flag %lld: LIKE gives\n"
+					 " %.300s\nbook_search gives\n %.300s",
+					 step, texts[k], after ? after : "-", limit,
+					 (long long)id_order_flag(s), want, got);
+			assert_ok(book_search_json(s, &(struct book_query){.text = texts[k],
+									   .after = after,
+									   .limit = limit},
+						   &page, &err),
+				  &err);
+			arr = json_loads(page.json, 0, NULL);
+			ids(arr, got, sizeof got);
+			json_decref(arr);
+			free(page.json);
+			assert_string_equal(want, got);
+		}
+	}
+	store_done(ins);
+	/* both states were visited, or the test proved nothing */
+	assert_true(cleared > 0);
+	assert_true(set_again > 0);
 	testutil_store_close(&t);
 }
 
@@ -1340,6 +1513,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_search_matches_like),
+		cmocka_unit_test(test_text_search_in_id_order_matches_like),
+		cmocka_unit_test(test_id_order_survives_every_writer),
 	    cmocka_unit_test(test_insert_get_update_bumps_version),
 	    cmocka_unit_test(test_insert_at_fixed_time),
 	    cmocka_unit_test(test_change_guards_version_and_system_fields),

@@ -929,6 +929,272 @@ static void test_holds_survive_the_rowid_rebuild(void **state)
 			 1);
 }
 
+/* One engine's store for test_engines_decide_alike: a fresh SQLite file, or
+ * a fresh database on the test cluster, whatever this run's engine. */
+static struct store *engine_open(struct testdb *t, int pg)
+{
+	struct err err = {0};
+
+	memset(t, 0, sizeof *t);
+	if (pg) {
+		testutil_pg_create(t);
+	} else {
+		snprintf(t->dir, sizeof t->dir, "/tmp/airlock-test-XXXXXX");
+		assert_non_null(mkdtemp(t->dir));
+		snprintf(t->path, sizeof t->path, "%s/airlock.db", t->dir);
+	}
+	if (store_create(&t->s, t->path, &err))
+		fail_msg("store_create %s: %s", t->path, err.msg);
+	fixture_book(t->s, 120);
+	return t->s;
+}
+
+static void engine_close(struct testdb *t, int pg)
+{
+	char cmd[400];
+
+	store_close(t->s);
+	if (pg) {
+		snprintf(cmd, sizeof cmd, "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->dir);
+		testutil_pg_admin(cmd);
+	} else {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "warning: could not remove %s\n", t->dir);
+	}
+}
+
+/* Every batch item and every hold, as the engine stored them. */
+static json_t *engine_rows(struct store *s)
+{
+	static const char *const q[] = {
+	    "SELECT batch_id,idx,record_id,changes,evidence,restore FROM batch_item"
+	    " ORDER BY batch_id,idx",
+	    "SELECT principal,workflow,record_id,batches FROM radius_hold"
+	    " ORDER BY principal,workflow,record_id",
+	    "SELECT id,state,radius,items,refused FROM batch ORDER BY id"};
+	struct store_stmt *st;
+	struct err err = {0};
+	json_t *all = json_array(), *row;
+	size_t k;
+	int c;
+
+	for (k = 0; k < sizeof q / sizeof q[0]; k++) {
+		assert_ok(store_prepare(s, q[k], &st, &err), &err);
+		while (store_step(st, &err) == STORE_ROW) {
+			row = json_array();
+			for (c = 0; c < store_col_count(st); c++)
+				json_array_append_new(row, json_string(store_col_text(st, c)));
+			json_array_append_new(all, row);
+		}
+		store_done(st);
+	}
+	return all;
+}
+
+static uint64_t eng_rng;
+static int eng_rnd(int n)
+{
+	eng_rng ^= eng_rng << 13;
+	eng_rng ^= eng_rng >> 7;
+	eng_rng ^= eng_rng << 17;
+	return (int)(eng_rng % (uint64_t)n);
+}
+
+/* A random mixed proposal of workflow field_update (owner, industry,
+ * custom.*; scope region=EMEA, the even accounts): in scope, out of scope,
+ * unknown ids, the same field twice, fields outside the allow-list or
+ * unknown, bad values, evidence of another record or of none, values the
+ * record already has. */
+static json_t *mixed_proposal(void)
+{
+	static const char *const fields[] = {"owner", "industry", "custom.note"};
+	json_t *items = json_array(), *prev, *it;
+	char id[32], sig[32], val[32];
+	int n = 3 + eng_rnd(30), k, a;
+
+	for (k = 0; k < n; k++) {
+		a = 2 * (1 + eng_rnd(60)); /* an even account: in scope */
+		snprintf(id, sizeof id, "A%03d", a);
+		snprintf(sig, sizeof sig, "S%03d", a);
+		snprintf(val, sizeof val, "v%d", eng_rnd(1000));
+		it = json_pack("{s:s,s:s,s:s,s:s}", "record_id", id, "field", fields[eng_rnd(3)],
+			       "value", val, "reason", "mixed");
+		switch (eng_rnd(11)) {
+		case 0: /* out of scope: an odd account */
+			snprintf(id, sizeof id, "A%03d", a - 1);
+			json_object_set_new(it, "record_id", json_string(id));
+			break;
+		case 1: /* no such account */
+			snprintf(id, sizeof id, "A9%02d", eng_rnd(100));
+			json_object_set_new(it, "record_id", json_string(id));
+			break;
+		case 2: /* an earlier item's record and field again */
+			prev = json_array_get(items, (size_t)eng_rnd((int)json_array_size(items) + 1));
+			if (prev) {
+				json_object_set(it, "record_id", json_object_get(prev, "record_id"));
+				json_object_set(it, "field", json_object_get(prev, "field"));
+			}
+			break;
+		case 3: /* outside the allow-list, or no such field */
+			json_object_set_new(it, "field",
+					    json_string(eng_rnd(2) ? "tier" : "custom_field_x"));
+			break;
+		case 4: /* another account's signal */
+			snprintf(sig, sizeof sig, "S%03d", 1 + eng_rnd(120));
+			break;
+		case 5: /* no such signal */
+			snprintf(sig, sizeof sig, "S-NONE-%d", eng_rnd(5));
+			break;
+		case 6: /* the value it has: no change (when alone on its record) */
+			json_object_set_new(it, "field", json_string("owner"));
+			json_object_set_new(it, "value", json_string("dana"));
+			break;
+		case 7: /* no evidence at all */
+			sig[0] = '\0';
+			break;
+		case 8: /* an id that JSON and SQL must both carry as it is */
+			json_object_set_new(it, "record_id",
+					    json_string(eng_rnd(2) ? "Q\"'\\\u00e9%_1" : "q\"'\\\u00e9%_1"));
+			snprintf(sig, sizeof sig, "%s", eng_rnd(2) ? "SQ\"'\\\u00e9" : "SQ%");
+			break;
+		default: break;
+		}
+		if (sig[0])
+			json_object_set_new(it, "evidence", json_pack("[s]", sig));
+		json_array_append_new(items, it);
+	}
+	return json_pack("{s:s,s:s,s:s,s:o}", "workflow", "field_update", "scope", "region=EMEA",
+			 "rationale", "engines", "items", items);
+}
+
+/* Both engines give the same decision, item by item, with the same words:
+ * the set-oriented lookups (one statement per kind per proposal) must find
+ * exactly what per-item probes found, on SQLite and on PostgreSQL alike.
+ * A run of random mixed proposals (several agents, so the running totals
+ * and the pending cap come into play) goes through both; every answer and
+ * every stored batch item and hold must be equal. */
+static void test_engines_decide_alike(void **state)
+{
+	static const char *const agents[] = {"agent:a", "agent:b"};
+	struct testdb t[2];
+	struct policy pol;
+	struct policy_workflow wf[3];
+	struct gate g[2];
+	struct err err = {0};
+	json_t *args, *r[2], *rows[2], *it, *items;
+	const char *rule;
+	json_t *seen = json_object();
+	char id[32];
+	int e, k, p, seed;
+
+	(void)state;
+	if (!getenv("AIRLOCK_TEST_PG"))
+		skip(); /* tests/run starts a cluster whenever PostgreSQL is installed */
+	fixture_policy(&pol, wf);
+	for (e = 0; e < 2; e++) {
+		engine_open(&t[e], e);
+		g[e].store = t[e].s;
+		g[e].policy = &pol;
+		/* an account and its signal whose ids hold a quote, a backslash, a
+		 * non-ASCII letter and LIKE's wildcards */
+		it = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "id", "Q\"'\\\u00e9%_1", "name", "Q",
+			       "segment", "smb", "region", "EMEA", "tier", 3, "lifecycle", "prospect",
+			       "owner", "dana");
+		assert_ok(book_insert(t[e].s, BOOK_ACCOUNT, it, &err), &err);
+		json_decref(it);
+		it = json_pack("{s:s,s:s,s:s,s:s}", "id", "SQ\"'\\\u00e9", "account_id",
+			       "Q\"'\\\u00e9%_1", "kind", "hiring", "observed_at", "2026-11-20");
+		assert_ok(book_insert(t[e].s, BOOK_SIGNAL, it, &err), &err);
+		json_decref(it);
+	}
+	assert_string_equal(store_backend_name(t[0].s), "sqlite");
+	assert_string_equal(store_backend_name(t[1].s), "postgres");
+	/* first a batch of 100 items (inserted 64 + 32 + 4 rows at a time) */
+	items = json_array();
+	for (k = 1; k <= 100; k++) {
+		snprintf(id, sizeof id, "A%03d", k);
+		json_array_append_new(items, json_pack("{s:s,s:s,s:i}", "record_id", id, "field",
+						       "tier", "value", 1));
+	}
+	args = json_pack("{s:s,s:s,s:s,s:o}", "workflow", "retier", "scope", "tier=3",
+			 "rationale", "big", "items", items);
+	for (seed = 1; seed <= 12; seed++) {
+		for (p = 0; p < 8; p++) {
+			struct gate_call c = {agents[p % 2], "mcp:write", "propose_changes", "v1"};
+
+			if (seed > 1 || p > 0) {
+				eng_rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(seed * 16 + p);
+				args = mixed_proposal();
+			}
+			for (e = 0; e < 2; e++) {
+				r[e] = NULL;
+				assert_ok(gate_call_tool(&g[e], &c, args, &r[e], &err), &err);
+			}
+			if (!json_equal(r[0], r[1])) {
+				char *a = json_dumps(r[0], JSON_SORT_KEYS | JSON_INDENT(1));
+				char *b = json_dumps(r[1], JSON_SORT_KEYS | JSON_INDENT(1));
+
+				fail_msg("seed %d proposal %d: SQLite answered\n%s\nPostgreSQL\n%s",
+					 seed, p, a, b);
+			}
+			json_object_set_new(seen, json_string_value(json_object_get(r[0], "decision")),
+					    json_true());
+			json_array_foreach(json_object_get(r[0], "refused_items"), k, it)
+			{
+				rule = json_string_value(json_object_get(it, "rule"));
+				json_object_set_new(seen, rule, json_true());
+			}
+			json_decref(r[0]);
+			json_decref(r[1]);
+			json_decref(args);
+		}
+		/* a person rejects some between rounds (releasing their holds), so
+		 * the cap does not stop everything after the first rounds */
+		for (e = 0; e < 2; e++) {
+			int64_t last = fixture_count(t[e].s, "SELECT max(id) FROM batch"), b;
+
+			for (b = 1; b <= last; b += 2) {
+				struct err rerr = {0};
+
+				(void)staging_reject(t[e].s, b, "human:rev", "cli", "engines", &rerr);
+			}
+		}
+	}
+	for (e = 0; e < 2; e++)
+		rows[e] = engine_rows(t[e].s);
+	assert_true(json_array_size(rows[0]) > 100);
+	if (!json_equal(rows[0], rows[1]))
+		fail_msg("the engines stored different batch items, holds or batches");
+	/* the 100-item batch's items in proposal order */
+	for (k = 0; k < 100; k++) {
+		snprintf(id, sizeof id, "A%03d", k + 1);
+		assert_string_equal(json_string_value(json_array_get(json_array_get(rows[0], (size_t)k), 2)),
+				    id);
+		assert_int_equal(strtol(json_string_value(json_array_get(json_array_get(rows[0], (size_t)k), 1)),
+					NULL, 10),
+				 k + 1);
+	}
+	/* the mix reached every rule and decision it is built to reach */
+	{
+		/* the odd id was found, and its signal judged its own */
+		assert_true(fixture_count(t[0].s, "SELECT count(*) FROM batch_item WHERE record_id"
+						  " LIKE 'Q\"''%'") > 0);
+		static const char *const want[] = {"staged", "blocked", "refused", "unknown_record",
+						   "outside_scope", "field_not_allowed",
+						   "duplicate_item", "evidence_other_record",
+						   "evidence_not_found", "no_change"};
+		for (k = 0; k < (int)(sizeof want / sizeof want[0]); k++)
+			if (!json_object_get(seen, want[k]))
+				fail_msg("no proposal of the mix reached '%s'", want[k]);
+	}
+	json_decref(seen);
+	json_decref(rows[0]);
+	json_decref(rows[1]);
+	for (e = 0; e < 2; e++)
+		engine_close(&t[e], e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -957,6 +1223,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_totals_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_fills_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holds_survive_the_rowid_rebuild, setup, teardown),
+		cmocka_unit_test(test_engines_decide_alike),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

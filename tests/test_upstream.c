@@ -281,6 +281,95 @@ static void test_stdio_hostile(void **state)
 }
 
 
+/* ---- stdio: calls in flight at once, matched by id ---- */
+
+/* Answers the two tools/call requests it reads in the reverse order, the
+ * second at once and the first a second later: a client that sends one
+ * call and waits for its answer before the next (one at a time on the
+ * pipe) never gets an answer to its first call, which waits for a second
+ * request the client does not send. */
+static const char *const reversed_script =
+    "rid() { printf '%s' \"$1\" | sed 's/.*\"id\":\\([0-9][0-9]*\\),\"method\".*/\\1/'; }\n"
+    "ans() { printf '{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":%s}\\n' \"$1\" \"$2\"; }\n"
+    "read l; ans \"$(rid \"$l\")\" '{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{}}'\n"
+    "read l\n"
+    "read l; ans \"$(rid \"$l\")\" '{\"tools\":[{\"name\":\"t\",\"inputSchema\":{\"type\":\"object\"}}]}'\n"
+    "read a; read b\n"
+    "ans \"$(rid \"$b\")\" '{\"content\":[{\"type\":\"text\",\"text\":\"fast\"}]}'\n"
+    "sleep 1\n"
+    "ans \"$(rid \"$a\")\" '{\"content\":[{\"type\":\"text\",\"text\":\"slow\"}]}'\n"
+    "sleep 10\n";
+
+struct stdio_caller {
+	struct upstream *u;
+	char text[16];
+	int rc;
+	struct timespec done;
+};
+
+static void *stdio_caller_main(void *arg)
+{
+	struct stdio_caller *c = arg;
+	json_t *r = NULL, *args = json_object();
+	struct err err = {0};
+
+	c->rc = upstream_call(c->u, "t", args, &r, &err);
+	clock_gettime(CLOCK_MONOTONIC, &c->done);
+	if (!c->rc)
+		snprintf(c->text, sizeof c->text, "%s",
+			 json_string_value(json_object_get(
+			     json_array_get(json_object_get(r, "content"), 0), "text")));
+	else
+		snprintf(c->text, sizeof c->text, "error");
+	json_decref(r);
+	json_decref(args);
+	return NULL;
+}
+
+static void test_stdio_calls_at_once(void **state)
+{
+	const char *args[] = {"-c", reversed_script};
+	struct policy_upstream_tool t = {.name = "t", .effect = EFFECT_READ, .line = 1};
+	struct policy_upstream cfg = {.name = "sh",
+				      .transport = UPSTREAM_STDIO,
+				      .command = "/bin/sh",
+				      .args = args,
+				      .nargs = 2,
+				      .timeout_seconds = 5,
+				      .max_message = 4096,
+				      .tools = &t,
+				      .ntools = 1};
+	struct stdio_caller c[2] = {0};
+	struct upstream *u = NULL;
+	struct err err = {0};
+	json_t *tools = NULL;
+	pthread_t th[2];
+	int i, fast, slow;
+
+	(void)state;
+	assert_ok(upstream_open(&cfg, &u, &err), &err);
+	assert_ok(upstream_tools(u, &tools, &err), &err);
+	json_decref(tools);
+	for (i = 0; i < 2; i++) {
+		c[i].u = u;
+		assert_int_equal(pthread_create(&th[i], NULL, stdio_caller_main, &c[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	/* both answered (one at a time, the first would time out), each with
+	 * the answer to its own request */
+	assert_int_equal(c[0].rc, 0);
+	assert_int_equal(c[1].rc, 0);
+	fast = !strcmp(c[0].text, "fast") ? 0 : 1;
+	slow = 1 - fast;
+	assert_string_equal(c[fast].text, "fast");
+	assert_string_equal(c[slow].text, "slow");
+	/* the slow call did not hold the fast one: it came back first */
+	assert_true(c[fast].done.tv_sec * 1000000000L + c[fast].done.tv_nsec <
+		    c[slow].done.tv_sec * 1000000000L + c[slow].done.tv_nsec);
+	upstream_free(u);
+}
+
 /* ---- a fake Streamable HTTP upstream: a thread per connection, keep-alive,
  * JSON bodies; tools echo (answers its x), slow (the same after 3 s) and big
  * (a 100 KB text) ---- */
@@ -596,6 +685,7 @@ int main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_inventory),
 	    cmocka_unit_test(test_stdio_hostile),
+	    cmocka_unit_test(test_stdio_calls_at_once),
 	    cmocka_unit_test(test_http_calls_at_once),
 	    cmocka_unit_test(test_http_limits_and_sessions),
 	};

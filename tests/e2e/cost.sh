@@ -73,19 +73,30 @@ if mode == "budget":
     print("slow", int(r["isError"]), json.dumps(r["content"][0]["text"]), "%.3f" % dt)
     dt, r = call("get_account", {"account_id": "ACC000042"})
     print("next", int(r.get("isError", False)), r["structuredContent"]["account"]["id"])
+    # crafted to be slow with the trigram index: a text in every other
+    # name (each a candidate, read in id order) and an owner no account
+    # has, so no page ever fills and every candidate is read
+    dt, r = call("search_accounts", {"text": "company", "owner": "nobody", "limit": 5})
+    print("crafted", int(r["isError"]), json.dumps(r["content"][0]["text"]), "%.3f" % dt)
+    dt, r = call("get_account", {"account_id": "ACC000043"})
+    print("after", int(r.get("isError", False)), r["structuredContent"]["account"]["id"])
 elif mode == "texts":
     call = session()
     bad = 0
     for text in ["%", "_", "%%", "\\", "\"", "\"Q\"", "ü", "ZÜRICH", "zürich 7%", "9% lab",
                  "r_s", "UNDER_SCORE 1", "中文", "é" * 3, "%_\\\"" * 50,
-                 "company 1234 \"q\"" + "x" * 180, "c12.EX", "ü" * 200, "中文" * 100, "ACC0000"]:
+                 "company 1234 \"q\"" + "x" * 180, "c12.EX", "ü" * 200, "中文" * 100, "ACC0000",
+                 # 200 characters of one-letter pieces, and of '%' and '_'
+                 # between letters: each a LIKE wildcard if not escaped
+                 " ".join("abcdefghijklmnopqrstuvwxyz" * 8)[:200], "y%c_" * 50, "%y_1" * 50,
+                 "Company 1%", "ompany 12_"]:
         dt, r = call("search_accounts", {"text": text, "limit": 50})
         got = [a["id"] for a in r["structuredContent"]["accounts"]] if not r["isError"] else None
         if got != like_ids(text, 50):
             bad += 1
             print("differs:", repr(text[:40]), got and got[:3], like_ids(text, 50)[:3], file=sys.stderr)
     # longer than the schema's 200 characters: refused as before, saying so
-    for text in ["%_\\\"" * 300, "a" * 5000]:
+    for text in ["%_\\\"" * 300, "a" * 5000, "%_" * 5120]:  # the last 10 kB
         dt, r = call("search_accounts", {"text": text, "limit": 50})
         if not r["isError"] or "more than the maximum 200" not in r["content"][0]["text"]:
             bad += 1
@@ -120,8 +131,11 @@ python3 "$T/client.py" "$port" budget >"$T/budget" 2>&1
 has "a 2-character text (no trigram: a scan of 60k rows) past a 1 ms budget fails" "$T/budget" \
 	'^slow 1 "search_accounts: took longer than its 1 ms budget; narrow the query"'
 has "... and the next call on that session is answered" "$T/budget" "^next 0 ACC000042"
-same "... the stopped call is in the log as a failure" \
-	"$(sql "SELECT count(*) FROM action_log WHERE tool='search_accounts' AND body LIKE '%budget%'")" 1
+has "a text every other name has, with an owner none has (every candidate read), fails too" \
+	"$T/budget" '^crafted 1 "search_accounts: took longer than its 1 ms budget; narrow the query"'
+has "... and the next call on that session is answered" "$T/budget" "^after 0 ACC000043"
+same "... the stopped calls are in the log as failures" \
+	"$(sql "SELECT count(*) FROM action_log WHERE tool='search_accounts' AND body LIKE '%budget%'")" 2
 kill -TERM "$pid"
 wait "$pid"
 
@@ -129,6 +143,7 @@ wait "$pid"
 serve_start --no-auth
 python3 "$T/client.py" "$port" budget >"$T/budget2" 2>&1
 has "the default budget lets the scan finish" "$T/budget2" "^slow 0" || cat "$T/serve.log" >&2
+has "... and the crafted page (no account matches it)" "$T/budget2" '^crafted 0 "\{\\"accounts\\":\[\],'
 
 # Pathological texts: the same accounts as the plain LIKE, no error.
 python3 "$T/client.py" "$port" texts >"$T/texts" 2>&1

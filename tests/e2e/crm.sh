@@ -11,6 +11,46 @@ APPLYPY="$(cd "$(dirname "$0")/.." && pwd)/crm_apply.py"
 D="$T/d"
 mkdir -p "$D"
 dump() { sql "SELECT id,name,domain,region,industry,owner,tier,lifecycle,do_not_contact,arr,employees FROM account WHERE merged_into IS NULL ORDER BY id"; }
+# The engines' own SQL where they differ (AIRLOCK_E2E_PG=1 runs this suite
+# on PostgreSQL). agg EXPR SEP ORDER: EXPR's values joined by SEP in ORDER's
+# order (SQLite: the order of the FROM's rows); jx COL PATH: the JSON value
+# at $.PATH of COL (dotted keys).
+agg() {
+	if [ -n "$E2E_PG" ]; then
+		printf "string_agg(CAST(%s AS TEXT), '%s' ORDER BY %s)" "$1" "$2" "$3"
+	else
+		printf "group_concat(%s, '%s')" "$1" "$2"
+	fi
+}
+jx() {
+	if [ -n "$E2E_PG" ]; then
+		printf "(CAST(%s AS json) #>> '{%s}')" "$1" "$(printf '%s' "$2" | tr . ,)"
+	else
+		printf "json_extract(%s,'\$.%s')" "$1" "$2"
+	fi
+}
+# newdb: a new empty database's target (a file under $T, or a database on
+# the suite's cluster); copydb TARGET: a copy of TARGET's
+EXTRA_DBS=
+newdb() {
+	if [ -n "$E2E_PG" ]; then
+		sh "$PGSH" newdb "$AIRLOCK_TEST_PG"
+	else
+		printf '%s/%s.db\n' "$T" "$1"
+	fi
+}
+copydb() {
+	if [ -n "$E2E_PG" ]; then
+		sh "$PGSH" copydb "$1"
+	else
+		cp "$1" "$T/$2.db" && printf '%s/%s.db\n' "$T" "$2"
+	fi
+}
+drop_extra() {
+	for d in $EXTRA_DBS; do sh "$PGSH" dropdb "$d" >/dev/null 2>&1; done
+	lib_cleanup
+}
+[ -z "$E2E_PG" ] || trap drop_extra EXIT
 
 expect 0 "init" "$AIRLOCK" init
 # a workflow that may write the fields these tests change (the default
@@ -34,13 +74,13 @@ let_through() {
 # --- the guard fields from a real Salesforce accounts report
 expect 0 "salesforce report imports" "$AIRLOCK" import accounts "$FX/sf_accounts.csv" --map salesforce
 same "Type maps to lifecycle (any case, both customer kinds, partners)" \
-	"$(sql "SELECT group_concat(id||'='||lifecycle, ' ') FROM (SELECT * FROM account ORDER BY id)")" \
+	"$(sql "SELECT $(agg "id||'='||lifecycle" ' ' id) FROM (SELECT * FROM account ORDER BY id) t")" \
 	"0015g00000AcmeAAA=customer 0015g00000BetaAAA=prospect 0015g00000DeltAAA=customer 0015g00000EpsiAAA=prospect 0015g00000GammAAA=partner 0015g00000ZetaAAA=partner"
 same "countries (names, alpha-2, alpha-3) map to regions" \
-	"$(sql "SELECT group_concat(region, ' ') FROM (SELECT * FROM account ORDER BY id)")" "NA EMEA APAC LATAM EMEA EMEA"
+	"$(sql "SELECT $(agg region ' ' id) FROM (SELECT * FROM account ORDER BY id) t")" "NA EMEA APAC LATAM EMEA EMEA"
 same "currency and thousands separators" "$(sql "SELECT arr,employees FROM account WHERE id='0015g00000AcmeAAA'")" "1200000.0|5400"
 expect 0 "region=EMEA scope finds the German account" "$AIRLOCK" import contacts "$FX/sf_contacts.csv" --map salesforce
-same "Email Opt Out 1/0 to unsubscribed" "$(sql "SELECT group_concat(unsubscribed) FROM (SELECT * FROM contact ORDER BY id)")" "0,1"
+same "Email Opt Out 1/0 to unsubscribed" "$(sql "SELECT $(agg unsubscribed , id) FROM (SELECT * FROM contact ORDER BY id) t")" "0,1"
 
 # --- values that map to nothing: FILE:LINE:COLUMN, the value, the accepted ones
 sed 's/"Customer - Channel"/"Other"/; s/"JPN"/"Narnia"/' "$FX/sf_accounts.csv" >"$D/bad.csv"
@@ -66,14 +106,15 @@ has "says why" "$T/err" "no column gives lifecycle"
 
 # --- HubSpot companies: lifecycle stage labels, dates, numbers
 DB1=$AIRLOCK_DB
-AIRLOCK_DB="$T/hs.db"
+AIRLOCK_DB=$(newdb hs)
+EXTRA_DBS="$EXTRA_DBS $AIRLOCK_DB"
 expect 0 "hs init" "$AIRLOCK" init
 expect 0 "hubspot companies import" "$AIRLOCK" import accounts "$FX/hs_companies.csv" --map hubspot
 same "stages: Customer, Lead, Evangelist, opportunity" \
-	"$(sql "SELECT group_concat(lifecycle, ' ') FROM (SELECT * FROM account ORDER BY id)")" "customer prospect customer prospect"
-same "hubspot regions" "$(sql "SELECT group_concat(region, ' ') FROM (SELECT * FROM account ORDER BY id)")" "NA EMEA EMEA APAC"
+	"$(sql "SELECT $(agg lifecycle ' ' id) FROM (SELECT * FROM account ORDER BY id) t")" "customer prospect customer prospect"
+same "hubspot regions" "$(sql "SELECT $(agg region ' ' id) FROM (SELECT * FROM account ORDER BY id) t")" "NA EMEA EMEA APAC"
 expect 0 "hubspot contacts import" "$AIRLOCK" import contacts "$FX/hs_contacts.csv" --map hubspot
-same "unsubscribed true/false" "$(sql "SELECT group_concat(unsubscribed) FROM (SELECT * FROM contact ORDER BY id)")" "0,1"
+same "unsubscribed true/false" "$(sql "SELECT $(agg unsubscribed , id) FROM (SELECT * FROM contact ORDER BY id) t")" "0,1"
 printf '{"workflow":"w","scope":"region=EMEA","rationale":"r","items":[{"record_id":"9002","field":"lifecycle","value":"customer","reason":"won"},{"record_id":"9003","field":"arr","value":1500000,"reason":"r"}]}' >"$T/p.json"
 expect 0 "hs: propose" "$AIRLOCK" propose "$T/p.json" --as agent:scout
 let_through "$(sql "SELECT max(id) FROM batch")"
@@ -98,28 +139,30 @@ same "... their stage is other, airlock's lifecycle beside it" "$(tr -d '\r' <"$
 9001,other,partner
 9004,other,competitor"
 python3 "$APPLYPY" "$FX/hs_companies.csv" "$D/hs2" "$D/hs_after.csv" || notok "crm_apply.py (hubspot)"
-AIRLOCK_DB="$T/hs2.db" expect 0 "hs: a fresh book" "$AIRLOCK" init
-AIRLOCK_DB="$T/hs2.db" expect 0 "hs: the CRM's export after the change-set, imported" "$AIRLOCK" import accounts "$D/hs_after.csv" --map hubspot
+HS2=$(newdb hs2)
+EXTRA_DBS="$EXTRA_DBS $HS2"
+AIRLOCK_DB="$HS2" expect 0 "hs: a fresh book" "$AIRLOCK" init
+AIRLOCK_DB="$HS2" expect 0 "hs: the CRM's export after the change-set, imported" "$AIRLOCK" import accounts "$D/hs_after.csv" --map hubspot
 same "... keeps partner and competitor (and the others' stages)" \
-	"$(sqlite3 "$T/hs2.db" "SELECT group_concat(id||'='||lifecycle, ' ') FROM (SELECT * FROM account ORDER BY id)")" \
+	"$(AIRLOCK_DB="$HS2" sql "SELECT $(agg "id||'='||lifecycle" ' ' id) FROM (SELECT * FROM account ORDER BY id) t")" \
 	"9001=partner 9002=prospect 9003=customer 9004=competitor"
-same "... and the column is not a custom field of its own" "$(sqlite3 "$T/hs2.db" "SELECT count(*) FROM account WHERE custom LIKE '%airlock%'")" 0
+same "... and the column is not a custom field of its own" "$(AIRLOCK_DB="$HS2" sql "SELECT count(*) FROM account WHERE custom LIKE '%airlock%'")" 0
 # the stage wins where it says something; a bad word is an error naming
 # the cell; "other" with nothing beside it still says nothing
 printf 'Record ID,Company name,Lifecycle Stage,airlock lifecycle\n9101,A,customer,partner\n9102,B,other,\n' >"$D/hs_lc1.csv"
-AIRLOCK_DB="$T/hs2.db" expect 1 "hs: other with an empty airlock lifecycle is refused" "$AIRLOCK" import accounts "$D/hs_lc1.csv" --map hubspot
+AIRLOCK_DB="$HS2" expect 1 "hs: other with an empty airlock lifecycle is refused" "$AIRLOCK" import accounts "$D/hs_lc1.csv" --map hubspot
 has "... naming the line and column" "$T/err" "hs_lc1.csv:3:3: column 'Lifecycle Stage': 'other' maps to no lifecycle"
 printf 'Record ID,Company name,Lifecycle Stage,airlock lifecycle\n9101,A,customer,partner\n9102,B,other,superuser\n' >"$D/hs_lc2.csv"
-AIRLOCK_DB="$T/hs2.db" expect 1 "hs: a word that is no lifecycle is refused" "$AIRLOCK" import accounts "$D/hs_lc2.csv" --map hubspot
+AIRLOCK_DB="$HS2" expect 1 "hs: a word that is no lifecycle is refused" "$AIRLOCK" import accounts "$D/hs_lc2.csv" --map hubspot
 has "... naming its cell and the accepted words" "$T/err" "hs_lc2.csv:3:4: column 'airlock lifecycle': 'superuser' maps to no lifecycle \(accepted: prospect, customer"
 printf 'Record ID,Company name,Lifecycle Stage,airlock lifecycle\n9101,A,customer,partner\n9102,B,,former_customer\n' >"$D/hs_lc3.csv"
-AIRLOCK_DB="$T/hs2.db" expect 0 "hs: a definite stage and an empty one" "$AIRLOCK" import accounts "$D/hs_lc3.csv" --map hubspot
+AIRLOCK_DB="$HS2" expect 0 "hs: a definite stage and an empty one" "$AIRLOCK" import accounts "$D/hs_lc3.csv" --map hubspot
 same "... the stage wins where it says something, the column fills in the empty one" \
-	"$(sqlite3 "$T/hs2.db" "SELECT group_concat(lifecycle, ' ') FROM (SELECT * FROM account WHERE id IN ('9101','9102') ORDER BY id)")" "customer former_customer"
+	"$(AIRLOCK_DB="$HS2" sql "SELECT $(agg lifecycle ' ' id) FROM (SELECT * FROM account WHERE id IN ('9101','9102') ORDER BY id) t")" "customer former_customer"
 # signals with the vendors' date formats, mapped by hand
 printf 'Activity ID,Company,Type,Date\nS1,9001,hiring,3/1/2026 9:30 PM\nS2,9002,news,2026-02-10T08:00:00.000+0000\n' >"$D/sig.csv"
 expect 0 "signals with US and Salesforce API dates" "$AIRLOCK" import signals "$D/sig.csv" --map 'Activity ID=id,Company=account_id,Type=kind,Date=observed_at'
-same "dates normalised" "$(sql "SELECT group_concat(observed_at,' ') FROM (SELECT * FROM signal ORDER BY id)")" "2026-03-01T21:30:00Z 2026-02-10T08:00:00Z"
+same "dates normalised" "$(sql "SELECT $(agg observed_at ' ' id) FROM (SELECT * FROM signal ORDER BY id) t")" "2026-03-01T21:30:00Z 2026-02-10T08:00:00Z"
 printf 'Activity ID,Company,Type,Date\nS3,9001,hiring,2026-03-01T09:30:00+0200\n' >"$D/sig.csv"
 expect 1 "a non-UTC offset is refused, not misread" "$AIRLOCK" import signals "$D/sig.csv" --map 'Activity ID=id,Company=account_id,Type=kind,Date=observed_at'
 has "names the date column" "$T/err" "sig.csv:2:4: column 'Date': '2026-03-01T09:30:00\+0200' maps to no observed_at"
@@ -174,9 +217,9 @@ same "no undone merge yet: unmerges.csv is a header" "$(tr -d '\r' <"$D/cs1/unme
 
 # a merge undone after its change-set went out: no CRM unmerges from a
 # file, so the next change-set names the records a person must restore
-cp "$AIRLOCK_DB" "$T/unmerge.db"
 DB_KEEP=$AIRLOCK_DB
-AIRLOCK_DB="$T/unmerge.db"
+AIRLOCK_DB=$(copydb "$AIRLOCK_DB" unmerge)
+EXTRA_DBS="$EXTRA_DBS $AIRLOCK_DB"
 expect 0 "undo the exported merge" "$AIRLOCK" undo "$B3" --as maria
 expect 0 "export changes after the undo" "$AIRLOCK" export changes -o "$D/cs_un"
 has "the warning names the file to work from" "$T/out" "warning: 1 merge was undone here after it may have reached the CRM: .*$D/cs_un/unmerges.csv"
@@ -192,7 +235,8 @@ AIRLOCK_DB=$DB_KEEP
 # file imported into a fresh database is airlock's book
 python3 "$APPLYPY" "$FX/sf_accounts.csv" "$D/cs1" "$D/crm_after.csv" || notok "crm_apply.py"
 book=$(dump)
-AIRLOCK_DB="$T/rt.db"
+AIRLOCK_DB=$(newdb rt)
+EXTRA_DBS="$EXTRA_DBS $AIRLOCK_DB"
 expect 0 "rt init" "$AIRLOCK" init
 expect 0 "the CRM's file imports" "$AIRLOCK" import accounts "$D/crm_after.csv" --map salesforce
 same "round trip: the CRM now holds airlock's book" "$(dump)" "$book"
@@ -215,7 +259,7 @@ has "exactly the changed record's item conflicts" "$T/out" "conflict: batch $BW 
 same "one conflict" "$(grep -c '^conflict:' "$T/out")" 1
 has "the deleted record is reported" "$T/out" "deleted in the CRM: account 0015g00000AcmeAAA"
 has "the unexported change is named" "$T/out" "warning: account 0015g00000ZetaAAA industry: 'Software' applied in batch .* not exported yet; the CRM's 'Media'"
-same "one log entry with counts" "$(sql "SELECT json_extract(body,'$.args.refresh.conflicts')||','||json_extract(body,'$.args.refresh.deleted')||','||json_extract(body,'$.args.refresh.overwritten') FROM action_log WHERE tool='import' AND json_extract(body,'$.args.refresh') IS NOT NULL")" "1,1,1"
+same "one log entry with counts" "$(sql "SELECT $(jx body args.refresh.conflicts)||','||$(jx body args.refresh.deleted)||','||$(jx body args.refresh.overwritten) FROM action_log WHERE tool='import' AND $(jx body args.refresh) IS NOT NULL")" "1,1,1"
 let_through "$BW"
 expect 1 "apply refuses the conflicting item" "$AIRLOCK" apply "$BW" --as maria
 let_through "$BE"
@@ -226,7 +270,8 @@ has "show: the CRM's value" "$T/out" "CRM employees: 1300"
 # --- merged_into survives export → import
 expect 0 "export accounts" "$AIRLOCK" export accounts -o "$D/all.csv"
 has "merged_into column" "$D/all.csv" "merged_into"
-AIRLOCK_DB="$T/m.db"
+AIRLOCK_DB=$(newdb m)
+EXTRA_DBS="$EXTRA_DBS $AIRLOCK_DB"
 expect 0 "m init" "$AIRLOCK" init
 expect 0 "import the export" "$AIRLOCK" import accounts "$D/all.csv"
 same "the merge came back" "$(sql "SELECT merged_into FROM account WHERE id='0015g00000GammAAA'")" "0015g00000BetaAAA"
@@ -234,7 +279,8 @@ AIRLOCK_DB=$DB1
 
 
 # --- the property: random books, random batches (merges, undos), the
-# change-set applied by the CRM equals airlock's book
+# change-set applied by the CRM equals airlock's book (on SQLite files of
+# its own, whichever engine the suite runs on)
 PROP="$(cd "$(dirname "$0")/.." && pwd)/crm_property.py"
 for seed in 1 2 3 4 5; do
 	if python3 "$PROP" "$seed" "$AIRLOCK" "$T/prop$seed" >"$T/prop.out" 2>&1; then

@@ -30,9 +30,17 @@ PY
 # every class at once: CSI cursor-up and erase-line, a bare CR, OSC 8, OSC 52,
 # C1 CSI as a code point (U+009B), U+202E, U+2066, backspaces, DEL
 H=$(printf 'fine\033[1A\033[2K\r     tier: 4 -> 4 \033]8;;http://evil.example/\007link\033]8;;\007 \033]52;c;cm0gLXJm\007 \302\2332J \342\200\256gpj.exe \342\201\246iso\342\201\251 bs\b\b DEL\177')
-# a raw C1 CSI byte and an overlong '/': not UTF-8 at all
+# a raw C1 CSI byte and an overlong '/': not UTF-8 at all (PostgreSQL keeps
+# only UTF-8 in a UTF-8 database: there the C1 byte comes as its code point)
 RAW=$(printf 'raw\2332J over\300\257long')
+[ -z "$E2E_PG" ] || RAW=$(printf 'raw\302\2332J overlong')
 sqlq() { printf '%s' "$1" | sed "s/'/''/g"; }
+# json EXPR: the JSON text of the Python expression EXPR, in which h is $H
+# (for both engines: SQLite's json_array() is not PostgreSQL's), quoted for SQL
+json() {
+	python3 -c 'import json,sys; h=sys.argv[2]; print(json.dumps(eval(sys.argv[1]), ensure_ascii=False, separators=(",",":")))' "$1" "$H" |
+		sed "s/'/''/g"
+}
 
 $AIRLOCK init >/dev/null || { notok "init"; exit 1; }
 sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<5)
@@ -105,9 +113,9 @@ B2=$(sql "SELECT max(id) FROM batch")
 # --- text that got in anyway: stored before the door, or written by a bypass
 sql "UPDATE batch SET rationale='$(sqlq "$H")', scope='region=EMEA $(sqlq "$RAW")',
   principal='agent:scout $(sqlq "$H")' WHERE id=$B"
-sql " UPDATE batch_item SET reasons=json_array('$(sqlq "$H")'),
-  changes=json_object('tier',1,'custom.note','$(sqlq "$H")') WHERE batch_id=$B"
-sql " UPDATE batch SET refused=json_array(json_object('item',2,'record_id','$(sqlq "$H")','rule','unknown_record','reason','$(sqlq "$H")')) WHERE id=$B"
+sql " UPDATE batch_item SET reasons='$(json '[h]')',
+  changes='$(json '{"tier":1,"custom.note":h}')' WHERE batch_id=$B"
+sql " UPDATE batch SET refused='$(json '[{"item":2,"record_id":h,"rule":"unknown_record","reason":h}]')' WHERE id=$B"
 
 expect 0 "show prints the batch" $AIRLOCK show "$B"
 inert "show: nothing raw" "$T/out"
@@ -178,11 +186,11 @@ now=2026-11-25T00:00:00Z
 sql "INSERT INTO draft(id,account_id,subject,body,audience,principal,status,findings,created_at,updated_at)
  VALUES('D1','A002','$(sqlq "$H")','hello
 $(sqlq "$H")','lifecycle=prospect','agent:scout','send_requested',
- json_array(json_object('rule','r','message','$(sqlq "$H")')),'$now','$now')"
+ '$(json '[{"rule":"r","message":h}]')','$now','$now')"
 sql " INSERT INTO draft_recipient VALUES('D1',0,'C1','mal@a002.example','$(sqlq "$H")')"
 sql " INSERT INTO brief(id,account_id,text,evidence,principal,created_at)
  VALUES('R1','A001','$(sqlq "$H")
-line two',json_array('S1'),'agent:scout','$now')"
+line two','["S1"]','agent:scout','$now')"
 sql " INSERT INTO outbox(draft_id,contact_id,address,message_id,state,attempts,next_attempt_at,last_error,created_at,updated_at)
  VALUES('D1','C1','mal@a002.example','<m1@x>','failed',1,'$now','relay said: $(sqlq "$H")','$now','$now')"
 for v in "drafts" "drafts D1" "briefs" "briefs R1" "outbox --all"; do

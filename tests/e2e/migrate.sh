@@ -26,6 +26,10 @@ has "it says both logs verify" "$T/out" "verifies on both sides, $entries entrie
 same "the batch came along" "$("$AIRLOCK" sql --db "$T/copy.db" "SELECT count(*) FROM batch_item WHERE batch_id = $B")" "6"
 same "the tallies are the target's own count" \
 	"$("$AIRLOCK" sql --db "$T/copy.db" "SELECT n FROM book_tally WHERE dim = 'accounts'")" "6"
+same "the copy's flag for early-stopping text pages is its own, and true of its rows" \
+	"$("$AIRLOCK" sql --db "$T/copy.db" "SELECT count(*) FROM account_order WHERE in_id_order = (
+	  SELECT NOT EXISTS (SELECT 1 FROM (SELECT rowid - lag(rowid) OVER (ORDER BY id) AS d
+	  FROM account) WHERE d < 0))")" "1"
 expect 0 "the copy verifies on its own" "$AIRLOCK" verify --db "$T/copy.db"
 
 # refused: the same target again (it holds a book now), the source itself

@@ -9,6 +9,9 @@
 # (checked through dbhub itself), undone; a conflict when the row changed
 # upstream; dbhub killed mid-apply (no record applied twice, state known,
 # apply resumes); server-memory's create and delete blocked for a person.
+# Two resumes of the same unknown records at once (each record written
+# once); a batch that expires mid-apply is finished, one never started
+# expires. Runs on PostgreSQL too (tests/run: e2e/upstream_write@postgres).
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 sh "$ROOT/scripts/npm-deps.sh" || { notok "npm dependencies install"; exit 1; }
@@ -182,6 +185,8 @@ expect 0 "a person trusts crm" "$AIRLOCK" upstream trust crm --as alice
 run() { # STEPS_JSON
 	"$NODE" "$CLIENT" "{\"command\":\"$AIRLOCK\",\"args\":[\"mcp\",\"--connector\",\"write\",\"--agent\",\"e2e\",\"--db\",\"$AIRLOCK_DB\",\"--policy\",\"$AIRLOCK_POLICY\"],\"steps\":$1}"
 }
+# rows of a query on airlock's database (either engine) joined by commas
+rows() { sql "$1" | paste -sd, -; }
 book() { sqlite3 "$T/book.db" "SELECT group_concat(id||':'||tier||':'||owner, ',') FROM (SELECT * FROM accounts ORDER BY id)"; }
 BOOK0=$(book)
 w() { # ID TIER [EXTRA_JSON] -> a call step
@@ -212,11 +217,25 @@ same "the upstream book is untouched" "$(book)" "$BOOK0"
 # ---- attacker: one write split into many small calls ----
 run "[$(w a1 1),$(w a2 1),$(w a3 1),$(w a4 1),$(w a5 1)]" >"$T/s1" 2>&1
 same "the first three single-record calls are staged" \
-	"$(sql "SELECT group_concat(state) FROM (SELECT state FROM batch ORDER BY id LIMIT 3)")" "staged,staged,staged"
+	"$(rows "SELECT state FROM batch ORDER BY id LIMIT 3")" "staged,staged,staged"
 has "the running total counts them" "$T/s1" '"cumulative_radius":3'
 same "the calls past stage_max are blocked for a person" \
-	"$(sql "SELECT group_concat(state) FROM (SELECT state FROM batch ORDER BY id LIMIT 2 OFFSET 3)")" "blocked,blocked"
+	"$(rows "SELECT state FROM batch ORDER BY id LIMIT 2 OFFSET 3")" "blocked,blocked"
 same "staging changed nothing upstream" "$(book)" "$BOOK0"
+
+# ---- policy replay models the upstream's writes as the gate decided them ----
+rj() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d = d[int(k)] if isinstance(d, list) else d.get(k)
+print(d if not isinstance(d,(dict,list)) else json.dumps(d, sort_keys=True))' "$T/out" "$1"; }
+expect 0 "replay: the policy in force" "$AIRLOCK" policy replay "$P" --json
+same "replay: ... reproduces every upstream write's decision" "$(rj changed)/$(rj decisions.new.staged)/$(rj decisions.new.blocked)" "0/3/2"
+sed '0,/stage_max: 3/s//stage_max: 1/' "$P" >"$T/small.yaml"
+expect 0 "replay: stage_max 1 for the upstream's re-tiers" "$AIRLOCK" policy replay "$T/small.yaml" --json
+same "replay: ... the running total blocks the second and third call" "$(rj changes)" '{"staged->blocked": 2}'
+same "replay: ... the radius of the calls queued" "$(rj radius.new.max)/$(rj radius.new.n)" "5/5"
+sed '0,/fields: \[tier\]/s//fields: [owner]/' "$P" >"$T/notier.yaml"
+expect 0 "replay: tier off the upstream workflow's allow-list" "$AIRLOCK" policy replay "$T/notier.yaml" --json
+same "replay: ... refuses every re-tier" "$(rj changes)" '{"blocked->refused": 2, "staged->refused": 3}'
 B1=$(sql "SELECT min(id) FROM batch")
 expect 0 "show the batch" "$AIRLOCK" show "$B1"
 has "show gives the field old -> new, read from the upstream" "$T/out" 'tier: 2 → 1'
@@ -357,14 +376,20 @@ has "hubspot: an extra argument inside an input is refused" "$T/h1" 'argument /i
 has "hubspot: a record writing a field off the allow-list is refused whole" "$T/h1" 'field_not_allowed.*c1.*owner|"record_id":"c1","field":"owner","rule":"field_not_allowed"'
 has "hubspot: a record outside scope is refused" "$T/h1" '"record_id":"x9".*outside_scope|outside_scope.*x9'
 BH0=$(sql "SELECT max(id) FROM batch")
-same "hubspot: only c2 was staged from that call" "$(sql "SELECT group_concat(record_id) FROM batch_item WHERE batch_id=$BH0")" c2
+same "hubspot: only c2 was staged from that call" "$(rows "SELECT record_id FROM batch_item WHERE batch_id=$BH0 ORDER BY idx")" c2
 sql "SELECT 1" >/dev/null
 hs "[$(up '[{"id":"c1","properties":{"tier":"1"}},{"id":"c3","properties":{"tier":"1"}},{"id":"c4","properties":{"tier":"1"}},{"id":"c2","properties":{"tier":"3"}}]')]" >"$T/h2" 2>&1
 has "hubspot: a four-company call is one batch" "$T/h2" '"radius":4'
 BH=$(sql "SELECT max(id) FROM batch")
 expect 0 "hubspot: show" "$AIRLOCK" show "$BH"
 has "hubspot: show has each company's old -> new" "$T/out" 'tier: 2 → 3'
-has "hubspot: ... for each of the four" "$T/out" '#4 ~ account c2 '
+has "hubspot: ... for each of the four" "$T/out" '#4 ~ hubspot__hubspot-batch-update-objects c2 '
+hasnt "hubspot: show calls no upstream record an account" "$T/out" '~ account '
+expect 0 "hubspot: show --json" "$AIRLOCK" show "$BH" --json
+kinds() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); u=d.get("upstream") or {}
+print(d.get("record_kind"), u.get("name"), u.get("tool"), u.get("effect"))' "$1"; }
+same "hubspot: show --json names the records' kind by the upstream tool (and its upstream, tool, effect)" \
+	"$(kinds "$T/out")" "hubspot__hubspot-batch-update-objects hubspot hubspot-batch-update-objects update"
 expect 0 "hubspot: a person approves past the sample" "$AIRLOCK" approve "$BH" --as maria --override --reason e2e
 # each update call waits 600 ms: kill the server while the third record's call is out
 E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
@@ -383,7 +408,7 @@ done
 wait "$apid"
 same "hubspot: the server was killed mid-apply" "${killed:-no}" 1
 same "hubspot: every record's state is known" \
-	"$(sql "SELECT group_concat(record_id||'='||apply_state) FROM (SELECT * FROM upstream_item WHERE batch_id=$BH ORDER BY idx)")" \
+	"$(rows "SELECT record_id||'='||apply_state FROM upstream_item WHERE batch_id=$BH ORDER BY idx")" \
 	"c1=done,c3=done,c4=sent,c2=pending"
 has "hubspot: the error names unknown and how to resume" "$T/hk.err" '2 record\(s\) of batch [0-9]+ done, 1 unknown'
 expect 0 "hubspot: apply resumes" "$AIRLOCK" apply "$BH" --as maria
@@ -391,3 +416,92 @@ same "hubspot: no record was written twice" "$(sort "$T/hs.writes" | uniq -c | a
 same "hubspot: the server holds the new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"1" "c2":{"tier":"3" "c3":{"tier":"1" "c4":{"tier":"1" '
 expect 0 "hubspot: undo" "$AIRLOCK" undo "$BH" --as maria
 same "hubspot: undo set every tier back" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"2" "c2":{"tier":"2" "c3":{"tier":"2" "c4":{"tier":"2" '
+
+# ---- attacker: two resumes of the same unknown records at once ----
+# A crash left every record of a batch journaled "sent" (unknown, no call
+# landed). Two people (two CLI processes) resume it at the same moment
+# against a slow upstream: both re-read, both find the before-values; only
+# one may call. Checked in the upstream's own write log.
+echo '{"c1":{"tier":"2","region":"emea"},"c2":{"tier":"2","region":"emea"},"c3":{"tier":"2","region":"emea"},"c4":{"tier":"2","region":"emea"},"x9":{"tier":"2","region":"amer"}}' >"$T/hs.json"
+hs "[$(up '[{"id":"c1","properties":{"tier":"4"}},{"id":"c2","properties":{"tier":"4"}},{"id":"c3","properties":{"tier":"4"}},{"id":"c4","properties":{"tier":"4"}}]')]" >"$T/h3" 2>&1
+BR=$(sql "SELECT max(id) FROM batch")
+expect 0 "resume race: a person approves the four-record batch" "$AIRLOCK" approve "$BR" --as maria --override --reason e2e
+sql "UPDATE upstream_item SET apply_state='sent', apply_sent_at='2026-01-01T00:00:00Z' WHERE batch_id=$BR" >/dev/null
+: >"$T/hs.writes"
+E2E_CRM_SLOW_MS=700 "$AIRLOCK" apply "$BR" --as maria >"$T/ra.out" 2>"$T/ra.err" &
+ra=$!
+E2E_CRM_SLOW_MS=700 "$AIRLOCK" apply "$BR" --as omar >"$T/rb.out" 2>"$T/rb.err" &
+rb=$!
+wait "$ra"
+rca=$?
+wait "$rb"
+rcb=$?
+same "resume race: each record was written once, through the upstream's own log" \
+	"$(sort "$T/hs.writes" | uniq -c | awk '{print $2"="$1}' | tr '\n' ' ')" "c1=1 c2=1 c3=1 c4=1 "
+same "resume race: exactly one resume carried it out" "$(( (rca == 0) + (rcb == 0) ))" 1
+has "resume race: the other made no call, saying why" "$(if [ "$rca" = 0 ]; then echo "$T/rb.err"; else echo "$T/ra.err"; fi)" \
+	'another apply|carried out by another|is applied'
+same "resume race: the upstream holds the new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[1-4]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"4" "c2":{"tier":"4" "c3":{"tier":"4" "c4":{"tier":"4" '
+same "resume race: the batch is applied, every record done" \
+	"$(sql "SELECT state FROM batch WHERE id=$BR")/$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BR AND apply_state='done'")" "applied/4"
+
+# a call another process on this host has in flight (sent, no answer yet,
+# its process alive) is not made again; once that process is gone it is
+sleep 300 &
+holder=$!
+hs "[$(up '[{"id":"c1","properties":{"tier":"1"}}]')]" >"$T/h4" 2>&1
+BL=$(sql "SELECT max(id) FROM batch")
+"$AIRLOCK" approve "$BL" --as maria --override --reason e2e >/dev/null 2>&1
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sql "UPDATE upstream_item SET apply_state='sent', apply_sent_at='$NOW', apply_claim='$(uname -n) $holder 1.0 1' WHERE batch_id=$BL" >/dev/null
+: >"$T/hs.writes"
+expect 1 "in flight: apply refuses a record another live apply is calling" "$AIRLOCK" apply "$BL" --as maria
+has "... naming it" "$T/err" "being made by another apply since $NOW"
+same "... and calls nothing" "$(wc -l <"$T/hs.writes" | tr -d ' ')" 0
+kill "$holder"
+wait "$holder" 2>/dev/null
+expect 0 "in flight: once that process is gone, apply resumes" "$AIRLOCK" apply "$BL" --as maria
+same "... writing the record once" "$(cat "$T/hs.writes")" c1
+
+# ---- a batch that expires mid-apply can be finished; one never started expires ----
+hs "[$(up '[{"id":"c1","properties":{"tier":"3"}},{"id":"c2","properties":{"tier":"3"}}]')]" >"$T/h5" 2>&1
+BX=$(sql "SELECT max(id) FROM batch")
+hs "[$(up '[{"id":"c3","properties":{"tier":"3"}}]')]" >"$T/h6" 2>&1
+BN=$(sql "SELECT max(id) FROM batch")
+"$AIRLOCK" approve "$BX" --as maria --override --reason e2e >/dev/null 2>&1
+"$AIRLOCK" approve "$BN" --as maria --override --reason e2e >/dev/null 2>&1
+E2E_CRM_SLOW_MS=1500 "$AIRLOCK" apply "$BX" --as maria >"$T/xk.out" 2>"$T/xk.err" &
+apid=$!
+for _ in $(seq 150); do
+	[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BX AND apply_state='sent'")" = 1 ] && break
+	sleep 0.05
+done
+killed=
+for c in $(pgrep -P "$apid"); do
+	case "$(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)" in
+	*crm_upstream*) kill -9 "$c" && killed=1 ;;
+	esac
+done
+wait "$apid"
+same "expiry: the upstream was killed mid-apply" "${killed:-no}" 1
+LATER=$(( $(date +%s) + 40 * 86400 ))
+AIRLOCK_NOW=$LATER expect 0 "expiry: the queue sweeps 40 days later" "$AIRLOCK" queue
+same "expiry: the batch whose apply began is still approved" "$(sql "SELECT state FROM batch WHERE id=$BX")" approved
+same "expiry: the batch never applied expired" "$(sql "SELECT state FROM batch WHERE id=$BN")" expired
+AIRLOCK_NOW=$LATER expect 1 "expiry: the expired batch cannot be applied" "$AIRLOCK" apply "$BN" --as maria
+AIRLOCK_NOW=$LATER expect 0 "expiry: the begun apply resumes after its time-to-live" "$AIRLOCK" apply "$BX" --as maria
+same "expiry: ... and is applied" "$(sql "SELECT state FROM batch WHERE id=$BX")" applied
+same "expiry: the upstream holds both new tiers" "$(tr -d ' \n' <"$T/hs.json" | grep -o '"c[12]":{"tier":"[0-9]"' | tr '\n' ' ')" '"c1":{"tier":"3" "c2":{"tier":"3" '
+
+# ---- the console labels an upstream batch's records by its tool ----
+echo alice-password-1 | "$AIRLOCK" reviewer add alice --role admin --password-stdin >/dev/null 2>&1
+serve_start
+curl -s -o /dev/null -c "$T/alice" -H 'Content-Type: application/json' \
+	--data '{"name":"alice","password":"alice-password-1"}' "http://127.0.0.1:$port/login"
+curl -s -b "$T/alice" "http://127.0.0.1:$port/api/batches/$BH" >"$T/cb"
+same "console: the batch names its records' kind by the upstream tool" "$(kinds "$T/cb")" \
+	"hubspot__hubspot-batch-update-objects hubspot hubspot-batch-update-objects update"
+curl -s "http://127.0.0.1:$port/app.js" >"$T/app.js"
+has "console: the page labels a record by the batch's record_kind" "$T/app.js" "b.record_kind \|\| 'account'"
+kill "$pid"
+wait "$pid" 2>/dev/null

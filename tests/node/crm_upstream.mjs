@@ -10,7 +10,7 @@
 // appended to WRITES.log as one line "ID" (how often each record was
 // written). $CRM_SLOW_MS: each update waits that long before it writes;
 // $CRM_MAX_ITEMS: the inputs a call may hold (100, as HubSpot's).
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const [store, writes] = process.argv.slice(2);
@@ -89,7 +89,10 @@ createInterface({ input: process.stdin }).on("line", async (line) => {
       Object.assign(fresh[i.id], i.properties);
       appendFileSync(writes, i.id + "\n");
     }
-    writeFileSync(store, JSON.stringify(fresh));
+    // written aside and renamed: a second server on the same file (two
+    // airlock processes) never reads it half written
+    writeFileSync(`${store}.${process.pid}.tmp`, JSON.stringify(fresh));
+    renameSync(`${store}.${process.pid}.tmp`, store);
     return text(m.id, JSON.stringify({ status: "COMPLETE", results: (a.inputs || []).map((i) => ({ id: i.id, properties: fresh[i.id] })) }, null, 2));
   }
   text(m.id, "unknown tool", true);
