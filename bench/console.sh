@@ -5,7 +5,9 @@
 # Baseline, in the same browser run: the same view's finished DOM, saved as
 # a static page without script and loaded at the same origin, so the ratio
 # is what the console's JavaScript and JSON API cost over plain HTML of the
-# same size.
+# same size. Timed to the view's first paint and to all rows in the page
+# (bench/console_render.mjs says how); the batch by its own address /b/ID
+# and by /#/batch/ID.
 #
 # Knobs: CONSOLE_BENCH_RUNS (9 loads of each page), CONSOLE_BENCH_ITEMS (500).
 set -eu

@@ -14,6 +14,36 @@
   var booting = null; // the first /api/me, while it is under way
   var main = document.getElementById('main');
 
+  // ---- the first answers ---------------------------------------------------
+
+  // The server writes a signed-in reviewer's first answers into the page
+  // (/api/me, and the queue on "/" or the batch on "/b/ID"): JSON in
+  // <script type="application/json"> blocks, never run; each is taken once
+  // as the answer to the same GET and removed from the page. For a view
+  // the server cannot see ("/#/batch/ID"), its GET starts here, before
+  // anything is drawn. Only GETs the page would make anyway.
+  var boot = {};
+  Array.prototype.forEach.call(document.querySelectorAll('script.airlock-answer'), function (s) {
+    boot[s.getAttribute('data-path')] = { text: s.textContent };
+    s.parentNode.removeChild(s);
+  });
+  // The route of an address: the hash, else the batch of "/b/ID", else the queue.
+  function routeOf() {
+    if (location.hash) return location.hash;
+    var m = /^\/b\/[Bb]?([0-9]+)$/.exec(location.pathname);
+    return m ? '#/batch/' + m[1] : '#/queue';
+  }
+  (function () {
+    // a one-time sign-in link signs in first: nothing to fetch yet
+    if (new URLSearchParams(location.search).get('link')) return;
+    var get = function (p) { if (!boot[p]) boot[p] = fetch(p, { credentials: 'same-origin' }); };
+    var m = /^#\/batch\/([^/?]+)$/.exec(routeOf());
+    get('/api/me');
+    if (m) {
+      try { get('/api/batches/' + encodeURIComponent(decodeURIComponent(m[1]))); } catch (e) { /* drawn as an error by the view */ }
+    } else if (routeOf() === '#/queue' || location.hash === '#/login') get('/api/queue');
+  })();
+
   // ---- DOM helpers -------------------------------------------------------
 
   // Text as a person must read it: C0 controls but the line break, DEL, C1
@@ -118,18 +148,17 @@
       if (me) opt.headers['X-CSRF-Token'] = me.csrf;
       opt.body = JSON.stringify(body || {});
     }
-    // boot.js may have asked already, while the page loaded: its answer
-    // is taken once, for the same GET
-    var boot = window.__airlockBoot, early = method === 'GET' && boot && boot[path];
+    // an answer in the page, or asked for early, is taken once, for the same GET
+    var early = method === 'GET' && boot[path];
     if (early) delete boot[path];
-    var p = (early || fetch(path, opt)).then(function (r) {
-      return r.text().then(function (t) {
-        var data = null;
-        try { data = t ? JSON.parse(t) : null; } catch (e) { data = { error: t }; }
-        if (r.status === 401 && path !== '/login' && (me || path === '/api/me')) { me = null; signedOut(); }
-        return { status: r.status, ok: r.ok, data: data || {} };
-      });
-    });
+    var got = function (status, t) {
+      var data = null;
+      try { data = t ? JSON.parse(t) : null; } catch (e) { data = { error: t }; }
+      if (status === 401 && path !== '/login' && (me || path === '/api/me')) { me = null; signedOut(); }
+      return { status: status, ok: status >= 200 && status < 300, data: data || {} };
+    };
+    var p = early && typeof early.text === 'string' ? Promise.resolve(got(200, early.text))
+      : (early || fetch(path, opt)).then(function (r) { return r.text().then(function (t) { return got(r.status, t); }); });
     // While the page starts, a view's data is fetched alongside /api/me
     // and drawn once both are in: one round trip less before first render.
     return booting && path !== '/api/me' ? Promise.all([p, booting]).then(function (r) { return r[0]; }) : p;
@@ -161,7 +190,7 @@
       api('POST', '/login', { name: name.value, password: pw.value }).then(function (res) {
         if (!res.ok) { msg.textContent = failed(res); return; }
         signedIn(res.data);
-        if (location.hash === '' || location.hash === '#/login') location.hash = '#/queue';
+        if (location.hash === '#/login' || routeOf() === '#/queue') location.hash = '#/queue';
         else route();
       });
     } },
@@ -477,14 +506,18 @@
     c.appendChild(link('#/why/' + enc(b.id) + '/' + enc(it.idx), 'why'));
     return tr;
   }
+  var FIRST_ROWS = 20; // more than a tall screen shows below the summary
   function viewBatch(id) {
     api('GET', '/api/batches/' + enc(id)).then(function (res) {
       if (!res.ok) return showError(res);
       var b = res.data;
       var conflicts = b.item_list.filter(function (it) { return it.conflict; });
       var refused = b.refused || [];
-      var frag = document.createDocumentFragment();
-      b.item_list.forEach(function (it) { frag.appendChild(itemRow(b, it)); });
+      // The first screenful of rows is drawn with the rest of the page; the
+      // others after that first paint, so a reviewer reads the summary and
+      // the first items while a 500-item batch's rows are still built.
+      var list = b.item_list, tbody = mk('tbody'), n = 0;
+      for (; n < list.length && n < FIRST_ROWS; n++) tbody.appendChild(itemRow(b, list[n]));
       var card = judgeCard(b);
       if (card) card.__batch = b;
       show([
@@ -523,9 +556,23 @@
           }), 'refused-items')) : null,
         h('h2', { text: 'Items (' + b.item_list.length + ')' }),
         h('table', { class: 'items' }, h('thead', null, h('tr', null, ['#', 'Change', 'Reason and evidence', ''].map(function (t) { return h('th', { text: t }); }))),
-          h('tbody', null, frag))]);
+          tbody)]);
       if (card) card.focus();
-      rendered('batch');
+      window.__airlockFirstScreen = { view: 'batch', ms: performance.now() };
+      if (n >= list.length) return rendered('batch');
+      var rest = function () {
+        // once, and only while this batch is still the page on screen
+        if (rest === null || !tbody.isConnected) return;
+        rest = null;
+        var frag = document.createDocumentFragment();
+        for (; n < list.length; n++) frag.appendChild(itemRow(b, list[n]));
+        tbody.appendChild(frag);
+        rendered('batch');
+      };
+      // after the next frame is painted; a hidden tab paints no frame, so
+      // the timer draws them there
+      requestAnimationFrame(function () { setTimeout(function () { if (rest) rest(); }, 0); });
+      setTimeout(function () { if (rest) rest(); }, 100);
     });
   }
 
@@ -862,8 +909,27 @@
   // window.airlockViews before this script runs and draw with these.
   var kit = { h: h, svg: svg, vis: vis, api: api, show: show, table: table, td: td, link: link, enc: enc, day: day,
     rendered: rendered, showError: showError, failed: failed, flash: flash, me: function () { return me; } };
+  // Loads the files of a view kept out of every page (<template
+  // id="lazy-NAME">: its script and stylesheet, by digest), then calls
+  // then(); false when there is no such view or it was loaded already.
+  function lazy(name, then) {
+    var t = document.getElementById('lazy-' + name), left = 0;
+    if (!t || !t.content) return false;
+    t.parentNode.removeChild(t);
+    var done = function () { if (--left === 0) then(); };
+    Array.prototype.forEach.call(t.content.children, function (e) {
+      var n;
+      if (e.tagName === 'SCRIPT') { n = document.createElement('script'); n.src = e.getAttribute('src'); }
+      else if (e.tagName === 'LINK') { n = document.createElement('link'); n.rel = 'stylesheet'; n.href = e.getAttribute('href'); }
+      else return;
+      left++;
+      n.onload = n.onerror = done;
+      document.head.appendChild(n);
+    });
+    return left > 0;
+  }
   function route() {
-    var hash = location.hash || '#/queue', path = hash.slice(1), qi = path.indexOf('?');
+    var hash = routeOf(), path = hash.slice(1), qi = path.indexOf('?');
     var params = new URLSearchParams(qi >= 0 ? path.slice(qi + 1) : '');
     var parts = (qi >= 0 ? path.slice(0, qi) : path).split('/').filter(Boolean).map(decodeURIComponent);
     if (!me && !booting) return viewLogin();
@@ -882,6 +948,8 @@
       case 'reliability': return viewReliability();
       case 'login': case 'queue': case undefined: return viewQueue(params);
       default:
+        // a view in a file of its own is loaded the first time it is opened
+        if (!(window.airlockViews && window.airlockViews[parts[0]]) && lazy(parts[0], route)) return;
         if (window.airlockViews && Object.prototype.hasOwnProperty.call(window.airlockViews, parts[0])) return window.airlockViews[parts[0]](kit, params, parts);
         return showError({ status: 404, data: { error: 'no page ' + hash } });
     }
@@ -908,4 +976,7 @@
     });
     route();
   }
+  // what the first view did not take is not kept for a later one: it
+  // would be stale by then
+  boot = {};
 })();

@@ -17,6 +17,7 @@
 #include "drift.h"
 #include "fmt.h"
 #include "policy.h"
+#include "staging.h"
 
 #define COOKIE "airlock_session"
 #define JSON_TYPE "application/json"
@@ -290,20 +291,32 @@ static const struct console_asset *asset_find(const char *path)
 	return NULL;
 }
 
+static void asset_send(const struct http_request *req, struct http_response *res);
+
+/* 1 when the method is GET or HEAD; else a 405 in res. */
+static int get_only(const struct http_request *req, struct http_response *res)
+{
+	if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
+		return 1;
+	http_add_header(res, "Allow", "GET, HEAD");
+	http_respond(res, 405, "text/plain; charset=utf-8", "this page takes GET\n");
+	return 0;
+}
+
 static void on_asset(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	(void)ctx;
+	if (prelude(req, res) && get_only(req, res))
+		asset_send(req, res);
+}
+
+/* The embedded file at req's path (after the prelude and method check). */
+static void asset_send(const struct http_request *req, struct http_response *res)
 {
 	const struct console_asset *a;
 	const char *inm, *v;
 	char *copy;
 
-	(void)ctx;
-	if (!prelude(req, res))
-		return;
-	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-		http_add_header(res, "Allow", "GET, HEAD");
-		http_respond(res, 405, "text/plain; charset=utf-8", "this page takes GET\n");
-		return;
-	}
 	a = asset_find(req->path);
 	if (!a) {
 		http_respond(res, 404, "text/plain; charset=utf-8", "not found\n");
@@ -741,6 +754,203 @@ static void on_api(void *ctx, const struct http_request *req, struct http_respon
 	store_pool_give(c->workers, w);
 }
 
+/* ---- the page with its first answers ------------------------------------ */
+
+/* The page's first answers go into the page itself, so that a signed-in
+ * reviewer opening it waits for no API round trip before the view is
+ * drawn: each as the API would answer it (the same handler, the same kept
+ * batch answer), in a <script type="application/json"> data block that is
+ * never run (the CSP's script-src is untouched) and never parsed as HTML:
+ * every '<' of the JSON is written \u003c (JSON's own escape, the same
+ * string to JSON.parse), so no text in it can end the block ("</script")
+ * or open a comment ("<!--"). app.js reads each block once and removes it.
+ *
+ * A request without a live session gets, for a batch, <link rel=preload>
+ * hints instead: a notification's link followed from another site comes
+ * without the SameSite=Strict cookie, and the page's own requests (which
+ * carry it) start while it is parsed. */
+
+#define PAGE_MARK "<!--airlock:data-->"
+
+struct page {
+	char *buf;
+	size_t len, cap;
+	int oom;
+};
+
+static void page_put(struct page *p, const char *s, size_t n)
+{
+	char *nb;
+	size_t cap;
+
+	if (p->oom)
+		return;
+	if (p->len + n + 1 > p->cap) {
+		cap = (p->len + n + 1) * 2;
+		nb = realloc(p->buf, cap);
+		if (!nb) {
+			p->oom = 1;
+			return;
+		}
+		p->buf = nb;
+		p->cap = cap;
+	}
+	memcpy(p->buf + p->len, s, n);
+	p->len += n;
+	p->buf[p->len] = '\0';
+}
+
+static void page_str(struct page *p, const char *s)
+{
+	page_put(p, s, strlen(s));
+}
+
+/* One answer as a data block: path is the API path app.js would ask for
+ * (airlock's own text, never the request's); the JSON's '<' → \u003c. */
+static void page_answer(struct page *p, const char *path, const char *json, size_t n)
+{
+	size_t i, from = 0;
+
+	page_str(p, "<script type=\"application/json\" class=\"airlock-answer\" data-path=\"");
+	page_str(p, path);
+	page_str(p, "\">");
+	for (i = 0; i < n; i++) {
+		if (json[i] != '<')
+			continue;
+		page_put(p, json + from, i - from);
+		page_str(p, "\\u003c");
+		from = i + 1;
+	}
+	page_put(p, json + from, n - from);
+	page_str(p, "</script>\n");
+}
+
+/* Runs one API handler for the page (the session already checked) and
+ * writes its answer in when it is a 200. */
+static void page_api(struct page *p, struct console_req *r, const char *path,
+		     void (*fn)(struct console_req *r, const char *arg), const char *arg)
+{
+	struct http_response res = {0};
+	int i;
+
+	r->res = &res;
+	r->rest = path + strlen("/api/");
+	fn(r, arg);
+	while (store_in_transaction(r->s))
+		store_rollback(r->s);
+	if (res.status == 200 && res.body)
+		page_answer(p, path, res.body, res.body_len);
+	free(res.body);
+	for (i = 0; i < res.nheaders; i++)
+		free(res.headers[i].value);
+	r->res = NULL;
+}
+
+static void api_me(struct console_req *r, const char *arg)
+{
+	(void)arg;
+	console_api_me(r);
+}
+
+static void api_queue(struct console_req *r, const char *arg)
+{
+	(void)arg;
+	console_api_queue(r);
+}
+
+static void api_batch(struct console_req *r, const char *arg)
+{
+	console_api_batch(r, arg);
+}
+
+/* The page, for "/" (the queue is its first view) or a batch's own address
+ * "/b/ID" (batch > 0). Without a live session "/" is the plain asset. */
+static void on_page(struct console *c, const struct http_request *req, struct http_response *res,
+		    int64_t batch)
+{
+	const struct console_asset *a = asset_find("/index.html");
+	const char *mark = a ? strstr((const char *)a->data, PAGE_MARK) : NULL;
+	struct console_req r = {0};
+	struct http_response scratch = {0};
+	struct store_conn *w = NULL;
+	struct page p = {0};
+	struct err err = {0};
+	char path[64];
+	int live = 0, i;
+
+	if (batch > 0)
+		(void)snprintf(path, sizeof path, "/api/batches/%lld", (long long)batch);
+	if (http_cookie(req, COOKIE) && (w = store_pool_take(c->workers, &err)) != NULL) {
+		r.c = c;
+		r.policy = c->cfg.policy;
+		r.public_url = c->cfg.public_url;
+		r.s = w->store;
+		r.req = req;
+		r.get = 1;
+		live = session_of(w->store, req, &scratch, &r.who) == 0;
+		free(scratch.body);
+		for (i = 0; i < scratch.nheaders; i++)
+			free(scratch.headers[i].value);
+	}
+	if (!mark || (!live && batch <= 0)) {
+		if (w)
+			store_pool_give(c->workers, w);
+		memset(&r.who, 0, sizeof r.who);
+		asset_send(req, res);
+		return;
+	}
+	page_put(&p, (const char *)a->data, (size_t)(mark - (const char *)a->data));
+	if (live) {
+		page_api(&p, &r, "/api/me", api_me, NULL);
+		if (batch > 0)
+			page_api(&p, &r, path, api_batch, path + strlen("/api/batches/"));
+		else
+			page_api(&p, &r, "/api/queue", api_queue, NULL);
+	} else {
+		page_str(&p, "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"/api/me\">\n"
+			     "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"");
+		page_str(&p, path);
+		page_str(&p, "\">\n");
+	}
+	memset(&r.who, 0, sizeof r.who);
+	if (w)
+		store_pool_give(c->workers, w);
+	mark += strlen(PAGE_MARK);
+	page_put(&p, mark, a->len - (size_t)(mark - (const char *)a->data));
+	if (p.oom) {
+		free(p.buf);
+		http_respond(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+		return;
+	}
+	/* a reviewer's own data and CSRF token: never kept by any cache */
+	http_add_header(res, "Cache-Control", "no-store");
+	http_respond_owned(res, 200, a->content_type, p.buf, p.len);
+}
+
+static void on_root(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	if (prelude(req, res) && get_only(req, res))
+		on_page(ctx, req, res, 0);
+}
+
+/* /b/ID: a batch's page, the address notifications link to (the server
+ * sees it, where "/#/batch/ID" it does not; that one still works). */
+static void on_batch_page(void *ctx, const struct http_request *req, struct http_response *res)
+{
+	const char *id = req->path + strlen("/b/");
+	struct err err = {0};
+	int64_t batch;
+
+	if (!prelude(req, res) || !get_only(req, res))
+		return;
+	if (strlen(id) >= 24 || staging_parse_id(id, &batch, &err) || batch <= 0) {
+		http_respond(res, 404, "text/plain; charset=utf-8",
+			     "not found: a batch's page is /b/ and its number\n");
+		return;
+	}
+	on_page(ctx, req, res, batch);
+}
+
 /* /metrics: the drift monitor's figures as Prometheus text, for teams that
  * already watch dashboards. Aggregates only, no book data: a scraper can
  * read it without a session (agent tokens are still refused). */
@@ -773,7 +983,8 @@ static void on_metrics(void *ctx, const struct http_request *req, struct http_re
 
 int console_routes(struct console *c, struct http_server *srv, struct err *err)
 {
-	if (http_route(srv, "/", on_asset, c, err) || http_route(srv, "/login", on_login, c, err) ||
+	if (http_route(srv, "/", on_root, c, err) || http_route(srv, "/login", on_login, c, err) ||
+	    http_route(srv, "/b/*", on_batch_page, c, err) ||
 	    http_route(srv, "/logout", on_logout, c, err) ||
 	    http_route(srv, "/metrics", on_metrics, c, err) ||
 	    http_route(srv, "/api/*", on_api, c, err) || http_route(srv, "/*", on_asset, c, err))

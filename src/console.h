@@ -12,7 +12,10 @@
  * Never: decides or changes anything itself: every verb is review.h's (the
  * same code path as the CLI's), every read a module's query; lets a request
  * carrying an Authorization header (an agent's token) in; puts book text
- * into HTML (the page renders it as text; the API returns JSON).
+ * into HTML (the page renders it as text; the API returns JSON; the pages
+ * "/" and "/b/ID" carry their first API answers as that same JSON in
+ * <script type="application/json"> data blocks, never run, every '<'
+ * written \u003c so that no text can end a block).
  *
  * console_free() must run after the HTTP server stopped (no handler runs). */
 #ifndef AIRLOCK_CONSOLE_H
@@ -34,7 +37,8 @@ struct console_config {
 };
 
 int console_new(struct console **out, const struct console_config *cfg, struct err *err);
-/* Adds the console's routes: "/", "/login", "/logout", "/metrics", "/api/" and
+/* Adds the console's routes: "/", "/b/ID" (a batch's page), "/login", "/logout",
+ * "/metrics", "/api/" and
  * every other path (assets, else 404). Add the MCP routes too: exact routes
  * win over the console's catch-all. */
 int console_routes(struct console *c, struct http_server *srv, struct err *err);

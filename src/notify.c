@@ -110,7 +110,9 @@ int notify_batch(struct store *s, const struct policy *p, int64_t batch_id, cons
 		return 0;
 	add_summary(s, p, batch_id, text, sizeof text);
 	(void)snprintf(ref, sizeof ref, "batch:%lld:%s", (long long)batch_id, state);
-	(void)snprintf(path, sizeof path, "/#/batch/%lld", (long long)batch_id);
+	/* the batch's own address: the server sees it and writes the batch's
+	 * answer into the page (/#/batch/N, which it cannot see, still works) */
+	(void)snprintf(path, sizeof path, "/b/%lld", (long long)batch_id);
 	(void)snprintf(kind, sizeof kind, "%s_%s", send ? "send" : "batch", state);
 	return notify_enqueue(s, p, kind, ref, text, path, err);
 }

@@ -32,7 +32,7 @@ struct policy;
 
 /* Queues one notification: kind (e.g. "batch_blocked"), ref (the event's
  * unique name, "batch:12:blocked"), text (one line a person reads) and path
- * (the console page, "/#/batch/12"). Does nothing when p is NULL or has no
+ * (the console page, "/b/12"). Does nothing when p is NULL or has no
  * webhook. */
 int notify_enqueue(struct store *s, const struct policy *p, const char *kind, const char *ref,
 		   const char *text, const char *path, struct err *err);

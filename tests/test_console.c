@@ -391,7 +391,7 @@ static void test_notify_enqueue_once_and_only_with_a_webhook(void **state)
 	assert_int_equal(count(s, "SELECT count(*) FROM notify"), 3);
 	assert_int_equal(
 	    count(s, "SELECT count(*) FROM notify WHERE ref='batch:7:blocked' AND"
-		     " url='/#/batch/7' AND kind='batch_blocked' AND state='pending' AND"
+		     " url='/b/7' AND kind='batch_blocked' AND state='pending' AND"
 		     " text LIKE '%batch 7 (retier, agent:x, 300 record(s)) is blocked%'"),
 	    1);
 	assert_int_equal(count(s,

@@ -123,16 +123,13 @@ req GET / -H "If-None-Match: $etag"
 same "If-None-Match: 304" "$(code)" 304
 req GET /
 has "the page asks for its script by its digest" "$T/body" 'src="/app.js\?v=[0-9a-f]{32}"'
-has "... and for boot.js (the view's data asked for early), by digest" "$T/body" 'src="/boot.js\?v=[0-9a-f]{32}"'
+hasnt "... one script and one stylesheet: the replay view's files only in an inert template" "$T/body" '^<script src="/replay|^<link rel="stylesheet" href="/replay'
 v=$(sed -n 's|.*src="/app.js?v=\([0-9a-f]*\)".*|\1|p' "$T/body")
 req GET "/app.js?v=$v"
 same "app.js by its digest: 200" "$(code)" 200
 has "... which the browser may keep for good" "$T/hdr" "Cache-Control: public, max-age=31536000, immutable"
 req GET "/app.js?v=0123456789abcdef0123456789abcdef"
 has "another digest (an old page, a guess) is only revalidated" "$T/hdr" "Cache-Control: no-cache"
-req GET /boot.js
-hasnt "boot.js never uses innerHTML" "$T/body" "innerHTML"
-hasnt "... only reads: no token, no other method than GET" "$T/body" "X-CSRF-Token|method|POST"
 req GET /app.js
 same "app.js: 200" "$(code)" 200
 has "... as JavaScript" "$T/hdr" "Content-Type: text/javascript"
@@ -199,6 +196,80 @@ same "... the verbs alice may use" "$(jget verbs.allowed)" '["sample", "approve"
 req GET /api/batches/999999 $A
 same "an unknown batch: 404" "$(code)" 404
 has "... as a JSON error" "$T/body" '^\{"error":"no batch 999999"\}$'
+
+# a batch's own address, /b/ID: the page with its first answers in it, as
+# JSON in data blocks. B1's first item cites a signal whose text is HTML
+# with a <script> of its own.
+cat >"$T/blocks.py" <<'PY'
+import html.parser, json, sys
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.scripts, self.cur = [], None
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.cur = dict(attrs)
+            self.cur["_data"] = ""
+            self.scripts.append(self.cur)
+    def handle_data(self, d):
+        if self.cur is not None:
+            self.cur["_data"] += d
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self.cur = None
+p = P()
+p.feed(open(sys.argv[1], encoding="utf-8").read())
+for s in p.scripts:
+    if "src" in s:
+        print("script", s["src"].split("?")[0], "ok" if not s["_data"] else "with text")
+        continue
+    if s.get("type") != "application/json":
+        print("RUNNABLE script", s)
+        continue
+    d = s["_data"]
+    v = json.loads(d)
+    print("data", s.get("data-path"), "no '<'" if "<" not in d else "RAW '<'")
+    if s.get("data-path", "").startswith("/api/batches/"):
+        print("detail", v["item_list"][0]["evidence"][0]["detail"])
+        print("verbs", ",".join(v["verbs"]["allowed"]))
+    if s.get("data-path") == "/api/me":
+        print("me", v["principal"], len(v["csrf"]))
+PY
+req GET "/b/$B1" $A
+same "/b/ID, signed in: 200" "$(code)" 200
+has "... HTML" "$T/hdr" "Content-Type: text/html"
+has "... under the same CSP: no inline script runs" "$T/hdr" "Content-Security-Policy: default-src 'self'; script-src 'self';"
+has "... never kept by a cache (a reviewer's data and CSRF token)" "$T/hdr" "Cache-Control: no-store"
+python3 "$T/blocks.py" "$T/body" >"$T/blocks" 2>&1
+has "... the batch's answer in a data block" "$T/blocks" "^data /api/batches/$B1 no '<'$"
+has "... and /api/me's" "$T/blocks" "^data /api/me no '<'$"
+has "... the signal's HTML and <script> whole inside it, as a JSON string" "$T/blocks" '^detail <img src=x onerror="window.__xss=1"><script>window.__xss=1</script> & more$'
+has "... the verbs of the reviewer who asked" "$T/blocks" "^verbs sample,approve,reject$"
+has "... alice's own session" "$T/blocks" "^me human:alice 64$"
+same "... and no script but the page's own file (the replay view's in its template)" "$(grep -c '^script ' "$T/blocks") $(grep -c 'RUNNABLE\|RAW\|with text' "$T/blocks")" "2 0"
+hasnt "... the signal's text never as HTML" "$T/body" "<img src=x|<script>window"
+req GET "/b/B$B1" $A
+has "/b/B12 names the same batch" "$T/body" "data-path=\"/api/batches/$B1\""
+req GET "/b/$B1" -b "airlock_session=$(printf '%064d' 0)"
+same "/b/ID with a made-up session: the page" "$(code)" 200
+hasnt "... with no answer in it" "$T/body" "application/json|csrf"
+has "... but the page's own requests asked for early (they carry the cookie a link from elsewhere does not)" "$T/body" "<link rel=\"preload\" as=\"fetch\" crossorigin href=\"/api/batches/$B1\">"
+req GET "/b/$B1"
+hasnt "/b/ID signed out: no answer in the page" "$T/body" "application/json"
+req GET "/b/$B1" $A -H "Authorization: Bearer $WT"
+same "/b/ID with an agent's token: 403, even with a reviewer's cookie" "$(code)" 403
+hasnt "... and nothing of the batch" "$T/body" "item_list"
+req GET "/b/nope" $A
+same "/b/ and not a batch number: 404" "$(code)" 404
+req GET "/b/$B1/x" $A
+same "/b/ID/more: 404" "$(code)" 404
+req GET "/b/999999" $A
+same "/b/ of an unknown batch: the page (which says so), no answer in it" "$(code) $(grep -c 'data-path="/api/batches' "$T/body")" "200 0"
+req POST "/b/$B1" $A -H "X-CSRF-Token: $CSRF"
+same "/b/ID takes GET only: 405" "$(code)" 405
+req GET / $A
+has "/ signed in: the queue's answer in the page" "$T/body" 'data-path="/api/queue"'
+has "... never cached" "$T/hdr" "Cache-Control: no-store"
 req GET /api/batches/abc $A
 same "a bad batch id: 400" "$(code)" 400
 req GET "/api/batches/$B1/approve" $A
@@ -453,8 +524,8 @@ if b2:
 PY
 has "the receiver got a post per event ($NOTES), and the retry" "$T/hookcheck" "^posts=$((NOTES + 1))$"
 has "... as JSON" "$T/hookcheck" "^ct=application/json"
-has "... the blocked batch's text with a link to its page" "$T/hookcheck" "^text=airlock: batch $B2 .*blocked.*http://console.example:8750/#/batch/$B2$"
-has "... a Slack block with the link" "$T/hookcheck" "^block=.*<http://console.example:8750/#/batch/$B2\|Open in the airlock console>"
+has "... the blocked batch's text with a link to its page" "$T/hookcheck" "^text=airlock: batch $B2 .*blocked.*http://console.example:8750/b/$B2$"
+has "... a Slack block with the link" "$T/hookcheck" "^block=.*<http://console.example:8750/b/$B2\|Open in the airlock console>"
 
 console_stop
 hasnt "serve stopped with no sanitizer report" "$T/serve.log" "ERROR: (Address|Leak)Sanitizer|runtime error"

@@ -30,6 +30,9 @@ HOSTILE=$(printf '<img src=x onerror="window.__xss=3"> tier: 4 \033[1A\033[2K\r 
 HOSTILE2=$(printf 'reason \342\200\256gpj.exe \342\201\246iso\342\201\251 \302\2332J')
 sql "UPDATE batch SET rationale='$(printf '%s' "$HOSTILE" | sed "s/'/''/g")' WHERE id=$B2"
 sql " UPDATE batch_item SET reasons=json_array('$HOSTILE2') WHERE batch_id=$B2 AND idx=1"
+# a reason made to end the data block /b/ID writes the batch's answer into
+# (</script>, a comment, a script of its own)
+sql " UPDATE batch_item SET reasons=json_array('</script><script>window.__xss=4</script><!-- <script>') WHERE batch_id=$B2 AND idx=2"
 sql "UPDATE batch SET principal='human:alice' WHERE id=$B3"
 # the CRM edits two of B3's records while it waits (import --refresh): item
 # 1's name (to hostile text, as a CRM user could type it) and item 2's tier

@@ -263,6 +263,6 @@ has "the fallback text is not mrkdwn" "$T/hookcheck" "^mrkdwn=False$"
 has "... and its <!channel> and link are inert" "$T/hookcheck" "^text=.*agent:&lt;!channel&gt; &lt;http://evil.example\|open&gt;"
 has "the block carries the agent's text as plain_text" "$T/hookcheck" "^plain_text=.*agent:<!channel> <http://evil.example\|open> \*URGENT\*"
 hasnt "no mrkdwn block carries the agent's text" "$T/hookcheck" "^mrkdwn=.*(channel|evil|URGENT)"
-has "the only mrkdwn is airlock's link" "$T/hookcheck" "^mrkdwn=<http://console.example:8750/#/batch/[0-9]+\|Open in the airlock console>$"
+has "the only mrkdwn is airlock's link" "$T/hookcheck" "^mrkdwn=<http://console.example:8750/b/[0-9]+\|Open in the airlock console>$"
 
 echo "1..$TN"

@@ -117,4 +117,4 @@ B3=$(sql "SELECT max(id) FROM batch")
 sql "SELECT text || ' @ ' || url FROM notify WHERE ref LIKE 'batch:$B3:%'" >"$T/note"
 has "the notification says what the batch does" "$T/note" "batch $B3 .*2 record\(s\): tier 4 → 1 ×2; radius 2"
 has "... and its worst flag" "$T/note" "worst: 2 item\(s\) give a reason the evidence does not support"
-has "... with the deep link to the batch" "$T/note" "@ /#/batch/$B3$"
+has "... with the deep link to the batch" "$T/note" "@ /b/$B3$"

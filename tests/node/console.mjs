@@ -114,6 +114,16 @@ async function sweep(page) {
 }
 
 async function run(page) {
+  // a notification's link, /b/ID, followed without a session: the sign-in
+  // form and nothing of the batch; signed in, that batch
+  await drawn(page, 'login', () => page.goto(BASE + '/b/' + env.B1));
+  ok(!(await page.isVisible('table.items')), `/b/${env.B1} without a session asks to sign in and shows no batch`);
+  await page.fill('#login-name', 'alice');
+  await page.fill('#login-password', 'alice-password');
+  await drawn(page, 'batch', () => page.click('form.login button[type=submit]'));
+  same(await page.$$eval('table.items tbody tr', (r) => r.length), 40, '... signed in, that batch with all its items');
+  await page.context().clearCookies();
+
   // no access without sign-in
   await drawn(page, 'login', () => page.goto(BASE + '/#/batch/' + env.B1));
   ok(await page.isVisible('#login-name'), 'without a session the page asks to sign in');
@@ -181,17 +191,14 @@ async function run(page) {
   // a 56-item sample judged by keyboard alone: p passes the item shown and
   // the next one comes up; j/k move without judging. Keystrokes are counted.
   await drawn(page, 'batch', () => page.goto(BASE + '/#/batch/' + env.B5));
-  // opened afresh (a reload, as from a notification's link): boot.js asks
-  // for the batch while the page loads and app.js takes that answer, so it
-  // is asked for once
+  // opened afresh (a reload): app.js asks for the batch before anything
+  // is drawn and the view takes that answer, so it is asked for once
   const asked = [];
   const onReq = (r) => { if (r.url().endsWith('/api/batches/' + env.B5)) asked.push(r.url()); };
   page.on('request', onReq);
   await drawn(page, 'batch', () => page.reload());
   page.off('request', onReq);
   same(asked.length, 1, `reloading batch ${env.B5} asks for it once`);
-  same(await page.evaluate(() => window.__airlockBoot && Object.keys(window.__airlockBoot).join(',')), '',
-    '... the answer boot.js asked for early (and /api/me) taken over by app.js');
   const sum = await page.textContent('section.summary');
   ok(sum.includes('500 record(s): tier'), `batch ${env.B5} opens with its summary (moves grouped)`, sum);
   ok(sum.includes('evidence: '), '... and its evidence coverage', sum);
@@ -249,6 +256,31 @@ async function run(page) {
     same(await page.$$eval('main img', (imgs) => imgs.length), 0, '... no element is made from it');
     same(await page.evaluate(() => window.__xss), undefined, '... and nothing runs');
     await shot(page, '07b-hostile-text');
+  }
+  // the same batch by its own address (a notification's link): its answer
+  // is in the page, JSON in a data block, drawn without asking the API;
+  // the reason written to end that block ends nothing
+  {
+    const asked = [];
+    const onReq = (r) => { if (r.url().includes('/api/batches/')) asked.push(r.url()); };
+    page.on('request', onReq);
+    await drawn(page, 'batch', () => page.goto(BASE + '/b/' + env.B2));
+    page.off('request', onReq);
+    same(asked.length, 0, `batch ${env.B2} by its own address /b/${env.B2}: drawn from the answer in the page, no API request`, asked.join(' '));
+    same(await page.$$eval('table.items tbody tr', (r) => r.length), 300, '... all 300 items');
+    same((await page.textContent('tr[data-item="2"] .reason')), '</script><script>window.__xss=4</script><!-- <script>',
+      '... a reason holding "</script>" and "<!--" is shown whole, as text');
+    const main = await page.textContent('main');
+    ok(main.includes('reason \\u202egpj.exe \\u2066iso\\u2069 \\u009b2J') && main.includes('faked \\e]8;;http://evil/\\x07link'),
+      '... escape codes and bidi overrides still shown escaped', main.slice(0, 600));
+    ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(main), '... no raw control or bidi character');
+    same(await page.evaluate(() => window.__xss), undefined, '... and nothing runs');
+    same(await page.$$eval('main img, main script', (e) => e.length), 0, '... no element is made from it');
+    same(await page.$$eval('script:not([src])', (e) => e.length), 0, '... and the data block is gone from the page once read');
+    await drawn(page, 'queue', () => page.click('a[data-nav="queue"]'));
+    ok(page.url().endsWith('/b/' + env.B2 + '#/queue'), '... the console\'s own links go on from there', page.url());
+    await drawn(page, 'batch', () => page.goBack());
+    same(await page.$$eval('table.items tbody tr', (r) => r.length), 300, '... and back to the batch');
   }
   await drawn(page, 'batch', () => page.click('button[data-verb="approve"]'));
   same(sql(`SELECT state||' '||decided_by FROM batch WHERE id=${env.B2}`), 'approved human:alice', 'approve: the store says approved by alice');
