@@ -96,7 +96,13 @@ while [ ! -e "$T/stop" ] && [ $k -lt 400 ]; do
 done) &
 load="$load $!"
 
-sleep 1
+# crash once the load is under way (a dozen proposals answered), not after a
+# fixed sleep: on a quiet machine the writers' 120 proposals take under a
+# second, and a crash after them would test nothing
+for k in $(seq 100); do
+	[ "$(ls "$T/load" | grep -c '^w.*\.code$')" -ge 12 ] && break
+	sleep 0.05
+done
 sh "$PGSH" crash "$T/pg"
 ok "PostgreSQL killed (-9) under load"
 sleep 0.5
