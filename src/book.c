@@ -378,7 +378,7 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
 		  struct err *err)
 {
-	char list[160], sql[1024];
+	char fmt[512];
 	struct store_stmt *st;
 	json_t *o = json_object(), *rec;
 	int rc;
@@ -386,15 +386,10 @@ int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **ou
 	*out = NULL;
 	if (!o)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	rc = store_sql_list(s, 1, list, sizeof list)
-		 ? err_set(err, AIRLOCK_EINVAL, "a list query does not fit")
-		 : fmt_buf(sql, sizeof sql, err, "a list query", "%s WHERE id IN %s",
-			   kinds[kind].select, list);
-	if (rc) {
-		json_decref(o);
-		return rc;
-	}
-	rc = store_prepare(s, sql, &st, err);
+	rc = fmt_buf(fmt, sizeof fmt, err, "a list query", "%s WHERE id IN %%s",
+		     kinds[kind].select);
+	if (!rc)
+		rc = store_prepare_list(s, fmt, 1, &st, err);
 	if (rc) {
 		json_decref(o);
 		return rc;
@@ -1946,7 +1941,6 @@ int book_evidence_check(struct store *s, const char *account_id, const char *sig
 /* Runs a two-column query over one list parameter (?1) into {col0: col1}. */
 static int pairs_of(struct store *s, const char *fmt, json_t *ids, json_t **out, struct err *err)
 {
-	char list[160], sql[1024];
 	struct store_stmt *st;
 	json_t *o = json_object(), *v;
 	int rc;
@@ -1954,14 +1948,7 @@ static int pairs_of(struct store *s, const char *fmt, json_t *ids, json_t **out,
 	*out = NULL;
 	if (!o)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	rc = store_sql_list(s, 1, list, sizeof list)
-		 ? err_set(err, AIRLOCK_EINVAL, "a list query does not fit")
-		 : fmt_buf(sql, sizeof sql, err, "a list query", fmt, list);
-	if (rc) {
-		json_decref(o);
-		return rc;
-	}
-	rc = store_prepare(s, sql, &st, err);
+	rc = store_prepare_list(s, fmt, 1, &st, err);
 	if (rc) {
 		json_decref(o);
 		return rc;

@@ -36,23 +36,10 @@ static int total_add(struct store *s, const char *principal, const char *workflo
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-/* sql with its list subquery (store_sql_list at parameter param) put
- * where fmt says %s. */
-static int list_sql(struct store *s, const char *fmt, int param, char *sql, size_t len,
-		    struct err *err)
-{
-	char list[160];
-
-	if (store_sql_list(s, param, list, sizeof list))
-		return err_set(err, AIRLOCK_EINVAL, "internal: a list query does not fit");
-	return fmt_buf(sql, len, err, "a radius query", fmt, list);
-}
-
 int radius_total(struct store *s, const char *principal, const char *workflow, json_t *records,
 		 int64_t *held, int64_t *with, struct err *err)
 {
 	struct store_stmt *st;
-	char sql[512];
 	int64_t n = 0;
 	int rc;
 
@@ -74,12 +61,10 @@ int radius_total(struct store *s, const char *principal, const char *workflow, j
 		return 0;
 	/* the records already held, in one range read of the hold rows in
 	 * key order (not one random probe per record) */
-	rc = list_sql(s,
-		      "SELECT count(*) FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
-		      " batches>0 AND record_id IN %s",
-		      3, sql, sizeof sql, err);
-	if (!rc)
-		rc = store_prepare(s, sql, &st, err);
+	rc = store_prepare_list(s,
+				"SELECT count(*) FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
+				" batches>0 AND record_id IN %s",
+				3, &st, err);
 	if (rc)
 		return rc;
 	store_bind_text(st, 1, principal);
@@ -118,7 +103,6 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 	struct store_stmt *st;
 	const char *id;
 	json_t *v, *fresh = NULL;
-	char sql[512];
 	int64_t n, added = 0, rows = 0;
 	int rc;
 
@@ -136,13 +120,11 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 	fresh = json_array();
 	if (!fresh)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	rc = list_sql(s,
-		      "INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
-		      " SELECT ?1,value,?3,?4 FROM %s AS l WHERE true"
-		      " ON CONFLICT(batch_id,record_id) DO NOTHING RETURNING record_id",
-		      2, sql, sizeof sql, err);
-	if (!rc)
-		rc = store_prepare(s, sql, &st, err);
+	rc = store_prepare_list(s,
+				"INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
+				" SELECT ?1,value,?3,?4 FROM %s AS l WHERE true"
+				" ON CONFLICT(batch_id,record_id) DO NOTHING RETURNING record_id",
+				2, &st, err);
 	if (rc)
 		goto out;
 	store_bind_int(st, 1, batch_id);
@@ -161,14 +143,12 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 		goto out; /* this batch holds them all already */
 	/* one statement: each hold's count after it says whether its record is
 	 * new to the total */
-	rc = list_sql(s,
-		      "INSERT INTO radius_hold(principal,workflow,record_id,batches)"
-		      " SELECT ?1,?2,value,1 FROM %s AS l WHERE true"
-		      " ON CONFLICT(principal,workflow,record_id)"
-		      " DO UPDATE SET batches=radius_hold.batches+1 RETURNING batches",
-		      3, sql, sizeof sql, err);
-	if (!rc)
-		rc = store_prepare(s, sql, &st, err);
+	rc = store_prepare_list(s,
+				"INSERT INTO radius_hold(principal,workflow,record_id,batches)"
+				" SELECT ?1,?2,value,1 FROM %s AS l WHERE true"
+				" ON CONFLICT(principal,workflow,record_id)"
+				" DO UPDATE SET batches=radius_hold.batches+1 RETURNING batches",
+				3, &st, err);
 	if (rc)
 		goto out;
 	store_bind_text(st, 1, principal);

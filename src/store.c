@@ -3,6 +3,7 @@
  * transaction nesting, the time budget and the numbered migrations. Every
  * call that speaks to an engine goes through s->be (store_int.h). */
 #include "store_int.h"
+#include "fmt.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -156,6 +157,18 @@ int store_sql_json_text(const struct store *s, const char *col, char *buf, size_
 int store_sql_list(const struct store *s, int param, char *buf, size_t len)
 {
 	return s->be->list_sql(param, buf, len);
+}
+
+int store_prepare_list(struct store *s, const char *fmt, int param, struct store_stmt **out,
+		       struct err *err)
+{
+	char list[160], sql[1024];
+	int rc;
+
+	if (store_sql_list(s, param, list, sizeof list))
+		return err_set(err, AIRLOCK_EINVAL, "internal: a list query does not fit");
+	rc = fmt_buf(sql, sizeof sql, err, "a list query", fmt, list);
+	return rc ? rc : store_prepare(s, sql, out, err);
 }
 
 static int list_cmp(const void *a, const void *b)

@@ -279,6 +279,12 @@ int store_sql_list(const struct store *s, int param, char *buf, size_t len);
  * anything not a string is skipped. Out of memory fails the step. */
 void store_bind_list(struct store_stmt *st, int idx, json_t *set);
 
+/* Prepares fmt with store_sql_list()'s subquery for parameter param put
+ * where fmt says %s (its only conversion); bind the set with
+ * store_bind_list() at param. */
+int store_prepare_list(struct store *s, const char *fmt, int param, struct store_stmt **out,
+		       struct err *err);
+
 /* "sqlite" or "postgres": the engine behind s. */
 const char *store_backend_name(const struct store *s);
 
