@@ -1674,6 +1674,8 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	struct text_plan tp;
 	struct store_stmt *st;
 	struct jbuf b = {0};
+	const char *id;
+	size_t id_len;
 	int rc, i;
 
 	memset(page, 0, sizeof *page);
@@ -1719,12 +1721,20 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 			jb_field(&b, &k->fields[i], st, i);
 		}
 		jb_put(&b, "}", 1);
-		/* a cut cursor would resume the next page at the wrong record */
-		if (fmt_buf(page->last_id, sizeof page->last_id, err, "account id", "%s",
-			    store_col_text(st, 0))) {
+		/* a cut cursor would resume the next page at the wrong record
+		 * (copied, not printed: this runs for every row) */
+		id = store_col_text(st, 0);
+		id_len = id ? strlen(id) : 0;
+		if (id_len >= sizeof page->last_id) {
+			(void)err_set(err, AIRLOCK_EINVAL,
+				      "account id is too long (%zu bytes, at most %zu)", id_len,
+				      sizeof page->last_id - 1);
 			rc = AIRLOCK_ECORRUPT;
 			break;
 		}
+		if (id_len)
+			memcpy(page->last_id, id, id_len);
+		page->last_id[id_len] = '\0';
 	}
 	store_done(st);
 	jb_put(&b, "]", 1);

@@ -465,11 +465,16 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 		       : NULL;
 	/* {"accounts":[...],"count":N,"next_cursor":...} */
 	if (text) {
-		size_t len = strlen(page.json) + strlen(text) + 16;
+		size_t pl = strlen(page.json), tl = strlen(text);
+		char *w;
 
-		if ((srv->result_text = malloc(len)))
-			(void)snprintf(srv->result_text, len, "{\"accounts\":%s,%s", page.json,
-				       text + 1);
+		/* copied, not printed: a page is kilobytes */
+		if ((srv->result_text = w = malloc(pl + tl + 16))) {
+			memcpy(w, "{\"accounts\":", 12);
+			memcpy(w + 12, page.json, pl);
+			w[12 + pl] = ',';
+			memcpy(w + 13 + pl, text + 1, tl); /* text's NUL too */
+		}
 	}
 	free(page.json);
 	free(text);

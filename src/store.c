@@ -399,6 +399,10 @@ int store_step(struct store_stmt *st, struct err *err)
 	if (st->bind_rc)
 		return err_set(err, st->bind_rc, "%s: cannot bind parameter: %s", s->path,
 			       err_name(st->bind_rc));
+	/* a write inside store_read_begin's transaction would commit only at
+	 * its end, without the write lock's order: it runs on its own instead */
+	if (s->reading && !s->be->stmt_readonly(st))
+		store_read_end(s);
 	/* a write outside any transaction commits on its own: the same check
 	 * as store_begin's */
 	if (s->depth == 0 && !s->be->stmt_readonly(st) && (rc = s->be->file_ok(s, err)))
