@@ -6,6 +6,7 @@
 #include "audit_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,6 +385,251 @@ int audit_head_move(struct store *s, int64_t seq, const unsigned char hash[AUDIT
 	return 0;
 }
 
+/* audit_body_dump's buffer; failed set once an allocation fails or the
+ * value is one this writer leaves to jansson. */
+struct bodybuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static char *bb_room(struct bodybuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 512;
+	char *np;
+
+	if (b->failed)
+		return NULL;
+	if (b->len + n + 1 > b->cap) {
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap))) {
+			b->failed = 1;
+			return NULL;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	return b->p + b->len;
+}
+
+static void bb_put(struct bodybuf *b, const char *s, size_t n)
+{
+	char *w = bb_room(b, n);
+
+	if (w) {
+		memcpy(w, s, n);
+		b->len += n;
+	}
+}
+
+/* A string as jansson writes it with JSON_ENSURE_ASCII: \" \\ and the
+ * named control characters escaped, other controls and every code point
+ * above 0x7F as \uXXXX (upper-case hex; surrogate pairs above the BMP).
+ * Text that is not UTF-8 fails, as it fails jansson. */
+static void bb_string(struct bodybuf *b, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run;
+	uint32_t cp, u[2];
+	int k, need, units;
+	char *w;
+
+	/* 12 bytes out per code point at most (a surrogate pair for 4 in) */
+	if (!(w = bb_room(b, 6 * n + 2)))
+		return;
+	*w++ = '"';
+	while (i < n) {
+		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
+			      s[run] != '\\';
+		     run++)
+			;
+		memcpy(w, s + i, run - i);
+		w += run - i;
+		if ((i = run) == n)
+			break;
+		cp = s[i];
+		if (cp < 0x80) {
+			*w++ = '\\';
+			switch (cp) {
+			case '"': *w++ = '"'; break;
+			case '\\': *w++ = '\\'; break;
+			case '\b': *w++ = 'b'; break;
+			case '\f': *w++ = 'f'; break;
+			case '\n': *w++ = 'n'; break;
+			case '\r': *w++ = 'r'; break;
+			case '\t': *w++ = 't'; break;
+			default:
+				memcpy(w, "u00", 3);
+				w[3] = hex[cp >> 4];
+				w[4] = hex[cp & 15];
+				w += 5;
+			}
+			i++;
+			continue;
+		}
+		/* UTF-8, checked as jansson's utf8_iterate checks it */
+		need = cp >= 0xF0 && cp <= 0xF4 ? 3 : cp >= 0xE0 && cp <= 0xEF ? 2
+		     : cp >= 0xC2 && cp <= 0xDF ? 1 : -1;
+		if (need < 0 || n - i <= (size_t)need) {
+			b->failed = 1;
+			return;
+		}
+		cp &= need == 1 ? 0x1F : need == 2 ? 0x0F : 0x07;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80) {
+				b->failed = 1;
+				return;
+			}
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF)) {
+			b->failed = 1;
+			return;
+		}
+		i += (size_t)need + 1;
+		if (cp < 0x10000) {
+			u[0] = cp;
+			units = 1;
+		} else {
+			cp -= 0x10000;
+			u[0] = 0xD800 | ((cp & 0xFFC00) >> 10);
+			u[1] = 0xDC00 | (cp & 0x3FF);
+			units = 2;
+		}
+		for (k = 0; k < units; k++) {
+			w[0] = '\\';
+			w[1] = 'u';
+			w[2] = hex[(u[k] >> 12) & 15];
+			w[3] = hex[(u[k] >> 8) & 15];
+			w[4] = hex[(u[k] >> 4) & 15];
+			w[5] = hex[u[k] & 15];
+			w += 6;
+		}
+	}
+	*w++ = '"';
+	b->len = (size_t)(w - b->p);
+}
+
+struct bb_key {
+	const char *key;
+	size_t len;
+};
+
+/* jansson's order of keys under JSON_SORT_KEYS */
+static int bb_key_before(const struct bb_key *a, const struct bb_key *b)
+{
+	int c = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+
+	return c ? c < 0 : a->len < b->len;
+}
+
+#define BB_MAX_KEYS 64
+#define BB_MAX_DEPTH 64
+
+static void bb_value(struct bodybuf *b, const json_t *v, int depth)
+{
+	struct bb_key keys[BB_MAX_KEYS], k;
+	char num[24], *p, *txt;
+	size_t i, j, n;
+	uint64_t u;
+	void *it;
+
+	if (b->failed)
+		return;
+	if (depth > BB_MAX_DEPTH) {
+		b->failed = 1;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_NULL: bb_put(b, "null", 4); return;
+	case JSON_TRUE: bb_put(b, "true", 4); return;
+	case JSON_FALSE: bb_put(b, "false", 5); return;
+	case JSON_INTEGER:
+		u = json_integer_value(v) < 0 ? 0 - (uint64_t)json_integer_value(v)
+					      : (uint64_t)json_integer_value(v);
+		p = num + sizeof num;
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (json_integer_value(v) < 0)
+			*--p = '-';
+		bb_put(b, p, (size_t)(num + sizeof num - p));
+		return;
+	case JSON_REAL:
+		/* jansson's own shortest form, rare in an entry */
+		if (!(txt = json_dumps(v, DUMP_FLAGS | JSON_ENCODE_ANY))) {
+			b->failed = 1;
+			return;
+		}
+		bb_put(b, txt, strlen(txt));
+		free(txt);
+		return;
+	case JSON_STRING:
+		bb_string(b, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_ARRAY:
+		bb_put(b, "[", 1);
+		n = json_array_size(v);
+		for (i = 0; i < n; i++) {
+			if (i)
+				bb_put(b, ",", 1);
+			bb_value(b, json_array_get(v, i), depth + 1);
+		}
+		bb_put(b, "]", 1);
+		return;
+	case JSON_OBJECT:
+		n = json_object_size(v);
+		if (n > BB_MAX_KEYS) {
+			b->failed = 1;
+			return;
+		}
+		for (i = 0, it = json_object_iter((json_t *)v); it && i < n;
+		     it = json_object_iter_next((json_t *)v, it), i++) {
+			/* insertion sort: an entry's objects have a few keys */
+			k.key = json_object_iter_key(it);
+			k.len = json_object_iter_key_len(it);
+			for (j = i; j > 0 && bb_key_before(&k, &keys[j - 1]); j--)
+				keys[j] = keys[j - 1];
+			keys[j] = k;
+		}
+		bb_put(b, "{", 1);
+		for (j = 0; j < i; j++) {
+			if (j)
+				bb_put(b, ",", 1);
+			bb_string(b, keys[j].key, keys[j].len);
+			bb_put(b, ":", 1);
+			bb_value(b, json_object_getn(v, keys[j].key, keys[j].len), depth + 1);
+		}
+		bb_put(b, "}", 1);
+		return;
+	default:
+		b->failed = 1;
+	}
+}
+
+/* The entry's body: the very text json_dumps(o, DUMP_FLAGS) makes
+ * (test_body_dump_matches_jansson), written straight into one buffer:
+ * jansson's dump allocates and prints a loop-check key for every object
+ * and array, which was a fifth of the log writer's CPU. Anything it does
+ * not write itself (deep nesting, objects of many keys) is left to
+ * jansson. */
+char *audit_body_dump(const json_t *o)
+{
+	struct bodybuf b = {0};
+
+	if (json_is_object(o))
+		bb_value(&b, o, 0);
+	if (!json_is_object(o) || b.failed) {
+		free(b.p);
+		return store_json_dump(o, DUMP_FLAGS);
+	}
+	b.p[b.len] = '\0';
+	return b.p;
+}
+
 int audit_entry_prepare(const struct audit_entry *e, json_t **out, struct err *err)
 {
 	int rc = audit_sodium_ready(err);
@@ -409,7 +655,7 @@ int audit_entry_write(struct store *s, json_t *o, int64_t *head_seq,
 	if ((j = json_integer(next)) == NULL || json_object_set_new(o, "seq", j) ||
 	    (rc = set_text(o, "at", at, err)))
 		return rc ? rc : err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	body = store_json_dump(o, DUMP_FLAGS);
+	body = audit_body_dump(o);
 	if (!body)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory serialising an action log entry");
 	len = strlen(body);
