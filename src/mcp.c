@@ -458,14 +458,10 @@ static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char 
 	PUT(pre, sizeof pre - 1);
 	PUT(ids, strlen(ids));
 	PUT(mid1, sizeof mid1 - 1);
-	/* without a branch per byte: a page has a quote every few bytes, and
-	 * a mispredicted branch on each cost more than the copy */
 	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)sc[i];
-
-		*w = '\\';
-		w += ch == '"' || ch == '\\';
-		*w++ = (char)ch;
+		if (sc[i] == '"' || sc[i] == '\\')
+			*w++ = '\\';
+		*w++ = sc[i];
 	}
 	PUT(mid2, sizeof mid2 - 1);
 	PUT(sc, n);
