@@ -968,34 +968,40 @@ int upwrite_describe(struct store *s, json_t *b, struct err *err)
 	return rc;
 }
 
-/* Records a step of an item's journal, committed at once: what is known
- * about a call must survive the process. */
-static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
-		   const char *answer, struct err *err)
+/* One journal statement on item idx of batch id, committed at once: what
+ * is known about a call must survive the process. Binds ?1 id, ?2 idx, ?3
+ * the time now, then texts as ?4.... A claim must change exactly one row
+ * (its compare-and-set), and the first claim of an apply ends the batch's
+ * time-to-live in the same transaction. */
+static int journal_update(struct store *s, int64_t id, int64_t idx, const char *sql,
+			  const char *const *texts, int ntexts, int claim, int undo,
+			  struct err *err)
 {
 	struct store_stmt *st;
 	char now[CLOCK_TEXT_LEN];
-	int rc;
+	int rc, i;
 
 	clock_format(clock_now(), now, sizeof now);
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = store_prepare(s,
-			   undo ? "UPDATE upstream_item SET undo_state=?3,undo_answered_at=?4,"
-				  "undo_answer=?5 WHERE batch_id=?1 AND idx=?2"
-				: "UPDATE upstream_item SET apply_state=?3,apply_answered_at=?4,"
-				  "apply_answer=?5 WHERE batch_id=?1 AND idx=?2",
-			   &st, err);
+	rc = store_prepare(s, sql, &st, err);
 	if (!rc) {
 		store_bind_int(st, 1, id);
 		store_bind_int(st, 2, idx);
-		store_bind_text(st, 3, state);
-		store_bind_text(st, 4, now);
-		store_bind_text(st, 5, answer);
+		store_bind_text(st, 3, now);
+		for (i = 0; i < ntexts; i++)
+			store_bind_text(st, 4 + i, texts[i]);
 		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
 		store_done(st);
+		if (!rc && claim && store_changes(s) != 1)
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "batch %lld item %lld is being carried out by another apply or "
+				     "undo at this moment: no call made; try again when it ends",
+				     (long long)id, (long long)idx);
 	}
+	if (!rc && claim && !undo)
+		rc = staging_external_begin(s, id, err);
 	if (rc) {
 		store_rollback(s);
 		return rc;
@@ -1003,56 +1009,41 @@ static int journal(struct store *s, int64_t id, int64_t idx, int undo, const cha
 	return store_commit(s, err);
 }
 
+/* Records a step of an item's journal: its state and the answer. */
+static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
+		   const char *answer, struct err *err)
+{
+	const char *texts[] = {state, answer};
+
+	return journal_update(
+	    s, id, idx,
+	    undo ? "UPDATE upstream_item SET undo_state=?4,undo_answered_at=?3,undo_answer=?5"
+		   " WHERE batch_id=?1 AND idx=?2"
+		 : "UPDATE upstream_item SET apply_state=?4,apply_answered_at=?3,apply_answer=?5"
+		   " WHERE batch_id=?1 AND idx=?2",
+	    texts, 2, 0, undo, err);
+}
+
 /* Claims an item's call for this process before it is made: a
  * compare-and-set from the state and claim this process read (from,
  * seen_claim: "" for none) to "sent" under a new token, committed before
  * the call. Two applies or undos that read the same row (two resumes of
  * one unknown record, a CLI and a console, two servers on one database)
- * cannot both match: exactly one calls. The first claim of an apply also
- * ends the batch's time-to-live (staging_external_begin), in the same
- * transaction. */
+ * cannot both match: exactly one calls. */
 static int journal_claim(struct store *s, int64_t id, int64_t idx, int undo, const char *from,
 			 const char *seen_claim, const char *token, struct err *err)
 {
-	struct store_stmt *st;
-	char now[CLOCK_TEXT_LEN];
-	int rc;
+	const char *texts[] = {from, token, seen_claim};
 
-	clock_format(clock_now(), now, sizeof now);
-	rc = store_begin(s, err);
-	if (rc)
-		return rc;
-	rc = store_prepare(
-	    s,
-	    undo ? "UPDATE upstream_item SET undo_state='sent',undo_sent_at=?4,undo_answered_at=NULL,"
-		   "undo_answer=NULL,undo_claim=?5 WHERE batch_id=?1 AND idx=?2 AND undo_state=?3"
+	return journal_update(
+	    s, id, idx,
+	    undo ? "UPDATE upstream_item SET undo_state='sent',undo_sent_at=?3,undo_answered_at=NULL,"
+		   "undo_answer=NULL,undo_claim=?5 WHERE batch_id=?1 AND idx=?2 AND undo_state=?4"
 		   " AND coalesce(undo_claim,'')=?6"
-		 : "UPDATE upstream_item SET apply_state='sent',apply_sent_at=?4,"
+		 : "UPDATE upstream_item SET apply_state='sent',apply_sent_at=?3,"
 		   "apply_answered_at=NULL,apply_answer=NULL,apply_claim=?5 WHERE batch_id=?1 AND"
-		   " idx=?2 AND apply_state=?3 AND coalesce(apply_claim,'')=?6",
-	    &st, err);
-	if (!rc) {
-		store_bind_int(st, 1, id);
-		store_bind_int(st, 2, idx);
-		store_bind_text(st, 3, from);
-		store_bind_text(st, 4, now);
-		store_bind_text(st, 5, token);
-		store_bind_text(st, 6, seen_claim);
-		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
-		store_done(st);
-		if (!rc && store_changes(s) != 1)
-			rc = err_set(err, AIRLOCK_ECONFLICT,
-				     "batch %lld item %lld is being carried out by another apply or "
-				     "undo at this moment: no call made; try again when it ends",
-				     (long long)id, (long long)idx);
-	}
-	if (!rc && !undo)
-		rc = staging_external_begin(s, id, err);
-	if (rc) {
-		store_rollback(s);
-		return rc;
-	}
-	return store_commit(s, err);
+		   " idx=?2 AND apply_state=?4 AND coalesce(apply_claim,'')=?6",
+	    texts, 3, 1, undo, err);
 }
 
 /* One record of the batch as the journal and the batch have it. */
