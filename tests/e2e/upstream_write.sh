@@ -391,8 +391,9 @@ print(d.get("record_kind"), u.get("name"), u.get("tool"), u.get("effect"))' "$1"
 same "hubspot: show --json names the records' kind by the upstream tool (and its upstream, tool, effect)" \
 	"$(kinds "$T/out")" "hubspot__hubspot-batch-update-objects hubspot hubspot-batch-update-objects update"
 expect 0 "hubspot: a person approves past the sample" "$AIRLOCK" approve "$BH" --as maria --override --reason e2e
-# each update call waits 600 ms: kill the server while the third record's call is out
-E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
+# each update call waits 1.2 s (long enough that a loaded machine still kills
+# within the call): kill the server while the third record's call is out
+E2E_CRM_SLOW_MS=1200 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
 apid=$!
 for _ in $(seq 150); do
 	[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BH AND apply_state='done'")" = 2 ] &&
