@@ -1490,25 +1490,32 @@ struct jbuf {
 	int oom;
 };
 
-static int jb_room(struct jbuf *b, size_t n)
+static int jb_grow(struct jbuf *b, size_t n)
 {
 	size_t cap = b->cap ? b->cap : 8192;
 	char *np;
 
 	if (b->oom)
 		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
 	while (cap < b->len + n + 1)
 		cap *= 2;
 	np = realloc(b->p, cap);
 	if (!np) {
 		b->oom = 1;
+		b->cap = 0; /* nothing more is written */
 		return -1;
 	}
 	b->p = np;
 	b->cap = cap;
 	return 0;
+}
+
+/* jb_grow unless there is room already: checked inline, as this runs a
+ * few hundred times a page (after a failure cap is 0: every later call
+ * fails too) */
+static inline int jb_room(struct jbuf *b, size_t n)
+{
+	return b->len + n + 1 <= b->cap ? 0 : jb_grow(b, n);
 }
 
 static void jb_put(struct jbuf *b, const char *s, size_t n)
