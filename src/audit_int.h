@@ -22,11 +22,6 @@ struct audit_checkpoint {
 
 int audit_sodium_ready(struct err *err);
 
-/* An entry object's body text, exactly as json_dumps with the log's flags
- * (compact, sorted keys, ASCII) writes it, or NULL where jansson would
- * fail (out of memory, text that is not UTF-8). The caller frees it. */
-char *audit_body_dump(const json_t *o);
-
 /* audit_append in two halves, for writers that append many entries in one
  * transaction (audit_queue.c). prepare checks the entry and builds its
  * object outside any transaction (*out is the caller's, and holds copies
