@@ -164,8 +164,10 @@ static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struc
 		row_name(r, name, sizeof name); /* hidden from the next tools/list on */
 		(void)tools_hide(name, 1, &herr);
 	}
-	if (!rc)
+	if (!rc) {
+		mcp_upstream_prelog(srv, ses, row->name, args);
 		rc = upstream_call(upstream_shared(r->u, err), r->t->name, args, &res, err);
+	}
 	if (!rc && json_is_true(json_object_get(res, "isError")))
 		rc = err_set(err, AIRLOCK_EINVAL, "upstream '%s' answered with an error: %.400s",
 			     r->u->name, first_text(res) ? first_text(res) : "(no text)");
