@@ -147,6 +147,21 @@ static void row_name(const struct up_row *r, char *buf, size_t len)
 	(void)snprintf(buf, len, "%s" UPSTREAM_SEP "%s", r->u->name, r->t->name);
 }
 
+/* A read on its way to the upstream: its log entry goes in meanwhile. */
+struct went_out {
+	struct mcp_server *srv;
+	struct mcp_session *ses;
+	const char *name;
+	json_t *args;
+};
+
+static void logged_out(void *ctx)
+{
+	struct went_out *w = ctx;
+
+	mcp_upstream_prelog(w->srv, w->ses, w->name, w->args);
+}
+
 static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struct tools_row *row,
 		    json_t *args, json_t **result, struct err *err)
 {
@@ -165,8 +180,10 @@ static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struc
 		(void)tools_hide(name, 1, &herr);
 	}
 	if (!rc) {
-		mcp_upstream_prelog(srv, ses, row->name, args);
-		rc = upstream_call(upstream_shared(r->u, err), r->t->name, args, &res, err);
+		struct went_out w = {srv, ses, row->name, args};
+
+		rc = upstream_call_sent(upstream_shared(r->u, err), r->t->name, args, logged_out,
+					&w, &res, err);
 	}
 	if (!rc && json_is_true(json_object_get(res, "isError")))
 		rc = err_set(err, AIRLOCK_EINVAL, "upstream '%s' answered with an error: %.400s",

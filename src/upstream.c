@@ -40,6 +40,13 @@ struct waiter {
 	struct waiter *next;
 };
 
+/* A handle for tools/call: its connection is kept open, and its multi
+ * handle lets the caller work while the upstream answers (http_post). */
+struct handle {
+	CURL *easy;
+	CURLM *multi;
+};
+
 struct upstream {
 	pthread_mutex_t lock;
 	/* stdio calls are in flight at once, each waiting for the answer with
@@ -68,7 +75,7 @@ struct upstream {
 	int64_t listed_at_ms; /* when tools was listed */
 	/* http */
 	CURL *curl;     /* initialize and tools/list, under the lock */
-	CURL *pool[POOL_MAX]; /* idle handles for tools/call, made on demand */
+	struct handle pool[POOL_MAX]; /* idle handles for tools/call, made on demand */
 	int npool;
 	int http_ready; /* initialize answered */
 	char session_id[SESSION_ID_MAX];
@@ -725,10 +732,41 @@ struct http_seen {
 /* POSTs msg on curl (a handle of u's, used by one thread at a time) within
  * the session sid ("" for none; ready: initialize has been answered); for a
  * request (id > 0) *resp gets its response. Reads nothing of u but its
- * policy, so calls may run at once, outside u's lock. */
-static int http_post(const struct upstream *u, CURL *curl, const char *sid, int ready,
-		     const char *msg, int64_t id, json_t **resp, struct http_seen *seen,
-		     struct err *err)
+ * policy, so calls may run at once, outside u's lock. With multi (curl's
+ * own), sent(ctx) is called once the request has left. */
+/* curl_easy_perform of curl on multi (its own), calling sent(ctx) once
+ * the request has left (never when it did not). */
+static CURLcode perform_multi(CURLM *multi, CURL *curl, void (*sent)(void *ctx), void *ctx)
+{
+	CURLcode cc = CURLE_FAILED_INIT;
+	curl_off_t out = 0;
+	CURLMsg *m;
+	int running = 1, left, told = !sent;
+
+	if (curl_multi_add_handle(multi, curl) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (!told && curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &out) == CURLE_OK &&
+		    out > 0) {
+			told = 1;
+			sent(ctx);
+		}
+		/* the transfer's own timeout (CURLOPT_TIMEOUT_MS) ends it */
+		if (!running || curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+	while ((m = curl_multi_info_read(multi, &left)))
+		if (m->msg == CURLMSG_DONE && m->easy_handle == curl)
+			cc = m->data.result;
+	curl_multi_remove_handle(multi, curl);
+	return cc;
+}
+
+static int http_post(const struct upstream *u, CURL *curl, CURLM *multi, const char *sid,
+		     int ready, const char *msg, int64_t id, void (*sent)(void *ctx), void *ctx,
+		     json_t **resp, struct http_seen *seen, struct err *err)
 {
 	const struct policy_upstream *c = u->cfg;
 	struct curl_slist *h = NULL;
@@ -794,7 +832,7 @@ static int http_post(const struct upstream *u, CURL *curl, const char *sid, int 
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hd);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "airlock-upstream");
-	cc = curl_easy_perform(curl);
+	cc = multi ? perform_multi(multi, curl, sent, ctx) : curl_easy_perform(curl);
 	if (b.over) {
 		rc = err_set(err, AIRLOCK_EIO,
 			     "upstream '%s' sent an answer over the %zu-byte limit", c->name,
@@ -876,7 +914,8 @@ static int http_locked(struct upstream *u, const char *msg, int64_t id, json_t *
 	if (!u->curl && !(u->curl = curl_easy_init()))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
-	rc = http_post(u, u->curl, sid, u->http_ready, msg, id, resp, &seen, err);
+	rc = http_post(u, u->curl, NULL, sid, u->http_ready, msg, id, NULL, NULL, resp, &seen,
+		       err);
 	http_saw(u, sid, &seen);
 	return rc;
 }
@@ -915,9 +954,9 @@ static int response_result(const struct upstream *u, const char *method, json_t 
 }
 
 /* Sends method(params) (params stolen) and returns the result object;
- * under u's lock. */
-static int request(struct upstream *u, const char *method, json_t *params, json_t **result,
-		   struct err *err)
+ * under u's lock. sent(ctx), when given, once a stdio request has left. */
+static int request(struct upstream *u, const char *method, json_t *params,
+		   void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err)
 {
 	int64_t id = u->next_id++, deadline = now_ms() + timeout_ms(u);
 	json_t *resp = NULL;
@@ -931,6 +970,8 @@ static int request(struct upstream *u, const char *method, json_t *params, json_
 		rc = http_locked(u, text, id, &resp, err);
 	} else {
 		rc = stdio_send(u, text, deadline, err);
+		if (!rc && sent)
+			sent(ctx);
 		if (!rc)
 			rc = stdio_wait(u, id, deadline, &resp, err);
 		if (rc)
@@ -970,7 +1011,7 @@ static int list_tools(struct upstream *u, struct err *err)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	for (page = 0; page < PAGES_MAX; page++) {
 		params = cursor ? json_pack("{s:s}", "cursor", cursor) : json_object();
-		rc = request(u, "tools/list", params, &r, err);
+		rc = request(u, "tools/list", params, NULL, NULL, &r, err);
 		if (rc)
 			goto out;
 		tools = json_object_get(r, "tools");
@@ -1044,7 +1085,7 @@ static int start_locked(struct upstream *u, struct err *err)
 	u->session_id[0] = '\0'; /* initialize names no session */
 	params = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", PROTOCOL_VERSION,
 			   "capabilities", "clientInfo", "name", "airlock", "version", "1");
-	if ((rc = request(u, "initialize", params, &r, err)))
+	if ((rc = request(u, "initialize", params, NULL, NULL, &r, err)))
 		goto fail;
 	json_decref(r);
 	u->http_ready = 1;
@@ -1119,12 +1160,13 @@ int upstream_relist(struct upstream *u, json_t **tools, struct err *err)
 /* tools/call over HTTP: the lock is held only to start the session and
  * take a handle, so calls from several threads are in flight at once, each
  * on a connection kept open from one call to the next. */
-static int http_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
-		     struct err *err)
+static int http_call(struct upstream *u, const char *tool, json_t *args,
+		     void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err)
 {
 	struct http_seen seen;
 	char sid[SESSION_ID_MAX], *text;
 	json_t *resp = NULL;
+	struct handle h = {0};
 	CURL *curl = NULL;
 	int64_t id;
 	int rc, ready;
@@ -1134,30 +1176,38 @@ static int http_call(struct upstream *u, const char *tool, json_t *args, json_t 
 	ready = u->http_ready;
 	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
 	if (u->npool > 0)
-		curl = u->pool[--u->npool];
+		h = u->pool[--u->npool];
 	pthread_mutex_unlock(&u->lock);
 	text = request_text(
 	    "tools/call",
 	    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()), id);
-	if (!curl)
-		curl = curl_easy_init();
-	if (!text || !curl)
+	if (!h.easy)
+		h.easy = curl_easy_init();
+	if (!h.multi)
+		h.multi = curl_multi_init();
+	curl = h.easy;
+	if (!text || !h.easy || !h.multi)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	else if (!(rc = http_post(u, curl, sid, ready, text, id, &resp, &seen, err)))
+	else if (!(rc = http_post(u, h.easy, h.multi, sid, ready, text, id, sent, ctx, &resp,
+				  &seen, err)))
 		rc = response_result(u, "tools/call", resp, result, err);
-	free(text);
 	pthread_mutex_lock(&u->lock);
-	if (text && curl)
+	if (text && curl && h.multi)
 		http_saw(u, sid, &seen);
-	if (curl && u->npool < POOL_MAX)
-		u->pool[u->npool++] = curl;
-	else if (curl)
-		curl_easy_cleanup(curl);
+	free(text);
+	if (h.easy && h.multi && u->npool < POOL_MAX) {
+		u->pool[u->npool++] = h;
+	} else {
+		if (h.easy)
+			curl_easy_cleanup(h.easy);
+		if (h.multi)
+			curl_multi_cleanup(h.multi);
+	}
 	return rc;
 }
 
-int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
-		  struct err *err)
+int upstream_call_sent(struct upstream *u, const char *tool, json_t *args,
+		       void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err)
 {
 	int rc;
 
@@ -1165,16 +1215,22 @@ int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **r
 	pthread_mutex_lock(&u->lock);
 	rc = ensure_started(u, err);
 	if (!rc && u->cfg->transport == UPSTREAM_HTTP)
-		rc = http_call(u, tool, args, result, err);
+		rc = http_call(u, tool, args, sent, ctx, result, err);
 	else if (!rc)
 		rc = request(
 		    u, "tools/call",
 		    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()),
-		    result, err);
+		    sent, ctx, result, err);
 	if (!rc)
 		u->failures = 0;
 	pthread_mutex_unlock(&u->lock);
 	return rc;
+}
+
+int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
+		  struct err *err)
+{
+	return upstream_call_sent(u, tool, args, NULL, NULL, result, err);
 }
 
 void upstream_free(struct upstream *u)
@@ -1184,8 +1240,11 @@ void upstream_free(struct upstream *u)
 	stdio_stop(u, NULL);
 	if (u->curl)
 		curl_easy_cleanup(u->curl);
-	while (u->npool > 0)
-		curl_easy_cleanup(u->pool[--u->npool]);
+	while (u->npool > 0) {
+		u->npool--;
+		curl_easy_cleanup(u->pool[u->npool].easy);
+		curl_multi_cleanup(u->pool[u->npool].multi);
+	}
 	free(u->rbuf);
 	json_decref(u->tools);
 	pthread_cond_destroy(&u->cond);
