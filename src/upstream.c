@@ -58,6 +58,10 @@ struct upstream {
 	pthread_cond_t cond;
 	struct waiter *waiters;
 	int reading, starting;
+	/* a message is being written (one at a time on the pipe) by writer;
+	 * wpolling: it waits for room, the lock given back */
+	int writing, wpolling;
+	pthread_t writer;
 	uint64_t gen;
 	const struct policy_upstream *cfg; /* borrowed */
 	int64_t next_id;
@@ -212,7 +216,7 @@ static void stdio_stop(struct upstream *u, const char *why)
 
 	/* a caller polling the pipes without the lock is let finish first:
 	 * its descriptors are closed here (it polls 100 ms at most) */
-	while (u->reading)
+	while (u->reading || u->wpolling)
 		pthread_cond_wait(&u->cond, &u->lock);
 	/* every call out to this child fails now (stdio_wait sees gen move) */
 	u->gen++;
@@ -353,44 +357,131 @@ static int exited(struct upstream *u, struct err *err)
 		       lw[0] ? "; its last words: " : "", lw);
 }
 
-/* Writes one message and a newline before the deadline. */
+static int stdio_take(struct upstream *u, short out_ev, short err_ev, int64_t deadline,
+		      size_t *total, struct err *err);
+
+/* Waits for the pipe's turn (another call is writing), at most 100 ms at a
+ * time, the lock given back. */
+static int wait_turn(struct upstream *u, uint64_t gen, int64_t deadline, struct err *err)
+{
+	int64_t left = deadline - now_ms(), until;
+	struct timespec ts;
+
+	if (u->gen != gen || u->in_fd < 0)
+		return err_set(err, AIRLOCK_EIO, "upstream '%s' was stopped while this call was out",
+			       u->cfg->name);
+	if (left <= 0)
+		return err_set(err, AIRLOCK_EIO, "upstream '%s' did not read its input within %lld s",
+			       u->cfg->name, (long long)(timeout_ms(u) / 1000));
+	until = now_ms() + (left < 100 ? left : 100);
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	pthread_cond_timedwait(&u->cond, &u->lock, &ts);
+	return 0;
+}
+
+/* Waits up to 100 ms (and left) for room on the child's stdin, the lock
+ * given back. When no call reads the child's output, this one reads it
+ * meanwhile (answers handed to their calls): a child that writes its answer
+ * before it reads on would otherwise wait for us as we wait for it, until
+ * the timeout. */
+static int wait_room(struct upstream *u, int64_t left, int64_t deadline, size_t *total,
+		     struct err *err)
+{
+	struct pollfd p[3] = {{.fd = u->in_fd, .events = POLLOUT},
+			      {.fd = -1, .events = POLLIN},
+			      {.fd = -1, .events = POLLIN}};
+	uint64_t gen = u->gen;
+	int reader = !u->reading && u->out_fd >= 0, n, pe;
+
+	if (reader) {
+		p[1].fd = u->out_fd;
+		p[2].fd = u->err_fd;
+		u->reading = 1;
+	}
+	u->wpolling = 1;
+	pthread_mutex_unlock(&u->lock);
+	n = poll(p, 3, (int)(left < 100 ? left : 100));
+	pe = errno;
+	pthread_mutex_lock(&u->lock);
+	u->wpolling = 0;
+	if (reader)
+		u->reading = 0;
+	pthread_cond_broadcast(&u->cond);
+	if (n < 0)
+		return pe == EINTR ? 0 : err_set(err, AIRLOCK_EIO, "poll: %s", strerror(pe));
+	if (u->gen != gen || !reader || n == 0)
+		return 0; /* stopped meanwhile: the caller sees gen move */
+	return stdio_take(u, p[1].revents, p[2].revents, deadline, total, err);
+}
+
+/* Writes one message and a newline before the deadline, under u's lock.
+ * One message at a time on the pipe (u->writing): a writer that waits for
+ * room gives the lock back (wait_room), and no other's bytes may come
+ * between its own. */
 static int stdio_send(struct upstream *u, const char *msg, int64_t deadline, struct err *err)
 {
-	size_t len = strlen(msg), off = 0;
-	char *line = malloc(len + 1);
+	size_t len = strlen(msg), off = 0, total = 0;
+	uint64_t gen = u->gen;
+	char *line;
 	int rc = 0;
 
-	if (!line)
+	while (u->writing && !rc)
+		rc = wait_turn(u, gen, deadline, err);
+	if (rc)
+		return rc;
+	if (u->gen != gen || u->in_fd < 0)
+		return err_set(err, AIRLOCK_EIO, "upstream '%s' was stopped while this call was out",
+			       u->cfg->name);
+	if (!(line = malloc(len + 1)))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	memcpy(line, msg, len);
 	line[len++] = '\n';
+	u->writing = 1;
+	u->writer = pthread_self();
 	while (off < len) {
-		struct pollfd p = {.fd = u->in_fd, .events = POLLOUT};
-		int64_t left = deadline - now_ms();
+		int64_t left;
 		ssize_t n;
 
-		if (left <= 0) {
+		if (u->gen != gen || u->in_fd < 0) {
 			rc = err_set(err, AIRLOCK_EIO,
-				     "upstream '%s' did not read its input within %lld s",
-				     u->cfg->name, (long long)(timeout_ms(u) / 1000));
-			break;
-		}
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
-			rc = err_set(err, AIRLOCK_EIO, "poll: %s", strerror(errno));
+				     "upstream '%s' was stopped while this call was out",
+				     u->cfg->name);
 			break;
 		}
 		n = send(u->in_fd, line + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n > 0) {
+			off += (size_t)n;
 			continue;
-		if (n < 0) {
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
 			rc = errno == EPIPE || errno == ECONNRESET
 				 ? exited(u, err)
 				 : err_set(err, AIRLOCK_EIO, "upstream '%s' is gone (%s)",
 					   u->cfg->name, strerror(errno));
 			break;
 		}
-		off += (size_t)n;
+		left = deadline - now_ms();
+		if (left <= 0) {
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' did not read its input within %lld s",
+				     u->cfg->name, (long long)(timeout_ms(u) / 1000));
+			break;
+		}
+		if (total > 4 * max_message(u)) {
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' flooded its output (%zu bytes) instead of "
+				     "reading its input",
+				     u->cfg->name, total);
+			break;
+		}
+		if ((rc = wait_room(u, left, deadline, &total, err)))
+			break;
 	}
+	u->writing = 0;
+	pthread_cond_broadcast(&u->cond);
 	free(line);
 	return rc;
 }
@@ -404,6 +495,12 @@ static void answer_upstream(struct upstream *u, json_t *msg, int64_t deadline)
 
 	jsonrpc_classify(msg, &m);
 	if (m.kind != JSONRPC_REQUEST)
+		return;
+	/* this thread is mid-message on the pipe (it read this while waiting
+	 * for room): no reply can go out before that message ends, and
+	 * waiting for its own turn would last until the deadline; the
+	 * upstream's ping goes unanswered (it may ask again) */
+	if (u->writing && pthread_equal(u->writer, pthread_self()))
 		return;
 	if (!strcmp(m.method, "ping"))
 		reply = jsonrpc_result(m.id, json_object());
@@ -491,8 +588,6 @@ static int stdio_dispatch(struct upstream *u, int64_t deadline, struct err *err)
 static int stdio_read(struct upstream *u, int64_t left, int64_t deadline, size_t *total,
 		      struct err *err)
 {
-	const char *name = u->cfg->name;
-	size_t cap = max_message(u);
 	uint64_t gen = u->gen;
 	struct pollfd p[2] = {{.fd = u->out_fd, .events = POLLIN},
 			      {.fd = u->err_fd, .events = POLLIN}};
@@ -509,9 +604,22 @@ static int stdio_read(struct upstream *u, int64_t left, int64_t deadline, size_t
 		return pe == EINTR ? 0 : err_set(err, AIRLOCK_EIO, "poll: %s", strerror(pe));
 	if (u->gen != gen)
 		return 0; /* stopped meanwhile: the caller fails its call */
-	if (u->err_fd >= 0 && p[1].revents)
+	return stdio_take(u, p[0].revents, p[1].fd >= 0 ? p[1].revents : 0, deadline, total,
+			  err);
+}
+
+/* What a poll found on the child's stdout (out_ev) and stderr (err_ev),
+ * taken in under u's lock: stderr into its tail, stdout into rbuf, its
+ * whole lines dispatched. *total counts the stdout bytes read. */
+static int stdio_take(struct upstream *u, short out_ev, short err_ev, int64_t deadline,
+		      size_t *total, struct err *err)
+{
+	const char *name = u->cfg->name;
+	size_t cap = max_message(u);
+
+	if (u->err_fd >= 0 && err_ev)
 		drain_stderr(u);
-	if (!p[0].revents)
+	if (!out_ev || u->out_fd < 0)
 		return 0;
 	if (u->rcap - u->rlen < 65536) {
 		size_t nc = u->rcap ? u->rcap * 2 : 65536;
