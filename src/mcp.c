@@ -821,6 +821,8 @@ static void prelog_drop(struct mcp_deferred *d)
 	pthread_mutex_lock(&d->lock);
 	finished = d->finished;
 	d->dropped = 1;
+	d->awaiting = 0;
+	d->keep = 1; /* a log failure now concerns a failed call */
 	pthread_mutex_unlock(&d->lock);
 	if (finished)
 		deferred_free(d);
