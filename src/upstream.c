@@ -41,11 +41,30 @@ struct waiter {
 };
 
 /* A handle for tools/call: its connection is kept open, and its multi
- * handle lets the caller work while the upstream answers (http_post). */
+ * handle lets the caller work while the upstream answers (http_post). Its
+ * options and headers stay set from one call to the next while the
+ * session they name (sid, ready) is the same; its answer buffer is kept
+ * while it is no larger than BODY_FIRST. */
 struct handle {
 	CURL *easy;
 	CURLM *multi;
+	struct curl_slist *hdrs; /* NULL: options not set yet */
+	char sid[SESSION_ID_MAX];
+	int ready;
+	char *body;
+	size_t body_cap;
 };
+
+static void handle_free(struct handle *h)
+{
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	curl_slist_free_all(h->hdrs);
+	free(h->body);
+	memset(h, 0, sizeof *h);
+}
 
 struct upstream {
 	pthread_mutex_t lock;
@@ -723,6 +742,11 @@ static size_t http_write(char *p, size_t size, size_t n, void *ctx)
 	struct body *b = ctx;
 	size_t add = size * n;
 
+	/* the limit, whatever room a buffer kept from an earlier call has */
+	if (b->len + add + 1 > b->limit) {
+		b->over = 1;
+		return 0;
+	}
 	if (b->len + add + 1 > b->cap) {
 		size_t nc = b->cap ? b->cap : BODY_FIRST;
 		char *np;
@@ -872,11 +896,12 @@ static CURLcode perform_multi(CURLM *multi, CURL *curl, void (*sent)(void *ctx),
 	return cc;
 }
 
-static int http_post(const struct upstream *u, CURL *curl, CURLM *multi, const char *sid,
-		     int ready, const char *msg, int64_t id, void (*sent)(void *ctx), void *ctx,
+static int http_post(const struct upstream *u, struct handle *hn, const char *sid, int ready,
+		     const char *msg, int64_t id, void (*sent)(void *ctx), void *ctx,
 		     json_t **resp, struct http_seen *seen, struct err *err)
 {
 	const struct policy_upstream *c = u->cfg;
+	CURL *curl = hn->easy;
 	struct curl_slist *h = NULL;
 	struct body b = {0};
 	struct hdrs hd = {0};
@@ -891,6 +916,14 @@ static int http_post(const struct upstream *u, CURL *curl, CURLM *multi, const c
 	seen->ended = 0;
 	/* the buffer grows with the answer (most are small), never past the limit */
 	b.limit = max_message(u) + 1;
+	if (hn->multi) {
+		b.p = hn->body;
+		b.cap = hn->body_cap;
+		hn->body = NULL;
+		hn->body_cap = 0;
+	}
+	if (hn->multi && hn->hdrs && hn->ready == ready && !strcmp(hn->sid, sid))
+		goto options_set; /* the same session as the handle's last call */
 	h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = h ? curl_slist_append(h, "Accept: application/json, text/event-stream") : NULL;
 	if (h && ready)
@@ -930,17 +963,26 @@ static int http_post(const struct upstream *u, CURL *curl, CURLM *multi, const c
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(msg));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms(u));
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "airlock-upstream");
+	if (hn->multi) {
+		/* kept with the handle for its next call in this session */
+		curl_slist_free_all(hn->hdrs);
+		hn->hdrs = h;
+		h = NULL;
+		(void)snprintf(hn->sid, sizeof hn->sid, "%s", sid);
+		hn->ready = ready;
+	}
+options_set:
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(msg));
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hd);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "airlock-upstream");
-	cc = multi ? perform_multi(multi, curl, sent, ctx) : curl_easy_perform(curl);
+	cc = hn->multi ? perform_multi(hn->multi, curl, sent, ctx) : curl_easy_perform(curl);
 	if (b.over) {
 		rc = err_set(err, AIRLOCK_EIO,
 			     "upstream '%s' sent an answer over the %zu-byte limit", c->name,
@@ -967,7 +1009,7 @@ static int http_post(const struct upstream *u, CURL *curl, CURLM *multi, const c
 		(void)snprintf(seen->session, sizeof seen->session, "%s", hd.session);
 	if (!resp)
 		goto out;
-	if (!b.p) {
+	if (!b.p || !b.len) {
 		*resp = NULL;
 	} else if (hd.sse) {
 		*resp = sse_find(b.p, b.len, id);
@@ -985,11 +1027,20 @@ static int http_post(const struct upstream *u, CURL *curl, CURLM *multi, const c
 			     "upstream '%s' sent no JSON-RPC answer to request %lld", c->name,
 			     (long long)id);
 out:
-	/* the handle is kept for later calls: nothing of this frame stays in it */
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	/* the handle is kept for later calls: nothing of this frame stays in it
+	 * (a pooled one keeps its headers, and its buffer when small) */
+	if (!hn->multi)
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
 	curl_slist_free_all(h);
-	free(b.p);
+	if (hn->multi && b.p && b.cap <= BODY_FIRST) {
+		hn->body = b.p;
+		hn->body_cap = b.cap;
+	} else {
+		free(b.p);
+	}
 	return rc;
 }
 
@@ -1022,8 +1073,8 @@ static int http_locked(struct upstream *u, const char *msg, int64_t id, json_t *
 	if (!u->curl && !(u->curl = curl_easy_init()))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
-	rc = http_post(u, u->curl, NULL, sid, u->http_ready, msg, id, NULL, NULL, resp, &seen,
-		       err);
+	rc = http_post(u, &(struct handle){.easy = u->curl}, sid, u->http_ready, msg, id, NULL,
+		       NULL, resp, &seen, err);
 	http_saw(u, sid, &seen);
 	return rc;
 }
@@ -1296,21 +1347,16 @@ static int http_call(struct upstream *u, const char *tool, json_t *args,
 	curl = h.easy;
 	if (!text || !h.easy || !h.multi)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	else if (!(rc = http_post(u, h.easy, h.multi, sid, ready, text, id, sent, ctx, &resp,
-				  &seen, err)))
+	else if (!(rc = http_post(u, &h, sid, ready, text, id, sent, ctx, &resp, &seen, err)))
 		rc = response_result(u, "tools/call", resp, result, err);
 	pthread_mutex_lock(&u->lock);
 	if (text && curl && h.multi)
 		http_saw(u, sid, &seen);
 	free(text);
-	if (h.easy && h.multi && u->npool < POOL_MAX) {
+	if (h.easy && h.multi && u->npool < POOL_MAX)
 		u->pool[u->npool++] = h;
-	} else {
-		if (h.easy)
-			curl_easy_cleanup(h.easy);
-		if (h.multi)
-			curl_multi_cleanup(h.multi);
-	}
+	else
+		handle_free(&h);
 	return rc;
 }
 
@@ -1348,11 +1394,8 @@ void upstream_free(struct upstream *u)
 	stdio_stop(u, NULL);
 	if (u->curl)
 		curl_easy_cleanup(u->curl);
-	while (u->npool > 0) {
-		u->npool--;
-		curl_easy_cleanup(u->pool[u->npool].easy);
-		curl_multi_cleanup(u->pool[u->npool].multi);
-	}
+	while (u->npool > 0)
+		handle_free(&u->pool[--u->npool]);
 	free(u->rbuf);
 	json_decref(u->tools);
 	pthread_cond_destroy(&u->cond);
