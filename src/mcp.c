@@ -618,6 +618,12 @@ struct mcp_deferred {
 	struct mcp_session ses;
 	json_t *id;
 	char tool[64];
+	/* an upstream read's entry, submitted as the call went out
+	 * (mcp_upstream_prelog): the answer is attached once it is back */
+	int awaiting;        /* no answer attached yet */
+	int dropped;         /* none will be: freed once the entry is done */
+	int failed;          /* the entry could not be committed: why */
+	char why[ERR_MSG_MAX];
 };
 
 static void deferred_free(struct mcp_deferred *d)
@@ -634,10 +640,17 @@ static void deferred_logged(void *ctx, int rc, const struct err *err, int64_t se
 	struct mcp_deferred *d = ctx;
 	mcp_deferred_fn fn;
 	char *reply;
+	int drop;
 
 	(void)seq;
 	pthread_mutex_lock(&d->lock);
-	if (rc && d->keep) {
+	if (rc && d->awaiting) {
+		/* logged ahead of its answer: withheld once the answer is back */
+		fprintf(stderr, "airlock: action log failed, %s result withheld: %s\n", d->tool,
+			err ? err->msg : err_name(rc));
+		d->failed = 1;
+		(void)snprintf(d->why, sizeof d->why, "%s", err ? err->msg : err_name(rc));
+	} else if (rc && d->keep) {
 		/* a failed call's answer holds nothing from the book */
 		fprintf(stderr, "airlock: action log failed for a failed %s call: %s\n", d->tool,
 			err ? err->msg : err_name(rc));
@@ -650,12 +663,15 @@ static void deferred_logged(void *ctx, int rc, const struct err *err, int64_t se
 	}
 	d->finished = 1;
 	fn = d->fn;
+	drop = d->dropped;
 	pthread_mutex_unlock(&d->lock);
 	if (fn) {
 		/* mcp_deferred_then came first: it is waiting for this */
 		reply = d->reply;
 		d->reply = NULL;
 		fn(d->ctx, reply);
+		deferred_free(d);
+	} else if (drop) {
 		deferred_free(d);
 	}
 }
@@ -755,6 +771,74 @@ static int defer_read(struct mcp_server *srv, struct mcp_session *ses, json_t *i
 	return 0;
 }
 
+void mcp_upstream_prelog(struct mcp_server *srv, struct mcp_session *ses, const char *tool,
+			 json_t *args)
+{
+	struct mcp_deferred *d;
+	struct audit_entry e;
+	struct err err = {0};
+	json_t *copy;
+	char summary[256];
+
+	if (!srv->call_id || srv->prelogged || !srv->logq || !srv->defer_reads ||
+	    srv->connector != MCP_READ)
+		return;
+	/* the writer serialises its own copy while the call goes out */
+	copy = json_is_object(args) ? json_deep_copy(args) : NULL;
+	d = calloc(1, sizeof *d);
+	if (!d || (json_is_object(args) && !copy)) {
+		free(d);
+		json_decref(copy);
+		return; /* logged after the answer, as any read */
+	}
+	/* the entry a successful read gets: its summary needs nothing of the
+	 * answer (summarise finds none of its members in an upstream's) */
+	call_entry(srv, ses, tool, copy, NULL, NULL, &e, summary, sizeof summary);
+	pthread_mutex_init(&d->lock, NULL);
+	d->awaiting = 1;
+	d->ses = *ses;
+	d->ses.notify = NULL;
+	d->ses.notify_ctx = NULL;
+	d->id = json_incref(srv->call_id);
+	(void)snprintf(d->tool, sizeof d->tool, "%s", tool);
+	if (audit_queue_submit(srv->logq, &e, deferred_logged, d, &err))
+		deferred_free(d); /* logged after the answer, as any read */
+	else
+		srv->prelogged = d;
+	json_decref(copy);
+}
+
+/* The answer ok (owned) of a call logged ahead (mcp_upstream_prelog) goes
+ * out once that entry is committed: parked in srv->deferred. */
+static void prelog_answer(struct mcp_server *srv, struct mcp_deferred *d, char *ok)
+{
+	pthread_mutex_lock(&d->lock);
+	d->awaiting = 0;
+	if (d->failed) {
+		free(ok);
+		ok = withheld_reply(&d->ses, d->id, d->tool, d->why);
+	}
+	d->reply = ok;
+	pthread_mutex_unlock(&d->lock);
+	srv->deferred = d;
+}
+
+/* A call logged ahead that failed: its own error entry carries the answer,
+ * and d goes once its entry is done. */
+static void prelog_drop(struct mcp_deferred *d)
+{
+	int finished;
+
+	pthread_mutex_lock(&d->lock);
+	finished = d->finished;
+	d->dropped = 1;
+	d->awaiting = 0;
+	d->keep = 1; /* a log failure now concerns a failed call */
+	pthread_mutex_unlock(&d->lock);
+	if (finished)
+		deferred_free(d);
+}
+
 /* The text of a failed call's answer: one prefix (some modules already
  * name the tool). */
 static void failure_text(const char *name, int rc, const struct err *err, char *msg, size_t len)
@@ -771,6 +855,7 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *args = json_object_get(params, "arguments"), *result = NULL;
 	const struct tools_row *t;
+	struct mcp_deferred *pre;
 	struct err err = {0}, aerr = {0};
 	char msg[ERR_MSG_MAX + 256];
 	int rc;
@@ -806,7 +891,16 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		rc = mcp_schema_check(json_object_get(srv->schemas, name), args, &err);
 	if (rc == 0) {
 		test_delay(srv, name);
+		srv->call_id = id ? id : json_null();
 		rc = mcp_tool_run(srv, ses, t, args, &result, &err);
+		srv->call_id = NULL;
+	}
+	pre = srv->prelogged;
+	srv->prelogged = NULL;
+	if (pre && rc) {
+		/* the call went out and is logged; what came back is logged too */
+		prelog_drop(pre);
+		pre = NULL;
 	}
 	if (rc && !mcp_tool_is_write(t) && srv->logq && srv->defer_reads) {
 		/* Failed and refused calls are logged too, before their answer
@@ -840,6 +934,16 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 		/* The answer is made now and sent once the log holds the call. */
 		char *ok = call_ok_reply(srv, ses, id, json_incref(result));
 
+		if (pre) {
+			json_decref(result);
+			json_decref(args);
+			if (!ok) {
+				prelog_drop(pre);
+				return JSONRPC_INTERNAL_ERROR;
+			}
+			prelog_answer(srv, pre, ok);
+			return 0;
+		}
 		rc = defer_read(srv, ses, id, name, args, result, NULL, ok, reply);
 		json_decref(result);
 		json_decref(args);

@@ -58,6 +58,10 @@ struct mcp_server {
 	 * be committed; its answer is left in deferred instead (HTTP). */
 	int defer_reads;
 	struct mcp_deferred *deferred; /* the caller's to take after each call */
+	/* the tools/call under way (its id, borrowed) and its entry when an
+	 * upstream read logged it as it went out (mcp_int_upstream.h) */
+	json_t *call_id;
+	struct mcp_deferred *prelogged;
 	/* Set by a tool that wrote its whole structured result as JSON text
 	 * (search_accounts, the busiest read); do_tools_call sends and frees
 	 * it, and the tool's json_t result then holds only what the log's

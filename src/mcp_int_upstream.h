@@ -17,4 +17,14 @@ void mcp_upstream_refresh(struct mcp_server *srv, struct mcp_session *ses);
  * tool's that is not shown now (a shown one is checked by the call). */
 void mcp_upstream_refresh_call(struct mcp_server *srv, struct mcp_session *ses, const char *name);
 
+/* An upstream read whose request has left (tool its agent-facing name,
+ * args the call's): its action log entry is submitted now, so the log
+ * commits it while the upstream answers, and the answer, once back, leaves when that
+ * entry is committed (at once, mostly) instead of waiting for an entry
+ * submitted after it. The entry is the one a successful read gets; a call
+ * that fails upstream gets its error entry as well. Does nothing outside
+ * a tools/call of a read connector whose reads are deferred (HTTP). */
+void mcp_upstream_prelog(struct mcp_server *srv, struct mcp_session *ses, const char *tool,
+			 json_t *args);
+
 #endif

@@ -27,10 +27,21 @@
 
 /* What a row of ours knows: its policy entries and the hash of the
  * definition it was made from (its description and schema show that one). */
+/* The hash of the definition a call found last (a reference held, so its
+ * address is not another's while it is here): the upstream's list holds
+ * the same objects until it is listed afresh, and every call would hash
+ * the same definition again. Listed definitions are never changed. */
+struct hash_memo {
+	pthread_mutex_t lock;
+	json_t *def;
+	char hash[65];
+};
+
 struct up_row {
 	const struct policy_upstream *u;
 	const struct policy_upstream_tool *t;
 	char hash[65];
+	struct hash_memo *memo;
 };
 
 static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,6 +94,25 @@ enum standing {
 	ST_GONE,      /* the upstream is down or offers it no more */
 };
 
+/* upstream_tool_hash of def, once per definition the row's calls find. */
+static int row_hash(const struct up_row *r, json_t *def, char hash[65], struct err *err)
+{
+	struct hash_memo *m = r->memo;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->def != def) {
+		if (!(rc = upstream_tool_hash(def, m->hash, err))) {
+			json_decref(m->def);
+			m->def = json_incref(def);
+		}
+	}
+	if (!rc)
+		memcpy(hash, m->hash, 65);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
 /* current() within the list tools (borrowed): *def borrowed from it. */
 static int current_in(struct store *s, const char *principal, const char *surf,
 		      const struct up_row *r, json_t *tools, json_t **def, enum standing *st,
@@ -96,8 +126,8 @@ static int current_in(struct store *s, const char *principal, const char *surf,
 	if (!(*def = find_def(tools, r->t->name)))
 		return err_set(err, AIRLOCK_ENOTFOUND, "upstream '%s' has no tool '%s' any more",
 			       r->u->name, r->t->name);
-	if ((rc = upstream_pin_check(s, r->u->name, *def, principal, surf, &ps, err)) ||
-	    (rc = upstream_tool_hash(*def, now, err)))
+	if ((rc = row_hash(r, *def, now, err)) ||
+	    (rc = upstream_pin_check_hashed(s, r->u->name, *def, now, principal, surf, &ps, err)))
 		return rc;
 	*st = ps == UPSTREAM_PIN_NONE		? ST_UNTRUSTED
 	      : ps == UPSTREAM_PIN_CHANGED	? ST_CHANGED
@@ -147,6 +177,21 @@ static void row_name(const struct up_row *r, char *buf, size_t len)
 	(void)snprintf(buf, len, "%s" UPSTREAM_SEP "%s", r->u->name, r->t->name);
 }
 
+/* A read on its way to the upstream: its log entry goes in meanwhile. */
+struct went_out {
+	struct mcp_server *srv;
+	struct mcp_session *ses;
+	const char *name;
+	json_t *args;
+};
+
+static void logged_out(void *ctx)
+{
+	struct went_out *w = ctx;
+
+	mcp_upstream_prelog(w->srv, w->ses, w->name, w->args);
+}
+
 static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struct tools_row *row,
 		    json_t *args, json_t **result, struct err *err)
 {
@@ -164,8 +209,12 @@ static int run_read(struct mcp_server *srv, struct mcp_session *ses, const struc
 		row_name(r, name, sizeof name); /* hidden from the next tools/list on */
 		(void)tools_hide(name, 1, &herr);
 	}
-	if (!rc)
-		rc = upstream_call(upstream_shared(r->u, err), r->t->name, args, &res, err);
+	if (!rc) {
+		struct went_out w = {srv, ses, row->name, args};
+
+		rc = upstream_call_sent(upstream_shared(r->u, err), r->t->name, args, logged_out,
+					&w, &res, err);
+	}
 	if (!rc && json_is_true(json_object_get(res, "isError")))
 		rc = err_set(err, AIRLOCK_EINVAL, "upstream '%s' answered with an error: %.400s",
 			     r->u->name, first_text(res) ? first_text(res) : "(no text)");
@@ -276,8 +325,11 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 			       "more than %d upstream tool rows (tools, and definitions trusted "
 			       "again) since airlock started; restart it",
 			       ROWS_MAX);
-	if (!(r = calloc(1, sizeof *r)))
+	if (!(r = calloc(1, sizeof *r)) || !(r->memo = calloc(1, sizeof *r->memo))) {
+		free(r);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&r->memo->lock, NULL);
 	r->u = u;
 	r->t = t;
 	if ((rc = upstream_tool_hash(def, r->hash, err)))
@@ -319,9 +371,11 @@ static int add_row(const struct policy_upstream *u, const struct policy_upstream
 	rc = replace ? tools_replace(&row, err) : tools_add(&row, err);
 out:
 	free(in);
-	if (rc)
+	if (rc) {
+		pthread_mutex_destroy(&r->memo->lock);
+		free(r->memo);
 		free(r);
-	else
+	} else
 		rows[nrows++] = r;
 	return rc;
 }

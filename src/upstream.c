@@ -40,6 +40,32 @@ struct waiter {
 	struct waiter *next;
 };
 
+/* A handle for tools/call: its connection is kept open, and its multi
+ * handle lets the caller work while the upstream answers (http_post). Its
+ * options and headers stay set from one call to the next while the
+ * session they name (sid, ready) is the same; its answer buffer is kept
+ * while it is no larger than BODY_FIRST. */
+struct handle {
+	CURL *easy;
+	CURLM *multi;
+	struct curl_slist *hdrs; /* NULL: options not set yet */
+	char sid[SESSION_ID_MAX];
+	int ready;
+	char *body;
+	size_t body_cap;
+};
+
+static void handle_free(struct handle *h)
+{
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	curl_slist_free_all(h->hdrs);
+	free(h->body);
+	memset(h, 0, sizeof *h);
+}
+
 struct upstream {
 	pthread_mutex_t lock;
 	/* stdio calls are in flight at once, each waiting for the answer with
@@ -51,6 +77,10 @@ struct upstream {
 	pthread_cond_t cond;
 	struct waiter *waiters;
 	int reading, starting;
+	/* a message is being written (one at a time on the pipe) by writer;
+	 * wpolling: it waits for room, the lock given back */
+	int writing, wpolling;
+	pthread_t writer;
 	uint64_t gen;
 	const struct policy_upstream *cfg; /* borrowed */
 	int64_t next_id;
@@ -68,7 +98,7 @@ struct upstream {
 	int64_t listed_at_ms; /* when tools was listed */
 	/* http */
 	CURL *curl;     /* initialize and tools/list, under the lock */
-	CURL *pool[POOL_MAX]; /* idle handles for tools/call, made on demand */
+	struct handle pool[POOL_MAX]; /* idle handles for tools/call, made on demand */
 	int npool;
 	int http_ready; /* initialize answered */
 	char session_id[SESSION_ID_MAX];
@@ -205,7 +235,7 @@ static void stdio_stop(struct upstream *u, const char *why)
 
 	/* a caller polling the pipes without the lock is let finish first:
 	 * its descriptors are closed here (it polls 100 ms at most) */
-	while (u->reading)
+	while (u->reading || u->wpolling)
 		pthread_cond_wait(&u->cond, &u->lock);
 	/* every call out to this child fails now (stdio_wait sees gen move) */
 	u->gen++;
@@ -346,44 +376,131 @@ static int exited(struct upstream *u, struct err *err)
 		       lw[0] ? "; its last words: " : "", lw);
 }
 
-/* Writes one message and a newline before the deadline. */
+static int stdio_take(struct upstream *u, short out_ev, short err_ev, int64_t deadline,
+		      size_t *total, struct err *err);
+
+/* Waits for the pipe's turn (another call is writing), at most 100 ms at a
+ * time, the lock given back. */
+static int wait_turn(struct upstream *u, uint64_t gen, int64_t deadline, struct err *err)
+{
+	int64_t left = deadline - now_ms(), until;
+	struct timespec ts;
+
+	if (u->gen != gen || u->in_fd < 0)
+		return err_set(err, AIRLOCK_EIO, "upstream '%s' was stopped while this call was out",
+			       u->cfg->name);
+	if (left <= 0)
+		return err_set(err, AIRLOCK_EIO, "upstream '%s' did not read its input within %lld s",
+			       u->cfg->name, (long long)(timeout_ms(u) / 1000));
+	until = now_ms() + (left < 100 ? left : 100);
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	pthread_cond_timedwait(&u->cond, &u->lock, &ts);
+	return 0;
+}
+
+/* Waits up to 100 ms (and left) for room on the child's stdin, the lock
+ * given back. When no call reads the child's output, this one reads it
+ * meanwhile (answers handed to their calls): a child that writes its answer
+ * before it reads on would otherwise wait for us as we wait for it, until
+ * the timeout. */
+static int wait_room(struct upstream *u, int64_t left, int64_t deadline, size_t *total,
+		     struct err *err)
+{
+	struct pollfd p[3] = {{.fd = u->in_fd, .events = POLLOUT},
+			      {.fd = -1, .events = POLLIN},
+			      {.fd = -1, .events = POLLIN}};
+	uint64_t gen = u->gen;
+	int reader = !u->reading && u->out_fd >= 0, n, pe;
+
+	if (reader) {
+		p[1].fd = u->out_fd;
+		p[2].fd = u->err_fd;
+		u->reading = 1;
+	}
+	u->wpolling = 1;
+	pthread_mutex_unlock(&u->lock);
+	n = poll(p, 3, (int)(left < 100 ? left : 100));
+	pe = errno;
+	pthread_mutex_lock(&u->lock);
+	u->wpolling = 0;
+	if (reader)
+		u->reading = 0;
+	pthread_cond_broadcast(&u->cond);
+	if (n < 0)
+		return pe == EINTR ? 0 : err_set(err, AIRLOCK_EIO, "poll: %s", strerror(pe));
+	if (u->gen != gen || !reader || n == 0)
+		return 0; /* stopped meanwhile: the caller sees gen move */
+	return stdio_take(u, p[1].revents, p[2].revents, deadline, total, err);
+}
+
+/* Writes one message and a newline before the deadline, under u's lock.
+ * One message at a time on the pipe (u->writing): a writer that waits for
+ * room gives the lock back (wait_room), and no other's bytes may come
+ * between its own. */
 static int stdio_send(struct upstream *u, const char *msg, int64_t deadline, struct err *err)
 {
-	size_t len = strlen(msg), off = 0;
-	char *line = malloc(len + 1);
+	size_t len = strlen(msg), off = 0, total = 0;
+	uint64_t gen = u->gen;
+	char *line;
 	int rc = 0;
 
-	if (!line)
+	while (u->writing && !rc)
+		rc = wait_turn(u, gen, deadline, err);
+	if (rc)
+		return rc;
+	if (u->gen != gen || u->in_fd < 0)
+		return err_set(err, AIRLOCK_EIO, "upstream '%s' was stopped while this call was out",
+			       u->cfg->name);
+	if (!(line = malloc(len + 1)))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	memcpy(line, msg, len);
 	line[len++] = '\n';
+	u->writing = 1;
+	u->writer = pthread_self();
 	while (off < len) {
-		struct pollfd p = {.fd = u->in_fd, .events = POLLOUT};
-		int64_t left = deadline - now_ms();
+		int64_t left;
 		ssize_t n;
 
-		if (left <= 0) {
+		if (u->gen != gen || u->in_fd < 0) {
 			rc = err_set(err, AIRLOCK_EIO,
-				     "upstream '%s' did not read its input within %lld s",
-				     u->cfg->name, (long long)(timeout_ms(u) / 1000));
-			break;
-		}
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
-			rc = err_set(err, AIRLOCK_EIO, "poll: %s", strerror(errno));
+				     "upstream '%s' was stopped while this call was out",
+				     u->cfg->name);
 			break;
 		}
 		n = send(u->in_fd, line + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n > 0) {
+			off += (size_t)n;
 			continue;
-		if (n < 0) {
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
 			rc = errno == EPIPE || errno == ECONNRESET
 				 ? exited(u, err)
 				 : err_set(err, AIRLOCK_EIO, "upstream '%s' is gone (%s)",
 					   u->cfg->name, strerror(errno));
 			break;
 		}
-		off += (size_t)n;
+		left = deadline - now_ms();
+		if (left <= 0) {
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' did not read its input within %lld s",
+				     u->cfg->name, (long long)(timeout_ms(u) / 1000));
+			break;
+		}
+		if (total > 4 * max_message(u)) {
+			rc = err_set(err, AIRLOCK_EIO,
+				     "upstream '%s' flooded its output (%zu bytes) instead of "
+				     "reading its input",
+				     u->cfg->name, total);
+			break;
+		}
+		if ((rc = wait_room(u, left, deadline, &total, err)))
+			break;
 	}
+	u->writing = 0;
+	pthread_cond_broadcast(&u->cond);
 	free(line);
 	return rc;
 }
@@ -397,6 +514,12 @@ static void answer_upstream(struct upstream *u, json_t *msg, int64_t deadline)
 
 	jsonrpc_classify(msg, &m);
 	if (m.kind != JSONRPC_REQUEST)
+		return;
+	/* this thread is mid-message on the pipe (it read this while waiting
+	 * for room): no reply can go out before that message ends, and
+	 * waiting for its own turn would last until the deadline; the
+	 * upstream's ping goes unanswered (it may ask again) */
+	if (u->writing && pthread_equal(u->writer, pthread_self()))
 		return;
 	if (!strcmp(m.method, "ping"))
 		reply = jsonrpc_result(m.id, json_object());
@@ -484,8 +607,6 @@ static int stdio_dispatch(struct upstream *u, int64_t deadline, struct err *err)
 static int stdio_read(struct upstream *u, int64_t left, int64_t deadline, size_t *total,
 		      struct err *err)
 {
-	const char *name = u->cfg->name;
-	size_t cap = max_message(u);
 	uint64_t gen = u->gen;
 	struct pollfd p[2] = {{.fd = u->out_fd, .events = POLLIN},
 			      {.fd = u->err_fd, .events = POLLIN}};
@@ -502,9 +623,22 @@ static int stdio_read(struct upstream *u, int64_t left, int64_t deadline, size_t
 		return pe == EINTR ? 0 : err_set(err, AIRLOCK_EIO, "poll: %s", strerror(pe));
 	if (u->gen != gen)
 		return 0; /* stopped meanwhile: the caller fails its call */
-	if (u->err_fd >= 0 && p[1].revents)
+	return stdio_take(u, p[0].revents, p[1].fd >= 0 ? p[1].revents : 0, deadline, total,
+			  err);
+}
+
+/* What a poll found on the child's stdout (out_ev) and stderr (err_ev),
+ * taken in under u's lock: stderr into its tail, stdout into rbuf, its
+ * whole lines dispatched. *total counts the stdout bytes read. */
+static int stdio_take(struct upstream *u, short out_ev, short err_ev, int64_t deadline,
+		      size_t *total, struct err *err)
+{
+	const char *name = u->cfg->name;
+	size_t cap = max_message(u);
+
+	if (u->err_fd >= 0 && err_ev)
 		drain_stderr(u);
-	if (!p[0].revents)
+	if (!out_ev || u->out_fd < 0)
 		return 0;
 	if (u->rcap - u->rlen < 65536) {
 		size_t nc = u->rcap ? u->rcap * 2 : 65536;
@@ -608,6 +742,11 @@ static size_t http_write(char *p, size_t size, size_t n, void *ctx)
 	struct body *b = ctx;
 	size_t add = size * n;
 
+	/* the limit, whatever room a buffer kept from an earlier call has */
+	if (b->len + add + 1 > b->limit) {
+		b->over = 1;
+		return 0;
+	}
 	if (b->len + add + 1 > b->cap) {
 		size_t nc = b->cap ? b->cap : BODY_FIRST;
 		char *np;
@@ -725,12 +864,44 @@ struct http_seen {
 /* POSTs msg on curl (a handle of u's, used by one thread at a time) within
  * the session sid ("" for none; ready: initialize has been answered); for a
  * request (id > 0) *resp gets its response. Reads nothing of u but its
- * policy, so calls may run at once, outside u's lock. */
-static int http_post(const struct upstream *u, CURL *curl, const char *sid, int ready,
-		     const char *msg, int64_t id, json_t **resp, struct http_seen *seen,
-		     struct err *err)
+ * policy, so calls may run at once, outside u's lock. With multi (curl's
+ * own), sent(ctx) is called once the request has left. */
+/* curl_easy_perform of curl on multi (its own), calling sent(ctx) once
+ * the request has left (never when it did not). */
+static CURLcode perform_multi(CURLM *multi, CURL *curl, void (*sent)(void *ctx), void *ctx)
+{
+	CURLcode cc = CURLE_FAILED_INIT;
+	curl_off_t out = 0;
+	CURLMsg *m;
+	int running = 1, left, told = !sent;
+
+	if (curl_multi_add_handle(multi, curl) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (!told && curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &out) == CURLE_OK &&
+		    out > 0) {
+			told = 1;
+			sent(ctx);
+		}
+		/* the transfer's own timeout (CURLOPT_TIMEOUT_MS) ends it */
+		if (!running || curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+	while ((m = curl_multi_info_read(multi, &left)))
+		if (m->msg == CURLMSG_DONE && m->easy_handle == curl)
+			cc = m->data.result;
+	curl_multi_remove_handle(multi, curl);
+	return cc;
+}
+
+static int http_post(const struct upstream *u, struct handle *hn, const char *sid, int ready,
+		     const char *msg, int64_t id, void (*sent)(void *ctx), void *ctx,
+		     json_t **resp, struct http_seen *seen, struct err *err)
 {
 	const struct policy_upstream *c = u->cfg;
+	CURL *curl = hn->easy;
 	struct curl_slist *h = NULL;
 	struct body b = {0};
 	struct hdrs hd = {0};
@@ -745,6 +916,14 @@ static int http_post(const struct upstream *u, CURL *curl, const char *sid, int 
 	seen->ended = 0;
 	/* the buffer grows with the answer (most are small), never past the limit */
 	b.limit = max_message(u) + 1;
+	if (hn->multi) {
+		b.p = hn->body;
+		b.cap = hn->body_cap;
+		hn->body = NULL;
+		hn->body_cap = 0;
+	}
+	if (hn->multi && hn->hdrs && hn->ready == ready && !strcmp(hn->sid, sid))
+		goto options_set; /* the same session as the handle's last call */
 	h = curl_slist_append(NULL, "Content-Type: application/json");
 	h = h ? curl_slist_append(h, "Accept: application/json, text/event-stream") : NULL;
 	if (h && ready)
@@ -784,17 +963,26 @@ static int http_post(const struct upstream *u, CURL *curl, const char *sid, int 
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(msg));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms(u));
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "airlock-upstream");
+	if (hn->multi) {
+		/* kept with the handle for its next call in this session */
+		curl_slist_free_all(hn->hdrs);
+		hn->hdrs = h;
+		h = NULL;
+		(void)snprintf(hn->sid, sizeof hn->sid, "%s", sid);
+		hn->ready = ready;
+	}
+options_set:
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, msg);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(msg));
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hd);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "airlock-upstream");
-	cc = curl_easy_perform(curl);
+	cc = hn->multi ? perform_multi(hn->multi, curl, sent, ctx) : curl_easy_perform(curl);
 	if (b.over) {
 		rc = err_set(err, AIRLOCK_EIO,
 			     "upstream '%s' sent an answer over the %zu-byte limit", c->name,
@@ -821,7 +1009,7 @@ static int http_post(const struct upstream *u, CURL *curl, const char *sid, int 
 		(void)snprintf(seen->session, sizeof seen->session, "%s", hd.session);
 	if (!resp)
 		goto out;
-	if (!b.p) {
+	if (!b.p || !b.len) {
 		*resp = NULL;
 	} else if (hd.sse) {
 		*resp = sse_find(b.p, b.len, id);
@@ -839,11 +1027,20 @@ static int http_post(const struct upstream *u, CURL *curl, const char *sid, int 
 			     "upstream '%s' sent no JSON-RPC answer to request %lld", c->name,
 			     (long long)id);
 out:
-	/* the handle is kept for later calls: nothing of this frame stays in it */
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	/* the handle is kept for later calls: nothing of this frame stays in it
+	 * (a pooled one keeps its headers, and its buffer when small) */
+	if (!hn->multi)
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
 	curl_slist_free_all(h);
-	free(b.p);
+	if (hn->multi && b.p && b.cap <= BODY_FIRST) {
+		hn->body = b.p;
+		hn->body_cap = b.cap;
+	} else {
+		free(b.p);
+	}
 	return rc;
 }
 
@@ -876,7 +1073,8 @@ static int http_locked(struct upstream *u, const char *msg, int64_t id, json_t *
 	if (!u->curl && !(u->curl = curl_easy_init()))
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
-	rc = http_post(u, u->curl, sid, u->http_ready, msg, id, resp, &seen, err);
+	rc = http_post(u, &(struct handle){.easy = u->curl}, sid, u->http_ready, msg, id, NULL,
+		       NULL, resp, &seen, err);
 	http_saw(u, sid, &seen);
 	return rc;
 }
@@ -915,9 +1113,9 @@ static int response_result(const struct upstream *u, const char *method, json_t 
 }
 
 /* Sends method(params) (params stolen) and returns the result object;
- * under u's lock. */
-static int request(struct upstream *u, const char *method, json_t *params, json_t **result,
-		   struct err *err)
+ * under u's lock. sent(ctx), when given, once a stdio request has left. */
+static int request(struct upstream *u, const char *method, json_t *params,
+		   void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err)
 {
 	int64_t id = u->next_id++, deadline = now_ms() + timeout_ms(u);
 	json_t *resp = NULL;
@@ -931,6 +1129,8 @@ static int request(struct upstream *u, const char *method, json_t *params, json_
 		rc = http_locked(u, text, id, &resp, err);
 	} else {
 		rc = stdio_send(u, text, deadline, err);
+		if (!rc && sent)
+			sent(ctx);
 		if (!rc)
 			rc = stdio_wait(u, id, deadline, &resp, err);
 		if (rc)
@@ -970,7 +1170,7 @@ static int list_tools(struct upstream *u, struct err *err)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	for (page = 0; page < PAGES_MAX; page++) {
 		params = cursor ? json_pack("{s:s}", "cursor", cursor) : json_object();
-		rc = request(u, "tools/list", params, &r, err);
+		rc = request(u, "tools/list", params, NULL, NULL, &r, err);
 		if (rc)
 			goto out;
 		tools = json_object_get(r, "tools");
@@ -1044,7 +1244,7 @@ static int start_locked(struct upstream *u, struct err *err)
 	u->session_id[0] = '\0'; /* initialize names no session */
 	params = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", PROTOCOL_VERSION,
 			   "capabilities", "clientInfo", "name", "airlock", "version", "1");
-	if ((rc = request(u, "initialize", params, &r, err)))
+	if ((rc = request(u, "initialize", params, NULL, NULL, &r, err)))
 		goto fail;
 	json_decref(r);
 	u->http_ready = 1;
@@ -1119,12 +1319,13 @@ int upstream_relist(struct upstream *u, json_t **tools, struct err *err)
 /* tools/call over HTTP: the lock is held only to start the session and
  * take a handle, so calls from several threads are in flight at once, each
  * on a connection kept open from one call to the next. */
-static int http_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
-		     struct err *err)
+static int http_call(struct upstream *u, const char *tool, json_t *args,
+		     void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err)
 {
 	struct http_seen seen;
 	char sid[SESSION_ID_MAX], *text;
 	json_t *resp = NULL;
+	struct handle h = {0};
 	CURL *curl = NULL;
 	int64_t id;
 	int rc, ready;
@@ -1134,30 +1335,33 @@ static int http_call(struct upstream *u, const char *tool, json_t *args, json_t 
 	ready = u->http_ready;
 	(void)snprintf(sid, sizeof sid, "%s", u->session_id);
 	if (u->npool > 0)
-		curl = u->pool[--u->npool];
+		h = u->pool[--u->npool];
 	pthread_mutex_unlock(&u->lock);
 	text = request_text(
 	    "tools/call",
 	    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()), id);
-	if (!curl)
-		curl = curl_easy_init();
-	if (!text || !curl)
+	if (!h.easy)
+		h.easy = curl_easy_init();
+	if (!h.multi)
+		h.multi = curl_multi_init();
+	curl = h.easy;
+	if (!text || !h.easy || !h.multi)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	else if (!(rc = http_post(u, curl, sid, ready, text, id, &resp, &seen, err)))
+	else if (!(rc = http_post(u, &h, sid, ready, text, id, sent, ctx, &resp, &seen, err)))
 		rc = response_result(u, "tools/call", resp, result, err);
-	free(text);
 	pthread_mutex_lock(&u->lock);
-	if (text && curl)
+	if (text && curl && h.multi)
 		http_saw(u, sid, &seen);
-	if (curl && u->npool < POOL_MAX)
-		u->pool[u->npool++] = curl;
-	else if (curl)
-		curl_easy_cleanup(curl);
+	free(text);
+	if (h.easy && h.multi && u->npool < POOL_MAX)
+		u->pool[u->npool++] = h;
+	else
+		handle_free(&h);
 	return rc;
 }
 
-int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
-		  struct err *err)
+int upstream_call_sent(struct upstream *u, const char *tool, json_t *args,
+		       void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err)
 {
 	int rc;
 
@@ -1165,16 +1369,22 @@ int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **r
 	pthread_mutex_lock(&u->lock);
 	rc = ensure_started(u, err);
 	if (!rc && u->cfg->transport == UPSTREAM_HTTP)
-		rc = http_call(u, tool, args, result, err);
+		rc = http_call(u, tool, args, sent, ctx, result, err);
 	else if (!rc)
 		rc = request(
 		    u, "tools/call",
 		    json_pack("{s:s,s:O}", "name", tool, "arguments", args ? args : json_object()),
-		    result, err);
+		    sent, ctx, result, err);
 	if (!rc)
 		u->failures = 0;
 	pthread_mutex_unlock(&u->lock);
 	return rc;
+}
+
+int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
+		  struct err *err)
+{
+	return upstream_call_sent(u, tool, args, NULL, NULL, result, err);
 }
 
 void upstream_free(struct upstream *u)
@@ -1185,7 +1395,7 @@ void upstream_free(struct upstream *u)
 	if (u->curl)
 		curl_easy_cleanup(u->curl);
 	while (u->npool > 0)
-		curl_easy_cleanup(u->pool[--u->npool]);
+		handle_free(&u->pool[--u->npool]);
 	free(u->rbuf);
 	json_decref(u->tools);
 	pthread_cond_destroy(&u->cond);

@@ -63,6 +63,11 @@ int upstream_relist(struct upstream *u, json_t **tools, struct err *err);
  * is still 0: the tool answered. */
 int upstream_call(struct upstream *u, const char *tool, json_t *args, json_t **result,
 		  struct err *err);
+/* upstream_call, calling sent(ctx) on this thread once the request has left
+ * for the upstream (never when it did not): what the caller need not do
+ * before the answer (its log entry) is done while the upstream answers. */
+int upstream_call_sent(struct upstream *u, const char *tool, json_t *args,
+		       void (*sent)(void *ctx), void *ctx, json_t **result, struct err *err);
 
 /* The last bytes the stdio upstream wrote to stderr, NUL-terminated into
  * buf (printable ASCII; anything else shown as '?'). */

@@ -116,14 +116,28 @@ out:
 int upstream_pin_check(struct store *s, const char *upstream, json_t *def, const char *principal,
 		       const char *surface, enum upstream_pin_state *out, struct err *err)
 {
-	char now[65], pin[65];
+	char now[65];
 	int rc;
 
 	*out = UPSTREAM_PIN_NONE;
 	if (!tool_name(def))
 		return err_set(err, AIRLOCK_EINVAL, "a tool definition without a name");
-	if ((rc = upstream_tool_hash(def, now, err)) ||
-	    (rc = pin_get(s, upstream, tool_name(def), pin, NULL, err)))
+	if ((rc = upstream_tool_hash(def, now, err)))
+		return rc;
+	return upstream_pin_check_hashed(s, upstream, def, now, principal, surface, out, err);
+}
+
+int upstream_pin_check_hashed(struct store *s, const char *upstream, json_t *def,
+			      const char *now, const char *principal, const char *surface,
+			      enum upstream_pin_state *out, struct err *err)
+{
+	char pin[65];
+	int rc;
+
+	*out = UPSTREAM_PIN_NONE;
+	if (!tool_name(def))
+		return err_set(err, AIRLOCK_EINVAL, "a tool definition without a name");
+	if ((rc = pin_get(s, upstream, tool_name(def), pin, NULL, err)))
 		return rc;
 	if (!pin[0])
 		return 0;

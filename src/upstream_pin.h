@@ -29,6 +29,11 @@ enum upstream_pin_state {
  * (principal and surface name who saw it, for the log). */
 int upstream_pin_check(struct store *s, const char *upstream, json_t *def, const char *principal,
 		       const char *surface, enum upstream_pin_state *out, struct err *err);
+/* The same for a definition whose hash (upstream_tool_hash) the caller
+ * has already. */
+int upstream_pin_check_hashed(struct store *s, const char *upstream, json_t *def,
+			      const char *hash, const char *principal, const char *surface,
+			      enum upstream_pin_state *out, struct err *err);
 
 /* What changed between the pin of def's tool and def: a JSON object of
  * member → {"was","now"} (a new reference), or JSON null when never

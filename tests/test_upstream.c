@@ -370,6 +370,105 @@ static void test_stdio_calls_at_once(void **state)
 	upstream_free(u);
 }
 
+/* ---- stdio: a child that answers before it reads on ----
+ *
+ * It reads the first call, waits a little, writes a 300 KB answer (more
+ * than its stdout pipe holds) and only then reads the next request. The
+ * second call, sent meanwhile with 1 MB of arguments (more than its stdin
+ * holds), fills the child's input: while it waits for room there, the first
+ * call's answer must still be read, or the child never reads on and both
+ * wait out the timeout (main: both failed after the 3 s timeout, "did not
+ * read its input"). */
+static double mono(void);
+
+static const char *const answers_first_script =
+    "rid() { printf '%s' \"$1\" | sed 's/.*\"id\":\\([0-9][0-9]*\\),\"method\".*/\\1/'; }\n"
+    "ans() { printf '{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":%s}\\n' \"$1\" \"$2\"; }\n"
+    "read l; ans \"$(rid \"$l\")\" '{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{}}'\n"
+    "read l\n"
+    "read l; ans \"$(rid \"$l\")\" '{\"tools\":[{\"name\":\"t\",\"inputSchema\":{\"type\":\"object\"}}]}'\n"
+    "read a; sleep 0.5\n"
+    "printf '{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"' "
+    "\"$(rid \"$a\")\"\n"
+    "head -c 300000 /dev/zero | tr '\\0' A\n"
+    "printf '\"}]}}\\n'\n"
+    "b=$(head -n 1)\n"
+    "ans \"$(rid \"$b\")\" '{\"content\":[{\"type\":\"text\",\"text\":\"second\"}]}'\n"
+    "sleep 10\n";
+
+struct big_caller {
+	struct upstream *u;
+	size_t arg_bytes;
+	size_t text_len;
+	int rc;
+	char err[200];
+};
+
+static void *big_caller_main(void *arg)
+{
+	struct big_caller *c = arg;
+	json_t *r = NULL, *args = json_object();
+	struct err err = {0};
+	char *pad = NULL;
+
+	if (c->arg_bytes) {
+		pad = malloc(c->arg_bytes + 1);
+		memset(pad, 'x', c->arg_bytes);
+		pad[c->arg_bytes] = '\0';
+		json_object_set_new(args, "pad", json_string(pad));
+	}
+	c->rc = upstream_call(c->u, "t", args, &r, &err);
+	if (!c->rc)
+		c->text_len = strlen(json_string_value(json_object_get(
+		    json_array_get(json_object_get(r, "content"), 0), "text")) ?: "");
+	snprintf(c->err, sizeof c->err, "%.190s", err.msg);
+	free(pad);
+	json_decref(r);
+	json_decref(args);
+	return NULL;
+}
+
+static void test_stdio_full_pipes(void **state)
+{
+	const char *args[] = {"-c", answers_first_script};
+	struct policy_upstream_tool t = {.name = "t", .effect = EFFECT_READ, .line = 1};
+	struct policy_upstream cfg = {.name = "sh",
+				      .transport = UPSTREAM_STDIO,
+				      .command = "/bin/sh",
+				      .args = args,
+				      .nargs = 2,
+				      .timeout_seconds = 3,
+				      .max_message = 2 * 1024 * 1024,
+				      .tools = &t,
+				      .ntools = 1};
+	struct big_caller c[2] = {{0}};
+	struct upstream *u = NULL;
+	struct err err = {0};
+	json_t *tools = NULL;
+	pthread_t th[2];
+	double t0;
+
+	(void)state;
+	assert_ok(upstream_open(&cfg, &u, &err), &err);
+	assert_ok(upstream_tools(u, &tools, &err), &err);
+	json_decref(tools);
+	c[0].u = c[1].u = u;
+	c[1].arg_bytes = 1024 * 1024;
+	t0 = mono();
+	assert_int_equal(pthread_create(&th[0], NULL, big_caller_main, &c[0]), 0);
+	usleep(200000); /* the first call is out: the child sleeps, then answers */
+	assert_int_equal(pthread_create(&th[1], NULL, big_caller_main, &c[1]), 0);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	if (c[0].rc || c[1].rc)
+		fail_msg("first: %d %s; second: %d %s", c[0].rc, c[0].err, c[1].rc, c[1].err);
+	assert_int_equal(c[0].text_len, 300000);
+	assert_int_equal(c[1].text_len, strlen("second"));
+	/* at the child's pace, not the timeout's */
+	assert_true(mono() - t0 < 2.5);
+	upstream_free(u);
+}
+
 /* ---- a fake Streamable HTTP upstream: a thread per connection, keep-alive,
  * JSON bodies; tools echo (answers its x), slow (the same after 3 s) and big
  * (a 100 KB text) ---- */
@@ -686,6 +785,7 @@ int main(void)
 	    cmocka_unit_test(test_inventory),
 	    cmocka_unit_test(test_stdio_hostile),
 	    cmocka_unit_test(test_stdio_calls_at_once),
+	    cmocka_unit_test(test_stdio_full_pipes),
 	    cmocka_unit_test(test_http_calls_at_once),
 	    cmocka_unit_test(test_http_limits_and_sessions),
 	};

@@ -215,6 +215,27 @@ EOT
 export AIRLOCK_POLICY="$T/slow.yaml"
 expect 0 "slow upstream: a person trusts it" "$AIRLOCK" upstream trust far --as alice
 serve_start
+# An upstream read's entry is committed while the upstream answers (it is
+# submitted as the call goes out), so the answer need not wait for the log
+# after it is back; it still leaves only once the log holds it. Here the
+# log holds the call 0.8 s into a 1.5 s upstream call, before any answer
+# (main: only after the answer).
+farcall() { # ID OUT
+	curl -s -o "$2" -H "Content-Type: application/json" \
+		-H "Accept: application/json, text/event-stream" -H "Authorization: Bearer $RT" \
+		-H "MCP-Protocol-Version: 2026-07-28" \
+		--data-binary '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"far__get_account","arguments":{"id":"'"$1"'"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}' \
+		"http://127.0.0.1:$port/mcp/read"
+}
+farlog() { sql "SELECT count(*) FROM action_log WHERE tool='far__get_account' AND decision='read' AND body LIKE '%$1%'"; }
+farcall a1early "$T/far.json" &
+fpid=$!
+sleep 0.8
+mid="$(farlog a1early) $(wc -c <"$T/far.json" 2>/dev/null || echo 0)"
+wait "$fpid"
+same "an upstream read is in the log while the upstream still answers (entries, answer bytes)" "$mid" "1 0"
+has "... and its answer comes back after" "$T/far.json" 'account a1early'
+same "... logged once" "$(farlog a1early)" 1
 "$LOADGEN" "$port" /mcp/read 8 4 0 far__get_account '{"id":"a1"}' "$RT" >"$T/slowload.json" 2>"$T/slowload.err"
 n=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$T/slowload.json")
 if [ "${n:-0}" -ge 6 ]; then
@@ -271,6 +292,18 @@ has "72 agents on a 6 s upstream: book_stats still answered" "$T/stats.json" '"s
 	echo "# $(tail -5 "$T/serve.log") $(cat "$T/busy.err")"
 [ "$ms" -lt 3000 ] && ok "... at once, not behind the upstream calls ($ms ms)" ||
 	notok "... at once, not behind the upstream calls" "$ms ms: $(head -c 300 "$T/stats.json")" "$(tail -5 "$T/serve.log")"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || :
+
+# The entry submitted as the call goes out is one the log may still refuse:
+# then the answer, once back, is withheld (nothing of it leaves).
+export AIRLOCK_POLICY="$T/slow.yaml"
+serve_start
+sql "DROP TRIGGER action_log_head_no_delete"
+sql "DELETE FROM action_log_head"
+farcall a1lost "$T/lost.json"
+has "an upstream read the log cannot record is withheld" "$T/lost.json" 'could not record this call in its action log.*the result is withheld'
+hasnt "... with nothing of the upstream's answer in it" "$T/lost.json" 'account a1lost'
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || :
 kill "$H4" 2>/dev/null
