@@ -41,6 +41,17 @@ int radius_total(struct store *s, const char *principal, const char *workflow, j
 int radius_hold(struct store *s, int64_t batch_id, const char *principal, const char *workflow,
 		json_t *records, struct err *err);
 
+/* radius_hold for a batch about to be created, in two steps of the same
+ * transaction: radius_hold_first counts records as held by one more waiting
+ * batch (right after radius_total, whose probe read the same hold rows), and
+ * radius_hold_rows, once the batch has its id, writes which records it
+ * holds so it can release them. Only for a new batch (it holds nothing yet),
+ * with the same records for both; a record it already holds is refused. */
+int radius_hold_first(struct store *s, const char *principal, const char *workflow,
+		      json_t *records, struct err *err);
+int radius_hold_rows(struct store *s, int64_t batch_id, const char *principal,
+		     const char *workflow, json_t *records, struct err *err);
+
 /* Batch batch_id stopped waiting: its records are released (those no other
  * waiting batch holds leave the total). A batch that holds nothing is fine. */
 int radius_release(struct store *s, int64_t batch_id, struct err *err);
