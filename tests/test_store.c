@@ -454,6 +454,48 @@ static void test_writable_when_it_is(void **state)
 	testutil_store_close(&t);
 }
 
+/* A list parameter (store_bind_list) carries each id exactly, once, in
+ * bytewise order: plain ids are written without jansson, and an id a
+ * hostile agent shaped to break out of the JSON text (quotes, backslashes,
+ * a newline, "]") or in another script must come back as itself, never
+ * as more ids or none. */
+static void test_list_binds_every_id_as_given(void **state)
+{
+	static const char *const plain[] = {"A2", "A10", "A1", "A2", "signal:S 9"};
+	static const char *const hostile[] = {"A1", "x\",\"y", "back\\slash", "line\nfeed",
+					      "]", "caf\xc3\xa9", "A1"};
+	static const char *const want_plain[] = {"A1", "A10", "A2", "signal:S 9"};
+	static const char *const want_hostile[] = {"A1", "]", "back\\slash", "caf\xc3\xa9",
+						   "line\nfeed", "x\",\"y"};
+	struct {
+		const char *const *in, *const *want;
+		size_t nin, nwant;
+	} cases[] = {{plain, want_plain, 5, 4}, {hostile, want_hostile, 7, 6}};
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct store_stmt *st;
+	struct err err = {0};
+	size_t c, i, k;
+
+	(void)state;
+	for (c = 0; c < 2; c++) {
+		json_t *set = json_array();
+
+		for (i = 0; i < cases[c].nin; i++)
+			json_array_append_new(set, json_string(cases[c].in[i]));
+		assert_ok(store_prepare_list(s, "SELECT value FROM %s AS l", 1, &st, &err), &err);
+		store_bind_list(st, 1, set);
+		for (k = 0; store_step(st, &err) == STORE_ROW; k++) {
+			assert_true(k < cases[c].nwant);
+			assert_string_equal(store_col_text(st, 0), cases[c].want[k]);
+		}
+		assert_int_equal(k, cases[c].nwant);
+		store_done(st);
+		json_decref(set);
+	}
+	testutil_store_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_statement_cache_and_errors),
 		cmocka_unit_test(test_open_unwritable_path),
 		cmocka_unit_test(test_budget_stops_a_runaway_query),
+		cmocka_unit_test(test_list_binds_every_id_as_given),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
