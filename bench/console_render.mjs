@@ -6,9 +6,11 @@
 //   heading (its <h1>, timed by the Element Timing API: a script the bench
 //   adds to every page marks the first <h1> of <main> as it is inserted,
 //   in the console, main's older console and the static copy alike): what
-//   a person sees first. The console
-//   draws a batch's first screenful of rows with the page and the rest
-//   after that paint; the static page holds all of them from the start.
+//   a person sees first. The console builds all of a batch's rows with the
+//   page (round 5's console drew the first screenful first and the rest
+//   after that paint); the static page holds all of them from the start.
+//   Both link the same stylesheet, so both skip laying out the item text
+//   off screen (content-visibility) alike.
 // - all rows: to the moment the page marks the whole view in the DOM
 //   (html[data-rendered]: the data fetched or read from the page, every
 //   row built); for a static page, to the end of parsing
@@ -35,7 +37,8 @@ const markHeading = () => {
 
 // In the page: when the view's heading was first painted, waited for up
 // to 5 s; and the moment the console had the view's first screen in the
-// page (null elsewhere).
+// page (round 5's console marked it; now all rows at once; null for the
+// static page).
 const viewPaint = async () => {
   for (let t = 0; t < 500; t++) {
     const e = await new Promise((res) => {

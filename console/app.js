@@ -506,18 +506,18 @@
     c.appendChild(link('#/why/' + enc(b.id) + '/' + enc(it.idx), 'why'));
     return tr;
   }
-  var FIRST_ROWS = 20; // more than a tall screen shows below the summary
   function viewBatch(id) {
     api('GET', '/api/batches/' + enc(id)).then(function (res) {
       if (!res.ok) return showError(res);
       var b = res.data;
       var conflicts = b.item_list.filter(function (it) { return it.conflict; });
       var refused = b.refused || [];
-      // The first screenful of rows is drawn with the rest of the page; the
-      // others after that first paint, so a reviewer reads the summary and
-      // the first items while a 500-item batch's rows are still built.
-      var list = b.item_list, tbody = mk('tbody'), n = 0;
-      for (; n < list.length && n < FIRST_ROWS; n++) tbody.appendChild(itemRow(b, list[n]));
+      // Every row is built here, with the rest of the page, in one go: the
+      // stylesheet keeps a big batch cheap to lay out (the item cells off
+      // screen are skipped until scrolled to), so the first paint need not
+      // wait for a split, and no second frame is spent drawing the rest.
+      var list = b.item_list, tbody = mk('tbody'), n;
+      for (n = 0; n < list.length; n++) tbody.appendChild(itemRow(b, list[n]));
       var card = judgeCard(b);
       if (card) card.__batch = b;
       show([
@@ -558,21 +558,7 @@
         h('table', { class: 'items' }, h('thead', null, h('tr', null, ['#', 'Change', 'Reason and evidence', ''].map(function (t) { return h('th', { text: t }); }))),
           tbody)]);
       if (card) card.focus();
-      window.__airlockFirstScreen = { view: 'batch', ms: performance.now() };
-      if (n >= list.length) return rendered('batch');
-      var rest = function () {
-        // once, and only while this batch is still the page on screen
-        if (rest === null || !tbody.isConnected) return;
-        rest = null;
-        var frag = document.createDocumentFragment();
-        for (; n < list.length; n++) frag.appendChild(itemRow(b, list[n]));
-        tbody.appendChild(frag);
-        rendered('batch');
-      };
-      // after the next frame is painted; a hidden tab paints no frame, so
-      // the timer draws them there
-      requestAnimationFrame(function () { setTimeout(function () { if (rest) rest(); }, 0); });
-      setTimeout(function () { if (rest) rest(); }, 100);
+      rendered('batch');
     });
   }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "book.h"
 #include "cli.h"
 #include "console.h"
 #include "fmt.h"
@@ -22,6 +23,8 @@
 
 /* --slow-threads when the policy names upstreams and the flag is not given */
 #define SERVE_UPSTREAM_SLOW_THREADS 64
+/* how often serve looks for a text index an import beside it left behind */
+#define SERVE_INDEX_CHECK_SECONDS 5
 #include "upstream.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8750"
@@ -120,6 +123,38 @@ static int url_valid(const char *u)
 		if ((unsigned char)*u <= ' ' || *u == '<' || *u == '>' || *u == '|' || *u == '"')
 			return 0;
 	return 1;
+}
+
+/* Waits for SIGINT or SIGTERM and returns it. Meanwhile, every
+ * SERVE_INDEX_CHECK_SECONDS, builds the book's text index when an import
+ * that ran beside this server left it behind: until then the server's text
+ * searches scan, with the same answers but at a cost that grows with the
+ * book. The build holds the book's write lock as long as it takes (about a
+ * second per million accounts), as the next CLI command's would. */
+static int serve_wait(struct cli *cli, const sigset_t *set)
+{
+	const struct timespec tick = {SERVE_INDEX_CHECK_SECONDS, 0};
+	struct err err = {0};
+	int sig, built = 0, opened = 0;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig > 0)
+			return sig;
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (!cli->store && !opened++ && !cli_store(cli))
+			continue; /* said once; the connectors have their own */
+		if (!cli->store)
+			continue;
+		err = (struct err){0};
+		if (book_text_index_build(cli->store, &built, &err))
+			fprintf(stderr, "airlock serve: text index: %s (tried again in %d s)\n",
+				err.msg, SERVE_INDEX_CHECK_SECONDS);
+		else if (built)
+			fprintf(stderr, "airlock serve: the book's text index, left behind by an"
+					" import, is built\n");
+	}
 }
 
 int cmd_serve(struct cli *cli, int argc, char **argv)
@@ -383,7 +418,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		realpath(cli_policy_path(cli), polabs) ? polabs : cli_policy_path(cli));
 	fprintf(stderr, "airlock serve: console at %s/ (reviewers: airlock reviewer add NAME)%s\n",
 		base, nt ? "; notifications to the policy's webhook" : "");
-	if (sigwait(&set, &sig) == 0)
+	sig = serve_wait(cli, &set);
+	if (sig > 0)
 		fprintf(stderr, "airlock serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 out:
 	http_server_free(hs);

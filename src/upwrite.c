@@ -839,50 +839,110 @@ static int load_ubatch(struct store *s, int64_t id, struct ubatch *b, struct err
 
 /* ---- the journal ---- */
 
-#define CLAIM_MAX 160
+#define CLAIM_MAX 224
 
-/* A token new for every attempt at a call: "HOST PID SECONDS.NANOS SEQ".
- * The host and pid let a resume on the same host tell a call whose process
- * died (its claim is stale) from one still in flight. */
+/* "BOOT_ID/START": the kernel's boot id and the process's start time in
+ * clock ticks since boot (field 22 of /proc/PID/stat), which together name
+ * one process on this host for good — a pid alone can be handed to another
+ * process once its own has ended, and again after a reboot. -1 when /proc
+ * cannot tell (the process is gone, or no /proc). */
+static int proc_identity(long pid, char *out, size_t len)
+{
+	char path[64], buf[1024], boot[64] = "";
+	const char *p;
+	unsigned long long start;
+	FILE *f;
+	size_t n;
+	int field;
+
+	f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	if (!f)
+		return -1;
+	n = fread(boot, 1, sizeof boot - 1, f);
+	fclose(f);
+	boot[n] = 0;
+	boot[strcspn(boot, "\n")] = 0;
+	if (!boot[0])
+		return -1;
+	(void)snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* the command name (field 2) is in parentheses and may hold spaces and
+	 * parentheses of its own: fields are counted after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	for (field = 2; field < 22 && *p; p++)
+		field += *p == ' ';
+	errno = 0;
+	start = strtoull(p, NULL, 10);
+	if (errno || field != 22 || start == 0)
+		return -1;
+	return snprintf(out, len, "%s/%llu", boot, start) < (int)len ? 0 : -1;
+}
+
+/* This host's name with spaces made '_', so that it is one field. */
+static void host_name(char *out, size_t len)
+{
+	if (gethostname(out, len - 1) != 0 || !out[0])
+		(void)snprintf(out, len, "unknown");
+	out[len - 1] = 0;
+	for (char *c = out; *c; c++)
+		if (*c == ' ')
+			*c = '_';
+}
+
+/* A token new for every attempt at a call: "HOST PID SECONDS.NANOS SEQ
+ * IDENTITY". The host, pid and identity (proc_identity) let a resume on
+ * the same host tell a call whose process died (its claim is stale) from
+ * one still in flight; IDENTITY is left out where /proc cannot give it. */
 static void claim_token(char *out, size_t len)
 {
 	static unsigned seq;
-	char host[64] = "";
+	char host[64] = "", ident[96] = "";
 	struct timespec ts;
+	int k;
 
-	if (gethostname(host, sizeof host - 1) != 0 || !host[0])
-		(void)snprintf(host, sizeof host, "unknown");
-	for (char *c = host; *c; c++)
-		if (*c == ' ')
-			*c = '_';
+	host_name(host, sizeof host);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	(void)snprintf(out, len, "%s %ld %lld.%09ld %u", host, (long)getpid(), (long long)ts.tv_sec,
-		       ts.tv_nsec, __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	k = snprintf(out, len, "%s %ld %lld.%09ld %u", host, (long)getpid(), (long long)ts.tv_sec,
+		     ts.tv_nsec, __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	if (k > 0 && (size_t)k < len && proc_identity((long)getpid(), ident, sizeof ident) == 0)
+		(void)snprintf(out + k, len - (size_t)k, " %s", ident);
 }
 
 /* 1 when the process that wrote claim may still be making its call: it is
  * on another host (nothing here can tell), or its process on this host is
- * alive. A claim from before migration 36 (empty) is never live. */
+ * alive — the same process, when the claim names its identity, not another
+ * that was given its pid since. A claim from before migration 36 (empty)
+ * is never live. */
 static int claim_process_alive(const char *claim)
 {
-	char host[64] = "";
-	const char *sp = strchr(claim, ' ');
+	char host[64] = "", now[96];
+	const char *sp = strchr(claim, ' '), *ident;
 	char *end;
 	long pid;
 
 	if (!sp || (size_t)(sp - claim) >= sizeof host)
 		return !!*claim;
-	if (gethostname(host, sizeof host - 1) != 0)
-		return 1;
-	for (char *c = host; *c; c++)
-		if (*c == ' ')
-			*c = '_';
+	host_name(host, sizeof host);
 	if (strlen(host) != (size_t)(sp - claim) || strncmp(host, claim, (size_t)(sp - claim)))
 		return 1;
 	errno = 0;
 	pid = strtol(sp + 1, &end, 10);
-	if (errno || end == sp + 1 || pid <= 0)
+	if (errno || end == sp + 1 || pid <= 0 || pid > INT32_MAX)
 		return 1;
+	/* the fifth field, when there is one: end is at the space before
+	 * the third */
+	ident = end;
+	for (int f = 4; f <= 5 && ident; f++)
+		ident = strchr(ident + 1, ' ');
+	if (ident && ident[1])
+		return proc_identity(pid, now, sizeof now) == 0 && !strcmp(now, ident + 1);
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
@@ -908,34 +968,40 @@ int upwrite_describe(struct store *s, json_t *b, struct err *err)
 	return rc;
 }
 
-/* Records a step of an item's journal, committed at once: what is known
- * about a call must survive the process. */
-static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
-		   const char *answer, struct err *err)
+/* One journal statement on item idx of batch id, committed at once: what
+ * is known about a call must survive the process. Binds ?1 id, ?2 idx, ?3
+ * the time now, then texts as ?4.... A claim must change exactly one row
+ * (its compare-and-set), and the first claim of an apply ends the batch's
+ * time-to-live in the same transaction. */
+static int journal_update(struct store *s, int64_t id, int64_t idx, const char *sql,
+			  const char *const *texts, int ntexts, int claim, int undo,
+			  struct err *err)
 {
 	struct store_stmt *st;
 	char now[CLOCK_TEXT_LEN];
-	int rc;
+	int rc, i;
 
 	clock_format(clock_now(), now, sizeof now);
 	rc = store_begin(s, err);
 	if (rc)
 		return rc;
-	rc = store_prepare(s,
-			   undo ? "UPDATE upstream_item SET undo_state=?3,undo_answered_at=?4,"
-				  "undo_answer=?5 WHERE batch_id=?1 AND idx=?2"
-				: "UPDATE upstream_item SET apply_state=?3,apply_answered_at=?4,"
-				  "apply_answer=?5 WHERE batch_id=?1 AND idx=?2",
-			   &st, err);
+	rc = store_prepare(s, sql, &st, err);
 	if (!rc) {
 		store_bind_int(st, 1, id);
 		store_bind_int(st, 2, idx);
-		store_bind_text(st, 3, state);
-		store_bind_text(st, 4, now);
-		store_bind_text(st, 5, answer);
+		store_bind_text(st, 3, now);
+		for (i = 0; i < ntexts; i++)
+			store_bind_text(st, 4 + i, texts[i]);
 		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
 		store_done(st);
+		if (!rc && claim && store_changes(s) != 1)
+			rc = err_set(err, AIRLOCK_ECONFLICT,
+				     "batch %lld item %lld is being carried out by another apply or "
+				     "undo at this moment: no call made; try again when it ends",
+				     (long long)id, (long long)idx);
 	}
+	if (!rc && claim && !undo)
+		rc = staging_external_begin(s, id, err);
 	if (rc) {
 		store_rollback(s);
 		return rc;
@@ -943,56 +1009,41 @@ static int journal(struct store *s, int64_t id, int64_t idx, int undo, const cha
 	return store_commit(s, err);
 }
 
+/* Records a step of an item's journal: its state and the answer. */
+static int journal(struct store *s, int64_t id, int64_t idx, int undo, const char *state,
+		   const char *answer, struct err *err)
+{
+	const char *texts[] = {state, answer};
+
+	return journal_update(
+	    s, id, idx,
+	    undo ? "UPDATE upstream_item SET undo_state=?4,undo_answered_at=?3,undo_answer=?5"
+		   " WHERE batch_id=?1 AND idx=?2"
+		 : "UPDATE upstream_item SET apply_state=?4,apply_answered_at=?3,apply_answer=?5"
+		   " WHERE batch_id=?1 AND idx=?2",
+	    texts, 2, 0, undo, err);
+}
+
 /* Claims an item's call for this process before it is made: a
  * compare-and-set from the state and claim this process read (from,
  * seen_claim: "" for none) to "sent" under a new token, committed before
  * the call. Two applies or undos that read the same row (two resumes of
  * one unknown record, a CLI and a console, two servers on one database)
- * cannot both match: exactly one calls. The first claim of an apply also
- * ends the batch's time-to-live (staging_external_begin), in the same
- * transaction. */
+ * cannot both match: exactly one calls. */
 static int journal_claim(struct store *s, int64_t id, int64_t idx, int undo, const char *from,
 			 const char *seen_claim, const char *token, struct err *err)
 {
-	struct store_stmt *st;
-	char now[CLOCK_TEXT_LEN];
-	int rc;
+	const char *texts[] = {from, token, seen_claim};
 
-	clock_format(clock_now(), now, sizeof now);
-	rc = store_begin(s, err);
-	if (rc)
-		return rc;
-	rc = store_prepare(
-	    s,
-	    undo ? "UPDATE upstream_item SET undo_state='sent',undo_sent_at=?4,undo_answered_at=NULL,"
-		   "undo_answer=NULL,undo_claim=?5 WHERE batch_id=?1 AND idx=?2 AND undo_state=?3"
+	return journal_update(
+	    s, id, idx,
+	    undo ? "UPDATE upstream_item SET undo_state='sent',undo_sent_at=?3,undo_answered_at=NULL,"
+		   "undo_answer=NULL,undo_claim=?5 WHERE batch_id=?1 AND idx=?2 AND undo_state=?4"
 		   " AND coalesce(undo_claim,'')=?6"
-		 : "UPDATE upstream_item SET apply_state='sent',apply_sent_at=?4,"
+		 : "UPDATE upstream_item SET apply_state='sent',apply_sent_at=?3,"
 		   "apply_answered_at=NULL,apply_answer=NULL,apply_claim=?5 WHERE batch_id=?1 AND"
-		   " idx=?2 AND apply_state=?3 AND coalesce(apply_claim,'')=?6",
-	    &st, err);
-	if (!rc) {
-		store_bind_int(st, 1, id);
-		store_bind_int(st, 2, idx);
-		store_bind_text(st, 3, from);
-		store_bind_text(st, 4, now);
-		store_bind_text(st, 5, token);
-		store_bind_text(st, 6, seen_claim);
-		rc = store_step(st, err) == STORE_DONE ? 0 : err->code;
-		store_done(st);
-		if (!rc && store_changes(s) != 1)
-			rc = err_set(err, AIRLOCK_ECONFLICT,
-				     "batch %lld item %lld is being carried out by another apply or "
-				     "undo at this moment: no call made; try again when it ends",
-				     (long long)id, (long long)idx);
-	}
-	if (!rc && !undo)
-		rc = staging_external_begin(s, id, err);
-	if (rc) {
-		store_rollback(s);
-		return rc;
-	}
-	return store_commit(s, err);
+		   " idx=?2 AND apply_state=?4 AND coalesce(apply_claim,'')=?6",
+	    texts, 3, 1, undo, err);
 }
 
 /* One record of the batch as the journal and the batch have it. */

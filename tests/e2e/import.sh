@@ -356,6 +356,24 @@ PY
 	same "and the index is still behind then" "$(AIRLOCK_DB="$T/w.db" sql "SELECT count(*) FROM account_text_behind")" 1
 	kill $lpid 2>/dev/null
 	wait $lpid 2>/dev/null
+	# a server running while an import beside it commits: the server
+	# builds the index itself within seconds, no restart and no other
+	# command needed, and says so in its log
+	AIRLOCK_DB="$T/s.db"
+	export AIRLOCK_DB
+	"$AIRLOCK" init >/dev/null 2>&1
+	serve_start
+	expect 0 "an import beside a running server" "$AIRLOCK" import accounts "$D/big.csv" --quiet
+	for _ in $(seq 200); do
+		[ "$(sql "SELECT count(*) FROM account_text_behind")" = 0 ] && break
+		sleep 0.1
+	done
+	same "the running server builds the index the import left behind" "$(sql "SELECT count(*) FROM account_text_behind")" 0
+	same "... every 'sol' account indexed" "$(sql "SELECT count(*) FROM account_text WHERE account_text MATCH 'sol'")" \
+		"$(sql "SELECT count(*) FROM account WHERE name LIKE '%sol%' OR domain LIKE '%sol%'")"
+	has "... and says so in its log" "$T/serve.log" "text index, left behind by an import, is built"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	AIRLOCK_DB=$DB1
 	export AIRLOCK_DB
 fi

@@ -241,9 +241,10 @@ kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || :
 
 # Agents that keep every upstream-call thread busy with a slow upstream
-# (72 calls of 3 s at once, for 64 threads) do not hold up a scan: with one
-# lane for both, book_stats waited behind them for a whole upstream call.
-"$NODE" "$ROOT/bench/upstream_slow.mjs" 3000 >"$T/slow3.log" 2>&1 &
+# (72 calls of 6 s at once, for 64 threads) do not hold up a scan: with one
+# lane for both, book_stats waited behind them for a whole upstream call
+# (4.5 s here; the bound of 3 s leaves room for a loaded machine).
+"$NODE" "$ROOT/bench/upstream_slow.mjs" 6000 >"$T/slow3.log" 2>&1 &
 H4=$!
 sport3=
 for _ in $(seq 150); do
@@ -253,7 +254,7 @@ for _ in $(seq 150); do
 done
 sed "s|url: http://127.0.0.1:$sport/mcp|url: http://127.0.0.1:$sport3/mcp|" "$T/slow.yaml" >"$T/slow3.yaml"
 export AIRLOCK_POLICY="$T/slow3.yaml"
-expect 0 "a 3 s upstream: a person trusts it" "$AIRLOCK" upstream trust far --as alice
+expect 0 "a 6 s upstream: a person trusts it" "$AIRLOCK" upstream trust far --as alice
 serve_start --connections-per-address 128
 "$LOADGEN" "$port" /mcp/read 72 5 0 far__get_account '{"id":"a1"}' "$RT" >"$T/busy.json" 2>"$T/busy.err" &
 lpid=$!
@@ -266,9 +267,9 @@ curl -s -o "$T/stats.json" -H "Content-Type: application/json" \
 	"http://127.0.0.1:$port/mcp/read" || echo "curl: $?" >"$T/stats.json"
 ms=$((($(date +%s%N) - t0) / 1000000))
 wait "$lpid" 2>/dev/null || :
-has "72 agents on a 3 s upstream: book_stats still answered" "$T/stats.json" '"structuredContent"' ||
+has "72 agents on a 6 s upstream: book_stats still answered" "$T/stats.json" '"structuredContent"' ||
 	echo "# $(tail -5 "$T/serve.log") $(cat "$T/busy.err")"
-[ "$ms" -lt 1500 ] && ok "... at once, not behind the upstream calls ($ms ms)" ||
+[ "$ms" -lt 3000 ] && ok "... at once, not behind the upstream calls ($ms ms)" ||
 	notok "... at once, not behind the upstream calls" "$ms ms: $(head -c 300 "$T/stats.json")" "$(tail -5 "$T/serve.log")"
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || :

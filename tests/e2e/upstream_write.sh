@@ -391,8 +391,9 @@ print(d.get("record_kind"), u.get("name"), u.get("tool"), u.get("effect"))' "$1"
 same "hubspot: show --json names the records' kind by the upstream tool (and its upstream, tool, effect)" \
 	"$(kinds "$T/out")" "hubspot__hubspot-batch-update-objects hubspot hubspot-batch-update-objects update"
 expect 0 "hubspot: a person approves past the sample" "$AIRLOCK" approve "$BH" --as maria --override --reason e2e
-# each update call waits 600 ms: kill the server while the third record's call is out
-E2E_CRM_SLOW_MS=600 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
+# each update call waits 1.2 s (long enough that a loaded machine still kills
+# within the call): kill the server while the third record's call is out
+E2E_CRM_SLOW_MS=1200 "$AIRLOCK" apply "$BH" --as maria >"$T/hk.out" 2>"$T/hk.err" &
 apid=$!
 for _ in $(seq 150); do
 	[ "$(sql "SELECT count(*) FROM upstream_item WHERE batch_id=$BH AND apply_state='done'")" = 2 ] &&
@@ -462,6 +463,28 @@ kill "$holder"
 wait "$holder" 2>/dev/null
 expect 0 "in flight: once that process is gone, apply resumes" "$AIRLOCK" apply "$BL" --as maria
 same "... writing the record once" "$(cat "$T/hs.writes")" c1
+same "... its own claim names the process for good (boot id / start time)" \
+	"$(sql "SELECT apply_claim FROM upstream_item WHERE batch_id=$BL" | awk '{print NF, ($5 ~ /^[0-9a-f-]+\/[0-9]+$/)}')" "5 1"
+
+# a pid handed to another process after the claimer died (pid reuse, or a
+# reboot) does not keep the claim alive: the claim names the process by its
+# start time, and a live process with another start time is not it
+proc_ident() { echo "$(cat /proc/sys/kernel/random/boot_id)/$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $20}')"; }
+sleep 300 &
+holder=$!
+hs "[$(up '[{"id":"c2","properties":{"tier":"1"}}]')]" >"$T/h4b" 2>&1
+BP=$(sql "SELECT max(id) FROM batch")
+"$AIRLOCK" approve "$BP" --as maria --override --reason e2e >/dev/null 2>&1
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sql "UPDATE upstream_item SET apply_state='sent', apply_sent_at='$NOW', apply_claim='$(uname -n) $holder 1.0 1 $(proc_ident "$holder")' WHERE batch_id=$BP" >/dev/null
+: >"$T/hs.writes"
+expect 1 "pid reuse: a claim naming a live process by its identity holds" "$AIRLOCK" apply "$BP" --as maria
+same "... and calls nothing" "$(wc -l <"$T/hs.writes" | tr -d ' ')" 0
+sql "UPDATE upstream_item SET apply_claim='$(uname -n) $holder 1.0 1 $(cat /proc/sys/kernel/random/boot_id)/1' WHERE batch_id=$BP" >/dev/null
+expect 0 "pid reuse: the same live pid with another start time is not the claimer: apply resumes" "$AIRLOCK" apply "$BP" --as maria
+same "... writing the record once" "$(cat "$T/hs.writes")" c2
+kill "$holder"
+wait "$holder" 2>/dev/null
 
 # ---- a batch that expires mid-apply can be finished; one never started expires ----
 hs "[$(up '[{"id":"c1","properties":{"tier":"3"}},{"id":"c2","properties":{"tier":"3"}}]')]" >"$T/h5" 2>&1

@@ -268,6 +268,16 @@ async function run(page) {
     page.off('request', onReq);
     same(asked.length, 0, `batch ${env.B2} by its own address /b/${env.B2}: drawn from the answer in the page, no API request`, asked.join(' '));
     same(await page.$$eval('table.items tbody tr', (r) => r.length), 300, '... all 300 items');
+    // rows off the first screen are laid out only once near the view
+    // (content-visibility): scrolled to, the last one is drawn whole
+    const last = await page.evaluate(() => new Promise((res) => {
+      const r = document.getElementById('item-300');
+      r.scrollIntoView();
+      requestAnimationFrame(() => requestAnimationFrame(() => res({ h: r.getBoundingClientRect().height, top: r.getBoundingClientRect().top, text: r.innerText })));
+    }));
+    ok(last.h > 30 && last.top >= 0 && last.top < 900 && /tier: \d → \d/.test(last.text) && last.text.includes('why'),
+      '... the last of them, scrolled to, is on screen and drawn whole (change, reason, link)', JSON.stringify(last));
+    await shot(page, '07c-last-row');
     same((await page.textContent('tr[data-item="2"] .reason')), '</script><script>window.__xss=4</script><!-- <script>',
       '... a reason holding "</script>" and "<!--" is shown whole, as text');
     const main = await page.textContent('main');
