@@ -433,17 +433,56 @@ static void json_note_allocs(void)
 	json_set_alloc_funcs(json_malloc_noted, json_prev_free);
 }
 
+/* The text a dump has written so far: a buffer on the caller's stack until
+ * it outgrows it, then the heap. */
+struct dump_buf {
+	char *p, *own;
+	size_t len, cap;
+};
+
+static int dump_add(const char *buf, size_t size, void *data)
+{
+	struct dump_buf *d = data;
+	size_t cap = d->cap;
+	char *np;
+
+	if (size < d->cap - d->len) {
+		memcpy(d->p + d->len, buf, size);
+		d->len += size;
+		return 0;
+	}
+	while (cap - d->len <= size)
+		cap *= 2;
+	np = malloc(cap);
+	if (!np)
+		return -1;
+	memcpy(np, d->p, d->len);
+	free(d->own);
+	d->p = d->own = np;
+	d->cap = cap;
+	memcpy(d->p + d->len, buf, size);
+	d->len += size;
+	return 0;
+}
+
 char *store_json_dump(const json_t *v, size_t flags)
 {
-	char *txt;
+	char stack[4096], *txt = NULL;
+	struct dump_buf d = {stack, NULL, 0, sizeof stack};
 
 	pthread_once(&json_noted_once, json_note_allocs);
 	json_alloc_failed = 0;
-	txt = json_dumps(v, flags);
-	if (txt && json_alloc_failed) {
-		free(txt);
-		txt = NULL;
+	/* a batch item's five texts are a few hundred bytes each: written
+	 * once on the stack and copied once, not grown by doubling from 16
+	 * bytes and copied again (json_dumps) */
+	if (json_dump_callback(v, dump_add, &d, flags) == 0 && !json_alloc_failed) {
+		txt = malloc(d.len + 1);
+		if (txt) {
+			memcpy(txt, d.p, d.len);
+			txt[d.len] = '\0';
+		}
 	}
+	free(d.own);
 	return txt;
 }
 

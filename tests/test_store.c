@@ -496,6 +496,38 @@ static void test_list_binds_every_id_as_given(void **state)
 	testutil_store_close(&t);
 }
 
+/* store_json_dump writes what json_dumps writes, small (on the stack) or
+ * past its 4 KiB buffer (grown on the heap), and nothing for what jansson
+ * refuses to dump. */
+static void test_json_dump_matches_jansson(void **state)
+{
+	char big[9000];
+	json_t *vals[3];
+	char *a, *b;
+	size_t i;
+
+	(void)state;
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	big[100] = '"';
+	vals[0] = json_pack("{s:i,s:s,s:[s,n,b],s:f}", "tier", 2, "name", "Caf\xc3\xa9 \"A\"",
+			    "ev", "S1", 1, "arr", 1.5);
+	vals[1] = json_pack("{s:s,s:s}", "a", big, "b", big);
+	vals[2] = json_string("a bare string");
+	for (i = 0; i < 3; i++) {
+		a = store_json_dump(vals[i], JSON_COMPACT | JSON_SORT_KEYS);
+		b = json_dumps(vals[i], JSON_COMPACT | JSON_SORT_KEYS);
+		if (b) {
+			assert_non_null(a);
+			assert_string_equal(a, b);
+		} else
+			assert_null(a); /* a bare string without JSON_ENCODE_ANY */
+		free(a);
+		free(b);
+		json_decref(vals[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_open_unwritable_path),
 		cmocka_unit_test(test_budget_stops_a_runaway_query),
 		cmocka_unit_test(test_list_binds_every_id_as_given),
+		cmocka_unit_test(test_json_dump_matches_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
