@@ -113,14 +113,14 @@ static int ids_check(json_t *records, struct err *err)
 	return 0;
 }
 
-/* One more waiting batch holds each record of fresh (a JSON array or
- * object of ids, each once): one statement, and each hold's count after it
- * says whether its record is new to the total. */
+/* One more waiting batch holds each record of records (a set): one
+ * statement in key order, and each hold's count after it says whether its
+ * record is new to the total. */
 static int hold_counts(struct store *s, const char *principal, const char *workflow,
-		       json_t *fresh, struct err *err)
+		       json_t *records, struct err *err)
 {
 	struct store_stmt *st;
-	size_t want = json_is_object(fresh) ? json_object_size(fresh) : json_array_size(fresh);
+	size_t want = json_object_size(records);
 	int64_t added = 0, rows = 0;
 	int rc;
 
@@ -136,7 +136,7 @@ static int hold_counts(struct store *s, const char *principal, const char *workf
 		return rc;
 	store_bind_text(st, 1, principal);
 	store_bind_text(st, 2, workflow);
-	store_bind_list(st, 3, fresh);
+	store_bind_list(st, 3, records);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		rows++;
 		if (store_col_int(st, 0) == 1)
@@ -149,48 +149,6 @@ static int hold_counts(struct store *s, const char *principal, const char *workf
 		return err_set(err, AIRLOCK_EIO, "radius hold: %lld counts returned for %zu records",
 			       (long long)rows, want);
 	return total_add(s, principal, workflow, added, err);
-}
-
-int radius_hold(struct store *s, int64_t batch_id, const char *principal, const char *workflow,
-		json_t *records, struct err *err)
-{
-	struct store_stmt *st;
-	json_t *fresh = NULL;
-	int rc;
-
-	rc = ids_check(records, err);
-	if (rc || !json_object_size(records))
-		return rc;
-	/* the batch's records in one statement, in key order; those it held
-	 * already come back from none of them */
-	fresh = json_array();
-	if (!fresh)
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	rc = store_prepare_list(s,
-				"INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
-				" SELECT ?1,value,?3,?4 FROM %s AS l WHERE true"
-				" ON CONFLICT(batch_id,record_id) DO NOTHING RETURNING record_id",
-				2, &st, err);
-	if (rc)
-		goto out;
-	store_bind_int(st, 1, batch_id);
-	store_bind_list(st, 2, records);
-	store_bind_text(st, 3, principal);
-	store_bind_text(st, 4, workflow);
-	while ((rc = store_step(st, err)) == STORE_ROW)
-		if (json_array_append_new(fresh, json_string(store_col_text(st, 0)))) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	store_done(st);
-	if (rc < 0)
-		goto out;
-	rc = hold_counts(s, principal, workflow, fresh, err);
-	if (rc)
-		err_prefix(err, "batch %lld", (long long)batch_id);
-out:
-	json_decref(fresh);
-	return rc;
 }
 
 int radius_hold_first(struct store *s, const char *principal, const char *workflow,
