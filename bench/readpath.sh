@@ -53,10 +53,18 @@ cpid=$!
 bench_track "$cpid"
 cport=$(bench_wait_port "$T/ceiling.log")
 
+threads() { # PID → "name ticks" per thread
+	for _t in /proc/"$1"/task/*; do
+		echo "$(cat "$_t/comm" 2>/dev/null) $(awk '{ print $14 + $15 }' "$_t/stat" 2>/dev/null)"
+	done
+}
+
 measure() { # PID PORT OUT
+	threads "$1" >"$3.t0"
 	c0=$(cpu "$1")
 	"$B/bench_mcp_load" "$2" /mcp/read "$CLIENTS" "$SECS" 0 search_accounts "$ARGS" "$TOKEN" >"$3.json"
 	c1=$(cpu "$1")
+	threads "$1" >"$3.t1"
 	echo "$((c1 - c0))" >"$3.cpu"
 }
 
@@ -73,12 +81,22 @@ t, runs, clients, secs, accounts, threads, hz = sys.argv[1:]
 runs, hz = int(runs), float(hz)
 print(f"logged search_accounts (limit 20) over HTTP, {clients} clients, {secs} s a run, {accounts} accounts, airlock --threads {threads}")
 print("run | airlock req/s | airlock CPU us/req | ceiling req/s | ceiling CPU us/req | CPU ratio | req/s ratio")
-ratios = []
+ratios, threads = [], []
 for i in range(1, runs + 1):
     a = json.load(open(f"{t}/a{i}.json")); c = json.load(open(f"{t}/c{i}.json"))
     acpu = int(open(f"{t}/a{i}.cpu").read()) / hz * 1e6 / max(a["requests"], 1)
     ccpu = int(open(f"{t}/c{i}.cpu").read()) / hz * 1e6 / max(c["requests"], 1)
     ratios.append(acpu / ccpu)
     print(f"{i} | {a['rps']:.0f} | {acpu:.1f} | {c['rps']:.0f} | {ccpu:.1f} | {acpu / ccpu:.2f}x | {a['rps'] / c['rps']:.2f}x")
+    # airlock's CPU per request by thread (name: the I/O thread is
+    # MHD-single, the log's writer airlock-log)
+    per = {}
+    for l0, l1 in zip(open(f"{t}/a{i}.t0"), open(f"{t}/a{i}.t1")):
+        n0, n1 = l0.split(), l1.split()
+        if len(n0) == 2 and len(n1) == 2 and n0[0] == n1[0]:
+            per[n1[0]] = per.get(n1[0], 0) + int(n1[1]) - int(n0[1])
+    threads.append(" ".join(f"{k} {v / hz * 1e6 / max(a['requests'], 1):.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]) if v))
+for i, line in enumerate(threads, 1):
+    print(f"run {i}: airlock CPU us/req by thread: {line}")
 print(f"CPU per request, airlock / ceiling: {min(ratios):.2f}-{max(ratios):.2f}x over {runs} runs (goal <= 3x)")
 PY

@@ -1490,25 +1490,32 @@ struct jbuf {
 	int oom;
 };
 
-static int jb_room(struct jbuf *b, size_t n)
+static int jb_grow(struct jbuf *b, size_t n)
 {
 	size_t cap = b->cap ? b->cap : 8192;
 	char *np;
 
 	if (b->oom)
 		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
 	while (cap < b->len + n + 1)
 		cap *= 2;
 	np = realloc(b->p, cap);
 	if (!np) {
 		b->oom = 1;
+		b->cap = 0; /* nothing more is written */
 		return -1;
 	}
 	b->p = np;
 	b->cap = cap;
 	return 0;
+}
+
+/* jb_grow unless there is room already: checked inline, as this runs a
+ * few hundred times a page (after a failure cap is 0: every later call
+ * fails too) */
+static inline int jb_room(struct jbuf *b, size_t n)
+{
+	return b->len + n + 1 <= b->cap ? 0 : jb_grow(b, n);
 }
 
 static void jb_put(struct jbuf *b, const char *s, size_t n)
@@ -1521,14 +1528,15 @@ static void jb_put(struct jbuf *b, const char *s, size_t n)
 
 /* s as a JSON string: quotes, backslashes and control characters escaped,
  * other bytes as they are (as SQLite's JSON functions write them). */
-static void jb_string(struct jbuf *b, const unsigned char *s, size_t n)
+static int jb_string(struct jbuf *b, const unsigned char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run;
+	int escaped = 0;
 	char *w;
 
 	if (jb_room(b, 6 * n + 2))
-		return;
+		return 1;
 	w = b->p + b->len;
 	*w++ = '"';
 	for (i = 0; i < n;) {
@@ -1538,6 +1546,7 @@ static void jb_string(struct jbuf *b, const unsigned char *s, size_t n)
 		w += run - i;
 		if (run == n)
 			break;
+		escaped = 1;
 		*w++ = '\\';
 		switch (s[run]) {
 		case '"': *w++ = '"'; break;
@@ -1557,6 +1566,43 @@ static void jb_string(struct jbuf *b, const unsigned char *s, size_t n)
 	}
 	*w++ = '"';
 	b->len = (size_t)(w - b->p);
+	return escaped;
+}
+
+/* s escaped to sit inside a JSON string (" and \ get a backslash: JSON
+ * text written here has no raw control characters), appended to b. */
+static void jb_escaped(struct jbuf *b, const char *s, size_t n)
+{
+	size_t i;
+	char *w;
+
+	if (jb_room(b, 2 * n))
+		return;
+	w = b->p + b->len;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			*w++ = '\\';
+		*w++ = s[i];
+	}
+	b->len = (size_t)(w - b->p);
+}
+
+/* How a field's JSON text, just written, goes into the page's escaped
+ * copy: as it is (numbers, booleans, null), as a string whose content
+ * needed no escape (only its two quotes change), or escaped byte by byte. */
+enum jb_kind { JB_ESCAPE, JB_PLAIN_STRING, JB_VERBATIM };
+
+static void jb_copy_escaped(struct jbuf *e, const char *seg, size_t n, enum jb_kind k)
+{
+	if (k == JB_VERBATIM) {
+		jb_put(e, seg, n);
+	} else if (k == JB_PLAIN_STRING && n >= 2) {
+		jb_put(e, "\\\"", 2);
+		jb_put(e, seg + 1, n - 2);
+		jb_put(e, "\\\"", 2);
+	} else {
+		jb_escaped(e, seg, n);
+	}
 }
 
 static void jb_int(struct jbuf *b, int64_t v)
@@ -1575,7 +1621,8 @@ static void jb_int(struct jbuf *b, int64_t v)
 /* The value of column i of st as row_to_json would make field f: typed
  * integers, reals and booleans, NULL as null, the JSON column already made
  * valid by the query (an unreadable one is {}). */
-static void jb_field(struct jbuf *b, const struct book_field *f, struct store_stmt *st, int i)
+static enum jb_kind jb_field(struct jbuf *b, const struct book_field *f, struct store_stmt *st,
+			     int i)
 {
 	const char *t;
 	char num[64];
@@ -1584,17 +1631,21 @@ static void jb_field(struct jbuf *b, const struct book_field *f, struct store_st
 	if (f->type != BOOK_INT && f->type != BOOK_BOOL && f->type != BOOK_REAL) {
 		/* text (JSON included): NULL only for SQL NULL */
 		t = store_col_text(st, i);
-		if (!t)
+		if (!t) {
 			jb_put(b, "null", 4);
-		else if (f->type == BOOK_JSON)
+			return JB_VERBATIM;
+		}
+		if (f->type == BOOK_JSON) {
 			jb_put(b, t, (size_t)store_col_bytes(st, i));
-		else
-			jb_string(b, (const unsigned char *)t, (size_t)store_col_bytes(st, i));
-		return;
+			return JB_ESCAPE;
+		}
+		return jb_string(b, (const unsigned char *)t, (size_t)store_col_bytes(st, i))
+			       ? JB_ESCAPE
+			       : JB_PLAIN_STRING;
 	}
 	if (store_col_is_null(st, i)) {
 		jb_put(b, "null", 4);
-		return;
+		return JB_VERBATIM;
 	}
 	if (f->type == BOOK_INT) {
 		jb_int(b, store_col_int(st, i));
@@ -1616,6 +1667,7 @@ static void jb_field(struct jbuf *b, const struct book_field *f, struct store_st
 			jb_put(b, num, strlen(num));
 		}
 	}
+	return JB_VERBATIM;
 }
 
 /* "id,name,...": the account's columns, the JSON one made valid in SQL
@@ -1647,6 +1699,9 @@ static int account_columns(const struct store *s, char *buf, size_t len)
 /* Each field's '"name":', built once for the process. */
 static char account_keys[NFIELDS(account_fields)][32];
 static size_t account_key_len[NFIELDS(account_fields)];
+/* the same, escaped for the page's copy inside a JSON string */
+static char account_keys_esc[NFIELDS(account_fields)][40];
+static size_t account_key_esc_len[NFIELDS(account_fields)];
 static int account_cols_rc;
 static pthread_once_t account_cols_once = PTHREAD_ONCE_INIT;
 
@@ -1662,25 +1717,55 @@ static void build_account_cols(void)
 			account_cols_rc = -1;
 		else
 			account_key_len[i] = (size_t)n;
+		n = snprintf(account_keys_esc[i], sizeof account_keys_esc[i], "%s\\\"%s\\\":",
+			     i ? "," : "", account_fields[i].name);
+		if (n < 0 || n >= (int)sizeof account_keys_esc[i])
+			account_cols_rc = -1;
+		else
+			account_key_esc_len[i] = (size_t)n;
 	}
+}
+
+/* account_columns, made once per engine for the process: 16 fields
+ * printed for every page were a tenth of a page's own work. */
+static pthread_mutex_t account_cols_lock = PTHREAD_MUTEX_INITIALIZER;
+static char account_cols_of[2][1024];
+static int account_cols_made[2];
+
+static int account_columns_cached(const struct store *s, const char **out)
+{
+	int e = strcmp(store_backend_name(s), "sqlite") != 0, rc = 0;
+
+	pthread_mutex_lock(&account_cols_lock);
+	if (!account_cols_made[e]) {
+		rc = account_columns(s, account_cols_of[e], sizeof account_cols_of[e]);
+		account_cols_made[e] = rc == 0;
+	}
+	pthread_mutex_unlock(&account_cols_lock);
+	*out = account_cols_of[e];
+	return rc;
 }
 
 int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
 		     struct err *err)
 {
 	const struct kind_info *k = &kinds[BOOK_ACCOUNT];
-	char where[768], sql[2048], account_cols[1024];
+	char where[768], sql[2048];
+	const char *account_cols;
 	struct book_query q1 = *q;
 	struct text_plan tp;
 	struct store_stmt *st;
-	struct jbuf b = {0};
+	struct jbuf b = {0}, e = {0};
+	enum jb_kind kind;
+	const char *id;
+	size_t id_len, start;
 	int rc, i;
 
 	memset(page, 0, sizeof *page);
 	if (q->limit < 1)
 		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
 	pthread_once(&account_cols_once, build_account_cols);
-	if (account_cols_rc || account_columns(s, account_cols, sizeof account_cols))
+	if (account_cols_rc || account_columns_cached(s, &account_cols))
 		return err_set(err, AIRLOCK_EINVAL, "internal: the account's columns are too long");
 	rc = text_plan_make(s, q, 1, &tp, err);
 	if (rc)
@@ -1706,37 +1791,64 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	query_bind(st, &q1, &tp, 1);
 	text_plan_free(&tp);
 	jb_put(&b, "[", 1);
+	jb_put(&e, "[", 1);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		if (page->count == (size_t)q->limit) {
 			page->more = 1;
 			continue;
 		}
-		if (page->count++)
+		if (page->count++) {
 			jb_put(&b, ",", 1);
+			jb_put(&e, ",", 1);
+		}
 		jb_put(&b, "{", 1);
+		jb_put(&e, "{", 1);
 		for (i = 0; i < k->nfields; i++) {
 			jb_put(&b, account_keys[i], account_key_len[i]);
-			jb_field(&b, &k->fields[i], st, i);
+			jb_put(&e, account_keys_esc[i], account_key_esc_len[i]);
+			start = b.len;
+			kind = jb_field(&b, &k->fields[i], st, i);
+			if (!b.oom)
+				jb_copy_escaped(&e, b.p + start, b.len - start, kind);
 		}
 		jb_put(&b, "}", 1);
-		/* a cut cursor would resume the next page at the wrong record */
-		if (fmt_buf(page->last_id, sizeof page->last_id, err, "account id", "%s",
-			    store_col_text(st, 0))) {
+		jb_put(&e, "}", 1);
+		/* a cut cursor would resume the next page at the wrong record
+		 * (copied, not printed: this runs for every row) */
+		id = store_col_text(st, 0);
+		id_len = id ? strlen(id) : 0;
+		if (id_len >= sizeof page->last_id) {
+			(void)err_set(err, AIRLOCK_EINVAL,
+				      "account id is too long (%zu bytes, at most %zu)", id_len,
+				      sizeof page->last_id - 1);
 			rc = AIRLOCK_ECORRUPT;
 			break;
 		}
+		if (id_len)
+			memcpy(page->last_id, id, id_len);
+		page->last_id[id_len] = '\0';
 	}
 	store_done(st);
 	jb_put(&b, "]", 1);
+	jb_put(&e, "]", 1);
 	if (b.oom && rc == STORE_DONE)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (rc != STORE_DONE) {
 		free(b.p);
+		free(e.p);
 		memset(page, 0, sizeof *page);
 		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
 	}
 	b.p[b.len] = '\0';
 	page->json = b.p;
+	/* the escaped copy is a saving, not a need: without memory for it the
+	 * caller escapes the page itself */
+	if (e.oom) {
+		free(e.p);
+	} else {
+		e.p[e.len] = '\0';
+		page->json_esc = e.p;
+	}
 	return 0;
 }
 

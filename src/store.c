@@ -268,6 +268,8 @@ int store_begin(struct store *s, struct err *err)
 	char sql[64];
 	int rc;
 
+	if (s->reading)
+		store_read_end(s);
 	if (s->depth == 0)
 		rc = s->be->begin(s, err);
 	else {
@@ -277,6 +279,45 @@ int store_begin(struct store *s, struct err *err)
 	if (rc == 0)
 		s->depth++;
 	return rc;
+}
+
+/* BEGIN or COMMIT through the statement cache: sqlite3_exec would compile
+ * it again for every call. */
+static int read_txn_step(struct store *s, const char *sql, struct err *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected row");
+}
+
+int store_read_begin(struct store *s, struct err *err)
+{
+	int rc;
+
+	if (s->be != &store_sqlite_backend || s->depth || s->reading)
+		return 0;
+	rc = read_txn_step(s, "BEGIN", err);
+	if (rc == 0)
+		s->reading = 1;
+	return rc;
+}
+
+void store_read_end(struct store *s)
+{
+	struct err ignored = {0};
+
+	if (!s->reading)
+		return;
+	s->reading = 0;
+	/* a read transaction has nothing to lose: should COMMIT fail, the
+	 * connection must still not stay inside it */
+	if (read_txn_step(s, "COMMIT", &ignored))
+		(void)s->be->exec(s, "ROLLBACK", &ignored);
 }
 
 int store_commit(struct store *s, struct err *err)
@@ -402,6 +443,10 @@ int store_step(struct store_stmt *st, struct err *err)
 	if (st->bind_rc)
 		return err_set(err, st->bind_rc, "%s: cannot bind parameter: %s", s->path,
 			       err_name(st->bind_rc));
+	/* a write inside store_read_begin's transaction would commit only at
+	 * its end, without the write lock's order: it runs on its own instead */
+	if (s->reading && !s->be->stmt_readonly(st))
+		store_read_end(s);
 	/* a write outside any transaction commits on its own: the same check
 	 * as store_begin's */
 	if (s->depth == 0 && !s->be->stmt_readonly(st) && (rc = s->be->file_ok(s, err)))

@@ -92,6 +92,16 @@ int store_writable(struct store *s, struct err *err);
  * savepoints. Every store_begin() is ended
  * by exactly one store_commit() or store_rollback(). */
 int store_begin(struct store *s, struct err *err);
+/* One read transaction around the statements of one short call (SQLite;
+ * nothing on PostgreSQL): they see one snapshot and take the file's and
+ * the WAL's read locks once, instead of once per statement, and a log
+ * commit between two of them no longer drops the connection's page cache
+ * in the middle of the call. For a caller that never waits inside it (the
+ * HTTP I/O thread): while it is open, no checkpoint can pass it. A
+ * store_begin inside it ends it first (the write gets a transaction of its
+ * own, as without it); store_read_end ends it when still open. */
+int store_read_begin(struct store *s, struct err *err);
+void store_read_end(struct store *s);
 int store_commit(struct store *s, struct err *err);
 void store_rollback(struct store *s);
 int store_in_transaction(const struct store *s);

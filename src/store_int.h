@@ -29,6 +29,7 @@ struct store {
 	void *conn;		  /* the backend's connection */
 	char *path;		  /* a file path or a postgres:// URL */
 	int depth;		  /* transaction nesting: 0 = none */
+	int reading;		  /* store_read_begin's transaction is open */
 	int relaxed;		  /* STORE_RELAXED in force */
 	struct timespec deadline; /* store_budget: when the call must end */
 	int budget_spent;	  /* a statement was stopped by the budget */

@@ -125,6 +125,58 @@ static void test_nested_transactions(void **state)
 	testutil_store_close(&t);
 }
 
+/* store_read_begin (the I/O thread's cheap reads): one snapshot for the
+ * call, and nothing written through the connection meanwhile is held back
+ * by it or slips out of the write lock's order. A caller that writes
+ * inside it (store_begin, or a bare INSERT) gets its own transaction,
+ * committed at once and seen by another connection before the read
+ * transaction would have ended. */
+static void test_read_transaction_snapshot_and_writes(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t), *other = NULL;
+	struct err err = {0};
+
+	(void)state;
+	assert_ok(store_exec(s, "CREATE TABLE t(v INTEGER)", &err), &err);
+	insert_row(s, 1);
+	assert_ok(store_open(&other, t.path, &err), &err);
+	assert_ok(store_read_begin(s, &err), &err);
+	assert_int_equal(count_rows(s), 1);
+	insert_row(other, 2);
+	/* SQLite: the call's snapshot holds; PostgreSQL: no transaction */
+	assert_int_equal(count_rows(s), testutil_on_pg() ? 2 : 1);
+	store_read_end(s);
+	assert_int_equal(count_rows(s), 2);
+	assert_false(store_in_transaction(s));
+
+	/* a bare write inside it commits on its own, at once */
+	assert_ok(store_read_begin(s, &err), &err);
+	assert_int_equal(count_rows(s), 2);
+	insert_row(s, 3);
+	assert_int_equal(count_rows(other), 3);
+	store_read_end(s);
+
+	/* store_begin inside it: a write transaction of its own */
+	assert_ok(store_read_begin(s, &err), &err);
+	assert_int_equal(count_rows(s), 3);
+	assert_ok(store_begin(s, &err), &err);
+	insert_row(s, 4);
+	assert_ok(store_commit(s, &err), &err);
+	assert_false(store_in_transaction(s));
+	assert_int_equal(count_rows(other), 4);
+	store_read_end(s);
+	store_read_end(s); /* twice: harmless */
+
+	/* and the connection writes normally afterwards */
+	assert_ok(store_begin(s, &err), &err);
+	insert_row(s, 5);
+	assert_ok(store_commit(s, &err), &err);
+	assert_int_equal(count_rows(other), 5);
+	store_close(other);
+	testutil_store_close(&t);
+}
+
 /* A request that fails half-way hands its connection back with a
  * transaction open (nested, even): the next request on that connection
  * must neither see nor commit the half-done rows. */
@@ -540,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_reopen_keeps_version),
 		cmocka_unit_test(test_newer_schema_is_refused),
 		cmocka_unit_test(test_nested_transactions),
+		cmocka_unit_test(test_read_transaction_snapshot_and_writes),
 		cmocka_unit_test(test_pool_rolls_back_what_a_request_left_open),
 		cmocka_unit_test(test_pool_keeps_each_connections_state),
 		cmocka_unit_test(test_statement_cache_and_errors),
