@@ -734,14 +734,22 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.refused = pr->refused;
 		spec.ttl_seconds = pr->wf->ttl_seconds;
 		spec.radius = pr->radius;
-		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
+		/* a batch that waits for a person holds its records in the
+		 * running total until it stops waiting (staging.c releases);
+		 * counted now, while radius_total's probe of the same hold rows
+		 * is in the page cache (at a million held records, a random page
+		 * per record read again otherwise), its rows once it has an id */
+		rc = staging_state_waits(spec.state)
+			 ? radius_hold_first(g->store, call->principal, pr->wf->name, pr->records,
+					     err)
+			 : 0;
+		if (!rc)
+			rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
 		if (!rc && pr->up && pr->up->staged)
 			rc = pr->up->staged(g->store, batch_id, pr->items, pr->up->ctx, err);
-		/* a batch that waits for a person holds its records in the
-		 * running total until it stops waiting (staging.c releases) */
 		if (!rc && staging_state_waits(spec.state))
-			rc = radius_hold(g->store, batch_id, call->principal, pr->wf->name,
-					 pr->records, err);
+			rc = radius_hold_rows(g->store, batch_id, call->principal, pr->wf->name,
+					      pr->records, err);
 		if (!rc && gd.d.kind == DECISION_ALLOWED)
 			rc = staging_apply_unattended(g->store, batch_id, NULL, err);
 		if (!rc && gd.d.kind == DECISION_ALLOWED && !strcmp(pr->action, "send"))

@@ -97,14 +97,11 @@ static int hold_exec(struct store *s, const char *sql, const char *principal,
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-int radius_hold(struct store *s, int64_t batch_id, const char *principal, const char *workflow,
-		json_t *records, struct err *err)
+/* Refuses a record id radius would not store. */
+static int ids_check(json_t *records, struct err *err)
 {
-	struct store_stmt *st;
 	const char *id;
-	json_t *v, *fresh = NULL;
-	int64_t n, added = 0, rows = 0;
-	int rc;
+	json_t *v;
 
 	json_object_foreach(records, id, v)
 	{
@@ -113,36 +110,22 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 				       "record id '%.40s…' is longer than %d bytes", id,
 				       RADIUS_ID_MAX);
 	}
-	if (!json_object_size(records))
-		return total_add(s, principal, workflow, 0, err);
-	/* the batch's records in one statement, in key order; those it held
-	 * already come back from none of them */
-	fresh = json_array();
-	if (!fresh)
-		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	rc = store_prepare_list(s,
-				"INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
-				" SELECT ?1,value,?3,?4 FROM %s AS l WHERE true"
-				" ON CONFLICT(batch_id,record_id) DO NOTHING RETURNING record_id",
-				2, &st, err);
-	if (rc)
-		goto out;
-	store_bind_int(st, 1, batch_id);
-	store_bind_list(st, 2, records);
-	store_bind_text(st, 3, principal);
-	store_bind_text(st, 4, workflow);
-	while ((rc = store_step(st, err)) == STORE_ROW)
-		if (json_array_append_new(fresh, json_string(store_col_text(st, 0)))) {
-			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
-			break;
-		}
-	store_done(st);
-	if (rc < 0)
-		goto out;
-	if (!json_array_size(fresh))
-		goto out; /* this batch holds them all already */
-	/* one statement: each hold's count after it says whether its record is
-	 * new to the total */
+	return 0;
+}
+
+/* One more waiting batch holds each record of records (a set): one
+ * statement in key order, and each hold's count after it says whether its
+ * record is new to the total. */
+static int hold_counts(struct store *s, const char *principal, const char *workflow,
+		       json_t *records, struct err *err)
+{
+	struct store_stmt *st;
+	size_t want = json_object_size(records);
+	int64_t added = 0, rows = 0;
+	int rc;
+
+	if (!want)
+		return 0;
 	rc = store_prepare_list(s,
 				"INSERT INTO radius_hold(principal,workflow,record_id,batches)"
 				" SELECT ?1,?2,value,1 FROM %s AS l WHERE true"
@@ -150,29 +133,57 @@ int radius_hold(struct store *s, int64_t batch_id, const char *principal, const 
 				" DO UPDATE SET batches=radius_hold.batches+1 RETURNING batches",
 				3, &st, err);
 	if (rc)
-		goto out;
+		return rc;
 	store_bind_text(st, 1, principal);
 	store_bind_text(st, 2, workflow);
-	store_bind_list(st, 3, fresh);
+	store_bind_list(st, 3, records);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
-		n = store_col_int(st, 0);
 		rows++;
-		if (n == 1)
+		if (store_col_int(st, 0) == 1)
 			added++;
 	}
 	store_done(st);
 	if (rc < 0)
-		goto out;
-	if (rows != (int64_t)json_array_size(fresh)) {
-		rc = err_set(err, AIRLOCK_EIO, "radius hold of batch %lld: %lld counts returned for"
-			     " %zu records", (long long)batch_id, (long long)rows,
-			     json_array_size(fresh));
-		goto out;
-	}
-	rc = 0;
-out:
-	json_decref(fresh);
-	return rc ? rc : total_add(s, principal, workflow, added, err);
+		return rc;
+	if (rows != (int64_t)want)
+		return err_set(err, AIRLOCK_EIO, "radius hold: %lld counts returned for %zu records",
+			       (long long)rows, want);
+	return total_add(s, principal, workflow, added, err);
+}
+
+int radius_hold_first(struct store *s, const char *principal, const char *workflow,
+		      json_t *records, struct err *err)
+{
+	int rc = ids_check(records, err);
+
+	return rc ? rc : hold_counts(s, principal, workflow, records, err);
+}
+
+int radius_hold_rows(struct store *s, int64_t batch_id, const char *principal,
+		     const char *workflow, json_t *records, struct err *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	rc = ids_check(records, err);
+	if (rc || !json_object_size(records))
+		return rc;
+	/* no ON CONFLICT: a batch already holding one of them would have been
+	 * counted twice by radius_hold_first, so the key refuses it (and the
+	 * caller's transaction rolls back) */
+	rc = store_prepare_list(s,
+				"INSERT INTO radius_batch(batch_id,record_id,principal,workflow)"
+				" SELECT ?1,value,?3,?4 FROM %s AS l WHERE true",
+				2, &st, err);
+	if (rc)
+		return rc;
+	store_bind_int(st, 1, batch_id);
+	store_bind_list(st, 2, records);
+	store_bind_text(st, 3, principal);
+	store_bind_text(st, 4, workflow);
+	rc = store_step(st, err);
+	store_done(st);
+	return rc == STORE_DONE ? 0 : rc;
 }
 
 /* One record of a batch, copied out before the rows it came from change. */

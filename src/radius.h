@@ -36,10 +36,18 @@
 int radius_total(struct store *s, const char *principal, const char *workflow, json_t *records,
 		 int64_t *held, int64_t *with, struct err *err);
 
-/* The waiting batch batch_id of (principal, workflow) holds records. A
- * record listed twice counts once; holding a batch twice changes nothing. */
-int radius_hold(struct store *s, int64_t batch_id, const char *principal, const char *workflow,
-		json_t *records, struct err *err);
+/* A new waiting batch of (principal, workflow) holds records, in two steps
+ * of one transaction: radius_hold_first counts each record as held by one
+ * more waiting batch (called right after radius_total, whose probe read the
+ * same hold rows), and radius_hold_rows, once the batch has its id, writes
+ * which records it holds so it can release them. Only for a batch that
+ * holds nothing yet, with the same records for both; a record listed twice
+ * counts once (records is a set); a record the batch already holds is
+ * refused by radius_hold_rows (so never counted twice). */
+int radius_hold_first(struct store *s, const char *principal, const char *workflow,
+		      json_t *records, struct err *err);
+int radius_hold_rows(struct store *s, int64_t batch_id, const char *principal,
+		     const char *workflow, json_t *records, struct err *err);
 
 /* Batch batch_id stopped waiting: its records are released (those no other
  * waiting batch holds leave the total). A batch that holds nothing is fine. */

@@ -227,6 +227,9 @@ static const struct store_migration pg_migrations[] = {
 	 "slot BIGINT NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL, seed TEXT NOT NULL, "
 	 "created_at TEXT NOT NULL, verdict TEXT CHECK (verdict IN ('pass','fail')), "
 	 "verdict_by TEXT, verdict_note TEXT, verdict_at TEXT);"},
+	/* the same index: PostgreSQL's planner picks an index-only scan of it
+	 * by cost (once the visibility map covers the table) */
+	{28, "signal owners by id", "CREATE INDEX signal_owner ON signal(id, account_id);"},
 	{30, "connector tokens",
 	 "CREATE TABLE connector_token( id TEXT PRIMARY KEY, "
 	 "connector TEXT NOT NULL CHECK (connector IN ('read','write')), agent TEXT NOT NULL, "

@@ -67,9 +67,21 @@ static struct {
  * reads them. Must run before SQLite initialises. */
 static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
 
+/* A statement that may fail midway inside a transaction (a multi-row
+ * INSERT, an upsert with CHECKs) keeps the old image of every page it
+ * changes in a statement journal. Past SQLite's 64 KiB default that journal
+ * goes to a temp file: staging's hold upsert and batch_item INSERTs wrote
+ * ~2,700 extra pages through pwrite per 500-item proposal at a million
+ * records (a third of its syscalls, bench/README.md: round 6). 4 MiB keeps a
+ * 500-record proposal's journals in memory; a bigger statement still spills
+ * to the file, so memory stays bounded (one writer at a time per process:
+ * store_write_lock). */
+#define STMT_JOURNAL_IN_MEMORY (4 << 20)
+
 static void configure_sqlite(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_IN_MEMORY);
 }
 
 /* Creates path as an empty file only the owner may read or write, when

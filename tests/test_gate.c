@@ -2,6 +2,7 @@
 #include "fixtures.h"
 
 #include "gate.h"
+#include "radius.h"
 #include "staging.h"
 
 struct env {
@@ -139,6 +140,34 @@ static void test_small_reversible_is_staged(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(it, "before"), "tier")), 3);
 	json_decref(a);
 	json_decref(b);
+	json_decref(r);
+}
+
+/* A batch's holds are counted before it exists and its rows written after
+ * (radius_hold_first, radius_hold_rows): a second write of the rows of a
+ * batch that already holds a record (a replayed or doubled step) must be
+ * refused, never count the record twice; the totals stay the recount. */
+static void test_hold_rows_refuse_a_second_hold(void **state)
+{
+	struct env *e = *state;
+	json_t *r = call(e, "agent:scout", "propose_changes",
+			 retier_args("retier", "region=EMEA", 2, 6, "tier", json_integer(1)));
+	int64_t id = json_integer_value(json_object_get(r, "batch_id")), before;
+	json_t *again = json_pack("{s:b,s:b}", "account:A002", 1, "account:A900", 1);
+	struct err err = {0};
+
+	assert_string_equal(decision(r), "staged");
+	before = fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+				       " principal='agent:scout'");
+	assert_int_equal(before, 3);
+	assert_ok(store_begin(e->t.s, &err), &err);
+	assert_true(radius_hold_rows(e->t.s, id, "agent:scout", "retier", again, &err) < 0);
+	store_rollback(e->t.s);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:scout'"),
+			 before);
+	check_invariants(e);
+	json_decref(again);
 	json_decref(r);
 }
 
@@ -1199,6 +1228,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_small_reversible_is_staged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_rows_refuse_a_second_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_is_blocked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_work_caught_by_cumulative_radius, setup,
 						teardown),

@@ -506,6 +506,80 @@ static void test_writable_when_it_is(void **state)
 	testutil_store_close(&t);
 }
 
+/* A list parameter (store_bind_list) carries each id exactly, once, in
+ * bytewise order: plain ids are written without jansson, and an id a
+ * hostile agent shaped to break out of the JSON text (quotes, backslashes,
+ * a newline, "]") or in another script must come back as itself, never
+ * as more ids or none. */
+static void test_list_binds_every_id_as_given(void **state)
+{
+	static const char *const plain[] = {"A2", "A10", "A1", "A2", "signal:S 9"};
+	static const char *const hostile[] = {"A1", "x\",\"y", "back\\slash", "line\nfeed",
+					      "]", "caf\xc3\xa9", "A1"};
+	static const char *const want_plain[] = {"A1", "A10", "A2", "signal:S 9"};
+	static const char *const want_hostile[] = {"A1", "]", "back\\slash", "caf\xc3\xa9",
+						   "line\nfeed", "x\",\"y"};
+	struct {
+		const char *const *in, *const *want;
+		size_t nin, nwant;
+	} cases[] = {{plain, want_plain, 5, 4}, {hostile, want_hostile, 7, 6}};
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct store_stmt *st;
+	struct err err = {0};
+	size_t c, i, k;
+
+	(void)state;
+	for (c = 0; c < 2; c++) {
+		json_t *set = json_array();
+
+		for (i = 0; i < cases[c].nin; i++)
+			json_array_append_new(set, json_string(cases[c].in[i]));
+		assert_ok(store_prepare_list(s, "SELECT value FROM %s AS l", 1, &st, &err), &err);
+		store_bind_list(st, 1, set);
+		for (k = 0; store_step(st, &err) == STORE_ROW; k++) {
+			assert_true(k < cases[c].nwant);
+			assert_string_equal(store_col_text(st, 0), cases[c].want[k]);
+		}
+		assert_int_equal(k, cases[c].nwant);
+		store_done(st);
+		json_decref(set);
+	}
+	testutil_store_close(&t);
+}
+
+/* store_json_dump writes what json_dumps writes, small (on the stack) or
+ * past its 4 KiB buffer (grown on the heap), and nothing for what jansson
+ * refuses to dump. */
+static void test_json_dump_matches_jansson(void **state)
+{
+	char big[9000];
+	json_t *vals[3];
+	char *a, *b;
+	size_t i;
+
+	(void)state;
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	big[100] = '"';
+	vals[0] = json_pack("{s:i,s:s,s:[s,n,b],s:f}", "tier", 2, "name", "Caf\xc3\xa9 \"A\"",
+			    "ev", "S1", 1, "arr", 1.5);
+	vals[1] = json_pack("{s:s,s:s}", "a", big, "b", big);
+	vals[2] = json_string("a bare string");
+	for (i = 0; i < 3; i++) {
+		a = store_json_dump(vals[i], JSON_COMPACT | JSON_SORT_KEYS);
+		b = json_dumps(vals[i], JSON_COMPACT | JSON_SORT_KEYS);
+		if (b) {
+			assert_non_null(a);
+			assert_string_equal(a, b);
+		} else
+			assert_null(a); /* a bare string without JSON_ENCODE_ANY */
+		free(a);
+		free(b);
+		json_decref(vals[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +598,8 @@ int main(void)
 		cmocka_unit_test(test_statement_cache_and_errors),
 		cmocka_unit_test(test_open_unwritable_path),
 		cmocka_unit_test(test_budget_stops_a_runaway_query),
+		cmocka_unit_test(test_list_binds_every_id_as_given),
+		cmocka_unit_test(test_json_dump_matches_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
