@@ -1528,15 +1528,14 @@ static void jb_put(struct jbuf *b, const char *s, size_t n)
 
 /* s as a JSON string: quotes, backslashes and control characters escaped,
  * other bytes as they are (as SQLite's JSON functions write them). */
-static int jb_string(struct jbuf *b, const unsigned char *s, size_t n)
+static void jb_string(struct jbuf *b, const unsigned char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run;
-	int escaped = 0;
 	char *w;
 
 	if (jb_room(b, 6 * n + 2))
-		return 1;
+		return;
 	w = b->p + b->len;
 	*w++ = '"';
 	for (i = 0; i < n;) {
@@ -1546,7 +1545,6 @@ static int jb_string(struct jbuf *b, const unsigned char *s, size_t n)
 		w += run - i;
 		if (run == n)
 			break;
-		escaped = 1;
 		*w++ = '\\';
 		switch (s[run]) {
 		case '"': *w++ = '"'; break;
@@ -1566,43 +1564,6 @@ static int jb_string(struct jbuf *b, const unsigned char *s, size_t n)
 	}
 	*w++ = '"';
 	b->len = (size_t)(w - b->p);
-	return escaped;
-}
-
-/* s escaped to sit inside a JSON string (" and \ get a backslash: JSON
- * text written here has no raw control characters), appended to b. */
-static void jb_escaped(struct jbuf *b, const char *s, size_t n)
-{
-	size_t i;
-	char *w;
-
-	if (jb_room(b, 2 * n))
-		return;
-	w = b->p + b->len;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			*w++ = '\\';
-		*w++ = s[i];
-	}
-	b->len = (size_t)(w - b->p);
-}
-
-/* How a field's JSON text, just written, goes into the page's escaped
- * copy: as it is (numbers, booleans, null), as a string whose content
- * needed no escape (only its two quotes change), or escaped byte by byte. */
-enum jb_kind { JB_ESCAPE, JB_PLAIN_STRING, JB_VERBATIM };
-
-static void jb_copy_escaped(struct jbuf *e, const char *seg, size_t n, enum jb_kind k)
-{
-	if (k == JB_VERBATIM) {
-		jb_put(e, seg, n);
-	} else if (k == JB_PLAIN_STRING && n >= 2) {
-		jb_put(e, "\\\"", 2);
-		jb_put(e, seg + 1, n - 2);
-		jb_put(e, "\\\"", 2);
-	} else {
-		jb_escaped(e, seg, n);
-	}
 }
 
 static void jb_int(struct jbuf *b, int64_t v)
@@ -1621,8 +1582,7 @@ static void jb_int(struct jbuf *b, int64_t v)
 /* The value of column i of st as row_to_json would make field f: typed
  * integers, reals and booleans, NULL as null, the JSON column already made
  * valid by the query (an unreadable one is {}). */
-static enum jb_kind jb_field(struct jbuf *b, const struct book_field *f, struct store_stmt *st,
-			     int i)
+static void jb_field(struct jbuf *b, const struct book_field *f, struct store_stmt *st, int i)
 {
 	const char *t;
 	char num[64];
@@ -1631,21 +1591,17 @@ static enum jb_kind jb_field(struct jbuf *b, const struct book_field *f, struct 
 	if (f->type != BOOK_INT && f->type != BOOK_BOOL && f->type != BOOK_REAL) {
 		/* text (JSON included): NULL only for SQL NULL */
 		t = store_col_text(st, i);
-		if (!t) {
+		if (!t)
 			jb_put(b, "null", 4);
-			return JB_VERBATIM;
-		}
-		if (f->type == BOOK_JSON) {
+		else if (f->type == BOOK_JSON)
 			jb_put(b, t, (size_t)store_col_bytes(st, i));
-			return JB_ESCAPE;
-		}
-		return jb_string(b, (const unsigned char *)t, (size_t)store_col_bytes(st, i))
-			       ? JB_ESCAPE
-			       : JB_PLAIN_STRING;
+		else
+			jb_string(b, (const unsigned char *)t, (size_t)store_col_bytes(st, i));
+		return;
 	}
 	if (store_col_is_null(st, i)) {
 		jb_put(b, "null", 4);
-		return JB_VERBATIM;
+		return;
 	}
 	if (f->type == BOOK_INT) {
 		jb_int(b, store_col_int(st, i));
@@ -1667,7 +1623,6 @@ static enum jb_kind jb_field(struct jbuf *b, const struct book_field *f, struct 
 			jb_put(b, num, strlen(num));
 		}
 	}
-	return JB_VERBATIM;
 }
 
 /* "id,name,...": the account's columns, the JSON one made valid in SQL
@@ -1699,9 +1654,6 @@ static int account_columns(const struct store *s, char *buf, size_t len)
 /* Each field's '"name":', built once for the process. */
 static char account_keys[NFIELDS(account_fields)][32];
 static size_t account_key_len[NFIELDS(account_fields)];
-/* the same, escaped for the page's copy inside a JSON string */
-static char account_keys_esc[NFIELDS(account_fields)][40];
-static size_t account_key_esc_len[NFIELDS(account_fields)];
 static int account_cols_rc;
 static pthread_once_t account_cols_once = PTHREAD_ONCE_INIT;
 
@@ -1717,12 +1669,6 @@ static void build_account_cols(void)
 			account_cols_rc = -1;
 		else
 			account_key_len[i] = (size_t)n;
-		n = snprintf(account_keys_esc[i], sizeof account_keys_esc[i], "%s\\\"%s\\\":",
-			     i ? "," : "", account_fields[i].name);
-		if (n < 0 || n >= (int)sizeof account_keys_esc[i])
-			account_cols_rc = -1;
-		else
-			account_key_esc_len[i] = (size_t)n;
 	}
 }
 
@@ -1755,10 +1701,9 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	struct book_query q1 = *q;
 	struct text_plan tp;
 	struct store_stmt *st;
-	struct jbuf b = {0}, e = {0};
-	enum jb_kind kind;
+	struct jbuf b = {0};
 	const char *id;
-	size_t id_len, start;
+	size_t id_len;
 	int rc, i;
 
 	memset(page, 0, sizeof *page);
@@ -1791,28 +1736,19 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	query_bind(st, &q1, &tp, 1);
 	text_plan_free(&tp);
 	jb_put(&b, "[", 1);
-	jb_put(&e, "[", 1);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		if (page->count == (size_t)q->limit) {
 			page->more = 1;
 			continue;
 		}
-		if (page->count++) {
+		if (page->count++)
 			jb_put(&b, ",", 1);
-			jb_put(&e, ",", 1);
-		}
 		jb_put(&b, "{", 1);
-		jb_put(&e, "{", 1);
 		for (i = 0; i < k->nfields; i++) {
 			jb_put(&b, account_keys[i], account_key_len[i]);
-			jb_put(&e, account_keys_esc[i], account_key_esc_len[i]);
-			start = b.len;
-			kind = jb_field(&b, &k->fields[i], st, i);
-			if (!b.oom)
-				jb_copy_escaped(&e, b.p + start, b.len - start, kind);
+			jb_field(&b, &k->fields[i], st, i);
 		}
 		jb_put(&b, "}", 1);
-		jb_put(&e, "}", 1);
 		/* a cut cursor would resume the next page at the wrong record
 		 * (copied, not printed: this runs for every row) */
 		id = store_col_text(st, 0);
@@ -1830,25 +1766,15 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	}
 	store_done(st);
 	jb_put(&b, "]", 1);
-	jb_put(&e, "]", 1);
 	if (b.oom && rc == STORE_DONE)
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	if (rc != STORE_DONE) {
 		free(b.p);
-		free(e.p);
 		memset(page, 0, sizeof *page);
 		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
 	}
 	b.p[b.len] = '\0';
 	page->json = b.p;
-	/* the escaped copy is a saving, not a need: without memory for it the
-	 * caller escapes the page itself */
-	if (e.oom) {
-		free(e.p);
-	} else {
-		e.p[e.len] = '\0';
-		page->json_esc = e.p;
-	}
 	return 0;
 }
 

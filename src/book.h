@@ -167,9 +167,6 @@ int book_count(struct store *s, const struct book_query *q, int64_t *out, struct
  * is the page size; more is set when further rows match. */
 struct book_page {
 	char *json;        /* "[{...},...]", the caller's to free() */
-	char *json_esc;    /* json with each " and \ escaped (to embed it in a JSON
-			    * string), the caller's to free(); NULL when there was
-			    * no memory for it */
 	size_t count;      /* objects in json */
 	int more;          /* rows beyond this page exist */
 	char last_id[256]; /* the id of the page's last object ("" when empty) */

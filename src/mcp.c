@@ -175,14 +175,6 @@ int mcp_server_set_policy(struct mcp_server *srv, const struct policy *p, struct
 	return tools_build(srv, err);
 }
 
-/* A search's result text and its escaped copy, dropped. */
-static void result_text_free(struct mcp_server *srv)
-{
-	free(srv->result_text);
-	free(srv->result_text_esc);
-	srv->result_text = srv->result_text_esc = NULL;
-}
-
 void mcp_server_free(struct mcp_server *srv)
 {
 	if (!srv)
@@ -190,7 +182,8 @@ void mcp_server_free(struct mcp_server *srv)
 	json_decref(srv->tools);
 	json_decref(srv->schemas);
 	srv->tools = srv->schemas = NULL;
-	result_text_free(srv);
+	free(srv->result_text);
+	srv->result_text = NULL;
 	if (srv->deferred)
 		free(mcp_deferred_wait(srv->deferred));
 	srv->deferred = NULL;
@@ -429,8 +422,7 @@ static json_t *tool_error(const char *message)
  * structured result, as compact JSON text sc, is embedded twice (as
  * structuredContent and, escaped, as the text block), which is most of the
  * work of a read call. */
-static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char *sc,
-				const char *esc)
+static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char *sc)
 {
 	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
 	/* the block is the model's copy of structuredContent, which says in
@@ -444,16 +436,15 @@ static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char 
 		"\":{\"name\":\"" MCP_SERVER_NAME "\",\"version\":\"" MCP_SERVER_VERSION "\"}}";
 	char *ids = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
 	char *out = NULL, *w;
-	size_t n, en, i, total;
+	size_t n, i, total;
 
 	if (!ids)
 		return NULL;
 	n = strlen(sc);
-	en = esc ? strlen(esc) : 2 * n;
 	/* Compact JSON from jansson or SQLite has no raw control characters:
 	 * only " and \ need escaping to embed it in a JSON string, so the
 	 * escaped copy is at most twice as long (one pass, no counting). */
-	total = sizeof pre + strlen(ids) + sizeof mid1 + en + sizeof mid2 + n + sizeof tail +
+	total = sizeof pre + strlen(ids) + sizeof mid1 + 2 * n + sizeof mid2 + n + sizeof tail +
 		sizeof stateless_tail + 4;
 	out = malloc(total);
 	if (!out)
@@ -467,14 +458,11 @@ static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char 
 	PUT(pre, sizeof pre - 1);
 	PUT(ids, strlen(ids));
 	PUT(mid1, sizeof mid1 - 1);
-	if (esc) /* the tool escaped its text as it wrote it */
-		PUT(esc, en);
-	else
-		for (i = 0; i < n; i++) {
-			if (sc[i] == '"' || sc[i] == '\\')
-				*w++ = '\\';
-			*w++ = sc[i];
-		}
+	for (i = 0; i < n; i++) {
+		if (sc[i] == '"' || sc[i] == '\\')
+			*w++ = '\\';
+		*w++ = sc[i];
+	}
 	PUT(mid2, sizeof mid2 - 1);
 	PUT(sc, n);
 	PUT(tail, sizeof tail - 1);
@@ -497,7 +485,7 @@ static char *tool_ok_reply(struct mcp_session *ses, json_t *id, json_t *structur
 	json_decref(structured);
 	if (!sc)
 		return NULL;
-	out = tool_ok_reply_text(ses, id, sc, NULL);
+	out = tool_ok_reply_text(ses, id, sc);
 	free(sc);
 	return out;
 }
@@ -512,8 +500,9 @@ static char *call_ok_reply(struct mcp_server *srv, struct mcp_session *ses, json
 	if (!srv->result_text)
 		return tool_ok_reply(ses, id, result);
 	json_decref(result);
-	out = tool_ok_reply_text(ses, id, srv->result_text, srv->result_text_esc);
-	result_text_free(srv);
+	out = tool_ok_reply_text(ses, id, srv->result_text);
+	free(srv->result_text);
+	srv->result_text = NULL;
 	return out;
 }
 
@@ -954,7 +943,8 @@ static int do_tools_call(struct mcp_server *srv, struct mcp_session *ses, json_t
 	if (!mcp_tool_is_write(t) && record_call(srv, ses, name, args, result, NULL, &aerr)) {
 		/* Nothing may leave without its log entry: withhold the result. */
 		json_decref(result);
-		result_text_free(srv);
+		free(srv->result_text);
+		srv->result_text = NULL;
 		json_decref(args);
 		mcp_log(ses, 4, json_pack("{s:s,s:s}", "event", "audit failed", "error", aerr.msg));
 		*reply = withheld_reply(ses, id, name, aerr.msg);

@@ -67,9 +67,6 @@ struct mcp_server {
 	 * it, and the tool's json_t result then holds only what the log's
 	 * summary needs. One call at a time per server. */
 	char *result_text;
-	/* result_text escaped to sit in a JSON string (the text block), when
-	 * the tool made it too; NULL: escaped from result_text */
-	char *result_text_esc;
 	/* Tests only: AIRLOCK_TEST_TOOL_DELAY="TOOL:MS" makes every call of
 	 * TOOL take MS more milliseconds (a slow call that costs no CPU). */
 	char test_delay_tool[32];

@@ -442,12 +442,10 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 		rc = book_spelling(srv->store, "region", q.region, region, sizeof region, err);
 		if (rc < 0) {
 			free(page.json);
-			free(page.json_esc);
 			return rc;
 		}
 		if (rc == 1 && strcmp(region, q.region)) {
 			free(page.json);
-			free(page.json_esc);
 			q.region = region;
 			rc = book_search_json(srv->store, &q, &page, err);
 			if (rc)
@@ -457,7 +455,6 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 	next[0] = '\0';
 	if (page.more && cursor_encode(page.last_id, next, sizeof next)) {
 		free(page.json);
-		free(page.json_esc);
 		return err_set(err, AIRLOCK_EINVAL, "an account id is too long for a cursor");
 	}
 	*result = json_pack("{s:I,s:o}", "count", (json_int_t)page.count, "next_cursor",
@@ -478,27 +475,8 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 			w[12 + pl] = ',';
 			memcpy(w + 13 + pl, text + 1, tl); /* text's NUL too */
 		}
-		/* and its copy escaped for the answer's text block, from the
-		 * page's own (made with the page, at the cost of a copy) */
-		if (srv->result_text && page.json_esc &&
-		    (srv->result_text_esc = w = malloc(strlen(page.json_esc) + 2 * tl + 16))) {
-			size_t el = strlen(page.json_esc);
-			const char *c;
-
-			memcpy(w, "{\\\"accounts\\\":", 14);
-			memcpy(w + 14, page.json_esc, el);
-			w += 14 + el;
-			*w++ = ',';
-			for (c = text + 1; *c; c++) {
-				if (*c == '"' || *c == '\\')
-					*w++ = '\\';
-				*w++ = *c;
-			}
-			*w = '\0';
-		}
 	}
 	free(page.json);
-	free(page.json_esc);
 	free(text);
 	if (!srv->result_text) {
 		json_decref(*result);

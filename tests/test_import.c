@@ -333,7 +333,6 @@ static void test_load_says_whether_ids_came_in_order(void **state)
 			assert_null(strstr(page.json, "\"C30\""));
 		}
 		free(page.json);
-		free(page.json_esc);
 	}
 	/* in order, then a second load (the table not empty: per-row trigger)
 	 * of an id before the others */
@@ -357,7 +356,6 @@ static void test_load_says_whether_ids_came_in_order(void **state)
 		  &err);
 	assert_non_null(strstr(page.json, "\"C05\""));
 	free(page.json);
-	free(page.json_esc);
 	testutil_store_close(&t);
 }
 
