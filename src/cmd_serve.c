@@ -143,9 +143,9 @@ static int serve_wait(struct cli *cli, const sigset_t *set)
 			return sig;
 		if (errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (!cli->store && !opened++ && !cli_store(cli))
-			continue; /* said once; the connectors have their own */
-		if (!cli->store)
+		/* opened once (a failure is said once); the connectors have
+		 * their own connections */
+		if (!cli->store && (opened++ || !cli_store(cli)))
 			continue;
 		err = (struct err){0};
 		if (book_text_index_build(cli->store, &built, &err))

@@ -25,8 +25,6 @@
 #define DESC_MAX 1500 /* of the upstream's own description */
 #define ROWS_MAX 512
 
-/* What a row of ours knows: its policy entries and the hash of the
- * definition it was made from (its description and schema show that one). */
 /* The hash of the definition a call found last (a reference held, so its
  * address is not another's while it is here): the upstream's list holds
  * the same objects until it is listed afresh, and every call would hash
@@ -37,6 +35,8 @@ struct hash_memo {
 	char hash[65];
 };
 
+/* What a row of ours knows: its policy entries and the hash of the
+ * definition it was made from (its description and schema show that one). */
 struct up_row {
 	const struct policy_upstream *u;
 	const struct policy_upstream_tool *t;

@@ -861,11 +861,6 @@ struct http_seen {
 	int ended;
 };
 
-/* POSTs msg on curl (a handle of u's, used by one thread at a time) within
- * the session sid ("" for none; ready: initialize has been answered); for a
- * request (id > 0) *resp gets its response. Reads nothing of u but its
- * policy, so calls may run at once, outside u's lock. With multi (curl's
- * own), sent(ctx) is called once the request has left. */
 /* curl_easy_perform of curl on multi (its own), calling sent(ctx) once
  * the request has left (never when it did not). */
 static CURLcode perform_multi(CURLM *multi, CURL *curl, void (*sent)(void *ctx), void *ctx)
@@ -896,6 +891,11 @@ static CURLcode perform_multi(CURLM *multi, CURL *curl, void (*sent)(void *ctx),
 	return cc;
 }
 
+/* POSTs msg on hn (a handle of u's, used by one thread at a time) within
+ * the session sid ("" for none; ready: initialize has been answered); for a
+ * request (id > 0) *resp gets its response. Reads nothing of u but its
+ * policy, so calls may run at once, outside u's lock. With hn->multi,
+ * sent(ctx) is called once the request has left. */
 static int http_post(const struct upstream *u, struct handle *hn, const char *sid, int ready,
 		     const char *msg, int64_t id, void (*sent)(void *ctx), void *ctx,
 		     json_t **resp, struct http_seen *seen, struct err *err)

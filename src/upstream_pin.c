@@ -120,8 +120,6 @@ int upstream_pin_check(struct store *s, const char *upstream, json_t *def, const
 	int rc;
 
 	*out = UPSTREAM_PIN_NONE;
-	if (!tool_name(def))
-		return err_set(err, AIRLOCK_EINVAL, "a tool definition without a name");
 	if ((rc = upstream_tool_hash(def, now, err)))
 		return rc;
 	return upstream_pin_check_hashed(s, upstream, def, now, principal, surface, out, err);
