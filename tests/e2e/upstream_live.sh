@@ -295,6 +295,21 @@ has "72 agents on a 6 s upstream: book_stats still answered" "$T/stats.json" '"s
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null || :
 
+# A read that fails after it left (its upstream killed mid-call): the
+# entry made as it went out stays, what came back is logged after it as an
+# error, and the agent gets an error, not a hang or an empty answer
+serve_start
+farcall a1gone "$T/gone.json" &
+fpid=$!
+sleep 1
+kill -9 "$H4" 2>/dev/null
+wait "$fpid"
+has "an upstream read whose upstream dies mid-call answers with an error" "$T/gone.json" '"isError":true'
+same "... logged as it went out and again for what came back (read, error)" \
+	"$(sql "SELECT group_concat(decision, ',') FROM (SELECT decision FROM action_log WHERE tool='far__get_account' AND body LIKE '%a1gone%' ORDER BY seq)")" "read,error"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || :
+
 # The entry submitted as the call goes out is one the log may still refuse:
 # then the answer, once back, is withheld (nothing of it leaves).
 export AIRLOCK_POLICY="$T/slow.yaml"
