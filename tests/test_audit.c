@@ -819,6 +819,63 @@ static void test_head_moves_once_per_group(void **state)
 	testutil_store_close(&t);
 }
 
+/* The queue's writer runs without triggers (it computes the chain and
+ * the head itself, under the write lock). What a hostile hand at the
+ * database does meanwhile, through a connection of its own, meets the
+ * triggers as before; one entry chained in by hand beyond the head makes
+ * the writer's next entry fail, not fork the chain; and the writer's
+ * entries, interleaved with appends from another connection, chain. */
+static void test_queue_writer_leaves_the_guards(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 3);
+	struct audit_queue *q;
+	struct audit_entry e = {.principal = "agent:scout", .surface = "mcp:read",
+				.tool = "search_accounts", .decision = "read"};
+	struct err err = {0};
+	unsigned char h[32];
+	int64_t seq;
+	char *msg;
+	int i;
+	const char *refused[] = {
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " SELECT max(seq) + 1, 'x', 'p', 's', 't', '{}', zeroblob(32), zeroblob(32)"
+	    " FROM action_log",
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " SELECT seq + 2, 'x', 'p', 's', 't', '{}', hash, zeroblob(32) FROM action_log"
+	    " ORDER BY seq DESC LIMIT 1",
+	    "UPDATE action_log SET body = '{}' WHERE seq = 2",
+	    "DELETE FROM action_log WHERE seq = 1",
+	    "UPDATE action_log_head SET hash = zeroblob(32)",
+	    "DELETE FROM action_log_record",
+	};
+
+	(void)state;
+	assert_ok(audit_queue_open(&q, t.path, &err), &err);
+	for (i = 0; i < 4; i++) {
+		assert_ok(audit_queue_append(q, &e, &seq, &err), &err);
+		assert_int_equal(seq, 4 + 2 * i);
+		append(s, "tool1", NULL, json_object()); /* another connection, between */
+	}
+	for (i = 0; i < (int)(sizeof refused / sizeof refused[0]); i++) {
+		msg = raw_error(s, refused[i]);
+		if (!msg)
+			fail_msg("not refused while the queue's writer runs: %s", refused[i]);
+		free(msg);
+	}
+	verify_ok(s, 11);
+	/* chained by hand beyond the head: the triggers let it in (they
+	 * cannot judge a body; verify names it) */
+	hash_of(s, 11, h);
+	forge(s, 12, h);
+	assert_int_equal(audit_queue_append(q, &e, &seq, &err) != 0, 1);
+	assert_int_equal(seq, 0);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log"), 12);
+	verify_bad(s, NULL, AUDIT_INSERTED, 12, "beyond the log's head");
+	audit_queue_close(q);
+	testutil_store_close(&t);
+}
+
 static void test_tamper_swap(void **state)
 {
 	struct testdb t;
@@ -1327,6 +1384,7 @@ int main(void)
 	    cmocka_unit_test(test_rewritten_body_not_an_entry),
 	    cmocka_unit_test(test_backslash_runs_in_args),
 	    cmocka_unit_test(test_head_moves_once_per_group),
+	    cmocka_unit_test(test_queue_writer_leaves_the_guards),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &one_thread),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &two_threads),
 	};
