@@ -58,7 +58,8 @@ SELECT printf('ACC%07d',i), printf('Company %d',i), printf('company%d.example',i
 bench_wait_port() { # LOG [REGEX] → port
 	_re=${2:-'.*listening on http:\/\/127.0.0.1:\([0-9]*\).*'}
 	for _ in $(seq 200); do
-		_port=$(sed -n "s/$_re/\\1/p" "$1" | head -1)
+		_port=
+		[ -f "$1" ] && _port=$(sed -n "s/$_re/\\1/p" "$1" | head -1)
 		[ -n "$_port" ] && { echo "$_port"; return 0; }
 		sleep 0.1
 	done
