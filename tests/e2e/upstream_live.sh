@@ -249,15 +249,15 @@ rawcall() { # OUT TOKEN BODY [SESSION]
 		-H "MCP-Protocol-Version: 2025-06-18" ${4:+-H "Mcp-Session-Id: $4"} \
 		--data-binary "$3" "http://127.0.0.1:$port/mcp/read"
 }
-code=$(rawcall "$T/dup.json" "$RT" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"book_stats","name":"far__get_account","arguments":{"id":"dupname"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}')
-same "an upstream call with a duplicate tool name is refused as unparsable (HTTP 400)" "$code" 400
-has "... with a parse error" "$T/dup.json" '"code": *-32700'
-same "... and nothing went upstream" "$(farlog dupname)" 0
 code=$(curl -s -D "$T/init.h" -o "$T/init.json" -w '%{http_code}' -H "Content-Type: application/json" \
 	-H "Accept: application/json, text/event-stream" -H "Authorization: Bearer $RT" \
 	--data-binary '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
 	"http://127.0.0.1:$port/mcp/read")
 sid=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^[:space:]]*\).*/\1/p' "$T/init.h")
+code=$(rawcall "$T/dup.json" "$RT" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"book_stats","name":"far__get_account","arguments":{"id":"dupname"}}}' "$sid")
+same "an upstream call with a duplicate tool name is refused as unparsable (HTTP 400)" "$code" 400
+has "... with a parse error" "$T/dup.json" '"code": *-32700'
+same "... and nothing went upstream" "$(farlog dupname)" 0
 RT2=$("$AIRLOCK" token create --connector read --agent mallory 2>/dev/null)
 WT2=$("$AIRLOCK" token create --connector write --agent web 2>/dev/null)
 call='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"far__get_account","arguments":{"id":"ARG"}}}'
