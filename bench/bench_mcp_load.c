@@ -16,7 +16,9 @@
  * each call's arguments are a line of F picked at random (ARGS_JSON is
  * then unused): random pages whose answers a second server was given
  * beforehand (bench/readpath.sh). Two of these at once measure one kind of
- * call under load from another (bench/lanes.sh).
+ * call under load from another (bench/lanes.sh). With BENCH_SAMPLES=FILE,
+ * every latency counted (after the warm-up) is also written to FILE, one
+ * per line in microseconds, so that runs can be pooled (bench/upstream.sh).
  *
  * One thread, epoll, HTTP/1.1 keep-alive; understands Content-Length and
  * chunked bodies. Loopback only: the address is always 127.0.0.1. */
@@ -403,6 +405,17 @@ int main(int argc, char **argv)
 	       nclients, seconds, nlat, errors, (double)nlat / (double)seconds, PCT(0.5), PCT(0.9),
 	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] * 1e3 : 0.0);
 #undef PCT
+	if (getenv("BENCH_SAMPLES")) {
+		FILE *f = fopen(getenv("BENCH_SAMPLES"), "w");
+		size_t k;
+
+		if (!f)
+			die("BENCH_SAMPLES");
+		for (k = 0; k < nlat; k++)
+			fprintf(f, "%.1f\n", lat[k] * 1e6);
+		if (fclose(f))
+			die("BENCH_SAMPLES");
+	}
 	for (i = 0; i < nclients; i++) {
 		close(cs[i].fd);
 		free(cs[i].out);
