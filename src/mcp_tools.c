@@ -6,8 +6,10 @@
  * decided. No tool here approves, judges, applies or undoes. */
 #include "mcp.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "book.h"
@@ -388,6 +390,41 @@ static int cursor_decode(const char *cursor, char *buf, size_t len, struct err *
 	return 0;
 }
 
+/* The rows' untrusted pointers, parsed once each: a row's text is
+ * constant, and every call of an upstream read parsed it again. Kept to
+ * the process's end (a handful of distinct texts). */
+#define POINTERS_KEPT 16
+static pthread_mutex_t pointers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char *text;
+	json_t *parsed;
+} pointers_kept[POINTERS_KEPT];
+
+/* A copy of text parsed (a new reference each call: results are the
+ * caller's to change), or NULL. */
+static json_t *pointers_of(const char *text)
+{
+	json_t *copy = NULL, *parsed;
+	int i;
+
+	pthread_mutex_lock(&pointers_lock);
+	for (i = 0; i < POINTERS_KEPT && pointers_kept[i].text; i++)
+		if (!strcmp(pointers_kept[i].text, text))
+			break;
+	if (i < POINTERS_KEPT && !pointers_kept[i].text &&
+	    (parsed = json_loads(text, 0, NULL))) {
+		if ((pointers_kept[i].text = strdup(text)))
+			pointers_kept[i].parsed = parsed;
+		else
+			json_decref(parsed);
+	}
+	if (i < POINTERS_KEPT && pointers_kept[i].parsed)
+		copy = json_deep_copy(pointers_kept[i].parsed);
+	pthread_mutex_unlock(&pointers_lock);
+	/* more distinct texts than kept: parsed each call, as before */
+	return i < POINTERS_KEPT ? copy : json_loads(text, 0, NULL);
+}
+
 /* Adds structuredContent.untrusted to an object result (a new reference
  * each call; the pointers are constant). Returns 0 or AIRLOCK_ENOMEM. */
 static int mark_untrusted(const struct tools_row *t, json_t *result)
@@ -396,7 +433,7 @@ static int mark_untrusted(const struct tools_row *t, json_t *result)
 
 	if (!t->untrusted || !json_is_object(result) || json_object_get(result, UNTRUSTED_KEY))
 		return 0;
-	pointers = json_loads(t->untrusted, 0, NULL);
+	pointers = pointers_of(t->untrusted);
 	if (!pointers || json_object_set_new(result, UNTRUSTED_KEY,
 					     json_pack("{s:o,s:s}", "pointers", pointers, "note",
 						       UNTRUSTED_NOTE)))

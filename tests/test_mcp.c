@@ -686,6 +686,19 @@ static void test_prompt_injection_changes_nothing(void **state)
 		assert_string_equal(json_string_value(json_array_get(json_object_get(
 					json_object_get(blk, "annotations"), "audience"), 0)),
 				    "assistant");
+		/* a result is its caller's to change: the next call's marker is
+		 * its own (the pointers are parsed once and copied per call) */
+		json_array_append_new(json_object_get(u, "pointers"), json_string("/changed"));
+	}
+	json_decref(res);
+	res = call_tool(&f, "get_account", "{\"account_id\":\"A1\"}");
+	{
+		json_t *u = json_object_get(json_object_get(res, "structuredContent"), "untrusted");
+		char *ptrs = json_dumps(json_object_get(u, "pointers"), JSON_COMPACT);
+
+		assert_non_null(ptrs);
+		assert_string_equal(ptrs, "[\"/account\",\"/contacts\",\"/signals\"]");
+		free(ptrs);
 	}
 	json_decref(res);
 	fixture_close(&f);
