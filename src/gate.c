@@ -652,7 +652,7 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	const char *decision;
 	json_t *it;
 	size_t i;
-	int rc, j;
+	int rc, j, holding = 0;
 
 	if (!pr->wf || !g->policy)
 		return err_set(err, AIRLOCK_EINVAL, "internal: a proposal reached staging with no"
@@ -674,8 +674,16 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		json_object_clear(pr->records);
 	pr->radius = (int64_t)json_object_size(pr->records);
 	if (pr->radius > 0) {
-		rc = radius_total(g->store, call->principal, pr->wf->name, pr->records, &held,
-				  &cumulative, err);
+		/* the running total with these records added, from the upsert
+		 * that holds them (its counts say which are new: the hold rows
+		 * are read once), in a savepoint: a decision that does not wait
+		 * rolls the holds back below */
+		rc = store_begin(g->store, err);
+		if (rc)
+			goto rollback;
+		holding = 1;
+		rc = radius_hold_first(g->store, call->principal, pr->wf->name, pr->records, &held,
+				       &cumulative, err);
 		if (!rc)
 			rc = staging_pending_count(g->store, call->principal, &pending, err);
 		if (rc)
@@ -690,6 +698,18 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 
 		if (why && json_array_append_new(pr->reasons, json_string(why)))
 			pr->oom = 1;
+	}
+	if (holding) {
+		/* a batch that waits for a person holds its records in the
+		 * running total until it stops waiting (staging.c releases);
+		 * anything else (refused, capped, applied unattended) holds none */
+		holding = 0;
+		if (!gd.refused && !gd.capped && staging_state_waits(decision_state(gd.d.kind)))
+			rc = store_commit(g->store, err);
+		else
+			store_rollback(g->store);
+		if (rc)
+			goto rollback;
 	}
 	if (!gd.refused) {
 		if (gd.capped) {
@@ -734,17 +754,9 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.refused = pr->refused;
 		spec.ttl_seconds = pr->wf->ttl_seconds;
 		spec.radius = pr->radius;
-		/* a batch that waits for a person holds its records in the
-		 * running total until it stops waiting (staging.c releases);
-		 * counted now, while radius_total's probe of the same hold rows
-		 * is in the page cache (at a million held records, a random page
-		 * per record read again otherwise), its rows once it has an id */
-		rc = staging_state_waits(spec.state)
-			 ? radius_hold_first(g->store, call->principal, pr->wf->name, pr->records,
-					     err)
-			 : 0;
-		if (!rc)
-			rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
+		/* the hold rows of a waiting batch, counted above, once it has
+		 * an id */
+		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
 		if (!rc && pr->up && pr->up->staged)
 			rc = pr->up->staged(g->store, batch_id, pr->items, pr->up->ctx, err);
 		if (!rc && staging_state_waits(spec.state))
@@ -807,6 +819,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	json_object_set_new(*result, "stage_max", json_integer(pr->wf->stage_max));
 	return 0;
 rollback:
+	if (holding)
+		store_rollback(g->store);
 	store_rollback(g->store);
 	return rc;
 }

@@ -800,6 +800,51 @@ static void test_unattended_only_when_policy_says(void **state)
 	e->wf[1].unattended = 0;
 }
 
+/* The running total is counted by the upsert that holds the records, in a
+ * savepoint: a decision that does not wait (applied unattended, refused
+ * past max_pending_batches) must leave no hold behind, or an agent would
+ * be charged for records nothing waits on, and its next proposal's
+ * held_before and cumulative_radius would be wrong. */
+static void test_decisions_that_do_not_wait_hold_nothing(void **state)
+{
+	struct env *e = *state;
+	json_t *r;
+	int i;
+
+	e->wf[1].unattended = 1;
+	e->wf[1].unattended_max = 3;
+	r = call(e, "agent:quiet", "propose_changes",
+		 retier_args("field_update", "tier=3", 1, 2, "owner", json_string("eve")));
+	assert_string_equal(decision(r), "allowed");
+	json_decref(r);
+	e->wf[1].unattended = 0;
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_hold WHERE"
+					       " principal='agent:quiet'"),
+			 0);
+	assert_int_equal(fixture_count(e->t.s, "SELECT coalesce(sum(records),0) FROM radius_total"
+					       " WHERE principal='agent:quiet'"),
+			 0);
+	for (i = 0; i < 5; i++) {
+		r = call(e, "agent:quiet", "propose_changes",
+			 retier_args("retier", "tier=3", i + 1, i + 1, "tier", json_integer(2)));
+		assert_string_equal(decision(r), "staged");
+		assert_int_equal(json_integer_value(json_object_get(r, "held_before")), i);
+		json_decref(r);
+	}
+	/* capped: refused whole, its 10 records never held */
+	r = call(e, "agent:quiet", "propose_changes",
+		 retier_args("retier", "tier=3", 11, 20, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "refused");
+	json_decref(r);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:quiet' AND workflow='retier'"),
+			 5);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_hold WHERE"
+					       " principal='agent:quiet' AND record_id>='account:A011'"),
+			 0);
+	check_invariants(e);
+}
+
 static void test_batch_status_only_own(void **state)
 {
 	struct env *e = *state;
@@ -1240,6 +1285,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_injection_in_book_data_changes_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_merge_is_blocked_and_applies_softly, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_decisions_that_do_not_wait_hold_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unattended_only_when_policy_says, setup,
 						teardown),
