@@ -148,6 +148,7 @@ struct proposal {
 	json_t *reasons;
 	json_t *records;   /* namespaced ids of every record it alters (radius.h) */
 	json_t *accounts;  /* propose_changes: every named account, read at once */
+	json_t *images;    /* propose_changes: their before-images' texts (book.h) */
 	json_t *owners;    /* propose_changes: signal id → its account, read at once */
 	int64_t radius;
 	const struct gate_upstream *up; /* an upstream's write, else NULL */
@@ -207,6 +208,7 @@ static void proposal_release(struct proposal *pr)
 	json_decref(pr->reasons);
 	json_decref(pr->records);
 	json_decref(pr->accounts);
+	json_decref(pr->images);
 	json_decref(pr->owners);
 }
 
@@ -377,9 +379,10 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	}
 	idx = json_object_get(pr->by_record, rid);
 	if (!idx) {
-		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[]}", "record_id", rid, "changes", "before",
-				  acct, "version", json_object_get(acct, "version"), "reasons",
-				  "evidence");
+		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[],s:O*}", "record_id", rid, "changes",
+				  "before", acct, "version", json_object_get(acct, "version"),
+				  "reasons", "evidence", "before_text",
+				  json_object_get(pr->images, rid));
 		/* an item lost to a failed allocation would stage the rest as
 		 * if it had never been proposed */
 		if (!entry || json_object_set_new(pr->by_record, rid,
@@ -966,7 +969,7 @@ static int proposal_prefetch(struct gate *g, struct proposal *pr, json_t *items,
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = book_get_many(g->store, BOOK_ACCOUNT, ids, &pr->accounts, err);
+	rc = book_get_many(g->store, BOOK_ACCOUNT, ids, &pr->accounts, &pr->images, err);
 	if (!rc)
 		rc = book_evidence_owners(g->store, sigs, &pr->owners, err);
 out:
