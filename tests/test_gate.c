@@ -925,6 +925,42 @@ static void test_before_image_reads_back_as_the_record(void **state)
 	assert_int_equal(n, 40);
 }
 
+/* A string an agent hides a terminal escape or a bidirectional override
+ * in is refused by the item's number and the string's name (the agent must
+ * be able to fix that one), whichever item and evidence entry carries it;
+ * nothing is staged. */
+static void test_hidden_characters_named_by_item(void **state)
+{
+	static const struct {
+		int item, ev;
+		const char *key, *text, *msg;
+	} cases[] = {
+	    {2, 0, "reason", "ok \x1b[2J", "items[2].reason contains control character 0x1b"},
+	    {3, 2, "evidence", "S003\xe2\x80\xae", "items[3].evidence[2] contains bidirectional"},
+	    {1, 0, "record_id", "A001\n", "items[1].record_id contains control character 0x0a"},
+	};
+	struct env *e = *state;
+	struct gate_call c = {"agent:scout", "mcp:write", "propose_changes", "v1"};
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		json_t *args = retier_args("retier", "tier=3", 1, 4, "tier", json_integer(2)), *r = NULL;
+		json_t *it = json_array_get(json_object_get(args, "items"), (size_t)cases[k].item - 1);
+		int64_t before = batches(e);
+		struct err err = {0};
+
+		if (cases[k].ev)
+			json_array_append_new(json_object_get(it, "evidence"), json_string(cases[k].text));
+		else
+			json_object_set_new(it, cases[k].key, json_string(cases[k].text));
+		assert_int_equal(gate_call_tool(&e->g, &c, args, &r, &err), AIRLOCK_EINVAL);
+		assert_non_null(strstr(err.msg, cases[k].msg));
+		assert_null(r);
+		assert_int_equal(batches(e), before);
+		json_decref(args);
+	}
+}
+
 static void test_batch_status_only_own(void **state)
 {
 	struct env *e = *state;
@@ -1370,6 +1406,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_before_image_reads_back_as_the_record, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_characters_named_by_item, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unattended_only_when_policy_says, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_status_only_own, setup, teardown),
