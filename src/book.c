@@ -302,6 +302,7 @@ int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct
 }
 
 static json_t *row_to_json(enum book_kind kind, struct store_stmt *st);
+static json_t *row_to_json_some(enum book_kind kind, struct store_stmt *st, json_t *want);
 
 /* store_collect's row function: ctx points at the kind. */
 static json_t *kind_row(struct store_stmt *st, void *ctx)
@@ -312,6 +313,12 @@ static json_t *kind_row(struct store_stmt *st, void *ctx)
 /* Reads the row the statement points at into a JSON object. */
 static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 {
+	return row_to_json_some(kind, st, NULL);
+}
+
+/* The same with only the fields named in want (a set; NULL: every one). */
+static json_t *row_to_json_some(enum book_kind kind, struct store_stmt *st, json_t *want)
+{
 	const struct kind_info *k = &kinds[kind];
 	json_t *o = json_object(), *v;
 	int i;
@@ -320,6 +327,9 @@ static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 		return NULL;
 	for (i = 0; i < k->nfields; i++) {
 		const struct book_field *f = &k->fields[i];
+
+		if (want && !json_object_get(want, f->name))
+			continue;
 
 		if (store_col_is_null(st, i))
 			v = json_null();
@@ -398,8 +408,8 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	"'segment',CAST(segment AS TEXT),'tier',CAST(tier AS INTEGER),"                           \
 	"'updated_at',CAST(updated_at AS TEXT),'version',CAST(version AS INTEGER)) END"
 
-int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
-		  json_t **images, struct err *err)
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t *fields,
+		  json_t **out, json_t **images, struct err *err)
 {
 	char fmt[512], list[160], sql[2048];
 	struct store_stmt *st;
@@ -441,11 +451,13 @@ int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **ou
 	}
 	store_bind_list(st, 1, ids);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
-		int nf = kinds[kind].nfields;
+		int nf = kinds[kind].nfields, img = text && !store_col_is_null(st, nf);
 
-		rec = row_to_json(kind, st);
+		/* a record whose image is its text needs only the fields asked for;
+		 * any other is dumped whole */
+		rec = row_to_json_some(kind, st, img ? fields : NULL);
 		if (!rec || json_object_set_new(o, store_col_text(st, 0), rec) ||
-		    (text && !store_col_is_null(st, nf) &&
+		    (img &&
 		     json_object_set_new(im, store_col_text(st, 0),
 					 json_stringn_nocheck(store_col_text(st, nf),
 							      (size_t)store_col_bytes(st, nf))))) {

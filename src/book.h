@@ -81,9 +81,11 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
  * NULL) receives a new object {id: JSON text of the record}, written by
  * SQLite in the same statement, for the accounts of a SQLite book whose
  * text reads back as their record (others absent: dump the record): a
- * before-image staged without a dump per record. */
-int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
-		  json_t **images, struct err *err);
+ * before-image staged without a dump per record. fields (NULL: all) names
+ * the fields (a set) *out holds of a record that has its text in images;
+ * a record without one is always read whole. */
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t *fields,
+		  json_t **out, json_t **images, struct err *err);
 
 /* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,
  * AIRLOCK_EINVAL naming the field when a value is wrong. */

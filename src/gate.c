@@ -945,20 +945,31 @@ static int resolve_workflow(struct gate *g, const struct gate_call *call, struct
  * take_item finds a record here exactly when book_get would. */
 static int proposal_prefetch(struct gate *g, struct proposal *pr, json_t *items, struct err *err)
 {
-	json_t *ids = json_object(), *sigs = json_object(), *it, *e;
-	const char *rid;
+	json_t *ids = json_object(), *sigs = json_object(), *want = json_object(), *it, *e;
+	const char *rid, *field;
 	size_t i, j;
 	int rc = 0;
 
-	if (!ids || !sigs) {
+	if (!ids || !sigs || !want) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* the fields the checks read of an account whose before-image is the
+	 * book's own text: merged_into and version (take_item), the scope's
+	 * (scope_match), each item's field (drop_noops, restore) */
+	if (json_object_set_new(want, "id", json_true()) ||
+	    json_object_set_new(want, "merged_into", json_true()) ||
+	    json_object_set_new(want, "version", json_true()) || scope_fields(pr->scope, want))
+		rc = AIRLOCK_ENOMEM;
 	json_array_foreach(items, i, it)
 	{
 		rid = json_string_value(json_object_get(it, "record_id"));
 		if (rid && *rid && strlen(rid) <= BOOK_ID_MAX &&
 		    json_object_set_new(ids, rid, json_true()))
+			rc = AIRLOCK_ENOMEM;
+		field = json_string_value(json_object_get(it, "field"));
+		if (field && json_object_set_new(want, strncmp(field, "custom.", 7) ? field : "custom",
+						 json_true()))
 			rc = AIRLOCK_ENOMEM;
 		json_array_foreach(json_object_get(it, "evidence"), j, e)
 		{
@@ -972,12 +983,13 @@ static int proposal_prefetch(struct gate *g, struct proposal *pr, json_t *items,
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = book_get_many(g->store, BOOK_ACCOUNT, ids, &pr->accounts, &pr->images, err);
+	rc = book_get_many(g->store, BOOK_ACCOUNT, ids, want, &pr->accounts, &pr->images, err);
 	if (!rc)
 		rc = book_evidence_owners(g->store, sigs, &pr->owners, err);
 out:
 	json_decref(ids);
 	json_decref(sigs);
+	json_decref(want);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 
 #include "gate.h"
 #include "radius.h"
+#include "scope.h"
 #include "staging.h"
 
 struct env {
@@ -961,6 +962,66 @@ static void test_hidden_characters_named_by_item(void **state)
 	}
 }
 
+/* On SQLite the checks see an account read with only the fields they
+ * read (its before-image is the book's own text): a scope over fields no
+ * item writes (a custom field, a flag, a list, a negation) must still
+ * judge every account as it is whole, and a merged account must still be
+ * refused. An agent that relied on a field the gate forgot to read would
+ * get records outside its scope staged. */
+static void test_scope_sees_every_field_it_reads(void **state)
+{
+	static const char *const text =
+	    "NOT do_not_contact AND custom.source=fixture AND segment IN (enterprise, smb)";
+	struct env *e = *state;
+	struct scope *sc = NULL;
+	struct err err = {0};
+	json_t *r, *v;
+	char sql[300];
+	int i, in = 0, out = 0, refused = 0;
+	size_t k;
+
+	for (i = 1; i <= 40; i++) {
+		snprintf(sql, sizeof sql,
+			 "UPDATE account SET do_not_contact=%d,custom='%s'%s WHERE id='A%03d'",
+			 i % 3 == 0, i % 4 == 0 ? "{\"source\":\"import\"}" : "{\"source\":\"fixture\"}",
+			 i == 7 ? ",merged_into='A008'" : "", i);
+		assert_ok(store_exec(e->t.s, sql, &err), &err);
+	}
+	assert_ok(scope_parse(text, &sc, &err), &err);
+	for (i = 1; i <= 40; i++) {
+		char id[8];
+		json_t *a;
+
+		snprintf(id, sizeof id, "A%03d", i);
+		a = fixture_account(e->t.s, id);
+		if (i == 7)
+			;
+		else if (scope_match(sc, a))
+			in++;
+		else
+			out++;
+		json_decref(a);
+	}
+	scope_free(sc);
+	assert_true(in > 0 && out > 0);
+	r = call(e, "agent:scout", "propose_changes",
+		 retier_args("retier", text, 1, 40, "tier", json_integer(2)));
+	json_array_foreach(json_object_get(r, "refused_items"), k, v)
+	{
+		const char *rule = json_string_value(json_object_get(v, "rule"));
+
+		if (!strcmp(rule, "merged_record"))
+			assert_string_equal(json_string_value(json_object_get(v, "record_id")), "A007");
+		else
+			assert_string_equal(rule, "outside_scope");
+		refused++;
+	}
+	assert_int_equal(refused, out + 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "radius")), in);
+	json_decref(r);
+	check_invariants(e);
+}
+
 static void test_batch_status_only_own(void **state)
 {
 	struct env *e = *state;
@@ -1407,6 +1468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_before_image_reads_back_as_the_record, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_characters_named_by_item, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_sees_every_field_it_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unattended_only_when_policy_says, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_status_only_own, setup, teardown),
