@@ -9,10 +9,18 @@
  * server spends per request.
  *
  * usage: bench_ceiling DB PAGE_FILE
+ *        bench_ceiling DB PAGES_FILE --keyed
+ * With --keyed, PAGES_FILE holds many answers, each after the arguments it
+ * answers ("ARGS_LEN PAGE_LEN\n" ARGS PAGE, repeated): a request gets the
+ * page of the arguments it carries (the text after "arguments": up to the
+ * body's closing "}}", as bench_mcp_load sends them; one binary search
+ * over the sorted arguments), and its log row holds those arguments. Any
+ * other request (initialize) gets the first page.
  * Prints "listening on http://127.0.0.1:PORT" on stderr; SIGTERM/SIGINT
  * stops it. An initialize (or any request) gets an Mcp-Session-Id header,
  * so bench_mcp_load can drive it like airlock. */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -23,15 +31,22 @@
 #include <string.h>
 #include <time.h>
 
+struct page {
+	char *args, *text;
+	size_t args_len, text_len;
+};
+
 struct req {
 	struct MHD_Connection *c;
 	size_t body_seen;
 	int queued, done;
+	const struct page *answer;
 	struct req *next;
+	char body[4096]; /* last: not zeroed */
 };
 
-static char *page;
-static size_t page_len;
+static struct page *pages;
+static size_t npages;
 static sqlite3 *db;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
@@ -75,7 +90,8 @@ static void *writer(void *arg)
 			sqlite3_bind_int64(ins, 1, ++seq);
 			sqlite3_bind_text(ins, 2, at, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(ins, 3, "search_accounts", -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 4, "{\"limit\":20}", -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, r->answer->args, (int)r->answer->args_len,
+					  SQLITE_STATIC);
 			if (sqlite3_step(ins) != SQLITE_DONE)
 				die(sqlite3_errmsg(db));
 			sqlite3_reset(ins);
@@ -94,6 +110,32 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+static int page_cmp(const void *a, const void *b)
+{
+	const struct page *x = a, *y = b;
+	size_t n = x->args_len < y->args_len ? x->args_len : y->args_len;
+	int c = memcmp(x->args, y->args, n);
+
+	return c ? c : (x->args_len > y->args_len) - (x->args_len < y->args_len);
+}
+
+/* The page for the arguments in body (see the top), else the first. */
+static const struct page *page_for(const char *body, size_t len)
+{
+	static const char key[] = "\"arguments\":";
+	const char *a;
+	struct page k, *hit;
+
+	if (npages < 2 || len < 2 || !(a = memmem(body, len, key, sizeof key - 1)))
+		return &pages[0];
+	k.args = (char *)a + sizeof key - 1;
+	if ((size_t)(k.args - body) > len - 2)
+		return &pages[0];
+	k.args_len = len - 2 - (size_t)(k.args - body);
+	hit = bsearch(&k, pages, npages, sizeof *pages, page_cmp);
+	return hit ? hit : &pages[0];
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *size, void **con_cls)
@@ -102,22 +144,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct MHD_Response *res;
 	enum MHD_Result ret;
 
-	(void)cls, (void)url, (void)method, (void)version, (void)data;
+	(void)cls, (void)url, (void)method, (void)version;
 	if (!r) {
-		r = calloc(1, sizeof *r);
+		/* the body's room is not zeroed: a calloc of it would be
+		 * work the ceiling does and airlock does not */
+		r = malloc(sizeof *r);
 		if (!r)
 			return MHD_NO;
+		memset(r, 0, offsetof(struct req, body));
 		r->c = c;
 		*con_cls = r;
 		return MHD_YES;
 	}
 	if (*size) {
+		if (r->body_seen + *size <= sizeof r->body)
+			memcpy(r->body + r->body_seen, data, *size);
 		r->body_seen += *size;
 		*size = 0;
 		return MHD_YES;
 	}
 	if (!r->queued) {
 		r->queued = 1;
+		r->answer = r->body_seen <= sizeof r->body ? page_for(r->body, r->body_seen)
+							   : &pages[0];
 		MHD_suspend_connection(c);
 		pthread_mutex_lock(&lock);
 		r->next = pending;
@@ -126,7 +175,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_mutex_unlock(&lock);
 		return MHD_YES;
 	}
-	res = MHD_create_response_from_buffer(page_len, page, MHD_RESPMEM_PERSISTENT);
+	res = MHD_create_response_from_buffer(r->answer->text_len, r->answer->text,
+					      MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(res, "Content-Type", "application/json");
 	MHD_add_response_header(res, "Mcp-Session-Id", "0123456789abcdef0123456789abcdef");
 	ret = MHD_queue_response(c, 200, res);
@@ -142,6 +192,50 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Reads the answers (see the top): one whole file as one page, or with
+ * keyed set, "ARGS_LEN PAGE_LEN\n" ARGS PAGE records, sorted by ARGS. */
+static void pages_load(const char *path, int keyed)
+{
+	char *all;
+	size_t off = 0, cap = 0, al, pl;
+	long n;
+	int used;
+	FILE *f = fopen(path, "rb");
+
+	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		die("cannot read the page");
+	all = malloc((size_t)n + 1);
+	if (!all || fread(all, 1, (size_t)n, f) != (size_t)n)
+		die("cannot read the page");
+	all[n] = '\0';
+	fclose(f);
+	if (!keyed) {
+		pages = calloc(1, sizeof *pages);
+		if (!pages)
+			die("out of memory");
+		pages[0] = (struct page){"{\"limit\":20}", all, 12, (size_t)n};
+		npages = 1;
+		return;
+	}
+	while (off < (size_t)n) {
+		if (sscanf(all + off, "%zu %zu\n%n", &al, &pl, &used) != 2 ||
+		    al + pl > (size_t)n - off - (size_t)used)
+			die("a keyed page file's record is cut");
+		off += (size_t)used;
+		if (npages == cap) {
+			cap = cap ? cap * 2 : 256;
+			pages = realloc(pages, cap * sizeof *pages);
+			if (!pages)
+				die("out of memory");
+		}
+		pages[npages++] = (struct page){all + off, all + off + al, al, pl};
+		off += al + pl;
+	}
+	if (!npages)
+		die("no pages");
+	qsort(pages, npages, sizeof *pages, page_cmp);
+}
+
 int main(int argc, char **argv)
 {
 	struct MHD_Daemon *d;
@@ -150,21 +244,12 @@ int main(int argc, char **argv)
 	pthread_t w;
 	sigset_t set;
 	int sig;
-	FILE *f;
-	long n;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: bench_ceiling DB PAGE_FILE\n");
+	if (argc != 3 && (argc != 4 || strcmp(argv[3], "--keyed"))) {
+		fprintf(stderr, "usage: bench_ceiling DB PAGE_FILE [--keyed]\n");
 		return 2;
 	}
-	f = fopen(argv[2], "rb");
-	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
-		die("cannot read the page");
-	page_len = (size_t)n;
-	page = malloc(page_len + 1);
-	if (!page || fread(page, 1, page_len, f) != page_len)
-		die("cannot read the page");
-	fclose(f);
+	pages_load(argv[2], argc == 4);
 	if (sqlite3_open(argv[1], &db) ||
 	    sqlite3_exec(db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -200,6 +285,5 @@ int main(int argc, char **argv)
 	pthread_join(w, NULL);
 	MHD_stop_daemon(d);
 	sqlite3_close(db);
-	free(page);
 	return 0;
 }

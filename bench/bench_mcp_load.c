@@ -12,8 +12,13 @@
  * server is not excused by the calls it kept from being sent), else as
  * fast as the server answers. With BENCH_RANDOM_MAX=N, each "@RANDOM@" in
  * ARGS_JSON becomes a random number from 1 to N, zero-padded to 7 digits,
- * per call (random records, not one cached page). Two of these at once measure one kind of
- * call under load from another (bench/lanes.sh).
+ * per call (random records, not one cached page). With BENCH_ARGS_FILE=F,
+ * each call's arguments are a line of F picked at random (ARGS_JSON is
+ * then unused): random pages whose answers a second server was given
+ * beforehand (bench/readpath.sh). Two of these at once measure one kind of
+ * call under load from another (bench/lanes.sh). With BENCH_SAMPLES=FILE,
+ * every latency counted (after the warm-up) is also written to FILE, one
+ * per line in microseconds, so that runs can be pooled (bench/upstream.sh).
  *
  * One thread, epoll, HTTP/1.1 keep-alive; understands Content-Length and
  * chunked bodies. Loopback only: the address is always 127.0.0.1. */
@@ -52,6 +57,8 @@ static size_t nlat, lat_cap;
 static long errors, calls_total;
 static double rate_arg; /* calls per second per client; 0 = closed loop */
 static long random_max; /* BENCH_RANDOM_MAX */
+static char **arg_lines; /* BENCH_ARGS_FILE */
+static size_t narg_lines;
 
 static void die(const char *what);
 
@@ -62,6 +69,8 @@ static void args_expand(char *out, size_t len)
 	size_t o = 0;
 	int n;
 
+	if (narg_lines)
+		p = arg_lines[(size_t)random() % narg_lines];
 	while (random_max > 0 && (m = strstr(p, "@RANDOM@")) != NULL && o < len) {
 		n = snprintf(out + o, len - o, "%.*s%07ld", (int)(m - p), p,
 			     1 + (long)(random() % random_max));
@@ -72,6 +81,34 @@ static void args_expand(char *out, size_t len)
 	}
 	if ((size_t)snprintf(out + o, len - o, "%s", p) >= len - o)
 		die("arguments too long");
+}
+
+/* Reads BENCH_ARGS_FILE: one JSON object of arguments a line. */
+static void args_file_load(const char *path)
+{
+	char line[2048];
+	size_t cap = 0, n;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		die(path);
+	while (fgets(line, sizeof line, f)) {
+		n = strcspn(line, "\r\n");
+		if (!n)
+			continue;
+		line[n] = '\0';
+		if (narg_lines == cap) {
+			cap = cap ? cap * 2 : 256;
+			arg_lines = realloc(arg_lines, cap * sizeof *arg_lines);
+			if (!arg_lines)
+				die("malloc");
+		}
+		if (!(arg_lines[narg_lines++] = strdup(line)))
+			die("malloc");
+	}
+	fclose(f);
+	if (!narg_lines)
+		die("BENCH_ARGS_FILE holds no arguments");
 }
 
 static double now_s(void)
@@ -259,6 +296,8 @@ int main(int argc, char **argv)
 		return 2;
 	random_max = getenv("BENCH_RANDOM_MAX") ? strtol(getenv("BENCH_RANDOM_MAX"), NULL, 10) : 0;
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (getenv("BENCH_ARGS_FILE"))
+		args_file_load(getenv("BENCH_ARGS_FILE"));
 	if (nclients < 1 || nclients > 1000 || seconds < 1 || seconds > 600)
 		return 2;
 	lat_cap = 1 << 22;
@@ -366,6 +405,17 @@ int main(int argc, char **argv)
 	       nclients, seconds, nlat, errors, (double)nlat / (double)seconds, PCT(0.5), PCT(0.9),
 	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] * 1e3 : 0.0);
 #undef PCT
+	if (getenv("BENCH_SAMPLES")) {
+		FILE *f = fopen(getenv("BENCH_SAMPLES"), "w");
+		size_t k;
+
+		if (!f)
+			die("BENCH_SAMPLES");
+		for (k = 0; k < nlat; k++)
+			fprintf(f, "%.1f\n", lat[k] * 1e6);
+		if (fclose(f))
+			die("BENCH_SAMPLES");
+	}
 	for (i = 0; i < nclients; i++) {
 		close(cs[i].fd);
 		free(cs[i].out);

@@ -3,13 +3,24 @@
 # search_accounts (limit 20) over HTTP, every call in the hash-chained
 # action log before its answer leaves, against this machine's ceiling for
 # the same answer: bench_ceiling, libmicrohttpd answering the very same
-# bytes after a bare SQLite group-commit append of one small row. Both are
+# bytes after a bare SQLite group-commit append of one small row.
+#
+# The input is random pages, as agents reading the book page by page ask
+# for them: before the runs, the book is walked once with next_cursor
+# (READPATH_PAGES pages of 20, the whole book by default) and every page's
+# arguments and answer are kept; each call then asks for one of those pages
+# at random (bench_mcp_load's BENCH_ARGS_FILE), and the ceiling answers the
+# very bytes airlock answered for those arguments (bench_ceiling --keyed).
+# READPATH_INPUT=repeated is the method before round 7: '{"limit":20}'
+# every call, the book's first page again and again. Both are
 # driven by bench_mcp_load with the same clients, one after the other, runs
 # alternating; CPU is the server process's user+system time (/proc) over
 # the run, divided by the calls answered. The goal is airlock <= 3x.
 #
 # Knobs: READPATH_RUNS (5), READPATH_CLIENTS (16), READPATH_SECONDS (5),
-# READPATH_ACCOUNTS (20000), READPATH_THREADS (airlock --threads, 4).
+# READPATH_ACCOUNTS (20000), READPATH_THREADS (airlock --threads, 4),
+# READPATH_INPUT (random | repeated), READPATH_PAGES (the pages walked,
+# ACCOUNTS/20 by default).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAME=readpath.sh
@@ -20,7 +31,10 @@ CLIENTS=${READPATH_CLIENTS:-16}
 SECS=${READPATH_SECONDS:-5}
 ACCOUNTS=${READPATH_ACCOUNTS:-20000}
 THREADS=${READPATH_THREADS:-4}
+INPUT=${READPATH_INPUT:-random}
+PAGES=${READPATH_PAGES:-$((ACCOUNTS / 20))}
 ARGS='{"limit":20}'
+case $INPUT in random | repeated) ;; *) echo "readpath.sh: READPATH_INPUT is random or repeated" >&2; exit 2 ;; esac
 
 [ -x "$AIRLOCK" ] && [ -x "$B/bench_mcp_load" ] && [ -x "$B/bench_ceiling" ] ||
 	{ echo "readpath.sh: run 'make bench' (builds airlock, bench_mcp_load, bench_ceiling)" >&2; exit 1; }
@@ -48,10 +62,59 @@ curl -s -o "$T/page" -H "Content-Type: application/json" \
 	--data-binary "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"search_accounts\",\"arguments\":$ARGS}}" "$U"
 grep -q '"result"' "$T/page" || { echo "readpath.sh: no page from airlock: $(head -c 300 "$T/page")" >&2; exit 1; }
 
-"$B/bench_ceiling" "$T/ceiling.db" "$T/page" 2>"$T/ceiling.log" &
+KEYED=
+if [ "$INPUT" = random ]; then
+	# Walk the book with next_cursor as an agent does; keep each page's
+	# arguments (one a line, for bench_mcp_load) and its answer beside them
+	# (for the ceiling). Every page costs airlock a logged call, as any.
+	python3 - "$aport" "$TOKEN" "$SID" "$PAGES" "$T/args" "$T/pages" <<'PY'
+import http.client, json, sys
+port, token, sid, want, args_out, pages_out = sys.argv[1:]
+c = http.client.HTTPConnection("127.0.0.1", int(port))
+hdr = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+       "Authorization": "Bearer " + token, "Mcp-Session-Id": sid}
+cursor, n = None, 0
+with open(args_out, "w") as fa, open(pages_out, "wb") as fp:
+    while n < int(want):
+        args = {"limit": 20} if cursor is None else {"limit": 20, "cursor": cursor}
+        a = json.dumps(args, separators=(",", ":"))
+        c.request("POST", "/mcp/read", headers=hdr, body='{"jsonrpc":"2.0","id":2,"method":"tools/call",'
+                  '"params":{"name":"search_accounts","arguments":%s}}' % a)
+        page = c.getresponse().read()
+        res = json.loads(page)["result"]
+        fa.write(a + "\n")
+        ab = a.encode()
+        fp.write(b"%d %d\n" % (len(ab), len(page)) + ab + page)
+        n += 1
+        cursor = res["structuredContent"]["next_cursor"]
+        if cursor is None:
+            break
+print(f"readpath.sh: {n} pages walked", file=sys.stderr)
+PY
+	KEYED=--keyed
+fi
+
+if [ -n "$KEYED" ]; then
+	"$B/bench_ceiling" "$T/ceiling.db" "$T/pages" --keyed 2>"$T/ceiling.log" &
+else
+	"$B/bench_ceiling" "$T/ceiling.db" "$T/page" 2>"$T/ceiling.log" &
+fi
 cpid=$!
 bench_track "$cpid"
 cport=$(bench_wait_port "$T/ceiling.log")
+if [ -n "$KEYED" ]; then
+	# the ceiling answers a page's arguments with airlock's page for them
+	_a=$(awk 'NR == 7' "$T/args")
+	for _p in "$aport" "$cport"; do
+		curl -s -o "$T/check.$_p" -H "Content-Type: application/json" \
+			-H "Accept: application/json, text/event-stream" -H "Authorization: Bearer $TOKEN" \
+			-H "Mcp-Session-Id: $SID" \
+			--data-binary "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"search_accounts\",\"arguments\":$_a}}" \
+			"http://127.0.0.1:$_p/mcp/read"
+	done
+	cmp -s "$T/check.$aport" "$T/check.$cport" ||
+		{ echo "readpath.sh: the ceiling's page for $_a is not airlock's" >&2; exit 1; }
+fi
 
 threads() { # PID → "name ticks" per thread
 	for _t in /proc/"$1"/task/*; do
@@ -62,7 +125,12 @@ threads() { # PID → "name ticks" per thread
 measure() { # PID PORT OUT
 	threads "$1" >"$3.t0"
 	c0=$(cpu "$1")
-	"$B/bench_mcp_load" "$2" /mcp/read "$CLIENTS" "$SECS" 0 search_accounts "$ARGS" "$TOKEN" >"$3.json"
+	if [ -n "$KEYED" ]; then
+		BENCH_ARGS_FILE=$T/args "$B/bench_mcp_load" "$2" /mcp/read "$CLIENTS" "$SECS" 0 \
+			search_accounts "$ARGS" "$TOKEN" >"$3.json"
+	else
+		"$B/bench_mcp_load" "$2" /mcp/read "$CLIENTS" "$SECS" 0 search_accounts "$ARGS" "$TOKEN" >"$3.json"
+	fi
 	c1=$(cpu "$1")
 	threads "$1" >"$3.t1"
 	echo "$((c1 - c0))" >"$3.cpu"
@@ -75,11 +143,12 @@ while [ "$i" -le "$RUNS" ]; do
 	i=$((i + 1))
 done
 
-python3 - "$T" "$RUNS" "$CLIENTS" "$SECS" "$ACCOUNTS" "$THREADS" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$T" "$RUNS" "$CLIENTS" "$SECS" "$ACCOUNTS" "$THREADS" "$(getconf CLK_TCK)" "$INPUT" <<'PY'
 import json, sys
-t, runs, clients, secs, accounts, threads, hz = sys.argv[1:]
+t, runs, clients, secs, accounts, threads, hz, inp = sys.argv[1:]
 runs, hz = int(runs), float(hz)
-print(f"logged search_accounts (limit 20) over HTTP, {clients} clients, {secs} s a run, {accounts} accounts, airlock --threads {threads}")
+what = "random pages (cursors)" if inp == "random" else "the first page every call"
+print(f"logged search_accounts (limit 20, {what}) over HTTP, {clients} clients, {secs} s a run, {accounts} accounts, airlock --threads {threads}")
 print("run | airlock req/s | airlock CPU us/req | ceiling req/s | ceiling CPU us/req | CPU ratio | req/s ratio")
 ratios, threads = [], []
 for i in range(1, runs + 1):
@@ -87,6 +156,8 @@ for i in range(1, runs + 1):
     acpu = int(open(f"{t}/a{i}.cpu").read()) / hz * 1e6 / max(a["requests"], 1)
     ccpu = int(open(f"{t}/c{i}.cpu").read()) / hz * 1e6 / max(c["requests"], 1)
     ratios.append(acpu / ccpu)
+    if a.get("errors") or c.get("errors"):
+        print(f"run {i}: errors: airlock {a.get('errors')}, ceiling {c.get('errors')}")
     print(f"{i} | {a['rps']:.0f} | {acpu:.1f} | {c['rps']:.0f} | {ccpu:.1f} | {acpu / ccpu:.2f}x | {a['rps'] / c['rps']:.2f}x")
     # airlock's CPU per request by thread (name: the I/O thread is
     # MHD-single, the log's writer airlock-log)

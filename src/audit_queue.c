@@ -116,11 +116,18 @@ int audit_queue_open(struct audit_queue **out, const char *db_path, struct err *
 	if (!q)
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	rc = audit_sodium_ready(err);
-	/* 16 MB of WAL at most, however long the load lasts */
+	/* 16 MB of WAL at most, however long the load lasts. The triggers
+	 * off on this connection only: the chain and the head are computed
+	 * here, under the write lock, from the head read in the same
+	 * transaction, so the triggers that check a stray INSERT's chain (a
+	 * trigger program per entry: max(seq), the entry before) check
+	 * nothing this writer can get wrong. Every other connection, in this
+	 * process or another, still meets them. */
 	if (rc == 0)
 		rc = store_open_with(&q->store, db_path,
 				     &(struct store_options){.durability = STORE_RELAXED,
-							     .wal_limit_pages = WAL_LIMIT_PAGES},
+							     .wal_limit_pages = WAL_LIMIT_PAGES,
+							     .triggers_off = 1},
 				     err);
 	if (rc) {
 		free(q);

@@ -111,6 +111,8 @@ struct conn {
 	const char *url, *method; /* MHD's, valid until the request completes */
 	int taken;                /* queued; answer is sent once resumed */
 	int classified;           /* its lane is known */
+	void *kept;               /* http_keep's, until the handler runs */
+	void (*kept_drop)(void *);
 	struct http_response answer;
 	struct conn *next;
 };
@@ -790,6 +792,32 @@ static int client_gone(struct conn *cn)
 	return ci && recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+void http_keep(const struct http_request *req, void *data, void (*drop)(void *data))
+{
+	struct conn *cn = req->conn;
+
+	if (cn->kept)
+		cn->kept_drop(cn->kept);
+	cn->kept = data;
+	cn->kept_drop = drop;
+}
+
+/* Runs the route's handler on req with what was kept for it, which is
+ * dropped once the handler returns (taken out of cn first: cn may be gone
+ * by then, answered from another thread). */
+static void run_handler(const struct route *r, struct conn *cn, struct http_request *req,
+			struct http_response *res)
+{
+	void *kept = cn->kept;
+	void (*drop)(void *) = cn->kept_drop;
+
+	cn->kept = NULL;
+	req->kept = kept;
+	r->fn(r->ctx, req, res);
+	if (kept)
+		drop(kept);
+}
+
 static void run_queued(struct http_server *s, enum http_lane lane, struct conn *cn)
 {
 	struct http_request req;
@@ -802,6 +830,8 @@ static void run_queued(struct http_server *s, enum http_lane lane, struct conn *
 	req.body_len = cn->len;
 	req.native = cn->mhd; /* suspended: its I/O thread does not touch it */
 	req.on_io_thread = 0;
+	req.kept = NULL;
+	req.conn = cn;
 	if (lane == HTTP_LANE_FAST && r->classify && !cn->classified) {
 		cn->classified = 1;
 		enum http_lane to = r->classify(r->ctx, &req);
@@ -821,7 +851,7 @@ static void run_queued(struct http_server *s, enum http_lane lane, struct conn *
 		http_resume((struct http_deferred *)cn, &res);
 		return;
 	}
-	s->routes[cn->route].fn(s->routes[cn->route].ctx, &req, &res);
+	run_handler(r, cn, &req, &res);
 	/* http_defer clears res.internal; cn may be gone already then */
 	if (res.internal)
 		http_resume((struct http_deferred *)cn, &res);
@@ -844,6 +874,8 @@ static void run_io(struct http_server *s, struct conn *cn)
 	req.body_len = cn->len;
 	req.native = cn->mhd;
 	req.on_io_thread = 1;
+	req.kept = NULL;
+	req.conn = cn;
 	switch (r->io_ok(r->ctx, &req)) {
 	case HTTP_IO_RUN:
 		break;
@@ -858,7 +890,7 @@ static void run_io(struct http_server *s, struct conn *cn)
 	cn->classified = 1; /* io_ok called it cheap */
 	res.status = 500;
 	res.internal = cn;
-	r->fn(r->ctx, &req, &res);
+	run_handler(r, cn, &req, &res);
 	if (res.requeue && res.internal) {
 		/* it would have waited here: a handler thread waits instead */
 		free(res.body);
@@ -960,6 +992,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 				free(cn->answer.headers[i].value);
 			taken_done(cls);
 		}
+		if (cn->kept)
+			cn->kept_drop(cn->kept);
 		free(cn->body);
 		free(cn);
 		*con_cls = NULL;

@@ -47,6 +47,9 @@ struct http_request {
 	void *native;       /* the MHD_Connection, for http_header() */
 	int on_io_thread;   /* run on the I/O thread (http_route_io): must not
 			       block; http_requeue() hands it to the queue */
+	const void *kept;   /* for the handler: what the route's io_ok or
+			       classifier kept (http_keep); NULL when nothing */
+	void *conn;         /* the server's */
 };
 
 struct http_response {
@@ -98,6 +101,13 @@ enum http_lane { HTTP_LANE_FAST = 0, HTTP_LANE_SLOW = 1, HTTP_LANE_WAIT = 2, HTT
  * before the handler runs; called on a fast-lane handler thread, so it must
  * be quick (no I/O, no locks held long). It must not keep req's pointers. */
 typedef enum http_lane (*http_classifier)(void *ctx, const struct http_request *req);
+
+/* Keeps what a route's io_ok or classifier worked out about a request
+ * (a decoded body, a checked token) for its handler, which finds it in
+ * req->kept and must not keep it past its return: the server calls
+ * drop(data) once the handler has returned, or when the request ends
+ * without one. A second call drops the first's data. */
+void http_keep(const struct http_request *req, void *data, void (*drop)(void *data));
 
 /* A handler whose answer must wait for another thread (an action log entry
  * being committed) defers it: http_defer returns a handle (NULL when this

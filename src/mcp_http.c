@@ -839,9 +839,10 @@ static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_conne
 	free(n.buf);
 }
 
+/* decoded: the body as classify decoded it (jsonrpc_parse), or NULL */
 static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector c,
 			const char *agent, const char *key, const struct http_request *req,
-			struct http_response *res)
+			json_t *decoded, struct http_response *res)
 {
 	const char *accept = http_header(req, "Accept");
 	const char *ctype = http_header(req, "Content-Type");
@@ -868,7 +869,9 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 		respond_rpc_error(res, 400, JSONRPC_INVALID_REQUEST, buf);
 		return;
 	}
-	if (jsonrpc_parse(req->body, req->body_len, &msg, &jerr)) {
+	if (decoded)
+		msg = json_incref(decoded);
+	else if (jsonrpc_parse(req->body, req->body_len, &msg, &jerr)) {
 		struct mcp_session tmp;
 
 		mcp_session_init(&tmp, agent);
@@ -907,10 +910,28 @@ static void handle_delete(struct mcp_http *m, enum mcp_connector c, const char *
 	http_respond(res, 204, NULL, NULL);
 }
 
+/* What classify worked out about a request, kept for its handler
+ * (http_keep): the body decoded, and when a bearer token was checked, whose
+ * it is, so that neither is done twice for one call. */
+struct judged {
+	json_t *msg;
+	int authed;
+	char agent[72], key[96];
+};
+
+static void judged_drop(void *p)
+{
+	struct judged *j = p;
+
+	json_decref(j->msg);
+	free(j);
+}
+
 static void on_mcp(void *ctx, const struct http_request *req, struct http_response *res)
 {
 	struct route_ctx *rc = ctx;
 	struct mcp_http *m = rc->m;
+	const struct judged *judged = req->kept;
 	struct err err = {0};
 	struct worker *w;
 	char agent[72], key[96];
@@ -936,9 +957,17 @@ static void on_mcp(void *ctx, const struct http_request *req, struct http_respon
 	 * costs the saving. */
 	if (req->on_io_thread)
 		(void)store_read_begin(w->store, &err);
-	if (authenticate(m, w, rc->connector, req, res, agent, sizeof agent, key, sizeof key) == 0) {
+	if (judged && judged->authed) {
+		/* the token was checked for this connector when the lane was
+		 * judged (classify), a moment ago, on this very request */
+		(void)snprintf(agent, sizeof agent, "%s", judged->agent);
+		(void)snprintf(key, sizeof key, "%s", judged->key);
+	}
+	if ((judged && judged->authed) ||
+	    authenticate(m, w, rc->connector, req, res, agent, sizeof agent, key, sizeof key) == 0) {
 		if (!strcmp(req->method, "POST"))
-			handle_post(m, w, rc->connector, agent, key, req, res);
+			handle_post(m, w, rc->connector, agent, key, req, judged ? judged->msg : NULL,
+				    res);
 		else
 			handle_delete(m, rc->connector, agent, req, res);
 	}
@@ -996,7 +1025,7 @@ static int surely_cheap(const char *body, size_t len)
  * that fails here takes the fast lane, where it is refused at once and
  * costs one token lookup, never a decode. */
 static int lane_authenticated(struct mcp_http *m, enum mcp_connector c,
-			      const struct http_request *req)
+			      const struct http_request *req, struct judged *j)
 {
 	const char *auth = http_header(req, "Authorization");
 	struct token_info info;
@@ -1016,6 +1045,13 @@ static int lane_authenticated(struct mcp_http *m, enum mcp_connector c,
 	ok = token_verify(w->store, auth, &info, &err) == 0 &&
 	     strcmp(info.connector, mcp_connector_name(c)) == 0;
 	worker_give(m, w);
+	if (ok) {
+		/* as authenticate names them; agent names are at most 64 bytes
+		 * (mcp_agent_valid at every door, token_verify) */
+		(void)snprintf(j->agent, sizeof j->agent, "%s", info.agent);
+		(void)snprintf(j->key, sizeof j->key, "%s:%s", mcp_connector_name(c), info.id);
+		j->authed = 1;
+	}
 	return ok;
 }
 
@@ -1028,7 +1064,8 @@ static int lane_authenticated(struct mcp_http *m, enum mcp_connector c,
 static enum http_lane classify(void *ctx, const struct http_request *req)
 {
 	struct route_ctx *rc = ctx;
-	json_t *msg;
+	struct judged j = {0}, *kept;
+	json_error_t jerr;
 	int slow;
 
 	if (req->body_len <= LANE_BODY_BYTES &&
@@ -1036,15 +1073,22 @@ static enum http_lane classify(void *ctx, const struct http_request *req)
 	     surely_cheap(req->body, req->body_len)))
 		return HTTP_LANE_FAST;
 	/* nothing is decoded for a client that is refused anyway */
-	if (!lane_authenticated(rc->m, rc->connector, req))
+	if (!lane_authenticated(rc->m, rc->connector, req, &j))
 		return HTTP_LANE_FAST;
 	if (req->body_len > LANE_BODY_BYTES)
 		return HTTP_LANE_SLOW;
-	msg = json_loadb(req->body, req->body_len, 0, NULL);
-	if (!msg)
+	/* decoded as the handler decodes it (duplicate keys refused): the
+	 * handler runs on what was judged here */
+	if (jsonrpc_parse(req->body, req->body_len, &j.msg, &jerr))
 		return HTTP_LANE_FAST;
-	slow = mcp_call_expensive(msg);
-	json_decref(msg);
+	slow = mcp_call_expensive(j.msg);
+	kept = malloc(sizeof *kept);
+	if (kept) {
+		*kept = j;
+		http_keep(req, kept, judged_drop);
+	} else {
+		json_decref(j.msg); /* decoded again by the handler */
+	}
 	return slow == 2 ? HTTP_LANE_WAIT : slow ? HTTP_LANE_SLOW : HTTP_LANE_FAST;
 }
 

@@ -110,6 +110,8 @@ int store_open_with(struct store **out, const char *target, const struct store_o
 		store_wal_limit(*out, o->wal_limit_pages);
 	if (rc == 0 && o->read_snapshot)
 		rc = store_read_snapshot(*out, err);
+	if (rc == 0 && o->triggers_off)
+		rc = (*out)->be->triggers_off(*out, err);
 	if (rc && *out) {
 		store_close(*out);
 		*out = NULL;

@@ -193,6 +193,13 @@ struct store_options {
 	enum store_durability durability; /* store_set_durability */
 	int wal_limit_pages;		  /* > 0: store_wal_limit */
 	int read_snapshot;		  /* store_read_snapshot once open */
+	/* SQLite: this connection fires no triggers. Only for a writer that
+	 * checks in C, in the same transaction, what the tables' triggers
+	 * check (the action log's writer, audit_queue.c: the chain and the
+	 * head computed from the head it read under the write lock); every
+	 * other connection, in this process or another, still meets them.
+	 * PostgreSQL keeps them (nothing to do). */
+	int triggers_off;
 };
 int store_open_with(struct store **out, const char *target, const struct store_options *o,
 		    struct err *err);

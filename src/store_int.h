@@ -76,6 +76,8 @@ struct store_backend {
 	void (*clear_bindings)(struct store_stmt *st);
 	int (*set_durability)(struct store *s, enum store_durability d, struct err *err);
 	void (*wal_limit)(struct store *s, int pages);
+	/* store_options.triggers_off */
+	int (*triggers_off)(struct store *s, struct err *err);
 	/* arm (ms > 0) or disarm the budget in s->deadline */
 	void (*budget)(struct store *s, int64_t ms);
 	int64_t (*changes)(struct store *s);

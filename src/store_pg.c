@@ -801,6 +801,15 @@ static int pg_set_durability(struct store *s, enum store_durability d, struct er
 	    err);
 }
 
+static int pg_triggers_off(struct store *s, struct err *err)
+{
+	/* disabling them takes a superuser (session_replication_role):
+	 * PostgreSQL's writer keeps its triggers */
+	(void)s;
+	(void)err;
+	return 0;
+}
+
 static void pg_wal_limit(struct store *s, int pages)
 {
 	/* PostgreSQL's own checkpointer bounds its WAL (max_wal_size) */
@@ -968,6 +977,7 @@ const struct store_backend store_pg_backend = {
     .clear_bindings = pg_clear_bindings,
     .set_durability = pg_set_durability,
     .wal_limit = pg_wal_limit,
+    .triggers_off = pg_triggers_off,
     .budget = pg_budget,
     .changes = pg_changes,
     .last_insert_id = pg_last_insert_id,

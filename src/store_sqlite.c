@@ -18,6 +18,10 @@
 
 struct sqlite_conn {
 	sqlite3 *db;
+	/* BEGIN IMMEDIATE and COMMIT, compiled once: sqlite3_exec compiled
+	 * them again for every transaction (a group commit's two of its
+	 * handful of statements) */
+	sqlite3_stmt *begin, *commit;
 	dev_t dev; /* the file opened, to notice it removed or replaced */
 	ino_t ino;
 	int gone; /* it was: every later write is refused */
@@ -196,6 +200,8 @@ static void sq_close(struct store *s)
 
 	if (!c)
 		return;
+	sqlite3_finalize(c->begin);
+	sqlite3_finalize(c->commit);
 	if (c->db)
 		sqlite3_close(c->db);
 	free(c);
@@ -276,14 +282,35 @@ static int sq_writable(struct store *s, struct err *err)
 	return 0;
 }
 
+/* Runs one of the connection's own statements (BEGIN, COMMIT), compiling
+ * it the first time. */
+static int sq_run_once(struct store *s, sqlite3_stmt **st, const char *sql, struct err *err)
+{
+	int rc = SQLITE_OK;
+
+	if (!*st)
+		rc = sqlite3_prepare_v3(DB(s), sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(*st);
+	if (rc != SQLITE_DONE) {
+		rc = err_set(err, map_rc(rc), "%s: %s", s->path, sqlite3_errmsg(DB(s)));
+		if (*st)
+			sqlite3_reset(*st);
+		return rc;
+	}
+	sqlite3_reset(*st);
+	return 0;
+}
+
 static int sq_begin(struct store *s, struct err *err)
 {
+	struct sqlite_conn *c = s->conn;
 	int rc = sq_file_ok(s, err);
 
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&store_write_lock);
-	rc = sq_exec(s, "BEGIN IMMEDIATE", err);
+	rc = sq_run_once(s, &c->begin, "BEGIN IMMEDIATE", err);
 	if (rc)
 		pthread_mutex_unlock(&store_write_lock);
 	return rc;
@@ -291,7 +318,8 @@ static int sq_begin(struct store *s, struct err *err)
 
 static int sq_commit(struct store *s, struct err *err)
 {
-	int rc = sq_exec(s, "COMMIT", err);
+	struct sqlite_conn *c = s->conn;
+	int rc = sq_run_once(s, &c->commit, "COMMIT", err);
 
 	if (rc == 0)
 		pthread_mutex_unlock(&store_write_lock);
@@ -606,6 +634,16 @@ static const char *sq_migration_sql(const struct store_migration *m)
 	return m->sql;
 }
 
+static int sq_triggers_off(struct store *s, struct err *err)
+{
+	int on = 1;
+
+	if (sqlite3_db_config(DB(s), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &on) != SQLITE_OK || on)
+		return err_set(err, AIRLOCK_EIO, "%s: cannot turn this connection's triggers off",
+			       s->path);
+	return 0;
+}
+
 static void sq_wal_limit(struct store *s, int pages)
 {
 	sqlite3_wal_autocheckpoint(DB(s), pages);
@@ -722,6 +760,7 @@ const struct store_backend store_sqlite_backend = {
     .clear_bindings = sq_clear_bindings,
     .set_durability = sq_set_durability,
     .wal_limit = sq_wal_limit,
+    .triggers_off = sq_triggers_off,
     .budget = sq_budget,
     .changes = sq_changes,
     .last_insert_id = sq_last_insert_id,

@@ -819,6 +819,97 @@ static void test_head_moves_once_per_group(void **state)
 	testutil_store_close(&t);
 }
 
+/* The queue's writer runs without triggers (it computes the chain and
+ * the head itself, under the write lock). What a hostile hand at the
+ * database does meanwhile, through a connection of its own, meets the
+ * triggers as before; one entry chained in by hand beyond the head makes
+ * the writer's next entry fail, not fork the chain; and the writer's
+ * entries, interleaved with appends from another connection, chain. */
+static void test_queue_writer_leaves_the_guards(void **state)
+{
+	struct testdb t;
+	struct store *s = make_log(&t, 3);
+	struct audit_queue *q;
+	struct audit_entry e = {.principal = "agent:scout", .surface = "mcp:read",
+				.tool = "search_accounts", .decision = "read"};
+	struct err err = {0};
+	unsigned char h[32];
+	int64_t seq;
+	char *msg;
+	int i;
+	const char *refused[] = {
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " SELECT max(seq) + 1, 'x', 'p', 's', 't', '{}', zeroblob(32), zeroblob(32)"
+	    " FROM action_log",
+	    "INSERT INTO action_log(seq, at, principal, surface, tool, body, prev_hash, hash)"
+	    " SELECT seq + 2, 'x', 'p', 's', 't', '{}', hash, zeroblob(32) FROM action_log"
+	    " ORDER BY seq DESC LIMIT 1",
+	    "UPDATE action_log SET body = '{}' WHERE seq = 2",
+	    "DELETE FROM action_log WHERE seq = 1",
+	    "UPDATE action_log_head SET hash = zeroblob(32)",
+	    "DELETE FROM action_log_record",
+	};
+
+	(void)state;
+	assert_ok(audit_queue_open(&q, t.path, &err), &err);
+	for (i = 0; i < 4; i++) {
+		assert_ok(audit_queue_append(q, &e, &seq, &err), &err);
+		assert_int_equal(seq, 4 + 2 * i);
+		append(s, "tool1", NULL, json_object()); /* another connection, between */
+	}
+	for (i = 0; i < (int)(sizeof refused / sizeof refused[0]); i++) {
+		msg = raw_error(s, refused[i]);
+		if (!msg)
+			fail_msg("not refused while the queue's writer runs: %s", refused[i]);
+		free(msg);
+	}
+	verify_ok(s, 11);
+	/* chained by hand beyond the head: the triggers let it in (they
+	 * cannot judge a body; verify names it) */
+	hash_of(s, 11, h);
+	forge(s, 12, h);
+	assert_int_equal(audit_queue_append(q, &e, &seq, &err) != 0, 1);
+	assert_int_equal(seq, 0);
+	assert_int_equal(raw_int(s, "SELECT count(*) FROM action_log"), 12);
+	verify_bad(s, NULL, AUDIT_INSERTED, 12, "beyond the log's head");
+	audit_queue_close(q);
+	testutil_store_close(&t);
+}
+
+/* The queue's writer fires no triggers, so each trigger on the log's
+ * tables must only refuse what that writer never does. A migration that
+ * adds one (say, keeping a count up to date) would be skipped by the
+ * writer without a word: this list makes its author look at
+ * audit_queue.c first. */
+static void test_log_triggers_are_only_guards(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct store_stmt *st;
+	struct err err = {0};
+	char names[1024] = "";
+	size_t n = 0;
+
+	(void)state;
+	if (on_pg(s)) { /* PostgreSQL's writer keeps its triggers */
+		testutil_store_close(&t);
+		skip();
+	}
+	assert_ok(store_prepare(s,
+				"SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN"
+				" ('action_log', 'action_log_record', 'action_log_head') ORDER BY name",
+				&st, &err),
+		  &err);
+	while (store_step(st, &err) == STORE_ROW)
+		n += (size_t)snprintf(names + n, sizeof names - n, "%s ", store_col_text(st, 0));
+	store_done(st);
+	assert_string_equal(names, "action_log_chained action_log_head_forward "
+				   "action_log_head_no_delete action_log_head_no_insert "
+				   "action_log_no_delete action_log_no_update "
+				   "action_log_record_no_delete action_log_record_no_update ");
+	testutil_store_close(&t);
+}
+
 static void test_tamper_swap(void **state)
 {
 	struct testdb t;
@@ -1327,6 +1418,8 @@ int main(void)
 	    cmocka_unit_test(test_rewritten_body_not_an_entry),
 	    cmocka_unit_test(test_backslash_runs_in_args),
 	    cmocka_unit_test(test_head_moves_once_per_group),
+	    cmocka_unit_test(test_queue_writer_leaves_the_guards),
+	    cmocka_unit_test(test_log_triggers_are_only_guards),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &one_thread),
 	    cmocka_unit_test_prestate(test_long_log_reports_first_problem, &two_threads),
 	};

@@ -236,6 +236,40 @@ wait "$fpid"
 same "an upstream read is in the log while the upstream still answers (entries, answer bytes)" "$mid" "1 0"
 has "... and its answer comes back after" "$T/far.json" 'account a1early'
 same "... logged once" "$(farlog a1early)" 1
+# The lane of an upstream's call is judged on the I/O thread, which checks
+# the token and decodes the body; the call's thread runs on that judgement
+# instead of doing both again. A hostile agent's tries at making the two
+# disagree: a body whose duplicate "name" could be judged one tool and run
+# as another is refused whole, as a body the handler decodes itself;
+# another agent's token with this agent's session finds no session; a write
+# token on the read connector is refused.
+rawcall() { # OUT TOKEN BODY [SESSION]
+	curl -s -o "$1" -w '%{http_code}' -H "Content-Type: application/json" \
+		-H "Accept: application/json, text/event-stream" -H "Authorization: Bearer $2" \
+		-H "MCP-Protocol-Version: 2025-06-18" ${4:+-H "Mcp-Session-Id: $4"} \
+		--data-binary "$3" "http://127.0.0.1:$port/mcp/read"
+}
+code=$(curl -s -D "$T/init.h" -o "$T/init.json" -w '%{http_code}' -H "Content-Type: application/json" \
+	-H "Accept: application/json, text/event-stream" -H "Authorization: Bearer $RT" \
+	--data-binary '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+	"http://127.0.0.1:$port/mcp/read")
+sid=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([^[:space:]]*\).*/\1/p' "$T/init.h")
+code=$(rawcall "$T/dup.json" "$RT" '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"book_stats","name":"far__get_account","arguments":{"id":"dupname"}}}' "$sid")
+same "an upstream call with a duplicate tool name is refused as unparsable (HTTP 400)" "$code" 400
+has "... with a parse error" "$T/dup.json" '"code": *-32700'
+same "... and nothing went upstream" "$(farlog dupname)" 0
+RT2=$("$AIRLOCK" token create --connector read --agent mallory 2>/dev/null)
+WT2=$("$AIRLOCK" token create --connector write --agent web 2>/dev/null)
+call='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"far__get_account","arguments":{"id":"ARG"}}}'
+code=$(rawcall "$T/other.json" "$RT2" "$(echo "$call" | sed s/ARG/othersess/)" "$sid")
+same "another agent's token with web's session: unknown session (HTTP 404; session ${sid:-none})" "$code" 404
+same "... and nothing went upstream" "$(farlog othersess)" 0
+code=$(rawcall "$T/wtok.json" "$WT2" "$(echo "$call" | sed s/ARG/writetok/)" "$sid")
+same "a write token calling an upstream read on the read connector: HTTP 403" "$code" 403
+same "... and nothing went upstream" "$(farlog writetok)" 0
+code=$(rawcall "$T/own.json" "$RT" "$(echo "$call" | sed s/ARG/ownsess/)" "$sid")
+same "web's own token with its session: answered (HTTP 200)" "$code" 200
+same "... logged once, as web" "$(sql "SELECT count(*) FROM action_log WHERE tool='far__get_account' AND decision='read' AND principal='agent:web' AND body LIKE '%ownsess%'")" 1
 "$LOADGEN" "$port" /mcp/read 8 4 0 far__get_account '{"id":"a1"}' "$RT" >"$T/slowload.json" 2>"$T/slowload.err"
 n=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$T/slowload.json")
 if [ "${n:-0}" -ge 6 ]; then
