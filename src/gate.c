@@ -967,9 +967,13 @@ static int proposal_prefetch(struct gate *g, struct proposal *pr, json_t *items,
 		if (rid && *rid && strlen(rid) <= BOOK_ID_MAX &&
 		    json_object_set_new(ids, rid, json_true()))
 			rc = AIRLOCK_ENOMEM;
+		/* a field the book has (anything else is refused unread) */
 		field = json_string_value(json_object_get(it, "field"));
-		if (field && json_object_set_new(want, strncmp(field, "custom.", 7) ? field : "custom",
-						 json_true()))
+		if (field && !strncmp(field, "custom.", 7))
+			field = "custom";
+		else if (field && !book_field_find(BOOK_ACCOUNT, field))
+			field = NULL;
+		if (field && json_object_set_new(want, field, json_true()))
 			rc = AIRLOCK_ENOMEM;
 		json_array_foreach(json_object_get(it, "evidence"), j, e)
 		{
