@@ -493,38 +493,44 @@ static void respond_rpc_error(struct http_response *res, int status, int code, c
 	http_respond_owned(res, status, JSON_TYPE, body, body ? strlen(body) : 0);
 }
 
+/* Why a bearer check failed: what authenticate answers with. */
+struct auth_fail {
+	int status;    /* 401, 403 or 500 */
+	int challenge; /* 0: no WWW-Authenticate; 1: one without an error;
+			  2: one with error="invalid_token" */
+	char msg[200];
+};
+
 /* An OAuth access token: its grant must be live and its audience this
  * connector's URL (RFC 8707), so a token minted for /mcp/read is refused on
- * /mcp/write even before the connector check. 0, or -1 with res filled. */
-static int authenticate_oauth(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
-			      const char *token, const struct http_request *req,
-			      struct http_response *res, struct token_info *info)
+ * /mcp/write even before the connector check. 0, or -1 with f filled. */
+static int check_oauth(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
+		       const char *token, const struct http_request *req, struct token_info *info,
+		       struct auth_fail *f)
 {
 	struct oauth_access acc;
 	struct err err = {0};
-	char base[600], want[700], hdr[900], msg[200];
+	char base[600], want[700];
 	const char *cname = mcp_connector_name(connector);
 
 	if (oauth_verify_access(w->store, token, &acc, &err)) {
-		oauth_http_challenge(m->cfg.public_url, req, cname, 1, hdr, sizeof hdr);
-		http_add_header(res, "WWW-Authenticate", hdr);
-		respond_rpc_error(res, err.code == AIRLOCK_EDENIED ? 401 : 500,
-				  JSONRPC_INVALID_REQUEST,
-				  err.code == AIRLOCK_EDENIED
-				      ? "invalid token: unknown, expired or revoked (refresh it, or "
-					"authorize again)"
-				      : "cannot check the token");
+		f->status = err.code == AIRLOCK_EDENIED ? 401 : 500;
+		f->challenge = 2;
+		(void)snprintf(f->msg, sizeof f->msg, "%s",
+			       err.code == AIRLOCK_EDENIED
+				   ? "invalid token: unknown, expired or revoked (refresh it, or "
+				     "authorize again)"
+				   : "cannot check the token");
 		return -1;
 	}
 	if (oauth_http_base(m->cfg.public_url, req, base, sizeof base) ||
 	    (size_t)snprintf(want, sizeof want, "%s/mcp/%s", base, cname) >= sizeof want ||
 	    strcmp(acc.resource, want) != 0 || strcmp(acc.connector, cname) != 0) {
-		(void)snprintf(msg, sizeof msg,
-			 "this token was granted for the %s connector (%.100s), not for /mcp/%s",
-			 acc.connector, acc.resource, cname);
-		oauth_http_challenge(m->cfg.public_url, req, cname, 1, hdr, sizeof hdr);
-		http_add_header(res, "WWW-Authenticate", hdr);
-		respond_rpc_error(res, 401, JSONRPC_INVALID_REQUEST, msg);
+		f->status = 401;
+		f->challenge = 2;
+		(void)snprintf(f->msg, sizeof f->msg,
+			       "this token was granted for the %s connector (%.100s), not for /mcp/%s",
+			       acc.connector, acc.resource, cname);
 		return -1;
 	}
 	/* grant ids are 16 characters, connectors "read"/"write", agents at
@@ -535,17 +541,19 @@ static int authenticate_oauth(struct mcp_http *m, struct worker *w, enum mcp_con
 	return 0;
 }
 
-/* Bearer authentication. Returns 0 with the agent's name in agent and who
- * owns its sessions in key ("read:TOKENID", "read:oauth-GRANT"; with
- * --no-auth "read:=AGENT"), or fills res with 401/403. */
-static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
-			const struct http_request *req, struct http_response *res, char *agent,
-			size_t len, char *key, size_t klen)
+/* Bearer authentication, answering nothing: 0 with the agent's name in
+ * agent and who owns its sessions in key ("read:TOKENID",
+ * "read:oauth-GRANT"; with --no-auth "read:=AGENT"), or -1 with why in f.
+ * The one check for both doors that ask: the handler (authenticate) and
+ * the lane's judgement (classify), so an agent is placed in a lane by the
+ * same token rules it is served by, static token or OAuth alike. */
+static int check_bearer(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
+			const struct http_request *req, char *agent, size_t len, char *key,
+			size_t klen, struct auth_fail *f)
 {
 	const char *auth = http_header(req, "Authorization");
 	struct token_info info;
 	struct err err = {0};
-	char msg[160], hdr[900];
 
 	if (m->cfg.no_auth) {
 		/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
@@ -554,41 +562,60 @@ static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return 0;
 	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-		oauth_http_challenge(m->cfg.public_url, req, mcp_connector_name(connector), 0, hdr,
-				     sizeof hdr);
-		http_add_header(res, "WWW-Authenticate", hdr);
-		respond_rpc_error(res, 401, JSONRPC_INVALID_REQUEST,
-				  "missing 'Authorization: Bearer TOKEN' (airlock token create, or "
-				  "OAuth: see WWW-Authenticate)");
+		f->status = 401;
+		f->challenge = 1;
+		(void)snprintf(f->msg, sizeof f->msg, "%s",
+			       "missing 'Authorization: Bearer TOKEN' (airlock token create, or "
+			       "OAuth: see WWW-Authenticate)");
 		return -1;
 	}
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
 	if (!strncmp(auth, OAUTH_ACCESS_PREFIX, strlen(OAUTH_ACCESS_PREFIX))) {
-		if (authenticate_oauth(m, w, connector, auth, req, res, &info))
+		if (check_oauth(m, w, connector, auth, req, &info, f))
 			return -1;
 	} else if (token_verify(w->store, auth, &info, &err)) {
-		oauth_http_challenge(m->cfg.public_url, req, mcp_connector_name(connector), 1, hdr,
-				     sizeof hdr);
-		http_add_header(res, "WWW-Authenticate", hdr);
-		respond_rpc_error(res, err.code == AIRLOCK_EDENIED ? 401 : 500,
-				  JSONRPC_INVALID_REQUEST,
-				  err.code == AIRLOCK_EDENIED ? "invalid token: unknown or revoked"
-							      : "cannot check the token");
+		f->status = err.code == AIRLOCK_EDENIED ? 401 : 500;
+		f->challenge = 2;
+		(void)snprintf(f->msg, sizeof f->msg, "%s",
+			       err.code == AIRLOCK_EDENIED ? "invalid token: unknown or revoked"
+							   : "cannot check the token");
 		return -1;
 	}
 	if (strcmp(info.connector, mcp_connector_name(connector)) != 0) {
+		f->status = 403;
+		f->challenge = 0;
 		(void)snprintf(
-		    msg, sizeof msg, "this token is for the %s connector; /mcp/%s needs a %s token",
-		    info.connector, mcp_connector_name(connector), mcp_connector_name(connector));
-		respond_rpc_error(res, 403, JSONRPC_INVALID_REQUEST, msg);
+		    f->msg, sizeof f->msg,
+		    "this token is for the %s connector; /mcp/%s needs a %s token", info.connector,
+		    mcp_connector_name(connector), mcp_connector_name(connector));
 		return -1;
 	}
 	/* agent names: at most 64 bytes (mcp_agent_valid at every door, token_verify) */
 	(void)snprintf(agent, len, "%s", info.agent);
 	(void)snprintf(key, klen, "%s:%s", mcp_connector_name(connector), info.id);
 	return 0;
+}
+
+/* check_bearer, answering a refusal with its status, message and (for 401)
+ * the OAuth challenge. 0, or -1 with res filled. */
+static int authenticate(struct mcp_http *m, struct worker *w, enum mcp_connector connector,
+			const struct http_request *req, struct http_response *res, char *agent,
+			size_t len, char *key, size_t klen)
+{
+	struct auth_fail f = {0};
+	char hdr[900];
+
+	if (check_bearer(m, w, connector, req, agent, len, key, klen, &f) == 0)
+		return 0;
+	if (f.challenge) {
+		oauth_http_challenge(m->cfg.public_url, req, mcp_connector_name(connector),
+				     f.challenge == 2, hdr, sizeof hdr);
+		http_add_header(res, "WWW-Authenticate", hdr);
+	}
+	respond_rpc_error(res, f.status, JSONRPC_INVALID_REQUEST, f.msg);
+	return -1;
 }
 
 static int accepts(const char *accept, const char *type)
@@ -1017,8 +1044,9 @@ static int surely_cheap(const char *body, size_t len)
 	return 1;
 }
 
-/* 1 when the request carries a token of this connector that verifies (or
- * the server runs --no-auth). The lanes are judged before the handler
+/* 1 when the request carries a token of this connector that verifies, an
+ * airlock token or an OAuth access token alike (check_bearer, as the
+ * handler checks it), or the server runs --no-auth. The lanes are judged before the handler
  * authenticates: without this, anyone could fill the slow lane's queue
  * with bodies that look expensive, and a signed-in agent's expensive call
  * would wait behind requests that are only refused in the end. A request
@@ -1027,31 +1055,17 @@ static int surely_cheap(const char *body, size_t len)
 static int lane_authenticated(struct mcp_http *m, enum mcp_connector c,
 			      const struct http_request *req, struct judged *j)
 {
-	const char *auth = http_header(req, "Authorization");
-	struct token_info info;
+	struct auth_fail f = {0};
 	struct err err = {0};
 	struct worker *w;
 	int ok;
 
-	if (m->cfg.no_auth)
-		return 1;
-	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-		return 0;
-	for (auth += 7; *auth == ' '; auth++)
-		;
 	w = worker_take(m, &err);
 	if (!w)
 		return 0;
-	ok = token_verify(w->store, auth, &info, &err) == 0 &&
-	     strcmp(info.connector, mcp_connector_name(c)) == 0;
+	ok = check_bearer(m, w, c, req, j->agent, sizeof j->agent, j->key, sizeof j->key, &f) == 0;
 	worker_give(m, w);
-	if (ok) {
-		/* as authenticate names them; agent names are at most 64 bytes
-		 * (mcp_agent_valid at every door, token_verify) */
-		(void)snprintf(j->agent, sizeof j->agent, "%s", info.agent);
-		(void)snprintf(j->key, sizeof j->key, "%s:%s", mcp_connector_name(c), info.id);
-		j->authed = 1;
-	}
+	j->authed = ok;
 	return ok;
 }
 

@@ -256,6 +256,50 @@ else
 	notok "npm dependencies install"
 fi
 
+# Lanes: an agent signed in with OAuth floods an expensive call. The lanes
+# are judged before the handler runs, and that judgement knew only airlock's
+# own tokens: an OAuth access token counted as "not signed in", so its
+# book_stats took the fast lane (where an unauthenticated request is
+# refused at once), four threads of it at a time, and every other call
+# that needs a fast-lane thread (the write connector's, here another
+# agent's initialize) queued behind them. Now the same token check places
+# it: the four clients take turns on the one slow-lane thread (each call
+# made 1 s slower by the test hook), and the other calls are answered
+# meanwhile.
+LOADGEN=${LOADGEN:-$(dirname "$AIRLOCK")/bench/bench_mcp_load}
+WT=$("$AIRLOCK" token create --connector write --agent bystander 2>/dev/null)
+kill -TERM "$pid"; wait "$pid"
+export AIRLOCK_TEST_TOOL_DELAY=book_stats:1000
+serve_start --threads 4
+unset AIRLOCK_TEST_TOOL_DELAY
+BASE="http://127.0.0.1:$port"
+grant read flooder # (a token's audience is the connector's URL, port included)
+"$LOADGEN" "$port" /mcp/read 4 5 0 book_stats '{}' "$AT" >"$T/oslow.out" 2>&1 &
+lpid=$!
+sleep 1.5
+worst=0
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -X POST "$BASE/mcp/write" \
+		-H "Authorization: Bearer $WT" -H 'Content-Type: application/json' \
+		-H 'Accept: application/json, text/event-stream' \
+		--data '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}')
+	case "$t" in 200\ *) ;; *) worst=fail:$t; break ;; esac
+	worst=$(awk -v a="$worst" -v b="${t#* }" 'BEGIN { print (b > a ? b : a) }')
+	sleep 0.2
+done
+wait "$lpid"
+same "an OAuth agent's 4 x book_stats: all answered" "$?" 0
+n=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$T/oslow.out")
+[ -n "$n" ] && [ "$n" -ge 2 ] && [ "$n" -le 7 ] &&
+	ok "... they take turns on the slow lane ($n answered in 5 s, each 1 s)" ||
+	notok "... they take turns on the slow lane" "$(cat "$T/oslow.out")"
+case "$worst" in
+fail:*) notok "... another agent's calls beside them answered" "$worst" ;;
+*) awk -v w="$worst" 'BEGIN { exit !(w < 0.4) }' &&
+	ok "... another agent's calls on the fast lane are not queued behind them (slowest of 10: $worst s)" ||
+	notok "... another agent's calls on the fast lane are not queued behind them" "slowest of 10: $worst s" ;;
+esac
+
 # expiry: the same tokens an hour later (AIRLOCK_NOW pins the server's clock)
 grant read later
 kill -TERM "$pid"; wait "$pid"
