@@ -302,6 +302,7 @@ int book_value_check(const struct book_field *f, json_t *v, json_t **out, struct
 }
 
 static json_t *row_to_json(enum book_kind kind, struct store_stmt *st);
+static json_t *row_to_json_some(enum book_kind kind, struct store_stmt *st, json_t *want);
 
 /* store_collect's row function: ctx points at the kind. */
 static json_t *kind_row(struct store_stmt *st, void *ctx)
@@ -312,6 +313,12 @@ static json_t *kind_row(struct store_stmt *st, void *ctx)
 /* Reads the row the statement points at into a JSON object. */
 static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 {
+	return row_to_json_some(kind, st, NULL);
+}
+
+/* The same with only the fields named in want (a set; NULL: every one). */
+static json_t *row_to_json_some(enum book_kind kind, struct store_stmt *st, json_t *want)
+{
 	const struct kind_info *k = &kinds[kind];
 	json_t *o = json_object(), *v;
 	int i;
@@ -320,6 +327,9 @@ static json_t *row_to_json(enum book_kind kind, struct store_stmt *st)
 		return NULL;
 	for (i = 0; i < k->nfields; i++) {
 		const struct book_field *f = &k->fields[i];
+
+		if (want && !json_object_get(want, f->name))
+			continue;
 
 		if (store_col_is_null(st, i))
 			v = json_null();
@@ -375,29 +385,82 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
 	return rc;
 }
 
-int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
-		  struct err *err)
+/* An account's before-image as SQLite writes it (book_get_many's images):
+ * the keys sorted as staging's dump sorts them, every value as row_to_json
+ * reads it (integers and booleans from their columns, unreadable custom
+ * text as {}). NULL, so that the caller dumps the object instead, where
+ * SQLite's text could read back as another value: a real whose 17 digits
+ * SQLite does not read back as itself, custom text jansson would not read
+ * (a NUL escape) or whose depth its limits may judge apart (long text). */
+#define ACCOUNT_IMAGE_SQL                                                                       \
+	"CASE WHEN arr IS NOT NULL AND CAST(printf('%!.17g',arr) AS REAL) IS NOT arr THEN NULL"  \
+	" WHEN length(custom)>4000 OR instr(custom,'\\u0000')>0 THEN NULL ELSE json_object("    \
+	"'arr',CASE WHEN arr IS NULL THEN NULL ELSE json(printf('%!.17g',arr)) END,"             \
+	"'custom',CASE WHEN custom IS NULL THEN NULL WHEN NOT json_valid(custom) THEN"            \
+	" json('{}') WHEN json_type(custom) IN ('object','array') THEN json(custom) ELSE"         \
+	" json('{}') END,"                                                                       \
+	"'do_not_contact',CASE WHEN do_not_contact IS NULL THEN NULL WHEN"                        \
+	" CAST(do_not_contact AS INTEGER) THEN json('true') ELSE json('false') END,"              \
+	"'domain',CAST(domain AS TEXT),'employees',CAST(employees AS INTEGER),"                   \
+	"'id',CAST(id AS TEXT),'industry',CAST(industry AS TEXT),"                                \
+	"'lifecycle',CAST(lifecycle AS TEXT),'merged_into',CAST(merged_into AS TEXT),"            \
+	"'name',CAST(name AS TEXT),'owner',CAST(owner AS TEXT),'region',CAST(region AS TEXT),"   \
+	"'segment',CAST(segment AS TEXT),'tier',CAST(tier AS INTEGER),"                           \
+	"'updated_at',CAST(updated_at AS TEXT),'version',CAST(version AS INTEGER)) END"
+
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t *fields,
+		  json_t **out, json_t **images, struct err *err)
 {
-	char fmt[512];
+	char fmt[512], list[160], sql[2048];
 	struct store_stmt *st;
-	json_t *o = json_object(), *rec;
-	int rc;
+	json_t *o = json_object(), *im = NULL, *rec;
+	int rc, text = 0;
 
 	*out = NULL;
-	if (!o)
+	if (images) {
+		*images = NULL;
+		text = kind == BOOK_ACCOUNT && !strcmp(store_backend_name(s), "sqlite");
+		im = json_object();
+	}
+	if (!o || (images && !im)) {
+		json_decref(o);
+		json_decref(im);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-	rc = fmt_buf(fmt, sizeof fmt, err, "a list query", "%s WHERE id IN %%s",
-		     kinds[kind].select);
-	if (!rc)
-		rc = store_prepare_list(s, fmt, 1, &st, err);
+	}
+	/* the image column after the fields (its SQL holds a '%': an argument,
+	 * never a format) */
+	if (text) {
+		const char *sel = kinds[kind].select, *from = strstr(sel, " FROM ");
+
+		rc = !from || store_sql_list(s, 1, list, sizeof list)
+			 ? err_set(err, AIRLOCK_EINVAL, "internal: a list query does not fit")
+			 : fmt_buf(sql, sizeof sql, err, "a list query", "%.*s,%s%s WHERE id IN %s",
+				   (int)(from - sel), sel, ACCOUNT_IMAGE_SQL, from, list);
+		if (!rc)
+			rc = store_prepare(s, sql, &st, err);
+	} else {
+		rc = fmt_buf(fmt, sizeof fmt, err, "a list query", "%s WHERE id IN %%s",
+			     kinds[kind].select);
+		if (!rc)
+			rc = store_prepare_list(s, fmt, 1, &st, err);
+	}
 	if (rc) {
 		json_decref(o);
+		json_decref(im);
 		return rc;
 	}
 	store_bind_list(st, 1, ids);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
-		rec = row_to_json(kind, st);
-		if (!rec || json_object_set_new(o, store_col_text(st, 0), rec)) {
+		int nf = kinds[kind].nfields, img = text && !store_col_is_null(st, nf);
+
+		/* a record whose image is its text needs only the fields asked for;
+		 * any other is dumped whole */
+		rec = row_to_json_some(kind, st, img ? fields : NULL);
+		if (!rec || json_object_set_new(o, store_col_text(st, 0), rec) ||
+		    (img &&
+		     json_object_set_new(im, store_col_text(st, 0),
+					 json_stringn_nocheck(store_col_text(st, nf),
+							      (size_t)store_col_bytes(st, nf))))) {
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 			break;
 		}
@@ -405,9 +468,12 @@ int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **ou
 	store_done(st);
 	if (rc < 0) {
 		json_decref(o);
+		json_decref(im);
 		return rc;
 	}
 	*out = o;
+	if (images)
+		*images = im;
 	return 0;
 }
 

@@ -77,9 +77,15 @@ int book_get(struct store *s, enum book_kind kind, const char *id, json_t **out,
  * items is one range of index reads, not 500 probes): *out is a new object
  * {id: record} holding each id of ids (a JSON array of strings, or an
  * object: its keys) that names a record, as book_get reads it; an id with
- * no record (or longer than BOOK_ID_MAX) is simply absent. */
-int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t **out,
-		  struct err *err);
+ * no record (or longer than BOOK_ID_MAX) is simply absent. images (may be
+ * NULL) receives a new object {id: JSON text of the record}, written by
+ * SQLite in the same statement, for the accounts of a SQLite book whose
+ * text reads back as their record (others absent: dump the record): a
+ * before-image staged without a dump per record. fields (NULL: all) names
+ * the fields (a set) *out holds of a record that has its text in images;
+ * a record without one is always read whole. */
+int book_get_many(struct store *s, enum book_kind kind, json_t *ids, json_t *fields,
+		  json_t **out, json_t **images, struct err *err);
 
 /* Inserts a new record (version 1). AIRLOCK_EEXIST when the id is taken,
  * AIRLOCK_EINVAL naming the field when a value is wrong. */

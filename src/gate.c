@@ -34,7 +34,8 @@ static int gate_text_check(const char *label, json_t *v, int lines, struct err *
 }
 
 /* The strings of item i (numbered from 1): ids and field names on one
- * line, reasons and values may break lines. */
+ * line, reasons and values may break lines. A string's name is written
+ * only once it is refused (a 500-item proposal checks ~2,500 strings). */
 static int item_text_check(size_t i, json_t *it, struct err *err)
 {
 	static const char *const keys[] = {"record_id", "field", "reason", "value"};
@@ -43,15 +44,17 @@ static int item_text_check(size_t i, json_t *it, struct err *err)
 	size_t k, j;
 
 	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		if (!gate_text_check("", json_object_get(it, keys[k]), k >= 2, err))
+			continue;
 		(void)snprintf(name, sizeof name, "items[%zu].%s", i, keys[k]);
-		if (gate_text_check(name, json_object_get(it, keys[k]), k >= 2, err))
-			return AIRLOCK_EINVAL;
+		return gate_text_check(name, json_object_get(it, keys[k]), k >= 2, err);
 	}
 	json_array_foreach(json_object_get(it, "evidence"), j, e)
 	{
+		if (!gate_text_check("", e, 0, err))
+			continue;
 		(void)snprintf(name, sizeof name, "items[%zu].evidence[%zu]", i, j + 1);
-		if (gate_text_check(name, e, 0, err))
-			return AIRLOCK_EINVAL;
+		return gate_text_check(name, e, 0, err);
 	}
 	return 0;
 }
@@ -148,6 +151,7 @@ struct proposal {
 	json_t *reasons;
 	json_t *records;   /* namespaced ids of every record it alters (radius.h) */
 	json_t *accounts;  /* propose_changes: every named account, read at once */
+	json_t *images;    /* propose_changes: their before-images' texts (book.h) */
 	json_t *owners;    /* propose_changes: signal id → its account, read at once */
 	int64_t radius;
 	const struct gate_upstream *up; /* an upstream's write, else NULL */
@@ -207,6 +211,7 @@ static void proposal_release(struct proposal *pr)
 	json_decref(pr->reasons);
 	json_decref(pr->records);
 	json_decref(pr->accounts);
+	json_decref(pr->images);
 	json_decref(pr->owners);
 }
 
@@ -377,9 +382,10 @@ static int take_item(struct gate *g, struct proposal *pr, size_t n, json_t *it, 
 	}
 	idx = json_object_get(pr->by_record, rid);
 	if (!idx) {
-		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[]}", "record_id", rid, "changes", "before",
-				  acct, "version", json_object_get(acct, "version"), "reasons",
-				  "evidence");
+		entry = json_pack("{s:s,s:{},s:O,s:O,s:[],s:[],s:O*}", "record_id", rid, "changes",
+				  "before", acct, "version", json_object_get(acct, "version"),
+				  "reasons", "evidence", "before_text",
+				  json_object_get(pr->images, rid));
 		/* an item lost to a failed allocation would stage the rest as
 		 * if it had never been proposed */
 		if (!entry || json_object_set_new(pr->by_record, rid,
@@ -652,7 +658,7 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	const char *decision;
 	json_t *it;
 	size_t i;
-	int rc, j;
+	int rc, j, holding = 0;
 
 	if (!pr->wf || !g->policy)
 		return err_set(err, AIRLOCK_EINVAL, "internal: a proposal reached staging with no"
@@ -674,8 +680,16 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		json_object_clear(pr->records);
 	pr->radius = (int64_t)json_object_size(pr->records);
 	if (pr->radius > 0) {
-		rc = radius_total(g->store, call->principal, pr->wf->name, pr->records, &held,
-				  &cumulative, err);
+		/* the running total with these records added, from the upsert
+		 * that holds them (its counts say which are new: the hold rows
+		 * are read once), in a savepoint: a decision that does not wait
+		 * rolls the holds back below */
+		rc = store_begin(g->store, err);
+		if (rc)
+			goto rollback;
+		holding = 1;
+		rc = radius_hold_first(g->store, call->principal, pr->wf->name, pr->records, &held,
+				       &cumulative, err);
 		if (!rc)
 			rc = staging_pending_count(g->store, call->principal, &pending, err);
 		if (rc)
@@ -690,6 +704,18 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 
 		if (why && json_array_append_new(pr->reasons, json_string(why)))
 			pr->oom = 1;
+	}
+	if (holding) {
+		/* a batch that waits for a person holds its records in the
+		 * running total until it stops waiting (staging.c releases);
+		 * anything else (refused, capped, applied unattended) holds none */
+		holding = 0;
+		if (!gd.refused && !gd.capped && staging_state_waits(decision_state(gd.d.kind)))
+			rc = store_commit(g->store, err);
+		else
+			store_rollback(g->store);
+		if (rc)
+			goto rollback;
 	}
 	if (!gd.refused) {
 		if (gd.capped) {
@@ -734,17 +760,9 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 		spec.refused = pr->refused;
 		spec.ttl_seconds = pr->wf->ttl_seconds;
 		spec.radius = pr->radius;
-		/* a batch that waits for a person holds its records in the
-		 * running total until it stops waiting (staging.c releases);
-		 * counted now, while radius_total's probe of the same hold rows
-		 * is in the page cache (at a million held records, a random page
-		 * per record read again otherwise), its rows once it has an id */
-		rc = staging_state_waits(spec.state)
-			 ? radius_hold_first(g->store, call->principal, pr->wf->name, pr->records,
-					     err)
-			 : 0;
-		if (!rc)
-			rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
+		/* the hold rows of a waiting batch, counted above, once it has
+		 * an id */
+		rc = staging_create(g->store, &spec, pr->items, &batch_id, err);
 		if (!rc && pr->up && pr->up->staged)
 			rc = pr->up->staged(g->store, batch_id, pr->items, pr->up->ctx, err);
 		if (!rc && staging_state_waits(spec.state))
@@ -807,6 +825,8 @@ static int conclude(struct gate *g, const struct gate_call *call, struct proposa
 	json_object_set_new(*result, "stage_max", json_integer(pr->wf->stage_max));
 	return 0;
 rollback:
+	if (holding)
+		store_rollback(g->store);
 	store_rollback(g->store);
 	return rc;
 }
@@ -925,20 +945,35 @@ static int resolve_workflow(struct gate *g, const struct gate_call *call, struct
  * take_item finds a record here exactly when book_get would. */
 static int proposal_prefetch(struct gate *g, struct proposal *pr, json_t *items, struct err *err)
 {
-	json_t *ids = json_object(), *sigs = json_object(), *it, *e;
-	const char *rid;
+	json_t *ids = json_object(), *sigs = json_object(), *want = json_object(), *it, *e;
+	const char *rid, *field;
 	size_t i, j;
 	int rc = 0;
 
-	if (!ids || !sigs) {
+	if (!ids || !sigs || !want) {
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* the fields the checks read of an account whose before-image is the
+	 * book's own text: merged_into and version (take_item), the scope's
+	 * (scope_match), each item's field (drop_noops, restore) */
+	if (json_object_set_new(want, "id", json_true()) ||
+	    json_object_set_new(want, "merged_into", json_true()) ||
+	    json_object_set_new(want, "version", json_true()) || scope_fields(pr->scope, want))
+		rc = AIRLOCK_ENOMEM;
 	json_array_foreach(items, i, it)
 	{
 		rid = json_string_value(json_object_get(it, "record_id"));
 		if (rid && *rid && strlen(rid) <= BOOK_ID_MAX &&
 		    json_object_set_new(ids, rid, json_true()))
+			rc = AIRLOCK_ENOMEM;
+		/* a field the book has (anything else is refused unread) */
+		field = json_string_value(json_object_get(it, "field"));
+		if (field && !strncmp(field, "custom.", 7))
+			field = "custom";
+		else if (field && !book_field_find(BOOK_ACCOUNT, field))
+			field = NULL;
+		if (field && json_object_set_new(want, field, json_true()))
 			rc = AIRLOCK_ENOMEM;
 		json_array_foreach(json_object_get(it, "evidence"), j, e)
 		{
@@ -952,12 +987,13 @@ static int proposal_prefetch(struct gate *g, struct proposal *pr, json_t *items,
 		rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = book_get_many(g->store, BOOK_ACCOUNT, ids, &pr->accounts, err);
+	rc = book_get_many(g->store, BOOK_ACCOUNT, ids, want, &pr->accounts, &pr->images, err);
 	if (!rc)
 		rc = book_evidence_owners(g->store, sigs, &pr->owners, err);
 out:
 	json_decref(ids);
 	json_decref(sigs);
+	json_decref(want);
 	return rc;
 }
 

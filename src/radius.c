@@ -36,50 +36,6 @@ static int total_add(struct store *s, const char *principal, const char *workflo
 	return rc == STORE_DONE ? 0 : rc;
 }
 
-int radius_total(struct store *s, const char *principal, const char *workflow, json_t *records,
-		 int64_t *held, int64_t *with, struct err *err)
-{
-	struct store_stmt *st;
-	int64_t n = 0;
-	int rc;
-
-	*held = *with = 0;
-	rc = store_prepare(s, "SELECT records FROM radius_total WHERE principal=?1 AND workflow=?2",
-			   &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, principal);
-	store_bind_text(st, 2, workflow);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		*held = store_col_int(st, 0);
-	store_done(st);
-	if (rc < 0)
-		return rc;
-	*with = *held;
-	if (!json_object_size(records))
-		return 0;
-	/* the records already held, in one range read of the hold rows in
-	 * key order (not one random probe per record) */
-	rc = store_prepare_list(s,
-				"SELECT count(*) FROM radius_hold WHERE principal=?1 AND workflow=?2 AND"
-				" batches>0 AND record_id IN %s",
-				3, &st, err);
-	if (rc)
-		return rc;
-	store_bind_text(st, 1, principal);
-	store_bind_text(st, 2, workflow);
-	store_bind_list(st, 3, records);
-	rc = store_step(st, err);
-	if (rc == STORE_ROW)
-		n = store_col_int(st, 0);
-	store_done(st);
-	if (rc != STORE_ROW)
-		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "radius: no count of held records");
-	*with = *held + (int64_t)json_object_size(records) - n;
-	return 0;
-}
-
 /* Runs one statement on a hold row: ?1 principal, ?2 workflow, ?3 record. */
 static int hold_exec(struct store *s, const char *sql, const char *principal,
 		     const char *workflow, const char *id, struct err *err)
@@ -115,15 +71,16 @@ static int ids_check(json_t *records, struct err *err)
 
 /* One more waiting batch holds each record of records (a set): one
  * statement in key order, and each hold's count after it says whether its
- * record is new to the total. */
+ * record is new to the total (*added of them). */
 static int hold_counts(struct store *s, const char *principal, const char *workflow,
-		       json_t *records, struct err *err)
+		       json_t *records, int64_t *added_out, struct err *err)
 {
 	struct store_stmt *st;
 	size_t want = json_object_size(records);
 	int64_t added = 0, rows = 0;
 	int rc;
 
+	*added_out = 0;
 	if (!want)
 		return 0;
 	rc = store_prepare_list(s,
@@ -148,15 +105,40 @@ static int hold_counts(struct store *s, const char *principal, const char *workf
 	if (rows != (int64_t)want)
 		return err_set(err, AIRLOCK_EIO, "radius hold: %lld counts returned for %zu records",
 			       (long long)rows, want);
+	*added_out = added;
 	return total_add(s, principal, workflow, added, err);
 }
 
 int radius_hold_first(struct store *s, const char *principal, const char *workflow,
-		      json_t *records, struct err *err)
+		      json_t *records, int64_t *held, int64_t *with, struct err *err)
 {
-	int rc = ids_check(records, err);
+	struct store_stmt *st;
+	int64_t added = 0;
+	int rc;
 
-	return rc ? rc : hold_counts(s, principal, workflow, records, err);
+	*held = *with = 0;
+	rc = ids_check(records, err);
+	if (!rc)
+		rc = store_prepare(s,
+				   "SELECT records FROM radius_total WHERE principal=?1 AND workflow=?2",
+				   &st, err);
+	if (rc)
+		return rc;
+	store_bind_text(st, 1, principal);
+	store_bind_text(st, 2, workflow);
+	rc = store_step(st, err);
+	if (rc == STORE_ROW)
+		*held = store_col_int(st, 0);
+	store_done(st);
+	if (rc < 0)
+		return rc;
+	/* the upsert's counts say which records are new to the total: the
+	 * hold rows are read once, in key order (no probe before it) */
+	rc = hold_counts(s, principal, workflow, records, &added, err);
+	if (rc)
+		return rc;
+	*with = *held + added;
+	return 0;
 }
 
 int radius_hold_rows(struct store *s, int64_t batch_id, const char *principal,

@@ -30,22 +30,18 @@
 /* Longest namespaced record id radius stores. */
 #define RADIUS_ID_MAX 512
 
-/* *held: records (agent, workflow) holds now. *with: distinct records held
- * once records is added (held ∪ records). records may be NULL (nothing to
- * add). */
-int radius_total(struct store *s, const char *principal, const char *workflow, json_t *records,
-		 int64_t *held, int64_t *with, struct err *err);
-
 /* A new waiting batch of (principal, workflow) holds records, in two steps
  * of one transaction: radius_hold_first counts each record as held by one
- * more waiting batch (called right after radius_total, whose probe read the
- * same hold rows), and radius_hold_rows, once the batch has its id, writes
- * which records it holds so it can release them. Only for a batch that
+ * more waiting batch and says what the total was (*held) and is (*with:
+ * held ∪ records), and radius_hold_rows, once the batch has its id, writes
+ * which records it holds so it can release them. A caller that only wants
+ * the total with records added (a decision that may not wait) runs
+ * radius_hold_first in a savepoint and rolls it back. Only for a batch that
  * holds nothing yet, with the same records for both; a record listed twice
  * counts once (records is a set); a record the batch already holds is
  * refused by radius_hold_rows (so never counted twice). */
 int radius_hold_first(struct store *s, const char *principal, const char *workflow,
-		      json_t *records, struct err *err);
+		      json_t *records, int64_t *held, int64_t *with, struct err *err);
 int radius_hold_rows(struct store *s, int64_t batch_id, const char *principal,
 		     const char *workflow, json_t *records, struct err *err);
 

@@ -775,6 +775,21 @@ void scope_free(struct scope *s)
 	free(s);
 }
 
+int scope_fields(const struct scope *s, json_t *names)
+{
+	int i;
+
+	for (i = 0; s && i < s->nnodes; i++) {
+		const struct node *n = &s->nodes[i];
+
+		/* each comparison's field, as field_of() reads it */
+		if ((n->kind == N_CMP || n->kind == N_IN || n->kind == N_BOOL) &&
+		    json_object_set_new(names, n->f ? n->f->name : "custom", json_true()))
+			return AIRLOCK_ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- matching (no allocation) ------------------------------------------- */
 
 static json_t *field_of(const struct node *n, json_t *acct)

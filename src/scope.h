@@ -54,6 +54,11 @@ int scope_match(const struct scope *s, json_t *account);
 
 void scope_free(struct scope *s);
 
+/* Adds to names (a JSON object used as a set) the name of every account
+ * field scope_match reads: a built-in field's name, "custom" for a custom
+ * field. Returns 0, or AIRLOCK_ENOMEM. */
+int scope_fields(const struct scope *s, json_t *names);
+
 /* The canonical text of the scope: keywords upper case, values normalised
  * (tier<=02 → tier<=2), quoted only when needed, parentheses only where
  * precedence needs them. Parsing it again gives the same text. Returns a

@@ -171,10 +171,11 @@ static int insert_items(struct store *s, int64_t batch_id, json_t *items, size_t
 	for (r = 0; r < n; r++) {
 		json_t *it = json_array_get(items, from + r), *ch = json_object_get(it, "changes"),
 		       *before = json_object_get(it, "before"), *rs = json_object_get(it, "reasons"),
-		       *ev = json_object_get(it, "evidence");
+		       *ev = json_object_get(it, "evidence"), *bt = json_object_get(it, "before_text");
 
 		texts[r][0] = staging_dump(ch);
-		texts[r][1] = staging_dump(before);
+		/* the book's own text of the same row, when it gave one */
+		texts[r][1] = bt ? strdup(json_string_value(bt)) : staging_dump(before);
 		texts[r][2] = rs ? staging_dump(rs) : strdup("[]");
 		texts[r][3] = ev ? staging_dump(ev) : strdup("[]");
 		texts[r][4] = restore_text(ch, before);

@@ -73,7 +73,9 @@ struct staging_spec {
 
 /* Creates a batch with its items, in one transaction with its log entry.
  * items: array of {"record_id", "changes": {field: value}, "before": {image},
- * "version": N, "reasons": [..], "evidence": [..]}. */
+ * "version": N, "reasons": [..], "evidence": [..]}; an item may carry
+ * "before_text", the image's JSON text as the book read it with the same
+ * row (book_get_many's images), stored in place of a dump of "before". */
 int staging_create(struct store *s, const struct staging_spec *spec, json_t *items,
 		   int64_t *batch_id, struct err *err);
 

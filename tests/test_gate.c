@@ -3,6 +3,7 @@
 
 #include "gate.h"
 #include "radius.h"
+#include "scope.h"
 #include "staging.h"
 
 struct env {
@@ -853,6 +854,227 @@ static void test_unattended_only_when_policy_says(void **state)
 	e->wf[1].unattended = 0;
 }
 
+/* The running total is counted by the upsert that holds the records, in a
+ * savepoint: a decision that does not wait (applied unattended, refused
+ * past max_pending_batches) must leave no hold behind, or an agent would
+ * be charged for records nothing waits on, and its next proposal's
+ * held_before and cumulative_radius would be wrong. */
+static void test_decisions_that_do_not_wait_hold_nothing(void **state)
+{
+	struct env *e = *state;
+	json_t *r;
+	int i;
+
+	e->wf[1].unattended = 1;
+	e->wf[1].unattended_max = 3;
+	r = call(e, "agent:quiet", "propose_changes",
+		 retier_args("field_update", "tier=3", 1, 2, "owner", json_string("eve")));
+	assert_string_equal(decision(r), "allowed");
+	json_decref(r);
+	e->wf[1].unattended = 0;
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_hold WHERE"
+					       " principal='agent:quiet'"),
+			 0);
+	assert_int_equal(fixture_count(e->t.s, "SELECT coalesce(sum(records),0) FROM radius_total"
+					       " WHERE principal='agent:quiet'"),
+			 0);
+	for (i = 0; i < 5; i++) {
+		r = call(e, "agent:quiet", "propose_changes",
+			 retier_args("retier", "tier=3", i + 1, i + 1, "tier", json_integer(2)));
+		assert_string_equal(decision(r), "staged");
+		assert_int_equal(json_integer_value(json_object_get(r, "held_before")), i);
+		json_decref(r);
+	}
+	/* capped: refused whole, its 10 records never held */
+	r = call(e, "agent:quiet", "propose_changes",
+		 retier_args("retier", "tier=3", 11, 20, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "refused");
+	json_decref(r);
+	assert_int_equal(fixture_count(e->t.s, "SELECT records FROM radius_total WHERE"
+					       " principal='agent:quiet' AND workflow='retier'"),
+			 5);
+	assert_int_equal(fixture_count(e->t.s, "SELECT count(*) FROM radius_hold WHERE"
+					       " principal='agent:quiet' AND record_id>='account:A011'"),
+			 0);
+	check_invariants(e);
+}
+
+/* The before-image staged for a record is the record: on SQLite its text
+ * is written by SQLite in the read that fetched the account (book.h,
+ * book_get_many's images), not dumped from the object the checks saw. A
+ * book holding awkward values (reals that 15 digits do not carry, booleans,
+ * quotes, control characters, unicode, custom text that is no JSON object
+ * or holds a NUL escape) must still stage a before-image that reads back as
+ * book_get's record: a reviewer, export changes and drift read it. */
+static void test_before_image_reads_back_as_the_record(void **state)
+{
+	static const char *const sets[] = {
+	    "arr=0.1,name='quote\" back\\ slash'",
+	    "arr=1234567.891234567,do_not_contact=1,employees=9999999",
+	    "arr=1e300,custom='{\"b\":\"\\u00e9\",\"a\":[1,2.5,{\"z\":null}]}'",
+	    "arr=-0.0,custom='not json'",
+	    "arr=5.0,custom='[1,2]',owner='line' || char(10) || 'break' || char(9)",
+	    "arr=2.2250738585072014e-308,custom='5'",
+	    "arr=1.7976931348623157e308,custom='{\"nul\":\"a\\u0000b\"}'",
+	    "arr=NULL,custom='{\"k\":\"v\",\"k\":\"w\"}',domain='ünï.example'",
+	    "arr=0.30000000000000004,industry=NULL,merged_into=NULL",
+	    "arr=123456789012345678,name='Ω' || char(1)",
+	};
+	struct env *e = *state;
+	struct store_stmt *st;
+	struct err err = {0};
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	int pg = strcmp(store_backend_name(e->t.s), "sqlite") != 0;
+	char sql[600];
+	json_t *r;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < 40; i++) {
+		if (i < sizeof sets / sizeof sets[0]) {
+			char *c;
+
+			snprintf(sql, sizeof sql, "UPDATE account SET %s WHERE id='A%03zu'", sets[i],
+				 i + 1);
+			/* PostgreSQL spells char() chr() */
+			while (pg && (c = strstr(sql, "char(")))
+				memcpy(c, " chr(", 5);
+		} else {
+			double d;
+
+			/* a random finite double, every bit pattern's kind */
+			do {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				memcpy(&d, &x, sizeof d);
+			} while (d != d || d - d != 0);
+			snprintf(sql, sizeof sql, "UPDATE account SET arr=%.17g WHERE id='A%03zu'", d,
+				 i + 1);
+		}
+		assert_ok(store_exec(e->t.s, sql, &err), &err);
+	}
+	r = call(e, "agent:scout", "propose_changes",
+		 retier_args("retier", "tier=3", 1, 40, "tier", json_integer(2)));
+	assert_string_equal(decision(r), "staged");
+	json_decref(r);
+	assert_ok(store_prepare(e->t.s, "SELECT record_id,before FROM batch_item ORDER BY record_id",
+				&st, &err),
+		  &err);
+	while (store_step(st, &err) == STORE_ROW) {
+		json_t *img = json_loads(store_col_text(st, 1), 0, NULL);
+		json_t *rec = fixture_account(e->t.s, store_col_text(st, 0));
+
+		if (!img || !json_equal(img, rec)) {
+			char *want = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT);
+
+			fail_msg("%s: before-image %s, the record %s", store_col_text(st, 0),
+				 store_col_text(st, 1), want);
+		}
+		json_decref(img);
+		json_decref(rec);
+		n++;
+	}
+	store_done(st);
+	assert_int_equal(n, 40);
+}
+
+/* A string an agent hides a terminal escape or a bidirectional override
+ * in is refused by the item's number and the string's name (the agent must
+ * be able to fix that one), whichever item and evidence entry carries it;
+ * nothing is staged. */
+static void test_hidden_characters_named_by_item(void **state)
+{
+	static const struct {
+		int item, ev;
+		const char *key, *text, *msg;
+	} cases[] = {
+	    {2, 0, "reason", "ok \x1b[2J", "items[2].reason contains control character 0x1b"},
+	    {3, 2, "evidence", "S003\xe2\x80\xae", "items[3].evidence[2] contains bidirectional"},
+	    {1, 0, "record_id", "A001\n", "items[1].record_id contains control character 0x0a"},
+	};
+	struct env *e = *state;
+	struct gate_call c = {"agent:scout", "mcp:write", "propose_changes", "v1"};
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		json_t *args = retier_args("retier", "tier=3", 1, 4, "tier", json_integer(2)), *r = NULL;
+		json_t *it = json_array_get(json_object_get(args, "items"), (size_t)cases[k].item - 1);
+		int64_t before = batches(e);
+		struct err err = {0};
+
+		if (cases[k].ev)
+			json_array_append_new(json_object_get(it, "evidence"), json_string(cases[k].text));
+		else
+			json_object_set_new(it, cases[k].key, json_string(cases[k].text));
+		assert_int_equal(gate_call_tool(&e->g, &c, args, &r, &err), AIRLOCK_EINVAL);
+		assert_non_null(strstr(err.msg, cases[k].msg));
+		assert_null(r);
+		assert_int_equal(batches(e), before);
+		json_decref(args);
+	}
+}
+
+/* On SQLite the checks see an account read with only the fields they
+ * read (its before-image is the book's own text): a scope over fields no
+ * item writes (a custom field, a flag, a list, a negation) must still
+ * judge every account as it is whole, and a merged account must still be
+ * refused. An agent that relied on a field the gate forgot to read would
+ * get records outside its scope staged. */
+static void test_scope_sees_every_field_it_reads(void **state)
+{
+	static const char *const text =
+	    "NOT do_not_contact AND custom.source=fixture AND segment IN (enterprise, smb)";
+	struct env *e = *state;
+	struct scope *sc = NULL;
+	struct err err = {0};
+	json_t *r, *v;
+	char sql[300];
+	int i, in = 0, out = 0, refused = 0;
+	size_t k;
+
+	for (i = 1; i <= 40; i++) {
+		snprintf(sql, sizeof sql,
+			 "UPDATE account SET do_not_contact=%d,custom='%s'%s WHERE id='A%03d'",
+			 i % 3 == 0, i % 4 == 0 ? "{\"source\":\"import\"}" : "{\"source\":\"fixture\"}",
+			 i == 7 ? ",merged_into='A008'" : "", i);
+		assert_ok(store_exec(e->t.s, sql, &err), &err);
+	}
+	assert_ok(scope_parse(text, &sc, &err), &err);
+	for (i = 1; i <= 40; i++) {
+		char id[8];
+		json_t *a;
+
+		snprintf(id, sizeof id, "A%03d", i);
+		a = fixture_account(e->t.s, id);
+		if (i == 7)
+			;
+		else if (scope_match(sc, a))
+			in++;
+		else
+			out++;
+		json_decref(a);
+	}
+	scope_free(sc);
+	assert_true(in > 0 && out > 0);
+	r = call(e, "agent:scout", "propose_changes",
+		 retier_args("retier", text, 1, 40, "tier", json_integer(2)));
+	json_array_foreach(json_object_get(r, "refused_items"), k, v)
+	{
+		const char *rule = json_string_value(json_object_get(v, "rule"));
+
+		if (!strcmp(rule, "merged_record"))
+			assert_string_equal(json_string_value(json_object_get(v, "record_id")), "A007");
+		else
+			assert_string_equal(rule, "outside_scope");
+		refused++;
+	}
+	assert_int_equal(refused, out + 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "radius")), in);
+	json_decref(r);
+	check_invariants(e);
+}
+
 static void test_batch_status_only_own(void **state)
 {
 	struct env *e = *state;
@@ -1294,6 +1516,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_merge_is_blocked_and_applies_softly, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_decisions_that_do_not_wait_hold_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_before_image_reads_back_as_the_record, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_characters_named_by_item, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_sees_every_field_it_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unattended_only_when_policy_says, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_status_only_own, setup, teardown),
