@@ -1052,6 +1052,35 @@ out:
 	return rc;
 }
 
+#define GATE_VALUE_DEPTH_MAX 32
+
+/* text_check on every string (lines allowed) and key (one line) of an
+ * upstream's value, however nested; deeper than GATE_VALUE_DEPTH_MAX is
+ * refused (a person could not read it anyway). */
+static int value_text_check(json_t *v, int depth, struct err *err)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (depth > GATE_VALUE_DEPTH_MAX)
+		return err_set(err, AIRLOCK_EINVAL, "a value nested deeper than %d levels",
+			       GATE_VALUE_DEPTH_MAX);
+	if (json_is_string(v))
+		return text_check("a value", json_string_value(v), json_string_length(v),
+				  TEXT_LINES, err);
+	if (json_is_array(v))
+		json_array_foreach(v, i, x) if (value_text_check(x, depth + 1, err)) return AIRLOCK_EINVAL;
+	if (json_is_object(v))
+		json_object_foreach(v, k, x)
+		{
+			if (text_check("a key in a value", k, strlen(k), 0, err) ||
+			    value_text_check(x, depth + 1, err))
+				return AIRLOCK_EINVAL;
+		}
+	return 0;
+}
+
 /* One record of an upstream's write: refused whole when any field it
  * writes is outside the allow-list (its upstream call would write them
  * all), when the upstream has no such record, or when it lies outside the
@@ -1074,9 +1103,10 @@ static int take_upstream_item(struct proposal *pr, json_t *it, struct err *err)
 		if (strlen(k) == 0 || strlen(k) > 200 || text_check("a field name", k, strlen(k), 0, err))
 			return err_set(err, AIRLOCK_EINVAL, "record %zu: field name '%.40s' is not "
 						"one a person can read", n, k);
-		if (json_is_string(v) && text_check("a value", json_string_value(v),
-						    json_string_length(v), TEXT_LINES, err))
-			return AIRLOCK_EINVAL;
+		/* an upstream's value may be an object or array (propose_changes's
+		 * are scalars): every string and key in it is read by a person too */
+		if (value_text_check(v, 0, err))
+			return err_prefix(err, "record %zu, field '%.40s'", n, k);
 		/* a create, delete or send without mapped fields names its effect
 		 * alone, e.g. "(create)", which no agent argument can become */
 		if (json_is_true(json_object_get(it, "effect_only")))

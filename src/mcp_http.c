@@ -758,14 +758,38 @@ static int is_initialize(json_t *msg)
 	       json_object_get(msg, "id");
 }
 
+/* The 2026-07-28 transport: header and body must agree, so a proxy
+ * routing on the header cannot be shown one thing and run another; with a
+ * session id or without (a message naming the stateless version, or any
+ * that carries an Mcp-Method header). 0, or 1 with res answered. */
+static int headers_disagree(const struct http_request *req, json_t *msg,
+			    struct http_response *res)
+{
+	const char *hv = http_header(req, "MCP-Protocol-Version");
+	const char *hm = http_header(req, "Mcp-Method");
+	const char *mv = mcp_meta_version(msg);
+	const char *method = json_string_value(json_object_get(msg, "method"));
+
+	if (mv && (!hv || strcmp(hv, mv) != 0)) {
+		respond_rpc_error(res, 400, MCP_ERR_HEADER_MISMATCH,
+				  "the MCP-Protocol-Version header must equal "
+				  "params._meta[\"io.modelcontextprotocol/protocolVersion\"]");
+		return 1;
+	}
+	if (hm && (!method || strcmp(hm, method) != 0)) {
+		respond_rpc_error(res, 400, MCP_ERR_HEADER_MISMATCH,
+				  "the Mcp-Method header must equal the message's method");
+		return 1;
+	}
+	return 0;
+}
+
 /* A POST without a session: initialize starts one; the stateless revision
  * (and server/discover) needs none; anything else is refused. */
 static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_connector c,
 			     const char *agent, const char *key, const struct http_request *req,
 			     json_t *msg, struct http_response *res, int sse_ok)
 {
-	const char *hv = http_header(req, "MCP-Protocol-Version");
-	const char *hm = http_header(req, "Mcp-Method");
 	const char *mv = mcp_meta_version(msg);
 	const char *method = json_string_value(json_object_get(msg, "method"));
 	struct collected n = {0};
@@ -800,19 +824,8 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 	if (mv || (method && !strcmp(method, "server/discover"))) {
 		struct mcp_session tmp;
 
-		/* The 2026-07-28 transport: header and body must agree, so a proxy
-		 * routing on the header cannot be shown one thing and run another. */
-		if (mv && (!hv || strcmp(hv, mv) != 0)) {
-			respond_rpc_error(res, 400, MCP_ERR_HEADER_MISMATCH,
-					  "the MCP-Protocol-Version header must equal "
-					  "params._meta[\"io.modelcontextprotocol/protocolVersion\"]");
+		if (headers_disagree(req, msg, res))
 			return;
-		}
-		if (hm && (!method || strcmp(hm, method) != 0)) {
-			respond_rpc_error(res, 400, MCP_ERR_HEADER_MISMATCH,
-					  "the Mcp-Method header must equal the message's method");
-			return;
-		}
 		mcp_session_init(&tmp, agent);
 		tmp.notify = collect_notification;
 		tmp.notify_ctx = &n;
@@ -827,13 +840,17 @@ static void post_sessionless(struct mcp_http *m, struct worker *w, enum mcp_conn
 }
 
 static void post_in_session(struct mcp_http *m, struct worker *w, enum mcp_connector c,
-			    const char *agent, const char *sid, json_t *msg,
-			    struct http_response *res, int sse_ok, int io)
+			    const char *agent, const struct http_request *req, const char *sid,
+			    json_t *msg, struct http_response *res, int sse_ok, int io)
 {
 	struct collected n = {0};
-	struct session *s = session_get(m, sid);
+	struct session *s;
 	char *reply;
 	int rc;
+
+	if (headers_disagree(req, msg, res))
+		return;
+	s = session_get(m, sid);
 
 	/* Another connector's or another agent's session is as good as unknown:
 	 * its existence is not for this caller to learn. */
@@ -907,7 +924,7 @@ static void handle_post(struct mcp_http *m, struct worker *w, enum mcp_connector
 		return;
 	}
 	if (sid)
-		post_in_session(m, w, c, agent, sid, msg, res, 1, req->on_io_thread);
+		post_in_session(m, w, c, agent, req, sid, msg, res, 1, req->on_io_thread);
 	else
 		post_sessionless(m, w, c, agent, key, req, msg, res, 1);
 	json_decref(msg);

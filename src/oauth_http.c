@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrlimit.h"
 #include "console_assets.h"
 #include "oauth.h"
 #include "store.h"
@@ -23,9 +24,16 @@
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "        \
 	"object-src 'none'"
 
+/* Client registrations one address may make in a minute: registration is
+ * open to anyone (RFC 7591) and each is a durable write, and only the
+ * newest 2,000 clients without a grant are kept, so a flood from one
+ * address would push out every client still waiting for consent. */
+#define REGISTER_PER_MINUTE 20
+
 struct oauth_http {
 	struct store_pool *workers;
 	char *public_url;
+	struct addrlimit *registrations; /* per address, REGISTER_PER_MINUTE */
 };
 
 int oauth_http_base(const char *public_url, const struct http_request *req, char *out, size_t len)
@@ -159,9 +167,11 @@ int oauth_http_new(struct oauth_http **out, const char *db_path, const char *pub
 		free(o);
 		return err_set(err, AIRLOCK_ENOMEM, "out of memory");
 	}
-	if (store_pool_new(&o->workers, db_path, err)) {
+	if (addrlimit_new(&o->registrations, REGISTER_PER_MINUTE, err) ||
+	    store_pool_new(&o->workers, db_path, err)) {
 		int rc = err->code;
 
+		addrlimit_free(o->registrations);
 		free(o->public_url);
 		free(o);
 		return rc;
@@ -175,6 +185,7 @@ void oauth_http_free(struct oauth_http *o)
 	if (!o)
 		return;
 	store_pool_free(o->workers);
+	addrlimit_free(o->registrations);
 	free(o->public_url);
 	free(o);
 }
@@ -283,9 +294,18 @@ static void on_register(void *ctx, const struct http_request *req, struct http_r
 	struct store_conn *w;
 	struct err err = {0};
 	json_t *meta, *out = NULL;
+	char addr[64];
 
 	if (!method_ok(req, res, "POST"))
 		return;
+	http_client_addr(req, addr, sizeof addr);
+	if (!addrlimit_admit(o->registrations, addr)) {
+		http_add_header(res, "Retry-After", "60");
+		oauth_error(res, 429, "temporarily_unavailable",
+			    "too many client registrations from this address: wait a minute and "
+			    "try again");
+		return;
+	}
 	meta = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
 	if (!json_is_object(meta)) {
 		json_decref(meta);

@@ -713,6 +713,59 @@ static void test_bad_arguments_change_nothing(void **state)
 	json_decref(args);
 }
 
+/* An upstream's write carries each field's value as its schema allows, an
+ * object or an array too; propose_changes's values are scalars, refused at
+ * the door when they hold text that steers a terminal or reorders what a
+ * reviewer reads. The same text one level down in an upstream's value (or
+ * in a key of it) is refused alike, and nothing is staged; a plain nested
+ * value is staged as before. */
+static void test_upstream_nested_text_refused(void **state)
+{
+	struct env *e = *state;
+	struct gate_call c = {"agent:scout", "mcp:write", "propose_changes", "v1"};
+	struct gate_upstream up = {.kind = "upstream:crm"};
+	static const char *const bad[] = {
+	    "{\"note\":\"fine\\u001b[1A\\u001b[2K\\r     tier: 4 -> 4\"}",
+	    "[\"ok\",\"\\u202egnp.exe\"]",
+	    "{\"\\u2066hidden\":1}",
+	    "{\"deep\":[{\"x\":\"osc \\u001b]0;pwned\\u0007 title\"}]}",
+	};
+	struct err err = {0};
+	json_t *args, *r = NULL, *v;
+	int64_t n = batches(e);
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		up.items = json_pack("[{s:s,s:{s:o},s:{s:s,s:i},s:i}]", "record_id", "A001",
+				     "changes", "tier", v, "before", "id", "A001", "tier", 3,
+				     "item", 1);
+		args = json_pack("{s:s,s:s,s:s}", "airlock_workflow", "retier", "airlock_scope",
+				 "tier=3", "airlock_rationale", "x");
+		err_clear(&err);
+		if (gate_upstream_call(&e->g, &c, args, &up, &r, &err) != AIRLOCK_EINVAL)
+			fail_msg("case %zu (%s) was not refused: %s", i, bad[i],
+				 r ? json_dumps(r, JSON_COMPACT) : err.msg);
+		assert_null(r);
+		json_decref(args);
+		json_decref(up.items);
+	}
+	assert_int_equal(batches(e), n);
+	/* the control: the same call with a plain nested value is staged */
+	up.items = json_pack("[{s:s,s:{s:{s:[s]}},s:{s:s,s:i},s:i}]", "record_id", "A001",
+			     "changes", "tier", "note", "plain text", "before", "id", "A001",
+			     "tier", 3, "item", 1);
+	args = json_pack("{s:s,s:s,s:s}", "airlock_workflow", "retier", "airlock_scope", "tier=3",
+			 "airlock_rationale", "x");
+	assert_ok(gate_upstream_call(&e->g, &c, args, &up, &r, &err), &err);
+	assert_string_equal(decision(r), "staged");
+	assert_int_equal(batches(e), n + 1);
+	json_decref(r);
+	json_decref(args);
+	json_decref(up.items);
+}
+
 static void test_injection_in_book_data_changes_nothing(void **state)
 {
 	struct env *e = *state;
@@ -1481,6 +1534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_totals_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_fills_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holds_survive_the_rowid_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_nested_text_refused, setup, teardown),
 		cmocka_unit_test(test_engines_decide_alike),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,6 +117,15 @@ same "header and _meta disagree: 400" "$(code)" 400
 has "... header mismatch -32020" "$T/body" "-32020"
 post read "$RT" "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":{$META}}" -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call'
 same "Mcp-Method disagrees: 400" "$(code)" 400
+# the same two beside a session id: agreement is the request's, whatever
+# else it carries (it was checked only without a session, so a proxy
+# routing on the header could be shown one method while another ran)
+post read "$RT" "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":{$META}}" -H 'MCP-Protocol-Version: 2025-11-25' -H "Mcp-Session-Id: $SID"
+same "header and _meta disagree beside a session id: 400" "$(code)" 400
+has "... header mismatch -32020" "$T/body" "-32020"
+post read "$RT" "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"get_account\",\"arguments\":{\"account_id\":\"A1\"}}}" -H 'Mcp-Method: tools/list' -H "Mcp-Session-Id: $SID"
+same "Mcp-Method disagrees beside a session id: 400" "$(code)" 400
+hasnt "... and nothing ran" "$T/body" '"result"'
 
 # Ending a session
 curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $RT" -H "Mcp-Session-Id: $SID" "$U/read" >"$T/code"

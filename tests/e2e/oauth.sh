@@ -274,6 +274,24 @@ serve_start --threads 4
 unset AIRLOCK_TEST_TOOL_DELAY
 BASE="http://127.0.0.1:$port"
 grant read flooder # (a token's audience is the connector's URL, port included)
+
+# Registration is open to anyone (RFC 7591), each a durable write, and only
+# the newest 2,000 clients still waiting for consent are kept: one address
+# registering as fast as it can (1,700 clients in 5 s before) pushed out
+# every client a person had not yet consented to. Now 20 a minute per
+# address (this server is fresh: nothing registered from here yet).
+for i in $(seq 25); do
+	curl -s -o /dev/null -w '%{http_code}\n' -X POST "$BASE/oauth/register" -H 'Content-Type: application/json' \
+		--data "{\"redirect_uris\":[\"$RU\"],\"client_name\":\"flood $i\"}"
+done >"$T/regs"
+same "25 registrations from one address in a minute: 20 registered, 5 refused (429)" \
+	"$(sort "$T/regs" | uniq -c | tr -s ' \n' '  ')" " 20 201 5 429 "
+req POST /oauth/register -H 'Content-Type: application/json' --data "{\"redirect_uris\":[\"$RU\"]}"
+has "... with Retry-After" "$T/hdr" "Retry-After: 60"
+same "... and an OAuth error the client can read" "$(jget error)" temporarily_unavailable
+same "... nothing more was registered" "$(sql "SELECT count(*) FROM oauth_client WHERE name LIKE 'flood %'")" 20
+same "another address registers meanwhile (201)" "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 \
+	-X POST "$BASE/oauth/register" -H 'Content-Type: application/json' --data "{\"redirect_uris\":[\"$RU\"]}")" 201
 "$LOADGEN" "$port" /mcp/read 4 5 0 book_stats '{}' "$AT" >"$T/oslow.out" 2>&1 &
 lpid=$!
 sleep 1.5
