@@ -1070,7 +1070,11 @@ static int value_text_check(json_t *v, int depth, struct err *err)
 		return text_check("a value", json_string_value(v), json_string_length(v),
 				  TEXT_LINES, err);
 	if (json_is_array(v))
-		json_array_foreach(v, i, x) if (value_text_check(x, depth + 1, err)) return AIRLOCK_EINVAL;
+		json_array_foreach(v, i, x)
+		{
+			if (value_text_check(x, depth + 1, err))
+				return AIRLOCK_EINVAL;
+		}
 	if (json_is_object(v))
 		json_object_foreach(v, k, x)
 		{
