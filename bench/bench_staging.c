@@ -169,8 +169,6 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
-static double median(double *v, int n);
-
 /* 5 rounds of one proposal of 500 random accounts (never drawn before)
  * against the bare INSERT of the same rows for 500 other random accounts;
  * own: each side ends with a checkpoint of its own pages (see the header),
