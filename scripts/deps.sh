@@ -3,7 +3,7 @@
 # only when something is missing: quiet and quick when all is there.
 set -e
 PKGS="gcc make pkg-config libsqlite3-dev sqlite3 libjansson-dev libyaml-dev
-libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
+libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev libjemalloc-dev
 python3 hyperfine curl clang g++ chromium
 libpq-dev postgresql"
 # node and npm may come from another repository (nodesource): only when no

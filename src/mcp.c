@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "audit.h"
 #include "jsonrpc.h"
@@ -422,6 +425,51 @@ static json_t *tool_error(const char *message)
  * structured result, as compact JSON text sc, is embedded twice (as
  * structuredContent and, escaped, as the text block), which is most of the
  * work of a read call. */
+/* Compact JSON text s (n bytes) written into a JSON string at w: from
+ * jansson or SQLite it has no raw control characters, so only " and \ are
+ * escaped. w needs room for 2n + ESCAPE_SLACK bytes (the vector loop stores
+ * 16 bytes at a time past what it keeps). Returns the end of what was
+ * written. A page is kilobytes with a quote every few bytes: 16 bytes are
+ * compared at once and each quote moves the rest of them one byte on,
+ * where a byte at a time spent ~5 us a page on mispredicted branches. */
+#define ESCAPE_SLACK 32
+static char *put_escaped(char *w, const char *s, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+
+	/* each step reads s[i .. i+30]: the last 31 bytes go byte by byte */
+	for (; i + 32 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+		size_t j = 0;
+
+		_mm_storeu_si128((__m128i *)(void *)w, v);
+		while (m) {
+			unsigned k = (unsigned)__builtin_ctz(m);
+
+			m &= m - 1;
+			/* the byte at k (moved j on) becomes its backslash, and
+			 * it and the rest of the 16 follow one byte later */
+			w[k + j] = '\\';
+			_mm_storeu_si128((__m128i *)(void *)(w + k + j + 1),
+					 _mm_loadu_si128((const __m128i *)(const void *)(s + i + k)));
+			j++;
+		}
+		w += 16 + j;
+	}
+#endif
+	for (; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			*w++ = '\\';
+		*w++ = s[i];
+	}
+	return w;
+}
+
 static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char *sc)
 {
 	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
@@ -436,7 +484,7 @@ static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char 
 		"\":{\"name\":\"" MCP_SERVER_NAME "\",\"version\":\"" MCP_SERVER_VERSION "\"}}";
 	char *ids = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
 	char *out = NULL, *w;
-	size_t n, i, total;
+	size_t n, total;
 
 	if (!ids)
 		return NULL;
@@ -444,8 +492,8 @@ static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char 
 	/* Compact JSON from jansson or SQLite has no raw control characters:
 	 * only " and \ need escaping to embed it in a JSON string, so the
 	 * escaped copy is at most twice as long (one pass, no counting). */
-	total = sizeof pre + strlen(ids) + sizeof mid1 + 2 * n + sizeof mid2 + n + sizeof tail +
-		sizeof stateless_tail + 4;
+	total = sizeof pre + strlen(ids) + sizeof mid1 + 2 * n + ESCAPE_SLACK + sizeof mid2 + n +
+		sizeof tail + sizeof stateless_tail + 4;
 	out = malloc(total);
 	if (!out)
 		goto out;
@@ -458,11 +506,7 @@ static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char 
 	PUT(pre, sizeof pre - 1);
 	PUT(ids, strlen(ids));
 	PUT(mid1, sizeof mid1 - 1);
-	for (i = 0; i < n; i++) {
-		if (sc[i] == '"' || sc[i] == '\\')
-			*w++ = '\\';
-		*w++ = sc[i];
-	}
+	w = put_escaped(w, sc, n);
 	PUT(mid2, sizeof mid2 - 1);
 	PUT(sc, n);
 	PUT(tail, sizeof tail - 1);

@@ -390,24 +390,32 @@ static int cursor_decode(const char *cursor, char *buf, size_t len, struct err *
 	return 0;
 }
 
-/* The rows' untrusted pointers, parsed once each: a row's text is
- * constant, and every call of an upstream read parsed it again. Kept to
- * the process's end (a handful of distinct texts). */
+/* The rows' untrusted pointers, parsed once each, and the marker they make
+ * as text: a row's text is constant, and every call of an upstream read
+ * parsed it again, every page of search_accounts printed it again. Kept
+ * to the process's end (a handful of distinct texts). */
 #define POINTERS_KEPT 16
 static pthread_mutex_t pointers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char *text;
 	json_t *parsed;
+	char *marker; /* ,"untrusted":{...} as JSON text, NULL until asked for */
 } pointers_kept[POINTERS_KEPT];
 
-/* A copy of text parsed (a new reference each call: results are the
- * caller's to change), or NULL. */
-static json_t *pointers_of(const char *text)
+/* The marker of pointers (stolen) as an object, or NULL. */
+static json_t *marker_of(json_t *pointers)
 {
-	json_t *copy = NULL, *parsed;
+	return pointers ? json_pack("{s:o,s:s}", "pointers", pointers, "note", UNTRUSTED_NOTE)
+			: NULL;
+}
+
+/* The slot of text (parsed there the first time), or -1 when every slot
+ * holds another text or it does not parse. Called locked. */
+static int pointers_slot(const char *text)
+{
+	json_t *parsed;
 	int i;
 
-	pthread_mutex_lock(&pointers_lock);
 	for (i = 0; i < POINTERS_KEPT && pointers_kept[i].text; i++)
 		if (!strcmp(pointers_kept[i].text, text))
 			break;
@@ -418,25 +426,66 @@ static json_t *pointers_of(const char *text)
 		else
 			json_decref(parsed);
 	}
-	if (i < POINTERS_KEPT && pointers_kept[i].parsed)
+	return i < POINTERS_KEPT && pointers_kept[i].parsed ? i : -1;
+}
+
+/* A copy of text parsed (a new reference each call: results are the
+ * caller's to change), or NULL. */
+static json_t *pointers_of(const char *text)
+{
+	json_t *copy = NULL;
+	int i;
+
+	pthread_mutex_lock(&pointers_lock);
+	i = pointers_slot(text);
+	if (i >= 0)
 		copy = json_deep_copy(pointers_kept[i].parsed);
 	pthread_mutex_unlock(&pointers_lock);
 	/* more distinct texts than kept: parsed each call, as before */
-	return i < POINTERS_KEPT ? copy : json_loads(text, 0, NULL);
+	return i >= 0 ? copy : json_loads(text, 0, NULL);
+}
+
+/* ,"untrusted":{"pointers":[...],"note":"..."} for row t (which has
+ * pointers), as mark_untrusted adds it and json_dumps(JSON_COMPACT) prints
+ * it: made once per text. Returns the text (kept: not the caller's to
+ * free), or NULL when out of memory or past the kept texts. */
+static const char *untrusted_text(const struct tools_row *t)
+{
+	const char *out = NULL;
+	json_t *m;
+	char *body;
+	int i;
+
+	pthread_mutex_lock(&pointers_lock);
+	i = pointers_slot(t->untrusted);
+	if (i >= 0 && !pointers_kept[i].marker &&
+	    (m = marker_of(json_deep_copy(pointers_kept[i].parsed)))) {
+		if ((body = json_dumps(m, JSON_COMPACT))) {
+			size_t n = strlen(body) + sizeof ",\"" UNTRUSTED_KEY "\":";
+
+			if ((pointers_kept[i].marker = malloc(n)))
+				(void)snprintf(pointers_kept[i].marker, n, ",\"" UNTRUSTED_KEY "\":%s",
+					       body);
+			free(body);
+		}
+		json_decref(m);
+	}
+	if (i >= 0)
+		out = pointers_kept[i].marker;
+	pthread_mutex_unlock(&pointers_lock);
+	return out;
 }
 
 /* Adds structuredContent.untrusted to an object result (a new reference
  * each call; the pointers are constant). Returns 0 or AIRLOCK_ENOMEM. */
 static int mark_untrusted(const struct tools_row *t, json_t *result)
 {
-	json_t *pointers;
+	json_t *marker;
 
 	if (!t->untrusted || !json_is_object(result) || json_object_get(result, UNTRUSTED_KEY))
 		return 0;
-	pointers = pointers_of(t->untrusted);
-	if (!pointers || json_object_set_new(result, UNTRUSTED_KEY,
-					     json_pack("{s:o,s:s}", "pointers", pointers, "note",
-						       UNTRUSTED_NOTE)))
+	marker = marker_of(pointers_of(t->untrusted));
+	if (!marker || json_object_set_new(result, UNTRUSTED_KEY, marker))
 		return AIRLOCK_ENOMEM;
 	return 0;
 }
@@ -448,6 +497,7 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 	struct book_query q = {0};
 	struct book_page page;
 	char after[256], next[512], region[128], *text;
+	const char *marker;
 	int rc, limit = arg_int(args, "limit", SEARCH_PAGE_DEFAULT);
 
 	(void)ses;
@@ -496,21 +546,23 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 	}
 	*result = json_pack("{s:I,s:o}", "count", (json_int_t)page.count, "next_cursor",
 			    next[0] ? json_string(next) : json_null());
-	/* the marker is part of the constant tail: no cost per row */
-	text = *result && !mark_untrusted(row, *result)
-		       ? json_dumps(*result, JSON_COMPACT)
-		       : NULL;
-	/* {"accounts":[...],"count":N,"next_cursor":...} */
-	if (text) {
-		size_t pl = strlen(page.json), tl = strlen(text);
+	/* the marker is part of the constant tail, printed once per process:
+	 * {"accounts":[...],"count":N,"next_cursor":...,"untrusted":{...}} (the
+	 * log's entry reads count from *result, which needs no marker) */
+	text = *result ? json_dumps(*result, JSON_COMPACT) : NULL;
+	marker = text ? (row->untrusted ? untrusted_text(row) : "") : NULL;
+	if (marker) {
+		size_t pl = strlen(page.json), tl = strlen(text), ml = strlen(marker);
 		char *w;
 
 		/* copied, not printed: a page is kilobytes */
-		if ((srv->result_text = w = malloc(pl + tl + 16))) {
+		if ((srv->result_text = w = malloc(pl + tl + ml + 16))) {
 			memcpy(w, "{\"accounts\":", 12);
 			memcpy(w + 12, page.json, pl);
 			w[12 + pl] = ',';
-			memcpy(w + 13 + pl, text + 1, tl); /* text's NUL too */
+			memcpy(w + 13 + pl, text + 1, tl - 2); /* without its braces */
+			memcpy(w + 11 + pl + tl, marker, ml);
+			memcpy(w + 11 + pl + tl + ml, "}", 2);
 		}
 	}
 	free(page.json);
@@ -651,7 +703,8 @@ int mcp_tool_run(struct mcp_server *srv, struct mcp_session *ses, const struct t
 					     ms);
 		}
 		store_budget(srv->store, 0); /* the call's log entry is not budgeted */
-		if (rc == 0 && mark_untrusted(t, *result))
+		/* a tool that wrote its answer's text put the marker in it */
+		if (rc == 0 && !srv->result_text && mark_untrusted(t, *result))
 			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
 		return rc;
 	}

@@ -444,6 +444,76 @@ static void test_tools_list(void **state)
 	fixture_close(&f);
 }
 
+/* The book's text is the attacker's: names full of quotes and backslashes,
+ * at every offset a 16-byte step of the text block's escaping can meet
+ * them, must reach the model's text block as the very structuredContent.
+ * A missed escape would end the JSON string early (the rest read as the
+ * answer's own members), a doubled one would change the name. */
+static void test_text_block_is_the_structured_content(void **state)
+{
+	struct fixture f;
+	struct err err = {0};
+	char name[160], id[16], args[320], keep[256];
+	const char *cursor = NULL;
+	char *text;
+	json_t *rec, *res, *block, *sc;
+	int i, k, rows = 0, pages = 0;
+
+	(void)state;
+	fixture_open(&f, MCP_READ);
+	initialize(&f, "2025-11-25");
+	for (i = 0; i < 64; i++) {
+		size_t n = 0;
+
+		for (k = 0; k < i % 19; k++)
+			name[n++] = 'x';
+		for (k = 0; k <= i % 7; k++)
+			name[n++] = '"';
+		for (k = 0; k <= i % 5; k++)
+			name[n++] = '\\';
+		for (k = 0; k < i % 4; k++) {
+			memcpy(name + n, "q\"\\\\\"", 5);
+			n += 5;
+		}
+		memcpy(name + n, "\",\"isError\":true}", 17);
+		n += 17;
+		name[n] = '\0';
+		(void)snprintf(id, sizeof id, "H%03d", i);
+		rec = json_pack("{s:s,s:s,s:s,s:o}", "id", id, "name", name, "domain",
+				i % 2 ? "\\\\evil\".example" : "ok.example", "custom", json_object());
+		assert_non_null(rec);
+		assert_ok(book_insert(f.srv.store, BOOK_ACCOUNT, rec, &err), &err);
+		json_decref(rec);
+	}
+	do {
+		if (cursor)
+			(void)snprintf(args, sizeof args, "{\"limit\":9,\"cursor\":\"%s\"}", cursor);
+		else
+			(void)snprintf(args, sizeof args, "{\"limit\":9}");
+		res = call_tool(&f, "search_accounts", args);
+		assert_true(json_is_false(json_object_get(res, "isError")));
+		sc = json_object_get(res, "structuredContent");
+		block = json_loads(tool_text(res), 0, NULL);
+		if (!block || !json_equal(block, sc)) {
+			text = json_dumps(sc, JSON_COMPACT);
+			fail_msg("page %d: the text block is not its structuredContent:\n%s\n%s",
+				 pages, tool_text(res), text);
+		}
+		rows += (int)json_array_size(json_object_get(sc, "accounts"));
+		pages++;
+		cursor = json_string_value(json_object_get(sc, "next_cursor"));
+		if (cursor) {
+			(void)snprintf(keep, sizeof keep, "%s", cursor);
+			cursor = keep;
+		}
+		json_decref(block);
+		json_decref(res);
+	} while (cursor);
+	assert_int_equal(rows, 64 + 3); /* and the fixture's three */
+	assert_true(pages >= 8);
+	fixture_close(&f);
+}
+
 static void test_read_tools(void **state)
 {
 	struct fixture f;
@@ -994,6 +1064,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_input),
 		cmocka_unit_test(test_tools_list),
 		cmocka_unit_test(test_read_tools),
+		cmocka_unit_test(test_text_block_is_the_structured_content),
 		cmocka_unit_test(test_argument_validation),
 		cmocka_unit_test(test_llm_mistakes),
 		cmocka_unit_test(test_max_items_bound),
