@@ -9,13 +9,24 @@
  * server spends per request.
  *
  * usage: bench_ceiling DB PAGE_FILE
- *        bench_ceiling DB PAGES_FILE --keyed
+ *        bench_ceiling DB PAGES_FILE --keyed [--book BOOK]
  * With --keyed, PAGES_FILE holds many answers, each after the arguments it
  * answers ("ARGS_LEN PAGE_LEN\n" ARGS PAGE, repeated): a request gets the
  * page of the arguments it carries (the text after "arguments": up to the
  * body's closing "}}", as bench_mcp_load sends them; one binary search
  * over the sorted arguments), and its log row holds those arguments. Any
  * other request (initialize) gets the first page.
+ * With --book BOOK too (keyed only), BOOK is a copy of airlock's book, and
+ * the request's page is also read from it on the I/O thread before its row
+ * is queued: airlock's own book_search_json (the query, 21 rows, the
+ * page's JSON) in a read transaction of airlock's store, the page after
+ * the one the walk found before it (the answers are in walk order in the
+ * file, each cursor leading to the next). The answer is still the stored
+ * bytes: what is measured is the ceiling plus reading the page from the
+ * book, the floor of any server that reads the book per call. Its rows
+ * still go to DB, so no commit drops the book's page cache (airlock's log
+ * shares the book's file, which a write's atomicity with its entry
+ * needs, so its reader's cache is dropped after every log commit).
  * Prints "listening on http://127.0.0.1:PORT" on stderr; SIGTERM/SIGINT
  * stops it. An initialize (or any request) gets an Mcp-Session-Id header,
  * so bench_mcp_load can drive it like airlock. */
@@ -31,9 +42,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "book.h"
+#include "err.h"
+#include "store.h"
+
 struct page {
 	char *args, *text;
 	size_t args_len, text_len;
+	char *after; /* --book: the id the page starts after, or NULL */
 };
 
 struct req {
@@ -53,6 +69,7 @@ static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
 static struct req *pending;
 static int stopping;
 static long long seq;
+static struct store *book; /* --book: the I/O thread's connection */
 
 static void die(const char *what)
 {
@@ -136,6 +153,38 @@ static const struct page *page_for(const char *body, size_t len)
 	return hit ? hit : &pages[0];
 }
 
+/* --book: reads p's page from the book as airlock does (see the top). */
+static void read_page(const struct page *p)
+{
+	struct book_query q = {0};
+	struct book_page pg;
+	struct err err = {0};
+
+	q.after = p->after;
+	q.limit = 20;
+	if (store_read_begin(book, &err) || book_search_json(book, &q, &pg, &err))
+		die(err.msg);
+	store_read_end(book);
+	if (!pg.count)
+		die("--book: a page read no accounts");
+	free(pg.json);
+}
+
+/* --book: the id of the last account in a keyed answer (an MCP reply), or
+ * NULL when it has none. */
+static char *last_id(const char *text, size_t len)
+{
+	json_t *r = json_loadb(text, len, 0, NULL);
+	json_t *acc = json_object_get(
+	    json_object_get(json_object_get(r, "result"), "structuredContent"), "accounts");
+	const char *id = json_string_value(
+	    json_object_get(json_array_get(acc, json_array_size(acc) - 1), "id"));
+	char *out = id ? strdup(id) : NULL;
+
+	json_decref(r);
+	return out;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *size, void **con_cls)
@@ -167,6 +216,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->queued = 1;
 		r->answer = r->body_seen <= sizeof r->body ? page_for(r->body, r->body_seen)
 							   : &pages[0];
+		if (book)
+			read_page(r->answer);
 		MHD_suspend_connection(c);
 		pthread_mutex_lock(&lock);
 		r->next = pending;
@@ -193,8 +244,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* Reads the answers (see the top): one whole file as one page, or with
- * keyed set, "ARGS_LEN PAGE_LEN\n" ARGS PAGE records, sorted by ARGS. */
-static void pages_load(const char *path, int keyed)
+ * keyed set, "ARGS_LEN PAGE_LEN\n" ARGS PAGE records, sorted by ARGS
+ * (with_after: each first given the id its page starts after). */
+static void pages_load(const char *path, int keyed, int with_after)
 {
 	char *all;
 	size_t off = 0, cap = 0, al, pl;
@@ -213,7 +265,7 @@ static void pages_load(const char *path, int keyed)
 		pages = calloc(1, sizeof *pages);
 		if (!pages)
 			die("out of memory");
-		pages[0] = (struct page){"{\"limit\":20}", all, 12, (size_t)n};
+		pages[0] = (struct page){"{\"limit\":20}", all, 12, (size_t)n, NULL};
 		npages = 1;
 		return;
 	}
@@ -228,11 +280,19 @@ static void pages_load(const char *path, int keyed)
 			if (!pages)
 				die("out of memory");
 		}
-		pages[npages++] = (struct page){all + off, all + off + al, al, pl};
+		pages[npages++] = (struct page){all + off, all + off + al, al, pl, NULL};
 		off += al + pl;
 	}
 	if (!npages)
 		die("no pages");
+	if (with_after) {
+		/* in walk order: each page starts after the last of the one before */
+		size_t i;
+
+		for (i = 1; i < npages; i++)
+			if (!(pages[i].after = last_id(pages[i - 1].text, pages[i - 1].text_len)))
+				die("--book: a page without accounts before the last");
+	}
 	qsort(pages, npages, sizeof *pages, page_cmp);
 }
 
@@ -245,11 +305,17 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int sig;
 
-	if (argc != 3 && (argc != 4 || strcmp(argv[3], "--keyed"))) {
-		fprintf(stderr, "usage: bench_ceiling DB PAGE_FILE [--keyed]\n");
+	struct err err = {0};
+	int keyed = argc >= 4 && !strcmp(argv[3], "--keyed");
+	int with_book = keyed && argc == 6 && !strcmp(argv[4], "--book");
+
+	if (argc != 3 && !(argc == 4 && keyed) && !with_book) {
+		fprintf(stderr, "usage: bench_ceiling DB PAGE_FILE [--keyed [--book BOOK]]\n");
 		return 2;
 	}
-	pages_load(argv[2], argc == 4);
+	pages_load(argv[2], keyed, with_book);
+	if (with_book && store_open(&book, argv[5], &err))
+		die(err.msg);
 	if (sqlite3_open(argv[1], &db) ||
 	    sqlite3_exec(db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -285,5 +351,7 @@ int main(int argc, char **argv)
 	pthread_join(w, NULL);
 	MHD_stop_daemon(d);
 	sqlite3_close(db);
+	if (book)
+		store_close(book);
 	return 0;
 }

@@ -42,6 +42,8 @@ case $INPUT in random | repeated) ;; *) echo "readpath.sh: READPATH_INPUT is ran
 bench_tmp
 DB=$T/book.db
 bench_book "$DB" "$ACCOUNTS"
+# the book ceiling's own copy of the book, which it reads
+[ "$INPUT" = repeated ] || sqlite3 "$DB" ".backup '$T/ceilbook.db'"
 TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)
 
 cpu() { # PID → user+system clock ticks
@@ -102,6 +104,16 @@ fi
 cpid=$!
 bench_track "$cpid"
 cport=$(bench_wait_port "$T/ceiling.log")
+ppid=
+if [ -n "$KEYED" ]; then
+	# the same ceiling, reading each page from its copy of the book with
+	# airlock's own page code (bench_ceiling --book)
+	"$B/bench_ceiling" "$T/bookceiling.db" "$T/pages" --keyed --book "$T/ceilbook.db" \
+		2>"$T/bookceiling.log" &
+	ppid=$!
+	bench_track "$ppid"
+	pport=$(bench_wait_port "$T/bookceiling.log")
+fi
 if [ -n "$KEYED" ]; then
 	# the ceiling answers a page's arguments with airlock's page for them
 	_a=$(awk 'NR == 7' "$T/args")
@@ -140,17 +152,18 @@ i=1
 while [ "$i" -le "$RUNS" ]; do
 	measure "$apid" "$aport" "$T/a$i"
 	measure "$cpid" "$cport" "$T/c$i"
+	[ -z "$ppid" ] || measure "$ppid" "$pport" "$T/p$i"
 	i=$((i + 1))
 done
 
 python3 - "$T" "$RUNS" "$CLIENTS" "$SECS" "$ACCOUNTS" "$THREADS" "$(getconf CLK_TCK)" "$INPUT" <<'PY'
-import json, sys
+import json, os, sys
 t, runs, clients, secs, accounts, threads, hz, inp = sys.argv[1:]
 runs, hz = int(runs), float(hz)
 what = "random pages (cursors)" if inp == "random" else "the first page every call"
 print(f"logged search_accounts (limit 20, {what}) over HTTP, {clients} clients, {secs} s a run, {accounts} accounts, airlock --threads {threads}")
 print("run | airlock req/s | airlock CPU us/req | ceiling req/s | ceiling CPU us/req | CPU ratio | req/s ratio")
-ratios, threads = [], []
+ratios, threads, booked, booklines = [], [], [], []
 for i in range(1, runs + 1):
     a = json.load(open(f"{t}/a{i}.json")); c = json.load(open(f"{t}/c{i}.json"))
     acpu = int(open(f"{t}/a{i}.cpu").read()) / hz * 1e6 / max(a["requests"], 1)
@@ -159,6 +172,11 @@ for i in range(1, runs + 1):
     if a.get("errors") or c.get("errors"):
         print(f"run {i}: errors: airlock {a.get('errors')}, ceiling {c.get('errors')}")
     print(f"{i} | {a['rps']:.0f} | {acpu:.1f} | {c['rps']:.0f} | {ccpu:.1f} | {acpu / ccpu:.2f}x | {a['rps'] / c['rps']:.2f}x")
+    if os.path.exists(f"{t}/p{i}.json"):
+        p = json.load(open(f"{t}/p{i}.json"))
+        pcpu = int(open(f"{t}/p{i}.cpu").read()) / hz * 1e6 / max(p["requests"], 1)
+        booked.append(acpu / pcpu)
+        booklines.append(f"run {i}: the ceiling reading each page from the book (bench_ceiling --book): {p['rps']:.0f} req/s, {pcpu:.1f} us/req; airlock / it {acpu / pcpu:.2f}x")
     # airlock's CPU per request by thread (name: the I/O thread is
     # MHD-single, the log's writer airlock-log)
     per = {}
@@ -169,5 +187,9 @@ for i in range(1, runs + 1):
     threads.append(" ".join(f"{k} {v / hz * 1e6 / max(a['requests'], 1):.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]) if v))
 for i, line in enumerate(threads, 1):
     print(f"run {i}: airlock CPU us/req by thread: {line}")
+for line in booklines:
+    print(line)
 print(f"CPU per request, airlock / ceiling: {min(ratios):.2f}-{max(ratios):.2f}x over {runs} runs (goal <= 3x)")
+if booked:
+    print(f"CPU per request, airlock / the ceiling reading the page: {min(booked):.2f}-{max(booked):.2f}x over {runs} runs")
 PY
