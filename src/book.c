@@ -1653,31 +1653,32 @@ static void jb_field(struct jbuf *b, const struct book_field *f, struct store_st
 	const char *t;
 	char num[64];
 	double d;
+	int64_t v;
+	size_t n;
 
 	if (f->type != BOOK_INT && f->type != BOOK_BOOL && f->type != BOOK_REAL) {
 		/* text (JSON included): NULL only for SQL NULL */
-		t = store_col_text(st, i);
+		t = store_col_text_len(st, i, &n);
 		if (!t)
 			jb_put(b, "null", 4);
 		else if (f->type == BOOK_JSON)
-			jb_put(b, t, (size_t)store_col_bytes(st, i));
+			jb_put(b, t, n);
 		else
-			jb_string(b, (const unsigned char *)t, (size_t)store_col_bytes(st, i));
+			jb_string(b, (const unsigned char *)t, n);
 		return;
 	}
-	if (store_col_is_null(st, i)) {
+	if (f->type == BOOK_REAL ? store_col_double_null(st, i, &d) : store_col_int_null(st, i, &v)) {
 		jb_put(b, "null", 4);
 		return;
 	}
 	if (f->type == BOOK_INT) {
-		jb_int(b, store_col_int(st, i));
+		jb_int(b, v);
 	} else if (f->type == BOOK_BOOL) {
-		if (store_col_int(st, i))
+		if (v)
 			jb_put(b, "true", 4);
 		else
 			jb_put(b, "false", 5);
 	} else {
-		d = store_col_double(st, i);
 		if (!isfinite(d)) {
 			jb_put(b, "null", 4);
 		} else if (fabs(d) < 1e15 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
@@ -1811,7 +1812,12 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 			jb_put(&b, ",", 1);
 		jb_put(&b, "{", 1);
 		for (i = 0; i < k->nfields; i++) {
-			jb_put(&b, account_keys[i], account_key_len[i]);
+			/* the key's whole slot copied (a fixed size: no call), the
+			 * text kept up to its length */
+			if (jb_room(&b, sizeof account_keys[i]))
+				break;
+			memcpy(b.p + b.len, account_keys[i], sizeof account_keys[i]);
+			b.len += account_key_len[i];
 			jb_field(&b, &k->fields[i], st, i);
 		}
 		jb_put(&b, "}", 1);

@@ -581,6 +581,42 @@ int store_col_is_null(struct store_stmt *st, int col)
 
 int store_col_type(struct store_stmt *st, int col) { return st->owner->be->col_type(st, col); }
 
+const char *store_col_text_len(struct store_stmt *st, int col, size_t *len)
+{
+	const struct store_backend *be = st->owner->be;
+	const char *t;
+
+	if (be->col_text_len)
+		return be->col_text_len(st, col, len);
+	t = be->col_text(st, col);
+	*len = t ? (size_t)be->col_bytes(st, col) : 0;
+	return t;
+}
+
+int store_col_int_null(struct store_stmt *st, int col, int64_t *v)
+{
+	const struct store_backend *be = st->owner->be;
+
+	if (be->col_int_null)
+		return be->col_int_null(st, col, v);
+	if (be->col_type(st, col) == 'n')
+		return 1;
+	*v = be->col_int(st, col);
+	return 0;
+}
+
+int store_col_double_null(struct store_stmt *st, int col, double *v)
+{
+	const struct store_backend *be = st->owner->be;
+
+	if (be->col_double_null)
+		return be->col_double_null(st, col, v);
+	if (be->col_type(st, col) == 'n')
+		return 1;
+	*v = be->col_double(st, col);
+	return 0;
+}
+
 void store_reset(struct store_stmt *st)
 {
 	st->owner->be->reset(st);

@@ -139,6 +139,12 @@ double store_col_double(struct store_stmt *st, int col);
 int store_col_is_null(struct store_stmt *st, int col);
 /* 'i' integer, 'r' real, 't' text, 'b' blob, 'n' null. */
 int store_col_type(struct store_stmt *st, int col);
+/* One column in one call, for loops over many (a search page reads 16 a
+ * row): store_col_text with store_col_bytes in *len (0 for NULL); and 1
+ * for NULL, else 0 with store_col_int / store_col_double in *v. */
+const char *store_col_text_len(struct store_stmt *st, int col, size_t *len);
+int store_col_int_null(struct store_stmt *st, int col, int64_t *v);
+int store_col_double_null(struct store_stmt *st, int col, double *v);
 /* d as SQLite's JSON functions write a real: 15 significant digits, and
  * always a '.' or exponent ("123000.0", "0.25", "1.0e+20"). */
 void store_real_json(double d, char *buf, int len);

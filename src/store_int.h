@@ -71,6 +71,11 @@ struct store_backend {
 	int64_t (*col_int)(struct store_stmt *st, int col);
 	double (*col_double)(struct store_stmt *st, int col);
 	int (*col_type)(struct store_stmt *st, int col);
+	/* optional (store.c composes them from the above when NULL): a column
+	 * in one call, for loops over many */
+	const char *(*col_text_len)(struct store_stmt *st, int col, size_t *len);
+	int (*col_int_null)(struct store_stmt *st, int col, int64_t *v);
+	int (*col_double_null)(struct store_stmt *st, int col, double *v);
 	/* back to before the first step, bindings kept */
 	void (*reset)(struct store_stmt *st);
 	void (*clear_bindings)(struct store_stmt *st);

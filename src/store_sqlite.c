@@ -453,6 +453,39 @@ static double sq_col_double(struct store_stmt *st, int col)
 	return sqlite3_column_double(STMT(st), col);
 }
 
+/* The column's value taken once (one API entry: the connection's mutex and
+ * error check) and read as sqlite3_column_text/_bytes/_int64/_double read
+ * it. The value is used at once on the connection's own thread, before
+ * the next step, which is all an unprotected value asks. */
+static const char *sq_col_text_len(struct store_stmt *st, int col, size_t *len)
+{
+	sqlite3_value *v = sqlite3_column_value(STMT(st), col);
+	const char *t = (const char *)sqlite3_value_text(v);
+
+	*len = t ? (size_t)sqlite3_value_bytes(v) : 0;
+	return t;
+}
+
+static int sq_col_int_null(struct store_stmt *st, int col, int64_t *out)
+{
+	sqlite3_value *v = sqlite3_column_value(STMT(st), col);
+
+	if (sqlite3_value_type(v) == SQLITE_NULL)
+		return 1;
+	*out = sqlite3_value_int64(v);
+	return 0;
+}
+
+static int sq_col_double_null(struct store_stmt *st, int col, double *out)
+{
+	sqlite3_value *v = sqlite3_column_value(STMT(st), col);
+
+	if (sqlite3_value_type(v) == SQLITE_NULL)
+		return 1;
+	*out = sqlite3_value_double(v);
+	return 0;
+}
+
 static int sq_col_type(struct store_stmt *st, int col)
 {
 	switch (sqlite3_column_type(STMT(st), col)) {
@@ -756,6 +789,9 @@ const struct store_backend store_sqlite_backend = {
     .col_int = sq_col_int,
     .col_double = sq_col_double,
     .col_type = sq_col_type,
+    .col_text_len = sq_col_text_len,
+    .col_int_null = sq_col_int_null,
+    .col_double_null = sq_col_double_null,
     .reset = sq_reset,
     .clear_bindings = sq_clear_bindings,
     .set_durability = sq_set_durability,
