@@ -70,6 +70,8 @@ uninstall:
 $(BUILD)/airlock: $(OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(PKG_LIBS) $(MALLOC_LIBS)
+	@[ "$(MODE)" = check ] || [ -n "$(MALLOC_LIBS)" ] || \
+		echo "  note: no jemalloc (make deps installs libjemalloc-dev): $@ uses glibc's malloc" >&2
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	@echo "  CC      $<"

@@ -35,5 +35,12 @@ printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocol
 (cd / && env -i PATH="$R/opt/al/bin:/usr/bin:/bin" airlock mcp --connector read --agent claude --db "$B/airlock.db" <"$T/in" >"$T/out" 2>"$T/err")
 has "the installed airlock serves from PATH" "$T/out" '"id":1,"result"'
 
+# the release binary allocates with jemalloc (Makefile; the sanitized one
+# keeps glibc's, which ASan replaces): the deps install it, the link names it
+make -s -n -B -C "$TOP" MODE=release build/release/airlock >"$T/link" 2>&1
+has "the release airlock links jemalloc" "$T/link" '-o build/release/airlock .*-ljemalloc'
+make -s -n -B -C "$TOP" MODE=check build/check/airlock >"$T/link" 2>&1
+hasnt "the sanitized airlock does not" "$T/link" '-ljemalloc'
+
 expect 0 "make uninstall" make -s -C "$TOP" uninstall DESTDIR="$R" PREFIX=/opt/al
 same "and removes what install put there" "$(find "$R" -type f | wc -l)" 0
