@@ -17,6 +17,15 @@
 # alternating; CPU is the server process's user+system time (/proc) over
 # the run, divided by the calls answered. The goal is airlock <= 3x.
 #
+# With random pages a third server runs too: the same ceiling reading each
+# page from its own copy of the book with airlock's own page code before
+# answering (bench_ceiling --book), the floor of any server that reads the
+# book per call; airlock is printed against it as well. BENCH_RATE=R (read
+# by bench_mcp_load) makes each client call R times a second, so that the
+# servers are compared at the same offered load: at their own top speeds a
+# slower server is also charged for the load generator's wake-ups, which
+# the kernel does inside its sends.
+#
 # Knobs: READPATH_RUNS (5), READPATH_CLIENTS (16), READPATH_SECONDS (5),
 # READPATH_ACCOUNTS (20000), READPATH_THREADS (airlock --threads, 4),
 # READPATH_INPUT (random | repeated), READPATH_PAGES (the pages walked,
