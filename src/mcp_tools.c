@@ -548,10 +548,13 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 			    next[0] ? json_string(next) : json_null());
 	/* the marker is part of the constant tail, printed once per process:
 	 * {"accounts":[...],"count":N,"next_cursor":...,"untrusted":{...}} (the
-	 * log's entry reads count from *result, which needs no marker) */
-	text = *result ? json_dumps(*result, JSON_COMPACT) : NULL;
-	marker = text ? (row->untrusted ? untrusted_text(row) : "") : NULL;
-	if (marker) {
+	 * log's entry reads count from *result, which needs no marker); past
+	 * the texts kept, it goes into *result and is printed with it */
+	marker = !*result ? NULL : !row->untrusted ? "" : untrusted_text(row);
+	if (*result && !marker && !mark_untrusted(row, *result))
+		marker = "";
+	text = marker ? json_dumps(*result, JSON_COMPACT) : NULL;
+	if (text) {
 		size_t pl = strlen(page.json), tl = strlen(text), ml = strlen(marker);
 		char *w;
 

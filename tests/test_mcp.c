@@ -444,6 +444,58 @@ static void test_tools_list(void **state)
 	fixture_close(&f);
 }
 
+/* The texts of untrusted pointers are kept for the first 16 asked for.
+ * Tools past that (more built-in rows one day, or rows registered at run
+ * time) must still mark their third-party text, and search_accounts, which
+ * prints its marker from the kept text, must still answer with it rather
+ * than fail. Runs first, so that search_accounts' text is not kept yet. */
+static void test_markers_past_the_kept_texts(void **state)
+{
+	struct fixture f;
+	struct err err = {0};
+	const struct tools_row *row;
+	struct tools_row fake;
+	char ptrs[20][32], *got;
+	json_t *acc, *r, *res, *block;
+	int i;
+
+	(void)state;
+	fixture_open(&f, MCP_READ);
+	initialize(&f, "2025-11-25");
+	row = tools_find("get_account");
+	assert_non_null(row);
+	fake = *row;
+	acc = json_pack("{s:s}", "account_id", "A1");
+	for (i = 0; i < 20; i++) {
+		(void)snprintf(ptrs[i], sizeof ptrs[i], "[\"/p%d\"]", i);
+		fake.untrusted = ptrs[i];
+		r = NULL;
+		assert_ok(mcp_tool_run(&f.srv, &f.ses, &fake, acc, &r, &err), &err);
+		got = json_dumps(json_object_get(json_object_get(r, "untrusted"), "pointers"),
+				 JSON_COMPACT);
+		assert_non_null(got);
+		assert_string_equal(got, ptrs[i]);
+		free(got);
+		json_decref(r);
+	}
+	json_decref(acc);
+	res = call_tool(&f, "search_accounts", "{\"limit\":2}");
+	assert_true(json_is_false(json_object_get(res, "isError")));
+	got = json_dumps(json_object_get(json_object_get(json_object_get(res, "structuredContent"),
+							 "untrusted"),
+					 "pointers"),
+			 JSON_COMPACT);
+	assert_non_null(got);
+	assert_string_equal(got, "[\"/accounts\"]");
+	free(got);
+	block = json_loads(tool_text(res), 0, NULL);
+	assert_non_null(block);
+	assert_true(json_equal(block, json_object_get(res, "structuredContent")));
+	json_decref(block);
+	json_decref(res);
+	fixture_close(&f);
+}
+
 /* The book's text is the attacker's: names full of quotes and backslashes,
  * at every offset a 16-byte step of the text block's escaping can meet
  * them, must reach the model's text block as the very structuredContent.
@@ -1055,6 +1107,7 @@ static void test_expensive_calls(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_markers_past_the_kept_texts), /* first: see there */
 		cmocka_unit_test(test_malformed_json),
 		cmocka_unit_test(test_wrong_version_and_shape),
 		cmocka_unit_test(test_id_types),
