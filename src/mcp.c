@@ -421,10 +421,6 @@ static json_t *tool_error(const char *message)
 			 "isError", 1);
 }
 
-/* The answer to a successful tools/call, written out directly: the
- * structured result, as compact JSON text sc, is embedded twice (as
- * structuredContent and, escaped, as the text block), which is most of the
- * work of a read call. */
 /* Compact JSON text s (n bytes) written into a JSON string at w: from
  * jansson or SQLite it has no raw control characters, so only " and \ are
  * escaped. w needs room for 2n + ESCAPE_SLACK bytes (the vector loop stores
@@ -470,6 +466,10 @@ static char *put_escaped(char *w, const char *s, size_t n)
 	return w;
 }
 
+/* The answer to a successful tools/call, written out directly: the
+ * structured result, as compact JSON text sc, is embedded twice (as
+ * structuredContent and, escaped, as the text block), which is most of the
+ * work of a read call. */
 static char *tool_ok_reply_text(struct mcp_session *ses, json_t *id, const char *sc)
 {
 	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
