@@ -40,10 +40,16 @@ static void insert(struct store *s, enum book_kind kind, const char *json)
 	json_decref(rec);
 }
 
+/* Fixtures opened so far in this process (test_markers_past_the_kept_texts
+ * must be the first test that calls a tool). */
+static int fixtures_opened;
+
 static void fixture_open(struct fixture *f, enum mcp_connector c)
 {
 	struct err err = {0};
 	struct store *s = testutil_store_open(&f->db);
+
+	fixtures_opened++;
 
 	insert(s, BOOK_ACCOUNT,
 	       "{\"id\":\"A1\",\"name\":\"Acme\",\"domain\":\"acme.com\",\"segment\":\"smb\","
@@ -448,7 +454,9 @@ static void test_tools_list(void **state)
  * Tools past that (more built-in rows one day, or rows registered at run
  * time) must still mark their third-party text, and search_accounts, which
  * prints its marker from the kept text, must still answer with it rather
- * than fail. Runs first, so that search_accounts' text is not kept yet. */
+ * than fail. Runs first, so that search_accounts' text is not kept yet:
+ * after another test it would pass without reaching the texts past the
+ * kept ones, so it refuses to run second. */
 static void test_markers_past_the_kept_texts(void **state)
 {
 	struct fixture f;
@@ -460,6 +468,9 @@ static void test_markers_past_the_kept_texts(void **state)
 	int i;
 
 	(void)state;
+	if (fixtures_opened)
+		fail_msg("test_markers_past_the_kept_texts must run before any other test of "
+			 "this file calls a tool (the kept texts are the process's)");
 	fixture_open(&f, MCP_READ);
 	initialize(&f, "2025-11-25");
 	row = tools_find("get_account");
