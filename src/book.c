@@ -1802,6 +1802,8 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	q1.limit = q->limit + 1; /* one more tells whether a next page exists */
 	query_bind(st, &q1, &tp, 1);
 	text_plan_free(&tp);
+	if (q->json_head)
+		jb_put(&b, q->json_head, strlen(q->json_head));
 	jb_put(&b, "[", 1);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		if (page->count == (size_t)q->limit) {
@@ -1847,6 +1849,8 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	}
 	b.p[b.len] = '\0';
 	page->json = b.p;
+	page->len = b.len;
+	page->cap = b.cap;
 	return 0;
 }
 

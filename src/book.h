@@ -161,6 +161,9 @@ struct book_query {
 	const char *after;   /* pagination: ids greater than this */
 	int limit;           /* 0 = no limit */
 	int include_merged;  /* tomb-stoned accounts are hidden unless set */
+	/* book_search_json only: text written before the array, in the same
+	 * buffer (the answer's start, so that the page is not copied into it) */
+	const char *json_head;
 };
 
 /* Accounts matching q, ordered by id, as a JSON array. */
@@ -172,7 +175,9 @@ int book_count(struct store *s, const struct book_query *q, int64_t *out, struct
  * straight from the columns rather than a json_t per value. q->limit (> 0)
  * is the page size; more is set when further rows match. */
 struct book_page {
-	char *json;        /* "[{...},...]", the caller's to free() */
+	char *json;        /* q->json_head, then "[{...},...]"; the caller's to free() */
+	size_t len, cap;   /* strlen(json), and the buffer's size: the caller may
+			    * write up to cap - 1 bytes into it, or realloc it */
 	size_t count;      /* objects in json */
 	int more;          /* rows beyond this page exist */
 	char last_id[256]; /* the id of the page's last object ("" when empty) */

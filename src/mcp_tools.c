@@ -519,7 +519,10 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 	q.limit = limit;
 	/* The page is written as JSON text from the columns and sent as is: a
 	 * json_t per value, then serialising them, was most of a read call's
-	 * work. */
+	 * work. It is written after the answer's start, and the answer's tail
+	 * after it, in the same buffer: copying the page (kilobytes) into
+	 * another was ~3% of a read. */
+	q.json_head = "{\"accounts\":";
 	rc = book_search_json(srv->store, &q, &page, err);
 	if (rc)
 		return rc;
@@ -555,17 +558,21 @@ static int run_search_accounts(struct mcp_server *srv, struct mcp_session *ses,
 		marker = "";
 	text = marker ? json_dumps(*result, JSON_COMPACT) : NULL;
 	if (text) {
-		size_t pl = strlen(page.json), tl = strlen(text), ml = strlen(marker);
-		char *w;
+		size_t tl = strlen(text), ml = strlen(marker);
+		/* ",", the tail without its braces, the marker, "}", NUL */
+		size_t need = page.len + tl + ml + 1;
+		char *w = page.json;
 
-		/* copied, not printed: a page is kilobytes */
-		if ((srv->result_text = w = malloc(pl + tl + ml + 16))) {
-			memcpy(w, "{\"accounts\":", 12);
-			memcpy(w + 12, page.json, pl);
-			w[12 + pl] = ',';
-			memcpy(w + 13 + pl, text + 1, tl - 2); /* without its braces */
-			memcpy(w + 11 + pl + tl, marker, ml);
-			memcpy(w + 11 + pl + tl + ml, "}", 2);
+		if (need > page.cap && (w = realloc(page.json, need)))
+			page.json = w;
+		if (w) {
+			w += page.len;
+			*w++ = ',';
+			memcpy(w, text + 1, tl - 2);
+			memcpy(w + tl - 2, marker, ml);
+			memcpy(w + tl - 2 + ml, "}", 2);
+			srv->result_text = page.json;
+			page.json = NULL;
 		}
 	}
 	free(page.json);

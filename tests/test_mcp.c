@@ -577,6 +577,71 @@ static void test_text_block_is_the_structured_content(void **state)
 	fixture_close(&f);
 }
 
+/* The answer's tail (count, cursor, marker, ~220 bytes) is written after
+ * the page in the page's own buffer, or the buffer grows first. From the
+ * side of a book whose rows are sized so that a page ends at every byte
+ * around the buffer's first size (8192; a custom object is copied as it
+ * is, so it moves the page's end a byte at a time): the tail must neither
+ * be cut nor written past the buffer (ASan), and each answer is whole. */
+static void test_page_tail_at_every_buffer_end(void **state)
+{
+	enum { FROM = 7600, TO = 8200 };
+	struct fixture f;
+	struct err err = {0};
+	char *pad = malloc(TO + 1), id[16], args[320], keep[256];
+	const char *cursor = NULL;
+	json_t *rec, *res, *block, *sc, *acc;
+	int n, pages = 0, sized = 0;
+
+	(void)state;
+	assert_non_null(pad);
+	fixture_open(&f, MCP_READ);
+	initialize(&f, "2025-11-25");
+	for (n = FROM; n < TO; n++) {
+		memset(pad, 'p', (size_t)n);
+		pad[n] = '\0';
+		(void)snprintf(id, sizeof id, "T%05d", n);
+		rec = json_pack("{s:s,s:s,s:{s:s}}", "id", id, "name", "n", "custom", "pad", pad);
+		assert_non_null(rec);
+		assert_ok(book_insert(f.srv.store, BOOK_ACCOUNT, rec, &err), &err);
+		json_decref(rec);
+	}
+	do {
+		if (cursor)
+			(void)snprintf(args, sizeof args, "{\"limit\":1,\"cursor\":\"%s\"}", cursor);
+		else
+			(void)snprintf(args, sizeof args, "{\"limit\":1}");
+		res = call_tool(&f, "search_accounts", args);
+		assert_true(json_is_false(json_object_get(res, "isError")));
+		sc = json_object_get(res, "structuredContent");
+		block = json_loads(tool_text(res), 0, NULL);
+		if (!block || !json_equal(block, sc))
+			fail_msg("page %d: the text block is not its structuredContent", pages);
+		assert_int_equal(json_integer_value(json_object_get(sc, "count")), 1);
+		assert_non_null(json_object_get(sc, "untrusted"));
+		acc = json_array_get(json_object_get(sc, "accounts"), 0);
+		if (json_string_value(json_object_get(acc, "id"))[0] == 'T') {
+			n = atoi(json_string_value(json_object_get(acc, "id")) + 1);
+			assert_int_equal(strlen(json_string_value(
+					     json_object_get(json_object_get(acc, "custom"), "pad"))),
+					 n);
+			sized++;
+		}
+		pages++;
+		cursor = json_string_value(json_object_get(sc, "next_cursor"));
+		if (cursor) {
+			(void)snprintf(keep, sizeof keep, "%s", cursor);
+			cursor = keep;
+		}
+		json_decref(block);
+		json_decref(res);
+	} while (cursor);
+	assert_int_equal(sized, TO - FROM);
+	assert_int_equal(pages, TO - FROM + 3); /* and the fixture's three */
+	free(pad);
+	fixture_close(&f);
+}
+
 static void test_read_tools(void **state)
 {
 	struct fixture f;
@@ -1129,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_tools_list),
 		cmocka_unit_test(test_read_tools),
 		cmocka_unit_test(test_text_block_is_the_structured_content),
+		cmocka_unit_test(test_page_tail_at_every_buffer_end),
 		cmocka_unit_test(test_argument_validation),
 		cmocka_unit_test(test_llm_mistakes),
 		cmocka_unit_test(test_max_items_bound),
