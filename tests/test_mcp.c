@@ -512,14 +512,43 @@ static void test_markers_past_the_kept_texts(void **state)
  * them, must reach the model's text block as the very structuredContent.
  * A missed escape would end the JSON string early (the rest read as the
  * answer's own members), a doubled one would change the name. */
+/* One search_accounts page of limit from *cursor (NULL: the first),
+ * whose text block must parse to its structuredContent; *cursor moves to
+ * the next page's, kept in keep, or NULL. The caller frees the result. */
+static json_t *walk_page(struct fixture *f, int limit, const char **cursor, char keep[256],
+			 int page)
+{
+	char args[320];
+	json_t *res, *sc, *block;
+
+	if (*cursor)
+		(void)snprintf(args, sizeof args, "{\"limit\":%d,\"cursor\":\"%s\"}", limit,
+			       *cursor);
+	else
+		(void)snprintf(args, sizeof args, "{\"limit\":%d}", limit);
+	res = call_tool(f, "search_accounts", args);
+	assert_true(json_is_false(json_object_get(res, "isError")));
+	sc = json_object_get(res, "structuredContent");
+	block = json_loads(tool_text(res), 0, NULL);
+	if (!block || !json_equal(block, sc))
+		fail_msg("page %d: the text block is not its structuredContent:\n%s\n%s", page,
+			 tool_text(res), json_dumps(sc, JSON_COMPACT));
+	json_decref(block);
+	*cursor = json_string_value(json_object_get(sc, "next_cursor"));
+	if (*cursor) {
+		(void)snprintf(keep, 256, "%s", *cursor);
+		*cursor = keep;
+	}
+	return res;
+}
+
 static void test_text_block_is_the_structured_content(void **state)
 {
 	struct fixture f;
 	struct err err = {0};
-	char name[160], id[16], args[320], keep[256];
+	char name[160], id[16], keep[256];
 	const char *cursor = NULL;
-	char *text;
-	json_t *rec, *res, *block, *sc;
+	json_t *rec, *res, *sc;
 	int i, k, rows = 0, pages = 0;
 
 	(void)state;
@@ -549,27 +578,10 @@ static void test_text_block_is_the_structured_content(void **state)
 		json_decref(rec);
 	}
 	do {
-		if (cursor)
-			(void)snprintf(args, sizeof args, "{\"limit\":9,\"cursor\":\"%s\"}", cursor);
-		else
-			(void)snprintf(args, sizeof args, "{\"limit\":9}");
-		res = call_tool(&f, "search_accounts", args);
-		assert_true(json_is_false(json_object_get(res, "isError")));
+		res = walk_page(&f, 9, &cursor, keep, pages);
 		sc = json_object_get(res, "structuredContent");
-		block = json_loads(tool_text(res), 0, NULL);
-		if (!block || !json_equal(block, sc)) {
-			text = json_dumps(sc, JSON_COMPACT);
-			fail_msg("page %d: the text block is not its structuredContent:\n%s\n%s",
-				 pages, tool_text(res), text);
-		}
 		rows += (int)json_array_size(json_object_get(sc, "accounts"));
 		pages++;
-		cursor = json_string_value(json_object_get(sc, "next_cursor"));
-		if (cursor) {
-			(void)snprintf(keep, sizeof keep, "%s", cursor);
-			cursor = keep;
-		}
-		json_decref(block);
 		json_decref(res);
 	} while (cursor);
 	assert_int_equal(rows, 64 + 3); /* and the fixture's three */
@@ -588,9 +600,9 @@ static void test_page_tail_at_every_buffer_end(void **state)
 	enum { FROM = 7600, TO = 8200 };
 	struct fixture f;
 	struct err err = {0};
-	char *pad = malloc(TO + 1), id[16], args[320], keep[256];
+	char *pad = malloc(TO + 1), id[16], keep[256];
 	const char *cursor = NULL;
-	json_t *rec, *res, *block, *sc, *acc;
+	json_t *rec, *res, *sc, *acc;
 	int n, pages = 0, sized = 0;
 
 	(void)state;
@@ -607,16 +619,8 @@ static void test_page_tail_at_every_buffer_end(void **state)
 		json_decref(rec);
 	}
 	do {
-		if (cursor)
-			(void)snprintf(args, sizeof args, "{\"limit\":1,\"cursor\":\"%s\"}", cursor);
-		else
-			(void)snprintf(args, sizeof args, "{\"limit\":1}");
-		res = call_tool(&f, "search_accounts", args);
-		assert_true(json_is_false(json_object_get(res, "isError")));
+		res = walk_page(&f, 1, &cursor, keep, pages);
 		sc = json_object_get(res, "structuredContent");
-		block = json_loads(tool_text(res), 0, NULL);
-		if (!block || !json_equal(block, sc))
-			fail_msg("page %d: the text block is not its structuredContent", pages);
 		assert_int_equal(json_integer_value(json_object_get(sc, "count")), 1);
 		assert_non_null(json_object_get(sc, "untrusted"));
 		acc = json_array_get(json_object_get(sc, "accounts"), 0);
@@ -628,12 +632,6 @@ static void test_page_tail_at_every_buffer_end(void **state)
 			sized++;
 		}
 		pages++;
-		cursor = json_string_value(json_object_get(sc, "next_cursor"));
-		if (cursor) {
-			(void)snprintf(keep, sizeof keep, "%s", cursor);
-			cursor = keep;
-		}
-		json_decref(block);
 		json_decref(res);
 	} while (cursor);
 	assert_int_equal(sized, TO - FROM);
