@@ -65,7 +65,10 @@ struct mcp_server {
 	/* Set by a tool that wrote its whole structured result as JSON text
 	 * (search_accounts, the busiest read); do_tools_call sends and frees
 	 * it, and the tool's json_t result then holds only what the log's
-	 * summary needs. One call at a time per server. */
+	 * summary needs. Such a tool writes its row's untrusted marker into
+	 * the text itself: mcp_tool_run adds it only to a json_t result
+	 * (test_mcp: test_every_read_tool_marks_its_text). One call at a
+	 * time per server. */
 	char *result_text;
 	/* Tests only: AIRLOCK_TEST_TOOL_DELAY="TOOL:MS" makes every call of
 	 * TOOL take MS more milliseconds (a slow call that costs no CPU). */

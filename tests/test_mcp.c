@@ -542,6 +542,65 @@ static json_t *walk_page(struct fixture *f, int limit, const char **cursor, char
 	return res;
 }
 
+/* Every read tool's answer says where its third-party text is, in
+ * structuredContent and so in the text block, whichever way the answer is
+ * made (search_accounts writes its own text, and mcp_tool_run then leaves
+ * the marker to it). A tool added to the read connector without arguments
+ * here fails the test rather than go unchecked. */
+static void test_every_read_tool_marks_its_text(void **state)
+{
+	static const struct {
+		const char *name, *args;
+	} calls[] = {
+	    {"search_accounts", "{\"limit\":2}"},
+	    {"get_account", "{\"account_id\":\"A1\"}"},
+	    {"list_signals", "{\"account_id\":\"A1\"}"},
+	    {"book_stats", "{}"},
+	    {"batch_status", "{}"},
+	};
+	struct fixture f;
+	json_t *r, *tools, *t, *res, *sc, *block, *want;
+	const struct tools_row *row;
+	const char *name, *args;
+	size_t i, k;
+
+	(void)state;
+	fixture_open(&f, MCP_READ);
+	initialize(&f, "2025-11-25");
+	r = send_msg(&f, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", NULL);
+	tools = json_object_get(result_of(r), "tools");
+	assert_true(json_array_size(tools) > 0);
+	json_array_foreach(tools, i, t)
+	{
+		name = json_string_value(json_object_get(t, "name"));
+		for (args = NULL, k = 0; k < sizeof calls / sizeof calls[0]; k++)
+			if (!strcmp(calls[k].name, name))
+				args = calls[k].args;
+		if (!args)
+			fail_msg("read tool %s: give it arguments in this test", name);
+		row = tools_find(name);
+		assert_non_null(row);
+		res = call_tool(&f, name, args);
+		assert_true(json_is_false(json_object_get(res, "isError")));
+		sc = json_object_get(res, "structuredContent");
+		want = row->untrusted ? json_loads(row->untrusted, 0, NULL) : NULL;
+		if (row->untrusted &&
+		    !json_equal(want, json_object_get(json_object_get(sc, "untrusted"), "pointers")))
+			fail_msg("%s: its answer does not mark %s:\n%s", name, row->untrusted,
+				 tool_text(res));
+		if (!row->untrusted)
+			assert_null(json_object_get(sc, "untrusted"));
+		block = json_loads(tool_text(res), 0, NULL);
+		if (!block || !json_equal(block, sc))
+			fail_msg("%s: the text block is not its structuredContent", name);
+		json_decref(block);
+		json_decref(want);
+		json_decref(res);
+	}
+	json_decref(r);
+	fixture_close(&f);
+}
+
 static void test_text_block_is_the_structured_content(void **state)
 {
 	struct fixture f;
@@ -1193,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_read_tools),
 		cmocka_unit_test(test_text_block_is_the_structured_content),
 		cmocka_unit_test(test_page_tail_at_every_buffer_end),
+		cmocka_unit_test(test_every_read_tool_marks_its_text),
 		cmocka_unit_test(test_argument_validation),
 		cmocka_unit_test(test_llm_mistakes),
 		cmocka_unit_test(test_max_items_bound),
