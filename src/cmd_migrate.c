@@ -9,7 +9,9 @@
  * target derives itself are not copied: the book's tallies and their
  * PostgreSQL deltas (its triggers count the copied rows), SQLite's text index, and the schema's own
  * version table; SQLite's account_order too (its triggers judge the order in
- * which the target receives the accounts). Never changes the source. */
+ * which the target receives the accounts), and its book_gen (the key of the
+ * pages a process keeps, book_cache.h: the target has its own, and
+ * PostgreSQL none). Never changes the source. */
 #include "audit.h"
 #include "cli.h"
 
@@ -24,7 +26,7 @@ static int derived(const char *t)
 {
 	return !strcmp(t, "schema_migrations") || !strncmp(t, "book_tally", 10) ||
 	       !strncmp(t, "account_text", 12) || !strcmp(t, "action_log_head") ||
-	       !strcmp(t, "account_order");
+	       !strcmp(t, "account_order") || !strcmp(t, "book_gen");
 }
 
 /* A name from a catalogue, as an identifier (the engines share "..."). */

@@ -826,6 +826,23 @@ const struct store_migration store_migrations[] = {
 	 " created_at TEXT NOT NULL,"
 	 " sent_at TEXT);"
 	 "CREATE INDEX notify_due ON notify(state, next_at);"},
+	/* The book's generation, for the account objects book_cache keeps
+	 * between pages (book_cache.h): one number, set anew in the same
+	 * transaction as every UPDATE or DELETE of an account, by triggers,
+	 * so every writer moves it (the tools, apply, undo, import, `airlock
+	 * sql --write`, the sqlite3 shell). Random rather than counted: two
+	 * copies of one database written apart do not come to the same number
+	 * with different accounts, and no hand-set value can bring an old one
+	 * back. An INSERT needs none: an id new to the book was not kept. */
+	{62, "book generation",
+	 "CREATE TABLE book_gen(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);"
+	 "INSERT INTO book_gen(one, n) VALUES (1, random());"
+	 "CREATE TRIGGER book_gen_update AFTER UPDATE ON account BEGIN"
+	 " UPDATE book_gen SET n = random();"
+	 " END;"
+	 "CREATE TRIGGER book_gen_delete AFTER DELETE ON account BEGIN"
+	 " UPDATE book_gen SET n = random();"
+	 " END;"},
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

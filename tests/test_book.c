@@ -4,6 +4,9 @@
 #include <sqlite3.h>
 
 #include "book.h"
+#include "book_cache.h"
+
+#include <pthread.h>
 
 /* Inserts an account from a json_pack format; fails the test on error. */
 static void add(struct store *s, enum book_kind kind, json_t *rec)
@@ -826,6 +829,319 @@ static void test_search_json_matches_search(void **state)
 	free(page.json);
 	assert_int_equal(book_search_json(s, &(struct book_query){.limit = 0}, &page, &err),
 			 AIRLOCK_EINVAL);
+	testutil_store_close(&t);
+}
+
+/* Walks every page of q with book_search_json and checks each against
+ * book_search, which keeps nothing between calls; returns the pages. */
+static int walk_matches(struct store *s, struct book_query q)
+{
+	struct err err = {0};
+	struct book_page page;
+	char after[sizeof page.last_id] = "";
+	int pages = 0;
+
+	for (;;) {
+		json_t *want, *got;
+
+		q.after = after[0] ? after : NULL;
+		assert_ok(book_search_json(s, &q, &page, &err), &err);
+		q.limit++;
+		assert_ok(book_search(s, &q, &want, &err), &err);
+		q.limit--;
+		got = json_loads(page.json, 0, NULL);
+		assert_non_null(got);
+		assert_int_equal(page.more, json_array_size(want) > (size_t)q.limit);
+		if (page.more)
+			json_array_remove(want, (size_t)q.limit);
+		assert_int_equal(page.count, json_array_size(want));
+		if (!json_equal(want, got)) {
+			char *a = json_dumps(want, JSON_SORT_KEYS), *b = json_dumps(got, JSON_SORT_KEYS);
+
+			fail_msg("page %d after '%s' differs:\n book_search      %s\n book_search_json %s",
+				 pages, after, a, b);
+		}
+		json_decref(want);
+		json_decref(got);
+		free(page.json);
+		pages++;
+		if (!page.more)
+			break;
+		snprintf(after, sizeof after, "%s", page.last_id);
+	}
+	return pages;
+}
+
+/* The name account id has on the book's pages (NULL: on none), as the
+ * read connector would print it. */
+static char *name_on_page(struct store *s, const char *id)
+{
+	struct err err = {0};
+	struct book_page page;
+	json_t *arr;
+	char *name = NULL;
+	size_t i;
+
+	assert_ok(book_search_json(s, &(struct book_query){.limit = 200}, &page, &err), &err);
+	arr = json_loads(page.json, 0, NULL);
+	assert_non_null(arr);
+	for (i = 0; i < json_array_size(arr); i++)
+		if (strcmp(str(json_array_get(arr, i), "id"), id) == 0)
+			name = strdup(str(json_array_get(arr, i), "name"));
+	json_decref(arr);
+	free(page.json);
+	return name;
+}
+
+static void assert_name_on_page(struct store *s, const char *id, const char *want)
+{
+	char *got = name_on_page(s, id);
+
+	if (!want && got)
+		fail_msg("%s is on the page as '%s', and should not be", id, got);
+	if (want && (!got || strcmp(got, want) != 0))
+		fail_msg("%s is on the page as '%s', not '%s'", id, got ? got : "(absent)", want);
+	free(got);
+}
+
+static uint64_t cache_hits(void)
+{
+	uint64_t h, m;
+
+	book_cache_counts(&h, &m);
+	return h;
+}
+
+/* The account objects pages keep (book_cache.h), from an attacker's side:
+ * every way a row can change behind airlock's own code — a hand UPDATE that
+ * bumps no version, another connection, a delete and an insert of the same
+ * id, a write read inside its transaction and rolled back, a merge — must
+ * show on the next page, never a kept object of the row before. Each walk
+ * is checked page by page against book_search, which keeps nothing. */
+static void test_kept_pages_follow_every_writer(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t), *other = NULL;
+	struct err err = {0};
+	struct book_query q = {.limit = 7}, text = {.text = "company 4", .limit = 3};
+	char id[16], name[64];
+	uint64_t h;
+	int pages, i;
+	json_t *f;
+
+	(void)state;
+	for (i = 1; i <= 60; i++) {
+		snprintf(id, sizeof id, "A%03d", i);
+		snprintf(name, sizeof name, "Company %d", i);
+		add(s, BOOK_ACCOUNT,
+		    json_pack("{s:s,s:s,s:s,s:i}", "id", id, "name", name, "region",
+			      i % 2 ? "NA" : "EMEA", "tier", 1 + i % 4));
+	}
+	book_cache_drop();
+	pages = walk_matches(s, q); /* keeps every object */
+	walk_matches(s, q);          /* its first pages may not look, after the misses */
+	h = cache_hits();
+	assert_int_equal(walk_matches(s, q), pages);
+	if (testutil_on_pg()) /* written from the columns every time there */
+		assert_int_equal(cache_hits(), h);
+	else /* else this test would not test the cache */
+		assert_int_equal(cache_hits() - h, pages);
+
+	/* a hand UPDATE (airlock sql --write, the sqlite3 shell): no version */
+	assert_ok(store_exec(s, "UPDATE account SET name='by hand' WHERE id='A007'", &err), &err);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A007", "by hand");
+
+	/* through the book's own code */
+	f = json_pack("{s:s}", "name", "through book_update");
+	assert_ok(book_update(s, BOOK_ACCOUNT, "A010", f, -1, NULL, &err), &err);
+	json_decref(f);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A010", "through book_update");
+
+	/* another connection (another process, as far as this one knows) */
+	assert_ok(store_connect(&other, t.path, &err), &err);
+	assert_ok(store_exec(other, "UPDATE account SET name='elsewhere' WHERE id='A012'", &err),
+		  &err);
+	store_close(other);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A012", "elsewhere");
+
+	/* read inside its transaction, then rolled back: neither the
+	 * uncommitted name nor anything kept while it was seen stays */
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(store_exec(s, "UPDATE account SET name='uncommitted' WHERE id='A030'", &err),
+		  &err);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A030", "uncommitted");
+	store_rollback(s);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A030", "Company 30");
+
+	/* a merge tomb-stones the account: off the pages */
+	assert_ok(store_exec(s, "UPDATE account SET merged_into='A001' WHERE id='A031'", &err),
+		  &err);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A031", NULL);
+
+	/* a text search's pages, and a name that stops matching */
+	walk_matches(s, text);
+	walk_matches(s, text);
+	assert_ok(store_exec(s, "UPDATE account SET name='Other 40' WHERE id='A040'", &err), &err);
+	walk_matches(s, text);
+
+	/* deleted and inserted again under the same id, apart and in one
+	 * transaction (the second insert also breaks the rowid order, so the
+	 * pages after it walk the id index) */
+	assert_ok(store_exec(s, "DELETE FROM account WHERE id='A020'", &err), &err);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A020", NULL);
+	assert_ok(store_exec(s,
+			     "INSERT INTO account(id,name,updated_at)"
+			     " VALUES('A020','born again','2026-01-01T00:00:00Z')",
+			     &err),
+		  &err);
+	walk_matches(s, q);
+	assert_name_on_page(s, "A020", "born again");
+	assert_ok(store_begin(s, &err), &err);
+	assert_ok(store_exec(s, "DELETE FROM account WHERE id='A021'", &err), &err);
+	assert_ok(store_exec(s,
+			     "INSERT INTO account(id,name,updated_at)"
+			     " VALUES('A021','swapped','2026-01-01T00:00:00Z')",
+			     &err),
+		  &err);
+	assert_ok(store_commit(s, &err), &err);
+	walk_matches(s, q);
+	walk_matches(s, text);
+	assert_name_on_page(s, "A021", "swapped");
+	testutil_store_close(&t);
+}
+
+/* A cache too small for the book, or for one object, or none: the same
+ * pages (the arena starts again when full; a larger object is not kept). */
+static void test_kept_pages_in_a_small_cache(void **state)
+{
+	static const size_t sizes[] = {0, 1024, 4096, 16384};
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	size_t k, keep = book_cache_bytes;
+	char id[16], name[64];
+	int i;
+
+	(void)state;
+	for (i = 1; i <= 80; i++) {
+		snprintf(id, sizeof id, "B%03d", i);
+		snprintf(name, sizeof name, "%.*s", 1 + i % 60,
+			 "A name that grows until it is longer than the small arenas allow");
+		add(s, BOOK_ACCOUNT,
+		    json_pack("{s:s,s:s,s:{s:s}}", "id", id, "name", name, "custom", "note", name));
+	}
+	for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		book_cache_bytes = sizes[k];
+		for (i = 0; i < 3; i++)
+			walk_matches(s, (struct book_query){.limit = 1 + i * 4});
+		{
+		char sql[96], want[32];
+
+		snprintf(want, sizeof want, "arena of %zu", sizes[k]);
+		snprintf(sql, sizeof sql, "UPDATE account SET name = '%s' WHERE id > 'B040'", want);
+		assert_ok(store_exec(s, sql, &err), &err);
+		walk_matches(s, (struct book_query){.limit = 5});
+		assert_name_on_page(s, "B041", want);
+		}
+	}
+	book_cache_bytes = keep;
+	book_cache_drop();
+	testutil_store_close(&t);
+}
+
+/* Pages read while another connection rewrites every account in one
+ * transaction: each page comes from one snapshot (one generation), so its
+ * accounts all carry the same round's name; once the writer is done, every
+ * page shows its last round. A kept object of an older round on a page
+ * would break one or the other. */
+struct rewriter {
+	const char *path;
+	int rounds;
+	char msg[1400];
+};
+
+static void *rewrite_rounds(void *arg)
+{
+	struct rewriter *w = arg;
+	struct store *s = NULL;
+	struct err err = {0};
+	char sql[128];
+	int r;
+
+	if (store_connect(&s, w->path, &err)) {
+		snprintf(w->msg, sizeof w->msg, "%s", err.msg);
+		return NULL;
+	}
+	for (r = 1; r <= w->rounds && !w->msg[0]; r++) {
+		snprintf(sql, sizeof sql, "UPDATE account SET name='round %d'", r);
+		if (store_exec(s, sql, &err))
+			snprintf(w->msg, sizeof w->msg, "round %d: %s", r, err.msg);
+		usleep(2000);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void page_rounds(struct store *s, int *rounds_seen)
+{
+	struct err err = {0};
+	struct book_page page;
+	char after[sizeof page.last_id] = "";
+
+	for (;;) {
+		json_t *arr;
+		size_t i;
+
+		assert_ok(book_search_json(s, &(struct book_query){.limit = 9, .after = after[0] ? after : NULL},
+					   &page, &err),
+			  &err);
+		arr = json_loads(page.json, 0, NULL);
+		assert_non_null(arr);
+		for (i = 1; i < json_array_size(arr); i++)
+			if (strcmp(str(json_array_get(arr, i), "name"), str(json_array_get(arr, 0), "name")))
+				fail_msg("one page, two snapshots: '%s' and '%s'",
+					 str(json_array_get(arr, 0), "name"), str(json_array_get(arr, i), "name"));
+		if (json_array_size(arr))
+			*rounds_seen = atoi(str(json_array_get(arr, 0), "name") + 6);
+		json_decref(arr);
+		free(page.json);
+		if (!page.more)
+			break;
+		snprintf(after, sizeof after, "%s", page.last_id);
+	}
+}
+
+static void test_kept_pages_are_one_snapshot(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct rewriter w = {.path = t.path, .rounds = 150};
+	pthread_t th;
+	char id[16];
+	int i, seen = 0;
+
+	(void)state;
+	for (i = 1; i <= 90; i++) {
+		snprintf(id, sizeof id, "C%03d", i);
+		add(s, BOOK_ACCOUNT, json_pack("{s:s,s:s}", "id", id, "name", "round 0"));
+	}
+	book_cache_drop();
+	assert_int_equal(pthread_create(&th, NULL, rewrite_rounds, &w), 0);
+	for (i = 0; i < 400; i++)
+		page_rounds(s, &seen);
+	pthread_join(th, NULL);
+	if (w.msg[0])
+		fail_msg("the writer: %s", w.msg);
+	page_rounds(s, &seen);
+	page_rounds(s, &seen);
+	assert_int_equal(seen, w.rounds);
 	testutil_store_close(&t);
 }
 
@@ -1657,6 +1973,9 @@ int main(void)
 	    cmocka_unit_test(test_upsert_keeps_absent_fields),
 	    cmocka_unit_test(test_search_filters),
 	    cmocka_unit_test(test_search_json_matches_search),
+	    cmocka_unit_test(test_kept_pages_follow_every_writer),
+	    cmocka_unit_test(test_kept_pages_in_a_small_cache),
+	    cmocka_unit_test(test_kept_pages_are_one_snapshot),
 	    cmocka_unit_test(test_search_pagination),
 	    cmocka_unit_test(test_search_limits_share_a_statement),
 	    cmocka_unit_test(test_merged_accounts_hidden),
