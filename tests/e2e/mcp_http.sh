@@ -60,6 +60,21 @@ has "... with the notification" "$T/body" "notifications/message"
 has "... and the result" "$T/body" '"id":4,"result"'
 post read "$RT" '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_accounts","arguments":{"tier":"x"}}}' -H "Mcp-Session-Id: $SID"
 has "bad argument: isError naming it" "$T/body" "argument 'tier' must be an integer"
+# A page the server kept (book_cache.h) never outlives the row: a hand
+# edit from another process, with no version bumped, shows on the next page.
+SEARCH='{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"search_accounts","arguments":{"limit":5}}}'
+post read "$RT" "$SEARCH" -H "Mcp-Session-Id: $SID"
+post read "$RT" "$SEARCH" -H "Mcp-Session-Id: $SID"
+has "search_accounts pages the book" "$T/body" 'Acme'
+sql "UPDATE account SET name='Renamed by hand' WHERE id='A1'" >/dev/null
+post read "$RT" "$SEARCH" -H "Mcp-Session-Id: $SID"
+has "... and shows a hand edit from another process on the next page" "$T/body" 'Renamed by hand'
+hasnt "... not the page it had" "$T/body" 'Acme'
+sql "DELETE FROM account WHERE id='A1'" >/dev/null
+sql "INSERT INTO account(id,name,segment,tier,updated_at) VALUES('A1','Acme','smb',2,'2026-01-01T00:00:00Z')" >/dev/null
+post read "$RT" "$SEARCH" -H "Mcp-Session-Id: $SID"
+has "... or a row deleted and inserted again" "$T/body" 'Acme'
+hasnt "... with nothing of the edit before" "$T/body" "Renamed by hand"
 post read "$RT" '[{"jsonrpc":"2.0","id":1,"method":"ping"}]' -H "Mcp-Session-Id: $SID"
 same "batch: 400" "$(code)" 400
 has "... saying batches are not supported" "$T/body" "batch"
