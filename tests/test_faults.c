@@ -502,6 +502,11 @@ static uint64_t state_hash(struct store *s, const struct op *op)
 
 		if (op->moving_table && !strcmp(t, op->moving_table))
 			continue;
+		/* a random number set anew with every account change (schema.c
+		 * 62): two runs that change the book alike differ in it; that it
+		 * moves with the book is test_book's */
+		if (!strcmp(t, "book_gen"))
+			continue;
 		hash_bytes(&h, t, strlen(t) + 1);
 		n = snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", t);
 		assert_true(n > 0 && (size_t)n < sizeof sql);
