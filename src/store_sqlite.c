@@ -76,11 +76,17 @@ static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
  * changes in a statement journal. Past SQLite's 64 KiB default that journal
  * goes to a temp file: staging's hold upsert and batch_item INSERTs wrote
  * ~2,700 extra pages through pwrite per 500-item proposal at a million
- * records (a third of its syscalls, bench/README.md: round 6). 4 MiB keeps a
- * 500-record proposal's journals in memory; a bigger statement still spills
- * to the file, so memory stays bounded (one writer at a time per process:
- * store_write_lock). */
-#define STMT_JOURNAL_IN_MEMORY (4 << 20)
+ * records (a third of its syscalls, bench/README.md: round 6). So the
+ * journal stays in memory, always (-1): with a spill threshold above the
+ * default (4 MiB was tried), SQLite 3.40 failed any statement whose journal
+ * went past it with "database or disk is full" — a 20,000-item proposal
+ * could not be staged (test_store: test_big_statement_in_a_transaction).
+ * Its size is the pages one statement changes that existed before it (new
+ * pages are not journaled) and it is freed when the statement ends: the
+ * largest is a big proposal's holds (~5 MB at 100,000 items), and the
+ * policy's stage_max bounds a proposal. One writer at a time per process
+ * (store_write_lock). */
+#define STMT_JOURNAL_IN_MEMORY (-1)
 
 static void configure_sqlite(void)
 {
