@@ -3,6 +3,6 @@
 #ifndef AIRLOCK_VERSION_H
 #define AIRLOCK_VERSION_H
 
-#define AIRLOCK_VERSION "0.4.3"
+#define AIRLOCK_VERSION "0.4.4"
 
 #endif
