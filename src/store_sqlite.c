@@ -64,7 +64,8 @@ static struct {
 	pthread_t thread;
 	sqlite3 *db;
 	int running, stopping;
-} ckpt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, 0, 0};
+	int wal_limit; /* the largest store_wal_limit set in this process (0: none) */
+} ckpt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, 0, 0, 0};
 
 /* SQLite's memory statistics take a process-wide mutex on every allocation,
  * which the HTTP workers' connections would all queue on; airlock never
@@ -686,16 +687,20 @@ static int sq_triggers_off(struct store *s, struct err *err)
 static void sq_wal_limit(struct store *s, int pages)
 {
 	sqlite3_wal_autocheckpoint(DB(s), pages);
+	pthread_mutex_lock(&ckpt.lock);
+	if (pages > ckpt.wal_limit)
+		ckpt.wal_limit = pages;
+	pthread_mutex_unlock(&ckpt.lock);
 }
 
-/* The log writer checkpoints past 4,096 WAL pages (audit_queue.c); the
- * checkpointer makes the WAL start over past this many. */
-#define CKPT_RESTART_FRAMES (4096 + 512)
+/* How far past the writer's limit (sq_wal_limit) the WAL may go before the
+ * checkpointer makes it start over. */
+#define CKPT_RESTART_MARGIN 512
 
 static void *checkpointer(void *arg)
 {
 	struct timespec until;
-	int frames;
+	int frames, restart_at;
 
 	(void)arg;
 	pthread_mutex_lock(&ckpt.lock);
@@ -707,6 +712,7 @@ static void *checkpointer(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&ckpt.wake, &ckpt.lock, &until);
+		restart_at = ckpt.wal_limit ? ckpt.wal_limit + CKPT_RESTART_MARGIN : 0;
 		pthread_mutex_unlock(&ckpt.lock);
 		/* BUSY (another checkpoint running) is fine: try again later */
 		frames = 0;
@@ -718,7 +724,7 @@ static void *checkpointer(void *arg)
 		 * the log writer's limit and a margin: wait (at most the 100 ms
 		 * busy timeout) for the readers to leave the WAL, so that the
 		 * next writer starts it over. */
-		if (frames > CKPT_RESTART_FRAMES)
+		if (restart_at && frames > restart_at)
 			sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
 						  NULL);
 		pthread_mutex_lock(&ckpt.lock);
