@@ -732,14 +732,59 @@ static void test_search_pagination(void **state)
 /* The read connector's page (SQLite's JSON functions) holds the very
  * objects book_search builds with jansson: same keys, types and values,
  * for every kind of field, null and unusual ones included. */
+/* Walks every page of q with book_search_json and checks each against
+ * book_search, which keeps nothing between calls; returns the pages. */
+static int walk_matches(struct store *s, struct book_query q)
+{
+	struct err err = {0};
+	struct book_page page;
+	char after[sizeof page.last_id] = "";
+	int pages = 0;
+	size_t i;
+
+	for (;;) {
+		json_t *want, *got;
+
+		q.after = after[0] ? after : NULL;
+		assert_ok(book_search_json(s, &q, &page, &err), &err);
+		q.limit++;
+		assert_ok(book_search(s, &q, &want, &err), &err);
+		q.limit--;
+		got = json_loads(page.json, 0, NULL);
+		assert_non_null(got);
+		assert_int_equal(page.more, json_array_size(want) > (size_t)q.limit);
+		if (page.more)
+			json_array_remove(want, (size_t)q.limit);
+		assert_int_equal(page.count, json_array_size(want));
+		for (i = 0; i < json_array_size(want); i++)
+			if (!json_equal(json_array_get(want, i), json_array_get(got, i))) {
+				char *a = json_dumps(json_array_get(want, i), JSON_SORT_KEYS);
+				char *b = json_dumps(json_array_get(got, i), JSON_SORT_KEYS);
+
+				fail_msg("page %d after '%s', row %zu differs:\n book_search      %s\n"
+					 " book_search_json %s",
+					 pages, after, i, a, b);
+			}
+		if (page.count)
+			assert_string_equal(page.last_id,
+					    str(json_array_get(want, page.count - 1), "id"));
+		json_decref(want);
+		json_decref(got);
+		free(page.json);
+		pages++;
+		if (!page.more)
+			break;
+		snprintf(after, sizeof after, "%s", page.last_id);
+	}
+	return pages;
+}
+
 static void test_search_json_matches_search(void **state)
 {
 	struct testdb t;
 	struct store *s = testutil_store_open(&t);
 	struct err err = {0};
 	struct book_page page;
-	json_t *want, *got;
-	size_t i;
 
 	(void)state;
 	seed_book(s);
@@ -780,41 +825,8 @@ static void test_search_json_matches_search(void **state)
 				     &err),
 			  &err);
 	}
-	for (int limit = 1; limit <= 14; limit += 3) {
-		struct book_query q = {.limit = limit};
-		char after[sizeof page.last_id] = "";
-
-		for (;;) {
-			q.after = after[0] ? after : NULL;
-			assert_ok(book_search_json(s, &q, &page, &err), &err);
-			q.limit = limit + 1;
-			assert_ok(book_search(s, &q, &want, &err), &err);
-			q.limit = limit;
-			got = json_loads(page.json, 0, NULL);
-			assert_non_null(got);
-			assert_int_equal(page.more, json_array_size(want) > (size_t)limit);
-			if (page.more)
-				json_array_remove(want, (size_t)limit);
-			assert_int_equal(page.count, json_array_size(want));
-			for (i = 0; i < json_array_size(want); i++)
-				if (!json_equal(json_array_get(want, i), json_array_get(got, i))) {
-					char *a = json_dumps(json_array_get(want, i), JSON_SORT_KEYS);
-					char *b = json_dumps(json_array_get(got, i), JSON_SORT_KEYS);
-
-					fail_msg("row %zu differs:\n book_search      %s\n book_search_json %s",
-						 i, a, b);
-				}
-			if (page.count)
-				assert_string_equal(page.last_id,
-						    str(json_array_get(want, page.count - 1), "id"));
-			json_decref(want);
-			json_decref(got);
-			free(page.json);
-			if (!page.more)
-				break;
-			snprintf(after, sizeof after, "%s", page.last_id);
-		}
-	}
+	for (int limit = 1; limit <= 14; limit += 3)
+		walk_matches(s, (struct book_query){.limit = limit});
 	/* a filter, and a page with nothing on it */
 	assert_ok(book_search_json(s, &(struct book_query){.segment = "smb", .limit = 50}, &page,
 				   &err),
@@ -830,46 +842,6 @@ static void test_search_json_matches_search(void **state)
 	assert_int_equal(book_search_json(s, &(struct book_query){.limit = 0}, &page, &err),
 			 AIRLOCK_EINVAL);
 	testutil_store_close(&t);
-}
-
-/* Walks every page of q with book_search_json and checks each against
- * book_search, which keeps nothing between calls; returns the pages. */
-static int walk_matches(struct store *s, struct book_query q)
-{
-	struct err err = {0};
-	struct book_page page;
-	char after[sizeof page.last_id] = "";
-	int pages = 0;
-
-	for (;;) {
-		json_t *want, *got;
-
-		q.after = after[0] ? after : NULL;
-		assert_ok(book_search_json(s, &q, &page, &err), &err);
-		q.limit++;
-		assert_ok(book_search(s, &q, &want, &err), &err);
-		q.limit--;
-		got = json_loads(page.json, 0, NULL);
-		assert_non_null(got);
-		assert_int_equal(page.more, json_array_size(want) > (size_t)q.limit);
-		if (page.more)
-			json_array_remove(want, (size_t)q.limit);
-		assert_int_equal(page.count, json_array_size(want));
-		if (!json_equal(want, got)) {
-			char *a = json_dumps(want, JSON_SORT_KEYS), *b = json_dumps(got, JSON_SORT_KEYS);
-
-			fail_msg("page %d after '%s' differs:\n book_search      %s\n book_search_json %s",
-				 pages, after, a, b);
-		}
-		json_decref(want);
-		json_decref(got);
-		free(page.json);
-		pages++;
-		if (!page.more)
-			break;
-		snprintf(after, sizeof after, "%s", page.last_id);
-	}
-	return pages;
 }
 
 /* The name account id has on the book's pages (NULL: on none), as the
