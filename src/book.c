@@ -7,6 +7,7 @@
 #include "fmt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1221,6 +1222,9 @@ int book_text_index_max = TEXT_INDEX_MAX_CANDIDATES;
 
 struct text_plan {
 	int use_index;
+	/* a plain page's query leaves merged accounts in: its loop leaves them
+	 * out, and keeps their objects (book_search_json) */
+	int merged_in_c;
 	int stream; /* candidates in id order, the page stops early (above) */
 	int walk_ids; /* rowids: walk the primary key, test them (see above) */
 	/* no text, and rowid order is id order: a page walks the table from
@@ -1374,6 +1378,7 @@ static int text_plan_make(struct store *s, const struct book_query *q, int order
 	p->stream = 0;
 	p->walk_ids = 0;
 	p->rowid_walk = 0;
+	p->merged_in_c = 0;
 	p->rowids = NULL;
 	if (!q->text) {
 		if (ordered_page != PAGE_BY_ROWID || strcmp(store_backend_name(s), "sqlite") != 0)
@@ -1488,7 +1493,7 @@ static void query_where(const struct book_query *q, const struct text_plan *tp, 
 		ADD("tier=?7");
 	if (q->after)
 		ADD("id>?8");
-	if (!q->include_merged)
+	if (!q->include_merged && !tp->merged_in_c)
 		ADD("merged_into IS NULL");
 #undef ADD
 }
@@ -1741,11 +1746,15 @@ static size_t account_key_len[NFIELDS(account_fields)];
 static int account_cols_rc;
 static pthread_once_t account_cols_once = PTHREAD_ONCE_INIT;
 
+static int account_merged_col = -1; /* merged_into's column in a page's query */
+
 static void build_account_cols(void)
 {
 	size_t i;
 
 	for (i = 0; i < NFIELDS(account_fields); i++) {
+		if (strcmp(account_fields[i].name, "merged_into") == 0)
+			account_merged_col = (int)i;
 		int n = snprintf(account_keys[i], sizeof account_keys[i], "%s\"%s\":",
 				 i ? "," : "", account_fields[i].name);
 
@@ -1778,23 +1787,32 @@ static int account_columns_cached(const struct store *s, const char **out)
 
 /* The page's ids and the book's generation from the snapshot, and the page
  * written from book_cache when every object is kept (book_cache.h).
- * Returns 1 when the page is written (count, more, last_id set), 0 when it
- * is to be written from the columns, or an error. */
+ * plain: a page with no filter but its cursor, whose ids come from the id
+ * index alone (no row of the table is read) and whose merged accounts are
+ * left out by their kept objects; any other page's query (where) decides
+ * its ids itself, LIMIT ?9 included. The ids are read a page's worth at a
+ * time (a run of merged accounts only asks for more). Returns 1 when the
+ * page is written (count, more, last_id set), 0 when it is to be written
+ * from its columns (nothing written), or an error. */
 #define PAGE_GEN "(SELECT n FROM book_gen)"
-static int page_from_cache(struct store *s, const char *where, const struct book_query *q1,
-			   const struct text_plan *tp, struct jbuf *b, struct book_page *page,
-			   struct err *err)
+static int page_from_cache(struct store *s, const char *where, int plain,
+			   const struct book_query *q1, const struct text_plan *tp, struct jbuf *b,
+			   struct book_page *page, struct err *err)
 {
 	char sql[1024], ids[4096];
 	const char *id[256];
-	size_t len[256], used = 0, n = 0, lim = (size_t)q1->limit - 1;
+	size_t len[256], count = 0, last, want = (size_t)q1->limit - 1, start = b->len;
 	struct store_stmt *st;
 	int64_t gen = 0;
-	int rc, more = 0, fits = 1;
+	int rc, more = 0, ended = 0;
 
-	if (lim >= sizeof id / sizeof id[0] || b->oom)
+	if (want + 1 > sizeof id / sizeof id[0] || b->oom)
 		return 0;
-	if (tp->stream)
+	if (plain)
+		rc = fmt_buf(sql, sizeof sql, err, "account page ids query",
+			     "SELECT id," PAGE_GEN " FROM account%s ORDER BY id",
+			     q1->after ? " WHERE id>?8" : "");
+	else if (tp->stream)
 		rc = fmt_buf(sql, sizeof sql, err, "account page ids query",
 			     "SELECT id," PAGE_GEN " FROM " TEXT_STREAM_FROM "%s ORDER BY t.r LIMIT ?9",
 			     where);
@@ -1807,40 +1825,55 @@ static int page_from_cache(struct store *s, const char *where, const struct book
 	rc = store_prepare(s, sql, &st, err);
 	if (rc)
 		return rc;
-	query_bind(st, q1, tp, 1);
-	while ((rc = store_step(st, err)) == STORE_ROW) {
-		const char *v = store_col_text(st, 0);
-		size_t vl = v ? strlen(v) : 0;
+	query_bind(st, q1, tp, !plain);
+	while (!more && !ended) {
+		size_t n = 0, used = 0, chunk = (count < want ? want - count : 0) + 1;
 
-		if (n == lim) {
-			more = 1;
-			continue;
+		while (n < chunk) {
+			const char *v;
+			size_t vl;
+
+			rc = store_step(st, err);
+			if (rc == STORE_DONE) {
+				ended = 1;
+				break;
+			}
+			if (rc != STORE_ROW) {
+				store_done(st);
+				b->len = start;
+				return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
+			}
+			v = store_col_text(st, 0);
+			vl = v ? strlen(v) : 0;
+			gen = store_col_int(st, 1);
+			if (vl > BOOK_ID_MAX || used + vl > sizeof ids) {
+				/* a page of long ids: written from its columns */
+				store_done(st);
+				b->len = start;
+				return 0;
+			}
+			memcpy(ids + used, v, vl);
+			id[n] = ids + used;
+			len[n++] = vl;
+			used += vl;
 		}
-		gen = store_col_int(st, 1);
-		if (!fits || vl > BOOK_ID_MAX || used + vl > sizeof ids) {
-			fits = 0; /* a page of long ids: written from its columns */
-			continue;
+		if (!n)
+			break;
+		rc = book_cache_write(gen, id, len, n, q1->include_merged, want, &b->p, &b->len,
+				      &b->cap, &count, &more, &last);
+		if (rc <= 0) {
+			store_done(st);
+			b->len = start;
+			return rc < 0 ? err_set(err, AIRLOCK_ENOMEM, "out of memory") : 0;
 		}
-		memcpy(ids + used, v, vl);
-		id[n] = ids + used;
-		len[n++] = vl;
-		used += vl;
+		if (last != SIZE_MAX) {
+			memcpy(page->last_id, id[last], len[last]);
+			page->last_id[len[last]] = '\0';
+		}
 	}
 	store_done(st);
-	if (rc != STORE_DONE)
-		return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
-	if (!fits)
-		return 0;
-	if (n) {
-		rc = book_cache_write(gen, id, len, n, &b->p, &b->len, &b->cap);
-		if (rc < 0)
-			return err_set(err, AIRLOCK_ENOMEM, "out of memory");
-		if (rc == 0)
-			return 0;
-		memcpy(page->last_id, id[n - 1], len[n - 1]);
-		page->last_id[len[n - 1]] = '\0';
-	}
-	page->count = n;
+	book_cache_hit();
+	page->count = count;
 	page->more = more;
 	return 1;
 }
@@ -1857,21 +1890,45 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	struct jbuf b = {0};
 	const char *id;
 	size_t id_len;
-	int rc, i, kept = 1;
+	int rc, i, kept = 1, look;
 	/* SQLite's book only: its triggers move book_gen with every UPDATE or
 	 * DELETE (schema.c, 62); PostgreSQL's pages are written from their
 	 * columns every time */
 	int cache = book_cache_bytes && strcmp(store_backend_name(s), "sqlite") == 0;
+	/* no filter but the cursor: the ids from the id index alone, merged
+	 * accounts left out here, not by the query (page_from_cache) */
+	int plain = cache && !q->text && !q->segment && !q->region && !q->lifecycle &&
+		    !q->owner && !q->industry && !q->tier;
 
 	memset(page, 0, sizeof *page);
 	if (q->limit < 1)
 		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
 	pthread_once(&account_cols_once, build_account_cols);
-	if (account_cols_rc || account_columns_cached(s, &account_cols))
+	if (account_cols_rc || account_merged_col < 0 || account_columns_cached(s, &account_cols))
 		return err_set(err, AIRLOCK_EINVAL, "internal: the account's columns are too long");
+	q1.limit = q->limit + 1; /* one more tells whether a next page exists */
+	if (q->json_head)
+		jb_put(&b, q->json_head, strlen(q->json_head));
+	jb_put(&b, "[", 1);
+	look = cache && book_cache_worth_trying();
+	if (look && plain) {
+		rc = page_from_cache(s, "", 1, &q1, &(struct text_plan){0}, &b, page, err);
+		if (rc < 0) {
+			free(b.p);
+			memset(page, 0, sizeof *page);
+			return rc;
+		}
+		if (rc) {
+			rc = STORE_DONE;
+			goto written;
+		}
+	}
 	rc = text_plan_make(s, q, PAGE_BY_ROWID, &tp, err);
-	if (rc)
+	if (rc) {
+		free(b.p);
 		return rc;
+	}
+	tp.merged_in_c = plain && !q->include_merged;
 	query_where(q, &tp, where, sizeof where);
 	if (tp.stream) /* rowid order is id order (TEXT_STREAM_FROM) */
 		rc = fmt_buf(sql, sizeof sql, err, "account page query",
@@ -1881,43 +1938,41 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 		rc = fmt_buf(sql, sizeof sql, err, "account page query",
 			     "SELECT %s%s FROM account%s ORDER BY %s LIMIT ?9", account_cols,
 			     cache ? "," PAGE_GEN : "", where, tp.rowid_walk ? "rowid" : "id");
-	if (rc) {
-		text_plan_free(&tp);
-		return rc;
-	}
-	rc = store_prepare(s, sql, &st, err);
-	if (rc) {
-		text_plan_free(&tp);
-		return rc;
-	}
-	q1.limit = q->limit + 1; /* one more tells whether a next page exists */
-	if (q->json_head)
-		jb_put(&b, q->json_head, strlen(q->json_head));
-	jb_put(&b, "[", 1);
-	if (cache && book_cache_worth_trying()) {
-		rc = page_from_cache(s, where, &q1, &tp, &b, page, err);
-		if (rc) {
-			store_done(st);
+	if (rc == 0 && look && !plain) {
+		rc = page_from_cache(s, where, 0, &q1, &tp, &b, page, err);
+		if (rc > 0) {
 			text_plan_free(&tp);
-			if (rc < 0) {
-				free(b.p);
-				memset(page, 0, sizeof *page);
-				return rc;
-			}
 			rc = STORE_DONE;
 			goto written;
 		}
 	}
+	if (rc == 0)
+		rc = store_prepare(s, sql, &st, err);
+	if (rc) {
+		free(b.p);
+		memset(page, 0, sizeof *page);
+		text_plan_free(&tp);
+		return rc;
+	}
+	/* merged accounts left out here: no limit, the walk stops once the
+	 * page and the one after it are known */
+	if (tp.merged_in_c)
+		q1.limit = INT_MAX;
 	query_bind(st, &q1, &tp, 1);
 	text_plan_free(&tp);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		size_t start;
+		int merged = tp.merged_in_c && !store_col_is_null(st, account_merged_col);
 
-		if (page->count == (size_t)q->limit) {
+		if (!merged && page->count == (size_t)q->limit) {
 			page->more = 1;
+			if (tp.merged_in_c) {
+				rc = STORE_DONE;
+				break;
+			}
 			continue;
 		}
-		if (page->count++)
+		if (!merged && page->count++)
 			jb_put(&b, ",", 1);
 		start = b.len;
 		jb_put(&b, "{", 1);
@@ -1931,10 +1986,18 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 			jb_field(&b, &k->fields[i], st, i);
 		}
 		jb_put(&b, "}", 1);
-		/* a cut cursor would resume the next page at the wrong record
-		 * (copied, not printed: this runs for every row) */
 		id = store_col_text(st, 0);
 		id_len = id ? strlen(id) : 0;
+		if (cache && !b.oom)
+			kept &= book_cache_put(store_col_int(st, k->nfields), id, id_len,
+					       b.p + start, b.len - start,
+					       !store_col_is_null(st, account_merged_col));
+		if (merged) { /* kept, not on the page */
+			b.len = start;
+			continue;
+		}
+		/* a cut cursor would resume the next page at the wrong record
+		 * (copied, not printed: this runs for every row) */
 		if (id_len >= sizeof page->last_id) {
 			(void)err_set(err, AIRLOCK_EINVAL,
 				      "account id is too long (%zu bytes, at most %zu)", id_len,
@@ -1945,9 +2008,6 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 		if (id_len)
 			memcpy(page->last_id, id, id_len);
 		page->last_id[id_len] = '\0';
-		if (cache && !b.oom)
-			kept &= book_cache_put(store_col_int(st, k->nfields), id, id_len,
-					       b.p + start, b.len - start);
 	}
 	store_done(st);
 	if (cache && kept && page->count && rc == STORE_DONE)

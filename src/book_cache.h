@@ -34,18 +34,30 @@ extern size_t book_cache_bytes;
  * from its columns finds every one of its objects kept. */
 int book_cache_worth_trying(void);
 
-/* Appends to *out (a buffer of cap bytes holding *len) the objects of the n
- * ids (ids[i], lens[i]) joined by ',', when every one is kept for gen; the
- * buffer is grown with realloc when needed. Returns 1 when written, 0 when
- * one is missing (nothing written), -1 when out of memory (nothing
- * written). Counts a miss for book_cache_worth_trying. */
+/* Writes kept objects of a page to *out (a buffer of cap bytes holding
+ * *len; grown with realloc when needed), for the n ids (ids[i], lens[i])
+ * read in page order from a snapshot of generation gen: each kept object
+ * in turn, joined by ',' (*count is how many the page has so far, across
+ * calls), leaving out merged accounts unless include_merged, until *count
+ * reaches want; one more such account among the ids then sets *more and
+ * ends the look. *last is the index of the last id written (SIZE_MAX:
+ * none). Returns 1 when done with these ids, 0 when one of them is not
+ * kept (nothing written; counts a miss for book_cache_worth_trying), -1
+ * when out of memory (nothing written). A page may be written in several
+ * calls of one snapshot; a 0 from any of them means the whole page is to
+ * be written from its columns. */
 int book_cache_write(int64_t gen, const char *const *ids, const size_t *lens, size_t n,
-		     char **out, size_t *len, size_t *cap);
+		     int include_merged, size_t want, char **out, size_t *len, size_t *cap,
+		     size_t *count, int *more, size_t *last);
 
-/* Keeps the object obj (len bytes) of account id for gen (a different gen
- * than the kept one drops everything first). Returns 1 when an object for
- * id and gen was kept already, else 0. */
-int book_cache_put(int64_t gen, const char *id, size_t id_len, const char *obj, size_t len);
+/* A page was written from the cache (book_cache_counts). */
+void book_cache_hit(void);
+
+/* Keeps the object obj (len bytes) of account id, merged into another or
+ * not, for gen (a different gen than the kept one drops everything first).
+ * Returns 1 when that object for id and gen was kept already, else 0. */
+int book_cache_put(int64_t gen, const char *id, size_t id_len, const char *obj, size_t len,
+		   int merged);
 
 /* A page written from its columns had all its objects kept already
  * (every book_cache_put returned 1): trying the cache pays again. */

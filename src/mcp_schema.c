@@ -310,8 +310,8 @@ static int check_string(json_t *schema, json_t *v, const char *path, struct err 
 }
 
 static const char *const known_keywords[] = {
-	"type", "properties", "required", "additionalProperties", "enum", "minimum", "maximum",
-	"minLength", "maxLength", "items", "minItems", "maxItems", "title", "description",
+	"type", "description", "properties", "required", "additionalProperties", "enum",
+	"minimum", "maximum", "minLength", "maxLength", "items", "minItems", "maxItems", "title",
 	"default", "examples", "$schema", NULL};
 
 static int check_value(json_t *schema, json_t *v, const char *path, struct err *err)
@@ -324,8 +324,8 @@ static int check_value(json_t *schema, json_t *v, const char *path, struct err *
 		return err_set(err, AIRLOCK_EINVAL, "schema for '%s' is not an object", label(path));
 	json_object_foreach(schema, key, kv)
 	{
-		for (i = 0, known = 0; known_keywords[i]; i++)
-			known |= !strcmp(known_keywords[i], key);
+		for (i = 0, known = 0; !known && known_keywords[i]; i++)
+			known = !strcmp(known_keywords[i], key);
 		if (!known)
 			return err_set(err, AIRLOCK_EINVAL,
 				       "schema for '%s' uses the keyword '%s' that airlock does not "

@@ -1028,6 +1028,70 @@ static void test_kept_pages_in_a_small_cache(void **state)
 	testutil_store_close(&t);
 }
 
+/* Merged accounts among the kept ones, from an attacker's side: a page
+ * without filters reads its ids from the id index alone and leaves out the
+ * merged ones by their kept objects, so a merged account must never reach
+ * a page that hides them — whether its object was kept by a page that
+ * shows them (include_merged), merged after it was kept, or one of a run
+ * of merged accounts longer than the ids a page reads ahead. Every walk is
+ * compared with book_search; the later walks must come from the cache. */
+static void test_kept_pages_leave_merged_out(void **state)
+{
+	struct testdb t;
+	struct store *s = testutil_store_open(&t);
+	struct err err = {0};
+	struct book_query live = {.limit = 7}, all = {.limit = 7, .include_merged = 1};
+	char id[16];
+	uint64_t h;
+	int i, pages;
+
+	(void)state;
+	for (i = 1; i <= 400; i++) {
+		snprintf(id, sizeof id, "M%03d", i);
+		add(s, BOOK_ACCOUNT, json_pack("{s:s,s:s}", "id", id, "name", id));
+	}
+	/* one in five merged here and there, and a run of 300 in the middle */
+	assert_ok(store_exec(s,
+			     "UPDATE account SET merged_into='M001' WHERE (id < 'M050' AND"
+			     " CAST(substr(id,2) AS INTEGER) % 5 = 0) OR (id >= 'M060' AND id < 'M360')",
+			     &err),
+		  &err);
+	book_cache_drop();
+	/* kept first by pages that show the merged accounts */
+	walk_matches(s, all);
+	walk_matches(s, all);
+	pages = walk_matches(s, live);
+	walk_matches(s, live);
+	h = cache_hits();
+	assert_int_equal(walk_matches(s, live), pages);
+	if (!testutil_on_pg()) /* pages came from the kept objects */
+		assert_true(cache_hits() - h >= (uint64_t)pages - 2);
+	h = cache_hits();
+	walk_matches(s, all);
+	if (!testutil_on_pg())
+		assert_true(cache_hits() > h);
+	for (i = 1; i <= 3; i++)
+		walk_matches(s, (struct book_query){.limit = i * 9});
+	/* merged after its object was kept, and unmerged again */
+	assert_name_on_page(s, "M007", "M007");
+	assert_ok(store_exec(s, "UPDATE account SET merged_into='M001' WHERE id='M007'", &err),
+		  &err);
+	walk_matches(s, live);
+	assert_name_on_page(s, "M007", NULL);
+	walk_matches(s, all);
+	assert_ok(store_exec(s, "UPDATE account SET merged_into=NULL WHERE id='M060'", &err),
+		  &err);
+	walk_matches(s, live);
+	walk_matches(s, live);
+	assert_name_on_page(s, "M060", "M060");
+	/* every account merged: empty pages, kept or not */
+	assert_ok(store_exec(s, "UPDATE account SET merged_into='M001'", &err), &err);
+	walk_matches(s, all);
+	assert_int_equal(walk_matches(s, live), 1);
+	assert_int_equal(walk_matches(s, live), 1);
+	testutil_store_close(&t);
+}
+
 /* Pages read while another connection rewrites every account in one
  * transaction: each page comes from one snapshot (one generation), so its
  * accounts all carry the same round's name; once the writer is done, every
@@ -1947,6 +2011,7 @@ int main(void)
 	    cmocka_unit_test(test_search_json_matches_search),
 	    cmocka_unit_test(test_kept_pages_follow_every_writer),
 	    cmocka_unit_test(test_kept_pages_in_a_small_cache),
+	    cmocka_unit_test(test_kept_pages_leave_merged_out),
 	    cmocka_unit_test(test_kept_pages_are_one_snapshot),
 	    cmocka_unit_test(test_search_pagination),
 	    cmocka_unit_test(test_search_limits_share_a_statement),
