@@ -29,7 +29,9 @@
 # Knobs: READPATH_RUNS (5), READPATH_CLIENTS (16), READPATH_SECONDS (5),
 # READPATH_ACCOUNTS (20000), READPATH_THREADS (airlock --threads, 4),
 # READPATH_INPUT (random | repeated), READPATH_PAGES (the pages walked,
-# ACCOUNTS/20 by default).
+# ACCOUNTS/20 by default), READPATH_MERGED (the percent of accounts merged
+# into another, at random, before the walk: 0 by default; a deduplicated
+# book has a few).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAME=readpath.sh
@@ -42,6 +44,7 @@ ACCOUNTS=${READPATH_ACCOUNTS:-20000}
 THREADS=${READPATH_THREADS:-4}
 INPUT=${READPATH_INPUT:-random}
 PAGES=${READPATH_PAGES:-$((ACCOUNTS / 20))}
+MERGED=${READPATH_MERGED:-0}
 ARGS='{"limit":20}'
 case $INPUT in random | repeated) ;; *) echo "readpath.sh: READPATH_INPUT is random or repeated" >&2; exit 2 ;; esac
 
@@ -51,6 +54,8 @@ case $INPUT in random | repeated) ;; *) echo "readpath.sh: READPATH_INPUT is ran
 bench_tmp
 DB=$T/book.db
 bench_book "$DB" "$ACCOUNTS"
+[ "$MERGED" = 0 ] || sqlite3 "$DB" "UPDATE account SET merged_into='ACC0000001'
+ WHERE abs(random()) % 100 < $MERGED AND id <> 'ACC0000001'"
 # the book ceiling's own copy of the book, which it reads
 [ "$INPUT" = repeated ] || sqlite3 "$DB" ".backup '$T/ceilbook.db'"
 TOKEN=$("$AIRLOCK" token create --connector read --agent bench --db "$DB" 2>/dev/null)

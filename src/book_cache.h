@@ -9,7 +9,9 @@
  * tools, apply, undo, import, `airlock sql --write`, the sqlite3 shell). A
  * page reads its ids and the generation from its own snapshot; when every
  * id's object is kept for that generation, the page is written from here
- * and not from the columns. An insert needs no new generation: an id the
+ * and not from the columns. Each object says whether its account is merged
+ * into another: a page with no filter but its cursor reads its ids from
+ * the id index alone, merged ones among them, and leaves those out here. An insert needs no new generation: an id the
  * snapshot did not have before is not kept, and one deleted and inserted
  * again was deleted (which moved it).
  *
