@@ -213,7 +213,8 @@ format:
 	clang-format -i src/*.c src/*.h tests/*.c tests/*.h
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr --suppress=unknownMacro --std=c11 -Isrc src
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr --suppress=unknownMacro --std=c11 -Isrc \
+		--include=/usr/include/jansson.h src
 
 clean:
 	rm -rf build airlock

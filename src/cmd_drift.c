@@ -53,7 +53,8 @@ static void mix(const char *metric, json_t *shares, char *buf, size_t len)
 			sh[n++].v = json_real_value(v);
 		}
 	}
-	qsort(sh, n, sizeof sh[0], cmp_share);
+	if (n > 1)
+		qsort(sh, n, sizeof sh[0], cmp_share);
 	for (i = 0; i < n; i++) {
 		char cat[96];
 		int w;

@@ -517,13 +517,14 @@ static void check_maps(struct policy_ctx *c, struct policy_upstream *u)
 	for (int i = 0; i < u->ntools; i++) {
 		const struct policy_upstream_map *m = &u->tools[i].map;
 		const struct policy_upstream_tool *o;
+		yaml_mark_t at = {0, (size_t)m->line - 1, 0}; /* the map's line */
 
 		if (m->action == UPSTREAM_NONE)
 			continue;
 		if (m->before_tool) {
 			o = policy_upstream_tool(u, m->before_tool);
 			if (!o || o->effect != EFFECT_READ)
-				policy_problem_mark(c, &(yaml_mark_t){0, (size_t)m->line - 1, 0},
+				policy_problem_mark(c, &at,
 						    "before of tool '%s' names '%s', which is not a "
 						    "read tool of upstream '%s'",
 						    u->tools[i].name, m->before_tool, u->name);
@@ -531,7 +532,7 @@ static void check_maps(struct policy_ctx *c, struct policy_upstream *u)
 		if (m->undo_tool && *m->undo_tool) {
 			o = policy_upstream_tool(u, m->undo_tool);
 			if (!o || o->effect != EFFECT_WRITE)
-				policy_problem_mark(c, &(yaml_mark_t){0, (size_t)m->line - 1, 0},
+				policy_problem_mark(c, &at,
 						    "undo of tool '%s' names '%s', which is not a "
 						    "write tool of upstream '%s'",
 						    u->tools[i].name, m->undo_tool, u->name);

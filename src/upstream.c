@@ -680,6 +680,9 @@ static int stdio_wait(struct upstream *u, int64_t id, int64_t deadline, json_t *
 	int rc = 0;
 
 	*resp = NULL;
+	/* on the list while this call waits; taken off below, before it
+	 * returns, whatever happened */
+	/* cppcheck-suppress autoVariables */
 	u->waiters = &w;
 	/* whole lines already buffered first */
 	rc = stdio_dispatch(u, deadline, err);
