@@ -1753,10 +1753,11 @@ static void build_account_cols(void)
 	size_t i;
 
 	for (i = 0; i < NFIELDS(account_fields); i++) {
-		if (strcmp(account_fields[i].name, "merged_into") == 0)
-			account_merged_col = (int)i;
 		int n = snprintf(account_keys[i], sizeof account_keys[i], "%s\"%s\":",
 				 i ? "," : "", account_fields[i].name);
+
+		if (strcmp(account_fields[i].name, "merged_into") == 0)
+			account_merged_col = (int)i;
 
 		if (n < 0 || n >= (int)sizeof account_keys[i])
 			account_cols_rc = -1;
@@ -1839,18 +1840,17 @@ static int page_from_cache(struct store *s, const char *where, int plain,
 				break;
 			}
 			if (rc != STORE_ROW) {
-				store_done(st);
-				b->len = start;
-				return rc < 0 ? rc : err_set(err, AIRLOCK_EIO, "unexpected end of rows");
+				if (rc >= 0)
+					rc = err_set(err, AIRLOCK_EIO, "unexpected end of rows");
+				goto unwritten;
 			}
 			v = store_col_text(st, 0);
 			vl = v ? strlen(v) : 0;
 			gen = store_col_int(st, 1);
 			if (vl > BOOK_ID_MAX || used + vl > sizeof ids) {
 				/* a page of long ids: written from its columns */
-				store_done(st);
-				b->len = start;
-				return 0;
+				rc = 0;
+				goto unwritten;
 			}
 			memcpy(ids + used, v, vl);
 			id[n] = ids + used;
@@ -1861,11 +1861,10 @@ static int page_from_cache(struct store *s, const char *where, int plain,
 			break;
 		rc = book_cache_write(gen, id, len, n, q1->include_merged, want, &b->p, &b->len,
 				      &b->cap, &count, &more, &last);
-		if (rc <= 0) {
-			store_done(st);
-			b->len = start;
-			return rc < 0 ? err_set(err, AIRLOCK_ENOMEM, "out of memory") : 0;
-		}
+		if (rc < 0)
+			rc = err_set(err, AIRLOCK_ENOMEM, "out of memory");
+		if (rc <= 0)
+			goto unwritten;
 		if (last != SIZE_MAX) {
 			memcpy(page->last_id, id[last], len[last]);
 			page->last_id[len[last]] = '\0';
@@ -1876,6 +1875,11 @@ static int page_from_cache(struct store *s, const char *where, int plain,
 	page->count = count;
 	page->more = more;
 	return 1;
+unwritten: /* nothing of it stays: the page is written from its columns */
+	store_done(st);
+	b->len = start;
+	page->last_id[0] = '\0';
+	return rc;
 }
 
 int book_search_json(struct store *s, const struct book_query *q, struct book_page *page,
@@ -1904,8 +1908,10 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	if (q->limit < 1)
 		return err_set(err, AIRLOCK_EINVAL, "a page needs a limit of at least 1");
 	pthread_once(&account_cols_once, build_account_cols);
-	if (account_cols_rc || account_merged_col < 0 || account_columns_cached(s, &account_cols))
+	if (account_cols_rc || account_columns_cached(s, &account_cols))
 		return err_set(err, AIRLOCK_EINVAL, "internal: the account's columns are too long");
+	if (account_merged_col < 0)
+		return err_set(err, AIRLOCK_EINVAL, "internal: the account has no merged_into field");
 	q1.limit = q->limit + 1; /* one more tells whether a next page exists */
 	if (q->json_head)
 		jb_put(&b, q->json_head, strlen(q->json_head));
@@ -1963,16 +1969,17 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		size_t start;
 		int merged = tp.merged_in_c && !store_col_is_null(st, account_merged_col);
+		/* the row after the page: there is a next page. Its object is
+		 * kept too (a page from the cache looks it up), not written. */
+		int after = !merged && page->count == (size_t)q->limit;
 
-		if (!merged && page->count == (size_t)q->limit) {
+		if (after)
 			page->more = 1;
-			if (tp.merged_in_c) {
-				rc = STORE_DONE;
-				break;
-			}
-			continue;
+		if (after && !cache) {
+			rc = STORE_DONE;
+			break;
 		}
-		if (!merged && page->count++)
+		if (!after && !merged && page->count++)
 			jb_put(&b, ",", 1);
 		start = b.len;
 		jb_put(&b, "{", 1);
@@ -1992,8 +1999,12 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 			kept &= book_cache_put(store_col_int(st, k->nfields), id, id_len,
 					       b.p + start, b.len - start,
 					       !store_col_is_null(st, account_merged_col));
-		if (merged) { /* kept, not on the page */
+		if (merged || after) { /* kept, not on the page */
 			b.len = start;
+			if (after) {
+				rc = STORE_DONE;
+				break;
+			}
 			continue;
 		}
 		/* a cut cursor would resume the next page at the wrong record
