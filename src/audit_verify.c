@@ -575,10 +575,11 @@ static size_t batch_put(struct batch *b, const void *p, size_t len)
 static int checker_add(struct checker *k, struct store_stmt *st, struct err *err)
 {
 	struct batch *b = &k->batch[k->fill];
-	const char *body = store_col_text(st, 8);
-	size_t len = body ? (size_t)store_col_bytes(st, 8) : 0, off;
+	size_t len, off, n;
+	const char *body = store_col_text_len(st, 8, &len);
+	const void *prev, *hash;
 	struct row *row, now;
-	int i, n;
+	int i, type;
 
 	if (k->no_thread) {
 		/* checked at once, straight from the statement's memory (valid
@@ -595,40 +596,45 @@ static int checker_add(struct checker *k, struct store_stmt *st, struct err *err
 		if ((row->body = batch_put(b, body, len)) == (size_t)-1)
 			goto nomem;
 	}
+	/* each column in one call (store_col_typed): a row is eleven of them,
+	 * and two or three calls each were a fifth of a one-thread verify */
 	row->seq = store_col_int(st, 0);
+	prev = store_col_typed(st, 9, &type, &n);
+	row->prev_ok = prev && n == AUDIT_HASH_BYTES;
+	if (row->prev_ok)
+		memcpy(row->prev, prev, AUDIT_HASH_BYTES);
 	if (k->trust_first_prev && !k->took_prev) {
 		/* nothing of this chunk is checked yet, so its chain can start here */
 		k->took_prev = 1;
-		if (store_col_bytes(st, 9) == AUDIT_HASH_BYTES) {
-			memcpy(k->prev, store_col_blob(st, 9), AUDIT_HASH_BYTES);
+		if (row->prev_ok) {
+			memcpy(k->prev, row->prev, AUDIT_HASH_BYTES);
 			memcpy(k->first_prev, k->prev, AUDIT_HASH_BYTES);
 		} else
 			k->trust_first_prev = 0; /* a damaged link: reported at the row */
 	}
+	hash = store_col_typed(st, 10, &type, &n);
+	row->hash_ok = hash && n == AUDIT_HASH_BYTES;
+	if (row->hash_ok)
+		memcpy(row->hash, hash, AUDIT_HASH_BYTES);
 	row->body_len = len;
 	for (i = 0; i < NQUERY; i++) {
-		row->col_type[i] = store_col_type(st, i + 1);
+		const char *t = store_col_typed(st, i + 1, &type, &n);
+
+		row->col_type[i] = type;
 		row->col_len[i] = 0;
 		row->col[i] = b->used;
 		row->col_at[i] = "";
-		if (row->col_type[i] != 't')
+		if (type != 't')
 			continue;
-		n = store_col_bytes(st, i + 1);
-		row->col_len[i] = (size_t)n;
+		row->col_len[i] = n;
 		if (k->no_thread) {
-			row->col_at[i] = store_col_text(st, i + 1);
+			row->col_at[i] = t;
 			continue;
 		}
-		if ((off = batch_put(b, store_col_text(st, i + 1), (size_t)n)) == (size_t)-1)
+		if ((off = batch_put(b, t, n)) == (size_t)-1)
 			goto nomem;
 		row->col[i] = off;
 	}
-	row->prev_ok = store_col_bytes(st, 9) == AUDIT_HASH_BYTES;
-	if (row->prev_ok)
-		memcpy(row->prev, store_col_blob(st, 9), AUDIT_HASH_BYTES);
-	row->hash_ok = store_col_bytes(st, 10) == AUDIT_HASH_BYTES;
-	if (row->hash_ok)
-		memcpy(row->hash, store_col_blob(st, 10), AUDIT_HASH_BYTES);
 	if (k->no_thread) {
 		if (!k->failed && check_row(k, b, row))
 			k->failed = 1;

@@ -617,6 +617,22 @@ int store_col_double_null(struct store_stmt *st, int col, double *v)
 	return 0;
 }
 
+const void *store_col_typed(struct store_stmt *st, int col, int *type, size_t *len)
+{
+	const struct store_backend *be = st->owner->be;
+	const void *p = NULL;
+
+	if (be->col_typed)
+		return be->col_typed(st, col, type, len);
+	*type = be->col_type(st, col);
+	if (*type == 't')
+		p = be->col_text(st, col);
+	else if (*type == 'b')
+		p = be->col_blob(st, col);
+	*len = p ? (size_t)be->col_bytes(st, col) : 0;
+	return p;
+}
+
 void store_reset(struct store_stmt *st)
 {
 	st->owner->be->reset(st);

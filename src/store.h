@@ -145,6 +145,11 @@ int store_col_type(struct store_stmt *st, int col);
 const char *store_col_text_len(struct store_stmt *st, int col, size_t *len);
 int store_col_int_null(struct store_stmt *st, int col, int64_t *v);
 int store_col_double_null(struct store_stmt *st, int col, double *v);
+/* A column's type (as store_col_type) and, for text and blobs, its bytes
+ * (store_col_text or store_col_blob) and their length in *len; NULL and
+ * *len 0 for the other types. One call, for loops that read every column
+ * of many rows (audit_verify). */
+const void *store_col_typed(struct store_stmt *st, int col, int *type, size_t *len);
 /* d as SQLite's JSON functions write a real: 15 significant digits, and
  * always a '.' or exponent ("123000.0", "0.25", "1.0e+20"). */
 void store_real_json(double d, char *buf, int len);

@@ -76,6 +76,7 @@ struct store_backend {
 	const char *(*col_text_len)(struct store_stmt *st, int col, size_t *len);
 	int (*col_int_null)(struct store_stmt *st, int col, int64_t *v);
 	int (*col_double_null)(struct store_stmt *st, int col, double *v);
+	const void *(*col_typed)(struct store_stmt *st, int col, int *type, size_t *len);
 	/* back to before the first step, bindings kept */
 	void (*reset)(struct store_stmt *st);
 	void (*clear_bindings)(struct store_stmt *st);

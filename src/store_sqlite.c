@@ -493,6 +493,33 @@ static int sq_col_double_null(struct store_stmt *st, int col, double *out)
 	return 0;
 }
 
+static const void *sq_col_typed(struct store_stmt *st, int col, int *type, size_t *len)
+{
+	sqlite3_value *v = sqlite3_column_value(STMT(st), col);
+	const void *p = NULL;
+
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_TEXT:
+		*type = 't';
+		p = sqlite3_value_text(v);
+		break;
+	case SQLITE_BLOB:
+		*type = 'b';
+		p = sqlite3_value_blob(v);
+		break;
+	case SQLITE_INTEGER:
+		*type = 'i';
+		break;
+	case SQLITE_FLOAT:
+		*type = 'r';
+		break;
+	default:
+		*type = 'n';
+	}
+	*len = p ? (size_t)sqlite3_value_bytes(v) : 0;
+	return p;
+}
+
 static int sq_col_type(struct store_stmt *st, int col)
 {
 	switch (sqlite3_column_type(STMT(st), col)) {
@@ -818,6 +845,7 @@ const struct store_backend store_sqlite_backend = {
     .col_double = sq_col_double,
     .col_type = sq_col_type,
     .col_text_len = sq_col_text_len,
+    .col_typed = sq_col_typed,
     .col_int_null = sq_col_int_null,
     .col_double_null = sq_col_double_null,
     .reset = sq_reset,

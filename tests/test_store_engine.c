@@ -163,6 +163,28 @@ static void test_engine_values_round_trip(void **state)
 	assert_int_equal(store_col_type(st, 4), 'b');
 	assert_int_equal(store_col_bytes(st, 4), 32);
 	assert_memory_equal(store_col_blob(st, 4), blob, 32);
+	{
+		/* the same row, each column in one call (store_col_typed) */
+		static const int types[] = {'i', 'r', 't', 'n', 'b'};
+		const void *p;
+		size_t len = 99;
+		int type = 0;
+
+		for (i = 0; i < 5; i++) {
+			p = store_col_typed(st, i, &type, &len);
+			assert_int_equal(type, types[i]);
+			if (i < 2 || i == 3) {
+				assert_null(p);
+				assert_int_equal(len, 0);
+			}
+		}
+		p = store_col_typed(st, 2, &type, &len);
+		assert_int_equal(len, strlen("O'Brien; DROP TABLE e_vals; -- ?1"));
+		assert_memory_equal(p, "O'Brien; DROP TABLE e_vals; -- ?1", len);
+		p = store_col_typed(st, 4, &type, &len);
+		assert_int_equal(len, 32);
+		assert_memory_equal(p, blob, 32); /* its NUL bytes too */
+	}
 	assert_int_equal(store_step(st, &err), STORE_DONE);
 	store_done(st);
 	assert_int_equal(count_of(s, "SELECT count(*) FROM e_vals"), 1);
