@@ -608,11 +608,13 @@ static int sq_table_exists(struct store *s, const char *table, int *exists, stru
 static int sq_read_snapshot(struct store *s, struct err *err)
 {
 	/* 2 MB of cache: recycling a few buffers costs less than faulting in
-	 * a large cache; the file mapped (up to SQLite's limit) rather than
-	 * each page copied out of the kernel: a scan of the whole log spent
-	 * ~8% of its CPU on those copies; the snapshot starts at the first
-	 * read */
-	return sq_exec(s, "PRAGMA cache_size=-2048; PRAGMA mmap_size=2147418112; BEGIN", err);
+	 * a large cache. Each page is copied out of the kernel (pread), not
+	 * mapped: on the 2-core AMD machine of stop 21 a one-thread verify of
+	 * 300,000 entries took 0.389-0.406 s CPU so against 0.434-0.450 with
+	 * the file mapped (every mapped page faulted in, and unmapped at the
+	 * end), where an earlier machine had found the copies ~8% dearer
+	 * (bench/README, round 11). The snapshot starts at the first read. */
+	return sq_exec(s, "PRAGMA cache_size=-2048; PRAGMA mmap_size=0; BEGIN", err);
 }
 
 static int sq_tables(struct store *s, json_t **out, struct err *err)
