@@ -89,7 +89,9 @@ static int ready(void)
 }
 
 /* The slot of id in the current epoch, or the first free one on its probe
- * path (*found 0), or NULL when the path is full of other ids. */
+ * path (*found 0), or NULL when the path is full of other ids. id NULL:
+ * the first slot with this hash and id length, its id not compared (a
+ * candidate, whose bytes the caller asks of memory before comparing). */
 static struct slot *find(const char *id, size_t n, uint64_t h, int *found)
 {
 	size_t i;
@@ -100,28 +102,10 @@ static struct slot *find(const char *id, size_t n, uint64_t h, int *found)
 
 		if (s->epoch != c.epoch)
 			return s;
-		if (s->hash == h && s->id_len == n && memcmp(c.arena + s->off, id, n) == 0) {
+		if (s->hash == h && s->id_len == n && (!id || memcmp(c.arena + s->off, id, n) == 0)) {
 			*found = 1;
 			return s;
 		}
-	}
-	return NULL;
-}
-
-/* The first slot of the current epoch on the probe path with this hash
- * and id length (its id not compared yet), or NULL at a free slot or the
- * end of the path. */
-static struct slot *candidate(size_t n, uint64_t h)
-{
-	size_t i;
-
-	for (i = 0; i < PROBES; i++) {
-		struct slot *s = &c.slot[(h + i) & (c.nslot - 1)];
-
-		if (s->epoch != c.epoch)
-			return NULL;
-		if (s->hash == h && s->id_len == n)
-			return s;
 	}
 	return NULL;
 }
@@ -169,14 +153,15 @@ int book_cache_write(int64_t gen, const char *const *ids, const size_t *lens, si
 	/* The slots and then the objects of a page are far apart in the
 	 * arena: each is asked of memory ahead (prefetch) so that the page's
 	 * cache misses overlap instead of coming one after another (~100 ns
-	 * each, 40 a page). The probe path is then walked as in find(). */
+	 * each, 40 a page): every id's candidate slot first, then their ids
+	 * compared. */
 	for (i = 0; i < n; i++) {
 		h[i] = hash_id(ids[i], lens[i]);
 		__builtin_prefetch(&c.slot[h[i] & (c.nslot - 1)]);
 	}
 	for (i = 0; i < n; i++) {
-		hit[i] = candidate(lens[i], h[i]);
-		if (!hit[i])
+		hit[i] = find(NULL, lens[i], h[i], &found);
+		if (!found)
 			goto miss;
 		__builtin_prefetch(c.arena + hit[i]->off);
 		__builtin_prefetch(c.arena + hit[i]->off + 64);
