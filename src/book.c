@@ -1889,7 +1889,7 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	char where[768], sql[2048];
 	const char *account_cols;
 	struct book_query q1 = *q;
-	struct text_plan tp;
+	struct text_plan tp = {0};
 	struct store_stmt *st;
 	struct jbuf b = {0};
 	const char *id;
@@ -1918,22 +1918,17 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	jb_put(&b, "[", 1);
 	look = cache && book_cache_worth_trying();
 	if (look && plain) {
-		rc = page_from_cache(s, "", 1, &q1, &(struct text_plan){0}, &b, page, err);
-		if (rc < 0) {
-			free(b.p);
-			memset(page, 0, sizeof *page);
-			return rc;
-		}
+		rc = page_from_cache(s, "", 1, &q1, &tp, &b, page, err);
+		if (rc < 0)
+			goto failed;
 		if (rc) {
 			rc = STORE_DONE;
 			goto written;
 		}
 	}
 	rc = text_plan_make(s, q, PAGE_BY_ROWID, &tp, err);
-	if (rc) {
-		free(b.p);
-		return rc;
-	}
+	if (rc)
+		goto failed;
 	tp.merged_in_c = plain && !q->include_merged;
 	query_where(q, &tp, where, sizeof where);
 	if (tp.stream) /* rowid order is id order (TEXT_STREAM_FROM) */
@@ -1954,12 +1949,8 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	}
 	if (rc == 0)
 		rc = store_prepare(s, sql, &st, err);
-	if (rc) {
-		free(b.p);
-		memset(page, 0, sizeof *page);
-		text_plan_free(&tp);
-		return rc;
-	}
+	if (rc)
+		goto failed;
 	/* merged accounts left out here: no limit, the walk stops once the
 	 * page and the one after it are known */
 	if (tp.merged_in_c)
@@ -1968,7 +1959,9 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 	text_plan_free(&tp);
 	while ((rc = store_step(st, err)) == STORE_ROW) {
 		size_t start;
-		int merged = tp.merged_in_c && !store_col_is_null(st, account_merged_col);
+		/* merged into another: kept as such; left off a plain page here */
+		int was_merged = cache && !store_col_is_null(st, account_merged_col);
+		int merged = tp.merged_in_c && was_merged;
 		/* the row after the page: there is a next page. Its object is
 		 * kept too (a page from the cache looks it up), not written. */
 		int after = !merged && page->count == (size_t)q->limit;
@@ -1997,8 +1990,7 @@ int book_search_json(struct store *s, const struct book_query *q, struct book_pa
 		id_len = id ? strlen(id) : 0;
 		if (cache && !b.oom)
 			kept &= book_cache_put(store_col_int(st, k->nfields), id, id_len,
-					       b.p + start, b.len - start,
-					       !store_col_is_null(st, account_merged_col));
+					       b.p + start, b.len - start, was_merged);
 		if (merged || after) { /* kept, not on the page */
 			b.len = start;
 			if (after) {
@@ -2037,6 +2029,11 @@ written:
 	page->len = b.len;
 	page->cap = b.cap;
 	return 0;
+failed:
+	text_plan_free(&tp);
+	free(b.p);
+	memset(page, 0, sizeof *page);
+	return rc;
 }
 
 int book_count(struct store *s, const struct book_query *q, int64_t *out, struct err *err)
