@@ -729,9 +729,6 @@ static void test_search_pagination(void **state)
 	testutil_store_close(&t);
 }
 
-/* The read connector's page (SQLite's JSON functions) holds the very
- * objects book_search builds with jansson: same keys, types and values,
- * for every kind of field, null and unusual ones included. */
 /* Walks every page of q with book_search_json and checks each against
  * book_search, which keeps nothing between calls; returns the pages. */
 static int walk_matches(struct store *s, struct book_query q)
@@ -779,6 +776,9 @@ static int walk_matches(struct store *s, struct book_query q)
 	return pages;
 }
 
+/* The read connector's page (SQLite's JSON functions) holds the very
+ * objects book_search builds with jansson: same keys, types and values,
+ * for every kind of field, null and unusual ones included. */
 static void test_search_json_matches_search(void **state)
 {
 	struct testdb t;

@@ -583,11 +583,11 @@ static void test_json_dump_matches_jansson(void **state)
 	}
 }
 
-/* A statement inside a transaction that changes more of the file than its
- * statement journal keeps in memory (the journal then goes to a temp
- * file): it must still commit. With the statement journal's spill set to
- * 4 MiB, SQLite 3.40 (Debian 12's) failed such a statement with "database
- * or disk is full": staging a 20,000-item proposal, or undoing one. */
+/* A statement inside a transaction that changes more of the file than a
+ * statement journal spilling at 4 MiB would keep in memory: it must still
+ * commit. With that spill threshold, SQLite 3.40 (Debian 12's) failed such
+ * a statement with "database or disk is full" (staging a 20,000-item
+ * proposal, or undoing one); the journal now stays in memory. */
 static void test_big_statement_in_a_transaction(void **state)
 {
 	struct testdb t;
